@@ -1,0 +1,274 @@
+"""Device memory: `DeviceBuffer`, host<->device transfers and the per-device buffer pool.
+
+A DeviceBuffer is an n-d array's bytes in one cl.Buffer on one device. Freed buffers
+(explicit `release()` or garbage collection) go back to their device's `BufferPool`,
+bucketed by rounded byte size, so a training loop allocates once and then reuses.
+Transfers to the device are asynchronous (the host data is copied first, so the caller
+may mutate it); `to_host()` waits for the device.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .runtime import Device, cl_module, resolve_device
+
+MIN_BUCKET = 64
+
+
+def bucket_size(nbytes: int) -> int:
+    """Pool size class for an `nbytes` request: at least MIN_BUCKET, rounded up to 1/8
+    of its power of two, so at most 12.5% of a bucket is slack."""
+    n = max(int(nbytes), MIN_BUCKET)
+    step = 1 << max((n - 1).bit_length() - 3, MIN_BUCKET.bit_length() - 1)
+    return -(-n // step) * step
+
+
+@dataclass
+class PoolStats:
+    """Counters of one device's buffer pool."""
+
+    allocations: int = 0
+    reuses: int = 0
+    releases: int = 0
+    frees: int = 0
+    pooled_buffers: int = 0
+    pooled_bytes: int = 0
+    live_buffers: int = 0
+    live_bytes: int = 0
+
+
+class BufferPool:
+    """Free cl.Buffers of one device, keyed by bucket size. Thread-safe."""
+
+    def __init__(self, device: Device, max_pooled_bytes: int | None = None) -> None:
+        self.device = device
+        self.max_pooled_bytes = (
+            device.global_mem_size // 2 if max_pooled_bytes is None else max_pooled_bytes
+        )
+        self._free: dict[int, list[Any]] = {}
+        self._lock = threading.Lock()
+        self._stats = PoolStats()
+
+    def acquire(self, nbytes: int) -> tuple[Any, int]:
+        """A cl.Buffer of at least `nbytes` bytes and its bucket size, reused if possible."""
+        size = bucket_size(nbytes)
+        with self._lock:
+            free = self._free.get(size)
+            if free:
+                buf = free.pop()
+                st = self._stats
+                st.reuses += 1
+                st.pooled_buffers -= 1
+                st.pooled_bytes -= size
+                st.live_buffers += 1
+                st.live_bytes += size
+                return buf, size
+        buf = self._allocate(size)
+        with self._lock:
+            st = self._stats
+            st.allocations += 1
+            st.live_buffers += 1
+            st.live_bytes += size
+        return buf, size
+
+    def _allocate(self, size: int) -> Any:
+        clm = cl_module()
+        try:
+            return clm.Buffer(self.device.context, clm.mem_flags.READ_WRITE, size)
+        except (clm.MemoryError, clm.RuntimeError):
+            self.trim()
+            return clm.Buffer(self.device.context, clm.mem_flags.READ_WRITE, size)
+
+    def give_back(self, buf: Any, size: int) -> None:
+        """Return a buffer from `acquire`; it is pooled unless the pool is full."""
+        with self._lock:
+            st = self._stats
+            st.releases += 1
+            st.live_buffers -= 1
+            st.live_bytes -= size
+            if st.pooled_bytes + size <= self.max_pooled_bytes:
+                self._free.setdefault(size, []).append(buf)
+                st.pooled_buffers += 1
+                st.pooled_bytes += size
+                return
+            st.frees += 1
+        buf.release()
+
+    def trim(self) -> None:
+        """Free every pooled (unused) buffer."""
+        with self._lock:
+            free, self._free = self._free, {}
+            self._stats.frees += self._stats.pooled_buffers
+            self._stats.pooled_buffers = 0
+            self._stats.pooled_bytes = 0
+        for bufs in free.values():
+            for buf in bufs:
+                buf.release()
+
+    def stats(self) -> PoolStats:
+        """A snapshot of the pool's counters."""
+        with self._lock:
+            return PoolStats(**vars(self._stats))
+
+
+_pools: dict[Device, BufferPool] = {}
+_pools_lock = threading.Lock()
+
+
+def buffer_pool(device: Device | None = None) -> BufferPool:
+    """The buffer pool of `device` (default device when None), created on first use."""
+    dev = resolve_device(device)
+    pool = _pools.get(dev)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.setdefault(dev, BufferPool(dev))
+    return pool
+
+
+def pool_stats(device: Device | None = None) -> PoolStats:
+    """Counters of `device`'s buffer pool: allocations, reuses, releases, pooled bytes."""
+    return buffer_pool(device).stats()
+
+
+def _return_to_pool(pool: BufferPool, buf: Any, size: int) -> None:
+    try:
+        pool.give_back(buf, size)
+    except Exception:
+        pass
+
+
+def _normalize_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    out = tuple(int(s) for s in shape)
+    if any(s < 0 for s in out):
+        raise ValueError(f"negative dimension in shape {out}")
+    return out
+
+
+class DeviceBuffer:
+    """An n-d array (shape, dtype) stored in one cl.Buffer on one device.
+
+    Create with `empty` or `to_device`. The memory goes back to the device's pool on
+    `release()` or when the object is garbage collected; enqueued kernels that still use
+    it are safe because each device has a single in-order queue.
+    """
+
+    def __init__(self, shape: int | Sequence[int], dtype: Any,
+                 device: Device | None = None) -> None:
+        dev = resolve_device(device)
+        self.dtype: np.dtype = dev.check_dtype(dtype)
+        self.shape: tuple[int, ...] = _normalize_shape(shape)
+        self.device: Device = dev
+        self.nbytes: int = math.prod(self.shape) * self.dtype.itemsize
+        pool = buffer_pool(dev)
+        buf, size = pool.acquire(self.nbytes)
+        self._buffer: Any = buf
+        self.capacity: int = size
+        self._pending: Any = None
+        self._finalizer = weakref.finalize(self, _return_to_pool, pool, buf, size)
+        self._finalizer.atexit = False
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return math.prod(self.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def released(self) -> bool:
+        """True once the memory went back to the pool."""
+        return not self._finalizer.alive
+
+    @property
+    def buffer(self) -> Any:
+        """The underlying cl.Buffer (its size is `capacity`, possibly > `nbytes`)."""
+        if self._buffer is None:
+            raise RuntimeError(
+                f"DeviceBuffer{self.shape} {self.dtype} was released; it cannot be used"
+            )
+        return self._buffer
+
+    def write(self, array: Any) -> DeviceBuffer:
+        """Enqueue a copy of `array` (same shape, cast to this dtype) into the buffer.
+        Returns at once; the host data is copied first so the caller may reuse it."""
+        host = np.array(array, dtype=self.dtype, order="C", copy=True)
+        if host.shape != self.shape:
+            raise ValueError(
+                f"cannot write an array of shape {host.shape} into DeviceBuffer of shape "
+                f"{self.shape}"
+            )
+        if self.nbytes:
+            clm = cl_module()
+            self._pending = clm.enqueue_copy(
+                self.device.queue, self.buffer, host, is_blocking=False
+            )
+        return self
+
+    def to_host(self) -> np.ndarray:
+        """A new NumPy array with the contents, after all enqueued work on the device."""
+        out = np.empty(self.shape, dtype=self.dtype)
+        if self.nbytes:
+            clm = cl_module()
+            clm.enqueue_copy(self.device.queue, out, self.buffer, is_blocking=True)
+        self._pending = None
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.to_host()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def copy(self) -> DeviceBuffer:
+        """A new DeviceBuffer with the same contents (device-to-device, asynchronous)."""
+        out = DeviceBuffer(self.shape, self.dtype, self.device)
+        if self.nbytes:
+            clm = cl_module()
+            clm.enqueue_copy(
+                self.device.queue, out.buffer, self.buffer, byte_count=self.nbytes
+            )
+        return out
+
+    def block_until_ready(self) -> DeviceBuffer:
+        """Wait until every command enqueued on this buffer's device has finished."""
+        self.device.synchronize()
+        self._pending = None
+        return self
+
+    def release(self) -> None:
+        """Return the memory to the device's pool now. Idempotent."""
+        self._pending = None
+        self._buffer = None
+        self._finalizer()
+
+    def __repr__(self) -> str:
+        state = " released" if self.released else ""
+        return f"<DeviceBuffer shape={self.shape} dtype={self.dtype} on {self.device.name}{state}>"
+
+
+def empty(shape: int | Sequence[int], dtype: Any = np.float32,
+          device: Device | None = None) -> DeviceBuffer:
+    """An uninitialised DeviceBuffer (memory from the device's pool)."""
+    return DeviceBuffer(shape, dtype, device)
+
+
+def to_device(array: Any, device: Device | None = None, dtype: Any = None) -> DeviceBuffer:
+    """Copy a host array (anything np.asarray accepts) to a new DeviceBuffer, asynchronously."""
+    host = np.asarray(array, dtype=dtype)
+    out = DeviceBuffer(host.shape, host.dtype, device)
+    return out.write(host)
+
+
+def local_memory(nbytes: int) -> Any:
+    """A `__local` kernel argument of `nbytes` bytes."""
+    return cl_module().LocalMemory(int(nbytes))
