@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -140,7 +141,7 @@ def pool_stats(device: Device | None = None) -> PoolStats:
 def _return_to_pool(pool: BufferPool, buf: Any, size: int) -> None:
     try:
         pool.give_back(buf, size)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - a GC finalizer must not raise
         pass
 
 

@@ -17,8 +17,9 @@ import threading
 import time
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -200,7 +201,7 @@ def _build_raw(clm: Any, raw: Any, device: Device, options: tuple[str, ...]) -> 
 def _build_log(clm: Any, raw: Any, device: Device) -> str:
     try:
         return str(raw.get_build_info(device.cl_device, clm.program_build_info.LOG)).strip()
-    except Exception:
+    except Exception:  # noqa: BLE001
         return ""
 
 
@@ -341,7 +342,7 @@ def _from_source(clm: Any, dev: Device, source: str, options: tuple[str, ...],
     raw = _raw_program(clm, dev.context, source)
     try:
         _build_raw(clm, raw, dev, options)
-    except Exception as err:
+    except clm.Error as err:
         log = _build_log(clm, raw, dev) or str(err)
         path = cache.save_source(key, source)
         raise OpenCLBuildError(
@@ -388,7 +389,7 @@ def build_program(source: str, device: Device | None = None,
                 raw = _from_binary(clm, dev, binary, opts)
                 log = _build_log(clm, raw, dev)
                 _stats["binary_loads"] += 1
-            except Exception:
+            except Exception:  # noqa: BLE001 - any driver refusal means rebuild
                 _stats["binary_rejected"] += 1
                 cache.discard(key)
                 raw = None
@@ -400,7 +401,7 @@ def build_program(source: str, device: Device | None = None,
                 try:
                     binaries = raw.get_info(clm.program_info.BINARIES)
                     cache.store(key, bytes(binaries[0]))
-                except Exception:
+                except Exception:  # noqa: BLE001 - caching is best effort
                     _stats["cache_errors"] += 1
         elapsed = time.perf_counter() - start
         prog = Program(_wrap(clm, raw), dev, source, opts, key, from_cache, elapsed, log)

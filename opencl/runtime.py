@@ -172,7 +172,7 @@ def _enumerate() -> list[Device]:
         for p_index, platform in enumerate(platforms):
             try:
                 cl_devices = platform.get_devices()
-            except Exception:
+            except Exception:  # noqa: BLE001, S112 - a platform without devices
                 continue
             for d_index, cl_device in enumerate(cl_devices):
                 found.append(Device(cl_device, p_index, d_index))
