@@ -174,7 +174,8 @@ class DeviceBuffer:
         self._buffer: Any = buf
         self.capacity: int = size
         self._pending: Any = None
-        self._finalizer = weakref.finalize(self, _return_to_pool, pool, buf, size)
+        self._base: DeviceBuffer | None = None
+        self._finalizer: Any = weakref.finalize(self, _return_to_pool, pool, buf, size)
         self._finalizer.atexit = False
 
     @property
@@ -189,8 +190,8 @@ class DeviceBuffer:
 
     @property
     def released(self) -> bool:
-        """True once the memory went back to the pool."""
-        return not self._finalizer.alive
+        """True once this buffer (or view) gave up its memory."""
+        return self._buffer is None
 
     @property
     def buffer(self) -> Any:
@@ -246,11 +247,27 @@ class DeviceBuffer:
         self._pending = None
         return self
 
+    def reshape(self, shape: int | Sequence[int]) -> DeviceBuffer:
+        """A view with another shape of the same size, sharing this buffer's memory; the
+        memory stays alive while any view does."""
+        new_shape = _normalize_shape(shape)
+        if math.prod(new_shape) != self.size:
+            raise ValueError(f"cannot reshape DeviceBuffer of shape {self.shape} to {new_shape}")
+        view = object.__new__(DeviceBuffer)
+        view.dtype, view.shape, view.device = self.dtype, new_shape, self.device
+        view.nbytes, view.capacity = self.nbytes, self.capacity
+        view._buffer, view._pending, view._finalizer = self.buffer, None, None
+        view._base = self if self._base is None else self._base
+        return view
+
     def release(self) -> None:
-        """Return the memory to the device's pool now. Idempotent."""
+        """Give the memory back to the device's pool now (for a view: drop the reference
+        to its base). Idempotent."""
         self._pending = None
         self._buffer = None
-        self._finalizer()
+        self._base = None
+        if self._finalizer is not None:
+            self._finalizer()
 
     def __repr__(self) -> str:
         state = " released" if self.released else ""

@@ -130,8 +130,11 @@ class BinaryCache:
         return d / f"{key}.bin", d / f"{key}.sha256", d / f"{key}.cl"
 
     def load(self, key: str) -> bytes | None:
-        """The cached binary of `key`, or None if absent; a corrupt entry is deleted."""
+        """The cached binary of `key`, or None if absent, if the directory is not ours or
+        is writable by others, or if the entry is corrupt (then it is deleted)."""
         bin_path, sha_path, _ = self.paths(key)
+        if not self._trusted():
+            return None
         try:
             binary = bin_path.read_bytes()
             expected = sha_path.read_text().strip()
@@ -142,6 +145,14 @@ class BinaryCache:
             self.discard(key)
             return None
         return binary
+
+    def _trusted(self) -> bool:
+        try:
+            st = self.directory.stat()
+        except OSError:
+            return False
+        owner_ok = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+        return owner_ok and not st.st_mode & 0o022
 
     def store(self, key: str, binary: bytes) -> None:
         """Write the entry atomically; failures are counted, never raised."""

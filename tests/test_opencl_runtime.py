@@ -424,3 +424,32 @@ def test_launch_argument_errors(device, cache_env):
         add(10, 4, x, x, x, np.int64(4))
     with pytest.raises(KeyError, match="vector_add"):
         add.program.kernel("missing")
+
+
+def test_reshape_view_shares_memory(device):
+    pool = opencl.buffer_pool(device)
+    x = np.arange(12, dtype=np.float32)
+    base = opencl.to_device(x, device)
+    live = pool.stats().live_buffers
+    view = base.reshape((3, 4))
+    assert view.buffer is base.buffer and view.shape == (3, 4)
+    np.testing.assert_array_equal(view.to_host(), x.reshape(3, 4))
+    del base
+    assert pool.stats().live_buffers == live
+    np.testing.assert_array_equal(view.reshape(12).to_host(), x)
+    view.release()
+    assert view.released and pool.stats().live_buffers == live - 1
+    with pytest.raises(ValueError, match="cannot reshape"):
+        opencl.empty(5, np.float32, device).reshape((2, 3))
+
+
+def test_cache_dir_writable_by_others_is_not_loaded(device, cache_env):
+    opencl.build_program(VECTOR_ADD, device)
+    os.chmod(cache_env, 0o777)
+    opencl.clear_program_memo()
+    opencl.reset_build_stats()
+    assert not opencl.build_program(VECTOR_ADD, device).from_cache
+    assert opencl.build_stats().get("binary_loads", 0) == 0
+    assert stat.S_IMODE(cache_env.stat().st_mode) == 0o700
+    opencl.clear_program_memo()
+    assert opencl.build_program(VECTOR_ADD, device).from_cache
