@@ -270,6 +270,7 @@ def test_tiled_matmul_1024_throughput(device, cache_env):
 _CACHE_PROBE = """
 import json, time
 import opencl
+opencl.default_device().queue
 start = time.perf_counter()
 prog = opencl.build_program({src!r})
 built = time.perf_counter() - start
