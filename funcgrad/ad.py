@@ -1,0 +1,297 @@
+"""Automatic differentiation: the JVP trace, linearize (JVP with tangents staged into a
+linear program), transposition of linear programs, and `vjp = linearize + transpose`.
+
+Tangents are always instantiated arrays (no symbolic zeros); the C backend's passes fold
+the resulting zero arithmetic away under `jit`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import core, dtypes
+from .core import ArrayImpl, ShapedArray, Trace, Tracer, full_lower, new_main, safe_zip
+from .ir import Lit, Program, StagingTrace, StagingTracer, Var, trace_to_program
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self):
+        return core.get_aval(self.primal)
+
+
+class JVPTrace(Trace):
+    def pure(self, val):
+        return JVPTracer(self, val, zeros_like(val))
+
+    lift = pure
+
+    def to_concrete(self, tracer):
+        return core.concrete_value(tracer.primal)
+
+    def process_primitive(self, primitive, tracers, params):
+        primals = [t.primal for t in tracers]
+        tangents = [t.tangent for t in tracers]
+        rule = core.jvp_rules.get(primitive)
+        if rule is None:
+            raise NotImplementedError(f"differentiation rule for '{primitive.name}' not implemented")
+        p_out, t_out = rule(primals, tangents, **params)
+        if primitive.multiple_results:
+            return [JVPTracer(self, p, t) for p, t in safe_zip(p_out, t_out)]
+        return JVPTracer(self, p_out, t_out)
+
+
+def zeros_like(x):
+    from .prims.structural import full
+    aval = core.get_aval(x)
+    return full(aval.shape, 0, aval.dtype)
+
+
+def zeros_like_aval(aval: ShapedArray):
+    from .prims.structural import full
+    return full(aval.shape, 0, aval.dtype)
+
+
+def jvp_flat(fun: Callable, primals, tangents):
+    with new_main(JVPTrace) as main:
+        trace = JVPTrace(main)
+        tracers_in = [JVPTracer(trace, p, t) for p, t in safe_zip(primals, tangents)]
+        outs = fun(*tracers_in)
+        out_tracers = [core.full_raise(trace, o) for o in outs]
+        primals_out = [full_lower(t.primal) for t in out_tracers]
+        tangents_out = [full_lower(t.tangent) for t in out_tracers]
+    return primals_out, tangents_out
+
+
+# ---------------------------------------------------------------------------------------
+# Rule helpers
+
+
+def defjvp(prim, *jvp_fns):
+    """Register a JVP from per-input rules `fn(g, *primals, **params)` (None: no tangent)."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for fn, t in zip(jvp_fns, tangents):
+            if fn is None:
+                continue
+            c = fn(t, *primals, **params)
+            out = c if out is None else _add_tangents(out, c)
+        return ans, out if out is not None else zeros_like(ans)
+    core.jvp_rules[prim] = rule
+
+
+def defjvp2(prim, *jvp_fns):
+    """Like `defjvp` but each rule also gets the primal output: `fn(g, ans, *primals)`."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for fn, t in zip(jvp_fns, tangents):
+            if fn is None:
+                continue
+            c = fn(t, ans, *primals, **params)
+            out = c if out is None else _add_tangents(out, c)
+        return ans, out if out is not None else zeros_like(ans)
+    core.jvp_rules[prim] = rule
+
+
+def deflinear(prim, transpose_rule):
+    """A primitive linear in all its inputs: its JVP applies it to the tangents."""
+    def rule(primals, tangents, **params):
+        return prim.bind(*primals, **params), prim.bind(*tangents, **params)
+    core.jvp_rules[prim] = rule
+    core.transpose_rules[prim] = transpose_rule
+
+
+def _add_tangents(a, b):
+    from .prims.elementwise import add
+    return add(a, b)
+
+
+def defzero_jvp(prim):
+    """Non-differentiable output (integer/boolean results, or piecewise constant)."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        if prim.multiple_results:
+            return ans, [zeros_like(a) for a in ans]
+        return ans, zeros_like(ans)
+    core.jvp_rules[prim] = rule
+
+
+# ---------------------------------------------------------------------------------------
+# Linearize: run the JVP with tangents staged into a linear program
+
+
+def linearize_flat(fun: Callable, primals):
+    """Returns (primals_out, linear Program over tangents, its consts)."""
+    from .ir import Builder
+    builder = Builder()
+    with new_main(StagingTrace, {"builder": builder, "partial_eval": True}) as main:
+        trace = StagingTrace(main)
+        tangents_in = [trace.new_arg(core.tangent_aval(core.get_aval(p))) for p in primals]
+        primals_out, tangents_out = jvp_flat(fun, primals, tangents_in)
+        tangents_out = [core.full_raise(trace, t) for t in tangents_out]
+        program, consts = builder.build(tangents_in, tangents_out)
+    return primals_out, program, consts
+
+
+def is_linearize_tracer(x) -> bool:
+    return isinstance(x, StagingTracer) and x._trace.main.global_data.get("partial_eval", False)
+
+
+class UndefinedPrimal:
+    """Marks a linear input of an equation being transposed."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined(x) -> bool:
+    return isinstance(x, UndefinedPrimal)
+
+
+def backward_pass(program: Program, consts, linear_args, cts_out):
+    """Transpose `program`, linear in the args marked `UndefinedPrimal` in `linear_args`.
+
+    Equations whose inputs are all non-linear are evaluated forward first (so programs that
+    recompute primal values, as `checkpoint` produces, transpose correctly). Returns the
+    cotangents of the invars (None for non-linear ones)."""
+    env: dict[int, object] = {}
+    linear: set[int] = set()
+
+    def read(a):
+        if isinstance(a, Lit):
+            return ArrayImpl(a.val, a.aval)
+        return env[a.id]
+
+    for v, c in safe_zip(program.constvars, consts):
+        env[v.id] = c
+    for v, x in safe_zip(program.invars, linear_args):
+        if is_undefined(x):
+            linear.add(v.id)
+        else:
+            env[v.id] = x
+
+    lin_eqns = []
+    for eqn in program.eqns:
+        if any(isinstance(a, Var) and a.id in linear for a in eqn.inputs):
+            linear.update(v.id for v in eqn.outputs)
+            lin_eqns.append(eqn)
+        else:
+            outs = eqn.prim.bind(*map(read, eqn.inputs), **eqn.params)
+            outs = outs if eqn.prim.multiple_results else [outs]
+            for v, x in safe_zip(eqn.outputs, outs):
+                env[v.id] = x
+
+    ct_env: dict[int, object] = {}
+
+    def write_ct(v, ct):
+        if ct is None or not isinstance(v, Var) or v.id not in linear:
+            return
+        ct_env[v.id] = ct if v.id not in ct_env else _add_tangents(ct_env[v.id], ct)
+
+    for v, ct in safe_zip(program.outvars, cts_out):
+        write_ct(v, ct)
+
+    for eqn in reversed(lin_eqns):
+        invals = [UndefinedPrimal(a.aval) if isinstance(a, Var) and a.id in linear else read(a)
+                  for a in eqn.inputs]
+        cts = [ct_env.pop(v.id, None) for v in eqn.outputs]
+        if all(c is None for c in cts):
+            continue
+        cts = [zeros_like_aval(v.aval) if c is None else c for v, c in zip(eqn.outputs, cts)]
+        rule = core.transpose_rules.get(eqn.prim)
+        if rule is None:
+            raise NotImplementedError(
+                f"transpose rule for '{eqn.prim.name}' not implemented: reverse-mode "
+                f"differentiation through '{eqn.prim.name}' is not supported")
+        cts_in = rule(cts if eqn.prim.multiple_results else cts[0], *invals, **eqn.params)
+        for a, ct in safe_zip(eqn.inputs, list(cts_in)):
+            write_ct(a, ct)
+
+    return [ct_env.get(v.id) if v.id in linear else None for v in program.invars]
+
+
+def vjp_flat(fun: Callable, primals):
+    primals_out, program, consts = linearize_flat(fun, primals)
+
+    def f_vjp(cts):
+        lin_args = [UndefinedPrimal(v.aval) for v in program.invars]
+        cts_in = backward_pass(program, consts, lin_args, cts)
+        return [zeros_like_aval(v.aval) if c is None else c
+                for v, c in safe_zip(program.invars, cts_in)]
+
+    return primals_out, f_vjp
+
+
+def transpose_program(program: Program, linear_mask) -> Callable:
+    """A function computing the transpose of `program` w.r.t. the inputs in `linear_mask`:
+    `f(nonlinear_args, cts_out) -> cts for the linear inputs` (zeros where none)."""
+    def f(nonlin_args, cts_out):
+        it = iter(nonlin_args)
+        args = [UndefinedPrimal(v.aval) if lin else next(it)
+                for v, lin in safe_zip(program.invars, linear_mask)]
+        cts = backward_pass(program, [], args, cts_out)
+        return [zeros_like_aval(v.aval) if c is None else c
+                for v, c, lin in zip(program.invars, cts, linear_mask) if lin]
+    return f
+
+
+def jvp_program(program: Program, instantiate=True) -> tuple[Program, list]:
+    """The JVP of a const-free program: takes `[*primals, *tangents]`, returns
+    `[*primals_out, *tangents_out]`."""
+    from .ir import eval_program
+    n = len(program.invars)
+
+    def f(*args):
+        primals, tangents = args[:n], args[n:]
+        po, to = jvp_flat(lambda *x: eval_program(program, [], x), primals, tangents)
+        return po + to
+
+    in_avals = program.in_avals + [core.tangent_aval(a) for a in program.in_avals]
+    return trace_to_program(f, in_avals)
+
+
+def check_float_input(aval: ShapedArray, fname: str, argnum) -> None:
+    if not dtypes.is_float(aval.dtype):
+        raise TypeError(
+            f"{fname} requires real-valued (floating point) inputs, but argument {argnum} has "
+            f"dtype {aval.dtype}. Differentiate with respect to float inputs only (cast with "
+            f"`x.astype(jnp.float32)`), or leave integer arguments out of `argnums`.")
+
+
+def ensure_float_output(aval: ShapedArray, fname: str) -> None:
+    if not dtypes.is_float(aval.dtype):
+        raise TypeError(f"{fname} requires real-valued (floating point) outputs, got {aval.dtype}")
+
+
+def instantiate_zeros(ct, aval):
+    return zeros_like_aval(aval) if ct is None else ct
+
+
+def unbroadcast_scalar(aval: ShapedArray, ct):
+    """Sum a cotangent back to a scalar operand that was broadcast by an elementwise op."""
+    if aval.shape == () and core.get_aval(ct).shape != ():
+        from .prims.reductions import reduce_sum
+        ct = reduce_sum(ct, tuple(range(core.get_aval(ct).ndim)))
+    if core.get_aval(ct).dtype != aval.dtype:
+        from .prims.elementwise import convert_element_type
+        ct = convert_element_type(ct, aval.dtype)
+    return ct
+
+
+def float0_like(x):
+    return np.zeros(np.shape(x), dtype=np.bool_)

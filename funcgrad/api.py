@@ -1,0 +1,834 @@
+"""Public transforms with pytree wrappers: grad, value_and_grad, vjp, jvp, linearize,
+jacfwd, jacrev, hessian, vmap, jit, make_ir, custom_jvp, custom_vjp, checkpoint."""
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import ad, core, dtypes
+from .ad import check_float_input
+from .batching import vmap_flat
+from .core import Array, ArrayImpl, Tracer, bind
+from .ir import ClosedProgram, eval_program, hoist_consts, trace_to_program
+from .prims import control
+from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_structure,
+                   tree_unflatten)
+
+
+def _fun_name(f) -> str:
+    return getattr(f, "__name__", type(f).__name__)
+
+
+def _argnums_tuple(argnums, nargs, fname):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{fname}: argnums {argnums} out of range for a function called "
+                             f"with {nargs} positional arguments")
+    return tuple(a % nargs for a in nums), single
+
+
+def _as_leaf_array(x, fname):
+    if isinstance(x, Array):
+        return x
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float)):
+        return core.to_array(x)
+    raise TypeError(f"{fname}: argument leaves must be arrays or scalars, got "
+                    f"{type(x).__name__}: {x!r:.80}")
+
+
+# ---------------------------------------------------------------------------------------
+# jvp / linearize / vjp
+
+
+def jvp(fun: Callable, primals, tangents, has_aux=False):
+    """Forward mode: `(fun(*primals), J(primals) @ tangents)`."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists (of the arguments)")
+    if len(primals) != len(tangents):
+        raise TypeError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    p_flat, p_tree = tree_flatten(tuple(primals))
+    t_flat, t_tree = tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(f"jvp: primal and tangent structures differ: {p_tree} vs {t_tree}")
+    p_flat = [_as_leaf_array(p, "jvp") for p in p_flat]
+    t_flat = [_as_leaf_array(t, "jvp") for t in t_flat]
+    for p, t in zip(p_flat, t_flat):
+        if p.shape != t.shape:
+            raise ValueError(f"jvp: primal shape {p.shape} and tangent shape {t.shape} differ")
+        if p.dtype != t.dtype:
+            t_dt = t.dtype
+            if dtypes.is_float(p.dtype) and t.weak_type:
+                continue
+            raise TypeError(f"jvp: primal dtype {p.dtype} and tangent dtype {t_dt} differ")
+    t_flat = [t if t.dtype == p.dtype else t.astype(p.dtype) for p, t in zip(p_flat, t_flat)]
+    store = {}
+
+    def flat_fun(*args):
+        out = fun(*tree_unflatten(p_tree, args))
+        if has_aux:
+            out, aux = out
+            store["aux"] = aux
+        leaves, tree = tree_flatten(out)
+        store["tree"] = tree
+        return leaves
+
+    po, to = ad.jvp_flat(flat_fun, p_flat, t_flat)
+    out = (tree_unflatten(store["tree"], po), tree_unflatten(store["tree"], to))
+    return out + (store["aux"],) if has_aux else out
+
+
+def linearize(fun: Callable, *primals):
+    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` evaluates the linearization."""
+    p_flat, p_tree = tree_flatten(primals)
+    p_flat = [_as_leaf_array(p, "linearize") for p in p_flat]
+    store = {}
+
+    def flat_fun(*args):
+        leaves, tree = tree_flatten(fun(*tree_unflatten(p_tree, args)))
+        store["tree"] = tree
+        return leaves
+
+    po, program, consts = ad.linearize_flat(flat_fun, p_flat)
+
+    def f_jvp(*tangents):
+        t_flat = flatten_up_to(p_tree, tangents, "linearize: tangents")
+        outs = eval_program(program, consts, [core.to_array(t) for t in t_flat])
+        return tree_unflatten(store["tree"], outs)
+
+    return tree_unflatten(store["tree"], po), f_jvp
+
+
+def vjp(fun: Callable, *primals, has_aux=False):
+    """`(fun(*primals), f_vjp)` where `f_vjp(ct)` pulls a cotangent back to the primals."""
+    p_flat, p_tree = tree_flatten(primals)
+    p_flat = [_as_leaf_array(p, "vjp") for p in p_flat]
+    store = {}
+
+    def flat_fun(*args):
+        out = fun(*tree_unflatten(p_tree, args))
+        if has_aux:
+            out, aux = out
+            store["aux"] = aux
+        leaves, tree = tree_flatten(out)
+        store["tree"] = tree
+        return leaves
+
+    po, f_vjp_flat = ad.vjp_flat(flat_fun, p_flat)
+    out_tree = store["tree"]
+    out_avals = [core.get_aval(o) for o in po]
+
+    def f_vjp(ct):
+        ct_flat = flatten_up_to(out_tree, ct, "vjp: cotangent")
+        cts = []
+        for c, a in zip(ct_flat, out_avals):
+            c = core.to_array(c)
+            if c.shape != a.shape:
+                raise ValueError(f"vjp: cotangent shape {c.shape} does not match the output "
+                                 f"shape {a.shape}")
+            if c.dtype != a.dtype:
+                c = c.astype(a.dtype)
+            cts.append(c)
+        return tuple(tree_unflatten(p_tree, f_vjp_flat(cts)))
+
+    out = tree_unflatten(out_tree, po)
+    return (out, f_vjp, store["aux"]) if has_aux else (out, f_vjp)
+
+
+# ---------------------------------------------------------------------------------------
+# grad
+
+
+def value_and_grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
+    """`(fun(*args), gradient of fun w.r.t. args[argnums])`; fun must return a float scalar."""
+    fname = _fun_name(fun)
+
+    @functools.wraps(fun)
+    def vg(*args, **kwargs):
+        nums, single = _argnums_tuple(argnums, len(args), "grad")
+        diff_args = [args[i] for i in nums]
+        d_flat, d_tree = tree_flatten(tuple(diff_args))
+        d_flat = [_as_leaf_array(x, "grad") for x in d_flat]
+        for i, x in enumerate(d_flat):
+            if not allow_int:
+                check_float_input(x.aval, f"grad({fname})", nums[0] if single else i)
+        store = {}
+
+        def flat_fun(*leaves):
+            new_args = list(args)
+            for i, a in zip(nums, tree_unflatten(d_tree, leaves)):
+                new_args[i] = a
+            out = fun(*new_args, **kwargs)
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise TypeError(f"grad({fname}) with has_aux=True: the function must "
+                                    "return a pair (output, aux)")
+                out, aux = out
+                store["aux"] = aux
+            out = core.to_array(out) if not isinstance(out, Array) else out
+            if out.shape != ():
+                raise TypeError(f"grad({fname}) requires a scalar output, got shape {out.shape};"
+                                " reduce it (e.g. .sum()) or use jacrev/vjp")
+            if not dtypes.is_float(out.dtype):
+                raise TypeError(f"grad({fname}) requires a real-valued float output, got "
+                                f"{out.dtype}")
+            store["out"] = out
+            return [out]
+
+        (value,), f_vjp = ad.vjp_flat(flat_fun, d_flat)
+        g = f_vjp([core.to_array(np.ones((), core.get_aval(value).dtype))])
+        g_tree = tree_unflatten(d_tree, g)
+        g_out = g_tree[0] if single else tuple(g_tree)
+        if has_aux:
+            return (value, store["aux"]), g_out
+        return value, g_out
+
+    return vg
+
+
+def grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
+    """The gradient of a scalar float function w.r.t. `args[argnums]` (pytrees allowed)."""
+    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+
+    @functools.wraps(fun)
+    def g(*args, **kwargs):
+        (val, grads) = vg(*args, **kwargs)
+        if has_aux:
+            return grads, val[1]
+        return grads
+
+    return g
+
+
+# ---------------------------------------------------------------------------------------
+# Jacobians
+
+
+def _std_basis(leaves):
+    """Identity matrices laid out per leaf: each leaf gets shape (N, *leaf.shape)."""
+    sizes = [x.size for x in leaves]
+    n = sum(sizes)
+    out, offset = [], 0
+    for x, s in zip(leaves, sizes):
+        eye = np.zeros((n, s), dtype=x.dtype)
+        eye[offset:offset + s, :] = np.eye(s, dtype=x.dtype)
+        out.append(core.to_array(eye.reshape((n,) + x.shape)))
+        offset += s
+    return out, n
+
+
+def jacfwd(fun: Callable, argnums=0, has_aux=False):
+    """Jacobian by forward mode (vmapped jvp): output shape `out.shape + in.shape`."""
+    def jacfun(*args):
+        nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
+        dyn = tuple(args[i] for i in nums)
+        d_flat, d_tree = tree_flatten(dyn)
+        d_flat = [_as_leaf_array(x, "jacfwd") for x in d_flat]
+        for i, x in enumerate(d_flat):
+            check_float_input(x.aval, "jacfwd", i)
+        basis, n = _std_basis(d_flat)
+        store = {}
+
+        def f_flat(*leaves):
+            new_args = list(args)
+            for i, a in zip(nums, tree_unflatten(d_tree, leaves)):
+                new_args[i] = a
+            out = fun(*new_args)
+            if has_aux:
+                out, store["aux"] = out
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            return [core.to_array(x) for x in lv]
+
+        def push(*t):
+            return ad.jvp_flat(f_flat, d_flat, list(t))[1]
+
+        outs_t = _vmap_out_last(push, n, basis)
+        primal_out = f_flat(*d_flat)
+        res = []
+        for o, jt in zip(primal_out, outs_t):
+            # jt: (*out.shape, n) -> split n over the input leaves
+            parts, off = [], 0
+            for x in d_flat:
+                from .prims.structural import reshape
+                from .prims.indexing import slice_in_dim
+                piece = slice_in_dim(jt, off, off + x.size, 1, jt.ndim - 1)
+                parts.append(reshape(piece, o.shape + x.shape))
+                off += x.size
+            per_arg = tree_unflatten(d_tree, parts)
+            res.append(per_arg[0] if single else tuple(per_arg))
+        jac = tree_unflatten(store["tree"], res)
+        return (jac, store["aux"]) if has_aux else jac
+
+    return jacfun
+
+
+def _vmap_out_last(f, n, basis):
+    outs = vmap_flat(f, n, [0] * len(basis), basis, 0)
+    from .prims.structural import moveaxis
+    return [moveaxis(o, 0, -1) for o in outs]
+
+
+def jacrev(fun: Callable, argnums=0, has_aux=False):
+    """Jacobian by reverse mode (vmapped vjp): output shape `out.shape + in.shape`."""
+    def jacfun(*args):
+        nums, single = _argnums_tuple(argnums, len(args), "jacrev")
+        dyn = tuple(args[i] for i in nums)
+        d_flat, d_tree = tree_flatten(dyn)
+        d_flat = [_as_leaf_array(x, "jacrev") for x in d_flat]
+        for i, x in enumerate(d_flat):
+            check_float_input(x.aval, "jacrev", i)
+        store = {}
+
+        def f_flat(*leaves):
+            new_args = list(args)
+            for i, a in zip(nums, tree_unflatten(d_tree, leaves)):
+                new_args[i] = a
+            out = fun(*new_args)
+            if has_aux:
+                out, store["aux"] = out
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            return [core.to_array(x) for x in lv]
+
+        outs, f_vjp = ad.vjp_flat(f_flat, d_flat)
+        basis, n = _std_basis(outs)
+
+        def pull(*ct):
+            return f_vjp(list(ct))
+
+        rows = vmap_flat(pull, n, [0] * len(basis), basis, [0] * len(d_flat))
+        res = []
+        off = 0
+        from .prims.indexing import slice_in_dim
+        from .prims.structural import reshape
+        for o in outs:
+            parts = []
+            for x, r in zip(d_flat, rows):
+                piece = slice_in_dim(r, off, off + o.size, 1, 0)
+                parts.append(reshape(piece, o.shape + x.shape))
+            off += o.size
+            per_arg = tree_unflatten(d_tree, parts)
+            res.append(per_arg[0] if single else tuple(per_arg))
+        jac = tree_unflatten(store["tree"], res)
+        return (jac, store["aux"]) if has_aux else jac
+
+    return jacfun
+
+
+def hessian(fun: Callable, argnums=0, has_aux=False):
+    """Hessian as forward-over-reverse: `jacfwd(jacrev(fun))`."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+
+
+# ---------------------------------------------------------------------------------------
+# vmap
+
+
+def _mapped_size(leaves, dims, paths):
+    sizes = {}
+    for x, d, p in zip(leaves, dims, paths):
+        if d is None:
+            continue
+        nd = np.ndim(x) if not isinstance(x, Array) else x.ndim
+        if not -nd <= d < nd:
+            raise ValueError(f"vmap was requested to map its argument along axis {d}, which "
+                             f"implies that its rank should be at least {d + 1 if d >= 0 else -d}"
+                             f", but is only {nd} (its shape is {np.shape(x)}) [{p}]")
+        sizes.setdefault(np.shape(x)[d], []).append((p, np.shape(x), d))
+    if len(sizes) > 1:
+        lines = "\n".join(f"  {p} of shape {s} mapped along axis {d}: size {sz}"
+                          for sz, items in sizes.items() for p, s, d in items)
+        raise ValueError(f"vmap got inconsistent sizes for array axes to be mapped:\n{lines}")
+    if not sizes:
+        return None
+    return next(iter(sizes))
+
+
+def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None):
+    """Vectorise `fun` over a leading (or `in_axes`) axis of its arguments."""
+    fname = _fun_name(fun)
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+
+    @functools.wraps(fun)
+    def batched(*args, **kwargs):
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(f"vmap({fname}): in_axes has {len(in_axes)} entries but the "
+                             f"function was called with {len(args)} positional arguments")
+        a_flat, a_tree = tree_flatten(args)
+        k_flat, k_tree = tree_flatten(kwargs)
+        try:
+            dims_tree = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+            dims = _broadcast_prefix(dims_tree, args, "vmap in_axes")
+        except ValueError as e:
+            raise ValueError(f"vmap({fname}): in_axes {in_axes!r} does not match the structure "
+                             f"of the arguments: {e}") from None
+        dims = dims + [0] * len(k_flat)
+        leaves = a_flat + k_flat
+        paths = [f"argument leaf {i}" for i in range(len(a_flat))] + [
+            f"keyword leaf {i}" for i in range(len(k_flat))]
+        size = _mapped_size(leaves, dims, paths)
+        if size is None:
+            if axis_size is None:
+                raise ValueError(f"vmap({fname}) must have at least one non-None value in "
+                                 "in_axes (or pass axis_size)")
+            size = axis_size
+        leaves = [core.to_array(x) if not isinstance(x, Array) else x for x in leaves]
+        dims = [None if d is None else d % leaves[i].ndim for i, d in enumerate(dims)]
+        store = {}
+
+        def flat_fun(*xs):
+            a = tree_unflatten(a_tree, xs[:len(a_flat)])
+            k = tree_unflatten(k_tree, xs[len(a_flat):])
+            out = fun(*a, **k)
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            store["n"] = len(lv)
+            return lv
+
+        def out_dims_fun(outs_tree):
+            return _broadcast_prefix(out_axes, outs_tree, "vmap out_axes")
+
+        outs = _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun)
+        return tree_unflatten(store["tree"], outs)
+
+    return batched
+
+
+def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun):
+    from .batching import BatchTrace, BatchTracer, move_or_broadcast
+    with core.new_main(BatchTrace, {"size": size}) as main:
+        trace = BatchTrace(main)
+        tracers = [BatchTracer(trace, x, d) if d is not None else x
+                   for x, d in zip(leaves, dims)]
+        outs = flat_fun(*tracers)
+        outs = [core.full_raise(trace, o) for o in outs]
+        skeleton = tree_unflatten(store["tree"], [0] * len(outs))
+        want = out_dims_fun(skeleton)
+        return [move_or_broadcast(t.val, t.bdim, d, size) for t, d in zip(outs, want)]
+
+
+def _broadcast_prefix(prefix, tree, what):
+    """Leaves of `prefix` broadcast over the leaves of `tree` (a prefix tree)."""
+    leaves = []
+    p_flat, p_tree = tree_flatten(prefix, is_leaf=lambda x: x is None)
+    subtrees = flatten_up_to(p_tree, tree, what)
+    for p, sub in zip(p_flat, subtrees):
+        n = len(tree_leaves(sub))
+        if p is not None and not isinstance(p, int):
+            raise TypeError(f"{what} leaves must be ints or None, got {p!r}")
+        leaves.extend([p] * n)
+    return leaves
+
+
+# ---------------------------------------------------------------------------------------
+# jit
+
+
+_log_compiles = [os.environ.get("FUNCGRAD_LOG_COMPILES", "") not in ("", "0")]
+
+
+class _HashableStatic:
+    __slots__ = ("val", "h")
+
+    def __init__(self, val, what):
+        try:
+            self.h = hash(val)
+        except TypeError:
+            raise TypeError(f"{what} must be hashable to be a static argument of jit, got "
+                            f"{type(val).__name__}: {val!r:.80}. Make it a tuple, or pass it "
+                            "as a traced (array) argument instead.") from None
+        self.val = val
+
+    def __hash__(self):
+        return self.h
+
+    def __eq__(self, other):
+        return isinstance(other, _HashableStatic) and type(self.val) is type(other.val) and \
+            bool(self.val == other.val)
+
+
+class Lowered:
+    """What `jit(f).lower(*args)` returns: the traced and optimised IR, and the generated
+    source where the backend produces one."""
+
+    def __init__(self, program, consts, backend, name):
+        self.program = program
+        self.consts = consts
+        self.backend = backend
+        self.name = name
+
+    @property
+    def ir(self) -> str:
+        return str(self.optimized_program())
+
+    def optimized_program(self):
+        b = self._backend()
+        if hasattr(b, "optimize"):
+            return b.optimize(self.program)
+        return self.program
+
+    def _backend(self):
+        from .backends import get_backend
+        return get_backend(self.backend)
+
+    def as_text(self) -> str:
+        return self.ir
+
+    @property
+    def source(self) -> str:
+        b = self._backend()
+        if not hasattr(b, "render_source"):
+            return f"(the {b.name} backend interprets the IR; no source is generated)"
+        return b.render_source(self.program, self.name)
+
+    c_source = source
+
+
+class Jitted:
+    """A jit-compiled function: traced once per input signature, run by the backend."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
+                 backend=None):
+        self.fun = fun
+        self.__name__ = _fun_name(fun)
+        self.__doc__ = getattr(fun, "__doc__", None)
+        self.__wrapped__ = fun
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        if isinstance(static_argnames, str):
+            static_argnames = (static_argnames,)
+        if isinstance(donate_argnums, int):
+            donate_argnums = (donate_argnums,)
+        self.static_argnums = tuple(static_argnums)
+        self.static_argnames = tuple(static_argnames)
+        self.donate_argnums = tuple(donate_argnums)
+        self.backend = backend
+        self._cache: dict = {}
+        self.trace_count = 0
+        try:
+            self._sig = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self._sig = None
+        if self.static_argnames and self._sig is not None:
+            params = list(self._sig.parameters)
+            for name in self.static_argnames:
+                if name in params:
+                    idx = params.index(name)
+                    if idx not in self.static_argnums:
+                        self.static_argnums += (idx,)
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return functools.partial(self, obj)
+
+    def _split(self, args, kwargs):
+        nargs = len(args)
+        static_nums = tuple(a % nargs for a in self.static_argnums if -nargs <= a < nargs)
+        statics = tuple(_HashableStatic(args[i], f"argument {i} of {self.__name__}")
+                        for i in static_nums)
+        static_kw = tuple(sorted((k, _HashableStatic(v, f"argument {k!r} of {self.__name__}"))
+                                 for k, v in kwargs.items() if k in self.static_argnames))
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_nums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        return static_nums, statics, static_kw, dyn_args, dyn_kwargs
+
+    def _prepare(self, args, kwargs):
+        static_nums, statics, static_kw, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+        leaves = [_as_leaf_array(x, f"jit({self.__name__})") for x in leaves]
+        avals = tuple(x.aval for x in leaves)
+        key = (in_tree, avals, static_nums, statics, static_kw, self.backend)
+        return key, leaves, in_tree, static_nums, dyn_args
+
+    def _trace(self, key, args, kwargs, in_tree, static_nums, avals):
+        self.trace_count += 1
+        if _log_compiles[0]:
+            print(f"funcgrad: tracing jit({self.__name__}) for signature "
+                  f"{[a.str_short() + ('~weak' if a.weak_type else '') for a in avals]}"
+                  f" static={[s.val for s in key[3]]}", file=sys.stderr)
+        nargs = len(args)
+        store = {}
+
+        def flat_fun(*leaves):
+            dyn_args, dyn_kwargs = tree_unflatten(in_tree, leaves)
+            it = iter(dyn_args)
+            full_args = [args[i] if i in static_nums else next(it) for i in range(nargs)]
+            kw = dict(dyn_kwargs)
+            kw.update({k: v for k, v in kwargs.items() if k in self.static_argnames})
+            out = self.fun(*full_args, **kw)
+            out_leaves, out_tree = tree_flatten(out)
+            store["tree"] = out_tree
+            return [core.to_array(o) if not isinstance(o, Array) else o for o in out_leaves]
+
+        program, consts = trace_to_program(flat_fun, avals)
+        return hoist_consts(program), consts, store["tree"]
+
+    def _donate_flags(self, static_nums, nargs, in_tree, nconsts):
+        dyn_positions = [i for i in range(nargs) if i not in static_nums]
+        flags = []
+        dyn_args_tree = in_tree.children[0]
+        for pos, sub in zip(dyn_positions, dyn_args_tree.children):
+            flags.extend([pos in self.donate_argnums] * sub.num_leaves)
+        flags.extend([False] * in_tree.children[1].num_leaves)
+        return (False,) * nconsts + tuple(flags)
+
+    def _lookup(self, args, kwargs):
+        key, leaves, in_tree, static_nums, _ = self._prepare(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is None:
+            program, consts, out_tree = self._trace(key, args, kwargs, in_tree, static_nums,
+                                                    key[1])
+            donate = self._donate_flags(static_nums, len(args), in_tree, len(consts))
+            entry = (program, consts, out_tree, donate)
+            if not any(isinstance(c, Tracer) for c in consts):
+                self._cache[key] = entry
+        return entry, leaves
+
+    def __call__(self, *args, **kwargs):
+        (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
+        outs = bind(control.jit_p, *consts, *leaves, program=program, name=self.__name__,
+                    backend=self.backend, donate=donate)
+        if any(donate):
+            for x, d in zip(list(consts) + leaves, donate):
+                if d and isinstance(x, ArrayImpl):
+                    x.delete()
+        return tree_unflatten(out_tree, outs)
+
+    def lower(self, *args, **kwargs) -> Lowered:
+        (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
+        return Lowered(program, consts, self.backend, self.__name__)
+
+    def eval_shape(self, *args, **kwargs):
+        (program, consts, out_tree, donate), _ = self._lookup(args, kwargs)
+        from .core import ShapedArray
+        return tree_unflatten(out_tree, [ShapedArray(a.shape, a.dtype, a.weak_type)
+                                         for a in program.out_avals])
+
+    def clear_cache(self):
+        self._cache.clear()
+
+
+def jit(fun: Callable | None = None, *, static_argnums=(), static_argnames=(),
+        donate_argnums=(), backend=None):
+    """Compile `fun` for the backend; retraced only for a new input signature."""
+    if fun is None:
+        return lambda f: Jitted(f, static_argnums, static_argnames, donate_argnums, backend)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend)
+
+
+def make_ir(fun: Callable, static_argnums=()):
+    """`make_ir(f)(*args)` returns the traced IR program of `f` (JAX: make_jaxpr)."""
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+
+    def wrapped(*args, **kwargs):
+        static = set(a % len(args) for a in static_argnums) if args else set()
+        dyn = [a for i, a in enumerate(args) if i not in static]
+        leaves, in_tree = tree_flatten((tuple(dyn), kwargs))
+        leaves = [_as_leaf_array(x, "make_ir") for x in leaves]
+
+        def flat_fun(*xs):
+            d, kw = tree_unflatten(in_tree, xs)
+            it = iter(d)
+            full = [args[i] if i in static else next(it) for i in range(len(args))]
+            out = fun(*full, **kw)
+            return [core.to_array(o) if not isinstance(o, Array) else o
+                    for o in tree_leaves(out)]
+
+        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
+        return ClosedProgram(program, consts)
+
+    return wrapped
+
+
+def eval_shape(fun, *args, **kwargs):
+    return jit(fun).eval_shape(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# custom derivatives and checkpoint
+
+
+def _is_eager(leaves) -> bool:
+    return core.dynamic_main[0] is None and not any(isinstance(x, Tracer) for x in leaves)
+
+
+class custom_jvp:
+    """A function with a user-defined JVP rule (JAX's `custom_jvp`)."""
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+
+    def defjvp(self, jvp: Callable, symbolic_zeros=False):
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *jvps):
+        def jvp(primals, tangents):
+            out = self(*primals)
+            t = None
+            for rule, p_t in zip(jvps, tangents):
+                if rule is None:
+                    continue
+                c = rule(p_t, out, *primals)
+                t = c if t is None else tree_map(lambda a, b: a + b, t, c)
+            return out, t
+        self.jvp = jvp
+
+    def __call__(self, *args):
+        if self.jvp is None:
+            raise AttributeError(f"custom_jvp function {_fun_name(self.fun)} has no JVP rule; "
+                                 "define one with @f.defjvp")
+        nd = set(self.nondiff_argnums)
+        static = [args[i] for i in self.nondiff_argnums]
+        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
+        leaves, in_tree = tree_flatten(dyn)
+        if _is_eager(leaves):
+            return self.fun(*args)
+        leaves = [_as_leaf_array(x, _fun_name(self.fun)) for x in leaves]
+        store = {}
+
+        def rebuild(d):
+            it = iter(d)
+            return [args[i] if i in nd else next(it) for i in range(len(args))]
+
+        def flat_fun(*xs):
+            out = self.fun(*rebuild(tree_unflatten(in_tree, xs)))
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            return [core.to_array(o) for o in lv]
+
+        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
+        program = hoist_consts(program)
+        out_tree = store["tree"]
+        user_jvp = self.jvp
+
+        def flat_jvp(primals, tangents):
+            p = tree_unflatten(in_tree, primals)
+            t = tree_unflatten(in_tree, tangents)
+            out, t_out = user_jvp(*static, p, t)
+            o_leaves = [core.to_array(o) for o in tree_leaves(out)]
+            t_leaves = flatten_up_to(out_tree, t_out, "custom_jvp rule tangent output")
+            t_leaves = [core.to_array(t) if t is not None else ad.zeros_like(o)
+                        for t, o in zip(t_leaves, o_leaves)]
+            t_leaves = [t.astype(o.dtype) if t.dtype != o.dtype else t
+                        for t, o in zip(t_leaves, o_leaves)]
+            return o_leaves, t_leaves
+
+        outs = bind(control.custom_jvp_call_p, *consts, *leaves, program=program, jvp=flat_jvp,
+                    num_consts=len(consts))
+        return tree_unflatten(out_tree, outs)
+
+
+class custom_vjp:
+    """A function with a user-defined VJP (JAX's `custom_vjp`): `f.defvjp(fwd, bwd)`."""
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd: Callable, bwd: Callable):
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args):
+        if self.fwd is None:
+            raise AttributeError(f"custom_vjp function {_fun_name(self.fun)} has no VJP; "
+                                 "define one with f.defvjp(fwd, bwd)")
+        nd = set(self.nondiff_argnums)
+        static = [args[i] for i in self.nondiff_argnums]
+        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
+        leaves, in_tree = tree_flatten(dyn)
+        if _is_eager(leaves):
+            return self.fun(*args)
+        leaves = [_as_leaf_array(x, _fun_name(self.fun)) for x in leaves]
+        store = {}
+
+        def rebuild(d):
+            it = iter(d)
+            return [args[i] if i in nd else next(it) for i in range(len(args))]
+
+        def flat_fun(*xs):
+            out = self.fun(*rebuild(tree_unflatten(in_tree, xs)))
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            return [core.to_array(o) for o in lv]
+
+        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
+        program = hoist_consts(program)
+        out_tree = store["tree"]
+        fwd, bwd = self.fwd, self.bwd
+        res_store = {}
+
+        def flat_fwd(primals):
+            out, res = fwd(*rebuild(tree_unflatten(in_tree, primals)))
+            r_leaves, r_tree = tree_flatten(res)
+            res_store["tree"] = r_tree
+            o_leaves = flatten_up_to(out_tree, out, "custom_vjp fwd output")
+            return [core.to_array(o) for o in o_leaves], [core.to_array(r) for r in r_leaves]
+
+        in_avals = [x.aval for x in leaves]
+
+        def flat_bwd(res, cts):
+            r = tree_unflatten(res_store["tree"], res)
+            ct = tree_unflatten(out_tree, cts)
+            cts_in = bwd(*static, r, ct)
+            if not isinstance(cts_in, tuple):
+                raise TypeError(f"custom_vjp bwd of {_fun_name(self.fun)} must return a tuple "
+                                f"with one cotangent per differentiable argument, got "
+                                f"{type(cts_in).__name__}")
+            c_leaves = flatten_up_to(in_tree, cts_in, "custom_vjp bwd output")
+            out = []
+            for c, a in zip(c_leaves, in_avals):
+                c = ad.zeros_like_aval(a) if c is None else core.to_array(c)
+                out.append(c.astype(a.dtype) if c.dtype != a.dtype else c)
+            return out
+
+        outs = bind(control.custom_vjp_call_p, *consts, *leaves, program=program, fwd=flat_fwd,
+                    bwd=flat_bwd,
+                    num_consts=len(consts))
+        return tree_unflatten(out_tree, outs)
+
+
+def checkpoint(fun: Callable, prevent_cse=True, policy=None, static_argnums=()):
+    """Rematerialise `fun`'s intermediates in the backward pass instead of storing them."""
+    @functools.wraps(fun)
+    def wrapped(*args):
+        leaves, in_tree = tree_flatten(args)
+        if _is_eager(leaves):
+            return fun(*args)
+        leaves = [_as_leaf_array(x, "checkpoint") for x in leaves]
+        store = {}
+
+        def flat_fun(*xs):
+            out = fun(*tree_unflatten(in_tree, xs))
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            return [core.to_array(o) for o in lv]
+
+        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
+        outs = bind(control.remat_p, *consts, *leaves, program=hoist_consts(program))
+        return tree_unflatten(store["tree"], outs)
+
+    return wrapped
+
+
+remat = checkpoint
+
+
+def block_until_ready(x):
+    return tree_map(lambda a: a.block_until_ready() if isinstance(a, Array) else a, x)
+

@@ -1,0 +1,149 @@
+"""Vectorisation: the batch trace behind `vmap`, and helpers for batching rules.
+
+A batched value carries `bdim`, the axis that holds the batch (None: not batched).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from . import core
+from .core import Trace, Tracer, full_lower, new_main, safe_zip
+
+not_mapped = None
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace, val, bdim):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self):
+        aval = core.get_aval(self.val)
+        if self.bdim is None:
+            return aval
+        shape = list(aval.shape)
+        del shape[self.bdim]
+        return aval.update(shape=tuple(shape))
+
+    def full_lower(self):
+        if self.bdim is None:
+            return full_lower(self.val)
+        return self
+
+
+class BatchTrace(Trace):
+    @property
+    def axis_size(self) -> int:
+        return self.main.global_data["size"]
+
+    def pure(self, val):
+        return BatchTracer(self, val, None)
+
+    lift = pure
+
+    def process_primitive(self, primitive, tracers, params):
+        vals = [t.val for t in tracers]
+        dims = [t.bdim for t in tracers]
+        if all(d is None for d in dims):
+            out = primitive.bind(*vals, **params)
+            if primitive.multiple_results:
+                return [BatchTracer(self, o, None) for o in out]
+            return BatchTracer(self, out, None)
+        rule = core.batch_rules.get(primitive)
+        if rule is None:
+            raise NotImplementedError(f"batching rule for '{primitive.name}' not implemented")
+        out, out_dims = rule(self.axis_size, vals, dims, **params)
+        if primitive.multiple_results:
+            return [BatchTracer(self, o, d) for o, d in safe_zip(out, out_dims)]
+        return BatchTracer(self, out, out_dims)
+
+
+def vmap_flat(fun: Callable, axis_size: int, in_dims, args, out_dims_wanted):
+    with new_main(BatchTrace, {"size": axis_size}) as main:
+        trace = BatchTrace(main)
+        tracers = [BatchTracer(trace, x, d) if d is not None else x
+                   for x, d in safe_zip(args, in_dims)]
+        outs = fun(*tracers)
+        out_tracers = [core.full_raise(trace, o) for o in outs]
+        vals = [t.val for t in out_tracers]
+        dims = [t.bdim for t in out_tracers]
+    if out_dims_wanted is None or isinstance(out_dims_wanted, int):
+        out_dims_wanted = [out_dims_wanted] * len(vals)
+    return [move_or_broadcast(v, d, od, axis_size)
+            for v, d, od in safe_zip(vals, dims, out_dims_wanted)]
+
+
+def move_or_broadcast(x, src, dst, size):
+    """Move batch axis `src` of `x` to `dst`; broadcast an unbatched `x` when dst is set."""
+    from .prims.structural import broadcast_in_dim, moveaxis
+    if dst is None:
+        if src is not None:
+            raise ValueError("vmap: out_axes=None for an output that is batched "
+                             "(it depends on a mapped input); use out_axes=0")
+        return x
+    aval = core.get_aval(x)
+    if src is None:
+        nd = aval.ndim + 1
+        dst = dst % nd
+        shape = list(aval.shape)
+        shape.insert(dst, size)
+        dims = tuple(i for i in range(nd) if i != dst)
+        return broadcast_in_dim(x, tuple(shape), dims)
+    dst = dst % aval.ndim
+    return moveaxis(x, src, dst)
+
+
+def bdim_at_front(x, bdim, size):
+    return move_or_broadcast(x, bdim, 0, size)
+
+
+def moveaxis_to_front(x, bdim):
+    from .prims.structural import moveaxis
+    if bdim is None or bdim == 0:
+        return x
+    return moveaxis(x, bdim, 0)
+
+
+def vectorized_batcher(prim):
+    """Batching for elementwise primitives: operands are full-shape or scalars."""
+    def rule(size, vals, dims, **params):
+        from .prims.structural import broadcast_in_dim
+        out_nd = max(core.get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
+        first = None
+        for v, d in zip(vals, dims):
+            if d is not None and core.get_aval(v).ndim - 1 == out_nd:
+                first = (v, d)
+                break
+        if all(d is None or (d == first[1] and core.get_aval(v).ndim - 1 == out_nd)
+               for v, d in zip(vals, dims)) and all(
+                   d is not None or core.get_aval(v).ndim == 0 for v, d in zip(vals, dims)):
+            return prim.bind(*vals, **params), first[1]
+        out_shape = None
+        for v, d in zip(vals, dims):
+            if d is None and core.get_aval(v).ndim == out_nd:
+                out_shape = core.get_aval(v).shape
+            elif d is not None and core.get_aval(v).ndim - 1 == out_nd:
+                s = list(core.get_aval(v).shape)
+                del s[d]
+                out_shape = tuple(s)
+        new_vals = []
+        for v, d in zip(vals, dims):
+            aval = core.get_aval(v)
+            if d is None:
+                if aval.ndim == 0:
+                    new_vals.append(v)
+                else:
+                    new_vals.append(broadcast_in_dim(v, (size,) + out_shape,
+                                                     tuple(range(1, out_nd + 1))))
+            else:
+                v = moveaxis_to_front(v, d)
+                if aval.ndim - 1 < out_nd:
+                    v = broadcast_in_dim(v, (size,) + out_shape, (0,))
+                new_vals.append(v)
+        return prim.bind(*new_vals, **params), 0
+    core.batch_rules[prim] = rule
+    return rule

@@ -1,0 +1,561 @@
+"""The core: abstract values, primitives and their rule registries, the trace stack, `bind`,
+the `Array` type (concrete `ArrayImpl` and abstract `Tracer`), and eager evaluation.
+
+Transforms are interpreters stacked on `trace_stack` (JAX's design, as in autodidax):
+`bind` finds the innermost trace among its arguments and lets it process the primitive.
+"""
+from __future__ import annotations
+
+import itertools
+import operator
+from contextlib import contextmanager
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from . import dtypes
+
+# ---------------------------------------------------------------------------------------
+# Errors
+
+
+class FuncgradError(Exception):
+    """Base class of funcgrad's own errors."""
+
+
+class ConcretizationTypeError(FuncgradError, TypeError):
+    pass
+
+
+class UnexpectedTracerError(FuncgradError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------
+# Abstract values
+
+
+class ShapedArray:
+    """Shape, dtype and weak-typedness of an array: what tracing knows about a value."""
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape, dtype, weak_type: bool = False):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
+        return ShapedArray(self.shape if shape is None else shape,
+                           self.dtype if dtype is None else dtype,
+                           self.weak_type if weak_type is None else weak_type)
+
+    def strip_weak(self) -> ShapedArray:
+        return ShapedArray(self.shape, self.dtype, False)
+
+    def str_short(self) -> str:
+        return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    def _key(self):
+        return (self.shape, self.dtype, self.weak_type)
+
+    def __eq__(self, other):
+        return isinstance(other, ShapedArray) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    return ShapedArray(aval.shape, aval.dtype, aval.weak_type)
+
+
+# ---------------------------------------------------------------------------------------
+# Primitives and their rule registries (STYLE.md §2: registrations sit beside each primitive)
+
+
+class Primitive:
+    """A primitive operation of the IR. Arrays are positional, parameters keyword-only."""
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+
+    def bind(self, *args, **params):
+        return bind(self, *args, **params)
+
+    def __repr__(self):
+        return self.name
+
+
+shape_rules: dict[Primitive, Callable] = {}
+impl_rules: dict[Primitive, Callable] = {}
+jvp_rules: dict[Primitive, Callable] = {}
+transpose_rules: dict[Primitive, Callable] = {}
+batch_rules: dict[Primitive, Callable] = {}
+all_primitives: dict[str, Primitive] = {}
+
+# Primitives that need no rule of a kind (coverage test reads these).
+non_differentiable: set[Primitive] = set()
+non_linear: set[Primitive] = set()
+
+
+def new_primitive(name: str, multiple_results: bool = False) -> Primitive:
+    if name in all_primitives:
+        raise ValueError(f"primitive {name} defined twice")
+    p = Primitive(name, multiple_results)
+    all_primitives[name] = p
+    return p
+
+
+# ---------------------------------------------------------------------------------------
+# The trace stack
+
+
+class MainTrace:
+    __slots__ = ("level", "trace_type", "global_data")
+
+    def __init__(self, level, trace_type, global_data):
+        self.level = level
+        self.trace_type = trace_type
+        self.global_data = global_data
+
+    def __repr__(self):
+        return f"MainTrace({self.level}, {self.trace_type.__name__})"
+
+
+trace_stack: list[MainTrace] = []
+
+
+@contextmanager
+def new_main(trace_type, global_data=None):
+    main = MainTrace(len(trace_stack), trace_type, global_data)
+    trace_stack.append(main)
+    try:
+        yield main
+    finally:
+        trace_stack.pop()
+
+
+def main_is_live(main: MainTrace) -> bool:
+    return main.level < len(trace_stack) and trace_stack[main.level] is main
+
+
+class Trace:
+    def __init__(self, main: MainTrace):
+        self.main = main
+
+    def pure(self, val):
+        raise NotImplementedError
+
+    def lift(self, val):
+        return self.pure(val)
+
+    def process_primitive(self, primitive, tracers, params):
+        raise NotImplementedError
+
+    def to_concrete(self, tracer):
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# Arrays
+
+
+class Array:
+    """Base of funcgrad arrays: concrete `ArrayImpl` values and abstract `Tracer`s.
+
+    Immutable: `x[i] = v` raises; use `x.at[i].set(v)`. Operators and methods are attached by
+    `funcgrad.numpy` (they are NumPy functions)."""
+
+    __array_priority__ = 100
+    __slots__ = ()
+
+    aval: ShapedArray
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object (a 0-d funcgrad array)")
+        return self.shape[0]
+
+    def __setitem__(self, idx, value):
+        raise TypeError(
+            "funcgrad arrays are immutable: `x[idx] = y` is not supported. Use "
+            "`x = x.at[idx].set(y)` (or .add/.mul/.min/.max) to get an updated copy.")
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class ArrayImpl(Array):
+    """A concrete array: a read-only buffer on a backend plus its abstract value."""
+
+    __slots__ = ("aval", "_value", "_backend", "_deleted")
+
+    def __init__(self, value, aval: ShapedArray | None = None, backend=None):
+        if aval is None:
+            value = np.asarray(value)
+            aval = ShapedArray(value.shape, value.dtype, False)
+        self.aval = aval
+        self._value = value
+        self._backend = backend
+        self._deleted = False
+
+    def _host_value(self) -> np.ndarray:
+        if self._deleted:
+            raise RuntimeError(
+                f"Array {self.aval.str_short()} was donated to a jitted function and its buffer "
+                "has been reused; it can no longer be used. Keep a copy if you need it.")
+        if self._backend is not None:
+            return self._backend.to_host(self._value)
+        return self._value
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._host_value()
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            return v.astype(dtype)
+        if copy:
+            return v.copy()
+        return v
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __index__(self):
+        if not dtypes.is_int(self.dtype) and not dtypes.is_bool(self.dtype):
+            raise TypeError(f"only integer arrays can be used as an index, got {self.dtype}")
+        return operator.index(self._scalar("index"))
+
+    def __bool__(self):
+        return bool(self._scalar("bool"))
+
+    def __complex__(self):
+        return complex(self._scalar("complex"))
+
+    def _scalar(self, what):
+        v = self._host_value()
+        if v.size != 1:
+            raise TypeError(f"only size-1 arrays can be converted to Python {what}s; this "
+                            f"array has shape {self.shape}")
+        return v.reshape(()).item()
+
+    def item(self):
+        return self._scalar("scalar")
+
+    def tolist(self):
+        return self._host_value().tolist()
+
+    def block_until_ready(self):
+        if self._backend is not None and hasattr(self._backend, "block_until_ready"):
+            self._backend.block_until_ready(self._value)
+        return self
+
+    def is_deleted(self) -> bool:
+        return self._deleted
+
+    def delete(self):
+        self._deleted = True
+        self._value = None
+
+    @property
+    def backend(self) -> str:
+        return "reference" if self._backend is None else self._backend.name
+
+    def __repr__(self):
+        if self._deleted:
+            return f"Array(<deleted>, shape={self.shape}, dtype={self.dtype})"
+        v = self._host_value()
+        body = np.array2string(v, separator=", ", prefix="Array(")
+        extra = ", weak_type=True" if self.weak_type else ""
+        return f"Array({body}, dtype={self.dtype}{extra})"
+
+    def __str__(self):
+        return str(self._host_value())
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        return (_rebuild_array, (np.asarray(self), self.weak_type))
+
+    def __dlpack__(self, *a, **k):
+        return np.asarray(self).__dlpack__(*a, **k)
+
+
+def _rebuild_array(value, weak):
+    v = np.asarray(value)
+    return ArrayImpl(v, ShapedArray(v.shape, v.dtype, weak))
+
+
+class Tracer(Array):
+    """An abstract value flowing through a transform's trace."""
+
+    __slots__ = ("_trace",)
+
+    def full_lower(self):
+        return self
+
+    def _concrete_or_raise(self, what: str):
+        val = self._trace.to_concrete(self)
+        if val is None:
+            raise ConcretizationTypeError(
+                f"Abstract tracer value {self.aval.str_short()} encountered where a concrete "
+                f"value is needed ({what}). Inside `jit`/`vmap`/`make_ir`, a traced value has no "
+                "Python value: use `funcgrad.lax.cond`/`lax.switch`/`fnp.where` instead of a "
+                "Python `if`, `lax.fori_loop`/`lax.while_loop`/`lax.scan` instead of a Python "
+                "loop over it, or mark the argument static with `jit(f, static_argnums=...)`.")
+        return val
+
+    def __bool__(self):
+        return bool(self._concrete_or_raise("bool() / Python `if`"))
+
+    def __int__(self):
+        return int(self._concrete_or_raise("int()"))
+
+    def __float__(self):
+        return float(self._concrete_or_raise("float()"))
+
+    def __index__(self):
+        return operator.index(self._concrete_or_raise("use as a Python index"))
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._concrete_or_raise("np.asarray() / conversion to NumPy")
+        return np.asarray(v, dtype=dtype)
+
+    def item(self):
+        return self._concrete_or_raise(".item()").item()
+
+    def tolist(self):
+        return self._concrete_or_raise(".tolist()").tolist()
+
+    def block_until_ready(self):
+        return self
+
+    def __repr__(self):
+        return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
+
+
+# ---------------------------------------------------------------------------------------
+# Conversions
+
+
+def is_scalar_like(x) -> bool:
+    return isinstance(x, (bool, int, float, np.bool_, np.number)) and not isinstance(x, Array)
+
+
+def to_array(x, dtype=None) -> Array:
+    """`x` as a funcgrad Array: Python scalars become weakly-typed 0-d arrays."""
+    if isinstance(x, Array):
+        return x
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        dt = dtypes.python_scalar_dtype(x) if dtype is None else np.dtype(dtype)
+        if isinstance(x, int) and not isinstance(x, bool) and dtypes.is_int(dt):
+            info = np.iinfo(dt)
+            if not info.min <= x <= info.max:
+                raise OverflowError(f"Python int {x} is too large for {dt}")
+        return ArrayImpl(np.asarray(x, dt), ShapedArray((), dt, True))
+    if isinstance(x, (list, tuple)) and any(isinstance(e, Array) for e in _flat_seq(x)):
+        raise TypeError("internal: use funcgrad.numpy.asarray for sequences of arrays")
+    v = np.asarray(x)
+    if v.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
+        v = v.astype(dtypes.DEFAULT_FLOAT)
+    elif v.dtype == np.int64 and not isinstance(x, (np.ndarray, np.generic)):
+        v = v.astype(dtypes.DEFAULT_INT)
+    dt = dtypes.canonicalize(v.dtype if dtype is None else dtype)
+    v = np.array(v, dtype=dt, order="C")
+    v.flags.writeable = False
+    return ArrayImpl(v, ShapedArray(v.shape, dt, False))
+
+
+def _flat_seq(x):
+    for e in x:
+        if isinstance(e, (list, tuple)):
+            yield from _flat_seq(e)
+        else:
+            yield e
+
+
+def get_aval(x) -> ShapedArray:
+    if isinstance(x, Array):
+        return x.aval
+    return to_array(x).aval
+
+
+# ---------------------------------------------------------------------------------------
+# bind
+
+
+def bind(prim: Primitive, *args, **params):
+    top = find_top_trace(args)
+    tracers = [full_raise(top, a) for a in args]
+    outs = top.process_primitive(prim, tracers, params)
+    if prim.multiple_results:
+        return [full_lower(o) for o in outs]
+    return full_lower(outs)
+
+
+def bind1(prim, *args, **params):
+    return bind(prim, *args, **params)
+
+
+dynamic_main: list[MainTrace | None] = [None]
+
+
+@contextmanager
+def new_dynamic(main: MainTrace):
+    prev = dynamic_main[0]
+    dynamic_main[0] = main
+    try:
+        yield
+    finally:
+        dynamic_main[0] = prev
+
+
+def find_top_trace(xs) -> Trace:
+    top_main = dynamic_main[0]
+    for x in xs:
+        if isinstance(x, Tracer):
+            m = x._trace.main
+            if not main_is_live(m):
+                raise _leaked_tracer_error(x)
+            if top_main is None or m.level > top_main.level:
+                top_main = m
+    if top_main is None:
+        return EvalTrace(None)
+    return top_main.trace_type(top_main)
+
+
+def _leaked_tracer_error(x):
+    return UnexpectedTracerError(
+        f"Encountered an escaped tracer {x.aval.str_short()} from a transform "
+        f"({type(x._trace).__name__}) that has already finished: a value computed inside a "
+        "transformed function (jit/grad/vmap/scan body) was stored outside it (e.g. in a global "
+        "or a Python list) and used later. Return it from the function instead.")
+
+
+def full_raise(trace: Trace, val):
+    if not isinstance(val, Tracer):
+        return trace.pure(to_array(val) if not isinstance(val, Array) else val)
+    if not main_is_live(val._trace.main):
+        raise _leaked_tracer_error(val)
+    level = trace.main.level if trace.main is not None else -1
+    vlevel = val._trace.main.level
+    if val._trace.main is trace.main:
+        return val
+    if vlevel < level:
+        return trace.lift(val)
+    raise UnexpectedTracerError(
+        f"Can't lift a tracer of level {vlevel} to level {level}: a tracer leaked between "
+        "nested transforms.")
+
+
+def full_lower(val):
+    if isinstance(val, Tracer):
+        return val.full_lower()
+    return val
+
+
+# ---------------------------------------------------------------------------------------
+# Eager evaluation
+
+
+_default_backend_name: list[str | None] = [None]
+
+
+def current_backend():
+    from .backends import get_backend
+    return get_backend(None)
+
+
+class EvalTrace(Trace):
+    """Evaluates primitives on concrete arrays with the arrays' backend."""
+
+    def pure(self, val):
+        return val
+
+    lift = pure
+
+    def process_primitive(self, primitive, tracers, params):
+        avals = [t.aval for t in tracers]
+        out_avals = shape_rules[primitive](*avals, **params)
+        from .backends import backend_of
+        backend = backend_of(tracers, primitive)
+        return backend.execute_primitive(primitive, tracers, params, out_avals)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers shared by the transforms
+
+
+def safe_map(f, *args):
+    n = len(args[0])
+    for a in args[1:]:
+        assert len(a) == n, f"length mismatch: {list(map(len, args))}"
+    return list(map(f, *args))
+
+
+def safe_zip(*args):
+    n = len(args[0])
+    for a in args[1:]:
+        assert len(a) == n, f"length mismatch: {list(map(len, args))}"
+    return list(zip(*args))
+
+
+def split_list(xs, sizes):
+    out, i = [], 0
+    for s in sizes:
+        out.append(list(xs[i:i + s]))
+        i += s
+    out.append(list(xs[i:]))
+    return out
+
+
+_counter = itertools.count()
+
+
+def fresh_id() -> int:
+    return next(_counter)
+
+
+class Partial(NamedTuple):
+    fun: Callable
+    args: tuple
+
+
+def unzip2(pairs):
+    a, b = [], []
+    for x, y in pairs:
+        a.append(x)
+        b.append(y)
+    return a, b
+
+
+def concrete_value(x) -> Any:
+    """The concrete NumPy value of `x`, or None if `x` is abstract."""
+    if isinstance(x, ArrayImpl):
+        return np.asarray(x)
+    if isinstance(x, Tracer):
+        return x._trace.to_concrete(x)
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float)):
+        return np.asarray(x)
+    return None

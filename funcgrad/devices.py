@@ -1,0 +1,88 @@
+"""Devices and placement: `devices()`, `device_put`, `default_backend()`, `config`."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backends, core
+from .core import Array, ArrayImpl
+from .tree import tree_map
+
+
+class Device:
+    """A place arrays live: a backend plus, for OpenCL, the device within it."""
+
+    def __init__(self, backend: str, id: int = 0, handle=None):
+        self.platform = backend
+        self.id = id
+        self.handle = handle
+
+    @property
+    def device_kind(self) -> str:
+        if self.handle is not None:
+            return getattr(self.handle, "name", str(self.handle))
+        return {"c": "cpu (C backend)", "reference": "cpu (NumPy reference)"}[self.platform]
+
+    def __repr__(self):
+        return f"Device({self.platform}:{self.id} {self.device_kind})"
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and (self.platform, self.id) == (other.platform,
+                                                                          other.id)
+
+    def __hash__(self):
+        return hash((self.platform, self.id))
+
+
+def devices(backend: str | None = None) -> list[Device]:
+    name = backend or backends.default_backend_name()
+    b = backends.get_backend(name)
+    if hasattr(b, "devices"):
+        return b.devices()
+    return [Device(name, 0)]
+
+
+def default_backend() -> str:
+    return backends.default_backend_name()
+
+
+def device_put(x, device=None):
+    """Place every array leaf of `x` on `device` (a Device, or a backend name)."""
+    if device is None:
+        device = devices()[0]
+    if isinstance(device, str):
+        device = devices(device)[0]
+    b = backends.get_backend(device.platform)
+
+    def put(a):
+        if isinstance(a, core.Tracer):
+            return a
+        if hasattr(b, "device_put"):
+            return b.device_put(a, device)
+        v = np.asarray(a)
+        if isinstance(a, ArrayImpl) and a._backend is None:
+            return a
+        w = core.to_array(v) if not isinstance(a, Array) else ArrayImpl(
+            np.array(v), a.aval)
+        return w
+
+    return tree_map(put, x)
+
+
+class _Config:
+    """`funcgrad.config.update("backend", "c")` selects the default backend."""
+
+    def update(self, name, value):
+        if name in ("backend", "funcgrad_backend", "jax_platform_name", "jax_platforms"):
+            backends.set_default_backend(value)
+        elif name == "log_compiles":
+            from . import api
+            api._log_compiles[0] = bool(value)
+        else:
+            raise KeyError(f"unknown config option {name!r}")
+
+    @property
+    def backend(self):
+        return backends.default_backend_name()
+
+
+config = _Config()

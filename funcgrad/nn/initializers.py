@@ -1,0 +1,200 @@
+"""Parameter initializers, as `jax.nn.initializers`.
+
+An initializer is a function `init(key, shape, dtype=float32) -> Array`; the constructors here
+(`normal(stddev)`, `variance_scaling(...)`, `glorot_uniform()`, ...) return one. `zeros` and
+`ones` are initializers themselves, exactly as in JAX.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from funcgrad import numpy as fnp
+from funcgrad import random
+
+__all__ = [
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "normal",
+    "ones",
+    "orthogonal",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
+
+Initializer = Callable[..., "fnp.ndarray"]
+
+# stddev of a standard normal truncated to [-2, 2]: dividing by it makes the variance exact.
+_TRUNC_STD = 0.87962566103423978
+
+
+def _shape(shape) -> tuple[int, ...]:
+    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+
+
+def zeros(key, shape, dtype=np.float32):
+    """All zeros (the key is ignored)."""
+    return fnp.zeros(_shape(shape), dtype)
+
+
+def ones(key, shape, dtype=np.float32):
+    """All ones (the key is ignored)."""
+    return fnp.ones(_shape(shape), dtype)
+
+
+def constant(value, dtype=np.float32) -> Initializer:
+    """An initializer filling every entry with `value`."""
+    def init(key, shape, dtype=dtype):
+        return fnp.full(_shape(shape), value, dtype)
+    return init
+
+
+def normal(stddev=1e-2, dtype=np.float32) -> Initializer:
+    """Normal samples with mean 0 and standard deviation `stddev`."""
+    def init(key, shape, dtype=dtype):
+        return random.normal(key, _shape(shape), dtype) * stddev
+    return init
+
+
+def uniform(scale=1e-2, dtype=np.float32) -> Initializer:
+    """Uniform samples in [0, scale) (JAX's convention: not centred)."""
+    def init(key, shape, dtype=dtype):
+        return random.uniform(key, _shape(shape), dtype) * scale
+    return init
+
+
+def truncated_normal(stddev=1e-2, dtype=np.float32, lower=-2.0, upper=2.0) -> Initializer:
+    """Normal samples truncated to [lower, upper] standard deviations, scaled by `stddev`."""
+    def init(key, shape, dtype=dtype):
+        return random.truncated_normal(key, lower, upper, _shape(shape), dtype) * stddev
+    return init
+
+
+def _axis_size(shape, axes) -> int:
+    if isinstance(axes, int):
+        return shape[axes]
+    return math.prod(shape[a] for a in axes)
+
+
+def _compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()):
+    if len(shape) <= 1:
+        raise ValueError(f"Can't compute input and output sizes of a {len(shape)}-dimensional "
+                         "weights tensor. Must be at least 2D.")
+    in_size = _axis_size(shape, in_axis)
+    out_size = _axis_size(shape, out_axis)
+    batch_size = _axis_size(shape, batch_axis) if batch_axis != () else 1
+    receptive_field = math.prod(shape) / in_size / out_size / batch_size
+    return in_size * receptive_field, out_size * receptive_field
+
+
+def variance_scaling(scale, mode: str, distribution: str, in_axis: int | Sequence[int] = -2,
+                     out_axis: int | Sequence[int] = -1, batch_axis: Sequence[int] = (),
+                     dtype=np.float32) -> Initializer:
+    """Samples with variance `scale / n`, n = fan_in, fan_out or their mean (`mode`).
+
+    `distribution` is "truncated_normal", "normal" or "uniform"; fans are computed from the
+    weight shape with `in_axis`/`out_axis` (the rest is the receptive field), as in JAX."""
+    if mode not in ("fan_in", "fan_out", "fan_avg"):
+        raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
+    if distribution not in ("truncated_normal", "normal", "uniform"):
+        raise ValueError(f"invalid distribution for variance scaling initializer: "
+                         f"{distribution}")
+
+    def init(key, shape, dtype=dtype):
+        shape = _shape(shape)
+        fan_in, fan_out = _compute_fans(shape, in_axis, out_axis, batch_axis)
+        denominator = {"fan_in": fan_in, "fan_out": fan_out,
+                       "fan_avg": (fan_in + fan_out) / 2}[mode]
+        variance = scale / denominator
+        if distribution == "truncated_normal":
+            stddev = math.sqrt(variance) / _TRUNC_STD
+            return random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
+        if distribution == "normal":
+            return random.normal(key, shape, dtype) * math.sqrt(variance)
+        return random.uniform(key, shape, dtype, -1.0, 1.0) * math.sqrt(3 * variance)
+    return init
+
+
+def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+    """Glorot/Xavier uniform: variance_scaling(1.0, "fan_avg", "uniform")."""
+    return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
+
+
+def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+    """Glorot/Xavier normal: variance_scaling(1.0, "fan_avg", "truncated_normal")."""
+    return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis,
+                            dtype)
+
+
+def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+    """LeCun uniform: variance_scaling(1.0, "fan_in", "uniform")."""
+    return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
+
+
+def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+    """LeCun normal: variance_scaling(1.0, "fan_in", "truncated_normal")."""
+    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis,
+                            dtype)
+
+
+def he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+    """He/Kaiming uniform: variance_scaling(2.0, "fan_in", "uniform")."""
+    return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
+
+
+def he_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+    """He/Kaiming normal: variance_scaling(2.0, "fan_in", "truncated_normal")."""
+    return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis,
+                            dtype)
+
+
+xavier_uniform = glorot_uniform
+xavier_normal = glorot_normal
+kaiming_uniform = he_uniform
+kaiming_normal = he_normal
+
+
+def orthogonal(scale=1.0, column_axis=-1, dtype=np.float32) -> Initializer:
+    """A (semi-)orthogonal matrix along `column_axis`, times `scale`.
+
+    Deviation from JAX: the Q factor comes from modified Gram-Schmidt in funcgrad ops (the core
+    has no QR); its distribution matches JAX's sign-corrected QR, the samples differ."""
+    def init(key, shape, dtype=dtype):
+        shape = _shape(shape)
+        if len(shape) < 2:
+            raise ValueError("orthogonal initializer requires at least a 2D shape")
+        n_cols = shape[column_axis]
+        n_rows = math.prod(shape) // n_cols
+        tall = (n_rows, n_cols) if n_rows >= n_cols else (n_cols, n_rows)
+        a = random.normal(key, tall, dtype)
+        q = _gram_schmidt(a)
+        if n_rows < n_cols:
+            q = q.T
+        rest = tuple(d for i, d in enumerate(shape) if i != column_axis % len(shape))
+        q = fnp.reshape(q, rest + (n_cols,))
+        return scale * fnp.moveaxis(q, -1, column_axis)
+    return init
+
+
+def _gram_schmidt(a):
+    """Orthonormal columns spanning those of the tall matrix `a` (positive R diagonal)."""
+    cols = []
+    for j in range(a.shape[1]):
+        v = a[:, j]
+        for q in cols:
+            v = v - fnp.sum(q * v) * q
+        cols.append(v / fnp.sqrt(fnp.sum(v * v)))
+    return fnp.stack(cols, axis=1)

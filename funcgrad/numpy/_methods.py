@@ -1,0 +1,79 @@
+"""Operators and methods of `Array`, defined as funcgrad.numpy functions."""
+from __future__ import annotations
+
+
+def attach_array_methods(cls, fnp: dict) -> None:
+    def binop(name, swap=False):
+        f = fnp[name]
+        if swap:
+            return lambda self, other: f(other, self)
+        return lambda self, other: f(self, other)
+
+    ops = {
+        "__add__": binop("add"), "__radd__": binop("add", True),
+        "__sub__": binop("subtract"), "__rsub__": binop("subtract", True),
+        "__mul__": binop("multiply"), "__rmul__": binop("multiply", True),
+        "__truediv__": binop("divide"), "__rtruediv__": binop("divide", True),
+        "__floordiv__": binop("floor_divide"), "__rfloordiv__": binop("floor_divide", True),
+        "__mod__": binop("remainder"), "__rmod__": binop("remainder", True),
+        "__pow__": binop("power"), "__rpow__": binop("power", True),
+        "__matmul__": binop("matmul"), "__rmatmul__": binop("matmul", True),
+        "__and__": binop("bitwise_and"), "__rand__": binop("bitwise_and", True),
+        "__or__": binop("bitwise_or"), "__ror__": binop("bitwise_or", True),
+        "__xor__": binop("bitwise_xor"), "__rxor__": binop("bitwise_xor", True),
+        "__lshift__": binop("left_shift"), "__rlshift__": binop("left_shift", True),
+        "__rshift__": binop("right_shift"), "__rrshift__": binop("right_shift", True),
+        "__lt__": binop("less"), "__le__": binop("less_equal"),
+        "__gt__": binop("greater"), "__ge__": binop("greater_equal"),
+        "__eq__": binop("equal"), "__ne__": binop("not_equal"),
+        "__divmod__": binop("divmod"), "__rdivmod__": binop("divmod", True),
+        "__neg__": lambda self: fnp["negative"](self),
+        "__pos__": lambda self: self,
+        "__abs__": lambda self: fnp["absolute"](self),
+        "__invert__": lambda self: fnp["invert"](self),
+        "__getitem__": lambda self, idx: fnp["_getitem"](self, idx),
+        "__round__": lambda self, nd=0: fnp["round"](self, nd),
+    }
+    for name, f in ops.items():
+        setattr(cls, name, f)
+    cls.__hash__ = None
+
+    methods = {
+        "sum": "sum", "prod": "prod", "mean": "mean", "var": "var", "std": "std",
+        "max": "max", "min": "min", "argmax": "argmax", "argmin": "argmin", "all": "all",
+        "any": "any", "cumsum": "cumsum", "cumprod": "cumprod", "ptp": "ptp",
+        "clip": "clip", "round": "round", "ravel": "ravel", "flatten": "ravel",
+        "transpose_": "transpose", "squeeze": "squeeze", "swapaxes": "swapaxes",
+        "take": "take", "dot": "dot", "sort": "sort", "argsort": "argsort",
+        "nonzero": "nonzero", "repeat": "repeat", "diagonal": "diagonal", "trace": "trace",
+        "conj": "conj", "conjugate": "conj",
+    }
+    for meth, fname in methods.items():
+        f = fnp[fname]
+        setattr(cls, meth, (lambda f: lambda self, *a, **k: f(self, *a, **k))(f))
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return fnp["reshape"](self, shape, order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return fnp["transpose"](self, axes or None)
+
+    def astype(self, dtype, copy=False):
+        return fnp["astype"](self, dtype)
+
+    cls.reshape = reshape
+    cls.transpose = transpose
+    cls.astype = astype
+    cls.T = property(lambda self: fnp["transpose"](self))
+    cls.mT = property(lambda self: fnp["matrix_transpose"](self))
+    cls.real = property(lambda self: self)
+    cls.imag = property(lambda self: fnp["zeros_like"](self))
+    cls.at = property(lambda self: fnp["_AtHelper"](self))
+    cls.copy = lambda self: self
+    cls.view = lambda self, dtype=None: self if dtype is None else fnp["astype"](self, dtype)
+    cls.nbytes = property(lambda self: self.size * self.dtype.itemsize)
+    cls.itemsize = property(lambda self: self.dtype.itemsize)

@@ -1,0 +1,470 @@
+"""Elementwise primitives: arithmetic, transcendental math, comparisons, logic, `select`
+and dtype conversion. Operands have equal shapes, or are scalars broadcast to the others
+(funcgrad.numpy broadcasts explicitly before binding).
+
+Each primitive's block registers its shape rule, NumPy impl, JVP/transpose and batching
+rule, and its C expression (`lowering_exprs`: cdsl generic function or operator name).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import core, dtypes
+from ..ad import defjvp, defjvp2, defzero_jvp, is_undefined, unbroadcast_scalar
+from ..batching import vectorized_batcher
+from ..core import ShapedArray, bind
+
+# prim -> how the C/OpenCL lowering builds its expression: ("op", "+"), ("call", "exp"), …
+lowering_exprs: dict[core.Primitive, tuple] = {}
+
+_FLOAT = "float"
+_NUM = "number"
+_INT = "int"
+_ANY = "any"
+_BOOLINT = "boolint"
+
+
+def _check_kind(name, dtype, kind):
+    ok = {
+        _FLOAT: dtypes.is_float(dtype),
+        _NUM: not dtypes.is_bool(dtype),
+        _INT: dtypes.is_int(dtype),
+        _ANY: True,
+        _BOOLINT: dtypes.is_int(dtype) or dtypes.is_bool(dtype),
+    }[kind]
+    if not ok:
+        want = {_FLOAT: "floating point", _NUM: "numeric (non-bool)", _INT: "integer",
+                _BOOLINT: "integer or bool"}[kind]
+        raise TypeError(f"{name} requires {want} operands, got {dtype}")
+
+
+def elementwise_shape(name, avals, kind=_ANY, out_dtype=None):
+    shapes = [a.shape for a in avals if a.shape != ()]
+    shape = shapes[0] if shapes else ()
+    for s in shapes[1:]:
+        if s != shape:
+            raise TypeError(f"{name}: operand shapes must be equal (or scalar), got "
+                            f"{', '.join(str(a.shape) for a in avals)}")
+    dts = {a.dtype for a in avals}
+    if len(dts) > 1:
+        raise TypeError(f"{name}: operand dtypes must be equal, got "
+                        f"{', '.join(str(a.dtype) for a in avals)}; cast with .astype first")
+    dt = avals[0].dtype
+    _check_kind(name, dt, kind)
+    weak = all(a.weak_type for a in avals)
+    return ShapedArray(shape, dt if out_dtype is None else out_dtype,
+                       weak and out_dtype is None)
+
+
+def _std(name, impl, nargs, kind, lower, out_dtype=None):
+    p = core.new_primitive(name)
+    core.shape_rules[p] = lambda *avals, **_: elementwise_shape(name, avals, kind, out_dtype)
+    core.impl_rules[p] = impl
+    vectorized_batcher(p)
+    lowering_exprs[p] = lower
+    return p
+
+
+def _as_operands(*args):
+    """Arrays for the operands; Python scalars take the dtype of the first array."""
+    dt = None
+    for a in args:
+        if isinstance(a, core.Array):
+            dt = a.dtype
+            break
+    return [a if isinstance(a, core.Array) else core.to_array(a, dt) for a in args]
+
+
+def _unary(name, impl, kind=_FLOAT, lower=None):
+    p = _std(name, impl, 1, kind, lower or ("call", name))
+    return p, (lambda x: bind(p, *_as_operands(x)))
+
+
+def _binary(name, impl, kind=_NUM, lower=None, out_dtype=None):
+    p = _std(name, impl, 2, kind, lower, out_dtype)
+    return p, (lambda x, y: bind(p, *_as_operands(x, y)))
+
+
+def _erf_np(x):
+    return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+def _logistic_np(x):
+    with np.errstate(over="ignore"):
+        pos = 1 / (1 + np.exp(-np.abs(x)))
+    return np.where(x >= 0, pos, 1 - pos).astype(x.dtype)
+
+
+# --- arithmetic ------------------------------------------------------------------------
+
+neg_p, neg = _unary("neg", np.negative, _NUM, ("op", "-"))
+core.jvp_rules[neg_p] = lambda p, t: (neg(p[0]), neg(t[0]))
+core.transpose_rules[neg_p] = lambda ct, x: [neg(ct)]
+
+add_p, add = _binary("add", np.add, _NUM, ("op", "+"))
+core.jvp_rules[add_p] = lambda p, t: (add(*p), add(*t))
+core.transpose_rules[add_p] = lambda ct, x, y: [
+    unbroadcast_scalar(x.aval, ct) if is_undefined(x) else None,
+    unbroadcast_scalar(y.aval, ct) if is_undefined(y) else None]
+
+sub_p, sub = _binary("sub", np.subtract, _NUM, ("op", "-"))
+core.jvp_rules[sub_p] = lambda p, t: (sub(*p), sub(*t))
+core.transpose_rules[sub_p] = lambda ct, x, y: [
+    unbroadcast_scalar(x.aval, ct) if is_undefined(x) else None,
+    unbroadcast_scalar(y.aval, neg(ct)) if is_undefined(y) else None]
+
+mul_p, mul = _binary("mul", np.multiply, _NUM, ("op", "*"))
+defjvp(mul_p, lambda g, x, y: mul(g, y), lambda g, x, y: mul(x, g))
+
+
+def _mul_transpose(ct, x, y):
+    if is_undefined(x) and is_undefined(y):
+        raise NotImplementedError("mul is not linear in both operands at once")
+    if is_undefined(x):
+        return [unbroadcast_scalar(x.aval, mul(ct, y)), None]
+    return [None, unbroadcast_scalar(y.aval, mul(x, ct))]
+
+
+core.transpose_rules[mul_p] = _mul_transpose
+
+
+def _div_np(x, y):
+    if dtypes.is_int(x.dtype):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.trunc(np.true_divide(x, np.where(y == 0, 1, y)))
+        return np.where(y == 0, 0, q).astype(x.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(x, y)
+
+
+div_p, div = _binary("div", _div_np, _NUM, ("op", "/"))
+defjvp2(div_p, lambda g, ans, x, y: div(g, y), lambda g, ans, x, y: mul(neg(g), div(ans, y)))
+core.transpose_rules[div_p] = lambda ct, x, y: [unbroadcast_scalar(x.aval, div(ct, y)), None]
+
+
+def _rem_np(x, y):
+    if dtypes.is_int(x.dtype):
+        return np.where(y == 0, 0, np.fmod(x, np.where(y == 0, 1, y))).astype(x.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.fmod(x, y)
+
+
+rem_p, rem = _binary("rem", _rem_np, _NUM, ("call", "fmod"))
+defjvp2(rem_p, lambda g, ans, x, y: g if g.shape == ans.shape else mul(g, ones_like_op(ans)),
+        lambda g, ans, x, y: mul(neg(g), trunc_op(div(x, y))))
+
+
+def _pow_np(x, y):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.power(x, y)
+
+
+pow_p, pow = _binary("pow", _pow_np, _FLOAT, ("call", "pow"))
+
+
+def _pow_jvp_x(g, x, y):
+    ym1 = sub(y, 1.0)
+    safe = select(eq(y, 0.0), 0.0, mul(y, pow(x, select(eq(y, 0.0), 1.0, ym1))))
+    return mul(g, safe)
+
+
+def _pow_jvp_y(g, x, y):
+    safe_x = select(eq(x, 0.0), 1.0, x)
+    return mul(g, select(eq(x, 0.0), 0.0, mul(log(safe_x), pow(x, y))))
+
+
+def select(pred, on_true, on_false):
+    on_true, on_false = _as_operands(on_true, on_false)
+    return bind(select_p, pred, on_true, on_false)
+
+
+defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+
+integer_pow_p = core.new_primitive("integer_pow")
+core.shape_rules[integer_pow_p] = lambda x, *, y: elementwise_shape("integer_pow", [x], _NUM)
+core.impl_rules[integer_pow_p] = lambda x, *, y: (
+    np.power(x, y) if y >= 0 else np.power(x.astype(np.float64), y).astype(x.dtype))
+vectorized_batcher(integer_pow_p)
+lowering_exprs[integer_pow_p] = ("integer_pow",)
+
+
+def integer_pow(x, y: int):
+    return bind(integer_pow_p, _as_operands(x)[0], y=int(y))
+
+
+def _integer_pow_jvp(g, x, *, y):
+    if y == 0:
+        return mul(g, 0.0)
+    return mul(g, mul(float(y) if dtypes.is_float(x.dtype) else y, integer_pow(x, y - 1)))
+
+
+defjvp(integer_pow_p, _integer_pow_jvp)
+
+
+def _balanced_eq(x, z, y):
+    one = ones_like_op(z)
+    return div(select(eq(x, z), one, zeros_like_op(z)),
+               select(eq(y, z), add(one, one), one))
+
+
+max_p, max = _binary("max", np.maximum, _ANY, ("call", "fmax_nan"))
+defjvp2(max_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+        lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
+
+min_p, min = _binary("min", np.minimum, _ANY, ("call", "fmin_nan"))
+defjvp2(min_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+        lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
+
+atan2_p, atan2 = _binary("atan2", np.arctan2, _FLOAT, ("call", "atan2"))
+defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
+       lambda g, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
+
+# --- transcendental and rounding -------------------------------------------------------
+
+
+def _np_unary(f):
+    def impl(x):
+        with np.errstate(all="ignore"):
+            return f(x)
+    return impl
+
+
+exp_p, exp = _unary("exp", _np_unary(np.exp))
+defjvp2(exp_p, lambda g, ans, x: mul(g, ans))
+
+log_p, log = _unary("log", _np_unary(np.log))
+defjvp(log_p, lambda g, x: div(g, x))
+
+log1p_p, log1p = _unary("log1p", _np_unary(np.log1p))
+defjvp(log1p_p, lambda g, x: div(g, add(x, 1.0)))
+
+expm1_p, expm1 = _unary("expm1", _np_unary(np.expm1))
+defjvp2(expm1_p, lambda g, ans, x: mul(g, add(ans, 1.0)))
+
+sin_p, sin = _unary("sin", _np_unary(np.sin))
+defjvp(sin_p, lambda g, x: mul(g, cos(x)))
+
+cos_p, cos = _unary("cos", _np_unary(np.cos))
+defjvp(cos_p, lambda g, x: neg(mul(g, sin(x))))
+
+tan_p, tan = _unary("tan", _np_unary(np.tan))
+defjvp2(tan_p, lambda g, ans, x: mul(g, add(1.0, mul(ans, ans))))
+
+asin_p, asin = _unary("asin", _np_unary(np.arcsin))
+defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(1.0, mul(x, x)))))
+
+acos_p, acos = _unary("acos", _np_unary(np.arccos))
+defjvp(acos_p, lambda g, x: neg(mul(g, rsqrt(sub(1.0, mul(x, x))))))
+
+atan_p, atan = _unary("atan", _np_unary(np.arctan))
+defjvp(atan_p, lambda g, x: div(g, add(1.0, mul(x, x))))
+
+sinh_p, sinh = _unary("sinh", _np_unary(np.sinh))
+defjvp(sinh_p, lambda g, x: mul(g, cosh(x)))
+
+cosh_p, cosh = _unary("cosh", _np_unary(np.cosh))
+defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
+
+asinh_p, asinh = _unary("asinh", _np_unary(np.arcsinh))
+defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(mul(x, x), 1.0))))
+
+acosh_p, acosh = _unary("acosh", _np_unary(np.arccosh))
+defjvp(acosh_p, lambda g, x: mul(g, rsqrt(mul(sub(x, 1.0), add(x, 1.0)))))
+
+atanh_p, atanh = _unary("atanh", _np_unary(np.arctanh))
+defjvp(atanh_p, lambda g, x: div(g, sub(1.0, mul(x, x))))
+
+tanh_p, tanh = _unary("tanh", _np_unary(np.tanh))
+defjvp2(tanh_p, lambda g, ans, x: mul(g, sub(1.0, mul(ans, ans))))
+
+logistic_p, logistic = _unary("logistic", _logistic_np)
+defjvp2(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1.0, ans))))
+
+sqrt_p, sqrt = _unary("sqrt", _np_unary(np.sqrt))
+defjvp2(sqrt_p, lambda g, ans, x: div(mul(g, 0.5), ans))
+
+rsqrt_p, rsqrt = _unary("rsqrt", _np_unary(lambda x: (1 / np.sqrt(x)).astype(x.dtype)))
+defjvp2(rsqrt_p, lambda g, ans, x: mul(g, mul(-0.5, div(ans, x))))
+
+erf_p, erf = _unary("erf", _erf_np)
+defjvp(erf_p, lambda g, x: mul(g, mul(2 / math.sqrt(math.pi), exp(neg(mul(x, x))))))
+
+abs_p, abs = _unary("abs", np.abs, _NUM, ("call", "fabs"))
+defjvp(abs_p, lambda g, x: mul(g, sign(x)))
+
+sign_p, sign = _unary("sign", np.sign, _NUM, ("sign",))
+defzero_jvp(sign_p)
+
+floor_p, floor = _unary("floor", np.floor)
+defzero_jvp(floor_p)
+
+ceil_p, ceil = _unary("ceil", np.ceil)
+defzero_jvp(ceil_p)
+
+round_p, round = _unary("round", np.rint, _FLOAT, ("call", "rint"))
+defzero_jvp(round_p)
+
+is_finite_p = _std("is_finite", np.isfinite, 1, _FLOAT, ("call", "isfinite"),
+                   out_dtype=dtypes.bool_)
+defzero_jvp(is_finite_p)
+
+
+def is_finite(x):
+    return bind(is_finite_p, _as_operands(x)[0])
+
+
+def trunc_op(x):
+    return select(lt(x, 0.0), ceil(x), floor(x))
+
+
+def ones_like_op(x):
+    from .structural import full
+    return full(x.shape, 1, x.dtype)
+
+
+def zeros_like_op(x):
+    from .structural import full
+    return full(x.shape, 0, x.dtype)
+
+
+# --- comparisons and logic -------------------------------------------------------------
+
+
+def _cmp(name, impl, op):
+    p = _std(name, impl, 2, _ANY, ("op", op), out_dtype=dtypes.bool_)
+    defzero_jvp(p)
+    return p, (lambda x, y: bind(p, *_as_operands(x, y)))
+
+
+eq_p, eq = _cmp("eq", np.equal, "==")
+ne_p, ne = _cmp("ne", np.not_equal, "!=")
+lt_p, lt = _cmp("lt", np.less, "<")
+le_p, le = _cmp("le", np.less_equal, "<=")
+gt_p, gt = _cmp("gt", np.greater, ">")
+ge_p, ge = _cmp("ge", np.greater_equal, ">=")
+
+
+def _logic(name, impl, op, nargs=2):
+    p = _std(name, impl, nargs, _BOOLINT, ("op", op))
+    defzero_jvp(p)
+    return p, (lambda *xs: bind(p, *_as_operands(*xs)))
+
+
+and_p, and_ = _logic("and", np.bitwise_and, "&")
+or_p, or_ = _logic("or", np.bitwise_or, "|")
+xor_p, xor = _logic("xor", np.bitwise_xor, "^")
+not_p, not_ = _logic("not", lambda x: np.logical_not(x) if x.dtype == np.bool_
+                     else np.invert(x), "~", 1)
+
+
+def _shift_impl(f):
+    def impl(x, y):
+        bits = x.dtype.itemsize * 8
+        big = (y < 0) | (y >= bits)
+        out = f(x, np.where(big, 0, y).astype(x.dtype))
+        return np.where(big, 0, out).astype(x.dtype)
+    return impl
+
+
+shift_left_p, shift_left = _logic("shift_left", _shift_impl(np.left_shift), "<<")
+shift_right_logical_p, shift_right_logical = _logic(
+    "shift_right_logical", _shift_impl(np.right_shift), ">>")
+
+# --- select and conversion -------------------------------------------------------------
+
+select_p = core.new_primitive("select")
+
+
+def _select_shape(pred, t, f):
+    if pred.dtype != dtypes.bool_:
+        raise TypeError(f"select: predicate must be bool, got {pred.dtype}")
+    out = elementwise_shape("select", [t, f])
+    if pred.shape not in ((), out.shape):
+        raise TypeError(f"select: predicate shape {pred.shape} must be scalar or equal to the "
+                        f"branch shape {out.shape}")
+    if out.shape == () and pred.shape != ():
+        return out.update(shape=pred.shape)
+    return out
+
+
+core.shape_rules[select_p] = _select_shape
+core.impl_rules[select_p] = lambda p, t, f: np.where(p, t, f).astype(
+    np.result_type(t.dtype, f.dtype))
+vectorized_batcher(select_p)
+lowering_exprs[select_p] = ("select",)
+
+
+def _select_jvp(primals, tangents):
+    p, t, f = primals
+    _, tt, tf = tangents
+    return select(p, t, f), select(p, tt, tf)
+
+
+def _select_transpose(ct, p, t, f):
+    zeros = zeros_like_op(ct)
+    return [None,
+            unbroadcast_scalar(t.aval, select(p, ct, zeros)) if is_undefined(t) else None,
+            unbroadcast_scalar(f.aval, select(p, zeros, ct)) if is_undefined(f) else None]
+
+
+core.jvp_rules[select_p] = _select_jvp
+core.transpose_rules[select_p] = _select_transpose
+
+convert_element_type_p = core.new_primitive("convert_element_type")
+core.shape_rules[convert_element_type_p] = lambda x, *, new_dtype, weak_type: ShapedArray(
+    x.shape, new_dtype, weak_type)
+
+
+def _convert_np(x, *, new_dtype, weak_type):
+    if dtypes.is_float(x.dtype) and not dtypes.is_float(new_dtype) and new_dtype != np.bool_:
+        with np.errstate(invalid="ignore"):
+            info = np.iinfo(new_dtype)
+            x = np.clip(np.nan_to_num(np.trunc(x), nan=0), info.min, info.max)
+    return x.astype(new_dtype)
+
+
+core.impl_rules[convert_element_type_p] = _convert_np
+vectorized_batcher(convert_element_type_p)
+lowering_exprs[convert_element_type_p] = ("convert",)
+
+
+def convert_element_type(x, new_dtype, weak_type=False):
+    x = core.to_array(x)
+    new_dtype = dtypes.canonicalize(new_dtype)
+    if x.dtype == new_dtype and x.weak_type == weak_type:
+        return x
+    return bind(convert_element_type_p, x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
+    (x,), (t,) = primals, tangents
+    out = convert_element_type(x, new_dtype, weak_type)
+    if dtypes.is_float(x.dtype) and dtypes.is_float(new_dtype):
+        return out, convert_element_type(t, new_dtype, weak_type)
+    return out, zeros_like_op(out)
+
+
+def _convert_transpose(ct, x, *, new_dtype, weak_type):
+    return [convert_element_type(ct, x.aval.dtype, x.aval.weak_type)]
+
+
+core.jvp_rules[convert_element_type_p] = _convert_jvp
+core.transpose_rules[convert_element_type_p] = _convert_transpose
+
+stop_gradient_p = _std("stop_gradient", lambda x: x, 1, _ANY, ("identity",))
+
+
+def _stop_gradient_jvp(primals, tangents):
+    return stop_gradient(primals[0]), zeros_like_op(primals[0])
+
+
+core.jvp_rules[stop_gradient_p] = _stop_gradient_jvp
+
+
+def stop_gradient(x):
+    """Identity whose derivative is zero (JAX: `lax.stop_gradient`), mapped over pytrees."""
+    from ..tree import tree_map
+    return tree_map(lambda a: bind(stop_gradient_p, core.to_array(a)), x)
+

@@ -1,0 +1,221 @@
+"""Reduction primitives: `reduce_sum/max/min/prod`, `argmax/argmin`, `cumsum`."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import core, dtypes
+from ..ad import deflinear, defzero_jvp
+from ..core import ShapedArray, bind
+from .elementwise import add, convert_element_type, div, eq, mul, select
+from .structural import broadcast_in_dim, full, _norm_axes
+
+
+def _reduce_shape(name):
+    def rule(x, *, axes):
+        if len(set(axes)) != len(axes) or any(not 0 <= a < x.ndim for a in axes):
+            raise TypeError(f"{name}: invalid axes {axes} for shape {x.shape}")
+        if name in ("reduce_max", "reduce_min") and x.size == 0 and any(
+                x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{name}: zero-size array to reduction operation which has no "
+                             f"identity (shape {x.shape}, axes {axes})")
+        shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+        return ShapedArray(shape, x.dtype, x.weak_type)
+    return rule
+
+
+def _reduce_batch(prim):
+    def rule(size, vals, dims, *, axes):
+        (x,), (d,) = vals, dims
+        new_axes = tuple(a + (a >= d) for a in axes)
+        out_d = d - sum(a < d for a in new_axes)
+        return prim.bind(x, axes=new_axes), out_d
+    core.batch_rules[prim] = rule
+
+
+def _keep_dims_shape(in_shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(in_shape))
+
+
+def _bcast_back(y, in_shape, axes):
+    kept = tuple(i for i in range(len(in_shape)) if i not in axes)
+    return broadcast_in_dim(y, in_shape, kept)
+
+
+# --- reduce_sum ------------------------------------------------------------------------
+
+reduce_sum_p = core.new_primitive("reduce_sum")
+core.shape_rules[reduce_sum_p] = _reduce_shape("reduce_sum")
+core.impl_rules[reduce_sum_p] = lambda x, *, axes: np.sum(
+    x, axis=axes, dtype=x.dtype if x.dtype != np.bool_ else None)
+deflinear(reduce_sum_p, lambda ct, x, *, axes: [_bcast_back(ct, x.aval.shape, axes)])
+_reduce_batch(reduce_sum_p)
+
+
+def reduce_sum(x, axes):
+    x = core.to_array(x)
+    return bind(reduce_sum_p, x, axes=tuple(sorted(_norm_axes(axes, x.ndim, "reduce_sum"))))
+
+
+# --- reduce_max / reduce_min -----------------------------------------------------------
+
+
+def _chooser_jvp(prim):
+    def rule(primals, tangents, *, axes):
+        (x,), (t,) = primals, tangents
+        ans = prim.bind(x, axes=axes)
+        if not dtypes.is_float(x.dtype):
+            return ans, full(ans.shape, 0, ans.dtype)
+        loc = convert_element_type(eq(x, _bcast_back(ans, x.shape, axes)), x.dtype)
+        counts = reduce_sum(loc, axes)
+        return ans, div(reduce_sum(mul(t, loc), axes), counts)
+    core.jvp_rules[prim] = rule
+
+
+reduce_max_p = core.new_primitive("reduce_max")
+core.shape_rules[reduce_max_p] = _reduce_shape("reduce_max")
+core.impl_rules[reduce_max_p] = lambda x, *, axes: np.max(x, axis=axes)
+_chooser_jvp(reduce_max_p)
+_reduce_batch(reduce_max_p)
+
+reduce_min_p = core.new_primitive("reduce_min")
+core.shape_rules[reduce_min_p] = _reduce_shape("reduce_min")
+core.impl_rules[reduce_min_p] = lambda x, *, axes: np.min(x, axis=axes)
+_chooser_jvp(reduce_min_p)
+_reduce_batch(reduce_min_p)
+
+
+def reduce_max(x, axes):
+    x = core.to_array(x)
+    return bind(reduce_max_p, x, axes=tuple(sorted(_norm_axes(axes, x.ndim, "reduce_max"))))
+
+
+def reduce_min(x, axes):
+    x = core.to_array(x)
+    return bind(reduce_min_p, x, axes=tuple(sorted(_norm_axes(axes, x.ndim, "reduce_min"))))
+
+
+# --- reduce_prod -----------------------------------------------------------------------
+
+reduce_prod_p = core.new_primitive("reduce_prod")
+core.shape_rules[reduce_prod_p] = _reduce_shape("reduce_prod")
+core.impl_rules[reduce_prod_p] = lambda x, *, axes: np.prod(x, axis=axes, dtype=x.dtype)
+_reduce_batch(reduce_prod_p)
+
+
+def _reduce_prod_jvp(primals, tangents, *, axes):
+    (x,), (t,) = primals, tangents
+    ans = reduce_prod(x, axes)
+    if not dtypes.is_float(x.dtype):
+        return ans, full(ans.shape, 0, ans.dtype)
+    is_zero = eq(x, 0.0)
+    nonzero_prod = reduce_prod(select(is_zero, 1.0, x), axes)
+    nzeros = reduce_sum(convert_element_type(is_zero, x.dtype), axes)
+    b = lambda y: _bcast_back(y, x.shape, axes)  # noqa: E731
+    safe_x = select(is_zero, 1.0, x)
+    one_zero_here = _and(is_zero, eq(b(nzeros), 1.0))
+    others = select(eq(b(nzeros), 0.0), div(b(ans), safe_x),
+                    select(one_zero_here, b(nonzero_prod), full(x.shape, 0, x.dtype)))
+    return ans, reduce_sum(mul(t, others), axes)
+
+
+def _and(a, b):
+    from .elementwise import and_
+    return and_(a, b)
+
+
+core.jvp_rules[reduce_prod_p] = _reduce_prod_jvp
+
+
+def reduce_prod(x, axes):
+    x = core.to_array(x)
+    return bind(reduce_prod_p, x, axes=tuple(sorted(_norm_axes(axes, x.ndim, "reduce_prod"))))
+
+
+# --- argmax / argmin -------------------------------------------------------------------
+
+
+def _arg_shape(name):
+    def rule(x, *, axis, index_dtype):
+        if not 0 <= axis < x.ndim:
+            raise TypeError(f"{name}: axis {axis} out of range for shape {x.shape}")
+        if x.shape[axis] == 0:
+            raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
+        return ShapedArray(tuple(s for i, s in enumerate(x.shape) if i != axis), index_dtype)
+    return rule
+
+
+def _arg_np(f):
+    def impl(x, *, axis, index_dtype):
+        if dtypes.is_float(x.dtype):
+            nan = np.isnan(x)
+            if nan.any():
+                # NaN wins, as in NumPy and JAX.
+                first_nan = np.argmax(nan, axis=axis)
+                res = f(np.where(nan, 0, x), axis=axis)
+                return np.where(nan.any(axis=axis), first_nan, res).astype(index_dtype)
+        return f(x, axis=axis).astype(index_dtype)
+    return impl
+
+
+def _arg_batch(prim):
+    def rule(size, vals, dims, *, axis, index_dtype):
+        (x,), (d,) = vals, dims
+        new_axis = axis + (axis >= d)
+        return prim.bind(x, axis=new_axis, index_dtype=index_dtype), d - (new_axis < d)
+    core.batch_rules[prim] = rule
+
+
+argmax_p = core.new_primitive("argmax")
+core.shape_rules[argmax_p] = _arg_shape("argmax")
+core.impl_rules[argmax_p] = _arg_np(np.argmax)
+defzero_jvp(argmax_p)
+_arg_batch(argmax_p)
+
+argmin_p = core.new_primitive("argmin")
+core.shape_rules[argmin_p] = _arg_shape("argmin")
+core.impl_rules[argmin_p] = _arg_np(np.argmin)
+defzero_jvp(argmin_p)
+_arg_batch(argmin_p)
+
+
+def argmax(x, axis, index_dtype=dtypes.int32):
+    x = core.to_array(x)
+    return bind(argmax_p, x, axis=_norm_axes([axis], x.ndim, "argmax")[0],
+                index_dtype=np.dtype(index_dtype))
+
+
+def argmin(x, axis, index_dtype=dtypes.int32):
+    x = core.to_array(x)
+    return bind(argmin_p, x, axis=_norm_axes([axis], x.ndim, "argmin")[0],
+                index_dtype=np.dtype(index_dtype))
+
+
+# --- cumsum ----------------------------------------------------------------------------
+
+cumsum_p = core.new_primitive("cumsum")
+
+
+def _cumsum_np(x, *, axis, reverse):
+    if reverse:
+        return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
+    return np.cumsum(x, axis=axis, dtype=x.dtype)
+
+
+def _cumsum_batch(size, vals, dims, *, axis, reverse):
+    (x,), (d,) = vals, dims
+    return cumsum(x, axis + (axis >= d), reverse), d
+
+
+core.shape_rules[cumsum_p] = lambda x, *, axis, reverse: x
+core.impl_rules[cumsum_p] = _cumsum_np
+deflinear(cumsum_p, lambda ct, x, *, axis, reverse: [cumsum(ct, axis, not reverse)])
+core.batch_rules[cumsum_p] = _cumsum_batch
+
+
+def cumsum(x, axis=0, reverse=False):
+    x = core.to_array(x)
+    return bind(cumsum_p, x, axis=_norm_axes([axis], x.ndim, "cumsum")[0], reverse=bool(reverse))
+
+
+def add_any(a, b):
+    return add(a, b)

@@ -1,0 +1,215 @@
+"""Window and ordering primitives: `reduce_window` (sum/max/min pooling) and `sort`."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .. import core, dtypes
+from ..ad import defzero_jvp
+from ..batching import bdim_at_front
+from ..core import ShapedArray, bind
+from .elementwise import and_, eq, not_, or_, select
+from .indexing import concatenate, gather, pad, slice
+from .linalg import _conv_vjp_lhs_padding, padtype_to_pads
+from .structural import expand_dims, full, iota
+
+reduce_window_p = core.new_primitive("reduce_window")
+_COMPUTATIONS = ("sum", "max", "min")
+
+
+def window_init(computation, dtype):
+    dtype = np.dtype(dtype)
+    if computation == "sum":
+        return np.zeros((), dtype)
+    big = np.inf if dtypes.is_float(dtype) else (
+        np.iinfo(dtype).max if dtypes.is_int(dtype) else True)
+    small = -np.inf if dtypes.is_float(dtype) else (
+        np.iinfo(dtype).min if dtypes.is_int(dtype) else False)
+    return np.asarray(small if computation == "max" else big, dtype)
+
+
+def _rw_shape(x, *, computation, window_dimensions, window_strides, padding):
+    if computation not in _COMPUTATIONS:
+        raise TypeError(f"reduce_window: computation must be one of {_COMPUTATIONS}")
+    if not (len(window_dimensions) == len(window_strides) == len(padding) == x.ndim):
+        raise TypeError(f"reduce_window: window {window_dimensions}, strides {window_strides} "
+                        f"and padding {padding} must each have one entry per dim of {x.shape}")
+    shape = []
+    for d, w, s, (lo, hi) in zip(x.shape, window_dimensions, window_strides, padding):
+        span = d + lo + hi - w
+        if w < 1 or s < 1:
+            raise TypeError(f"reduce_window: window {window_dimensions} / strides "
+                            f"{window_strides} must be positive")
+        shape.append(0 if span < 0 else span // s + 1)
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+def _rw_np(x, *, computation, window_dimensions, window_strides, padding):
+    init = window_init(computation, x.dtype)
+    xp = np.pad(x, padding, constant_values=init)
+    out_shape = _rw_shape(ShapedArray(x.shape, x.dtype), computation=computation,
+                          window_dimensions=window_dimensions, window_strides=window_strides,
+                          padding=padding).shape
+    if 0 in out_shape:
+        return np.zeros(out_shape, x.dtype)
+    win = np.lib.stride_tricks.sliding_window_view(xp, window_dimensions)
+    win = win[tuple(np.s_[::s] for s in window_strides)]
+    win = win[tuple(np.s_[:n] for n in out_shape)]
+    axes = tuple(range(x.ndim, 2 * x.ndim))
+    f = {"sum": np.sum, "max": np.max, "min": np.min}[computation]
+    return f(win, axis=axes).astype(x.dtype)
+
+
+def _window_slices(xp, out_shape, window_dimensions, window_strides):
+    for k in itertools.product(*[range(w) for w in window_dimensions]):
+        limit = [kk + (n - 1) * s + 1 if n else kk for kk, n, s in
+                 zip(k, out_shape, window_strides)]
+        yield slice(xp, k, limit, window_strides)
+
+
+def _rw_jvp(primals, tangents, *, computation, window_dimensions, window_strides, padding):
+    (x,), (t,) = primals, tangents
+    params = dict(computation=computation, window_dimensions=window_dimensions,
+                  window_strides=window_strides, padding=padding)
+    out = reduce_window_p.bind(x, **params)
+    if computation == "sum":
+        return out, reduce_window_p.bind(t, **params)
+    if not dtypes.is_float(x.dtype):
+        return out, full(out.shape, 0, out.dtype)
+    cfg = tuple((lo, hi, 0) for lo, hi in padding)
+    xp = pad(x, full((), window_init(computation, x.dtype), x.dtype), cfg)
+    tp = pad(t, full((), 0, t.dtype), cfg)
+    t_out = full(out.shape, 0, t.dtype)
+    taken = full(out.shape, False, dtypes.bool_)
+    for xs, ts in zip(_window_slices(xp, out.shape, window_dimensions, window_strides),
+                      _window_slices(tp, out.shape, window_dimensions, window_strides)):
+        take = and_(eq(xs, out), not_(taken))
+        t_out = select(take, ts, t_out)
+        taken = or_(taken, take)
+    return out, t_out
+
+
+def _rw_transpose(ct, x, *, computation, window_dimensions, window_strides, padding):
+    if computation != "sum":
+        raise NotImplementedError(f"reduce_window {computation} is not linear")
+    in_shape = x.aval.shape
+    ones = (1,) * len(in_shape)
+    pads = _conv_vjp_lhs_padding(in_shape, window_dimensions, window_strides, ct.shape,
+                                 padding, ones, ones)
+    cfg = tuple((lo, hi, s - 1) for (lo, hi), s in zip(pads, window_strides))
+    padded = pad(ct, full((), 0, ct.dtype), cfg)
+    return [reduce_window_p.bind(padded, computation="sum",
+                                 window_dimensions=window_dimensions, window_strides=ones,
+                                 padding=tuple((0, 0) for _ in in_shape))]
+
+
+def _rw_batch(size, vals, dims, *, computation, window_dimensions, window_strides, padding):
+    (x,), (d,) = vals, dims
+    ins = lambda t, v: t[:d] + (v,) + t[d:]  # noqa: E731
+    return reduce_window_p.bind(x, computation=computation,
+                                window_dimensions=ins(window_dimensions, 1),
+                                window_strides=ins(window_strides, 1),
+                                padding=ins(padding, (0, 0))), d
+
+
+core.shape_rules[reduce_window_p] = _rw_shape
+core.impl_rules[reduce_window_p] = _rw_np
+core.jvp_rules[reduce_window_p] = _rw_jvp
+core.transpose_rules[reduce_window_p] = _rw_transpose
+core.batch_rules[reduce_window_p] = _rw_batch
+
+
+def reduce_window(x, computation, window_dimensions, window_strides, padding):
+    """Pooling: reduce each window of `x` with `computation` in {'sum', 'max', 'min'}
+    (JAX's `lax.reduce_window` specialised to those monoids). `padding` is 'SAME', 'VALID'
+    or (lo, hi) pairs; padded cells hold the monoid's identity."""
+    x = core.to_array(x)
+    if callable(computation):
+        from . import elementwise as ew
+        computation = {ew.add: "sum", ew.max: "max", ew.min: "min"}.get(computation)
+        if computation is None:
+            raise TypeError("reduce_window: computation must be lax.add, lax.max or lax.min")
+    window_dimensions = tuple(int(w) for w in window_dimensions)
+    window_strides = tuple(int(s) for s in window_strides)
+    if isinstance(padding, str):
+        padding = padtype_to_pads(x.shape, window_dimensions, window_strides, padding)
+    padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    return bind(reduce_window_p, x, computation=computation,
+                window_dimensions=window_dimensions, window_strides=window_strides,
+                padding=padding)
+
+
+# --- sort ------------------------------------------------------------------------------
+
+sort_p = core.new_primitive("sort", multiple_results=True)
+
+
+def _sort_shape(*xs, dimension, num_keys):
+    if not xs or any(x.shape != xs[0].shape for x in xs):
+        raise TypeError(f"sort: operands must share a shape, got {[x.shape for x in xs]}")
+    if not 0 <= dimension < max(xs[0].ndim, 1):
+        raise TypeError(f"sort: dimension {dimension} out of range for {xs[0].shape}")
+    if not 1 <= num_keys <= len(xs):
+        raise TypeError(f"sort: num_keys {num_keys} invalid for {len(xs)} operands")
+    return list(xs)
+
+
+def _sort_np(*xs, dimension, num_keys):
+    if xs[0].ndim == 0:
+        return list(xs)
+    keys = xs[:num_keys]
+    if num_keys == 1:
+        perm = np.argsort(keys[0], axis=dimension, kind="stable")
+    else:
+        moved = [np.moveaxis(k, dimension, -1) for k in keys]
+        flat = [m.reshape(-1, m.shape[-1]) for m in moved]
+        rows = [np.lexsort(tuple(f[r] for f in reversed(flat))) for r in range(flat[0].shape[0])]
+        perm = np.moveaxis(np.stack(rows).reshape(moved[0].shape), -1, dimension)
+    return [np.take_along_axis(x, perm, axis=dimension) for x in xs]
+
+
+def take_along_axis_prim(x, perm, axis):
+    """`x` reordered along `axis` by the integer array `perm` (same shape as x)."""
+    shape = x.shape
+    idx_dt = perm.dtype
+    comps = []
+    for d in range(len(shape)):
+        comps.append(perm if d == axis else iota(idx_dt, shape, d))
+    idx = concatenate([expand_dims(c, (-1,)) for c in comps], len(shape))
+    return gather(x, idx, tuple(range(len(shape))))
+
+
+def _sort_jvp(primals, tangents, *, dimension, num_keys):
+    shape = primals[0].shape
+    it = iota(dtypes.int32, shape, dimension) if shape else None
+    if it is None:
+        return list(primals), list(tangents)
+    outs = sort_p.bind(*primals, it, dimension=dimension, num_keys=num_keys)
+    perm = outs[-1]
+    return outs[:-1], [take_along_axis_prim(t, perm, dimension) for t in tangents]
+
+
+def _sort_batch(size, vals, dims, *, dimension, num_keys):
+    xs = [bdim_at_front(x, d, size) for x, d in zip(vals, dims)]
+    outs = sort_p.bind(*xs, dimension=dimension + 1, num_keys=num_keys)
+    return outs, [0] * len(outs)
+
+
+core.shape_rules[sort_p] = _sort_shape
+core.impl_rules[sort_p] = _sort_np
+core.jvp_rules[sort_p] = _sort_jvp
+core.batch_rules[sort_p] = _sort_batch
+
+
+def sort(operand, dimension=-1, is_stable=True, num_keys=1):
+    """Sort along `dimension`; a sequence of operands is sorted by the first `num_keys`."""
+    single = isinstance(operand, core.Array) or not isinstance(operand, (list, tuple))
+    ops = [core.to_array(operand)] if single else [core.to_array(o) for o in operand]
+    nd = ops[0].ndim
+    dim = dimension % nd if nd else 0
+    outs = bind(sort_p, *ops, dimension=dim, num_keys=int(num_keys))
+    return outs[0] if single else tuple(outs)
+
+
+del defzero_jvp

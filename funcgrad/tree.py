@@ -1,0 +1,219 @@
+"""Pytrees: nested containers of leaves, flattened and rebuilt by registered node types.
+
+Tuples, lists, dicts (sorted by key, as in JAX), None (a node with no children) and
+namedtuples are pytrees out of the box; `register_pytree_node` adds more.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable, Iterable
+
+__all__ = [
+    "PyTreeDef", "register_pytree_node", "register_pytree_node_class", "tree_flatten",
+    "tree_unflatten", "tree_leaves", "tree_structure", "tree_map", "tree_all",
+    "tree_reduce", "tree_transpose", "treedef_is_leaf", "all_leaves",
+]
+
+
+@dataclass(frozen=True)
+class _NodeType:
+    name: str
+    to_iterable: Callable[[Any], tuple[Iterable[Any], Hashable]]
+    from_iterable: Callable[[Hashable, Iterable[Any]], Any]
+
+
+_registry: dict[type, _NodeType] = {}
+
+
+def register_pytree_node(nodetype: type, flatten_func, unflatten_func) -> None:
+    """Register `nodetype`: `flatten_func(x) -> (children, aux)`,
+    `unflatten_func(aux, children) -> x` (JAX's signature)."""
+    _registry[nodetype] = _NodeType(nodetype.__name__, flatten_func, unflatten_func)
+
+
+def register_pytree_node_class(cls):
+    """Class decorator: the class defines `tree_flatten()` and classmethod `tree_unflatten`."""
+    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    return cls
+
+
+def _dict_flatten(d):
+    keys = sorted(d.keys())
+    return [d[k] for k in keys], tuple(keys)
+
+
+register_pytree_node(tuple, lambda t: (t, None), lambda _, xs: tuple(xs))
+register_pytree_node(list, lambda t: (t, None), lambda _, xs: list(xs))
+register_pytree_node(dict, _dict_flatten, lambda keys, xs: dict(zip(keys, xs)))
+register_pytree_node(type(None), lambda _: ((), None), lambda _, xs: None)
+
+
+def _node_type(x) -> _NodeType | None:
+    nt = _registry.get(type(x))
+    if nt is None and isinstance(x, tuple) and hasattr(x, "_fields"):
+        cls = type(x)
+        return _NodeType(cls.__name__, lambda t: (tuple(t), None), lambda _, xs: cls(*xs))
+    return nt
+
+
+class PyTreeDef:
+    """The structure of a pytree: node kind, aux data and child structures."""
+
+    __slots__ = ("node_type", "aux", "children", "num_leaves", "_kind")
+
+    def __init__(self, node_type, aux, children: tuple[PyTreeDef, ...], kind: Hashable):
+        self.node_type = node_type
+        self.aux = aux
+        self.children = children
+        self._kind = kind
+        self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
+
+    @property
+    def num_nodes(self) -> int:
+        return 1 + sum(c.num_nodes for c in self.children)
+
+    def _key(self):
+        return (self._kind, self.aux, tuple(c._key() for c in self.children))
+
+    def __eq__(self, other):
+        return isinstance(other, PyTreeDef) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def unflatten(self, leaves):
+        return tree_unflatten(self, leaves)
+
+    def __repr__(self):
+        return f"PyTreeDef({self._str()})"
+
+    def _str(self) -> str:
+        if self.node_type is None:
+            return "*"
+        inner = ", ".join(c._str() for c in self.children)
+        if self._kind is tuple:
+            return f"({inner}{',' if len(self.children) == 1 else ''})"
+        if self._kind is list:
+            return f"[{inner}]"
+        if self._kind is dict:
+            return "{" + ", ".join(f"{k!r}: {c._str()}" for k, c in zip(self.aux, self.children)) + "}"
+        if self._kind is type(None):
+            return "None"
+        return f"{self.node_type.name}({inner})"
+
+
+_LEAF = PyTreeDef(None, None, (), None)
+
+
+def tree_flatten(tree, is_leaf: Callable[[Any], bool] | None = None):
+    """Flatten `tree` into (leaves, treedef); `is_leaf` stops descent early."""
+    leaves: list = []
+    treedef = _flatten(tree, leaves, is_leaf)
+    return leaves, treedef
+
+
+def _flatten(x, leaves, is_leaf) -> PyTreeDef:
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return _LEAF
+    nt = _node_type(x)
+    if nt is None:
+        leaves.append(x)
+        return _LEAF
+    children, aux = nt.to_iterable(x)
+    kind = type(x)
+    return PyTreeDef(nt, aux, tuple(_flatten(c, leaves, is_leaf) for c in children), kind)
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves):
+    """Rebuild a pytree of `treedef`'s structure from `leaves`."""
+    it = iter(leaves)
+    out = _unflatten(treedef, it)
+    rest = list(it)
+    if rest:
+        raise ValueError(f"tree_unflatten: {len(rest)} leaves too many for {treedef}")
+    return out
+
+
+def _unflatten(td: PyTreeDef, it):
+    if td.node_type is None:
+        try:
+            return next(it)
+        except StopIteration:
+            raise ValueError("tree_unflatten: too few leaves for the tree structure") from None
+    return td.node_type.from_iterable(td.aux, [_unflatten(c, it) for c in td.children])
+
+
+def tree_leaves(tree, is_leaf=None) -> list:
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree, is_leaf=None) -> PyTreeDef:
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def treedef_is_leaf(treedef: PyTreeDef) -> bool:
+    return treedef.node_type is None
+
+
+def all_leaves(iterable) -> bool:
+    return all(_node_type(x) is None for x in iterable)
+
+
+def tree_map(f: Callable, tree, *rest, is_leaf=None):
+    """Apply `f` leafwise over `tree` and trees `rest` of the same structure."""
+    leaves, treedef = tree_flatten(tree, is_leaf)
+    others = [flatten_up_to(treedef, r, "tree_map") for r in rest]
+    return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
+
+
+def flatten_up_to(treedef: PyTreeDef, tree, what: str) -> list:
+    """Leaves of `tree` cut at `treedef`'s leaves (a subtree there counts as one leaf)."""
+    out: list = []
+    _flatten_up_to(treedef, tree, out, what, "")
+    return out
+
+
+def _flatten_up_to(td: PyTreeDef, x, out, what, path):
+    if td.node_type is None:
+        out.append(x)
+        return
+    nt = _node_type(x)
+    if nt is None or type(x) is not td._kind:
+        raise ValueError(
+            f"{what}: pytree structure mismatch at {path or 'the root'}: expected "
+            f"{td._str()}, got {type(x).__name__} {_short(x)}")
+    children, aux = nt.to_iterable(x)
+    children = list(children)
+    if aux != td.aux or len(children) != len(td.children):
+        raise ValueError(
+            f"{what}: pytree structure mismatch at {path or 'the root'}: expected "
+            f"{td._str()}, got {_short(x)}")
+    keys = aux if isinstance(aux, tuple) and td._kind is dict else range(len(children))
+    for k, c, sub in zip(keys, children, td.children):
+        _flatten_up_to(sub, c, out, what, f"{path}[{k!r}]")
+
+
+def _short(x) -> str:
+    s = repr(x)
+    return s if len(s) < 80 else s[:77] + "..."
+
+
+def tree_all(tree) -> bool:
+    return all(tree_leaves(tree))
+
+
+def tree_reduce(function, tree, initializer=None):
+    import functools
+    leaves = tree_leaves(tree)
+    if initializer is None:
+        return functools.reduce(function, leaves)
+    return functools.reduce(function, leaves, initializer)
+
+
+def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree_to_transpose):
+    """Turn an outer tree of inner trees into an inner tree of outer trees."""
+    flat = flatten_up_to(outer_treedef, pytree_to_transpose, "tree_transpose")
+    inner = [flatten_up_to(inner_treedef, t, "tree_transpose") for t in flat]
+    cols = list(zip(*inner)) if inner else [() for _ in range(inner_treedef.num_leaves)]
+    return inner_treedef.unflatten([outer_treedef.unflatten(c) for c in cols])
