@@ -112,38 +112,31 @@ def vectorized_batcher(prim):
     """Batching for elementwise primitives: operands are full-shape or scalars."""
     def rule(size, vals, dims, **params):
         from .prims.structural import broadcast_in_dim
-        out_nd = max(core.get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
-        first = None
-        for v, d in zip(vals, dims):
-            if d is not None and core.get_aval(v).ndim - 1 == out_nd:
-                first = (v, d)
-                break
-        if all(d is None or (d == first[1] and core.get_aval(v).ndim - 1 == out_nd)
-               for v, d in zip(vals, dims)) and all(
-                   d is not None or core.get_aval(v).ndim == 0 for v, d in zip(vals, dims)):
-            return prim.bind(*vals, **params), first[1]
+        avals = [core.get_aval(v) for v in vals]
+        ranks = [a.ndim - (d is not None) for a, d in zip(avals, dims)]
+        out_nd = max(ranks)
+        bdims = {d for d in dims if d is not None}
+        if len(bdims) == 1 and all(r == 0 if d is None else r == out_nd
+                                   for d, r in zip(dims, ranks)):
+            return prim.bind(*vals, **params), bdims.pop()
         out_shape = None
-        for v, d in zip(vals, dims):
-            if d is None and core.get_aval(v).ndim == out_nd:
-                out_shape = core.get_aval(v).shape
-            elif d is not None and core.get_aval(v).ndim - 1 == out_nd:
-                s = list(core.get_aval(v).shape)
-                del s[d]
+        for a, d, r in zip(avals, dims, ranks):
+            if r == out_nd:
+                s = list(a.shape)
+                if d is not None:
+                    del s[d]
                 out_shape = tuple(s)
+                break
         new_vals = []
-        for v, d in zip(vals, dims):
-            aval = core.get_aval(v)
+        for v, a, d, r in zip(vals, avals, dims, ranks):
             if d is None:
-                if aval.ndim == 0:
-                    new_vals.append(v)
-                else:
-                    new_vals.append(broadcast_in_dim(v, (size,) + out_shape,
-                                                     tuple(range(1, out_nd + 1))))
+                if r > 0:
+                    v = broadcast_in_dim(v, (size,) + out_shape, tuple(range(1, out_nd + 1)))
             else:
                 v = moveaxis_to_front(v, d)
-                if aval.ndim - 1 < out_nd:
+                if r < out_nd:
                     v = broadcast_in_dim(v, (size,) + out_shape, (0,))
-                new_vals.append(v)
+            new_vals.append(v)
         return prim.bind(*new_vals, **params), 0
     core.batch_rules[prim] = rule
     return rule

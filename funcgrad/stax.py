@@ -10,6 +10,7 @@ for compatibility: see `Dropout` and `BatchNorm`), plus layers JAX's stax lacks:
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import math
 
@@ -330,12 +331,15 @@ Gelu = elementwise(gelu)
 
 def _reduce_window(x, kind, window, strides, padding):
     """Max or sum over windows (the pooling reduction); `padding` as in `lax.reduce_window`."""
-    init = -np.inf if kind == "max" else 0.0
     reduce_window = getattr(lax, "reduce_window", None)
-    if reduce_window is not None:
-        return reduce_window(x, init, lax.max if kind == "max" else lax.add, window, strides,
-                             padding)
-    return _reduce_window_by_slices(x, kind, window, strides, padding)
+    if reduce_window is None:
+        return _reduce_window_by_slices(x, kind, window, strides, padding)
+    computation = lax.max if kind == "max" else lax.add
+    if "init_value" in inspect.signature(reduce_window).parameters:
+        init = -np.inf if kind == "max" else 0.0
+        return reduce_window(x, init, computation, window, strides, padding)
+    # funcgrad's lax.reduce_window has no init_value (padding holds the monoid's identity).
+    return reduce_window(x, computation, window, strides, padding)
 
 
 def _reduce_window_by_slices(x, kind, window, strides, padding):

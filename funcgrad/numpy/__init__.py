@@ -48,7 +48,7 @@ def asarray(a, dtype=None, copy=None):
     """Convert to a funcgrad Array (lists of arrays are stacked)."""
     if isinstance(a, Array):
         return a if dtype is None else astype(a, dtype)
-    if isinstance(a, (list, tuple)) and any(isinstance(e, Array) for e in _core._flat_seq(a)):
+    if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array) for e in _core._flat_seq(a)):
         return stack([asarray(e) for e in a]) if dtype is None else astype(
             stack([asarray(e) for e in a]), dtype)
     if isinstance(a, (bool, int, float)) and not isinstance(a, _np.generic) and dtype is None:

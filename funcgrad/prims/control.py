@@ -177,8 +177,14 @@ def _pe_trace_rule(trace, tracers, params, prim):
     kvals = eval_program(known, [], [t.const for t in tracers if t.const is not None])
     nk = len(kvals) - nres
     known_outs, residuals = kvals[:nk], kvals[nk:]
-    uvals = eval_program(unknown, [], [trace.pure(r) for r in residuals] +
-                         [t for t in tracers if t.const is None])
+    gd = trace.main.global_data
+    gd["partial_eval"] = False
+    try:
+        # The unknown part is staged as is: its known inputs are residuals now.
+        uvals = eval_program(unknown, [], [trace.pure(r) for r in residuals] +
+                             [t for t in tracers if t.const is None])
+    finally:
+        gd["partial_eval"] = True
     kit, uit = iter(known_outs), iter(uvals)
     outs = [next(uit) if u else trace.pure(next(kit)) for u in out_uk]
     return outs if prim.multiple_results else outs[0]
@@ -523,8 +529,9 @@ def _scan_transpose(cts, *args, program, num_consts, num_carry, length, reverse)
     consts, carry, xs = split_list(args, [nc, ncar])
     c_lin = [is_undefined(c) for c in consts]
     x_lin = [is_undefined(x) for x in xs]
-    if not all(is_undefined(c) for c in carry):
-        raise NotImplementedError("scan transpose: a non-linear carry in a linear scan")
+    # A carry with a known init in a linear scan starts from a zero tangent: transpose it
+    # as linear and drop its cotangent.
+    carry_lin = [is_undefined(c) for c in carry]
     ct_carry, ct_ys = cts[:ncar], cts[ncar:]
     res_consts = [c for c, lin in zip(consts, c_lin) if not lin]
     res_xs = [x for x, lin in zip(xs, x_lin) if not lin]
@@ -537,7 +544,7 @@ def _scan_transpose(cts, *args, program, num_consts, num_carry, length, reverse)
                 for a in (core.get_aval(c) for c in ct_ys)]
     res_x_avals = [ShapedArray(core.get_aval(x).shape[1:], core.get_aval(x).dtype)
                    for x in res_xs]
-    carry_avals = [c.aval for c in carry]
+    carry_avals = [c.aval if lin else core.get_aval(c) for c, lin in zip(carry, carry_lin)]
 
     def tbody(*a):
         rc, ctc_acc, ct_car, ct_y, rx = split_list(a, [n_rc, n_lc, ncar, len(ct_ys)])
@@ -558,7 +565,8 @@ def _scan_transpose(cts, *args, program, num_consts, num_carry, length, reverse)
                 num_consts=n_rc, num_carry=n_lc + ncar, length=length, reverse=not reverse)
     ct_c, ct_init, ct_xs = split_list(outs, [n_lc, ncar])
     it_c, it_x = iter(ct_c), iter(ct_xs)
-    return ([next(it_c) if lin else None for lin in c_lin] + list(ct_init) +
+    return ([next(it_c) if lin else None for lin in c_lin] +
+            [ct if lin else None for ct, lin in zip(ct_init, carry_lin)] +
             [next(it_x) if lin else None for lin in x_lin])
 
 

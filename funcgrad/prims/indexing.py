@@ -8,6 +8,8 @@ are dropped (JAX's defaults). NumPy-style indexing is built from these in funcgr
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import core, dtypes
@@ -38,7 +40,8 @@ def _slice_shape(x, *, start_indices, limit_indices, strides):
 
 
 def _slice_np(x, *, start_indices, limit_indices, strides):
-    return x[tuple(slice(s, lim, st) for s, lim, st in zip(start_indices, limit_indices, strides))]
+    return x[tuple(builtins.slice(s, lim, st)
+                   for s, lim, st in zip(start_indices, limit_indices, strides))]
 
 
 def _slice_transpose(ct, x, *, start_indices, limit_indices, strides):
