@@ -185,6 +185,10 @@ class StagingTracer(Tracer):
         self.aval = aval
         self.const = const
 
+    def full_lower(self):
+        # A lifted constant is known: hand back the value itself.
+        return self if self.const is None else core.full_lower(self.const)
+
 
 class Builder:
     """Collects equations and constants while a function is staged."""
