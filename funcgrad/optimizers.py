@@ -333,9 +333,8 @@ def polynomial_decay(step_size, decay_steps, final_step_size, power=1.0) -> Sche
 
 def piecewise_constant(boundaries, values) -> Schedule:
     """i -> values[k] where k is the number of boundaries strictly below i."""
-    boundaries = fnp.asarray(np.asarray(boundaries))
-    values = fnp.asarray(np.asarray(values, np.float32) if np.ndim(values) and all(
-        isinstance(v, float) for v in values) else np.asarray(values))
+    boundaries = fnp.array(boundaries)
+    values = fnp.array(values)
     if not boundaries.ndim == values.ndim == 1:
         raise ValueError("boundaries and values must be sequences")
     if not boundaries.shape[0] == values.shape[0] - 1:

@@ -226,11 +226,8 @@ def GeneralConvTranspose(dimension_numbers, out_chan, filter_shape, strides=None
 
     def apply_fun(params, inputs, **kwargs):
         W, b = params
-        ks = [W.shape[i] for i in _spatial(rhs_spec, rhs_spec)]
-        pads = _conv_transpose_pads(ks, strides, padding)
-        return lax.conv_general_dilated(inputs, W, one, pads, lhs_dilation=strides,
-                                        rhs_dilation=one,
-                                        dimension_numbers=dimension_numbers) + b
+        return lax.conv_transpose(inputs, W, strides, padding,
+                                  dimension_numbers=dimension_numbers) + b
     return init_fun, apply_fun
 
 
