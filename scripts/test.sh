@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh machine, then runs it.
+#   bash scripts/test.sh [extra pytest args]
+# - pip installs funcgrad in editable mode with the test and OpenCL extras;
+# - when no OpenCL platform is present and we may use apt-get, installs Debian's PoCL
+#   (pocl-opencl-icd; PyPI's pyopencl[pocl] does not build kernels on every CPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+$PY -m pip install -q --disable-pip-version-check -e ".[test,opencl]"
+
+has_opencl() {
+  $PY - <<'PYEOF' 2>/dev/null
+import sys
+try:
+    import pyopencl as cl
+    sys.exit(0 if any(p.get_devices() for p in cl.get_platforms()) else 1)
+except Exception:
+    sys.exit(1)
+PYEOF
+}
+
+if ! has_opencl; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "funcgrad: no OpenCL platform found; installing PoCL (pocl-opencl-icd)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        pocl-opencl-icd ocl-icd-libopencl1 >/dev/null) || echo "funcgrad: PoCL install failed; OpenCL tests will be skipped"
+  else
+    echo "funcgrad: no OpenCL platform and no root apt-get; OpenCL tests will be skipped"
+  fi
+fi
+
+exec $PY -m pytest -q "$@"
