@@ -27,7 +27,8 @@ from .prims.reductions import (argmax, argmin, cumsum, reduce_max, reduce_min, r
                                reduce_sum)
 from .prims.structural import (broadcast_in_dim, broadcast_to, expand_dims, full, iota,
                                reshape, rev, squeeze, transpose)
-from .prims.windows import reduce_window, sort
+from .prims.linalg import conv_transpose_padding, padtype_to_pads
+from .prims.windows import reduce_window, reduce_window_shape_tuple, sort
 from .tree import tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = [
@@ -44,8 +45,40 @@ __all__ = [
     "broadcast_in_dim", "broadcast_to", "expand_dims", "full", "iota", "reshape", "rev",
     "squeeze", "transpose", "reduce_window", "sort", "scan", "cond", "switch", "while_loop",
     "fori_loop", "map", "dot", "batch_matmul", "square", "clamp", "broadcasted_iota",
-    "select_n", "psum",
+    "select_n", "psum", "erfc", "conv_general_shape_tuple", "padtype_to_pads",
+    "reduce_window_shape_tuple", "conv_transpose_padding", "associative_scan",
 ]
+
+
+def erfc(x):
+    """1 - erf(x), without cancellation for large x (asymptotic tail beyond |x| > 3)."""
+    x = core.to_array(x)
+    big = gt(abs(x), 3.0)
+    safe = select(big, x, full(x.shape, 3.0, x.dtype))
+    inv = div(1.0, mul(safe, safe))
+    series = add(1.0, mul(inv, add(-0.5, mul(inv, add(0.75, mul(inv, add(-1.875,
+                                                                       mul(inv, 6.5625))))))))
+    tail = mul(div(exp(neg(mul(safe, safe))), mul(abs(safe), 1.7724538509055159)), series)
+    tail = select(lt(x, 0.0), sub(2.0, tail), tail)
+    return select(big, tail, sub(1.0, erf(x)))
+
+
+def conv_general_shape_tuple(lhs_shape, rhs_shape, window_strides, padding,
+                             dimension_numbers=None):
+    """Output shape of `conv_general_dilated` (JAX's helper)."""
+    import numpy as _np
+    from .prims.linalg import _conv_shape
+    dn = conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers)
+    in_sp = [lhs_shape[d] for d in dn.lhs_spec[2:]]
+    k_sp = [rhs_shape[d] for d in dn.rhs_spec[2:]]
+    pads = padtype_to_pads(in_sp, k_sp, window_strides, padding)
+    nsp = len(in_sp)
+    out = _conv_shape(core.ShapedArray(lhs_shape, _np.float32),
+                      core.ShapedArray(rhs_shape, _np.float32),
+                      window_strides=tuple(window_strides), padding=pads,
+                      lhs_dilation=(1,) * nsp, rhs_dilation=(1,) * nsp, dimension_numbers=dn,
+                      feature_group_count=1, batch_group_count=1)
+    return out.shape
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None):

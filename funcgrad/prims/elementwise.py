@@ -93,8 +93,8 @@ def _erf_np(x):
 
 def _logistic_np(x):
     with np.errstate(over="ignore"):
-        pos = 1 / (1 + np.exp(-np.abs(x)))
-    return np.where(x >= 0, pos, 1 - pos).astype(x.dtype)
+        e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
 
 
 # --- arithmetic ------------------------------------------------------------------------

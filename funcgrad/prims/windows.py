@@ -29,6 +29,16 @@ def window_init(computation, dtype):
     return np.asarray(small if computation == "max" else big, dtype)
 
 
+def reduce_window_shape_tuple(operand_shape, window_dimensions, window_strides, padding,
+                              base_dilation=None, window_dilation=None):
+    """Output shape of `reduce_window` (JAX's helper of the same name)."""
+    if isinstance(padding, str):
+        padding = padtype_to_pads(operand_shape, window_dimensions, window_strides, padding)
+    return tuple(0 if d + lo + hi - w < 0 else (d + lo + hi - w) // s + 1
+                 for d, w, s, (lo, hi) in zip(operand_shape, window_dimensions, window_strides,
+                                               padding))
+
+
 def _rw_shape(x, *, computation, window_dimensions, window_strides, padding):
     if computation not in _COMPUTATIONS:
         raise TypeError(f"reduce_window: computation must be one of {_COMPUTATIONS}")
@@ -120,16 +130,47 @@ core.transpose_rules[reduce_window_p] = _rw_transpose
 core.batch_rules[reduce_window_p] = _rw_batch
 
 
-def reduce_window(x, computation, window_dimensions, window_strides, padding):
-    """Pooling: reduce each window of `x` with `computation` in {'sum', 'max', 'min'}
-    (JAX's `lax.reduce_window` specialised to those monoids). `padding` is 'SAME', 'VALID'
-    or (lo, hi) pairs; padded cells hold the monoid's identity."""
+def reduce_window(x, *args, **kwargs):
+    """Pooling: reduce each window of `x` with `computation` in {'sum', 'max', 'min'} (or
+    `lax.add`/`lax.max`/`lax.min`). Two call forms:
+    `reduce_window(x, computation, window_dimensions, window_strides, padding)` and JAX's
+    `reduce_window(x, init_value, computation, window_dimensions, window_strides, padding)`,
+    where `init_value` must be the monoid's identity (0 for sum, -inf/+inf for max/min).
+    `padding` is 'SAME', 'VALID' or (lo, hi) pairs; padded cells hold the identity."""
     x = core.to_array(x)
+    names = ("computation", "window_dimensions", "window_strides", "padding")
+    if args and not (isinstance(args[0], str) or callable(args[0])) or "init_value" in kwargs:
+        init = kwargs.pop("init_value") if "init_value" in kwargs else args[0]
+        args = args[1:]
+        for k in ("base_dilation", "window_dilation"):
+            d = kwargs.pop(k, None)
+            if d is not None and any(int(v) != 1 for v in d):
+                raise NotImplementedError(f"reduce_window: {k} other than 1 is not supported")
+    else:
+        init = None
+    vals = dict(zip(names, args))
+    vals.update(kwargs)
+    computation = vals["computation"]
+    window_dimensions, window_strides = vals["window_dimensions"], vals["window_strides"]
+    padding = vals["padding"]
+    if len(args) > 4:
+        raise TypeError("reduce_window: too many positional arguments")
+    return _reduce_window(x, computation, window_dimensions, window_strides, padding, init)
+
+
+def _reduce_window(x, computation, window_dimensions, window_strides, padding, init):
     if callable(computation):
         from . import elementwise as ew
         computation = {ew.add: "sum", ew.max: "max", ew.min: "min"}.get(computation)
         if computation is None:
             raise TypeError("reduce_window: computation must be lax.add, lax.max or lax.min")
+    if init is not None:
+        want = window_init(computation, x.dtype)
+        got = np.asarray(init if not isinstance(init, core.Array) else np.asarray(init))
+        if got.shape != () or got.astype(x.dtype) != want:
+            raise NotImplementedError(
+                f"reduce_window: init_value {got} for '{computation}' is not supported; only "
+                f"the identity ({want}) is (use it, then combine with the init yourself)")
     window_dimensions = tuple(int(w) for w in window_dimensions)
     window_strides = tuple(int(s) for s in window_strides)
     if isinstance(padding, str):
