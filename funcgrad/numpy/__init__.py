@@ -1939,5 +1939,7 @@ def count_params(tree):
 
 from . import linalg  # noqa: E402
 from ._methods import attach_array_methods  # noqa: E402
+from ._extra import install as _install_extra  # noqa: E402
 
+_install_extra(globals())
 attach_array_methods(Array, globals())
