@@ -1,0 +1,109 @@
+"""Small inline helper functions that give the generated code NumPy's semantics where C
+differs: NaN-propagating max/min, integer division and remainder defined for a zero
+divisor, shifts by out-of-range amounts, clamped float-to-int casts, a stable logistic.
+Each helper is built as AST (so every dialect prints the same logic) on demand."""
+from __future__ import annotations
+
+from . import ast as A
+
+_TYPES = {t.name: t for t in (A.f16, A.f32, A.f64, A.i8, A.i16, A.i32, A.i64, A.u8, A.u16,
+                              A.u32, A.u64, A.bool_)}
+
+
+_BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
+          "logistic"}
+
+
+def _fn(name, ty, params, body_expr):
+    ps = tuple(A.Param(p, ty if not isinstance(p, tuple) else p[1]) for p in params)
+    return A.Function(name, ps, (A.Return(body_expr),), ret=ty)
+
+
+def _v(name, ty):
+    return A.Var(name, ty)
+
+
+def _make(name: str, arg_type: str):
+    parts = name.split("_")
+    base = parts[0]
+    if base not in _BASES or len(parts) < 2 or parts[1] not in _TYPES:
+        return None
+    if base == "clamp":
+        t = A.i64
+        x, lo, hi = _v("x", t), _v("lo", t), _v("hi", t)
+        return _fn(name, t, ("x", "lo", "hi"),
+                   A.Select(x.lt(lo), lo, A.Select(x.gt(hi), hi, x, t), t))
+    if base == "f2i":
+        dst, src = _TYPES[parts[1]], _TYPES[parts[2]]
+        import numpy as np
+        info = np.iinfo({"i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
+                         "u8": np.uint8, "u16": np.uint16, "u32": np.uint32,
+                         "u64": np.uint64}[dst.name])
+        x = _v("x", src)
+        lo, hi = A.Const(float(info.min), src), A.Const(float(info.max), src)
+        body = A.Select(x.ne(x), A.Const(0, dst),
+                        A.Select(x.le(lo), A.Const(int(info.min), dst),
+                                 A.Select(x.ge(hi), A.Const(int(info.max), dst),
+                                          A.Cast(dst, x), dst), dst), dst)
+        return A.Function(name, (A.Param("x", src),), (A.Return(body),), ret=dst)
+    t = _TYPES[parts[1]]
+    a, b = _v("a", t), _v("b", t)
+    zero = A.Const(0, t)
+    if base == "max":
+        cond = A.BinOp("||", a.gt(b), a.ne(a), A.bool_) if t.is_float else a.gt(b)
+        return _fn(name, t, ("a", "b"), A.Select(cond, a, b, t))
+    if base == "min":
+        cond = A.BinOp("||", a.lt(b), a.ne(a), A.bool_) if t.is_float else a.lt(b)
+        return _fn(name, t, ("a", "b"), A.Select(cond, a, b, t))
+    if base == "idiv":
+        return _fn(name, t, ("a", "b"), A.Select(b.eq(zero), zero, A.BinOp("/", a, b, t), t))
+    if base == "irem":
+        return _fn(name, t, ("a", "b"), A.Select(b.eq(zero), zero, A.BinOp("%", a, b, t), t))
+    if base in ("shl", "shr"):
+        op = "<<" if base == "shl" else ">>"
+        bad = b.ge(A.Const(t.bits, t))
+        if t.is_signed:
+            bad = A.BinOp("||", b.lt(zero), bad, A.bool_)
+        return _fn(name, t, ("a", "b"), A.Select(bad, zero, A.BinOp(op, a, b, t), t))
+    if base == "iabs":
+        return _fn(name, t, ("a",), A.Select(a.lt(zero), A.UnOp("-", a, t), a, t))
+    if base == "sign":
+        one = A.Const(1, t)
+        if t.is_float:
+            body = A.Select(a.gt(zero), one, A.Select(a.lt(zero), A.Const(-1, t), a, t), t)
+        elif t.is_signed:
+            body = A.Select(a.gt(zero), one, A.Select(a.lt(zero), A.Const(-1, t), zero, t), t)
+        else:
+            body = A.Select(a.gt(zero), one, zero, t)
+        return _fn(name, t, ("a",), body)
+    if base == "logistic":
+        e = A.Call("exp", (A.UnOp("-", A.Call("fabs", (a,), t), t),), t)
+        ev = _v("e", t)
+        one = A.Const(1, t)
+        body = (A.Decl(ev, e),
+                A.Return(A.Select(a.ge(zero), A.BinOp("/", one, A.BinOp("+", one, ev, t), t),
+                                  A.BinOp("/", ev, A.BinOp("+", one, ev, t), t), t)))
+        return A.Function(name, (A.Param("a", t),), body, ret=t)
+    return None
+
+
+def build(calls, dialect) -> list:
+    """Helper Functions for the (name, arg type) pairs in `calls` that name helpers."""
+    out, seen = [], set()
+    pending = sorted(calls)
+    while pending:
+        fn, tname = pending.pop(0)
+        if fn in seen:
+            continue
+        h = _make(fn, tname)
+        if h is None:
+            continue
+        seen.add(fn)
+        from .render import _calls
+        for dep in sorted(_calls(h.body, set())):
+            if dep[0] not in seen:
+                pending.append(dep)
+        out.append(h)
+    # Dependencies (e.g. logistic uses exp/fabs, which are not helpers) first is not needed;
+    # helpers only call math functions, so any order compiles.
+    return out
