@@ -1,0 +1,284 @@
+"""The C backend: programs are optimised, fused, lowered to cdsl, rendered as C99,
+compiled through cffi (cached on disk) and run on host NumPy buffers.
+
+An `Executable` is a sequence of segments: compiled C functions (fused loop nests and BLAS
+calls) and host steps (primitives without a C lowering yet, run with their NumPy
+implementation on the same buffers). Eager operations outside `jit` run with the NumPy
+implementations (they are the lowering's reference); `jit` compiles.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+import cdsl
+
+from .. import core, dtypes
+from ..core import ArrayImpl, ShapedArray
+from ..ir import Lit, Program, Var
+from ..lowering import cnodes as cn
+from ..lowering import codegen, fusion, gemm, passes
+from ..prims import control
+
+
+def available() -> bool:
+    import shutil
+    return shutil.which(os.environ.get("CC", "cc")) is not None
+
+
+_C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32,
+             dtypes.int64, dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64,
+             dtypes.bool_}
+
+
+def _c_supported(step) -> bool:
+    eqns = []
+    if isinstance(step, fusion.Kernel):
+        eqns = [step.eqn] + list(step.inlined.values())
+    elif isinstance(step, (fusion.Gemm, fusion.Conv)):
+        eqns = [step.eqn]
+    else:
+        return False
+    for e in eqns:
+        for a in list(e.inputs) + list(e.outputs):
+            if a.aval.dtype not in _C_DTYPES:
+                return False
+        if e.prim is control.const_p:
+            return False
+    if isinstance(step, fusion.Kernel) and step.eqn.prim not in codegen._IDENT and \
+            step.kind == "reduce":
+        return False
+    return True
+
+
+class _Segment:
+    __slots__ = ("fn", "slots", "temps", "cfn", "ptr_types")
+
+    def __init__(self, fn, slots, temps):
+        self.fn = fn
+        self.slots = slots
+        self.temps = temps
+        self.cfn = None
+        self.ptr_types = None
+
+
+class Executable:
+    """A compiled program: `run(list of np.ndarray) -> list of np.ndarray`."""
+
+    def __init__(self, program: Program, name: str = "f"):
+        self.name = name
+        self.program = passes.optimize(program)
+        self.plan = fusion.plan(self.program)
+        self.slot_of: dict[int, int] = {}
+        self.slot_avals: list[ShapedArray] = []
+        self.alias: dict[int, int] = {}
+        for v in self.program.invars:
+            self.slot_of[v.id] = self._new_slot(v.aval)
+        self.n_in = len(self.program.invars)
+        self.steps: list = []
+        self.c_written: set[int] = set()
+        self._build()
+
+    def _new_slot(self, aval) -> int:
+        self.slot_avals.append(aval)
+        return len(self.slot_avals) - 1
+
+    def _slot(self, var: Var) -> int:
+        s = self.slot_of.get(var.id)
+        if s is None:
+            s = self._new_slot(var.aval)
+            self.slot_of[var.id] = s
+        return s
+
+    def _param(self, slot: int):
+        aval = self.slot_avals[slot]
+        return cn.param(f"b{slot}", aval.dtype)
+
+    def _build(self):
+        functions = []
+        cur_stmts, cur_slots, cur_temps = [], [], []
+
+        def flush():
+            nonlocal cur_stmts, cur_slots, cur_temps
+            if cur_stmts:
+                fname = f"{self.name}_seg{len(functions)}"
+                slots = sorted(set(cur_slots))
+                params = tuple(self._param(s) for s in slots) + tuple(
+                    t.param for t in cur_temps)
+                fn = cdsl.Function(fname, params, tuple(cur_stmts))
+                functions.append(fn)
+                self.steps.append(("c", _Segment(fn, slots, list(cur_temps))))
+            cur_stmts, cur_slots, cur_temps = [], [], []
+
+        for step in self.plan.steps:
+            if isinstance(step, fusion.Alias):
+                src = step.src
+                if isinstance(src, Var):
+                    self.slot_of[step.out.id] = self._slot(src)
+                    self.alias[step.out.id] = src.id
+                continue
+            if not _c_supported(step):
+                flush()
+                eqn = step.eqn
+                ins = [("lit", a.val) if isinstance(a, Lit) else ("slot", self._slot(a))
+                       for a in eqn.inputs]
+                outs = [self._slot(v) for v in eqn.outputs]
+                self.steps.append(("host", (eqn, ins, outs)))
+                continue
+            buffers = {}
+            used = []
+            eqn = step.eqn
+            involved = [eqn]
+            if isinstance(step, fusion.Kernel):
+                involved += list(step.inlined.values())
+            for e in involved:
+                for a in list(e.inputs) + list(e.outputs):
+                    if isinstance(a, Var) and (a.id in self.plan.materialized or
+                                               a.id in self.slot_of):
+                        if isinstance(step, fusion.Kernel) and a.id in step.inlined:
+                            continue
+                        s = self._slot(a)
+                        buffers[a.id] = self._param(s)
+                        used.append(s)
+            temps = []
+            if isinstance(step, fusion.Kernel):
+                if step.kind == "map":
+                    stmts = codegen.emit_map_kernel(cn, step, buffers)
+                else:
+                    stmts = codegen.emit_reduce_kernel(cn, step, buffers)
+            elif isinstance(step, fusion.Gemm):
+                stmts = gemm.lower_dot(eqn, buffers, temps)
+            else:
+                stmts = gemm.lower_conv(eqn, buffers, temps)
+            for v in eqn.outputs:
+                self.c_written.add(self._slot(v))
+            cur_stmts.append(cdsl.Comment(f"{eqn.prim.name} -> {eqn.outputs[0].aval.str_short()}"))
+            cur_stmts.extend(stmts)
+            cur_slots.extend(used)
+            cur_temps.extend(temps)
+        flush()
+        self.out_slots = []
+        for v in self.program.outvars:
+            if isinstance(v, Lit):
+                self.out_slots.append(("lit", v.val, v.aval))
+            else:
+                self.out_slots.append(("slot", self._slot(v), v.aval))
+        self.module = cdsl.Module(tuple(functions), uses_blas=True)
+        self.source = cdsl.render(self.module, cdsl.C99) if functions else ""
+        self.lib = None
+        if functions:
+            cdef = "\n".join(cdsl.declaration(f) for f in functions)
+            self.lib = cdsl.load(self.source, cdef, blas=True)
+            for kind, seg in self.steps:
+                if kind == "c":
+                    seg.cfn = getattr(self.lib.lib, seg.fn.name)
+                    seg.ptr_types = [
+                        f"{cdsl.render.__globals__['C99'].type_names[p.type.elem.name]} *"
+                        for p in seg.fn.params]
+
+    def run(self, args):
+        arrays: list = [None] * len(self.slot_avals)
+        for i, a in enumerate(args):
+            arrays[i] = a
+        for s in self.c_written:
+            if arrays[s] is None:
+                av = self.slot_avals[s]
+                arrays[s] = np.empty(av.shape, av.dtype)
+        ffi = self.lib.ffi if self.lib is not None else None
+        for kind, step in self.steps:
+            if kind == "c":
+                ptrs = []
+                for s, pt in zip(step.slots, step.ptr_types):
+                    ptrs.append(ffi.cast(pt, _addr(arrays[s])))
+                temp_arrays = [np.empty(t.shape, t.dtype) for t in step.temps]
+                for t, pt in zip(temp_arrays, step.ptr_types[len(step.slots):]):
+                    ptrs.append(ffi.cast(pt, _addr(t)))
+                step.cfn(*ptrs)
+            else:
+                eqn, ins, outs = step
+                vals = [v if k == "lit" else arrays[v] for k, v in ins]
+                res = _host_call(eqn, vals)
+                for s, r in zip(outs, res):
+                    arrays[s] = r
+        out = []
+        for kind, v, aval in self.out_slots:
+            if kind == "lit":
+                out.append(np.full(aval.shape, v, aval.dtype))
+            else:
+                arr = arrays[v]
+                if arr.shape != aval.shape:
+                    arr = arr.reshape(aval.shape)
+                out.append(arr)
+        return out
+
+
+def _addr(a: np.ndarray) -> int:
+    if a.size == 0:
+        return 0
+    return a.__array_interface__["data"][0]
+
+
+def _host_call(eqn, vals):
+    from ..prims.control import array_impls
+    if eqn.prim in array_impls:
+        arrs = [ArrayImpl(np.asarray(v), ShapedArray(np.shape(v), np.asarray(v).dtype))
+                if not isinstance(v, ArrayImpl) else v for v in vals]
+        arrs = [ArrayImpl(a._value, av) for a, av in
+                zip(arrs, [a.aval for a in eqn.inputs])]
+        res = array_impls[eqn.prim](*arrs, **eqn.params)
+        return [np.asarray(r) for r in res]
+    out = core.impl_rules[eqn.prim](*[np.asarray(v) for v in vals], **eqn.params)
+    outs = out if eqn.prim.multiple_results else [out]
+    return [np.ascontiguousarray(np.asarray(o, v.aval.dtype))
+            for o, v in zip(outs, eqn.outputs)]
+
+
+class CBackend:
+    """Host-memory backend: eager ops via NumPy impls, `jit` via compiled C."""
+
+    name = "c"
+
+    def __init__(self):
+        self._executables: dict[int, tuple] = {}
+        self._lock = threading.Lock()
+
+    def execute_primitive(self, prim, arrays, params, out_avals):
+        from ..backends import ReferenceBackend
+        return ReferenceBackend.execute_primitive(self, prim, arrays, params, out_avals)
+
+    def executable(self, program: Program, name: str = "f") -> Executable:
+        key = id(program)
+        hit = self._executables.get(key)
+        if hit is not None and hit[0] is program:
+            return hit[1]
+        with self._lock:
+            exe = Executable(program, _c_name(name))
+            self._executables[key] = (program, exe)
+        return exe
+
+    def execute_program(self, program, args, name="f", donate=()):
+        exe = self.executable(program, name)
+        vals = [a._host_value() for a in args]
+        outs = exe.run(vals)
+        res = []
+        for o, a in zip(outs, program.out_avals):
+            if o.flags.writeable:
+                o.flags.writeable = False
+            res.append(ArrayImpl(o, a))
+        return res
+
+    def optimize(self, program):
+        return passes.optimize(program)
+
+    def render_source(self, program, name="f"):
+        return self.executable(program, name).source
+
+    def to_host(self, value):
+        return value
+
+
+def _c_name(name: str) -> str:
+    s = "".join(ch if ch.isalnum() else "_" for ch in name)
+    return "k_" + s[:40]

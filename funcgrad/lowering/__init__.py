@@ -1,0 +1,1 @@
+"""Lowering: IR passes, fusion planning and the rules that turn IR into cdsl nodes."""

@@ -1,0 +1,446 @@
+"""Lowering rules: fusion-plan steps -> cdsl nodes (loop nests, GEMM calls).
+
+Every value in a fused kernel is an expression of the loop indices: elementwise equations
+become C operators / math calls (`prims.elementwise.lowering_exprs`), index-remapping
+equations (broadcast, transpose, slice, pad, rev, reshape, concatenate, iota, dynamic
+slice) rewrite the index at which their operand is evaluated. Values computed at the same
+index are bound once (`let`), so a fused DAG is evaluated without recomputation.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtypes
+from ..ir import Lit, Var
+from ..prims import elementwise as ew, indexing as ix, reductions as rd, structural as st
+from ..prims import windows as win
+from .fusion import Kernel
+
+# Loops with fewer iterations than this stay on one thread.
+PARALLEL_MIN = 1 << 15
+
+
+def strides_of(shape) -> list[int]:
+    s, out = 1, []
+    for d in reversed(shape):
+        out.append(s)
+        s *= d
+    return list(reversed(out))
+
+
+class Flat:
+    """An index given as a linear (row-major) offset into an array of `shape`."""
+
+    __slots__ = ("expr", "shape")
+
+    def __init__(self, expr, shape):
+        self.expr = expr
+        self.shape = tuple(shape)
+
+
+class KernelEmitter:
+    """Builds the statements of one kernel; `c` is the cdsl node API (funcgrad.lowering.cnodes)."""
+
+    def __init__(self, c, buffers, name_prefix="v"):
+        self.c = c
+        self.buffers = buffers          # var id -> cdsl pointer expression
+        self.stmts: list = []
+        self.memo: dict = {}
+        self.keep: list = []
+        self.count = 0
+        self.prefix = name_prefix
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def fresh(self, base="t"):
+        self.count += 1
+        return f"{self.prefix}{base}{self.count}"
+
+    def let(self, expr, dtype):
+        v = self.c.var(self.fresh(), dtype)
+        self.stmts.append(self.c.decl(v, expr))
+        return v
+
+    def multi(self, idx):
+        """A multi-index (list of int expressions) for `idx`."""
+        if not isinstance(idx, Flat):
+            return list(idx)
+        c = self.c
+        out = []
+        for k, (d, s) in enumerate(zip(idx.shape, strides_of(idx.shape))):
+            e = idx.expr if s == 1 else c.div(idx.expr, c.i64(s))
+            out.append(c.mod(e, c.i64(d)) if k > 0 else e)
+        return out
+
+    def offset(self, idx, shape):
+        c = self.c
+        if isinstance(idx, Flat):
+            return idx.expr
+        if not shape:
+            return c.i64(0)
+        strides = strides_of(shape)
+        e = None
+        for i, s in zip(idx, strides):
+            term = i if s == 1 else c.mul(i, c.i64(s))
+            e = term if e is None else c.add(e, term)
+        return e
+
+    # -- evaluating values -------------------------------------------------------------
+
+    def value(self, atom, idx, kernel: Kernel):
+        """The scalar value of `atom` at index `idx`."""
+        c = self.c
+        if isinstance(atom, Lit):
+            return c.const(atom.val.item(), atom.aval.dtype)
+        if atom.aval.shape == ():
+            idx = []
+        key = (atom.id, _idx_key(idx))
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        eqn = kernel.inlined.get(atom.id)
+        if eqn is None:
+            ptr = self.buffers[atom.id]
+            v = c.load(ptr, self.offset(idx, atom.aval.shape))
+        else:
+            v = self.inline(eqn, idx, kernel)
+        v = self.let(v, atom.aval.dtype)
+        self.memo[key] = v
+        self.keep.append(idx)
+        return v
+
+    def inline(self, eqn, idx, kernel):
+        c = self.c
+        p = eqn.prim
+        out_aval = eqn.outputs[0].aval
+        spec = ew.lowering_exprs.get(p)
+        if spec is not None:
+            args = [self.value(a, idx if a.aval.shape != () else [], kernel)
+                    for a in eqn.inputs]
+            return self.elementwise(spec, args, [a.aval for a in eqn.inputs], out_aval,
+                                    eqn.params)
+        x = eqn.inputs[0] if eqn.inputs else None
+        if p is st.broadcast_in_dim_p:
+            m = self.multi(idx)
+            bd = eqn.params["broadcast_dimensions"]
+            j = [m[d] if x.aval.shape[k] != 1 else c.i64(0) for k, d in enumerate(bd)]
+            return self.value(x, j, kernel)
+        if p is st.reshape_p:
+            flat = idx if isinstance(idx, Flat) else Flat(self.offset(idx, out_aval.shape),
+                                                           out_aval.shape)
+            return self.value(x, Flat(flat.expr, x.aval.shape), kernel)
+        if p is st.transpose_p:
+            m = self.multi(idx)
+            perm = eqn.params["permutation"]
+            j = [None] * len(perm)
+            for k, q in enumerate(perm):
+                j[q] = m[k]
+            return self.value(x, j, kernel)
+        if p is st.squeeze_p:
+            m = self.multi(idx)
+            dims = eqn.params["dimensions"]
+            it = iter(m)
+            j = [c.i64(0) if d in dims else next(it) for d in range(x.aval.ndim)]
+            return self.value(x, j, kernel)
+        if p is st.expand_dims_p:
+            m = self.multi(idx)
+            dims = eqn.params["dimensions"]
+            j = [e for d, e in enumerate(m) if d not in dims]
+            return self.value(x, j, kernel)
+        if p is st.rev_p:
+            m = self.multi(idx)
+            dims = eqn.params["dimensions"]
+            j = [c.sub(c.i64(x.aval.shape[d] - 1), e) if d in dims else e
+                 for d, e in enumerate(m)]
+            return self.value(x, j, kernel)
+        if p is ix.slice_p:
+            m = self.multi(idx)
+            j = [_affine(c, e, s, st_) for e, s, st_ in
+                 zip(m, eqn.params["start_indices"], eqn.params["strides"])]
+            return self.value(x, j, kernel)
+        if p is st.iota_p:
+            m = self.multi(idx)
+            return c.cast(out_aval.dtype, m[eqn.params["dimension"]])
+        if p is ix.pad_p:
+            return self.pad(eqn, idx, kernel)
+        if p is ix.concatenate_p:
+            return self.concatenate(eqn, idx, kernel)
+        if p is ix.dynamic_slice_p:
+            m = self.multi(idx)
+            sizes = eqn.params["slice_sizes"]
+            j = []
+            for e, s_atom, n, size in zip(m, eqn.inputs[1:], x.aval.shape, sizes):
+                s = c.cast(dtypes.int64, self.value(s_atom, [], kernel))
+                s = c.call("clamp_i64", [s, c.i64(0), c.i64(n - size)], dtypes.int64)
+                j.append(c.add(s, e))
+            return self.value(x, j, kernel)
+        raise NotImplementedError(f"no inline lowering for {p.name}")
+
+    def pad(self, eqn, idx, kernel):
+        c = self.c
+        x, pv = eqn.inputs
+        m = self.multi(idx)
+        valid = None
+        j = []
+        for e, n, (lo, hi, it) in zip(m, x.aval.shape, eqn.params["padding_config"]):
+            t = c.sub(e, c.i64(lo)) if lo else e
+            step = it + 1
+            q = c.div(t, c.i64(step)) if step != 1 else t
+            conds = [c.ge(t, c.i64(0)), c.lt(q, c.i64(n))]
+            if step != 1:
+                conds.append(c.eq(c.mod(t, c.i64(step)), c.i64(0)))
+            for cond in conds:
+                valid = cond if valid is None else c.land(valid, cond)
+            j.append(c.call("clamp_i64", [q, c.i64(0), c.i64(max(n - 1, 0))], dtypes.int64))
+        if x.aval.size == 0:
+            return self.value(pv, [], kernel)
+        inner = self.value(x, j, kernel)
+        padv = self.value(pv, [], kernel)
+        return c.select(valid, inner, padv) if valid is not None else inner
+
+    def concatenate(self, eqn, idx, kernel):
+        c = self.c
+        d = eqn.params["dimension"]
+        m = self.multi(idx)
+        offs = []
+        o = 0
+        for a in eqn.inputs:
+            offs.append(o)
+            o += a.aval.shape[d]
+        out = None
+        for a, off in reversed(list(zip(eqn.inputs, offs))):
+            n = a.aval.shape[d]
+            if n == 0:
+                continue
+            jd = c.call("clamp_i64", [c.sub(m[d], c.i64(off)), c.i64(0), c.i64(n - 1)],
+                        dtypes.int64)
+            j = list(m)
+            j[d] = jd
+            val = self.value(a, j, kernel)
+            out = val if out is None else c.select(c.lt(m[d], c.i64(off + n)), val, out)
+        return out
+
+    def elementwise(self, spec, args, in_avals, out_aval, params):
+        c = self.c
+        kind = spec[0]
+        dt = in_avals[0].dtype if in_avals else out_aval.dtype
+        if kind == "op":
+            op = spec[1]
+            if len(args) == 1:
+                if op == "~" and dt == dtypes.bool_:
+                    return c.cast(dtypes.bool_, c.lnot(args[0]))
+                return c.unop(op, args[0], out_aval.dtype)
+            a, b = args
+            if op == "/" and dtypes.is_int(dt):
+                return c.call("idiv_" + c.type_suffix(dt), [a, b], dt)
+            if op in ("<<", ">>"):
+                fn = "shl_" if op == "<<" else "shr_"
+                return c.call(fn + c.type_suffix(dt), [a, b], dt)
+            e = c.binop(op, a, b, out_aval.dtype)
+            if out_aval.dtype == dtypes.bool_ or dt in (dtypes.int8, dtypes.int16,
+                                                         dtypes.uint8, dtypes.uint16):
+                e = c.cast(out_aval.dtype, e)
+            return e
+        if kind == "call":
+            fn = spec[1]
+            if fn == "fmod" and dtypes.is_int(dt):
+                return c.call("irem_" + c.type_suffix(dt), args, dt)
+            if fn in ("fmax_nan", "fmin_nan"):
+                base = "max_" if fn == "fmax_nan" else "min_"
+                return c.call(base + c.type_suffix(dt), args, dt)
+            if fn == "fabs" and not dtypes.is_float(dt):
+                return c.call("iabs_" + c.type_suffix(dt), args, dt)
+            if fn == "isfinite":
+                return c.cast(dtypes.bool_, c.call("isfinite", args, dt))
+            if fn == "logistic":
+                return c.call("logistic_" + c.type_suffix(dt), args, dt)
+            if fn == "rsqrt":
+                return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
+            if fn == "erf":
+                return c.call("erf", args, dt)
+            return c.call(fn, args, dt)
+        if kind == "select":
+            return c.select(args[0], args[1], args[2])
+        if kind == "convert":
+            return self.convert(args[0], in_avals[0].dtype, out_aval.dtype)
+        if kind == "identity":
+            return args[0]
+        if kind == "sign":
+            return c.call("sign_" + c.type_suffix(dt), args, dt)
+        if kind == "integer_pow":
+            return self.integer_pow(args[0], params["y"], dt)
+        raise NotImplementedError(f"elementwise lowering {spec}")
+
+    def convert(self, x, src, dst):
+        c = self.c
+        if src == dst:
+            return x
+        if dst == dtypes.bool_:
+            return c.cast(dtypes.bool_, c.ne(x, c.const(0, src)))
+        if dtypes.is_float(src) and not dtypes.is_float(dst):
+            info = np.iinfo(dst)
+            return c.call("f2i_" + c.type_suffix(dst) + "_" + c.type_suffix(src), [x], dst,
+                          info=(int(info.min), int(info.max)))
+        return c.cast(dst, x)
+
+    def integer_pow(self, x, y, dt):
+        c = self.c
+        if y == 0:
+            return c.const(1, dt)
+        neg = y < 0
+        y = abs(y)
+        acc = None
+        base = x
+        while y:
+            if y & 1:
+                acc = base if acc is None else self.let(c.binop("*", acc, base, dt), dt)
+            y >>= 1
+            if y:
+                base = self.let(c.binop("*", base, base, dt), dt)
+        if neg:
+            return c.binop("/", c.const(1, dt), acc, dt)
+        return acc
+
+
+def _affine(c, e, start, stride):
+    if stride != 1:
+        e = c.mul(e, c.i64(stride))
+    if start:
+        e = c.add(e, c.i64(start))
+    return e
+
+
+def _idx_key(idx):
+    if isinstance(idx, Flat):
+        return ("flat", id(idx.expr))
+    return tuple(id(e) for e in idx)
+
+
+# ---------------------------------------------------------------------------------------
+# Kernels: loop nests
+
+
+def _is_flat_kernel(kernel: Kernel) -> bool:
+    """True when every access in the kernel is at the root's own index (pure elementwise
+    over same-shape operands, scalars, or contiguous reshapes)."""
+    shape = kernel.root.aval.shape
+    for e in list(kernel.inlined.values()) + [kernel.eqn]:
+        if e.prim in ew.lowering_exprs:
+            for a in e.inputs:
+                if isinstance(a, Var) and a.aval.shape not in ((), shape) and \
+                        a.aval.size != kernel.root.aval.size:
+                    return False
+            continue
+        if e.prim is st.reshape_p:
+            continue
+        return False
+    return True
+
+
+def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
+    """Statements computing the materialised value `kernel.root` into its buffer."""
+    root = kernel.root
+    shape = root.aval.shape
+    n = root.aval.size
+    out_ptr = buffers[root.id]
+    if n == 0:
+        return []
+    if _is_flat_kernel(kernel) or len(shape) <= 1:
+        i = c.var("i", dtypes.int64)
+        em = KernelEmitter(c, buffers)
+        idx = Flat(i, shape)
+        val = em.inline(kernel.eqn, idx, kernel) if kernel.eqn.prim is not st.reshape_p \
+            else em.value(kernel.eqn.inputs[0], Flat(i, kernel.eqn.inputs[0].aval.shape),
+                          kernel)
+        body = em.stmts + [c.store(out_ptr, i, val)]
+        return [c.for_(i, c.i64(0), c.i64(n), body, parallel=n >= PARALLEL_MIN, simd=True)]
+    # Nested loops over the output shape; the innermost is contiguous.
+    ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
+    em = KernelEmitter(c, buffers)
+    val = em.inline(kernel.eqn, ivars, kernel)
+    body = em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
+    for d in reversed(range(len(shape))):
+        inner_n = int(np.prod(shape[d:]))
+        body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body,
+                       parallel=(d == 0 and n >= PARALLEL_MIN and shape[0] > 1),
+                       simd=(d == len(shape) - 1))]
+        del inner_n
+    return body
+
+
+_IDENT = {rd.reduce_sum_p: "sum", rd.reduce_max_p: "max", rd.reduce_min_p: "min",
+          rd.reduce_prod_p: "prod"}
+
+
+def _combine(c, kind, acc, v, dt):
+    if kind == "sum":
+        return c.binop("+", acc, v, dt)
+    if kind == "prod":
+        return c.binop("*", acc, v, dt)
+    return c.call(("max_" if kind == "max" else "min_") + c.type_suffix(dt), [acc, v], dt)
+
+
+def _identity(kind, dt):
+    if kind == "sum":
+        return 0
+    if kind == "prod":
+        return 1
+    return win.window_init(kind, dt).item()
+
+
+def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
+    eqn = kernel.eqn
+    kind = _IDENT[eqn.prim]
+    x = eqn.inputs[0]
+    in_shape = x.aval.shape
+    axes = eqn.params["axes"]
+    out = kernel.root
+    dt = out.aval.dtype
+    acc_dt = dtypes.float64 if dt in (dtypes.float16,) else dt
+    out_ptr = buffers[out.id]
+    kept = [d for d in range(len(in_shape)) if d not in axes]
+    n_out = out.aval.size
+    n_red = int(np.prod([in_shape[a] for a in axes])) if axes else 1
+    if n_out == 0:
+        return []
+    ident = c.const(_identity(kind, dt), acc_dt)
+    trailing = list(axes) == list(range(len(in_shape) - len(axes), len(in_shape)))
+    if trailing:
+        o = c.var("o", dtypes.int64)
+        j = c.var("j", dtypes.int64)
+        acc = c.var("acc", acc_dt)
+        em = KernelEmitter(c, buffers)
+        flat_in = Flat(c.add(c.mul(o, c.i64(n_red)), j), in_shape)
+        v = em.value(x, flat_in if _flat_input(kernel) else em.multi(flat_in), kernel)
+        inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
+        body = [c.decl(acc, ident),
+                c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True,
+                       reduction=(kind, acc)),
+                c.store(out_ptr, o, c.cast(dt, acc))]
+        return [c.for_(o, c.i64(0), c.i64(n_out), body,
+                       parallel=n_out * n_red >= PARALLEL_MIN and n_out > 1)]
+    # General: initialise the output, then accumulate in input order (cache friendly).
+    o = c.var("o", dtypes.int64)
+    init = [c.for_(o, c.i64(0), c.i64(n_out), [c.store(out_ptr, o, c.cast(dt, ident))])]
+    ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(in_shape))]
+    em = KernelEmitter(c, buffers)
+    v = em.value(x, ivars, kernel)
+    out_off = em.offset([ivars[d] for d in kept], out.aval.shape)
+    cur = c.load(out_ptr, out_off)
+    body = em.stmts + [c.store(out_ptr, out_off, c.cast(dt, _combine(c, kind, cur, v, dt)))]
+    for d in reversed(range(len(in_shape))):
+        body = [c.for_(ivars[d], c.i64(0), c.i64(in_shape[d]), body)]
+    return init + body
+
+
+def _flat_input(kernel: Kernel) -> bool:
+    x = kernel.eqn.inputs[0]
+    if not isinstance(x, Var) or x.id not in kernel.inlined:
+        return True
+    sub = Kernel("map", x, kernel.inlined[x.id], kernel.inlined, kernel.inputs)
+    return _is_flat_kernel(sub)
+
+
+del math, ix
