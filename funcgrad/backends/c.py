@@ -214,6 +214,10 @@ class Executable:
         return out
 
 
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def _addr(a: np.ndarray) -> int:
     if a.size == 0:
         return 0
@@ -228,7 +232,7 @@ def _host_call(eqn, vals):
         arrs = [ArrayImpl(a._value, av) for a, av in
                 zip(arrs, [a.aval for a in eqn.inputs])]
         res = array_impls[eqn.prim](*arrs, **eqn.params)
-        return [np.asarray(r) for r in res]
+        return [_contiguous(np.asarray(r)) for r in res]
     out = core.impl_rules[eqn.prim](*[np.asarray(v) for v in vals], **eqn.params)
     outs = out if eqn.prim.multiple_results else [out]
     return [np.ascontiguousarray(np.asarray(o, v.aval.dtype))
@@ -260,7 +264,7 @@ class CBackend:
 
     def execute_program(self, program, args, name="f", donate=()):
         exe = self.executable(program, name)
-        vals = [a._host_value() for a in args]
+        vals = [_contiguous(a._host_value()) for a in args]
         outs = exe.run(vals)
         res = []
         for o, a in zip(outs, program.out_avals):

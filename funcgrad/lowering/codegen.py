@@ -443,4 +443,4 @@ def _flat_input(kernel: Kernel) -> bool:
     return _is_flat_kernel(sub)
 
 
-del math, ix
+del math
