@@ -50,7 +50,8 @@ C99 = Dialect(
     function_qualifier="static inline",
     float_math_suffix="f",
     parallel="openmp",
-    preamble=("#include <math.h>", "#include <stdint.h>", "#include <stddef.h>"),
+    preamble=("#include <math.h>", "#include <stdint.h>", "#include <stddef.h>",
+              "#include <omp.h>"),
     simd_declarations=True,
 )
 

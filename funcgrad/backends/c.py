@@ -158,6 +158,8 @@ class Executable:
             cur_stmts.extend(stmts)
             cur_slots.extend(used)
             cur_temps.extend(temps)
+            if _PROFILE:
+                flush()
         flush()
         self.out_slots = []
         for v in self.program.outvars:
@@ -195,7 +197,15 @@ class Executable:
                 temp_arrays = [np.empty(t.shape, t.dtype) for t in step.temps]
                 for t, pt in zip(temp_arrays, step.ptr_types[len(step.slots):]):
                     ptrs.append(ffi.cast(pt, _addr(t)))
-                step.cfn(*ptrs)
+                if _PROFILE:
+                    import time
+                    t0 = time.perf_counter()
+                    step.cfn(*ptrs)
+                    cm = step.fn.body[0]
+                    profile_times.setdefault(f"{step.fn.name}: {cm.text}", []).append(
+                        time.perf_counter() - t0)
+                else:
+                    step.cfn(*ptrs)
             else:
                 eqn, ins, outs = step
                 vals = [v if k == "lit" else arrays[v] for k, v in ins]
@@ -212,6 +222,10 @@ class Executable:
                     arr = arr.reshape(aval.shape)
                 out.append(arr)
         return out
+
+
+_PROFILE = os.environ.get("FUNCGRAD_PROFILE", "") not in ("", "0")
+profile_times: dict[str, list] = {}
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
@@ -239,6 +253,21 @@ def _host_call(eqn, vals):
             for o, v in zip(outs, eqn.outputs)]
 
 
+def _single_threaded_blas():
+    """One thread pool owns the cores: OpenBLAS runs single-threaded inside our OpenMP
+    parallel GEMM splits (two spinning pools on two cores slow each other down 3-10x)."""
+    import cffi
+    import scipy_openblas32 as sob
+    ffi = cffi.FFI()
+    ffi.cdef("void scipy_openblas_set_num_threads(int);")
+    libdir = sob.get_lib_dir()
+    so = [f for f in os.listdir(libdir) if f.startswith("lib" + sob.get_library()) and
+          ".so" in f]
+    if so:
+        lib = ffi.dlopen(os.path.join(libdir, so[0]))
+        lib.scipy_openblas_set_num_threads(1)
+
+
 class CBackend:
     """Host-memory backend: eager ops via NumPy impls, `jit` via compiled C."""
 
@@ -247,6 +276,11 @@ class CBackend:
     def __init__(self):
         self._executables: dict[int, tuple] = {}
         self._lock = threading.Lock()
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE") if False else None
+        try:
+            _single_threaded_blas()
+        except (OSError, ImportError):
+            pass
 
     def execute_primitive(self, prim, arrays, params, out_avals):
         from ..backends import ReferenceBackend

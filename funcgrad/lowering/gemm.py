@@ -69,9 +69,31 @@ def _ptr_expr(ptr, offset=None):
     return cdsl.BinOp("+", base, offset, ptr.type.elem)
 
 
+# GEMMs with at least this many multiply-adds are split by rows over the OpenMP threads;
+# OpenBLAS itself runs single-threaded so that one thread pool owns the cores.
+GEMM_SPLIT_MIN = 1 << 18
+
+
 def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
     import cdsl
-    args = [c.i64(ROW_MAJOR), c.i64(ta), c.i64(tb), c.i64(m), c.i64(n), c.i64(k),
+    if m * n * k < GEMM_SPLIT_MIN or m < 16:
+        return _gemm_one(dtype, ta, tb, c.i64(m), n, k, a, lda, b, ldb, cc, ldc, beta)
+    t = c.var("gt", dtypes.int64)
+    nt = cdsl.Cast(cdsl.i64, cdsl.Call("omp_get_max_threads", (), cdsl.i32))
+    m0 = c.var("gm0", dtypes.int64)
+    m1 = c.var("gm1", dtypes.int64)
+    rows = c.sub(m1, m0)
+    a_off = c.mul(m0, c.i64(lda)) if ta == NO_TRANS else m0
+    body = [c.decl(m0, c.div(c.mul(t, c.i64(m)), nt)),
+            c.decl(m1, c.div(c.mul(c.add(t, c.i64(1)), c.i64(m)), nt)),
+            _gemm_one(dtype, ta, tb, rows, n, k, cdsl.BinOp("+", a, a_off, a.type), lda, b,
+                      ldb, cdsl.BinOp("+", cc, c.mul(m0, c.i64(ldc)), cc.type), ldc, beta)]
+    return cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)
+
+
+def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
+    import cdsl
+    args = [c.i64(ROW_MAJOR), c.i64(ta), c.i64(tb), m, c.i64(n), c.i64(k),
             c.const(1.0, dtype), a, c.i64(lda), b, c.i64(ldb), c.const(beta, dtype), cc,
             c.i64(ldc)]
     return c.expr_stmt(cdsl.Call(_blas_fn(dtype, "gemm"), tuple(args), cdsl.void))

@@ -18,7 +18,42 @@ def optimize(program: Program) -> Program:
     p = simplify(p)
     p = cse(p)
     p = dce_program(p)
+    p = fold_dot_transpose(p)
+    p = dce_program(p)
     return p
+
+
+def fold_dot_transpose(program: Program) -> Program:
+    """`transpose(dot_general(a, b))` that swaps the lhs-free and rhs-free groups of a
+    batch-free dot becomes `dot_general(b, a)` (so GEMM writes the transposed layout)."""
+    from ..prims import linalg as la
+    uses: dict[int, int] = {}
+    for e in program.eqns:
+        for a in e.inputs:
+            if isinstance(a, Var):
+                uses[a.id] = uses.get(a.id, 0) + 1
+    for v in program.outvars:
+        if isinstance(v, Var):
+            uses[v.id] = uses.get(v.id, 0) + 1
+    producer = {e.outputs[0].id: e for e in program.eqns if e.outputs}
+    eqns = []
+    for e in program.eqns:
+        if e.prim is st.transpose_p and isinstance(e.inputs[0], Var):
+            d = producer.get(e.inputs[0].id)
+            if d is not None and d.prim is la.dot_general_p and uses.get(d.outputs[0].id) == 1:
+                (lc, rc), (lb, rb) = d.params["dimension_numbers"]
+                if not lb:
+                    lhs, rhs = d.inputs
+                    nl = lhs.aval.ndim - len(lc)
+                    nr = rhs.aval.ndim - len(rc)
+                    want = tuple(range(nl, nl + nr)) + tuple(range(nl))
+                    if e.params["permutation"] == want:
+                        eqns.append(Eqn(la.dot_general_p, [rhs, lhs],
+                                        dict(d.params, dimension_numbers=((rc, lc), ((), ()))),
+                                        e.outputs))
+                        continue
+        eqns.append(e)
+    return Program(program.constvars, program.invars, eqns, program.outvars)
 
 
 def _rename(program: Program, env: dict[int, object]):
