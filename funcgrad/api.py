@@ -512,6 +512,7 @@ class Jitted:
         self.donate_argnums = tuple(donate_argnums)
         self.backend = backend
         self._cache: dict = {}
+        self._fast: dict = {}
         self.trace_count = 0
         try:
             self._sig = inspect.signature(fun)
@@ -594,14 +595,54 @@ class Jitted:
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and not core.trace_stack and core.dynamic_main[0] is None:
+            if all(type(x) is ArrayImpl for x in args):
+                hit = self._fast.get(tuple(x.aval for x in args))
+                if hit is not None:
+                    return hit(args)
+            leaves, tree = tree_flatten(args)
+            hit = self._fast.get((tree, tuple(getattr(x, "aval", None) for x in leaves)))
+            if hit is not None and all(type(x) is ArrayImpl for x in leaves):
+                return hit(leaves)
+        return self._call_slow(args, kwargs)
+
+    def _call_slow(self, args, kwargs):
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
         outs = bind(control.jit_p, *consts, *leaves, program=program, name=self.__name__,
                     backend=self.backend, donate=donate)
+        self._maybe_fast_path(args, kwargs, program, consts, out_tree, donate)
         if any(donate):
             for x, d in zip(list(consts) + leaves, donate):
                 if d and isinstance(x, ArrayImpl):
                     x.delete()
         return tree_unflatten(out_tree, outs)
+
+    def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):
+        """Remember a direct route to the compiled executable for this signature: a later
+        call with the same tree of concrete host arrays skips tracing machinery."""
+        if kwargs or self.static_argnums or any(donate) or core.trace_stack or \
+                core.dynamic_main[0] is not None:
+            return
+        leaves, tree = tree_flatten(args)
+        if not all(type(x) is ArrayImpl and x._backend is None for x in leaves):
+            return
+        if any(isinstance(c, Tracer) for c in consts):
+            return
+        from .backends import default_backend_name, get_backend
+        name = self.backend or default_backend_name()
+        backend = get_backend(name)
+        if not hasattr(backend, "fast_runner"):
+            return
+        runner = backend.fast_runner(program, consts, self.__name__)
+        out_avals = program.out_avals
+
+        def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
+            outs = runner(leaves)
+            return tree_unflatten(out_tree, [ArrayImpl(o, a) for o, a in zip(outs, out_avals)])
+
+        self._fast[(tree, tuple(x.aval for x in leaves))] = call
+        if all(type(x) is ArrayImpl for x in args):
+            self._fast[tuple(x.aval for x in args)] = call
 
     def lower(self, *args, **kwargs) -> Lowered:
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
@@ -615,6 +656,7 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
+        self._fast.clear()
 
 
 def jit(fun: Callable | None = None, *, static_argnums=(), static_argnames=(),

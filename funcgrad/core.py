@@ -38,12 +38,13 @@ class UnexpectedTracerError(FuncgradError):
 class ShapedArray:
     """Shape, dtype and weak-typedness of an array: what tracing knows about a value."""
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "_hash")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
         self.shape = tuple(int(d) for d in shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = bool(weak_type)
+        self._hash = hash((self.shape, self.dtype, self.weak_type))
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -63,10 +64,11 @@ class ShapedArray:
         return (self.shape, self.dtype, self.weak_type)
 
     def __eq__(self, other):
-        return isinstance(other, ShapedArray) and self._key() == other._key()
+        return self is other or (isinstance(other, ShapedArray) and
+                                 self._hash == other._hash and self._key() == other._key())
 
     def __hash__(self):
-        return hash(self._key())
+        return self._hash
 
     def __repr__(self):
         return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
@@ -205,7 +207,7 @@ class Array:
 class ArrayImpl(Array):
     """A concrete array: a read-only buffer on a backend plus its abstract value."""
 
-    __slots__ = ("aval", "_value", "_backend", "_deleted")
+    __slots__ = ("aval", "_value", "_backend", "_deleted", "_addr")
 
     def __init__(self, value, aval: ShapedArray | None = None, backend=None):
         if aval is None:
@@ -215,6 +217,7 @@ class ArrayImpl(Array):
         self._value = value
         self._backend = backend
         self._deleted = False
+        self._addr = None
 
     def _host_value(self) -> np.ndarray:
         if self._deleted:

@@ -59,7 +59,7 @@ def _node_type(x) -> _NodeType | None:
 class PyTreeDef:
     """The structure of a pytree: node kind, aux data and child structures."""
 
-    __slots__ = ("node_type", "aux", "children", "num_leaves", "_kind")
+    __slots__ = ("node_type", "aux", "children", "num_leaves", "_kind", "_k", "_h")
 
     def __init__(self, node_type, aux, children: tuple[PyTreeDef, ...], kind: Hashable):
         self.node_type = node_type
@@ -67,19 +67,26 @@ class PyTreeDef:
         self.children = children
         self._kind = kind
         self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
+        self._k = None
+        self._h = None
 
     @property
     def num_nodes(self) -> int:
         return 1 + sum(c.num_nodes for c in self.children)
 
     def _key(self):
-        return (self._kind, self.aux, tuple(c._key() for c in self.children))
+        if self._k is None:
+            self._k = (self._kind, self.aux, tuple(c._key() for c in self.children))
+        return self._k
 
     def __eq__(self, other):
-        return isinstance(other, PyTreeDef) and self._key() == other._key()
+        return self is other or (isinstance(other, PyTreeDef) and hash(self) == hash(other)
+                                 and self._key() == other._key())
 
     def __hash__(self):
-        return hash(self._key())
+        if self._h is None:
+            self._h = hash(self._key())
+        return self._h
 
     def unflatten(self, leaves):
         return tree_unflatten(self, leaves)

@@ -29,12 +29,17 @@ def _preferred_default() -> str:
     return "c" if _c_available() else "reference"
 
 
+_c_ok: list = []
+
+
 def _c_available() -> bool:
-    try:
-        from . import c  # noqa: F401
-    except ImportError:
-        return False
-    return c.available()
+    if not _c_ok:
+        try:
+            from . import c
+            _c_ok.append(c.available())
+        except ImportError:
+            _c_ok.append(False)
+    return _c_ok[0]
 
 
 def set_default_backend(name: str | None) -> None:

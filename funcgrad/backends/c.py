@@ -167,18 +167,52 @@ class Executable:
                 self.out_slots.append(("lit", v.val, v.aval))
             else:
                 self.out_slots.append(("slot", self._slot(v), v.aval))
+        self._host_steps = any(k == "host" for k, _ in self.steps)
+        self._csteps = [s for k, s in self.steps if k == "c"]
+        self._alloc = [(s, self.slot_avals[s].shape, self.slot_avals[s].dtype)
+                       for s in sorted(self.c_written)]
+        out_ids = {v for k, v, _ in self.out_slots if k == "slot"}
+        if not out_ids <= set(self.c_written):
+            self._host_steps = True
         self.module = cdsl.Module(tuple(functions), uses_blas=True)
         self.source = cdsl.render(self.module, cdsl.C99) if functions else ""
         self.lib = None
         if functions:
-            cdef = "\n".join(cdsl.declaration(f) for f in functions)
+            # Pointer parameters are declared as intptr_t for cffi: the calling convention is
+            # the same on 64-bit ABIs, and passing Python ints avoids a cast per argument.
+            cdef = "\n".join(_int_declaration(f) for f in functions)
             self.lib = cdsl.load(self.source, cdef, blas=True)
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
-                    seg.ptr_types = [
-                        f"{cdsl.render.__globals__['C99'].type_names[p.type.elem.name]} *"
-                        for p in seg.fn.params]
+
+    def run_addrs(self, addrs):
+        """Run with inputs given by buffer address (the inputs must stay alive); returns
+        fresh output arrays. Falls back to `run` when host steps need the arrays."""
+        if self._host_steps:
+            raise _NeedArrays
+        arrays: list = [None] * len(self.slot_avals)
+        ptrs = list(addrs) + [0] * (len(self.slot_avals) - len(addrs))
+        for s, shape, dt in self._alloc:
+            a = np.empty(shape, dt)
+            arrays[s] = a
+            ptrs[s] = _addr(a)
+        for step in self._csteps:
+            args = [ptrs[s] for s in step.slots]
+            if step.temps:
+                tmp = [np.empty(t.shape, t.dtype) for t in step.temps]
+                args.extend(_addr(t) for t in tmp)
+            step.cfn(*args)
+        return [self._output(arrays, ptrs, o) for o in self.out_slots]
+
+    def _output(self, arrays, ptrs, o):
+        kind, v, aval = o
+        if kind == "lit":
+            return np.full(aval.shape, v, aval.dtype)
+        arr = arrays[v]
+        if arr is None:
+            raise _NeedArrays
+        return arr if arr.shape == aval.shape else arr.reshape(aval.shape)
 
     def run(self, args):
         arrays: list = [None] * len(self.slot_avals)
@@ -188,15 +222,11 @@ class Executable:
             if arrays[s] is None:
                 av = self.slot_avals[s]
                 arrays[s] = np.empty(av.shape, av.dtype)
-        ffi = self.lib.ffi if self.lib is not None else None
         for kind, step in self.steps:
             if kind == "c":
-                ptrs = []
-                for s, pt in zip(step.slots, step.ptr_types):
-                    ptrs.append(ffi.cast(pt, _addr(arrays[s])))
+                ptrs = [_addr(arrays[s]) for s in step.slots]
                 temp_arrays = [np.empty(t.shape, t.dtype) for t in step.temps]
-                for t, pt in zip(temp_arrays, step.ptr_types[len(step.slots):]):
-                    ptrs.append(ffi.cast(pt, _addr(t)))
+                ptrs.extend(_addr(t) for t in temp_arrays)
                 if _PROFILE:
                     import time
                     t0 = time.perf_counter()
@@ -226,6 +256,16 @@ class Executable:
 
 _PROFILE = os.environ.get("FUNCGRAD_PROFILE", "") not in ("", "0")
 profile_times: dict[str, list] = {}
+
+
+class _NeedArrays(Exception):
+    pass
+
+
+def _int_declaration(f) -> str:
+    params = ", ".join(("intptr_t " if isinstance(p.type, cdsl.PtrType) else "int64_t ") +
+                       p.name for p in f.params)
+    return f"void {f.name}({params});"
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
@@ -306,6 +346,34 @@ class CBackend:
                 o.flags.writeable = False
             res.append(ArrayImpl(o, a))
         return res
+
+    def fast_runner(self, program, consts, name="f"):
+        """A function `(list of host arrays) -> list of read-only host arrays` that runs the
+        compiled program with `consts` prepended (used by jit's dispatch fast path)."""
+        exe = self.executable(program, name)
+        cvals = [_contiguous(np.asarray(c)) for c in consts]
+        caddr = [_addr(c) for c in cvals]
+        run = exe.run_addrs
+
+        def runner(arrays):
+            addrs = list(caddr)
+            for x in arrays:
+                a = x._addr
+                if a is None:
+                    v = x._value
+                    if not v.flags.c_contiguous:
+                        x._value = v = np.ascontiguousarray(v)
+                    a = x._addr = _addr(v)
+                addrs.append(a)
+            try:
+                outs = run(addrs)
+            except _NeedArrays:
+                outs = exe.run(cvals + [_contiguous(x._value) for x in arrays])
+            for o in outs:
+                o.flags.writeable = False
+            return outs
+
+        return runner
 
     def optimize(self, program):
         return passes.optimize(program)
