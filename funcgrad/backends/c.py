@@ -239,7 +239,8 @@ class Executable:
             else:
                 eqn, ins, outs = step
                 vals = [v if k == "lit" else arrays[v] for k, v in ins]
-                res = _host_call(eqn, vals)
+                loop = _LOOPS.get(eqn.prim)
+                res = loop(eqn, vals) if loop is not None else _host_call(eqn, vals)
                 for s, r in zip(outs, res):
                     arrays[s] = r
         out = []
@@ -306,6 +307,60 @@ def _single_threaded_blas():
     if so:
         lib = ffi.dlopen(os.path.join(libdir, so[0]))
         lib.scipy_openblas_set_num_threads(1)
+
+
+# --- control flow: Python-driven loops over compiled sub-programs -----------------------
+
+_sub_executables: dict[int, tuple] = {}
+
+
+def _sub_exe(program: Program, name: str) -> Executable:
+    hit = _sub_executables.get(id(program))
+    if hit is not None and hit[0] is program:
+        return hit[1]
+    exe = Executable(program, _c_name(name))
+    _sub_executables[id(program)] = (program, exe)
+    return exe
+
+
+def _run_scan(eqn, vals):
+    p = eqn.params
+    body, nc, ncar, n, rev = (p["program"], p["num_consts"], p["num_carry"], p["length"],
+                              p["reverse"])
+    exe = _sub_exe(body, "scan_body")
+    vals = [_contiguous(np.asarray(v)) for v in vals]
+    consts, carry, xs = vals[:nc], vals[nc:nc + ncar], vals[nc + ncar:]
+    y_avals = body.out_avals[ncar:]
+    ys = [np.empty((n,) + a.shape, a.dtype) for a in y_avals]
+    for k in range(n):
+        i = n - 1 - k if rev else k
+        outs = exe.run(consts + carry + [x[i] for x in xs])
+        carry = outs[:ncar]
+        for yb, y in zip(ys, outs[ncar:]):
+            yb[i] = y
+    return [np.asarray(c, v.aval.dtype) for c, v in zip(carry, eqn.outputs[:ncar])] + ys
+
+
+def _run_while(eqn, vals):
+    p = eqn.params
+    cc, bc = p["cond_nconsts"], p["body_nconsts"]
+    cexe = _sub_exe(p["cond_program"], "while_cond")
+    bexe = _sub_exe(p["body_program"], "while_body")
+    vals = [_contiguous(np.asarray(v)) for v in vals]
+    cconsts, bconsts, carry = vals[:cc], vals[cc:cc + bc], vals[cc + bc:]
+    while bool(cexe.run(cconsts + carry)[0]):
+        carry = [_contiguous(c) for c in bexe.run(bconsts + carry)]
+    return carry
+
+
+def _run_cond(eqn, vals):
+    branches = eqn.params["branches"]
+    i = int(np.clip(int(np.asarray(vals[0])), 0, len(branches) - 1))
+    exe = _sub_exe(branches[i], f"branch{i}")
+    return exe.run([_contiguous(np.asarray(v)) for v in vals[1:]])
+
+
+_LOOPS = {control.scan_p: _run_scan, control.while_p: _run_while, control.cond_p: _run_cond}
 
 
 class CBackend:
