@@ -1,13 +1,13 @@
-"""The C AST: scalar types, expressions, statements, functions and modules.
+"""The C AST: scalar and pointer types, expressions, statements, functions and modules.
 
 Nodes are immutable and know nothing of any dialect; `cdsl.render` prints them as C99 or
-OpenCL C. Expressions carry their scalar type so that the renderer can pick typed math
-functions and literal suffixes.
+OpenCL C. Expressions carry their type so that the renderer can pick typed math functions
+and literal suffixes. Expression nodes compare by identity (`eq=False`): `==` on nodes is
+never overloaded; build comparisons with `.eq()`, `.lt()`, ... instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -19,6 +19,10 @@ class CType:
     is_float: bool = False
     is_signed: bool = True
     bits: int = 32
+
+    def ptr(self, const: bool = False, restrict: bool = True,
+            space: str = "global") -> PtrType:
+        return PtrType(self, const=const, restrict=restrict, space=space)
 
 
 f16 = CType("f16", True, True, 16)
@@ -35,6 +39,9 @@ u64 = CType("u64", False, False, 64)
 bool_ = CType("bool", False, False, 8)
 void = CType("void", False, False, 0)
 
+SCALAR_TYPES = {t.name: t for t in (f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64,
+                                    bool_)}
+
 _FROM_NUMPY = {np.dtype(np.float16): f16, np.dtype(np.float32): f32, np.dtype(np.float64): f64,
                np.dtype(np.int8): i8, np.dtype(np.int16): i16, np.dtype(np.int32): i32,
                np.dtype(np.int64): i64, np.dtype(np.uint8): u8, np.dtype(np.uint16): u16,
@@ -42,7 +49,11 @@ _FROM_NUMPY = {np.dtype(np.float16): f16, np.dtype(np.float32): f32, np.dtype(np
 
 
 def ctype_from_numpy(dtype) -> CType:
-    return _FROM_NUMPY[np.dtype(dtype)]
+    """The scalar CType of a NumPy dtype (bool is stored as one byte)."""
+    try:
+        return _FROM_NUMPY[np.dtype(dtype)]
+    except KeyError:
+        raise TypeError(f"cdsl has no C type for dtype {np.dtype(dtype)}") from None
 
 
 @dataclass(frozen=True)
@@ -54,131 +65,267 @@ class PtrType:
     space: str = "global"
 
 
-# --- expressions ---------------------------------------------------------------------------
+AnyType = CType | PtrType
+
+COMPARISONS = frozenset(("<", "<=", ">", ">=", "==", "!="))
+LOGICAL = frozenset(("&&", "||"))
+ARITHMETIC = frozenset(("+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"))
+BINARY_OPS = COMPARISONS | LOGICAL | ARITHMETIC
+UNARY_OPS = frozenset(("-", "+", "!", "~"))
+
+
+def promote(a: AnyType, b: AnyType) -> AnyType:
+    """The usual arithmetic result type of two operand types (float wins, then width)."""
+    if isinstance(a, PtrType):
+        return a
+    if isinstance(b, PtrType):
+        return b
+    if a.is_float != b.is_float:
+        return a if a.is_float else b
+    if a.bits != b.bits:
+        return a if a.bits > b.bits else b
+    if a == bool_:
+        return b
+    return a if not a.is_signed or b.is_signed else b
+
+
+def as_expr(v, like: AnyType | None = None) -> Expr:
+    """`v` if it is an Expr, else a Const of `like`'s type (Python ints: i64, floats: f64)."""
+    if isinstance(v, Expr):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return Const(bool(v), bool_)
+    if like is not None and isinstance(like, CType):
+        if isinstance(v, (float, np.floating)) and not like.is_float:
+            return Const(float(v), f64)
+        return Const(v, like)
+    if isinstance(v, (int, np.integer)):
+        return Const(int(v), i64)
+    if isinstance(v, (float, np.floating)):
+        return Const(float(v), f64)
+    raise TypeError(f"cannot make a C expression of {v!r}")
+
+
+def _set(node, name, value):
+    object.__setattr__(node, name, value)
 
 
 class Expr:
-    """Base of expressions; arithmetic operators build nodes of the left operand's type."""
+    """Base of expressions. Arithmetic and bitwise operators build BinOp/UnOp nodes; Python
+    numbers on either side become constants of the other operand's type. Comparisons are
+    methods (`lt le gt ge eq ne`) because `==` keeps its identity meaning."""
 
-    type: CType
+    type: AnyType
 
-    def _wrap(self, other):
-        if isinstance(other, Expr):
-            return other
-        return Const(other, self.type)
+    def _bin(self, op, o, swap=False):
+        o = as_expr(o, self.type)
+        return BinOp(op, o, self) if swap else BinOp(op, self, o)
 
     def __add__(self, o):
-        return BinOp("+", self, self._wrap(o), self.type)
+        return self._bin("+", o)
 
     def __radd__(self, o):
-        return BinOp("+", self._wrap(o), self, self.type)
+        return self._bin("+", o, True)
 
     def __sub__(self, o):
-        return BinOp("-", self, self._wrap(o), self.type)
+        return self._bin("-", o)
 
     def __rsub__(self, o):
-        return BinOp("-", self._wrap(o), self, self.type)
+        return self._bin("-", o, True)
 
     def __mul__(self, o):
-        return BinOp("*", self, self._wrap(o), self.type)
+        return self._bin("*", o)
 
     def __rmul__(self, o):
-        return BinOp("*", self._wrap(o), self, self.type)
+        return self._bin("*", o, True)
 
     def __truediv__(self, o):
-        return BinOp("/", self, self._wrap(o), self.type)
+        return self._bin("/", o)
+
+    def __rtruediv__(self, o):
+        return self._bin("/", o, True)
 
     def __mod__(self, o):
-        return BinOp("%", self, self._wrap(o), self.type)
+        return self._bin("%", o)
+
+    def __rmod__(self, o):
+        return self._bin("%", o, True)
+
+    def __and__(self, o):
+        return self._bin("&", o)
+
+    def __rand__(self, o):
+        return self._bin("&", o, True)
+
+    def __or__(self, o):
+        return self._bin("|", o)
+
+    def __ror__(self, o):
+        return self._bin("|", o, True)
+
+    def __xor__(self, o):
+        return self._bin("^", o)
+
+    def __rxor__(self, o):
+        return self._bin("^", o, True)
+
+    def __lshift__(self, o):
+        return self._bin("<<", o)
+
+    def __rshift__(self, o):
+        return self._bin(">>", o)
 
     def __neg__(self):
-        return UnOp("-", self, self.type)
+        return UnOp("-", self)
+
+    def __invert__(self):
+        return UnOp("~", self)
+
+    def __getitem__(self, index):
+        if not isinstance(self.type, PtrType):
+            raise TypeError(f"cannot index a non-pointer expression of type {self.type}")
+        return Load(self, as_expr(index, i64))
 
     def lt(self, o):
-        return BinOp("<", self, self._wrap(o), bool_)
+        return self._bin("<", o)
 
     def le(self, o):
-        return BinOp("<=", self, self._wrap(o), bool_)
+        return self._bin("<=", o)
 
     def gt(self, o):
-        return BinOp(">", self, self._wrap(o), bool_)
+        return self._bin(">", o)
 
     def ge(self, o):
-        return BinOp(">=", self, self._wrap(o), bool_)
+        return self._bin(">=", o)
 
     def eq(self, o):
-        return BinOp("==", self, self._wrap(o), bool_)
+        return self._bin("==", o)
 
     def ne(self, o):
-        return BinOp("!=", self, self._wrap(o), bool_)
+        return self._bin("!=", o)
+
+    def and_(self, o):
+        return self._bin("&&", o)
+
+    def or_(self, o):
+        return self._bin("||", o)
+
+    def not_(self):
+        return UnOp("!", self)
+
+    def cast(self, ty: CType):
+        return Cast(ty, self)
 
 
 @dataclass(frozen=True, eq=False)
 class Var(Expr):
+    """A named local variable (or pointer-typed name)."""
     name: str
-    type: CType
+    type: AnyType
+
+
+@dataclass(frozen=True, eq=False)
+class Param(Expr):
+    """A function parameter: a scalar or a pointer; usable as an expression."""
+    name: str
+    type: AnyType
 
 
 @dataclass(frozen=True, eq=False)
 class Const(Expr):
+    """A literal; floats render exactly (round-trip) with the type's suffix."""
     value: object
     type: CType
 
 
 @dataclass(frozen=True, eq=False)
 class BinOp(Expr):
+    """`a op b`; `type` defaults to bool for comparisons/logic, else the promoted type."""
     op: str
     a: Expr
     b: Expr
-    type: CType
+    type: AnyType | None = None
+
+    def __post_init__(self):
+        if self.op not in BINARY_OPS:
+            raise ValueError(f"unknown binary operator {self.op!r}")
+        if self.type is None:
+            if self.op in COMPARISONS or self.op in LOGICAL:
+                _set(self, "type", bool_)
+            elif self.op in ("<<", ">>"):
+                _set(self, "type", self.a.type)
+            else:
+                _set(self, "type", promote(self.a.type, self.b.type))
 
 
 @dataclass(frozen=True, eq=False)
 class UnOp(Expr):
+    """`op a` for op in - + ! ~."""
     op: str
     a: Expr
-    type: CType
+    type: AnyType | None = None
+
+    def __post_init__(self):
+        if self.op not in UNARY_OPS:
+            raise ValueError(f"unknown unary operator {self.op!r}")
+        if self.type is None:
+            _set(self, "type", bool_ if self.op == "!" else self.a.type)
 
 
 @dataclass(frozen=True, eq=False)
 class Call(Expr):
-    """A call of a generic function name; the dialect maps it per argument type."""
+    """A call of a generic function name (`exp`, `fmax`, ...); the dialect maps it to the
+    typed name by the first argument's type. `type` defaults to that argument's type."""
     fn: str
     args: tuple
-    type: CType
+    type: AnyType | None = None
+
+    def __post_init__(self):
+        _set(self, "args", tuple(self.args))
+        if self.type is None:
+            if not self.args:
+                raise ValueError(f"Call({self.fn!r}) without arguments needs a type")
+            _set(self, "type", self.args[0].type)
 
 
 @dataclass(frozen=True, eq=False)
 class Cast(Expr):
+    """`(type)a`."""
     type: CType
     a: Expr
 
 
 @dataclass(frozen=True, eq=False)
 class Select(Expr):
+    """`cond ? a : b`; `type` defaults to a's."""
     cond: Expr
     a: Expr
     b: Expr
-    type: CType
+    type: AnyType | None = None
 
-
-@dataclass(frozen=True, eq=False)
-class Param:
-    """A function parameter: a scalar or a pointer."""
-    name: str
-    type: object
+    def __post_init__(self):
+        if self.type is None:
+            _set(self, "type", self.a.type)
 
 
 @dataclass(frozen=True, eq=False)
 class Load(Expr):
-    ptr: Param
+    """`ptr[index]`, also the target of Assign (a store)."""
+    ptr: Expr
     index: Expr
-    type: CType
+    type: CType | None = None
+
+    def __post_init__(self):
+        if self.type is None:
+            pt = self.ptr.type
+            if not isinstance(pt, PtrType):
+                raise TypeError(f"Load from non-pointer {self.ptr!r}")
+            _set(self, "type", pt.elem)
 
 
 @dataclass(frozen=True, eq=False)
 class ParallelIndex(Expr):
-    """The index of the outermost data-parallel loop (OpenCL: get_global_id(0))."""
+    """The work-item index of the outermost data-parallel loop (OpenCL: get_global_id(0))."""
     type: CType = i64
 
 
@@ -186,24 +333,46 @@ class ParallelIndex(Expr):
 
 
 class Stmt:
-    pass
+    """Base of statements."""
+
+
+def _tuple(node, name):
+    v = getattr(node, name)
+    if isinstance(v, Stmt):
+        v = (v,)
+    _set(node, name, tuple(v))
 
 
 @dataclass(frozen=True, eq=False)
 class Decl(Stmt):
+    """`type var = init;`"""
     var: Var
-    init: Optional[Expr] = None
+    init: Expr | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class Assign(Stmt):
-    target: Var
+    """`target = value;` where target is a Var or a Load (a store)."""
+    target: Expr
     value: Expr
 
 
 @dataclass(frozen=True, eq=False)
+class AugAssign(Stmt):
+    """`target op= value;`"""
+    target: Expr
+    op: str
+    value: Expr
+
+    def __post_init__(self):
+        if self.op not in ARITHMETIC:
+            raise ValueError(f"unknown compound assignment operator {self.op!r}=")
+
+
+@dataclass(frozen=True, eq=False)
 class Store(Stmt):
-    ptr: Param
+    """`ptr[index] = value;` (same as Assign(Load(ptr, index), value))."""
+    ptr: Expr
     index: Expr
     value: Expr
 
@@ -217,9 +386,11 @@ class ExprStmt(Stmt):
 class For(Stmt):
     """`for (var = start; var < stop; var += step) body`.
 
-    `parallel`: the outermost data-parallel loop (OpenMP in C when the trip count reaches
-    `parallel_min`; the work-item index in OpenCL). `simd`: ask for vectorisation;
-    `reduction`: (operator, accumulator Var) for a vectorised reduction."""
+    `parallel`: the outermost data-parallel loop. C: `#pragma omp parallel for` with an
+    `if(trip count >= parallel_min)` clause (statically small loops get no pragma); OpenCL:
+    `var = start + get_global_id(0) * step; if (var < stop) body`. Parallel loops nested in
+    a parallel loop render as plain loops. `simd`: ask for vectorisation. `reduction`:
+    (operator, accumulator Var) for a vectorised/parallel reduction (C only)."""
     var: Var
     start: Expr
     stop: Expr
@@ -227,20 +398,34 @@ class For(Stmt):
     step: int = 1
     parallel: bool = False
     simd: bool = False
-    reduction: Optional[tuple] = None
+    reduction: tuple | None = None
     parallel_min: int = 1 << 15
+
+    def __post_init__(self):
+        _set(self, "start", as_expr(self.start, self.var.type))
+        _set(self, "stop", as_expr(self.stop, self.var.type))
+        _tuple(self, "body")
 
 
 @dataclass(frozen=True, eq=False)
 class If(Stmt):
+    """`if (cond) { then } else { else_ }`."""
     cond: Expr
     then: tuple
-    orelse: tuple = ()
+    else_: tuple = ()
+
+    def __post_init__(self):
+        _tuple(self, "then")
+        _tuple(self, "else_")
 
 
 @dataclass(frozen=True, eq=False)
 class Block(Stmt):
+    """`{ body }` (a scope)."""
     body: tuple
+
+    def __post_init__(self):
+        _tuple(self, "body")
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,20 +435,68 @@ class Comment(Stmt):
 
 @dataclass(frozen=True, eq=False)
 class Return(Stmt):
-    value: Optional[Expr] = None
+    value: Expr | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Raw(Stmt):
+    """Verbatim text, one statement; an escape hatch that bypasses the dialect."""
+    text: str
 
 
 @dataclass(frozen=True, eq=False)
 class Function:
+    """A function; `kernel=True` marks an entry point (OpenCL `__kernel`)."""
     name: str
     params: tuple
     body: tuple
+    ret_type: CType = void
     kernel: bool = False
-    ret: CType = void
+
+    def __post_init__(self):
+        _set(self, "params", tuple(self.params))
+        _tuple(self, "body")
 
 
 @dataclass(frozen=True, eq=False)
 class Module:
+    """A translation unit: functions plus extra `includes` (header names, e.g. "cblas.h");
+    `uses_blas` adds the dialect's BLAS include."""
     functions: tuple
+    includes: tuple = field(default_factory=tuple)
     uses_blas: bool = False
-    helpers: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        fs = self.functions
+        _set(self, "functions", (fs,) if isinstance(fs, Function) else tuple(fs))
+        _set(self, "includes", tuple(self.includes))
+
+
+def walk(node):
+    """Every AST node and type under `node` (tuples/lists are walked), parents first."""
+    if isinstance(node, (tuple, list)):
+        for x in node:
+            yield from walk(x)
+        return
+    if not hasattr(node, "__dataclass_fields__"):
+        return
+    yield node
+    for name in node.__dataclass_fields__:
+        v = getattr(node, name)
+        if isinstance(v, (tuple, list)) or hasattr(v, "__dataclass_fields__"):
+            yield from walk(v)
+
+
+def calls(node) -> set:
+    """(generic function name, first argument's type name) of every Call under `node`."""
+    out = set()
+    for c in walk(node):
+        if isinstance(c, Call):
+            t = c.args[0].type if c.args else c.type
+            out.add((c.fn, "ptr" if isinstance(t, PtrType) else t.name))
+    return out
+
+
+def types_used(node) -> set:
+    """Names of the scalar types that occur under `node` (pointer element types included)."""
+    return {t.name for t in walk(node) if isinstance(t, CType)}

@@ -1,10 +1,12 @@
 """Compile rendered C into a loaded shared object (cffi, ABI mode) with a disk cache.
 
-The cache key hashes the source, the compiler flags, the compiler's version and the CPU's
-features (code is built with -march=native). Entries are written atomically (private temp
-dir + rename) so concurrent processes compiling the same module both succeed; each entry
-has a sidecar with its SHA-256 and size, and an entry that fails the check is rebuilt,
-never loaded. The cache directory is created user-only (0700).
+The cache key hashes the source, the compiler flags, the compiler's `--version`, the CPU's
+features (code is built with -march=native) and the cache format version. Entries are
+written atomically (a private temp dir inside the cache, then `os.replace`), so processes
+compiling the same module at once all succeed; a `flock` only saves duplicate work. Each
+entry has a sidecar `<key>.json` (SHA-256 and size of the .so) written after the .so; an
+entry that is missing, truncated or fails the check is rebuilt, never loaded. The cache
+directory is created user-only (0700) and must be owned by the current user.
 """
 from __future__ import annotations
 
@@ -12,157 +14,219 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 
-FORMAT_VERSION = "cdsl-1"
+import cffi
+
+FORMAT_VERSION = "cdsl-2"
 BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp",
               "-fPIC", "-shared", "-std=gnu11")
 LIBS = ("-lmvec", "-lm")
+_SUBDIR = "c"
 
 
 class CompileError(RuntimeError):
-    """The C compiler rejected generated code; carries its message and the source path."""
+    """The C compiler rejected generated code (or the result would not load). The message
+    holds the compiler's stderr and the path of the kept source file."""
 
-    def __init__(self, message: str, source_path: str, stderr: str):
+    def __init__(self, message: str, source_path: str = "", stderr: str = ""):
         super().__init__(message)
         self.source_path = source_path
         self.stderr = stderr
 
 
-def cache_dir() -> str:
-    d = os.environ.get("FUNCGRAD_CACHE_DIR") or os.path.join(
+def cache_root() -> str:
+    """`$FUNCGRAD_CACHE_DIR`, else `~/.cache/funcgrad` (not created)."""
+    return os.environ.get("FUNCGRAD_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "funcgrad")
-    d = os.path.join(d, "c")
+
+
+def _private_dir(d: str) -> None:
     os.makedirs(d, mode=0o700, exist_ok=True)
-    try:
-        os.chmod(os.path.dirname(d), 0o700)
+    st = os.stat(d)
+    if st.st_uid != os.getuid():
+        raise RuntimeError(f"cache directory {d} belongs to uid {st.st_uid}, not to this user;"
+                           " set FUNCGRAD_CACHE_DIR to a directory of your own")
+    if st.st_mode & 0o077:
         os.chmod(d, 0o700)
-    except OSError:
-        pass
+
+
+def cache_dir() -> str:
+    """The directory of compiled C modules (`<cache root>/c`), created user-only (0700)."""
+    root = cache_root()
+    _private_dir(root)
+    d = os.path.join(root, _SUBDIR)
+    _private_dir(d)
     return d
 
 
 def clear_cache() -> None:
-    shutil.rmtree(cache_dir(), ignore_errors=True)
+    """Delete every cached C module on disk and forget the in-process memo (modules already
+    loaded stay usable)."""
+    with _lock:
+        _memo.clear()
+        shutil.rmtree(os.path.join(cache_root(), _SUBDIR), ignore_errors=True)
 
 
 def compiler() -> str:
+    """The C compiler command: `$CC`, else `cc`."""
     return os.environ.get("CC", "cc")
 
 
 _id_cache: dict = {}
 
 
-def _compiler_id() -> str:
+def compiler_id() -> str:
+    """The compiler's `--version` text (part of the cache key)."""
     cc = compiler()
     if cc not in _id_cache:
         try:
-            v = subprocess.run([cc, "--version"], capture_output=True, text=True,
-                               timeout=30).stdout
+            r = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30,
+                               check=False)
         except (OSError, subprocess.SubprocessError) as e:
-            raise CompileError(f"no C compiler ({cc}): {e}. Install gcc (apt-get install gcc) "
-                               "or set CC", "", str(e)) from None
-        _id_cache[cc] = v
+            raise CompileError(f"no usable C compiler ({cc!r}): {e}. Install gcc "
+                               "(e.g. apt-get install gcc) or set CC.", "", str(e)) from None
+        _id_cache[cc] = r.stdout
     return _id_cache[cc]
 
 
 def cpu_features() -> str:
+    """Machine and CPU feature flags (-march=native code must not run on another CPU)."""
     if "cpu" not in _id_cache:
-        flags = ""
+        flags = model = ""
         try:
             with open("/proc/cpuinfo") as f:
                 for line in f:
-                    if line.startswith("flags"):
+                    if line.startswith("flags") and not flags:
                         flags = line.split(":", 1)[1].strip()
-                        break
+                    elif line.startswith("model name") and not model:
+                        model = line.split(":", 1)[1].strip()
         except OSError:
             pass
-        import platform
-        _id_cache["cpu"] = platform.machine() + " " + flags
+        _id_cache["cpu"] = f"{platform.machine()}|{model}|{flags}"
     return _id_cache["cpu"]
 
 
-def _blas_flags():
-    import scipy_openblas32 as sob
+def blas_flags() -> tuple:
+    """(compile flags, link flags) for scipy-openblas32; symbols are `scipy_cblas_*`."""
+    try:
+        import scipy_openblas32 as sob
+    except ImportError:
+        raise CompileError("BLAS needs the scipy-openblas32 wheel: "
+                           "pip install scipy-openblas32") from None
     inc, lib = sob.get_include_dir(), sob.get_lib_dir()
-    return ([f"-I{inc}"], [f"-L{lib}", f"-Wl,-rpath,{lib}", f"-l{sob.get_library()}"])
+    return ((f"-I{inc}",), (f"-L{lib}", f"-Wl,-rpath,{lib}", f"-l{sob.get_library()}"))
 
 
 @dataclass
 class Library:
-    """A loaded compiled module: `lib.<function>` are callables, `ffi` their FFI."""
-    ffi: object
+    """A loaded compiled module: `lib.<function>` are callables (also `library.<function>`),
+    `ffi` their FFI; `from_cache` tells whether the .so came from disk without compiling."""
+    ffi: cffi.FFI
     lib: object
     path: str
     key: str
     from_cache: bool
 
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.lib, name)
 
-_memo: dict[str, Library] = {}
-_lock = threading.Lock()
-stats = {"compiles": 0, "disk_hits": 0, "memo_hits": 0, "rebuilt_corrupt": 0}
+    def ptr(self, array, ctype: str | None = None):
+        """A `T*` to a C-contiguous NumPy array's data (no copy; keep `array` alive)."""
+        if ctype is None:
+            ctype = _NUMPY_CTYPES[array.dtype.str[1:]]
+        return self.ffi.cast(ctype + "*", array.__array_interface__["data"][0])
 
 
-def module_key(source: str, flags=(), blas=False) -> str:
+_NUMPY_CTYPES = {"f4": "float", "f8": "double", "i1": "int8_t", "i2": "int16_t",
+                 "i4": "int32_t", "i8": "int64_t", "u1": "uint8_t", "u2": "uint16_t",
+                 "u4": "uint32_t", "u8": "uint64_t", "b1": "uint8_t", "f2": "uint16_t"}
+
+_memo: dict = {}
+_lock = threading.RLock()
+stats = {"compiles": 0, "disk_hits": 0, "memo_hits": 0, "rebuilt_corrupt": 0,
+         "compile_seconds": 0.0}
+
+
+def module_key(source: str, flags=(), blas: bool = False) -> str:
+    """The cache key of `source` compiled with `flags` on this compiler and CPU."""
     h = hashlib.sha256()
     for part in (FORMAT_VERSION, source, " ".join(BASE_FLAGS + tuple(flags) + LIBS),
-                 str(blas), _compiler_id(), cpu_features()):
+                 f"blas={bool(blas)}", compiler(), compiler_id(), cpu_features()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:40]
 
 
-def _file_hash(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def _check_entry(so_path: str, meta_path: str) -> bool:
+def _entry_ok(so_path: str, meta_path: str) -> bool:
     try:
         with open(meta_path) as f:
             meta = json.load(f)
-        return (os.path.getsize(so_path) == meta["size"] and
-                _file_hash(so_path) == meta["sha256"])
-    except (OSError, ValueError, KeyError):
+        with open(so_path, "rb") as f:
+            data = f.read()
+        return (meta.get("format") == FORMAT_VERSION and len(data) == meta["size"]
+                and _sha256(data) == meta["sha256"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
 
 def _build(source: str, key: str, flags, blas: bool, d: str) -> str:
-    tmp = tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=d)
-    src_path = os.path.join(tmp, f"m_{key}.c")
-    so_tmp = os.path.join(tmp, f"m_{key}.so")
-    with open(src_path, "w") as f:
-        f.write(source)
-    inc, libs = _blas_flags() if blas else ([], [])
-    cmd = [compiler(), *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        keep = os.path.join(d, f"failed_{key}.c")
-        shutil.copyfile(src_path, keep)
+    """Compile into a private temp dir in `d`, then move .so, sidecar and .c into place."""
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=d)
+    try:
+        src_path = os.path.join(tmp, f"m_{key}.c")
+        so_tmp = os.path.join(tmp, f"m_{key}.so")
+        with open(src_path, "w") as f:
+            f.write(source)
+        inc, libs = blas_flags() if blas else ((), ())
+        cmd = [compiler(), *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
+        t0 = time.perf_counter()
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except OSError as e:
+            raise CompileError(f"cannot run the C compiler {compiler()!r}: {e}. Install gcc "
+                               "or set CC.", "", str(e)) from None
+        stats["compile_seconds"] += time.perf_counter() - t0
+        if r.returncode != 0:
+            keep = os.path.join(d, f"failed_{key}.c")
+            shutil.copyfile(src_path, keep)
+            raise CompileError(f"C compiler failed (exit {r.returncode}) on generated source "
+                               f"{keep}\ncommand: {' '.join(cmd)}\n{r.stderr.strip()}",
+                               keep, r.stderr)
+        with open(so_tmp, "rb") as f:
+            data = f.read()
+        meta_tmp = os.path.join(tmp, "meta.json")
+        with open(meta_tmp, "w") as f:
+            json.dump({"format": FORMAT_VERSION, "sha256": _sha256(data), "size": len(data)},
+                      f)
+        so_path = os.path.join(d, f"m_{key}.so")
+        # Order matters: a reader that sees the new .so with an old or missing sidecar
+        # fails the check and rebuilds; it never trusts an unchecked .so.
+        os.replace(so_tmp, so_path)
+        os.replace(meta_tmp, os.path.join(d, f"m_{key}.json"))
+        os.replace(src_path, os.path.join(d, f"m_{key}.c"))
+        stats["compiles"] += 1
+        return so_path
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise CompileError(f"C compiler failed (exit {r.returncode}) on generated source "
-                           f"{keep}:\n{r.stderr.strip()[:4000]}", keep, r.stderr)
-    so_path = os.path.join(d, f"m_{key}.so")
-    meta_tmp = os.path.join(tmp, "meta.json")
-    with open(meta_tmp, "w") as f:
-        json.dump({"sha256": _file_hash(so_tmp), "size": os.path.getsize(so_tmp)}, f)
-    os.replace(so_tmp, so_path)
-    os.replace(meta_tmp, os.path.join(d, f"m_{key}.json"))
-    os.replace(src_path, os.path.join(d, f"m_{key}.c"))
-    shutil.rmtree(tmp, ignore_errors=True)
-    stats["compiles"] += 1
-    return so_path
 
 
 def load(source: str, cdef: str, flags=(), blas: bool = False) -> Library:
-    """Compile (or fetch from the cache) and load `source`; `cdef` declares its API."""
+    """Compile `source` (or fetch it from the cache) and load it; `cdef` declares the
+    functions to call (cffi syntax). Raises CompileError if the compiler rejects it."""
+    flags = tuple(flags)
     key = module_key(source, flags, blas)
     with _lock:
         lib = _memo.get(key)
@@ -172,24 +236,34 @@ def load(source: str, cdef: str, flags=(), blas: bool = False) -> Library:
         d = cache_dir()
         so_path = os.path.join(d, f"m_{key}.so")
         meta_path = os.path.join(d, f"m_{key}.json")
-        from_cache = False
-        lock_path = os.path.join(d, f"m_{key}.lock")
-        with open(lock_path, "w") as lf:
-            fcntl.flock(lf, fcntl.LOCK_EX)
-            try:
-                if os.path.exists(so_path) and _check_entry(so_path, meta_path):
-                    from_cache = True
-                    stats["disk_hits"] += 1
-                else:
-                    if os.path.exists(so_path):
-                        stats["rebuilt_corrupt"] += 1
-                    so_path = _build(source, key, flags, blas, d)
-            finally:
-                fcntl.flock(lf, fcntl.LOCK_UN)
-        import cffi
+        with open(os.path.join(d, f"m_{key}.lock"), "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            from_cache = _entry_ok(so_path, meta_path)
+            if from_cache:
+                stats["disk_hits"] += 1
+            else:
+                if os.path.exists(so_path):
+                    stats["rebuilt_corrupt"] += 1
+                so_path = _build(source, key, flags, blas, d)
         ffi = cffi.FFI()
         ffi.cdef(cdef)
-        handle = ffi.dlopen(so_path)
+        try:
+            handle = ffi.dlopen(so_path)
+        except OSError as e:
+            raise CompileError(f"compiled module {so_path} does not load: {e}",
+                               os.path.join(d, f"m_{key}.c"), str(e)) from None
         lib = Library(ffi, handle, so_path, key, from_cache)
         _memo[key] = lib
         return lib
+
+
+def compile_module(module, flags=(), blas: bool | None = None) -> Library:
+    """Render a cdsl Module (or Function) as C99 and `load` it; `blas` defaults to
+    `module.uses_blas`."""
+    from . import ast as A
+    from .render import C99, declarations, render
+    if isinstance(module, A.Function):
+        module = A.Module((module,))
+    if blas is None:
+        blas = module.uses_blas
+    return load(render(module, C99), declarations(module, C99), flags=flags, blas=blas)

@@ -4,10 +4,11 @@ divisor, shifts by out-of-range amounts, clamped float-to-int casts, a stable lo
 Each helper is built as AST (so every dialect prints the same logic) on demand."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import ast as A
 
-_TYPES = {t.name: t for t in (A.f16, A.f32, A.f64, A.i8, A.i16, A.i32, A.i64, A.u8, A.u16,
-                              A.u32, A.u64, A.bool_)}
+_TYPES = A.SCALAR_TYPES
 
 
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
@@ -16,7 +17,7 @@ _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "s
 
 def _fn(name, ty, params, body_expr):
     ps = tuple(A.Param(p, ty if not isinstance(p, tuple) else p[1]) for p in params)
-    return A.Function(name, ps, (A.Return(body_expr),), ret=ty)
+    return A.Function(name, ps, (A.Return(body_expr),), ret_type=ty)
 
 
 def _v(name, ty):
@@ -35,7 +36,6 @@ def _make(name: str, arg_type: str):
                    A.Select(x.lt(lo), lo, A.Select(x.gt(hi), hi, x, t), t))
     if base == "f2i":
         dst, src = _TYPES[parts[1]], _TYPES[parts[2]]
-        import numpy as np
         info = np.iinfo({"i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
                          "u8": np.uint8, "u16": np.uint16, "u32": np.uint32,
                          "u64": np.uint64}[dst.name])
@@ -45,7 +45,7 @@ def _make(name: str, arg_type: str):
                         A.Select(x.le(lo), A.Const(int(info.min), dst),
                                  A.Select(x.ge(hi), A.Const(int(info.max), dst),
                                           A.Cast(dst, x), dst), dst), dst)
-        return A.Function(name, (A.Param("x", src),), (A.Return(body),), ret=dst)
+        return A.Function(name, (A.Param("x", src),), (A.Return(body),), ret_type=dst)
     t = _TYPES[parts[1]]
     a, b = _v("a", t), _v("b", t)
     zero = A.Const(0, t)
@@ -83,7 +83,7 @@ def _make(name: str, arg_type: str):
         body = (A.Decl(ev, e),
                 A.Return(A.Select(a.ge(zero), A.BinOp("/", one, A.BinOp("+", one, ev, t), t),
                                   A.BinOp("/", ev, A.BinOp("+", one, ev, t), t), t)))
-        return A.Function(name, (A.Param("a", t),), body, ret=t)
+        return A.Function(name, (A.Param("a", t),), body, ret_type=t)
     return None
 
 
@@ -99,11 +99,9 @@ def build(calls, dialect) -> list:
         if h is None:
             continue
         seen.add(fn)
-        from .render import _calls
-        for dep in sorted(_calls(h.body, set())):
+        for dep in sorted(A.calls(h.body)):
             if dep[0] not in seen:
                 pending.append(dep)
         out.append(h)
-    # Dependencies (e.g. logistic uses exp/fabs, which are not helpers) first is not needed;
-    # helpers only call math functions, so any order compiles.
+    # Helpers call only math functions, never each other, so any order compiles.
     return out

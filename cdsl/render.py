@@ -1,41 +1,66 @@
 """One renderer for the C AST; the dialect (C99 or OpenCL C) is data.
 
-`render(module, dialect)` prints a whole translation unit: preamble, the helper functions
-the module calls, then its functions. Helpers (NaN-propagating max/min, integer division
-that is defined for zero, clamped float-to-int conversion, ...) are themselves built as AST
-nodes by `cdsl.helpers`, so both dialects print the same logic.
+`render(node, dialect)` prints a whole translation unit for a Module or Function (preamble,
+the helper functions it calls, then its functions), or a single statement or expression.
+Everything that differs between C99 and OpenCL C is a field of `Dialect`; the printer
+consults fields and never tests which dialect it has. Helpers (NaN-propagating max/min,
+integer division defined for zero, ...) are AST built by `cdsl.helpers`, so both dialects
+print the same logic. Output is deterministic: golden files diff it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
-from . import ast as A
+import numpy as np
 
-# libmvec (glibc >= 2.35) provides AVX-512 variants of these for float and double.
-_SIMD_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "pow", "log1p", "expm1", "asin",
-              "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "atan2", "erf",
-              "exp2", "log2", "log10", "cbrt", "hypot")
-_UNARY_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "log1p", "expm1", "asin", "acos",
-               "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "exp2", "log2",
-               "log10", "cbrt", "sqrt", "floor", "ceil", "rint", "fabs", "trunc")
-_BINARY_MATH = ("pow", "atan2", "fmod", "hypot", "fmax", "fmin")
+from . import ast as A
+from . import helpers
+
+UNARY_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "log1p", "expm1", "asin", "acos",
+              "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "exp2", "log2",
+              "log10", "cbrt", "sqrt", "floor", "ceil", "rint", "round", "fabs", "trunc",
+              "lgamma", "tgamma")
+BINARY_MATH = ("pow", "atan2", "fmod", "hypot", "fmax", "fmin", "copysign", "nextafter")
+
+# glibc's libmvec (2.35+) has SIMD variants of these for float and double; declaring them
+# `omp declare simd` lets gcc call them from vectorised loops without -ffast-math.
+LIBMVEC_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "pow", "log1p", "expm1", "asin",
+                "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "atan2", "erf",
+                "erfc", "exp2", "log2", "log10", "cbrt", "hypot")
+
+_PRECISE = {"f32": np.float32, "f16": np.float16}
 
 
 @dataclass(frozen=True)
 class Dialect:
+    """Everything that differs between the C-family languages cdsl prints.
+
+    parallel_loop: "openmp" (a `#pragma omp parallel for` loop) or "work_item" (the loop
+    variable is `parallel_index`, guarded by `if (i < stop)`). math_suffix: per scalar type,
+    the suffix of typed libm names (C: expf); math_names: explicit (fn, type) overrides.
+    type_pragmas: lines added when a type is used (OpenCL fp64). simd_math: functions
+    declared `omp declare simd` when called with a type in simd_math_types."""
     name: str
-    type_names: dict
-    kernel_qualifier: str
-    global_qualifier: str
-    local_qualifier: str
-    function_qualifier: str           # for helpers
-    float_math_suffix: str            # C: "f" (expf); OpenCL: "" (overloaded)
-    parallel: str                     # "openmp" or "global_id"
-    preamble: tuple = field(default_factory=tuple)
-    simd_declarations: bool = False
-    size_type: str = "int64_t"
-    isnan_name: str = "isnan"
+    type_names: dict = field(hash=False)
+    kernel_qualifier: str = ""
+    global_qualifier: str = ""
+    local_qualifier: str = ""
+    function_qualifier: str = "static inline"
+    restrict_keyword: str = "restrict"
+    math_suffix: dict = field(default_factory=dict, hash=False)
+    math_names: dict = field(default_factory=dict, hash=False)
+    parallel_loop: str = "openmp"
+    parallel_index: str = ""
+    preamble: tuple = ()
+    type_pragmas: dict = field(default_factory=dict, hash=False)
+    simd_math: tuple = ()
+    simd_math_types: dict = field(default_factory=dict, hash=False)
+    blas_include: str = ""
+    include_format: str = '#include "{}"'
+    int_suffix: dict = field(default_factory=dict, hash=False)
+    float_literal: dict = field(default_factory=dict, hash=False)
+    special_float: dict = field(default_factory=dict, hash=False)
 
 
 C99 = Dialect(
@@ -44,15 +69,17 @@ C99 = Dialect(
                 "i16": "int16_t", "i32": "int32_t", "i64": "int64_t", "u8": "uint8_t",
                 "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t", "bool": "uint8_t",
                 "void": "void"},
-    kernel_qualifier="",
-    global_qualifier="",
-    local_qualifier="",
     function_qualifier="static inline",
-    float_math_suffix="f",
-    parallel="openmp",
+    math_suffix={"f32": "f"},
+    parallel_loop="openmp",
     preamble=("#include <math.h>", "#include <stdint.h>", "#include <stddef.h>",
               "#include <omp.h>"),
-    simd_declarations=True,
+    simd_math=LIBMVEC_MATH,
+    simd_math_types={"f32": "float", "f64": "double"},
+    blas_include='#include "cblas.h"',
+    int_suffix={"i64": "LL", "u64": "ULL", "u32": "u"},
+    float_literal={"f32": "{}f", "f64": "{}", "f16": "((_Float16){}f)"},
+    special_float={"f32": "{}", "f16": "((_Float16){})", "f64": "((double){})"},
 )
 
 OPENCL = Dialect(
@@ -64,39 +91,65 @@ OPENCL = Dialect(
     global_qualifier="__global",
     local_qualifier="__local",
     function_qualifier="inline",
-    float_math_suffix="",
-    parallel="global_id",
-    preamble=(),
-    simd_declarations=False,
-    size_type="long",
+    parallel_loop="work_item",
+    parallel_index="get_global_id(0)",
+    type_pragmas={"f64": "#pragma OPENCL EXTENSION cl_khr_fp64 : enable",
+                  "f16": "#pragma OPENCL EXTENSION cl_khr_fp16 : enable"},
+    int_suffix={"i64": "L", "u64": "UL", "u32": "u"},
+    float_literal={"f32": "{}f", "f64": "{}", "f16": "((half){}f)"},
+    special_float={"f32": "{}", "f16": "((half){})", "f64": "((double){})"},
 )
+
+
+def _int_literal(v: int, ty: A.CType, d: Dialect) -> str:
+    suffix = d.int_suffix.get(ty.name, "")
+    if ty.is_signed and v == -(1 << (ty.bits - 1)) and ty.bits >= 32:
+        return f"(-{-v - 1}{suffix} - 1)"
+    if ty.name == "i64" and -(1 << 31) <= v < (1 << 31):
+        return str(v)
+    return f"{v}{suffix}"
+
+
+def _float_text(v: float, ty: A.CType) -> str:
+    # Shortest text that round-trips in the literal's own precision.
+    ftype = _PRECISE.get(ty.name)
+    r = str(ftype(v)) if ftype is not None else repr(float(v))
+    if "e" not in r and "." not in r:
+        r += ".0"
+    return r
 
 
 class _Printer:
     def __init__(self, dialect: Dialect):
         self.d = dialect
         self.lines: list[str] = []
-        self.parallel_var = None
+        self.parallel_depth = 0
 
     def t(self, ty) -> str:
         if isinstance(ty, A.PtrType):
             q = []
-            if ty.space == "global" and self.d.global_qualifier:
-                q.append(self.d.global_qualifier)
-            if ty.space == "local" and self.d.local_qualifier:
-                q.append(self.d.local_qualifier)
+            space = {"global": self.d.global_qualifier,
+                     "local": self.d.local_qualifier}.get(ty.space, "")
+            if space:
+                q.append(space)
             if ty.const:
                 q.append("const")
             q.append(self.t(ty.elem) + "*")
-            if ty.restrict:
-                q.append("restrict")
+            if ty.restrict and self.d.restrict_keyword:
+                q.append(self.d.restrict_keyword)
             return " ".join(q)
         return self.d.type_names[ty.name]
 
     # -- expressions ------------------------------------------------------------------
 
-    def e(self, x: A.Expr) -> str:
-        if isinstance(x, A.Var):
+    def e(self, x: A.Expr, top: bool = False) -> str:
+        s = self._e(x)
+        if top and s.startswith("(") and _balanced_outer(s):
+            return s[1:-1]
+        return s
+
+    def _e(self, x: A.Expr) -> str:
+        if isinstance(x, (A.Var, A.Param)):
             return x.name
         if isinstance(x, A.Const):
             return self.const(x.value, x.type)
@@ -109,85 +162,77 @@ class _Printer:
         if isinstance(x, A.Select):
             return f"({self.e(x.cond)} ? {self.e(x.a)} : {self.e(x.b)})"
         if isinstance(x, A.Load):
-            return f"{x.ptr.name}[{self.e(x.index)}]"
+            return f"{self.e(x.ptr)}[{self.e(x.index, top=True)}]"
         if isinstance(x, A.Call):
-            return f"{self.fn_name(x)}({', '.join(self.e(a) for a in x.args)})"
+            args = ", ".join(self.e(a, top=True) for a in x.args)
+            return f"{self.fn_name(x)}({args})"
         if isinstance(x, A.ParallelIndex):
-            return "get_global_id(0)"
+            if not self.d.parallel_index:
+                raise ValueError(f"dialect {self.d.name} has no work-item index")
+            return f"(({self.t(x.type)}){self.d.parallel_index})"
         raise TypeError(f"cannot render {type(x).__name__}")
 
     def fn_name(self, call: A.Call) -> str:
-        fn = call.fn
         arg_t = call.args[0].type if call.args else call.type
-        if fn in _UNARY_MATH or fn in _BINARY_MATH:
-            if arg_t.name == "f32" and self.d.float_math_suffix:
-                return fn + self.d.float_math_suffix
-            return fn
-        if fn == "isfinite" or fn == "isnan":
-            return fn
-        return fn
+        tname = getattr(arg_t, "name", "")
+        override = self.d.math_names.get((call.fn, tname))
+        if override is not None:
+            return override
+        if call.fn in UNARY_MATH or call.fn in BINARY_MATH:
+            return call.fn + self.d.math_suffix.get(tname, "")
+        return call.fn
 
     def const(self, v, ty: A.CType) -> str:
         if ty.is_float:
             v = float(v)
             if math.isnan(v):
-                return "NAN" if ty.name != "f64" else "((double)NAN)"
+                return self.d.special_float[ty.name].format("NAN")
             if math.isinf(v):
                 s = "INFINITY" if v > 0 else "(-INFINITY)"
-                return s if ty.name != "f64" else f"((double){s})"
-            r = repr(v)
-            if "e" not in r and "." not in r and "inf" not in r:
-                r += ".0"
-            if ty.name == "f32":
-                return f"{r}f"
-            if ty.name == "f16":
-                return f"(({self.t(ty)}){r}f)"
-            return r
+                return self.d.special_float[ty.name].format(s)
+            return self.d.float_literal[ty.name].format(_float_text(v, ty))
         if ty.name == "bool":
             return "1" if v else "0"
-        v = int(v)
-        if ty.name in ("i64",):
-            return f"((int64_t){v}LL)" if self.d.name == "c99" and abs(v) >= 2**31 else (
-                f"{v}L" if self.d.name == "opencl" and abs(v) >= 2**31 else str(v))
-        if ty.name in ("u64",):
-            return f"{v}ULL" if self.d.name == "c99" else f"{v}UL"
-        if ty.name == "u32":
-            return f"{v}u"
-        if ty.name == "i32" and v == -2**31:
-            return "(-2147483647 - 1)"
-        return str(v)
+        return _int_literal(int(v), ty, self.d)
 
     # -- statements -------------------------------------------------------------------
+
+    def body(self, stmts, ind: int):
+        for b in stmts:
+            self.s(b, ind)
 
     def s(self, st, ind: int):
         pad = "    " * ind
         out = self.lines
         if isinstance(st, A.Decl):
-            init = f" = {self.e(st.init)}" if st.init is not None else ""
+            init = f" = {self.e(st.init, top=True)}" if st.init is not None else ""
             out.append(f"{pad}{self.t(st.var.type)} {st.var.name}{init};")
         elif isinstance(st, A.Assign):
-            out.append(f"{pad}{st.target.name} = {self.e(st.value)};")
+            out.append(f"{pad}{self.e(st.target)} = {self.e(st.value, top=True)};")
+        elif isinstance(st, A.AugAssign):
+            out.append(f"{pad}{self.e(st.target)} {st.op}= {self.e(st.value, top=True)};")
         elif isinstance(st, A.Store):
-            out.append(f"{pad}{st.ptr.name}[{self.e(st.index)}] = {self.e(st.value)};")
+            out.append(f"{pad}{self.e(st.ptr)}[{self.e(st.index, top=True)}] = "
+                       f"{self.e(st.value, top=True)};")
         elif isinstance(st, A.ExprStmt):
-            out.append(f"{pad}{self.e(st.expr)};")
+            out.append(f"{pad}{self.e(st.expr, top=True)};")
         elif isinstance(st, A.Comment):
-            out.append(f"{pad}/* {st.text} */")
+            out.append(f"{pad}/* {st.text.replace('*/', '* /')} */")
+        elif isinstance(st, A.Raw):
+            out.append(f"{pad}{st.text}")
         elif isinstance(st, A.Return):
-            out.append(f"{pad}return{' ' + self.e(st.value) if st.value is not None else ''};")
+            val = "" if st.value is None else " " + self.e(st.value, top=True)
+            out.append(f"{pad}return{val};")
         elif isinstance(st, A.Block):
             out.append(f"{pad}{{")
-            for b in st.body:
-                self.s(b, ind + 1)
+            self.body(st.body, ind + 1)
             out.append(f"{pad}}}")
         elif isinstance(st, A.If):
-            out.append(f"{pad}if ({self.e(st.cond)}) {{")
-            for b in st.then:
-                self.s(b, ind + 1)
-            if st.orelse:
+            out.append(f"{pad}if ({self.e(st.cond, top=True)}) {{")
+            self.body(st.then, ind + 1)
+            if st.else_:
                 out.append(f"{pad}}} else {{")
-                for b in st.orelse:
-                    self.s(b, ind + 1)
+                self.body(st.else_, ind + 1)
             out.append(f"{pad}}}")
         elif isinstance(st, A.For):
             self.for_(st, ind)
@@ -195,115 +240,125 @@ class _Printer:
             raise TypeError(f"cannot render {type(st).__name__}")
 
     def for_(self, st: A.For, ind: int):
+        outermost_parallel = st.parallel and self.parallel_depth == 0
+        if outermost_parallel and self.d.parallel_loop == "work_item":
+            return self.work_item_loop(st, ind)
         pad = "    " * ind
-        v = st.var.name
-        vt = self.t(st.var.type)
-        if st.parallel and self.d.parallel == "global_id":
-            self.lines.append(f"{pad}{vt} {v} = ({vt})get_global_id(0) + {self.e(st.start)};")
-            self.lines.append(f"{pad}if ({v} < {self.e(st.stop)}) {{")
-            for b in st.body:
-                self.s(b, ind + 1)
-            self.lines.append(f"{pad}}}")
-            return
-        if self.d.parallel == "openmp":
-            red = ""
-            if st.reduction is not None:
-                op, acc = st.reduction
-                red = f" reduction({op}:{acc.name})"
-            if st.parallel:
+        v, vt = st.var.name, self.t(st.var.type)
+        start, stop = self.e(st.start, top=True), self.e(st.stop, top=True)
+        red = ""
+        if st.reduction is not None:
+            op, acc = st.reduction
+            red = f" reduction({op}:{acc.name})"
+        if self.d.parallel_loop == "openmp":
+            trip = _static_trip(st)
+            go_parallel = outermost_parallel and (trip is None or trip >= st.parallel_min)
+            if go_parallel:
                 simd = " simd" if st.simd else ""
-                self.lines.append(f"{pad}#pragma omp parallel for{simd}{red} "
-                                  f"if(({self.e(st.stop)}) - ({self.e(st.start)}) >= "
-                                  f"{st.parallel_min})")
+                guard = ""
+                if trip is None:
+                    span = st.stop if _is_zero(st.start) else st.stop - st.start
+                    guard = f" if({self.e(span, top=True)} >= {st.parallel_min})"
+                self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
-        step = f"{v} += {st.step}" if st.step != 1 else f"++{v}"
-        self.lines.append(f"{pad}for ({vt} {v} = {self.e(st.start)}; {v} < "
-                          f"{self.e(st.stop)}; {step}) {{")
-        for b in st.body:
-            self.s(b, ind + 1)
+        step = f"++{v}" if st.step == 1 else f"{v} += {st.step}"
+        self.lines.append(f"{pad}for ({vt} {v} = {start}; {v} < {stop}; {step}) {{")
+        self.parallel_depth += int(st.parallel)
+        self.body(st.body, ind + 1)
+        self.parallel_depth -= int(st.parallel)
+        self.lines.append(f"{pad}}}")
+
+    def work_item_loop(self, st: A.For, ind: int):
+        if st.reduction is not None:
+            raise ValueError(f"a parallel reduction loop over {st.var.name} has no "
+                             f"{self.d.name} work-item form; reduce within a work item")
+        pad = "    " * ind
+        v, vt = st.var.name, self.t(st.var.type)
+        idx = f"({vt}){self.d.parallel_index}"
+        if st.step != 1:
+            idx = f"{idx} * {st.step}"
+        start = self.e(st.start, top=True)
+        if start != "0":
+            idx = f"{start} + {idx}"
+        self.lines.append(f"{pad}{vt} {v} = {idx};")
+        self.lines.append(f"{pad}if ({v} < {self.e(st.stop, top=True)}) {{")
+        self.parallel_depth += 1
+        self.body(st.body, ind + 1)
+        self.parallel_depth -= 1
         self.lines.append(f"{pad}}}")
 
     def function(self, f: A.Function, helper: bool = False):
-        params = ", ".join(f"{self.t(p.type)} {p.name}" for p in f.params)
+        params = ", ".join(f"{self.t(p.type)} {p.name}" for p in f.params) or "void"
         if helper:
-            q = self.d.function_qualifier + " "
+            q = self.d.function_qualifier
         elif f.kernel:
-            q = (self.d.kernel_qualifier + " ") if self.d.kernel_qualifier else ""
+            q = self.d.kernel_qualifier
         else:
             q = ""
-        self.lines.append(f"{q}{self.t(f.ret)} {f.name}({params}) {{")
-        for st in f.body:
-            self.s(st, 1)
+        q = q + " " if q else ""
+        self.lines.append(f"{q}{self.t(f.ret_type)} {f.name}({params}) {{")
+        self.body(f.body, 1)
         self.lines.append("}")
 
 
-def _calls(node, acc: set):
-    """Collect (fn, arg type) of every Call under `node`."""
-    if isinstance(node, A.Call):
-        acc.add((node.fn, node.args[0].type.name if node.args else node.type.name))
-    if isinstance(node, (list, tuple)):
-        for x in node:
-            _calls(x, acc)
-        return acc
-    if hasattr(node, "__dataclass_fields__"):
-        for name in node.__dataclass_fields__:
-            v = getattr(node, name)
-            if isinstance(v, (A.Expr, A.Stmt, tuple, list, A.Function)):
-                _calls(v, acc)
-    return acc
+def _balanced_outer(s: str) -> bool:
+    depth = 0
+    for i, ch in enumerate(s):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and i < len(s) - 1:
+            return False
+    return True
 
 
-def _types_used(node, acc: set):
-    if isinstance(node, A.CType):
-        acc.add(node.name)
-        return acc
-    if isinstance(node, (list, tuple)):
-        for x in node:
-            _types_used(x, acc)
-        return acc
-    if hasattr(node, "__dataclass_fields__"):
-        for name in node.__dataclass_fields__:
-            _types_used(getattr(node, name), acc)
-    return acc
+def _is_zero(e) -> bool:
+    return isinstance(e, A.Const) and not e.type.is_float and int(e.value) == 0
+
+
+def _static_trip(st: A.For):
+    if isinstance(st.start, A.Const) and isinstance(st.stop, A.Const):
+        return max(0, -(-(int(st.stop.value) - int(st.start.value)) // st.step))
+    return None
+
+
+def _simd_declarations(calls, d: Dialect) -> list:
+    out = []
+    for fn, tname in sorted(calls):
+        ctype = d.simd_math_types.get(tname)
+        if fn in d.simd_math and ctype is not None:
+            nargs = 2 if fn in BINARY_MATH else 1
+            name = d.math_names.get((fn, tname), fn + d.math_suffix.get(tname, ""))
+            out.append("#pragma omp declare simd notinbranch")
+            out.append(f"{ctype} {name}({', '.join([ctype] * nargs)});")
+    return out
 
 
 def render(node, dialect: Dialect = C99) -> str:
-    """Render a Module, Function, statement or expression in `dialect`."""
-    from . import helpers
+    """Render a Module or Function as a translation unit in `dialect`, or a statement or
+    expression as text."""
     p = _Printer(dialect)
     if isinstance(node, A.Expr):
-        return p.e(node)
+        return p.e(node, top=True)
     if isinstance(node, A.Stmt):
         p.s(node, 0)
         return "\n".join(p.lines)
     if isinstance(node, A.Function):
         node = A.Module((node,))
+    if not isinstance(node, A.Module):
+        raise TypeError(f"cannot render {type(node).__name__}")
     lines = list(dialect.preamble)
-    used_types = _types_used(node.functions, set())
-    if dialect.name == "opencl" and "f64" in used_types:
-        lines.append("#pragma OPENCL EXTENSION cl_khr_fp64 : enable")
-    if dialect.name == "opencl" and "f16" in used_types:
-        lines.append("#pragma OPENCL EXTENSION cl_khr_fp16 : enable")
-    if node.uses_blas and dialect.name == "c99":
-        lines.append('#include "cblas.h"')
-    calls = _calls(node.functions, set())
-    if dialect.simd_declarations:
-        decls = []
-        for fn, tname in sorted(calls):
-            if fn in _SIMD_MATH and tname in ("f32", "f64"):
-                ct = "float" if tname == "f32" else "double"
-                name = fn + ("f" if tname == "f32" else "")
-                nargs = 2 if fn in _BINARY_MATH else 1
-                args = ", ".join([ct] * nargs)
-                decls.append("#pragma omp declare simd notinbranch")
-                decls.append(f"{ct} {name}({args});")
-        lines.extend(decls)
-    lines.append("")
-    hfuncs = helpers.build(calls, dialect)
-    for hf in hfuncs:
+    used = A.types_used(node.functions)
+    lines.extend(pragma for tname, pragma in sorted(dialect.type_pragmas.items())
+                 if tname in used)
+    if node.uses_blas and dialect.blas_include:
+        lines.append(dialect.blas_include)
+    lines.extend(dialect.include_format.format(h) for h in node.includes)
+    calls = A.calls(node.functions)
+    lines.extend(_simd_declarations(calls, dialect))
+    for hf in helpers.build(calls, dialect):
         p.lines = []
         p.function(hf, helper=True)
+        lines.append("")
         lines.extend(p.lines)
     for f in node.functions:
         p.lines = []
@@ -313,8 +368,18 @@ def render(node, dialect: Dialect = C99) -> str:
     return "\n".join(lines) + "\n"
 
 
+_CFFI_TYPES = {"f16": "uint16_t", "bool": "uint8_t"}
+
+
 def declaration(f: A.Function, dialect: Dialect = C99) -> str:
-    """The C prototype of `f` (for cffi's cdef)."""
-    p = _Printer(dialect)
-    params = ", ".join(f"{p.t(x.type).replace(' restrict', '')} {x.name}" for x in f.params)
-    return f"{p.t(f.ret)} {f.name}({params});"
+    """The C prototype of `f` in the form cffi's `cdef` accepts (no restrict, no _Float16)."""
+    names = dict(dialect.type_names, **_CFFI_TYPES)
+    plain = Dialect(name="cdef", type_names=names, restrict_keyword="")
+    p = _Printer(plain)
+    params = ", ".join(f"{p.t(x.type)} {x.name}" for x in f.params) or "void"
+    return f"{p.t(f.ret_type)} {f.name}({params});"
+
+
+def declarations(module: A.Module, dialect: Dialect = C99) -> str:
+    """cffi `cdef` text for every non-helper function of `module`."""
+    return "\n".join(declaration(f, dialect) for f in module.functions)
