@@ -16,6 +16,7 @@ def optimize(program: Program) -> Program:
     """The standard pipeline; the result computes the same outputs."""
     p = inline_calls(program)
     p = simplify(p)
+    p = propagate_zeros(p)
     p = cse(p)
     p = dce_program(p)
     p = fold_dot_transpose(p)
@@ -201,3 +202,137 @@ def _is_float_negzero_sensitive(y) -> bool:
     # x + 0.0 == x for every x except -0.0 (-0.0 + 0.0 = +0.0); the difference is invisible
     # to everything but signbit/division by zero, which JAX also ignores here.
     return False
+
+
+# ---------------------------------------------------------------------------------------
+# Zero propagation: reverse mode instantiates zero tangents (`broadcast_in_dim 0.0`); this
+# removes the arithmetic done on them, including through scan bodies.
+
+
+def _zero_scalar(a) -> bool:
+    return isinstance(a, Lit) and a.val.shape == () and a.val.item() == 0 and \
+        a.val.dtype.kind in "fiub"
+
+
+def propagate_zeros(program: Program) -> Program:
+    return _propagate_zeros(program)[0]
+
+
+def _propagate_zeros(program: Program):
+    from ..prims import indexing as ix
+    from ..prims import linalg as la
+    from ..prims import reductions as rd
+    zeros: set[int] = set()
+    env: dict[int, object] = {}
+    sub = _rename(program, env)
+    eqns = []
+
+    def is_zero(a):
+        return (isinstance(a, Var) and a.id in zeros) or _zero_scalar(a)
+
+    def make_zero(v):
+        zeros.add(v.id)
+        eqns.append(Eqn(st.broadcast_in_dim_p, [Lit(np.zeros((), v.aval.dtype),
+                                                    core.ShapedArray((), v.aval.dtype))],
+                        {"shape": v.aval.shape, "broadcast_dimensions": ()}, [v]))
+
+    linear_any = {ew.neg_p, ew.convert_element_type_p, st.reshape_p, st.transpose_p,
+                  st.broadcast_in_dim_p, st.squeeze_p, st.expand_dims_p, st.rev_p,
+                  ix.slice_p, rd.reduce_sum_p, rd.cumsum_p, ix.dynamic_slice_p, ix.gather_p,
+                  ew.stop_gradient_p}
+    for eqn in program.eqns:
+        ins = [sub(a) for a in eqn.inputs]
+        p = eqn.prim
+        out = eqn.outputs[0] if eqn.outputs else None
+        if p is st.broadcast_in_dim_p and _zero_scalar(ins[0]):
+            zeros.add(out.id)
+            eqns.append(Eqn(p, ins, eqn.params, eqn.outputs))
+            continue
+        if out is not None and not p.multiple_results and dtype_ok(out):
+            z = [is_zero(a) for a in ins]
+            kill = False
+            if p in linear_any and z and z[0]:
+                kill = True
+            elif p is ew.mul_p and any(z):
+                kill = True
+            elif p is la.dot_general_p and any(z):
+                kill = True
+            elif p is la.conv_general_dilated_p and any(z):
+                kill = True
+            elif p is ew.div_p and z[0]:
+                kill = True
+            elif p in (ew.add_p, ew.sub_p) and all(z):
+                kill = True
+            elif p is ew.select_p and z[1] and z[2]:
+                kill = True
+            elif p is ix.pad_p and z[0] and z[1]:
+                kill = True
+            if kill:
+                make_zero(out)
+                continue
+            if p is ew.add_p and any(z):
+                keep = ins[1] if z[0] else ins[0]
+                if isinstance(keep, Var) and keep.aval.shape == out.aval.shape and \
+                        keep.aval.dtype == out.aval.dtype:
+                    env[out.id] = keep
+                    continue
+            if p is ew.sub_p and z[1]:
+                keep = ins[0]
+                if isinstance(keep, Var) and keep.aval.shape == out.aval.shape and \
+                        keep.aval.dtype == out.aval.dtype:
+                    env[out.id] = keep
+                    continue
+        if p is control.scan_p:
+            new = _scan_drop_zero_inputs(eqn, ins, is_zero)
+            if new is not None:
+                for e in new:
+                    if e.prim is st.broadcast_in_dim_p:
+                        zeros.add(e.outputs[0].id)
+                eqns.extend(new)
+                continue
+        eqns.append(Eqn(p, ins, eqn.params, eqn.outputs))
+    out = Program(program.constvars, program.invars, eqns, [sub(v) for v in program.outvars])
+    return out, zeros
+
+
+def dtype_ok(v) -> bool:
+    return v.aval.dtype.kind in "f"
+
+
+def _scan_drop_zero_inputs(eqn, ins, is_zero):
+    """Feed zero consts/xs of a scan as constants inside its body (and simplify it)."""
+    p = eqn.params
+    nc, ncar = p["num_consts"], p["num_carry"]
+    body = p["program"]
+    zc = [is_zero(a) and dtype_ok(a) for a in ins[:nc]]
+    zx = [is_zero(a) and dtype_ok(a) for a in ins[nc + ncar:]]
+    _, body_zeros = _propagate_zeros(body)
+    zy = [isinstance(v, Var) and v.id in body_zeros for v in body.outvars[ncar:]]
+    if not any(zc) and not any(zx) and not any(zy):
+        return None
+    keep_mask = zc + [False] * ncar + zx
+    zero_eqns = []
+    for v, z in zip(body.invars, keep_mask):
+        if z:
+            zero_eqns.append(Eqn(st.broadcast_in_dim_p,
+                                 [Lit(np.zeros((), v.aval.dtype),
+                                      core.ShapedArray((), v.aval.dtype))],
+                                 {"shape": v.aval.shape, "broadcast_dimensions": ()}, [v]))
+    new_invars = [v for v, z in zip(body.invars, keep_mask) if not z]
+    new_body = Program([], new_invars, zero_eqns + body.eqns, body.outvars)
+    new_body, body_zeros = _propagate_zeros(new_body)
+    ys_vars = new_body.outvars[ncar:]
+    zy = [isinstance(v, Var) and v.id in body_zeros for v in ys_vars]
+    new_body = Program([], new_body.invars, new_body.eqns,
+                       new_body.outvars[:ncar] + [v for v, z in zip(ys_vars, zy) if not z])
+    new_body = dce_program(new_body)
+    new_ins = [a for a, z in zip(ins, keep_mask) if not z]
+    params = dict(p, program=new_body, num_consts=nc - sum(zc))
+    outs = eqn.outputs[:ncar] + [v for v, z in zip(eqn.outputs[ncar:], zy) if not z]
+    res = [Eqn(eqn.prim, new_ins, params, outs)]
+    for v, z in zip(eqn.outputs[ncar:], zy):
+        if z:
+            res.append(Eqn(st.broadcast_in_dim_p, [Lit(np.zeros((), v.aval.dtype),
+                                                       core.ShapedArray((), v.aval.dtype))],
+                           {"shape": v.aval.shape, "broadcast_dimensions": ()}, [v]))
+    return res

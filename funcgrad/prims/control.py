@@ -483,11 +483,16 @@ def _scan_pe_eqn(eqn: Eqn, in_uk):
     ys_uk = out_uk[ncar:]
     # Residuals that are known consts of the body stay loop-invariant; others are stacked.
     known_const_ids = {v.id for v, u in zip(body.invars[:nc], const_uk) if not u}
+    # Residuals that are the body's own known xs are passed through from the outer xs.
+    body_xs_pos = {v.id: j for j, (v, u) in enumerate(zip(body.invars[nc + ncar:], xs_uk))
+                   if not u}
     res_vars = known.outvars[len(known.outvars) - nres:]
     invariant = [r.id in known_const_ids for r in res_vars]
+    passthrough = [not inv and r.id in body_xs_pos for r, inv in zip(res_vars, invariant)]
     n_known_out = len(known.outvars) - nres
     known_stacked = Program([], known.invars, known.eqns, known.outvars[:n_known_out] +
-                            [r for r, inv in zip(res_vars, invariant) if not inv])
+                            [r for r, inv, pt in zip(res_vars, invariant, passthrough)
+                             if not inv and not pt])
     n_kc = sum(not u for u in const_uk)
     n_kcar = sum(not u for u in carry_uk)
     k_inputs = [a for a, u in zip(eqn.inputs, in_uk[:nc]) if not u]
@@ -495,10 +500,19 @@ def _scan_pe_eqn(eqn: Eqn, in_uk):
     k_inputs += [a for a, u in zip(eqn.inputs[nc + ncar:], xs_uk) if not u]
     k_outs = [v for v, u in zip(eqn.outputs[:ncar], carry_uk) if not u]
     k_outs += [v for v, u in zip(eqn.outputs[ncar:], ys_uk) if not u]
-    stacked_res = [Var(ShapedArray((length,) + r.aval.shape, r.aval.dtype, r.aval.weak_type))
-                   for r, inv in zip(res_vars, invariant) if not inv]
+    new_stacked = []
+    stacked_res = []
+    for r, inv, pt in zip(res_vars, invariant, passthrough):
+        if inv:
+            continue
+        if pt:
+            stacked_res.append(eqn.inputs[nc + ncar + body_xs_pos[r.id]])
+        else:
+            v = Var(ShapedArray((length,) + r.aval.shape, r.aval.dtype, r.aval.weak_type))
+            new_stacked.append(v)
+            stacked_res.append(v)
     known_eqn = Eqn(scan_p, k_inputs, dict(p, program=known_stacked, num_consts=n_kc,
-                                           num_carry=n_kcar), k_outs + stacked_res)
+                                           num_carry=n_kcar), k_outs + new_stacked)
     # Outer atoms feeding loop-invariant residuals: the scan's own const inputs.
     body_const_pos = {v.id: i for i, v in enumerate(body.invars[:nc])}
     inv_res_atoms = [eqn.inputs[body_const_pos[r.id]]
