@@ -19,6 +19,10 @@ def optimize(program: Program) -> Program:
     p = propagate_zeros(p)
     p = cse(p)
     p = dce_program(p)
+    from .scan_opt import optimize_scans
+    q = optimize_scans(p)
+    if q is not p:
+        p = dce_program(cse(propagate_zeros(simplify(inline_calls(q)))))
     p = fold_dot_transpose(p)
     p = dce_program(p)
     return p

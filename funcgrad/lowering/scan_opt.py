@@ -1,0 +1,234 @@
+"""Scan optimisations: move work that does not depend on the loop carry out of the loop.
+
+1. *Hoisting*: body equations that depend only on the scanned inputs (and constants) are
+   computed for all iterations at once before the loop (vmapped over the scanned axis),
+   so e.g. an RNN's input projection `x_t @ W` becomes one large GEMM.
+2. *Accumulation*: a carry updated as `c + dot(a, b)` or `c + reduce_sum(a)` (the shape of
+   a gradient accumulated over time in reverse mode) is replaced by stacking `a`/`b` as
+   outputs and doing one large contraction after the loop.
+Both rewrite programs into equivalent programs; they only fire where they remove
+per-iteration GEMM work.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import core
+from ..ir import Eqn, Lit, Program, Var, dce_program
+from ..prims import control, elementwise as ew, linalg as la, reductions as rd
+from ..prims import structural as st
+
+_EXPENSIVE = {la.dot_general_p, la.conv_general_dilated_p}
+
+
+def optimize_scans(program: Program) -> Program:
+    eqns = []
+    changed = False
+    for eqn in program.eqns:
+        if eqn.prim is control.scan_p:
+            new = _accumulate(eqn)
+            if new is not None:
+                changed = True
+                new2 = []
+                for e in new:
+                    h = _hoist(e) if e.prim is control.scan_p else None
+                    new2.extend(h if h is not None else [e])
+                eqns.extend(new2)
+                continue
+            h = _hoist(eqn)
+            if h is not None:
+                changed = True
+                eqns.extend(h)
+                continue
+        eqns.append(eqn)
+    if not changed:
+        return program
+    return Program(program.constvars, program.invars, eqns, program.outvars)
+
+
+def _split(body: Program, nc: int, ncar: int):
+    return body.invars[:nc], body.invars[nc:nc + ncar], body.invars[nc + ncar:]
+
+
+def _carry_dependent(body: Program, nc: int, ncar: int) -> set[int]:
+    dep = {v.id for v in body.invars[nc:nc + ncar]}
+    for e in body.eqns:
+        if any(isinstance(a, Var) and a.id in dep for a in e.inputs) or \
+                e.prim is control.const_p and False:
+            dep.update(v.id for v in e.outputs)
+    return dep
+
+
+# --- hoisting ---------------------------------------------------------------------------
+
+
+def _hoist(eqn: Eqn):
+    p = eqn.params
+    body, nc, ncar, n = p["program"], p["num_consts"], p["num_carry"], p["length"]
+    if n == 0:
+        return None
+    consts, carry, xs = _split(body, nc, ncar)
+    if not xs:
+        return None
+    dep = _carry_dependent(body, nc, ncar)
+    xs_ids = {v.id for v in xs}
+    xdep = set(xs_ids)
+    hoist = []
+    for e in body.eqns:
+        if any(isinstance(a, Var) and a.id in dep for a in e.inputs):
+            continue
+        if e.prim.multiple_results or e.prim in (control.scan_p, control.while_p,
+                                                  control.cond_p):
+            continue
+        if any(isinstance(a, Var) and a.id in xdep for a in e.inputs):
+            hoist.append(e)
+            xdep.update(v.id for v in e.outputs)
+    if not any(e.prim in _EXPENSIVE for e in hoist):
+        return None
+    hoisted_ids = {v.id for e in hoist for v in e.outputs}
+    # Values crossing from the hoisted part into the rest of the body (or the outputs).
+    rest = [e for e in body.eqns if e not in hoist]
+    needed = []
+    seen = set()
+    for e in rest:
+        for a in e.inputs:
+            if isinstance(a, Var) and a.id in hoisted_ids and a.id not in seen:
+                seen.add(a.id)
+                needed.append(a)
+    for v in body.outvars:
+        if isinstance(v, Var) and v.id in hoisted_ids and v.id not in seen:
+            seen.add(v.id)
+            needed.append(v)
+    if not needed:
+        return None
+    # Pre-program over [consts, xs] computing the needed values per iteration, batched.
+    pre = Program([], list(consts) + list(xs), hoist, needed)
+    pre = dce_program(pre)
+    bpre, batched = control.batch_program(pre, n, [None] * len(consts) + [0] * len(xs),
+                                          force_out=[True] * len(needed))
+    stacked = [Var(core.ShapedArray((n,) + v.aval.shape, v.aval.dtype, v.aval.weak_type))
+               for v in needed]
+    cin = eqn.inputs[:nc]
+    xin = eqn.inputs[nc + ncar:]
+    pre_eqn = Eqn(control.jit_p, list(cin) + list(xin),
+                  {"program": bpre, "name": "scan_hoist", "backend": None,
+                   "donate": (False,) * (len(cin) + len(xin))}, stacked)
+    new_x_vars = [Var(v.aval) for v in needed]
+    rename = {v.id: nv for v, nv in zip(needed, new_x_vars)}
+
+    def sub(a):
+        return rename.get(a.id, a) if isinstance(a, Var) else a
+
+    new_rest = [Eqn(e.prim, [sub(a) for a in e.inputs], e.params, e.outputs) for e in rest]
+    new_body = Program([], list(consts) + list(carry) + list(xs) + new_x_vars, new_rest,
+                       [sub(v) for v in body.outvars])
+    new_body = dce_program(new_body)
+    scan_eqn = Eqn(control.scan_p, list(eqn.inputs) + stacked, dict(p, program=new_body),
+                   eqn.outputs)
+    return [pre_eqn, scan_eqn]
+
+
+# --- accumulation -----------------------------------------------------------------------
+
+
+def _accumulate(eqn: Eqn):
+    p = eqn.params
+    body, nc, ncar, n = p["program"], p["num_consts"], p["num_carry"], p["length"]
+    if n == 0:
+        return None
+    consts, carry, xs = _split(body, nc, ncar)
+    uses: dict[int, int] = {}
+    for e in body.eqns:
+        for a in e.inputs:
+            if isinstance(a, Var):
+                uses[a.id] = uses.get(a.id, 0) + 1
+    for v in body.outvars:
+        if isinstance(v, Var):
+            uses[v.id] = uses.get(v.id, 0) + 1
+    producer = {v.id: e for e in body.eqns for v in e.outputs}
+    xs_pos = {v.id: j for j, v in enumerate(xs)}
+    plans = {}
+    for i, (c, o) in enumerate(zip(carry, body.outvars[:ncar])):
+        if not isinstance(o, Var) or uses.get(c.id) != 1 or o.aval.dtype.kind != "f":
+            continue
+        e = producer.get(o.id)
+        if e is None or e.prim is not ew.add_p or len(e.inputs) != 2:
+            continue
+        a0, a1 = e.inputs
+        term = a1 if (isinstance(a0, Var) and a0.id == c.id) else (
+            a0 if (isinstance(a1, Var) and a1.id == c.id) else None)
+        if term is None or not isinstance(term, Var) or term.aval.shape != c.aval.shape:
+            continue
+        te = producer.get(term.id)
+        perm = None
+        if te is not None and te.prim is st.transpose_p and uses.get(term.id) == 1:
+            perm = te.params["permutation"]
+            te = producer.get(te.inputs[0].id) if isinstance(te.inputs[0], Var) else None
+        if te is None:
+            continue
+        if te.prim is la.dot_general_p and not te.params["dimension_numbers"][1][0] and \
+                te.params.get("preferred_element_type") is None:
+            plans[i] = ("dot", te, perm)
+        elif te.prim is rd.reduce_sum_p and perm is None:
+            plans[i] = ("sum", te, None)
+    if not plans:
+        return None
+    if not any(kind == "dot" for kind, _, _ in plans.values()):
+        return None
+    # New body: accumulated carries dropped; operands of their terms become outputs.
+    keep_carry = [i not in plans for i in range(ncar)]
+    new_ys = []          # body values to stack (Vars not xs)
+    out_specs = {}       # i -> (kind, eqn, perm, [operand refs])
+    for i, (kind, te, perm) in plans.items():
+        refs = []
+        for a in te.inputs:
+            if isinstance(a, Var) and a.id in xs_pos:
+                refs.append(("xs", xs_pos[a.id]))
+            elif isinstance(a, Var) and a.id in {v.id for v in consts}:
+                refs.append(None)
+            else:
+                refs.append(("ys", a))
+                if isinstance(a, Var) and all(a is not y for y in new_ys):
+                    new_ys.append(a)
+        if any(r is None for r in refs) or any(isinstance(a, Lit) for a in te.inputs):
+            return None
+        out_specs[i] = (kind, te, perm, refs)
+    new_carry = [c for c, k in zip(carry, keep_carry) if k]
+    new_out = ([o for o, k in zip(body.outvars[:ncar], keep_carry) if k] +
+               list(body.outvars[ncar:]) + new_ys)
+    new_body = dce_program(Program([], list(consts) + new_carry + list(xs), body.eqns, new_out))
+    ys_outs = [Var(core.ShapedArray((n,) + v.aval.shape, v.aval.dtype, v.aval.weak_type))
+               for v in new_ys]
+    cin, carry_in, xin = (eqn.inputs[:nc], eqn.inputs[nc:nc + ncar], eqn.inputs[nc + ncar:])
+    new_carry_outs = [v for v, k in zip(eqn.outputs[:ncar], keep_carry) if k]
+    new_scan = Eqn(control.scan_p,
+                   list(cin) + [a for a, k in zip(carry_in, keep_carry) if k] + list(xin),
+                   dict(p, program=new_body, num_carry=sum(keep_carry)),
+                   new_carry_outs + list(eqn.outputs[ncar:]) + ys_outs)
+    after = []
+    for i, (kind, te, perm, refs) in out_specs.items():
+        stacked = [xin[r[1]] if r[0] == "xs" else ys_outs[new_ys.index(r[1])] for r in refs]
+        if kind == "dot":
+            (lc, rc), _ = te.params["dimension_numbers"]
+            dn = (((0,) + tuple(d + 1 for d in lc), (0,) + tuple(d + 1 for d in rc)),
+                  ((), ()))
+            t_aval = te.outputs[0].aval
+            d = Var(core.ShapedArray(t_aval.shape, t_aval.dtype))
+            after.append(Eqn(la.dot_general_p, stacked, {"dimension_numbers": dn,
+                                                         "preferred_element_type": None}, [d]))
+        else:
+            axes = te.params["axes"]
+            t_aval = te.outputs[0].aval
+            d = Var(core.ShapedArray(t_aval.shape, t_aval.dtype))
+            after.append(Eqn(rd.reduce_sum_p, stacked,
+                             {"axes": (0,) + tuple(a + 1 for a in axes)}, [d]))
+        if perm is not None:
+            d2 = Var(core.ShapedArray(tuple(d.aval.shape[q] for q in perm), d.aval.dtype))
+            after.append(Eqn(st.transpose_p, [d], {"permutation": perm}, [d2]))
+            d = d2
+        out = eqn.outputs[i]
+        after.append(Eqn(ew.add_p, [carry_in[i], d], {}, [out]))
+    return [new_scan] + after
+
+
+del np
