@@ -258,7 +258,7 @@ class _Printer:
                 guard = ""
                 if trip is None:
                     span = st.stop if _is_zero(st.start) else st.stop - st.start
-                    guard = f" if({self.e(span, top=True)} >= {st.parallel_min})"
+                    guard = f" if({self.e(span)} >= {st.parallel_min})"
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")

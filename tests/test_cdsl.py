@@ -1,0 +1,476 @@
+"""cdsl: the C AST, its two dialects (golden files), compiling through cffi, the disk cache."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import cdsl as C
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN = os.path.join(ROOT, "tests", "golden", "cdsl")
+DIALECTS = {"c": C.C99, "cl": C.OPENCL}
+
+
+@pytest.fixture(autouse=True)
+def _tmp_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    C.compile._memo.clear()
+    yield
+    C.compile._memo.clear()
+
+
+# --- kernels -------------------------------------------------------------------------------
+
+def elementwise_kernel(dtype=C.f32) -> C.Function:
+    """y = tanh(x) * z + exp(-x * x) * 0.5 + log1p(|x|)  (the benchmark chain, plus log1p)."""
+    x = C.Param("x", dtype.ptr(const=True))
+    z = C.Param("z", dtype.ptr(const=True))
+    y = C.Param("y", dtype.ptr())
+    n = C.Param("n", C.i64)
+    i = C.Var("i", C.i64)
+    xi = C.Var("xi", dtype)
+    body = [C.Decl(xi, x[i]),
+            C.Assign(y[i], C.Call("tanh", (xi,)) * z[i] + C.Call("exp", (-xi * xi,)) * 0.5
+                     + C.Call("log1p", (C.Call("fabs", (xi,)),)))]
+    loop = C.For(i, 0, n, body, parallel=True, simd=True, parallel_min=1 << 16)
+    return C.Function("chain", (x, z, y, n), (loop,), kernel=True)
+
+
+def reduction_kernel() -> C.Function:
+    """out[r] = (sum_j x[r, j]^2 in f64, max_j x[r, j] NaN-propagating) per row."""
+    x = C.Param("x", C.f32.ptr(const=True))
+    ssq = C.Param("ssq", C.f64.ptr())
+    mx = C.Param("mx", C.f32.ptr())
+    rows, cols = C.Param("rows", C.i64), C.Param("cols", C.i64)
+    r, j = C.Var("r", C.i64), C.Var("j", C.i64)
+    acc, m, v = C.Var("acc", C.f64), C.Var("m", C.f32), C.Var("v", C.f32)
+    inner = C.For(j, 0, cols, [
+        C.Decl(v, x[r * cols + j]),
+        C.AugAssign(acc, "+", C.Cast(C.f64, v) * C.Cast(C.f64, v)),
+    ], simd=True, reduction=("+", acc))
+    maxloop = C.For(j, 0, cols, [
+        C.Assign(m, C.Call("max_f32", (m, x[r * cols + j]))),
+    ])
+    body = [C.Comment("one row per work item"),
+            C.Decl(acc, C.Const(0.0, C.f64)),
+            C.Decl(m, C.Const(float("-inf"), C.f32)),
+            inner, maxloop,
+            C.Assign(ssq[r], acc),
+            C.Store(mx, r, m)]
+    loop = C.For(r, 0, rows, body, parallel=True, parallel_min=64)
+    return C.Function("rowstats", (x, ssq, mx, rows, cols), (loop,), kernel=True)
+
+
+def misc_kernel() -> C.Function:
+    """Branches, selects, casts, integer helpers and special literals."""
+    a = C.Param("a", C.f64.ptr(const=True))
+    k = C.Param("k", C.i32.ptr())
+    out = C.Param("out", C.f64.ptr())
+    n = C.Param("n", C.i64)
+    i = C.Var("i", C.i64)
+    t = C.Var("t", C.f64)
+    q = C.Var("q", C.i32)
+    body = [
+        C.Decl(t, a[i]),
+        C.If(C.Call("isnan", (t,), C.bool_),
+             [C.Assign(out[i], C.Const(float("inf"), C.f64))],
+             [C.Assign(out[i], C.Select(t.gt(0.0), C.Call("sqrt", (t,)), -t) + 1e-300)]),
+        C.Decl(q, C.Call("idiv_i32", (k[i], k[i] - 3))),
+        C.Assign(k[i], (q << 2) ^ C.Cast(C.i32, i & 7)),
+        C.If(i.eq(0).and_(n.gt(C.Const(-2**63, C.i64))),
+             [C.Assign(out[i], C.Const(float("nan"), C.f64) * C.Const(0.1, C.f64))]),
+    ]
+    return C.Function("misc", (a, k, out, n), (C.For(i, 0, n, body, parallel=True),),
+                      kernel=True)
+
+
+def sgemm_module() -> C.Module:
+    a = C.Param("a", C.f32.ptr(const=True))
+    b = C.Param("b", C.f32.ptr(const=True))
+    c = C.Param("c", C.f32.ptr())
+    m, n, k = (C.Param(s, C.i32) for s in "mnk")
+    call = C.Call("scipy_cblas_sgemm", (C.Const(101, C.i32), C.Const(111, C.i32),
+                                        C.Const(111, C.i32), m, n, k, C.Const(1.0, C.f32),
+                                        a, k, b, n, C.Const(0.0, C.f32), c, n), C.void)
+    fn = C.Function("sgemm", (a, b, c, m, n, k), (C.ExprStmt(call),))
+    return C.Module((fn,), uses_blas=True)
+
+
+KERNELS = {"elementwise": elementwise_kernel, "reduction": reduction_kernel,
+           "misc": misc_kernel}
+
+
+def ptr(lib, arr):
+    return lib.ptr(arr)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+@pytest.mark.core
+@pytest.mark.parametrize("ext", sorted(DIALECTS))
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_render_golden(name, ext):
+    text = C.render(KERNELS[name](), DIALECTS[ext])
+    path = os.path.join(GOLDEN, f"{name}.{ext}")
+    if os.environ.get("FUNCGRAD_UPDATE_GOLDEN") == "1":
+        os.makedirs(GOLDEN, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    with open(path) as f:
+        assert text == f.read(), f"rendered {name} differs from {path}; " \
+                                 "FUNCGRAD_UPDATE_GOLDEN=1 regenerates it"
+
+
+@pytest.mark.core
+def test_render_is_deterministic():
+    assert C.render(misc_kernel(), C.C99) == C.render(misc_kernel(), C.C99)
+
+
+@pytest.mark.core
+def test_float_literals_round_trip():
+    for v in (0.1, 1 / 3, 1e-45, 3.4028234663852886e38, 1e20, -0.0, 2.0, 1.17549435e-38):
+        s = C.render(C.Const(v, C.f32), C.C99)
+        assert s.endswith("f")
+        assert np.float32(s[:-1]) == np.float32(v)
+        assert float(C.render(C.Const(v, C.f64), C.C99)) == v
+    assert C.render(C.Const(float("inf"), C.f32), C.C99) == "INFINITY"
+    assert C.render(C.Const(float("-inf"), C.f32), C.OPENCL) == "-INFINITY"
+    assert C.render(C.Const(float("nan"), C.f64), C.C99) == "(double)NAN"
+    assert C.render(C.Const(-2**63, C.i64), C.C99) == "-9223372036854775807LL - 1"
+    assert C.render(C.Const(2**40, C.i64), C.OPENCL) == "1099511627776L"
+    assert C.render(C.Const(True, C.bool_), C.OPENCL) == "1"
+
+
+@pytest.mark.core
+def test_operators_build_typed_nodes():
+    x, i = C.Var("x", C.f32), C.Var("i", C.i32)
+    e = x * 2 + 1.5
+    assert isinstance(e, C.BinOp) and e.type == C.f32 and e.b.type == C.f32
+    assert (x + C.Var("d", C.f64)).type == C.f64
+    assert x.lt(i).type == C.bool_
+    assert (i << 3).type == C.i32
+    assert C.Call("exp", (x,)).type == C.f32
+    assert C.render(C.Select(x.ge(0), x, -x), C.C99) == "(x >= 0.0f) ? x : (-x)"
+    same = x
+    assert (x == same) is True and (x == C.Var("x", C.f32)) is False
+
+
+@pytest.mark.core
+def test_math_names_follow_type_and_dialect():
+    x, d = C.Var("x", C.f32), C.Var("d", C.f64)
+    assert C.render(C.Call("tanh", (x,)), C.C99) == "tanhf(x)"
+    assert C.render(C.Call("tanh", (d,)), C.C99) == "tanh(d)"
+    assert C.render(C.Call("tanh", (x,)), C.OPENCL) == "tanh(x)"
+    assert C.render(C.Call("fmax", (x, x)), C.C99) == "fmaxf(x, x)"
+    import dataclasses
+    custom = dataclasses.replace(C.OPENCL, math_names={("exp", "f32"): "native_exp"})
+    assert C.render(C.Call("exp", (x,)), custom) == "native_exp(x)"
+
+
+@pytest.mark.core
+def test_opencl_fp64_pragma_only_when_used():
+    assert "cl_khr_fp64" not in C.render(elementwise_kernel(C.f32), C.OPENCL)
+    assert "cl_khr_fp64" in C.render(elementwise_kernel(C.f64), C.OPENCL)
+    assert "cl_khr_fp64" not in C.render(elementwise_kernel(C.f64), C.C99)
+
+
+@pytest.mark.core
+def test_parallel_loop_forms():
+    i, j = C.Var("i", C.i64), C.Var("j", C.i64)
+    y = C.Param("y", C.f32.ptr())
+    small = C.For(i, 0, 100, [C.Assign(y[i], C.Const(0, C.f32))], parallel=True)
+    assert "omp parallel" not in C.render(small, C.C99)
+    big = C.For(i, 0, 1 << 20, [C.Assign(y[i], C.Const(0, C.f32))], parallel=True)
+    assert C.render(big, C.C99).startswith("#pragma omp parallel for\n")
+    nested = C.For(i, 2, C.Param("n", C.i64), [
+        C.For(j, 0, 8, [C.Assign(y[i * 8 + j], C.Const(1, C.f32))], parallel=True)],
+        parallel=True, step=2)
+    c_text, cl_text = C.render(nested, C.C99), C.render(nested, C.OPENCL)
+    assert c_text.count("#pragma omp parallel") == 1
+    assert "if((n - 2) >= 32768)" in c_text
+    assert cl_text.splitlines()[:2] == ["long i = 2 + (long)get_global_id(0) * 2;",
+                                        "if (i < n) {"]
+    assert "for (long j = 0; j < 8; ++j)" in cl_text
+
+
+@pytest.mark.core
+def test_opencl_rejects_parallel_reduction():
+    i, acc = C.Var("i", C.i64), C.Var("acc", C.f32)
+    loop = C.For(i, 0, 10, [C.AugAssign(acc, "+", C.Const(1, C.f32))], parallel=True,
+                 reduction=("+", acc))
+    assert "reduction(+:acc)" in C.render(loop, C.C99) or "omp" not in C.render(loop, C.C99)
+    with pytest.raises(ValueError, match="work-item"):
+        C.render(loop, C.OPENCL)
+
+
+@pytest.mark.core
+def test_declaration_is_cffi_friendly():
+    d = C.declaration(elementwise_kernel())
+    assert d == "void chain(const float* x, const float* z, float* y, int64_t n);"
+
+
+# --- compiling and running -----------------------------------------------------------------
+
+@pytest.mark.cbackend
+def test_elementwise_matches_numpy_with_nan_inf():
+    lib = C.compile_module(elementwise_kernel())
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100_003).astype(np.float32) * 4
+    x[:8] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 100.0, -100.0, 1e-30]
+    z = rng.normal(size=x.size).astype(np.float32)
+    z[8] = np.nan
+    y = np.empty_like(x)
+    lib.chain(ptr(lib, x), ptr(lib, z), ptr(lib, y), x.size)
+    with np.errstate(all="ignore"):
+        ref = (np.tanh(x) * z + np.exp(-x * x) * np.float32(0.5) + np.log1p(np.abs(x)))
+    np.testing.assert_allclose(y, ref, rtol=2e-6, atol=2e-6, equal_nan=True)
+    assert np.isnan(y[0]) and np.isnan(y[8])
+    assert y[1] == np.inf and y[2] == np.inf
+    with open(lib.path, "rb") as f:
+        assert b"_ZGV" in f.read(), "exp/tanh were not vectorised through libmvec"
+
+
+@pytest.mark.cbackend
+def test_reduction_kernel():
+    lib = C.compile_module(reduction_kernel())
+    x = np.random.default_rng(1).normal(size=(300, 257)).astype(np.float32)
+    x[5, 100] = np.nan
+    ssq = np.empty(300, np.float64)
+    mx = np.empty(300, np.float32)
+    lib.rowstats(ptr(lib, x), ptr(lib, ssq), ptr(lib, mx), 300, 257)
+    np.testing.assert_allclose(ssq, (x.astype(np.float64) ** 2).sum(1), rtol=1e-12)
+    np.testing.assert_array_equal(mx, x.max(1))
+
+
+@pytest.mark.cbackend
+def test_misc_kernel_semantics():
+    lib = C.compile_module(misc_kernel())
+    a = np.array([4.0, np.nan, -2.5, 0.0, 9.0])
+    k = np.array([7, 3, -9, 0, 1], np.int32)
+    out = np.empty(5)
+    lib.misc(ptr(lib, a), ptr(lib, k), ptr(lib, out), 5)
+    assert np.isnan(out[0])
+    assert out[1] == np.inf
+    np.testing.assert_array_equal(out[2:], [2.5, 1e-300, 3.0 + 1e-300])
+    q = np.array([7 // 4, 0, int(-9 / -12), 0, int(1 / -2)], np.int32)
+    np.testing.assert_array_equal(k, (q << 2) ^ (np.arange(5) & 7))
+
+
+@pytest.mark.cbackend
+def test_sgemm_through_blas():
+    lib = C.compile_module(sgemm_module())
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(67, 45)).astype(np.float32)
+    b = rng.normal(size=(45, 31)).astype(np.float32)
+    c = np.empty((67, 31), np.float32)
+    lib.sgemm(ptr(lib, a), ptr(lib, b), ptr(lib, c), 67, 31, 45)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.cbackend
+def test_compile_error_shows_message_and_source():
+    src = "int broken(int x) { return x +; }\n"
+    with pytest.raises(C.CompileError) as info:
+        C.load(src, "int broken(int);")
+    msg = str(info.value)
+    assert "error" in msg and "expected expression" in msg
+    assert info.value.source_path in msg and os.path.exists(info.value.source_path)
+    with open(info.value.source_path) as f:
+        assert f.read() == src
+    assert isinstance(info.value, RuntimeError)
+
+
+# --- the disk cache ------------------------------------------------------------------------
+
+_ADD_SRC = "void add1(float* x, long n) { for (long i = 0; i < n; ++i) x[i] += 1.0f; }\n"
+_ADD_DEF = "void add1(float* x, long n);"
+
+_CHILD = textwrap.dedent("""
+    import json, sys, numpy as np, cdsl
+    lib = cdsl.load(sys.argv[1], sys.argv[2])
+    x = np.zeros(4, np.float32)
+    lib.add1(lib.ptr(x), 4)
+    assert x.tolist() == [1.0] * 4
+    print(json.dumps({"from_cache": lib.from_cache, "path": lib.path,
+                      **cdsl.compile.stats}))
+""")
+
+
+def _child(src=_ADD_SRC, cdef=_ADD_DEF, wait=True):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.Popen([sys.executable, "-c", _CHILD, src, cdef], env=env, cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return _result(p) if wait else p
+
+
+def _result(p):
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.cbackend
+def test_cache_hit_in_new_process_does_not_compile():
+    first = _child()
+    assert first["compiles"] == 1 and not first["from_cache"]
+    second = _child()
+    assert second["compiles"] == 0 and second["from_cache"] and second["disk_hits"] == 1
+    assert second["path"] == first["path"]
+
+
+@pytest.mark.cbackend
+def test_memo_loads_once_in_process():
+    a = C.load(_ADD_SRC, _ADD_DEF)
+    before = dict(C.compile.stats)
+    b = C.load(_ADD_SRC, _ADD_DEF)
+    assert a is b and C.compile.stats["memo_hits"] == before["memo_hits"] + 1
+    assert C.compile.stats["compiles"] == before["compiles"]
+
+
+@pytest.mark.cbackend
+@pytest.mark.parametrize("damage", ["truncate", "flip", "no_sidecar", "bad_sidecar"])
+def test_damaged_entry_is_rebuilt_not_loaded(damage):
+    # Built in a child so that this process never maps the file we damage.
+    path = _child()["path"]
+    meta = path[:-3] + ".json"
+    if damage == "truncate":
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
+    elif damage == "flip":
+        with open(path, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 0xFF]))
+    elif damage == "no_sidecar":
+        os.remove(meta)
+    else:
+        with open(meta, "w") as f:
+            f.write("{not json")
+    compiles = C.compile.stats["compiles"]
+    lib = C.load(_ADD_SRC, _ADD_DEF)
+    assert not lib.from_cache and C.compile.stats["compiles"] == compiles + 1
+    x = np.zeros(3, np.float32)
+    lib.add1(lib.ptr(x), 3)
+    assert x.tolist() == [1.0] * 3
+    assert C.compile._entry_ok(path, meta)
+
+
+@pytest.mark.cbackend
+def test_concurrent_processes_compile_same_kernel():
+    src = _ADD_SRC.replace("1.0f", "1.0f + 0.0f")
+    procs = [_child(src, wait=False) for _ in range(3)]
+    results = [_result(p) for p in procs]
+    assert len({r["path"] for r in results}) == 1
+    assert sum(r["compiles"] for r in results) >= 1
+    d = C.cache_dir()
+    assert not [n for n in os.listdir(d) if n.startswith(".tmp-")]
+
+
+@pytest.mark.cbackend
+def test_concurrent_builds_without_lock_are_safe():
+    # Correctness must not rest on the flock: race the unlocked build step directly.
+    code = textwrap.dedent("""
+        import sys, cdsl
+        from cdsl import compile as cc
+        d = cc.cache_dir()
+        key = cc.module_key(sys.argv[1])
+        for _ in range(3):
+            cc._build(sys.argv[1], key, (), False, d)
+        print(key)
+    """)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    procs = [subprocess.Popen([sys.executable, "-c", code, _ADD_SRC], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    keys = set()
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        keys.add(out.strip())
+    (key,) = keys
+    d = C.cache_dir()
+    assert C.compile._entry_ok(os.path.join(d, f"m_{key}.so"), os.path.join(d, f"m_{key}.json"))
+    assert C.load(_ADD_SRC, _ADD_DEF).from_cache
+
+
+@pytest.mark.cbackend
+def test_cache_dir_is_private(tmp_path, monkeypatch):
+    root = tmp_path / "fresh" / "root"
+    monkeypatch.setenv("FUNCGRAD_CACHE_DIR", str(root))
+    d = C.cache_dir()
+    assert stat.S_IMODE(os.stat(root).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    os.chmod(d, 0o755)
+    C.cache_dir()
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+
+
+@pytest.mark.cbackend
+def test_clear_cache():
+    lib = C.load(_ADD_SRC, _ADD_DEF)
+    C.clear_cache()
+    assert not os.path.exists(lib.path)
+    assert not C.load(_ADD_SRC, _ADD_DEF).from_cache
+
+
+@pytest.mark.cbackend
+def test_key_depends_on_source_flags_and_blas():
+    k = C.module_key(_ADD_SRC)
+    assert k != C.module_key(_ADD_SRC + " ")
+    assert k != C.module_key(_ADD_SRC, flags=("-DX=1",))
+    assert k != C.module_key(_ADD_SRC, blas=True)
+    assert k == C.module_key(_ADD_SRC)
+
+
+# --- the import graph ----------------------------------------------------------------------
+
+@pytest.mark.core
+def test_cdsl_imports_nothing_of_ours():
+    code = ("import cdsl, cdsl.compile, cdsl.render, cdsl.helpers, sys; "
+            "bad = [m for m in sys.modules if m.startswith(('funcgrad', 'opencl'))]; "
+            "assert not bad, bad")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                       text=True, check=False, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 0, r.stderr
+
+
+# --- OpenCL C is valid OpenCL C ------------------------------------------------------------
+
+def _cl_context():
+    cl = pytest.importorskip("pyopencl")
+    try:
+        devices = [d for p in cl.get_platforms() for d in p.get_devices()]
+    except cl.Error:
+        devices = []
+    if not devices:
+        pytest.skip("no OpenCL platform (install PoCL: apt-get install pocl-opencl-icd)")
+    return cl, cl.Context(devices=devices[:1])
+
+
+@pytest.mark.opencl
+def test_opencl_goldens_build_and_run():
+    cl, ctx = _cl_context()
+    programs = {name: cl.Program(ctx, C.render(KERNELS[name](), C.OPENCL)).build()
+                for name in sorted(KERNELS)}
+    queue = cl.CommandQueue(ctx)
+    x = np.linspace(-5, 5, 1001).astype(np.float32)
+    x[0] = np.nan
+    z = np.full_like(x, 2.0)
+    mf = cl.mem_flags
+    bx = cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=x)
+    bz = cl.Buffer(ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=z)
+    by = cl.Buffer(ctx, mf.WRITE_ONLY, x.nbytes)
+    programs["elementwise"].chain(queue, (x.size,), None, bx, bz, by, np.int64(x.size))
+    y = np.empty_like(x)
+    cl.enqueue_copy(queue, y, by)
+    with np.errstate(all="ignore"):
+        ref = np.tanh(x) * z + np.exp(-x * x) * np.float32(0.5) + np.log1p(np.abs(x))
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5, equal_nan=True)
