@@ -394,9 +394,36 @@ def log10(x):
 
 def logaddexp(x1, x2):
     a, b = _promote("logaddexp", x1, x2, to_float=True)
+    return _logaddexp(a, b)
+
+
+def _logaddexp_impl(a, b):
     amax = _ew.max(a, b)
     out = _ew.add(_ew.log1p(_ew.exp(_ew.neg(_ew.abs(_ew.sub(a, b))))), amax)
     return where(_ew.eq(a, b), _ew.add(a, _math.log(2.0)), out)
+
+
+def _logaddexp_jvp(primals, tangents):
+    # As in JAX: the primal's max/abs/where are kinked where a == b, the derivative
+    # (softmax weights) is smooth there.
+    a, b = primals
+    ta, tb = tangents
+    out = _logaddexp(a, b)
+    finite = _ew.is_finite(out)
+    safe_out = where(finite, out, 0.0)
+    wa = _ew.exp(_ew.sub(where(finite, a, 0.0), safe_out))
+    wb = _ew.exp(_ew.sub(where(finite, b, 0.0), safe_out))
+    return out, _ew.add(_ew.mul(ta, wa), _ew.mul(tb, wb))
+
+
+def _make_logaddexp():
+    from ..api import custom_jvp
+    f = custom_jvp(_logaddexp_impl)
+    f.defjvp(_logaddexp_jvp)
+    return f
+
+
+_logaddexp = _make_logaddexp()
 
 
 def cbrt(x):
