@@ -446,3 +446,53 @@ def _flat_input(kernel: Kernel) -> bool:
 
 
 del math
+
+
+def emit_window_kernel(c, kernel: Kernel, buffers) -> list:
+    """reduce_window (pooling): a loop nest over the output, an inner nest over the window;
+    cells outside the input (padding) contribute the monoid's identity."""
+    eqn = kernel.eqn
+    p = eqn.params
+    kind = p["computation"]
+    x = eqn.inputs[0]
+    out = kernel.root
+    dt = out.aval.dtype
+    in_shape, out_shape = x.aval.shape, out.aval.shape
+    if out.aval.size == 0:
+        return []
+    nd = len(in_shape)
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
+    wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+    acc = c.var("acc", dt)
+    em = KernelEmitter(c, buffers)
+    idx, valid = [], None
+    for d in range(nd):
+        lo = p["padding"][d][0]
+        pos = c.add(c.mul(ovars[d], c.i64(p["window_strides"][d])), wvars[d])
+        if lo:
+            pos = c.sub(pos, c.i64(lo))
+        conds = [c.ge(pos, c.i64(0)), c.lt(pos, c.i64(in_shape[d]))]
+        if p["padding"][d] == (0, 0) and (out_shape[d] - 1) * p["window_strides"][d] + \
+                p["window_dimensions"][d] <= in_shape[d]:
+            conds = []
+        for cond in conds:
+            valid = cond if valid is None else c.land(valid, cond)
+        idx.append(c.call("clamp_i64", [pos, c.i64(0), c.i64(max(in_shape[d] - 1, 0))],
+                          dtypes.int64) if conds else pos)
+    v = em.value(x, idx, kernel)
+    ident = c.const(_identity(kind, dt), dt)
+    if valid is not None:
+        v = c.select(valid, v, ident)
+    inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, v, dt))]
+    for d in reversed(range(nd)):
+        if p["window_dimensions"][d] == 1:
+            inner = [c.decl(wvars[d], c.i64(0))] + inner
+        else:
+            inner = [c.for_(wvars[d], c.i64(0), c.i64(p["window_dimensions"][d]), inner)]
+    body = [c.decl(acc, ident)] + inner + [
+        c.store(buffers[out.id], em.offset(ovars, out_shape), acc)]
+    n = out.aval.size
+    for d in reversed(range(nd)):
+        body = [c.for_(ovars[d], c.i64(0), c.i64(out_shape[d]), body,
+                       parallel=(d == 0 and n * 4 >= PARALLEL_MIN and out_shape[0] > 1))]
+    return body

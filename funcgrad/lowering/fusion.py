@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .. import core, dtypes
 from ..ir import Eqn, Lit, Program, Var
 from ..prims import control, elementwise as ew, indexing as ix, linalg as la
-from ..prims import reductions as rd, structural as st
+from ..prims import reductions as rd, structural as st, windows as win
 
 INDEX_MAPS = {st.broadcast_in_dim_p, st.reshape_p, st.transpose_p, st.squeeze_p,
               st.expand_dims_p, st.rev_p, ix.slice_p, ix.pad_p, ix.concatenate_p, st.iota_p,
@@ -34,7 +34,7 @@ _MAX_RECOMPUTE = 8
 @dataclass
 class Kernel:
     """A loop-nest step computing `root` (elementwise) or reducing into it."""
-    kind: str                    # "map" or "reduce"
+    kind: str                    # "map", "reduce" or "window"
     root: Var
     eqn: Eqn                     # the root's equation
     inlined: dict[int, Eqn]      # var id -> producing equation, for inlined values
@@ -99,6 +99,8 @@ def classify(eqn: Eqn) -> str:
         return "inline"
     if eqn.prim in REDUCTIONS:
         return "reduce"
+    if eqn.prim is win.reduce_window_p:
+        return "window"
     if eqn.prim is la.dot_general_p and _gemm_ok(eqn):
         return "gemm"
     if eqn.prim is la.conv_general_dilated_p and _conv_ok(eqn):
@@ -149,8 +151,8 @@ def plan(program: Program, can_inline=None) -> FusionPlan:
                 steps.append(Alias(out, eqn.inputs[0]))
                 continue
             steps.append(_kernel("map", eqn, producer, mat))
-        elif k == "reduce":
-            steps.append(_kernel("reduce", eqn, producer, mat))
+        elif k in ("reduce", "window"):
+            steps.append(_kernel(k, eqn, producer, mat))
         elif k == "gemm":
             steps.append(Gemm(eqn))
         elif k == "conv":
