@@ -381,7 +381,7 @@ def _select_shape(pred, t, f):
     if pred.dtype != dtypes.bool_:
         raise TypeError(f"select: predicate must be bool, got {pred.dtype}")
     out = elementwise_shape("select", [t, f])
-    if pred.shape not in ((), out.shape):
+    if pred.shape not in ((), out.shape) and out.shape != ():
         raise TypeError(f"select: predicate shape {pred.shape} must be scalar or equal to the "
                         f"branch shape {out.shape}")
     if out.shape == () and pred.shape != ():
