@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 import cffi
+import numpy as np
 
 FORMAT_VERSION = "cdsl-2"
 BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp",
@@ -140,15 +141,31 @@ class Library:
         return getattr(self.lib, name)
 
     def ptr(self, array, ctype: str | None = None):
-        """A `T*` to a C-contiguous NumPy array's data (no copy; keep `array` alive)."""
-        if ctype is None:
-            ctype = _NUMPY_CTYPES[array.dtype.str[1:]]
-        return self.ffi.cast(ctype + "*", array.__array_interface__["data"][0])
+        """A `T*` onto a C-contiguous NumPy array's data, without copying (the cdata keeps
+        `array` alive); non-contiguous arrays raise."""
+        cdecl = _ARRAY_CDECLS[array.dtype] if ctype is None else ctype + "[]"
+        return self.ffi.from_buffer(cdecl, array)
+
+    def caller(self, name: str):
+        """A Python callable for C function `name` taking NumPy arrays for its pointer
+        parameters (passed without copying; C-contiguous only) and numbers for the rest."""
+        fn = getattr(self.lib, name)
+        from_buffer = self.ffi.from_buffer
+        cdecls = tuple(a.item.cname + "[]" if a.kind == "pointer" else None
+                       for a in self.ffi.typeof(fn).args)
+
+        def call(*args):
+            if len(args) != len(cdecls):
+                raise TypeError(f"{name} takes {len(cdecls)} arguments, got {len(args)}")
+            return fn(*[x if c is None else from_buffer(c, x) for c, x in zip(cdecls, args)])
+        call.__name__ = name
+        return call
 
 
-_NUMPY_CTYPES = {"f4": "float", "f8": "double", "i1": "int8_t", "i2": "int16_t",
-                 "i4": "int32_t", "i8": "int64_t", "u1": "uint8_t", "u2": "uint16_t",
-                 "u4": "uint32_t", "u8": "uint64_t", "b1": "uint8_t", "f2": "uint16_t"}
+_ARRAY_CDECLS = {np.dtype(k): v + "[]" for k, v in (
+    ("f4", "float"), ("f8", "double"), ("i1", "int8_t"), ("i2", "int16_t"), ("i4", "int32_t"),
+    ("i8", "int64_t"), ("u1", "uint8_t"), ("u2", "uint16_t"), ("u4", "uint32_t"),
+    ("u8", "uint64_t"), ("b1", "uint8_t"), ("f2", "uint16_t"))}
 
 _memo: dict = {}
 _lock = threading.RLock()

@@ -238,6 +238,20 @@ def test_elementwise_matches_numpy_with_nan_inf():
 
 
 @pytest.mark.cbackend
+def test_caller_takes_arrays_and_rejects_strided():
+    lib = C.compile_module(elementwise_kernel(C.f64))
+    call = lib.caller("chain")
+    x = np.linspace(-1, 1, 9)
+    y = np.empty_like(x)
+    call(x, np.ones_like(x), y, x.size)
+    np.testing.assert_allclose(y, np.tanh(x) + np.exp(-x * x) * 0.5 + np.log1p(abs(x)))
+    with pytest.raises((TypeError, ValueError, BufferError)):
+        call(x[::2], x[::2], y[::2], 4)
+    with pytest.raises(TypeError, match="takes 4 arguments"):
+        call(x, x, y)
+
+
+@pytest.mark.cbackend
 def test_reduction_kernel():
     lib = C.compile_module(reduction_kernel())
     x = np.random.default_rng(1).normal(size=(300, 257)).astype(np.float32)
