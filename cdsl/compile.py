@@ -136,7 +136,7 @@ class Library:
     from_cache: bool
 
     def __getattr__(self, name):
-        if name.startswith("__"):
+        if name.startswith("__") or name in ("lib", "ffi"):
             raise AttributeError(name)
         return getattr(self.lib, name)
 
