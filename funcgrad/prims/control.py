@@ -323,6 +323,12 @@ def _custom_lin_impl(*args, num_res, bwd, out_avals):
                     "use reverse mode (grad/vjp/jacrev), or define the rule with custom_jvp")
 
 
+def _custom_lin_batch(size, vals, dims, *, num_res, bwd, out_avals):
+    # Reverse mode stages or transposes custom_lin; it is only ever batched (evaluated) under
+    # forward mode, e.g. jacfwd = vmap(jvp): the same error as evaluating it.
+    return _custom_lin_impl(*vals, num_res=num_res, bwd=bwd, out_avals=out_avals)
+
+
 def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals):
     res = list(args[:num_res])
     cts_in = bwd(res, list(cts))
@@ -331,6 +337,7 @@ def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals):
 
 array_impls[custom_lin_p] = _custom_lin_impl
 core.transpose_rules[custom_lin_p] = _custom_lin_transpose
+core.batch_rules[custom_lin_p] = _custom_lin_batch
 
 
 def _custom_vjp_rule(primals, tangents, *, program, fwd, bwd, num_consts):
