@@ -50,6 +50,9 @@ def _c_supported(step) -> bool:
     if isinstance(step, fusion.Kernel) and step.eqn.prim not in codegen._IDENT and \
             step.kind == "reduce":
         return False
+    if isinstance(step, fusion.Kernel) and step.kind in ("pool_gather", "pool_scatter") and \
+            step.eqn.params["computation"] not in ("max", "min"):
+        return False
     if isinstance(step, fusion.Kernel) and step.kind == "window" and \
             step.eqn.params["computation"] not in ("sum", "max", "min"):
         return False
@@ -151,6 +154,10 @@ class Executable:
                     stmts = codegen.emit_map_kernel(cn, step, buffers)
                 elif step.kind == "window":
                     stmts = codegen.emit_window_kernel(cn, step, buffers)
+                elif step.kind == "pool_gather":
+                    stmts = codegen.emit_pool_gather_kernel(cn, step, buffers)
+                elif step.kind == "pool_scatter":
+                    stmts = codegen.emit_pool_scatter_kernel(cn, step, buffers)
                 else:
                     stmts = codegen.emit_reduce_kernel(cn, step, buffers)
             elif isinstance(step, fusion.Gemm):

@@ -133,7 +133,10 @@ def for_(v, start, stop, body, parallel=False, simd=False, reduction=None):
             simd = False
         else:
             red = (op, acc)
-    return cdsl.For(v, start, stop, tuple(body), parallel=parallel, simd=simd, reduction=red)
+    # The lowering decides parallelism from the whole nest's work; the loop itself only
+    # needs two iterations to split.
+    return cdsl.For(v, start, stop, tuple(body), parallel=parallel, simd=simd, reduction=red,
+                    parallel_min=2)
 
 
 def expr_stmt(e):

@@ -496,3 +496,112 @@ def emit_window_kernel(c, kernel: Kernel, buffers) -> list:
         body = [c.for_(ovars[d], c.i64(0), c.i64(out_shape[d]), body,
                        parallel=(d == 0 and n * 4 >= PARALLEL_MIN and out_shape[0] > 1))]
     return body
+
+
+def _window_cell(c, em, kernel, x, p, ovars, wvars, ident):
+    """The value of `x` at window cell (ovars, wvars), identity outside; and its flat offset
+    into x (clamped)."""
+    in_shape = x.aval.shape
+    idx, valid = [], None
+    for d in range(len(in_shape)):
+        lo = p["padding"][d][0]
+        pos = c.add(c.mul(ovars[d], c.i64(p["window_strides"][d])), wvars[d])
+        if lo:
+            pos = c.sub(pos, c.i64(lo))
+        for cond in (c.ge(pos, c.i64(0)), c.lt(pos, c.i64(in_shape[d]))):
+            valid = cond if valid is None else c.land(valid, cond)
+        idx.append(c.call("clamp_i64", [pos, c.i64(0), c.i64(max(in_shape[d] - 1, 0))],
+                          dtypes.int64))
+    v = em.value(x, idx, kernel)
+    if valid is not None:
+        v = c.select(valid, v, ident)
+    return v, idx, valid
+
+
+def _window_loops(c, p, wvars, inner):
+    for d in reversed(range(len(wvars))):
+        if p["window_dimensions"][d] == 1:
+            inner = [c.decl(wvars[d], c.i64(0))] + inner
+        else:
+            inner = [c.for_(wvars[d], c.i64(0), c.i64(p["window_dimensions"][d]), inner)]
+    return inner
+
+
+def _better(c, kind, v, best):
+    return c.binop(">" if kind == "max" else "<", v, best, dtypes.bool_)
+
+
+def emit_pool_gather_kernel(c, kernel: Kernel, buffers) -> list:
+    """pool_gather(t, x): per window, t at the first cell where x is extreme."""
+    eqn = kernel.eqn
+    p = eqn.params
+    t, x = eqn.inputs
+    out = kernel.root
+    dt = out.aval.dtype
+    if out.aval.size == 0:
+        return []
+    nd = x.aval.ndim
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
+    wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+    best = c.var("best", dt)
+    tb = c.var("tb", dt)
+    ident = c.const(_identity(p["computation"], dt), dt)
+    em = KernelEmitter(c, buffers)
+    v, idx, valid = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+    tv = em.value(t, idx, kernel)
+    better = _better(c, p["computation"], v, best)
+    inner = em.stmts + [c.assign(tb, c.select(better, tv, tb)),
+                        c.assign(best, c.select(better, v, best))]
+    body = [c.decl(best, ident), c.decl(tb, c.const(0, dt))] + _window_loops(c, p, wvars, inner)
+    body.append(c.store(buffers[out.id], em.offset(ovars, out.aval.shape), tb))
+    n = out.aval.size
+    for d in reversed(range(nd)):
+        body = [c.for_(ovars[d], c.i64(0), c.i64(out.aval.shape[d]), body,
+                       parallel=(d == 0 and n * 4 >= PARALLEL_MIN and out.aval.shape[0] > 1))]
+    return body
+
+
+def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
+    """pool_scatter(ct, x): zero the output, then add each window's ct at its chosen cell."""
+    eqn = kernel.eqn
+    p = eqn.params
+    ct, x = eqn.inputs
+    out = kernel.root
+    dt = out.aval.dtype
+    optr = buffers[out.id]
+    if out.aval.size == 0:
+        return []
+    z = c.var("z", dtypes.int64)
+    stmts = [c.for_(z, c.i64(0), c.i64(out.aval.size), [c.store(optr, z, c.const(0, dt))],
+                    parallel=out.aval.size >= PARALLEL_MIN, simd=True)]
+    pshape = ct.aval.shape
+    if ct.aval.size == 0:
+        return stmts
+    nd = x.aval.ndim
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
+    wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+    best = c.var("best", dt)
+    bpos = c.var("bpos", dtypes.int64)
+    ident = c.const(_identity(p["computation"], dt), dt)
+    em = KernelEmitter(c, buffers)
+    ctv = em.value(ct, list(ovars), kernel)
+    pre = list(em.stmts)
+    em.stmts = []
+    v, idx, valid = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+    better = _better(c, p["computation"], v, best)
+    off = em.offset(idx, x.aval.shape)
+    inner = em.stmts + [c.assign(bpos, c.select(better, off, bpos)),
+                        c.assign(best, c.select(better, v, best))]
+    body = pre + [c.decl(best, ident), c.decl(bpos, c.i64(-1))] + \
+        _window_loops(c, p, wvars, inner)
+    import cdsl
+    body.append(cdsl.If(c.ge(bpos, c.i64(0)),
+                        (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
+    safe_par = p["window_dimensions"][0] <= p["window_strides"][0] and \
+        p["padding"][0] == (0, 0)
+    n = ct.aval.size
+    for d in reversed(range(nd)):
+        body = [c.for_(ovars[d], c.i64(0), c.i64(pshape[d]), body,
+                       parallel=(d == 0 and safe_par and n * 4 >= PARALLEL_MIN and
+                                 pshape[0] > 1))]
+    return stmts + body

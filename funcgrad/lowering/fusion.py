@@ -101,6 +101,10 @@ def classify(eqn: Eqn) -> str:
         return "reduce"
     if eqn.prim is win.reduce_window_p:
         return "window"
+    if eqn.prim is win.pool_gather_p:
+        return "pool_gather"
+    if eqn.prim is win.pool_scatter_p:
+        return "pool_scatter"
     if eqn.prim is la.dot_general_p and _gemm_ok(eqn):
         return "gemm"
     if eqn.prim is la.conv_general_dilated_p and _conv_ok(eqn):
@@ -151,7 +155,7 @@ def plan(program: Program, can_inline=None) -> FusionPlan:
                 steps.append(Alias(out, eqn.inputs[0]))
                 continue
             steps.append(_kernel("map", eqn, producer, mat))
-        elif k in ("reduce", "window"):
+        elif k in ("reduce", "window", "pool_gather", "pool_scatter"):
             steps.append(_kernel(k, eqn, producer, mat))
         elif k == "gemm":
             steps.append(Gemm(eqn))

@@ -215,9 +215,18 @@ def lower_conv(eqn, buffers, temps: list) -> list:
     row = n_v
     for d in range(nsp):
         row = c.add(c.mul(row, c.i64(osp[d])), ovars[d])
-    col = ch
-    for d in range(nsp):
-        col = c.add(c.mul(col, c.i64(ksp[d])), kvars[d])
+    # Column order (c, k...) suits channel-major inputs; (k..., c) channel-minor (NHWC),
+    # so that the innermost loop reads and writes contiguously.
+    channel_minor = ls[1] == len(X) - 1
+    if channel_minor:
+        col = kvars[0] if nsp else None
+        for d in range(1, nsp):
+            col = c.add(c.mul(col, c.i64(ksp[d])), kvars[d])
+        col = ch if col is None else c.add(c.mul(col, c.i64(C)), ch)
+    else:
+        col = ch
+        for d in range(nsp):
+            col = c.add(c.mul(col, c.i64(ksp[d])), kvars[d])
     valid = None
     xoff = c.add(c.mul(n_v, c.i64(xs[ls[0]])), c.mul(ch, c.i64(xs[ls[1]])))
     for d in range(nsp):
@@ -235,8 +244,11 @@ def lower_conv(eqn, buffers, temps: list) -> list:
     val = c.select(valid, c.load(xp, xoff), c.const(0, dt)) if valid is not None \
         else c.load(xp, xoff)
     body = [c.store(pp, c.add(c.mul(row, c.i64(cols)), col), val)]
-    loops = [(kvars[d], ksp[d]) for d in reversed(range(nsp))] + [(ch, C)] + \
-        [(ovars[d], osp[d]) for d in reversed(range(nsp))] + [(n_v, N)]
+    if channel_minor:
+        inner_loops = [(ch, C)] + [(kvars[d], ksp[d]) for d in reversed(range(nsp))]
+    else:
+        inner_loops = [(kvars[d], ksp[d]) for d in reversed(range(nsp))] + [(ch, C)]
+    loops = inner_loops + [(ovars[d], osp[d]) for d in reversed(range(nsp))] + [(n_v, N)]
     for i, (v, n) in enumerate(loops):
         last = i == len(loops) - 1
         body = [c.for_(v, c.i64(0), c.i64(n), body,
@@ -251,7 +263,7 @@ def lower_conv(eqn, buffers, temps: list) -> list:
     for d in range(nsp):
         woff = c.add(woff, c.mul(kvars[d], c.i64(ws[rs[2 + d]])))
     wbody = [c.store(wmp, c.add(c.mul(col, c.i64(OC)), oc), c.load(wp, woff))]
-    for v, n in [(oc, OC)] + [(kvars[d], ksp[d]) for d in reversed(range(nsp))] + [(ch, C)]:
+    for v, n in [(oc, OC)] + inner_loops:
         wbody = [c.for_(v, c.i64(0), c.i64(n), wbody)]
     stmts += wbody
     # GEMM into [rows, OC] = (n, o..., oc); permute to the output layout if needed.

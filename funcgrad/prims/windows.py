@@ -87,17 +87,7 @@ def _rw_jvp(primals, tangents, *, computation, window_dimensions, window_strides
         return out, reduce_window_p.bind(t, **params)
     if not dtypes.is_float(x.dtype):
         return out, full(out.shape, 0, out.dtype)
-    cfg = tuple((lo, hi, 0) for lo, hi in padding)
-    xp = pad(x, full((), window_init(computation, x.dtype), x.dtype), cfg)
-    tp = pad(t, full((), 0, t.dtype), cfg)
-    t_out = full(out.shape, 0, t.dtype)
-    taken = full(out.shape, False, dtypes.bool_)
-    for xs, ts in zip(_window_slices(xp, out.shape, window_dimensions, window_strides),
-                      _window_slices(tp, out.shape, window_dimensions, window_strides)):
-        take = and_(eq(xs, out), not_(taken))
-        t_out = select(take, ts, t_out)
-        taken = or_(taken, take)
-    return out, t_out
+    return out, pool_gather_p.bind(t, x, **params)
 
 
 def _rw_transpose(ct, x, *, computation, window_dimensions, window_strides, padding):
@@ -121,6 +111,96 @@ def _rw_batch(size, vals, dims, *, computation, window_dimensions, window_stride
                                 window_dimensions=ins(window_dimensions, 1),
                                 window_strides=ins(window_strides, 1),
                                 padding=ins(padding, (0, 0))), d
+
+
+# --- pool_gather / pool_scatter: the derivative of max/min pooling ------------------------
+# pool_gather(t, x) picks, in each window, t at the first position where x attains the
+# window's max (min); pool_scatter(ct, x) is its transpose: each window's cotangent goes to
+# that position. Both are linear in their first operand; x only selects (JAX:
+# select_and_gather_add / select_and_scatter_add).
+
+pool_gather_p = core.new_primitive("pool_gather")
+pool_scatter_p = core.new_primitive("pool_scatter")
+
+
+def _pool_positions(x, computation, window_dimensions, window_strides, padding):
+    """Flat (into padded x) index of the chosen cell of every window, shape = out shape."""
+    init = window_init(computation, x.dtype)
+    xp = np.pad(x, padding, constant_values=init)
+    out_shape = _rw_shape(ShapedArray(x.shape, x.dtype), computation=computation,
+                          window_dimensions=window_dimensions, window_strides=window_strides,
+                          padding=padding).shape
+    win = np.lib.stride_tricks.sliding_window_view(xp, window_dimensions)
+    win = win[tuple(np.s_[::s] for s in window_strides)]
+    win = win[tuple(np.s_[:n] for n in out_shape)]
+    flat = win.reshape(out_shape + (-1,))
+    pick = (np.argmax if computation == "max" else np.argmin)(
+        np.where(np.isnan(flat), -np.inf if computation == "max" else np.inf, flat), axis=-1)
+    wpos = np.unravel_index(pick, window_dimensions)
+    starts = np.indices(out_shape)
+    coords = [starts[d] * window_strides[d] + wpos[d] for d in range(x.ndim)]
+    return xp.shape, np.ravel_multi_index(coords, xp.shape) if x.ndim else pick
+
+
+def _pool_gather_np(t, x, *, computation, window_dimensions, window_strides, padding):
+    pshape, pos = _pool_positions(x, computation, window_dimensions, window_strides, padding)
+    tp = np.pad(t, padding)
+    return tp.reshape(-1)[pos].astype(t.dtype)
+
+
+def _pool_scatter_np(ct, x, *, computation, window_dimensions, window_strides, padding):
+    pshape, pos = _pool_positions(x, computation, window_dimensions, window_strides, padding)
+    acc = np.zeros(int(np.prod(pshape)), ct.dtype)
+    np.add.at(acc, pos.reshape(-1), ct.reshape(-1))
+    acc = acc.reshape(pshape)
+    return acc[tuple(np.s_[lo:lo + n] for (lo, _), n in zip(padding, x.shape))]
+
+
+def _pool_gather_shape(t, x, **params):
+    if t.shape != x.shape or t.dtype != x.dtype:
+        raise TypeError(f"pool_gather: operands {t.str_short()} and {x.str_short()} differ")
+    return _rw_shape(t, **params)
+
+
+def _pool_scatter_shape(ct, x, **params):
+    want = _rw_shape(x, **params)
+    if ct.shape != want.shape:
+        raise TypeError(f"pool_scatter: cotangent {ct.str_short()} must be {want.str_short()}")
+    return x.update(weak_type=False)
+
+
+def _pool_batch(prim):
+    def rule(size, vals, dims, *, computation, window_dimensions, window_strides, padding):
+        a, x = vals
+        a = bdim_at_front(a, dims[0], size)
+        x = bdim_at_front(x, dims[1], size)
+        return prim.bind(a, x, computation=computation,
+                         window_dimensions=(1,) + tuple(window_dimensions),
+                         window_strides=(1,) + tuple(window_strides),
+                         padding=((0, 0),) + tuple(padding)), 0
+    core.batch_rules[prim] = rule
+
+
+def _pool_linear_jvp(prim):
+    def rule(primals, tangents, **params):
+        return prim.bind(primals[0], primals[1], **params), prim.bind(tangents[0], primals[1],
+                                                                      **params)
+    core.jvp_rules[prim] = rule
+
+
+core.shape_rules[pool_gather_p] = _pool_gather_shape
+core.impl_rules[pool_gather_p] = _pool_gather_np
+_pool_linear_jvp(pool_gather_p)
+core.transpose_rules[pool_gather_p] = lambda ct, t, x, **p: [pool_scatter_p.bind(ct, x, **p),
+                                                             None]
+_pool_batch(pool_gather_p)
+
+core.shape_rules[pool_scatter_p] = _pool_scatter_shape
+core.impl_rules[pool_scatter_p] = _pool_scatter_np
+_pool_linear_jvp(pool_scatter_p)
+core.transpose_rules[pool_scatter_p] = lambda ct, c, x, **p: [pool_gather_p.bind(ct, x, **p),
+                                                              None]
+_pool_batch(pool_scatter_p)
 
 
 core.shape_rules[reduce_window_p] = _rw_shape
