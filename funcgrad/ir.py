@@ -144,6 +144,10 @@ def _param_str(v, names, indent) -> str:
         v = v.program
     if isinstance(v, Program):
         return "\n" + pp_program(v, indent + 4, names)
+    if isinstance(v, (tuple, list)) and v and all(
+            isinstance(p, (Program, ClosedProgram)) for p in v):
+        progs = [p.program if isinstance(p, ClosedProgram) else p for p in v]
+        return "(\n" + ",\n".join(pp_program(p, indent + 4, names) for p in progs) + ")"
     if isinstance(v, np.dtype):
         return str(v)
     if callable(v) and not isinstance(v, type):
