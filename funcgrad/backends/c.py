@@ -181,9 +181,8 @@ class Executable:
                 self.out_slots.append(("slot", self._slot(v), v.aval))
         self._host_steps = any(k == "host" for k, _ in self.steps)
         self._csteps = [s for k, s in self.steps if k == "c"]
-        self._alloc = [(s, self.slot_avals[s].shape, self.slot_avals[s].dtype)
-                       for s in sorted(self.c_written)]
         out_ids = {v for k, v, _ in self.out_slots if k == "slot"}
+        self._plan_buffers(out_ids)
         if not out_ids <= set(self.c_written):
             self._host_steps = True
         self.module = cdsl.Module(tuple(functions), uses_blas=True)
@@ -198,6 +197,86 @@ class Executable:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
 
+    def _plan_buffers(self, out_ids):
+        """Liveness-based buffer planning: intermediates written by C steps (outputs
+        excluded) share one arena; a block is reused once its value is dead. Step-local
+        GEMM scratch (`temps`) lives in the arena too."""
+        last_use: dict[int, int] = {}
+        first_def: dict[int, int] = {}
+        for i, (kind, step) in enumerate(self.steps):
+            slots = step.slots if kind == "c" else [v for k, v in step[1] if k == "slot"] + \
+                list(step[2])
+            for sl in slots:
+                first_def.setdefault(sl, i)
+                last_use[sl] = i
+        temps = [s for s in sorted(self.c_written) if s not in out_ids]
+        self._alloc = [(s, self.slot_avals[s].shape, self.slot_avals[s].dtype)
+                       for s in sorted(self.c_written) if s in out_ids]
+        free: list[tuple[int, int]] = []      # (offset, size) blocks
+        live: list[tuple[int, int, int]] = []  # (last_use, offset, size)
+        top = 0
+        offsets: dict[object, int] = {}
+
+        def take(nbytes):
+            nonlocal top
+            nbytes = max(64, (nbytes + 63) // 64 * 64)
+            for j, (off, sz) in enumerate(free):
+                if sz >= nbytes:
+                    free[j] = (off + nbytes, sz - nbytes)
+                    if free[j][1] == 0:
+                        free.pop(j)
+                    return off, nbytes
+            off = top
+            top += nbytes
+            return off, nbytes
+
+        def release_until(i):
+            for item in [x for x in live if x[0] < i]:
+                live.remove(item)
+                free.append((item[1], item[2]))
+            free.sort()
+
+        by_def: dict[int, list] = {}
+        for sl in temps:
+            by_def.setdefault(first_def.get(sl, 0), []).append(sl)
+        for i, (kind, step) in enumerate(self.steps):
+            release_until(i)
+            for sl in by_def.get(i, []):
+                av = self.slot_avals[sl]
+                off, sz = take(max(1, av.size) * av.dtype.itemsize)
+                offsets[sl] = off
+                live.append((last_use.get(sl, i), off, sz))
+            if kind == "c":
+                for t in step.temps:
+                    off, sz = take(max(1, int(np.prod(t.shape))) * t.dtype.itemsize)
+                    offsets[t] = off
+                    live.append((i, off, sz))
+        self._arena_size = top
+        self._arena_offsets = offsets
+        self._arena = None
+        self._arena_busy = False
+
+    def _arena_views(self):
+        """(arena, {slot or temp: view}) — a fresh arena when this one is in use."""
+        if self._arena is not None and not self._arena_busy:
+            return self._arena
+        buf = np.empty(max(self._arena_size, 64), np.uint8)
+        base = _addr(buf)
+        views, addrs = {}, {}
+        for key, off in self._arena_offsets.items():
+            if isinstance(key, int):
+                av = self.slot_avals[key]
+                shape, dt = av.shape, av.dtype
+            else:
+                shape, dt = key.shape, key.dtype
+            n = int(np.prod(shape)) * np.dtype(dt).itemsize
+            views[key] = buf[off:off + n].view(dt).reshape(shape)
+            addrs[key] = base + off
+        arena = (buf, views, addrs)
+        if self._arena is None:
+            self._arena = arena
+        return arena
+
     def run_addrs(self, addrs):
         """Run with inputs given by buffer address (the inputs must stay alive); returns
         fresh output arrays. Falls back to `run` when host steps need the arrays."""
@@ -205,16 +284,27 @@ class Executable:
             raise _NeedArrays
         arrays: list = [None] * len(self.slot_avals)
         ptrs = list(addrs) + [0] * (len(self.slot_avals) - len(addrs))
-        for s, shape, dt in self._alloc:
-            a = np.empty(shape, dt)
-            arrays[s] = a
-            ptrs[s] = _addr(a)
-        for step in self._csteps:
-            args = [ptrs[s] for s in step.slots]
-            if step.temps:
-                tmp = [np.empty(t.shape, t.dtype) for t in step.temps]
-                args.extend(_addr(t) for t in tmp)
-            step.cfn(*args)
+        arena = self._arena_views()
+        own = arena is self._arena
+        if own:
+            self._arena_busy = True
+        try:
+            aaddrs = arena[2]
+            for key, a in aaddrs.items():
+                if isinstance(key, int):
+                    ptrs[key] = a
+            for s, shape, dt in self._alloc:
+                a = np.empty(shape, dt)
+                arrays[s] = a
+                ptrs[s] = _addr(a)
+            for step in self._csteps:
+                args = [ptrs[s] for s in step.slots]
+                if step.temps:
+                    args.extend(aaddrs[t] for t in step.temps)
+                step.cfn(*args)
+        finally:
+            if own:
+                self._arena_busy = False
         return [self._output(arrays, ptrs, o) for o in self.out_slots]
 
     def _output(self, arrays, ptrs, o):
@@ -227,18 +317,31 @@ class Executable:
         return arr if arr.shape == aval.shape else arr.reshape(aval.shape)
 
     def run(self, args):
+        arena = self._arena_views()
+        own = arena is self._arena
+        if own:
+            self._arena_busy = True
+        try:
+            return self._run(args, arena)
+        finally:
+            if own:
+                self._arena_busy = False
+
+    def _run(self, args, arena):
         arrays: list = [None] * len(self.slot_avals)
         for i, a in enumerate(args):
             arrays[i] = a
-        for s in self.c_written:
+        _, views, aaddrs = arena
+        for key, v in views.items():
+            if isinstance(key, int):
+                arrays[key] = v
+        for s, shape, dt in self._alloc:
             if arrays[s] is None:
-                av = self.slot_avals[s]
-                arrays[s] = np.empty(av.shape, av.dtype)
+                arrays[s] = np.empty(shape, dt)
         for kind, step in self.steps:
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
-                temp_arrays = [np.empty(t.shape, t.dtype) for t in step.temps]
-                ptrs.extend(_addr(t) for t in temp_arrays)
+                ptrs.extend(aaddrs[t] for t in step.temps)
                 if _PROFILE:
                     import time
                     t0 = time.perf_counter()
@@ -261,6 +364,8 @@ class Executable:
                 out.append(np.full(aval.shape, v, aval.dtype))
             else:
                 arr = arrays[v]
+                if np.may_share_memory(arr, arena[0]):
+                    arr = arr.copy()
                 if arr.shape != aval.shape:
                     arr = arr.reshape(aval.shape)
                 out.append(arr)
