@@ -151,14 +151,24 @@ def arrays(dtype=np.float32, shape=None, min_value: float = -3.0, max_value: flo
     dt = np.dtype(dtype)
     shape = shapes() if shape is None else shape
     if np.issubdtype(dt, np.floating):
-        elems = st.floats(min_value, max_value, allow_nan=allow_nan,
-                          allow_infinity=allow_infinity, width=8 * min(dt.itemsize, 8))
+        elems = st.floats(_inward(min_value, dt, 1), _inward(max_value, dt, -1),
+                          allow_nan=allow_nan, allow_infinity=allow_infinity,
+                          width=8 * min(dt.itemsize, 8))
     elif np.issubdtype(dt, np.integer):
         elems = st.integers(int(max(min_value, np.iinfo(dt).min)),
                             int(min(max_value, np.iinfo(dt).max)))
     else:
         elems = st.booleans()
     return hnp.arrays(dt, shape, elements=elems).map(fnp.asarray)
+
+
+def _inward(v: float, dt, direction: int) -> float:
+    """`v` rounded to `dt` towards the inside of the range (hypothesis wants bounds that the
+    float width represents exactly, e.g. 0.1 is not a float32)."""
+    r = dt.type(v)
+    if (direction > 0 and float(r) < v) or (direction < 0 and float(r) > v):
+        r = np.nextafter(r, dt.type(direction * np.inf))
+    return float(r)
 
 
 def _product(*xs):
