@@ -1,4 +1,5 @@
-"""Build script: metadata lives in pyproject.toml."""
+"""Build script: metadata lives in pyproject.toml. Builds the prebuilt eager kernels
+(`funcgrad._eager_kernels`, cffi out-of-line API mode) from funcgrad's own lowering."""
 from setuptools import setup
 
-setup()
+setup(cffi_modules=["funcgrad/_eager_build.py:ffibuilder"])
