@@ -1,0 +1,661 @@
+"""Benchmark workloads: the same math written for funcgrad, NumPy, JAX and PyTorch.
+
+Each workload has `make_data(quick)` (NumPy float32 arrays from a fixed seed, shared by every
+framework) and one builder per framework. A builder takes the data and returns
+`(run, to_numpy)`: `run()` executes one repetition and returns its materialised result
+(`block_until_ready` for funcgrad and JAX; NumPy and PyTorch eager are synchronous), and
+`to_numpy(result)` turns that result into a list of NumPy arrays for the correctness
+cross-check against the NumPy version.
+
+JAX and PyTorch are imported inside their builders only: they are benchmark extras, never
+runtime dependencies of funcgrad. funcgrad and JAX share one source for each model (the
+`_mlp`, `_cnn`, `_rnn` helpers take the framework's numpy / lax / nn modules), so they run
+literally the same program.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FRAMEWORKS = ("funcgrad", "numpy", "jax", "torch")
+LR = 0.01
+
+
+class Workload:
+    def __init__(self, name, title, make_data, builders, *, tol=1e-3, inner=1, metrics=None,
+                 check_all=True):
+        self.name = name
+        self.title = title
+        self.make_data = make_data
+        self.builders = builders      # framework -> builder(data) -> (run, to_numpy)
+        self.tol = tol                # max |err| / max |ref| per output, vs NumPy
+        self.inner = inner            # calls per timed sample (per-call time = sample/inner)
+        self.metrics = metrics        # (framework, seconds per call) -> {name: value}
+        self.check_all = check_all
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _fg():
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    from funcgrad import lax, nn
+    return fg, fnp, lax, nn
+
+
+def _jax():
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jax import nn
+    return jax, jnp, lax, nn
+
+
+def _fg_put(fg, tree):
+    return fg.device_put(tree)
+
+
+def _jax_put(jax, tree):
+    return jax.device_put(tree)
+
+
+def _leaves_np(out):
+    """Flatten nested tuples/lists of arrays into a list of NumPy arrays."""
+    if isinstance(out, (list, tuple)):
+        res = []
+        for o in out:
+            res.extend(_leaves_np(o))
+        return res
+    if hasattr(out, "detach"):           # torch tensor
+        return [out.detach().cpu().numpy()]
+    return [np.asarray(out)]
+
+
+def _torch_threads():
+    import os
+    import torch
+    n = os.environ.get("OMP_NUM_THREADS")
+    if n:
+        torch.set_num_threads(int(n))
+    return torch
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _randn(rng, shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- mlp_step
+
+def mlp_data(quick):
+    rng = _rng()
+    sizes = [784, 512, 512, 10]
+    params = []
+    for i, o in zip(sizes[:-1], sizes[1:]):
+        params.append((_randn(rng, (i, o), np.sqrt(2.0 / i)), _randn(rng, (o,), 0.01)))
+    x = rng.random((128, 784), dtype=np.float32)
+    labels = rng.integers(0, 10, 128)
+    y = np.eye(10, dtype=np.float32)[labels]
+    return {"params": params, "x": x, "y": y}
+
+
+def _mlp(np_, nn_, grad):
+    def loss(params, x, y):
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = nn_.relu(x @ w1 + b1)
+        h = nn_.relu(h @ w2 + b2)
+        logits = h @ w3 + b3
+        return -np_.mean(np_.sum(y * nn_.log_softmax(logits), axis=-1))
+
+    def step(params, x, y):
+        g = grad(loss)(params, x, y)
+        return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, g)]
+    return step
+
+
+def mlp_funcgrad(d):
+    fg, fnp, lax, nn = _fg()
+    step = fg.jit(_mlp(fnp, nn, fg.grad))
+    params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
+    return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
+
+
+def mlp_jax(d):
+    jax, jnp, lax, nn = _jax()
+    step = jax.jit(_mlp(jnp, nn, jax.grad))
+    params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
+    return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
+
+
+def mlp_numpy(d):
+    params, x, y = d["params"], d["x"], d["y"]
+
+    def step():
+        (w1, b1), (w2, b2), (w3, b3) = params
+        B = x.shape[0]
+        a1 = x @ w1 + b1
+        h1 = np.maximum(a1, 0)
+        a2 = h1 @ w2 + b2
+        h2 = np.maximum(a2, 0)
+        z = h2 @ w3 + b3
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        p = e / e.sum(axis=1, keepdims=True)
+        dz = (p * y.sum(axis=1, keepdims=True) - y) / np.float32(B)
+        dw3 = h2.T @ dz
+        db3 = dz.sum(0)
+        da2 = (dz @ w3.T) * (a2 > 0)
+        dw2 = h1.T @ da2
+        db2 = da2.sum(0)
+        da1 = (da2 @ w2.T) * (a1 > 0)
+        dw1 = x.T @ da1
+        db1 = da1.sum(0)
+        lr = np.float32(LR)
+        return [(w1 - lr * dw1, b1 - lr * db1), (w2 - lr * dw2, b2 - lr * db2),
+                (w3 - lr * dw3, b3 - lr * db3)]
+    return step, _leaves_np
+
+
+def mlp_torch(d):
+    torch = _torch_threads()
+    params = [tuple(torch.tensor(a, requires_grad=True) for a in wb) for wb in d["params"]]
+    flat = [t for wb in params for t in wb]
+    x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+
+    def step():
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = torch.relu(x @ w1 + b1)
+        h = torch.relu(h @ w2 + b2)
+        logits = h @ w3 + b3
+        loss = -(y * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+        gs = torch.autograd.grad(loss, flat)
+        with torch.no_grad():
+            new = [p - LR * g for p, g in zip(flat, gs)]
+        return [(new[0], new[1]), (new[2], new[3]), (new[4], new[5])]
+    return step, _leaves_np
+
+
+# ----------------------------------------------------------------------------- cnn_step
+
+def cnn_data(quick):
+    rng = _rng()
+    B = 64
+    params = [
+        (_randn(rng, (3, 3, 1, 32), np.sqrt(2.0 / 9)), _randn(rng, (32,), 0.01)),
+        (_randn(rng, (3, 3, 32, 64), np.sqrt(2.0 / (9 * 32))), _randn(rng, (64,), 0.01)),
+        (_randn(rng, (7 * 7 * 64, 10), np.sqrt(1.0 / (7 * 7 * 64))), _randn(rng, (10,), 0.01)),
+    ]
+    x = rng.random((B, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, B)]
+    return {"params": params, "x": x, "y": y}
+
+
+def _cnn(np_, lax_, nn_, grad):
+    dn = ("NHWC", "HWIO", "NHWC")
+
+    def conv(x, w, b):
+        return lax_.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dn) + b
+
+    def pool(x):
+        return lax_.reduce_window(x, -np_.inf, lax_.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def loss(params, x, y):
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = pool(nn_.relu(conv(x, w1, b1)))
+        h = pool(nn_.relu(conv(h, w2, b2)))
+        h = h.reshape((h.shape[0], -1))
+        logits = h @ w3 + b3
+        return -np_.mean(np_.sum(y * nn_.log_softmax(logits), axis=-1))
+
+    def step(params, x, y):
+        g = grad(loss)(params, x, y)
+        return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, g)]
+    return step
+
+
+def cnn_funcgrad(d):
+    fg, fnp, lax, nn = _fg()
+    step = fg.jit(_cnn(fnp, lax, nn, fg.grad))
+    params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
+    return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
+
+
+def cnn_jax(d):
+    jax, jnp, lax, nn = _jax()
+    step = jax.jit(_cnn(jnp, lax, nn, jax.grad))
+    params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
+    return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
+
+
+def _np_conv3x3(x, w, b):
+    """SAME 3x3 conv, NHWC x HWIO, by im2col; returns (out, cols)."""
+    N, H, W, C = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))  # N,H,W,C,3,3
+    cols = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(N * H * W, 9 * C)
+    out = cols @ w.reshape(9 * C, -1) + b
+    return out.reshape(N, H, W, -1), cols
+
+
+def _np_conv3x3_back(dout, cols, w, x_shape, need_dx):
+    N, H, W, C = x_shape
+    O = w.shape[-1]
+    d2 = dout.reshape(-1, O)
+    dw = (cols.T @ d2).reshape(w.shape)
+    db = d2.sum(0)
+    dx = None
+    if need_dx:
+        dcols = (d2 @ w.reshape(9 * C, O).T).reshape(N, H, W, 3, 3, C)
+        dxp = np.zeros((N, H + 2, W + 2, C), np.float32)
+        for i in range(3):
+            for j in range(3):
+                dxp[:, i:i + H, j:j + W, :] += dcols[:, :, :, i, j, :]
+        dx = dxp[:, 1:-1, 1:-1, :]
+    return dw, db, dx
+
+
+def _np_pool(x):
+    N, H, W, C = x.shape
+    r = x.reshape(N, H // 2, 2, W // 2, 2, C)
+    return r.max(axis=(2, 4)), r
+
+
+def _np_pool_back(dout, r, out):
+    mask = r == out[:, :, None, :, None, :]
+    N, h, _, w, _, C = r.shape
+    return (mask * dout[:, :, None, :, None, :]).reshape(N, 2 * h, 2 * w, C)
+
+
+def cnn_numpy(d):
+    params, x, y = d["params"], d["x"], d["y"]
+
+    def step():
+        (w1, b1), (w2, b2), (w3, b3) = params
+        B = x.shape[0]
+        a1, c1 = _np_conv3x3(x, w1, b1)
+        r1 = np.maximum(a1, 0)
+        p1, rr1 = _np_pool(r1)
+        a2, c2 = _np_conv3x3(p1, w2, b2)
+        r2 = np.maximum(a2, 0)
+        p2, rr2 = _np_pool(r2)
+        f = p2.reshape(B, -1)
+        z = f @ w3 + b3
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        p = e / e.sum(axis=1, keepdims=True)
+        dz = (p * y.sum(axis=1, keepdims=True) - y) / np.float32(B)
+        dw3 = f.T @ dz
+        db3 = dz.sum(0)
+        dp2 = (dz @ w3.T).reshape(p2.shape)
+        da2 = _np_pool_back(dp2, rr2, p2) * (a2 > 0)
+        dw2, db2, dp1 = _np_conv3x3_back(da2, c2, w2, p1.shape, True)
+        da1 = _np_pool_back(dp1, rr1, p1) * (a1 > 0)
+        dw1, db1, _ = _np_conv3x3_back(da1, c1, w1, x.shape, False)
+        lr = np.float32(LR)
+        return [(w1 - lr * dw1, b1 - lr * db1), (w2 - lr * dw2, b2 - lr * db2),
+                (w3 - lr * dw3, b3 - lr * db3)]
+    return step, _leaves_np
+
+
+def cnn_torch(d):
+    torch = _torch_threads()
+    import torch.nn.functional as F
+    (w1, b1), (w2, b2), (w3, b3) = d["params"]
+    # conv weights HWIO -> OIHW, input NHWC -> NCHW (layout conversion outside the timing)
+    t = [torch.tensor(w1.transpose(3, 2, 0, 1).copy(), requires_grad=True),
+         torch.tensor(b1, requires_grad=True),
+         torch.tensor(w2.transpose(3, 2, 0, 1).copy(), requires_grad=True),
+         torch.tensor(b2, requires_grad=True),
+         torch.tensor(w3, requires_grad=True), torch.tensor(b3, requires_grad=True)]
+    x = torch.from_numpy(d["x"].transpose(0, 3, 1, 2).copy())
+    y = torch.from_numpy(d["y"])
+
+    def step():
+        h = F.max_pool2d(torch.relu(F.conv2d(x, t[0], t[1], padding=1)), 2)
+        h = F.max_pool2d(torch.relu(F.conv2d(h, t[2], t[3], padding=1)), 2)
+        h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)   # flatten in NHWC order
+        logits = h @ t[4] + t[5]
+        loss = -(y * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+        gs = torch.autograd.grad(loss, t)
+        with torch.no_grad():
+            return [p - LR * g for p, g in zip(t, gs)]
+
+    def to_numpy(new):
+        n = [a.detach().numpy() for a in new]
+        return [n[0].transpose(2, 3, 1, 0), n[1], n[2].transpose(2, 3, 1, 0), n[3], n[4], n[5]]
+    return step, to_numpy
+
+
+# ----------------------------------------------------------------------------- elementwise
+
+ELEMENTWISE_N = 10_000_000
+ELEMENTWISE_BYTES = 3 * 4 * ELEMENTWISE_N      # read x, z; write out
+BANDWIDTH_FLOOR_S = 3.05e-3
+
+
+def ew_data(quick):
+    rng = _rng()
+    return {"x": _randn(rng, ELEMENTWISE_N), "z": _randn(rng, ELEMENTWISE_N)}
+
+
+def _ew(np_):
+    return lambda x, z: np_.tanh(x) * z + np_.exp(-x * x) * 0.5
+
+
+def ew_funcgrad(d):
+    fg, fnp, _, _ = _fg()
+    f = fg.jit(_ew(fnp))
+    x, z = _fg_put(fg, (d["x"], d["z"]))
+    return (lambda: fg.block_until_ready(f(x, z))), _leaves_np
+
+
+def ew_jax(d):
+    jax, jnp, _, _ = _jax()
+    f = jax.jit(_ew(jnp))
+    x, z = _jax_put(jax, (d["x"], d["z"]))
+    return (lambda: jax.block_until_ready(f(x, z))), _leaves_np
+
+
+def ew_numpy(d):
+    x, z = d["x"], d["z"]
+    half = np.float32(0.5)
+    return (lambda: np.tanh(x) * z + np.exp(-x * x) * half), _leaves_np
+
+
+def ew_torch(d):
+    torch = _torch_threads()
+    x, z = torch.from_numpy(d["x"]), torch.from_numpy(d["z"])
+    return (lambda: torch.tanh(x) * z + torch.exp(-x * x) * 0.5), _leaves_np
+
+
+def ew_metrics(fw, t):
+    return {"GB/s": ELEMENTWISE_BYTES / t / 1e9, "%floor": 100.0 * BANDWIDTH_FLOOR_S / t}
+
+
+# ----------------------------------------------------------------------------- matmul
+
+MM_N = 1024
+
+
+def mm_data(quick):
+    rng = _rng()
+    return {"a": _randn(rng, (MM_N, MM_N)), "b": _randn(rng, (MM_N, MM_N))}
+
+
+def mm_funcgrad(d):
+    fg, fnp, _, _ = _fg()
+    f = fg.jit(lambda a, b: a @ b)
+    a, b = _fg_put(fg, (d["a"], d["b"]))
+    return (lambda: fg.block_until_ready(f(a, b))), _leaves_np
+
+
+def mm_jax(d):
+    jax, jnp, _, _ = _jax()
+    f = jax.jit(lambda a, b: a @ b)
+    a, b = _jax_put(jax, (d["a"], d["b"]))
+    return (lambda: jax.block_until_ready(f(a, b))), _leaves_np
+
+
+def mm_numpy(d):
+    a, b = d["a"], d["b"]
+    return (lambda: a @ b), _leaves_np
+
+
+def mm_torch(d):
+    torch = _torch_threads()
+    a, b = torch.from_numpy(d["a"]), torch.from_numpy(d["b"])
+    return (lambda: a @ b), _leaves_np
+
+
+def mm_metrics(fw, t):
+    return {"GFLOP/s": 2.0 * MM_N ** 3 / t / 1e9}
+
+
+# ----------------------------------------------------------------------------- dispatch
+
+DISPATCH_INNER = 2000
+
+
+def dispatch_data(quick):
+    return {"x": np.arange(10, dtype=np.float32)}
+
+
+def dispatch_funcgrad(d):
+    fg, fnp, _, _ = _fg()
+    f = fg.jit(lambda x: x + 1)
+    x = _fg_put(fg, d["x"])
+    n = DISPATCH_INNER
+
+    def run():
+        for _ in range(n):
+            r = f(x).block_until_ready()
+        return r
+    return run, _leaves_np
+
+
+def dispatch_jax(d):
+    jax, jnp, _, _ = _jax()
+    f = jax.jit(lambda x: x + 1)
+    x = _jax_put(jax, d["x"])
+    n = DISPATCH_INNER
+
+    def run():
+        for _ in range(n):
+            r = f(x).block_until_ready()
+        return r
+    return run, _leaves_np
+
+
+def dispatch_numpy(d):
+    x = d["x"]
+    n = DISPATCH_INNER
+
+    def run():
+        for _ in range(n):
+            r = x + 1
+        return r
+    return run, _leaves_np
+
+
+def dispatch_torch(d):
+    torch = _torch_threads()
+    x = torch.from_numpy(d["x"])
+    n = DISPATCH_INNER
+
+    def run():
+        for _ in range(n):
+            r = x + 1
+        return r
+    return run, _leaves_np
+
+
+# ----------------------------------------------------------------------------- log_softmax
+
+def ls_data(quick):
+    return {"x": _randn(_rng(), (4096, 1000), 3.0)}
+
+
+def ls_funcgrad(d):
+    fg, fnp, _, nn = _fg()
+    f = fg.jit(nn.log_softmax)
+    x = _fg_put(fg, d["x"])
+    return (lambda: fg.block_until_ready(f(x))), _leaves_np
+
+
+def ls_jax(d):
+    jax, jnp, _, nn = _jax()
+    f = jax.jit(nn.log_softmax)
+    x = _jax_put(jax, d["x"])
+    return (lambda: jax.block_until_ready(f(x))), _leaves_np
+
+
+def ls_numpy(d):
+    x = d["x"]
+
+    def run():
+        s = x - x.max(axis=-1, keepdims=True)
+        return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
+    return run, _leaves_np
+
+
+def ls_torch(d):
+    torch = _torch_threads()
+    x = torch.from_numpy(d["x"])
+    return (lambda: torch.log_softmax(x, dim=-1)), _leaves_np
+
+
+# ----------------------------------------------------------------------------- rnn
+
+RNN_T, RNN_B, RNN_H, RNN_I = 100, 32, 256, 256
+
+
+def rnn_data(quick):
+    rng = _rng()
+    return {
+        "params": (_randn(rng, (RNN_I, RNN_H), 1.0 / np.sqrt(RNN_I)),
+                   _randn(rng, (RNN_H, RNN_H), 0.9 / np.sqrt(RNN_H)),
+                   _randn(rng, (RNN_H,), 0.1)),
+        "xs": _randn(rng, (RNN_T, RNN_B, RNN_I)),
+        "h0": np.zeros((RNN_B, RNN_H), np.float32),
+    }
+
+
+def _rnn(np_, lax_, value_and_grad):
+    """loss = sum(h_T ** 2) of an Elman RNN h_t = tanh(x_t Wx + h_{t-1} Wh + b);
+    returns (loss, (dWx, dWh, db))."""
+    def loss(params, xs, h0):
+        wx, wh, b = params
+
+        def cell(h, x):
+            return np_.tanh(x @ wx + h @ wh + b), None
+        hT, _ = lax_.scan(cell, h0, xs)
+        return np_.sum(hT * hT)
+    return value_and_grad(loss)
+
+
+def rnn_funcgrad(d):
+    fg, fnp, lax, _ = _fg()
+    f = fg.jit(_rnn(fnp, lax, fg.value_and_grad))
+    params, xs, h0 = _fg_put(fg, (d["params"], d["xs"], d["h0"]))
+    return (lambda: fg.block_until_ready(f(params, xs, h0))), _leaves_np
+
+
+def rnn_jax(d):
+    jax, jnp, lax, _ = _jax()
+    f = jax.jit(_rnn(jnp, lax, jax.value_and_grad))
+    params, xs, h0 = _jax_put(jax, (d["params"], d["xs"], d["h0"]))
+    return (lambda: jax.block_until_ready(f(params, xs, h0))), _leaves_np
+
+
+def rnn_numpy(d):
+    (wx, wh, b), xs, h0 = d["params"], d["xs"], d["h0"]
+    T, B, I = xs.shape
+    H = wh.shape[0]
+    x2 = xs.reshape(T * B, I)
+
+    def run():
+        # forward: the input projection for all steps in one GEMM
+        xw = (x2 @ wx).reshape(T, B, H) + b
+        hs = np.empty((T + 1, B, H), np.float32)
+        hs[0] = h0
+        for t in range(T):
+            np.tanh(xw[t] + hs[t] @ wh, out=hs[t + 1])
+        loss = np.sum(hs[T] * hs[T], dtype=np.float32)
+        # backward through time; weight gradients as two GEMMs over all steps
+        da = np.empty((T, B, H), np.float32)
+        dh = 2 * hs[T]
+        for t in range(T - 1, -1, -1):
+            h = hs[t + 1]
+            da[t] = dh * (1 - h * h)
+            dh = da[t] @ wh.T
+        da2 = da.reshape(T * B, H)
+        dwx = x2.T @ da2
+        dwh = hs[:-1].reshape(T * B, H).T @ da2
+        db = da2.sum(0)
+        return loss, (dwx, dwh, db)
+    return run, _leaves_np
+
+
+def rnn_torch(d):
+    torch = _torch_threads()
+    ps = [torch.tensor(a, requires_grad=True) for a in d["params"]]
+    xs, h0 = torch.from_numpy(d["xs"]), torch.from_numpy(d["h0"])
+
+    def run():
+        wx, wh, b = ps
+        h = h0
+        for t in range(xs.shape[0]):
+            h = torch.tanh(xs[t] @ wx + h @ wh + b)
+        loss = (h * h).sum()
+        gs = torch.autograd.grad(loss, ps)
+        return loss.detach(), gs
+    return run, _leaves_np
+
+
+# ----------------------------------------------------------------------------- first_call
+# (measured by bench.run in fresh processes; the step is mlp_step's)
+
+def first_call_child(fw):
+    """Run in a fresh process: import the framework, place the MLP data, then time the first
+    call of the jitted MLP step (trace + compile + run) and a second call. Returns a dict."""
+    import time
+    t0 = time.perf_counter()
+    if fw == "funcgrad":
+        fg, fnp, _, nn = _fg()
+        t1 = time.perf_counter()
+        d = mlp_data(False)
+        params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
+        step = fg.jit(_mlp(fnp, nn, fg.grad))
+        block = fg.block_until_ready
+    else:
+        jax, jnp, _, nn = _jax()
+        t1 = time.perf_counter()
+        d = mlp_data(False)
+        params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
+        step = jax.jit(_mlp(jnp, nn, jax.grad))
+        block = jax.block_until_ready
+    block(params)
+    t2 = time.perf_counter()
+    block(step(params, x, y))
+    t3 = time.perf_counter()
+    block(step(params, x, y))
+    t4 = time.perf_counter()
+    return {"import": t1 - t0, "setup": t2 - t1, "first": t3 - t2, "second": t4 - t3}
+
+
+# ----------------------------------------------------------------------------- registry
+
+WORKLOADS = {
+    "mlp_step": Workload(
+        "mlp_step", "MLP 784-512-512-10 SGD step, batch 128", mlp_data,
+        {"funcgrad": mlp_funcgrad, "numpy": mlp_numpy, "jax": mlp_jax, "torch": mlp_torch}),
+    "cnn_step": Workload(
+        "cnn_step", "CNN conv32-pool-conv64-pool-dense10 SGD step, batch 64", cnn_data,
+        {"funcgrad": cnn_funcgrad, "numpy": cnn_numpy, "jax": cnn_jax, "torch": cnn_torch}),
+    "elementwise": Workload(
+        "elementwise", "tanh(x)*z + exp(-x*x)*0.5, 1e7 float32", ew_data,
+        {"funcgrad": ew_funcgrad, "numpy": ew_numpy, "jax": ew_jax, "torch": ew_torch},
+        tol=1e-5, metrics=ew_metrics),
+    "matmul": Workload(
+        "matmul", "1024^3 float32 matmul", mm_data,
+        {"funcgrad": mm_funcgrad, "numpy": mm_numpy, "jax": mm_jax, "torch": mm_torch},
+        tol=1e-4, metrics=mm_metrics),
+    "dispatch": Workload(
+        "dispatch", "x + 1 on 10 floats, per call", dispatch_data,
+        {"funcgrad": dispatch_funcgrad, "numpy": dispatch_numpy, "jax": dispatch_jax,
+         "torch": dispatch_torch},
+        tol=0.0, inner=DISPATCH_INNER),
+    "log_softmax": Workload(
+        "log_softmax", "log_softmax on (4096, 1000) float32", ls_data,
+        {"funcgrad": ls_funcgrad, "numpy": ls_numpy, "jax": ls_jax, "torch": ls_torch},
+        tol=1e-5),
+    "rnn": Workload(
+        "rnn", "Elman RNN fwd+bwd, T=100 B=32 H=256 I=256", rnn_data,
+        {"funcgrad": rnn_funcgrad, "numpy": rnn_numpy, "jax": rnn_jax, "torch": rnn_torch},
+        tol=1e-3),
+}
+
+ORDER = ["mlp_step", "cnn_step", "elementwise", "matmul", "dispatch", "log_softmax", "rnn",
+         "first_call"]
