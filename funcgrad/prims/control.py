@@ -431,7 +431,7 @@ def _scan_impl(*args, program, num_consts, num_carry, length, reverse):
     ys: list[list] = []
     for k in range(length):
         i = length - 1 - k if reverse else k
-        x_i = [core.ArrayImpl(x[i], core.ShapedArray(x.shape[1:], x.dtype,
+        x_i = [core.ArrayImpl(np.asarray(x[i]), core.ShapedArray(x.shape[1:], x.dtype,
                                                       a.weak_type)) for x, a in zip(xs_np, xs)]
         outs = eval_program(program, [], list(consts) + list(carry) + x_i)
         carry, y = outs[:num_carry], outs[num_carry:]
