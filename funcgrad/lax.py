@@ -140,6 +140,31 @@ def _check_tree(what, expected_tree, got_tree, expected_avals=None, got_avals=No
                                 "dtypes it takes")
 
 
+class _WeakCarryPromotion(Exception):
+    """Raised while staging a loop body whose weakly-typed carry input comes out with another
+    dtype: as in JAX, the loop is restaged with that carry promoted."""
+
+    def __init__(self, dtypes):
+        super().__init__("internal: weak carry promotion")
+        self.dtypes = dtypes
+
+
+def _check_weak_carry(in_avals, out_avals):
+    promote = {}
+    for i, (a, b) in enumerate(zip(in_avals, out_avals)):
+        if a.weak_type and a.shape == b.shape and a.dtype != b.dtype:
+            dt, weak = dtypes.result_type((a.dtype, True), (b.dtype, b.weak_type))
+            if dt != a.dtype:
+                promote[i] = (dt, weak)
+    if promote:
+        raise _WeakCarryPromotion(promote)
+
+
+def _promote_carry(leaves, promote):
+    return [convert_element_type(x, *promote[i]) if i in promote else x
+            for i, x in enumerate(leaves)]
+
+
 def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1, _split_transpose=False):
     """`(carry, ys) = scan(f, init, xs)`: loop `carry, y = f(carry, x)` over the leading axis
     of `xs` (pytrees allowed), stacking the `y`s (JAX's `lax.scan`)."""
@@ -171,6 +196,8 @@ def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1, _spli
         new_c, y = out
         c_leaves, c_tree = tree_flatten(new_c)
         c_leaves = _leaf_arrays(c_leaves)
+        if c_tree == carry_tree:
+            _check_weak_carry(carry_avals, [a.aval for a in c_leaves])
         _check_tree("scan", carry_tree, c_tree, carry_avals, [a.aval for a in c_leaves])
         c_leaves = [convert_element_type(a, b.dtype, b.weak_type) if a.weak_type != b.weak_type
                     else a for a, b in zip(c_leaves, carry_avals)]
@@ -178,7 +205,12 @@ def scan(f: Callable, init, xs=None, length=None, reverse=False, unroll=1, _spli
         store["y_tree"] = y_tree
         return c_leaves + _leaf_arrays(y_leaves)
 
-    prog, consts = stage_closed(body, carry_avals + x_avals)
+    try:
+        prog, consts = stage_closed(body, carry_avals + x_avals)
+    except _WeakCarryPromotion as e:
+        carry_leaves = _promote_carry(carry_leaves, e.dtypes)
+        carry_avals[:] = [x.aval for x in carry_leaves]
+        prog, consts = stage_closed(body, carry_avals + x_avals)
     outs = bind(_cf.scan_p, *consts, *carry_leaves, *xs_leaves, program=prog,
                 num_consts=len(consts), num_carry=len(carry_leaves), length=n,
                 reverse=bool(reverse))
@@ -284,12 +316,19 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
         out = body_fun(tree_unflatten(tree, args))
         lv, tr = tree_flatten(out)
         lv = _leaf_arrays(lv)
+        if tr == tree:
+            _check_weak_carry(avals, [a.aval for a in lv])
         _check_tree("while_loop", tree, tr, avals, [a.aval for a in lv])
         return [convert_element_type(a, b.dtype, b.weak_type) if a.weak_type != b.weak_type
                 else a for a, b in zip(lv, avals)]
 
+    try:
+        bprog, bconsts = stage_closed(bfun, avals)
+    except _WeakCarryPromotion as e:
+        leaves = _promote_carry(leaves, e.dtypes)
+        avals[:] = [x.aval for x in leaves]
+        bprog, bconsts = stage_closed(bfun, avals)
     cprog, cconsts = stage_closed(cfun, avals)
-    bprog, bconsts = stage_closed(bfun, avals)
     outs = bind(_cf.while_p, *cconsts, *bconsts, *leaves, cond_program=cprog,
                 body_program=bprog, cond_nconsts=len(cconsts), body_nconsts=len(bconsts))
     return tree_unflatten(tree, outs)
