@@ -15,6 +15,26 @@ from . import numpy  # noqa: F401
 from . import lax, random  # noqa: F401
 from .devices import device_put, devices, default_backend, config, Device
 
+from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
+from .api import jacrev as jacobian  # noqa: E402
+
+
+def device_get(x):
+    """NumPy copies of every array leaf of `x` (JAX's `device_get`)."""
+    import numpy as _np
+    return tree.tree_map(lambda a: _np.asarray(a) if isinstance(a, Array) else a, x)
+
+
+def clear_caches():
+    """Forget compiled executables held in memory (the disk cache stays)."""
+    from .backends import _backends
+    for b in _backends.values():
+        if hasattr(b, "_executables"):
+            b._executables.clear()
+
+
+ShapeDtypeStruct = ShapedArray
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -22,5 +42,6 @@ __all__ = [
     "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "hessian", "vmap", "jit",
     "make_ir", "eval_shape", "custom_jvp", "custom_vjp", "checkpoint", "remat",
     "stop_gradient", "device_put", "devices", "default_backend", "config", "Device",
-    "block_until_ready", "numpy", "lax", "random", "tree", "dtypes",
+    "block_until_ready", "numpy", "lax", "random", "tree", "dtypes", "make_jaxpr", "jacobian",
+    "device_get", "clear_caches", "ShapeDtypeStruct",
 ]

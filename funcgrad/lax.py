@@ -46,7 +46,8 @@ __all__ = [
     "squeeze", "transpose", "reduce_window", "sort", "scan", "cond", "switch", "while_loop",
     "fori_loop", "map", "dot", "batch_matmul", "square", "clamp", "broadcasted_iota",
     "select_n", "psum", "erfc", "conv_general_shape_tuple", "padtype_to_pads",
-    "reduce_window_shape_tuple", "conv_transpose_padding", "associative_scan",
+    "reduce_window_shape_tuple", "conv_transpose_padding", "associative_scan", "reciprocal",
+    "exp2", "full_like", "index_in_dim", "cumprod", "cummax", "cummin", "top_k",
 ]
 
 
@@ -79,6 +80,57 @@ def conv_general_shape_tuple(lhs_shape, rhs_shape, window_strides, padding,
                       lhs_dilation=(1,) * nsp, rhs_dilation=(1,) * nsp, dimension_numbers=dn,
                       feature_group_count=1, batch_group_count=1)
     return out.shape
+
+
+def reciprocal(x):
+    return div(1.0, core.to_array(x)) if not isinstance(x, Array) else div(
+        full(x.shape, 1, x.dtype), x)
+
+
+def exp2(x):
+    return exp(mul(core.to_array(x), 0.6931471805599453))
+
+
+def full_like(x, fill_value, dtype=None, shape=None):
+    x = core.to_array(x)
+    return full(x.shape if shape is None else shape, fill_value, dtype or x.dtype)
+
+
+def index_in_dim(operand, index, axis=0, keepdims=True):
+    operand = core.to_array(operand)
+    n = operand.shape[axis]
+    index = index % n if index < 0 else index
+    out = slice_in_dim(operand, index, index + 1, 1, axis)
+    return out if keepdims else squeeze(out, (axis,))
+
+
+def cumprod(operand, axis=0, reverse=False):
+    from . import numpy as fnp
+    x = rev(operand, (axis,)) if reverse else operand
+    out = fnp.cumprod(x, axis=axis)
+    return rev(out, (axis,)) if reverse else out
+
+
+def cummax(operand, axis=0, reverse=False):
+    from . import numpy as fnp
+    x = rev(operand, (axis,)) if reverse else operand
+    out = fnp.cummax(x, axis=axis)
+    return rev(out, (axis,)) if reverse else out
+
+
+def cummin(operand, axis=0, reverse=False):
+    from . import numpy as fnp
+    x = rev(operand, (axis,)) if reverse else operand
+    out = fnp.cummin(x, axis=axis)
+    return rev(out, (axis,)) if reverse else out
+
+
+def top_k(operand, k):
+    """The `k` largest entries along the last axis and their indices (descending)."""
+    from . import numpy as fnp
+    x = core.to_array(operand)
+    idx = fnp.argsort(x, axis=-1, descending=True)[..., :k]
+    return fnp.take_along_axis(x, idx, axis=-1), idx
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None):

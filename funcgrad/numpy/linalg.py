@@ -66,3 +66,58 @@ def matrix_norm(x, ord="fro", keepdims=False):
 
 def det(a):
     raise NotImplementedError("linalg.det is not implemented in funcgrad yet")
+
+
+def matmul(x1, x2):
+    return fnp.matmul(x1, x2)
+
+
+def outer(x1, x2):
+    return fnp.outer(x1, x2)
+
+
+def trace(x, offset=0):
+    return fnp.trace(x, offset, -2, -1)
+
+
+def diagonal(x, offset=0):
+    return fnp.diagonal(x, offset, -2, -1)
+
+
+def matrix_transpose(x):
+    return fnp.matrix_transpose(x)
+
+
+def vecdot(x1, x2, axis=-1):
+    return fnp.vecdot(x1, x2, axis=axis)
+
+
+def tensordot(x1, x2, axes=2):
+    return fnp.tensordot(x1, x2, axes)
+
+
+def cross(x1, x2, axis=-1):
+    return fnp.cross(x1, x2, axis=axis)
+
+
+def multi_dot(arrays):
+    out = fnp.asarray(arrays[0])
+    for a in arrays[1:]:
+        out = fnp.matmul(out, a)
+    return out
+
+
+def matrix_power(a, n):
+    a = fnp.asarray(a)
+    if n < 0:
+        raise NotImplementedError("matrix_power with a negative exponent needs linalg.inv, "
+                                  "which funcgrad does not have yet")
+    out = fnp.broadcast_to(fnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    base = a
+    while n:
+        if n & 1:
+            out = fnp.matmul(out, base)
+        n >>= 1
+        if n:
+            base = fnp.matmul(base, base)
+    return out
