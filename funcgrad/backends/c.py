@@ -60,7 +60,7 @@ def _c_supported(step) -> bool:
 
 
 class _Segment:
-    __slots__ = ("fn", "slots", "temps", "cfn", "ptr_types")
+    __slots__ = ("fn", "slots", "temps", "cfn", "ptr_types", "kernels")
 
     def __init__(self, fn, slots, temps):
         self.fn = fn
@@ -105,6 +105,7 @@ class Executable:
     def _build(self):
         functions = []
         cur_stmts, cur_slots, cur_temps = [], [], []
+        cur_kernels: list = []
 
         def flush():
             nonlocal cur_stmts, cur_slots, cur_temps
@@ -115,8 +116,11 @@ class Executable:
                     t.param for t in cur_temps)
                 fn = cdsl.Function(fname, params, tuple(cur_stmts))
                 functions.append(fn)
-                self.steps.append(("c", _Segment(fn, slots, list(cur_temps))))
+                seg = _Segment(fn, slots, list(cur_temps))
+                seg.kernels = list(cur_kernels)
+                self.steps.append(("c", seg))
             cur_stmts, cur_slots, cur_temps = [], [], []
+            cur_kernels.clear()
 
         for step in self.plan.steps:
             if isinstance(step, fusion.Alias):
@@ -166,6 +170,9 @@ class Executable:
                 stmts = gemm.lower_conv(eqn, buffers, temps)
             for v in eqn.outputs:
                 self.c_written.add(self._slot(v))
+            flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
+                codegen._is_flat_kernel(step)
+            cur_kernels.append((flat, [self._slot(v) for v in eqn.outputs], set(used)))
             cur_stmts.append(cdsl.Comment(f"{eqn.prim.name} -> {eqn.outputs[0].aval.str_short()}"))
             cur_stmts.extend(stmts)
             cur_slots.extend(used)
@@ -316,18 +323,66 @@ class Executable:
             raise _NeedArrays
         return arr if arr.shape == aval.shape else arr.reshape(aval.shape)
 
-    def run(self, args):
+    def donation_map(self, donate) -> dict[int, int]:
+        """{output slot: input index} for donated inputs whose buffer can hold an output:
+        same type, written by a C step no earlier than the input's last read, and when in
+        the same step, a flat elementwise kernel (reads and writes at the same index)."""
+        cached = getattr(self, "_donation_cache", {})
+        if donate in cached:
+            return cached[donate]
+        last_read: dict[int, int] = {}
+        writer: dict[int, tuple[int, object]] = {}
+        for i, (kind, step) in enumerate(self.steps):
+            if kind == "c":
+                for sl in step.slots:
+                    last_read[sl] = i
+                for k in step.kernels:
+                    for sl in k[1]:
+                        writer[sl] = (i, k[0])
+            else:
+                for k, v in step[1]:
+                    if k == "slot":
+                        last_read[v] = i
+        out_slots = [v for k, v, _ in self.out_slots if k == "slot"]
+        mapping: dict[int, int] = {}
+        used_inputs: set[int] = set()
+        for sl in out_slots:
+            if sl in mapping or sl not in writer or sl < self.n_in:
+                continue
+            wi, flat = writer[sl]
+            for j, d in enumerate(donate):
+                if not d or j in used_inputs or j >= self.n_in:
+                    continue
+                if self.slot_avals[j].shape != self.slot_avals[sl].shape or \
+                        self.slot_avals[j].dtype != self.slot_avals[sl].dtype:
+                    continue
+                lr = last_read.get(j, -1)
+                if lr < wi or (lr == wi and flat and
+                               all(r < wi for r in self._other_reads(j, wi))):
+                    mapping[sl] = j
+                    used_inputs.add(j)
+                    break
+        cached[donate] = mapping
+        self._donation_cache = cached
+        return mapping
+
+    def _other_reads(self, slot, step_index):
+        kind, step = self.steps[step_index]
+        return [step_index] if kind == "c" and sum(
+            slot in k[2] for k in step.kernels) > 1 else []
+
+    def run(self, args, reuse=None):
         arena = self._arena_views()
         own = arena is self._arena
         if own:
             self._arena_busy = True
         try:
-            return self._run(args, arena)
+            return self._run(args, arena, reuse)
         finally:
             if own:
                 self._arena_busy = False
 
-    def _run(self, args, arena):
+    def _run(self, args, arena, reuse=None):
         arrays: list = [None] * len(self.slot_avals)
         for i, a in enumerate(args):
             arrays[i] = a
@@ -335,6 +390,9 @@ class Executable:
         for key, v in views.items():
             if isinstance(key, int):
                 arrays[key] = v
+        if reuse:
+            for sl, j in reuse.items():
+                arrays[sl] = args[j]
         for s, shape, dt in self._alloc:
             if arrays[s] is None:
                 arrays[s] = np.empty(shape, dt)
@@ -517,7 +575,8 @@ class CBackend:
     def execute_program(self, program, args, name="f", donate=()):
         exe = self.executable(program, name)
         vals = [_contiguous(a._host_value()) for a in args]
-        outs = exe.run(vals)
+        reuse = exe.donation_map(tuple(donate)) if any(donate) else None
+        outs = exe.run(vals, reuse)
         res = []
         for o, a in zip(outs, program.out_avals):
             if o.flags.writeable:
