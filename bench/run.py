@@ -40,6 +40,7 @@ import json
 import os
 import platform
 import shlex
+import resource
 import shutil
 import signal
 import statistics
@@ -53,7 +54,7 @@ if __package__ in (None, ""):          # `python bench/run.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     __package__ = "bench"
 
-from bench import workloads as W      # noqa: E402
+from bench import workloads as W
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "bench", "RESULTS.md")
@@ -64,7 +65,8 @@ OTHERS = ("numpy", "jax", "torch")
 # framework timed while another one's pool still spins loses one of the two cores, and a
 # spinning barrier on an oversubscribed core costs a scheduler slice: 10-50x slowdowns.
 AUTO_GAP_MS = 150.0
-# Other processes busier than this (cores, during the timed rounds) mark a result as noisy.
+# A result is marked noisy when other processes kept more than (cores - threads + NOISY)
+# cores busy during its timed rounds.
 NOISY = 0.25
 
 
@@ -326,7 +328,7 @@ def _spawn(args, env, timeout):
     cmd = [sys.executable, "-m", "bench.run", *args, "--_out", path]
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE,
+        p = subprocess.run(cmd, env=env, cwd=REPO, check=False, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=timeout)
         rc, out = p.returncode, p.stdout.decode(errors="replace")
     except subprocess.TimeoutExpired as e:
@@ -361,8 +363,8 @@ def _rc_text(rc):
 
 def run_workload(name, threads, opts):
     env = _worker_env(threads, opts.keep_openblas_env)
-    rounds = opts.repeat or (4 if opts.quick else 15)
-    budget = 0 if opts.repeat else (2.0 if opts.quick else 10.0)
+    rounds = opts.repeat or (4 if opts.quick else 25)
+    budget = 0 if opts.repeat else (2.0 if opts.quick else 15.0)
     gap = opts.gap_ms if opts.gap_ms is not None else (AUTO_GAP_MS if threads > 1 else 0.0)
     args = ["--_worker", name, "--_rounds", str(rounds), "--_budget", str(budget),
             "--_gap", str(gap / 1000.0), "--_sample", str(0.03 if opts.quick else 0.05),
@@ -404,6 +406,8 @@ def run_first_call(threads, opts):
            "frameworks": {}}
     runs = {"funcgrad_cold": [], "funcgrad_warm": [], "jax": []}
     errors = {}
+    t_start, stat0 = time.perf_counter(), _sys_busy()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(reps):
         cache = tempfile.mkdtemp(prefix="fgbench-cache-")
         try:
@@ -438,6 +442,11 @@ def run_first_call(threads, opts):
                                        "second": med["second"], "process": med["_wall"]}
         elif kind == "jax" and jax_missing:
             res["frameworks"][kind] = {"status": "unavailable", "error": jax_missing}
+    stat1, ru1 = _sys_busy(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    child = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    if stat0 is not None and stat1 is not None:
+        wall = time.perf_counter() - t_start
+        res["background_cores"] = max(0.0, (stat1 - stat0 - child) / wall)
     res["load_after"] = os.getloadavg()
     return res
 
@@ -528,7 +537,7 @@ def _ratio(res, fw):
 def _extra(res):
     s = _extra_metrics(res)
     bg = res.get("background_cores")
-    if bg is not None and bg > NOISY:
+    if res.get("noisy"):
         s = (s + "; " if s else "") + f"⚠ other processes used {bg:.1f} cores meanwhile"
     return s
 
@@ -700,6 +709,10 @@ def targets(results):
                 vals[th] = ("funcgrad failed", False) if bad else fn(th)
             except (KeyError, TypeError, ZeroDivisionError):
                 vals[th] = ("—", None)
+            bg = by.get((th, wl), {}).get("background_cores")
+            if by.get((th, wl), {}).get("noisy") and vals[th][1] is not None:
+                vals[th] = (vals[th][0] + f" ⚠ (other processes used {bg:.1f} cores)",
+                            vals[th][1])
         rows.append((label, vals))
 
     def get(th, wl):
@@ -835,8 +848,11 @@ def parse(argv):
     p.add_argument("--workloads", default=",".join(W.ORDER),
                    help="comma-separated subset of: " + ", ".join(W.ORDER))
     p.add_argument("--repeat", type=int, default=0,
-                   help="timed samples per framework (default: as many as fit a time budget, "
-                        "at most 40; 7 with --quick)")
+                   help="interleaved rounds per workload; a round times a block of 1-10 "
+                        "consecutive samples of each framework (default: up to 25 rounds, "
+                        "stopped after a 15 s time budget; 4 rounds / 2 s with --quick); "
+                        "for first_call, the number of cold/warm/JAX process triples "
+                        "(default 3, 1 with --quick)")
     p.add_argument("--threads", default="both", choices=("1", "2", "both"),
                    help="thread setting of the benchmark processes (default: both)")
     p.add_argument("--quick", action="store_true", help="smaller time budget (~2 minutes)")
@@ -914,12 +930,15 @@ def main(argv=None):
                    else run_workload(name, th, opts))
             res["background_before"] = bg
             res["pinned_cpu"] = opts.cpu
+            ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+            during = res.get("background_cores")
+            res["noisy"] = during is not None and during > ncpu - th + NOISY
             results.append(res)
             fr = res.get("frameworks", {})
             summary = ", ".join(f"{fw} {_cell(r)}" for fw, r in fr.items())
             if _check(res):
                 summary += f"; check vs numpy: {_check(res)}"
-            if res.get("background_cores", 0) > NOISY:
+            if res.get("noisy"):
                 summary += f"; other processes used {res['background_cores']:.1f} cores"
             print(f"[threads={th}] {name:<12} {summary}  ({time.perf_counter() - t0:.0f} s)",
                   flush=True)

@@ -45,8 +45,7 @@ def _fg():
 def _jax():
     import jax
     import jax.numpy as jnp
-    from jax import lax
-    from jax import nn
+    from jax import lax, nn
     return jax, jnp, lax, nn
 
 
@@ -72,6 +71,7 @@ def _leaves_np(out):
 
 def _torch_threads():
     import os
+
     import torch
     n = os.environ.get("OMP_NUM_THREADS")
     if n:
@@ -116,14 +116,14 @@ def _mlp(np_, nn_, grad):
 
 
 def mlp_funcgrad(d):
-    fg, fnp, lax, nn = _fg()
+    fg, fnp, _, nn = _fg()
     step = fg.jit(_mlp(fnp, nn, fg.grad))
     params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
     return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
 
 
 def mlp_jax(d):
-    jax, jnp, lax, nn = _jax()
+    jax, jnp, _, nn = _jax()
     step = jax.jit(_mlp(jnp, nn, jax.grad))
     params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
     return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
@@ -385,14 +385,14 @@ def mm_data(quick):
 
 
 def mm_funcgrad(d):
-    fg, fnp, _, _ = _fg()
+    fg, _, _, _ = _fg()
     f = fg.jit(lambda a, b: a @ b)
     a, b = _fg_put(fg, (d["a"], d["b"]))
     return (lambda: fg.block_until_ready(f(a, b))), _leaves_np
 
 
 def mm_jax(d):
-    jax, jnp, _, _ = _jax()
+    jax, _, _, _ = _jax()
     f = jax.jit(lambda a, b: a @ b)
     a, b = _jax_put(jax, (d["a"], d["b"]))
     return (lambda: jax.block_until_ready(f(a, b))), _leaves_np
@@ -423,7 +423,7 @@ def dispatch_data(quick):
 
 
 def dispatch_funcgrad(d):
-    fg, fnp, _, _ = _fg()
+    fg, _, _, _ = _fg()
     f = fg.jit(lambda x: x + 1)
     x = _fg_put(fg, d["x"])
     n = DISPATCH_INNER
@@ -436,7 +436,7 @@ def dispatch_funcgrad(d):
 
 
 def dispatch_jax(d):
-    jax, jnp, _, _ = _jax()
+    jax, _, _, _ = _jax()
     f = jax.jit(lambda x: x + 1)
     x = _jax_put(jax, d["x"])
     n = DISPATCH_INNER
@@ -478,14 +478,14 @@ def ls_data(quick):
 
 
 def ls_funcgrad(d):
-    fg, fnp, _, nn = _fg()
+    fg, _, _, nn = _fg()
     f = fg.jit(nn.log_softmax)
     x = _fg_put(fg, d["x"])
     return (lambda: fg.block_until_ready(f(x))), _leaves_np
 
 
 def ls_jax(d):
-    jax, jnp, _, nn = _jax()
+    jax, _, _, nn = _jax()
     f = jax.jit(nn.log_softmax)
     x = _jax_put(jax, d["x"])
     return (lambda: jax.block_until_ready(f(x))), _leaves_np
