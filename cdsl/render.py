@@ -248,8 +248,8 @@ class _Printer:
         start, stop = self.e(st.start, top=True), self.e(st.stop, top=True)
         red = ""
         if st.reduction is not None:
-            op, acc = st.reduction
-            red = f" reduction({op}:{acc.name})"
+            pairs = st.reduction if isinstance(st.reduction[0], tuple) else (st.reduction,)
+            red = "".join(f" reduction({op}:{acc.name})" for op, acc in pairs)
         if self.d.parallel_loop == "openmp":
             trip = _static_trip(st)
             go_parallel = outermost_parallel and (trip is None or trip >= st.parallel_min)

@@ -6,7 +6,7 @@ import numpy as np
 
 import cdsl
 
-_REDUCTION_OPS = {"sum": "+", "prod": "*"}
+_REDUCTION_OPS = {"sum": "+", "prod": "*", "max": "max", "min": "min", "or": "|"}
 
 
 def ct(dtype) -> cdsl.CType:
@@ -127,12 +127,12 @@ def assign(v, val):
 def for_(v, start, stop, body, parallel=False, simd=False, reduction=None):
     red = None
     if reduction is not None:
-        kind, acc = reduction
-        op = _REDUCTION_OPS.get(kind)
-        if op is None:
+        pairs = reduction if isinstance(reduction[0], tuple) else (reduction,)
+        ops = [(_REDUCTION_OPS.get(kind), acc) for kind, acc in pairs]
+        if any(op is None for op, _ in ops):
             simd = False
         else:
-            red = (op, acc)
+            red = tuple(ops) if len(ops) > 1 else ops[0]
     # The lowering decides parallelism from the whole nest's work; the loop itself only
     # needs two iterations to split.
     return cdsl.For(v, start, stop, tuple(body), parallel=parallel, simd=simd, reduction=red,

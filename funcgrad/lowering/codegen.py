@@ -19,7 +19,7 @@ from ..prims import windows as win
 from .fusion import Kernel
 
 # Loops with fewer iterations than this stay on one thread.
-PARALLEL_MIN = 1 << 22
+PARALLEL_MIN = 1 << 15
 
 
 def strides_of(shape) -> list[int]:
@@ -414,13 +414,42 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
         j = c.var("j", dtypes.int64)
         acc = c.var("acc", acc_dt)
         em = KernelEmitter(c, buffers)
-        flat_in = Flat(c.add(c.mul(o, c.i64(n_red)), j), in_shape)
-        v = em.value(x, flat_in if _flat_input(kernel) else em.multi(flat_in), kernel)
-        inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
-        body = [c.decl(acc, ident),
-                c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True,
-                       reduction=(kind, acc)),
-                c.store(out_ptr, o, c.cast(dt, acc))]
+        pre = []
+        if _flat_input(kernel):
+            v = em.value(x, Flat(c.add(c.mul(o, c.i64(n_red)), j), in_shape), kernel)
+        else:
+            # Outer multi-index from o (hoisted out of the inner loop), inner from j.
+            kept_shape = [in_shape[d] for d in kept]
+            o_idx = em.multi(Flat(o, kept_shape)) if kept_shape else []
+            o_vars = []
+            pre = []
+            for k, e in enumerate(o_idx):
+                ov = c.var(f"oi{k}", dtypes.int64)
+                pre.append(c.decl(ov, e))
+                o_vars.append(ov)
+            red_shape = [in_shape[a] for a in axes]
+            j_idx = [j] if len(axes) == 1 else em.multi(Flat(j, red_shape))
+            v = em.value(x, o_vars + j_idx, kernel)
+        if kind in ("max", "min") and dtypes.is_float(dt):
+            # Vectorisable: an ordered max/min plus a NaN flag, combined after the loop.
+            nanf = c.var("nanf", dtypes.int32)
+            better = c.binop(">" if kind == "max" else "<", v, acc, dtypes.bool_)
+            inner = em.stmts + [
+                c.assign(acc, c.select(better, v, acc)),
+                c.assign(nanf, c.binop("|", nanf, c.cast(dtypes.int32, c.ne(v, v)),
+                                       dtypes.int32))]
+            result = c.select(c.ne(nanf, c.const(0, dtypes.int32)), c.const(np.nan, dt), acc)
+            body = pre + [c.decl(acc, ident), c.decl(nanf, c.const(0, dtypes.int32)),
+                          c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True,
+                                 reduction=((kind, acc), ("or", nanf))),
+                          c.store(out_ptr, o, result)]
+        else:
+            inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v),
+                                                       acc_dt))]
+            red = (kind, acc) if kind in ("sum", "prod") or not dtypes.is_float(dt) else None
+            body = pre + [c.decl(acc, ident),
+                          c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
+                          c.store(out_ptr, o, c.cast(dt, acc))]
         return [c.for_(o, c.i64(0), c.i64(n_out), body,
                        parallel=n_out * n_red >= PARALLEL_MIN and n_out > 1)]
     # General: initialise the output, then accumulate in input order (cache friendly).

@@ -137,7 +137,14 @@ def plan(program: Program, can_inline=None) -> FusionPlan:
                     if isinstance(a, Var) and a.id not in mat)
         cost[v.id] = c
         n_uses = len(uses.get(v.id, []))
-        if n_uses > 1 and (eqn.prim not in CHEAP or c > _MAX_RECOMPUTE):
+        consumers = uses.get(v.id, [])
+        broadcast_into = any(e.outputs and e.outputs[0].aval.size >= 8 * max(v.aval.size, 1)
+                             for e in consumers)
+        if c > 1 and broadcast_into:
+            # A small value broadcast into a big loop: compute it once, not per element.
+            mat.add(v.id)
+            cost[v.id] = 0
+        elif n_uses > 1 and (eqn.prim not in CHEAP or c > _MAX_RECOMPUTE):
             mat.add(v.id)
             cost[v.id] = 0
         elif c > 64:

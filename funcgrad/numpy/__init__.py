@@ -789,10 +789,8 @@ def _minmax(name, prim, nan_prop=True):
             if initial is None:
                 raise ValueError(f"{name}: reduction with where= needs an initial value")
             x = _where_fill(x, where, initial)
+        # reduce_max/min propagate NaN themselves (as np.max does).
         res = prim(x, axes)
-        if _dt.is_float(x.dtype) and nan_prop:
-            anynan = _rd.reduce_max(isnan(x), axes)
-            res = globals()["where"](anynan, full_like(res, _np.nan), res)
         if initial is not None:
             res = (maximum if name in ("max", "amax") else minimum)(res, initial)
         return _keep(res, axes, x.ndim, keepdims)
