@@ -1,0 +1,98 @@
+"""Shared test configuration: the hypothesis profile, pytest markers, the `backend` fixture,
+and the rule that `core` tests run on the NumPy reference backend."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "funcgrad",
+    max_examples=15,
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                           HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "funcgrad"))
+
+_MARKERS = {
+    "core": "NumPy-only core tests",
+    "cbackend": "tests that need the C backend (a C compiler)",
+    "opencl": "tests that need an OpenCL platform",
+    "slow": "longer tests",
+}
+
+
+def pytest_configure(config):
+    known = {line.split(":")[0].strip() for line in config.getini("markers")}
+    for name, doc in _MARKERS.items():
+        if name not in known:
+            config.addinivalue_line("markers", f"{name}: {doc}")
+
+
+def _backend_available(name: str) -> bool:
+    if name == "reference":
+        return True
+    try:
+        if name == "c":
+            from funcgrad.backends import c
+        elif name == "opencl":
+            from funcgrad.backends import opencl as c
+        else:
+            return False
+        return bool(c.available())
+    except Exception:  # noqa: BLE001 -- no module, compiler or platform: skip the backend
+        return False
+
+
+def _test_backends() -> list[str]:
+    env = os.environ.get("FUNCGRAD_TEST_BACKENDS")
+    if env:
+        return [b.strip() for b in env.split(",") if b.strip()]
+    return ["reference"] + [b for b in ("c", "opencl") if _backend_available(b)]
+
+
+def _set_backend(name):
+    import funcgrad
+    funcgrad.config.update("backend", name)
+
+
+def _current_backend_setting():
+    from funcgrad import backends
+    return backends._config["backend"]
+
+
+_BACKEND_MARKS = {"c": [pytest.mark.cbackend], "opencl": [pytest.mark.opencl]}
+
+
+@pytest.fixture(params=[pytest.param(b, marks=_BACKEND_MARKS.get(b, []))
+                        for b in _test_backends()])
+def backend(request):
+    """Each backend under test in turn, as the default backend; restored afterwards."""
+    name = request.param
+    if not _backend_available(name):
+        pytest.skip(f"backend {name!r} is not available here")
+    prev = _current_backend_setting()
+    _set_backend(name)
+    try:
+        yield name
+    finally:
+        _set_backend(prev)
+
+
+@pytest.fixture(autouse=True)
+def _core_tests_use_reference(request):
+    """`core` tests check the frontend against NumPy: they run on the reference backend
+    unless they ask for the `backend` fixture."""
+    if request.node.get_closest_marker("core") is None or "backend" in request.fixturenames:
+        yield
+        return
+    prev = _current_backend_setting()
+    _set_backend("reference")
+    try:
+        yield
+    finally:
+        _set_backend(prev)

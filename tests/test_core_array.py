@@ -1,0 +1,272 @@
+"""The Array API: immutability, operators, indexing, `.at[...]`, conversions, repr, weak
+types and dtype defaults, and pytrees."""
+from __future__ import annotations
+
+import operator
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import tree as ft
+
+pytestmark = pytest.mark.core
+
+A = np.arange(24, dtype=np.float32).reshape(2, 3, 4) - 10.0
+
+
+def eq(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_immutable():
+    x = fnp.arange(3.0)
+    with pytest.raises(TypeError, match=r"\.at"):
+        x[0] = 1.0
+    with pytest.raises(TypeError, match="immutable"):
+        x[1:] = 0.0
+    with pytest.raises((AttributeError, TypeError)):
+        x.shape = (1, 3)
+    # the host buffer handed out by np.asarray cannot be written either
+    with pytest.raises(ValueError):
+        np.asarray(x)[0] = 5.0
+    eq(x, [0.0, 1.0, 2.0])
+    # arrays built from a NumPy buffer do not alias it
+    src = np.ones(3, np.float32)
+    y = fnp.asarray(src)
+    src[0] = 7.0
+    eq(y, np.ones(3))
+
+
+BINOPS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow,
+          operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
+          operator.floordiv, operator.mod]
+
+
+@pytest.mark.parametrize("op", BINOPS, ids=lambda o: o.__name__)
+def test_binary_operators_and_reflected(op):
+    a = np.array([[1.5, 2.0, 3.0]], np.float32)
+    b = np.array([[0.5], [2.0]], np.float32)
+    x, y = fnp.asarray(a), fnp.asarray(b)
+    eq(op(x, y), op(a, b))
+    eq(op(x, b), op(a, b))      # Array op ndarray
+    eq(op(a, y), op(a, b))      # ndarray op Array: reflected
+    eq(op(x, 2.0), op(a, np.float32(2.0)))
+    eq(op(2.0, x), op(np.float32(2.0), a))  # Python scalar op Array: reflected
+    assert isinstance(op(a, y), fg.Array)
+
+
+def test_matmul_and_unary_operators():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x, y = fnp.asarray(a), fnp.asarray(b)
+    eq(x @ y, a @ b)
+    eq(a @ y, a @ b)
+    eq(x @ b, a @ b)
+    eq(-x, -a)
+    eq(+x, a)
+    eq(abs(x - 3), np.abs(a - 3))
+    i = fnp.asarray(np.array([1, 6, 3], np.int32))
+    eq(~i, ~np.array([1, 6, 3], np.int32))
+    eq(i & 2, np.array([1, 6, 3]) & 2)
+    eq(i | 8, np.array([1, 6, 3]) | 8)
+    eq(i ^ 5, np.array([1, 6, 3]) ^ 5)
+    eq(i << 1, np.array([1, 6, 3]) << 1)
+    eq(i >> 1, np.array([1, 6, 3]) >> 1)
+    eq(x.T, a.T)
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size == 6 and len(x) == 2
+    eq(x.sum(axis=1), a.sum(axis=1))
+    eq(x.reshape(3, 2), a.reshape(3, 2))
+    eq(x.mean(), a.mean())
+    eq(x.max(axis=0), a.max(axis=0))
+    eq(x.astype(np.int32), a.astype(np.int32))
+
+
+INDICES = [
+    (1,), (-1,), (slice(None, None, -1),), (slice(-1, 0, -2),), (slice(None), 1, None),
+    (Ellipsis, 2), (None, Ellipsis, None), (0, slice(1, None), -1), (1, -2, 3),
+    (slice(None), slice(None, None, -1), slice(1, 3)),
+    (np.array([1, 0, 1]),), (slice(None), np.array([[0, 2], [1, 1]])),
+    (np.array([0, 1]), slice(None), np.array([3, -1])), (np.array([-1]),),
+    (Ellipsis, np.array([0, 0, 3])),
+    (A > 0,), (slice(None), A[0] > 0), (np.array([True, False]),),
+]
+
+
+@pytest.mark.parametrize("idx", INDICES, ids=[str(i) for i in range(len(INDICES))])
+def test_getitem_matches_numpy(idx):
+    x = fnp.asarray(A)
+    eq(x[idx if len(idx) > 1 else idx[0]], A[idx if len(idx) > 1 else idx[0]])
+
+
+def test_getitem_under_jit_and_grad():
+    f = fg.jit(lambda x, i: x[i, ::-1])
+    eq(f(A, 1), A[1, ::-1])
+    eq(f(A, np.int32(-1)), A[-1, ::-1])
+    g = fg.grad(lambda x: fnp.sum(x[np.array([0, 0, 2])] * 2.0))(np.arange(3.0, dtype=np.float32))
+    eq(g, [4.0, 0.0, 2.0])
+
+
+def test_boolean_mask_under_jit_is_a_clear_error():
+    f = fg.jit(lambda x: x[x > 0])
+    with pytest.raises((TypeError, IndexError), match="(?i)boolean|mask|where|size"):
+        f(A)
+
+
+@pytest.mark.parametrize("method", ["set", "add", "mul", "min", "max", "get"])
+@pytest.mark.parametrize("idx", [1, (0, -1), np.s_[1:, ::2], np.array([0, 2, 0]),
+                                 (np.array([0, 1]), 1), Ellipsis], ids=lambda i: str(i))
+def test_at_updates_match_numpy(method, idx):
+    base = np.arange(12, dtype=np.float32).reshape(3, 4) - 5.0
+    x = fnp.asarray(base)
+    vals = np.float32(2.5)
+    if method == "get":
+        eq(x.at[idx].get(), base[idx])
+        return
+    expected = base.copy()
+    ufunc = {"set": None, "add": np.add, "mul": np.multiply, "min": np.minimum,
+             "max": np.maximum}[method]
+    if ufunc is None:
+        expected[idx] = vals
+    else:
+        ufunc.at(expected, idx, vals)
+    out = getattr(x.at[idx], method)(vals)
+    eq(out, expected)
+    eq(x, base)  # the original is unchanged
+    out_jit = fg.jit(lambda a: getattr(a.at[idx], method)(vals))(x)
+    eq(out_jit, expected)
+
+
+def test_at_add_repeated_indices_accumulate_and_grads():
+    x = fnp.zeros(3)
+    eq(x.at[np.array([0, 0, 2])].add(1.0), [2.0, 0.0, 1.0])
+    g = fg.grad(lambda v: fnp.sum(fnp.zeros(3).at[np.array([1, 1])].add(v) ** 2))(
+        np.array([1.0, 2.0], np.float32))
+    eq(g, [6.0, 6.0])
+    g = fg.grad(lambda v: fnp.sum(v.at[1].set(0.0) * 3.0))(np.ones(3, np.float32))
+    eq(g, [3.0, 0.0, 3.0])
+
+
+def test_conversions_and_repr():
+    x = fnp.asarray(np.array([[1.0, 2.5]], np.float32))
+    n = np.asarray(x)
+    assert isinstance(n, np.ndarray) and n.dtype == np.float32
+    eq(np.array(x, dtype=np.float64), [[1.0, 2.5]])
+    assert float(fnp.asarray(2.5)) == 2.5
+    assert int(fnp.asarray(7)) == 7
+    assert bool(fnp.asarray(True)) is True
+    assert fnp.asarray(3.0).item() == 3.0
+    assert x.tolist() == [[1.0, 2.5]]
+    assert operator.index(fnp.asarray(np.int32(2))) == 2
+    with pytest.raises(TypeError, match="size-1"):
+        float(x)
+    with pytest.raises(TypeError):
+        operator.index(fnp.asarray(2.0))
+    r = repr(x)
+    assert r.startswith("Array(") and "1." in r and "2.5" in r and "float32" in r
+    assert repr(fnp.asarray(1.0) * 2.0) == "Array(2., dtype=float32, weak_type=True)"
+    assert str(fnp.asarray(np.float32(1.5))) == "1.5"
+    assert f"{fnp.asarray(np.float32(1.5)):.2f}" == "1.50"
+    with pytest.raises(TypeError):
+        hash(x)
+
+
+def test_weak_types_and_promotion():
+    h = fnp.ones(3, dtype=np.float16)
+    assert (h * 2.0).dtype == np.float16
+    assert (2.0 * h).dtype == np.float16
+    assert (h + 1).dtype == np.float16
+    i = fnp.arange(3)
+    assert i.dtype == np.int32
+    assert (i + 2.5).dtype == np.float32
+    assert (i * 2).dtype == np.int32
+    assert (i / 2).dtype == np.float32
+    f64 = fnp.asarray(np.ones(3, np.float64))
+    assert f64.dtype == np.float64
+    assert (f64 * 2.0).dtype == np.float64
+    assert (f64 + fnp.ones(3)).dtype == np.float64
+    assert fnp.sin(f64).dtype == np.float64
+    assert fg.grad(lambda v: fnp.sum(v ** 2))(f64).dtype == np.float64
+    assert fg.jit(lambda v: v * 2.0)(f64).dtype == np.float64
+    f32 = fnp.ones(3)
+    assert (f32 + np.float32(1)).dtype == np.float32
+    assert (f32 + f64).dtype == np.float64
+    # a Python scalar result is weak and does not widen later operands
+    w = fnp.asarray(1.0) * 2.0
+    assert (h + w).dtype == np.float16
+    assert (fnp.ones(2, np.bool_) + 1).dtype == np.int32
+
+
+def test_creation_defaults():
+    assert fnp.zeros(3).dtype == np.float32
+    assert fnp.ones((2, 2)).dtype == np.float32
+    assert fnp.full(3, 1.5).dtype == np.float32
+    assert fnp.arange(3.0).dtype == np.float32
+    assert fnp.arange(3).dtype == np.int32
+    assert fnp.linspace(0, 1, 4).dtype == np.float32
+    assert fnp.eye(2).dtype == np.float32
+    assert fnp.asarray([1.0, 2.0]).dtype == np.float32
+    assert fnp.asarray([1, 2]).dtype == np.int32
+    assert fnp.array(np.arange(3.0)).dtype == np.float64  # explicit NumPy float64 is kept
+    assert fnp.zeros(3, dtype=np.float64).dtype == np.float64
+    assert fnp.asarray([[1, 2]]).shape == (1, 2)
+    assert fnp.asarray([fnp.ones(2), fnp.zeros(2)]).shape == (2, 2)
+
+
+# ---------------------------------------------------------------------------------------
+# pytrees
+
+
+Point = namedtuple("Point", "x y")
+
+
+class Box:
+    def __init__(self, a, b, name):
+        self.a, self.b, self.name = a, b, name
+
+
+ft.register_pytree_node(Box, lambda b: ((b.a, b.b), b.name),
+                        lambda name, ch: Box(ch[0], ch[1], name))
+
+
+def test_tree_flatten_unflatten_roundtrip():
+    t = {"b": [1, (2, None)], "a": Point(3, {"z": 4, "y": 5}), "c": Box(6, 7, "n")}
+    leaves, treedef = ft.tree_flatten(t)
+    assert leaves == [3, 5, 4, 1, 2, 6, 7]  # dicts flatten in sorted key order
+    back = ft.tree_unflatten(treedef, leaves)
+    assert back["a"] == t["a"] and isinstance(back["a"], Point)
+    assert back["b"] == [1, (2, None)]
+    assert isinstance(back["c"], Box) and back["c"].name == "n" and back["c"].b == 7
+    assert ft.tree_leaves(t) == leaves
+    assert ft.tree_structure(t) == treedef
+    assert ft.tree_structure(ft.tree_map(lambda v: v * 2, t)) == treedef
+    assert ft.tree_leaves([None, (None,)]) == []
+    assert ft.tree_leaves(fnp.ones(2)) and len(ft.tree_leaves(fnp.ones(2))) == 1
+
+
+def test_tree_map_multiple_trees_and_mismatch():
+    a = {"x": (1, 2), "y": [3]}
+    b = {"x": (10, 20), "y": [30]}
+    assert ft.tree_map(lambda p, q: p + q, a, b) == {"x": (11, 22), "y": [33]}
+    with pytest.raises((ValueError, TypeError)):
+        ft.tree_map(lambda p, q: p + q, a, {"x": (1, 2), "y": [3, 4]})
+    t1, t2 = ft.tree_structure((1, 2)), ft.tree_structure([1, 2])
+    assert t1 != t2
+    assert ft.tree_structure(Box(1, 2, "a")) != ft.tree_structure(Box(1, 2, "b"))
+
+
+def test_transforms_accept_registered_nodes():
+    b = Box(np.float32(2.0), np.array([1.0, 3.0], np.float32), "p")
+    g = fg.grad(lambda bx: bx.a * fnp.sum(bx.b ** 2))(b)
+    assert isinstance(g, Box) and g.name == "p"
+    eq(g.a, 10.0)
+    eq(g.b, [4.0, 12.0])
+    out = fg.jit(lambda bx: Box(bx.a * 2, bx.b, bx.name))(b)
+    assert isinstance(out, Box)
+    eq(out.a, 4.0)
+    v = fg.vmap(lambda p: p.x * p.y)(Point(np.ones(3, np.float32), np.arange(3.0)))
+    eq(v, [0.0, 1.0, 2.0])

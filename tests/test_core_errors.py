@@ -1,0 +1,167 @@
+"""What a user sees when things go wrong: each error names the operation, the shapes or
+dtypes involved, and what to do instead."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+pytestmark = pytest.mark.core
+
+
+def test_shape_mismatch_names_op_and_shapes():
+    with pytest.raises((TypeError, ValueError)) as e:
+        fnp.ones((2, 3)) + fnp.ones((4,))
+    msg = str(e.value)
+    assert "add" in msg and "(2, 3)" in msg and "(4,)" in msg
+    with pytest.raises((TypeError, ValueError)) as e:
+        fnp.ones((2, 3)) @ fnp.ones((2, 3))
+    msg = str(e.value)
+    assert "matmul" in msg or "dot" in msg
+    assert "(2, 3)" in msg
+    with pytest.raises((TypeError, ValueError)) as e:
+        fg.jit(lambda a, b: a * b)(fnp.ones(3), fnp.ones(2))
+    assert "mul" in str(e.value) and "(3,)" in str(e.value) and "(2,)" in str(e.value)
+    with pytest.raises((TypeError, ValueError)) as e:
+        fnp.reshape(fnp.ones(6), (4, 2))
+    assert "reshape" in str(e.value) and "6" in str(e.value)
+    with pytest.raises((TypeError, ValueError)) as e:
+        fnp.concatenate([fnp.ones((2, 3)), fnp.ones((2, 4))], axis=0)
+    assert "concatenate" in str(e.value)
+
+
+def test_python_if_on_traced_value_under_jit():
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+
+    with pytest.raises(fg.ConcretizationTypeError) as e:
+        fg.jit(f)(1.0)
+    msg = str(e.value)
+    assert "lax.cond" in msg and "static_argnums" in msg and "bool" in msg
+    assert isinstance(e.value, TypeError)
+    # the suggested fixes work
+    assert float(fg.jit(f, static_argnums=0)(-2.0)) == 2.0
+    assert float(fg.jit(lambda x: lax.cond(x > 0, lambda v: v, lambda v: -v, x))(-2.0)) == 2.0
+    # under grad (no jit) Python control flow on values is fine, as in JAX
+    assert float(fg.grad(f)(-3.0)) == -1.0
+
+
+@pytest.mark.parametrize("conv", [int, float, bool])
+def test_concrete_conversions_under_jit(conv):
+    with pytest.raises(fg.ConcretizationTypeError) as e:
+        fg.jit(lambda x: conv(x) * x)(fnp.asarray(1.0))
+    msg = str(e.value)
+    assert f"{conv.__name__}()" in msg and "lax.cond" in msg
+    with pytest.raises(fg.ConcretizationTypeError):
+        fg.vmap(lambda x: conv(x) * x)(fnp.ones(2))
+
+
+def test_numpy_conversion_under_jit():
+    with pytest.raises(fg.ConcretizationTypeError, match="np.asarray"):
+        fg.jit(lambda x: np.asarray(x) * 2)(fnp.ones(2))
+
+
+def test_grad_of_integer_input():
+    with pytest.raises(TypeError) as e:
+        fg.grad(lambda x: fnp.sum(x * 2.0))(fnp.arange(3))
+    msg = str(e.value)
+    assert "int32" in msg and ("float" in msg) and "argument 0" in msg
+    with pytest.raises(TypeError, match="int32"):
+        fg.grad(lambda x, y: x * y, argnums=1)(1.0, 2)
+    with pytest.raises(TypeError, match="int"):
+        fg.jacrev(lambda x: x * 2)(fnp.arange(3))
+    # allowed when not differentiated
+    assert float(fg.grad(lambda x, n: x * n)(2.0, 3)) == 3.0
+
+
+def test_grad_of_non_scalar_output():
+    with pytest.raises(TypeError) as e:
+        fg.grad(lambda x: x * 2)(fnp.ones(3))
+    msg = str(e.value)
+    assert "scalar" in msg and "(3,)" in msg and ("jacrev" in msg or "vjp" in msg)
+    with pytest.raises(TypeError, match="float"):
+        fg.grad(lambda x: fnp.sum(x > 0))(fnp.ones(3))
+
+
+_leaked = []
+
+
+def test_leaked_tracer_is_detected_when_used():
+    @fg.jit
+    def f(x):
+        _leaked.append(x)
+        return x * 2
+
+    f(fnp.ones(2))
+    with pytest.raises(fg.UnexpectedTracerError) as e:
+        _leaked[0] + 1.0
+    msg = str(e.value)
+    assert "escaped" in msg.lower() or "leak" in msg.lower()
+    assert "f32[2]" in msg
+    with pytest.raises(fg.UnexpectedTracerError):
+        fg.jit(lambda y: y * _leaked[0])(fnp.ones(2))
+    _leaked.clear()
+
+    def g(x):
+        _leaked.append(x)
+        return fnp.sum(x ** 2)
+
+    fg.grad(g)(fnp.ones(2))
+    with pytest.raises(fg.UnexpectedTracerError):
+        fnp.sin(_leaked[0])
+    _leaked.clear()
+
+
+def test_vmap_inconsistent_axis_sizes_names_them():
+    with pytest.raises(ValueError) as e:
+        fg.vmap(lambda a, b: a + b)(fnp.ones((3, 2)), fnp.ones((4, 2)))
+    msg = str(e.value)
+    assert "inconsistent sizes" in msg and "3" in msg and "4" in msg
+    assert "(3, 2)" in msg and "(4, 2)" in msg
+    with pytest.raises(ValueError, match="axis 2"):
+        fg.vmap(lambda a: a, in_axes=2)(fnp.ones((3, 2)))
+
+
+def test_vmap_in_axes_structure_mismatch_says_which():
+    with pytest.raises(ValueError) as e:
+        fg.vmap(lambda a, b: a, in_axes=(0, None, 0))(fnp.ones(3), fnp.ones(3))
+    assert "in_axes" in str(e.value) and "3" in str(e.value) and "2" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        fg.vmap(lambda d: d["a"], in_axes=({"a": 0, "c": 0},))({"a": fnp.ones(3),
+                                                                "b": fnp.ones(3)})
+    msg = str(e.value)
+    assert "in_axes" in msg and ("'c'" in msg or "c" in msg)
+    with pytest.raises(ValueError, match="in_axes"):
+        fg.vmap(lambda t: t[0], in_axes=((0, 0),))((fnp.ones(3), fnp.ones(3), fnp.ones(3)))
+
+
+def test_in_place_write_points_to_at():
+    x = fnp.ones(3)
+    with pytest.raises(TypeError, match=r"x\.at\[idx\]\.set"):
+        x[0] = 2.0
+    with pytest.raises(TypeError, match=r"\.at"):
+        fg.jit(lambda v: v.__setitem__(0, 1.0))(x)
+
+
+def test_dtype_errors_name_dtypes():
+    with pytest.raises(TypeError) as e:
+        lax.add(fnp.ones(2, np.float32), fnp.ones(2, np.int32))
+    assert "float32" in str(e.value) and "int32" in str(e.value)
+    with pytest.raises(TypeError, match="integer"):
+        fnp.bitwise_and(fnp.ones(2), fnp.ones(2))
+
+
+def test_control_flow_errors():
+    with pytest.raises(TypeError, match="carry"):
+        lax.scan(lambda c, x: (c.astype(np.int32), x), 0.0, fnp.ones(3))
+    with pytest.raises(TypeError, match="branches"):
+        fg.jit(lambda p, x: lax.cond(p, lambda v: v, lambda v: v[:1], x))(True, fnp.ones(2))
+    with pytest.raises(TypeError, match="boolean scalar"):
+        lax.while_loop(lambda v: v, lambda v: v, fnp.ones(2))
+    with pytest.raises(ValueError, match="inconsistent"):
+        lax.scan(lambda c, x: (c, x[0] + x[1]), 0.0, (fnp.ones(3), fnp.ones(4)))
