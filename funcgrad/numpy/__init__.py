@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import math as _math
+import operator as _operator
 import string as _string
 
 import numpy as _np
@@ -72,7 +73,10 @@ def _float_default(dtype):
 def _shape_tuple(shape):
     if isinstance(shape, (int, _np.integer)):
         return (int(shape),)
-    return tuple(int(s) for s in shape)
+    if isinstance(shape, Array) and shape.ndim == 0:
+        # a traced size raises ConcretizationTypeError (pointing to static_argnums) here
+        return (_operator.index(shape),)
+    return tuple(_operator.index(s) if isinstance(s, Array) else int(s) for s in shape)
 
 
 def zeros(shape, dtype=None):
