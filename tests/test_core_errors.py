@@ -165,3 +165,12 @@ def test_control_flow_errors():
         lax.while_loop(lambda v: v, lambda v: v, fnp.ones(2))
     with pytest.raises(ValueError, match="inconsistent"):
         lax.scan(lambda c, x: (c, x[0] + x[1]), 0.0, (fnp.ones(3), fnp.ones(4)))
+
+
+@pytest.mark.parametrize("make", [lambda n: fnp.zeros(n), lambda n: fnp.ones((n, 2)),
+                                  lambda n: fnp.full((2, n), 1.0)],
+                         ids=["zeros", "ones", "full"])
+def test_traced_shape_is_a_concretization_error(make):
+    with pytest.raises(fg.ConcretizationTypeError, match="static_argnums"):
+        fg.jit(make)(3)
+    assert fg.jit(make, static_argnums=0)(3).size == 3 * (1 if make(1).ndim == 1 else 2)
