@@ -262,6 +262,7 @@ class Executable:
         self._arena_offsets = offsets
         self._arena = None
         self._arena_busy = False
+        self._ptr_template = None
 
     def _arena_views(self):
         """(arena, {slot or temp: view}) — a fresh arena when this one is in use."""
@@ -313,6 +314,37 @@ class Executable:
             if own:
                 self._arena_busy = False
         return [self._output(arrays, ptrs, o) for o in self.out_slots]
+
+    def can_run_into(self) -> bool:
+        """True when every output is a distinct buffer written by C code, so outputs can
+        be written straight into caller-provided memory."""
+        if self._host_steps:
+            return False
+        slots = [v for k, v, _ in self.out_slots]
+        kinds = [k for k, _, _ in self.out_slots]
+        return all(k == "slot" for k in kinds) and len(set(slots)) == len(slots) and \
+            all(s >= self.n_in and s in self.c_written for s in slots)
+
+    def run_into(self, in_addrs, out_addrs):
+        """Run with inputs and outputs given by address (see `can_run_into`)."""
+        ptrs = self._ptr_template
+        if ptrs is None or self._arena_busy:
+            arena = self._arena_views()
+            ptrs = [0] * len(self.slot_avals)
+            for key, a in arena[2].items():
+                if isinstance(key, int):
+                    ptrs[key] = a
+            self._ptr_template = ptrs
+        ptrs = list(ptrs)
+        ptrs[:len(in_addrs)] = in_addrs
+        for (_, s, _), a in zip(self.out_slots, out_addrs):
+            ptrs[s] = a
+        aaddrs = self._arena[2]
+        for step in self._csteps:
+            args = [ptrs[s] for s in step.slots]
+            if step.temps:
+                args.extend(aaddrs[t] for t in step.temps)
+            step.cfn(*args)
 
     def _output(self, arrays, ptrs, o):
         kind, v, aval = o
@@ -504,6 +536,8 @@ def _run_scan(eqn, vals):
                               p["reverse"])
     exe = _sub_exe(body, "scan_body")
     vals = [_contiguous(np.asarray(v)) for v in vals]
+    if exe.can_run_into():
+        return _run_scan_direct(exe, eqn, vals)
     consts, carry, xs = vals[:nc], vals[nc:nc + ncar], vals[nc + ncar:]
     y_avals = body.out_avals[ncar:]
     ys = [np.empty((n,) + a.shape, a.dtype) for a in y_avals]
@@ -514,6 +548,34 @@ def _run_scan(eqn, vals):
         for yb, y in zip(ys, outs[ncar:]):
             yb[i] = y
     return [np.asarray(c, v.aval.dtype) for c, v in zip(carry, eqn.outputs[:ncar])] + ys
+
+
+def _run_scan_direct(exe, eqn, vals):
+    """The scan loop over buffer addresses: x_i and y_i are slices of the stacked arrays,
+    carries alternate between two buffers; no per-iteration allocation or copy."""
+    p = eqn.params
+    nc, ncar, n, rev = p["num_consts"], p["num_carry"], p["length"], p["reverse"]
+    consts, carry0, xs = vals[:nc], vals[nc:nc + ncar], vals[nc + ncar:]
+    c_avals = [v.aval for v in eqn.outputs[:ncar]]
+    y_avals = [v.aval for v in eqn.outputs[ncar:]]
+    bufs = [[np.array(c0, dtype=a.dtype, copy=True).reshape(a.shape),
+             np.empty(a.shape, a.dtype)] for c0, a in zip(carry0, c_avals)]
+    ys = [np.empty(a.shape, a.dtype) for a in y_avals]
+    c_addr = [[_addr(b[0]), _addr(b[1])] for b in bufs]
+    x_base = [_addr(x) for x in xs]
+    x_step = [x[0].nbytes if x.shape[0] else 0 for x in xs]
+    y_base = [_addr(y) for y in ys]
+    y_step = [y[0].nbytes if y.shape[0] else 0 for y in ys]
+    k_addr = [_addr(cv) for cv in consts]
+    run = exe.run_into
+    for k in range(n):
+        i = n - 1 - k if rev else k
+        src, dst = k % 2, 1 - k % 2
+        ins = k_addr + [ca[src] for ca in c_addr] + [b + i * s for b, s in zip(x_base, x_step)]
+        outs = [ca[dst] for ca in c_addr] + [b + i * s for b, s in zip(y_base, y_step)]
+        run(ins, outs)
+    final = n % 2
+    return [b[final] for b in bufs] + ys
 
 
 def _run_while(eqn, vals):

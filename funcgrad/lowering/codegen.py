@@ -19,7 +19,7 @@ from ..prims import windows as win
 from .fusion import Kernel
 
 # Loops with fewer iterations than this stay on one thread.
-PARALLEL_MIN = 1 << 15
+PARALLEL_MIN = 1 << 17
 
 
 def strides_of(shape) -> list[int]:
