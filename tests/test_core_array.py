@@ -270,3 +270,20 @@ def test_transforms_accept_registered_nodes():
     eq(out.a, 4.0)
     v = fg.vmap(lambda p: p.x * p.y)(Point(np.ones(3, np.float32), np.arange(3.0)))
     eq(v, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "core bug: .at[idx] computes flat target ids with _getitem (gather semantics: "
+    "out-of-bounds integer indices are clamped), so out-of-bounds updates land on the last "
+    "element instead of being dropped as in JAX; the fix needs _getitem to report "
+    "out-of-bounds entries (a validity mask) to _IndexUpdateRef._scatter"))
+def test_at_out_of_bounds_updates_are_dropped():
+    x = fnp.arange(4.0)
+    eq(x.at[np.array([5])].set(9.0), [0.0, 1.0, 2.0, 3.0])
+    eq(fg.jit(lambda v, i: v.at[i].set(0.0))(x, 7), [0.0, 1.0, 2.0, 3.0])
+
+
+def test_getitem_clamps_traced_out_of_bounds_indices_as_jax():
+    x = fnp.arange(4.0)
+    eq(x[np.array([5, -7])], [3.0, 0.0])
+    eq(fg.jit(lambda v, i: v[i])(x, 7), 3.0)
