@@ -73,8 +73,10 @@ class _Segment:
 class Executable:
     """A compiled program: `run(list of np.ndarray) -> list of np.ndarray`."""
 
-    def __init__(self, program: Program, name: str = "f"):
+    def __init__(self, program: Program, name: str = "f", compile: bool = True):
         self.name = name
+        self._compile = compile
+        self.extra_functions: list = []
         self.program = passes.optimize(program)
         self.plan = fusion.plan(self.program)
         self.slot_of: dict[int, int] = {}
@@ -129,6 +131,19 @@ class Executable:
                     self.slot_of[step.out.id] = self._slot(src)
                     self.alias[step.out.id] = src.id
                 continue
+            if isinstance(step, fusion.Host) and step.eqn.prim is control.scan_p:
+                lowered = self._lower_scan(step.eqn)
+                if lowered is not None:
+                    stmts, used, temps = lowered
+                    for v in step.eqn.outputs:
+                        self.c_written.add(self._slot(v))
+                    cur_stmts.append(cdsl.Comment(f"scan (length {step.eqn.params['length']})"))
+                    cur_stmts.extend(stmts)
+                    cur_slots.extend(used)
+                    cur_temps.extend(temps)
+                    cur_kernels.append((False, [self._slot(v) for v in step.eqn.outputs],
+                                        set(used)))
+                    continue
             if not _c_supported(step):
                 flush()
                 eqn = step.eqn
@@ -192,10 +207,11 @@ class Executable:
         self._plan_buffers(out_ids)
         if not out_ids <= set(self.c_written):
             self._host_steps = True
+        functions = self.extra_functions + functions
         self.module = cdsl.Module(tuple(functions), uses_blas=True)
         self.source = cdsl.render(self.module, cdsl.C99) if functions else ""
         self.lib = None
-        if functions:
+        if functions and self._compile:
             # Pointer parameters are declared as intptr_t for cffi: the calling convention is
             # the same on 64-bit ABIs, and passing Python ints avoids a cast per argument.
             cdef = "\n".join(_int_declaration(f) for f in functions)
@@ -203,6 +219,107 @@ class Executable:
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
+
+    def _lower_scan(self, eqn):
+        """A scan whose body compiles to C with no host steps becomes a C loop calling the
+        body's functions (compiled into this module): x_i / y_i are pointer offsets into the
+        stacked arrays, the carry alternates between the output buffer and a scratch one."""
+        import cdsl as C
+        p = eqn.params
+        nc, ncar, n, rev = p["num_consts"], p["num_carry"], p["length"], p["reverse"]
+        if any(isinstance(a, Lit) for a in eqn.inputs):
+            return None
+        body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
+                          compile=False)
+        if not body.can_run_into() or not body._csteps or body.extra_functions and False:
+            return None
+        if any(a.aval.dtype not in _C_DTYPES for a in eqn.inputs):
+            return None
+        self.extra_functions.extend(body.extra_functions)
+        self.extra_functions.extend(s.fn for s in body._csteps)
+        in_slots = [self._slot(a) for a in eqn.inputs]
+        out_slots = [self._slot(v) for v in eqn.outputs]
+        used = list(in_slots) + list(out_slots)
+        temps: list = []
+        pv = lambda sl: C.Var(f"b{sl}", cn.ct(self.slot_avals[sl].dtype))  # noqa: E731
+        carry_b = []
+        for sl in out_slots[:ncar]:
+            av = self.slot_avals[sl]
+            t = gemm.Temp(av.shape, av.dtype)
+            temps.append(t)
+            carry_b.append(t)
+        body_temp = {}
+        for key in body._arena_offsets:
+            if isinstance(key, int):
+                av = body.slot_avals[key]
+                t = gemm.Temp(av.shape, av.dtype)
+            else:
+                t = gemm.Temp(key.shape, key.dtype)
+            temps.append(t)
+            body_temp[key] = t
+        k = C.Var("sk", C.i64)
+        i = C.Var("si", C.i64)
+        even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
+        stmts = []
+        # carry init -> buffer A (the output slot)
+        for j in range(ncar):
+            src, dst = in_slots[nc + j], out_slots[j]
+            m = max(1, self.slot_avals[dst].size)
+            z = C.Var("sz", C.i64)
+            stmts.append(cn.for_(z, cn.i64(0), cn.i64(self.slot_avals[dst].size),
+                                 [cn.store(self._param(dst), z,
+                                           cn.load(self._param(src), z))]))
+            del m
+
+        def carry_ptr(j, which):
+            a = pv(out_slots[j])
+            b = C.Var(carry_b[j].param.name, a.type)
+            return C.Select(even if which == "in" else C.UnOp("!", even), a, b, a.type)
+
+        body_args = {}
+        for j in range(nc):
+            body_args[j] = pv(in_slots[j])
+        for j in range(ncar):
+            body_args[nc + j] = carry_ptr(j, "in")
+        nx = len(in_slots) - nc - ncar
+        for j in range(nx):
+            sl = in_slots[nc + ncar + j]
+            elems = int(np.prod(self.slot_avals[sl].shape[1:]))
+            body_args[nc + ncar + j] = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(
+                elems, C.i64)), pv(sl).type)
+        out_expr = {}
+        for j, (_, bsl, _) in enumerate(body.out_slots):
+            if j < ncar:
+                out_expr[bsl] = carry_ptr(j, "out")
+            else:
+                sl = out_slots[j]
+                elems = int(np.prod(self.slot_avals[sl].shape[1:]))
+                out_expr[bsl] = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(elems, C.i64)),
+                                        pv(sl).type)
+        calls = [C.Decl(i, C.BinOp("-", C.Const(n - 1, C.i64), k, C.i64) if rev else k)]
+        for seg in body._csteps:
+            args = []
+            for bsl in seg.slots:
+                if bsl < body.n_in:
+                    args.append(body_args[bsl])
+                elif bsl in out_expr:
+                    args.append(out_expr[bsl])
+                else:
+                    t = body_temp[bsl]
+                    args.append(C.Var(t.param.name, cn.ct(t.dtype)))
+            for t in seg.temps:
+                bt = body_temp[t]
+                args.append(C.Var(bt.param.name, cn.ct(bt.dtype)))
+            calls.append(C.ExprStmt(C.Call(seg.fn.name, tuple(args), C.void)))
+        stmts.append(C.For(k, C.Const(0, C.i64), C.Const(n, C.i64), tuple(calls)))
+        if n % 2 == 1:
+            for j in range(ncar):
+                dst = out_slots[j]
+                z = C.Var("sz", C.i64)
+                stmts.append(cn.for_(z, cn.i64(0), cn.i64(self.slot_avals[dst].size),
+                                     [cn.store(self._param(dst), z,
+                                               cn.load(carry_b[j].param, z))]))
+        return stmts, used, temps
 
     def _plan_buffers(self, out_ids):
         """Liveness-based buffer planning: intermediates written by C steps (outputs
