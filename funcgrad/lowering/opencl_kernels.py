@@ -1,0 +1,590 @@
+"""Lowering rules for data-parallel devices: fusion-plan steps -> OpenCL-style kernels.
+
+The C lowering (`codegen`, `gemm`) emits loop nests whose outermost loop is split over
+threads and BLAS calls. A device needs every loop nest as its own entry point with a 1-D
+(or, for the tiled matmul, 3-D) index space, so the rules here emit one `Launch` per
+kernel: a `cdsl.Function(kernel=True)` plus its global/local sizes and the buffers it
+reads and writes. Values are computed with the same `codegen.KernelEmitter` (the same
+elementwise, broadcast, slice, pad, ... rules), indexed by one flat work-item index
+decomposed into a multi-index. Nothing here imports pyopencl; rendering with
+`cdsl.OPENCL` and launching are the backend's job.
+
+- map kernels: one work item per output element;
+- reductions: one work item per output element with a sequential inner loop, or, for few
+  outputs and a long reduction, a work-group tree reduction in local memory (partials)
+  followed by a small combine kernel;
+- reduce_window / pool_gather: one work item per output element; pool_scatter: zero the
+  output, then one work item per window position along the dimensions whose windows do
+  not overlap (the others run sequentially inside the work item, so no two work items
+  write the same cell);
+- dot_general: operands not laid out as [batch, M, K] / [batch, K, M] and
+  [batch, K, N] / [batch, N, K] are first copied by a permute kernel, then a tiled matmul
+  with TS x TS work-groups and two TS x TS tiles in local memory;
+- convolution: an im2col kernel, a weight-packing kernel, the same matmul, and a permute
+  kernel when the output layout is not [N, spatial..., C].
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import cdsl
+
+from .. import dtypes
+from ..ir import Var
+from . import cnodes as c
+from . import codegen
+from .codegen import Flat, KernelEmitter, strides_of
+from .fusion import Kernel
+
+_temp_ids = itertools.count()
+
+
+class Temp:
+    """A device scratch buffer a step needs (allocated per run, freed after the step)."""
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.param = c.param(f"w{next(_temp_ids)}", self.dtype)
+
+
+@dataclass
+class Launch:
+    """One kernel launch: `fn` with pointer params named as in `buffers`/temps, and any
+    `__local` pointer params listed in `local` (name -> bytes)."""
+    fn: cdsl.Function
+    global_size: tuple
+    local_size: tuple | None = None
+    local: dict = field(default_factory=dict)
+
+    @property
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.fn.params]
+
+
+def _gid(axis: int = 0):
+    return cdsl.Cast(cdsl.i64, cdsl.Call("get_global_id", (cdsl.Const(axis, cdsl.u32),),
+                                         cdsl.u64))
+
+
+def _lid(axis: int = 0):
+    return cdsl.Cast(cdsl.i64, cdsl.Call("get_local_id", (cdsl.Const(axis, cdsl.u32),),
+                                         cdsl.u64))
+
+
+def _group_id(axis: int = 0):
+    return cdsl.Cast(cdsl.i64, cdsl.Call("get_group_id", (cdsl.Const(axis, cdsl.u32),),
+                                         cdsl.u64))
+
+
+def _barrier():
+    return cdsl.ExprStmt(cdsl.Call("barrier", (cdsl.Var("CLK_LOCAL_MEM_FENCE", cdsl.u32),),
+                                   cdsl.void))
+
+
+def _local_param(name, dtype):
+    return cdsl.Param(name, cdsl.PtrType(c.ct(dtype), space="local", restrict=False))
+
+
+def _params_of(body) -> list:
+    """Pointer params (global buffers) referenced in `body`, in first-use order."""
+    seen, out = set(), []
+    for node in cdsl.ast.walk(tuple(body)):
+        if isinstance(node, cdsl.Param) and isinstance(node.type, cdsl.PtrType) and \
+                node.name not in seen:
+            seen.add(node.name)
+            out.append(node)
+    return out
+
+
+class Namer:
+    """Unique kernel names within one program."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.n = 0
+
+    def __call__(self, what: str) -> str:
+        self.n += 1
+        return f"{self.prefix}_{self.n}_{what}"
+
+
+def _flat_kernel(name, n, body_of_i, extra_params=()):
+    """A kernel with one work item per flat index i < n; `body_of_i(i)` -> statements."""
+    i = c.var("i", dtypes.int64)
+    body = [c.for_(i, c.i64(0), c.i64(n), body_of_i(i), parallel=True)]
+    params = tuple(_params_of(body)) + tuple(extra_params)
+    return Launch(cdsl.Function(name, params, tuple(body), kernel=True), (int(n),))
+
+
+def _decl_multi(em, flat_expr, shape, prefix):
+    """Declare the multi-index of `flat_expr` over `shape` as variables."""
+    decls, vars_ = [], []
+    for k, e in enumerate(em.multi(Flat(flat_expr, shape)) if shape else []):
+        v = c.var(f"{prefix}{k}", dtypes.int64)
+        decls.append(c.decl(v, e))
+        vars_.append(v)
+    return decls, vars_
+
+
+# ---------------------------------------------------------------------------------------
+# map, reduce, window kernels
+
+
+def map_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
+    root = kernel.root
+    shape, n = root.aval.shape, root.aval.size
+    if n == 0:
+        return []
+    out_ptr = buffers[root.id]
+
+    def body(i):
+        em = KernelEmitter(c, buffers)
+        if kernel.eqn.prim.name == "reshape":
+            x = kernel.eqn.inputs[0]
+            val = em.value(x, Flat(i, x.aval.shape), kernel)
+        else:
+            val = em.inline(kernel.eqn, Flat(i, shape), kernel)
+        return em.stmts + [c.store(out_ptr, i, val)]
+
+    return [_flat_kernel(name("map"), n, body)]
+
+
+def _acc_dtype(kind, dt, fp64: bool):
+    if kind in ("sum", "prod") and dt in (dtypes.float16, dtypes.float32) and fp64:
+        return dtypes.float64
+    if dt == dtypes.float16:
+        return dtypes.float32
+    return dt
+
+
+def _reduce_value(kernel, em, o_expr, j_expr):
+    """The reduced operand's value at output index `o_expr`, reduction index `j_expr`, and
+    the statements declaring the output multi-index (hoistable out of the inner loop)."""
+    eqn = kernel.eqn
+    x = eqn.inputs[0]
+    in_shape = x.aval.shape
+    axes = list(eqn.params["axes"])
+    kept = [d for d in range(len(in_shape)) if d not in axes]
+    n_red = int(np.prod([in_shape[a] for a in axes])) if axes else 1
+    trailing = axes == list(range(len(in_shape) - len(axes), len(in_shape)))
+    if trailing and codegen._flat_input(kernel):
+        return [], (lambda j: em.value(x, Flat(c.add(c.mul(o_expr, c.i64(n_red)), j),
+                                                in_shape), kernel))
+    pre, o_vars = _decl_multi(em, o_expr, [in_shape[d] for d in kept], "oi")
+    red_shape = [in_shape[a] for a in axes]
+
+    def value(j):
+        j_idx = [j] if len(axes) == 1 else em.multi(Flat(j, red_shape))
+        idx = [None] * len(in_shape)
+        for d, e in zip(kept, o_vars):
+            idx[d] = e
+        for a, e in zip(axes, j_idx):
+            idx[a] = e
+        return em.value(x, idx, kernel)
+
+    return pre, value
+
+
+def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256) -> tuple:
+    """Launches and temps for a reduction step."""
+    eqn = kernel.eqn
+    kind = codegen._IDENT[eqn.prim]
+    x = eqn.inputs[0]
+    out = kernel.root
+    dt = out.aval.dtype
+    acc_dt = _acc_dtype(kind, dt, fp64)
+    axes = eqn.params["axes"]
+    n_out = out.aval.size
+    n_red = int(np.prod([x.aval.shape[a] for a in axes])) if axes else 1
+    out_ptr = buffers[out.id]
+    if n_out == 0:
+        return [], []
+    ident = c.const(codegen._identity(kind, dt), acc_dt)
+
+    def combine(a, b):
+        return codegen._combine(c, kind, a, b, acc_dt)
+
+    if n_out <= 64 and n_red >= 8192 and wg_size >= 2:
+        return _tree_reduce(kernel, buffers, name, kind, acc_dt, ident, combine, n_out,
+                            n_red, wg_size)
+
+    def body(o):
+        em = KernelEmitter(c, buffers)
+        pre, value = _reduce_value(kernel, em, o, None)
+        j = c.var("j", dtypes.int64)
+        acc = c.var("acc", acc_dt)
+        em.stmts = []
+        v = value(j)
+        inner = em.stmts + [c.assign(acc, combine(acc, c.cast(acc_dt, v)))]
+        return pre + [c.decl(acc, ident), c.for_(j, c.i64(0), c.i64(n_red), inner),
+                      c.store(out_ptr, o, c.cast(dt, acc))]
+
+    return [_flat_kernel(name("reduce"), n_out, body)], []
+
+
+def _tree_reduce(kernel, buffers, name, kind, acc_dt, ident, combine, n_out, n_red, wg):
+    dt = kernel.root.aval.dtype
+    groups = max(1, min(64, -(-n_red // (wg * 16))))
+    part = Temp((n_out * groups,), acc_dt)
+    scratch = _local_param("scratch", acc_dt)
+    lid, grp = c.var("lid", dtypes.int64), c.var("grp", dtypes.int64)
+    o, g = c.var("o", dtypes.int64), c.var("g", dtypes.int64)
+    j = c.var("j", dtypes.int64)
+    acc = c.var("acc", acc_dt)
+    em = KernelEmitter(c, buffers)
+    pre, value = _reduce_value(kernel, em, o, None)
+    em.stmts = []
+    v = value(j)
+    inner = em.stmts + [c.assign(acc, combine(acc, c.cast(acc_dt, v)))]
+    body = [c.decl(lid, _lid()), c.decl(grp, _group_id()),
+            c.decl(o, c.div(grp, c.i64(groups))), c.decl(g, c.mod(grp, c.i64(groups)))]
+    body += pre + [c.decl(acc, ident),
+                   cdsl.For(j, c.add(c.mul(g, c.i64(wg)), lid), c.i64(n_red), tuple(inner),
+                            step=groups * wg),
+                   c.store(scratch, lid, acc), _barrier()]
+    s = wg // 2
+    while s >= 1:
+        other = c.load(scratch, c.add(lid, c.i64(s)))
+        body.append(cdsl.If(c.lt(lid, c.i64(s)),
+                            (c.store(scratch, lid, combine(c.load(scratch, lid), other)),)))
+        body.append(_barrier())
+        s //= 2
+    body.append(cdsl.If(c.eq(lid, c.i64(0)),
+                        (c.store(part.param, grp, c.load(scratch, c.i64(0))),)))
+    params = tuple(_params_of(body))
+    params = tuple(p for p in params if p.name != "scratch") + (scratch,)
+    k1 = Launch(cdsl.Function(name("reduce_tree"), params, tuple(body), kernel=True),
+                (n_out * groups * wg,), (wg,),
+                {"scratch": wg * np.dtype(acc_dt).itemsize})
+    out_ptr = buffers[kernel.root.id]
+
+    def combine_body(oo):
+        q = c.var("q", dtypes.int64)
+        a2 = c.var("acc", acc_dt)
+        return [c.decl(a2, ident),
+                c.for_(q, c.i64(0), c.i64(groups),
+                       [c.assign(a2, combine(a2, c.load(part.param,
+                                                        c.add(c.mul(oo, c.i64(groups)), q))))]),
+                c.store(out_ptr, oo, c.cast(dt, a2))]
+
+    k2 = _flat_kernel(name("reduce_combine"), n_out, combine_body)
+    return [k1, k2], [part]
+
+
+def window_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
+    eqn = kernel.eqn
+    p = eqn.params
+    kind = p["computation"]
+    x = eqn.inputs[0]
+    out = kernel.root
+    dt = out.aval.dtype
+    if out.aval.size == 0:
+        return []
+    nd = x.aval.ndim
+
+    def body(o):
+        em = KernelEmitter(c, buffers)
+        pre, ovars = _decl_multi(em, o, out.aval.shape, "oi")
+        wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+        acc = c.var("acc", dt)
+        ident = c.const(codegen._identity(kind, dt), dt)
+        v, _, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+        inner = em.stmts + [c.assign(acc, codegen._combine(c, kind, acc, v, dt))]
+        return pre + [c.decl(acc, ident)] + codegen._window_loops(c, p, wvars, inner) + \
+            [c.store(buffers[out.id], o, acc)]
+
+    return [_flat_kernel(name("window"), out.aval.size, body)]
+
+
+def pool_gather_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
+    eqn = kernel.eqn
+    p = eqn.params
+    t, x = eqn.inputs
+    out = kernel.root
+    dt = out.aval.dtype
+    if out.aval.size == 0:
+        return []
+    nd = x.aval.ndim
+
+    def body(o):
+        em = KernelEmitter(c, buffers)
+        pre, ovars = _decl_multi(em, o, out.aval.shape, "oi")
+        wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+        best, tb = c.var("best", x.aval.dtype), c.var("tb", dt)
+        ident = c.const(codegen._identity(p["computation"], x.aval.dtype), x.aval.dtype)
+        v, idx, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+        tv = em.value(t, idx, kernel)
+        better = codegen._better(c, p["computation"], v, best)
+        inner = em.stmts + [c.assign(tb, c.select(better, tv, tb)),
+                            c.assign(best, c.select(better, v, best))]
+        return pre + [c.decl(best, ident), c.decl(tb, c.const(0, dt))] + \
+            codegen._window_loops(c, p, wvars, inner) + [c.store(buffers[out.id], o, tb)]
+
+    return [_flat_kernel(name("pool_gather"), out.aval.size, body)]
+
+
+def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
+    eqn = kernel.eqn
+    p = eqn.params
+    ct, x = eqn.inputs
+    out = kernel.root
+    dt = out.aval.dtype
+    optr = buffers[out.id]
+    if out.aval.size == 0:
+        return []
+    launches = [_flat_kernel(name("zero"), out.aval.size,
+                             lambda i: [c.store(optr, i, c.const(0, dt))])]
+    if ct.aval.size == 0:
+        return launches
+    pshape = ct.aval.shape
+    nd = x.aval.ndim
+    safe = [d for d in range(nd) if p["window_dimensions"][d] <= p["window_strides"][d]
+            and tuple(p["padding"][d]) == (0, 0)]
+    seq = [d for d in range(nd) if d not in safe]
+    n_par = int(np.prod([pshape[d] for d in safe])) if safe else 1
+
+    def body(g):
+        em = KernelEmitter(c, buffers)
+        pre, svars = _decl_multi(em, g, [pshape[d] for d in safe], "oi")
+        ovars = [None] * nd
+        for d, v in zip(safe, svars):
+            ovars[d] = v
+        for d in seq:
+            ovars[d] = c.var(f"os{d}", dtypes.int64)
+        wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+        best, bpos = c.var("best", x.aval.dtype), c.var("bpos", dtypes.int64)
+        ident = c.const(codegen._identity(p["computation"], x.aval.dtype), x.aval.dtype)
+        ctv = em.value(ct, list(ovars), kernel)
+        first = list(em.stmts)
+        em.stmts = []
+        v, idx, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+        better = codegen._better(c, p["computation"], v, best)
+        off = em.offset(idx, x.aval.shape)
+        inner = em.stmts + [c.assign(bpos, c.select(better, off, bpos)),
+                            c.assign(best, c.select(better, v, best))]
+        stmts = first + [c.decl(best, ident), c.decl(bpos, c.i64(-1))] + \
+            codegen._window_loops(c, p, wvars, inner)
+        stmts.append(cdsl.If(c.ge(bpos, c.i64(0)),
+                             (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
+        for d in reversed(seq):
+            stmts = [c.for_(ovars[d], c.i64(0), c.i64(pshape[d]), stmts)]
+        return pre + stmts
+
+    launches.append(_flat_kernel(name("pool_scatter"), n_par, body))
+    return launches
+
+
+# ---------------------------------------------------------------------------------------
+# permute copies, GEMM and convolution
+
+
+def permute_kernel(src, src_shape, perm, dst, name) -> list[Launch]:
+    """A kernel writing `transpose(src, perm)` contiguously into `dst`."""
+    out_shape = [src_shape[q] for q in perm]
+    n = int(np.prod(out_shape))
+    if n == 0:
+        return []
+    sstr = strides_of(src_shape)
+
+    def body(i):
+        em = KernelEmitter(c, {})
+        pre, ivars = _decl_multi(em, i, out_shape, "p")
+        off = None
+        for k, q in enumerate(perm):
+            term = c.mul(ivars[k], c.i64(sstr[q])) if sstr[q] != 1 else ivars[k]
+            off = term if off is None else c.add(off, term)
+        return pre + [c.store(dst, i, c.load(src, off if off is not None else c.i64(0)))]
+
+    return [_flat_kernel(name("permute"), n, body)]
+
+
+def matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts) -> Launch:
+    """out[b, m, n] = sum_k A[b, m, k] * B[b, k, n]; A stored [B, M, K] (a_fc) or
+    [B, K, M]; B stored [B, K, N] (b_cf) or [B, N, K]. TS x TS tiles in local memory."""
+    As, Bs = _local_param("As", dt), _local_param("Bs", dt)
+    col, row, bi = (c.var(n_, dtypes.int64) for n_ in ("col", "row", "bi"))
+    lc, lr = c.var("lc", dtypes.int64), c.var("lr", dtypes.int64)
+    t, kk = c.var("t", dtypes.int64), c.var("kk", dtypes.int64)
+    ka, kb = c.var("ka", dtypes.int64), c.var("kb", dtypes.int64)
+    acc = c.var("acc", dt)
+    zero = c.const(0, dt)
+    a_base = c.mul(bi, c.i64(M * K))
+    b_base = c.mul(bi, c.i64(K * N))
+    a_off = c.add(a_base, c.add(c.mul(row, c.i64(K)), ka) if a_fc
+                  else c.add(c.mul(ka, c.i64(M)), row))
+    b_off = c.add(b_base, c.add(c.mul(kb, c.i64(N)), col) if b_cf
+                  else c.add(c.mul(col, c.i64(K)), kb))
+    ts_ = c.i64(ts)
+    tile = [
+        c.decl(ka, c.add(t, lc)), c.decl(kb, c.add(t, lr)),
+        c.store(As, c.add(c.mul(lr, ts_), lc),
+                c.select(c.land(c.lt(row, c.i64(M)), c.lt(ka, c.i64(K))), c.load(a, a_off),
+                         zero)),
+        c.store(Bs, c.add(c.mul(lr, ts_), lc),
+                c.select(c.land(c.lt(kb, c.i64(K)), c.lt(col, c.i64(N))), c.load(b, b_off),
+                         zero)),
+        _barrier(),
+        c.for_(kk, c.i64(0), ts_, [c.assign(acc, c.binop(
+            "+", acc, c.binop("*", c.load(As, c.add(c.mul(lr, ts_), kk)),
+                              c.load(Bs, c.add(c.mul(kk, ts_), lc)), dt), dt))]),
+        _barrier(),
+    ]
+    body = [c.decl(col, _gid(0)), c.decl(row, _gid(1)), c.decl(bi, _gid(2)),
+            c.decl(lc, _lid(0)), c.decl(lr, _lid(1)), c.decl(acc, zero),
+            cdsl.For(t, c.i64(0), c.i64(K), tuple(tile), step=ts),
+            cdsl.If(c.land(c.lt(row, c.i64(M)), c.lt(col, c.i64(N))),
+                    (c.store(out, c.add(c.mul(bi, c.i64(M * N)),
+                                        c.add(c.mul(row, c.i64(N)), col)), acc),))]
+    params = tuple(p for p in _params_of(body) if p.type.space != "local") + (As, Bs)
+    nbytes = ts * ts * np.dtype(dt).itemsize
+    rnd = lambda v: -(-v // ts) * ts  # noqa: E731
+    return Launch(cdsl.Function(name("matmul"), params, tuple(body), kernel=True),
+                  (rnd(N), rnd(M), B), (ts, ts, 1), {"As": nbytes, "Bs": nbytes})
+
+
+def dot_kernels(eqn, buffers, name, ts) -> tuple:
+    """(launches, temps) for a dot_general Gemm step."""
+    from .gemm import _layout
+    (lc_, rc_), (lb, rb) = eqn.params["dimension_numbers"]
+    lhs, rhs = eqn.inputs
+    out = eqn.outputs[0]
+    dt = out.aval.dtype
+    L, R = lhs.aval.shape, rhs.aval.shape
+    nb = len(lb)
+    order = np.argsort(lc_)
+    lc_s = tuple(lc_[i] for i in order)
+    rc_s = tuple(rc_[i] for i in order)
+    lp, rp = buffers[lhs.id], buffers[rhs.id]
+    launches, temps = [], []
+    la = _layout(L, lb, lc_s, True)
+    if la is None or list(rc_s) != sorted(rc_s):
+        lfree = [d for d in range(len(L)) if d not in lc_ and d not in lb]
+        perm = list(lb) + lfree + list(lc_s)
+        tmp = Temp([L[q] for q in perm], dt)
+        temps.append(tmp)
+        launches += permute_kernel(lp, L, perm, tmp.param, name)
+        lp, L = tmp.param, tmp.shape
+        lb, lc_s = tuple(range(nb)), tuple(range(nb + len(lfree), len(L)))
+        la = _layout(L, lb, lc_s, True)
+    ra = _layout(R, rb, rc_s, False)
+    if ra is None:
+        rfree = [d for d in range(len(R)) if d not in rc_ and d not in rb]
+        perm = list(rb) + list(rc_s) + rfree
+        tmp = Temp([R[q] for q in perm], dt)
+        temps.append(tmp)
+        launches += permute_kernel(rp, R, perm, tmp.param, name)
+        rp, R = tmp.param, tmp.shape
+        rb, rc_s = tuple(range(nb)), tuple(range(nb, nb + len(rc_s)))
+        ra = _layout(R, rb, rc_s, False)
+    lkind, M, K = la
+    rkind, N, K2 = ra
+    assert K == K2, (K, K2)
+    Bn = int(np.prod([L[d] for d in range(nb)])) if nb else 1
+    op = buffers[out.id]
+    if Bn * M * N == 0:
+        return launches, temps
+    if K == 0:
+        launches.append(_flat_kernel(name("zero"), Bn * M * N,
+                                     lambda i: [c.store(op, i, c.const(0, dt))]))
+        return launches, temps
+    launches.append(matmul_kernel(name, dt, Bn, M, N, K, lp, lkind == "fc", rp,
+                                  rkind == "cf", op, ts))
+    return launches, temps
+
+
+def conv_kernels(eqn, buffers, name, ts) -> tuple:
+    """(launches, temps) for a convolution: im2col, weight packing, matmul, permute."""
+    p = eqn.params
+    ls, rs, os_ = p["dimension_numbers"]
+    lhs, rhs = eqn.inputs
+    out = eqn.outputs[0]
+    dt = out.aval.dtype
+    X, W, O = lhs.aval.shape, rhs.aval.shape, out.aval.shape
+    nsp = len(X) - 2
+    N, C = X[ls[0]], X[ls[1]]
+    OC = W[rs[0]]
+    ksp = [W[d] for d in rs[2:]]
+    osp = [O[d] for d in os_[2:]]
+    isp = [X[d] for d in ls[2:]]
+    strides, pads = p["window_strides"], p["padding"]
+    ldil, rdil = p["lhs_dilation"], p["rhs_dilation"]
+    rows = N * int(np.prod(osp))
+    cols = C * int(np.prod(ksp))
+    if rows == 0 or OC == 0:
+        return [], []
+    xs, ws = strides_of(X), strides_of(W)
+    xp, wp, op = buffers[lhs.id], buffers[rhs.id], buffers[out.id]
+    launches, temps = [], []
+    # Column order: (k..., c) for channel-minor inputs (NHWC), else (c, k...).
+    channel_minor = ls[1] == len(X) - 1
+    col_shape = (list(ksp) + [C]) if channel_minor else ([C] + list(ksp))
+    P = Temp((rows, cols), dt)
+    temps.append(P)
+
+    def col_vars(em, col_expr):
+        pre, cv = _decl_multi(em, col_expr, col_shape, "kc")
+        if channel_minor:
+            return pre, cv[-1], cv[:-1]
+        return pre, cv[0], cv[1:]
+
+    def im2col(i):
+        em = KernelEmitter(c, {})
+        row, col = c.var("row", dtypes.int64), c.var("col", dtypes.int64)
+        pre = [c.decl(row, c.div(i, c.i64(cols))), c.decl(col, c.mod(i, c.i64(cols)))]
+        d1, rv = _decl_multi(em, row, [N] + list(osp), "r")
+        d2, ch, kvars = col_vars(em, col)
+        n_v, ovars = rv[0], rv[1:]
+        valid = None
+        xoff = c.add(c.mul(n_v, c.i64(xs[ls[0]])), c.mul(ch, c.i64(xs[ls[1]])))
+        for d in range(nsp):
+            pos = c.sub(c.add(c.mul(ovars[d], c.i64(strides[d])),
+                              c.mul(kvars[d], c.i64(rdil[d]))), c.i64(pads[d][0]))
+            q = c.div(pos, c.i64(ldil[d])) if ldil[d] != 1 else pos
+            conds = [c.ge(pos, c.i64(0)), c.lt(q, c.i64(isp[d]))]
+            if ldil[d] != 1:
+                conds.append(c.eq(c.mod(pos, c.i64(ldil[d])), c.i64(0)))
+            for cond in conds:
+                valid = cond if valid is None else c.land(valid, cond)
+            qc = c.call("clamp_i64", [q, c.i64(0), c.i64(max(isp[d] - 1, 0))], dtypes.int64)
+            xoff = c.add(xoff, c.mul(qc, c.i64(xs[ls[2 + d]])))
+        val = c.select(valid, c.load(xp, xoff), c.const(0, dt)) if valid is not None \
+            else c.load(xp, xoff)
+        return pre + d1 + d2 + [c.store(P.param, i, val)]
+
+    launches.append(_flat_kernel(name("im2col"), rows * cols, im2col))
+    Wm = Temp((cols, OC), dt)
+    temps.append(Wm)
+
+    def pack(i):
+        em = KernelEmitter(c, {})
+        col, oc = c.var("col", dtypes.int64), c.var("oc", dtypes.int64)
+        pre = [c.decl(col, c.div(i, c.i64(OC))), c.decl(oc, c.mod(i, c.i64(OC)))]
+        d2, ch, kvars = col_vars(em, col)
+        woff = c.add(c.mul(oc, c.i64(ws[rs[0]])), c.mul(ch, c.i64(ws[rs[1]])))
+        for d in range(nsp):
+            woff = c.add(woff, c.mul(kvars[d], c.i64(ws[rs[2 + d]])))
+        return pre + d2 + [c.store(Wm.param, i, c.load(wp, woff))]
+
+    launches.append(_flat_kernel(name("pack"), cols * OC, pack))
+    natural = [os_[0]] + list(os_[2:]) + [os_[1]]
+    if natural == list(range(len(O))):
+        target = op
+    else:
+        T = Temp((rows, OC), dt)
+        temps.append(T)
+        target = T.param
+    launches.append(matmul_kernel(name, dt, 1, rows, OC, cols, P.param, True, Wm.param, True,
+                                  target, ts))
+    if target is not op:
+        perm = [0] * len(O)
+        for k, dd in enumerate(natural):
+            perm[dd] = k
+        launches += permute_kernel(target, [N] + osp + [OC], perm, op, name)
+    return launches, temps
+
+
+del Var
