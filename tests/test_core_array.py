@@ -272,11 +272,6 @@ def test_transforms_accept_registered_nodes():
     eq(v, [0.0, 1.0, 2.0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: .at[idx] computes flat target ids with _getitem (gather semantics: "
-    "out-of-bounds integer indices are clamped), so out-of-bounds updates land on the last "
-    "element instead of being dropped as in JAX; the fix needs _getitem to report "
-    "out-of-bounds entries (a validity mask) to _IndexUpdateRef._scatter"))
 def test_at_out_of_bounds_updates_are_dropped():
     x = fnp.arange(4.0)
     eq(x.at[np.array([5])].set(9.0), [0.0, 1.0, 2.0, 3.0])

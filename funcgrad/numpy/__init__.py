@@ -1419,7 +1419,10 @@ def _normalize_index(idx, ndim):
     return out
 
 
-def _getitem(x, idx):
+def _getitem(x, idx, valid_out=None):
+    """NumPy indexing. When `valid_out` is a list, a boolean mask of the result's shape
+    (False where an integer-array index was out of bounds) is appended to it, or None when
+    every index is in bounds by construction."""
     entries = _normalize_index(idx, x.ndim)
     has_adv = builtins.any(isinstance(e, Array) and e.ndim > 0 for e in entries)
     out = x
@@ -1459,7 +1462,7 @@ def _getitem(x, idx):
             e = _arr(e)
             if not _dt.is_int(e.dtype):
                 raise IndexError(f"indices must be integers, got {e.dtype}")
-            if e.ndim == 0 and not has_adv:
+            if e.ndim == 0 and not has_adv and valid_out is None:
                 n = out.shape[dim]
                 i = where(_ew.lt(e, 0), _ew.add(e, _st.full((), n, e.dtype)), e)
                 out = _ix.dynamic_index_in_dim(out, i, dim, keepdims=False)
@@ -1467,6 +1470,8 @@ def _getitem(x, idx):
                 adv.append((dim, e))
                 dim += 1
     if not adv:
+        if valid_out is not None:
+            valid_out.append(None)
         return out
     dims = [d for d, _ in adv]
     arrays = []
@@ -1478,12 +1483,23 @@ def _getitem(x, idx):
     bshape = arrays[0].shape
     idx_arr = _ix.concatenate([expand_dims(a, -1) for a in arrays], len(bshape))
     res = _ix.gather(out, idx_arr, dims)
+    valid = None
+    if valid_out is not None:
+        for (d, _), a in zip(adv, arrays):
+            ok = _ew.and_(_ew.ge(a, _st.full((), 0, a.dtype)),
+                          _ew.lt(a, _st.full((), out.shape[d], a.dtype)))
+            valid = ok if valid is None else _ew.and_(valid, ok)
+        valid = _st.broadcast_in_dim(valid, res.shape, tuple(range(len(bshape))))
     contiguous = dims == list(range(dims[0], dims[0] + len(dims)))
     if contiguous and dims[0] > 0:
         nb = len(bshape)
         k = dims[0]
         perm = list(range(nb, nb + k)) + list(range(nb)) + list(range(nb + k, res.ndim))
         res = _st.transpose(res, perm)
+        if valid is not None:
+            valid = _st.transpose(valid, perm)
+    if valid_out is not None:
+        valid_out.append(valid)
     return res
 
 
@@ -1587,8 +1603,12 @@ class _IndexUpdateRef:
 
     def _scatter(self, values, mode):
         x = self.array
+        valid = []
         ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape) if x.size else
-                       zeros(x.shape, _dt.int32), self.index)
+                       zeros(x.shape, _dt.int32), self.index, valid)
+        if valid[0] is not None:
+            # Out-of-bounds updates are dropped (JAX's scatter mode), not clamped.
+            ids = where(valid[0], ids, full_like(ids, x.size))
         v = _arr(values)
         if v.dtype != x.dtype:
             v = astype(v, x.dtype)
