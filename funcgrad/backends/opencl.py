@@ -94,7 +94,7 @@ def _name(name: str) -> str:
 
 
 class _Launch:
-    __slots__ = ("kernel", "gsize", "lsize", "args", "name")
+    __slots__ = ("args", "gsize", "kernel", "lsize", "name")
 
     def __init__(self, kernel, gsize, lsize, args, name):
         self.kernel, self.gsize, self.lsize, self.args, self.name = (kernel, gsize, lsize,
@@ -232,7 +232,7 @@ class Executable:
                 reads = {k[1] for lc in lst for k in lc.args if k[0] == "slot"}
                 yield kind, reads, rest[0]
             elif kind == "host":
-                eqn, ins, outs = payload
+                _, ins, outs = payload
                 yield kind, [v for k, v in ins if k == "slot"], outs
             else:
                 yield kind, [], [payload[0]]
@@ -272,7 +272,7 @@ class Executable:
                 eqn, ins, outs = step[1]
                 res = _run_host(self.device, eqn, [
                     v if k == "lit" else bufs[v] for k, v in ins], ins,
-                    [self.slot_avals[v] if k == "slot" else None for k, v in ins])
+                    [a.aval for a in eqn.inputs])
                 for s, r in zip(outs, res):
                     bufs[s] = r
             else:

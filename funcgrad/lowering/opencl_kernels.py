@@ -441,7 +441,10 @@ def matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts) -> Launch:
                                         c.add(c.mul(row, c.i64(N)), col)), acc),))]
     params = tuple(p for p in _params_of(body) if p.type.space != "local") + (As, Bs)
     nbytes = ts * ts * np.dtype(dt).itemsize
-    rnd = lambda v: -(-v // ts) * ts  # noqa: E731
+
+    def rnd(v):
+        return -(-v // ts) * ts
+
     return Launch(cdsl.Function(name("matmul"), params, tuple(body), kernel=True),
                   (rnd(N), rnd(M), B), (ts, ts, 1), {"As": nbytes, "Bs": nbytes})
 

@@ -1,0 +1,276 @@
+"""The OpenCL backend agrees with the reference backend (and the C backend for training).
+
+Every test needs an OpenCL platform (PoCL is enough) except the one that simulates its
+absence in a subprocess. Programs are built once and binary-cached, so reruns are fast.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as jnp
+from funcgrad import lax, nn, stax
+
+opencl = pytest.importorskip("opencl")
+
+pytestmark = [pytest.mark.opencl,
+              pytest.mark.skipif(not opencl.available(), reason="no OpenCL platform")]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def both(f, *args, rtol=1e-5, atol=1e-6, ref="reference"):
+    """Run `f` jitted on OpenCL and on `ref`; compare leaf by leaf; return OpenCL leaves."""
+    out = fg.jit(f, backend="opencl")(*args)
+    exp = fg.jit(f, backend=ref)(*args)
+    lo, le = fg.tree.tree_leaves(out), fg.tree.tree_leaves(exp)
+    assert len(lo) == len(le)
+    for a, b in zip(lo, le):
+        assert a.backend == "opencl"
+        assert isinstance(a._value, opencl.DeviceBuffer)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
+    return lo
+
+
+def rnd(*shape, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed + len(shape)).standard_normal(shape).astype(dtype)
+
+
+# --- elementwise, broadcasting, reductions ---------------------------------------------
+
+
+def test_fused_elementwise_with_transcendentals_nan_inf():
+    x = np.array([-3.0, -1.0, -0.5, 0.0, 0.25, 1.0, 2.0, 30.0, np.nan, np.inf, -np.inf],
+                 np.float32)
+    x = np.tile(x, (3, 1))
+
+    def f(x):
+        a = jnp.exp(x) * jnp.sin(x) + jnp.tanh(x) - jnp.log1p(jnp.abs(x))
+        b = jnp.sqrt(jnp.abs(x)) / (1.0 + x * x) + nn.sigmoid(x) ** 3
+        c = jnp.where(x > 0, jnp.log(x), jnp.cos(x)) + jnp.maximum(x, 0.5) - jnp.minimum(x, 0)
+        return a, b, c, jnp.isfinite(x), jnp.floor(jnp.clip(x, -9, 9) * 2.5).astype(jnp.int32)
+
+    with np.errstate(all="ignore"):
+        both(f, x, rtol=2e-5, atol=1e-6)
+
+
+def test_broadcasting_and_integer_ops():
+    x, y, z = rnd(3, 1, 5), rnd(4, 1), rnd(5)
+    i = np.arange(-6, 6, dtype=np.int32).reshape(3, 4)
+    both(lambda x, y, z: x + y * z - 2.0, x, y, z)
+    both(lambda i: (i // 3, i % 5, i * i - 7, jnp.abs(i), i << 2), i)
+
+
+def test_reductions_over_axes():
+    x = rnd(6, 7, 9)
+    x[2, 3, 4] = np.nan
+
+    def f(x):
+        y = jnp.where(jnp.isnan(x), 0.0, x)
+        return (jnp.sum(y, axis=0), jnp.sum(y, axis=(0, 2)), jnp.sum(y * 2, axis=2),
+                jnp.max(x, axis=1), jnp.min(y, axis=(1, 2)), jnp.max(y), jnp.mean(y, axis=1),
+                jnp.prod(y[:2, :2] + 1.5, axis=-1), jnp.max(x, axis=0))
+
+    both(f, x, rtol=1e-5, atol=1e-5)
+
+
+def test_full_sum_of_a_million_float32_is_accurate():
+    x = (np.random.default_rng(3).random(1_000_000) + 0.5).astype(np.float32)
+    out = fg.jit(lambda v: (jnp.sum(v), jnp.max(v)), backend="opencl")(x)
+    exact = np.sum(x.astype(np.float64))
+    assert abs(float(out[0]) - exact) <= 1e-5 * abs(exact)
+    assert float(out[1]) == x.max()
+
+
+# --- matmul, convolution, pooling -------------------------------------------------------
+
+
+def test_matmul_plain_batched_transposed():
+    a, b = rnd(37, 29), rnd(29, 41)
+    both(lambda a, b: a @ b, a, b, rtol=1e-4, atol=1e-4)
+    both(lambda a, b: a.T @ a + (b @ b.T)[:29, :29], a, b, rtol=1e-4, atol=1e-4)
+    p, q = rnd(3, 17, 5), rnd(3, 5, 19)
+    both(lambda p, q: jnp.matmul(p, q), p, q, rtol=1e-4, atol=1e-4)
+    both(lambda p, q: (jnp.einsum("bki,bkj->bij", q, q),
+                       jnp.einsum("bij,jb->bi", p, p[:, 0, :].T)), p, q, rtol=1e-4, atol=1e-4)
+    both(lambda p: jnp.einsum("ijk,kjl->il", p, p.transpose(2, 1, 0)), p, rtol=1e-4,
+         atol=1e-4)
+
+
+@pytest.mark.parametrize("dn, strides, padding", [
+    (("NHWC", "HWIO", "NHWC"), (1, 1), "SAME"),
+    (("NHWC", "HWIO", "NHWC"), (2, 2), "VALID"),
+    (("NCHW", "OIHW", "NCHW"), (2, 1), "SAME"),
+    (("NCHW", "OIHW", "NCHW"), (1, 1), "VALID"),
+])
+def test_conv(dn, strides, padding):
+    if dn[0] == "NHWC":
+        x, w = rnd(2, 9, 8, 3), rnd(3, 3, 3, 4, seed=1)
+    else:
+        x, w = rnd(2, 3, 9, 8), rnd(4, 3, 3, 3, seed=1)
+    both(lambda x, w: lax.conv_general_dilated(x, w, strides, padding, dimension_numbers=dn),
+         x, w, rtol=1e-4, atol=1e-4)
+
+
+def test_pooling_and_its_gradient():
+    x = rnd(2, 8, 8, 3)
+    _, apply_max = stax.MaxPool((2, 2), strides=(2, 2))
+    _, apply_avg = stax.AvgPool((3, 3), strides=(2, 2), padding="SAME")
+    both(lambda x: (apply_max((), x), apply_avg((), x),
+                    lax.reduce_window(x, "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME")), x,
+         rtol=1e-5, atol=1e-5)
+    both(fg.grad(lambda x: jnp.sum(apply_max((), x) ** 2) +
+                 jnp.sum(lax.reduce_window(x, "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME"))),
+         x, rtol=1e-5, atol=1e-5)
+
+
+def test_gather_and_indexing():
+    x = rnd(10, 6)
+    idx = np.array([3, 0, 9, 3], np.int32)
+    both(lambda x, i: (x[i], x[:, 1:5:2], x[::-1, -1], jnp.take(x, i, axis=1),
+                       x.at[i].add(1.0), jnp.concatenate([x, x[:2]], 0),
+                       jnp.pad(x, ((1, 0), (0, 2)))), x, idx)
+
+
+def test_scan_rnn():
+    wx, wh, xs, h0 = rnd(4, 8), rnd(8, 8, seed=1) * 0.3, rnd(5, 3, 4, seed=2), rnd(3, 8)
+
+    def rnn(wx, wh, xs, h0):
+        def step(h, x):
+            h = jnp.tanh(x @ wx + h @ wh)
+            return h, jnp.sum(h, axis=1)
+        return lax.scan(step, h0, xs)
+
+    both(rnn, wx, wh, xs, h0, rtol=1e-4, atol=1e-5)
+    both(fg.grad(lambda wh: jnp.sum(rnn(wx, wh, xs, h0)[1] ** 2)), wh, rtol=1e-4, atol=1e-4)
+    both(lambda x: lax.fori_loop(0, 4, lambda i, v: v * 0.5 + i, x), h0)
+    both(lambda x: lax.cond(jnp.sum(x) > 0, jnp.sin, jnp.cos, x), h0)
+
+
+# --- gradients and training -------------------------------------------------------------
+
+
+def _mlp_init(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((m, n)).astype(np.float32) / np.sqrt(m),
+             np.zeros(n, np.float32)) for m, n in itertools.pairwise(sizes)]
+
+
+def _mlp_loss(params, x, y):
+    h = x
+    for w, b in params[:-1]:
+        h = nn.relu(h @ w + b)
+    w, b = params[-1]
+    logits = h @ w + b
+    return -jnp.mean(jnp.sum(nn.log_softmax(logits) * y, axis=1))
+
+
+def _data(n=32, d=12, k=4, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    y = np.eye(k, dtype=np.float32)[rng.integers(0, k, n)]
+    return x, y
+
+
+def test_grad_of_mlp_loss():
+    params = _mlp_init([12, 16, 4])
+    x, y = _data()
+    both(fg.grad(_mlp_loss), params, x, y, rtol=1e-4, atol=1e-5)
+
+
+def test_jitted_training_step_matches_c_backend():
+    params = _mlp_init([12, 16, 16, 4])
+    x, y = _data()
+
+    def step(params, x, y):
+        loss, g = fg.value_and_grad(_mlp_loss)(params, x, y)
+        return [(w - 0.1 * gw, b - 0.1 * gb) for (w, b), (gw, gb) in zip(params, g)], loss
+
+    results = {}
+    for name in ("opencl", "c"):
+        f = fg.jit(step, backend=name)
+        p = params
+        losses = []
+        for _ in range(8):
+            p, loss = f(p, x, y)
+            losses.append(float(loss))
+        results[name] = (p, losses)
+    p_ocl, losses = results["opencl"]
+    assert losses[-1] < losses[0]
+    np.testing.assert_allclose(losses, results["c"][1], rtol=1e-4)
+    for a, b in zip(fg.tree.tree_leaves(p_ocl), fg.tree.tree_leaves(results["c"][0])):
+        assert isinstance(a._value, opencl.DeviceBuffer)   # params stayed on the device
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+
+
+# --- placement and transfers -------------------------------------------------------------
+
+
+def test_device_put_round_trip_and_devices():
+    devs = fg.devices("opencl")
+    assert devs and devs[0].platform == "opencl"
+    x = rnd(5, 3)
+    d = fg.device_put(x, devs[0])
+    assert d.backend == "opencl" and isinstance(d._value, opencl.DeviceBuffer)
+    assert d.shape == (5, 3) and d.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(d), x)
+    tree = fg.device_put({"a": x, "b": [1.5, np.arange(3)]}, "opencl")
+    assert all(leaf.backend == "opencl" for leaf in fg.tree.tree_leaves(tree))
+    np.testing.assert_array_equal(np.asarray(tree["b"][1]), np.arange(3))
+    assert fg.device_put(d, devs[0]) is d
+
+
+def test_buffers_stay_on_device_between_jitted_calls():
+    f = fg.jit(lambda a, b: (a * 2 + b, jnp.sum(a)), backend="opencl")
+    a = fg.device_put(rnd(64), "opencl")
+    b = rnd(64)
+    before = opencl.pool_stats(a._value.device)
+    for _ in range(3):
+        a, s = f(a, b)
+        assert isinstance(a._value, opencl.DeviceBuffer)
+        assert isinstance(s._value, opencl.DeviceBuffer)
+    after = opencl.pool_stats(a._value.device)
+    assert after.reuses > before.reuses
+    np.testing.assert_allclose(np.asarray(a), rnd(64) * 8 + b * 7, rtol=1e-5)
+
+
+def test_mixed_host_and_device_inputs_eager_and_jit():
+    d = fg.device_put(rnd(4, 5), "opencl")
+    h = rnd(4, 5, seed=5)
+    ref = rnd(4, 5) + h * 2.0
+    e = d + h * 2.0       # host product (default backend), then added on the device
+    assert e.backend == "opencl"
+    np.testing.assert_allclose(np.asarray(e), ref, rtol=1e-6)
+    j = fg.jit(lambda a, b, c: a + b * c, backend="opencl")(d, h, 2.0)
+    np.testing.assert_allclose(np.asarray(j), ref, rtol=1e-6)
+    s = jnp.sum(jnp.exp(d), axis=0)   # eager ops on device arrays
+    assert s.backend == "opencl"
+    np.testing.assert_allclose(np.asarray(s), np.exp(rnd(4, 5)).sum(0), rtol=1e-5)
+
+
+def test_missing_platform_gives_clear_error(tmp_path):
+    empty = tmp_path / "vendors"
+    empty.mkdir()
+    code = textwrap.dedent("""
+        import numpy as np
+        import funcgrad as fg
+        print("imported")
+        try:
+            fg.jit(lambda x: x + 1, backend="opencl")(np.ones(3, np.float32))
+        except Exception as err:
+            print(type(err).__name__, "|", err)
+    """)
+    env = dict(os.environ, OCL_ICD_VENDORS=str(empty), OPENCL_VENDOR_PATH=str(empty))
+    res = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=120)
+    assert "imported" in res.stdout, res.stderr
+    assert "OpenCLUnavailableError" in res.stdout, res.stdout + res.stderr
+    assert "pocl-opencl-icd" in res.stdout
