@@ -419,7 +419,7 @@ class Executable:
                 if isinstance(key, int):
                     ptrs[key] = a
             for s, shape, dt in self._alloc:
-                a = np.empty(shape, dt)
+                a = _outputs.empty(shape, dt)
                 arrays[s] = a
                 ptrs[s] = _addr(a)
             for step in self._csteps:
@@ -544,7 +544,7 @@ class Executable:
                 arrays[sl] = args[j]
         for s, shape, dt in self._alloc:
             if arrays[s] is None:
-                arrays[s] = np.empty(shape, dt)
+                arrays[s] = _outputs.empty(shape, dt)
         for kind, step in self.steps:
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
@@ -585,6 +585,48 @@ profile_times: dict[str, list] = {}
 
 class _NeedArrays(Exception):
     pass
+
+
+class _OutputPool:
+    """Recycles the memory of large output arrays once they are garbage: a fresh `np.empty`
+    of tens of MB is mmap-ed and page-faults on first touch (a few ms per call), which
+    dominates streaming kernels. Small outputs use np.empty directly."""
+
+    MIN_BYTES = 1 << 20
+    MAX_POOLED = 1 << 30
+
+    def __init__(self):
+        import threading
+        import weakref
+        self._free: dict[int, list] = {}
+        self._pooled = 0
+        self._lock = threading.Lock()
+        self._finalize = weakref.finalize
+
+    def empty(self, shape, dtype):
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if nbytes < self.MIN_BYTES:
+            return np.empty(shape, dtype)
+        with self._lock:
+            bucket = self._free.get(nbytes)
+            buf = bucket.pop() if bucket else None
+            if buf is not None:
+                self._pooled -= nbytes
+        if buf is None:
+            buf = np.empty(nbytes, np.uint8)
+        arr = buf.view(dtype).reshape(shape)
+        self._finalize(arr, self._give_back, buf)
+        return arr
+
+    def _give_back(self, buf):
+        with self._lock:
+            if self._pooled + buf.nbytes <= self.MAX_POOLED:
+                self._free.setdefault(buf.nbytes, []).append(buf)
+                self._pooled += buf.nbytes
+
+
+_outputs = _OutputPool()
 
 
 def _int_declaration(f) -> str:
