@@ -636,9 +636,16 @@ class Jitted:
         runner = backend.fast_runner(program, consts, self.__name__)
         out_avals = program.out_avals
 
-        def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
-            outs = runner(leaves)
-            return tree_unflatten(out_tree, [ArrayImpl(o, a) for o, a in zip(outs, out_avals)])
+        if out_tree.num_leaves == 1 and out_tree.node_type is None:
+            aval0 = out_avals[0]
+
+            def call(leaves, runner=runner, aval0=aval0):
+                return ArrayImpl(runner(leaves)[0], aval0)
+        else:
+            def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
+                outs = runner(leaves)
+                return tree_unflatten(out_tree, [ArrayImpl(o, a)
+                                                 for o, a in zip(outs, out_avals)])
 
         self._fast[(tree, tuple(x.aval for x in leaves))] = call
         if all(type(x) is ArrayImpl for x in args):

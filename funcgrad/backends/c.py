@@ -334,7 +334,8 @@ class Executable:
                 first_def.setdefault(sl, i)
                 last_use[sl] = i
         temps = [s for s in sorted(self.c_written) if s not in out_ids]
-        self._alloc = [(s, self.slot_avals[s].shape, self.slot_avals[s].dtype)
+        self._alloc = [(s, self.slot_avals[s].shape, self.slot_avals[s].dtype,
+                        self.slot_avals[s].size * self.slot_avals[s].dtype.itemsize)
                        for s in sorted(self.c_written) if s in out_ids]
         free: list[tuple[int, int]] = []      # (offset, size) blocks
         live: list[tuple[int, int, int]] = []  # (last_use, offset, size)
@@ -380,6 +381,7 @@ class Executable:
         self._arena = None
         self._arena_busy = False
         self._ptr_template = None
+        self._fast_plan = None
 
     def _arena_views(self):
         """(arena, {slot or temp: view}) — a fresh arena when this one is in use."""
@@ -405,32 +407,43 @@ class Executable:
     def run_addrs(self, addrs):
         """Run with inputs given by buffer address (the inputs must stay alive); returns
         fresh output arrays. Falls back to `run` when host steps need the arrays."""
-        if self._host_steps:
+        if self._host_steps or self._arena_busy:
             raise _NeedArrays
-        arrays: list = [None] * len(self.slot_avals)
-        ptrs = list(addrs) + [0] * (len(self.slot_avals) - len(addrs))
-        arena = self._arena_views()
-        own = arena is self._arena
-        if own:
-            self._arena_busy = True
+        fast = self._fast_plan
+        if fast is None:
+            fast = self._fast_plan = self._make_fast_plan()
+        template, csteps, out_order = fast
+        ptrs = template.copy()
+        ptrs[:len(addrs)] = addrs
+        arrays = {}
+        for s, shape, dt, nb in self._alloc:
+            a = _outputs.empty(shape, dt, nb)
+            arrays[s] = a
+            ptrs[s] = a.__array_interface__["data"][0] if nb else 0
+        self._arena_busy = True
         try:
-            aaddrs = arena[2]
-            for key, a in aaddrs.items():
-                if isinstance(key, int):
-                    ptrs[key] = a
-            for s, shape, dt in self._alloc:
-                a = _outputs.empty(shape, dt)
-                arrays[s] = a
-                ptrs[s] = _addr(a)
-            for step in self._csteps:
-                args = [ptrs[s] for s in step.slots]
-                if step.temps:
-                    args.extend(aaddrs[t] for t in step.temps)
-                step.cfn(*args)
+            for cfn, slots, targs in csteps:
+                cfn(*[ptrs[s] for s in slots], *targs)
         finally:
-            if own:
-                self._arena_busy = False
-        return [self._output(arrays, ptrs, o) for o in self.out_slots]
+            self._arena_busy = False
+        return [arrays[s] if kind == "slot" else self._output(arrays, ptrs, o)
+                for kind, s, o in out_order]
+
+    def _make_fast_plan(self):
+        arena = self._arena_views()
+        template = [0] * len(self.slot_avals)
+        for key, a in arena[2].items():
+            if isinstance(key, int):
+                template[key] = a
+        csteps = [(st.cfn, list(st.slots), [arena[2][t] for t in st.temps])
+                  for st in self._csteps]
+        out_order = []
+        for o in self.out_slots:
+            kind, v, aval = o
+            ok = kind == "slot" and any(v == s for s, _, _, _ in self._alloc) and \
+                self.slot_avals[v].shape == aval.shape
+            out_order.append(("slot", v, o) if ok else ("other", v, o))
+        return template, csteps, out_order
 
     def can_run_into(self) -> bool:
         """True when every output is a distinct buffer written by C code, so outputs can
@@ -467,7 +480,7 @@ class Executable:
         kind, v, aval = o
         if kind == "lit":
             return np.full(aval.shape, v, aval.dtype)
-        arr = arrays[v]
+        arr = arrays.get(v) if isinstance(arrays, dict) else arrays[v]
         if arr is None:
             raise _NeedArrays
         return arr if arr.shape == aval.shape else arr.reshape(aval.shape)
@@ -542,9 +555,9 @@ class Executable:
         if reuse:
             for sl, j in reuse.items():
                 arrays[sl] = args[j]
-        for s, shape, dt in self._alloc:
+        for s, shape, dt, nb in self._alloc:
             if arrays[s] is None:
-                arrays[s] = _outputs.empty(shape, dt)
+                arrays[s] = _outputs.empty(shape, dt, nb)
         for kind, step in self.steps:
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
@@ -603,9 +616,7 @@ class _OutputPool:
         self._lock = threading.Lock()
         self._finalize = weakref.finalize
 
-    def empty(self, shape, dtype):
-        dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    def empty(self, shape, dtype, nbytes):
         if nbytes < self.MIN_BYTES:
             return np.empty(shape, dtype)
         with self._lock:
