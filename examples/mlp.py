@@ -1,0 +1,70 @@
+"""A multilayer perceptron built with stax, trained with Adam on scikit-learn's 8x8 digits.
+
+    python examples/mlp.py [--epochs 30] [--seed 0] [--smoke]
+"""
+import numpy as np
+from tqdm import tqdm
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import datasets, optimizers, random, stax
+
+from _common import figure, parse_args, plot_curve, save
+
+
+def main():
+    args = parse_args(__doc__.splitlines()[0], epochs=30, batch_size=64, lr=3e-3, hidden=256)
+    epochs = 1 if args.smoke else args.epochs
+    (x_train, y_train), (x_test, y_test) = datasets.load_digits()
+    if args.smoke:
+        x_train, y_train = x_train[:256], y_train[:256]
+
+    init_fun, apply_fun = stax.serial(
+        stax.Flatten,
+        stax.Dense(args.hidden), stax.Relu,
+        stax.Dense(args.hidden), stax.Relu,
+        stax.Dense(10), stax.LogSoftmax)
+    key, init_key = random.split(random.PRNGKey(args.seed))
+    _, params = init_fun(init_key, (-1, 8, 8, 1))
+
+    steps_per_epoch = len(y_train) // args.batch_size
+    schedule = optimizers.polynomial_decay(args.lr, epochs * steps_per_epoch, args.lr / 10)
+    opt_init, opt_update, get_params = optimizers.adam(schedule)
+
+    def loss(params, x, y):
+        log_probs = apply_fun(params, x)
+        return -fnp.mean(fnp.take_along_axis(log_probs, y[:, None], axis=1))
+
+    @fg.jit
+    def train_step(i, opt_state, x, y):
+        value, grads = fg.value_and_grad(loss)(get_params(opt_state), x, y)
+        return opt_update(i, grads, opt_state), value
+
+    predict = fg.jit(apply_fun)
+
+    def accuracy(params, x, y):
+        return float(np.mean(np.argmax(predict(params, x), axis=1) == y))
+
+    opt_state = opt_init(params)
+    losses, test_accs = [], []
+    with tqdm(total=epochs * steps_per_epoch, desc="mlp", disable=args.smoke) as bar:
+        for _ in range(epochs):
+            key, shuffle_key = random.split(key)
+            for x, y in datasets.batches(shuffle_key, (x_train, y_train), args.batch_size,
+                                         drop_last=True):
+                opt_state, value = train_step(len(losses), opt_state, x, y)
+                losses.append(float(value))
+                bar.update()
+            test_accs.append(accuracy(get_params(opt_state), x_test, y_test))
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", test_acc=f"{test_accs[-1]:.3f}")
+
+    if not args.smoke:
+        fig, (ax_loss, ax_acc) = figure(2)
+        plot_curve(ax_loss, losses, "training loss", log=True)
+        plot_curve(ax_acc, test_accs, "test accuracy", xlabel="epoch")
+        save(fig, "mlp")
+    print(f"RESULT test_accuracy={test_accs[-1]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
