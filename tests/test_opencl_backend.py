@@ -93,7 +93,17 @@ def test_full_sum_of_a_million_float32_is_accurate():
 # --- matmul, convolution, pooling -------------------------------------------------------
 
 
-def test_matmul_plain_batched_transposed():
+@pytest.fixture(params=["rows", "tiled"])
+def matmul_variant(request, monkeypatch):
+    """Both matmul kernels: "rows" (registers only, PoCL's default) and "tiled" (local
+    memory, the GPU default)."""
+    monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", request.param)
+    return request.param
+
+
+def test_matmul_plain_batched_transposed(matmul_variant):
+    both(lambda a, b: a @ b, rnd(300, 70), rnd(70, 270), rtol=1e-4, atol=1e-4)
+    both(lambda a, b: a.T @ b, rnd(40, 100), rnd(40, 90), rtol=1e-4, atol=1e-4)
     a, b = rnd(37, 29), rnd(29, 41)
     both(lambda a, b: a @ b, a, b, rtol=1e-4, atol=1e-4)
     both(lambda a, b: a.T @ a + (b @ b.T)[:29, :29], a, b, rtol=1e-4, atol=1e-4)
@@ -111,7 +121,7 @@ def test_matmul_plain_batched_transposed():
     (("NCHW", "OIHW", "NCHW"), (2, 1), "SAME"),
     (("NCHW", "OIHW", "NCHW"), (1, 1), "VALID"),
 ])
-def test_conv(dn, strides, padding):
+def test_conv(dn, strides, padding, matmul_variant):
     if dn[0] == "NHWC":
         x, w = rnd(2, 9, 8, 3), rnd(3, 3, 3, 4, seed=1)
     else:

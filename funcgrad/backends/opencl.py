@@ -32,6 +32,7 @@ pyopencl).
 """
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -45,6 +46,11 @@ from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
+
+
+# The matmul kernel: "tiled" (local-memory tiles; default on GPUs) or "rows" (registers
+# only; default on CPU devices such as PoCL).
+MATMUL_ENV = "FUNCGRAD_OPENCL_MATMUL"
 
 
 def _opencl():
@@ -120,6 +126,9 @@ class Executable:
         self.fp64 = bool(device.has_fp64)
         self.ts = ocl.preferred_matmul_tile(device)
         self.wg = ocl.preferred_work_group_size(device, 8)
+        self.matmul = os.environ.get(MATMUL_ENV) or ("tiled" if device.is_gpu else "rows")
+        if self.matmul not in ("tiled", "rows"):
+            raise ValueError(f"{MATMUL_ENV}={self.matmul!r}: choose 'tiled' or 'rows'")
         self._build()
 
     def _new_slot(self, aval) -> int:
@@ -179,9 +188,11 @@ class Executable:
                     launches, temps = ok.reduce_kernel(step, buffers, namer, self.fp64,
                                                        self.wg)
             elif isinstance(step, fusion.Gemm):
-                launches, temps = ok.dot_kernels(eqn, buffers, namer, self.ts)
+                launches, temps = ok.dot_kernels(eqn, buffers, namer, self.ts,
+                                                 self.device.local_mem_size, self.matmul)
             else:
-                launches, temps = ok.conv_kernels(eqn, buffers, namer, self.ts)
+                launches, temps = ok.conv_kernels(eqn, buffers, namer, self.ts,
+                                                  self.device.local_mem_size, self.matmul)
             for t in temps:
                 keys[t.param.name] = ("temp", t)
             outs = [self._slot(v) for v in eqn.outputs]

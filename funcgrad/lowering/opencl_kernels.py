@@ -19,7 +19,10 @@ decomposed into a multi-index. Nothing here imports pyopencl; rendering with
   write the same cell);
 - dot_general: operands not laid out as [batch, M, K] / [batch, K, M] and
   [batch, K, N] / [batch, N, K] are first copied by a permute kernel, then a tiled matmul
-  with TS x TS work-groups and two TS x TS tiles in local memory;
+  (variant "tiled": TS x TS work-groups, A and B tiles in local memory, RB x RB outputs
+  per work item), or for CPU devices, where local memory is emulated and values live
+  across barriers are spilled, variant "rows": no local memory, each work item keeps 8
+  rows of one output column in registers;
 - convolution: an im2col kernel, a weight-packing kernel, the same matmul, and a permute
   kernel when the output layout is not [N, spatial..., C].
 """
@@ -402,54 +405,129 @@ def permute_kernel(src, src_shape, perm, dst, name) -> list[Launch]:
     return [_flat_kernel(name("permute"), n, body)]
 
 
-def matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts) -> Launch:
+def matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, rb=None,
+                  local_mem=1 << 15) -> Launch:
     """out[b, m, n] = sum_k A[b, m, k] * B[b, k, n]; A stored [B, M, K] (a_fc) or
-    [B, K, M]; B stored [B, K, N] (b_cf) or [B, N, K]. TS x TS tiles in local memory."""
+    [B, K, M]; B stored [B, K, N] (b_cf) or [B, N, K].
+
+    Work-groups of TS x TS work items compute (TS*RB) x (TS*RB) blocks of `out`: each work
+    item accumulates RB x RB outputs in registers (rows lr + r*TS, columns lc + c*TS, so
+    neighbouring work items touch neighbouring columns), reading K in steps of TS through
+    an A tile [TS*RB, TS] and a B tile [TS, TS*RB] in local memory."""
+    item = np.dtype(dt).itemsize
+    if rb is None:
+        rb = 4 if min(M, N) >= 4 * 4 * ts else 2 if min(M, N) >= 2 * 2 * ts else 1
+    while rb > 1 and 2 * rb * ts * ts * item > local_mem:
+        rb //= 2
+    tb = ts * rb                     # block edge
     As, Bs = _local_param("As", dt), _local_param("Bs", dt)
-    col, row, bi = (c.var(n_, dtypes.int64) for n_ in ("col", "row", "bi"))
-    lc, lr = c.var("lc", dtypes.int64), c.var("lr", dtypes.int64)
-    t, kk = c.var("t", dtypes.int64), c.var("kk", dtypes.int64)
-    ka, kb = c.var("ka", dtypes.int64), c.var("kb", dtypes.int64)
-    acc = c.var("acc", dt)
+    v = lambda n_: c.var(n_, dtypes.int64)  # noqa: E731
+    lc, lr, bi, row0, col0, lf = v("lc"), v("lr"), v("bi"), v("row0"), v("col0"), v("lf")
+    t, kk, e, tr, tk = v("t"), v("kk"), v("e"), v("tr"), v("tk")
     zero = c.const(0, dt)
-    a_base = c.mul(bi, c.i64(M * K))
-    b_base = c.mul(bi, c.i64(K * N))
-    a_off = c.add(a_base, c.add(c.mul(row, c.i64(K)), ka) if a_fc
-                  else c.add(c.mul(ka, c.i64(M)), row))
-    b_off = c.add(b_base, c.add(c.mul(kb, c.i64(N)), col) if b_cf
-                  else c.add(c.mul(col, c.i64(K)), kb))
-    ts_ = c.i64(ts)
-    tile = [
-        c.decl(ka, c.add(t, lc)), c.decl(kb, c.add(t, lr)),
-        c.store(As, c.add(c.mul(lr, ts_), lc),
-                c.select(c.land(c.lt(row, c.i64(M)), c.lt(ka, c.i64(K))), c.load(a, a_off),
-                         zero)),
-        c.store(Bs, c.add(c.mul(lr, ts_), lc),
-                c.select(c.land(c.lt(kb, c.i64(K)), c.lt(col, c.i64(N))), c.load(b, b_off),
-                         zero)),
-        _barrier(),
-        c.for_(kk, c.i64(0), ts_, [c.assign(acc, c.binop(
-            "+", acc, c.binop("*", c.load(As, c.add(c.mul(lr, ts_), kk)),
-                              c.load(Bs, c.add(c.mul(kk, ts_), lc)), dt), dt))]),
-        _barrier(),
-    ]
-    body = [c.decl(col, _gid(0)), c.decl(row, _gid(1)), c.decl(bi, _gid(2)),
-            c.decl(lc, _lid(0)), c.decl(lr, _lid(1)), c.decl(acc, zero),
-            cdsl.For(t, c.i64(0), c.i64(K), tuple(tile), step=ts),
-            cdsl.If(c.land(c.lt(row, c.i64(M)), c.lt(col, c.i64(N))),
-                    (c.store(out, c.add(c.mul(bi, c.i64(M * N)),
-                                        c.add(c.mul(row, c.i64(N)), col)), acc),))]
+    accs = [[c.var(f"acc{r}_{q}", dt) for q in range(rb)] for r in range(rb)]
+    ar = [c.var(f"a{r}", dt) for r in range(rb)]
+    br = [c.var(f"b{q}", dt) for q in range(rb)]
+    a_base, b_base = c.mul(bi, c.i64(M * K)), c.mul(bi, c.i64(K * N))
+
+    def a_at(m, k):
+        return c.load(a, c.add(a_base, c.add(c.mul(m, c.i64(K)), k) if a_fc
+                               else c.add(c.mul(k, c.i64(M)), m)))
+
+    def b_at(k, n):
+        return c.load(b, c.add(b_base, c.add(c.mul(k, c.i64(N)), n) if b_cf
+                               else c.add(c.mul(n, c.i64(K)), k)))
+
+    tile = []
+    for q in range(rb):
+        # A tile element e = lf + q*TS*TS: row e / TS, column e % TS.
+        gm, gk = c.add(row0, c.div(e, c.i64(ts))), c.add(t, c.mod(e, c.i64(ts)))
+        tile.append(cdsl.Block((
+            c.decl(e, c.add(lf, c.i64(q * ts * ts))), c.decl(tr, gm), c.decl(tk, gk),
+            c.store(As, e, c.select(c.land(c.lt(tr, c.i64(M)), c.lt(tk, c.i64(K))),
+                                    a_at(tr, tk), zero)))))
+        gk2, gn = c.add(t, c.div(e, c.i64(tb))), c.add(col0, c.mod(e, c.i64(tb)))
+        tile.append(cdsl.Block((
+            c.decl(e, c.add(lf, c.i64(q * ts * ts))), c.decl(tk, gk2), c.decl(tr, gn),
+            c.store(Bs, e, c.select(c.land(c.lt(tk, c.i64(K)), c.lt(tr, c.i64(N))),
+                                    b_at(tk, tr), zero)))))
+    tile.append(_barrier())
+    inner = [c.decl(ar[r], c.load(As, c.add(c.mul(c.add(lr, c.i64(r * ts)), c.i64(ts)), kk)))
+             for r in range(rb)]
+    inner += [c.decl(br[q], c.load(Bs, c.add(c.mul(kk, c.i64(tb)), c.add(lc, c.i64(q * ts)))))
+              for q in range(rb)]
+    inner += [c.assign(accs[r][q], c.binop("+", accs[r][q],
+                                           c.binop("*", ar[r], br[q], dt), dt))
+              for r in range(rb) for q in range(rb)]
+    tile.append(c.for_(kk, c.i64(0), c.i64(ts), inner))
+    tile.append(_barrier())
+    body = [c.decl(lc, _lid(0)), c.decl(lr, _lid(1)), c.decl(bi, _gid(2)),
+            c.decl(col0, c.mul(_group_id(0), c.i64(tb))),
+            c.decl(row0, c.mul(_group_id(1), c.i64(tb))),
+            c.decl(lf, c.add(c.mul(lr, c.i64(ts)), lc))]
+    body += [c.decl(accs[r][q], zero) for r in range(rb) for q in range(rb)]
+    body.append(cdsl.For(t, c.i64(0), c.i64(K), tuple(tile), step=ts))
+    for r in range(rb):
+        for q in range(rb):
+            m_ = c.add(row0, c.add(lr, c.i64(r * ts)))
+            n_ = c.add(col0, c.add(lc, c.i64(q * ts)))
+            body.append(cdsl.If(c.land(c.lt(m_, c.i64(M)), c.lt(n_, c.i64(N))), (
+                c.store(out, c.add(c.mul(bi, c.i64(M * N)),
+                                   c.add(c.mul(m_, c.i64(N)), n_)), accs[r][q]),)))
     params = tuple(p for p in _params_of(body) if p.type.space != "local") + (As, Bs)
-    nbytes = ts * ts * np.dtype(dt).itemsize
+    nbytes = tb * ts * item
 
-    def rnd(v):
-        return -(-v // ts) * ts
+    def groups(n):
+        return -(-n // tb) * ts
 
-    return Launch(cdsl.Function(name("matmul"), params, tuple(body), kernel=True),
-                  (rnd(N), rnd(M), B), (ts, ts, 1), {"As": nbytes, "Bs": nbytes})
+    return Launch(cdsl.Function(name(f"matmul{rb}"), params, tuple(body), kernel=True),
+                  (groups(N), groups(M), B), (ts, ts, 1), {"As": nbytes, "Bs": nbytes})
 
 
-def dot_kernels(eqn, buffers, name, ts) -> tuple:
+def matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, rm=8) -> Launch:
+    """The same product without local memory or barriers, for CPU devices (PoCL): work
+    item (n, i, b) accumulates out[b, i*RM : i*RM + RM, n] in registers, so neighbouring
+    work items read neighbouring columns of B (the driver vectorises across them) and each
+    loaded B element feeds RM multiply-adds."""
+    rm = max(1, min(rm, M))
+    v = lambda n_: c.var(n_, dtypes.int64)  # noqa: E731
+    n, i, bi, k, m0 = v("n"), v("i"), v("bi"), v("k"), v("m0")
+    zero = c.const(0, dt)
+    accs = [c.var(f"acc{r}", dt) for r in range(rm)]
+    bv = c.var("bv", dt)
+    a_base, b_base = c.mul(bi, c.i64(M * K)), c.mul(bi, c.i64(K * N))
+
+    def a_at(m):
+        m = c.call("clamp_i64", [m, c.i64(0), c.i64(M - 1)], dtypes.int64)
+        return c.load(a, c.add(a_base, c.add(c.mul(m, c.i64(K)), k) if a_fc
+                               else c.add(c.mul(k, c.i64(M)), m)))
+
+    b_off = c.add(b_base, c.add(c.mul(k, c.i64(N)), n) if b_cf
+                  else c.add(c.mul(n, c.i64(K)), k))
+    inner = [c.decl(bv, c.load(b, b_off))]
+    inner += [c.assign(accs[r], c.binop("+", accs[r], c.binop(
+        "*", a_at(c.add(m0, c.i64(r))), bv, dt), dt)) for r in range(rm)]
+    body = [c.decl(n, _gid(0)), c.decl(i, _gid(1)), c.decl(bi, _gid(2)),
+            c.decl(m0, c.mul(i, c.i64(rm)))]
+    body += [c.decl(acc, zero) for acc in accs]
+    body.append(cdsl.If(c.lt(n, c.i64(N)), (
+        c.for_(k, c.i64(0), c.i64(K), inner),
+        *[cdsl.If(c.lt(c.add(m0, c.i64(r)), c.i64(M)), (
+            c.store(out, c.add(c.mul(bi, c.i64(M * N)),
+                               c.add(c.mul(c.add(m0, c.i64(r)), c.i64(N)), n)), accs[r]),))
+          for r in range(rm)])))
+    params = tuple(_params_of(body))
+    return Launch(cdsl.Function(name("matmul_rows"), params, tuple(body), kernel=True),
+                  (N, -(-M // rm), B), None)
+
+
+def _matmul(variant, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, local_mem):
+    if variant == "rows":
+        return matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)
+    return matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, local_mem=local_mem)
+
+
+def dot_kernels(eqn, buffers, name, ts, local_mem=1 << 15, variant="tiled") -> tuple:
     """(launches, temps) for a dot_general Gemm step."""
     from .gemm import _layout
     (lc_, rc_), (lb, rb) = eqn.params["dimension_numbers"]
@@ -494,12 +572,12 @@ def dot_kernels(eqn, buffers, name, ts) -> tuple:
         launches.append(_flat_kernel(name("zero"), Bn * M * N,
                                      lambda i: [c.store(op, i, c.const(0, dt))]))
         return launches, temps
-    launches.append(matmul_kernel(name, dt, Bn, M, N, K, lp, lkind == "fc", rp,
-                                  rkind == "cf", op, ts))
+    launches.append(_matmul(variant, name, dt, Bn, M, N, K, lp, lkind == "fc", rp,
+                            rkind == "cf", op, ts, local_mem))
     return launches, temps
 
 
-def conv_kernels(eqn, buffers, name, ts) -> tuple:
+def conv_kernels(eqn, buffers, name, ts, local_mem=1 << 15, variant="tiled") -> tuple:
     """(launches, temps) for a convolution: im2col, weight packing, matmul, permute."""
     p = eqn.params
     ls, rs, os_ = p["dimension_numbers"]
@@ -580,8 +658,8 @@ def conv_kernels(eqn, buffers, name, ts) -> tuple:
         T = Temp((rows, OC), dt)
         temps.append(T)
         target = T.param
-    launches.append(matmul_kernel(name, dt, 1, rows, OC, cols, P.param, True, Wm.param, True,
-                                  target, ts))
+    launches.append(_matmul(variant, name, dt, 1, rows, OC, cols, P.param, True, Wm.param,
+                            True, target, ts, local_mem))
     if target is not op:
         perm = [0] * len(O)
         for k, dd in enumerate(natural):

@@ -1,0 +1,89 @@
+"""OpenCL backend vs C backend on the bench workloads (a script, not a test).
+
+    python bench/bench_opencl.py [--reps N] [--quick]
+
+Runs the MLP 784-512-512-10 SGD step (batch 128), the CNN step
+(conv3x3x32-pool-conv3x3x64-pool-dense10, batch 64, 28x28x1) and a 1024^3 matmul with
+`jit(..., backend=...)` on inputs already placed on each backend, and prints the median
+wall time per call (after warm-up: build and first launch excluded) and the OpenCL / C
+ratio. The models and data are those of `bench.workloads`, so the numbers line up with
+bench/RESULTS.md. On PoCL the "device" is the same CPU, so the ratio measures the
+generated OpenCL code plus launch overhead, not a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import funcgrad as fg  # noqa: E402
+import funcgrad.numpy as fnp  # noqa: E402
+from bench import workloads as W  # noqa: E402
+from funcgrad import lax, nn  # noqa: E402
+
+
+def _cases():
+    mlp = W._mlp(fnp, nn, fg.grad)
+    cnn = W._cnn(fnp, lax, nn, fg.grad)
+    return [
+        ("mlp_step 784-512-512-10 b128", mlp, W.mlp_data,
+         lambda d: (d["params"], d["x"], d["y"])),
+        ("cnn_step conv32-pool-conv64-pool-d10 b64", cnn, W.cnn_data,
+         lambda d: (d["params"], d["x"], d["y"])),
+        ("matmul 1024^3", lambda a, b: a @ b, W.mm_data, lambda d: (d["a"], d["b"])),
+    ]
+
+
+def _time(fn, args, reps, warmup=2):
+    out = None
+    for _ in range(warmup):
+        out = fg.block_until_ready(fn(*args))
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fg.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--quick", action="store_true", help="3 repetitions")
+    args = ap.parse_args(argv)
+    reps = 3 if args.quick else args.reps
+    import opencl
+    dev = opencl.default_device()
+    print(f"OpenCL device: {dev.describe()}")
+    print(f"median of {reps} calls after 2 warm-up calls; inputs resident on each backend\n")
+    rows = []
+    for title, f, make, pick in _cases():
+        data = pick(make(False))
+        res = {}
+        for backend in ("opencl", "c"):
+            placed = fg.device_put(data, backend)
+            jf = fg.jit(f, backend=backend)
+            t0 = time.perf_counter()
+            fg.block_until_ready(jf(*placed))
+            first = time.perf_counter() - t0
+            med, out = _time(jf, placed, reps)
+            res[backend] = (med, first, [np.asarray(x) for x in fg.tree.tree_leaves(out)])
+        err = max(float(np.max(np.abs(a - b)) / max(1e-30, float(np.max(np.abs(b)))))
+                  for a, b in zip(res["opencl"][2], res["c"][2]))
+        rows.append((title, res["opencl"][0], res["c"][0], res["opencl"][1], err))
+    w = max(len(r[0]) for r in rows)
+    print(f"{'workload':<{w}}  {'opencl ms':>10}  {'c ms':>9}  {'ocl/c':>6}  "
+          f"{'ocl 1st call s':>14}  {'max rel err':>11}")
+    for title, t_ocl, t_c, first, err in rows:
+        print(f"{title:<{w}}  {t_ocl * 1e3:>10.2f}  {t_c * 1e3:>9.2f}  {t_ocl / t_c:>6.2f}  "
+              f"{first:>14.2f}  {err:>11.1e}")
+
+
+if __name__ == "__main__":
+    main()
