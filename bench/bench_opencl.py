@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import funcgrad as fg  # noqa: E402
-import funcgrad.numpy as fnp  # noqa: E402
-from bench import workloads as W  # noqa: E402
-from funcgrad import lax, nn  # noqa: E402
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from bench import workloads as W
+from funcgrad import lax, nn
 
 
 def _cases():

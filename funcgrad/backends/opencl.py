@@ -47,7 +47,6 @@ from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
 
-
 # The matmul kernel: "tiled" (local-memory tiles; default on GPUs) or "rows" (registers
 # only; default on CPU devices such as PoCL).
 MATMUL_ENV = "FUNCGRAD_OPENCL_MATMUL"

@@ -421,7 +421,7 @@ def matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, rb=None,
         rb //= 2
     tb = ts * rb                     # block edge
     As, Bs = _local_param("As", dt), _local_param("Bs", dt)
-    v = lambda n_: c.var(n_, dtypes.int64)  # noqa: E731
+    v = lambda n_: c.var(n_, dtypes.int64)
     lc, lr, bi, row0, col0, lf = v("lc"), v("lr"), v("bi"), v("row0"), v("col0"), v("lf")
     t, kk, e, tr, tk = v("t"), v("kk"), v("e"), v("tr"), v("tk")
     zero = c.const(0, dt)
@@ -490,7 +490,7 @@ def matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, rm=8) -> Lau
     work items read neighbouring columns of B (the driver vectorises across them) and each
     loaded B element feeds RM multiply-adds."""
     rm = max(1, min(rm, M))
-    v = lambda n_: c.var(n_, dtypes.int64)  # noqa: E731
+    v = lambda n_: c.var(n_, dtypes.int64)
     n, i, bi, k, m0 = v("n"), v("i"), v("bi"), v("k"), v("m0")
     zero = c.const(0, dt)
     accs = [c.var(f"acc{r}", dt) for r in range(rm)]
