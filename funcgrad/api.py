@@ -711,6 +711,37 @@ def _is_eager(leaves) -> bool:
     return core.dynamic_main[0] is None and not any(isinstance(x, Tracer) for x in leaves)
 
 
+class _StagedCall:
+    """The parts every custom-derivative wrapper needs: the differentiable leaves, how to
+    rebuild the full argument list, and `fun` staged into a const-hoisted program."""
+
+    def __init__(self, fun, nondiff_argnums, args):
+        nd = set(nondiff_argnums)
+        self.static = [args[i] for i in nondiff_argnums]
+        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
+        leaves, self.in_tree = tree_flatten(dyn)
+        self.eager = _is_eager(leaves)
+        if self.eager:
+            return
+        self.leaves = [_as_leaf_array(x, _fun_name(fun)) for x in leaves]
+        store = {}
+
+        def flat_fun(*xs):
+            out = fun(*self.rebuild(tree_unflatten(self.in_tree, xs)))
+            lv, tr = tree_flatten(out)
+            store["tree"] = tr
+            return [core.to_array(o) for o in lv]
+
+        self._args, self._nd = args, nd
+        program, self.consts = trace_to_program(flat_fun, [x.aval for x in self.leaves])
+        self.program = hoist_consts(program)
+        self.out_tree = store["tree"]
+
+    def rebuild(self, dyn):
+        it = iter(dyn)
+        return [self._args[i] if i in self._nd else next(it) for i in range(len(self._args))]
+
+
 class custom_jvp:
     """A function with a user-defined JVP rule (JAX's `custom_jvp`)."""
 
@@ -740,28 +771,10 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"custom_jvp function {_fun_name(self.fun)} has no JVP rule; "
                                  "define one with @f.defjvp")
-        nd = set(self.nondiff_argnums)
-        static = [args[i] for i in self.nondiff_argnums]
-        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
-        leaves, in_tree = tree_flatten(dyn)
-        if _is_eager(leaves):
+        sc = _StagedCall(self.fun, self.nondiff_argnums, args)
+        if sc.eager:
             return self.fun(*args)
-        leaves = [_as_leaf_array(x, _fun_name(self.fun)) for x in leaves]
-        store = {}
-
-        def rebuild(d):
-            it = iter(d)
-            return [args[i] if i in nd else next(it) for i in range(len(args))]
-
-        def flat_fun(*xs):
-            out = self.fun(*rebuild(tree_unflatten(in_tree, xs)))
-            lv, tr = tree_flatten(out)
-            store["tree"] = tr
-            return [core.to_array(o) for o in lv]
-
-        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
-        program = hoist_consts(program)
-        out_tree = store["tree"]
+        static, in_tree, out_tree = sc.static, sc.in_tree, sc.out_tree
         user_jvp = self.jvp
 
         def flat_jvp(primals, tangents):
@@ -776,8 +789,8 @@ class custom_jvp:
                         for t, o in zip(t_leaves, o_leaves)]
             return o_leaves, t_leaves
 
-        outs = bind(control.custom_jvp_call_p, *consts, *leaves, program=program, jvp=flat_jvp,
-                    num_consts=len(consts))
+        outs = bind(control.custom_jvp_call_p, *sc.consts, *sc.leaves, program=sc.program,
+                    jvp=flat_jvp, num_consts=len(sc.consts))
         return tree_unflatten(out_tree, outs)
 
 
@@ -797,28 +810,11 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"custom_vjp function {_fun_name(self.fun)} has no VJP; "
                                  "define one with f.defvjp(fwd, bwd)")
-        nd = set(self.nondiff_argnums)
-        static = [args[i] for i in self.nondiff_argnums]
-        dyn = tuple(a for i, a in enumerate(args) if i not in nd)
-        leaves, in_tree = tree_flatten(dyn)
-        if _is_eager(leaves):
+        sc = _StagedCall(self.fun, self.nondiff_argnums, args)
+        if sc.eager:
             return self.fun(*args)
-        leaves = [_as_leaf_array(x, _fun_name(self.fun)) for x in leaves]
-        store = {}
-
-        def rebuild(d):
-            it = iter(d)
-            return [args[i] if i in nd else next(it) for i in range(len(args))]
-
-        def flat_fun(*xs):
-            out = self.fun(*rebuild(tree_unflatten(in_tree, xs)))
-            lv, tr = tree_flatten(out)
-            store["tree"] = tr
-            return [core.to_array(o) for o in lv]
-
-        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
-        program = hoist_consts(program)
-        out_tree = store["tree"]
+        static, in_tree, out_tree, rebuild = sc.static, sc.in_tree, sc.out_tree, sc.rebuild
+        leaves = sc.leaves
         fwd, bwd = self.fwd, self.bwd
         res_store = {}
 
@@ -846,9 +842,8 @@ class custom_vjp:
                 out.append(c.astype(a.dtype) if c.dtype != a.dtype else c)
             return out
 
-        outs = bind(control.custom_vjp_call_p, *consts, *leaves, program=program, fwd=flat_fwd,
-                    bwd=flat_bwd,
-                    num_consts=len(consts))
+        outs = bind(control.custom_vjp_call_p, *sc.consts, *leaves, program=sc.program,
+                    fwd=flat_fwd, bwd=flat_bwd, num_consts=len(sc.consts))
         return tree_unflatten(out_tree, outs)
 
 

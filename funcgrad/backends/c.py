@@ -231,7 +231,7 @@ class Executable:
             return None
         body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
                           compile=False)
-        if not body.can_run_into() or not body._csteps or body.extra_functions and False:
+        if not body.can_run_into() or not body._csteps:
             return None
         if any(a.aval.dtype not in _C_DTYPES for a in eqn.inputs):
             return None
@@ -778,7 +778,6 @@ class CBackend:
     def __init__(self):
         self._executables: dict[int, tuple] = {}
         self._lock = threading.Lock()
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE") if False else None
         try:
             _single_threaded_blas()
         except (OSError, ImportError):

@@ -94,8 +94,6 @@ def _conv_ok(eqn: Eqn) -> bool:
 
 def classify(eqn: Eqn) -> str:
     if eqn.prim in INLINABLE:
-        if eqn.prim is ix.dynamic_slice_p:
-            return "inline"
         return "inline"
     if eqn.prim in REDUCTIONS:
         return "reduce"

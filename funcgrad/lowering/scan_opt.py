@@ -53,8 +53,7 @@ def _split(body: Program, nc: int, ncar: int):
 def _carry_dependent(body: Program, nc: int, ncar: int) -> set[int]:
     dep = {v.id for v in body.invars[nc:nc + ncar]}
     for e in body.eqns:
-        if any(isinstance(a, Var) and a.id in dep for a in e.inputs) or \
-                e.prim is control.const_p and False:
+        if any(isinstance(a, Var) and a.id in dep for a in e.inputs):
             dep.update(v.id for v in e.outputs)
     return dep
 

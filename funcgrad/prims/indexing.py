@@ -533,7 +533,6 @@ SCATTER_MODES = ("add", "set", "mul", "min", "max")
 def _scatter_shape(x, idx, upd, *, axes, mode):
     if mode not in SCATTER_MODES:
         raise TypeError(f"scatter: mode must be one of {SCATTER_MODES}, got {mode!r}")
-    expect = _gather_shape(x, idx, axes=axes) if x.size or not idx.size else None
     rest = tuple(s for i, s in enumerate(x.shape) if i not in axes)
     want = idx.shape[:-1] + rest
     if upd.shape != want:
@@ -541,7 +540,6 @@ def _scatter_shape(x, idx, upd, *, axes, mode):
                         f"{x.shape} and indices {idx.shape}")
     if upd.dtype != x.dtype:
         raise TypeError(f"scatter-{mode}: updates dtype {upd.dtype} != operand dtype {x.dtype}")
-    del expect
     return x
 
 
@@ -617,11 +615,8 @@ def _scatter_batch(size, vals, dims, *, axes, mode):
         upd = broadcast_in_dim(upd, target, tuple(range(1, len(target))))
     else:
         upd = moveaxis_to_front(upd, du)
-    if di is None and du is None:
-        pass
     counts = iota(core.get_aval(idx).dtype, ishape[:-1] + (1,), 0)
     idx = concatenate([counts, idx], nb)
-    del nb
     return scatter(x, idx, upd, (0,) + tuple(a + 1 for a in axes), mode), 0
 
 
