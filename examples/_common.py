@@ -52,7 +52,7 @@ def show_images(ax, images, title: str, ncols: int = 10):
     images = np.asarray(images)
     n, h, w = images.shape
     nrows = -(-n // ncols)
-    grid = np.ones((nrows * (h + 1), ncols * (w + 1)))
+    grid = np.zeros((nrows * (h + 1), ncols * (w + 1)))
     for i, img in enumerate(images):
         r, c = divmod(i, ncols)
         grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = img
