@@ -4,13 +4,12 @@ PCA (computed with NumPy's SVD) at the same code size.
     python examples/autoencoder.py [--latent 8] [--epochs 60] [--seed 0] [--smoke]
 """
 import numpy as np
+from _common import figure, parse_args, plot_curve, save, show_images
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import datasets, optimizers, random, stax
-
-from _common import figure, parse_args, plot_curve, save, show_images
 
 
 def pca_test_mse(x_train, x_test, k):

@@ -10,13 +10,12 @@ the network is built twice, for training and for testing; both share one set of 
 import time
 
 import numpy as np
+from _common import figure, parse_args, plot_curve, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import datasets, optimizers, random, stax
-
-from _common import figure, parse_args, plot_curve, save
 
 
 def conv_block(channels):

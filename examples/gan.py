@@ -10,13 +10,12 @@ A mode counts as covered when at least `--min-fraction` of the generated samples
 (within 3 sigma of any centre).
 """
 import numpy as np
+from _common import figure, parse_args, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import nn, optimizers, random, stax
-
-from _common import figure, parse_args, save
 
 N_MODES, RADIUS = 8, 2.0
 

@@ -7,14 +7,13 @@ The data is y = x @ w_true + b_true + noise; the script prints the largest error
 learned weights against the true ones (and against NumPy's least-squares solution).
 """
 import numpy as np
+from _common import figure, parse_args, plot_curve, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import random
 from funcgrad.tree import tree_map
-
-from _common import figure, parse_args, plot_curve, save
 
 
 def make_data(key, n, dim, noise):

@@ -4,14 +4,13 @@ written with plain `funcgrad.numpy` and a hand-written gradient step.
     python examples/logistic_regression.py [--steps 600] [--seed 0] [--smoke]
 """
 import numpy as np
+from _common import figure, parse_args, plot_curve, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import datasets, nn, random
 from funcgrad.tree import tree_map
-
-from _common import figure, parse_args, plot_curve, save
 
 
 def predict(params, x):

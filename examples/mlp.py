@@ -3,13 +3,12 @@
     python examples/mlp.py [--epochs 30] [--seed 0] [--smoke]
 """
 import numpy as np
+from _common import figure, parse_args, plot_curve, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import datasets, optimizers, random, stax
-
-from _common import figure, parse_args, plot_curve, save
 
 
 def main():

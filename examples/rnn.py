@@ -4,13 +4,12 @@ sequence of 8 steps of 8 pixels, and classifying it from the last hidden state.
     python examples/rnn.py [--cell gru|lstm] [--epochs 40] [--seed 0] [--smoke]
 """
 import numpy as np
+from _common import figure, parse_args, plot_curve, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import datasets, optimizers, random, stax
-
-from _common import figure, parse_args, plot_curve, save
 
 
 def last_step():

@@ -7,13 +7,12 @@ Each training step draws a fresh batch of random sequences inside the jitted ste
 is the per-token accuracy on a fixed held-out set.
 """
 import numpy as np
+from _common import figure, parse_args, plot_curve, save
 from tqdm import tqdm
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import optimizers, random, stax
-
-from _common import figure, parse_args, plot_curve, save
 
 
 def PositionalEmbedding(init_scale=1.0):
