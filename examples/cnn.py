@@ -30,7 +30,7 @@ def make_net(mode, width):
         *conv_block(2 * width),
         stax.MaxPool((2, 2), strides=(2, 2)),                        # 4x4 -> 2x2
         stax.Flatten,
-        stax.Dropout(0.7, mode=mode),                                # keeps 70% (JAX's rate)
+        stax.Dropout(0.7, mode=mode),               # stax's rate is the KEEP probability
         stax.Dense(10), stax.LogSoftmax)
 
 
