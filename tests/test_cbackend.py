@@ -155,3 +155,13 @@ def test_eager_prebuilt_kernels_agree_with_jit():
     for f in (lambda a, b: fnp.exp(a) * b, lambda a, b: fnp.maximum(a, b) - 2.0,
               lambda a, b: fnp.tanh(a) < b):
         close(f(x, y), fg.jit(f)(x, y))
+
+
+def test_host_steps_get_materialised_inputs():
+    # argmax has no loop lowering: its fused-away operand must still be computed.
+    x = arr(6, 10)
+    for f in (lambda a: fnp.argmax(a + 1.0, axis=1), lambda a: fnp.argmin(a * 2.0, axis=0)):
+        np.testing.assert_array_equal(np.asarray(fg.jit(f)(x)),
+                                      np.asarray(fg.jit(f, backend="reference")(x)))
+    h = fnp.asarray(np.asarray(x).astype(np.float16))
+    close(*both(lambda a: fnp.sum(fnp.exp(a * 2) + 1, axis=1), h), rtol=2e-3, atol=1e-2)

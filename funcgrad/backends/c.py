@@ -33,6 +33,21 @@ _C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.i
              dtypes.bool_}
 
 
+def _c_lowerable(eqn) -> bool:
+    """Whether the C lowering handles `eqn` (else it runs as a host step)."""
+    if not fusion.default_lowerable(eqn) or eqn.prim is control.const_p:
+        return False
+    if any(a.aval.dtype not in _C_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):
+        return False
+    kind = fusion.classify(eqn)
+    if kind == "reduce" and eqn.prim not in codegen._IDENT:
+        return False
+    if kind in ("pool_gather", "pool_scatter") and \
+            eqn.params["computation"] not in ("max", "min"):
+        return False
+    return True
+
+
 def _c_supported(step) -> bool:
     eqns = []
     if isinstance(step, fusion.Kernel):
@@ -78,7 +93,7 @@ class Executable:
         self._compile = compile
         self.extra_functions: list = []
         self.program = passes.optimize(program)
-        self.plan = fusion.plan(self.program)
+        self.plan = fusion.plan(self.program, _c_lowerable)
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
         self.alias: dict[int, int] = {}

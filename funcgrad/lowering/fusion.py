@@ -110,11 +110,17 @@ def classify(eqn: Eqn) -> str:
     return "host"
 
 
-def plan(program: Program, can_inline=None) -> FusionPlan:
-    """Partition `program` (const-free, after `passes.optimize`) into steps."""
+def default_lowerable(eqn: Eqn) -> bool:
+    """Equations every loop lowering handles (argmax/argmin have no loop lowering yet)."""
+    return eqn.prim not in (rd.argmax_p, rd.argmin_p)
+
+
+def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
+    """Partition `program` (const-free, after `passes.optimize`) into steps. Equations for
+    which `lowerable` is False become host steps, and their operands are materialised."""
     uses = _uses(program)
     producer: dict[int, Eqn] = {v.id: e for e in program.eqns for v in e.outputs}
-    kinds = {id(e): classify(e) for e in program.eqns}
+    kinds = {id(e): classify(e) if lowerable(e) else "host" for e in program.eqns}
     outputs = {v.id for v in program.outvars if isinstance(v, Var)}
     mat: set[int] = {v.id for v in program.invars} | outputs
     for eqn in program.eqns:
