@@ -596,8 +596,9 @@ class Jitted:
 
     def __call__(self, *args, **kwargs):
         if not kwargs and not core.trace_stack and core.dynamic_main[0] is None:
-            if all(type(x) is ArrayImpl for x in args):
-                hit = self._fast.get(tuple(x.aval for x in args))
+            key = tuple([x.aval for x in args if type(x) is ArrayImpl])
+            if len(key) == len(args):
+                hit = self._fast.get(key)
                 if hit is not None:
                     return hit(args)
             leaves, tree = tree_flatten(args)

@@ -71,7 +71,7 @@ def _ptr_expr(ptr, offset=None):
 
 # GEMMs with at least this many multiply-adds are split by rows over the OpenMP threads;
 # OpenBLAS itself runs single-threaded so that one thread pool owns the cores.
-GEMM_SPLIT_MIN = 1 << 22
+GEMM_SPLIT_MIN = 1 << 20
 
 
 def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
