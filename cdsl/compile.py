@@ -199,8 +199,29 @@ def _entry_ok(so_path: str, meta_path: str) -> bool:
         return False
 
 
-def _build(source: str, key: str, flags, blas: bool, d: str) -> str:
-    """Compile into a private temp dir in `d`, then move .so, sidecar and .c into place."""
+def _run_compiler(cmds, srcs, key, d):
+    """Run compiler commands concurrently; a failure raises CompileError naming the kept
+    source of the part that failed."""
+    t0 = time.perf_counter()
+    try:
+        procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for c in cmds]
+    except OSError as e:
+        raise CompileError(f"cannot run the C compiler {compiler()!r}: {e}. Install gcc "
+                           "or set CC.", "", str(e)) from None
+    results = [p.communicate() + (p.returncode,) for p in procs]
+    stats["compile_seconds"] += time.perf_counter() - t0
+    for cmd, src, (_, err, rc) in zip(cmds, srcs, results):
+        if rc != 0:
+            keep = os.path.join(d, f"failed_{key}.c")
+            shutil.copyfile(src, keep)
+            raise CompileError(f"C compiler failed (exit {rc}) on generated source "
+                               f"{keep}\ncommand: {' '.join(cmd)}\n{err.strip()}", keep, err)
+
+
+def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
+    """Compile into a private temp dir in `d`, then move .so, sidecar and .c into place.
+    With `parts` (translation units), they compile concurrently and are then linked."""
     tmp = tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=d)
     try:
         src_path = os.path.join(tmp, f"m_{key}.c")
@@ -208,20 +229,24 @@ def _build(source: str, key: str, flags, blas: bool, d: str) -> str:
         with open(src_path, "w") as f:
             f.write(source)
         inc, libs = blas_flags() if blas else ((), ())
-        cmd = [compiler(), *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
-        t0 = time.perf_counter()
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        except OSError as e:
-            raise CompileError(f"cannot run the C compiler {compiler()!r}: {e}. Install gcc "
-                               "or set CC.", "", str(e)) from None
-        stats["compile_seconds"] += time.perf_counter() - t0
-        if r.returncode != 0:
-            keep = os.path.join(d, f"failed_{key}.c")
-            shutil.copyfile(src_path, keep)
-            raise CompileError(f"C compiler failed (exit {r.returncode}) on generated source "
-                               f"{keep}\ncommand: {' '.join(cmd)}\n{r.stderr.strip()}",
-                               keep, r.stderr)
+        if not parts or len(parts) < 2:
+            cmd = [compiler(), *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs,
+                   *LIBS]
+            _run_compiler([cmd], [src_path], key, d)
+        else:
+            cflags = [f for f in BASE_FLAGS if f != "-shared"]
+            cmds, srcs, objs = [], [], []
+            for i, part in enumerate(parts):
+                p = os.path.join(tmp, f"part{i}.c")
+                with open(p, "w") as f:
+                    f.write(part)
+                o = os.path.join(tmp, f"part{i}.o")
+                cmds.append([compiler(), *cflags, *flags, *inc, "-c", p, "-o", o])
+                srcs.append(p)
+                objs.append(o)
+            _run_compiler(cmds, srcs, key, d)
+            link = [compiler(), "-shared", "-fopenmp", *objs, "-o", so_tmp, *libs, *LIBS]
+            _run_compiler([link], [src_path], key, d)
         with open(so_tmp, "rb") as f:
             data = f.read()
         meta_tmp = os.path.join(tmp, "meta.json")
@@ -240,9 +265,11 @@ def _build(source: str, key: str, flags, blas: bool, d: str) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load(source: str, cdef: str, flags=(), blas: bool = False) -> Library:
+def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Library:
     """Compile `source` (or fetch it from the cache) and load it; `cdef` declares the
-    functions to call (cffi syntax). Raises CompileError if the compiler rejects it."""
+    functions to call (cffi syntax). Raises CompileError if the compiler rejects it.
+    `parts`, when given, are translation units whose concatenation is `source`: they are
+    compiled concurrently (faster cold builds on several cores) and linked."""
     flags = tuple(flags)
     key = module_key(source, flags, blas)
     with _lock:
@@ -261,7 +288,7 @@ def load(source: str, cdef: str, flags=(), blas: bool = False) -> Library:
             else:
                 if os.path.exists(so_path):
                     stats["rebuilt_corrupt"] += 1
-                so_path = _build(source, key, flags, blas, d)
+                so_path = _build(source, key, flags, blas, d, parts)
         ffi = cffi.FFI()
         ffi.cdef(cdef)
         try:

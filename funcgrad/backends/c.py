@@ -207,6 +207,8 @@ class Executable:
             cur_stmts.extend(stmts)
             cur_slots.extend(used)
             cur_temps.extend(temps)
+            if sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
+                flush()   # bounded functions: units can then compile concurrently
             if _PROFILE:
                 flush()
         flush()
@@ -224,13 +226,17 @@ class Executable:
             self._host_steps = True
         functions = self.extra_functions + functions
         self.module = cdsl.Module(tuple(functions), uses_blas=True)
-        self.source = cdsl.render(self.module, cdsl.C99) if functions else ""
+        self.parts = _split_units(functions, self.extra_functions)
+        if self.parts is not None:
+            self.source = "\n".join(self.parts)
+        else:
+            self.source = cdsl.render(self.module, cdsl.C99) if functions else ""
         self.lib = None
         if functions and self._compile:
             # Pointer parameters are declared as intptr_t for cffi: the calling convention is
             # the same on 64-bit ABIs, and passing Python ints avoids a cast per argument.
             cdef = "\n".join(_int_declaration(f) for f in functions)
-            self.lib = cdsl.load(self.source, cdef, blas=True)
+            self.lib = cdsl.load(self.source, cdef, blas=True, parts=self.parts)
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
@@ -791,6 +797,35 @@ def _input_addr(x) -> int:
         x._value = v = np.ascontiguousarray(v)
     a = x._addr = _addr(v)
     return a
+
+
+_SEGMENT_BUDGET = 150
+
+
+def _statement_count(node) -> int:
+    body = getattr(node, "body", None)
+    if isinstance(body, tuple):
+        return 1 + sum(_statement_count(b) for b in body)
+    return 1
+
+
+def _split_units(functions, extra) -> list[str] | None:
+    """Two translation units for modules big enough that compiling them concurrently on
+    two cores pays off; None keeps one unit (scan drivers call their bodies, so modules
+    with scan bodies stay whole)."""
+    if extra or len(functions) < 2 or (os.cpu_count() or 1) < 2:
+        return None
+    sizes = [_statement_count(f) for f in functions]
+    if sum(sizes) < 200:
+        return None
+    half, acc, cut = sum(sizes) / 2, 0, len(functions) - 1
+    for i, s in enumerate(sizes):
+        acc += s
+        if acc >= half:
+            cut = max(1, min(i + 1, len(functions) - 1))
+            break
+    groups = [functions[:cut], functions[cut:]]
+    return [cdsl.render(cdsl.Module(tuple(g), uses_blas=True), cdsl.C99) for g in groups]
 
 
 def _simple_runner(exe, caddr):
