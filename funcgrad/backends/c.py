@@ -799,7 +799,7 @@ def _input_addr(x) -> int:
     return a
 
 
-_SEGMENT_BUDGET = 150
+_SEGMENT_BUDGET = 60
 
 
 def _statement_count(node) -> int:
