@@ -235,16 +235,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux=False):
         basis, n = _std_basis(d_flat)
         store = {}
 
-        def f_flat(*leaves):
-            new_args = list(args)
-            for i, a in zip(nums, tree_unflatten(d_tree, leaves)):
-                new_args[i] = a
-            out = fun(*new_args)
-            if has_aux:
-                out, store["aux"] = out
-            lv, tr = tree_flatten(out)
-            store["tree"] = tr
-            return [core.to_array(x) for x in lv]
+        f_flat = _flat_argfun(fun, args, nums, d_tree, has_aux, store)
 
         def push(*t):
             return ad.jvp_flat(f_flat, d_flat, list(t))[1]
@@ -269,6 +260,22 @@ def jacfwd(fun: Callable, argnums=0, has_aux=False):
     return jacfun
 
 
+def _flat_argfun(fun, args, nums, d_tree, has_aux, store):
+    """`fun` as a function of the flat leaves of `args[nums]`; records the output tree (and
+    aux) in `store`."""
+    def f_flat(*leaves):
+        new_args = list(args)
+        for i, a in zip(nums, tree_unflatten(d_tree, leaves)):
+            new_args[i] = a
+        out = fun(*new_args)
+        if has_aux:
+            out, store["aux"] = out
+        lv, tr = tree_flatten(out)
+        store["tree"] = tr
+        return [core.to_array(x) for x in lv]
+    return f_flat
+
+
 def _vmap_out_last(f, n, basis):
     outs = vmap_flat(f, n, [0] * len(basis), basis, 0)
     from .prims.structural import moveaxis
@@ -286,16 +293,7 @@ def jacrev(fun: Callable, argnums=0, has_aux=False):
             check_float_input(x.aval, "jacrev", i)
         store = {}
 
-        def f_flat(*leaves):
-            new_args = list(args)
-            for i, a in zip(nums, tree_unflatten(d_tree, leaves)):
-                new_args[i] = a
-            out = fun(*new_args)
-            if has_aux:
-                out, store["aux"] = out
-            lv, tr = tree_flatten(out)
-            store["tree"] = tr
-            return [core.to_array(x) for x in lv]
+        f_flat = _flat_argfun(fun, args, nums, d_tree, has_aux, store)
 
         outs, f_vjp = ad.vjp_flat(f_flat, d_flat)
         basis, n = _std_basis(outs)
