@@ -165,3 +165,17 @@ def test_host_steps_get_materialised_inputs():
                                       np.asarray(fg.jit(f, backend="reference")(x)))
     h = fnp.asarray(np.asarray(x).astype(np.float16))
     close(*both(lambda a: fnp.sum(fnp.exp(a * 2) + 1, axis=1), h), rtol=2e-3, atol=1e-2)
+
+
+def test_scan_c_loop_with_repeated_and_passthrough_outputs():
+    xs, W = arr(5, 3, 4), arr(4, 4) * 0.3
+
+    def f(W):
+        def step(h, x):
+            h2 = fnp.tanh(x @ W + h)
+            return h2, (h2, x, h)          # y repeats the carry, passes x and h through
+        return lax.scan(step, fnp.ones((3, 4)), xs)
+
+    out = fg.jit(f)(W)
+    assert "scan (length 5)" in fg.jit(f).lower(W).source
+    close(out, fg.jit(f, backend="reference")(W))

@@ -232,7 +232,8 @@ class Executable:
             return None
         body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
                           compile=False)
-        if not body.can_run_into() or not body._csteps:
+        if any(kind == "host" for kind, _ in body.steps) or not body._csteps or \
+                any(kind != "slot" for kind, _, _ in body.out_slots):
             return None
         if any(a.aval.dtype not in _C_DTYPES for a in eqn.inputs):
             return None
@@ -289,14 +290,21 @@ class Executable:
             body_args[nc + ncar + j] = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(
                 elems, C.i64)), pv(sl).type)
         out_expr = {}
+        copies = []   # (source body slot, target expression, element count)
         for j, (_, bsl, _) in enumerate(body.out_slots):
             if j < ncar:
-                out_expr[bsl] = carry_ptr(j, "out")
+                target = carry_ptr(j, "out")
             else:
                 sl = out_slots[j]
                 elems = int(np.prod(self.slot_avals[sl].shape[1:]))
-                out_expr[bsl] = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(elems, C.i64)),
-                                        pv(sl).type)
+                target = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(elems, C.i64)),
+                                 pv(sl).type)
+            if bsl >= body.n_in and bsl in body.c_written and bsl not in out_expr:
+                out_expr[bsl] = target
+            else:
+                # An output that is an input, or repeats another output: copied after the
+                # body has run.
+                copies.append((bsl, target, body.slot_avals[bsl].size))
         calls = [C.Decl(i, C.BinOp("-", C.Const(n - 1, C.i64), k, C.i64) if rev else k)]
         for seg in body._csteps:
             args = []
@@ -312,6 +320,14 @@ class Executable:
                 bt = body_temp[t]
                 args.append(C.Var(bt.param.name, cn.ct(bt.dtype)))
             calls.append(C.ExprStmt(C.Call(seg.fn.name, tuple(args), C.void)))
+        for bsl, target, count in copies:
+            src = body_args[bsl] if bsl < body.n_in else out_expr.get(bsl)
+            if src is None:
+                src = C.Var(body_temp[bsl].param.name, cn.ct(body_temp[bsl].dtype))
+            z = C.Var("sc", C.i64)
+            calls.append(C.For(z, C.Const(0, C.i64), C.Const(count, C.i64), (
+                C.Store(target, z, C.Load(src, z,
+                                                    cn.ct(body.slot_avals[bsl].dtype))),)))
         stmts.append(C.For(k, C.Const(0, C.i64), C.Const(n, C.i64), tuple(calls)))
         if n % 2 == 1:
             for j in range(ncar):
