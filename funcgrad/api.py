@@ -47,6 +47,19 @@ def _as_leaf_array(x, fname):
 # jvp / linearize / vjp
 
 
+def _flat_output_fun(fun, p_tree, has_aux, store):
+    """`fun` over the flat leaves of its arguments, returning flat outputs; the output tree
+    (and aux, with `has_aux`) land in `store`."""
+    def flat_fun(*args):
+        out = fun(*tree_unflatten(p_tree, args))
+        if has_aux:
+            out, store["aux"] = out
+        leaves, tree = tree_flatten(out)
+        store["tree"] = tree
+        return leaves
+    return flat_fun
+
+
 def jvp(fun: Callable, primals, tangents, has_aux=False):
     """Forward mode: `(fun(*primals), J(primals) @ tangents)`."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -69,15 +82,7 @@ def jvp(fun: Callable, primals, tangents, has_aux=False):
             raise TypeError(f"jvp: primal dtype {p.dtype} and tangent dtype {t_dt} differ")
     t_flat = [t if t.dtype == p.dtype else t.astype(p.dtype) for p, t in zip(p_flat, t_flat)]
     store = {}
-
-    def flat_fun(*args):
-        out = fun(*tree_unflatten(p_tree, args))
-        if has_aux:
-            out, aux = out
-            store["aux"] = aux
-        leaves, tree = tree_flatten(out)
-        store["tree"] = tree
-        return leaves
+    flat_fun = _flat_output_fun(fun, p_tree, has_aux, store)
 
     po, to = ad.jvp_flat(flat_fun, p_flat, t_flat)
     out = (tree_unflatten(store["tree"], po), tree_unflatten(store["tree"], to))
@@ -110,15 +115,7 @@ def vjp(fun: Callable, *primals, has_aux=False):
     p_flat, p_tree = tree_flatten(primals)
     p_flat = [_as_leaf_array(p, "vjp") for p in p_flat]
     store = {}
-
-    def flat_fun(*args):
-        out = fun(*tree_unflatten(p_tree, args))
-        if has_aux:
-            out, aux = out
-            store["aux"] = aux
-        leaves, tree = tree_flatten(out)
-        store["tree"] = tree
-        return leaves
+    flat_fun = _flat_output_fun(fun, p_tree, has_aux, store)
 
     po, f_vjp_flat = ad.vjp_flat(flat_fun, p_flat)
     out_tree = store["tree"]
