@@ -8,6 +8,8 @@ implementations (they are the lowering's reference); `jit` compiles.
 """
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import threading
 
@@ -19,7 +21,7 @@ from .. import core, dtypes
 from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
 from ..lowering import cnodes as cn
-from ..lowering import codegen, fusion, gemm, passes
+from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control
 
 
@@ -68,11 +70,24 @@ class _Segment:
 class Executable:
     """A compiled program: `run(list of np.ndarray) -> list of np.ndarray`."""
 
-    def __init__(self, program: Program, name: str = "f", compile: bool = True):
+    def __init__(self, program: Program, name: str = "f", compile: bool = True,
+                 symbols: symbolic.SymbolTable | None = None, reference: Program | None = None):
         self.name = name
         self._compile = compile
         self.extra_functions: list = []
-        self.program = passes.optimize(program)
+        self.program = self.optimized = passes.optimize(program)
+        if symbols is None:
+            # Sizes that differ from the family's first program become run-time values of
+            # the generated code (see lowering/symbolic.py).
+            symbols = symbolic.SymbolTable()
+            if reference is not None:
+                try:
+                    self.program = symbolic.symbolize(self.program, reference, symbols)
+                except symbolic.Mismatch:
+                    symbols = symbolic.SymbolTable()
+        self.symbols = symbols
+        self._temp_names = itertools.count()
+        self._dims_param = cn.param("dims", dtypes.int64, const_=True)
         self.plan = fusion.plan(self.program, _c_lowerable)
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
@@ -110,8 +125,9 @@ class Executable:
                 fname = f"{self.name}_seg{len(functions)}"
                 slots = sorted(set(cur_slots))
                 params = tuple(self._param(s) for s in slots) + tuple(
-                    t.param for t in cur_temps)
-                fn = cdsl.Function(fname, params, tuple(cur_stmts))
+                    t.param for t in cur_temps) + (self._dims_param,)
+                body = self.symbols.prologue(self._dims_param) + cur_stmts
+                fn = cdsl.Function(fname, params, tuple(body))
                 functions.append(fn)
                 seg = _Segment(fn, slots, list(cur_temps))
                 seg.kernels = list(cur_kernels)
@@ -132,7 +148,9 @@ class Executable:
                     stmts, used, temps = lowered
                     for v in step.eqn.outputs:
                         self.c_written.add(self._slot(v))
-                    cur_stmts.append(cdsl.Comment(f"scan (length {step.eqn.params['length']})"))
+                    length = self.symbols.get(step.eqn.params["length"],
+                                              step.eqn.params["length"])
+                    cur_stmts.append(cdsl.Comment(f"scan (length {symbolic.name_of(length)})"))
                     cur_stmts.extend(stmts)
                     cur_slots.extend(used)
                     cur_temps.extend(temps)
@@ -162,7 +180,7 @@ class Executable:
                         s = self._slot(a)
                         buffers[a.id] = self._param(s)
                         used.append(s)
-            temps = []
+            temps = gemm.Temps(self._temp_names)
             if isinstance(step, fusion.Kernel):
                 if step.kind == "map":
                     stmts = codegen.emit_map_kernel(cn, step, buffers)
@@ -183,7 +201,8 @@ class Executable:
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
             cur_kernels.append((flat, [self._slot(v) for v in eqn.outputs], set(used)))
-            cur_stmts.append(cdsl.Comment(f"{eqn.prim.name} -> {eqn.outputs[0].aval.str_short()}"))
+            cur_stmts.append(cdsl.Comment(
+                f"{eqn.prim.name} -> {symbolic.shape_text(eqn.outputs[0].aval)}"))
             cur_stmts.extend(stmts)
             cur_slots.extend(used)
             cur_temps.extend(temps)
@@ -202,6 +221,8 @@ class Executable:
         self._csteps = [s for k, s in self.steps if k == "c"]
         out_ids = {v for k, v, _ in self.out_slots if k == "slot"}
         self._plan_buffers(out_ids)
+        self._dims = self.symbols.array()
+        self._dims_addr = _addr(self._dims)
         if not out_ids <= set(self.c_written):
             self._host_steps = True
         functions = self.extra_functions + functions
@@ -230,8 +251,9 @@ class Executable:
         nc, ncar, n, rev = p["num_consts"], p["num_carry"], p["length"], p["reverse"]
         if any(isinstance(a, Lit) for a in eqn.inputs):
             return None
+        n = self.symbols.get(n, n)
         body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
-                          compile=False)
+                          compile=False, symbols=self.symbols)
         if any(kind == "host" for kind, _ in body.steps) or not body._csteps or \
                 any(kind != "slot" for kind, _, _ in body.out_slots):
             return None
@@ -242,23 +264,19 @@ class Executable:
         in_slots = [self._slot(a) for a in eqn.inputs]
         out_slots = [self._slot(v) for v in eqn.outputs]
         used = list(in_slots) + list(out_slots)
-        temps: list = []
+        temps = gemm.Temps(self._temp_names)
         pv = lambda sl: C.Var(f"b{sl}", cn.ct(self.slot_avals[sl].dtype))  # noqa: E731
         carry_b = []
         for sl in out_slots[:ncar]:
             av = self.slot_avals[sl]
-            t = gemm.Temp(av.shape, av.dtype)
-            temps.append(t)
-            carry_b.append(t)
+            carry_b.append(temps.new(av.shape, av.dtype))
         body_temp = {}
         for key in body._arena_offsets:
             if isinstance(key, int):
                 av = body.slot_avals[key]
-                t = gemm.Temp(av.shape, av.dtype)
+                body_temp[key] = temps.new(av.shape, av.dtype)
             else:
-                t = gemm.Temp(key.shape, key.dtype)
-            temps.append(t)
-            body_temp[key] = t
+                body_temp[key] = temps.new(key.shape, key.dtype)
         k = C.Var("sk", C.i64)
         i = C.Var("si", C.i64)
         even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
@@ -266,12 +284,10 @@ class Executable:
         # carry init -> buffer A (the output slot)
         for j in range(ncar):
             src, dst = in_slots[nc + j], out_slots[j]
-            m = max(1, self.slot_avals[dst].size)
             z = C.Var("sz", C.i64)
             stmts.append(cn.for_(z, cn.i64(0), cn.i64(self.slot_avals[dst].size),
                                  [cn.store(self._param(dst), z,
                                            cn.load(self._param(src), z))]))
-            del m
 
         def carry_ptr(j, which):
             a = pv(out_slots[j])
@@ -286,9 +302,9 @@ class Executable:
         nx = len(in_slots) - nc - ncar
         for j in range(nx):
             sl = in_slots[nc + ncar + j]
-            elems = int(np.prod(self.slot_avals[sl].shape[1:]))
-            body_args[nc + ncar + j] = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(
-                elems, C.i64)), pv(sl).type)
+            elems = math.prod(self.slot_avals[sl].shape[1:])
+            body_args[nc + ncar + j] = C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)),
+                                               pv(sl).type)
         out_expr = {}
         copies = []   # (source body slot, target expression, element count)
         for j, (_, bsl, _) in enumerate(body.out_slots):
@@ -296,16 +312,15 @@ class Executable:
                 target = carry_ptr(j, "out")
             else:
                 sl = out_slots[j]
-                elems = int(np.prod(self.slot_avals[sl].shape[1:]))
-                target = C.BinOp("+", pv(sl), C.BinOp("*", i, C.Const(elems, C.i64)),
-                                 pv(sl).type)
+                elems = math.prod(self.slot_avals[sl].shape[1:])
+                target = C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)), pv(sl).type)
             if bsl >= body.n_in and bsl in body.c_written and bsl not in out_expr:
                 out_expr[bsl] = target
             else:
                 # An output that is an input, or repeats another output: copied after the
                 # body has run.
                 copies.append((bsl, target, body.slot_avals[bsl].size))
-        calls = [C.Decl(i, C.BinOp("-", C.Const(n - 1, C.i64), k, C.i64) if rev else k)]
+        calls = [C.Decl(i, C.BinOp("-", cn.i64(n - 1), k, C.i64) if rev else k)]
         for seg in body._csteps:
             args = []
             for bsl in seg.slots:
@@ -319,16 +334,17 @@ class Executable:
             for t in seg.temps:
                 bt = body_temp[t]
                 args.append(C.Var(bt.param.name, cn.ct(bt.dtype)))
+            args.append(C.Var(self._dims_param.name, self._dims_param.type))
             calls.append(C.ExprStmt(C.Call(seg.fn.name, tuple(args), C.void)))
         for bsl, target, count in copies:
             src = body_args[bsl] if bsl < body.n_in else out_expr.get(bsl)
             if src is None:
                 src = C.Var(body_temp[bsl].param.name, cn.ct(body_temp[bsl].dtype))
             z = C.Var("sc", C.i64)
-            calls.append(C.For(z, C.Const(0, C.i64), C.Const(count, C.i64), (
+            calls.append(C.For(z, C.Const(0, C.i64), cn.i64(count), (
                 C.Store(target, z, C.Load(src, z,
                                                     cn.ct(body.slot_avals[bsl].dtype))),)))
-        stmts.append(C.For(k, C.Const(0, C.i64), C.Const(n, C.i64), tuple(calls)))
+        stmts.append(C.For(k, C.Const(0, C.i64), cn.i64(n), tuple(calls)))
         if n % 2 == 1:
             for j in range(ncar):
                 dst = out_slots[j]
@@ -351,8 +367,8 @@ class Executable:
                 first_def.setdefault(sl, i)
                 last_use[sl] = i
         temps = [s for s in sorted(self.c_written) if s not in out_ids]
-        self._alloc = [(s, self.slot_avals[s].shape, self.slot_avals[s].dtype,
-                        self.slot_avals[s].size * self.slot_avals[s].dtype.itemsize)
+        self._alloc = [(s, tuple(map(int, self.slot_avals[s].shape)), self.slot_avals[s].dtype,
+                        int(self.slot_avals[s].size) * self.slot_avals[s].dtype.itemsize)
                        for s in sorted(self.c_written) if s in out_ids]
         free: list[tuple[int, int]] = []      # (offset, size) blocks
         live: list[tuple[int, int, int]] = []  # (last_use, offset, size)
@@ -413,6 +429,7 @@ class Executable:
                 shape, dt = av.shape, av.dtype
             else:
                 shape, dt = key.shape, key.dtype
+            shape = tuple(map(int, shape))
             n = int(np.prod(shape)) * np.dtype(dt).itemsize
             views[key] = buf[off:off + n].view(dt).reshape(shape)
             addrs[key] = base + off
@@ -452,7 +469,7 @@ class Executable:
         for key, a in arena[2].items():
             if isinstance(key, int):
                 template[key] = a
-        csteps = [(st.cfn, list(st.slots), [arena[2][t] for t in st.temps])
+        csteps = [(st.cfn, list(st.slots), [arena[2][t] for t in st.temps] + [self._dims_addr])
                   for st in self._csteps]
         out_order = []
         for o in self.out_slots:
@@ -491,6 +508,7 @@ class Executable:
             args = [ptrs[s] for s in step.slots]
             if step.temps:
                 args.extend(aaddrs[t] for t in step.temps)
+            args.append(self._dims_addr)
             step.cfn(*args)
 
     def _output(self, arrays, ptrs, o):
@@ -579,11 +597,12 @@ class Executable:
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
                 ptrs.extend(aaddrs[t] for t in step.temps)
+                ptrs.append(self._dims_addr)
                 if _PROFILE:
                     import time
                     t0 = time.perf_counter()
                     step.cfn(*ptrs)
-                    cm = step.fn.body[0]
+                    cm = next(x for x in step.fn.body if isinstance(x, cdsl.Comment))
                     profile_times.setdefault(f"{step.fn.name}: {cm.text}", []).append(
                         time.perf_counter() - t0)
                 else:
@@ -834,7 +853,7 @@ def _simple_runner(exe, caddr):
     template, csteps, out_order = plan
     if any(kind != "slot" for kind, _, _ in out_order):
         return None
-    cfn, slots, _ = csteps[0]
+    cfn, slots, tail = csteps[0]
     alloc = list(exe._alloc)
     order = [s for _, s, _ in out_order]
     n_c = len(caddr)
@@ -854,7 +873,7 @@ def _simple_runner(exe, caddr):
             o.flags.writeable = False
             outs[s] = o
             ptrs[s] = o.__array_interface__["data"][0] if nb else 0
-        cfn(*[ptrs[s] for s in slots])
+        cfn(*[ptrs[s] for s in slots], *tail)
         return [outs[s] for s in order]
 
     return runner
@@ -867,6 +886,7 @@ class CBackend:
 
     def __init__(self):
         self._executables: dict[int, tuple] = {}
+        self._families: dict[tuple, Program] = {}
         self._lock = threading.Lock()
         try:
             _single_threaded_blas()
@@ -889,7 +909,14 @@ class CBackend:
         if hit is not None and hit[0] is program:
             return hit[1]
         with self._lock:
-            exe = Executable(program, _c_name(name))
+            # The first program of a family (name and structure) is compiled with literal
+            # sizes; later ones against it, with the sizes that differ read at run time,
+            # so they share one compiled module (lowering/symbolic.py).
+            family = (name, symbolic.structure_key(program))
+            ref = self._families.get(family)
+            exe = Executable(program, _c_name(name), reference=ref)
+            if ref is None:
+                self._families[family] = exe.optimized
             self._executables[key] = (program, exe)
         return exe
 

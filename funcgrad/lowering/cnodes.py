@@ -26,6 +26,11 @@ def const(v, dtype):
 
 
 def i64(v):
+    """An int64 constant; a size the code reads at run time (`symbolic.Dim`) renders as its
+    expression."""
+    expr = getattr(v, "expr", None)
+    if expr is not None:
+        return expr
     return cdsl.Const(int(v), cdsl.i64)
 
 

@@ -93,7 +93,8 @@ class KernelEmitter:
         """The scalar value of `atom` at index `idx`."""
         c = self.c
         if isinstance(atom, Lit):
-            return c.const(atom.val.item(), atom.aval.dtype)
+            expr = getattr(atom, "expr", None)   # a size-derived literal (symbolic.SymLit)
+            return expr if expr is not None else c.const(atom.val.item(), atom.aval.dtype)
         if atom.aval.shape == ():
             idx = []
         key = (atom.id, _idx_key(idx))
@@ -362,11 +363,9 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
     val = em.inline(kernel.eqn, ivars, kernel)
     body = em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
     for d in reversed(range(len(shape))):
-        inner_n = int(np.prod(shape[d:]))
         body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body,
                        parallel=(d == 0 and n >= PARALLEL_MIN and shape[0] > 1),
                        simd=(d == len(shape) - 1))]
-        del inner_n
     return body
 
 
@@ -404,7 +403,7 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     out_ptr = buffers[out.id]
     kept = [d for d in range(len(in_shape)) if d not in axes]
     n_out = out.aval.size
-    n_red = int(np.prod([in_shape[a] for a in axes])) if axes else 1
+    n_red = math.prod(in_shape[a] for a in axes)
     if n_out == 0:
         return []
     ident = c.const(_identity(kind, dt), acc_dt)
@@ -473,8 +472,6 @@ def _flat_input(kernel: Kernel) -> bool:
     sub = Kernel("map", x, kernel.inlined[x.id], kernel.inlined, kernel.inputs)
     return _is_flat_kernel(sub)
 
-
-del math
 
 
 def emit_window_kernel(c, kernel: Kernel, buffers) -> list:

@@ -8,6 +8,7 @@ Convolutions are im2col + GEMM (one GEMM over all batch rows).
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -28,19 +29,33 @@ _temp_ids = itertools.count()
 class Temp:
     """A scratch buffer a GEMM lowering needs (allocated per call by the executable)."""
 
-    def __init__(self, shape, dtype):
+    def __init__(self, shape, dtype, name=None):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
-        self.param = c.param(f"w{next(_temp_ids)}", self.dtype)
+        self.param = c.param(name or f"w{next(_temp_ids)}", self.dtype)
 
     def param_ref(self):
         return self.param
 
 
+class Temps(list):
+    """The scratch buffers of one step, named from the executable's counter (`tmp0`,
+    `tmp1`, ... in creation order), so that the same program always renders the same text."""
+
+    def __init__(self, counter):
+        super().__init__()
+        self._counter = counter
+
+    def new(self, shape, dtype) -> Temp:
+        t = Temp(shape, dtype, f"tmp{next(self._counter)}")
+        self.append(t)
+        return t
+
+
 def permute_copy(src_ptr, src_shape, perm, dst_ptr):
     """Statements writing `transpose(src, perm)` contiguously into dst."""
     out_shape = [src_shape[p] for p in perm]
-    n = int(np.prod(out_shape))
+    n = math.prod(out_shape)
     if n == 0:
         return []
     ivars = [c.var(f"p{d}", dtypes.int64) for d in range(len(out_shape))]
@@ -110,15 +125,15 @@ def _layout(shape, batch, contract, free_first: bool):
     csorted = sorted(contract)
     rest = list(range(nb, nd))
     if rest == free + csorted and list(contract) == csorted:
-        return ("fc", int(np.prod([shape[d] for d in free])),
-                int(np.prod([shape[d] for d in contract])))
+        return ("fc", math.prod(shape[d] for d in free),
+                math.prod(shape[d] for d in contract))
     if rest == csorted + free and list(contract) == csorted:
-        return ("cf", int(np.prod([shape[d] for d in free])),
-                int(np.prod([shape[d] for d in contract])))
+        return ("cf", math.prod(shape[d] for d in free),
+                math.prod(shape[d] for d in contract))
     return None
 
 
-def lower_dot(eqn, buffers, temps: list) -> list:
+def lower_dot(eqn, buffers, temps: Temps) -> list:
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
@@ -135,8 +150,7 @@ def lower_dot(eqn, buffers, temps: list) -> list:
     if la is None or (list(rc_s) != sorted(rc_s)):
         lfree = [d for d in range(len(L)) if d not in lc and d not in lb]
         perm = list(lb) + lfree + list(lc_s)
-        t = Temp([L[p] for p in perm], dt)
-        temps.append(t)
+        t = temps.new([L[p] for p in perm], dt)
         stmts += permute_copy(lp, L, perm, t.param_ref())
         lp = t.param_ref()
         L = t.shape
@@ -146,8 +160,7 @@ def lower_dot(eqn, buffers, temps: list) -> list:
     if ra is None:
         rfree = [d for d in range(len(R)) if d not in rc and d not in rb]
         perm = list(rb) + list(rc_s) + rfree
-        t = Temp([R[p] for p in perm], dt)
-        temps.append(t)
+        t = temps.new([R[p] for p in perm], dt)
         stmts += permute_copy(rp, R, perm, t.param_ref())
         rp = t.param_ref()
         R = t.shape
@@ -156,7 +169,7 @@ def lower_dot(eqn, buffers, temps: list) -> list:
     lkind, M, K = la
     rkind, N, K2 = ra
     assert K == K2, (K, K2)
-    B = int(np.prod([L[d] for d in range(nb)])) if nb else 1
+    B = math.prod(L[d] for d in range(nb)) if nb else 1
     ta = NO_TRANS if lkind == "fc" else TRANS
     tb = NO_TRANS if rkind == "cf" else TRANS
     lda = K if lkind == "fc" else M
@@ -179,7 +192,7 @@ def lower_dot(eqn, buffers, temps: list) -> list:
     return stmts
 
 
-def lower_conv(eqn, buffers, temps: list) -> list:
+def lower_conv(eqn, buffers, temps: Temps) -> list:
     """im2col + GEMM for feature_group_count == batch_group_count == 1."""
     p = eqn.params
     ls, rs, os_ = p["dimension_numbers"]
@@ -195,8 +208,8 @@ def lower_conv(eqn, buffers, temps: list) -> list:
     isp = [X[d] for d in ls[2:]]
     strides, pads = p["window_strides"], p["padding"]
     ldil, rdil = p["lhs_dilation"], p["rhs_dilation"]
-    rows = N * int(np.prod(osp))
-    kk = int(np.prod(ksp))
+    rows = N * math.prod(osp)
+    kk = math.prod(ksp)
     cols = C * kk
     stmts = []
     if rows == 0 or OC == 0:
@@ -205,8 +218,7 @@ def lower_conv(eqn, buffers, temps: list) -> list:
     ws = strides_of(W)
     xp, wp, op = buffers[lhs.id], buffers[rhs.id], buffers[out.id]
     # Patches P[rows, cols]: row = (n, o...), col = (c, k...).
-    P = Temp((rows, cols), dt)
-    temps.append(P)
+    P = temps.new((rows, cols), dt)
     pp = P.param_ref()
     n_v = c.var("n", dtypes.int64)
     ch = c.var("ch", dtypes.int64)
@@ -255,8 +267,7 @@ def lower_conv(eqn, buffers, temps: list) -> list:
                        parallel=last and rows * cols >= PARALLEL_MIN and n > 1)]
     stmts += body
     # Packed weights Wm[cols, OC] with col = (c, k...).
-    Wm = Temp((cols, OC), dt)
-    temps.append(Wm)
+    Wm = temps.new((cols, OC), dt)
     wmp = Wm.param_ref()
     oc = c.var("oc", dtypes.int64)
     woff = c.add(c.mul(oc, c.i64(ws[rs[0]])), c.mul(ch, c.i64(ws[rs[1]])))
@@ -271,8 +282,7 @@ def lower_conv(eqn, buffers, temps: list) -> list:
     if natural == list(range(len(O))):
         target = op
     else:
-        T = Temp((rows, OC), dt)
-        temps.append(T)
+        T = temps.new((rows, OC), dt)
         target = T.param_ref()
     stmts.append(_gemm_call(dt, NO_TRANS, NO_TRANS, rows, OC, cols, _ptr_expr(pp), cols,
                             _ptr_expr(wmp), OC, _ptr_expr(target), OC))
