@@ -895,9 +895,9 @@ class CBackend:
 
     def execute_primitive(self, prim, arrays, params, out_avals):
         from ..backends import ReferenceBackend
-        if not params and not prim.multiple_results:
+        if not prim.multiple_results:
             from ..lowering import eager
-            out = eager.run(prim, arrays, out_avals)
+            out = eager.run(prim, arrays, out_avals, params)
             if out is not None:
                 out.flags.writeable = False
                 return ArrayImpl(out, out_avals)

@@ -1,11 +1,17 @@
-"""Prebuilt eager kernels: the common elementwise primitives on float32/float64, generic over
-size, generated from the same lowering rules as `jit` (`KernelEmitter.elementwise`) and
-compiled at install time by `setup.py` (cffi out-of-line API mode, module
-`funcgrad._eager_kernels`). Eager operations on the `c` backend call them without a compile
-step; anything they do not cover runs with the NumPy implementation.
+"""Prebuilt eager kernels: the common elementwise primitives and the sum/max/min reductions
+on float32/float64, generic over size, generated from the same lowering rules as `jit`
+(`KernelEmitter.elementwise`, `codegen.emit_reduce_kernel` on a program whose sizes are
+run-time parameters, `symbolic.Dim`) and compiled at install time by `setup.py` (cffi
+out-of-line API mode, module `funcgrad._eager_kernels`). Eager operations on the `c`
+backend call them without a compile step, and agree with jitted code (a float32 sum
+accumulates in double on both paths); anything they do not cover runs with the NumPy
+implementation.
 
 Naming: `fg_<prim>_<type>` for unary ops (`a, out, n`); `fg_<prim>_<type>_<vv|vs|sv>` for
-binary ops, where `s` marks an operand read as a scalar (element 0).
+binary ops, where `s` marks an operand read as a scalar (element 0);
+`fg_<reduce_prim>_<type>_<last|first>_<p|s>` (`a, out, n0, n1`) for a reduction of an
+(n0, n1) array over its last (first) axis, parallel over the kept axis or serial (the
+jit lowering of a leading-axis reduction is serial: only `_s` exists for `first`).
 """
 from __future__ import annotations
 
@@ -17,13 +23,14 @@ from .. import dtypes
 from ..core import ShapedArray
 from ..prims import elementwise as ew
 from . import cnodes as c
-from .codegen import KernelEmitter
+from .codegen import PARALLEL_MIN, KernelEmitter, emit_reduce_kernel
 
 UNARY = ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "logistic",
          "sqrt", "rsqrt", "abs", "sign", "floor", "ceil", "round", "erf", "asin", "acos",
          "atan", "sinh", "cosh", "asinh", "acosh", "atanh")
 BINARY = ("add", "sub", "mul", "div", "max", "min", "pow", "atan2", "rem")
 COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
+REDUCE = ("reduce_sum", "reduce_max", "reduce_min")
 TYPES = (dtypes.float32, dtypes.float64)
 MIN_ELEMENTS = 1  # every size is served; tiny arrays are still a single call
 
@@ -60,9 +67,32 @@ def _kernel(prim_name, dt, variant):
     return cdsl.Function(_name(prim_name, dt, variant), tuple(ins) + (out, n), (loop,))
 
 
+def _reduce_kernel(prim_name, dt, layout, parallel):
+    """The jit lowering of `reduce(x: [n0, n1], axes=(1,) or (0,))` with n0, n1 parameters.
+    The lowering's parallel decision is taken on stand-in sizes (large or small), so both
+    variants exist and `run` picks one by the actual size."""
+    from ..ir import Eqn, Var
+    from .fusion import Kernel
+    from .symbolic import Dim, SymAval
+    stand_in = 1 << 12 if parallel else 2
+    n0, n1 = (Dim(stand_in, cdsl.Var(f"n{k}", cdsl.i64)) for k in range(2))
+    x = Var(SymAval((n0, n1), dt))
+    out = Var(SymAval((n0,) if layout == "last" else (n1,), dt))
+    eqn = Eqn(_prim(prim_name), [x], {"axes": (1,) if layout == "last" else (0,)}, [out])
+    a, o = c.param("a", dt, const_=True), c.param("out", dt)
+    stmts = emit_reduce_kernel(c, Kernel("reduce", out, eqn, {}, [x]), {x.id: a, out.id: o})
+    params = (a, o, cdsl.Param("n0", cdsl.i64), cdsl.Param("n1", cdsl.i64))
+    return cdsl.Function(_name(prim_name, dt, f"{layout}_{'p' if parallel else 's'}"),
+                         params, tuple(stmts))
+
+
 def module() -> cdsl.Module:
     fns = []
     for dt in TYPES:
+        for p in REDUCE:
+            fns.append(_reduce_kernel(p, dt, "last", True))
+            fns.append(_reduce_kernel(p, dt, "last", False))
+            fns.append(_reduce_kernel(p, dt, "first", False))   # the lowering is serial
         for p in UNARY:
             fns.append(_kernel(p, dt, None))
         for p in BINARY + COMPARE:
@@ -99,10 +129,12 @@ def library():
 _SUPPORTED = set(UNARY) | set(BINARY) | set(COMPARE)
 
 
-def run(prim, arrays, out_aval):
+def run(prim, arrays, out_aval, params=None):
     """Run `prim` eagerly with a prebuilt kernel; None when not covered."""
     name = prim.name
-    if name not in _SUPPORTED:
+    if name in REDUCE:
+        return _run_reduce(name, arrays[0], out_aval, params["axes"])
+    if name not in _SUPPORTED or params:
         return None
     mod = library()
     if mod is None:
@@ -131,4 +163,34 @@ def run(prim, arrays, out_aval):
     args = [ffi.cast(ct, v.__array_interface__["data"][0]) for v in vals]
     oct_ = "uint8_t *" if out_aval.dtype == dtypes.bool_ else ct
     fn(*args, ffi.cast(oct_, out.__array_interface__["data"][0] if n else 0), n)
+    return out
+
+
+def _run_reduce(name, x, out_aval, axes):
+    mod = library()
+    if mod is None:
+        return None
+    v = x._host_value()
+    if v.dtype not in TYPES:
+        return None
+    shape, nd, k = v.shape, v.ndim, len(axes)
+    if tuple(axes) == tuple(range(nd - k, nd)):
+        layout, n0, n1 = "last", int(np.prod(shape[:nd - k])), int(np.prod(shape[nd - k:]))
+        n_red = n1
+    elif tuple(axes) == tuple(range(k)):
+        layout, n0, n1 = "first", int(np.prod(shape[:k])), int(np.prod(shape[k:]))
+        n_red = n0
+    else:
+        return None
+    if n_red == 0 and name != "reduce_sum":
+        return None          # NumPy's error for max/min of nothing
+    if not v.flags.c_contiguous:
+        v = np.ascontiguousarray(v)
+    out = np.empty(out_aval.shape, out_aval.dtype)
+    parallel = layout == "last" and n0 * n1 >= PARALLEL_MIN
+    fn = getattr(mod.lib, _name(name, v.dtype, f"{layout}_{'p' if parallel else 's'}"))
+    ct = "float *" if v.dtype == dtypes.float32 else "double *"
+    ffi = mod.ffi
+    fn(ffi.cast(ct, v.__array_interface__["data"][0] if v.size else 0),
+       ffi.cast(ct, out.__array_interface__["data"][0] if out.size else 0), n0, n1)
     return out
