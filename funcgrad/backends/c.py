@@ -87,7 +87,10 @@ class Executable:
                     symbols = symbolic.SymbolTable()
         self.symbols = symbols
         self._temp_names = itertools.count()
-        self._dims_param = cn.param("dims", dtypes.int64, const_=True)
+        # Functions take the run-time sizes only when there are any (literal-size code keeps
+        # the signature, and the call, of specialised code).
+        self._dims_param = cn.param("dims", dtypes.int64, const_=True) \
+            if symbols.values else None
         self.plan = fusion.plan(self.program, _c_lowerable)
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
@@ -98,6 +101,9 @@ class Executable:
         self.steps: list = []
         self.c_written: set[int] = set()
         self._build()
+
+    def _dims_params(self) -> tuple:
+        return (self._dims_param,) if self._dims_param is not None else ()
 
     def _new_slot(self, aval) -> int:
         self.slot_avals.append(aval)
@@ -125,7 +131,7 @@ class Executable:
                 fname = f"{self.name}_seg{len(functions)}"
                 slots = sorted(set(cur_slots))
                 params = tuple(self._param(s) for s in slots) + tuple(
-                    t.param for t in cur_temps) + (self._dims_param,)
+                    t.param for t in cur_temps) + self._dims_params()
                 body = self.symbols.prologue(self._dims_param) + cur_stmts
                 fn = cdsl.Function(fname, params, tuple(body))
                 functions.append(fn)
@@ -222,7 +228,7 @@ class Executable:
         out_ids = {v for k, v, _ in self.out_slots if k == "slot"}
         self._plan_buffers(out_ids)
         self._dims = self.symbols.array()
-        self._dims_addr = _addr(self._dims)
+        self._dims_args = [_addr(self._dims)] if self._dims_param is not None else []
         if not out_ids <= set(self.c_written):
             self._host_steps = True
         functions = self.extra_functions + functions
@@ -334,7 +340,7 @@ class Executable:
             for t in seg.temps:
                 bt = body_temp[t]
                 args.append(C.Var(bt.param.name, cn.ct(bt.dtype)))
-            args.append(C.Var(self._dims_param.name, self._dims_param.type))
+            args.extend(C.Var(p.name, p.type) for p in self._dims_params())
             calls.append(C.ExprStmt(C.Call(seg.fn.name, tuple(args), C.void)))
         for bsl, target, count in copies:
             src = body_args[bsl] if bsl < body.n_in else out_expr.get(bsl)
@@ -469,7 +475,7 @@ class Executable:
         for key, a in arena[2].items():
             if isinstance(key, int):
                 template[key] = a
-        csteps = [(st.cfn, list(st.slots), [arena[2][t] for t in st.temps] + [self._dims_addr])
+        csteps = [(st.cfn, list(st.slots), [arena[2][t] for t in st.temps] + self._dims_args)
                   for st in self._csteps]
         out_order = []
         for o in self.out_slots:
@@ -508,7 +514,7 @@ class Executable:
             args = [ptrs[s] for s in step.slots]
             if step.temps:
                 args.extend(aaddrs[t] for t in step.temps)
-            args.append(self._dims_addr)
+            args.extend(self._dims_args)
             step.cfn(*args)
 
     def _output(self, arrays, ptrs, o):
@@ -597,7 +603,7 @@ class Executable:
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
                 ptrs.extend(aaddrs[t] for t in step.temps)
-                ptrs.append(self._dims_addr)
+                ptrs.extend(self._dims_args)
                 if _PROFILE:
                     import time
                     t0 = time.perf_counter()
