@@ -90,6 +90,7 @@ class Device:
             int(s) for s in cl_device.max_work_item_sizes
         )
         self.compute_units: int = int(cl_device.max_compute_units)
+        self.vector_width_float: int = max(1, int(cl_device.preferred_vector_width_float))
         self.global_mem_size: int = int(cl_device.global_mem_size)
         self.max_mem_alloc_size: int = int(cl_device.max_mem_alloc_size)
         self._context: Any = None

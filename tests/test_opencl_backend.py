@@ -93,10 +93,11 @@ def test_full_sum_of_a_million_float32_is_accurate():
 # --- matmul, convolution, pooling -------------------------------------------------------
 
 
-@pytest.fixture(params=["rows", "tiled"])
+@pytest.fixture(params=["vec", "rows", "tiled"])
 def matmul_variant(request, monkeypatch):
-    """Both matmul kernels: "rows" (registers only, PoCL's default) and "tiled" (local
-    memory, the GPU default)."""
+    """Every matmul kernel: "vec" (vector-type register blocks, the CPU default), "rows"
+    (the driver vectorises across work items) and "tiled" (local memory, the GPU
+    default)."""
     monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", request.param)
     return request.param
 
@@ -113,6 +114,35 @@ def test_matmul_plain_batched_transposed(matmul_variant):
                        jnp.einsum("bij,jb->bi", p, p[:, 0, :].T)), p, q, rtol=1e-4, atol=1e-4)
     both(lambda p: jnp.einsum("ijk,kjl->il", p, p.transpose(2, 1, 0)), p, rtol=1e-4,
          atol=1e-4)
+
+
+@pytest.mark.parametrize("m, k, n", [
+    (1, 1, 1), (7, 3, 5), (8, 16, 32), (9, 17, 33), (37, 29, 48), (65, 130, 16),
+    (130, 70, 784 // 7), (300, 5, 10), (513, 64, 96),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vec_matmul_odd_sizes(monkeypatch, m, k, n, dtype):
+    """The CPU vector kernel over sizes that are not multiples of its blocks (rows past M,
+    panels past N, N not a multiple of the vector width), in float32 and float64."""
+    dev = opencl.default_device()
+    if dtype == np.float64 and not dev.has_fp64:
+        pytest.skip("device lacks cl_khr_fp64")
+    monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
+    a, b = rnd(m, k, dtype=dtype), rnd(k, n, seed=1, dtype=dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    out = both(lambda a, b: a @ b, a, b, rtol=tol, atol=tol)
+    assert out[0].dtype == dtype
+    np.testing.assert_allclose(np.asarray(out[0]), a @ b, rtol=tol, atol=tol)
+
+
+def test_vec_matmul_transposed_and_batched(monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
+    a, b = rnd(45, 70), rnd(70, 50, seed=2)
+    both(lambda a, b: (a.T.T @ b, (b.T @ a.T).T, a @ a.T, b.T @ b), a, b, rtol=1e-4,
+         atol=1e-4)
+    p, q = rnd(5, 19, 23), rnd(5, 23, 40, seed=3)
+    both(lambda p, q: (jnp.matmul(p, q), jnp.einsum("bij,bkj->bik", p, p),
+                       jnp.einsum("bki,bkj->bij", q, q)), p, q, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("dn, strides, padding", [

@@ -47,8 +47,9 @@ from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
 
-# The matmul kernel: "tiled" (local-memory tiles; default on GPUs) or "rows" (registers
-# only; default on CPU devices such as PoCL).
+# The matmul kernel: "tiled" (local-memory tiles; default on GPUs), "vec" (vector-type
+# register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
+# across work items).
 MATMUL_ENV = "FUNCGRAD_OPENCL_MATMUL"
 
 
@@ -123,11 +124,13 @@ class Executable:
         self.n_in = len(self.program.invars)
         self.steps: list = []
         self.fp64 = bool(device.has_fp64)
-        self.ts = ocl.preferred_matmul_tile(device)
         self.wg = ocl.preferred_work_group_size(device, 8)
-        self.matmul = os.environ.get(MATMUL_ENV) or ("tiled" if device.is_gpu else "rows")
-        if self.matmul not in ("tiled", "rows"):
-            raise ValueError(f"{MATMUL_ENV}={self.matmul!r}: choose 'tiled' or 'rows'")
+        variant = os.environ.get(MATMUL_ENV) or ("tiled" if device.is_gpu else "vec")
+        if variant not in ("tiled", "vec", "rows"):
+            raise ValueError(f"{MATMUL_ENV}={variant!r}: choose 'tiled', 'vec' or 'rows'")
+        self.matmul = ok.MatmulConfig(variant, ocl.preferred_matmul_tile(device),
+                                      device.local_mem_size, device.vector_width_float,
+                                      device.compute_units)
         self._build()
 
     def _new_slot(self, aval) -> int:
@@ -187,11 +190,9 @@ class Executable:
                     launches, temps = ok.reduce_kernel(step, buffers, namer, self.fp64,
                                                        self.wg)
             elif isinstance(step, fusion.Gemm):
-                launches, temps = ok.dot_kernels(eqn, buffers, namer, self.ts,
-                                                 self.device.local_mem_size, self.matmul)
+                launches, temps = ok.dot_kernels(eqn, buffers, namer, self.matmul)
             else:
-                launches, temps = ok.conv_kernels(eqn, buffers, namer, self.ts,
-                                                  self.device.local_mem_size, self.matmul)
+                launches, temps = ok.conv_kernels(eqn, buffers, namer, self.matmul)
             for t in temps:
                 keys[t.param.name] = ("temp", t)
             outs = [self._slot(v) for v in eqn.outputs]
@@ -205,7 +206,7 @@ class Executable:
             else:
                 self.out_slots.append(("slot", self._slot(v), v.aval))
         self.module = cdsl.Module(tuple(functions))
-        self.source = cdsl.render(self.module, cdsl.OPENCL) if functions else ""
+        self.source = cdsl.render(self.module, ok.DIALECT) if functions else ""
         prog = _opencl().build_program(self.source, self.device) if functions else None
         for idx, launches, keys, temps in pending:
             lst = []

@@ -19,15 +19,19 @@ decomposed into a multi-index. Nothing here imports pyopencl; rendering with
   write the same cell);
 - dot_general: operands not laid out as [batch, M, K] / [batch, K, M] and
   [batch, K, N] / [batch, N, K] are first copied by a permute kernel, then a tiled matmul
-  (variant "tiled": TS x TS work-groups, A and B tiles in local memory, RB x RB outputs
-  per work item), or for CPU devices, where local memory is emulated and values live
-  across barriers are spilled, variant "rows": no local memory, each work item keeps 8
-  rows of one output column in registers;
+  (variant "tiled", for GPUs: TS x TS work-groups, A and B tiles in local memory, RB x RB
+  outputs per work item). CPU devices emulate local memory and spill values that live
+  across barriers, so there variant "vec" packs B into contiguous panels and each
+  single-work-item group keeps an MR x NR block of the output in OpenCL vector registers
+  (float16 / double8), the shape of a BLAS micro-kernel; variant "rows" (each work item
+  keeps 8 rows of one output column, the driver vectorises across work items) remains
+  for integer dtypes;
 - convolution: an im2col kernel, a weight-packing kernel, the same matmul, and a permute
   kernel when the output layout is not [N, spatial..., C].
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -43,6 +47,21 @@ from .codegen import Flat, KernelEmitter, strides_of
 from .fusion import Kernel
 
 _temp_ids = itertools.count()
+
+
+def vec_type(dtype, width: int) -> cdsl.CType:
+    """The OpenCL vector type of `width` lanes of `dtype` (float16, double8, ...) as a
+    cdsl type; `DIALECT` prints it."""
+    base = c.ct(dtype)
+    return cdsl.CType(f"{base.name}x{width}", base.is_float, base.is_signed, base.bits * width)
+
+
+# cdsl has scalar types only; OpenCL C's vector types enter as extra entries of the
+# dialect's type map (the dialect is data), so the vector kernels below stay cdsl AST.
+DIALECT = dataclasses.replace(cdsl.OPENCL, type_names={
+    **cdsl.OPENCL.type_names,
+    **{f"{t}x{w}": f"{name}{w}" for t, name in cdsl.OPENCL.type_names.items()
+       if t not in ("void", "bool", "f16") for w in (2, 4, 8, 16)}})
 
 
 class Temp:
@@ -521,13 +540,136 @@ def matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, rm=8) -> Lau
                   (N, -(-M // rm), B), None)
 
 
-def _matmul(variant, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, local_mem):
-    if variant == "rows":
-        return matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)
-    return matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, local_mem=local_mem)
+def _vcall(fn, args, ty):
+    return cdsl.Call(fn, tuple(args), ty)
 
 
-def dot_kernels(eqn, buffers, name, ts, local_mem=1 << 15, variant="tiled") -> tuple:
+def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, width=16, mr=8, nv=2,
+                       units=1) -> tuple:
+    """(launches, temps) of the same product for CPU devices (PoCL), with explicit vector
+    types instead of work-item vectorisation.
+
+    A pack kernel copies B into panels Bp[b, j, k, 0:NR] (NR = NV*W columns, zero-padded past
+    N) so that the product streams each panel contiguously. Then each work item (one per
+    work-group: no barriers, no local memory) owns panel j and a run of `tiles` row blocks
+    of MR rows; per row block it keeps MR x NV vectors of W lanes in registers, adding
+    A[m, k] (broadcast) * Bp[b, j, k, :] for every k. When N is not a multiple of W the
+    result goes to a padded scratch matrix and a copy kernel writes `out`."""
+    w, nr = width, nv * width
+    vt = vec_type(dt, w)
+    npan = -(-N // nr)
+    tiles_m = -(-M // mr)
+    tiles = max(1, min(8, (tiles_m * npan * B) // (16 * max(1, units))))
+    tiles = min(tiles, tiles_m)
+    v = lambda n_: c.var(n_, dtypes.int64)
+    zero = c.const(0, dt)
+    temps, launches = [], []
+
+    bp = Temp((B * npan * K * nr,), dt)
+    temps.append(bp)
+    i, r, k, jn, bi, n = v("i"), v("r"), v("k"), v("jn"), v("bi"), v("n")
+
+    def b_at(bi_, k_, n_):
+        return c.load(b, c.add(c.mul(bi_, c.i64(K * N)),
+                               c.add(c.mul(k_, c.i64(N)), n_) if b_cf
+                               else c.add(c.mul(n_, c.i64(K)), k_)))
+
+    def pack(i_):
+        t = v("t")
+        return [c.decl(k, c.mod(i_, c.i64(K))), c.decl(t, c.div(i_, c.i64(K))),
+                c.decl(jn, c.mod(t, c.i64(npan))), c.decl(bi, c.div(t, c.i64(npan))),
+                c.for_(r, c.i64(0), c.i64(nr), [
+                    c.decl(n, c.add(c.mul(jn, c.i64(nr)), r)),
+                    c.store(bp.param, c.add(c.mul(i_, c.i64(nr)), r),
+                            c.select(c.lt(n, c.i64(N)), b_at(bi, k, n), zero))])]
+
+    launches.append(_flat_kernel(name("pack_b"), B * npan * K, pack))
+
+    if N % w == 0:
+        target, ldo = out, N
+    else:
+        ldo = -(-N // w) * w
+        cp = Temp((B * M * ldo,), dt)
+        temps.append(cp)
+        target = cp.param
+    ib, t, m0, bbase = v("ib"), v("t"), v("m0"), v("bbase")
+    rows = [v(f"ar{q}") for q in range(mr)]
+    accs = [[cdsl.Var(f"acc{q}_{p}", vt) for p in range(nv)] for q in range(mr)]
+    bvec = [cdsl.Var(f"bv{p}", vt) for p in range(nv)]
+    aval = c.var("av", dt)
+    vzero = cdsl.Cast(vt, zero)
+    a_step = c.i64(1) if a_fc else c.i64(M)
+    inner = [c.decl(bvec[p], _vcall(f"vload{w}", (c.i64(0), cdsl.BinOp(
+        "+", bp.param, c.add(bbase, c.add(c.mul(k, c.i64(nr)), c.i64(p * w))), bp.param.type)),
+        vt)) for p in range(nv)]
+    for q in range(mr):
+        inner.append(c.decl(aval, c.load(a, c.add(rows[q], c.mul(k, a_step))))
+                     if q == 0 else c.assign(aval, c.load(a, c.add(rows[q],
+                                                                     c.mul(k, a_step)))))
+        bcast = cdsl.Cast(vt, aval)
+        inner += [c.assign(accs[q][p], _vcall("fma", (bcast, bvec[p], accs[q][p]), vt))
+                  for p in range(nv)]
+    tile = []
+    for q in range(mr):
+        row = c.call("clamp_i64", [c.add(m0, c.i64(q)), c.i64(0), c.i64(M - 1)], dtypes.int64)
+        tile.append(c.decl(rows[q], c.add(c.mul(bi, c.i64(M * K)),
+                                           c.mul(row, c.i64(K)) if a_fc else row)))
+    tile += [c.decl(accs[q][p], vzero) for q in range(mr) for p in range(nv)]
+    tile.append(c.for_(k, c.i64(0), c.i64(K), inner))
+    n0 = c.mul(jn, c.i64(nr))
+    for q in range(mr):
+        stores = []
+        for p in range(nv):
+            off = c.add(c.add(c.mul(bi, c.i64(M * ldo)),
+                              c.mul(c.add(m0, c.i64(q)), c.i64(ldo))), c.add(n0, c.i64(p * w)))
+            st = cdsl.ExprStmt(_vcall(f"vstore{w}", (accs[q][p], c.i64(0), cdsl.BinOp(
+                "+", target, off, target.type)), cdsl.void))
+            stores.append(st if p == 0 else cdsl.If(
+                c.lt(c.add(n0, c.i64(p * w)), c.i64(ldo)), (st,)))
+        tile.append(cdsl.If(c.lt(c.add(m0, c.i64(q)), c.i64(M)), tuple(stores)) if q else
+                    cdsl.Block(tuple(stores)))
+    body = [c.decl(jn, _gid(0)), c.decl(ib, _gid(1)), c.decl(bi, _gid(2)),
+            c.decl(bbase, c.mul(c.add(c.mul(bi, c.i64(npan)), jn), c.i64(K * nr))),
+            c.for_(t, c.i64(0), c.i64(tiles), [
+                c.decl(m0, c.mul(c.add(c.mul(ib, c.i64(tiles)), t), c.i64(mr))),
+                cdsl.If(c.lt(m0, c.i64(M)), tuple(tile))])]
+    params = tuple(_params_of(body))
+    launches.append(Launch(cdsl.Function(name(f"matmul_vec{mr}x{nr}"), params, tuple(body),
+                                         kernel=True),
+                           (npan, -(-tiles_m // tiles), B), (1, 1, 1)))
+    if target is not out:
+        def copy(i_):
+            row, col = v("row"), v("col")
+            return [c.decl(row, c.div(i_, c.i64(N))), c.decl(col, c.mod(i_, c.i64(N))),
+                    c.store(out, i_, c.load(target, c.add(c.mul(row, c.i64(ldo)), col)))]
+        launches.append(_flat_kernel(name("unpad"), B * M * N, copy))
+    return launches, temps
+
+
+@dataclass(frozen=True)
+class MatmulConfig:
+    """How a device multiplies: `variant` "tiled" (local-memory tiles of edge `ts`, for
+    GPUs), "vec" (vector-type register blocks of `width` lanes, for CPU devices) or "rows"
+    (work-item vectorisation by the driver); `units` = compute units."""
+    variant: str = "tiled"
+    ts: int = 16
+    local_mem: int = 1 << 15
+    width: int = 16
+    units: int = 1
+
+
+def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out) -> tuple:
+    if cfg.variant == "vec" and np.dtype(dt) in (np.float32, np.float64):
+        width = cfg.width if np.dtype(dt) == np.float32 else max(2, cfg.width // 2)
+        return matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, width=width,
+                                  units=cfg.units)
+    if cfg.variant in ("rows", "vec"):
+        return [matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)], []
+    return [matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, cfg.ts,
+                          local_mem=cfg.local_mem)], []
+
+
+def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     """(launches, temps) for a dot_general Gemm step."""
     from .gemm import _layout
     (lc_, rc_), (lb, rb) = eqn.params["dimension_numbers"]
@@ -572,12 +714,12 @@ def dot_kernels(eqn, buffers, name, ts, local_mem=1 << 15, variant="tiled") -> t
         launches.append(_flat_kernel(name("zero"), Bn * M * N,
                                      lambda i: [c.store(op, i, c.const(0, dt))]))
         return launches, temps
-    launches.append(_matmul(variant, name, dt, Bn, M, N, K, lp, lkind == "fc", rp,
-                            rkind == "cf", op, ts, local_mem))
-    return launches, temps
+    mm, mm_temps = _matmul(cfg, name, dt, Bn, M, N, K, lp, lkind == "fc", rp, rkind == "cf",
+                           op)
+    return launches + mm, temps + mm_temps
 
 
-def conv_kernels(eqn, buffers, name, ts, local_mem=1 << 15, variant="tiled") -> tuple:
+def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     """(launches, temps) for a convolution: im2col, weight packing, matmul, permute."""
     p = eqn.params
     ls, rs, os_ = p["dimension_numbers"]
@@ -658,8 +800,10 @@ def conv_kernels(eqn, buffers, name, ts, local_mem=1 << 15, variant="tiled") -> 
         T = Temp((rows, OC), dt)
         temps.append(T)
         target = T.param
-    launches.append(_matmul(variant, name, dt, 1, rows, OC, cols, P.param, True, Wm.param,
-                            True, target, ts, local_mem))
+    mm, mm_temps = _matmul(cfg, name, dt, 1, rows, OC, cols, P.param, True, Wm.param, True,
+                           target)
+    launches += mm
+    temps += mm_temps
     if target is not op:
         perm = [0] * len(O)
         for k, dd in enumerate(natural):
