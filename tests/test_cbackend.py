@@ -310,3 +310,27 @@ def test_size_generic_code_agrees_with_numpy_at_any_size(n, k, m):
     np.testing.assert_allclose(np.asarray(o2), b[::2].max(0) - a.sum() / a.size,
                                rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(o3), b[:-1] + b[1:], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["add", "set", "mul", "min", "max"])
+def test_scatter_compiles_to_c_with_duplicates_and_out_of_bounds(mode):
+    from funcgrad.prims import indexing as ix
+    x, u = arr(6, 3), arr(6, 3)
+    idx = fnp.asarray(np.array([[0], [2], [2], [7], [-1], [5]], np.int32))
+    f = lambda x, i, u: ix.scatter(x * 1.5, i, fnp.tanh(u), (0,), mode)  # noqa: E731
+    assert "/* scatter -> f32[6,3] */" in fg.jit(f).lower(x, idx, u).source
+    close(*both(f, x, idx, u))
+
+
+def test_gather_and_dynamic_update_slice_fuse_into_loops():
+    E = arr(10, 4)
+    ids = fnp.asarray(np.array([[1, 3, 3], [9, 0, 12]], np.int32))   # 12: clamped
+    loss = lambda E, ids: fnp.sum(fnp.tanh(E[ids]) ** 2)  # noqa: E731
+    low = fg.jit(fg.grad(loss)).lower(E, ids)
+    exe = fg.backends.get_backend("c").executable(low.program, low.name)
+    assert not exe._host_steps and "/* scatter" in low.source   # all of it compiled
+    close(*both(fg.grad(loss), E, ids), rtol=1e-5, atol=1e-6)
+    y, up = fnp.zeros((5, 4)), arr(2, 3)
+    for start in (0, 3, 10, -2):   # clamped like JAX
+        close(*both(lambda y, up, s: lax.dynamic_update_slice(y * 2, up + 1, (s, 1)),
+                    y, up, start))

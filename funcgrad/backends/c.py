@@ -22,7 +22,7 @@ from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
-from ..prims import control
+from ..prims import control, indexing as ix
 
 
 def available() -> bool:
@@ -37,7 +37,8 @@ _C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.i
 
 def _c_lowerable(eqn) -> bool:
     """Whether the C lowering handles `eqn` (else it runs as a host step)."""
-    if not fusion.default_lowerable(eqn) or eqn.prim is control.const_p:
+    scatter = eqn.prim is ix.scatter_p and eqn.outputs[0].aval.dtype != dtypes.bool_
+    if not (fusion.default_lowerable(eqn) or scatter) or eqn.prim is control.const_p:
         return False
     if any(a.aval.dtype not in _C_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):
         return False
@@ -196,6 +197,8 @@ class Executable:
                     stmts = codegen.emit_pool_gather_kernel(cn, step, buffers)
                 elif step.kind == "pool_scatter":
                     stmts = codegen.emit_pool_scatter_kernel(cn, step, buffers)
+                elif step.kind == "scatter":
+                    stmts = codegen.emit_scatter_kernel(cn, step, buffers)
                 else:
                     stmts = codegen.emit_reduce_kernel(cn, step, buffers)
             elif isinstance(step, fusion.Gemm):

@@ -177,7 +177,48 @@ class KernelEmitter:
                 s = c.call("clamp_i64", [s, c.i64(0), c.i64(n - size)], dtypes.int64)
                 j.append(c.add(s, e))
             return self.value(x, j, kernel)
+        if p is ix.gather_p:
+            return self.gather(eqn, idx, kernel)
+        if p is ix.dynamic_update_slice_p:
+            return self.dynamic_update_slice(eqn, idx, kernel)
         raise NotImplementedError(f"no inline lowering for {p.name}")
+
+    def _clamped_index(self, atom, at, n, kernel):
+        """The integer value of `atom` at `at`, clamped to [0, n - 1] (JAX's gather rule)."""
+        c = self.c
+        v = c.cast(dtypes.int64, self.value(atom, at, kernel))
+        return c.call("clamp_i64", [v, c.i64(0), c.i64(max(n - 1, 0))], dtypes.int64)
+
+    def gather(self, eqn, idx, kernel):
+        """out[b..., r...] = x[i with i[axes[j]] = indices[b..., j], the other axes = r]."""
+        c = self.c
+        x, ind = eqn.inputs
+        axes = eqn.params["axes"]
+        m = self.multi(idx)
+        nb = ind.aval.ndim - 1
+        comps = {a: self._clamped_index(ind, m[:nb] + [c.i64(j)], x.aval.shape[a], kernel)
+                 for j, a in enumerate(axes)}
+        rest = iter(m[nb:])
+        return self.value(x, [comps[d] if d in comps else next(rest)
+                              for d in range(x.aval.ndim)], kernel)
+
+    def dynamic_update_slice(self, eqn, idx, kernel):
+        """upd where the index falls in the (clamped) update window, else x."""
+        c = self.c
+        x, upd, *starts = eqn.inputs
+        m = self.multi(idx)
+        if upd.aval.size == 0:
+            return self.value(x, m, kernel)
+        inside, j = None, []
+        for e, s_atom, n, u in zip(m, starts, x.aval.shape, upd.aval.shape):
+            s = self._clamped_index(s_atom, [], n - u + 1, kernel)
+            t = c.sub(e, s)
+            for cond in (c.ge(t, c.i64(0)), c.lt(t, c.i64(u))):
+                inside = cond if inside is None else c.land(inside, cond)
+            j.append(c.call("clamp_i64", [t, c.i64(0), c.i64(u - 1)], dtypes.int64))
+        new = self.value(upd, j, kernel)
+        old = self.value(x, m, kernel)
+        return c.select(inside, new, old) if inside is not None else new
 
     def pad(self, eqn, idx, kernel):
         c = self.c
@@ -630,4 +671,56 @@ def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
         body = [c.for_(ovars[d], c.i64(0), c.i64(pshape[d]), body,
                        parallel=(d == 0 and safe_par and n * 4 >= PARALLEL_MIN and
                                  pshape[0] > 1))]
+    return stmts + body
+
+
+def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:
+    """scatter(x, indices, updates): copy x into the output, then apply the updates one by
+    one in order (duplicate indices combine as NumPy's `ufunc.at` does); updates whose index
+    is out of bounds are dropped (JAX's rule). The update loop is serial."""
+    eqn = kernel.eqn
+    x, ind, upd = eqn.inputs
+    axes, mode = eqn.params["axes"], eqn.params["mode"]
+    out = kernel.root
+    dt = out.aval.dtype
+    optr = buffers[out.id]
+    n = out.aval.size
+    if n == 0:
+        return []
+    z = c.var("z", dtypes.int64)
+    em = KernelEmitter(c, buffers)
+    v = em.value(x, Flat(z, x.aval.shape), kernel)
+    stmts = [c.for_(z, c.i64(0), c.i64(n), em.stmts + [c.store(optr, z, v)],
+                    parallel=n >= PARALLEL_MIN, simd=True)]
+    ushape = upd.aval.shape
+    if upd.aval.size == 0:
+        return stmts
+    uvars = [c.var(f"u{d}", dtypes.int64) for d in range(len(ushape))]
+    em = KernelEmitter(c, buffers)
+    nb = ind.aval.ndim - 1
+    valid, comps = None, {}
+    for j, a in enumerate(axes):
+        q = em.let(c.cast(dtypes.int64, em.value(ind, uvars[:nb] + [c.i64(j)], kernel)),
+                   dtypes.int64)
+        for cond in (c.ge(q, c.i64(0)), c.lt(q, c.i64(x.aval.shape[a]))):
+            valid = cond if valid is None else c.land(valid, cond)
+        comps[a] = q
+    rest = iter(uvars[nb:])
+    off = em.offset([comps[d] if d in comps else next(rest) for d in range(x.aval.ndim)],
+                    out.aval.shape)
+    u = em.value(upd, uvars, kernel)
+    cur = c.load(optr, off)
+    if mode == "set":
+        new = u
+    elif mode == "add":
+        new = c.binop("+", cur, u, dt)
+    elif mode == "mul":
+        new = c.binop("*", cur, u, dt)
+    else:
+        new = _combine(c, mode, cur, u, dt)
+    import cdsl
+    store = c.store(optr, off, new)
+    body = em.stmts + [cdsl.If(valid, (store,)) if valid is not None else store]
+    for d in reversed(range(len(ushape))):
+        body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body)]
     return stmts + body

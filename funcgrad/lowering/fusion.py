@@ -20,7 +20,7 @@ from ..prims import reductions as rd, structural as st, windows as win
 
 INDEX_MAPS = {st.broadcast_in_dim_p, st.reshape_p, st.transpose_p, st.squeeze_p,
               st.expand_dims_p, st.rev_p, ix.slice_p, ix.pad_p, ix.concatenate_p, st.iota_p,
-              ix.dynamic_slice_p}
+              ix.dynamic_slice_p, ix.gather_p, ix.dynamic_update_slice_p}
 ELEMENTWISE = set(ew.lowering_exprs)
 INLINABLE = INDEX_MAPS | ELEMENTWISE
 REDUCTIONS = {rd.reduce_sum_p, rd.reduce_max_p, rd.reduce_min_p, rd.reduce_prod_p,
@@ -103,6 +103,8 @@ def classify(eqn: Eqn) -> str:
         return "pool_gather"
     if eqn.prim is win.pool_scatter_p:
         return "pool_scatter"
+    if eqn.prim is ix.scatter_p:
+        return "scatter"
     if eqn.prim is la.dot_general_p and _gemm_ok(eqn):
         return "gemm"
     if eqn.prim is la.conv_general_dilated_p and _conv_ok(eqn):
@@ -111,8 +113,9 @@ def classify(eqn: Eqn) -> str:
 
 
 def default_lowerable(eqn: Eqn) -> bool:
-    """Equations every loop lowering handles (argmax/argmin have no loop lowering yet)."""
-    return eqn.prim not in (rd.argmax_p, rd.argmin_p)
+    """Equations every loop lowering handles (argmax/argmin have no loop lowering yet;
+    scatter's is a serial loop, which only the C backend uses)."""
+    return eqn.prim not in (rd.argmax_p, rd.argmin_p, ix.scatter_p)
 
 
 def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
@@ -131,6 +134,8 @@ def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
             mat.update(a.id for a in eqn.inputs if isinstance(a, Var))
         if eqn.prim is ix.dynamic_slice_p:
             mat.update(a.id for a in eqn.inputs[1:] if isinstance(a, Var))
+        if eqn.prim is ix.dynamic_update_slice_p:
+            mat.update(a.id for a in eqn.inputs[2:] if isinstance(a, Var))
     # Expensive values used more than once, or big recomputation trees, are materialised.
     cost: dict[int, int] = {}
     for eqn in program.eqns:
@@ -166,7 +171,7 @@ def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
                 steps.append(Alias(out, eqn.inputs[0]))
                 continue
             steps.append(_kernel("map", eqn, producer, mat))
-        elif k in ("reduce", "window", "pool_gather", "pool_scatter"):
+        elif k in ("reduce", "window", "pool_gather", "pool_scatter", "scatter"):
             steps.append(_kernel(k, eqn, producer, mat))
         elif k == "gemm":
             steps.append(Gemm(eqn))
