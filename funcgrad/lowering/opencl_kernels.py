@@ -544,7 +544,7 @@ def _vcall(fn, args, ty):
     return cdsl.Call(fn, tuple(args), ty)
 
 
-def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, width=16, mr=8, nv=2,
+def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, mr=8, nv=2,
                        units=1) -> tuple:
     """(launches, temps) of the same product for CPU devices (PoCL), with explicit vector
     types instead of work-item vectorisation.
@@ -569,19 +569,15 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, width=16, mr
     temps.append(bp)
     i, r, k, jn, bi, n = v("i"), v("r"), v("k"), v("jn"), v("bi"), v("n")
 
-    def b_at(bi_, k_, n_):
-        return c.load(b, c.add(c.mul(bi_, c.i64(K * N)),
-                               c.add(c.mul(k_, c.i64(N)), n_) if b_cf
-                               else c.add(c.mul(n_, c.i64(K)), k_)))
-
     def pack(i_):
         t = v("t")
+        pre, b_at = b_source(bi, k)
         return [c.decl(k, c.mod(i_, c.i64(K))), c.decl(t, c.div(i_, c.i64(K))),
-                c.decl(jn, c.mod(t, c.i64(npan))), c.decl(bi, c.div(t, c.i64(npan))),
-                c.for_(r, c.i64(0), c.i64(nr), [
-                    c.decl(n, c.add(c.mul(jn, c.i64(nr)), r)),
-                    c.store(bp.param, c.add(c.mul(i_, c.i64(nr)), r),
-                            c.select(c.lt(n, c.i64(N)), b_at(bi, k, n), zero))])]
+                c.decl(jn, c.mod(t, c.i64(npan))), c.decl(bi, c.div(t, c.i64(npan)))] + \
+            list(pre) + [c.for_(r, c.i64(0), c.i64(nr), [
+                c.decl(n, c.add(c.mul(jn, c.i64(nr)), r)),
+                c.store(bp.param, c.add(c.mul(i_, c.i64(nr)), r),
+                        c.select(c.lt(n, c.i64(N)), b_at(n), zero))])]
 
     launches.append(_flat_kernel(name("pack_b"), B * npan * K, pack))
 
@@ -658,11 +654,25 @@ class MatmulConfig:
     units: int = 1
 
 
-def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out) -> tuple:
-    if cfg.variant == "vec" and np.dtype(dt) in (np.float32, np.float64):
+def _vec_ok(cfg, dt) -> bool:
+    return cfg.variant == "vec" and np.dtype(dt) in (np.float32, np.float64)
+
+
+def _matrix_source(b, b_cf, K, N):
+    def source(bi, k):
+        def at(n):
+            return c.load(b, c.add(c.mul(bi, c.i64(K * N)), c.add(c.mul(k, c.i64(N)), n)
+                                   if b_cf else c.add(c.mul(n, c.i64(K)), k)))
+        return [], at
+    return source
+
+
+def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, b_source=None) -> tuple:
+    if _vec_ok(cfg, dt):
         width = cfg.width if np.dtype(dt) == np.float32 else max(2, cfg.width // 2)
-        return matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, width=width,
-                                  units=cfg.units)
+        return matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc,
+                                  b_source or _matrix_source(b, b_cf, K, N), out,
+                                  width=width, units=cfg.units)
     if cfg.variant in ("rows", "vec"):
         return [matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)], []
     return [matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, cfg.ts,
@@ -754,12 +764,17 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
             return pre, cv[-1], cv[:-1]
         return pre, cv[0], cv[1:]
 
+    inner = col_shape[-1]
+    n_outer = cols // inner if inner else 0
+
     def im2col(i):
         em = KernelEmitter(c, {})
-        row, col = c.var("row", dtypes.int64), c.var("col", dtypes.int64)
-        pre = [c.decl(row, c.div(i, c.i64(cols))), c.decl(col, c.mod(i, c.i64(cols)))]
+        row, co, j = (c.var(n_, dtypes.int64) for n_ in ("row", "co", "j"))
+        pre = [c.decl(row, c.div(i, c.i64(n_outer))), c.decl(co, c.mod(i, c.i64(n_outer)))]
         d1, rv = _decl_multi(em, row, [N] + list(osp), "r")
-        d2, ch, kvars = col_vars(em, col)
+        d2, cv = _decl_multi(em, co, col_shape[:-1], "kc")
+        cv = cv + [j]
+        ch, kvars = (cv[-1], cv[:-1]) if channel_minor else (cv[0], cv[1:])
         n_v, ovars = rv[0], rv[1:]
         valid = None
         xoff = c.add(c.mul(n_v, c.i64(xs[ls[0]])), c.mul(ch, c.i64(xs[ls[1]])))
@@ -776,23 +791,39 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
             xoff = c.add(xoff, c.mul(qc, c.i64(xs[ls[2 + d]])))
         val = c.select(valid, c.load(xp, xoff), c.const(0, dt)) if valid is not None \
             else c.load(xp, xoff)
-        return pre + d1 + d2 + [c.store(P.param, i, val)]
+        dst = c.add(c.add(c.mul(row, c.i64(cols)), c.mul(co, c.i64(inner))), j)
+        return pre + d1 + d2 + [c.for_(j, c.i64(0), c.i64(inner), [c.store(P.param, dst, val)])]
 
-    launches.append(_flat_kernel(name("im2col"), rows * cols, im2col))
-    Wm = Temp((cols, OC), dt)
-    temps.append(Wm)
+    launches.append(_flat_kernel(name("im2col"), rows * n_outer, im2col))
 
-    def pack(i):
-        em = KernelEmitter(c, {})
-        col, oc = c.var("col", dtypes.int64), c.var("oc", dtypes.int64)
-        pre = [c.decl(col, c.div(i, c.i64(OC))), c.decl(oc, c.mod(i, c.i64(OC)))]
-        d2, ch, kvars = col_vars(em, col)
-        woff = c.add(c.mul(oc, c.i64(ws[rs[0]])), c.mul(ch, c.i64(ws[rs[1]])))
-        for d in range(nsp):
-            woff = c.add(woff, c.mul(kvars[d], c.i64(ws[rs[2 + d]])))
-        return pre + d2 + [c.store(Wm.param, i, c.load(wp, woff))]
+    def weights(col):
+        """Declarations of `col`'s multi-index, and oc -> W[oc, col] (as packed)."""
+        d2, ch, kvars = col_vars(KernelEmitter(c, {}), col)
 
-    launches.append(_flat_kernel(name("pack"), cols * OC, pack))
+        def at(oc):
+            woff = c.add(c.mul(oc, c.i64(ws[rs[0]])), c.mul(ch, c.i64(ws[rs[1]])))
+            for d in range(nsp):
+                woff = c.add(woff, c.mul(kvars[d], c.i64(ws[rs[2 + d]])))
+            return c.load(wp, woff)
+        return d2, at
+
+    if _vec_ok(cfg, dt):
+        Wm = None
+
+        def b_source(bi, k):
+            return weights(k)
+    else:
+        b_source = None
+        Wm = Temp((cols, OC), dt)
+        temps.append(Wm)
+
+        def pack(i):
+            col, oc = c.var("col", dtypes.int64), c.var("oc", dtypes.int64)
+            d2, at = weights(col)
+            return [c.decl(col, c.div(i, c.i64(OC))), c.decl(oc, c.mod(i, c.i64(OC)))] + d2 \
+                + [c.store(Wm.param, i, at(oc))]
+
+        launches.append(_flat_kernel(name("pack"), cols * OC, pack))
     natural = [os_[0]] + list(os_[2:]) + [os_[1]]
     if natural == list(range(len(O))):
         target = op
@@ -800,8 +831,8 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         T = Temp((rows, OC), dt)
         temps.append(T)
         target = T.param
-    mm, mm_temps = _matmul(cfg, name, dt, 1, rows, OC, cols, P.param, True, Wm.param, True,
-                           target)
+    mm, mm_temps = _matmul(cfg, name, dt, 1, rows, OC, cols, P.param, True,
+                           Wm.param if Wm is not None else None, True, target, b_source)
     launches += mm
     temps += mm_temps
     if target is not op:
