@@ -184,9 +184,9 @@ def test_eager_reductions_run_prebuilt_and_match_jit_exactly(dtype, monkeypatch)
 
 
 def test_host_steps_get_materialised_inputs():
-    # argmax has no loop lowering: its fused-away operand must still be computed.
+    # cumsum and sort have no loop lowering: their fused-away operand must still be computed.
     x = arr(6, 10)
-    for f in (lambda a: fnp.argmax(a + 1.0, axis=1), lambda a: fnp.argmin(a * 2.0, axis=0)):
+    for f in (lambda a: fnp.cumsum(a + 1.0, axis=1), lambda a: fnp.sort(a * 2.0, axis=0)):
         np.testing.assert_array_equal(np.asarray(fg.jit(f)(x)),
                                       np.asarray(fg.jit(f, backend="reference")(x)))
     h = fnp.asarray(np.asarray(x).astype(np.float16))
@@ -334,3 +334,19 @@ def test_gather_and_dynamic_update_slice_fuse_into_loops():
     for start in (0, 3, 10, -2):   # clamped like JAX
         close(*both(lambda y, up, s: lax.dynamic_update_slice(y * 2, up + 1, (s, 1)),
                     y, up, start))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.uint8])
+def test_argmax_argmin_compile_with_numpy_nan_and_tie_rules(dtype):
+    x = (RNG.standard_normal((7, 5, 6)) * 5).astype(dtype)
+    if dtype == np.float32:
+        x[2, 1, 3] = np.nan          # the first NaN wins
+        x[4, :, 0] = np.nan
+        x[0, 0, :] = -np.inf
+    x[1, :, 2] = x[1, 0, 2]          # ties: the first position wins
+    for axis in (0, 1, 2):
+        for name in ("argmax", "argmin"):
+            f = lambda a: getattr(fnp, name)(a + 0, axis=axis)  # noqa: E731
+            assert f"/* {name} ->" in fg.jit(f).lower(x).source
+            np.testing.assert_array_equal(np.asarray(fg.jit(f)(x)),
+                                          getattr(np, name)(x, axis=axis))

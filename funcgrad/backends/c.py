@@ -22,7 +22,7 @@ from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
-from ..prims import control, indexing as ix
+from ..prims import control, indexing as ix, reductions as rd
 
 
 def available() -> bool:
@@ -35,15 +35,19 @@ _C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.i
              dtypes.bool_}
 
 
+_ARG_PRIMS = (rd.argmax_p, rd.argmin_p)
+
+
 def _c_lowerable(eqn) -> bool:
     """Whether the C lowering handles `eqn` (else it runs as a host step)."""
-    scatter = eqn.prim is ix.scatter_p and eqn.outputs[0].aval.dtype != dtypes.bool_
-    if not (fusion.default_lowerable(eqn) or scatter) or eqn.prim is control.const_p:
+    own = (eqn.prim is ix.scatter_p and eqn.outputs[0].aval.dtype != dtypes.bool_) or \
+        eqn.prim in _ARG_PRIMS
+    if not (fusion.default_lowerable(eqn) or own) or eqn.prim is control.const_p:
         return False
     if any(a.aval.dtype not in _C_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):
         return False
     kind = fusion.classify(eqn)
-    if kind == "reduce" and eqn.prim not in codegen._IDENT:
+    if kind == "reduce" and eqn.prim not in codegen._IDENT and eqn.prim not in _ARG_PRIMS:
         return False
     if kind in ("pool_gather", "pool_scatter") and \
             eqn.params["computation"] not in ("max", "min"):
@@ -199,6 +203,8 @@ class Executable:
                     stmts = codegen.emit_pool_scatter_kernel(cn, step, buffers)
                 elif step.kind == "scatter":
                     stmts = codegen.emit_scatter_kernel(cn, step, buffers)
+                elif step.eqn.prim in _ARG_PRIMS:
+                    stmts = codegen.emit_arg_kernel(cn, step, buffers)
                 else:
                     stmts = codegen.emit_reduce_kernel(cn, step, buffers)
             elif isinstance(step, fusion.Gemm):

@@ -724,3 +724,45 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:
     for d in reversed(range(len(ushape))):
         body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body)]
     return stmts + body
+
+
+def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
+    """argmax/argmin over one axis: per output index, the first position of the extreme
+    value, or of the first NaN when there is one (NumPy's and JAX's rule)."""
+    eqn = kernel.eqn
+    x = eqn.inputs[0]
+    axis = eqn.params["axis"]
+    out = kernel.root
+    in_shape, dt = x.aval.shape, x.aval.dtype
+    if out.aval.size == 0:
+        return []
+    kind = "max" if eqn.prim is rd.argmax_p else "min"
+    kept = [d for d in range(len(in_shape)) if d != axis]
+    o, j = c.var("o", dtypes.int64), c.var("j", dtypes.int64)
+    best, bi = c.var("best", dt), c.var("bi", dtypes.int64)
+    em = KernelEmitter(c, buffers)
+    pre, o_vars = [], []
+    for k, e in enumerate(em.multi(Flat(o, [in_shape[d] for d in kept]))):
+        ov = c.var(f"oi{k}", dtypes.int64)
+        pre.append(c.decl(ov, e))
+        o_vars.append(ov)
+    it = iter(o_vars)
+    v = em.value(x, [j if d == axis else next(it) for d in range(len(in_shape))], kernel)
+    take = _better(c, kind, v, best)
+    state = [c.decl(best, c.const(_identity(kind, dt), dt)), c.decl(bi, c.i64(0))]
+    flags = []
+    if dtypes.is_float(dt):
+        found = c.var("found", dtypes.int32)
+        state.append(c.decl(found, c.const(0, dtypes.int32)))
+        first = c.eq(found, c.const(0, dtypes.int32))
+        take = c.binop("||", c.land(c.ne(v, v), first), c.land(first, take), dtypes.bool_)
+        flags = [c.assign(found, c.binop("|", found, c.cast(dtypes.int32, c.ne(v, v)),
+                                         dtypes.int32))]
+    t = em.let(take, dtypes.bool_)
+    inner = em.stmts + [c.assign(bi, c.select(t, j, bi)),
+                        c.assign(best, c.select(t, v, best))] + flags
+    body = pre + state + [c.for_(j, c.i64(0), c.i64(in_shape[axis]), inner),
+                          c.store(buffers[out.id], o, c.cast(out.aval.dtype, bi))]
+    n = out.aval.size
+    return [c.for_(o, c.i64(0), c.i64(n), body,
+                   parallel=n * in_shape[axis] >= PARALLEL_MIN and n > 1)]
