@@ -188,7 +188,7 @@ class Executable:
                     launches = ok.pool_scatter_kernel(step, buffers, namer)
                 else:
                     launches, temps = ok.reduce_kernel(step, buffers, namer, self.fp64,
-                                                       self.wg)
+                                                       self.wg, self.device.is_gpu)
             elif isinstance(step, fusion.Gemm):
                 launches, temps = ok.dot_kernels(eqn, buffers, namer, self.matmul)
             else:

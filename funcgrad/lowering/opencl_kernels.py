@@ -193,8 +193,13 @@ def _reduce_value(kernel, em, o_expr, j_expr):
     kept = [d for d in range(len(in_shape)) if d not in axes]
     n_red = int(np.prod([in_shape[a] for a in axes])) if axes else 1
     trailing = axes == list(range(len(in_shape) - len(axes), len(in_shape)))
-    if trailing and codegen._flat_input(kernel):
-        return [], (lambda j: em.value(x, Flat(c.add(c.mul(o_expr, c.i64(n_red)), j),
+    leading = axes == list(range(len(axes)))
+    if (trailing or leading) and codegen._flat_input(kernel):
+        n_out = int(np.prod([in_shape[d] for d in kept])) if kept else 1
+        if trailing:
+            return [], (lambda j: em.value(x, Flat(c.add(c.mul(o_expr, c.i64(n_red)), j),
+                                                    in_shape), kernel))
+        return [], (lambda j: em.value(x, Flat(c.add(c.mul(j, c.i64(n_out)), o_expr),
                                                 in_shape), kernel))
     pre, o_vars = _decl_multi(em, o_expr, [in_shape[d] for d in kept], "oi")
     red_shape = [in_shape[a] for a in axes]
@@ -211,8 +216,11 @@ def _reduce_value(kernel, em, o_expr, j_expr):
     return pre, value
 
 
-def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256) -> tuple:
-    """Launches and temps for a reduction step."""
+def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256,
+                  local_tree=True) -> tuple:
+    """Launches and temps for a reduction step. Few outputs of long reductions are split
+    over work items: with `local_tree` (GPUs) a work-group tree in local memory, else
+    (CPU devices, where barriers are costly) chunks reduced sequentially, then combined."""
     eqn = kernel.eqn
     kind = codegen._IDENT[eqn.prim]
     x = eqn.inputs[0]
@@ -230,6 +238,8 @@ def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256) -> tupl
     def combine(a, b):
         return codegen._combine(c, kind, a, b, acc_dt)
 
+    if n_out <= 64 and n_red >= 8192 and not local_tree:
+        return _chunk_reduce(kernel, buffers, name, acc_dt, ident, combine, n_out, n_red)
     if n_out <= 64 and n_red >= 8192 and wg_size >= 2:
         return _tree_reduce(kernel, buffers, name, kind, acc_dt, ident, combine, n_out,
                             n_red, wg_size)
@@ -246,6 +256,47 @@ def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256) -> tupl
                       c.store(out_ptr, o, c.cast(dt, acc))]
 
     return [_flat_kernel(name("reduce"), n_out, body)], []
+
+
+def _chunk_reduce(kernel, buffers, name, acc_dt, ident, combine, n_out, n_red,
+                  items=256, min_chunk=1024):
+    """Work item (g, o) reduces chunk g of output o's reduction (o varies fastest, so
+    neighbouring work items read neighbouring cells when the reduced axes lead); a second
+    kernel combines the chunks."""
+    dt = kernel.root.aval.dtype
+    groups = max(1, min(-(-items // n_out), n_red // min_chunk))
+    chunk = -(-n_red // groups)
+    part = Temp((groups * n_out,), acc_dt)
+    v = lambda n_: c.var(n_, dtypes.int64)
+    o, g, j, stop = v("o"), v("g"), v("j"), v("stop")
+    acc = c.var("acc", acc_dt)
+
+    def body(f):
+        em = KernelEmitter(c, buffers)
+        pre, value = _reduce_value(kernel, em, o, None)
+        em.stmts = []
+        val = value(j)
+        inner = em.stmts + [c.assign(acc, combine(acc, c.cast(acc_dt, val)))]
+        end = c.mul(c.add(g, c.i64(1)), c.i64(chunk))
+        return [c.decl(g, c.div(f, c.i64(n_out))), c.decl(o, c.mod(f, c.i64(n_out)))] + pre + [
+            c.decl(stop, c.select(c.lt(end, c.i64(n_red)), end, c.i64(n_red))),
+            c.decl(acc, ident),
+            cdsl.For(j, c.mul(g, c.i64(chunk)), stop, tuple(inner)),
+            c.store(part.param, f, acc)]
+
+    out_ptr = buffers[kernel.root.id]
+
+    def combine_body(oo):
+        q = v("q")
+        a2 = c.var("acc", acc_dt)
+        return [c.decl(a2, ident),
+                c.for_(q, c.i64(0), c.i64(groups), [
+                    c.assign(a2, combine(a2, c.load(part.param,
+                                                    c.add(c.mul(q, c.i64(n_out)), oo))))]),
+                c.store(out_ptr, oo, c.cast(dt, a2))]
+
+    return [_flat_kernel(name("reduce_chunks"), groups * n_out, body),
+            _flat_kernel(name("reduce_combine"), n_out, combine_body)], [part]
 
 
 def _tree_reduce(kernel, buffers, name, kind, acc_dt, ident, combine, n_out, n_red, wg):
@@ -544,8 +595,8 @@ def _vcall(fn, args, ty):
     return cdsl.Call(fn, tuple(args), ty)
 
 
-def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, mr=8, nv=2,
-                       units=1) -> tuple:
+def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, mr=None,
+                       nv=None, units=1) -> tuple:
     """(launches, temps) of the same product for CPU devices (PoCL), with explicit vector
     types instead of work-item vectorisation.
 
@@ -555,6 +606,11 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, m
     of MR rows; per row block it keeps MR x NV vectors of W lanes in registers, adding
     A[m, k] (broadcast) * Bp[b, j, k, :] for every k. When N is not a multiple of W the
     result goes to a padded scratch matrix and a copy kernel writes `out`."""
+    if nv is None:
+        # 6 x 4 or 8 x 2 vectors: 24 or 16 accumulators, within AVX-512's 32 registers.
+        nv = 4 if N > 2 * width else max(1, min(2, -(-N // width)))
+    if mr is None:
+        mr = 6 if nv > 2 else 8
     w, nr = width, nv * width
     vt = vec_type(dt, w)
     npan = -(-N // nr)
