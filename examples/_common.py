@@ -71,3 +71,42 @@ def save(fig, name: str) -> str:
     plt.close(fig)
     print(f"wrote {os.path.relpath(path)}")
     return path
+
+
+def train_classifier(name, args, key, opt_state, train_step, accuracy, train_data, epochs,
+                     step_keys: bool = False):
+    """The classifiers' training loop: per epoch a shuffled pass over `train_data` in
+    batches of `args.batch_size` (the ragged last batch is dropped), `train_step(i,
+    opt_state, x, y[, key])` per batch (with a fresh key when `step_keys`, e.g. for
+    dropout), then `accuracy(opt_state)` on the test set. Returns (opt_state, losses,
+    per-epoch test accuracies)."""
+    from tqdm import tqdm
+
+    from funcgrad import datasets, random
+    steps = epochs * (len(train_data[1]) // args.batch_size)
+    losses, accs = [], []
+    with tqdm(total=steps, desc=name, disable=args.smoke) as bar:
+        for _ in range(epochs):
+            key, shuffle_key = random.split(key)
+            for x, y in datasets.batches(shuffle_key, train_data, args.batch_size,
+                                         drop_last=True):
+                extra = ()
+                if step_keys:
+                    key, step_key = random.split(key)
+                    extra = (step_key,)
+                opt_state, value = train_step(len(losses), opt_state, x, y, *extra)
+                losses.append(float(value))
+                bar.update()
+            accs.append(float(accuracy(opt_state)))
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", test_acc=f"{accs[-1]:.3f}")
+    return opt_state, losses, accs
+
+
+def report_classifier(name, args, losses, accs):
+    """Plot the loss and test-accuracy curves (outside smoke mode) and print the result."""
+    if not args.smoke:
+        fig, (ax_loss, ax_acc) = figure(2)
+        plot_curve(ax_loss, losses, "training loss", log=True)
+        plot_curve(ax_acc, accs, "test accuracy", xlabel="epoch")
+        save(fig, name)
+    print(f"RESULT test_accuracy={accs[-1]:.4f}")

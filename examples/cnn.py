@@ -10,8 +10,7 @@ the network is built twice, for training and for testing; both share one set of 
 import time
 
 import numpy as np
-from _common import figure, parse_args, plot_curve, save
-from tqdm import tqdm
+from _common import parse_args, report_classifier, train_classifier
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -65,32 +64,13 @@ def main():
     def accuracy(params, x, y):
         return np.mean(np.argmax(predict(params, x), axis=1) == y)
 
-    opt_state = opt_init(params)
-    losses, test_accs = [], []
     start = time.time()
-    step = 0
-    with tqdm(total=total_steps, desc="cnn", disable=args.smoke) as bar:
-        for _ in range(epochs):
-            key, shuffle_key = random.split(key)
-            for x, y in datasets.batches(shuffle_key, (x_train, y_train), args.batch_size,
-                                         drop_last=True):
-                key, dropout_key = random.split(key)
-                opt_state, value = train_step(step, opt_state, x, y, dropout_key)
-                losses.append(float(value))
-                step += 1
-                bar.update()
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
-            test_accs.append(float(accuracy(get_params(opt_state), x_test, y_test)))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", test_acc=f"{test_accs[-1]:.3f}")
-    print(f"trained {step} steps in {time.time() - start:.1f}s")
-
-    if not args.smoke:
-        fig, (ax_loss, ax_acc) = figure(2)
-        plot_curve(ax_loss, losses, "training loss", log=True)
-        plot_curve(ax_acc, test_accs, "test accuracy", xlabel="epoch")
-        save(fig, "cnn")
-    print(f"RESULT test_accuracy={test_accs[-1]:.4f}")
-
+    _, losses, accs = train_classifier(
+        "cnn", args, key, opt_init(params), train_step,
+        lambda opt_state: accuracy(get_params(opt_state), x_test, y_test),
+        (x_train, y_train), epochs, step_keys=True)
+    print(f"trained {len(losses)} steps in {time.time() - start:.1f}s")
+    report_classifier("cnn", args, losses, accs)
 
 if __name__ == "__main__":
     main()

@@ -4,8 +4,7 @@ sequence of 8 steps of 8 pixels, and classifying it from the last hidden state.
     python examples/rnn.py [--cell gru|lstm] [--epochs 40] [--seed 0] [--smoke]
 """
 import numpy as np
-from _common import figure, parse_args, plot_curve, save
-from tqdm import tqdm
+from _common import parse_args, report_classifier, train_classifier
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -57,26 +56,11 @@ def main():
     def accuracy(params, x, y):
         return float(np.mean(np.argmax(predict(params, x), axis=1) == y))
 
-    opt_state = opt_init(params)
-    losses, test_accs = [], []
-    with tqdm(total=epochs * steps_per_epoch, desc=args.cell, disable=args.smoke) as bar:
-        for _ in range(epochs):
-            key, shuffle_key = random.split(key)
-            for x, y in datasets.batches(shuffle_key, (x_train, y_train), args.batch_size,
-                                         drop_last=True):
-                opt_state, value = train_step(len(losses), opt_state, x, y)
-                losses.append(float(value))
-                bar.update()
-            test_accs.append(accuracy(get_params(opt_state), x_test, y_test))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", test_acc=f"{test_accs[-1]:.3f}")
-
-    if not args.smoke:
-        fig, (ax_loss, ax_acc) = figure(2)
-        plot_curve(ax_loss, losses, "training loss", log=True)
-        plot_curve(ax_acc, test_accs, "test accuracy", xlabel="epoch")
-        save(fig, "rnn")
-    print(f"RESULT test_accuracy={test_accs[-1]:.4f}")
-
+    _, losses, accs = train_classifier(
+        args.cell, args, key, opt_init(params), train_step,
+        lambda opt_state: accuracy(get_params(opt_state), x_test, y_test),
+        (x_train, y_train), epochs)
+    report_classifier("rnn", args, losses, accs)
 
 if __name__ == "__main__":
     main()
