@@ -596,15 +596,18 @@ def _vcall(fn, args, ty):
 
 
 def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, mr=None,
-                       nv=None, units=1) -> tuple:
+                       nv=None, units=1, b_rows=None) -> tuple:
     """(launches, temps) of the same product for CPU devices (PoCL), with explicit vector
     types instead of work-item vectorisation.
 
-    A pack kernel copies B into panels Bp[b, j, k, 0:NR] (NR = NV*W columns, zero-padded past
-    N) so that the product streams each panel contiguously. Then each work item (one per
+    B is read as vectors of W lanes: straight from `b_rows` (B stored [B, K, N]) when N is
+    a multiple of NR = NV*W, else from panels Bp[b, j, k, 0:NR] (zero-padded past N) that a
+    pack kernel writes; `b_source(bi, k)` gives the statements and the function
+    n -> B[bi, k, n] it reads through (a plain matrix, or the weights of a convolution
+    gathered in place). Then each work item (one per
     work-group: no barriers, no local memory) owns panel j and a run of `tiles` row blocks
     of MR rows; per row block it keeps MR x NV vectors of W lanes in registers, adding
-    A[m, k] (broadcast) * Bp[b, j, k, :] for every k. When N is not a multiple of W the
+    A[m, k] (broadcast) * B[b, k, panel j] for every k. When N is not a multiple of W the
     result goes to a padded scratch matrix and a copy kernel writes `out`."""
     if nv is None:
         # 6 x 4 or 8 x 2 vectors: 24 or 16 accumulators, within AVX-512's 32 registers.
@@ -621,21 +624,26 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, m
     zero = c.const(0, dt)
     temps, launches = [], []
 
-    bp = Temp((B * npan * K * nr,), dt)
-    temps.append(bp)
-    i, r, k, jn, bi, n = v("i"), v("r"), v("k"), v("jn"), v("bi"), v("n")
+    r, k, jn, bi, n = v("r"), v("k"), v("jn"), v("bi"), v("n")
+    if b_rows is not None and N % nr == 0:
+        bptr, ldb, b_off = b_rows, N, c.add(c.mul(bi, c.i64(K * N)), c.mul(jn, c.i64(nr)))
+    else:
+        bp = Temp((B * npan * K * nr,), dt)
+        temps.append(bp)
+        bptr, ldb = bp.param, nr
+        b_off = c.mul(c.add(c.mul(bi, c.i64(npan)), jn), c.i64(K * nr))
 
-    def pack(i_):
-        t = v("t")
-        pre, b_at = b_source(bi, k)
-        return [c.decl(k, c.mod(i_, c.i64(K))), c.decl(t, c.div(i_, c.i64(K))),
-                c.decl(jn, c.mod(t, c.i64(npan))), c.decl(bi, c.div(t, c.i64(npan)))] + \
-            list(pre) + [c.for_(r, c.i64(0), c.i64(nr), [
-                c.decl(n, c.add(c.mul(jn, c.i64(nr)), r)),
-                c.store(bp.param, c.add(c.mul(i_, c.i64(nr)), r),
-                        c.select(c.lt(n, c.i64(N)), b_at(n), zero))])]
+        def pack(i_):
+            t = v("t")
+            pre, b_at = b_source(bi, k)
+            return [c.decl(k, c.mod(i_, c.i64(K))), c.decl(t, c.div(i_, c.i64(K))),
+                    c.decl(jn, c.mod(t, c.i64(npan))), c.decl(bi, c.div(t, c.i64(npan)))] + \
+                list(pre) + [c.for_(r, c.i64(0), c.i64(nr), [
+                    c.decl(n, c.add(c.mul(jn, c.i64(nr)), r)),
+                    c.store(bp.param, c.add(c.mul(i_, c.i64(nr)), r),
+                            c.select(c.lt(n, c.i64(N)), b_at(n), zero))])]
 
-    launches.append(_flat_kernel(name("pack_b"), B * npan * K, pack))
+        launches.append(_flat_kernel(name("pack_b"), B * npan * K, pack))
 
     if N % w == 0:
         target, ldo = out, N
@@ -652,7 +660,7 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, m
     vzero = cdsl.Cast(vt, zero)
     a_step = c.i64(1) if a_fc else c.i64(M)
     inner = [c.decl(bvec[p], _vcall(f"vload{w}", (c.i64(0), cdsl.BinOp(
-        "+", bp.param, c.add(bbase, c.add(c.mul(k, c.i64(nr)), c.i64(p * w))), bp.param.type)),
+        "+", bptr, c.add(bbase, c.add(c.mul(k, c.i64(ldb)), c.i64(p * w))), bptr.type)),
         vt)) for p in range(nv)]
     for q in range(mr):
         inner.append(c.decl(aval, c.load(a, c.add(rows[q], c.mul(k, a_step))))
@@ -681,7 +689,7 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, m
         tile.append(cdsl.If(c.lt(c.add(m0, c.i64(q)), c.i64(M)), tuple(stores)) if q else
                     cdsl.Block(tuple(stores)))
     body = [c.decl(jn, _gid(0)), c.decl(ib, _gid(1)), c.decl(bi, _gid(2)),
-            c.decl(bbase, c.mul(c.add(c.mul(bi, c.i64(npan)), jn), c.i64(K * nr))),
+            c.decl(bbase, b_off),
             c.for_(t, c.i64(0), c.i64(tiles), [
                 c.decl(m0, c.mul(c.add(c.mul(ib, c.i64(tiles)), t), c.i64(mr))),
                 cdsl.If(c.lt(m0, c.i64(M)), tuple(tile))])]
@@ -728,7 +736,8 @@ def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, b_source=None) -> 
         width = cfg.width if np.dtype(dt) == np.float32 else max(2, cfg.width // 2)
         return matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc,
                                   b_source or _matrix_source(b, b_cf, K, N), out,
-                                  width=width, units=cfg.units)
+                                  width=width, units=cfg.units,
+                                  b_rows=b if b_source is None and b_cf else None)
     if cfg.variant in ("rows", "vec"):
         return [matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)], []
     return [matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, cfg.ts,
