@@ -338,6 +338,18 @@ class Kernel:
                 self.device.queue, self.cl_kernel, gsize, lsize
             )
 
+    def enqueue_checked_args(self, global_size: tuple, local_size: tuple | None,
+                             cl_args: Sequence[Any]) -> Any:
+        """The launch of `__call__` without its checks, for callers that validated the
+        sizes once (non-empty tuples, global a multiple of local) and pass converted
+        arguments (cl.Buffer, NumPy scalars, cl.LocalMemory): per-launch host time is
+        what a CPU device shares its cores with."""
+        with self._lock:
+            self.cl_kernel.set_args(*cl_args)
+            return cl_module().enqueue_nd_range_kernel(
+                self.device.queue, self.cl_kernel, global_size, local_size
+            )
+
     def __repr__(self) -> str:
         return f"<opencl.Kernel {self.name} ({self.num_args} args) on {self.device.name}>"
 

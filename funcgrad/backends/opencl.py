@@ -208,18 +208,27 @@ class Executable:
         self.module = cdsl.Module(tuple(functions))
         self.source = cdsl.render(self.module, ok.DIALECT) if functions else ""
         prog = _opencl().build_program(self.source, self.device) if functions else None
+        ocl = _opencl()
         for idx, launches, keys, temps in pending:
             lst = []
+            temp_index = {id(t): n for n, t in enumerate(temps)}
             for lc in launches:
+                gsize = tuple(int(g) for g in lc.global_size)
+                lsize = None if lc.local_size is None else tuple(int(x) for x in lc.local_size)
+                if not all(gsize):
+                    continue
+                assert lsize is None or all(g % x == 0 for g, x in zip(gsize, lsize))
                 args = []
                 for pname in lc.param_names:
                     if pname in lc.local:
-                        args.append(("local", lc.local[pname]))
+                        args.append(("local", ocl.local_memory(lc.local[pname])))
+                    elif keys[pname][0] == "temp":
+                        args.append(("temp", temp_index[id(keys[pname][1])]))
                     else:
                         args.append(keys[pname])
-                lst.append(_Launch(prog.kernel(lc.fn.name), lc.global_size, lc.local_size,
-                                   args, lc.fn.name))
-            self.steps[idx] = ("kernels", (lst, temps), self.steps[idx][2])
+                lst.append(_Launch(prog.kernel(lc.fn.name), gsize, lsize, args, lc.fn.name))
+            nbytes = [max(1, int(np.prod(t.shape))) * t.dtype.itemsize for t in temps]
+            self.steps[idx] = ("kernels", (lst, nbytes), self.steps[idx][2])
         self._plan_releases()
 
     def _plan_releases(self):
@@ -258,27 +267,29 @@ class Executable:
         ocl = _opencl()
         bufs: list = [None] * len(self.slot_avals)
         bufs[:len(args)] = args
+        pool = ocl.buffer_pool(self.device)
         for i, step in enumerate(self.steps):
             kind = step[0]
             if kind == "kernels":
-                (lst, temps), outs = step[1], step[2]
+                (lst, temp_bytes), outs = step[1], step[2]
                 for s in outs:
                     if bufs[s] is None:
                         bufs[s] = self._alloc(s)
-                tbufs = {id(t): ocl.DeviceBuffer(t.shape, t.dtype, self.device)
-                         for t in temps}
+                # Scratch goes back to the pool right after the enqueue: the device's
+                # single in-order queue runs these kernels before any later user's.
+                tbufs = [pool.acquire(n) for n in temp_bytes]
                 for lc in lst:
                     vals = []
-                    for k in lc.args:
-                        if k[0] == "slot":
-                            vals.append(bufs[k[1]])
-                        elif k[0] == "temp":
-                            vals.append(tbufs[id(k[1])])
+                    for k, v in lc.args:
+                        if k == "slot":
+                            vals.append(bufs[v].buffer)
+                        elif k == "temp":
+                            vals.append(tbufs[v][0])
                         else:
-                            vals.append(ocl.local_memory(k[1]))
-                    lc.kernel(lc.gsize, lc.lsize, *vals)
-                for t in tbufs.values():
-                    t.release()
+                            vals.append(v)
+                    lc.kernel.enqueue_checked_args(lc.gsize, lc.lsize, vals)
+                for buf, size in tbufs:
+                    pool.give_back(buf, size)
             elif kind == "host":
                 eqn, ins, outs = step[1]
                 res = _run_host(self.device, eqn, [
