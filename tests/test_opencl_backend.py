@@ -90,6 +90,22 @@ def test_full_sum_of_a_million_float32_is_accurate():
     assert float(out[1]) == x.max()
 
 
+def test_long_reductions_with_few_outputs():
+    """Few outputs of long reductions: chunked on CPU devices, a local-memory tree on GPUs;
+    leading, trailing and middle axes, fused operands, sum/max/min in float32 and int32."""
+    x = rnd(9000, 3)
+    y = rnd(40, 600, 5, seed=2)
+    i = np.arange(-30000, 30000, dtype=np.int32).reshape(-1, 2) % 977
+
+    def f(x, y, i):
+        return (jnp.sum(x, axis=0), jnp.max(x * 2 + 1, axis=0), jnp.min(x, axis=0),
+                jnp.sum(jnp.exp(y * 0.1), axis=(0, 1)), jnp.max(y, axis=(0, 1)),
+                jnp.sum(y, axis=1)[:2], jnp.sum(x.T, axis=1), jnp.sum(i, axis=0),
+                jnp.max(i, axis=0))
+
+    both(f, x, y, i, rtol=1e-5, atol=1e-4)
+
+
 # --- matmul, convolution, pooling -------------------------------------------------------
 
 

@@ -223,6 +223,17 @@ def test_vector_add(device, cache_env):
     np.testing.assert_array_equal(np.asarray(dc), a + b)
 
 
+def test_enqueue_checked_args(device, cache_env):
+    prog = opencl.build_program(VECTOR_ADD, device)
+    n = 1000
+    a, b = np.arange(n, dtype=np.float32), np.ones(n, np.float32)
+    da, db, dc = opencl.to_device(a, device), opencl.to_device(b, device), opencl.empty(
+        n, np.float32, device)
+    prog.kernel("vector_add").enqueue_checked_args(
+        (1024,), (64,), [da.buffer, db.buffer, dc.buffer, np.int64(n)])
+    np.testing.assert_array_equal(dc.to_host(), a + b)
+
+
 def test_work_group_tree_reduction(device, cache_env):
     wg = opencl.preferred_work_group_size(device)
     prog = opencl.build_program(TREE_SUM, device)
