@@ -151,6 +151,16 @@ def test_vec_matmul_odd_sizes(monkeypatch, m, k, n, dtype):
     np.testing.assert_allclose(np.asarray(out[0]), a @ b, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("width", [4, 8])
+def test_vec_matmul_narrower_vectors(monkeypatch, width):
+    """Devices with AVX2/SSE-width vectors get smaller register blocks; same results."""
+    monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
+    monkeypatch.setattr(opencl.default_device(), "vector_width_float", width)
+    a, b = rnd(45, 70), rnd(70, 50, seed=2)
+    both(lambda a, b: (a @ b, a @ b[:, :48], (a.T[:, :9]).T @ b), a, b, rtol=1e-4,
+         atol=1e-4)
+
+
 def test_vec_matmul_transposed_and_batched(monkeypatch):
     monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
     a, b = rnd(45, 70), rnd(70, 50, seed=2)

@@ -596,7 +596,7 @@ def _vcall(fn, args, ty):
 
 
 def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, mr=None,
-                       nv=None, units=1, b_rows=None) -> tuple:
+                       nv=None, units=1, b_rows=None, registers=32) -> tuple:
     """(launches, temps) of the same product for CPU devices (PoCL), with explicit vector
     types instead of work-item vectorisation.
 
@@ -609,11 +609,13 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, m
     of MR rows; per row block it keeps MR x NV vectors of W lanes in registers, adding
     A[m, k] (broadcast) * B[b, k, panel j] for every k. When N is not a multiple of W the
     result goes to a padded scratch matrix and a copy kernel writes `out`."""
+    # Accumulators plus the B vectors must fit the vector registers: 6 x 4 or 8 x 2 of
+    # AVX-512's 32, 6 x 2 of AVX2's 16.
+    wide = registers >= 32
     if nv is None:
-        # 6 x 4 or 8 x 2 vectors: 24 or 16 accumulators, within AVX-512's 32 registers.
-        nv = 4 if N > 2 * width else max(1, min(2, -(-N // width)))
+        nv = 4 if wide and N > 2 * width else max(1, min(2, -(-N // width)))
     if mr is None:
-        mr = 6 if nv > 2 else 8
+        mr = 8 if wide and nv <= 2 else 6
     w, nr = width, nv * width
     vt = vec_type(dt, w)
     npan = -(-N // nr)
@@ -737,6 +739,7 @@ def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, b_source=None) -> 
         return matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc,
                                   b_source or _matrix_source(b, b_cf, K, N), out,
                                   width=width, units=cfg.units,
+                                  registers=32 if cfg.width >= 16 else 16,
                                   b_rows=b if b_source is None and b_cf else None)
     if cfg.variant in ("rows", "vec"):
         return [matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)], []
