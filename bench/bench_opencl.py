@@ -40,6 +40,9 @@ def _cases():
     ]
 
 
+_FLOPS = {"matmul 1024^3": 2 * 1024 ** 3}
+
+
 def _time(fn, args, reps, warmup=2):
     out = None
     for _ in range(warmup):
@@ -83,6 +86,11 @@ def main(argv=None):
     for title, t_ocl, t_c, first, err in rows:
         print(f"{title:<{w}}  {t_ocl * 1e3:>10.2f}  {t_c * 1e3:>9.2f}  {t_ocl / t_c:>6.2f}  "
               f"{first:>14.2f}  {err:>11.1e}")
+    for title, t_ocl, t_c, _, _ in rows:
+        if title in _FLOPS:
+            g_ocl, g_c = _FLOPS[title] / t_ocl / 1e9, _FLOPS[title] / t_c / 1e9
+            print(f"{title}: opencl {g_ocl:.0f} GFLOP/s, c {g_c:.0f} GFLOP/s "
+                  f"({100 * g_ocl / g_c:.0f}% of c)")
 
 
 if __name__ == "__main__":
