@@ -596,13 +596,15 @@ def _vcall(fn, args, ty):
 
 
 def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, mr=None,
-                       nv=None, units=1, b_rows=None, registers=32) -> tuple:
+                       nv=None, units=1, b_rows=None, registers=32,
+                       k_inner_source=False) -> tuple:
     """(launches, temps) of the same product for CPU devices (PoCL), with explicit vector
     types instead of work-item vectorisation.
 
     B is read as vectors of W lanes: straight from `b_rows` (B stored [B, K, N]) when N is
     a multiple of NR = NV*W, else from panels Bp[b, j, k, 0:NR] (zero-padded past N) that a
-    pack kernel writes; `b_source(bi, k)` gives the statements and the function
+    pack kernel writes (looping over k inside a work item when `k_inner_source`: B stored
+    [B, N, K]); `b_source(bi, k)` gives the statements and the function
     n -> B[bi, k, n] it reads through (a plain matrix, or the weights of a convolution
     gathered in place). Then each work item (one per
     work-group: no barriers, no local memory) owns panel j and a run of `tiles` row blocks
@@ -645,7 +647,22 @@ def matmul_vec_kernels(name, dt, B, M, N, K, a, a_fc, b_source, out, width=16, m
                     c.store(bp.param, c.add(c.mul(i_, c.i64(nr)), r),
                             c.select(c.lt(n, c.i64(N)), b_at(n), zero))])]
 
-        launches.append(_flat_kernel(name("pack_b"), B * npan * K, pack))
+        def pack_k_inner(i_):
+            # B stored [B, N, K]: one work item per column n reads its row of K in order.
+            t, nn = v("t"), v("nn")
+            decls = [c.decl(r, c.mod(i_, c.i64(nr))), c.decl(t, c.div(i_, c.i64(nr))),
+                     c.decl(jn, c.mod(t, c.i64(npan))), c.decl(bi, c.div(t, c.i64(npan))),
+                     c.decl(n, c.add(c.mul(jn, c.i64(nr)), r)),
+                     c.decl(nn, c.select(c.lt(n, c.i64(N)), n, c.i64(N - 1)))]
+            pre, b_at = b_source(bi, k)
+            dst = c.add(c.mul(c.add(c.mul(t, c.i64(K)), k), c.i64(nr)), r)
+            return decls + list(pre) + [c.for_(k, c.i64(0), c.i64(K), [
+                c.store(bp.param, dst, c.select(c.lt(n, c.i64(N)), b_at(nn), zero))])]
+
+        if k_inner_source:
+            launches.append(_flat_kernel(name("pack_b"), B * npan * nr, pack_k_inner))
+        else:
+            launches.append(_flat_kernel(name("pack_b"), B * npan * K, pack))
 
     if N % w == 0:
         target, ldo = out, N
@@ -740,6 +757,7 @@ def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, b_source=None) -> 
                                   b_source or _matrix_source(b, b_cf, K, N), out,
                                   width=width, units=cfg.units,
                                   registers=32 if cfg.width >= 16 else 16,
+                                  k_inner_source=b_source is None and not b_cf,
                                   b_rows=b if b_source is None and b_cf else None)
     if cfg.variant in ("rows", "vec"):
         return [matmul_rows_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out)], []
