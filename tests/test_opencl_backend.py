@@ -198,6 +198,25 @@ def test_pooling_and_its_gradient():
          x, rtol=1e-5, atol=1e-5)
 
 
+def test_pooling_layouts_and_gradients():
+    """Windows over the trailing axis (NCHW) and not (NHWC, channels looped in a work
+    item), with padding, and the max-pool gradient's scatter in both layouts."""
+    x = rnd(2, 3, 9, 8)
+    y = rnd(2, 9, 8, 5, seed=1)
+
+    def f(x, y):
+        a = lax.reduce_window(x, "max", (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+        b = lax.reduce_window(x, "sum", (1, 1, 3, 3), (1, 1, 2, 1), "SAME")
+        d = lax.reduce_window(y, "min", (1, 3, 2, 1), (1, 2, 2, 1), "SAME")
+        return a, b, d
+
+    both(f, x, y, rtol=1e-5, atol=1e-5)
+    g = fg.grad(lambda x, y: jnp.sum(
+        lax.reduce_window(x, "max", (1, 1, 2, 2), (1, 1, 2, 2), "VALID") ** 2) + jnp.sum(
+        lax.reduce_window(y, "max", (1, 2, 2, 1), (1, 2, 2, 1), "VALID") * 3), argnums=(0, 1))
+    both(g, x, y, rtol=1e-5, atol=1e-5)
+
+
 def test_gather_and_indexing():
     x = rnd(10, 6)
     idx = np.array([3, 0, 9, 3], np.int32)

@@ -358,19 +358,35 @@ def window_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
     if out.aval.size == 0:
         return []
     nd = x.aval.ndim
+    shape = out.aval.shape
+    # A trailing dimension outside the window (NHWC channels) becomes a loop inside the
+    # work item, so the compiler vectorises along it with plain index arithmetic.
+    inner = shape[-1] if (nd >= 2 and shape[-1] > 1 and p["window_dimensions"][-1] == 1 and
+                          p["window_strides"][-1] == 1 and
+                          tuple(p["padding"][-1]) == (0, 0)) else 1
 
     def body(o):
         em = KernelEmitter(c, buffers)
-        pre, ovars = _decl_multi(em, o, out.aval.shape, "oi")
+        cv = c.var("ci", dtypes.int64)
+        if inner > 1:
+            pre, ovars = _decl_multi(em, o, shape[:-1], "oi")
+            ovars = ovars + [cv]
+            flat = c.add(c.mul(o, c.i64(inner)), cv)
+        else:
+            pre, ovars = _decl_multi(em, o, shape, "oi")
+            flat = o
         wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
         acc = c.var("acc", dt)
         ident = c.const(codegen._identity(kind, dt), dt)
         v, _, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
-        inner = em.stmts + [c.assign(acc, codegen._combine(c, kind, acc, v, dt))]
-        return pre + [c.decl(acc, ident)] + codegen._window_loops(c, p, wvars, inner) + \
-            [c.store(buffers[out.id], o, acc)]
+        stmts = em.stmts + [c.assign(acc, codegen._combine(c, kind, acc, v, dt))]
+        stmts = [c.decl(acc, ident)] + codegen._window_loops(c, p, wvars, stmts) + \
+            [c.store(buffers[out.id], flat, acc)]
+        if inner > 1:
+            stmts = [c.for_(cv, c.i64(0), c.i64(inner), stmts)]
+        return pre + stmts
 
-    return [_flat_kernel(name("window"), out.aval.size, body)]
+    return [_flat_kernel(name("window"), out.aval.size // inner, body)]
 
 
 def pool_gather_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
@@ -418,16 +434,23 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
     safe = [d for d in range(nd) if p["window_dimensions"][d] <= p["window_strides"][d]
             and tuple(p["padding"][d]) == (0, 0)]
     seq = [d for d in range(nd) if d not in safe]
-    n_par = int(np.prod([pshape[d] for d in safe])) if safe else 1
+    # As in window_kernel: a trailing dimension outside the window loops inside the item.
+    last = nd - 1
+    chan_loop = last in safe and nd >= 2 and pshape[last] > 1 and \
+        p["window_dimensions"][last] == 1 and p["window_strides"][last] == 1
+    par = [d for d in safe if not (chan_loop and d == last)]
+    n_par = int(np.prod([pshape[d] for d in par])) if par else 1
 
     def body(g):
         em = KernelEmitter(c, buffers)
-        pre, svars = _decl_multi(em, g, [pshape[d] for d in safe], "oi")
+        pre, svars = _decl_multi(em, g, [pshape[d] for d in par], "oi")
         ovars = [None] * nd
-        for d, v in zip(safe, svars):
+        for d, v in zip(par, svars):
             ovars[d] = v
         for d in seq:
             ovars[d] = c.var(f"os{d}", dtypes.int64)
+        if chan_loop:
+            ovars[last] = c.var("ci", dtypes.int64)
         wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
         best, bpos = c.var("best", x.aval.dtype), c.var("bpos", dtypes.int64)
         ident = c.const(codegen._identity(p["computation"], x.aval.dtype), x.aval.dtype)
@@ -445,6 +468,8 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
                              (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
         for d in reversed(seq):
             stmts = [c.for_(ovars[d], c.i64(0), c.i64(pshape[d]), stmts)]
+        if chan_loop:
+            stmts = [c.for_(ovars[last], c.i64(0), c.i64(pshape[last]), stmts)]
         return pre + stmts
 
     launches.append(_flat_kernel(name("pool_scatter"), n_par, body))
