@@ -8,11 +8,14 @@ Runs the MLP 784-512-512-10 SGD step (batch 128), the CNN step
 wall time per call (after warm-up: build and first launch excluded) and the OpenCL / C
 ratio. The models and data are those of `bench.workloads`, so the numbers line up with
 bench/RESULTS.md. On PoCL the "device" is the same CPU, so the ratio measures the
-generated OpenCL code plus launch overhead, not a GPU.
+generated OpenCL code plus launch overhead, not a GPU. Like `python -m bench`, it runs with
+OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they force a slower OpenBLAS kernel for the C
+side) and prints the BLAS kernel that ran.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -55,7 +58,28 @@ def _time(fn, args, reps, warmup=2):
     return statistics.median(times), out
 
 
+_FORCING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _without_openblas_forcing():
+    """Re-run this script with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset: they force a
+    slower OpenBLAS kernel on the C side (the same rule as `python -m bench`)."""
+    if any(k in os.environ for k in _FORCING):
+        env = {k: v for k, v in os.environ.items() if k not in _FORCING}
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def _blas_kernels() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return ", ".join(f"{i.get('filename')}: {i.get('architecture')} x{i.get('num_threads')}"
+                     for i in threadpool_info() if i.get("user_api") == "blas")
+
+
 def main(argv=None):
+    _without_openblas_forcing()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--quick", action="store_true", help="3 repetitions")
@@ -91,6 +115,7 @@ def main(argv=None):
             g_ocl, g_c = _FLOPS[title] / t_ocl / 1e9, _FLOPS[title] / t_c / 1e9
             print(f"{title}: opencl {g_ocl:.0f} GFLOP/s, c {g_c:.0f} GFLOP/s "
                   f"({100 * g_ocl / g_c:.0f}% of c)")
+    print(f"BLAS kernels (threadpoolctl): {_blas_kernels()}; OPENBLAS_CORETYPE/L2_SIZE unset")
 
 
 if __name__ == "__main__":
