@@ -829,7 +829,7 @@ def write_results(text):
     if os.path.exists(RESULTS):
         with open(RESULTS) as f:
             old = f.read()
-        i = old.find("\n## Analysis")
+        i = old.find("\n## Analysis\n")
         if i >= 0:
             keep = old[i:]
     head = ("# funcgrad benchmark results\n\n"
