@@ -350,3 +350,22 @@ def test_argmax_argmin_compile_with_numpy_nan_and_tie_rules(dtype):
             assert f"/* {name} ->" in fg.jit(f).lower(x).source
             np.testing.assert_array_equal(np.asarray(fg.jit(f)(x)),
                                           getattr(np, name)(x, axis=axis))
+
+
+def test_row_fusion_of_reductions_and_their_consumers():
+    x = np.array(arr(37, 300))
+    x[3, 5] = np.nan
+    x[7, :] = -np.inf
+    x = fnp.asarray(x)
+
+    def layer_norm(a):
+        m = fnp.mean(a, axis=-1, keepdims=True)
+        return (a - m) / fnp.sqrt(fnp.var(a, axis=-1, keepdims=True) + 1e-5)
+
+    for f in (nn.log_softmax, nn.softmax, layer_norm):
+        assert "rows of" in fg.jit(f).lower(x).source
+        close(*both(f, x), rtol=1e-5, atol=1e-6)
+    # A consumer that reads another row's reduction cannot share the row loop.
+    g = lambda a: a - fnp.max(a, axis=1)[::-1][:, None]  # noqa: E731
+    assert "rows of" not in fg.jit(g).lower(x).source
+    close(*both(g, x))

@@ -146,7 +146,32 @@ class Executable:
             cur_stmts, cur_slots, cur_temps = [], [], []
             cur_kernels.clear()
 
-        for step in self.plan.steps:
+        row_groups = _row_groups(self.plan.steps)
+        skip: set[int] = set()
+        for si, step in enumerate(self.plan.steps):
+            if si in skip:
+                continue
+            group = row_groups.get(si)
+            if group is not None:
+                bufs, used = {}, []
+                for k in group:
+                    b, u = self._step_buffers(k)
+                    bufs.update(b)
+                    used += u
+                stmts = codegen.emit_rows(cn, group, bufs)
+                if stmts is not None:
+                    for k in group:
+                        self.c_written.add(self._slot(k.root))
+                        cur_kernels.append((False, [self._slot(k.root)], set(used)))
+                    names = ", ".join(k.eqn.prim.name for k in group)
+                    cur_stmts.append(cdsl.Comment(
+                        f"rows of {names} -> {symbolic.shape_text(group[-1].root.aval)}"))
+                    cur_stmts.extend(stmts)
+                    cur_slots.extend(used)
+                    skip.update(range(si + 1, si + len(group)))
+                    if sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
+                        flush()
+                    continue
             if isinstance(step, fusion.Alias):
                 src = step.src
                 if isinstance(src, Var):
@@ -176,21 +201,8 @@ class Executable:
                 outs = [self._slot(v) for v in eqn.outputs]
                 self.steps.append(("host", (eqn, ins, outs)))
                 continue
-            buffers = {}
-            used = []
             eqn = step.eqn
-            involved = [eqn]
-            if isinstance(step, fusion.Kernel):
-                involved += list(step.inlined.values())
-            for e in involved:
-                for a in list(e.inputs) + list(e.outputs):
-                    if isinstance(a, Var) and (a.id in self.plan.materialized or
-                                               a.id in self.slot_of):
-                        if isinstance(step, fusion.Kernel) and a.id in step.inlined:
-                            continue
-                        s = self._slot(a)
-                        buffers[a.id] = self._param(s)
-                        used.append(s)
+            buffers, used = self._step_buffers(step)
             temps = gemm.Temps(self._temp_names)
             if isinstance(step, fusion.Kernel):
                 if step.kind == "map":
@@ -256,6 +268,24 @@ class Executable:
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
+
+    def _step_buffers(self, step):
+        """{var id: pointer parameter} for the buffers a compiled step reads or writes, and
+        their slots."""
+        buffers, used = {}, []
+        involved = [step.eqn]
+        if isinstance(step, fusion.Kernel):
+            involved += list(step.inlined.values())
+        for e in involved:
+            for a in list(e.inputs) + list(e.outputs):
+                if isinstance(a, Var) and (a.id in self.plan.materialized or
+                                           a.id in self.slot_of):
+                    if isinstance(step, fusion.Kernel) and a.id in step.inlined:
+                        continue
+                    s = self._slot(a)
+                    buffers[a.id] = self._param(s)
+                    used.append(s)
+        return buffers, used
 
     def _lower_scan(self, eqn):
         """A scan whose body compiles to C with no host steps becomes a C loop calling the
@@ -830,6 +860,29 @@ def _input_addr(x) -> int:
 
 
 _SEGMENT_BUDGET = 60
+
+
+def _row_groups(steps) -> dict[int, list]:
+    """{index of the first step: kernels} for runs of consecutive loop kernels over the same
+    rows that contain a trailing-axis reduction (codegen.emit_rows fuses them when every
+    value crosses from one kernel to the next within its row)."""
+    groups, run, n = {}, [], None
+
+    def close():
+        if len(run) >= 2 and any(k.kind == "reduce" for _, k in run):
+            groups[run[0][0]] = [k for _, k in run]
+
+    for i, step in enumerate(steps):
+        rows = codegen.row_count(step) if isinstance(step, fusion.Kernel) and \
+            step.kind in ("map", "reduce") else None
+        if rows is None or (run and rows != n):
+            close()
+            run = []
+        if rows is not None:
+            run.append((i, step))
+            n = rows
+    close()
+    return groups
 
 
 def _statement_count(node) -> int:

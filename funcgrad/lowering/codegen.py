@@ -43,9 +43,11 @@ class Flat:
 class KernelEmitter:
     """Builds the statements of one kernel; `c` is the cdsl node API (funcgrad.lowering.cnodes)."""
 
-    def __init__(self, c, buffers, name_prefix="v"):
+    def __init__(self, c, buffers, name_prefix="v", row=None, watch=()):
         self.c = c
         self.buffers = buffers          # var id -> cdsl pointer expression
+        # Row fusion: buffers in `watch` may only be read at row `row` (see emit_rows).
+        self.row, self.watch, self.row_ok = row, watch, True
         self.stmts: list = []
         self.memo: dict = {}
         self.keep: list = []
@@ -103,6 +105,9 @@ class KernelEmitter:
             return hit
         eqn = kernel.inlined.get(atom.id)
         if eqn is None:
+            if atom.id in self.watch and (isinstance(idx, Flat) or not idx or
+                                          idx[0] is not self.row):
+                self.row_ok = False
             ptr = self.buffers[atom.id]
             v = c.load(ptr, self.offset(idx, atom.aval.shape))
         else:
@@ -129,6 +134,14 @@ class KernelEmitter:
             j = [m[d] if x.aval.shape[k] != 1 else c.i64(0) for k, d in enumerate(bd)]
             return self.value(x, j, kernel)
         if p is st.reshape_p:
+            kept = [e for e, d in zip(idx, out_aval.shape) if d != 1] \
+                if not isinstance(idx, Flat) else None
+            if kept is not None and [d for d in out_aval.shape if d != 1] == \
+                    [d for d in x.aval.shape if d != 1]:
+                # Only size-1 axes added or removed: the multi-index carries over.
+                it = iter(kept)
+                return self.value(x, [c.i64(0) if d == 1 else next(it)
+                                      for d in x.aval.shape], kernel)
             flat = idx if isinstance(idx, Flat) else Flat(self.offset(idx, out_aval.shape),
                                                            out_aval.shape)
             return self.value(x, Flat(flat.expr, x.aval.shape), kernel)
@@ -766,3 +779,93 @@ def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
     n = out.aval.size
     return [c.for_(o, c.i64(0), c.i64(n), body,
                    parallel=n * in_shape[axis] >= PARALLEL_MIN and n > 1)]
+
+
+# ---------------------------------------------------------------------------------------
+# Row fusion: trailing-axis reductions and the maps that consume them, row by row
+
+
+def row_count(kernel: Kernel):
+    """The rows a kernel can be computed row by row over (its root's leading dimension),
+    or None: maps, and sum/max/min/prod reductions over every axis but the first."""
+    shape = kernel.root.aval.shape
+    if not shape or shape[0] < 2:
+        return None
+    if kernel.kind == "map":
+        return shape[0]
+    if kernel.kind == "reduce" and kernel.eqn.prim in _IDENT:
+        nd = kernel.eqn.inputs[0].aval.ndim
+        if tuple(kernel.eqn.params["axes"]) == tuple(range(1, nd)) and nd >= 2:
+            return shape[0]
+    return None
+
+
+def emit_rows(c, kernels, buffers) -> list | None:
+    """One loop over rows computing `kernels` (in order) row by row: a softmax's row max,
+    exp-sum and output stay in cache instead of three passes over the array. None when a
+    kernel reads a value computed by an earlier one at another row (that would race)."""
+    row = c.var("r", dtypes.int64)
+    written: set[int] = set()
+    body = []
+    work = 0
+    for n, k in enumerate(kernels):
+        # Each kernel's names get their own prefix: they share the row loop's scope.
+        em = KernelEmitter(c, buffers, name_prefix=f"k{n}v", row=row, watch=written)
+        if k.kind == "map":
+            body += _map_row(c, em, k, buffers, row)
+            work = max(work, k.root.aval.size)
+        else:
+            body += _reduce_row(c, em, k, buffers, row, n)
+            work = max(work, k.eqn.inputs[0].aval.size)
+        if not em.row_ok:
+            return None
+        written = written | {k.root.id}
+    n = kernels[0].root.aval.shape[0]
+    return [c.for_(row, c.i64(0), c.i64(n), body, parallel=work >= PARALLEL_MIN)]
+
+
+def _map_row(c, em, kernel, buffers, row):
+    shape = kernel.root.aval.shape
+    ivars = [row] + [c.var(f"i{d}", dtypes.int64) for d in range(1, len(shape))]
+    val = em.inline(kernel.eqn, ivars, kernel) if kernel.eqn.prim is not st.reshape_p else \
+        em.value(kernel.eqn.inputs[0], Flat(em.offset(ivars, shape),
+                                            kernel.eqn.inputs[0].aval.shape), kernel)
+    body = em.stmts + [c.store(buffers[kernel.root.id], em.offset(ivars, shape), val)]
+    for d in reversed(range(1, len(shape))):
+        body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body,
+                       simd=(d == len(shape) - 1))]
+    return [c.comment(f"row of {kernel.eqn.prim.name}")] + body
+
+
+def _reduce_row(c, em, kernel, buffers, row, n):
+    eqn = kernel.eqn
+    kind = _IDENT[eqn.prim]
+    x = eqn.inputs[0]
+    red_shape = x.aval.shape[1:]
+    dt = kernel.root.aval.dtype
+    acc_dt = dtypes.float64 if dt in (dtypes.float16, dtypes.float32) and kind in (
+        "sum", "prod") else dt
+    j = c.var(f"j{n}", dtypes.int64)
+    acc = c.var(f"acc{n}", acc_dt)
+    j_idx = [j] if len(red_shape) == 1 else em.multi(Flat(j, red_shape))
+    v = em.value(x, [row] + j_idx, kernel)
+    out = buffers[kernel.root.id]
+    n_red = math.prod(red_shape)
+    ident = c.const(_identity(kind, dt), acc_dt)
+    if kind in ("max", "min") and dtypes.is_float(dt):
+        nanf = c.var(f"nanf{n}", dtypes.int32)
+        better = c.binop(">" if kind == "max" else "<", v, acc, dtypes.bool_)
+        inner = em.stmts + [
+            c.assign(acc, c.select(better, v, acc)),
+            c.assign(nanf, c.binop("|", nanf, c.cast(dtypes.int32, c.ne(v, v)), dtypes.int32))]
+        result = c.select(c.ne(nanf, c.const(0, dtypes.int32)), c.const(np.nan, dt), acc)
+        return [c.comment(f"row of {eqn.prim.name}"), c.decl(acc, ident),
+                c.decl(nanf, c.const(0, dtypes.int32)),
+                c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True,
+                       reduction=((kind, acc), ("or", nanf))),
+                c.store(out, row, result)]
+    inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
+    red = (kind, acc) if kind in ("sum", "prod") or not dtypes.is_float(dt) else None
+    return [c.comment(f"row of {eqn.prim.name}"), c.decl(acc, ident),
+            c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
+            c.store(out, row, c.cast(dt, acc))]
