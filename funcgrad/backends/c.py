@@ -273,18 +273,10 @@ class Executable:
         """{var id: pointer parameter} for the buffers a compiled step reads or writes, and
         their slots."""
         buffers, used = {}, []
-        involved = [step.eqn]
-        if isinstance(step, fusion.Kernel):
-            involved += list(step.inlined.values())
-        for e in involved:
-            for a in list(e.inputs) + list(e.outputs):
-                if isinstance(a, Var) and (a.id in self.plan.materialized or
-                                           a.id in self.slot_of):
-                    if isinstance(step, fusion.Kernel) and a.id in step.inlined:
-                        continue
-                    s = self._slot(a)
-                    buffers[a.id] = self._param(s)
-                    used.append(s)
+        for a in fusion.buffer_vars(step, self.plan.materialized, self.slot_of):
+            s = self._slot(a)
+            buffers[a.id] = self._param(s)
+            used.append(s)
         return buffers, used
 
     def _lower_scan(self, eqn):

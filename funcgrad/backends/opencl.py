@@ -163,19 +163,11 @@ class Executable:
                 self.steps.append(("host", (eqn, ins, outs)))
                 continue
             eqn = step.eqn
-            involved = [eqn]
-            if isinstance(step, fusion.Kernel):
-                involved += list(step.inlined.values())
             buffers, keys = {}, {}
-            for e in involved:
-                for a in list(e.inputs) + list(e.outputs):
-                    if isinstance(a, Var) and (a.id in self.plan.materialized or
-                                               a.id in self.slot_of):
-                        if isinstance(step, fusion.Kernel) and a.id in step.inlined:
-                            continue
-                        s = self._slot(a)
-                        buffers[a.id] = cn.param(f"b{s}", self.slot_avals[s].dtype)
-                        keys[f"b{s}"] = ("slot", s)
+            for a in fusion.buffer_vars(step, self.plan.materialized, self.slot_of):
+                s = self._slot(a)
+                buffers[a.id] = cn.param(f"b{s}", self.slot_avals[s].dtype)
+                keys[f"b{s}"] = ("slot", s)
             temps = []
             if isinstance(step, fusion.Kernel):
                 if step.kind == "map":

@@ -199,6 +199,22 @@ def _kernel(kind, eqn, producer, mat) -> Kernel:
     return Kernel(kind, eqn.outputs[0], eqn, inlined, list(inputs.values()))
 
 
+def buffer_vars(step, materialized, slotted) -> list[Var]:
+    """The variables a compiled step reads or writes through buffers: those materialised by
+    the plan or already given a buffer (`slotted`), in operand order; values inlined into a
+    kernel are not among them. (Repeats are kept; each backend names them its way.)"""
+    involved = [step.eqn]
+    if isinstance(step, Kernel):
+        involved += list(step.inlined.values())
+    out = []
+    for e in involved:
+        for a in list(e.inputs) + list(e.outputs):
+            if isinstance(a, Var) and (a.id in materialized or a.id in slotted) and not (
+                    isinstance(step, Kernel) and a.id in step.inlined):
+                out.append(a)
+    return out
+
+
 def describe(fp: FusionPlan) -> str:
     """A readable summary of the steps (for `jit(f).lower(...)` and debugging)."""
     lines = []
