@@ -146,6 +146,18 @@ class Executable:
             cur_stmts, cur_slots, cur_temps = [], [], []
             cur_kernels.clear()
 
+        def add(comment, stmts, used, temps, outs, flat=False, split=True):
+            """Append one compiled step (writing the slots of `outs`) to the segment."""
+            out_slots = [self._slot(v) for v in outs]
+            self.c_written.update(out_slots)
+            cur_kernels.append((flat, out_slots, set(used)))
+            cur_stmts.append(cdsl.Comment(comment))
+            cur_stmts.extend(stmts)
+            cur_slots.extend(used)
+            cur_temps.extend(temps)
+            if split and sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
+                flush()   # bounded functions: units can then compile concurrently
+
         row_groups = _row_groups(self.plan.steps)
         skip: set[int] = set()
         for si, step in enumerate(self.plan.steps):
@@ -160,17 +172,10 @@ class Executable:
                     used += u
                 stmts = codegen.emit_rows(cn, group, bufs)
                 if stmts is not None:
-                    for k in group:
-                        self.c_written.add(self._slot(k.root))
-                        cur_kernels.append((False, [self._slot(k.root)], set(used)))
                     names = ", ".join(k.eqn.prim.name for k in group)
-                    cur_stmts.append(cdsl.Comment(
-                        f"rows of {names} -> {symbolic.shape_text(group[-1].root.aval)}"))
-                    cur_stmts.extend(stmts)
-                    cur_slots.extend(used)
+                    add(f"rows of {names} -> {symbolic.shape_text(group[-1].root.aval)}",
+                        stmts, used, [], [k.root for k in group])
                     skip.update(range(si + 1, si + len(group)))
-                    if sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
-                        flush()
                     continue
             if isinstance(step, fusion.Alias):
                 src = step.src
@@ -182,16 +187,10 @@ class Executable:
                 lowered = self._lower_scan(step.eqn)
                 if lowered is not None:
                     stmts, used, temps = lowered
-                    for v in step.eqn.outputs:
-                        self.c_written.add(self._slot(v))
                     length = self.symbols.get(step.eqn.params["length"],
                                               step.eqn.params["length"])
-                    cur_stmts.append(cdsl.Comment(f"scan (length {symbolic.name_of(length)})"))
-                    cur_stmts.extend(stmts)
-                    cur_slots.extend(used)
-                    cur_temps.extend(temps)
-                    cur_kernels.append((False, [self._slot(v) for v in step.eqn.outputs],
-                                        set(used)))
+                    add(f"scan (length {symbolic.name_of(length)})", stmts, used, temps,
+                        step.eqn.outputs, split=False)
                     continue
             if not _c_supported(step):
                 flush()
@@ -223,18 +222,10 @@ class Executable:
                 stmts = gemm.lower_dot(eqn, buffers, temps)
             else:
                 stmts = gemm.lower_conv(eqn, buffers, temps)
-            for v in eqn.outputs:
-                self.c_written.add(self._slot(v))
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
-            cur_kernels.append((flat, [self._slot(v) for v in eqn.outputs], set(used)))
-            cur_stmts.append(cdsl.Comment(
-                f"{eqn.prim.name} -> {symbolic.shape_text(eqn.outputs[0].aval)}"))
-            cur_stmts.extend(stmts)
-            cur_slots.extend(used)
-            cur_temps.extend(temps)
-            if sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
-                flush()   # bounded functions: units can then compile concurrently
+            add(f"{eqn.prim.name} -> {symbolic.shape_text(eqn.outputs[0].aval)}", stmts, used,
+                temps, eqn.outputs, flat=flat)
             if _PROFILE:
                 flush()
         flush()
