@@ -343,6 +343,17 @@ def _check_limit(name: str, value, allow_none: bool) -> None:
                          f"{' or None' if allow_none else ''}, got {value!r}")
 
 
+def _short(where: str) -> str:
+    """A position in the tree ("tree/0/3/aux"), shortened for messages about deep trees."""
+    return where if len(where) <= 60 else f"{where[:20]}...{where[-30:]}"
+
+
+def _describe(obj) -> str:
+    if issubclass(type(obj), type):
+        return f"the class {obj.__module__}.{obj.__qualname__}"
+    return f"a {type(obj).__name__}"
+
+
 def _error(path, message: str) -> LoadError:
     return LoadError(f"funcgrad.io.load: {path}: {message}")
 
@@ -414,8 +425,9 @@ class _Archive:
         try:
             structure = json.loads(blob.tobytes().decode("utf-8"))
         except RecursionError:
-            raise _error(self.path, "the tree structure is nested too deeply (beyond "
-                                    "Python's recursion limit; max_depth)") from None
+            raise _error(self.path, "the tree structure's JSON is nested deeper than "
+                                    "Python's recursion limit allows; the file is corrupt "
+                                    "or crafted") from None
         except ValueError as e:    # bad UTF-8, bad JSON, an int of too many digits
             raise _error(self.path, f"the tree structure is not valid JSON ({e}); the "
                                     "file is corrupt") from e
@@ -509,8 +521,8 @@ class _Decoder:
     def decode(self, node, depth: int, where: str):
         if depth > self.max_depth:
             raise self.fail(f"the tree is nested more than max_depth={self.max_depth} levels "
-                            f"deep (at {where}); pass a larger max_depth to load if you "
-                            "trust this file")
+                            f"deep (at {_short(where)}); pass a larger max_depth to load if "
+                            "you trust this file")
         if type(node) is not dict or type(node.get("k")) is not str:
             raise self.fail(f"malformed node at {where}: expected a JSON object with a 'k' "
                             f"kind, got {reprlib.repr(node)}")
@@ -619,11 +631,11 @@ class _Decoder:
         if not matches:
             module = name.partition(":")[0]
             if kind == "namedtuple" and found:
-                raise self.fail(f"{name!r} at {where} names {reprlib.repr(found[0])}, which "
-                                "is not a namedtuple class")
+                raise self.fail(f"{name!r} at {where} names {_describe(found[0])}, which is "
+                                "not a namedtuple class")
             if kind == "node" and found:
-                raise self.fail(f"{name!r} at {where} names {reprlib.repr(found[0])}, which "
-                                "is not a custom pytree node class: register it with "
+                raise self.fail(f"{name!r} at {where} names {_describe(found[0])}, which is "
+                                "not a custom pytree node class: register it with "
                                 "funcgrad.tree.register_pytree_node before calling load")
             raise self.fail(
                 f"the file names the type {name!r} (at {where}), which is neither registered "
