@@ -70,18 +70,27 @@ def _hoist(eqn: Eqn):
     if not xs:
         return None
     dep = _carry_dependent(body, nc, ncar)
-    xs_ids = {v.id for v in xs}
-    xdep = set(xs_ids)
+    xdep = {v.id for v in xs}
+    # Loop-invariant values (computed from constants and literals only) that the hoisted
+    # equations may read: they are recomputed, unbatched, in the hoisted program.
+    invariant = {v.id for v in consts}
+    inv_eqns = []
     hoist = []
     for e in body.eqns:
-        if any(isinstance(a, Var) and a.id in dep for a in e.inputs):
+        in_ids = [a.id for a in e.inputs if isinstance(a, Var)]
+        if any(i in dep for i in in_ids):
             continue
         if e.prim.multiple_results or e.prim in (control.scan_p, control.while_p,
                                                   control.cond_p):
             continue
-        if any(isinstance(a, Var) and a.id in xdep for a in e.inputs):
+        if not all(i in xdep or i in invariant for i in in_ids):
+            continue
+        if any(i in xdep for i in in_ids):
             hoist.append(e)
             xdep.update(v.id for v in e.outputs)
+        else:
+            inv_eqns.append(e)
+            invariant.update(v.id for v in e.outputs)
     if not any(e.prim in _EXPENSIVE for e in hoist):
         return None
     hoisted_ids = {v.id for e in hoist for v in e.outputs}
@@ -101,7 +110,9 @@ def _hoist(eqn: Eqn):
     if not needed:
         return None
     # Pre-program over [consts, xs] computing the needed values per iteration, batched.
-    pre = Program([], list(consts) + list(xs), hoist, needed)
+    in_pre = {id(e) for e in hoist + inv_eqns}
+    pre_eqns = [e for e in body.eqns if id(e) in in_pre]
+    pre = Program([], list(consts) + list(xs), pre_eqns, needed)
     pre = dce_program(pre)
     bpre, batched = control.batch_program(pre, n, [None] * len(consts) + [0] * len(xs),
                                           force_out=[True] * len(needed))
