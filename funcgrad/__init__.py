@@ -13,7 +13,8 @@ from .api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, hes
 from .prims.elementwise import stop_gradient
 from . import numpy  # noqa: F401
 from . import lax, random  # noqa: F401
-from .devices import device_put, devices, default_backend, config, Device
+from . import config
+from .devices import device_put, devices, default_backend, Device
 
 from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
 from .api import jacrev as jacobian  # noqa: E402
@@ -28,9 +29,10 @@ def device_get(x):
 def clear_caches():
     """Forget compiled executables held in memory (the disk cache stays)."""
     from .backends import _backends
-    for b in _backends.values():
-        if hasattr(b, "_executables"):
-            b._executables.clear()
+    for b in list(_backends.values()):
+        clear = getattr(b, "clear_caches", None)
+        if clear is not None:
+            clear()
 
 
 ShapeDtypeStruct = ShapedArray

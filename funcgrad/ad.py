@@ -1,8 +1,9 @@
 """Automatic differentiation: the JVP trace, linearize (JVP with tangents staged into a
 linear program), transposition of linear programs, and `vjp = linearize + transpose`.
 
-Tangents are always instantiated arrays (no symbolic zeros); the C backend's passes fold
-the resulting zero arithmetic away under `jit`.
+Tangents are always instantiated arrays; an absent tangent is a broadcast of
+`core.symbolic_zero`, which staged programs mark so that the optimiser folds the arithmetic
+done on it away under `jit` (as JAX's symbolic zeros are never computed with).
 """
 from __future__ import annotations
 
@@ -50,14 +51,13 @@ class JVPTrace(Trace):
 
 
 def zeros_like(x):
-    from .prims.structural import full
-    aval = core.get_aval(x)
-    return full(aval.shape, 0, aval.dtype)
+    """AD's zero tangent for `x` (a broadcast symbolic zero, see `core.symbolic_zero`)."""
+    return zeros_like_aval(core.get_aval(x))
 
 
 def zeros_like_aval(aval: ShapedArray):
     from .prims.structural import full
-    return full(aval.shape, 0, aval.dtype)
+    return full(aval.shape, core.symbolic_zero(aval.dtype))
 
 
 def jvp_flat(fun: Callable, primals, tangents):
@@ -174,7 +174,7 @@ def backward_pass(program: Program, consts, linear_args, cts_out):
 
     def read(a):
         if isinstance(a, Lit):
-            return ArrayImpl(a.val, a.aval)
+            return a.as_array()
         return env[a.id]
 
     for v, c in safe_zip(program.constvars, consts):

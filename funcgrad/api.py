@@ -6,14 +6,16 @@ import functools
 import inspect
 import os
 import sys
+import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import ad, core, dtypes
+from . import ad, config, core, dtypes
 from .ad import check_float_input
 from .batching import vmap_flat
 from .core import Array, ArrayImpl, Tracer, bind
+from .lru import LRU
 from .ir import ClosedProgram, eval_program, hoist_consts, trace_to_program
 from .prims import control
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_structure,
@@ -427,9 +429,6 @@ def _broadcast_prefix(prefix, tree, what):
 # jit
 
 
-_log_compiles = [os.environ.get("FUNCGRAD_LOG_COMPILES", "") not in ("", "0")]
-
-
 class _HashableStatic:
     __slots__ = ("val", "h")
 
@@ -487,6 +486,29 @@ class Lowered:
     c_source = source
 
 
+def _check_argnums(sig, argnums, what, fname):
+    """JAX's check at `jit` time: every index names a positional parameter of `fun` (when
+    its signature is known and it takes no *args)."""
+    for a in argnums:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"jit({fname}): {what} must be ints, got {a!r}")
+    if sig is None:
+        return
+    kinds = [p.kind for p in sig.parameters.values()]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return
+    n = sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            for k in kinds)
+    for a in argnums:
+        if not -n <= a < n:
+            raise ValueError(f"jit({fname}): {what}={tuple(argnums)} refers to argument {a}, "
+                             f"but the function takes {n} positional argument(s)")
+
+
+def _jit_cache_size() -> int:
+    return config.read("jit_cache_size")
+
+
 class Jitted:
     """A jit-compiled function: traced once per input signature, run by the backend."""
 
@@ -506,13 +528,18 @@ class Jitted:
         self.static_argnames = tuple(static_argnames)
         self.donate_argnums = tuple(donate_argnums)
         self.backend = backend
-        self._cache: dict = {}
+        # Traced programs per input signature (least recently used dropped beyond
+        # config.jit_cache_size), and the dispatch fast path's direct runners.
+        self._cache = LRU(_jit_cache_size)
         self._fast: dict = {}
+        self._trace_lock = threading.RLock()
         self.trace_count = 0
         try:
             self._sig = inspect.signature(fun)
         except (TypeError, ValueError):
             self._sig = None
+        _check_argnums(self._sig, self.static_argnums, "static_argnums", self.__name__)
+        _check_argnums(self._sig, self.donate_argnums, "donate_argnums", self.__name__)
         if self.static_argnames and self._sig is not None:
             params = list(self._sig.parameters)
             for name in self.static_argnames:
@@ -547,7 +574,7 @@ class Jitted:
 
     def _trace(self, key, args, kwargs, in_tree, static_nums, avals):
         self.trace_count += 1
-        if _log_compiles[0]:
+        if config.read("log_compiles"):
             print(f"funcgrad: tracing jit({self.__name__}) for signature "
                   f"{[a.str_short() + ('~weak' if a.weak_type else '') for a in avals]}"
                   f" static={[s.val for s in key[3]]}", file=sys.stderr)
@@ -581,16 +608,21 @@ class Jitted:
         key, leaves, in_tree, static_nums, _ = self._prepare(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:
-            program, consts, out_tree = self._trace(key, args, kwargs, in_tree, static_nums,
-                                                    key[1])
-            donate = self._donate_flags(static_nums, len(args), in_tree, len(consts))
-            entry = (program, consts, out_tree, donate)
-            if not any(isinstance(c, Tracer) for c in consts):
-                self._cache[key] = entry
+            # One thread traces a signature while the others wait for its program (so they
+            # share one compilation too); re-entrant for a function that calls itself.
+            with self._trace_lock:
+                entry = self._cache.get(key)
+                if entry is None:
+                    program, consts, out_tree = self._trace(key, args, kwargs, in_tree,
+                                                            static_nums, key[1])
+                    donate = self._donate_flags(static_nums, len(args), in_tree, len(consts))
+                    entry = (program, consts, out_tree, donate)
+                    if not any(isinstance(c, Tracer) for c in consts):
+                        self._cache.put(key, entry)
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not core.trace_stack and core.dynamic_main[0] is None:
+        if not kwargs and not core.tracing():
             key = tuple([x.aval for x in args if type(x) is ArrayImpl])
             if len(key) == len(args):
                 hit = self._fast.get(key)
@@ -616,8 +648,7 @@ class Jitted:
     def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):
         """Remember a direct route to the compiled executable for this signature: a later
         call with the same tree of concrete host arrays skips tracing machinery."""
-        if kwargs or self.static_argnums or any(donate) or core.trace_stack or \
-                core.dynamic_main[0] is not None:
+        if kwargs or self.static_argnums or any(donate) or core.tracing():
             return
         leaves, tree = tree_flatten(args)
         if not all(type(x) is ArrayImpl and x._backend is None for x in leaves):
@@ -643,9 +674,15 @@ class Jitted:
                 return tree_unflatten(out_tree, [ArrayImpl(o, a)
                                                  for o, a in zip(outs, out_avals)])
 
-        self._fast[(tree, tuple(x.aval for x in leaves))] = call
+        fast = self._fast
+        if len(fast) >= 2 * _jit_cache_size():
+            # Bounded like the trace cache (oldest first): a dropped entry only costs a trip
+            # through the slow path, which puts it back.
+            for k in list(fast)[:len(fast) // 2]:
+                fast.pop(k, None)
+        fast[(tree, tuple(x.aval for x in leaves))] = call
         if all(type(x) is ArrayImpl for x in args):
-            self._fast[tuple(x.aval for x in args)] = call
+            fast[tuple(x.aval for x in args)] = call
 
     def lower(self, *args, **kwargs) -> Lowered:
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
@@ -704,7 +741,7 @@ def eval_shape(fun, *args, **kwargs):
 
 
 def _is_eager(leaves) -> bool:
-    return core.dynamic_main[0] is None and not any(isinstance(x, Tracer) for x in leaves)
+    return not core.dynamic_trace_active() and not any(isinstance(x, Tracer) for x in leaves)
 
 
 class _StagedCall:

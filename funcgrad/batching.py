@@ -86,14 +86,16 @@ def move_or_broadcast(x, src, dst, size):
                              "(it depends on a mapped input); use out_axes=0")
         return x
     aval = core.get_aval(x)
+    nd = aval.ndim + 1 if src is None else aval.ndim
+    if not -nd <= dst < nd:
+        raise ValueError(f"vmap: out_axes={dst} is out of range for an output of rank {nd} "
+                         f"(its batched shape has {nd} axes; use an axis in [{-nd}, {nd}))")
+    dst = dst % nd
     if src is None:
-        nd = aval.ndim + 1
-        dst = dst % nd
         shape = list(aval.shape)
         shape.insert(dst, size)
         dims = tuple(i for i in range(nd) if i != dst)
         return broadcast_in_dim(x, tuple(shape), dims)
-    dst = dst % aval.ndim
     return moveaxis(x, src, dst)
 
 

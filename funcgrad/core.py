@@ -1,13 +1,14 @@
 """The core: abstract values, primitives and their rule registries, the trace stack, `bind`,
 the `Array` type (concrete `ArrayImpl` and abstract `Tracer`), and eager evaluation.
 
-Transforms are interpreters stacked on `trace_stack` (JAX's design, as in autodidax):
+Transforms are interpreters stacked on a per-thread trace stack (JAX's design, as in autodidax):
 `bind` finds the innermost trace among its arguments and lets it process the primitive.
 """
 from __future__ import annotations
 
 import itertools
 import operator
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, NamedTuple
 
@@ -132,21 +133,39 @@ class MainTrace:
         return f"MainTrace({self.level}, {self.trace_type.__name__})"
 
 
-trace_stack: list[MainTrace] = []
+class _TraceState(threading.local):
+    """The interpreter stack and the dynamic (staging) trace, per thread as in JAX: a
+    function traced in one thread never captures another thread's operations, and a tracer
+    that reaches another thread is reported as leaked."""
+
+    def __init__(self):
+        self.stack: list[MainTrace] = []
+        self.dynamic: MainTrace | None = None
+
+
+_state = _TraceState()
+
+
+def tracing() -> bool:
+    """Whether a transform is active in this thread (False: operations run eagerly)."""
+    state = _state
+    return bool(state.stack) or state.dynamic is not None
 
 
 @contextmanager
 def new_main(trace_type, global_data=None):
-    main = MainTrace(len(trace_stack), trace_type, global_data)
-    trace_stack.append(main)
+    stack = _state.stack
+    main = MainTrace(len(stack), trace_type, global_data)
+    stack.append(main)
     try:
         yield main
     finally:
-        trace_stack.pop()
+        stack.pop()
 
 
 def main_is_live(main: MainTrace) -> bool:
-    return main.level < len(trace_stack) and trace_stack[main.level] is main
+    stack = _state.stack
+    return main.level < len(stack) and stack[main.level] is main
 
 
 class Trace:
@@ -243,8 +262,10 @@ class ArrayImpl(Array):
         return int(self._scalar("int"))
 
     def __index__(self):
-        if not dtypes.is_int(self.dtype) and not dtypes.is_bool(self.dtype):
-            raise TypeError(f"only integer arrays can be used as an index, got {self.dtype}")
+        if self.ndim != 0 or not (dtypes.is_int(self.dtype) or dtypes.is_bool(self.dtype)):
+            raise TypeError(f"only integer scalar arrays can be converted to a scalar index; "
+                            f"this array is {self.aval.str_short()} (index with "
+                            "`int(x[0])`, or use the array itself as an index of an array)")
         return operator.index(self._scalar("index"))
 
     def __bool__(self):
@@ -277,6 +298,7 @@ class ArrayImpl(Array):
     def delete(self):
         self._deleted = True
         self._value = None
+        self._addr = None
 
     @property
     def backend(self) -> str:
@@ -303,6 +325,28 @@ class ArrayImpl(Array):
 
     def __dlpack__(self, *a, **k):
         return np.asarray(self).__dlpack__(*a, **k)
+
+
+_symbolic_zeros: dict = {}
+
+
+def symbolic_zero(dtype) -> ArrayImpl:
+    """The scalar zero AD uses for an absent tangent or cotangent (JAX's symbolic `Zero`).
+
+    Staged programs keep it as a literal marked `symbolic_zero`, which lets the optimiser
+    drop the arithmetic done on it (`x * zero`, `dot(zero, w)`) as JAX's AD never performs
+    it. A zero written by the user is an ordinary value: `nan * 0.0` stays nan."""
+    dt = np.dtype(dtype)
+    z = _symbolic_zeros.get(dt)
+    if z is None:
+        v = np.zeros((), dt)
+        v.flags.writeable = False
+        z = _symbolic_zeros.setdefault(dt, ArrayImpl(v, ShapedArray((), dt, False)))
+    return z
+
+
+def is_symbolic_zero(x) -> bool:
+    return type(x) is ArrayImpl and _symbolic_zeros.get(x.aval.dtype) is x
 
 
 def _rebuild_array(value, weak):
@@ -421,21 +465,23 @@ def bind1(prim, *args, **params):
     return bind(prim, *args, **params)
 
 
-dynamic_main: list[MainTrace | None] = [None]
-
-
 @contextmanager
 def new_dynamic(main: MainTrace):
-    prev = dynamic_main[0]
-    dynamic_main[0] = main
+    state = _state
+    prev = state.dynamic
+    state.dynamic = main
     try:
         yield
     finally:
-        dynamic_main[0] = prev
+        state.dynamic = prev
+
+
+def dynamic_trace_active() -> bool:
+    return _state.dynamic is not None
 
 
 def find_top_trace(xs) -> Trace:
-    top_main = dynamic_main[0]
+    top_main = _state.dynamic
     for x in xs:
         if isinstance(x, Tracer):
             m = x._trace.main
@@ -480,14 +526,6 @@ def full_lower(val):
 
 # ---------------------------------------------------------------------------------------
 # Eager evaluation
-
-
-_default_backend_name: list[str | None] = [None]
-
-
-def current_backend():
-    from .backends import get_backend
-    return get_backend(None)
 
 
 class EvalTrace(Trace):

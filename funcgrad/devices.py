@@ -1,9 +1,9 @@
-"""Devices and placement: `devices()`, `device_put`, `default_backend()`, `config`."""
+"""Devices and placement: `devices()`, `device_put`, `default_backend()`."""
 from __future__ import annotations
 
 import numpy as np
 
-from . import backends, core
+from . import backends, config, core
 from .core import Array, ArrayImpl
 from .tree import tree_map
 
@@ -68,21 +68,8 @@ def device_put(x, device=None):
     return tree_map(put, x)
 
 
-class _Config:
-    """`funcgrad.config.update("backend", "c")` selects the default backend."""
-
-    def update(self, name, value):
-        if name in ("backend", "funcgrad_backend", "jax_platform_name", "jax_platforms"):
-            backends.set_default_backend(value)
-        elif name == "log_compiles":
-            from . import api
-            api._log_compiles[0] = bool(value)
-        else:
-            raise KeyError(f"unknown config option {name!r}")
-
-    @property
-    def backend(self):
-        return backends.default_backend_name()
+def _select_backend(name):
+    backends.set_default_backend(name)
 
 
-config = _Config()
+config.on_update("backend", _select_backend)

@@ -27,13 +27,20 @@ class Var:
 
 
 class Lit:
-    """A scalar literal inlined into an equation."""
+    """A scalar literal inlined into an equation. `symbolic_zero` marks AD's zero for an
+    absent tangent (see `core.symbolic_zero`): arithmetic on it may be dropped."""
 
-    __slots__ = ("val", "aval")
+    __slots__ = ("val", "aval", "symbolic_zero")
 
-    def __init__(self, val, aval: ShapedArray):
+    def __init__(self, val, aval: ShapedArray, symbolic_zero: bool = False):
         self.val = np.asarray(val, aval.dtype)
         self.aval = aval
+        self.symbolic_zero = symbolic_zero
+
+    def as_array(self) -> ArrayImpl:
+        if self.symbolic_zero:
+            return core.symbolic_zero(self.aval.dtype)
+        return ArrayImpl(self.val, self.aval)
 
     def __repr__(self):
         return f"Lit({self.val})"
@@ -239,7 +246,7 @@ class Builder:
             v = self.tracer_to_var[id(t)]
             val = self.constvals[v.id]
             if isinstance(val, ArrayImpl) and val.ndim == 0:
-                lits[v.id] = Lit(np.asarray(val), val.aval)
+                lits[v.id] = Lit(np.asarray(val), val.aval, core.is_symbolic_zero(val))
             else:
                 constvars.append(v)
                 consts.append(val)
@@ -328,7 +335,7 @@ def eval_program(program: Program, consts, args) -> list:
 
     def read(a):
         if isinstance(a, Lit):
-            return ArrayImpl(a.val, a.aval)
+            return a.as_array()
         return env[a.id]
 
     for v, x in core.safe_zip(program.constvars, consts):

@@ -292,7 +292,7 @@ def switch(index, branches, *operands):
         raise TypeError(f"switch: index must be a scalar, got shape {index.shape}")
     if not dtypes.is_int(index.dtype):
         raise TypeError(f"switch: index must be an integer, got {index.dtype}")
-    if not isinstance(index, Tracer) and core.dynamic_main[0] is None and not any(
+    if not isinstance(index, Tracer) and not core.dynamic_trace_active() and not any(
             isinstance(x, Tracer) for x in tree_leaves(operands)):
         i = int(np.clip(int(index), 0, len(branches) - 1))
         return branches[i](*operands)

@@ -17,9 +17,10 @@ import numpy as np
 
 import cdsl
 
-from .. import core, dtypes
+from .. import config, core, dtypes
 from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
+from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control, indexing as ix, reductions as rd
@@ -440,14 +441,14 @@ class Executable:
         self._arena_size = top
         self._arena_offsets = offsets
         self._arena = None
-        self._arena_busy = False
+        # Held by the run using the shared arena; a concurrent (or re-entrant) run of the
+        # same executable takes a fresh arena instead.
+        self._arena_lock = threading.Lock()
         self._ptr_template = None
         self._fast_plan = None
 
-    def _arena_views(self):
-        """(arena, {slot or temp: view}) — a fresh arena when this one is in use."""
-        if self._arena is not None and not self._arena_busy:
-            return self._arena
+    def _new_arena(self):
+        """(buffer, {slot or temp: view}, {slot or temp: address}) for one run."""
         buf = np.empty(max(self._arena_size, 64), np.uint8)
         base = _addr(buf)
         views, addrs = {}, {}
@@ -461,38 +462,55 @@ class Executable:
             n = int(np.prod(shape)) * np.dtype(dt).itemsize
             views[key] = buf[off:off + n].view(dt).reshape(shape)
             addrs[key] = base + off
-        arena = (buf, views, addrs)
-        if self._arena is None:
-            self._arena = arena
+        return buf, views, addrs
+
+    def release_memory(self):
+        """Free the shared scratch arena (a later run allocates it again); skipped while a
+        run is using it (the arena then goes with the executable)."""
+        if self._arena_lock.acquire(blocking=False):
+            self._arena = None
+            self._fast_plan = None
+            self._ptr_template = None
+            self._arena_lock.release()
+
+    def _shared_arena(self):
+        """The arena reused by every run that holds `_arena_lock`."""
+        arena = self._arena
+        if arena is None:
+            with _arena_create_lock:
+                arena = self._arena
+                if arena is None:
+                    arena = self._arena = self._new_arena()
+            _live_arenas.put(id(self), self)
         return arena
 
     def run_addrs(self, addrs):
         """Run with inputs given by buffer address (the inputs must stay alive); returns
-        fresh output arrays. Falls back to `run` when host steps need the arrays."""
-        if self._host_steps or self._arena_busy:
+        fresh output arrays. Raises _NeedArrays (the caller then uses `run`) when host
+        steps need the arrays or another thread is running this executable."""
+        if self._host_steps or not self._arena_lock.acquire(blocking=False):
             raise _NeedArrays
-        fast = self._fast_plan
-        if fast is None:
-            fast = self._fast_plan = self._make_fast_plan()
-        template, csteps, out_order = fast
-        ptrs = template.copy()
-        ptrs[:len(addrs)] = addrs
-        arrays = {}
-        for s, shape, dt, nb in self._alloc:
-            a = _outputs.empty(shape, dt, nb)
-            arrays[s] = a
-            ptrs[s] = a.__array_interface__["data"][0] if nb else 0
-        self._arena_busy = True
         try:
+            fast = self._fast_plan
+            if fast is None:
+                fast = self._fast_plan = self._make_fast_plan()
+            template, csteps, out_order = fast
+            ptrs = template.copy()
+            ptrs[:len(addrs)] = addrs
+            arrays = {}
+            for s, shape, dt, nb in self._alloc:
+                a = _outputs.empty(shape, dt, nb)
+                arrays[s] = a
+                ptrs[s] = a.__array_interface__["data"][0] if nb else 0
             for cfn, slots, targs in csteps:
                 cfn(*[ptrs[s] for s in slots], *targs)
         finally:
-            self._arena_busy = False
+            self._arena_lock.release()
         return [arrays[s] if kind == "slot" else self._output(arrays, ptrs, o)
                 for kind, s, o in out_order]
 
     def _make_fast_plan(self):
-        arena = self._arena_views()
+        arena = self._shared_arena()
         template = [0] * len(self.slot_avals)
         for key, a in arena[2].items():
             if isinstance(key, int):
@@ -519,19 +537,32 @@ class Executable:
 
     def run_into(self, in_addrs, out_addrs):
         """Run with inputs and outputs given by address (see `can_run_into`)."""
-        ptrs = self._ptr_template
-        if ptrs is None or self._arena_busy:
-            arena = self._arena_views()
-            ptrs = [0] * len(self.slot_avals)
-            for key, a in arena[2].items():
-                if isinstance(key, int):
-                    ptrs[key] = a
-            self._ptr_template = ptrs
-        ptrs = list(ptrs)
+        if self._arena_lock.acquire(blocking=False):
+            try:
+                arena = self._shared_arena()
+                ptrs = self._ptr_template
+                if ptrs is None:
+                    ptrs = self._ptr_template = self._slot_pointers(arena)
+                self._run_into(in_addrs, out_addrs, arena, ptrs)
+            finally:
+                self._arena_lock.release()
+        else:
+            arena = self._new_arena()
+            self._run_into(in_addrs, out_addrs, arena, self._slot_pointers(arena))
+
+    def _slot_pointers(self, arena):
+        ptrs = [0] * len(self.slot_avals)
+        for key, a in arena[2].items():
+            if isinstance(key, int):
+                ptrs[key] = a
+        return ptrs
+
+    def _run_into(self, in_addrs, out_addrs, arena, template):
+        ptrs = list(template)
         ptrs[:len(in_addrs)] = in_addrs
         for (_, s, _), a in zip(self.out_slots, out_addrs):
             ptrs[s] = a
-        aaddrs = self._arena[2]
+        aaddrs = arena[2]
         for step in self._csteps:
             args = [ptrs[s] for s in step.slots]
             if step.temps:
@@ -597,15 +628,12 @@ class Executable:
             slot in k[2] for k in step.kernels) > 1 else []
 
     def run(self, args, reuse=None):
-        arena = self._arena_views()
-        own = arena is self._arena
-        if own:
-            self._arena_busy = True
-        try:
-            return self._run(args, arena, reuse)
-        finally:
-            if own:
-                self._arena_busy = False
+        if self._arena_lock.acquire(blocking=False):
+            try:
+                return self._run(args, self._shared_arena(), reuse)
+            finally:
+                self._arena_lock.release()
+        return self._run(args, self._new_arena(), reuse)
 
     def _run(self, args, arena, reuse=None):
         arrays: list = [None] * len(self.slot_avals)
@@ -637,7 +665,10 @@ class Executable:
                     step.cfn(*ptrs)
             else:
                 eqn, ins, outs = step
-                vals = [v if k == "lit" else arrays[v] for k, v in ins]
+                # A slot may hold a reshape alias of its buffer (fusion.Alias) in the source's
+                # shape: host steps see each input in its own shape.
+                vals = [v if k == "lit" else _as_shape(arrays[v], a.aval.shape)
+                        for (k, v), a in zip(ins, eqn.inputs)]
                 loop = _LOOPS.get(eqn.prim)
                 res = loop(eqn, vals) if loop is not None else _host_call(eqn, vals)
                 for s, r in zip(outs, res):
@@ -657,6 +688,7 @@ class Executable:
 
 
 _PROFILE = os.environ.get("FUNCGRAD_PROFILE", "") not in ("", "0")
+_arena_create_lock = threading.Lock()
 profile_times: dict[str, list] = {}
 
 
@@ -690,8 +722,12 @@ class _OutputPool:
                 self._pooled -= nbytes
         if buf is None:
             buf = np.empty(nbytes, np.uint8)
-        arr = buf.view(dtype).reshape(shape)
-        self._finalize(arr, self._give_back, buf)
+        # The memory goes back to the pool when `owner` dies, which is when the last array
+        # viewing it dies: every view (`np.asarray(out)[:5]`) keeps `owner` alive through
+        # its base chain (a view of `buf` itself would not).
+        owner = _PooledMemory(buf, shape, dtype)
+        arr = np.asarray(owner)
+        self._finalize(owner, self._give_back, buf)
         return arr
 
     def _give_back(self, buf):
@@ -701,6 +737,18 @@ class _OutputPool:
                 self._pooled += buf.nbytes
 
 
+class _PooledMemory:
+    """Exposes a pooled buffer as an array of `shape` and `dtype` (the base object of the
+    output arrays made from it)."""
+
+    __slots__ = ("buf", "__array_interface__", "__weakref__")
+
+    def __init__(self, buf, shape, dtype):
+        self.buf = buf
+        self.__array_interface__ = {"shape": tuple(shape), "typestr": np.dtype(dtype).str,
+                                    "data": (_addr(buf), False), "version": 3}
+
+
 _outputs = _OutputPool()
 
 
@@ -708,6 +756,10 @@ def _int_declaration(f) -> str:
     params = ", ".join(("intptr_t " if isinstance(p.type, cdsl.PtrType) else "int64_t ") +
                        p.name for p in f.params)
     return f"void {f.name}({params});"
+
+
+def _as_shape(a, shape):
+    return a if np.shape(a) == shape else np.reshape(a, shape)
 
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
@@ -752,7 +804,18 @@ def _single_threaded_blas():
 
 # --- control flow: Python-driven loops over compiled sub-programs -----------------------
 
-_sub_executables: dict[int, tuple] = {}
+def _executable_cache_size() -> int:
+    return config.read("executable_cache_size")
+
+
+def _release(entry):
+    entry[1].release_memory()
+
+
+_sub_executables = LRU(_executable_cache_size, _release)
+# The executables that hold a scratch arena: only the most recently used keep theirs.
+_live_arenas = LRU(lambda: _LIVE_ARENAS, lambda exe: exe.release_memory())
+_LIVE_ARENAS = 16
 
 
 def _sub_exe(program: Program, name: str) -> Executable:
@@ -760,7 +823,7 @@ def _sub_exe(program: Program, name: str) -> Executable:
     if hit is not None and hit[0] is program:
         return hit[1]
     exe = Executable(program, _c_name(name))
-    _sub_executables[id(program)] = (program, exe)
+    _sub_executables.put(id(program), (program, exe))
     return exe
 
 
@@ -835,7 +898,7 @@ _LOOPS = {control.scan_p: _run_scan, control.while_p: _run_while, control.cond_p
 
 
 def _input_addr(x) -> int:
-    v = x._value
+    v = x._host_value()   # raises for a deleted (donated) array
     if not v.flags.c_contiguous:
         x._value = v = np.ascontiguousarray(v)
     a = x._addr = _addr(v)
@@ -898,7 +961,7 @@ def _simple_runner(exe, caddr):
     """The dispatch path for the common case: one compiled function, no scratch, every
     output a fresh buffer written by it."""
     if exe._host_steps or len(exe._csteps) != 1 or exe._csteps[0].temps or \
-            exe._arena_size > 64:
+            exe._arena_offsets:   # (no shared scratch: the runner takes no lock)
         return None
     plan = exe._make_fast_plan()
     template, csteps, out_order = plan
@@ -936,8 +999,10 @@ class CBackend:
     name = "c"
 
     def __init__(self):
-        self._executables: dict[int, tuple] = {}
-        self._families: dict[tuple, Program] = {}
+        # id(program) -> (program, exe); an evicted executable frees its scratch arena (a
+        # jit fast path that still holds it allocates a new one if it runs again).
+        self._executables = LRU(_executable_cache_size, _release)
+        self._families = LRU(_executable_cache_size)      # (name, structure) -> program
         self._lock = threading.Lock()
         try:
             _single_threaded_blas()
@@ -960,16 +1025,28 @@ class CBackend:
         if hit is not None and hit[0] is program:
             return hit[1]
         with self._lock:
+            hit = self._executables.get(key)
+            if hit is not None and hit[0] is program:
+                return hit[1]    # built by another thread meanwhile
             # The first program of a family (name and structure) is compiled with literal
             # sizes; later ones against it, with the sizes that differ read at run time,
             # so they share one compiled module (lowering/symbolic.py).
             family = (name, symbolic.structure_key(program))
             ref = self._families.get(family)
             exe = Executable(program, _c_name(name), reference=ref)
-            if ref is None:
-                self._families[family] = exe.optimized
-            self._executables[key] = (program, exe)
+            if ref is None or exe.symbols.blocked:
+                # A reference whose size is 0 or 1 where later programs vary cannot give
+                # that size a symbol (0 and 1 shape the code): the newer program becomes
+                # the family's reference, so the next size is generic.
+                self._families.put(family, exe.optimized)
+            self._executables.put(key, (program, exe))
         return exe
+
+    def clear_caches(self):
+        """Forget the compiled programs held in memory (the disk cache stays)."""
+        self._executables.clear()
+        self._families.clear()
+        _sub_executables.clear()
 
     def execute_program(self, program, args, name="f", donate=()):
         exe = self.executable(program, name)
@@ -998,16 +1075,11 @@ class CBackend:
             addrs = list(caddr)
             for x in arrays:
                 a = x._addr
-                if a is None:
-                    v = x._value
-                    if not v.flags.c_contiguous:
-                        x._value = v = np.ascontiguousarray(v)
-                    a = x._addr = _addr(v)
-                addrs.append(a)
+                addrs.append(a if a is not None else _input_addr(x))
             try:
                 outs = run(addrs)
             except _NeedArrays:
-                outs = exe.run(cvals + [_contiguous(x._value) for x in arrays])
+                outs = exe.run(cvals + [_contiguous(x._host_value()) for x in arrays])
             for o in outs:
                 o.flags.writeable = False
             return outs

@@ -39,9 +39,10 @@ import numpy as np
 
 import cdsl
 
-from .. import core, dtypes
+from .. import config, core, dtypes
 from ..core import ArrayImpl, ShapedArray
 from ..ir import Eqn, Lit, Program, Var
+from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
@@ -355,8 +356,11 @@ def _host_call(eqn, vals):
     return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs)]
 
 
-_sub_executables: dict = {}
-_sub_lock = threading.Lock()
+def _executable_cache_size() -> int:
+    return config.read("executable_cache_size")
+
+
+_sub_executables = LRU(_executable_cache_size)
 
 
 def _sub_exe(program: Program, device, name: str) -> Executable:
@@ -365,8 +369,7 @@ def _sub_exe(program: Program, device, name: str) -> Executable:
     if hit is not None and hit[0] is program:
         return hit[1]
     exe = Executable(program, device, name)
-    with _sub_lock:
-        _sub_executables[key] = (program, exe)
+    _sub_executables.put(key, (program, exe))
     return exe
 
 
@@ -448,7 +451,7 @@ class OpenCLBackend:
     name = "opencl"
 
     def __init__(self):
-        self._executables: dict = {}
+        self._executables = LRU(_executable_cache_size)   # (id(program), device) -> exe
         self._eager: dict = {}
         self._lock = threading.Lock()
         self._devices = None
@@ -486,6 +489,8 @@ class OpenCLBackend:
     def _device_of(self, arrays):
         for a in arrays:
             if isinstance(a, ArrayImpl) and a._backend is self:
+                if a._deleted:
+                    a._host_value()   # raises the donated-array error
                 return a._value.device
         return self.default_device()
 
@@ -507,10 +512,18 @@ class OpenCLBackend:
         hit = self._executables.get(key)
         if hit is not None and hit[0] is program:
             return hit[1]
-        exe = Executable(program, device, name)
         with self._lock:
-            self._executables[key] = (program, exe)
+            hit = self._executables.get(key)
+            if hit is not None and hit[0] is program:
+                return hit[1]    # built by another thread meanwhile
+            exe = Executable(program, device, name)
+            self._executables.put(key, (program, exe))
         return exe
+
+    def clear_caches(self):
+        """Forget the compiled programs held in memory (the binary cache on disk stays)."""
+        self._executables.clear()
+        _sub_executables.clear()
 
     def execute_program(self, program, args, name="f", donate=()):
         device = self._device_of(args)

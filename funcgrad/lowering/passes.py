@@ -120,7 +120,8 @@ def cse(program: Program) -> Program:
         key = None
         if eqn.prim not in _NO_CSE and eqn.prim is not control.const_p:
             key = (eqn.prim, tuple(("v", a.id) if isinstance(a, Var) else
-                                   ("l", a.aval.dtype.str, a.val.item()) for a in ins),
+                                   ("l", a.aval.dtype.str, a.aval.weak_type, a.symbolic_zero,
+                                    _lit_key(a.val)) for a in ins),
                    _param_key(eqn.params))
         if key is not None and key in seen:
             for v, w in zip(eqn.outputs, seen[key]):
@@ -132,8 +133,9 @@ def cse(program: Program) -> Program:
     return Program(program.constvars, program.invars, eqns, [sub(v) for v in program.outvars])
 
 
-def _lit_value(a):
-    return a.val if isinstance(a, Lit) else None
+def _lit_key(v):
+    # Bit patterns: 0.0 and -0.0 (and NaNs, which never compare equal) are distinct literals.
+    return v.tobytes()
 
 
 def _is_lit(a, value) -> bool:
@@ -198,7 +200,8 @@ def _simplify_one(prim, ins, params, out):
                 v = np.asarray(core.impl_rules[prim](*vals, **params), out.aval.dtype)
         except Exception:
             return None
-        return Lit(v, out.aval)
+        symbolic = prim in _KEEPS_ZERO and ins[0].symbolic_zero
+        return Lit(v, out.aval, symbolic)
     return None
 
 
@@ -209,13 +212,21 @@ def _is_float_negzero_sensitive(y) -> bool:
 
 
 # ---------------------------------------------------------------------------------------
-# Zero propagation: reverse mode instantiates zero tangents (`broadcast_in_dim 0.0`); this
-# removes the arithmetic done on them, including through scan bodies.
+# Zero propagation: reverse mode instantiates absent tangents as broadcasts of AD's symbolic
+# zero (`core.symbolic_zero`); this removes the arithmetic done on them, including through
+# scan bodies. Two kinds of zero are tracked: *exact* zeros (any value known to be all zeros,
+# a user's `zeros(...)` included), which survive linear maps, and *symbolic* zeros (AD's),
+# which also absorb products, contractions and quotients as JAX's symbolic zeros do. A user's
+# zero never absorbs: `x * 0.0` is nan where x is nan or inf.
+
+_KEEPS_ZERO = {ew.neg_p, ew.convert_element_type_p, st.reshape_p, st.transpose_p,
+               st.broadcast_in_dim_p, st.squeeze_p, st.expand_dims_p, st.rev_p,
+               ew.stop_gradient_p}
 
 
 def _zero_scalar(a) -> bool:
-    return isinstance(a, Lit) and a.val.shape == () and a.val.item() == 0 and \
-        a.val.dtype.kind in "fiub"
+    return isinstance(a, Lit) and a.val.shape == () and a.val.dtype.kind in "fiub" and \
+        a.val.item() == 0
 
 
 def propagate_zeros(program: Program) -> Program:
@@ -226,7 +237,8 @@ def _propagate_zeros(program: Program):
     from ..prims import indexing as ix
     from ..prims import linalg as la
     from ..prims import reductions as rd
-    zeros: set[int] = set()
+    zeros: set[int] = set()      # exact zeros
+    symbolic: set[int] = set()   # AD's symbolic zeros (a subset of `zeros`)
     env: dict[int, object] = {}
     sub = _rename(program, env)
     eqns = []
@@ -234,45 +246,48 @@ def _propagate_zeros(program: Program):
     def is_zero(a):
         return (isinstance(a, Var) and a.id in zeros) or _zero_scalar(a)
 
-    def make_zero(v):
+    def is_symbolic(a):
+        return (isinstance(a, Var) and a.id in symbolic) or \
+            (isinstance(a, Lit) and a.symbolic_zero)
+
+    def make_zero(v, sym):
         zeros.add(v.id)
+        if sym:
+            symbolic.add(v.id)
         eqns.append(Eqn(st.broadcast_in_dim_p, [Lit(np.zeros((), v.aval.dtype),
-                                                    core.ShapedArray((), v.aval.dtype))],
+                                                    core.ShapedArray((), v.aval.dtype), sym)],
                         {"shape": v.aval.shape, "broadcast_dimensions": ()}, [v]))
 
-    linear_any = {ew.neg_p, ew.convert_element_type_p, st.reshape_p, st.transpose_p,
-                  st.broadcast_in_dim_p, st.squeeze_p, st.expand_dims_p, st.rev_p,
-                  ix.slice_p, rd.reduce_sum_p, rd.cumsum_p, ix.dynamic_slice_p, ix.gather_p,
-                  ew.stop_gradient_p}
+    linear_any = _KEEPS_ZERO | {ix.slice_p, rd.reduce_sum_p, rd.cumsum_p, ix.dynamic_slice_p,
+                                ix.gather_p}
     for eqn in program.eqns:
         ins = [sub(a) for a in eqn.inputs]
         p = eqn.prim
         out = eqn.outputs[0] if eqn.outputs else None
         if p is st.broadcast_in_dim_p and _zero_scalar(ins[0]):
             zeros.add(out.id)
+            if is_symbolic(ins[0]):
+                symbolic.add(out.id)
             eqns.append(Eqn(p, ins, eqn.params, eqn.outputs))
             continue
         if out is not None and not p.multiple_results and dtype_ok(out):
             z = [is_zero(a) for a in ins]
-            kill = False
+            zs = [is_symbolic(a) for a in ins]
+            kill = sym = False
             if p in linear_any and z and z[0]:
-                kill = True
-            elif p is ew.mul_p and any(z):
-                kill = True
-            elif p is la.dot_general_p and any(z):
-                kill = True
-            elif p is la.conv_general_dilated_p and any(z):
-                kill = True
-            elif p is ew.div_p and z[0]:
-                kill = True
+                kill, sym = True, zs[0]
+            elif p in (ew.mul_p, la.dot_general_p, la.conv_general_dilated_p) and any(zs):
+                kill = sym = True
+            elif p is ew.div_p and zs[0]:
+                kill = sym = True
             elif p in (ew.add_p, ew.sub_p) and all(z):
-                kill = True
+                kill, sym = True, all(zs)
             elif p is ew.select_p and z[1] and z[2]:
-                kill = True
+                kill, sym = True, zs[1] and zs[2]
             elif p is ix.pad_p and z[0] and z[1]:
-                kill = True
+                kill, sym = True, zs[0]
             if kill:
-                make_zero(out)
+                make_zero(out, sym)
                 continue
             if p is ew.add_p and any(z):
                 keep = ins[1] if z[0] else ins[0]
@@ -287,46 +302,50 @@ def _propagate_zeros(program: Program):
                     env[out.id] = keep
                     continue
         if p is control.scan_p:
-            new = _scan_drop_zero_inputs(eqn, ins, is_zero)
+            new = _scan_drop_zero_inputs(eqn, ins, is_zero, is_symbolic)
             if new is not None:
                 for e in new:
                     if e.prim is st.broadcast_in_dim_p:
                         zeros.add(e.outputs[0].id)
+                        if e.inputs[0].symbolic_zero:
+                            symbolic.add(e.outputs[0].id)
                 eqns.extend(new)
                 continue
         eqns.append(Eqn(p, ins, eqn.params, eqn.outputs))
     out = Program(program.constvars, program.invars, eqns, [sub(v) for v in program.outvars])
-    return out, zeros
+    return out, zeros, symbolic
 
 
 def dtype_ok(v) -> bool:
     return v.aval.dtype.kind in "f"
 
 
-def _scan_drop_zero_inputs(eqn, ins, is_zero):
+def _scan_drop_zero_inputs(eqn, ins, is_zero, is_symbolic):
     """Feed zero consts/xs of a scan as constants inside its body (and simplify it)."""
     p = eqn.params
     nc, ncar = p["num_consts"], p["num_carry"]
     body = p["program"]
     zc = [is_zero(a) and dtype_ok(a) for a in ins[:nc]]
     zx = [is_zero(a) and dtype_ok(a) for a in ins[nc + ncar:]]
-    _, body_zeros = _propagate_zeros(body)
+    sym = [is_symbolic(a) for a in ins]
+    _, body_zeros, _ = _propagate_zeros(body)
     zy = [isinstance(v, Var) and v.id in body_zeros for v in body.outvars[ncar:]]
     if not any(zc) and not any(zx) and not any(zy):
         return None
     keep_mask = zc + [False] * ncar + zx
     zero_eqns = []
-    for v, z in zip(body.invars, keep_mask):
+    for v, z, zsym in zip(body.invars, keep_mask, sym):
         if z:
             zero_eqns.append(Eqn(st.broadcast_in_dim_p,
                                  [Lit(np.zeros((), v.aval.dtype),
-                                      core.ShapedArray((), v.aval.dtype))],
+                                      core.ShapedArray((), v.aval.dtype), zsym)],
                                  {"shape": v.aval.shape, "broadcast_dimensions": ()}, [v]))
     new_invars = [v for v, z in zip(body.invars, keep_mask) if not z]
     new_body = Program([], new_invars, zero_eqns + body.eqns, body.outvars)
-    new_body, body_zeros = _propagate_zeros(new_body)
+    new_body, body_zeros, body_symbolic = _propagate_zeros(new_body)
     ys_vars = new_body.outvars[ncar:]
     zy = [isinstance(v, Var) and v.id in body_zeros for v in ys_vars]
+    zy_sym = [isinstance(v, Var) and v.id in body_symbolic for v in ys_vars]
     new_body = Program([], new_body.invars, new_body.eqns,
                        new_body.outvars[:ncar] + [v for v, z in zip(ys_vars, zy) if not z])
     new_body = dce_program(new_body)
@@ -334,9 +353,10 @@ def _scan_drop_zero_inputs(eqn, ins, is_zero):
     params = dict(p, program=new_body, num_consts=nc - sum(zc))
     outs = eqn.outputs[:ncar] + [v for v, z in zip(eqn.outputs[ncar:], zy) if not z]
     res = [Eqn(eqn.prim, new_ins, params, outs)]
-    for v, z in zip(eqn.outputs[ncar:], zy):
+    for v, z, zsym in zip(eqn.outputs[ncar:], zy, zy_sym):
         if z:
             res.append(Eqn(st.broadcast_in_dim_p, [Lit(np.zeros((), v.aval.dtype),
-                                                       core.ShapedArray((), v.aval.dtype))],
+                                                       core.ShapedArray((), v.aval.dtype),
+                                                       zsym)],
                            {"shape": v.aval.shape, "broadcast_dimensions": ()}, [v]))
     return res

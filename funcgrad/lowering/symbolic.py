@@ -135,10 +135,13 @@ class SymbolTable:
         self.dims: dict[tuple[int, int], Dim] = {}
         self.values: list[int] = []
         self.refs: list[int] = []
+        self.blocked = 0   # sizes that vary but stay literals because the reference's is 0/1
 
     def dim(self, ref: int, n: int):
         ref, n = int(ref), int(n)
         if ref == n or n < 2 or ref < 2:
+            if ref < 2 <= n:
+                self.blocked += 1
             return n      # 0 and 1 shape the code (empty, broadcast): they stay literals
         d = self.dims.get((ref, n))
         if d is None:

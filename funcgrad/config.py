@@ -1,0 +1,130 @@
+"""funcgrad's configuration: named options with defaults, environment variables and
+validation, read by the layers above (a leaf module: it imports nothing of funcgrad).
+
+`funcgrad.config.update(name, value)` sets an option, `funcgrad.config.read(name)` (or the
+attribute `funcgrad.config.<name>`) reads it. JAX's option names are accepted where
+funcgrad has the same switch (`jax_platform_name`, `jax_log_compiles`).
+
+| option | default | environment | meaning |
+|---|---|---|---|
+| `backend` | `c` when a C compiler is present, else `reference` | `FUNCGRAD_BACKEND` | the default backend |
+| `log_compiles` | off | `FUNCGRAD_LOG_COMPILES` | print every `jit` (re)trace |
+| `jit_cache_size` | 64 | `FUNCGRAD_JIT_CACHE_SIZE` | input signatures each jitted function keeps (least recently used dropped) |
+| `executable_cache_size` | 128 | `FUNCGRAD_EXECUTABLE_CACHE_SIZE` | compiled programs each backend keeps in memory (least recently used dropped) |
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+__all__ = ["update", "read", "Option", "options"]
+
+
+class Option:
+    """One configuration option: its default, environment variable and validator."""
+
+    def __init__(self, name: str, default: Any, env: str | None, parse: Callable[[Any], Any],
+                 doc: str, aliases: tuple[str, ...] = ()):
+        self.name = name
+        self.default = default
+        self.env = env
+        self.parse = parse
+        self.doc = doc
+        self.aliases = aliases
+        self.value = None          # None: not set by update(); the environment or default
+        self.hooks: list[Callable[[Any], None]] = []
+
+    def get(self):
+        if self.value is not None:
+            return self.value
+        if self.env is not None:
+            raw = os.environ.get(self.env)
+            if raw not in (None, ""):
+                return self.parse(raw)
+        return self.default
+
+
+def _flag(v) -> bool:
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected a boolean (1/0, true/false), got {v!r}")
+    return bool(v)
+
+
+def _positive_int(v) -> int:
+    n = int(v)
+    if n < 1:
+        raise ValueError(f"expected a positive integer, got {v!r}")
+    return n
+
+
+def _backend_name(v):
+    if v is None:
+        return None
+    name = str(v).lower()
+    # JAX's platform names: funcgrad's CPU backends are 'c' (compiled) and 'reference'.
+    return {"cpu": "c", "gpu": "opencl"}.get(name, name)
+
+
+options: dict[str, Option] = {}
+_aliases: dict[str, str] = {}
+
+
+def _define(option: Option) -> Option:
+    options[option.name] = option
+    for a in option.aliases:
+        _aliases[a] = option.name
+    return option
+
+
+_define(Option("backend", None, "FUNCGRAD_BACKEND", _backend_name,
+               "the default backend ('c', 'reference' or 'opencl')",
+               aliases=("funcgrad_backend", "jax_platform_name", "jax_platforms")))
+_define(Option("log_compiles", False, "FUNCGRAD_LOG_COMPILES", _flag,
+               "print the signature of every jit (re)trace", aliases=("jax_log_compiles",)))
+_define(Option("jit_cache_size", 64, "FUNCGRAD_JIT_CACHE_SIZE", _positive_int,
+               "input signatures each jitted function keeps"))
+_define(Option("executable_cache_size", 128, "FUNCGRAD_EXECUTABLE_CACHE_SIZE",
+               _positive_int, "compiled programs each backend keeps in memory"))
+
+
+def _option(name: str) -> Option:
+    opt = options.get(_aliases.get(name, name))
+    if opt is None:
+        raise KeyError(f"funcgrad.config: unknown option {name!r}; known options: "
+                       f"{', '.join(sorted(options))} (and JAX's names "
+                       f"{', '.join(sorted(_aliases))})")
+    return opt
+
+
+def update(name: str, value) -> None:
+    """Set option `name` (funcgrad's or JAX's name) to `value`; None restores the default
+    (or the environment variable's value)."""
+    opt = _option(name)
+    new = None if value is None else opt.parse(value)
+    for hook in opt.hooks:
+        hook(new)
+    opt.value = new
+
+
+def read(name: str):
+    """The current value of option `name`."""
+    return _option(name).get()
+
+
+def on_update(name: str, hook: Callable[[Any], None]) -> None:
+    """Call `hook(value)` before option `name` changes (it may raise to refuse the value)."""
+    _option(name).hooks.append(hook)
+
+
+def __getattr__(name: str):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        return read(name)
+    except KeyError as e:
+        raise AttributeError(str(e)) from None

@@ -1,0 +1,150 @@
+"""Regression tests for wrong answers and crashes found under `jit` (issue 9): each test
+reproduces one report, runs on every backend and compares with NumPy or the eager result."""
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.nn  # noqa: F401
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+X = np.array([[4, 3, 2, 1, 0], [9, 8, 7, 6, 5]], np.float32)
+
+
+# --- host steps see reshaped / keepdims aliases in their own shape ----------------------
+
+@pytest.mark.parametrize("f, ref", [
+    (fnp.cumsum, np.cumsum),
+    (lambda x: fnp.sort(x.ravel()), lambda x: np.sort(x.ravel())),
+    (lambda x: fnp.median(x.reshape(5, 2), axis=1), lambda x: np.median(x.reshape(5, 2), 1)),
+    (lambda x: fnp.argsort(x.reshape(10)), lambda x: np.argsort(x.reshape(10), kind="stable")),
+    (lambda x: fnp.argsort(fnp.sum(x, axis=0, keepdims=True)),
+     lambda x: np.argsort(np.sum(x, 0, keepdims=True), kind="stable")),
+    (lambda x: fnp.sort(fnp.max(x, axis=1, keepdims=True), axis=0),
+     lambda x: np.sort(np.max(x, 1, keepdims=True), axis=0)),
+    (lambda x: fnp.cumprod(x.T.reshape(5, 2) + 1.0, axis=0),
+     lambda x: np.cumprod(x.T.reshape(5, 2) + 1.0, axis=0)),
+])
+def test_host_steps_after_reshape(backend, f, ref):
+    got = fg.jit(f)(fnp.asarray(X))
+    np.testing.assert_allclose(np.asarray(got), ref(X), rtol=1e-6)
+
+
+# --- a GRU cell on lax.scan under jit(grad) ----------------------------------------------
+
+def test_gru_scan_grad_under_jit(backend):
+    H = 4
+
+    def cell(p, h, x):
+        gx = x @ p["Wx"] + p["b"]
+        gh = h @ p["Wh"]
+        r = fg.nn.sigmoid(gx[:, :H] + gh[:, :H])
+        c = fnp.tanh(gx[:, H:] + r * gh[:, H:])
+        h = r * h + (1 - r) * c
+        return h, h
+
+    def loss(p, xs):
+        h, _ = lax.scan(lambda h, x: cell(p, h, x), fnp.zeros((3, H)), xs)
+        return fnp.sum(h)
+
+    rng = np.random.default_rng(0)
+    p = {"Wx": fnp.asarray(rng.normal(size=(2, 2 * H)).astype(np.float32) * 0.3),
+         "Wh": fnp.asarray(rng.normal(size=(H, 2 * H)).astype(np.float32) * 0.3),
+         "b": fnp.asarray(rng.normal(size=2 * H).astype(np.float32) * 0.1)}
+    xs = fnp.asarray(rng.normal(size=(5, 3, 2)).astype(np.float32))
+    got = fg.jit(fg.grad(loss))(p, xs)
+    want = fg.jit(fg.grad(loss), backend="reference")(p, xs)
+    for k in p:
+        np.testing.assert_allclose(np.asarray(got[k]), np.asarray(want[k]), rtol=2e-5,
+                                   atol=2e-6)
+
+
+# --- user zeros are values, AD's zeros are symbolic --------------------------------------
+
+def test_user_zero_times_nan_is_nan(backend):
+    x = fnp.array([1.0, np.nan, np.inf])
+    assert np.isnan(float(fg.jit(lambda x: fnp.sum(x * 0.0))(x)))
+    np.testing.assert_array_equal(np.isnan(np.asarray(fg.jit(lambda x: x * 0.0)(x))),
+                                  [False, True, True])
+    np.testing.assert_array_equal(np.isnan(np.asarray(fg.jit(lambda x: 0.0 / x)(
+        fnp.array([0.0, 1.0, np.nan])))), [True, False, True])
+    z = fg.jit(lambda x: x @ fnp.zeros((3, 2)))(fnp.array([[np.nan, 1.0, 2.0]]))
+    assert np.isnan(np.asarray(z)).all()
+
+
+def test_ad_zeros_are_still_folded():
+    """grad w.r.t. w only: the tangent of x is AD's zero, and dot(zero, w) disappears."""
+    def loss(w, x):
+        return fnp.sum(fnp.tanh(x @ w) ** 2)
+    ir = fg.jit(fg.grad(loss)).lower(fnp.ones((4, 3)), fnp.ones((5, 4))).ir
+    assert ir.count("dot_general") == 2, ir
+
+
+def test_grad_through_nan_free_branch_keeps_jax_semantics(backend):
+    """JAX's symbolic zeros: the unused input's zero tangent never multiplies a nan."""
+    def f(x, y):
+        return fnp.sum(x * 2.0) + 0.0 * fnp.sum(y)
+    g = fg.jit(fg.grad(f))(fnp.ones(3), fnp.array([np.nan, 1.0, 2.0]))
+    np.testing.assert_array_equal(np.asarray(g), [2.0, 2.0, 2.0])
+
+
+# --- donation and output buffers ---------------------------------------------------------
+
+def test_use_after_donation_raises_through_fast_path(backend):
+    f = fg.jit(lambda x: x * 2.0)
+    g = fg.jit(lambda x: x + 1.0, donate_argnums=0)
+    x = fnp.ones(1000)
+    np.testing.assert_array_equal(np.asarray(f(x))[:3], [2, 2, 2])   # warm fast path
+    g(x)
+    assert x.is_deleted()
+    with pytest.raises(RuntimeError, match="donated"):
+        f(x)
+    with pytest.raises(RuntimeError, match="donated"):
+        f(x)
+
+
+def test_output_buffer_not_recycled_while_a_view_lives():
+    h = fg.jit(lambda x: x * 3.0, backend="c")
+    a = h(fnp.ones(1_000_000))
+    v = np.asarray(a)[:5]
+    w = np.asarray(a).reshape(1000, 1000)[1:3, :2]
+    del a
+    gc.collect()
+    for k in range(3):
+        h(fnp.full(1_000_000, 7.0 + k))
+    np.testing.assert_array_equal(v, 3.0)
+    np.testing.assert_array_equal(w, 3.0)
+
+
+# --- argument checking --------------------------------------------------------------------
+
+def test_vmap_out_axes_out_of_range():
+    with pytest.raises(ValueError, match="out_axes=3 is out of range"):
+        fg.vmap(lambda x: x, out_axes=3)(fnp.ones((2, 3)))
+    with pytest.raises(ValueError, match="out_axes=-3 is out of range"):
+        fg.vmap(lambda x: x, out_axes=-3)(fnp.ones((2, 3)))
+    assert fg.vmap(lambda x: x, out_axes=-1)(fnp.ones((2, 3))).shape == (3, 2)
+    assert fg.vmap(lambda x: 1.0, out_axes=0, axis_size=4)(fnp.ones(4)).shape == (4,)
+
+
+def test_jit_argnums_checked_against_signature():
+    with pytest.raises(ValueError, match="static_argnums=.5,. refers to argument 5"):
+        fg.jit(lambda x: x, static_argnums=5)
+    with pytest.raises(ValueError, match="donate_argnums"):
+        fg.jit(lambda x, y: x, donate_argnums=(2,))
+    with pytest.raises(TypeError, match="static_argnums must be ints"):
+        fg.jit(lambda x: x, static_argnums=("x",))
+    f = fg.jit(lambda *xs: xs[0] * xs[1], static_argnums=1)   # *args: checked at call time
+    assert float(f(fnp.ones(()), 3)) == 3.0
+
+
+def test_index_needs_an_integer_scalar():
+    with pytest.raises(TypeError, match="integer scalar arrays"):
+        [0, 1, 2][fnp.array([1])]
+    with pytest.raises(TypeError, match="integer scalar arrays"):
+        [0, 1, 2][fnp.array(1.0)]
+    assert [0, 1, 2][fnp.array(2)] == 2
