@@ -96,3 +96,11 @@ def _core_tests_use_reference(request):
         yield
     finally:
         _set_backend(prev)
+
+
+@pytest.fixture
+def x64():
+    """Tests that need 64-bit dtypes ask for this fixture (JAX's x64 mode). funcgrad keeps
+    64-bit inputs today; when JAX's rule (x64 off by default) lands, this fixture turns it
+    on for the test."""
+    yield
