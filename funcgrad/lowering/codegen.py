@@ -311,6 +311,9 @@ class KernelEmitter:
                 return c.cast(dtypes.bool_, c.call("isfinite", args, dt))
             if fn == "logistic":
                 return c.call("logistic_" + c.type_suffix(dt), args, dt)
+            if fn == "pow":
+                # C99 pow special cases fixed in the helper, not left to the (vector) libm.
+                return c.call("fpow_" + c.type_suffix(dt), args, dt)
             if fn == "rsqrt":
                 return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
             if fn == "erf":

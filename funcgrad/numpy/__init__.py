@@ -70,48 +70,63 @@ def _float_default(dtype):
     return _dt.DEFAULT_FLOAT if dtype is None else _dt.canonicalize(dtype)
 
 
-def _shape_tuple(shape):
-    if isinstance(shape, (int, _np.integer)):
-        return (int(shape),)
+def _shape_tuple(shape, name="shape", allow_unknown=False):
+    """A shape argument as a tuple of ints. Float dimensions raise TypeError (NumPy and JAX
+    refuse them; truncating 2.5 to 2 would be silently wrong); a traced size raises
+    ConcretizationTypeError, pointing to static_argnums."""
     if isinstance(shape, Array) and shape.ndim == 0:
-        # a traced size raises ConcretizationTypeError (pointing to static_argnums) here
-        return (_operator.index(shape),)
-    return tuple(_operator.index(s) if isinstance(s, Array) else int(s) for s in shape)
+        shape = (shape,)
+    if isinstance(shape, Array):
+        raise TypeError(f"{name}: shape must be a tuple of integers, got an array of shape "
+                        f"{shape.shape}")
+    return _st.canonical_shape(shape, name, allow_unknown)
+
+
+def _axis(axis, ndim, name):
+    """One axis argument normalised to [0, ndim); out of range raises NumPy's AxisError."""
+    return _st._norm_axes([axis], ndim, name)[0]
 
 
 def zeros(shape, dtype=None):
-    return _st.full(_shape_tuple(shape), 0, _float_default(dtype))
+    """An array of zeros (float32 by default)."""
+    return _st.full(_shape_tuple(shape, "zeros"), 0, _float_default(dtype))
 
 
 def ones(shape, dtype=None):
-    return _st.full(_shape_tuple(shape), 1, _float_default(dtype))
+    """An array of ones (float32 by default)."""
+    return _st.full(_shape_tuple(shape, "ones"), 1, _float_default(dtype))
 
 
 def empty(shape, dtype=None):
-    return zeros(shape, dtype)
+    """Like `zeros` (funcgrad arrays are never uninitialised)."""
+    return _st.full(_shape_tuple(shape, "empty"), 0, _float_default(dtype))
 
 
 def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value` (broadcast when it is an array)."""
+    shape = _shape_tuple(shape, "full")
     if dtype is None:
         fv = _arr(fill_value)
-        return _st.broadcast_to(fv, _shape_tuple(shape))
-    return _st.full(_shape_tuple(shape), fill_value, _dt.canonicalize(dtype))
+        return _st.broadcast_to(fv, shape)
+    return _st.full(shape, fill_value, _dt.canonicalize(dtype))
 
 
 def zeros_like(a, dtype=None, shape=None):
     a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape), 0, dtype or a.dtype)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "zeros_like"), 0,
+                    dtype or a.dtype)
 
 
 def ones_like(a, dtype=None, shape=None):
     a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape), 1, dtype or a.dtype)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "ones_like"), 1,
+                    dtype or a.dtype)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
     a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape), fill_value,
-                    dtype or a.dtype)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "full_like"),
+                    fill_value, dtype or a.dtype)
 
 
 empty_like = zeros_like
@@ -297,7 +312,7 @@ def broadcast_shapes(*shapes):
 
 
 def broadcast_to(x, shape):
-    return _st.broadcast_to(_arr(x), _shape_tuple(shape))
+    return _st.broadcast_to(_arr(x), _shape_tuple(shape, "broadcast_to"))
 
 
 def broadcast_arrays(*args):
@@ -347,13 +362,23 @@ power_float = _binary("power", _ew.pow, to_float=True)
 arctan2 = _binary("arctan2", _ew.atan2, to_float=True)
 maximum = _binary("maximum", _ew.max)
 minimum = _binary("minimum", _ew.min)
-fmax = maximum
-fmin = minimum
 bitwise_and = _binary("bitwise_and", _ew.and_, "int")
 bitwise_or = _binary("bitwise_or", _ew.or_, "int")
 bitwise_xor = _binary("bitwise_xor", _ew.xor, "int")
 left_shift = _binary("left_shift", _ew.shift_left, "int")
-right_shift = _binary("right_shift", _ew.shift_right_logical, "int")
+_right_shift_logical = _binary("right_shift", _ew.shift_right_logical, "int")
+
+
+def right_shift(x1, x2):
+    """`x1 >> x2`: arithmetic (sign-filling) for signed integers, as NumPy and JAX; a shift
+    by a negative amount or by the bit width or more gives 0, or -1 for negative x1."""
+    a, b = _promote("right_shift", x1, x2)
+    if _dt.is_unsigned(a.dtype) or _dt.is_bool(a.dtype) or not _dt.is_int(a.dtype):
+        return _right_shift_logical(a, b)
+    neg = _ew.lt(a, 0)
+    # For a < 0, ~a >= 0 shifts logically and ~(~a >> n) fills with ones.
+    shifted = _ew.shift_right_logical(where(neg, _ew.not_(a), a), b)
+    return where(neg, _ew.not_(shifted), shifted)
 equal = _binary("equal", _ew.eq)
 not_equal = _binary("not_equal", _ew.ne)
 less = _binary("less", _ew.lt)
@@ -508,6 +533,8 @@ def power(x1, x2):
         (a,) = _promote("power", x1)
         if x2 >= 0 or _dt.is_float(a.dtype):
             return _ew.integer_pow(a, x2)
+        raise ValueError(f"power: integers to negative integer powers are not allowed "
+                         f"({a.dtype} ** {x2}); cast the base to a float type first")
     a, b = _promote("power", x1, x2)
     if _dt.is_float(a.dtype):
         return _ew.pow(a, b)
@@ -529,42 +556,110 @@ def float_power(x1, x2):
     return _ew.pow(a, b)
 
 
-def floor_divide(x1, x2):
-    a, b = _promote("floor_divide", x1, x2)
-    if _dt.is_float(a.dtype):
-        return _ew.floor(_ew.div(a, b))
-    if _dt.is_unsigned(a.dtype):
-        return _ew.div(a, b)
+def _float_divmod(a, b):
+    """Python's (and NumPy's) float floor division and remainder, derived from the exact
+    fmod: div = (a - fmod(a, b)) / b snapped to an integer, the remainder takes b's sign.
+    So 1.0 // 0.1 is 9.0 (floor(1.0 / 0.1) would be 10.0), inf // 2 is NaN, -1.0 % inf is
+    inf; zero results carry NumPy's signs. For b == 0: a / b and fmod(a, 0) = NaN."""
+    zero = zeros_like(a)
+    mod = _ew.rem(a, b)
+    div = _ew.div(_ew.sub(a, mod), b)
+    fix = _ew.and_(_ew.ne(mod, 0.0), _ew.ne(_ew.lt(b, 0.0), _ew.lt(mod, 0.0)))
+    mod = _ew.select(fix, _ew.add(mod, b), mod)
+    div = _ew.select(fix, _ew.sub(div, 1.0), div)
+    # A zero remainder has b's sign (b != 0 here; b == 0 is replaced below).
+    mod = _ew.select(_ew.eq(mod, 0.0), _ew.select(_ew.lt(b, 0.0), _ew.neg(zero), zero), mod)
+    fl = _ew.floor(div)
+    fl = _ew.select(_ew.gt(_ew.sub(div, fl), 0.5), _ew.add(fl, 1.0), fl)
+    quot = _ew.div(a, b)
+    # A zero quotient has the sign of a / b, which is finite whenever div is zero.
+    fl = _ew.select(_ew.eq(div, 0.0), _ew.mul(quot, 0.0), fl)
+    b_zero = _ew.eq(b, 0.0)
+    return _ew.select(b_zero, quot, fl), _ew.select(b_zero, _ew.rem(a, b), mod)
+
+
+def _int_floor_divmod(a, b):
+    """Floor division and remainder of integers. Division by zero gives 0 for both (NumPy's
+    values; JAX's `%` gives 0 too, its `//` an XLA-defined value); INT_MIN // -1 wraps to
+    INT_MIN and INT_MIN % -1 is 0, as NumPy and JAX."""
     q = _ew.div(a, b)
     r = _ew.rem(a, b)
+    if _dt.is_unsigned(a.dtype):
+        return q, r
     adjust = _ew.and_(_ew.ne(r, 0), _ew.ne(_ew.lt(r, 0), _ew.lt(b, 0)))
-    return where(adjust, _ew.sub(q, 1), q)
+    return where(adjust, _ew.sub(q, 1), q), where(adjust, _ew.add(r, b), r)
+
+
+def floor_divide(x1, x2):
+    """`x1 // x2` rounded toward -inf, consistent with `remainder` (Python's semantics)."""
+    a, b = _promote("floor_divide", x1, x2)
+    if _dt.is_bool(a.dtype):
+        # As JAX (bools are promoted to the default integer type for arithmetic).
+        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+    if _dt.is_float(a.dtype):
+        return _float_divmod(a, b)[0]
+    return _int_floor_divmod(a, b)[0]
 
 
 def remainder(x1, x2):
+    """`x1 % x2` with the sign of x2 (Python's semantics; `fmod` keeps x1's sign)."""
     a, b = _promote("remainder", x1, x2)
-    r = _ew.rem(a, b)
-    if _dt.is_unsigned(a.dtype):
-        return r
-    adjust = _ew.and_(_ew.ne(r, 0), _ew.ne(_ew.lt(r, 0), _ew.lt(b, 0)))
-    return where(adjust, _ew.add(r, b), r)
+    if _dt.is_bool(a.dtype):
+        # As JAX (bools are promoted to the default integer type for arithmetic).
+        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+    if _dt.is_float(a.dtype):
+        return _float_divmod(a, b)[1]
+    return _int_floor_divmod(a, b)[1]
 
 
 mod = remainder
 
 
 def fmod(x1, x2):
+    """C's fmod: the remainder of truncating division, with x1's sign (integers: x % 0 is
+    0)."""
     a, b = _promote("fmod", x1, x2)
     return _ew.rem(a, b)
 
 
 def divmod(x1, x2):
-    return floor_divide(x1, x2), remainder(x1, x2)
+    """`(x1 // x2, x1 % x2)`, computed together."""
+    a, b = _promote("divmod", x1, x2)
+    if _dt.is_bool(a.dtype):
+        # As JAX (bools are promoted to the default integer type for arithmetic).
+        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+    if _dt.is_float(a.dtype):
+        return _float_divmod(a, b)
+    return _int_floor_divmod(a, b)
+
+
+def fmax(x1, x2):
+    """Elementwise maximum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmax`)."""
+    a, b = _promote("fmax", x1, x2)
+    if not _dt.is_float(a.dtype):
+        return _ew.max(a, b)
+    return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.max(a, b)))
+
+
+def fmin(x1, x2):
+    """Elementwise minimum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmin`)."""
+    a, b = _promote("fmin", x1, x2)
+    if not _dt.is_float(a.dtype):
+        return _ew.min(a, b)
+    return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.min(a, b)))
 
 
 def hypot(x1, x2):
+    """sqrt(x1**2 + x2**2) without overflow or underflow in the squares (scaled by the
+    larger magnitude); inf when either is infinite, even if the other is NaN (C99)."""
     a, b = _promote("hypot", x1, x2, to_float=True)
-    return sqrt(_ew.add(_ew.mul(a, a), _ew.mul(b, b)))
+    a, b = _ew.abs(a), _ew.abs(b)
+    big, small = _ew.max(a, b), _ew.min(a, b)
+    safe = _ew.select(_ew.eq(big, 0.0), ones_like(big), big)
+    ratio = _ew.div(small, safe)
+    out = _ew.mul(big, _ew.sqrt(_ew.add(_ew.mul(ratio, ratio), 1.0)))
+    either_inf = _ew.or_(_ew.eq(a, _np.inf), _ew.eq(b, _np.inf))
+    return _ew.select(either_inf, full_like(out, _np.inf), out)
 
 
 def deg2rad(x):
@@ -704,7 +799,8 @@ def select(condlist, choicelist, default=0):
 
 def heaviside(x1, x2):
     a, b = _promote("heaviside", x1, x2, to_float=True)
-    return where(_ew.lt(a, 0.0), zeros_like(a), where(_ew.gt(a, 0.0), ones_like(a), b))
+    out = where(_ew.lt(a, 0.0), zeros_like(a), where(_ew.gt(a, 0.0), ones_like(a), b))
+    return where(_ew.ne(a, a), a, out)
 
 
 def real(x):
@@ -758,6 +854,8 @@ def _where_fill(a, where_, fill):
 
 
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """Sum over `axis` (all axes by default). float16 accumulates in float32 and rounds back
+    (as JAX); small integers and bools sum as int32/uint32."""
     x = _arr(a)
     if dtype is not None:
         x = astype(x, dtype)
@@ -765,7 +863,10 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
         x = astype(x, _dt.int32 if not _dt.is_unsigned(x.dtype) else _dt.uint32)
     x = _where_fill(x, where, 0)
     axes = _axes(axis, x.ndim, "sum")
-    res = _rd.reduce_sum(x, axes)
+    if x.dtype == _dt.float16:
+        res = astype(_rd.reduce_sum(astype(x, _dt.float32), axes), _dt.float16)
+    else:
+        res = _rd.reduce_sum(x, axes)
     if initial is not None:
         res = add(res, initial)
     return _keep(res, axes, x.ndim, keepdims)
@@ -785,10 +886,19 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     return _keep(res, axes, x.ndim, keepdims)
 
 
+def _no_identity_check(x, axes, name):
+    if builtins.any(x.shape[d] == 0 for d in axes):
+        raise ValueError(f"{name}: zero-size array to reduction operation {name} which has no "
+                         f"identity (shape {x.shape}, axes {axes}); pass initial=... to give "
+                         "the result for an empty reduction")
+
+
 def _minmax(name, prim, nan_prop=True):
     def f(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         x = _arr(a)
         axes = _axes(axis, x.ndim, name)
+        if initial is None:
+            _no_identity_check(x, axes, name)
         if where is not None:
             if initial is None:
                 raise ValueError(f"{name}: reduction with where= needs an initial value")
@@ -806,14 +916,22 @@ max = amax = _minmax("max", _rd.reduce_max)
 min = amin = _minmax("min", _rd.reduce_min)
 
 
-def nanmax(a, axis=None, keepdims=False):
-    x = _arr(a)
-    return max(where(isnan(x), full_like(x, -_np.inf), x), axis=axis, keepdims=keepdims)
+def _nan_minmax(name, reduce, fill):
+    def f(a, axis=None, keepdims=False):
+        x = _arr(a)
+        if not _dt.is_float(x.dtype):
+            return reduce(x, axis=axis, keepdims=keepdims)
+        nan = isnan(x)
+        res = reduce(where(nan, full_like(x, fill), x), axis=axis, keepdims=keepdims)
+        # An all-NaN slice gives NaN (NumPy warns, JAX does not), not the fill value.
+        return where(all(nan, axis=axis, keepdims=keepdims), full_like(res, _np.nan), res)
+    f.__name__ = name
+    f.__doc__ = f"`{name[3:]}` ignoring NaN; NaN where every element of a slice is NaN."
+    return f
 
 
-def nanmin(a, axis=None, keepdims=False):
-    x = _arr(a)
-    return min(where(isnan(x), full_like(x, _np.inf), x), axis=axis, keepdims=keepdims)
+nanmax = _nan_minmax("nanmax", max, -_np.inf)
+nanmin = _nan_minmax("nanmin", min, _np.inf)
 
 
 def nansum(a, axis=None, dtype=None, keepdims=False):
@@ -833,19 +951,25 @@ def _count(x, axes):
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    """Arithmetic mean; integers average in float32; float16 accumulates in float32 and
+    rounds the result back to float16 (as JAX: a float16 sum of 100 x 60000 overflows)."""
     x = _arr(a)
     if not _dt.is_float(x.dtype):
         x = astype(x, dtype or _dt.DEFAULT_FLOAT)
     elif dtype is not None:
         x = astype(x, dtype)
+    out_dtype = x.dtype
+    if x.dtype == _dt.float16:
+        x = astype(x, _dt.float32)
     axes = _axes(axis, x.ndim, "mean")
     if where is not None:
         w = broadcast_to(asarray(where), x.shape)
         s = sum(x, axis=axis, keepdims=keepdims, where=w)
         n = sum(w, axis=axis, keepdims=keepdims)
-        return divide(s, astype(n, x.dtype))
+        return astype(divide(s, astype(n, x.dtype)), out_dtype)
     s = sum(x, axis=axis, keepdims=keepdims)
-    return _ew.div(s, _core.to_array(_np.asarray(_count(x, axes), x.dtype)))
+    res = _ew.div(s, _core.to_array(_np.asarray(_count(x, axes), x.dtype)))
+    return res if res.dtype == out_dtype else astype(res, out_dtype)
 
 
 average_plain = mean
@@ -863,27 +987,42 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
         if axis is None or w.ndim != 1:
             raise ValueError("average: weights must have the shape of a or be 1-d along axis")
         shape = [1] * x.ndim
-        shape[axis] = w.shape[0]
+        shape[_axis(axis, x.ndim, "average")] = w.shape[0]
         w = reshape(w, shape)
     wsum = sum(broadcast_to(w, x.shape), axis=axis, keepdims=keepdims)
     avg = divide(sum(multiply(x, w), axis=axis, keepdims=keepdims), wsum)
     return (avg, wsum) if returned else avg
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+def _var_upcast(a, axis, dtype, ddof, keepdims, name):
+    """The variance computed in float32 for float16 input, and the dtype to return."""
     x = _arr(a)
     if not _dt.is_float(x.dtype):
         x = astype(x, dtype or _dt.DEFAULT_FLOAT)
+    elif dtype is not None:
+        x = astype(x, dtype)
+    out_dtype = x.dtype
+    if x.dtype == _dt.float16:
+        x = astype(x, _dt.float32)
     m = mean(x, axis, keepdims=True)
     d = subtract(x, m)
-    axes = _axes(axis, x.ndim, "var")
+    axes = _axes(axis, x.ndim, name)
     n = _count(x, axes) - ddof
     s = sum(multiply(d, d), axis=axis, keepdims=keepdims)
-    return _ew.div(s, _core.to_array(_np.asarray(builtins.max(n, 0), x.dtype)))
+    return _ew.div(s, _core.to_array(_np.asarray(builtins.max(n, 0), x.dtype))), out_dtype
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
+    """Variance (divisor n - ddof); float16 is computed in float32 and rounded back."""
+    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "var")
+    return v if v.dtype == out_dtype else astype(v, out_dtype)
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
-    return sqrt(var(a, axis, dtype, ddof=ddof, keepdims=keepdims))
+    """Standard deviation; float16 is computed in float32 and rounded back."""
+    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "std")
+    s = _ew.sqrt(v)
+    return s if s.dtype == out_dtype else astype(s, out_dtype)
 
 
 def nanmean(a, axis=None, keepdims=False):
@@ -894,30 +1033,58 @@ def nanmean(a, axis=None, keepdims=False):
 
 
 def median(a, axis=None, keepdims=False):
-    return quantile(a, 0.5, axis=axis, keepdims=keepdims)
+    """The median along `axis`: the middle element, or the mean of the two middle ones
+    (NumPy's and JAX's value, also at +-inf); NaN when the slice holds a NaN; float input
+    keeps its dtype, integers give float32 (as JAX)."""
+    return quantile(a, 0.5, axis=axis, keepdims=keepdims, method="midpoint")
 
 
 def quantile(a, q, axis=None, keepdims=False, method="linear"):
+    """The q-th quantile(s) along `axis` (`method`: linear, lower, higher, nearest,
+    midpoint); NaN for a slice holding a NaN; the dtype follows JAX (float input keeps its
+    type, integers give float32)."""
+    if method not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise ValueError(f"quantile: method {method!r} is not supported; use one of linear, "
+                         "lower, higher, nearest, midpoint")
     x = _arr(a)
+    if not _dt.is_float(x.dtype):
+        x = astype(x, _dt.DEFAULT_FLOAT)
     if axis is None:
+        nd_in = x.ndim
         x = ravel(x)
         axis = 0
-        nd_in = _arr(a).ndim
     else:
         nd_in = x.ndim
-    axis = axis % x.ndim
-    s = sort(x, axis=axis)
+        axis = _axis(axis, x.ndim, "quantile")
     n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"quantile: cannot take a quantile of an empty axis (shape {x.shape},"
+                         f" axis {axis})")
+    s = sort(x, axis=axis)
     qs = _np.atleast_1d(_np.asarray(q, _np.float64))
+    if builtins.any(not 0.0 <= qq <= 1.0 for qq in qs.ravel()):
+        raise ValueError(f"quantile: q must lie in [0, 1], got {q}")
+    has_nan = any(isnan(x), axis=axis)
     outs = []
-    for qq in qs:
-        pos = qq * (n - 1)
-        lo, hi = int(_np.floor(pos)), int(_np.ceil(pos))
+    for qq in qs.ravel():
+        # Python floats: weak scalars, so float32 data stays float32.
+        pos = float(qq) * (n - 1)
+        lo, hi = int(_math.floor(pos)), int(_math.ceil(pos))
         frac = pos - lo
         vlo = take(s, lo, axis=axis)
         vhi = take(s, hi, axis=axis)
-        outs.append(add(multiply(vlo, 1 - frac), multiply(vhi, frac)))
-    res = stack(outs) if _np.ndim(q) else outs[0]
+        if method == "lower" or lo == hi:
+            v = vlo
+        elif method == "higher":
+            v = vhi
+        elif method == "nearest":
+            v = vlo if frac < 0.5 or (frac == 0.5 and lo % 2 == 0) else vhi
+        elif method == "midpoint":
+            v = multiply(add(vlo, vhi), 0.5)
+        else:
+            v = add(multiply(vlo, 1.0 - frac), multiply(vhi, frac))
+        outs.append(where(has_nan, full_like(v, _np.nan), v))
+    res = stack(outs).reshape(qs.shape + outs[0].shape) if _np.ndim(q) else outs[0]
     if keepdims:
         if nd_in != x.ndim:
             res = reshape(res, res.shape + (1,) * nd_in)
@@ -931,12 +1098,14 @@ def percentile(a, q, axis=None, keepdims=False):
 
 
 def any(a, axis=None, keepdims=False):
+    """True where some element is nonzero; False for an empty reduction."""
     x = astype(_arr(a), bool)
     axes = _axes(axis, x.ndim, "any")
     return _keep(_rd.reduce_max(x, axes), axes, x.ndim, keepdims)
 
 
 def all(a, axis=None, keepdims=False):
+    """True where every element is nonzero; True for an empty reduction."""
     x = astype(_arr(a), bool)
     axes = _axes(axis, x.ndim, "all")
     return _keep(_rd.reduce_min(x, axes), axes, x.ndim, keepdims)
@@ -968,6 +1137,7 @@ def cumsum(a, axis=None, dtype=None):
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
+    axis = _axis(axis, x.ndim, "cumsum")
     if dtype is not None:
         x = astype(x, dtype)
     elif _dt.is_bool(x.dtype):
@@ -995,25 +1165,31 @@ def cumprod(a, axis=None, dtype=None):
         x, axis = ravel(x), 0
     if dtype is not None:
         x = astype(x, dtype)
-    return _scan_assoc(x, axis % x.ndim if x.ndim else 0, _ew.mul, 1)
+    elif _dt.is_bool(x.dtype):
+        x = astype(x, _dt.int32)
+    return _scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul, 1)
 
 
 def cummax(a, axis=0):
     x = _arr(a)
-    return _scan_assoc(x, axis % x.ndim, _ew.max, _win.window_init("max", x.dtype).item())
+    return _scan_assoc(x, _axis(axis, x.ndim, "cummax"), _ew.max,
+                       _win.window_init("max", x.dtype).item())
 
 
 def cummin(a, axis=0):
     x = _arr(a)
-    return _scan_assoc(x, axis % x.ndim, _ew.min, _win.window_init("min", x.dtype).item())
+    return _scan_assoc(x, _axis(axis, x.ndim, "cummin"), _ew.min,
+                       _win.window_init("min", x.dtype).item())
 
 
 def diff(a, n=1, axis=-1):
     x = _arr(a)
+    axis = _axis(axis, x.ndim, "diff")
     for _ in range(n):
         m = x.shape[axis]
-        x = subtract(_ix.slice_in_dim(x, 1, m, 1, axis % x.ndim),
-                     _ix.slice_in_dim(x, 0, m - 1, 1, axis % x.ndim))
+        if m == 0:
+            break
+        x = subtract(_ix.slice_in_dim(x, 1, m, 1, axis), _ix.slice_in_dim(x, 0, m - 1, 1, axis))
     return x
 
 
@@ -1039,7 +1215,7 @@ def reshape(a, newshape=None, order="C", *, shape=None):
         raise NotImplementedError("reshape: only order='C' is supported")
     x = _arr(a)
     newshape = shape if newshape is None else newshape
-    newshape = list(_shape_tuple(newshape))
+    newshape = list(_shape_tuple(newshape, "reshape", allow_unknown=True))
     if newshape.count(-1) > 1:
         raise ValueError("reshape: can only specify one unknown dimension")
     if -1 in newshape:
@@ -1076,7 +1252,7 @@ def matrix_transpose(x):
 def swapaxes(a, axis1, axis2):
     x = _arr(a)
     perm = list(range(x.ndim))
-    a1, a2 = axis1 % x.ndim, axis2 % x.ndim
+    a1, a2 = _axis(axis1, x.ndim, "swapaxes"), _axis(axis2, x.ndim, "swapaxes")
     perm[a1], perm[a2] = perm[a2], perm[a1]
     return _st.transpose(x, perm)
 
@@ -1085,8 +1261,14 @@ def moveaxis(a, source, destination):
     x = _arr(a)
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
-    src = [s % x.ndim for s in src]
-    dst = [d % x.ndim for d in dst]
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} must have "
+                         "the same number of elements")
+    src = [_axis(s, x.ndim, "moveaxis") for s in src]
+    dst = [_axis(d, x.ndim, "moveaxis") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: repeated axis in source {source} or destination "
+                         f"{destination}")
     order = [n for n in range(x.ndim) if n not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -1095,7 +1277,10 @@ def moveaxis(a, source, destination):
 
 def rollaxis(a, axis, start=0):
     x = _arr(a)
-    axis %= x.ndim
+    axis = _axis(axis, x.ndim, "rollaxis")
+    if not -x.ndim <= start <= x.ndim:
+        raise _np.exceptions.AxisError(f"rollaxis: start {start} is out of bounds for an "
+                                       f"array of dimension {x.ndim}")
     start = start % (x.ndim + 1)
     if axis < start:
         start -= 1
@@ -1158,7 +1343,7 @@ def concatenate(arrays, axis=0, dtype=None):
         if a.ndim != nd:
             raise ValueError("concatenate: all the input arrays must have the same number of "
                              f"dimensions, got shapes {[b.shape for b in arrs]}")
-    return _ix.concatenate(arrs, axis % nd)
+    return _ix.concatenate(arrs, _axis(axis, nd, "concatenate"))
 
 
 def _promote_dtypes_only(arrays):
@@ -1177,7 +1362,7 @@ def stack(arrays, axis=0, dtype=None):
         raise ValueError(f"stack: all input arrays must have the same shape, got "
                          f"{[a.shape for a in arrs]}")
     nd = arrs[0].ndim + 1
-    ax = axis % nd
+    ax = _axis(axis, nd, "stack")
     return concatenate([expand_dims(a, ax) for a in arrs], ax, dtype)
 
 
@@ -1205,10 +1390,12 @@ def column_stack(tup):
 
 def split(ary, indices_or_sections, axis=0):
     x = _arr(ary)
-    axis %= x.ndim
+    axis = _axis(axis, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, _np.integer)):
         k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"split: number of sections must be positive, got {k}")
         if n % k:
             raise ValueError(f"split: array split along axis {axis} of size {n} does not result "
                              f"in {k} equal divisions; use array_split")
@@ -1221,9 +1408,12 @@ def split(ary, indices_or_sections, axis=0):
 
 def array_split(ary, indices_or_sections, axis=0):
     x = _arr(ary)
+    axis = _axis(axis, x.ndim, "array_split")
     if isinstance(indices_or_sections, (int, _np.integer)):
         n = x.shape[axis]
         k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"array_split: number of sections must be positive, got {k}")
         q, r = builtins.divmod(n, k)
         sizes = [q + 1] * r + [q] * (k - r)
         idx = _np.cumsum(sizes)[:-1].tolist()
@@ -1243,7 +1433,7 @@ def vsplit(ary, ind):
 def flip(m, axis=None):
     x = _arr(m)
     axes = tuple(range(x.ndim)) if axis is None else (
-        (axis,) if isinstance(axis, int) else tuple(axis))
+        (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis))
     return _st.rev(x, axes)
 
 
@@ -1261,8 +1451,10 @@ def roll(a, shift, axis=None):
         return reshape(roll(ravel(x), shift, 0), x.shape)
     shifts = (shift,) if isinstance(shift, int) else tuple(shift)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if len(shifts) != len(axes):
+        raise ValueError(f"roll: shift {shift} and axis {axis} must have the same length")
     for s, ax in zip(shifts, axes):
-        ax %= x.ndim
+        ax = _axis(ax, x.ndim, "roll")
         n = x.shape[ax]
         if n == 0:
             continue
@@ -1301,7 +1493,7 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
-    axis %= x.ndim
+    axis = _axis(axis, x.ndim, "repeat")
     if isinstance(repeats, (int, _np.integer)):
         r = int(repeats)
         shape = list(x.shape)
@@ -1508,7 +1700,7 @@ def take(a, indices, axis=None, mode=None, unique_indices=False, indices_are_sor
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
-    axis %= x.ndim
+    axis = _axis(axis, x.ndim, "take")
     idx = (slice(None),) * axis + (indices,)
     if _is_int_index(indices):
         idx = (slice(None),) * axis + (asarray(indices, _dt.int32),)
@@ -1519,7 +1711,10 @@ def take_along_axis(arr, indices, axis):
     x, idx = _arr(arr), _arr(indices)
     if axis is None:
         return take(ravel(x), ravel(idx))
-    axis %= x.ndim
+    axis = _axis(axis, x.ndim, "take_along_axis")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices {idx.shape} and array {x.shape} must "
+                         "have the same number of dimensions")
     shape = _np.broadcast_shapes(tuple(s if i != axis else 1 for i, s in enumerate(x.shape)),
                                  tuple(s if i != axis else 1 for i, s in enumerate(idx.shape)))
     bshape = list(shape)
@@ -1736,7 +1931,8 @@ def tensordot(a, b, axes=2):
         a_ax, b_ax = axes
         a_ax = (a_ax,) if isinstance(a_ax, int) else tuple(a_ax)
         b_ax = (b_ax,) if isinstance(b_ax, int) else tuple(b_ax)
-        ax = (tuple(i % x.ndim for i in a_ax), tuple(i % y.ndim for i in b_ax))
+        ax = (tuple(_axis(i, x.ndim, "tensordot") for i in a_ax),
+              tuple(_axis(i, y.ndim, "tensordot") for i in b_ax))
     return _la.dot_general(x, y, (ax, ((), ())))
 
 
@@ -1850,6 +2046,7 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
+    axis = _axis(axis, x.ndim, "sort")
     out = _win.sort(x, axis)
     return flip(out, axis) if descending else out
 
@@ -1858,7 +2055,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
-    axis %= x.ndim
+    axis = _axis(axis, x.ndim, "argsort")
     keys = negative(x) if descending and not _dt.is_bool(x.dtype) else x
     _, perm = _win.sort((keys, _st.iota(_dt.int32, x.shape, axis)), axis, num_keys=1)
     return perm
@@ -1866,7 +2063,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
 def lexsort(keys, axis=-1):
     ks = [_arr(k) for k in keys][::-1]
-    axis %= ks[0].ndim
+    axis = _axis(axis, ks[0].ndim, "lexsort")
     outs = _win.sort(tuple(ks) + (_st.iota(_dt.int32, ks[0].shape, axis),), axis,
                      num_keys=len(ks))
     return outs[-1]

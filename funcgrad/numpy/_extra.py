@@ -66,11 +66,23 @@ def install(ns: dict) -> None:
     def nancumprod(a, axis=None):
         return f["cumprod"](_nan_fill(a, 1), axis)
 
-    def nanargmax(a, axis=None, keepdims=False):
-        return f["argmax"](_nan_fill(a, -_np.inf), axis, keepdims=keepdims)
+    def _nan_arg(name, fill):
+        def fn(a, axis=None, keepdims=False):
+            x = asarray(a)
+            if not _dt.is_float(x.dtype):
+                return f[name[3:]](x, axis, keepdims=keepdims)
+            nan = f["isnan"](x)
+            res = f[name[3:]](f["where"](nan, f["full_like"](x, fill), x), axis,
+                              keepdims=keepdims)
+            # An all-NaN slice gives -1 (JAX's value; NumPy raises ValueError).
+            all_nan = f["all"](nan, axis=axis, keepdims=keepdims)
+            return f["where"](all_nan, f["full_like"](res, -1), res)
+        fn.__name__ = name
+        fn.__doc__ = f"`{name[3:]}` ignoring NaN; -1 for an all-NaN slice (as JAX)."
+        return fn
 
-    def nanargmin(a, axis=None, keepdims=False):
-        return f["argmin"](_nan_fill(a, _np.inf), axis, keepdims=keepdims)
+    nanargmax = _nan_arg("nanargmax", -_np.inf)
+    nanargmin = _nan_arg("nanargmin", _np.inf)
 
     def nanvar(a, axis=None, ddof=0, keepdims=False):
         x = asarray(a)
@@ -85,7 +97,8 @@ def install(ns: dict) -> None:
         return f["sqrt"](nanvar(a, axis, ddof, keepdims))
 
     def logaddexp2(x1, x2):
-        ln2 = _np.log(2.0)
+        # A Python float (weak) keeps float32 inputs float32.
+        ln2 = float(_np.log(2.0))
         return f["logaddexp"](f["multiply"](x1, ln2), f["multiply"](x2, ln2)) / ln2
 
     def ldexp(x1, x2):
@@ -101,7 +114,8 @@ def install(ns: dict) -> None:
             nz = b != 0
             a, b = f["where"](nz, b, a), f["where"](nz, f["remainder"](a, f["where"](
                 nz, b, f["ones_like"](b))), b)
-        return a
+        # abs(INT_MIN) stays negative; the remainders above can leave a negative divisor.
+        return f["abs"](a)
 
     def lcm(x1, x2):
         a, b = asarray(x1), asarray(x2)
@@ -174,6 +188,7 @@ def install(ns: dict) -> None:
         a = asarray(arr)
         if axis is None:
             a, axis = f["ravel"](a), 0
+        axis = f["_axis"](axis, a.ndim, "delete")
         n = a.shape[axis]
         keep = _np.ones(n, bool)
         keep[_np.asarray(obj)] = False
@@ -183,6 +198,7 @@ def install(ns: dict) -> None:
         a = asarray(arr)
         if axis is None:
             a, axis = f["ravel"](a), 0
+        axis = f["_axis"](axis, a.ndim, "insert")
         idx = int(obj)
         v = asarray(values)
         shape = list(a.shape)
@@ -208,6 +224,7 @@ def install(ns: dict) -> None:
 
     def trapezoid(y, x=None, dx=1.0, axis=-1):
         y = asarray(y)
+        axis = f["_axis"](axis, y.ndim, "trapezoid")
         n = y.shape[axis]
         y0 = f["take"](y, f["arange"](n - 1), axis=axis)
         y1 = f["take"](y, f["arange"](1, n), axis=axis)
@@ -277,9 +294,27 @@ def install(ns: dict) -> None:
         return x - i, i
 
     def spacing(x):
+        """The distance from x to the next float away from zero, signed like x (NumPy's
+        `spacing`): eps * 2**floor(log2|x|), the smallest subnormal near zero, NaN at
+        +-inf and NaN."""
         x = asarray(x)
-        eps = _np.finfo(x.dtype).eps
-        return f["exp2"](f["floor"](f["log2"](f["abs"](x)))) * eps
+        if not _dt.is_float(x.dtype):
+            x = x.astype(_dt.DEFAULT_FLOAT)
+        info = _np.finfo(x.dtype)
+        ax = f["abs"](x)
+        normal = ax >= float(info.tiny)
+        safe = f["where"](normal, ax, f["ones_like"](ax))
+        e = f["floor"](f["log2"](safe))
+        # log2 may round across a power of two: fix the exponent with exact comparisons.
+        two = f["full_like"](ax, 2.0)
+        p = f["power"](two, e)
+        e = f["where"](p > safe, e - 1, e)
+        p = f["power"](two, e)
+        e = f["where"](p * 2 <= safe, e + 1, e)
+        sp = f["power"](two, e) * float(info.eps)
+        sp = f["where"](normal, sp, f["full_like"](ax, float(info.smallest_subnormal)))
+        sp = f["where"](f["isfinite"](x), sp, f["full_like"](ax, _np.nan))
+        return f["where"](x < 0, -sp, sp)
 
     def nanmedian(a, axis=None, keepdims=False):
         return nanquantile(a, 0.5, axis, keepdims)
@@ -318,7 +353,8 @@ def install(ns: dict) -> None:
         a = asarray(arr)
         idx = asarray(indices)
         from ..prims.structural import iota
-        comps = [idx if d == axis % a.ndim else iota(idx.dtype, idx.shape, d)
+        axis = f["_axis"](axis, a.ndim, "put_along_axis")
+        comps = [idx if d == axis else iota(idx.dtype, idx.shape, d)
                  for d in range(a.ndim)]
         return a.at[tuple(comps)].set(values)
 

@@ -130,11 +130,23 @@ def _mul_transpose(ct, x, y):
 core.transpose_rules[mul_p] = _mul_transpose
 
 
+def _int_div_np(x, y):
+    """Truncating integer division, exact for every int64 (never through float64), with the
+    values the C/OpenCL helpers give where C is undefined: x / 0 == 0 (NumPy's value) and
+    INT_MIN / -1 == INT_MIN (two's-complement wrap, as JAX/XLA)."""
+    zero = y == 0
+    neg1 = (y == -1) if not dtypes.is_unsigned(x.dtype) else np.zeros(np.shape(y), bool)
+    safe = np.where(zero | neg1, 1, y).astype(x.dtype)
+    with np.errstate(all="ignore"):
+        # x - fmod(x, y) is an exact multiple of y, so the floor division below is exact.
+        q = np.floor_divide(x - np.fmod(x, safe), safe)
+        q = np.where(neg1, np.negative(x), q)
+    return np.where(zero, 0, q).astype(x.dtype)
+
+
 def _div_np(x, y):
     if dtypes.is_int(x.dtype):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.trunc(np.true_divide(x, np.where(y == 0, 1, y)))
-        return np.where(y == 0, 0, q).astype(x.dtype)
+        return _int_div_np(x, y)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.true_divide(x, y)
 
@@ -146,7 +158,9 @@ core.transpose_rules[div_p] = lambda ct, x, y: [unbroadcast_scalar(x.aval, div(c
 
 def _rem_np(x, y):
     if dtypes.is_int(x.dtype):
-        return np.where(y == 0, 0, np.fmod(x, np.where(y == 0, 1, y))).astype(x.dtype)
+        # x % 0 == 0 (NumPy's and JAX's value); x % -1 == 0 (INT_MIN % -1 traps in C).
+        bad = (y == 0) | ((y == -1) if not dtypes.is_unsigned(x.dtype) else False)
+        return np.fmod(x, np.where(bad, 1, y).astype(x.dtype)).astype(x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.fmod(x, y)
 
@@ -157,8 +171,26 @@ defjvp2(rem_p, lambda g, ans, x, y: g if g.shape == ans.shape else mul(g, ones_l
 
 
 def _pow_np(x, y):
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.power(x, y)
+    """C99 `pow` (Annex F), which JAX/XLA follows; the C/OpenCL helper `fpow` decides the
+    same special cases. NumPy's own scalar-exponent fast paths (x ** 0.5 as sqrt, giving
+    NaN at -inf) are not used: the special cases are set explicitly below."""
+    shape = np.broadcast_shapes(x.shape, y.shape)
+    a = np.broadcast_to(x, shape)
+    b = np.broadcast_to(y, shape)
+    with np.errstate(all="ignore"):
+        r = np.power(np.atleast_1d(a), np.atleast_1d(b)).reshape(shape)
+        ax = np.abs(a)
+        yint = np.floor(b) == b
+        yodd = yint & (np.abs(np.fmod(b, 2)) == 1)
+        neg_y = b < 0
+        edge = np.where(yodd, np.where(neg_y, 1 / a, a), np.where(neg_y, 1 / ax, ax))
+        inf_y = np.where(ax == 1, 1, np.where((ax < 1) == neg_y, np.inf, 0))
+        out = np.where((a < 0) & ~yint, np.nan, r)
+        out = np.where((ax == 0) | (ax == np.inf), edge, out)
+        out = np.where(np.isinf(b), inf_y, out)
+        out = np.where(np.isnan(a) | np.isnan(b), a + b, out)
+        out = np.where((b == 0) | (a == 1), 1, out)
+    return out.astype(x.dtype)
 
 
 pow_p, pow = _binary("pow", _pow_np, _FLOAT, ("call", "pow"))
@@ -294,7 +326,14 @@ defjvp(erf_p, lambda g, x: mul(g, mul(2 / math.sqrt(math.pi), exp(neg(mul(x, x))
 abs_p, abs = _unary("abs", np.abs, _NUM, ("call", "fabs"))
 defjvp(abs_p, lambda g, x: mul(g, sign(x)))
 
-sign_p, sign = _unary("sign", np.sign, _NUM, ("sign",))
+def _sign_np(x):
+    # sign(-0.0) is -0.0 and sign(NaN) NaN, as JAX/XLA (NumPy gives +0.0 for -0.0).
+    if dtypes.is_float(x.dtype):
+        return np.where(x == 0, x, np.sign(x)).astype(x.dtype)
+    return np.sign(x)
+
+
+sign_p, sign = _unary("sign", _sign_np, _NUM, ("sign",))
 defzero_jvp(sign_p)
 
 floor_p, floor = _unary("floor", np.floor)
@@ -418,10 +457,22 @@ core.shape_rules[convert_element_type_p] = lambda x, *, new_dtype, weak_type: Sh
 
 
 def _convert_np(x, *, new_dtype, weak_type):
-    if dtypes.is_float(x.dtype) and not dtypes.is_float(new_dtype) and new_dtype != np.bool_:
-        with np.errstate(invalid="ignore"):
-            info = np.iinfo(new_dtype)
-            x = np.clip(np.nan_to_num(np.trunc(x), nan=0), info.min, info.max)
+    """Float -> integer casts saturate, as XLA on CPU (and the C/OpenCL helper `f2i`):
+    truncate toward zero; NaN -> 0; +inf and values above the range -> the type's max;
+    -inf and values below it -> the type's min (0 for unsigned types)."""
+    new_dtype = np.dtype(new_dtype)
+    if dtypes.is_float(x.dtype) and dtypes.is_int(new_dtype):
+        info = np.iinfo(new_dtype)
+        # 2**(bits-1) (2**bits unsigned) is the first value above the range; in the source
+        # float type it is exact (or inf, which no finite value reaches).
+        with np.errstate(all="ignore"):
+            top = x.dtype.type(2.0 ** (info.bits - (1 if info.min < 0 else 0)))
+            lo = x.dtype.type(info.min)
+            inside = (x > lo) & (x < top)
+            out = np.where(inside, x, 0).astype(new_dtype)
+            out = np.where(x >= top, info.max, out)
+            out = np.where(x <= lo, info.min, out)
+        return out.astype(new_dtype)
     return x.astype(new_dtype)
 
 
@@ -431,6 +482,11 @@ lowering_exprs[convert_element_type_p] = ("convert",)
 
 
 def convert_element_type(x, new_dtype, weak_type=False):
+    """Cast `x` to `new_dtype` (JAX: `lax.convert_element_type`). Integer <-> integer casts
+    wrap (two's complement); float -> float casts round to nearest; float -> integer casts
+    truncate toward zero and saturate, as XLA on CPU, on every backend: NaN -> 0, +inf and
+    values above the range -> the type's max, -inf and values below it -> the type's min
+    (0 for unsigned types); anything -> bool is `x != 0` (NaN -> True)."""
     x = core.to_array(x)
     new_dtype = dtypes.canonicalize(new_dtype)
     if x.dtype == new_dtype and x.weak_type == weak_type:

@@ -14,10 +14,8 @@ def _reduce_shape(name):
     def rule(x, *, axes):
         if len(set(axes)) != len(axes) or any(not 0 <= a < x.ndim for a in axes):
             raise TypeError(f"{name}: invalid axes {axes} for shape {x.shape}")
-        if name in ("reduce_max", "reduce_min") and x.size == 0 and any(
-                x.shape[a] == 0 for a in axes):
-            raise ValueError(f"{name}: zero-size array to reduction operation which has no "
-                             f"identity (shape {x.shape}, axes {axes})")
+        # An empty reduction gives the monoid's identity (lax.reduce_max of an empty array
+        # is -inf, as in JAX); funcgrad.numpy.max raises for it, as NumPy and JAX do.
         shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
         return ShapedArray(shape, x.dtype, x.weak_type)
     return rule
@@ -73,13 +71,26 @@ def _chooser_jvp(prim):
 
 reduce_max_p = core.new_primitive("reduce_max")
 core.shape_rules[reduce_max_p] = _reduce_shape("reduce_max")
-core.impl_rules[reduce_max_p] = lambda x, *, axes: np.max(x, axis=axes)
+def reduce_identity(kind, dtype):
+    """The identity of the max/min monoid on `dtype`: what an empty reduction gives."""
+    dtype = np.dtype(dtype)
+    if dtypes.is_float(dtype):
+        return np.asarray(-np.inf if kind == "max" else np.inf, dtype)
+    if dtypes.is_int(dtype):
+        info = np.iinfo(dtype)
+        return np.asarray(info.min if kind == "max" else info.max, dtype)
+    return np.asarray(kind != "max", dtype)
+
+
+core.impl_rules[reduce_max_p] = lambda x, *, axes: np.max(
+    x, axis=axes, initial=reduce_identity("max", x.dtype))
 _chooser_jvp(reduce_max_p)
 _reduce_batch(reduce_max_p)
 
 reduce_min_p = core.new_primitive("reduce_min")
 core.shape_rules[reduce_min_p] = _reduce_shape("reduce_min")
-core.impl_rules[reduce_min_p] = lambda x, *, axes: np.min(x, axis=axes)
+core.impl_rules[reduce_min_p] = lambda x, *, axes: np.min(
+    x, axis=axes, initial=reduce_identity("min", x.dtype))
 _chooser_jvp(reduce_min_p)
 _reduce_batch(reduce_min_p)
 

@@ -2,6 +2,8 @@
 `rev` and `iota`, plus composites built on them (`full`, `moveaxis`, `broadcast_to`)."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import core, dtypes
@@ -11,12 +13,40 @@ from ..core import ShapedArray, bind
 
 
 def _norm_axes(axes, ndim, name):
+    """`axes` normalised to [0, ndim). A non-integer axis raises TypeError; an axis out of
+    range raises NumPy's AxisError (a ValueError and IndexError), as NumPy and JAX do."""
     out = []
     for a in axes:
-        a = int(a)
+        if isinstance(a, (float, np.floating)) or not hasattr(a, "__index__"):
+            raise TypeError(f"{name}: axis must be an integer, got {a!r}")
+        a = operator.index(a)
         if not -ndim <= a < ndim:
-            raise ValueError(f"{name}: axis {a} is out of bounds for an array of rank {ndim}")
+            raise np.exceptions.AxisError(a, ndim, name)
         out.append(a % ndim)
+    return tuple(out)
+
+
+def canonical_shape(shape, name, allow_unknown=False):
+    """`shape` as a tuple of Python ints. A float (2.5, or even 2.0) or other non-integer
+    dimension raises a TypeError naming `name`, as NumPy and JAX do, instead of being
+    truncated; a negative one raises ValueError (`allow_unknown`: -1 passes, for reshape)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    try:
+        dims = list(shape)
+    except TypeError:
+        raise TypeError(f"{name}: shape must be an integer or a sequence of integers, got "
+                        f"{shape!r}") from None
+    out = []
+    for d in dims:
+        if isinstance(d, (float, np.floating)) or not hasattr(d, "__index__"):
+            raise TypeError(f"{name}: shape must contain only integers, got {tuple(dims)!r} "
+                            f"(dimension {d!r} of type {type(d).__name__}); use int(...) "
+                            "if a float size is intended")
+        d = operator.index(d)
+        if d < 0 and not (allow_unknown and d == -1):
+            raise ValueError(f"{name}: negative dimensions are not allowed, got {tuple(dims)}")
+        out.append(d)
     return tuple(out)
 
 
@@ -70,7 +100,7 @@ core.batch_rules[broadcast_in_dim_p] = _broadcast_in_dim_batch
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
     x = core.to_array(x)
-    shape = tuple(int(s) for s in shape)
+    shape = canonical_shape(shape, "broadcast_in_dim")
     bd = tuple(int(b) for b in broadcast_dimensions)
     if x.shape == shape and bd == tuple(range(len(shape))):
         return x
@@ -80,7 +110,7 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 def broadcast_to(x, shape):
     """NumPy-style broadcast of `x` to `shape` (trailing alignment)."""
     x = core.to_array(x)
-    shape = tuple(int(s) for s in shape)
+    shape = canonical_shape(shape, "broadcast_to")
     nd = len(shape)
     if x.ndim > nd:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
@@ -91,7 +121,7 @@ def broadcast_to(x, shape):
 
 
 def full(shape, fill_value, dtype=None):
-    shape = tuple(int(s) for s in shape)
+    shape = canonical_shape(shape, "full")
     if isinstance(fill_value, core.Array):
         v = fill_value if dtype is None else convert(fill_value, dtype)
     else:
@@ -132,7 +162,7 @@ core.batch_rules[reshape_p] = _reshape_batch
 
 def reshape(x, new_sizes, dimensions=None):
     x = core.to_array(x)
-    new_sizes = tuple(int(s) for s in new_sizes)
+    new_sizes = canonical_shape(new_sizes, "reshape")
     if dimensions is not None:
         x = transpose(x, dimensions)
     if x.shape == new_sizes:
@@ -304,5 +334,5 @@ core.batch_rules[iota_p] = lambda size, vals, dims, **p: (_ for _ in ()).throw(
 
 def iota(dtype, size_or_shape, dimension=0):
     shape = (size_or_shape,) if isinstance(size_or_shape, (int, np.integer)) else size_or_shape
-    return bind(iota_p, dtype=dtypes.canonicalize(dtype), shape=tuple(int(s) for s in shape),
+    return bind(iota_p, dtype=dtypes.canonicalize(dtype), shape=canonical_shape(shape, "iota"),
                 dimension=int(dimension))

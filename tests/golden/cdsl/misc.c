@@ -4,7 +4,7 @@
 #include <omp.h>
 
 static inline int32_t idiv_i32(int32_t a, int32_t b) {
-    return (b == 0) ? 0 : (a / b);
+    return ((b == -1) && (a == (-2147483647 - 1))) ? (-2147483647 - 1) : ((b == 0) ? 0 : (a / b));
 }
 
 void misc(const double* restrict a, int32_t* restrict k, double* restrict out, int64_t n) {

@@ -1,7 +1,7 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
 inline int idiv_i32(int a, int b) {
-    return (b == 0) ? 0 : (a / b);
+    return ((b == -1) && (a == (-2147483647 - 1))) ? (-2147483647 - 1) : ((b == 0) ? 0 : (a / b));
 }
 
 __kernel void misc(__global const double* restrict a, __global int* restrict k, __global double* restrict out, long n) {
