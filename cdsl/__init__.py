@@ -1,6 +1,6 @@
 """cdsl: a small typed C AST, one renderer with two dialects (C99 and OpenCL C), and
-compilation of C through cffi with a safe disk cache. It imports nothing of funcgrad or
-opencl (only the standard library, NumPy, cffi and, for BLAS, scipy_openblas32)."""
+compilation of C through cffi with a trusted, bounded disk cache. It imports nothing of
+funcgrad or opencl (only the standard library, NumPy, cffi and, for BLAS, scipy_openblas32)."""
 from .ast import (
     Assign,
     AugAssign,
@@ -46,14 +46,19 @@ from .ast import (
     void,
 )
 from .compile import (
+    CacheWarning,
     CompileError,
+    CompilerUnavailable,
     Library,
     cache_dir,
+    cache_info,
     cache_root,
     clear_cache,
     compile_module,
     load,
+    max_cache_bytes,
     module_key,
+    prune_cache,
 )
 from .render import C99, OPENCL, Dialect, declaration, declarations, render
 
@@ -65,10 +70,12 @@ __all__ = [
     "BinOp",
     "Block",
     "CType",
+    "CacheWarning",
     "Call",
     "Cast",
     "Comment",
     "CompileError",
+    "CompilerUnavailable",
     "Const",
     "Decl",
     "Dialect",
@@ -93,6 +100,7 @@ __all__ = [
     "as_expr",
     "bool_",
     "cache_dir",
+    "cache_info",
     "cache_root",
     "clear_cache",
     "compile_module",
@@ -107,7 +115,9 @@ __all__ = [
     "i32",
     "i64",
     "load",
+    "max_cache_bytes",
     "module_key",
+    "prune_cache",
     "render",
     "u8",
     "u16",

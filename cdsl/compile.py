@@ -1,35 +1,74 @@
-"""Compile rendered C into a loaded shared object (cffi, ABI mode) with a disk cache.
+"""Compile rendered C into a loaded shared object (cffi, ABI mode) with a disk cache that
+loads nothing it cannot vouch for, keeps working when it cannot write, and stays bounded.
 
-The cache key hashes the source, the compiler flags, the compiler's `--version`, the CPU's
-features (code is built with -march=native) and the cache format version. Entries are
-written atomically (a private temp dir inside the cache, then `os.replace`), so processes
-compiling the same module at once all succeed; a `flock` only saves duplicate work. Each
-entry has a sidecar `<key>.json` (SHA-256 and size of the .so) written after the .so; an
-entry that is missing, truncated or fails the check is rebuilt, never loaded. The cache
-directory is created user-only (0700) and must be owned by the current user.
+Layout: `<cache root>/c/` holds, per module, `m_<key>.so`, its sidecar `m_<key>.json`
+(format, key, size and SHA-256 of the .so), the source `m_<key>.c` and a lock file
+`m_<key>.lock`; `compilers.json` records compiler identities. The key hashes the source,
+the flags, the compiler's identity (its resolved path and `--version` text, recorded per
+binary `stat` so that a warm cache loads without running the compiler, or with no compiler
+at all), the CPU's features (code is built with -march=native) and the format version.
+
+Trust. The cache directories are created 0700 and must belong to the current user. A
+directory found writable by group or others is emptied (its content may have been
+planted) and made private, with a warning; one that is a symlink, not a directory or not
+ours is set aside and replaced. Every file is `lstat`-ed and opened with `O_NOFOLLOW`,
+and its descriptor must be a regular file of ours, not writable by group or others,
+with a single link; the sidecar must name the entry's key and match the .so's size and
+hash. Only we can write in the private directory, so the path that was checked is the one
+`dlopen` maps. Anything else is ignored and rebuilt, never loaded.
+
+Degradation. Entries are written atomically (a private temp dir, then `os.replace`), so
+concurrent processes all succeed; a `flock` only saves duplicate work. A cache that cannot
+be written (read-only, full, foreign) still serves what it holds, without locking, and
+modules compiled meanwhile go to a private temporary directory (one `CacheWarning`). With
+no usable compiler, cached modules still load (keyed by the recorded identities), and a
+module that would need compiling raises `CompilerUnavailable` (a `CompileError` whose
+cause is the environment, not the program: callers fall back to another backend). A
+compiler failure is blamed on the program only if the same compiler builds a trivial
+module with the same flags.
+
+Bound. After each build, temp dirs of killed builds (`.tmp-*`, unlocked, older than
+`STALE_TEMP_SECONDS`), old `failed_*.c` and entries beyond `FUNCGRAD_CACHE_MAX_BYTES`
+(default `DEFAULT_MAX_BYTES`, least recently used first, loads touch the .so) are removed.
+The OpenCL binary cache (`<cache root>/opencl`) shares these rules and the bound.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import platform
+import shlex
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import cffi
 import numpy as np
 
-FORMAT_VERSION = "cdsl-2"
+FORMAT_VERSION = "cdsl-3"
 BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp",
               "-fPIC", "-shared", "-std=gnu11")
 LIBS = ("-lmvec", "-lm")
 _SUBDIR = "c"
+CACHE_SUBDIRS = ("c", "opencl")
+MAX_BYTES_ENV = "FUNCGRAD_CACHE_MAX_BYTES"
+DEFAULT_MAX_BYTES = 512 * 2 ** 20
+STALE_TEMP_SECONDS = 10 * 60
+FAILED_SOURCE_SECONDS = 24 * 3600
+_RECORD = "compilers.json"
+_SIDECARS = (".json", ".sha256")
+_FIX_COMPILER = ("Install a C compiler with OpenMP (e.g. apt-get install gcc) or point CC at "
+                 "one")
+_FIX_DIR = ("Make the directory writable, or set FUNCGRAD_CACHE_DIR to a directory of your "
+            "own")
 
 
 class CompileError(RuntimeError):
@@ -42,59 +81,379 @@ class CompileError(RuntimeError):
         self.stderr = stderr
 
 
+class CompilerUnavailable(CompileError):
+    """C code cannot be compiled or stored here: no compiler, a compiler that fails on a
+    trivial module too, or no writable directory. The fault is the environment's, not the
+    program's, so a caller may run the program another way. `cause` says what failed and
+    `fix` what to do."""
+
+    def __init__(self, cause: str, fix: str, stderr: str = ""):
+        super().__init__(f"{cause}. {fix}.", "", stderr)
+        self.cause = cause
+        self.fix = fix
+
+
+class CacheWarning(UserWarning):
+    """The compile cache was repaired or works in a degraded mode (not writable, untrusted
+    content discarded)."""
+
+
+_warned: set = set()
+
+
+def warn_once(key, message: str, category=CacheWarning) -> None:
+    """Emit `message` once per process for `key`."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, category, stacklevel=3)
+
+
+# --- directories -----------------------------------------------------------------------------
+
 def cache_root() -> str:
     """`$FUNCGRAD_CACHE_DIR`, else `~/.cache/funcgrad` (not created)."""
-    return os.environ.get("FUNCGRAD_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "funcgrad")
+    return os.path.expanduser(os.environ.get("FUNCGRAD_CACHE_DIR") or os.path.join(
+        "~", ".cache", "funcgrad"))
 
 
-def _private_dir(d: str) -> None:
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    st = os.stat(d)
-    if st.st_uid != os.getuid():
-        raise RuntimeError(f"cache directory {d} belongs to uid {st.st_uid}, not to this user;"
-                           " set FUNCGRAD_CACHE_DIR to a directory of your own")
+def _check_root(root: str) -> str:
+    """Create `root` user-only if missing; '' when usable, else why not. The root may be a
+    symlink (a user's choice); it must end in a directory of ours that others cannot
+    write (it is made private if it is not)."""
+    try:
+        os.makedirs(root, mode=0o700, exist_ok=True)
+    except OSError as e:
+        if os.path.lexists(root) and not os.path.isdir(root):
+            return f"the cache path {root} is not a directory"
+        if not os.path.isdir(root):
+            return f"cannot create the cache directory {root}: {e.strerror}"
+    try:
+        st = os.stat(root)
+    except OSError as e:
+        return f"cannot use the cache directory {root}: {e.strerror}"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"the cache path {root} is not a directory"
+    if st.st_uid != os.geteuid():
+        return f"the cache directory {root} belongs to uid {st.st_uid}, not to this user"
     if st.st_mode & 0o077:
-        os.chmod(d, 0o700)
+        try:
+            os.chmod(root, 0o700)
+        except OSError as e:
+            if st.st_mode & 0o022:
+                return (f"the cache directory {root} is writable by others and cannot be "
+                        f"made private: {e.strerror}")
+    return ""
+
+
+def _untrusted_dir(st) -> str:
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symlink"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a directory"
+    if st.st_uid != os.geteuid():
+        return f"belongs to uid {st.st_uid}"
+    return ""
+
+
+def _set_aside(root: str, d: str, ino) -> bool:
+    """Move `d` out of the way (to `<root>/.untrusted-*`, deleted best-effort) and create a
+    fresh private directory in its place; False if that is not possible."""
+    try:
+        if ino is not None and os.lstat(d).st_ino != ino:
+            return os.path.isdir(d)          # another process replaced it already
+        if os.path.islink(d) or not os.path.isdir(d):
+            os.unlink(d)
+        else:
+            aside = os.path.join(root, f".untrusted-{os.path.basename(d)}-{os.getpid()}-"
+                                       f"{time.time_ns()}")
+            os.rename(d, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+def cache_subdir(name: str) -> tuple[str | None, str]:
+    """`<cache root>/<name>` checked (and repaired) for use: `(path, "")`, or `(None, why)`
+    when it cannot be used. Untrusted content is discarded with one `CacheWarning`."""
+    root = cache_root()
+    why = _check_root(root)
+    if why:
+        return None, why
+    d = os.path.join(root, name)
+    try:
+        st = os.lstat(d)
+    except FileNotFoundError:
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            return None, f"cannot create the cache directory {d}: {e.strerror}"
+        return cache_subdir(name) if not os.path.isdir(d) else (d, "")
+    except OSError as e:
+        return None, f"cannot use the cache directory {d}: {e.strerror}"
+    bad = _untrusted_dir(st)
+    if not bad and st.st_mode & 0o022:
+        bad = f"was writable by others (mode {stat.S_IMODE(st.st_mode):o})"
+    if bad:
+        if not _set_aside(root, d, st.st_ino):
+            return None, f"the cache directory {d} {bad} and cannot be replaced"
+        warn_once(("untrusted-dir", d, bad),
+                  f"funcgrad compile cache: {d} {bad}; its content was discarded (it may "
+                  "have been planted) and it is now a private directory (mode 700)")
+        stats["untrusted"] += 1
+    elif st.st_mode & 0o077:
+        try:
+            os.chmod(d, 0o700)
+        except OSError:
+            pass
+    return d, ""
 
 
 def cache_dir() -> str:
-    """The directory of compiled C modules (`<cache root>/c`), created user-only (0700)."""
-    root = cache_root()
-    _private_dir(root)
-    d = os.path.join(root, _SUBDIR)
-    _private_dir(d)
+    """The directory of compiled C modules (`<cache root>/c`), created user-only (0700);
+    raises `CompilerUnavailable` when it cannot be used."""
+    d, why = cache_subdir(_SUBDIR)
+    if d is None:
+        raise CompilerUnavailable(why, _FIX_DIR)
     return d
 
 
-def clear_cache() -> None:
-    """Delete every cached C module on disk and forget the in-process memo (modules already
-    loaded stay usable)."""
-    with _lock:
-        _memo.clear()
-        shutil.rmtree(os.path.join(cache_root(), _SUBDIR), ignore_errors=True)
+_scratch: list = []
 
+
+def _scratch_dir() -> str:
+    """A private temporary directory for modules that the cache cannot keep (deleted at
+    exit; a loaded module stays mapped)."""
+    if not _scratch:
+        import atexit
+        try:
+            d = tempfile.mkdtemp(prefix="funcgrad-scratch-")
+        except OSError as e:
+            raise CompilerUnavailable(
+                f"no directory to compile into (the temporary directory "
+                f"{tempfile.gettempdir()}: {e.strerror})", _FIX_DIR) from None
+        atexit.register(shutil.rmtree, d, True)
+        _scratch.append(d)
+    return _scratch[0]
+
+
+# --- trusted files ---------------------------------------------------------------------------
+
+def _untrusted_file(st) -> str:
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_uid != os.geteuid():
+        return f"belongs to uid {st.st_uid}"
+    if st.st_mode & 0o022:
+        return "is writable by others"
+    if st.st_nlink != 1:
+        return "has other hard links"
+    return ""
+
+
+def open_trusted(path: str) -> int | None:
+    """A read-only descriptor of `path` if it is a regular file of ours that nobody else can
+    write, with one link, reached without following a symlink (`lstat`, `O_NOFOLLOW`, and
+    the descriptor's own `fstat`); else None. A foreign entry gives one `CacheWarning`."""
+    try:
+        lst = os.lstat(path)
+    except OSError:
+        return None
+    why = _untrusted_file(lst)
+    if not why:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            return None
+        st = os.fstat(fd)
+        why = _untrusted_file(st)
+        if not why and (st.st_dev, st.st_ino) == (lst.st_dev, lst.st_ino):
+            return fd
+        os.close(fd)
+        why = why or "changed while being opened"
+    stats["untrusted"] += 1
+    warn_once(("untrusted", path), f"funcgrad compile cache: ignored {path}: it {why}; "
+              "it is replaced when the entry is rebuilt")
+    return None
+
+
+def read_trusted(path: str) -> bytes | None:
+    """The content of `path` if `open_trusted` accepts it, else None."""
+    fd = open_trusted(path)
+    if fd is None:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _make_room(path: str) -> None:
+    """Remove whatever non-regular thing (directory, symlink, fifo) sits at `path`, so that
+    an `os.replace` onto it succeeds."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        aside = f"{path}.stale-{os.getpid()}-{time.time_ns()}"
+        os.rename(path, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+    elif not stat.S_ISREG(st.st_mode):
+        os.unlink(path)
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write `data` to `path` through a private temp file and `os.replace` (replacing a
+    directory or symlink that sits there)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-w-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        _make_room(path)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _touch(fd: int) -> None:
+    """Mark an entry as used now (eviction is least recently used first)."""
+    try:
+        os.utime(fd)
+    except OSError:
+        pass
+
+
+# --- the compiler ----------------------------------------------------------------------------
 
 def compiler() -> str:
     """The C compiler command: `$CC`, else `cc`."""
-    return os.environ.get("CC", "cc")
+    return os.environ.get("CC") or "cc"
+
+
+def compiler_command() -> list[str]:
+    """`compiler()` split into words (`CC="ccache gcc"` works)."""
+    return shlex.split(compiler()) or ["cc"]
 
 
 _id_cache: dict = {}
 
 
-def compiler_id() -> str:
-    """The compiler's `--version` text (part of the cache key)."""
-    cc = compiler()
-    if cc not in _id_cache:
+def _fingerprint(cmd) -> tuple[str, str] | None:
+    """(resolved path of the compiler, a fingerprint of its binaries' stat), or None when
+    the compiler is not found."""
+    exe = shutil.which(cmd[0])
+    if exe is None:
+        return None
+    parts = []
+    for word in cmd:
+        w = None if word.startswith("-") else shutil.which(word)
+        if w:
+            st = os.stat(w)
+            parts.append(f"{os.path.realpath(w)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    return os.path.realpath(exe), "|".join(parts) + "|" + " ".join(cmd)
+
+
+def _read_record(d: str | None) -> dict:
+    if d is None:
+        return {}
+    data = read_trusted(os.path.join(d, _RECORD))
+    try:
+        rec = json.loads(data) if data else {}
+        return rec if isinstance(rec, dict) else {}
+    except ValueError:
+        return {}
+
+
+def _write_record(d: str | None, fingerprint: str, identity: str) -> None:
+    if d is None:
+        return
+    rec = _read_record(d)
+    rec[fingerprint] = {"identity": identity, "recorded": time.time()}
+    keep = sorted(rec.items(), key=lambda kv: -float(kv[1].get("recorded", 0))
+                  if isinstance(kv[1], dict) else 0)[:16]
+    try:
+        write_atomic(os.path.join(d, _RECORD), json.dumps(dict(keep), indent=1).encode())
+    except OSError:
+        pass                                   # a read-only cache: identity stays in memory
+
+
+def compiler_state() -> tuple[str | None, str]:
+    """`(identity, "")` for a usable compiler (resolved path + `--version` text, read from
+    the cache's record when the binary's stat is recorded, so no compiler runs), else
+    `(None, why)`. Worked out once per process for each `CC` and `PATH`."""
+    env_key = ("env", os.environ.get("CC"), os.environ.get("PATH"), cache_root())
+    hit = _id_cache.get(env_key)
+    if hit is None:
+        hit = _id_cache[env_key] = _compiler_state()
+    return hit
+
+
+def _compiler_state() -> tuple[str | None, str]:
+    cmd = compiler_command()
+    fp = _fingerprint(cmd)
+    if fp is None:
+        where = f"CC={compiler()!r}" if os.environ.get("CC") else "'cc' on PATH"
+        return None, f"no C compiler ({where} not found)"
+    real, key = fp
+    hit = _id_cache.get(key)
+    if hit is not None:
+        return hit
+    d = cache_subdir(_SUBDIR)[0]
+    rec = _read_record(d).get(key)
+    if isinstance(rec, dict) and isinstance(rec.get("identity"), str):
+        state = (rec["identity"], "")
+    else:
         try:
-            r = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30,
-                               check=False)
+            r = subprocess.run([*cmd, "--version"], capture_output=True, text=True,
+                               timeout=30, check=False)
+            out = r.stdout.strip()
+            err = r.stderr.strip()[-300:]
+            bad = f"exit {r.returncode}{': ' + err if err else ''}" if r.returncode else ""
         except (OSError, subprocess.SubprocessError) as e:
-            raise CompileError(f"no usable C compiler ({cc!r}): {e}. Install gcc "
-                               "(e.g. apt-get install gcc) or set CC.", "", str(e)) from None
-        _id_cache[cc] = r.stdout
-    return _id_cache[cc]
+            out, bad = "", str(e)
+        if bad or not out:
+            why = (f"the C compiler {compiler()!r} does not run ('{compiler()} --version' "
+                   f"failed: {bad or 'no output'})")
+            state = (None, why)
+        else:
+            state = (f"{real}\n{out}", "")
+            _write_record(d, key, state[0])
+    _id_cache[key] = state
+    return state
+
+
+def recorded_identities() -> list[str]:
+    """Compiler identities recorded in the cache, most recent first (a warm cache is
+    searched with these when no compiler is usable)."""
+    rec = _read_record(cache_subdir(_SUBDIR)[0])
+    items = sorted((v for v in rec.values() if isinstance(v, dict)
+                    and isinstance(v.get("identity"), str)),
+                   key=lambda v: -float(v.get("recorded", 0)))
+    out = []
+    for v in items:
+        if v["identity"] not in out:
+            out.append(v["identity"])
+    return out
+
+
+def compiler_id() -> str:
+    """The compiler's identity (part of the cache key); raises `CompilerUnavailable`."""
+    identity, why = compiler_state()
+    if identity is None:
+        raise CompilerUnavailable(why, _FIX_COMPILER)
+    return identity
 
 
 def cpu_features() -> str:
@@ -104,10 +463,12 @@ def cpu_features() -> str:
         try:
             with open("/proc/cpuinfo") as f:
                 for line in f:
-                    if line.startswith("flags") and not flags:
+                    if line.startswith(("flags", "Features")) and not flags:
                         flags = line.split(":", 1)[1].strip()
                     elif line.startswith("model name") and not model:
                         model = line.split(":", 1)[1].strip()
+                    if flags and model:
+                        break
         except OSError:
             pass
         _id_cache["cpu"] = f"{platform.machine()}|{model}|{flags}"
@@ -119,11 +480,13 @@ def blas_flags() -> tuple:
     try:
         import scipy_openblas32 as sob
     except ImportError:
-        raise CompileError("BLAS needs the scipy-openblas32 wheel: "
-                           "pip install scipy-openblas32") from None
+        raise CompilerUnavailable("BLAS calls need the scipy-openblas32 wheel, which is not "
+                                  "installed", "pip install scipy-openblas32") from None
     inc, lib = sob.get_include_dir(), sob.get_lib_dir()
     return ((f"-I{inc}",), (f"-L{lib}", f"-Wl,-rpath,{lib}", f"-l{sob.get_library()}"))
 
+
+# --- loaded modules --------------------------------------------------------------------------
 
 @dataclass
 class Library:
@@ -170,14 +533,17 @@ _ARRAY_CDECLS = {np.dtype(k): v + "[]" for k, v in (
 _memo: dict = {}
 _lock = threading.RLock()
 stats = {"compiles": 0, "disk_hits": 0, "memo_hits": 0, "rebuilt_corrupt": 0,
-         "compile_seconds": 0.0}
+         "compile_seconds": 0.0, "untrusted": 0, "scratch_builds": 0, "evicted": 0}
 
 
-def module_key(source: str, flags=(), blas: bool = False) -> str:
-    """The cache key of `source` compiled with `flags` on this compiler and CPU."""
+def module_key(source: str, flags=(), blas: bool = False, identity: str | None = None) -> str:
+    """The cache key of `source` compiled with `flags` by the compiler `identity` (default:
+    the current one) on this CPU."""
+    if identity is None:
+        identity = compiler_id()
     h = hashlib.sha256()
     for part in (FORMAT_VERSION, source, " ".join(BASE_FLAGS + tuple(flags) + LIBS),
-                 f"blas={bool(blas)}", compiler(), compiler_id(), cpu_features()):
+                 f"blas={bool(blas)}", identity, cpu_features()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:40]
@@ -187,34 +553,113 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _entry_ok(so_path: str, meta_path: str) -> bool:
+def _verified_entry(so_path: str, meta_path: str, key: str | None = None) -> int | None:
+    """A descriptor of the .so if the entry is trusted and intact (sidecar format, key, size
+    and SHA-256 all match what the descriptor reads), else None."""
+    if key is None:
+        key = os.path.basename(so_path)[2:-3]
+    raw = read_trusted(meta_path)
+    if raw is None:
+        return None
     try:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        with open(so_path, "rb") as f:
-            data = f.read()
-        return (meta.get("format") == FORMAT_VERSION and len(data) == meta["size"]
-                and _sha256(data) == meta["sha256"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        meta = json.loads(raw)
+        if meta.get("format") != FORMAT_VERSION or meta.get("key") != key:
+            return None
+        size, digest = int(meta["size"]), str(meta["sha256"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    fd = open_trusted(so_path)
+    if fd is None:
+        return None
+    try:
+        data = os.pread(fd, size + 1, 0)
+    except OSError:
+        data = b""
+    if len(data) == size and _sha256(data) == digest:
+        return fd
+    os.close(fd)
+    return None
+
+
+def _entry_ok(so_path: str, meta_path: str) -> bool:
+    """Whether the cache entry would be loaded (trusted and intact)."""
+    fd = _verified_entry(so_path, meta_path)
+    if fd is None:
         return False
+    os.close(fd)
+    return True
 
 
-def _run_compiler(cmds, srcs, key, d):
-    """Run compiler commands concurrently; a failure raises CompileError naming the kept
-    source of the part that failed."""
+_PROBE_SRC = ("#include <math.h>\n#include <omp.h>\n"
+              "double fg_probe(double x) { return exp(x) + omp_get_max_threads(); }\n")
+_probe_memo: dict = {}
+
+
+def _probe(blas: bool) -> CompilerUnavailable | None:
+    """None if the compiler builds a trivial module with our flags and libraries; else the
+    error that says the environment, not the program, is at fault (memoised)."""
+    memo_key = (tuple(compiler_command()), blas)
+    if memo_key in _probe_memo:
+        return _probe_memo[memo_key]
+    err = None
+    tmp = tempfile.mkdtemp(prefix="funcgrad-probe-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(_PROBE_SRC)
+        inc, libs = blas_flags() if blas else ((), ())
+        cmd = [*compiler_command(), *BASE_FLAGS, *inc, src, "-o", os.path.join(tmp, "p.so"),
+               *libs, *LIBS]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                               check=False)
+            if r.returncode != 0:
+                tail = r.stderr.strip()[-600:] or "(no output)"
+                err = CompilerUnavailable(
+                    f"the C compiler {compiler()!r} fails even on a trivial module with "
+                    f"funcgrad's flags (exit {r.returncode}): {tail}", _FIX_COMPILER,
+                    r.stderr)
+        except (OSError, subprocess.SubprocessError) as e:
+            err = CompilerUnavailable(f"cannot run the C compiler {compiler()!r}: {e}",
+                                      _FIX_COMPILER, str(e))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _probe_memo[memo_key] = err
+    return err
+
+
+def _keep_failed(src: str, key: str, d: str) -> str:
+    """Keep the source that failed to compile where the user can read it after exit."""
+    if _scratch and d == _scratch[0]:
+        fd, keep = tempfile.mkstemp(prefix=f"funcgrad-failed_{key[:12]}-", suffix=".c")
+        os.close(fd)
+        shutil.copyfile(src, keep)
+        return keep
+    keep = os.path.join(d, f"failed_{key}.c")
+    with open(src, "rb") as f:
+        write_atomic(keep, f.read())
+    return keep
+
+
+def _run_compiler(cmds, srcs, key, d, blas=False):
+    """Run compiler commands concurrently. A failure raises CompileError naming the kept
+    source of the part that failed, or CompilerUnavailable if the compiler cannot build a
+    trivial module either."""
     t0 = time.perf_counter()
     try:
         procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for c in cmds]
     except OSError as e:
-        raise CompileError(f"cannot run the C compiler {compiler()!r}: {e}. Install gcc "
-                           "or set CC.", "", str(e)) from None
+        raise CompilerUnavailable(f"cannot run the C compiler {compiler()!r}: {e.strerror}",
+                                  _FIX_COMPILER, str(e)) from None
     results = [p.communicate() + (p.returncode,) for p in procs]
     stats["compile_seconds"] += time.perf_counter() - t0
     for cmd, src, (_, err, rc) in zip(cmds, srcs, results):
         if rc != 0:
-            keep = os.path.join(d, f"failed_{key}.c")
-            shutil.copyfile(src, keep)
+            env_err = _probe(blas)
+            if env_err is not None:
+                raise env_err
+            keep = _keep_failed(src, key, d)
             raise CompileError(f"C compiler failed (exit {rc}) on generated source "
                                f"{keep}\ncommand: {' '.join(cmd)}\n{err.strip()}", keep, err)
 
@@ -222,7 +667,11 @@ def _run_compiler(cmds, srcs, key, d):
 def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
     """Compile into a private temp dir in `d`, then move .so, sidecar and .c into place.
     With `parts` (translation units), they compile concurrently and are then linked."""
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{key[:12]}-", dir=d)
+    known_bad = _probe_memo.get((tuple(compiler_command()), blas))
+    if known_bad is not None:
+        raise known_bad                          # this compiler already failed a probe
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=d)
+    cc = compiler_command()
     try:
         src_path = os.path.join(tmp, f"m_{key}.c")
         so_tmp = os.path.join(tmp, f"m_{key}.so")
@@ -230,9 +679,8 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
             f.write(source)
         inc, libs = blas_flags() if blas else ((), ())
         if not parts or len(parts) < 2:
-            cmd = [compiler(), *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs,
-                   *LIBS]
-            _run_compiler([cmd], [src_path], key, d)
+            cmd = [*cc, *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
+            _run_compiler([cmd], [src_path], key, d, blas)
         else:
             cflags = [f for f in BASE_FLAGS if f != "-shared"]
             cmds, srcs, objs = [], [], []
@@ -241,64 +689,171 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
                 with open(p, "w") as f:
                     f.write(part)
                 o = os.path.join(tmp, f"part{i}.o")
-                cmds.append([compiler(), *cflags, *flags, *inc, "-c", p, "-o", o])
+                cmds.append([*cc, *cflags, *flags, *inc, "-c", p, "-o", o])
                 srcs.append(p)
                 objs.append(o)
-            _run_compiler(cmds, srcs, key, d)
-            link = [compiler(), "-shared", "-fopenmp", *objs, "-o", so_tmp, *libs, *LIBS]
-            _run_compiler([link], [src_path], key, d)
+            _run_compiler(cmds, srcs, key, d, blas)
+            link = [*cc, "-shared", "-fopenmp", *objs, "-o", so_tmp, *libs, *LIBS]
+            _run_compiler([link], [src_path], key, d, blas)
         with open(so_tmp, "rb") as f:
             data = f.read()
         meta_tmp = os.path.join(tmp, "meta.json")
         with open(meta_tmp, "w") as f:
-            json.dump({"format": FORMAT_VERSION, "sha256": _sha256(data), "size": len(data)},
-                      f)
+            json.dump({"format": FORMAT_VERSION, "key": key, "sha256": _sha256(data),
+                       "size": len(data)}, f)
+        # Whatever the umask, nobody else may write what we will load.
+        for p, mode in ((so_tmp, 0o700), (meta_tmp, 0o600), (src_path, 0o600)):
+            os.chmod(p, mode)
         so_path = os.path.join(d, f"m_{key}.so")
         # Order matters: a reader that sees the new .so with an old or missing sidecar
         # fails the check and rebuilds; it never trusts an unchecked .so.
-        os.replace(so_tmp, so_path)
-        os.replace(meta_tmp, os.path.join(d, f"m_{key}.json"))
-        os.replace(src_path, os.path.join(d, f"m_{key}.c"))
+        for src, dst in ((so_tmp, so_path), (meta_tmp, os.path.join(d, f"m_{key}.json")),
+                         (src_path, os.path.join(d, f"m_{key}.c"))):
+            _make_room(dst)
+            os.replace(src, dst)
         stats["compiles"] += 1
         return so_path
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _open_lock(d: str, key: str) -> tuple[int | None, str]:
+    """An exclusive `flock` on the entry's lock file, or `(None, why)` when the cache cannot
+    be written (then the entry is read without locking and nothing is stored)."""
+    path = os.path.join(d, f"m_{key}.lock")
+    why = ""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                         | os.O_NONBLOCK, 0o600)
+        except OSError as e:
+            why = f"the compile cache {d} is not writable ({e.strerror})"
+            if e.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EWOULDBLOCK):
+                try:
+                    _make_room(path)
+                    continue
+                except OSError:
+                    pass
+            return None, why
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return fd, ""
+        os.close(fd)
+        why = f"the lock file {path} is not ours"
+        try:
+            os.unlink(path)
+        except OSError:
+            break
+    return None, why
+
+
+def _dlopen(cdef: str, path: str):
+    """Load a verified module by path. (Not through `/proc/self/fd/N`: the dynamic loader
+    matches names, and a reused descriptor number would return an older module.)"""
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    return ffi, ffi.dlopen(path)
+
+
 def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Library:
     """Compile `source` (or fetch it from the cache) and load it; `cdef` declares the
-    functions to call (cffi syntax). Raises CompileError if the compiler rejects it.
-    `parts`, when given, are translation units whose concatenation is `source`: they are
-    compiled concurrently (faster cold builds on several cores) and linked."""
+    functions to call (cffi syntax). Raises CompileError if the compiler rejects it, and
+    `CompilerUnavailable` if it is not cached and cannot be compiled here. `parts`, when
+    given, are translation units whose concatenation is `source`: they are compiled
+    concurrently (faster cold builds on several cores) and linked."""
     flags = tuple(flags)
-    key = module_key(source, flags, blas)
+    identity, no_cc = compiler_state()
+    identities = [identity] if identity is not None else recorded_identities()
+    keys = [module_key(source, flags, blas, i) for i in identities]
     with _lock:
-        lib = _memo.get(key)
-        if lib is not None:
-            stats["memo_hits"] += 1
-            return lib
-        d = cache_dir()
-        so_path = os.path.join(d, f"m_{key}.so")
-        meta_path = os.path.join(d, f"m_{key}.json")
-        with open(os.path.join(d, f"m_{key}.lock"), "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            from_cache = _entry_ok(so_path, meta_path)
-            if from_cache:
-                stats["disk_hits"] += 1
-            else:
-                if os.path.exists(so_path):
-                    stats["rebuilt_corrupt"] += 1
-                so_path = _build(source, key, flags, blas, d, parts)
-        ffi = cffi.FFI()
-        ffi.cdef(cdef)
+        for key in keys:
+            lib = _memo.get(key)
+            if lib is not None:
+                stats["memo_hits"] += 1
+                return lib
+        d, why = cache_subdir(_SUBDIR)
+        if d is not None:
+            lock, lock_why = _open_lock(d, keys[0]) if identity is not None else (None, "")
+            try:
+                for key in keys:
+                    lib = _load_entry(d, key, cdef)
+                    if lib is not None:
+                        return lib
+                if identity is None:
+                    raise CompilerUnavailable(f"{no_cc}, and this module is not in the "
+                                              f"compile cache {d}", _FIX_COMPILER)
+                if lock is not None:
+                    try:
+                        return _build_and_load(source, keys[0], flags, blas, d, parts, cdef)
+                    except CompileError:
+                        raise
+                    except OSError as e:
+                        why = f"cannot write to the compile cache {d} ({e.strerror})"
+                else:
+                    why = lock_why
+            finally:
+                if lock is not None:
+                    os.close(lock)
+        if identity is None:
+            raise CompilerUnavailable(f"{no_cc}, and the compile cache is unusable ({why})",
+                                      _FIX_COMPILER)
+        warn_once(("unwritable", why), f"funcgrad compile cache: {why}; modules compiled "
+                  f"now are not kept, each process compiles them again. {_FIX_DIR}.")
+        scratch = _scratch_dir()
+        stats["scratch_builds"] += 1
         try:
-            handle = ffi.dlopen(so_path)
+            return _build_and_load(source, keys[0], flags, blas, scratch, parts, cdef,
+                                   prune=False)
+        except CompileError:
+            raise
         except OSError as e:
-            raise CompileError(f"compiled module {so_path} does not load: {e}",
-                               os.path.join(d, f"m_{key}.c"), str(e)) from None
-        lib = Library(ffi, handle, so_path, key, from_cache)
-        _memo[key] = lib
-        return lib
+            raise CompilerUnavailable(f"cannot write compiled modules: {why}; the temporary "
+                                      f"directory {scratch} failed too ({e.strerror})",
+                                      _FIX_DIR) from None
+
+
+def _load_entry(d: str, key: str, cdef: str) -> Library | None:
+    so_path, meta_path = os.path.join(d, f"m_{key}.so"), os.path.join(d, f"m_{key}.json")
+    fd = _verified_entry(so_path, meta_path, key)
+    if fd is None:
+        if os.path.lexists(so_path):
+            stats["rebuilt_corrupt"] += 1
+        return None
+    try:
+        try:
+            ffi, handle = _dlopen(cdef, so_path)
+        except OSError:
+            stats["rebuilt_corrupt"] += 1       # intact but unloadable: rebuild it
+            return None
+        _touch(fd)
+    finally:
+        os.close(fd)
+    stats["disk_hits"] += 1
+    lib = Library(ffi, handle, so_path, key, True)
+    _memo[key] = lib
+    return lib
+
+
+def _build_and_load(source, key, flags, blas, d, parts, cdef, prune=True) -> Library:
+    so_path = _build(source, key, flags, blas, d, parts)
+    fd = _verified_entry(so_path, os.path.join(d, f"m_{key}.json"), key)
+    if fd is None:
+        raise OSError(errno.EIO, f"the entry just written to {d} does not verify")
+    try:
+        ffi, handle = _dlopen(cdef, so_path)
+    except OSError as e:
+        if "failed to map segment" in str(e):   # a noexec mount: the place is at fault
+            raise OSError(errno.EPERM, f"cannot map code from {d} (noexec?)") from None
+        raise CompileError(f"compiled module {so_path} does not load: {e}",
+                           os.path.join(d, f"m_{key}.c"), str(e)) from None
+    finally:
+        os.close(fd)
+    lib = Library(ffi, handle, so_path, key, False)
+    _memo[key] = lib
+    if prune:
+        prune_cache(keep=(f"m_{key}",))
+    return lib
 
 
 def compile_module(module, flags=(), blas: bool | None = None) -> Library:
@@ -311,3 +866,176 @@ def compile_module(module, flags=(), blas: bool | None = None) -> Library:
     if blas is None:
         blas = module.uses_blas
     return load(render(module, C99), declarations(module, C99), flags=flags, blas=blas)
+
+
+# --- the bound, inspection, clearing ---------------------------------------------------------
+
+def max_cache_bytes() -> int:
+    """The disk cache's size limit: `$FUNCGRAD_CACHE_MAX_BYTES` (bytes, or with a K/M/G
+    suffix; 0 means no limit), else `DEFAULT_MAX_BYTES`."""
+    raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    scale = {"K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}.get(raw[-1:].upper(), 1)
+    try:
+        return max(0, int(float(raw[:-1] if scale > 1 else raw) * scale))
+    except ValueError:
+        warn_once(("max-bytes", raw), f"{MAX_BYTES_ENV}={raw!r} is not a size (use bytes or "
+                  "a K/M/G suffix, e.g. 500M; 0 disables the limit); using the default "
+                  f"{DEFAULT_MAX_BYTES >> 20}M")
+        return DEFAULT_MAX_BYTES
+
+
+def _stem(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def _scan(d: str) -> dict:
+    """Regular files of `d` grouped by entry (name up to the first dot)."""
+    groups: dict = {}
+    try:
+        it = list(os.scandir(d))
+    except OSError:
+        return groups
+    for e in it:
+        if e.name.startswith(".") or e.name == _RECORD:
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            g = groups.setdefault(_stem(e.name), [0.0, 0, []])
+            g[0] = max(g[0], st.st_mtime)
+            g[1] += st.st_size
+            g[2].append(e.path)
+    return groups
+
+
+def _locked(d: str, stem: str) -> bool:
+    """Whether a process holds the entry's build lock (then its files are left alone)."""
+    path = os.path.join(d, f"{stem}.lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(root: str, d: str, now: float) -> int:
+    removed = 0
+    try:
+        it = list(os.scandir(d))
+    except OSError:
+        return 0
+    for e in it:
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        age = now - st.st_mtime
+        if e.name.startswith(".tmp-") and age > STALE_TEMP_SECONDS:
+            key = e.name[5:].split("-", 1)[0]
+            if _locked(d, f"m_{key}"):
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                _unlink(e.path)
+            removed += 1
+        elif (e.name.startswith("failed_") or e.name.endswith(".tmp")) and \
+                age > (FAILED_SOURCE_SECONDS if e.name.startswith("failed_")
+                       else STALE_TEMP_SECONDS):
+            removed += _unlink(e.path)
+    return removed
+
+
+def _remove_set_aside(root: str) -> None:
+    """Delete what `_set_aside` moved away (best effort: foreign files may resist)."""
+    try:
+        it = [e for e in os.scandir(root) if e.name.startswith(".untrusted-")]
+    except OSError:
+        return
+    for e in it:
+        if e.is_dir(follow_symlinks=False):
+            shutil.rmtree(e.path, ignore_errors=True)
+        else:
+            _unlink(e.path)
+
+
+def _unlink(path: str) -> int:
+    try:
+        os.unlink(path)
+        return 1
+    except OSError:
+        return 0
+
+
+def prune_cache(max_bytes: int | None = None, keep=()) -> dict:
+    """Bound the disk cache: remove temp files of killed builds, old failed sources and,
+    while the C and OpenCL caches together exceed `max_bytes` (default
+    `max_cache_bytes()`), the least recently used entries down to 3/4 of it (entries being
+    built, and `keep`, are left). Safe while other processes use the cache."""
+    root = cache_root()
+    limit = max_cache_bytes() if max_bytes is None else max_bytes
+    now = time.time()
+    out = {"temp_removed": 0, "entries_removed": 0, "bytes_removed": 0}
+    entries, total = [], 0
+    _remove_set_aside(root)
+    for sub in CACHE_SUBDIRS:
+        d = os.path.join(root, sub)
+        if not os.path.isdir(d) or os.path.islink(d):
+            continue
+        out["temp_removed"] += _remove_stale(root, d, now)
+        for stem, (used, size, files) in _scan(d).items():
+            entries.append((used, size, stem, d, files))
+            total += size
+    if limit and total > limit:
+        for used, size, stem, d, files in sorted(entries):
+            if total <= limit * 3 // 4:
+                break
+            if stem in keep or _locked(d, stem):
+                continue
+            for p in sorted(files, key=lambda p: not p.endswith(_SIDECARS)):
+                _unlink(p)                       # the sidecar first: never a half entry
+            total -= size
+            out["entries_removed"] += 1
+            out["bytes_removed"] += size
+        stats["evicted"] += out["entries_removed"]
+    return out
+
+
+def cache_info() -> dict:
+    """Where the disk cache is, its entries and bytes per kind, and its size limit."""
+    root = cache_root()
+    info = {"root": root, "max_bytes": max_cache_bytes(), "entries": 0, "bytes": 0,
+            "kinds": {}}
+    for sub in CACHE_SUBDIRS:
+        d = os.path.join(root, sub)
+        groups = _scan(d) if os.path.isdir(d) and not os.path.islink(d) else {}
+        n = sum(1 for g in groups.values() if any(f.endswith((".so", ".bin")) for f in g[2]))
+        b = sum(g[1] for g in groups.values())
+        info["kinds"][sub] = {"path": d, "entries": n, "bytes": b}
+        info["entries"] += n
+        info["bytes"] += b
+    return info
+
+
+def clear_cache(kinds=(_SUBDIR,)) -> None:
+    """Delete the cached modules on disk (`kinds`: subdirectories of the cache root, default
+    the C modules) and forget the in-process memo (modules already loaded stay usable)."""
+    with _lock:
+        _memo.clear()
+        root = cache_root()
+        for sub in kinds:
+            d = os.path.join(root, sub)
+            if os.path.islink(d):
+                _unlink(d)
+            else:
+                shutil.rmtree(d, ignore_errors=True)
