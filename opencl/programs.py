@@ -3,15 +3,22 @@
 `build_program(source, device, options)` returns a built `Program`, looking first in an
 in-process memo, then in the binary cache (`$FUNCGRAD_CACHE_DIR/opencl` or
 `~/.cache/funcgrad/opencl`), then building from source and storing the binary. A cache
-entry is `<key>.bin` plus a `<key>.sha256` sidecar; an entry whose hash does not match, or
-that the driver rejects, is deleted and rebuilt from source. `Program.kernel(name)` returns
-a reusable `Kernel` whose call enqueues one ND-range launch and returns at once.
+entry is `<key>.bin` plus a `<key>.sha256` sidecar (the hash covers the key and the
+binary); an entry whose hash does not match, or that the driver rejects, is deleted and
+rebuilt from source. The cache follows cdsl's trust rules (`cdsl.compile`): the directory
+is private to the user (one found writable by others is emptied first), each file is
+`lstat`-ed and opened without following symlinks and must be ours, not writable by others,
+with a single link. A cache that cannot be written still serves what it holds; programs
+are then rebuilt from source in each process (one warning). The C and OpenCL caches share
+one size bound (`FUNCGRAD_CACHE_MAX_BYTES`). `Program.kernel(name)` returns a reusable
+`Kernel` whose call enqueues one ND-range launch and returns at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -22,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cdsl import compile as _cc
 
 from .buffers import DeviceBuffer
 from .runtime import Device, OpenCLDtypeError, cl_module, resolve_device
@@ -64,9 +73,7 @@ def clear_program_memo() -> None:
 def cache_dir() -> Path:
     """The binary cache directory: `$FUNCGRAD_CACHE_DIR/opencl`, else
     `~/.cache/funcgrad/opencl` (not created here)."""
-    root = os.environ.get(CACHE_ENV)
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "funcgrad"
-    return base / "opencl"
+    return Path(_cc.cache_root()) / "opencl"
 
 
 def _normalize_options(options: str | Sequence[str]) -> tuple[str, ...]:
@@ -90,30 +97,6 @@ def cache_key(source: str, device: Device, options: str | Sequence[str] = ()) ->
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _ensure_dir(path: Path) -> bool:
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o700)
-        return os.access(path, os.W_OK)
-    except OSError:
-        return False
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _digest(key: str, binary: bytes) -> str:
     return hashlib.sha256(key.encode() + b"\0" + binary).hexdigest()
 
@@ -122,6 +105,7 @@ class BinaryCache:
     """Program binaries on disk, one `<key>.bin` + `<key>.sha256` pair per entry."""
 
     def __init__(self, directory: Path | None = None) -> None:
+        self._default = directory is None
         self.directory = cache_dir() if directory is None else Path(directory)
 
     def paths(self, key: str) -> tuple[Path, Path, Path]:
@@ -129,50 +113,91 @@ class BinaryCache:
         d = self.directory
         return d / f"{key}.bin", d / f"{key}.sha256", d / f"{key}.cl"
 
-    def load(self, key: str) -> bytes | None:
-        """The cached binary of `key`, or None if absent, if the directory is not ours or
-        is writable by others, or if the entry is corrupt (then it is deleted)."""
-        bin_path, sha_path, _ = self.paths(key)
-        if not self._trusted():
-            return None
+    def _usable(self) -> str:
+        """'' when the directory can be used (created and checked, untrusted content
+        discarded: `cdsl.compile.cache_subdir`), else why not."""
+        if self._default:
+            d, why = _cc.cache_subdir("opencl")
+            if d is not None:
+                self.directory = Path(d)
+            return why
         try:
-            binary = bin_path.read_bytes()
-            expected = sha_path.read_text().strip()
-        except OSError:
-            return None
-        if _digest(key, binary) != expected:
-            _stats["binary_corrupt"] += 1
-            self.discard(key)
-            return None
-        return binary
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = os.lstat(self.directory)
+        except OSError as err:
+            return f"cannot use {self.directory}: {err.strerror}"
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            return f"{self.directory} is not a directory of this user"
+        if st.st_mode & 0o077:
+            try:
+                os.chmod(self.directory, 0o700)
+            except OSError:
+                if st.st_mode & 0o022:
+                    return f"{self.directory} is writable by others"
+        return ""
 
-    def _trusted(self) -> bool:
+    def load(self, key: str) -> bytes | None:
+        """The cached binary of `key`, or None if absent, untrusted (not a regular file of
+        ours, writable by others, a symlink or hard link, in a directory that is not ours)
+        or corrupt (then it is deleted). A hit is marked as recently used."""
+        bin_path, sha_path, _ = self.paths(key)
+        if self._usable():
+            return None
+        expected = _cc.read_trusted(str(sha_path))
+        fd = _cc.open_trusted(str(bin_path))
+        if fd is None or expected is None:
+            if fd is not None:
+                os.close(fd)
+            return None
         try:
-            st = self.directory.stat()
+            with os.fdopen(os.dup(fd), "rb") as f:
+                binary = f.read()
+            if _digest(key, binary) == expected.decode("ascii", "replace").strip():
+                try:
+                    os.utime(fd)
+                except OSError:
+                    pass
+                return binary
         except OSError:
-            return False
-        owner_ok = not hasattr(os, "getuid") or st.st_uid == os.getuid()
-        return owner_ok and not st.st_mode & 0o022
+            return None
+        finally:
+            os.close(fd)
+        _stats["binary_corrupt"] += 1
+        self.discard(key)
+        return None
 
     def store(self, key: str, binary: bytes) -> None:
-        """Write the entry atomically; failures are counted, never raised."""
+        """Write the entry atomically, then keep the cache within its size bound; a cache
+        that cannot be written is counted (one warning), never raised."""
         bin_path, sha_path, _ = self.paths(key)
-        if not binary or not _ensure_dir(self.directory):
+        if not binary:
             return
-        try:
-            _atomic_write(bin_path, binary)
-            _atomic_write(sha_path, _digest(key, binary).encode())
-            _stats["cache_writes"] += 1
-        except OSError:
-            _stats["cache_errors"] += 1
+        why = self._usable()
+        if not why:
+            try:
+                _cc.write_atomic(str(bin_path), binary)
+                _cc.write_atomic(str(sha_path), _digest(key, binary).encode())
+                _stats["cache_writes"] += 1
+                _cc.prune_cache(keep=(key,))
+                return
+            except OSError as err:
+                why = f"cannot write to {self.directory} ({err.strerror})"
+        _stats["cache_errors"] += 1
+        _cc.warn_once(("opencl-unwritable", why),
+                      f"funcgrad OpenCL binary cache: {why}; programs are rebuilt from source "
+                      "in each process. Make it writable or set FUNCGRAD_CACHE_DIR to a "
+                      "directory of your own.")
 
     def save_source(self, key: str, source: str) -> str | None:
         """Write the source next to the binaries (or to a temp file); return its path."""
         _, _, src_path = self.paths(key)
         try:
-            if _ensure_dir(self.directory):
-                _atomic_write(src_path, source.encode())
+            if not self._usable():
+                _cc.write_atomic(str(src_path), source.encode())
                 return str(src_path)
+        except OSError:
+            pass
+        try:
             fd, tmp = tempfile.mkstemp(prefix="funcgrad-opencl-", suffix=".cl")
             with os.fdopen(fd, "w") as f:
                 f.write(source)
@@ -181,8 +206,8 @@ class BinaryCache:
             return None
 
     def discard(self, key: str) -> None:
-        """Delete the binary and sidecar of `key`, if present."""
-        for path in self.paths(key)[:2]:
+        """Delete the sidecar and binary of `key`, if present."""
+        for path in reversed(self.paths(key)[:2]):
             try:
                 path.unlink()
             except OSError:
