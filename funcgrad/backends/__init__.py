@@ -2,7 +2,14 @@
 
 `reference` interprets every primitive with NumPy (the semantic oracle). `c` and `opencl`
 compile programs (see funcgrad.backends.c / .opencl). The default comes from
-`FUNCGRAD_BACKEND` or `funcgrad.config.update("backend", name)`.
+`FUNCGRAD_BACKEND` or `funcgrad.config.update("backend", name)`, else it is `c` whenever
+its module imports (cffi is a dependency).
+
+The `c` backend is handed out guarded (`GuardedCBackend`): where C cannot be compiled (no
+compiler, a broken one, no writable directory: `cdsl.CompilerUnavailable`), what the disk
+cache holds and the prebuilt eager kernels still run, and a program that would need
+compiling runs op by op on the reference path after one `FallbackWarning` naming the
+cause and the fix. A `CompileError` from bad generated code is a bug and still raises.
 """
 from __future__ import annotations
 
@@ -26,17 +33,19 @@ def default_backend_name() -> str:
 
 
 def _preferred_default() -> str:
-    return "c" if _c_available() else "reference"
+    return "c" if _c_importable() else "reference"
 
 
 _c_ok: list = []
 
 
-def _c_available() -> bool:
+def _c_importable() -> bool:
+    """Whether the `c` backend can be used at all. A C compiler is not required: without
+    one it runs cached modules and prebuilt kernels and falls back per program."""
     if not _c_ok:
         try:
-            from . import c
-            _c_ok.append(c.available())
+            from . import c  # noqa: F401
+            _c_ok.append(True)
         except ImportError:
             _c_ok.append(False)
     return _c_ok[0]
@@ -56,7 +65,7 @@ def get_backend(name: str | None = None):
             b = ReferenceBackend()
         elif name == "c":
             from .c import CBackend
-            b = CBackend()
+            b = GuardedCBackend(CBackend())
         elif name == "opencl":
             from .opencl import OpenCLBackend
             b = OpenCLBackend()
@@ -122,3 +131,89 @@ class ReferenceBackend:
 def device_put_host(x) -> ArrayImpl:
     v = np.asarray(x)
     return ArrayImpl(v, ShapedArray(v.shape, v.dtype, False))
+
+
+class GuardedCBackend:
+    """The `c` backend with a way out when C cannot be compiled here: a program whose
+    compilation raises `cdsl.CompilerUnavailable` runs on the reference path instead (and
+    is not tried again), after one `FallbackWarning` per cause. Everything else is the
+    wrapped backend's."""
+
+    name = "c"
+    _MAX_REMEMBERED = 1024
+
+    def __init__(self, inner):
+        self.inner = inner
+        self._uncompilable: dict[int, object] = {}
+
+    def __getattr__(self, attr):
+        return getattr(self.inner, attr)
+
+    def _known_uncompilable(self, program) -> bool:
+        hit = self._uncompilable.get(id(program))
+        return hit is not None and hit is program
+
+    def _fall_back(self, program, name, err) -> None:
+        from ..cache import warn_fallback
+        if len(self._uncompilable) >= self._MAX_REMEMBERED:
+            self._uncompilable.clear()
+        self._uncompilable[id(program)] = program
+        warn_fallback(("c-unavailable", err.cause),
+                      f"funcgrad: C compilation is unavailable here: {err.cause}. "
+                      f"jit({name}) and every other program missing from the compile cache "
+                      "run op by op on the reference path (much slower); cached programs "
+                      f"still run compiled. Fix: {err.fix}.")
+
+    def execute_program(self, program, args, name="f", donate=()):
+        from cdsl import CompilerUnavailable
+        if not self._known_uncompilable(program):
+            try:
+                return self.inner.execute_program(program, args, name, donate)
+            except CompilerUnavailable as err:
+                self._fall_back(program, name, err)
+        return get_backend("reference").execute_program(program, args, name, donate)
+
+    def fast_runner(self, program, consts, name="f"):
+        """The wrapped backend's runner, or one that evaluates `program` op by op when it
+        cannot be compiled here."""
+        from cdsl import CompilerUnavailable
+        if not self._known_uncompilable(program):
+            try:
+                return self.inner.fast_runner(program, consts, name)
+            except CompilerUnavailable as err:
+                self._fall_back(program, name, err)
+        ref = get_backend("reference")
+        consts = list(consts)
+        out_avals = program.out_avals
+
+        def runner(arrays):
+            outs = ref.execute_program(program, consts + list(arrays), name)
+            res = []
+            for o, a in zip(outs, out_avals):
+                v = o._host_value() if isinstance(o, ArrayImpl) else np.asarray(o)
+                if v.dtype != a.dtype:
+                    v = v.astype(a.dtype)
+                if v.flags.writeable:
+                    v.flags.writeable = False
+                res.append(v)
+            return res
+
+        return runner
+
+    def render_source(self, program, name="f"):
+        """The generated C (rendered without compiling when no compiler is usable)."""
+        from cdsl import CompilerUnavailable
+        try:
+            return self.inner.render_source(program, name)
+        except CompilerUnavailable:
+            from .c import Executable, _c_name
+            return Executable(program, _c_name(name), compile=False).source
+
+    def clear_caches(self):
+        """Forget compiled programs, and which programs could not be compiled (a compiler
+        installed meanwhile is tried again)."""
+        self._uncompilable.clear()
+        clear = getattr(self.inner, "clear_caches", None)
+        if clear is not None:
+            clear()
+

@@ -2,10 +2,14 @@
 on float32/float64, generic over size, generated from the same lowering rules as `jit`
 (`KernelEmitter.elementwise`, `codegen.emit_reduce_kernel` on a program whose sizes are
 run-time parameters, `symbolic.Dim`) and compiled at install time by `setup.py` (cffi
-out-of-line API mode, module `funcgrad._eager_kernels`). Eager operations on the `c`
-backend call them without a compile step, and agree with jitted code (a float32 sum
-accumulates in double on both paths); anything they do not cover runs with the NumPy
-implementation.
+out-of-line API mode) once per instruction-set level: `funcgrad._eager_kernels_base`
+(plain x86-64, or the platform's default), `_v3` (AVX2/FMA) and `_v4` (AVX-512). The widest
+level the CPU supports is imported (`FUNCGRAD_EAGER_KERNELS=base|v3|v4|off` overrides).
+Eager operations on the `c` backend call them without a compile step, and agree with
+jitted code (a float32 sum accumulates in double on both paths); anything they do not
+cover runs with the NumPy implementation. When no module is built (installed without a C
+compiler), or a module lacks a kernel (built from an older source), the NumPy
+implementation runs instead, after one `FallbackWarning` naming the fix.
 
 Naming: `fg_<prim>_<type>` for unary ops (`a, out, n`); `fg_<prim>_<type>_<vv|vs|sv>` for
 binary ops, where `s` marks an operand read as a scalar (element 0);
@@ -14,6 +18,11 @@ binary ops, where `s` marks an operand read as a scalar (element 0);
 jit lowering of a leading-axis reduction is serial: only `_s` exists for `first`).
 """
 from __future__ import annotations
+
+import functools
+import importlib
+import os
+import platform
 
 import numpy as np
 
@@ -101,29 +110,138 @@ def module() -> cdsl.Module:
     return cdsl.Module(tuple(fns))
 
 
+@functools.lru_cache(maxsize=1)
 def source_and_cdef() -> tuple[str, str]:
+    """The C source of the prebuilt module and its cffi declarations."""
     m = module()
     src = cdsl.render(m, cdsl.C99)
     cdef = "\n".join(cdsl.declaration(f) for f in m.functions)
     return src, cdef
 
 
+def function_names() -> list[str]:
+    """The names of every prebuilt kernel, without generating any code."""
+    names = []
+    for dt in TYPES:
+        for p in REDUCE:
+            names += [_name(p, dt, v) for v in ("last_p", "last_s", "first_s")]
+        names += [_name(p, dt) for p in UNARY]
+        names += [_name(p, dt, v) for p in BINARY + COMPARE for v in ("vv", "vs", "sv")]
+    return names
+
+
 # ---------------------------------------------------------------------------------------
 # Runtime side
+
+LEVELS = ("v4", "v3", "base")       # widest first
+LEVEL_ENV = "FUNCGRAD_EAGER_KERNELS"
+# What each x86-64 level needs, as /proc/cpuinfo names it (lzcnt is "abm").
+_X86_V3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
+_X86_V4 = _X86_V3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
+
+
+def cpu_level() -> str:
+    """The widest prebuilt level this CPU runs: "v4", "v3" (x86-64 only) or "base"."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return "base"
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    if not flags:       # no /proc: ask NumPy's dispatcher, which checks the OS support too
+        try:
+            from numpy._core._multiarray_umath import __cpu_features__ as feats
+        except ImportError:
+            feats = {}
+        if feats.get("AVX512_SKX"):
+            return "v4"
+        return "v3" if all(feats.get(k) for k in ("AVX2", "FMA3", "F16C")) else "base"
+    if _X86_V4 <= flags:
+        return "v4"
+    return "v3" if _X86_V3 <= flags else "base"
+
+
+def _warn(key, message):
+    from ..cache import warn_fallback
+    warn_fallback(key, message)
+
+
+_REBUILD = ("rebuild them with a C compiler present: pip install -e . (or reinstall "
+            "funcgrad)")
+
+
+def load_level(level: str):
+    """Import `funcgrad._eager_kernels_<level>`; None if it is not built."""
+    try:
+        return importlib.import_module(f"funcgrad._eager_kernels_{level}")
+    except ImportError:
+        return None
 
 
 _lib: list = []
 
 
 def library():
-    """The prebuilt module, or None when it was not built (then eager ops use NumPy)."""
+    """The prebuilt module of the widest level this CPU runs, or None when none is built
+    (then eager ops use NumPy, after one warning)."""
     if not _lib:
-        try:
-            from .. import _eager_kernels  # type: ignore[attr-defined]
-            _lib.append(_eager_kernels)
-        except ImportError:
-            _lib.append(None)
+        _lib.append(_pick_library())
     return _lib[0]
+
+
+def _pick_library():
+    top = cpu_level()
+    choice = os.environ.get(LEVEL_ENV, "").strip().lower() or "auto"
+    if choice == "off":
+        return None
+    if choice != "auto":
+        if choice not in LEVELS:
+            raise ValueError(f"{LEVEL_ENV}={choice!r}: choose one of auto, off, "
+                             f"{', '.join(LEVELS)}")
+        if LEVELS.index(choice) < LEVELS.index(top):
+            _warn(("eager-level", choice), f"{LEVEL_ENV}={choice}: this CPU runs level "
+                  f"{top} at most; using that")
+        else:
+            top = choice
+    for level in LEVELS[LEVELS.index(top):]:
+        mod = load_level(level)
+        if mod is None:
+            continue
+        missing = [n for n in function_names() if not hasattr(mod.lib, n)]
+        if missing:
+            _warn(("eager-stale", level), f"funcgrad: the prebuilt eager kernels "
+                  f"({mod.__name__}) are older than the source: they lack {len(missing)} "
+                  f"kernels ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}), "
+                  f"which run with NumPy instead; {_REBUILD}")
+        return mod
+    _warn("eager-missing", "funcgrad: the prebuilt eager kernels are not built (no C "
+          "compiler when funcgrad was installed, or a source tree that was never installed), "
+          f"so eager operations on the c backend run with NumPy, slower; {_REBUILD}")
+    return None
+
+
+def status() -> dict:
+    """The prebuilt eager kernels as installed: the level chosen for this CPU, the levels
+    built, and whether the chosen module is current (built from today's source)."""
+    import hashlib
+    built = [lvl for lvl in LEVELS if load_level(lvl) is not None]
+    mod = library()
+    out = {"cpu_level": cpu_level(), "built": built,
+           "loaded": mod.__name__ if mod is not None else None, "current": None,
+           "missing": []}
+    if mod is not None:
+        out["missing"] = [n for n in function_names() if not hasattr(mod.lib, n)]
+        src = source_and_cdef()[0]
+        want = hashlib.sha256(src.encode()).hexdigest()
+        have = (mod.ffi.string(mod.lib.fg_eager_source_sha256()).decode()
+                if hasattr(mod.lib, "fg_eager_source_sha256") else "")
+        out["current"] = have == want and not out["missing"]
+    return out
 
 
 _SUPPORTED = set(UNARY) | set(BINARY) | set(COMPARE)
@@ -155,9 +273,11 @@ def run(prim, arrays, out_aval, params=None):
             return None
         if any(v.shape not in ((), shape) for v in vals):
             return None
+    fn = getattr(mod.lib, _name(name, dt, variant), None)
+    if fn is None:
+        return None                  # a module built from an older source
     vals = [v if v.flags.c_contiguous else np.ascontiguousarray(v) for v in vals]
     out = np.empty(shape, out_aval.dtype)
-    fn = getattr(mod.lib, _name(name, dt, variant))
     ffi = mod.ffi
     ct = "float *" if dt == dtypes.float32 else "double *"
     args = [ffi.cast(ct, v.__array_interface__["data"][0]) for v in vals]
@@ -184,11 +304,13 @@ def _run_reduce(name, x, out_aval, axes):
         return None
     if n_red == 0 and name != "reduce_sum":
         return None          # NumPy's error for max/min of nothing
+    parallel = layout == "last" and n0 * n1 >= PARALLEL_MIN
+    fn = getattr(mod.lib, _name(name, v.dtype, f"{layout}_{'p' if parallel else 's'}"), None)
+    if fn is None:
+        return None
     if not v.flags.c_contiguous:
         v = np.ascontiguousarray(v)
     out = np.empty(out_aval.shape, out_aval.dtype)
-    parallel = layout == "last" and n0 * n1 >= PARALLEL_MIN
-    fn = getattr(mod.lib, _name(name, v.dtype, f"{layout}_{'p' if parallel else 's'}"))
     ct = "float *" if v.dtype == dtypes.float32 else "double *"
     ffi = mod.ffi
     fn(ffi.cast(ct, v.__array_interface__["data"][0] if v.size else 0),
