@@ -3,11 +3,13 @@ on float32/float64, generic over size, generated from the same lowering rules as
 (`KernelEmitter.elementwise`, `codegen.emit_reduce_kernel` on a program whose sizes are
 run-time parameters, `symbolic.Dim`) and compiled at install time by `setup.py` (cffi
 out-of-line API mode) once per instruction-set level: `funcgrad._eager_kernels_base`
-(plain x86-64, or the platform's default), `_v3` (AVX2/FMA) and `_v4` (AVX-512). The widest
-level the CPU supports is imported (`FUNCGRAD_EAGER_KERNELS=base|v3|v4|off` overrides).
-Eager operations on the `c` backend call them without a compile step, and agree with
-jitted code (a float32 sum accumulates in double on both paths); anything they do not
-cover runs with the NumPy implementation. When no module is built (installed without a C
+(plain x86-64, or the platform's default), `_v3` (AVX2/FMA) and `_v4` (AVX-512 on 256-bit
+vectors). The widest level the CPU supports is imported (`FUNCGRAD_EAGER_KERNELS=base|v3|
+v4|off` overrides). Eager operations on the `c` backend call them without a compile step,
+and agree with jitted code (a float32 sum accumulates in double on both paths; reductions
+agree bit for bit where the level's vector width is the one -march=native picks for jit:
+v3 on AVX2 CPUs, v4 on Intel AVX-512 CPUs); anything they do not cover runs with the NumPy
+implementation. When no module is built (installed without a C
 compiler), or a module lacks a kernel (built from an older source), the NumPy
 implementation runs instead, after one `FallbackWarning` naming the fix.
 
