@@ -14,6 +14,7 @@ from .prims.elementwise import stop_gradient
 from . import numpy  # noqa: F401
 from . import lax, random  # noqa: F401
 from . import config
+from .cache import FallbackWarning
 from .devices import device_put, devices, default_backend, Device
 
 from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
@@ -45,5 +46,5 @@ __all__ = [
     "make_ir", "eval_shape", "custom_jvp", "custom_vjp", "checkpoint", "remat",
     "stop_gradient", "device_put", "devices", "default_backend", "config", "Device",
     "block_until_ready", "numpy", "lax", "random", "tree", "dtypes", "make_jaxpr", "jacobian",
-    "device_get", "clear_caches", "ShapeDtypeStruct",
+    "device_get", "clear_caches", "ShapeDtypeStruct", "FallbackWarning",
 ]

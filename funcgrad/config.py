@@ -7,7 +7,7 @@ funcgrad has the same switch (`jax_platform_name`, `jax_log_compiles`).
 
 | option | default | environment | meaning |
 |---|---|---|---|
-| `backend` | `c` when a C compiler is present, else `reference` | `FUNCGRAD_BACKEND` | the default backend |
+| `backend` | `c` (without a C compiler it still runs cached modules and the prebuilt eager kernels; a program it cannot compile runs on `reference` after one `FallbackWarning`) | `FUNCGRAD_BACKEND` | the default backend |
 | `log_compiles` | off | `FUNCGRAD_LOG_COMPILES` | print every `jit` (re)trace |
 | `jit_cache_size` | 64 | `FUNCGRAD_JIT_CACHE_SIZE` | input signatures each jitted function keeps (least recently used dropped) |
 | `executable_cache_size` | 128 | `FUNCGRAD_EXECUTABLE_CACHE_SIZE` | compiled programs each backend keeps in memory (least recently used dropped) |
