@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 import funcgrad as fg
 import funcgrad.nn
 import funcgrad.numpy as fnp
+import funcgrad.scipy as fsp
+from funcgrad import _lax_linalg as lax_linalg  # bound as funcgrad.lax.linalg by the lead
 from funcgrad import lax
 from funcgrad.testing import broadcast_shapes
 from funcgrad.testing import shapes as shapes_st
@@ -687,6 +689,223 @@ ROWS += [
          prims=("custom_jvp_call",), rtol=1e-4),
     Spec("custom_vjp", _clip_grad_cv, lambda x: np.sin(x) * x, modes=("rev",), order=1,
          prims=("custom_vjp_call",)),
+]
+
+# factorisations on LAPACK (funcgrad.numpy.linalg, funcgrad.lax.linalg, funcgrad.scipy)
+#
+# Each function first maps the drawn matrix to a well-conditioned one (so the row checks
+# the function, not the conditioning of random draws), in the same way for funcgrad and
+# NumPy: `_well_posed` adds 10 I and reverses the rows (LU must pivot), `_spd` makes a
+# positive definite matrix, `_spread` adds a diagonal 4, 8, 12, ... (descending for the
+# SVD) so that eigen- and singular values are distinct and in the diagonal's order, and
+# each singular/eigenvector has its dominant entry on the diagonal (which fixes its sign).
+
+
+def _eye_like(xp, x):
+    m, n = x.shape[-2:]
+    return xp.eye(m, n, dtype=x.dtype)
+
+
+def _well_posed(xp, x):
+    return xp.flip(x + 10 * _eye_like(xp, x), axis=-2)
+
+
+def _spd(xp, x):
+    return x @ xp.swapaxes(x, -1, -2) + _eye_like(xp, x)
+
+
+def _spread(xp, x, descending=False):
+    m, n = x.shape[-2:]
+    steps = xp.arange(n, 0, -1) if descending else xp.arange(1, n + 1)
+    return 0.2 * x + xp.eye(m, n, dtype=x.dtype) * (4 * steps).astype(x.dtype)
+
+
+def _sym_spread(xp, x):
+    return _spread(xp, (x + xp.swapaxes(x, -1, -2)) / 2)
+
+
+def _fix_signs(xp, v, diag):
+    """Columns of v multiplied by the signs of `diag` (one entry per column)."""
+    return v * xp.where(diag < 0, -1, 1).astype(v.dtype)[..., None, :]
+
+
+def _diag(xp, x):
+    return xp.diagonal(x, 0, -2, -1)
+
+
+def _fg_eigh(x):
+    w, v = fnp.linalg.eigh(_sym_spread(fnp, x))
+    return w, _fix_signs(fnp, v, _diag(fnp, v))
+
+
+def _np_eigh(x):
+    w, v = np.linalg.eigh(_sym_spread(np, x))
+    return w, _fix_signs(np, v, _diag(np, v))
+
+
+def _fg_svd(x):
+    u, s, vh = fnp.linalg.svd(_spread(fnp, x, True), full_matrices=False)
+    sg = _diag(fnp, u)
+    return s, _fix_signs(fnp, u, sg), fnp.swapaxes(_fix_signs(fnp, fnp.swapaxes(vh, -1, -2),
+                                                               sg), -1, -2)
+
+
+def _np_svd(x):
+    u, s, vh = np.linalg.svd(_spread(np, x, True), full_matrices=False)
+    sg = _diag(np, u)
+    return s, _fix_signs(np, u, sg), np.swapaxes(_fix_signs(np, np.swapaxes(vh, -1, -2), sg),
+                                                 -1, -2)
+
+
+def _qr_fixed(xp, q, r):
+    sg = _diag(xp, r)
+    return _fix_signs(xp, q, sg), xp.swapaxes(_fix_signs(xp, xp.swapaxes(r, -1, -2), sg),
+                                              -1, -2)
+
+
+def _fg_qr(x):
+    return _qr_fixed(fnp, *fnp.linalg.qr(_spread(fnp, x)))
+
+
+def _np_qr(x):
+    return _qr_fixed(np, *np.linalg.qr(_spread(np, x)))
+
+
+def _np_solve(a, b):
+    return np.linalg.solve(_well_posed(np, a), b)
+
+
+def _np_triangular_solve(a, b, left_side, lower, transpose_a, unit_diagonal):
+    a = _well_posed(np, a)[..., ::-1, :]
+    tri = np.tril(a) if lower else np.triu(a)
+    if unit_diagonal:
+        tri = tri - _diag(np, tri)[..., None] * np.eye(a.shape[-1], dtype=a.dtype) + \
+            np.eye(a.shape[-1], dtype=a.dtype)
+    op = np.swapaxes(tri, -1, -2) if transpose_a else tri
+    if left_side:
+        return np.linalg.solve(op, b)
+    return np.swapaxes(np.linalg.solve(np.swapaxes(op, -1, -2), np.swapaxes(b, -1, -2)),
+                       -1, -2)
+
+
+def _fg_triangular_solve(a, b, left_side, lower, transpose_a, unit_diagonal):
+    a = _well_posed(fnp, a)[..., ::-1, :]
+    return lax_linalg.triangular_solve(a, b, left_side=left_side, lower=lower,
+                                       transpose_a=transpose_a, unit_diagonal=unit_diagonal)
+
+
+def _triangular_params(shps):
+    return st.fixed_dictionaries({"lower": st.booleans(), "transpose_a": st.booleans(),
+                                  "unit_diagonal": st.booleans()})
+
+
+def _np_lu(x):
+    import scipy.linalg
+    x = _well_posed(np, x)
+    return np.stack([scipy.linalg.lu_factor(m)[0] for m in x.reshape((-1,) + x.shape[-2:])]
+                    ).reshape(x.shape)
+
+
+def _np_cho_solve(a, b):
+    import scipy.linalg
+    return scipy.linalg.cho_solve(scipy.linalg.cho_factor(_spd(np, a), lower=True), b)
+
+
+def _np_mvn_logpdf(x, mean, cov):
+    import scipy.stats
+    return scipy.stats.multivariate_normal.logpdf(x, mean, _spd(np, cov)).astype(x.dtype)
+
+
+_sq = _shapes(((3, 3),), ((2, 3, 3),), ((1, 1),), ((4, 4),))
+_rect = _shapes(((3, 3),), ((4, 2),), ((2, 4),), ((2, 3, 2),))
+_solve_shapes = _shapes(((3, 3), (3,)), ((2, 3, 3), (2, 3, 2)), ((3, 3), (2, 3, 1)),
+                        ((1, 1), (1,)))
+_LINALG_TOL = {"rtol": 2e-4, "atol": 2e-4}
+
+ROWS += [
+    Spec("linalg.cholesky", lambda x: fnp.linalg.cholesky(_spd(fnp, x)),
+         lambda x: np.linalg.cholesky(_spd(np, x)), shapes=_sq, prims=("cholesky",),
+         **_LINALG_TOL),
+    Spec("linalg.solve", lambda a, b: fnp.linalg.solve(_well_posed(fnp, a), b), _np_solve,
+         args=(FLOAT, FLOAT), shapes=_solve_shapes, prims=("lu", "triangular_solve"),
+         **_LINALG_TOL),
+    Spec("linalg.inv", lambda x: fnp.linalg.inv(_well_posed(fnp, x)),
+         lambda x: np.linalg.inv(_well_posed(np, x)), shapes=_sq, prims=("lu",), order=1,
+         **_LINALG_TOL),
+    Spec("linalg.det", lambda x: fnp.linalg.det(0.2 * _well_posed(fnp, x)),
+         lambda x: np.linalg.det(0.2 * _well_posed(np, x)),
+         shapes=_shapes(((4, 4),), ((2, 5, 5),), ((2, 2),), ((3, 3),), ((1, 1),)), order=1,
+         **_LINALG_TOL),
+    Spec("linalg.slogdet", lambda x: tuple(fnp.linalg.slogdet(_well_posed(fnp, x))),
+         lambda x: tuple(np.linalg.slogdet(_well_posed(np, x))), shapes=_sq, prims=("lu",),
+         order=1, **_LINALG_TOL),
+    Spec("linalg.qr", _fg_qr, _np_qr, shapes=_rect, prims=("qr",), **_LINALG_TOL),
+    Spec("linalg.eigh", _fg_eigh, _np_eigh, shapes=_sq, prims=("eigh",), **_LINALG_TOL),
+    Spec("linalg.svd", _fg_svd, _np_svd, shapes=_rect, prims=("svd",), **_LINALG_TOL),
+    Spec("linalg.pinv", lambda x: fnp.linalg.pinv(_spread(fnp, x)),
+         lambda x: np.linalg.pinv(_spread(np, x)), shapes=_rect, prims=("svd",), order=1,
+         **_LINALG_TOL),
+    Spec("lax.linalg.triangular_solve", _fg_triangular_solve, _np_triangular_solve,
+         args=(FLOAT, FLOAT),
+         shapes=_shapes(((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 1)), ((1, 1), (1, 3))),
+         params=lambda s: _triangular_params(s).map(lambda d: {**d, "left_side": True}),
+         prims=("triangular_solve",), **_LINALG_TOL),
+    Spec("lax.linalg.triangular_solve_right", _fg_triangular_solve, _np_triangular_solve,
+         args=(FLOAT, FLOAT), shapes=_shapes(((3, 3), (2, 3)), ((2, 2, 2), (2, 1, 2))),
+         params=lambda s: _triangular_params(s).map(lambda d: {**d, "left_side": False}),
+         prims=("triangular_solve",), **_LINALG_TOL),
+    Spec("lax.linalg.lu", lambda x: lax_linalg.lu(_well_posed(fnp, x))[0], _np_lu,
+         shapes=_sq, prims=("lu",), **_LINALG_TOL),
+    Spec("scipy.linalg.cho_solve", lambda a, b: fsp.linalg.cho_solve(
+        fsp.linalg.cho_factor(_spd(fnp, a), lower=True), b), _np_cho_solve,
+         args=(FLOAT, FLOAT), shapes=_shapes(((3, 3), (3,)), ((3, 3), (3, 2)), ((1, 1), (1,))),
+         prims=("cholesky", "triangular_solve"), order=1, **_LINALG_TOL),
+    Spec("scipy.stats.multivariate_normal.logpdf",
+         lambda x, m, c: fsp.stats.multivariate_normal.logpdf(x, m, _spd(fnp, c)),
+         _np_mvn_logpdf, args=(FLOAT, FLOAT, FLOAT),
+         shapes=_shapes(((3,), (3,), (3, 3)), ((2, 2), (2,), (2, 2))),
+         prims=("cholesky", "triangular_solve"), order=1, **_LINALG_TOL),
+]
+
+
+# funcgrad.scipy.special and scipy.stats.norm, against SciPy
+def _scipy_ref(name):
+    def ref(*args):
+        import scipy.special
+        import scipy.stats
+        mod, _, fn = name.rpartition(".")
+        f = getattr({"special": scipy.special, "norm": scipy.stats.norm}[mod], fn)
+        return np.asarray(f(*args)).astype(args[0].dtype)
+    return ref
+
+
+def _fsp(name):
+    mod, _, fn = name.rpartition(".")
+    return getattr({"special": fsp.special, "norm": fsp.stats.norm}[mod], fn)
+
+
+_NOT_POLE = Arg(lo=-3.0, hi=4.0, ok=_frac_away(0.0, 0.1))
+_UNIT = Arg(lo=0.03, hi=0.97)
+# (the rest of funcgrad.scipy, thin compositions of these, is checked in test_scipy.py)
+_SPECIAL = [
+    # name, args, prims, order, rtol
+    ("special.erfc", (Arg(lo=-3.0, hi=5.0),), ("erfc",), 2, 1e-5),
+    ("special.erfinv", (Arg(lo=-0.95, hi=0.95),), (), 1, 1e-5),
+    ("special.gammaln", (_NOT_POLE,), ("lgamma",), 2, 1e-5),
+    ("special.digamma", (Arg(lo=-3.0, hi=4.0, ok=_frac_away(0.0, 0.15)),), (), 1, 1e-4),
+    ("special.xlogy", (FLOAT, POS), (), 2, 1e-5),
+    ("special.entr", (POS,), (), 1, 1e-5),
+    ("special.log_ndtr", (Arg(lo=-25.0, hi=6.0),), ("erfc",), 1, 1e-5),
+    ("special.ndtri", (_UNIT,), (), 2, 1e-4),
+    ("norm.logpdf", (FLOAT, FLOAT, POS), (), 1, 1e-5),
+]
+ROWS += [Spec(f"scipy.{name}", _fsp(name), _scipy_ref(name), args=args,
+              shapes="same" if len(args) == 1 else "bcast", order=order, prims=prims,
+              rtol=rtol, atol=1e-5) for name, args, prims, order, rtol in _SPECIAL]
+ROWS += [
+    Spec("scipy.special.logsumexp_b", lambda x, b: fsp.special.logsumexp(x, b=b, axis=-1),
+         lambda x, b: _scipy_ref("special.logsumexp")(x, -1, b), args=(FLOAT, POS),
+         shapes=_nd(1, 2, n=2), rtol=1e-5, atol=1e-5),
 ]
 
 BY_NAME = {s.name: s for s in ROWS}

@@ -1,8 +1,20 @@
-"""funcgrad.numpy.linalg: norms and small matrix helpers built from primitives."""
+"""funcgrad.numpy.linalg: norms, products and the factorisation-based functions (solve,
+inv, det, slogdet, cholesky, qr, svd, eigh, lstsq, pinv, ...) as compositions of the LAPACK
+primitives of `prims/linalg.py` (through `funcgrad._lax_linalg`), batched over leading axes.
+
+Bad numerics never raise, as in JAX: `solve`/`inv` of a singular matrix give inf/NaN,
+`cholesky` of a matrix that is not positive definite gives NaN, `det` of a singular matrix
+0 and `slogdet` (0, -inf).
+"""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as _np
 
+from .. import _lax_linalg as _lx
+from .. import api as _api
+from .. import dtypes as _dtypes
 from .. import numpy as fnp
 
 
@@ -64,10 +76,6 @@ def matrix_norm(x, ord="fro", keepdims=False):
     return norm(x, ord, (-2, -1), keepdims)
 
 
-def det(a):
-    raise NotImplementedError("linalg.det is not implemented in funcgrad yet")
-
-
 def matmul(x1, x2):
     return fnp.matmul(x1, x2)
 
@@ -107,11 +115,317 @@ def multi_dot(arrays):
     return out
 
 
+# --- factorisation-based functions ---------------------------------------------------
+
+
+class EighResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
+
+
+class QRResult(NamedTuple):
+    Q: object
+    R: object
+
+
+class SlogdetResult(NamedTuple):
+    sign: object
+    logabsdet: object
+
+
+class SVDResult(NamedTuple):
+    U: object
+    S: object
+    Vh: object
+
+
+def _inexact(*xs):
+    """The arrays promoted to one float dtype (integers to the default float)."""
+    arrs = [fnp.asarray(x) for x in xs]
+    dt = fnp.result_type(*arrs)
+    if not fnp.issubdtype(dt, fnp.floating):
+        dt = _dtypes.DEFAULT_FLOAT
+    return [a.astype(dt) if a.dtype != dt else a for a in arrs]
+
+
+def _square(name, a):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"linalg.{name}: expected square matrices [..., n, n], got shape "
+                         f"{a.shape}")
+
+
+def _mT(x):
+    return fnp.swapaxes(x, -1, -2)
+
+
+def cholesky(a, *, upper=False, symmetrize_input=True):
+    """Cholesky factor of each matrix of `a` [..., n, n]: lower L with a = L @ L.T (upper
+    U = L.T with `upper`). `a` is symmetrised first ((a + a.T) / 2) unless
+    `symmetrize_input=False`, then only its lower triangle is read. A matrix that is not
+    positive definite gives NaN (no LinAlgError, as in JAX)."""
+    (a,) = _inexact(a)
+    _square("cholesky", a)
+    L = _lx.cholesky(a, symmetrize_input=symmetrize_input)
+    return _mT(L) if upper else L
+
+
+def _permute_rows(b, perm):
+    """b[..., perm, :] for perm [..., n] and b [..., n, k] with equal batch axes."""
+    return fnp.take_along_axis(b, perm[..., :, None], axis=-2)
+
+
+def _lu_solve(lu, perm, b, trans=0):
+    """Solve a x = b (trans=0) or a.T x = b (trans=1) from the LU of a (`lu`, `perm`),
+    b [..., n, k] with batch axes equal to lu's."""
+    if trans == 0:
+        x = _permute_rows(b, perm)
+        x = _lx.triangular_solve(lu, x, left_side=True, lower=True, unit_diagonal=True)
+        return _lx.triangular_solve(lu, x, left_side=True, lower=False)
+    x = _lx.triangular_solve(lu, b, left_side=True, lower=False, transpose_a=True)
+    x = _lx.triangular_solve(lu, x, left_side=True, lower=True, transpose_a=True,
+                             unit_diagonal=True)
+    return _permute_rows(x, fnp.argsort(perm, axis=-1))
+
+
+def _broadcast_batch(a, b):
+    """a [..., n, n] and b [..., n, k] with their batch axes broadcast together."""
+    batch = _np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return (fnp.broadcast_to(a, batch + a.shape[-2:]),
+            fnp.broadcast_to(b, batch + b.shape[-2:]))
+
+
+def solve(a, b):
+    """Solve a @ x = b for x, a [..., n, n]. b is a vector [n] (x [..., n]) or a stack of
+    matrices [..., n, k] whose batch axes broadcast with a's (NumPy 2's rule). Through an
+    LU factorisation with partial pivoting; a singular a gives inf/NaN, no exception."""
+    a, b = _inexact(a, b)
+    _square("solve", a)
+    n = a.shape[-1]
+    vector = b.ndim == 1
+    if vector:
+        b = b[:, None]
+    if b.shape[-2] != n:
+        raise ValueError(f"linalg.solve: a {a.shape} and b {b.shape if not vector else (n,)} "
+                         f"do not match: b needs {n} rows")
+    a, b = _broadcast_batch(a, b)
+    lu, _, perm = _lx.lu(a)
+    x = _lu_solve(lu, perm, b)
+    return x[..., 0] if vector else x
+
+
+def inv(a):
+    """Inverse of each matrix of `a` [..., n, n] (inf/NaN for a singular matrix)."""
+    (a,) = _inexact(a)
+    _square("inv", a)
+    eye = fnp.broadcast_to(fnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    return solve(a, eye)
+
+
+def _lu_parity(pivots, dtype):
+    """+1 / -1: the sign of the row permutation made by `pivots`."""
+    k = pivots.shape[-1]
+    swaps = fnp.sum(pivots != fnp.arange(k, dtype=pivots.dtype), axis=-1)
+    # `& 1` rather than `% 2`: the JVP rule of integer `rem` fails (see the report).
+    return fnp.where(swaps & 1 == 0, 1, -1).astype(dtype)
+
+
+def det(a):
+    """Determinant of each matrix of `a` [..., n, n]: closed-form cofactor expansions for
+    n <= 3 (exact polynomials, so derivatives exist at singular matrices too), else from
+    the LU factorisation (derivatives at an exactly singular matrix are then NaN)."""
+    (a,) = _inexact(a)
+    _square("det", a)
+    n = a.shape[-1]
+    if n == 0:
+        return fnp.ones(a.shape[:-2], a.dtype)
+    if n == 1:
+        return a[..., 0, 0]
+    if n == 2:
+        return a[..., 0, 0] * a[..., 1, 1] - a[..., 0, 1] * a[..., 1, 0]
+    if n == 3:
+        return (a[..., 0, 0] * (a[..., 1, 1] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 1])
+                - a[..., 0, 1] * (a[..., 1, 0] * a[..., 2, 2] - a[..., 1, 2] * a[..., 2, 0])
+                + a[..., 0, 2] * (a[..., 1, 0] * a[..., 2, 1] - a[..., 1, 1] * a[..., 2, 0]))
+    lu, pivots, _ = _lx.lu(a)
+    diag = fnp.diagonal(lu, 0, -2, -1)
+    return _lu_parity(pivots, a.dtype) * fnp.prod(diag, axis=-1)
+
+
+def slogdet(a, *, method=None):
+    """(sign, log|det|) of each matrix of `a` [..., n, n] from its LU factorisation; a
+    singular matrix gives (0, -inf), as NumPy and JAX. `method` must be None or 'lu'."""
+    if method not in (None, "lu"):
+        raise ValueError(f"linalg.slogdet: method {method!r} is not supported; use 'lu'")
+    (a,) = _inexact(a)
+    _square("slogdet", a)
+    if a.shape[-1] == 0:
+        return SlogdetResult(fnp.ones(a.shape[:-2], a.dtype), fnp.zeros(a.shape[:-2], a.dtype))
+    lu, pivots, _ = _lx.lu(a)
+    diag = fnp.diagonal(lu, 0, -2, -1)
+    sign = _lu_parity(pivots, a.dtype) * fnp.prod(fnp.sign(diag), axis=-1)
+    return SlogdetResult(sign, fnp.sum(fnp.log(fnp.abs(diag)), axis=-1))
+
+
+def eigh(a, UPLO=None, symmetrize_input=True):
+    """Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix of `a`
+    [..., n, n]: `EighResult(eigenvalues, eigenvectors)`. `a` is symmetrised first unless
+    `symmetrize_input=False`, then only the `UPLO` ('L' default, or 'U') triangle is read.
+    Eigenvector derivatives are inf/NaN at repeated eigenvalues, as in JAX."""
+    (a,) = _inexact(a)
+    _square("eigh", a)
+    lower = _uplo_lower(UPLO)
+    v, w = _lx.eigh(a, lower=lower, symmetrize_input=symmetrize_input)
+    return EighResult(w, v)
+
+
+def _uplo_lower(UPLO):
+    if UPLO is None or UPLO == "L":
+        return True
+    if UPLO == "U":
+        return False
+    raise ValueError(f"linalg: UPLO must be 'L' or 'U', got {UPLO!r}")
+
+
+def eigvalsh(a, UPLO="L", *, symmetrize_input=True):
+    """Eigenvalues (ascending) of each symmetric matrix of `a` [..., n, n]."""
+    return eigh(a, UPLO, symmetrize_input).eigenvalues
+
+
+def qr(a, mode="reduced"):
+    """QR decomposition of each matrix of `a` [..., m, n]: `QRResult(Q, R)` with mode
+    'reduced' (Q [..., m, k], R [..., k, n], k = min(m, n)) or 'complete' (Q [..., m, m]);
+    mode 'r' returns R only. Derivatives of mode 'complete' need m <= n."""
+    (a,) = _inexact(a)
+    if a.ndim < 2:
+        raise ValueError(f"linalg.qr: expected a matrix, got shape {a.shape}")
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode {mode!r} is not supported; use 'reduced', "
+                         "'complete' or 'r'")
+    q, r = _lx.qr(a, full_matrices=mode == "complete")
+    if mode == "r":
+        return r
+    return QRResult(q, r)
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False, subset_by_index=None):
+    """Singular value decomposition of each matrix of `a` [..., m, n]:
+    `SVDResult(U, S, Vh)` with S descending (`S` alone without `compute_uv`).
+    `hermitian` is accepted for NumPy compatibility (the general SVD is used).
+    Derivatives of U and Vh need full_matrices=False unless a is square, and are inf/NaN
+    at repeated singular values (as in JAX)."""
+    del hermitian
+    (a,) = _inexact(a)
+    if a.ndim < 2:
+        raise ValueError(f"linalg.svd: expected a matrix, got shape {a.shape}")
+    out = _lx.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
+                  subset_by_index=subset_by_index)
+    if not compute_uv:
+        return out
+    return SVDResult(*out)
+
+
+def svdvals(x):
+    """Singular values (descending) of each matrix of `x` [..., m, n]."""
+    return svd(x, compute_uv=False)
+
+
+def _default_rtol(a, scale=1.0):
+    return scale * max(a.shape[-2:]) * float(_np.finfo(a.dtype).eps)
+
+
+def lstsq(a, b, rcond=None, *, numpy_resid=False):
+    """Least-squares solution of a @ x = b for a [m, n], b [m] or [m, k]: `(x, resid,
+    rank, s)` from the SVD of a, with singular values below `rcond * max(s)` (default
+    eps * max(m, n)) treated as zero. `resid` is the squared residual norm per column
+    (always computed, as JAX; `numpy_resid=True` gives NumPy's empty array when
+    rank < n or m <= n, which needs concrete values)."""
+    a, b = _inexact(a, b)
+    if a.ndim != 2:
+        raise TypeError(f"linalg.lstsq: a must be a matrix [m, n], got shape {a.shape}")
+    if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise TypeError(f"linalg.lstsq: b must be [m] or [m, k] with m = {a.shape[0]}, got "
+                        f"shape {b.shape}")
+    vector = b.ndim == 1
+    if vector:
+        b = b[:, None]
+    m, n = a.shape
+    if rcond is None:
+        rcond = _default_rtol(a)
+    u, s, vt = _lx.svd(a, full_matrices=False)
+    if s.shape[-1]:
+        mask = s >= rcond * s[0]
+    else:
+        mask = s > 0
+    rank = fnp.sum(mask).astype(fnp.int32)
+    s_inv = fnp.where(mask, 1 / fnp.where(mask, s, 1), 0)
+    x = _mT(vt) @ (s_inv[:, None] * (_mT(u) @ b))
+    if numpy_resid and (int(rank) < n or m <= n):
+        resid = fnp.asarray(_np.array([], a.dtype))
+    else:
+        resid = fnp.sum((b - a @ x) ** 2, axis=0)
+    if vector:
+        x = x[:, 0]
+        if resid.shape:
+            resid = resid[0] if not numpy_resid else resid
+    return x, resid, rank, s
+
+
+def _pinv_svd(a, rtol):
+    u, s, vt = _lx.svd(a, full_matrices=False)
+    cutoff = rtol * s[..., 0:1]
+    s = fnp.where(s > cutoff, s, fnp.inf)
+    return _mT(vt) @ (_mT(u) / s[..., :, None])
+
+
+_pinv_core = _api.custom_jvp(_pinv_svd, nondiff_argnums=(1,))
+
+
+@_pinv_core.defjvp
+def _pinv_jvp(rtol, primals, tangents):
+    # The derivative of the pseudo-inverse (Golub & Pereyra 1973), as JAX's: it exists
+    # wherever the rank is locally constant, unlike the derivative through the SVD, which
+    # is NaN at repeated singular values.
+    (a,), (a_dot,) = primals, tangents
+    p = _pinv_core(a, rtol)
+    m, n = a.shape[-2:]
+    eye_m = fnp.eye(m, dtype=a.dtype)
+    eye_n = fnp.eye(n, dtype=a.dtype)
+    p_dot = -p @ a_dot @ p
+    p_dot = p_dot + p @ _mT(p) @ _mT(a_dot) @ (eye_m - a @ p)
+    p_dot = p_dot + (eye_n - p @ a) @ _mT(a_dot) @ _mT(p) @ p
+    return p, p_dot
+
+
+def pinv(a, rtol=None, hermitian=False, *, rcond=None):
+    """Moore-Penrose pseudo-inverse of each matrix of `a` [..., m, n] through the SVD;
+    singular values at most `rtol * max(s)` are dropped (default 10 * max(m, n) * eps, as
+    JAX; `rcond` is NumPy's older name). Its derivative is the analytic one (defined where
+    the rank does not change)."""
+    del hermitian
+    (a,) = _inexact(a)
+    if a.ndim < 2:
+        raise ValueError(f"linalg.pinv: expected a matrix, got shape {a.shape}")
+    m, n = a.shape[-2:]
+    if m == 0 or n == 0:
+        return fnp.zeros(a.shape[:-2] + (n, m), a.dtype)
+    if rtol is None:
+        rtol = rcond
+    rtol = _default_rtol(a, 10.0) if rtol is None else float(rtol)
+    return _pinv_core(a, rtol)
+
+
 def matrix_power(a, n):
-    a = fnp.asarray(a)
+    """a @ a @ ... (n times) for each matrix of `a` [..., k, k], by repeated squaring;
+    n = 0 gives the identity and n < 0 powers of the inverse."""
+    a = fnp.asarray(a)          # integer matrices stay integer (n >= 0), as in NumPy
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"linalg.matrix_power: expected square matrices, got {a.shape}")
+    if isinstance(n, (bool, _np.bool_)) or not isinstance(n, (int, _np.integer)):
+        raise TypeError(f"linalg.matrix_power: exponent must be an integer, got {n!r}")
+    n = int(n)
     if n < 0:
-        raise NotImplementedError("matrix_power with a negative exponent needs linalg.inv, "
-                                  "which funcgrad does not have yet")
+        a = inv(a)
+        n = -n
     out = fnp.broadcast_to(fnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
     base = a
     while n:
@@ -121,3 +435,62 @@ def matrix_power(a, n):
         if n:
             base = fnp.matmul(base, base)
     return out
+
+
+def matrix_rank(M, rtol=None, *, tol=None):
+    """Number of singular values of each matrix of `M` above the threshold: `tol`
+    (absolute) if given, else `rtol * max(s)` (default max(m, n) * eps, NumPy's rule)."""
+    (M,) = _inexact(M)
+    if M.ndim < 2:
+        return fnp.any(M != 0).astype(fnp.int32)
+    s = svd(M, compute_uv=False)
+    if tol is None:
+        r = _default_rtol(M) if rtol is None else fnp.asarray(rtol, dtype=s.dtype)
+        smax = fnp.max(s, axis=-1, keepdims=True) if s.shape[-1] else fnp.zeros(
+            s.shape[:-1] + (1,), s.dtype)
+        tol = r * smax if fnp.ndim(r) == 0 else fnp.asarray(r)[..., None] * smax
+    else:
+        tol = fnp.asarray(tol, dtype=s.dtype)
+        tol = tol[..., None] if fnp.ndim(tol) else tol
+    return fnp.sum(s > tol, axis=-1).astype(fnp.int32)
+
+
+def cond(x, p=None):
+    """Condition number of each matrix of `x`: s_max / s_min for p None, 2 (-2: the
+    inverse), else norm(x, p) * norm(inv(x), p). Singular matrices give inf."""
+    (x,) = _inexact(x)
+    if p is None or p in (2, -2):
+        s = svd(x, compute_uv=False)
+        r = s[..., 0] / s[..., -1]
+        out = 1 / r if p == -2 else r
+        return fnp.where(fnp.isnan(out), fnp.inf, out)
+    _square("cond", x)
+    out = norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+    return fnp.where(fnp.isnan(out), fnp.inf, out)
+
+
+def tensorinv(a, ind=2):
+    """Inverse of `a` as a linear map from its last dims onto its first `ind` dims
+    (NumPy's tensorinv)."""
+    a = fnp.asarray(a)
+    out_shape = a.shape[ind:] + a.shape[:ind]
+    n = int(_np.prod(a.shape[:ind]))
+    if int(_np.prod(a.shape[ind:])) != n:
+        raise ValueError(f"linalg.tensorinv: a {a.shape} is not square for ind={ind}")
+    return fnp.reshape(inv(fnp.reshape(a, (n, -1))), out_shape)
+
+
+def tensorsolve(a, b, axes=None):
+    """Solve tensordot(a, x, x.ndim) = b for x (NumPy's tensorsolve)."""
+    a, b = _inexact(a, b)
+    if axes is not None:
+        allax = list(range(a.ndim))
+        for k in axes:
+            allax.remove(k)
+            allax.insert(a.ndim, k)
+        a = fnp.transpose(a, allax)
+    out_shape = a.shape[b.ndim:]
+    n = int(_np.prod(out_shape))
+    if int(_np.prod(b.shape)) != n:
+        raise ValueError(f"linalg.tensorsolve: a {a.shape} and b {b.shape} do not match")
+    return fnp.reshape(solve(fnp.reshape(a, (n, n)), fnp.ravel(b)), out_shape)

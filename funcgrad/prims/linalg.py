@@ -1,7 +1,10 @@
-"""Linear algebra primitives: `dot_general` and `conv_general_dilated`.
+"""Linear algebra primitives: `dot_general` and `conv_general_dilated`, and the
+factorisations on LAPACK: `cholesky`, `triangular_solve`, `lu`, `qr`, `eigh`, `svd`.
 
-Both are bilinear: their JVPs apply them to one tangent at a time, and their transpose
-rules are again dot products / convolutions (as in JAX's lax.py / convolution.py).
+The first two are bilinear: their JVPs apply them to one tangent at a time, and their
+transpose rules are again dot products / convolutions (as in JAX's lax.py /
+convolution.py). `triangular_solve` is linear in its right-hand side; the factorisations
+have JVP rules only (reverse mode transposes them).
 """
 from __future__ import annotations
 
@@ -10,10 +13,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import core, dtypes
-from ..ad import defjvp, is_undefined
+from ..ad import defjvp, defjvp2, is_undefined, zeros_like
 from ..batching import bdim_at_front, moveaxis_to_front
 from ..core import ShapedArray, bind
-from .structural import reshape, rev, transpose
+from .elementwise import add, convert_element_type, div, eq, ge, le, mul, neg, select, sub
+from .indexing import concatenate, pad
+from .indexing import slice as slice_
+from .reductions import reduce_sum
+from .structural import broadcast_in_dim, broadcast_to, full, iota, reshape, rev, transpose
 
 # --- dot_general -----------------------------------------------------------------------
 
@@ -501,3 +508,482 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
         perm[dn.rhs_spec[0]], perm[dn.rhs_spec[1]] = perm[dn.rhs_spec[1]], perm[dn.rhs_spec[0]]
         rhs = transpose(rhs, perm)
     return conv_general_dilated(lhs, rhs, (1,) * nsp, pads, strides, rhs_dilation, dn)
+
+
+# ======================================================================================
+# Factorisations on LAPACK: cholesky, triangular_solve, lu, qr, eigh, svd.
+#
+# Each takes a stack of matrices `[..., m, n]` (float32 / float64) and factors every matrix
+# of the stack (batching moves the vmapped axis to the front). The reference impls call
+# LAPACK through cffi (lowering/lapack.py); the C and OpenCL backends run them as host steps
+# with those impls. Failures give NaN, never an exception, as in JAX. JVP rules follow JAX's
+# (jax/_src/lax/linalg.py), written with primitives so that they differentiate again.
+# ======================================================================================
+
+
+def _lapack():
+    from ..lowering import lapack
+    return lapack
+
+
+def _check_matrix(name, x, square=False):
+    if x.ndim < 2:
+        raise TypeError(f"{name}: expected a matrix or a stack of matrices [..., m, n], got "
+                        f"shape {x.shape}")
+    if square and x.shape[-1] != x.shape[-2]:
+        raise TypeError(f"{name}: expected square matrices [..., n, n], got shape {x.shape}")
+    if x.dtype not in (dtypes.float32, dtypes.float64):
+        raise TypeError(f"{name}: expected float32 or float64 matrices, got {x.dtype}; "
+                        "convert with .astype(float32) first (complex matrices are not "
+                        "supported)")
+
+
+def _mT(x):
+    """Swap the last two axes."""
+    nd = x.ndim
+    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _mm(x, y):
+    """Matrix product over equal leading (batch) axes."""
+    nd = x.ndim
+    batch = tuple(range(nd - 2))
+    return dot_general(x, y, (((nd - 1,), (nd - 2,)), (batch, batch)))
+
+
+def _tri_mask(shape, k, lower):
+    """Boolean [..., m, n]: j - i <= k (lower) or j - i >= k (upper)."""
+    rows = iota(dtypes.int32, shape, len(shape) - 2)
+    cols = iota(dtypes.int32, shape, len(shape) - 1)
+    shifted = add(rows, full(shape, k, dtypes.int32))
+    return ge(shifted, cols) if lower else le(shifted, cols)
+
+
+def _tril(x, k=0):
+    return select(_tri_mask(x.shape, k, True), x, full(x.shape, 0, x.dtype))
+
+
+def _triu(x, k=0):
+    return select(_tri_mask(x.shape, k, False), x, full(x.shape, 0, x.dtype))
+
+
+def _eye(shape, dtype):
+    """Identity matrices of `shape` [..., m, n] (ones where row == column)."""
+    nd = len(shape)
+    return convert_element_type(eq(iota(dtypes.int32, shape, nd - 2),
+                                   iota(dtypes.int32, shape, nd - 1)), dtype)
+
+
+def _diag_part(x):
+    """The diagonals [..., min(m, n)] of the matrices of x."""
+    k = min(x.shape[-2:])
+    x = slice_(x, (0,) * x.ndim, x.shape[:-2] + (k, k))
+    return reduce_sum(mul(x, _eye(x.shape, x.dtype)), (x.ndim - 1,))
+
+
+def _row(v, n):
+    """[..., n] -> [..., m=n?, n]: `v` repeated along a new second-to-last axis of size n."""
+    shape = v.shape[:-1] + (n, v.shape[-1])
+    return broadcast_in_dim(v, shape, tuple(range(v.ndim - 1)) + (v.ndim,))
+
+
+def _col(v, m):
+    """[..., m] -> [..., m, m]: `v` repeated along a new last axis."""
+    shape = v.shape + (m,)
+    return broadcast_in_dim(v, shape, tuple(range(v.ndim)))
+
+
+def _sym_from_triangle(x, lower):
+    """The symmetric matrix whose `lower` (upper) triangle is that of x: what a routine that
+    reads only one triangle sees."""
+    if lower:
+        return add(_tril(x), _mT(_tril(x, -1)))
+    return add(_triu(x), _mT(_triu(x, 1)))
+
+
+def _front_batch(size, vals, dims):
+    from ..batching import bdim_at_front
+    return [bdim_at_front(v, d, size) for v, d in zip(vals, dims)]
+
+
+# --- cholesky --------------------------------------------------------------------------
+
+cholesky_p = core.new_primitive("cholesky")
+
+
+def _cholesky_shape(x):
+    _check_matrix("cholesky", x, square=True)
+    return ShapedArray(x.shape, x.dtype, False)
+
+
+def _cholesky_jvp(primals, tangents):
+    (x,), (x_dot,) = primals, tangents
+    L = cholesky_p.bind(x)
+    # The factorisation reads the lower triangle only, so the tangent it sees is the
+    # symmetric matrix built from the tangent's lower triangle (JAX assumes a symmetric
+    # tangent; its wrapper symmetrises the input, as ours does).
+    sigma_dot = _sym_from_triangle(x_dot, True)
+    # L_dot = L phi(L^-1 sigma_dot L^-T), phi = lower triangle with the diagonal halved
+    # (Murray 2016, arXiv:1602.07527).
+    tmp = triangular_solve(L, sigma_dot, left_side=False, lower=True, transpose_a=True)
+    tmp = triangular_solve(L, tmp, left_side=True, lower=True)
+    half_diag = sub(full(x.shape, 1, x.dtype),
+                    mul(_eye(x.shape, x.dtype), full(x.shape, 0.5, x.dtype)))
+    return L, _mm(L, mul(_tril(tmp), half_diag))
+
+
+def _cholesky_batch(size, vals, dims):
+    (x,) = _front_batch(size, vals, dims)
+    return cholesky_p.bind(x), 0
+
+
+core.shape_rules[cholesky_p] = _cholesky_shape
+core.impl_rules[cholesky_p] = lambda x: _lapack().cholesky(x)
+core.jvp_rules[cholesky_p] = _cholesky_jvp
+core.batch_rules[cholesky_p] = _cholesky_batch
+
+
+def cholesky(x):
+    """Lower Cholesky factor of each matrix of `x` [..., n, n], reading only its lower
+    triangle (the primitive: no symmetrisation). A matrix that is not positive definite
+    gives all NaN, as in JAX."""
+    return bind(cholesky_p, core.to_array(x))
+
+
+# --- triangular_solve ------------------------------------------------------------------
+
+triangular_solve_p = core.new_primitive("triangular_solve")
+
+
+def _triangular_solve_shape(a, b, *, left_side, lower, transpose_a, unit_diagonal):
+    _check_matrix("triangular_solve", a, square=True)
+    if b.ndim != a.ndim:
+        raise TypeError(f"triangular_solve: a {a.shape} and b {b.shape} must have the same "
+                        "rank (equal batch axes)")
+    if b.dtype != a.dtype:
+        raise TypeError(f"triangular_solve: dtypes differ (a {a.dtype}, b {b.dtype})")
+    m = a.shape[-1]
+    k = b.shape[-2] if left_side else b.shape[-1]
+    if a.shape[:-2] != b.shape[:-2] or k != m:
+        side = "b.shape[-2]" if left_side else "b.shape[-1]"
+        raise TypeError(f"triangular_solve: a {a.shape} and b {b.shape} must have equal batch "
+                        f"axes and {side} == {m} (left_side={left_side})")
+    return ShapedArray(b.shape, b.dtype, False)
+
+
+def _triangular_solve_np(a, b, *, left_side, lower, transpose_a, unit_diagonal):
+    return _lapack().triangular_solve(a, b, left_side, lower, transpose_a, unit_diagonal)
+
+
+def _triangular_solve_jvp_a(g_a, ans, a, b, *, left_side, lower, transpose_a,
+                            unit_diagonal):
+    k = 1 if unit_diagonal else 0
+    # Only the triangle the solve reads carries a tangent.
+    g_a = _tril(g_a, -k) if lower else _triu(g_a, k)
+    g_a = neg(g_a)
+    g_a = _mT(g_a) if transpose_a else g_a
+
+    def a_inverse(rhs):
+        return triangular_solve(a, rhs, left_side=left_side, lower=lower,
+                                transpose_a=transpose_a, unit_diagonal=unit_diagonal)
+
+    m, n = b.shape[-2:]
+    # dX = -op(A)^-1 dop(A) X (left) or -X dop(A) op(A)^-1 (right), in the cheaper order.
+    if left_side:
+        return a_inverse(_mm(g_a, ans)) if m > n else _mm(a_inverse(g_a), ans)
+    return a_inverse(_mm(ans, g_a)) if m < n else _mm(ans, a_inverse(g_a))
+
+
+def _triangular_solve_jvp_b(g_b, ans, a, b, **params):
+    return triangular_solve_p.bind(a, g_b, **params)
+
+
+def _triangular_solve_transpose(ct, a, b, *, left_side, lower, transpose_a, unit_diagonal):
+    if is_undefined(a):
+        raise NotImplementedError("triangular_solve is not linear in its matrix operand a")
+    return [None, triangular_solve(a, ct, left_side=left_side, lower=lower,
+                                   transpose_a=not transpose_a, unit_diagonal=unit_diagonal)]
+
+
+def _triangular_solve_batch(size, vals, dims, **params):
+    a, b = _front_batch(size, vals, dims)
+    return triangular_solve_p.bind(a, b, **params), 0
+
+
+core.shape_rules[triangular_solve_p] = _triangular_solve_shape
+core.impl_rules[triangular_solve_p] = _triangular_solve_np
+defjvp2(triangular_solve_p, _triangular_solve_jvp_a, _triangular_solve_jvp_b)
+core.transpose_rules[triangular_solve_p] = _triangular_solve_transpose
+core.batch_rules[triangular_solve_p] = _triangular_solve_batch
+
+
+def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False,
+                     conjugate_a=False, unit_diagonal=False):
+    """Solve op(a) @ x = b (`left_side`) or x @ op(a) = b for x, with a [..., m, m]
+    triangular (only its `lower` or upper triangle is read; its diagonal is taken as ones
+    with `unit_diagonal`) and op(a) = a.T with `transpose_a` (JAX's
+    `lax.linalg.triangular_solve`; `conjugate_a` is a no-op on real matrices). The batch
+    axes of a and b must be equal. A zero on the diagonal gives inf/NaN, no exception."""
+    del conjugate_a
+    a, b = core.to_array(a), core.to_array(b)
+    return bind(triangular_solve_p, a, b, left_side=bool(left_side), lower=bool(lower),
+                transpose_a=bool(transpose_a), unit_diagonal=bool(unit_diagonal))
+
+
+# --- lu --------------------------------------------------------------------------------
+
+lu_p = core.new_primitive("lu", multiple_results=True)
+
+
+def _lu_shape(x):
+    _check_matrix("lu", x)
+    m, n = x.shape[-2:]
+    batch = x.shape[:-2]
+    return [ShapedArray(x.shape, x.dtype, False),
+            ShapedArray(batch + (min(m, n),), dtypes.int32, False),
+            ShapedArray(batch + (m,), dtypes.int32, False)]
+
+
+def _permutation_matrix(perm, dtype):
+    """[..., m] row order -> [..., m, m] matrix P with (P @ a) = a[..., perm, :]."""
+    m = perm.shape[-1]
+    shape = perm.shape + (m,)
+    return convert_element_type(eq(_col(perm, m), iota(dtypes.int32, shape, len(shape) - 1)),
+                                dtype)
+
+
+def _lu_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    lu, pivots, perm = lu_p.bind(a)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    nb = len(batch)
+    dt = a.dtype
+    x = _mm(_permutation_matrix(perm, dt), a_dot)
+    zero = full((), 0, dt)
+    # L: [m, m] unit lower (the first k columns from lu, then the identity's); U: [n, n]
+    # upper (the first k rows from lu, then the identity's), so both are invertible.
+    l_k = _tril(slice_(lu, (0,) * (nb + 2), batch + (m, k)), -1)
+    l = add(pad(l_k, zero, [(0, 0, 0)] * nb + [(0, 0, 0), (0, m - k, 0)]),
+            _eye(batch + (m, m), dt))
+    u_k = _triu(slice_(lu, (0,) * (nb + 2), batch + (k, n)))
+    u_eye = pad(_eye((n - k, n - k), dt), zero, [(k, 0, 0), (k, 0, 0)])
+    u = add(pad(u_k, zero, [(0, 0, 0)] * nb + [(0, n - k, 0), (0, 0, 0)]),
+            broadcast_to(u_eye, batch + (n, n)))
+    la = triangular_solve(l, x, left_side=True, lower=True, unit_diagonal=True)
+    lau = triangular_solve(u, la, left_side=False, lower=False)
+    l_dot = _mm(l, _tril(lau, -1))
+    u_dot = _mm(_triu(lau), u)
+    return [lu, pivots, perm], [add(l_dot, u_dot), zeros_like(pivots), zeros_like(perm)]
+
+
+def _lu_batch(size, vals, dims):
+    (x,) = _front_batch(size, vals, dims)
+    return lu_p.bind(x), [0, 0, 0]
+
+
+core.shape_rules[lu_p] = _lu_shape
+core.impl_rules[lu_p] = lambda x: list(_lapack().lu(x))
+core.jvp_rules[lu_p] = _lu_jvp
+core.batch_rules[lu_p] = _lu_batch
+
+
+def lu(x):
+    """LU decomposition with partial pivoting of each matrix of `x` [..., m, n] (JAX's
+    `lax.linalg.lu`): returns `(lu, pivots, permutation)` with unit-lower L below the
+    diagonal of `lu` and U on and above it, `pivots` [..., min(m, n)] (int32: row i was
+    swapped with row pivots[i]) and `permutation` [..., m] (int32) with
+    `x[..., permutation, :] == L @ U`. A singular matrix gives a zero on U's diagonal (no
+    exception, as in JAX)."""
+    return tuple(bind(lu_p, core.to_array(x)))
+
+
+# --- qr --------------------------------------------------------------------------------
+
+qr_p = core.new_primitive("qr", multiple_results=True)
+
+
+def _qr_shape(x, *, full_matrices):
+    _check_matrix("qr", x)
+    m, n = x.shape[-2:]
+    c = m if full_matrices else min(m, n)
+    batch = x.shape[:-2]
+    return [ShapedArray(batch + (m, c), x.dtype, False),
+            ShapedArray(batch + (c, n), x.dtype, False)]
+
+
+def _qr_jvp_square_or_tall(q, r, dx):
+    """(dq, dr) of x = q r for m >= n with q [m, n] (Walter & Lehmann 2018, as in JAX)."""
+    dx_rinv = triangular_solve(r, dx, left_side=False, lower=False)     # dx r^-1
+    qt_dx_rinv = _mm(_mT(q), dx_rinv)
+    low = _tril(qt_dx_rinv, -1)
+    do = sub(low, _mT(low))                                              # skew-symmetric
+    dq = add(_mm(q, sub(do, qt_dx_rinv)), dx_rinv)
+    dr = _mm(sub(qt_dx_rinv, do), r)
+    return dq, dr
+
+
+def _qr_jvp(primals, tangents, *, full_matrices):
+    (x,), (dx,) = primals, tangents
+    q, r = qr_p.bind(x, full_matrices=full_matrices)
+    m, n = x.shape[-2:]
+    if full_matrices and m > n:
+        raise NotImplementedError(
+            f"qr: the derivative with full_matrices=True is defined only for square or wide "
+            f"matrices (got {x.shape}: the last {m - n} columns of q are not unique); use "
+            "full_matrices=False (mode='reduced')")
+    if m >= n:
+        dq, dr = _qr_jvp_square_or_tall(q, r, dx)
+        return [q, r], [dq, dr]
+    # Wide: x = [x1 x2] with x1 = q r1 square; r2 = q^T x2, so dr2 = q^T (dx2 - dq r2).
+    start = (0,) * x.ndim
+    r1 = slice_(r, start, r.shape[:-1] + (m,))
+    r2 = slice_(r, start[:-1] + (m,), r.shape)
+    dx1 = slice_(dx, start, dx.shape[:-1] + (m,))
+    dx2 = slice_(dx, start[:-1] + (m,), dx.shape)
+    dq, dr1 = _qr_jvp_square_or_tall(q, r1, dx1)
+    dr2 = _mm(_mT(q), sub(dx2, _mm(dq, r2)))
+    return [q, r], [dq, concatenate([dr1, dr2], x.ndim - 1)]
+
+
+def _qr_batch(size, vals, dims, *, full_matrices):
+    (x,) = _front_batch(size, vals, dims)
+    return qr_p.bind(x, full_matrices=full_matrices), [0, 0]
+
+
+core.shape_rules[qr_p] = _qr_shape
+core.impl_rules[qr_p] = lambda x, *, full_matrices: list(_lapack().qr(x, full_matrices))
+core.jvp_rules[qr_p] = _qr_jvp
+core.batch_rules[qr_p] = _qr_batch
+
+
+def qr(x, *, full_matrices=True):
+    """QR decomposition of each matrix of `x` [..., m, n] (JAX's `lax.linalg.qr`): q
+    [..., m, m] and r [..., m, n] with `full_matrices`, else q [..., m, k] and r [..., k, n]
+    (k = min(m, n)). Derivatives need full_matrices=False unless m <= n."""
+    return tuple(bind(qr_p, core.to_array(x), full_matrices=bool(full_matrices)))
+
+
+# --- eigh ------------------------------------------------------------------------------
+
+eigh_p = core.new_primitive("eigh", multiple_results=True)
+
+
+def _eigh_shape(x, *, lower):
+    _check_matrix("eigh", x, square=True)
+    return [ShapedArray(x.shape, x.dtype, False), ShapedArray(x.shape[:-1], x.dtype, False)]
+
+
+def _eigh_jvp(primals, tangents, *, lower):
+    (x,), (x_dot,) = primals, tangents
+    v, w = eigh_p.bind(x, lower=lower)
+    n = x.shape[-1]
+    # As for cholesky: the tangent the routine sees is the symmetric one from its triangle.
+    a_dot = _sym_from_triangle(x_dot, lower)
+    eye = _eye(x.shape, x.dtype)
+    # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (inf for repeated eigenvalues,
+    # as in JAX: eigenvectors of a repeated eigenvalue are not differentiable).
+    diffs = sub(_row(w, n), _col(w, n))
+    f = sub(div(full(x.shape, 1, x.dtype), add(eye, diffs)), eye)
+    vt_adot_v = _mm(_mm(_mT(v), a_dot), v)
+    dv = _mm(v, mul(f, vt_adot_v))
+    dw = _diag_part(vt_adot_v)
+    return [v, w], [dv, dw]
+
+
+def _eigh_batch(size, vals, dims, *, lower):
+    (x,) = _front_batch(size, vals, dims)
+    return eigh_p.bind(x, lower=lower), [0, 0]
+
+
+core.shape_rules[eigh_p] = _eigh_shape
+core.impl_rules[eigh_p] = lambda x, *, lower: list(_lapack().eigh(x, lower))
+core.jvp_rules[eigh_p] = _eigh_jvp
+core.batch_rules[eigh_p] = _eigh_batch
+
+
+def eigh(x, *, lower=True):
+    """Eigendecomposition of each symmetric matrix of `x` [..., n, n], reading its `lower`
+    (or upper) triangle only: `(v, w)` with eigenvectors as the columns of v and the
+    eigenvalues w ascending (the primitive; JAX's `lax.linalg.eigh` symmetrises first)."""
+    return tuple(bind(eigh_p, core.to_array(x), lower=bool(lower)))
+
+
+# --- svd -------------------------------------------------------------------------------
+
+svd_p = core.new_primitive("svd", multiple_results=True)
+
+
+def _svd_shape(x, *, full_matrices, compute_uv):
+    _check_matrix("svd", x)
+    m, n = x.shape[-2:]
+    k = min(m, n)
+    batch = x.shape[:-2]
+    s = ShapedArray(batch + (k,), x.dtype, False)
+    if not compute_uv:
+        return [s]
+    uc, vr = (m, n) if full_matrices else (k, k)
+    return [s, ShapedArray(batch + (m, uc), x.dtype, False),
+            ShapedArray(batch + (vr, n), x.dtype, False)]
+
+
+def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
+    (a,), (da,) = primals, tangents
+    m, n = a.shape[-2:]
+    if compute_uv and full_matrices and m != n:
+        raise NotImplementedError(
+            f"svd: the derivative of u and vt with full_matrices=True is defined only for "
+            f"square matrices (got {a.shape}: the extra singular vectors are not unique); "
+            "use full_matrices=False")
+    s, u, vt = svd_p.bind(a, full_matrices=False, compute_uv=True)
+    k = min(m, n)
+    v = _mT(vt)
+    ds_mat = _mm(_mm(_mT(u), da), v)                      # [k, k]
+    ds = _diag_part(ds_mat)
+    if not compute_uv:
+        return [s], [ds]
+    kk = a.shape[:-2] + (k, k)
+    s_row, s_col = _row(s, k), _col(s, k)
+    eye = _eye(kk, a.dtype)
+    # F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it.
+    s_diffs = mul(add(s_row, s_col), sub(s_row, s_col))
+    one = full(kk, 1, a.dtype)
+    f = sub(div(one, add(s_diffs, eye)), eye)
+    dss = mul(s_row, ds_mat)                              # dS S
+    sds = mul(s_col, ds_mat)                              # S dS
+    zero_s = eq(s, full(s.shape, 0, s.dtype))
+    s_inv = select(zero_s, full(s.shape, 0, s.dtype),
+                   div(full(s.shape, 1, s.dtype), select(zero_s, full(s.shape, 1, s.dtype), s)))
+    half = full(kk, 0.5, a.dtype)
+    dudv_diag = mul(mul(half, sub(ds_mat, _mT(ds_mat))), mul(eye, _row(s_inv, k)))
+    du = _mm(u, add(mul(f, add(dss, _mT(dss))), dudv_diag))
+    dv = _mm(v, mul(f, add(sds, _mT(sds))))
+    if m > n:
+        dav = _mm(da, v)
+        du = add(du, div(sub(dav, _mm(u, _mm(_mT(u), dav))), _row(s, m)))
+    if n > m:
+        dau = _mm(_mT(da), u)
+        dv = add(dv, div(sub(dau, _mm(v, _mm(vt, dau))), _row(s, n)))
+    return [s, u, vt], [ds, du, _mT(dv)]
+
+
+def _svd_batch(size, vals, dims, **params):
+    (x,) = _front_batch(size, vals, dims)
+    outs = svd_p.bind(x, **params)
+    return outs, [0] * len(outs)
+
+
+core.shape_rules[svd_p] = _svd_shape
+core.impl_rules[svd_p] = lambda x, *, full_matrices, compute_uv: list(
+    _lapack().svd(x, full_matrices, compute_uv))
+core.jvp_rules[svd_p] = _svd_jvp
+core.batch_rules[svd_p] = _svd_batch
+
+
+def svd(x, *, full_matrices=True, compute_uv=True):
+    """Singular value decomposition of each matrix of `x` [..., m, n]: `[s]` or
+    `[s, u, vt]` with s [..., k] descending (k = min(m, n)), u [..., m, m or k] and
+    vt [..., n or k, n] (`full_matrices`). Non-convergence gives NaN."""
+    return bind(svd_p, core.to_array(x), full_matrices=bool(full_matrices),
+                compute_uv=bool(compute_uv))

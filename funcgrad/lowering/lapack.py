@@ -1,0 +1,254 @@
+"""LAPACK through cffi: the factorisations behind the linear-algebra primitives of
+`prims/linalg.py` (Cholesky, LU, QR, symmetric eigendecomposition, SVD) and BLAS's
+triangular solve, called in the library of the `scipy-openblas32` wheel (the library whose
+GEMM the C backend calls), opened in cffi's ABI mode (`ffi.dlopen`, no compiler needed).
+
+Every function takes a stack of matrices `(..., m, n)` (float32 or float64) and loops over
+the leading axes, calling the row-major LAPACKE entry point once per matrix. Failures do not
+raise, as in JAX: a matrix that is not positive definite (Cholesky), an eigen- or singular
+value iteration that does not converge, or NaN input (LAPACKE checks for it) gives NaN in
+every output of that matrix. An exactly singular matrix is not a failure of LU: its U has a
+zero on the diagonal and solves with it give inf/NaN.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+ROW_MAJOR = 101
+_NO_TRANS, _TRANS = 111, 112
+_UPPER, _LOWER = 121, 122
+_NON_UNIT, _UNIT = 131, 132
+_LEFT, _RIGHT = 141, 142
+
+_TEMPLATE = """
+int scipy_LAPACKE_{t}potrf(int, char, int, {c} *, int);
+int scipy_LAPACKE_{t}getrf(int, int, int, {c} *, int, int *);
+int scipy_LAPACKE_{t}geqrf(int, int, int, {c} *, int, {c} *);
+int scipy_LAPACKE_{t}orgqr(int, int, int, int, {c} *, int, {c} *);
+int scipy_LAPACKE_{t}syevd(int, char, char, int, {c} *, int, {c} *);
+int scipy_LAPACKE_{t}gesdd(int, char, int, int, {c} *, int, {c} *, {c} *, int, {c} *, int);
+void scipy_cblas_{t}trsm(int, int, int, int, int, int, int, {c}, const {c} *, int, {c} *,
+                         int);
+"""
+
+_lib: list = []
+_lock = threading.Lock()
+
+
+def _library():
+    """(ffi, lib), opened once."""
+    if _lib:
+        return _lib[0]
+    with _lock:
+        if not _lib:
+            _lib.append(_open())
+    return _lib[0]
+
+
+def _open():
+    import cffi
+    try:
+        import scipy_openblas32 as sob
+    except ImportError as err:
+        raise RuntimeError(
+            "funcgrad linear algebra needs LAPACK from the scipy-openblas32 wheel, which is "
+            "not installed: pip install scipy-openblas32") from err
+    libdir = sob.get_lib_dir()
+    stem = "lib" + sob.get_library()
+    names = sorted(f for f in os.listdir(libdir) if f.startswith(stem) and
+                   any(s in f for s in (".so", ".dylib", ".dll")))
+    if not names:
+        raise RuntimeError(f"funcgrad linear algebra: no {stem} library in {libdir}; "
+                           "reinstall the scipy-openblas32 wheel")
+    ffi = cffi.FFI()
+    ffi.cdef(_TEMPLATE.format(t="s", c="float") + _TEMPLATE.format(t="d", c="double"))
+    return ffi, ffi.dlopen(os.path.join(libdir, names[0]))
+
+
+def _check_dtype(a, name):
+    if a.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: LAPACK routines take float32 or float64 matrices, got "
+                        f"{a.dtype}; convert with .astype(np.float32) first")
+
+
+def _fn(name, dtype):
+    ffi, lib = _library()
+    t = "s" if dtype == np.float32 else "d"
+    prefix = "scipy_cblas_" if name == "trsm" else "scipy_LAPACKE_"
+    return ffi, getattr(lib, f"{prefix}{t}{name}")
+
+
+def _ptr(ffi, a):
+    ctype = "float *" if a.dtype == np.float32 else "double *"
+    return ffi.cast(ctype, a.__array_interface__["data"][0] if a.size else 0)
+
+
+def _iptr(ffi, a):
+    return ffi.cast("int *", a.__array_interface__["data"][0] if a.size else 0)
+
+
+def _stack(a):
+    """A C-contiguous copy of `a` viewed as (batch, m, n)."""
+    out = np.array(a, order="C", copy=True)
+    return out, out.reshape(_flat_shape(out.shape))
+
+
+def _flat_shape(shape):
+    return (int(np.prod(shape[:-2], dtype=np.int64)),) + tuple(shape[-2:])
+
+
+def cholesky(a: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of the matrices of `a`, reading their lower triangles; zero
+    above the diagonal; all NaN for a matrix that is not positive definite."""
+    _check_dtype(a, "cholesky")
+    out, mats = _stack(a)
+    n = a.shape[-1]
+    if n and mats.shape[0]:
+        ffi, potrf = _fn("potrf", a.dtype)
+        for m in mats:
+            if potrf(ROW_MAJOR, b"L", n, _ptr(ffi, m), n) != 0:
+                m[...] = np.nan
+            else:
+                m[...] = np.tril(m)
+    return out
+
+
+def lu(a: np.ndarray):
+    """Partial-pivoting LU of the matrices of `a` (m, n): (lu, pivots, permutation) as JAX's
+    `lax.linalg.lu`: `lu` holds unit-lower L below the diagonal and U on and above it,
+    `pivots` (k = min(m, n), int32, 0-based) the row swapped with row i at step i, and
+    `permutation` (m, int32) the rows of `a` in the order of L @ U."""
+    _check_dtype(a, "lu")
+    out, mats = _stack(a)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    piv = np.zeros((mats.shape[0], k), np.int32)
+    perm = np.zeros((mats.shape[0], m), np.int32)
+    if k:
+        ffi, getrf = _fn("getrf", a.dtype)
+    for i, x in enumerate(mats):
+        if k:
+            ip = np.zeros(k, np.int32)
+            if getrf(ROW_MAJOR, m, n, _ptr(ffi, x), n, _iptr(ffi, ip)) < 0:
+                x[...] = np.nan         # NaN input
+                ip = np.arange(1, k + 1, dtype=np.int32)
+            piv[i] = ip - 1
+        p = np.arange(m, dtype=np.int32)
+        for j, q in enumerate(piv[i]):
+            p[j], p[q] = p[q], p[j]
+        perm[i] = p
+    return out, piv.reshape(batch + (k,)), perm.reshape(batch + (m,))
+
+
+def qr(a: np.ndarray, full_matrices: bool):
+    """Householder QR of the matrices of `a` (m, n): q (m, m or k), r (m or k, n) with
+    k = min(m, n) (`full_matrices` chooses)."""
+    _check_dtype(a, "qr")
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    qc = m if full_matrices else k
+    batch = a.shape[:-2]
+    mats = np.ascontiguousarray(a).reshape(_flat_shape(a.shape))
+    q = np.zeros((mats.shape[0], m, qc), a.dtype)
+    r = np.zeros((mats.shape[0], qc, n), a.dtype)
+    if k:
+        ffi, geqrf = _fn("geqrf", a.dtype)
+        _, orgqr = _fn("orgqr", a.dtype)
+    for i, x in enumerate(mats):
+        if not k:
+            q[i] = np.eye(m, qc, dtype=a.dtype)
+            continue
+        ld = max(n, qc)
+        w = np.zeros((m, ld), a.dtype)
+        w[:, :n] = x
+        tau = np.zeros(k, a.dtype)
+        if geqrf(ROW_MAJOR, m, n, _ptr(ffi, w), ld, _ptr(ffi, tau)) != 0:
+            q[i] = r[i] = np.nan
+            continue
+        r[i] = np.triu(w[:qc, :n])
+        if orgqr(ROW_MAJOR, m, qc, k, _ptr(ffi, w), ld, _ptr(ffi, tau)) != 0:
+            q[i] = r[i] = np.nan
+            continue
+        q[i] = w[:, :qc]
+    return q.reshape(batch + (m, qc)), r.reshape(batch + (qc, n))
+
+
+def eigh(a: np.ndarray, lower: bool):
+    """Eigenvectors (as columns) and ascending eigenvalues of the symmetric matrices of
+    `a`, reading the lower (or upper) triangle."""
+    _check_dtype(a, "eigh")
+    v, mats = _stack(a)
+    n = a.shape[-1]
+    w = np.zeros((mats.shape[0], n), a.dtype)
+    if n:
+        ffi, syevd = _fn("syevd", a.dtype)
+        uplo = b"L" if lower else b"U"
+        for x, wi in zip(mats, w):
+            if syevd(ROW_MAJOR, b"V", uplo, n, _ptr(ffi, x), n, _ptr(ffi, wi)) != 0:
+                x[...] = wi[...] = np.nan
+    return v, w.reshape(a.shape[:-1])
+
+
+def svd(a: np.ndarray, full_matrices: bool, compute_uv: bool):
+    """Singular values (descending) of the matrices of `a` (m, n), and with `compute_uv`
+    also u (m, m or k) and vt (n or k, n)."""
+    _check_dtype(a, "svd")
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    mats = np.ascontiguousarray(a).reshape(_flat_shape(a.shape))
+    nb = mats.shape[0]
+    uc, vr = (m, n) if full_matrices else (k, k)
+    s = np.zeros((nb, k), a.dtype)
+    u = np.zeros((nb, m, uc), a.dtype) if compute_uv else None
+    vt = np.zeros((nb, vr, n), a.dtype) if compute_uv else None
+    if k:
+        ffi, gesdd = _fn("gesdd", a.dtype)
+        dummy = np.zeros(1, a.dtype)
+        job = (b"A" if full_matrices else b"S") if compute_uv else b"N"
+    for i, x in enumerate(mats):
+        if not k:
+            if compute_uv:
+                u[i] = np.eye(m, uc, dtype=a.dtype)
+                vt[i] = np.eye(vr, n, dtype=a.dtype)
+            continue
+        x = x.copy()
+        if compute_uv:
+            ui, vi = u[i], vt[i]
+            info = gesdd(ROW_MAJOR, job, m, n, _ptr(ffi, x), n, _ptr(ffi, s[i]),
+                         _ptr(ffi, ui), uc, _ptr(ffi, vi), n)
+        else:
+            info = gesdd(ROW_MAJOR, job, m, n, _ptr(ffi, x), n, _ptr(ffi, s[i]),
+                         _ptr(ffi, dummy), 1, _ptr(ffi, dummy), 1)
+        if info != 0:
+            s[i] = np.nan
+            if compute_uv:
+                u[i] = vt[i] = np.nan
+    s = s.reshape(batch + (k,))
+    if not compute_uv:
+        return (s,)
+    return s, u.reshape(batch + (m, uc)), vt.reshape(batch + (vr, n))
+
+
+def triangular_solve(a: np.ndarray, b: np.ndarray, left_side: bool, lower: bool,
+                     transpose_a: bool, unit_diagonal: bool) -> np.ndarray:
+    """x with op(a) @ x = b (`left_side`) or x @ op(a) = b, op(a) = a or a.T, reading only
+    the `lower` (or upper) triangle of a (and not its diagonal with `unit_diagonal`). A zero
+    on the diagonal gives inf/NaN, as a division by it would."""
+    _check_dtype(a, "triangular_solve")
+    x, xs = _stack(b)
+    mats = np.ascontiguousarray(a).reshape(_flat_shape(a.shape))
+    rows, cols = b.shape[-2:]
+    if x.size == 0:
+        return x
+    ffi, trsm = _fn("trsm", a.dtype)
+    k = a.shape[-1]
+    flags = (_LEFT if left_side else _RIGHT, _LOWER if lower else _UPPER,
+             _TRANS if transpose_a else _NO_TRANS, _UNIT if unit_diagonal else _NON_UNIT)
+    for am, bm in zip(mats, xs):
+        trsm(ROW_MAJOR, *flags, rows, cols, 1.0, _ptr(ffi, am), k, _ptr(ffi, bm), cols)
+    return x
