@@ -456,8 +456,18 @@ _logaddexp = _make_logaddexp()
 
 
 def cbrt(x):
+    """The real cube root (odd: cbrt(-8) = -2, cbrt(-0.0) = -0.0)."""
     (a,) = _promote("cbrt", x, to_float=True)
-    return _ew.mul(sign(a), _ew.pow(_ew.abs(a), 1.0 / 3.0))
+    w = astype(a, _dt.float32) if a.dtype == _dt.float16 else a
+    ax = _ew.abs(w)
+    y = _ew.pow(ax, 1.0 / 3.0)
+    # pow with a rounded 1/3 is off by |ln x| * eps (1e-6 relative at float32's extremes);
+    # one Newton step y <- (2y + x/y^2) / 3 restores full precision (and the derivative).
+    ok = _ew.and_(_ew.gt(y, 0.0), _ew.lt(y, _np.inf))
+    safe = _ew.select(ok, y, ones_like(y))
+    newton = _ew.div(_ew.add(_ew.mul(safe, 2.0), _ew.div(ax, _ew.mul(safe, safe))), 3.0)
+    out = _ew.mul(_ew.sign(w), _ew.select(ok, newton, y))
+    return out if out.dtype == a.dtype else astype(out, a.dtype)
 
 
 def square(x):
@@ -561,14 +571,13 @@ def _float_divmod(a, b):
     fmod: div = (a - fmod(a, b)) / b snapped to an integer, the remainder takes b's sign.
     So 1.0 // 0.1 is 9.0 (floor(1.0 / 0.1) would be 10.0), inf // 2 is NaN, -1.0 % inf is
     inf; zero results carry NumPy's signs. For b == 0: a / b and fmod(a, 0) = NaN."""
-    zero = zeros_like(a)
     mod = _ew.rem(a, b)
     div = _ew.div(_ew.sub(a, mod), b)
     fix = _ew.and_(_ew.ne(mod, 0.0), _ew.ne(_ew.lt(b, 0.0), _ew.lt(mod, 0.0)))
     mod = _ew.select(fix, _ew.add(mod, b), mod)
     div = _ew.select(fix, _ew.sub(div, 1.0), div)
-    # A zero remainder has b's sign (b != 0 here; b == 0 is replaced below).
-    mod = _ew.select(_ew.eq(mod, 0.0), _ew.select(_ew.lt(b, 0.0), _ew.neg(zero), zero), mod)
+    # A zero remainder has b's sign: sign(b) * 0.0 (b != 0 here; b == 0 is replaced below).
+    mod = _ew.select(_ew.eq(mod, 0.0), _ew.mul(_ew.sign(b), 0.0), mod)
     fl = _ew.floor(div)
     fl = _ew.select(_ew.gt(_ew.sub(div, fl), 0.5), _ew.add(fl, 1.0), fl)
     quot = _ew.div(a, b)
@@ -830,9 +839,12 @@ def i0(x):
 def _axes(axis, ndim, name):
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, _np.integer)):
-        axis = (int(axis),)
-    return tuple(sorted(_st._norm_axes(axis, ndim, name)))
+    if not isinstance(axis, (tuple, list)):
+        axis = (axis,)
+    axes = _st._norm_axes(axis, ndim, name)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{name}: duplicate value in 'axis': {tuple(axis)}")
+    return tuple(sorted(axes))
 
 
 def _keep(out, axes, ndim, keepdims):
@@ -1026,7 +1038,10 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
 
 
 def nanmean(a, axis=None, keepdims=False):
+    """Mean of the non-NaN elements (integers and bools average as float32)."""
     x = _arr(a)
+    if not _dt.is_float(x.dtype):
+        return mean(x, axis=axis, keepdims=keepdims)
     ok = logical_not(isnan(x))
     return divide(sum(where(ok, x, zeros_like(x)), axis=axis, keepdims=keepdims),
                   sum(ok, axis=axis, keepdims=keepdims).astype(x.dtype))
@@ -1057,16 +1072,18 @@ def quantile(a, q, axis=None, keepdims=False, method="linear"):
         nd_in = x.ndim
         axis = _axis(axis, x.ndim, "quantile")
     n = x.shape[axis]
-    if n == 0:
-        raise ValueError(f"quantile: cannot take a quantile of an empty axis (shape {x.shape},"
-                         f" axis {axis})")
-    s = sort(x, axis=axis)
     qs = _np.atleast_1d(_np.asarray(q, _np.float64))
     if builtins.any(not 0.0 <= qq <= 1.0 for qq in qs.ravel()):
         raise ValueError(f"quantile: q must lie in [0, 1], got {q}")
-    has_nan = any(isnan(x), axis=axis)
-    outs = []
-    for qq in qs.ravel():
+    if n == 0:
+        # An empty slice has no quantile: NaN, as NumPy (which also warns).
+        empty = full(tuple(d for i, d in enumerate(x.shape) if i != axis), _np.nan, x.dtype)
+        outs = [empty] * qs.size
+    else:
+        s = sort(x, axis=axis)
+        has_nan = any(isnan(x), axis=axis)
+        outs = []
+    for qq in (qs.ravel() if n else ()):
         # Python floats: weak scalars, so float32 data stays float32.
         pos = float(qq) * (n - 1)
         lo, hi = int(_math.floor(pos)), int(_math.ceil(pos))

@@ -295,8 +295,8 @@ def install(ns: dict) -> None:
 
     def spacing(x):
         """The distance from x to the next float away from zero, signed like x (NumPy's
-        `spacing`): eps * 2**floor(log2|x|), the smallest subnormal near zero, NaN at
-        +-inf and NaN."""
+        `spacing`): eps * 2**floor(log2|x|), the smallest subnormal near zero, inf at the
+        largest finite value, NaN at +-inf and NaN."""
         x = asarray(x)
         if not _dt.is_float(x.dtype):
             x = x.astype(_dt.DEFAULT_FLOAT)
@@ -313,6 +313,8 @@ def install(ns: dict) -> None:
         e = f["where"](p * 2 <= safe, e + 1, e)
         sp = f["power"](two, e) * float(info.eps)
         sp = f["where"](normal, sp, f["full_like"](ax, float(info.smallest_subnormal)))
+        # The float after the largest finite one is inf (NumPy: spacing(max) = inf).
+        sp = f["where"](ax == float(info.max), f["full_like"](ax, _np.inf), sp)
         sp = f["where"](f["isfinite"](x), sp, f["full_like"](ax, _np.nan))
         return f["where"](x < 0, -sp, sp)
 
