@@ -1,35 +1,46 @@
 """Benchmark harness: funcgrad (C backend) vs NumPy, JAX (CPU, jit) and PyTorch (eager).
 
-    python -m bench [--workloads a,b] [--repeat N] [--threads 1|2|both] [--quick] [--write]
+    python -m bench [--workloads a,b] [--repeat N] [--threads 1|2|both] [--busy N[,M]]
+                    [--quick] [--write | --output PATH]
 
 Method
-- One fresh worker process per (workload, thread setting). Inside it every available
+- One fresh worker process per (workload, thread setting, load). Inside it every available
   framework is built from the same NumPy data, run twice (the first call, including any
-  trace/compile, is recorded separately), cross-checked once against the NumPy result,
-  and then timed in interleaved rounds: each round times one sample of every framework, in an
-  order rotated from round to round, so drifting background load hits all alike.
+  trace/compile, is recorded separately), cross-checked once against the NumPy result (the
+  result of the second call, converted before any further call: training-loop workloads
+  carry their state from call to call, as a training loop does), and then timed in
+  interleaved rounds: each round times one sample of every framework, in an order rotated
+  from round to round, so drifting background load hits all alike.
 - A sample is `time.perf_counter()` around one call that returns a materialised result
-  (`block_until_ready` for funcgrad and JAX). `dispatch` times 2000 calls per sample and
-  reports per-call time. Reported: median and min over samples; ratios are funcgrad's
-  median / the other framework's median (< 1: funcgrad is faster). "busy" is process CPU time
-  / wall time during the samples (how many cores the framework kept busy, spinning included).
+  (`block_until_ready` for funcgrad and JAX). `dispatch` and the `call_*` / `block_pytree`
+  workloads time 2000 calls per sample and report per-call time. Reported: p50 (the median)
+  and p95 of the samples, and their min; ratios are funcgrad's p50 / the other framework's
+  p50 (< 1: funcgrad is faster). "busy" is process CPU time / wall time during the samples
+  (how many cores the framework kept busy, spinning included).
 - Worker processes get `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` removed (they force the AVX2
   kernel on the development machine), `OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`,
   `MKL_NUM_THREADS` = the thread setting, `torch.set_num_threads(n)`, and for one thread
   XLA's `--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1` plus pinning to
-  the least busy CPU (`--no-pin` to skip; XLA otherwise keeps ~1.5 cores busy). The OpenBLAS
-  kernel that actually ran (threadpoolctl) is reported.
+  the least busy CPU that `--busy` leaves free (`--no-pin` to skip; XLA otherwise keeps ~1.5
+  cores busy). The OpenBLAS kernel that actually ran (threadpoolctl) is reported.
+- Contention (`--busy N`): while each workload runs, N processes pinned to the last N usable
+  CPUs spin (bench/busy.py); the report names the CPUs and the load they measured. With
+  `--busy 0,1` every workload runs without and with that load, and the report compares
+  funcgrad under load with JAX under the same load and with its own 1-thread time without
+  load.
 - With two threads every visit to a framework starts after a 150 ms sleep (`--gap-ms`), so
   the previous framework's idle worker threads have stopped spinning, and blocks of several
   samples start with one untimed call. Other processes' CPU use is measured from /proc/stat
-  before and during each workload and flagged when above 0.25 cores (this 2-core machine is
-  shared; 2-thread results are only meaningful when it is otherwise idle; `--wait-idle S`).
+  before and during each workload and flagged when above 0.25 cores beyond what the thread
+  setting and `--busy` leave idle (this 2-core machine is shared; 2-thread results are only
+  meaningful when it is otherwise idle; `--wait-idle S`).
 - `first_call` runs fresh processes: funcgrad with a new empty FUNCGRAD_CACHE_DIR ("cold"),
   funcgrad again with that same directory ("warm"), and JAX; interleaved, repeated. "first" is
   the time of the first call of the jitted MLP step (trace + compile + run) after import and
   data placement; import time and the whole process wall time are reported beside it.
 
 JAX, PyTorch and threadpoolctl are optional (import-guarded); a missing one is reported.
+The workloads are in bench/workloads*.py, the report's format in bench/report.py.
 """
 from __future__ import annotations
 
@@ -39,8 +50,8 @@ import importlib.util
 import json
 import os
 import platform
-import shlex
 import resource
+import shlex
 import shutil
 import signal
 import statistics
@@ -55,11 +66,19 @@ if __package__ in (None, ""):          # `python bench/run.py`
     __package__ = "bench"
 
 from bench import workloads as W
+from bench.busy import Spinners, busy_cpus
+from bench.report import (
+    OPENBLAS_FORCING,
+    RESULTS,
+    _cell,
+    _check,
+    machine_text,
+    report,
+    setting_label,
+    write_results,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(REPO, "bench", "RESULTS.md")
-OPENBLAS_FORCING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-OTHERS = ("numpy", "jax", "torch")
 # Sleep before each visit to a framework in the 2-thread runs. OpenBLAS's idle worker threads
 # spin for 2^28 TSC ticks (~0.1 s) before sleeping, libgomp's for ~300k iterations; a
 # framework timed while another one's pool still spins loses one of the two cores, and a
@@ -150,7 +169,9 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
                     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "FUNCGRAD_BACKEND")}}
     wl = W.WORKLOADS[name]
     data = wl.make_data(quick)
-    runs, ref = {}, None
+    runs = {}
+    # the NumPy version's result is the reference when it runs; else the workload's own
+    ref = wl.reference(data) if wl.reference else None
     order = ["numpy"] + [f for f in frameworks if f != "numpy"]
     for fw in order:
         if fw not in frameworks or fw not in wl.builders:
@@ -169,6 +190,9 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
             t2 = time.perf_counter()
             out = run()
             t3 = time.perf_counter()
+            # converted before the next call: a stateful run (a PyTorch optimizer step)
+            # updates in place what the previous call returned
+            got = to_np(out)
             cal = [t3 - t2]
             for _ in range(2):
                 t4 = time.perf_counter()
@@ -176,7 +200,6 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
                 cal.append(time.perf_counter() - t4)
             r.update(status="ok", build_s=t1 - t0, first_s=(t2 - t1) / wl.inner,
                      second_s=min(cal) / wl.inner)
-            got = to_np(out)
             if fw == "numpy":
                 ref = got
                 r["check"] = {"rel_err": 0.0, "ok": True, "ref": True}
@@ -237,7 +260,8 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
         if not s or fw not in runs:
             continue
         r = res["frameworks"][fw]
-        r["median"] = statistics.median(s)
+        r["median"] = statistics.median(s)            # = p50
+        r["p95"] = _percentile(s, 95)
         r["min"] = min(s)
         r["n"] = len(s)
         r["block"] = blocks[fw]
@@ -249,6 +273,17 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
     res["versions"] = _versions()
     res["load_after"] = os.getloadavg()
     return res
+
+
+def _percentile(samples, q):
+    """The q-th percentile, linearly interpolated between the order statistics."""
+    s = sorted(samples)
+    if len(s) == 1:
+        return s[0]
+    pos = (len(s) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 def _block(t, sample_s):
@@ -284,14 +319,14 @@ def _cpu_busy():
     return out
 
 
-def background_cores(seconds=1.0):
+def background_cores(seconds=1.0, exclude=()):
     """(cores kept busy by other processes over the next `seconds` while this one sleeps,
-    the least busy usable CPU meanwhile)."""
+    the least busy usable CPU not in `exclude` meanwhile)."""
     a, ca = _sys_busy(), _cpu_busy()
     time.sleep(seconds)
     b, cb = _sys_busy(), _cpu_busy()
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(cb)
-    per = {c: cb[c] - ca.get(c, 0.0) for c in cb if c in usable}
+    per = {c: cb[c] - ca.get(c, 0.0) for c in cb if c in usable and c not in exclude}
     idle_cpu = min(per, key=per.get) if per else None
     return (None if a is None or b is None else max(0.0, (b - a) / seconds)), idle_cpu
 
@@ -493,354 +528,6 @@ def machine_info():
     return info
 
 
-# ------------------------------------------------------------------------------- formatting
-
-def fmt_t(t):
-    if t is None:
-        return "—"
-    if t < 1e-3:
-        return f"{t * 1e6:.2f} µs"
-    if t < 1:
-        return f"{t * 1e3:.2f} ms"
-    return f"{t:.2f} s"
-
-
-def fmt_r(x):
-    return "—" if x is None else f"{x:.2f}"
-
-
-def _cell(r):
-    if r is None:
-        return "—"
-    st = r.get("status")
-    if st == "unavailable":
-        return "n/a"
-    if st == "error":
-        return "**ERROR**"
-    if "median" not in r:
-        return "—"
-    return fmt_t(r["median"])
-
-
-def _med(res, fw):
-    r = res.get("frameworks", {}).get(fw)
-    if r and r.get("status") == "ok" and r.get("median"):
-        return r["median"]
-    return None
-
-
-def _ratio(res, fw):
-    a, b = _med(res, "funcgrad"), _med(res, fw)
-    return a / b if a and b else None
-
-
-def _extra(res):
-    s = _extra_metrics(res)
-    bg = res.get("background_cores")
-    if res.get("noisy"):
-        s = (s + "; " if s else "") + f"⚠ other processes used {bg:.1f} cores meanwhile"
-    return s
-
-
-def _extra_metrics(res):
-    name = res["workload"]
-    fr = res.get("frameworks", {})
-    bits = []
-    if name == "matmul":
-        g = {fw: fr[fw]["metrics"]["GFLOP/s"] for fw in fr if "metrics" in fr[fw]}
-        bits = [f"{fw} {v:.0f}" for fw, v in g.items()]
-        s = "GFLOP/s: " + ", ".join(bits)
-        if "funcgrad" in g and "numpy" in g:
-            s += f"; fg/np GFLOP/s = {g['funcgrad'] / g['numpy']:.2f}"
-        return s
-    if name == "elementwise":
-        for fw in fr:
-            m = fr[fw].get("metrics")
-            if m:
-                bits.append(f"{fw} {m['GB/s']:.1f} GB/s ({m['%floor']:.0f}%)")
-        return "vs 3.05 ms floor: " + ", ".join(bits)
-    if name == "first_call":
-        f = fr.get("funcgrad_warm", {})
-        c = fr.get("funcgrad_cold", {})
-        j = fr.get("jax", {})
-        for lbl, r in (("cold", c), ("warm", f), ("jax", j)):
-            if r.get("status") == "ok":
-                bits.append(f"{lbl}: import {fmt_t(r['import'])}, 2nd call "
-                            f"{fmt_t(r['second'])}, process {fmt_t(r['process'])}")
-        return "; ".join(bits)
-    return ""
-
-
-def _check(res):
-    fr = res.get("frameworks", {})
-    out = []
-    for fw in ("funcgrad", "jax", "torch"):
-        c = fr.get(fw, {}).get("check")
-        if c:
-            out.append(f"{fw} {'ok' if c['ok'] else 'FAIL'} {c['rel_err']:.1e}")
-    return ", ".join(out)
-
-
-def table(results, threads):
-    pinned = any(r.get("pinned_cpu") is not None for r in results)
-    lines = [f"**threads = {threads}** (OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = {threads}"
-             f"{'; each worker pinned to one CPU' if pinned else ''}; medians; ratio = "
-             "funcgrad / other, < 1 means funcgrad is faster)", "",
-             "| workload | funcgrad | numpy | jax | torch | fg/np | fg/jax | fg/torch | "
-             "notes | check vs numpy (rel err) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for res in results:
-        fr = res.get("frameworks", {})
-        if res["workload"] == "first_call":
-            cells = [f"cold {_cell(fr.get('funcgrad_cold'))} / warm "
-                     f"{_cell(fr.get('funcgrad_warm'))}", "—", _cell(fr.get("jax")), "—"]
-            jx = _med(res, "jax")
-            rat = ["—", (f"cold {fmt_r(_med(res, 'funcgrad_cold') / jx)}"
-                         if jx and _med(res, "funcgrad_cold") else "—"), "—"]
-        else:
-            cells = [_cell(fr.get(fw)) for fw in ("funcgrad", *OTHERS)]
-            rat = [fmt_r(_ratio(res, fw)) for fw in OTHERS]
-        lines.append(f"| {res['workload']} | " + " | ".join(cells + rat) +
-                     f" | {_extra(res)} | {_check(res)} |")
-    return "\n".join(lines)
-
-
-def detail_table(results):
-    lines = ["| threads | workload | framework | median | min | samples | busy (cores) | "
-             "first call | load avg before → after | other processes (cores) before / "
-             "during |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for res in results:
-        lb, la = res.get("load_before"), res.get("load_after")
-        load = f"{lb[0]:.2f} → {la[0]:.2f}" if lb and la else ""
-        bb, bd = res.get("background_before"), res.get("background_cores")
-        load += " | " + (f"{bb:.2f}" if bb is not None else "?") + " / " + (
-            f"{bd:.2f}" if bd is not None else "?")
-        for fw, r in res.get("frameworks", {}).items():
-            if r.get("status") != "ok":
-                continue
-            busy = f"{r['busy']:.2f}" if "busy" in r else "—"
-            first = fmt_t(r.get("first_s")) if "first_s" in r else "—"
-            lines.append(f"| {res['threads']} | {res['workload']} | {fw} | "
-                         f"{fmt_t(r.get('median'))} | {fmt_t(r.get('min'))} | "
-                         f"{r.get('n', '')} | {busy} | {first} | {load} |")
-    return "\n".join(lines)
-
-
-def pools_text(results):
-    seen = {}
-    for res in results:
-        for p in res.get("pools", []):
-            key = (res["threads"], p.get("filepath"), p.get("prefix"))
-            seen[key] = p
-    lines = ["| threads | library | kernel (architecture) | threads in pool | version |",
-             "|---|---|---|---|---|"]
-    for (th, path, prefix), p in sorted(seen.items(), key=lambda kv: str(kv[0])):
-        if "error" in p:
-            lines.append(f"| {th} | {p['error']} | | | |")
-            continue
-        lib = os.path.basename(path or "") or prefix
-        owner = ""
-        if path and "numpy" in path:
-            owner = " (numpy)"
-        elif path and "scipy_openblas32" in path:
-            owner = " (funcgrad)"
-        elif path and "torch" in path:
-            owner = " (torch)"
-        elif prefix == "libgomp" and path and path.startswith("/usr"):
-            owner = " (funcgrad's OpenMP)"
-        lines.append(f"| {th} | {lib}{owner} | {p.get('architecture') or '—'} | "
-                     f"{p.get('num_threads')} | {p.get('version') or '—'} |")
-    return "\n".join(lines)
-
-
-def failures(results):
-    out = []
-    for res in results:
-        if res.get("error"):
-            out.append(f"- {res['workload']} (threads={res['threads']}): {res['error']}\n"
-                       f"  ```\n{_indent(res.get('output', ''))}\n  ```")
-        for fw, r in res.get("frameworks", {}).items():
-            if r.get("status") == "error":
-                repro = (f"python -m bench --workloads {res['workload']} "
-                         f"--threads {res['threads']} --quick")
-                where = f" at `{r['where']}`" if r.get("where") else ""
-                out.append(f"- **{fw}** in `{res['workload']}` (threads={res['threads']}): "
-                           f"`{r['error']}`{where}; repro: `{repro}`")
-                if r.get("crash") and r.get("traceback", "").strip():
-                    out.append(f"  worker output (tail):\n  ```\n{_indent(r['traceback'])}\n  ```")
-            c = r.get("check")
-            if c and not c["ok"]:
-                out.append(f"- **{fw}** in `{res['workload']}` (threads={res['threads']}): "
-                           f"result differs from NumPy: rel err {c['rel_err']:.2e} > tol "
-                           f"{c.get('tol')} {c.get('why') or ''}")
-    return out
-
-
-def _indent(s):
-    return "\n".join("  " + ln for ln in s.strip().splitlines()[-25:])
-
-
-def unavailable(results):
-    miss = {}
-    for res in results:
-        for fw, r in res.get("frameworks", {}).items():
-            if r.get("status") == "unavailable":
-                miss[fw] = r["error"]
-    return [f"- {fw} not available ({e}): its columns are n/a" for fw, e in miss.items()]
-
-
-# ------------------------------------------------------------------------------- targets
-
-def targets(results):
-    """[(target, {threads: (value text, met or None)})]"""
-    by = {}
-    for res in results:
-        by[(res["threads"], res["workload"])] = res
-    ths = sorted({res["threads"] for res in results})
-    rows = []
-
-    def add(label, fn, wl):
-        vals = {}
-        for th in ths:
-            fr = by.get((th, wl), {}).get("frameworks", {})
-            bad = [k for k, r in fr.items() if k.startswith("funcgrad")
-                   and r.get("status") == "error"]
-            try:
-                vals[th] = ("funcgrad failed", False) if bad else fn(th)
-            except (KeyError, TypeError, ZeroDivisionError):
-                vals[th] = ("—", None)
-            bg = by.get((th, wl), {}).get("background_cores")
-            if by.get((th, wl), {}).get("noisy") and vals[th][1] is not None:
-                vals[th] = (vals[th][0] + f" ⚠ (other processes used {bg:.1f} cores)",
-                            vals[th][1])
-        rows.append((label, vals))
-
-    def get(th, wl):
-        return by.get((th, wl), {"frameworks": {}, "workload": wl})
-
-    def ratio_target(wl, fw, limit):
-        def fn(th):
-            r = _ratio(get(th, wl), fw)
-            return ("—", None) if r is None else (f"{r:.2f}×", r <= limit)
-        return fn
-
-    add("MLP step ≤ 0.75× JAX", ratio_target("mlp_step", "jax", 0.75), "mlp_step")
-    add("MLP step ≤ 0.9× NumPy", ratio_target("mlp_step", "numpy", 0.9), "mlp_step")
-    add("CNN step ≤ 0.9× JAX", ratio_target("cnn_step", "jax", 0.9), "cnn_step")
-
-    def ew_speedup(th):
-        r = _ratio(get(th, "elementwise"), "jax")
-        return ("—", None) if r is None else (f"{1 / r:.1f}× faster", 1 / r >= 4)
-    add("elementwise ≥ 4× faster than JAX", ew_speedup, "elementwise")
-
-    def ew_floor(th):
-        m = _med(get(th, "elementwise"), "funcgrad")
-        return ("—", None) if m is None else (
-            f"{100 * W.BANDWIDTH_FLOOR_S / m:.0f}%", W.BANDWIDTH_FLOOR_S / m >= 0.7)
-    add("elementwise ≥ 70% of the 3.05 ms bandwidth floor", ew_floor, "elementwise")
-
-    def mm(th):
-        r = _ratio(get(th, "matmul"), "numpy")
-        return ("—", None) if r is None else (f"{100 / r:.0f}%", 1 / r >= 0.9)
-    add("matmul ≥ 90% of NumPy's GFLOP/s", mm, "matmul")
-
-    def disp(th):
-        m = _med(get(th, "dispatch"), "funcgrad")
-        return ("—", None) if m is None else (fmt_t(m), m <= 3e-6)
-    add("dispatch ≤ 3 µs", disp, "dispatch")
-
-    def cold(th):
-        res = get(th, "first_call")
-        a, b = _med(res, "funcgrad_cold"), _med(res, "jax")
-        return ("—", None) if not (a and b) else (f"{fmt_t(a)} vs {fmt_t(b)}", a <= b)
-    add("first call cold ≤ JAX's", cold, "first_call")
-
-    def warm(th):
-        m = _med(get(th, "first_call"), "funcgrad_warm")
-        return ("—", None) if m is None else (fmt_t(m), m <= 0.05)
-    add("first call warm ≤ 50 ms", warm, "first_call")
-    add("RNN ≤ 0.9× JAX", ratio_target("rnn", "jax", 0.9), "rnn")
-    add("RNN ≤ NumPy BPTT", ratio_target("rnn", "numpy", 1.0), "rnn")
-    add("log_softmax ≤ PyTorch", ratio_target("log_softmax", "torch", 1.0), "log_softmax")
-    return ths, rows
-
-
-def targets_table(results):
-    ths, rows = targets(results)
-    head = "| target | " + " | ".join(f"threads = {t}" for t in ths) + " |"
-    lines = [head, "|---|" + "---|" * len(ths)]
-    for label, vals in rows:
-        cells = []
-        for t in ths:
-            txt, ok = vals[t]
-            cells.append(f"{txt} — {'met' if ok else 'NOT met'}" if ok is not None
-                         else f"{txt} (no data)")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def machine_text(info, load0, load1, versions):
-    env = info.get("parent_env", {})
-    forced = ", ".join(f"{k}={env[k]}" for k in OPENBLAS_FORCING if env.get(k))
-    lines = [
-        f"- CPU: {info.get('cpu', '?')}, {info.get('cores')} logical cores "
-        f"({info.get('affinity', '?')} usable), AVX-512: {info.get('avx512f')}, "
-        f"{info.get('memory_gib', '?')} GiB RAM",
-        f"- OS: {info['platform']}; Python {info['python']}",
-        "- Versions: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "?"),
-        f"- funcgrad source: git {info.get('git') or '?'}",
-        f"- Load average (1/5/15 min): before {_load(load0)}, after {_load(load1)}",
-        ("- The benchmark processes ran with " + " and ".join(OPENBLAS_FORCING) +
-         " unset" + (f" (the parent environment has {forced})" if forced else "") +
-         "; OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = the thread setting."),
-    ]
-    return "\n".join(lines)
-
-
-def _load(x):
-    return "/".join(f"{v:.2f}" for v in x) if x else "?"
-
-
-def report(results, info, load0, load1, cmd, date, opts):
-    versions = {}
-    for res in results:
-        versions.update(res.get("versions", {}))
-    parts = [f"Command: `{cmd}`", f"Date: {date}", "", "### Machine", "",
-             machine_text(info, load0, load1, versions), ""]
-    ths = sorted({r["threads"] for r in results})
-    for th in ths:
-        parts += [table([r for r in results if r["threads"] == th], th), ""]
-    parts += ["### Targets (from the issue)", "", targets_table(results), ""]
-    parts += ["### BLAS / OpenMP thread pools seen by threadpoolctl in the workers", "",
-              pools_text([r for r in results if r.get("pools")]), ""]
-    parts += ["### Details (min, samples, busy cores, first call incl. trace/compile, load)",
-              "", detail_table(results), ""]
-    f = failures(results)
-    u = unavailable(results)
-    parts += ["### funcgrad failures and check failures", ""]
-    parts += f if f else ["None."]
-    if u:
-        parts += [""] + u
-    return "\n".join(parts) + "\n"
-
-
-def write_results(text):
-    keep = ""
-    if os.path.exists(RESULTS):
-        with open(RESULTS) as f:
-            old = f.read()
-        i = old.find("\n## Analysis\n")
-        if i >= 0:
-            keep = old[i:]
-    head = ("# funcgrad benchmark results\n\n"
-            "Written by `python -m bench --write` (bench/run.py describes the method). "
-            "Everything above the `## Analysis` heading is regenerated on each `--write`; "
-            "the analysis below it is kept.\n\n## Latest full run\n\n")
-    with open(RESULTS, "w") as f:
-        f.write(head + text + (keep if keep else
-                               "\n## Analysis\n\n(to be written by the lead)\n"))
-
-
 # ------------------------------------------------------------------------------- main
 
 def parse(argv):
@@ -856,7 +543,15 @@ def parse(argv):
     p.add_argument("--threads", default="both", choices=("1", "2", "both"),
                    help="thread setting of the benchmark processes (default: both)")
     p.add_argument("--quick", action="store_true", help="smaller time budget (~2 minutes)")
+    p.add_argument("--busy", default="0", metavar="N[,M...]",
+                   help="contention: keep N cores busy with spinning processes pinned to "
+                        "the last N usable CPUs while each workload runs; a list "
+                        "(e.g. 0,1) runs every setting (default 0)")
     p.add_argument("--write", action="store_true", help="rewrite bench/RESULTS.md")
+    p.add_argument("--output", metavar="PATH",
+                   help="write the markdown report to PATH (in the layout of --write, "
+                        "keeping an `## Analysis` section PATH already has) instead of "
+                        "bench/RESULTS.md")
     p.add_argument("--frameworks", default="funcgrad,numpy,jax,torch")
     p.add_argument("--gap-ms", type=float, default=None,
                    help="sleep before each visit to a framework, letting the previous "
@@ -907,6 +602,23 @@ def main(argv=None):
         sys.exit(f"unknown workload(s) {bad}; choose from {W.ORDER}")
     names = [n for n in W.ORDER if n in names]
     threads = [1, 2] if opts.threads == "both" else [int(opts.threads)]
+    try:
+        loads = sorted({int(b) for b in opts.busy.split(",") if b.strip()}) or [0]
+    except ValueError:
+        sys.exit(f"--busy {opts.busy!r}: give a number of cores to keep busy, or a "
+                 "comma-separated list such as 0,1")
+    for n in loads:
+        try:
+            busy_cpus(n)
+        except ValueError as e:
+            sys.exit(str(e))
+    if opts.write and opts.output:
+        sys.exit("--write and --output both name where the report goes; give one")
+    for flag, path in (("--output", opts.output), ("--json", opts.json)):
+        # checked now rather than after a run of many minutes
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            sys.exit(f"{flag} {path}: the directory {os.path.dirname(os.path.abspath(path))} "
+                     "does not exist")
     info = machine_info()
     cmd = "python -m bench " + " ".join(shlex.quote(a) for a in argv)
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -916,44 +628,62 @@ def main(argv=None):
                     if not ln.endswith("?")), flush=True)
     results = []
     t_all = time.perf_counter()
-    for th in threads:
-        for name in names:
-            t0 = time.perf_counter()
-            bg, cpu = background_cores(0.5)
-            while (opts.wait_idle and bg is not None and bg > 0.3
-                   and time.perf_counter() - t0 < opts.wait_idle):
-                bg, cpu = background_cores(1.0)
-            # one thread: pin the worker to the least busy CPU (XLA sizes its pools from
-            # the affinity mask; its thread flags alone leave ~1.5 cores busy)
-            opts.cpu = cpu if th == 1 and opts.pin else None
-            res = (run_first_call(th, opts) if name == "first_call"
-                   else run_workload(name, th, opts))
-            res["background_before"] = bg
-            res["pinned_cpu"] = opts.cpu
-            ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
-            during = res.get("background_cores")
-            res["noisy"] = during is not None and during > ncpu - th + NOISY
-            results.append(res)
-            fr = res.get("frameworks", {})
-            summary = ", ".join(f"{fw} {_cell(r)}" for fw, r in fr.items())
-            if _check(res):
-                summary += f"; check vs numpy: {_check(res)}"
-            if res.get("noisy"):
-                summary += f"; other processes used {res['background_cores']:.1f} cores"
-            print(f"[threads={th}] {name:<12} {summary}  ({time.perf_counter() - t0:.0f} s)",
-                  flush=True)
+    for busy in loads:
+        for th in threads:
+            for name in names:
+                t0 = time.perf_counter()
+                res = run_one(name, th, busy, opts)
+                results.append(res)
+                fr = res.get("frameworks", {})
+                summary = ", ".join(f"{fw} {_cell(r)}" for fw, r in fr.items())
+                if _check(res):
+                    summary += f"; check vs numpy: {_check(res)}"
+                if res.get("noisy"):
+                    summary += (f"; other processes used {res['other_cores']:.1f} cores")
+                print(f"[{setting_label((busy, th))}] {name:<16} {summary}  "
+                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
     load1 = os.getloadavg()
-    text = report(results, info, load0, load1, cmd, date, opts)
+    text = report(results, info, load0, load1, cmd, date)
     print()
     print(text)
     print(f"total {time.perf_counter() - t_all:.0f} s")
     if opts.json:
         with open(opts.json, "w") as f:
             json.dump({"info": info, "results": results}, f, indent=1)
-    if opts.write:
-        write_results(text)
-        print(f"wrote {os.path.relpath(RESULTS)}")
+    if opts.write or opts.output:
+        path = opts.output or RESULTS
+        write_results(text, path)
+        print(f"wrote {os.path.relpath(path)}")
     return 0
+
+
+def run_one(name, threads, busy, opts):
+    """Run one workload with `threads` threads while `busy` cores spin; returns its result
+    with the load and the background measurements added."""
+    t0 = time.perf_counter()
+    spin = busy_cpus(busy)
+    bg, cpu = background_cores(0.5, exclude=spin)
+    while (opts.wait_idle and bg is not None and bg > 0.3
+           and time.perf_counter() - t0 < opts.wait_idle):
+        bg, cpu = background_cores(1.0, exclude=spin)
+    # one thread: pin the worker to the least busy CPU the spinners leave free (XLA sizes
+    # its pools from the affinity mask; its thread flags alone leave ~1.5 cores busy)
+    opts.cpu = cpu if threads == 1 and opts.pin else None
+    with Spinners(busy) as spinners:
+        res = (run_first_call(threads, opts) if name == "first_call"
+               else run_workload(name, threads, opts))
+    res.update(busy=busy, busy_cpus=spinners.cpus, busy_load=spinners.load,
+               background_before=bg, pinned_cpu=opts.cpu)
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+    during = res.get("background_cores")
+    if during is not None:
+        # the spinners are expected load; what is left is other processes
+        other = max(0.0, during - (spinners.load if spinners.load is not None else busy))
+        res["other_cores"] = other
+        res["noisy"] = other > max(ncpu - threads - busy, 0) + NOISY
+    else:
+        res["noisy"] = False
+    return res
 
 
 if __name__ == "__main__":

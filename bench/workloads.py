@@ -11,81 +11,32 @@ JAX and PyTorch are imported inside their builders only: they are benchmark extr
 runtime dependencies of funcgrad. funcgrad and JAX share one source for each model (the
 `_mlp`, `_cnn`, `_rnn` helpers take the framework's numpy / lax / nn modules), so they run
 literally the same program.
+
+This module holds the original workloads and the registry (`WORKLOADS`, `ORDER`); the
+stax CNN and the convolution microbenchmarks are in `workloads_conv.py`, the training steps
+fed NumPy batches in `workloads_train.py`, the call costs by argument kind in
+`workloads_calls.py`, and the shared pieces in `common.py`.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-FRAMEWORKS = ("funcgrad", "numpy", "jax", "torch")
-LR = 0.01
-
-
-class Workload:
-    def __init__(self, name, title, make_data, builders, *, tol=1e-3, inner=1, metrics=None,
-                 check_all=True):
-        self.name = name
-        self.title = title
-        self.make_data = make_data
-        self.builders = builders      # framework -> builder(data) -> (run, to_numpy)
-        self.tol = tol                # max |err| / max |ref| per output, vs NumPy
-        self.inner = inner            # calls per timed sample (per-call time = sample/inner)
-        self.metrics = metrics        # (framework, seconds per call) -> {name: value}
-        self.check_all = check_all
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def _fg():
-    import funcgrad as fg
-    import funcgrad.numpy as fnp
-    from funcgrad import lax, nn
-    return fg, fnp, lax, nn
-
-
-def _jax():
-    import jax
-    import jax.numpy as jnp
-    from jax import lax, nn
-    return jax, jnp, lax, nn
-
-
-def _fg_put(fg, tree):
-    return fg.device_put(tree)
-
-
-def _jax_put(jax, tree):
-    return jax.device_put(tree)
-
-
-def _leaves_np(out):
-    """Flatten nested tuples/lists of arrays into a list of NumPy arrays."""
-    if isinstance(out, (list, tuple)):
-        res = []
-        for o in out:
-            res.extend(_leaves_np(o))
-        return res
-    if hasattr(out, "detach"):           # torch tensor
-        return [out.detach().cpu().numpy()]
-    return [np.asarray(out)]
-
-
-def _torch_threads():
-    import os
-
-    import torch
-    n = os.environ.get("OMP_NUM_THREADS")
-    if n:
-        torch.set_num_threads(int(n))
-    return torch
-
-
-def _rng():
-    return np.random.default_rng(0)
-
-
-def _randn(rng, shape, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype(np.float32)
-
+from bench import workloads_calls, workloads_conv, workloads_train
+from bench.common import (  # noqa: F401
+    FRAMEWORKS,
+    LR,
+    Workload,
+    _fg,
+    _fg_put,
+    _jax,
+    _jax_put,
+    _leaves_np,
+    _randn,
+    _rng,
+    _torch_threads,
+)
 
 # ----------------------------------------------------------------------------- mlp_step
 
@@ -192,14 +143,22 @@ def cnn_data(quick):
     return {"params": params, "x": x, "y": y}
 
 
-def _cnn(np_, lax_, nn_, grad):
+def _cnn(np_, lax_, nn_, grad, pool="reduce_window"):
+    """The CNN SGD step; `pool` is the 2x2 max-pooling idiom: "reduce_window"
+    (`lax.reduce_window`) or "reshape" (`max(x.reshape(n, h//2, 2, w//2, 2, c), (2, 4))`)."""
     dn = ("NHWC", "HWIO", "NHWC")
 
     def conv(x, w, b):
         return lax_.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dn) + b
 
-    def pool(x):
+    def pool_reduce_window(x):
         return lax_.reduce_window(x, -np_.inf, lax_.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def pool_reshape(x):
+        n, h, w, c = x.shape
+        return np_.max(x.reshape(n, h // 2, 2, w // 2, 2, c), axis=(2, 4))
+
+    pool = {"reduce_window": pool_reduce_window, "reshape": pool_reshape}[pool]
 
     def loss(params, x, y):
         (w1, b1), (w2, b2), (w3, b3) = params
@@ -215,16 +174,16 @@ def _cnn(np_, lax_, nn_, grad):
     return step
 
 
-def cnn_funcgrad(d):
+def cnn_funcgrad(d, pool="reduce_window"):
     fg, fnp, lax, nn = _fg()
-    step = fg.jit(_cnn(fnp, lax, nn, fg.grad))
+    step = fg.jit(_cnn(fnp, lax, nn, fg.grad, pool))
     params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
     return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
 
 
-def cnn_jax(d):
+def cnn_jax(d, pool="reduce_window"):
     jax, jnp, lax, nn = _jax()
-    step = jax.jit(_cnn(jnp, lax, nn, jax.grad))
+    step = jax.jit(_cnn(jnp, lax, nn, jax.grad, pool))
     params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
     return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
 
@@ -632,8 +591,14 @@ WORKLOADS = {
         "mlp_step", "MLP 784-512-512-10 SGD step, batch 128", mlp_data,
         {"funcgrad": mlp_funcgrad, "numpy": mlp_numpy, "jax": mlp_jax, "torch": mlp_torch}),
     "cnn_step": Workload(
-        "cnn_step", "CNN conv32-pool-conv64-pool-dense10 SGD step, batch 64", cnn_data,
+        "cnn_step", "CNN conv32-pool-conv64-pool-dense10 SGD step, batch 64, pooling by "
+        "lax.reduce_window", cnn_data,
         {"funcgrad": cnn_funcgrad, "numpy": cnn_numpy, "jax": cnn_jax, "torch": cnn_torch}),
+    "cnn_step_reshape": Workload(
+        "cnn_step_reshape", "the same CNN step, pooling as max(x.reshape(n, h/2, 2, w/2, 2, "
+        "c), axis=(2, 4)) (PyTorch: F.max_pool2d, NCHW)", cnn_data,
+        {"funcgrad": functools.partial(cnn_funcgrad, pool="reshape"), "numpy": cnn_numpy,
+         "jax": functools.partial(cnn_jax, pool="reshape"), "torch": cnn_torch}),
     "elementwise": Workload(
         "elementwise", "tanh(x)*z + exp(-x*x)*0.5, 1e7 float32", ew_data,
         {"funcgrad": ew_funcgrad, "numpy": ew_numpy, "jax": ew_jax, "torch": ew_torch},
@@ -643,7 +608,7 @@ WORKLOADS = {
         {"funcgrad": mm_funcgrad, "numpy": mm_numpy, "jax": mm_jax, "torch": mm_torch},
         tol=1e-4, metrics=mm_metrics),
     "dispatch": Workload(
-        "dispatch", "x + 1 on 10 floats, per call", dispatch_data,
+        "dispatch", "x + 1 on 10 floats, per call (a device array argument)", dispatch_data,
         {"funcgrad": dispatch_funcgrad, "numpy": dispatch_numpy, "jax": dispatch_jax,
          "torch": dispatch_torch},
         tol=0.0, inner=DISPATCH_INNER),
@@ -656,6 +621,15 @@ WORKLOADS = {
         {"funcgrad": rnn_funcgrad, "numpy": rnn_numpy, "jax": rnn_jax, "torch": rnn_torch},
         tol=1e-3),
 }
+WORKLOADS.update(workloads_conv.WORKLOADS)
+WORKLOADS.update(workloads_train.WORKLOADS)
+WORKLOADS.update(workloads_calls.WORKLOADS)
 
-ORDER = ["mlp_step", "cnn_step", "elementwise", "matmul", "dispatch", "log_softmax", "rnn",
-         "first_call"]
+# the order of the tables; "first_call" is measured by bench.run in fresh processes
+ORDER = ["mlp_step", "cnn_step", "cnn_step_reshape", "cnn_step_stax", "mnist1d_step",
+         "gru_step", "conv1d", "conv1d_grad", "conv2d_s2", "conv2d_s2_grad", "elementwise",
+         "matmul", "dispatch", "call_numpy_arg", "call_float_arg", "call_kwarg",
+         "call_static_arg", "block_pytree", "log_softmax", "rnn", "first_call"]
+if set(ORDER) != set(WORKLOADS) | {"first_call"}:
+    raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
+                       f"{sorted(WORKLOADS)} and first_call")

@@ -1,0 +1,150 @@
+"""The benchmark suite (`python -m bench`) in miniature: every workload builds, runs through
+the harness's own worker and agrees with its NumPy version; the contention helper pins and
+stops its spinners; the report shows p50 / p95 and judges the load targets. funcgrad and
+NumPy only (JAX and PyTorch are benchmark extras, not needed here)."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:                 # `bench` is a top-level folder, not installed
+    sys.path.insert(0, ROOT)
+
+from bench import report as R  # noqa: E402
+from bench import run as bench_run  # noqa: E402
+from bench import workloads as W  # noqa: E402
+from bench.busy import Spinners, busy_cpus, usable_cpus  # noqa: E402
+
+
+def test_registry_lists_every_workload_once_with_a_check():
+    assert sorted(W.ORDER) == sorted([*W.WORKLOADS, "first_call"])
+    for name, wl in W.WORKLOADS.items():
+        assert wl.name == name
+        assert "funcgrad" in wl.builders, name
+        assert "numpy" in wl.builders or wl.reference is not None, (
+            f"{name} has nothing to check funcgrad against")
+
+
+@pytest.fixture
+def one_thread():
+    """BLAS and OpenMP pools limited to one thread (when threadpoolctl, which scikit-learn
+    brings, is there): spinning pools on a shared machine make the smoke test crawl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.mark.parametrize("name", [n for n in W.ORDER if n != "first_call"])
+def test_workload_builds_and_agrees_with_numpy(name, one_thread):
+    # the check the worker makes: the result of the second call of each framework (a
+    # training-loop workload has taken two steps by then)
+    wl = W.WORKLOADS[name]
+    data = wl.make_data(True)
+    if "numpy" in wl.builders:
+        run, to_np = wl.builders["numpy"](data)
+        run()
+        ref = to_np(run())
+    else:
+        ref = wl.reference(data)
+    run, to_np = wl.builders["funcgrad"](data)
+    run()
+    got = to_np(run())
+    err, why = bench_run._compare(got, ref)
+    assert why is None and err <= wl.tol, (name, err, why)
+
+
+def test_worker_times_and_checks_a_training_loop(one_thread):
+    # through the harness's worker: p50 / p95 recorded, and the check of a stateful
+    # workload made on the second step's state before the calibration calls move it on
+    res = bench_run.worker("mnist1d_step", ["funcgrad", "numpy"], rounds=2, budget_s=0.0,
+                           gap_s=0.0, sample_s=0.0, quick=True)
+    for fw in ("funcgrad", "numpy"):
+        r = res["frameworks"][fw]
+        assert r["status"] == "ok", r.get("traceback", r)
+        assert r["n"] == 2 and 0 < r["min"] <= r["median"] <= r["p95"]
+    assert res["frameworks"]["funcgrad"]["check"]["ok"]
+
+
+def test_a_training_loop_moves_on_every_call():
+    wl = W.WORKLOADS["mnist1d_step"]
+    run, to_np = wl.builders["numpy"](wl.make_data(True))
+    run()
+    second = [a.copy() for a in to_np(run())]
+    third = to_np(run())
+    assert any(abs(a - b).max() > 0 for a, b in zip(second, third))
+
+
+def test_percentile_interpolates():
+    assert bench_run._percentile([3.0], 95) == 3.0
+    assert bench_run._percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert bench_run._percentile(list(map(float, range(1, 21))), 95) == pytest.approx(19.05)
+
+
+@pytest.mark.skipif(len(usable_cpus()) < 2, reason="needs two usable CPUs")
+def test_spinners_are_pinned_to_the_last_cores_and_stopped():
+    last = usable_cpus()[-1]
+    with Spinners(1) as sp:
+        assert sp.cpus == [last]
+        (proc,) = sp.procs
+        assert os.sched_getaffinity(proc.pid) == {last}
+        assert proc.poll() is None
+    assert proc.poll() is not None
+    assert sp.load is not None and sp.load > 0
+    assert f"CPU {last}" in sp.describe()
+
+
+def test_busy_refuses_to_leave_no_free_core():
+    n = len(usable_cpus())
+    with pytest.raises(ValueError, match=f"--busy {n} leaves no free core"):
+        busy_cpus(n)
+    with pytest.raises(ValueError, match="negative"):
+        busy_cpus(-1)
+    assert busy_cpus(0) == []
+
+
+def _fake(workload, busy, threads, fg, jax, p95=None):
+    def fw(t):
+        return {"status": "ok", "median": t, "p95": p95 or t * 1.1, "min": t * 0.9, "n": 5}
+    return {"workload": workload, "threads": threads, "busy": busy,
+            "busy_cpus": [1] if busy else [], "busy_load": 0.98 if busy else None,
+            "frameworks": {"funcgrad": fw(fg), "jax": fw(jax)}}
+
+
+def test_report_shows_p50_p95_and_judges_the_load_targets():
+    results = [
+        _fake("mlp_step", 0, 1, 2.0e-3, 2.5e-3),
+        _fake("gru_step", 0, 1, 10e-3, 10e-3, p95=20e-3),     # p95 = 2 x p50: NOT met
+        _fake("mlp_step", 1, 2, 2.1e-3, 2.2e-3),              # 1.05x own, 0.95x JAX: met
+        _fake("gru_step", 1, 2, 12e-3, 11e-3),                # 1.2x own, 1.09x JAX: NOT met
+    ]
+    info = {"platform": "test", "python": "3", "cores": 2}
+    text = R.report(results, info, None, None, "python -m bench", "today")
+    assert "| mlp_step | 2.00 / 2.20 ms |" in text
+    assert "1 spinning process pinned to CPU 1" in text
+    _, rows = R.targets(results)
+    rows = dict(rows)
+    spread = rows["funcgrad p95 ≤ 1.5× p50, every workload"]
+    assert spread[(0, 1)][1] is False and "gru_step" in spread[(0, 1)][0]
+    assert spread[(1, 2)][1] is True
+    vs_jax = rows["under load: every workload ≤ 1× JAX (same load)"]
+    assert vs_jax[(0, 1)][1] is None
+    assert vs_jax[(1, 2)][1] is False and "above 1: gru_step" in vs_jax[(1, 2)][0]
+    vs_self = rows["under load: every workload ≤ 1.15× funcgrad's own 1-thread time "
+                   "without load"]
+    assert vs_self[(1, 2)][1] is False and "1.20×" in vs_self[(1, 2)][0]
+    assert "mlp_step" not in vs_self[(1, 2)][0].split("above")[1]
+
+
+def test_output_option_keeps_the_analysis(tmp_path):
+    out = tmp_path / "results.md"
+    out.write_text("old table\n\n## Analysis\n\nkept words\n")
+    R.write_results("new table\n", str(out))
+    text = out.read_text()
+    assert "new table" in text and "kept words" in text and "old table" not in text
