@@ -155,8 +155,9 @@ def det(a, overwrite_a=False, check_finite=True):
 
 
 def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
-    """QR decomposition: mode 'full' (q [..., m, m]), 'economic' (q [..., m, k]) or 'r'
-    (returns the 1-tuple (r,), as SciPy)."""
+    """QR decomposition: mode 'full' (q [..., m, m], r [..., m, n]), 'economic'
+    (q [..., m, k], r [..., k, n]) or 'r' (the 1-tuple (r,) with r [..., m, n], as
+    SciPy)."""
     del overwrite_a, lwork, check_finite
     if pivoting:
         raise NotImplementedError("qr: column pivoting (pivoting=True) is not supported")
@@ -164,7 +165,7 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
         raise ValueError(f"qr: mode {mode!r} is not supported; use 'full', 'economic' or "
                          "'r'")
     (a,) = _nla._inexact(a)
-    q, r = _lx.qr(a, full_matrices=mode == "full")
+    q, r = _lx.qr(a, full_matrices=mode in ("full", "r"))
     return (r,) if mode == "r" else (q, r)
 
 
