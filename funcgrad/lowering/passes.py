@@ -225,8 +225,9 @@ _KEEPS_ZERO = {ew.neg_p, ew.convert_element_type_p, st.reshape_p, st.transpose_p
 
 
 def _zero_scalar(a) -> bool:
+    # +0 only: a -0.0 literal is a value whose sign the folds below would lose.
     return isinstance(a, Lit) and a.val.shape == () and a.val.dtype.kind in "fiub" and \
-        a.val.item() == 0
+        a.val.item() == 0 and not np.signbit(a.val)
 
 
 def propagate_zeros(program: Program) -> Program:
