@@ -50,7 +50,7 @@ _PSI_SHIFT = 6
 
 
 def digamma(x):
-    """psi(x) = d/dx log Gamma(x): the reflection psi(x) = psi(1 - x) - pi / tan(pi x) for
+    """psi(x) = d/dx log Gamma(x): the reflection psi(x) = psi(1 - x) - pi cot(pi x) for
     x < 1/2, the recurrence psi(y) = psi(y + 6) - sum_k 1 / (y + k), then the asymptotic
     series at y + 6 >= 6.5 (absolute error about 1e-12). NaN at the negative integers,
     -inf at +0 (as SciPy)."""
@@ -68,10 +68,12 @@ def digamma(x):
     # The reflection term only where it is used, so that its derivative stays finite
     # elsewhere (a select passes NaN tangents from the untaken side through 0 * NaN).
     xr = ew.select(reflect, x, 0.25)
-    # tan has period pi: reducing x by the nearest integer first (exactly) keeps the
-    # argument accurate next to the poles.
-    xr = ew.sub(xr, ew.round(xr))
-    psi = ew.select(reflect, ew.sub(psi, ew.div(math.pi, ew.tan(ew.mul(xr, math.pi)))), psi)
+    # pi / tan(pi x) has period 1: reducing x by the nearest integer first (exactly) keeps
+    # the argument accurate next to the poles; cos / sin rather than 1 / tan keeps the
+    # higher derivatives finite where tan is infinite (half-integers).
+    xr = ew.mul(ew.sub(xr, ew.round(xr)), math.pi)
+    cot = ew.div(ew.cos(xr), ew.sin(xr))
+    psi = ew.select(reflect, ew.sub(psi, ew.mul(cot, math.pi)), psi)
     # Constants, not functions of x, at the poles: their cotangents are then zero rather
     # than 0 * NaN.
     negative_integer = ew.and_(ew.eq(x, ew.floor(x)), ew.lt(x, 0.0))

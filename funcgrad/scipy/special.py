@@ -80,12 +80,14 @@ def digamma(x):
 
 
 def gamma(x):
-    """Gamma(x) = sign * exp(gammaln(x)) (the sign alternates between the negative poles)."""
+    """Gamma(x) = sign * exp(gammaln(x)) (the sign alternates between the negative poles;
+    NaN at the negative integers, +-inf at +-0)."""
     (x,) = _float(x)
     fl = fnp.floor(x)
     sign = fnp.where((x > 0) | (fl % 2 == 0), 1.0, -1.0).astype(x.dtype)
     out = sign * fnp.exp(gammaln(x))
-    return fnp.where((x <= 0) & (x == fl), fnp.nan, out)
+    out = fnp.where((x < 0) & (x == fl), fnp.nan, out)
+    return fnp.where(x == 0, 1 / x, out)          # +inf at +0, -inf at -0 (as SciPy)
 
 
 def betaln(a, b):
