@@ -52,6 +52,7 @@ class Spinners:
         self.procs = []
         self.load = None          # cores kept busy, measured when they stop
         self._t0 = None
+        self._cpu0 = []
 
     def __enter__(self):
         try:
@@ -68,6 +69,8 @@ class Spinners:
         except BaseException:
             self._stop()
             raise
+        # from here on: the spinning, not the interpreter's start-up
+        self._cpu0 = [_cpu_seconds(p.pid) for p in self.procs]
         self._t0 = time.perf_counter()
         return self
 
@@ -75,8 +78,8 @@ class Spinners:
         wall = time.perf_counter() - self._t0 if self._t0 is not None else 0.0
         cpu = [_cpu_seconds(p.pid) for p in self.procs]
         self._stop()
-        if self.procs and wall > 0 and all(c is not None for c in cpu):
-            self.load = sum(cpu) / wall
+        if self.procs and wall > 0 and None not in cpu + self._cpu0:
+            self.load = (sum(cpu) - sum(self._cpu0)) / wall
         return False
 
     def _stop(self):

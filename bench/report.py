@@ -452,9 +452,9 @@ def machine_text(info, load0, load1, versions):
     env = info.get("parent_env", {})
     forced = ", ".join(f"{k}={env[k]}" for k in OPENBLAS_FORCING if env.get(k))
     lines = [
-        f"- CPU: {info.get('cpu', '?')}, {info.get('cores')} logical cores "
-        f"({info.get('affinity', '?')} usable), AVX-512: {info.get('avx512f')}, "
-        f"{info.get('memory_gib', '?')} GiB RAM",
+        (f"- CPU: {info.get('cpu', '?')}, {info.get('cores')} logical cores "
+         f"({info.get('affinity', '?')} usable), AVX-512: {info.get('avx512f')}, "
+         f"{info.get('memory_gib', '?')} GiB RAM"),
         f"- OS: {info['platform']}; Python {info['python']}",
         "- Versions: " + (", ".join(f"{k} {v}" for k, v in versions.items()) or "?"),
         f"- funcgrad source: git {info.get('git') or '?'}",
@@ -489,8 +489,8 @@ def report(results, info, load0, load1, cmd, date):
         parts += ["### Under load, per workload", "", lt, ""]
     parts += ["### BLAS / OpenMP thread pools seen by threadpoolctl in the workers", "",
               pools_text([r for r in results if r.get("pools")]), ""]
-    parts += ["### Details (p50, p95, min, samples, busy cores, first call incl. "
-              "trace/compile, load)", "", detail_table(results), ""]
+    parts += [("### Details (p50, p95, min, samples, busy cores, first call incl. "
+               "trace/compile, load)"), "", detail_table(results), ""]
     f = failures(results)
     u = unavailable(results)
     parts += ["### funcgrad failures and check failures", ""]

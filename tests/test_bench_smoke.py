@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -13,10 +14,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:                 # `bench` is a top-level folder, not installed
     sys.path.insert(0, ROOT)
 
-from bench import report as R  # noqa: E402
-from bench import run as bench_run  # noqa: E402
-from bench import workloads as W  # noqa: E402
-from bench.busy import Spinners, busy_cpus, usable_cpus  # noqa: E402
+from bench import report as R
+from bench import run as bench_run
+from bench import workloads as W
+from bench.busy import Spinners, busy_cpus, usable_cpus
 
 
 def test_registry_lists_every_workload_once_with_a_check():
@@ -95,6 +96,7 @@ def test_spinners_are_pinned_to_the_last_cores_and_stopped():
         (proc,) = sp.procs
         assert os.sched_getaffinity(proc.pid) == {last}
         assert proc.poll() is None
+        time.sleep(0.3)                  # long enough for /proc to count CPU ticks
     assert proc.poll() is not None
     assert sp.load is not None and sp.load > 0
     assert f"CPU {last}" in sp.describe()
@@ -148,3 +150,14 @@ def test_output_option_keeps_the_analysis(tmp_path):
     R.write_results("new table\n", str(out))
     text = out.read_text()
     assert "new table" in text and "kept words" in text and "old table" not in text
+
+
+def test_examples_cpu_target():
+    from bench.examples_cpu import judge
+
+    def m(wall2, cpu2):
+        return {1: {"wall": 2.0, "cpu": 2.0}, 2: {"wall": wall2, "cpu": cpu2}}
+    assert judge(m(1.9, 2.5))[1] is False           # more CPU, only 1.05x faster
+    assert judge(m(1.5, 2.5))[1] is True            # more CPU, 1.33x faster
+    assert judge(m(2.2, 1.9))[1] is True            # slower but no more CPU
+    assert judge({1: {"error": "exit code 1"}, 2: {"error": "exit code 1"}})[1] is False
