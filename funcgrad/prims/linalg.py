@@ -119,7 +119,7 @@ def _dot_general_batch(size, vals, dims, *, dimension_numbers, preferred_element
     lhs, rhs = vals
     dl, dr = dims
     (lc, rc), (lb, rb) = dimension_numbers
-    shift = lambda ax: tuple(a + 1 for a in ax)  # noqa: E731
+    shift = lambda ax: tuple(a + 1 for a in ax)
     if dl is not None and dr is not None:
         lhs, rhs = moveaxis_to_front(lhs, dl), moveaxis_to_front(rhs, dr)
         dn = ((shift(lc), shift(rc)), ((0,) + shift(lb), (0,) + shift(rb)))
@@ -397,8 +397,9 @@ def _conv_batch(size, vals, dims, *, window_strides, padding, lhs_dilation, rhs_
     dl, dr = dims
     ls, rs, os_ = dimension_numbers
     G, B = feature_group_count, batch_group_count
-    params = dict(window_strides=window_strides, padding=padding, lhs_dilation=lhs_dilation,
-                  rhs_dilation=rhs_dilation, dimension_numbers=dimension_numbers)
+    params = {"window_strides": window_strides, "padding": padding,
+              "lhs_dilation": lhs_dilation, "rhs_dilation": rhs_dilation,
+              "dimension_numbers": dimension_numbers}
     if dl is not None and dr is None and B == 1:
         # Fold the vmap axis into the conv batch axis.
         new_lhs = _reshape_axis_into(dl, ls[0], lhs)
@@ -582,13 +583,13 @@ def _diag_part(x):
 
 
 def _row(v, n):
-    """[..., n] -> [..., m=n?, n]: `v` repeated along a new second-to-last axis of size n."""
+    """[..., k] -> [..., n, k]: `v` repeated along a new second-to-last axis of size n."""
     shape = v.shape[:-1] + (n, v.shape[-1])
     return broadcast_in_dim(v, shape, tuple(range(v.ndim - 1)) + (v.ndim,))
 
 
 def _col(v, m):
-    """[..., m] -> [..., m, m]: `v` repeated along a new last axis."""
+    """[..., k] -> [..., k, m]: `v` repeated along a new last axis of size m."""
     shape = v.shape + (m,)
     return broadcast_in_dim(v, shape, tuple(range(v.ndim)))
 
@@ -602,7 +603,8 @@ def _sym_from_triangle(x, lower):
 
 
 def _front_batch(size, vals, dims):
-    from ..batching import bdim_at_front
+    """The operands with the vmapped axis first (broadcast where absent): the
+    factorisations take leading batch axes natively."""
     return [bdim_at_front(v, d, size) for v, d in zip(vals, dims)]
 
 

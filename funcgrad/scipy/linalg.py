@@ -8,8 +8,6 @@ that is not positive definite a NaN Cholesky factor. `overwrite_*`, `check_finit
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _lax_linalg as _lx
 from .. import numpy as fnp
 from ..numpy import linalg as _nla
@@ -223,5 +221,3 @@ def block_diag(*arrs):
         at += m.shape[1]
     return fnp.concatenate(rows, axis=0)
 
-
-del np
