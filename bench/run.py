@@ -542,7 +542,9 @@ def parse(argv):
                         "(default 3, 1 with --quick)")
     p.add_argument("--threads", default="both", choices=("1", "2", "both"),
                    help="thread setting of the benchmark processes (default: both)")
-    p.add_argument("--quick", action="store_true", help="smaller time budget (~2 minutes)")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller time budget per workload (about 2 s of timing instead of "
+                        "15 s; the builds and first calls take as long)")
     p.add_argument("--busy", default="0", metavar="N[,M...]",
                    help="contention: keep N cores busy with spinning processes pinned to "
                         "the last N usable CPUs while each workload runs; a list "
