@@ -22,6 +22,13 @@ from funcgrad.prims import linalg as la
 from funcgrad.testing import check_grads
 
 F32, F64 = np.float32, np.float64
+
+
+@pytest.fixture(autouse=True)
+def _float64_enabled(x64):
+    """Most checks here compare in float64 (and check_grads differentiates in float64):
+    every test runs with 64-bit dtypes enabled; float32 cases pass float32 arrays."""
+    yield
 TOL = {F32: {"rtol": 2e-4, "atol": 2e-4}, F64: {"rtol": 1e-9, "atol": 1e-9}}
 
 

@@ -20,6 +20,13 @@ from funcgrad.testing import check_grads
 
 pytestmark = pytest.mark.core
 F32, F64 = np.float32, np.float64
+
+
+@pytest.fixture(autouse=True)
+def _float64_enabled(x64):
+    """Most checks here compare in float64 (and check_grads differentiates in float64):
+    every test runs with 64-bit dtypes enabled; float32 cases pass float32 arrays."""
+    yield
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
