@@ -1,0 +1,590 @@
+"""Transform stacks on top of a program, the expected results of one call, and the
+comparison of funcgrad's results against them.
+
+An `Entry` is a program plus a `Stack` of transforms: inner wrappers (`checkpoint`, `jit`,
+`jit` with static scalar arguments, `jit` with donation), an optional `vmap` with random
+`in_axes`/`out_axes` (inside or outside a derivative), and an optional derivative (`grad`,
+`value_and_grad`, `jvp`, `vjp`) of the program's float outputs with respect to its float
+inputs. Expected values come from the NumPy oracle (program.evaluate); derivatives are
+checked against float64 central differences of the oracle, skipped where the one-sided
+differences disagree (a kink or a jump) or where the forward pass saw a non-finite value
+(JAX's gradients may then legitimately be NaN, e.g. through the untaken side of `where`).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .program import EPS, TINY, Ctx, Perturb, Program, evaluate, render, to_oracle
+from .values import NP, gen_values, index_values, is_float
+
+N_PERTURBED = 3
+SPREAD_FACTOR = 4.0
+RTOL = {"float16": 2 * EPS["float16"], "float32": 2 * EPS["float32"],
+        "float64": 4 * EPS["float64"]}
+GRAD_RTOL = {"float16": 5e-2, "float32": 2e-3, "float64": 1e-6}
+
+
+@dataclasses.dataclass
+class Stack:
+    inner: tuple = ()            # ("ckpt",), ("jit",), ("jit_static",), ("jit_donate", i)
+    vmap: dict | None = None     # in_axes, out_axes, size, outer
+    deriv: str | None = None     # grad, value_and_grad, jvp, vjp
+
+    def describe(self) -> str:
+        parts = [x[0] for x in self.inner]
+        if self.vmap is not None:
+            parts.append("vmap(outer)" if self.vmap["outer"] else "vmap")
+        if self.deriv:
+            parts.append(self.deriv)
+        return "+".join(parts) or "plain"
+
+
+@dataclasses.dataclass
+class Entry:
+    prog: Program
+    stack: Stack
+    seed: int = 0         # values of the aux arrays (weights, directions)
+
+
+def float_args(prog: Program) -> list[int]:
+    return [i for i, inp in enumerate(prog.inputs)
+            if is_float(inp.type.dtype) and inp.kind == "array"]
+
+
+def float_outs(prog: Program) -> list[int]:
+    return [j for j, o in enumerate(prog.outputs) if is_float(prog.types[o].dtype)]
+
+
+@st.composite
+def stacks(draw, prog: Program, mode: str):
+    """A random transform stack valid for `prog` in `mode`."""
+    inner = []
+    has_params = bool(prog.scalar_params())
+    # Inner jits compile their own module when the batch runs eagerly: keep them rare.
+    n_layers = draw(st.sampled_from([0, 0, 0, 0, 0, 0, 1, 1, 2]))
+    for _ in range(n_layers):
+        kind = draw(st.sampled_from(["ckpt", "jit", "ckpt", "jit_static", "jit_donate"]))
+        if kind == "jit_static" and not has_params:
+            kind = "jit"
+        if kind == "jit_donate":
+            if mode == "grad" or not prog.inputs:
+                kind = "jit"
+            else:
+                inner.append(("jit_donate", draw(st.integers(0, len(prog.inputs) - 1))))
+                continue
+        inner.append((kind,))
+    deriv = None
+    if mode == "grad" and float_args(prog) and float_outs(prog):
+        deriv = draw(st.sampled_from(["grad", "value_and_grad", "jvp", "vjp"]))
+    vmap = None
+    if prog.inputs and draw(st.integers(0, 99)) < 30:
+        axes = []
+        for inp in prog.inputs:
+            r = inp.type.rank
+            axes.append(draw(st.sampled_from([0, None, -1, r, -(r + 1), min(1, r)])))
+        if all(a is None for a in axes):
+            axes[0] = 0
+        outer = deriv == "grad" and draw(st.booleans())
+        if outer:
+            fa = float_args(prog)
+            axes = [a if i in fa else None for i, a in enumerate(axes)]
+            if all(a is None for a in axes):
+                axes[fa[0]] = 0
+        vmap = {"in_axes": tuple(axes), "out_axes": draw(st.sampled_from([0, -1])),
+                "size": draw(st.sampled_from([2, 1, 3, 5])), "outer": outer}
+    if any(k[0] == "jit_donate" for k in inner) and (vmap is not None or deriv is not None):
+        inner = [k if k[0] != "jit_donate" else ("jit",) for k in inner]
+    return Stack(tuple(inner), vmap, deriv)
+
+
+# ---------------------------------------------------------------------------------------
+# Source of one entry: the program, its wrappers, and `t_<k>(args, aux)`
+
+def entry_source(e: Entry, k: int) -> list[str]:
+    prog = e.prog
+    name = f"prog_{k}"
+    lines = render(dataclasses.replace(prog, name=name))
+    names = [i.name for i in prog.inputs]
+    params = prog.scalar_params()
+    nargs = len(names)
+    f = name
+    for layer in e.stack.inner:
+        g = f"{f}_w"
+        if layer[0] == "ckpt":
+            lines.append(f"{g} = fg.checkpoint({f})")
+        elif layer[0] == "jit":
+            lines.append(f"{g} = fg.jit({f})")
+        elif layer[0] == "jit_static":
+            nums = tuple(range(nargs, nargs + len(params)))
+            lines.append(f"{g} = fg.jit({f}, static_argnums={nums!r})")
+        else:
+            lines.append(f"{g} = fg.jit({f}, donate_argnums=({layer[1]},))")
+        f = g
+    call_extra = "".join(f", {v!r}" if not isinstance(v, float) or np.isfinite(v) else
+                         f", float({str(v)!r})" for _, v in params)
+    arglist = ", ".join(names)
+    body = [f"def t_{k}(args, aux):"]
+    if names:
+        body.append(f"    {arglist}, = args")
+    st_ = e.stack
+    call = f"{f}({arglist}{call_extra})"
+    if st_.vmap is not None and not st_.vmap["outer"]:
+        vm = st_.vmap
+        body.append(f"    fb = fg.vmap(lambda {arglist}: {call}, in_axes={vm['in_axes']!r}, "
+                    f"out_axes={vm['out_axes']})")
+        call = f"fb({arglist})"
+    if st_.deriv is None:
+        body.append(f"    return {call}")
+        return lines + body
+    fa = [names[i] for i in float_args(prog)]
+    fo = float_outs(prog)
+    fa_list = ", ".join(fa)
+    body.append(f"    def ff({fa_list}):")
+    body.append(f"        o = {call}")
+    body.append(f"        return ({', '.join(f'o[{j}]' for j in fo)},)")
+    terms = " + ".join(f"fnp.sum(fnp.where(aux['m'][{i}], o[{i}], 0.0) * aux['w'][{i}])"
+                       for i in range(len(fo)))
+    body.append(f"    def loss({fa_list}):")
+    body.append(f"        o = ff({fa_list})")
+    body.append(f"        return {terms}")
+    argnums = tuple(range(len(fa)))
+    d = st_.deriv
+    if d == "grad" and st_.vmap is not None and st_.vmap["outer"]:
+        axes = tuple(st_.vmap["in_axes"][i] for i in float_args(prog))
+        body.append(f"    return fg.vmap(fg.grad(loss, argnums={argnums!r}), in_axes={axes!r})"
+                    f"({fa_list})")
+    elif d == "grad":
+        body.append(f"    return fg.grad(loss, argnums={argnums!r})({fa_list})")
+    elif d == "value_and_grad":
+        body.append(f"    return fg.value_and_grad(loss, argnums={argnums!r})({fa_list})")
+    elif d == "jvp":
+        body.append(f"    return fg.jvp(ff, ({fa_list},), tuple(aux['v']))")
+    else:
+        body.append(f"    o, fv = fg.vjp(ff, {fa_list})")
+        cts = ", ".join(f"fnp.where(aux['m'][{i}], aux['w'][{i}], 0.0)" for i in range(len(fo)))
+        body.append(f"    return o, fv(({cts},))")
+    return lines + body
+
+
+# ---------------------------------------------------------------------------------------
+# Expected values
+
+@dataclasses.dataclass
+class ValueExpect:
+    """One array: oracle value, dtype, per-element tolerance and a mask of elements whose
+    class (NaN / +-Inf / finite, or integer value) is stable under perturbation."""
+    value: np.ndarray
+    dtype: str
+    tol: np.ndarray
+    stable: np.ndarray
+    what: str = "value"
+
+
+@dataclasses.dataclass
+class DirExpect:
+    """A tuple of gradients: <g, v> must match the central difference `dc` (per batch
+    element when `batch_axis` is set)."""
+    dirs: list            # per batch element: list of direction arrays (one per float arg)
+    dcs: list             # per batch element: float or None (not smooth there)
+    scale: list
+    dtype: str
+    batch_axis: int | None = None
+    nonfinite_ok: bool = False
+
+
+@dataclasses.dataclass
+class Case:
+    """One call of an entry at one instance: arguments and the expected output tree."""
+    args: tuple
+    aux: dict
+    expect: object
+    nonfinite_ok: bool = False
+
+
+def _classes(a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind != "f":
+        return a
+    return np.where(np.isnan(a), 1, np.where(a == np.inf, 2, np.where(a == -np.inf, 3, 0)))
+
+
+def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value") -> ValueExpect:
+    base = np.asarray(base)
+    stable = np.ones(base.shape, bool)
+    cls = _classes(base)
+    spread = np.zeros(base.shape, np.float64)
+    for p in perturbed:
+        p = np.asarray(p)
+        stable &= _classes(p) == cls
+        if base.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                d = np.where(cls == 0, np.abs(p - base), 0.0)
+            spread = np.maximum(spread, np.nan_to_num(d, nan=np.inf))
+    if is_float(dtype):
+        tol = TINY[dtype] + RTOL[dtype] * np.abs(np.where(cls == 0, base, 0.0)) + \
+            SPREAD_FACTOR * spread
+    else:
+        tol = np.zeros(base.shape)
+    return ValueExpect(base, dtype, tol, stable, what)
+
+
+def _batched_inputs(prog: Program, inst: int, vm: dict | None):
+    """Per batch element input dicts (one when unbatched) and the stacked arguments."""
+    base = {i.name: i.values(prog.dims, inst) for i in prog.inputs}
+    if vm is None:
+        return [base], [base[i.name] for i in prog.inputs]
+    size = vm["size"]
+    per_b = [dict(base) for _ in range(size)]
+    args = []
+    for inp, ax in zip(prog.inputs, vm["in_axes"]):
+        if ax is None:
+            args.append(base[inp.name])
+            continue
+        vals = []
+        for bi in range(size):
+            if bi == 0:
+                v = base[inp.name]
+            elif inp.kind == "index":
+                v = index_values(prog.dims.shape(inp.type.dims, inst),
+                                 prog.dims.size(inp.bound, inst), inp.seed + 7919 * bi, inst,
+                                 inp.oob, inp.unique)
+            else:
+                v = gen_values(prog.dims.shape(inp.type.dims, inst), inp.type.dtype, inp.style,
+                               inp.seed + 7919 * bi, inst)
+                if inp.kind == "nonzero":
+                    v = np.where(v == 0, 3, v).astype(v.dtype)
+            per_b[bi][inp.name] = v
+            vals.append(v)
+        args.append(np.stack(vals, axis=ax))
+    return per_b, args
+
+
+def _run_oracle(prog: Program, inputs: dict, inst: int, perturb=None, exact=False):
+    ctx = Ctx(prog.dims, inst, perturb, exact)
+    env = {k: to_oracle(v) for k, v in inputs.items()}
+    outs = evaluate(prog, env, ctx)
+    return outs, ctx.nonfinite
+
+
+def _stack_out(per_b: list, axis: int) -> np.ndarray:
+    return np.stack(per_b, axis=axis)
+
+
+def build_case(e: Entry, inst: int, seed: int) -> Case:
+    """Arguments and expected results of `t_k(args, aux)` at instance `inst`."""
+    prog = e.prog
+    st_ = e.stack
+    vm = st_.vmap
+    per_b, args = _batched_inputs(prog, inst, vm)
+    rng = np.random.default_rng([seed, inst, 99])
+    out_types = [prog.types[o] for o in prog.outputs]
+
+    def eval_all(perturb_seed=None, exact=False, inputs=None):
+        """Outputs (batched along out_axes when vmapped inside) and the nonfinite flag."""
+        rows = []
+        nonfinite = False
+        for bi, inp in enumerate(inputs if inputs is not None else per_b):
+            pert = Perturb(perturb_seed * 131 + bi) if perturb_seed is not None else None
+            outs, nf = _run_oracle(prog, inp, inst, pert, exact)
+            rows.append(outs)
+            nonfinite |= nf
+        if vm is None or vm["outer"]:
+            return rows, nonfinite
+        ax = vm["out_axes"]
+        return [[_stack_out([r[j] for r in rows], ax) for j in range(len(out_types))]], \
+            nonfinite
+
+    base, nonfinite = eval_all()
+    perturbed = [eval_all(perturb_seed=seed * 10 + r + 1)[0] for r in range(N_PERTURBED)]
+
+    def out_expect(j, what="value", row=0):
+        return value_expect(base[row][j], [p[row][j] for p in perturbed], out_types[j].dtype,
+                            what)
+
+    if st_.deriv is None:
+        expect = tuple(out_expect(j) for j in range(len(out_types)))
+        if vm is not None and vm["outer"]:
+            raise AssertionError("outer vmap needs grad")
+        return Case(tuple(args), {}, expect)
+
+    fa = float_args(prog)
+    fo = float_outs(prog)
+    # Weights and masks of the loss: finite, stable outputs only.
+    w, m = [], []
+    for j in fo:
+        ve_rows = [out_expect(j, row=r) for r in range(len(base))]
+        shape = ve_rows[0].value.shape
+        ok = np.ones(shape, bool)
+        for ve in ve_rows:
+            ok &= ve.stable & np.isfinite(ve.value)
+        dt = NP[out_types[j].dtype]
+        w.append(rng.standard_normal(shape).astype(dt))
+        m.append(ok)
+    dirs_one = None
+
+    def direction(shape, dtype):
+        return rng.standard_normal(shape).astype(NP[dtype])
+
+    def loss_at(inputs_rows, exact=True):
+        outs, nf = eval_all(exact=exact, inputs=inputs_rows)
+        total = 0.0
+        for row in outs:
+            for i, j in enumerate(fo):
+                with np.errstate(all="ignore"):
+                    total += float(np.sum(np.where(m[i], row[j], 0.0) * w[i].astype(np.float64)))
+        return total, nf
+
+    def shifted(rows, dirs, t):
+        out = []
+        for bi, row in enumerate(rows):
+            r = dict(row)
+            for i, a in zip(fa, dirs[bi]):
+                name = prog.inputs[i].name
+                r[name] = to_oracle(row[name]) + t * np.asarray(a, np.float64)
+            out.append(r)
+        return out
+
+    def fd(rows, dirs):
+        """Central difference along `dirs`, or None where f is not smooth."""
+        h = 1e-5
+        vals = {}
+        for t in (-2, -1, 0, 1, 2):
+            vals[t], _ = loss_at(shifted(rows, dirs, t * h))
+        if not all(np.isfinite(v) for v in vals.values()):
+            return None, 0.0
+        dc1 = (vals[1] - vals[-1]) / (2 * h)
+        dc2 = (vals[2] - vals[-2]) / (4 * h)
+        dl = (vals[0] - vals[-1]) / h
+        dr = (vals[1] - vals[0]) / h
+        s = max(abs(dl), abs(dr), abs(dc1), 1e-8)
+        if abs(dl - dr) > 2e-3 * s + 1e-6 or abs(dc1 - dc2) > 1e-4 * s + 1e-7:
+            return None, s
+        return dc1, s
+
+    fdt = prog.fdtype
+    if st_.deriv in ("grad", "value_and_grad", "vjp"):
+        if vm is not None and vm["outer"]:
+            groups = [[row] for row in per_b]
+            axes = [0 for _ in fa]     # vmap's outputs are batched along out_axes=0
+        else:
+            groups = [per_b]
+            axes = None
+        dirs_all, dcs, scales = [], [], []
+        for rows in groups:
+            dirs = [[direction(np.shape(rows[0][prog.inputs[i].name]), fdt) for i in fa]
+                    for _ in rows]
+            if vm is not None and not vm["outer"]:
+                # the derivative is taken w.r.t. the stacked (batched) arguments
+                stacked_dirs = []
+                for i, ax in zip(fa, vm["in_axes"]):
+                    pass
+                stacked = []
+                for k_, i in enumerate(fa):
+                    ax = vm["in_axes"][i]
+                    if ax is None:
+                        stacked.append(direction(np.shape(args[i]), fdt))
+                    else:
+                        stacked.append(np.stack([dirs[bi][k_] for bi in range(len(rows))], ax))
+                # unbatched args share one direction across batch rows
+                for k_, i in enumerate(fa):
+                    ax = vm["in_axes"][i]
+                    for bi in range(len(rows)):
+                        dirs[bi][k_] = stacked[k_] if ax is None else dirs[bi][k_]
+                dc, s = fd(rows, dirs)
+                dirs_all.append(stacked)
+                del stacked_dirs
+            else:
+                dc, s = fd(rows, dirs)
+                dirs_all.append(dirs[0])
+            dcs.append(dc)
+            scales.append(s)
+        dexp = DirExpect(dirs_all, dcs, scales, fdt, batch_axis=axes, nonfinite_ok=nonfinite)
+        if st_.deriv == "grad":
+            expect = dexp
+        elif st_.deriv == "value_and_grad":
+            lv = [loss_at(per_b, exact=False)[0]]
+            for r in range(N_PERTURBED):
+                outs = perturbed[r]
+                total = 0.0
+                for row in outs:
+                    for i, j in enumerate(fo):
+                        with np.errstate(all="ignore"):
+                            total += float(np.sum(np.where(m[i], row[j], 0.0) * w[i]))
+                lv.append(total)
+            spread = max(abs(x - lv[0]) for x in lv[1:])
+            n_terms = sum(int(x.size) for x in w)
+            sc = sum(float(np.sum(np.abs(np.where(mm, row[j], 0.0) * ww)))
+                     for row in base for mm, ww, j in zip(m, w, fo))
+            tol = np.asarray(SPREAD_FACTOR * spread + (n_terms + 4) * EPS[fdt] * sc + TINY[fdt])
+            ve = ValueExpect(np.asarray(lv[0]), fdt, tol, np.asarray(True), "loss")
+            expect = (ve, dexp)
+        else:
+            outs_exp = tuple(out_expect(j) for j in fo)
+            expect = (outs_exp, dexp)
+        aux = {"w": tuple(w), "m": tuple(m)}
+        return Case(tuple(args), aux, expect, nonfinite)
+
+    # jvp: elementwise tangents against central differences.
+    dirs = [direction(np.shape(args[i]), fdt) for i in fa]
+    rows_dirs = []
+    for bi in range(len(per_b)):
+        row_d = []
+        for k_, i in enumerate(fa):
+            ax = vm["in_axes"][i] if vm is not None else None
+            row_d.append(np.take(dirs[k_], bi, axis=ax) if ax is not None else dirs[k_])
+        rows_dirs.append(row_d)
+    h = 1e-5
+    pts = {}
+    for t in (-2, -1, 0, 1, 2):
+        pts[t] = eval_all(exact=True, inputs=shifted(per_b, rows_dirs, t * h))[0][0]
+    tangents = []
+    for i, j in enumerate(fo):
+        v = {t: np.asarray(pts[t][j], np.float64) for t in pts}
+        with np.errstate(all="ignore"):
+            dc1 = (v[1] - v[-1]) / (2 * h)
+            dc2 = (v[2] - v[-2]) / (4 * h)
+            dl = (v[0] - v[-1]) / h
+            dr = (v[1] - v[0]) / h
+            s = np.maximum(np.maximum(np.abs(dl), np.abs(dr)), 1e-8)
+            smooth = (np.abs(dl - dr) <= 2e-3 * s + 1e-6) & (np.abs(dc1 - dc2) <= 1e-4 * s + 1e-7)
+            smooth &= np.isfinite(dc1) & m[i]
+            scale = float(np.max(np.where(smooth, np.abs(dc1), 0.0))) if dc1.size else 0.0
+            tol = GRAD_RTOL[fdt] * (np.abs(dc1) + scale + 1e-6)
+        tangents.append(ValueExpect(np.where(smooth, dc1, 0.0), out_types[j].dtype,
+                                    np.where(smooth, tol, 0.0), smooth, "tangent"))
+    outs_exp = tuple(out_expect(j) for j in fo)
+    return Case(tuple(args), {"v": tuple(dirs)}, (outs_exp, tuple(tangents)), nonfinite)
+
+
+# ---------------------------------------------------------------------------------------
+# Comparison
+
+@dataclasses.dataclass
+class Mismatch:
+    kind: str            # value / dtype / shape / nan / grad / structure
+    path: str
+    detail: str
+    expected: object = None
+    got: object = None
+
+
+def _leaves(x):
+    if isinstance(x, (list, tuple)):
+        out = []
+        for y in x:
+            out.extend(_leaves(y))
+        return out
+    return [x]
+
+
+def compare(got, expect, path="out") -> list[Mismatch]:
+    """Mismatches between funcgrad's output tree and the expected tree."""
+    if isinstance(expect, DirExpect):
+        return _compare_dir(got, expect, path)
+    if isinstance(expect, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expect):
+            what = (f"{type(got).__name__} of {len(got)}" if isinstance(got, (tuple, list))
+                    else f"an array of shape {np.shape(got)}")
+            return [Mismatch("structure", path, f"expected a tuple of {len(expect)}, got "
+                             f"{what}")]
+        out = []
+        for i, (g, e) in enumerate(zip(got, expect)):
+            out.extend(compare(g, e, f"{path}[{i}]"))
+        return out
+    return _compare_value(got, expect, path)
+
+
+def _compare_value(got, e: ValueExpect, path) -> list[Mismatch]:
+    g = np.asarray(got)
+    out = []
+    if g.shape != e.value.shape:
+        return [Mismatch("shape", path, f"shape {g.shape}, expected {e.value.shape}",
+                         e.value, g)]
+    if e.what == "value" and g.dtype != NP[e.dtype]:
+        out.append(Mismatch("dtype", path, f"dtype {g.dtype}, expected {e.dtype} (JAX's "
+                            f"promotion rules)", e.dtype, str(g.dtype)))
+    if not e.value.size:
+        return out
+    if is_float(e.dtype) or e.what != "value":
+        gv = g.astype(np.float64) if g.dtype.kind in "fiub" else g
+        ev = np.asarray(e.value, np.float64)
+        gc, ec = _classes(gv), _classes(ev)
+        bad_cls = e.stable & (gc != ec)
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.where((ec == 0) & (gc == 0), np.abs(gv - ev), 0.0)
+        bad_val = e.stable & (ec == 0) & (gc == 0) & ~(diff <= e.tol)
+        if np.any(bad_cls):
+            idx = tuple(int(i) for i in np.argwhere(bad_cls)[0])
+            kind = "grad" if e.what == "tangent" else "nan"
+            out.append(Mismatch(kind, path, f"NaN/Inf position differs at {idx}: expected "
+                                f"{ev[idx]!r}, got {gv[idx]!r} ({int(bad_cls.sum())} of "
+                                f"{bad_cls.size} elements)", e.value, g))
+        elif np.any(bad_val):
+            idx = tuple(int(i) for i in np.argwhere(bad_val)[0])
+            worst = np.unravel_index(np.argmax(np.where(bad_val, diff / np.maximum(
+                e.tol, 1e-300), 0)), diff.shape)
+            worst = tuple(int(i) for i in worst)
+            kind = "grad" if e.what == "tangent" else "value"
+            out.append(Mismatch(kind, path, f"{e.what} differs at {worst}: expected "
+                                f"{ev[worst]!r}, got {gv[worst]!r} (tolerance "
+                                f"{float(e.tol[worst]):.3g}; {int(bad_val.sum())} of "
+                                f"{bad_val.size} elements; first at {idx})", e.value, g))
+    else:
+        ev = np.asarray(e.value)
+        gi = g.astype(np.int64) if g.dtype.kind in "iub" else g
+        bad = e.stable & (gi != ev.astype(gi.dtype))
+        if np.any(bad):
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            out.append(Mismatch("value", path, f"value differs at {idx}: expected "
+                                f"{ev[idx]!r}, got {g[idx]!r} ({int(bad.sum())} of {bad.size}"
+                                f" elements)", e.value, g))
+    return out
+
+
+def _compare_dir(got, e: DirExpect, path) -> list[Mismatch]:
+    grads = got if isinstance(got, (tuple, list)) else (got,)
+    out = []
+    nb = len(e.dcs)
+    for bi in range(nb):
+        dc = e.dcs[bi]
+        if dc is None:
+            continue
+        dirs = e.dirs[bi]
+        if len(grads) != len(dirs):
+            return [Mismatch("structure", path, f"{len(grads)} gradients, expected "
+                             f"{len(dirs)}")]
+        total, mag = 0.0, 0.0
+        for k, (g, v) in enumerate(zip(grads, dirs)):
+            ga = np.asarray(g)
+            if e.batch_axis is not None:
+                ax = e.batch_axis[k]
+                ga = np.take(ga, bi, axis=ax if ax is not None else 0)
+            if ga.shape != np.shape(v):
+                return [Mismatch("shape", f"{path}[{k}]", f"gradient shape {ga.shape}, "
+                                 f"expected {np.shape(v)}")]
+            if ga.dtype != NP[e.dtype]:
+                out.append(Mismatch("dtype", f"{path}[{k}]", f"gradient dtype {ga.dtype}, "
+                                    f"expected {e.dtype}"))
+            with np.errstate(all="ignore"):
+                prod = ga.astype(np.float64) * np.asarray(v, np.float64)
+            total += float(np.sum(prod))
+            mag += float(np.sum(np.abs(prod)))
+        if not np.isfinite(total):
+            if e.nonfinite_ok:
+                continue
+            out.append(Mismatch("grad", path, f"non-finite gradient (<g, v> = {total!r}) "
+                                f"where central differences give {dc!r}", dc, total))
+            continue
+        rt = GRAD_RTOL[e.dtype]
+        tol = rt * (abs(dc) + min(mag, 10 * abs(dc) + e.scale[bi]) + e.scale[bi]) + 1e-7
+        if abs(total - dc) > tol:
+            out.append(Mismatch("grad", path + (f"[batch {bi}]" if nb > 1 else ""),
+                                f"<gradient, v> = {total!r} but central differences give "
+                                f"{dc!r} (tolerance {tol:.3g})", dc, total))
+    return out
+
+
+__all__ = ["Entry", "Stack", "Case", "build_case", "compare", "entry_source", "stacks",
+           "Mismatch", "_leaves"]

@@ -1,0 +1,1004 @@
+"""The op table: for every generated operation, its generator, its source, its NumPy
+oracle, its error model and whether it may appear in programs whose derivatives are checked.
+
+Oracles follow JAX's documented semantics where JAX and NumPy differ (dtype promotion with
+weak Python scalars, saturating float->int casts, `floor_divide` as JAX's `_float_divmod`,
+NaN handling of `nanargmax`); the comment at each such place says so. Elementwise oracles
+first convert every operand to the promoted dtype, as JAX does before computing.
+
+This module holds the elementwise ops and reductions; `ops_array.py` adds shape, indexing,
+linear algebra, windows and sorting, `ops_control.py` control flow and recurrent cells.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable
+
+import numpy as np
+import scipy.special as sps
+
+from .generate import Builder
+from .program import (EPS, INT_MAX, INT_MIN, Lit, acc_eps, fix, growth)
+from .values import (BOOL, F16, I32, ONE, Type, WEAK_FLOAT, WEAK_INT, default_float,
+                     default_int, is_float, is_int, promote, to_inexact)
+
+
+@dataclasses.dataclass
+class OpDef:
+    """One generated operation (see the module docstring)."""
+    name: str
+    gen: Callable
+    ref: Callable
+    src: Callable
+    ulps: float = 2.0
+    err_fn: Callable | None = None
+    exact: bool = False
+    grad_ok: bool = True
+    tuple_out: bool = False
+    weight: int = 1
+    control: bool = False
+
+    def source(self, args, params, op, indent):
+        r = self.src(args, params, op, indent)
+        return ([], r) if isinstance(r, str) else r
+
+    def err(self, args, out, op, t, ctx):
+        """Absolute error an accurate implementation may make on each output element."""
+        if self.err_fn is not None:
+            return self.err_fn(args, out, op, t, ctx)
+        return self.ulps * EPS[t.dtype] * np.abs(out)
+
+
+OPS: dict[str, OpDef] = {}
+
+
+def register(spec: OpDef) -> OpDef:
+    if spec.name in OPS:
+        raise ValueError(f"fuzz op {spec.name!r} registered twice")
+    OPS[spec.name] = spec
+    return spec
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers shared by the oracles
+
+def arg_dtype(b: Builder, a) -> tuple[str, bool]:
+    if isinstance(a, Lit):
+        v = a.value
+        if isinstance(v, bool):
+            return BOOL, False
+        return (WEAK_INT, True) if isinstance(v, int) else (WEAK_FLOAT, True)
+    t = b.types[a]
+    return t.dtype, t.weak
+
+
+def as_dtype(x, dtype: str) -> np.ndarray:
+    """An operand converted to `dtype` (oracle representation), as JAX converts operands to
+    the promoted dtype before an elementwise op."""
+    a = np.asarray(x)
+    if dtype == BOOL:
+        return a.astype(bool) if a.dtype.kind != "f" else (a != 0)
+    if is_int(dtype):
+        if a.dtype.kind == "f":
+            return float_to_int(a, dtype)
+        return fix(a.astype(np.int64), Type((), dtype))
+    return fix(a.astype(np.float64), Type((), dtype))
+
+
+def float_to_int(a: np.ndarray, dtype: str) -> np.ndarray:
+    """JAX (XLA) float -> int conversion: truncation, saturating at the int range, NaN -> 0
+    (NumPy leaves these undefined)."""
+    lo, hi = (INT_MIN, INT_MAX) if dtype == I32 else (-2**63, 2**63 - 1)
+    t = np.trunc(np.where(np.isnan(a), 0.0, a))
+    t = np.clip(t, lo, hi)
+    out = t.astype(np.float64)
+    res = np.where(out >= hi, hi, np.where(out <= lo, lo, 0)).astype(np.int64)
+    mid = (out > lo) & (out < hi)
+    res[mid] = out[mid].astype(np.int64)
+    return res
+
+
+def wrap32(x) -> np.ndarray:
+    return ((np.asarray(x, np.int64) - INT_MIN) % (1 << 32)) + INT_MIN
+
+
+def bcast(b: Builder, d1: tuple, d2: tuple):
+    """Result dims of broadcasting two symbolic shapes, or None."""
+    n = max(len(d1), len(d2))
+    a = (ONE,) * (n - len(d1)) + tuple(d1)
+    c = (ONE,) * (n - len(d2)) + tuple(d2)
+    out = []
+    for x, y in zip(a, c):
+        if x == y or y == ONE:
+            out.append(x)
+        elif x == ONE:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def bcast_many(b: Builder, *dims_list):
+    out = ()
+    for d in dims_list:
+        out = bcast(b, out, d)
+        if out is None:
+            return None
+    return out
+
+
+def types_of(b: Builder, args):
+    return [arg_dtype(b, a) for a in args]
+
+
+def dims_of(b: Builder, a) -> tuple:
+    return () if isinstance(a, Lit) else b.types[a].dims
+
+
+def _abs(x):
+    return np.abs(np.asarray(x, np.float64))
+
+
+def pick_partner(b: Builder, x: str, dtypes, allow_lit=True, lit=None):
+    """A second elementwise operand for `x`: a literal, a broadcast-compatible pool value,
+    or a fresh input of a compatible shape."""
+    tx = b.types[x]
+    if allow_lit and b.flag(0.3):
+        return lit() if lit is not None else (b.lit_float() if is_float(tx.dtype) or
+                                               b.flag(0.3) else b.lit_int())
+    return b.pick(lambda t: t.dtype in dtypes and bcast(b, tx.dims, t.dims) is not None,
+                  lambda: Type(b.compat_dims(tx.dims), b.choice(dtypes)))
+
+
+# ---------------------------------------------------------------------------------------
+# Unary elementwise
+
+# What JAX does with an int32 operand: "float" computes in the default float dtype,
+# "keep" keeps the integer dtype (jnp.abs/negative/sign/square, and floor/ceil/trunc, which
+# return integer inputs unchanged); ops not listed (lax.*, nn.*, rint, round) get floats only.
+_INT_POLICY = {"abs": "keep", "negative": "keep", "sign": "keep", "square": "keep",
+               "floor": "keep", "ceil": "keep", "trunc": "keep"}
+_FLOAT_ONLY = {"rsqrt", "erf", "erfc", "sigmoid", "softplus", "relu", "gelu", "silu",
+               "log_sigmoid", "rint", "round"}
+
+
+def _float_unary(name, src, ref, domain=None, ulps=4.0, grad_ok=True, weight=2, ints=True,
+                 out_bool=False, exact=False):
+    policy = _INT_POLICY.get(name, "float")
+    ints = ints and name not in _FLOAT_ONLY
+
+    def gen(b: Builder, opname):
+        x = b.pick(lambda t: (is_float(t.dtype) or (ints and not b.grad and t.dtype == I32)),
+                   lambda: Type(b.rand_dims(), b.fdtype))
+        if domain is not None and (b.grad or b.flag(0.5)):
+            x = adapt(b, x, domain)
+        t = b.types[x]
+        if out_bool:
+            out = Type(t.dims, BOOL)
+        elif policy == "keep" and t.dtype == I32:
+            out = t
+        else:
+            out = Type(t.dims, to_inexact(t.dtype, b.x64), t.weak and is_float(t.dtype))
+        b.emit(opname, (x,), {}, (out,))
+
+    def oracle(args, params, op, ctx, env):
+        t = op.types[0]
+        dt = t.dtype if not out_bool else None
+        x = np.asarray(args[0])
+        if dt is not None and is_int(dt):
+            if name == "square":
+                return x.astype(np.int64) * x.astype(np.int64)
+            return ref(x.astype(np.int64)) if name in ("abs", "negative", "sign") else x
+        if dt is not None:
+            x = as_dtype(x, dt)
+        else:
+            x = np.asarray(x, np.float64) if x.dtype.kind != "b" else x
+        return ref(x)
+
+    # A negative ulps count means an absolute error (sinc(x) = sin(pi x) / (pi x) rounds
+    # pi x first, so near its zeros the error is a few eps, not a few ulps of the result).
+    err = None if ulps >= 0 else (lambda a, out, op, t, ctx: -ulps * EPS[t.dtype] *
+                                  (np.abs(out) + 1.0))
+    register(OpDef(name, gen, oracle, lambda a, p, op, ind: src.format(*a), ulps=abs(ulps),
+                   err_fn=err, grad_ok=grad_ok, weight=weight, exact=exact or out_bool))
+
+
+def _same_float(b: Builder, x: str) -> Type:
+    t = b.types[x]
+    return Type(t.dims, to_inexact(t.dtype, b.x64), t.weak and is_float(t.dtype))
+
+
+def emit_binary(b: Builder, name: str, x, y) -> str:
+    """Emit `x <op> y` (an operator spelling) with JAX's promotion."""
+    ty = types_of(b, (x, y))
+    dt, weak = promote(ty, b.x64)
+    if name in ("divide",):
+        dt = to_inexact(dt, b.x64)
+    dims = bcast_many(b, dims_of(b, x), dims_of(b, y))
+    spell = {"add": "{0} + {1}", "multiply": "{0} * {1}", "subtract": "{0} - {1}",
+             "divide": "{0} / {1}"}[name]
+    return b.emit(name, (x, y), {"spell": spell, "cdt": dt}, (Type(dims, dt, weak),))[0]
+
+
+def emit_unary(b: Builder, name: str, x) -> str:
+    return b.emit(name, (x,), {}, (_same_float(b, x),))[0]
+
+
+def adapt(b: Builder, x: str, domain: str) -> str:
+    """Ops that move `x` into `domain` (smooth, so derivative checks stay meaningful)."""
+    if not is_float(b.types[x].dtype):
+        x = b.emit("astype", (x,), {"dtype": b.fdtype},
+                   (Type(b.types[x].dims, b.fdtype),))[0]
+    if domain in ("pos", "ge1", "nonzero"):
+        sq = emit_binary(b, "multiply", x, x)
+        return emit_binary(b, "add", sq, Lit({"pos": 0.25, "ge1": 1.25, "nonzero": 0.5}[domain]))
+    if domain == "unit":      # (-1, 1)
+        return emit_binary(b, "multiply", emit_unary(b, "tanh", x), Lit(0.875))
+    raise ValueError(domain)
+
+
+def _np_sinc(x):
+    return np.sinc(x)
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _cbrt(x):
+    return np.cbrt(x)
+
+
+def _round_half_even(x):
+    return np.round(x)
+
+
+_UNARY = [
+    # name, source, oracle, domain, ulps, grad_ok
+    ("sin", "fnp.sin({0})", np.sin, None, 4, True),
+    ("cos", "fnp.cos({0})", np.cos, None, 4, True),
+    ("tan", "fnp.tan({0})", np.tan, None, 6, True),
+    ("arcsin", "fnp.arcsin({0})", np.arcsin, "unit", 4, True),
+    ("arccos", "fnp.arccos({0})", np.arccos, "unit", 4, True),
+    ("arctan", "fnp.arctan({0})", np.arctan, None, 4, True),
+    ("sinh", "fnp.sinh({0})", np.sinh, None, 4, True),
+    ("cosh", "fnp.cosh({0})", np.cosh, None, 4, True),
+    ("tanh", "fnp.tanh({0})", np.tanh, None, 4, True),
+    ("arcsinh", "fnp.arcsinh({0})", np.arcsinh, None, 4, True),
+    ("arccosh", "fnp.arccosh({0})", np.arccosh, "ge1", 4, True),
+    ("arctanh", "fnp.arctanh({0})", np.arctanh, "unit", 4, True),
+    ("exp", "fnp.exp({0})", np.exp, None, 4, True),
+    ("expm1", "fnp.expm1({0})", np.expm1, None, 4, True),
+    ("exp2", "fnp.exp2({0})", np.exp2, None, 4, True),
+    ("log", "fnp.log({0})", np.log, "pos", 4, True),
+    ("log1p", "fnp.log1p({0})", np.log1p, "pos", 4, True),
+    ("log2", "fnp.log2({0})", np.log2, "pos", 4, True),
+    ("log10", "fnp.log10({0})", np.log10, "pos", 4, True),
+    ("sqrt", "fnp.sqrt({0})", np.sqrt, "pos", 3, True),
+    ("rsqrt", "lax.rsqrt({0})", lambda x: 1 / np.sqrt(x), "pos", 4, True),
+    ("cbrt", "fnp.cbrt({0})", _cbrt, "pos", 4, True),
+    ("square", "fnp.square({0})", np.square, None, 1, True),
+    ("reciprocal", "fnp.reciprocal({0})", lambda x: 1 / x, "nonzero", 3, True),
+    ("negative", "-{0}", np.negative, None, 0, True),
+    ("abs", "fnp.abs({0})", np.abs, None, 0, True),
+    ("sign", "fnp.sign({0})", np.sign, None, 0, True),
+    ("floor", "fnp.floor({0})", np.floor, None, 0, True),
+    ("ceil", "fnp.ceil({0})", np.ceil, None, 0, True),
+    ("trunc", "fnp.trunc({0})", np.trunc, None, 0, True),
+    ("rint", "fnp.rint({0})", np.rint, None, 0, True),
+    ("round", "fnp.round({0})", _round_half_even, None, 0, True),
+    ("deg2rad", "fnp.deg2rad({0})", np.deg2rad, None, 2, True),
+    ("rad2deg", "fnp.rad2deg({0})", np.rad2deg, None, 2, True),
+    ("sinc", "fnp.sinc({0})", _np_sinc, None, -8, True),
+    ("sigmoid", "fg.nn.sigmoid({0})", sps.expit, None, 4, True),
+    ("erf", "lax.erf({0})", sps.erf, None, 6, True),
+    ("erfc", "lax.erfc({0})", sps.erfc, None, 8, True),
+    ("softplus", "fg.nn.softplus({0})", lambda x: np.logaddexp(x, 0.0), None, 4, True),
+    ("relu", "fg.nn.relu({0})", lambda x: np.maximum(x, 0.0), None, 0, True),
+    ("gelu", "fg.nn.gelu({0})", _gelu_tanh, None, 8, True),
+    ("silu", "fg.nn.silu({0})", lambda x: x * sps.expit(x), None, 4, True),
+    ("log_sigmoid", "fg.nn.log_sigmoid({0})", lambda x: -np.logaddexp(0.0, -x), None, 4,
+     True),
+]
+
+for _name, _src, _ref, _dom, _ulps, _g in _UNARY:
+    _float_unary(_name, _src, _ref, _dom, _ulps, _g)
+
+for _name, _src, _ref in [("isnan", "fnp.isnan({0})", np.isnan),
+                          ("isinf", "fnp.isinf({0})", np.isinf),
+                          ("isfinite", "fnp.isfinite({0})", np.isfinite),
+                          ("signbit", "fnp.signbit({0})", np.signbit)]:
+    _float_unary(_name, _src, _ref, None, 0, True, weight=1, ints=False, out_bool=True)
+
+
+def _nan_to_num_gen(b: Builder, opname):
+    x = b.pick(lambda t: is_float(t.dtype), lambda: Type(b.rand_dims(), b.fdtype))
+    t = b.types[x]
+    b.emit(opname, (x,), {"nan": b.choice([0.0, 1.5, -2.0])}, (t,))
+
+
+def _nan_to_num_ref(args, p, op, ctx, env):
+    dt = np.dtype(op.types[0].dtype)
+    fi = np.finfo(dt)
+    x = np.asarray(args[0], np.float64)
+    return np.where(np.isnan(x), p["nan"], np.where(x == np.inf, float(fi.max),
+                                                    np.where(x == -np.inf, -float(fi.max),
+                                                             x)))
+
+
+register(OpDef("nan_to_num", _nan_to_num_gen, _nan_to_num_ref,
+               lambda a, p, op, ind: f"fnp.nan_to_num({a[0]}, nan={p['nan']!r})", exact=True))
+
+
+# Integer and bool unary ops
+
+def _int_unary(name, src, ref, kinds=(I32,)):
+    def gen(b: Builder, opname):
+        if b.grad:
+            b.reject()
+        x = b.pick(lambda t: t.dtype in kinds, lambda: Type(b.rand_dims(), b.choice(kinds)))
+        b.emit(opname, (x,), {}, (b.types[x],))
+
+    def oracle(args, p, op, ctx, env):
+        return ref(np.asarray(args[0]), op.types[0].dtype)
+
+    register(OpDef(name, gen, oracle, lambda a, p, op, ind: src.format(*a), exact=True,
+                   grad_ok=False))
+
+
+_int_unary("int_abs", "fnp.abs({0})", lambda x, dt: np.abs(x))
+_int_unary("int_negative", "-{0}", lambda x, dt: -x)
+_int_unary("int_sign", "fnp.sign({0})", lambda x, dt: np.sign(x))
+_int_unary("invert", "~{0}", lambda x, dt: ~x if dt != BOOL else ~x, kinds=(I32, BOOL))
+_int_unary("logical_not", "fnp.logical_not({0})", lambda x, dt: np.logical_not(x),
+           kinds=(BOOL,))
+
+
+# Casts
+
+def _astype_gen(b: Builder, opname):
+    x = b.pick(lambda t: True, lambda: Type(b.rand_dims(), b.choice(b.value_dtypes())))
+    src_t = b.types[x]
+    if b.grad:
+        target = b.fdtype
+    else:
+        target = b.choice([d for d in (b.fdtype, I32, BOOL, "float32") if d != src_t.dtype]
+                          or [b.fdtype])
+    b.emit(opname, (x,), {"dtype": target}, (Type(src_t.dims, target),))
+
+
+def _astype_ref(args, p, op, ctx, env):
+    return as_dtype(args[0], p["dtype"])
+
+
+register(OpDef("astype", _astype_gen, _astype_ref,
+               lambda a, p, op, ind: f"{a[0]}.astype(fnp.{p['dtype']})", exact=True,
+               weight=2))
+
+
+# ---------------------------------------------------------------------------------------
+# Binary elementwise
+
+def _jax_floor_divide(x, y):
+    # JAX's `_float_divmod` (jax/_src/numpy/ufuncs.py); NumPy differs only for y == 0
+    # (NumPy: x / 0, JAX: NaN).
+    mod = np.fmod(x, y)
+    div = (x - mod) / y
+    ind = (mod != 0) & (np.sign(y) != np.sign(mod))
+    div = np.where(ind, div - 1, div)
+    return np.where(np.abs(div) < 2 ** 52, np.sign(div) * np.floor(np.abs(div) + 0.5), div)
+
+
+def _jax_remainder(x, y):
+    trunc = np.fmod(x, y)
+    plus = ((trunc < 0) != (y < 0)) & (trunc != 0)
+    return np.where(plus, trunc + y, trunc)
+
+
+def _int_floor_divide(x, y):
+    q = np.sign(x) * np.sign(y) * (np.abs(x) // np.maximum(np.abs(y), 1))
+    r = x - q * y
+    return np.where((np.sign(x) != np.sign(y)) & (r != 0), q - 1, q)
+
+
+def _int_remainder(x, y):
+    return x - _int_floor_divide(x, y) * y
+
+
+def _shift_left(x, s):
+    # XLA: a shift by >= the bit width (or a negative amount) gives 0.
+    ok = (s >= 0) & (s < 32)
+    return np.where(ok, wrap32(x << np.where(ok, s, 0)), 0)
+
+
+def _shift_right(x, s):
+    # jnp.right_shift on signed ints is arithmetic; XLA fills with the sign bit past 31.
+    ok = (s >= 0) & (s < 32)
+    return np.where(ok, x >> np.where(ok, s, 0), np.where(x < 0, -1, 0))
+
+
+def _int_pow(x, n):
+    out = np.ones_like(x)
+    for _ in range(int(n)):
+        out = wrap32(out * x)
+    return out
+
+
+def _err_add(args, out, op, t, ctx):
+    a = [_abs(x) for x in args]
+    return 2 * EPS[t.dtype] * (a[0] + a[1])
+
+
+def _heaviside(x, h):
+    # jnp.heaviside: where(x < 0, 0, where(x > 0, 1, h)) -- a NaN x gives h (NumPy: NaN).
+    return np.where(x < 0, 0.0, np.where(x > 0, 1.0, h))
+
+
+# name: (spellings, float oracle, int oracle or None, result rule, ulps, grad_ok, divisor)
+_BINARY = {
+    "add": (("{0} + {1}", "fnp.add({0}, {1})", "lax.add({0}, {1})"), np.add, np.add,
+            "promote", 2, True, None),
+    "subtract": (("{0} - {1}", "fnp.subtract({0}, {1})"), np.subtract, np.subtract,
+                 "promote", 2, True, None),
+    "multiply": (("{0} * {1}", "fnp.multiply({0}, {1})"), np.multiply, np.multiply,
+                 "promote", 1, True, None),
+    "divide": (("{0} / {1}", "fnp.divide({0}, {1})", "fnp.true_divide({0}, {1})"),
+               np.divide, None, "inexact", 3, True, "nonzero"),
+    "power": (("{0} ** {1}", "fnp.power({0}, {1})"), np.power,
+              lambda x, y: _int_pow(x, int(y)), "promote", 16, True, "pow"),
+    "maximum": (("fnp.maximum({0}, {1})", "lax.max({0}, {1})"), np.maximum, np.maximum,
+                "promote", 0, True, None),
+    "minimum": (("fnp.minimum({0}, {1})", "lax.min({0}, {1})"), np.minimum, np.minimum,
+                "promote", 0, True, None),
+    "fmax": (("fnp.fmax({0}, {1})",), np.fmax, np.fmax, "promote", 0, True, None),
+    "fmin": (("fnp.fmin({0}, {1})",), np.fmin, np.fmin, "promote", 0, True, None),
+    "hypot": (("fnp.hypot({0}, {1})",), np.hypot, None, "inexact", 4, True, None),
+    "arctan2": (("fnp.arctan2({0}, {1})", "lax.atan2({0}, {1})"), np.arctan2, None,
+                "inexact", 4, True, None),
+    "logaddexp": (("fnp.logaddexp({0}, {1})",), np.logaddexp, None, "inexact", 4, True, None),
+    "logaddexp2": (("fnp.logaddexp2({0}, {1})",), np.logaddexp2, None, "inexact", 4, True,
+                   None),
+    "remainder": (("{0} % {1}", "fnp.remainder({0}, {1})", "fnp.mod({0}, {1})"),
+                  _jax_remainder, _int_remainder, "promote", 2, True, "nonzero"),
+    "fmod": (("fnp.fmod({0}, {1})",), np.fmod, lambda x, y: x - np.sign(x) * np.sign(y) *
+             (np.abs(x) // np.maximum(np.abs(y), 1)) * y, "promote", 2, True, "nonzero"),
+    "floor_divide": (("{0} // {1}", "fnp.floor_divide({0}, {1})"), _jax_floor_divide,
+                     _int_floor_divide, "promote", 0, False, "nonzero"),
+    "copysign": (("fnp.copysign({0}, {1})",), np.copysign, None, "inexact", 0, True, None),
+    "heaviside": (("fnp.heaviside({0}, {1})",), _heaviside, None, "inexact", 0, True, None),
+    "less": (("{0} < {1}", "fnp.less({0}, {1})", "lax.lt({0}, {1})"), np.less, np.less,
+             "bool", 0, True, None),
+    "less_equal": (("{0} <= {1}", "fnp.less_equal({0}, {1})"), np.less_equal, np.less_equal,
+                   "bool", 0, True, None),
+    "greater": (("{0} > {1}", "fnp.greater({0}, {1})"), np.greater, np.greater, "bool", 0,
+                True, None),
+    "greater_equal": (("{0} >= {1}", "fnp.greater_equal({0}, {1})"), np.greater_equal,
+                      np.greater_equal, "bool", 0, True, None),
+    "equal": (("{0} == {1}", "fnp.equal({0}, {1})"), np.equal, np.equal, "bool", 0, True,
+              None),
+    "not_equal": (("{0} != {1}", "fnp.not_equal({0}, {1})"), np.not_equal, np.not_equal,
+                  "bool", 0, True, None),
+}
+_INT_ONLY = {
+    "bitwise_and": (("{0} & {1}", "fnp.bitwise_and({0}, {1})"), np.bitwise_and),
+    "bitwise_or": (("{0} | {1}", "fnp.bitwise_or({0}, {1})"), np.bitwise_or),
+    "bitwise_xor": (("{0} ^ {1}", "fnp.bitwise_xor({0}, {1})"), np.bitwise_xor),
+    "left_shift": (("{0} << {1}", "fnp.left_shift({0}, {1})"), _shift_left),
+    "right_shift": (("{0} >> {1}", "fnp.right_shift({0}, {1})"), _shift_right),
+    "logical_and": (("fnp.logical_and({0}, {1})",), np.logical_and),
+    "logical_or": (("fnp.logical_or({0}, {1})",), np.logical_or),
+    "logical_xor": (("fnp.logical_xor({0}, {1})",), np.logical_xor),
+}
+
+
+def _binary_gen(name):
+    spells, fref, iref, rule, ulps, grad_ok, divisor = _BINARY[name]
+
+    def gen(b: Builder, opname):
+        kinds = [b.fdtype] if b.grad else [b.fdtype, b.fdtype, I32]
+        if rule == "bool" and not b.grad:
+            kinds.append(BOOL)
+        if iref is None and b.flag(0.8):
+            kinds = [k for k in kinds if is_float(k)]
+        x = b.pick(lambda t: t.dtype in kinds, lambda: Type(b.rand_dims(), b.choice(kinds)))
+        tx = b.types[x]
+        int_mode = not is_float(tx.dtype)
+        if divisor == "nonzero" and int_mode:
+            # Integer division by zero is implementation-defined in XLA: never generated.
+            if b.flag(0.5):
+                y = Lit(b.choice([2, 3, -1, -4, 7]))
+            else:
+                y = b.new_input(Type(b.compat_dims(tx.dims), I32), style="small",
+                                kind="nonzero")
+        elif divisor == "pow" and (int_mode or b.flag(0.5)):
+            y = Lit(b.choice([2, 3, 0, 1, -1, 4, -2] if not int_mode else [2, 3, 0, 1]))
+        elif divisor == "pow" and b.grad:
+            y = b.pick(lambda t: t.dtype in kinds and bcast(b, tx.dims, t.dims) is not None,
+                       lambda: Type(b.compat_dims(tx.dims), b.fdtype))
+            x = adapt(b, x, "pos")
+            tx = b.types[x]
+        else:
+            y = pick_partner(b, x, kinds if not int_mode else
+                             ([tx.dtype] if b.flag(0.6) else kinds))
+            if divisor == "nonzero" and isinstance(y, str) and b.grad:
+                y = adapt(b, y, "nonzero")
+        args = (x, y)
+        # A literal on the left (2.0 - x), never an integer divisor that may be zero.
+        if isinstance(y, Lit) and b.flag(0.3) and spells[0].startswith("{0} ") and \
+                not (int_mode and divisor is not None):
+            args = (y, x)
+        ty = types_of(b, args)
+        dt, weak = promote(ty, b.x64)
+        if not is_float(dt):
+            if iref is None or rule == "inexact":
+                dt, weak = to_inexact(dt, b.x64), False
+        if rule == "inexact":
+            dt = to_inexact(dt, b.x64)
+        if dt == BOOL and rule != "bool":
+            b.reject("bool arithmetic")
+        if divisor == "nonzero" and not is_float(dt):
+            d = args[1]
+            if isinstance(d, str) and not any(i.name == d and i.kind == "nonzero"
+                                              for i in b._root().inputs):
+                b.reject("integer divisor may be zero")
+        dims = bcast_many(b, dims_of(b, args[0]), dims_of(b, args[1]))
+        if dims is None:
+            b.reject()
+        out_dt = BOOL if rule == "bool" else dt
+        # Spellings: operators need an array on one side; lax.* needs equal dtypes and
+        # equal shapes (a Python scalar is fine).
+        lax_ok = (ty[0][0] == ty[1][0] or ty[0][1] or ty[1][1]) and \
+            (isinstance(args[0], Lit) or isinstance(args[1], Lit) or
+             dims_of(b, args[0]) == dims_of(b, args[1]))
+        cand = [s for s in spells if not s.startswith("lax.") or lax_ok]
+        if isinstance(args[0], Lit):
+            cand = [s for s in cand if s.startswith("{0} ")]
+            if not cand:
+                b.reject()
+        spell = b.choice(cand)
+        b.emit(opname, args, {"spell": spell, "cdt": dt},
+               (Type(dims, out_dt, weak and rule != "bool"),))
+
+    def oracle(args, p, op, ctx, env):
+        cdt = p["cdt"]
+        xs = [as_dtype(a, cdt) for a in args]
+        if not is_float(cdt):
+            if iref is None:
+                raise AssertionError(f"{name}: integer operands")
+            if divisor == "nonzero" and np.any(xs[1] == 0):
+                raise AssertionError("integer division by zero generated")
+            return iref(*[x.astype(np.int64) if x.dtype.kind != "b" else x for x in xs])
+        return fref(*xs)
+
+    def src(a, p, op, ind):
+        return p["spell"].format(*a)
+
+    err = _err_add if name in ("add", "subtract") else None
+    exact = ulps == 0
+    register(OpDef(name, gen, oracle, src, ulps=ulps, err_fn=err, exact=exact,
+                   grad_ok=grad_ok, weight=3 if name in ("add", "multiply", "subtract")
+                   else 1))
+
+
+for _n in _BINARY:
+    _binary_gen(_n)
+
+
+def _int_binary_gen(name):
+    spells, ref = _INT_ONLY[name]
+    logical = name.startswith("logical")
+
+    def gen(b: Builder, opname):
+        if b.grad:
+            b.reject()
+        kinds = (BOOL, I32) if logical else (I32, BOOL) if "shift" not in name else (I32,)
+        x = b.pick(lambda t: t.dtype in kinds, lambda: Type(b.rand_dims(), b.choice(kinds)))
+        tx = b.types[x]
+        if "shift" in name:
+            if b.flag(0.4):
+                y = Lit(b.choice([1, 3, 0, 31, 32, 40, -1]))
+            else:
+                y = b.new_input(Type(b.compat_dims(tx.dims), I32), style="bits")
+        else:
+            same = [tx.dtype] if not logical else [BOOL, I32]
+            y = pick_partner(b, x, same, lit=lambda: (Lit(b.choice([True, False]))
+                                                       if tx.dtype == BOOL else b.lit_int()))
+        args = (x, y)
+        ty = types_of(b, args)
+        dt, weak = promote(ty, b.x64)
+        if is_float(dt):
+            b.reject()
+        dims = bcast_many(b, dims_of(b, x), dims_of(b, y))
+        if dims is None:
+            b.reject()
+        out = BOOL if logical else dt
+        b.emit(opname, args, {"spell": b.choice(spells), "cdt": dt},
+               (Type(dims, out, weak and not logical),))
+
+    def oracle(args, p, op, ctx, env):
+        xs = [as_dtype(a, p["cdt"]) for a in args]
+        return ref(*xs)
+
+    register(OpDef(name, gen, oracle, lambda a, p, op, ind: p["spell"].format(*a), exact=True,
+                   grad_ok=False))
+
+
+for _n in _INT_ONLY:
+    _int_binary_gen(_n)
+
+
+# where / clip
+
+def _where_gen(b: Builder, opname):
+    c = b.pick(lambda t: t.dtype == BOOL, lambda: Type(b.rand_dims(), BOOL))
+    kinds = [b.fdtype] if b.grad else [b.fdtype, b.fdtype, I32]
+    x = pick_partner(b, c, kinds)
+    if isinstance(x, Lit):
+        y = pick_partner(b, c, kinds, allow_lit=False)
+        args = (c, x, y) if b.flag() else (c, y, x)
+    else:
+        y = pick_partner(b, c, kinds)
+        args = (c, x, y)
+    dims = bcast_many(b, *[dims_of(b, a) for a in args])
+    if dims is None:
+        b.reject()
+    dt, weak = promote(types_of(b, args[1:]), b.x64)
+    if dt == BOOL:
+        b.reject()
+    b.emit(opname, args, {"cdt": dt}, (Type(dims, dt, weak),))
+
+
+def _where_ref(args, p, op, ctx, env):
+    c = np.asarray(args[0]).astype(bool)
+    return np.where(c, as_dtype(args[1], p["cdt"]), as_dtype(args[2], p["cdt"]))
+
+
+register(OpDef("where", _where_gen, _where_ref,
+               lambda a, p, op, ind: f"fnp.where({a[0]}, {a[1]}, {a[2]})", exact=True,
+               weight=2))
+
+
+def _clip_gen(b: Builder, opname):
+    x = b.pick_float()
+    tx = b.types[x]
+    lo = b.choice([-1.0, 0.0, -0.5, None, 2.0])
+    hi = b.choice([1.0, 2.0, None, 0.5, -1.0])
+    if lo is None and hi is None:
+        lo = 0.0
+    ty = [(tx.dtype, tx.weak)] + [(WEAK_FLOAT, True) for v in (lo, hi) if v is not None]
+    dt, weak = promote(ty, b.x64)
+    b.emit(opname, (x,), {"lo": lo, "hi": hi, "cdt": dt}, (Type(tx.dims, dt, weak),))
+
+
+def _clip_ref(args, p, op, ctx, env):
+    x = as_dtype(args[0], p["cdt"])
+    # jnp.clip: minimum(maximum(x, lo), hi) -- NaN propagates, lo > hi gives hi.
+    if p["lo"] is not None:
+        x = np.maximum(x, as_dtype(p["lo"], p["cdt"]))
+    if p["hi"] is not None:
+        x = np.minimum(x, as_dtype(p["hi"], p["cdt"]))
+    return x
+
+
+register(OpDef("clip", _clip_gen, _clip_ref,
+               lambda a, p, op, ind: f"fnp.clip({a[0]}, {p['lo']!r}, {p['hi']!r})",
+               exact=True))
+
+
+# ---------------------------------------------------------------------------------------
+# Reductions
+
+def _axis_param(b: Builder, rank: int, tuple_ok=True, none_ok=True):
+    opts = []
+    if none_ok:
+        opts.append("none")
+    if rank:
+        opts.append("int")
+        if tuple_ok:
+            opts.append("tuple")
+    how = b.choice(opts) if opts else "none"
+    if how == "none":
+        return None
+    if how == "int":
+        return b.axis(rank)
+    k = b.integers(1, rank)
+    axes = b.draw(_perm(rank))[:k]
+    return tuple(a - rank if b.flag(0.3) else a for a in axes)
+
+
+def _perm(n):
+    from hypothesis import strategies as st
+    return st.permutations(list(range(n)))
+
+
+def norm_axes(axis, rank) -> tuple:
+    if axis is None:
+        return tuple(range(rank))
+    if isinstance(axis, int):
+        return (axis % rank,)
+    return tuple(sorted(a % rank for a in axis))
+
+
+def reduced_dims(dims, axes, keepdims):
+    if keepdims:
+        return tuple(ONE if i in axes else d for i, d in enumerate(dims))
+    return tuple(d for i, d in enumerate(dims) if i not in axes)
+
+
+# name: (source fn name, kinds, dtype rule, needs nonempty, tuple axes ok, grad_ok, extra)
+_REDUCTIONS = {
+    "sum": ("fnp.sum", "fib", "sum", False, True, True),
+    "prod": ("fnp.prod", "fi", "sum", False, True, True),
+    "max": ("fnp.max", "fi", "same", True, True, True),
+    "min": ("fnp.min", "fi", "same", True, True, True),
+    "mean": ("fnp.mean", "fib", "inexact", False, True, True),
+    "var": ("fnp.var", "fi", "inexact", False, True, True),
+    "std": ("fnp.std", "fi", "inexact", False, True, True),
+    "median": ("fnp.median", "fi", "inexact", True, False, True),
+    "argmax": ("fnp.argmax", "fi", "index", True, False, True),
+    "argmin": ("fnp.argmin", "fi", "index", True, False, True),
+    "ptp": ("fnp.ptp", "fi", "same", True, True, True),
+    "logsumexp": ("fg.nn.logsumexp", "f", "inexact", True, True, True),
+    "nansum": ("fnp.nansum", "f", "same", False, True, True),
+    "nanmax": ("fnp.nanmax", "f", "same", True, True, True),
+    "nanmin": ("fnp.nanmin", "f", "same", True, True, True),
+    "nanmean": ("fnp.nanmean", "f", "inexact", False, True, True),
+    "nanvar": ("fnp.nanvar", "f", "inexact", False, True, True),
+    "nanstd": ("fnp.nanstd", "f", "inexact", False, True, True),
+    "nanargmax": ("fnp.nanargmax", "f", "index", True, False, True),
+    "count_nonzero": ("fnp.count_nonzero", "fib", "index", False, True, False),
+    "any": ("fnp.any", "fib", "bool", False, True, False),
+    "all": ("fnp.all", "fib", "bool", False, True, False),
+}
+
+
+def _reduction_gen(name):
+    fn, kinds, rule, nonempty, tuple_ok, grad_ok = _REDUCTIONS[name]
+
+    def gen(b: Builder, opname):
+        allowed = []
+        if "f" in kinds:
+            allowed.append(b.fdtype)
+        if not b.grad:
+            if "i" in kinds:
+                allowed.append(I32)
+            if "b" in kinds:
+                allowed.append(BOOL)
+        x = b.pick(lambda t: t.dtype in allowed, lambda: Type(b.rand_dims(), allowed[0]))
+        tx = b.types[x]
+        axis = _axis_param(b, tx.rank, tuple_ok=tuple_ok)
+        if name in ("argmax", "argmin", "nanargmax") and axis is None and b.flag(0.5):
+            axis = None
+        keepdims = b.flag(0.4)
+        axes = norm_axes(axis, tx.rank)
+        if nonempty:
+            b.require_nonempty([tx.dims[a] for a in axes])
+        params = {"axis": axis, "keepdims": keepdims}
+        if name in ("var", "std", "nanvar", "nanstd"):
+            params["ddof"] = b.choice([0, 1])
+        dims = reduced_dims(tx.dims, axes, keepdims)
+        if rule == "same":
+            dt, weak = tx.dtype, tx.weak
+        elif rule == "sum":
+            dt, weak = (default_int(b.x64), False) if tx.dtype == BOOL else (tx.dtype, tx.weak)
+            if tx.dtype == I32:
+                dt = default_int(b.x64)
+        elif rule == "inexact":
+            dt, weak = to_inexact(tx.dtype, b.x64), tx.weak and is_float(tx.dtype)
+        elif rule == "index":
+            dt, weak = default_int(b.x64), False
+        else:
+            dt, weak = BOOL, False
+        b.emit(opname, (x,), params, (Type(dims, dt, weak),))
+
+    def src(a, p, op, ind):
+        extra = f", ddof={p['ddof']}" if "ddof" in p else ""
+        return f"{fn}({a[0]}, axis={p['axis']!r}, keepdims={p['keepdims']}{extra})"
+
+    def oracle(args, p, op, ctx, env):
+        x = np.asarray(args[0])
+        t = op.types[0]
+        axes = norm_axes(p["axis"], x.ndim)
+        return _reduce_ref(name, x, axes, p, t)
+
+    def err(args, out, op, t, ctx):
+        x = np.asarray(args[0])
+        axes = norm_axes(op.params["axis"], x.ndim)
+        n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        kd = True
+        e = acc_eps(t.dtype)
+        ax = axes if axes else None
+        with np.errstate(all="ignore"):
+            xa = np.abs(x.astype(np.float64))
+            if name in ("sum", "nansum", "mean", "nanmean"):
+                xs = np.where(np.isnan(xa), 0.0, xa)
+                s = np.sum(xs, axis=ax, keepdims=kd)
+                if name in ("mean", "nanmean"):
+                    s = s / max(n, 1)
+                r = growth(n) * e * s
+            elif name == "prod":
+                r = (n + 2) * e * np.abs(np.prod(x.astype(np.float64), axis=ax, keepdims=kd))
+            elif name in ("var", "std", "nanvar", "nanstd"):
+                xf = x.astype(np.float64)
+                m = np.nanmean(xf, axis=ax, keepdims=True) if n else 0.0
+                v = np.nanmean((xf - m) ** 2, axis=ax, keepdims=kd) if n else 0.0
+                ms = np.nanmean(xf ** 2, axis=ax, keepdims=kd) if n else 0.0
+                r = (growth(n) + 4) * e * (v + e * ms)
+                if name.endswith("std"):
+                    r = np.sqrt(v + r) - np.sqrt(np.maximum(v - r, 0.0))
+            elif name == "logsumexp":
+                m = np.max(np.where(np.isnan(xa), 0, xa), axis=ax, keepdims=kd)
+                r = (growth(n) + 4) * e * (np.abs(m) + 1.0)
+            elif name == "median":
+                r = 2 * EPS[t.dtype] * np.max(np.where(np.isnan(xa), 0, xa), axis=ax,
+                                              keepdims=kd)
+            else:
+                return 0.0
+        r = np.asarray(r)
+        if not kd or r.shape != out.shape:
+            r = np.reshape(r, out.shape) if np.size(r) == out.size else r
+        return r + 2 * EPS[t.dtype] * np.abs(out)
+
+    exact = name in _EXACT_REDUCTIONS
+    register(OpDef(name, gen, oracle, src, err_fn=err, exact=exact, grad_ok=grad_ok,
+                   weight=2 if name in ("sum", "mean", "max") else 1))
+
+
+def _acc_dtype(dtype: str) -> str:
+    return "float32" if dtype == F16 else dtype
+
+
+def _rnd(v, dtype: str) -> np.ndarray:
+    return fix(v, Type((), dtype))
+
+
+_EXACT_REDUCTIONS = ("max", "min", "argmax", "argmin", "nanmax", "nanmin", "nanargmax",
+                     "count_nonzero", "any", "all")
+
+
+def _ddof_div(s, n, ddof):
+    d = n - ddof
+    with np.errstate(all="ignore"):
+        return s / d if d > 0 else s / 0.0 if d == 0 else s / d
+
+
+def _reduce_ref(name, x, axes, p, t):
+    keep = p["keepdims"]
+    ax = axes
+    if name in ("sum", "prod", "count_nonzero"):
+        if name == "count_nonzero":
+            return np.count_nonzero(x, axis=ax, keepdims=keep)
+        if is_int(t.dtype):
+            xi = x.astype(np.int64)
+            if name == "sum":
+                return np.sum(xi, axis=ax, keepdims=keep)
+            return _int_prod(xi, ax, keep)
+        return (np.sum if name == "sum" else np.prod)(x.astype(np.float64), axis=ax,
+                                                      keepdims=keep)
+    if name in ("max", "min"):
+        return (np.max if name == "max" else np.min)(x, axis=ax, keepdims=keep)
+    if name == "ptp":
+        d = np.max(x, axis=ax, keepdims=keep) - np.min(x, axis=ax, keepdims=keep)
+        return d
+    if name in ("mean", "var", "std"):
+        # JAX: sum in the accumulation dtype (float32 for float16), then divide; var is
+        # two-pass (mean, then the mean of squared deviations), std its square root.
+        acc = _acc_dtype(t.dtype)
+        xf = as_dtype(x, acc)
+        n = int(np.prod([x.shape[a] for a in ax])) if ax else 1
+        s = _rnd(np.sum(xf, axis=ax, keepdims=True), acc)
+        m = _rnd(s / n, acc) if n else s * np.nan
+        if name == "mean":
+            return m if keep else np.squeeze(m, axis=ax) if ax else m
+        c = _rnd(xf - m, acc)
+        ss = _rnd(np.sum(_rnd(c * c, acc), axis=ax, keepdims=keep), acc)
+        v = _rnd(_ddof_div(ss, n, p["ddof"]), acc)
+        return np.sqrt(v) if name == "std" else v
+    if name == "median":
+        xf = as_dtype(x, t.dtype) if x.dtype.kind != "f" else x
+        return np.median(xf, axis=ax[0] if len(ax) == 1 and x.ndim > 0 else
+                         (None if x.ndim == 0 or len(ax) == x.ndim else ax), keepdims=keep) \
+            if x.ndim else xf
+    if name in ("argmax", "argmin", "nanargmax"):
+        if x.ndim == 0:
+            return np.zeros((), np.int64)
+        axis = p["axis"]
+        if name == "nanargmax":
+            # JAX: NaNs are skipped; an all-NaN slice gives -1 (NumPy raises).
+            xf = np.where(np.isnan(x), -np.inf, x)
+            allnan = np.all(np.isnan(x), axis=axis, keepdims=keep)
+            r = np.argmax(xf, axis=axis, keepdims=keep)
+            return np.where(allnan, -1, r)
+        f = np.argmax if name == "argmax" else np.argmin
+        return f(x, axis=axis, keepdims=keep)
+    if name == "logsumexp":
+        xf = as_dtype(x, t.dtype) if x.dtype.kind != "f" else x
+        m = np.max(xf, axis=ax, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        s = np.sum(np.exp(xf - m), axis=ax, keepdims=True)
+        out = np.log(s) + m
+        return out if keep else np.squeeze(out, axis=ax)
+    if name == "nansum":
+        return np.nansum(x, axis=ax, keepdims=keep)
+    if name in ("nanmax", "nanmin"):
+        f = np.nanmax if name == "nanmax" else np.nanmin
+        with np.errstate(all="ignore"):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return f(x, axis=ax, keepdims=keep)
+    if name in ("nanmean", "nanvar", "nanstd"):
+        acc = _acc_dtype(t.dtype)
+        xf = as_dtype(x, acc)
+        nan = np.isnan(xf)
+        cnt = np.sum(~nan, axis=ax, keepdims=True)
+        with np.errstate(all="ignore"):
+            s = _rnd(np.sum(np.where(nan, 0.0, xf), axis=ax, keepdims=True), acc)
+            m = _rnd(s / cnt, acc)
+            if name == "nanmean":
+                return m if keep else (np.squeeze(m, axis=ax) if ax else m)
+            c = _rnd(np.where(nan, 0.0, xf - m), acc)
+            ss = _rnd(np.sum(_rnd(c * c, acc), axis=ax, keepdims=keep), acc)
+            d = np.sum(~nan, axis=ax, keepdims=keep) - p["ddof"]
+            # jnp.nanvar: NaN where the count minus ddof is <= 0.
+            v = _rnd(np.where(d > 0, ss / np.where(d > 0, d, 1), np.nan), acc)
+        return np.sqrt(v) if name == "nanstd" else v
+    if name == "any":
+        return np.any(x, axis=ax, keepdims=keep)
+    if name == "all":
+        return np.all(x, axis=ax, keepdims=keep)
+    raise AssertionError(name)
+
+
+def _int_prod(x, ax, keep):
+    moved = np.moveaxis(x, ax, tuple(range(-len(ax), 0))) if ax else x[..., None]
+    flat = moved.reshape(moved.shape[:moved.ndim - max(len(ax), 1)] + (-1,))
+    out = np.ones(flat.shape[:-1], np.int64)
+    for k in range(flat.shape[-1]):
+        out = wrap32(out * flat[..., k])
+    if keep:
+        shape = [1 if i in ax else s for i, s in enumerate(x.shape)]
+        out = out.reshape(shape)
+    return out
+
+
+for _n in _REDUCTIONS:
+    _reduction_gen(_n)
+
+
+def _quantile_gen(b: Builder, opname):
+    x = b.pick_float()
+    tx = b.types[x]
+    axis = _axis_param(b, tx.rank, tuple_ok=False)
+    axes = norm_axes(axis, tx.rank)
+    b.require_nonempty([tx.dims[a] for a in axes])
+    q = b.choice([0.5, 0.25, 0.9, 0.0, 1.0])
+    keep = b.flag(0.3)
+    fn = b.choice(["quantile", "percentile"])
+    b.emit(opname, (x,), {"axis": axis, "keepdims": keep, "q": q, "fn": fn},
+           (Type(reduced_dims(tx.dims, axes, keep), to_inexact(tx.dtype, b.x64),
+                 tx.weak and is_float(tx.dtype)),))
+
+
+def _quantile_ref(args, p, op, ctx, env):
+    x = as_dtype(args[0], op.types[0].dtype)
+    if x.ndim == 0:
+        return x
+    return np.quantile(x, p["q"], axis=p["axis"], keepdims=p["keepdims"])
+
+
+def _quantile_src(a, p, op, ind):
+    q = p["q"] * 100 if p["fn"] == "percentile" else p["q"]
+    return f"fnp.{p['fn']}({a[0]}, {q!r}, axis={p['axis']!r}, keepdims={p['keepdims']})"
+
+
+register(OpDef("quantile", _quantile_gen, _quantile_ref, _quantile_src, ulps=6))
+
+
+F16_ = F16
+WEAK = (WEAK_INT, WEAK_FLOAT)
+__all__ = ["OPS", "OpDef", "register", "F16_", "WEAK", "default_float"]
+
+from . import ops_array  # noqa: E402,F401  (registers its ops)
+from . import ops_control  # noqa: E402,F401

@@ -1,0 +1,466 @@
+"""Fuzz ops with generated bodies: `lax.scan`, `lax.cond`, `lax.switch`, `lax.while_loop`,
+`lax.fori_loop` (static and traced bounds), and recurrent cells (GRU, LSTM) and attention.
+
+A body is itself a generated `Program` whose formals are the carry (and the scanned slice or
+loop index); it may read any value of the enclosing program (closures) and nest further
+control flow up to `generate.MAX_DEPTH`. Carries and branch results are coerced to their
+declared type with `broadcast_to`/`astype` ops, so every body is well typed."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .generate import Builder, fill
+from .ops import OpDef, as_dtype, bcast, register
+from .program import EPS, Ctx, Program, evaluate, growth, render
+from .values import BOOL, I32, ONE, Type, default_int, is_float
+
+
+def _strong(b: Builder, x: str) -> str:
+    t = b.types[x]
+    if t.weak:
+        return b.emit("astype", (x,), {"dtype": t.dtype}, (t.with_(weak=False),))[0]
+    return x
+
+
+def _coerce(c: Builder, target: Type, like: str) -> str:
+    """A value of `c` with exactly type `target` (non-weak): the most recent value that
+    broadcasts to it, broadcast (against the formal `like`) and cast."""
+    cands = [v for v in reversed(c.visible())
+             if bcast(c, c.types[v].dims, target.dims) == target.dims]
+    cands = [v for v in cands if v in c.pool] or [like]
+    v = cands[0]
+    t = c.types[v]
+    if t.dims != target.dims:
+        v = c.emit("broadcast_to", (v, like), {"kind": "like"},
+                   (t.with_(dims=target.dims),))[0]
+        t = c.types[v]
+    if t.dtype != target.dtype or t.weak:
+        v = c.emit("astype", (v,), {"dtype": target.dtype}, (target.with_(weak=False),))[0]
+    return v
+
+
+def _body(b: Builder, formals, n_max: int = 6, min_ops: int = 0) -> Builder:
+    c = b.child()
+    for name, t in formals:
+        c.types[name] = t
+        c.pool.append(name)
+    fill(c, b.integers(min_ops, n_max))
+    return c
+
+
+def _program(b: Builder, c: Builder, name: str, formals, outputs) -> Program:
+    return Program(name, [], c.ops, list(outputs), b.dims, b.fdtype, b.x64,
+                   args=list(formals))
+
+
+def _run_body(prog: Program, env: dict, ctx: Ctx, values) -> list:
+    local = dict(env)
+    for (name, _), v in zip(prog.args, values):
+        local[name] = v
+    return evaluate(prog, local, ctx)
+
+
+def _body_src(prog: Program, indent: str) -> list[str]:
+    return render(prog, indent)
+
+
+# ---------------------------------------------------------------------------------------
+# scan
+
+def _scan_gen(b: Builder, opname):
+    init = b.pick(lambda t: is_float(t.dtype) or (not b.grad and t.dtype == I32),
+                  lambda: Type(b.rand_dims(max_rank=3), b.fdtype))
+    init = _strong(b, init)
+    ct = b.types[init]
+    if b.flag(0.8):
+        xs = b.pick(lambda t: t.rank >= 1 and (is_float(t.dtype) or not b.grad),
+                    lambda: Type((b.new_dim(allow_zero=not b.grad),) + b.compat_dims(ct.dims),
+                                 b.fdtype))
+        xt = b.types[xs]
+        length_dim = xt.dims[0]
+        x_formal = [(b.fresh("x"), Type(xt.dims[1:], xt.dtype, xt.weak))]
+    else:
+        xs = None
+        length_dim = b.new_dim(pinned=True, allow_zero=not b.grad)
+        x_formal = []
+    cf = (b.fresh("c"), ct)
+    formals = [cf] + x_formal
+    c = _body(b, formals)
+    new_c = _coerce(c, ct, cf[0])
+    y = c.pool[-1] if len(c.pool) > len(formals) and b.flag(0.7) else \
+        (x_formal[0][0] if x_formal and b.flag(0.5) else new_c)
+    yt = c.types[y]
+    if len(yt.dims) >= 4:
+        y = new_c
+        yt = c.types[y]
+    body = _program(b, c, b.fresh("body"), formals, [new_c, y])
+    params = {"body": body, "reverse": b.flag(0.3), "length": b.dims.size(length_dim)
+              if xs is None else None}
+    args = (init,) if xs is None else (init, xs)
+    b.emit(opname, args, params, (ct, Type((length_dim,) + yt.dims, yt.dtype, yt.weak)))
+
+
+def _scan_src(a, p, op, ind):
+    body = p["body"]
+    pre = _body_src(body, ind)
+    xs = a[1] if len(a) > 1 else "None"
+    extra = f", length={p['length']}" if p["length"] is not None else ""
+    extra += ", reverse=True" if p["reverse"] else ""
+    f = body.name if len(a) > 1 else f"lambda c, _: {body.name}(c)"
+    return pre, f"lax.scan({f}, {a[0]}, {xs}{extra})"
+
+
+def _scan_ref(a, p, op, ctx, env):
+    body = p["body"]
+    carry = a[0]
+    xs = a[1] if len(a) > 1 else None
+    n = xs.shape[0] if xs is not None else p["length"]
+    order = range(n - 1, -1, -1) if p["reverse"] else range(n)
+    ys = [None] * n
+    for i in order:
+        vals = [carry] + ([xs[i]] if xs is not None else [])
+        carry, y = _run_body(body, env, ctx, vals)
+        ys[i] = y
+    yt = op.types[1]
+    if n:
+        stacked = np.stack(ys)
+    else:
+        shape = ctx.dims.shape(yt.dims, ctx.inst)
+        stacked = np.zeros(shape, np.float64 if is_float(yt.dtype) else
+                           (bool if yt.dtype == BOOL else np.int64))
+    return carry, stacked
+
+
+register(OpDef("scan", _scan_gen, _scan_ref, _scan_src, exact=True, tuple_out=True,
+               control=True, weight=3))
+
+
+# ---------------------------------------------------------------------------------------
+# cond / switch
+
+def _predicate(b: Builder) -> str:
+    if not b.grad and b.flag(0.3):
+        p = b.pick(lambda t: t.dtype == BOOL and t.rank == 0)
+        return p
+    v = b.pick(lambda t: t.dtype != BOOL, lambda: Type(b.rand_dims(max_rank=2), b.fdtype))
+    t = b.types[v]
+    s = b.emit("sum", (v,), {"axis": None, "keepdims": False},
+               (Type((), t.dtype if is_float(t.dtype) else default_int(b.x64), t.weak),))[0]
+    lit = 0.0 if is_float(t.dtype) else 0
+    return b.emit("greater", (s, _lit(lit)), {"spell": "{0} > {1}", "cdt": b.types[s].dtype},
+                  (Type((), BOOL),))[0]
+
+
+def _lit(v):
+    from .program import Lit
+    return Lit(v)
+
+
+def _branches(b: Builder, k: int):
+    n_ops = b.integers(1, 2)
+    operands = []
+    for _ in range(n_ops):
+        operands.append(_strong(b, b.pick(lambda t: is_float(t.dtype) or not b.grad,
+                                          lambda: Type(b.rand_dims(max_rank=3), b.fdtype))))
+    target = b.types[operands[0]]
+    progs = []
+    for j in range(k):
+        formals = [(b.fresh("o"), b.types[o]) for o in operands]
+        c = _body(b, formals, n_max=4)
+        out = _coerce(c, target, formals[0][0])
+        progs.append(_program(b, c, b.fresh("branch"), formals, [out]))
+    return operands, target, progs
+
+
+def _cond_gen(b: Builder, opname):
+    pred = _predicate(b)
+    operands, target, progs = _branches(b, 2)
+    b.emit(opname, (pred, *operands), {"true": progs[0], "false": progs[1]}, (target,))
+
+
+def _cond_src(a, p, op, ind):
+    pre = _body_src(p["true"], ind) + _body_src(p["false"], ind)
+    return pre, f"lax.cond({a[0]}, {p['true'].name}, {p['false'].name}, {', '.join(a[1:])})"
+
+
+def _cond_ref(a, p, op, ctx, env):
+    pred = bool(np.asarray(a[0]))
+    prog = p["true"] if pred else p["false"]
+    return tuple(_run_body(prog, env, ctx, a[1:]))
+
+
+register(OpDef("cond", _cond_gen, _cond_ref, _cond_src, exact=True, tuple_out=True,
+               control=True, weight=2))
+
+
+def _switch_gen(b: Builder, opname):
+    v = b.pick(lambda t: t.dtype == I32, lambda: Type(b.rand_dims(max_rank=1), I32))
+    idx = b.emit("sum", (v,), {"axis": None, "keepdims": False},
+                 (Type((), default_int(b.x64)),))[0]
+    k = b.integers(2, 3)
+    operands, target, progs = _branches(b, k)
+    b.emit(opname, (idx, *operands), {"progs": tuple(progs)}, (target,))
+
+
+def _switch_src(a, p, op, ind):
+    pre = []
+    for prog in p["progs"]:
+        pre += _body_src(prog, ind)
+    names = ", ".join(prog.name for prog in p["progs"])
+    return pre, f"lax.switch({a[0]}, [{names}], {', '.join(a[1:])})"
+
+
+def _switch_ref(a, p, op, ctx, env):
+    progs = p["progs"]
+    # lax.switch clamps the index into range.
+    i = int(np.clip(np.asarray(a[0]), 0, len(progs) - 1))
+    return tuple(_run_body(progs[i], env, ctx, a[1:]))
+
+
+register(OpDef("switch", _switch_gen, _switch_ref, _switch_src, exact=True, tuple_out=True,
+               control=True, grad_ok=False))
+
+
+# ---------------------------------------------------------------------------------------
+# while_loop / fori_loop
+
+def _loop_gen(kind):
+    def gen(b: Builder, opname):
+        init = _strong(b, b.pick(lambda t: is_float(t.dtype) or (not b.grad and
+                                                                  t.dtype == I32),
+                                 lambda: Type(b.rand_dims(max_rank=3), b.fdtype)))
+        t = b.types[init]
+        i_name = b.fresh("i")
+        v_name = b.fresh("v")
+        formals = [(i_name, Type((), I32, kind != "while")), (v_name, t)]
+        c = _body(b, formals, n_max=5, min_ops=1)
+        out = _coerce(c, t, v_name)
+        body = _program(b, c, b.fresh("loop"), formals, [out])
+        params = {"body": body, "kind": kind}
+        args = [init]
+        if kind == "while":
+            params["n"] = b.integers(0, 4)
+            params["bound"] = b.choice([None, None, 10.0, 0.0]) if is_float(t.dtype) else None
+        elif kind == "fori":
+            params["lo"], params["hi"] = b.integers(-1, 2), b.integers(0, 4)
+        else:
+            hi = b.new_input(Type((), I32), style="small")
+            args.append(hi)
+        b.emit(opname, tuple(args), params, (t,))
+    return gen
+
+
+def _loop_src(a, p, op, ind):
+    body = p["body"]
+    pre = _body_src(body, ind)
+    name = body.name
+    if p["kind"] == "while":
+        cond = f"c[0] < {p['n']}"
+        if p["bound"] is not None:
+            cond = f"({cond}) & (fnp.sum(c[1]) < {p['bound']!r})"
+        pre += [f"{ind}def {name}_cond(c):", f"{ind}    return {cond}",
+                f"{ind}def {name}_step(c):", f"{ind}    return (c[0] + 1, {name}(c[0], c[1])[0])"]
+        return pre, f"lax.while_loop({name}_cond, {name}_step, (0, {a[0]}))[1]"
+    pre += [f"{ind}def {name}_step(i, v):", f"{ind}    return {name}(i, v)[0]"]
+    if p["kind"] == "fori":
+        return pre, f"lax.fori_loop({p['lo']}, {p['hi']}, {name}_step, {a[0]})"
+    return pre, f"lax.fori_loop(0, fnp.clip({a[1]}, 0, 4), {name}_step, {a[0]})"
+
+
+def _loop_ref(a, p, op, ctx, env):
+    body = p["body"]
+    v = a[0]
+    if p["kind"] == "while":
+        i = 0
+        while True:
+            go = i < p["n"]
+            if go and p["bound"] is not None:
+                s = float(np.sum(np.asarray(v, np.float64)))
+                if ctx.perturb is not None:
+                    e = growth(v.size) * EPS[op.types[0].dtype] * float(np.sum(np.abs(v)))
+                    s += float(ctx.perturb.rng.choice([-1.0, 1.0])) * e
+                go = s < p["bound"]
+            if not go:
+                return v
+            v = _run_body(body, env, ctx, [np.asarray(i, np.int64), v])[0]
+            i += 1
+    if p["kind"] == "fori":
+        lo, hi = p["lo"], p["hi"]
+    else:
+        lo, hi = 0, int(np.clip(np.asarray(a[1]), 0, 4))
+    for i in range(lo, hi):
+        v = _run_body(body, env, ctx, [np.asarray(i, np.int64), v])[0]
+    return v
+
+
+register(OpDef("while_loop", _loop_gen("while"), _loop_ref, _loop_src, exact=True,
+               control=True, grad_ok=False, weight=2))
+register(OpDef("fori_loop", _loop_gen("fori"), _loop_ref, _loop_src, exact=True,
+               control=True, weight=2))
+register(OpDef("fori_loop_dyn", _loop_gen("dyn"), _loop_ref, _loop_src, exact=True,
+               control=True, grad_ok=False))
+
+
+# ---------------------------------------------------------------------------------------
+# Recurrent cells and attention (fixed structure, random sizes and values)
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _rnn_gen(cell):
+    k = {"gru": 3, "lstm": 4}[cell]
+
+    def gen(b: Builder, opname):
+        H = b.choice([2, 3, 4, 8])
+        hdim = b.dims.new([H] * 3)
+        kh = b.dims.new([k * H] * 3)
+        xs = b.pick(lambda t: is_float(t.dtype) and t.rank == 3 and t.dims[2] != ONE,
+                    lambda: Type((b.new_dim(allow_zero=not b.grad), b.new_dim(allow_zero=False),
+                                  b.new_dim(allow_zero=False)), b.fdtype))
+        xt = b.types[xs]
+        T, B, I = xt.dims
+        h0 = b.pick(lambda t: t.dims == (B, hdim) and is_float(t.dtype),
+                    lambda: Type((B, hdim), b.fdtype))
+        wx = b.new_input(Type((I, kh), b.fdtype))
+        wh = b.new_input(Type((hdim, kh), b.fdtype))
+        bias = b.new_input(Type((kh,), b.fdtype))
+        args = [xs, h0, wx, wh, bias]
+        outs = [Type((B, hdim), b.fdtype), Type((T, B, hdim), b.fdtype)]
+        if cell == "lstm":
+            c0 = b.pick(lambda t: t.dims == (B, hdim) and is_float(t.dtype),
+                        lambda: Type((B, hdim), b.fdtype))
+            args.append(c0)
+            outs.insert(1, Type((B, hdim), b.fdtype))
+        b.emit(opname, tuple(args), {"H": H, "name": b.fresh(cell)}, tuple(outs))
+    return gen
+
+
+def _gru_src(a, p, op, ind):
+    xs, h0, wx, wh, bias = a
+    H = p["H"]
+    n = p["name"]
+    i2 = ind + "    "
+    pre = [f"{ind}def {n}(h, x):",
+           f"{i2}gx = x @ {wx} + {bias}",
+           f"{i2}gh = h @ {wh}",
+           f"{i2}r = fg.nn.sigmoid(gx[:, :{H}] + gh[:, :{H}])",
+           f"{i2}z = fg.nn.sigmoid(gx[:, {H}:{2 * H}] + gh[:, {H}:{2 * H}])",
+           f"{i2}n = fnp.tanh(gx[:, {2 * H}:] + r * gh[:, {2 * H}:])",
+           f"{i2}h = (1 - z) * n + z * h",
+           f"{i2}return h, h"]
+    return pre, f"lax.scan({n}, {h0}, {xs})"
+
+
+def _lstm_src(a, p, op, ind):
+    xs, h0, wx, wh, bias, c0 = a
+    H = p["H"]
+    n = p["name"]
+    i2 = ind + "    "
+    pre = [f"{ind}def {n}(carry, x):",
+           f"{i2}h, c = carry",
+           f"{i2}g = x @ {wx} + h @ {wh} + {bias}",
+           f"{i2}i = fg.nn.sigmoid(g[:, :{H}])",
+           f"{i2}f = fg.nn.sigmoid(g[:, {H}:{2 * H}])",
+           f"{i2}u = fnp.tanh(g[:, {2 * H}:{3 * H}])",
+           f"{i2}o = fg.nn.sigmoid(g[:, {3 * H}:])",
+           f"{i2}c = f * c + i * u",
+           f"{i2}h = o * fnp.tanh(c)",
+           f"{i2}return (h, c), h"]
+    return pre, f"(lambda r: (r[0][0], r[0][1], r[1]))(lax.scan({n}, ({h0}, {c0}), {xs}))"
+
+
+def _rnn_ref(cell):
+    def ref(a, p, op, ctx, env):
+        t = op.types[0]
+        xs, h, wx, wh, bias = [np.asarray(v, np.float64) for v in a[:5]]
+        H = p["H"]
+        c = np.asarray(a[5], np.float64) if cell == "lstm" else None
+        hs = []
+        for x in xs:
+            if cell == "gru":
+                gx = x @ wx + bias
+                gh = h @ wh
+                r = _sigmoid(gx[:, :H] + gh[:, :H])
+                z = _sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
+                nn_ = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
+                h = (1 - z) * nn_ + z * h
+            else:
+                g = x @ wx + h @ wh + bias
+                i = _sigmoid(g[:, :H])
+                f = _sigmoid(g[:, H:2 * H])
+                u = np.tanh(g[:, 2 * H:3 * H])
+                o = _sigmoid(g[:, 3 * H:])
+                c = ctx.round(f * c + i * u, t)
+                h = o * np.tanh(c)
+            h = ctx.round(h, t)
+            hs.append(h)
+        stacked = np.stack(hs) if hs else np.zeros((0,) + h.shape)
+        return (h, stacked) if cell == "gru" else (h, c, stacked)
+    return ref
+
+
+def _rnn_err(a, out, op, t, ctx):
+    steps = max(np.asarray(a[0]).shape[0], 1)
+    k = np.asarray(a[0]).shape[-1] + op.params["H"]
+    return 16 * growth(k) * steps * EPS[t.dtype] * (1 + np.abs(out))
+
+
+register(OpDef("gru", _rnn_gen("gru"), _rnn_ref("gru"), _gru_src, err_fn=_rnn_err,
+               tuple_out=True, control=True))
+register(OpDef("lstm", _rnn_gen("lstm"), _rnn_ref("lstm"), _lstm_src, err_fn=_rnn_err,
+               tuple_out=True, control=True))
+
+
+def _attention_gen(b: Builder, opname):
+    D = b.choice([1, 2, 4, 8])
+    ddim = b.dims.new([D] * 3)
+    B = b.new_dim(allow_zero=False)
+    T = b.new_dim(allow_zero=False)
+    causal = b.flag(0.5)
+    S = T if causal else b.new_dim(allow_zero=False)
+    q = b.pick(lambda t: is_float(t.dtype) and t.dims == (B, T, ddim),
+               lambda: Type((B, T, ddim), b.fdtype))
+    k = b.new_input(Type((B, S, ddim), b.fdtype))
+    v = b.new_input(Type((B, S, ddim), b.fdtype))
+    b.emit(opname, (q, k, v), {"causal": causal, "D": D},
+           (Type((B, T, ddim), b.fdtype),))
+
+
+def _attention_src(a, p, op, ind):
+    q, k, v = a
+    scale = repr(1.0 / math.sqrt(p["D"]))
+    s = f"fnp.einsum('btd,bsd->bts', {q}, {k}) * {scale}"
+    if p["causal"]:
+        s = (f"fnp.where(fnp.tril(fnp.ones(({q}.shape[1], {k}.shape[1]), dtype=bool)), {s}, "
+             f"-float('inf'))")
+    return f"fnp.einsum('bts,bsd->btd', fg.nn.softmax({s}, axis=-1), {v})"
+
+
+def _attention_ref(a, p, op, ctx, env):
+    q, k, v = [np.asarray(x, np.float64) for x in a]
+    s = np.einsum("btd,bsd->bts", q, k) / math.sqrt(p["D"])
+    if p["causal"]:
+        mask = np.tril(np.ones((q.shape[1], k.shape[1]), bool))
+        s = np.where(mask, s, -np.inf)
+    m = np.max(s, axis=-1, keepdims=True)
+    e = np.exp(s - m)
+    w = e / np.sum(e, axis=-1, keepdims=True)
+    return np.einsum("bts,bsd->btd", w, v)
+
+
+def _attention_err(a, out, op, t, ctx):
+    q, k, v = [np.nan_to_num(np.abs(np.asarray(x, np.float64)), posinf=0) for x in a]
+    n = q.shape[-1] + k.shape[1]
+    sc = np.einsum("btd,bsd->bts", q, k).max(axis=-1, keepdims=True) if k.shape[1] else 0.0
+    vm = v.max(axis=1, keepdims=True) if v.shape[1] else 0.0
+    return 8 * growth(n) * EPS[t.dtype] * (1 + sc) * (vm + np.abs(out))
+
+
+register(OpDef("attention", _attention_gen, _attention_ref, _attention_src,
+               err_fn=_attention_err, control=True))
+
+
+__all__ = ["as_dtype"]

@@ -1,0 +1,325 @@
+"""A fuzz program as data, its Python source, and its NumPy oracle.
+
+A `Program` is a list of `Op`s over named values. It is rendered as Python source that calls
+funcgrad (`render`), and that exact source is what runs, so a printed program is its own
+reproducer. The oracle (`evaluate`) interprets the same ops with each op's NumPy
+implementation in float64, rounding every float result to the op's dtype (and wrapping
+every integer result), which is how a correctly rounded implementation of the program's
+dtype behaves. With a `Perturb` it also adds, after every op, a random error of the size an
+accurate implementation may make (a few ulps, or a summation error bound): the spread of a
+few perturbed runs is how sensitive each output is, and it sets the comparison tolerance.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from .values import NP, Dims, Type, gen_values, index_values, is_float, is_int
+
+INT_MIN, INT_MAX = -2**31, 2**31 - 1
+
+
+@dataclasses.dataclass
+class Lit:
+    """A Python scalar written into the source (weakly typed, as in JAX), or passed as the
+    program's scalar argument `param` (static under `jit(static_argnums=...)`)."""
+    value: Any
+    param: str | None = None
+
+    def src(self) -> str:
+        return self.param if self.param is not None else py_literal(self.value)
+
+
+@dataclasses.dataclass
+class Input:
+    """An array argument: values drawn from `style` with `seed`, or int32 indices into an
+    axis of length `bound` (a dim id) when `kind == 'index'`."""
+    name: str
+    type: Type
+    style: str
+    seed: int
+    kind: str = "array"
+    bound: int | None = None
+    oob: bool = False
+    unique: bool = False
+
+    def values(self, dims: Dims, inst: int) -> np.ndarray:
+        shape = dims.shape(self.type.dims, inst)
+        if self.kind == "index":
+            return index_values(shape, dims.size(self.bound, inst), self.seed, inst,
+                                self.oob, self.unique)
+        if self.kind == "nonzero":
+            v = gen_values(shape, self.type.dtype, self.style, self.seed, inst)
+            return np.where(v == 0, 3, v).astype(v.dtype)
+        return gen_values(shape, self.type.dtype, self.style, self.seed, inst)
+
+
+@dataclasses.dataclass
+class Op:
+    name: str
+    args: tuple            # value names (str) or Lit
+    params: dict
+    outs: tuple            # names
+    types: tuple           # Type per out
+
+
+@dataclasses.dataclass
+class Program:
+    """Ops over `inputs` (and, for a body, its formal `args`); returns `outputs`."""
+    name: str
+    inputs: list
+    ops: list
+    outputs: list
+    dims: Dims
+    fdtype: str
+    x64: bool = False
+    args: list = dataclasses.field(default_factory=list)   # body formals: (name, Type)
+    types: dict = dataclasses.field(default_factory=dict)  # name -> Type
+
+    def op_names(self) -> set:
+        names = set()
+        for op in self.ops:
+            names.add(op.name)
+            for sub in sub_programs(op):
+                names |= sub.op_names()
+        return names
+
+    def size(self) -> int:
+        return sum(1 + sum(sub.size() for sub in sub_programs(op)) for op in self.ops)
+
+    def scalar_params(self) -> list:
+        """(name, value) of every literal passed as a scalar argument."""
+        out = []
+        for op in self.ops:
+            out.extend((a.param, a.value) for a in op.args
+                       if isinstance(a, Lit) and a.param is not None)
+            for sub in sub_programs(op):
+                out.extend(sub.scalar_params())
+        return out
+
+
+def sub_programs(op: "Op") -> list:
+    subs = []
+    for v in op.params.values():
+        if isinstance(v, Program):
+            subs.append(v)
+        elif isinstance(v, tuple) and v and all(isinstance(x, Program) for x in v):
+            subs.extend(v)
+    return subs
+
+
+def py_literal(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return repr(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return repr(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isnan(f):
+            return "float('nan')"
+        if math.isinf(f):
+            return "float('inf')" if f > 0 else "-float('inf')"
+        return repr(f)
+    if isinstance(v, tuple):
+        inner = ", ".join(py_literal(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
+    if v is None:
+        return "None"
+    if isinstance(v, str):
+        return repr(v)
+    raise TypeError(f"no literal for {v!r}")
+
+
+def np_literal(a: np.ndarray) -> str:
+    """Exact standalone source for a NumPy array."""
+    a = np.asarray(a)
+    dt = f"np.{a.dtype.name}"
+    if a.size > 48:
+        return (f"np.frombuffer(bytes.fromhex('{a.tobytes().hex()}'), dtype={dt})"
+                f".reshape({py_literal(tuple(int(s) for s in a.shape))})")
+    if a.dtype.kind == "f":
+        def fmt(x):
+            x = float(x)
+            if math.isnan(x):
+                return "np.nan"
+            if math.isinf(x):
+                return "np.inf" if x > 0 else "-np.inf"
+            return repr(x)
+    elif a.dtype.kind == "b":
+        def fmt(x):
+            return repr(bool(x))
+    else:
+        def fmt(x):
+            return repr(int(x))
+    if a.ndim == 0:
+        return f"np.array({fmt(a[()])}, dtype={dt})"
+    if a.size == 0:
+        return f"np.zeros({py_literal(tuple(int(s) for s in a.shape))}, dtype={dt})"
+
+    def nest(x):
+        if x.ndim == 1:
+            return "[" + ", ".join(fmt(v) for v in x) + "]"
+        return "[" + ", ".join(nest(s) for s in x) + "]"
+    return f"np.array({nest(a)}, dtype={dt})"
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering
+
+def render(prog: Program, indent: str = "") -> list[str]:
+    """Source lines of `def <name>(<inputs>): ... return (<outputs>,)`."""
+    from .ops import OPS
+    formals = [i.name for i in prog.inputs] + [a for a, _ in prog.args] + \
+        ([n for n, _ in prog.scalar_params()] if not prog.args else [])
+    lines = [f"{indent}def {prog.name}({', '.join(formals)}):"]
+    body = indent + "    "
+    for op in prog.ops:
+        spec = OPS[op.name]
+        args = [a.src() if isinstance(a, Lit) else a for a in op.args]
+        pre, expr = spec.source(args, op.params, op, body)
+        lines.extend(pre)
+        lhs = ", ".join(op.outs) + ("," if len(op.outs) == 1 and spec.tuple_out else "")
+        lines.append(f"{body}{lhs} = {expr}")
+    outs = ", ".join(prog.outputs)
+    lines.append(f"{body}return ({outs},)" if prog.outputs else f"{body}return ()")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+# The oracle
+
+EPS = {"float16": 2.0 ** -10, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
+TINY = {"float16": float(np.finfo(np.float16).tiny), "float32": float(np.finfo(np.float32).tiny),
+        "float64": float(np.finfo(np.float64).tiny)}
+
+
+def acc_eps(dtype: str) -> float:
+    """Rounding unit of accumulations: float16 sums and products accumulate in float32 (as
+    JAX's reductions and XLA's CPU dots do)."""
+    return EPS["float32"] if dtype == "float16" else EPS[dtype]
+
+
+def growth(n: int) -> float:
+    """Error growth of an n-term sum relative to sum(|x|): pairwise log2(n) plus slack for
+    blocked/sequential orders."""
+    return 2.0 + math.log2(max(n, 1)) + math.sqrt(max(n, 1)) / 4.0
+
+
+# Set while the oracle runs in exact mode (float64 throughout, for finite differences):
+# then no float value is rounded to a narrower dtype, operands included.
+_EXACT = [False]
+
+
+def fix(value, t: Type) -> np.ndarray:
+    """Round a float64 result to `t`'s float dtype, or wrap an integer result to its
+    integer dtype; returns the oracle representation (float64 / int64 / bool)."""
+    a = np.asarray(value)
+    if _EXACT[0] and is_float(t.dtype):
+        return a.astype(np.float64)
+    if t.dtype == "bool":
+        return a.astype(bool)
+    if is_int(t.dtype):
+        if a.dtype.kind == "f":
+            raise AssertionError("fuzz oracle: integer op produced floats")
+        bits = 32 if t.dtype == "int32" else 64
+        a = a.astype(np.int64)
+        if bits == 32:
+            a = ((a - INT_MIN) % (1 << 32)) + INT_MIN
+        return a.astype(np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return a.astype(np.float64).astype(NP[t.dtype]).astype(np.float64)
+
+
+def to_oracle(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        return a.astype(np.float64)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64)
+    return a.astype(bool)
+
+
+class Perturb:
+    """Random per-op errors for one perturbed oracle run."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def apply(self, out: np.ndarray, err) -> np.ndarray:
+        err = np.broadcast_to(np.asarray(err, np.float64), out.shape)
+        if not out.size:
+            return out
+        sign = self.rng.choice(np.array([-1.0, 1.0]), size=out.shape)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bump = np.where(np.isfinite(err) & np.isfinite(out), sign * err, 0.0)
+            return out + bump
+
+
+class Ctx:
+    """Per-run oracle state: instance, perturbation, and whether any intermediate was
+    non-finite (JAX's gradients may then be NaN where finite differences are not)."""
+
+    def __init__(self, dims: Dims, inst: int, perturb: Perturb | None, exact: bool = False):
+        self.dims = dims
+        self.inst = inst
+        self.perturb = perturb
+        self.exact = exact            # float64 throughout (for finite differences)
+        self.nonfinite = False
+
+    def round(self, value, t: Type) -> np.ndarray:
+        if self.exact and is_float(t.dtype):
+            return np.asarray(value, np.float64)
+        return fix(value, t)
+
+
+class OracleError(Exception):
+    """The oracle itself failed (a generator bug, not a funcgrad finding)."""
+
+
+def evaluate(prog: Program, env: dict, ctx: Ctx) -> list:
+    """Run `prog` with NumPy; `env` maps input/formal names to oracle arrays. Returns the
+    outputs (oracle representation) and leaves every value in `env`."""
+    from .ops import OPS
+    prev = _EXACT[0]
+    _EXACT[0] = ctx.exact
+    try:
+        return _evaluate(prog, env, ctx, OPS)
+    finally:
+        _EXACT[0] = prev
+
+
+def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
+    for op in prog.ops:
+        spec = OPS[op.name]
+        args = [a.value if isinstance(a, Lit) else env[a] for a in op.args]
+        with np.errstate(all="ignore"):
+            try:
+                res = spec.ref(args, op.params, op, ctx, env)
+            except (OracleError, AssertionError):
+                raise
+            except Exception as e:   # noqa: BLE001 -- report as an oracle bug with context
+                raise OracleError(f"oracle of {op.name} failed: {type(e).__name__}: {e}") \
+                    from e
+            outs = res if spec.tuple_out else (res,)
+            if len(outs) != len(op.outs):
+                raise OracleError(f"oracle of {op.name}: {len(outs)} outputs, "
+                                  f"{len(op.outs)} expected")
+            for name, t, v in zip(op.outs, op.types, outs):
+                v = ctx.round(v, t)
+                if ctx.perturb is not None and is_float(t.dtype) and not spec.exact:
+                    v = ctx.round(ctx.perturb.apply(v, spec.err(args, v, op, t, ctx)), t)
+                want = ctx.dims.shape(t.dims, ctx.inst)
+                if v.shape != want:
+                    raise OracleError(f"oracle of {op.name}: shape {v.shape}, type says "
+                                      f"{want}")
+                if is_float(t.dtype) and not np.all(np.isfinite(v)):
+                    ctx.nonfinite = True
+                env[name] = v
+    return [env[o] for o in prog.outputs]
+
+
+def input_values(prog: Program, inst: int) -> dict:
+    return {i.name: i.values(prog.dims, inst) for i in prog.inputs}

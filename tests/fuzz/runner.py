@@ -1,0 +1,399 @@
+"""The fuzz loop: hypothesis generates batches, every batch runs on the chosen backends
+(eagerly and under jit), and the first new disagreement is shrunk by hypothesis to a
+minimal program, printed as a standalone reproducer and appended to FINDINGS.md.
+
+One hypothesis run explores until it finds a new disagreement (or the time is up); while it
+shrinks, only the failing backend and mode run, and only a failure of the same kind counts.
+The smallest failing batch seen is kept, so a shrink cut short by its time budget still
+reports a reduced program. Later failures whose program contains all the ops of an earlier
+finding's minimal program (same backend, mode, kind and failing op) count as that finding.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky, HypothesisException
+
+from .batch import Batch, Failure
+from .check import Entry, stacks
+from .generate import programs
+from .known import classify
+from .repro import repro_source
+from .values import F16, F32, F64, x64_active
+
+FINDINGS = Path(__file__).with_name("FINDINGS.md")
+
+
+@dataclasses.dataclass
+class Config:
+    minutes: float = 2.0
+    seed: int = 0
+    backends: tuple = ("reference", "c", "opencl")
+    batch_size: int = 16
+    opencl_share: float = 0.3         # at most this fraction of the time goes to OpenCL
+    # Eager OpenCL builds a kernel per op and shape (~0.5 s each on PoCL): only this share
+    # of the OpenCL batches (value-mode ones) also run eagerly there.
+    opencl_eager_share: float = 0.25
+    grad_share: float = 0.35          # batches whose entries check derivatives
+    dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2))
+    shrink_seconds: float = 240.0
+    min_ops: int = 2
+    max_ops: int = 20
+    findings_path: Path | None = None
+    log = sys.stdout
+    progress_every: float = 30.0
+
+
+@dataclasses.dataclass
+class Finding:
+    title: str
+    failure: Failure
+    entry: Entry
+    repro: str
+    ops: set
+    producer: str
+    known: str | None
+    standalone: bool
+    count: int = 1
+
+
+class _StopShrink(BaseException):
+    """Raised through hypothesis when a shrink's time budget is spent."""
+
+
+class _TimeUp(BaseException):
+    """Raised through hypothesis when the session's time is up."""
+
+
+_KIND_ERRORS: dict[str, type] = {}
+
+
+def _disagreement(kind: str) -> type:
+    # One exception class per kind: hypothesis keeps shrinking towards the same kind.
+    if kind not in _KIND_ERRORS:
+        _KIND_ERRORS[kind] = type(f"Disagreement_{kind}", (AssertionError,), {})
+    return _KIND_ERRORS[kind]
+
+
+def _producer(entry: Entry, f: Failure) -> str:
+    """The op that computed the failing output (for value-like failures)."""
+    if not f.mismatches or entry.stack.deriv is not None:
+        return ""
+    path = f.mismatches[0].path
+    try:
+        j = int(path.split("[")[1].split("]")[0])
+    except (IndexError, ValueError):
+        return ""
+    out = entry.prog.outputs[j] if j < len(entry.prog.outputs) else None
+    for op in entry.prog.ops:
+        if out in op.outs:
+            return op.name
+    return ""
+
+
+def _entry_key(e: Entry) -> tuple:
+    from .check import entry_source
+    p = e.prog
+    ins = tuple((i.name, i.style, i.seed, i.kind, i.oob, i.unique, i.bound) for i in p.inputs)
+    dims = tuple(tuple(p.dims.all_sizes(d)) for d in p.dims.ids)
+    return ("\n".join(entry_source(e, 0)), ins, dims, e.seed)
+
+
+def _crash_key(detail: str) -> str:
+    head = detail.split(":")[0]
+    return head
+
+
+class Fuzzer:
+    """State of one fuzz session (see the module docstring)."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + cfg.minutes * 60
+        self.stats = collections.Counter()
+        self.time_by_backend = collections.Counter()
+        self.findings: list[Finding] = []
+        self.focus: tuple | None = None
+        self.best = None
+        self.shrink_t0 = 0.0
+        self.last_progress = self.t0
+        self.errors = 0
+        self.memo: dict = {}
+        self._ocl_eager_credit = 0.0
+
+    # -- strategies ----------------------------------------------------------------------
+    def batch_strategy(self):
+        cfg = self.cfg
+        dts = [d for d, w in cfg.dtypes for _ in range(w)]
+
+        @st.composite
+        def batch(draw):
+            fdtype = draw(st.sampled_from(dts))
+            mode = "grad" if draw(st.integers(0, 99)) < 100 * cfg.grad_share else "value"
+            if mode == "grad" and fdtype == F16:
+                fdtype = F32
+            x64 = x64_active(fdtype)
+            ents = []
+            # A fixed count: while shrinking only the failing entry runs (and its results
+            # are memoised), so the other entries cost nothing.
+            for k in range(cfg.batch_size):
+                p = draw(programs(fdtype, x64, mode, name=f"prog_{k}", min_ops=cfg.min_ops,
+                                  max_ops=cfg.max_ops))
+                ents.append(Entry(p, draw(stacks(p, mode)), draw(st.integers(0, 2**20))))
+            return ents, draw(st.integers(0, 2**20))
+        return batch()
+
+    # -- running -------------------------------------------------------------------------
+    def _backends_for_batch(self) -> list[str]:
+        out = []
+        total = sum(self.time_by_backend.values()) + 1e-9
+        for be in self.cfg.backends:
+            if be == "opencl" and len(self.cfg.backends) > 1:
+                if self.time_by_backend["opencl"] > self.cfg.opencl_share * total:
+                    continue
+            out.append(be)
+        return out
+
+    def check(self, entries, seed, focus=None) -> list[Failure]:
+        b = Batch(entries, seed)
+        failures = []
+        if focus:
+            runs = [(focus[0], focus[1])]
+        else:
+            runs = []
+            grad = any(e.stack.deriv is not None for e in entries)
+            for be in self._backends_for_batch():
+                for m in ("eager", "jit"):
+                    if be == "opencl" and m == "eager" and len(self.cfg.backends) > 1:
+                        self._ocl_eager_credit += self.cfg.opencl_eager_share
+                        if grad or self._ocl_eager_credit < 1.0:
+                            continue
+                        self._ocl_eager_credit -= 1.0
+                    runs.append((be, m))
+        for be, mode in runs:
+            t = time.perf_counter()
+            try:
+                fs = b.run(be, mode, insts=None if focus is None or focus[3] is None
+                           else [focus[3]])
+            except Exception:   # noqa: BLE001 -- a fuzzer bug: report, keep going
+                self.errors += 1
+                self.log(f"fuzzer error on {be}/{mode}:\n{traceback.format_exc(limit=-8)}")
+                fs = []
+            dt = time.perf_counter() - t
+            if focus is None:
+                self.time_by_backend[be] += dt
+                self.stats[("programs", be)] += len(entries)
+                self.stats[("runs", be, mode)] += len(entries)
+                self.stats[("seconds", be, mode)] += dt
+            failures.extend(fs)
+        return failures
+
+    def log(self, msg: str) -> None:
+        print(msg, file=self.cfg.log, flush=True)
+
+    def _duplicate(self, f: Failure, entries) -> Finding | None:
+        if f.index < 0:
+            return None
+        e = entries[f.index]
+        ops = e.prog.op_names()
+        prod = _producer(e, f)
+        for d in self.findings:
+            df = d.failure
+            if df.backend == f.backend and df.mode == f.mode and df.kind == f.kind and \
+                    d.ops <= ops and (not d.producer or d.producer == prod) and \
+                    (f.kind != "crash" or _crash_key(df.detail) == _crash_key(f.detail)):
+                return d
+        return None
+
+    def _size(self, entries, f: Failure) -> tuple:
+        if self.focus is not None and f.index < 0:
+            f = dataclasses.replace(f, index=self.focus[4])
+        e = entries[f.index] if f.index >= 0 else None
+        return (e.prog.size() if e else 10**6, len(e.prog.inputs) if e else 0)
+
+    def explore(self, hyp_seed: int) -> None:
+        """One hypothesis run: explore until a new disagreement is found and shrunk."""
+        cfg = self.cfg
+
+        @settings(max_examples=10**6, database=None, deadline=None, derandomize=False,
+                  phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False,
+                  suppress_health_check=list(HealthCheck), print_blob=False)
+        @hseed(hyp_seed)
+        @given(self.batch_strategy())
+        def test(drawn):
+            entries, bseed = drawn
+            now = time.perf_counter()
+            if self.focus is None:
+                if now > self.deadline:
+                    raise _TimeUp()
+                self.stats["batches"] += 1
+                self.stats["generate_seconds"] += now - self._t_last
+                failures = self.check(entries, bseed)
+                self._maybe_progress()
+            else:
+                if now - self.shrink_t0 > cfg.shrink_seconds:
+                    raise _StopShrink()
+                k = self.focus[4]
+                key = _entry_key(entries[k])
+                if key not in self.memo:
+                    self.memo[key] = [dataclasses.replace(f, index=k) for f in
+                                      self.check([entries[k]], bseed, self.focus)]
+                failures = self.memo[key]
+            self._t_last = time.perf_counter()
+            new = []
+            for f in failures:
+                dup = self._duplicate(f, entries)
+                if dup is not None:
+                    if self.focus is None:
+                        dup.count += 1
+                        self.stats[("duplicate", dup.title)] += 1
+                    continue
+                new.append(f)
+            if self.focus is not None:
+                new = [f for f in new if (f.backend, f.mode, f.kind) == self.focus[:3]]
+            if not new:
+                return
+            f = new[0]
+            if self.focus is None:
+                self.focus = (f.backend, f.mode, f.kind, f.inst, max(f.index, 0))
+                self.shrink_t0 = time.perf_counter()
+                self.best = None
+                self.memo = {}
+                self.log(f"  disagreement ({f.backend}/{f.mode}/{f.kind}): "
+                         f"{f.detail[:160]} -- shrinking")
+            size = self._size(entries, f)
+            if self.best is None or size < self.best[0]:
+                self.best = (size, entries, bseed, f)
+            raise _disagreement(f.kind)(f.detail)
+
+        self._t_last = time.perf_counter()
+        try:
+            test()
+        except _TimeUp:
+            pass
+        except (_StopShrink, AssertionError, Flaky, HypothesisException):
+            if self.best is not None:
+                self._record(*self.best[1:])
+        except Exception:   # noqa: BLE001 -- a fuzzer bug: report and start a new run
+            self.errors += 1
+            self.log(f"fuzzer error:\n{traceback.format_exc(limit=-8)}")
+            if self.best is not None:
+                self._record(*self.best[1:])
+        finally:
+            self.focus = None
+            self.best = None
+
+    def _maybe_progress(self) -> None:
+        now = time.perf_counter()
+        if now - self.last_progress >= self.cfg.progress_every:
+            self.last_progress = now
+            self.log(self.progress_line())
+
+    def progress_line(self) -> str:
+        el = time.perf_counter() - self.t0
+        per = ", ".join(f"{be} {self.stats[('programs', be)]}" for be in self.cfg.backends)
+        return (f"[{el / 60:5.1f} min] batches {self.stats['batches']}, programs x backends: "
+                f"{per}; disagreements {len(self.findings)} "
+                f"(+{sum(f.count - 1 for f in self.findings)} repeats)")
+
+    # -- findings ------------------------------------------------------------------------
+    def _record(self, entries, bseed, f: Failure) -> None:
+        if f.index < 0:
+            e = entries[0]
+        else:
+            e = entries[f.index]
+        b = Batch([e], bseed)
+        b.cases = {}
+        standalone = False
+        case = None
+        try:
+            fs = b.run(f.backend, f.mode, insts=[f.inst])
+            standalone = any(x.kind == f.kind for x in fs)
+            same = [x for x in fs if x.kind == f.kind]
+            if same:
+                f = dataclasses.replace(same[0], index=f.index)
+            case = b.case(f.inst)[0]
+        except Exception:   # noqa: BLE001
+            case = None
+        ops = e.prog.op_names()
+        known = classify(ops, f.kind, f.backend, f.mode, f.detail)
+        prod = _producer(e, f)
+        if case is not None:
+            repro = repro_source(e, case, dataclasses.replace(f, index=0))
+        else:
+            repro = "# (could not rebuild the case)\n"
+        title = f"{f.kind} on {f.backend}/{f.mode}: " + (prod or "+".join(sorted(ops))[:80])
+        fnd = Finding(title, f, e, repro, ops, prod, known.name if known else None, standalone)
+        self.findings.append(fnd)
+        tag = f"known: {known.name}" if known else "NEW"
+        self.log(f"== finding {len(self.findings)} [{tag}] {title}\n{f.detail}\n"
+                 f"stack: {e.stack.describe()}, instance {f.inst}, standalone: {standalone}\n"
+                 f"{repro}")
+        if self.cfg.findings_path is not None:
+            append_finding(self.cfg.findings_path, fnd, len(self.findings))
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> dict:
+        k = 0
+        while time.perf_counter() < self.deadline:
+            self.explore(self.cfg.seed * 100003 + k)
+            k += 1
+        return self.summary()
+
+    def summary(self) -> dict:
+        el = time.perf_counter() - self.t0
+        out = {"minutes": el / 60, "batches": self.stats["batches"],
+               "generate_seconds": self.stats["generate_seconds"],
+               "programs": {be: self.stats[("programs", be)] for be in self.cfg.backends},
+               "seconds": {be: self.time_by_backend[be] for be in self.cfg.backends},
+               "findings": len(self.findings),
+               "new": sum(1 for f in self.findings if not f.known),
+               "fuzzer_errors": self.errors}
+        out["programs_per_minute"] = {
+            be: (self.stats[("programs", be)] / (self.time_by_backend[be] / 60)
+                 if self.time_by_backend[be] else 0.0) for be in self.cfg.backends}
+        return out
+
+
+def append_finding(path: Path, fnd: Finding, n: int) -> None:
+    f = fnd.failure
+    cls = f"known bug: {fnd.known}" if fnd.known else _classify_kind(f.kind)
+    lines = [f"\n### {time.strftime('%Y-%m-%d %H:%M')} #{n}: {fnd.title}", "",
+             f"- where: backend `{f.backend}`, mode `{f.mode}`, instance {f.inst}, stack "
+             f"`{fnd.entry.stack.describe()}`, dtype {fnd.entry.prog.fdtype}",
+             f"- classification: {cls}",
+             f"- reproduces standalone: {fnd.standalone}",
+             f"- detail: {f.detail[:600]}", "", "```python", fnd.repro.rstrip(), "```", ""]
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+
+
+def _classify_kind(kind: str) -> str:
+    return {"value": "wrong value", "nan": "wrong value (NaN/Inf position)",
+            "dtype": "wrong dtype (JAX promotion)", "shape": "wrong shape",
+            "grad": "wrong derivative", "crash": "crash (exception where JAX gives a value)",
+            "structure": "wrong output structure",
+            "donation": "donated buffer still readable"}.get(kind, kind)
+
+
+def run_fuzz(cfg: Config) -> dict:
+    """Run a fuzz session with `cfg`; returns the summary."""
+    if "FUNCGRAD_CACHE_DIR" not in os.environ:
+        import tempfile
+        os.environ["FUNCGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="funcgrad-fuzz-")
+    fz = Fuzzer(cfg)
+    summary = fz.run()
+    fz.log(fz.progress_line())
+    return summary
+
+
+__all__ = ["Config", "Fuzzer", "Finding", "run_fuzz", "append_finding"]

@@ -1,0 +1,57 @@
+"""Calling jitted fuzz programs from many threads at once.
+
+Every entry's jitted function is called by `n_threads` threads released together by a
+barrier: first *cold* (the first call of each function traces and compiles it, in all
+threads at once), then *warm* (cached executables, several rounds). Every result is compared
+with the entry's expected results like a single-threaded call.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+
+from .batch import Batch, _backend_scope, _to_fg, _to_np
+from .check import compare
+
+
+def run_threads(batch: Batch, backend: str, n_threads: int = 8, warm_rounds: int = 3) -> list:
+    """Problems (strings) seen when `batch`'s entries run from `n_threads` threads."""
+    import funcgrad as fg
+    cases = batch.case(0)
+    problems: list[str] = []
+    lock = threading.Lock()
+    with _backend_scope(backend):
+        fns = [fg.jit(batch.ns[f"t_{k}"], backend=backend) for k in range(len(batch.entries))]
+        donating = {k for k, e in enumerate(batch.entries)
+                    if any(layer[0] == "jit_donate" for layer in e.stack.inner)}
+
+        def worker(tid: int, barrier: threading.Barrier, phase: str):
+            order = list(range(len(fns)))
+            order = order[tid % len(order):] + order[:tid % len(order)] if order else order
+            try:
+                barrier.wait()
+                for k in order:
+                    c = cases[k]
+                    out = fns[k](_to_fg(c.args), _to_fg(c.aux))
+                    ms = compare(_to_np(out), c.expect)
+                    if ms:
+                        with lock:
+                            problems.append(f"{phase} thread {tid} entry {k}: {ms[0].detail}")
+            except Exception:   # noqa: BLE001 -- every exception is a finding here
+                with lock:
+                    problems.append(f"{phase} thread {tid}: {traceback.format_exc(limit=-4)}")
+
+        for phase, rounds in (("cold", 1), ("warm", warm_rounds)):
+            for _ in range(rounds):
+                barrier = threading.Barrier(n_threads)
+                ts = [threading.Thread(target=worker, args=(i, barrier, phase))
+                      for i in range(n_threads)]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join()
+        del donating
+    return problems
+
+
+__all__ = ["run_threads"]

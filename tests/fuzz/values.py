@@ -1,0 +1,302 @@
+"""Types, shapes and input values of fuzz programs, and JAX's dtype rules.
+
+Shapes are symbolic: every axis is a *dim id*. Dim 0 is the literal 1 (it broadcasts);
+every other dim has one size per *instance* (instance 0 is the first call, instances 1 and 2
+call the same jitted function again at new sizes: the size-generic path). An op whose
+parameters depend on a concrete size (reshape, slicing, conv windows) *pins* its dims: their
+sizes are then equal in every instance.
+
+Every input array of every program is made by `make_input`, and every float64 program runs
+inside `x64_scope(True)`: the two places to change when funcgrad's 64-bit switch lands.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import numpy as np
+
+N_INSTANCES = 3
+ONE = 0
+
+# Sizes drawn for a new dim: hypothesis shrinks towards the front of the list. 7, 9, 17, 33
+# leave vector remainders; the big ones pass the OpenMP split threshold (1 << 15 trips).
+SIZES = (2, 1, 3, 0, 4, 5, 7, 8, 9, 16, 17, 33, 64)
+BIG_SIZES = (32768, 40000)
+
+BOOL, I32, F16, F32, F64 = "bool", "int32", "float16", "float32", "float64"
+FLOATS = (F16, F32, F64)
+NP = {BOOL: np.dtype(np.bool_), I32: np.dtype(np.int32), F16: np.dtype(np.float16),
+      F32: np.dtype(np.float32), F64: np.dtype(np.float64), "int64": np.dtype(np.int64)}
+# Weak (Python scalar) types, as JAX's lattice has them.
+WEAK_INT, WEAK_FLOAT = "int*", "float*"
+
+
+def is_float(dt: str) -> bool:
+    return dt in FLOATS
+
+
+def is_int(dt: str) -> bool:
+    return dt in (I32, "int64")
+
+
+@dataclasses.dataclass(frozen=True)
+class Type:
+    """An array type: dim ids (see the module docstring), dtype name, JAX weak-type flag."""
+    dims: tuple
+    dtype: str
+    weak: bool = False
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+    def with_(self, **kw) -> "Type":
+        return dataclasses.replace(self, **kw)
+
+
+class Dims:
+    """The dim table of one program: a base dim has one size per instance; a derived dim is
+    a function of other dims' sizes (a slice length, a concatenation), so pinning a base dim
+    later keeps every derived size consistent."""
+
+    def __init__(self):
+        self.base: dict[int, list[int]] = {ONE: [1] * N_INSTANCES}
+        self.derived: dict[int, tuple] = {}
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted(list(self.base) + list(self.derived))
+
+    def new(self, sizes) -> int:
+        i = len(self.base) + len(self.derived)
+        self.base[i] = list(sizes)
+        return i
+
+    def derive(self, deps, fn) -> int:
+        """A dim of size `fn(*sizes of deps)` in every instance."""
+        i = len(self.base) + len(self.derived)
+        self.derived[i] = (tuple(deps), fn)
+        return i
+
+    def size(self, d: int, inst: int = 0) -> int:
+        if d in self.base:
+            return self.base[d][inst]
+        deps, fn = self.derived[d]
+        return int(fn(*[self.size(x, inst) for x in deps]))
+
+    def all_sizes(self, d: int) -> list[int]:
+        return [self.size(d, k) for k in range(N_INSTANCES)]
+
+    def shape(self, dims, inst: int = 0) -> tuple:
+        return tuple(self.size(d, inst) for d in dims)
+
+    def pin(self, *dims) -> None:
+        for d in dims:
+            if d in self.base:
+                s = self.base[d]
+                self.base[d] = [s[0]] * N_INSTANCES
+            else:
+                self.pin(*self.derived[d][0])
+
+    def pinned(self, d: int) -> bool:
+        return len(set(self.all_sizes(d))) == 1
+
+    def numel(self, dims) -> int:
+        """Largest element count over the instances."""
+        best = 0
+        for k in range(N_INSTANCES):
+            n = 1
+            for s in self.shape(dims, k):
+                n *= s
+            best = max(best, n)
+        return best
+
+
+# ---------------------------------------------------------------------------------------
+# JAX's type promotion over the dtypes we generate (jax._src.dtypes lattice): bool < int* <
+# int32 ; int* < float* < float16 < float32 < float64 ; an integer joined with a float is
+# that float; weak types materialise as the default int/float (64-bit only with x64).
+
+_KIND = {BOOL: 0, I32: 1, "int64": 1, WEAK_INT: 1, F16: 2, F32: 2, F64: 2, WEAK_FLOAT: 2}
+_WIDTH = {BOOL: 1, I32: 32, "int64": 64, F16: 16, F32: 32, F64: 64}
+
+
+def default_int(x64: bool) -> str:
+    return "int64" if x64 else I32
+
+
+def default_float(x64: bool) -> str:
+    return F64 if x64 else F32
+
+
+def promote(types, x64: bool) -> tuple[str, bool]:
+    """JAX's result dtype of mixing `types` ((dtype, weak) pairs, Python scalars as
+    WEAK_INT/WEAK_FLOAT); returns (dtype, weak)."""
+    strong = [d for d, w in types if not w and d not in (WEAK_INT, WEAK_FLOAT)]
+    weak = [d for d, w in types if w or d in (WEAK_INT, WEAK_FLOAT)]
+    top_weak = max((_KIND[d] for d in weak), default=-1)
+    if not strong:
+        return (default_int(x64) if top_weak == 1 else default_float(x64)
+                if top_weak == 2 else BOOL), True
+    out = strong[0]
+    for d in strong[1:]:
+        if _KIND[d] > _KIND[out] or (_KIND[d] == _KIND[out] and _WIDTH[d] > _WIDTH[out]):
+            out = d
+    if top_weak > _KIND[out]:
+        return (default_int(x64) if top_weak == 1 else default_float(x64)), True
+    return out, False
+
+
+def to_inexact(dt: str, x64: bool) -> str:
+    """The float dtype JAX computes `sin(x)`/`x / y`/`mean(x)` in for an input of `dt`."""
+    return dt if is_float(dt) else default_float(x64)
+
+
+# ---------------------------------------------------------------------------------------
+# funcgrad-side helpers: the one place input arrays are created, and the x64 switch.
+
+def make_input(value: np.ndarray):
+    """The funcgrad array for one NumPy input (every fuzz input goes through here)."""
+    import funcgrad.numpy as fnp
+    return fnp.asarray(value)
+
+
+def _read_x64() -> bool:
+    import funcgrad
+    reader = getattr(funcgrad.config, "read", None)
+    if reader is not None:
+        return bool(reader("jax_enable_x64"))
+    return bool(getattr(funcgrad.config, "jax_enable_x64"))
+
+
+def x64_supported() -> bool:
+    try:
+        _read_x64()
+        return True
+    except (KeyError, ValueError, AttributeError):
+        return False
+
+
+@contextlib.contextmanager
+def _x64_raw(enabled: bool):
+    import funcgrad
+    prev = _read_x64()
+    funcgrad.config.update("jax_enable_x64", enabled)
+    try:
+        yield
+    finally:
+        funcgrad.config.update("jax_enable_x64", prev)
+
+
+_X64_OK: list = []
+
+
+@contextlib.contextmanager
+def x64_scope(enabled: bool):
+    """Run float64 programs with JAX's x64 mode on once funcgrad has the switch; until then
+    float64 is always available and this does nothing."""
+    if not _X64_OK:
+        _X64_OK.append(x64_supported())
+    if not _X64_OK[0]:
+        yield
+        return
+    with _x64_raw(enabled):
+        yield
+
+
+def x64_active(program_fdtype: str) -> bool:
+    """Whether the dtype rules of a program of float dtype `program_fdtype` are JAX's x64
+    rules (64-bit default int/float)."""
+    if not _X64_OK:
+        _X64_OK.append(x64_supported())
+    return program_fdtype == F64 and _X64_OK[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Input values. A style names a distribution; values come from a NumPy generator seeded by
+# (seed, instance) so that a printed program can be regenerated exactly.
+
+FLOAT_STYLES = ("normal", "special", "wide", "ties", "uniform", "tiny")
+GRAD_STYLE = "grad"
+INT_STYLES = ("small", "wide", "bits")
+BOOL_STYLES = ("half", "mostly_true", "mostly_false")
+
+
+def _specials(dt: np.dtype) -> np.ndarray:
+    fi = np.finfo(dt)
+    sub = float(fi.smallest_subnormal)
+    return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, sub, -sub, sub * 3, float(fi.tiny),
+                     -float(fi.tiny), float(fi.max), -float(fi.max), float(fi.max) / 3,
+                     1.0, -1.0, 0.5, 2.0], dtype=np.float64)
+
+
+def gen_values(shape, dtype: str, style: str, seed: int, inst: int) -> np.ndarray:
+    """Values of one input array (a NumPy array of `dtype`)."""
+    rng = np.random.default_rng([seed, inst, 7])
+    n = int(np.prod(shape))
+    dt = NP[dtype]
+    if dtype == BOOL:
+        p = {"half": 0.5, "mostly_true": 0.9, "mostly_false": 0.1}.get(style, 0.5)
+        return (rng.random(n) < p).reshape(shape)
+    if dtype == I32:
+        if style == "wide":
+            v = rng.integers(-2**31, 2**31, n, dtype=np.int64)
+            pick = rng.random(n)
+            edge = np.array([-2**31, 2**31 - 1, -1, 0, 1, -2**31 + 1], dtype=np.int64)
+            v = np.where(pick < 0.3, edge[rng.integers(0, len(edge), n)], v)
+        elif style == "bits":
+            v = rng.integers(0, 40, n)
+        else:
+            v = rng.integers(-5, 6, n)
+        return v.astype(np.int32).reshape(shape)
+    if style == "grad":
+        v = rng.uniform(0.25, 1.75, n) * rng.choice([-1.0, 1.0], n)
+    elif style == "normal":
+        v = rng.standard_normal(n)
+    elif style == "uniform":
+        v = rng.uniform(-3, 3, n)
+    elif style == "ties":
+        v = rng.integers(-3, 4, n).astype(np.float64) * 0.5
+    elif style == "tiny":
+        fi = np.finfo(dt)
+        v = rng.standard_normal(n) * float(fi.tiny) * rng.choice([1e-3, 1, 64], n)
+    elif style == "wide":
+        top = np.log10(float(np.finfo(dt).max)) - 0.5
+        v = 10.0 ** rng.uniform(-top, top, n) * rng.choice([-1.0, 1.0], n)
+    else:  # special
+        v = rng.standard_normal(n)
+        sp = _specials(dt)
+        pick = rng.random(n) < 0.35
+        v = np.where(pick, sp[rng.integers(0, len(sp), n)], v)
+    with np.errstate(over="ignore"):
+        return v.astype(dt).reshape(shape)
+
+
+def index_values(shape, bound: int, seed: int, inst: int, oob: bool, unique: bool = False):
+    """int32 indices into an axis of length `bound`: in range (negative ones included), or,
+    with `oob`, some past either end (JAX clamps gathers and drops scatters there)."""
+    rng = np.random.default_rng([seed, inst, 11])
+    n = int(np.prod(shape))
+    if unique:
+        pool = np.arange(-bound, bound) if bound else np.arange(0)
+        if oob:
+            pool = np.concatenate([pool, [bound, bound + 3, -bound - 1, -bound - 5]])
+        # one index per element of the axis at most: a position hit twice by `set` has
+        # no defined winner.
+        chosen = []
+        used = set()
+        for v in rng.permutation(pool):
+            key = v % bound if (bound and -bound <= v < bound) else ("oob", int(v))
+            if key not in used:
+                used.add(key)
+                chosen.append(int(v))
+            if len(chosen) == n:
+                break
+        while len(chosen) < n:
+            chosen.append(bound + 7 + len(chosen))
+        return np.asarray(chosen, np.int32).reshape(shape)
+    lo, hi = (-bound - 3, bound + 3) if oob else (-bound, bound)
+    if hi <= lo:
+        return np.zeros(shape, np.int32)
+    return rng.integers(lo, hi, n).astype(np.int32).reshape(shape)
