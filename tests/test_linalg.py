@@ -478,3 +478,26 @@ def test_scipy_linalg_batched_and_differentiable():
     t = np.triu(rand(3, 3, seed=32)) + 3 * np.eye(3)
     check_grads(lambda t, b: fsp.linalg.solve_triangular(t, b, trans=1), [t, b[0]],
                 order=2, atol=1e-5, rtol=1e-5)
+
+
+def _loss(a, h):
+    L = fnp.linalg
+    return (fnp.sum(L.solve(a, h) ** 2) + fnp.sum(L.slogdet(a)[1]) + fnp.sum(L.cholesky(h)) +
+            fnp.sum(L.eigvalsh(h) ** 2) + fnp.sum(L.svd(a, full_matrices=False)[1]) +
+            fnp.sum(L.qr(a)[1] ** 2))
+
+
+def _small_loss(a, h):
+    return fnp.sum(fnp.linalg.solve(a, h) ** 2) + fnp.sum(fnp.linalg.cholesky(h))
+
+
+def test_jit_grad_on_every_backend(backend):
+    a, h = rand(2, 3, 3, seed=33, dtype=F32), spd(2, 3, 3, seed=34, dtype=F32)
+    # (On OpenCL each kernel between host steps is its own program, slow to build on PoCL
+    # the first time: a smaller loss there.)
+    loss = _small_loss if backend == "opencl" else _loss
+    want = fg.jit(fg.grad(loss, argnums=(0, 1)), backend="reference")(a, h)
+    got = fg.jit(fg.grad(loss, argnums=(0, 1)))(a, h)
+    for g, w in zip(got, want):
+        assert g.dtype == F32
+        close(g, w, F32, rtol=1e-3, atol=1e-3)
