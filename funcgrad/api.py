@@ -16,7 +16,7 @@ from .ad import check_float_input
 from .batching import vmap_flat
 from .core import Array, ArrayImpl, Tracer, bind
 from .lru import LRU
-from .ir import ClosedProgram, eval_program, hoist_consts, trace_to_program
+from .ir import ClosedProgram, Var, eval_program, hoist_consts, trace_to_program
 from .prims import control
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_structure,
                    tree_unflatten)
@@ -486,6 +486,72 @@ class Lowered:
     c_source = source
 
 
+_SCALAR_SIGNATURES = {float: "f", int: "i", bool: "b"}
+
+
+def _leaf_signature(x, leaves):
+    """The fast-path signature of one argument (appending its leaves), or None."""
+    t = type(x)
+    if t is ArrayImpl:
+        if x._backend is not None:
+            return None                      # device arrays: the backend's own path
+        leaves.append(x)
+        return x.aval
+    if t is np.ndarray:
+        leaves.append(x)
+        return (x.dtype, x.shape)
+    s = _SCALAR_SIGNATURES.get(t)
+    if s is not None:
+        leaves.append(x)
+        return s
+    if t is tuple or t is list or t is dict:
+        sub, tree = tree_flatten(x)
+        sigs = []
+        for leaf in sub:
+            sig = _leaf_signature(leaf, leaves)
+            if sig is None:
+                return None
+            sigs.append(sig)
+        return (tree, tuple(sigs))
+    return None
+
+
+def _leaf_converters(leaves, program):
+    """Per leaf, the conversion of a NumPy array or Python scalar to the host array the
+    compiled program reads (None for leaves that already are); None when no leaf needs one.
+    A NumPy array the program returns unchanged is copied (funcgrad arrays are immutable,
+    the caller's NumPy array is not)."""
+    if all(type(x) is ArrayImpl for x in leaves):
+        return None
+    invars = program.invars[len(program.invars) - len(leaves):]
+    passthrough = {v.id for v in program.outvars if isinstance(v, Var)}
+    out = []
+    for x, v in zip(leaves, invars):
+        aval = v.aval
+        if type(x) is ArrayImpl:
+            out.append(_same)
+        elif type(x) is np.ndarray:
+            copy = v.id in passthrough
+            out.append(functools.partial(_from_numpy, aval=aval, copy=copy))
+        else:
+            out.append(functools.partial(_from_scalar, aval=aval))
+    return out
+
+
+def _same(x):
+    return x
+
+
+def _from_numpy(x, aval, copy):
+    v = np.array(x, aval.dtype, order="C", copy=True) if copy else \
+        np.ascontiguousarray(x, aval.dtype)
+    return ArrayImpl(v, aval)
+
+
+def _from_scalar(x, aval):
+    return ArrayImpl(np.asarray(x, aval.dtype), aval)
+
+
 def _check_argnums(sig, argnums, what, fname):
     """JAX's check at `jit` time: every index names a positional parameter of `fun` (when
     its signature is known and it takes no *args)."""
@@ -532,6 +598,8 @@ class Jitted:
         # config.jit_cache_size), and the dispatch fast path's direct runners.
         self._cache = LRU(_jit_cache_size)
         self._fast: dict = {}
+        self._fast_gen = config.generation()
+        self._static_positions: dict[int, frozenset] = {}
         self._trace_lock = threading.RLock()
         self.trace_count = 0
         try:
@@ -622,17 +690,58 @@ class Jitted:
         return entry, leaves
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not core.tracing():
-            key = tuple([x.aval for x in args if type(x) is ArrayImpl])
-            if len(key) == len(args):
-                hit = self._fast.get(key)
+        if not core.tracing():
+            if self._fast_gen != config.generation():
+                self._fast.clear()           # the default backend (or a flag) changed
+                self._fast_gen = config.generation()
+            if not kwargs:
+                key = tuple([x.aval for x in args if type(x) is ArrayImpl])
+                if len(key) == len(args):
+                    hit = self._fast.get(key)
+                    if hit is not None:
+                        return hit(args)
+            sig = self._signature(args, kwargs)
+            if sig is not None:
+                hit = self._fast.get(sig[0])
                 if hit is not None:
-                    return hit(args)
-            leaves, tree = tree_flatten(args)
-            hit = self._fast.get((tree, tuple(getattr(x, "aval", None) for x in leaves)))
-            if hit is not None and all(type(x) is ArrayImpl for x in leaves):
-                return hit(leaves)
+                    return hit(sig[1])
         return self._call_slow(args, kwargs)
+
+    def _signature(self, args, kwargs):
+        """(key, leaves) of a call whose leaves are host arrays, NumPy arrays or Python
+        scalars: the key identifies the traced program as `_prepare`'s does (static values
+        included), the leaves are in `_prepare`'s order. None: take the slow path."""
+        nargs = len(args)
+        statics = self._static_positions.get(nargs)
+        if statics is None:
+            statics = self._static_positions[nargs] = frozenset(
+                a % nargs for a in self.static_argnums if -nargs <= a < nargs)
+        leaves: list = []
+        parts = []
+        for i, a in enumerate(args):
+            if i in statics:
+                parts.append((type(a), a))
+            else:
+                sig = _leaf_signature(a, leaves)
+                if sig is None:
+                    return None
+                parts.append(sig)
+        if kwargs:
+            for k in sorted(kwargs):
+                v = kwargs[k]
+                if k in self.static_argnames:
+                    parts.append((k, type(v), v))
+                else:
+                    sig = _leaf_signature(v, leaves)
+                    if sig is None:
+                        return None
+                    parts.append((k, sig))
+        key = (nargs, tuple(parts))
+        try:
+            hash(key)
+        except TypeError:
+            return None                      # an unhashable static: the slow path says so
+        return key, leaves
 
     def _call_slow(self, args, kwargs):
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
@@ -647,29 +756,33 @@ class Jitted:
 
     def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):
         """Remember a direct route to the compiled executable for this signature: a later
-        call with the same tree of concrete host arrays skips tracing machinery."""
-        if kwargs or self.static_argnums or any(donate) or core.tracing():
-            return
-        leaves, tree = tree_flatten(args)
-        if not all(type(x) is ArrayImpl and x._backend is None for x in leaves):
+        call with the same signature (`_signature`) skips tracing machinery and `bind`."""
+        if any(donate) or core.tracing():
             return
         if any(isinstance(c, Tracer) for c in consts):
             return
+        sig = self._signature(args, kwargs)
+        if sig is None:
+            return
+        key, leaves = sig
         from .backends import default_backend_name, get_backend
         name = self.backend or default_backend_name()
         backend = get_backend(name)
         if not hasattr(backend, "fast_runner"):
             return
         runner = backend.fast_runner(program, consts, self.__name__)
+        convert = _leaf_converters(leaves, program)
         out_avals = program.out_avals
-
-        if out_tree.num_leaves == 1 and out_tree.node_type is None:
+        single = out_tree.num_leaves == 1 and out_tree.node_type is None
+        if convert is None and single:
             aval0 = out_avals[0]
 
             def call(leaves, runner=runner, aval0=aval0):
                 return ArrayImpl(runner(leaves)[0], aval0)
         else:
             def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
+                if convert is not None:
+                    leaves = [f(x) for f, x in zip(convert, leaves)]
                 outs = runner(leaves)
                 return tree_unflatten(out_tree, [ArrayImpl(o, a)
                                                  for o, a in zip(outs, out_avals)])
@@ -680,8 +793,8 @@ class Jitted:
             # through the slow path, which puts it back.
             for k in list(fast)[:len(fast) // 2]:
                 fast.pop(k, None)
-        fast[(tree, tuple(x.aval for x in leaves))] = call
-        if all(type(x) is ArrayImpl for x in args):
+        fast[key] = call
+        if not kwargs and all(type(x) is ArrayImpl for x in args):
             fast[tuple(x.aval for x in args)] = call
 
     def lower(self, *args, **kwargs) -> Lowered:
@@ -907,5 +1020,13 @@ remat = checkpoint
 
 
 def block_until_ready(x):
-    return tree_map(lambda a: a.block_until_ready() if isinstance(a, Array) else a, x)
+    """Wait until every array leaf of `x` is computed; returns `x` (JAX's
+    `block_until_ready`)."""
+    if isinstance(x, Array):
+        x.block_until_ready()
+        return x
+    for leaf in tree_leaves(x):
+        if isinstance(leaf, Array) and leaf._needs_wait():
+            leaf.block_until_ready()
+    return x
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
-__all__ = ["update", "read", "Option", "options"]
+__all__ = ["update", "read", "generation", "Option", "options"]
 
 
 class Option:
@@ -101,6 +101,15 @@ def _option(name: str) -> Option:
     return opt
 
 
+_generation = [0]
+
+
+def generation() -> int:
+    """A counter bumped by every `update`: caches that depend on options (the jit dispatch
+    fast path) compare it to know when to start over."""
+    return _generation[0]
+
+
 def update(name: str, value) -> None:
     """Set option `name` (funcgrad's or JAX's name) to `value`; None restores the default
     (or the environment variable's value)."""
@@ -109,6 +118,7 @@ def update(name: str, value) -> None:
     for hook in opt.hooks:
         hook(new)
     opt.value = new
+    _generation[0] += 1
 
 
 def read(name: str):

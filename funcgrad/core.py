@@ -292,6 +292,9 @@ class ArrayImpl(Array):
             self._backend.block_until_ready(self._value)
         return self
 
+    def _needs_wait(self) -> bool:
+        return self._backend is not None
+
     def is_deleted(self) -> bool:
         return self._deleted
 
@@ -397,6 +400,9 @@ class Tracer(Array):
 
     def block_until_ready(self):
         return self
+
+    def _needs_wait(self) -> bool:
+        return False
 
     def __repr__(self):
         return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"

@@ -48,18 +48,29 @@ register_pytree_node(dict, _dict_flatten, lambda keys, xs: dict(zip(keys, xs)))
 register_pytree_node(type(None), lambda _: ((), None), lambda _, xs: None)
 
 
+_namedtuple_nodes: dict[type, _NodeType] = {}
+
+
 def _node_type(x) -> _NodeType | None:
-    nt = _registry.get(type(x))
+    cls = type(x)
+    nt = _registry.get(cls)
     if nt is None and isinstance(x, tuple) and hasattr(x, "_fields"):
-        cls = type(x)
-        return _NodeType(cls.__name__, lambda t: (tuple(t), None), lambda _, xs: cls(*xs))
+        nt = _namedtuple_nodes.get(cls)
+        if nt is None:
+            nt = _namedtuple_nodes[cls] = _NodeType(
+                cls.__name__, lambda t: (tuple(t), None), lambda _, xs, cls=cls: cls(*xs))
     return nt
 
 
 class PyTreeDef:
-    """The structure of a pytree: node kind, aux data and child structures."""
+    """The structure of a pytree: node kind, aux data and child structures.
 
-    __slots__ = ("node_type", "aux", "children", "num_leaves", "_kind", "_k", "_h")
+    Tree definitions built by `tree_flatten` are interned (one object per structure, when
+    the aux data is hashable), so comparing and hashing them, as every `jit` call does, is
+    cheap."""
+
+    __slots__ = ("node_type", "aux", "children", "num_leaves", "_kind", "_k", "_h",
+                 "_interned", "__weakref__")
 
     def __init__(self, node_type, aux, children: tuple[PyTreeDef, ...], kind: Hashable):
         self.node_type = node_type
@@ -69,6 +80,7 @@ class PyTreeDef:
         self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
         self._k = None
         self._h = None
+        self._interned = False
 
     @property
     def num_nodes(self) -> int:
@@ -110,6 +122,32 @@ class PyTreeDef:
 
 
 _LEAF = PyTreeDef(None, None, (), None)
+_LEAF._interned = True
+_INTERNED_MAX = 1 << 16
+# (kind, aux, ids of the interned children) -> PyTreeDef. Keyed by the children's ids: they
+# are interned too, so they live as long as this table (which is only ever cleared whole).
+_interned: dict = {}
+
+
+def _node(nt: _NodeType, aux, children: tuple, kind) -> PyTreeDef:
+    for c in children:
+        if not c._interned:
+            return PyTreeDef(nt, aux, children, kind)
+    key = (kind, aux, tuple([id(c) for c in children]))
+    try:
+        td = _interned.get(key)
+    except TypeError:                      # unhashable aux data: a private definition
+        return PyTreeDef(nt, aux, children, kind)
+    if td is None:
+        if len(_interned) >= _INTERNED_MAX:
+            _interned.clear()
+        td = PyTreeDef(nt, aux, children, kind)
+        td._interned = True
+        td = _interned.setdefault(key, td)
+    return td
+
+
+_TUPLE, _LIST, _DICT, _NONE = (_registry[t] for t in (tuple, list, dict, type(None)))
 
 
 def tree_flatten(tree, is_leaf: Callable[[Any], bool] | None = None):
@@ -123,17 +161,31 @@ def _flatten(x, leaves, is_leaf) -> PyTreeDef:
     if is_leaf is not None and is_leaf(x):
         leaves.append(x)
         return _LEAF
+    cls = type(x)
+    if cls is tuple:
+        return _node(_TUPLE, None, tuple([_flatten(c, leaves, is_leaf) for c in x]), tuple)
+    if cls is list:
+        return _node(_LIST, None, tuple([_flatten(c, leaves, is_leaf) for c in x]), list)
+    if cls is dict:
+        keys = tuple(sorted(x))
+        return _node(_DICT, keys, tuple([_flatten(x[k], leaves, is_leaf) for k in keys]), dict)
+    if x is None:
+        return _node(_NONE, None, (), cls)
     nt = _node_type(x)
     if nt is None:
         leaves.append(x)
         return _LEAF
     children, aux = nt.to_iterable(x)
-    kind = type(x)
-    return PyTreeDef(nt, aux, tuple(_flatten(c, leaves, is_leaf) for c in children), kind)
+    return _node(nt, aux, tuple([_flatten(c, leaves, is_leaf) for c in children]), cls)
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):
     """Rebuild a pytree of `treedef`'s structure from `leaves`."""
+    if treedef.node_type is None:
+        if len(leaves) != 1:
+            raise ValueError(f"tree_unflatten: expected 1 leaf for a leaf structure, got "
+                             f"{len(leaves)}")
+        return leaves[0]
     it = iter(leaves)
     out = _unflatten(treedef, it)
     rest = list(it)
@@ -148,6 +200,11 @@ def _unflatten(td: PyTreeDef, it):
             return next(it)
         except StopIteration:
             raise ValueError("tree_unflatten: too few leaves for the tree structure") from None
+    kind = td._kind
+    if kind is tuple:
+        return tuple([_unflatten(c, it) for c in td.children])
+    if kind is list:
+        return [_unflatten(c, it) for c in td.children]
     return td.node_type.from_iterable(td.aux, [_unflatten(c, it) for c in td.children])
 
 

@@ -1,0 +1,118 @@
+"""The jit dispatch fast path takes every argument kind users pass (funcgrad arrays, NumPy
+arrays, Python scalars, keyword and static arguments, pytrees of them) and gives exactly
+what the slow path gives."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+
+def _calls(f, *args, **kwargs):
+    """Three calls: the first traces (slow path), the others take the fast path."""
+    outs = [f(*args, **kwargs) for _ in range(3)]
+    return outs
+
+
+def _same(outs):
+    leaves = [fg.tree.tree_leaves(o) for o in outs]
+    for other in leaves[1:]:
+        for a, b in zip(leaves[0], other):
+            assert a.dtype == b.dtype and a.shape == b.shape and a.weak_type == b.weak_type
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("arg", [
+    np.arange(6, dtype=np.float32).reshape(2, 3),
+    np.arange(6, dtype=np.float32).reshape(3, 2).T,        # not contiguous
+    np.arange(4, dtype=np.int32),
+    np.array(True),
+    2.5, 3, True,
+])
+def test_fast_path_matches_slow_path(backend, arg):
+    f = fg.jit(lambda x: x * 2 + 1)
+    outs = _calls(f, arg)
+    _same(outs)
+    want = np.asarray(arg) * 2 + 1
+    np.testing.assert_array_equal(np.asarray(outs[-1]), want.astype(outs[0].dtype))
+    assert f.trace_count == 1
+
+
+def test_python_scalars_stay_weakly_typed():
+    f = fg.jit(lambda x, s: x * s)
+    for _ in range(3):
+        y = f(fnp.ones(2, dtype=fnp.float16), 2.5)
+    assert y.dtype == np.float16
+    assert f.trace_count == 1
+    z = f(fnp.ones(2, dtype=fnp.float16), 2)     # int scalar: another signature
+    assert z.dtype == np.float16 and f.trace_count == 2
+
+
+def test_keyword_static_and_pytree_arguments(backend):
+    @fg.jit
+    def step(params, batch, lr=0.1):
+        x, y = batch
+        return {k: v - lr * fnp.sum(x) * y.mean() for k, v in params.items()}
+
+    params = {"w": fnp.ones(3), "b": fnp.zeros(())}
+    batch = (np.ones((4, 3), np.float32), np.full(4, 2.0, np.float32))
+    outs = [step(params, batch, lr=0.5) for _ in range(3)]
+    _same(outs)
+    np.testing.assert_allclose(np.asarray(outs[0]["w"]), 1 - 0.5 * 12 * 2)
+    assert step.trace_count == 1
+
+    g = fg.jit(lambda x, n: x * n, static_argnums=1)
+    assert float(g(fnp.ones(()), 3)) == 3.0 and float(g(fnp.ones(()), 3)) == 3.0
+    assert float(g(fnp.ones(()), 4)) == 4.0
+    assert g.trace_count == 2
+    h = fg.jit(lambda x, *, mode: x + (1 if mode == "a" else 2), static_argnames="mode")
+    assert [float(h(fnp.zeros(()), mode=m)) for m in "aabb"] == [1, 1, 2, 2]
+    assert h.trace_count == 2
+
+
+def test_numpy_argument_returned_unchanged_is_copied():
+    f = fg.jit(lambda x, y: (x, y + 1))
+    a = np.ones(3, np.float32)
+    for _ in range(3):
+        out, _ = f(a, a)
+    a[0] = 7.0
+    assert float(out[0]) == 1.0
+
+
+def test_unhashable_static_argument_still_raises():
+    f = fg.jit(lambda x, n: x, static_argnums=1)
+    for _ in range(2):
+        with pytest.raises(TypeError, match="hashable"):
+            f(fnp.ones(2), [1, 2])
+
+
+def test_changing_the_default_backend_is_seen_by_warm_functions():
+    f = fg.jit(lambda x: x + 1)
+    x = np.ones(2, np.float32)
+    prev = fg.backends._config["backend"]
+    try:
+        fg.config.update("backend", "c")
+        for _ in range(3):
+            f(x)
+        fg.config.update("backend", "reference")
+        calls = []
+        ref = fg.backends.get_backend("reference")
+        orig = ref.execute_program
+        ref.execute_program = lambda *a, **k: calls.append(1) or orig(*a, **k)
+        try:
+            f(x)
+        finally:
+            del ref.execute_program
+        assert calls, "the warm function kept running on the previous backend"
+    finally:
+        fg.config.update("backend", prev)
+
+
+def test_int_out_of_range_is_an_error_on_both_paths():
+    f = fg.jit(lambda x: x + 1)
+    f(3)
+    f(3)
+    with pytest.raises(OverflowError):
+        f(2 ** 40)
