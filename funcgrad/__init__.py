@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import dtypes, tree
 from .core import Array, ShapedArray, ConcretizationTypeError, UnexpectedTracerError
 from .prims import (control, elementwise, indexing, linalg, reductions,  # noqa: F401
-                    structural, windows)
+                    special, structural, windows)
 from .api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, hessian, vmap,
                   jit, make_ir, eval_shape, custom_jvp, custom_vjp, checkpoint, remat,
                   block_until_ready)

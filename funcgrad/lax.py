@@ -30,6 +30,7 @@ from .prims.structural import (broadcast_in_dim, broadcast_to, expand_dims, full
 from .prims.linalg import conv_transpose_padding, padtype_to_pads
 from .prims.windows import reduce_window, reduce_window_shape_tuple, sort
 from .tree import tree_flatten, tree_leaves, tree_unflatten
+from . import _lax_linalg as linalg  # noqa: E402  (jax.lax.linalg)
 
 __all__ = [
     "abs", "acos", "add", "and_", "asin", "atan", "atan2", "ceil", "convert_element_type",
