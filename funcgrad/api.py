@@ -16,6 +16,8 @@ from .ad import check_float_input
 from .batching import vmap_flat
 from .core import Array, ArrayImpl, Tracer, bind
 from .lru import LRU
+from . import traceback_util
+from .traceback_util import api_boundary
 from .ir import ClosedProgram, Var, eval_program, hoist_consts, trace_to_program
 from .prims import control
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_structure,
@@ -62,6 +64,7 @@ def _flat_output_fun(fun, p_tree, has_aux, store):
     return flat_fun
 
 
+@api_boundary
 def jvp(fun: Callable, primals, tangents, has_aux=False):
     """Forward mode: `(fun(*primals), J(primals) @ tangents)`."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -91,6 +94,7 @@ def jvp(fun: Callable, primals, tangents, has_aux=False):
     return out + (store["aux"],) if has_aux else out
 
 
+@api_boundary
 def linearize(fun: Callable, *primals):
     """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` evaluates the linearization."""
     p_flat, p_tree = tree_flatten(primals)
@@ -112,6 +116,7 @@ def linearize(fun: Callable, *primals):
     return tree_unflatten(store["tree"], po), f_jvp
 
 
+@api_boundary
 def vjp(fun: Callable, *primals, has_aux=False):
     """`(fun(*primals), f_vjp)` where `f_vjp(ct)` pulls a cotangent back to the primals."""
     p_flat, p_tree = tree_flatten(primals)
@@ -148,6 +153,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
     """`(fun(*args), gradient of fun w.r.t. args[argnums])`; fun must return a float scalar."""
     fname = _fun_name(fun)
 
+    @api_boundary
     @functools.wraps(fun)
     def vg(*args, **kwargs):
         nums, single = _argnums_tuple(argnums, len(args), "grad")
@@ -195,6 +201,7 @@ def grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
     """The gradient of a scalar float function w.r.t. `args[argnums]` (pytrees allowed)."""
     vg = value_and_grad(fun, argnums, has_aux, allow_int)
 
+    @api_boundary
     @functools.wraps(fun)
     def g(*args, **kwargs):
         (val, grads) = vg(*args, **kwargs)
@@ -224,6 +231,7 @@ def _std_basis(leaves):
 
 def jacfwd(fun: Callable, argnums=0, has_aux=False):
     """Jacobian by forward mode (vmapped jvp): output shape `out.shape + in.shape`."""
+    @api_boundary
     def jacfun(*args):
         nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
         dyn = tuple(args[i] for i in nums)
@@ -283,6 +291,7 @@ def _vmap_out_last(f, n, basis):
 
 def jacrev(fun: Callable, argnums=0, has_aux=False):
     """Jacobian by reverse mode (vmapped vjp): output shape `out.shape + in.shape`."""
+    @api_boundary
     def jacfun(*args):
         nums, single = _argnums_tuple(argnums, len(args), "jacrev")
         dyn = tuple(args[i] for i in nums)
@@ -354,6 +363,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None):
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
 
+    @api_boundary
     @functools.wraps(fun)
     def batched(*args, **kwargs):
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
@@ -705,7 +715,16 @@ class Jitted:
                 hit = self._fast.get(sig[0])
                 if hit is not None:
                     return hit(sig[1])
-        return self._call_slow(args, kwargs)
+        if traceback_util.entered():
+            return self._call_slow(args, kwargs)
+        with traceback_util.boundary():
+            try:
+                return self._call_slow(args, kwargs)
+            except Exception as e:
+                tb = traceback_util.filtered(e)
+                if tb is None:
+                    raise
+                raise e.with_traceback(tb)   # (this line is the one funcgrad frame left)
 
     def _signature(self, args, kwargs):
         """(key, leaves) of a call whose leaves are host arrays, NumPy arrays or Python
@@ -825,6 +844,7 @@ def make_ir(fun: Callable, static_argnums=()):
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
 
+    @api_boundary
     def wrapped(*args, **kwargs):
         static = set(a % len(args) for a in static_argnums) if args else set()
         dyn = [a for i, a in enumerate(args) if i not in static]
@@ -913,6 +933,7 @@ class custom_jvp:
             return out, t
         self.jvp = jvp
 
+    @api_boundary
     def __call__(self, *args):
         if self.jvp is None:
             raise AttributeError(f"custom_jvp function {_fun_name(self.fun)} has no JVP rule; "
@@ -952,6 +973,7 @@ class custom_vjp:
     def defvjp(self, fwd: Callable, bwd: Callable):
         self.fwd, self.bwd = fwd, bwd
 
+    @api_boundary
     def __call__(self, *args):
         if self.fwd is None:
             raise AttributeError(f"custom_vjp function {_fun_name(self.fun)} has no VJP; "
@@ -995,6 +1017,7 @@ class custom_vjp:
 
 def checkpoint(fun: Callable, prevent_cse=True, policy=None, static_argnums=()):
     """Rematerialise `fun`'s intermediates in the backward pass instead of storing them."""
+    @api_boundary
     @functools.wraps(fun)
     def wrapped(*args):
         leaves, in_tree = tree_flatten(args)
