@@ -51,6 +51,16 @@ def _as_leaf_array(x, fname):
 # jvp / linearize / vjp
 
 
+def _aux(store):
+    """The auxiliary output recorded during a transform, as plain values: a tracer of the
+    transform's own (finished) JVP trace is replaced by its primal, as JAX returns aux."""
+    def strip(x):
+        while isinstance(x, ad.JVPTracer) and not core.main_is_live(x._trace.main):
+            x = x.primal
+        return x
+    return tree_map(strip, store["aux"])
+
+
 def _flat_output_fun(fun, p_tree, has_aux, store):
     """`fun` over the flat leaves of its arguments, returning flat outputs; the output tree
     (and aux, with `has_aux`) land in `store`."""
@@ -91,20 +101,17 @@ def jvp(fun: Callable, primals, tangents, has_aux=False):
 
     po, to = ad.jvp_flat(flat_fun, p_flat, t_flat)
     out = (tree_unflatten(store["tree"], po), tree_unflatten(store["tree"], to))
-    return out + (store["aux"],) if has_aux else out
+    return out + (_aux(store),) if has_aux else out
 
 
 @api_boundary
-def linearize(fun: Callable, *primals):
-    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` evaluates the linearization."""
+def linearize(fun: Callable, *primals, has_aux=False):
+    """`(fun(*primals), f_jvp)` (and `aux` with `has_aux`) where `f_jvp(*tangents)`
+    evaluates the linearization."""
     p_flat, p_tree = tree_flatten(primals)
     p_flat = [_as_leaf_array(p, "linearize") for p in p_flat]
     store = {}
-
-    def flat_fun(*args):
-        leaves, tree = tree_flatten(fun(*tree_unflatten(p_tree, args)))
-        store["tree"] = tree
-        return leaves
+    flat_fun = _flat_output_fun(fun, p_tree, has_aux, store)
 
     po, program, consts = ad.linearize_flat(flat_fun, p_flat)
 
@@ -113,7 +120,8 @@ def linearize(fun: Callable, *primals):
         outs = eval_program(program, consts, [core.to_array(t) for t in t_flat])
         return tree_unflatten(store["tree"], outs)
 
-    return tree_unflatten(store["tree"], po), f_jvp
+    out = tree_unflatten(store["tree"], po)
+    return (out, f_jvp, _aux(store)) if has_aux else (out, f_jvp)
 
 
 @api_boundary
@@ -142,7 +150,7 @@ def vjp(fun: Callable, *primals, has_aux=False):
         return tuple(tree_unflatten(p_tree, f_vjp_flat(cts)))
 
     out = tree_unflatten(out_tree, po)
-    return (out, f_vjp, store["aux"]) if has_aux else (out, f_vjp)
+    return (out, f_vjp, _aux(store)) if has_aux else (out, f_vjp)
 
 
 # ---------------------------------------------------------------------------------------
@@ -191,7 +199,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
         g_tree = tree_unflatten(d_tree, g)
         g_out = g_tree[0] if single else tuple(g_tree)
         if has_aux:
-            return (value, store["aux"]), g_out
+            return (value, _aux(store)), g_out
         return value, g_out
 
     return vg
@@ -262,7 +270,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux=False):
             per_arg = tree_unflatten(d_tree, parts)
             res.append(per_arg[0] if single else tuple(per_arg))
         jac = tree_unflatten(store["tree"], res)
-        return (jac, store["aux"]) if has_aux else jac
+        return (jac, _aux(store)) if has_aux else jac
 
     return jacfun
 
@@ -323,7 +331,7 @@ def jacrev(fun: Callable, argnums=0, has_aux=False):
             per_arg = tree_unflatten(d_tree, parts)
             res.append(per_arg[0] if single else tuple(per_arg))
         jac = tree_unflatten(store["tree"], res)
-        return (jac, store["aux"]) if has_aux else jac
+        return (jac, _aux(store)) if has_aux else jac
 
     return jacfun
 
@@ -357,8 +365,10 @@ def _mapped_size(leaves, dims, paths):
     return next(iter(sizes))
 
 
-def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None):
-    """Vectorise `fun` over a leading (or `in_axes`) axis of its arguments."""
+def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
+         spmd_axis_name=None):
+    """Vectorise `fun` over a leading (or `in_axes`) axis of its arguments (JAX's
+    signature; `axis_name` names the mapped axis for collectives such as `lax.psum`)."""
     fname = _fun_name(fun)
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
@@ -403,15 +413,16 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None):
         def out_dims_fun(outs_tree):
             return _broadcast_prefix(out_axes, outs_tree, "vmap out_axes")
 
-        outs = _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun)
+        outs = _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun,
+                                   axis_name)
         return tree_unflatten(store["tree"], outs)
 
     return batched
 
 
-def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun):
+def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun, axis_name=None):
     from .batching import BatchTrace, BatchTracer, move_or_broadcast
-    with core.new_main(BatchTrace, {"size": size}) as main:
+    with core.new_main(BatchTrace, {"size": size, "axis_name": axis_name}) as main:
         trace = BatchTrace(main)
         tracers = [BatchTracer(trace, x, d) if d is not None else x
                    for x, d in zip(leaves, dims)]
@@ -589,7 +600,7 @@ class Jitted:
     """A jit-compiled function: traced once per input signature, run by the backend."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
-                 backend=None):
+                 backend=None, donate_argnames=()):
         self.fun = fun
         self.__name__ = _fun_name(fun)
         self.__doc__ = getattr(fun, "__doc__", None)
@@ -625,6 +636,16 @@ class Jitted:
                     idx = params.index(name)
                     if idx not in self.static_argnums:
                         self.static_argnums += (idx,)
+        if isinstance(donate_argnames, str):
+            donate_argnames = (donate_argnames,)
+        for name in donate_argnames:
+            params = list(self._sig.parameters) if self._sig is not None else []
+            if name not in params:
+                raise ValueError(f"jit({self.__name__}): donate_argnames names {name!r}, which "
+                                 f"is not a parameter of the function ({params})")
+            idx = params.index(name)
+            if idx not in self.donate_argnums:
+                self.donate_argnums += (idx,)
 
     def __get__(self, obj, objtype=None):
         if obj is None:
@@ -831,12 +852,39 @@ class Jitted:
         self._fast.clear()
 
 
-def jit(fun: Callable | None = None, *, static_argnums=(), static_argnames=(),
-        donate_argnums=(), backend=None):
-    """Compile `fun` for the backend; retraced only for a new input signature."""
+def jit(fun: Callable | None = None, in_shardings=None, out_shardings=None, *,
+        static_argnums=None, static_argnames=None, donate_argnums=None, donate_argnames=None,
+        keep_unused=False, device=None, backend=None, inline=False, abstracted_axes=None,
+        compiler_options=None):
+    """Compile `fun` for the backend; retraced only for a new input signature (JAX's
+    signature). `static_argnums/static_argnames` are hashed into the signature,
+    `donate_argnums/donate_argnames` let outputs reuse the inputs' buffers (a donated array
+    cannot be used afterwards), `backend` ("c", "reference", "opencl") or `device` (a
+    `Device`) choose where it runs. `inline` and `keep_unused` are accepted: nested jitted
+    functions are always inlined into the enclosing program, and unused inputs cost
+    nothing. Shardings and `abstracted_axes` are not supported (one device per process)."""
+    for name, value in (("in_shardings", in_shardings), ("out_shardings", out_shardings),
+                        ("abstracted_axes", abstracted_axes)):
+        if value is not None:
+            raise NotImplementedError(f"jit: {name} is not supported by funcgrad (one device "
+                                      "per process; see funcgrad.distributed for several)")
+    if device is not None:
+        backend = getattr(device, "platform", device)
+    opts = dict(static_argnums=_as_tuple(static_argnums),
+                static_argnames=_as_tuple(static_argnames),
+                donate_argnums=_as_tuple(donate_argnums),
+                donate_argnames=_as_tuple(donate_argnames), backend=backend)
     if fun is None:
-        return lambda f: Jitted(f, static_argnums, static_argnames, donate_argnums, backend)
-    return Jitted(fun, static_argnums, static_argnames, donate_argnums, backend)
+        return lambda f: Jitted(f, **opts)
+    return Jitted(fun, **opts)
+
+
+def _as_tuple(x) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, (int, str)):
+        return (x,)
+    return tuple(x)
 
 
 def make_ir(fun: Callable, static_argnums=()):
