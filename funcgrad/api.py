@@ -573,6 +573,14 @@ def _from_scalar(x, aval):
     return ArrayImpl(np.asarray(x, aval.dtype), aval)
 
 
+def _jit_mode():
+    if config.read("disable_jit"):
+        return "disabled"
+    if core.debug_checks_on():
+        return "debug"
+    return None
+
+
 def _check_argnums(sig, argnums, what, fname):
     """JAX's check at `jit` time: every index names a positional parameter of `fun` (when
     its signature is known and it takes no *args)."""
@@ -620,6 +628,7 @@ class Jitted:
         self._cache = LRU(_jit_cache_size)
         self._fast: dict = {}
         self._fast_gen = config.generation()
+        self._mode = _jit_mode()
         self._static_positions: dict[int, frozenset] = {}
         self._trace_lock = threading.RLock()
         self.trace_count = 0
@@ -725,6 +734,9 @@ class Jitted:
             if self._fast_gen != config.generation():
                 self._fast.clear()           # the default backend (or a flag) changed
                 self._fast_gen = config.generation()
+                self._mode = _jit_mode()
+            if self._mode is not None:
+                return self._call_special(args, kwargs)
             if not kwargs:
                 key = tuple([x.aval for x in args if type(x) is ArrayImpl])
                 if len(key) == len(args):
@@ -746,6 +758,23 @@ class Jitted:
                 if tb is None:
                     raise
                 raise e.with_traceback(tb)   # (this line is the one funcgrad frame left)
+
+    def _call_special(self, args, kwargs):
+        """`disable_jit` (run `fun` eagerly) and `debug_nans`/`debug_infs` (check the
+        outputs; on a nan, run `fun` eagerly to name the operation, as JAX does)."""
+        if self._mode == "disabled":
+            return self.fun(*args, **kwargs)
+        out = self._call_slow(args, kwargs)
+        try:
+            core.check_finite(tree_leaves(out), f"jit({self.__name__})")
+        except FloatingPointError as e:
+            with config.override("disable_jit", True):
+                self.fun(*args, **kwargs)      # raises at the operation, if it is eager-visible
+            raise FloatingPointError(
+                f"{e}. Because debug_nans/debug_infs is set, the function was also run "
+                "without jit to find the operation, but it produced no invalid value there "
+                "(the compiled code computes it differently, e.g. fused or reordered)") from None
+        return out
 
     def _signature(self, args, kwargs):
         """(key, leaves) of a call whose leaves are host arrays, NumPy arrays or Python

@@ -11,13 +11,17 @@ funcgrad has the same switch (`jax_platform_name`, `jax_log_compiles`).
 | `log_compiles` | off | `FUNCGRAD_LOG_COMPILES` | print every `jit` (re)trace |
 | `jit_cache_size` | 64 | `FUNCGRAD_JIT_CACHE_SIZE` | input signatures each jitted function keeps (least recently used dropped) |
 | `executable_cache_size` | 128 | `FUNCGRAD_EXECUTABLE_CACHE_SIZE` | compiled programs each backend keeps in memory (least recently used dropped) |
+| `disable_jit` (`jax_disable_jit`) | off | `FUNCGRAD_DISABLE_JIT`, `JAX_DISABLE_JIT` | run jit-decorated functions eagerly |
+| `debug_nans` (`jax_debug_nans`) | off | `FUNCGRAD_DEBUG_NANS`, `JAX_DEBUG_NANS` | raise `FloatingPointError` at the operation that produced a nan |
+| `debug_infs` (`jax_debug_infs`) | off | `FUNCGRAD_DEBUG_INFS`, `JAX_DEBUG_INFS` | the same for inf |
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, Callable
 
-__all__ = ["update", "read", "generation", "Option", "options"]
+__all__ = ["update", "read", "override", "generation", "on_update", "Option", "options"]
 
 
 class Option:
@@ -35,10 +39,16 @@ class Option:
         self.hooks: list[Callable[[Any], None]] = []
 
     def get(self):
-        if self.value is not None:
-            return self.value
-        if self.env is not None:
-            raw = os.environ.get(self.env)
+        return self.effective(self.value)
+
+    def effective(self, value):
+        """The option's value when set to `value` (None: the environment's, else the
+        default)."""
+        if value is not None:
+            return value
+        envs = (self.env,) if isinstance(self.env, str) else (self.env or ())
+        for env in envs:
+            raw = os.environ.get(env)
             if raw not in (None, ""):
                 return self.parse(raw)
         return self.default
@@ -92,6 +102,17 @@ _define(Option("executable_cache_size", 128, "FUNCGRAD_EXECUTABLE_CACHE_SIZE",
                _positive_int, "compiled programs each backend keeps in memory"))
 
 
+_define(Option("disable_jit", False, ("FUNCGRAD_DISABLE_JIT", "JAX_DISABLE_JIT"), _flag,
+               "run jit-decorated functions eagerly (for debugging)",
+               aliases=("jax_disable_jit",)))
+_define(Option("debug_nans", False, ("FUNCGRAD_DEBUG_NANS", "JAX_DEBUG_NANS"), _flag,
+               "raise FloatingPointError where an operation produces nan",
+               aliases=("jax_debug_nans",)))
+_define(Option("debug_infs", False, ("FUNCGRAD_DEBUG_INFS", "JAX_DEBUG_INFS"), _flag,
+               "raise FloatingPointError where an operation produces inf",
+               aliases=("jax_debug_infs",)))
+
+
 def _option(name: str) -> Option:
     opt = options.get(_aliases.get(name, name))
     if opt is None:
@@ -116,7 +137,7 @@ def update(name: str, value) -> None:
     opt = _option(name)
     new = None if value is None else opt.parse(value)
     for hook in opt.hooks:
-        hook(new)
+        hook(opt.effective(new))
     opt.value = new
     _generation[0] += 1
 
@@ -126,8 +147,25 @@ def read(name: str):
     return _option(name).get()
 
 
+@contextlib.contextmanager
+def override(name: str, value):
+    """Set option `name` for the duration of a `with` block (process-wide), then restore
+    it."""
+    opt = _option(name)
+    prev = opt.value
+    update(name, value)
+    try:
+        yield
+    finally:
+        for hook in opt.hooks:
+            hook(opt.effective(prev))
+        opt.value = prev
+        _generation[0] += 1
+
+
 def on_update(name: str, hook: Callable[[Any], None]) -> None:
-    """Call `hook(value)` before option `name` changes (it may raise to refuse the value)."""
+    """Call `hook(value)` before option `name` changes, with the value it will have (the
+    hook may raise to refuse it)."""
     _option(name).hooks.append(hook)
 
 

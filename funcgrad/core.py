@@ -14,7 +14,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from . import dtypes
+from . import config, dtypes
 
 # ---------------------------------------------------------------------------------------
 # Errors
@@ -89,6 +89,7 @@ class Primitive:
     def __init__(self, name: str, multiple_results: bool = False):
         self.name = name
         self.multiple_results = multiple_results
+        self.debug_check = True     # eager outputs checked under debug_nans/debug_infs
 
     def bind(self, *args, **params):
         return bind(self, *args, **params)
@@ -547,7 +548,45 @@ class EvalTrace(Trace):
         out_avals = shape_rules[primitive](*avals, **params)
         from .backends import backend_of
         backend = backend_of(tracers, primitive)
-        return backend.execute_primitive(primitive, tracers, params, out_avals)
+        outs = backend.execute_primitive(primitive, tracers, params, out_avals)
+        if _debug_checks[0] and primitive.debug_check:
+            check_finite(outs if primitive.multiple_results else [outs], primitive.name)
+        return outs
+
+
+# ---------------------------------------------------------------------------------------
+# jax_debug_nans / jax_debug_infs
+
+_debug_checks = [False]     # debug_nans or debug_infs on (read on every eager operation)
+_debug_flags = {"nans": bool(config.read("debug_nans")),
+                "infs": bool(config.read("debug_infs"))}
+
+
+def _set_debug_flag(kind, value):
+    _debug_flags[kind] = bool(value)
+    _debug_checks[0] = _debug_flags["nans"] or _debug_flags["infs"]
+
+
+_set_debug_flag("nans", _debug_flags["nans"])
+config.on_update("debug_nans", lambda v: _set_debug_flag("nans", v))
+config.on_update("debug_infs", lambda v: _set_debug_flag("infs", v))
+
+
+def debug_checks_on() -> bool:
+    return _debug_checks[0]
+
+
+def check_finite(arrays, what: str) -> None:
+    """With `debug_nans`/`debug_infs` on: FloatingPointError when a float array holds nan/inf
+    (JAX's message)."""
+    for a in arrays:
+        if not isinstance(a, ArrayImpl) or not dtypes.is_float(a.dtype):
+            continue
+        v = a._host_value()
+        if _debug_flags["nans"] and np.isnan(v).any():
+            raise FloatingPointError(f"invalid value (nan) encountered in {what}")
+        if _debug_flags["infs"] and np.isinf(v).any():
+            raise FloatingPointError(f"invalid value (inf) encountered in {what}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -64,3 +64,35 @@ def test_jit_options():
 def test_vmap_accepts_axis_name():
     y = fg.vmap(lambda x: x * 2, axis_name="batch")(fnp.ones((2, 3)))
     assert y.shape == (2, 3)
+
+
+def test_disable_jit_runs_the_function_eagerly():
+    seen = []
+
+    @fg.jit
+    def f(x):
+        seen.append(type(x))
+        return x + 1
+
+    f(fnp.ones(2))
+    with fg.config.override("jax_disable_jit", True):
+        f(fnp.ones(2))
+        f(fnp.ones(2))
+    assert seen[0] is not core.ArrayImpl and seen[1:] == [core.ArrayImpl, core.ArrayImpl]
+    f(fnp.ones(2))
+    assert len(seen) == 3          # compiled again: no retrace
+
+
+def test_debug_nans_names_the_operation(backend):
+    f = fg.jit(lambda x: fnp.exp(x) * fnp.log(x - 2.0))
+    assert np.isnan(np.asarray(f(fnp.ones(2)))).all()
+    with fg.config.override("debug_nans", True):
+        with pytest.raises(FloatingPointError, match="invalid value \\(nan\\) encountered in log"):
+            f(fnp.ones(2))
+        with pytest.raises(FloatingPointError, match="in sqrt"):
+            fnp.sqrt(fnp.array([-1.0]))
+        np.testing.assert_allclose(np.asarray(f(fnp.full(2, 3.0))), np.exp(3.0) * 0.0)
+    with fg.config.override("debug_infs", True):
+        with pytest.raises(FloatingPointError, match="\\(inf\\)"):
+            fg.jit(lambda x: 1.0 / x)(fnp.zeros(1))
+    assert np.isnan(np.asarray(f(fnp.ones(2)))).all()
