@@ -354,16 +354,32 @@ def program_as_fun(program: Program, consts=()):
     return lambda *args: eval_program(program, consts, args)
 
 
+# Primitives that do more than compute their outputs (host callbacks): an equation of one,
+# or one whose sub-programs hold one (`has_effects`), is never dropped, merged or hoisted.
 effectful: set[core.Primitive] = set()
 
 
+def has_effects(eqn: Eqn) -> bool:
+    """Whether running `eqn` has an effect: its primitive is effectful, or a program among
+    its parameters (a loop body, a branch, a called program) has an effectful equation."""
+    if eqn.prim in effectful:
+        return True
+    for v in eqn.params.values():
+        for p in (v if isinstance(v, (tuple, list)) else (v,)):
+            if isinstance(p, ClosedProgram):
+                p = p.program
+            if isinstance(p, Program) and any(has_effects(e) for e in p.eqns):
+                return True
+    return False
+
+
 def dce_program(program: Program, used_outputs=None, keep_consts=True) -> Program:
-    """Drop equations whose outputs are unused."""
+    """Drop equations whose outputs are unused (and that have no effect)."""
     outvars = program.outvars
     live = {v.id for v in outvars if isinstance(v, Var)}
     new_eqns = []
     for eqn in reversed(program.eqns):
-        if eqn.prim in effectful or any(v.id in live for v in eqn.outputs):
+        if any(v.id in live for v in eqn.outputs) or has_effects(eqn):
             new_eqns.append(eqn)
             live.update(a.id for a in eqn.inputs if isinstance(a, Var))
     new_eqns.reverse()

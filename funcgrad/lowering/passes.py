@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import core
-from ..ir import Eqn, Lit, Program, Var, dce_program
+from ..ir import Eqn, Lit, Program, Var, dce_program, has_effects
 from ..prims import control
 from ..prims import elementwise as ew
 from ..prims import structural as st
@@ -118,7 +118,9 @@ def cse(program: Program) -> Program:
     for eqn in program.eqns:
         ins = [sub(a) for a in eqn.inputs]
         key = None
-        if eqn.prim not in _NO_CSE and eqn.prim is not control.const_p:
+        # An effectful equation runs as often as the program says: never merged.
+        if eqn.prim not in _NO_CSE and eqn.prim is not control.const_p and \
+                not has_effects(eqn):
             key = (eqn.prim, tuple(("v", a.id) if isinstance(a, Var) else
                                    ("l", a.aval.dtype.str, a.aval.weak_type, a.symbolic_zero,
                                     _lit_key(a.val)) for a in ins),

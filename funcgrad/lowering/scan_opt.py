@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import core
-from ..ir import Eqn, Lit, Program, Var, dce_program
+from ..ir import Eqn, Lit, Program, Var, dce_program, has_effects
 from ..prims import control, elementwise as ew, linalg as la, reductions as rd
 from ..prims import structural as st
 
@@ -81,8 +81,8 @@ def _hoist(eqn: Eqn):
         if any(i in dep for i in in_ids):
             continue
         if e.prim.multiple_results or e.prim in (control.scan_p, control.while_p,
-                                                  control.cond_p):
-            continue
+                                                  control.cond_p) or has_effects(e):
+            continue      # effects (host callbacks) run every iteration: never hoisted
         if not all(i in xdep or i in invariant for i in in_ids):
             continue
         if any(i in xdep for i in in_ids):
