@@ -12,13 +12,13 @@ from .tree_util import (  # noqa: F401  (funcgrad's own long names, see the docs
     PyTreeDef, _registry, all_leaves, flatten_up_to, register_pytree_node,
     register_pytree_node_class, tree_all, tree_flatten, tree_leaves, tree_map, tree_reduce,
     tree_structure, tree_transpose, tree_unflatten, treedef_is_leaf)
-from .tree_util import tree_all as all  # noqa: A001  (JAX's names shadow builtins here)
+from .tree_util import tree_all as all  # JAX's names shadow builtins in this module
 from .tree_util import tree_broadcast as broadcast
 from .tree_util import tree_flatten as flatten
 from .tree_util import tree_flatten_with_path as flatten_with_path
 from .tree_util import tree_leaves as leaves
 from .tree_util import tree_leaves_with_path as leaves_with_path
-from .tree_util import tree_map as map  # noqa: A001
+from .tree_util import tree_map as map
 from .tree_util import tree_map_with_path as map_with_path
 from .tree_util import tree_reduce as reduce
 from .tree_util import tree_reduce_associative as reduce_associative

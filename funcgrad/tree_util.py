@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
 
 __all__ = [
     "DictKey", "FlattenedIndexKey", "GetAttrKey", "KeyPath", "Partial", "PyTreeDef",
@@ -267,8 +268,17 @@ class PyTreeDef:
     the aux data is hashable), so comparing and hashing them, as every `jit` call does, is
     cheap."""
 
-    __slots__ = ("node_type", "aux", "children", "num_leaves", "_kind", "_k", "_h",
-                 "_interned", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_h",
+        "_interned",
+        "_k",
+        "_kind",
+        "aux",
+        "children",
+        "node_type",
+        "num_leaves",
+    )
 
     def __init__(self, node_type, aux, children: tuple[PyTreeDef, ...], kind: Hashable):
         self.node_type = node_type

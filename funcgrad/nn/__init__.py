@@ -18,6 +18,7 @@ from funcgrad.nn import initializers
 
 __all__ = [
     "celu",
+    "dot_product_attention",
     "elu",
     "gelu",
     "glu",
@@ -25,21 +26,29 @@ __all__ = [
     "hard_silu",
     "hard_swish",
     "hard_tanh",
+    "identity",
     "initializers",
     "leaky_relu",
+    "log1mexp",
     "log_sigmoid",
     "log_softmax",
+    "logmeanexp",
     "logsumexp",
+    "mish",
     "normalize",
     "one_hot",
     "relu",
     "relu6",
+    "scaled_matmul",
     "selu",
     "sigmoid",
     "silu",
     "soft_sign",
     "softmax",
     "softplus",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
     "standardize",
     "swish",
     "tanh",
@@ -231,11 +240,14 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     return out
 
 
-def one_hot(x, num_classes, *, dtype=np.float32, axis=-1):
-    """One-hot encode integer `x` with `num_classes` classes along a new axis `axis`.
+def one_hot(x, num_classes, *, dtype=None, axis=-1):
+    """One-hot encode integer `x` with `num_classes` classes along a new axis `axis`, in
+    `dtype` (default: the default float dtype).
 
     Out-of-range values (negative or >= num_classes) encode as all zeros, as in JAX."""
     x = fnp.asarray(x)
+    if dtype is None:
+        dtype = fnp.zeros(()).dtype
     out_ndim = x.ndim + 1
     pos = axis % out_ndim
     lhs = fnp.expand_dims(x, pos)
@@ -245,17 +257,27 @@ def one_hot(x, num_classes, *, dtype=np.float32, axis=-1):
     return (lhs == rhs).astype(dtype)
 
 
-def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
-    """(x - mean) / sqrt(variance + epsilon), statistics over `axis` unless given."""
+def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None, *,
+                algorithm="stable"):
+    """(x - mean) / sqrt(variance + epsilon), statistics over `axis` unless given.
+
+    `algorithm="stable"` computes the variance as mean((x - mean)^2); `"fast"` as
+    mean(x^2) - mean^2 (one pass, clipped at 0), as in JAX."""
     x = fnp.asarray(x)
+    if algorithm not in ("stable", "fast"):
+        raise ValueError(f"standardize: unknown algorithm {algorithm!r}; expected 'fast' or "
+                         "'stable'")
+    kw = {} if where is None else {"where": where}
     if mean is None:
-        mean = fnp.mean(x, axis=axis, keepdims=True, where=where) if where is not None \
-            else fnp.mean(x, axis=axis, keepdims=True)
+        mean = fnp.mean(x, axis=axis, keepdims=True, **kw)
     if variance is None:
-        centred = fnp.square(x - mean)
-        variance = fnp.mean(centred, axis=axis, keepdims=True, where=where) \
-            if where is not None else fnp.mean(centred, axis=axis, keepdims=True)
-    return (x - mean) / fnp.sqrt(variance + epsilon)
+        if algorithm == "stable":
+            variance = fnp.mean(fnp.square(x - mean), axis=axis, keepdims=True, **kw)
+        else:
+            variance = fnp.mean(fnp.square(x), axis=axis, keepdims=True, **kw) - \
+                fnp.square(mean)
+            variance = fnp.maximum(variance, fnp.zeros_like(variance))
+    return (x - mean) * lax.rsqrt(variance + epsilon)
 
 
 def normalize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None):
@@ -273,3 +295,185 @@ def glu(x, axis=-1):
         raise ValueError(f"glu: axis {axis} of shape {x.shape} must have even size")
     a, b = fnp.split(x, 2, axis=axis)
     return a * sigmoid(b)
+
+
+def identity(x):
+    """x itself (as an array)."""
+    return fnp.asarray(x)
+
+
+def mish(x):
+    """x * tanh(softplus(x)) (Misra, 2019)."""
+    x = fnp.asarray(x)
+    return x * fnp.tanh(softplus(x))
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2: a smooth, algebraic approximation of relu (So, 2021)."""
+    x = fnp.asarray(x)
+    return (x + fnp.sqrt(fnp.square(x) + b)) / 2
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1)^2 / 4 for -1 < x < 1, x for x >= 1 (sparsemax's softplus)."""
+    x = fnp.asarray(x)
+    inside = fnp.square(x + 1) / 4
+    return fnp.where(x <= -1, fnp.zeros_like(x), fnp.where(x >= 1, x, inside))
+
+
+def sparse_sigmoid(x):
+    """The derivative of `sparse_plus`: 0 for x <= -1, (x + 1) / 2 between, 1 for x >= 1."""
+    x = fnp.asarray(x)
+    return fnp.where(x <= -1, fnp.zeros_like(x),
+                     fnp.where(x >= 1, fnp.ones_like(x), (x + 1) / 2))
+
+
+def log1mexp(x):
+    """log(1 - exp(-x)) for x >= 0, accurate at both ends (log1p(-exp(-x)) above log 2,
+    log(-expm1(-x)) below, Maechler 2012); -inf at 0, NaN below 0, as in JAX."""
+    x = fnp.asarray(x)
+    big = x > math.log(2)
+    # Each branch sees a safe argument so that the untaken one cannot make a NaN gradient.
+    x_big = fnp.where(big, x, fnp.ones_like(x))
+    x_small = fnp.where(big, fnp.ones_like(x), x)
+    return fnp.where(big, fnp.log1p(-fnp.exp(-x_big)), fnp.log(-fnp.expm1(-x_small)))
+
+
+def logmeanexp(x, axis=None, where=None, keepdims=False):
+    """log(mean(exp(x))) over `axis` (entries where `where` is False left out), stable for
+    large values."""
+    x = fnp.asarray(x)
+    lse = logsumexp(x, axis=axis, keepdims=keepdims, where=where)
+    if where is None:
+        count = fnp.ones_like(x)
+    else:
+        count = fnp.broadcast_to(fnp.asarray(where), x.shape).astype(x.dtype)
+    n = fnp.sum(count, axis=axis, keepdims=keepdims)
+    return lse - fnp.log(n)
+
+
+def _ensure_4d(t):
+    t = fnp.asarray(t)
+    if t.ndim < 4:
+        t = fnp.reshape(t, (1,) * (4 - t.ndim) + t.shape)
+    return t
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None,
+                          is_causal=False, query_seq_lengths=None,
+                          key_value_seq_lengths=None, local_window_size=None,
+                          implementation=None, return_residual=False):
+    """Scaled dot-product attention, as `jax.nn.dot_product_attention`:
+    softmax(q k^T * scale + bias, masked) v.
+
+    Shapes (B batch, T/S query/key length, N query heads, K key/value heads, H head size):
+    `query` (B, T, N, H), `key` and `value` (B, S, K, H), where N is a multiple of K
+    (grouped-query attention); the batch axis may be left out. `bias` and a boolean `mask`
+    (True = attend) broadcast to (B, N, T, S). `scale` defaults to 1/sqrt(H); `is_causal`
+    masks future keys; `query_seq_lengths`/`key_value_seq_lengths` (B,) mask padding;
+    `local_window_size` (left, right) or an int keeps keys within that distance. Masked
+    logits get a large negative value (rows masked entirely average the values, as in
+    JAX). The softmax runs in float32. `return_residual=True` also returns the logsumexp
+    of the logits, (B, T, N). `implementation` may be None or "xla" (the same computation
+    here); "cudnn" is not available."""
+    if implementation not in (None, "xla"):
+        raise ValueError(f"dot_product_attention: implementation {implementation!r} is not "
+                         "available in funcgrad; use None (or 'xla')")
+    out_shape = fnp.asarray(query).shape
+    q, k, v = _ensure_4d(query), _ensure_4d(key), _ensure_4d(value)
+    B, S, K, H = k.shape
+    if v.shape != k.shape or q.ndim != 4 or q.shape[0] != B or q.shape[3] != H:
+        raise ValueError(f"dot_product_attention: query {q.shape}, key {k.shape} and value "
+                         f"{v.shape} must be (B, T, N, H), (B, S, K, H) and (B, S, K, H)")
+    if k.dtype != v.dtype or q.dtype != k.dtype:
+        raise ValueError(f"dot_product_attention: query, key and value must have one dtype, "
+                         f"got {q.dtype}, {k.dtype}, {v.dtype}")
+    T, N = q.shape[1], q.shape[2]
+    if N % K:
+        raise ValueError(f"dot_product_attention: the number of query heads ({N}) must be a "
+                         f"multiple of the number of key/value heads ({K})")
+    G = N // K
+    scale = 1.0 / math.sqrt(H) if scale is None else scale
+    logits_dtype = np.promote_types(q.dtype, np.float32)
+    # Query heads grouped per key/value head: (B, T, K, G, H).
+    qg = fnp.reshape(q, (B, T, K, G, H))
+    logits = fnp.einsum("BTKGH,BSKH->BKGTS", qg, k).astype(logits_dtype)
+    logits = logits * fnp.asarray(scale, logits_dtype)
+    if bias is not None:
+        logits = (logits + _grouped(_ensure_4d(bias), B, K, G, T, S, "bias")).astype(
+            logits_dtype)
+    keep = None
+    if mask is not None:
+        m = _ensure_4d(mask)
+        if m.dtype != np.bool_:
+            raise ValueError(f"dot_product_attention: mask must be boolean, got {m.dtype}")
+        keep = _grouped(m, B, K, G, T, S, "mask")
+    if is_causal:
+        keep = _and(keep, fnp.tril(fnp.ones((T, S), dtype=bool)))
+    if local_window_size is not None:
+        left, right = (local_window_size, local_window_size) \
+            if isinstance(local_window_size, int) else local_window_size
+        qpos = fnp.arange(T)[:, None]
+        kpos = fnp.arange(S)[None, :]
+        keep = _and(keep, (qpos <= kpos + left) & (qpos >= kpos - right))
+    if query_seq_lengths is not None:
+        qlen = fnp.asarray(query_seq_lengths)
+        keep = _and(keep, (fnp.arange(T)[None, :] < qlen[:, None])[:, None, None, :, None])
+    if key_value_seq_lengths is not None:
+        kvlen = fnp.asarray(key_value_seq_lengths)
+        keep = _and(keep, (fnp.arange(S)[None, :] < kvlen[:, None])[:, None, None, None, :])
+    if keep is not None:
+        big_negative = -0.7 * min(float(np.finfo(logits_dtype).max),
+                                  float(np.finfo(np.float32).max))
+        logits = fnp.where(keep, logits, fnp.asarray(big_negative, logits_dtype))
+    logits32 = logits.astype(np.float32)
+    probs = softmax(logits32, axis=-1).astype(k.dtype)
+    encoded = fnp.einsum("BKGTS,BSKH->BTKGH", probs, v)
+    if query_seq_lengths is not None:
+        valid = fnp.arange(T)[None, :] < fnp.asarray(query_seq_lengths)[:, None]
+        encoded = encoded * valid[:, :, None, None, None].astype(encoded.dtype)
+    encoded = fnp.reshape(encoded, out_shape)
+    if return_residual:
+        lse = logsumexp(logits32, axis=-1).astype(k.dtype)             # (B, K, G, T)
+        lse = fnp.reshape(fnp.transpose(lse, (0, 3, 1, 2)), (B, T, N))
+        return encoded, lax.stop_gradient(lse)
+    return encoded
+
+
+def _and(keep, m):
+    return m if keep is None else fnp.logical_and(keep, m)
+
+
+def _grouped(t, B, K, G, T, S, what):
+    """A (B or 1, N or 1, T or 1, S or 1) bias/mask as (B or 1, K, G, T, S)-broadcastable."""
+    tb, tn, tt, ts = t.shape
+    if tb not in (1, B) or tt not in (1, T) or ts not in (1, S) or tn not in (1, K * G):
+        raise ValueError(f"dot_product_attention: {what} of shape {t.shape} does not "
+                         f"broadcast to (B, N, T, S) = ({B}, {K * G}, {T}, {S})")
+    if tn == 1:
+        return fnp.reshape(t, (tb, 1, 1, tt, ts))
+    return fnp.reshape(t, (tb, K, G, tt, ts))
+
+
+def scaled_matmul(lhs, rhs, lhs_scales, rhs_scales, preferred_element_type=np.float32):
+    """Block-scaled batched matmul, as `jax.nn.scaled_matmul`: `lhs` (B, M, K) and `rhs`
+    (B, N, K) are multiplied block-wise by `lhs_scales` (B, M, K // block) and `rhs_scales`
+    (B, N, K // block) along the contracting axis, then contracted: out (B, M, N) =
+    sum_k lhs[b, m, k] lhs_scale[b, m, k // block] rhs[b, n, k] rhs_scale[b, n, k // block],
+    in `preferred_element_type`."""
+    lhs, rhs = fnp.asarray(lhs), fnp.asarray(rhs)
+    ls, rs = fnp.asarray(lhs_scales), fnp.asarray(rhs_scales)
+    if lhs.ndim != 3 or rhs.ndim != 3 or ls.ndim != 3 or rs.ndim != 3 or \
+            lhs.shape[2] != rhs.shape[2] or lhs.shape[0] != rhs.shape[0]:
+        raise ValueError(f"scaled_matmul: expected lhs (B, M, K), rhs (B, N, K) and 3-D "
+                         f"scales, got {lhs.shape}, {rhs.shape}, {ls.shape}, {rs.shape}")
+    kdim = lhs.shape[2]
+    for name, x, sc in (("lhs", lhs, ls), ("rhs", rhs, rs)):
+        if sc.shape[:2] != x.shape[:2] or sc.shape[2] == 0 or kdim % sc.shape[2]:
+            raise ValueError(f"scaled_matmul: {name}_scales {sc.shape} must be "
+                             f"{x.shape[:2] + ('K // block',)} with K = {kdim} a multiple of "
+                             "its last axis")
+    out_dt = np.dtype(preferred_element_type)
+    a = lhs.astype(out_dt) * fnp.repeat(ls.astype(out_dt), kdim // ls.shape[2], axis=2)
+    b = rhs.astype(out_dt) * fnp.repeat(rs.astype(out_dt), kdim // rs.shape[2], axis=2)
+    return fnp.einsum("bmk,bnk->bmn", a, b)

@@ -15,7 +15,9 @@ from funcgrad import numpy as fnp
 from funcgrad import random
 
 __all__ = [
+    "Initializer",
     "constant",
+    "delta_orthogonal",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
@@ -186,6 +188,24 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=np.float32) -> Initializer:
         rest = tuple(d for i, d in enumerate(shape) if i != column_axis % len(shape))
         q = fnp.reshape(q, rest + (n_cols,))
         return scale * fnp.moveaxis(q, -1, column_axis)
+    return init
+
+
+def delta_orthogonal(scale=1.0, column_axis=-1, dtype=np.float32) -> Initializer:
+    """Delta-orthogonal convolution kernels (Xiao et al., 2018): for a 3-D, 4-D or 5-D
+    kernel shape (spatial..., in, out) with in <= out, zeros except at the spatial centre,
+    which holds an orthogonal (in, out) matrix times `scale`."""
+    def init(key, shape, dtype=dtype):
+        shape = _shape(shape)
+        if len(shape) not in (3, 4, 5):
+            raise ValueError(f"delta_orthogonal: needs a 3-D, 4-D or 5-D kernel shape, got "
+                             f"{shape}")
+        if shape[-1] < shape[-2]:
+            raise ValueError(f"delta_orthogonal: the input feature count ({shape[-2]}) must "
+                             f"be at most the output feature count ({shape[-1]})")
+        centre = tuple((k - 1) // 2 for k in shape[:-2])
+        matrix = orthogonal(scale, column_axis, dtype)(key, shape[-2:], dtype)
+        return fnp.zeros(shape, dtype).at[centre].set(matrix)
     return init
 
 

@@ -186,8 +186,8 @@ def _pure_callback_batch(size, vals, dims, *, callback, result_avals, vmap_metho
 def _sequential(prim, size, vals, batched, rolled, **params):
     """Bind `prim` once per batch element (a scan when `rolled`, else unrolled) and stack the
     results along a new leading axis."""
-    from .structural import broadcast_in_dim
     from .indexing import concatenate
+    from .structural import broadcast_in_dim
     if rolled:
         from .. import lax
         fixed = [x for x, b in zip(vals, batched) if not b]
