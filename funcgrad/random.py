@@ -1,305 +1,1412 @@
-"""funcgrad.random: counter-based, splittable PRNG keys (Threefry-2x32, as in JAX).
+"""funcgrad.random: JAX's PRNG (`jax.random`), with JAX 0.10's default numbers.
 
-A key is a uint32 array of shape (2,). Random bits are a pure function of (key, counter),
-computed with funcgrad's own uint32 primitives, so the same key gives the same numbers
-under eager execution, `jit`, `vmap` and on every backend.
+Keys are Threefry-2x32 keys, as in JAX: a legacy key (`PRNGKey`) is a uint32 array of shape
+(2,); a typed key (`key`) is a `KeyArray` whose data is such an array (see `KeyArray`). Every
+sampler follows JAX 0.10's default algorithm (the partitionable Threefry layout,
+`jax_threefry_partitionable=True`), computed with funcgrad's own primitives, so the same key
+gives JAX's numbers under eager execution, `jit` and `vmap`, on every backend:
+
+- bit for bit: `PRNGKey`/`key`, `split`, `fold_in`, `bits`, `uniform` (any `minval`/`maxval`:
+  XLA fuses `u * (maxval - minval) + minval` into one rounding, reproduced by `_fma`),
+  `randint`, `bernoulli`, `rademacher`, `permutation`, `choice` (without `p`);
+- within a few ulps (JAX's result goes through XLA's own `log`/`log1p`/`exp`/`erf`/`tan`,
+  which are not correctly rounded and differ in the last bit from any C library):
+  `normal`, `truncated_normal`, `lognormal`, `gumbel`, `exponential`, `laplace`, `logistic`,
+  `cauchy`, `pareto`, `multivariate_normal` and `orthogonal` (also LAPACK's rounding);
+  integer results derived from such floats (`categorical`, `choice` with `p`) and the
+  rejection samplers (`gamma`, `loggamma`, `beta`, `dirichlet`, `t`, `chisquare`,
+  `poisson`) agree with JAX except where an ulp moves a sample across a decision boundary.
+
+64-bit defaults follow JAX's `jax_enable_x64` switch once funcgrad's config has one
+(`_x64_mode`); until then defaults are 32-bit and an explicitly requested 64-bit dtype is kept.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from . import core, dtypes
+from . import config, core, dtypes, lax
 from . import numpy as fnp
-from .core import Array
+from .core import Array, Tracer
 from .prims import elementwise as ew
+from .prims import indexing as ix
 from .prims import structural as st
-from .prims.indexing import concatenate, slice_in_dim
+from .prims.windows import sort as _sort
+from .tree_util import register_pytree_node
+
+__all__ = [
+    "KeyArray",
+    "PRNGKey",
+    "bernoulli",
+    "beta",
+    "bits",
+    "categorical",
+    "cauchy",
+    "chisquare",
+    "choice",
+    "clone",
+    "dirichlet",
+    "exponential",
+    "fold_in",
+    "gamma",
+    "gumbel",
+    "key",
+    "key_data",
+    "key_impl",
+    "laplace",
+    "loggamma",
+    "logistic",
+    "lognormal",
+    "multivariate_normal",
+    "normal",
+    "orthogonal",
+    "pareto",
+    "permutation",
+    "poisson",
+    "rademacher",
+    "randint",
+    "split",
+    "t",
+    "truncated_normal",
+    "uniform",
+    "wrap_key_data",
+]
 
 _U32 = dtypes.uint32
+_UINT = {8: dtypes.uint8, 16: dtypes.uint16, 32: dtypes.uint32, 64: dtypes.uint64}
+_IMPL = "threefry2x32"
 
 
-def _u32(v):
-    return core.ArrayImpl(np.asarray(v, np.uint32), core.ShapedArray((), _U32, False))
+# --- dtypes and shapes -------------------------------------------------------------------
+
+def _x64_mode() -> bool | None:
+    """JAX's `jax_enable_x64`: True/False once funcgrad's config defines the option, None
+    before (then defaults are 32-bit and explicit 64-bit dtypes are kept)."""
+    try:
+        return bool(config.read("jax_enable_x64"))
+    except KeyError:
+        return None
 
 
-def _rotl(x, r):
-    return ew.or_(ew.shift_left(x, _u32(r)), ew.shift_right_logical(x, _u32(32 - r)))
+def _default(kind: str) -> np.dtype:
+    wide = _x64_mode() is True
+    return {"float": dtypes.float64 if wide else dtypes.float32,
+            "int": dtypes.int64 if wide else dtypes.int32,
+            "uint": dtypes.uint64 if wide else dtypes.uint32}[kind]
 
 
-def threefry_2x32(k0, k1, x0, x1):
-    """Threefry-2x32 with 20 rounds on uint32 arrays (the Random123 reference algorithm)."""
+def _canonical(dtype, kind: str) -> np.dtype:
+    """`dtype` as JAX reads it: None or the Python type means the default of `kind`."""
+    if dtype is None or dtype is {"float": float, "int": int, "uint": None}[kind]:
+        return _default(kind)
+    dt = dtypes.canonicalize(dtype)
+    if _x64_mode() is False and dt.itemsize == 8:
+        dt = np.dtype(dt.kind + "4") if dt.kind != "f" else dtypes.float32
+    return dt
+
+
+def _float_dtype(dtype, name: str) -> np.dtype:
+    dt = _canonical(dtype, "float")
+    if not dtypes.is_float(dt):
+        raise ValueError(f"random.{name}: dtype must be a float dtype, got {dt}")
+    return dt
+
+
+def _shape(shape, name: str) -> tuple[int, ...]:
+    """A concrete shape tuple; an int `n` means `(n,)`, as JAX's canonicalize_shape."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"random.{name}: shape must be a tuple of non-negative integers, "
+                        f"got {shape!r}") from None
+    out = []
+    for d in dims:
+        if isinstance(d, Tracer) or not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+            raise TypeError(f"random.{name}: shape must be a tuple of concrete non-negative "
+                            f"integers, got {shape!r}")
+        if d < 0:
+            raise ValueError(f"random.{name}: negative dimension in shape {shape!r}")
+        out.append(int(d))
+    return tuple(out)
+
+
+def _broadcast_shape(name: str, shape, *params) -> tuple[int, ...]:
+    """JAX's rule for samplers with array parameters: shape None broadcasts the parameter
+    shapes; an explicit shape must be what they broadcast to together with it."""
+    pshapes = [np.shape(p) for p in params]
+    if shape is None:
+        return tuple(np.broadcast_shapes(*pshapes)) if pshapes else ()
+    shape = _shape(shape, name)
+    try:
+        full = tuple(np.broadcast_shapes(shape, *pshapes))
+    except ValueError:
+        full = None
+    if full != shape:
+        raise ValueError(f"random.{name}: parameter shapes {pshapes} must broadcast to the "
+                         f"shape argument {shape}")
+    return shape
+
+
+def _to(x, dt) -> Array:
+    """`x` as a strongly typed array of dtype `dt` (Python scalars rounded once, directly)."""
+    if isinstance(x, Array):
+        return ew.convert_element_type(x, dt)
+    return core.to_array(np.asarray(x, dt))
+
+
+def _const(value, dt) -> Array:
+    return core.to_array(np.asarray(value, dt))
+
+
+def _full_to(x, shape) -> Array:
+    return x if x.shape == tuple(shape) else st.broadcast_to(x, tuple(shape))
+
+
+def _size(shape) -> int:
+    return int(math.prod(shape))
+
+
+# --- keys --------------------------------------------------------------------------------
+
+class _KeyDType:
+    """The dtype of typed keys (JAX: `key<fry>`)."""
+
+    name = "key<fry>"
+
+    def __repr__(self):
+        return self.name
+
+    def __eq__(self, other):
+        return isinstance(other, _KeyDType)
+
+    def __hash__(self):
+        return hash(_KeyDType)
+
+
+class KeyArray:
+    """Typed PRNG keys (JAX's `jax.random.key`): an array of keys of `shape`, whose data is
+    a uint32 array of shape `shape + (2,)` (`key_data`). A pytree with that data as its one
+    leaf, so keys pass through `jit`, `vmap`, `grad` and `lax` loops; the random functions
+    accept it wherever they accept a legacy `PRNGKey`, and return typed keys for typed keys.
+
+    Deviation from JAX: it is not an `Array`, so `funcgrad.numpy` functions do not take it
+    (index it, or use `key_data`/`wrap_key_data`)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data):
+        # Pytree unflattening passes arbitrary leaves (None, axis specs): no checks here.
+        self._data = data
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._data.shape[:-1])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return _size(self.shape)
+
+    @property
+    def dtype(self):
+        return _KeyDType()
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a scalar key array")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, idx):
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        tail = (slice(None),) if any(i is Ellipsis for i in idx) else (Ellipsis, slice(None))
+        return KeyArray(self._data[idx + tail])
+
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return KeyArray(fnp.reshape(self._data, tuple(shape) + (2,)))
+
+    def __eq__(self, other):
+        if not isinstance(other, KeyArray):
+            return NotImplemented
+        return fnp.all(fnp.equal(self._data, other._data), axis=-1)
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else fnp.logical_not(eq)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Array({self.shape}, dtype=key<fry>) overlaying:\n{np.asarray(self._data)}"
+
+
+register_pytree_node(KeyArray, lambda k: ((k._data,), None), lambda _, c: KeyArray(c[0]))
+
+
+def _check_key(name: str, key, allow_batched: bool = False) -> tuple[Array, bool]:
+    """(key data of shape batch + (2,), whether the key was typed); clear errors otherwise."""
+    typed = isinstance(key, KeyArray)
+    if typed:
+        data = key._data
+    elif isinstance(key, (Array, np.ndarray, np.generic, list, tuple)):
+        data = key if isinstance(key, Array) else core.to_array(np.asarray(key))
+    else:
+        raise TypeError(f"random.{name}: expected a PRNG key (random.key or random.PRNGKey), "
+                        f"got {type(key).__name__}")
+    if not isinstance(data, Array):
+        raise TypeError(f"random.{name}: invalid key data {data!r}")
+    if data.dtype != _U32 or data.shape[-1:] != (2,):
+        raise TypeError(f"random.{name}: expected PRNG key data of dtype uint32 and shape "
+                        f"(..., 2) (from random.PRNGKey or random.key), got "
+                        f"{data.aval.str_short()}")
+    if not allow_batched and data.ndim != 1:
+        raise ValueError(f"random.{name} accepts a single key, but was given a key array of "
+                         f"shape {tuple(data.shape[:-1])}; map over keys with vmap")
+    return data, typed
+
+
+def _wrap(data, typed: bool):
+    return KeyArray(data) if typed else data
+
+
+def _seed_key_data(seed, x64: bool) -> Array:
+    """JAX's seeding: a 64-bit seed (x64 mode) gives [seed >> 32, seed & 0xFFFFFFFF] as
+    uint32; otherwise the seed is a 32-bit integer and the key is [0, seed mod 2**32]."""
+    if isinstance(seed, KeyArray):
+        raise TypeError("random.PRNGKey/key: takes a scalar integer seed, got a PRNG key")
+    if isinstance(seed, Array):
+        if seed.ndim:
+            raise TypeError(f"random.PRNGKey/key: takes a scalar seed, got an array of shape "
+                            f"{seed.shape}; use vmap for a batch of keys")
+        if not dtypes.is_int(seed.dtype):
+            raise TypeError(f"random.PRNGKey/key: the seed must be an integer, got "
+                            f"{seed.dtype}")
+        wide = x64 and seed.dtype.itemsize == 8
+        lo = ew.convert_element_type(seed, _U32)
+        if wide:
+            hi = ew.convert_element_type(
+                ew.shift_right_logical(seed, _const(32, seed.dtype)), _U32)
+        else:
+            hi = _const(0, _U32)
+        return fnp.stack([hi, lo])
+    if isinstance(seed, (np.ndarray, np.generic)):
+        if np.ndim(seed):
+            raise TypeError(f"random.PRNGKey/key: takes a scalar seed, got an array of shape "
+                            f"{np.shape(seed)}; use vmap for a batch of keys")
+        if not np.issubdtype(np.asarray(seed).dtype, np.integer):
+            raise TypeError(f"random.PRNGKey/key: the seed must be an integer, got "
+                            f"{np.asarray(seed).dtype}")
+        wide = x64 and np.asarray(seed).dtype.itemsize == 8
+        seed = int(seed)
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seed = int(seed)
+        wide = x64
+        if wide and not -2 ** 63 <= seed < 2 ** 64:
+            raise OverflowError(f"random.PRNGKey: seed {seed} does not fit in 64 bits")
+    else:
+        raise TypeError(f"random.PRNGKey/key: the seed must be an integer, got "
+                        f"{type(seed).__name__}")
+    hi = (seed >> 32) & 0xFFFFFFFF if wide else 0
+    return core.to_array(np.array([hi, seed & 0xFFFFFFFF], np.uint32))
+
+
+def PRNGKey(seed) -> Array:
+    """A legacy key: a uint32 array of shape (2,) from an integer seed (JAX's
+    `random.PRNGKey`, including its seeding of negative and 64-bit seeds)."""
+    return _seed_key_data(seed, _x64_mode() is True)
+
+
+def key(seed, *, impl=None) -> KeyArray:
+    """A typed key (a scalar `KeyArray`) from an integer seed (JAX's `random.key`)."""
+    _check_impl(impl)
+    return KeyArray(PRNGKey(seed))
+
+
+def _check_impl(impl):
+    if impl not in (None, _IMPL):
+        raise ValueError(f"random: only the {_IMPL!r} PRNG implementation is available, got "
+                         f"{impl!r}")
+
+
+def key_data(keys) -> Array:
+    """The uint32 data under typed keys (legacy keys are returned as they are)."""
+    data, _ = _check_key("key_data", keys, allow_batched=True)
+    return data
+
+
+def wrap_key_data(key_bits_array, *, impl=None) -> KeyArray:
+    """Typed keys over uint32 key data of shape (..., 2) (JAX's `random.wrap_key_data`)."""
+    _check_impl(impl)
+    if isinstance(key_bits_array, KeyArray):
+        raise TypeError("random.wrap_key_data: expected uint32 key data, got typed keys")
+    data, _ = _check_key("wrap_key_data", key_bits_array, allow_batched=True)
+    return KeyArray(data)
+
+
+def key_impl(keys) -> str:
+    """The PRNG implementation's name (always 'threefry2x32')."""
+    _check_key("key_impl", keys, allow_batched=True)
+    return _IMPL
+
+
+def clone(key):
+    """The same key (JAX's `random.clone`; keys are values here, never consumed)."""
+    return key
+
+
+# --- Threefry-2x32 and the counter layout ------------------------------------------------
+
+def _u32(v) -> Array:
+    return _const(v, _U32)
+
+
+def _rotl(x, r: int):
+    # x * 2**r wraps modulo 2**32 exactly as x << r does; compilers emit the shift, and the
+    # NumPy reference backend multiplies many times faster than it shifts.
+    return ew.or_(ew.mul(x, _u32(2 ** r)), ew.shift_right_logical(x, _u32(32 - r)))
+
+
+def _threefry2x32(k0, k1, x0, x1):
+    """The Threefry-2x32 block cipher, 20 rounds (Random123), elementwise over uint32
+    operands (each a scalar or of one common shape)."""
     rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
-    ks = [k0, k1, ew.xor(ew.xor(k0, k1), _u32(0x1BD11BDA))]
+    ks = (k0, k1, ew.xor(ew.xor(k0, k1), _u32(0x1BD11BDA)))
     x0 = ew.add(x0, ks[0])
     x1 = ew.add(x1, ks[1])
     for i in range(5):
         for r in rotations[i % 2]:
             x0 = ew.add(x0, x1)
-            x1 = _rotl(x1, r)
-            x1 = ew.xor(x1, x0)
+            x1 = ew.xor(_rotl(x1, r), x0)
         x0 = ew.add(x0, ks[(i + 1) % 3])
         x1 = ew.add(ew.add(x1, ks[(i + 2) % 3]), _u32(i + 1))
     return x0, x1
 
 
-def _check_key(key, name):
-    key = core.to_array(key) if not isinstance(key, Array) else key
-    if key.shape != (2,) or key.dtype != _U32:
-        raise TypeError(f"random.{name}: expected a PRNG key (uint32 array of shape (2,), from "
-                        f"random.PRNGKey), got {key.aval.str_short()}; for a batch of keys "
-                        "use vmap")
-    return key
+def _key_words(data):
+    return (st.reshape(ix.slice_in_dim(data, 0, 1), ()),
+            st.reshape(ix.slice_in_dim(data, 1, 2), ()))
 
 
-def _split_key(key):
-    return (st.reshape(slice_in_dim(key, 0, 1), ()), st.reshape(slice_in_dim(key, 1, 2), ()))
-
-
-def _hash_counts(key, counts):
-    """Threefry of a flat uint32 counter array (even length) under `key`."""
-    n = counts.shape[0]
-    k0, k1 = _split_key(key)
-    half = n // 2
-    y0, y1 = threefry_2x32(k0, k1, slice_in_dim(counts, 0, half),
-                           slice_in_dim(counts, half, n))
-    return concatenate([y0, y1], 0)
-
-
-def PRNGKey(seed) -> Array:
-    """A key from an integer seed (JAX's `random.PRNGKey`)."""
-    if isinstance(seed, core.Tracer):
-        s = ew.convert_element_type(seed, _U32)
-        return concatenate([st.full((1,), 0, _U32), st.reshape(s, (1,))], 0)
-    seed = int(seed)
-    return core.to_array(np.asarray([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], np.uint32))
-
-
-key = PRNGKey
-
-
-def key_data(keys):
-    return keys
-
-
-def wrap_key_data(data):
-    return core.to_array(data, _U32)
-
-
-def random_bits(key, bit_width=32, shape=()):
-    """Raw uint32 random bits of `shape`."""
-    key = _check_key(key, "bits")
-    if bit_width != 32:
-        raise NotImplementedError("random_bits: only bit_width=32 is supported")
-    shape = tuple(int(s) for s in shape)
-    n = int(np.prod(shape, dtype=np.int64))
+def _hash_counter(data, shape):
+    """Threefry of the row-major element index of every position of `shape` (JAX's
+    partitionable layout: the 64-bit index's high and low words are the two inputs).
+    Returns the two output words, each of `shape`."""
+    n = _size(shape)
+    if n >= 2 ** 32:
+        raise NotImplementedError(f"random: arrays of {n} >= 2**32 elements")
+    k0, k1 = _key_words(data)
     if n == 0:
-        return st.full(shape, 0, _U32)
-    m = n + (n % 2)
-    bits = _hash_counts(key, st.iota(_U32, m))
-    return st.reshape(slice_in_dim(bits, 0, n), shape)
+        z = st.full(shape, 0, _U32)
+        return z, z
+    lo = st.reshape(st.iota(_U32, n), shape)
+    return _threefry2x32(k0, k1, _u32(0), lo)
 
 
-bits = random_bits
+def _split(data, shape) -> Array:
+    b1, b2 = _hash_counter(data, shape)
+    return fnp.stack([b1, b2], axis=-1)
 
 
-def split(key, num=2) -> Array:
-    """`num` new keys, shape (num, 2)."""
-    key = _check_key(key, "split")
-    bits_ = _hash_counts(key, st.iota(_U32, 2 * int(num)))
-    return st.reshape(bits_, (int(num), 2))
+def _split_n(data, n: int):
+    """The `n` keys of `split(key, n)`, as a list of (2,) arrays."""
+    keys = _split(data, (n,))
+    return [keys[i] for i in range(n)]
 
 
-def fold_in(key, data) -> Array:
-    """A new key derived from `key` and an integer `data`."""
-    key = _check_key(key, "fold_in")
-    d = core.to_array(data)
-    d = ew.convert_element_type(d if dtypes.is_int(d.dtype) else d.astype(np.int32), _U32)
-    counts = concatenate([st.full((1,), 0, _U32), st.reshape(d, (1,))], 0)
-    return _hash_counts(key, counts)
+def _lane_words(keys):
+    """The words of a scalar draw (counter 0) under each key of keys[..., 2]."""
+    k0 = st.reshape(ix.slice_in_dim(keys, 0, 1, axis=keys.ndim - 1), keys.shape[:-1])
+    k1 = st.reshape(ix.slice_in_dim(keys, 1, 2, axis=keys.ndim - 1), keys.shape[:-1])
+    return _threefry2x32(k0, k1, _u32(0), _u32(0))
 
 
-def _shape(shape):
-    if shape is None:
-        return ()
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    return tuple(int(s) for s in shape)
+def _split_lanes(keys, num: int):
+    """`split(k, num)` for every key k of keys[n, 2], as a list of num key arrays [n, 2]."""
+    n = keys.shape[0]
+    k0 = st.broadcast_in_dim(keys[:, 0], (n, num), (0,))
+    k1 = st.broadcast_in_dim(keys[:, 1], (n, num), (0,))
+    lo = st.iota(_U32, (n, num), 1)
+    b1, b2 = _threefry2x32(k0, k1, _u32(0), lo)
+    return [fnp.stack([b1[:, i], b2[:, i]], axis=-1) for i in range(num)]
 
 
-def _float_dtype(dtype):
-    dt = dtypes.DEFAULT_FLOAT if dtype is None else dtypes.canonicalize(dtype)
-    if not dtypes.is_float(dt):
-        raise TypeError(f"dtype argument must be a float dtype, got {dt}")
-    return dt
+def split(key, num=2):
+    """`num` new keys (an int or a shape): legacy keys of shape (*num, 2), or typed keys of
+    shape num. The i-th key is Threefry(key, i) (JAX's default, partitionable split)."""
+    data, typed = _check_key("split", key)
+    shape = _shape(num, "split")
+    return _wrap(_split(data, shape), typed)
 
 
-def _unit_uniform(key, shape, dtype):
-    """Uniform in [0, 1) with the dtype's full mantissa resolution."""
-    if dtype == dtypes.float64:
-        n = int(np.prod(shape, dtype=np.int64))
-        b = random_bits(key, 32, (2, n))
-        hi = ew.convert_element_type(ew.shift_right_logical(b[0], _u32(5)), dtypes.float64)
-        lo = ew.convert_element_type(ew.shift_right_logical(b[1], _u32(6)), dtypes.float64)
-        u = ew.mul(ew.add(ew.mul(hi, 67108864.0), lo), 2.0 ** -53)
-        return st.reshape(u, shape)
-    b = random_bits(key, 32, shape)
-    mant = {dtypes.float32: 24, dtypes.float16: 11}[dtype]
-    u = ew.convert_element_type(ew.shift_right_logical(b, _u32(32 - mant)), dtypes.float32)
-    return ew.convert_element_type(ew.mul(u, 2.0 ** -mant), dtype)
+def fold_in(key, data):
+    """A new key from `key` and a 32-bit integer `data`: Threefry(key, (0, data))."""
+    kd, typed = _check_key("fold_in", key)
+    if np.ndim(data):
+        raise TypeError(f"random.fold_in: takes a scalar `data`, got an array of shape "
+                        f"{np.shape(data)}; use vmap for a batch")
+    if type(data) is int and not 0 <= data < 2 ** 32:
+        raise OverflowError(f"random.fold_in: Python integer {data} is out of bounds for "
+                            "uint32")
+    d = _to(data, _U32)
+    k0, k1 = _key_words(kd)
+    y0, y1 = _threefry2x32(k0, k1, _u32(0), d)
+    return _wrap(fnp.stack([y0, y1]), typed)
 
 
-def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0) -> Array:
-    """Uniform floats in [minval, maxval)."""
-    key = _check_key(key, "uniform")
-    dt = _float_dtype(dtype)
-    shape = _shape(shape)
-    u = _unit_uniform(key, shape, dt)
-    lo = fnp.asarray(minval, dt)
-    hi = fnp.asarray(maxval, dt)
-    out = fnp.add(lo, fnp.multiply(u, fnp.subtract(hi, lo)))
+def _bits(data, width: int, shape) -> Array:
+    b1, b2 = _hash_counter(data, shape)
+    if width == 64:
+        u64 = dtypes.uint64
+        hi = ew.shift_left(ew.convert_element_type(b1, u64), _const(32, u64))
+        return ew.or_(hi, ew.convert_element_type(b2, u64))
+    x = ew.xor(b1, b2)
+    return x if width == 32 else ew.convert_element_type(x, _UINT[width])
+
+
+def bits(key, shape=(), dtype=None) -> Array:
+    """Uniform random bits as unsigned integers of `dtype` (uint32, or uint64 with x64)."""
+    data, _ = _check_key("bits", key)
+    dt = _canonical(dtype, "uint")
+    if not dtypes.is_unsigned(dt):
+        raise ValueError(f"random.bits: dtype must be an unsigned integer dtype, got {dt}")
+    return _bits(data, dt.itemsize * 8, _shape(shape, "bits"))
+
+
+# --- exact float arithmetic --------------------------------------------------------------
+
+_WIDER = {dtypes.float16: dtypes.float32, dtypes.float32: dtypes.float64}
+
+
+def _two_sum(a, b):
+    """s = a + b rounded and the exact error e (a + b == s + e), Knuth's TwoSum."""
+    s = ew.add(a, b)
+    bv = ew.sub(s, a)
+    e = ew.add(ew.sub(a, ew.sub(s, bv)), ew.sub(b, bv))
+    return s, e
+
+
+def _round_exact(r, d, tail):
+    """Correct rounding of r + d + tail, where r = RN(r + d) and |tail| is tiny: only
+    when r + d is the midpoint between r and its neighbour does the tail decide."""
+    twice = ew.add(d, d)
+    q = ew.add(r, twice)
+    # r + 2d is the neighbour exactly when r + d was the midpoint (else q - r is 0 or
+    # a whole spacing, never 2d).
+    is_mid = ew.and_(ew.ne(d, 0.0), ew.eq(ew.sub(q, r), twice))
+    away = ew.and_(ew.ne(tail, 0.0), ew.eq(ew.gt(tail, 0.0), ew.gt(d, 0.0)))
+    return ew.select(ew.and_(is_mid, away), q, r)
+
+
+def _fma_narrow(a, b, c):
+    """fma for float16/float32 through the next wider type: the product is exact there, the
+    sum rounds twice, and the second rounding is corrected where the first one landed on a
+    midpoint of the narrow type (then the exact TwoSum error decides)."""
+    dt = a.dtype
+    wide = _WIDER[dt]
+    aw, bw, cw = (ew.convert_element_type(v, wide) for v in (a, b, c))
+    s, e = _two_sum(ew.mul(aw, bw), cw)
+    r = ew.convert_element_type(s, dt)
+    rw = ew.convert_element_type(r, wide)
+    d = ew.sub(s, rw)
+    q = ew.add(rw, ew.add(d, d))
+    qn = ew.convert_element_type(q, dt)
+    is_mid = ew.and_(ew.ne(d, 0.0), ew.eq(ew.convert_element_type(qn, wide), q))
+    away = ew.and_(ew.ne(e, 0.0), ew.eq(ew.gt(e, 0.0), ew.gt(d, 0.0)))
+    return ew.select(ew.and_(is_mid, away), qn, r)
+
+
+def _unfused(product, fallback):
+    """`product` (where finite) as an operand no compiler can fuse into a multiply-add:
+    C compilers contract `a * b + c` into one fma (GCC's default in GNU C, OpenCL's
+    FP_CONTRACT), which breaks error-free transformations whose product is inexact. A
+    select in between is not a multiply, so nothing fuses across it."""
+    return ew.select(ew.is_finite(product), product, fallback)
+
+
+def _veltkamp(x):
+    """x = hi + lo with hi, lo of at most 26 significant bits each (float64)."""
+    t = _unfused(ew.mul(x, 134217729.0), x)
+    hi = ew.sub(t, ew.sub(t, x))
+    return hi, ew.sub(x, hi)
+
+
+def _fma_f64(a, b, c):
+    """fma for float64: Dekker's exact product p + ep = a * b, then p + ep + c summed with
+    error-free transformations and rounded once (the tail decides at midpoints)."""
+    p = _unfused(ew.mul(a, b), a)
+    ah, al = _veltkamp(a)
+    bh, bl = _veltkamp(b)
+    # Every partial product is exact, so fused or not these sums give the same bits.
+    ep = ew.add(ew.add(ew.add(ew.sub(ew.mul(ah, bh), p), ew.mul(ah, bl)),
+                         ew.mul(al, bh)), ew.mul(al, bl))
+    s, e1 = _two_sum(p, c)
+    t, t_err = _two_sum(ep, e1)
+    r, d = _two_sum(s, t)
+    return _round_exact(r, d, t_err)
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once (XLA fuses multiply-add on CPU), on every backend; operands
+    of one float dtype, broadcast together."""
+    shape = tuple(np.broadcast_shapes(a.shape, b.shape, c.shape))
+    a, b, c = (_full_to(v, shape) for v in (a, b, c))
+    if a.dtype == dtypes.float64:
+        return _fma_f64(a, b, c)
+    return _fma_narrow(a, b, c)
+
+
+def _host(x, dt):
+    """The value of a parameter known on the host (Python or NumPy values and concrete
+    arrays) in dtype `dt`, else None."""
+    if isinstance(x, Tracer):
+        return None
+    c = core.concrete_value(x) if isinstance(x, Array) else np.asarray(x)
+    return None if c is None else np.asarray(c).astype(dt)
+
+
+def _is_exact_scale(c) -> bool:
+    """True when the host value `c` (None: unknown) is all zeros and powers of two: then
+    x * c is exact and a separate multiply-add rounds exactly like a fused one."""
+    if c is None:
+        return False
+    c = np.abs(np.asarray(c, np.float64))
+    if not np.all(np.isfinite(c)):
+        return False
+    m, _ = np.frexp(c)
+    return bool(np.all((c == 0) | (m == 0.5)))
+
+
+# --- uniform -----------------------------------------------------------------------------
+
+def _unit(words, dt) -> Array:
+    """Floats in [0, 1) from the top mantissa bits of a draw (the two Threefry words): JAX
+    sets them under exponent 0 and subtracts 1, exactly (bits >> (width - nmant)) *
+    2**-nmant."""
+    b1, b2 = words
+    if dt == dtypes.float64:
+        hi = ew.convert_element_type(b1, dt)
+        lo = ew.convert_element_type(ew.shift_right_logical(b2, _u32(12)), dt)
+        return ew.mul(ew.add(ew.mul(hi, 2.0 ** 20), lo), 2.0 ** -52)
+    if dt == dtypes.float32:
+        m = ew.shift_right_logical(ew.xor(b1, b2), _u32(9))
+        return ew.mul(ew.convert_element_type(m, dt), 2.0 ** -23)
+    if dt == dtypes.float16:
+        m = ew.shift_right_logical(ew.and_(ew.xor(b1, b2), _u32(0xFFFF)), _u32(6))
+        return ew.mul(ew.convert_element_type(m, dt), 2.0 ** -10)
+    raise TypeError(f"random.uniform: unsupported float dtype {dt}")
+
+
+def _uniform_words(words, shape, dt, minval, maxval) -> Array:
+    lo = _to(minval, dt)
+    hi = _to(maxval, dt)
+    full = tuple(np.broadcast_shapes(shape, lo.shape, hi.shape))
+    if full != shape:
+        raise ValueError(f"random.uniform: minval {lo.shape} and maxval {hi.shape} must "
+                         f"broadcast to the shape argument {shape}")
+    u = _unit(words, dt)
+    span = fnp.subtract(hi, lo)
+    lo_h, hi_h = _host(minval, dt), _host(maxval, dt)
+    if lo_h is not None and hi_h is not None and _is_exact_scale(hi_h - lo_h):
+        out = fnp.add(fnp.multiply(u, span), lo)
+    else:
+        out = _fma(u, span, lo)
     return fnp.maximum(lo, out)
 
 
+def _uniform(data, shape, dt, minval, maxval) -> Array:
+    return _uniform_words(_hash_counter(data, shape), shape, dt, minval, maxval)
+
+
+def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0) -> Array:
+    """Uniform floats in [minval, maxval) (JAX's `random.uniform`, bit for bit)."""
+    data, _ = _check_key("uniform", key)
+    return _uniform(data, _shape(shape, "uniform"), _float_dtype(dtype, "uniform"), minval,
+                    maxval)
+
+
+# --- special functions (XLA's formulas, in funcgrad ops) ---------------------------------
+
+# Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): single precision
+# (w < 5 / w >= 5) and double precision (w < 6.25 / < 16 / >= 16) polynomials, the ones
+# XLA's erf_inv uses.
+_ERFINV32 = (
+    (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+     -0.00125372503, -0.00417768164, 0.246640727, 1.50140941),
+    (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+     -0.0076224613, 0.00943887047, 1.00167406, 2.83297682),
+)
+_ERFINV64 = (
+    (-3.6444120640178196996e-21, -1.685059138182016589e-19, 1.2858480715256400167e-18,
+     1.115787767802518096e-17, -1.333171662854620906e-16, 2.0972767875968561637e-17,
+     6.6376381343583238325e-15, -4.0545662729752068639e-14, -8.1519341976054721522e-14,
+     2.6335093153082322977e-12, -1.2975133253453532498e-11, -5.4154120542946279317e-11,
+     1.051212273321532285e-09, -4.1126339803469836976e-09, -2.9070369957882005086e-08,
+     4.2347877827932403518e-07, -1.3654692000834678645e-06, -1.3882523362786468719e-05,
+     0.0001867342080340571352, -0.00074070253416626697512, -0.0060336708714301490533,
+     0.24015818242558961693, 1.6536545626831027356),
+    (2.2137376921775787049e-09, 9.0756561938885390979e-08, -2.7517406297064545428e-07,
+     1.8239629214389227755e-08, 1.5027403968909827627e-06, -4.013867526981545969e-06,
+     2.9234449089955446044e-06, 1.2475304481671778723e-05, -4.7318229009055733981e-05,
+     6.8284851459573175448e-05, 2.4031110387097893999e-05, -0.0003550375203628474796,
+     0.00095328937973738049703, -0.0016882755560235047313, 0.0024914420961078508066,
+     -0.0037512085075692412107, 0.005370914553590063617, 1.0052589676941592334,
+     3.0838856104922207635),
+    (-2.7109920616438573243e-11, -2.5556418169965252055e-10, 1.5076572693500548083e-09,
+     -3.7894654401267369937e-09, 7.6157012080783393804e-09, -1.4960026627149240478e-08,
+     2.9147953450901080826e-08, -6.7711997758452339498e-08, 2.2900482228026654717e-07,
+     -9.9298272942317002539e-07, 4.5260625972231537039e-06, -1.9681778105531670567e-05,
+     7.5995277030017761139e-05, -0.00021503011930044477347, -0.00013871931833623122026,
+     1.0103004648645343977, 4.8499064014085844221),
+)
+
+
+def _poly(w, coeffs):
+    """Horner's rule, highest degree first (as XLA: p = c_i + p * w)."""
+    p = _full_to(_const(coeffs[0], w.dtype), w.shape)
+    for c in coeffs[1:]:
+        p = ew.add(_const(c, w.dtype), ew.mul(p, w))
+    return p
+
+
+# Cephes' rational approximation of log1p for |x| < sqrt(2) - 1, numerator and denominator
+# highest degree first: XLA's float64 log1p (up to ~100 ulps from the correctly rounded
+# value near the threshold; the C library's log1p would differ from JAX by that much).
+_LOG1P_P = (4.5270000862445199635215e-5, 4.9854102823193375972212e-1,
+            6.5787325942061044846969e0, 2.9911919328553073277375e1,
+            6.0949667980987787057556e1, 5.7112963590585538103336e1,
+            2.0039553499201281259648e1)
+_LOG1P_Q = (1.0, 1.5062909083469192043167e1, 8.3047565967967209469434e1,
+            2.2176239823732856465394e2, 3.0909872225312059774938e2,
+            2.1642788614495947685003e2, 6.0118660497603843919306e1)
+
+
+def _log1p(x):
+    """log1p as JAX computes it: XLA's formula for float64, the backend's log1p else."""
+    if x.dtype != dtypes.float64:
+        return ew.log1p(x)
+    x2 = ew.mul(x, x)
+    ratio = ew.div(_poly(x, _LOG1P_P), _poly(x, _LOG1P_Q))
+    small = ew.add(x, ew.add(ew.mul(-0.5, x2), ew.mul(ew.mul(x, x2), ratio)))
+    large = ew.log(ew.add(x, 1.0))
+    return ew.select(ew.lt(ew.abs(x), 0.41421356237309504880), small, large)
+
+
+def _erf_inv(x):
+    """Inverse error function as XLA computes it (float16 through float32): w =
+    -log1p(-x*x), then Giles' polynomial of its branch, times x; +-1 give +-inf."""
+    dt = x.dtype
+    if dt == dtypes.float16:
+        return ew.convert_element_type(_erf_inv(ew.convert_element_type(x, dtypes.float32)),
+                                        dt)
+    w = ew.neg(_log1p(ew.mul(x, ew.neg(x))))
+    if dt == dtypes.float32:
+        lt5 = ew.lt(w, 5.0)
+        ws = ew.select(lt5, ew.sub(w, 2.5), ew.sub(ew.sqrt(w), 3.0))
+        small, large = _ERFINV32
+        p = ew.select(lt5, _full_to(_const(small[0], dt), w.shape),
+                       _full_to(_const(large[0], dt), w.shape))
+        for a, b in zip(small[1:], large[1:]):
+            c = ew.select(lt5, _full_to(_const(a, dt), w.shape),
+                           _full_to(_const(b, dt), w.shape))
+            p = ew.add(c, ew.mul(p, ws))
+    else:
+        lt625 = ew.lt(w, 6.25)
+        lt16 = ew.lt(w, 16.0)
+        sw = ew.sqrt(w)
+        p_small = _poly(ew.sub(w, 3.125), _ERFINV64[0])
+        p_mid = _poly(ew.sub(sw, 3.25), _ERFINV64[1])
+        p_large = _poly(ew.sub(sw, 5.0), _ERFINV64[2])
+        p = ew.select(lt625, p_small, ew.select(lt16, p_mid, p_large))
+    out = ew.mul(p, x)
+    return ew.select(ew.eq(ew.abs(x), 1.0), ew.mul(x, np.inf), out)
+
+
+_LANCZOS_G = 7.0
+_LANCZOS = (0.99999999999980993227684700473478, 676.520368121885098567009190444019,
+            -1259.13921672240287047156078755283, 771.3234287776530788486528258894,
+            -176.61502916214059906584551354, 12.507343278686904814458936853,
+            -0.13857109526572011689554707, 9.984369578019570859563e-6,
+            1.50563273514931155834e-7)
+
+
+def _lgamma(x):
+    """log|Gamma(x)| by Lanczos' approximation (g=7, n=9) with the reflection formula for
+    x < 1/2: the formula XLA uses for lgamma."""
+    dt = x.dtype
+    reflect = ew.lt(x, 0.5)
+    z = ew.select(reflect, ew.neg(x), ew.sub(x, 1.0))
+    a = _full_to(_const(_LANCZOS[0], dt), x.shape)
+    for i, c in enumerate(_LANCZOS[1:]):
+        a = ew.add(a, ew.div(_const(c, dt), ew.add(z, float(i + 1))))
+    t = ew.add(z, _LANCZOS_G + 0.5)
+    log_t = ew.add(_const(math.log(_LANCZOS_G + 0.5), dt),
+                    ew.log1p(ew.div(z, _LANCZOS_G + 0.5)))
+    r = ew.mul(ew.sub(ew.add(z, 0.5), ew.div(t, log_t)), log_t)
+    lg = ew.add(ew.add(_const((math.log(2) + math.log(math.pi)) / 2, dt), r), ew.log(a))
+    ax = ew.abs(x)
+    frac = ew.sub(ax, ew.floor(ax))
+    frac = ew.select(ew.lt(0.5, frac), ew.sub(1.0, frac), frac)
+    denom = ew.log(ew.sin(ew.mul(_const(math.pi, dt), frac)))
+    refl = ew.sub(ew.sub(_const(math.log(math.pi), dt), denom), lg)
+    refl = ew.select(ew.is_finite(denom), refl, ew.neg(denom))
+    lg = ew.select(reflect, refl, lg)
+    return ew.select(ew.eq(ax, np.inf), _full_to(_const(np.inf, dt), x.shape), lg)
+
+
+def _next_toward(x, up: bool):
+    """nextafter(x, +inf) (up) or nextafter(x, -inf): the adjacent float of x's dtype,
+    from arithmetic alone (funcgrad has no bitcast). x + |x| * (2**-(p+1) + 2**-(2p+1))
+    moves a normal x by more than half and less than one and a half of its spacing, so
+    rounds to the neighbour; subnormals and zero step by the smallest subnormal."""
+    if not up:
+        return ew.neg(_next_toward(ew.neg(x), True))
+    fi = np.finfo(x.dtype)
+    p = fi.nmant + 1
+    c = 2.0 ** -p + 2.0 ** (-2 * p + 1)
+    small = ew.lt(ew.abs(x), float(fi.tiny))
+    step = ew.select(small, _full_to(_const(fi.smallest_subnormal, x.dtype), x.shape),
+                      ew.mul(ew.abs(x), c))
+    out = ew.add(x, step)
+    neg_inf = ew.eq(x, -np.inf)
+    return ew.select(neg_inf, _full_to(_const(-fi.max, x.dtype), x.shape), out)
+
+
+# --- normal and friends ------------------------------------------------------------------
+
+def _normal_words(words, shape, dt) -> Array:
+    lo = np.nextafter(np.array(-1.0, dt), np.array(0.0, dt))
+    u = _uniform_words(words, shape, dt, lo, np.array(1.0, dt))
+    return ew.mul(_const(np.sqrt(2.0), dt), _erf_inv(u))
+
+
+def _normal(data, shape, dt) -> Array:
+    return _normal_words(_hash_counter(data, shape), shape, dt)
+
+
 def normal(key, shape=(), dtype=None) -> Array:
-    """Standard normal samples (Box-Muller on two uniforms)."""
-    key = _check_key(key, "normal")
-    dt = _float_dtype(dtype)
-    shape = _shape(shape)
-    n = int(np.prod(shape, dtype=np.int64))
-    m = (n + 1) // 2
-    u = _unit_uniform(key, (2, m), dt)
-    u1 = ew.sub(st.full((m,), 1.0, dt), u[0])
-    r = ew.sqrt(ew.mul(st.full((m,), -2.0, dt), ew.log(u1)))
-    theta = ew.mul(st.full((m,), 2 * math.pi, dt), u[1])
-    z = concatenate([ew.mul(r, ew.cos(theta)), ew.mul(r, ew.sin(theta))], 0)
-    return st.reshape(slice_in_dim(z, 0, n), shape)
+    """Standard normal samples: sqrt(2) * erfinv(u) for u uniform in (-1, 1), as JAX."""
+    data, _ = _check_key("normal", key)
+    return _normal(data, _shape(shape, "normal"), _float_dtype(dtype, "normal"))
 
 
-def erfinv(x):
-    """Inverse error function (Giles' single-precision approximation), elementwise."""
-    x = fnp.asarray(x)
-    w = fnp.negative(fnp.log(fnp.multiply(fnp.subtract(1.0, x), fnp.add(1.0, x))))
-    small = fnp.less(w, 5.0)
-    ws = w - 2.5
-    p = fnp.full_like(x, 2.81022636e-08)
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
-        p = c + p * ws
-    wl = fnp.sqrt(fnp.maximum(w, 5.0)) - 3.0
-    q = fnp.full_like(x, -0.000200214257)
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        q = c + q * wl
-    return fnp.where(small, p, q) * x
+def truncated_normal(key, lower, upper, shape=None, dtype=None) -> Array:
+    """Normal samples conditioned on (lower, upper), by the inverse CDF (as JAX)."""
+    data, _ = _check_key("truncated_normal", key)
+    dt = _float_dtype(dtype, "truncated_normal")
+    shape = _broadcast_shape("truncated_normal", shape, lower, upper)
+    sqrt2 = _const(np.sqrt(2.0), dt)
+    lo = _to(lower, dt)
+    hi = _to(upper, dt)
+    a = ew.erf(ew.div(lo, sqrt2))
+    b = ew.erf(ew.div(hi, sqrt2))
+    u = _uniform(data, shape, dt, a, b)
+    out = ew.mul(sqrt2, _erf_inv(u))
+    lo_in = _next_toward(ew.stop_gradient(lo), True)
+    hi_in = _next_toward(ew.stop_gradient(hi), False)
+    return fnp.minimum(fnp.maximum(out, lo_in), hi_in)
 
 
-def truncated_normal(key, lower=-2.0, upper=2.0, shape=None, dtype=None) -> Array:
-    """Normal samples conditioned on [lower, upper] (inverse CDF)."""
-    key = _check_key(key, "truncated_normal")
-    dt = _float_dtype(dtype)
-    lo = fnp.asarray(lower, dt)
-    hi = fnp.asarray(upper, dt)
-    shape = _shape(shape) if shape is not None else np.broadcast_shapes(lo.shape, hi.shape)
-    sqrt2 = np.float32(math.sqrt(2.0))
-    a = ew.erf(fnp.divide(lo, sqrt2))
-    b = ew.erf(fnp.divide(hi, sqrt2))
-    u = uniform(key, shape, dt, minval=a, maxval=b)
-    out = fnp.multiply(sqrt2, erfinv(u))
-    return fnp.clip(out, lo, hi)
+def lognormal(key, sigma=1.0, shape=None, dtype=None) -> Array:
+    """exp(sigma * normal)."""
+    data, _ = _check_key("lognormal", key)
+    dt = _float_dtype(dtype, "lognormal")
+    shape = _broadcast_shape("lognormal", shape, sigma)
+    return fnp.exp(fnp.multiply(_normal(data, shape, dt), _to(sigma, dt)))
 
 
-def bernoulli(key, p=0.5, shape=None) -> Array:
-    """Booleans that are True with probability `p`."""
-    key = _check_key(key, "bernoulli")
-    p = fnp.asarray(p)
+def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky") -> Array:
+    """mean + A z for z standard normal of shape `shape + mean.shape[-1:]` and A A^T = cov:
+    A from the Cholesky factorisation (default), or U sqrt(s) from the SVD / eigh of cov."""
+    data, _ = _check_key("multivariate_normal", key)
+    if method not in ("svd", "eigh", "cholesky"):
+        raise ValueError("random.multivariate_normal: method must be one of "
+                         "{'svd', 'eigh', 'cholesky'}")
+    mean = fnp.asarray(mean)
+    cov = fnp.asarray(cov)
+    common = np.promote_types(mean.dtype, cov.dtype)
+    if not dtypes.is_float(common):
+        common = _default("float")
+    mean, cov = mean.astype(common), cov.astype(common)
+    dt = common if dtype is None else _float_dtype(dtype, "multivariate_normal")
+    if mean.ndim < 1:
+        raise ValueError(f"random.multivariate_normal: mean must have ndim >= 1, got "
+                         f"{mean.ndim}")
+    n = mean.shape[-1]
+    if cov.ndim < 2 or cov.shape[-2:] != (n, n):
+        raise ValueError(f"random.multivariate_normal: cov must have shape (..., {n}, {n}) "
+                         f"for mean of shape {mean.shape}, got {cov.shape}")
+    if shape is None:
+        shape = tuple(np.broadcast_shapes(mean.shape[:-1], cov.shape[:-2]))
+    else:
+        shape = _broadcast_shape("multivariate_normal", shape, np.empty(mean.shape[:-1]),
+                                 np.empty(cov.shape[:-2]))
+    if method == "svd":
+        u, sv, _ = fnp.linalg.svd(cov)
+        factor = u * fnp.sqrt(sv[..., None, :])
+    elif method == "eigh":
+        w, v = fnp.linalg.eigh(cov)
+        factor = v * fnp.sqrt(w[..., None, :])
+    else:
+        factor = fnp.linalg.cholesky(cov)
+    z = _normal(data, shape + (n,), dt)
+    return mean + fnp.einsum("...ij,...j->...i", factor, z)
+
+
+def orthogonal(key, n, shape=(), dtype=None, m=None) -> Array:
+    """A (semi-)orthogonal matrix of shape (*shape, n, m) uniformly from O(n) (Haar): the
+    Q factor of a normal matrix with R's diagonal made positive (as JAX)."""
+    data, _ = _check_key("orthogonal", key)
+    dt = _float_dtype(dtype, "orthogonal")
+    shape = _shape(shape, "orthogonal")
+    n = int(n)
+    m = n if m is None else int(m)
+    z = _normal(data, shape + (max(n, m), min(n, m)), dt)
+    q, r = fnp.linalg.qr(z)
+    x = q * fnp.expand_dims(fnp.sign(fnp.diagonal(r, axis1=-2, axis2=-1)), -2)
+    return fnp.swapaxes(x, -1, -2) if n < m else x
+
+
+# --- discrete samplers -------------------------------------------------------------------
+
+def bernoulli(key, p=0.5, shape=None, mode="low") -> Array:
+    """Booleans, True with probability p: uniform(key, shape, p.dtype) < p (as JAX)."""
+    data, _ = _check_key("bernoulli", key)
+    if mode not in ("high", "low"):
+        raise ValueError(f"random.bernoulli: got mode={mode!r}, expected 'high' or 'low'")
+    if type(p) in (bool, int, float):
+        p = _const(p, _default("float") if type(p) is float else _default("int"))
+    elif not isinstance(p, Array):
+        p = core.to_array(np.asarray(p))
     if not dtypes.is_float(p.dtype):
-        p = p.astype(dtypes.DEFAULT_FLOAT)
-    shape = p.shape if shape is None else _shape(shape)
-    return fnp.less(uniform(key, shape, p.dtype), p)
+        raise TypeError(f"random.bernoulli: probability p must have a floating dtype, got "
+                        f"{p.dtype}")
+    shape = _broadcast_shape("bernoulli", shape, p)
+    dt = p.dtype
+    if mode == "high":
+        u = _uniform(data, (2,) + shape, dt, 0.0, 1.0)
+        u2 = fnp.multiply(u[1], _const(2.0 ** -np.finfo(dt).nmant, dt))
+        return fnp.less(u2, fnp.subtract(p, u[0]))
+    return fnp.less(_uniform(data, shape, dt, 0.0, 1.0), p)
 
 
-def gumbel(key, shape=(), dtype=None) -> Array:
-    key = _check_key(key, "gumbel")
-    dt = _float_dtype(dtype)
-    tiny = np.finfo(dt).tiny
-    u = uniform(key, shape, dt, minval=tiny, maxval=1.0)
-    return fnp.negative(fnp.log(fnp.negative(fnp.log(u))))
+def rademacher(key, shape=(), dtype=None) -> Array:
+    """-1 or +1 with equal probability (from `bernoulli(key, 0.5, shape)`)."""
+    data, _ = _check_key("rademacher", key)
+    dt = _canonical(dtype, "int")
+    shape = _shape(shape, "rademacher")
+    f = _default("float")
+    b = fnp.less(_uniform(data, shape, f, 0.0, 1.0), _const(0.5, f)).astype(dt)
+    return (2 * b - 1).astype(dt)
 
 
-def exponential(key, shape=(), dtype=None) -> Array:
-    key = _check_key(key, "exponential")
-    dt = _float_dtype(dtype)
-    u = uniform(key, shape, dt)
-    return fnp.negative(fnp.log1p(fnp.negative(u)))
+def _int_param(x, name):
+    """An integer parameter as JAX reads it: jnp.asarray (Python ints in the default int
+    type, an OverflowError when they do not fit), then non-integers cast to int."""
+    if isinstance(x, Array):
+        a = x
+    elif isinstance(x, (np.ndarray, np.generic)):
+        a = core.to_array(x)
+    else:
+        v = np.asarray(x)
+        if v.dtype.kind in "iub":
+            dt = _default("int")
+            if v.size and not np.iinfo(dt).min <= v.min() <= v.max() <= np.iinfo(dt).max:
+                # Without an x64 switch, 64-bit integers are funcgrad's to keep (see
+                # _x64_mode); with x64 off they overflow, as in JAX.
+                if _x64_mode() is not None or not (-2 ** 63 <= v.min() <= v.max() < 2 ** 63):
+                    raise OverflowError(f"random.{name}: integer {x} does not fit in {dt}")
+                dt = dtypes.int64
+            a = core.to_array(v.astype(dt))
+        else:
+            a = core.to_array(v.astype(_default("float")))
+    if not dtypes.is_int(a.dtype):
+        a = ew.convert_element_type(a, _default("int"))
+    return a
 
 
-def categorical(key, logits, axis=-1, shape=None) -> Array:
-    """Samples from a categorical distribution given unnormalised log-probabilities."""
-    key = _check_key(key, "categorical")
-    logits = fnp.asarray(logits)
-    axis = axis % logits.ndim
-    batch = logits.shape[:axis] + logits.shape[axis + 1:]
-    shape = batch if shape is None else _shape(shape)
-    if shape != batch:
-        lead = len(shape) - len(batch)
-        full_shape = shape[:lead] + logits.shape
-        g = gumbel(key, full_shape, logits.dtype)
-        return fnp.argmax(g + logits, axis=axis + lead)
-    g = gumbel(key, logits.shape, logits.dtype)
-    return fnp.argmax(g + logits, axis=axis)
+def _clip_convert(val, dt):
+    """Integer `val` converted to integer dtype `dt`, clipped to its range (not wrapped)."""
+    vi, ti = np.iinfo(val.dtype), np.iinfo(dt)
+    lo, hi = max(ti.min, vi.min), min(ti.max, vi.max)
+    val = fnp.clip(val, _const(lo, val.dtype), _const(hi, val.dtype))
+    return ew.convert_element_type(val, dt)
+
+
+def _randint(data, shape, minval, maxval, dt) -> Array:
+    minval = _int_param(minval, "randint")
+    maxval = _int_param(maxval, "randint")
+    _broadcast_shape("randint", shape, minval, maxval)
+    nbits = dt.itemsize * 8
+    udt = _UINT[nbits]
+    top = _clip_convert(_const(np.iinfo(dt).max, dt), maxval.dtype)
+    max_out_of_range = fnp.greater(maxval, top)
+    lo = _clip_convert(minval, dt)
+    hi = _clip_convert(maxval, dt)
+    k1, k2 = _split_n(data, 2)
+    higher = _bits(k1, nbits, shape)
+    lower = _bits(k2, nbits, shape)
+    # Unsigned arithmetic throughout: the wrapped difference is the span (no signed overflow).
+    span = fnp.subtract(ew.convert_element_type(hi, udt), ew.convert_element_type(lo, udt))
+    empty = fnp.less_equal(hi, lo)
+    span = fnp.where(empty, _const(1, udt), span)
+    span = fnp.where(fnp.logical_and(max_out_of_range, fnp.logical_not(empty)),
+                     fnp.add(span, _const(1, udt)), span)
+    span = _full_to(span, shape)
+    mult = ew.rem(_full_to(_const(2 ** (nbits // 2), udt), shape), span)
+    mult = ew.rem(ew.mul(mult, mult), span)
+    offset = ew.add(ew.mul(ew.rem(higher, span), mult), ew.rem(lower, span))
+    offset = ew.rem(offset, span)
+    out = fnp.add(ew.convert_element_type(lo, udt), offset)
+    return ew.convert_element_type(out, dt)
 
 
 def randint(key, shape, minval, maxval, dtype=None) -> Array:
-    """Integers uniform in [minval, maxval)."""
-    key = _check_key(key, "randint")
-    dt = dtypes.DEFAULT_INT if dtype is None else dtypes.canonicalize(dtype)
+    """Integers uniform in [minval, maxval) (JAX's method: two draws of random bits reduced
+    modulo the span; bit for bit)."""
+    data, _ = _check_key("randint", key)
+    dt = _canonical(dtype, "int")
     if not dtypes.is_int(dt):
-        raise TypeError(f"randint: dtype must be an integer type, got {dt}")
-    shape = _shape(shape)
-    lo = fnp.asarray(minval).astype(dtypes.float64)
-    hi = fnp.asarray(maxval).astype(dtypes.float64)
-    u = _unit_uniform(key, shape, dtypes.float64)
-    v = fnp.floor(lo + u * (hi - lo))
-    return fnp.clip(v, lo, fnp.maximum(lo, hi - 1)).astype(dt)
+        raise TypeError(f"random.randint: dtype must be an integer dtype, got {dt}")
+    shape = _shape(shape, "randint")
+    info = np.iinfo(dt)
+    if info.bits < 32:
+        # Sampled in int32 and cast, as JAX (less modulo bias).
+        lo = fnp.clip(_int_param(minval, "randint").astype(dtypes.int32), int(info.min),
+                      int(info.max))
+        hi = fnp.clip(_int_param(maxval, "randint").astype(dtypes.int32), int(info.min),
+                      int(info.max) + 1)
+        return _randint(data, shape, lo, hi, dtypes.int32).astype(dt)
+    return _randint(data, shape, minval, maxval, dt)
+
+
+def _shuffle(data, x, axis) -> Array:
+    """Sort by fresh random 32-bit keys, for as many rounds as make a collision-free key
+    string likely (tjablin's rule, as JAX/TensorFlow): a uniformly random permutation."""
+    rounds = int(np.ceil(3 * np.log(max(1, _size(x.shape))) / np.log(np.iinfo(np.uint32).max)))
+    for _ in range(rounds):
+        data, sub = _split_n(data, 2)
+        sort_keys = _bits(sub, 32, x.shape)
+        _, x = _sort((sort_keys, x), dimension=axis, num_keys=1)
+    return x
 
 
 def permutation(key, x, axis=0, independent=False) -> Array:
-    """A random permutation of `range(x)` (int x) or of `x` along `axis`."""
-    key = _check_key(key, "permutation")
-    if isinstance(x, (int, np.integer)):
-        n = int(x)
-        return fnp.argsort(random_bits(key, 32, (n,))).astype(dtypes.DEFAULT_INT)
+    """A random permutation of range(x) (int x) or of x along `axis` (bit for bit)."""
+    data, _ = _check_key("permutation", key)
+    if isinstance(x, (list, tuple)):
+        x = fnp.asarray(x)
+    if np.ndim(x) == 0:
+        if not (isinstance(x, (int, np.integer)) or
+                (isinstance(x, Array) and dtypes.is_int(x.dtype))):
+            raise TypeError("random.permutation: x must be an integer or at least "
+                            "1-dimensional")
+        c = core.concrete_value(x)
+        if c is None:
+            raise core.ConcretizationTypeError(
+                "random.permutation: the length x must be concrete (not traced)")
+        return _shuffle(data, fnp.arange(int(c), dtype=_default("int")), 0)
     x = fnp.asarray(x)
-    n = x.shape[axis]
-    perm = fnp.argsort(random_bits(key, 32, (n,)))
-    return fnp.take(x, perm, axis=axis)
+    axis = axis % x.ndim
+    if independent or x.ndim == 1:
+        return _shuffle(data, x, axis)
+    ind = _shuffle(data, fnp.arange(x.shape[axis], dtype=_default("int")), 0)
+    return fnp.take(x, ind, axis=axis)
 
 
-def shuffle(key, x, axis=0):
-    return permutation(key, x, axis)
+def _top_k_indices(x, k):
+    """Indices of the k largest entries along the last axis, ties to the lower index."""
+    idx = st.iota(_default("int"), x.shape, x.ndim - 1)
+    _, order = _sort((fnp.negative(x), idx), dimension=x.ndim - 1, num_keys=1)
+    return order[..., :k]
 
 
-def choice(key, a, shape=(), replace=True, p=None, axis=0) -> Array:
-    key = _check_key(key, "choice")
-    shape = _shape(shape)
-    n = int(a) if isinstance(a, (int, np.integer)) else fnp.asarray(a).shape[axis]
-    k = int(np.prod(shape, dtype=np.int64))
-    if replace:
-        if p is None:
-            idx = randint(key, shape, 0, n)
-        else:
-            idx = categorical(key, fnp.log(fnp.asarray(p)), shape=shape)
+def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None) -> Array:
+    """A random sample of `a` (an int n means range(n)) along `axis` (as JAX: with p, by
+    inverse CDF with replacement or Gumbel top-k without)."""
+    data, _ = _check_key("choice", key)
+    if not isinstance(shape, Sequence):
+        raise TypeError(f"random.choice: shape must be a sequence, got {shape!r}")
+    shape = _shape(shape, "choice")
+    arr = fnp.asarray(a)
+    if arr.ndim == 0:
+        c = core.concrete_value(a)
+        if c is None:
+            raise core.ConcretizationTypeError("random.choice: an int `a` must be concrete")
+        n_inputs = int(c)
     else:
-        if k > n:
-            raise ValueError(f"choice: cannot take a larger sample ({k}) than population ({n}) "
-                             "without replacement")
-        if p is None:
-            idx = st.reshape(permutation(key, n)[:k], shape)
+        axis = axis % arr.ndim
+        n_inputs = arr.shape[axis]
+    n_draws = _size(shape)
+    if n_draws == 0:
+        return fnp.zeros(shape, dtype=arr.dtype)
+    if n_inputs <= 0:
+        raise ValueError("random.choice: a must be greater than 0 unless no samples are taken")
+    if not replace and n_draws > n_inputs:
+        raise ValueError(f"random.choice: cannot take a larger sample (size {n_draws}) than "
+                         f"population (size {n_inputs}) when replace=False")
+    if p is None:
+        if replace:
+            ind = _randint(data, shape, 0, n_inputs, _default("int"))
+            result = ind if arr.ndim == 0 else fnp.take(arr, ind, axis=axis)
         else:
-            g = gumbel(key, (n,)) + fnp.log(fnp.asarray(p))
-            idx = st.reshape(fnp.argsort(-g)[:k], shape)
-    if isinstance(a, (int, np.integer)):
-        return idx
-    return fnp.take(fnp.asarray(a), idx, axis=axis)
+            if arr.ndim == 0:
+                perm = _shuffle(data, fnp.arange(n_inputs, dtype=_default("int")), 0)
+            elif arr.ndim == 1:
+                perm = _shuffle(data, arr, 0)
+            else:
+                ind = _shuffle(data, fnp.arange(n_inputs, dtype=_default("int")), 0)
+                perm = fnp.take(arr, ind, axis=axis)
+            result = ix.slice_in_dim(perm, 0, n_draws, axis=axis if arr.ndim else 0)
+    else:
+        p_arr = fnp.asarray(p)
+        if not dtypes.is_float(p_arr.dtype):
+            p_arr = p_arr.astype(_default("float"))
+        if p_arr.shape != (n_inputs,):
+            raise ValueError(f"random.choice: p must be None or a 1D vector with the same size "
+                             f"as a.shape[axis]; p has shape {p_arr.shape} and a.shape[axis] "
+                             f"is {n_inputs}")
+        if replace:
+            p_cuml = fnp.cumsum(p_arr)
+            u = _uniform(data, shape, p_cuml.dtype, 0.0, 1.0)
+            r = fnp.multiply(p_cuml[-1], fnp.subtract(_const(1, p_cuml.dtype), u))
+            ind = fnp.searchsorted(p_cuml, r).astype(_default("int"))
+        else:
+            g = fnp.add(_gumbel(data, (n_inputs,), p_arr.dtype, mode), fnp.log(p_arr))
+            ind = _top_k_indices(g, n_draws).astype(_default("int"))
+        result = ind if arr.ndim == 0 else fnp.take(arr, ind, axis=axis)
+    out_shape = shape if arr.ndim == 0 else arr.shape[:axis] + shape + arr.shape[axis + 1:]
+    return fnp.reshape(result, out_shape)
+
+
+# --- transforms of one uniform draw ------------------------------------------------------
+
+def _gumbel(data, shape, dt, mode) -> Array:
+    mode = "low" if mode is None else mode
+    if mode not in ("low", "high", "highest"):
+        raise ValueError(f"random.gumbel: mode must be 'low', 'high' or 'highest', got "
+                         f"{mode!r}")
+    fi = np.finfo(dt)
+    if mode == "highest":
+        raise NotImplementedError("random.gumbel: mode='highest' builds floats from raw bits "
+                                  "(a bitcast funcgrad lacks); use mode='high'")
+    if mode == "high":
+        u = _uniform(data, (2,) + shape, dt, 0.0, 1.0)
+        high, low = u[0], u[1]
+        small = fnp.add(fnp.add(high, fnp.multiply(_const(2.0 ** -fi.nmant, dt), low)),
+                        _const(fi.tiny, dt))
+        x = fnp.where(fnp.greater_equal(high, _const(0.5, dt)), high, small)
+        return ew.neg(ew.log(ew.neg(_log1p(ew.neg(x)))))
+    u = _uniform(data, shape, dt, np.array(fi.tiny, dt), np.array(1.0, dt))
+    return fnp.negative(fnp.log(fnp.negative(fnp.log(u))))
+
+
+def gumbel(key, shape=(), dtype=None, mode=None) -> Array:
+    """Standard Gumbel samples: -log(-log(u))."""
+    data, _ = _check_key("gumbel", key)
+    return _gumbel(data, _shape(shape, "gumbel"), _float_dtype(dtype, "gumbel"), mode)
+
+
+def categorical(key, logits, axis=-1, shape=None, replace=True, mode=None) -> Array:
+    """Samples of categorical distributions given by unnormalised log-probabilities along
+    `axis` (Gumbel-max, or Gumbel top-k without replacement, as JAX)."""
+    data, _ = _check_key("categorical", key)
+    logits = fnp.asarray(logits)
+    if not dtypes.is_float(logits.dtype):
+        raise TypeError(f"random.categorical: logits must be floating point, got "
+                        f"{logits.dtype}")
+    nd = logits.ndim
+    ax = axis % nd
+    batch = logits.shape[:ax] + logits.shape[ax + 1:]
+    if shape is None:
+        shape = batch
+    else:
+        shape = _shape(shape, "categorical")
+        if tuple(np.broadcast_shapes(shape, batch)) != shape:
+            raise ValueError(f"random.categorical: shape {shape} must broadcast with the batch "
+                             f"shape {batch} of logits {logits.shape} (axis {axis})")
+    prefix = shape[:len(shape) - len(batch)]
+    if replace:
+        neg_axis = ax - nd
+        full = list(shape[len(shape) - len(batch):])
+        full.insert(ax, logits.shape[ax])
+        g = _gumbel(data, prefix + tuple(full), logits.dtype, mode)
+        lg = fnp.expand_dims(logits, tuple(range(len(prefix)))) if prefix else logits
+        return fnp.argmax(fnp.add(g, lg), axis=neg_axis).astype(_default("int"))
+    noisy = fnp.add(logits, _gumbel(data, logits.shape, logits.dtype, mode))
+    k = _size(prefix)
+    if k > logits.shape[ax]:
+        raise ValueError(f"random.categorical: number of samples without replacement ({k}) "
+                         f"cannot exceed number of categories ({logits.shape[ax]})")
+    ind = _top_k_indices(fnp.moveaxis(noisy, ax, -1), k)
+    ind = fnp.moveaxis(ind, -1, 0)
+    return fnp.reshape(ind, shape).astype(_default("int"))
+
+
+def _exponential(data, shape, dt) -> Array:
+    u = _uniform(data, shape, dt, 0.0, 1.0)
+    return ew.neg(_log1p(ew.neg(u)))
+
+
+def exponential(key, shape=(), dtype=None) -> Array:
+    """Exponential(1) samples: -log1p(-u)."""
+    data, _ = _check_key("exponential", key)
+    return _exponential(data, _shape(shape, "exponential"), _float_dtype(dtype, "exponential"))
+
+
+def laplace(key, shape=(), dtype=None) -> Array:
+    """Laplace(0, 1) samples: sign(u) * log1p(-|u|) for u uniform in (-1, 1)."""
+    data, _ = _check_key("laplace", key)
+    dt = _float_dtype(dtype, "laplace")
+    fi = np.finfo(dt)
+    u = _uniform(data, _shape(shape, "laplace"), dt, np.array(-1.0 + fi.epsneg, dt),
+                 np.array(1.0, dt))
+    return ew.mul(ew.sign(u), _log1p(ew.neg(ew.abs(u))))
+
+
+def logistic(key, shape=(), dtype=None) -> Array:
+    """Standard logistic samples: log(u) - log1p(-u)."""
+    data, _ = _check_key("logistic", key)
+    dt = _float_dtype(dtype, "logistic")
+    u = _uniform(data, _shape(shape, "logistic"), dt, np.array(np.finfo(dt).tiny, dt),
+                 np.array(1.0, dt))
+    return ew.sub(ew.log(u), _log1p(ew.neg(u)))
+
+
+def cauchy(key, shape=(), dtype=None) -> Array:
+    """Standard Cauchy samples: tan(pi * (u - 1/2))."""
+    data, _ = _check_key("cauchy", key)
+    dt = _float_dtype(dtype, "cauchy")
+    u = _uniform(data, _shape(shape, "cauchy"), dt, np.array(np.finfo(dt).eps, dt),
+                 np.array(1.0, dt))
+    return fnp.tan(fnp.multiply(_const(np.pi, dt), fnp.subtract(u, _const(0.5, dt))))
+
+
+def pareto(key, b, shape=None, dtype=None) -> Array:
+    """Pareto(b) samples: exp(exponential / b)."""
+    data, _ = _check_key("pareto", key)
+    dt = _float_dtype(dtype, "pareto")
+    shape = _broadcast_shape("pareto", shape, b)
+    return fnp.exp(fnp.divide(_exponential(data, shape, dt), _to(b, dt)))
+
+
+# --- gamma family (Marsaglia-Tsang rejection, per element) -------------------------------
+
+def _select_keys(pred, new, old):
+    return ew.select(st.broadcast_in_dim(pred, old.shape, (0,)), new, old)
+
+
+def _gamma(data, a, shape, dt, log_space) -> Array:
+    """Gamma(a) samples, element i from the i-th key of split(key, size) by Marsaglia and
+    Tsang's rejection method (alpha < 1 boosted through Gamma(alpha + 1) * U**(1/alpha)),
+    as JAX's `_gamma_one` per element; JAX maps it with vmap, which runs every lane's loop
+    until the last lane is done, so here the lanes loop together, each advancing only
+    while its own condition holds."""
+    n = _size(shape)
+    if n == 0:
+        return st.full(shape, 0, dt)
+    alpha = st.reshape(_full_to(_to(a, dt), shape), (n,))
+    key, sub = _split_lanes(_split(data, (n,)), 2)
+    one, zero = _const(1.0, dt), _const(0.0, dt)
+    boost = ew.ge(alpha, one)
+    alpha_b = ew.select(boost, alpha, ew.add(alpha, one))
+    d = ew.sub(alpha_b, _const(1.0 / 3.0, dt))
+    c = ew.div(_const(1.0 / 3.0, dt), ew.sqrt(d))
+
+    def rejected(xx, v, u):
+        squeeze = ew.ge(u, ew.sub(one, ew.mul(_const(0.0331, dt), ew.mul(xx, xx))))
+        log_test = ew.ge(ew.log(u), ew.add(ew.mul(xx, _const(0.5, dt)),
+                                             ew.mul(d, ew.add(ew.sub(one, v), ew.log(v)))))
+        return ew.and_(squeeze, log_test)
+
+    def body(state):
+        k, xx, v, u = state
+        live = rejected(xx, v, u)
+        k_next, x_key, u_key = _split_lanes(k, 3)
+
+        def draw(inner):
+            kk, x, vv = inner
+            go = ew.le(vv, zero)
+            kk_next, s = _split_lanes(kk, 2)
+            x_new = _normal_words(_lane_words(s), (n,), dt)
+            v_new = ew.add(one, ew.mul(x_new, c))
+            return (_select_keys(go, kk_next, kk), ew.select(go, x_new, x),
+                    ew.select(go, v_new, vv))
+
+        def drawing(inner):
+            return fnp.any(ew.and_(live, ew.le(inner[2], zero)))
+
+        _, x, v_new = lax.while_loop(drawing, draw, (x_key, st.full((n,), 0.0, dt),
+                                                     st.full((n,), -1.0, dt)))
+        u_new = _uniform_words(_lane_words(u_key), (n,), dt, 0.0, 1.0)
+        return (_select_keys(live, k_next, k), ew.select(live, ew.mul(x, x), xx),
+                ew.select(live, ew.mul(ew.mul(v_new, v_new), v_new), v),
+                ew.select(live, u_new, u))
+
+    init = (key, st.full((n,), 0.0, dt), st.full((n,), 1.0, dt), st.full((n,), 2.0, dt))
+    _, _, v, _ = lax.while_loop(lambda st: fnp.any(rejected(*st[1:])), body, init)
+    u_last = _uniform_words(_lane_words(sub), (n,), dt, 0.0, 1.0)
+    if log_space:
+        log_u = _log1p(ew.neg(u_last))          # -exponential(sub), as JAX
+        log_boost = ew.select(ew.or_(boost, ew.eq(log_u, zero)), st.full((n,), 0.0, dt),
+                               ew.mul(log_u, ew.div(one, alpha)))
+        out = ew.add(ew.add(ew.log(d), ew.log(v)), log_boost)
+    else:
+        boosted = ew.pow(ew.sub(one, u_last), ew.div(one, alpha))
+        out = ew.mul(ew.mul(d, v), ew.select(boost, st.full((n,), 1.0, dt), boosted))
+    return st.reshape(out, shape)
+
+
+def gamma(key, a, shape=None, dtype=None) -> Array:
+    """Gamma(a, 1) samples (Marsaglia-Tsang rejection per element, as JAX). Not
+    differentiable in `a` (JAX's implicit reparameterisation gradient is not implemented)."""
+    data, _ = _check_key("gamma", key)
+    dt = _float_dtype(dtype, "gamma")
+    return _gamma(data, a, _broadcast_shape("gamma", shape, a), dt, False)
+
+
+def loggamma(key, a, shape=None, dtype=None) -> Array:
+    """log of Gamma(a, 1) samples, computed in log space (accurate for small a)."""
+    data, _ = _check_key("loggamma", key)
+    dt = _float_dtype(dtype, "loggamma")
+    return _gamma(data, a, _broadcast_shape("loggamma", shape, a), dt, True)
+
+
+def beta(key, a, b, shape=None, dtype=None) -> Array:
+    """Beta(a, b) samples: Ga / (Ga + Gb) from log-space gamma draws."""
+    data, _ = _check_key("beta", key)
+    dt = _float_dtype(dtype, "beta")
+    shape = _broadcast_shape("beta", shape, a, b)
+    ka, kb = _split_n(data, 2)
+    la = _gamma(ka, a, shape, dt, True)
+    lb = _gamma(kb, b, shape, dt, True)
+    top = fnp.maximum(la, lb)
+    ga = fnp.exp(fnp.subtract(la, top))
+    gb = fnp.exp(fnp.subtract(lb, top))
+    return fnp.divide(ga, fnp.add(ga, gb))
+
+
+def dirichlet(key, alpha, shape=None, dtype=None) -> Array:
+    """Dirichlet(alpha) samples over alpha's last axis (softmax of log-gamma draws)."""
+    data, _ = _check_key("dirichlet", key)
+    dt = _float_dtype(dtype, "dirichlet")
+    alpha = fnp.asarray(alpha)
+    if alpha.ndim < 1:
+        raise ValueError(f"random.dirichlet: alpha must have ndim >= 1, got {alpha.ndim}")
+    if shape is None:
+        shape = alpha.shape[:-1]
+    else:
+        shape = _broadcast_shape("dirichlet", shape, np.empty(alpha.shape[:-1]))
+    lg = _gamma(data, alpha, shape + alpha.shape[-1:], dt, True)
+    e = fnp.exp(fnp.subtract(lg, fnp.max(lg, axis=-1, keepdims=True)))
+    return fnp.divide(e, fnp.sum(e, axis=-1, keepdims=True))
+
+
+def t(key, df, shape=None, dtype=None) -> Array:
+    """Student's t samples with `df` degrees of freedom: n * sqrt(df/2 / Gamma(df/2))."""
+    data, _ = _check_key("t", key)
+    dt = _float_dtype(dtype, "t")
+    shape = _broadcast_shape("t", shape, df)
+    kn, kg = _split_n(data, 2)
+    n = _normal(kn, shape, dt)
+    half = fnp.divide(_to(df, dt), _const(2.0, dt))
+    g = _gamma(kg, half, shape, dt, False)
+    return fnp.multiply(n, fnp.sqrt(fnp.divide(half, g)))
+
+
+def chisquare(key, df, shape=None, dtype=None) -> Array:
+    """Chi-square samples: 2 * Gamma(df / 2)."""
+    data, _ = _check_key("chisquare", key)
+    dt = _float_dtype(dtype, "chisquare")
+    shape = _broadcast_shape("chisquare", shape, df)
+    half = fnp.divide(_to(df, dt), _const(2.0, dt))
+    return fnp.multiply(fnp.exp(_gamma(data, half, shape, dt, True)), _const(2.0, dt))
+
+
+# --- poisson -----------------------------------------------------------------------------
+
+def _poisson_knuth(data, lam, shape, dt, max_iters):
+    """Knuth: count uniforms until their product drops below exp(-lam) (lam < 10)."""
+    f32 = dtypes.float32
+
+    def body(state):
+        i, k, rng, log_prod = state
+        rng, sub = _split_n(rng, 2)
+        k = ew.select(ew.gt(log_prod, ew.neg(lam)), ew.add(k, _const(1, dt)), k)
+        u = _uniform(sub, shape, f32, 0.0, 1.0)
+        return ew.add(i, _const(1, dtypes.int32)), k, rng, ew.add(log_prod, ew.log(u))
+
+    def cond(state):
+        i, _, _, log_prod = state
+        return ew.and_(fnp.any(ew.gt(log_prod, ew.neg(lam))), ew.lt(i, max_iters))
+
+    init = (_const(0, dtypes.int32), st.full(shape, 0, dt), data, st.full(shape, 0.0, f32))
+    k = lax.while_loop(cond, body, init)[1]
+    return ew.sub(k, _const(1, dt))
+
+
+def _poisson_rejection(data, lam, shape, dt, max_iters):
+    """Hörmann's transformed rejection with squeeze (PTRS), for lam >= 10."""
+    log_lam = ew.log(lam)
+    b = ew.add(0.931, ew.mul(2.53, ew.sqrt(lam)))
+    a = ew.add(-0.059, ew.mul(0.02483, b))
+    inv_alpha = ew.add(1.1239, ew.div(1.1328, ew.sub(b, 3.4)))
+    v_r = ew.sub(0.9277, ew.div(3.6224, ew.sub(b, 2.0)))
+
+    def body(state):
+        i, k_out, accepted, k = state
+        k, s0, s1 = _split_n(k, 3)
+        u = ew.sub(_uniform(s0, shape, lam.dtype, 0.0, 1.0), 0.5)
+        v = _uniform(s1, shape, lam.dtype, 0.0, 1.0)
+        us = ew.sub(0.5, ew.abs(u))
+        kk = ew.floor(ew.add(ew.add(ew.mul(ew.add(ew.div(ew.mul(2.0, a), us), b), u),
+                                       lam), 0.43))
+        s = ew.log(ew.div(ew.mul(v, inv_alpha), ew.add(ew.div(a, ew.mul(us, us)), b)))
+        tt = ew.sub(ew.add(ew.neg(lam), ew.mul(kk, log_lam)), _lgamma(ew.add(kk, 1.0)))
+        accept1 = ew.and_(ew.ge(us, 0.07), ew.le(v, v_r))
+        reject = ew.or_(ew.lt(kk, 0.0), ew.and_(ew.lt(us, 0.013), ew.gt(v, us)))
+        accept = ew.or_(accept1, ew.and_(ew.not_(reject), ew.le(s, tt)))
+        k_out = ew.select(accept, kk, k_out)
+        return ew.add(i, _const(1, dtypes.int32)), k_out, ew.or_(accepted, accept), k
+
+    def cond(state):
+        i, _, accepted, _ = state
+        return ew.and_(fnp.any(ew.not_(accepted)), ew.lt(i, max_iters))
+
+    init = (_const(0, dtypes.int32), st.full(shape, -1.0, lam.dtype),
+            st.full(shape, False, dtypes.bool_), data)
+    k = lax.while_loop(cond, body, init)[1]
+    return ew.convert_element_type(k, dt)
+
+
+def poisson(key, lam, shape=None, dtype=None) -> Array:
+    """Poisson(lam) counts (Knuth for lam < 10, transformed rejection above; as JAX, in
+    float32 whatever the output dtype)."""
+    data, _ = _check_key("poisson", key)
+    dt = _canonical(dtype, "int")
+    if not dtypes.is_int(dt):
+        raise TypeError(f"random.poisson: dtype must be an integer dtype, got {dt}")
+    shape = np.shape(lam) if shape is None else _shape(shape, "poisson")
+    f32 = dtypes.float32
+    lam = _full_to(_to(lam, f32), tuple(shape))
+    if lam.shape != tuple(shape):
+        raise ValueError(f"random.poisson: lam of shape {lam.shape} does not broadcast to "
+                         f"{shape}")
+    shape = tuple(shape)
+    use_knuth = ew.or_(ew.ne(lam, lam), ew.lt(lam, 10.0))
+    lam_knuth = ew.select(use_knuth, lam, st.full(shape, 0.0, f32))
+    lam_rej = ew.select(use_knuth, st.full(shape, 1e5, f32), lam)
+    # JAX stops after iinfo(dtype).max iterations; the counter here is int32.
+    max_iters = _const(min(np.iinfo(dt).max, np.iinfo(np.int32).max), dtypes.int32)
+    result = ew.select(use_knuth, _poisson_knuth(data, lam_knuth, shape, dt, max_iters),
+                        _poisson_rejection(data, lam_rej, shape, dt, max_iters))
+    return ew.select(ew.eq(lam, 0.0), st.full(shape, 0, dt), result)
