@@ -1,0 +1,503 @@
+"""The process group: MPI's world through mpi4py, or a world of one process when no MPI
+launcher started this one; the transport that runs the collective primitives on host
+buffers; deadlines on every wait; the program checks; stopping every process when one
+fails.
+
+Every collective is non-blocking MPI (`Iallreduce`, `Iallgather`, ...) waited on by
+polling against a deadline (`timeout`, default 300 s, `FUNCGRAD_DISTRIBUTED_TIMEOUT`), so a
+process whose peers died, raised or run another program gets a `CollectiveTimeoutError`
+instead of hanging. An exception that leaves a process of a multi-process world calls
+`MPI_Abort` (through `sys.excepthook`), which makes the launcher stop every process.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+from ..prims.collectives import DistributedError, set_transport
+
+DEFAULT_TIMEOUT = 300.0
+TIMEOUT_ENV = "FUNCGRAD_DISTRIBUTED_TIMEOUT"
+BUCKET_ENV = "FUNCGRAD_DISTRIBUTED_BUCKET_BYTES"
+DEFAULT_BUCKET_BYTES = 4 << 20
+
+# Variables set by MPI launchers (MPICH/Hydra, Intel MPI and PMI-2 launchers such as Slurm's
+# srun: PMI_*; Open MPI: OMPI_*; PMIx launchers: PMIX_RANK).
+_LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
+_LAUNCHER_VARS = _LAUNCHER_SIZE_VARS + ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
+
+
+class CollectiveTimeoutError(DistributedError):
+    """A collective (or barrier) did not complete within the deadline."""
+
+
+class ProgramMismatchError(DistributedError):
+    """Processes ran different programs (or different collectives) at the same point."""
+
+
+# ---------------------------------------------------------------------------------------
+# Packing: several arrays reduced as one buffer per dtype
+
+_WIRE = {np.dtype(np.float16): np.dtype(np.float32)}   # types MPI has no reduction for
+
+
+def _wire_dtype(dt: np.dtype, op: str) -> np.dtype:
+    if dt == np.bool_:
+        return np.dtype(np.uint8)
+    if dt.name == "bfloat16":
+        return np.dtype(np.float32)
+    return _WIRE.get(dt, dt)
+
+
+def _groups(arrays, op):
+    """{wire dtype: [indices]} in first-seen order."""
+    groups: dict = {}
+    for i, a in enumerate(arrays):
+        groups.setdefault(_wire_dtype(a.dtype, op), []).append(i)
+    return groups
+
+
+def _pack(arrays, idx, wire):
+    total = sum(arrays[i].size for i in idx)
+    buf = np.empty(total, wire)
+    off = 0
+    for i in idx:
+        a = arrays[i]
+        buf[off:off + a.size] = a.reshape(-1)     # (converts float16/bool on the way)
+        off += a.size
+    return buf
+
+
+def _unpack(buf, arrays, idx, outs):
+    off = 0
+    for i in idx:
+        a = arrays[i]
+        part = buf[off:off + a.size].reshape(a.shape)
+        # Views of the reduced buffer: no copy unless the wire type differs.
+        outs[i] = part if part.dtype == a.dtype else part.astype(a.dtype)
+        off += a.size
+
+
+def _buckets(n: int, itemsize: int, bucket_bytes: int):
+    step = max(1, bucket_bytes // max(itemsize, 1))
+    return [(s, min(n, s + step)) for s in range(0, n, step)] or [(0, 0)]
+
+
+# ---------------------------------------------------------------------------------------
+# A world of one process (no MPI)
+
+
+class LocalWorld:
+    """The process group of a process started without an MPI launcher: one member."""
+
+    rank = 0
+    size = 1
+    uses_mpi = False
+
+    def allreduce(self, arrays, op):
+        return [np.array(a, copy=True) for a in arrays]
+
+    def allgather(self, x):
+        return np.array(x, copy=True)[None]
+
+    def reduce_scatter(self, blocks, op):
+        return np.array(blocks[0], copy=True)
+
+    def ppermute(self, x, perm):
+        return np.array(x, copy=True) if (0, 0) in perm else np.zeros_like(x)
+
+    def broadcast(self, arrays, root):
+        return [np.array(a, copy=True) for a in arrays]
+
+    def check_program(self, info):
+        pass
+
+    def check_signature(self, name, signature):
+        pass
+
+    def barrier(self):
+        pass
+
+    def close(self):
+        pass
+
+
+# ---------------------------------------------------------------------------------------
+# MPI
+
+
+class MPIWorld:
+    """MPI's world: the collectives of programs run on a duplicate of COMM_WORLD, the
+    program checks on another, so a check never matches a data message."""
+
+    uses_mpi = True
+
+    def __init__(self, MPI, timeout: float, bucket_bytes: int):
+        self.MPI = MPI
+        world = MPI.COMM_WORLD
+        self.rank = world.Get_rank()
+        self.size = world.Get_size()
+        self.comm = world.Dup()
+        self.check_comm = world.Dup()
+        self.timeout = timeout
+        self.bucket_bytes = bucket_bytes
+        self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
+        self._pending = None          # (request, buffer, info) of a started program check
+        self._lock = threading.RLock()
+
+    # --- waiting -------------------------------------------------------------------------
+
+    def _wait(self, requests, what: str) -> None:
+        """Wait for `requests` by polling until the deadline: spin briefly (small messages
+        on one machine complete in microseconds), then yield the core between polls."""
+        testall = self.MPI.Request.Testall
+        if testall(requests):
+            return
+        start = time.monotonic()
+        deadline = start + self.timeout
+        spins = 0
+        while not testall(requests):
+            spins += 1
+            if spins < 2000:
+                _yield_core()
+                continue
+            now = time.monotonic()
+            if now > deadline:
+                raise CollectiveTimeoutError(
+                    f"funcgrad.distributed: process {self.rank} of {self.size} waited "
+                    f"{now - start:.0f} s for {what} without the other processes joining. "
+                    "Another process has died, raised, is stuck, or runs a different "
+                    "program or a different number of steps. (The deadline is "
+                    f"{self.timeout:g} s: initialize(timeout=...) or {TIMEOUT_ENV}.)")
+            # Back off to at most 1 ms between polls after the first few milliseconds.
+            time.sleep(min(1e-3, 1e-5 * (spins - 1999)))
+
+    # --- program checks ------------------------------------------------------------------
+
+    def check_program(self, info) -> None:
+        """Start comparing `info.digest` across processes (an Iallreduce of the digest and
+        its negation with MAX, on the check communicator); the next collective finishes the
+        comparison before it sends anything."""
+        with self._lock:
+            self._finish_check()
+            words = _digest_words(info.digest)
+            buf = np.array(words + [-w for w in words], np.int64)
+            req = self.check_comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self.MPI.MAX)
+            self._pending = (req, buf, info)
+
+    def check_signature(self, name: str, signature: str) -> None:
+        """Compare a collective's signature outside a program (eager use) right away."""
+        from ..prims.collectives import ProgramInfo
+        self.check_program(ProgramInfo(name, signature, ""))
+        self._finish_check()
+
+    def _finish_check(self) -> None:
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        req, buf, info = pending
+        self._wait([req], f"the program check of {info.name}")
+        n = len(buf) // 2
+        if all(buf[i] == -buf[n + i] for i in range(n)):
+            return
+        # They differ: every process sees it (the reduced maximum and minimum disagree) and
+        # gathers the descriptions to name the difference.
+        described = self.check_comm.allgather((info.digest, info.signature, info.text))
+        raise ProgramMismatchError(_mismatch_message(info.name, described, self.rank))
+
+    # --- collectives ---------------------------------------------------------------------
+
+    def allreduce(self, arrays, op):
+        """Reduce `arrays` elementwise over the processes with one in-place Iallreduce per
+        dtype (per bucket of at most `bucket_bytes`, started together so MPI pipelines
+        them); returns new arrays (views of the reduced buffers)."""
+        with self._lock:
+            self._finish_check()
+            arrays = [np.asarray(a) for a in arrays]
+            outs = [None] * len(arrays)
+            mop = self._ops[op]
+            reqs, jobs = [], []
+            for wire, idx in _groups(arrays, op).items():
+                if len(idx) == 1 and arrays[idx[0]].dtype == wire and \
+                        arrays[idx[0]].flags.c_contiguous and \
+                        arrays[idx[0]].nbytes <= self.bucket_bytes:
+                    # One array: reduce straight from its buffer into the result.
+                    a = arrays[idx[0]]
+                    out = np.empty_like(a)
+                    reqs.append(self.comm.Iallreduce(a, out, op=mop))
+                    outs[idx[0]] = out
+                    continue
+                buf = _pack(arrays, idx, wire)
+                for s, e in _buckets(buf.size, buf.itemsize, self.bucket_bytes):
+                    reqs.append(self.comm.Iallreduce(self.MPI.IN_PLACE, buf[s:e], op=mop))
+                jobs.append((buf, idx))
+            self._wait(reqs, f"an allreduce ({op}) of {_describe(arrays)}")
+            for buf, idx in jobs:
+                _unpack(buf, arrays, idx, outs)
+            return outs
+
+    def allgather(self, x):
+        with self._lock:
+            self._finish_check()
+            wire = _wire_dtype(x.dtype, "gather")
+            send = np.ascontiguousarray(x, wire)
+            out = np.empty((self.size,) + x.shape, wire)
+            self._wait([self.comm.Iallgather(send, out)], f"an all_gather of {_describe([x])}")
+            return out if wire == x.dtype else out.astype(x.dtype)
+
+    def reduce_scatter(self, blocks, op):
+        with self._lock:
+            self._finish_check()
+            wire = _wire_dtype(blocks.dtype, op)
+            send = np.ascontiguousarray(blocks, wire)
+            out = np.empty(blocks.shape[1:], wire)
+            self._wait([self.comm.Ireduce_scatter_block(send, out, op=self._ops[op])],
+                       f"a psum_scatter of {_describe([blocks])}")
+            return out if wire == blocks.dtype else out.astype(blocks.dtype)
+
+    def ppermute(self, x, perm):
+        with self._lock:
+            self._finish_check()
+            wire = _wire_dtype(x.dtype, "permute")
+            send = np.ascontiguousarray(x, wire)
+            out = np.zeros(x.shape, wire)
+            reqs = []
+            for s, d in perm:
+                if s == self.rank and d == self.rank:
+                    out[...] = send
+                elif s == self.rank:
+                    reqs.append(self.comm.Isend(send, dest=d, tag=_PPERMUTE_TAG))
+                elif d == self.rank:
+                    reqs.append(self.comm.Irecv(out, source=s, tag=_PPERMUTE_TAG))
+            self._wait(reqs, f"a ppermute of {_describe([x])}")
+            return out if wire == x.dtype else out.astype(x.dtype)
+
+    def broadcast(self, arrays, root):
+        """Process `root`'s `arrays` on every process (one Ibcast per dtype)."""
+        with self._lock:
+            self._finish_check()
+            arrays = [np.asarray(a) for a in arrays]
+            outs = [None] * len(arrays)
+            reqs, jobs = [], []
+            for wire, idx in _groups(arrays, "bcast").items():
+                buf = _pack(arrays, idx, wire)
+                for s, e in _buckets(buf.size, buf.itemsize, self.bucket_bytes):
+                    reqs.append(self.comm.Ibcast(buf[s:e], root=root))
+                jobs.append((buf, idx))
+            self._wait(reqs, f"a broadcast from process {root} of {_describe(arrays)}")
+            for buf, idx in jobs:
+                _unpack(buf, arrays, idx, outs)
+            return outs
+
+    def barrier(self):
+        with self._lock:
+            self._finish_check()
+            self._wait([self.comm.Ibarrier()], "a barrier")
+
+    def close(self):
+        with self._lock:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                self._wait([pending[0]], "the last program check")
+            for c in (self.comm, self.check_comm):
+                c.Free()
+
+
+_PPERMUTE_TAG = 0x6667
+_yield_core = getattr(os, "sched_yield", lambda: None)
+
+
+def _digest_words(digest: str) -> list[int]:
+    # Two 62-bit words of the SHA-256 (negation stays in int64).
+    return [int(digest[:16], 16) >> 2, int(digest[16:32], 16) >> 2]
+
+
+def _describe(arrays) -> str:
+    parts = [f"{a.dtype.name}{list(a.shape)}" for a in arrays[:4]]
+    more = f" and {len(arrays) - 4} more" if len(arrays) > 4 else ""
+    return ", ".join(parts) + more
+
+
+def _mismatch_message(name, described, rank) -> str:
+    """Which processes differ from process 0, and how: the input types, else the first
+    lines where the programs differ."""
+    ref_digest, ref_sig, ref_text = described[0]
+    lines = [(f"funcgrad.distributed: the processes run different programs in {name} (seen "
+              f"by process {rank}); every process must trace the same program, with the same "
+              "shapes and dtypes, before the first collective.")]
+    for r, (digest, sig, text) in enumerate(described[1:], 1):
+        if digest == ref_digest:
+            continue
+        if sig != ref_sig:
+            lines.append(f"  process 0 called it with {ref_sig}")
+            lines.append(f"  process {r} called it with {sig}")
+        else:
+            diff = list(difflib.unified_diff(ref_text.splitlines(), text.splitlines(),
+                                             "process 0", f"process {r}", n=1, lineterm=""))
+            lines.append(f"  the programs of process 0 and process {r} differ:")
+            lines.extend("    " + d for d in diff[:24])
+            if len(diff) > 24:
+                lines.append(f"    ... ({len(diff) - 24} more lines)")
+        break
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# The world of this process
+
+_state = {"world": None, "hooks": None}
+_init_lock = threading.Lock()
+
+
+def launched_by_mpi() -> bool:
+    """Whether an MPI launcher (mpirun/mpiexec/srun) started this process."""
+    return any(os.environ.get(v) for v in _LAUNCHER_VARS)
+
+
+def _launcher_size() -> int:
+    for v in _LAUNCHER_SIZE_VARS:
+        try:
+            return int(os.environ[v])
+        except (KeyError, ValueError):
+            continue
+    return 1
+
+
+def initialize(timeout: float | None = None, *, use_mpi: bool | None = None,
+               bucket_bytes: int | None = None, abort_on_error: bool = True):
+    """Join the process group (idempotent: later calls return the same world).
+
+    Under an MPI launcher (`mpirun -n N python train.py`, with a hostfile across machines)
+    it reads MPI's world through mpi4py; started without one it is a world of one process
+    and needs no MPI at all (`use_mpi=True` forces MPI, `False` forbids it). `timeout`
+    bounds every collective's wait (default `FUNCGRAD_DISTRIBUTED_TIMEOUT` or 300 s);
+    `bucket_bytes` bounds the buffers of one allreduce message (default 4 MiB). With
+    `abort_on_error` (the default) an exception that leaves any process of a multi-process
+    world aborts all of them (MPI_Abort) instead of leaving the others waiting."""
+    with _init_lock:
+        world = _state["world"]
+        if world is not None:
+            return world
+        if timeout is None:
+            timeout = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
+        if timeout <= 0:
+            raise ValueError(f"initialize: timeout must be positive, got {timeout}")
+        if bucket_bytes is None:
+            bucket_bytes = int(os.environ.get(BUCKET_ENV, DEFAULT_BUCKET_BYTES))
+        if use_mpi is None:
+            use_mpi = launched_by_mpi()
+        if use_mpi:
+            try:
+                from mpi4py import MPI
+            except ImportError as e:
+                raise ImportError(
+                    "funcgrad.distributed: this process was started by an MPI launcher "
+                    f"({_launcher_size()} processes) but mpi4py is not installed: pip install "
+                    "-e '.[distributed]' (mpi4py and the mpich wheel, which brings mpiexec)"
+                ) from e
+            world = MPIWorld(MPI, float(timeout), int(bucket_bytes))
+        else:
+            world = LocalWorld()
+        _state["world"] = world
+        set_transport(world)
+        if abort_on_error and world.size > 1:
+            _install_abort_hooks(world)
+        return world
+
+
+def shutdown() -> None:
+    """Leave the process group: wait for the last program check, free the communicators,
+    restore the exception hooks. `initialize()` may be called again afterwards."""
+    with _init_lock:
+        world = _state["world"]
+        if world is None:
+            return
+        _state["world"] = None
+        set_transport(None)
+        _remove_abort_hooks()
+        world.close()
+
+
+def world():
+    """This process's world, or None before `initialize()`."""
+    return _state["world"]
+
+
+def require(what: str):
+    """The world, or a clear error naming `what` needs `initialize()`."""
+    w = _state["world"]
+    if w is None:
+        raise DistributedError(f"{what} needs funcgrad.distributed.initialize() first (it "
+                               "reads the MPI world, or makes a world of one process)")
+    return w
+
+
+def is_initialized() -> bool:
+    """Whether `initialize()` has been called (and `shutdown()` not since)."""
+    return _state["world"] is not None
+
+
+def process_index() -> int:
+    """This process's index in the world (0 before `initialize()`, as JAX)."""
+    w = _state["world"]
+    return 0 if w is None else w.rank
+
+
+def process_count() -> int:
+    """The number of processes in the world (1 before `initialize()`, as JAX)."""
+    w = _state["world"]
+    return 1 if w is None else w.size
+
+
+def barrier() -> None:
+    """Wait until every process gets here (bounded by the timeout)."""
+    require("barrier()").barrier()
+
+
+# ---------------------------------------------------------------------------------------
+# Stopping every process when one fails
+
+
+def _install_abort_hooks(world) -> None:
+    prev_sys, prev_thread = sys.excepthook, threading.excepthook
+
+    def report_and_abort(kind):
+        try:
+            sys.stderr.write(
+                f"funcgrad.distributed: process {world.rank} of {world.size} stopped with "
+                f"{kind}; aborting all {world.size} processes (MPI_Abort)\n")
+            sys.stderr.flush()
+            sys.stdout.flush()
+        finally:
+            world.MPI.COMM_WORLD.Abort(1)
+
+    def excepthook(exc_type, exc, tb):
+        prev_sys(exc_type, exc, tb)
+        report_and_abort(exc_type.__name__)
+
+    def thread_excepthook(args):
+        prev_thread(args)
+        if args.exc_type is not SystemExit:
+            report_and_abort(f"{args.exc_type.__name__} in thread {args.thread.name}")
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
+    _state["hooks"] = (prev_sys, prev_thread, excepthook, thread_excepthook)
+
+
+def _remove_abort_hooks() -> None:
+    hooks = _state["hooks"]
+    if hooks is None:
+        return
+    prev_sys, prev_thread, mine_sys, mine_thread = hooks
+    if sys.excepthook is mine_sys:
+        sys.excepthook = prev_sys
+    if threading.excepthook is mine_thread:
+        threading.excepthook = prev_thread
+    _state["hooks"] = None
