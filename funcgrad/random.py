@@ -496,8 +496,9 @@ def _two_sum(a, b):
 
 
 def _round_exact(r, d, tail):
-    """Correct rounding of r + d + tail, where r = RN(r + d) and |tail| is tiny: only
-    when r + d is the midpoint between r and its neighbour does the tail decide."""
+    """The correctly rounded value of r + d + tail, given r = RN(r + d) (d its exact
+    TwoSum error) and |tail| far below r's spacing: r, except where r + d is the midpoint
+    between r and its neighbour and the tail points past it."""
     twice = ew.add(d, d)
     q = ew.add(r, twice)
     # r + 2d is the neighbour exactly when r + d was the midpoint (else q - r is 0 or
