@@ -90,7 +90,7 @@ def quiet(f, *args):
 # NaN-ignoring max/min, hypot
 
 
-def test_fmax_fmin_ignore_nan(backend, mode):
+def test_fmax_fmin_ignore_nan(backend, mode, x64):
     """fmax/fmin return the other operand where one is NaN (NaN only when both are)."""
     composite(backend, mode)
     a, b = pairs(special_floats(np.float32))
@@ -112,7 +112,7 @@ def _hypot_inputs(dtype):
     return a, b
 
 
-def test_hypot_no_overflow_and_inf_beats_nan(backend, mode):
+def test_hypot_no_overflow_and_inf_beats_nan(backend, mode, x64):
     """hypot is scaled (no overflow of the squares: float32 3e19, 4e19 gives 5e19) and is
     inf for (inf, NaN) as C99/NumPy."""
     composite(backend, mode)
@@ -126,7 +126,7 @@ def test_hypot_no_overflow_and_inf_beats_nan(backend, mode):
 # median / quantile
 
 
-def test_median_propagates_nan_and_keeps_float32(backend, mode):
+def test_median_propagates_nan_and_keeps_float32(backend, mode, x64):
     """median is NaN for a slice with a NaN (NumPy and JAX); float32 stays float32 (JAX) and
     integers give float32 (JAX; NumPy gives float64)."""
     composite(backend, mode)
@@ -178,7 +178,7 @@ def test_max_of_empty_raises_clearly(name):
 # floor_divide / remainder / divmod
 
 
-def test_float_floor_divide_remainder_divmod_match_numpy(backend, mode):
+def test_float_floor_divide_remainder_divmod_match_numpy(backend, mode, x64):
     """Python's semantics, from fmod as NumPy computes them: 1.0 // 0.1 == 9.0 (not
     floor(1.0 / 0.1) == 10.0), inf // 2 is NaN, -1 % inf is inf, zero results signed as
     NumPy; JAX follows NumPy here."""
@@ -229,7 +229,7 @@ def _int_pairs(dtype):
     return a, b
 
 
-def test_integer_division_extremes_and_zero(backend, mode):
+def test_integer_division_extremes_and_zero(backend, mode, x64):
     """INT_MIN // -1 wraps to INT_MIN and INT_MIN % -1 is 0 (C traps on both); x // 0 and
     x % 0 are 0 (NumPy's values; JAX's % gives 0 too, its // an implementation-defined
     value), on every path: //, %, divmod, fmod, lax.div, lax.rem; int64 is exact."""
@@ -315,10 +315,17 @@ def test_float16_mean_var_std_do_not_overflow(backend, mode):
     lambda: fnp.zeros_like(fnp.ones(3), shape=(1.5,)), lambda: fnp.ones(3).reshape(1.5, 2),
     lambda: fnp.reshape(fnp.ones(6), (2.0, 3)), lambda: fnp.broadcast_to(fnp.ones(3), (2.5, 3)),
     lambda: lax.broadcast_in_dim(fnp.ones(3), (2.0, 3), (1,)), lambda: fnp.zeros("3"),
+    lambda: fnp.linspace(0, 1, 2.5), lambda: fnp.split(fnp.ones(4), [1.5]),
+    lambda: fnp.split(fnp.ones(4), 2.0), lambda: fnp.pad(fnp.ones(4), 1.5),
+    lambda: fnp.roll(fnp.ones(4), 1.5), lambda: fnp.ones(4)[0:2.5],
+    lambda: lax.slice(fnp.ones(4), (0.5,), (2,)), lambda: lax.dynamic_slice(fnp.ones(4), (0,),
+                                                                            (1.5,)),
 ], ids=["zeros", "ones", "empty", "full", "full_dtype", "zeros_like", "method_reshape",
-        "reshape", "broadcast_to", "broadcast_in_dim", "string"])
+        "reshape", "broadcast_to", "broadcast_in_dim", "string", "linspace", "split_indices",
+        "split_sections", "pad", "roll", "slice_bound", "lax_slice", "dynamic_slice"])
 def test_non_integer_dimensions_raise(make):
-    """NumPy and JAX refuse float dimensions; funcgrad used to truncate (2.5, 3) to (2, 3)."""
+    """NumPy and JAX refuse float sizes, indices and counts; funcgrad used to truncate
+    (2.5, 3) to (2, 3)."""
     with pytest.raises(TypeError, match="integer"):
         make()
 
@@ -381,7 +388,7 @@ def _c99_pow(x, y, dtype):
     return float(np.asarray(r, np.float64).astype(dtype))
 
 
-def test_pow_c99_special_cases(backend, mode):
+def test_pow_c99_special_cases(backend, mode, x64):
     """pow follows C99 Annex F everywhere (JAX/XLA do; NumPy's array loop does, its scalar
     fast path for x ** 0.5 does not): pow(-inf, 0.5) = inf, pow(x, 0) = 1 and pow(1, y) = 1
     even for NaN, pow(-1, +-inf) = 1, negative ** non-integer = NaN, signed zeros and
@@ -453,7 +460,7 @@ def _check_casts(got, srcs, dsts):
         assert_same(got[k], want, err=f"{np.dtype(src)} -> {np.dtype(dst)}")
 
 
-def test_float_to_int_casts_saturate_everywhere(backend, mode):
+def test_float_to_int_casts_saturate_everywhere(backend, mode, x64):
     """One semantics for eager and jit on every backend, XLA's on CPU: truncate toward
     zero, NaN -> 0, +inf/too large -> max, -inf/too small -> min (0 for unsigned)."""
     composite(backend, mode)
@@ -468,7 +475,7 @@ def test_float_to_int_casts_saturate_everywhere(backend, mode):
 
 
 @pytest.mark.parametrize("n", [0, 1, 3])
-def test_logaddexp_of_vector_dot(backend, mode, n):
+def test_logaddexp_of_vector_dot(backend, mode, n, x64):
     """jit(lambda a, b: logaddexp(a @ b, 1.5)) of two vectors is a scalar (it raised
     'impl produced shape (1, 1), expected ()' on the C backend)."""
     composite(backend, mode)

@@ -158,7 +158,7 @@ def arange(start, stop=None, step=None, dtype=None):
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     dtype = _float_default(dtype)
-    num = int(num)
+    num = _st.static_int(num, "linspace", "num")
     start, stop = asarray(start, dtype), asarray(stop, dtype)
     div = (num - 1) if endpoint else num
     shape = _np.broadcast_shapes(start.shape, stop.shape)
@@ -1409,8 +1409,8 @@ def split(ary, indices_or_sections, axis=0):
     x = _arr(ary)
     axis = _axis(axis, x.ndim, "split")
     n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, _np.integer)):
-        k = int(indices_or_sections)
+    if _np.ndim(indices_or_sections) == 0:
+        k = _st.static_int(indices_or_sections, "split", "number of sections")
         if k <= 0:
             raise ValueError(f"split: number of sections must be positive, got {k}")
         if n % k:
@@ -1418,7 +1418,7 @@ def split(ary, indices_or_sections, axis=0):
                              f"in {k} equal divisions; use array_split")
         bounds = [i * (n // k) for i in range(k + 1)]
     else:
-        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+        bounds = [0] + list(_st.static_ints(indices_or_sections, "split", "index")) + [n]
     return [_ix.slice_in_dim(x, builtins.min(a, n), builtins.min(builtins.max(a, b), n), 1,
                              axis) for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -1426,9 +1426,9 @@ def split(ary, indices_or_sections, axis=0):
 def array_split(ary, indices_or_sections, axis=0):
     x = _arr(ary)
     axis = _axis(axis, x.ndim, "array_split")
-    if isinstance(indices_or_sections, (int, _np.integer)):
+    if _np.ndim(indices_or_sections) == 0:
         n = x.shape[axis]
-        k = int(indices_or_sections)
+        k = _st.static_int(indices_or_sections, "array_split", "number of sections")
         if k <= 0:
             raise ValueError(f"array_split: number of sections must be positive, got {k}")
         q, r = builtins.divmod(n, k)
@@ -1466,8 +1466,9 @@ def roll(a, shift, axis=None):
     x = _arr(a)
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), x.shape)
-    shifts = (shift,) if isinstance(shift, int) else tuple(shift)
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    shifts = (shift,) if not isinstance(shift, (tuple, list)) else tuple(shift)
+    shifts = _st.static_ints(shifts, "roll", "shift")
+    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
     if len(shifts) != len(axes):
         raise ValueError(f"roll: shift {shift} and axis {axis} must have the same length")
     for s, ax in zip(shifts, axes):
@@ -1527,6 +1528,8 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
 
 def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
     x = _arr(array)
+    if _np.asarray(pad_width).dtype.kind not in "iub":
+        raise TypeError(f"pad: pad_width must be integers, got {pad_width!r}")
     pw = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64).reshape(-1, 2)
                           if _np.ndim(pad_width) else _np.asarray([[pad_width, pad_width]]),
                           (x.ndim, 2))
@@ -1647,7 +1650,8 @@ def _getitem(x, idx, valid_out=None):
             if builtins.any(isinstance(v, Tracer) for v in (start, stop, step)):
                 raise IndexError("slice bounds must be static (Python ints); for a traced "
                                  "start use lax.dynamic_slice")
-            start, stop, step = slice(*(None if v is None else int(v) for v in
+            start, stop, step = slice(*(None if v is None else _st.static_int(
+                v, "indexing", "slice bound") for v in
                                         (start, stop, step))).indices(n)
             if step > 0:
                 out = _ix.slice_in_dim(out, start, builtins.max(start, stop), step, dim)

@@ -19,7 +19,8 @@ from ..core import ShapedArray, bind
 from .elementwise import (add, and_, convert_element_type, eq, ge, lt, max as _max,
                           min as _min, mul, select, sub)
 from .reductions import reduce_sum
-from .structural import (broadcast_in_dim, expand_dims, full, iota, reshape)
+from .structural import (broadcast_in_dim, expand_dims, full, iota, reshape, static_int,
+                         static_ints)
 
 # --- slice -----------------------------------------------------------------------------
 
@@ -70,9 +71,9 @@ core.batch_rules[slice_p] = _slice_batch
 
 def slice(x, start_indices, limit_indices, strides=None):
     x = core.to_array(x)
-    start_indices = tuple(int(i) for i in start_indices)
-    limit_indices = tuple(int(i) for i in limit_indices)
-    strides = (1,) * x.ndim if strides is None else tuple(int(s) for s in strides)
+    start_indices = static_ints(start_indices, "slice", "start index")
+    limit_indices = static_ints(limit_indices, "slice", "limit index")
+    strides = (1,) * x.ndim if strides is None else static_ints(strides, "slice", "stride")
     if start_indices == (0,) * x.ndim and limit_indices == x.shape and strides == (1,) * x.ndim:
         return x
     return bind(slice_p, x, start_indices=start_indices, limit_indices=limit_indices,
@@ -168,7 +169,7 @@ def pad(x, padding_value, padding_config):
     x = core.to_array(x)
     pv = padding_value if isinstance(padding_value, core.Array) else full((), padding_value,
                                                                             x.dtype)
-    cfg = tuple((int(a), int(b), int(c)) for a, b, c in padding_config)
+    cfg = tuple(static_ints(c, "pad", "padding amount") for c in padding_config)
     if all(c == (0, 0, 0) for c in cfg):
         return x
     return bind(pad_p, x, pv, padding_config=cfg)
@@ -340,7 +341,8 @@ def _as_index_scalars(starts):
 def dynamic_slice(x, start_indices, slice_sizes):
     x = core.to_array(x)
     starts = _as_index_scalars(start_indices)
-    return bind(dynamic_slice_p, x, *starts, slice_sizes=tuple(int(s) for s in slice_sizes))
+    return bind(dynamic_slice_p, x, *starts,
+                slice_sizes=static_ints(slice_sizes, "dynamic_slice", "slice size"))
 
 
 def dynamic_index_in_dim(x, index, axis=0, keepdims=True):
@@ -521,7 +523,7 @@ core.batch_rules[gather_p] = _gather_batch
 def gather(x, indices, axes):
     x = core.to_array(x)
     indices = core.to_array(indices)
-    return bind(gather_p, x, indices, axes=tuple(int(a) for a in axes))
+    return bind(gather_p, x, indices, axes=static_ints(axes, "gather", "axis"))
 
 
 # --- scatter ---------------------------------------------------------------------------
@@ -633,7 +635,8 @@ def scatter(x, indices, updates, axes, mode="add"):
     updates = core.to_array(updates)
     if updates.dtype != x.dtype:
         updates = convert_element_type(updates, x.dtype)
-    return bind(scatter_p, x, indices, updates, axes=tuple(int(a) for a in axes), mode=mode)
+    return bind(scatter_p, x, indices, updates, axes=static_ints(axes, "scatter", "axis"),
+                mode=mode)
 
 
 def scatter_add(x, indices, updates, axes):

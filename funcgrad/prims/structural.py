@@ -26,6 +26,19 @@ def _norm_axes(axes, ndim, name):
     return tuple(out)
 
 
+def static_int(v, name, what="argument"):
+    """`v` as a Python int for a static integer parameter (a size, index, stride or count);
+    a float or other non-integer raises a TypeError naming `name` instead of truncating."""
+    if isinstance(v, (float, np.floating)) or not hasattr(v, "__index__"):
+        raise TypeError(f"{name}: {what} must be an integer, got {v!r} of type "
+                        f"{type(v).__name__}")
+    return operator.index(v)
+
+
+def static_ints(vs, name, what="argument"):
+    return tuple(static_int(v, name, what) for v in vs)
+
+
 def canonical_shape(shape, name, allow_unknown=False):
     """`shape` as a tuple of Python ints. A float (2.5, or even 2.0) or other non-integer
     dimension raises a TypeError naming `name`, as NumPy and JAX do, instead of being
