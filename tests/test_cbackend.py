@@ -369,3 +369,31 @@ def test_row_fusion_of_reductions_and_their_consumers():
     g = lambda a: a - fnp.max(a, axis=1)[::-1][:, None]  # noqa: E731
     assert "rows of" not in fg.jit(g).lower(x).source
     close(*both(g, x))
+
+
+def test_profile_accounts_for_the_whole_run():
+    """FUNCGRAD_PROFILE=1: each program's compiled functions, host steps and Python
+    overhead add up to its 'run' time, and the table is printed at exit."""
+    import subprocess
+    import sys
+    code = """
+import funcgrad as fg, funcgrad.numpy as fnp
+from funcgrad.backends import c as cb
+f = fg.jit(lambda x: fnp.cumsum(fnp.tanh(x @ x.T), axis=1).sum())
+x = fnp.ones((64, 64))
+for _ in range(3):
+    f(x).block_until_ready()
+runs = {k[:-len(': run')]: sum(v) for k, v in cb.profile_times.items() if k.endswith(': run')}
+assert runs, cb.profile_times
+for name, total in runs.items():
+    parts = sum(sum(v) for k, v in cb.profile_times.items()
+                if k.startswith(name + ':') and not k.endswith(': run')
+                or k.startswith(name + '_seg'))
+    assert abs(parts - total) <= 0.05 * total + 1e-4, (name, parts, total)
+assert any('host step cumsum' in k for k in cb.profile_times), list(cb.profile_times)
+"""
+    env = dict(os.environ, FUNCGRAD_PROFILE="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.returncode == 0, out.stderr
+    assert "funcgrad profile" in out.stderr and "python" in out.stderr

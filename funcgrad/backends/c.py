@@ -12,6 +12,7 @@ import itertools
 import math
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -630,6 +631,18 @@ class Executable:
             slot in k[2] for k in step.kernels) > 1 else []
 
     def run(self, args, reuse=None):
+        if _PROFILE:
+            t0 = time.perf_counter()
+            self._profiled_steps = 0.0
+            out = self._run_unprofiled(args, reuse)
+            t1 = time.perf_counter()
+            _profile(f"{self.name}: run", t0, t1)
+            profile_times.setdefault(f"{self.name}: python", []).append(
+                max(0.0, (t1 - t0) - self._profiled_steps))
+            return out
+        return self._run_unprofiled(args, reuse)
+
+    def _run_unprofiled(self, args, reuse=None):
         if self._arena_lock.acquire(blocking=False):
             try:
                 return self._run(args, self._shared_arena(), reuse)
@@ -652,19 +665,15 @@ class Executable:
             if arrays[s] is None:
                 arrays[s] = _outputs.empty(shape, dt, nb)
         for kind, step in self.steps:
+            t0 = time.perf_counter() if _PROFILE else 0.0
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
                 ptrs.extend(aaddrs[t] for t in step.temps)
                 ptrs.extend(self._dims_args)
+                step.cfn(*ptrs)
                 if _PROFILE:
-                    import time
-                    t0 = time.perf_counter()
-                    step.cfn(*ptrs)
                     cm = next(x for x in step.fn.body if isinstance(x, cdsl.Comment))
-                    profile_times.setdefault(f"{step.fn.name}: {cm.text}", []).append(
-                        time.perf_counter() - t0)
-                else:
-                    step.cfn(*ptrs)
+                    self._profiled_steps += _profile(f"{step.fn.name}: {cm.text}", t0)
             else:
                 eqn, ins, outs = step
                 # A slot may hold a reshape alias of its buffer (fusion.Alias) in the source's
@@ -675,6 +684,10 @@ class Executable:
                 res = loop(eqn, vals) if loop is not None else _host_call(eqn, vals)
                 for s, r in zip(outs, res):
                     arrays[s] = r
+                if _PROFILE:
+                    self._profiled_steps += _profile(
+                        f"{self.name}: host step {eqn.prim.name} -> "
+                        f"{symbolic.shape_text(eqn.outputs[0].aval)}", t0)
         out = []
         for kind, v, aval in self.out_slots:
             if kind == "lit":
@@ -690,10 +703,35 @@ class Executable:
 
 
 _PROFILE = os.environ.get("FUNCGRAD_PROFILE", "") not in ("", "0")
-_arena_create_lock = threading.Lock()
 profile_times: dict[str, list] = {}
 
 
+def _profile(key, t0, t1=None) -> float:
+    dt = (t1 or time.perf_counter()) - t0
+    profile_times.setdefault(key, []).append(dt)
+    return dt
+
+
+def profile_report(file=None) -> str:
+    """With FUNCGRAD_PROFILE=1: a table of where the compiled programs spent their time —
+    each compiled function and host step, and each program's whole run ('run') with the
+    rest of its time ('python': argument handling, allocation, dispatch); the rows of one
+    program add up to its 'run' row. Printed at exit."""
+    rows = sorted(((sum(v), len(v), k) for k, v in profile_times.items()), reverse=True)
+    lines = [f"{'total ms':>10} {'calls':>7} {'ms/call':>9}  where"]
+    for total, n, k in rows:
+        lines.append(f"{1e3 * total:10.2f} {n:7d} {1e3 * total / n:9.3f}  {k}")
+    text = "\n".join(lines)
+    if file is not None:
+        print("funcgrad profile (FUNCGRAD_PROFILE=1):\n" + text, file=file)
+    return text
+
+
+if _PROFILE:
+    import atexit
+    import sys
+    atexit.register(lambda: profile_times and profile_report(sys.stderr))
+_arena_create_lock = threading.Lock()
 class _NeedArrays(Exception):
     pass
 
@@ -1070,6 +1108,9 @@ class CBackend:
         cvals = [_contiguous(np.asarray(c)) for c in consts]
         caddr = [_addr(c) for c in cvals]
         run = exe.run_addrs
+        if _PROFILE:      # every step timed: through `Executable.run`
+            return lambda arrays: exe.run(cvals + [_contiguous(x._host_value())
+                                                   for x in arrays])
         simple = _simple_runner(exe, caddr)
         if simple is not None:
             return simple
