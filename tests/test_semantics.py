@@ -229,6 +229,34 @@ def _int_pairs(dtype):
     return a, b
 
 
+_TRAP_PROBE = """
+import numpy as np, funcgrad as fg
+from funcgrad import lax
+a = np.full(4096, np.iinfo(np.int32).min, np.int32)
+b = np.full(4096, -1, np.int32)
+z = np.zeros(4096, np.int32)
+outs = [np.asarray(f(a, y)) for f in (fg.jit(lambda x, y: (x // y, x % y, lax.div(x, y),
+                                                             lax.rem(x, y))),
+                                       lambda x, y: (lax.div(x, y), lax.rem(x, y)))
+        for y in (b, z)]
+print([int(o[0]) for out in outs for o in out])
+"""
+
+
+def test_int_min_by_minus_one_and_zero_do_not_trap(backend):
+    """INT_MIN / -1 and x / 0 in C kill the process with SIGFPE on x86 (it did, for arrays
+    of 1000 elements, jit and eager); run in a subprocess so a trap is a clean failure."""
+    import subprocess
+    import sys
+    env = dict(os.environ, FUNCGRAD_BACKEND=backend)
+    r = subprocess.run([sys.executable, "-c", _TRAP_PROBE], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert r.returncode == 0, f"exit {r.returncode} (SIGFPE is -8): {r.stderr[-2000:]}"
+    mn = np.iinfo(np.int32).min
+    assert r.stdout.split("\n")[-2] == str([mn, 0, mn, 0, 0, 0, 0, 0,
+                                              mn, 0, 0, 0]), r.stdout
+
+
 def test_integer_division_extremes_and_zero(backend, mode, x64):
     """INT_MIN // -1 wraps to INT_MIN and INT_MIN % -1 is 0 (C traps on both); x // 0 and
     x % 0 are 0 (NumPy's values; JAX's % gives 0 too, its // an implementation-defined
