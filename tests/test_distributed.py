@@ -431,3 +431,14 @@ def test_a_process_leaving_early_makes_the_others_time_out():
     assert "CollectiveTimeoutError" in out and "waited 4 s" in out, out
     assert "aborting all 2 processes" in out
     assert took < 60, took
+
+
+def test_bench_cost_model():
+    """The ring-allreduce model of bench/bench_distributed.py and docs/distributed.md."""
+    sys.path.insert(0, ROOT)
+    from bench.bench_distributed import efficiency_table, ring_seconds
+    assert ring_seconds(2, 1e9, 0.0, 1e9) == pytest.approx(1.0)        # n/B at p=2
+    assert ring_seconds(4, 0, 1e-5, 1e9) == pytest.approx(6e-5)        # 2(p-1) latencies
+    assert ring_seconds(1000, 1e9, 0.0, 1e9) == pytest.approx(2 * 999 / 1000)
+    table = efficiency_table(0.01, 4e6, 50e-6, 1e9, procs=(8, 256))
+    assert 0 < table[256][1] < table[8][1] < 1

@@ -25,6 +25,9 @@ DEFAULT_TIMEOUT = 300.0
 TIMEOUT_ENV = "FUNCGRAD_DISTRIBUTED_TIMEOUT"
 BUCKET_ENV = "FUNCGRAD_DISTRIBUTED_BUCKET_BYTES"
 DEFAULT_BUCKET_BYTES = 4 << 20
+# Arrays at least this big are reduced from their own buffers (packing them would cost a
+# copy as long as the reduction of a few hundred kilobytes on one machine).
+DIRECT_BYTES = 256 << 10
 
 # Variables set by MPI launchers (MPICH/Hydra, Intel MPI and PMI-2 launchers such as Slurm's
 # srun: PMI_*; Open MPI: OMPI_*; PMIx launchers: PMIX_RANK).
@@ -214,25 +217,27 @@ class MPIWorld:
     # --- collectives ---------------------------------------------------------------------
 
     def allreduce(self, arrays, op):
-        """Reduce `arrays` elementwise over the processes with one in-place Iallreduce per
-        dtype (per bucket of at most `bucket_bytes`, started together so MPI pipelines
-        them); returns new arrays (views of the reduced buffers)."""
+        """Reduce `arrays` elementwise over the processes, all in flight at once: an array
+        of at least `DIRECT_BYTES` goes from its own buffer straight into its result (no
+        copy); the smaller ones are packed into one buffer per dtype (buckets of at most
+        `bucket_bytes`) reduced in place. Returns new arrays (the small ones are views of
+        their reduced buffer)."""
         with self._lock:
             self._finish_check()
             arrays = [np.asarray(a) for a in arrays]
             outs = [None] * len(arrays)
             mop = self._ops[op]
-            reqs, jobs = [], []
-            for wire, idx in _groups(arrays, op).items():
-                if len(idx) == 1 and arrays[idx[0]].dtype == wire and \
-                        arrays[idx[0]].flags.c_contiguous and \
-                        arrays[idx[0]].nbytes <= self.bucket_bytes:
-                    # One array: reduce straight from its buffer into the result.
-                    a = arrays[idx[0]]
+            reqs, jobs, small = [], [], []
+            for i, a in enumerate(arrays):
+                if a.nbytes >= DIRECT_BYTES and _wire_dtype(a.dtype, op) == a.dtype:
+                    a = np.ascontiguousarray(a)
                     out = np.empty_like(a)
                     reqs.append(self.comm.Iallreduce(a, out, op=mop))
-                    outs[idx[0]] = out
-                    continue
+                    outs[i] = out
+                else:
+                    small.append(i)
+            for wire, idx in _groups([arrays[i] for i in small], op).items():
+                idx = [small[j] for j in idx]
                 buf = _pack(arrays, idx, wire)
                 for s, e in _buckets(buf.size, buf.itemsize, self.bucket_bytes):
                     reqs.append(self.comm.Iallreduce(self.MPI.IN_PLACE, buf[s:e], op=mop))

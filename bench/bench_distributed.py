@@ -1,0 +1,276 @@
+"""Data-parallel scaling of funcgrad.distributed, and the bandwidth of its fused allreduce.
+
+    python bench/bench_distributed.py [--quick] [--procs 1,2] [--output PATH]
+
+Starts itself under `mpiexec -n P` for each process count P (one OpenMP thread per
+process) and measures, with the global batch fixed:
+- time per global batch of the MLP step (784-512-512-10, batch 128) and the CNN step (two
+  3x3 convolutions + pooling, 28x28, batch 64) of bench/workloads.py, written as
+  data-parallel `spmd` steps (local gradient, `pmean`, SGD): throughput at P processes
+  relative to one (target >= 1.8x at 2 processes on the 2-core machine);
+- funcgrad's fused gradient allreduce (`spmd(lambda g: psum(g, "batch"))` over the MLP's
+  six gradient arrays, 2.7 MB) against a raw mpi4py `Allreduce` of the same bytes in one
+  buffer (target >= 90% of its bandwidth), and the raw Allreduce's latency and bandwidth
+  from 4 B to 16 MB (the inputs of the cost model in docs/distributed.md);
+- the cost model's predicted efficiency at 8 to 256 processes (ring allreduce:
+  2(p-1) latencies + 2(p-1)/p of the gradient bytes over the bandwidth) with the
+  bandwidth and latency measured here and with a 10 Gb/s Ethernet network.
+Medians over repeated timed runs (p50 and p90 reported); every process times the same
+synchronised steps, process 0 reports.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+LR = 0.01
+
+
+def _timeit(fn, reps, inner, barrier):
+    """[seconds per call] over `reps` timed runs of `inner` calls, after a warm-up; runs
+    start together on every process."""
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(reps):
+        barrier()
+        t = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t) / inner)
+    return times
+
+
+def _stats(times):
+    return {"p50": float(np.median(times)), "p90": float(np.percentile(times, 90))}
+
+
+def _losses():
+    """The losses of bench/workloads.py's MLP and CNN steps (the same models and data)."""
+    import funcgrad.numpy as fnp
+    from funcgrad import lax, nn
+    dn = ("NHWC", "HWIO", "NHWC")
+
+    def mlp(params, x, y):
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = nn.relu(x @ w1 + b1)
+        h = nn.relu(h @ w2 + b2)
+        return -fnp.mean(fnp.sum(y * nn.log_softmax(h @ w3 + b3), axis=-1))
+
+    def conv_pool(x, w, b):
+        h = nn.relu(lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dn) + b)
+        return lax.reduce_window(h, -fnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def cnn(params, x, y):
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = conv_pool(conv_pool(x, w1, b1), w2, b2)
+        logits = h.reshape((h.shape[0], -1)) @ w3 + b3
+        return -fnp.mean(fnp.sum(y * nn.log_softmax(logits), axis=-1))
+
+    return {"mlp": mlp, "cnn": cnn}
+
+
+def _step_workload(name, quick):
+    """(spmd step, params, local x, local y): the workload's SGD step as a data-parallel
+    step, each process on its shard of the global batch."""
+    import funcgrad as fg
+    from bench import workloads
+    from funcgrad import distributed as dist
+    data = workloads.mlp_data(quick) if name == "mlp" else workloads.cnn_data(quick)
+    local_loss = _losses()[name]
+
+    @dist.spmd
+    def step(params, x, y):
+        grads = dist.pmean(fg.grad(local_loss)(params, x, y), "batch")
+        return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, grads)]
+
+    params = dist.broadcast(data["params"])
+    x, y = dist.shard((data["x"], data["y"]))
+    return step, params, x, y
+
+
+def worker(args):
+    """One process of a measurement (under mpiexec)."""
+    import funcgrad as fg
+    from funcgrad import distributed as dist
+    world = dist.initialize()
+    rank, size = world.rank, world.size
+    barrier = dist.barrier
+    reps, inner = (5, 10) if args.quick else (15, 20)
+    out = {"procs": size, "steps": {}, "allreduce": {}}
+    for name in ("mlp", "cnn"):
+        step, params, x, y = _step_workload(name, args.quick)
+
+        def run(step=step, params=params, x=x, y=y):
+            fg.block_until_ready(step(params, x, y))
+        out["steps"][name] = _stats(_timeit(run, reps, inner, barrier))
+
+    # The fused gradient allreduce against a raw Allreduce of the same bytes.
+    from bench import workloads
+    grads = [(np.asarray(w), np.asarray(b)) for w, b in workloads.mlp_data(args.quick)["params"]]
+    nbytes = sum(w.nbytes + b.nbytes for w, b in grads)
+    fused = dist.spmd(lambda g: dist.psum(g, "batch"))
+    fg_grads = fg.device_put(grads)
+    t_fg = _timeit(lambda: fg.block_until_ready(fused(fg_grads)), reps, inner, barrier)
+    out["allreduce"]["funcgrad_fused"] = {"bytes": nbytes, **_stats(t_fg)}
+    if world.uses_mpi:
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+        raw = {}
+        for n in ([1, 1 << 10, 1 << 16, 1 << 20, nbytes // 4, 1 << 22] if not args.quick
+                  else [1, 1 << 16, nbytes // 4]):
+            send = np.ones(n, np.float32)
+            recv = np.empty_like(send)
+            raw[str(n * 4)] = _stats(_timeit(lambda s=send, r=recv: comm.Allreduce(s, r),
+                                             reps, inner, comm.Barrier))
+        out["allreduce"]["mpi4py_raw"] = raw
+    if rank == 0:
+        with open(args.json, "w") as f:
+            json.dump(out, f)
+    dist.shutdown()
+
+
+def _mpiexec():
+    here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    if os.access(here, os.X_OK):
+        return here
+    import shutil
+    exe = shutil.which("mpiexec") or shutil.which("mpirun")
+    if exe is None:
+        sys.exit("bench_distributed: no mpiexec; pip install -e '.[distributed]'")
+    return exe
+
+
+def _launch(procs, args):
+    exe = _mpiexec()
+    flags = []
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                             check=False).stdout.lower()
+    if "open mpi" in version:
+        flags = ["--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT + os.pathsep +
+               os.environ.get("PYTHONPATH", ""))
+    env.setdefault("FUNCGRAD_BACKEND", "c")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "out.json")
+        cmd = [exe, *flags, "-n", str(procs), sys.executable, os.path.abspath(__file__),
+               "--worker", "--json", path] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
+                              timeout=1800)
+        if proc.returncode != 0:
+            sys.exit(f"bench_distributed: {' '.join(cmd)} failed:\n{proc.stdout}\n"
+                     f"{proc.stderr[-4000:]}")
+        with open(path) as f:
+            return json.load(f)
+
+
+def ring_seconds(p, nbytes, latency, bandwidth):
+    """Ring allreduce of `nbytes` over p processes: 2(p-1) steps of one latency plus
+    nbytes/p over the link bandwidth (reduce-scatter, then all-gather)."""
+    return 2 * (p - 1) * latency + 2 * (p - 1) / p * nbytes / bandwidth
+
+
+def efficiency_table(compute, nbytes, latency, bandwidth, procs=(8, 16, 32, 64, 128, 256)):
+    """{p: (step seconds, parallel efficiency)} for weak scaling (per-process batch and
+    compute fixed) with the allreduce not overlapped."""
+    table = {}
+    for p in procs:
+        t = compute + ring_seconds(p, nbytes, latency, bandwidth)
+        table[p] = (t, compute / t)
+    return table
+
+
+def _fit_alpha_beta(raw):
+    """Latency (s) and bandwidth (B/s) of the raw 2-process Allreduce: the 4-byte time,
+    and the bytes over the time of the largest message beyond that latency."""
+    sizes = sorted(int(k) for k in raw)
+    alpha = raw[str(sizes[0])]["p50"]
+    big = sizes[-1]
+    # A 2-process ring moves nbytes each way: 2(p-1)/p * n / B = n / B.
+    beta = big / max(raw[str(big)]["p50"] - 2 * alpha, 1e-9)
+    return alpha, beta
+
+
+def report(results, args):
+    lines = ["# funcgrad.distributed benchmark", "",
+             f"machine: {os.cpu_count()} cores; one thread per process; global batch fixed",
+             "", "| step | procs | ms per global batch (p50) | p90 | throughput vs 1 |",
+             "|---|---|---|---|---|"]
+    base = {name: results[0]["steps"][name]["p50"] for name in ("mlp", "cnn")}
+    for r in results:
+        for name in ("mlp", "cnn"):
+            s = r["steps"][name]
+            lines.append(f"| {name} | {r['procs']} | {s['p50'] * 1e3:.2f} | "
+                         f"{s['p90'] * 1e3:.2f} | {base[name] / s['p50']:.2f}x |")
+    multi = [r for r in results if "mpi4py_raw" in r["allreduce"]]
+    if multi:
+        r = multi[-1]
+        fused = r["allreduce"]["funcgrad_fused"]
+        raw = r["allreduce"]["mpi4py_raw"]
+        same = raw[str(fused["bytes"] // 4 * 4)]
+        lines += ["", f"## Allreduce ({r['procs']} processes)", "",
+                  "| what | bytes | us (p50) | GB/s | vs raw |", "|---|---|---|---|---|"]
+        for k in sorted(raw, key=int):
+            lines.append(f"| mpi4py Allreduce | {k} | {raw[k]['p50'] * 1e6:.1f} | "
+                         f"{int(k) / raw[k]['p50'] / 1e9:.2f} | |")
+        lines.append(f"| funcgrad fused psum (6 arrays) | {fused['bytes']} | "
+                     f"{fused['p50'] * 1e6:.1f} | {fused['bytes'] / fused['p50'] / 1e9:.2f} | "
+                     f"{same['p50'] / fused['p50'] * 100:.0f}% |")
+        alpha, beta = _fit_alpha_beta(raw)
+        compute = {name: results[0]["steps"][name]["p50"] for name in ("mlp", "cnn")}
+        grad_bytes = {"mlp": fused["bytes"], "cnn": _cnn_grad_bytes()}
+        lines += ["", "## Predicted weak-scaling efficiency (ring allreduce, no overlap)", "",
+                  (f"measured here: latency {alpha * 1e6:.1f} us, bandwidth "
+                   f"{beta / 1e9:.2f} GB/s; 10 GbE: 50 us, 1.1 GB/s"), "",
+                  "| step | network | " + " | ".join(f"p={p}" for p in (8, 16, 32, 64, 128, 256))
+                  + " |", "|---|---|" + "---|" * 6]
+        for name in ("mlp", "cnn"):
+            for net, (a, b) in (("measured", (alpha, beta)), ("10GbE", (50e-6, 1.1e9))):
+                t = efficiency_table(compute[name], grad_bytes[name], a, b)
+                lines.append(f"| {name} | {net} | " +
+                             " | ".join(f"{e * 100:.0f}%" for _, e in t.values()) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+            f.write("\n```json\n" + json.dumps(results, indent=1) + "\n```\n")
+
+
+def _cnn_grad_bytes() -> int:
+    from bench import workloads
+    return sum(np.asarray(w).nbytes + np.asarray(b).nbytes
+               for w, b in workloads.cnn_data(True)["params"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
+    parser.add_argument("--procs", default="1,2", help="process counts, e.g. 1,2,4")
+    parser.add_argument("--output", help="also write the report (markdown + JSON) here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    procs = [int(p) for p in args.procs.split(",")]
+    if procs[0] != 1:
+        procs = [1] + procs
+    results = [_launch(p, args) for p in procs]
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
