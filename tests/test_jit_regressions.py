@@ -148,3 +148,20 @@ def test_index_needs_an_integer_scalar():
     with pytest.raises(TypeError, match="integer scalar arrays"):
         [0, 1, 2][fnp.array(1.0)]
     assert [0, 1, 2][fnp.array(2)] == 2
+
+
+# --- host-driven loops in size-generic code ----------------------------------------------
+
+def test_while_cond_scan_bodies_at_new_sizes(backend):
+    """Nested programs of size-generic code read the enclosing program's run-time sizes
+    (a second size failed to compile: `D0` undeclared in the loop body)."""
+    w = fg.jit(lambda x: lax.while_loop(lambda s: s[0] < 3,
+                                        lambda s: (s[0] + 1, s[1] * 2.0), (0, x))[1])
+    c = fg.jit(lambda x: lax.cond(x.sum() > 2, lambda x: x * 2, lambda x: x - 1, x))
+    s = fg.jit(lambda x: lax.scan(lambda c, r: (c + fnp.sort(r), r),
+                                  fnp.zeros(x.shape[1]), x)[0])
+    for n in (3, 5, 7):
+        np.testing.assert_array_equal(np.asarray(w(fnp.ones(n))), np.full(n, 8.0))
+        np.testing.assert_array_equal(np.asarray(c(fnp.ones(n))), np.full(n, 2.0))
+        np.testing.assert_array_equal(np.asarray(s(fnp.ones((n, n + 1)))),
+                                      np.full(n + 1, float(n)))

@@ -681,7 +681,8 @@ class Executable:
                 vals = [v if k == "lit" else _as_shape(arrays[v], a.aval.shape)
                         for (k, v), a in zip(ins, eqn.inputs)]
                 loop = _LOOPS.get(eqn.prim)
-                res = loop(eqn, vals) if loop is not None else _host_call(eqn, vals)
+                res = loop(eqn, vals, self.symbols) if loop is not None else \
+                    _host_call(eqn, vals)
                 for s, r in zip(outs, res):
                     arrays[s] = r
                 if _PROFILE:
@@ -859,20 +860,22 @@ _live_arenas = LRU(lambda: _LIVE_ARENAS, lambda exe: exe.release_memory())
 _LIVE_ARENAS = 16
 
 
-def _sub_exe(program: Program, name: str) -> Executable:
+def _sub_exe(program: Program, name: str, symbols) -> Executable:
+    """The executable of a loop body or branch; a nested program of size-generic code has
+    the enclosing program's run-time sizes (`symbols`)."""
     hit = _sub_executables.get(id(program))
     if hit is not None and hit[0] is program:
         return hit[1]
-    exe = Executable(program, _c_name(name))
+    exe = Executable(program, _c_name(name), symbols=symbols if symbols.values else None)
     _sub_executables.put(id(program), (program, exe))
     return exe
 
 
-def _run_scan(eqn, vals):
+def _run_scan(eqn, vals, symbols):
     p = eqn.params
     body, nc, ncar, n, rev = (p["program"], p["num_consts"], p["num_carry"], p["length"],
                               p["reverse"])
-    exe = _sub_exe(body, "scan_body")
+    exe = _sub_exe(body, "scan_body", symbols)
     vals = [_contiguous(np.asarray(v)) for v in vals]
     if exe.can_run_into():
         return _run_scan_direct(exe, eqn, vals)
@@ -916,11 +919,11 @@ def _run_scan_direct(exe, eqn, vals):
     return [b[final] for b in bufs] + ys
 
 
-def _run_while(eqn, vals):
+def _run_while(eqn, vals, symbols):
     p = eqn.params
     cc, bc = p["cond_nconsts"], p["body_nconsts"]
-    cexe = _sub_exe(p["cond_program"], "while_cond")
-    bexe = _sub_exe(p["body_program"], "while_body")
+    cexe = _sub_exe(p["cond_program"], "while_cond", symbols)
+    bexe = _sub_exe(p["body_program"], "while_body", symbols)
     vals = [_contiguous(np.asarray(v)) for v in vals]
     cconsts, bconsts, carry = vals[:cc], vals[cc:cc + bc], vals[cc + bc:]
     while bool(cexe.run(cconsts + carry)[0]):
@@ -928,10 +931,10 @@ def _run_while(eqn, vals):
     return carry
 
 
-def _run_cond(eqn, vals):
+def _run_cond(eqn, vals, symbols):
     branches = eqn.params["branches"]
     i = int(np.clip(int(np.asarray(vals[0])), 0, len(branches) - 1))
-    exe = _sub_exe(branches[i], f"branch{i}")
+    exe = _sub_exe(branches[i], f"branch{i}", symbols)
     return exe.run([_contiguous(np.asarray(v)) for v in vals[1:]])
 
 
