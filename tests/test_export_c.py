@@ -1,0 +1,184 @@
+"""funcgrad.export.to_c: the example model families export to one C99 file, compile with
+`cc -O2 -std=c99 -Wall -Werror` linking only libm, run from the generated plain C program
+(raw input files in, raw output files out) and equal `jit`; the GEMM's edge cases; weights
+in a blob file; clear errors for what the C export cannot do."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_export_onnx import MODELS, make_model
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+from funcgrad.export import CExport, ExportError, to_c
+
+CC = shutil.which("cc")
+pytestmark = pytest.mark.skipif(CC is None, reason="needs a C compiler (cc)")
+CFLAGS = ["-O2", "-std=c99", "-Wall", "-Werror"]
+
+
+def _build(tmp_path, f, *args, name="model", weights="embed") -> tuple[str, CExport]:
+    out = to_c(f, *args, directory=tmp_path, name=name, weights=weights, main=True)
+    exe = os.path.join(str(tmp_path), name)
+    proc = subprocess.run([CC, *CFLAGS, out.source, out.main, "-o", exe, "-lm"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return exe, out
+
+
+def _run(exe, out: CExport, *args, extra=()):
+    d = os.path.dirname(exe)
+    ins = []
+    for k, a in enumerate(args):
+        p = os.path.join(d, f"in{k}.bin")
+        np.ascontiguousarray(a).tofile(p)
+        ins.append(p)
+    outs = [os.path.join(d, f"out{k}.bin") for k in range(len(out.outputs))]
+    proc = subprocess.run([exe, *extra, *ins, *outs], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    res = []
+    for path, port in zip(outs, out.outputs):
+        shape = tuple(int(d) for d in port.aval.shape)
+        res.append(np.fromfile(path, dtype=port.aval.dtype).reshape(shape))
+    return res
+
+
+def _jit(f, *args):
+    return [np.asarray(o) for o in fg.tree_util.tree_leaves(fg.jit(f)(*args))]
+
+
+def _assert_same(got, want, rtol=1e-4, atol=2e-5):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype, (g.shape, g.dtype, w.shape, w.dtype)
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_models_compile_and_match_jit(tmp_path, name):
+    f, make = make_model(name)
+    x = make(5, 0)
+    exe, out = _build(tmp_path, f, x, name=name)
+    _assert_same(_run(exe, out, x), _jit(f, x))
+    src = Path(out.source).read_text()
+    assert "#pragma" not in src and "cblas" not in src and "omp_" not in src
+    header = Path(out.header).read_text()
+    dims = ",".join(str(d) for d in x.shape)
+    assert re.search(rf"input  in0: \w+\[{dims}\]", header)
+    assert f"int {name}(const " in header
+
+
+def test_only_libc_and_libm_symbols(tmp_path):
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("needs nm")
+    f, make = make_model("cnn")
+    out = to_c(f, make(2, 0), directory=tmp_path, name="cnn")
+    obj = os.path.join(str(tmp_path), "cnn.o")
+    subprocess.run([CC, *CFLAGS, "-c", out.source, "-o", obj], check=True, timeout=300)
+    undefined = subprocess.run([nm, "-u", obj], capture_output=True, text=True,
+                               check=True).stdout.split()
+    names = {u for u in undefined if u not in ("U", "w")}
+    allowed = {"memcpy", "memcmp", "memset", "fopen", "fread", "fclose", "malloc", "free",
+               "_GLOBAL_OFFSET_TABLE_", "__stack_chk_fail"}
+    from cdsl.render import BINARY_MATH, UNARY_MATH
+    libm = {fn + sfx for fn in UNARY_MATH + BINARY_MATH for sfx in ("", "f")}
+    assert names - allowed - libm == set(), names
+    assert names & libm                 # it does call libm (expf, logf, ...)
+    defined = subprocess.run([nm, "--defined-only", "-g", obj], capture_output=True,
+                             text=True, check=True).stdout
+    public = {line.split()[-1] for line in defined.splitlines()}
+    assert public == {"cnn", "cnn_init", "cnn_release"}
+
+
+def test_weights_in_a_blob_file(tmp_path):
+    f, make = make_model("mlp")
+    x = make(3, 0)
+    exe, out = _build(tmp_path, f, x, name="mlp", weights="blob")
+    nbytes = (64 * 32 + 32 + 32 * 32 + 32 + 32 * 10 + 10) * 4
+    assert os.path.getsize(out.weights) >= nbytes + 24
+    assert "static const float" not in Path(out.source).read_text()     # weights not in it
+    _assert_same(_run(exe, out, x, extra=("-w", out.weights)), _jit(f, x))
+    # A blob that is not this model's is refused by mlp_init.
+    bad = os.path.join(str(tmp_path), "bad.weights")
+    data = bytearray(Path(out.weights).read_bytes())
+    data[100] ^= 0x40
+    Path(bad).write_bytes(bytes(data))
+    proc = subprocess.run([exe, "-w", bad, "a", "b"], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1 and "mlp_init failed (-2)" in proc.stderr
+    proc = subprocess.run([exe, "a", "b"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "mlp_init failed (-1)" in proc.stderr
+
+
+@pytest.mark.parametrize("m,k,n,ta,tb", [(37, 300, 70, False, False), (37, 300, 70, True, True),
+                                         (3, 40, 33, False, True), (1, 17, 5, True, False),
+                                         (64, 257, 530, False, False)])
+def test_gemm_edges(tmp_path, m, k, n, ta, tb):
+    rng = np.random.default_rng(m + k + n)
+    a = rng.normal(size=(k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.normal(size=(n, k) if tb else (k, n)).astype(np.float32)
+
+    def f(a, b):
+        return (a.T if ta else a) @ (b.T if tb else b)
+    exe, out = _build(tmp_path, f, a, b, name="mm")
+    _assert_same(_run(exe, out, a, b), _jit(f, a, b), rtol=1e-4, atol=2e-4)
+
+
+def test_inputs_outputs_of_every_kind(tmp_path):
+    """Several inputs (float32, int32, float64), outputs that are an input, a repeat, a
+    constant, an int32 result."""
+    w = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+
+    def f(x, idx, z):
+        y = fnp.tanh(x @ w)
+        return (y, x, y, fnp.full((2,), 3.5, np.float32), fnp.argmax(y, axis=1),
+                fnp.take(x, idx % 4, axis=1), z * 2.0 + 1.0)
+    x = np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32)
+    idx = np.array([0, 3, 5, -2], np.int32)
+    z = np.linspace(0, 1, 6).reshape(2, 3)
+    exe, out = _build(tmp_path, f, x, idx, z, name="kinds")
+    header = Path(out.header).read_text()
+    assert "const int32_t* in1" in header and "const double* in2" in header
+    assert "int32_t* out4" in header
+    _assert_same(_run(exe, out, x, idx, z), _jit(f, x, idx, z))
+
+
+def test_grouped_and_strided_convolutions(tmp_path):
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(6, 2, 3, 2)).astype(np.float32)
+
+    def f(x):
+        return lax.conv_general_dilated(x, w, (2, 1), ((1, 2), (0, 1)), rhs_dilation=(1, 2),
+                                        dimension_numbers=("NCHW", "OIHW", "NHWC"),
+                                        feature_group_count=2)
+    x = rng.normal(size=(2, 4, 9, 8)).astype(np.float32)
+    exe, out = _build(tmp_path, f, x, name="gconv")
+    _assert_same(_run(exe, out, x), _jit(f, x))
+
+
+def test_errors(tmp_path):
+    x = np.ones((3, 4), np.float32)
+    with pytest.raises(ExportError, match="'cumsum' has no C lowering") as e:
+        to_c(lambda x: fnp.cumsum(x, axis=1), x, directory=tmp_path, name="m")
+    assert "f32[3,4]" in str(e.value)
+    with pytest.raises(ExportError, match="supports scan"):
+        to_c(lambda x: lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 2),
+                                      (0, x))[1], x, directory=tmp_path, name="m")
+    with pytest.raises(ExportError, match="input in0.*bool"):
+        to_c(lambda m: m.astype(np.float32), x > 0, directory=tmp_path, name="m")
+    with pytest.raises(ExportError, match="output out0.*bool"):
+        to_c(lambda x: x > 0, x, directory=tmp_path, name="m")
+    with pytest.raises(ExportError, match="C identifier"):
+        to_c(lambda x: x, x, directory=tmp_path, name="for")
+    with pytest.raises(ExportError, match="weights="):
+        to_c(lambda x: x, x, directory=tmp_path, name="m", weights="zip")
+    assert not os.path.exists(os.path.join(str(tmp_path), "m.c"))
