@@ -64,15 +64,15 @@ def _abs(x):
 
 
 def relu(x):
-    """max(x, 0); its derivative at 0 is 0, as in JAX."""
+    """max(x, 0); its derivative at 0 is 0 and NaN stays NaN, as in JAX."""
     x = fnp.asarray(x)
-    return fnp.where(x > 0, x, fnp.zeros_like(x))
+    return fnp.where(x <= 0, fnp.zeros_like(x), x)
 
 
 def relu6(x):
-    """min(max(x, 0), 6); derivative 0 at both kinks, as in JAX."""
+    """min(max(x, 0), 6); derivative 0 at both kinks, NaN stays NaN, as in JAX."""
     x = fnp.asarray(x)
-    return fnp.where(x > 0, fnp.where(x < 6, x, fnp.full_like(x, 6)), fnp.zeros_like(x))
+    return fnp.where(x <= 0, fnp.zeros_like(x), fnp.where(x >= 6, fnp.full_like(x, 6), x))
 
 
 def sigmoid(x):
