@@ -1,9 +1,9 @@
 """Small inline helper functions that give the generated code NumPy's semantics where C
 differs: NaN-propagating max/min, integer division and remainder defined for a zero
 divisor and for INT_MIN / -1 (C leaves both undefined; x86 traps), shifts by out-of-range
-amounts, saturating float-to-int casts, `pow` with C99's special cases enforced whatever the
-(possibly vectorised) libm does, a stable logistic. Each helper is built as AST (so every
-dialect prints the same logic) on demand."""
+amounts, saturating float-to-int casts, a stable logistic. Each helper is built as AST (so
+every dialect prints the same logic) on demand. `pow_c99` builds an inline expression: pow
+with C99's special cases enforced whatever the (possibly vectorised) libm does."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +14,7 @@ _TYPES = A.SCALAR_TYPES
 
 
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
-          "logistic", "fpow"}
+          "logistic"}
 
 
 def _fn(name, ty, params, body_expr):
@@ -72,8 +72,6 @@ def _make(name: str, arg_type: str):
         if t.is_signed:
             bad = A.BinOp("||", bad, b.eq(A.Const(-1, t)), A.bool_)
         return _fn(name, t, ("a", "b"), A.Select(bad, zero, A.BinOp("%", a, b, t), t))
-    if base == "fpow":
-        return _pow_helper(name, t)
     if base in ("shl", "shr"):
         op = "<<" if base == "shl" else ">>"
         bad = b.ge(A.Const(t.bits, t))
@@ -102,17 +100,18 @@ def _make(name: str, arg_type: str):
     return None
 
 
-def _pow_helper(name, t):
-    """pow(a, b) with C99 Annex F's special cases (the JAX/XLA and NumPy array semantics)
-    decided here, so a vectorised libm variant (glibc's libmvec returns NaN for
-    pow(-inf, 0.5)) or a device libm cannot change them:
+def pow_c99(a, b, t, bind):
+    """The expression pow(a, b) of type `t` with C99 Annex F's special cases (the JAX/XLA
+    and NumPy array semantics) decided by selects, so a vectorised libm variant (glibc's
+    libmvec returns NaN for pow(-inf, 0.5)) or a device libm cannot change them:
     pow(x, +-0) = 1 and pow(1, y) = 1 even for NaN; NaN otherwise propagates;
     |x| == 1 with y = +-inf gives 1; |x| < 1 (> 1) with y = -inf gives inf (0), y = +inf the
     reverse; x = +-0 or +-inf: odd integer y keeps the sign (y < 0: 1/x), any other y gives
-    |x| (y < 0: 1/|x|); finite x < 0 with a finite non-integer y is NaN."""
-    a, b = _v("a", t), _v("b", t)
-    r, ax = _v("r", t), _v("ax", t)
-    yint, yodd = _v("yint", A.bool_), _v("yodd", A.bool_)
+    |x| (y < 0: 1/|x|); finite x < 0 with a finite non-integer y is NaN.
+
+    `bind(expr)` names a value (a local variable) and returns it: the libm call is bound
+    before the selects so that a vectorising compiler calls its SIMD variant
+    unconditionally; a call inside a select would keep the loop scalar."""
     one, zero = A.Const(1, t), A.Const(0, t)
     inf, nan = A.Const(float("inf"), t), A.Const(float("nan"), t)
 
@@ -128,24 +127,21 @@ def _pow_helper(name, t):
     def recip(x):
         return A.BinOp("/", one, x, t)
 
+    r = bind(A.Call("pow", (a, b), t))
+    ax = bind(A.Call("fabs", (a,), t))
+    yint = A.Call("floor", (b,), t).eq(b)
+    # y is odd when y / 2 is not an integer (y * 0.5 is exact; inf / 2 counts as an integer,
+    # NaN fails yint). floor vectorises; fmod would keep the loop scalar.
+    half = A.BinOp("*", b, A.Const(0.5, t), t)
+    yodd = and_(yint, A.Call("floor", (half,), t).ne(half))
     neg_y = b.lt(zero)
-    # fmod(y, 2) is exact; NaN and inf y give NaN there, so they are never "odd".
-    odd_test = A.Call("fabs", (A.Call("fmod", (b, A.Const(2, t)), t),), t).eq(one)
-    zero_or_inf = or_(ax.eq(zero), ax.eq(inf))
     edge = sel(yodd, sel(neg_y, recip(a), a), sel(neg_y, recip(ax), ax))
     inf_y = sel(ax.eq(one), one, sel(A.BinOp("==", ax.lt(one), neg_y, A.bool_), inf, zero))
-    body = sel(or_(b.eq(zero), a.eq(one)), one,
+    return sel(or_(b.eq(zero), a.eq(one)), one,
                sel(or_(a.ne(a), b.ne(b)), A.BinOp("+", a, b, t),
-                   sel(b.eq(inf), inf_y,
-                       sel(b.eq(A.Const(float("-inf"), t)), inf_y,
-                           sel(zero_or_inf, edge,
-                               sel(and_(a.lt(zero), A.UnOp("!", yint, A.bool_)), nan, r))))))
-    stmts = (A.Decl(r, A.Call("pow", (a, b), t)),
-             A.Decl(ax, A.Call("fabs", (a,), t)),
-             A.Decl(yint, A.Call("floor", (b,), t).eq(b)),
-             A.Decl(yodd, and_(yint, odd_test)),
-             A.Return(body))
-    return A.Function(name, (A.Param("a", t), A.Param("b", t)), stmts, ret_type=t)
+                   sel(or_(b.eq(inf), b.eq(A.Const(float("-inf"), t))), inf_y,
+                       sel(or_(ax.eq(zero), ax.eq(inf)), edge,
+                           sel(and_(a.lt(zero), A.UnOp("!", yint, A.bool_)), nan, r)))))
 
 
 def build(calls, dialect) -> list:

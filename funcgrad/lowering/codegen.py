@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from cdsl.helpers import pow_c99
+
 from .. import dtypes
 from ..ir import Lit, Var
 from ..prims import elementwise as ew, indexing as ix, reductions as rd, structural as st
@@ -312,8 +314,8 @@ class KernelEmitter:
             if fn == "logistic":
                 return c.call("logistic_" + c.type_suffix(dt), args, dt)
             if fn == "pow":
-                # C99 pow special cases fixed in the helper, not left to the (vector) libm.
-                return c.call("fpow_" + c.type_suffix(dt), args, dt)
+                # C99's special cases decided by selects, not left to the (vector) libm.
+                return pow_c99(args[0], args[1], c.ct(dt), lambda e: self.let(e, dt))
             if fn == "rsqrt":
                 return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
             if fn == "erf":

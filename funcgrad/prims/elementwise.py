@@ -181,7 +181,7 @@ def _pow_np(x, y):
         r = np.power(np.atleast_1d(a), np.atleast_1d(b)).reshape(shape)
         ax = np.abs(a)
         yint = np.floor(b) == b
-        yodd = yint & (np.abs(np.fmod(b, 2)) == 1)
+        yodd = yint & (np.floor(b * 0.5) != b * 0.5)
         neg_y = b < 0
         edge = np.where(yodd, np.where(neg_y, 1 / a, a), np.where(neg_y, 1 / ax, ax))
         inf_y = np.where(ax == 1, 1, np.where((ax < 1) == neg_y, np.inf, 0))
