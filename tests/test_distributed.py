@@ -278,8 +278,44 @@ def test_spmd_program_is_checked_and_psums_fused(two_standin):
     assert len(two_standin.checks) == 1
     info = two_standin.checks[0]
     assert info.signature == "(f32[2], f32[3,2], f32[4,3])" and len(info.digest) == 64
-    unfused = dist.spmd(step.fun, fuse=False)
+    unfused = dist.spmd(step.fun, fuse=False, overlap_bytes=0)
     assert unfused.lower(params, x).ir.count("psum[") == 3
+
+
+def test_spmd_starts_reducing_gradients_while_the_backward_pass_goes_on(two_standin):
+    """With buckets of one array, each gradient's reduction starts as soon as the backward
+    pass has computed it (before the first layer's gradient exists) and finishes where the
+    results are needed; the results are those of one psum."""
+    rng = np.random.RandomState(0)
+    params = [(rng.randn(5, 4).astype(np.float32), np.zeros(4, np.float32)),
+              (rng.randn(4, 3).astype(np.float32), np.zeros(3, np.float32))]
+    x = rng.randn(6, 5).astype(np.float32)
+
+    def loss(p, x):
+        (w1, b1), (w2, b2) = p
+        return fnp.sum(fnp.tanh(fnp.tanh(x @ w1 + b1) @ w2 + b2) ** 2)
+
+    def step(p, x):
+        g = dist.pmean(fg.grad(loss)(p, x), "batch")
+        return [(w - 0.1 * gw, b - 0.1 * gb) for (w, b), (gw, gb) in zip(p, g)]
+
+    overlapped = dist.spmd(step, overlap_bytes=1)
+    text = overlapped.lower(params, x).ir
+    assert text.count("psum_start") == 4 and text.count("psum_done") == 4, text
+    assert "psum[" not in text
+    lines = text.splitlines()
+    first_start = next(i for i, line in enumerate(lines) if "psum_start" in line)
+    last_dot = max(i for i, line in enumerate(lines) if "dot_general" in line)
+    assert first_start < last_dot, text     # w2's reduction starts before dw1 is computed
+    plain = dist.spmd(step, overlap_bytes=0)
+    assert "psum_start" not in plain.lower(params, x).ir
+    for a, b in zip(fg.tree.leaves(overlapped(params, x)), fg.tree.leaves(plain(params, x))):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    # Transforms of the compiled program see the pair as a psum.
+    g = fg.grad(lambda p: fnp.sum(overlapped(p, x)[0][0]))(params)
+    g0 = fg.grad(lambda p: fnp.sum(plain(p, x)[0][0]))(params)
+    for a, b in zip(fg.tree.leaves(g), fg.tree.leaves(g0)):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
 def test_fuse_psums_keeps_dependences():

@@ -49,7 +49,7 @@ from .runtime import (
     process_index,
     shutdown,
 )
-from .spmd import Spmd, fuse_psums, spmd
+from .spmd import Spmd, fuse_psums, schedule_psums, spmd
 
 __all__ = [
     "CollectiveTimeoutError",
@@ -75,6 +75,7 @@ __all__ = [
     "process_index",
     "psum",
     "psum_scatter",
+    "schedule_psums",
     "shard",
     "shutdown",
     "spmd",

@@ -105,6 +105,15 @@ class LocalWorld:
     def allreduce(self, arrays, op):
         return [np.array(a, copy=True) for a in arrays]
 
+    def allreduce_start(self, arrays, op):
+        self._started = getattr(self, "_started", {})
+        token = len(self._started)
+        self._started[token] = self.allreduce(arrays, op)
+        return token
+
+    def allreduce_finish(self, token):
+        return self._started.pop(token)
+
     def allgather(self, x):
         return np.array(x, copy=True)[None]
 
@@ -151,6 +160,8 @@ class MPIWorld:
         self.bucket_bytes = bucket_bytes
         self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
         self._pending = None          # (request, buffer, info) of a started program check
+        self._inflight: dict = {}     # token -> an allreduce started by allreduce_start
+        self._next_token = 0
         self._lock = threading.RLock()
 
     # --- waiting -------------------------------------------------------------------------
@@ -217,11 +228,16 @@ class MPIWorld:
     # --- collectives ---------------------------------------------------------------------
 
     def allreduce(self, arrays, op):
-        """Reduce `arrays` elementwise over the processes, all in flight at once: an array
-        of at least `DIRECT_BYTES` goes from its own buffer straight into its result (no
-        copy); the smaller ones are packed into one buffer per dtype (buckets of at most
-        `bucket_bytes`) reduced in place. Returns new arrays (the small ones are views of
-        their reduced buffer)."""
+        """Reduce `arrays` elementwise over the processes (see `allreduce_start`)."""
+        with self._lock:
+            return self.allreduce_finish(self.allreduce_start(arrays, op))
+
+    def allreduce_start(self, arrays, op) -> int:
+        """Start reducing `arrays` elementwise over the processes, all in flight at once:
+        an array of at least `DIRECT_BYTES` goes from its own buffer straight into its
+        result (no copy; it must not change until `allreduce_finish`); the smaller ones are
+        packed into one buffer per dtype (buckets of at most `bucket_bytes`) reduced in
+        place. Returns the token `allreduce_finish` takes."""
         with self._lock:
             self._finish_check()
             arrays = [np.asarray(a) for a in arrays]
@@ -230,7 +246,7 @@ class MPIWorld:
             reqs, jobs, small = [], [], []
             for i, a in enumerate(arrays):
                 if a.nbytes >= DIRECT_BYTES and _wire_dtype(a.dtype, op) == a.dtype:
-                    a = np.ascontiguousarray(a)
+                    a = arrays[i] = np.ascontiguousarray(a)
                     out = np.empty_like(a)
                     reqs.append(self.comm.Iallreduce(a, out, op=mop))
                     outs[i] = out
@@ -242,6 +258,20 @@ class MPIWorld:
                 for s, e in _buckets(buf.size, buf.itemsize, self.bucket_bytes):
                     reqs.append(self.comm.Iallreduce(self.MPI.IN_PLACE, buf[s:e], op=mop))
                 jobs.append((buf, idx))
+            token = self._next_token
+            self._next_token = (self._next_token + 1) % (1 << 31)   # an int32 token
+            # The send buffers stay referenced until the reduction is finished.
+            self._inflight[token] = (reqs, jobs, outs, arrays, op)
+            return token
+
+    def allreduce_finish(self, token: int):
+        """Wait for the reduction `token` started and return its results."""
+        with self._lock:
+            entry = self._inflight.pop(token, None)
+            if entry is None:
+                raise DistributedError(f"funcgrad.distributed: no allreduce in flight with "
+                                       f"token {token} (internal: finished twice?)")
+            reqs, jobs, outs, arrays, op = entry
             self._wait(reqs, f"an allreduce ({op}) of {_describe(arrays)}")
             for buf, idx in jobs:
                 _unpack(buf, arrays, idx, outs)

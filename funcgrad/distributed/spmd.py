@@ -7,6 +7,10 @@ For more than one process the traced program is rewritten before it is compiled:
 - `fuse_psums`: independent `psum`s over the same axis become one multi-operand `psum` (one
   allreduce for a whole gradient pytree even when the user reduces leaf by leaf), placed
   where its first result is needed;
+- `schedule_psums`: that psum is split into buckets of operands in the order the backward
+  pass computes them; each bucket's reduction starts (`psum_start`, a non-blocking MPI
+  allreduce on the host buffers) as soon as its gradients exist and is waited for
+  (`psum_done`) where the results are needed, so it overlaps the rest of the backward pass;
 - a `program_check` equation goes first: it starts comparing a digest of the program (its
   IR text and input types) across processes, and the first collective finishes the
   comparison, so processes that traced different programs stop with an error naming the
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from .. import core, ir
 from ..api import jit
 from ..core import Tracer
@@ -23,6 +29,18 @@ from ..ir import Eqn, Program, Var
 from ..prims import collectives
 from ..tree_util import tree_flatten, tree_unflatten
 from . import runtime
+
+
+def _has_effects(eqn: Eqn) -> bool:
+    """Whether `eqn` has an effect: an effectful primitive, or one in a sub-program."""
+    if eqn.prim in ir.effectful:
+        return True
+    for value in eqn.params.values():
+        for p in value if isinstance(value, (tuple, list)) else (value,):
+            p = getattr(p, "program", p)
+            if isinstance(p, Program) and any(_has_effects(e) for e in p.eqns):
+                return True
+    return False
 
 
 def fuse_psums(program: Program) -> Program:
@@ -55,7 +73,7 @@ def fuse_psums(program: Program) -> Program:
                 flush()
             group.append(eqn)
             pending.update(v.id for v in eqn.outputs)
-        elif ir.has_effects(eqn):
+        elif _has_effects(eqn):
             flush()
             out.append(eqn)
         elif depends:
@@ -67,16 +85,70 @@ def fuse_psums(program: Program) -> Program:
     return Program(program.constvars, program.invars, out, program.outvars)
 
 
+def schedule_psums(program: Program, bucket_bytes: int) -> Program:
+    """Split every `psum` into buckets of operands, in the order the program computes them
+    (at most `bucket_bytes` each, closing a bucket once it reaches the bound), and start
+    each bucket's reduction (`psum_start`) right after its last operand is computed; the
+    `psum_done`s stay where the psum was. The gradient of the last layers, computed first
+    by the backward pass, is then reduced while the earlier layers' gradients are still
+    being computed. A psum whose single bucket could not start earlier stays as it is."""
+    produced_at: dict[int, int] = {}
+    for k, eqn in enumerate(program.eqns):
+        for v in eqn.outputs:
+            produced_at[v.id] = k
+    starts: dict[int, list[Eqn]] = {}
+    replaced: dict[int, list[Eqn]] = {}
+    for k, eqn in enumerate(program.eqns):
+        if eqn.prim is not collectives.psum_p:
+            continue
+        ready = [produced_at.get(a.id, -1) if isinstance(a, Var) else -1 for a in eqn.inputs]
+        order = sorted(range(len(eqn.inputs)), key=lambda i: ready[i])
+        buckets, current, size = [], [], 0
+        for i in order:
+            current.append(i)
+            size += eqn.inputs[i].aval.size * eqn.inputs[i].aval.dtype.itemsize
+            if size >= bucket_bytes:
+                buckets.append(current)
+                current, size = [], 0
+        if current:
+            buckets.append(current)
+        if len(buckets) == 1 and max(ready) == k - 1:
+            continue
+        axis = eqn.params["axis_name"]
+        dones = []
+        for bucket in buckets:
+            ins = [eqn.inputs[i] for i in bucket]
+            token = Var(core.ShapedArray((), np.int32))
+            at = max(ready[i] for i in bucket)
+            starts.setdefault(at, []).append(
+                Eqn(collectives.psum_start_p, ins, {"axis_name": axis}, [token]))
+            dones.append(Eqn(collectives.psum_done_p, [token, *ins], {"axis_name": axis},
+                             [eqn.outputs[i] for i in bucket]))
+        replaced[k] = dones
+    if not replaced:
+        return program
+    eqns = list(starts.get(-1, []))
+    for k, eqn in enumerate(program.eqns):
+        eqns.extend(replaced.get(k, [eqn]))
+        eqns.extend(starts.get(k, []))
+    return Program(program.constvars, program.invars, eqns, program.outvars)
+
+
+OVERLAP_BYTES = 1 << 20
+
+
 class Spmd:
     """A function run by every process on its own arguments, jit-compiled, with its axis
     name bound to the process group (see `spmd`)."""
 
     def __init__(self, fun, axis_name, static_argnums=(), static_argnames=(),
-                 donate_argnums=(), donate_argnames=(), backend=None, fuse=True):
+                 donate_argnums=(), donate_argnames=(), backend=None, fuse=True,
+                 overlap_bytes=OVERLAP_BYTES):
         collectives._check_name(axis_name, "spmd")
         self.fun = fun
         self.axis_name = axis_name
         self.fuse = fuse
+        self.overlap_bytes = int(overlap_bytes)
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         functools.update_wrapper(self, fun)
 
@@ -129,6 +201,8 @@ class Spmd:
         program, consts = ir.trace_to_program(flat, avals)
         if self.fuse:
             program = fuse_psums(program)
+        if self.overlap_bytes > 0:
+            program = schedule_psums(program, self.overlap_bytes)
         statics = [repr(x) for i, x in enumerate(leaves) if i not in dyn]
         signature = "(" + ", ".join(a.str_short() for a in avals) + ")"
         if statics:
@@ -141,7 +215,8 @@ class Spmd:
 
 
 def spmd(fun=None, axis_name="batch", *, static_argnums=(), static_argnames=(),
-         donate_argnums=(), donate_argnames=(), backend=None, fuse=True):
+         donate_argnums=(), donate_argnames=(), backend=None, fuse=True,
+         overlap_bytes=None):
     """Run `fun` on every process with that process's own arguments, jit-compiled, with
     `axis_name` bound to the process group: inside, `lax.psum/pmean/pmax/pmin/all_gather/
     psum_scatter/ppermute/axis_index(x, axis_name)` combine the processes' values. Each
@@ -149,11 +224,14 @@ def spmd(fun=None, axis_name="batch", *, static_argnums=(), static_argnames=(),
     processes). A data-parallel step is
     `spmd(lambda p, x, y: lax.pmean(grad(loss)(p, x, y), "batch"))`, and the same code runs
     unchanged with one process. The jit options are `jit`'s; `fuse=False` keeps separate
-    psums as written. Needs `funcgrad.distributed.initialize()`. Usable as a decorator
+    psums as written; the reduction of a psum's operands starts in buckets of
+    `overlap_bytes` (default 1 MiB) as soon as they are computed, overlapping the rest of
+    the program (0: one reduction where the psum is). Needs `funcgrad.distributed.initialize()`. Usable as a decorator
     (`@spmd` or `@spmd(axis_name=...)`)."""
     opts = {"static_argnums": static_argnums, "static_argnames": static_argnames,
             "donate_argnums": donate_argnums, "donate_argnames": donate_argnames,
-            "backend": backend, "fuse": fuse}
+            "backend": backend, "fuse": fuse,
+            "overlap_bytes": OVERLAP_BYTES if overlap_bytes is None else overlap_bytes}
     if fun is None:
         return lambda f: Spmd(f, axis_name, **opts)
     return Spmd(fun, axis_name, **opts)

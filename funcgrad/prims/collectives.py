@@ -321,6 +321,44 @@ _chooser_jvp(pmax_p)
 _chooser_jvp(pmin_p)
 
 
+# psum_start / psum_done: a psum split in two so that the reduction of gradients that are
+# ready early overlaps with the rest of the backward pass (spmd's `schedule_psums` puts the
+# start right after the operands are computed and the done where the results are needed).
+# `psum_done(token, *xs)` means `psum(*xs)`: the operands are inputs of both halves, which
+# keeps their buffers alive and unchanged while the reduction is in flight, and lets the
+# rules below treat the pair as a psum. The token is the transport's handle.
+
+psum_start_p = _new_primitive("psum_start")
+_USER_NAME[psum_start_p] = "psum"
+core.shape_rules[psum_start_p] = lambda *avals, axis_name: ShapedArray((), dtypes.int32)
+core.impl_rules[psum_start_p] = lambda *xs, axis_name: np.asarray(
+    transport("lax.psum").allreduce_start(list(xs), "sum"), np.int32)
+core.jvp_rules[psum_start_p] = lambda primals, tangents, **p: (
+    psum_start_p.bind(*primals, **p), full((), 0, dtypes.int32))
+# Batched operands: nothing is started; the matching psum_done reduces them itself.
+core.batch_rules[psum_start_p] = lambda size, vals, dims, **p: (full((), -1, dtypes.int32),
+                                                                None)
+
+psum_done_p = _new_primitive("psum_done", multiple_results=True)
+_USER_NAME[psum_done_p] = "psum"
+core.shape_rules[psum_done_p] = lambda token, *avals, axis_name: list(avals)
+
+
+def _psum_done_impl(token, *xs, axis_name):
+    return transport("lax.psum").allreduce_finish(int(token))
+
+
+def _psum_done_batch(size, vals, dims, *, axis_name):
+    return psum_p.bind(*vals[1:], axis_name=axis_name), list(dims[1:])
+
+
+core.impl_rules[psum_done_p] = _psum_done_impl
+core.jvp_rules[psum_done_p] = lambda primals, tangents, *, axis_name: (
+    psum_done_p.bind(*primals, axis_name=axis_name),
+    psum_p.bind(*tangents[1:], axis_name=axis_name))
+core.batch_rules[psum_done_p] = _psum_done_batch
+
+
 # ---------------------------------------------------------------------------------------
 # all_gather
 
