@@ -215,6 +215,25 @@ def _wrap(v, dtype):
     return (v - info.min) % span + info.min
 
 
+def test_remainder_gradient_at_exact_multiples(backend, mode):
+    """d(x % y)/dx = 1 and d(x % y)/dy = -(x // y) (JAX's rule), also where x is an exact
+    multiple of y (the signed-zero fix-ups must not zero it); x // y has zero derivative."""
+    composite(backend, mode)
+    x = np.array([0.0, 3.0, 5.5, -2.0, 7.0, -6.0], np.float32)
+    y = np.array([3.0, 3.0, 2.0, 3.0, -2.0, -3.0], np.float32)
+
+    def grads(a, b):
+        gm = fg.grad(lambda u, v: fnp.sum(u % v), argnums=(0, 1))(a, b)
+        gq = fg.grad(lambda u, v: fnp.sum(fnp.divmod(u, v)[0]), argnums=(0, 1))(a, b)
+        return gm, gq
+
+    (gx, gy), (qx, qy) = run(mode, grads, x, y)
+    assert_same(gx, np.ones_like(x), err="d/dx")
+    assert_same(gy, -np.floor_divide(x, y), zero_sign=False, err="d/dy")
+    assert_same(qx, np.zeros_like(x), zero_sign=False, err="d(x // y)/dx")
+    assert_same(qy, np.zeros_like(x), zero_sign=False, err="d(x // y)/dy")
+
+
 INT_TYPES = (np.int32, np.int64, np.int8, np.uint8)
 
 

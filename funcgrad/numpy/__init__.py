@@ -566,7 +566,7 @@ def float_power(x1, x2):
     return _ew.pow(a, b)
 
 
-def _float_divmod(a, b):
+def _float_divmod_impl(a, b):
     """Python's (and NumPy's) float floor division and remainder, derived from the exact
     fmod: div = (a - fmod(a, b)) / b snapped to an integer, the remainder takes b's sign.
     So 1.0 // 0.1 is 9.0 (floor(1.0 / 0.1) would be 10.0), inf // 2 is NaN, -1.0 % inf is
@@ -585,6 +585,25 @@ def _float_divmod(a, b):
     fl = _ew.select(_ew.eq(div, 0.0), _ew.mul(quot, 0.0), fl)
     b_zero = _ew.eq(b, 0.0)
     return _ew.select(b_zero, quot, fl), _ew.select(b_zero, _ew.rem(a, b), mod)
+
+
+def _float_divmod_jvp(primals, tangents):
+    # As JAX: the quotient is piecewise constant; d(a % b) = da - (a // b) db. Written out so
+    # that the zero-sign fix-ups of the primal do not zero the derivative at exact multiples.
+    a, b = primals
+    ta, tb = tangents
+    q, m = _float_divmod(a, b)
+    return (q, m), (zeros_like(q), _ew.sub(ta, _ew.mul(q, tb)))
+
+
+def _make_float_divmod():
+    from ..api import custom_jvp
+    f = custom_jvp(_float_divmod_impl)
+    f.defjvp(_float_divmod_jvp)
+    return f
+
+
+_float_divmod = _make_float_divmod()
 
 
 def _int_floor_divmod(a, b):
