@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import math as _math
-import operator as _operator
 import string as _string
 
 import numpy as _np
@@ -322,6 +321,9 @@ def broadcast_arrays(*args):
 
 
 def astype(x, dtype, copy=False):
+    """`x` cast to `dtype`. Float -> integer casts truncate and saturate on every backend
+    (NaN -> 0, +-inf and out-of-range values -> the type's max/min), as XLA on CPU; see
+    `lax.convert_element_type`."""
     return _ew.convert_element_type(_arr(x), _dt.canonicalize(dtype))
 
 

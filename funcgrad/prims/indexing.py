@@ -19,8 +19,7 @@ from ..core import ShapedArray, bind
 from .elementwise import (add, and_, convert_element_type, eq, ge, lt, max as _max,
                           min as _min, mul, select, sub)
 from .reductions import reduce_sum
-from .structural import (broadcast_in_dim, expand_dims, full, iota, reshape, static_int,
-                         static_ints)
+from .structural import broadcast_in_dim, expand_dims, full, iota, reshape, static_ints
 
 # --- slice -----------------------------------------------------------------------------
 
