@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-$PY -m pip install -q --disable-pip-version-check -e ".[test,opencl]"
+$PY -m pip install -q --disable-pip-version-check -e ".[test,opencl,docs]"
 
 has_opencl() {
   $PY - <<'PYEOF' 2>/dev/null

@@ -37,7 +37,7 @@ def info() -> dict:
     out = _cc.cache_info()
     identity, why = _cc.compiler_state()
     out["compiler"] = identity.splitlines()[0] if identity else f"unavailable: {why}"
-    from .lowering import eager
+    from ..lowering import eager
     out["eager_kernels"] = eager.status()
     return out
 
@@ -92,6 +92,3 @@ def main(argv=None) -> int:
               f"{r['temp_removed']} stale temporary files")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
