@@ -80,7 +80,8 @@ def tangent_aval(aval: ShapedArray) -> ShapedArray:
 
 
 # ---------------------------------------------------------------------------------------
-# Primitives and their rule registries (STYLE.md §2: registrations sit beside each primitive)
+# Primitives and their rule registries (all registrations of a primitive sit beside its
+# definition; see docs/adding-a-primitive.md)
 
 
 class Primitive:
