@@ -17,8 +17,10 @@ import sys
 import numpy as np
 
 from . import core
-from .prims.callbacks import DebugEffect, OrderedDebugEffect, debug_callback
-from .tree_util import tree_flatten, tree_unflatten
+from .prims.callbacks import DebugEffect, OrderedDebugEffect
+from .prims.callbacks import debug_callback as _debug_callback
+from .tree_util import tree_flatten as _tree_flatten
+from .tree_util import tree_unflatten as _tree_unflatten
 
 __all__ = ["DebugEffect", "OrderedDebugEffect", "callback", "log", "print"]
 
@@ -43,16 +45,16 @@ class _FlatCallback:
         it = iter(dyn)
         n = len(self.static) + len(dyn)
         leaves = [self.static[i] if i in self.static else next(it) for i in range(n)]
-        args, kwargs = tree_unflatten(self.in_tree, leaves)
+        args, kwargs = _tree_unflatten(self.in_tree, leaves)
         self.fn(*args, **kwargs)
 
 
 def _stage(fn, args, kwargs, ordered, name):
-    leaves, in_tree = tree_flatten((args, kwargs))
+    leaves, in_tree = _tree_flatten((args, kwargs))
     static = {i: x for i, x in enumerate(leaves) if not _is_dynamic(x)}
     dyn = [x for x in leaves if _is_dynamic(x)]
     effect = OrderedDebugEffect() if ordered else DebugEffect()
-    debug_callback(_FlatCallback(fn, in_tree, static, name), *dyn, effect=effect)
+    _debug_callback(_FlatCallback(fn, in_tree, static, name), *dyn, effect=effect)
 
 
 def callback(callback=None, *args, ordered: bool = False, partitioned: bool = False,

@@ -1373,8 +1373,13 @@ def _stage_branch(f, operands_leaves, in_tree):
     return prog, consts, store["tree"]
 
 
-def switch(index, branches, *operands):
-    """Apply `branches[index](*operands)`; the index is clamped (JAX's `lax.switch`)."""
+def switch(index, branches, *operands, operand=None):
+    """Apply `branches[index](*operands)`; the index is clamped (JAX's `lax.switch`).
+    `operand=` is JAX's older single-operand form."""
+    if operand is not None:
+        if operands:
+            raise TypeError("switch: pass operands positionally or as operand=, not both")
+        operands = (operand,)
     if not branches:
         raise ValueError("switch: need at least one branch")
     index = _core.to_array(index)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 
 from .tree_util import (  # noqa: F401  (funcgrad's own long names, see the docstring)
-    PyTreeDef, _registry, all_leaves, flatten_up_to, register_pytree_node,
+    PyTreeDef, _registry, all_leaves, register_pytree_node,
     register_pytree_node_class, tree_all, tree_flatten, tree_leaves, tree_map, tree_reduce,
     tree_structure, tree_transpose, tree_unflatten, treedef_is_leaf)
+from .tree_util import _cut_at as flatten_up_to  # noqa: F401
 from .tree_util import tree_all as all  # JAX's names shadow builtins in this module
 from .tree_util import tree_broadcast as broadcast
 from .tree_util import tree_flatten as flatten

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from collections.abc import Callable as _Callable
+from collections.abc import Hashable as _Hashable
+from collections.abc import Iterable as _Iterable
+from typing import Any as _Any
 
 __all__ = [
     "DictKey", "FlattenedIndexKey", "GetAttrKey", "KeyPath", "Partial", "PyTreeDef",
@@ -44,7 +46,7 @@ class SequenceKey:
 @dataclasses.dataclass(frozen=True)
 class DictKey:
     """The child under `key` of a dict."""
-    key: Hashable
+    key: _Hashable
 
     def __str__(self):
         return f"[{self.key!r}]"
@@ -98,10 +100,10 @@ def _bare_key(k):
 @dataclasses.dataclass(frozen=True)
 class _NodeType:
     name: str
-    to_iterable: Callable[[Any], tuple[Iterable[Any], Hashable]]
-    from_iterable: Callable[[Hashable, Iterable[Any]], Any]
+    to_iterable: _Callable[[_Any], tuple[_Iterable[_Any], _Hashable]]
+    from_iterable: _Callable[[_Hashable, _Iterable[_Any]], _Any]
     # x -> (((key, child), ...), aux); None: children are named FlattenedIndexKey(i).
-    to_keyed: Callable | None = None
+    to_keyed: _Callable | None = None
 
 
 _registry: dict[type, _NodeType] = {}
@@ -280,7 +282,7 @@ class PyTreeDef:
         "num_leaves",
     )
 
-    def __init__(self, node_type, aux, children: tuple[PyTreeDef, ...], kind: Hashable):
+    def __init__(self, node_type, aux, children: tuple[PyTreeDef, ...], kind: _Hashable):
         self.node_type = node_type
         self.aux = aux
         self.children = _Children(children)
@@ -320,7 +322,7 @@ class PyTreeDef:
 
     def flatten_up_to(self, xs) -> list:
         """The subtrees of `xs` at this structure's leaves."""
-        return flatten_up_to(self, xs, "flatten_up_to")
+        return _cut_at(self, xs, "flatten_up_to")
 
     def compose(self, inner: PyTreeDef) -> PyTreeDef:
         """This structure with every leaf replaced by `inner`."""
@@ -383,7 +385,7 @@ _TUPLE, _LIST, _DICT, _NONE = (_registry[t] for t in (tuple, list, dict, type(No
 # Flattening and rebuilding
 
 
-def tree_flatten(tree, is_leaf: Callable[[Any], bool] | None = None):
+def tree_flatten(tree, is_leaf: _Callable[[_Any], bool] | None = None):
     """Flatten `tree` into (leaves, treedef); `is_leaf` stops descent early."""
     leaves: list = []
     treedef = _flatten(tree, leaves, is_leaf)
@@ -497,14 +499,14 @@ def flatten_one_level_with_keys(tree):
     return tuple(keyed), aux
 
 
-def tree_map(f: Callable, tree, *rest, is_leaf=None):
+def tree_map(f: _Callable, tree, *rest, is_leaf=None):
     """Apply `f` leafwise over `tree` and trees `rest` of the same structure."""
     leaves, treedef = tree_flatten(tree, is_leaf)
-    others = [flatten_up_to(treedef, r, "tree_map") for r in rest]
+    others = [_cut_at(treedef, r, "tree_map") for r in rest]
     return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
 
 
-def flatten_up_to(treedef: PyTreeDef, tree, what: str) -> list:
+def _cut_at(treedef: PyTreeDef, tree, what: str) -> list:
     """Leaves of `tree` cut at `treedef`'s leaves (a subtree there counts as one leaf)."""
     out: list = []
     _flatten_up_to(treedef, tree, out, what, "")
@@ -572,12 +574,12 @@ def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None,
                    pytree_to_transpose):
     """Turn an outer tree of inner trees into an inner tree of outer trees (`inner_treedef`
     None: the structure of the first inner tree)."""
-    flat = flatten_up_to(outer_treedef, pytree_to_transpose, "tree_transpose")
+    flat = _cut_at(outer_treedef, pytree_to_transpose, "tree_transpose")
     if inner_treedef is None:
         if not flat:
             raise ValueError("tree_transpose: inner_treedef=None needs a non-empty outer tree")
         inner_treedef = tree_structure(flat[0])
-    inner = [flatten_up_to(inner_treedef, t, "tree_transpose") for t in flat]
+    inner = [_cut_at(inner_treedef, t, "tree_transpose") for t in flat]
     cols = list(zip(*inner)) if inner else [() for _ in range(inner_treedef.num_leaves)]
     return inner_treedef.unflatten([outer_treedef.unflatten(c) for c in cols])
 
@@ -586,7 +588,7 @@ def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
     """`prefix_tree` with each of its leaves repeated over the matching subtree of
     `full_tree` (the result has `full_tree`'s structure)."""
     prefix_leaves, prefix_def = tree_flatten(prefix_tree, is_leaf)
-    subtrees = flatten_up_to(prefix_def, full_tree, "tree_broadcast")
+    subtrees = _cut_at(prefix_def, full_tree, "tree_broadcast")
     full = [tree_map(lambda _, v=leaf: v, sub, is_leaf=is_leaf)
             for leaf, sub in zip(prefix_leaves, subtrees)]
     return prefix_def.unflatten(full)
@@ -632,11 +634,11 @@ def tree_leaves_with_path(tree, is_leaf=None, is_leaf_takes_path=False) -> list:
     return tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)[0]
 
 
-def tree_map_with_path(f: Callable, tree, *rest, is_leaf=None, is_leaf_takes_path=False):
+def tree_map_with_path(f: _Callable, tree, *rest, is_leaf=None, is_leaf_takes_path=False):
     """Apply `f(path, leaf, *others)` leafwise over `tree` and trees `rest` of the same
     structure."""
     pairs, treedef = tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)
-    others = [flatten_up_to(treedef, r, "tree_map_with_path") for r in rest]
+    others = [_cut_at(treedef, r, "tree_map_with_path") for r in rest]
     return treedef.unflatten([f(p, x, *xs) for (p, x), *xs in zip(pairs, *others)])
 
 

@@ -7,7 +7,8 @@ An initializer is a function `init(key, shape, dtype=float32) -> Array`; the con
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable as _Callable
+from collections.abc import Sequence as _Sequence
 
 import numpy as np
 
@@ -37,7 +38,7 @@ __all__ = [
     "zeros",
 ]
 
-Initializer = Callable[..., "fnp.ndarray"]
+Initializer = _Callable[..., "fnp.ndarray"]
 
 # stddev of a standard normal truncated to [-2, 2]: dividing by it makes the variance exact.
 _TRUNC_STD = 0.87962566103423978
@@ -102,8 +103,8 @@ def _compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()):
     return in_size * receptive_field, out_size * receptive_field
 
 
-def variance_scaling(scale, mode: str, distribution: str, in_axis: int | Sequence[int] = -2,
-                     out_axis: int | Sequence[int] = -1, batch_axis: Sequence[int] = (),
+def variance_scaling(scale, mode: str, distribution: str, in_axis: int | _Sequence[int] = -2,
+                     out_axis: int | _Sequence[int] = -1, batch_axis: _Sequence[int] = (),
                      dtype=np.float32) -> Initializer:
     """Samples with variance `scale / n`, n = fan_in, fan_out or their mean (`mode`).
 
