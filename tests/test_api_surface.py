@@ -233,9 +233,8 @@ def test_named_scope_and_named_call():
     with fg.named_scope("block"):
         out = fg.jit(fg.named_call(lambda x: x * 2, name="double"))(3.0)
     assert float(out) == 6.0
-    with pytest.raises(TypeError, match="string"):
-        with fg.named_scope(3):
-            pass
+    with pytest.raises(TypeError, match="string"), fg.named_scope(3):
+        pass
 
 
 def test_custom_gradient():
@@ -277,9 +276,8 @@ def test_config_context_managers():
         assert fg.config.read("jax_disable_jit") is True
     with fg.log_compiles(True):
         assert fg.config.read("jax_log_compiles") is True
-    with fg.debug_nans():
-        with pytest.raises(FloatingPointError):
-            fg.jit(lambda x: fnp.log(x))(-1.0)
+    with fg.debug_nans(), pytest.raises(FloatingPointError):
+        fg.jit(lambda x: fnp.log(x))(-1.0)
     assert fg.config.read("jax_debug_nans") is False
     info = fg.print_environment_info(return_string=True)
     assert "funcgrad" in info and "numpy" in info
@@ -344,7 +342,7 @@ def test_relu_keeps_nan_and_standardize_algorithms():
 def _np_attention(q, k, v, bias=None, mask=None, scale=None, causal=False, qlen=None,
                   kvlen=None, window=None):
     """A NumPy reference of jax.nn.dot_product_attention (B, T, N, H) layout."""
-    B, T, N, H = q.shape
+    _, T, N, H = q.shape
     S, K = k.shape[1], k.shape[2]
     G = N // K
     scale = 1 / np.sqrt(H) if scale is None else scale
@@ -405,7 +403,7 @@ def test_dot_product_attention_forms_and_errors():
     out = nn.dot_product_attention(x, x, x)
     np.testing.assert_allclose(np.asarray(out), _np_attention(x[None], x[None], x[None])[0],
                                rtol=2e-5, atol=2e-6)
-    enc, lse = nn.dot_product_attention(x, x, x, return_residual=True)
+    _, lse = nn.dot_product_attention(x, x, x, return_residual=True)
     logits = np.einsum("tnh,snh->nts", x, x) / np.sqrt(3)
     np.testing.assert_allclose(np.asarray(lse)[0], np.log(np.exp(logits).sum(-1)).T,
                                rtol=1e-5)
@@ -544,7 +542,8 @@ def test_scatter_family(op):
                 continue                                    # dropped (FILL_OR_DROP)
             i = int(np.clip(i, 0, 3))
             want[i] = combine(want[i], u)
-        got = fg.jit(lambda x, u: getattr(lax, op)(x, idx, u, dn, mode=mode))(x, upd)
+        got = fg.jit(lambda x, u, mode=mode: getattr(lax, op)(x, idx, u, dn, mode=mode))(
+            x, upd)
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6, err_msg=f"{op} {mode}")
 
 
@@ -591,7 +590,7 @@ def test_reduce_forms():
 def test_sorting_and_selection():
     x = rng.normal(size=(3, 6)).astype(np.float32)
     v = np.arange(18, dtype=np.int32).reshape(3, 6)
-    k, vv = lax.sort_key_val(x, v, dimension=1)
+    _, vv = lax.sort_key_val(x, v, dimension=1)
     order = np.argsort(x, axis=1, kind="stable")
     np.testing.assert_array_equal(np.asarray(vv), np.take_along_axis(v, order, 1))
     vals, idx = lax.top_k(x, 2, axis=0)
@@ -599,7 +598,7 @@ def test_sorting_and_selection():
     assert idx.dtype == np.int32
     vals, idx = lax.approx_min_k(x, 3)
     np.testing.assert_allclose(np.asarray(vals), np.sort(x, axis=1)[:, :3])
-    ties, tie_idx = lax.top_k(np.array([1.0, 3.0, 3.0, 2.0], np.float32), 2)
+    _, tie_idx = lax.top_k(np.array([1.0, 3.0, 3.0, 2.0], np.float32), 2)
     assert list(np.asarray(tie_idx)) == [1, 2]
     big = (x * 40).astype(np.float32)
     np.testing.assert_allclose(np.asarray(lax.cumlogsumexp(big, 1)),
@@ -678,7 +677,7 @@ def test_custom_linear_solve_derivatives():
     gb = fg.grad(lambda b: f(a0, b).sum())(b0)
     np.testing.assert_allclose(np.asarray(gb), np.linalg.solve(a0.T, np.ones(3)), rtol=1e-4)
     for sym in (False, True):
-        ga = fg.grad(lambda a: (f(a, b0, sym) ** 2).sum())(a0)
+        ga = fg.grad(lambda a, sym=sym: (f(a, b0, sym) ** 2).sum())(a0)
         want = -np.outer(np.linalg.solve(a0.T, 2 * x), x)
         np.testing.assert_allclose(np.asarray(ga), want, rtol=1e-4, atol=1e-6)
     _, t = fg.jvp(lambda b: f(a0, b), (b0,), (np.ones(3, np.float32),))
