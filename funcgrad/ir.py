@@ -365,10 +365,16 @@ def has_effects(eqn: Eqn) -> bool:
     if eqn.prim in effectful:
         return True
     for v in eqn.params.values():
-        for p in (v if isinstance(v, (tuple, list)) else (v,)):
-            if isinstance(p, ClosedProgram):
-                p = p.program
-            if isinstance(p, Program) and any(has_effects(e) for e in p.eqns):
+        t = type(v)
+        if t is Program or t is ClosedProgram:
+            progs = (v,)
+        elif (t is tuple or t is list) and v and type(v[0]) in (Program, ClosedProgram):
+            progs = v                       # cond's branches
+        else:
+            continue                        # shapes, dtypes, ...: cheap to skip
+        for p in progs:
+            p = p.program if type(p) is ClosedProgram else p
+            if any(has_effects(e) for e in p.eqns):
                 return True
     return False
 
