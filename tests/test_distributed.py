@@ -227,6 +227,18 @@ def test_world_of_one(world_of_one):
         fg.jit(lambda v: dist.allreduce(v))(x)
 
 
+def test_write_once_writes_on_process_zero(tmp_path):
+    dist.shutdown()
+    calls = []
+    assert runtime.write_once(lambda: calls.append(1) or "done") == "done"   # no world
+    dist.initialize(use_mpi=False)
+    try:
+        assert runtime.write_once(lambda: calls.append(2)) is None
+    finally:
+        dist.shutdown()
+    assert calls == [1, 2]
+
+
 def test_shard_splits_a_global_batch(monkeypatch):
     batch = {"x": np.arange(12).reshape(6, 2), "y": np.arange(6)}
     monkeypatch.setattr(dist, "process_count", lambda: 3)

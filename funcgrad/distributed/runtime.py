@@ -46,15 +46,19 @@ class ProgramMismatchError(DistributedError):
 # ---------------------------------------------------------------------------------------
 # Packing: several arrays reduced as one buffer per dtype
 
-_WIRE = {np.dtype(np.float16): np.dtype(np.float32)}   # types MPI has no reduction for
+_WIRE: dict = {}   # dtype -> the dtype it travels as (MPI has no float16/bfloat16/bool sums)
 
 
-def _wire_dtype(dt: np.dtype, op: str) -> np.dtype:
-    if dt == np.bool_:
-        return np.dtype(np.uint8)
-    if dt.name == "bfloat16":
-        return np.dtype(np.float32)
-    return _WIRE.get(dt, dt)
+def _wire_dtype(dt: np.dtype, op: str = "") -> np.dtype:
+    wire = _WIRE.get(dt)
+    if wire is None:
+        wire = dt
+        if dt == np.bool_:
+            wire = np.dtype(np.uint8)
+        elif dt.name in ("bfloat16", "float16"):
+            wire = np.dtype(np.float32)
+        _WIRE[dt] = wire
+    return wire
 
 
 def _groups(arrays, op):
@@ -167,29 +171,31 @@ class MPIWorld:
     # --- waiting -------------------------------------------------------------------------
 
     def _wait(self, requests, what: str) -> None:
-        """Wait for `requests` by polling until the deadline: spin briefly (small messages
-        on one machine complete in microseconds), then yield the core between polls."""
+        """Wait for `requests` by polling until the deadline: spin for the first
+        `_SPIN_S` (a message between processes of one machine arrives in microseconds,
+        and giving the core away can cost a whole time slice), then yield the core between
+        polls, and after `_YIELD_S` sleep between them (backing off to 1 ms)."""
         testall = self.MPI.Request.Testall
         if testall(requests):
             return
         start = time.monotonic()
         deadline = start + self.timeout
-        spins = 0
         while not testall(requests):
-            spins += 1
-            if spins < 2000:
+            now = time.monotonic()
+            waited = now - start
+            if waited < _SPIN_S:
+                continue
+            if waited < _YIELD_S:
                 _yield_core()
                 continue
-            now = time.monotonic()
             if now > deadline:
                 raise CollectiveTimeoutError(
                     f"funcgrad.distributed: process {self.rank} of {self.size} waited "
-                    f"{now - start:.0f} s for {what} without the other processes joining. "
+                    f"{waited:.0f} s for {what} without the other processes joining. "
                     "Another process has died, raised, is stuck, or runs a different "
                     "program or a different number of steps. (The deadline is "
                     f"{self.timeout:g} s: initialize(timeout=...) or {TIMEOUT_ENV}.)")
-            # Back off to at most 1 ms between polls after the first few milliseconds.
-            time.sleep(min(1e-3, 1e-5 * (spins - 1999)))
+            time.sleep(min(1e-3, waited / 100))
 
     # --- program checks ------------------------------------------------------------------
 
@@ -233,46 +239,52 @@ class MPIWorld:
             return self.allreduce_finish(self.allreduce_start(arrays, op))
 
     def allreduce_start(self, arrays, op) -> int:
-        """Start reducing `arrays` elementwise over the processes, all in flight at once:
-        an array of at least `DIRECT_BYTES` goes from its own buffer straight into its
-        result (no copy; it must not change until `allreduce_finish`); the smaller ones are
-        packed into one buffer per dtype (buckets of at most `bucket_bytes`) reduced in
-        place. Returns the token `allreduce_finish` takes."""
+        """Start reducing `arrays` elementwise over the processes: an array of at least
+        `DIRECT_BYTES` goes from its own buffer straight into its result (no copy; it must
+        not change until `allreduce_finish`); the smaller ones are packed into one buffer
+        per dtype (buckets of at most `bucket_bytes`) reduced in place. The messages go
+        one after the other (concurrent collectives on one machine compete for the same
+        memory bandwidth and were measured slower); the first is posted now. Returns the
+        token `allreduce_finish` takes."""
         with self._lock:
             self._finish_check()
             arrays = [np.asarray(a) for a in arrays]
             outs = [None] * len(arrays)
-            mop = self._ops[op]
-            reqs, jobs, small = [], [], []
+            messages, jobs, small = [], [], []
             for i, a in enumerate(arrays):
-                if a.nbytes >= DIRECT_BYTES and _wire_dtype(a.dtype, op) == a.dtype:
+                if a.nbytes >= DIRECT_BYTES and _wire_dtype(a.dtype) == a.dtype:
                     a = arrays[i] = np.ascontiguousarray(a)
-                    out = np.empty_like(a)
-                    reqs.append(self.comm.Iallreduce(a, out, op=mop))
-                    outs[i] = out
+                    outs[i] = np.empty_like(a)
+                    messages.append((a, outs[i]))
                 else:
                     small.append(i)
             for wire, idx in _groups([arrays[i] for i in small], op).items():
                 idx = [small[j] for j in idx]
                 buf = _pack(arrays, idx, wire)
                 for s, e in _buckets(buf.size, buf.itemsize, self.bucket_bytes):
-                    reqs.append(self.comm.Iallreduce(self.MPI.IN_PLACE, buf[s:e], op=mop))
+                    messages.append((self.MPI.IN_PLACE, buf[s:e]))
                 jobs.append((buf, idx))
             token = self._next_token
             self._next_token = (self._next_token + 1) % (1 << 31)   # an int32 token
+            mop = self._ops[op]
+            first = self.comm.Iallreduce(*messages[0], op=mop) if messages else None
             # The send buffers stay referenced until the reduction is finished.
-            self._inflight[token] = (reqs, jobs, outs, arrays, op)
+            self._inflight[token] = (first, messages, mop, jobs, outs, arrays, op)
             return token
 
     def allreduce_finish(self, token: int):
-        """Wait for the reduction `token` started and return its results."""
+        """Wait for the reduction `token` started (posting its further messages in turn)
+        and return its results."""
         with self._lock:
             entry = self._inflight.pop(token, None)
             if entry is None:
                 raise DistributedError(f"funcgrad.distributed: no allreduce in flight with "
                                        f"token {token} (internal: finished twice?)")
-            reqs, jobs, outs, arrays, op = entry
-            self._wait(reqs, f"an allreduce ({op}) of {_describe(arrays)}")
+            request, messages, mop, jobs, outs, arrays, op = entry
+            for k, message in enumerate(messages):
+                if k:
+                    request = self.comm.Iallreduce(*message, op=mop)
+                self._wait([request], _Lazy(_describe_allreduce, op, arrays))
             for buf, idx in jobs:
                 _unpack(buf, arrays, idx, outs)
             return outs
@@ -346,11 +358,30 @@ class MPIWorld:
 
 _PPERMUTE_TAG = 0x6667
 _yield_core = getattr(os, "sched_yield", lambda: None)
+_SPIN_S = 2e-4
+_YIELD_S = 5e-3
 
 
 def _digest_words(digest: str) -> list[int]:
     # Two 62-bit words of the SHA-256 (negation stays in int64).
     return [int(digest[:16], 16) >> 2, int(digest[16:32], 16) >> 2]
+
+
+class _Lazy:
+    """A description formatted only when an error message needs it."""
+
+    __slots__ = ("fn", "args")
+
+    def __init__(self, fn, *args):
+        self.fn = fn
+        self.args = args
+
+    def __str__(self):
+        return self.fn(*self.args)
+
+
+def _describe_allreduce(op, arrays) -> str:
+    return f"an allreduce ({op}) of {_describe(arrays)}"
 
 
 def _describe(arrays) -> str:
@@ -493,6 +524,18 @@ def process_count() -> int:
 def barrier() -> None:
     """Wait until every process gets here (bounded by the timeout)."""
     require("barrier()").barrier()
+
+
+def write_once(write, what: str = "a file"):
+    """Run `write()` on process 0 only, then wait until it is done on every process (a
+    barrier), so all of them can read what it wrote; without several processes (or before
+    `initialize()`), just run it. For `io.save` under `mpirun`: one writer, every reader."""
+    w = _state["world"]
+    if w is None or w.size == 1:
+        return write()
+    result = write() if w.rank == 0 else None
+    w._wait([w.comm.Ibarrier()], f"process 0 to finish writing {what}")
+    return result
 
 
 # ---------------------------------------------------------------------------------------

@@ -191,6 +191,17 @@ def check_eager():
     batch = np.arange(4 * N * 2).reshape(4 * N, 2)
     close(dist.shard(batch), batch[4 * R:4 * R + 4], "shard")
     dist.barrier()
+    # One writer, every reader.
+    import os
+    import tempfile
+
+    from funcgrad.distributed.runtime import write_once
+    path = os.path.join(tempfile.gettempdir(), f"fg_write_once_{os.getppid()}.npy")
+    write_once(lambda: np.save(path, xs[0] + R), "the test file")
+    close(np.load(path), xs[0], "written once by process 0, read by all")
+    dist.barrier()
+    if R == 0:
+        os.remove(path)
 
 
 backends = ["c", "reference"] + (["opencl"] if "--opencl" in sys.argv else [])
