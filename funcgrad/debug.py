@@ -10,7 +10,10 @@ host; arguments that are not arrays or numbers (strings, objects) are passed as 
 from __future__ import annotations
 
 import builtins
+import cmd
+import linecache
 import logging
+import pprint
 import string
 import sys
 
@@ -22,7 +25,7 @@ from .prims.callbacks import debug_callback as _debug_callback
 from .tree_util import tree_flatten as _tree_flatten
 from .tree_util import tree_unflatten as _tree_unflatten
 
-__all__ = ["DebugEffect", "OrderedDebugEffect", "callback", "log", "print"]
+__all__ = ["DebugEffect", "OrderedDebugEffect", "breakpoint", "callback", "log", "print"]
 
 _logger = logging.getLogger("funcgrad.debug")
 
@@ -149,3 +152,127 @@ def log(fmt: str | None = None, *args, ordered: bool = False, partitioned: bool 
         raise TypeError(f"debug.log: the two-call form takes the format and its arguments "
                         f"in the second call, got args={args} kwargs={kwargs}")
     return lambda f, *a, **k: _print_or_log(f, a, k, ordered, skip_format_check, True, "log")
+
+
+# ---------------------------------------------------------------------------------------
+# breakpoint
+
+
+class _Frame:
+    """A Python frame seen from the debugger: its location, globals and locals (the array
+    locals replaced by their values when the program runs)."""
+
+    def __init__(self, frame):
+        self.filename = frame.f_code.co_filename
+        self.lineno = frame.f_lineno
+        self.function = frame.f_code.co_name
+        self.globals = frame.f_globals
+        self.static = {k: v for k, v in frame.f_locals.items() if not _is_dynamic(v)}
+        self.dynamic = [k for k, v in frame.f_locals.items() if _is_dynamic(v)]
+        self.values = [frame.f_locals[k] for k in self.dynamic]
+        self.locals: dict = {}
+
+
+class _Debugger(cmd.Cmd):
+    """A small text debugger over captured frames (JAX's `jdb` commands): `p EXPR`,
+    `pp EXPR`, `u`/`up`, `d`/`down`, `l`/`list`, `w`/`where`, `c`/`continue`, `q`/`quit`;
+    any other line is evaluated as an expression."""
+
+    prompt = "(fgdb) "
+
+    def __init__(self, frames, stdin=None, stdout=None):
+        super().__init__(stdin=stdin, stdout=stdout)
+        self.use_rawinput = stdin is None
+        self.frames = frames
+        self.index = 0
+        self.intro = "Entering fgdb:"
+
+    def _eval(self, expr):
+        f = self.frames[self.index]
+        return eval(expr, dict(f.globals), dict(f.locals))
+
+    def _show(self, expr, fmt):
+        try:
+            builtins.print(fmt(self._eval(expr)), file=self.stdout)
+        except Exception as e:  # noqa: BLE001 -- a user's typo is reported, not raised
+            builtins.print(f"*** {type(e).__name__}: {e}", file=self.stdout)
+
+    def default(self, line):
+        self._show(line, repr)
+
+    def do_p(self, arg):
+        """p EXPR: print the value of EXPR."""
+        self._show(arg, repr)
+
+    def do_pp(self, arg):
+        """pp EXPR: pretty-print the value of EXPR."""
+        self._show(arg, pprint.pformat)
+
+    def do_up(self, _):
+        """u(p): move to the calling frame."""
+        if self.index + 1 < len(self.frames):
+            self.index += 1
+        self.do_list("")
+
+    def do_down(self, _):
+        """d(own): move to the called frame."""
+        if self.index > 0:
+            self.index -= 1
+        self.do_list("")
+
+    def do_list(self, _):
+        """l(ist): the source around the current line."""
+        f = self.frames[self.index]
+        builtins.print(f"> {f.filename}({f.lineno}){f.function}()", file=self.stdout)
+        for n in range(max(1, f.lineno - 2), f.lineno + 3):
+            text = linecache.getline(f.filename, n).rstrip()
+            if text:
+                mark = "->" if n == f.lineno else "  "
+                builtins.print(f"{n:4d} {mark} {text}", file=self.stdout)
+
+    def do_where(self, _):
+        """w(here): the captured frames, innermost last."""
+        for k, f in reversed(list(enumerate(self.frames))):
+            mark = ">" if k == self.index else " "
+            builtins.print(f"{mark} {f.filename}({f.lineno}){f.function}()", file=self.stdout)
+
+    def do_continue(self, _):
+        """c(ontinue): leave the debugger and let the program run on."""
+        return True
+
+    def do_quit(self, _):
+        """q(uit): stop the program (raises in the caller of the transformed function)."""
+        raise KeyboardInterrupt("funcgrad.debug.breakpoint: quit")
+
+    def do_EOF(self, _):
+        return True
+
+    do_u, do_d, do_l, do_w, do_c, do_q = do_up, do_down, do_list, do_where, do_continue, do_quit
+
+
+def breakpoint(*, backend=None, filter_frames: bool = True, num_frames: int | None = None,
+               ordered: bool = False, token=None, **kwargs):
+    """Stop in an interactive debugger when the program reaches this point (JAX's
+    `jax.debug.breakpoint`), eagerly, under `jit`, in loop bodies (every iteration) and under
+    `vmap` (once per element). The caller's local variables hold their values at run time;
+    `num_frames` outer frames are captured too (`u`/`d` move between them). Commands: `p`,
+    `pp`, `u`, `d`, `l`, `w`, `c`, `q`; other lines are evaluated. Reads `sys.stdin`.
+    `backend`, `filter_frames`, `ordered` and `token` are accepted for JAX compatibility."""
+    frame = sys._getframe(1)
+    frames = []
+    limit = 1 if num_frames is None else int(num_frames)
+    while frame is not None and len(frames) < builtins.max(limit, 1):
+        frames.append(_Frame(frame))
+        frame = frame.f_back
+    counts = [len(f.values) for f in frames]
+    values = [v for f in frames for v in f.values]
+
+    def enter(*vals):
+        it = iter(vals)
+        for f, n in zip(frames, counts):
+            f.locals = dict(f.static)
+            f.locals.update(zip(f.dynamic, [next(it) for _ in range(n)]))
+        _Debugger(frames, stdin=sys.stdin, stdout=sys.stdout).cmdloop()
+
+    enter.__name__ = "breakpoint"
+    _debug_callback(enter, *values, effect=OrderedDebugEffect() if ordered else DebugEffect())

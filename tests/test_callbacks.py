@@ -292,3 +292,44 @@ def test_io_callback_runs_even_when_unused(backend):
         fg.vmap(lambda v: io_callback(record, spec, v, ordered=True))(fnp.arange(2.0))
     with pytest.raises(ValueError, match="not differentiable"):
         fg.grad(lambda v: io_callback(record, spec, v))(1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# breakpoint
+
+
+def test_breakpoint_sees_runtime_values(monkeypatch, capsys):
+    import io
+
+    def f(x):
+        y = fnp.sin(x) * 0 + x + 1
+        fg.debug.breakpoint()
+        return y
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("p y\nx * 10\nnot_a_name\nc\n"))
+    fg.jit(f)(2.0)
+    out = capsys.readouterr().out
+    assert "Array(3., dtype=float32" in out and "Array(20., dtype=float32" in out
+    assert "NameError" in out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("p x\nc\np x\nc\n"))
+    fg.vmap(f)(fnp.arange(2.0))                      # once per batch element
+    out = capsys.readouterr().out
+    assert out.count("Entering fgdb") == 2 and "Array(1., dtype=float32)" in out
+
+    def outer(v):
+        z = v * 3
+        return inner(z)
+
+    def inner(w):
+        fg.debug.breakpoint(num_frames=2)
+        return w
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("u\np z\nw\nc\n"))
+    fg.jit(outer)(1.0)
+    out = capsys.readouterr().out
+    assert "Array(3., dtype=float32" in out and "outer()" in out and "inner()" in out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
+    with pytest.raises(KeyboardInterrupt):
+        f(1.0)
