@@ -165,3 +165,21 @@ def test_while_cond_scan_bodies_at_new_sizes(backend):
         np.testing.assert_array_equal(np.asarray(c(fnp.ones(n))), np.full(n, 2.0))
         np.testing.assert_array_equal(np.asarray(s(fnp.ones((n, n + 1)))),
                                       np.full(n + 1, float(n)))
+
+
+def test_opencl_host_steps_for_unsupported_dtypes_run_their_producers():
+    """float16 operands make a kernel a host step on OpenCL: its fused producers must be
+    computed too (they were left as None)."""
+    pytest.importorskip("pyopencl")
+    from funcgrad.backends import opencl as ob
+    if not ob.available():
+        pytest.skip("no OpenCL platform")
+    f = fg.jit(lambda a: fnp.sum(a.astype(np.float32) * 2.0), backend="opencl")
+    assert float(f(np.ones(100, np.float16))) == 200.0
+    g = fg.jit(lambda a, b: a @ b, backend="opencl")
+    assert float(g(np.ones(4, np.float32), np.ones(4, np.float16))) == 4.0
+
+
+def test_negated_exact_zero_keeps_its_sign(backend):
+    out = np.asarray(fg.jit(lambda: -fnp.zeros(3))())
+    assert np.signbit(out).all()

@@ -332,10 +332,6 @@ def test_float16_mean_var_std_do_not_overflow(backend, mode):
     """float16 statistics accumulate in float32 and round back to float16 (as JAX); a float16
     sum of 100 x 60000 would be inf."""
     composite(backend, mode)
-    if backend == "opencl" and mode == "jit":
-        pytest.xfail("OpenCL backend: a fused kernel that falls back to the host (float16 "
-                     "operands) runs only its root equation, not the inlined float16 -> "
-                     "float32 convert (backends/opencl.py, reported)")
     x = np.full(100, 60000, np.float16)
     rng = np.random.default_rng(0)
     y = (rng.standard_normal((4, 300)) * 1000).astype(np.float16)

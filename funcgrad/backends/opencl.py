@@ -72,6 +72,24 @@ _DEVICE_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dty
                   dtypes.bool_}
 
 
+def _device_lowerable(eqn) -> bool:
+    """Whether the OpenCL lowering handles `eqn` (decided at plan time, so that a host step
+    never has inlined producers that no kernel computes)."""
+    if not fusion.default_lowerable(eqn) or eqn.prim is control.const_p:
+        return False
+    if any(a.aval.dtype not in _DEVICE_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):
+        return False
+    kind = fusion.classify(eqn)
+    if kind == "reduce" and eqn.prim not in codegen._IDENT:
+        return False
+    if kind in ("pool_gather", "pool_scatter") and \
+            eqn.params["computation"] not in ("max", "min"):
+        return False
+    if kind == "window" and eqn.params["computation"] not in ("sum", "max", "min"):
+        return False
+    return True
+
+
 def _device_supported(step) -> bool:
     if isinstance(step, fusion.Kernel):
         eqns = [step.eqn] + list(step.inlined.values())
@@ -117,7 +135,7 @@ class Executable:
         self.device = device
         self.name = _name(name)
         self.program = passes.optimize(program)
-        self.plan = fusion.plan(self.program)
+        self.plan = fusion.plan(self.program, _device_lowerable)
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
         for v in self.program.invars:

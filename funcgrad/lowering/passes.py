@@ -277,7 +277,9 @@ def _propagate_zeros(program: Program):
             z = [is_zero(a) for a in ins]
             zs = [is_symbolic(a) for a in ins]
             kill = sym = False
-            if p in linear_any and z and z[0]:
+            if p in linear_any and z and z[0] and (zs[0] or p is not ew.neg_p):
+                # (-0 is not +0: an exact zero is negated by the code, a symbolic one never
+                # is computed)
                 kill, sym = True, zs[0]
             elif p in (ew.mul_p, la.dot_general_p, la.conv_general_dilated_p) and any(zs):
                 kill = sym = True
