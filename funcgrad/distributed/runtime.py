@@ -370,7 +370,7 @@ def _digest_words(digest: str) -> list[int]:
 class _Lazy:
     """A description formatted only when an error message needs it."""
 
-    __slots__ = ("fn", "args")
+    __slots__ = ("args", "fn")
 
     def __init__(self, fn, *args):
         self.fn = fn

@@ -7,10 +7,11 @@ For more than one process the traced program is rewritten before it is compiled:
 - `fuse_psums`: independent `psum`s over the same axis become one multi-operand `psum` (one
   allreduce for a whole gradient pytree even when the user reduces leaf by leaf), placed
   where its first result is needed;
-- `schedule_psums`: that psum is split into buckets of operands in the order the backward
-  pass computes them; each bucket's reduction starts (`psum_start`, a non-blocking MPI
-  allreduce on the host buffers) as soon as its gradients exist and is waited for
-  (`psum_done`) where the results are needed, so it overlaps the rest of the backward pass;
+- `schedule_psums` (with `overlap_bytes` > 0): that psum is split into buckets of operands
+  in the order the backward pass computes them; each bucket's reduction starts
+  (`psum_start`, a non-blocking MPI allreduce on the host buffers) as soon as its gradients
+  exist and is waited for (`psum_done`) where the results are needed, so it overlaps the
+  rest of the backward pass;
 - a `program_check` equation goes first: it starts comparing a digest of the program (its
   IR text and input types) across processes, and the first collective finishes the
   comparison, so processes that traced different programs stop with an error naming the
@@ -19,6 +20,7 @@ For more than one process the traced program is rewritten before it is compiled:
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 
@@ -134,7 +136,12 @@ def schedule_psums(program: Program, bucket_bytes: int) -> Program:
     return Program(program.constvars, program.invars, eqns, program.outvars)
 
 
-OVERLAP_BYTES = 1 << 20
+# Off by default: MPI implementations progress a posted non-blocking allreduce only inside
+# MPI calls (or with a progress thread, which needs a spare core), and on the 2-core
+# development machine starting the reduction early made the MLP step slower (9.6 ms
+# instead of 7.0 ms at 2 processes); see docs/distributed.md.
+OVERLAP_ENV = "FUNCGRAD_DISTRIBUTED_OVERLAP_BYTES"
+OVERLAP_BYTES = int(os.environ.get(OVERLAP_ENV, "0"))
 
 
 class Spmd:
@@ -224,9 +231,10 @@ def spmd(fun=None, axis_name="batch", *, static_argnums=(), static_argnames=(),
     processes). A data-parallel step is
     `spmd(lambda p, x, y: lax.pmean(grad(loss)(p, x, y), "batch"))`, and the same code runs
     unchanged with one process. The jit options are `jit`'s; `fuse=False` keeps separate
-    psums as written; the reduction of a psum's operands starts in buckets of
-    `overlap_bytes` (default 1 MiB) as soon as they are computed, overlapping the rest of
-    the program (0: one reduction where the psum is). Needs `funcgrad.distributed.initialize()`. Usable as a decorator
+    psums as written; with `overlap_bytes` > 0 the reduction of a psum's operands starts
+    in buckets of that many bytes as soon as they are computed, overlapping the rest of
+    the program (default 0, or FUNCGRAD_DISTRIBUTED_OVERLAP_BYTES: one reduction where the
+    psum is; overlap pays only where MPI progresses messages in the background). Needs `funcgrad.distributed.initialize()`. Usable as a decorator
     (`@spmd` or `@spmd(axis_name=...)`)."""
     opts = {"static_argnums": static_argnums, "static_argnames": static_argnames,
             "donate_argnums": donate_argnums, "donate_argnames": donate_argnames,

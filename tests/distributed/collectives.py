@@ -126,6 +126,17 @@ def check_composition():
     res = step(tree)
     close(res["w"], xs.mean(0), "fused pmean w")
     close(res["n"], xs[:, :, 0].mean(0), "fused pmean n")
+    # Reductions started early (one bucket per gradient) give the same step.
+    w = [np.linspace(-1, 1, 6).reshape(3, 2), np.linspace(0, 1, 2)]
+
+    def sgd(w, x):
+        g = fg.grad(lambda w: fnp.sum(fnp.tanh(x[:, :3] @ w[0] + w[1]) ** 2))(w)
+        g = lax.pmean(g, AX)
+        return [a - 0.1 * b for a, b in zip(w, g)]
+    early = dist.spmd(sgd, overlap_bytes=1)
+    assert "psum_start" in early.lower(w, x).ir
+    for a, b in zip(early(w, x), dist.spmd(sgd, overlap_bytes=0)(w, x)):
+        close(a, b, "reductions started early")
 
 
 def global_sum(v):
