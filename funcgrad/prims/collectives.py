@@ -607,7 +607,8 @@ class ProgramInfo:
 
     def __init__(self, name: str, signature: str, text: str):
         self.name = name
-        self.signature = signature
+        # Object addresses differ between processes: they are left out.
+        self.signature = _ADDRESS.sub("", signature)
         self.text = _ADDRESS.sub("", text)
         self.digest = hashlib.sha256(
             (self.signature + "\n" + self.text).encode()).hexdigest()
