@@ -126,7 +126,7 @@ def test_nested_named_axes_and_shadowing():
 
 @pytest.mark.parametrize("name", ["psum", "pmean", "pmax", "all_gather", "psum_scatter",
                                   "ppermute"])
-def test_named_axis_gradients_are_those_of_the_sum_over_members(name):
+def test_named_axis_gradients_are_those_of_the_sum_over_members(name, x64):
     """grad on each member of a collective-using function equals the gradient of the sum
     over members of the outputs (pmap's semantics), which check_grads verifies
     numerically in both modes."""
