@@ -39,7 +39,9 @@ def train_data_parallel(name, args, key, opt_state, step, correct_count, train_d
             key, shuffle_key = random.split(key)
             for xb, yb in datasets.batches(shuffle_key, train_data, args.batch_size,
                                            drop_last=True):
-                x, y = distributed.shard((xb, yb))
+                # This process's part of the global batch (unless the iterator already
+                # split it by process).
+                x, y = distributed.shard((xb, yb)) if len(yb) == args.batch_size else (xb, yb)
                 extra = ()
                 if step_keys:
                     # Distinct dropout masks on every process.
