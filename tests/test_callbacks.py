@@ -333,3 +333,10 @@ def test_breakpoint_sees_runtime_values(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
     with pytest.raises(KeyboardInterrupt):
         f(1.0)
+
+
+def test_pure_callback_refuses_64_bit_results_while_x64_is_off():
+    if "enable_x64" not in fg.config.options or fg.config.read("jax_enable_x64"):
+        pytest.skip("needs JAX's x64 switch, off")
+    with pytest.raises(ValueError, match="64-bit"):
+        fg.pure_callback(lambda a: a, fg.ShapeDtypeStruct((3,), np.float64), fnp.ones(3))

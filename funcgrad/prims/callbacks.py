@@ -121,8 +121,8 @@ def _check_results(what, callback, results, result_avals):
                             f"{v.shape}, but result_shape_dtypes declares {a.str_short()}; "
                             "return arrays of the declared shapes")
         if v.dtype != a.dtype:
-            if dtypes.canonicalize(v.dtype) != a.dtype and not np.can_cast(
-                    v.dtype, a.dtype, casting="same_kind"):
+            if _canonical(v.dtype) != a.dtype and not np.can_cast(v.dtype, a.dtype,
+                                                                   casting="same_kind"):
                 raise TypeError(f"{what}: result {i} of the callback {_name(callback)} has "
                                 f"dtype {v.dtype}, but result_shape_dtypes declares "
                                 f"{a.dtype}; return arrays of the declared dtypes")
@@ -131,6 +131,15 @@ def _check_results(what, callback, results, result_avals):
         v.flags.writeable = False
         out.append(ArrayImpl(v, a))
     return out
+
+
+def _canonical(dt):
+    """The dtype funcgrad uses for `dt` (32-bit while 64-bit types are off), quietly: a
+    callback's float64 result for a float32 declaration is converted, as in JAX."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dtypes.canonicalize(dt)
 
 
 def _name(f) -> str:
@@ -261,7 +270,7 @@ def _result_avals(what, result_shape_dtypes):
             raise TypeError(f"{what}: result_shape_dtypes leaves need .shape and .dtype "
                             f"(e.g. funcgrad.ShapeDtypeStruct), got {type(x).__name__}")
         dt = np.dtype(x.dtype)
-        if dtypes.canonicalize(dt) != dt:
+        if _canonical(dt) != dt:
             raise ValueError(f"{what}: result_shape_dtypes cannot specify {dt} while 64-bit "
                              "types are disabled (enable them with "
                              "funcgrad.config.update('jax_enable_x64', True))")
