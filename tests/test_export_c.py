@@ -24,10 +24,10 @@ pytestmark = pytest.mark.skipif(CC is None, reason="needs a C compiler (cc)")
 CFLAGS = ["-O2", "-std=c99", "-Wall", "-Werror"]
 
 
-def _build(tmp_path, f, *args, name="model", weights="embed") -> tuple[str, CExport]:
+def _build(tmp_path, f, *args, name="model", weights="embed", flags=()) -> tuple[str, CExport]:
     out = to_c(f, *args, directory=tmp_path, name=name, weights=weights, main=True)
     exe = os.path.join(str(tmp_path), name)
-    proc = subprocess.run([CC, *CFLAGS, out.source, out.main, "-o", exe, "-lm"],
+    proc = subprocess.run([CC, *CFLAGS, *flags, out.source, out.main, "-o", exe, "-lm"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return exe, out
@@ -36,9 +36,9 @@ def _build(tmp_path, f, *args, name="model", weights="embed") -> tuple[str, CExp
 def _run(exe, out: CExport, *args, extra=()):
     d = os.path.dirname(exe)
     ins = []
-    for k, a in enumerate(args):
+    for k, (a, port) in enumerate(zip(args, out.inputs)):
         p = os.path.join(d, f"in{k}.bin")
-        np.ascontiguousarray(a).tofile(p)
+        np.ascontiguousarray(a, dtype=port.aval.dtype).tofile(p)
         ins.append(p)
     outs = [os.path.join(d, f"out{k}.bin") for k in range(len(out.outputs))]
     proc = subprocess.run([exe, *extra, *ins, *outs], capture_output=True, text=True,
@@ -119,21 +119,32 @@ def test_weights_in_a_blob_file(tmp_path):
     assert proc.returncode == 1 and "mlp_init failed (-1)" in proc.stderr
 
 
-@pytest.mark.parametrize("m,k,n,ta,tb", [(37, 300, 70, False, False), (37, 300, 70, True, True),
-                                         (3, 40, 33, False, True), (1, 17, 5, True, False),
-                                         (64, 257, 530, False, False)])
-def test_gemm_edges(tmp_path, m, k, n, ta, tb):
+@pytest.mark.parametrize("m,k,n,ta,tb,dtype,flags", [
+    (37, 300, 70, False, False, np.float32, ()),
+    (37, 300, 70, True, True, np.float32, ("-DFUNCGRAD_EXPORT_PLAIN_C",)),
+    (3, 40, 33, False, True, np.float32, ()),
+    (1, 17, 5, True, False, np.float32, ()),
+    (64, 257, 530, False, False, np.float32, ()),
+    (21, 65, 19, True, False, np.float64, ()),
+    (21, 65, 19, False, True, np.float64, ("-DFUNCGRAD_EXPORT_PLAIN_C",)),
+])
+def test_gemm_edges(tmp_path, request, m, k, n, ta, tb, dtype, flags):
+    """Sizes that are not multiples of the tiles and blocks, transposes, float64, and the
+    plain-C tile (what a compiler without GCC's vector extension gets)."""
+    if dtype == np.float64:
+        request.getfixturevalue("x64")
     rng = np.random.default_rng(m + k + n)
-    a = rng.normal(size=(k, m) if ta else (m, k)).astype(np.float32)
-    b = rng.normal(size=(n, k) if tb else (k, n)).astype(np.float32)
+    a = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)
+    b = rng.normal(size=(n, k) if tb else (k, n)).astype(dtype)
 
     def f(a, b):
         return (a.T if ta else a) @ (b.T if tb else b)
-    exe, out = _build(tmp_path, f, a, b, name="mm")
+    exe, out = _build(tmp_path, f, a, b, name="mm", flags=flags)
+    assert out.inputs[0].aval.dtype == dtype
     _assert_same(_run(exe, out, a, b), _jit(f, a, b), rtol=1e-4, atol=2e-4)
 
 
-def test_inputs_outputs_of_every_kind(tmp_path):
+def test_inputs_outputs_of_every_kind(tmp_path, x64):
     """Several inputs (float32, int32, float64), outputs that are an input, a repeat, a
     constant, an int32 result."""
     w = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)

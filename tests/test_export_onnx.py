@@ -394,6 +394,19 @@ def test_opset_18_bitwise():
     _assert_same(_run(model, n), _reference(f, n))
 
 
+def test_shifts():
+    def f(n, u, s):
+        su = s.astype(np.uint32)
+        return (lax.shift_left(n, s), lax.shift_right_logical(n, s), lax.shift_left(u, su),
+                lax.shift_right_logical(u, su))
+    rng = _rng(2)
+    n = rng.integers(-2 ** 31, 2 ** 31 - 1, size=(3, 8)).astype(np.int32)
+    u = n.view(np.uint32)
+    s = np.tile(np.array([-1, 0, 1, 5, 17, 31, 32, 40], np.int32), (3, 1))
+    model = _export(f, n, u, s)
+    _assert_same(_run(model, n, u, s), _reference(f, n, u, s))
+
+
 # ---------------------------------------------------------------------------------------
 # Hypothesis: chains of primitive operations
 

@@ -686,20 +686,70 @@ def split_conv_groups(program):
 
 def _gemm_source(prefix: str, dtype) -> str:
     """A blocked GEMM with cblas_?gemm's row-major contract: C = alpha*op(A)*op(B) + beta*C,
-    op(A) m x k, op(B) k x n, transposes given as 111 (none) / 112. Panels of B (KC x NR
+    op(A) m x k, op(B) k x n, transposes given as 111 (none) / 112. Panels of B (KC rows x NR
     columns) and A (MC rows, MR at a time) are packed into static buffers and multiplied by
-    an MR x NR register tile; a few rows (a batch of 1) skip the packing."""
+    an MR x NR register tile; a few rows (a batch of 1) skip the packing. Under GCC or
+    Clang the tile uses their vector extension (two vectors of the widest width the target
+    has, AVX or SSE2/NEON, per row); any other C99 compiler, or -DFUNCGRAD_EXPORT_PLAIN_C,
+    gets plain loops."""
     t = "float" if np.dtype(dtype) == np.float32 else "double"
     f = "s" if t == "float" else "d"
     fn = f"{prefix}_{f}gemm"
+    up = fn.upper()
     return f"""
-/* C = alpha * op(A) * op(B) + beta * C (row-major; ta, tb: 111 no transpose, 112 transpose). */
-enum {{ {fn}_MR = 4, {fn}_NR = 16, {fn}_MC = 64, {fn}_KC = 256, {fn}_NC = 512 }};
+/* ---- GEMM: C = alpha * op(A) * op(B) + beta * C (row-major; ta, tb: 111 no transpose,
+   112 transpose), as cblas_{f}gemm. */
+#if defined(FUNCGRAD_EXPORT_PLAIN_C)
+/* plain C loops, whatever the compiler */
+#elif defined(__GNUC__) && defined(__AVX__)
+#define {up}_VEC 32
+#elif defined(__GNUC__) && (defined(__SSE2__) || defined(__ARM_NEON))
+#define {up}_VEC 16
+#endif
+#ifdef {up}_VEC
+#define {up}_NR (2 * {up}_VEC / (int)sizeof({t}))
+#else
+#define {up}_NR 8
+#endif
+enum {{ {fn}_MR = 4, {fn}_NR = {up}_NR, {fn}_MC = 64, {fn}_KC = 256, {fn}_NC = 512 }};
 static {t} {fn}_pa[{fn}_MC * {fn}_KC];
 static {t} {fn}_pb[{fn}_KC * {fn}_NC];
 
-/* The register tile: acc = sum over p of the MR-column of A times the NR-row of B. */
-static void {fn}_tile(int64_t kc, const {t}* ap, const {t}* bp, {t} acc[][{fn}_NR]) {{
+/* The register tile: acc (MR x NR) = the packed MR rows of A times the packed NR columns
+   of B over kc. */
+#ifdef {up}_VEC
+typedef {t} {fn}_vec __attribute__((vector_size({up}_VEC)));
+static void {fn}_tile(int64_t kc, const {t}* ap, const {t}* bp, {t}* acc) {{
+    const int h = {fn}_NR / 2;
+    {fn}_vec c00 = {{0}}, c01 = {{0}}, c10 = {{0}}, c11 = {{0}};
+    {fn}_vec c20 = {{0}}, c21 = {{0}}, c30 = {{0}}, c31 = {{0}};
+    int64_t p;
+    for (p = 0; p < kc; ++p) {{
+        {fn}_vec b0, b1;
+        memcpy(&b0, bp, sizeof b0);
+        memcpy(&b1, bp + h, sizeof b1);
+        c00 += ap[0] * b0;
+        c01 += ap[0] * b1;
+        c10 += ap[1] * b0;
+        c11 += ap[1] * b1;
+        c20 += ap[2] * b0;
+        c21 += ap[2] * b1;
+        c30 += ap[3] * b0;
+        c31 += ap[3] * b1;
+        ap += {fn}_MR;
+        bp += {fn}_NR;
+    }}
+    memcpy(acc, &c00, sizeof c00);
+    memcpy(acc + h, &c01, sizeof c01);
+    memcpy(acc + {fn}_NR, &c10, sizeof c10);
+    memcpy(acc + {fn}_NR + h, &c11, sizeof c11);
+    memcpy(acc + 2 * {fn}_NR, &c20, sizeof c20);
+    memcpy(acc + 2 * {fn}_NR + h, &c21, sizeof c21);
+    memcpy(acc + 3 * {fn}_NR, &c30, sizeof c30);
+    memcpy(acc + 3 * {fn}_NR + h, &c31, sizeof c31);
+}}
+#else
+static void {fn}_tile(int64_t kc, const {t}* ap, const {t}* bp, {t}* acc) {{
     {t} r0[{fn}_NR], r1[{fn}_NR], r2[{fn}_NR], r3[{fn}_NR];
     int64_t p, j;
     for (j = 0; j < {fn}_NR; ++j) r0[j] = r1[j] = r2[j] = r3[j] = 0;
@@ -716,12 +766,13 @@ static void {fn}_tile(int64_t kc, const {t}* ap, const {t}* bp, {t} acc[][{fn}_N
         bp += {fn}_NR;
     }}
     for (j = 0; j < {fn}_NR; ++j) {{
-        acc[0][j] = r0[j];
-        acc[1][j] = r1[j];
-        acc[2][j] = r2[j];
-        acc[3][j] = r3[j];
+        acc[j] = r0[j];
+        acc[{fn}_NR + j] = r1[j];
+        acc[2 * {fn}_NR + j] = r2[j];
+        acc[3 * {fn}_NR + j] = r3[j];
     }}
 }}
+#endif
 
 static void {fn}(int64_t order, int64_t ta, int64_t tb, int64_t m, int64_t n, int64_t k,
         {t} alpha, const {t}* a, int64_t lda, const {t}* b, int64_t ldb, {t} beta,
@@ -766,44 +817,66 @@ static void {fn}(int64_t order, int64_t ta, int64_t tb, int64_t m, int64_t n, in
         for (pc = 0; pc < k; pc += {fn}_KC) {{
             const int64_t kc = k - pc < {fn}_KC ? k - pc : {fn}_KC;
             const {t} bet = pc == 0 ? beta : 1;
-            for (j = 0; j < nc; j += {fn}_NR) {{
-                {t}* dst = {fn}_pb + j * kc;
-                const int64_t nr = nc - j < {fn}_NR ? nc - j : {fn}_NR;
+            /* pack B into panels of NR columns, reading B's rows (or, transposed, its
+               columns) contiguously */
+            if (tb == 111) {{
                 for (p = 0; p < kc; ++p) {{
-                    if (tb == 111) {{
-                        const {t}* src = b + (pc + p) * ldb + jc + j;
-                        for (jj = 0; jj < nr; ++jj) dst[p * {fn}_NR + jj] = src[jj];
-                    }} else {{
-                        for (jj = 0; jj < nr; ++jj)
-                            dst[p * {fn}_NR + jj] = b[(jc + j + jj) * ldb + pc + p];
+                    const {t}* src = b + (pc + p) * ldb + jc;
+                    for (j = 0; j < nc; j += {fn}_NR) {{
+                        {t}* dst = {fn}_pb + j * kc + p * {fn}_NR;
+                        const int64_t nr = nc - j < {fn}_NR ? nc - j : {fn}_NR;
+                        for (jj = 0; jj < nr; ++jj) dst[jj] = src[j + jj];
+                        for (jj = nr; jj < {fn}_NR; ++jj) dst[jj] = 0;
                     }}
-                    for (jj = nr; jj < {fn}_NR; ++jj) dst[p * {fn}_NR + jj] = 0;
+                }}
+            }} else {{
+                for (j = 0; j < nc; j += {fn}_NR) {{
+                    {t}* dst = {fn}_pb + j * kc;
+                    const int64_t nr = nc - j < {fn}_NR ? nc - j : {fn}_NR;
+                    for (jj = 0; jj < {fn}_NR; ++jj) {{
+                        if (jj < nr) {{
+                            const {t}* src = b + (jc + j + jj) * ldb + pc;
+                            for (p = 0; p < kc; ++p) dst[p * {fn}_NR + jj] = src[p];
+                        }} else {{
+                            for (p = 0; p < kc; ++p) dst[p * {fn}_NR + jj] = 0;
+                        }}
+                    }}
                 }}
             }}
             for (ic = 0; ic < m; ic += {fn}_MC) {{
                 const int64_t mc = m - ic < {fn}_MC ? m - ic : {fn}_MC;
+                /* pack A into panels of MR rows */
                 for (i = 0; i < mc; i += {fn}_MR) {{
                     {t}* dst = {fn}_pa + i * kc;
                     const int64_t mr = mc - i < {fn}_MR ? mc - i : {fn}_MR;
-                    for (p = 0; p < kc; ++p) {{
-                        for (ii = 0; ii < mr; ++ii)
-                            dst[p * {fn}_MR + ii] = ta == 111 ? a[(ic + i + ii) * lda + pc + p]
-                                                             : a[(pc + p) * lda + ic + i + ii];
-                        for (ii = mr; ii < {fn}_MR; ++ii) dst[p * {fn}_MR + ii] = 0;
+                    if (ta == 111) {{
+                        for (ii = 0; ii < {fn}_MR; ++ii) {{
+                            if (ii < mr) {{
+                                const {t}* src = a + (ic + i + ii) * lda + pc;
+                                for (p = 0; p < kc; ++p) dst[p * {fn}_MR + ii] = src[p];
+                            }} else {{
+                                for (p = 0; p < kc; ++p) dst[p * {fn}_MR + ii] = 0;
+                            }}
+                        }}
+                    }} else {{
+                        for (p = 0; p < kc; ++p) {{
+                            const {t}* src = a + (pc + p) * lda + ic + i;
+                            for (ii = 0; ii < mr; ++ii) dst[p * {fn}_MR + ii] = src[ii];
+                            for (ii = mr; ii < {fn}_MR; ++ii) dst[p * {fn}_MR + ii] = 0;
+                        }}
                     }}
                 }}
                 for (j = 0; j < nc; j += {fn}_NR) {{
                     const int64_t nr = nc - j < {fn}_NR ? nc - j : {fn}_NR;
                     for (i = 0; i < mc; i += {fn}_MR) {{
                         const int64_t mr = mc - i < {fn}_MR ? mc - i : {fn}_MR;
-                        const {t}* ap = {fn}_pa + i * kc;
-                        const {t}* bp = {fn}_pb + j * kc;
-                        {t} acc[{fn}_MR][{fn}_NR];
-                        {fn}_tile(kc, ap, bp, acc);
+                        {t} acc[{fn}_MR * {fn}_NR];
+                        {fn}_tile(kc, {fn}_pa + i * kc, {fn}_pb + j * kc, acc);
                         for (ii = 0; ii < mr; ++ii) {{
                             {t}* cr = c + (ic + i + ii) * ldc + jc + j;
+                            const {t}* ar = acc + ii * {fn}_NR;
                             for (jj = 0; jj < nr; ++jj)
-                                cr[jj] = alpha * acc[ii][jj] + (bet == 0 ? 0 : bet * cr[jj]);
+                                cr[jj] = alpha * ar[jj] + (bet == 0 ? 0 : bet * cr[jj]);
                         }}
                     }}
                 }}

@@ -597,6 +597,43 @@ def _logic(x, frame, eqn):
     return x.node("Bitwise" + op, ins)
 
 
+@_rule("shift_left", "shift_right_logical")
+def _shift(x, frame, eqn):
+    # ONNX's BitShift takes unsigned integers only: shift the same bits as unsigned. An
+    # amount outside [0, bits) gives 0, as funcgrad defines it; a signed right shift is
+    # arithmetic (funcgrad's NumPy rule), made from the logical one on ~x for negative x.
+    a, b = x.ew_inputs(frame, eqn)
+    dt = np.dtype(_out(eqn).aval.dtype)
+    if not dtypes.is_int(dt):
+        raise x.unsupported(eqn, f"on {dt} has no ONNX form")
+    udt = np.dtype(f"uint{dt.itemsize * 8}")
+    bits = dt.itemsize * 8
+    bdt = np.dtype(eqn.inputs[1].aval.dtype)
+    big = x.node("Or", [x.node("Less", [b, x.scalar(0, bdt)]),
+                        x.node("GreaterOrEqual", [b, x.scalar(bits, bdt)])])
+    amount = x.node("Cast", [x.node("Where", [big, x.scalar(0, bdt), b])],
+                    to=x.onnx_type(udt))
+
+    def as_u(t):
+        return t if dt == udt else x.node("Cast", [t], to=x.onnx_type(udt))
+
+    def back(t):
+        return t if dt == udt else x.node("Cast", [t], to=x.onnx_type(dt))
+
+    if eqn.prim.name == "shift_left":
+        r = back(x.node("BitShift", [as_u(a), amount], direction="LEFT"))
+    elif dt == udt:
+        r = x.node("BitShift", [a, amount], direction="RIGHT")
+    else:
+        one = x.scalar(1, dt)
+        pos = back(x.node("BitShift", [as_u(a), amount], direction="RIGHT"))
+        inv = x.node("Sub", [x.node("Neg", [a]), one])                  # ~a = -a - 1
+        neg = back(x.node("BitShift", [as_u(inv), amount], direction="RIGHT"))
+        neg = x.node("Sub", [x.node("Neg", [neg]), one])
+        r = x.node("Where", [x.node("Less", [a, x.scalar(0, dt)]), neg, pos])
+    return x.node("Where", [big, x.scalar(0, dt), r])
+
+
 @_rule("select")
 def _select(x, frame, eqn):
     p, t, f = x.ew_inputs(frame, eqn)
