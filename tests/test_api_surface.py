@@ -279,6 +279,10 @@ def test_config_context_managers():
     with fg.debug_nans(), pytest.raises(FloatingPointError):
         fg.jit(lambda x: fnp.log(x))(-1.0)
     assert fg.config.read("jax_debug_nans") is False
+    if "enable_x64" in fg.config.options:
+        with fg.enable_x64():
+            assert nn.one_hot(fnp.array([1]), 2).dtype == np.float64
+        assert nn.one_hot(fnp.array([1]), 2).dtype == np.float32
     info = fg.print_environment_info(return_string=True)
     assert "funcgrad" in info and "numpy" in info
 
