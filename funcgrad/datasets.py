@@ -120,11 +120,16 @@ def _permutation(key, n: int) -> np.ndarray:
 
 
 def batches(key, arrays, batch_size: int, shuffle: bool = True,
-            drop_last: bool = False) -> Iterator:
+            drop_last: bool = False, by_process: bool | None = None) -> Iterator:
     """Iterate over mini-batches of `arrays` (one array or a pytree of arrays sharing the
     leading dimension), each of the same structure. With `shuffle`, the order is a permutation
     drawn from the `funcgrad.random` key `key` (pass a new key each epoch); the last short
-    batch is kept unless `drop_last`. Batches are NumPy arrays."""
+    batch is kept unless `drop_last`. Batches are NumPy arrays.
+
+    Under `mpirun` (after `funcgrad.distributed.initialize()` with several processes, or with
+    `by_process=True`), `batch_size` is the global batch: every process draws the same
+    order and yields its own slice of each global batch (`distributed.shard`), so N
+    processes together see exactly the batches one process would."""
     leaves, treedef = tree_flatten(arrays)
     leaves = [np.asarray(a) for a in leaves]
     if not leaves:
@@ -135,8 +140,19 @@ def batches(key, arrays, batch_size: int, shuffle: bool = True,
                          f"{[a.shape for a in leaves]}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    from .distributed import runtime
+    if by_process is None:
+        by_process = runtime.process_count() > 1
+    procs = runtime.process_count() if by_process else 1
+    if by_process and batch_size % procs:
+        raise ValueError(f"batches: a global batch of {batch_size} does not split evenly over "
+                         f"{procs} processes; use a multiple of {procs}")
     order = _permutation(key, n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
-        yield tree_unflatten(treedef, [a[idx] for a in leaves])
+        batch = tree_unflatten(treedef, [a[idx] for a in leaves])
+        if by_process:
+            from .distributed import shard
+            batch = shard(batch, even=False)
+        yield batch

@@ -87,7 +87,14 @@ def save(path, pytree) -> None:
     tuples, lists, dicts (keys str/int/float/bool/None), None, namedtuples, `OptimizerState`s
     and classes registered with `funcgrad.tree.register_pytree_node` (whose aux data must be
     plain Python data). Raises TypeError for anything `load` could not read back, and
-    ValueError for a tree nested deeper than `DEFAULT_MAX_DEPTH`."""
+    ValueError for a tree nested deeper than `DEFAULT_MAX_DEPTH`. Under `mpirun` (after
+    `funcgrad.distributed.initialize()`), process 0 writes and every process returns once
+    the file exists, so all of them can `load` it."""
+    from .distributed.runtime import write_once
+    write_once(lambda: _save(path, pytree), f"io.save({os.fspath(path)!r})")
+
+
+def _save(path, pytree) -> None:
     arrays: dict[str, np.ndarray] = {}
     structure = {"format": _FORMAT, "tree": _Encoder(arrays).encode(pytree, 0)}
     blob = json.dumps(structure, allow_nan=True).encode("utf-8")
@@ -580,10 +587,11 @@ class _Decoder:
                 raise self.fail(f"the NumPy scalar at {where} is stored with shape "
                                 f"{value.shape}, not as a 0-d array")
             return value[()]
-        value = np.array(value, dtype=value.dtype.newbyteorder("="), order="C")
+        # (64-bit data becomes 32-bit when 64-bit types are off, as every input does)
+        dt = dtypes.canonicalize_value(value.dtype.newbyteorder("="))
+        value = np.array(value, dtype=dt, order="C")
         value.flags.writeable = False
-        aval = core.ShapedArray(value.shape, dtypes.canonicalize(value.dtype), weak)
-        return core.ArrayImpl(value, aval)
+        return core.ArrayImpl(value, core.ShapedArray(value.shape, dt, weak))
 
     def scalar(self, node, where: str):
         t, v = node.get("t"), node.get("v")

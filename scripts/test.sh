@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 $PY -m pip install -q --disable-pip-version-check -e ".[test,opencl,docs]"
+# MPI for tests/test_distributed.py (mpi4py + the mpich wheel, which brings mpiexec); those
+# tests skip if this fails.
+$PY -m pip install -q --disable-pip-version-check -e ".[distributed]" || \
+  echo "funcgrad: mpi4py/mpich not installed; distributed tests will be skipped"
 
 has_opencl() {
   $PY - <<'PYEOF' 2>/dev/null
