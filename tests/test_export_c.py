@@ -69,7 +69,8 @@ def test_models_compile_and_match_jit(tmp_path, name):
     exe, out = _build(tmp_path, f, x, name=name)
     _assert_same(_run(exe, out, x), _jit(f, x))
     src = Path(out.source).read_text()
-    assert "#pragma" not in src and "cblas" not in src and "omp_" not in src
+    for dependency in ("#pragma omp", "cblas.h", "scipy_cblas", "omp_", "omp.h"):
+        assert dependency not in src
     header = Path(out.header).read_text()
     dims = ",".join(str(d) for d in x.shape)
     assert re.search(rf"input  in0: \w+\[{dims}\]", header)
@@ -159,6 +160,7 @@ def test_inputs_outputs_of_every_kind(tmp_path, x64):
     exe, out = _build(tmp_path, f, x, idx, z, name="kinds")
     header = Path(out.header).read_text()
     assert "const int32_t* in1" in header and "const double* in2" in header
+    assert "input  in1: i32[4]  (idx)" in header and "output out4: i32[5]  (result[4])" in header
     assert "int32_t* out4" in header
     _assert_same(_run(exe, out, x, idx, z), _jit(f, x, idx, z))
 
@@ -190,6 +192,9 @@ def test_errors(tmp_path):
         to_c(lambda x: x > 0, x, directory=tmp_path, name="m")
     with pytest.raises(ExportError, match="C identifier"):
         to_c(lambda x: x, x, directory=tmp_path, name="for")
+    for clash in ("expf", "clamp_i64", "memcpy"):
+        with pytest.raises(ExportError, match="also the name of a function"):
+            to_c(lambda x: fnp.exp(x)[:, fnp.argmax(x[0])], x, directory=tmp_path, name=clash)
     with pytest.raises(ExportError, match="weights="):
         to_c(lambda x: x, x, directory=tmp_path, name="m", weights="zip")
     assert not os.path.exists(os.path.join(str(tmp_path), "m.c"))

@@ -384,6 +384,19 @@ def test_control_flow_scan_while_and_switch():
                          _reference(f, xb, np.int32(k)))
 
 
+def test_sizes_and_literals_that_follow_the_batch():
+    """A scan over the batch axis (its length is the batch), an index computed from
+    x.shape[0], a mean over the batch (its 1/n), reshapes that merge and split it."""
+    def f(x):
+        c, ys = lax.scan(lambda c, xt: (c + xt.sum(), c * xt), 0.0, x)
+        last = lax.dynamic_slice(x, (x.shape[0] - 2, 0), (2, 3))
+        merged = x.reshape(-1)[None] * 2
+        split = x.reshape(x.shape[0], 3, 1).transpose(1, 0, 2).reshape(3, -1)
+        return c, ys, last, fnp.mean(x, axis=0), merged, split, fnp.cumsum(x, 0)
+    _check_batches(f, lambda b, s: _normal(b, 3, seed=s), batches=(4, 7))
+    _check_batches(f, lambda b, s: _normal(b, 3, seed=s), batches=(2, 9))
+
+
 def test_opset_18_bitwise():
     def f(n):
         return n & 6, n | 1, n ^ 3, ~n

@@ -868,8 +868,7 @@ def _dynamic_slice(x, frame, eqn):
         st = x.read(frame, s)
         if np.dtype(s.aval.dtype) != np.int64:
             st = x.node("Cast", [st], to=x.onnx_type(np.int64))
-        hi = x.size_scalar(BatchDim(0, d.a, d.c - int(n)) if isinstance(d, BatchDim)
-                           else int(d) - int(n))
+        hi = x.size_scalar(_minus(d, n))
         begin.append(x.node("Unsqueeze", [x.node("Clip", [st, x.scalar(0, np.int64), hi]),
                                           x.i64([0])]))
     b = x.node("Concat", begin, axis=0) if len(begin) > 1 else begin[0]

@@ -60,6 +60,7 @@ class BatchDim(int):
         return s
 
     def key(self) -> tuple:
+        """What identifies the size at every batch (its value at the traced one does not)."""
         return ("batch", self.a, self.c)
 
     def __reduce__(self):
@@ -75,10 +76,12 @@ def same_size(x, y) -> bool:
 
 
 def size_key(d):
+    """A hashable key of a size: equal keys are equal sizes at every batch."""
     return d.key() if isinstance(d, BatchDim) else int(d)
 
 
 def is_static(shape) -> bool:
+    """Whether no size of `shape` follows the batch."""
     return not any(isinstance(d, BatchDim) for d in shape)
 
 
@@ -135,6 +138,12 @@ def _leaf_paths(f, args) -> list[str]:
         for path, _ in tree_flatten_with_path(a)[0]:
             out.append(base + keystr(path))
     return out
+
+
+def _result_paths(shapes) -> list[str]:
+    """`result`, `result[0]`, `result['logits']`: where each output leaf sits."""
+    from ..tree_util import keystr, tree_flatten_with_path
+    return ["result" + keystr(path) for path, _ in tree_flatten_with_path(shapes)[0]]
 
 
 def _as_leaf(x, path, what):
@@ -202,11 +211,15 @@ def trace(f, args, *, dynamic_batch=True, what="export") -> ExportProgram:
                            if d else x for x, d in zip(leaves, dyn)]
         call_args = tree_unflatten(in_tree, call_leaves)
         from ..api import jit
-        lowered = jit(f).lower(*call_args)
+        jitted = jit(f)
+        lowered = jitted.lower(*call_args)
         prog = optimize(lowered.program)
         consts = [np.asarray(c) for c in lowered.consts]
-        out_avals = prog.out_avals
-        return prog, consts, out_avals
+        if not out_paths:
+            out_paths.extend(_result_paths(jitted.eval_shape(*call_args)))   # (no retrace)
+        return prog, consts, prog.out_avals
+
+    out_paths: list[str] = []
 
     name = _fun_name(f)
     if example_batch is None:
@@ -238,7 +251,10 @@ def trace(f, args, *, dynamic_batch=True, what="export") -> ExportProgram:
             raise ExportError(f"{what}({name}): input {p} is marked dynamic but its leading "
                               "size does not follow the batch")
         inputs.append(Port(f"in{k}", p, v.aval, d))
-    outputs = [Port(f"out{k}", f"result{k}", v.aval) for k, v in enumerate(prog.outvars)]
+    if len(out_paths) != len(prog.outvars):
+        out_paths = [f"result{k}" for k in range(len(prog.outvars))]
+    outputs = [Port(f"out{k}", p, v.aval) for k, (v, p) in enumerate(zip(prog.outvars,
+                                                                          out_paths))]
     return ExportProgram(name, prog, consts, inputs, outputs, batch, example_batch)
 
 
