@@ -95,6 +95,10 @@ def stacks(draw, prog: Program, mode: str):
                 axes[fa[0]] = 0
         vmap = {"in_axes": tuple(axes), "out_axes": draw(st.sampled_from([0, -1])),
                 "size": draw(st.sampled_from([2, 1, 3, 5])), "outer": outer}
+    # A static argument must stay a Python value: jit_static is the outermost inner layer
+    # (checkpoint or jit around it would pass it a tracer, which JAX rejects too).
+    if any(k[0] == "jit_static" for k in inner[:-1]):
+        inner = [k if k[0] != "jit_static" else ("jit",) for k in inner[:-1]] + inner[-1:]
     if any(k[0] == "jit_donate" for k in inner) and (vmap is not None or deriv is not None):
         inner = [k if k[0] != "jit_donate" else ("jit",) for k in inner]
     return Stack(tuple(inner), vmap, deriv)
@@ -223,8 +227,12 @@ def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value") ->
                 d = np.where(cls == 0, np.abs(p - base), 0.0)
             spread = np.maximum(spread, np.nan_to_num(d, nan=np.inf))
     if is_float(dtype):
-        tol = TINY[dtype] + RTOL[dtype] * np.abs(np.where(cls == 0, base, 0.0)) + \
-            SPREAD_FACTOR * spread
+        mag = np.abs(np.where(cls == 0, base, 0.0))
+        tol = TINY[dtype] + RTOL[dtype] * mag + SPREAD_FACTOR * spread
+        # An output that moves by a quarter of its own size when every op errs by a few
+        # ulps (sin of a huge argument, a difference of nearly equal values) has no
+        # meaningful expected value: do not compare it.
+        stable &= ~(spread > 0.25 * np.maximum(mag, TINY[dtype] * 1e3))
     else:
         tol = np.zeros(base.shape)
     return ValueExpect(base, dtype, tol, stable, what)
@@ -270,6 +278,16 @@ def _run_oracle(prog: Program, inputs: dict, inst: int, perturb=None, exact=Fals
 
 def _stack_out(per_b: list, axis: int) -> np.ndarray:
     return np.stack(per_b, axis=axis)
+
+
+def args_only_case(e: Entry, inst: int) -> Case:
+    """The arguments of a call without expected results (aux arrays are zeros of the right
+    types; enough to reproduce an exception)."""
+    if e.stack.deriv is None:
+        _, args = _batched_inputs(e.prog, inst, e.stack.vmap)
+        return Case(tuple(args), {}, None)
+    c = build_case(e, inst, e.seed)
+    return Case(c.args, c.aux, None)
 
 
 def build_case(e: Entry, inst: int, seed: int) -> Case:
@@ -358,6 +376,8 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         dc2 = (vals[2] - vals[-2]) / (4 * h)
         dl = (vals[0] - vals[-1]) / h
         dr = (vals[1] - vals[0]) / h
+        if not all(np.isfinite(v) for v in (dc1, dc2, dl, dr)):
+            return None, 0.0
         s = max(abs(dl), abs(dr), abs(dc1), 1e-8)
         if abs(dl - dr) > 2e-3 * s + 1e-6 or abs(dc1 - dc2) > 1e-4 * s + 1e-7:
             return None, s

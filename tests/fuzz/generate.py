@@ -22,6 +22,16 @@ MAX_NUMEL_BIG = 90_000
 MAX_DEPTH = 2
 
 
+_INTS: dict = {}
+
+
+def _ints(lo: int, hi: int):
+    s = _INTS.get((lo, hi))
+    if s is None:
+        s = _INTS[(lo, hi)] = st.integers(lo, hi)
+    return s
+
+
 class Reject(Exception):
     """This op cannot be generated here; the builder moves on to the next op."""
 
@@ -54,18 +64,21 @@ class Builder:
         self.has_big = False
 
     # -- draws ---------------------------------------------------------------------------
+    # Strategies are cached: building and validating a new strategy object for every draw
+    # costs more than the draw itself.
     def draw(self, strategy):
         return self._draw(strategy)
 
     def choice(self, seq):
-        return self._draw(st.sampled_from(list(seq)))
+        seq = seq if isinstance(seq, (list, tuple)) else list(seq)
+        return seq[self.integers(0, len(seq) - 1)] if len(seq) > 1 else seq[0]
 
     def integers(self, lo: int, hi: int) -> int:
-        return self._draw(st.integers(lo, hi))
+        return self._draw(_ints(lo, hi))
 
     def flag(self, p_true: float = 0.5) -> bool:
         # A weighted boolean that shrinks to False.
-        return self._draw(st.integers(0, 99)) >= round(100 * (1 - p_true))
+        return self._draw(_ints(0, 99)) >= round(100 * (1 - p_true))
 
     def reject(self, why: str = ""):
         raise Reject(why)
@@ -279,7 +292,7 @@ def programs(draw, fdtype: str, x64: bool, mode: str, name: str = "prog",
              min_ops: int = 2, max_ops: int = 20):
     """A program of `min_ops`..`max_ops` ops over float dtype `fdtype`."""
     b = Builder(draw, fdtype, x64, mode)
-    n = draw(st.integers(min_ops, max_ops))
+    n = draw(_ints(min_ops, max_ops))
     fill(b, n)
     outs = b.sinks()
     if mode == "grad":
@@ -294,8 +307,35 @@ def programs(draw, fdtype: str, x64: bool, mode: str, name: str = "prog",
         outs = produced[-1:]
     prog = Program(name, list(b.inputs), b.ops, outs, b.dims, fdtype, x64,
                    types=dict(b.types))
+    _scalar_params(b, prog)
     _drop_unused_inputs(prog)
     return prog
+
+
+_PARAM_OPS = None
+
+
+def _scalar_params(b: Builder, prog: Program) -> None:
+    """Turn some literals into scalar arguments of the program: Python scalars passed to a
+    jitted function are traced as weakly typed values (or are static with
+    `static_argnums`), and must behave exactly like the literal."""
+    global _PARAM_OPS
+    if _PARAM_OPS is None:
+        from .ops import _BINARY, _INT_ONLY
+        _PARAM_OPS = set(_BINARY) | set(_INT_ONLY) | {"where", "at"}
+    k = 0
+
+    def visit(p: Program):
+        nonlocal k
+        for op in p.ops:
+            if op.name in _PARAM_OPS and not str(op.params.get("spell", "")).startswith("lax."):
+                for a in op.args:
+                    if isinstance(a, Lit) and a.param is None and b.flag(0.15):
+                        a.param = f"s{k}"
+                        k += 1
+            for sub in sub_programs(op):
+                visit(sub)
+    visit(prog)
 
 
 def _drop_unused_inputs(prog: Program) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .generate import Builder
-from .ops import (OpDef, _abs, as_dtype, bcast, dims_of, norm_axes, promote, register,
+from .ops import (OpDef, _abs, _perm_draw, as_dtype, bcast, dims_of, norm_axes, promote, register,
                   types_of, wrap32)
 from .program import EPS, Lit, acc_eps, growth, py_literal
 from .values import BOOL, I32, ONE, Type, default_int, is_float, is_int, to_inexact
@@ -90,7 +90,7 @@ def _transpose_gen(b: Builder, opname):
     r = t.rank
     kind = b.choice(["perm", "T", "swap", "move"])
     if kind == "perm":
-        perm = tuple(b.draw(st.permutations(list(range(r)))))
+        perm = tuple(_perm_draw(b, r))
         params = {"kind": kind, "perm": perm}
     elif kind == "T":
         perm = tuple(range(r))[::-1]
@@ -1249,7 +1249,9 @@ def _cum_gen(b: Builder, opname):
         params = {"fn": fn, "axis": axis}
         dims = t.dims if axis is not None else \
             (_prod_dim(b, t.dims),)
-    if fn in ("cumsum", "cumprod", "nancumsum") and t.dtype in (BOOL, I32):
+    if fn in ("cumsum", "cumprod", "nancumsum") and t.dtype == BOOL:
+        # jnp.cumsum/cumprod promote bool to the default int; int32 stays int32 (no
+        # promote_integers, unlike jnp.sum).
         dt = default_int(b.x64)
     else:
         dt = t.dtype

@@ -255,7 +255,9 @@ class Perturb:
         sign = self.rng.choice(np.array([-1.0, 1.0]), size=out.shape)
         with np.errstate(invalid="ignore", over="ignore"):
             bump = np.where(np.isfinite(err) & np.isfinite(out), sign * err, 0.0)
-            return out + bump
+            # The sign of a NaN is unspecified: flip it at random, so that whatever
+            # depends on it (signbit, copysign) counts as unstable.
+            return np.where(np.isnan(out), sign * out, out + bump)
 
 
 class Ctx:
@@ -307,10 +309,13 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
             if len(outs) != len(op.outs):
                 raise OracleError(f"oracle of {op.name}: {len(outs)} outputs, "
                                   f"{len(op.outs)} expected")
+            if spec.singular is not None and spec.singular(args, outs):
+                ctx.nonfinite = True
             for name, t, v in zip(op.outs, op.types, outs):
                 v = ctx.round(v, t)
-                if ctx.perturb is not None and is_float(t.dtype) and not spec.exact:
-                    v = ctx.round(ctx.perturb.apply(v, spec.err(args, v, op, t, ctx)), t)
+                if ctx.perturb is not None and is_float(t.dtype):
+                    err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
+                    v = ctx.round(ctx.perturb.apply(v, err), t)
                 want = ctx.dims.shape(t.dims, ctx.inst)
                 if v.shape != want:
                     raise OracleError(f"oracle of {op.name}: shape {v.shape}, type says "

@@ -1,8 +1,77 @@
 """Shrunk fuzz findings kept as regression tests (tests/test_fuzz.py runs each one).
 
-Each value is a standalone reproducer printed by the fuzzer (see FINDINGS.md): it raises
-while funcgrad disagrees with the oracle and runs silently once the bug is fixed.
+Each value is a standalone reproducer (from FINDINGS.md): it raises while funcgrad disagrees
+with the oracle (NumPy float64 / JAX's documented semantics) and runs silently once the bug
+is fixed. Keep them small; the name says what is checked.
 """
 from __future__ import annotations
 
-REPROS: dict[str, str] = {}
+REPROS: dict[str, str] = {
+    # C: a host-driven loop (fori_loop with a traced bound) next to nanvar in one program:
+    # the loop's result is read from the wrong buffer (bits of the integer 1 -> 1.4e-45).
+    "c_while_loop_with_nanvar": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+def f(x, n):
+    v = lax.fori_loop(0, n, lambda i, v: v, -x)
+    return fnp.nanvar(x), fnp.arctanh(v)
+
+x = fnp.asarray(np.array(0.5, dtype=np.float32))
+n = fnp.asarray(np.array(0, dtype=np.int32))
+var, out = fg.jit(f, backend="c")(x, n)
+assert float(var) == 0.0
+np.testing.assert_allclose(float(out), np.arctanh(-0.5), rtol=1e-6)
+""",
+    # OpenCL: the same program shape raises "DeviceBuffer() float32 was released".
+    "opencl_while_loop_with_nanvar": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+def f(x, n):
+    return fnp.nanvar(x), lax.fori_loop(0, n, lambda i, v: v, -x) + 1.0
+
+x = fnp.asarray(np.array(2.5, dtype=np.float32))
+n = fnp.asarray(np.array(0, dtype=np.int32))
+var, out = fg.jit(f, backend="opencl")(x, n)
+assert float(var) == 0.0 and float(out) == -1.5, (var, out)
+""",
+    # fnp.exp2 computes exp(x * ln 2): ~30 ulps off for |x| ~ 100 (JAX's exp2 is accurate).
+    "exp2_precision": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+x = np.array([109.5, -120.25], dtype=np.float32)
+got = np.asarray(fnp.exp2(fnp.asarray(x)), np.float64)
+want = np.exp2(x.astype(np.float64))
+np.testing.assert_allclose(got, want, rtol=4 * 2.0 ** -23)
+""",
+    # grad through x.at[idx].multiply(y) w.r.t. x raises NotImplementedError (JAX: y at idx).
+    "grad_scatter_multiply": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+idx = fnp.asarray(np.array([0, 2], dtype=np.int32))
+g = fg.grad(lambda x: fnp.sum(x.at[idx].multiply(3.0)))(fnp.ones(4))
+np.testing.assert_allclose(np.asarray(g), [3.0, 1.0, 3.0, 1.0])
+""",
+    # einsum with a repeated index in one operand (a diagonal) raises NotImplementedError.
+    "einsum_diagonal": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+a = np.arange(9, dtype=np.float32).reshape(3, 3)
+np.testing.assert_allclose(np.asarray(fnp.einsum("ii->i", fnp.asarray(a))), np.diag(a))
+np.testing.assert_allclose(float(fnp.einsum("ii->", fnp.asarray(a))), np.trace(a))
+""",
+    # `import funcgrad` does not make funcgrad.nn available (after `import jax`, jax.nn is).
+    "nn_attribute_after_import": """
+import funcgrad as fg
+fg.nn.relu
+""",
+}

@@ -71,8 +71,7 @@ def repro_source(entry: Entry, case: Case, fail: Failure) -> str:
         return "\n".join(lines) + "\n"
     lines.append(f"out = {call}")
     if fail.kind == "donation":
-        lines.append("donated = args[{}]".format(
-            [layer[1] for layer in entry.stack.inner if layer[0] == "jit_donate"][0]))
+        lines.append("donated = args[{}]".format(entry.stack.inner[-1][1]))
         lines.append("try:")
         lines.append("    np.asarray(donated)")
         lines.append("except Exception:")
@@ -111,7 +110,10 @@ def repro_source(entry: Entry, case: Case, fail: Failure) -> str:
             if dc is None:
                 continue
             lines.append(f"v = {_tree_literal(tuple(np.asarray(d) for d in dirs))}")
-            lines.append("grads = out if isinstance(out, (tuple, list)) else (out,)")
+            lines.append("grads = out")
+            for i in path:
+                lines.append(f"grads = grads[{i}]")
+            lines.append("grads = grads if isinstance(grads, (tuple, list)) else (grads,)")
             if e.batch_axis is not None:
                 lines.append(f"axes = {tuple(a if a is not None else 0 for a in e.batch_axis)!r}")
                 lines.append(f"grads = [np.take(np.asarray(g), {bi}, axis=a) "

@@ -30,6 +30,7 @@ from .repro import repro_source
 from .values import F16, F32, F64, x64_active
 
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
+_COIN = st.integers(0, 99)
 
 
 @dataclasses.dataclass
@@ -108,8 +109,10 @@ def _entry_key(e: Entry) -> tuple:
 
 
 def _crash_key(detail: str) -> str:
-    head = detail.split(":")[0]
-    return head
+    """The exception type and its message with numbers and names of values removed."""
+    import re
+    head = detail.split("\n")[0][:120]
+    return re.sub(r"[0-9]+|'[^']*'|\([^)]*\)", "_", head)
 
 
 class Fuzzer:
@@ -143,9 +146,11 @@ class Fuzzer:
                 fdtype = F32
             x64 = x64_active(fdtype)
             ents = []
-            # A fixed count: while shrinking only the failing entry runs (and its results
-            # are memoised), so the other entries cost nothing.
-            for k in range(cfg.batch_size):
+            # Entries follow each other while a coin says so (about 10 on average, at most
+            # batch_size), so shrinking deletes whole entries cheaply, as hypothesis's own
+            # lists do; while shrinking only the failing entry runs (memoised).
+            while len(ents) < cfg.batch_size and (not ents or draw(_COIN) >= 10):
+                k = len(ents)
                 p = draw(programs(fdtype, x64, mode, name=f"prog_{k}", min_ops=cfg.min_ops,
                                   max_ops=cfg.max_ops))
                 ents.append(Entry(p, draw(stacks(p, mode)), draw(st.integers(0, 2**20))))
@@ -164,7 +169,7 @@ class Fuzzer:
         return out
 
     def check(self, entries, seed, focus=None) -> list[Failure]:
-        b = Batch(entries, seed)
+        b = Batch(entries, seed, expect=focus is None or focus[2] != "crash")
         failures = []
         if focus:
             runs = [(focus[0], focus[1])]
@@ -191,7 +196,8 @@ class Fuzzer:
             dt = time.perf_counter() - t
             if focus is None:
                 self.time_by_backend[be] += dt
-                self.stats[("programs", be)] += len(entries)
+                if mode == "jit":
+                    self.stats[("programs", be)] += len(entries)
                 self.stats[("runs", be, mode)] += len(entries)
                 self.stats[("seconds", be, mode)] += dt
             failures.extend(fs)
@@ -208,15 +214,19 @@ class Fuzzer:
         prod = _producer(e, f)
         for d in self.findings:
             df = d.failure
-            if df.backend == f.backend and df.mode == f.mode and df.kind == f.kind and \
-                    d.ops <= ops and (not d.producer or d.producer == prod) and \
-                    (f.kind != "crash" or _crash_key(df.detail) == _crash_key(f.detail)):
+            if df.kind != f.kind or not d.ops <= ops:
+                continue
+            if f.kind == "crash":
+                # the same exception from the same ops, on any backend or mode
+                if _crash_key(df.detail) == _crash_key(f.detail):
+                    return d
+                continue
+            if df.backend == f.backend and df.mode == f.mode and \
+                    (not d.producer or d.producer == prod):
                 return d
         return None
 
     def _size(self, entries, f: Failure) -> tuple:
-        if self.focus is not None and f.index < 0:
-            f = dataclasses.replace(f, index=self.focus[4])
         e = entries[f.index] if f.index >= 0 else None
         return (e.prog.size() if e else 10**6, len(e.prog.inputs) if e else 0)
 
@@ -242,12 +252,14 @@ class Fuzzer:
             else:
                 if now - self.shrink_t0 > cfg.shrink_seconds:
                     raise _StopShrink()
-                k = self.focus[4]
-                key = _entry_key(entries[k])
-                if key not in self.memo:
-                    self.memo[key] = [dataclasses.replace(f, index=k) for f in
-                                      self.check([entries[k]], bseed, self.focus)]
-                failures = self.memo[key]
+                self.shrink_steps += 1
+                failures = []
+                for i, e in enumerate(entries):
+                    key = _entry_key(e)
+                    if key not in self.memo:
+                        self.shrink_checks += 1
+                        self.memo[key] = self.check([e], bseed, self.focus)
+                    failures.extend(dataclasses.replace(f, index=i) for f in self.memo[key])
             self._t_last = time.perf_counter()
             new = []
             for f in failures:
@@ -262,12 +274,19 @@ class Fuzzer:
                 new = [f for f in new if (f.backend, f.mode, f.kind) == self.focus[:3]]
             if not new:
                 return
-            f = new[0]
+            f = min(new, key=lambda x: self._size(entries, x))
             if self.focus is None:
-                self.focus = (f.backend, f.mode, f.kind, f.inst, max(f.index, 0))
+                self.focus = (f.backend, f.mode, f.kind, f.inst)
                 self.shrink_t0 = time.perf_counter()
+                self.shrink_steps = self.shrink_checks = 0
                 self.best = None
+                # Entries are checked one by one while shrinking; seed the memo with this
+                # batch's results so that only entries hypothesis changes run again.
                 self.memo = {}
+                for i, e in enumerate(entries):
+                    self.memo[_entry_key(e)] = [
+                        dataclasses.replace(x, index=0) for x in failures
+                        if x.index == i and (x.backend, x.mode, x.kind, x.inst) == self.focus]
                 self.log(f"  disagreement ({f.backend}/{f.mode}/{f.kind}): "
                          f"{f.detail[:160]} -- shrinking")
             size = self._size(entries, f)
@@ -300,7 +319,8 @@ class Fuzzer:
 
     def progress_line(self) -> str:
         el = time.perf_counter() - self.t0
-        per = ", ".join(f"{be} {self.stats[('programs', be)]}" for be in self.cfg.backends)
+        per = ", ".join(f"{be} {self.stats[('programs', be)]} (eager "
+                        f"{self.stats[('runs', be, 'eager')]})" for be in self.cfg.backends)
         return (f"[{el / 60:5.1f} min] batches {self.stats['batches']}, programs x backends: "
                 f"{per}; disagreements {len(self.findings)} "
                 f"(+{sum(f.count - 1 for f in self.findings)} repeats)")
@@ -336,6 +356,9 @@ class Fuzzer:
         self.findings.append(fnd)
         tag = f"known: {known.name}" if known else "NEW"
         self.log(f"== finding {len(self.findings)} [{tag}] {title}\n{f.detail}\n"
+                 f"shrink: {getattr(self, 'shrink_steps', 0)} steps, "
+                 f"{getattr(self, 'shrink_checks', 0)} checks, "
+                 f"{time.perf_counter() - self.shrink_t0:.0f} s, size {e.prog.size()}\n"
                  f"stack: {e.stack.describe()}, instance {f.inst}, standalone: {standalone}\n"
                  f"{repro}")
         if self.cfg.findings_path is not None:
@@ -354,6 +377,8 @@ class Fuzzer:
         out = {"minutes": el / 60, "batches": self.stats["batches"],
                "generate_seconds": self.stats["generate_seconds"],
                "programs": {be: self.stats[("programs", be)] for be in self.cfg.backends},
+               "eager_programs": {be: self.stats[("runs", be, "eager")]
+                                  for be in self.cfg.backends},
                "seconds": {be: self.time_by_backend[be] for be in self.cfg.backends},
                "findings": len(self.findings),
                "new": sum(1 for f in self.findings if not f.known),

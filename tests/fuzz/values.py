@@ -287,12 +287,12 @@ def index_values(shape, bound: int, seed: int, inst: int, oob: bool, unique: boo
         chosen = []
         used = set()
         for v in rng.permutation(pool):
+            if len(chosen) >= n:
+                break
             key = v % bound if (bound and -bound <= v < bound) else ("oob", int(v))
             if key not in used:
                 used.add(key)
                 chosen.append(int(v))
-            if len(chosen) == n:
-                break
         while len(chosen) < n:
             chosen.append(bound + 7 + len(chosen))
         return np.asarray(chosen, np.int32).reshape(shape)
