@@ -331,7 +331,8 @@ def test_indexing_gathers_and_slices():
         dyn = lax.dynamic_slice(x, (1, idx[0, 0] % 3), (2, 2))
         upd = lax.dynamic_update_slice(x, fnp.ones((1, 2), x.dtype), (0, idx[0, 1] % 4))
         scat = x.at[:, idx[0, 0] % 5].add(1.0)
-        return (emb, picked, dyn, upd, scat, x[:, 1:4:2], x[:, ::-1], x.T,
+        dropped = x.at[:, idx[0, 1] + 3].set(7.0)        # out of bounds for some: dropped
+        return (emb, picked, dyn, upd, scat, dropped, x[:, 1:4:2], x[:, ::-1], x.T,
                 fnp.pad(x, ((0, 0), (2, 1))), lax.pad(x, 0.5, ((0, 0, 0), (-1, 2, 1))),
                 fnp.concatenate([x, 2 * x], axis=1), x.reshape(-1))
 

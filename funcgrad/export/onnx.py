@@ -567,6 +567,8 @@ def _expm1(x, frame, eqn):
 
 @_rule("atan2")
 def _atan2(x, frame, eqn):
+    # atan(y/x) moved to the right quadrant. The sign of a zero y or x is not looked at
+    # beyond atan2(+-0, 0) = +-0 (NumPy gives +-pi for a -0.0 x).
     y, xx = x.ew_inputs(frame, eqn)
     dt = _out(eqn).aval.dtype
     zero = x.scalar(0, dt)
@@ -689,8 +691,7 @@ def _reshape(x, frame, eqn):
     src = x.read(frame, a)
     new = tuple(eqn.params["new_sizes"])
     old = x.dims(a)
-    if [d for d in new if not same_size(d, 1)] == [d for d in old if not same_size(d, 1)] \
-            and _only_ones_inserted(old, new):
+    if _only_ones_inserted(old, new):
         return _squeeze_unsqueeze(x, src, old, new)
     dyn = [i for i, d in enumerate(new) if isinstance(d, BatchDim)]
     if len(dyn) == 1 and all(int(d) != 0 for d in new):
@@ -703,6 +704,7 @@ def _reshape(x, frame, eqn):
 
 
 def _only_ones_inserted(old, new) -> bool:
+    """Whether `new` is `old` with size-1 axes removed and inserted only."""
     i = j = 0
     while i < len(old) and j < len(new):
         if same_size(old[i], new[j]):
@@ -720,7 +722,6 @@ def _only_ones_inserted(old, new) -> bool:
 def _squeeze_unsqueeze(x, src, old, new):
     """A reshape that only removes and inserts size-1 axes: Squeeze then Unsqueeze (no
     shape tensor, so batch-agnostic)."""
-    keep = [i for i, d in enumerate(old) if not same_size(d, 1)]
     drop = [i for i, d in enumerate(old) if same_size(d, 1)]
     t = src
     if drop:
@@ -730,7 +731,6 @@ def _squeeze_unsqueeze(x, src, old, new):
         t = x.node("Unsqueeze", [t, x.i64(ins)])
     if t is src:
         t = x.node("Identity", [src])
-    del keep
     return t
 
 
@@ -963,13 +963,9 @@ def _scatter(x, frame, eqn):
     bound = x.shape([dims[ax] for ax in axes])
     bad = x.node("Or", [x.node("Less", [ind, x.i64([0] * k)]),
                         x.node("GreaterOrEqual", [ind, bound])])
-    bad = x.node("Cast", [x.node("ReduceMax", [x.node("Cast", [bad], to=x.onnx_type(np.int32))],
-                                 axes=[-1], keepdims=1)
-                          if x.opset < 18 else
-                          x.node("ReduceMax", [x.node("Cast", [bad], to=x.onnx_type(np.int32)),
-                                               x.i64([-1])], keepdims=1)],
-                 to=x.onnx_type(np.bool_))
-    ind = x.node("Where", [bad, bound, ind])
+    bad = _reduce(x, "ReduceMax", x.node("Cast", [bad], to=x.onnx_type(np.int32)), [-1])
+    bad = x.node("Cast", [x.node("Unsqueeze", [bad, x.i64([-1])])], to=x.onnx_type(np.bool_))
+    ind = x.node("Where", [bad, bound, ind])       # an index out of bounds: the padding
     u = x.read(frame, upd)
     out = x.node("ScatterND", [src, ind, u], reduction=red)
     out = x.node("Slice", [out, x.i64([0] * k), x.shape([dims[ax] for ax in axes]),
@@ -981,7 +977,9 @@ def _scatter(x, frame, eqn):
 
 # -- reductions ---------------------------------------------------------------------------
 
-def _reduce(x, op, src, axes, dtype):
+def _reduce(x, op, src, axes):
+    """ReduceX without kept axes (its axes are an input from opset 18, for ReduceSum from
+    13; an attribute before)."""
     if x.opset >= 18 or op == "ReduceSum":
         return x.node(op, [src, x.i64(axes)], keepdims=0)
     return x.node(op, [src], axes=list(axes), keepdims=0)
@@ -999,9 +997,9 @@ def _reductions(x, frame, eqn):
     dt = np.dtype(a.aval.dtype)
     if dtypes.is_bool(dt):
         t = x.node("Cast", [src], to=x.onnx_type(np.int32))
-        t = _reduce(x, op, t, axes, np.int32)
+        t = _reduce(x, op, t, axes)
         return x.node("Cast", [t], to=x.onnx_type(np.bool_))
-    return _reduce(x, op, src, axes, dt)
+    return _reduce(x, op, src, axes)
 
 
 @_rule("argmax", "argmin")
