@@ -310,14 +310,22 @@ def test_min_pooling_and_windows_over_other_axes():
     _check_batches(f, lambda b, s: _normal(b, 5, 6, seed=s), batches=(3, 4))
 
 
+_ACTIVATIONS = ("celu", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
+                "hard_tanh", "identity", "leaky_relu", "log_sigmoid", "log_softmax",
+                "logmeanexp", "logsumexp", "mish", "relu", "relu6", "selu", "sigmoid", "silu",
+                "soft_sign", "softmax", "softplus", "sparse_plus", "sparse_sigmoid",
+                "squareplus", "standardize", "swish", "tanh")
+
+
 def test_activations_softmax_and_attention():
+    """Every activation of funcgrad.nn, softmax and friends, attention, one_hot."""
     def f(x):
-        outs = [nn.relu(x), nn.gelu(x), nn.gelu(x, approximate=False), nn.sigmoid(x),
-                nn.softplus(x), nn.elu(x), nn.leaky_relu(x), nn.selu(x), nn.silu(x),
-                nn.tanh(x), nn.softmax(x, axis=-1), nn.log_softmax(x, axis=-1),
-                nn.celu(x), nn.hard_tanh(x), nn.relu6(x), nn.log_sigmoid(x)]
+        outs = [getattr(nn, name)(x) for name in _ACTIVATIONS]
+        outs += [nn.gelu(x, approximate=False), nn.log1mexp(fnp.abs(x) + 0.1),
+                 nn.one_hot(fnp.argmax(x, axis=1), 12)]
         q = x.reshape(x.shape[0], 2, 3, 2)
-        outs.append(nn.dot_product_attention(q, q, q))
+        outs += [nn.dot_product_attention(q, q, q),
+                 nn.dot_product_attention(q, q, q, is_causal=True)]
         return outs
     _check_batches(f, lambda b, s: _normal(b, 12, seed=s), batches=(3, 5))
 
