@@ -23,6 +23,7 @@ from .prims.callbacks import pure_callback
 from . import numpy  # noqa: F401
 from . import lax, random  # noqa: F401
 from . import nn, scipy, debug, experimental  # noqa: F401
+from . import distributed  # noqa: F401  (no MPI is imported before initialize())
 from . import config
 from .cache import FallbackWarning
 from .devices import device_put, devices, default_backend, Device
@@ -35,7 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array", "ConcretizationTypeError", "Device", "FallbackWarning", "ShapeDtypeStruct",
     "ShapedArray", "UnexpectedTracerError", "block_until_ready", "checkpoint",
-    "clear_caches", "config", "custom_gradient", "custom_jvp", "custom_vjp", "debug",
+    "clear_caches", "config", "custom_gradient", "custom_jvp", "custom_vjp", "debug", "distributed",
     "debug_infs", "debug_nans", "default_backend", "device_count", "device_get",
     "device_put", "devices", "disable_jit", "dtypes", "effects_barrier", "enable_x64",
     "ensure_compile_time_eval", "eval_shape", "experimental", "grad", "hessian",
@@ -110,18 +111,19 @@ def local_devices(process_index: int | None = None, backend: str | None = None,
 
 
 def process_index(backend: str | None = None) -> int:
-    """This process's index: 0 (funcgrad runs in one process)."""
-    return 0
+    """This process's index among the processes of `funcgrad.distributed` (0 without
+    `distributed.initialize()`)."""
+    return distributed.runtime.process_index()
 
 
 def process_count(backend: str | None = None) -> int:
-    """The number of processes: 1."""
-    return 1
+    """The number of processes (`funcgrad.distributed`; 1 without `initialize()`)."""
+    return distributed.runtime.process_count()
 
 
 def process_indices(backend: str | None = None) -> list[int]:
-    """The indices of all processes: [0]."""
-    return [0]
+    """The indices of all processes."""
+    return list(range(process_count()))
 
 
 host_id = process_index          # JAX's older names

@@ -506,6 +506,20 @@ class Lowered:
 
     c_source = source
 
+    def to_dot(self, **kwargs) -> str:
+        """The program as Graphviz DOT text (`funcgrad.export.to_dot`)."""
+        from .export.graph import to_dot
+        return to_dot(self, **kwargs)
+
+    def render(self, path, **kwargs) -> str:
+        """Draw the program with Graphviz into `path` (.svg, .png, .pdf)."""
+        from .export.graph import render
+        return render(self, path, **kwargs)
+
+    def _repr_svg_(self):
+        from .export.graph import to_svg
+        return to_svg(self)
+
 
 _SCALAR_SIGNATURES = {float: "f", int: "i", bool: "b"}
 
@@ -677,7 +691,10 @@ class Jitted:
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         leaves = [_as_leaf_array(x, f"jit({self.__name__})") for x in leaves]
         avals = tuple(x.aval for x in leaves)
-        key = (in_tree, avals, static_nums, statics, static_kw, self.backend)
+        # (the x64 switch changes what the function traces to: Python scalars' dtypes,
+        # creation defaults)
+        key = (in_tree, avals, static_nums, statics, static_kw, self.backend,
+               dtypes.x64_enabled())
         return key, leaves, in_tree, static_nums, dyn_args
 
     def _trace(self, key, args, kwargs, in_tree, static_nums, avals):

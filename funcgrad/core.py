@@ -322,7 +322,8 @@ class ArrayImpl(Array):
 
     def __format__(self, spec):
         if self.ndim == 0:
-            return format(self.item(), spec)
+            v = self._host_value()[()]        # NumPy's scalar: float32 0.1 prints "0.1"
+            return str(v) if not spec else format(v, spec)
         return format(str(self), spec)
 
     def __reduce__(self):
@@ -423,7 +424,8 @@ def to_array(x, dtype=None) -> Array:
     if isinstance(x, Array):
         return x
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
-        dt = dtypes.python_scalar_dtype(x) if dtype is None else np.dtype(dtype)
+        dt = dtypes.python_scalar_dtype(x) if dtype is None else \
+            dtypes.canonicalize_value(dtype)
         if isinstance(x, int) and not isinstance(x, bool) and dtypes.is_int(dt):
             info = np.iinfo(dt)
             if not info.min <= x <= info.max:
@@ -436,7 +438,7 @@ def to_array(x, dtype=None) -> Array:
         v = v.astype(dtypes.DEFAULT_FLOAT)
     elif v.dtype == np.int64 and not isinstance(x, (np.ndarray, np.generic)):
         v = v.astype(dtypes.DEFAULT_INT)
-    dt = dtypes.canonicalize(v.dtype if dtype is None else dtype)
+    dt = dtypes.canonicalize_value(v.dtype) if dtype is None else dtypes.canonicalize(dtype)
     v = np.array(v, dtype=dt, order="C")
     v.flags.writeable = False
     return ArrayImpl(v, ShapedArray(v.shape, dt, False))

@@ -110,6 +110,20 @@ class ClosedProgram:
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
 
+    def to_dot(self, **kwargs) -> str:
+        """The program as Graphviz DOT text (`funcgrad.export.to_dot`)."""
+        from .export.graph import to_dot
+        return to_dot(self, **kwargs)
+
+    def render(self, path, **kwargs) -> str:
+        """Draw the program with Graphviz into `path` (.svg, .png, .pdf)."""
+        from .export.graph import render
+        return render(self, path, **kwargs)
+
+    def _repr_svg_(self):
+        from .export.graph import to_svg
+        return to_svg(self)
+
 
 # ---------------------------------------------------------------------------------------
 # Printing

@@ -574,7 +574,10 @@ def _scatter_jvp(primals, tangents, *, axes, mode):
         return out, scatter(tx, idx, tu, axes, mode)
     if mode == "mul":
         # Exact for unique indices (as JAX's rule).
-        t = add(scatter(tx, idx, upd, axes, "mul"),
+        # (tx scaled by the multipliers, written as an elementwise product so that the
+        # tangent map stays transposable)
+        scale = scatter(full(x.shape, 1, x.dtype), idx, upd, axes, "mul")
+        t = add(mul(tx, scale),
                 scatter(full(x.shape, 0, x.dtype), idx, mul(tu, gather(x, idx, axes)), axes,
                         "add"))
         return out, t
