@@ -185,6 +185,7 @@ class ValueExpect:
     tol: np.ndarray
     stable: np.ndarray
     what: str = "value"
+    chaotic: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -230,12 +231,14 @@ def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value") ->
         mag = np.abs(np.where(cls == 0, base, 0.0))
         tol = TINY[dtype] + RTOL[dtype] * mag + SPREAD_FACTOR * spread
         # An output that moves by a quarter of its own size when every op errs by a few
-        # ulps (sin of a huge argument, a difference of nearly equal values) has no
-        # meaningful expected value: do not compare it.
-        stable &= ~(spread > 0.25 * np.maximum(mag, TINY[dtype] * 1e3))
+        # ulps (sin of a huge argument, a difference of nearly equal values) is chaotic:
+        # three perturbed runs underestimate its spread, so only gross errors count.
+        chaotic = spread > 0.25 * mag
+        tol = np.where(chaotic, 16 * spread + 2 * mag + TINY[dtype], tol)
     else:
         tol = np.zeros(base.shape)
-    return ValueExpect(base, dtype, tol, stable, what)
+        chaotic = np.zeros(base.shape, bool)
+    return ValueExpect(base, dtype, tol, stable, what, chaotic)
 
 
 def _batched_inputs(prog: Program, inst: int, vm: dict | None):
@@ -336,7 +339,7 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         shape = ve_rows[0].value.shape
         ok = np.ones(shape, bool)
         for ve in ve_rows:
-            ok &= ve.stable & np.isfinite(ve.value)
+            ok &= ve.stable & np.isfinite(ve.value) & ~ve.chaotic
         dt = NP[out_types[j].dtype]
         w.append(rng.standard_normal(shape).astype(dt))
         m.append(ok)
@@ -546,7 +549,12 @@ def _compare_value(got, e: ValueExpect, path) -> list[Mismatch]:
             worst = np.unravel_index(np.argmax(np.where(bad_val, diff / np.maximum(
                 e.tol, 1e-300), 0)), diff.shape)
             worst = tuple(int(i) for i in worst)
-            kind = "grad" if e.what == "tangent" else "value"
+            # A gross error (a wrong element, a sign) and a small excess over the error
+            # model are different findings: keep the shrinker from trading one for the
+            # other.
+            rel = float(diff[worst]) / max(abs(float(ev[worst])), float(e.tol[worst]), 1e-300)
+            kind = "grad" if e.what == "tangent" else ("value" if rel > 1e-3 else
+                                                       "precision")
             out.append(Mismatch(kind, path, f"{e.what} differs at {worst}: expected "
                                 f"{ev[worst]!r}, got {gv[worst]!r} (tolerance "
                                 f"{float(e.tol[worst]):.3g}; {int(bad_val.sum())} of "

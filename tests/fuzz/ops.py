@@ -229,10 +229,11 @@ def _float_unary(name, src, ref, domain=None, ulps=4.0, grad_ok=True, weight=2, 
             x = np.asarray(x, np.float64) if x.dtype.kind != "b" else x
         return ref(x)
 
-    # A negative ulps count means an absolute error (sinc(x) = sin(pi x) / (pi x) rounds
-    # pi x first, so near its zeros the error is a few eps, not a few ulps of the result).
+    # A negative ulps count means an error relative to |x| + 1, not to the result: sinc
+    # rounds pi x first (near its zeros the error is a few eps), gelu's 1 + tanh(...)
+    # cancels for negative x.
     err = None if ulps >= 0 else (lambda a, out, op, t, ctx: -ulps * EPS[t.dtype] *
-                                  (np.abs(out) + 1.0))
+                                  (np.abs(out) + _abs(a[0]) + 1.0))
     register(OpDef(name, gen, oracle, lambda a, p, op, ind: src.format(*a), ulps=abs(ulps),
                    err_fn=err, grad_ok=grad_ok, weight=weight, exact=exact or out_bool))
 
@@ -329,7 +330,7 @@ _UNARY = [
     ("erfc", "lax.erfc({0})", sps.erfc, None, 8, True),
     ("softplus", "fg.nn.softplus({0})", lambda x: np.logaddexp(x, 0.0), None, 4, True),
     ("relu", "fg.nn.relu({0})", lambda x: np.maximum(x, 0.0), None, 0, True),
-    ("gelu", "fg.nn.gelu({0})", _gelu_tanh, None, 8, True),
+    ("gelu", "fg.nn.gelu({0})", _gelu_tanh, None, -8, True),
     ("silu", "fg.nn.silu({0})", lambda x: x * sps.expit(x), None, 4, True),
     ("log_sigmoid", "fg.nn.log_sigmoid({0})", lambda x: -np.logaddexp(0.0, -x), None, 4,
      True),
@@ -466,6 +467,13 @@ def _int_pow(x, n):
 def _err_add(args, out, op, t, ctx):
     a = [_abs(x) for x in args]
     return 2 * EPS[t.dtype] * (a[0] + a[1])
+
+
+def _err_logaddexp(args, out, op, t, ctx):
+    # max(x, y) + log1p(exp(-|x - y|)): the two terms can cancel (logaddexp(x, x) near
+    # -log 2), so the error scales with the terms, not with the result.
+    a = [_abs(x) for x in args]
+    return 4 * EPS[t.dtype] * (np.maximum(a[0], a[1]) + 1.0 + np.abs(out))
 
 
 def _heaviside(x, h):
@@ -612,7 +620,8 @@ def _binary_gen(name):
     def src(a, p, op, ind):
         return p["spell"].format(*a)
 
-    err = _err_add if name in ("add", "subtract") else None
+    err = _err_add if name in ("add", "subtract") else \
+        _err_logaddexp if name in ("logaddexp", "logaddexp2") else None
     exact = ulps == 0
     register(OpDef(name, gen, oracle, src, ulps=ulps, err_fn=err, exact=exact,
                    grad_ok=grad_ok, weight=3 if name in ("add", "multiply", "subtract")

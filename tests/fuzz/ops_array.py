@@ -455,10 +455,11 @@ def _dyn_slice_gen(b: Builder, opname):
 
 def _dyn_slice_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
-    # lax.dynamic_slice clamps each start into [0, dim - size].
+    # lax.dynamic_slice: a negative start counts from the end (JAX adds the dim once),
+    # then each start is clamped into [0, dim - size].
     sl = []
     for st_, sz, n in zip(p["starts"], p["sizes"], x.shape):
-        s = min(max(st_, 0), n - sz)
+        s = min(max(st_ + n if st_ < 0 else st_, 0), n - sz)
         sl.append(slice(s, s + sz))
     return x[tuple(sl)]
 
@@ -487,7 +488,7 @@ def _dyn_update_ref(a, p, op, ctx, env):
     u = np.asarray(a[1])
     sl = []
     for st_, sz, n in zip(p["starts"], u.shape, x.shape):
-        s = min(max(st_, 0), n - sz)
+        s = min(max(st_ + n if st_ < 0 else st_, 0), n - sz)
         sl.append(slice(s, s + sz))
     x[tuple(sl)] = u
     return x

@@ -75,7 +75,9 @@ def _scan_gen(b: Builder, opname):
     init = _strong(b, init)
     ct = b.types[init]
     if b.flag(0.8):
-        xs = b.pick(lambda t: t.rank >= 1 and (is_float(t.dtype) or not b.grad),
+        # The oracle runs the body once per step in Python: at most 64 steps.
+        xs = b.pick(lambda t: t.rank >= 1 and (is_float(t.dtype) or not b.grad) and
+                    b.dims.numel(t.dims[:1]) <= 64,
                     lambda: Type((b.new_dim(allow_zero=not b.grad),) + b.compat_dims(ct.dims),
                                  b.fdtype))
         xt = b.types[xs]
@@ -317,7 +319,8 @@ def _rnn_gen(cell):
         H = b.choice([2, 3, 4, 8])
         hdim = b.dims.new([H] * 3)
         kh = b.dims.new([k * H] * 3)
-        xs = b.pick(lambda t: is_float(t.dtype) and t.rank == 3 and t.dims[2] != ONE,
+        xs = b.pick(lambda t: is_float(t.dtype) and t.rank == 3 and t.dims[2] != ONE and
+                    b.dims.numel(t.dims[:1]) <= 64,
                     lambda: Type((b.new_dim(allow_zero=not b.grad), b.new_dim(allow_zero=False),
                                   b.new_dim(allow_zero=False)), b.fdtype))
         xt = b.types[xs]

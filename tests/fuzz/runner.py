@@ -404,6 +404,7 @@ def append_finding(path: Path, fnd: Finding, n: int) -> None:
 
 def _classify_kind(kind: str) -> str:
     return {"value": "wrong value", "nan": "wrong value (NaN/Inf position)",
+            "precision": "precision (beyond the error model; check before filing)",
             "dtype": "wrong dtype (JAX promotion)", "shape": "wrong shape",
             "grad": "wrong derivative", "crash": "crash (exception where JAX gives a value)",
             "structure": "wrong output structure",
