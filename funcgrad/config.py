@@ -11,6 +11,7 @@ funcgrad has the same switch (`jax_platform_name`, `jax_log_compiles`).
 | `log_compiles` | off | `FUNCGRAD_LOG_COMPILES` | print every `jit` (re)trace |
 | `jit_cache_size` | 64 | `FUNCGRAD_JIT_CACHE_SIZE` | input signatures each jitted function keeps (least recently used dropped) |
 | `executable_cache_size` | 128 | `FUNCGRAD_EXECUTABLE_CACHE_SIZE` | compiled programs each backend keeps in memory (least recently used dropped) |
+| `enable_x64` (`jax_enable_x64`) | off | `FUNCGRAD_ENABLE_X64`, `JAX_ENABLE_X64` | 64-bit types, as JAX's x64 mode (off: float64/int64/uint64 inputs and requests become 32-bit; Python floats are float32) |
 | `disable_jit` (`jax_disable_jit`) | off | `FUNCGRAD_DISABLE_JIT`, `JAX_DISABLE_JIT` | run jit-decorated functions eagerly |
 | `debug_nans` (`jax_debug_nans`) | off | `FUNCGRAD_DEBUG_NANS`, `JAX_DEBUG_NANS` | raise `FloatingPointError` at the operation that produced a nan |
 | `debug_infs` (`jax_debug_infs`) | off | `FUNCGRAD_DEBUG_INFS`, `JAX_DEBUG_INFS` | the same for inf |
@@ -21,7 +22,8 @@ import contextlib
 import os
 from typing import Any, Callable
 
-__all__ = ["update", "read", "override", "generation", "on_update", "Option", "options"]
+__all__ = ["update", "read", "override", "enable_x64", "disable_x64", "generation",
+           "on_update", "Option", "options"]
 
 
 class Option:
@@ -102,6 +104,9 @@ _define(Option("executable_cache_size", 128, "FUNCGRAD_EXECUTABLE_CACHE_SIZE",
                _positive_int, "compiled programs each backend keeps in memory"))
 
 
+_define(Option("enable_x64", False, ("FUNCGRAD_ENABLE_X64", "JAX_ENABLE_X64"), _flag,
+               "64-bit types (float64, int64, uint64); off: they become their 32-bit types",
+               aliases=("jax_enable_x64",)))
 _define(Option("disable_jit", False, ("FUNCGRAD_DISABLE_JIT", "JAX_DISABLE_JIT"), _flag,
                "run jit-decorated functions eagerly (for debugging)",
                aliases=("jax_disable_jit",)))
@@ -161,6 +166,17 @@ def override(name: str, value):
             hook(opt.effective(prev))
         opt.value = prev
         _generation[0] += 1
+
+
+def enable_x64(new_val: bool = True):
+    """A context manager turning 64-bit types on (or off) in a `with` block (JAX's
+    `jax.experimental.enable_x64`)."""
+    return override("enable_x64", new_val)
+
+
+def disable_x64():
+    """A context manager turning 64-bit types off in a `with` block."""
+    return override("enable_x64", False)
 
 
 def on_update(name: str, hook: Callable[[Any], None]) -> None:

@@ -1,13 +1,23 @@
-"""Dtypes: the supported set, defaults, and type promotion with weak Python scalars.
+"""Dtypes: the supported set, defaults, JAX's x64 rule, and type promotion with weak
+Python scalars.
+
+64-bit types follow JAX's `jax_enable_x64` switch (`funcgrad.config`, off by default): when
+off, a float64/int64/uint64 value (a NumPy array, a list of Python floats) becomes its
+32-bit type silently, an explicitly requested 64-bit dtype (`dtype=float64`, `astype`)
+becomes it with a warning, Python floats/ints are float32/int32 and creation functions
+default to float32/int32; when on, the defaults are float64/int64, as in JAX's x64 mode.
 
 Promotion follows JAX's lattice where it differs from NumPy's: an integer or bool mixed
 with a float gives that float (int32 + float32 -> float32, not float64), and Python
 scalars are *weakly typed*: they never promote an array's dtype (f16 array * 2.0 -> f16).
-Explicit array dtypes are never silently downcast (float64 stays float64).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+from . import config
 
 bool_ = np.dtype(np.bool_)
 int8 = np.dtype(np.int8)
@@ -24,8 +34,25 @@ float64 = np.dtype(np.float64)
 
 SUPPORTED = frozenset([bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
                        float16, float32, float64])
-DEFAULT_FLOAT = float32
-DEFAULT_INT = int32
+_TO_32 = {float64: float32, int64: int32, uint64: uint32}
+
+# JAX's x64 switch, kept here for the hot paths (every array creation reads it).
+_x64 = [bool(config.read("enable_x64"))]
+config.on_update("enable_x64", lambda v: _x64.__setitem__(0, bool(v)))
+
+
+def x64_enabled() -> bool:
+    """Whether 64-bit types are on (`funcgrad.config.update("jax_enable_x64", True)`)."""
+    return _x64[0]
+
+
+def __getattr__(name):
+    # DEFAULT_FLOAT / DEFAULT_INT depend on the x64 switch.
+    if name == "DEFAULT_FLOAT":
+        return float64 if _x64[0] else float32
+    if name == "DEFAULT_INT":
+        return int64 if _x64[0] else int32
+    raise AttributeError(f"module 'funcgrad.dtypes' has no attribute {name!r}")
 
 _SHORT = {bool_: "bool", int8: "i8", int16: "i16", int32: "i32", int64: "i64", uint8: "u8",
           uint16: "u16", uint32: "u32", uint64: "u64", float16: "f16", float32: "f32",
@@ -36,13 +63,47 @@ def short_name(dtype) -> str:
     return _SHORT.get(np.dtype(dtype), str(dtype))
 
 
-def canonicalize(dtype) -> np.dtype:
-    """A supported numpy dtype for `dtype`; a clear error for complex/object/string."""
+_PYTHON_TYPES = {float: "float", int: "int", bool: "bool"}
+
+
+def canonicalize(dtype, explicit: bool = True) -> np.dtype:
+    """The dtype funcgrad uses for `dtype`: a supported NumPy dtype, 32-bit when 64-bit types
+    are off (with JAX's warning when the dtype was asked for `explicit`ly). The Python types
+    `float`/`int`/`bool` mean the default types, as in JAX. A clear error for
+    complex/object/string dtypes."""
+    kind = _PYTHON_TYPES.get(dtype) if isinstance(dtype, type) else None
+    if kind is not None:
+        return {"float": DEFAULT_FLOAT_(), "int": DEFAULT_INT_(), "bool": bool_}[kind]
     dt = np.dtype(dtype)
     if dt not in SUPPORTED:
         raise TypeError(f"funcgrad does not support dtype {dt}; supported: "
                         f"{sorted(str(d) for d in SUPPORTED)}")
+    if not _x64[0]:
+        narrow = _TO_32.get(dt)
+        if narrow is not None:
+            if explicit:
+                warnings.warn(
+                    f"Explicitly requested dtype {dt} is not available, and will be "
+                    f"truncated to dtype {narrow}. To enable 64-bit types, set "
+                    "funcgrad.config.update('jax_enable_x64', True) or the environment "
+                    "variable FUNCGRAD_ENABLE_X64=1 (JAX_ENABLE_X64=1).", UserWarning,
+                    stacklevel=3)
+            return narrow
     return dt
+
+
+def canonicalize_value(dtype) -> np.dtype:
+    """`canonicalize` for the dtype of data (a NumPy array's): 64-bit becomes 32-bit
+    silently when 64-bit types are off, as JAX converts NumPy inputs."""
+    return canonicalize(dtype, explicit=False)
+
+
+def DEFAULT_FLOAT_() -> np.dtype:
+    return float64 if _x64[0] else float32
+
+
+def DEFAULT_INT_() -> np.dtype:
+    return int64 if _x64[0] else int32
 
 
 def is_float(dtype) -> bool:
@@ -66,16 +127,16 @@ def _kind_rank(dtype) -> int:
 
 
 def default_for_kind(rank: int) -> np.dtype:
-    return (bool_, DEFAULT_INT, DEFAULT_FLOAT)[rank]
+    return (bool_, DEFAULT_INT_(), DEFAULT_FLOAT_())[rank]
 
 
 def python_scalar_dtype(x) -> np.dtype:
     if isinstance(x, (bool, np.bool_)):
         return bool_
     if isinstance(x, int):
-        return DEFAULT_INT
+        return DEFAULT_INT_()
     if isinstance(x, float):
-        return DEFAULT_FLOAT
+        return DEFAULT_FLOAT_()
     raise TypeError(f"not a Python scalar: {type(x).__name__}")
 
 
@@ -86,7 +147,10 @@ def promote_strong(a, b) -> np.dtype:
     ra, rb = _kind_rank(a), _kind_rank(b)
     if ra != rb and max(ra, rb) == 2:
         return a if ra == 2 else b
-    return np.promote_types(a, b)
+    out = np.promote_types(a, b)
+    if out == float64 and a.kind in "iu" and b.kind in "iu":
+        out = DEFAULT_FLOAT_()     # int64 with uint64: JAX's lattice gives the default float
+    return canonicalize_value(out)
 
 
 def result_type(*typed) -> tuple[np.dtype, bool]:

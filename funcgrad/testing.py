@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import api
+from . import api, config
 from . import numpy as fnp
 from .tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
@@ -94,10 +94,17 @@ def check_vjp(f: Callable, primals, atol=None, rtol=None, eps: float = 1e-6, err
 def check_grads(f: Callable, args: Sequence, order: int = 2, modes=("fwd", "rev"),
                 atol=None, rtol=None, eps: float = 1e-6, use_float64: bool = True) -> None:
     """Check `f`'s derivatives up to `order` in forward (`"fwd"`) and reverse (`"rev"`)
-    mode against finite differences; raises AssertionError on a mismatch."""
-    args = tuple(args)
+    mode against finite differences; raises AssertionError on a mismatch. With
+    `use_float64` (default) the inputs are promoted to float64 and the check runs with
+    64-bit types on (`config.enable_x64`), so the differences are accurate."""
     if use_float64:
-        args = tuple(tree_map(_f64, a) for a in args)
+        with config.enable_x64(True):
+            return _check_grads(f, tuple(tree_map(_f64, a) for a in args), order, modes,
+                                atol, rtol, eps)
+    return _check_grads(f, tuple(args), order, modes, atol, rtol, eps)
+
+
+def _check_grads(f, args, order, modes, atol, rtol, eps) -> None:
     for mode in modes:
         if mode not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {mode!r}; use 'fwd' and/or 'rev'")

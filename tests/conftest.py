@@ -100,7 +100,8 @@ def _core_tests_use_reference(request):
 
 @pytest.fixture
 def x64():
-    """Tests that need 64-bit dtypes ask for this fixture (JAX's x64 mode). funcgrad keeps
-    64-bit inputs today; when JAX's rule (x64 off by default) lands, this fixture turns it
-    on for the test."""
-    yield
+    """Tests that need 64-bit dtypes ask for this fixture: JAX's x64 mode on for the test
+    (64-bit types are off by default, as in JAX)."""
+    import funcgrad
+    with funcgrad.config.enable_x64(True):
+        yield

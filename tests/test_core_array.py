@@ -185,20 +185,57 @@ def test_weak_types_and_promotion():
     assert (i + 2.5).dtype == np.float32
     assert (i * 2).dtype == np.int32
     assert (i / 2).dtype == np.float32
-    f64 = fnp.asarray(np.ones(3, np.float64))
-    assert f64.dtype == np.float64
-    assert (f64 * 2.0).dtype == np.float64
-    assert (f64 + fnp.ones(3)).dtype == np.float64
-    assert fnp.sin(f64).dtype == np.float64
-    assert fg.grad(lambda v: fnp.sum(v ** 2))(f64).dtype == np.float64
-    assert fg.jit(lambda v: v * 2.0)(f64).dtype == np.float64
     f32 = fnp.ones(3)
     assert (f32 + np.float32(1)).dtype == np.float32
-    assert (f32 + f64).dtype == np.float64
     # a Python scalar result is weak and does not widen later operands
     w = fnp.asarray(1.0) * 2.0
     assert (h + w).dtype == np.float16
     assert (fnp.ones(2, np.bool_) + 1).dtype == np.int32
+    # 64-bit types are off by default (JAX): NumPy float64/int64 inputs become 32-bit
+    assert fnp.asarray(np.ones(3, np.float64)).dtype == np.float32
+    assert fnp.asarray(np.arange(3, dtype=np.int64)).dtype == np.int32
+    assert fg.jit(lambda v: v * 2.0)(np.ones(3)).dtype == np.float32
+    assert (fnp.arange(3, dtype=np.int32) + np.arange(3, dtype=np.uint32)).dtype == np.int32
+
+
+def test_weak_types_and_promotion_x64(x64):
+    f64 = fnp.asarray(np.ones(3, np.float64))
+    assert f64.dtype == np.float64
+    assert (f64 * 2.0).dtype == np.float64
+    assert (f64 + fnp.ones(3, np.float32)).dtype == np.float64
+    assert fnp.sin(f64).dtype == np.float64
+    assert fg.grad(lambda v: fnp.sum(v ** 2))(f64).dtype == np.float64
+    assert fg.jit(lambda v: v * 2.0)(f64).dtype == np.float64
+    h = fnp.ones(3, dtype=np.float16)
+    assert (h * 2.0).dtype == np.float16
+    assert (fnp.arange(3, dtype=np.int32) + np.arange(3, dtype=np.uint32)).dtype == np.int64
+    # with x64 on, Python floats and creation defaults are 64-bit, as in JAX
+    assert fnp.ones(3).dtype == np.float64 and fnp.arange(3).dtype == np.int64
+    assert fnp.asarray(1.0).dtype == np.float64
+
+
+def test_x64_switch(recwarn):
+    import warnings
+    assert not fg.config.read("jax_enable_x64")
+    with pytest.warns(UserWarning, match="Explicitly requested dtype float64"):
+        z = fnp.zeros(3, dtype=np.float64)
+    assert z.dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fnp.zeros(3, dtype=float).dtype == np.float32     # `float`: the default
+        assert fnp.asarray(np.ones(2)).dtype == np.float32        # data: silently
+    with fg.config.enable_x64():
+        assert fnp.zeros(3, dtype=np.float64).dtype == np.float64
+        assert fg.config.jax_enable_x64
+        f = fg.jit(lambda x: x + 1.0)
+        assert f(np.ones(2)).dtype == np.float64
+    assert f(np.ones(2)).dtype == np.float32          # the switch is part of the signature
+    fg.config.update("jax_enable_x64", True)
+    try:
+        assert fnp.ones(2).dtype == np.float64
+    finally:
+        fg.config.update("jax_enable_x64", False)
+    assert fnp.ones(2).dtype == np.float32
 
 
 def test_creation_defaults():
@@ -211,8 +248,7 @@ def test_creation_defaults():
     assert fnp.eye(2).dtype == np.float32
     assert fnp.asarray([1.0, 2.0]).dtype == np.float32
     assert fnp.asarray([1, 2]).dtype == np.int32
-    assert fnp.array(np.arange(3.0)).dtype == np.float64  # explicit NumPy float64 is kept
-    assert fnp.zeros(3, dtype=np.float64).dtype == np.float64
+    assert fnp.array(np.arange(3.0)).dtype == np.float32  # 64-bit types are off (JAX)
     assert fnp.asarray([[1, 2]]).shape == (1, 2)
     assert fnp.asarray([fnp.ones(2), fnp.zeros(2)]).shape == (2, 2)
 

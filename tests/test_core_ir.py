@@ -101,7 +101,7 @@ def test_jit_retraces_on_new_shape_dtype_static_or_structure():
     assert f.trace_count == 1
     f(fnp.ones(4), 2)
     assert f.trace_count == 2
-    f(fnp.ones(4, dtype=np.float64), 2)
+    f(fnp.ones(4, dtype=np.float16), 2)
     assert f.trace_count == 3
     f(fnp.ones(4), 3)
     assert f.trace_count == 4

@@ -2,6 +2,8 @@
 finite differences, vmap against a Python loop, jit against eager; plus rule coverage."""
 from __future__ import annotations
 
+import contextlib
+
 import os
 
 import numpy as np
@@ -109,6 +111,14 @@ def _to_fg(args):
     return tuple(fnp.asarray(a) for a in args)
 
 
+def _mode(args):
+    """64-bit examples run in JAX's x64 mode (64-bit types are off by default); 32-bit ones
+    in the default mode, so both modes are exercised."""
+    wide = any(np.asarray(a).dtype.itemsize == 8 and np.asarray(a).dtype.kind in "fiu"
+               for a in tree_leaves(args))
+    return fg.config.enable_x64(True) if wide else contextlib.nullcontext()
+
+
 def _assert_close(actual, expected, spec: Spec, what: str, check_dtype=True):
     a_leaves = tree_leaves(actual)
     e_leaves = tree_leaves(expected)
@@ -142,7 +152,8 @@ def test_matches_numpy(spec):
     @given(examples(spec))
     def run(ex):
         args, params = ex
-        out = spec.fun(*_to_fg(args), **params)
+        with _mode(args):
+            out = spec.fun(*_to_fg(args), **params)
         expected = spec.ref(*args, **params)
         _assert_close(out, expected, spec, "vs NumPy")
         no_f32 = all(np.asarray(x).dtype != np.float32 for x in args)
@@ -188,8 +199,9 @@ def test_grads(spec):
         f, fl = _partial(spec, args, params)
         if not fl:
             return
-        check_grads(f, [np.asarray(x, np.float64) for x in fl], order=spec.order,
-                    modes=spec.modes, atol=spec.grad_tol, rtol=spec.grad_tol)
+        with fg.config.enable_x64(True):      # derivatives checked in float64
+            check_grads(f, [np.asarray(x, np.float64) for x in fl], order=spec.order,
+                        modes=spec.modes, atol=spec.grad_tol, rtol=spec.grad_tol)
 
     run()
 
@@ -214,9 +226,10 @@ def test_vmap_matches_loop(spec):
     def run(ex):
         args, params, axes = ex
         f = lambda *a: spec.fun(*a, **params)
-        out = fg.vmap(f, in_axes=axes)(*_to_fg(args))
-        loop = [f(*_to_fg(tuple(_slice(x, ax, b) for x, ax in zip(args, axes))))
-                for b in range(size)]
+        with _mode(args):
+            out = fg.vmap(f, in_axes=axes)(*_to_fg(args))
+            loop = [f(*_to_fg(tuple(_slice(x, ax, b) for x, ax in zip(args, axes))))
+                    for b in range(size)]
         expected = tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *loop)
         _assert_close(out, expected, spec, f"vmap in_axes={axes}", check_dtype=False)
 
@@ -234,8 +247,9 @@ def test_jit_matches_eager(spec):
     def run(ex):
         args, params = ex
         f = lambda *a: spec.fun(*a, **params)
-        eager = f(*_to_fg(args))
-        jitted = fg.jit(f)(*_to_fg(args))
+        with _mode(args):
+            eager = f(*_to_fg(args))
+            jitted = fg.jit(f)(*_to_fg(args))
         _assert_close(jitted, eager, spec, "jit vs eager")
         for a, e in zip(tree_leaves(jitted), tree_leaves(eager)):
             assert a.dtype == e.dtype and a.shape == e.shape, spec.name
@@ -308,7 +322,8 @@ def test_row_really_uses_its_primitives(spec):
     @given(examples(spec))
     def run(ex):
         args, params = ex
-        closed = fg.make_ir(lambda *a: spec.fun(*a, **params))(*_to_fg(args))
+        with _mode(args):
+            closed = fg.make_ir(lambda *a: spec.fun(*a, **params))(*_to_fg(args))
         _prims_in(closed.program, used)
 
     run()
@@ -327,8 +342,9 @@ def test_backend_matches_reference(spec, backend):
     def run(ex):
         args, params = ex
         f = lambda *a: spec.fun(*a, **params)
-        ref = fg.jit(f, backend="reference")(*_to_fg(args))
-        out = fg.jit(f, backend=backend)(*_to_fg(args))
+        with _mode(args):
+            ref = fg.jit(f, backend="reference")(*_to_fg(args))
+            out = fg.jit(f, backend=backend)(*_to_fg(args))
         _assert_close(out, ref, spec, f"{backend} backend vs reference")
 
     run()

@@ -221,7 +221,7 @@ def test_grad_with_pytree_argument():
     close(g["b"][0], 3.0)
 
 
-def test_convert_element_type_grad():
+def test_convert_element_type_grad(x64):
     x = np.array([1.5, -2.0], np.float64)
     g = fg.grad(lambda v: fnp.sum(v.astype(np.float32) ** 2))(x)
     assert g.dtype == np.float64
@@ -555,15 +555,23 @@ def test_scan_passes_scalar_slices_through():
     close(ys[0], [0.0, 1.0, 2.0])
 
 
-def test_loops_promote_weakly_typed_carry_as_jax():
+def test_numpy_float64_data_in_a_scan_carry_without_x64():
+    """64-bit types off (the default): a float64 NumPy input is float32, so a Python-float
+    carry and float64 data meet as float32 (no f32 -> f64 carry error)."""
+    c, ys = lax.scan(lambda c, v: (c * v + 1.0, c), 0.5, np.array([1.0, 2.0]))
+    assert c.dtype == np.float32 and ys.dtype == np.float32
+    close(c, 4.0)
+
+
+def test_loops_promote_weakly_typed_carry_as_jax(x64):
     # JAX promotes a weakly-typed (Python scalar) carry to the dtype the body produces
     c, ys = lax.scan(lambda c, v: (c * v + 1.0, c), 0.5, np.array([1.0, 2.0]))
     assert c.dtype == np.float64 and ys.dtype == np.float64
     close(c, 4.0)
     c, _ = lax.scan(lambda c, v: (c + v, None), 0, fnp.asarray([1.5, 2.0]))
-    assert c.dtype == np.float32
+    assert c.dtype == np.float64        # (x64 mode: Python floats are float64)
     close(c, 3.5)
-    assert lax.while_loop(lambda c: c < 3, lambda c: c + 1.5, 0).dtype == np.float32
+    assert lax.while_loop(lambda c: c < 3, lambda c: c + 1.5, 0).dtype == np.float64
     close(fg.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + 1.5, 0))(3), 4.5)
     close(fg.grad(lambda x: lax.scan(lambda c, v: (c * v, None), 1.0, x)[0])(
         np.array([2.0, 3.0])), [3.0, 2.0])

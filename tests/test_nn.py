@@ -208,7 +208,7 @@ def test_standardize_normalize_glu():
 # Initializers
 
 
-def test_constant_initializers():
+def test_constant_initializers(x64):
     key = random.PRNGKey(0)
     z = initializers.zeros(key, (2, 3))
     o = initializers.ones(key, (4,), np.float64)

@@ -94,7 +94,7 @@ def test_edge_values():
     same(fs.xlogy(np.array([0.0, 0.0]), np.array([0.0, -1.0])), [0.0, 0.0])
     same(fs.xlog1py(np.array([0.0]), np.array([-1.0])), [0.0])
     same(fs.log_ndtr(np.array([-inf, inf])), [-inf, 0.0])
-    assert fs.erf(np.arange(3)).dtype == np.float32        # integers -> the default float
+    assert fs.erf(np.arange(3)).dtype == np.float64   # integers -> the default float (x64 on)
 
 
 def test_logsumexp_and_softmax():
@@ -221,6 +221,7 @@ def test_erfc_and_lgamma_lower_to_c():
     pytest.importorskip("cffi")
     code = (
         "import funcgrad, funcgrad.scipy.special as fs, numpy as np\n"
+        "funcgrad.config.update('jax_enable_x64', True)\n"
         "from funcgrad import backends\n"
         "if not backends._c_importable(): raise SystemExit(0)\n"
         "from funcgrad.backends import c\n"

@@ -128,7 +128,7 @@ def test_hypot_no_overflow_and_inf_beats_nan(backend, mode, x64):
 
 def test_median_propagates_nan_and_keeps_float32(backend, mode, x64):
     """median is NaN for a slice with a NaN (NumPy and JAX); float32 stays float32 (JAX) and
-    integers give float32 (JAX; NumPy gives float64)."""
+    integers give the default float type (JAX)."""
     composite(backend, mode)
     x = np.arange(10, dtype=np.float32)
     y = np.array([[1, NAN, 3], [4, 2, 9], [INF, 1, -INF]], np.float32)
@@ -142,7 +142,8 @@ def test_median_propagates_nan_and_keeps_float32(backend, mode, x64):
     assert_same(got[2], np.float32(NAN), err="median of all")
     assert_same(got[3], quiet(np.quantile, y, 0.25, 1).astype(np.float32), err="quantile")
     assert_same(got[4], np.median(z, axis=1), err="median with inf")
-    assert_same(got[5], np.float32(2.5), err="median of int32")
+    # integers give the default float: float64 here (x64 mode), float32 without x64
+    assert_same(got[5], np.float64(2.5), err="median of int32")
 
 
 # ---------------------------------------------------------------------------------------
@@ -716,3 +717,7 @@ def test_special_value_sweep(backend, mode):
                         zero_sign=name not in ANY_ZERO, err=name)
 
     check()
+
+
+def test_median_of_integers_is_the_default_float():
+    assert fnp.median(fnp.array([3, 1, 2, 10], fnp.int32)).dtype == np.float32

@@ -53,7 +53,10 @@ def asarray(a, dtype=None, copy=None):
             stack([asarray(e) for e in a]), dtype)
     if isinstance(a, (bool, int, float)) and not isinstance(a, _np.generic) and dtype is None:
         return _core.to_array(a)
-    return _core.to_array(a, None if dtype is None else _dt.canonicalize(dtype))
+    x = _core.to_array(a, None if dtype is None else _dt.canonicalize(dtype))
+    if dtype is not None and x.weak_type:     # an explicit dtype makes a strong type (JAX)
+        x = _core.ArrayImpl(x._value, x.aval.strip_weak())
+    return x
 
 
 def array(a, dtype=None, copy=True, ndmin=0):
