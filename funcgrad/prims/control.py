@@ -220,8 +220,25 @@ def _jit_jvp(primals, tangents, *, program, name, backend, donate):
     return outs[:n], outs[n:]
 
 
+def _transpose_call(program: Program, args, cts):
+    """Transpose a call of `program` whose linear inputs are the `UndefinedPrimal` args.
+
+    The program is split first: its part that depends only on the known inputs runs
+    forward (so a `scan` or `cond` carrying both primal and tangent values, as the JVP of a
+    checkpointed loop has, is split into a known loop and a linear one), and only the part
+    that depends on the linear inputs is transposed."""
+    in_uk = [is_undefined(a) for a in args]
+    known, unknown, out_uk, nres = partial_eval_program(program, in_uk)
+    kvals = eval_program(known, [], [a for a in args if not is_undefined(a)])
+    residuals = list(kvals[len(kvals) - nres:]) if nres else []
+    ucts = [ct for ct, u in safe_zip(cts, out_uk) if u]
+    cts_in = backward_pass(unknown, [], residuals + [a for a in args if is_undefined(a)], ucts)
+    it = iter(cts_in[nres:])
+    return [next(it) if u else None for u in in_uk]
+
+
 def _jit_transpose(cts, *args, program, name, backend, donate):
-    return backward_pass(program, [], list(args), list(cts))
+    return _transpose_call(program, list(args), list(cts))
 
 
 def _jit_batch(size, vals, dims, *, program, name, backend, donate):
@@ -256,7 +273,7 @@ def _remat_jvp(primals, tangents, *, program):
 
 
 def _remat_transpose(cts, *args, program):
-    return backward_pass(program, [], list(args), list(cts))
+    return _transpose_call(program, list(args), list(cts))
 
 
 def _remat_batch(size, vals, dims, *, program):

@@ -553,7 +553,7 @@ def _scatter_np(x, idx, upd, *, axes, mode):
     xt = np.moveaxis(out, axes, tuple(range(k)))
     flat_idx = idx.reshape(-1, k)
     rest = upd.shape[idx.ndim - 1:]
-    flat_upd = upd.reshape((-1,) + rest)
+    flat_upd = upd.reshape((len(flat_idx),) + rest)   # (-1 cannot be inferred at size 0)
     bounds = np.array([x.shape[a] for a in axes])
     ok = np.all((flat_idx >= 0) & (flat_idx < bounds), axis=1) if k else np.ones(
         len(flat_idx), bool)

@@ -74,4 +74,27 @@ np.testing.assert_allclose(float(fnp.einsum("ii->", fnp.asarray(a))), np.trace(a
 import funcgrad as fg
 fg.nn.relu
 """,
+    # grad through checkpoint of a function containing lax.scan: NotImplementedError
+    # "mul is not linear in both operands at once" (without checkpoint it works).
+    "grad_checkpoint_scan": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+f = lambda x: lax.scan(lambda c, _: (fnp.sin(c), None), x, None, length=2)[0]
+x = fnp.asarray(np.float32(0.7))
+g = fg.grad(fg.checkpoint(f))(x)
+np.testing.assert_allclose(float(g), float(fg.grad(f)(x)), rtol=1e-6)
+""",
+    # grad of a gather from an array with another axis of size 0: ValueError in reshape.
+    "grad_gather_zero_size": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+idx = fnp.asarray(np.array([1, 0], dtype=np.int32))
+g = fg.grad(lambda y: fnp.sum(y[:, idx]))(fnp.ones((0, 3)))
+assert np.asarray(g).shape == (0, 3)
+""",
 }
