@@ -535,14 +535,16 @@ def _unfused(product, fallback):
 
 
 def _veltkamp(x):
-    """x = hi + lo with hi, lo of at most 26 significant bits each (float64)."""
-    t = _unfused(ew.mul(x, 134217729.0), x)
+    """x = hi + lo with hi, lo of at most half of x's significant bits each (Veltkamp's
+    split by 2**ceil(p/2) + 1: 134217729 for float64, 4097 for float32)."""
+    p = np.finfo(x.dtype).nmant + 1
+    t = _unfused(ew.mul(x, float(2 ** ((p + 1) // 2) + 1)), x)
     hi = ew.sub(t, ew.sub(t, x))
     return hi, ew.sub(x, hi)
 
 
-def _fma_f64(a, b, c):
-    """fma for float64: Dekker's exact product p + ep = a * b, then p + ep + c summed with
+def _fma_dekker(a, b, c):
+    """fma without a wider type (float64; float32 when 64-bit types are off): Dekker's exact product p + ep = a * b, then p + ep + c summed with
     error-free transformations and rounded once (the tail decides at midpoints)."""
     p = _unfused(ew.mul(a, b), a)
     ah, al = _veltkamp(a)
@@ -561,8 +563,8 @@ def _fma(a, b, c):
     of one float dtype, broadcast together."""
     shape = tuple(np.broadcast_shapes(a.shape, b.shape, c.shape))
     a, b, c = (_full_to(v, shape) for v in (a, b, c))
-    if a.dtype == dtypes.float64:
-        return _fma_f64(a, b, c)
+    if a.dtype == dtypes.float64 or (a.dtype == dtypes.float32 and not dtypes.x64_enabled()):
+        return _fma_dekker(a, b, c)
     return _fma_narrow(a, b, c)
 
 

@@ -65,7 +65,10 @@ def test_uniform_range_and_moments():
     assert v.min() >= -3.0 and v.max() < -1.0 and abs(v.mean() + 2.0) < 0.05
     hist, _ = np.histogram(u, bins=10, range=(0, 1))
     assert hist.min() > 0.8 * N / 10
-    assert a(random.uniform(random.PRNGKey(0), (3,), dtype=np.float64)).dtype == np.float64
+    with fg.config.enable_x64():
+        assert a(random.uniform(random.PRNGKey(0), (3,), dtype=np.float64)).dtype == np.float64
+    with pytest.warns(UserWarning, match="truncated to dtype float32"):
+        assert a(random.uniform(random.PRNGKey(0), (3,), dtype=np.float64)).dtype == np.float32
 
 
 def test_normal_mean_std():

@@ -137,12 +137,14 @@ def test_matmul_plain_batched_transposed(matmul_variant):
     (130, 70, 784 // 7), (300, 5, 10), (513, 64, 96),
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_vec_matmul_odd_sizes(monkeypatch, m, k, n, dtype):
+def test_vec_matmul_odd_sizes(monkeypatch, m, k, n, dtype, request):
     """The CPU vector kernel over sizes that are not multiples of its blocks (rows past M,
     panels past N, N not a multiple of the vector width), in float32 and float64."""
     dev = opencl.default_device()
-    if dtype == np.float64 and not dev.has_fp64:
-        pytest.skip("device lacks cl_khr_fp64")
+    if dtype == np.float64:
+        if not dev.has_fp64:
+            pytest.skip("device lacks cl_khr_fp64")
+        request.getfixturevalue("x64")
     monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
     a, b = rnd(m, k, dtype=dtype), rnd(k, n, seed=1, dtype=dtype)
     tol = 1e-4 if dtype == np.float32 else 1e-10

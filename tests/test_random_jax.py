@@ -80,20 +80,6 @@ def _derive_key(spec):
     return k
 
 
-def _x64_available() -> bool:
-    try:
-        config.read("jax_enable_x64")
-        return True
-    except KeyError:
-        return False
-
-
-_TAKES_DTYPE = {"bits", "uniform", "normal", "randint", "poisson", "exponential", "gumbel"}
-
-
-class _NeedsX64(Exception):
-    """The recorded result's dtype is JAX's x64 default, and funcgrad has no x64 switch."""
-
 
 def _call(case, key, transform=None):
     """Run `case` with funcgrad; `transform` wraps the sampling function (jit)."""
@@ -105,12 +91,6 @@ def _call(case, key, transform=None):
         return random._seed_key_data(args[0], case["x64"])
     if fn == "key_data":
         return random.key_data(key)
-    if case["x64"] and random._x64_mode() is not True:
-        rec = case["jax"].get("dtype")
-        if fn not in _TAKES_DTYPE or rec is None:
-            raise _NeedsX64(case["id"])
-        if not any(isinstance(a, np.dtype) for a in args) and "dtype" not in kwargs:
-            kwargs["dtype"] = np.dtype(rec)
     f = getattr(random, fn)
 
     def sample(k):
@@ -166,6 +146,12 @@ def _case(cid):
 
 
 def _replay(case, transform=None):
+    """Replay `case` in the x64 mode JAX recorded it in."""
+    with config.enable_x64(bool(case["x64"])):
+        _replay_in_mode(case, transform)
+
+
+def _replay_in_mode(case, transform):
     if "error" in case["jax"]:
         with pytest.raises((TypeError, ValueError, OverflowError)):
             _call(case, _derive_key(case["key"]), transform)
@@ -190,14 +176,7 @@ def test_recording_is_jax_010_default_threefry():
 @pytest.mark.parametrize("cid", _case_ids())
 def test_eager_matches_jax(cid, request):
     """Every recorded case, eagerly, on the reference backend."""
-    case = _case(cid)
-    if case["x64"]:
-        request.getfixturevalue("x64")
-    try:
-        _replay(case)
-    except _NeedsX64:
-        pytest.skip("the result dtype follows jax_enable_x64, which funcgrad's config does "
-                    "not have yet")
+    _replay(_case(cid))
 
 
 def test_c_backend_matches_jax_eagerly(backend, request):
@@ -210,11 +189,8 @@ def test_c_backend_matches_jax_eagerly(backend, request):
     for case in _cases():
         big = "sha256" in case["jax"] and case["id"] not in ("bits-6", "uniform-27", "normal-6")
         if case["fn"] not in HEAVY and not big:
-            try:
-                _replay(case)
-                ran += 1
-            except _NeedsX64:
-                pass
+            _replay(case)
+            ran += 1
     assert ran > 200
 
 
@@ -360,8 +336,13 @@ def _fma_operands(dt, n=4000, seed=0):
     return a, b, c
 
 
-@pytest.mark.parametrize("dt", [np.float32, np.float64])
-def test_fma_is_correctly_rounded_on_every_backend(dt, backend):
+@pytest.mark.parametrize("dt,wide", [(np.float32, False), (np.float32, True),
+                                     (np.float64, True)])
+def test_fma_is_correctly_rounded_on_every_backend(dt, wide, backend, request):
+    """float32 through float64 with x64 on, by Dekker's split with it off; float64 by
+    Dekker's split."""
+    if wide:
+        request.getfixturevalue("x64")
     a, b, c = _fma_operands(dt)
     want = _exact_fma(a, b, c, dt)
     args = [fnp.asarray(v) for v in (a, b, c)]
@@ -385,7 +366,7 @@ def test_uniform_range_draws_round_once_like_xla(backend):
     np.testing.assert_array_equal(np.asarray(traced(k, lo, hi)), want)
 
 
-def test_nextafter_matches_numpy(backend):
+def test_nextafter_matches_numpy(backend, x64):
     if backend == "opencl":
         pytest.skip("plain arithmetic whose fused form is proven equal; C and reference cover it")
     for dt in (np.float32, np.float64):

@@ -542,6 +542,9 @@ def write_once(write, what: str = "a file"):
 # Stopping every process when one fails
 
 
+_ABORT_GRACE_S = 1.0
+
+
 def _install_abort_hooks(world) -> None:
     prev_sys, prev_thread = sys.excepthook, threading.excepthook
 
@@ -552,6 +555,9 @@ def _install_abort_hooks(world) -> None:
                 f"{kind}; aborting all {world.size} processes (MPI_Abort)\n")
             sys.stderr.flush()
             sys.stdout.flush()
+            # The launcher stops forwarding output once it sees the abort: give it a moment
+            # to pass on the traceback and this message (on a loaded machine they were lost).
+            time.sleep(_ABORT_GRACE_S)
         finally:
             world.MPI.COMM_WORLD.Abort(1)
 
