@@ -17,7 +17,7 @@ from .prims import (callbacks, control, elementwise, indexing, linalg, reduction
                     special, structural, windows)
 from .api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, hessian, vmap,
                   jit, make_ir, eval_shape, custom_jvp, custom_vjp, checkpoint, remat,
-                  block_until_ready)
+                  block_until_ready, ShapeDtypeStruct)
 from .prims.elementwise import stop_gradient
 from .prims.callbacks import pure_callback
 from . import numpy  # noqa: F401
@@ -46,22 +46,6 @@ __all__ = [
     "process_count", "process_index", "process_indices", "pure_callback", "random", "remat",
     "scipy", "stop_gradient", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap",
 ]
-
-class ShapeDtypeStruct(ShapedArray):
-    """A shape and a dtype (JAX's `jax.ShapeDtypeStruct`): declares the results of
-    `pure_callback`, the arguments of `eval_shape` and `linear_transpose`. `sharding` is
-    accepted for JAX compatibility (funcgrad has no multi-device sharding)."""
-
-    __slots__ = ("sharding",)
-
-    def __init__(self, shape, dtype, *, sharding=None, weak_type: bool = False):
-        super().__init__(shape, dtype, weak_type)
-        self.sharding = sharding
-
-    def __repr__(self):
-        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}" + \
-            (", weak_type=True)" if self.weak_type else ")")
-
 
 def device_get(x):
     """NumPy copies of every array leaf of `x` (JAX's `device_get`)."""

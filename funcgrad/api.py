@@ -959,8 +959,57 @@ def make_ir(fun: Callable, static_argnums=()):
     return wrapped
 
 
+class ShapeDtypeStruct(core.ShapedArray):
+    """A shape and a dtype (JAX's `jax.ShapeDtypeStruct`): declares the results of
+    `pure_callback`, the arguments of `eval_shape` and `linear_transpose`. `sharding` is
+    accepted for JAX compatibility (funcgrad has no multi-device sharding)."""
+
+    __slots__ = ("sharding",)
+
+    def __init__(self, shape, dtype, *, sharding=None, weak_type: bool = False):
+        super().__init__(shape, dtype, weak_type)
+        self.sharding = sharding
+
+    def __repr__(self):
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}" + \
+            (", weak_type=True)" if self.weak_type else ")")
+
+
+def _abstract_leaf(x, name):
+    """The aval `eval_shape` traces for one argument leaf: a ShapeDtypeStruct/ShapedArray
+    (or anything with `shape` and `dtype`) as it is, an array or scalar by its type."""
+    if isinstance(x, core.ShapedArray):
+        return core.ShapedArray(x.shape, dtypes.canonicalize_value(x.dtype), x.weak_type)
+    if isinstance(x, (Array, Tracer)):
+        return core.ShapedArray(x.shape, x.dtype, x.weak_type)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return core.ShapedArray(tuple(x.shape), dtypes.canonicalize_value(x.dtype))
+    try:
+        return core.get_aval(core.to_array(x))
+    except TypeError as e:
+        raise TypeError(f"eval_shape({name}): argument leaves must be arrays, scalars or "
+                        f"ShapeDtypeStructs, got {type(x).__name__}") from e
+
+
 def eval_shape(fun, *args, **kwargs):
-    return jit(fun).eval_shape(*args, **kwargs)
+    """The shapes and dtypes `fun(*args, **kwargs)` would return, as a pytree of
+    `ShapeDtypeStruct`s, without computing anything (JAX's `eval_shape`): `fun` is traced
+    once on abstract values; argument leaves may be arrays, scalars, or
+    `ShapeDtypeStruct`s (anything with `shape` and `dtype`)."""
+    name = _fun_name(fun)
+    leaves, in_tree = tree_flatten((args, kwargs))
+    avals = [_abstract_leaf(x, name) for x in leaves]
+    store = {}
+
+    def flat(*xs):
+        a, kw = tree_unflatten(in_tree, list(xs))
+        out_leaves, store["tree"] = tree_flatten(fun(*a, **kw))
+        return [core.to_array(o) for o in out_leaves]
+
+    program, _ = trace_to_program(flat, avals)
+    return tree_unflatten(store["tree"], [ShapeDtypeStruct(a.shape, a.dtype,
+                                                           weak_type=a.weak_type)
+                                          for a in program.out_avals])
 
 
 # ---------------------------------------------------------------------------------------

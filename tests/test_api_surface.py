@@ -714,3 +714,21 @@ def test_custom_root_derivatives():
 
     root, aux = with_aux(9.0)
     assert float(root) == pytest.approx(3.0) and int(aux) == 25
+
+
+def test_eval_shape_takes_shape_dtype_structs_and_computes_nothing():
+    """JAX's eval_shape: abstract arguments (ShapeDtypeStruct or anything with shape and
+    dtype), a pytree of ShapeDtypeStructs back, and the function only traced."""
+    calls = []
+
+    def f(x, y):
+        calls.append(type(x).__name__)
+        return {"a": x @ y, "n": fnp.sum(x, axis=0)}
+
+    out = fg.eval_shape(f, fg.ShapeDtypeStruct((3, 4), np.float32), np.ones((4, 2)))
+    assert isinstance(out["a"], fg.ShapeDtypeStruct)
+    assert (out["a"].shape, out["a"].dtype) == ((3, 2), np.float32)
+    assert (out["n"].shape, out["n"].dtype) == ((4,), np.float32)
+    assert len(calls) == 1 and calls[0] != "ArrayImpl"   # traced, not run
+    with pytest.raises(TypeError, match="eval_shape"):
+        fg.eval_shape(f, object(), np.ones((4, 2)))
