@@ -157,9 +157,22 @@ def vjp(fun: Callable, *primals, has_aux=False):
 # grad
 
 
-def value_and_grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
+def _no_complex(name, holomorphic, reduce_axes=()):
+    """JAX's `holomorphic`/`reduce_axes` arguments: accepted with their default values;
+    complex dtypes (which `holomorphic=True` needs) are not supported yet."""
+    if holomorphic:
+        raise NotImplementedError(f"{name}(holomorphic=True): funcgrad has no complex dtypes "
+                                  "yet, so only real-valued functions can be differentiated")
+    if reduce_axes:
+        raise NotImplementedError(f"{name}(reduce_axes={reduce_axes!r}): not supported (JAX "
+                                  "deprecated it too); reduce inside the function instead")
+
+
+def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
+                   allow_int=False, reduce_axes=()):
     """`(fun(*args), gradient of fun w.r.t. args[argnums])`; fun must return a float scalar."""
     fname = _fun_name(fun)
+    _no_complex("value_and_grad", holomorphic, reduce_axes)
 
     @api_boundary
     @functools.wraps(fun)
@@ -205,9 +218,11 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
     return vg
 
 
-def grad(fun: Callable, argnums=0, has_aux=False, allow_int=False):
+def grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False, allow_int=False,
+         reduce_axes=()):
     """The gradient of a scalar float function w.r.t. `args[argnums]` (pytrees allowed)."""
-    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+    _no_complex("grad", holomorphic, reduce_axes)
+    vg = value_and_grad(fun, argnums, has_aux, allow_int=allow_int)
 
     @api_boundary
     @functools.wraps(fun)
@@ -237,8 +252,9 @@ def _std_basis(leaves):
     return out, n
 
 
-def jacfwd(fun: Callable, argnums=0, has_aux=False):
+def jacfwd(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
     """Jacobian by forward mode (vmapped jvp): output shape `out.shape + in.shape`."""
+    _no_complex("jacfwd", holomorphic)
     @api_boundary
     def jacfun(*args):
         nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
@@ -297,8 +313,12 @@ def _vmap_out_last(f, n, basis):
     return [moveaxis(o, 0, -1) for o in outs]
 
 
-def jacrev(fun: Callable, argnums=0, has_aux=False):
+def jacrev(fun: Callable, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     """Jacobian by reverse mode (vmapped vjp): output shape `out.shape + in.shape`."""
+    _no_complex("jacrev", holomorphic)
+    if allow_int:
+        raise NotImplementedError("jacrev(allow_int=True) is not supported; differentiate "
+                                  "with respect to float arguments only")
     @api_boundary
     def jacfun(*args):
         nums, single = _argnums_tuple(argnums, len(args), "jacrev")
@@ -336,8 +356,9 @@ def jacrev(fun: Callable, argnums=0, has_aux=False):
     return jacfun
 
 
-def hessian(fun: Callable, argnums=0, has_aux=False):
+def hessian(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
     """Hessian as forward-over-reverse: `jacfwd(jacrev(fun))`."""
+    _no_complex("hessian", holomorphic)
     return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
 
 

@@ -732,3 +732,16 @@ def test_eval_shape_takes_shape_dtype_structs_and_computes_nothing():
     assert len(calls) == 1 and calls[0] != "ArrayImpl"   # traced, not run
     with pytest.raises(TypeError, match="eval_shape"):
         fg.eval_shape(f, object(), np.ones((4, 2)))
+
+
+def test_jax_signature_arguments_of_the_derivative_transforms():
+    """JAX's holomorphic/reduce_axes/allow_int are accepted where JAX has them; the ones
+    funcgrad cannot honour (complex functions) say so by name."""
+    f = lambda x: fnp.sum(x ** 2)
+    x = fnp.ones(3)
+    np.testing.assert_allclose(np.asarray(fg.grad(f, holomorphic=False, reduce_axes=())(x)),
+                               2 * np.ones(3))
+    assert fg.jacrev(f, holomorphic=False)(x).shape == (3,)
+    for t in (fg.grad, fg.value_and_grad, fg.jacfwd, fg.jacrev, fg.hessian):
+        with pytest.raises(NotImplementedError, match="holomorphic=True"):
+            t(f, holomorphic=True)(x)
