@@ -69,14 +69,21 @@ def _rename(program: Program, env: dict[int, object]):
     return sub
 
 
+# Calls whose program is what runs once differentiation is over: a jit call, a checkpoint,
+# and the primal function of a custom_jvp/custom_vjp (their rules only matter to AD, which
+# has happened by the time a program is lowered; left in place they ran as host steps).
+_INLINED = (control.jit_p, control.remat_p, control.custom_jvp_call_p,
+            control.custom_vjp_call_p)
+
+
 def inline_calls(program: Program) -> Program:
-    """Inline `jit` and `remat` equations (their programs are const-free)."""
+    """Inline the calls of `_INLINED` (their programs are const-free)."""
     eqns: list[Eqn] = []
     env: dict[int, object] = {}
     sub = _rename(program, env)
     for eqn in program.eqns:
         ins = [sub(a) for a in eqn.inputs]
-        if eqn.prim in (control.jit_p, control.remat_p):
+        if eqn.prim in _INLINED:
             inner = inline_calls(eqn.params["program"])
             ienv: dict[int, object] = {v.id: a for v, a in zip(inner.invars, ins)}
             isub = _rename(inner, ienv)
