@@ -506,10 +506,7 @@ class Lowered:
         return str(self.optimized_program())
 
     def optimized_program(self):
-        b = self._backend()
-        if hasattr(b, "optimize"):
-            return b.optimize(self.program)
-        return self.program
+        return self._backend().optimize(self.program)
 
     def _backend(self):
         from .backends import get_backend
@@ -521,9 +518,10 @@ class Lowered:
     @property
     def source(self) -> str:
         b = self._backend()
-        if not hasattr(b, "render_source"):
+        src = b.render_source(self.program, self.name)
+        if src is None:
             return f"(the {b.name} backend interprets the IR; no source is generated)"
-        return b.render_source(self.program, self.name)
+        return src
 
     c_source = source
 
@@ -875,9 +873,9 @@ class Jitted:
         from .backends import default_backend_name, get_backend
         name = self.backend or default_backend_name()
         backend = get_backend(name)
-        if not hasattr(backend, "fast_runner"):
-            return
         runner = backend.fast_runner(program, consts, self.__name__)
+        if runner is None:
+            return
         convert = _leaf_converters(leaves, program)
         out_avals = program.out_avals
         single = out_tree.num_leaves == 1 and out_tree.node_type is None

@@ -290,7 +290,7 @@ class ArrayImpl(Array):
         return self._host_value().tolist()
 
     def block_until_ready(self):
-        if self._backend is not None and hasattr(self._backend, "block_until_ready"):
+        if self._backend is not None:
             self._backend.block_until_ready(self._value)
         return self
 

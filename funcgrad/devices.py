@@ -36,9 +36,7 @@ class Device:
 def devices(backend: str | None = None) -> list[Device]:
     name = backend or backends.default_backend_name()
     b = backends.get_backend(name)
-    if hasattr(b, "devices"):
-        return b.devices()
-    return [Device(name, 0)]
+    return b.devices() or [Device(name, 0)]
 
 
 def default_backend() -> str:
@@ -56,8 +54,9 @@ def device_put(x, device=None):
     def put(a):
         if isinstance(a, core.Tracer):
             return a
-        if hasattr(b, "device_put"):
-            return b.device_put(a, device)
+        placed = b.device_put(a, device)
+        if placed is not None:
+            return placed
         v = np.asarray(a)
         if isinstance(a, ArrayImpl) and a._backend is None:
             return a

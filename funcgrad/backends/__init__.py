@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import core
 from ..core import ArrayImpl, ShapedArray
+from .base import Backend
 
 _backends: dict[str, object] = {}
 _config = {"backend": None}
@@ -107,7 +108,7 @@ def wrap_outputs(outs, out_avals, multiple, backend=None):
     return res if multiple else res[0]
 
 
-class ReferenceBackend:
+class ReferenceBackend(Backend):
     """Runs primitives one by one with their NumPy implementations."""
 
     name = "reference"
@@ -134,7 +135,7 @@ def device_put_host(x) -> ArrayImpl:
     return ArrayImpl(v, ShapedArray(v.shape, v.dtype, False))
 
 
-class GuardedCBackend:
+class GuardedCBackend(Backend):
     """The `c` backend with a way out when C cannot be compiled here: a program whose
     compilation raises `cdsl.CompilerUnavailable` runs on the reference path instead (and
     is not tried again), after one `FallbackWarning` per cause. Everything else is the
@@ -149,6 +150,26 @@ class GuardedCBackend:
 
     def __getattr__(self, attr):
         return getattr(self.inner, attr)
+
+    # The protocol's methods that Backend defines are delegated explicitly (__getattr__
+    # only sees names the class does not have).
+    def execute_primitive(self, prim, arrays, params, out_avals):
+        return self.inner.execute_primitive(prim, arrays, params, out_avals)
+
+    def to_host(self, value):
+        return self.inner.to_host(value)
+
+    def block_until_ready(self, value) -> None:
+        self.inner.block_until_ready(value)
+
+    def devices(self) -> list:
+        return self.inner.devices()
+
+    def device_put(self, x, device=None):
+        return self.inner.device_put(x, device)
+
+    def optimize(self, program):
+        return self.inner.optimize(program)
 
     def _known_uncompilable(self, program) -> bool:
         hit = self._uncompilable.get(id(program))
@@ -214,7 +235,5 @@ class GuardedCBackend:
         """Forget compiled programs, and which programs could not be compiled (a compiler
         installed meanwhile is tried again)."""
         self._uncompilable.clear()
-        clear = getattr(self.inner, "clear_caches", None)
-        if clear is not None:
-            clear()
+        self.inner.clear_caches()
 

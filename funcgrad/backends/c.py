@@ -25,6 +25,7 @@ from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control, indexing as ix, reductions as rd
+from .base import Backend
 
 
 def available() -> bool:
@@ -1037,7 +1038,7 @@ def _simple_runner(exe, caddr):
     return runner
 
 
-class CBackend:
+class CBackend(Backend):
     """Host-memory backend: eager ops via NumPy impls, `jit` via compiled C."""
 
     name = "c"

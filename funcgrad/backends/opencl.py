@@ -47,6 +47,7 @@ from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
+from .base import Backend
 
 # The matmul kernel: "tiled" (local-memory tiles; default on GPUs), "vec" (vector-type
 # register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
@@ -463,7 +464,7 @@ def _hashable(v):
     return (type(v).__name__, v)
 
 
-class OpenCLBackend:
+class OpenCLBackend(Backend):
     """Device-memory backend: arrays are DeviceBuffers, programs compile to OpenCL C."""
 
     name = "opencl"

@@ -1,0 +1,63 @@
+"""The Backend protocol: what the frontend (core, api, devices) may ask of a backend.
+
+Every backend subclasses `Backend` and overrides what it has; the defaults describe a
+backend that runs on the host, has one device, generates no source and has no fast path.
+The frontend calls these methods directly, never probes with `hasattr`.
+"""
+from __future__ import annotations
+
+
+class Backend:
+    """Base class of the backends (`reference`, `c`, `opencl`)."""
+
+    name: str = "?"
+
+    # --- running ------------------------------------------------------------------------
+    def execute_primitive(self, prim, arrays, params, out_avals):
+        """Run one primitive eagerly on `arrays` (Arrays of this backend); returns the
+        output Array (a list for multiple-result primitives)."""
+        raise NotImplementedError(f"backend {self.name!r} cannot run primitives eagerly")
+
+    def execute_program(self, program, args, name="f", donate=()):
+        """Run a const-free program (compiling it first if the backend compiles) on `args`;
+        returns the list of output Arrays. `donate[i]` lets output buffers reuse input i."""
+        raise NotImplementedError(f"backend {self.name!r} cannot run programs")
+
+    def fast_runner(self, program, consts, name="f"):
+        """A function `(list of host arrays) -> list of read-only host arrays` running
+        `program` with `consts` prepended (jit's dispatch fast path), or None when the
+        backend has no such path (then jit calls `execute_program`)."""
+        return None
+
+    # --- data ---------------------------------------------------------------------------
+    def to_host(self, value):
+        """The NumPy array for a value this backend holds."""
+        return value
+
+    def block_until_ready(self, value) -> None:
+        """Wait for the computation producing `value` (host backends compute eagerly)."""
+
+    def devices(self) -> list:
+        """The devices of this backend; empty means one host device (the frontend names
+        it)."""
+        return []
+
+    def device_put(self, x, device=None):
+        """`x` (an Array or array-like) as an Array on `device`, or None to let the
+        frontend make a host Array."""
+        return None
+
+    # --- inspection and caches ----------------------------------------------------------
+    def optimize(self, program):
+        """The program as this backend lowers it (after its IR passes)."""
+        return program
+
+    def render_source(self, program, name="f") -> str | None:
+        """The generated source for `program`, or None for a backend that interprets."""
+        return None
+
+    def clear_caches(self) -> None:
+        """Forget compiled programs held in memory (disk caches stay)."""
+
+
+__all__ = ["Backend"]
