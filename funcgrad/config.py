@@ -15,6 +15,7 @@ funcgrad has the same switch (`jax_platform_name`, `jax_log_compiles`).
 | `disable_jit` (`jax_disable_jit`) | off | `FUNCGRAD_DISABLE_JIT`, `JAX_DISABLE_JIT` | run jit-decorated functions eagerly |
 | `debug_nans` (`jax_debug_nans`) | off | `FUNCGRAD_DEBUG_NANS`, `JAX_DEBUG_NANS` | raise `FloatingPointError` at the operation that produced a nan |
 | `debug_infs` (`jax_debug_infs`) | off | `FUNCGRAD_DEBUG_INFS`, `JAX_DEBUG_INFS` | the same for inf |
+| `cpu_threads` | automatic: the cores this process may use (affinity mask, cgroup quota, `OMP_NUM_THREADS` as a cap) less those other processes keep busy | `FUNCGRAD_NUM_THREADS` | a fixed number of threads for compiled C code (`0` or `auto`: automatic) |
 """
 from __future__ import annotations
 
@@ -74,6 +75,22 @@ def _positive_int(v) -> int:
     return n
 
 
+def _thread_count(v):
+    if isinstance(v, str) and v.strip().lower() in ("auto", "0"):
+        return None
+    try:
+        if isinstance(v, float) and not v.is_integer():
+            raise ValueError
+        n = int(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"cpu_threads: expected a number of threads (1, 2, ...) or 'auto', "
+                         f"got {v!r}") from None
+    if n < 0:
+        raise ValueError(f"cpu_threads: expected a number of threads (1, 2, ...) or 'auto', "
+                         f"got {v!r}")
+    return n or None
+
+
 def _backend_name(v):
     if v is None:
         return None
@@ -116,6 +133,8 @@ _define(Option("debug_nans", False, ("FUNCGRAD_DEBUG_NANS", "JAX_DEBUG_NANS"), _
 _define(Option("debug_infs", False, ("FUNCGRAD_DEBUG_INFS", "JAX_DEBUG_INFS"), _flag,
                "raise FloatingPointError where an operation produces inf",
                aliases=("jax_debug_infs",)))
+_define(Option("cpu_threads", None, "FUNCGRAD_NUM_THREADS", _thread_count,
+               "threads for compiled C code (None: sized by the free cores, automatically)"))
 
 
 def _option(name: str) -> Option:

@@ -25,7 +25,11 @@ from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control, indexing as ix, reductions as rd
+from . import threads as _threads
 from .base import Backend
+
+# libgomp reads its wait policy once, when it loads: before any compiled module loads
+_threads.configure_openmp()
 
 
 def available() -> bool:
@@ -499,6 +503,7 @@ class Executable:
             if fast is None:
                 fast = self._fast_plan = self._make_fast_plan()
             template, csteps, out_order = fast
+            _threads.prepare()
             ptrs = template.copy()
             ptrs[:len(addrs)] = addrs
             arrays = {}
@@ -562,6 +567,7 @@ class Executable:
         return ptrs
 
     def _run_into(self, in_addrs, out_addrs, arena, template):
+        _threads.prepare()
         ptrs = list(template)
         ptrs[:len(in_addrs)] = in_addrs
         for (_, s, _), a in zip(self.out_slots, out_addrs):
@@ -652,6 +658,7 @@ class Executable:
         return self._run(args, self._new_arena(), reuse)
 
     def _run(self, args, arena, reuse=None):
+        _threads.prepare()
         arrays: list = [None] * len(self.slot_avals)
         for i, a in enumerate(args):
             arrays[i] = a
@@ -1017,8 +1024,10 @@ def _simple_runner(exe, caddr):
     order = [s for _, s, _ in out_order]
     n_c = len(caddr)
     empty = _outputs.empty
+    prepare = _threads.prepare
 
     def runner(arrays):
+        prepare()
         ptrs = template.copy()
         ptrs[:n_c] = caddr
         i = n_c
@@ -1058,6 +1067,7 @@ class CBackend(Backend):
         from ..backends import ReferenceBackend
         if not prim.multiple_results:
             from ..lowering import eager
+            _threads.prepare()
             out = eager.run(prim, arrays, out_avals, params)
             if out is not None:
                 out.flags.writeable = False

@@ -1,0 +1,434 @@
+"""How many threads compiled C code uses, and how its idle threads wait.
+
+Compiled programs run their big loops with OpenMP (libgomp, `#pragma omp parallel for`) and
+their GEMMs split over the same threads. On a machine shared with other processes two
+libgomp defaults hurt (measured in issue 15): idle worker threads spin for ~300,000
+iterations (milliseconds) after every parallel region, stealing the core another process
+needs, and every region uses a team as large as the machine, so one worker that the
+kernel descheduled in favour of a busy neighbour stalls the whole step (2-10x slower,
+p95 many times the median). This module owns both decisions:
+
+- Waiting. `configure_openmp()` (run when the C backend is imported, before any compiled
+  module loads) loads libgomp with a short bounded spin (`GOMP_SPINCOUNT`, then sleep),
+  unless the user set `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT`: libgomp reads them once, when
+  it initialises, so they are set only around that load and restored afterwards (child
+  processes and other libraries see the user's environment).
+- Team size. `prepare()` runs before compiled code; it gives the calling thread's OpenMP
+  team the size `team_size()` computes: the cores this process may use (the
+  `sched_getaffinity` mask, the cgroup CPU quota, `OMP_NUM_THREADS` as a cap), less the
+  cores other processes kept busy over the last ~100 ms (from `/proc/stat`, sampled at
+  most every 100 ms), or exactly the count the user fixed with
+  `funcgrad.config.update("cpu_threads", n)` / `FUNCGRAD_NUM_THREADS`. Which regions go
+  parallel at all is decided by their work (the lowering's thresholds and the rendered
+  `if(...)` clause).
+
+`info()` reports what was decided and why.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import threading
+import time
+
+from .. import config
+
+__all__ = [
+    "LoadMeter",
+    "available_cores",
+    "cgroup_cpu_limit",
+    "configure_openmp",
+    "cores_from",
+    "info",
+    "policy_team",
+    "prepare",
+    "team_size",
+]
+
+# Spin iterations an idle libgomp thread waits before sleeping in the kernel: ~10-20 us
+# here, enough to catch the next region of a step without a futex round trip, short enough
+# that an idle worker gives its core back at once (libgomp's default spins for ms).
+SPIN_COUNT = 2000
+# Other processes' load (in cores) that does not yet cost us a thread: below it the kernel
+# scheduler still lets every thread of a team run.
+LOAD_SLACK = 0.25
+SAMPLE_SECONDS = 0.1
+_USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+# --- the cores this process may use --------------------------------------------------
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _v2_limit(text: str | None) -> float | None:
+    """Cores a cgroup-v2 `cpu.max` ("quota period" or "max period") pays for."""
+    if not text:
+        return None
+    parts = text.split()
+    if len(parts) < 2 or parts[0] == "max":
+        return None
+    try:
+        quota, period = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def _v1_limit(quota: str | None, period: str | None) -> float | None:
+    try:
+        q, p = int((quota or "").strip()), int((period or "").strip())
+    except ValueError:
+        return None
+    return q / p if q > 0 and p > 0 else None
+
+
+def _ancestors(path: str):
+    """`/a/b` -> `/a/b`, `/a`, `/`."""
+    path = "/" + path.strip("/")
+    while True:
+        yield path
+        if path == "/":
+            return
+        path = os.path.dirname(path)
+
+
+def cgroup_cpu_limit(root: str = "/") -> float | None:
+    """The CPU quota of this process's cgroup (and its ancestors), in cores, or None when
+    there is none. Reads `proc/self/cgroup` and `proc/self/mountinfo` under `root` (cgroup
+    v2 `cpu.max`, v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`)."""
+    cg = _read(os.path.join(root, "proc/self/cgroup")) or ""
+    mounts = _read(os.path.join(root, "proc/self/mountinfo")) or ""
+    limits = []
+    for line in mounts.splitlines():
+        # id parent major:minor mount-root mount-point options - fstype source super-opts
+        left, _, right = line.partition(" - ")
+        f, r = left.split(), right.split()
+        if len(f) < 5 or len(r) < 3:
+            continue
+        mroot, mpoint, fstype = f[3], f[4], r[0]
+        if fstype == "cgroup2":
+            want = [ln.split(":", 2)[2] for ln in cg.splitlines() if ln.startswith("0::")]
+        elif fstype == "cgroup" and "cpu" in r[2].split(","):
+            want = [ln.split(":", 2)[2] for ln in cg.splitlines()
+                    if len(ln.split(":", 2)) == 3 and "cpu" in ln.split(":", 2)[1].split(",")]
+        else:
+            continue
+        for cgpath in want:
+            # inside a container the mount's root is the container's own cgroup
+            rel = cgpath
+            if mroot != "/" and (cgpath + "/").startswith(mroot.rstrip("/") + "/"):
+                rel = cgpath[len(mroot.rstrip("/")):]
+            for p in _ancestors(rel):
+                d = os.path.join(root, mpoint.lstrip("/"), p.lstrip("/"))
+                if fstype == "cgroup2":
+                    lim = _v2_limit(_read(os.path.join(d, "cpu.max")))
+                else:
+                    lim = _v1_limit(_read(os.path.join(d, "cpu.cfs_quota_us")),
+                                    _read(os.path.join(d, "cpu.cfs_period_us")))
+                if lim is not None:
+                    limits.append(lim)
+    return min(limits) if limits else None
+
+
+def _affinity() -> list[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def _omp_cap() -> int | None:
+    """The first number of `OMP_NUM_THREADS` (a cap on our teams), or None."""
+    raw = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    try:
+        n = int(raw)
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
+def cores_from(affinity: int, quota: float | None, omp_cap: int | None) -> int:
+    """Cores a team may use before load is considered: the affinity mask's size, the whole
+    cores the cgroup quota pays for (at least one) and the `OMP_NUM_THREADS` cap, whichever
+    is least."""
+    n = affinity
+    if quota is not None:
+        n = min(n, max(1, int(quota + 1e-9)))
+    if omp_cap is not None:
+        n = min(n, omp_cap)
+    return max(1, n)
+
+
+def available_cores() -> int:
+    """`cores_from` with this process's affinity mask, cgroup quota and OMP_NUM_THREADS."""
+    return cores_from(len(_affinity()), _limits.quota, _omp_cap())
+
+
+class _Limits:
+    """The cgroup quota, read once (it is a file walk; it changes rarely)."""
+
+    def __init__(self):
+        self._quota = None
+        self._read = False
+
+    @property
+    def quota(self):
+        if not self._read:
+            self._quota = cgroup_cpu_limit()
+            self._read = True
+        return self._quota
+
+
+_limits = _Limits()
+
+
+# --- the load other processes put on our cores --------------------------------------
+
+def _proc_stat_busy(cpus, text: str | None = None) -> float | None:
+    """Busy seconds so far of `cpus` from /proc/stat (user, system, irq, softirq, steal;
+    `nice` too when this process is itself niced, as niced neighbours then compete)."""
+    if text is None:
+        text = _read("/proc/stat")
+    if not text:
+        return None
+    want = {f"cpu{c}" for c in cpus}
+    niced = _niceness() > 0
+    total, seen = 0, 0
+    for ln in text.splitlines():
+        if not ln.startswith("cpu") or not ln[3:4].isdigit():
+            continue
+        name, *v = ln.split()
+        if name not in want or len(v) < 4:
+            continue
+        v = [int(x) for x in v[:8]] + [0] * (8 - min(8, len(v)))
+        user, nice, system, _idle, _iowait, irq, softirq, steal = v[:8]
+        total += user + system + irq + softirq + steal + (nice if niced else 0)
+        seen += 1
+    if not seen:
+        return None
+    return total / _CLK_TCK
+
+
+def _niceness() -> int:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0)
+    except (AttributeError, OSError):
+        return 0
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _own_seconds() -> float:
+    """CPU seconds of this process (all threads) and of its reaped children (compilers)."""
+    t = os.times()
+    return time.process_time() + t.children_user + t.children_system
+
+
+class LoadMeter:
+    """Cores other processes keep busy on our CPUs: busy time of the CPUs in the affinity
+    mask (/proc/stat) minus this process's own CPU time, per wall second, smoothed over
+    successive windows of at least `SAMPLE_SECONDS`. The readers are parameters so tests
+    can drive it."""
+
+    def __init__(self, cpus, busy=_proc_stat_busy, own=_own_seconds, clock=time.monotonic):
+        self.cpus = list(cpus)
+        self._busy, self._own, self._clock = busy, own, clock
+        self.other: float = 0.0       # smoothed cores used by other processes
+        self.last: float | None = None  # the last window's value
+        self._start()
+
+    def _start(self):
+        self._t = self._clock()
+        self._b = self._busy(self.cpus)
+        self._o = self._own()
+
+    def sample(self) -> float:
+        """Close the current window (if it is long enough) and return the smoothed load."""
+        t = self._clock()
+        dt = t - self._t
+        if dt < SAMPLE_SECONDS:
+            return self.other
+        b, o = self._busy(self.cpus), self._own()
+        if b is None or self._b is None:
+            self._t, self._b, self._o = t, b, o
+            return self.other
+        now = max(0.0, ((b - self._b) - (o - self._o)) / dt)
+        now = min(now, float(len(self.cpus)))
+        self.last = now
+        # a window of a second or more stands on its own; short ones are averaged
+        w = min(1.0, 0.5 + dt / 2.0)
+        self.other = (1 - w) * self.other + w * now
+        self._t, self._b, self._o = t, b, o
+        return self.other
+
+
+def policy_team(cores: int, other_load: float, fixed: int | None = None) -> int:
+    """The team size for `cores` usable cores when other processes keep `other_load` cores
+    busy; `fixed` (the user's override) wins. Each core another process occupies beyond
+    `LOAD_SLACK` costs one thread: a thread sharing its core with a busy process runs at
+    half speed and the parallel loop waits for it."""
+    if fixed is not None:
+        return fixed
+    lost = max(0, math.ceil(other_load - LOAD_SLACK))
+    return max(1, min(cores, cores - lost))
+
+
+# --- libgomp -------------------------------------------------------------------------
+
+class _OpenMP:
+    """The libgomp handle and what configuring it did."""
+
+    def __init__(self):
+        self.lib = None
+        self.path = None
+        self.wait = "not configured"
+        self.error = None
+        self._lock = threading.Lock()
+
+
+_omp = _OpenMP()
+
+
+def _libgomp_mapped() -> str | None:
+    """The path of a libgomp already loaded in this process, or None."""
+    text = _read("/proc/self/maps") or ""
+    for ln in text.splitlines():
+        if "libgomp" in ln and "/" in ln:
+            return ln[ln.index("/"):].strip()
+    return None
+
+
+def configure_openmp(spin_count: int = SPIN_COUNT):
+    """Load libgomp so that its idle threads spin at most `spin_count` iterations, then
+    sleep; leaves libgomp alone when the user set `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT`.
+    Idempotent; returns the library handle (None where libgomp is not found)."""
+    with _omp._lock:
+        if _omp.lib is not None or _omp.error is not None:
+            return _omp.lib
+        name = "libgomp.so.1"       # what gcc -fopenmp links (find_library would fork)
+        user = {k: os.environ[k] for k in _USER_WAIT_VARS if os.environ.get(k)}
+        loaded = _libgomp_mapped()
+        saved = {}
+        if user:
+            _omp.wait = "the user's " + ", ".join(f"{k}={v}" for k, v in user.items())
+        elif loaded:
+            # too late: libgomp read its environment when something else loaded it
+            _omp.wait = f"libgomp's default (it was loaded before funcgrad: {loaded})"
+        else:
+            saved = {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT")}
+            os.environ["GOMP_SPINCOUNT"] = str(int(spin_count))
+            _omp.wait = f"GOMP_SPINCOUNT={int(spin_count)} (bounded spin, then sleep)"
+        try:
+            _omp.lib = ctypes.CDLL(name)
+            _omp.lib.omp_set_num_threads.argtypes = [ctypes.c_int]
+            _omp.lib.omp_get_max_threads.restype = ctypes.c_int
+            _omp.path = _libgomp_mapped() or name
+        except (OSError, AttributeError) as e:
+            _omp.lib, _omp.error = None, f"{name}: {e}"
+            _omp.wait = "not configured (libgomp not found)"
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        return _omp.lib
+
+
+# --- the per-call decision -----------------------------------------------------------
+
+class _Policy:
+    """The current team size, recomputed at most every SAMPLE_SECONDS."""
+
+    def __init__(self):
+        self.team = 1
+        self.cores = 1
+        self.fixed = None
+        self.next = 0.0            # time.monotonic() of the next recomputation
+        self.meter = None
+        self.lock = threading.Lock()
+
+
+class _ThreadTeam(threading.local):
+    """The team size last given to libgomp by this thread (libgomp keeps one per thread)."""
+    team = 0
+
+
+_policy = _Policy()
+_tls = _ThreadTeam()
+_monotonic = time.monotonic
+
+
+def _fixed_threads():
+    try:
+        return config.read("cpu_threads")
+    except ValueError:
+        return None
+
+
+def _refresh():
+    if not _policy.lock.acquire(blocking=False):
+        return                     # another thread is recomputing; use the current value
+    try:
+        cpus = _affinity()
+        meter = _policy.meter
+        if meter is None or meter.cpus != cpus:
+            meter = _policy.meter = LoadMeter(cpus)
+        other = meter.sample()
+        _policy.fixed = _fixed_threads()
+        _policy.cores = available_cores()
+        _policy.team = policy_team(_policy.cores, other, _policy.fixed)
+        _policy.next = _monotonic() + SAMPLE_SECONDS
+    finally:
+        _policy.lock.release()
+
+
+def team_size() -> int:
+    """The OpenMP team size compiled code called now from this process gets."""
+    if _monotonic() >= _policy.next:
+        _refresh()
+    return _policy.team
+
+
+def prepare(_clock=time.monotonic, _policy=_policy, _tls=_tls):
+    """Call before running compiled code: sets the calling thread's OpenMP team size to
+    `team_size()` when it changed (two comparisons otherwise; it runs on every jitted
+    call)."""
+    if _clock() >= _policy.next:
+        _refresh()
+    if _tls.team != _policy.team:
+        _apply(_policy.team)
+
+
+def _apply(n: int):
+    lib = _omp.lib
+    if lib is not None:
+        lib.omp_set_num_threads(n)
+    _tls.team = n
+
+
+def _on_option(value):
+    _policy.next = 0.0             # recompute at the next call
+
+
+config.on_update("cpu_threads", _on_option)
+
+
+def info() -> dict:
+    """What the thread policy sees and decided: cores (affinity, cgroup quota,
+    OMP_NUM_THREADS), other processes' load, the team size, the user's override, and how
+    libgomp waits."""
+    _refresh()
+    meter = _policy.meter
+    return {"affinity": len(_affinity()), "cgroup_quota": _limits.quota,
+            "omp_num_threads": _omp_cap(), "cores": _policy.cores,
+            "other_load": None if meter is None else round(meter.other, 2),
+            "team": _policy.team, "fixed": _policy.fixed, "wait": _omp.wait,
+            "libgomp": _omp.path or _omp.error}

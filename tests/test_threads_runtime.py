@@ -1,0 +1,248 @@
+"""The thread policy of compiled C code (funcgrad/backends/threads.py): the cores counted
+from the affinity mask, the cgroup quota and OMP_NUM_THREADS; the team shrinking while other
+processes keep cores busy; the user's fixed count; libgomp loaded with a bounded spin only
+when the user chose no wait policy; and the team size reaching the compiled code."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+from funcgrad.backends import threads as T
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --- cores ---------------------------------------------------------------------------
+
+@pytest.mark.core
+def test_cores_from_affinity_quota_and_omp_cap():
+    assert T.cores_from(8, None, None) == 8
+    assert T.cores_from(8, 2.0, None) == 2
+    assert T.cores_from(8, 1.5, None) == 1          # whole cores the quota pays for
+    assert T.cores_from(8, 0.2, None) == 1          # never zero
+    assert T.cores_from(8, None, 3) == 3
+    assert T.cores_from(2, 4.0, 8) == 2
+    assert T.cores_from(4, 3.0, 2) == 2
+
+
+def _fake_root(tmp_path, cgroup, mountinfo, files):
+    (tmp_path / "proc/self").mkdir(parents=True)
+    (tmp_path / "proc/self/cgroup").write_text(cgroup)
+    (tmp_path / "proc/self/mountinfo").write_text(mountinfo)
+    for rel, text in files.items():
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return str(tmp_path)
+
+
+@pytest.mark.core
+def test_cgroup_v2_quota(tmp_path):
+    root = _fake_root(
+        tmp_path, "0::/user.slice/job\n",
+        "30 1 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n",
+        {"sys/fs/cgroup/user.slice/job/cpu.max": "max 100000\n",
+         "sys/fs/cgroup/user.slice/cpu.max": "150000 100000\n"})
+    assert T.cgroup_cpu_limit(root) == pytest.approx(1.5)   # an ancestor's quota binds
+
+
+@pytest.mark.core
+def test_cgroup_v1_quota_in_a_container(tmp_path):
+    # the container sees its own cgroup as the mount's root
+    root = _fake_root(
+        tmp_path, "5:cpuacct,cpu:/docker/abc\n4:memory:/docker/abc\n",
+        "40 30 0:33 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpuacct,cpu\n",
+        {"sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "200000\n",
+         "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000\n"})
+    assert T.cgroup_cpu_limit(root) == pytest.approx(2.0)
+
+
+@pytest.mark.core
+def test_no_quota(tmp_path):
+    root = _fake_root(
+        tmp_path, "0::/\n", "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+        {"sys/fs/cgroup/cpu.max": "max 100000\n"})
+    assert T.cgroup_cpu_limit(root) is None
+    v1 = _fake_root(tmp_path / "v1", "1:cpu:/\n",
+                    "40 30 0:33 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
+                    {"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n",
+                     "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"})
+    assert T.cgroup_cpu_limit(v1) is None
+
+
+# --- load ----------------------------------------------------------------------------
+
+class _Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.mark.core
+def test_load_meter_counts_other_processes_not_ours():
+    clock, busy, own = _Clock(), [0.0], [0.0]
+    m = T.LoadMeter([0, 1], busy=lambda cpus: busy[0], own=lambda: own[0], clock=clock)
+    # 1 s: the two CPUs were busy 1.9 s, 1.8 s of it ours -> 0.1 cores of others
+    clock.t, busy[0], own[0] = 1.0, 1.9, 1.8
+    assert m.sample() == pytest.approx(0.1)
+    assert T.policy_team(2, m.other) == 2
+    # a busy neighbour appears: 2 s busy, 1 s ours
+    clock.t, busy[0], own[0] = 2.0, 3.9, 2.8
+    assert m.sample() == pytest.approx(1.0)
+    assert T.policy_team(2, m.other) == 1
+    # windows shorter than SAMPLE_SECONDS are not closed
+    clock.t, busy[0] = 2.01, 100.0
+    assert m.sample() == pytest.approx(1.0)
+    # it leaves: short windows average, so the team comes back within a few windows
+    busy[0] = 3.9
+    teams = []
+    for k in range(1, 6):
+        clock.t, busy[0], own[0] = 2.0 + 0.1 * k, 3.9 + 0.2 * k, 2.8 + 0.2 * k
+        teams.append(T.policy_team(2, m.sample()))
+    assert teams[0] == 1 and teams[-1] == 2
+
+
+@pytest.mark.core
+def test_policy_team():
+    assert T.policy_team(2, 0.0) == 2
+    assert T.policy_team(2, T.LOAD_SLACK - 0.01) == 2
+    assert T.policy_team(2, 0.5) == 1
+    assert T.policy_team(2, 1.9) == 1            # never below one thread
+    assert T.policy_team(16, 3.0) == 13
+    assert T.policy_team(2, 1.0, fixed=2) == 2   # the user's count wins
+    assert T.policy_team(8, 0.0, fixed=3) == 3
+
+
+@pytest.mark.core
+def test_proc_stat_busy_reads_only_our_cpus():
+    text = ("cpu  100 50 100 1000 10 0 0 0 0 0\n"
+            "cpu0 10 5 10 500 5 0 0 0 0 0\n"
+            "cpu1 90 45 90 500 5 1 2 3 0 0\n"
+            "intr 1 2 3\n")
+    hz = T._CLK_TCK
+    nice = 5 if T._niceness() > 0 else 0
+    assert T._proc_stat_busy([0], text) == pytest.approx((10 + 10 + nice) / hz)
+    assert T._proc_stat_busy([7], text) is None
+
+
+# --- the option and the environment ----------------------------------------------------
+
+@pytest.mark.core
+def test_cpu_threads_option_fixes_the_team(monkeypatch):
+    monkeypatch.delenv("FUNCGRAD_NUM_THREADS", raising=False)
+    with fg.config.override("cpu_threads", 1):
+        assert T.team_size() == 1
+        assert T.info()["fixed"] == 1
+    with fg.config.override("cpu_threads", 3):
+        assert T.team_size() == 3
+    assert T.info()["fixed"] is None
+    assert 1 <= T.team_size() <= T.available_cores()
+    monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "2")
+    fg.config.update("cpu_threads", None)       # re-read at the next call
+    assert T.team_size() == 2
+    monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "auto")
+    fg.config.update("cpu_threads", None)
+    assert T.info()["fixed"] is None
+    with pytest.raises(ValueError, match="cpu_threads.*'auto'"):
+        fg.config.update("cpu_threads", "many")
+    with pytest.raises(ValueError, match="cpu_threads"):
+        fg.config.update("cpu_threads", 2.5)
+
+
+def _child(code, **env):
+    e = dict(os.environ)
+    for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "FUNCGRAD_NUM_THREADS"):
+        e.pop(k, None)
+    e.update(env)
+    e["PYTHONPATH"] = ROOT
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+_WAIT_PROBE = """
+    import os
+    import funcgrad.backends.c
+    from funcgrad.backends import threads as T
+    print(T.info()["wait"])
+    print(os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OMP_WAIT_POLICY"))
+    print(sum("libgomp" in ln for ln in open("/proc/self/maps")) > 0)
+"""
+
+
+@pytest.mark.cbackend
+def test_bounded_spin_set_only_while_libgomp_loads():
+    wait, env, mapped = _child(_WAIT_PROBE).splitlines()
+    assert wait.startswith(f"GOMP_SPINCOUNT={T.SPIN_COUNT}")
+    assert env == "None None"           # restored: children see the user's environment
+    assert mapped == "True"
+
+
+@pytest.mark.cbackend
+def test_user_wait_policy_is_respected():
+    wait, env, _ = _child(_WAIT_PROBE, OMP_WAIT_POLICY="active").splitlines()
+    assert wait == "the user's OMP_WAIT_POLICY=active"
+    assert env == "None active"
+    wait, env, _ = _child(_WAIT_PROBE, GOMP_SPINCOUNT="12345").splitlines()
+    assert wait == "the user's GOMP_SPINCOUNT=12345"
+    assert env == "12345 None"
+
+
+@pytest.mark.cbackend
+def test_libgomp_loaded_earlier_is_reported():
+    wait = _child("""
+        import ctypes
+        ctypes.CDLL("libgomp.so.1")
+        import funcgrad.backends.c
+        from funcgrad.backends import threads as T
+        print(T.info()["wait"])
+    """).strip()
+    assert wait.startswith("libgomp's default (it was loaded before funcgrad")
+
+
+@pytest.mark.cbackend
+def test_team_size_reaches_compiled_code():
+    # A GEMM split over the OpenMP team asks omp_get_max_threads() in C; an elementwise
+    # loop with omp_get_num_threads() would need new C, so read the ICV the way C does.
+    out = _child("""
+        import numpy as np
+        import funcgrad as fg
+        from funcgrad.backends import threads as T
+        f = fg.jit(lambda a: a * 2.0)
+        x = fg.device_put(np.ones(8, np.float32))
+        for n in (1, 2, 3):
+            fg.config.update("cpu_threads", n)
+            f(x).block_until_ready()
+            print(T._omp.lib.omp_get_max_threads())
+    """)
+    assert out.split() == ["1", "2", "3"]
+
+
+@pytest.mark.cbackend
+def test_omp_num_threads_caps_the_automatic_team():
+    out = _child("""
+        from funcgrad.backends import threads as T
+        import funcgrad.backends.c
+        print(T.available_cores(), T.team_size())
+    """, OMP_NUM_THREADS="1")
+    assert out.split() == ["1", "1"]
+
+
+@pytest.mark.cbackend
+def test_results_do_not_depend_on_the_team():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((256, 512)).astype(np.float32)
+    b = rng.standard_normal((512, 384)).astype(np.float32)
+    f = fg.jit(lambda a, b: fg.numpy.tanh(a @ b) * 0.5 + 1.0)
+    outs = []
+    for n in (1, 2):
+        with fg.config.override("cpu_threads", n):
+            outs.append(np.asarray(f(a, b)))
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-5)
