@@ -183,3 +183,26 @@ def test_opencl_host_steps_for_unsupported_dtypes_run_their_producers():
 def test_negated_exact_zero_keeps_its_sign(backend):
     out = np.asarray(fg.jit(lambda: -fnp.zeros(3))())
     assert np.signbit(out).all()
+
+
+def test_loop_result_that_is_its_input_outlives_the_arena_block(backend):
+    """Fuzzer finding: a while_loop that never runs returns its (arena-held) initial value;
+    C freed that block after the loop and a later kernel overwrote the output."""
+    def f(x):
+        y = lax.while_loop(lambda c: fnp.sum(c) < 0.0, lambda c: c - 1.0, x)
+        return y, fnp.trunc(lax.rsqrt(x * x + 0.25))
+
+    x = fnp.full((1, 1), 5.0)
+    y, t = fg.jit(fg.vmap(f, in_axes=-1, out_axes=-1), backend=backend)(x)
+    np.testing.assert_array_equal(np.asarray(y), [[5.0]])
+    np.testing.assert_array_equal(np.asarray(t), [[0.0]])
+
+
+def test_loop_over_a_transposed_input(backend):
+    """Fuzzer finding: OpenCL released the buffer of a while_loop's transposed initial
+    value while the loop still used it."""
+    def f(x):
+        return lax.while_loop(lambda c: fnp.sum(c) < 0.0, lambda c: c - 1.0, x.T)
+
+    x = fnp.full((2, 3), 5.0)
+    np.testing.assert_array_equal(np.asarray(fg.jit(f, backend=backend)(x)), np.full((3, 2), 5.0))

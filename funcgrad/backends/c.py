@@ -692,6 +692,11 @@ class Executable:
                 res = loop(eqn, vals, self.symbols) if loop is not None else \
                     _host_call(eqn, vals)
                 for s, r in zip(outs, res):
+                    # A host step may hand back one of its inputs (a while loop that never
+                    # runs returns its initial value): if that lives in the arena, its block
+                    # is freed after this step, so the result must not stay a view of it.
+                    if isinstance(r, np.ndarray) and np.may_share_memory(r, arena[0]):
+                        r = r.copy()
                     arrays[s] = r
                 if _PROFILE:
                     self._profiled_steps += _profile(

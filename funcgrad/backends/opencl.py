@@ -280,6 +280,7 @@ class Executable:
         bufs: list = [None] * len(self.slot_avals)
         bufs[:len(args)] = args
         pool = ocl.buffer_pool(self.device)
+        handed_back: set[int] = set()   # ids of host-step inputs a host step returned
         for i, step in enumerate(self.steps):
             kind = step[0]
             if kind == "kernels":
@@ -304,10 +305,13 @@ class Executable:
                     pool.give_back(buf, size)
             elif kind == "host":
                 eqn, ins, outs = step[1]
-                res = _run_host(self.device, eqn, [
-                    v if k == "lit" else bufs[v] for k, v in ins], ins,
-                    [a.aval for a in eqn.inputs])
+                in_bufs = [v if k == "lit" else bufs[v] for k, v in ins]
+                res = _run_host(self.device, eqn, in_bufs, ins, [a.aval for a in eqn.inputs])
                 for s, r in zip(outs, res):
+                    # A host step may hand back an input (a while loop that never runs
+                    # returns its initial value): that buffer then has two slots.
+                    if any(r is b or getattr(r, "_base", None) is b for b in in_bufs):
+                        handed_back.add(id(getattr(r, "_base", None) or r))
                     bufs[s] = r
             else:
                 slot, val = step[1]
@@ -315,9 +319,10 @@ class Executable:
                 bufs[slot] = ocl.to_device(np.full(av.shape, val, av.dtype), self.device)
             for s in self.release_after[i]:
                 b = bufs[s]
-                if b is not None and b._base is None:
-                    b.release()
                 bufs[s] = None
+                if b is not None and b._base is None and not (
+                        id(b) in handed_back and _referenced(bufs, b)):
+                    b.release()
         out = []
         for kind, v, aval in self.out_slots:
             if kind == "lit":
@@ -330,6 +335,11 @@ class Executable:
                 b = b.reshape(aval.shape)
             out.append(b)
         return out
+
+
+def _referenced(bufs, b) -> bool:
+    """Whether another slot still holds buffer `b` (or a view of it)."""
+    return any(o is b or getattr(o, "_base", None) is b for o in bufs if o is not None)
 
 
 # --- host steps and Python-driven control flow ------------------------------------------
