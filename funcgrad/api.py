@@ -19,7 +19,7 @@ from .lru import LRU
 from . import traceback_util
 from .traceback_util import api_boundary
 from .ir import ClosedProgram, Var, eval_program, hoist_consts, trace_to_program
-from .prims import control
+from .prims import collectives, control
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_structure,
                    tree_unflatten)
 
@@ -712,8 +712,10 @@ class Jitted:
         avals = tuple(x.aval for x in leaves)
         # (the x64 switch changes what the function traces to: Python scalars' dtypes,
         # creation defaults)
+        # (so do the axis names bound around a traced call: collectives inside resolve them)
+        axes = tuple(collectives.bound_axis_names()) if core.tracing() else ()
         key = (in_tree, avals, static_nums, statics, static_kw, self.backend,
-               dtypes.x64_enabled())
+               dtypes.x64_enabled(), axes)
         return key, leaves, in_tree, static_nums, dyn_args
 
     def _trace(self, key, args, kwargs, in_tree, static_nums, avals):

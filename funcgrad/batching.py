@@ -4,6 +4,7 @@ A batched value carries `bdim`, the axis that holds the batch (None: not batched
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 from . import core
@@ -35,6 +36,17 @@ class BatchTracer(Tracer):
         return self
 
 
+# The axis name of the vmap whose batching rule is running: rules that batch a nested
+# program (jit, checkpoint, scan, cond, while, custom derivatives) give it to the program's
+# own BatchTrace, so collectives inside it reduce over the same named axis.
+_rule_axis = threading.local()
+
+
+def rule_axis_name():
+    """The axis name of the vmap whose batching rule is running (None outside one)."""
+    return getattr(_rule_axis, "name", None)
+
+
 class BatchTrace(Trace):
     @property
     def axis_size(self) -> int:
@@ -56,7 +68,15 @@ class BatchTrace(Trace):
         rule = core.batch_rules.get(primitive)
         if rule is None:
             raise NotImplementedError(f"batching rule for '{primitive.name}' not implemented")
-        out, out_dims = rule(self.axis_size, vals, dims, **params)
+        name = self.main.global_data.get("axis_name")
+        if name is None:
+            out, out_dims = rule(self.axis_size, vals, dims, **params)
+        else:
+            outer, _rule_axis.name = rule_axis_name(), name
+            try:
+                out, out_dims = rule(self.axis_size, vals, dims, **params)
+            finally:
+                _rule_axis.name = outer
         if primitive.multiple_results:
             return [BatchTracer(self, o, d) for o, d in safe_zip(out, out_dims)]
         return BatchTracer(self, out, out_dims)

@@ -357,7 +357,8 @@ def eval_program(program: Program, consts, args) -> list:
     for v, x in core.safe_zip(program.invars, args):
         env[v.id] = x
     for eqn in program.eqns:
-        outs = bind(eqn.prim, *map(read, eqn.inputs), **eqn.params)
+        # (prim.bind: primitives such as the collectives route their own binding)
+        outs = eqn.prim.bind(*map(read, eqn.inputs), **eqn.params)
         outs = outs if eqn.prim.multiple_results else [outs]
         for v, x in core.safe_zip(eqn.outputs, outs):
             env[v.id] = x

@@ -23,6 +23,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
+from funcgrad import lax
 from funcgrad import distributed as dist
 from funcgrad.distributed import runtime
 from funcgrad.prims import collectives
@@ -153,13 +154,33 @@ def test_named_axis_gradients_are_those_of_the_sum_over_members(name, x64):
     np.testing.assert_allclose(per_member, fg.grad(total)(xs), rtol=1e-10, atol=1e-12)
 
 
-def test_vmap_of_a_jit_using_the_named_axis_is_refused_clearly():
-    f = fg.vmap(fg.jit(lambda v: dist.psum(v, "i")), axis_name="i")
-    with pytest.raises(NotImplementedError, match="inside a jit.*nested in that vmap"):
-        f(X)
-    # The supported order.
-    np.testing.assert_allclose(fg.jit(_named(lambda v: dist.psum(v, "i")))(X),
+@pytest.mark.parametrize("wrap", ["jit", "checkpoint", "scan", "cond", "jit_grad"])
+def test_collectives_inside_programs_nested_in_the_vmap(wrap):
+    """vmap(jit(f), axis_name=...) and friends: a nested program's collectives reduce over
+    the vmapped axis as they do without the nesting (JAX's semantics)."""
+    f = lambda v: v - dist.pmean(v, "i") + dist.axis_index("i") * dist.pmax(v, "i")
+    nested = {
+        "jit": fg.jit(f),
+        "checkpoint": fg.checkpoint(f),
+        "scan": lambda v: lax.scan(lambda c, _: (f(c), None), v, None, length=2)[0],
+        "cond": lambda v: lax.cond(True, f, lambda u: u, v),
+        "jit_grad": fg.jit(fg.grad(lambda v: fnp.sum(f(v) ** 2))),
+    }[wrap]
+    plain = {"scan": lambda v: f(f(v)),
+             "cond": f,
+             "jit_grad": fg.grad(lambda v: fnp.sum(f(v) ** 2))}.get(wrap, f)
+    want = fg.vmap(plain, axis_name="i")(X)
+    np.testing.assert_allclose(fg.vmap(nested, axis_name="i")(X), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fg.jit(fg.vmap(nested, axis_name="i"))(X), want, rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_a_jit_traced_under_a_named_vmap_is_not_reused_outside_it():
+    g = fg.jit(lambda v: dist.psum(v, "i"))
+    np.testing.assert_allclose(fg.vmap(g, axis_name="i")(X),
                                np.broadcast_to(X.sum(0), X.shape), rtol=1e-6)
+    with pytest.raises(NameError, match="unbound axis name 'i'"):
+        g(X[0])
 
 
 def test_misuse_errors_name_the_problem():

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import core, dtypes, ir
-from ..batching import BatchTrace, BatchTracer, moveaxis_to_front
+from ..batching import BatchTrace, BatchTracer, moveaxis_to_front, rule_axis_name
 from ..core import Array, ShapedArray
 from ..tree_util import tree_flatten, tree_unflatten
 from .elementwise import convert_element_type, div, eq, mul, select
@@ -115,6 +115,11 @@ def _vmap_main(name):
     return None
 
 
+def bound_axis_names() -> list:
+    """The axis names bound here, outermost first: spmd's process axes, then vmaps'."""
+    return _bound_names()
+
+
 def _bound_names() -> list:
     names = [n for n, _ in _process_axes.bound]
     for main in core._state.stack:
@@ -192,14 +197,9 @@ def bind_collective(prim, *args, axis_name, strict=False, **params):
         level = top.main.level if top.main is not None else -1
         if level <= main.level:
             return _bind_at_vmap(prim, main, args, axis_name, params)
-        if isinstance(top, ir.StagingTrace) and not top.main.global_data.get("partial_eval"):
-            raise NotImplementedError(
-                f"lax.{_USER_NAME.get(prim, prim.name)} over the vmapped axis {axis_name!r} "
-                "inside a jit, checkpoint, custom derivative or control-flow body nested in "
-                "that vmap: funcgrad batches a nested program without its axis names. Move "
-                "the vmap inside (e.g. jit(vmap(f, axis_name=...)) rather than "
-                "vmap(jit(f), axis_name=...)), or reduce over the batch axis with "
-                "funcgrad.numpy after the vmap")
+        # Inside a program staged within that vmap (jit, checkpoint, a control-flow body):
+        # the collective is staged as an equation naming the axis, and reduces when the
+        # vmap batches the program (its BatchTrace carries the same axis name).
     elif _SINGLE.get(prim) is not None:
         t = _transport_slot[0]
         if t is not None and t.size == 1:
@@ -593,6 +593,23 @@ core.jvp_rules[axis_index_p] = lambda primals, tangents, **p: (
 core.batch_rules[axis_index_p] = lambda size, vals, dims, **p: (axis_index_p.bind(**p), None)
 _NAMED[axis_index_p] = lambda size, vals, dims: (iota(dtypes.int32, size), 0)
 _SINGLE[axis_index_p] = lambda: full((), 0, dtypes.int32)
+
+
+def _named_when_bound_here(prim, rule):
+    """The batching rule of a collective: at the vmap that binds its axis name (a nested
+    program batched by that vmap's rule, see batching.rule_axis_name) it reduces over the
+    batch axis; at any other vmap it is re-bound for the vmap or process group that binds
+    the name."""
+    def batch(size, vals, dims, **params):
+        if rule_axis_name() is not None and rule_axis_name() == params.get("axis_name"):
+            rest = {k: v for k, v in params.items() if k != "axis_name"}
+            return _NAMED[prim](size, vals, dims, **rest)
+        return rule(size, vals, dims, **params)
+    return batch
+
+
+for _p in _NAMED:
+    core.batch_rules[_p] = _named_when_bound_here(_p, core.batch_rules[_p])
 
 
 # ---------------------------------------------------------------------------------------

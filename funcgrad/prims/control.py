@@ -15,7 +15,8 @@ import numpy as np
 from .. import core, dtypes
 from ..ad import (backward_pass, is_linearize_tracer, is_undefined, jvp_flat, jvp_program,
                   transpose_program, zeros_like_aval)
-from ..batching import BatchTrace, BatchTracer, bdim_at_front, move_or_broadcast
+from ..batching import (BatchTrace, BatchTracer, bdim_at_front, move_or_broadcast,
+                        rule_axis_name)
 from ..core import ShapedArray, bind, new_main, safe_zip, split_list
 from ..ir import (Eqn, Lit, Program, Var, eval_program, partial_eval_rules, stage_closed,
                   trace_to_program)
@@ -32,9 +33,10 @@ def batch_program(program: Program, size: int, in_dims, force_out=None):
     """vmap a const-free program. Batched outputs come out at axis 0. Returns the batched
     program and which outputs are batched (`force_out[i]` True forces batching)."""
     out_batched: list[bool] = []
+    name = rule_axis_name()
 
     def f(*args):
-        with new_main(BatchTrace, {"size": size}) as main:
+        with new_main(BatchTrace, {"size": size, "axis_name": name}) as main:
             trace = BatchTrace(main)
             tracers = [BatchTracer(trace, a, d) if d is not None else a
                        for a, d in safe_zip(args, in_dims)]
