@@ -68,6 +68,7 @@ def _worker(name, quick):
         req = json.loads(line)
         if req.get("quit"):
             break
+        ca = time.process_time()
         run()
         times = []
         c0, w0 = time.process_time(), time.perf_counter()
@@ -76,7 +77,7 @@ def _worker(name, quick):
             run()
             times.append(time.perf_counter() - t0)
         _reply({"times": times, "cpu": time.process_time() - c0,
-                "wall": time.perf_counter() - w0,
+                "wall": time.perf_counter() - w0, "cpu_all": time.process_time() - ca,
                 "info": threads.info() if threads is not None else None})
 
 
@@ -196,18 +197,17 @@ def run_workload(name, variants, busy, opts, cache):
                 order = workers[r % len(workers):] + workers[:r % len(workers)]
                 for w in order:
                     time.sleep(GAP_SECONDS)
-                    b0 = _busy_seconds()
+                    b0, t0 = _busy_seconds(), time.perf_counter()
                     res = w.block(n)
-                    b1 = _busy_seconds()
+                    b1, dt = _busy_seconds(), time.perf_counter() - t0
                     w.times += res["times"]
                     w.infos.append(res.get("info"))
                     w.cpu += res["cpu"]
                     w.wall += res["wall"]
-                    if b0 is not None and b1 is not None and res["wall"] > 0:
-                        # machine busy time during the block, less the worker's own and
-                        # the spinners' (measured as they ran: about one core each)
-                        w.other.append(max(0.0, (b1 - b0 - res["cpu"]) / res["wall"]
-                                           - len(spin)))
+                    if b0 is not None and b1 is not None and dt > 0:
+                        # machine busy time during the request, less the worker's own and
+                        # the spinners' (about one core each)
+                        w.other.append(max(0.0, (b1 - b0 - res["cpu_all"]) / dt - len(spin)))
                 r += 1
         finally:
             for w in workers:

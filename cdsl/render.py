@@ -37,7 +37,10 @@ class Dialect:
     """Everything that differs between the C-family languages cdsl prints.
 
     parallel_loop: "openmp" (a `#pragma omp parallel for` loop) or "work_item" (the loop
-    variable is `parallel_index`, guarded by `if (i < stop)`). math_suffix: per scalar type,
+    variable is `parallel_index`, guarded by `if (i < stop)`). parallel_work: with OpenMP,
+    the least work (statements executed, `loop_work`) a parallel loop must hold to fork
+    threads; smaller loops run on one thread, decided when rendering for constant trip
+    counts and by the `if(...)` clause at run time otherwise. math_suffix: per scalar type,
     the suffix of typed libm names (C: expf); math_names: explicit (fn, type) overrides.
     type_pragmas: lines added when a type is used (OpenCL fp64). simd_math: functions
     declared `omp declare simd` when called with a type in simd_math_types."""
@@ -52,6 +55,7 @@ class Dialect:
     math_names: dict = field(default_factory=dict, hash=False)
     parallel_loop: str = "openmp"
     parallel_index: str = ""
+    parallel_work: int = 0
     preamble: tuple = ()
     type_pragmas: dict = field(default_factory=dict, hash=False)
     simd_math: tuple = ()
@@ -72,6 +76,9 @@ C99 = Dialect(
     function_qualifier="static inline",
     math_suffix={"f32": "f"},
     parallel_loop="openmp",
+    # Waking a sleeping OpenMP team and joining it costs ~5-30 us; below ~64k statements
+    # (~10-30 us of vectorised work) a second thread does not pay for it.
+    parallel_work=1 << 16,
     preamble=("#include <math.h>", "#include <stdint.h>", "#include <stddef.h>",
               "#include <omp.h>"),
     simd_math=LIBMVEC_MATH,
@@ -252,13 +259,18 @@ class _Printer:
             red = "".join(f" reduction({op}:{acc.name})" for op, acc in pairs)
         if self.d.parallel_loop == "openmp":
             trip = _static_trip(st)
-            go_parallel = outermost_parallel and (trip is None or trip >= st.parallel_min)
+            min_trip = st.parallel_min
+            inner = loop_work(st.body) if self.d.parallel_work else None
+            if inner:
+                # the whole nest must hold parallel_work, not just the outer loop
+                min_trip = max(min_trip, -(-self.d.parallel_work // inner))
+            go_parallel = outermost_parallel and (trip is None or trip >= min_trip)
             if go_parallel:
                 simd = " simd" if st.simd else ""
                 guard = ""
                 if trip is None:
                     span = st.stop if _is_zero(st.start) else st.stop - st.start
-                    guard = f" if({self.e(span)} >= {st.parallel_min})"
+                    guard = f" if({self.e(span)} >= {min_trip})"
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
@@ -319,6 +331,52 @@ def _static_trip(st: A.For):
     if isinstance(st.start, A.Const) and isinstance(st.stop, A.Const):
         return max(0, -(-(int(st.stop.value) - int(st.start.value)) // st.step))
     return None
+
+
+# Calls that cost about as much as an arithmetic statement; any other call (BLAS, LAPACK,
+# a function of the module) is of unknown, possibly large, work.
+_CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
+    "isnan", "isinf", "isfinite", "signbit", "fma", "omp_get_max_threads",
+    "omp_get_thread_num", "omp_get_num_threads"))
+_CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
+                            "sign", "logistic"))
+
+
+def _cheap_call(fn: str) -> bool:
+    # cdsl.helpers' inline helpers are named <base>_<type>; one missing here only loses
+    # the threshold (treated as unknown work), never correctness
+    return fn in _CHEAP_CALLS or fn.split("_")[0] in _CHEAP_HELPERS
+
+
+def loop_work(body) -> int | None:
+    """Statements one pass over `body` executes, with loops of constant trip count
+    multiplied out: the work the OpenMP threshold compares. None when unknown (a loop of
+    run-time length, or a call that is not cheap arithmetic), so the caller keeps its own
+    threshold."""
+    total = 0
+    for st in body:
+        if isinstance(st, A.Comment):
+            continue
+        if isinstance(st, A.For):
+            trip, inner = _static_trip(st), loop_work(st.body)
+            if trip is None or inner is None:
+                return None
+            total += trip * inner
+        elif isinstance(st, A.If):
+            a, b = loop_work(st.then), loop_work(st.else_)
+            if a is None or b is None:
+                return None
+            total += 1 + max(a, b)
+        elif isinstance(st, A.Block):
+            inner = loop_work(st.body)
+            if inner is None:
+                return None
+            total += inner
+        else:
+            if any(isinstance(c, A.Call) and not _cheap_call(c.fn) for c in A.walk(st)):
+                return None
+            total += 1
+    return total
 
 
 def _simd_declarations(calls, d: Dialect) -> list:

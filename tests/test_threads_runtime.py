@@ -246,3 +246,50 @@ def test_results_do_not_depend_on_the_team():
         with fg.config.override("cpu_threads", n):
             outs.append(np.asarray(f(a, b)))
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+
+
+# --- the rendered work threshold --------------------------------------------------------
+
+@pytest.mark.core
+def test_rendered_parallel_loops_need_enough_work():
+    import cdsl as C
+    i, j = C.Var("i", C.i64), C.Var("j", C.i64)
+    y = C.Param("y", C.f32.ptr())
+    n = C.Param("n", C.i64)
+    work = C.C99.parallel_work
+    assert work >= 1 << 14
+
+    def nest(stop, inner, min_trip=2):
+        body = [C.For(j, 0, inner, [C.Assign(y[i * inner + j], C.Const(1, C.f32))])]
+        return C.For(i, 0, stop, body, parallel=True, parallel_min=min_trip)
+
+    # run-time trip count: the clause asks for the whole nest's work, not two rows
+    assert f"if(n >= {work // 64})" in C.render(nest(n, 64), C.C99)
+    assert f"if(n >= {work})" in C.render(nest(n, 1), C.C99)
+    # a larger threshold of the loop's own is kept
+    assert f"if(n >= {work})" in C.render(nest(n, 64, min_trip=work), C.C99)
+    # constant trip counts are decided when rendering
+    assert "omp parallel" not in C.render(nest(work // 64 - 1, 64), C.C99)
+    assert C.render(nest(work // 64, 64), C.C99).startswith("#pragma omp parallel for\n")
+    # work that cannot be counted (a BLAS call, an inner loop of run-time length) keeps
+    # the loop's own threshold
+    call = C.ExprStmt(C.Call("scipy_cblas_sgemm", (y,), C.void))
+    blas = C.For(i, 0, n, [call], parallel=True, parallel_min=2)
+    assert "if(n >= 2)" in C.render(blas, C.C99)
+    inner_n = C.For(i, 0, n, [C.For(j, 0, n, [C.Assign(y[j], C.Const(1, C.f32))])],
+                    parallel=True, parallel_min=2)
+    assert "if(n >= 2)" in C.render(inner_n, C.C99)
+
+
+@pytest.mark.core
+def test_loop_work_counts_statements():
+    import cdsl as C
+    from cdsl.render import loop_work
+    j = C.Var("j", C.i64)
+    y = C.Param("y", C.f32.ptr())
+    one = C.Assign(y[j], C.Call("exp", (C.Const(1, C.f32),)))
+    assert loop_work([one]) == 1
+    assert loop_work([C.For(j, 0, 8, [one, one])]) == 16
+    assert loop_work([C.If(C.Param("c", C.bool_), [one, one, one], [one])]) == 4
+    assert loop_work([C.Comment("x"), C.For(j, 0, C.Param("n", C.i64), [one])]) is None
+    assert loop_work([C.ExprStmt(C.Call("my_kernel", (y,), C.void))]) is None
