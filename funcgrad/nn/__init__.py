@@ -197,10 +197,18 @@ def _safe_max(x, axis):
     return lax.stop_gradient(m)
 
 
+def _shift_max(x, axis):
+    """max over `axis` (keepdims), outside the gradient. Unlike `_safe_max` a +inf max is
+    kept: as in JAX, a slice with a +inf entry gives NaN everywhere (inf - inf), not 0s and
+    a NaN (fuzz finding; a -inf or NaN max gives NaN either way)."""
+    return lax.stop_gradient(fnp.max(x, axis=axis, keepdims=True))
+
+
 def softmax(x, axis=-1, where=None):
-    """exp(x) / sum(exp(x)) over `axis`; entries masked out by `where` get 0."""
+    """exp(x) / sum(exp(x)) over `axis`; entries masked out by `where` get 0. A slice with a
+    +inf entry gives NaN (JAX's rule)."""
     x = _masked(fnp.asarray(x), where, -np.inf)
-    unnormalized = fnp.exp(x - _safe_max(x, axis))
+    unnormalized = fnp.exp(x - _shift_max(x, axis))
     out = unnormalized / fnp.sum(unnormalized, axis=axis, keepdims=True)
     return _masked(out, where, 0)
 
@@ -208,7 +216,7 @@ def softmax(x, axis=-1, where=None):
 def log_softmax(x, axis=-1, where=None):
     """x - logsumexp(x) over `axis`; `-inf` inputs give `-inf` (not NaN)."""
     x = _masked(fnp.asarray(x), where, -np.inf)
-    shifted = x - _safe_max(x, axis)
+    shifted = x - _shift_max(x, axis)
     out = shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True))
     return _masked(out, where, -np.inf)
 

@@ -97,4 +97,18 @@ idx = fnp.asarray(np.array([1, 0], dtype=np.int32))
 g = fg.grad(lambda y: fnp.sum(y[:, idx]))(fnp.ones((0, 3)))
 assert np.asarray(g).shape == (0, 3)
 """,
+    # jax.nn.softmax/log_softmax of a slice with a +inf entry is NaN throughout (JAX's
+    # documented rule); funcgrad gave 0s around a NaN (the max was replaced by 0).
+    "softmax_inf_slice_is_nan": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+x = fnp.asarray(np.array([[1.0, np.inf, 2.0], [0.0, -np.inf, 1.0]], dtype=np.float32))
+for f in (fg.nn.softmax, fg.nn.log_softmax):
+    for g in (f, fg.jit(f)):
+        out = np.asarray(g(x))
+        assert np.isnan(out[0]).all(), out
+        assert np.isfinite(out[1, [0, 2]]).all(), out
+""",
 }
