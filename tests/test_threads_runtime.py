@@ -293,3 +293,68 @@ def test_loop_work_counts_statements():
     assert loop_work([C.If(C.Param("c", C.bool_), [one, one, one], [one])]) == 4
     assert loop_work([C.Comment("x"), C.For(j, 0, C.Param("n", C.i64), [one])]) is None
     assert loop_work([C.ExprStmt(C.Call("my_kernel", (y,), C.void))]) is None
+
+
+# --- per program: does a second thread pay? -------------------------------------------------
+
+@pytest.fixture
+def two_free_cores(monkeypatch):
+    """The automatic policy sees two idle cores (and is not recomputed meanwhile)."""
+    monkeypatch.setattr(T._policy, "team", 2)
+    monkeypatch.setattr(T._policy, "fixed", None)
+    monkeypatch.setattr(T._policy, "next", float("inf"))
+    yield
+    T._policy.next = 0.0
+
+
+def _measure_plan(plan, t_one, t_many):
+    """Drive `plan` through its measuring calls with fake run times; the teams it used."""
+    teams = []
+    for _ in range(T.WARMUP + 2 * T.SAMPLES):
+        tok = T.prepare(plan)
+        teams.append(T._tls.team)
+        if tok is not None:
+            team, _ = tok
+            T.done(plan, (team, T.time.perf_counter() - (t_one if team == 1 else t_many)))
+    return teams
+
+
+@pytest.mark.cbackend
+def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
+    fast = T.Plan()
+    teams = _measure_plan(fast, t_one=0.010, t_many=0.006)       # 1.67x faster
+    assert teams[:T.WARMUP] == [2] * T.WARMUP
+    assert sorted(teams[T.WARMUP:]) == [1] * T.SAMPLES + [2] * T.SAMPLES
+    assert fast.parallel is True
+    assert T.prepare(fast) is None and T._tls.team == 2
+    slow = T.Plan()
+    _measure_plan(slow, t_one=0.010, t_many=0.009)               # 1.1x: not worth a core
+    assert slow.parallel is False
+    assert T.prepare(slow) is None and T._tls.team == 1
+    # the answer is measured again once it expires
+    slow.until = 0.0
+    assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1
+
+
+@pytest.mark.cbackend
+def test_plan_is_not_measured_under_a_fixed_count_or_one_core(two_free_cores, monkeypatch):
+    p = T.Plan()
+    monkeypatch.setattr(T._policy, "fixed", 2)
+    assert all(T.prepare(p) is None for _ in range(10)) and p.calls == 0
+    monkeypatch.setattr(T._policy, "fixed", None)
+    monkeypatch.setattr(T._policy, "team", 1)
+    assert all(T.prepare(p) is None for _ in range(10)) and p.calls == 0
+
+
+@pytest.mark.cbackend
+def test_jitted_programs_get_a_plan(two_free_cores):
+    f = fg.jit(lambda a: a * 3.0 + 1.0)
+    x = fg.device_put(np.arange(16, dtype=np.float32))
+    for _ in range(T.WARMUP + 2 * T.SAMPLES):
+        np.testing.assert_allclose(np.asarray(f(x)), np.arange(16) * 3.0 + 1.0)
+    import gc
+
+    from funcgrad.backends.c import Executable
+    plans = [o._thread_plan for o in gc.get_objects()
+             if isinstance(o, Executable) and o._thread_plan.calls]
+    assert any(p.parallel is not None for p in plans)

@@ -114,6 +114,7 @@ class Executable:
         self.n_in = len(self.program.invars)
         self.steps: list = []
         self.c_written: set[int] = set()
+        self._thread_plan = _threads.Plan()
         self._build()
 
     def _dims_params(self) -> tuple:
@@ -503,7 +504,7 @@ class Executable:
             if fast is None:
                 fast = self._fast_plan = self._make_fast_plan()
             template, csteps, out_order = fast
-            _threads.prepare()
+            tok = _threads.prepare(self._thread_plan)
             ptrs = template.copy()
             ptrs[:len(addrs)] = addrs
             arrays = {}
@@ -513,6 +514,8 @@ class Executable:
                 ptrs[s] = a.__array_interface__["data"][0] if nb else 0
             for cfn, slots, targs in csteps:
                 cfn(*[ptrs[s] for s in slots], *targs)
+            if tok is not None:
+                _threads.done(self._thread_plan, tok)
         finally:
             self._arena_lock.release()
         return [arrays[s] if kind == "slot" else self._output(arrays, ptrs, o)
@@ -567,7 +570,7 @@ class Executable:
         return ptrs
 
     def _run_into(self, in_addrs, out_addrs, arena, template):
-        _threads.prepare()
+        tok = _threads.prepare(self._thread_plan)
         ptrs = list(template)
         ptrs[:len(in_addrs)] = in_addrs
         for (_, s, _), a in zip(self.out_slots, out_addrs):
@@ -579,6 +582,8 @@ class Executable:
                 args.extend(aaddrs[t] for t in step.temps)
             args.extend(self._dims_args)
             step.cfn(*args)
+        if tok is not None:
+            _threads.done(self._thread_plan, tok)
 
     def _output(self, arrays, ptrs, o):
         kind, v, aval = o
@@ -658,7 +663,7 @@ class Executable:
         return self._run(args, self._new_arena(), reuse)
 
     def _run(self, args, arena, reuse=None):
-        _threads.prepare()
+        tok = _threads.prepare(self._thread_plan)
         arrays: list = [None] * len(self.slot_avals)
         for i, a in enumerate(args):
             arrays[i] = a
@@ -702,6 +707,8 @@ class Executable:
                     self._profiled_steps += _profile(
                         f"{self.name}: host step {eqn.prim.name} -> "
                         f"{symbolic.shape_text(eqn.outputs[0].aval)}", t0)
+        if tok is not None:
+            _threads.done(self._thread_plan, tok)
         out = []
         for kind, v, aval in self.out_slots:
             if kind == "lit":
@@ -1029,10 +1036,10 @@ def _simple_runner(exe, caddr):
     order = [s for _, s, _ in out_order]
     n_c = len(caddr)
     empty = _outputs.empty
-    prepare = _threads.prepare
+    prepare, done, plan = _threads.prepare, _threads.done, exe._thread_plan
 
     def runner(arrays):
-        prepare()
+        tok = prepare(plan)
         ptrs = template.copy()
         ptrs[:n_c] = caddr
         i = n_c
@@ -1047,6 +1054,8 @@ def _simple_runner(exe, caddr):
             outs[s] = o
             ptrs[s] = o.__array_interface__["data"][0] if nb else 0
         cfn(*[ptrs[s] for s in slots], *tail)
+        if tok is not None:
+            done(plan, tok)
         return [outs[s] for s in order]
 
     return runner

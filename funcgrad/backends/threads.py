@@ -36,10 +36,12 @@ from .. import config
 
 __all__ = [
     "LoadMeter",
+    "Plan",
     "available_cores",
     "cgroup_cpu_limit",
     "configure_openmp",
     "cores_from",
+    "done",
     "info",
     "policy_team",
     "prepare",
@@ -54,6 +56,13 @@ SPIN_COUNT = 2000
 # scheduler still lets every thread of a team run.
 LOAD_SLACK = 0.25
 SAMPLE_SECONDS = 0.1
+# Per program (`Plan`): calls run before measuring, timed calls per team size, the speedup
+# a full team must bring to be kept (issue 15: no more CPU time unless >= 1.3x faster), and
+# how long an answer holds.
+WARMUP = 2
+SAMPLES = 3
+SPEEDUP_MIN = 1.3
+RECHECK_SECONDS = 30.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
@@ -397,14 +406,78 @@ def team_size() -> int:
     return _policy.team
 
 
-def prepare(_clock=time.monotonic, _policy=_policy, _tls=_tls):
-    """Call before running compiled code: sets the calling thread's OpenMP team size to
-    `team_size()` when it changed (two comparisons otherwise; it runs on every jitted
-    call)."""
-    if _clock() >= _policy.next:
+class Plan:
+    """One compiled program's answer to "does a second thread pay?", measured on its own
+    calls. While the automatic team has more than one thread, `prepare` runs the program's
+    first calls alternately with the full team and with one thread (after `WARMUP` untimed
+    calls), `SAMPLES` of each; the program keeps the full team only when its median time
+    with one thread is at least `SPEEDUP_MIN` times its median with the full team.
+    Otherwise its parallel regions cost more CPU than they save in time (fork/join and
+    idle spinning on small loops) and it runs on one thread. The answer is measured again
+    after `RECHECK_SECONDS`."""
+
+    __slots__ = ("calls", "many", "one", "parallel", "until")
+
+    def __init__(self):
+        self.parallel: bool | None = None    # None: still measuring
+        self.calls = 0
+        self.one: list[float] = []
+        self.many: list[float] = []
+        self.until = 0.0
+
+    def decide(self) -> bool | None:
+        """Record the answer once both sides have SAMPLES times."""
+        if len(self.one) >= SAMPLES and len(self.many) >= SAMPLES:
+            self.parallel = _median(self.one) >= SPEEDUP_MIN * _median(self.many)
+            self.until = _monotonic() + RECHECK_SECONDS
+            self.one, self.many = [], []
+        return self.parallel
+
+
+def _median(xs):
+    xs = sorted(xs)
+    k = len(xs) // 2
+    return xs[k] if len(xs) % 2 else 0.5 * (xs[k - 1] + xs[k])
+
+
+def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _tls=_tls):
+    """Call before running compiled code: sets the calling thread's OpenMP team size (the
+    automatic `team_size()`, or one thread for a program whose `plan` found that a second
+    thread does not pay). Cheap: a clock read and two comparisons on most calls. Returns
+    None, or a token to hand to `done(plan, token)` after the run while the plan measures."""
+    now = _clock()
+    if now >= _policy.next:
         _refresh()
-    if _tls.team != _policy.team:
-        _apply(_policy.team)
+    team = _policy.team
+    token = None
+    if plan is not None and team > 1 and _policy.fixed is None:
+        if plan.parallel is None or now >= plan.until:
+            team, token = _measure(plan, team)
+        elif not plan.parallel:
+            team = 1
+    if _tls.team != team:
+        _apply(team)
+    return token
+
+
+def _measure(plan: Plan, team: int):
+    if plan.parallel is not None:          # the answer expired: measure again
+        plan.parallel, plan.calls = None, 0
+    plan.calls += 1
+    k = plan.calls - WARMUP
+    if k <= 0:
+        return team, None
+    if k % 2:
+        team = 1
+    return team, (team, time.perf_counter())
+
+
+def done(plan: Plan, token) -> None:
+    """Record a measured run (`token` from `prepare`)."""
+    team, t0 = token
+    dt = time.perf_counter() - t0
+    (plan.one if team == 1 else plan.many).append(dt)
+    plan.decide()
 
 
 def _apply(n: int):
