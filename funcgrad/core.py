@@ -538,6 +538,22 @@ def full_lower(val):
 # Eager evaluation
 
 
+# How eager operations find their backend: `funcgrad.backends` registers itself here when
+# it is imported (core sits below the backends and never imports them).
+_backends: dict = {"of": None, "get": None}
+
+
+def register_backends(backend_of: Callable, get_backend: Callable) -> None:
+    """Called by `funcgrad.backends`: `backend_of(arrays, prim)` picks the backend of an
+    eager operation, `get_backend(name)` returns a backend by name (None: the default)."""
+    _backends["of"], _backends["get"] = backend_of, get_backend
+
+
+def get_backend(name=None):
+    """The backend called `name` (None: the default backend)."""
+    return _backends["get"](name)
+
+
 class EvalTrace(Trace):
     """Evaluates primitives on concrete arrays with the arrays' backend."""
 
@@ -549,8 +565,7 @@ class EvalTrace(Trace):
     def process_primitive(self, primitive, tracers, params):
         avals = [t.aval for t in tracers]
         out_avals = shape_rules[primitive](*avals, **params)
-        from .backends import backend_of
-        backend = backend_of(tracers, primitive)
+        backend = _backends["of"](tracers, primitive)
         outs = backend.execute_primitive(primitive, tracers, params, out_avals)
         if _debug_checks[0] and primitive.debug_check:
             check_finite(outs if primitive.multiple_results else [outs], primitive.name)

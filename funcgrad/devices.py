@@ -4,33 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import backends, config, core
+from .backends.base import Device
 from .core import Array, ArrayImpl
 from .tree import tree_map
-
-
-class Device:
-    """A place arrays live: a backend plus, for OpenCL, the device within it."""
-
-    def __init__(self, backend: str, id: int = 0, handle=None):
-        self.platform = backend
-        self.id = id
-        self.handle = handle
-
-    @property
-    def device_kind(self) -> str:
-        if self.handle is not None:
-            return getattr(self.handle, "name", str(self.handle))
-        return {"c": "cpu (C backend)", "reference": "cpu (NumPy reference)"}[self.platform]
-
-    def __repr__(self):
-        return f"Device({self.platform}:{self.id} {self.device_kind})"
-
-    def __eq__(self, other):
-        return isinstance(other, Device) and (self.platform, self.id) == (other.platform,
-                                                                          other.id)
-
-    def __hash__(self):
-        return hash((self.platform, self.id))
 
 
 def devices(backend: str | None = None) -> list[Device]:

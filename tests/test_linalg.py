@@ -17,7 +17,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 import funcgrad.scipy as fsp
 from funcgrad import _lax_linalg as lax_linalg
-from funcgrad.lowering import lapack
+from funcgrad.prims import lapack
 from funcgrad.prims import linalg as la
 from funcgrad.testing import check_grads
 

@@ -38,7 +38,7 @@ HOST_STEPS = {
     "custom_lin": "exists only while differentiating (never in a lowered program)",
     "const": "a program constant, not a computation",
     "program_check": "a host-side check of the program's inputs",
-    # LAPACK (funcgrad/lowering/lapack.py runs the library routine on the host buffers).
+    # LAPACK (funcgrad/prims/lapack.py runs the library routine on the host buffers).
     "cholesky": "LAPACK", "eigh": "LAPACK", "lu": "LAPACK", "qr": "LAPACK", "svd": "LAPACK",
     "triangular_solve": "LAPACK/BLAS trsm",
     # NumPy on the host buffers: no C loop lowering yet.

@@ -7,6 +7,31 @@ The frontend calls these methods directly, never probes with `hasattr`.
 from __future__ import annotations
 
 
+class Device:
+    """A place arrays live: a backend plus, for OpenCL, the device within it."""
+
+    def __init__(self, backend: str, id: int = 0, handle=None):
+        self.platform = backend
+        self.id = id
+        self.handle = handle
+
+    @property
+    def device_kind(self) -> str:
+        if self.handle is not None:
+            return getattr(self.handle, "name", str(self.handle))
+        return {"c": "cpu (C backend)", "reference": "cpu (NumPy reference)"}[self.platform]
+
+    def __repr__(self):
+        return f"Device({self.platform}:{self.id} {self.device_kind})"
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and (self.platform, self.id) == (other.platform,
+                                                                          other.id)
+
+    def __hash__(self):
+        return hash((self.platform, self.id))
+
+
 class Backend:
     """Base class of the backends (`reference`, `c`, `opencl`)."""
 
@@ -60,4 +85,4 @@ class Backend:
         """Forget compiled programs held in memory (disk caches stay)."""
 
 
-__all__ = ["Backend"]
+__all__ = ["Backend", "Device"]

@@ -26,7 +26,7 @@ from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control, indexing as ix, reductions as rd
 from . import threads as _threads
-from .base import Backend
+from .reference import ReferenceBackend
 
 # libgomp reads its wait policy once, when it loads: before any compiled module loads
 _threads.configure_openmp()
@@ -1061,7 +1061,7 @@ def _simple_runner(exe, caddr):
     return runner
 
 
-class CBackend(Backend):
+class CBackend(ReferenceBackend):
     """Host-memory backend: eager ops via NumPy impls, `jit` via compiled C."""
 
     name = "c"
@@ -1078,7 +1078,6 @@ class CBackend(Backend):
             pass
 
     def execute_primitive(self, prim, arrays, params, out_avals):
-        from ..backends import ReferenceBackend
         if not prim.multiple_results:
             from ..lowering import eager
             _threads.prepare()
@@ -1086,7 +1085,7 @@ class CBackend(Backend):
             if out is not None:
                 out.flags.writeable = False
                 return ArrayImpl(out, out_avals)
-        return ReferenceBackend.execute_primitive(self, prim, arrays, params, out_avals)
+        return super().execute_primitive(prim, arrays, params, out_avals)
 
     def executable(self, program: Program, name: str = "f") -> Executable:
         key = id(program)

@@ -47,7 +47,7 @@ from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
-from .base import Backend
+from .base import Backend, Device
 
 # The matmul kernel: "tiled" (local-memory tiles; default on GPUs), "vec" (vector-type
 # register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
@@ -488,7 +488,6 @@ class OpenCLBackend(Backend):
     # -- devices and transfers ----------------------------------------------------------
 
     def devices(self):
-        from ..devices import Device
         if self._devices is None:
             self._devices = [Device("opencl", i, d)
                              for i, d in enumerate(_opencl().devices())]

@@ -206,8 +206,7 @@ core.shape_rules[jit_p] = lambda *avals, program, **_: program.out_avals
 
 
 def _jit_impl(*args, program, name, backend, donate):
-    from ..backends import get_backend
-    return get_backend(backend).execute_program(program, list(args), name=name, donate=donate)
+    return core.get_backend(backend).execute_program(program, list(args), name=name, donate=donate)
 
 
 def _jit_jvp(primals, tangents, *, program, name, backend, donate):

@@ -17,6 +17,7 @@ from ..ad import defjvp, defjvp2, is_undefined, zeros_like
 from ..batching import bdim_at_front, moveaxis_to_front
 from ..core import ShapedArray, bind
 from .elementwise import add, convert_element_type, div, eq, ge, le, mul, neg, select, sub
+from . import lapack
 from .indexing import concatenate, pad
 from .indexing import slice as slice_
 from .reductions import reduce_sum
@@ -516,15 +517,10 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
 #
 # Each takes a stack of matrices `[..., m, n]` (float32 / float64) and factors every matrix
 # of the stack (batching moves the vmapped axis to the front). The reference impls call
-# LAPACK through cffi (lowering/lapack.py); the C and OpenCL backends run them as host steps
+# LAPACK through cffi (prims/lapack.py); the C and OpenCL backends run them as host steps
 # with those impls. Failures give NaN, never an exception, as in JAX. JVP rules follow JAX's
 # (jax/_src/lax/linalg.py), written with primitives so that they differentiate again.
 # ======================================================================================
-
-
-def _lapack():
-    from ..lowering import lapack
-    return lapack
 
 
 def _check_matrix(name, x, square=False):
@@ -640,7 +636,7 @@ def _cholesky_batch(size, vals, dims):
 
 
 core.shape_rules[cholesky_p] = _cholesky_shape
-core.impl_rules[cholesky_p] = lambda x: _lapack().cholesky(x)
+core.impl_rules[cholesky_p] = lambda x: lapack.cholesky(x)
 core.jvp_rules[cholesky_p] = _cholesky_jvp
 core.batch_rules[cholesky_p] = _cholesky_batch
 
@@ -674,7 +670,7 @@ def _triangular_solve_shape(a, b, *, left_side, lower, transpose_a, unit_diagona
 
 
 def _triangular_solve_np(a, b, *, left_side, lower, transpose_a, unit_diagonal):
-    return _lapack().triangular_solve(a, b, left_side, lower, transpose_a, unit_diagonal)
+    return lapack.triangular_solve(a, b, left_side, lower, transpose_a, unit_diagonal)
 
 
 def _triangular_solve_jvp_a(g_a, ans, a, b, *, left_side, lower, transpose_a,
@@ -786,7 +782,7 @@ def _lu_batch(size, vals, dims):
 
 
 core.shape_rules[lu_p] = _lu_shape
-core.impl_rules[lu_p] = lambda x: list(_lapack().lu(x))
+core.impl_rules[lu_p] = lambda x: list(lapack.lu(x))
 core.jvp_rules[lu_p] = _lu_jvp
 core.batch_rules[lu_p] = _lu_batch
 
@@ -855,7 +851,7 @@ def _qr_batch(size, vals, dims, *, full_matrices):
 
 
 core.shape_rules[qr_p] = _qr_shape
-core.impl_rules[qr_p] = lambda x, *, full_matrices: list(_lapack().qr(x, full_matrices))
+core.impl_rules[qr_p] = lambda x, *, full_matrices: list(lapack.qr(x, full_matrices))
 core.jvp_rules[qr_p] = _qr_jvp
 core.batch_rules[qr_p] = _qr_batch
 
@@ -900,7 +896,7 @@ def _eigh_batch(size, vals, dims, *, lower):
 
 
 core.shape_rules[eigh_p] = _eigh_shape
-core.impl_rules[eigh_p] = lambda x, *, lower: list(_lapack().eigh(x, lower))
+core.impl_rules[eigh_p] = lambda x, *, lower: list(lapack.eigh(x, lower))
 core.jvp_rules[eigh_p] = _eigh_jvp
 core.batch_rules[eigh_p] = _eigh_batch
 
@@ -978,7 +974,7 @@ def _svd_batch(size, vals, dims, **params):
 
 core.shape_rules[svd_p] = _svd_shape
 core.impl_rules[svd_p] = lambda x, *, full_matrices, compute_uv: list(
-    _lapack().svd(x, full_matrices, compute_uv))
+    lapack.svd(x, full_matrices, compute_uv))
 core.jvp_rules[svd_p] = _svd_jvp
 core.batch_rules[svd_p] = _svd_batch
 
