@@ -8,6 +8,7 @@ index are bound once (`let`), so a fused DAG is evaluated without recomputation.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -63,7 +64,9 @@ class KernelEmitter:
         return f"{self.prefix}{base}{self.count}"
 
     def let(self, expr, dtype):
-        v = self.c.var(self.fresh(), dtype)
+        # Booleans are held in int32 temporaries: gcc 12 does not vectorise loops mixing
+        # one-byte booleans with float selects (a ReLU mask compared or converted).
+        v = self.c.var(self.fresh(), dtypes.int32 if dtype == dtypes.bool_ else dtype)
         self.stmts.append(self.c.decl(v, expr))
         return v
 
@@ -136,14 +139,10 @@ class KernelEmitter:
             j = [m[d] if x.aval.shape[k] != 1 else c.i64(0) for k, d in enumerate(bd)]
             return self.value(x, j, kernel)
         if p is st.reshape_p:
-            kept = [e for e, d in zip(idx, out_aval.shape) if d != 1] \
-                if not isinstance(idx, Flat) else None
-            if kept is not None and [d for d in out_aval.shape if d != 1] == \
-                    [d for d in x.aval.shape if d != 1]:
-                # Only size-1 axes added or removed: the multi-index carries over.
-                it = iter(kept)
-                return self.value(x, [c.i64(0) if d == 1 else next(it)
-                                      for d in x.aval.shape], kernel)
+            if not isinstance(idx, Flat):
+                j = _reshape_index(c, idx, out_aval.shape, x.aval.shape)
+                if j is not None:
+                    return self.value(x, j, kernel)
             flat = idx if isinstance(idx, Flat) else Flat(self.offset(idx, out_aval.shape),
                                                            out_aval.shape)
             return self.value(x, Flat(flat.expr, x.aval.shape), kernel)
@@ -364,6 +363,45 @@ class KernelEmitter:
         return acc
 
 
+def _reshape_index(c, idx, out_shape, in_shape):
+    """The operand's multi-index of a reshape, computed group by group: runs of axes whose
+    sizes multiply to the same product on both sides map to each other (a split is a div/mod
+    of one index, a merge a linear combination), so an axis that both shapes keep (the
+    channels of a pooling reshape) keeps its loop index and its loop stays vectorisable.
+    None when a size is 0."""
+    if 0 in out_shape or 0 in in_shape:
+        return None
+    od = [k for k, n in enumerate(out_shape) if n != 1]
+    id_ = [k for k, n in enumerate(in_shape) if n != 1]
+    res = [c.i64(0)] * len(in_shape)
+    a = b = 0
+    while a < len(od):
+        ga, gb = [od[a]], [id_[b]]
+        pa, pb = out_shape[od[a]], in_shape[id_[b]]
+        a, b = a + 1, b + 1
+        while pa != pb:
+            if pa < pb:
+                ga.append(od[a])
+                pa *= out_shape[od[a]]
+                a += 1
+            else:
+                gb.append(id_[b])
+                pb *= in_shape[id_[b]]
+                b += 1
+        if len(ga) == 1 and len(gb) == 1:
+            res[gb[0]] = idx[ga[0]]
+            continue
+        lin = None
+        for k in ga:
+            lin = idx[k] if lin is None else c.add(c.mul(lin, c.i64(out_shape[k])), idx[k])
+        inner = int(pb)
+        for t, k in enumerate(gb):
+            inner //= int(in_shape[k])
+            e = lin if inner == 1 else c.div(lin, c.i64(inner))
+            res[k] = c.mod(e, c.i64(in_shape[k])) if t > 0 else e
+    return res
+
+
 def _affine(c, e, start, stride):
     if stride != 1:
         e = c.mul(e, c.i64(stride))
@@ -467,6 +505,9 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
         return []
     ident = c.const(_identity(kind, dt), acc_dt)
     trailing = list(axes) == list(range(len(in_shape) - len(axes), len(in_shape)))
+    if not trailing and len(in_shape) - 1 not in axes and 1 <= n_red <= _UNROLL_CELLS and \
+            all(type(in_shape[a]) is int for a in axes):
+        return _reduce_unrolled(c, kernel, buffers, kind)
     if trailing:
         o = c.var("o", dtypes.int64)
         j = c.var("j", dtypes.int64)
@@ -524,6 +565,34 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     return init + body
 
 
+def _reduce_unrolled(c, kernel: Kernel, buffers, kind) -> list:
+    """A small reduction over axes that are not the last (max pooling written as
+    `max(x.reshape(n, h//2, 2, w//2, 2, c), axis=(2, 4))`): the reduced cells unrolled, in
+    row-major order (the general path's order: the same bits), inside a loop nest over the
+    output whose innermost loop is the input's last axis. Only for static reduced sizes: the
+    prebuilt eager kernels are lowered once for all sizes."""
+    eqn = kernel.eqn
+    x = eqn.inputs[0]
+    in_shape, axes = x.aval.shape, eqn.params["axes"]
+    out = kernel.root
+    dt = out.aval.dtype
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(out.aval.ndim)]
+    em = KernelEmitter(c, buffers)
+    acc = c.var("acc", dt)
+    for j, cell in enumerate(itertools.product(*[range(in_shape[a]) for a in axes])):
+        kept, red = iter(ovars), iter(cell)
+        v = em.value(x, [c.i64(next(red)) if d in axes else next(kept)
+                         for d in range(len(in_shape))], kernel)
+        if j == 0:
+            first = v if kind in ("max", "min") else _combine(
+                c, kind, c.const(_identity(kind, dt), dt), v, dt)
+            em.stmts.append(c.decl(acc, first))
+        else:
+            em.stmts += _combine_stmts(c, kind, acc, em.let(v, dt), dt)
+    body = em.stmts + [c.store(buffers[out.id], em.offset(ovars, out.aval.shape), acc)]
+    return _output_nest(c, ovars, out.aval.shape, body)
+
+
 def _flat_input(kernel: Kernel) -> bool:
     x = kernel.eqn.inputs[0]
     if not isinstance(x, Var) or x.id not in kernel.inlined:
@@ -533,54 +602,134 @@ def _flat_input(kernel: Kernel) -> bool:
 
 
 
+# ---------------------------------------------------------------------------------------
+# Windows (pooling). A window of at most _UNROLL_CELLS cells is unrolled into straight-line
+# code inside a loop nest over the output whose innermost loop is the output's last axis
+# (the channels, in NHWC): that loop reads and writes contiguously and vectorises. Cells
+# that may fall in the padding are checked only where they can (the check is decided per
+# axis and window offset). Bigger windows keep a loop nest over the cells.
+#
+# max/min pooling's derivative picks, per window, the first cell holding the extreme value,
+# NaN counting as the monoid's identity, and cell 0 when no cell beats it (all -inf or NaN):
+# the reference's argmax rule (and XLA's select-and-scatter).
+
+_UNROLL_CELLS = 64
+
+
+def _window_cells(p):
+    """The window's cells (offset tuples, row-major), or None when it is too big to unroll."""
+    wd = p["window_dimensions"]
+    if math.prod(wd) > _UNROLL_CELLS:
+        return None
+    return list(itertools.product(*[range(w) for w in wd]))
+
+
+def _cell_at(c, em, kernel, x, p, ovars, out_shape, cell):
+    """x at the (static) window cell `cell` of the window at output index `ovars`: (value,
+    clamped index, validity or None when the cell is always inside x)."""
+    in_shape = x.aval.shape
+    idx, valid = [], None
+    for d, n in enumerate(in_shape):
+        s, lo = p["window_strides"][d], p["padding"][d][0]
+        off = cell[d] - lo
+        pos = ovars[d] if s == 1 else c.mul(ovars[d], c.i64(s))
+        if off > 0:
+            pos = c.add(pos, c.i64(off))
+        elif off < 0:
+            pos = c.sub(pos, c.i64(-off))
+        conds = []
+        if off < 0:
+            conds.append(c.ge(pos, c.i64(0)))
+        if (out_shape[d] - 1) * s + off >= n:
+            conds.append(c.lt(pos, c.i64(n)))
+        for cond in conds:
+            valid = cond if valid is None else c.land(valid, cond)
+        idx.append(c.call("clamp_i64", [pos, c.i64(0), c.i64(max(n - 1, 0))], dtypes.int64)
+                   if conds else pos)
+    return em.value(x, idx, kernel), idx, valid
+
+
+def _output_nest(c, ovars, shape, body, parallel=True, simd=True):
+    n = math.prod(shape)
+    nd = len(shape)
+    for d in reversed(range(nd)):
+        body = [c.for_(ovars[d], c.i64(0), c.i64(shape[d]), body,
+                       parallel=(parallel and d == 0 and n * 4 >= PARALLEL_MIN and
+                                 shape[0] > 1),
+                       simd=simd and d == nd - 1 and nd > 1)]
+    return body
+
+
+def _combine_stmts(c, kind, acc, v, dt) -> list:
+    """acc = combine(acc, v) as statements gcc vectorises: max/min as an ordered select then
+    a NaN select (one select with `a > b || a != a` defeats gcc 12's if-conversion when the
+    operands are themselves selects, e.g. a ReLU)."""
+    if kind not in ("max", "min"):
+        return [c.assign(acc, _combine(c, kind, acc, v, dt))]
+    out = [c.assign(acc, c.select(_better(c, kind, v, acc), v, acc))]
+    if dtypes.is_float(dt):
+        out.append(c.assign(acc, c.select(c.ne(v, v), v, acc)))
+    return out
+
+
+def _first_best(c, kind, v, dt):
+    """The running extreme after cell 0: its value, NaN counting as the identity."""
+    if not dtypes.is_float(dt):
+        return v
+    return c.select(c.ne(v, v), c.const(_identity(kind, dt), dt), v)
+
+
 def emit_window_kernel(c, kernel: Kernel, buffers) -> list:
-    """reduce_window (pooling): a loop nest over the output, an inner nest over the window;
-    cells outside the input (padding) contribute the monoid's identity."""
+    """reduce_window (pooling): per output element, the window's cells combined in row-major
+    order (the reference's order); cells in the padding contribute the monoid's identity."""
     eqn = kernel.eqn
     p = eqn.params
     kind = p["computation"]
     x = eqn.inputs[0]
     out = kernel.root
     dt = out.aval.dtype
-    in_shape, out_shape = x.aval.shape, out.aval.shape
+    out_shape = out.aval.shape
     if out.aval.size == 0:
         return []
-    nd = len(in_shape)
+    cells = _window_cells(p)
+    if cells is None:
+        return _window_kernel_loops(c, kernel, buffers)
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(out_shape))]
+    em = KernelEmitter(c, buffers)
+    ident = c.const(_identity(kind, dt), dt)
+    acc = c.var("acc", dt)
+    for j, cell in enumerate(cells):
+        v, _, valid = _cell_at(c, em, kernel, x, p, ovars, out_shape, cell)
+        if valid is not None:
+            v = c.select(valid, v, ident)
+        if j == 0:
+            em.stmts.append(c.decl(acc, c.binop("+", ident, v, dt) if kind == "sum" else v))
+        else:
+            em.stmts += _combine_stmts(c, kind, acc, em.let(v, dt), dt)
+    body = em.stmts + [c.store(buffers[out.id], em.offset(ovars, out_shape), acc)]
+    return _output_nest(c, ovars, out_shape, body)
+
+
+def _window_kernel_loops(c, kernel: Kernel, buffers) -> list:
+    """reduce_window with a big window: a loop nest over the cells per output element."""
+    eqn = kernel.eqn
+    p = eqn.params
+    kind = p["computation"]
+    x = eqn.inputs[0]
+    out = kernel.root
+    dt = out.aval.dtype
+    out_shape = out.aval.shape
+    nd = len(out_shape)
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
     wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
     acc = c.var("acc", dt)
     em = KernelEmitter(c, buffers)
-    idx, valid = [], None
-    for d in range(nd):
-        lo = p["padding"][d][0]
-        pos = c.add(c.mul(ovars[d], c.i64(p["window_strides"][d])), wvars[d])
-        if lo:
-            pos = c.sub(pos, c.i64(lo))
-        conds = [c.ge(pos, c.i64(0)), c.lt(pos, c.i64(in_shape[d]))]
-        if p["padding"][d] == (0, 0) and (out_shape[d] - 1) * p["window_strides"][d] + \
-                p["window_dimensions"][d] <= in_shape[d]:
-            conds = []
-        for cond in conds:
-            valid = cond if valid is None else c.land(valid, cond)
-        idx.append(c.call("clamp_i64", [pos, c.i64(0), c.i64(max(in_shape[d] - 1, 0))],
-                          dtypes.int64) if conds else pos)
-    v = em.value(x, idx, kernel)
     ident = c.const(_identity(kind, dt), dt)
-    if valid is not None:
-        v = c.select(valid, v, ident)
+    v, _, _ = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
     inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, v, dt))]
-    for d in reversed(range(nd)):
-        if p["window_dimensions"][d] == 1:
-            inner = [c.decl(wvars[d], c.i64(0))] + inner
-        else:
-            inner = [c.for_(wvars[d], c.i64(0), c.i64(p["window_dimensions"][d]), inner)]
-    body = [c.decl(acc, ident)] + inner + [
+    body = [c.decl(acc, ident)] + _window_loops(c, p, wvars, inner) + [
         c.store(buffers[out.id], em.offset(ovars, out_shape), acc)]
-    n = out.aval.size
-    for d in reversed(range(nd)):
-        body = [c.for_(ovars[d], c.i64(0), c.i64(out_shape[d]), body,
-                       parallel=(d == 0 and n * 4 >= PARALLEL_MIN and out_shape[0] > 1))]
-    return body
+    return _output_nest(c, ovars, out_shape, body, simd=False)
 
 
 def _window_cell(c, em, kernel, x, p, ovars, wvars, ident):
@@ -616,38 +765,99 @@ def _better(c, kind, v, best):
     return c.binop(">" if kind == "max" else "<", v, best, dtypes.bool_)
 
 
+def _chosen_cell(c, em, kernel, x, p, ovars, out_shape, cells, kind, dt, extra=None):
+    """Statements (into em.stmts) tracking the chosen cell of the window at `ovars`; returns
+    (index of the chosen cell as an int32 variable, [(index, validity) per cell], and the
+    `extra(idx, valid, j, better)` results per cell)."""
+    ident = c.const(_identity(kind, dt), dt)
+    best = c.var("best", dt)
+    sel = c.var("sel", dtypes.int32)
+    where, extras = [], []
+    for j, cell in enumerate(cells):
+        v, idx, valid = _cell_at(c, em, kernel, x, p, ovars, out_shape, cell)
+        if valid is not None:
+            v = c.select(valid, v, ident)
+        where.append((idx, valid))
+        if j == 0:
+            em.stmts += [c.decl(best, _first_best(c, kind, v, dt)),
+                         c.decl(sel, c.const(0, dtypes.int32))]
+            better = None
+        else:
+            vv = em.let(v, dt)
+            better = em.let(_better(c, kind, vv, best), dtypes.bool_)
+            em.stmts += [c.assign(sel, c.select(better, c.const(j, dtypes.int32), sel)),
+                         c.assign(best, c.select(better, vv, best))]
+        if extra is not None:
+            extras.append(extra(idx, valid, j, better))
+    return sel, where, extras
+
+
 def emit_pool_gather_kernel(c, kernel: Kernel, buffers) -> list:
-    """pool_gather(t, x): per window, t at the first cell where x is extreme."""
+    """pool_gather(t, x): per window, t at the chosen cell (0 when that cell is padding)."""
     eqn = kernel.eqn
     p = eqn.params
     t, x = eqn.inputs
     out = kernel.root
     dt = out.aval.dtype
+    out_shape = out.aval.shape
     if out.aval.size == 0:
         return []
+    cells = _window_cells(p)
+    if cells is None:
+        return _pool_gather_loops(c, kernel, buffers)
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(out_shape))]
+    em = KernelEmitter(c, buffers)
+    tb = c.var("tb", dt)
+
+    def track(idx, valid, j, better):
+        tv = em.value(t, idx, kernel)
+        if valid is not None:
+            tv = c.select(valid, tv, c.const(0, dt))
+        em.stmts.append(c.decl(tb, tv) if better is None else
+                        c.assign(tb, c.select(better, tv, tb)))
+
+    _chosen_cell(c, em, kernel, x, p, ovars, out_shape, cells, p["computation"],
+                 x.aval.dtype, track)
+    body = em.stmts + [c.store(buffers[out.id], em.offset(ovars, out_shape), tb)]
+    return _output_nest(c, ovars, out_shape, body)
+
+
+def _pool_gather_loops(c, kernel: Kernel, buffers) -> list:
+    """pool_gather with a big window: loops over the cells, cell 0 chosen first."""
+    eqn = kernel.eqn
+    p = eqn.params
+    t, x = eqn.inputs
+    out = kernel.root
+    dt = out.aval.dtype
+    kind = p["computation"]
     nd = x.aval.ndim
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
     wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
     best = c.var("best", dt)
     tb = c.var("tb", dt)
-    ident = c.const(_identity(p["computation"], dt), dt)
+    ident = c.const(_identity(kind, x.aval.dtype), x.aval.dtype)
     em = KernelEmitter(c, buffers)
-    v, idx, valid = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+    v0, idx0, valid0 = _cell_at(c, em, kernel, x, p, ovars, out.aval.shape, (0,) * nd)
+    t0 = em.value(t, idx0, kernel)
+    if valid0 is not None:
+        v0, t0 = c.select(valid0, v0, ident), c.select(valid0, t0, c.const(0, dt))
+    pre = em.stmts + [c.decl(best, _first_best(c, kind, v0, x.aval.dtype)), c.decl(tb, t0)]
+    em.stmts = []
+    v, idx, _ = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
     tv = em.value(t, idx, kernel)
-    better = _better(c, p["computation"], v, best)
+    better = _better(c, kind, v, best)
     inner = em.stmts + [c.assign(tb, c.select(better, tv, tb)),
                         c.assign(best, c.select(better, v, best))]
-    body = [c.decl(best, ident), c.decl(tb, c.const(0, dt))] + _window_loops(c, p, wvars, inner)
-    body.append(c.store(buffers[out.id], em.offset(ovars, out.aval.shape), tb))
-    n = out.aval.size
-    for d in reversed(range(nd)):
-        body = [c.for_(ovars[d], c.i64(0), c.i64(out.aval.shape[d]), body,
-                       parallel=(d == 0 and n * 4 >= PARALLEL_MIN and out.aval.shape[0] > 1))]
-    return body
+    body = pre + _window_loops(c, p, wvars, inner) + [
+        c.store(buffers[out.id], em.offset(ovars, out.aval.shape), tb)]
+    return _output_nest(c, ovars, out.aval.shape, body, simd=False)
 
 
 def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
-    """pool_scatter(ct, x): zero the output, then add each window's ct at its chosen cell."""
+    """pool_scatter(ct, x): each window's ct goes to its chosen cell. Windows that tile x
+    exactly write every cell once (no zeroing pass); otherwise the output is zeroed and the
+    windows add into it."""
+    import cdsl
     eqn = kernel.eqn
     p = eqn.params
     ct, x = eqn.inputs
@@ -656,40 +866,79 @@ def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
     optr = buffers[out.id]
     if out.aval.size == 0:
         return []
-    z = c.var("z", dtypes.int64)
-    stmts = [c.for_(z, c.i64(0), c.i64(out.aval.size), [c.store(optr, z, c.const(0, dt))],
-                    parallel=out.aval.size >= PARALLEL_MIN, simd=True)]
+    wd, ws, pads = p["window_dimensions"], p["window_strides"], p["padding"]
     pshape = ct.aval.shape
+    cells = _window_cells(p)
+    tiles = cells is not None and all(
+        w == s and pd == (0, 0) and n == o * s
+        for w, s, pd, n, o in zip(wd, ws, pads, x.aval.shape, pshape))
+    stmts = []
+    if not tiles:
+        z = c.var("z", dtypes.int64)
+        stmts.append(c.for_(z, c.i64(0), c.i64(out.aval.size),
+                            [c.store(optr, z, c.const(0, dt))],
+                            parallel=out.aval.size >= PARALLEL_MIN, simd=True))
     if ct.aval.size == 0:
         return stmts
+    if cells is None:
+        return stmts + _pool_scatter_loops(c, kernel, buffers)
     nd = x.aval.ndim
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
+    em = KernelEmitter(c, buffers)
+    ctv = em.value(ct, list(ovars), kernel)
+    sel, where, _ = _chosen_cell(c, em, kernel, x, p, ovars, pshape, cells,
+                                 p["computation"], x.aval.dtype)
+    zero = c.const(0, dt)
+    for j, (idx, valid) in enumerate(where):
+        off = em.offset(idx, x.aval.shape)
+        val = c.select(c.eq(sel, c.const(j, dtypes.int32)), ctv, zero)
+        if tiles:
+            em.stmts.append(c.store(optr, off, val))
+            continue
+        st = c.store(optr, off, c.binop("+", c.load(optr, off), val, dt))
+        em.stmts.append(st if valid is None else cdsl.If(valid, (st,)))
+    # Overlapping windows write the same cells: such axes are neither split over threads
+    # nor vectorised.
+    return stmts + _output_nest(c, ovars, pshape, em.stmts, parallel=wd[0] <= ws[0],
+                                simd=wd[-1] <= ws[-1])
+
+
+def _pool_scatter_loops(c, kernel: Kernel, buffers) -> list:
+    """pool_scatter with a big window (the output already zeroed): loops over the cells."""
+    import cdsl
+    eqn = kernel.eqn
+    p = eqn.params
+    ct, x = eqn.inputs
+    out = kernel.root
+    dt = out.aval.dtype
+    optr = buffers[out.id]
+    kind = p["computation"]
+    nd = x.aval.ndim
+    pshape = ct.aval.shape
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
     wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
     best = c.var("best", dt)
     bpos = c.var("bpos", dtypes.int64)
-    ident = c.const(_identity(p["computation"], dt), dt)
+    ident = c.const(_identity(kind, dt), dt)
     em = KernelEmitter(c, buffers)
     ctv = em.value(ct, list(ovars), kernel)
-    pre = list(em.stmts)
+    v0, idx0, valid0 = _cell_at(c, em, kernel, x, p, ovars, pshape, (0,) * nd)
+    off0 = em.offset(idx0, x.aval.shape)
+    if valid0 is not None:
+        v0, off0 = c.select(valid0, v0, ident), c.select(valid0, off0, c.i64(-1))
+    pre = em.stmts + [c.decl(best, _first_best(c, kind, v0, dt)), c.decl(bpos, off0)]
     em.stmts = []
-    v, idx, valid = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
-    better = _better(c, p["computation"], v, best)
+    v, idx, _ = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
+    better = _better(c, kind, v, best)
     off = em.offset(idx, x.aval.shape)
     inner = em.stmts + [c.assign(bpos, c.select(better, off, bpos)),
                         c.assign(best, c.select(better, v, best))]
-    body = pre + [c.decl(best, ident), c.decl(bpos, c.i64(-1))] + \
-        _window_loops(c, p, wvars, inner)
-    import cdsl
+    body = pre + _window_loops(c, p, wvars, inner)
     body.append(cdsl.If(c.ge(bpos, c.i64(0)),
                         (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
-    safe_par = p["window_dimensions"][0] <= p["window_strides"][0] and \
-        p["padding"][0] == (0, 0)
-    n = ct.aval.size
-    for d in reversed(range(nd)):
-        body = [c.for_(ovars[d], c.i64(0), c.i64(pshape[d]), body,
-                       parallel=(d == 0 and safe_par and n * 4 >= PARALLEL_MIN and
-                                 pshape[0] > 1))]
-    return stmts + body
+    return _output_nest(c, ovars, pshape, body,
+                        parallel=p["window_dimensions"][0] <= p["window_strides"][0] and
+                        p["padding"][0] == (0, 0), simd=False)
 
 
 def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:

@@ -88,8 +88,8 @@ def _gemm_ok(eqn: Eqn) -> bool:
 def _conv_ok(eqn: Eqn) -> bool:
     p = eqn.params
     a = eqn.inputs[0].aval
-    return (a.dtype in (dtypes.float32, dtypes.float64) and p["batch_group_count"] == 1
-            and p["feature_group_count"] == 1)
+    return a.dtype in (dtypes.float32, dtypes.float64) and (
+        p["batch_group_count"] == 1 or p["feature_group_count"] == 1)
 
 
 def classify(eqn: Eqn) -> str:

@@ -1,0 +1,228 @@
+"""The C backend's convolution and pooling kernels against the reference backend.
+
+The direct convolution kernel (funcgrad/lowering/gemm.py) tiles MR output positions by NR
+features with remainder tiles, pads/dilates the input into a scratch copy when it must,
+packs the filter when its features are not contiguous, writes a scratch output when the
+output's features are not contiguous, splits long reductions into blocks and loops over
+feature/batch groups; the window kernels (funcgrad/lowering/codegen.py) unroll small
+windows, tile or overlap, and loop over big ones. Each case below runs forward and both
+gradients in one compiled program; the sizes are chosen to reach every one of those paths.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+from funcgrad.backends import c as cbackend
+from funcgrad.lowering import codegen, gemm
+
+pytestmark = [pytest.mark.cbackend,
+              pytest.mark.skipif(not cbackend.available(), reason="no C compiler")]
+
+RNG = np.random.default_rng(0)
+
+
+def _close(got, want, rtol, atol):
+    """Elementwise closeness; atol is relative to the largest finite |value| (long float32
+    sums are accurate to the sum's scale, not to each small element's)."""
+    for g, w in zip(fg.tree.tree_leaves(got), fg.tree.tree_leaves(want)):
+        w = np.asarray(w, np.float64)
+        finite = np.abs(w[np.isfinite(w)])
+        scale = max(1.0, float(finite.max())) if finite.size else 1.0
+        np.testing.assert_allclose(np.asarray(g, np.float64), w, rtol=rtol,
+                                   atol=atol * scale, equal_nan=True)
+
+
+def _conv_and_grads(x, w, **kw):
+    f = lambda x, w: lax.conv_general_dilated(x, w, **kw)
+    y = fg.jit(f, backend="reference")(x, w)
+    ct = RNG.standard_normal(y.shape).astype(x.dtype)
+
+    def fwd_bwd(x, w):
+        y, vjp = fg.vjp(f, x, w)
+        return (y,) + tuple(vjp(ct))
+    return fwd_bwd
+
+
+# (x shape, w shape, keyword arguments of conv_general_dilated). M = batch * output
+# positions is rarely a multiple of the 6-row tile; the feature counts cover full 16-wide
+# tiles, a remainder tile, and features fewer than one tile (F = 1 in the input gradient of
+# a one-channel convolution).
+CONV_CASES = {
+    "nhwc_same_3x3": ((3, 9, 7, 5), (3, 3, 5, 37),
+                      {"window_strides": (1, 1), "padding": "SAME",
+                           "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "nhwc_one_channel": ((2, 8, 8, 1), (3, 3, 1, 16),
+                         {"window_strides": (1, 1), "padding": "SAME",
+                              "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "nchw_strided_asymmetric": ((2, 3, 11, 10), (5, 3, 3, 2),
+                                {"window_strides": (2, 3), "padding": ((1, 2), (0, 1))}),
+    "negative_padding_rhs_dilation": ((2, 13, 4), (3, 4, 6),
+                                      {"window_strides": (2,), "padding": ((-1, 2),),
+                                           "rhs_dilation": (2,),
+                                           "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "lhs_dilation": ((2, 7, 6), (3, 6, 20),
+                     {"window_strides": (1,), "padding": ((2, 1),), "lhs_dilation": (2,),
+                          "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "conv3d_ndhwc": ((2, 5, 4, 6, 3), (2, 3, 2, 3, 18),
+                     {"window_strides": (1, 2, 1), "padding": "SAME",
+                          "dimension_numbers": ("NDHWC", "DHWIO", "NDHWC")}),
+    "feature_groups": ((2, 6, 6, 6), (3, 3, 2, 9),
+                       {"window_strides": (1, 1), "padding": "SAME", "feature_group_count": 3,
+                            "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "depthwise_nchw": ((2, 4, 7, 7), (4, 1, 3, 3),
+                       {"window_strides": (2, 2), "padding": "SAME", "feature_group_count": 4}),
+    "size_one": ((1, 1, 1, 1), (1, 1, 1, 1),
+                 {"window_strides": (1, 1), "padding": "SAME",
+                      "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    # The filter gradient reduces over batch x positions = 12544 steps: split into blocks
+    # of the batch (the last block partial), accumulating into the output.
+    "filter_gradient_blocks": ((16, 28, 28, 3), (3, 3, 3, 32),
+                               {"window_strides": (1, 1), "padding": "SAME",
+                                    "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONV_CASES))
+def test_conv_forward_and_gradients_match_reference(case):
+    xs, ws, kw = CONV_CASES[case]
+    x = RNG.standard_normal(xs).astype(np.float32)
+    w = RNG.standard_normal(ws).astype(np.float32)
+    f = _conv_and_grads(x, w, **kw)
+    _close(fg.jit(f, backend="c")(x, w), fg.jit(f, backend="reference")(x, w), 2e-5, 2e-5)
+
+
+def test_conv_float64_and_batch_groups():
+    # batch_group_count appears in the filter gradient of a grouped convolution; float64
+    # runs the same kernel with fma() and half-width tiles.
+    x = RNG.standard_normal((4, 7, 7, 6))
+    w = RNG.standard_normal((3, 3, 6, 4))
+    kw = {"window_strides": (1, 1), "padding": "VALID", "batch_group_count": 2,
+              "dimension_numbers": ("NHWC", "HWIO", "NHWC")}
+    with fg.enable_x64():
+        f = lambda x, w: lax.conv_general_dilated(x, w, **kw)
+        got = fg.jit(f, backend="c")(x, w)
+        assert got.dtype == np.float64
+        _close(got, fg.jit(f, backend="reference")(x, w), 1e-12, 1e-12)
+        xs, ws, kw = CONV_CASES["nchw_strided_asymmetric"]
+        x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+        g = _conv_and_grads(x, w, **kw)
+        _close(fg.jit(g, backend="c")(x, w), fg.jit(g, backend="reference")(x, w), 1e-12,
+               1e-12)
+
+
+def test_conv_batch_size_read_at_run_time():
+    # The second batch size compiles size-generic code (the batch a run-time value): the
+    # tile loops, row clamping and blocks must follow it; a third size reuses that module.
+    w = RNG.standard_normal((3, 3, 4, 24)).astype(np.float32)
+    kw = {"window_strides": (1, 1), "padding": "SAME", "dimension_numbers": ("NHWC", "HWIO",
+                                                                        "NHWC")}
+    f = lambda x, w: fg.grad(
+        lambda x, w: fnp.sum(lax.conv_general_dilated(x, w, **kw) ** 2), (0, 1))(x, w)
+    step = fg.jit(f, backend="c")
+    for n in (5, 3, 7):
+        x = RNG.standard_normal((n, 6, 5, 4)).astype(np.float32)
+        _close(step(x, w), fg.jit(f, backend="reference")(x, w), 2e-5, 1e-4)
+
+
+def test_conv_source_is_a_direct_kernel():
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    w = np.zeros((3, 3, 4, 16), np.float32)
+    f = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME",
+                                              dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    src = fg.jit(f, backend="c").lower(x, w).source
+    assert "fmaf(" in src and "cblas_sgemm" not in src
+    # one accumulator per (row, feature) of the register tile
+    assert f"ca{gemm.CONV_MR - 1}_{2 * gemm._simd_width(np.float32) - 1}" in src
+
+
+# ----------------------------------------------------------------------------- pooling
+
+def _pool_fns(kind, wd, ws, pad):
+    init, op = {"max": (-np.inf, lax.max), "min": (np.inf, lax.min),
+                "sum": (0.0, lax.add)}[kind]
+    return lambda x: lax.reduce_window(x, init, op, wd, ws, pad)
+
+
+POOL_CASES = {
+    # 2x2 stride 2 tiles the input: pool_scatter writes every cell once, no zeroing pass
+    "tiles_nhwc": ((3, 8, 6, 19), "max", (1, 2, 2, 1), (1, 2, 2, 1), "VALID"),
+    # odd size: the last row and column belong to no window
+    "odd_size": ((2, 5, 7, 3), "max", (1, 2, 2, 1), (1, 2, 2, 1), "VALID"),
+    # overlapping windows with padding on both sides
+    "overlap_same": ((2, 9, 9, 5), "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME"),
+    # the window on the innermost axis (NCHW), overlapping there: no vectorised loop
+    "nchw_overlap_last": ((2, 3, 7, 9), "min", (1, 1, 3, 2), (1, 1, 1, 1),
+                          ((0, 0), (0, 0), (1, 2), (0, 1))),
+    # 81 cells: the window is a loop nest, not unrolled
+    "big_window": ((2, 12, 12, 3), "max", (1, 9, 9, 1), (1, 3, 3, 1), "SAME"),
+    "big_window_sum": ((2, 10, 10, 2), "sum", (1, 9, 9, 1), (1, 1, 1, 1), "SAME"),
+    "sum_1d": ((3, 10, 4), "sum", (1, 3, 1), (1, 2, 1), "SAME"),
+    "size_one": ((1, 1, 1, 1), "max", (1, 1, 1, 1), (1, 1, 1, 1), "VALID"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POOL_CASES))
+def test_pooling_forward_and_derivatives_match_reference(case):
+    shape, kind, wd, ws, pad = POOL_CASES[case]
+    x = RNG.standard_normal(shape).astype(np.float32)
+    if kind != "sum":
+        x[x > 1.5] = np.nan          # NaN propagates forward and counts as -inf/+inf
+        x[x < -1.5] = -np.inf
+    f = _pool_fns(kind, wd, ws, pad)
+    y = fg.jit(f, backend="reference")(x)
+    ct = RNG.standard_normal(y.shape).astype(np.float32)
+    g = lambda x: (f(x), fg.vjp(f, x)[1](ct)[0],
+                   fg.jvp(f, (x,), (fnp.cos(x) + 2.0,))[1])
+    _close(fg.jit(g, backend="c")(x), fg.jit(g, backend="reference")(x), 1e-5, 1e-5)
+
+
+@pytest.mark.parametrize("wd", [(1, 2, 2, 1), (1, 9, 9, 1)])
+def test_max_pool_derivative_of_a_window_without_numbers_goes_to_its_first_cell(wd):
+    # Regression: a window whose cells are all -inf or NaN sent its cotangent nowhere in
+    # the C kernels; the reference (like XLA's select-and-scatter) sends it to cell 0.
+    x = np.full((1, 18, 18, 2), -np.inf, np.float32)
+    x[0, 0, 1, 0] = np.nan
+    x[0, 12, 12, 1] = 3.0
+    f = _pool_fns("max", wd, wd, "VALID")
+    y = fg.jit(f, backend="reference")(x)
+    ct = np.arange(np.prod(y.shape), dtype=np.float32).reshape(y.shape) + 1
+    g = lambda x: (fg.vjp(f, x)[1](ct)[0],
+                   fg.jvp(f, (x,), (fnp.ones_like(x) * 2 + x * 0,))[1])
+    got, want = fg.jit(g, backend="c")(x), fg.jit(g, backend="reference")(x)
+    _close(got, want, 0, 0)
+    assert np.asarray(got[0])[0, 0, 0, 0] == ct[0, 0, 0, 0]
+
+
+def test_reshape_max_pooling_and_its_gradient():
+    # JAX users' other pooling idiom: a reduction over the window axes of a reshape. The
+    # reduction is unrolled and the reshapes map indices axis group by axis group.
+    x = RNG.standard_normal((3, 10, 14, 6)).astype(np.float32)
+    x[0, 1, 2, 3] = np.nan
+
+    def pool(x):
+        n, h, w, c = x.shape
+        return fnp.max(x.reshape(n, h // 2, 2, w // 2, 2, c), axis=(2, 4))
+
+    def f(x):
+        g = fg.grad(lambda x: fnp.sum(pool(fnp.maximum(x, 0.0)) ** 2))(fnp.nan_to_num(x))
+        return pool(x), g, fnp.min(x.reshape(3, 5, 2, 7, 2, 6), axis=(1, 3)), \
+            fnp.sum(x.reshape(3, 2, 5, 84) * 2.0, axis=(0, 2)).reshape(4, 42)[:, ::5]
+
+    _close(fg.jit(f, backend="c")(x), fg.jit(f, backend="reference")(x), 1e-5, 1e-5)
+    src = fg.jit(pool, backend="c").lower(x).source
+    assert "/ 2" not in src.split("reduce_max")[1]      # no flat index decomposition
+
+
+def test_window_kernels_vectorise_over_channels():
+    x = np.zeros((2, 8, 8, 16), np.float32)
+    f = _pool_fns("max", (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+    src = fg.jit(lambda x: fg.grad(lambda x: fnp.sum(f(x) ** 2))(x),
+                 backend="c").lower(x).source
+    for part in src.split("/* ")[1:]:
+        if part.startswith(("reduce_window", "pool_scatter")):
+            assert "#pragma omp simd" in part, part[:200]
+    assert codegen._UNROLL_CELLS >= 4
