@@ -358,3 +358,23 @@ def test_jitted_programs_get_a_plan(two_free_cores):
     plans = [o._thread_plan for o in gc.get_objects()
              if isinstance(o, Executable) and o._thread_plan.calls]
     assert any(p.parallel is not None for p in plans)
+
+
+@pytest.mark.cbackend
+def test_vendored_openmp_copies_do_not_count_as_loaded(tmp_path):
+    # scikit-learn's wheel ships libgomp renamed (file and soname libgomp-<hash>.so.1):
+    # a separate library, so loading it first must not stop funcgrad from configuring the
+    # libgomp.so.1 its compiled modules link
+    src = tmp_path / "v.c"
+    src.write_text("int vendored_probe(void) { return 1; }\n")
+    lib = tmp_path / "libgomp-0123abcd.so.1"
+    subprocess.run(["cc", "-shared", "-fPIC", "-Wl,-soname,libgomp-0123abcd.so.1", str(src),
+                    "-o", str(lib)], check=True, capture_output=True)
+    wait = _child(f"""
+        import ctypes
+        ctypes.CDLL({str(lib)!r})
+        import funcgrad.backends.c
+        from funcgrad.backends import threads as T
+        print(T.info()["wait"])
+    """).strip()
+    assert wait.startswith("GOMP_SPINCOUNT="), wait

@@ -305,13 +305,19 @@ class _OpenMP:
 _omp = _OpenMP()
 
 
-def _libgomp_mapped() -> str | None:
-    """The path of a libgomp already loaded in this process, or None."""
+def _libgomp_mapped(name: str) -> str | None:
+    """The path of the library `name` if this process has loaded it already, else None.
+    (Copies that other wheels vendor under other names, such as scikit-learn's or
+    PyTorch's `libgomp-<hash>.so.1`, are separate libraries and do not count.)"""
+    try:
+        ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return None
     text = _read("/proc/self/maps") or ""
     for ln in text.splitlines():
-        if "libgomp" in ln and "/" in ln:
+        if "/" in ln and os.path.basename(ln).startswith("libgomp.so"):
             return ln[ln.index("/"):].strip()
-    return None
+    return name
 
 
 def configure_openmp(spin_count: int = SPIN_COUNT):
@@ -323,7 +329,7 @@ def configure_openmp(spin_count: int = SPIN_COUNT):
             return _omp.lib
         name = "libgomp.so.1"       # what gcc -fopenmp links (find_library would fork)
         user = {k: os.environ[k] for k in _USER_WAIT_VARS if os.environ.get(k)}
-        loaded = _libgomp_mapped()
+        loaded = _libgomp_mapped(name)
         saved = {}
         if user:
             _omp.wait = "the user's " + ", ".join(f"{k}={v}" for k, v in user.items())
@@ -338,7 +344,7 @@ def configure_openmp(spin_count: int = SPIN_COUNT):
             _omp.lib = ctypes.CDLL(name)
             _omp.lib.omp_set_num_threads.argtypes = [ctypes.c_int]
             _omp.lib.omp_get_max_threads.restype = ctypes.c_int
-            _omp.path = _libgomp_mapped() or name
+            _omp.path = _libgomp_mapped(name) or name
         except (OSError, AttributeError) as e:
             _omp.lib, _omp.error = None, f"{name}: {e}"
             _omp.wait = "not configured (libgomp not found)"
