@@ -745,3 +745,19 @@ def test_jax_signature_arguments_of_the_derivative_transforms():
     for t in (fg.grad, fg.value_and_grad, fg.jacfwd, fg.jacrev, fg.hessian):
         with pytest.raises(NotImplementedError, match="holomorphic=True"):
             t(f, holomorphic=True)(x)
+
+
+def test_numpy_namespace_is_declared():
+    """funcgrad.numpy declares its public names; each exists, none is a helper or a
+    re-exported internal class, and `from funcgrad.numpy import *` gives exactly them."""
+    assert len(fnp.__all__) == len(set(fnp.__all__)) > 300
+    assert all(hasattr(fnp, n) for n in fnp.__all__)
+    assert not {"ArrayImpl", "ShapedArray", "Tracer", "builtins", "annotations",
+                "attach_array_methods"} & set(fnp.__all__)
+    public = {n for n in dir(fnp) if not n.startswith("_")}
+    assert public - set(fnp.__all__) <= {"Array", "ArrayImpl", "ShapedArray", "Tracer",
+                                         "annotations", "attach_array_methods", "builtins",
+                                         "linalg"}
+    ns: dict = {}
+    exec("from funcgrad.numpy import *", ns)
+    assert set(ns) - {"__builtins__"} == set(fnp.__all__)

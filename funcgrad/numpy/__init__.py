@@ -48,7 +48,8 @@ def asarray(a, dtype=None, copy=None):
     """Convert to a funcgrad Array (lists of arrays are stacked)."""
     if isinstance(a, Array):
         return a if dtype is None else astype(a, dtype)
-    if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array) for e in _core._flat_seq(a)):
+    if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array)
+                                                     for e in _core._flat_seq(a)):
         return stack([asarray(e) for e in a]) if dtype is None else astype(
             stack([asarray(e) for e in a]), dtype)
     if isinstance(a, (bool, int, float)) and not isinstance(a, _np.generic) and dtype is None:
@@ -363,7 +364,6 @@ add = _binary("add", _ew.add)
 subtract = _binary("subtract", _ew.sub)
 multiply = _binary("multiply", _ew.mul)
 true_divide = divide = _binary("divide", _ew.div, to_float=True)
-power_float = _binary("power", _ew.pow, to_float=True)
 arctan2 = _binary("arctan2", _ew.atan2, to_float=True)
 maximum = _binary("maximum", _ew.max)
 minimum = _binary("minimum", _ew.min)
@@ -1006,9 +1006,6 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     s = sum(x, axis=axis, keepdims=keepdims)
     res = _ew.div(s, _core.to_array(_np.asarray(_count(x, axes), x.dtype)))
     return res if res.dtype == out_dtype else astype(res, out_dtype)
-
-
-average_plain = mean
 
 
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
@@ -1798,9 +1795,6 @@ def flatnonzero(a, size=None):
     return nonzero(ravel(a), size=size)[0]
 
 
-argwhere_np = _np.argwhere
-
-
 def argwhere(a, size=None):
     return stack(nonzero(a, size=size), axis=-1)
 
@@ -2216,21 +2210,68 @@ def copy(a):
     return _arr(a)
 
 
-def iscalar(x):
+def isscalar(x):
+    """Whether `x` is a Python scalar or a 0-d array (JAX's rule)."""
     return isinstance(x, (int, float, bool)) or (isinstance(x, Array) and x.ndim == 0)
-
-
-isscalar = iscalar
-
-
-def count_params(tree):
-    from ..tree import tree_leaves
-    return builtins.sum(_arr(x).size for x in tree_leaves(tree))
 
 
 from . import linalg  # noqa: E402
 from ._methods import attach_array_methods  # noqa: E402
-from ._extra import install as _install_extra  # noqa: E402
+from ._extra import (  # noqa: E402  (written on the functions above)
+    append, apply_along_axis, atan2, bincount, bitwise_invert, bitwise_left_shift,
+    bitwise_right_shift, block, choose, compress, concat, corrcoef, cov, cumulative_prod,
+    cumulative_sum, delete, diag_indices, ediff1d, extract, frexp, fromfunction, gcd, geomspace,
+    in1d, indices, insert, iscomplex, iscomplexobj, isin, isreal, isrealobj, ix_, lcm, ldexp,
+    logaddexp2, matvec, modf, nanargmax, nanargmin, nancumprod, nancumsum, nanmedian,
+    nanpercentile, nanprod, nanquantile, nanstd, nanvar, polyadd, polyder, polymul,
+    put_along_axis, spacing, trapezoid, tril_indices, tril_indices_from, triu_indices,
+    triu_indices_from, unstack, vander, vecdot, vecmat, vectorize,
+)
 
-_install_extra(globals())
-attach_array_methods(Array, globals())
+attach_array_methods(Array)
+
+
+# The public namespace: NumPy's names that funcgrad.numpy implements (JAX's jax.numpy).
+__all__ = [
+    "abs", "absolute", "acos", "acosh", "add", "all", "allclose", "amax", "amin", "angle",
+    "any", "append", "apply_along_axis", "arange", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctan2", "arctanh", "argmax", "argmin", "argsort", "argwhere", "around",
+    "array", "array_equal", "array_split", "asarray", "asin", "asinh", "astype", "atan",
+    "atan2", "atanh", "atleast_1d", "atleast_2d", "atleast_3d", "average", "bincount",
+    "bitwise_and", "bitwise_invert", "bitwise_left_shift", "bitwise_not", "bitwise_or",
+    "bitwise_right_shift", "bitwise_xor", "block", "bool_", "broadcast_arrays",
+    "broadcast_shapes", "broadcast_to", "can_cast", "cbrt", "ceil", "choose", "clip",
+    "column_stack", "compress", "concat", "concatenate", "conj", "conjugate", "convolve",
+    "copy", "copysign", "corrcoef", "correlate", "cos", "cosh", "count_nonzero", "cov", "cross",
+    "cummax", "cummin", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum", "deg2rad",
+    "degrees", "delete", "diag", "diag_indices", "diagonal", "diff", "digitize", "divide",
+    "divmod", "dot", "dstack", "dtype", "e", "ediff1d", "einsum", "empty", "empty_like",
+    "equal", "euler_gamma", "exp", "exp2", "expand_dims", "expm1", "extract", "eye", "fabs",
+    "finfo", "fix", "flatnonzero", "flip", "fliplr", "flipud", "float16", "float32", "float64",
+    "float_power", "floating", "floor", "floor_divide", "fmax", "fmin", "fmod", "frexp",
+    "fromfunction", "full", "full_like", "gcd", "geomspace", "greater", "greater_equal",
+    "heaviside", "histogram", "hsplit", "hstack", "hypot", "i0", "identity", "iinfo", "in1d",
+    "indices", "inexact", "inf", "inner", "insert", "int16", "int32", "int64", "int8",
+    "integer", "interp", "invert", "isclose", "iscomplex", "iscomplexobj", "isfinite", "isin",
+    "isinf", "isnan", "isneginf", "isposinf", "isreal", "isrealobj", "isscalar", "issubdtype",
+    "ix_", "kron", "lcm", "ldexp", "left_shift", "less", "less_equal", "lexsort", "linalg",
+    "linspace", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logspace", "matmul", "matrix_transpose",
+    "matvec", "max", "maximum", "mean", "median", "meshgrid", "min", "minimum", "mod", "modf",
+    "moveaxis", "multiply", "nan", "nan_to_num", "nanargmax", "nanargmin", "nancumprod",
+    "nancumsum", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod",
+    "nanquantile", "nanstd", "nansum", "nanvar", "ndarray", "ndim", "negative", "newaxis",
+    "nonzero", "not_equal", "number", "ones", "ones_like", "outer", "pad", "percentile",
+    "permute_dims", "pi", "polyadd", "polyder", "polymul", "polyval", "positive", "pow",
+    "power", "prod", "promote_types", "ptp", "put_along_axis", "quantile", "rad2deg", "radians",
+    "ravel", "ravel_multi_index", "real", "reciprocal", "remainder", "repeat", "reshape",
+    "resize", "result_type", "right_shift", "rint", "roll", "rollaxis", "rot90", "round",
+    "row_stack", "searchsorted", "select", "shape", "sign", "signbit", "signedinteger", "sin",
+    "sinc", "sinh", "size", "sort", "spacing", "split", "sqrt", "square", "squeeze", "stack",
+    "std", "subtract", "sum", "swapaxes", "take", "take_along_axis", "tan", "tanh", "tensordot",
+    "tile", "trace", "transpose", "trapezoid", "tri", "tril", "tril_indices",
+    "tril_indices_from", "triu", "triu_indices", "triu_indices_from", "true_divide", "trunc",
+    "uint16", "uint32", "uint64", "uint8", "unique", "unravel_index", "unsignedinteger",
+    "unstack", "vander", "var", "vdot", "vecdot", "vecmat", "vectorize", "vsplit", "vstack",
+    "where", "zeros", "zeros_like",
+]

@@ -1,10 +1,14 @@
 """Operators and methods of `Array`, defined as funcgrad.numpy functions."""
 from __future__ import annotations
 
+from .. import numpy as _fnp
 
-def attach_array_methods(cls, fnp: dict) -> None:
+
+def attach_array_methods(cls) -> None:
+    """Give `cls` (core's Array) NumPy's operators and methods, as funcgrad.numpy functions
+    (called at the end of the package's `__init__`, once they all exist)."""
     def binop(name, swap=False):
-        f = fnp[name]
+        f = getattr(_fnp, name)
         if swap:
             return lambda self, other: f(other, self)
         return lambda self, other: f(self, other)
@@ -27,12 +31,12 @@ def attach_array_methods(cls, fnp: dict) -> None:
         "__gt__": binop("greater"), "__ge__": binop("greater_equal"),
         "__eq__": binop("equal"), "__ne__": binop("not_equal"),
         "__divmod__": binop("divmod"), "__rdivmod__": binop("divmod", True),
-        "__neg__": lambda self: fnp["negative"](self),
+        "__neg__": lambda self: _fnp.negative(self),
         "__pos__": lambda self: self,
-        "__abs__": lambda self: fnp["absolute"](self),
-        "__invert__": lambda self: fnp["invert"](self),
-        "__getitem__": lambda self, idx: fnp["_getitem"](self, idx),
-        "__round__": lambda self, nd=0: fnp["round"](self, nd),
+        "__abs__": lambda self: _fnp.absolute(self),
+        "__invert__": lambda self: _fnp.invert(self),
+        "__getitem__": lambda self, idx: _fnp._getitem(self, idx),
+        "__round__": lambda self, nd=0: _fnp.round(self, nd),
     }
     for name, f in ops.items():
         setattr(cls, name, f)
@@ -49,31 +53,31 @@ def attach_array_methods(cls, fnp: dict) -> None:
         "conj": "conj", "conjugate": "conj",
     }
     for meth, fname in methods.items():
-        f = fnp[fname]
+        f = getattr(_fnp, fname)
         setattr(cls, meth, (lambda f: lambda self, *a, **k: f(self, *a, **k))(f))
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
-        return fnp["reshape"](self, shape, order)
+        return _fnp.reshape(self, shape, order)
 
     def transpose(self, *axes):
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = axes[0]
-        return fnp["transpose"](self, axes or None)
+        return _fnp.transpose(self, axes or None)
 
     def astype(self, dtype, copy=False):
-        return fnp["astype"](self, dtype)
+        return _fnp.astype(self, dtype)
 
     cls.reshape = reshape
     cls.transpose = transpose
     cls.astype = astype
-    cls.T = property(lambda self: fnp["transpose"](self))
-    cls.mT = property(lambda self: fnp["matrix_transpose"](self))
+    cls.T = property(lambda self: _fnp.transpose(self))
+    cls.mT = property(lambda self: _fnp.matrix_transpose(self))
     cls.real = property(lambda self: self)
-    cls.imag = property(lambda self: fnp["zeros_like"](self))
-    cls.at = property(lambda self: fnp["_AtHelper"](self))
+    cls.imag = property(lambda self: _fnp.zeros_like(self))
+    cls.at = property(lambda self: _fnp._AtHelper(self))
     cls.copy = lambda self: self
-    cls.view = lambda self, dtype=None: self if dtype is None else fnp["astype"](self, dtype)
+    cls.view = lambda self, dtype=None: self if dtype is None else _fnp.astype(self, dtype)
     cls.nbytes = property(lambda self: self.size * self.dtype.itemsize)
     cls.itemsize = property(lambda self: self.dtype.itemsize)
