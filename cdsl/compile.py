@@ -44,6 +44,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -102,10 +103,24 @@ _warned: set = set()
 
 
 def warn_once(key, message: str, category=CacheWarning) -> None:
-    """Emit `message` once per process for `key`."""
+    """Emit `message` once per process for `key`, attributed to the user's line that led
+    here (the first caller outside cdsl and funcgrad)."""
     if key not in _warned:
         _warned.add(key)
-        warnings.warn(message, category, stacklevel=3)
+        warnings.warn(message, category, stacklevel=_user_stacklevel())
+
+
+_PACKAGES = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), d)
+                  + os.sep for d in ("cdsl", "funcgrad"))
+
+
+def _user_stacklevel() -> int:
+    """The `stacklevel` of the first frame outside cdsl and funcgrad, counted from a
+    `warnings.warn` call in a function called by the frame asking."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGES):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 # --- directories -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from . import core, dtypes
-from .core import ArrayImpl, ShapedArray, Trace, Tracer, full_lower, new_main, safe_zip
+from .core import ShapedArray, Trace, Tracer, full_lower, new_main, safe_zip
 from .ir import Lit, Program, StagingTrace, StagingTracer, Var, trace_to_program
 
 

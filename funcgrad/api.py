@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import sys
 import threading
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -20,8 +19,7 @@ from . import traceback_util
 from .traceback_util import api_boundary
 from .ir import ClosedProgram, Var, eval_program, hoist_consts, trace_to_program
 from .prims import collectives, control
-from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_structure,
-                   tree_unflatten)
+from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_unflatten)
 
 
 def _fun_name(f) -> str:
@@ -673,7 +671,12 @@ class Jitted:
         _check_argnums(self._sig, self.donate_argnums, "donate_argnums", self.__name__)
         if self.static_argnames and self._sig is not None:
             params = list(self._sig.parameters)
+            takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD
+                               for p in self._sig.parameters.values())
             for name in self.static_argnames:
+                if name not in params and not takes_kwargs:
+                    raise ValueError(f"jit({self.__name__}): static_argnames names {name!r}, "
+                                     f"which is not a parameter of the function ({params})")
                 if name in params:
                     idx = params.index(name)
                     if idx not in self.static_argnums:
@@ -858,7 +861,7 @@ class Jitted:
         if any(donate):
             for x, d in zip(list(consts) + leaves, donate):
                 if d and isinstance(x, ArrayImpl):
-                    x.delete()
+                    x.delete("donated")
         return tree_unflatten(out_tree, outs)
 
     def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):

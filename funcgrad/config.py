@@ -53,8 +53,15 @@ class Option:
         for env in envs:
             raw = os.environ.get(env)
             if raw not in (None, ""):
-                return self.parse(raw)
+                return self.parse_from(raw, f"environment variable {env}")
         return self.default
+
+    def parse_from(self, raw, source: str):
+        """`raw` parsed, or a ValueError naming the option and where the value came from."""
+        try:
+            return self.parse(raw)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"funcgrad.config: option {self.name!r} ({source}): {e}") from None
 
 
 def _flag(v) -> bool:
@@ -64,7 +71,7 @@ def _flag(v) -> bool:
             return True
         if low in ("0", "false", "no", "off", ""):
             return False
-        raise ValueError(f"expected a boolean (1/0, true/false), got {v!r}")
+        raise ValueError(f"expected a boolean (1/0, true/false, yes/no, on/off), got {v!r}")
     return bool(v)
 
 
@@ -159,7 +166,7 @@ def update(name: str, value) -> None:
     """Set option `name` (funcgrad's or JAX's name) to `value`; None restores the default
     (or the environment variable's value)."""
     opt = _option(name)
-    new = None if value is None else opt.parse(value)
+    new = None if value is None else opt.parse_from(value, f"config.update({name!r}, ...)")
     for hook in opt.hooks:
         hook(opt.effective(new))
     opt.value = new

@@ -242,9 +242,13 @@ class ArrayImpl(Array):
 
     def _host_value(self) -> np.ndarray:
         if self._deleted:
-            raise RuntimeError(
-                f"Array {self.aval.str_short()} was donated to a jitted function and its buffer "
-                "has been reused; it can no longer be used. Keep a copy if you need it.")
+            if self._deleted == "donated":
+                raise RuntimeError(
+                    f"Array {self.aval.str_short()} was donated to a jitted function and its "
+                    "buffer has been reused; it can no longer be used. Keep a copy if you "
+                    "need it.")
+            raise RuntimeError(f"Array {self.aval.str_short()} was deleted (Array.delete()); "
+                               "it can no longer be used")
         if self._backend is not None:
             return self._backend.to_host(self._value)
         return self._value
@@ -300,8 +304,9 @@ class ArrayImpl(Array):
     def is_deleted(self) -> bool:
         return self._deleted
 
-    def delete(self):
-        self._deleted = True
+    def delete(self, _why: str = "deleted"):
+        """Free the array's buffer; using the array afterwards raises."""
+        self._deleted = _why
         self._value = None
         self._addr = None
 

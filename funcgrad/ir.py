@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import core
-from .core import ArrayImpl, ShapedArray, Trace, Tracer, bind, full_raise, new_main
+from .core import ArrayImpl, ShapedArray, Trace, Tracer, full_raise, new_main
 from .tree import tree_flatten, tree_unflatten
 
 

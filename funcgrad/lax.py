@@ -1391,10 +1391,8 @@ def switch(index, branches, *operands, operand=None):
         raise TypeError(f"switch: index must be a scalar, got shape {index.shape}")
     if not _dtypes.is_int(index.dtype):
         raise TypeError(f"switch: index must be an integer, got {index.dtype}")
-    if not isinstance(index, _Tracer) and not _core.dynamic_trace_active() and not any(
-            isinstance(x, _Tracer) for x in _tree_leaves(operands)):
-        i = int(_np.clip(int(index), 0, len(branches) - 1))
-        return branches[i](*operands)
+    # (Every branch is traced, eagerly too, as in JAX: branches must agree in structure,
+    # shapes and dtypes whichever one runs.)
     leaves, in_tree = _tree_flatten(operands)
     leaves = _leaf_arrays(leaves)
     staged = [_stage_branch(b, leaves, in_tree) for b in branches]

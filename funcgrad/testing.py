@@ -14,7 +14,7 @@ import numpy as np
 
 from . import api, config
 from . import numpy as fnp
-from .tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from .tree import tree_flatten, tree_leaves, tree_map
 
 __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp", "shapes", "arrays",
            "broadcast_shapes", "float_dtypes", "assert_allclose"]

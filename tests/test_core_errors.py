@@ -174,3 +174,64 @@ def test_traced_shape_is_a_concretization_error(make):
     with pytest.raises(fg.ConcretizationTypeError, match="static_argnums"):
         fg.jit(make)(3)
     assert fg.jit(make, static_argnums=0)(3).size == 3 * (1 if make(1).ndim == 1 else 2)
+
+
+# --- messages found wanting while writing docs/errors.md -----------------------------------
+
+def test_bad_config_values_name_the_option_and_their_source(monkeypatch):
+    with pytest.raises(ValueError, match=r"option 'debug_nans' \(config.update\('jax_debug_nans'"):
+        fg.config.update("jax_debug_nans", "perhaps")
+    monkeypatch.setenv("FUNCGRAD_LOG_COMPILES", "maybe")
+    with pytest.raises(ValueError, match="environment variable FUNCGRAD_LOG_COMPILES"):
+        fg.config.read("log_compiles")
+
+
+def test_jax_platform_names_in_the_environment(monkeypatch):
+    from funcgrad.backends import default_backend_name
+    monkeypatch.setenv("FUNCGRAD_BACKEND", "cpu")
+    with fg.config.override("backend", None):     # (the tests' own choice set aside)
+        assert default_backend_name() == "c"
+    monkeypatch.setenv("FUNCGRAD_BACKEND", "tpu")
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        with fg.config.override("backend", None):
+            default_backend_name()
+
+
+def test_deleted_and_donated_arrays_say_which():
+    x = fnp.ones(3)
+    x.delete()
+    with pytest.raises(RuntimeError, match=r"was deleted \(Array.delete\(\)\)"):
+        x + 1
+    y = fnp.ones(3)
+    fg.jit(lambda a: a * 2, donate_argnums=0)(y)
+    with pytest.raises(RuntimeError, match="was donated to a jitted function"):
+        y + 1
+
+
+def test_unknown_static_argnames_are_refused():
+    with pytest.raises(ValueError, match="static_argnames names 'b'"):
+        fg.jit(lambda a: a, static_argnames=("b",))
+    assert fg.jit(lambda a, **kw: a, static_argnames=("b",))(1.0, b=2) == 1.0
+
+
+def test_eager_cond_checks_every_branch():
+    from funcgrad import lax
+    with pytest.raises(TypeError, match="same shapes and dtypes"):
+        lax.cond(fnp.array(True), lambda x: x, lambda x: x[:2], fnp.ones(3))
+
+
+def test_operand_errors_name_the_operation_and_the_given_shapes():
+    with pytest.raises(ValueError, match=r"shapes \(3,\) and \(4,\)"):
+        fnp.ones(3) @ fnp.ones(4)
+    with pytest.raises(TypeError, match=r"add: operands must be arrays or numbers, got "
+                                        r"\(Array, str\)"):
+        fnp.ones(3) + "a"
+
+
+def test_fallback_warnings_point_at_the_callers_line():
+    import warnings
+    from funcgrad.cache import warn_fallback
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        warn_fallback(("test-stacklevel", id(w)), "a test warning")
+    assert w and w[0].filename == __file__

@@ -13,14 +13,12 @@ cause and the fix. A `CompileError` from bad generated code is a bug and still r
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from .. import core
+from .. import config, core
 from ..core import ArrayImpl, ShapedArray
 from .base import Backend
-from .reference import ReferenceBackend, wrap_outputs
+from .reference import ReferenceBackend
 
 _backends: dict[str, object] = {}
 _config = {"backend": None}
@@ -28,7 +26,8 @@ KNOWN = ("reference", "c", "opencl")
 
 
 def default_backend_name() -> str:
-    name = _config["backend"] or os.environ.get("FUNCGRAD_BACKEND") or _preferred_default()
+    # (config.read: FUNCGRAD_BACKEND and JAX's platform names, cpu -> c, gpu -> opencl)
+    name = _config["backend"] or config.read("backend") or _preferred_default()
     if name not in KNOWN:
         raise ValueError(f"unknown backend {name!r}; choose one of {KNOWN}")
     return name

@@ -16,7 +16,6 @@ kernels missing or stale. Each cause is reported once per process.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cdsl import compile as _cc
 

@@ -276,8 +276,13 @@ def promote_types(a, b):
 
 
 def _promote(name, *args, to_float=False):
-    arrs = [_arr(a) if not (isinstance(a, (bool, int, float)) and not isinstance(a, _np.generic))
-            else a for a in args]
+    try:
+        arrs = [_arr(a) if not (isinstance(a, (bool, int, float)) and
+                                not isinstance(a, _np.generic)) else a for a in args]
+    except TypeError as e:
+        kinds = ", ".join("Array" if isinstance(a, Array) else type(a).__name__ for a in args)
+        raise TypeError(f"{name}: operands must be arrays or numbers, got ({kinds}): {e}") \
+            from None
     typed = []
     for a in arrs:
         if isinstance(a, Array):
@@ -1925,14 +1930,16 @@ def matmul(a, b):
                          "scalars)")
     x1 = x.ndim == 1
     y1 = y.ndim == 1
+    shapes = (x.shape, y.shape)
     if x1:
         x = reshape(x, (1, x.shape[0]))
     if y1:
         y = reshape(y, (y.shape[0], 1))
     if x.shape[-1] != y.shape[-2]:
         raise ValueError(f"matmul: input operand 1 has a mismatch in its core dimension 0, "
-                         f"with gufunc signature (n,k),(k,m)->(n,m) (size {y.shape[-2]} is "
-                         f"different from {x.shape[-1]}); shapes {x.shape} and {y.shape}")
+                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {y.shape[-2]} "
+                         f"is different from {x.shape[-1]}); shapes {shapes[0]} and "
+                         f"{shapes[1]}")
     batch = _np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     nb = len(batch)
     if x.shape[:-2] != batch:

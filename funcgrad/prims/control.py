@@ -18,7 +18,7 @@ from ..ad import (backward_pass, is_linearize_tracer, is_undefined, jvp_flat, jv
 from ..batching import (BatchTrace, BatchTracer, bdim_at_front, move_or_broadcast,
                         rule_axis_name)
 from ..core import ShapedArray, bind, new_main, safe_zip, split_list
-from ..ir import (Eqn, Lit, Program, Var, eval_program, partial_eval_rules, stage_closed,
+from ..ir import (Eqn, Program, Var, eval_program, partial_eval_rules, stage_closed,
                   trace_to_program)
 
 # Impls that run on Arrays (they call back into `bind`) rather than on NumPy buffers.
@@ -579,7 +579,7 @@ def _scan_transpose(cts, *args, program, num_consts, num_carry, length, reverse)
     ct_consts0 = [zeros_like_aval(a) for a in lin_const_avals]
     lin_mask = c_lin + [True] * ncar + x_lin
     body_t = transpose_program(program, lin_mask)
-    n_rc, n_lc, n_rx = len(res_consts), len(lin_const_avals), len(res_xs)
+    n_rc, n_lc = len(res_consts), len(lin_const_avals)
     ys_avals = [ShapedArray(a.shape[1:], a.dtype, a.weak_type)
                 for a in (core.get_aval(c) for c in ct_ys)]
     res_x_avals = [ShapedArray(core.get_aval(x).shape[1:], core.get_aval(x).dtype)

@@ -9,7 +9,6 @@ from .. import core, dtypes
 from ..ad import defzero_jvp
 from ..batching import bdim_at_front
 from ..core import ShapedArray, bind
-from .elementwise import and_, eq, not_, or_, select
 from .indexing import concatenate, gather, pad, slice
 from .linalg import _conv_vjp_lhs_padding, padtype_to_pads
 from .structural import expand_dims, full, iota
