@@ -70,6 +70,19 @@ CONV_CASES = {
     "conv3d_ndhwc": ((2, 5, 4, 6, 3), (2, 3, 2, 3, 18),
                      {"window_strides": (1, 2, 1), "padding": "SAME",
                           "dimension_numbers": ("NDHWC", "DHWIO", "NDHWC")}),
+    # Input dilation (the input gradient of a strided convolution) runs one kernel per
+    # output phase, each over the taps that meet input values: no products with zeros.
+    "strided_nhwc_phases": ((2, 9, 8, 3), (3, 3, 3, 20),
+                            {"window_strides": (2, 2), "padding": "SAME",
+                             "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "input_and_filter_dilation_nchw": ((2, 3, 5, 6), (4, 3, 3, 2),
+                                       {"window_strides": (1, 2), "padding": ((2, 1), (0, 2)),
+                                        "lhs_dilation": (2, 3), "rhs_dilation": (2, 1)}),
+    # 1-tap filter, input dilation 3, stride 2: some phases meet no input value (zeros)
+    "phases_without_taps": ((2, 5, 3), (1, 3, 4),
+                            {"window_strides": (2,), "padding": ((1, 1),),
+                             "lhs_dilation": (3,),
+                             "dimension_numbers": ("NWC", "WIO", "NWC")}),
     "feature_groups": ((2, 6, 6, 6), (3, 3, 2, 9),
                        {"window_strides": (1, 1), "padding": "SAME", "feature_group_count": 3,
                             "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),

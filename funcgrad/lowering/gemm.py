@@ -3,7 +3,8 @@
 Operands are materialised row-major buffers. A dot whose operands are laid out as
 [batch, free, contract] / [batch, contract, free] (either order, via BLAS's transpose
 flags) calls GEMM directly; otherwise the operand is first copied into that layout.
-Convolutions are im2col + GEMM (one GEMM over all batch rows).
+Convolutions are a direct register-blocked kernel of our own (no im2col matrix; see the
+section below).
 """
 from __future__ import annotations
 
@@ -197,9 +198,11 @@ def lower_dot(eqn, buffers, temps: Temps) -> list:
 #
 # out[g, m, f] = sum_k xp[g, m, k] * w[g, k, f]: m runs over the output positions (batch and
 # spatial), f over the output features of a group, k over the input features and window
-# taps. With the input padded (and dilated) into a scratch copy when it needs to be, every
-# operand address is affine in the loop indices, so the kernel reads the operands in place:
-# no im2col matrix. A tile of MR output positions x NR features (NR = two SIMD registers)
+# taps. With the input padded into a scratch copy when it needs to be, every operand
+# address is affine in the loop indices, so the kernel reads the operands in place: no
+# im2col matrix. Input dilation (the input gradient of a strided convolution) splits the
+# output positions into phases, each a convolution over the taps that meet input values
+# (no products with the dilation's zeros). A tile of MR output positions x NR features (NR = two SIMD registers)
 # accumulates in registers over all k: per k step it loads NR filter values (contiguous)
 # and MR input values (broadcast), then does MR*NR fused multiply-adds. The accumulators are
 # scalars updated with fmaf(), which gcc's SLP vectoriser packs into registers; unlike
@@ -251,8 +254,9 @@ def _loop_nest(vars_, extents, body, parallel_work=0, simd_inner=False):
     return body
 
 
-def _pad_copy(xptr, X, ls, span, pads, ldil, dst, dt):
-    """dst (X's axis order, spatial extents `span`) = x padded with zeros and dilated."""
+def _pad_copy(xptr, X, ls, span, lo_x, dst, dt):
+    """dst (X's axis order, spatial extents `span`): index q of spatial axis d holds x at
+    q + lo_x[d], zero where that is outside x."""
     shape = list(X)
     for d, n in enumerate(span):
         shape[ls[2 + d]] = n
@@ -264,24 +268,43 @@ def _pad_copy(xptr, X, ls, span, pads, ldil, dst, dt):
             src.append((ivars[a], xs[a]))
             continue
         d = list(ls[2:]).index(a)
-        lo, ld, n = pads[d][0], ldil[d], X[a]
-        q = c.sub(ivars[a], c.i64(lo)) if lo else ivars[a]
-        conds = [c.ge(q, c.i64(0))] if lo > 0 else []
-        qd = q
-        if ld != 1:
-            conds.append(c.eq(c.mod(q, c.i64(ld)), c.i64(0)))
-            qd = c.div(q, c.i64(ld))
-        if lo > 0 or ld != 1 or span[d] - lo > n:
-            conds.append(c.lt(qd, c.i64(n)))
+        lo, n = lo_x[d], X[a]
+        q = c.add(ivars[a], c.i64(lo)) if lo > 0 else (
+            c.sub(ivars[a], c.i64(-lo)) if lo < 0 else ivars[a])
+        conds = [c.ge(q, c.i64(0))] if lo < 0 else []
+        if span[d] + lo > n:
+            conds.append(c.lt(q, c.i64(n)))
         for cond in conds:
             valid = cond if valid is None else c.land(valid, cond)
-        src.append((c.call("clamp_i64", [qd, c.i64(0), c.i64(max(n - 1, 0))], dtypes.int64)
-                    if conds else qd, xs[a]))
+        src.append((c.call("clamp_i64", [q, c.i64(0), c.i64(max(n - 1, 0))], dtypes.int64)
+                    if conds else q, xs[a]))
     v = c.load(xptr, _lin(src))
     if valid is not None:
         v = c.select(valid, v, c.const(0, dt))
     body = [c.store(dst, _lin(zip(ivars, strides_of(shape))), v)]
     return shape, _loop_nest(ivars, shape, body, math.prod(shape), simd_inner=True)
+
+
+def _phases(o_n, k_n, s, ld, rd, lo):
+    """One spatial axis of a convolution as phases: with input dilation `ld` only every
+    ld-th dilated position holds an input value, so the output positions split into L
+    classes o = L*j + rho, each reading a fixed subset of the taps (k = k0 + t*kstep) at
+    input index j*xj + d0 + t*dstep (no multiplications by the dilation's zeros). Without
+    dilation: one phase, all taps. Returns [(rho, L, J, xj, nt, k0, kstep, d0, dstep)]."""
+    if ld == 1:
+        return [(0, 1, o_n, s, k_n, 0, 1, -lo, rd)]
+    L = ld // math.gcd(s, ld)
+    out = []
+    for rho in range(L):
+        J = max(0, -(-(int(o_n) - rho) // L))
+        if J == 0:
+            continue
+        taps = [k for k in range(k_n) if (rho * s + k * rd - lo) % ld == 0]
+        k0 = taps[0] if taps else 0
+        kstep = taps[1] - taps[0] if len(taps) > 1 else 1
+        d0 = (rho * s + k0 * rd - lo) // ld
+        out.append((rho, L, J, L * s // ld, len(taps), k0, kstep, d0, kstep * rd // ld))
+    return out
 
 
 def lower_conv(eqn, buffers, temps: Temps) -> list:
@@ -307,79 +330,95 @@ def lower_conv(eqn, buffers, temps: Temps) -> list:
     isp = [X[d] for d in ls[2:]]
     if Cg * math.prod(ksp) == 0:
         return _zero_fill(optr, out.aval.size, dt)
-    wstr, pads = p["window_strides"], p["padding"]
-    ldil, rdil = p["lhs_dilation"], p["rhs_dilation"]
+    plans = [_phases(osp[d], ksp[d], p["window_strides"][d], p["lhs_dilation"][d],
+                     p["rhs_dilation"][d], p["padding"][d][0]) for d in range(nsp)]
     stmts = []
-    # The input as the kernel reads it: positions o*stride + k*rhs_dilation, all in range.
-    span = [(o - 1) * s + (k - 1) * r + 1 for o, k, s, r in zip(osp, ksp, wstr, rdil)]
-    if all(ld == 1 and lo <= 0 and n - lo <= i
-           for ld, (lo, _), n, i in zip(ldil, pads, span, isp)):
+    # The input as the kernel reads it: index q of axis d holds x at q + lo_x[d], zero
+    # outside x (a padded scratch copy when some read would fall outside).
+    lo_x, hi_x = [], []
+    for plan in plans:
+        live = [ph for ph in plan if ph[4]]
+        lo_x.append(min((ph[7] for ph in live), default=0))
+        hi_x.append(max(((ph[2] - 1) * ph[3] + ph[7] + (ph[4] - 1) * ph[8] for ph in live),
+                        default=0))
+    if all(lo >= 0 and hi < n for lo, hi, n in zip(lo_x, hi_x, isp)):
         xsrc, xst = xptr, strides_of(X)
-        xbase = sum(-lo * xst[ls[2 + d]] for d, (lo, _) in enumerate(pads))
+        xbase = sum(lo * xst[ls[2 + d]] for d, lo in enumerate(lo_x))
     else:
+        span = [hi - lo + 1 for lo, hi in zip(lo_x, hi_x)]
         shape = list(X)
         for d, n in enumerate(span):
             shape[ls[2 + d]] = n
         t = temps.new(shape, dt)
-        _, copy = _pad_copy(xptr, X, ls, span, pads, ldil, t.param_ref(), dt)
-        stmts += copy
+        stmts += _pad_copy(xptr, X, ls, span, lo_x, t.param_ref(), dt)[1]
         xsrc, xst, xbase = t.param_ref(), strides_of(shape), 0
     wst, ost = strides_of(Wsh), strides_of(O)
-    # Loop axes as (extent, stride in x, stride in w or out).
-    m_axes = [(O[os_[0]], xst[ls[0]], ost[os_[0]])] + [
-        (osp[d], wstr[d] * xst[ls[2 + d]], ost[os_[2 + d]]) for d in range(nsp)]
-    k_axes = [(Cg, xst[ls[1]], wst[rs[1]])] + [
-        (ksp[d], rdil[d] * xst[ls[2 + d]], wst[rs[2 + d]]) for d in range(nsp)]
+    # The filter with its features contiguous: as given, or packed as [group, c, k..., f].
+    fst = wst[rs[0]]
+    if fst == 1:
+        wsrc, gw, wc, wk = wptr, Fg, wst[rs[1]], [wst[d] for d in rs[2:]]
+    else:
+        pshape = [groups, Cg] + ksp + [Fg]
+        t = temps.new(pshape, dt)
+        pv = [c.var(f"wp{d}", dtypes.int64) for d in range(len(pshape))]
+        src = _lin([(pv[0], Fg * fst), (pv[1], wst[rs[1]])] +
+                   [(pv[2 + d], wst[rs[2 + d]]) for d in range(nsp)] + [(pv[-1], fst)])
+        stmts += _loop_nest(pv, pshape, [c.store(t.param_ref(), _lin(zip(pv, strides_of(
+            pshape))), c.load(wptr, src))], math.prod(pshape))
+        pst = strides_of(pshape)
+        wsrc, gw, wc, wk = t.param_ref(), pst[0], pst[1], pst[2:2 + nsp]
+    # The output with its features contiguous (a scratch buffer, permuted after, if not).
+    m_dims = [os_[0]] + list(os_[2:])
+    if ost[os_[1]] == 1:
+        dst, on, oo = optr, ost[os_[0]], [ost[d] for d in os_[2:]]
+        permute = None
+    else:
+        nat = sorted(m_dims, key=lambda d: -ost[d]) + [os_[1]]
+        nat_shape = [O[d] for d in nat]
+        t = temps.new(nat_shape, dt)
+        tst = strides_of(nat_shape)
+        dst, on = t.param_ref(), tst[nat.index(os_[0])]
+        oo = [tst[nat.index(d)] for d in os_[2:]]
+        permute = (t.param_ref(), nat_shape, [nat.index(k) for k in range(len(O))])
     if p["feature_group_count"] > 1:
         gx = Cg * xst[ls[1]]
     elif p["batch_group_count"] > 1:
         gx = O[os_[0]] * xst[ls[0]]
     else:
         gx = 0
-    m_order = sorted(range(len(m_axes)), key=lambda i: -m_axes[i][2])
-    m_axes = [m_axes[i] for i in m_order]
-    k_axes = sorted([a for a in k_axes if a[0] != 1], key=lambda a: -a[1]) or [k_axes[0]]
-    # The filter with its features contiguous (packed when they are not).
-    fst = wst[rs[0]]
-    if fst == 1:
-        wsrc, gw = wptr, Fg
-    else:
-        kext = [a[0] for a in k_axes]
-        pshape = [groups] + kext + [Fg]
-        t = temps.new(pshape, dt)
-        pv = [c.var(f"wp{d}", dtypes.int64) for d in range(len(pshape))]
-        src = _lin([(pv[0], Fg * fst)] + [(pv[1 + j], a[2]) for j, a in enumerate(k_axes)] +
-                   [(pv[-1], fst)])
-        stmts += _loop_nest(pv, pshape, [c.store(t.param_ref(), _lin(zip(pv, strides_of(
-            pshape))), c.load(wptr, src))], math.prod(pshape))
-        pst = strides_of(pshape)
-        k_axes = [(a[0], a[1], pst[1 + j]) for j, a in enumerate(k_axes)]
-        wsrc, gw = t.param_ref(), pst[0]
-    # The output with its features contiguous (a scratch buffer, permuted after, if not).
-    if ost[os_[1]] == 1:
-        dst, go = optr, Fg
-        permute = None
-    else:
-        m_dims = [os_[0]] + list(os_[2:])
-        nat = [m_dims[i] for i in m_order] + [os_[1]]
-        nat_shape = [O[d] for d in nat]
-        t = temps.new(nat_shape, dt)
-        tst = strides_of(nat_shape)
-        m_axes = [(a[0], a[1], tst[j]) for j, a in enumerate(m_axes)]
-        dst, go = t.param_ref(), Fg
-        permute = (t.param_ref(), nat_shape, [nat.index(k) for k in range(len(O))])
-    m_axes = [a for a in m_axes if a[0] != 1] or m_axes[:1]
-    stmts += _conv_tiles(dt, groups, m_axes, k_axes, Fg, xsrc, xbase, gx, wsrc, gw, dst, go)
+    phases = list(itertools.product(*plans))
+    if any(ph[4] == 0 for combo in phases for ph in combo):
+        stmts += _zero_fill(dst, out.aval.size, dt)     # phases no tap reaches stay zero
+    xs = [xst[d] for d in ls[2:]]
+    for combo in phases:
+        if any(ph[4] == 0 for ph in combo):
+            continue
+        # Loop axes as (extent, stride in x, stride in the filter or the output).
+        m_axes = [(O[os_[0]], xst[ls[0]], on)] + [
+            (ph[2], ph[3] * xs[d], ph[1] * oo[d]) for d, ph in enumerate(combo)]
+        k_axes = [(Cg, xst[ls[1]], wc)] + [
+            (ph[4], ph[8] * xs[d], ph[6] * wk[d]) for d, ph in enumerate(combo)]
+        obase = sum(ph[0] * oo[d] for d, ph in enumerate(combo))
+        wbase = sum(ph[5] * wk[d] for d, ph in enumerate(combo))
+        x0 = xbase + sum((ph[7] - lo_x[d]) * xs[d] for d, ph in enumerate(combo))
+        m_axes = sorted([a for a in m_axes if a[0] != 1], key=lambda a: -a[2]) or m_axes[:1]
+        k_axes = sorted([a for a in k_axes if a[0] != 1], key=lambda a: -a[1]) or k_axes[:1]
+        if len(phases) > 1:
+            stmts.append(c.comment("phase " + ", ".join(f"{ph[0]} mod {ph[1]}"
+                                                        for ph in combo)))
+        stmts += _conv_tiles(dt, groups, m_axes, k_axes, Fg, (xsrc, x0, gx),
+                             (wsrc, wbase, gw), (dst, obase, Fg))
     if permute is not None:
         stmts += permute_copy(permute[0], permute[1], permute[2], optr)
     return [cdsl.Block(tuple(stmts))]
 
 
-def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xsrc, xbase, gx, wsrc, gw, dst, go):
-    """The tile loops: groups, k blocks, (parallel) tiles of MR positions, feature tiles."""
+def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop):
+    """The tile loops: groups, k blocks, (parallel) tiles of MR positions, feature tiles.
+    xop, wop, oop: (pointer, base offset, group stride) of the input, filter and output."""
     import cdsl
-    vw = _simd_width(dt)
-    nr_main = 2 * vw
+    (xsrc, xbase, gx), (wsrc, wbase, gw), (dst, obase, go) = xop, wop, oop
+    nr_main = 2 * _simd_width(dt)
     mr = CONV_MR
     M = math.prod(a[0] for a in m_axes)
     K = math.prod(a[0] for a in k_axes)
@@ -387,12 +426,11 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xsrc, xbase, gx, wsrc, gw, dst, 
     m0 = c.var("cm", dtypes.int64)
     # k blocks over the outermost k axis when one tile's k sweep would not stay in cache.
     itemsize = np.dtype(dt).itemsize
-    per_k = (mr + nr_main) * itemsize
     n_tiles = -(-M // mr) * -(-Fg // nr_main)
     kb = None
     k0n = k_axes[0][0]
     block = k0n
-    if K * per_k > _CONV_BLOCK_BYTES and n_tiles > 1 and k0n > 1:
+    if K * (mr + nr_main) * itemsize > _CONV_BLOCK_BYTES and n_tiles > 1 and k0n > 1:
         # A block of the outermost k axis touches about (its x stride + its w stride)
         # elements per index; all tiles then sweep it while it stays in L2.
         per_index = (abs(k_axes[0][1]) + abs(k_axes[0][2])) * itemsize
@@ -401,51 +439,49 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xsrc, xbase, gx, wsrc, gw, dst, 
             kb = c.var("ckb", dtypes.int64)
     kvars = [c.var(f"ck{j}", dtypes.int64) for j in range(len(k_axes))]
 
+    # The tile's rows: output positions m0 .. m0+MR-1 (past the end: the last position,
+    # computed again and not stored), their offsets into x and into the output.
+    rows, xo, oo = [], [], []
+    for r in range(mr):
+        q = m0 if r == 0 else c.select(c.lt(c.add(m0, c.i64(r)), c.i64(M)),
+                                       c.add(m0, c.i64(r)), c.i64(M - 1))
+        qv = c.var(f"cq{r}", dtypes.int64)
+        rows.append(c.decl(qv, q))
+        idx = []
+        inner = M
+        for j, (n, _, _) in enumerate(m_axes):
+            inner = inner // n if n else 0
+            e = qv if isinstance(inner, int) and inner == 1 else c.div(qv, c.i64(inner))
+            idx.append(c.mod(e, c.i64(n)) if j > 0 else e)
+        xterms = [(e, a[1]) for e, a in zip(idx, m_axes)]
+        oterms = [(e, a[2]) for e, a in zip(idx, m_axes)]
+        if gi is not None:
+            xterms.append((gi, gx))
+            oterms.append((gi, go))
+        xv, ov = c.var(f"cx{r}", dtypes.int64), c.var(f"co{r}", dtypes.int64)
+        rows += [c.decl(xv, _lin(xterms, xbase)), c.decl(ov, _lin(oterms, obase))]
+        xo.append(xv)
+        oo.append(ov)
+    wb = c.var("cwb", dtypes.int64)
+    rows.append(c.decl(wb, _lin([(gi, gw)] if gi is not None else [], wbase)))
+
     def tile(nr, f0):
+        """Features f0 .. f0+nr-1 of the tile: accumulate over all k, then store."""
         body = []
-        xo, oo = [], []
-        for r in range(mr):
-            q = m0 if r == 0 else c.select(c.lt(c.add(m0, c.i64(r)), c.i64(M)),
-                                           c.add(m0, c.i64(r)), c.i64(M - 1))
-            qv = c.var(f"cq{r}", dtypes.int64)
-            body.append(c.decl(qv, q))
-            idx = []
-            inner = M
-            for j, (n, _, _) in enumerate(m_axes):
-                inner = inner // n if n else 0
-                e = c.div(qv, c.i64(inner)) if not (isinstance(inner, int) and inner == 1) \
-                    else qv
-                if j > 0:
-                    e = c.mod(e, c.i64(n))
-                idx.append(e)
-            xv, ov = c.var(f"cx{r}", dtypes.int64), c.var(f"co{r}", dtypes.int64)
-            xterms = [(e, a[1]) for e, a in zip(idx, m_axes)]
-            oterms = [(e, a[2]) for e, a in zip(idx, m_axes)]
-            if gi is not None:
-                xterms.append((gi, gx))
-                oterms.append((gi, go))
-            body.append(c.decl(xv, _lin(xterms, xbase)))
-            body.append(c.decl(ov, c.add(_lin(oterms), f0)))
-            xo.append(xv)
-            oo.append(ov)
         acc = [[c.var(f"ca{r}_{v}", dt) for v in range(nr)] for r in range(mr)]
         for r in range(mr):
             for v in range(nr):
                 init = c.const(0, dt)
                 if kb is not None:
                     init = c.select(c.eq(kb, c.i64(0)), init,
-                                    c.load(dst, c.add(oo[r], c.i64(v))))
+                                    c.load(dst, c.add(c.add(oo[r], f0), c.i64(v))))
                 body.append(c.decl(acc[r][v], init))
-        wb = c.var("cwb", dtypes.int64)
-        body.append(c.decl(wb, c.mul(gi, c.i64(gw)) if gi is not None else c.i64(0)))
-        kx = _lin([(kv, a[1]) for kv, a in zip(kvars, k_axes)])
-        kw = c.add(c.add(wb, f0), _lin([(kv, a[2]) for kv, a in zip(kvars, k_axes)]))
-        inner_body = []
+        kwv, kxv = c.var("ckw", dtypes.int64), c.var("ckx", dtypes.int64)
+        inner_body = [
+            c.decl(kwv, c.add(c.add(wb, f0), _lin([(kv, a[2]) for kv, a in
+                                                     zip(kvars, k_axes)]))),
+            c.decl(kxv, _lin([(kv, a[1]) for kv, a in zip(kvars, k_axes)]))]
         bv = [c.var(f"cb{v}", dt) for v in range(nr)]
-        kwv = c.var("ckw", dtypes.int64)
-        kxv = c.var("ckx", dtypes.int64)
-        inner_body.append(c.decl(kwv, kw))
-        inner_body.append(c.decl(kxv, kx))
         for v in range(nr):
             inner_body.append(c.decl(bv[v], c.load(wsrc, c.add(kwv, c.i64(v)) if v else kwv)))
         for r in range(mr):
@@ -464,16 +500,16 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xsrc, xbase, gx, wsrc, gw, dst, 
             loops = [c.for_(kvars[j], lo, hi, loops)]
         body += loops
         for r in range(mr):
-            st = [c.store(dst, c.add(oo[r], c.i64(v)) if v else oo[r], acc[r][v])
-                  for v in range(nr)]
-            if r == 0:
-                body += st
-            else:
-                body.append(cdsl.If(c.lt(c.add(m0, c.i64(r)), c.i64(M)), tuple(st)))
+            base = c.var(f"cs{r}", dtypes.int64)
+            st = [c.decl(base, c.add(oo[r], f0))] + [
+                c.store(dst, c.add(base, c.i64(v)) if v else base, acc[r][v])
+                for v in range(nr)]
+            body.append(cdsl.Block(tuple(st)) if r == 0 else
+                        cdsl.If(c.lt(c.add(m0, c.i64(r)), c.i64(M)), tuple(st)))
         return body
 
     f_main = Fg - Fg % nr_main
-    tile_body = []
+    tile_body = list(rows)
     if f_main:
         f0 = c.var("cf", dtypes.int64)
         tile_body.append(cdsl.For(f0, c.i64(0), c.i64(f_main), tuple(tile(nr_main, f0)),
