@@ -206,3 +206,32 @@ def test_loop_over_a_transposed_input(backend):
 
     x = fnp.full((2, 3), 5.0)
     np.testing.assert_array_equal(np.asarray(fg.jit(f, backend=backend)(x)), np.full((3, 2), 5.0))
+
+
+def test_reference_backend_runs_everything_itself(monkeypatch):
+    """jit(f, backend="reference") interprets f with NumPy: device operands come to the host
+    and no operation inside follows them (or the default backend) elsewhere."""
+    from conftest import _test_backends
+    from funcgrad.backends import get_backend
+    seen = []
+    for name in _test_backends():
+        if name == "reference":
+            continue
+        b = get_backend(name)
+        inner = getattr(b, "inner", b)
+        orig = type(inner).execute_primitive
+
+        def spy(self, prim, *a, _orig=orig, **k):
+            seen.append(prim.name)
+            return _orig(self, prim, *a, **k)
+
+        monkeypatch.setattr(type(inner), "execute_primitive", spy)
+    x = fnp.ones(3)
+    if "opencl" in _test_backends():
+        x = fg.device_put(np.ones(3, np.float32), "opencl")
+    inner_jit = fg.jit(lambda a: a + 1)
+    seen.clear()
+    out = fg.jit(lambda a: fnp.sin(inner_jit(a)) * 2, backend="reference")(x)
+    assert out.backend == "reference"
+    assert [p for p in seen if p != "jit"] == []
+    np.testing.assert_allclose(np.asarray(out), 2 * np.sin(2.0) * np.ones(3), rtol=1e-6)

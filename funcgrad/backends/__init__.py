@@ -18,7 +18,7 @@ import numpy as np
 from .. import config, core
 from ..core import ArrayImpl, ShapedArray
 from .base import Backend
-from .reference import ReferenceBackend
+from .reference import ReferenceBackend, running_backend
 
 _backends: dict[str, object] = {}
 _config = {"backend": None}
@@ -59,6 +59,10 @@ def set_default_backend(name: str | None) -> None:
 
 
 def get_backend(name: str | None = None):
+    """The backend called `name`; None means the default one (the interpreting backend
+    while a program runs on the reference backend)."""
+    if name is None and running_backend() is not None:
+        return running_backend()
     name = name or default_backend_name()
     b = _backends.get(name)
     if b is None:
@@ -78,7 +82,11 @@ def get_backend(name: str | None = None):
 
 def backend_of(arrays, prim=None):
     """The backend that runs an eager op: that of the committed (device) operands, else the
-    default. Host arrays (and Python scalars) follow the other operands."""
+    default. Host arrays (and Python scalars) follow the other operands. While the reference
+    backend interprets a program, everything in it runs there."""
+    running = running_backend()
+    if running is not None:
+        return running
     found = None
     for a in arrays:
         b = a._backend

@@ -3,6 +3,8 @@ interpreted equation by equation. It defines the semantics the other backends ar
 against."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import core
@@ -28,6 +30,17 @@ def wrap_outputs(outs, out_avals, multiple, backend=None):
     return res if multiple else res[0]
 
 
+# The backend every eager operation runs on while a program is interpreted by `execute_program`
+# (read by backends.backend_of): without it, the program's operations would follow their
+# operands to the default or a device backend.
+_running = threading.local()
+
+
+def running_backend():
+    """The backend interpreting a program in this thread, or None."""
+    return getattr(_running, "backend", None)
+
+
 class ReferenceBackend(Backend):
     """Runs primitives one by one with their NumPy implementations."""
 
@@ -42,7 +55,13 @@ class ReferenceBackend(Backend):
         return wrap_outputs(out, out_avals, prim.multiple_results)
 
     def execute_program(self, program, args, name="", donate=()):
-        return eval_program(program, [], args)
+        args = [ArrayImpl(a._host_value(), a.aval) if isinstance(a, ArrayImpl) and
+                a._backend is not None else a for a in args]
+        outer, _running.backend = running_backend(), self
+        try:
+            return eval_program(program, [], args)
+        finally:
+            _running.backend = outer
 
     def to_host(self, value):
         return value
