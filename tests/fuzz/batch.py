@@ -8,13 +8,23 @@ entries by bisection; every entry's outputs are compared with its expected resul
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import time
 import traceback
 
 import numpy as np
 
-from .check import Case, Entry, Mismatch, args_only_case, build_case, compare, entry_source
+from .check import (
+    Case,
+    Entry,
+    Mismatch,
+    args_only_case,
+    build_case,
+    compare,
+    count_checks,
+    entry_source,
+)
 from .values import N_INSTANCES, make_input, x64_scope
 
 HEADER = ["import numpy as np", "import funcgrad as fg", "import funcgrad.nn", "import funcgrad.numpy as fnp",
@@ -63,7 +73,7 @@ def module_source(entries: list[Entry]) -> str:
 def load(src: str) -> dict:
     ns: dict = {"_tb": traceback}
     # The generated source is the program under test and its printed reproducer at once.
-    exec(compile(src, "<fuzz-batch>", "exec"), ns)
+    exec(compile(src, "<fuzz-batch>", "exec"), ns)  # noqa: S102 -- our generated code
     return ns
 
 
@@ -99,6 +109,8 @@ class Batch:
         self.src = module_source(entries)
         self.ns = load(self.src)
         self.cases: dict[int, list[Case]] = {}
+        # What the runs compared (see check.count_checks), per (backend, mode).
+        self.checks: collections.Counter = collections.Counter()
 
     def case(self, inst: int) -> list[Case]:
         if inst not in self.cases:
@@ -117,7 +129,7 @@ class Batch:
                 out.append(k)
         return out
 
-    def sub(self, indices: list[int]) -> "Batch":
+    def sub(self, indices: list[int]) -> Batch:
         b = Batch([self.entries[i] for i in indices], self.seed, self.expect)
         b.cases = {inst: [cs[i] for i in indices] for inst, cs in self.cases.items()}
         return b
@@ -160,6 +172,8 @@ class Batch:
                                                     tb=tb))
                         continue
                     ms = compare(o, c.expect) if c.expect is not None else []
+                    if c.expect is not None:
+                        count_checks(c.expect, self.checks)
                     if ms:
                         failures.append(Failure(k, backend, mode, inst, ms[0].kind,
                                                 ms[0].detail, ms))
@@ -179,7 +193,7 @@ class Batch:
                 x = args[k][i]
                 try:
                     np.asarray(x)
-                except Exception:   # noqa: BLE001 -- raising is what is expected
+                except Exception:   # noqa: BLE001, S112 -- raising is what is expected
                     continue
                 out.append(Failure(k, backend, mode, inst, "donation",
                                    f"argument {i} was donated to jit(donate_argnums=({i},)) "
@@ -241,4 +255,4 @@ def timed(fn, *a, **kw):
     return r, time.perf_counter() - t
 
 
-__all__ = ["Batch", "Failure", "Mismatch", "module_source", "load", "timed"]
+__all__ = ["Batch", "Failure", "Mismatch", "load", "module_source", "timed"]

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 from hypothesis import strategies as st
 
-from .program import EPS, TINY, Ctx, Perturb, Program, evaluate, render, to_oracle
+from .program import EPS, TINY, Ctx, Perturb, Program, evaluate, render, slice_program, to_oracle
 from .values import NP, gen_values, index_values, is_float
 
 N_PERTURBED = 3
@@ -56,6 +56,29 @@ def float_args(prog: Program) -> list[int]:
 
 def float_outs(prog: Program) -> list[int]:
     return [j for j, o in enumerate(prog.outputs) if is_float(prog.types[o].dtype)]
+
+
+def slice_entry(e: Entry, keep: list[int]) -> Entry:
+    """`e` with its program cut down to the outputs `keep` (see program.slice_program); the
+    stack's per-input parts follow the inputs that remain."""
+    prog = slice_program(e.prog, keep)
+    kept = [i for i, inp in enumerate(e.prog.inputs) if inp in prog.inputs]
+    inner = []
+    for layer in e.stack.inner:
+        if layer[0] == "jit_donate":
+            layer = ("jit_donate", kept.index(layer[1])) if layer[1] in kept else ("jit",)
+        if layer[0] == "jit_static" and not prog.scalar_params():
+            layer = ("jit",)
+        inner.append(layer)
+    vmap = e.stack.vmap
+    if vmap is not None:
+        axes = tuple(vmap["in_axes"][i] for i in kept)
+        if not axes or all(a is None for a in axes):
+            return e
+        vmap = dict(vmap, in_axes=axes)
+    if e.stack.deriv is not None and not (float_args(prog) and float_outs(prog)):
+        return e
+    return Entry(prog, Stack(tuple(inner), vmap, e.stack.deriv), e.seed)
 
 
 @st.composite
@@ -229,12 +252,14 @@ def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value") ->
             spread = np.maximum(spread, np.nan_to_num(d, nan=np.inf))
     if is_float(dtype):
         mag = np.abs(np.where(cls == 0, base, 0.0))
-        tol = TINY[dtype] + RTOL[dtype] * mag + SPREAD_FACTOR * spread
+        with np.errstate(over="ignore", invalid="ignore"):
+            tol = TINY[dtype] + RTOL[dtype] * mag + SPREAD_FACTOR * spread
         # An output that moves by a quarter of its own size when every op errs by a few
         # ulps (sin of a huge argument, a difference of nearly equal values) is chaotic:
         # three perturbed runs underestimate its spread, so only gross errors count.
         chaotic = spread > 0.25 * mag
-        tol = np.where(chaotic, 16 * spread + 2 * mag + TINY[dtype], tol)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tol = np.where(chaotic, 16 * spread + 2 * mag + TINY[dtype], tol)
     else:
         tol = np.zeros(base.shape)
         chaotic = np.zeros(base.shape, bool)
@@ -272,10 +297,13 @@ def _batched_inputs(prog: Program, inst: int, vm: dict | None):
     return per_b, args
 
 
-def _run_oracle(prog: Program, inputs: dict, inst: int, perturb=None, exact=False):
+def _run_oracle(prog: Program, inputs: dict, inst: int, perturb=None, exact=False,
+                envs=None):
     ctx = Ctx(prog.dims, inst, perturb, exact)
     env = {k: to_oracle(v) for k, v in inputs.items()}
     outs = evaluate(prog, env, ctx)
+    if envs is not None:
+        envs.append(env)
     return outs, ctx.nonfinite
 
 
@@ -302,13 +330,19 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
     rng = np.random.default_rng([seed, inst, 99])
     out_types = [prog.types[o] for o in prog.outputs]
 
-    def eval_all(perturb_seed=None, exact=False, inputs=None):
+    base_envs: list = []
+
+    def eval_all(perturb_seed=None, exact=False, inputs=None, envs=None):
         """Outputs (batched along out_axes when vmapped inside) and the nonfinite flag."""
         rows = []
         nonfinite = False
         for bi, inp in enumerate(inputs if inputs is not None else per_b):
-            pert = Perturb(perturb_seed * 131 + bi) if perturb_seed is not None else None
-            outs, nf = _run_oracle(prog, inp, inst, pert, exact)
+            # Consecutive perturbed runs give NaNs opposite signs (see Perturb); each sees
+            # the base run's values, to give up on values that lost all accuracy.
+            pert = (Perturb(perturb_seed * 131 + bi, nan_sign=(-1.0) ** perturb_seed,
+                            base=base_envs[bi])
+                    if perturb_seed is not None else None)
+            outs, nf = _run_oracle(prog, inp, inst, pert, exact, envs)
             rows.append(outs)
             nonfinite |= nf
         if vm is None or vm["outer"]:
@@ -317,7 +351,7 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         return [[_stack_out([r[j] for r in rows], ax) for j in range(len(out_types))]], \
             nonfinite
 
-    base, nonfinite = eval_all()
+    base, nonfinite = eval_all(envs=base_envs)
     perturbed = [eval_all(perturb_seed=seed * 10 + r + 1)[0] for r in range(N_PERTURBED)]
 
     def out_expect(j, what="value", row=0):
@@ -343,7 +377,6 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         dt = NP[out_types[j].dtype]
         w.append(rng.standard_normal(shape).astype(dt))
         m.append(ok)
-    dirs_one = None
 
     def direction(shape, dtype):
         return rng.standard_normal(shape).astype(NP[dtype])
@@ -400,9 +433,6 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
                     for _ in rows]
             if vm is not None and not vm["outer"]:
                 # the derivative is taken w.r.t. the stacked (batched) arguments
-                stacked_dirs = []
-                for i, ax in zip(fa, vm["in_axes"]):
-                    pass
                 stacked = []
                 for k_, i in enumerate(fa):
                     ax = vm["in_axes"][i]
@@ -417,7 +447,6 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
                         dirs[bi][k_] = stacked[k_] if ax is None else dirs[bi][k_]
                 dc, s = fd(rows, dirs)
                 dirs_all.append(stacked)
-                del stacked_dirs
             else:
                 dc, s = fd(rows, dirs)
                 dirs_all.append(dirs[0])
@@ -500,6 +529,21 @@ def _leaves(x):
             out.extend(_leaves(y))
         return out
     return [x]
+
+
+def count_checks(expect, counter) -> None:
+    """Add what comparing against `expect` checks to `counter`: array elements compared,
+    gradient directions checked against central differences (and skipped at kinks),
+    tangent elements checked."""
+    if isinstance(expect, DirExpect):
+        for dc in expect.dcs:
+            counter["grad directions" if dc is not None else "grad directions skipped"] += 1
+    elif isinstance(expect, tuple):
+        for e in expect:
+            count_checks(e, counter)
+    elif isinstance(expect, ValueExpect):
+        n = int(np.sum(expect.stable & (expect.tol >= 0)))
+        counter[f"{expect.what} elements"] += n
 
 
 def compare(got, expect, path="out") -> list[Mismatch]:
@@ -614,5 +658,16 @@ def _compare_dir(got, e: DirExpect, path) -> list[Mismatch]:
     return out
 
 
-__all__ = ["Entry", "Stack", "Case", "build_case", "compare", "entry_source", "stacks",
-           "Mismatch", "_leaves"]
+__all__ = [
+    "Case",
+    "Entry",
+    "Mismatch",
+    "Stack",
+    "_leaves",
+    "build_case",
+    "compare",
+    "count_checks",
+    "entry_source",
+    "slice_entry",
+    "stacks",
+]

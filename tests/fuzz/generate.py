@@ -14,8 +14,21 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .program import Input, Lit, Op, Program, sub_programs
-from .values import (BIG_SIZES, BOOL, BOOL_STYLES, FLOAT_STYLES, GRAD_STYLE, I32, INT_STYLES,
-                     N_INSTANCES, ONE, SIZES, Dims, Type, is_float)
+from .values import (
+    BIG_SIZES,
+    BOOL,
+    BOOL_STYLES,
+    FLOAT_STYLES,
+    GRAD_STYLE,
+    I32,
+    INT_STYLES,
+    N_INSTANCES,
+    ONE,
+    SIZES,
+    Dims,
+    Type,
+    is_float,
+)
 
 MAX_NUMEL = 1 << 16
 MAX_NUMEL_BIG = 90_000
@@ -45,7 +58,7 @@ class Builder:
     """One program (or body) under construction."""
 
     def __init__(self, draw, fdtype: str, x64: bool, mode: str, dims: Dims | None = None,
-                 counter=None, depth: int = 0, parent: "Builder | None" = None,
+                 counter=None, depth: int = 0, parent: Builder | None = None,
                  allow_big: bool = True):
         self._draw = draw
         self.fdtype = fdtype
@@ -62,6 +75,7 @@ class Builder:
         self.used: set[str] = set()
         self.allow_big = allow_big and parent is None
         self.has_big = False
+        self.only = None            # restricts the op menu (see programs)
 
     # -- draws ---------------------------------------------------------------------------
     # Strategies are cached: building and validating a new strategy object for every draw
@@ -177,7 +191,7 @@ class Builder:
             return GRAD_STYLE
         return self.choice(FLOAT_STYLES)
 
-    def _root(self) -> "Builder":
+    def _root(self) -> Builder:
         b = self
         while b.parent is not None:
             b = b.parent
@@ -254,7 +268,7 @@ class Builder:
         return list(outs)
 
     # -- bodies --------------------------------------------------------------------------
-    def child(self) -> "Builder":
+    def child(self) -> Builder:
         return Builder(self._draw, self.fdtype, self.x64, self.mode, self.dims, self.counter,
                        self.depth + 1, parent=self)
 
@@ -263,10 +277,12 @@ class Builder:
         return [o for o in produced if o not in self.used]
 
 
-def op_menu(mode: str, depth: int) -> list[str]:
+def op_menu(mode: str, depth: int, only=None) -> list[str]:
     from .ops import OPS
     menu = []
     for name, spec in OPS.items():
+        if only is not None and name not in only:
+            continue
         if mode == "grad" and not spec.grad_ok:
             continue
         if spec.control and depth >= MAX_DEPTH:
@@ -278,7 +294,7 @@ def op_menu(mode: str, depth: int) -> list[str]:
 def fill(b: Builder, n_ops: int) -> None:
     """Generate `n_ops` ops into `b` (rejected choices are skipped)."""
     from .ops import OPS
-    menu = op_menu(b.mode, b.depth)
+    menu = op_menu(b.mode, b.depth, b._root().only)
     for _ in range(n_ops):
         name = b.choice(menu)
         try:
@@ -289,9 +305,11 @@ def fill(b: Builder, n_ops: int) -> None:
 
 @st.composite
 def programs(draw, fdtype: str, x64: bool, mode: str, name: str = "prog",
-             min_ops: int = 2, max_ops: int = 20):
-    """A program of `min_ops`..`max_ops` ops over float dtype `fdtype`."""
+             min_ops: int = 2, max_ops: int = 20, only=None):
+    """A program of `min_ops`..`max_ops` ops over float dtype `fdtype` (drawn from the ops
+    named in `only`, when given)."""
     b = Builder(draw, fdtype, x64, mode)
+    b.only = only
     n = draw(_ints(min_ops, max_ops))
     fill(b, n)
     outs = b.sinks()
@@ -355,4 +373,4 @@ def numpy_seed(draw) -> int:
     return draw(st.integers(0, 2**31 - 1))
 
 
-__all__ = ["Builder", "Reject", "programs", "fill", "numpy_seed", "np"]
+__all__ = ["Builder", "Reject", "fill", "np", "numpy_seed", "programs"]

@@ -13,15 +13,29 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.special as sps
 
 from .generate import Builder
-from .program import (EPS, INT_MAX, INT_MIN, Lit, acc_eps, fix, growth)
-from .values import (BOOL, F16, I32, ONE, Type, WEAK_FLOAT, WEAK_INT, default_float,
-                     default_int, is_float, is_int, promote, to_inexact)
+from .program import EPS, INT_MAX, INT_MIN, Lit, acc_eps, acc_overflow, fix, growth
+from .values import (
+    BOOL,
+    F16,
+    I32,
+    NP,
+    ONE,
+    WEAK_FLOAT,
+    WEAK_INT,
+    Type,
+    default_float,
+    default_int,
+    is_float,
+    is_int,
+    promote,
+    to_inexact,
+)
 
 
 @dataclasses.dataclass
@@ -384,7 +398,7 @@ def _int_unary(name, src, ref, kinds=(I32,)):
 _int_unary("int_abs", "fnp.abs({0})", lambda x, dt: np.abs(x))
 _int_unary("int_negative", "-{0}", lambda x, dt: -x)
 _int_unary("int_sign", "fnp.sign({0})", lambda x, dt: np.sign(x))
-_int_unary("invert", "~{0}", lambda x, dt: ~x if dt != BOOL else ~x, kinds=(I32, BOOL))
+_int_unary("invert", "~{0}", lambda x, dt: ~x, kinds=(I32, BOOL))
 _int_unary("logical_not", "fnp.logical_not({0})", lambda x, dt: np.logical_not(x),
            kinds=(BOOL,))
 
@@ -576,9 +590,8 @@ def _binary_gen(name):
             args = (y, x)
         ty = types_of(b, args)
         dt, weak = promote(ty, b.x64)
-        if not is_float(dt):
-            if iref is None or rule == "inexact":
-                dt, weak = to_inexact(dt, b.x64), False
+        if not is_float(dt) and (iref is None or rule == "inexact"):
+            dt, weak = to_inexact(dt, b.x64), False
         if rule == "inexact":
             dt = to_inexact(dt, b.x64)
         if dt == BOOL and rule != "bool":
@@ -860,8 +873,12 @@ def _reduction_gen(name):
         kd = True
         e = acc_eps(t.dtype)
         ax = axes if axes else None
+        mag = 0.0         # the terms' magnitude, for acc_overflow
         with np.errstate(all="ignore"):
             xa = np.abs(x.astype(np.float64))
+            fin = np.where(np.isfinite(xa), xa, 0.0)
+            if name in ("sum", "nansum", "mean", "nanmean", "var", "std", "nanvar", "nanstd"):
+                mag = np.sum(fin, axis=ax, keepdims=kd)
             if name in ("sum", "nansum", "mean", "nanmean"):
                 xs = np.where(np.isnan(xa), 0.0, xa)
                 s = np.sum(xs, axis=ax, keepdims=kd)
@@ -870,6 +887,14 @@ def _reduction_gen(name):
                 r = growth(n) * e * s
             elif name == "prod":
                 r = (n + 2) * e * np.abs(np.prod(x.astype(np.float64), axis=ax, keepdims=kd))
+                # Partial products lie between the products of the small and of the large
+                # factors: they may overflow (or underflow to 0) in one order and not in
+                # another.
+                big = np.prod(np.maximum(fin, 1.0), axis=ax, keepdims=kd)
+                small = np.prod(np.where(fin > 0, np.minimum(fin, 1.0), 1.0), axis=ax,
+                                keepdims=kd)
+                tiny = float(np.finfo(NP[_acc_dtype(t.dtype)]).tiny)
+                mag = np.where((small < tiny) & (big > 1.0), np.inf, big)
             elif name in ("var", "std", "nanvar", "nanstd"):
                 xf = x.astype(np.float64)
                 m = np.nanmean(xf, axis=ax, keepdims=True) if n else 0.0
@@ -886,10 +911,10 @@ def _reduction_gen(name):
                                               keepdims=kd)
             else:
                 return 0.0
-        r = np.asarray(r)
-        if not kd or r.shape != out.shape:
-            r = np.reshape(r, out.shape) if np.size(r) == out.size else r
-        return r + 2 * EPS[t.dtype] * np.abs(out)
+        r, mag = np.broadcast_arrays(np.asarray(r, np.float64), np.asarray(mag, np.float64))
+        if (not kd or r.shape != out.shape) and np.size(r) == out.size:
+            r, mag = np.reshape(r, out.shape), np.reshape(mag, out.shape)
+        return acc_overflow(r + 2 * EPS[t.dtype] * np.abs(out), mag, t.dtype)
 
     exact = name in _EXACT_REDUCTIONS
     register(OpDef(name, gen, oracle, src, err_fn=err, exact=exact, grad_ok=grad_ok,
@@ -1049,7 +1074,9 @@ register(OpDef("quantile", _quantile_gen, _quantile_ref, _quantile_src, ulps=6))
 
 F16_ = F16
 WEAK = (WEAK_INT, WEAK_FLOAT)
-__all__ = ["OPS", "OpDef", "register", "F16_", "WEAK", "default_float"]
+__all__ = ["F16_", "OPS", "WEAK", "OpDef", "default_float", "register"]
 
-from . import ops_array  # noqa: E402,F401  (registers its ops)
-from . import ops_control  # noqa: E402,F401
+from . import (
+    ops_array,  # noqa: F401  (registers its ops)
+    ops_control,  # noqa: F401
+)

@@ -9,12 +9,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import strategies as st
 
 from .generate import Builder
-from .ops import (OpDef, _abs, _perm_draw, as_dtype, bcast, dims_of, norm_axes, promote, register,
-                  types_of, wrap32)
-from .program import EPS, Lit, acc_eps, growth, py_literal
+from .ops import (
+    OpDef,
+    _abs,
+    _perm_draw,
+    as_dtype,
+    bcast,
+    dims_of,
+    norm_axes,
+    promote,
+    register,
+    types_of,
+    wrap32,
+)
+from .program import EPS, Lit, acc_eps, acc_overflow, growth, py_literal
 from .values import BOOL, I32, ONE, Type, default_int, is_float, is_int, to_inexact
 
 
@@ -576,7 +586,7 @@ def _pad_gen(b: Builder, opname):
                 lo, hi = min(lo, cap), min(hi, cap)
             widths.append((lo, hi))
             f = (lambda n, lo=lo, hi=hi: n + lo + hi)
-        unchanged = all(f(n) == n for n in range(0, 70))
+        unchanged = all(f(n) == n for n in range(70))
         dims.append(d if unchanged else b.dims.derive((d,), f))
     params = {"mode": mode, "widths": tuple(widths)}
     if mode in ("constant", "lax"):
@@ -722,7 +732,7 @@ register(OpDef("diff", _diff_gen,
                err_fn=lambda a, out, op, t, ctx: 2 * EPS[t.dtype] * (
                    np.abs(np.asarray(a[0], np.float64)).take(range(1, a[0].shape[op.params[
                        "axis"]]), axis=op.params["axis"]) + np.abs(np.asarray(
-                           a[0], np.float64)).take(range(0, a[0].shape[op.params["axis"]] - 1),
+                           a[0], np.float64)).take(range(a[0].shape[op.params["axis"]] - 1),
                                                    axis=op.params["axis"]))))
 
 
@@ -787,7 +797,8 @@ def _matmul_err(a, out, op, t, ctx):
     k = x.shape[-1]
     with np.errstate(all="ignore"):
         m = np.matmul(np.nan_to_num(x, posinf=0), np.nan_to_num(y, posinf=0))
-    return growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out)
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out), m,
+                        t.dtype)
 
 
 register(OpDef("matmul", _matmul_gen, _matmul_ref,
@@ -830,8 +841,8 @@ def _einsum_gen(b: Builder, opname):
                 letters[ch] = b.new_dim()
             dims.append(letters[ch])
         dims = tuple(ell_dims) + tuple(dims) if "..." in term else tuple(dims)
-        args.append(b.pick(lambda u: u.dims == dims and is_float(u.dtype),
-                           lambda: Type(dims, b.fdtype)))
+        args.append(b.pick(lambda u, dims=dims: u.dims == dims and is_float(u.dtype),
+                           lambda dims=dims: Type(dims, b.fdtype)))
     out_dims = tuple(ell_dims if "..." in out else ()) + tuple(letters[c] for c in
                                                                out.replace("...", ""))
     dt, weak = promote(types_of(b, args), b.x64)
@@ -849,7 +860,8 @@ def _einsum_err(a, out, op, t, ctx):
     ins = op.params["spec"].split("->")[0].replace("...", "")
     k = max([x.size for x in a] + [1])
     del ins
-    return growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out)
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out), m,
+                        t.dtype)
 
 
 register(OpDef("einsum", _einsum_gen, _einsum_ref,
@@ -902,7 +914,8 @@ def _tensordot_err(a, out, op, t, ctx):
     x = np.nan_to_num(_abs(a[0]), posinf=0)
     y = np.nan_to_num(_abs(a[1]), posinf=0)
     m = np.abs(_tensordot_ref([x, y], dict(op.params, cdt="float64"), op, ctx, None))
-    return growth(max(x.size, 1)) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out)
+    return acc_overflow(growth(max(x.size, 1)) * acc_eps(t.dtype) * m +
+                        2 * EPS[t.dtype] * np.abs(out), m, t.dtype)
 
 
 def _tensordot_src(a, p, op, ind):
@@ -1042,7 +1055,8 @@ def _conv_ref(a, p, op, ctx, env, absval=False):
 def _conv_err(a, out, op, t, ctx):
     m = _conv_ref(a, op.params, op, ctx, None, absval=True)
     k = np.asarray(a[1]).size
-    return growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out)
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out), m,
+                        t.dtype)
 
 
 def _conv_src(a, p, op, ind):
@@ -1129,8 +1143,8 @@ def _pool_err(a, out, op, t, ctx):
         return 0.0
     m = window_np(np.nan_to_num(_abs(a[0]), posinf=0), "sum", op.params["win"],
                   op.params["strides"], op.params["pads"])
-    return growth(int(np.prod(op.params["win"]))) * acc_eps(t.dtype) * m + \
-        2 * EPS[t.dtype] * np.abs(out)
+    return acc_overflow(growth(int(np.prod(op.params["win"]))) * acc_eps(t.dtype) * m +
+                        2 * EPS[t.dtype] * np.abs(out), m, t.dtype)
 
 
 def _pool_src(a, p, op, ind):
@@ -1310,7 +1324,8 @@ def _cum_err(a, out, op, t, ctx):
     r = np.cumsum(np.nan_to_num(np.abs(x), posinf=0), axis=axis)
     if op.params.get("reverse"):
         r = np.flip(r, axis)
-    return growth(n) * EPS[t.dtype] * r + 2 * EPS[t.dtype] * np.abs(out)
+    return acc_overflow(growth(n) * EPS[t.dtype] * r + 2 * EPS[t.dtype] * np.abs(out), r,
+                        t.dtype)
 
 
 register(OpDef("cumsum", _cum_gen, _cum_ref, lambda a, p, op, ind: (
@@ -1320,4 +1335,4 @@ register(OpDef("cummax", _cum_gen, _cum_ref, lambda a, p, op, ind: (
     err_fn=_cum_err))
 
 
-__all__ = ["conv_np", "window_np", "math", "to_inexact", "dims_of", "norm_axes"]
+__all__ = ["conv_np", "dims_of", "math", "norm_axes", "to_inexact", "window_np"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from .generate import Builder, fill
 from .ops import OpDef, as_dtype, bcast, register
-from .program import EPS, Ctx, Program, evaluate, growth, render
+from .program import EPS, Ctx, Program, acc_overflow, evaluate, growth, render
 from .values import BOOL, I32, ONE, Type, default_int, is_float
 
 
@@ -406,9 +406,21 @@ def _rnn_ref(cell):
 
 
 def _rnn_err(a, out, op, t, ctx):
-    steps = max(np.asarray(a[0]).shape[0], 1)
-    k = np.asarray(a[0]).shape[-1] + op.params["H"]
-    return 16 * growth(k) * steps * EPS[t.dtype] * (1 + np.abs(out))
+    xs = np.asarray(a[0])
+    steps = max(xs.shape[0], 1)
+    k = xs.shape[-1] + op.params["H"]
+    err = 16 * growth(k) * steps * EPS[t.dtype] * (1 + np.abs(out))
+    # The gates' matmuls in the dtype: |h| stays below max(|h0|, 1) (GRU: a convex mix of
+    # h0 and tanh values; LSTM: o * tanh(c)), so this bounds every step's terms per row.
+    fin = [np.nan_to_num(np.abs(np.asarray(v, np.float64)), nan=0.0, posinf=0.0)
+           for v in a[:5]]
+    x, h0, wx, wh, bias = fin
+    with np.errstate(all="ignore"):
+        gx = np.max(x @ wx, axis=0) if xs.shape[0] else np.zeros((h0.shape[0], wx.shape[1]))
+        hmax = np.maximum(np.max(h0, axis=1, initial=0.0), 1.0)
+        mag = np.max(gx + bias + hmax[:, None] * np.sum(wh, axis=0), axis=1, initial=0.0)
+    row = mag if out.ndim == 2 else mag[None, :]
+    return acc_overflow(err, row[..., None], t.dtype)
 
 
 register(OpDef("gru", _rnn_gen("gru"), _rnn_ref("gru"), _gru_src, err_fn=_rnn_err,
@@ -443,14 +455,20 @@ def _attention_src(a, p, op, ind):
 
 
 def _attention_ref(a, p, op, ctx, env):
+    t = op.types[0]
+
+    def rnd(x):
+        # every traced op rounds to the dtype: float16 scores overflow at 65504
+        return ctx.round(x, t)
     q, k, v = [np.asarray(x, np.float64) for x in a]
-    s = np.einsum("btd,bsd->bts", q, k) / math.sqrt(p["D"])
+    s = rnd(rnd(np.einsum("btd,bsd->bts", q, k)) * (1.0 / math.sqrt(p["D"])))
     if p["causal"]:
         mask = np.tril(np.ones((q.shape[1], k.shape[1]), bool))
         s = np.where(mask, s, -np.inf)
+    # jax.nn.softmax: a slice with a +inf (or NaN) score is NaN throughout.
     m = np.max(s, axis=-1, keepdims=True)
-    e = np.exp(s - m)
-    w = e / np.sum(e, axis=-1, keepdims=True)
+    e = rnd(np.exp(rnd(s - m)))
+    w = rnd(e / rnd(np.sum(e, axis=-1, keepdims=True)))
     return np.einsum("bts,bsd->btd", w, v)
 
 
@@ -459,7 +477,10 @@ def _attention_err(a, out, op, t, ctx):
     n = q.shape[-1] + k.shape[1]
     sc = np.einsum("btd,bsd->bts", q, k).max(axis=-1, keepdims=True) if k.shape[1] else 0.0
     vm = v.max(axis=1, keepdims=True) if v.shape[1] else 0.0
-    return 8 * growth(n) * EPS[t.dtype] * (1 + sc) * (vm + np.abs(out))
+    err = 8 * growth(n) * EPS[t.dtype] * (1 + sc) * (vm + np.abs(out))
+    # The scores' and the weighted sum's accumulations (see acc_overflow).
+    vs = np.sum(v, axis=1, keepdims=True)
+    return acc_overflow(err, np.maximum(sc, vs), t.dtype)
 
 
 register(OpDef("attention", _attention_gen, _attention_ref, _attention_src,

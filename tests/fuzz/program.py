@@ -30,7 +30,11 @@ class Lit:
     param: str | None = None
 
     def src(self) -> str:
-        return self.param if self.param is not None else py_literal(self.value)
+        if self.param is not None:
+            return self.param
+        text = py_literal(self.value)
+        # `-1 ** x` is -(1 ** x) in Python: a negative literal operand needs parentheses.
+        return f"({text})" if text.startswith("-") else text
 
 
 @dataclasses.dataclass
@@ -101,7 +105,7 @@ class Program:
         return out
 
 
-def sub_programs(op: "Op") -> list:
+def sub_programs(op: Op) -> list:
     subs = []
     for v in op.params.values():
         if isinstance(v, Program):
@@ -109,6 +113,31 @@ def sub_programs(op: "Op") -> list:
         elif isinstance(v, tuple) and v and all(isinstance(x, Program) for x in v):
             subs.extend(v)
     return subs
+
+
+def free_names(op: Op) -> set:
+    """Every value name `op` reads: its arguments and what its bodies read (closures)."""
+    names = {a for a in op.args if isinstance(a, str)}
+    for sub in sub_programs(op):
+        names.update(sub.outputs)
+        for o in sub.ops:
+            names |= free_names(o)
+    return names
+
+
+def slice_program(prog: Program, keep: list[int]) -> Program:
+    """`prog` returning only its outputs `keep`, without the ops and inputs they do not
+    need (a reduction step after shrinking)."""
+    outputs = [prog.outputs[j] for j in keep]
+    needed = set(outputs)
+    ops = []
+    for op in reversed(prog.ops):
+        if any(o in needed for o in op.outs):
+            ops.append(op)
+            needed |= free_names(op)
+    ops.reverse()
+    inputs = [i for i in prog.inputs if i.name in needed]
+    return dataclasses.replace(prog, inputs=inputs, ops=ops, outputs=outputs)
 
 
 def py_literal(v) -> str:
@@ -208,6 +237,17 @@ def growth(n: int) -> float:
     return 2.0 + math.log2(max(n, 1)) + math.sqrt(max(n, 1)) / 4.0
 
 
+def acc_overflow(err, mag, dtype: str):
+    """`err`, or NaN where `mag` (the sum of the magnitudes of an accumulation's terms)
+    exceeds the accumulator's range. The oracle sums in float64, but a float32 sum whose
+    partial sums pass the largest float32 may give +-inf or NaN (inf - inf) depending on
+    the order, so any class is possible there: a NaN error makes the perturbed runs NaN
+    there, which marks the element (and what depends on it) unstable."""
+    acc = "float32" if dtype == "float16" else dtype
+    with np.errstate(invalid="ignore"):
+        return np.where(np.asarray(mag) > float(np.finfo(NP[acc]).max), np.nan, err)
+
+
 # Set while the oracle runs in exact mode (float64 throughout, for finite differences):
 # then no float value is rounded to a narrower dtype, operands included.
 _EXACT = [False]
@@ -243,10 +283,33 @@ def to_oracle(a: np.ndarray) -> np.ndarray:
 
 
 class Perturb:
-    """Random per-op errors for one perturbed oracle run."""
+    """Random per-op errors for one perturbed oracle run.
 
-    def __init__(self, seed: int):
+    The sign of a NaN is not meaningful (XLA does not define it, and funcgrad's backends
+    differ): every NaN an op produces gets sign `nan_sign` in this run, and consecutive
+    runs use opposite signs, so whatever depends on a NaN's sign (signbit, copysign) is
+    unstable and not compared."""
+
+    def __init__(self, seed: int, nan_sign: float = 1.0, base: dict | None = None):
         self.rng = np.random.default_rng(seed)
+        self.nan_sign = nan_sign
+        self.base = base or {}
+
+    def drift(self, name: str, out: np.ndarray) -> np.ndarray:
+        """`out` (value `name` of this perturbed run), NaN where it moved from the base run's
+        value by more than a quarter of that value's size. Such a value has no accurate
+        digit left (an accumulation in float16 fed to sin, a difference of nearly equal
+        numbers): what is computed from it downstream (a floor, a comparison, a sort) is
+        arbitrary too, and three perturbed runs can miss that when the function between is
+        not monotonic. A NaN makes every element that depends on it unstable."""
+        b = self.base.get(name)
+        if b is None or np.shape(b) != out.shape or out.dtype.kind != "f" or not out.size:
+            return out
+        with np.errstate(invalid="ignore", over="ignore"):
+            lost = np.isfinite(b) & np.isfinite(out) & (np.abs(out - b) > 0.25 * np.abs(b))
+        if not lost.any():
+            return out
+        return np.where(lost, np.copysign(np.nan, self.nan_sign), out)
 
     def apply(self, out: np.ndarray, err) -> np.ndarray:
         err = np.broadcast_to(np.asarray(err, np.float64), out.shape)
@@ -255,9 +318,9 @@ class Perturb:
         sign = self.rng.choice(np.array([-1.0, 1.0]), size=out.shape)
         with np.errstate(invalid="ignore", over="ignore"):
             bump = np.where(np.isfinite(err) & np.isfinite(out), sign * err, 0.0)
-            # The sign of a NaN is unspecified: flip it at random, so that whatever
-            # depends on it (signbit, copysign) counts as unstable.
-            return np.where(np.isnan(out), sign * out, out + bump)
+            # A NaN error means "any result is possible here" (see acc_overflow).
+            return np.where(np.isnan(out) | np.isnan(err), np.copysign(np.nan, self.nan_sign),
+                            out + bump)
 
 
 class Ctx:
@@ -294,6 +357,7 @@ def evaluate(prog: Program, env: dict, ctx: Ctx) -> list:
 
 
 def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
+    raw: dict = {}
     for op in prog.ops:
         spec = OPS[op.name]
         args = [a.value if isinstance(a, Lit) else env[a] for a in op.args]
@@ -302,7 +366,7 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                 res = spec.ref(args, op.params, op, ctx, env)
             except (OracleError, AssertionError):
                 raise
-            except Exception as e:   # noqa: BLE001 -- report as an oracle bug with context
+            except Exception as e:
                 raise OracleError(f"oracle of {op.name} failed: {type(e).__name__}: {e}") \
                     from e
             outs = res if spec.tuple_out else (res,)
@@ -316,6 +380,11 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                 if ctx.perturb is not None and is_float(t.dtype):
                     err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
                     v = ctx.round(ctx.perturb.apply(v, err), t)
+                    if name in prog.outputs:
+                        # the output itself keeps its value: a chaotic output is still
+                        # checked for gross errors (check.value_expect)
+                        raw[name] = v
+                    v = ctx.perturb.drift(name, v)
                 want = ctx.dims.shape(t.dims, ctx.inst)
                 if v.shape != want:
                     raise OracleError(f"oracle of {op.name}: shape {v.shape}, type says "
@@ -323,7 +392,7 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                 if is_float(t.dtype) and not np.all(np.isfinite(v)):
                     ctx.nonfinite = True
                 env[name] = v
-    return [env[o] for o in prog.outputs]
+    return [raw.get(o, env[o]) for o in prog.outputs]
 
 
 def input_values(prog: Program, inst: int) -> dict:

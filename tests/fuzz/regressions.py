@@ -3,6 +3,11 @@
 Each value is a standalone reproducer (from FINDINGS.md): it raises while funcgrad disagrees
 with the oracle (NumPy float64 / JAX's documented semantics) and runs silently once the bug
 is fixed. Keep them small; the name says what is checked.
+
+`REPROS` must pass. `OPEN` holds reproducers of open frontend bugs (see known.py and
+FINDINGS.md): the test suite expects each to fail (a strict xfail), so a fix shows up as a
+test to move the reproducer into `REPROS`. Reproducers of backend bugs stay in FINDINGS.md
+until they pass.
 """
 from __future__ import annotations
 
@@ -40,16 +45,6 @@ n = fnp.asarray(np.array(0, dtype=np.int32))
 var, out = fg.jit(f, backend="opencl")(x, n)
 assert float(var) == 0.0 and float(out) == -1.5, (var, out)
 """,
-    # fnp.exp2 computes exp(x * ln 2): ~30 ulps off for |x| ~ 100 (JAX's exp2 is accurate).
-    "exp2_precision": """
-import numpy as np
-import funcgrad.numpy as fnp
-
-x = np.array([109.5, -120.25], dtype=np.float32)
-got = np.asarray(fnp.exp2(fnp.asarray(x)), np.float64)
-want = np.exp2(x.astype(np.float64))
-np.testing.assert_allclose(got, want, rtol=4 * 2.0 ** -23)
-""",
     # grad through x.at[idx].multiply(y) w.r.t. x raises NotImplementedError (JAX: y at idx).
     "grad_scatter_multiply": """
 import numpy as np
@@ -59,15 +54,6 @@ import funcgrad.numpy as fnp
 idx = fnp.asarray(np.array([0, 2], dtype=np.int32))
 g = fg.grad(lambda x: fnp.sum(x.at[idx].multiply(3.0)))(fnp.ones(4))
 np.testing.assert_allclose(np.asarray(g), [3.0, 1.0, 3.0, 1.0])
-""",
-    # einsum with a repeated index in one operand (a diagonal) raises NotImplementedError.
-    "einsum_diagonal": """
-import numpy as np
-import funcgrad.numpy as fnp
-
-a = np.arange(9, dtype=np.float32).reshape(3, 3)
-np.testing.assert_allclose(np.asarray(fnp.einsum("ii->i", fnp.asarray(a))), np.diag(a))
-np.testing.assert_allclose(float(fnp.einsum("ii->", fnp.asarray(a))), np.trace(a))
 """,
     # `import funcgrad` does not make funcgrad.nn available (after `import jax`, jax.nn is).
     "nn_attribute_after_import": """
@@ -110,5 +96,38 @@ for f in (fg.nn.softmax, fg.nn.log_softmax):
         out = np.asarray(g(x))
         assert np.isnan(out[0]).all(), out
         assert np.isfinite(out[1, [0, 2]]).all(), out
+""",
+}
+
+OPEN: dict[str, str] = {
+    # fnp.exp2 computes exp(x * ln 2): ~30 ulps off for |x| ~ 100 (JAX's exp2 is accurate).
+    "exp2_precision": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+x = np.array([109.5, -120.25], dtype=np.float32)
+got = np.asarray(fnp.exp2(fnp.asarray(x)), np.float64)
+want = np.exp2(x.astype(np.float64))
+np.testing.assert_allclose(got, want, rtol=4 * 2.0 ** -23)
+""",
+    # einsum with a repeated index in one operand (a diagonal) raises NotImplementedError.
+    "einsum_diagonal": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+a = np.arange(9, dtype=np.float32).reshape(3, 3)
+np.testing.assert_allclose(np.asarray(fnp.einsum("ii->i", fnp.asarray(a))), np.diag(a))
+np.testing.assert_allclose(float(fnp.einsum("ii->", fnp.asarray(a))), np.trace(a))
+""",
+    # x.at[idx].add(...) on an empty array: JAX drops every (out-of-bounds) update; funcgrad
+    # raises IndexError from the gather that maps indices to flat positions.
+    "scatter_into_empty_array": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+x = fnp.zeros((0,))
+idx = fnp.asarray(np.array([0, 0], dtype=np.int32))
+assert x.at[idx].add(fnp.ones(2)).shape == (0,)
+assert x.at[idx].set(fnp.ones(2)).shape == (0,)
 """,
 }

@@ -71,7 +71,7 @@ def repro_source(entry: Entry, case: Case, fail: Failure) -> str:
         return "\n".join(lines) + "\n"
     lines.append(f"out = {call}")
     if fail.kind == "donation":
-        lines.append("donated = args[{}]".format(entry.stack.inner[-1][1]))
+        lines.append(f"donated = args[{entry.stack.inner[-1][1]}]")
         lines.append("try:")
         lines.append("    np.asarray(donated)")
         lines.append("except Exception:")

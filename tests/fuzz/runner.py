@@ -18,14 +18,15 @@ import time
 import traceback
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hseed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, HypothesisException
 
 from .batch import Batch, Failure
-from .check import Entry, stacks
+from .check import Entry, slice_entry, stacks
 from .generate import programs
-from .known import classify
+from .known import KNOWN, classify
 from .repro import repro_source
 from .values import F16, F32, F64, x64_active
 
@@ -43,9 +44,12 @@ class Config:
     # Eager OpenCL builds a kernel per op and shape (~0.5 s each on PoCL): only this share
     # of the OpenCL batches (value-mode ones) also run eagerly there.
     opencl_eager_share: float = 0.25
+    opencl_max_entries: int = 4       # OpenCL runs this many entries of each batch
     grad_share: float = 0.35          # batches whose entries check derivatives
     dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2))
     shrink_seconds: float = 240.0
+    examples_per_run: int = 30        # batches per hypothesis run (see Fuzzer.explore)
+    generic_share: float = 0.5        # jitted batches that also run at instances 1 and 2
     min_ops: int = 2
     max_ops: int = 20
     findings_path: Path | None = None
@@ -100,6 +104,16 @@ def _producer(entry: Entry, f: Failure) -> str:
     return ""
 
 
+def _tag(entries, f: Failure) -> str:
+    """What identifies the bug behind a failure beyond its kind: the exception (type and
+    message without numbers) of a crash, else the op that computed the failing output."""
+    if f.kind == "crash":
+        return _crash_key(f.detail)
+    if f.index < 0 or f.index >= len(entries):
+        return ""
+    return _producer(entries[f.index], f)
+
+
 def _entry_key(e: Entry) -> tuple:
     from .check import entry_source
     p = e.prog
@@ -123,6 +137,9 @@ class Fuzzer:
         self.t0 = time.perf_counter()
         self.deadline = self.t0 + cfg.minutes * 60
         self.stats = collections.Counter()
+        self.stacks = collections.Counter()     # (backend, mode, transform) -> entries run
+        self.checks = collections.Counter()     # (backend, mode, what) -> checks made
+        self.known_hits = collections.Counter()   # known bug -> failures not shrunk
         self.time_by_backend = collections.Counter()
         self.findings: list[Finding] = []
         self.focus: tuple | None = None
@@ -132,6 +149,7 @@ class Fuzzer:
         self.errors = 0
         self.memo: dict = {}
         self._ocl_eager_credit = 0.0
+        self._generic_credit = 0.0
 
     # -- strategies ----------------------------------------------------------------------
     def batch_strategy(self):
@@ -162,9 +180,9 @@ class Fuzzer:
         out = []
         total = sum(self.time_by_backend.values()) + 1e-9
         for be in self.cfg.backends:
-            if be == "opencl" and len(self.cfg.backends) > 1:
-                if self.time_by_backend["opencl"] > self.cfg.opencl_share * total:
-                    continue
+            if (be == "opencl" and len(self.cfg.backends) > 1
+                    and self.time_by_backend["opencl"] > self.cfg.opencl_share * total):
+                continue
             out.append(be)
         return out
 
@@ -184,22 +202,50 @@ class Fuzzer:
                             continue
                         self._ocl_eager_credit -= 1.0
                     runs.append((be, m))
+        # The size-generic path (instances 1 and 2 of a jitted batch) costs a second
+        # compile on C: it runs for a share of the batches.
+        generic = True
+        if focus is None:
+            self._generic_credit += self.cfg.generic_share
+            generic = self._generic_credit >= 1.0
+            if generic:
+                self._generic_credit -= 1.0
+        ocl = None
         for be, mode in runs:
             t = time.perf_counter()
+            bb = b
+            if be == "opencl" and focus is None and len(entries) > self.cfg.opencl_max_entries:
+                # PoCL builds every kernel with LLVM (seconds each): OpenCL runs the first
+                # entries of a batch only.
+                if ocl is None:
+                    ocl = b.sub(list(range(self.cfg.opencl_max_entries)))
+                bb = ocl
+            bb.checks.clear()
+            if focus is not None and focus[3] is not None:
+                insts = [focus[3]]
+            else:
+                insts = None if generic else [0]
             try:
-                fs = b.run(be, mode, insts=None if focus is None or focus[3] is None
-                           else [focus[3]])
+                fs = bb.run(be, mode, insts=insts)
             except Exception:   # noqa: BLE001 -- a fuzzer bug: report, keep going
                 self.errors += 1
                 self.log(f"fuzzer error on {be}/{mode}:\n{traceback.format_exc(limit=-8)}")
                 fs = []
             dt = time.perf_counter() - t
             if focus is None:
+                n = len(bb.entries)
                 self.time_by_backend[be] += dt
                 if mode == "jit":
-                    self.stats[("programs", be)] += len(entries)
-                self.stats[("runs", be, mode)] += len(entries)
+                    self.stats[("programs", be)] += n
+                self.stats[("runs", be, mode)] += n
+                if mode == "jit" and generic and len(bb.instances()) > 1:
+                    self.stats[("runs", be, "jit at new sizes")] += n
                 self.stats[("seconds", be, mode)] += dt
+                for e in bb.entries:
+                    for feat in set(e.stack.describe().split("+")):
+                        self.stacks[(be, mode, feat)] += 1
+                for what, k in bb.checks.items():
+                    self.checks[(be, mode, what)] += k
             failures.extend(fs)
         return failures
 
@@ -221,9 +267,25 @@ class Fuzzer:
                 if _crash_key(df.detail) == _crash_key(f.detail):
                     return d
                 continue
+            if f.kind == "dtype":
+                # dtypes are decided while tracing, the same on every backend and mode
+                if d.producer == prod and df.detail == f.detail:
+                    return d
+                continue
             if df.backend == f.backend and df.mode == f.mode and \
                     (not d.producer or d.producer == prod):
                 return d
+        return None
+
+    def _known_unshrunk(self, entries, f: Failure) -> str | None:
+        if f.index < 0:
+            return None
+        e = entries[f.index]
+        ops = e.prog.op_names()
+        for k in KNOWN:
+            if k.ops is None and k.matches(ops, f.kind, f.backend, f.mode, f.detail,
+                                           _producer(e, f)):
+                return k.name
         return None
 
     def _size(self, entries, f: Failure) -> tuple:
@@ -234,7 +296,11 @@ class Fuzzer:
         """One hypothesis run: explore until a new disagreement is found and shrunk."""
         cfg = self.cfg
 
-        @settings(max_examples=10**6, database=None, deadline=None, derandomize=False,
+        # Hypothesis caps its first min(max_examples // 10, 50) examples at a few times the
+        # simplest example's size: with a huge max_examples a run spends its first 50
+        # batches on one-entry toy programs. Short runs (fresh seeds) keep that to a few.
+        @settings(max_examples=cfg.examples_per_run, database=None, deadline=None,
+                  derandomize=False,
                   phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False,
                   suppress_health_check=list(HealthCheck), print_blob=False)
         @hseed(hyp_seed)
@@ -270,13 +336,28 @@ class Fuzzer:
                         self.stats[("duplicate", dup.title)] += 1
                     continue
                 new.append(f)
+            if self.focus is None:
+                # A failure that a known bug's entry matches as it is (no condition on the
+                # minimal program) is counted under that bug without shrinking it.
+                still = []
+                for f in new:
+                    k = self._known_unshrunk(entries, f)
+                    if k is None:
+                        still.append(f)
+                    else:
+                        self.known_hits[k] += 1
+                new = still
             if self.focus is not None:
-                new = [f for f in new if (f.backend, f.mode, f.kind) == self.focus[:3]]
+                # Only the same bug counts while shrinking: same backend, mode and kind, and
+                # the same failing op (or exception), so the shrinker cannot slide from one
+                # disagreement to another one that a smaller program happens to show.
+                new = [f for f in new if (f.backend, f.mode, f.kind) == self.focus[:3]
+                       and _tag(entries, f) == self.focus[4]]
             if not new:
                 return
             f = min(new, key=lambda x: self._size(entries, x))
             if self.focus is None:
-                self.focus = (f.backend, f.mode, f.kind, f.inst)
+                self.focus = (f.backend, f.mode, f.kind, f.inst, _tag(entries, f))
                 self.shrink_t0 = time.perf_counter()
                 self.shrink_steps = self.shrink_checks = 0
                 self.best = None
@@ -286,7 +367,8 @@ class Fuzzer:
                 for i, e in enumerate(entries):
                     self.memo[_entry_key(e)] = [
                         dataclasses.replace(x, index=0) for x in failures
-                        if x.index == i and (x.backend, x.mode, x.kind, x.inst) == self.focus]
+                        if x.index == i and (x.backend, x.mode, x.kind, x.inst) ==
+                        self.focus[:4]]
                 self.log(f"  disagreement ({f.backend}/{f.mode}/{f.kind}): "
                          f"{f.detail[:160]} -- shrinking")
             size = self._size(entries, f)
@@ -319,18 +401,49 @@ class Fuzzer:
 
     def progress_line(self) -> str:
         el = time.perf_counter() - self.t0
-        per = ", ".join(f"{be} {self.stats[('programs', be)]} (eager "
-                        f"{self.stats[('runs', be, 'eager')]})" for be in self.cfg.backends)
+        per = ", ".join(f"{be} jit {self.stats[('runs', be, 'jit')]} / eager "
+                        f"{self.stats[('runs', be, 'eager')]}" for be in self.cfg.backends)
+        grads = sum(n for (be, m, w), n in self.checks.items() if w == "grad directions")
         return (f"[{el / 60:5.1f} min] batches {self.stats['batches']}, programs x backends: "
-                f"{per}; disagreements {len(self.findings)} "
-                f"(+{sum(f.count - 1 for f in self.findings)} repeats)")
+                f"{per}; gradient checks {grads}; disagreements {len(self.findings)} "
+                f"(+{sum(f.count - 1 for f in self.findings)} repeats, "
+                f"{sum(self.known_hits.values())} known-bug hits)")
 
     # -- findings ------------------------------------------------------------------------
+    def _reduce(self, e: Entry, bseed: int, f: Failure, tag: str):
+        """The failing entry cut down to fewer outputs, if it still fails the same way:
+        the failing output alone (value-like failures), else each output alone. Hypothesis
+        deletes ops one draw at a time; cutting whole dead subprograms is one check."""
+        n = len(e.prog.outputs)
+        if n <= 1:
+            return e, f
+        prod = _producer(e, f)
+        if prod and f.mismatches:
+            j = int(f.mismatches[0].path.split("[")[1].split("]")[0])
+            cands = [[j]]
+        else:
+            # later outputs come from later (often bigger) ops: try them first
+            cands = [[k] for k in reversed(range(n))][:8]
+        for keep in cands:
+            e2 = slice_entry(e, keep)
+            if e2 is e:
+                continue
+            try:
+                fs = Batch([e2], bseed, expect=f.kind != "crash").run(f.backend, f.mode,
+                                                                       insts=[f.inst])
+            except Exception:   # noqa: BLE001, S112 -- keep the unreduced entry
+                continue
+            same = [x for x in fs if x.kind == f.kind and _tag([e2], x) == tag]
+            if same:
+                return e2, dataclasses.replace(same[0], index=0)
+        return e, f
+
     def _record(self, entries, bseed, f: Failure) -> None:
         if f.index < 0:
             e = entries[0]
         else:
             e = entries[f.index]
+            e, f = self._reduce(e, bseed, f, _tag(entries, f))
         b = Batch([e], bseed)
         b.cases = {}
         standalone = False
@@ -345,8 +458,8 @@ class Fuzzer:
         except Exception:   # noqa: BLE001
             case = None
         ops = e.prog.op_names()
-        known = classify(ops, f.kind, f.backend, f.mode, f.detail)
         prod = _producer(e, f)
+        known = classify(ops, f.kind, f.backend, f.mode, f.detail, prod)
         if case is not None:
             repro = repro_source(e, case, dataclasses.replace(f, index=0))
         else:
@@ -377,24 +490,40 @@ class Fuzzer:
         out = {"minutes": el / 60, "batches": self.stats["batches"],
                "generate_seconds": self.stats["generate_seconds"],
                "programs": {be: self.stats[("programs", be)] for be in self.cfg.backends},
-               "eager_programs": {be: self.stats[("runs", be, "eager")]
-                                  for be in self.cfg.backends},
+               "runs": {be: {m: self.stats[("runs", be, m)]
+                             for m in ("eager", "jit", "jit at new sizes")}
+                        for be in self.cfg.backends},
                "seconds": {be: self.time_by_backend[be] for be in self.cfg.backends},
+               "transforms": _nested(self.stacks),
+               "checks": _nested(self.checks),
+               "known_bug_hits": dict(self.known_hits),
                "findings": len(self.findings),
                "new": sum(1 for f in self.findings if not f.known),
                "fuzzer_errors": self.errors}
+        out["runs_per_minute"] = {
+            be: {m: round(self.stats[("runs", be, m)] / (self.stats[("seconds", be, m)] / 60))
+                 for m in ("eager", "jit") if self.stats[("seconds", be, m)]}
+            for be in self.cfg.backends}
         out["programs_per_minute"] = {
             be: (self.stats[("programs", be)] / (self.time_by_backend[be] / 60)
                  if self.time_by_backend[be] else 0.0) for be in self.cfg.backends}
         return out
 
 
+def _nested(counter) -> dict:
+    """{(backend, mode, key): n} as {backend: {mode: {key: n}}} (for the JSON summary)."""
+    out: dict = {}
+    for (be, mode, key), n in sorted(counter.items()):
+        out.setdefault(be, {}).setdefault(mode, {})[key] = n
+    return out
+
+
 def append_finding(path: Path, fnd: Finding, n: int) -> None:
     f = fnd.failure
     cls = f"known bug: {fnd.known}" if fnd.known else _classify_kind(f.kind)
     lines = [f"\n### {time.strftime('%Y-%m-%d %H:%M')} #{n}: {fnd.title}", "",
-             f"- where: backend `{f.backend}`, mode `{f.mode}`, instance {f.inst}, stack "
-             f"`{fnd.entry.stack.describe()}`, dtype {fnd.entry.prog.fdtype}",
+             (f"- where: backend `{f.backend}`, mode `{f.mode}`, instance {f.inst}, stack "
+              f"`{fnd.entry.stack.describe()}`, dtype {fnd.entry.prog.fdtype}"),
              f"- classification: {cls}",
              f"- reproduces standalone: {fnd.standalone}",
              f"- detail: {f.detail[:600]}", "", "```python", fnd.repro.rstrip(), "```", ""]
@@ -422,4 +551,4 @@ def run_fuzz(cfg: Config) -> dict:
     return summary
 
 
-__all__ = ["Config", "Fuzzer", "Finding", "run_fuzz", "append_finding"]
+__all__ = ["Config", "Finding", "Fuzzer", "append_finding", "run_fuzz"]

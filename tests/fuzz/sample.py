@@ -1,7 +1,10 @@
 """Deterministic samples of fuzz entries (for tests that need fixed programs)."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
+import functools
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hseed
 from hypothesis import strategies as st
 
 from .check import Entry, stacks
@@ -9,16 +12,13 @@ from .generate import programs
 from .values import F32
 
 
-def sample_entries(seed: int, n: int, mode: str = "value", fdtype: str = F32,
-                   with_op: str | None = None, examples: int = 12) -> list[Entry]:
-    """`n` entries drawn by hypothesis with a fixed seed (the largest of a few examples:
-    hypothesis's first examples are deliberately tiny). With `with_op`, entries containing
-    that op come first."""
+@functools.cache
+def _sample(seed: int, n: int, mode: str, fdtype: str, only, examples: int) -> tuple:
     found: list[list[Entry]] = []
 
     @st.composite
     def entry(draw):
-        p = draw(programs(fdtype, False, mode))
+        p = draw(programs(fdtype, False, mode, only=only))
         return Entry(p, draw(stacks(p, mode)), draw(st.integers(0, 2**20)))
 
     @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
@@ -29,11 +29,15 @@ def sample_entries(seed: int, n: int, mode: str = "value", fdtype: str = F32,
         found.append(es)
 
     grab()
-    best = max(found, key=lambda es: sum(e.prog.size() for e in es))
-    if with_op is not None:
-        pool = [e for es in found for e in es]
-        best = sorted(pool, key=lambda e: (with_op not in e.prog.op_names(), -e.prog.size()))[:n]
-    return best
+    return tuple(max(found, key=lambda es: sum(e.prog.size() for e in es)))
+
+
+def sample_entries(seed: int, n: int, mode: str = "value", fdtype: str = F32,
+                   only: tuple | None = None, examples: int = 6) -> list[Entry]:
+    """`n` entries drawn by hypothesis with a fixed seed (the largest of a few examples:
+    hypothesis's first examples are deliberately tiny), with ops from `only` when given.
+    Samples are memoised: callers must not modify them."""
+    return list(_sample(seed, n, mode, fdtype, only, examples))
 
 
 __all__ = ["sample_entries"]

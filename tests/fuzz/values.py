@@ -51,7 +51,7 @@ class Type:
     def rank(self) -> int:
         return len(self.dims)
 
-    def with_(self, **kw) -> "Type":
+    def with_(self, **kw) -> Type:
         return dataclasses.replace(self, **kw)
 
 
@@ -167,7 +167,7 @@ def _read_x64() -> bool:
     reader = getattr(funcgrad.config, "read", None)
     if reader is not None:
         return bool(reader("jax_enable_x64"))
-    return bool(getattr(funcgrad.config, "jax_enable_x64"))
+    return bool(funcgrad.config.jax_enable_x64)
 
 
 def x64_supported() -> bool:
