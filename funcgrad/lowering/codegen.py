@@ -89,7 +89,13 @@ class KernelEmitter:
             return c.i64(0)
         strides = strides_of(shape)
         e = None
-        for i, s in zip(idx, strides):
+        d = 0
+        while d < len(idx):
+            # An index split by a reshape (e/k0, (e/k1)%n1, ..., e%nm) addresses the buffer
+            # at e * (the innermost stride): no div/mod in the load.
+            end = _split_end(idx, shape, d)
+            i, s = (idx[d].a, strides[end - 1]) if end else (idx[d], strides[d])
+            d = end or d + 1
             term = i if s == 1 else c.mul(i, c.i64(s))
             e = term if e is None else c.add(e, term)
         return e
@@ -363,6 +369,40 @@ class KernelEmitter:
         return acc
 
 
+def _const_int(e):
+    import cdsl
+    return int(e.value) if isinstance(e, cdsl.Const) and not e.type.is_float else None
+
+
+def _split_end(idx, shape, d):
+    """If idx[d:end] is a row-major split of one expression e over shape[d:end] (the form
+    `_reshape_index` builds: e / (n1*...*nm), (e / (n2*...)) % n1, ..., e % nm), return end
+    (idx[d].a is e); else 0."""
+    import cdsl
+    first = idx[d]
+    if not (isinstance(first, cdsl.BinOp) and first.op == "/"):
+        return 0
+    inner, base = _const_int(first.b), first.a
+    j = d + 1
+    while inner is not None and inner > 1 and j < len(idx):
+        n = shape[j]
+        if type(n) is not int or inner % n:
+            return 0
+        inner //= n
+        e = idx[j]
+        if not (isinstance(e, cdsl.BinOp) and e.op == "%" and _const_int(e.b) == n):
+            return 0
+        e = e.a
+        if inner > 1:
+            if not (isinstance(e, cdsl.BinOp) and e.op == "/" and _const_int(e.b) == inner):
+                return 0
+            e = e.a
+        if e is not base:
+            return 0
+        j += 1
+    return j if inner == 1 and j > d + 1 else 0
+
+
 def _reshape_index(c, idx, out_shape, in_shape):
     """The operand's multi-index of a reshape, computed group by group: runs of axes whose
     sizes multiply to the same product on both sides map to each other (a split is a div/mod
@@ -454,10 +494,19 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
                           kernel)
         body = em.stmts + [c.store(out_ptr, i, val)]
         return [c.for_(i, c.i64(0), c.i64(n), body, parallel=n >= PARALLEL_MIN, simd=True)]
-    # Nested loops over the output shape; the innermost is contiguous.
-    ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
-    em = KernelEmitter(c, buffers)
-    val = em.inline(kernel.eqn, ivars, kernel)
+    x = kernel.eqn.inputs[0] if kernel.eqn.inputs else None
+    if kernel.eqn.prim is st.reshape_p and isinstance(x, Var) and x.aval.ndim > 1:
+        # A reshape of a computed value (a Flatten of a ReLU): loop over the operand's shape,
+        # where its broadcasts (a bias per channel) are contiguous; same element order.
+        shape = x.aval.shape
+        ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
+        em = KernelEmitter(c, buffers)
+        val = em.value(x, ivars, kernel)
+    else:
+        # Nested loops over the output shape; the innermost is contiguous.
+        ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
+        em = KernelEmitter(c, buffers)
+        val = em.inline(kernel.eqn, ivars, kernel)
     body = em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
     for d in reversed(range(len(shape))):
         body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body,

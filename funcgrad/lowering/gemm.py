@@ -213,6 +213,9 @@ def lower_dot(eqn, buffers, temps: Temps) -> list:
 
 CONV_MR = 6                  # output positions per tile (MR*2 accumulator registers)
 _CONV_BLOCK_BYTES = 1 << 18  # operand bytes one k block may stream per tile
+# Multiply-adds below which a convolution stays on one thread (a parallel region costs
+# microseconds, more when a core is busy elsewhere).
+CONV_PARALLEL_MIN = 1 << 21
 
 
 def _simd_width(dtype) -> int:
@@ -516,11 +519,27 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop):
                                   step=nr_main))
     if Fg % nr_main:
         tile_body.append(cdsl.Block(tuple(tile(Fg % nr_main, c.i64(f_main)))))
-    work = M * Fg * K * groups
-    nest = [cdsl.For(m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr,
-                     parallel=work >= PARALLEL_MIN and M > mr, parallel_min=2)]
-    if kb is not None:
-        nest = [cdsl.For(kb, c.i64(0), c.i64(k0n), tuple(nest), step=block)]
+    parallel = M * Fg * K * groups >= CONV_PARALLEL_MIN and M > mr
+    if kb is None:
+        nest = [cdsl.For(m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr,
+                         parallel=parallel, parallel_min=2)]
+    elif not parallel:
+        nest = [cdsl.For(kb, c.i64(0), c.i64(k0n), (cdsl.For(
+            m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr),), step=block)]
+    else:
+        # One parallel region, not one per k block: each thread takes a range of tiles and
+        # sweeps the k blocks over it.
+        t = c.var("ct", dtypes.int64)
+        nt = cdsl.Cast(cdsl.i64, cdsl.Call("omp_get_max_threads", (), cdsl.i32))
+        ntiles = c.i64(-(-M // mr)) if type(M) is int else \
+            c.div(c.add(c.i64(M), c.i64(mr - 1)), c.i64(mr))
+        lo, hi = c.var("cm0", dtypes.int64), c.var("cm1", dtypes.int64)
+        hi_m = c.mul(c.div(c.mul(c.add(t, c.i64(1)), ntiles), nt), c.i64(mr))
+        body = [c.decl(lo, c.mul(c.div(c.mul(t, ntiles), nt), c.i64(mr))),
+                c.decl(hi, c.select(c.lt(hi_m, c.i64(M)), hi_m, c.i64(M))),
+                cdsl.For(kb, c.i64(0), c.i64(k0n), (cdsl.For(
+                    m0, lo, hi, tuple(tile_body), step=mr),), step=block)]
+        nest = [cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)]
     if gi is not None:
         nest = [c.for_(gi, c.i64(0), c.i64(groups), nest)]
     return nest
