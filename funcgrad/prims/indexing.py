@@ -16,7 +16,7 @@ from .. import core, dtypes
 from ..ad import deflinear, is_undefined
 from ..batching import bdim_at_front, moveaxis_to_front
 from ..core import ShapedArray, bind
-from .elementwise import (add, and_, convert_element_type, eq, ge, lt, max as _max,
+from .elementwise import (add, and_, convert_element_type, div, eq, ge, lt, max as _max,
                           min as _min, mul, select, sub)
 from .reductions import reduce_sum
 from .structural import broadcast_in_dim, expand_dims, full, iota, reshape, static_ints
@@ -573,19 +573,39 @@ def _scatter_jvp(primals, tangents, *, axes, mode):
     if mode in ("add", "set"):
         return out, scatter(tx, idx, tu, axes, mode)
     if mode == "mul":
-        # Exact for unique indices (as JAX's rule).
         # (tx scaled by the multipliers, written as an elementwise product so that the
         # tangent map stays transposable)
         scale = scatter(full(x.shape, 1, x.dtype), idx, upd, axes, "mul")
         t = add(mul(tx, scale),
-                scatter(full(x.shape, 0, x.dtype), idx, mul(tu, gather(x, idx, axes)), axes,
-                        "add"))
+                scatter(full(x.shape, 0, x.dtype), idx,
+                        mul(tu, mul(_others_product(idx, upd, x.shape, axes),
+                                    gather(x, idx, axes))), axes, "add"))
         return out, t
     zeros_x = full(x.shape, 0, x.dtype)
     from_x = select(eq(out, x), tx, zeros_x)
     won = eq(upd, gather(out, idx, axes))
     from_u = scatter(zeros_x, idx, select(won, tu, full(upd.shape, 0, upd.dtype)), axes, "add")
     return out, add(from_x, from_u)
+
+
+def _others_product(idx, upd, shape, axes):
+    """For each update of a scatter-mul, the product of the *other* updates that land on
+    the same element: d(out)/d(upd_k) = x * that product. JAX's rule assumes unique
+    indices (1 here) and refuses the gradient otherwise; with repeated indices that rule
+    is wrong (fuzz finding), so count the zeros among the updates at each element and
+    divide the product of the nonzero ones: exact but for a rounding of the division."""
+    zero = eq(upd, full(upd.shape, 0, upd.dtype))
+    one_u = full(upd.shape, 1, upd.dtype)
+    nonzero = select(zero, one_u, upd)
+    prod_nz = gather(scatter(full(shape, 1, upd.dtype), idx, nonzero, axes, "mul"), idx, axes)
+    n_zero = gather(scatter(full(shape, 0, upd.dtype), idx,
+                            select(zero, one_u, full(upd.shape, 0, upd.dtype)), axes, "add"),
+                    idx, axes)
+    zero_u = full(upd.shape, 0, upd.dtype)
+    # A nonzero update: the others' product if none of them is 0. A zero update: the
+    # product of the others if it is the only zero there.
+    return select(zero, select(eq(n_zero, one_u), prod_nz, zero_u),
+                  select(eq(n_zero, zero_u), div(prod_nz, nonzero), zero_u))
 
 
 def _scatter_transpose(ct, x, idx, upd, *, axes, mode):

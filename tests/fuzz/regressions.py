@@ -97,7 +97,24 @@ for f in (fg.nn.softmax, fg.nn.log_softmax):
         assert np.isnan(out[0]).all(), out
         assert np.isfinite(out[1, [0, 2]]).all(), out
 """,
+    # grad of x.at[idx].multiply(y) w.r.t. y with a repeated index: the rule assumed unique
+    # indices (d out / d y_k = x, not x times the other factors); JAX refuses this gradient.
+    "grad_scatter_multiply_repeated_index": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+x = fnp.asarray(np.array([0.5, -1.5, 2.0], dtype=np.float32))
+idx = fnp.asarray(np.array([0, 0, 2, 0, 1], dtype=np.int32))
+y = fnp.asarray(np.array([2.0, -3.0, 0.5, 0.0, 4.0], dtype=np.float32))
+f = lambda y: fnp.sum(x.at[idx].multiply(y) * fnp.asarray([1.0, 2.0, 3.0]))
+# out[0] = x0*y0*y1*y3, out[1] = x1*y4, out[2] = x2*y2
+want = [0.0, 0.0, 6.0, 0.5 * 2.0 * -3.0, -3.0]
+for g in (fg.grad(f), fg.jit(fg.grad(f))):
+    np.testing.assert_allclose(np.asarray(g(y)), want, rtol=1e-6)
+""",
 }
+
 
 OPEN: dict[str, str] = {
     # fnp.exp2 computes exp(x * ln 2): ~30 ulps off for |x| ~ 100 (JAX's exp2 is accurate).
