@@ -16,8 +16,9 @@ from .. import core, dtypes
 from ..ad import deflinear, is_undefined
 from ..batching import bdim_at_front, moveaxis_to_front
 from ..core import ShapedArray, bind
-from .elementwise import (add, and_, convert_element_type, div, eq, ge, lt, max as _max,
-                          min as _min, mul, select, sub)
+from .elementwise import add, and_, convert_element_type, div, eq, ge, lt, mul, select, sub
+from .elementwise import max as _max
+from .elementwise import min as _min
 from .reductions import reduce_sum
 from .structural import broadcast_in_dim, expand_dims, full, iota, reshape, static_ints
 
