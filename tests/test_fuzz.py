@@ -48,7 +48,7 @@ def test_fuzz_fixed_seed():
     seconds = float(os.environ.get("FUNCGRAD_FUZZ_SECONDS", "60"))
     cfg = Config(minutes=seconds / 60, seed=20261130, backends=tuple(_test_backends()),
                  batch_size=8, grad_share=0.5, shrink_seconds=min(30.0, seconds / 2),
-                 opencl_max_entries=2, progress_every=1e9)
+                 opencl_max_entries=2, threads_every=0, progress_every=1e9)
     fz = Fuzzer(cfg)
     summary = fz.run()
     assert fz.errors == 0, "the fuzzer itself failed (see the captured output)"

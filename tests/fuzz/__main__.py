@@ -25,6 +25,8 @@ def main(argv=None) -> int:
     ap.add_argument("--grad-share", type=float, default=0.35,
                     help="fraction of batches that check derivatives")
     ap.add_argument("--shrink-seconds", type=float, default=240.0)
+    ap.add_argument("--threads-every", type=int, default=8,
+                    help="every n-th batch is also called from 8 threads (0: never)")
     ap.add_argument("--findings", default=str(Path(__file__).with_name("FINDINGS.md")),
                     help="file the reproducers are appended to ('' for none)")
     args = ap.parse_args(argv)
@@ -40,6 +42,7 @@ def main(argv=None) -> int:
     cfg = Config(minutes=args.minutes, seed=args.seed, backends=backends,
                  batch_size=args.batch_size, opencl_share=args.opencl_share,
                  grad_share=args.grad_share, shrink_seconds=args.shrink_seconds,
+                 threads_every=args.threads_every,
                  findings_path=Path(args.findings) if args.findings else None)
     print(f"fuzzing {cfg.minutes} min on {', '.join(backends)} (seed {cfg.seed})", flush=True)
     summary = run_fuzz(cfg)

@@ -23,11 +23,12 @@ from hypothesis import seed as hseed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, HypothesisException
 
-from .batch import Batch, Failure
+from .batch import Batch, Failure, module_source
 from .check import Entry, slice_entry, stacks
 from .generate import programs
 from .known import KNOWN, classify
 from .repro import repro_source
+from .threads import run_threads
 from .values import F16, F32, F64, x64_active
 
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
@@ -49,6 +50,8 @@ class Config:
     dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2))
     shrink_seconds: float = 240.0
     examples_per_run: int = 30        # batches per hypothesis run (see Fuzzer.explore)
+    threads_every: int = 8            # every n-th batch is also called from 8 threads
+    threads_entries: int = 3          # ... its first entries, on the first compiled backend
     generic_share: float = 0.5        # jitted batches that also run at instances 1 and 2
     min_ops: int = 2
     max_ops: int = 20
@@ -249,6 +252,39 @@ class Fuzzer:
             failures.extend(fs)
         return failures
 
+    def check_threads(self, entries, seed) -> None:
+        """Call the first entries' jitted functions from 8 threads at once, cold and warm
+        (threads.run_threads); every problem is a finding (not shrunk: it may need the
+        threads)."""
+        backend = next((b for b in self.cfg.backends if b == "c"), self.cfg.backends[0])
+        b = Batch(entries[:self.cfg.threads_entries], seed)
+        t = time.perf_counter()
+        try:
+            problems = run_threads(b, backend, n_threads=8, warm_rounds=2)
+        except Exception:   # noqa: BLE001 -- a fuzzer bug: report, keep going
+            self.errors += 1
+            self.log(f"fuzzer error in the threads check:\n{traceback.format_exc(limit=-8)}")
+            return
+        self.stats[("threads", backend)] += len(b.entries)
+        self.time_by_backend[backend] += time.perf_counter() - t
+        if not problems:
+            return
+        # Entries that disagree single-threaded are someone else's finding.
+        alone = {f.index for f in b.run(backend, "jit", insts=[0])}
+        mine = [p for p in problems if not any(f"entry {k}:" in p for k in alone)]
+        if not mine:
+            return
+        f = Failure(0, backend, "threads", 0, "threads", mine[0][:600])
+        e = b.entries[0]
+        src = "\n".join(module_source(b.entries).splitlines())
+        fnd = Finding(f"threads on {backend}: {len(mine)} problem(s)", f, e,
+                      f"# called from 8 threads at once (tests/fuzz/threads.py)\n{src}",
+                      e.prog.op_names(), "", None, False)
+        self.findings.append(fnd)
+        self.log(f"== finding {len(self.findings)} [NEW] {fnd.title}\n" + "\n".join(mine[:5]))
+        if self.cfg.findings_path is not None:
+            append_finding(self.cfg.findings_path, fnd, len(self.findings))
+
     def log(self, msg: str) -> None:
         print(msg, file=self.cfg.log, flush=True)
 
@@ -314,6 +350,8 @@ class Fuzzer:
                 self.stats["batches"] += 1
                 self.stats["generate_seconds"] += now - self._t_last
                 failures = self.check(entries, bseed)
+                if self.cfg.threads_every and self.stats["batches"] % self.cfg.threads_every == 0:
+                    self.check_threads(entries, bseed)
                 self._maybe_progress()
             else:
                 if now - self.shrink_t0 > cfg.shrink_seconds:
@@ -493,6 +531,9 @@ class Fuzzer:
                "runs": {be: {m: self.stats[("runs", be, m)]
                              for m in ("eager", "jit", "jit at new sizes")}
                         for be in self.cfg.backends},
+               "called_from_8_threads": {be: self.stats[("threads", be)]
+                                         for be in self.cfg.backends
+                                         if self.stats[("threads", be)]},
                "seconds": {be: self.time_by_backend[be] for be in self.cfg.backends},
                "transforms": _nested(self.stacks),
                "checks": _nested(self.checks),
@@ -537,7 +578,9 @@ def _classify_kind(kind: str) -> str:
             "dtype": "wrong dtype (JAX promotion)", "shape": "wrong shape",
             "grad": "wrong derivative", "crash": "crash (exception where JAX gives a value)",
             "structure": "wrong output structure",
-            "donation": "donated buffer still readable"}.get(kind, kind)
+            "donation": "donated buffer still readable",
+            "threads": "wrong result or crash only when called from 8 threads at once"
+            }.get(kind, kind)
 
 
 def run_fuzz(cfg: Config) -> dict:

@@ -21,9 +21,8 @@ def run_threads(batch: Batch, backend: str, n_threads: int = 8, warm_rounds: int
     problems: list[str] = []
     lock = threading.Lock()
     with _backend_scope(backend):
+        # Every call gets its own argument arrays (_to_fg), so donation is safe here.
         fns = [fg.jit(batch.ns[f"t_{k}"], backend=backend) for k in range(len(batch.entries))]
-        donating = {k for k, e in enumerate(batch.entries)
-                    if any(layer[0] == "jit_donate" for layer in e.stack.inner)}
 
         def worker(tid: int, barrier: threading.Barrier, phase: str):
             order = list(range(len(fns)))
@@ -50,7 +49,6 @@ def run_threads(batch: Batch, backend: str, n_threads: int = 8, warm_rounds: int
                     t.start()
                 for t in ts:
                     t.join()
-        del donating
     return problems
 
 
