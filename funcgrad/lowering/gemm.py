@@ -202,13 +202,17 @@ def lower_dot(eqn, buffers, temps: Temps) -> list:
 # address is affine in the loop indices, so the kernel reads the operands in place: no
 # im2col matrix. Input dilation (the input gradient of a strided convolution) splits the
 # output positions into phases, each a convolution over the taps that meet input values
-# (no products with the dilation's zeros). A tile of MR output positions x NR features (NR = two SIMD registers)
-# accumulates in registers over all k: per k step it loads NR filter values (contiguous)
-# and MR input values (broadcast), then does MR*NR fused multiply-adds. The accumulators are
-# scalars updated with fmaf(), which gcc's SLP vectoriser packs into registers; unlike
-# `acc += x*w` (a reduction the loop vectoriser would try to vectorise over k with
-# in-order shuffles), fmaf() is not a reduction it recognises. When the k loop's operands
-# do not fit in cache (the filter gradient: k runs over the whole batch), k is split into
+# (no products with the dilation's zeros).
+#
+# A tile of MR output positions x NR features (NR = two SIMD registers) accumulates in
+# registers over all k: per k step it loads NR filter values (contiguous) and MR input
+# values (broadcast), then does MR*NR fused multiply-adds, as the register blocking of
+# BLIS/oneDNN-style kernels does. The accumulators are scalars updated with fmaf(), which
+# gcc's SLP vectoriser packs into registers; unlike `acc += x*w` (a reduction the loop
+# vectoriser would try to vectorise over k with in-order shuffles, 20x slower), fmaf() is
+# not a reduction it recognises. Tile rows past the end compute the last position again
+# and are not stored (no remainder variants). When a tile's k sweep would stream more than
+# the caches hold (the filter gradient: k runs over the whole batch), k is split into
 # blocks and each block sweeps all tiles, accumulating into the output.
 
 CONV_MR = 6                  # output positions per tile (MR*2 accumulator registers)
