@@ -5,10 +5,23 @@ and `funcgrad.nn` (elementwise math, integer and bitwise ops, reductions, shape 
 indexing ops, `.at[]`, linear algebra, convolution and pooling, sorting, cumulative ops,
 `scan`/`cond`/`switch`/`while_loop`/`fori_loop` with generated bodies, GRU/LSTM cells and
 attention), on shapes of rank 0-4 with sizes 0, 1, vector remainders and OpenMP-split
-sizes, in float16/float32/float64 with int32 and bool values and NaN, +-Inf, -0.0,
-subnormal, huge and tiny inputs. Each program gets a random transform stack (`checkpoint`,
-nested `jit` with static scalar arguments or donation, `vmap` with random axes, `grad`,
-`value_and_grad`, `jvp`, `vjp`).
+sizes, in float16/float32/float64 (float64 under JAX's x64 mode) with int32 and bool values
+and NaN, +-Inf, -0.0, subnormal, huge and tiny inputs. Each program gets a random transform
+stack (`checkpoint`, nested `jit` with static scalar arguments or donation, `vmap` with
+random axes, `grad`, `value_and_grad`, `jvp`, `vjp`).
+
+Every batch of programs runs eagerly and under `jit` on `reference`, `c` and `opencl` (the
+jitted batch again at new sizes, the size-generic path, for half the batches; OpenCL gets
+the first entries of a batch and at most a share of the time). Results are compared with
+a NumPy float64 oracle that follows JAX's semantics where JAX and NumPy differ: values
+within tolerances measured by perturbed oracle runs (each op errs by what an accurate
+implementation may), NaN/Inf positions exactly, dtypes by JAX's promotion rules,
+derivatives against float64 central differences (<g, v> for random directions). What the
+oracle cannot know is left unchecked: the sign of a NaN, results of accumulations whose
+partial sums may overflow, and everything computed from a value that lost all accuracy.
+Every 8th batch is also called from 8 threads at once, cold and warm. A disagreement is
+shrunk by hypothesis (same backend, mode, kind and failing op), cut to the failing output,
+and printed as a standalone reproducer.
 
 Modules:
 - `values`: symbolic shapes (dims per instance), JAX's dtype promotion, input values, the
@@ -20,8 +33,10 @@ Modules:
   (including float64 central differences) and comparison.
 - `batch`: many programs compiled as one jitted function, run eagerly and jitted at three
   sizes on a backend; `runner`: the fuzz loop, shrinking, findings; `repro`: standalone
-  reproducers; `known`: the known-bug table; `threads`: calls from 8 threads at once.
+  reproducers; `known`: the open-bug table; `threads`: calls from 8 threads at once;
+  `sample`: fixed samples for tests; `regressions`: kept reproducers.
 
-Long mode: `python -m tests.fuzz --minutes 30`. CI mode: `tests/test_fuzz.py`. Findings
-are appended to `tests/fuzz/FINDINGS.md`; kept reproducers live in `regressions.py`.
+Long mode: `python -m tests.fuzz --minutes 30` (see `--help`). CI mode:
+`tests/test_fuzz.py`. Findings are appended to `tests/fuzz/FINDINGS.md`; kept reproducers
+live in `regressions.py`.
 """

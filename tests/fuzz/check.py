@@ -590,13 +590,14 @@ def _compare_value(got, e: ValueExpect, path) -> list[Mismatch]:
                                 f"{bad_cls.size} elements)", e.value, g))
         elif np.any(bad_val):
             idx = tuple(int(i) for i in np.argwhere(bad_val)[0])
-            worst = np.unravel_index(np.argmax(np.where(bad_val, diff / np.maximum(
-                e.tol, 1e-300), 0)), diff.shape)
+            with np.errstate(over="ignore", invalid="ignore"):
+                ratio = np.where(bad_val, diff / np.maximum(e.tol, 5e-324), 0)
+            worst = np.unravel_index(np.argmax(ratio), diff.shape)
             worst = tuple(int(i) for i in worst)
             # A gross error (a wrong element, a sign) and a small excess over the error
             # model are different findings: keep the shrinker from trading one for the
             # other.
-            rel = float(diff[worst]) / max(abs(float(ev[worst])), float(e.tol[worst]), 1e-300)
+            rel = float(diff[worst]) / max(abs(float(ev[worst])), float(e.tol[worst]), 5e-324)
             kind = "grad" if e.what == "tangent" else ("value" if rel > 1e-3 else
                                                        "precision")
             out.append(Mismatch(kind, path, f"{e.what} differs at {worst}: expected "

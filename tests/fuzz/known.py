@@ -48,6 +48,10 @@ KNOWN: list[Known] = [
     Known("opencl-loop-init-alias", "OpenCL: a while_loop whose initial value is a transpose "
           "of an input raises 'DeviceBuffer ... was released'", needs_any=_LOOPS,
           kinds=("crash",), backends=("opencl",), detail="was released"),
+    # /tmp/w/fuzz_backend_bugs.md #5 (reported to the lead; OpenCL convolution)
+    Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
+          "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),
+          backends=("opencl",), producer="conv"),
     # /tmp/w/fuzz_backend_bugs.md #3 (frontend; funcgrad/numpy is being edited by another
     # agent, reported to the lead instead of fixed here)
     Known("x64-index-dtypes", "x64: argmax/argsort/count_nonzero/sum of ints/cumsum of bools "

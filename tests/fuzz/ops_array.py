@@ -1320,12 +1320,23 @@ def _cum_err(a, out, op, t, ctx):
     if fn == "cumprod":
         k = np.arange(1, n + 1).reshape([-1 if i == axis % max(x.ndim, 1) else 1
                                          for i in range(x.ndim)])
-        return (k + 2) * EPS[t.dtype] * np.abs(out)
+        err = (k + 2) * EPS[t.dtype] * np.abs(out)
+        # Partial products in another order (jnp.cumprod is an associative scan) may
+        # overflow, or underflow to 0, where the sequential ones do not (see ops' prod).
+        fin = np.where(np.isfinite(x), np.abs(x), 0.0)
+        with np.errstate(all="ignore"):
+            big = np.cumprod(np.maximum(fin, 1.0), axis=axis)
+            small = np.cumprod(np.where(fin > 0, np.minimum(fin, 1.0), 1.0), axis=axis)
+        tiny = float(np.finfo(t.dtype).tiny)
+        mag = np.where((small < tiny) & (big > 1.0), np.inf, big)
+        if op.params.get("reverse"):
+            mag = np.flip(mag, axis)
+        return acc_overflow(err, mag.reshape(np.shape(out)), t.dtype, acc=t.dtype)
     r = np.cumsum(np.nan_to_num(np.abs(x), posinf=0), axis=axis)
     if op.params.get("reverse"):
         r = np.flip(r, axis)
     return acc_overflow(growth(n) * EPS[t.dtype] * r + 2 * EPS[t.dtype] * np.abs(out), r,
-                        t.dtype)
+                        t.dtype, acc=t.dtype)
 
 
 register(OpDef("cumsum", _cum_gen, _cum_ref, lambda a, p, op, ind: (

@@ -378,28 +378,32 @@ def _lstm_src(a, p, op, ind):
 def _rnn_ref(cell):
     def ref(a, p, op, ctx, env):
         t = op.types[0]
+
+        def r(v):
+            # every traced op rounds to the dtype (float16 gates overflow at 65504)
+            return ctx.round(v, t)
         xs, h, wx, wh, bias = [np.asarray(v, np.float64) for v in a[:5]]
         H = p["H"]
         c = np.asarray(a[5], np.float64) if cell == "lstm" else None
         hs = []
-        for x in xs:
-            if cell == "gru":
-                gx = x @ wx + bias
-                gh = h @ wh
-                r = _sigmoid(gx[:, :H] + gh[:, :H])
-                z = _sigmoid(gx[:, H:2 * H] + gh[:, H:2 * H])
-                nn_ = np.tanh(gx[:, 2 * H:] + r * gh[:, 2 * H:])
-                h = (1 - z) * nn_ + z * h
-            else:
-                g = x @ wx + h @ wh + bias
-                i = _sigmoid(g[:, :H])
-                f = _sigmoid(g[:, H:2 * H])
-                u = np.tanh(g[:, 2 * H:3 * H])
-                o = _sigmoid(g[:, 3 * H:])
-                c = ctx.round(f * c + i * u, t)
-                h = o * np.tanh(c)
-            h = ctx.round(h, t)
-            hs.append(h)
+        with np.errstate(all="ignore"):
+            for x in xs:
+                if cell == "gru":
+                    gx = r(r(x @ wx) + bias)
+                    gh = r(h @ wh)
+                    rg = r(_sigmoid(r(gx[:, :H] + gh[:, :H])))
+                    z = r(_sigmoid(r(gx[:, H:2 * H] + gh[:, H:2 * H])))
+                    nn_ = r(np.tanh(r(gx[:, 2 * H:] + r(rg * gh[:, 2 * H:]))))
+                    h = r(r(r(1 - z) * nn_) + r(z * h))
+                else:
+                    g = r(r(r(x @ wx) + r(h @ wh)) + bias)
+                    i = r(_sigmoid(g[:, :H]))
+                    f = r(_sigmoid(g[:, H:2 * H]))
+                    u = r(np.tanh(g[:, 2 * H:3 * H]))
+                    o = r(_sigmoid(g[:, 3 * H:]))
+                    c = r(r(f * c) + r(i * u))
+                    h = r(o * r(np.tanh(c)))
+                hs.append(h)
         stacked = np.stack(hs) if hs else np.zeros((0,) + h.shape)
         return (h, stacked) if cell == "gru" else (h, c, stacked)
     return ref

@@ -237,13 +237,15 @@ def growth(n: int) -> float:
     return 2.0 + math.log2(max(n, 1)) + math.sqrt(max(n, 1)) / 4.0
 
 
-def acc_overflow(err, mag, dtype: str):
+def acc_overflow(err, mag, dtype: str, acc: str | None = None):
     """`err`, or NaN where `mag` (the sum of the magnitudes of an accumulation's terms)
     exceeds the accumulator's range. The oracle sums in float64, but a float32 sum whose
     partial sums pass the largest float32 may give +-inf or NaN (inf - inf) depending on
     the order, so any class is possible there: a NaN error makes the perturbed runs NaN
-    there, which marks the element (and what depends on it) unstable."""
-    acc = "float32" if dtype == "float16" else dtype
+    there, which marks the element (and what depends on it) unstable. float16 sums and
+    products accumulate in float32 (JAX's reductions and dots) unless `acc` says
+    otherwise."""
+    acc = acc or ("float32" if dtype == "float16" else dtype)
     with np.errstate(invalid="ignore"):
         return np.where(np.asarray(mag) > float(np.finfo(NP[acc]).max), np.nan, err)
 

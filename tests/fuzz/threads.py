@@ -12,6 +12,7 @@ import traceback
 
 from .batch import Batch, _backend_scope, _to_fg, _to_np
 from .check import compare
+from .values import x64_scope
 
 
 def run_threads(batch: Batch, backend: str, n_threads: int = 8, warm_rounds: int = 3) -> list:
@@ -20,7 +21,8 @@ def run_threads(batch: Batch, backend: str, n_threads: int = 8, warm_rounds: int
     cases = batch.case(0)
     problems: list[str] = []
     lock = threading.Lock()
-    with _backend_scope(backend):
+    # the x64 switch is global (funcgrad.config.update), so the threads see it too
+    with x64_scope(batch.x64), _backend_scope(backend):
         # Every call gets its own argument arrays (_to_fg), so donation is safe here.
         fns = [fg.jit(batch.ns[f"t_{k}"], backend=backend) for k in range(len(batch.entries))]
 
