@@ -86,6 +86,10 @@ CONV_CASES = {
     "feature_groups": ((2, 6, 6, 6), (3, 3, 2, 9),
                        {"window_strides": (1, 1), "padding": "SAME", "feature_group_count": 3,
                             "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    # depthwise NHWC: the tile's vectors run over the channels (groups); 21 = 16 + 5
+    "depthwise_nhwc": ((3, 7, 6, 21), (3, 3, 1, 21),
+                       {"window_strides": (1, 1), "padding": "SAME", "feature_group_count": 21,
+                        "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
     "depthwise_nchw": ((2, 4, 7, 7), (4, 1, 3, 3),
                        {"window_strides": (2, 2), "padding": "SAME", "feature_group_count": 4}),
     "size_one": ((1, 1, 1, 1), (1, 1, 1, 1),
@@ -139,6 +143,14 @@ def test_conv_batch_size_read_at_run_time():
     for n in (5, 3, 7):
         x = RNG.standard_normal((n, 6, 5, 4)).astype(np.float32)
         _close(step(x, w), fg.jit(f, backend="reference")(x, w), 2e-5, 1e-4)
+
+
+def test_depthwise_convolutions_vectorise_over_channels():
+    xs, ws, kw = CONV_CASES["depthwise_nhwc"]
+    x, w = np.zeros(xs, np.float32), np.zeros(ws, np.float32)
+    src = fg.jit(_conv_and_grads(x, w, **kw), backend="c").lower(x, w).source
+    # forward, input and filter gradients: no loop over the 21 groups
+    assert src.count("conv_general_dilated") == 3 and "int64_t cg = 0" not in src
 
 
 def test_conv_source_is_a_direct_kernel():

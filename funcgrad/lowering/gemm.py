@@ -417,6 +417,12 @@ def lower_conv(eqn, buffers, temps: Temps) -> list:
         if len(phases) > 1:
             stmts.append(c.comment("phase " + ", ".join(f"{ph[0]} mod {ph[1]}"
                                                         for ph in combo)))
+        if groups > 1 and Fg == 1 and gx == 1 and gw == 1:
+            # Depthwise (one output channel per input channel group, channels innermost):
+            # vectors over the groups, the channels, instead of scalar tiles per group.
+            stmts += _conv_tiles(dt, 1, m_axes, k_axes, groups, (xsrc, x0, 0),
+                                 (wsrc, wbase, 0), (dst, obase, 0), depthwise=True)
+            continue
         stmts += _conv_tiles(dt, groups, m_axes, k_axes, Fg, (xsrc, x0, gx),
                              (wsrc, wbase, gw), (dst, obase, Fg))
     if permute is not None:
@@ -424,9 +430,11 @@ def lower_conv(eqn, buffers, temps: Temps) -> list:
     return [cdsl.Block(tuple(stmts))]
 
 
-def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop):
+def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     """The tile loops: groups, k blocks, (parallel) tiles of MR positions, feature tiles.
-    xop, wop, oop: (pointer, base offset, group stride) of the input, filter and output."""
+    xop, wop, oop: (pointer, base offset, group stride) of the input, filter and output.
+    `depthwise`: the Fg "features" are groups of one channel each, contiguous in all three
+    operands: the tile's input values are vectors over them, not broadcasts."""
     import cdsl
     (xsrc, xbase, gx), (wsrc, wbase, gw), (dst, obase, go) = xop, wop, oop
     nr_main = 2 * _simd_width(dt)
@@ -496,6 +504,14 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop):
         for v in range(nr):
             inner_body.append(c.decl(bv[v], c.load(wsrc, c.add(kwv, c.i64(v)) if v else kwv)))
         for r in range(mr):
+            if depthwise:
+                # one input value per (position, channel): contiguous, like the filter's
+                xb = c.var(f"cv{r}", dtypes.int64)
+                inner_body.append(c.decl(xb, c.add(c.add(xo[r], kxv), f0)))
+                for v in range(nr):
+                    xv = c.load(xsrc, c.add(xb, c.i64(v)) if v else xb)
+                    inner_body.append(c.assign(acc[r][v], _fma(dt, xv, bv[v], acc[r][v])))
+                continue
             xr = c.var(f"cv{r}", dt)
             inner_body.append(c.decl(xr, c.load(xsrc, c.add(xo[r], kxv))))
             for v in range(nr):
