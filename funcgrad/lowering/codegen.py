@@ -408,7 +408,7 @@ def _reshape_index(c, idx, out_shape, in_shape):
     sizes multiply to the same product on both sides map to each other (a split is a div/mod
     of one index, a merge a linear combination), so an axis that both shapes keep (the
     channels of a pooling reshape) keeps its loop index and its loop stays vectorisable.
-    None when a size is 0."""
+    None when a size is 0 or a run-time size would divide."""
     if 0 in out_shape or 0 in in_shape:
         return None
     od = [k for k, n in enumerate(out_shape) if n != 1]
@@ -431,6 +431,8 @@ def _reshape_index(c, idx, out_shape, in_shape):
         if len(ga) == 1 and len(gb) == 1:
             res[gb[0]] = idx[ga[0]]
             continue
+        if any(type(in_shape[k]) is not int for k in gb[1:]):
+            return None      # a run-time size as a divisor: the flat index keeps it symbolic
         lin = None
         for k in ga:
             lin = idx[k] if lin is None else c.add(c.mul(lin, c.i64(out_shape[k])), idx[k])
