@@ -8,8 +8,8 @@ Re-run after adding or changing a program (CPU JAX 0.10.x; the `bench` extra ins
     python scripts/record_ports.py              # every program; rewrites tests/data/ports.json
     python scripts/record_ports.py vae gmm_em   # only these (the others are kept)
 
-A program is a module with `run() -> dict` of named results. Each result is stored with its
-dtype and shape: whole when it has at most FULL_LIMIT elements, otherwise as a strided sample
+A program is a module with `run() -> dict` of named results. Each result (an array, a number,
+or a string) is stored with its dtype and shape: whole when it has at most FULL_LIMIT elements, otherwise as a strided sample
 plus the sum and the sum of absolute values. float32/float16 values are written with the
 shortest decimal that reads back to the same value. What the program prints (stdout, with
 `jax.debug.print` output flushed by `jax.effects_barrier()` inside the program) is recorded
@@ -51,10 +51,14 @@ def _number(x, dtype):
 
 
 def encode(value) -> dict:
-    """A program's result -> {"dtype", "shape", and "data" or "sample"/"sum"/"abs_sum"}."""
+    """A program's result -> {"dtype", "shape", and "data" or "sample"/"sum"/"abs_sum"}, or
+    {"str"} for a string (a printed tree structure, key paths)."""
+    if isinstance(value, str):
+        return {"str": value}
     a = np.asarray(value)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"record_ports: results must be numeric arrays, got {a.dtype}")
+        raise TypeError(f"record_ports: results must be numeric arrays or strings, got "
+                        f"{a.dtype}")
     entry = {"dtype": str(a.dtype), "shape": list(a.shape)}
     flat = a.reshape(-1)
     if flat.size <= FULL_LIMIT:
