@@ -90,10 +90,10 @@ def _thread_count(v):
             raise ValueError
         n = int(v)
     except (TypeError, ValueError):
-        raise ValueError(f"cpu_threads: expected a number of threads (1, 2, ...) or 'auto', "
+        raise ValueError(f"expected a number of threads (1, 2, ...) or 'auto', "
                          f"got {v!r}") from None
     if n < 0:
-        raise ValueError(f"cpu_threads: expected a number of threads (1, 2, ...) or 'auto', "
+        raise ValueError(f"expected a number of threads (1, 2, ...) or 'auto', "
                          f"got {v!r}")
     return n or None
 

@@ -117,6 +117,9 @@ def test_policy_team():
     assert T.policy_team(16, 3.0) == 13
     assert T.policy_team(2, 1.0, fixed=2) == 2   # the user's count wins
     assert T.policy_team(8, 0.0, fixed=3) == 3
+    # a 2-core quota on a 64-CPU host: other tenants' load counts against the 64 CPUs
+    assert T.policy_team(2, 30.0, cpus=64) == 2
+    assert T.policy_team(2, 63.0, cpus=64) == 1
 
 
 @pytest.mark.core
@@ -149,6 +152,14 @@ def test_cpu_threads_option_fixes_the_team(monkeypatch):
     monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "auto")
     fg.config.update("cpu_threads", None)
     assert T.info()["fixed"] is None
+    # a bad environment variable set after import: one warning, then automatic
+    monkeypatch.setenv("FUNCGRAD_NUM_THREADS", "many")
+    monkeypatch.setattr(T._policy, "warned", False)
+    T._policy.next = 0.0
+    with pytest.warns(RuntimeWarning, match="FUNCGRAD_NUM_THREADS='many' ignored"):
+        assert T.team_size() >= 1
+    assert T.info()["fixed"] is None
+    monkeypatch.delenv("FUNCGRAD_NUM_THREADS")
     with pytest.raises(ValueError, match="cpu_threads.*'auto'"):
         fg.config.update("cpu_threads", "many")
     with pytest.raises(ValueError, match="cpu_threads"):

@@ -31,6 +31,7 @@ import math
 import os
 import threading
 import time
+import warnings
 
 from .. import config
 
@@ -278,15 +279,18 @@ class LoadMeter:
         return self.other
 
 
-def policy_team(cores: int, other_load: float, fixed: int | None = None) -> int:
-    """The team size for `cores` usable cores when other processes keep `other_load` cores
-    busy; `fixed` (the user's override) wins. Each core another process occupies beyond
-    `LOAD_SLACK` costs one thread: a thread sharing its core with a busy process runs at
-    half speed and the parallel loop waits for it."""
+def policy_team(cores: int, other_load: float, fixed: int | None = None,
+                cpus: int | None = None) -> int:
+    """The team size for `cores` usable cores when other processes keep `other_load` of
+    the `cpus` CPUs we may run on busy (default: as many CPUs as cores; more under a cgroup
+    quota); `fixed` (the user's override) wins. Each CPU another process occupies beyond
+    `LOAD_SLACK` costs one thread once fewer than `cores` are left: a thread sharing its
+    core with a busy process runs at half speed and the parallel loop waits for it."""
     if fixed is not None:
         return fixed
     lost = max(0, math.ceil(other_load - LOAD_SLACK))
-    return max(1, min(cores, cores - lost))
+    free = (cores if cpus is None else cpus) - lost
+    return max(1, min(cores, free))
 
 
 # --- libgomp -------------------------------------------------------------------------
@@ -368,6 +372,7 @@ class _Policy:
         self.fixed = None
         self.next = 0.0            # time.monotonic() of the next recomputation
         self.meter = None
+        self.warned = False
         self.lock = threading.Lock()
 
 
@@ -384,7 +389,12 @@ _monotonic = time.monotonic
 def _fixed_threads():
     try:
         return config.read("cpu_threads")
-    except ValueError:
+    except ValueError as e:        # a bad FUNCGRAD_NUM_THREADS: say so once, run automatic
+        if not _policy.warned:
+            _policy.warned = True
+            warnings.warn(f"FUNCGRAD_NUM_THREADS={os.environ.get('FUNCGRAD_NUM_THREADS')!r} "
+                          f"ignored ({e}); the thread count is chosen automatically",
+                          RuntimeWarning, stacklevel=2)
         return None
 
 
@@ -398,8 +408,8 @@ def _refresh():
             meter = _policy.meter = LoadMeter(cpus)
         other = meter.sample()
         _policy.fixed = _fixed_threads()
-        _policy.cores = available_cores()
-        _policy.team = policy_team(_policy.cores, other, _policy.fixed)
+        _policy.cores = cores_from(len(cpus), _limits.quota, _omp_cap())
+        _policy.team = policy_team(_policy.cores, other, _policy.fixed, cpus=len(cpus))
         _policy.next = _monotonic() + SAMPLE_SECONDS
     finally:
         _policy.lock.release()
