@@ -89,6 +89,8 @@ def _imported_modules(source: str) -> list[str]:
     ("import jax.numpy as jnp", "import funcgrad.numpy as jnp"),
     ("import jax.scipy.linalg as jsl", "import funcgrad.scipy.linalg as jsl"),
     ("from jax import lax, random", "from funcgrad import lax, random"),
+    ("from jax import numpy as jnp", "from funcgrad import numpy as jnp"),
+    ("import jax.scipy as jsp", "import funcgrad.scipy as jsp"),
     ("from jax.scipy.special import logsumexp", "from funcgrad.scipy.special import logsumexp"),
     ("from jax.tree_util import (tree_map,", "from funcgrad.tree_util import (tree_map,"),
     ("from jax.example_libraries import optimizers, stax",
@@ -281,6 +283,16 @@ def test_compare_fails_on_a_wrong_value_dtype_or_shape():
     with pytest.raises(AssertionError):
         compare("p", "k", np.array([1, 3], np.uint32),
                 {"dtype": "uint32", "shape": [2], "data": [1, 2]})
+    # A large result is stored as a strided sample plus its sums.
+    big = np.linspace(-1.0, 1.0, 300, dtype=np.float32)
+    sampled = {"dtype": "float32", "shape": [300], "stride": 5,
+               "sample": [float(v) for v in big[::5]], "sum": float(big.astype(np.float64).sum()),
+               "abs_sum": float(np.abs(big.astype(np.float64)).sum())}
+    compare("p", "big", big, sampled)
+    off_sample = big.copy()
+    off_sample[1] = 5.0                      # not in the sample: only the sum sees it
+    with pytest.raises(AssertionError, match="sum"):
+        compare("p", "big", off_sample, sampled)
     compare("p", "s", "PyTreeDef(*)", {"str": "PyTreeDef(*)"})
     with pytest.raises(AssertionError):
         compare("p", "s", "PyTreeDef([*])", {"str": "PyTreeDef(*)"})
