@@ -52,6 +52,15 @@ KNOWN: list[Known] = [
     Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
           "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),
           backends=("opencl",), producer="conv"),
+    # /tmp/w/fuzz_backend_bugs.md #6 (reported to the lead; C compile flags)
+    Known("c-sin-atan-nan", "C: GCC rewrites sin(atan(x))/cos(atan(x)) under "
+          "-fno-math-errno, sending NaN to +-1/0", needs_any=frozenset({"arctan"}),
+          kinds=("nan", "value"), backends=("c",)),
+    # /tmp/w/fuzz_backend_bugs.md #7 (reported to the lead; C FMA contraction)
+    Known("c-softmax-fma", "C: x*c - max(x*c) contracted into an FMA is not 0 at the max: "
+          "softmax/logsumexp of large scaled values give NaN/inf",
+          needs_any=frozenset({"attention", "logsumexp"}), kinds=("nan", "value"),
+          backends=("c",)),
     # /tmp/w/fuzz_backend_bugs.md #3 (frontend; funcgrad/numpy is being edited by another
     # agent, reported to the lead instead of fixed here)
     Known("x64-index-dtypes", "x64: argmax/argsort/count_nonzero/sum of ints/cumsum of bools "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -874,7 +875,8 @@ def _reduction_gen(name):
         e = acc_eps(t.dtype)
         ax = axes if axes else None
         mag = 0.0         # the terms' magnitude, for acc_overflow
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # nanmean of all-NaN slices
             xa = np.abs(x.astype(np.float64))
             fin = np.where(np.isfinite(xa), xa, 0.0)
             if name in ("sum", "nansum", "mean", "nanmean", "var", "std", "nanvar", "nanstd"):
@@ -999,11 +1001,9 @@ def _reduce_ref(name, x, axes, p, t):
         return np.nansum(x, axis=ax, keepdims=keep)
     if name in ("nanmax", "nanmin"):
         f = np.nanmax if name == "nanmax" else np.nanmin
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return f(x, axis=ax, keepdims=keep)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return f(x, axis=ax, keepdims=keep)
     if name in ("nanmean", "nanvar", "nanstd"):
         acc = _acc_dtype(t.dtype)
         xf = as_dtype(x, acc)
