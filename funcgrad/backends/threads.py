@@ -18,9 +18,13 @@ p95 many times the median). This module owns both decisions:
   `sched_getaffinity` mask, the cgroup CPU quota, `OMP_NUM_THREADS` as a cap), less the
   cores other processes kept busy over the last ~100 ms (from `/proc/stat`, sampled at
   most every 100 ms), or exactly the count the user fixed with
-  `funcgrad.config.update("cpu_threads", n)` / `FUNCGRAD_NUM_THREADS`. Which regions go
-  parallel at all is decided by their work (the lowering's thresholds and the rendered
-  `if(...)` clause).
+  `funcgrad.config.update("cpu_threads", n)` / `FUNCGRAD_NUM_THREADS`.
+- Whether a program uses more than one thread at all. Each compiled program has a `Plan`:
+  its first calls alternate between the full team and one thread, and it keeps the team
+  only when that makes it at least `SPEEDUP_MIN` times faster, so programs whose parallel
+  loops are too small to pay for waking threads do not burn a second core. Which loops go
+  parallel is decided by their work (the lowering's thresholds, and the rendered
+  `if(...)` clause of cdsl's `Dialect.parallel_work`).
 
 `info()` reports what was decided and why.
 """
@@ -49,9 +53,11 @@ __all__ = [
     "team_size",
 ]
 
-# Spin iterations an idle libgomp thread waits before sleeping in the kernel: ~10-20 us
-# here, enough to catch the next region of a step without a futex round trip, short enough
-# that an idle worker gives its core back at once (libgomp's default spins for ms).
+# Spin iterations an idle libgomp thread waits before sleeping in the kernel. One iteration
+# (a `pause`) takes ~30 ns on the Zen 3 development machine, so ~60 us: long enough to
+# catch the next parallel region of a step across the serial loops between them without a
+# futex wake-up (~15-30 us each), short enough that an idle worker soon gives its core back
+# (libgomp's default, 300,000 iterations, is ~9 ms).
 SPIN_COUNT = 2000
 # Other processes' load (in cores) that does not yet cost us a thread: below it the kernel
 # scheduler still lets every thread of a team run.
