@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import _test_backends
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -206,9 +207,13 @@ def test_pooling_forward_and_derivatives_match_reference(case):
 
 
 @pytest.mark.parametrize("wd", [(1, 2, 2, 1), (1, 9, 9, 1)])
-def test_max_pool_derivative_of_a_window_without_numbers_goes_to_its_first_cell(wd):
+@pytest.mark.parametrize("where", ["c", "opencl"])
+def test_max_pool_derivative_of_a_window_without_numbers_goes_to_its_first_cell(wd, where):
     # Regression: a window whose cells are all -inf or NaN sent its cotangent nowhere in
-    # the C kernels; the reference (like XLA's select-and-scatter) sends it to cell 0.
+    # the C and OpenCL kernels; the reference (like XLA's select-and-scatter) sends it to
+    # cell 0.
+    if where not in _test_backends():
+        pytest.skip(f"no {where} backend here")
     x = np.full((1, 18, 18, 2), -np.inf, np.float32)
     x[0, 0, 1, 0] = np.nan
     x[0, 12, 12, 1] = 3.0
@@ -217,7 +222,7 @@ def test_max_pool_derivative_of_a_window_without_numbers_goes_to_its_first_cell(
     ct = np.arange(np.prod(y.shape), dtype=np.float32).reshape(y.shape) + 1
     g = lambda x: (fg.vjp(f, x)[1](ct)[0],
                    fg.jvp(f, (x,), (fnp.ones_like(x) * 2 + x * 0,))[1])
-    got, want = fg.jit(g, backend="c")(x), fg.jit(g, backend="reference")(x)
+    got, want = fg.jit(g, backend=where)(x), fg.jit(g, backend="reference")(x)
     _close(got, want, 0, 0)
     assert np.asarray(got[0])[0, 0, 0, 0] == ct[0, 0, 0, 0]
 

@@ -404,13 +404,24 @@ def pool_gather_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
         pre, ovars = _decl_multi(em, o, out.aval.shape, "oi")
         wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
         best, tb = c.var("best", x.aval.dtype), c.var("tb", dt)
-        ident = c.const(codegen._identity(p["computation"], x.aval.dtype), x.aval.dtype)
+        kind = p["computation"]
+        ident = c.const(codegen._identity(kind, x.aval.dtype), x.aval.dtype)
+        # Cell 0 is chosen first (NaN counting as the identity), then strictly better
+        # cells: a window of only -inf/NaN picks cell 0, as the reference and C do.
+        v0, idx0, valid0 = codegen._cell_at(c, em, kernel, x, p, ovars, out.aval.shape,
+                                            (0,) * nd)
+        t0 = em.value(t, idx0, kernel)
+        if valid0 is not None:
+            v0, t0 = c.select(valid0, v0, ident), c.select(valid0, t0, c.const(0, dt))
+        first = list(em.stmts)
+        em.stmts = []
         v, idx, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
         tv = em.value(t, idx, kernel)
-        better = codegen._better(c, p["computation"], v, best)
+        better = codegen._better(c, kind, v, best)
         inner = em.stmts + [c.assign(tb, c.select(better, tv, tb)),
                             c.assign(best, c.select(better, v, best))]
-        return pre + [c.decl(best, ident), c.decl(tb, c.const(0, dt))] + \
+        return pre + first + [c.decl(best, codegen._first_best(c, kind, v0, x.aval.dtype)),
+                              c.decl(tb, t0)] + \
             codegen._window_loops(c, p, wvars, inner) + [c.store(buffers[out.id], o, tb)]
 
     return [_flat_kernel(name("pool_gather"), out.aval.size, body)]
@@ -455,6 +466,11 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
         best, bpos = c.var("best", x.aval.dtype), c.var("bpos", dtypes.int64)
         ident = c.const(codegen._identity(p["computation"], x.aval.dtype), x.aval.dtype)
         ctv = em.value(ct, list(ovars), kernel)
+        # Cell 0 first (see pool_gather_kernel); a padding cell 0 has no position (-1).
+        v0, idx0, valid0 = codegen._cell_at(c, em, kernel, x, p, ovars, pshape, (0,) * nd)
+        off0 = em.offset(idx0, x.aval.shape)
+        if valid0 is not None:
+            v0, off0 = c.select(valid0, v0, ident), c.select(valid0, off0, c.i64(-1))
         first = list(em.stmts)
         em.stmts = []
         v, idx, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
@@ -462,8 +478,9 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
         off = em.offset(idx, x.aval.shape)
         inner = em.stmts + [c.assign(bpos, c.select(better, off, bpos)),
                             c.assign(best, c.select(better, v, best))]
-        stmts = first + [c.decl(best, ident), c.decl(bpos, c.i64(-1))] + \
-            codegen._window_loops(c, p, wvars, inner)
+        stmts = first + [c.decl(best, codegen._first_best(c, p["computation"], v0,
+                                                          x.aval.dtype)),
+                         c.decl(bpos, off0)] + codegen._window_loops(c, p, wvars, inner)
         stmts.append(cdsl.If(c.ge(bpos, c.i64(0)),
                              (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
         for d in reversed(seq):
