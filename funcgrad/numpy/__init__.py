@@ -44,8 +44,11 @@ def _arr(x):
 # Creation
 
 
-def asarray(a, dtype=None, copy=None):
-    """Convert to a funcgrad Array (lists of arrays are stacked)."""
+def asarray(a, dtype=None, order=None, *, copy=None):
+    """Convert to a funcgrad Array (lists of arrays are stacked). `order` may only be None,
+    "C", "A" or "K" (funcgrad arrays are row-major); `copy` is accepted (arrays are
+    immutable, so a copy is never observable)."""
+    _check_order("asarray", order)
     if isinstance(a, Array):
         return a if dtype is None else astype(a, dtype)
     if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array)
@@ -60,13 +63,29 @@ def asarray(a, dtype=None, copy=None):
     return x
 
 
-def array(a, dtype=None, copy=True, ndmin=0):
+def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
+    """A funcgrad Array from `object` (nested lists are stacked), with at least `ndmin`
+    dimensions. `copy` and `order` (None, "C", "A" or "K") as in JAX; `copy`, `order` and
+    `ndmin` may also come positionally after `dtype` (NumPy's old order)."""
+    if args:
+        if len(args) > 3:
+            raise TypeError(f"array() takes at most 5 positional arguments but "
+                            f"{len(args) + 2} were given")
+        copy, order, ndmin = (list(args) + [copy, order, ndmin][len(args):])[:3]
+    _check_order("array", order)
+    a = object
     x = asarray(a, dtype)
     if isinstance(a, (bool, int, float)) and dtype is None and not isinstance(x, Tracer):
         x = _core.to_array(_np.asarray(a, x.dtype))
     while x.ndim < ndmin:
         x = expand_dims(x, 0)
     return x
+
+
+def _check_order(name, order):
+    if order not in (None, "C", "A", "K"):
+        raise NotImplementedError(f"{name}: order={order!r} is not supported (funcgrad arrays "
+                                  "are row-major: use None, 'C', 'A' or 'K')")
 
 
 def _float_default(dtype):
@@ -132,7 +151,9 @@ def full_like(a, fill_value, dtype=None, shape=None):
                     fill_value, dtype or a.dtype)
 
 
-empty_like = zeros_like
+def empty_like(prototype, dtype=None, shape=None, *, device=None):
+    """Like `zeros_like` (funcgrad arrays are never uninitialised)."""
+    return zeros_like(prototype, dtype, shape)
 
 
 def arange(start, stop=None, step=None, dtype=None):
@@ -235,12 +256,20 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     return a[..., i - offset, i]
 
 
-def trace(a, offset=0, axis1=0, axis2=1):
-    return sum(diagonal(a, offset, axis1, axis2), axis=-1)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """The sum along the `offset` diagonal of the (axis1, axis2) planes, accumulated in
+    `dtype` (integer promotion as in `sum`)."""
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
-def meshgrid(*xs, indexing="xy"):
-    xs = [ravel(_arr(x)) for x in xs]
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays from 1-D coordinate vectors: "xy" (Cartesian: the first two
+    axes swapped) or "ij" (matrix) indexing; with `sparse`, each output keeps size 1 on
+    the other axes (they broadcast against each other). `copy` is accepted (arrays are
+    immutable)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    xs = [ravel(_arr(x)) for x in xi]
     shape = [x.shape[0] for x in xs]
     if indexing == "xy" and len(xs) >= 2:
         shape[0], shape[1] = shape[1], shape[0]
@@ -249,7 +278,10 @@ def meshgrid(*xs, indexing="xy"):
         d = i
         if indexing == "xy" and len(xs) >= 2 and i < 2:
             d = 1 - i
-        out.append(_st.broadcast_in_dim(x, tuple(shape), (d,)))
+        if sparse:
+            out.append(reshape(x, tuple(s if k == d else 1 for k, s in enumerate(shape))))
+        else:
+            out.append(_st.broadcast_in_dim(x, tuple(shape), (d,)))
     return out
 
 
@@ -319,8 +351,9 @@ def broadcast_shapes(*shapes):
     return _np.broadcast_shapes(*shapes)
 
 
-def broadcast_to(x, shape):
-    return _st.broadcast_to(_arr(x), _shape_tuple(shape, "broadcast_to"))
+def broadcast_to(array, shape):
+    """`array` broadcast to `shape` (NumPy's rules)."""
+    return _st.broadcast_to(_arr(array), _shape_tuple(shape, "broadcast_to"))
 
 
 def broadcast_arrays(*args):
@@ -802,10 +835,12 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(isneginf(a), full_like(a, neginf), a)
 
 
-def clip(a, a_min=None, a_max=None, *, min=None, max=None):
-    a_min = a_min if min is None else min
-    a_max = a_max if max is None else max
-    x = _arr(a)
+def clip(arr=None, /, min=None, max=None):
+    """`arr` limited to [min, max] elementwise (either bound may be None)."""
+    if arr is None:
+        raise ValueError("clip: give the array to clip as the first argument")
+    a_min, a_max = min, max
+    x = _arr(arr)
     if a_min is not None:
         x = maximum(x, a_min)
     if a_max is not None:
@@ -813,10 +848,14 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     return x
 
 
-def where(condition, x=None, y=None):
-    """`where(c, x, y)` selects elementwise; `where(c)` (concrete only) is `nonzero(c)`."""
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
+    """`where(c, x, y)` selects elementwise; `where(c)` is `nonzero(c, size=size,
+    fill_value=fill_value)` (concrete `c`, or a static `size` under jit)."""
     if x is None and y is None:
-        return nonzero(condition)
+        return nonzero(condition, size=size, fill_value=fill_value)
+    if size is not None or fill_value is not None:
+        raise ValueError("where: size and fill_value apply only to the one-argument form "
+                         "where(condition)")
     if x is None or y is None:
         raise ValueError("where: give both x and y, or neither")
     c = _arr(condition)
@@ -826,6 +865,10 @@ def where(condition, x=None, y=None):
     shape = _np.broadcast_shapes(c.shape, a.shape, b.shape)
     c, a, b = [v if v.shape == shape else _st.broadcast_to(v, shape) for v in (c, a, b)]
     return _ew.select(c, a, b)
+
+
+# `where` under another name, for functions whose `where=` parameter hides it.
+_select3 = where
 
 
 def select(condlist, choicelist, default=0):
@@ -852,9 +895,12 @@ def conj(x):
 conjugate = conj
 
 
-def angle(x):
-    return where(_ew.lt(_arr(x), 0), full_like(_arr(x), _np.pi, float32), zeros_like(
-        _arr(x), float32))
+def angle(z, deg=False):
+    """The argument of `z`: for real input pi where the sign bit is set (-0.0 included),
+    else 0; NaN stays NaN. In degrees when `deg`."""
+    (x,) = _promote("angle", z, to_float=True)
+    out = arctan2(zeros_like(x), x)
+    return rad2deg(out) if deg else out
 
 
 def i0(x):
@@ -894,14 +940,31 @@ def _where_fill(a, where_, fill):
     return globals()["where"](where_, a, full_like(a, fill))
 
 
-def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    """Sum over `axis` (all axes by default). float16 accumulates in float32 and rounds back
-    (as JAX); small integers and bools sum as int32/uint32."""
+def _reduction_int_dtype(dt, promote_integers):
+    """JAX's accumulation type for sums and products of bools and integers: the default
+    integer type (its unsigned twin for unsigned input) for narrower ones when
+    `promote_integers`, else the input's (bools: int32)."""
+    if _dt.is_bool(dt):
+        return _dt.DEFAULT_INT_() if promote_integers else _dt.int32
+    if promote_integers and _dt.is_int(dt):
+        di = _dt.DEFAULT_INT_()
+        if dt.itemsize < di.itemsize:
+            return _np.dtype(f"{'u' if _dt.is_unsigned(dt) else ''}int{8 * di.itemsize}")
+    return dt
+
+
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
+        promote_integers=True):
+    """Sum over `axis` (all axes by default) of the elements where `where` holds, plus
+    `initial`. float16 accumulates in float32 and rounds back (as JAX); bools and integers
+    narrower than the default integer type sum in it when `promote_integers` (JAX)."""
     x = _arr(a)
     if dtype is not None:
         x = astype(x, dtype)
-    elif _dt.is_bool(x.dtype) or (_dt.is_int(x.dtype) and x.dtype.itemsize < 4):
-        x = astype(x, _dt.int32 if not _dt.is_unsigned(x.dtype) else _dt.uint32)
+    else:
+        dt = _reduction_int_dtype(x.dtype, promote_integers)
+        if dt != x.dtype:
+            x = astype(x, dt)
     x = _where_fill(x, where, 0)
     axes = _axes(axis, x.ndim, "sum")
     if x.dtype == _dt.float16:
@@ -913,12 +976,17 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     return _keep(res, axes, x.ndim, keepdims)
 
 
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
+           promote_integers=True):
+    """Product over `axis` of the elements where `where` holds, times `initial`; integer
+    promotion as in `sum`."""
     x = _arr(a)
     if dtype is not None:
         x = astype(x, dtype)
-    elif _dt.is_bool(x.dtype):
-        x = astype(x, _dt.int32)
+    else:
+        dt = _reduction_int_dtype(x.dtype, promote_integers)
+        if dt != x.dtype:
+            x = astype(x, dt)
     x = _where_fill(x, where, 1)
     axes = _axes(axis, x.ndim, "prod")
     res = _rd.reduce_prod(x, axes)
@@ -958,16 +1026,21 @@ min = amin = _minmax("min", _rd.reduce_min)
 
 
 def _nan_minmax(name, reduce, fill):
-    def f(a, axis=None, keepdims=False):
+    def f(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         x = _arr(a)
+        kw = dict(axis=axis, keepdims=keepdims, initial=initial, where=where)
         if not _dt.is_float(x.dtype):
-            return reduce(x, axis=axis, keepdims=keepdims)
+            return reduce(x, **kw)
         nan = isnan(x)
-        res = reduce(where(nan, full_like(x, fill), x), axis=axis, keepdims=keepdims)
+        res = reduce(_select3(nan, full_like(x, fill), x), **kw)
+        if initial is not None:
+            return res
         # An all-NaN slice gives NaN (NumPy warns, JAX does not), not the fill value.
-        return where(all(nan, axis=axis, keepdims=keepdims), full_like(res, _np.nan), res)
+        return _select3(all(nan, axis=axis, keepdims=keepdims, where=where),
+                        full_like(res, _np.nan), res)
     f.__name__ = name
-    f.__doc__ = f"`{name[3:]}` ignoring NaN; NaN where every element of a slice is NaN."
+    f.__doc__ = (f"`{name[3:]}` ignoring NaN (`initial`/`where` as in `{name[3:]}`); NaN "
+                 "where every element of a slice is NaN and no `initial` is given.")
     return f
 
 
@@ -975,12 +1048,16 @@ nanmax = _nan_minmax("nanmax", max, -_np.inf)
 nanmin = _nan_minmax("nanmin", min, _np.inf)
 
 
-def nansum(a, axis=None, dtype=None, keepdims=False):
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """`sum` treating NaN as zero (same arguments)."""
     x = _arr(a)
-    return sum(where(isnan(x), zeros_like(x), x), axis=axis, dtype=dtype, keepdims=keepdims)
+    if _dt.is_float(x.dtype):
+        x = _select3(isnan(x), zeros_like(x), x)
+    return sum(x, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=where)
 
 
-def ptp(a, axis=None, keepdims=False):
+def ptp(a, axis=None, out=None, keepdims=False):
+    """The range (max - min) over `axis`."""
     return subtract(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))
 
 
@@ -1032,8 +1109,16 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     return (avg, wsum) if returned else avg
 
 
-def _var_upcast(a, axis, dtype, ddof, keepdims, name):
-    """The variance computed in float32 for float16 input, and the dtype to return."""
+def _var_upcast(a, axis, dtype, ddof, keepdims, name, where_=None, mean_=None,
+                correction=None):
+    """The variance computed in float32 for float16 input, and the dtype to return.
+    `ddof` (or JAX's alias `correction`) is subtracted from the count of elements (those
+    where `where_` holds); a count <= 0 gives NaN (JAX). `mean_` replaces the computed
+    mean (it must broadcast against the input with the reduced axes kept)."""
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError(f"{name}: ddof and correction can't both be given")
+        ddof = correction
     x = _arr(a)
     if not _dt.is_float(x.dtype):
         x = astype(x, dtype or _dt.DEFAULT_FLOAT)
@@ -1042,114 +1127,70 @@ def _var_upcast(a, axis, dtype, ddof, keepdims, name):
     out_dtype = x.dtype
     if x.dtype == _dt.float16:
         x = astype(x, _dt.float32)
-    m = mean(x, axis, keepdims=True)
+    if mean_ is None:
+        m = mean(x, axis, keepdims=True, where=where_)
+    else:
+        m = astype(_arr(mean_), x.dtype)
     d = subtract(x, m)
     axes = _axes(axis, x.ndim, name)
-    n = _count(x, axes) - ddof
-    s = sum(multiply(d, d), axis=axis, keepdims=keepdims)
-    return _ew.div(s, _core.to_array(_np.asarray(builtins.max(n, 0), x.dtype))), out_dtype
+    if where_ is None:
+        n = _core.to_array(_np.asarray(_count(x, axes) - ddof, x.dtype))
+    else:
+        w = broadcast_to(asarray(where_), x.shape)
+        n = subtract(astype(sum(w, axis=axis, keepdims=keepdims), x.dtype), float(ddof))
+    s = sum(multiply(d, d), axis=axis, keepdims=keepdims, where=where_)
+    res = _ew.div(s, broadcast_to(n, s.shape) if n.shape != s.shape else n)
+    res = where(_ew.gt(n, _st.full((), 0, n.dtype)), res, full_like(res, _np.nan))
+    return res, out_dtype
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
-    """Variance (divisor n - ddof); float16 is computed in float32 and rounded back."""
-    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "var")
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+        mean=None, correction=None):
+    """Variance over `axis`: the mean squared deviation from the mean (or from `mean` when
+    given), divided by n - `ddof` (`correction` is JAX's other name for it); only elements
+    where `where` holds count. NaN when n - ddof <= 0. float16 is computed in float32 and
+    rounded back."""
+    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "var", where, mean, correction)
     return v if v.dtype == out_dtype else astype(v, out_dtype)
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None):
-    """Standard deviation; float16 is computed in float32 and rounded back."""
-    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "std")
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+        mean=None, correction=None):
+    """Standard deviation: the square root of `var` (same arguments)."""
+    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "std", where, mean, correction)
     s = _ew.sqrt(v)
     return s if s.dtype == out_dtype else astype(s, out_dtype)
 
 
-def nanmean(a, axis=None, keepdims=False):
-    """Mean of the non-NaN elements (integers and bools average as float32)."""
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    """Mean of the non-NaN elements where `where` holds (integers and bools average as
+    the default float); NaN for a slice without any."""
     x = _arr(a)
     if not _dt.is_float(x.dtype):
-        return mean(x, axis=axis, keepdims=keepdims)
+        return mean(x, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
+    if dtype is not None:
+        x = astype(x, dtype)
     ok = logical_not(isnan(x))
-    return divide(sum(where(ok, x, zeros_like(x)), axis=axis, keepdims=keepdims),
-                  sum(ok, axis=axis, keepdims=keepdims).astype(x.dtype))
+    if where is not None:
+        ok = logical_and(ok, where)
+    num = sum(_select3(ok, x, zeros_like(x)), axis=axis, keepdims=keepdims)
+    return divide(num, sum(ok, axis=axis, keepdims=keepdims).astype(num.dtype))
 
 
-def median(a, axis=None, keepdims=False):
-    """The median along `axis`: the middle element, or the mean of the two middle ones
-    (NumPy's and JAX's value, also at +-inf); NaN when the slice holds a NaN; float input
-    keeps its dtype, integers give float32 (as JAX)."""
-    return quantile(a, 0.5, axis=axis, keepdims=keepdims, method="midpoint")
-
-
-def quantile(a, q, axis=None, keepdims=False, method="linear"):
-    """The q-th quantile(s) along `axis` (`method`: linear, lower, higher, nearest,
-    midpoint); NaN for a slice holding a NaN; the dtype follows JAX (float input keeps its
-    type, integers give float32)."""
-    if method not in ("linear", "lower", "higher", "nearest", "midpoint"):
-        raise ValueError(f"quantile: method {method!r} is not supported; use one of linear, "
-                         "lower, higher, nearest, midpoint")
-    x = _arr(a)
-    if not _dt.is_float(x.dtype):
-        x = astype(x, _dt.DEFAULT_FLOAT)
-    if axis is None:
-        nd_in = x.ndim
-        x = ravel(x)
-        axis = 0
-    else:
-        nd_in = x.ndim
-        axis = _axis(axis, x.ndim, "quantile")
-    n = x.shape[axis]
-    qs = _np.atleast_1d(_np.asarray(q, _np.float64))
-    if builtins.any(not 0.0 <= qq <= 1.0 for qq in qs.ravel()):
-        raise ValueError(f"quantile: q must lie in [0, 1], got {q}")
-    if n == 0:
-        # An empty slice has no quantile: NaN, as NumPy (which also warns).
-        empty = full(tuple(d for i, d in enumerate(x.shape) if i != axis), _np.nan, x.dtype)
-        outs = [empty] * qs.size
-    else:
-        s = sort(x, axis=axis)
-        has_nan = any(isnan(x), axis=axis)
-        outs = []
-    for qq in (qs.ravel() if n else ()):
-        # Python floats: weak scalars, so float32 data stays float32.
-        pos = float(qq) * (n - 1)
-        lo, hi = int(_math.floor(pos)), int(_math.ceil(pos))
-        frac = pos - lo
-        vlo = take(s, lo, axis=axis)
-        vhi = take(s, hi, axis=axis)
-        if method == "lower" or lo == hi:
-            v = vlo
-        elif method == "higher":
-            v = vhi
-        elif method == "nearest":
-            v = vlo if frac < 0.5 or (frac == 0.5 and lo % 2 == 0) else vhi
-        elif method == "midpoint":
-            v = multiply(add(vlo, vhi), 0.5)
-        else:
-            v = add(multiply(vlo, 1.0 - frac), multiply(vhi, frac))
-        outs.append(where(has_nan, full_like(v, _np.nan), v))
-    res = stack(outs).reshape(qs.shape + outs[0].shape) if _np.ndim(q) else outs[0]
-    if keepdims:
-        if nd_in != x.ndim:
-            res = reshape(res, res.shape + (1,) * nd_in)
-        else:
-            res = expand_dims(res, axis + (1 if _np.ndim(q) else 0))
-    return res
-
-
-def percentile(a, q, axis=None, keepdims=False):
-    return quantile(a, _np.asarray(q) / 100, axis=axis, keepdims=keepdims)
-
-
-def any(a, axis=None, keepdims=False):
-    """True where some element is nonzero; False for an empty reduction."""
+def any(a, axis=None, out=None, keepdims=False, *, where=None):
+    """True where some element is nonzero; False for an empty reduction (elements where
+    `where` is False are left out)."""
     x = astype(_arr(a), bool)
+    x = _where_fill(x, where, False)
     axes = _axes(axis, x.ndim, "any")
     return _keep(_rd.reduce_max(x, axes), axes, x.ndim, keepdims)
 
 
-def all(a, axis=None, keepdims=False):
-    """True where every element is nonzero; True for an empty reduction."""
+def all(a, axis=None, out=None, keepdims=False, *, where=None):
+    """True where every element is nonzero; True for an empty reduction (elements where
+    `where` is False are left out)."""
     x = astype(_arr(a), bool)
+    x = _where_fill(x, where, True)
     axes = _axes(axis, x.ndim, "all")
     return _keep(_rd.reduce_min(x, axes), axes, x.ndim, keepdims)
 
@@ -1184,7 +1225,7 @@ def cumsum(a, axis=None, dtype=None):
     if dtype is not None:
         x = astype(x, dtype)
     elif _dt.is_bool(x.dtype):
-        x = astype(x, _dt.int32)
+        x = astype(x, _dt.DEFAULT_INT_())
     return _rd.cumsum(x, axis)
 
 
@@ -1209,7 +1250,7 @@ def cumprod(a, axis=None, dtype=None):
     if dtype is not None:
         x = astype(x, dtype)
     elif _dt.is_bool(x.dtype):
-        x = astype(x, _dt.int32)
+        x = astype(x, _dt.DEFAULT_INT_())
     return _scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul, 1)
 
 
@@ -1225,9 +1266,28 @@ def cummin(a, axis=0):
                        _win.window_init("min", x.dtype).item())
 
 
-def diff(a, n=1, axis=-1):
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """The `n`-th discrete difference along `axis`, after joining `prepend` and `append`
+    to `a` along it (a scalar or an array without that axis is broadcast to one slice)."""
     x = _arr(a)
+    if x.ndim == 0:
+        raise ValueError("diff: requires an input with at least one dimension")
+    n = _st.static_int(n, "diff", "order n")
+    if n < 0:
+        raise ValueError(f"diff: order must be non-negative, got n={n}")
     axis = _axis(axis, x.ndim, "diff")
+    if prepend is not None or append is not None:
+        parts = []
+        for extra in (prepend, x, append):
+            if extra is None:
+                continue
+            e = _arr(extra)
+            if e is not x and e.ndim == 0:
+                shape = list(x.shape)
+                shape[axis] = 1
+                e = broadcast_to(e, tuple(shape))
+            parts.append(e)
+        x = concatenate(parts, axis)
     for _ in range(n):
         m = x.shape[axis]
         if m == 0:
@@ -1253,11 +1313,20 @@ def size(a, axis=None):
     return x.size if axis is None else x.shape[axis]
 
 
-def reshape(a, newshape=None, order="C", *, shape=None):
+def reshape(a, shape=None, order="C", *, copy=None, newshape=None):
+    """`a` with a new `shape` (one entry may be -1: inferred). Row-major order only.
+    `newshape` is NumPy's old name for `shape`; `copy` is accepted (arrays are
+    immutable)."""
     if order != "C":
         raise NotImplementedError("reshape: only order='C' is supported")
     x = _arr(a)
-    newshape = shape if newshape is None else newshape
+    if newshape is not None:
+        if shape is not None:
+            raise TypeError("reshape: give shape or newshape, not both")
+        shape = newshape
+    if shape is None:
+        raise TypeError("reshape: missing the new shape")
+    newshape = shape
     newshape = list(_shape_tuple(newshape, "reshape", allow_unknown=True))
     if newshape.count(-1) > 1:
         raise ValueError("reshape: can only specify one unknown dimension")
@@ -1396,7 +1465,8 @@ def _promote_dtypes_only(arrays):
     return [a if a.dtype == dt else _ew.convert_element_type(a, dt, weak) for a in arrs]
 
 
-def stack(arrays, axis=0, dtype=None):
+def stack(arrays, axis=0, out=None, dtype=None):
+    """Arrays of one shape joined along a new `axis`, cast to `dtype` when given."""
     arrs = [_arr(a) for a in arrays]
     if not arrs:
         raise ValueError("stack: need at least one array to stack")
@@ -1409,20 +1479,24 @@ def stack(arrays, axis=0, dtype=None):
     return concatenate([expand_dims(a, ax) for a in arrs], ax, dtype)
 
 
-def vstack(tup):
-    return concatenate([atleast_2d(a) for a in tup], 0)
+def vstack(tup, dtype=None):
+    """Arrays stacked as rows (1-D arrays become rows), cast to `dtype` when given."""
+    return concatenate([atleast_2d(a) for a in tup], 0, dtype)
 
 
 row_stack = vstack
 
 
-def hstack(tup):
+def hstack(tup, dtype=None):
+    """Arrays joined along their second axis (the first for 1-D), cast to `dtype` when
+    given."""
     arrs = [atleast_1d(a) for a in tup]
-    return concatenate(arrs, 0 if arrs[0].ndim == 1 else 1)
+    return concatenate(arrs, 0 if arrs[0].ndim == 1 else 1, dtype)
 
 
-def dstack(tup):
-    return concatenate([atleast_3d(a) for a in tup], 2)
+def dstack(tup, dtype=None):
+    """Arrays joined along a third axis (made at least 3-D first), cast to `dtype`."""
+    return concatenate([atleast_3d(a) for a in tup], 2, dtype)
 
 
 def column_stack(tup):
@@ -1464,13 +1538,28 @@ def array_split(ary, indices_or_sections, axis=0):
     return split(x, indices_or_sections, axis)
 
 
-def hsplit(ary, ind):
+def hsplit(ary, indices_or_sections):
+    """`split` along the second axis (the first for 1-D arrays)."""
     x = _arr(ary)
-    return split(x, ind, 1 if x.ndim > 1 else 0)
+    return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
 
 
-def vsplit(ary, ind):
-    return split(ary, ind, 0)
+def vsplit(ary, indices_or_sections):
+    """`split` along the first axis (arrays of at least 2 dimensions)."""
+    x = _arr(ary)
+    if x.ndim < 2:
+        raise ValueError(f"vsplit: requires an array of at least 2 dimensions, got shape "
+                         f"{x.shape}")
+    return split(x, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    """`split` along the third axis (arrays of at least 3 dimensions)."""
+    x = _arr(ary)
+    if x.ndim < 3:
+        raise ValueError(f"dsplit: requires an array of at least 3 dimensions, got shape "
+                         f"{x.shape}")
+    return split(x, indices_or_sections, 2)
 
 
 def flip(m, axis=None):
@@ -1742,22 +1831,81 @@ def _getitem(x, idx, valid_out=None):
     return res
 
 
-def take(a, indices, axis=None, mode=None, unique_indices=False, indices_are_sorted=False,
-         fill_value=None):
+_TAKE_MODES = (None, "fill", "clip", "wrap", "promise_in_bounds")
+
+
+def _take_fill_value(dtype, fill_value):
+    """JAX's fill for out-of-bounds gathers: NaN for floats, the most negative value for
+    signed integers, the largest for unsigned ones, True for bools."""
+    if fill_value is not None:
+        return fill_value
+    if _dt.is_float(dtype):
+        return _np.nan
+    if _dt.is_bool(dtype):
+        return True
+    return _np.iinfo(dtype).min if not _dt.is_unsigned(dtype) else _np.iinfo(dtype).max
+
+
+def _prepare_indices(idx, n, mode, wrap_negative, name):
+    """(indices to gather with, in-bounds mask or None) for `mode` over an axis of size n."""
+    if mode not in _TAKE_MODES:
+        if mode == "raise":
+            raise NotImplementedError(f"{name}: mode='raise' is not supported (out-of-bounds "
+                                      "indices cannot raise inside compiled code); use "
+                                      "'fill', 'clip' or 'wrap'")
+        raise ValueError(f"{name}: mode must be one of 'fill', 'clip', 'wrap' or "
+                         f"'promise_in_bounds', got {mode!r}")
+    if not (_dt.is_int(idx.dtype)):
+        raise TypeError(f"{name}: indices must be integers, got {idx.dtype}")
+    if n == 0:
+        return zeros_like(idx), (None if mode in ("clip", "wrap", "promise_in_bounds")
+                                 else zeros_like(idx, _dt.bool_))
+    if mode == "wrap":
+        return remainder(idx, n), None
+    if wrap_negative:
+        idx = where(_ew.lt(idx, _st.full((), 0, idx.dtype)),
+                    _ew.add(idx, _st.full((), n, idx.dtype)), idx)
+    if mode in ("clip", "promise_in_bounds"):
+        return clip(idx, 0, n - 1), None
+    valid = logical_and(greater_equal(idx, 0), less(idx, n))
+    return where(valid, idx, zeros_like(idx)), valid
+
+
+def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
+         indices_are_sorted=False, fill_value=None):
+    """Elements of `a` (flattened when `axis` is None) at `indices` along `axis`.
+    Out-of-bounds indices follow `mode` as in JAX: "fill" (the default) gives
+    `fill_value` (NaN for floats, the most negative integer, the largest unsigned, True),
+    "clip" clamps (negative indices to 0), "wrap" wraps around; in "fill" mode negative
+    indices count from the end."""
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
     axis = _axis(axis, x.ndim, "take")
-    idx = (slice(None),) * axis + (indices,)
-    if _is_int_index(indices):
-        idx = (slice(None),) * axis + (asarray(indices, _dt.int32),)
-    return _getitem(x, idx)
+    idx = asarray(indices)
+    if idx.dtype not in (_dt.int32, _dt.int64, _dt.uint32, _dt.uint64) and \
+            _dt.is_int(idx.dtype):
+        idx = astype(idx, _dt.int32)
+    # JAX: negative indices count from the end in "fill" mode; "clip" clamps them to 0.
+    idx, valid = _prepare_indices(idx, x.shape[axis], mode, mode in (None, "fill"), "take")
+    if x.shape[axis] == 0:
+        shape = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
+        return full(shape, _take_fill_value(x.dtype, fill_value), x.dtype)
+    res = _getitem(x, (slice(None),) * axis + (idx,))
+    if valid is None:
+        return res
+    valid = reshape(valid, (1,) * axis + valid.shape + (1,) * (x.ndim - axis - 1))
+    return where(valid, res, asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype))
 
 
-def take_along_axis(arr, indices, axis):
+def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
+                    wrap_negative_indices=None):
+    """`arr`'s elements at `indices` along `axis` (indices broadcast against `arr` on the
+    other axes; both flattened when `axis` is None). Out-of-bounds indices follow `mode`
+    as in `take`; negative ones count from the end unless `wrap_negative_indices=False`."""
     x, idx = _arr(arr), _arr(indices)
     if axis is None:
-        return take(ravel(x), ravel(idx))
+        x, idx, axis = ravel(x), ravel(idx), 0
     axis = _axis(axis, x.ndim, "take_along_axis")
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices {idx.shape} and array {x.shape} must "
@@ -1767,7 +1915,10 @@ def take_along_axis(arr, indices, axis):
     bshape = list(shape)
     bshape[axis] = idx.shape[axis]
     idx = broadcast_to(idx, tuple(bshape))
-    idx = where(_ew.lt(idx, 0), _ew.add(idx, _st.full((), x.shape[axis], idx.dtype)), idx)
+    wrap = True if wrap_negative_indices is None else bool(wrap_negative_indices)
+    idx, valid = _prepare_indices(idx, x.shape[axis], mode, wrap, "take_along_axis")
+    if x.shape[axis] == 0:
+        return full(idx.shape, _take_fill_value(x.dtype, fill_value), x.dtype)
     tshape = list(shape)
     tshape[axis] = x.shape[axis]
     x = broadcast_to(x, tuple(tshape))
@@ -1775,7 +1926,10 @@ def take_along_axis(arr, indices, axis):
     for d in range(x.ndim):
         comps.append(idx if d == axis else _st.iota(idx.dtype, idx.shape, d))
     full_idx = _ix.concatenate([expand_dims(c, -1) for c in comps], idx.ndim)
-    return _ix.gather(x, full_idx, tuple(range(x.ndim)))
+    res = _ix.gather(x, full_idx, tuple(range(x.ndim)))
+    if valid is None:
+        return res
+    return where(valid, res, asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype))
 
 
 def nonzero(a, size=None, fill_value=None):
@@ -1786,22 +1940,40 @@ def nonzero(a, size=None, fill_value=None):
             "inside jit pass size=... or use where(cond, x, y)")
     if size is None:
         return tuple(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(x)))
+    if size == 0:
+        return tuple(zeros((0,), _dt.int32) for _ in range(builtins.max(x.ndim, 1)))
     flat = ravel(x != 0)
     n = flat.shape[0]
     pos = cumsum(flat.astype(_dt.int32)) - 1
     target = where(flat, pos, full_like(pos, size))
-    ids = zeros((size,), _dt.int32) if fill_value is None else full((size,), fill_value,
-                                                                     _dt.int32)
-    ids = ids.at[target].set(arange(n, dtype=_dt.int32))
-    return tuple(c for c in unravel_index(ids, x.shape))
+    ids = zeros((size,), _dt.int32).at[target].set(arange(n, dtype=_dt.int32))
+    coords = unravel_index(ids, x.shape)
+    if fill_value is None:
+        return tuple(coords)
+    # JAX's fill: one value (or one per dimension) in place of each missing coordinate.
+    fills = tuple(fill_value) if isinstance(fill_value, (tuple, list)) else \
+        (fill_value,) * len(coords)
+    if len(fills) != len(coords):
+        raise ValueError(f"nonzero: fill_value must be a scalar or a tuple of length "
+                         f"{len(coords)} (the rank of the input), got {fill_value}")
+    valid = _ew.lt(arange(size, dtype=_dt.int32), sum(flat.astype(_dt.int32)))
+    return tuple(where(valid, c, asarray(f).astype(c.dtype)) for c, f in zip(coords, fills))
 
 
-def flatnonzero(a, size=None):
-    return nonzero(ravel(a), size=size)[0]
+def flatnonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of the flattened `a` (`size`/`fill_value` as in
+    `nonzero`)."""
+    return nonzero(ravel(a), size=size, fill_value=fill_value)[0]
 
 
-def argwhere(a, size=None):
-    return stack(nonzero(a, size=size), axis=-1)
+def argwhere(a, *, size=None, fill_value=None):
+    """The coordinates of the nonzero elements, one row each (`size`/`fill_value` as in
+    `nonzero`)."""
+    x = _arr(a)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+        return stack(nonzero(x, size=size, fill_value=fill_value), axis=-1)[:, :0]
+    return stack(nonzero(x, size=size, fill_value=fill_value), axis=-1)
 
 
 def unravel_index(indices, shape):
@@ -1813,22 +1985,89 @@ def unravel_index(indices, shape):
     return tuple(reversed(out))
 
 
-def ravel_multi_index(multi_index, dims):
-    out = zeros_like(_arr(multi_index[0]))
-    for i, d in zip(multi_index, dims):
-        out = add(multiply(out, d), i)
+def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None):
+    """The flat index of each coordinate tuple in an array of shape `dims` (row-major, or
+    column-major for order="F"). Out-of-range coordinates: "raise" (concrete coordinates
+    only, as JAX), "wrap", "clip", or "ignore" (no check)."""
+    if len(multi_index) != len(dims):
+        raise ValueError(f"ravel_multi_index: {len(multi_index)} index arrays for "
+                         f"{len(dims)} dimensions")
+    dims = tuple(_st.static_int(d, "ravel_multi_index", "dimension") for d in dims)
+    idx = [_arr(i) for i in multi_index]
+    for i in idx:
+        if not _dt.is_int(i.dtype):
+            raise TypeError(f"ravel_multi_index: only integer indices are allowed, got "
+                            f"{i.dtype}")
+    dt = result_type(_dt.DEFAULT_INT_(), *idx) if dtype is None else _dt.canonicalize(dtype)
+    if not _dt.is_int(dt):
+        raise ValueError(f"ravel_multi_index: dtype {dt} is not an integer type")
+    if int(_np.prod(dims, dtype=_np.int64)) - 1 > _np.iinfo(dt).max:
+        raise ValueError(f"ravel_multi_index: dtype {dt} cannot hold the flat indices of "
+                         f"shape {dims}; pass a wider dtype=")
+    if mode == "raise":
+        if builtins.any(isinstance(i, Tracer) for i in idx):
+            raise _core.ConcretizationTypeError(
+                "ravel_multi_index: mode='raise' needs concrete indices (it checks them); "
+                "under jit use mode='wrap' or mode='clip'")
+        for i, d in zip(idx, dims):
+            v = _np.asarray(i)
+            if _np.any((v < 0) | (v >= d)):
+                raise ValueError(f"ravel_multi_index: invalid entry in coordinates array "
+                                 f"(an index outside [0, {d}))")
+    elif mode == "clip":
+        idx = [clip(i, 0, d - 1) for i, d in zip(idx, dims)]
+    elif mode == "wrap":
+        idx = [remainder(i, d) for i, d in zip(idx, dims)]
+    elif mode != "ignore":
+        raise ValueError(f"ravel_multi_index: mode must be 'raise', 'wrap', 'clip' or "
+                         f"'ignore', got {mode!r}")
+    if order == "C":
+        strides = _np.cumprod((1,) + dims[1:][::-1])[::-1]
+    elif order == "F":
+        strides = _np.cumprod((1,) + dims[:-1])
+    else:
+        raise ValueError(f"ravel_multi_index: order must be 'C' or 'F', got {order!r}")
+    out = zeros((), dt)
+    for i, st in zip(idx, strides):
+        out = add(out, multiply(astype(i, dt), int(st)))
     return out
 
 
-def searchsorted(a, v, side="left"):
+_SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
+
+
+def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
+    """Insertion points of `v` in the sorted 1-D `a` (`a[sorter]` when given): before equal
+    elements for side="left", after them for "right". `method` names JAX's algorithms;
+    every one gives the same result here."""
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if method not in _SEARCH_METHODS:
+        raise ValueError(f"searchsorted: method must be one of {_SEARCH_METHODS}, got "
+                         f"{method!r}")
     a, v = _arr(a), _arr(v)
+    if a.ndim != 1:
+        raise ValueError(f"searchsorted: a must be 1-D, got shape {a.shape}")
+    if sorter is not None:
+        a = take(a, _arr(sorter))
     cmp = less_equal if side == "right" else less
     return sum(cmp(expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]), axis=0).astype(
         _dt.int32)
 
 
-def digitize(x, bins, right=False):
-    return searchsorted(bins, x, side="left" if right else "right")
+def digitize(x, bins, right=False, *, method=None):
+    """The bin of each `x` (NumPy's `digitize`): `bins` increasing or decreasing; `right`
+    puts values equal to an edge in the lower bin. `method` as in `searchsorted`."""
+    b = _arr(bins)
+    if b.ndim != 1:
+        raise ValueError(f"digitize: bins must be 1-D, got shape {b.shape}")
+    side = "left" if right else "right"
+    m = "scan" if method is None else method
+    if b.shape[0] == 0:
+        return zeros(_arr(x).shape, _dt.int32)
+    up = searchsorted(b, x, side=side, method=m)
+    down = b.shape[0] - searchsorted(flip(b), x, side=side, method=m)
+    return where(b[-1] >= b[0], up, down)
 
 
 class _IndexUpdateRef:
@@ -1898,24 +2137,46 @@ class _AtHelper:
 # Linear algebra
 
 
-def dot(a, b):
+def _pet(preferred_element_type):
+    """A `preferred_element_type` argument as a dtype funcgrad uses (None stays None)."""
+    if preferred_element_type is None:
+        return None
+    return _dt.canonicalize(preferred_element_type)
+
+
+def _scalar_product(x, y, pet):
+    out = multiply(x, y)
+    return out if pet is None else astype(out, pet)
+
+
+def dot(a, b, *, precision=None, preferred_element_type=None):
+    """NumPy's `dot`: scalars multiply; otherwise the last axis of `a` contracts with the
+    second-to-last of `b` (its only axis when 1-D). `precision` is accepted (funcgrad
+    computes in the operands' precision); `preferred_element_type` is the result's dtype
+    (accumulating in it, as JAX)."""
     x, y = _promote_dtypes_only([a, b])
+    pet = _pet(preferred_element_type)
     if x.ndim == 0 or y.ndim == 0:
-        return multiply(x, y)
+        return _scalar_product(x, y, pet)
     if y.ndim == 1:
-        return _la.dot_general(x, y, (((x.ndim - 1,), (0,)), ((), ())))
-    return _la.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), ((), ())))
+        return _la.dot_general(x, y, (((x.ndim - 1,), (0,)), ((), ())), pet)
+    return _la.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 2,)), ((), ())), pet)
 
 
-def vdot(a, b):
-    return dot(ravel(a), ravel(b))
+def vdot(a, b, *, precision=None, preferred_element_type=None):
+    """The dot product of the flattened arrays (`precision`/`preferred_element_type` as in
+    `dot`)."""
+    return dot(ravel(a), ravel(b), preferred_element_type=preferred_element_type)
 
 
-def inner(a, b):
+def inner(a, b, *, precision=None, preferred_element_type=None):
+    """Contraction of the last axes of `a` and `b` (`precision`/`preferred_element_type`
+    as in `dot`)."""
     x, y = _promote_dtypes_only([a, b])
+    pet = _pet(preferred_element_type)
     if x.ndim == 0 or y.ndim == 0:
-        return multiply(x, y)
-    return _la.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 1,)), ((), ())))
+        return _scalar_product(x, y, pet)
+    return _la.dot_general(x, y, (((x.ndim - 1,), (y.ndim - 1,)), ((), ())), pet)
 
 
 def outer(a, b):
@@ -1923,8 +2184,12 @@ def outer(a, b):
     return multiply(x[:, None], y[None, :])
 
 
-def matmul(a, b):
+def matmul(a, b, *, precision=None, preferred_element_type=None):
+    """NumPy's `matmul` (`@`): batched matrix products with broadcast batch axes; 1-D
+    operands are promoted to a row/column and squeezed back. `precision`/
+    `preferred_element_type` as in `dot`."""
     x, y = _promote_dtypes_only([a, b])
+    pet = _pet(preferred_element_type)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("matmul: input operands must have at least one dimension (use * for "
                          "scalars)")
@@ -1944,18 +2209,18 @@ def matmul(a, b):
     nb = len(batch)
     if x.shape[:-2] != batch:
         if x.ndim == 2:
-            out = _la.dot_general(x, y, (((1,), (y.ndim - 2,)), ((), ())))
+            out = _la.dot_general(x, y, (((1,), (y.ndim - 2,)), ((), ())), pet)
             # (n, *ybatch, m) -> (*ybatch, n, m)
             out = moveaxis(out, 0, -2)
             return _squeeze_mm(out, x1, y1)
         x = broadcast_to(x, batch + x.shape[-2:])
     if y.shape[:-2] != batch:
         if y.ndim == 2:
-            out = _la.dot_general(x, y, (((x.ndim - 1,), (0,)), ((), ())))
+            out = _la.dot_general(x, y, (((x.ndim - 1,), (0,)), ((), ())), pet)
             return _squeeze_mm(out, x1, y1)
         y = broadcast_to(y, batch + y.shape[-2:])
     bd = tuple(range(nb))
-    out = _la.dot_general(x, y, (((nb + 1,), (nb,)), (bd, bd)))
+    out = _la.dot_general(x, y, (((nb + 1,), (nb,)), (bd, bd)), pet)
     return _squeeze_mm(out, x1, y1)
 
 
@@ -1969,7 +2234,10 @@ def _squeeze_mm(out, x1, y1):
     return out
 
 
-def tensordot(a, b, axes=2):
+def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
+    """Contraction of the last `axes` axes of `a` with the first of `b`, or of the axes
+    listed in `axes = (a_axes, b_axes)`. `precision`/`preferred_element_type` as in
+    `dot`."""
     x, y = _promote_dtypes_only([a, b])
     if isinstance(axes, (int, _np.integer)):
         ax = (tuple(range(x.ndim - axes, x.ndim)), tuple(range(axes)))
@@ -1979,7 +2247,7 @@ def tensordot(a, b, axes=2):
         b_ax = (b_ax,) if isinstance(b_ax, int) else tuple(b_ax)
         ax = (tuple(_axis(i, x.ndim, "tensordot") for i in a_ax),
               tuple(_axis(i, y.ndim, "tensordot") for i in b_ax))
-    return _la.dot_general(x, y, (ax, ((), ())))
+    return _la.dot_general(x, y, (ax, ((), ())), _pet(preferred_element_type))
 
 
 def einsum(subscripts, *operands, optimize=None, precision=None, preferred_element_type=None):
@@ -2075,13 +2343,28 @@ def kron(a, b):
     return reshape(prod_, tuple(s * t for s, t in zip(x.shape, y.shape)))
 
 
-def cross(a, b, axis=-1):
-    x, y = _promote("cross", a, b)
-    x, y = moveaxis(x, axis, -1), moveaxis(y, axis, -1)
-    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
-    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
-    return moveaxis(stack([x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, x0 * y1 - x1 * y0], -1), -1,
-                    axis)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 2- or 3-vectors along `axisa` of `a` and `axisb` of `b` (both
+    `axis` when given), broadcast over the other axes, with the vectors along `axisc` of
+    the result; two 2-vectors give the z component only (NumPy's rules)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    x, y = _arr(a), _arr(b)
+    x = moveaxis(x, _axis(axisa, x.ndim, "cross"), -1)
+    y = moveaxis(y, _axis(axisb, y.ndim, "cross"), -1)
+    if x.shape[-1] not in (2, 3) or y.shape[-1] not in (2, 3):
+        raise ValueError(f"cross: incompatible dimensions for cross product (dimension must "
+                         f"be 2 or 3), got vectors of length {x.shape[-1]} and {y.shape[-1]}")
+    x, y = _promote_dtypes_only([x, y])
+    x0, x1 = x[..., 0], x[..., 1]
+    y0, y1 = y[..., 0], y[..., 1]
+    z = x0 * y1 - x1 * y0
+    if x.shape[-1] == 2 and y.shape[-1] == 2:
+        return z
+    x2 = x[..., 2] if x.shape[-1] == 3 else zeros_like(x0)
+    y2 = y[..., 2] if y.shape[-1] == 3 else zeros_like(y0)
+    out = stack(broadcast_arrays(x1 * y2 - x2 * y1, x2 * y0 - x0 * y2, z), -1)
+    return moveaxis(out, -1, _axis(axisc, out.ndim, "cross"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -2097,14 +2380,23 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     return flip(out, axis) if descending else out
 
 
-def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
+            dtype=None):
+    """Indices that sort `a` along `axis` (stable: equal elements keep their order, also
+    when `descending`, which puts NaN first as JAX does); `dtype` is the index type."""
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
     axis = _axis(axis, x.ndim, "argsort")
-    keys = negative(x) if descending and not _dt.is_bool(x.dtype) else x
-    _, perm = _win.sort((keys, _st.iota(_dt.int32, x.shape, axis)), axis, num_keys=1)
-    return perm
+    idt = _dt.int32 if dtype is None else _dt.canonicalize(dtype)
+    if not descending:
+        _, perm = _win.sort((x, _st.iota(idt, x.shape, axis)), axis, num_keys=1)
+        return perm
+    # Descending and stable: sort the reversed array ascending, reverse the result.
+    n = x.shape[axis]
+    rev_iota = _ew.sub(_st.full(x.shape, n - 1, idt), _st.iota(idt, x.shape, axis))
+    _, perm = _win.sort((_st.rev(x, (axis,)), rev_iota), axis, num_keys=1)
+    return _st.rev(perm, (axis,))
 
 
 def lexsort(keys, axis=-1):
@@ -2113,18 +2405,6 @@ def lexsort(keys, axis=-1):
     outs = _win.sort(tuple(ks) + (_st.iota(_dt.int32, ks[0].shape, axis),), axis,
                      num_keys=len(ks))
     return outs[-1]
-
-
-def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
-           size=None, fill_value=None):
-    x = _arr(ar)
-    if isinstance(x, Tracer) and size is None:
-        raise _core.ConcretizationTypeError(
-            "unique needs concrete values (its output shape depends on them); pass size=")
-    res = _np.unique(_np.asarray(x), return_index, return_inverse, return_counts, axis)
-    if isinstance(res, tuple):
-        return tuple(asarray(r) for r in res)
-    return asarray(res)
 
 
 def histogram(a, bins=10, range=None, weights=None, density=None):
@@ -2172,54 +2452,104 @@ def array_equal(a1, a2, equal_nan=False):
     return all(eq_)
 
 
-def interp(x, xp, fp, left=None, right=None):
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """Piecewise-linear interpolation of the points (xp, fp) (xp increasing) at `x`.
+    Outside [xp[0], xp[-1]] the result is `left`/`right` (default fp[0]/fp[-1]), or the
+    line through the end segment for "extrapolate" (JAX's extension). With `period`, x and
+    xp are taken modulo it and left/right are ignored (NumPy)."""
     x, xp, fp = _arr(x), _arr(xp), _arr(fp)
+    dt = result_type(x, xp, fp)
+    if not _dt.is_float(dt):
+        dt = _dt.DEFAULT_FLOAT
+    x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, dt)
+    if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
+        raise ValueError(f"interp: xp and fp must be 1-D of the same nonzero length, got "
+                         f"shapes {xp.shape} and {fp.shape}")
+    for name, v in (("left", left), ("right", right)):
+        if isinstance(v, str) and v != "extrapolate":
+            raise ValueError(f"interp: the only string {name} accepts is 'extrapolate', got "
+                             f"{v!r}")
+    if period is not None:
+        if _np.ndim(period) != 0:
+            raise ValueError(f"interp: period must be a scalar, got {period!r}")
+        per = absolute(asarray(period).astype(dt))
+        x = remainder(x, per)
+        xp = remainder(xp, per)
+        order = argsort(xp)
+        xp, fp = take(xp, order), take(fp, order)
+        xp = concatenate([xp[-1:] - per, xp, xp[:1] + per])
+        fp = concatenate([fp[-1:], fp, fp[:1]])
+        left = right = None
+    if xp.shape[0] == 1:
+        return full_like(x, fp[0])
     i = clip(searchsorted(xp, x, side="right"), 1, xp.shape[0] - 1)
     x0, x1 = xp[i - 1], xp[i]
     y0, y1 = fp[i - 1], fp[i]
-    t = (x - x0) / where(x1 == x0, ones_like(x1), x1 - x0)
-    out = y0 + t * (y1 - y0)
-    out = where(x < xp[0], full_like(out, fp[0] if left is None else left), out)
-    return where(x > xp[-1], full_like(out, fp[-1] if right is None else right), out)
-
-
-def polyval(p, x):
-    p, x = _arr(p), _arr(x)
-    out = zeros_like(x) + p[0]
-    for i in range(1, p.shape[0]):
-        out = out * x + p[i]
+    dx = x1 - x0
+    t = (x - x0) / where(dx == 0, ones_like(dx), dx)
+    out = where(dx == 0, y0, y0 + t * (y1 - y0))
+    if period is None:
+        if left != "extrapolate":
+            out = where(x < xp[0], full_like(out, fp[0]) if left is None else
+                        asarray(left).astype(dt), out)
+        if right != "extrapolate":
+            out = where(x > xp[-1], full_like(out, fp[-1]) if right is None else
+                        asarray(right).astype(dt), out)
     return out
 
 
-def convolve(a, v, mode="full"):
+def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
+    """Discrete linear convolution of two 1-D arrays (`mode`: full, same or valid);
+    integer input is computed in float32, as JAX. `precision` is accepted (funcgrad computes
+    in the operands' precision); `preferred_element_type` is the result's dtype."""
     a, v = _promote_dtypes_only([a, v])
+    if a.ndim != 1 or v.ndim != 1:
+        raise ValueError(f"convolve: a and v must be 1-D, got shapes {a.shape} and {v.shape}")
+    if a.shape[0] == 0 or v.shape[0] == 0:
+        raise ValueError("convolve: inputs cannot be empty")
     if not _dt.is_float(a.dtype):
-        a, v = astype(a, float32), astype(v, float32)
+        a, v = astype(a, _dt.DEFAULT_FLOAT), astype(v, _dt.DEFAULT_FLOAT)
+    if v.shape[0] > a.shape[0]:
+        a, v = v, a
     n, m = a.shape[0], v.shape[0]
     lhs = reshape(a, (1, 1, n))
     rhs = reshape(flip(v), (1, 1, m))
     if mode == "full":
         pads = [(m - 1, m - 1)]
     elif mode == "same":
-        pads = [((m - 1) // 2, m - 1 - (m - 1) // 2)]
+        pads = [(m // 2, m - 1 - m // 2)]
     elif mode == "valid":
         pads = [(0, 0)]
     else:
         raise ValueError(f"convolve: unknown mode {mode!r}")
-    return reshape(_la.conv_general_dilated(lhs, rhs, (1,), pads), (-1,))
+    out = reshape(_la.conv_general_dilated(lhs, rhs, (1,), pads), (-1,))
+    if preferred_element_type is not None:
+        out = astype(out, preferred_element_type)
+    return out
 
 
-def correlate(a, v, mode="valid"):
-    return convolve(a, flip(_arr(v)), mode)
+def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
+    """Cross-correlation of two 1-D arrays (NumPy's `correlate`: `mode` valid, same or
+    full); arguments as in `convolve`."""
+    a, v = _arr(a), _arr(v)
+    if a.ndim == 1 and v.ndim == 1 and v.shape[0] > a.shape[0]:
+        # NumPy: with v longer than a, the result is the reversed correlation of (v, a).
+        return flip(convolve(v, flip(a), mode, preferred_element_type=preferred_element_type))
+    return convolve(a, flip(v), mode, preferred_element_type=preferred_element_type)
 
 
-def copy(a):
+def copy(a, order=None):
+    """A copy of `a` (funcgrad arrays are immutable, so this is `a` as an array)."""
+    _check_order("copy", order)
     return _arr(a)
 
 
-def isscalar(x):
-    """Whether `x` is a Python scalar or a 0-d array (JAX's rule)."""
-    return isinstance(x, (int, float, bool)) or (isinstance(x, Array) and x.ndim == 0)
+def isscalar(element):
+    """Whether `element` is a scalar: a 0-d array (funcgrad's or NumPy's) or anything
+    NumPy's `isscalar` accepts (JAX's rule)."""
+    if isinstance(element, (Array, _np.ndarray)):
+        return element.ndim == 0
+    return bool(_np.isscalar(element))
 
 
 from . import linalg  # noqa: E402
@@ -2229,10 +2559,21 @@ from ._extra import (  # noqa: E402  (written on the functions above)
     bitwise_right_shift, block, choose, compress, concat, corrcoef, cov, cumulative_prod,
     cumulative_sum, delete, diag_indices, ediff1d, extract, frexp, fromfunction, gcd, geomspace,
     in1d, indices, insert, iscomplex, iscomplexobj, isin, isreal, isrealobj, ix_, lcm, ldexp,
-    logaddexp2, matvec, modf, nanargmax, nanargmin, nancumprod, nancumsum, nanmedian,
-    nanpercentile, nanprod, nanquantile, nanstd, nanvar, polyadd, polyder, polymul,
+    logaddexp2, matvec, modf, nanargmax, nanargmin, nancumprod, nancumsum,
+    nanprod, nanstd, nanvar,
     put_along_axis, spacing, trapezoid, tril_indices, tril_indices_from, triu_indices,
     triu_indices_from, unstack, vander, vecdot, vecmat, vectorize,
+)
+
+from ._poly import (  # noqa: E402  (written on the functions above)
+    poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
+)
+from ._quantiles import (  # noqa: E402  (written on the functions above)
+    median, nanmedian, nanpercentile, nanquantile, percentile, quantile,
+)
+from ._setops import (  # noqa: E402  (written on the functions above)
+    intersect1d, setdiff1d, setxor1d, union1d, unique, unique_all, unique_counts, unique_inverse,
+    unique_values,
 )
 
 attach_array_methods(Array)
@@ -2281,4 +2622,7 @@ __all__ = [
     "uint16", "uint32", "uint64", "uint8", "unique", "unravel_index", "unsignedinteger",
     "unstack", "vander", "var", "vdot", "vecdot", "vecmat", "vectorize", "vsplit", "vstack",
     "where", "zeros", "zeros_like",
+    "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "setdiff1d",
+    "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts", "unique_inverse",
+    "unique_values",
 ]

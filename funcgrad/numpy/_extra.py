@@ -64,20 +64,24 @@ def _nan_fill(a, fill):
     return _fnp.where(_fnp.isnan(x), _fnp.full_like(x, fill), x)
 
 
-def nanprod(a, axis=None, keepdims=False):
-    return _fnp.prod(_nan_fill(a, 1), axis=axis, keepdims=keepdims)
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """`prod` treating NaN as one (same arguments)."""
+    return _fnp.prod(_nan_fill(a, 1), axis=axis, dtype=dtype, keepdims=keepdims,
+                     initial=initial, where=where)
 
 
-def nancumsum(a, axis=None):
-    return _fnp.cumsum(_nan_fill(a, 0), axis)
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """`cumsum` treating NaN as zero."""
+    return _fnp.cumsum(_nan_fill(a, 0), axis, dtype)
 
 
-def nancumprod(a, axis=None):
-    return _fnp.cumprod(_nan_fill(a, 1), axis)
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """`cumprod` treating NaN as one."""
+    return _fnp.cumprod(_nan_fill(a, 1), axis, dtype)
 
 
 def _nan_arg(name, fill):
-    def fn(a, axis=None, keepdims=False):
+    def fn(a, axis=None, out=None, keepdims=False):
         x = _fnp.asarray(a)
         if not _dt.is_float(x.dtype):
             return getattr(_fnp, name[3:])(x, axis, keepdims=keepdims)
@@ -98,18 +102,37 @@ nanargmax = _nan_arg("nanargmax", -_np.inf)
 nanargmin = _nan_arg("nanargmin", _np.inf)
 
 
-def nanvar(a, axis=None, ddof=0, keepdims=False):
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
+    """`var` of the non-NaN elements (where `where` holds): divided by their count -
+    `ddof`, NaN when that is <= 0; `mean` replaces the computed mean."""
     x = _fnp.asarray(a)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if not _dt.is_float(x.dtype):
+        x = x.astype(_dt.DEFAULT_FLOAT_())
+    out_dt = x.dtype
+    if x.dtype == _dt.float16:
+        x = x.astype(_dt.float32)
     ok = _fnp.logical_not(_fnp.isnan(x))
+    if where is not None:
+        ok = _fnp.logical_and(ok, where)
     n = _fnp.sum(ok, axis=axis, keepdims=True).astype(x.dtype)
-    m = _fnp.sum(_fnp.where(ok, x, _fnp.zeros_like(x)), axis=axis, keepdims=True) / n
+    if mean is None:
+        m = _fnp.sum(_fnp.where(ok, x, _fnp.zeros_like(x)), axis=axis, keepdims=True) / n
+    else:
+        m = _fnp.asarray(mean).astype(x.dtype)
     d = _fnp.where(ok, x - m, _fnp.zeros_like(x))
-    out = _fnp.sum(d * d, axis=axis, keepdims=True) / (n - ddof)
-    return out if keepdims else _fnp.squeeze(out, axis)
+    denom = n - ddof
+    res = _fnp.sum(d * d, axis=axis, keepdims=True) / denom
+    res = _fnp.where(denom > 0, res, _fnp.full_like(res, _np.nan))
+    if not keepdims:
+        res = _fnp.squeeze(res, tuple(range(x.ndim)) if axis is None else axis)
+    return res.astype(out_dt)
 
 
-def nanstd(a, axis=None, ddof=0, keepdims=False):
-    return _fnp.sqrt(nanvar(a, axis, ddof, keepdims))
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
+    """`std` of the non-NaN elements: the square root of `nanvar` (same arguments)."""
+    return _fnp.sqrt(nanvar(a, axis, dtype, None, ddof, keepdims, where, mean))
 
 
 def logaddexp2(x1, x2):
@@ -143,7 +166,14 @@ def lcm(x1, x2):
     return _fnp.where(g == 0, _fnp.zeros_like(g), _fnp.abs(a // safe * b))
 
 
-def isin(element, test_elements, invert=False):
+_ISIN_METHODS = ("auto", "compare_all", "binary_search", "sort")
+
+
+def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
+    """Whether each element of `element` occurs in `test_elements` (negated when `invert`).
+    `assume_unique` and `method` (JAX's algorithm choice) do not change the result."""
+    if method not in _ISIN_METHODS:
+        raise ValueError(f"isin: method must be one of {_ISIN_METHODS}, got {method!r}")
     e = _fnp.asarray(element)
     t = _fnp.ravel(_fnp.asarray(test_elements))
     out = _fnp.any(_fnp.equal(e[..., None], t), axis=-1)
@@ -151,7 +181,7 @@ def isin(element, test_elements, invert=False):
 
 
 def in1d(ar1, ar2, invert=False):
-    return isin(_fnp.ravel(ar1), ar2, invert)
+    return isin(_fnp.ravel(ar1), ar2, invert=invert)
 
 
 def bincount(x, weights=None, minlength=0, length=None):
@@ -216,14 +246,45 @@ def append(arr, values, axis=None):
     return _fnp.concatenate([a, v], axis)
 
 
-def delete(arr, obj, axis=None):
+def delete(arr, obj, axis=None, *, assume_unique_indices=False):
+    """`arr` without the entries `obj` (an index, a sequence of indices, a boolean mask or
+    a slice) along `axis` (flattened when None). Traced indices need
+    `assume_unique_indices=True` (the output size is then `n - len(obj)`), as in JAX."""
     a = _fnp.asarray(arr)
     if axis is None:
         a, axis = _fnp.ravel(a), 0
     axis = _fnp._axis(axis, a.ndim, "delete")
     n = a.shape[axis]
+    if isinstance(obj, Tracer) or (assume_unique_indices and not isinstance(obj, slice)):
+        if not assume_unique_indices:
+            raise _fnp._core.ConcretizationTypeError(
+                "delete: traced indices make the output size depend on their values; pass "
+                "assume_unique_indices=True (each index given once)")
+        idx = _fnp.ravel(_fnp.asarray(obj))
+        if not _dt.is_int(idx.dtype):
+            raise TypeError(f"delete: indices must be integers, got {idx.dtype}")
+        idx = _fnp.where(idx < 0, idx + n, idx)
+        gone = _fnp.zeros((n,), _dt.bool_).at[idx].set(True)
+        keep = _fnp.nonzero(_fnp.logical_not(gone), size=n - idx.shape[0])[0]
+        return _fnp.take(a, keep, axis=axis)
     keep = _np.ones(n, bool)
-    keep[_np.asarray(obj)] = False
+    if isinstance(obj, slice):
+        keep[obj] = False
+    else:
+        o = _np.asarray(obj)
+        if o.dtype == bool:
+            if o.shape != (n,):
+                raise ValueError(f"delete: a boolean mask must have shape ({n},), got "
+                                 f"{o.shape}")
+            keep = ~o
+        else:
+            if o.size and not _np.issubdtype(o.dtype, _np.integer):
+                raise IndexError(f"delete: indices must be integers, got {o.dtype}")
+            o = o.astype(_np.int64).ravel()
+            if _np.any((o < -n) | (o >= n)):
+                raise IndexError(f"delete: index {o[(o < -n) | (o >= n)][0]} is out of "
+                                 f"bounds for axis {axis} with size {n}")
+            keep[o] = False
     return _fnp.take(a, _fnp.asarray(_np.nonzero(keep)[0].astype(_np.int32)), axis=axis)
 
 
@@ -248,8 +309,20 @@ def unstack(x, axis=0):
     return tuple(_fnp.take(x, i, axis=axis) for i in range(x.shape[axis]))
 
 
-def vecdot(x1, x2, axis=-1):
-    return _fnp.sum(_fnp.multiply(x1, x2), axis=axis)
+def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
+    """Dot products of the vectors along `axis` of the broadcast `x1` and `x2` (the array
+    API's `vecdot`); `precision` accepted, `preferred_element_type` the accumulation and
+    result dtype."""
+    a, b = _fnp._promote_dtypes_only([x1, x2])
+    if preferred_element_type is not None:
+        pet = _fnp._pet(preferred_element_type)
+        a, b = a.astype(pet), b.astype(pet)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("vecdot: operands must have at least one dimension")
+    if a.shape[axis] != b.shape[axis]:
+        raise ValueError(f"vecdot: axis {axis} has length {a.shape[axis]} in x1 {a.shape} "
+                         f"and {b.shape[axis]} in x2 {b.shape}")
+    return _fnp.sum(_fnp.multiply(a, b), axis=axis)
 
 
 def matvec(x1, x2):
@@ -276,8 +349,16 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     return _fnp.sum((y0 + y1) * d / 2.0, axis=axis)
 
 
-def cov(m, y=None, rowvar=True, bias=False, ddof=None):
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None,
+        dtype=None):
+    """The covariance matrix of the variables in the rows of `m` (columns when not
+    `rowvar`), with `y`'s variables appended; integer frequency weights `fweights` and
+    observation weights `aweights` as NumPy. Divides by N - 1 (N when `bias`, N - `ddof`
+    when given; the weighted analogues with weights). A single variable gives a 0-d
+    result."""
     x = _fnp.asarray(m)
+    if x.ndim > 2:
+        raise ValueError(f"cov: m has more than 2 dimensions (shape {x.shape})")
     if x.ndim == 1:
         x = x[None, :]
     if not rowvar:
@@ -286,17 +367,46 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None):
         yy = _fnp.asarray(y)
         yy = yy[None, :] if yy.ndim == 1 else (yy if rowvar else yy.T)
         x = _fnp.concatenate([x, yy], 0)
+    if dtype is not None:
+        x = x.astype(dtype)
     if not _dt.is_float(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT)
     n = x.shape[1]
     dd = (0 if bias else 1) if ddof is None else ddof
-    xc = x - _fnp.mean(x, axis=1, keepdims=True)
-    c = _fnp.matmul(xc, xc.T) / (n - dd)
+    w = None
+    if fweights is not None:
+        fw = _fnp.asarray(fweights)
+        if fw.ndim != 1 or fw.shape[0] != n:
+            raise ValueError(f"cov: fweights must be 1-D of length {n}, got shape {fw.shape}")
+        if not (_dt.is_int(fw.dtype) or _dt.is_bool(fw.dtype)):
+            raise TypeError(f"cov: fweights must be integers, got {fw.dtype}")
+        w = fw.astype(x.dtype)
+    if aweights is not None:
+        aw = _fnp.asarray(aweights)
+        if aw.ndim != 1 or aw.shape[0] != n:
+            raise ValueError(f"cov: aweights must be 1-D of length {n}, got shape {aw.shape}")
+        aw = aw.astype(x.dtype)
+        w = aw if w is None else w * aw
+    if w is None:
+        xc = x - _fnp.mean(x, axis=1, keepdims=True)
+        c = _fnp.matmul(xc, xc.T) / (n - dd)
+    else:
+        w_sum = _fnp.sum(w)
+        xc = x - _fnp.sum(x * w, axis=1, keepdims=True) / w_sum
+        if dd == 0:
+            fact = w_sum
+        elif aweights is None:
+            fact = w_sum - dd
+        else:
+            fact = w_sum - dd * _fnp.sum(w * aw) / w_sum
+        c = _fnp.matmul(xc * w, xc.T) / fact
     return _fnp.squeeze(c) if c.shape == (1, 1) else c
 
 
-def corrcoef(x, y=None, rowvar=True):
-    c = cov(x, y, rowvar)
+def corrcoef(x, y=None, rowvar=True, dtype=None):
+    """Pearson correlation coefficients of the variables (see `cov`), clipped to
+    [-1, 1]."""
+    c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return c / c
     d = _fnp.sqrt(_fnp.diagonal(c))
@@ -365,40 +475,77 @@ def spacing(x):
     return _fnp.where(x < 0, -sp, sp)
 
 
-def nanmedian(a, axis=None, keepdims=False):
-    return nanquantile(a, 0.5, axis, keepdims)
-
-
-def nanquantile(a, q, axis=None, keepdims=False):
-    x = _fnp.asarray(a)
-    if isinstance(x, Tracer):
-        raise ValueError("nanquantile needs concrete values")
-    return _fnp.asarray(_np.nanquantile(_np.asarray(x), q, axis=axis, keepdims=keepdims)
-                   .astype(x.dtype))
-
-
-def nanpercentile(a, q, axis=None, keepdims=False):
-    return nanquantile(a, _np.asarray(q) / 100, axis, keepdims)
-
-
-def choose(a, choices, mode="raise"):
+def choose(a, choices, out=None, mode="raise"):
+    """Elementwise pick from `choices` by the integer index array `a` (all broadcast
+    together). Out-of-range indices: "raise" (concrete `a` only, as JAX), "wrap" or
+    "clip"."""
     idx = _fnp.asarray(a)
-    out = _fnp.asarray(choices[0])
-    for k, c in enumerate(choices[1:], 1):
-        out = _fnp.where(idx == k, c, out)
-    return out
+    if not _dt.is_int(idx.dtype):
+        raise ValueError(f"choose: the index array a must be integer typed, got {idx.dtype}")
+    n = len(choices)
+    if mode == "raise":
+        if isinstance(idx, Tracer):
+            raise _fnp._core.ConcretizationTypeError(
+                "choose: mode='raise' needs a concrete index array (it checks it); under "
+                "jit use mode='wrap' or mode='clip'")
+        v = _np.asarray(idx)
+        if _np.any((v < 0) | (v >= n)):
+            raise ValueError(f"choose: invalid entry in choice array (outside [0, {n}))")
+    elif mode == "wrap":
+        idx = _fnp.remainder(idx, n)
+    elif mode == "clip":
+        idx = _fnp.clip(idx, 0, n - 1)
+    else:
+        raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    arrs = _fnp._promote_dtypes_only([_fnp.asarray(c) for c in choices])
+    res = arrs[0]
+    for k, c in enumerate(arrs[1:], 1):
+        res = _fnp.where(idx == k, c, res)
+    return _fnp.broadcast_to(res, _np.broadcast_shapes(idx.shape, *[c.shape for c in arrs]))
 
 
-def compress(condition, a, axis=None):
-    c = _np.asarray(condition).astype(bool)
+def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
+    """The slices of `a` along `axis` (flattened when None) where the 1-D `condition` is
+    true. A `condition` shorter than the axis leaves the remaining slices out (NumPy). With
+    a static `size` (needed under jit for a traced condition) the result has `size` slices,
+    padded with `fill_value`."""
+    c = _fnp.asarray(condition)
+    if c.ndim != 1:
+        raise ValueError(f"compress: condition must be a 1-D array, got shape {c.shape}")
+    c = c.astype(_dt.bool_)
     x = _fnp.asarray(a)
     if axis is None:
         x, axis = _fnp.ravel(x), 0
-    return _fnp.take(x, _fnp.asarray(_np.nonzero(c)[0].astype(_np.int32)), axis=axis)
+    x = _fnp.moveaxis(x, _fnp._axis(axis, x.ndim, "compress"), 0)
+    n = x.shape[0]
+    if c.shape[0] > n:
+        extra = c[n:]
+        if not isinstance(extra, Tracer) and bool(_np.any(_np.asarray(extra))):
+            raise ValueError(f"compress: condition has a true entry beyond the {n} slices of "
+                             f"axis {axis}")
+        c = c[:n]
+    x = x[:c.shape[0]]
+    if size is None:
+        if isinstance(c, Tracer):
+            raise _fnp._core.ConcretizationTypeError(
+                "compress: the output shape depends on the condition's values; under jit "
+                "pass a static size=... (padded with fill_value)")
+        keep = _np.nonzero(_np.asarray(c))[0].astype(_np.int32)
+        return _fnp.moveaxis(_fnp.take(x, _fnp.asarray(keep), axis=0), 0, axis)
+    idx = _fnp.nonzero(c, size=size)[0]
+    res = _fnp.take(x, idx, axis=0) if c.shape[0] else _fnp.zeros((size,) + x.shape[1:],
+                                                                 x.dtype)
+    valid = _fnp.arange(size) < _fnp.sum(c.astype(_dt.int32))
+    valid = _fnp.reshape(valid, (size,) + (1,) * (x.ndim - 1))
+    res = _fnp.where(valid, res, _fnp.asarray(fill_value).astype(x.dtype))
+    return _fnp.moveaxis(res, 0, axis)
 
 
-def extract(condition, arr):
-    return compress(_fnp.ravel(_fnp.asarray(condition)), _fnp.ravel(_fnp.asarray(arr)))
+def extract(condition, arr, *, size=None, fill_value=0):
+    """The elements of the flattened `arr` where the flattened `condition` is nonzero
+    (`size`/`fill_value` as in `compress`)."""
+    return compress(_fnp.ravel(_fnp.asarray(condition)), _fnp.ravel(_fnp.asarray(arr)),
+                    size=size, fill_value=fill_value)
 
 
 def put_along_axis(arr, indices, values, axis, inplace=False, mode=None):
@@ -461,26 +608,6 @@ def block(arrays):
     return _fnp.asarray(arrays)
 
 
-def polyadd(a1, a2):
-    a, b = _fnp.asarray(a1), _fnp.asarray(a2)
-    n = builtins.max(a.shape[0], b.shape[0])
-    a = _fnp.pad(a, (n - a.shape[0], 0))
-    b = _fnp.pad(b, (n - b.shape[0], 0))
-    return a + b
-
-
-def polymul(a1, a2):
-    return _fnp.convolve(_fnp.asarray(a1), _fnp.asarray(a2))
-
-
-def polyder(p, m=1):
-    p = _fnp.asarray(p)
-    for _ in range(m):
-        n = p.shape[0] - 1
-        p = p[:-1] * _fnp.arange(n, 0, -1).astype(p.dtype)
-    return p
-
-
 __all__ = [
     "append",
     "apply_along_axis",
@@ -523,15 +650,9 @@ __all__ = [
     "nanargmin",
     "nancumprod",
     "nancumsum",
-    "nanmedian",
-    "nanpercentile",
     "nanprod",
-    "nanquantile",
     "nanstd",
     "nanvar",
-    "polyadd",
-    "polyder",
-    "polymul",
     "put_along_axis",
     "spacing",
     "trapezoid",
