@@ -459,3 +459,35 @@ def test_array_asarray_clip_isscalar_signatures():
     assert fnp.isscalar(fnp.asarray(1.0)) and not fnp.isscalar(fnp.ones(2))
     same(fnp.angle(np.array([-1.0, 2.0, -0.0]), deg=True), np.array([180, 0, 180],
                                                                     np.float32))
+
+
+# ---------------------------------------------------------------------------------------
+# Regressions reported by the fuzzer and the ports (tests/ports)
+
+
+def test_index_results_use_the_default_int_under_x64(x64):
+    i = fnp.asarray(np.array([1, 3, 2], np.int32))
+    for got in (fnp.argmax(i), fnp.argmin(i, axis=0, keepdims=True), fnp.argsort(i),
+                fnp.count_nonzero(i), fnp.nanargmax(np.array([1.0, np.nan])), fnp.sum(i)):
+        assert got.dtype == np.int64
+    assert fnp.cumsum(i).dtype == np.int32       # JAX: cumsum keeps int32
+
+
+def test_at_update_of_an_empty_array_drops_the_updates():
+    x = fnp.zeros((0,))
+    idx = fnp.asarray(np.array([0, 0], np.int32))
+    assert x.at[idx].add(fnp.ones(2)).shape == (0,)
+    assert x.at[idx].set(fnp.ones(2)).shape == (0,)
+
+
+def test_matrix_spectral_norms_and_lstsq_vector_residual():
+    a = np.array([[3.0, 0.0], [4.0, 5.0]], np.float32)
+    same(fnp.linalg.norm(a, ord=2), np.float32(np.linalg.norm(a, 2)), rtol=1e-6)
+    same(fnp.linalg.norm(a, ord=-2), np.float32(np.linalg.norm(a, -2)), rtol=1e-6)
+    same(fnp.linalg.norm(a, ord="nuc"), np.float32(np.linalg.norm(a, "nuc")), rtol=1e-6)
+    b = np.arange(18.0, dtype=np.float32).reshape(2, 3, 3) ** 1.5
+    same(fnp.linalg.norm(b, 2, axis=(0, 2), keepdims=True),
+         np.linalg.norm(b, 2, axis=(0, 2), keepdims=True), rtol=1e-5)
+    r = fnp.linalg.lstsq(np.ones((6, 3), np.float32) + np.eye(6, 3, dtype=np.float32),
+                         np.arange(6.0, dtype=np.float32))[1]
+    assert r.shape == (1,)

@@ -88,9 +88,10 @@ def hard_sigmoid(x):
 
 
 def softplus(x):
-    """log(1 + exp(x)), computed without overflow."""
+    """log(1 + exp(x)) = logaddexp(x, 0), computed without overflow; its derivative is
+    sigmoid(x) everywhere (0.5 at 0, as JAX: no kink from a relu/abs split)."""
     x = fnp.asarray(x)
-    return relu(x) + fnp.log1p(fnp.exp(-_abs(x)))
+    return fnp.logaddexp(x, fnp.zeros_like(x))
 
 
 def log_sigmoid(x):

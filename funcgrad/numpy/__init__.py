@@ -1199,15 +1199,21 @@ def count_nonzero(a, axis=None, keepdims=False):
     return sum(_ew.ne(_arr(a), 0), axis=axis, keepdims=keepdims)
 
 
+def _index_dtype(res):
+    """Indices in the default integer type (int64 under x64), as JAX returns them."""
+    di = _dt.DEFAULT_INT_()
+    return res if res.dtype == di else astype(res, di)
+
+
 def _argminmax(prim, name):
     def f(a, axis=None, out=None, keepdims=False):
         x = _arr(a)
         if axis is None:
             x = ravel(x)
-            res = prim(x, 0)
+            res = _index_dtype(prim(x, 0))
             return reshape(res, (1,) * _arr(a).ndim) if keepdims else res
         ax = _st._norm_axes([axis], x.ndim, name)[0]
-        res = prim(x, ax)
+        res = _index_dtype(prim(x, ax))
         return expand_dims(res, ax) if keepdims else res
     f.__name__ = name
     return f
@@ -2081,6 +2087,9 @@ class _IndexUpdateRef:
 
     def _scatter(self, values, mode):
         x = self.array
+        if x.size == 0:
+            # Every update is out of bounds: dropped, as JAX's scatter does.
+            return x
         valid = []
         ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape) if x.size else
                        zeros(x.shape, _dt.int32), self.index, valid)
@@ -2388,7 +2397,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
     if axis is None:
         x, axis = ravel(x), 0
     axis = _axis(axis, x.ndim, "argsort")
-    idt = _dt.int32 if dtype is None else _dt.canonicalize(dtype)
+    idt = _dt.DEFAULT_INT_() if dtype is None else _dt.canonicalize(dtype)
     if not descending:
         _, perm = _win.sort((x, _st.iota(idt, x.shape, axis)), axis, num_keys=1)
         return perm

@@ -57,7 +57,17 @@ def norm(x, ord=None, axis=None, keepdims=False):
             s = fnp.sum(a, axis=c, keepdims=True)
             f = fnp.max if ord == _np.inf else fnp.min
             return _squeeze_kept(f(s, axis=r, keepdims=True), axis, keepdims)
-        raise NotImplementedError(f"norm: matrix ord={ord!r} is not supported yet")
+        if ord in (2, -2, "nuc"):
+            # Spectral norms from the singular values of the (r, c) planes (as JAX).
+            sv = svd(fnp.moveaxis(x, (r, c), (-2, -1)), compute_uv=False)
+            if ord == "nuc":
+                y = fnp.sum(sv, axis=-1)
+            else:
+                y = fnp.max(sv, axis=-1) if ord == 2 else fnp.min(sv, axis=-1)
+            if keepdims:
+                y = fnp.expand_dims(y, tuple(sorted((r % x.ndim, c % x.ndim))))
+            return y
+        raise ValueError(f"norm: invalid norm order {ord!r} for matrices")
     raise ValueError(f"norm: improper number of axes {axis}")
 
 
@@ -364,9 +374,8 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
     else:
         resid = fnp.sum((b - a @ x) ** 2, axis=0)
     if vector:
+        # The residual of a 1-D b keeps shape (1,), as NumPy and JAX.
         x = x[:, 0]
-        if resid.shape:
-            resid = resid[0] if not numpy_resid else resid
     return x, resid, rank, s
 
 
