@@ -491,3 +491,17 @@ def test_matrix_spectral_norms_and_lstsq_vector_residual():
     r = fnp.linalg.lstsq(np.ones((6, 3), np.float32) + np.eye(6, 3, dtype=np.float32),
                          np.arange(6.0, dtype=np.float32))[1]
     assert r.shape == (1,)
+
+
+def test_einsum_diagonals():
+    a = np.arange(9.0, dtype=np.float32).reshape(3, 3)
+    cases = [("ii->", (a,)), ("ii->i", (a,)), ("ii", (a,)),
+             ("iji->j", (np.arange(27.0, dtype=np.float32).reshape(3, 3, 3),)),
+             ("jiij->ij", (np.arange(16.0, dtype=np.float32).reshape(2, 2, 2, 2),)),
+             ("ii,ij->j", (a, a)),
+             ("iij->j", (np.arange(18.0, dtype=np.float32).reshape(3, 3, 2),))]
+    for sub, ops in cases:
+        same(fnp.einsum(sub, *ops), np.einsum(sub, *ops))
+    same(fg.grad(lambda x: fnp.einsum("ii->", x))(a), np.eye(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="repeated"):
+        fnp.einsum("ii->i", np.ones((2, 3)))

@@ -2311,14 +2311,22 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
 
 
 def _einsum_diag(op, spec):
+    """`op` with each index repeated in `spec` reduced to its diagonal ('ii->i'), axes in
+    the order of the indices' first occurrence."""
     if len(set(spec)) == len(spec):
         return op
-    for c in dict.fromkeys(spec):
-        pos = [i for i, d in enumerate(spec) if d == c]
-        if len(pos) > 1:
-            raise NotImplementedError("einsum: repeated indices in one operand (diagonals) are "
-                                      "not supported yet")
-    return op
+    target = "".join(dict.fromkeys(spec))
+    cur = spec
+    while len(set(cur)) != len(cur):
+        c = next(ch for ch in cur if cur.count(ch) > 1)
+        p0 = cur.index(c)
+        p1 = cur.index(c, p0 + 1)
+        if op.shape[p0] != op.shape[p1]:
+            raise ValueError(f"einsum: index {c!r} repeated in {spec!r} has sizes "
+                             f"{op.shape[p0]} and {op.shape[p1]}")
+        op = diagonal(op, 0, p0, p1)
+        cur = "".join(ch for i, ch in enumerate(cur) if i not in (p0, p1)) + c
+    return transpose(op, [cur.index(ch) for ch in target])
 
 
 def _einsum_sum_unneeded(op, spec, others):
