@@ -343,8 +343,9 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     assert slow.parallel is False
     assert T.prepare(slow) is None and T._tls.team == 1
     # the answer is measured again once it expires
-    slow.until = 0.0
+    T._policy.epoch += 1
     assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1
+    assert T._tls.team == 2                     # a warm-up call, with the full team
 
 
 @pytest.mark.cbackend
