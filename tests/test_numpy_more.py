@@ -505,3 +505,50 @@ def test_einsum_diagonals():
     same(fg.grad(lambda x: fnp.einsum("ii->", x))(a), np.eye(3, dtype=np.float32))
     with pytest.raises(ValueError, match="repeated"):
         fnp.einsum("ii->i", np.ones((2, 3)))
+
+
+# ---------------------------------------------------------------------------------------
+# Diagonals, partial sorts, finite differences
+
+
+def test_partition_and_argpartition_as_jax():
+    x = np.array([[4, 1, 3, 1, 0, 2, 4]])
+    # JAX's order (recorded from JAX 0.10.2): the kth + 1 smallest ascending, then the
+    # rest descending (values) / in index order (indices).
+    same(fnp.partition(x, 2), np.array([[0, 1, 1, 4, 4, 3, 2]], np.int32))
+    same(fnp.argpartition(x, 2), np.array([[4, 1, 3, 0, 2, 5, 6]], np.int32))
+    same(fnp.partition(np.array([3, 0, 2, 0], np.uint8), 1), np.array([0, 0, 3, 2], np.uint8))
+    rng = np.random.default_rng(0)
+    xf = rng.normal(size=(4, 6)).astype(np.float32)
+    for k in (0, 2, 3):
+        p = np.asarray(fnp.partition(xf, k, axis=0))
+        ip = np.asarray(fnp.argpartition(xf, k, axis=0))
+        np.testing.assert_array_equal(p[k], np.sort(xf, axis=0)[k])
+        assert (p[:k] <= p[k]).all() and (p[k + 1:] >= p[k]).all()
+        q = np.take_along_axis(xf, ip, axis=0)
+        np.testing.assert_array_equal(q[:k + 1], p[:k + 1])
+        np.testing.assert_array_equal(np.sort(q[k + 1:], axis=0), np.sort(p[k + 1:], axis=0))
+
+
+def test_diagflat_fill_diagonal_diag_indices_from():
+    for k in (0, 1, -2):
+        same(fnp.diagflat(np.arange(4.0).reshape(2, 2), k),
+             np.diagflat(np.arange(4.0).reshape(2, 2), k).astype(np.float32))
+    for shape, val, wrap in [((3, 4), 5.0, False), ((4, 3), np.array([1.0, 2.0]), False),
+                             ((7, 3), 5.0, True), ((3, 3, 3), 7.0, False)]:
+        want = np.zeros(shape, np.float32)
+        np.fill_diagonal(want, val, wrap=wrap)
+        same(fnp.fill_diagonal(np.zeros(shape, np.float32), val, wrap, inplace=False), want)
+    with pytest.raises(NotImplementedError, match="inplace=False"):
+        fnp.fill_diagonal(np.zeros((2, 2)), 1.0)
+    same(fnp.diag_indices_from(np.ones((3, 3))), np.diag_indices_from(np.ones((3, 3))),
+         dtype=False)
+
+
+def test_gradient_matches_numpy():
+    y = np.arange(20.0).reshape(4, 5) ** 2
+    xs = (np.array([0, 1, 3, 7.0]), np.array([0, 0.5, 1, 2, 4.0]))
+    for args, kw in [((), {}), ((2.0,), {}), ((), {"axis": 1}), (xs, {}),
+                     ((), {"edge_order": 2}), (xs, {"edge_order": 2})]:
+        same(fnp.gradient(y, *args, **kw), np.gradient(y, *args, **kw), dtype=False,
+             rtol=1e-5)

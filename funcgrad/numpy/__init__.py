@@ -2582,6 +2582,9 @@ from ._extra import (  # noqa: E402  (written on the functions above)
     triu_indices_from, unstack, vander, vecdot, vecmat, vectorize,
 )
 
+from ._more import (  # noqa: E402  (written on the functions above)
+    argpartition, diag_indices_from, diagflat, fill_diagonal, gradient, partition,
+)
 from ._poly import (  # noqa: E402  (written on the functions above)
     poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
 )
@@ -2642,4 +2645,5 @@ __all__ = [
     "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "setdiff1d",
     "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts", "unique_inverse",
     "unique_values",
+    "argpartition", "diag_indices_from", "diagflat", "fill_diagonal", "gradient", "partition",
 ]
