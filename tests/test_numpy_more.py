@@ -552,3 +552,18 @@ def test_gradient_matches_numpy():
                      ((), {"edge_order": 2}), (xs, {"edge_order": 2})]:
         same(fnp.gradient(y, *args, **kw), np.gradient(y, *args, **kw), dtype=False,
              rtol=1e-5)
+
+
+def test_linalg_array_api_signatures():
+    L = fnp.linalg
+    a = np.arange(6, dtype=np.int8).reshape(2, 3)
+    b = a.T.copy()
+    same(L.matmul(a, b, preferred_element_type=np.int32), a.astype(np.int32) @ b)
+    same(L.tensordot(a, b, axes=1, precision="highest"), np.tensordot(a, b, 1).astype(np.int8))
+    same(L.vecdot(a, a, axis=0, preferred_element_type=np.int32),
+         np.array([9, 17, 29], np.int32))
+    m = np.arange(9.0, dtype=np.float32).reshape(3, 3)
+    same(L.trace(m, offset=1, dtype=np.int32), np.int32(6))
+    same(L.multi_dot([m, m, m], precision="highest"), m @ m @ m)
+    s = m + m.T
+    assert int(L.matrix_rank(s, hermitian=True)) == np.linalg.matrix_rank(s, hermitian=True)

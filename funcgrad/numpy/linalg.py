@@ -86,16 +86,20 @@ def matrix_norm(x, ord="fro", keepdims=False):
     return norm(x, ord, (-2, -1), keepdims)
 
 
-def matmul(x1, x2):
-    return fnp.matmul(x1, x2)
+def matmul(x1, x2, /, *, precision=None, preferred_element_type=None):
+    """`numpy.matmul` (the array API's `linalg.matmul`)."""
+    return fnp.matmul(x1, x2, precision=precision,
+                      preferred_element_type=preferred_element_type)
 
 
 def outer(x1, x2):
     return fnp.outer(x1, x2)
 
 
-def trace(x, offset=0):
-    return fnp.trace(x, offset, -2, -1)
+def trace(x, /, *, offset=0, dtype=None):
+    """The sum of the `offset` diagonal of each matrix of `x` (the last two axes),
+    accumulated in `dtype`."""
+    return fnp.trace(x, offset, -2, -1, dtype=dtype)
 
 
 def diagonal(x, offset=0):
@@ -106,19 +110,25 @@ def matrix_transpose(x):
     return fnp.matrix_transpose(x)
 
 
-def vecdot(x1, x2, axis=-1):
-    return fnp.vecdot(x1, x2, axis=axis)
+def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
+    """Vector dot products along `axis` (`numpy.vecdot`)."""
+    return fnp.vecdot(x1, x2, axis=axis, precision=precision,
+                      preferred_element_type=preferred_element_type)
 
 
-def tensordot(x1, x2, axes=2):
-    return fnp.tensordot(x1, x2, axes)
+def tensordot(x1, x2, /, *, axes=2, precision=None, preferred_element_type=None):
+    """`numpy.tensordot` with `axes` keyword-only (the array API's form)."""
+    return fnp.tensordot(x1, x2, axes, precision=precision,
+                         preferred_element_type=preferred_element_type)
 
 
 def cross(x1, x2, axis=-1):
     return fnp.cross(x1, x2, axis=axis)
 
 
-def multi_dot(arrays):
+def multi_dot(arrays, *, precision=None):
+    """The chained matrix product of `arrays` (first and last may be 1-D); `precision`
+    accepted as in `matmul`."""
     out = fnp.asarray(arrays[0])
     for a in arrays[1:]:
         out = fnp.matmul(out, a)
@@ -446,9 +456,11 @@ def matrix_power(a, n):
     return out
 
 
-def matrix_rank(M, rtol=None, *, tol=None):
+def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
     """Number of singular values of each matrix of `M` above the threshold: `tol`
-    (absolute) if given, else `rtol * max(s)` (default max(m, n) * eps, NumPy's rule)."""
+    (absolute) if given, else `rtol * max(s)` (default max(m, n) * eps, NumPy's rule).
+    `hermitian` does not change the result (the singular values of a symmetric matrix
+    are its |eigenvalues|; funcgrad takes them from the SVD either way)."""
     (M,) = _inexact(M)
     if M.ndim < 2:
         return fnp.any(M != 0).astype(fnp.int32)
