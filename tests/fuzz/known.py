@@ -10,13 +10,13 @@ Every entry of the previous table (host-step aliases, `x * 0.0` and `0.0 / x` fo
 INT_MIN // -1, the logaddexp-of-a-dot assertion, `x ** 0.5` at -inf, float->int casts,
 fmax/fmin/hypot/median/nanmax NaN handling, empty any/all, float floor_divide, float16
 mean/var, the GRU under jit(grad)) was re-checked with its reproducer on reference, C and
-OpenCL and is fixed.
+OpenCL and is fixed. So are the x64 index dtypes, `.at[]` of empty arrays (35813dd) and
+einsum diagonals (17cf024), the C loop-result alias and the OpenCL loop-init alias
+(regressions.py), found by this fuzzer and fixed by others.
 """
 from __future__ import annotations
 
 import dataclasses
-
-_LOOPS = frozenset({"while_loop", "fori_loop_dyn"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,14 +40,6 @@ class Known:
 
 
 KNOWN: list[Known] = [
-    # /tmp/w/fuzz_backend_bugs.md #1 (reported to the lead; lowering/buffer planning)
-    Known("c-loop-result-alias", "C: a while_loop's result read through a transpose/reshape "
-          "alias at the program's output is overwritten by a later intermediate",
-          needs_any=_LOOPS, kinds=("value", "nan"), backends=("c",)),
-    # /tmp/w/fuzz_backend_bugs.md #2 (reported to the lead; OpenCL backend)
-    Known("opencl-loop-init-alias", "OpenCL: a while_loop whose initial value is a transpose "
-          "of an input raises 'DeviceBuffer ... was released'", needs_any=_LOOPS,
-          kinds=("crash",), backends=("opencl",), detail="was released"),
     # /tmp/w/fuzz_backend_bugs.md #5 (reported to the lead; OpenCL convolution)
     Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
           "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),
@@ -61,22 +53,8 @@ KNOWN: list[Known] = [
           "softmax/logsumexp of large scaled values give NaN/inf",
           needs_any=frozenset({"attention", "logsumexp"}), kinds=("nan", "value"),
           backends=("c",)),
-    # /tmp/w/fuzz_backend_bugs.md #3 (frontend; funcgrad/numpy is being edited by another
-    # agent, reported to the lead instead of fixed here)
-    Known("x64-index-dtypes", "x64: argmax/argsort/count_nonzero/sum of ints/cumsum of bools "
-          "give int32 (JAX: int64)", needs_any=frozenset({
-              "argmax", "argmin", "nanargmax", "argsort", "count_nonzero", "sum", "prod",
-              "cumsum", "mean", "any", "all"}),
-          kinds=("dtype",), detail="expected int64"),
-    # /tmp/w/fuzz_backend_bugs.md #4 (frontend, same file being edited; fix pending)
-    Known("empty-scatter", "x.at[idx].add(...) on an empty array raises (JAX drops the "
-          "updates)", needs_any=frozenset({"at"}), kinds=("crash",),
-          detail="cannot index into a zero-size axis"),
-    # Frontend, funcgrad/numpy (being edited by another agent): kept in
-    # regressions.OPEN (expected to fail) until fixed.
-    Known("einsum-diagonal", "einsum with a repeated index in one operand raises "
-          "NotImplementedError", needs_any=frozenset({"einsum"}), kinds=("crash",),
-          detail="diagonals"),
+    # Frontend, funcgrad/numpy/__init__.py (being edited by another agent, so not fixed
+    # here): kept in regressions.OPEN (expected to fail) until fixed.
     Known("exp2-precision", "fnp.exp2 is exp(x * ln 2): tens of ulps off for |x| ~ 100",
           needs_any=frozenset({"exp2"}), kinds=("precision", "value"), producer="exp2"),
 ]

@@ -113,6 +113,55 @@ want = [0.0, 0.0, 6.0, 0.5 * 2.0 * -3.0, -3.0]
 for g in (fg.grad(f), fg.jit(fg.grad(f))):
     np.testing.assert_allclose(np.asarray(g(y)), want, rtol=1e-6)
 """,
+    # einsum with a repeated index in one operand (a diagonal) raised NotImplementedError
+    # (fixed by 17cf024).
+    "einsum_diagonal": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+a = np.arange(9, dtype=np.float32).reshape(3, 3)
+np.testing.assert_allclose(np.asarray(fnp.einsum("ii->i", fnp.asarray(a))), np.diag(a))
+np.testing.assert_allclose(float(fnp.einsum("ii->", fnp.asarray(a))), np.trace(a))
+""",
+    # x.at[idx].add(...) on an empty array: JAX drops every (out-of-bounds) update; funcgrad
+    # raised IndexError from the gather that maps indices to flat positions (fixed by
+    # 35813dd).
+    "scatter_into_empty_array": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+x = fnp.zeros((0,))
+idx = fnp.asarray(np.array([0, 0], dtype=np.int32))
+assert x.at[idx].add(fnp.ones(2)).shape == (0,)
+assert x.at[idx].set(fnp.ones(2)).shape == (0,)
+""",
+    # C: a while_loop's result, read through a transpose alias at the program's output, was
+    # overwritten by a later intermediate (the loop never runs here: y is x).
+    "c_loop_result_through_transpose": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+def f(x):
+    y = lax.while_loop(lambda c: fnp.sum(c) < 0.0, lambda c: c - 1.0, x)
+    return y, fnp.trunc(lax.rsqrt(x * x + 0.25))
+
+y, _ = fg.jit(fg.vmap(f, in_axes=-1, out_axes=-1), backend='c')(fnp.full((1, 1), 5.0))
+assert float(np.asarray(y).ravel()[0]) == 5.0, y
+""",
+    # OpenCL: a while_loop whose initial value is a transpose of an input raised
+    # "DeviceBuffer ... was released".
+    "opencl_loop_init_transpose": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+f = lambda x: lax.while_loop(lambda c: fnp.sum(c) < 0.0, lambda c: c - 1.0, x.T)
+out = fg.jit(f, backend='opencl')(fnp.full((2, 3), 5.0))
+np.testing.assert_array_equal(np.asarray(out), np.full((3, 2), 5.0))
+""",
 }
 
 
@@ -126,25 +175,5 @@ x = np.array([109.5, -120.25], dtype=np.float32)
 got = np.asarray(fnp.exp2(fnp.asarray(x)), np.float64)
 want = np.exp2(x.astype(np.float64))
 np.testing.assert_allclose(got, want, rtol=4 * 2.0 ** -23)
-""",
-    # einsum with a repeated index in one operand (a diagonal) raises NotImplementedError.
-    "einsum_diagonal": """
-import numpy as np
-import funcgrad.numpy as fnp
-
-a = np.arange(9, dtype=np.float32).reshape(3, 3)
-np.testing.assert_allclose(np.asarray(fnp.einsum("ii->i", fnp.asarray(a))), np.diag(a))
-np.testing.assert_allclose(float(fnp.einsum("ii->", fnp.asarray(a))), np.trace(a))
-""",
-    # x.at[idx].add(...) on an empty array: JAX drops every (out-of-bounds) update; funcgrad
-    # raises IndexError from the gather that maps indices to flat positions.
-    "scatter_into_empty_array": """
-import numpy as np
-import funcgrad.numpy as fnp
-
-x = fnp.zeros((0,))
-idx = fnp.asarray(np.array([0, 0], dtype=np.int32))
-assert x.at[idx].add(fnp.ones(2)).shape == (0,)
-assert x.at[idx].set(fnp.ones(2)).shape == (0,)
 """,
 }

@@ -283,7 +283,11 @@ class Fuzzer:
         self.findings.append(fnd)
         self.log(f"== finding {len(self.findings)} [NEW] {fnd.title}\n" + "\n".join(mine[:5]))
         if self.cfg.findings_path is not None:
-            append_finding(self.cfg.findings_path, fnd, len(self.findings))
+            append_finding(self.cfg.findings_path, fnd, len(self.findings), self._run_name())
+
+    def _run_name(self) -> str:
+        c = self.cfg
+        return f"`--minutes {c.minutes:g} --seed {c.seed}` on {', '.join(c.backends)}"
 
     def log(self, msg: str) -> None:
         print(msg, file=self.cfg.log, flush=True)
@@ -513,7 +517,7 @@ class Fuzzer:
                  f"stack: {e.stack.describe()}, instance {f.inst}, standalone: {standalone}\n"
                  f"{repro}")
         if self.cfg.findings_path is not None:
-            append_finding(self.cfg.findings_path, fnd, len(self.findings))
+            append_finding(self.cfg.findings_path, fnd, len(self.findings), self._run_name())
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> dict:
@@ -559,10 +563,12 @@ def _nested(counter) -> dict:
     return out
 
 
-def append_finding(path: Path, fnd: Finding, n: int) -> None:
+def append_finding(path: Path, fnd: Finding, n: int, run: str = "") -> None:
+    """Append finding `n` of a run to the findings log (`run` heads the run's first)."""
     f = fnd.failure
     cls = f"known bug: {fnd.known}" if fnd.known else _classify_kind(f.kind)
-    lines = [f"\n### {time.strftime('%Y-%m-%d %H:%M')} #{n}: {fnd.title}", "",
+    head = [f"\n## Run of {time.strftime('%Y-%m-%d %H:%M')}: {run}"] if n == 1 and run else []
+    lines = head + [f"\n### {time.strftime('%Y-%m-%d %H:%M')} #{n}: {fnd.title}", "",
              (f"- where: backend `{f.backend}`, mode `{f.mode}`, instance {f.inst}, stack "
               f"`{fnd.entry.stack.describe()}`, dtype {fnd.entry.prog.fdtype}"),
              f"- classification: {cls}",
