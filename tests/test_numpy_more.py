@@ -567,3 +567,16 @@ def test_linalg_array_api_signatures():
     same(L.multi_dot([m, m, m], precision="highest"), m @ m @ m)
     s = m + m.T
     assert int(L.matrix_rank(s, hermitian=True)) == np.linalg.matrix_rank(s, hermitian=True)
+
+
+def test_small_helpers_and_type_names():
+    same(fnp.bitwise_count(np.array([-3, 7, 0], np.int32)), np.array([2, 3, 0], np.uint8))
+    same(fnp.bitwise_count(np.array([255], np.uint8)), np.array([8], np.uint8))
+    same(fnp.imag(np.array([1, 2])), np.zeros(2, np.int32))
+    assert bool(fnp.array_equiv(np.array([1, 2]), np.array([[1, 2], [1, 2]])))
+    assert not bool(fnp.array_equiv(np.array([1, 2]), np.array([1, 2, 3])))
+    assert fnp.isdtype(np.float32, "real floating") and not fnp.isdtype(np.int8, "bool")
+    assert fnp.iterable([1]) and not fnp.iterable(3)
+    assert fnp.s_[1:2] == slice(1, 2) and fnp.index_exp[1] == (1,)
+    assert fnp.single is np.float32 and fnp.double is np.float64 and fnp.int_ is np.int64
+    same(fnp.zeros(2, fnp.single), np.zeros(2, np.float32))

@@ -205,5 +205,56 @@ def _gradient_axis(y, h, axis, order):
     return _fnp.concatenate(parts, axis=axis).astype(y.dtype)
 
 
-__all__ = ["argpartition", "diag_indices_from", "diagflat", "fill_diagonal", "gradient",
-           "partition"]
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers and NumPy's type names
+
+
+def imag(val):
+    """The imaginary part: zeros shaped and typed like the real input (funcgrad has no
+    complex dtypes yet)."""
+    return _fnp.zeros_like(_fnp.asarray(val))
+
+
+def iterable(y):
+    """Whether `y` can be iterated over."""
+    try:
+        iter(y)
+    except TypeError:
+        return False
+    return True
+
+
+def isdtype(dtype, kind):
+    """The array API's dtype-kind test ("bool", "signed integer", "unsigned integer",
+    "integral", "real floating", "complex floating", "numeric", or a dtype / tuple)."""
+    return bool(_np.isdtype(_np.dtype(dtype), kind))
+
+
+def array_equiv(a1, a2):
+    """Whether the arrays are equal after broadcasting (False if they do not broadcast)."""
+    x, y = _fnp.asarray(a1), _fnp.asarray(a2)
+    try:
+        _np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        return _fnp.asarray(False)
+    return _fnp.all(_fnp.equal(x, y))
+
+
+def bitwise_count(x):
+    """The number of 1 bits in |x| of each integer element, as uint8 (NumPy's rule)."""
+    from .. import lax
+    v = _fnp.asarray(x)
+    if not (_dt.is_int(v.dtype) or _dt.is_bool(v.dtype)):
+        raise TypeError(f"bitwise_count: only integer arrays are supported, got {v.dtype}")
+    if _dt.is_bool(v.dtype):
+        return v.astype(_dt.uint8)
+    if not _dt.is_unsigned(v.dtype):
+        # |INT_MIN| wraps to INT_MIN, whose bit count (one bit) is NumPy's answer too.
+        v = _fnp.abs(v)
+    return lax.population_count(v).astype(_dt.uint8)
+
+
+__all__ = ["argpartition", "array_equiv", "bitwise_count", "diag_indices_from", "diagflat",
+           "fill_diagonal", "gradient", "imag", "isdtype", "iterable", "partition"]
