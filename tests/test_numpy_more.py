@@ -580,3 +580,9 @@ def test_small_helpers_and_type_names():
     assert fnp.s_[1:2] == slice(1, 2) and fnp.index_exp[1] == (1,)
     assert fnp.single is np.float32 and fnp.double is np.float64 and fnp.int_ is np.int64
     same(fnp.zeros(2, fnp.single), np.zeros(2, np.float32))
+
+
+@pytest.mark.parametrize("name", ["bartlett", "blackman", "hamming", "hanning"])
+def test_windows_match_numpy(name):
+    for m in (0, 1, 2, 5, 8):
+        same(getattr(fnp, name)(m), getattr(np, name)(m).astype(np.float32), atol=1e-6)

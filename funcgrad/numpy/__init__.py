@@ -2591,8 +2591,8 @@ from ._extra import (  # noqa: E402  (written on the functions above)
 )
 
 from ._more import (  # noqa: E402  (written on the functions above)
-    argpartition, array_equiv, bitwise_count, diag_indices_from, diagflat, fill_diagonal,
-    gradient, imag, isdtype, iterable, partition,
+    argpartition, array_equiv, bartlett, bitwise_count, blackman, diag_indices_from, diagflat,
+    fill_diagonal, gradient, hamming, hanning, imag, isdtype, iterable, partition,
 )
 from ._poly import (  # noqa: E402  (written on the functions above)
     poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
@@ -2657,4 +2657,5 @@ __all__ = [
     "argpartition", "diag_indices_from", "diagflat", "fill_diagonal", "gradient", "partition",
     "array_equiv", "bitwise_count", "character", "double", "flexible", "float_", "generic",
     "imag", "index_exp", "int_", "isdtype", "iterable", "object_", "s_", "single", "uint",
+    "bartlett", "blackman", "hamming", "hanning",
 ]

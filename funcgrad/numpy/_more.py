@@ -256,5 +256,47 @@ def bitwise_count(x):
     return lax.population_count(v).astype(_dt.uint8)
 
 
-__all__ = ["argpartition", "array_equiv", "bitwise_count", "diag_indices_from", "diagflat",
-           "fill_diagonal", "gradient", "imag", "isdtype", "iterable", "partition"]
+
+
+# ---------------------------------------------------------------------------------------
+# Window functions (NumPy's formulas, in the default float type)
+
+
+def _window(name, M, fn):
+    m = operator.index(M)
+    dt = _dt.DEFAULT_FLOAT_()
+    if m <= 0:
+        return _fnp.zeros((0,), dt)
+    if m == 1:
+        return _fnp.ones((1,), dt)
+    n = _fnp.arange(m, dtype=dt)
+    return fn(n, m).astype(dt)
+
+
+def bartlett(M):
+    """The Bartlett (triangular) window of `M` points."""
+    return _window("bartlett", M, lambda n, m: 1.0 - _fnp.abs(2.0 * n / (m - 1) - 1.0))
+
+
+def blackman(M):
+    """The Blackman window of `M` points."""
+    return _window("blackman", M, lambda n, m: 0.42 - 0.5 * _fnp.cos(2.0 * _np.pi * n /
+                                                                     (m - 1))
+                   + 0.08 * _fnp.cos(4.0 * _np.pi * n / (m - 1)))
+
+
+def hamming(M):
+    """The Hamming window of `M` points."""
+    return _window("hamming", M, lambda n, m: 0.54 - 0.46 * _fnp.cos(2.0 * _np.pi * n /
+                                                                     (m - 1)))
+
+
+def hanning(M):
+    """The Hann window of `M` points."""
+    return _window("hanning", M, lambda n, m: 0.5 - 0.5 * _fnp.cos(2.0 * _np.pi * n /
+                                                                   (m - 1)))
+
+
+__all__ = ["argpartition", "array_equiv", "bartlett", "bitwise_count", "blackman",
+           "diag_indices_from", "diagflat", "fill_diagonal", "gradient", "hamming", "hanning",
+           "imag", "isdtype", "iterable", "partition"]
