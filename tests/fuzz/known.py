@@ -12,7 +12,8 @@ fmax/fmin/hypot/median/nanmax NaN handling, empty any/all, float floor_divide, f
 mean/var, the GRU under jit(grad)) was re-checked with its reproducer on reference, C and
 OpenCL and is fixed. So are the x64 index dtypes, `.at[]` of empty arrays (35813dd) and
 einsum diagonals (17cf024), the C loop-result alias and the OpenCL loop-init alias
-(regressions.py), found by this fuzzer and fixed by others.
+(regressions.py), found by this fuzzer and fixed by others; fnp.exp2's precision (fixed
+here).
 """
 from __future__ import annotations
 
@@ -53,10 +54,6 @@ KNOWN: list[Known] = [
           "softmax/logsumexp of large scaled values give NaN/inf",
           needs_any=frozenset({"attention", "logsumexp"}), kinds=("nan", "value"),
           backends=("c",)),
-    # Frontend, funcgrad/numpy/__init__.py (being edited by another agent, so not fixed
-    # here): kept in regressions.OPEN (expected to fail) until fixed.
-    Known("exp2-precision", "fnp.exp2 is exp(x * ln 2): tens of ulps off for |x| ~ 100",
-          needs_any=frozenset({"exp2"}), kinds=("precision", "value"), producer="exp2"),
 ]
 
 
