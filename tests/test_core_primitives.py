@@ -3,6 +3,7 @@ finite differences, vmap against a Python loop, jit against eager; plus rule cov
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import os
 
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from conftest import _test_backends
 from specs import INDIRECT, ROWS, Spec
 
 import funcgrad as fg
@@ -111,12 +113,15 @@ def _to_fg(args):
     return tuple(fnp.asarray(a) for a in args)
 
 
+def _wide(args) -> bool:
+    return any(np.asarray(a).dtype.itemsize == 8 and np.asarray(a).dtype.kind in "fiu"
+               for a in tree_leaves(args))
+
+
 def _mode(args):
     """64-bit examples run in JAX's x64 mode (64-bit types are off by default); 32-bit ones
     in the default mode, so both modes are exercised."""
-    wide = any(np.asarray(a).dtype.itemsize == 8 and np.asarray(a).dtype.kind in "fiu"
-               for a in tree_leaves(args))
-    return fg.config.enable_x64(True) if wide else contextlib.nullcontext()
+    return fg.config.enable_x64(True) if _wide(args) else contextlib.nullcontext()
 
 
 def _assert_close(actual, expected, spec: Spec, what: str, check_dtype=True):
@@ -335,6 +340,7 @@ def test_row_really_uses_its_primitives(spec):
 # Every backend equals the reference (one drawn example per row and backend)
 
 
+@pytest.mark.parametrize("backend", [b for b in _test_backends() if b != "opencl"])
 @pytest.mark.parametrize("spec", ROWS, ids=ROW_IDS)
 def test_backend_matches_reference(spec, backend):
     @settings(max_examples=1, derandomize=True)
@@ -348,3 +354,76 @@ def test_backend_matches_reference(spec, backend):
         _assert_close(out, ref, spec, f"{backend} backend vs reference")
 
     run()
+
+
+def _drawn_example(spec):
+    """The example test_backend_matches_reference draws for `spec`."""
+    drawn = []
+
+    @settings(max_examples=1, derandomize=True)
+    @given(examples(spec))
+    def draw(ex):
+        drawn.append(ex)
+
+    draw()
+    return drawn[0]
+
+
+_OPENCL_BATCH = 16
+
+
+@functools.lru_cache(maxsize=None)
+def _opencl_batches():
+    """The table's rows in groups that compile as one OpenCL program each (PoCL's build
+    costs about a second per program: one per row made this the suite's slowest test). A
+    group holds rows of one x64 mode."""
+    groups: dict = {False: [], True: []}
+    for spec in ROWS:
+        args, params = _drawn_example(spec)
+        groups[_wide(args)].append((spec, args, params))
+    out = []
+    for wide, rows in groups.items():
+        for i in range(0, len(rows), _OPENCL_BATCH):
+            out.append((wide, rows[i:i + _OPENCL_BATCH]))
+    return out
+
+
+@pytest.mark.skipif("opencl" not in _test_backends(), reason="no OpenCL platform")
+@pytest.mark.parametrize("batch", range(-(-len(ROWS) // _OPENCL_BATCH) + 2))
+def test_opencl_matches_reference_in_batches(batch):
+    """Every row of the table on OpenCL against the reference, the rows of a batch jitted
+    together as one program; on a failure each row of the batch runs alone, so the message
+    names the rows that disagree."""
+    batches = _opencl_batches()
+    if batch >= len(batches):
+        pytest.skip("fewer batches than the upper bound")
+    wide, rows = batches[batch]
+
+    def together(*flat):
+        outs, i = [], 0
+        for spec, args, params in rows:
+            outs.append(spec.fun(*flat[i:i + len(args)], **params))
+            i += len(args)
+        return outs
+
+    with fg.config.enable_x64(wide):
+        flat = [a for _, args, _ in rows for a in _to_fg(args)]
+        refs = [fg.jit(lambda *a, s=spec, p=params: s.fun(*a, **p),
+                       backend="reference")(*_to_fg(args)) for spec, args, params in rows]
+        try:
+            outs = fg.jit(together, backend="opencl")(*flat)
+            for (spec, _, _), out, ref in zip(rows, outs, refs):
+                _assert_close(out, ref, spec, "opencl backend vs reference")
+            return
+        except Exception:   # noqa: BLE001 -- find the rows that fail, one by one
+            pass
+        failed = []
+        for (spec, args, params), ref in zip(rows, refs):
+            try:
+                out = fg.jit(lambda *a: spec.fun(*a, **params), backend="opencl")(
+                    *_to_fg(args))
+                _assert_close(out, ref, spec, "opencl backend vs reference")
+            except Exception as e:   # noqa: BLE001 -- reported below
+                failed.append(f"{spec.name}: {type(e).__name__}: {e}")
+        assert failed, "the batch failed together but every row passes alone"
+        pytest.fail("OpenCL disagrees with the reference:\n" + "\n".join(failed))
