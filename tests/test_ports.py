@@ -224,14 +224,7 @@ def compare(name: str, key: str, actual, entry) -> None:
 
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
-XFAIL = {
-    "random_indexing": "jnp.einsum with a repeated index in one operand ('ii->', 'ii->i') "
-                       "raises NotImplementedError",
-    "bayes_logreg": "jax.nn.log_sigmoid/softplus: the derivative at exactly 0 is -0.5 "
-                    "(JAX: 0.5, softplus is logaddexp(x, 0)); zero initial weights hit it",
-    "least_squares": "jnp.linalg.norm(matrix, ord=2 / 'nuc') raise NotImplementedError, and "
-                     "lstsq's residuals for a 1-D b have shape () (JAX: (1,))",
-}
+XFAIL: dict = {}
 
 # Programs also run on the NumPy reference backend (all run on the default backend).
 ON_REFERENCE = ("custom_derivatives", "rnn_scan")
