@@ -172,6 +172,18 @@ def _teams(infos):
     return str(teams[0]) if len(teams) == 1 else f"{teams[0]}-{teams[-1]}"
 
 
+def _wait_idle(opts, spin):
+    """(other processes' cores, the least busy free CPU), after waiting up to
+    `--wait-idle` seconds for the others to use under 0.3 cores."""
+    from bench.run import background_cores
+    t0 = time.perf_counter()
+    bg, cpu = background_cores(0.5, exclude=spin)
+    while (opts.wait_idle and bg is not None and bg > 0.3
+           and time.perf_counter() - t0 < opts.wait_idle):
+        bg, cpu = background_cores(1.0, exclude=spin)
+    return bg, cpu
+
+
 def _spinner_cores(spinners):
     return spinners.load if spinners.load is not None else float(len(spinners.cpus))
 
@@ -179,9 +191,8 @@ def _spinner_cores(spinners):
 def run_workload(name, variants, busy, opts, cache):
     """Time every variant of workload `name` under `busy` spinning cores, interleaved."""
     from bench.busy import Spinners, busy_cpus
-    from bench.run import background_cores
     spin = busy_cpus(busy)
-    bg, cpu = background_cores(0.5, exclude=spin)
+    bg, cpu = _wait_idle(opts, spin)
     rows = []
     with Spinners(busy) as spinners:
         workers = []
@@ -227,9 +238,8 @@ def run_workload(name, variants, busy, opts, cache):
 def run_example(name, variants, busy, opts, cache):
     """Wall and CPU time of `python examples/<name>.py` per variant under `busy` cores."""
     from bench.busy import Spinners, busy_cpus
-    from bench.run import background_cores
     spin = busy_cpus(busy)
-    _, cpu = background_cores(0.5, exclude=spin)
+    _, cpu = _wait_idle(opts, spin)
     args = shlex.split(opts.example_args)
     res = {v[0]: {"wall": [], "cpu": [], "other": [], "result": None} for v in variants}
 
@@ -329,6 +339,9 @@ def main(argv=None):
     p.add_argument("--min-rounds", type=int, default=4)
     p.add_argument("--max-rounds", type=int, default=200)
     p.add_argument("--quick", action="store_true", help="the workloads' small data")
+    p.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
+                   help="before each workload wait up to S seconds for other processes to "
+                        "use < 0.3 cores")
     p.add_argument("--examples", default="", help="comma-separated examples/<name>.py "
                                                   "to time instead of workloads")
     p.add_argument("--example-args", default="", help="arguments of each example run")
