@@ -91,7 +91,7 @@ def test_only_libc_and_libm_symbols(tmp_path):
     allowed = {"memcpy", "memcmp", "memset", "fopen", "fread", "fclose", "malloc", "free",
                "_GLOBAL_OFFSET_TABLE_", "__stack_chk_fail"}
     from cdsl.render import BINARY_MATH, UNARY_MATH
-    libm = {fn + sfx for fn in UNARY_MATH + BINARY_MATH for sfx in ("", "f")}
+    libm = {fn + sfx for fn in UNARY_MATH + BINARY_MATH + ("fma",) for sfx in ("", "f")}
     assert names - allowed - libm == set(), names
     assert names & libm                 # it does call libm (expf, logf, ...)
     defined = subprocess.run([nm, "--defined-only", "-g", obj], capture_output=True,
@@ -152,7 +152,8 @@ def test_inputs_outputs_of_every_kind(tmp_path, x64):
 
     def f(x, idx, z):
         y = fnp.tanh(x @ w)
-        return (y, x, y, fnp.full((2,), 3.5, np.float32), fnp.argmax(y, axis=1),
+        return (y, x, y, fnp.full((2,), 3.5, np.float32),
+                fnp.argmax(y, axis=1).astype(np.int32),     # (int64 under x64, as JAX)
                 fnp.take(x, idx % 4, axis=1), z * 2.0 + 1.0)
     x = np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32)
     idx = np.array([0, 3, 5, -2], np.int32)
