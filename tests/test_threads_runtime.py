@@ -390,3 +390,25 @@ def test_vendored_openmp_copies_do_not_count_as_loaded(tmp_path):
         print(T.info()["wait"])
     """).strip()
     assert wait.startswith("GOMP_SPINCOUNT="), wait
+
+
+# --- the side-by-side benchmark's bookkeeping ---------------------------------------------
+
+@pytest.mark.core
+def test_bench_threads_variants_and_ratios(tmp_path):
+    from bench import bench_threads as B
+    (tmp_path / "funcgrad").mkdir()
+    trees = B.parse_trees(f"old={tmp_path}:GOMP_SPINCOUNT=0,new={ROOT}")
+    assert trees == [("old", str(tmp_path), {"GOMP_SPINCOUNT": "0"}), ("new", ROOT, {})]
+    with pytest.raises(SystemExit, match="no funcgrad checkout"):
+        B.parse_trees(f"x={tmp_path / 'nowhere'}")
+    rows = []
+    for busy, variant, p50 in ((0, "old/1", 0.010), (0, "new/1", 0.010), (0, "old/2", 0.006),
+                               (0, "new/2", 0.006), (1, "old/2", 0.040), (1, "new/2", 0.012)):
+        rows.append({"workload": "w", "busy": busy, "variant": variant,
+                     "threads": int(variant[-1]), "p50": p50, "p95": p50 * 1.2, "n": 10,
+                     "cores_used": 1.0, "other": 0.0, "teams": "1"})
+    text = B.report(rows, [], trees, "head")
+    loaded = next(ln for ln in text.splitlines() if ln.startswith("| w | 1 | new/2"))
+    # vs the first tree under the same load, and vs its own 1-thread time without load
+    assert loaded.endswith("| 0.30 | 1.20 |")
