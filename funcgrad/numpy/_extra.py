@@ -136,9 +136,12 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 
 
 def logaddexp2(x1, x2):
-    # A Python float (weak) keeps float32 inputs float32.
+    # Promote the operands together first (JAX's rule: float16 with int32 is float16; each
+    # int operand times ln 2 alone would become the default float). A Python float (weak)
+    # keeps float32 inputs float32.
+    a, b = _fnp._promote("logaddexp2", x1, x2, to_float=True)
     ln2 = float(_np.log(2.0))
-    return _fnp.logaddexp(_fnp.multiply(x1, ln2), _fnp.multiply(x2, ln2)) / ln2
+    return _fnp.logaddexp(_fnp.multiply(a, ln2), _fnp.multiply(b, ln2)) / ln2
 
 
 def ldexp(x1, x2):

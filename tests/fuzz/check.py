@@ -13,6 +13,7 @@ differences disagree (a kink or a jump) or where the forward pass saw a non-fini
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from hypothesis import strategies as st
@@ -238,7 +239,15 @@ def _classes(a: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(a), 1, np.where(a == np.inf, 2, np.where(a == -np.inf, 3, 0)))
 
 
-def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value") -> ValueExpect:
+def spread_factor(prog: Program) -> float:
+    """How much the sampled spread is scaled up: each perturbed run gives every op a random
+    sign, so along a chain of n ops the errors add like sqrt(n) in a run, but up to n
+    when they happen to agree."""
+    return SPREAD_FACTOR * max(1.0, math.sqrt(prog.size() / 6.0))
+
+
+def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value",
+                 factor: float = SPREAD_FACTOR) -> ValueExpect:
     base = np.asarray(base)
     stable = np.ones(base.shape, bool)
     cls = _classes(base)
@@ -253,7 +262,7 @@ def value_expect(base: np.ndarray, perturbed: list, dtype: str, what="value") ->
     if is_float(dtype):
         mag = np.abs(np.where(cls == 0, base, 0.0))
         with np.errstate(over="ignore", invalid="ignore"):
-            tol = TINY[dtype] + RTOL[dtype] * mag + SPREAD_FACTOR * spread
+            tol = TINY[dtype] + RTOL[dtype] * mag + factor * spread
         # An output that moves by a quarter of its own size when every op errs by a few
         # ulps (sin of a huge argument, a difference of nearly equal values) is chaotic:
         # three perturbed runs underestimate its spread, so only gross errors count.
@@ -356,7 +365,7 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
 
     def out_expect(j, what="value", row=0):
         return value_expect(base[row][j], [p[row][j] for p in perturbed], out_types[j].dtype,
-                            what)
+                            what, factor=spread_factor(prog))
 
     if st_.deriv is None:
         expect = tuple(out_expect(j) for j in range(len(out_types)))
@@ -469,7 +478,8 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
             n_terms = sum(int(x.size) for x in w)
             sc = sum(float(np.sum(np.abs(np.where(mm, row[j], 0.0) * ww)))
                      for row in base for mm, ww, j in zip(m, w, fo))
-            tol = np.asarray(SPREAD_FACTOR * spread + (n_terms + 4) * EPS[fdt] * sc + TINY[fdt])
+            tol = np.asarray(spread_factor(prog) * spread + (n_terms + 4) * EPS[fdt] * sc +
+                             TINY[fdt])
             ve = ValueExpect(np.asarray(lv[0]), fdt, tol, np.asarray(True), "loss")
             expect = (ve, dexp)
         else:

@@ -172,6 +172,19 @@ got = np.asarray(fnp.exp2(fnp.asarray(x)), np.float64)
 want = np.exp2(x.astype(np.float64))
 np.testing.assert_allclose(got, want, rtol=4 * 2.0 ** -23)
 """,
+    # logaddexp2 of float16 and int32: JAX promotes both to float16 first; funcgrad scaled
+    # the int operand by ln 2 on its own (the default float) and returned float32.
+    "logaddexp2_float16_int32_dtype": """
+import numpy as np
+import funcgrad.numpy as fnp
+
+h = fnp.asarray(np.array([1.0, 3.0], dtype=np.float16))
+i = fnp.asarray(np.array([2, -1], dtype=np.int32))
+for out in (fnp.logaddexp2(h, i), fnp.logaddexp2(i, h)):
+    assert out.dtype == np.float16, out.dtype
+    np.testing.assert_allclose(np.asarray(out, np.float64), np.logaddexp2([1.0, 3.0], [2, -1]),
+                               rtol=2e-3)
+""",
 }
 
 
