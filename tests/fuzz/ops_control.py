@@ -378,6 +378,7 @@ def _lstm_src(a, p, op, ind):
 def _rnn_ref(cell):
     def ref(a, p, op, ctx, env):
         t = op.types[0]
+        e = EPS[t.dtype]
 
         def r(v):
             # every traced op rounds to the dtype (float16 gates overflow at 65504)
@@ -385,24 +386,41 @@ def _rnn_ref(cell):
         xs, h, wx, wh, bias = [np.asarray(v, np.float64) for v in a[:5]]
         H = p["H"]
         c = np.asarray(a[5], np.float64) if cell == "lstm" else None
+        fin = [np.nan_to_num(np.abs(v), nan=0.0, posinf=0.0) for v in (xs, wx, wh, bias)]
+        k = xs.shape[-1] + H
         hs = []
         with np.errstate(all="ignore"):
-            for x in xs:
+            for step, x in enumerate(xs):
+                # A perturbed run errs at every step (as the steps' ops may), so that a
+                # state that loses its sign or its digits on the way shows as unstable.
+                gerr = growth(k) * e * np.max(
+                    fin[0][step] @ fin[1] + np.nan_to_num(np.abs(h), posinf=0.0) @ fin[2] +
+                    fin[3], axis=-1, keepdims=True) if ctx.perturb is not None else 0.0
                 if cell == "gru":
                     gx = r(r(x @ wx) + bias)
                     gh = r(h @ wh)
                     rg = r(_sigmoid(r(gx[:, :H] + gh[:, :H])))
                     z = r(_sigmoid(r(gx[:, H:2 * H] + gh[:, H:2 * H])))
                     nn_ = r(np.tanh(r(gx[:, 2 * H:] + r(rg * gh[:, 2 * H:]))))
-                    h = r(r(r(1 - z) * nn_) + r(z * h))
+                    new_h = r(r(r(1 - z) * nn_) + r(z * h))
+                    if ctx.perturb is not None:
+                        herr = 4 * e * (np.abs((1 - z) * nn_) + np.abs(z * h)) + gerr
+                        new_h = r(ctx.perturb.apply(new_h, herr))
+                    h = new_h
                 else:
                     g = r(r(r(x @ wx) + r(h @ wh)) + bias)
                     i = r(_sigmoid(g[:, :H]))
                     f = r(_sigmoid(g[:, H:2 * H]))
                     u = r(np.tanh(g[:, 2 * H:3 * H]))
                     o = r(_sigmoid(g[:, 3 * H:]))
-                    c = r(r(f * c) + r(i * u))
+                    new_c = r(r(f * c) + r(i * u))
+                    if ctx.perturb is not None:
+                        cerr = 4 * e * (np.abs(f * c) + np.abs(i * u)) + gerr
+                        new_c = r(ctx.perturb.apply(new_c, cerr))
+                    c = new_c
                     h = r(o * r(np.tanh(c)))
+                    if ctx.perturb is not None:
+                        h = r(ctx.perturb.apply(h, 4 * e * np.abs(h) + gerr))
                 hs.append(h)
         stacked = np.stack(hs) if hs else np.zeros((0,) + h.shape)
         return (h, stacked) if cell == "gru" else (h, c, stacked)
