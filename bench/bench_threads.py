@@ -68,6 +68,9 @@ def _worker(name, quick):
         req = json.loads(line)
         if req.get("quit"):
             break
+        if req.get("plans"):
+            _reply({"plans": _plans()})
+            continue
         ca = time.process_time()
         run()
         times = []
@@ -79,6 +82,24 @@ def _worker(name, quick):
         _reply({"times": times, "cpu": time.process_time() - c0,
                 "wall": time.perf_counter() - w0, "cpu_all": time.process_time() - ca,
                 "info": threads.info() if threads is not None else None})
+
+
+def _plans():
+    """{program name: [its per-program thread decisions]} (funcgrad.backends.threads.Plan;
+    absent from older trees)."""
+    import gc
+    try:
+        from funcgrad.backends.c import Executable
+    except ImportError:
+        return {}
+    out = {}
+    for o in gc.get_objects():
+        plan = getattr(o, "_thread_plan", None) if isinstance(o, Executable) else None
+        if plan is not None and plan.calls:
+            out.setdefault(o.name, []).append(
+                "measuring" if plan.parallel is None else
+                "parallel" if plan.parallel else "one thread")
+    return out
 
 
 def _reply(obj):
@@ -154,6 +175,11 @@ class Worker:
         self.proc.stdin.flush()
         return self._read()
 
+    def plans(self):
+        self.proc.stdin.write(json.dumps({"plans": True}) + "\n")
+        self.proc.stdin.flush()
+        return self._read().get("plans", {})
+
     def close(self):
         try:
             self.proc.stdin.write(json.dumps({"quit": True}) + "\n")
@@ -220,6 +246,8 @@ def run_workload(name, variants, busy, opts, cache):
                         # the spinners' (about one core each)
                         w.other.append(max(0.0, (b1 - b0 - res["cpu_all"]) / dt - len(spin)))
                 r += 1
+            for w in workers:
+                w.plans_seen = w.plans()
         finally:
             for w in workers:
                 w.close()
@@ -231,7 +259,8 @@ def run_workload(name, variants, busy, opts, cache):
             "n": len(t), "cores_used": w.cpu / w.wall if w.wall else None,
             "other": statistics.mean(w.other) if w.other else None,
             "background_before": bg, "spinners": _spinner_cores(spinners) if busy else 0.0,
-            "teams": _teams(w.infos), "info": w.infos[-1] if w.infos else None})
+            "teams": _teams(w.infos), "info": w.infos[-1] if w.infos else None,
+            "plans": getattr(w, "plans_seen", None)})
     return rows
 
 
@@ -384,7 +413,7 @@ def main(argv=None):
                         print(f"[busy {busy}] {name} {r['variant']}: p50 {_ms(r['p50'])} ms, "
                               f"p95 {_ms(r['p95'])} ms, cores {r['cores_used']:.2f}, other "
                               f"{r['other'] if r['other'] is None else round(r['other'], 2)}"
-                              f", team {r['teams'] or '?'}", flush=True)
+                              f", team {r['teams'] or '?'}, plans {r['plans']}", flush=True)
     load1 = os.getloadavg()
     head = (f"`{cmd}` ({date}); load average before {load0[0]:.2f} {load0[1]:.2f} "
             f"{load0[2]:.2f}, after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}; trees: " +

@@ -336,6 +336,9 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     teams = _measure_plan(fast, t_one=0.010, t_many=0.006)       # 1.67x faster
     assert teams[:T.WARMUP] == [2] * T.WARMUP
     assert sorted(teams[T.WARMUP:]) == [1] * T.SAMPLES + [2] * T.SAMPLES
+    # as many one-thread calls at odd positions as at even ones
+    ones = [k for k, t in enumerate(teams[T.WARMUP:]) if t == 1]
+    assert sum(k % 2 for k in ones) * 2 == len(ones)
     assert fast.parallel is True
     assert T.prepare(fast) is None and T._tls.team == 2
     slow = T.Plan()
@@ -346,6 +349,21 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     T._policy.epoch += 1
     assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1
     assert T._tls.team == 2                     # a warm-up call, with the full team
+
+
+@pytest.mark.cbackend
+def test_plan_is_not_fooled_by_steps_that_alternate(two_free_cores):
+    # a step that is slow every other call (buffers reused every other call) and gains
+    # nothing from the second thread must not look 1.3x faster with it, nor the reverse
+    for slow_odd in (True, False):
+        p = T.Plan()
+        for k in range(1, T.WARMUP + 2 * T.SAMPLES + 1):
+            tok = T.prepare(p)
+            if tok is not None:
+                team, _ = tok
+                t = 0.020 if (k % 2 == 1) == slow_odd else 0.010
+                T.done(p, (team, T.time.perf_counter() - t))
+        assert p.parallel is False
 
 
 @pytest.mark.cbackend

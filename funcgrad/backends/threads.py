@@ -67,7 +67,7 @@ SAMPLE_SECONDS = 0.1
 # a full team must bring to be kept (issue 15: no more CPU time unless >= 1.3x faster), and
 # how long an answer holds.
 WARMUP = 2
-SAMPLES = 3
+SAMPLES = 4
 SPEEDUP_MIN = 1.3
 RECHECK_SECONDS = 30.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
@@ -437,8 +437,9 @@ def team_size() -> int:
 class Plan:
     """One compiled program's answer to "does a second thread pay?", measured on its own
     calls. While the automatic team has more than one thread, `prepare` runs the program's
-    first calls alternately with the full team and with one thread (after `WARMUP` untimed
-    calls), `SAMPLES` of each; the program keeps the full team only when its median time
+    first calls with one thread and with the full team in the order 1, n, n, 1, 1, n, ...
+    (after `WARMUP` untimed calls), `SAMPLES` of each; the program keeps the full team
+    only when its median time
     with one thread is at least `SPEEDUP_MIN` times its median with the full team.
     Otherwise its parallel regions cost more CPU than they save in time (fork/join and
     idle spinning on small loops) and it runs on one thread. The answer is measured again
@@ -497,7 +498,9 @@ def _measure(plan: Plan, team: int):
     k = plan.calls - WARMUP
     if k <= 0:
         return team, None
-    if k % 2:
+    # one, full, full, one, one, full, ...: a step whose time alternates between calls
+    # (buffers reused every other call) weighs on both sides alike
+    if k % 4 in (0, 1):
         team = 1
     return team, (team, time.perf_counter())
 
