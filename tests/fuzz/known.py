@@ -41,6 +41,10 @@ class Known:
 
 
 KNOWN: list[Known] = [
+    # /tmp/w/fuzz_backend_bugs.md #8 (reported to the lead; C scan residuals)
+    Known("c-scan-residuals", "C: jit(grad) of a scan that also stacks an unused function of "
+          "a differentiated constant reads its residuals wrong", needs_any=frozenset({
+              "scan", "gru", "lstm"}), kinds=("grad",), backends=("c",), modes=("jit",)),
     # /tmp/w/fuzz_backend_bugs.md #5 (reported to the lead; OpenCL convolution)
     Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
           "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),

@@ -46,6 +46,8 @@ class Config:
     # of the OpenCL batches (value-mode ones) also run eagerly there.
     opencl_eager_share: float = 0.25
     opencl_max_entries: int = 4       # OpenCL runs this many entries of each batch
+    opencl_every: int = 0             # if set: OpenCL runs every n-th batch (not by time)
+    max_batches: int | None = None    # stop after this many batches (or at the deadline)
     grad_share: float = 0.35          # batches whose entries check derivatives
     dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2))
     shrink_seconds: float = 240.0
@@ -183,9 +185,13 @@ class Fuzzer:
         out = []
         total = sum(self.time_by_backend.values()) + 1e-9
         for be in self.cfg.backends:
-            if (be == "opencl" and len(self.cfg.backends) > 1
-                    and self.time_by_backend["opencl"] > self.cfg.opencl_share * total):
-                continue
+            if be == "opencl" and len(self.cfg.backends) > 1:
+                if self.cfg.opencl_every:
+                    # a fixed schedule (reproducible runs) instead of the time share
+                    if self.stats["batches"] % self.cfg.opencl_every:
+                        continue
+                elif self.time_by_backend["opencl"] > self.cfg.opencl_share * total:
+                    continue
             out.append(be)
         return out
 
@@ -349,7 +355,8 @@ class Fuzzer:
             entries, bseed = drawn
             now = time.perf_counter()
             if self.focus is None:
-                if now > self.deadline:
+                if now > self.deadline or (self.cfg.max_batches is not None and
+                                           self.stats["batches"] >= self.cfg.max_batches):
                     raise _TimeUp()
                 self.stats["batches"] += 1
                 self.stats["generate_seconds"] += now - self._t_last
@@ -522,7 +529,8 @@ class Fuzzer:
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> dict:
         k = 0
-        while time.perf_counter() < self.deadline:
+        while time.perf_counter() < self.deadline and (
+                self.cfg.max_batches is None or self.stats["batches"] < self.cfg.max_batches):
             self.explore(self.cfg.seed * 100003 + k)
             k += 1
         return self.summary()
