@@ -637,9 +637,11 @@ def _binary_gen(name):
         out_dt = BOOL if rule == "bool" else dt
         # Spellings: operators need an array on one side; lax.* needs equal dtypes and
         # equal shapes (a Python scalar is fine).
+        # lax.atan2 (an "inexact" op) accepts floating operands only, as in JAX.
         lax_ok = (ty[0][0] == ty[1][0] or ty[0][1] or ty[1][1]) and \
             (isinstance(args[0], Lit) or isinstance(args[1], Lit) or
-             dims_of(b, args[0]) == dims_of(b, args[1]))
+             dims_of(b, args[0]) == dims_of(b, args[1])) and \
+            (rule != "inexact" or all(is_float(d) or d == WEAK_FLOAT for d, _ in ty))
         cand = [s for s in spells if not s.startswith("lax.") or lax_ok]
         if isinstance(args[0], Lit):
             cand = [s for s in cand if s.startswith("{0} ")]
@@ -966,9 +968,11 @@ _EXACT_REDUCTIONS = ("max", "min", "argmax", "argmin", "nanmax", "nanmin", "nana
 
 
 def _ddof_div(s, n, ddof):
+    # funcgrad's documented rule (fnp.var: "NaN when n - ddof <= 0", NumPy's); jnp.var
+    # divides anyway (the variance of nothing with ddof=1 is 0 / -1 = -0.0 there).
     d = n - ddof
     with np.errstate(all="ignore"):
-        return s / d if d > 0 else s / 0.0 if d == 0 else s / d
+        return s / d if d > 0 else np.full_like(np.asarray(s, np.float64), np.nan)
 
 
 def _reduce_ref(name, x, axes, p, t):

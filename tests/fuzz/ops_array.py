@@ -1143,8 +1143,9 @@ def _pool_err(a, out, op, t, ctx):
         return 0.0
     m = window_np(np.nan_to_num(_abs(a[0]), posinf=0), "sum", op.params["win"],
                   op.params["strides"], op.params["pads"])
-    return acc_overflow(growth(int(np.prod(op.params["win"]))) * acc_eps(t.dtype) * m +
-                        2 * EPS[t.dtype] * np.abs(out), m, t.dtype)
+    # lax.reduce_window adds in the dtype (no float32 accumulator for float16).
+    return acc_overflow(growth(int(np.prod(op.params["win"]))) * EPS[t.dtype] * m +
+                        2 * EPS[t.dtype] * np.abs(out), m, t.dtype, acc=t.dtype)
 
 
 def _pool_src(a, p, op, ind):
