@@ -454,13 +454,15 @@ register(OpDef("astype", _astype_gen, _astype_ref,
 # Binary elementwise
 
 def _jax_floor_divide(x, y):
-    # JAX's `_float_divmod` (jax/_src/numpy/ufuncs.py); NumPy differs only for y == 0
-    # (NumPy: x / 0, JAX: NaN).
+    # JAX's `_float_divmod` (jax/_src/numpy/ufuncs.py), except for y == 0, where funcgrad
+    # follows NumPy as tests/test_semantics.py documents (x // 0 is x / 0: +-inf, or NaN
+    # for 0 and NaN; JAX's formula gives NaN).
     mod = np.fmod(x, y)
     div = (x - mod) / y
     ind = (mod != 0) & (np.sign(y) != np.sign(mod))
     div = np.where(ind, div - 1, div)
-    return np.where(np.abs(div) < 2 ** 52, np.sign(div) * np.floor(np.abs(div) + 0.5), div)
+    div = np.where(np.abs(div) < 2 ** 52, np.sign(div) * np.floor(np.abs(div) + 0.5), div)
+    return np.where(y == 0, x / np.where(y == 0, y, 1.0), div)
 
 
 def _jax_remainder(x, y):
