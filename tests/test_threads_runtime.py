@@ -109,6 +109,22 @@ def test_load_meter_counts_other_processes_not_ours():
 
 
 @pytest.mark.core
+def test_load_meter_skips_what_happened_while_we_were_idle():
+    clock, busy, own = _Clock(), [0.0], [0.0]
+    m = T.LoadMeter([0, 1], busy=lambda cpus: busy[0], own=lambda: own[0], clock=clock)
+    # 0.1 s of our own work on both cores, nobody else
+    clock.t, busy[0], own[0] = 0.1, 0.2, 0.2
+    assert m.sample() == pytest.approx(0.0)
+    # 2 s idle while another process (taking turns with us) used both cores
+    clock.t, busy[0], own[0] = 2.1, 4.2, 0.21
+    assert m.sample() == pytest.approx(0.0)
+    assert T.policy_team(2, m.other) == 2
+    # a long window in which we did run (one slow call) still counts
+    clock.t, busy[0], own[0] = 4.1, 8.2, 2.21
+    assert m.sample() == pytest.approx(1.0)
+
+
+@pytest.mark.core
 def test_policy_team():
     assert T.policy_team(2, 0.0) == 2
     assert T.policy_team(2, T.LOAD_SLACK - 0.01) == 2

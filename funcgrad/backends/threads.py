@@ -63,6 +63,11 @@ SPIN_COUNT = 2000
 # scheduler still lets every thread of a team run.
 LOAD_SLACK = 0.25
 SAMPLE_SECONDS = 0.1
+# A window longer than this in which this process used under ACTIVE_SHARE of a core
+# measured other processes while we were idle (between training steps, or another process
+# taking turns with us): they did not compete with us, so it is not counted.
+IDLE_WINDOW = 0.5
+ACTIVE_SHARE = 0.25
 # Per program (`Plan`): calls run before measuring, timed calls per team size, the speedup
 # a full team must bring to be kept (issue 15: no more CPU time unless >= 1.3x faster), and
 # how long an answer holds.
@@ -248,9 +253,10 @@ def _own_seconds() -> float:
 
 
 class LoadMeter:
-    """Cores other processes keep busy on our CPUs: busy time of the CPUs in the affinity
-    mask (/proc/stat) minus this process's own CPU time, per wall second, smoothed over
-    successive windows of at least `SAMPLE_SECONDS`. The readers are parameters so tests
+    """Cores other processes keep busy on our CPUs while we run: busy time of the CPUs in
+    the affinity mask (/proc/stat) minus this process's own CPU time, per wall second,
+    smoothed over successive windows of at least `SAMPLE_SECONDS` (long windows in which
+    we were mostly idle are skipped, see IDLE_WINDOW). The readers are parameters so tests
     can drive it."""
 
     def __init__(self, cpus, busy=_proc_stat_busy, own=_own_seconds, clock=time.monotonic):
@@ -275,7 +281,11 @@ class LoadMeter:
         if b is None or self._b is None:
             self._t, self._b, self._o = t, b, o
             return self.other
-        now = max(0.0, ((b - self._b) - (o - self._o)) / dt)
+        own = o - self._o
+        if dt > IDLE_WINDOW and own < ACTIVE_SHARE * dt:
+            self._t, self._b, self._o = t, b, o
+            return self.other
+        now = max(0.0, ((b - self._b) - own) / dt)
         now = min(now, float(len(self.cpus)))
         self.last = now
         # a window of a second or more stands on its own; short ones are averaged
