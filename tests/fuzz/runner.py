@@ -52,6 +52,7 @@ class Config:
     dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2))
     shrink_seconds: float = 240.0
     examples_per_run: int = 30        # batches per hypothesis run (see Fuzzer.explore)
+    max_rss_gb: float = 8.0           # a shrink stops when the process grows past this
     threads_every: int = 8            # every n-th batch is also called from 8 threads
     threads_entries: int = 3          # ... its first entries, on the first compiled backend
     generic_share: float = 0.5        # jitted batches that also run at instances 1 and 2
@@ -107,6 +108,12 @@ def _producer(entry: Entry, f: Failure) -> str:
         if out in op.outs:
             return op.name
     return ""
+
+
+def _light(f: Failure) -> Failure:
+    """`f` without the expected and actual arrays of its mismatches."""
+    return dataclasses.replace(f, mismatches=[dataclasses.replace(m, expected=None, got=None)
+                                              for m in f.mismatches])
 
 
 def _tag(entries, f: Failure) -> str:
@@ -367,13 +374,19 @@ class Fuzzer:
             else:
                 if now - self.shrink_t0 > cfg.shrink_seconds:
                     raise _StopShrink()
+                if _rss_gb() > cfg.max_rss_gb:
+                    # (a run was once killed by the OOM killer while shrinking)
+                    self.log(f"  shrink stopped: {_rss_gb():.1f} GB resident")
+                    raise _StopShrink()
                 self.shrink_steps += 1
                 failures = []
                 for i, e in enumerate(entries):
                     key = _entry_key(e)
                     if key not in self.memo:
                         self.shrink_checks += 1
-                        self.memo[key] = self.check([e], bseed, self.focus)
+                        # the memo keeps what identifies a failure, not its arrays
+                        self.memo[key] = [_light(f) for f in self.check([e], bseed,
+                                                                        self.focus)]
                     failures.extend(dataclasses.replace(f, index=i) for f in self.memo[key])
             self._t_last = time.perf_counter()
             new = []
@@ -453,7 +466,8 @@ class Fuzzer:
         per = ", ".join(f"{be} jit {self.stats[('runs', be, 'jit')]} / eager "
                         f"{self.stats[('runs', be, 'eager')]}" for be in self.cfg.backends)
         grads = sum(n for (be, m, w), n in self.checks.items() if w == "grad directions")
-        return (f"[{el / 60:5.1f} min] batches {self.stats['batches']}, programs x backends: "
+        return (f"[{el / 60:5.1f} min, {_rss_gb():.1f} GB] batches {self.stats['batches']}, "
+                f"programs x backends: "
                 f"{per}; gradient checks {grads}; disagreements {len(self.findings)} "
                 f"(+{sum(f.count - 1 for f in self.findings)} repeats, "
                 f"{sum(self.known_hits.values())} known-bug hits)")
@@ -561,6 +575,16 @@ class Fuzzer:
             be: (self.stats[("programs", be)] / (self.time_by_backend[be] / 60)
                  if self.time_by_backend[be] else 0.0) for be in self.cfg.backends}
         return out
+
+
+def _rss_gb() -> float:
+    """This process's resident memory (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**30
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _nested(counter) -> dict:
