@@ -206,7 +206,8 @@ def test_oracle_marks_unreliable_elements():
     assert np.signbit(a[0]) != np.signbit(b[0]) and np.array_equal(a[1:], out[1:])
     err = acc_overflow(np.ones(2), np.array([1e30, 1e39]), "float32")
     assert err[0] == 1.0 and np.isnan(err[1])
-    assert np.isnan(Perturb(3).apply(np.array([5.0]), np.array([np.nan]))[0])
+    anything = Perturb(3).apply(np.array([5.0, np.nan]), np.array([np.nan, np.nan]))
+    assert np.isnan(anything[0]) and anything[1] == 0.0
     p = Perturb(4, base={"v": np.array([1.0, 0.5])})
     moved = p.drift("v", np.array([1.1, -0.5]))
     assert moved[0] == 1.1 and np.isnan(moved[1])

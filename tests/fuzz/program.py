@@ -320,9 +320,12 @@ class Perturb:
         sign = self.rng.choice(np.array([-1.0, 1.0]), size=out.shape)
         with np.errstate(invalid="ignore", over="ignore"):
             bump = np.where(np.isfinite(err) & np.isfinite(out), sign * err, 0.0)
-            # A NaN error means "any result is possible here" (see acc_overflow).
-            return np.where(np.isnan(out) | np.isnan(err), np.copysign(np.nan, self.nan_sign),
-                            out + bump)
+            nan = np.copysign(np.nan, self.nan_sign)
+            # A NaN error means "any result is possible here" (see acc_overflow): the
+            # perturbed value takes another class than the base value (NaN, or 0 where the
+            # base value is itself a NaN from inf - inf), so the element is unstable.
+            anything = np.where(np.isnan(out), 0.0, nan)
+            return np.where(np.isnan(err), anything, np.where(np.isnan(out), nan, out + bump))
 
 
 class Ctx:
