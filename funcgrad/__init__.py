@@ -24,6 +24,7 @@ from . import numpy  # noqa: F401
 from . import lax, random  # noqa: F401
 from . import nn, scipy, debug, experimental  # noqa: F401
 from . import distributed  # noqa: F401  (no MPI is imported before initialize())
+from . import export  # noqa: F401  (JAX binds jax.export; onnx is imported on first use)
 from . import config
 from .cache import FallbackWarning
 from .devices import device_put, devices, default_backend, Device
@@ -31,7 +32,7 @@ from .devices import device_put, devices, default_backend, Device
 from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
 from .api import jacrev as jacobian  # noqa: E402
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 __all__ = [
     "Array", "ConcretizationTypeError", "Device", "FallbackWarning", "ShapeDtypeStruct",

@@ -134,7 +134,7 @@ def main(argv=None) -> int:
                 if path:
                     print(f"wrote {path}")
         if args.dot:
-            from .. import jit
+            from ..api import jit
             from .graph import render, to_dot
             lowered = jit(f).lower(*inputs)
             if args.dot.endswith(".dot") or args.dot.endswith(".gv"):

@@ -391,7 +391,7 @@ class _Exporter:
                if ep.batch is not None else f"funcgrad.export.to_onnx of {ep.name}")
         graph = helper.make_graph(nodes, _graph_name(ep.name), graph_inputs, graph_outputs,
                                   initializer=inits, doc_string=doc)
-        from .. import __version__
+        from .._version import __version__
         model = helper.make_model(graph, producer_name="funcgrad", producer_version=__version__,
                                   opset_imports=[helper.make_opsetid("", self.opset)])
         model.ir_version = min(model.ir_version, 8)
