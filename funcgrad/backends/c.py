@@ -904,7 +904,10 @@ def _run_scan(eqn, vals, symbols):
     ys = [np.empty((n,) + a.shape, a.dtype) for a in y_avals]
     for k in range(n):
         i = n - 1 - k if rev else k
-        outs = exe.run(consts + carry + [x[i] for x in xs])
+        # `x[i, ...]` is a 0-d array view for a 1-D `x`; `x[i]` would be a NumPy scalar,
+        # whose __array_interface__ address is that of a temporary copy freed at once, so
+        # the body read whatever reused that memory (issue 9: two scalar xs aliased).
+        outs = exe.run(consts + carry + [x[i, ...] for x in xs])
         carry = outs[:ncar]
         for yb, y in zip(ys, outs[ncar:]):
             yb[i] = y

@@ -13,7 +13,8 @@ mean/var, the GRU under jit(grad)) was re-checked with its reproducer on referen
 OpenCL and is fixed. So are the x64 index dtypes, `.at[]` of empty arrays (35813dd) and
 einsum diagonals (17cf024), the C loop-result alias and the OpenCL loop-init alias
 (regressions.py), found by this fuzzer and fixed by others; fnp.exp2's precision (fixed
-here).
+here); the C scan residuals under jit(grad) (issue 9: the host-driven scan loop passed
+NumPy scalars as scalar rows; regressions.py and tests/test_scan_grad_regressions.py).
 """
 from __future__ import annotations
 
@@ -41,10 +42,6 @@ class Known:
 
 
 KNOWN: list[Known] = [
-    # /tmp/w/fuzz_backend_bugs.md #8 (reported to the lead; C scan residuals)
-    Known("c-scan-residuals", "C: jit(grad) of a scan that also stacks an unused function of "
-          "a differentiated constant reads its residuals wrong", needs_any=frozenset({
-              "scan", "gru", "lstm"}), kinds=("grad",), backends=("c",), modes=("jit",)),
     # /tmp/w/fuzz_backend_bugs.md #5 (reported to the lead; OpenCL convolution)
     Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
           "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),

@@ -12,6 +12,26 @@ until they pass.
 from __future__ import annotations
 
 REPROS: dict[str, str] = {
+    # C (issue 9, FINDINGS #8): jit(grad) of a scan that stacks an unused function of a
+    # differentiated constant gave 8.0 (2 per step). The reverse scan (a passthrough carry
+    # and the literal seed 1.0) ran as a Python loop that passed the body the NumPy scalars
+    # x[i], whose addresses are of temporaries freed at once: two residuals aliased.
+    "c_grad_scan_unused_stacked_output": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+def f(c0, w):
+    return lax.scan(lambda c, _: (fnp.log1p(c * c), fnp.sin(w)), c0, None, length=3)[0]
+
+g = fg.jit(fg.grad(f, argnums=(0, 1)), backend='c')(np.float32(0.5), np.ones(2, np.float32))
+c, d = 0.5, 1.0
+for _ in range(3):
+    c, d = np.log1p(c * c), d * 2 * c / (1 + c * c)
+np.testing.assert_allclose(float(g[0]), d, rtol=2e-5)
+assert not np.asarray(g[1]).any(), g[1]
+""",
     # C: a host-driven loop (fori_loop with a traced bound) next to nanvar in one program:
     # the loop's result is read from the wrong buffer (bits of the integer 1 -> 1.4e-45).
     "c_while_loop_with_nanvar": """
