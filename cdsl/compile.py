@@ -55,8 +55,12 @@ import cffi
 import numpy as np
 
 FORMAT_VERSION = "cdsl-3"
-BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp",
-              "-fPIC", "-shared", "-std=gnu11")
+# -ffp-contract=off: gcc's default for GNU C contracts `a*b - c` into an FMA, so a product
+# computed twice (a max and then `x*s - max(x*s)` in softmax) rounds differently in the two
+# places and the difference at the max is not 0 (exp of it overflows to inf, then NaN). The
+# kernels that want FMAs (convolution tiles) call fmaf() explicitly.
+BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math",
+              "-ffp-contract=off", "-fopenmp", "-fPIC", "-shared", "-std=gnu11")
 LIBS = ("-lmvec", "-lm")
 _SUBDIR = "c"
 CACHE_SUBDIRS = ("c", "opencl")

@@ -721,3 +721,37 @@ def test_special_value_sweep(backend, mode):
 
 def test_median_of_integers_is_the_default_float():
     assert fnp.median(fnp.array([3, 1, 2, 10], fnp.int32)).dtype == np.float32
+
+
+def test_trig_of_atan_keeps_nan(backend):
+    """gcc without errno rewrites sin(atan(x)) as |x| < K ? x/sqrt(x*x+1) : copysign(1, x)
+    (cos likewise), which sent NaN to +-1 and 0 on C; NumPy and JAX give NaN."""
+    x = np.array([NAN, -NAN, INF, -INF, 1e30, -2.0, 0.0, 0.5], np.float32)
+    f = fg.jit(lambda x: (fnp.sin(fnp.arctan(x)), fnp.cos(fnp.arctan(x))), backend=backend)
+    got_s, got_c = (np.asarray(v) for v in f(x))
+    with np.errstate(all="ignore"):
+        want_s, want_c = np.sin(np.arctan(x)), np.cos(np.arctan(x))
+    assert_same(got_s, want_s, rtol=1e-6, atol=1e-7, zero_sign=False, err="sin(atan(x))")
+    assert_same(got_c, want_c, rtol=1e-6, atol=1e-7, zero_sign=False, err="cos(atan(x))")
+
+
+def test_softmax_of_large_scaled_values_is_finite(backend):
+    """Attention scores s = (q . k) * c, then softmax: with FMA contraction the product was
+    rounded in max(s) but not in s - max(s), so the difference at the max was not 0 and
+    exp() overflowed (NaN out of softmax on C; found by the program fuzzer)."""
+    rng = np.random.default_rng(0)
+    q = (rng.standard_normal((5, 1, 8)) * 1e36).astype(np.float32)
+    k = rng.standard_normal((5, 7, 8)).astype(np.float32)
+    v = rng.standard_normal((5, 7, 8)).astype(np.float32)
+
+    def attend(q, k, v):
+        scores = fnp.einsum("btd,bsd->bts", q, k) * 0.35355339059327373
+        return (fnp.einsum("bts,bsd->btd", fg.nn.softmax(scores, axis=-1), v),
+                fg.nn.logsumexp(scores, axis=-1))
+    out, lse = (np.asarray(a) for a in fg.jit(attend, backend=backend)(q, k, v))
+    s64 = np.einsum("btd,bsd->bts", q.astype(np.float64), k) * 0.35355339059327373
+    p64 = np.exp(s64 - s64.max(-1, keepdims=True))
+    p64 /= p64.sum(-1, keepdims=True)
+    assert np.isfinite(out).all() and np.isfinite(lse).all(), (out, lse)
+    np.testing.assert_allclose(out, np.einsum("bts,bsd->btd", p64, v), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(lse, s64.max(-1), rtol=1e-5)

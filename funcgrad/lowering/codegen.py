@@ -325,6 +325,12 @@ class KernelEmitter:
                 return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
             if fn == "erf":
                 return c.call("erf", args, dt)
+            if fn in ("sin", "cos") and dtypes.is_float(dt):
+                # Without errno, gcc rewrites sin(atan(x)) as |x| < K ? x/sqrt(x*x+1) :
+                # copysign(1, x) (cos likewise), which sends a NaN to +-1 or 0. A NaN input
+                # stays NaN whatever the compiler folds.
+                x = self.let(args[0], dt)
+                return c.select(c.ne(x, x), x, c.call(fn, [x], dt))
             return c.call(fn, args, dt)
         if kind == "select":
             return c.select(args[0], args[1], args[2])

@@ -11,7 +11,8 @@ INT_MIN // -1, the logaddexp-of-a-dot assertion, `x ** 0.5` at -inf, float->int 
 fmax/fmin/hypot/median/nanmax NaN handling, empty any/all, float floor_divide, float16
 mean/var, the GRU under jit(grad)) was re-checked with its reproducer on reference, C and
 OpenCL and is fixed. So are the x64 index dtypes, `.at[]` of empty arrays (35813dd) and
-einsum diagonals (17cf024), the C loop-result alias and the OpenCL loop-init alias
+einsum diagonals (17cf024), C's sin(atan(NaN)) and FMA-contracted softmax (tests/
+test_semantics.py), the C loop-result alias and the OpenCL loop-init alias
 (regressions.py), found by this fuzzer and fixed by others; fnp.exp2's precision (fixed
 here); the C scan residuals under jit(grad) (issue 9: the host-driven scan loop passed
 NumPy scalars as scalar rows; regressions.py and tests/test_scan_grad_regressions.py).
@@ -46,15 +47,6 @@ KNOWN: list[Known] = [
     Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
           "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),
           backends=("opencl",), producer="conv"),
-    # /tmp/w/fuzz_backend_bugs.md #6 (reported to the lead; C compile flags)
-    Known("c-sin-atan-nan", "C: GCC rewrites sin(atan(x))/cos(atan(x)) under "
-          "-fno-math-errno, sending NaN to +-1/0", needs_any=frozenset({"arctan"}),
-          kinds=("nan", "value"), backends=("c",)),
-    # /tmp/w/fuzz_backend_bugs.md #7 (reported to the lead; C FMA contraction)
-    Known("c-softmax-fma", "C: x*c - max(x*c) contracted into an FMA is not 0 at the max: "
-          "softmax/logsumexp of large scaled values give NaN/inf",
-          needs_any=frozenset({"attention", "logsumexp"}), kinds=("nan", "value"),
-          backends=("c",)),
 ]
 
 
