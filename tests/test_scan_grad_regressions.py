@@ -10,6 +10,7 @@ address and the body read garbage (grad 8.0 instead of 0.033, with no error).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -108,3 +109,42 @@ def test_scan_with_literal_carry_and_scalar_xs_forward(backend):
     _close(s, acc[-1])
     _close(t, np.zeros(2))
     _close(ys, np.concatenate([[1.0], acc[:-1]]) * b)
+
+
+def test_host_driven_scan_loop_with_scalar_rows(backend):
+    # A host callback in the body keeps the scan a Python loop over the compiled body on C:
+    # the loop itself hands each iteration its rows of the two 1-D scanned inputs.
+    seen = []
+
+    def f(a, b):
+        def body(c, ab):
+            x, y = ab
+            fg.debug.callback(lambda v: seen.append(float(v)), x)
+            return c + x / y, x * y - c
+        return lax.scan(body, fnp.float32(0.5), (a, b))
+
+    a = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    b = np.array([2.0, 4.0, 8.0, 16.0], np.float32)
+    c, ys = fg.jit(f, backend=backend)(a, b)
+    acc = 0.5 + np.concatenate([[0.0], np.cumsum(a.astype(np.float64) / b)])
+    _close(c, acc[-1])
+    _close(ys, a.astype(np.float64) * b - acc[:-1])
+    assert seen == [1.0, 2.0, 3.0, 4.0]
+
+
+
+def test_literal_initial_carry_compiles_into_the_c_loop():
+    # Reverse mode seeds a scalar carry with the literal 1.0: that scan is a C loop too
+    # (the carry buffer is filled with the literal), not a Python loop over the body.
+    pytest.importorskip("cffi")
+    from funcgrad.backends import c as cb
+    if not cb.available():
+        pytest.skip("the C backend is not available here")
+
+    def f(c0, w):
+        return lax.scan(lambda c, _: (fnp.log1p(c * c), fnp.sin(w)), c0, None, length=3)[0]
+
+    args = (np.float32(0.5), np.ones(2, np.float32))
+    lowered = fg.jit(fg.grad(f, argnums=(0, 1)), backend="c").lower(*args)
+    assert lowered.source.count("/* scan (length 3) */") == 2, lowered.source
+    assert "= 1.0f;" in lowered.source

@@ -287,7 +287,10 @@ class Executable:
         import cdsl as C
         p = eqn.params
         nc, ncar, n, rev = p["num_consts"], p["num_carry"], p["length"], p["reverse"]
-        if any(isinstance(a, Lit) for a in eqn.inputs):
+        # A literal initial carry (reverse mode's seed 1.0 of a scalar loss) is stored into
+        # the carry buffer before the loop; a literal anywhere else keeps the host loop.
+        if any(isinstance(a, Lit) and not (nc <= j < nc + ncar and a.aval.shape == ())
+               for j, a in enumerate(eqn.inputs)):
             return None
         n = self.symbols.get(n, n)
         body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
@@ -299,9 +302,9 @@ class Executable:
             return None
         self.extra_functions.extend(body.extra_functions)
         self.extra_functions.extend(s.fn for s in body._csteps)
-        in_slots = [self._slot(a) for a in eqn.inputs]
+        in_slots = [None if isinstance(a, Lit) else self._slot(a) for a in eqn.inputs]
         out_slots = [self._slot(v) for v in eqn.outputs]
-        used = list(in_slots) + list(out_slots)
+        used = [s for s in in_slots if s is not None] + list(out_slots)
         temps = gemm.Temps(self._temp_names)
         pv = lambda sl: C.Var(f"b{sl}", cn.ct(self.slot_avals[sl].dtype))  # noqa: E731
         carry_b = []
@@ -323,9 +326,15 @@ class Executable:
         for j in range(ncar):
             src, dst = in_slots[nc + j], out_slots[j]
             z = C.Var("sz", C.i64)
+            if src is None:
+                lit = eqn.inputs[nc + j]
+                dt = self.slot_avals[dst].dtype
+                init = getattr(lit, "expr", None)     # a size-derived literal (SymLit)
+                init = cn.const(lit.val.item(), dt) if init is None else cn.cast(dt, init)
+            else:
+                init = cn.load(self._param(src), z)
             stmts.append(cn.for_(z, cn.i64(0), cn.i64(self.slot_avals[dst].size),
-                                 [cn.store(self._param(dst), z,
-                                           cn.load(self._param(src), z))]))
+                                 [cn.store(self._param(dst), z, init)]))
 
         def carry_ptr(j, which):
             a = pv(out_slots[j])
