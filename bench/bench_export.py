@@ -208,7 +208,8 @@ def main():
         lines.append(f"| {name} | {tc * 1e6:.1f} | {tj * 1e6:.1f} | {to * 1e6:.1f} | "
                      f"{tt * 1e6:.1f} | {tc / tj:.2f} | {err:.1e} |")
     lines += ["", ("| model (batch 64) | .c size (KB) | cc -O2 (s) | cc -O3 -march=native (s) "
-                   "| cc -O2, weights in a blob (s) | .onnx size (KB) |"), "|---|---|---|---|---|---|"]
+                   "| cc -O2, weights in a blob (s) | .onnx size (KB) |"),
+              "|---|---|---|---|---|---|"]
     for kind, nbytes, o2, o3, blob, onnx_bytes in sizes:
         lines.append(f"| {kind} | {nbytes / 1024:.0f} | {o2:.2f} | {o3:.2f} | {blob:.2f} | "
                      f"{onnx_bytes / 1024:.0f} |")

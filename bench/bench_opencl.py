@@ -74,7 +74,8 @@ def _blas_kernels() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "threadpoolctl not installed"
-    return ", ".join(f"{os.path.basename(i.get('filepath') or '?')}: {i.get('architecture')} x{i.get('num_threads')}"
+    return ", ".join(f"{os.path.basename(i.get('filepath') or '?')}: "
+                     f"{i.get('architecture')} x{i.get('num_threads')}"
                      for i in threadpool_info() if i.get("user_api") == "blas")
 
 

@@ -305,7 +305,7 @@ def run_example(name, variants, busy, opts, cache):
                     d["other"].append(other)
                 d["result"] = result
     rows = []
-    for label, tree, threads, extra in variants:
+    for label, _tree, threads, _extra in variants:
         d = res[label]
         rows.append({"example": name, "busy": busy, "variant": label, "threads": threads,
                      "wall": statistics.median(d["wall"]), "cpu": statistics.median(d["cpu"]),

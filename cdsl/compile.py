@@ -1016,7 +1016,7 @@ def prune_cache(max_bytes: int | None = None, keep=()) -> dict:
             entries.append((used, size, stem, d, files))
             total += size
     if limit and total > limit:
-        for used, size, stem, d, files in sorted(entries):
+        for _used, size, stem, d, files in sorted(entries):
             if total <= limit * 3 // 4:
                 break
             if stem in keep or _locked(d, stem):

@@ -7,7 +7,7 @@ done on it away under `jit` (as JAX's symbolic zeros are never computed with).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -43,7 +43,8 @@ class JVPTrace(Trace):
         tangents = [t.tangent for t in tracers]
         rule = core.jvp_rules.get(primitive)
         if rule is None:
-            raise NotImplementedError(f"differentiation rule for '{primitive.name}' not implemented")
+            raise NotImplementedError(
+                f"differentiation rule for '{primitive.name}' not implemented")
         p_out, t_out = rule(primals, tangents, **params)
         if primitive.multiple_results:
             return [JVPTracer(self, p, t) for p, t in safe_zip(p_out, t_out)]

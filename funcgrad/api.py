@@ -6,7 +6,7 @@ import functools
 import inspect
 import sys
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -798,7 +798,7 @@ class Jitted:
                 tb = traceback_util.filtered(e)
                 if tb is None:
                     raise
-                raise e.with_traceback(tb)   # (this line is the one funcgrad frame left)
+                raise e.with_traceback(tb)   # noqa: B904 (the same exception, a shorter traceback; this line is the one funcgrad frame left)
 
     def _call_special(self, args, kwargs):
         """`disable_jit` (run `fun` eagerly) and `debug_nans`/`debug_infs` (check the

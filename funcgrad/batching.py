@@ -5,7 +5,7 @@ A batched value carries `bdim`, the axis that holds the batch (None: not batched
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from . import core
 from .core import Trace, Tracer, full_lower, new_main, safe_zip
@@ -150,7 +150,7 @@ def vectorized_batcher(prim):
                 out_shape = tuple(s)
                 break
         new_vals = []
-        for v, a, d, r in zip(vals, avals, dims, ranks):
+        for v, _a, d, r in zip(vals, avals, dims, ranks):
             if d is None:
                 if r > 0:
                     v = broadcast_in_dim(v, (size,) + out_shape, tuple(range(1, out_nd + 1)))

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 __all__ = ["update", "read", "override", "enable_x64", "disable_x64", "generation",
            "on_update", "Option", "options"]

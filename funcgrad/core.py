@@ -10,7 +10,8 @@ import itertools
 import operator
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Callable
 
 import numpy as np
 

@@ -4,7 +4,8 @@ equations under whatever traces are active (that is how transforms apply to prog
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -8,7 +8,7 @@ against `jvp` through the inner-product identity `<u, J v> = <J^T u, v>`, recurs
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

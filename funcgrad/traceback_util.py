@@ -103,5 +103,5 @@ def api_boundary(fun):
                 tb = filtered(e)
                 if tb is None:
                     raise
-                raise e.with_traceback(tb)   # (this line is the one funcgrad frame left)
+                raise e.with_traceback(tb)   # noqa: B904 (the same exception, a shorter traceback; this line is the one funcgrad frame left)
     return wrapped

@@ -9,7 +9,8 @@ Re-run after adding or changing a program (CPU JAX 0.10.x; the `bench` extra ins
     python scripts/record_ports.py vae gmm_em   # only these (the others are kept)
 
 A program is a module with `run() -> dict` of named results. Each result (an array, a number,
-or a string) is stored with its dtype and shape: whole when it has at most FULL_LIMIT elements, otherwise as a strided sample
+or a string) is stored with its dtype and shape: whole when it has at most FULL_LIMIT elements,
+otherwise as a strided sample
 plus the sum and the sum of absolute values. float32/float16 values are written with the
 shortest decimal that reads back to the same value. What the program prints (stdout, with
 `jax.debug.print` output flushed by `jax.effects_barrier()` inside the program) is recorded

@@ -234,7 +234,8 @@ def spmd(fun=None, axis_name="batch", *, static_argnums=(), static_argnames=(),
     psums as written; with `overlap_bytes` > 0 the reduction of a psum's operands starts
     in buckets of that many bytes as soon as they are computed, overlapping the rest of
     the program (default 0, or FUNCGRAD_DISTRIBUTED_OVERLAP_BYTES: one reduction where the
-    psum is; overlap pays only where MPI progresses messages in the background). Needs `funcgrad.distributed.initialize()`. Usable as a decorator
+    psum is; overlap pays only where MPI progresses messages in the background). Needs
+    `funcgrad.distributed.initialize()`. Usable as a decorator
     (`@spmd` or `@spmd(axis_name=...)`)."""
     opts = {"static_argnums": static_argnums, "static_argnames": static_argnames,
             "donate_argnums": donate_argnums, "donate_argnames": donate_argnames,

@@ -9,5 +9,5 @@ from .graph import render, to_dot, to_svg
 from .onnx import to_onnx
 from .program import BatchDim, ExportError, ExportProgram, trace
 
-__all__ = ["BatchDim", "CExport", "ExportError", "ExportProgram", "render", "to_c", "to_dot", "to_onnx",
-           "to_svg", "trace"]
+__all__ = ["BatchDim", "CExport", "ExportError", "ExportProgram", "render", "to_c", "to_dot",
+           "to_onnx", "to_svg", "trace"]

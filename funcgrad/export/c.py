@@ -302,7 +302,7 @@ void {n}_release(void);
         n, exe = self.name, self.exe
         self.arena_used = False
         body = [f"{self.signature()} {{", f"    if (!{n}_ready) return -1;"]
-        for kind, seg in exe.steps:
+        for _kind, seg in exe.steps:
             params = list(seg.fn.params)
             args = [self.pointer(sl, _ptr_elem(prm)) for sl, prm in zip(seg.slots, params)]
             args += [self.pointer(t, _ptr_elem(prm))

@@ -814,7 +814,7 @@ def _pad_general(x, src, dims, config, pad_value):
     """lax.pad: interior padding by interleaving, negative low/high padding by slicing."""
     dims = list(dims)
     t = src
-    for i, (lo, hi, interior) in enumerate(config):
+    for i, (_lo, _hi, interior) in enumerate(config):
         if interior:
             d = dims[i]
             if isinstance(d, BatchDim):

@@ -246,7 +246,7 @@ class KernelEmitter:
         m = self.multi(idx)
         valid = None
         j = []
-        for e, n, (lo, hi, it) in zip(m, x.aval.shape, eqn.params["padding_config"]):
+        for e, n, (lo, _hi, it) in zip(m, x.aval.shape, eqn.params["padding_config"]):
             t = c.sub(e, c.i64(lo)) if lo else e
             step = it + 1
             q = c.div(t, c.i64(step)) if step != 1 else t

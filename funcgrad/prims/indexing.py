@@ -246,7 +246,7 @@ def _index_grid(starts, sizes, idx_dtype, batch: int | None):
     comps = []
     if batch is not None:
         comps.append(iota(idx_dtype, grid_shape, 0))
-    for j, (s, n) in enumerate(zip(starts, sizes)):
+    for j, (s, _n) in enumerate(zip(starts, sizes)):
         s = broadcast_in_dim(s, grid_shape, (0,) if batch is not None else ())
         comps.append(add(s, iota(idx_dtype, grid_shape, j + len(lead))))
     return concatenate([expand_dims(c, (-1,)) for c in comps], len(grid_shape))
