@@ -39,8 +39,10 @@ from .tree_util import register_pytree_node
 __all__ = [
     "KeyArray",
     "PRNGKey",
+    "ball",
     "bernoulli",
     "beta",
+    "binomial",
     "bits",
     "categorical",
     "cauchy",
@@ -48,17 +50,24 @@ __all__ = [
     "choice",
     "clone",
     "dirichlet",
+    "double_sided_maxwell",
     "exponential",
+    "f",
     "fold_in",
     "gamma",
+    "generalized_normal",
+    "geometric",
     "gumbel",
     "key",
     "key_data",
+    "key_dtype",
     "key_impl",
     "laplace",
     "loggamma",
     "logistic",
     "lognormal",
+    "maxwell",
+    "multinomial",
     "multivariate_normal",
     "normal",
     "orthogonal",
@@ -67,10 +76,14 @@ __all__ = [
     "poisson",
     "rademacher",
     "randint",
+    "rayleigh",
     "split",
     "t",
+    "triangular",
     "truncated_normal",
     "uniform",
+    "wald",
+    "weibull_min",
     "wrap_key_data",
 ]
 
@@ -320,22 +333,38 @@ def _seed_key_data(seed, x64: bool) -> Array:
     return core.to_array(np.array([hi, seed & 0xFFFFFFFF], np.uint32))
 
 
-def PRNGKey(seed) -> Array:
+def PRNGKey(seed, *, impl=None) -> Array:
     """A legacy key: a uint32 array of shape (2,) from an integer seed (JAX's
-    `random.PRNGKey`, including its seeding of negative and 64-bit seeds)."""
+    `random.PRNGKey`, including its seeding of negative and 64-bit seeds). `impl` may only
+    name the one implementation, 'threefry2x32'."""
+    _check_impl(impl)
     return _seed_key_data(seed, _x64_mode() is True)
 
 
-def key(seed, *, impl=None) -> KeyArray:
-    """A typed key (a scalar `KeyArray`) from an integer seed (JAX's `random.key`)."""
+def key(seed, *, impl=None, dtype=None) -> KeyArray:
+    """A typed key (a scalar `KeyArray`) from an integer seed (JAX's `random.key`). `impl`
+    and `dtype` (a key dtype from `key_dtype`, or its implementation's name) may only name
+    'threefry2x32'."""
     _check_impl(impl)
+    _check_impl(dtype)
     return KeyArray(PRNGKey(seed))
 
 
 def _check_impl(impl):
-    if impl not in (None, _IMPL):
+    """`impl` names funcgrad's one PRNG implementation: None, 'threefry2x32' or its key
+    dtype."""
+    if impl is None or isinstance(impl, _KeyDType):
+        return
+    if not isinstance(impl, str) or impl != _IMPL:
         raise ValueError(f"random: only the {_IMPL!r} PRNG implementation is available, got "
                          f"{impl!r}")
+
+
+def key_dtype(impl_spec=None):
+    """The dtype of typed keys of a PRNG implementation (JAX's `random.key_dtype`); only
+    'threefry2x32' (the default, None) exists, whose keys print as `key<fry>`."""
+    _check_impl(impl_spec)
+    return _KeyDType()
 
 
 def key_data(keys) -> Array:
@@ -344,9 +373,11 @@ def key_data(keys) -> Array:
     return data
 
 
-def wrap_key_data(key_bits_array, *, impl=None) -> KeyArray:
-    """Typed keys over uint32 key data of shape (..., 2) (JAX's `random.wrap_key_data`)."""
+def wrap_key_data(key_bits_array, *, impl=None, dtype=None) -> KeyArray:
+    """Typed keys over uint32 key data of shape (..., 2) (JAX's `random.wrap_key_data`);
+    `impl` / `dtype` as in `key`."""
     _check_impl(impl)
+    _check_impl(dtype)
     if isinstance(key_bits_array, KeyArray):
         raise TypeError("random.wrap_key_data: expected uint32 key data, got typed keys")
     data, _ = _check_key("wrap_key_data", key_bits_array, allow_batched=True)
@@ -544,8 +575,9 @@ def _veltkamp(x):
 
 
 def _fma_dekker(a, b, c):
-    """fma without a wider type (float64; float32 when 64-bit types are off): Dekker's exact product p + ep = a * b, then p + ep + c summed with
-    error-free transformations and rounded once (the tail decides at midpoints)."""
+    """fma without a wider type (float64; float32 when 64-bit types are off): Dekker's
+    exact product p + ep = a * b, then p + ep + c summed with error-free transformations
+    and rounded once (the tail decides at midpoints)."""
     p = _unfused(ew.mul(a, b), a)
     ah, al = _veltkamp(a)
     bh, bl = _veltkamp(b)
@@ -1413,3 +1445,336 @@ def poisson(key, lam, shape=None, dtype=None) -> Array:
     result = ew.select(use_knuth, _poisson_knuth(data, lam_knuth, shape, dt, max_iters),
                         _poisson_rejection(data, lam_rej, shape, dt, max_iters))
     return ew.select(ew.eq(lam, 0.0), st.full(shape, 0, dt), result)
+
+
+# --- more of JAX's distributions, built from the samplers above as JAX builds them -------
+
+def _float_param(x, dt) -> Array:
+    """A distribution parameter in the sampling dtype `dt` (differentiable when it is an
+    array: `convert_element_type` has a JVP)."""
+    return _to(x, dt)
+
+
+def rayleigh(key, scale, shape=None, dtype=None) -> Array:
+    """Rayleigh(scale) samples by the inverse CDF: scale * sqrt(-2 log u) (as JAX);
+    differentiable in `scale`."""
+    data, _ = _check_key("rayleigh", key)
+    dt = _float_dtype(dtype, "rayleigh")
+    shape = _broadcast_shape("rayleigh", shape, scale)
+    u = _uniform(data, shape, dt, 0.0, 1.0)
+    root = fnp.sqrt(fnp.multiply(fnp.log(u), _const(-2.0, dt)))
+    return fnp.multiply(_full_to(_float_param(scale, dt), shape), root)
+
+
+def maxwell(key, shape=(), dtype=None) -> Array:
+    """Maxwell (chi with 3 degrees of freedom) samples: the length of a standard normal
+    3-vector (as JAX)."""
+    data, _ = _check_key("maxwell", key)
+    dt = _float_dtype(dtype, "maxwell")
+    z = _normal(data, _shape(shape, "maxwell") + (3,), dt)
+    return fnp.sqrt(fnp.sum(fnp.multiply(z, z), axis=-1))
+
+
+def double_sided_maxwell(key, loc, scale, shape=(), dtype=None) -> Array:
+    """Double-sided Maxwell samples: loc + scale * s * m for m Maxwell and s a random sign
+    (as JAX, including its shape rule: the result has shape `shape + broadcast(loc, scale)`,
+    where an empty `shape` means the parameters' shape, so a (3,) `loc` alone gives (3, 3)).
+    Differentiable in `loc` and `scale`."""
+    data, _ = _check_key("double_sided_maxwell", key)
+    dt = _float_dtype(dtype, "double_sided_maxwell")
+    params = tuple(np.broadcast_shapes(np.shape(loc), np.shape(scale)))
+    shape = _shape(shape, "double_sided_maxwell") if shape else params
+    shape = shape + params
+    k_maxwell, k_sign = _split_n(data, 2)
+    m = maxwell(k_maxwell, shape, dt)
+    sign = rademacher(k_sign, shape, dt)
+    return fnp.add(fnp.multiply(fnp.multiply(sign, m), _float_param(scale, dt)),
+                   _float_param(loc, dt))
+
+
+def weibull_min(key, scale, concentration, shape=(), dtype=None) -> Array:
+    """Weibull samples by the inverse CDF: scale * (-log1p(-u)) ** (1 / concentration), u of
+    `shape` broadcast with the parameters (as JAX); differentiable in both parameters."""
+    data, _ = _check_key("weibull_min", key)
+    dt = _float_dtype(dtype, "weibull_min")
+    u = _uniform(data, _shape(shape, "weibull_min"), dt, 0.0, 1.0)
+    e = ew.neg(_log1p(ew.neg(u)))
+    inv_k = fnp.divide(_const(1.0, dt), _float_param(concentration, dt))
+    return fnp.multiply(fnp.power(e, inv_k), _float_param(scale, dt))
+
+
+def wald(key, mean, shape=None, dtype=None) -> Array:
+    """Wald (inverse Gaussian with shape parameter 1) samples by Michael, Schucany and
+    Haas's transformation of a normal and a uniform draw (as JAX); differentiable in
+    `mean`."""
+    data, _ = _check_key("wald", key)
+    dt = _float_dtype(dtype, "wald")
+    shape = _broadcast_shape("wald", shape, mean)
+    k_norm, k_unif = _split_n(data, 2)
+    mu = _full_to(_float_param(mean, dt), shape)
+    v = _normal(k_norm, shape, dt)
+    z = _uniform(k_unif, shape, dt, 0.0, 1.0)
+    y = fnp.multiply(v, v)
+    mu2 = fnp.multiply(mu, mu)
+    root = fnp.sqrt(fnp.add(fnp.multiply(fnp.multiply(mu, y), _const(4.0, dt)),
+                            fnp.multiply(mu2, fnp.multiply(y, y))))
+    half = _const(0.5, dt)
+    x = fnp.subtract(fnp.add(mu, fnp.multiply(fnp.multiply(mu2, y), half)),
+                     fnp.multiply(fnp.multiply(mu, half), root))
+    return fnp.where(fnp.less_equal(z, fnp.divide(mu, fnp.add(mu, x))), x,
+                     fnp.divide(mu2, x))
+
+
+def triangular(key, left, mode, right, shape=None, dtype=None) -> Array:
+    """Triangular(left, mode, right) samples by the inverse CDF (as JAX); differentiable in
+    the three parameters."""
+    data, _ = _check_key("triangular", key)
+    dt = _float_dtype(dtype, "triangular")
+    shape = _broadcast_shape("triangular", shape, left, mode, right)
+    a, c, b = (_full_to(_float_param(v, dt), shape) for v in (left, mode, right))
+    u = _uniform(data, shape, dt, 0.0, 1.0)
+    width = fnp.subtract(b, a)
+    split_at = fnp.divide(fnp.subtract(c, a), width)
+    low = fnp.add(a, fnp.sqrt(fnp.multiply(fnp.multiply(u, width), fnp.subtract(c, a))))
+    high = fnp.subtract(b, fnp.sqrt(fnp.multiply(
+        fnp.multiply(fnp.subtract(_const(1.0, dt), u), width), fnp.subtract(b, c))))
+    return fnp.where(fnp.less(u, split_at), low, high)
+
+
+def f(key, dfnum, dfden, shape=None, dtype=None) -> Array:
+    """F(dfnum, dfden) samples: (X1 / dfnum) / (X2 / dfden) for independent chi-square draws
+    (as JAX). Not differentiable in the degrees of freedom (see `gamma`)."""
+    data, _ = _check_key("f", key)
+    dt = _float_dtype(dtype, "f")
+    shape = _broadcast_shape("f", shape, dfnum, dfden)
+    k_den, k_num = _split_n(data, 2)
+    num = fnp.divide(chisquare(k_num, dfnum, shape, dt), _float_param(dfnum, dt))
+    den = fnp.divide(chisquare(k_den, dfden, shape, dt), _float_param(dfden, dt))
+    return fnp.divide(num, den)
+
+
+def generalized_normal(key, p, shape=(), dtype=None) -> Array:
+    """Generalized normal samples, density proportional to exp(-|x|**p): s * G**(1/p) for
+    G ~ Gamma(1/p) and s a random sign (as JAX). Not differentiable in `p` (see
+    `gamma`)."""
+    data, _ = _check_key("generalized_normal", key)
+    dt = _float_dtype(dtype, "generalized_normal")
+    shape = _broadcast_shape("generalized_normal", shape, p)
+    k_gamma, k_sign = _split_n(data, 2)
+    inv_p = fnp.divide(_const(1.0, dt), _float_param(p, dt))
+    g = _gamma(k_gamma, inv_p, shape, dt, False)
+    sign = rademacher(k_sign, shape, dt)
+    return fnp.multiply(sign, fnp.power(g, inv_p))
+
+
+def ball(key, d, p=2, shape=(), dtype=None) -> Array:
+    """Points uniform in the unit p-norm ball of dimension `d`, shape `shape + (d,)`: g /
+    (sum |g|**p + e)**(1/p) for g generalized normal and e exponential (Barthe, Guedon,
+    Mendelson and Naor's construction, as JAX). `d` and `p` must be concrete."""
+    data, _ = _check_key("ball", key)
+    dt = _float_dtype(dtype, "ball")
+    if isinstance(d, Tracer) or isinstance(p, Tracer):
+        raise core.ConcretizationTypeError("random.ball: d and p must be concrete (static) "
+                                           "values; pass them with static_argnums")
+    d = int(d)
+    if d < 0:
+        raise ValueError(f"random.ball: d must be a non-negative integer, got {d}")
+    p = float(p)
+    shape = _shape(shape, "ball")
+    k_g, k_e = _split_n(data, 2)
+    g = generalized_normal(k_g, p, shape + (d,), dt)
+    e = _exponential(k_e, shape, dt)
+    total = fnp.add(fnp.sum(fnp.power(fnp.abs(g), _const(p, dt)), axis=-1), e)
+    return fnp.divide(g, fnp.expand_dims(fnp.power(total, _const(1.0 / p, dt)), -1))
+
+
+def geometric(key, p, shape=None, dtype=None) -> Array:
+    """Geometric(p) counts of trials up to the first success, in {1, 2, ...}:
+    floor(log u / log1p(-p)) + 1 (as JAX). Integer `dtype` (default int32 / int64 with
+    x64)."""
+    data, _ = _check_key("geometric", key)
+    dt = _canonical(dtype, "int")
+    if not dtypes.is_int(dt):
+        raise TypeError(f"random.geometric: dtype must be an integer dtype, got {dt}")
+    if isinstance(p, Array) and dtypes.is_float(p.dtype):
+        prob = p
+    else:
+        prob = _to(p, _default("float"))
+    shape = _broadcast_shape("geometric", shape, prob)
+    u = _uniform(data, shape, prob.dtype, 0.0, 1.0)
+    g = fnp.floor(fnp.divide(fnp.log(u), _full_to(_log1p(ew.neg(prob)), shape)))
+    return fnp.add(g, _const(1.0, prob.dtype)).astype(dt)
+
+
+# log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(sqrt(2 pi))]: the error of Stirling's
+# formula, tabulated for k < 10 and by its series above (Hormann 1993, as in BTRS).
+_STIRLING_TAIL = tuple(math.lgamma(k + 1.0) - ((k + 0.5) * math.log(k + 1.0) - (k + 1.0)
+                                                + 0.5 * math.log(2.0 * math.pi))
+                       for k in range(10))
+
+
+def _stirling_tail(k):
+    dt = k.dtype
+    kp1 = ew.add(k, _const(1.0, dt))
+    kp1_sq = ew.mul(kp1, kp1)
+    series = ew.div(ew.sub(_const(1.0 / 12.0, dt), ew.div(
+        ew.sub(_const(1.0 / 360.0, dt), ew.div(_const(1.0 / 1260.0, dt), kp1_sq)), kp1_sq)),
+        kp1)
+    table = _full_to(_const(_STIRLING_TAIL[-1], dt), k.shape)
+    for i in range(len(_STIRLING_TAIL) - 2, -1, -1):
+        table = ew.select(ew.le(k, _const(float(i), dt)),
+                          _full_to(_const(_STIRLING_TAIL[i], dt), k.shape), table)
+    return ew.select(ew.lt(k, _const(10.0, dt)), table, series)
+
+
+def _binomial_inversion(data, count, q, shape, dt, max_iters):
+    """The number of successes as the number of geometric gaps between successes that fit
+    in `count` trials (Devroye's second waiting-time method; cheap for count * q <= 10).
+    Needs 0 < q < 1."""
+    log1mq = _log1p(ew.neg(q))
+    one = _const(1.0, dt)
+
+    def body(state):
+        i, num, total, k = state
+        k, sub = _split_n(k, 2)
+        num = ew.select(ew.le(total, count), ew.add(num, one), num)
+        u = _uniform(sub, shape, dt, 0.0, 1.0)
+        gap = ew.ceil(ew.div(ew.log(u), log1mq))
+        return ew.add(i, _const(1, dtypes.int32)), num, ew.add(total, gap), k
+
+    def cond(state):
+        i, _, total, _ = state
+        return ew.and_(fnp.any(ew.le(total, count)), ew.lt(i, max_iters))
+
+    zeros = st.full(shape, 0.0, dt)
+    num = lax.while_loop(cond, body, (_const(0, dtypes.int32), zeros, zeros, data))[1]
+    return ew.sub(num, one)
+
+
+def _binomial_btrs(data, count, q, shape, dt, max_iters):
+    """Hormann's transformed rejection with squeeze (BTRS, 1993) for count * q > 10 and
+    q <= 1/2: a proposal from a transformed uniform, accepted by a squeeze or by comparing
+    with the exact log-ratio of the probabilities at k and at the mode (Stirling's formula
+    with tabulated tails, accurate where log-gammas of large counts are not)."""
+    def c(v):
+        return _const(v, dt)
+
+    one, half = c(1.0), c(0.5)
+    stddev = ew.sqrt(ew.mul(ew.mul(count, q), ew.sub(one, q)))
+    b = ew.add(c(1.15), ew.mul(c(2.53), stddev))
+    a = ew.add(ew.add(c(-0.0873), ew.mul(c(0.0248), b)), ew.mul(c(0.01), q))
+    center = ew.add(ew.mul(count, q), half)
+    v_r = ew.sub(c(0.92), ew.div(c(4.2), b))
+    r = ew.div(q, ew.sub(one, q))
+    alpha = ew.mul(ew.add(c(2.83), ew.div(c(5.1), b)), stddev)
+    m = ew.floor(ew.mul(ew.add(count, one), q))
+    n_m = ew.add(ew.sub(count, m), one)
+    at_mode = ew.add(ew.add(ew.mul(ew.add(m, half), ew.log(ew.div(ew.add(m, one),
+                                                                   ew.mul(r, n_m)))),
+                            _stirling_tail(m)), _stirling_tail(ew.sub(count, m)))
+
+    def body(state):
+        i, out, accepted, k = state
+        k, s0, s1 = _split_n(k, 3)
+        u = ew.sub(_uniform(s0, shape, dt, 0.0, 1.0), half)
+        v = _uniform(s1, shape, dt, 0.0, 1.0)
+        us = ew.sub(half, ew.abs(u))
+        kk = ew.floor(ew.add(ew.mul(ew.add(ew.div(ew.mul(c(2.0), a), us), b), u), center))
+        squeeze = ew.and_(ew.ge(us, c(0.07)), ew.le(v, v_r))
+        outside = ew.or_(ew.lt(kk, c(0.0)), ew.gt(kk, count))
+        log_v = ew.log(ew.div(ew.mul(v, alpha), ew.add(ew.div(a, ew.mul(us, us)), b)))
+        n_k = ew.add(ew.sub(count, kk), one)
+        bound = ew.add(ew.add(at_mode, ew.mul(ew.add(count, one), ew.log(ew.div(n_m, n_k)))),
+                       ew.mul(ew.add(kk, half), ew.log(ew.div(ew.mul(r, n_k),
+                                                              ew.add(kk, one)))))
+        bound = ew.sub(ew.sub(bound, _stirling_tail(kk)),
+                       _stirling_tail(ew.sub(count, kk)))
+        accept = ew.or_(squeeze, ew.and_(ew.not_(outside), ew.le(log_v, bound)))
+        take = ew.and_(accept, ew.not_(accepted))
+        out = ew.select(take, kk, out)
+        return ew.add(i, _const(1, dtypes.int32)), out, ew.or_(accepted, accept), k
+
+    def cond(state):
+        i, _, accepted, _ = state
+        return ew.and_(fnp.any(ew.not_(accepted)), ew.lt(i, max_iters))
+
+    init = (_const(0, dtypes.int32), st.full(shape, -1.0, dt),
+            st.full(shape, False, dtypes.bool_), data)
+    return lax.while_loop(cond, body, init)[1]
+
+
+def _binomial(data, n, p, shape, dt) -> Array:
+    # A fractional count is floored, as NumPy's and JAX's binomial do.
+    count = ew.floor(_full_to(_float_param(n, dt), shape))
+    prob = _full_to(_float_param(p, dt), shape)
+    one, zero = _const(1.0, dt), _const(0.0, dt)
+    flip = ew.gt(prob, _const(0.5, dt))
+    q = ew.select(flip, ew.sub(one, prob), prob)
+    bad = ew.or_(ew.or_(ew.ne(count, count), ew.lt(count, zero)),
+                 ew.or_(ew.not_(ew.is_finite(count)),
+                        ew.or_(ew.ne(prob, prob), ew.or_(ew.lt(prob, zero),
+                                                          ew.gt(prob, one)))))
+    trivial = ew.or_(bad, ew.or_(ew.eq(q, zero), ew.eq(count, zero)))
+    use_inversion = ew.or_(trivial, ew.le(ew.mul(count, q), _const(10.0, dt)))
+    # Lanes of the other method (and trivial ones) get parameters that end its loop at once.
+    dummy_q = st.full(shape, 0.5, dt)
+    count_inv = ew.select(ew.and_(use_inversion, ew.not_(trivial)), count,
+                          st.full(shape, 0.0, dt))
+    q_inv = ew.select(ew.and_(use_inversion, ew.not_(trivial)), q, dummy_q)
+    count_btrs = ew.select(use_inversion, st.full(shape, 1e4, dt), count)
+    q_btrs = ew.select(use_inversion, dummy_q, q)
+    max_iters = _const(np.iinfo(np.int32).max, dtypes.int32)
+    k_inv, k_btrs = _split_n(data, 2)
+    k = ew.select(use_inversion,
+                  _binomial_inversion(k_inv, count_inv, q_inv, shape, dt, max_iters),
+                  _binomial_btrs(k_btrs, count_btrs, q_btrs, shape, dt, max_iters))
+    k = ew.select(ew.or_(ew.eq(q, zero), ew.eq(count, zero)), st.full(shape, 0.0, dt), k)
+    k = ew.select(flip, ew.sub(count, k), k)
+    return ew.select(bad, st.full(shape, np.nan, dt), k)
+
+
+def binomial(key, n, p, shape=None, dtype=None) -> Array:
+    """Binomial(n, p) counts, as floats of `dtype` (as JAX). Exact samplers, as JAX's: for
+    n * min(p, 1 - p) <= 10 the count of geometric waiting times that fit in n trials
+    (inversion), above it Hormann's BTRS rejection; p > 1/2 samples n - Binomial(n, 1 - p).
+    A fractional n is floored; NaN for a negative, infinite or NaN n or a p outside
+    [0, 1]."""
+    data, _ = _check_key("binomial", key)
+    dt = _float_dtype(dtype, "binomial")
+    shape = _broadcast_shape("binomial", shape, n, p)
+    return _binomial(data, ew.stop_gradient(_float_param(n, dt)),
+                     ew.stop_gradient(_float_param(p, dt)), shape, dt)
+
+
+def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1) -> Array:
+    """Multinomial(n, p) counts over p's last axis (of length k), shape `shape + (k,)`
+    (`shape` defaults to p.shape[:-1]): one binomial per category in turn, of the trials
+    left, with the probability conditioned on the categories not yet drawn (as JAX, by
+    `lax.scan` over the categories; `unroll` is passed on). Floats of `dtype`."""
+    data, _ = _check_key("multinomial", key)
+    dt = _float_dtype(dtype, "multinomial")
+    prob = fnp.asarray(p)
+    if prob.ndim < 1:
+        raise ValueError(f"random.multinomial: p must have ndim >= 1 (categories on its last "
+                         f"axis), got shape {prob.shape}")
+    prob = ew.stop_gradient(_float_param(prob, dt))
+    k = prob.shape[-1]
+    if shape is None:
+        shape = prob.shape[:-1]
+    else:
+        shape = _broadcast_shape("multinomial", shape, n, np.empty(prob.shape[:-1]))
+    count = _full_to(ew.stop_gradient(_float_param(n, dt)), shape)
+    prob = fnp.moveaxis(_full_to(prob, shape + (k,)), -1, 0)
+    remaining = fnp.flip(fnp.cumsum(fnp.flip(prob, 0), axis=0), 0)
+    ratios = fnp.divide(prob, fnp.where(fnp.equal(remaining, 0.0), _const(1.0, dt),
+                                        remaining))
+    ratios = fnp.clip(ratios, 0.0, 1.0)
+    keys = _split(data, (k,))
+
+    def step(left, xs):
+        ratio, sub = xs
+        drawn = _binomial(sub, left, ratio, shape, dt)
+        return fnp.subtract(left, drawn), drawn
+
+    _, counts = lax.scan(step, count, (ratios, keys), unroll=unroll)
+    return fnp.moveaxis(counts, 0, -1)
