@@ -911,10 +911,6 @@ def angle(z, deg=False):
     return rad2deg(out) if deg else out
 
 
-def i0(x):
-    raise NotImplementedError("i0 is not implemented in funcgrad.numpy yet")
-
-
 # ---------------------------------------------------------------------------------------
 # Reductions
 
@@ -2594,6 +2590,12 @@ from ._more import (  # noqa: E402  (written on the functions above)
     argpartition, array_equiv, bartlett, bitwise_count, blackman, diag_indices_from, diagflat,
     fill_diagonal, gradient, hamming, hanning, imag, isdtype, iterable, partition,
 )
+from ._names import (  # noqa: E402  (written on the functions above)
+    ComplexWarning, apply_over_axes, array_repr, array_str, c_, complexfloating, einsum_path,
+    from_dlpack, frombuffer, fromstring, get_printoptions, histogram2d, histogram_bin_edges,
+    histogramdd, i0, kaiser, load, mask_indices, mgrid, nextafter, ogrid, packbits, piecewise,
+    place, printoptions, put, r_, save, savez, set_printoptions, unpackbits, unwrap,
+)
 from ._poly import (  # noqa: E402  (written on the functions above)
     poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
 )
@@ -2606,6 +2608,18 @@ from ._setops import (  # noqa: E402  (written on the functions above)
 )
 
 attach_array_methods(Array)
+
+
+def __getattr__(name):
+    # jax.numpy.bool (NumPy's bool type) is served here rather than bound as a global: a
+    # global `bool` would shadow the builtin that this module's functions test against.
+    if name == "bool":
+        return bool_
+    raise AttributeError(f"module 'funcgrad.numpy' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + ["bool"])
 
 
 # The public namespace: NumPy's names that funcgrad.numpy implements (JAX's jax.numpy).
@@ -2658,4 +2672,9 @@ __all__ = [
     "array_equiv", "bitwise_count", "character", "double", "flexible", "float_", "generic",
     "imag", "index_exp", "int_", "isdtype", "iterable", "object_", "s_", "single", "uint",
     "bartlett", "blackman", "hamming", "hanning",
+    "ComplexWarning", "apply_over_axes", "array_repr", "array_str", "bool", "c_",
+    "complexfloating", "einsum_path", "from_dlpack", "frombuffer", "fromstring",
+    "get_printoptions", "histogram2d", "histogram_bin_edges", "histogramdd", "kaiser", "load",
+    "mask_indices", "mgrid", "nextafter", "ogrid", "packbits", "piecewise", "place",
+    "printoptions", "put", "r_", "save", "savez", "set_printoptions", "unpackbits", "unwrap",
 ]

@@ -52,9 +52,11 @@ def attach_array_methods(cls) -> None:
         "nonzero": "nonzero", "repeat": "repeat", "diagonal": "diagonal", "trace": "trace",
         "conj": "conj", "conjugate": "conj",
     }
+    def method(fn):
+        return lambda self, *a, **k: fn(self, *a, **k)
+
     for meth, fname in methods.items():
-        f = getattr(_fnp, fname)
-        setattr(cls, meth, (lambda f: lambda self, *a, **k: f(self, *a, **k))(f))
+        setattr(cls, meth, method(getattr(_fnp, fname)))
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int):

@@ -1,0 +1,277 @@
+"""funcgrad.numpy's index tricks (r_, c_, mgrid, ogrid, mask_indices), bit packing,
+functional updates (place, put, piecewise), histograms (histogram2d, histogramdd,
+histogram_bin_edges), signal helpers (unwrap, kaiser, i0, nextafter), apply_over_axes and
+the host-side helpers, against NumPy; jit where JAX's work under jit, gradients where
+JAX's are defined."""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.testing import check_grads
+
+pytestmark = pytest.mark.core
+rng = np.random.default_rng(0)
+
+
+def eq(a, b):
+    a = np.asarray(a)
+    assert a.shape == np.shape(b), (a.shape, np.shape(b))
+    np.testing.assert_array_equal(a, b)
+
+
+def close(a, b, **kw):
+    a = np.asarray(a)
+    assert a.shape == np.shape(b), (a.shape, np.shape(b))
+    np.testing.assert_allclose(a, b, **kw)
+
+
+def test_r_and_c():
+    close(fnp.r_[0:1:5j], np.r_[0:1:5j])
+    eq(fnp.r_[1:4, 0, np.array([7, 8])], np.r_[1:4, 0, np.array([7, 8])])
+    eq(fnp.r_[np.ones((2, 2)), np.zeros((1, 2))], np.r_[np.ones((2, 2)), np.zeros((1, 2))])
+    for d in ("0,2,1", "0,2,0", "-1,2,0", "1,3", "0,2,-1"):
+        eq(fnp.r_[d, [1, 2, 3], [4, 5, 6]], np.r_[d, [1, 2, 3], [4, 5, 6]])
+    eq(fnp.r_["1", np.ones((2, 2)), np.zeros((2, 1))], np.r_["1", np.ones((2, 2)),
+                                                           np.zeros((2, 1))])
+    eq(fnp.c_[np.array([1, 2]), np.array([3, 4])], np.c_[np.array([1, 2]), np.array([3, 4])])
+    eq(fnp.c_[np.array([[1, 2]]), 0, 0, np.array([[4, 5]])],
+       np.c_[np.array([[1, 2]]), 0, 0, np.array([[4, 5]])])
+    # Arrays may be traced; slices are static.
+    f = fg.jit(lambda a, b: fnp.r_[a, 0:2, b])
+    eq(f(np.float32([5.0]), np.float32([6.0, 7.0])), [5, 0, 1, 6, 7])
+    with pytest.raises(NotImplementedError, match="matrix"):
+        fnp.r_["r", [1, 2]]
+    with pytest.raises(TypeError, match="concrete"):
+        fg.jit(lambda n: fnp.r_[0:n])(3)
+
+
+def test_mgrid_ogrid_mask_indices():
+    eq(fnp.mgrid[0:5, 0:3], np.mgrid[0:5, 0:3])
+    close(fnp.mgrid[-1:1:5j, 0:2], np.mgrid[-1:1:5j, 0:2].astype(np.float32))
+    eq(fnp.mgrid[2:7:2], np.mgrid[2:7:2])
+    og = fnp.ogrid[0:3, 0:4]
+    ref = np.ogrid[0:3, 0:4]
+    assert len(og) == 2
+    for a, b in zip(og, ref):
+        eq(a, b)
+    for k in (0, 1, -1):
+        for a, b in zip(fnp.mask_indices(4, fnp.triu, k), np.mask_indices(4, np.triu, k)):
+            eq(a, b)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("bitorder", ["big", "little"])
+def test_packbits_unpackbits(axis, bitorder):
+    a = (rng.uniform(size=(3, 11)) < 0.5).astype(np.uint8) * rng.integers(1, 5, (3, 11))
+    eq(fnp.packbits(a, axis, bitorder), np.packbits(a, axis, bitorder=bitorder))
+    eq(fnp.packbits(a.astype(bool), axis, bitorder),
+       np.packbits(a.astype(bool), axis, bitorder=bitorder))
+    p = np.packbits(a, axis, bitorder=bitorder)
+    for count in (None, 3, -5, 0):
+        eq(fnp.unpackbits(p, axis, count, bitorder),
+           np.unpackbits(p, axis, count, bitorder=bitorder))
+    eq(fnp.unpackbits(np.uint8([5]), count=12), np.unpackbits(np.uint8([5]), count=12))
+    eq(fg.jit(lambda x: fnp.packbits(x, axis, bitorder))(a),
+       np.packbits(a, axis, bitorder=bitorder))
+
+
+def test_bits_errors():
+    with pytest.raises(TypeError, match="packbits.*float32"):
+        fnp.packbits(np.float32([1.0]))
+    with pytest.raises(TypeError, match="unpackbits.*uint8"):
+        fnp.unpackbits(np.int32([1]))
+    with pytest.raises(ValueError, match="bitorder"):
+        fnp.packbits(np.uint8([1]), bitorder="middle")
+
+
+def test_place_put():
+    arr = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    mask = arr % 3 == 1
+    ref = arr.copy()
+    np.place(ref, mask, [40, 50])
+    eq(fnp.place(arr, mask, np.float32([40, 50]), inplace=False), ref)
+    eq(fg.jit(lambda a, m, v: fnp.place(a, m, v, inplace=False))(arr, mask,
+                                                                  np.float32([40, 50])), ref)
+    for ind, v, mode in [([0, -1, 2], [-4, -5], None), ([0, 20], [7, 8], "clip"),
+                         ([0, 13, -2], [7, 8, 9], "wrap"), ([1, 2, 3], [6], None)]:
+        ref = arr.copy()
+        np.put(ref, ind, v, mode="raise" if mode is None else mode)
+        eq(fnp.put(arr, np.array(ind), np.float32(v), mode, inplace=False), ref)
+    # Out-of-range indices are dropped by default (JAX's mode).
+    eq(fnp.put(arr, np.array([0, 99, -99]), np.float32([1, 2, 3]), inplace=False),
+       np.where(np.arange(12).reshape(3, 4) == 0, 1, arr))
+    with pytest.raises(ValueError, match="inplace=False"):
+        fnp.put(arr, np.array([0]), 1.0)
+    with pytest.raises(ValueError, match="inplace=False"):
+        fnp.place(arr, mask, 1.0)
+    with pytest.raises(NotImplementedError, match="raise"):
+        fnp.put(arr, np.array([0]), 1.0, mode="raise", inplace=False)
+    # Differentiable in the values and the array.
+    g = fg.grad(lambda a, v: fnp.put(a, np.array([0, 5]), v, inplace=False).sum(),
+                argnums=(0, 1))(arr, np.float32([1.0, 2.0]))
+    eq(g[0], np.where(np.isin(np.arange(12), [0, 5]), 0, 1).reshape(3, 4))
+    eq(g[1], [1, 1])
+
+
+def test_piecewise():
+    x = np.linspace(-2.5, 2.5, 11).astype(np.float32)
+    conds = [x < 0, x >= 0]
+    funcs = [lambda v: -v, lambda v: v * 2]
+    close(fnp.piecewise(x, conds, funcs), np.piecewise(x, conds, funcs))
+    conds = [x < -1, x > 1]
+    funcs = [1.0, 2.0, lambda v, s: v * s]
+    close(fnp.piecewise(x, conds, funcs, 3.0), np.piecewise(x, conds, funcs, 3.0))
+    # Later conditions win where several hold; no extra entry means 0 elsewhere.
+    conds = [x > -1, x > 0]
+    close(fnp.piecewise(x, conds, [5.0, 6.0]), np.piecewise(x, conds, [5.0, 6.0]))
+    # Integer x keeps its dtype.
+    xi = np.arange(-3, 4)
+    eq(fnp.piecewise(xi, [xi < 0], [lambda v: v * 10, lambda v: v]),
+       np.piecewise(xi, [xi < 0], [lambda v: v * 10, lambda v: v]).astype(np.int32))
+    jitted = fg.jit(lambda v: fnp.piecewise(v, [v < 0], [lambda t: t * t, lambda t: t]))
+    close(jitted(x), np.where(x < 0, x * x, x))
+    g = fg.grad(lambda v: fnp.piecewise(v, [v < 0], [lambda t: t * t, lambda t: 3 * t]).sum())
+    close(g(x), np.where(x < 0, 2 * x, 3))
+    with pytest.raises(ValueError, match="funclist"):
+        fnp.piecewise(x, [x < 0], [1.0, 2.0, 3.0])
+
+
+def test_histograms():
+    x = rng.normal(size=300).astype(np.float32)
+    y = rng.normal(size=300).astype(np.float32)
+    w = rng.uniform(size=300).astype(np.float32)
+    for kw in ({}, {"bins": (4, 5)}, {"bins": 6, "range": [[-1, 1], [-2, 2]], "density": True},
+               {"bins": [np.float32([-3, 0, 3]), np.float32([-1, 0, 0.5, 1])],
+                "weights": w}):
+        h, ex, ey = fnp.histogram2d(x, y, **kw)
+        H, EX, EY = np.histogram2d(x, y, **kw)
+        close(h, H, rtol=1e-5)
+        close(ex, EX, rtol=1e-6)
+        close(ey, EY, rtol=1e-6)
+    s = rng.normal(size=(200, 3)).astype(np.float32)
+    for kw in ({"bins": (2, 3, 4)}, {"bins": 3, "weights": w[:200], "density": True}):
+        h, e = fnp.histogramdd(s, **kw)
+        H, E = np.histogramdd(s, **kw)
+        close(h, H, rtol=1e-5)
+        for a, b in zip(e, E):
+            close(a, b, rtol=1e-6)
+    # Points on the last edge count in the last bin; points outside are dropped.
+    h, _ = fnp.histogramdd(np.float32([[0.0], [1.0], [2.0]]), bins=2, range=[(0, 1)])
+    eq(h, [1, 1])
+    close(fnp.histogram_bin_edges(np.float32([3, 3]), 4), np.histogram_bin_edges([3.0, 3.0], 4))
+    close(fnp.histogram_bin_edges(x, 7), np.histogram_bin_edges(x, 7), rtol=1e-6)
+    close(fnp.histogram_bin_edges(x, 5, range=(-2, 2)),
+          np.histogram_bin_edges(x, 5, range=(-2, 2)), rtol=1e-6)
+    hj = fg.jit(lambda a, b: fnp.histogram2d(a, b, bins=3, range=[[-2, 2], [-2, 2]])[0])(x, y)
+    close(hj, np.histogram2d(x, y, bins=3, range=[[-2, 2], [-2, 2]])[0])
+
+
+def test_unwrap():
+    ph = np.cumsum(rng.uniform(-4, 4, (3, 20)), axis=1).astype(np.float32)
+    close(fnp.unwrap(ph), np.unwrap(ph), atol=1e-4)
+    close(fnp.unwrap(ph, axis=0, period=5.0), np.unwrap(ph, axis=0, period=5.0), atol=1e-4)
+    close(fnp.unwrap(ph, discont=4.0), np.unwrap(ph, discont=4.0), atol=1e-4)
+    # NumPy's tie rule at exactly -period/2 after a positive jump.
+    t = np.float32([0, np.pi, 0, -np.pi, 0])
+    close(fnp.unwrap(t), np.unwrap(t), atol=1e-6)
+    close(fnp.unwrap(np.array([1, 9, 2])), np.unwrap(np.array([1, 9, 2])).astype(np.float32),
+          rtol=1e-6)
+    close(fg.jit(fnp.unwrap)(ph), np.unwrap(ph), atol=1e-4)
+    # Piecewise a shift of p: the gradient of the sum is all ones.
+    close(fg.grad(lambda p: fnp.unwrap(p).sum())(ph), np.ones_like(ph))
+
+
+def _i1(x):
+    return sum((x / 2) ** (2 * k + 1) / (math.factorial(k) * math.factorial(k + 1))
+               for k in range(80))
+
+
+def test_i0_kaiser():
+    x = np.linspace(-60, 60, 2401)
+    close(fnp.i0(x.astype(np.float32)), np.i0(x.astype(np.float32)).astype(np.float32),
+          rtol=2e-6)
+    with fg.enable_x64():
+        close(fnp.i0(x), np.i0(x), rtol=5e-15)
+        check_grads(fnp.i0, (np.array([-3.0, 19.0, 21.0]),), order=1)
+    close(fnp.i0(np.array([0, 1])), np.i0([0.0, 1.0]).astype(np.float32), rtol=2e-6)
+    assert fnp.i0(np.array([0, 1])).dtype == np.float32
+    # JAX's derivative rule: I0' = I1.
+    pts = np.float32([-5.0, 0.0, 2.0, 25.0])
+    close(fg.vmap(fg.grad(fnp.i0))(pts), [math.copysign(_i1(abs(float(v))), v) for v in pts],
+          rtol=2e-6)
+    close(fg.jit(fnp.i0)(pts), np.i0(pts).astype(np.float32), rtol=2e-6)
+    for m, beta in [(6, 14.0), (11, 0.0), (1, 5.0), (0, 5.0), (8, 8.6)]:
+        close(fnp.kaiser(m, beta), np.kaiser(m, beta).astype(np.float32), rtol=2e-6,
+              atol=1e-7)
+
+
+def test_nextafter():
+    x = np.float32([1, 1, 0, 0, -2, np.inf, -np.inf, 3, np.nan, 1, 2, 0.5, -0.0,
+                    np.finfo(np.float32).max, np.finfo(np.float32).tiny, 1e-45])
+    y = np.float32([2, 0, 1, -1, 5, 0, 0, 3, 1, np.nan, 0, 1, 1, np.inf, 0, 0])
+    with np.errstate(over="ignore"):
+        ref = np.nextafter(x, y)
+    eq(fnp.nextafter(x, y), ref)
+    eq(fg.jit(fnp.nextafter)(x, y), ref)
+    with fg.enable_x64():
+        xd, yd = x.astype(np.float64), y.astype(np.float64)
+        eq(fnp.nextafter(xd, yd), np.nextafter(xd, yd))
+    assert fnp.nextafter(1, 2).dtype == np.float32
+
+
+def test_apply_over_axes():
+    a = np.arange(24).reshape(2, 3, 4)
+    eq(fnp.apply_over_axes(fnp.sum, a, [0, 2]), np.apply_over_axes(np.sum, a, [0, 2]))
+    eq(fnp.apply_over_axes(fnp.sum, a, 1), np.apply_over_axes(np.sum, a, 1))
+    close(fnp.apply_over_axes(lambda v, ax: fnp.mean(v, ax, keepdims=True), a, (-1,)),
+          np.apply_over_axes(lambda v, ax: np.mean(v, ax, keepdims=True), a, (-1,)))
+
+
+def test_host_helpers(tmp_path):
+    x = fnp.arange(3.0)
+    assert fnp.array_repr(x) == repr(x) == "Array([0., 1., 2.], dtype=float32)"
+    assert fnp.array_repr(fnp.arange(3)) == "Array([0, 1, 2], dtype=int32)"
+    assert fnp.array_str(x) == str(np.asarray(x))
+    assert fnp.array_str(x / 3, precision=2) == "[0.   0.33 0.67]"
+    with fnp.printoptions(precision=1):
+        assert fnp.get_printoptions()["precision"] == 1
+    path, info = fnp.einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)),
+                                 np.ones((4, 5)))
+    assert path == np.einsum_path("ij,jk,kl->il", np.ones((2, 3)), np.ones((3, 4)),
+                                  np.ones((4, 5)))[0][1:]
+    assert "Optimized" in info or "optimized" in info.lower()
+    eq(fnp.frombuffer(b"\x01\x02\x03", dtype=np.uint8), np.uint8([1, 2, 3]))
+    eq(fnp.fromstring("1 2 3", sep=" "), np.float32([1, 2, 3]))
+    eq(fnp.from_dlpack(np.arange(3, dtype=np.int32)), [0, 1, 2])
+    f = tmp_path / "a.npy"
+    fnp.save(f, x)
+    loaded = fnp.load(f)
+    assert isinstance(loaded, fg.Array)
+    eq(loaded, [0, 1, 2])
+    buf = io.BytesIO()
+    fnp.savez(buf, x, b=fnp.ones(2))
+    buf.seek(0)
+    with fnp.load(buf) as z:
+        eq(z["arr_0"], [0, 1, 2])
+        eq(z["b"], [1, 1])
+    with pytest.raises(ValueError, match="pickle"):
+        fnp.load(f, allow_pickle=True)
+    with pytest.raises(TypeError, match="traced"):
+        fg.jit(fnp.array_str)(x)
+
+
+def test_type_names():
+    assert fnp.bool is np.bool_
+    assert fnp.zeros(2, fnp.bool).dtype == np.bool_
+    assert fnp.issubdtype(fnp.zeros(1).dtype, fnp.floating)
+    assert not fnp.issubdtype(fnp.zeros(1).dtype, fnp.complexfloating)
+    assert issubclass(fnp.ComplexWarning, Warning)
+    # The module-level `bool` does not shadow the builtin inside funcgrad.numpy.
+    assert fnp.asarray(True).dtype == np.bool_
+    assert "bool" in dir(fnp)
