@@ -275,3 +275,66 @@ def test_type_names():
     # The module-level `bool` does not shadow the builtin inside funcgrad.numpy.
     assert fnp.asarray(True).dtype == np.bool_
     assert "bool" in dir(fnp)
+
+
+def test_ufunc_frompyfunc():
+    add = fnp.frompyfunc(lambda a, b: a + b, 2, 1, identity=0)
+    mx = fnp.frompyfunc(fnp.maximum, 2, 1)
+    assert isinstance(add, fnp.ufunc) and add.nin == 2 and add.nout == 1
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    close(add(x, 1.0), x + 1)
+    close(add.reduce(x), np.add.reduce(x))
+    close(add.reduce(x, axis=1, keepdims=True), np.add.reduce(x, axis=1, keepdims=True))
+    close(add.reduce(x, axis=None), np.add.reduce(x, axis=None))
+    close(add.reduce(x, axis=(0, 1)), np.add.reduce(x, axis=(0, 1)))
+    close(add.reduce(x, axis=1, where=x > 3), np.add.reduce(x, axis=1, where=x > 3))
+    close(add.reduce(x, axis=0, initial=10.0), np.add.reduce(x, 0, initial=10.0))
+    close(mx.accumulate(np.float32([1, 3, 2, 5, 4])),
+          np.maximum.accumulate(np.float32([1, 3, 2, 5, 4])))
+    close(add.accumulate(x, axis=1), np.add.accumulate(x, 1))
+    close(add.outer(np.arange(3.0), np.arange(2.0)), np.add.outer(np.arange(3.0),
+                                                                  np.arange(2.0)))
+    close(add.reduceat(np.arange(8.0), [0, 4, 1, 5]), np.add.reduceat(np.arange(8.0),
+                                                                      [0, 4, 1, 5]))
+    # at: unbuffered, a repeated index applies again.
+    for idx, b in [(np.array([0, 1, 1, 2]), np.float32([1, 2, 3, 4])),
+                   ((np.array([0, 0]), np.array([1, 1])), 5.0),
+                   (np.array([0, 2, 0]), np.float32([1, 2, 3, 4]))]:
+        ref = x.copy()
+        np.add.at(ref, idx, b)
+        close(add.at(x, idx, b, inplace=False), ref)
+    neg = fnp.frompyfunc(lambda v: -v, 1, 1)
+    ref = np.arange(4.0, dtype=np.float32)
+    np.negative.at(ref, [1, 1, 2])
+    close(neg.at(np.arange(4.0, dtype=np.float32), np.array([1, 1, 2]), inplace=False), ref)
+    # Two outputs.
+    dm = fnp.frompyfunc(lambda a, b: (a // b, a % b), 2, 2)
+    q, r = dm(np.arange(5), 2)
+    eq(q, [0, 0, 1, 1, 2])
+    eq(r, [0, 1, 0, 1, 0])
+    # Under jit and grad.
+    close(fg.jit(lambda v: add.reduce(v, axis=1))(x), x.sum(1))
+    close(fg.grad(lambda v: add.reduce(v * v))(np.float32([1, 2, 3])), [2, 4, 6])
+    with pytest.raises(ValueError, match="inplace=False"):
+        add.at(x, np.array([0]), 1.0)
+    with pytest.raises(ValueError, match="nin=2"):
+        neg.reduce(x)
+    with pytest.raises(ValueError, match="initial"):
+        mx.reduce(x, where=x > 1)
+
+
+def test_vectorize_signature_and_excluded():
+    # Regression: `signature` and `excluded` were accepted and silently ignored.
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    dot = fnp.vectorize(lambda a, b: fnp.dot(a, b), signature="(n),(n)->()")
+    close(dot(x, np.ones(4, np.float32)), x.sum(1))
+    matvec = fnp.vectorize(lambda m, v: m @ v, signature="(m,n),(n)->(m)")
+    close(matvec(np.ones((5, 2, 3), np.float32), np.arange(3.0, dtype=np.float32)),
+          np.full((5, 2), 3.0))
+    scale = fnp.vectorize(lambda a, k: a * k[0], excluded={1})
+    close(scale(np.arange(3.0), [2.0]), [0, 2, 4])
+    close(fnp.vectorize(lambda a, p=1: a ** p)(np.arange(3.0), p=2), [0, 1, 4])
+    with pytest.raises(ValueError, match="core dimension 'n'"):
+        dot(x, np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="signature"):
+        fnp.vectorize(lambda a: a, signature="(n)")(x)

@@ -2596,6 +2596,7 @@ from ._names import (  # noqa: E402  (written on the functions above)
     histogramdd, i0, kaiser, load, mask_indices, mgrid, nextafter, ogrid, packbits, piecewise,
     place, printoptions, put, r_, save, savez, set_printoptions, unpackbits, unwrap,
 )
+from ._ufunc import frompyfunc, ufunc  # noqa: E402  (written on the functions above)
 from ._poly import (  # noqa: E402  (written on the functions above)
     poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
 )
@@ -2677,4 +2678,5 @@ __all__ = [
     "get_printoptions", "histogram2d", "histogram_bin_edges", "histogramdd", "kaiser", "load",
     "mask_indices", "mgrid", "nextafter", "ogrid", "packbits", "piecewise", "place",
     "printoptions", "put", "r_", "save", "savez", "set_printoptions", "unpackbits", "unwrap",
+    "frompyfunc", "ufunc",
 ]

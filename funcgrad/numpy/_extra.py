@@ -573,13 +573,70 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
     return fn(a)
 
 
+def _parse_gufunc_signature(signature):
+    """'(m,n),(n)->(m)' as ([('m', 'n'), ('n',)], [('m',)])."""
+    import re
+
+    def groups(part):
+        found = re.findall(r"\(([^()]*)\)", part)
+        if re.sub(r"\([^()]*\)", "", part).replace(",", "").strip():
+            raise ValueError(f"vectorize: not a valid gufunc signature: {signature!r}")
+        return [tuple(d.strip() for d in g.split(",") if d.strip()) for g in found]
+
+    if "->" not in signature:
+        raise ValueError(f"vectorize: not a valid gufunc signature: {signature!r}")
+    ins, outs = signature.split("->")
+    return groups(ins), groups(outs)
+
+
 def vectorize(pyfunc, excluded=frozenset(), signature=None):
+    """`pyfunc` mapped over the broadcast leading (loop) dimensions of its arguments, by
+    vmap (JAX's `vectorize`). Without `signature` every argument is mapped elementwise;
+    with a gufunc signature such as '(n),(n)->()' each argument keeps its trailing core
+    dimensions. Positional arguments whose index is in `excluded`, and keyword
+    arguments, are passed through unmapped (as JAX)."""
     from ..api import vmap
 
-    def wrapped(*args):
-        arrs = _fnp.broadcast_arrays(*[_fnp.asarray(x) for x in args])
-        fn = pyfunc
-        for _ in range(arrs[0].ndim):
+    excluded = frozenset(excluded)
+    for e in excluded:
+        if not isinstance(e, int):
+            raise NotImplementedError(f"vectorize: only positional indices may be excluded "
+                                      f"(keyword arguments are never vectorized), got {e!r}")
+    in_core = None if signature is None else _parse_gufunc_signature(signature)[0]
+
+    def wrapped(*args, **kwargs):
+        mapped = [i for i in range(len(args)) if i not in excluded]
+        arrs = [_fnp.asarray(args[i]) for i in mapped]
+        if in_core is None:
+            cores = [()] * len(arrs)
+        else:
+            if len(in_core) != len(arrs):
+                raise TypeError(f"vectorize: signature {signature!r} has {len(in_core)} "
+                                f"inputs, got {len(arrs)} (non-excluded) arguments")
+            cores = in_core
+        sizes = {}
+        loops = []
+        for a, core in zip(arrs, cores):
+            if a.ndim < len(core):
+                raise ValueError(f"vectorize: input of shape {a.shape} has fewer dimensions "
+                                 f"than its core dimensions {core} in {signature!r}")
+            for name, n in zip(core, a.shape[a.ndim - len(core):]):
+                if sizes.setdefault(name, n) != n:
+                    raise ValueError(f"vectorize: inconsistent size for core dimension "
+                                     f"{name!r}: {sizes[name]} vs {n}")
+            loops.append(a.shape[:a.ndim - len(core)])
+        loop = tuple(_np.broadcast_shapes(*loops)) if loops else ()
+        arrs = [_fnp.broadcast_to(a, loop + a.shape[a.ndim - len(core):])
+                for a, core in zip(arrs, cores)]
+
+        def call(*mapped_args):
+            full = list(args)
+            for i, v in zip(mapped, mapped_args):
+                full[i] = v
+            return pyfunc(*full, **kwargs)
+
+        fn = call
+        for _ in loop:
             fn = vmap(fn)
         return fn(*arrs)
     return wrapped
