@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -390,6 +391,48 @@ def test_plan_is_not_measured_under_a_fixed_count_or_one_core(two_free_cores, mo
     monkeypatch.setattr(T._policy, "fixed", None)
     monkeypatch.setattr(T._policy, "team", 1)
     assert all(T.prepare(p) is None for _ in range(10)) and p.calls == 0
+
+
+@pytest.mark.core
+def test_plan_measured_from_two_threads_at_once(monkeypatch):
+    """Two threads finishing measured calls of one program at once: the second must not
+    empty the sample lists while the first is taking their medians (it raised IndexError
+    from inside the jitted call). The first thread is held inside `_median` until the
+    second has returned from `done`, or for 0.3 s when the plan's lock keeps it out."""
+    plan = T.Plan()
+    plan.one = [0.010] * T.SAMPLES
+    plan.many = [0.006] * (T.SAMPLES - 1)
+    inside, second_done = threading.Event(), threading.Event()
+    median = T._median
+    errors = []
+
+    def held_median(xs):
+        if not inside.is_set():
+            inside.set()
+            second_done.wait(0.3)
+        return median(xs)
+
+    monkeypatch.setattr(T, "_median", held_median)
+
+    def finish(after=None):
+        try:
+            T.done(plan, (2, T.time.perf_counter() - 0.006))
+        except Exception as e:  # noqa: BLE001 -- the failure this test is about
+            errors.append(e)
+        if after is not None:
+            after.set()
+
+    first = threading.Thread(target=finish)
+    first.start()
+    assert inside.wait(5)
+    second = threading.Thread(target=finish, args=(second_done,))
+    second.start()
+    first.join()
+    second.join()
+    assert not errors, errors
+    assert plan.parallel is True       # 1.67x faster with the full team
+    # the second call's time went into the next round's samples
+    assert len(plan.one) + len(plan.many) == 1
 
 
 @pytest.mark.cbackend

@@ -453,9 +453,12 @@ class Plan:
     with one thread is at least `SPEEDUP_MIN` times its median with the full team.
     Otherwise its parallel regions cost more CPU than they save in time (fork/join and
     idle spinning on small loops) and it runs on one thread. The answer is measured again
-    after `RECHECK_SECONDS` (every answer given before the policy's `epoch` advanced)."""
+    after `RECHECK_SECONDS` (every answer given before the policy's `epoch` advanced).
 
-    __slots__ = ("calls", "epoch", "many", "one", "parallel", "serial")
+    Several threads may call one program at once: the measuring state changes under
+    `lock` (taken only while measuring; a decided plan is read without it)."""
+
+    __slots__ = ("calls", "epoch", "lock", "many", "one", "parallel", "serial")
 
     def __init__(self):
         self.parallel: bool | None = None    # None: still measuring
@@ -464,9 +467,12 @@ class Plan:
         self.calls = 0
         self.one: list[float] = []
         self.many: list[float] = []
+        self.lock = threading.Lock()
 
     def decide(self) -> bool | None:
-        """Record the answer once both sides have SAMPLES times."""
+        """Record the answer once both sides have SAMPLES times (call with `lock` held:
+        another thread's `done` must not empty the lists between the check and the
+        medians)."""
         if len(self.one) >= SAMPLES and len(self.many) >= SAMPLES:
             self.parallel = _median(self.one) >= SPEEDUP_MIN * _median(self.many)
             self.serial = not self.parallel
@@ -493,7 +499,7 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
     token = None
     if team > 1 and plan is not None and _policy.fixed is None:
         if plan.epoch != _policy.epoch:      # measuring, or the answer expired
-            team, token = _measure(plan, team)
+            team, token = _measure(plan, team, _policy.epoch)
         elif plan.serial:
             team = 1
     if _tls.team != team:
@@ -501,11 +507,14 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
     return token
 
 
-def _measure(plan: Plan, team: int):
-    if plan.parallel is not None:          # the answer expired: measure again
-        plan.parallel, plan.calls = None, 0
-    plan.calls += 1
-    k = plan.calls - WARMUP
+def _measure(plan: Plan, team: int, epoch: int):
+    with plan.lock:
+        if plan.epoch == epoch:            # another thread's call decided meanwhile
+            return (1 if plan.serial else team), None
+        if plan.parallel is not None:      # the answer expired: measure again
+            plan.parallel, plan.calls = None, 0
+        plan.calls += 1
+        k = plan.calls - WARMUP
     if k <= 0:
         return team, None
     # one, full, full, one, one, full, ...: a step whose time alternates between calls
@@ -519,8 +528,9 @@ def done(plan: Plan, token) -> None:
     """Record a measured run (`token` from `prepare`)."""
     team, t0 = token
     dt = time.perf_counter() - t0
-    (plan.one if team == 1 else plan.many).append(dt)
-    plan.decide()
+    with plan.lock:
+        (plan.one if team == 1 else plan.many).append(dt)
+        plan.decide()
 
 
 def _apply(n: int):
