@@ -17,8 +17,6 @@ from fuzz.runner import Config, Fuzzer
 from fuzz.sample import sample_entries
 from fuzz.threads import run_threads
 
-import funcgrad as fg
-
 pytestmark = pytest.mark.slow
 
 
@@ -74,13 +72,10 @@ def test_fuzz_threads(backend):
     """Cold and warm jitted fuzz programs called from 8 threads at once agree with the
     oracle."""
     entries = sample_entries(seed=7, n=6 if backend != "opencl" else 2)
-    # OPEN BUG (see the closing note of issue 9): after the fixed-seed run, C programs
-    # called from 8 threads while the per-program thread plan varies the OpenMP team gave
-    # NaN in 88 of 2640 elements of one entry (passes with one OpenMP thread, and alone).
-    # This test checks concurrency at the Python level with one OpenMP thread per call
-    # until that is found; the team-size interaction is tracked as an open bug.
-    with fg.config.override("cpu_threads", 1):
-        problems = run_threads(Batch(entries, 0), backend, n_threads=8, warm_rounds=2)
+    # With the automatic OpenMP team and the per-program thread plan, as users run it. (A
+    # failure here that ends in "also single-threaded" is not a race: the same call
+    # disagrees with the oracle from one thread too.)
+    problems = run_threads(Batch(entries, 0), backend, n_threads=8, warm_rounds=2)
     assert not problems, "\n".join(problems[:10])
 
 
