@@ -1215,8 +1215,25 @@ def block_until_ready(x):
     if isinstance(x, Array):
         x.block_until_ready()
         return x
-    for leaf in tree_leaves(x):
-        if isinstance(leaf, Array) and leaf._needs_wait():
-            leaf.block_until_ready()
+    _wait_all(x)
     return x
+
+
+def _wait_all(x) -> None:
+    # Called every training step on the parameters: lists, tuples and dicts are walked
+    # directly (the order of waiting does not matter), other nodes through tree_leaves.
+    cls = type(x)
+    if cls is list or cls is tuple:
+        for c in x:
+            _wait_all(c)
+    elif cls is dict:
+        for c in x.values():
+            _wait_all(c)
+    elif isinstance(x, Array):
+        if x._needs_wait():
+            x.block_until_ready()
+    elif x is not None:
+        for leaf in tree_leaves(x):
+            if isinstance(leaf, Array) and leaf._needs_wait():
+                leaf.block_until_ready()
 

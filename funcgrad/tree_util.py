@@ -446,7 +446,31 @@ def _unflatten(td: PyTreeDef, it):
 
 def tree_leaves(tree, is_leaf=None) -> list:
     """The leaves of `tree`, left to right (dicts in sorted key order)."""
-    return tree_flatten(tree, is_leaf)[0]
+    leaves: list = []
+    _collect(tree, leaves, is_leaf)
+    return leaves
+
+
+def _collect(x, leaves, is_leaf) -> None:
+    # _flatten's walk without building the tree definition (a third of the cost of a
+    # per-step `block_until_ready(params)`)
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return
+    cls = type(x)
+    if cls is tuple or cls is list:
+        for c in x:
+            _collect(c, leaves, is_leaf)
+    elif cls is dict:
+        for k in sorted(x):
+            _collect(x[k], leaves, is_leaf)
+    elif x is not None:
+        nt = _node_type(x)
+        if nt is None:
+            leaves.append(x)
+        else:
+            for c in nt.to_iterable(x)[0]:
+                _collect(c, leaves, is_leaf)
 
 
 def tree_structure(tree, is_leaf=None) -> PyTreeDef:

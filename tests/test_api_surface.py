@@ -761,3 +761,22 @@ def test_numpy_namespace_is_declared():
     ns: dict = {}
     exec("from funcgrad.numpy import *", ns)
     assert set(ns) - {"__builtins__"} == set(fnp.__all__)
+
+
+def test_tree_leaves_matches_tree_flatten():
+    """tree_leaves walks without building the tree definition: same leaves, same order."""
+    import collections
+    from funcgrad import tree_util as tu
+    Point = collections.namedtuple("Point", "x y")
+    trees = [
+        {"b": [1, (2, None)], "a": Point(3, {"z": 4, "c": 5})},
+        [(fg.numpy.ones(2), fg.numpy.zeros(1))] * 3,
+        None, 7, (), {"k": []},
+    ]
+    for t in trees:
+        got, want = tu.tree_leaves(t), tu.tree_flatten(t)[0]
+        assert len(got) == len(want) and all(a is b for a, b in zip(got, want)), t
+    stop = lambda x: isinstance(x, Point)
+    t = trees[0]
+    assert tu.tree_leaves(t, is_leaf=stop) == tu.tree_flatten(t, is_leaf=stop)[0]
+    assert fg.block_until_ready(trees[1]) is trees[1]
