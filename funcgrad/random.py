@@ -15,7 +15,12 @@ gives JAX's numbers under eager execution, `jit` and `vmap`, on every backend:
   `cauchy`, `pareto`, `multivariate_normal` and `orthogonal` (also LAPACK's rounding);
   integer results derived from such floats (`categorical`, `choice` with `p`) and the
   rejection samplers (`gamma`, `loggamma`, `beta`, `dirichlet`, `t`, `chisquare`,
-  `poisson`) agree with JAX except where an ulp moves a sample across a decision boundary.
+  `poisson`) agree with JAX except where an ulp moves a sample across a decision boundary;
+- by JAX's construction from the samplers above, not checked against recorded JAX numbers:
+  `rayleigh`, `maxwell`, `double_sided_maxwell`, `weibull_min`, `wald`, `triangular`, `f`,
+  `generalized_normal`, `ball`, `geometric`;
+- the right distribution but not JAX's numbers: `binomial` (inversion / BTRS with funcgrad's
+  own key use) and `multinomial` (built on it).
 
 64-bit defaults follow JAX's `jax_enable_x64` switch once funcgrad's config has one
 (`_x64_mode`); until then defaults are 32-bit and an explicitly requested 64-bit dtype is kept.
