@@ -338,3 +338,21 @@ def test_vectorize_signature_and_excluded():
         dot(x, np.ones(3, np.float32))
     with pytest.raises(ValueError, match="signature"):
         fnp.vectorize(lambda a: a, signature="(n)")(x)
+
+
+def test_histogram_range_and_equal_edges():
+    # Regression: values outside `range` were counted in the end bins, and constant data
+    # gave all-equal edges (NumPy widens them by 1/2 each way).
+    x = np.float32([-1, 0, 5, 10, 4])
+    h, e = fnp.histogram(x, bins=2, range=(0, 4))
+    H, E = np.histogram(x, bins=2, range=(0, 4))
+    eq(h, H.astype(np.float32))
+    close(e, E)
+    h, e = fnp.histogram(np.float32([3, 3]), bins=2)
+    close(e, [2.5, 3.0, 3.5])
+    eq(h, [0, 2])
+    y = rng.normal(size=100).astype(np.float32)
+    close(fnp.histogram(y, bins=7, density=True)[0], np.histogram(y, bins=7, density=True)[0],
+          rtol=1e-5)
+    eq(fg.jit(lambda v: fnp.histogram(v, bins=3, range=(-1.0, 1.0))[0])(y),
+       np.histogram(y, bins=3, range=(-1, 1))[0].astype(np.float32))

@@ -2429,16 +2429,18 @@ def lexsort(keys, axis=-1):
 
 
 def histogram(a, bins=10, range=None, weights=None, density=None):
+    """Counts (weights summed when given, in their dtype; else in a's) of `a` in `bins`
+    bins (edges from `histogram_bin_edges`), and the edges. Each bin holds
+    [edge_i, edge_i+1), the last also its right edge; values outside the edges are not
+    counted (as NumPy and JAX)."""
     x = ravel(_arr(a))
-    if isinstance(bins, int):
-        lo, hi = (min(x), max(x)) if range is None else range
-        edges = linspace(lo, hi, bins + 1)
-    else:
-        edges = _arr(bins)
+    edges = histogram_bin_edges(x, bins, range)
     nb = edges.shape[0] - 1
-    idx = clip(searchsorted(edges, x, side="right") - 1, 0, nb - 1)
+    # Bin i + 1 of nb + 2: 0 collects values below the first edge, nb + 1 those above.
+    idx = searchsorted(edges, x, side="right")
+    idx = where(equal(x, edges[-1]), nb, idx)
     w = ones_like(x) if weights is None else ravel(_arr(weights))
-    counts = zeros((nb,), w.dtype).at[idx].add(w)
+    counts = zeros((nb + 2,), w.dtype).at[idx].add(w)[1:-1]
     if density:
         counts = counts / (sum(counts) * diff(edges))
     return counts, edges
