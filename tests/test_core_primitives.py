@@ -90,7 +90,7 @@ def examples(draw, spec: Spec, batch=None):
     size = batch
     axes = []
     args = []
-    for a, s in zip(spec.args, shps):
+    for _ in zip(spec.args, shps):
         ax = draw(st.sampled_from([0, None, -1]))
         axes.append(ax)
     if all(ax is None for ax in axes):
@@ -339,8 +339,15 @@ def test_row_really_uses_its_primitives(spec):
 # ---------------------------------------------------------------------------------------
 # Every backend equals the reference (one drawn example per row and backend)
 
+# The compiled backends check the table's rows in batches jitted as one program each (below):
+# a cold C build costs about a second per program and a PoCL build more, so one program per
+# row made these the suite's slowest tests. Every row's equations are lowered in the batch as
+# they are alone (each equation compiles or runs as a host step on its own merits).
+COMPILED_BACKENDS = ("c", "opencl")
 
-@pytest.mark.parametrize("backend", [b for b in _test_backends() if b != "opencl"])
+
+@pytest.mark.parametrize("backend", [b for b in _test_backends()
+                                     if b not in COMPILED_BACKENDS])
 @pytest.mark.parametrize("spec", ROWS, ids=ROW_IDS)
 def test_backend_matches_reference(spec, backend):
     @settings(max_examples=1, derandomize=True)
@@ -369,32 +376,46 @@ def _drawn_example(spec):
     return drawn[0]
 
 
-_OPENCL_BATCH = 16
+_BATCH = 16
 
 
-@functools.lru_cache(maxsize=None)
-def _opencl_batches():
-    """The table's rows in groups that compile as one OpenCL program each (PoCL's build
-    costs about a second per program: one per row made this the suite's slowest test). A
-    group holds rows of one x64 mode."""
+@functools.cache
+def _row_batches():
+    """The table's rows with their drawn examples, in groups that compile as one program
+    each. A group holds rows of one x64 mode."""
     groups: dict = {False: [], True: []}
     for spec in ROWS:
         args, params = _drawn_example(spec)
         groups[_wide(args)].append((spec, args, params))
     out = []
     for wide, rows in groups.items():
-        for i in range(0, len(rows), _OPENCL_BATCH):
-            out.append((wide, rows[i:i + _OPENCL_BATCH]))
+        for i in range(0, len(rows), _BATCH):
+            out.append((wide, rows[i:i + _BATCH]))
     return out
 
 
-@pytest.mark.skipif("opencl" not in _test_backends(), reason="no OpenCL platform")
-@pytest.mark.parametrize("batch", range(-(-len(ROWS) // _OPENCL_BATCH) + 2))
-def test_opencl_matches_reference_in_batches(batch):
-    """Every row of the table on OpenCL against the reference, the rows of a batch jitted
-    together as one program; on a failure each row of the batch runs alone, so the message
-    names the rows that disagree."""
-    batches = _opencl_batches()
+@functools.cache
+def _reference_outputs(batch):
+    """Each row of batch `batch` jitted alone on the reference backend (shared by the
+    compiled backends)."""
+    wide, rows = _row_batches()[batch]
+    with fg.config.enable_x64(wide):
+        return [fg.jit(lambda *a, s=spec, p=params: s.fun(*a, **p),
+                       backend="reference")(*_to_fg(args)) for spec, args, params in rows]
+
+
+_COMPILED_PARAMS = [pytest.param(b, marks=pytest.mark.cbackend if b == "c"
+                                 else pytest.mark.opencl)
+                    for b in COMPILED_BACKENDS if b in _test_backends()]
+
+
+@pytest.mark.parametrize("backend", _COMPILED_PARAMS)
+@pytest.mark.parametrize("batch", range(-(-len(ROWS) // _BATCH) + 2))
+def test_compiled_backend_matches_reference_in_batches(batch, backend):
+    """Every row of the table on each compiled backend against the reference, the rows of a
+    batch jitted together as one program; on a failure each row of the batch runs alone, so
+    the message names the rows that disagree."""
+    batches = _row_batches()
     if batch >= len(batches):
         pytest.skip("fewer batches than the upper bound")
     wide, rows = batches[batch]
@@ -406,24 +427,23 @@ def test_opencl_matches_reference_in_batches(batch):
             i += len(args)
         return outs
 
+    refs = _reference_outputs(batch)
     with fg.config.enable_x64(wide):
         flat = [a for _, args, _ in rows for a in _to_fg(args)]
-        refs = [fg.jit(lambda *a, s=spec, p=params: s.fun(*a, **p),
-                       backend="reference")(*_to_fg(args)) for spec, args, params in rows]
         try:
-            outs = fg.jit(together, backend="opencl")(*flat)
+            outs = fg.jit(together, backend=backend)(*flat)
             for (spec, _, _), out, ref in zip(rows, outs, refs):
-                _assert_close(out, ref, spec, "opencl backend vs reference")
+                _assert_close(out, ref, spec, f"{backend} backend vs reference")
             return
         except Exception:   # noqa: BLE001 -- find the rows that fail, one by one
             pass
         failed = []
         for (spec, args, params), ref in zip(rows, refs):
             try:
-                out = fg.jit(lambda *a: spec.fun(*a, **params), backend="opencl")(
+                out = fg.jit(lambda *a: spec.fun(*a, **params), backend=backend)(
                     *_to_fg(args))
-                _assert_close(out, ref, spec, "opencl backend vs reference")
+                _assert_close(out, ref, spec, f"{backend} backend vs reference")
             except Exception as e:   # noqa: BLE001 -- reported below
                 failed.append(f"{spec.name}: {type(e).__name__}: {e}")
         assert failed, "the batch failed together but every row passes alone"
-        pytest.fail("OpenCL disagrees with the reference:\n" + "\n".join(failed))
+        pytest.fail(f"{backend} disagrees with the reference:\n" + "\n".join(failed))
