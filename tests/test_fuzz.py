@@ -209,3 +209,13 @@ def test_oracle_marks_unreliable_elements():
     moved = p.drift("v", np.array([1.1, -0.5]))
     assert moved[0] == 1.1 and np.isnan(moved[1])
     assert Lit(-1.5).src() == "(-1.5)" and Lit(2).src() == "2"
+
+
+def test_anything_keeps_a_propagated_nan_unstable():
+    """A NaN that reached a perturbed run only from an input that was itself 'any result
+    possible' stays NaN (unstable): 0583864 turned it into 0.0, which looked stable and made
+    a legitimate inf - inf NaN of C's float32 matmul a reported disagreement (CI)."""
+    from fuzz.program import Perturb
+    p = Perturb(0, base={"v": np.array([1.0, np.nan, 2.0])})
+    out = p.apply(np.array([np.nan, np.nan, 2.0]), np.full(3, np.nan), "v")
+    assert np.isnan(out[0]) and out[1] == 0.0 and np.isnan(out[2])

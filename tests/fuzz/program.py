@@ -313,7 +313,7 @@ class Perturb:
             return out
         return np.where(lost, np.copysign(np.nan, self.nan_sign), out)
 
-    def apply(self, out: np.ndarray, err) -> np.ndarray:
+    def apply(self, out: np.ndarray, err, name: str | None = None) -> np.ndarray:
         err = np.broadcast_to(np.asarray(err, np.float64), out.shape)
         if not out.size:
             return out
@@ -324,7 +324,12 @@ class Perturb:
             # A NaN error means "any result is possible here" (see acc_overflow): the
             # perturbed value takes another class than the base value (NaN, or 0 where the
             # base value is itself a NaN from inf - inf), so the element is unstable.
-            anything = np.where(np.isnan(out), 0.0, nan)
+            # The class is the base run's: a NaN that only reached this perturbed run from
+            # an input that was itself 'anything' must stay NaN (0 would look stable).
+            b = self.base.get(name) if name is not None else None
+            base_nan = np.isnan(b) if b is not None and np.shape(b) == out.shape and \
+                np.asarray(b).dtype.kind == "f" else np.isnan(out)
+            anything = np.where(base_nan, 0.0, nan)
             return np.where(np.isnan(err), anything, np.where(np.isnan(out), nan, out + bump))
 
 
@@ -384,7 +389,7 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                 v = ctx.round(v, t)
                 if ctx.perturb is not None and is_float(t.dtype):
                     err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
-                    v = ctx.round(ctx.perturb.apply(v, err), t)
+                    v = ctx.round(ctx.perturb.apply(v, err, name), t)
                     if name in prog.outputs:
                         # the output itself keeps its value: a chaotic output is still
                         # checked for gross errors (check.value_expect)
