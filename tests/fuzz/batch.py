@@ -27,8 +27,8 @@ from .check import (
 )
 from .values import N_INSTANCES, make_input, x64_scope
 
-HEADER = ["import numpy as np", "import funcgrad as fg", "import funcgrad.nn", "import funcgrad.numpy as fnp",
-          "from funcgrad import lax"]
+HEADER = ["import numpy as np", "import funcgrad as fg", "import funcgrad.nn",
+          "import funcgrad.numpy as fnp", "from funcgrad import lax"]
 
 
 @dataclasses.dataclass
@@ -57,8 +57,8 @@ def module_source(entries: list[Entry]) -> str:
     lines.append("ERRORS = {}")
     lines.append("")
     lines.append("def batch(all_args, all_aux):")
-    lines.append("    # An entry that raises (while tracing, under jit) is recorded and left out, so")
-    lines.append("    # one crash does not hide the other entries' results.")
+    lines.append("    # An entry that raises (while tracing, under jit) is recorded and left out,")
+    lines.append("    # so one crash does not hide the other entries' results.")
     lines.append("    outs = []")
     lines.append("    for k, t in enumerate(ENTRIES):")
     lines.append("        try:")
@@ -111,13 +111,18 @@ class Batch:
         self.cases: dict[int, list[Case]] = {}
         # What the runs compared (see check.count_checks), per (backend, mode).
         self.checks: collections.Counter = collections.Counter()
+        # Seconds per phase ("oracle", "first call", "call at new sizes", "compare",
+        # "compiler"): where a fuzz run's time goes (the runner sums them per backend).
+        self.timings: collections.Counter = collections.Counter()
 
     def case(self, inst: int) -> list[Case]:
         if inst not in self.cases:
+            t = time.perf_counter()
             if self.expect:
                 self.cases[inst] = [build_case(e, inst, e.seed) for e in self.entries]
             else:
                 self.cases[inst] = [args_only_case(e, inst) for e in self.entries]
+            self.timings["oracle"] += time.perf_counter() - t
         return self.cases[inst]
 
     def instances(self) -> list[int]:
@@ -150,17 +155,28 @@ class Batch:
             fn = self.ns["batch"] if mode == "eager" else fg.jit(self.ns["batch"],
                                                                  backend=backend)
             last_err: dict = {}
-            for inst in insts:
+            for n, inst in enumerate(insts):
                 cases = self.case(inst)
                 self.ns["ERRORS"].clear()
+                t = time.perf_counter()
+                cc = _compile_seconds()
                 try:
                     outs, args = self._call(fn, cases)
+                    raised = False
                 except Exception:    # noqa: BLE001 -- attributed to entries below
+                    raised = True
+                self.timings["first call" if n == 0 else "call at new sizes"] += \
+                    time.perf_counter() - t
+                self.timings["C compiler"] += _compile_seconds() - cc
+                if raised:
+                    t = time.perf_counter()
                     failures.extend(self._attribute(backend, mode, inst, list(range(
                         len(self.entries)))))
+                    self.timings["bisecting a failed call"] += time.perf_counter() - t
                     if mode == "jit":
                         fn = fg.jit(self.ns["batch"], backend=backend)
                     continue
+                t = time.perf_counter()
                 last_err.update(self.ns["ERRORS"])
                 for k, (o, c) in enumerate(zip(outs, cases)):
                     if o is None and c.expect is not None:
@@ -179,6 +195,7 @@ class Batch:
                                                 ms[0].detail, ms))
                 if mode == "eager" and donation and self.expect:
                     failures.extend(self._check_donation(backend, mode, inst, args))
+                self.timings["compare"] += time.perf_counter() - t
         return failures
 
     def _check_donation(self, backend, mode, inst, args) -> list[Failure]:
@@ -229,6 +246,12 @@ class Batch:
             failures.append(Failure(-1, backend, mode, inst, "crash",
                                     "the batch raised only when run as a whole"))
         return failures
+
+
+def _compile_seconds() -> float:
+    """Seconds the C compiler has run in this process so far (cdsl's counter)."""
+    from cdsl import compile as cc
+    return float(cc.stats.get("compile_seconds", 0.0))
 
 
 class _backend_scope:

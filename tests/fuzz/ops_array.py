@@ -48,7 +48,7 @@ def _factor(b: Builder, n: int, rank: int) -> list[int]:
         return out
     out = []
     rem = n
-    for i in range(rank - 1):
+    for _ in range(rank - 1):
         divs = [d for d in range(1, min(rem, 64) + 1) if rem % d == 0]
         d = b.choice(divs)
         out.append(d)

@@ -168,7 +168,7 @@ def _branches(b: Builder, k: int):
                                           lambda: Type(b.rand_dims(max_rank=3), b.fdtype))))
     target = b.types[operands[0]]
     progs = []
-    for j in range(k):
+    for _ in range(k):
         formals = [(b.fresh("o"), b.types[o]) for o in operands]
         c = _body(b, formals, n_max=4)
         out = _coerce(c, target, formals[0][0])

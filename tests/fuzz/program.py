@@ -259,8 +259,14 @@ def fix(value, t: Type) -> np.ndarray:
     """Round a float64 result to `t`'s float dtype, or wrap an integer result to its
     integer dtype; returns the oracle representation (float64 / int64 / bool)."""
     a = np.asarray(value)
-    if _EXACT[0] and is_float(t.dtype):
-        return a.astype(np.float64)
+    if is_float(t.dtype):
+        if _EXACT[0] or t.dtype == "float64":
+            return a.astype(np.float64)
+        if a.dtype.kind in "fiub" and a.dtype != np.float64:
+            a = a.astype(np.float64)
+        # float64 -> dtype: the overflow to inf is the rounding we model
+        with np.errstate(over="ignore", invalid="ignore"):
+            return a.astype(NP[t.dtype]).astype(np.float64)
     if t.dtype == "bool":
         return a.astype(bool)
     if is_int(t.dtype):
@@ -314,10 +320,15 @@ class Perturb:
         return np.where(lost, np.copysign(np.nan, self.nan_sign), out)
 
     def apply(self, out: np.ndarray, err, name: str | None = None) -> np.ndarray:
-        err = np.broadcast_to(np.asarray(err, np.float64), out.shape)
         if not out.size:
             return out
-        sign = self.rng.choice(np.array([-1.0, 1.0]), size=out.shape)
+        err = np.asarray(err, np.float64)
+        sign = self.rng.integers(0, 2, size=out.shape, dtype=np.int8) * 2.0 - 1.0
+        with np.errstate(invalid="ignore", over="ignore"):
+            if np.isfinite(err).all() and np.isfinite(out).all():
+                # the common case, without the masks below (the oracle's hot path)
+                return out + sign * err
+        err = np.broadcast_to(err, out.shape)
         with np.errstate(invalid="ignore", over="ignore"):
             bump = np.where(np.isfinite(err) & np.isfinite(out), sign * err, 0.0)
             nan = np.copysign(np.nan, self.nan_sign)

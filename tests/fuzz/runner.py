@@ -40,7 +40,11 @@ class Config:
     minutes: float = 2.0
     seed: int = 0
     backends: tuple = ("reference", "c", "opencl")
-    batch_size: int = 16
+    # Entries per batch: they follow each other while a coin says so (stop_percent: the
+    # chance to stop after each), at most batch_size. One C compile serves a whole batch
+    # (about 2 s of fixed cost plus a fraction of a second per entry), so batches are large.
+    batch_size: int = 48
+    stop_percent: int = 4
     opencl_share: float = 0.3         # at most this fraction of the time goes to OpenCL
     # Eager OpenCL builds a kernel per op and shape (~0.5 s each on PoCL): only this share
     # of the OpenCL batches (value-mode ones) also run eagerly there.
@@ -59,6 +63,7 @@ class Config:
     min_ops: int = 2
     max_ops: int = 20
     findings_path: Path | None = None
+    worker: int = 0                   # worker k of a --jobs run explores its own seeds
     log = sys.stdout
     progress_every: float = 30.0
 
@@ -153,6 +158,7 @@ class Fuzzer:
         self.checks = collections.Counter()     # (backend, mode, what) -> checks made
         self.known_hits = collections.Counter()   # known bug -> failures not shrunk
         self.time_by_backend = collections.Counter()
+        self.phases = collections.Counter()     # (backend, mode, phase) -> seconds
         self.findings: list[Finding] = []
         self.focus: tuple | None = None
         self.best = None
@@ -176,10 +182,12 @@ class Fuzzer:
                 fdtype = F32
             x64 = x64_active(fdtype)
             ents = []
-            # Entries follow each other while a coin says so (about 10 on average, at most
-            # batch_size), so shrinking deletes whole entries cheaply, as hypothesis's own
-            # lists do; while shrinking only the failing entry runs (memoised).
-            while len(ents) < cfg.batch_size and (not ents or draw(_COIN) >= 10):
+            # Entries follow each other while a coin says so (about 100 / stop_percent on
+            # average, at most batch_size), so shrinking deletes whole entries cheaply, as
+            # hypothesis's own lists do; while shrinking only the failing entry runs
+            # (memoised).
+            while len(ents) < cfg.batch_size and (not ents or
+                                                  draw(_COIN) >= cfg.stop_percent):
                 k = len(ents)
                 p = draw(programs(fdtype, x64, mode, name=f"prog_{k}", min_ops=cfg.min_ops,
                                   max_ops=cfg.max_ops))
@@ -226,6 +234,19 @@ class Fuzzer:
             generic = self._generic_credit >= 1.0
             if generic:
                 self._generic_credit -= 1.0
+        if focus is None and b.expect:
+            # The oracle's expected results, once per batch and instance (every backend and
+            # mode compares against the same ones).
+            t = time.perf_counter()
+            try:
+                for inst in (b.instances() if generic else [0]):
+                    b.case(inst)
+            except Exception:   # noqa: BLE001 -- a fuzzer bug: report, skip the batch
+                self.errors += 1
+                self.log(f"fuzzer error in the oracle:\n{traceback.format_exc(limit=-8)}")
+                return []
+            finally:
+                self.phases[("oracle", "", "expected results")] += time.perf_counter() - t
         ocl = None
         for be, mode in runs:
             t = time.perf_counter()
@@ -237,6 +258,7 @@ class Fuzzer:
                     ocl = b.sub(list(range(self.cfg.opencl_max_entries)))
                 bb = ocl
             bb.checks.clear()
+            bb.timings.clear()
             if focus is not None and focus[3] is not None:
                 insts = [focus[3]]
             else:
@@ -262,6 +284,8 @@ class Fuzzer:
                         self.stacks[(be, mode, feat)] += 1
                 for what, k in bb.checks.items():
                     self.checks[(be, mode, what)] += k
+                for what, sec in bb.timings.items():
+                    self.phases[(be, mode, what)] += sec
             failures.extend(fs)
         return failures
 
@@ -280,6 +304,7 @@ class Fuzzer:
             return
         self.stats[("threads", backend)] += len(b.entries)
         self.time_by_backend[backend] += time.perf_counter() - t
+        self.stats["threads_seconds"] += time.perf_counter() - t
         if not problems:
             return
         # Entries that disagree single-threaded are someone else's finding.
@@ -366,6 +391,7 @@ class Fuzzer:
                                            self.stats["batches"] >= self.cfg.max_batches):
                     raise _TimeUp()
                 self.stats["batches"] += 1
+                self.stats["entries"] += len(entries)
                 self.stats["generate_seconds"] += now - self._t_last
                 failures = self.check(entries, bseed)
                 if self.cfg.threads_every and self.stats["batches"] % self.cfg.threads_every == 0:
@@ -452,6 +478,8 @@ class Fuzzer:
             if self.best is not None:
                 self._record(*self.best[1:])
         finally:
+            if self.focus is not None:
+                self.stats["shrink_seconds"] += time.perf_counter() - self.shrink_t0
             self.focus = None
             self.best = None
 
@@ -545,15 +573,33 @@ class Fuzzer:
         k = 0
         while time.perf_counter() < self.deadline and (
                 self.cfg.max_batches is None or self.stats["batches"] < self.cfg.max_batches):
-            self.explore(self.cfg.seed * 100003 + k)
+            self.explore(self.cfg.seed * 100003 + self.cfg.worker * 7919 * 1009 + k)
             k += 1
         return self.summary()
 
     def summary(self) -> dict:
         el = time.perf_counter() - self.t0
-        out = {"minutes": el / 60, "batches": self.stats["batches"],
+        modes = ("eager", "jit", "jit at new sizes")
+        checked = {f"{be}/{m}": self.stats[("runs", be, m)] for be in self.cfg.backends
+                   for m in modes if self.stats[("runs", be, m)]}
+        grads = sum(n for (be, m, w), n in self.checks.items() if w == "grad directions")
+        known = [f for f in self.findings if f.known]
+        deliberate = [f for f in known if _deliberate(f.known)]
+        out = {"programs": self.stats["entries"],
+               "programs_x_backends_x_modes": sum(v for k, v in checked.items()
+                                                  if not k.endswith("new sizes")),
+               "checked": checked,
+               "gradient_checks": grads,
+               "disagreements": {"new": sum(1 for f in self.findings if not f.known),
+                                 "known_bug": len(known) - len(deliberate),
+                                 "deliberate_semantics": len(deliberate),
+                                 "known_bug_hits_not_shrunk": sum(self.known_hits.values()),
+                                 "repeats": sum(f.count - 1 for f in self.findings)},
+               "programs_per_minute": round(self.stats["entries"] / max(el / 60, 1e-9), 1),
+               "checked_per_minute": {k: round(v / max(el / 60, 1e-9), 1)
+                                      for k, v in checked.items()},
+               "minutes": el / 60, "batches": self.stats["batches"],
                "generate_seconds": self.stats["generate_seconds"],
-               "programs": {be: self.stats[("programs", be)] for be in self.cfg.backends},
                "runs": {be: {m: self.stats[("runs", be, m)]
                              for m in ("eager", "jit", "jit at new sizes")}
                         for be in self.cfg.backends},
@@ -571,10 +617,17 @@ class Fuzzer:
             be: {m: round(self.stats[("runs", be, m)] / (self.stats[("seconds", be, m)] / 60))
                  for m in ("eager", "jit") if self.stats[("seconds", be, m)]}
             for be in self.cfg.backends}
-        out["programs_per_minute"] = {
-            be: (self.stats[("programs", be)] / (self.time_by_backend[be] / 60)
-                 if self.time_by_backend[be] else 0.0) for be in self.cfg.backends}
+        out["seconds_by_phase"] = {f"{be}/{m}/{w}" if be != "oracle" else "oracle": round(v, 1)
+                                   for (be, m, w), v in sorted(self.phases.items())}
+        out["seconds_by_phase"]["shrinking"] = round(self.stats["shrink_seconds"], 1)
+        out["seconds_by_phase"]["threads"] = round(self.stats["threads_seconds"], 1)
         return out
+
+
+def _deliberate(name: str | None) -> bool:
+    """Whether the known-bug entry `name` records a deliberate semantic difference from JAX
+    (an entry with `deliberate=True`) rather than a bug."""
+    return any(k.name == name and getattr(k, "deliberate", False) for k in KNOWN)
 
 
 def _rss_gb() -> float:
