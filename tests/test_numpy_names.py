@@ -356,3 +356,33 @@ def test_histogram_range_and_equal_edges():
           rtol=1e-5)
     eq(fg.jit(lambda v: fnp.histogram(v, bins=3, range=(-1.0, 1.0))[0])(y),
        np.histogram(y, bins=3, range=(-1, 1))[0].astype(np.float32))
+
+
+def test_arguments_no_longer_ignored():
+    # Regressions: these arguments were accepted and silently ignored.
+    a = np.arange(6).reshape(2, 3)
+    eq(fnp.ravel(a, order="F"), np.ravel(a, order="F"))
+    eq(fnp.ravel(a, order="K"), np.ravel(a))
+    with pytest.raises(ValueError, match="order"):
+        fnp.ravel(a, order="X")
+    x = np.arange(3, dtype=np.int8)
+    r = fnp.einsum("i,i->", x, x, preferred_element_type=np.float32)
+    assert r.dtype == np.float32 and float(r) == 5.0
+    for fn in (fnp.sum, fnp.mean, fnp.prod, fnp.std, fnp.median):
+        with pytest.raises(NotImplementedError, match="out"):
+            fn(np.ones(3), out=np.zeros(()))
+    with pytest.raises(NotImplementedError, match="out"):
+        fnp.ones(3).sum(out=np.zeros(()))
+    with pytest.raises(NotImplementedError, match="order"):
+        fnp.sort(a, order="f0")
+    v = fnp.arange(5.0)
+    eq(v.at[np.array([7, 1])].set(9.0, mode="drop"), [0, 9, 2, 3, 4])
+    eq(v.at[1].set(3.0, indices_are_sorted=True, unique_indices=True), [0, 3, 2, 3, 4])
+    with pytest.raises(NotImplementedError, match="mode='clip'"):
+        v.at[1].set(3.0, mode="clip")
+    with pytest.raises(NotImplementedError, match="mode='fill'"):
+        v.at[9].get(mode="fill", fill_value=0.0)
+    with pytest.raises(TypeError, match="foo"):
+        v.at[1].add(1.0, foo=1)
+    eq(fnp.put_along_axis(a, np.array([[0], [2]]), 9, axis=1, inplace=False, mode="drop"),
+       [[9, 1, 2], [3, 4, 9]])

@@ -88,6 +88,14 @@ def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
     return x
 
 
+def _check_out(name, out):
+    """JAX accepts only out=None (arrays are immutable): anything else is an error, never
+    silently ignored."""
+    if out is not None:
+        raise NotImplementedError(f"{name}: the 'out' argument is not supported (funcgrad "
+                                  "arrays are immutable; use the returned array), as in JAX")
+
+
 def _check_order(name, order):
     if order not in (None, "C", "A", "K"):
         raise NotImplementedError(f"{name}: order={order!r} is not supported (funcgrad arrays "
@@ -265,6 +273,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     """The sum along the `offset` diagonal of the (axis1, axis2) planes, accumulated in
     `dtype` (integer promotion as in `sum`)."""
+    _check_out("trace", out)
     return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
@@ -962,6 +971,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
     """Sum over `axis` (all axes by default) of the elements where `where` holds, plus
     `initial`. float16 accumulates in float32 and rounds back (as JAX); bools and integers
     narrower than the default integer type sum in it when `promote_integers` (JAX)."""
+    _check_out("sum", out)
     x = _arr(a)
     if dtype is not None:
         x = astype(x, dtype)
@@ -984,6 +994,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
            promote_integers=True):
     """Product over `axis` of the elements where `where` holds, times `initial`; integer
     promotion as in `sum`."""
+    _check_out("prod", out)
     x = _arr(a)
     if dtype is not None:
         x = astype(x, dtype)
@@ -1054,6 +1065,7 @@ nanmin = _nan_minmax("nanmin", min, _np.inf)
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """`sum` treating NaN as zero (same arguments)."""
+    _check_out("nansum", out)
     x = _arr(a)
     if _dt.is_float(x.dtype):
         x = _select3(isnan(x), zeros_like(x), x)
@@ -1062,6 +1074,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
 
 def ptp(a, axis=None, out=None, keepdims=False):
     """The range (max - min) over `axis`."""
+    _check_out("ptp", out)
     return subtract(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))
 
 
@@ -1075,6 +1088,7 @@ def _count(x, axes):
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """Arithmetic mean; integers average in float32; float16 accumulates in float32 and
     rounds the result back to float16 (as JAX: a float16 sum of 100 x 60000 overflows)."""
+    _check_out("mean", out)
     x = _arr(a)
     if not _dt.is_float(x.dtype):
         x = astype(x, dtype or _dt.DEFAULT_FLOAT)
@@ -1154,6 +1168,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     given), divided by n - `ddof` (`correction` is JAX's other name for it); only elements
     where `where` holds count. NaN when n - ddof <= 0. float16 is computed in float32 and
     rounded back."""
+    _check_out("var", out)
     v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "var", where, mean, correction)
     return v if v.dtype == out_dtype else astype(v, out_dtype)
 
@@ -1161,6 +1176,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
         mean=None, correction=None):
     """Standard deviation: the square root of `var` (same arguments)."""
+    _check_out("std", out)
     v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "std", where, mean, correction)
     s = _ew.sqrt(v)
     return s if s.dtype == out_dtype else astype(s, out_dtype)
@@ -1169,6 +1185,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """Mean of the non-NaN elements where `where` holds (integers and bools average as
     the default float); NaN for a slice without any."""
+    _check_out("nanmean", out)
     x = _arr(a)
     if not _dt.is_float(x.dtype):
         return mean(x, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
@@ -1184,6 +1201,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 def any(a, axis=None, out=None, keepdims=False, *, where=None):
     """True where some element is nonzero; False for an empty reduction (elements where
     `where` is False are left out)."""
+    _check_out("any", out)
     x = astype(_arr(a), bool)
     x = _where_fill(x, where, False)
     axes = _axes(axis, x.ndim, "any")
@@ -1193,6 +1211,7 @@ def any(a, axis=None, out=None, keepdims=False, *, where=None):
 def all(a, axis=None, out=None, keepdims=False, *, where=None):
     """True where every element is nonzero; True for an empty reduction (elements where
     `where` is False are left out)."""
+    _check_out("all", out)
     x = astype(_arr(a), bool)
     x = _where_fill(x, where, True)
     axes = _axes(axis, x.ndim, "all")
@@ -1350,7 +1369,13 @@ def reshape(a, shape=None, order="C", *, copy=None, newshape=None):
 
 
 def ravel(a, order="C"):
+    """`a` flattened in row-major order ('C'; also 'A' and 'K', funcgrad arrays being
+    row-major) or column-major order ('F')."""
     x = _arr(a)
+    if order == "F":
+        x = transpose(x)
+    elif order not in ("C", "A", "K"):
+        raise ValueError(f"ravel: order must be 'C', 'F', 'A' or 'K', got {order!r}")
     return _st.reshape(x, (x.size,))
 
 
@@ -1477,6 +1502,7 @@ def _promote_dtypes_only(arrays):
 
 def stack(arrays, axis=0, out=None, dtype=None):
     """Arrays of one shape joined along a new `axis`, cast to `dtype` when given."""
+    _check_out("stack", out)
     arrs = [_arr(a) for a in arrays]
     if not arrs:
         raise ValueError("stack: need at least one array to stack")
@@ -1888,6 +1914,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
     `fill_value` (NaN for floats, the most negative integer, the largest unsigned, True),
     "clip" clamps (negative indices to 0), "wrap" wraps around; in "fill" mode negative
     indices count from the end."""
+    _check_out("take", out)
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
@@ -2109,30 +2136,59 @@ class _IndexUpdateRef:
                           (0,), mode)
         return _st.reshape(upd, x.shape)
 
+    def _check_kwargs(self, method, kwargs):
+        """JAX's keyword arguments of `.at[...]` methods: the index hints are accepted;
+        `mode` may only name what funcgrad does (updates drop out-of-bounds indices, `get`
+        clamps them, as JAX's defaults); anything else is an error, never ignored."""
+        kwargs = dict(kwargs)
+        kwargs.pop("indices_are_sorted", None)
+        kwargs.pop("unique_indices", None)
+        from .._lax_scatter import GatherScatterMode as _Mode
+
+        mode = kwargs.pop("mode", None)
+        if method == "get":
+            allowed, names = (_Mode.CLIP, _Mode.PROMISE_IN_BOUNDS), "'clip', 'promise_in_bounds'"
+        else:
+            allowed, names = (_Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
+                "'drop', 'fill', 'promise_in_bounds'"
+        if mode is not None and _Mode.from_any(mode) not in allowed:
+            raise NotImplementedError(f".at[...].{method}: mode={mode!r} is not supported; "
+                                      f"funcgrad supports {names} here")
+        if kwargs:
+            raise TypeError(f".at[...].{method}: unsupported keyword arguments "
+                            f"{sorted(kwargs)}")
+
     def get(self, **kwargs):
+        self._check_kwargs("get", kwargs)
         return _getitem(self.array, self.index)
 
     def set(self, values, **kwargs):
+        self._check_kwargs("set", kwargs)
         return self._scatter(values, "set")
 
     def add(self, values, **kwargs):
+        self._check_kwargs("add", kwargs)
         return self._scatter(values, "add")
 
     def mul(self, values, **kwargs):
+        self._check_kwargs("mul", kwargs)
         return self._scatter(values, "mul")
 
     multiply = mul
 
     def min(self, values, **kwargs):
+        self._check_kwargs("min", kwargs)
         return self._scatter(values, "min")
 
     def max(self, values, **kwargs):
+        self._check_kwargs("max", kwargs)
         return self._scatter(values, "max")
 
     def divide(self, values, **kwargs):
-        return self.mul(reciprocal(values))
+        return self.mul(reciprocal(values), **kwargs)
 
     def power(self, values, **kwargs):
+        self._check_kwargs("power", kwargs)
         return self.set(power(self.get(), values))
 
 
@@ -2264,8 +2320,14 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
 
 
 def einsum(subscripts, *operands, optimize=None, precision=None, preferred_element_type=None):
-    """Einstein summation via pairwise `dot_general` contractions."""
+    """Einstein summation via pairwise `dot_general` contractions. `preferred_element_type`
+    is the result's dtype, the operands being converted to it first (accumulating in it,
+    as JAX); `optimize` and `precision` are accepted (funcgrad picks its own order and
+    computes in the operands' precision)."""
     ops = _promote_dtypes_only(operands)
+    pet = _pet(preferred_element_type)
+    if pet is not None:
+        ops = [astype(o, pet) for o in ops]
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         ins, out = subscripts.split("->")
@@ -2393,6 +2455,12 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    """`a` sorted along `axis` (None: flattened), stably; `descending` reverses. `kind`
+    is accepted and unused (as JAX); `order` (NumPy's structured arrays) is not
+    supported."""
+    if order is not None:
+        raise NotImplementedError("sort: order= (fields of structured arrays) is not "
+                                  "supported (funcgrad has no structured arrays)")
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
@@ -2404,7 +2472,11 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
             dtype=None):
     """Indices that sort `a` along `axis` (stable: equal elements keep their order, also
-    when `descending`, which puts NaN first as JAX does); `dtype` is the index type."""
+    when `descending`, which puts NaN first as JAX does); `dtype` is the index type.
+    `order` (NumPy's structured arrays) is not supported."""
+    if order is not None:
+        raise NotImplementedError("argsort: order= (fields of structured arrays) is not "
+                                  "supported (funcgrad has no structured arrays)")
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0

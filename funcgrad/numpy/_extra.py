@@ -66,17 +66,20 @@ def _nan_fill(a, fill):
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """`prod` treating NaN as one (same arguments)."""
+    _fnp._check_out("nanprod", out)
     return _fnp.prod(_nan_fill(a, 1), axis=axis, dtype=dtype, keepdims=keepdims,
                      initial=initial, where=where)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
     """`cumsum` treating NaN as zero."""
+    _fnp._check_out("nancumsum", out)
     return _fnp.cumsum(_nan_fill(a, 0), axis, dtype)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
     """`cumprod` treating NaN as one."""
+    _fnp._check_out("nancumprod", out)
     return _fnp.cumprod(_nan_fill(a, 1), axis, dtype)
 
 
@@ -105,6 +108,7 @@ nanargmin = _nan_arg("nanargmin", _np.inf)
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
     """`var` of the non-NaN elements (where `where` holds): divided by their count -
     `ddof`, NaN when that is <= 0; `mean` replaces the computed mean."""
+    _fnp._check_out("nanvar", out)
     x = _fnp.asarray(a)
     if dtype is not None:
         x = x.astype(dtype)
@@ -132,6 +136,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
     """`std` of the non-NaN elements: the square root of `nanvar` (same arguments)."""
+    _fnp._check_out("nanstd", out)
     return _fnp.sqrt(nanvar(a, axis, dtype, None, ddof, keepdims, where, mean))
 
 
@@ -482,6 +487,7 @@ def choose(a, choices, out=None, mode="raise"):
     """Elementwise pick from `choices` by the integer index array `a` (all broadcast
     together). Out-of-range indices: "raise" (concrete `a` only, as JAX), "wrap" or
     "clip"."""
+    _fnp._check_out("choose", out)
     idx = _fnp.asarray(a)
     if not _dt.is_int(idx.dtype):
         raise ValueError(f"choose: the index array a must be integer typed, got {idx.dtype}")
@@ -512,6 +518,7 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
     true. A `condition` shorter than the axis leaves the remaining slices out (NumPy). With
     a static `size` (needed under jit for a traced condition) the result has `size` slices,
     padded with `fill_value`."""
+    _fnp._check_out("compress", out)
     c = _fnp.asarray(condition)
     if c.ndim != 1:
         raise ValueError(f"compress: condition must be a 1-D array, got shape {c.shape}")
@@ -561,7 +568,7 @@ def put_along_axis(arr, indices, values, axis, inplace=False, mode=None):
     axis = _fnp._axis(axis, a.ndim, "put_along_axis")
     comps = [idx if d == axis else iota(idx.dtype, idx.shape, d)
              for d in range(a.ndim)]
-    return a.at[tuple(comps)].set(values)
+    return a.at[tuple(comps)].set(values, mode=mode)
 
 
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):

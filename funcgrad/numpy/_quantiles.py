@@ -144,6 +144,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     inverted_cdf (the only one taking `weights`, shaped like `a` or like its reduced
     axes). A slice holding NaN gives NaN; float input keeps its dtype, integers give the
     default float (JAX)."""
+    _fnp._check_out("quantile", out)
     _check_q(q, "quantile", 1)
     return _quantile(a, q, axis, method, keepdims, False, weights, "quantile")
 
@@ -151,6 +152,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                 keepdims=False, *, weights=None):
     """`quantile` ignoring NaNs (NaN only for an all-NaN slice)."""
+    _fnp._check_out("nanquantile", out)
     _check_q(q, "nanquantile", 1)
     return _quantile(a, q, axis, method, keepdims, True, weights, "nanquantile")
 
@@ -158,6 +160,7 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False, *, weights=None):
     """`quantile` with q in percent ([0, 100])."""
+    _fnp._check_out("percentile", out)
     _check_q(q, "percentile", 100)
     return _quantile(a, _fnp.asarray(q) / 100.0, axis, method, keepdims, False, weights,
                      "percentile")
@@ -166,6 +169,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                   keepdims=False, *, weights=None):
     """`percentile` ignoring NaNs."""
+    _fnp._check_out("nanpercentile", out)
     _check_q(q, "nanpercentile", 100)
     return _quantile(a, _fnp.asarray(q) / 100.0, axis, method, keepdims, True, weights,
                      "nanpercentile")
@@ -175,11 +179,13 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median over `axis`: the middle element, or the mean of the two middle ones
     (also at +-inf); NaN for a slice holding NaN or an empty one; float input keeps its
     dtype, integers give the default float (JAX)."""
+    _fnp._check_out("median", out)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, False, None, "median")
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """`median` ignoring NaNs (NaN only for an all-NaN slice)."""
+    _fnp._check_out("nanmedian", out)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, True, None, "nanmedian")
 
 
