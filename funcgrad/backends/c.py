@@ -837,6 +837,11 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
 
 
 def _addr(a: np.ndarray) -> int:
+    if not isinstance(a, np.ndarray):
+        # A NumPy scalar's __array_interface__ points at a temporary copy that is freed at
+        # once: two such "buffers" alias (the scan-residual bug of issue 9).
+        raise TypeError(f"internal: a compiled program was handed a {type(a).__name__}, "
+                        "not an ndarray; please report this")
     if a.size == 0:
         return 0
     return a.__array_interface__["data"][0]
