@@ -168,6 +168,7 @@ class Fuzzer:
         self.memo: dict = {}
         self._ocl_eager_credit = 0.0
         self._generic_credit = 0.0
+        self._cap = cfg.batch_size
 
     # -- strategies ----------------------------------------------------------------------
     def batch_strategy(self):
@@ -186,7 +187,8 @@ class Fuzzer:
             # average, at most batch_size), so shrinking deletes whole entries cheaply, as
             # hypothesis's own lists do; while shrinking only the failing entry runs
             # (memoised).
-            while len(ents) < cfg.batch_size and (not ents or
+            cap = self._entry_cap()
+            while len(ents) < cap and (not ents or
                                                   draw(_COIN) >= cfg.stop_percent):
                 k = len(ents)
                 p = draw(programs(fdtype, x64, mode, name=f"prog_{k}", min_ops=cfg.min_ops,
@@ -194,6 +196,19 @@ class Fuzzer:
                 ents.append(Entry(p, draw(stacks(p, mode)), draw(st.integers(0, 2**20))))
             return ents, draw(st.integers(0, 2**20))
         return batch()
+
+    def _entry_cap(self) -> int:
+        """Most entries of the next batch: batch_size, or fewer near the deadline (a batch
+        is not interrupted, and a big one takes minutes: a run should end on time). While
+        shrinking the cap stays as it was, so that hypothesis replays the same batch."""
+        if self.focus is None:
+            cap = self.cfg.batch_size
+            if self.stats["entries"]:
+                per_entry = self.stats["check_seconds"] / self.stats["entries"]
+                left = self.deadline - time.perf_counter()
+                cap = max(1, min(cap, int(left / max(per_entry, 1e-3))))
+            self._cap = cap
+        return self._cap
 
     # -- running -------------------------------------------------------------------------
     def _backends_for_batch(self) -> list[str]:
@@ -393,7 +408,9 @@ class Fuzzer:
                 self.stats["batches"] += 1
                 self.stats["entries"] += len(entries)
                 self.stats["generate_seconds"] += now - self._t_last
+                t_check = time.perf_counter()
                 failures = self.check(entries, bseed)
+                self.stats["check_seconds"] += time.perf_counter() - t_check
                 if self.cfg.threads_every and self.stats["batches"] % self.cfg.threads_every == 0:
                     self.check_threads(entries, bseed)
                 self._maybe_progress()
