@@ -263,3 +263,17 @@ def test_gradients():
     # Linear in the scale: d/ds sum(rayleigh(k, s)) = sum(rayleigh(k, 1)).
     g = fg.grad(lambda s: random.rayleigh(k, s, (8,)).sum())(3.0)
     np.testing.assert_allclose(g, np.asarray(random.rayleigh(k, 1.0, (8,))).sum(), rtol=1e-5)
+
+
+def test_dtypes():
+    assert random.rayleigh(KEY, 1.0, (3,), dtype=np.float16).dtype == np.float16
+    assert random.triangular(KEY, 0.0, 0.5, 1.0, (3,), np.float16).dtype == np.float16
+    with fg.enable_x64():
+        for x in (random.weibull_min(KEY, 1.0, 2.0, (3,)), random.wald(KEY, 1.0, (3,)),
+                  random.maxwell(KEY, (3,)), random.binomial(KEY, 5.0, 0.5, (3,))):
+            assert x.dtype == np.float64
+        assert random.geometric(KEY, 0.5, (3,)).dtype == np.int64
+    with pytest.raises(ValueError, match="float dtype"):
+        random.rayleigh(KEY, 1.0, (3,), dtype=np.int32)
+    with pytest.raises(TypeError, match="integer dtype"):
+        random.geometric(KEY, 0.5, (3,), dtype=np.float32)
