@@ -191,6 +191,15 @@ TOLERANCES = {
     ("newton_jacobians", "newton_path"): {"rtol": 5e-5},
     # amp**2 - sum(v**2) cancels to ~1e-3 of amp**2 next to the data.
     ("gaussian_process", "posterior_var"): {"atol_scale": 2e-5},
+    # XLA contracts a*b + c into FMAs; funcgrad's C code does not (-ffp-contract=off: a
+    # product contracted in one kernel and rounded in another made softmax NaN), so results
+    # differ from JAX's by float32 rounding, which these two amplify:
+    # E(T) - E(0) of energies of size ~1 (1.2e-7 = one ulp of them, on a drift of 8e-5) ...
+    ("physics_scan", "energy_drift"): {"atol": 2.5e-7},
+    # ... and 40 gradient-descent steps of a robust fit: 1e-4 relative after them, while
+    # the reference backend (NumPy, no FMAs) agrees with C to 1e-7.
+    ("distributions", "robust_params"): {"rtol": 3e-4},
+    ("distributions", "robust_loss"): {"rtol": 1e-4},
 }
 
 
