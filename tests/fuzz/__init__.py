@@ -10,9 +10,10 @@ and NaN, +-Inf, -0.0, subnormal, huge and tiny inputs. Each program gets a rando
 stack (`checkpoint`, nested `jit` with static scalar arguments or donation, `vmap` with
 random axes, `grad`, `value_and_grad`, `jvp`, `vjp`).
 
-Every batch of programs runs eagerly and under `jit` on `reference`, `c` and `opencl` (the
-jitted batch again at new sizes, the size-generic path, for half the batches; OpenCL gets
-the first entries of a batch and at most a share of the time). Results are compared with
+Every batch of programs (about 25, at most 48: one C compile serves the whole batch) runs
+eagerly and under `jit` on `reference`, `c` and `opencl` (the jitted batch again at new
+sizes, the size-generic path, for half the batches; OpenCL gets the first entries of a
+batch and at most a share of the time). Results are compared with
 a NumPy float64 oracle that follows JAX's semantics where JAX and NumPy differ: values
 within tolerances measured by perturbed oracle runs (each op errs by what an accurate
 implementation may), NaN/Inf positions exactly, dtypes by JAX's promotion rules,
@@ -36,7 +37,11 @@ Modules:
   reproducers; `known`: the open-bug table; `threads`: calls from 8 threads at once;
   `sample`: fixed samples for tests; `regressions`: kept reproducers.
 
-Long mode: `python -m tests.fuzz --minutes 30` (see `--help`). CI mode:
+Long mode: `python -m tests.fuzz --minutes 30 [--jobs N]` (see `--help`); its summary
+gives the distinct programs, programs x backends x modes checked, gradient checks,
+disagreements (new / known bug / deliberate semantics), programs per minute per backend
+and mode, and the seconds per phase (oracle, first call, call at new sizes, C compiler,
+shrinking, threads). CI mode:
 `tests/test_fuzz.py`. Findings are appended to `tests/fuzz/FINDINGS.md`; kept reproducers
 live in `regressions.py`.
 """
