@@ -30,6 +30,7 @@ from .cache import FallbackWarning
 from .devices import device_put, devices, default_backend, Device
 
 from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
+from .dtypes import float0  # noqa: E402  (JAX's jax.float0: integer inputs' tangent dtype)
 from .api import jacrev as jacobian  # noqa: E402
 
 from ._version import __version__  # noqa: E402
@@ -38,12 +39,15 @@ __all__ = [
     "Array", "ConcretizationTypeError", "Device", "FallbackWarning", "ShapeDtypeStruct",
     "ShapedArray", "UnexpectedTracerError", "block_until_ready", "checkpoint",
     "clear_caches", "config", "custom_gradient", "custom_jvp", "custom_vjp", "debug", "distributed",
-    "debug_infs", "debug_nans", "default_backend", "device_count", "device_get",
-    "device_put", "devices", "disable_jit", "dtypes", "effects_barrier", "enable_x64",
-    "ensure_compile_time_eval", "eval_shape", "experimental", "grad", "hessian",
+    "debug_infs", "debug_nans", "default_backend", "default_matmul_precision",
+    "default_prng_impl", "device_count", "device_get",
+    "device_put", "devices", "disable_jit", "dtypes", "effects_barrier", "enable_checks",
+    "enable_x64", "ensure_compile_time_eval", "eval_shape", "experimental", "float0", "grad",
+    "hessian",
     "host_count", "host_id", "host_ids", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "lax",
     "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
-    "make_ir", "make_jaxpr", "named_call", "named_scope", "nn", "numpy", "print_environment_info",
+    "make_ir", "make_jaxpr", "named_call", "named_scope", "nn", "numpy",
+    "numpy_dtype_promotion", "numpy_rank_promotion", "print_environment_info",
     "process_count", "process_index", "process_indices", "pure_callback", "random", "remat",
     "scipy", "stop_gradient", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap",
 ]
@@ -152,6 +156,36 @@ def debug_infs(new_val: bool = True):
 def log_compiles(new_val: bool = True):
     """Context manager: print every `jit` (re)trace inside the block (`jax_log_compiles`)."""
     return config.override("jax_log_compiles", bool(new_val))
+
+
+def numpy_rank_promotion(new_val: str = "allow"):
+    """Context manager: `jax_numpy_rank_promotion` ('allow', 'warn' or 'raise') inside the
+    block."""
+    return config.override("jax_numpy_rank_promotion", new_val)
+
+
+def numpy_dtype_promotion(new_val: str = "standard"):
+    """Context manager: `jax_numpy_dtype_promotion` ('standard' or 'strict') inside the
+    block."""
+    return config.override("jax_numpy_dtype_promotion", new_val)
+
+
+def default_matmul_precision(new_val: str | None = None):
+    """Context manager: `jax_default_matmul_precision` inside the block (JAX's values are
+    validated; funcgrad computes in the operands' precision whatever the value)."""
+    return config.override("jax_default_matmul_precision", new_val)
+
+
+def default_prng_impl(new_val: str = "threefry2x32"):
+    """Context manager: `jax_default_prng_impl` inside the block (only 'threefry2x32' is
+    implemented; JAX's other PRNG names raise)."""
+    return config.override("jax_default_prng_impl", new_val)
+
+
+def enable_checks(new_val: bool = True):
+    """Context manager: `jax_enable_checks` inside the block (the programs `jit` and
+    `make_jaxpr` trace are checked for invariants)."""
+    return config.override("jax_enable_checks", bool(new_val))
 
 
 @contextlib.contextmanager

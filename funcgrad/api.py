@@ -2,6 +2,7 @@
 jacfwd, jacrev, hessian, vmap, jit, make_ir, custom_jvp, custom_vjp, checkpoint."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -17,7 +18,8 @@ from .core import Array, ArrayImpl, Tracer, bind
 from .lru import LRU
 from . import traceback_util
 from .traceback_util import api_boundary
-from .ir import ClosedProgram, Var, eval_program, hoist_consts, trace_to_program
+from .ir import (ClosedProgram, Lit, Program, Var, eval_program, hoist_consts,
+                 trace_to_program)
 from .prims import collectives, control
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_unflatten)
 
@@ -72,9 +74,25 @@ def _flat_output_fun(fun, p_tree, has_aux, store):
     return flat_fun
 
 
+def _is_float0(x) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == dtypes.float0
+
+
+def _float0_zeros(aval) -> np.ndarray:
+    """The tangent/cotangent of an integer or boolean value, as JAX gives it: a NumPy array of
+    JAX's `float0` dtype (no values), of the value's shape."""
+    return np.zeros(aval.shape, dtypes.float0)
+
+
+def _needs_float0(aval) -> bool:
+    return not (dtypes.is_float(aval.dtype) or np.issubdtype(aval.dtype, np.complexfloating))
+
+
 @api_boundary
 def jvp(fun: Callable, primals, tangents, has_aux=False):
-    """Forward mode: `(fun(*primals), J(primals) @ tangents)`."""
+    """Forward mode: `(fun(*primals), J(primals) @ tangents)`. The tangent of an integer or
+    boolean primal may be a `float0` array (JAX's convention: `np.zeros(shape,
+    funcgrad.float0)`); it stands for zero."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples or lists (of the arguments)")
     if len(primals) != len(tangents):
@@ -84,6 +102,15 @@ def jvp(fun: Callable, primals, tangents, has_aux=False):
     if p_tree != t_tree:
         raise TypeError(f"jvp: primal and tangent structures differ: {p_tree} vs {t_tree}")
     p_flat = [_as_leaf_array(p, "jvp") for p in p_flat]
+    for i, (p, t) in enumerate(zip(p_flat, t_flat)):
+        if _is_float0(t):
+            if not _needs_float0(p.aval):
+                raise TypeError(f"jvp: a float0 tangent is only for integer or boolean "
+                                f"primals; primal {i} is {p.dtype}: pass a {p.dtype} tangent")
+            if t.shape != p.shape:
+                raise ValueError(f"jvp: primal shape {p.shape} and tangent shape {t.shape} "
+                                 "differ")
+            t_flat[i] = ad.zeros_like_aval(p.aval)
     t_flat = [_as_leaf_array(t, "jvp") for t in t_flat]
     for p, t in zip(p_flat, t_flat):
         if p.shape != t.shape:
@@ -123,8 +150,16 @@ def linearize(fun: Callable, *primals, has_aux=False):
 
 
 @api_boundary
-def vjp(fun: Callable, *primals, has_aux=False):
-    """`(fun(*primals), f_vjp)` where `f_vjp(ct)` pulls a cotangent back to the primals."""
+def vjp(fun: Callable, *primals, has_aux=False, reduce_axes=()):
+    """`(fun(*primals), f_vjp)` where `f_vjp(ct)` pulls a cotangent back to the primals.
+    As in JAX, the cotangent of an integer or boolean primal is a `float0` array (NumPy,
+    `funcgrad.float0`), and an integer output's cotangent may be given as one.
+    `reduce_axes` is JAX's deprecated argument: only its default `()` is accepted (JAX 0.10
+    raises NotImplementedError for any other value too)."""
+    if reduce_axes:
+        raise NotImplementedError(f"vjp(reduce_axes={reduce_axes!r}): reduce_axes is "
+                                  "deprecated in JAX and not supported; sum the cotangent "
+                                  "over the axis (lax.psum) inside the function instead")
     p_flat, p_tree = tree_flatten(primals)
     p_flat = [_as_leaf_array(p, "vjp") for p in p_flat]
     store = {}
@@ -138,6 +173,8 @@ def vjp(fun: Callable, *primals, has_aux=False):
         ct_flat = flatten_up_to(out_tree, ct, "vjp: cotangent")
         cts = []
         for c, a in zip(ct_flat, out_avals):
+            if _is_float0(c) and _needs_float0(a) and c.shape == a.shape:
+                c = ad.zeros_like_aval(a)
             c = core.to_array(c)
             if c.shape != a.shape:
                 raise ValueError(f"vjp: cotangent shape {c.shape} does not match the output "
@@ -145,7 +182,9 @@ def vjp(fun: Callable, *primals, has_aux=False):
             if c.dtype != a.dtype:
                 c = c.astype(a.dtype)
             cts.append(c)
-        return tuple(tree_unflatten(p_tree, f_vjp_flat(cts)))
+        grads = [_float0_zeros(p.aval) if _needs_float0(p.aval) else g
+                 for p, g in zip(p_flat, f_vjp_flat(cts))]
+        return tuple(tree_unflatten(p_tree, grads))
 
     out = tree_unflatten(out_tree, po)
     return (out, f_vjp, _aux(store)) if has_aux else (out, f_vjp)
@@ -168,7 +207,9 @@ def _no_complex(name, holomorphic, reduce_axes=()):
 
 def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
                    allow_int=False, reduce_axes=()):
-    """`(fun(*args), gradient of fun w.r.t. args[argnums])`; fun must return a float scalar."""
+    """`(fun(*args), gradient of fun w.r.t. args[argnums])`; fun must return a float scalar.
+    With `allow_int`, integer and boolean arguments may be differentiated: their gradient is
+    a NumPy array of zeros of dtype `funcgrad.float0`, as in JAX."""
     fname = _fun_name(fun)
     _no_complex("value_and_grad", holomorphic, reduce_axes)
 
@@ -207,6 +248,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
 
         (value,), f_vjp = ad.vjp_flat(flat_fun, d_flat)
         g = f_vjp([core.to_array(np.ones((), core.get_aval(value).dtype))])
+        # (allow_int: an integer or boolean argument's gradient is float0 zeros, as JAX's)
+        g = [_float0_zeros(x.aval) if _needs_float0(x.aval) else gi for x, gi in zip(d_flat, g)]
         g_tree = tree_unflatten(d_tree, g)
         g_out = g_tree[0] if single else tuple(g_tree)
         if has_aux:
@@ -385,10 +428,15 @@ def _mapped_size(leaves, dims, paths):
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
-         spmd_axis_name=None):
+         spmd_axis_name=None, sum_match=False):
     """Vectorise `fun` over a leading (or `in_axes`) axis of its arguments (JAX's
-    signature; `axis_name` names the mapped axis for collectives such as `lax.psum`)."""
+    signature; `axis_name` names the mapped axis for collectives such as `lax.psum`).
+    `out_axes=None` is for outputs that do not depend on a mapped input; with
+    `sum_match=True` an output that does is summed over the mapped axis instead (JAX's
+    meaning: the result is what the sum of the per-example outputs would be)."""
     fname = _fun_name(fun)
+    if not isinstance(sum_match, (bool, np.bool_)):
+        raise TypeError(f"vmap({fname}): sum_match must be a bool, got {sum_match!r}")
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
 
@@ -433,14 +481,16 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
             return _broadcast_prefix(out_axes, outs_tree, "vmap out_axes")
 
         outs = _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun,
-                                   axis_name)
+                                   axis_name, sum_match)
         return tree_unflatten(store["tree"], outs)
 
     return batched
 
 
-def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun, axis_name=None):
+def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun, axis_name=None,
+                        sum_match=False):
     from .batching import BatchTrace, BatchTracer, move_or_broadcast
+    from .prims.reductions import reduce_sum
     with core.new_main(BatchTrace, {"size": size, "axis_name": axis_name}) as main:
         trace = BatchTrace(main)
         tracers = [BatchTracer(trace, x, d) if d is not None else x
@@ -449,7 +499,13 @@ def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun, axis_
         outs = [core.full_raise(trace, o) for o in outs]
         skeleton = tree_unflatten(store["tree"], [0] * len(outs))
         want = out_dims_fun(skeleton)
-        return [move_or_broadcast(t.val, t.bdim, d, size) for t, d in zip(outs, want)]
+        res = []
+        for t, d in zip(outs, want):
+            if d is None and t.bdim is not None and sum_match:
+                res.append(reduce_sum(t.val, (t.bdim,)))
+            else:
+                res.append(move_or_broadcast(t.val, t.bdim, d, size))
+        return res
 
 
 def _broadcast_prefix(prefix, tree, what):
@@ -717,8 +773,9 @@ class Jitted:
         # creation defaults)
         # (so do the axis names bound around a traced call: collectives inside resolve them)
         axes = tuple(collectives.bound_axis_names()) if core.tracing() else ()
+        # (and the options JAX keys jit on: numpy rank/dtype promotion, matmul precision)
         key = (in_tree, avals, static_nums, statics, static_kw, self.backend,
-               dtypes.x64_enabled(), axes)
+               dtypes.x64_enabled(), axes, config.trace_context())
         return key, leaves, in_tree, static_nums, dyn_args
 
     def _trace(self, key, args, kwargs, in_tree, static_nums, avals):
@@ -742,7 +799,10 @@ class Jitted:
             return [core.to_array(o) if not isinstance(o, Array) else o for o in out_leaves]
 
         program, consts = trace_to_program(flat_fun, avals)
-        return hoist_consts(program), consts, store["tree"]
+        program = hoist_consts(program)
+        if config.read("enable_checks"):
+            check_program(program, f"jit({self.__name__})")
+        return program, consts, store["tree"]
 
     def _donate_flags(self, static_nums, nargs, in_tree, nconsts):
         dyn_positions = [i for i in range(nargs) if i not in static_nums]
@@ -957,10 +1017,37 @@ def _as_tuple(x) -> tuple:
     return tuple(x)
 
 
-def make_ir(fun: Callable, static_argnums=()):
-    """`make_ir(f)(*args)` returns the traced IR program of `f` (JAX: make_jaxpr)."""
+def _axis_env_names(axis_env) -> list:
+    """The names of `make_jaxpr`'s `axis_env` (pairs `(name, size)`), validated."""
+    if axis_env is None:
+        return []
+    try:
+        pairs = [tuple(p) for p in axis_env]
+    except TypeError:
+        raise TypeError(f"make_jaxpr: axis_env must be a sequence of (axis_name, size) "
+                        f"pairs, got {axis_env!r}") from None
+    names = []
+    for p in pairs:
+        if len(p) != 2 or not isinstance(p[1], (int, np.integer)) or \
+                isinstance(p[1], bool) or p[1] < 1:
+            raise ValueError(f"make_jaxpr: each axis_env entry must be a pair (axis_name, size) "
+                             f"with a positive integer size, got {p!r}")
+        names.append(p[0])
+    return names
+
+
+def make_ir(fun: Callable, static_argnums=(), axis_env=None, return_shape=False):
+    """`make_ir(f)(*args)` returns the traced IR program of `f` (JAX's `make_jaxpr`, with its
+    signature). `axis_env` (pairs `(axis_name, size)`) binds axis names for collectives
+    (`lax.psum(x, 'i')`) as a `pmap` or `spmd` around the function would: they are staged
+    into the program as equations naming the axis. (The sizes are validated; a
+    collective's result shape does not depend on them, and `lax.axis_size` of such a name
+    is not available while tracing.) With `return_shape=True` the result is a pair
+    `(program, shapes)`, `shapes` being the output pytree with a `ShapeDtypeStruct` per leaf.
+    With the config option `jax_enable_checks`, the program's invariants are checked."""
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
+    axis_names = _axis_env_names(axis_env)
 
     @api_boundary
     def wrapped(*args, **kwargs):
@@ -968,19 +1055,87 @@ def make_ir(fun: Callable, static_argnums=()):
         dyn = [a for i, a in enumerate(args) if i not in static]
         leaves, in_tree = tree_flatten((tuple(dyn), kwargs))
         leaves = [_as_leaf_array(x, "make_ir") for x in leaves]
+        store = {}
 
         def flat_fun(*xs):
             d, kw = tree_unflatten(in_tree, xs)
             it = iter(d)
             full = [args[i] if i in static else next(it) for i in range(len(args))]
             out = fun(*full, **kw)
-            return [core.to_array(o) if not isinstance(o, Array) else o
-                    for o in tree_leaves(out)]
+            out_leaves, store["tree"] = tree_flatten(out)
+            return [core.to_array(o) if not isinstance(o, Array) else o for o in out_leaves]
 
-        program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
-        return ClosedProgram(program, consts)
+        with contextlib.ExitStack() as stack:
+            for name in axis_names:
+                stack.enter_context(collectives.process_axis(name))
+            program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
+        if config.read("enable_checks"):
+            check_program(program, f"make_jaxpr({_fun_name(fun)})")
+        closed = ClosedProgram(program, consts)
+        if return_shape:
+            shapes = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+                      for a in program.out_avals]
+            return closed, tree_unflatten(store["tree"], shapes)
+        return closed
 
     return wrapped
+
+
+# ---------------------------------------------------------------------------------------
+# jax_enable_checks: the invariants of a traced program
+
+
+def check_program(program, what: str = "program") -> None:
+    """Check the invariants of a traced program (on with the config option
+    `jax_enable_checks`): every variable is defined once, before it is used; each
+    equation's outputs have the types its primitive's shape rule gives for its inputs;
+    programs nested in parameters (control flow, jit, checkpoint) are checked too. An
+    AssertionError names the equation: it is a bug in funcgrad (or in a user-defined rule)."""
+    defined: set[int] = set()
+
+    def define(v, where):
+        if not isinstance(v, Var):
+            raise AssertionError(f"{what}: {where} binds {v!r}, which is not a variable")
+        if v.id in defined:
+            raise AssertionError(f"{what}: variable {v!r} is defined twice ({where})")
+        defined.add(v.id)
+
+    def use(a, where):
+        if isinstance(a, Var):
+            if a.id not in defined:
+                raise AssertionError(f"{what}: {where} uses {a!r} before it is defined")
+        elif not isinstance(a, Lit):
+            raise AssertionError(f"{what}: {where} has an operand {a!r} that is neither a "
+                                 "variable nor a literal")
+
+    for v in list(program.constvars) + list(program.invars):
+        define(v, "the program's inputs")
+    for k, eqn in enumerate(program.eqns):
+        where = f"equation {k} ({eqn.prim.name})"
+        for a in eqn.inputs:
+            use(a, where)
+        rule = core.shape_rules.get(eqn.prim)
+        if rule is not None:
+            want = rule(*[a.aval for a in eqn.inputs], **eqn.params)
+            want = list(want) if eqn.prim.multiple_results else [want]
+            if len(want) != len(eqn.outputs):
+                raise AssertionError(f"{what}: {where} has {len(eqn.outputs)} outputs, but its "
+                                     f"shape rule gives {len(want)}")
+            for v, w in zip(eqn.outputs, want):
+                if (tuple(v.aval.shape), np.dtype(v.aval.dtype)) != \
+                        (tuple(w.shape), np.dtype(w.dtype)):
+                    raise AssertionError(f"{what}: {where} outputs {v.aval.str_short()}, but "
+                                         f"its shape rule gives {w.str_short()}")
+        for p, val in eqn.params.items():
+            for sub in (val if isinstance(val, (tuple, list)) else (val,)):
+                if isinstance(sub, ClosedProgram):
+                    sub = sub.program
+                if isinstance(sub, Program):
+                    check_program(sub, f"{what} / {where} parameter {p}")
+        for v in eqn.outputs:
+            define(v, where)
+    for a in program.outvars:
+        use(a, "the program's outputs")
 
 
 class ShapeDtypeStruct(core.ShapedArray):
@@ -1182,19 +1337,97 @@ class custom_vjp:
         return tree_unflatten(out_tree, outs)
 
 
-def checkpoint(fun: Callable, prevent_cse=True, policy=None, static_argnums=()):
-    """Rematerialise `fun`'s intermediates in the backward pass instead of storing them."""
+class _Unset:
+    """The default of an argument JAX deprecated: any value passed explicitly is refused."""
+
+    def __repr__(self):
+        return "<unset>"
+
+
+_UNSET = _Unset()
+
+
+def _static_positions(fun, static_argnums, static_argnames, what):
+    """`static_argnums` as a tuple of ints and `static_argnames` as a tuple of strings, each
+    name also giving its position where `fun`'s signature has it (as `jit` does)."""
+    if isinstance(static_argnums, (int, np.integer)) and not isinstance(static_argnums, bool):
+        static_argnums = (static_argnums,)
+    nums = tuple(static_argnums)
+    for a in nums:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{what}: static_argnums must be an int or a tuple of ints, got "
+                            f"{static_argnums!r}")
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"{what}: static_argnames must be a string or strings, got "
+                            f"{static_argnames!r}")
+    try:
+        params = inspect.signature(fun).parameters
+    except (TypeError, ValueError):
+        params = {}
+    positional = [n for n, p in params.items()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for n in names:
+        if params and n not in params and not takes_kwargs:
+            raise ValueError(f"{what}: static_argnames names {n!r}, which is not a parameter "
+                             f"of the function ({list(params)})")
+        if n in positional and positional.index(n) not in nums:
+            nums += (positional.index(n),)
+    return nums, names
+
+
+def checkpoint(fun: Callable, prevent_cse=True, policy=None, static_argnums=(),
+               static_argnames=(), concrete=_UNSET):
+    """Rematerialise `fun`'s intermediates in the backward pass instead of storing them
+    (JAX's `checkpoint`/`remat`). `static_argnums`/`static_argnames` mark arguments that are
+    not traced, as `jit`'s do: their Python values reach `fun` (for Python control flow on
+    them), keyword arguments named in `static_argnames` included. `prevent_cse` (a bool or
+    tuple of bools) and `policy` are accepted: funcgrad recomputes every intermediate (JAX's
+    default policy) and its IR passes never merge the recomputation into the forward pass.
+    `concrete` was removed in JAX 0.10: passing it raises NotImplementedError, as there."""
+    fname = f"checkpoint({_fun_name(fun)})"
+    if concrete is not _UNSET:
+        raise NotImplementedError(f"{fname}: the `concrete` option was deprecated in JAX 0.8.2 "
+                                  "and removed in JAX 0.10; mark the arguments Python control "
+                                  "flow depends on with static_argnums/static_argnames instead")
+    if isinstance(prevent_cse, list):
+        prevent_cse = tuple(prevent_cse)
+    if not isinstance(prevent_cse, (bool, tuple)):
+        raise TypeError(f"{fname}: prevent_cse must be a bool or a tuple of bools, got "
+                        f"{type(prevent_cse).__name__}")
+    if policy is not None and not callable(policy):
+        raise TypeError(f"{fname}: policy must be a callable (a checkpoint policy) or None, "
+                        f"got {policy!r}")
+    nums, names = _static_positions(fun, static_argnums, static_argnames, fname)
+    given = _static_positions(fun, static_argnums, (), fname)[0]
+
     @api_boundary
     @functools.wraps(fun)
-    def wrapped(*args):
-        leaves, in_tree = tree_flatten(args)
+    def wrapped(*args, **kwargs):
+        nargs = len(args)
+        for a in given:
+            if not -nargs <= a < nargs:
+                raise ValueError(f"{fname}: static_argnums={given} refers to argument {a}, but "
+                                 f"the function was called with {nargs} positional "
+                                 "argument(s)")
+        # (a position derived from static_argnames may be passed by keyword instead)
+        static = {a % nargs for a in nums if -nargs <= a < nargs}
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static)
+        static_kw = {k: v for k, v in kwargs.items() if k in names}
+        dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
+        leaves, in_tree = tree_flatten((dyn_args, dyn_kw))
         if _is_eager(leaves):
-            return fun(*args)
-        leaves = [_as_leaf_array(x, "checkpoint") for x in leaves]
+            return fun(*args, **kwargs)
+        leaves = [_as_leaf_array(x, fname) for x in leaves]
         store = {}
 
         def flat_fun(*xs):
-            out = fun(*tree_unflatten(in_tree, xs))
+            d_args, d_kw = tree_unflatten(in_tree, xs)
+            it = iter(d_args)
+            full = [args[i] if i in static else next(it) for i in range(nargs)]
+            out = fun(*full, **d_kw, **static_kw)
             lv, tr = tree_flatten(out)
             store["tree"] = tr
             return [core.to_array(o) for o in lv]

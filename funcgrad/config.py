@@ -16,16 +16,28 @@ funcgrad has the same switch (`jax_platform_name`, `jax_log_compiles`).
 | `debug_nans` (`jax_debug_nans`) | off | `FUNCGRAD_DEBUG_NANS`, `JAX_DEBUG_NANS` | raise `FloatingPointError` at the operation that produced a nan |
 | `debug_infs` (`jax_debug_infs`) | off | `FUNCGRAD_DEBUG_INFS`, `JAX_DEBUG_INFS` | the same for inf |
 | `cpu_threads` | automatic: the cores this process may use (affinity mask, cgroup quota, `OMP_NUM_THREADS` as a cap) less those other processes keep busy | `FUNCGRAD_NUM_THREADS` | a fixed number of threads for compiled C code (`0` or `auto`: automatic) |
+| `numpy_rank_promotion` (`jax_numpy_rank_promotion`) | `allow` | `FUNCGRAD_NUMPY_RANK_PROMOTION`, `JAX_NUMPY_RANK_PROMOTION` | `allow`, `warn` or `raise` on implicit rank promotion in `funcgrad.numpy` elementwise operations (operands of different non-zero ranks), as JAX |
+| `numpy_dtype_promotion` (`jax_numpy_dtype_promotion`) | `standard` | `FUNCGRAD_NUMPY_DTYPE_PROMOTION`, `JAX_NUMPY_DTYPE_PROMOTION` | `strict`: `TypePromotionError` where a `funcgrad.numpy` elementwise operation would promote between different dtypes, as JAX |
+| `default_matmul_precision` (`jax_default_matmul_precision`) | None | `FUNCGRAD_DEFAULT_MATMUL_PRECISION`, `JAX_DEFAULT_MATMUL_PRECISION` | JAX's values are accepted and validated; funcgrad computes every matmul and convolution in its operands' precision on every backend, so no value changes a result (as XLA on CPU, where float32 stays float32) |
+| `default_prng_impl` (`jax_default_prng_impl`) | `threefry2x32` | `FUNCGRAD_DEFAULT_PRNG_IMPL`, `JAX_DEFAULT_PRNG_IMPL` | the PRNG of `funcgrad.random`: only `threefry2x32` is implemented; JAX's other names raise |
+| `enable_checks` (`jax_enable_checks`) | off | `FUNCGRAD_ENABLE_CHECKS`, `JAX_ENABLE_CHECKS` | check the invariants of every program `jit` and `make_jaxpr` trace (variables defined once and before use, each equation's output types equal its primitive's shape rule); slower |
+| `traceback_filtering` (`jax_traceback_filtering`) | `auto` | `FUNCGRAD_TRACEBACK_FILTERING`, `JAX_TRACEBACK_FILTERING` | `off` keeps funcgrad's internal frames in tracebacks; JAX's other values (`auto`, `tracebackhide`, `remove_frames`, `quiet_remove_frames`) remove them |
+| `compilation_cache_dir` (`jax_compilation_cache_dir`) | None: `$FUNCGRAD_CACHE_DIR`, else `~/.cache/funcgrad` | (`FUNCGRAD_CACHE_DIR`) | the compile cache's directory; setting it sets `FUNCGRAD_CACHE_DIR` in this process (what the compilers read on every compilation), None restores it |
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import warnings
 from typing import Any
 from collections.abc import Callable
 
+import numpy as np
+
 __all__ = ["update", "read", "override", "enable_x64", "disable_x64", "generation",
-           "on_update", "Option", "options"]
+           "on_update", "Option", "options", "TypePromotionError", "check_numpy_promotion",
+           "trace_context"]
 
 
 class Option:
@@ -145,6 +157,120 @@ _define(Option("cpu_threads", None, "FUNCGRAD_NUM_THREADS", _thread_count,
                "threads for compiled C code (None: sized by the free cores, automatically)"))
 
 
+def _choice(name: str, values: tuple, optional: bool = False):
+    """A parser accepting one of `values` (JAX's enum option `name`), as JAX spells them."""
+    def parse(v):
+        if optional and v is None:
+            return None
+        if isinstance(v, str) and v in values:
+            return v
+        allowed = ("None or one of " if optional else "one of ") + ", ".join(map(repr, values))
+        raise ValueError(f"{name} must be {allowed}; got {v!r}")
+    return parse
+
+
+_define(Option("numpy_rank_promotion", "allow",
+               ("FUNCGRAD_NUMPY_RANK_PROMOTION", "JAX_NUMPY_RANK_PROMOTION"),
+               _choice("jax_numpy_rank_promotion", ("allow", "warn", "raise")),
+               "implicit rank promotion in funcgrad.numpy: 'allow', 'warn' or 'raise'",
+               aliases=("jax_numpy_rank_promotion",)))
+_define(Option("numpy_dtype_promotion", "standard",
+               ("FUNCGRAD_NUMPY_DTYPE_PROMOTION", "JAX_NUMPY_DTYPE_PROMOTION"),
+               _choice("jax_numpy_dtype_promotion", ("standard", "strict")),
+               "implicit dtype promotion in funcgrad.numpy: 'standard' or 'strict'",
+               aliases=("jax_numpy_dtype_promotion",)))
+
+# JAX's legacy precision names and its dot-algorithm presets (jax.lax.DotAlgorithmPreset).
+MATMUL_PRECISIONS = (
+    "default", "high", "highest", "bfloat16", "tensorfloat32", "float32",
+    "ANY_F8_ANY_F8_F32", "ANY_F8_ANY_F8_F32_FAST_ACCUM", "ANY_F8_ANY_F8_ANY",
+    "ANY_F8_ANY_F8_ANY_FAST_ACCUM", "F16_F16_F16", "F16_F16_F32", "BF16_BF16_BF16",
+    "BF16_BF16_F32", "BF16_BF16_F32_X3", "BF16_BF16_F32_X6", "BF16_BF16_F32_X9",
+    "TF32_TF32_F32", "TF32_TF32_F32_X3", "F32_F32_F32", "F64_F64_F64")
+_define(Option("default_matmul_precision", None,
+               ("FUNCGRAD_DEFAULT_MATMUL_PRECISION", "JAX_DEFAULT_MATMUL_PRECISION"),
+               _choice("jax_default_matmul_precision", MATMUL_PRECISIONS, optional=True),
+               "the default precision of matmuls and convolutions (JAX's values; funcgrad "
+               "computes in the operands' precision whatever the value)",
+               aliases=("jax_default_matmul_precision",)))
+
+_JAX_PRNG_IMPLS = ("threefry2x32", "threefry4x32", "rbg", "unsafe_rbg", "philox2x32",
+                   "philox4x32")
+
+
+def _prng_impl(v):
+    if v == "threefry2x32":
+        return v
+    if isinstance(v, str) and v in _JAX_PRNG_IMPLS:
+        raise ValueError(f"jax_default_prng_impl={v!r} is a PRNG of JAX's that funcgrad does "
+                         "not implement; funcgrad.random has only 'threefry2x32' (JAX's "
+                         "default, bit-compatible with it)")
+    raise ValueError(f"jax_default_prng_impl must be one of {', '.join(map(repr, _JAX_PRNG_IMPLS))}"
+                     f" (funcgrad implements 'threefry2x32'); got {v!r}")
+
+
+_define(Option("default_prng_impl", "threefry2x32",
+               ("FUNCGRAD_DEFAULT_PRNG_IMPL", "JAX_DEFAULT_PRNG_IMPL"), _prng_impl,
+               "the PRNG implementation of funcgrad.random (only 'threefry2x32')",
+               aliases=("jax_default_prng_impl",)))
+_define(Option("enable_checks", False, ("FUNCGRAD_ENABLE_CHECKS", "JAX_ENABLE_CHECKS"), _flag,
+               "check the invariants of every program jit and make_jaxpr trace (slower)",
+               aliases=("jax_enable_checks",)))
+
+TRACEBACK_FILTERING = ("off", "tracebackhide", "remove_frames", "quiet_remove_frames", "auto")
+
+
+def _traceback_filtering(v):
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in TRACEBACK_FILTERING:
+            return low
+        # funcgrad's older spellings of the environment variable
+        if low in ("0", "false", "no"):
+            return "off"
+        if low in ("1", "true", "yes", "on"):
+            return "auto"
+    raise ValueError(f"jax_traceback_filtering must be one of "
+                     f"{', '.join(map(repr, TRACEBACK_FILTERING))}; got {v!r}")
+
+
+_define(Option("traceback_filtering", "auto",
+               ("FUNCGRAD_TRACEBACK_FILTERING", "JAX_TRACEBACK_FILTERING"),
+               _traceback_filtering,
+               "'off' keeps funcgrad's internal frames in tracebacks; JAX's other values remove "
+               "them", aliases=("jax_traceback_filtering",)))
+
+
+def _directory(v) -> str:
+    if not isinstance(v, (str, os.PathLike)) or not os.fspath(v):
+        raise ValueError(f"expected a directory path, got {v!r}")
+    return os.fspath(v)
+
+
+# The compilers read FUNCGRAD_CACHE_DIR on every compilation (cdsl.compile.cache_root), so
+# the option acts by setting it; the value the process started with comes back on None.
+_CACHE_ENV = "FUNCGRAD_CACHE_DIR"
+_cache_env_saved: list = []
+
+
+def _set_cache_dir(value) -> None:
+    if value is not None:
+        if not _cache_env_saved:
+            _cache_env_saved.append(os.environ.get(_CACHE_ENV))
+        os.environ[_CACHE_ENV] = value
+    elif _cache_env_saved:
+        original = _cache_env_saved.pop()
+        if original is None:
+            os.environ.pop(_CACHE_ENV, None)
+        else:
+            os.environ[_CACHE_ENV] = original
+
+
+_define(Option("compilation_cache_dir", None, None, _directory,
+               "the compile cache's directory (sets FUNCGRAD_CACHE_DIR in this process; None "
+               "restores it)", aliases=("jax_compilation_cache_dir",)))
+
+
 def _option(name: str) -> Option:
     opt = options.get(_aliases.get(name, name))
     if opt is None:
@@ -210,6 +336,97 @@ def on_update(name: str, hook: Callable[[Any], None]) -> None:
     """Call `hook(value)` before option `name` changes, with the value it will have (the
     hook may raise to refuse it)."""
     _option(name).hooks.append(hook)
+
+
+on_update("compilation_cache_dir", _set_cache_dir)
+
+
+# ---------------------------------------------------------------------------------------
+# JAX's numpy promotion options: the checks `funcgrad.numpy` runs where its elementwise
+# operations promote operands (kept here, with the options, so that config stays a leaf).
+
+
+class TypePromotionError(ValueError):
+    """An implicit dtype promotion refused by `jax_numpy_dtype_promotion='strict'` (JAX's
+    `jax.dtypes.TypePromotionError`)."""
+
+
+# (rank mode, dtype mode), read on every elementwise operation: kept current by hooks.
+_promotion = [options["numpy_rank_promotion"].get(), options["numpy_dtype_promotion"].get()]
+on_update("numpy_rank_promotion", lambda v: _promotion.__setitem__(0, v))
+on_update("numpy_dtype_promotion", lambda v: _promotion.__setitem__(1, v))
+
+# bool < integer < float: a weak (Python scalar) operand of a lower kind may join a strong
+# one in strict mode (f32 array + 2 is allowed, i32 array + 2.0 is not), as in JAX.
+_KIND_ORDER = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3, "V": 2}
+
+
+def _strict_ok(typed) -> bool:
+    strong = {np.dtype(d) for d, weak in typed if not weak}
+    weak = [np.dtype(d) for d, w in typed if w]
+    if len(strong) > 1:
+        return False
+    if not strong:
+        return all(d.kind != "b" for d in weak) or all(d.kind == "b" for d in weak)
+    (s,) = strong
+    for d in weak:
+        if d.kind == "b" and s.kind != "b":
+            return False
+        if d.kind != "b" and (s.kind == "b" or _KIND_ORDER[d.kind] > _KIND_ORDER[s.kind]):
+            return False
+    return True
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_stacklevel() -> int:
+    """The `stacklevel` of a warning issued here that names the first frame outside
+    funcgrad (the user's line), however deep inside funcgrad it is raised."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def check_numpy_promotion(name: str, typed, operands) -> None:
+    """Apply `jax_numpy_rank_promotion` and `jax_numpy_dtype_promotion` to the `operands`
+    (arrays or Python scalars) of the `funcgrad.numpy` operation `name`: `typed` holds their
+    `(dtype, weak_type)` pairs. Warns or raises as JAX does; returns at once at the
+    defaults."""
+    rank_mode, dtype_mode = _promotion
+    if rank_mode != "allow" and len(operands) > 1:
+        shapes = [np.shape(a) for a in operands]
+        ranks = {len(s) for s in shapes if len(s)}
+        if len(ranks) > 1:
+            shown = " ".join(str(tuple(s)) for s in shapes)
+            if rank_mode == "raise":
+                raise ValueError(
+                    f"{name}: operands could not be broadcast together with shapes {shown} "
+                    "because jax_numpy_rank_promotion='raise' forbids implicit rank "
+                    "promotion; add the missing leading axes explicitly (x[None], "
+                    "reshape or expand_dims), or set funcgrad.config.update("
+                    "'jax_numpy_rank_promotion', 'allow')")
+            warnings.warn(
+                f"Following NumPy automatic rank promotion for {name} on shapes {shown}. "
+                "Set the jax_numpy_rank_promotion config option to 'allow' to disable this "
+                "warning.", UserWarning, stacklevel=_user_stacklevel())
+    if dtype_mode == "strict" and len(typed) > 1 and not _strict_ok(typed):
+        shown = ", ".join(np.dtype(d).name + (" (weakly typed)" if w else "")
+                          for d, w in typed)
+        raise TypePromotionError(
+            f"{name}: input dtypes ({shown}) have no implicit promotion path when "
+            "jax_numpy_dtype_promotion='strict'; cast the inputs to the dtype you want "
+            "(x.astype(...)), or set funcgrad.config.update('jax_numpy_dtype_promotion', "
+            "'standard')")
+
+
+def trace_context() -> tuple:
+    """The option values that change what a function traces to (besides 64-bit types):
+    part of the key under which `jit` keeps a traced program, as JAX's
+    `include_in_jit_key` options."""
+    return (_promotion[0], _promotion[1], options["default_matmul_precision"].get())
 
 
 def __getattr__(name: str):

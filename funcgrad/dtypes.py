@@ -32,6 +32,12 @@ float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 
+# JAX's `float0`: the dtype of the tangent/cotangent of an integer or boolean value (it has
+# no values: every element is the trivial zero). Gradients with respect to integer inputs
+# (`grad(..., allow_int=True)`, `vjp`) are NumPy arrays of this dtype, as in JAX; it is not
+# a dtype funcgrad computes with.
+float0 = np.dtype([("float0", np.void, 0)])
+
 SUPPORTED = frozenset([bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
                        float16, float32, float64])
 _TO_32 = {float64: float32, int64: int32, uint64: uint32}

@@ -2,9 +2,11 @@
 
 An exception that leaves a public entry point (`jit`, `grad`, `vmap`, ...) carries a
 traceback whose funcgrad-internal frames are removed, so the user's lines (the call and the
-line of the traced function that failed) come first; a note says so. The environment
-variable `FUNCGRAD_TRACEBACK_FILTERING=off` (or JAX's `JAX_TRACEBACK_FILTERING=off`) keeps
-every frame.
+line of the traced function that failed) come first; a note says so. The config option
+`jax_traceback_filtering` (`funcgrad.config.update("jax_traceback_filtering", "off")`, or
+the environment variable `FUNCGRAD_TRACEBACK_FILTERING=off` / JAX's
+`JAX_TRACEBACK_FILTERING=off`) keeps every frame; JAX's other values (`auto`,
+`tracebackhide`, `remove_frames`, `quiet_remove_frames`) all remove them, with the note.
 """
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ import os
 import threading
 import types
 
+from . import config
+
 __all__ = ["api_boundary", "boundary", "entered", "filtered", "filtering_enabled",
            "filter_traceback"]
 
 _EXTRA_DIRS = ("cdsl", "opencl")
 _NOTE = ("--- funcgrad-internal frames were removed from this traceback; set "
-         "FUNCGRAD_TRACEBACK_FILTERING=off to see them.")
+         "FUNCGRAD_TRACEBACK_FILTERING=off (or funcgrad.config.update("
+         "'jax_traceback_filtering', 'off')) to see them.")
 
 
 def _internal_dirs() -> tuple[str, ...]:
@@ -33,9 +38,11 @@ _INTERNAL = _internal_dirs()
 
 
 def filtering_enabled() -> bool:
-    value = os.environ.get("FUNCGRAD_TRACEBACK_FILTERING",
-                           os.environ.get("JAX_TRACEBACK_FILTERING", "auto"))
-    return value.strip().lower() not in ("off", "0", "false", "no")
+    """Whether tracebacks lose funcgrad's frames (`jax_traceback_filtering` is not 'off')."""
+    try:
+        return config.read("traceback_filtering") != "off"
+    except ValueError:
+        return True     # a bad environment value must not hide the exception being raised
 
 
 def _is_internal(frame) -> bool:

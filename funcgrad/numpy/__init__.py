@@ -12,6 +12,7 @@ import string as _string
 
 import numpy as _np
 
+from .. import config as _config
 from .. import core as _core
 from .. import dtypes as _dt
 from ..core import Array, ArrayImpl, ShapedArray, Tracer
@@ -336,6 +337,7 @@ def _promote(name, *args, to_float=False):
             typed.append((a.dtype, a.weak_type))
         else:
             typed.append((_dt.python_scalar_dtype(a), True))
+    _config.check_numpy_promotion(name, typed, arrs)      # jax_numpy_{rank,dtype}_promotion
     dt, weak = _dt.result_type(*typed)
     if to_float and not _dt.is_float(dt):
         dt = _dt.DEFAULT_FLOAT
