@@ -26,8 +26,9 @@ decomposed into a multi-index. Nothing here imports pyopencl; rendering with
   (float16 / double8), the shape of a BLAS micro-kernel; variant "rows" (each work item
   keeps 8 rows of one output column, the driver vectorises across work items) remains
   for integer dtypes;
-- convolution: an im2col kernel, a weight-packing kernel, the same matmul, and a permute
-  kernel when the output layout is not [N, spatial..., C].
+- convolution: an im2col kernel, a weight-packing kernel, the same matmul (batched over the
+  groups of a feature- or batch-grouped convolution), and a permute kernel when the output
+  layout is not [N, spatial..., C].
 """
 from __future__ import annotations
 
@@ -858,7 +859,14 @@ def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
 
 
 def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
-    """(launches, temps) for a convolution: im2col, weight packing, matmul, permute."""
+    """(launches, temps) for a convolution: im2col, weight packing, matmul, permute.
+
+    With G = feature_group_count * batch_group_count > 1 the convolution is G independent
+    ones, run as one batched matmul over the groups: out[g, m, f] = sum_k P[g, m, k] *
+    W[g, k, f], m over the output positions (batch and spatial), f over the Fg output
+    features of group g, k over its input features and the window taps. Group g reads input
+    channels g*Cg .. (feature groups) or input batch entries g*N .. (batch groups) and
+    filter rows g*Fg ..; its output features are channels g*Fg .. of the result."""
     p = eqn.params
     ls, rs, os_ = p["dimension_numbers"]
     lhs, rhs = eqn.inputs
@@ -866,24 +874,35 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     dt = out.aval.dtype
     X, W, O = lhs.aval.shape, rhs.aval.shape, out.aval.shape
     nsp = len(X) - 2
-    N, C = X[ls[0]], X[ls[1]]
+    fgc, bgc = p["feature_group_count"], p["batch_group_count"]
+    G = fgc * bgc
+    # N: the output batch (a batch group's share of the input's); Cg: input features per
+    # group, the filter's input-feature extent.
+    N, Cg = O[os_[0]], W[rs[1]]
     OC = W[rs[0]]
+    Fg = OC // G
     ksp = [W[d] for d in rs[2:]]
     osp = [O[d] for d in os_[2:]]
     isp = [X[d] for d in ls[2:]]
     strides, pads = p["window_strides"], p["padding"]
     ldil, rdil = p["lhs_dilation"], p["rhs_dilation"]
     rows = N * int(np.prod(osp))
-    cols = C * int(np.prod(ksp))
-    if rows == 0 or OC == 0:
-        return [], []
+    cols = Cg * int(np.prod(ksp))
     xs, ws = strides_of(X), strides_of(W)
     xp, wp, op = buffers[lhs.id], buffers[rhs.id], buffers[out.id]
+    if rows == 0 or OC == 0:
+        return [], []
+    if cols == 0:
+        return [_flat_kernel(name("zero"), out.aval.size,
+                             lambda i: [c.store(op, i, c.const(0, dt))])], []
+    # Where group g starts in the input: its channels (feature groups) or its batch entries
+    # (batch groups; jax orders the input batch group-major).
+    gx = Cg * xs[ls[1]] if fgc > 1 else (N * xs[ls[0]] if bgc > 1 else 0)
     launches, temps = [], []
     # Column order: (k..., c) for channel-minor inputs (NHWC), else (c, k...).
     channel_minor = ls[1] == len(X) - 1
-    col_shape = (list(ksp) + [C]) if channel_minor else ([C] + list(ksp))
-    P = Temp((rows, cols), dt)
+    col_shape = (list(ksp) + [Cg]) if channel_minor else ([Cg] + list(ksp))
+    P = Temp((G, rows, cols), dt)
     temps.append(P)
 
     def col_vars(em, col_expr):
@@ -893,12 +912,15 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         return pre, cv[0], cv[1:]
 
     inner = col_shape[-1]
-    n_outer = cols // inner if inner else 0
+    n_outer = cols // inner
 
     def im2col(i):
         em = KernelEmitter(c, {})
-        row, co, j = (c.var(n_, dtypes.int64) for n_ in ("row", "co", "j"))
-        pre = [c.decl(row, c.div(i, c.i64(n_outer))), c.decl(co, c.mod(i, c.i64(n_outer)))]
+        gr, row, co, j = (c.var(n_, dtypes.int64) for n_ in ("gr", "row", "co", "j"))
+        per_group = i if G == 1 else c.mod(i, c.i64(rows * n_outer))
+        pre = [c.decl(gr, c.div(i, c.i64(rows * n_outer)))] if G > 1 else []
+        pre += [c.decl(row, c.div(per_group, c.i64(n_outer))),
+                c.decl(co, c.mod(i, c.i64(n_outer)))]
         d1, rv = _decl_multi(em, row, [N] + list(osp), "r")
         d2, cv = _decl_multi(em, co, col_shape[:-1], "kc")
         cv = cv + [j]
@@ -906,6 +928,8 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         n_v, ovars = rv[0], rv[1:]
         valid = None
         xoff = c.add(c.mul(n_v, c.i64(xs[ls[0]])), c.mul(ch, c.i64(xs[ls[1]])))
+        if G > 1:
+            xoff = c.add(xoff, c.mul(gr, c.i64(gx)))
         for d in range(nsp):
             pos = c.sub(c.add(c.mul(ovars[d], c.i64(strides[d])),
                               c.mul(kvars[d], c.i64(rdil[d]))), c.i64(pads[d][0]))
@@ -919,16 +943,18 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
             xoff = c.add(xoff, c.mul(qc, c.i64(xs[ls[2 + d]])))
         val = c.select(valid, c.load(xp, xoff), c.const(0, dt)) if valid is not None \
             else c.load(xp, xoff)
-        dst = c.add(c.add(c.mul(row, c.i64(cols)), c.mul(co, c.i64(inner))), j)
+        grow = c.add(c.mul(gr, c.i64(rows)), row) if G > 1 else row
+        dst = c.add(c.add(c.mul(grow, c.i64(cols)), c.mul(co, c.i64(inner))), j)
         return pre + d1 + d2 + [c.for_(j, c.i64(0), c.i64(inner), [c.store(P.param, dst, val)])]
 
-    launches.append(_flat_kernel(name("im2col"), rows * n_outer, im2col))
+    launches.append(_flat_kernel(name("im2col"), G * rows * n_outer, im2col))
 
-    def weights(col):
-        """Declarations of `col`'s multi-index, and oc -> W[oc, col] (as packed)."""
+    def weights(col, gr):
+        """Declarations of `col`'s multi-index, and f -> W[gr*Fg + f, col] (as packed)."""
         d2, ch, kvars = col_vars(KernelEmitter(c, {}), col)
 
-        def at(oc):
+        def at(f):
+            oc = c.add(c.mul(gr, c.i64(Fg)), f) if G > 1 else f
             woff = c.add(c.mul(oc, c.i64(ws[rs[0]])), c.mul(ch, c.i64(ws[rs[1]])))
             for d in range(nsp):
                 woff = c.add(woff, c.mul(kvars[d], c.i64(ws[rs[2 + d]])))
@@ -939,35 +965,42 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         Wm = None
 
         def b_source(bi, k):
-            return weights(k)
+            return weights(k, bi)
     else:
         b_source = None
-        Wm = Temp((cols, OC), dt)
+        Wm = Temp((G, cols, Fg), dt)
         temps.append(Wm)
 
         def pack(i):
-            col, oc = c.var("col", dtypes.int64), c.var("oc", dtypes.int64)
-            d2, at = weights(col)
-            return [c.decl(col, c.div(i, c.i64(OC))), c.decl(oc, c.mod(i, c.i64(OC)))] + d2 \
-                + [c.store(Wm.param, i, at(oc))]
+            gr, col, f = (c.var(n_, dtypes.int64) for n_ in ("gr", "col", "f"))
+            d2, at = weights(col, gr)
+            return [c.decl(gr, c.div(i, c.i64(cols * Fg))),
+                    c.decl(col, c.div(c.mod(i, c.i64(cols * Fg)), c.i64(Fg))),
+                    c.decl(f, c.mod(i, c.i64(Fg)))] + d2 + [c.store(Wm.param, i, at(f))]
 
-        launches.append(_flat_kernel(name("pack"), cols * OC, pack))
+        launches.append(_flat_kernel(name("pack"), G * cols * Fg, pack))
+    # The matmul writes [G, N, spatial..., Fg]; the output wants [N, spatial..., C] in its
+    # own axis order with C = (G, Fg). With one group and the output channel-minor that is
+    # the output itself; else a permute kernel writes the output from a scratch matrix.
     natural = [os_[0]] + list(os_[2:]) + [os_[1]]
-    if natural == list(range(len(O))):
+    if G == 1 and natural == list(range(len(O))):
         target = op
     else:
-        T = Temp((rows, OC), dt)
+        T = Temp((G, rows, Fg), dt)
         temps.append(T)
         target = T.param
-    mm, mm_temps = _matmul(cfg, name, dt, 1, rows, OC, cols, P.param, True,
+    mm, mm_temps = _matmul(cfg, name, dt, G, rows, Fg, cols, P.param, True,
                            Wm.param if Wm is not None else None, True, target, b_source)
     launches += mm
     temps += mm_temps
     if target is not op:
-        perm = [0] * len(O)
-        for k, dd in enumerate(natural):
-            perm[dd] = k
-        launches += permute_kernel(target, [N] + osp + [OC], perm, op, name)
+        # Axes of the scratch: 0 the group, 1 the batch, 2.. spatial, last the feature.
+        # The output with its feature axis split into (group, feature) is a transpose of it.
+        src_axis = {os_[0]: [1], os_[1]: [0, nsp + 2]}
+        for d in range(nsp):
+            src_axis[os_[2 + d]] = [2 + d]
+        perm = [q for dd in range(len(O)) for q in src_axis[dd]]
+        launches += permute_kernel(target, [G, N] + osp + [Fg], perm, op, name)
     return launches, temps
 
 

@@ -43,10 +43,6 @@ class Known:
 
 
 KNOWN: list[Known] = [
-    # /tmp/w/fuzz_backend_bugs.md #5 (reported to the lead; OpenCL convolution)
-    Known("opencl-grouped-conv", "OpenCL: convolutions with feature_group_count > 1 read "
-          "garbage", needs_any=frozenset({"conv"}), kinds=("value", "nan", "precision"),
-          backends=("opencl",), producer="conv"),
 ]
 
 
