@@ -640,7 +640,12 @@ def _binary_gen(name):
         # Spellings: operators need an array on one side; lax.* needs equal dtypes and
         # equal shapes (a Python scalar is fine).
         # lax.atan2 (an "inexact" op) accepts floating operands only, as in JAX.
-        lax_ok = (ty[0][0] == ty[1][0] or ty[0][1] or ty[1][1]) and \
+        # A weak operand of lax.* takes the other operand's dtype (it is not promoted):
+        # only where promotion gives that dtype too do the oracle's promoted operands say
+        # what lax computes (lax.lt(bool_array, 2) compares with True, not with 2; seed 23).
+        strong = [d for d, w in ty if not w]
+        lax_ok = (ty[0][0] == ty[1][0] or ((ty[0][1] or ty[1][1]) and
+                                           (not strong or strong[0] == dt))) and \
             (isinstance(args[0], Lit) or isinstance(args[1], Lit) or
              dims_of(b, args[0]) == dims_of(b, args[1])) and \
             (rule != "inexact" or all(is_float(d) or d == WEAK_FLOAT for d, _ in ty))
