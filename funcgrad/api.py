@@ -88,6 +88,17 @@ def _needs_float0(aval) -> bool:
     return not (dtypes.is_float(aval.dtype) or np.issubdtype(aval.dtype, np.complexfloating))
 
 
+def _int_cotangents(grads, primal_avals) -> list:
+    """The cotangents of integer and boolean primals as JAX returns them: `float0` zeros.
+    Only where the result leaves every transform: inside `jit`, `vmap` or an outer
+    derivative the zeros keep the primal's dtype, because a `float0` array cannot be an
+    operand or output of a funcgrad program (a deviation from JAX, where `float0` is a
+    dtype of its IR: `jit(grad(f, allow_int=True))` gives integer zeros here)."""
+    if core.tracing() or any(isinstance(g, Tracer) for g in grads):
+        return list(grads)
+    return [_float0_zeros(a) if _needs_float0(a) else g for g, a in zip(grads, primal_avals)]
+
+
 @api_boundary
 def jvp(fun: Callable, primals, tangents, has_aux=False):
     """Forward mode: `(fun(*primals), J(primals) @ tangents)`. The tangent of an integer or
@@ -182,8 +193,7 @@ def vjp(fun: Callable, *primals, has_aux=False, reduce_axes=()):
             if c.dtype != a.dtype:
                 c = c.astype(a.dtype)
             cts.append(c)
-        grads = [_float0_zeros(p.aval) if _needs_float0(p.aval) else g
-                 for p, g in zip(p_flat, f_vjp_flat(cts))]
+        grads = _int_cotangents(f_vjp_flat(cts), [p.aval for p in p_flat])
         return tuple(tree_unflatten(p_tree, grads))
 
     out = tree_unflatten(out_tree, po)
@@ -249,7 +259,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
         (value,), f_vjp = ad.vjp_flat(flat_fun, d_flat)
         g = f_vjp([core.to_array(np.ones((), core.get_aval(value).dtype))])
         # (allow_int: an integer or boolean argument's gradient is float0 zeros, as JAX's)
-        g = [_float0_zeros(x.aval) if _needs_float0(x.aval) else gi for x, gi in zip(d_flat, g)]
+        g = _int_cotangents(g, [x.aval for x in d_flat])
         g_tree = tree_unflatten(d_tree, g)
         g_out = g_tree[0] if single else tuple(g_tree)
         if has_aux:

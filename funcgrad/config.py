@@ -426,7 +426,11 @@ def trace_context() -> tuple:
     """The option values that change what a function traces to (besides 64-bit types):
     part of the key under which `jit` keeps a traced program, as JAX's
     `include_in_jit_key` options."""
-    return (_promotion[0], _promotion[1], options["default_matmul_precision"].get())
+    return (_promotion[0], _promotion[1], _precision[0])
+
+
+_precision = [options["default_matmul_precision"].get()]
+on_update("default_matmul_precision", lambda v: _precision.__setitem__(0, v))
 
 
 def __getattr__(name: str):

@@ -74,6 +74,13 @@ def test_float0_is_jaxs_integer_tangent_dtype():
     assert isinstance(gn, np.ndarray) and gn.dtype == fg.float0 and gn.shape == (3,)
     with pytest.raises(TypeError):
         fg.grad(f, argnums=1)(x, n)             # without allow_int: refused, as in JAX
+    # inside a transform the zeros keep the integer dtype (a program cannot hold float0)
+    g = fg.grad(f, argnums=(0, 1), allow_int=True)
+    jx, jn = fg.jit(g)(x, n)
+    np.testing.assert_allclose(np.asarray(jx), [0, 1, 2])
+    assert jn.dtype == np.int32 and not np.asarray(jn).any()
+    vx, vn = fg.vmap(g)(np.ones((2, 3), np.float32), np.ones((2, 3), np.int32))
+    assert vx.shape == vn.shape == (2, 3) and not np.asarray(vn).any()
     _, f_vjp = fg.vjp(f, x, n)
     vx, vn = f_vjp(1.0)
     np.testing.assert_allclose(np.asarray(vx), [0, 1, 2])
