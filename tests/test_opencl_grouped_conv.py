@@ -4,8 +4,8 @@ The OpenCL convolution once ignored feature_group_count and batch_group_count (i
 read C input channels where the filter holds C / groups, and the batch of a batch-grouped
 convolution as the output's), so grouped and depthwise convolutions, and the gradients of
 any grouped convolution (whose filter transpose is batch-grouped), came out wrong or read
-past their buffers. PoCL builds a program in seconds, so every case runs in one program:
-the forward values are the aux output of one `value_and_grad`.
+past their buffers. PoCL takes many seconds to build a program, so every case runs in one
+program: the forward values are the aux output of one `value_and_grad`.
 """
 from __future__ import annotations
 
