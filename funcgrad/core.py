@@ -245,9 +245,9 @@ class ArrayImpl(Array):
         if self._deleted:
             if self._deleted == "donated":
                 raise RuntimeError(
-                    f"Array {self.aval.str_short()} was donated to a jitted function and its "
-                    "buffer has been reused; it can no longer be used. Keep a copy if you "
-                    "need it.")
+                    f"Array {self.aval.str_short()} was donated (donate_argnums of a jitted "
+                    "function, or device_put(donate=True)) and its buffer has been reused; it "
+                    "can no longer be used. Keep a copy if you need it.")
             raise RuntimeError(f"Array {self.aval.str_short()} was deleted (Array.delete()); "
                                "it can no longer be used")
         if self._backend is not None:

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from . import config
+from .config import TypePromotionError  # noqa: F401  (jax.dtypes.TypePromotionError)
 
 bool_ = np.dtype(np.bool_)
 int8 = np.dtype(np.int8)
