@@ -235,3 +235,17 @@ def test_fallback_warnings_point_at_the_callers_line():
         warnings.simplefilter("always")
         warn_fallback(("test-stacklevel", id(w)), "a test warning")
     assert w and w[0].filename == __file__
+
+
+def test_lax_scalar_that_would_change_value_raises():
+    """lax.lt(bool_array, 2) compared with True under jit/vmap (found by the program
+    fuzzer: a cond's bool predicate compared with 2 gave False). A Python scalar takes the
+    array's dtype only where that keeps its value; JAX refuses any mix."""
+    b = np.array([True, False])
+    for f in (fg.jit(lambda b: lax.lt(b, 2)), fg.vmap(lambda b: lax.lt(b, 2))):
+        with pytest.raises(TypeError, match=r"lax.lt: the Python scalar 2 is not representable"):
+            f(b)
+    with pytest.raises(TypeError, match="2.5 is not representable in int32"):
+        fg.jit(lambda i: lax.add(i, 2.5))(np.array([1, 2], np.int32))
+    np.testing.assert_array_equal(fg.jit(lambda b: lax.lt(b, 1))(b), [False, True])
+    np.testing.assert_allclose(fg.jit(lambda x: lax.add(x, 0.1))(np.ones(2, np.float32)), 1.1)

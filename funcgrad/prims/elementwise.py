@@ -67,24 +67,42 @@ def _std(name, impl, nargs, kind, lower, out_dtype=None):
     return p
 
 
-def _as_operands(*args):
-    """Arrays for the operands; Python scalars take the dtype of the first array."""
+def _as_operands(*args, op: str = "lax"):
+    """Arrays for the operands; Python scalars take the dtype of the first array.
+
+    JAX's lax functions refuse mixed dtypes outright; funcgrad lets a Python scalar take
+    the array's dtype, but only where that keeps its value (a float rounds to a float
+    dtype): `lax.lt(bool_array, 2)` would otherwise compare with True, silently."""
     dt = None
     for a in args:
         if isinstance(a, core.Array):
             dt = a.dtype
             break
-    return [a if isinstance(a, core.Array) else core.to_array(a, dt) for a in args]
+    out = []
+    for a in args:
+        if isinstance(a, core.Array):
+            out.append(a)
+            continue
+        arr = core.to_array(a, dt)
+        if dt is not None and isinstance(a, (bool, int, float)) and not dtypes.is_float(dt) \
+                and arr._value.item() != a:
+            raise TypeError(
+                f"lax.{op}: the Python scalar {a!r} is not representable in {dt}, the other "
+                f"operand's dtype (lax functions do not promote; it would become "
+                f"{arr._value.item()!r}). Convert explicitly "
+                f"(lax.convert_element_type(x, ...)) or use funcgrad.numpy, which promotes")
+        out.append(arr)
+    return out
 
 
 def _unary(name, impl, kind=_FLOAT, lower=None):
     p = _std(name, impl, 1, kind, lower or ("call", name))
-    return p, (lambda x: bind(p, *_as_operands(x)))
+    return p, (lambda x: bind(p, *_as_operands(x, op=name)))
 
 
 def _binary(name, impl, kind=_NUM, lower=None, out_dtype=None):
     p = _std(name, impl, 2, kind, lower, out_dtype)
-    return p, (lambda x, y: bind(p, *_as_operands(x, y)))
+    return p, (lambda x, y: bind(p, *_as_operands(x, y, op=name)))
 
 
 def _erf_np(x):
@@ -374,7 +392,7 @@ def zeros_like_op(x):
 def _cmp(name, impl, op):
     p = _std(name, impl, 2, _ANY, ("op", op), out_dtype=dtypes.bool_)
     defzero_jvp(p)
-    return p, (lambda x, y: bind(p, *_as_operands(x, y)))
+    return p, (lambda x, y: bind(p, *_as_operands(x, y, op=name)))
 
 
 eq_p, eq = _cmp("eq", np.equal, "==")
@@ -388,7 +406,7 @@ ge_p, ge = _cmp("ge", np.greater_equal, ">=")
 def _logic(name, impl, op, nargs=2):
     p = _std(name, impl, nargs, _BOOLINT, ("op", op))
     defzero_jvp(p)
-    return p, (lambda *xs: bind(p, *_as_operands(*xs)))
+    return p, (lambda *xs: bind(p, *_as_operands(*xs, op=name)))
 
 
 and_p, and_ = _logic("and", np.bitwise_and, "&")
