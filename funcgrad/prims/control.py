@@ -8,7 +8,7 @@ now and an unknown (tangent) part that is staged, via `partial_eval_program`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -695,7 +695,7 @@ def _cond_pe_eqn(eqn: Eqn, in_uk):
     all_res = [a for ra in res_avals for a in ra]
     known_branches, unknown_branches = [], []
     offset = 0
-    for (k, u, _, nres), ra in zip(splits, res_avals):
+    for (k, u, _, nres), _ra in zip(splits, res_avals):
         nk = len(k.outvars) - nres
         before = all_res[:offset]
         after = all_res[offset + nres:]
