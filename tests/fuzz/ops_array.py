@@ -1196,13 +1196,35 @@ def _sort_gen(b: Builder, opname):
     b.emit(opname, (x,), {"axis": axis, "descending": desc}, (out_t,))
 
 
+def _lanes_lost(out, x, op, ctx, axis: int, flat: bool = False):
+    """`out` (a sort of `x` along `axis`), NaN over every lane in which a perturbed run's
+    `x` has a NaN that the base run's has not: such a NaN marks a value that lost all its
+    accuracy (program.Perturb.drift), and sorting moves it to the lane's end, away from the
+    positions it makes arbitrary (relu(sinc(exp2(x))) sorted, seed 23)."""
+    pert = ctx.perturb
+    if pert is None or x.dtype.kind != "f" or not isinstance(op.args[0], str):
+        return out
+    base = pert.base.get(op.args[0])
+    if base is None:
+        return out
+    base = np.asarray(base).reshape(-1) if flat else np.asarray(base)
+    if base.shape != x.shape:
+        return out
+    lost = np.any(np.isnan(x) & ~np.isnan(base), axis=axis, keepdims=True)
+    if not lost.any():
+        return out
+    return np.where(lost, np.copysign(np.nan, pert.nan_sign), out)
+
+
 def _sort_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
     axis = p["axis"]
-    if axis is None:
+    flat = axis is None
+    if flat:
         x, axis = x.reshape(-1), 0
     s = np.sort(x, axis=axis, kind="stable")
-    return np.flip(s, axis) if p["descending"] else s
+    s = np.flip(s, axis) if p["descending"] else s
+    return _lanes_lost(s, x, op, ctx, axis, flat)
 
 
 def _argsort_ref(a, p, op, ctx, env):
@@ -1235,7 +1257,11 @@ def _topk_gen(b: Builder, opname):
 def _topk_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
     idx = _jax_argsort(x, -1, True)[..., :p["k"]]
-    return np.take_along_axis(x, idx, -1), idx
+    vals = np.take_along_axis(x, idx, -1)
+    if vals.size:
+        lost = _lanes_lost(np.zeros(x.shape[:-1] + (1,)), x, op, ctx, -1)
+        vals = np.where(np.isnan(lost), lost, vals)    # the lanes that lost a value
+    return vals, idx
 
 
 register(OpDef("top_k", _topk_gen, _topk_ref,
