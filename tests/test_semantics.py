@@ -755,3 +755,20 @@ def test_softmax_of_large_scaled_values_is_finite(backend):
     assert np.isfinite(out).all() and np.isfinite(lse).all(), (out, lse)
     np.testing.assert_allclose(out, np.einsum("bts,bsd->btd", p64, v), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(lse, s64.max(-1), rtol=1e-5)
+
+
+def test_conv_rhs_dilation_skips_the_holes(backend):
+    """A dilated kernel reads every d-th input: the inputs between its taps take no part
+    (as in XLA), so an inf there leaves the output finite. The reference convolution
+    inserted zeros into the kernel and multiplied that inf by 0 (NaN; found by the program
+    fuzzer, seed 41)."""
+    x = np.ones((1, 1, 1, 5), np.float32)
+    x[0, 0, 0, 1] = np.inf
+    w = np.ones((1, 1, 1, 2), np.float32)
+    dn = ("NCHW", "OIHW", "NCHW")
+    f = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), ((0, 0), (0, 0)),
+                                              rhs_dilation=(1, 2), dimension_numbers=dn)
+    want = np.array([2.0, np.inf, 2.0], np.float32).reshape(1, 1, 1, 3)
+    assert_same(np.asarray(fg.jit(f, backend=backend)(x, w)), want, err="conv rhs_dilation")
+    if backend == "reference":
+        assert_same(np.asarray(f(fnp.asarray(x), fnp.asarray(w))), want, err="eager conv")

@@ -260,11 +260,6 @@ def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
         xd = np.zeros(x.shape[:2] + sp)
         xd[(np.s_[:], np.s_[:]) + tuple(np.s_[::d] for d in lhs_dilation)] = x
         x = xd
-    if any(d > 1 for d in rhs_dilation):
-        sp = _dilate_shape(w.shape[2:], rhs_dilation)
-        wd = np.zeros(w.shape[:2] + sp)
-        wd[(np.s_[:], np.s_[:]) + tuple(np.s_[::d] for d in rhs_dilation)] = w
-        w = wd
     pads = [(0, 0), (0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in padding]
     x = np.pad(x, pads)
     crop = (np.s_[:], np.s_[:]) + tuple(np.s_[max(-lo, 0):x.shape[2 + j] - max(-hi, 0)]
@@ -273,14 +268,17 @@ def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     G, B = feature_group_count, batch_group_count
     N, C = x.shape[:2]
     O = w.shape[0]
-    ksp = w.shape[2:]
+    # The kernel's dilation picks every d-th element of a wider window: inserting zeros
+    # into the kernel instead multiplied an inf input between the taps by 0 (NaN).
+    ksp = tuple((k - 1) * d + 1 for k, d in zip(w.shape[2:], rhs_dilation))
     out_sp = tuple(max(0, (s - k) // st + 1) if s >= k else 0
                    for s, k, st in zip(x.shape[2:], ksp, window_strides))
     if 0 in out_sp or N == 0 or O == 0:
         out = np.zeros((N // B, O) + out_sp)
     else:
         win = np.lib.stride_tricks.sliding_window_view(x, ksp, axis=tuple(range(2, 2 + nsp)))
-        win = win[(np.s_[:], np.s_[:]) + tuple(np.s_[::st] for st in window_strides)]
+        win = win[(np.s_[:], np.s_[:]) + tuple(np.s_[::st] for st in window_strides)
+                  + tuple(np.s_[::d] for d in rhs_dilation)]
         # win: (N, C, *out_sp, *ksp)
         if B > 1:
             winb = win.reshape((B, N // B) + win.shape[1:])
