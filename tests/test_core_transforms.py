@@ -500,7 +500,8 @@ def test_reverse_mode_through_while_loop_points_to_scan():
 
 
 def _composite(x):
-    return fnp.sum(fnp.tanh(x) * fnp.exp(-x ** 2) + fnp.cumsum(fnp.ravel(x)).reshape(x.shape) * 0.1) + fnp.max(x)
+    return fnp.sum(fnp.tanh(x) * fnp.exp(-x ** 2)
+                   + fnp.cumsum(fnp.ravel(x)).reshape(x.shape) * 0.1) + fnp.max(x)
 
 
 @settings(max_examples=15)

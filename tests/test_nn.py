@@ -111,7 +111,8 @@ def test_softmax_log_softmax_vs_numpy():
 def test_softmax_large_logits():
     x = fnp.asarray(np.array([1000.0, 1000.0, -1000.0], np.float32))
     np.testing.assert_allclose(np.asarray(nn.softmax(x)), [0.5, 0.5, 0.0])
-    np.testing.assert_allclose(np.asarray(nn.log_softmax(x)), [-math.log(2)] * 2 + [-2000.0 - math.log(2)],
+    np.testing.assert_allclose(np.asarray(nn.log_softmax(x)),
+                               [-math.log(2)] * 2 + [-2000.0 - math.log(2)],
                                rtol=1e-6)
 
 
