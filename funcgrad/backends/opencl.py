@@ -246,7 +246,7 @@ class Executable:
     def _plan_releases(self):
         """After step i, the intermediates whose last use is step i go back to the pool."""
         last: dict[int, int] = {}
-        for i, (kind, a, b) in enumerate(self._iter_steps()):
+        for i, (_kind, a, b) in enumerate(self._iter_steps()):
             for s in a:
                 last[s] = i
             for s in b:
