@@ -249,7 +249,8 @@ def test_load_does_not_trigger_lazy_loaders(tmp_path):
     ("os:system", "not a namedtuple"),
     ("os:path", "not a namedtuple"),
     ("builtins:type", "not a namedtuple"),
-    (f"no_such_module_{uuid.uuid4().hex}:P", "never imports"),
+    # a fixed name: pytest-xdist's workers must collect the same test ids
+    ("no_such_module_fg_io_never_imported_3f2a9c:P", "never imports"),
     ("collections:NoSuchName", "never imports"),
     ("collections", "malformed"),
     (":P", "malformed"),
