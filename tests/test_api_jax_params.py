@@ -240,6 +240,12 @@ def test_dtype_promotion_strict():
         f(x, i)
     with fg.numpy_dtype_promotion("standard"):
         assert f(x, i).dtype == np.float32
+    # not only elementwise: JAX raises for products and joins of mixed dtypes too
+    for op in (lambda: x @ i, lambda: fnp.dot(x, i), lambda: fnp.einsum("i,i->", x, i),
+               lambda: fnp.concatenate([x, i]), lambda: fnp.outer(x, h)):
+        with pytest.raises(fg.config.TypePromotionError, match="strict"):
+            op()
+    assert (x @ x).dtype == np.float32 and fnp.concatenate([i, i]).dtype == np.int32
     with pytest.raises(ValueError, match="'standard', 'strict'"):
         config.update("jax_numpy_dtype_promotion", "loose")
 

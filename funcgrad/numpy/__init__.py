@@ -1484,7 +1484,7 @@ def concatenate(arrays, axis=0, dtype=None):
         axis = 0
     if builtins.any(a.ndim == 0 for a in arrs):
         raise ValueError("concatenate: zero-dimensional arrays cannot be concatenated")
-    arrs = _promote_dtypes_only(arrs)
+    arrs = _promote_dtypes_only(arrs, "concatenate")
     if dtype is not None:
         arrs = [astype(a, dtype) for a in arrs]
     nd = arrs[0].ndim
@@ -1495,8 +1495,10 @@ def concatenate(arrays, axis=0, dtype=None):
     return _ix.concatenate(arrs, _axis(axis, nd, "concatenate"))
 
 
-def _promote_dtypes_only(arrays):
+def _promote_dtypes_only(arrays, name=None):
     arrs = [_arr(a) for a in arrays]
+    if name is not None:     # jax_numpy_dtype_promotion='strict' (rank promotion: n/a here)
+        _config.check_numpy_promotion(name, [(a.dtype, a.weak_type) for a in arrs], ())
     dt = result_type(*arrs)
     weak = builtins.all(a.weak_type for a in arrs)
     return [a if a.dtype == dt else _ew.convert_element_type(a, dt, weak) for a in arrs]
@@ -2225,7 +2227,7 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
     second-to-last of `b` (its only axis when 1-D). `precision` is accepted (funcgrad
     computes in the operands' precision); `preferred_element_type` is the result's dtype
     (accumulating in it, as JAX)."""
-    x, y = _promote_dtypes_only([a, b])
+    x, y = _promote_dtypes_only([a, b], "dot")
     pet = _pet(preferred_element_type)
     if x.ndim == 0 or y.ndim == 0:
         return _scalar_product(x, y, pet)
@@ -2243,7 +2245,7 @@ def vdot(a, b, *, precision=None, preferred_element_type=None):
 def inner(a, b, *, precision=None, preferred_element_type=None):
     """Contraction of the last axes of `a` and `b` (`precision`/`preferred_element_type`
     as in `dot`)."""
-    x, y = _promote_dtypes_only([a, b])
+    x, y = _promote_dtypes_only([a, b], "inner")
     pet = _pet(preferred_element_type)
     if x.ndim == 0 or y.ndim == 0:
         return _scalar_product(x, y, pet)
@@ -2251,7 +2253,7 @@ def inner(a, b, *, precision=None, preferred_element_type=None):
 
 
 def outer(a, b):
-    x, y = _promote_dtypes_only([ravel(a), ravel(b)])
+    x, y = _promote_dtypes_only([ravel(a), ravel(b)], "outer")
     return multiply(x[:, None], y[None, :])
 
 
@@ -2259,7 +2261,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     """NumPy's `matmul` (`@`): batched matrix products with broadcast batch axes; 1-D
     operands are promoted to a row/column and squeezed back. `precision`/
     `preferred_element_type` as in `dot`."""
-    x, y = _promote_dtypes_only([a, b])
+    x, y = _promote_dtypes_only([a, b], "matmul")
     pet = _pet(preferred_element_type)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("matmul: input operands must have at least one dimension (use * for "
@@ -2309,7 +2311,7 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     """Contraction of the last `axes` axes of `a` with the first of `b`, or of the axes
     listed in `axes = (a_axes, b_axes)`. `precision`/`preferred_element_type` as in
     `dot`."""
-    x, y = _promote_dtypes_only([a, b])
+    x, y = _promote_dtypes_only([a, b], "tensordot")
     if isinstance(axes, (int, _np.integer)):
         ax = (tuple(range(x.ndim - axes, x.ndim)), tuple(range(axes)))
     else:
@@ -2326,7 +2328,7 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
     is the result's dtype, the operands being converted to it first (accumulating in it,
     as JAX); `optimize` and `precision` are accepted (funcgrad picks its own order and
     computes in the operands' precision)."""
-    ops = _promote_dtypes_only(operands)
+    ops = _promote_dtypes_only(operands, "einsum")
     pet = _pet(preferred_element_type)
     if pet is not None:
         ops = [astype(o, pet) for o in ops]
@@ -2419,7 +2421,7 @@ def _einsum_pair(a, sa, b, sb, others):
 
 
 def kron(a, b):
-    x, y = _promote_dtypes_only([a, b])
+    x, y = _promote_dtypes_only([a, b], "kron")
     nd = builtins.max(x.ndim, y.ndim)
     x = reshape(x, (1,) * (nd - x.ndim) + x.shape)
     y = reshape(y, (1,) * (nd - y.ndim) + y.shape)
