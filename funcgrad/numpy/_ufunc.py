@@ -51,6 +51,15 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
                              f"with one output (nin=2, nout=1), this one has nin={self.nin}, "
                              f"nout={self.nout}")
 
+    def _operand(self, method, a, dtype, out):
+        """The array a fold method works on: binary ufuncs only, no `out=`, cast to
+        `dtype` when given."""
+        self._binary(method)
+        if out is not None:
+            raise NotImplementedError(f"{self.__name__}.{method}: out= is not supported")
+        arr = _fnp.asarray(a)
+        return arr if dtype is None else arr.astype(dtype)
+
     def outer(self, A, B, /):
         """func(a, b) for every pair of an element a of A and b of B: shape A.shape +
         B.shape."""
@@ -80,12 +89,7 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         """func folded over `axis` (None: all axes; a tuple: each in turn), starting from
         `initial` when given (else the first element). With `where`, masked-out elements
         are skipped; then `initial` or the ufunc's `identity` is needed."""
-        self._binary("reduce")
-        if out is not None:
-            raise NotImplementedError(f"{self.__name__}.reduce: out= is not supported")
-        arr = _fnp.asarray(a)
-        if dtype is not None:
-            arr = arr.astype(dtype)
+        arr = self._operand("reduce", a, dtype, out)
         mask = None if where is None else _fnp.broadcast_to(_fnp.asarray(where), arr.shape)
         if axis is None:
             axes = tuple(range(arr.ndim))
@@ -126,12 +130,7 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
     def accumulate(self, a, axis=0, dtype=None, out=None):
         """The running fold of func along `axis`: out[0] = a[0], out[i] = func(out[i-1],
         a[i])."""
-        self._binary("accumulate")
-        if out is not None:
-            raise NotImplementedError(f"{self.__name__}.accumulate: out= is not supported")
-        arr = _fnp.asarray(a)
-        if dtype is not None:
-            arr = arr.astype(dtype)
+        arr = self._operand("accumulate", a, dtype, out)
         if axis is None:
             arr, axis = _fnp.ravel(arr), 0
         axis = _fnp._axis(axis, arr.ndim, f"{self.__name__}.accumulate")
