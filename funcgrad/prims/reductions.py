@@ -43,8 +43,19 @@ def _bcast_back(y, in_shape, axes):
 
 reduce_sum_p = core.new_primitive("reduce_sum")
 core.shape_rules[reduce_sum_p] = _reduce_shape("reduce_sum")
-core.impl_rules[reduce_sum_p] = lambda x, *, axes: np.sum(
-    x, axis=axes, dtype=x.dtype if x.dtype != np.bool_ else None)
+
+
+def _reduce_sum_np(x, *, axes):
+    if x.dtype == np.bool_:
+        return np.sum(x, axis=axes)
+    if dtypes.is_float(x.dtype) and x.dtype.itemsize == 2:
+        # bfloat16/float16 accumulate in float32 and round once, as XLA's CPU backend does:
+        # summed in bfloat16, 1 + 511 * 2**-8 stays 1.
+        return np.sum(x, axis=axes, dtype=np.float32).astype(x.dtype)
+    return np.sum(x, axis=axes, dtype=x.dtype)
+
+
+core.impl_rules[reduce_sum_p] = _reduce_sum_np
 deflinear(reduce_sum_p, lambda ct, x, *, axes: [_bcast_back(ct, x.aval.shape, axes)])
 _reduce_batch(reduce_sum_p)
 
