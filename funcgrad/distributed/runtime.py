@@ -421,6 +421,42 @@ _state = {"world": None, "hooks": None}
 _init_lock = threading.Lock()
 
 
+# glibc's mallopt parameters (malloc.h) and the most it accepts for the mmap threshold on a
+# 64-bit system (HEAP_MAX_SIZE / 2).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MAX_MMAP_THRESHOLD = 32 << 20
+_MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+
+
+def keep_freed_buffers() -> bool:
+    """Make glibc keep freed buffers of up to 32 MiB for reuse instead of unmapping them.
+
+    By default glibc serves every allocation above its (adaptive) mmap threshold with fresh
+    pages and unmaps them on free, so each training step's gradients and each allreduce's
+    results live in memory the process has never touched. MPICH's transfer of a large
+    message between processes of one machine costs about 3x more from and into such
+    buffers than from reused ones (measured with mpi4py alone, 2 processes, 2.68 MB:
+    `Allreduce` into a new NumPy array each call against the same array; equal once the
+    threshold is raised), which made the fused gradient allreduce reach 71% of a raw
+    `Allreduce` into a preallocated buffer. Raising the mmap threshold (and the trim
+    threshold with it) keeps such buffers in the heap, where the next step reuses them.
+    Done once, when a multi-process world starts; a process that sets glibc's own
+    variables (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) keeps
+    its choice. Returns whether the thresholds were changed (False off glibc)."""
+    if any(v in os.environ for v in _MALLOC_ENV):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False                     # not glibc (musl, macOS): nothing to tune
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, _MAX_MMAP_THRESHOLD) == 1
+    return mallopt(_M_TRIM_THRESHOLD, 2 * _MAX_MMAP_THRESHOLD) == 1 and ok
+
+
 def launched_by_mpi() -> bool:
     """Whether an MPI launcher (mpirun/mpiexec/srun) started this process."""
     return any(os.environ.get(v) for v in _LAUNCHER_VARS)
@@ -468,6 +504,8 @@ def initialize(timeout: float | None = None, *, use_mpi: bool | None = None,
                     "-e '.[distributed]' (mpi4py and the mpich wheel, which brings mpiexec)"
                 ) from e
             world = MPIWorld(MPI, float(timeout), int(bucket_bytes))
+            if world.size > 1:
+                keep_freed_buffers()
         else:
             world = LocalWorld()
         _state["world"] = world
