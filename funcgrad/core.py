@@ -429,7 +429,7 @@ def to_array(x, dtype=None) -> Array:
     """`x` as a funcgrad Array: Python scalars become weakly-typed 0-d arrays."""
     if isinstance(x, Array):
         return x
-    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         dt = dtypes.python_scalar_dtype(x) if dtype is None else \
             dtypes.canonicalize_value(dtype)
         if isinstance(x, int) and not isinstance(x, bool) and dtypes.is_int(dt):

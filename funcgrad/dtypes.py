@@ -10,11 +10,18 @@ default to float32/int32; when on, the defaults are float64/int64, as in JAX's x
 Promotion follows JAX's lattice where it differs from NumPy's: an integer or bool mixed
 with a float gives that float (int32 + float32 -> float32, not float64), and Python
 scalars are *weakly typed*: they never promote an array's dtype (f16 array * 2.0 -> f16).
+The kinds are ordered bool < int < float < complex; a float mixed with a complex gives the
+complex type wide enough for both (float32 + complex64 -> complex64, float64 + complex64 ->
+complex128), bfloat16 with float16 gives float32 (neither holds the other), and a weak
+Python complex (`x * 1j`) gives the complex type of the array's precision (float32 or
+bfloat16 -> complex64, float64 -> complex128). `bfloat16` is ml_dtypes' NumPy dtype, as in
+JAX; NumPy's own promotion does not know it, so the float rules here do not ask NumPy.
 """
 from __future__ import annotations
 
 import warnings
 
+import ml_dtypes
 import numpy as np
 
 from . import config
@@ -32,6 +39,9 @@ uint64 = np.dtype(np.uint64)
 float16 = np.dtype(np.float16)
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
+complex64 = np.dtype(np.complex64)
+complex128 = np.dtype(np.complex128)
 
 # JAX's `float0`: the dtype of the tangent/cotangent of an integer or boolean value (it has
 # no values: every element is the trivial zero). Gradients with respect to integer inputs
@@ -40,8 +50,8 @@ float64 = np.dtype(np.float64)
 float0 = np.dtype([("float0", np.void, 0)])
 
 SUPPORTED = frozenset([bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-                       float16, float32, float64])
-_TO_32 = {float64: float32, int64: int32, uint64: uint32}
+                       bfloat16, float16, float32, float64, complex64, complex128])
+_TO_32 = {float64: float32, int64: int32, uint64: uint32, complex128: complex64}
 
 # JAX's x64 switch, kept here for the hot paths (every array creation reads it).
 _x64 = [bool(config.read("enable_x64"))]
@@ -59,28 +69,31 @@ def __getattr__(name):
         return float64 if _x64[0] else float32
     if name == "DEFAULT_INT":
         return int64 if _x64[0] else int32
+    if name == "DEFAULT_COMPLEX":
+        return complex128 if _x64[0] else complex64
     raise AttributeError(f"module 'funcgrad.dtypes' has no attribute {name!r}")
 
 _SHORT = {bool_: "bool", int8: "i8", int16: "i16", int32: "i32", int64: "i64", uint8: "u8",
-          uint16: "u16", uint32: "u32", uint64: "u64", float16: "f16", float32: "f32",
-          float64: "f64"}
+          uint16: "u16", uint32: "u32", uint64: "u64", bfloat16: "bf16", float16: "f16",
+          float32: "f32", float64: "f64", complex64: "c64", complex128: "c128"}
 
 
 def short_name(dtype) -> str:
     return _SHORT.get(np.dtype(dtype), str(dtype))
 
 
-_PYTHON_TYPES = {float: "float", int: "int", bool: "bool"}
+_PYTHON_TYPES = {float: "float", int: "int", bool: "bool", complex: "complex"}
 
 
 def canonicalize(dtype, explicit: bool = True) -> np.dtype:
     """The dtype funcgrad uses for `dtype`: a supported NumPy dtype, 32-bit when 64-bit types
     are off (with JAX's warning when the dtype was asked for `explicit`ly). The Python types
-    `float`/`int`/`bool` mean the default types, as in JAX. A clear error for
-    complex/object/string dtypes."""
+    `float`/`int`/`bool`/`complex` mean the default types, as in JAX. A clear error for
+    object/string dtypes."""
     kind = _PYTHON_TYPES.get(dtype) if isinstance(dtype, type) else None
     if kind is not None:
-        return {"float": DEFAULT_FLOAT_(), "int": DEFAULT_INT_(), "bool": bool_}[kind]
+        return {"float": DEFAULT_FLOAT_(), "int": DEFAULT_INT_(), "bool": bool_,
+                "complex": DEFAULT_COMPLEX_()}[kind]
     dt = np.dtype(dtype)
     if dt not in SUPPORTED:
         raise TypeError(f"funcgrad does not support dtype {dt}; supported: "
@@ -113,8 +126,50 @@ def DEFAULT_INT_() -> np.dtype:
     return int64 if _x64[0] else int32
 
 
+def DEFAULT_COMPLEX_() -> np.dtype:
+    return complex128 if _x64[0] else complex64
+
+
 def is_float(dtype) -> bool:
-    return np.issubdtype(dtype, np.floating)
+    """A real floating-point dtype, bfloat16 included (NumPy's `issubdtype` does not know
+    ml_dtypes' types)."""
+    dt = np.dtype(dtype)
+    return dt == bfloat16 or np.issubdtype(dt, np.floating)
+
+
+def is_complex(dtype) -> bool:
+    return np.issubdtype(np.dtype(dtype), np.complexfloating)
+
+
+def is_inexact(dtype) -> bool:
+    """Float or complex: the dtypes that carry derivatives."""
+    return is_float(dtype) or is_complex(dtype)
+
+
+def real_dtype(dtype) -> np.dtype:
+    """The real dtype of a complex one (complex64 -> float32); a real dtype itself."""
+    dt = np.dtype(dtype)
+    if dt == complex64:
+        return float32
+    if dt == complex128:
+        return float64
+    return dt
+
+
+def complex_dtype(dtype) -> np.dtype:
+    """The complex dtype holding `dtype`'s values: float64 -> complex128, every narrower
+    float (and int/bool) -> complex64 (complex128 for int64 with x64)."""
+    dt = np.dtype(dtype)
+    if is_complex(dt):
+        return dt
+    if dt == float64 or (dt.itemsize == 8 and dt.kind in "iu"):
+        return canonicalize_value(complex128)
+    return complex64
+
+
+def finfo(dtype):
+    """`np.finfo` that also knows bfloat16 (ml_dtypes' subclass of it)."""
+    return ml_dtypes.finfo(np.dtype(dtype))
 
 
 def is_int(dtype) -> bool:
@@ -130,11 +185,15 @@ def is_bool(dtype) -> bool:
 
 
 def _kind_rank(dtype) -> int:
-    return 0 if is_bool(dtype) else 1 if is_int(dtype) else 2
+    if is_bool(dtype):
+        return 0
+    if is_int(dtype):
+        return 1
+    return 3 if is_complex(dtype) else 2
 
 
 def default_for_kind(rank: int) -> np.dtype:
-    return (bool_, DEFAULT_INT_(), DEFAULT_FLOAT_())[rank]
+    return (bool_, DEFAULT_INT_(), DEFAULT_FLOAT_(), DEFAULT_COMPLEX_())[rank]
 
 
 def python_scalar_dtype(x) -> np.dtype:
@@ -144,6 +203,8 @@ def python_scalar_dtype(x) -> np.dtype:
         return DEFAULT_INT_()
     if isinstance(x, float):
         return DEFAULT_FLOAT_()
+    if isinstance(x, complex):
+        return DEFAULT_COMPLEX_()
     raise TypeError(f"not a Python scalar: {type(x).__name__}")
 
 
@@ -152,8 +213,16 @@ def promote_strong(a, b) -> np.dtype:
     if a == b:
         return a
     ra, rb = _kind_rank(a), _kind_rank(b)
-    if ra != rb and max(ra, rb) == 2:
-        return a if ra == 2 else b
+    if ra < rb:
+        a, b, ra, rb = b, a, rb, ra
+    if ra == 3 and rb == 2:
+        # The join of float64 and complex64 is complex128 on JAX's lattice.
+        return canonicalize_value(complex128 if b == float64 else a)
+    if ra != rb and ra >= 2:
+        return a
+    if bfloat16 in (a, b):
+        other = b if a == bfloat16 else a
+        return other if other.itemsize > 2 else float32     # bf16 + f16 -> f32
     out = np.promote_types(a, b)
     if out == float64 and a.kind in "iu" and b.kind in "iu":
         out = DEFAULT_FLOAT_()     # int64 with uint64: JAX's lattice gives the default float
@@ -169,7 +238,10 @@ def result_type(*typed) -> tuple[np.dtype, bool]:
         for d in strong[1:]:
             out = promote_strong(out, d)
         top_weak = max((_kind_rank(d) for d in weak), default=-1)
-        if top_weak > _kind_rank(out):
+        rank = _kind_rank(out)
+        if top_weak == 3 and rank == 2:
+            return complex_dtype(out), False      # f32 * 1j -> c64, f64 * 1j -> c128
+        if top_weak > rank:
             return default_for_kind(top_weak), False
         return out, False
     out = weak[0]

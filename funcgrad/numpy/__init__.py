@@ -10,6 +10,7 @@ import builtins
 import math as _math
 import string as _string
 
+import ml_dtypes as _ml_dtypes
 import numpy as _np
 
 from .. import config as _config
@@ -28,12 +29,16 @@ bool_ = _np.bool_
 int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
 uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
+bfloat16 = _ml_dtypes.bfloat16
+complex64, complex128 = _np.complex64, _np.complex128
+csingle, cdouble, complex_ = _np.complex64, _np.complex128, _np.complex128
 integer, floating, number, inexact = _np.integer, _np.floating, _np.number, _np.inexact
 signedinteger, unsignedinteger = _np.signedinteger, _np.unsignedinteger
 dtype = _np.dtype
 pi, e, inf, nan, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, _np.euler_gamma
 newaxis = None
-iinfo, finfo = _np.iinfo, _np.finfo
+# ml_dtypes' finfo is NumPy's extended to bfloat16 (JAX's jnp.finfo does the same).
+iinfo, finfo = _np.iinfo, _ml_dtypes.finfo
 issubdtype = _np.issubdtype
 # NumPy's scalar-type names, as jax.numpy exports them (the 64-bit ones follow the x64 rule
 # when used as a dtype).
@@ -62,7 +67,8 @@ def asarray(a, dtype=None, order=None, *, copy=None):
                                                      for e in _core._flat_seq(a)):
         return stack([asarray(e) for e in a]) if dtype is None else astype(
             stack([asarray(e) for e in a]), dtype)
-    if isinstance(a, (bool, int, float)) and not isinstance(a, _np.generic) and dtype is None:
+    if isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic) \
+            and dtype is None:
         return _core.to_array(a)
     x = _core.to_array(a, None if dtype is None else _dt.canonicalize(dtype))
     if dtype is not None and x.weak_type:     # an explicit dtype makes a strong type (JAX)
@@ -82,7 +88,8 @@ def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
     _check_order("array", order)
     a = object
     x = asarray(a, dtype)
-    if isinstance(a, (bool, int, float)) and dtype is None and not isinstance(x, Tracer):
+    if isinstance(a, (bool, int, float, complex)) and dtype is None \
+            and not isinstance(x, Tracer):
         x = _core.to_array(_np.asarray(a, x.dtype))
     while x.ndim < ndmin:
         x = expand_dims(x, 0)
@@ -310,7 +317,7 @@ def result_type(*args):
     for a in args:
         if isinstance(a, Array):
             typed.append((a.dtype, a.weak_type))
-        elif isinstance(a, (bool, int, float)) and not isinstance(a, _np.generic):
+        elif isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic):
             typed.append((_dt.python_scalar_dtype(a), True))
         elif isinstance(a, (type, _np.dtype, str)):
             typed.append((_np.dtype(a), False))
@@ -325,7 +332,7 @@ def promote_types(a, b):
 
 def _promote(name, *args, to_float=False):
     try:
-        arrs = [_arr(a) if not (isinstance(a, (bool, int, float)) and
+        arrs = [_arr(a) if not (isinstance(a, (bool, int, float, complex)) and
                                 not isinstance(a, _np.generic)) else a for a in args]
     except TypeError as e:
         kinds = ", ".join("Array" if isinstance(a, Array) else type(a).__name__ for a in args)
@@ -2744,6 +2751,7 @@ __all__ = [
     "uint16", "uint32", "uint64", "uint8", "unique", "unravel_index", "unsignedinteger",
     "unstack", "vander", "var", "vdot", "vecdot", "vecmat", "vectorize", "vsplit", "vstack",
     "where", "zeros", "zeros_like",
+    "bfloat16", "cdouble", "complex128", "complex64", "complex_", "csingle",
     "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "setdiff1d",
     "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts", "unique_inverse",
     "unique_values",
