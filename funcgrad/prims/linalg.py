@@ -50,23 +50,34 @@ def _dot_general_shape(lhs, rhs, *, dimension_numbers, preferred_element_type=No
     return ShapedArray(shape, dt, lhs.weak_type and rhs.weak_type)
 
 
+def _accumulation_dtype(in_dtype, out_dtype):
+    """The dtype the reference sums products in: float32 for bfloat16/float16 operands (the
+    products are exact in it; XLA's CPU backend does the same) unless float64 is asked
+    for, float64 for float32 (the oracle's margin), None (the operands') otherwise."""
+    if not dtypes.is_float(in_dtype) or in_dtype == np.float64:
+        return None
+    if in_dtype.itemsize == 2 and out_dtype != np.float64:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
 def _dot_general_np(lhs, rhs, *, dimension_numbers, preferred_element_type=None):
     (lc, rc), (lb, rb) = dimension_numbers
     lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
     rfree = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
+    dt = lhs.dtype if preferred_element_type is None else preferred_element_type
     lt = np.transpose(lhs, list(lb) + lfree + list(lc))
     rt = np.transpose(rhs, list(rb) + list(rc) + rfree)
     bshape = [lhs.shape[i] for i in lb]
     nb, nk = int(np.prod(bshape)), int(np.prod([lhs.shape[i] for i in lc]))
     nl = int(np.prod([lhs.shape[i] for i in lfree]))
     nr = int(np.prod([rhs.shape[i] for i in rfree]))
-    acc = np.float64 if dtypes.is_float(lhs.dtype) and lhs.dtype != np.float64 else None
     a = lt.reshape(nb, nl, nk)
     b = rt.reshape(nb, nk, nr)
+    acc = _accumulation_dtype(lhs.dtype, dt)
     if acc is not None:
         a, b = a.astype(acc), b.astype(acc)
     out = np.matmul(a, b)
-    dt = lhs.dtype if preferred_element_type is None else preferred_element_type
     return out.reshape(bshape + [lhs.shape[i] for i in lfree] +
                        [rhs.shape[i] for i in rfree]).astype(dt)
 
@@ -97,12 +108,24 @@ def _dot_transpose_lhs(ct, x_aval, y, *, dimension_numbers, preferred_element_ty
     dims = ((tuple(ans_y), tuple(y_kept)), (tuple(ans_batch), tuple(yb)))
     xc_sorted_by_y = [xc[i] for i in np.argsort(yc)]
     out_axes = np.argsort(list(xb) + x_kept + xc_sorted_by_y)
-    res = dot_general(ct, y, dims, preferred_element_type)
+    ct, y = _common_dtype(ct, y)
+    res = dot_general(ct, y, dims)
     res = transpose(res, tuple(int(a) for a in out_axes))
     if res.dtype != x_aval.dtype:
-        from .elementwise import convert_element_type
+        # With preferred_element_type (bfloat16 operands, float32 result) the cotangent is
+        # float32: the operand's cotangent is computed in it and rounded once to bfloat16.
         res = convert_element_type(res, x_aval.dtype)
     return res
+
+
+def _common_dtype(ct, y):
+    """`ct` and `y` in one dtype, the wider (a float32 cotangent of a product of
+    bfloat16 operands meets a bfloat16 operand; widening loses nothing)."""
+    ct_dt, y_dt = core.get_aval(ct).dtype, core.get_aval(y).dtype
+    if ct_dt == y_dt:
+        return ct, y
+    common = dtypes.promote_strong(ct_dt, y_dt)
+    return convert_element_type(ct, common), convert_element_type(y, common)
 
 
 def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, preferred_element_type=None):
@@ -151,10 +174,23 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
           (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
-    pet = None if preferred_element_type is None else np.dtype(preferred_element_type)
-    if pet is not None and pet == lhs.dtype:
-        pet = None
+    pet = _preferred("dot_general", lhs.dtype, preferred_element_type)
     return bind(dot_general_p, lhs, rhs, dimension_numbers=dn, preferred_element_type=pet)
+
+
+def _preferred(name, in_dtype, preferred_element_type):
+    """`preferred_element_type` checked against the operands' dtype; None when it is
+    theirs."""
+    if preferred_element_type is None:
+        return None
+    pet = dtypes.canonicalize(preferred_element_type, explicit=False)
+    if pet == in_dtype:
+        return None
+    if dtypes.is_float(in_dtype) and not (dtypes.is_float(pet) or dtypes.is_complex(pet)):
+        raise TypeError(f"{name}: preferred_element_type {pet} is not a floating type but the "
+                        f"operands are {in_dtype}; the result of floating operands accumulates "
+                        "in a floating type (pass e.g. preferred_element_type=float32)")
+    return pet
 
 
 # --- conv_general_dilated --------------------------------------------------------------
@@ -219,7 +255,8 @@ conv_general_dilated_p = core.new_primitive("conv_general_dilated")
 
 
 def _conv_shape(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
-                dimension_numbers, feature_group_count, batch_group_count):
+                dimension_numbers, feature_group_count, batch_group_count,
+                preferred_element_type=None):
     ls, rs, os_ = dimension_numbers
     if lhs.dtype != rhs.dtype:
         raise TypeError(f"conv_general_dilated: dtypes differ ({lhs.dtype}, {rhs.dtype})")
@@ -246,18 +283,22 @@ def _conv_shape(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
     shape[os_[1]] = o
     for d, s in zip(os_[2:], out_sp):
         shape[d] = s
-    return ShapedArray(shape, lhs.dtype, False)
+    dt = lhs.dtype if preferred_element_type is None else preferred_element_type
+    return ShapedArray(shape, dt, False)
 
 
 def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
-             dimension_numbers, feature_group_count, batch_group_count):
+             dimension_numbers, feature_group_count, batch_group_count,
+             preferred_element_type=None):
     ls, rs, os_ = dimension_numbers
-    x = np.transpose(lhs, ls).astype(np.float64)
-    w = np.transpose(rhs, rs).astype(np.float64)
+    dt = lhs.dtype if preferred_element_type is None else preferred_element_type
+    acc = _accumulation_dtype(lhs.dtype, dt) or np.result_type(lhs.dtype, np.float64)
+    x = np.transpose(lhs, ls).astype(acc)
+    w = np.transpose(rhs, rs).astype(acc)
     nsp = x.ndim - 2
     if any(d > 1 for d in lhs_dilation):
         sp = _dilate_shape(x.shape[2:], lhs_dilation)
-        xd = np.zeros(x.shape[:2] + sp)
+        xd = np.zeros(x.shape[:2] + sp, acc)
         xd[(np.s_[:], np.s_[:]) + tuple(np.s_[::d] for d in lhs_dilation)] = x
         x = xd
     pads = [(0, 0), (0, 0)] + [(max(lo, 0), max(hi, 0)) for lo, hi in padding]
@@ -274,7 +315,7 @@ def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     out_sp = tuple(max(0, (s - k) // st + 1) if s >= k else 0
                    for s, k, st in zip(x.shape[2:], ksp, window_strides))
     if 0 in out_sp or N == 0 or O == 0:
-        out = np.zeros((N // B, O) + out_sp)
+        out = np.zeros((N // B, O) + out_sp, acc)
     else:
         win = np.lib.stride_tricks.sliding_window_view(x, ksp, axis=tuple(range(2, 2 + nsp)))
         win = win[(np.s_[:], np.s_[:]) + tuple(np.s_[::st] for st in window_strides)
@@ -294,7 +335,7 @@ def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
             k_axes = "".join("klmnop"[:nsp])
             out = np.einsum(f"ngc{sp_axes}{k_axes},goc{k_axes}->ngo{sp_axes}", wing, wg)
             out = out.reshape((N, O) + out_sp)
-    return np.transpose(out, np.argsort(os_)).astype(lhs.dtype)
+    return np.transpose(out, np.argsort(os_)).astype(dt)
 
 
 def _conv_spec_transpose(spec):
@@ -384,14 +425,25 @@ def _conv_transpose_rhs(g, lhs, rhs_aval, *, window_strides, padding, lhs_dilati
                                 trans_dn, G, B)
 
 
-def _conv_transpose(ct, lhs, rhs, **params):
+def _conv_transpose(ct, lhs, rhs, *, preferred_element_type=None, **params):
+    # As for dot_general: a cotangent wider than the operands (preferred_element_type)
+    # meets the other operand in the wider dtype and the result is rounded once.
     if is_undefined(lhs):
-        return [_conv_transpose_lhs(ct, lhs.aval, rhs, **params), None]
-    return [None, _conv_transpose_rhs(ct, lhs, rhs.aval, **params)]
+        ct, rhs = _common_dtype(ct, rhs)
+        res = _conv_transpose_lhs(ct, lhs.aval, rhs, **params)
+        return [_as_dtype(res, lhs.aval.dtype), None]
+    ct, lhs = _common_dtype(ct, lhs)
+    res = _conv_transpose_rhs(ct, lhs, rhs.aval, **params)
+    return [None, _as_dtype(res, rhs.aval.dtype)]
+
+
+def _as_dtype(x, dtype):
+    return x if x.dtype == dtype else convert_element_type(x, dtype)
 
 
 def _conv_batch(size, vals, dims, *, window_strides, padding, lhs_dilation, rhs_dilation,
-                dimension_numbers, feature_group_count, batch_group_count):
+                dimension_numbers, feature_group_count, batch_group_count,
+                preferred_element_type=None):
     lhs, rhs = vals
     dl, dr = dims
     ls, rs, os_ = dimension_numbers
@@ -399,6 +451,8 @@ def _conv_batch(size, vals, dims, *, window_strides, padding, lhs_dilation, rhs_
     params = {"window_strides": window_strides, "padding": padding,
               "lhs_dilation": lhs_dilation, "rhs_dilation": rhs_dilation,
               "dimension_numbers": dimension_numbers}
+    if preferred_element_type is not None:
+        params["preferred_element_type"] = preferred_element_type
     if dl is not None and dr is None and B == 1:
         # Fold the vmap axis into the conv batch axis.
         new_lhs = _reshape_axis_into(dl, ls[0], lhs)
@@ -446,8 +500,23 @@ core.batch_rules[conv_general_dilated_p] = _conv_batch
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                          rhs_dilation=None, dimension_numbers=None, feature_group_count=1,
                          batch_group_count=1, precision=None, preferred_element_type=None):
-    """General N-d convolution (JAX's `lax.conv_general_dilated`)."""
+    """General N-d convolution (JAX's `lax.conv_general_dilated`). `preferred_element_type`
+    is the result's dtype and the accumulation's: bfloat16/float16 operands always
+    accumulate in float32 and, without it, round the result once to their dtype."""
     lhs, rhs = core.to_array(lhs), core.to_array(rhs)
+    pet = _preferred("conv_general_dilated", lhs.dtype, preferred_element_type)
+    if pet is not None and lhs.dtype in (dtypes.float32, dtypes.float64):
+        # Widening float32/float64 operands is exact, and narrowing rounds the float32/64
+        # result: both are plain converts around a convolution the backends compile.
+        if pet.itemsize > lhs.dtype.itemsize:
+            lhs, rhs = convert_element_type(lhs, pet), convert_element_type(rhs, pet)
+            return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
+                                        rhs_dilation, dimension_numbers, feature_group_count,
+                                        batch_group_count)
+        out = conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
+                                   rhs_dilation, dimension_numbers, feature_group_count,
+                                   batch_group_count)
+        return convert_element_type(out, pet)
     dn = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
     nsp = lhs.ndim - 2
     lhs_dilation = (1,) * nsp if lhs_dilation is None else tuple(int(d) for d in lhs_dilation)
@@ -462,10 +531,12 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
         padding = padtype_to_pads(in_sp, k_sp, window_strides, padding)
     else:
         padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    # The parameter is left out when unused, so programs without it print as before.
+    extra = {} if pet is None else {"preferred_element_type": pet}
     return bind(conv_general_dilated_p, lhs, rhs, window_strides=window_strides,
                 padding=padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
                 dimension_numbers=dn, feature_group_count=int(feature_group_count),
-                batch_group_count=int(batch_group_count))
+                batch_group_count=int(batch_group_count), **extra)
 
 
 def conv(lhs, rhs, window_strides, padding):
