@@ -44,6 +44,7 @@ from .prims.elementwise import (abs, acos, acosh, add, and_, asin, asinh, atan, 
 from .prims.collectives import (all_gather, axis_index, axis_size, pmax, pmean, pmin,
                                 ppermute, psum, psum_scatter)
 from .prims.linalg import ConvDimensionNumbers, conv_dimension_numbers, padtype_to_pads
+from .prims.fft import FftType, fft
 from .prims.windows import reduce_window, reduce_window_shape_tuple, sort
 from .tree_util import tree_flatten as _tree_flatten
 from .tree_util import tree_leaves as _tree_leaves
@@ -51,6 +52,7 @@ from .tree_util import tree_map as _tree_map
 from .tree_util import tree_unflatten as _tree_unflatten
 
 __all__ = [
+    "FftType", "fft",
     "AccuracyMode", "ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers",
     "DotAlgorithmPreset", "DotDimensionNumbers", "GatherDimensionNumbers",
     "GatherScatterMode", "Precision", "PrecisionLike", "RoundingMethod",

@@ -41,6 +41,8 @@ HOST_STEPS = {
     # LAPACK (funcgrad/prims/lapack.py runs the library routine on the host buffers).
     "cholesky": "LAPACK", "eigh": "LAPACK", "lu": "LAPACK", "qr": "LAPACK", "svd": "LAPACK",
     "triangular_solve": "LAPACK/BLAS trsm",
+    # Our C FFT kernel (funcgrad/prims/fft_kernel.py), called on the host buffers.
+    "fft": "our C FFT kernel on host buffers",
     # NumPy on the host buffers: no C loop lowering yet.
     "sort": "NumPy sort (no C sort kernel yet)", "cumsum": "NumPy cumsum (no C scan kernel)",
     # Python callbacks run Python by definition; collectives call MPI on host buffers.

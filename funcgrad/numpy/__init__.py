@@ -2659,6 +2659,7 @@ def isscalar(element):
 
 
 from . import linalg  # noqa: E402
+from . import fft  # noqa: E402  (numpy.fft, on the fft primitive)
 from ._methods import attach_array_methods  # noqa: E402
 from ._extra import (  # noqa: E402  (written on the functions above)
     append, apply_along_axis, atan2, bincount, bitwise_invert, bitwise_left_shift,
@@ -2725,7 +2726,7 @@ __all__ = [
     "divmod", "dot", "dstack", "dtype", "e", "ediff1d", "einsum", "empty", "empty_like",
     "equal", "euler_gamma", "exp", "exp2", "expand_dims", "expm1", "extract", "eye", "fabs",
     "finfo", "fix", "flatnonzero", "flip", "fliplr", "flipud", "float16", "float32", "float64",
-    "float_power", "floating", "floor", "floor_divide", "fmax", "fmin", "fmod", "frexp",
+    "fft", "float_power", "floating", "floor", "floor_divide", "fmax", "fmin", "fmod", "frexp",
     "fromfunction", "full", "full_like", "gcd", "geomspace", "greater", "greater_equal",
     "heaviside", "histogram", "hsplit", "hstack", "hypot", "i0", "identity", "iinfo", "in1d",
     "indices", "inexact", "inf", "inner", "insert", "int16", "int32", "int64", "int8",
