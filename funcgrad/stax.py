@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from funcgrad import lax, random
+from funcgrad import dtypes, lax, random
 from funcgrad import numpy as fnp
 from funcgrad.nn import (
     elu,
@@ -244,7 +244,9 @@ def BatchNorm(axis=(0, 1, 2), epsilon=1e-5, center=True, scale=True, beta_init=z
     """Batch normalisation over `axis` with learned shift `beta` and scale `gamma`.
 
     As in JAX's stax this keeps NO running statistics: it always normalises with the
-    statistics of the batch it is given, in training and at test time alike."""
+    statistics of the batch it is given, in training and at test time alike. bfloat16 and
+    float16 inputs are normalised in float32 and the result rounded once to their dtype
+    (JAX's stax computes the statistics in the input's dtype)."""
     axis = (axis,) if np.ndim(axis) == 0 else tuple(axis)
 
     def init_fun(rng, input_shape):
@@ -257,21 +259,38 @@ def BatchNorm(axis=(0, 1, 2), epsilon=1e-5, center=True, scale=True, beta_init=z
     def apply_fun(params, x, **kwargs):
         beta, gamma = params
         ed = tuple(None if i in axis else slice(None) for i in range(x.ndim))
-        z = standardize(x, axis, epsilon=epsilon)
+        z = standardize(_at_least_f32(x), axis, epsilon=epsilon)
         if center and scale:
-            return gamma[ed] * z + beta[ed]
-        if center:
-            return z + beta[ed]
-        if scale:
-            return gamma[ed] * z
-        return z
+            z = gamma[ed] * z + beta[ed]
+        elif center:
+            z = z + beta[ed]
+        elif scale:
+            z = gamma[ed] * z
+        return _round_back(z, x)
     return init_fun, apply_fun
+
+
+def _at_least_f32(x):
+    """bfloat16/float16 `x` as float32: batch statistics summed in 8 or 11 bits of mantissa
+    lose the small deviations a normalisation exists to magnify."""
+    x = fnp.asarray(x)
+    if dtypes.is_float(x.dtype) and x.dtype.itemsize < 4:
+        return x.astype(dtypes.float32)
+    return x
+
+
+def _round_back(z, x):
+    """A result computed by `_at_least_f32` back in `x`'s 16-bit dtype."""
+    if dtypes.is_float(x.dtype) and x.dtype.itemsize < 4 and z.dtype != x.dtype:
+        return z.astype(x.dtype)
+    return z
 
 
 def LayerNorm(axis=-1, epsilon=1e-5, center=True, scale=True, beta_init=zeros,
               gamma_init=ones):
     """Layer normalisation over `axis` (per example) with learned `beta` and `gamma` of the
-    shape of the normalised axes. Not in JAX's stax."""
+    shape of the normalised axes; bfloat16/float16 inputs as in `BatchNorm`. Not in JAX's
+    stax."""
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
 
     def init_fun(rng, input_shape):
@@ -286,12 +305,12 @@ def LayerNorm(axis=-1, epsilon=1e-5, center=True, scale=True, beta_init=zeros,
         beta, gamma = params
         ax = tuple(sorted(a % x.ndim for a in axes))
         bshape = tuple(d if i in ax else 1 for i, d in enumerate(x.shape))
-        z = standardize(x, ax, epsilon=epsilon)
+        z = standardize(_at_least_f32(x), ax, epsilon=epsilon)
         if scale:
             z = z * fnp.reshape(gamma, bshape)
         if center:
             z = z + fnp.reshape(beta, bshape)
-        return z
+        return _round_back(z, x)
     return init_fun, apply_fun
 
 
