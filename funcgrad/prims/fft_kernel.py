@@ -8,8 +8,8 @@ output and one scratch row, so no bit reversal) with hand-written radix-2, 3, 4 
 butterflies and a generic O(p^2) butterfly for the other prime factors up to `MAX_RADIX`.
 Sizes with a larger prime factor (17 is small enough; 97, 1009, 65537 are not) use
 Bluestein's chirp-z algorithm: the DFT of length n as a circular convolution of length
-m = 2^k >= 2n - 1, done with the power-of-two transform. Twiddle factors and chirps are
-computed once per plan in double precision from exactly reduced angles
+m >= 2n - 1 (the smallest 2^a 3^b 5^c), done with the radix-2/3/4/5 transform. Twiddle
+factors and chirps are computed once per plan in double precision from exactly reduced angles
 (`r*k mod N`, `k^2 mod 2n`), then rounded to the working precision.
 
 Real transforms of an even length L pack the row as L/2 complex numbers (even samples as
@@ -107,8 +107,15 @@ planSFX *fft_plan_SFX(int64_t n, int max_radix) {
         return p;
     }
     /* Bluestein */
+    /* the smallest 2^a 3^b 5^c >= 2n - 1: the convolution runs on radix 2-5 stages */
     int64_t m = 1;
     while (m < 2 * n - 1) m *= 2;
+    for (int64_t p5 = 1; p5 < m; p5 *= 5)
+        for (int64_t p35 = p5; p35 < m; p35 *= 3) {
+            int64_t c = p35;
+            while (c < 2 * n - 1) c *= 2;
+            if (c < m) m = c;
+        }
     p->nf = 0;
     p->m = m;
     p->sub = fft_plan_SFX(m, 5);
@@ -191,13 +198,30 @@ static void stage_SFX(int64_t n, int r, int64_t ns, const cpxSFX *x, cpxSFX *y,
                 dst[2 * ns].re = br + fi; dst[2 * ns].im = bi - fr;
                 dst[3 * ns].re = br - fi; dst[3 * ns].im = bi + fr;
             } else {
-                for (int q = 0; q < r; q++) {
-                    REAL sr = 0, si = 0;
-                    for (int t = 0, idx = 0; t < r; t++, idx = (idx + q) % r) {
-                        sr += v[t].re * roots[idx].re - v[t].im * roots[idx].im;
-                        si += v[t].re * roots[idx].im + v[t].im * roots[idx].re;
+                /* odd prime r: pair t with r - t, so each output is v0 plus (r-1)/2 terms
+                   (sum * cos, difference * sin) instead of r - 1 complex products */
+                int hr = (r - 1) / 2;
+                cpxSFX sm[32], df[32];
+                REAL s0r = v[0].re, s0i = v[0].im;
+                for (int t = 1; t <= hr; t++) {
+                    sm[t].re = v[t].re + v[r - t].re; sm[t].im = v[t].im + v[r - t].im;
+                    df[t].re = v[t].re - v[r - t].re; df[t].im = v[t].im - v[r - t].im;
+                    s0r += sm[t].re; s0i += sm[t].im;
+                }
+                o[0].re = s0r; o[0].im = s0i;
+                for (int q = 1; q <= hr; q++) {
+                    REAL ar = v[0].re, ai = v[0].im, br = 0, bi = 0;
+                    for (int t = 1, idx = q; t <= hr; t++) {
+                        /* roots[idx] = cos - i sin of 2 pi t q / r */
+                        REAL c = roots[idx].re, sn = -roots[idx].im;
+                        ar += c * sm[t].re; ai += c * sm[t].im;
+                        br += sn * df[t].re; bi += sn * df[t].im;
+                        idx += q;
+                        if (idx >= r) idx -= r;
                     }
-                    o[q].re = sr; o[q].im = si;
+                    /* a - i b and a + i b */
+                    o[q].re = ar + bi; o[q].im = ai - br;
+                    o[r - q].re = ar - bi; o[r - q].im = ai + br;
                 }
                 for (int q = 0; q < r; q++) dst[q * ns] = o[q];
             }
