@@ -84,8 +84,9 @@ def _fft_shape(x, *, fft_type, fft_lengths):
     if k > x.ndim:
         raise TypeError(f"{desc}: {k} fft_lengths need an operand of rank >= {k}; pass one "
                         f"length per trailing axis to transform")
-    if any(n < 0 for n in fft_lengths):
-        raise ValueError(f"{desc}: fft_lengths must be non-negative")
+    if any(n < 1 for n in fft_lengths):
+        raise ValueError(f"{desc}: every fft length must be at least 1 (a transform of "
+                         "length 0 is undefined)")
     lead, trail = x.shape[:-k], x.shape[-k:]
     if fft_type in (FftType.FFT, FftType.IFFT):
         if not dtypes.is_complex(x.dtype):
@@ -163,19 +164,12 @@ def _on_reference_backend() -> bool:
 
 
 def _fft_impl(x, *, fft_type, fft_lengths):
-    out_dtype = _fft_shape(ShapedArray(x.shape, x.dtype), fft_type=fft_type,
-                           fft_lengths=fft_lengths).dtype
-    if 0 in x.shape or 0 in fft_lengths:
-        shape = _fft_shape(ShapedArray(x.shape, x.dtype), fft_type=fft_type,
-                           fft_lengths=fft_lengths).shape
-        if 0 in fft_lengths:
-            raise ValueError(f"fft: a transform of length 0 is undefined (fft_lengths="
-                             f"{fft_lengths}); give every transformed axis at least one "
-                             "element")
-        return np.zeros(shape, out_dtype)
+    out = _fft_shape(ShapedArray(x.shape, x.dtype), fft_type=fft_type, fft_lengths=fft_lengths)
+    if x.size == 0:     # an empty batch
+        return np.zeros(out.shape, out.dtype)
     if not _on_reference_backend() and fft_kernel.available():
         return _kernel_fft(x, fft_type, fft_lengths)
-    return np.asarray(_numpy_fft(x, fft_type, fft_lengths), out_dtype)
+    return np.asarray(_numpy_fft(x, fft_type, fft_lengths), out.dtype)
 
 
 # --- transposes ------------------------------------------------------------------------
