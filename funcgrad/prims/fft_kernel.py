@@ -423,12 +423,14 @@ def library():
 
 
 def available() -> bool:
-    """Whether the kernel can be used here (a C compiler, or the module in the cache)."""
+    """Whether the kernel can be used here: a C compiler, or the module in the cache. (A
+    compiler that rejects the source is a bug of ours and raises.)"""
     if "ok" not in _state:
+        from cdsl import compile as _compile
         try:
             library()
             _state["ok"] = True
-        except Exception:   # no compiler or an unusable cache: callers use NumPy instead
+        except _compile.CompilerUnavailable:   # the environment: callers use NumPy instead
             _state["ok"] = False
     return _state["ok"]
 
