@@ -4,7 +4,7 @@ precision, compiled once through `cdsl.compile.load` (cffi ABI mode, on-disk cac
 called on NumPy buffers.
 
 The algorithm: a mixed-radix Stockham autosort FFT (out of place, ping-pong between the
-output and one scratch row, so no bit reversal) with hand-written radix-2, 3, 4 and 5
+output and one scratch row, so no bit reversal) with hand-written radix-2, 3, 4, 5 and 8
 butterflies and a generic O(p^2) butterfly for the other prime factors up to `MAX_RADIX`.
 Sizes with a larger prime factor (17 is small enough; 97, 1009, 65537 are not) use
 Bluestein's chirp-z algorithm: the DFT of length n as a circular convolution of length
@@ -82,7 +82,8 @@ planSFX *fft_plan_SFX(int64_t n, int max_radix) {
     p->n = n;
     int64_t rest = n;
     int nf = 0;
-    while (rest % 4 == 0 && rest > 4 && nf < 60) { p->fac[nf++] = 4; rest /= 4; }
+    while (rest % 8 == 0 && nf < 60) { p->fac[nf++] = 8; rest /= 8; }
+    while (rest % 4 == 0 && nf < 60) { p->fac[nf++] = 4; rest /= 4; }
     for (int64_t f = 2; f <= max_radix && rest > 1 && nf < 60; ) {
         if (rest % f == 0) { p->fac[nf++] = (int)f; rest /= f; }
         else f++;
@@ -142,6 +143,17 @@ planSFX *fft_plan_SFX(int64_t n, int max_radix) {
     return p;
 }
 
+static inline void dft4_SFX(cpxSFX a0, cpxSFX a1, cpxSFX a2, cpxSFX a3, cpxSFX *out) {
+    REAL t0r = a0.re + a2.re, t0i = a0.im + a2.im;
+    REAL t1r = a0.re - a2.re, t1i = a0.im - a2.im;
+    REAL t2r = a1.re + a3.re, t2i = a1.im + a3.im;
+    REAL t3r = a1.im - a3.im, t3i = a3.re - a1.re;      /* (a1 - a3) * (-i) */
+    out[0].re = t0r + t2r; out[0].im = t0i + t2i;
+    out[1].re = t1r + t3r; out[1].im = t1i + t3i;
+    out[2].re = t0r - t2r; out[2].im = t0i - t2i;
+    out[3].re = t1r - t3r; out[3].im = t1i - t3i;
+}
+
 /* One Stockham stage of radix r: y[(j - k) * r + k + q*ns] = sum_t x[j + t*n/r] w^(t k) e^... */
 static void stage_SFX(int64_t n, int r, int64_t ns, const cpxSFX *x, cpxSFX *y,
                       const cpxSFX *tw, const cpxSFX *roots) {
@@ -171,6 +183,22 @@ static void stage_SFX(int64_t n, int r, int64_t ns, const cpxSFX *x, cpxSFX *y,
                 dst[2 * ns].re = t0r - t2r; dst[2 * ns].im = t0i - t2i;
                 dst[ns].re = t1r + t3r; dst[ns].im = t1i + t3i;
                 dst[3 * ns].re = t1r - t3r; dst[3 * ns].im = t1i - t3i;
+            } else if (r == 8) {
+                /* two radix-4 DFTs of the even and odd inputs, joined by w8^k */
+                cpxSFX e[4], o4[4];
+                dft4_SFX(v[0], v[2], v[4], v[6], e);
+                dft4_SFX(v[1], v[3], v[5], v[7], o4);
+                const REAL h = (REAL)0.70710678118654752440;
+                cpxSFX t[4];
+                t[0] = o4[0];
+                t[1].re = h * (o4[1].re + o4[1].im); t[1].im = h * (o4[1].im - o4[1].re);
+                t[2].re = o4[2].im; t[2].im = -o4[2].re;
+                t[3].re = h * (o4[3].im - o4[3].re); t[3].im = -h * (o4[3].re + o4[3].im);
+                for (int q = 0; q < 4; q++) {
+                    dst[q * ns].re = e[q].re + t[q].re; dst[q * ns].im = e[q].im + t[q].im;
+                    dst[(q + 4) * ns].re = e[q].re - t[q].re;
+                    dst[(q + 4) * ns].im = e[q].im - t[q].im;
+                }
             } else if (r == 3) {
                 const REAL h = (REAL)0.86602540378443864676;   /* sqrt(3)/2 */
                 REAL s1r = v[1].re + v[2].re, s1i = v[1].im + v[2].im;
