@@ -35,4 +35,12 @@ if ! has_opencl; then
   fi
 fi
 
-exec $PY -m pytest -q "$@"
+# Under pytest-xdist the long test files go first (tests/conftest.py, LONG_FILES); since
+# 3.6 xdist reorders files by their number of tests unless told not to.
+ORDER=()
+if $PY -c "import sys, xdist; sys.exit(tuple(map(int, xdist.__version__.split('.')[:2])) < (3, 6))" \
+    2>/dev/null; then
+  ORDER=(--no-loadscope-reorder)
+fi
+
+exec $PY -m pytest -q ${ORDER[@]+"${ORDER[@]}"} "$@"
