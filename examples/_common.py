@@ -14,7 +14,8 @@ OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 
 def parse_args(description: str, *, epochs: int | None = None, steps: int | None = None,
                **extra) -> argparse.Namespace:
-    """Flags common to every example; `extra` maps further flag names to their defaults."""
+    """Flags common to every example; `extra` maps further flag names to their defaults (a
+    tuple: the allowed values, the first being the default)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--smoke", action="store_true",
@@ -24,7 +25,11 @@ def parse_args(description: str, *, epochs: int | None = None, steps: int | None
     if steps is not None:
         parser.add_argument("--steps", type=int, default=steps, help="training steps")
     for name, default in extra.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(default, tuple):      # the choices, the first being the default
+            parser.add_argument(flag, choices=default, default=default[0])
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
     return parser.parse_args()
 
 

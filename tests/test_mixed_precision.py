@@ -224,3 +224,30 @@ def test_float16_loss_scaling_prevents_gradient_underflow():
     g = scale.unscale(fg.grad(lambda w: scale.scale(loss(w)))(w))
     assert g.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(g), np.full(4, 2.0 ** -26, np.float32))
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_cnn_example_trains_under_a_mixed_precision_policy(precision, monkeypatch):
+    """examples/cnn.py --precision: two jitted steps of its (narrow) network on the reference
+    backend; the subprocess smoke run of the example stays float32 to keep the suite short."""
+    import os
+    from funcgrad import optimizers, random
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "examples"))
+    import cnn
+    opt_init, opt_update, get_params = optimizers.adam(1e-2)
+    policy, init_fun, train_step, predict, loss_scale = cnn.make_training(
+        precision, 2, opt_update, get_params)
+    assert policy.compute_dtype == np.dtype(precision)
+    _, params = init_fun(random.PRNGKey(0), (-1, 8, 8, 1))
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(8, 8, 8, 1).astype(np.float32), rng.randint(0, 10, 8)
+    state, losses = (opt_init(params), loss_scale), []
+    for i in range(2):
+        state, value = train_step(i, state, x, y, random.PRNGKey(0))   # one dropout mask
+        losses.append(float(value))
+    assert np.all(np.isfinite(losses)) and losses[1] < losses[0], losses
+    assert all(p.dtype == np.float32 for p in fg.tree.leaves(get_params(state[0])))
+    if precision == "float16":
+        assert int(state[1].counter) == 2 and float(state[1].loss_scale) == 2.0 ** 15
+    assert predict(get_params(state[0]), x).dtype == np.float32
