@@ -14,11 +14,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class CType:
-    """A scalar type: `name` is the canonical key (f32, i64, bool, ...)."""
+    """A scalar type: `name` is the canonical key (f32, i64, bool, ...). Complex types (c64,
+    c128: C99 `_Complex`) have `is_complex` and `bits` of the whole value; `real` names the
+    type of one part. bf16 is a storage type (a uint16 bit pattern) that loads and stores
+    convert; its values are computed in float (see `cdsl.helpers`)."""
     name: str
     is_float: bool = False
     is_signed: bool = True
     bits: int = 32
+    is_complex: bool = False
+    real: str = ""
 
     def ptr(self, const: bool = False, restrict: bool = True,
             space: str = "global") -> PtrType:
@@ -38,14 +43,24 @@ u32 = CType("u32", False, False, 32)
 u64 = CType("u64", False, False, 64)
 bool_ = CType("bool", False, False, 8)
 void = CType("void", False, False, 0)
+c64 = CType("c64", False, True, 64, is_complex=True, real="f32")
+c128 = CType("c128", False, True, 128, is_complex=True, real="f64")
+bf16 = CType("bf16", False, False, 16)
 
 SCALAR_TYPES = {t.name: t for t in (f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64,
-                                    bool_)}
+                                    bool_, c64, c128, bf16)}
 
 _FROM_NUMPY = {np.dtype(np.float16): f16, np.dtype(np.float32): f32, np.dtype(np.float64): f64,
                np.dtype(np.int8): i8, np.dtype(np.int16): i16, np.dtype(np.int32): i32,
                np.dtype(np.int64): i64, np.dtype(np.uint8): u8, np.dtype(np.uint16): u16,
-               np.dtype(np.uint32): u32, np.dtype(np.uint64): u64, np.dtype(np.bool_): bool_}
+               np.dtype(np.uint32): u32, np.dtype(np.uint64): u64, np.dtype(np.bool_): bool_,
+               np.dtype(np.complex64): c64, np.dtype(np.complex128): c128}
+try:
+    import ml_dtypes
+except ImportError:     # bfloat16 is optional: without ml_dtypes there is no such dtype
+    ml_dtypes = None
+if ml_dtypes is not None:
+    _FROM_NUMPY[np.dtype(ml_dtypes.bfloat16)] = bf16
 
 
 def ctype_from_numpy(dtype) -> CType:
@@ -71,7 +86,7 @@ COMPARISONS = frozenset(("<", "<=", ">", ">=", "==", "!="))
 LOGICAL = frozenset(("&&", "||"))
 ARITHMETIC = frozenset(("+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"))
 BINARY_OPS = COMPARISONS | LOGICAL | ARITHMETIC
-UNARY_OPS = frozenset(("-", "+", "!", "~"))
+UNARY_OPS = frozenset(("-", "+", "!", "~", "&"))
 
 
 def promote(a: AnyType, b: AnyType) -> AnyType:
@@ -80,6 +95,11 @@ def promote(a: AnyType, b: AnyType) -> AnyType:
         return a
     if isinstance(b, PtrType):
         return b
+    if a.is_complex or b.is_complex:
+        if a.is_complex and b.is_complex:
+            return a if a.bits >= b.bits else b
+        cplx, other = (a, b) if a.is_complex else (b, a)
+        return c128 if other.name == "f64" else cplx
     if a.is_float != b.is_float:
         return a if a.is_float else b
     if a.bits != b.bits:
@@ -260,7 +280,8 @@ class BinOp(Expr):
 
 @dataclass(frozen=True, eq=False)
 class UnOp(Expr):
-    """`op a` for op in - + ! ~."""
+    """`op a` for op in - + ! ~ and & (the address of a variable: BLAS's complex scalars are
+    passed by pointer)."""
     op: str
     a: Expr
     type: AnyType | None = None

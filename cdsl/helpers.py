@@ -3,7 +3,14 @@ differs: NaN-propagating max/min, integer division and remainder defined for a z
 divisor and for INT_MIN / -1 (C leaves both undefined; x86 traps), shifts by out-of-range
 amounts, saturating float-to-int casts, a stable logistic. Each helper is built as AST (so
 every dialect prints the same logic) on demand. `pow_c99` builds an inline expression: pow
-with C99's special cases enforced whatever the (possibly vectorised) libm does."""
+with C99's special cases enforced whatever the (possibly vectorised) libm does.
+
+Complex (c64/c128, C99 `_Complex`): multiplication and division are helpers with NumPy's
+formulas (C99's `*` calls `__mulsc3` for its inf/NaN rules, ~3.5x slower in a vectorised
+loop, and its `/` rounds differently from NumPy's Smith division); NumPy's lexicographic
+ordering, maximum/minimum and sign; expm1 and a log1p that keeps its precision near 0.
+bfloat16: loads widen the bit pattern to float, every operation computes in float and
+rounds back to nearest-even (NaN kept, as a quiet NaN of its sign: ml_dtypes' cast)."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +21,16 @@ _TYPES = A.SCALAR_TYPES
 
 
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
-          "logistic"}
+          "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
+          "cisfinite", "bfround", "bfload", "bfstore"}
+
+# bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
+# host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
+# overflow carries into the exponent and gives inf, as it should.
+_BF16_ROUND = (
+    "uint32_t u; __builtin_memcpy(&u, &x, 4);",
+    "uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;",
+    "r = (x != x) ? ((u & 0x80000000u) | 0x7fc00000u) : r;")
 
 
 def _fn(name, ty, params, body_expr):
@@ -26,11 +42,147 @@ def _v(name, ty):
     return A.Var(name, ty)
 
 
+def _raw_fn(name, params, ret, lines):
+    return A.Function(name, tuple(A.Param(n, t) for n, t in params),
+                      tuple(A.Raw(x) for x in lines), ret_type=ret)
+
+
+def _bf16_helper(base, name, t):
+    if base == "bfload":
+        return _raw_fn(name, (("h", A.bf16),), A.f32, (
+            "uint32_t u = (uint32_t)h << 16;", "float f; __builtin_memcpy(&f, &u, 4);",
+            "return f;"))
+    if base == "bfround":
+        # from double through float, as ml_dtypes converts (a double rounding it shares)
+        pre = ("float x = (float)d;",) if t.name == "f64" else ()
+        params = (("d", A.f64),) if t.name == "f64" else (("x", A.f32),)
+        return _raw_fn(name, params, A.f32, pre + _BF16_ROUND + (
+            "float y; __builtin_memcpy(&y, &r, 4);", "return y;"))
+    return _raw_fn(name, (("x", A.f32),), A.bf16, _BF16_ROUND + ("return (uint16_t)(r >> 16);",))
+
+
+def _re(z):
+    return A.Call("real", (z,), _TYPES[z.type.real])
+
+
+def _im(z):
+    return A.Call("imag", (z,), _TYPES[z.type.real])
+
+
+def _cplx(re, im, t):
+    return A.Call("complex", (re, im), t)
+
+
+def _isnan(x):
+    return x.ne(x)
+
+
+def _complex_order(op, a, b):
+    """NumPy's lexicographic complex comparison (real parts first; a NaN imaginary part
+    fails an ordering decided by the real parts)."""
+    ar, ai, br, bi = _re(a), _im(a), _re(b), _im(b)
+    strict = {"lt": "<", "le": "<", "gt": ">", "ge": ">"}[op]
+    tie = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
+    by_real = A.BinOp("&&", A.BinOp(strict, ar, br),
+                      A.BinOp("&&", ai.eq(ai), bi.eq(bi), A.bool_), A.bool_)
+    return A.BinOp("||", by_real, A.BinOp("&&", ar.eq(br), A.BinOp(tie, ai, bi), A.bool_),
+                   A.bool_)
+
+
+def _complex_helper(base, name, t):
+    r = _TYPES[t.real]
+    a, b = _v("a", t), _v("b", t)
+    ar, ai, br, bi = (_v(n, r) for n in ("ar", "ai", "br", "bi"))
+    parts = (A.Decl(ar, _re(a)), A.Decl(ai, _im(a)))
+    bparts = (A.Decl(br, _re(b)), A.Decl(bi, _im(b)))
+
+    def mul(x, y):
+        return A.BinOp("*", x, y, r)
+
+    def fn(params, body, ret=t):
+        return A.Function(name, tuple(A.Param(p, t) for p in params), tuple(body),
+                          ret_type=ret)
+    if base == "cmul":
+        # the schoolbook product (NumPy's); C99's `*` adds inf/NaN recovery (__mulsc3)
+        return fn(("a", "b"), parts + bparts + (A.Return(_cplx(
+            mul(ar, br) - mul(ai, bi), mul(ar, bi) + mul(ai, br), t)),))
+    if base == "cdiv":
+        # NumPy's division: Smith's scaling by the larger part of the divisor; 0 / 0 gives
+        # the parts divided by zero (inf or NaN). Both branches are computed (selects
+        # vectorise; -fno-trapping-math makes the unused lane's division harmless).
+        abr, abi = A.Call("fabs", (br,), r), A.Call("fabs", (bi,), r)
+        one = A.Const(1, r)
+        rat1, scl1 = _v("rat1", r), _v("scl1", r)
+        rat2, scl2 = _v("rat2", r), _v("scl2", r)
+        big_re, zero = _v("big_re", A.bool_), _v("zero", A.bool_)
+        first = _cplx(mul(ar + mul(ai, rat1), scl1), mul(ai - mul(ar, rat1), scl1), t)
+        second = _cplx(mul(mul(ar, rat2) + ai, scl2), mul(mul(ai, rat2) - ar, scl2), t)
+        by_zero = _cplx(A.BinOp("/", ar, abr, r), A.BinOp("/", ai, abr, r), t)
+        return fn(("a", "b"), parts + bparts + (
+            A.Decl(big_re, abr.ge(abi)),
+            A.Decl(zero, A.BinOp("&&", abr.eq(A.Const(0, r)), abi.eq(A.Const(0, r)),
+                                 A.bool_)),
+            A.Decl(rat1, A.BinOp("/", bi, br, r)),
+            A.Decl(scl1, A.BinOp("/", one, br + mul(bi, rat1), r)),
+            A.Decl(rat2, A.BinOp("/", br, bi, r)),
+            A.Decl(scl2, A.BinOp("/", one, bi + mul(br, rat2), r)),
+            A.Return(A.Select(big_re, A.Select(zero, by_zero, first, t), second, t))))
+    if base in ("clt", "cle", "cgt", "cge"):
+        return fn(("a", "b"), (A.Return(_complex_order(base[1:], a, b)),), ret=A.bool_)
+    if base == "cisfinite":
+        return fn(("a",), (A.Return(A.BinOp("&&", A.Call("isfinite", (_re(a),), A.i32),
+                                            A.Call("isfinite", (_im(a),), A.i32),
+                                            A.bool_)),), ret=A.bool_)
+    if base == "cexpm1":
+        # NumPy's formula: e^x cos y - 1 = expm1(x) cos y - 2 sin^2(y / 2)
+        s = _v("s", r)
+        re = A.BinOp("-", mul(A.Call("expm1", (ar,), r), A.Call("cos", (ai,), r)),
+                     mul(mul(A.Const(2, r), s), s), r)
+        im = mul(A.Call("exp", (ar,), r), A.Call("sin", (ai,), r))
+        return fn(("a",), parts + (
+            A.Decl(s, A.Call("sin", (mul(ai, A.Const(0.5, r)),), r)),
+            A.Return(_cplx(re, im, t))))
+    if base == "clog1p":
+        # log|1 + z| = log1p(x (x + 2) + y^2) / 2 keeps the digits near z = 0 that
+        # log(hypot(1 + x, y)) (NumPy's formula) loses; far from 0 (where the first could
+        # overflow) the second is as good.
+        x1 = _v("x1", r)
+        near = A.BinOp("/", A.Call("log1p", (mul(ar, ar + A.Const(2, r)) + mul(ai, ai),), r),
+                       A.Const(2, r), r)
+        far = A.Call("log", (A.Call("hypot", (x1, ai), r),), r)
+        small = (A.Call("fabs", (ar,), r) + A.Call("fabs", (ai,), r)).lt(A.Const(1, r))
+        return fn(("a",), parts + (
+            A.Decl(x1, ar + A.Const(1, r)),
+            A.Return(_cplx(A.Select(small, near, far, r), A.Call("atan2", (ai, x1), r), t))))
+    return None
+
+
 def _make(name: str, arg_type: str):
     parts = name.split("_")
     base = parts[0]
     if base not in _BASES or len(parts) < 2 or parts[1] not in _TYPES:
         return None
+    if base in ("bfload", "bfround", "bfstore"):
+        return _bf16_helper(base, name, _TYPES[parts[1]])
+    if _TYPES[parts[1]].is_complex:
+        t = _TYPES[parts[1]]
+        if base in ("max", "min"):
+            # NumPy's maximum/minimum: lexicographic, a NaN in either part of `a` wins
+            a, b = _v("a", t), _v("b", t)
+            nan_a = A.BinOp("||", _isnan(_re(a)), _isnan(_im(a)), A.bool_)
+            cond = A.BinOp("||", _complex_order("ge" if base == "max" else "le", a, b), nan_a,
+                           A.bool_)
+            return _fn(name, t, ("a", "b"), A.Select(cond, a, b, t))
+        if base == "sign":
+            # z / |z| (NumPy 2, JAX); 0 stays 0
+            a = _v("a", t)
+            r = _TYPES[t.real]
+            m = _v("m", r)
+            body = (A.Decl(m, A.Call("fabs", (a,), r)),
+                    A.Return(A.Select(m.eq(A.Const(0, r)), a, _cplx(
+                        A.BinOp("/", _re(a), m, r), A.BinOp("/", _im(a), m, r), t), t)))
+            return A.Function(name, (A.Param("a", t),), body, ret_type=t)
+        return _complex_helper(base, name, t)
     if base == "clamp":
         t = A.i64
         x, lo, hi = _v("x", t), _v("lo", t), _v("hi", t)

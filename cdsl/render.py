@@ -31,6 +31,18 @@ LIBMVEC_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "pow", "log1p", "expm
 
 _PRECISE = {"f32": np.float32, "f16": np.float16}
 
+# Generic names of the C99 <complex.h> functions: a Call of one of these with a complex
+# first argument renders as the complex function (exp -> cexpf / cexp). fabs is the
+# magnitude (cabs, a real result), arg the phase angle.
+COMPLEX_MATH = {"exp": "cexp", "log": "clog", "sqrt": "csqrt", "sin": "csin", "cos": "ccos",
+                "tan": "ctan", "sinh": "csinh", "cosh": "ccosh", "tanh": "ctanh",
+                "asin": "casin", "acos": "cacos", "atan": "catan", "asinh": "casinh",
+                "acosh": "cacosh", "atanh": "catanh", "pow": "cpow", "fabs": "cabs",
+                "arg": "carg", "real": "creal", "imag": "cimag", "conj": "conj"}
+# Lines a translation unit needs when it uses a complex type. <complex.h> defines the
+# macros `complex` and `I`, which generated names must stay free to use.
+_COMPLEX_PREAMBLE = ("#include <complex.h>", "#undef complex", "#undef I")
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -42,8 +54,9 @@ class Dialect:
     threads; smaller loops run on one thread, decided when rendering for constant trip
     counts and by the `if(...)` clause at run time otherwise. math_suffix: per scalar type,
     the suffix of typed libm names (C: expf); math_names: explicit (fn, type) overrides.
-    type_pragmas: lines added when a type is used (OpenCL fp64). simd_math: functions
-    declared `omp declare simd` when called with a type in simd_math_types."""
+    type_pragmas: a line, or lines, added when a type is used (OpenCL fp64, <complex.h>).
+    simd_math: functions declared `omp declare simd` when called with a type in
+    simd_math_types."""
     name: str
     type_names: dict = field(hash=False)
     kernel_qualifier: str = ""
@@ -72,7 +85,8 @@ C99 = Dialect(
     type_names={"f16": "_Float16", "f32": "float", "f64": "double", "i8": "int8_t",
                 "i16": "int16_t", "i32": "int32_t", "i64": "int64_t", "u8": "uint8_t",
                 "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t", "bool": "uint8_t",
-                "void": "void"},
+                "void": "void", "c64": "float _Complex", "c128": "double _Complex",
+                "bf16": "uint16_t"},
     function_qualifier="static inline",
     math_suffix={"f32": "f"},
     parallel_loop="openmp",
@@ -83,6 +97,7 @@ C99 = Dialect(
               "#include <omp.h>"),
     simd_math=LIBMVEC_MATH,
     simd_math_types={"f32": "float", "f64": "double"},
+    type_pragmas={"c64": _COMPLEX_PREAMBLE, "c128": _COMPLEX_PREAMBLE},
     blas_include='#include "cblas.h"',
     int_suffix={"i64": "LL", "u64": "ULL", "u32": "u"},
     float_literal={"f32": "{}f", "f64": "{}", "f16": "((_Float16){}f)"},
@@ -185,11 +200,22 @@ class _Printer:
         override = self.d.math_names.get((call.fn, tname))
         if override is not None:
             return override
+        if getattr(arg_t, "is_complex", False) and call.fn in COMPLEX_MATH:
+            return COMPLEX_MATH[call.fn] + self.d.math_suffix.get(arg_t.real, "")
+        if call.fn == "complex":
+            # a complex value from its two parts; exact even for inf/NaN parts, unlike
+            # re + im * I
+            return "__builtin_complex"
         if call.fn in UNARY_MATH or call.fn in BINARY_MATH:
             return call.fn + self.d.math_suffix.get(tname, "")
         return call.fn
 
     def const(self, v, ty: A.CType) -> str:
+        if ty.is_complex:
+            v = complex(v)
+            part = A.SCALAR_TYPES[ty.real]
+            return (f"__builtin_complex({self.const(v.real, part)}, "
+                    f"{self.const(v.imag, part)})")
         if ty.is_float:
             v = float(v)
             if math.isnan(v):
@@ -339,7 +365,8 @@ _CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
     "isnan", "isinf", "isfinite", "signbit", "fma", "omp_get_max_threads",
     "omp_get_thread_num", "omp_get_num_threads"))
 _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
-                            "sign", "logistic"))
+                            "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
+                            "cisfinite", "bfround", "bfload", "bfstore"))
 
 
 def _cheap_call(fn: str) -> bool:
@@ -406,8 +433,12 @@ def render(node, dialect: Dialect = C99) -> str:
         raise TypeError(f"cannot render {type(node).__name__}")
     lines = list(dialect.preamble)
     used = A.types_used(node.functions)
-    lines.extend(pragma for tname, pragma in sorted(dialect.type_pragmas.items())
-                 if tname in used)
+    for _tname, pragma in sorted(dialect.type_pragmas.items()):
+        if _tname not in used:
+            continue
+        for line in (pragma,) if isinstance(pragma, str) else pragma:
+            if line not in lines:
+                lines.append(line)
     if node.uses_blas and dialect.blas_include:
         lines.append(dialect.blas_include)
     lines.extend(dialect.include_format.format(h) for h in node.includes)
@@ -426,7 +457,7 @@ def render(node, dialect: Dialect = C99) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CFFI_TYPES = {"f16": "uint16_t", "bool": "uint8_t"}
+_CFFI_TYPES = {"f16": "uint16_t", "bool": "uint8_t", "bf16": "uint16_t"}
 
 
 def declaration(f: A.Function, dialect: Dialect = C99) -> str:

@@ -41,7 +41,12 @@ def available() -> bool:
 
 _C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32,
              dtypes.int64, dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64,
-             dtypes.bool_}
+             dtypes.bool_, dtypes.complex64, dtypes.complex128, dtypes.bfloat16}
+_COMPLEX = {dtypes.complex64, dtypes.complex128}
+# What compiles for complex operands: elementwise work and index maps, sum/prod/max/min and
+# argmax/argmin reductions (NumPy's lexicographic order) and GEMMs; windows and scatters of
+# complex values run on the host.
+_COMPLEX_KINDS = ("inline", "reduce", "gemm")
 
 
 _ARG_PRIMS = (rd.argmax_p, rd.argmin_p)
@@ -57,6 +62,9 @@ def _c_lowerable(eqn) -> bool:
         return False
     kind = fusion.classify(eqn)
     if kind == "reduce" and eqn.prim not in codegen._IDENT and eqn.prim not in _ARG_PRIMS:
+        return False
+    if kind not in _COMPLEX_KINDS and \
+            any(a.aval.dtype in _COMPLEX for a in list(eqn.inputs) + list(eqn.outputs)):
         return False
     if kind in ("pool_gather", "pool_scatter") and \
             eqn.params["computation"] not in ("max", "min"):

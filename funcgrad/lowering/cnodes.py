@@ -1,5 +1,15 @@
 """The node API the lowering rules use: thin constructors over `cdsl` taking NumPy dtypes,
-so that rules read like the C they produce and stay independent of the dialect."""
+so that rules read like the C they produce and stay independent of the dialect.
+
+Two dtypes are not C arithmetic types as they are:
+- complex64/complex128 are C99 `_Complex` values, but `*`, `/` and the orderings call
+  helpers with NumPy's formulas (`cdsl.helpers`); `+ - == !=` are C's.
+- bfloat16 is stored as its bit pattern (uint16) and computed in float: a load widens, a
+  store rounds, and every arithmetic node of bfloat16 dtype rounds its float result to
+  bfloat16 (nearest-even) at once. That is the reference's per-operation rounding (NumPy
+  ufuncs on ml_dtypes arrays compute each operation in float and round it); computing a
+  fused chain in float and rounding at the end would give other bits.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +18,31 @@ import cdsl
 
 _REDUCTION_OPS = {"sum": "+", "prod": "*", "max": "max", "min": "min", "or": "|"}
 
+try:
+    import ml_dtypes
+    _BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:
+    ml_dtypes, _BF16 = None, None
+
+# Calls whose float result is already a bfloat16 value when their operands are (no rounding
+# needed): sign, magnitude, rounding to integers, NaN-aware selection.
+_EXACT_CALLS = frozenset(("fabs", "floor", "ceil", "rint", "trunc", "copysign", "max_f32",
+                          "min_f32", "sign_f32", "isfinite"))
+_ORDER_HELPERS = {"<": "clt", "<=": "cle", ">": "cgt", ">=": "cge"}
+
+
+def is_bf16(dtype) -> bool:
+    return _BF16 is not None and np.dtype(dtype) == _BF16
+
 
 def ct(dtype) -> cdsl.CType:
+    """The C type values of `dtype` are computed in (bfloat16: float)."""
+    t = cdsl.ctype_from_numpy(np.dtype(dtype))
+    return cdsl.f32 if t is cdsl.bf16 else t
+
+
+def storage_ct(dtype) -> cdsl.CType:
+    """The C type of `dtype`'s elements in memory."""
     return cdsl.ctype_from_numpy(np.dtype(dtype))
 
 
@@ -22,7 +55,17 @@ def var(name, dtype):
 
 
 def const(v, dtype):
+    if is_bf16(dtype):
+        v = float(np.asarray(v, np.float32).astype(_BF16).astype(np.float32))
     return cdsl.Const(v, ct(dtype))
+
+
+def bf16_round(e):
+    """`e` (a float or double expression) rounded to the nearest bfloat16, as a float."""
+    fn = "bfround_f64" if e.type is cdsl.f64 else "bfround_f32"
+    if e.type not in (cdsl.f32, cdsl.f64):
+        e = cdsl.Cast(cdsl.f32, e)
+    return cdsl.Call(fn, (e,), cdsl.f32)
 
 
 def i64(v):
@@ -58,8 +101,24 @@ def mod(a, b):
     return _int_bin("%", a, b)
 
 
+def _complex_operand(a, b):
+    for x in (a, b):
+        t = getattr(x, "type", None)
+        if isinstance(t, cdsl.CType) and t.is_complex:
+            return t
+    return None
+
+
 def binop(op, a, b, dtype):
-    return cdsl.BinOp(op, a, b, ct(dtype))
+    t = ct(dtype)
+    if t.is_complex and op in ("*", "/"):
+        return cdsl.Call(("cmul_" if op == "*" else "cdiv_") + t.name, (a, b), t)
+    if op in _ORDER_HELPERS:
+        operand = _complex_operand(a, b)
+        if operand is not None:
+            return cdsl.Call(f"{_ORDER_HELPERS[op]}_{operand.name}", (a, b), cdsl.bool_)
+    e = cdsl.BinOp(op, a, b, t)
+    return bf16_round(e) if is_bf16(dtype) else e
 
 
 def unop(op, a, dtype):
@@ -67,23 +126,40 @@ def unop(op, a, dtype):
 
 
 def call(name, args, dtype, info=None):
-    return cdsl.Call(name, tuple(args), ct(dtype))
+    e = cdsl.Call(name, tuple(args), ct(dtype))
+    return bf16_round(e) if is_bf16(dtype) and name not in _EXACT_CALLS else e
 
 
 def param(name, dtype, const_=False):
-    return cdsl.Param(name, cdsl.PtrType(ct(dtype), const=const_))
+    return cdsl.Param(name, cdsl.PtrType(storage_ct(dtype), const=const_))
 
 
 def load(ptr, off):
+    if ptr.type.elem is cdsl.bf16:
+        return cdsl.Call("bfload_bf16", (cdsl.Load(ptr, off, cdsl.bf16),), cdsl.f32)
     return cdsl.Load(ptr, off, ptr.type.elem)
 
 
 def store(ptr, off, val):
+    if ptr.type.elem is cdsl.bf16:
+        # the store rounds to nearest-even itself: a rounding just before it is redundant
+        if isinstance(val, cdsl.Call) and val.fn in ("bfround_f32", "bfround_f64"):
+            val = val.args[0]
+        val = cdsl.Call("bfstore_f32", (cast_f32(val),), cdsl.bf16)
     return cdsl.Store(ptr, off, val)
+
+
+def cast_f32(e):
+    return e if getattr(e, "type", None) is cdsl.f32 else cdsl.Cast(cdsl.f32, e)
 
 
 def cast(dtype, e):
     t = ct(dtype)
+    if is_bf16(dtype):
+        # a bfloat16 value is a float that bfloat16 holds; rounding one is the identity
+        if isinstance(e, cdsl.Const) and not getattr(e.type, "is_complex", False):
+            return const(e.value, dtype)
+        return bf16_round(e)
     if getattr(e, "type", None) == t:
         return e
     return cdsl.Cast(t, e)
@@ -94,6 +170,10 @@ def select(c, a, b):
 
 
 def _cmp(op, a, b):
+    if op in _ORDER_HELPERS:
+        operand = _complex_operand(a, b)
+        if operand is not None:
+            return cdsl.Call(f"{_ORDER_HELPERS[op]}_{operand.name}", (a, b), cdsl.bool_)
     return cdsl.BinOp(op, a, b, cdsl.bool_)
 
 

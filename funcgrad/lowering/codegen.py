@@ -288,6 +288,8 @@ class KernelEmitter:
         c = self.c
         kind = spec[0]
         dt = in_avals[0].dtype if in_avals else out_aval.dtype
+        if kind == "call" and _is_complex(dt):
+            return self.complex_call(spec[1], args, dt, out_aval.dtype)
         if kind == "op":
             op = spec[1]
             if len(args) == 1:
@@ -307,6 +309,12 @@ class KernelEmitter:
             return e
         if kind == "call":
             fn = spec[1]
+            if fn == "complex":
+                return c.call("complex", args, out_aval.dtype)
+            if fn in ("real", "conj"):
+                return args[0]                       # of a real operand
+            if fn == "imag":
+                return c.const(0, out_aval.dtype)
             if fn == "fmod" and dtypes.is_int(dt):
                 return c.call("irem_" + c.type_suffix(dt), args, dt)
             if fn in ("fmax_nan", "fmin_nan"):
@@ -320,7 +328,8 @@ class KernelEmitter:
                 return c.call("logistic_" + c.type_suffix(dt), args, dt)
             if fn == "pow":
                 # C99's special cases decided by selects, not left to the (vector) libm.
-                return pow_c99(args[0], args[1], c.ct(dt), lambda e: self.let(e, dt))
+                e = pow_c99(args[0], args[1], c.ct(dt), lambda e: self.let(e, dt))
+                return c.bf16_round(e) if c.is_bf16(dt) else e
             if fn == "rsqrt":
                 return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
             if fn == "erf":
@@ -341,8 +350,30 @@ class KernelEmitter:
         if kind == "sign":
             return c.call("sign_" + c.type_suffix(dt), args, dt)
         if kind == "integer_pow":
+            if c.is_bf16(dt):
+                # the reference raises in float and rounds once (ml_dtypes' power)
+                return c.bf16_round(self.integer_pow(args[0], params["y"], dtypes.float32))
             return self.integer_pow(args[0], params["y"], dt)
         raise NotImplementedError(f"elementwise lowering {spec}")
+
+    def complex_call(self, fn, args, dt, out_dt):
+        """A math function of complex operands: C99 <complex.h> (rendered from the generic
+        name), or a helper where NumPy's result differs or C99 has none."""
+        c = self.c
+        suffix = c.type_suffix(dt)
+        if fn in ("fabs", "real", "imag", "arg"):
+            return c.call(fn, args, out_dt)          # a real result
+        if fn in ("log1p", "expm1"):
+            return c.call(f"c{fn}_{suffix}", args, dt)
+        if fn in ("fmax_nan", "fmin_nan"):
+            return c.call(("max_" if fn == "fmax_nan" else "min_") + suffix, args, dt)
+        if fn == "isfinite":
+            return c.cast(dtypes.bool_, c.call("cisfinite_" + suffix, args, dtypes.bool_))
+        if fn == "rsqrt":
+            return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
+        if fn in _COMPLEX_LIBM:
+            return c.call(fn, args, dt)
+        raise NotImplementedError(f"no C lowering of {fn} for {np.dtype(dt).name}")
 
     def convert(self, x, src, dst):
         c = self.c
@@ -350,7 +381,11 @@ class KernelEmitter:
             return x
         if dst == dtypes.bool_:
             return c.cast(dtypes.bool_, c.ne(x, c.const(0, src)))
-        if dtypes.is_float(src) and not dtypes.is_float(dst):
+        if _is_complex(src) and not _is_complex(dst):
+            # complex -> real keeps the real part (NumPy, JAX)
+            real = np.dtype(np.float32 if np.dtype(src) == np.complex64 else np.float64)
+            return self.convert(c.call("real", [x], real), real, dst)
+        if dtypes.is_float(src) and dtypes.is_int(dst):
             info = np.iinfo(dst)
             return c.call("f2i_" + c.type_suffix(dst) + "_" + c.type_suffix(src), [x], dst,
                           info=(int(info.min), int(info.max)))
@@ -373,6 +408,43 @@ class KernelEmitter:
         if neg:
             return c.binop("/", c.const(1, dt), acc, dt)
         return acc
+
+
+_COMPLEX_LIBM = frozenset(("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh",
+                           "asin", "acos", "atan", "asinh", "acosh", "atanh", "pow", "conj"))
+
+
+def _is_complex(dtype) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
+def _accumulator(kind, dt):
+    """The type a sum or product accumulates in: float32 (and the 16-bit floats) in double,
+    complex64 in complex128, so that 1e7-element sums stay within 1e-7; others in their own
+    type."""
+    if kind not in ("sum", "prod"):
+        return dt
+    if np.dtype(dt) in (dtypes.float16, dtypes.float32) or _is_bf16(dt):
+        return dtypes.float64
+    if np.dtype(dt) == np.complex64:
+        return np.dtype(np.complex128)
+    return dt
+
+
+def _is_bf16(dt) -> bool:
+    from . import cnodes
+    return cnodes.is_bf16(dt)
+
+
+def _vector_reduction(kind, dt):
+    """The OpenMP reduction clause of an accumulation, or None: complex max/min are helper
+    calls (no OpenMP operator), and a complex product's partial products would be combined
+    with C's `*` (not NumPy's formula)."""
+    if _is_complex(dt):
+        return ("sum", None) if kind == "sum" else None
+    if kind in ("sum", "prod") or not dtypes.is_float(dt):
+        return (kind, None)
+    return None
 
 
 def _const_int(e):
@@ -540,6 +612,10 @@ def _identity(kind, dt):
         return 0
     if kind == "prod":
         return 1
+    if _is_complex(dt):
+        # the least (greatest) value of NumPy's lexicographic order
+        inf = float("inf") if kind == "min" else -float("inf")
+        return complex(inf, inf)
     return win.window_init(kind, dt).item()
 
 
@@ -551,9 +627,7 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     axes = eqn.params["axes"]
     out = kernel.root
     dt = out.aval.dtype
-    # float32 sums and products accumulate in double: 1e7-element sums stay within 1e-7.
-    acc_dt = dtypes.float64 if dt in (dtypes.float16, dtypes.float32) and kind in (
-        "sum", "prod") else dt
+    acc_dt = _accumulator(kind, dt)
     out_ptr = buffers[out.id]
     kept = [d for d in range(len(in_shape)) if d not in axes]
     n_out = out.aval.size
@@ -562,16 +636,20 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
         return []
     ident = c.const(_identity(kind, dt), acc_dt)
     trailing = list(axes) == list(range(len(in_shape) - len(axes), len(in_shape)))
-    if not trailing and len(in_shape) - 1 not in axes and 1 <= n_red <= _UNROLL_CELLS and \
-            all(type(in_shape[a]) is int for a in axes):
+    # bfloat16 has no buffer to accumulate in (the paths below accumulate in the output
+    # buffer or in a variable of its type): a variable of the accumulator type, per output
+    # element, whatever the axes
+    wide = _is_bf16(dt)
+    if not trailing and not wide and len(in_shape) - 1 not in axes and \
+            1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
         return _reduce_unrolled(c, kernel, buffers, kind)
-    if trailing:
+    if trailing or wide:
         o = c.var("o", dtypes.int64)
         j = c.var("j", dtypes.int64)
         acc = c.var("acc", acc_dt)
         em = KernelEmitter(c, buffers)
         pre = []
-        if _flat_input(kernel):
+        if trailing and _flat_input(kernel):
             v = em.value(x, Flat(c.add(c.mul(o, c.i64(n_red)), j), in_shape), kernel)
         else:
             # Outer multi-index from o (hoisted out of the inner loop), inner from j.
@@ -583,9 +661,11 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
                 ov = c.var(f"oi{k}", dtypes.int64)
                 pre.append(c.decl(ov, e))
                 o_vars.append(ov)
-            red_shape = [in_shape[a] for a in axes]
+            red_shape = [in_shape[a] for a in sorted(axes)]
             j_idx = [j] if len(axes) == 1 else em.multi(Flat(j, red_shape))
-            v = em.value(x, o_vars + j_idx, kernel)
+            kept_it, red_it = iter(o_vars), iter(j_idx)
+            v = em.value(x, [next(red_it) if d in axes else next(kept_it)
+                             for d in range(len(in_shape))], kernel)
         if kind in ("max", "min") and dtypes.is_float(dt):
             # Vectorisable: an ordered max/min plus a NaN flag, combined after the loop.
             nanf = c.var("nanf", dtypes.int32)
@@ -602,7 +682,8 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
         else:
             inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v),
                                                        acc_dt))]
-            red = (kind, acc) if kind in ("sum", "prod") or not dtypes.is_float(dt) else None
+            red = _vector_reduction(kind, dt)
+            red = (red[0], acc) if red is not None else None
             body = pre + [c.decl(acc, ident),
                           c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
                           c.store(out_ptr, o, c.cast(dt, acc))]
@@ -721,7 +802,7 @@ def _combine_stmts(c, kind, acc, v, dt) -> list:
     """acc = combine(acc, v) as statements gcc vectorises: max/min as an ordered select then
     a NaN select (one select with `a > b || a != a` defeats gcc 12's if-conversion when the
     operands are themselves selects, e.g. a ReLU)."""
-    if kind not in ("max", "min"):
+    if kind not in ("max", "min") or _is_complex(dt):
         return [c.assign(acc, _combine(c, kind, acc, v, dt))]
     out = [c.assign(acc, c.select(_better(c, kind, v, acc), v, acc))]
     if dtypes.is_float(dt):
@@ -1075,12 +1156,21 @@ def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
     take = _better(c, kind, v, best)
     state = [c.decl(best, c.const(_identity(kind, dt), dt)), c.decl(bi, c.i64(0))]
     flags = []
-    if dtypes.is_float(dt):
+    if dtypes.is_float(dt) or _is_complex(dt):
         found = c.var("found", dtypes.int32)
         state.append(c.decl(found, c.const(0, dtypes.int32)))
         first = c.eq(found, c.const(0, dtypes.int32))
-        take = c.binop("||", c.land(c.ne(v, v), first), c.land(first, take), dtypes.bool_)
-        flags = [c.assign(found, c.binop("|", found, c.cast(dtypes.int32, c.ne(v, v)),
+        if _is_complex(dt):
+            # NumPy's argmax of complex values: lexicographic, the first NaN (in either
+            # part) wins
+            real = dtypes.real_dtype(dt)
+            re, im = c.call("real", [v], real), c.call("imag", [v], real)
+            isnan = em.let(c.binop("||", c.ne(re, re), c.ne(im, im), dtypes.bool_),
+                           dtypes.bool_)
+        else:
+            isnan = c.ne(v, v)
+        take = c.binop("||", c.land(isnan, first), c.land(first, take), dtypes.bool_)
+        flags = [c.assign(found, c.binop("|", found, c.cast(dtypes.int32, isnan),
                                          dtypes.int32))]
     t = em.let(take, dtypes.bool_)
     inner = em.stmts + [c.assign(bi, c.select(t, j, bi)),
@@ -1154,8 +1244,7 @@ def _reduce_row(c, em, kernel, buffers, row, n):
     x = eqn.inputs[0]
     red_shape = x.aval.shape[1:]
     dt = kernel.root.aval.dtype
-    acc_dt = dtypes.float64 if dt in (dtypes.float16, dtypes.float32) and kind in (
-        "sum", "prod") else dt
+    acc_dt = _accumulator(kind, dt)
     j = c.var(f"j{n}", dtypes.int64)
     acc = c.var(f"acc{n}", acc_dt)
     j_idx = [j] if len(red_shape) == 1 else em.multi(Flat(j, red_shape))
@@ -1176,7 +1265,8 @@ def _reduce_row(c, em, kernel, buffers, row, n):
                        reduction=((kind, acc), ("or", nanf))),
                 c.store(out, row, result)]
     inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
-    red = (kind, acc) if kind in ("sum", "prod") or not dtypes.is_float(dt) else None
+    red = _vector_reduction(kind, dt)
+    red = (red[0], acc) if red is not None else None
     return [c.comment(f"row of {eqn.prim.name}"), c.decl(acc, ident),
             c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
             c.store(out, row, c.cast(dt, acc))]

@@ -79,17 +79,32 @@ def _uses(program: Program):
     return uses
 
 
+_GEMM_DTYPES = (dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128)
+
+
 def _gemm_ok(eqn: Eqn) -> bool:
     a = eqn.inputs[0].aval
-    return a.dtype in (dtypes.float32, dtypes.float64) and \
-        eqn.params.get("preferred_element_type") in (None, a.dtype)
+    pet = eqn.params.get("preferred_element_type")
+    if eqn.inputs[1].aval.dtype != a.dtype:
+        return False
+    if a.dtype == dtypes.bfloat16:
+        # bfloat16 products accumulate in float32 (JAX's rule); the result is float32 when
+        # preferred_element_type asks for it, else rounded to bfloat16
+        return pet in (None, dtypes.bfloat16, dtypes.float32)
+    return a.dtype in _GEMM_DTYPES and pet in (None, a.dtype)
 
 
 def _conv_ok(eqn: Eqn) -> bool:
     p = eqn.params
     a = eqn.inputs[0].aval
-    return a.dtype in (dtypes.float32, dtypes.float64) and (
-        p["batch_group_count"] == 1 or p["feature_group_count"] == 1)
+    pet = p.get("preferred_element_type")
+    if eqn.inputs[1].aval.dtype != a.dtype:
+        return False
+    if a.dtype == dtypes.bfloat16:
+        ok = pet in (None, dtypes.bfloat16, dtypes.float32)   # float32 accumulation, as dot
+    else:
+        ok = a.dtype in (dtypes.float32, dtypes.float64) and pet in (None, a.dtype)
+    return ok and (p["batch_group_count"] == 1 or p["feature_group_count"] == 1)
 
 
 def classify(eqn: Eqn) -> str:

@@ -20,8 +20,12 @@ from .codegen import PARALLEL_MIN, strides_of
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 
+_BLAS_PREFIX = {np.dtype(np.float32): "s", np.dtype(np.float64): "d",
+                np.dtype(np.complex64): "c", np.dtype(np.complex128): "z"}
+
+
 def _blas_fn(dtype, name):
-    return f"scipy_cblas_{'s' if np.dtype(dtype) == dtypes.float32 else 'd'}{name}"
+    return f"scipy_cblas_{_BLAS_PREFIX[np.dtype(dtype)]}{name}"
 
 
 _temp_ids = itertools.count()
@@ -109,10 +113,21 @@ def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
 
 def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
     import cdsl
+    complex_ = np.dtype(dtype).kind == "c"
+    if complex_:
+        # cgemm/zgemm take alpha and beta by pointer
+        alpha_v, beta_v = c.var("galpha", dtype), c.var("gbeta", dtype)
+        alpha = cdsl.UnOp("&", alpha_v, cdsl.PtrType(alpha_v.type, space=""))
+        beta_e = cdsl.UnOp("&", beta_v, cdsl.PtrType(beta_v.type, space=""))
+    else:
+        alpha, beta_e = c.const(1.0, dtype), c.const(beta, dtype)
     args = [c.i64(ROW_MAJOR), c.i64(ta), c.i64(tb), m, c.i64(n), c.i64(k),
-            c.const(1.0, dtype), a, c.i64(lda), b, c.i64(ldb), c.const(beta, dtype), cc,
-            c.i64(ldc)]
-    return c.expr_stmt(cdsl.Call(_blas_fn(dtype, "gemm"), tuple(args), cdsl.void))
+            alpha, a, c.i64(lda), b, c.i64(ldb), beta_e, cc, c.i64(ldc)]
+    call = c.expr_stmt(cdsl.Call(_blas_fn(dtype, "gemm"), tuple(args), cdsl.void))
+    if not complex_:
+        return call
+    return cdsl.Block((c.decl(alpha_v, c.const(1.0, dtype)), c.decl(beta_v, c.const(beta, dtype)),
+                       call))
 
 
 def _layout(shape, batch, contract, free_first: bool):
@@ -134,11 +149,40 @@ def _layout(shape, batch, contract, free_first: bool):
     return None
 
 
+def _widen(src_ptr, n, temps: Temps, shape):
+    """A float32 copy of a bfloat16 buffer (statements, temp)."""
+    t = temps.new(shape, dtypes.float32)
+    i = c.var("cv", dtypes.int64)
+    return [c.for_(i, c.i64(0), c.i64(n), [c.store(t.param_ref(), i, c.load(src_ptr, i))],
+                   parallel=n >= PARALLEL_MIN, simd=True)], t
+
+
 def lower_dot(eqn, buffers, temps: Temps) -> list:
+    lhs, rhs = eqn.inputs
+    out = eqn.outputs[0]
+    if lhs.aval.dtype != dtypes.bfloat16:
+        return _lower_dot(eqn, buffers, temps, buffers[lhs.id], buffers[rhs.id],
+                          buffers[out.id])
+    # bfloat16: products and sums in float32 (JAX's preferred_element_type semantics; the
+    # reference computes the same in float32): widen both operands, sgemm, and round the
+    # result once when it is bfloat16. (There is no bfloat16 GEMM in the OpenBLAS wheel.)
+    stmts, lt = _widen(buffers[lhs.id], lhs.aval.size, temps, lhs.aval.shape)
+    more, rt = _widen(buffers[rhs.id], rhs.aval.size, temps, rhs.aval.shape)
+    stmts += more
+    if out.aval.dtype == dtypes.float32:
+        return stmts + _lower_dot(eqn, buffers, temps, lt.param_ref(), rt.param_ref(),
+                                  buffers[out.id], dtypes.float32)
+    ot = temps.new(out.aval.shape, dtypes.float32)
+    stmts += _lower_dot(eqn, buffers, temps, lt.param_ref(), rt.param_ref(), ot.param_ref(),
+                        dtypes.float32)
+    return stmts + _narrow(ot.param_ref(), buffers[out.id], out.aval.size)
+
+
+def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None) -> list:
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
-    dt = out.aval.dtype
+    dt = out.aval.dtype if dt is None else dt
     stmts = []
     L, R = lhs.aval.shape, rhs.aval.shape
     nb = len(lb)
@@ -146,7 +190,6 @@ def lower_dot(eqn, buffers, temps: Temps) -> list:
     order = np.argsort(lc)
     lc_s = tuple(lc[i] for i in order)
     rc_s = tuple(rc[i] for i in order)
-    lp, rp = buffers[lhs.id], buffers[rhs.id]
     la = _layout(L, lb, lc_s, True)
     if la is None or (list(rc_s) != sorted(rc_s)):
         lfree = [d for d in range(len(L)) if d not in lc and d not in lb]
@@ -175,7 +218,6 @@ def lower_dot(eqn, buffers, temps: Temps) -> list:
     tb = NO_TRANS if rkind == "cf" else TRANS
     lda = K if lkind == "fc" else M
     ldb = N if rkind == "cf" else K
-    op = buffers[out.id]
     if M * N == 0:
         return stmts
     if K == 0:
@@ -320,13 +362,38 @@ def _phases(o_n, k_n, s, ld, rd, lo):
 
 def lower_conv(eqn, buffers, temps: Temps) -> list:
     """conv_general_dilated (any layout, padding, dilation, feature or batch groups) as a
-    direct register-blocked kernel; see the section comment above."""
+    direct register-blocked kernel; see the section comment above. bfloat16 operands are
+    widened to float32 and the float32 kernel runs (float32 accumulation, as for dot)."""
+    lhs, rhs = eqn.inputs
+    out = eqn.outputs[0]
+    if lhs.aval.dtype != dtypes.bfloat16:
+        return _lower_conv(eqn, buffers, temps)
+    stmts, lt = _widen(buffers[lhs.id], lhs.aval.size, temps, lhs.aval.shape)
+    more, rt = _widen(buffers[rhs.id], rhs.aval.size, temps, rhs.aval.shape)
+    stmts += more
+    wide = {lhs.id: lt.param_ref(), rhs.id: rt.param_ref(), out.id: buffers[out.id]}
+    if out.aval.dtype == dtypes.float32:
+        return stmts + _lower_conv(eqn, wide, temps, dtypes.float32)
+    ot = temps.new(out.aval.shape, dtypes.float32)
+    wide[out.id] = ot.param_ref()
+    stmts += _lower_conv(eqn, wide, temps, dtypes.float32)
+    return stmts + _narrow(ot.param_ref(), buffers[out.id], out.aval.size)
+
+
+def _narrow(src, dst, n):
+    """Stores of a float32 buffer into a bfloat16 one (each rounded to nearest-even)."""
+    i = c.var("cv", dtypes.int64)
+    return [c.for_(i, c.i64(0), c.i64(n), [c.store(dst, i, c.load(src, i))],
+                   parallel=n >= PARALLEL_MIN, simd=True)]
+
+
+def _lower_conv(eqn, buffers, temps: Temps, dt=None) -> list:
     import cdsl
     p = eqn.params
     ls, rs, os_ = p["dimension_numbers"]
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
-    dt = out.aval.dtype
+    dt = out.aval.dtype if dt is None else dt
     X, Wsh, O = lhs.aval.shape, rhs.aval.shape, out.aval.shape
     nsp = len(X) - 2
     xptr, wptr, optr = buffers[lhs.id], buffers[rhs.id], buffers[out.id]
