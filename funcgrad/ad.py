@@ -266,12 +266,49 @@ def jvp_program(program: Program, instantiate=True) -> tuple[Program, list]:
     return trace_to_program(f, in_avals)
 
 
-def check_float_input(aval: ShapedArray, fname: str, argnum) -> None:
-    if not dtypes.is_float(aval.dtype):
+def check_float_input(aval: ShapedArray, fname: str, argnum, *, holomorphic: bool = False,
+                      allow_complex: bool = False) -> None:
+    """JAX's input checks of the derivative transforms: `holomorphic=True` needs complex
+    inputs; otherwise inputs are real floats, or also complex where `allow_complex` (grad
+    and jacrev: the cotangent of a complex input is well defined, JAX's convention)."""
+    dt = aval.dtype
+    if holomorphic:
+        if not dtypes.is_complex(dt):
+            raise TypeError(f"{fname} with holomorphic=True requires inputs with complex dtype, "
+                            f"but argument {argnum} has dtype {dt}.")
+        return
+    if dtypes.is_float(dt) or (allow_complex and dtypes.is_complex(dt)):
+        return
+    if dtypes.is_complex(dt):
         raise TypeError(
-            f"{fname} requires real-valued (floating point) inputs, but argument {argnum} has "
-            f"dtype {aval.dtype}. Differentiate with respect to float inputs only (cast with "
-            f"`x.astype(jnp.float32)`), or leave integer arguments out of `argnums`.")
+            f"{fname} requires real-valued inputs (a floating-point dtype), but argument "
+            f"{argnum} has dtype {dt}. For holomorphic differentiation, pass "
+            f"holomorphic=True; for non-holomorphic functions of complex inputs, use jvp "
+            f"directly (or jacrev).")
+    kinds = "real- or complex-valued" if allow_complex else "real-valued (floating point)"
+    raise TypeError(
+        f"{fname} requires {kinds} inputs, but argument {argnum} has "
+        f"dtype {dt}. Differentiate with respect to float inputs only (cast with "
+        f"`x.astype(jnp.float32)`), or leave integer arguments out of `argnums`.")
+
+
+def check_output_dtype(aval: ShapedArray, fname: str, holomorphic: bool) -> None:
+    """JAX's output checks of grad and jacrev (and of jacfwd with `holomorphic=True`)."""
+    dt = aval.dtype
+    if holomorphic:
+        if not dtypes.is_complex(dt):
+            raise TypeError(f"{fname} with holomorphic=True requires outputs with complex "
+                            f"dtype, but got {dt}.")
+        return
+    if dtypes.is_complex(dt):
+        raise TypeError(
+            f"{fname} requires real-valued outputs (a floating-point dtype), got {dt}. For "
+            f"holomorphic differentiation, pass holomorphic=True. For differentiation of "
+            f"non-holomorphic functions involving complex outputs, use vjp directly.")
+    if not dtypes.is_float(dt):
+        raise TypeError(
+            f"{fname} requires real-valued outputs (a floating-point dtype), got {dt}. For "
+            f"differentiation of functions with integer outputs, use vjp directly.")
 
 
 def ensure_float_output(aval: ShapedArray, fname: str) -> None:

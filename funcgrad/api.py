@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import ad, config, core, dtypes
-from .ad import check_float_input
+from .ad import check_float_input, check_output_dtype
 from .batching import vmap_flat
 from .core import Array, ArrayImpl, Tracer, bind
 from .lru import LRU
@@ -41,7 +41,7 @@ def _argnums_tuple(argnums, nargs, fname):
 def _as_leaf_array(x, fname):
     if isinstance(x, Array):
         return x
-    if isinstance(x, (np.ndarray, np.generic, bool, int, float)):
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
         return core.to_array(x)
     raise TypeError(f"{fname}: argument leaves must be arrays or scalars, got "
                     f"{type(x).__name__}: {x!r:.80}")
@@ -128,7 +128,7 @@ def jvp(fun: Callable, primals, tangents, has_aux=False):
             raise ValueError(f"jvp: primal shape {p.shape} and tangent shape {t.shape} differ")
         if p.dtype != t.dtype:
             t_dt = t.dtype
-            if dtypes.is_float(p.dtype) and t.weak_type:
+            if dtypes.is_inexact(p.dtype) and t.weak_type:
                 continue
             raise TypeError(f"jvp: primal dtype {p.dtype} and tangent dtype {t_dt} differ")
     t_flat = [t if t.dtype == p.dtype else t.astype(p.dtype) for p, t in zip(p_flat, t_flat)]
@@ -204,12 +204,8 @@ def vjp(fun: Callable, *primals, has_aux=False, reduce_axes=()):
 # grad
 
 
-def _no_complex(name, holomorphic, reduce_axes=()):
-    """JAX's `holomorphic`/`reduce_axes` arguments: accepted with their default values;
-    complex dtypes (which `holomorphic=True` needs) are not supported yet."""
-    if holomorphic:
-        raise NotImplementedError(f"{name}(holomorphic=True): funcgrad has no complex dtypes "
-                                  "yet, so only real-valued functions can be differentiated")
+def _no_reduce_axes(name, reduce_axes=()):
+    """JAX's `reduce_axes` argument: accepted with its default value only."""
     if reduce_axes:
         raise NotImplementedError(f"{name}(reduce_axes={reduce_axes!r}): not supported (JAX "
                                   "deprecated it too); reduce inside the function instead")
@@ -219,9 +215,15 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
                    allow_int=False, reduce_axes=()):
     """`(fun(*args), gradient of fun w.r.t. args[argnums])`; fun must return a float scalar.
     With `allow_int`, integer and boolean arguments may be differentiated: their gradient is
-    a NumPy array of zeros of dtype `funcgrad.float0`, as in JAX."""
+    a NumPy array of zeros of dtype `funcgrad.float0`, as in JAX.
+
+    Complex inputs follow JAX's convention: the gradient is the cotangent reverse mode
+    gives for the output cotangent 1.0, without conjugation, so for a real-valued f of
+    z = x + iy it is df/dx - i df/dy (the conjugate of the steepest-ascent direction:
+    `grad(lambda z: abs(z) ** 2)(z) == 2 * conj(z)`). With `holomorphic=True` the inputs
+    and the output are complex and the gradient is the complex derivative f'(z)."""
     fname = _fun_name(fun)
-    _no_complex("value_and_grad", holomorphic, reduce_axes)
+    _no_reduce_axes("value_and_grad", reduce_axes)
 
     @api_boundary
     @functools.wraps(fun)
@@ -231,8 +233,9 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
         d_flat, d_tree = tree_flatten(tuple(diff_args))
         d_flat = [_as_leaf_array(x, "grad") for x in d_flat]
         for i, x in enumerate(d_flat):
-            if not allow_int:
-                check_float_input(x.aval, f"grad({fname})", nums[0] if single else i)
+            if holomorphic or not allow_int or dtypes.is_inexact(x.dtype):
+                check_float_input(x.aval, f"grad({fname})", nums[0] if single else i,
+                                  holomorphic=holomorphic, allow_complex=True)
         store = {}
 
         def flat_fun(*leaves):
@@ -250,9 +253,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
             if out.shape != ():
                 raise TypeError(f"grad({fname}) requires a scalar output, got shape {out.shape};"
                                 " reduce it (e.g. .sum()) or use jacrev/vjp")
-            if not dtypes.is_float(out.dtype):
-                raise TypeError(f"grad({fname}) requires a real-valued float output, got "
-                                f"{out.dtype}")
+            check_output_dtype(out.aval, f"grad({fname})", holomorphic)
             store["out"] = out
             return [out]
 
@@ -271,9 +272,10 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
 
 def grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False, allow_int=False,
          reduce_axes=()):
-    """The gradient of a scalar float function w.r.t. `args[argnums]` (pytrees allowed)."""
-    _no_complex("grad", holomorphic, reduce_axes)
-    vg = value_and_grad(fun, argnums, has_aux, allow_int=allow_int)
+    """The gradient of a scalar float function w.r.t. `args[argnums]` (pytrees allowed);
+    complex inputs and `holomorphic=True` as in `value_and_grad`."""
+    _no_reduce_axes("grad", reduce_axes)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic=holomorphic, allow_int=allow_int)
 
     @api_boundary
     @functools.wraps(fun)
@@ -304,8 +306,9 @@ def _std_basis(leaves):
 
 
 def jacfwd(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
-    """Jacobian by forward mode (vmapped jvp): output shape `out.shape + in.shape`."""
-    _no_complex("jacfwd", holomorphic)
+    """Jacobian by forward mode (vmapped jvp): output shape `out.shape + in.shape`. Inputs
+    are real floats, or complex with `holomorphic=True` (then the outputs must be complex
+    too, and the Jacobian holds the complex derivatives), as in JAX."""
     @api_boundary
     def jacfun(*args):
         nums, single = _argnums_tuple(argnums, len(args), "jacfwd")
@@ -313,7 +316,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
         d_flat, d_tree = tree_flatten(dyn)
         d_flat = [_as_leaf_array(x, "jacfwd") for x in d_flat]
         for i, x in enumerate(d_flat):
-            check_float_input(x.aval, "jacfwd", i)
+            check_float_input(x.aval, "jacfwd", i, holomorphic=holomorphic)
         basis, n = _std_basis(d_flat)
         store = {}
 
@@ -324,6 +327,9 @@ def jacfwd(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
 
         outs_t = _vmap_out_last(push, n, basis)
         primal_out = f_flat(*d_flat)
+        if holomorphic:
+            for o in primal_out:
+                check_output_dtype(o.aval, "jacfwd", True)
         res = []
         for o, jt in zip(primal_out, outs_t):
             # jt: (*out.shape, n) -> split n over the input leaves
@@ -365,8 +371,9 @@ def _vmap_out_last(f, n, basis):
 
 
 def jacrev(fun: Callable, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
-    """Jacobian by reverse mode (vmapped vjp): output shape `out.shape + in.shape`."""
-    _no_complex("jacrev", holomorphic)
+    """Jacobian by reverse mode (vmapped vjp): output shape `out.shape + in.shape`. Outputs
+    are real floats (inputs may be complex: JAX's gradient convention, see `grad`), or
+    inputs and outputs are complex with `holomorphic=True`, as in JAX."""
     if allow_int:
         raise NotImplementedError("jacrev(allow_int=True) is not supported; differentiate "
                                   "with respect to float arguments only")
@@ -377,12 +384,15 @@ def jacrev(fun: Callable, argnums=0, has_aux=False, holomorphic=False, allow_int
         d_flat, d_tree = tree_flatten(dyn)
         d_flat = [_as_leaf_array(x, "jacrev") for x in d_flat]
         for i, x in enumerate(d_flat):
-            check_float_input(x.aval, "jacrev", i)
+            check_float_input(x.aval, "jacrev", i, holomorphic=holomorphic,
+                              allow_complex=True)
         store = {}
 
         f_flat = _flat_argfun(fun, args, nums, d_tree, has_aux, store)
 
         outs, f_vjp = ad.vjp_flat(f_flat, d_flat)
+        for o in outs:
+            check_output_dtype(o.aval, "jacrev", holomorphic)
         basis, n = _std_basis(outs)
 
         def pull(*ct):
@@ -408,9 +418,10 @@ def jacrev(fun: Callable, argnums=0, has_aux=False, holomorphic=False, allow_int
 
 
 def hessian(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
-    """Hessian as forward-over-reverse: `jacfwd(jacrev(fun))`."""
-    _no_complex("hessian", holomorphic)
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+    """Hessian as forward-over-reverse: `jacfwd(jacrev(fun))` (`holomorphic` passed to
+    both, as in JAX)."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic)
 
 
 # ---------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from .prims.elementwise import (abs, acos, acosh, add, and_, asin, asinh, atan, 
                                 ceil, cosh, div, eq, erf, floor, ge, gt, integer_pow,
                                 is_finite, le, lt, max, min, ne, neg, not_, or_, pow, rem,
                                 select, sign, sinh, stop_gradient, sub, xor)
+from .prims.elementwise import complex, conj, imag, real  # shadow builtins, as in JAX
 from .prims.collectives import (all_gather, axis_index, axis_size, pmax, pmean, pmin,
                                 ppermute, psum, psum_scatter)
 from .prims.linalg import ConvDimensionNumbers, conv_dimension_numbers, padtype_to_pads
@@ -83,6 +84,7 @@ __all__ = [
     "slice_in_dim", "sort", "sort_key_val", "split", "sqrt", "square", "squeeze", "stack",
     "stop_gradient", "sub", "switch", "tan", "tanh", "tile", "top_k", "transpose", "unstack",
     "while_loop", "xor",
+    "complex", "conj", "imag", "real",
     "all_gather", "axis_index", "axis_size", "pmax", "pmean", "pmin", "ppermute", "psum",
     "psum_scatter",
 ]

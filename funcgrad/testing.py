@@ -4,6 +4,10 @@ property-based tests.
 `check_grads(f, args, order)` compares `jvp` against central finite differences and `vjp`
 against `jvp` through the inner-product identity `<u, J v> = <J^T u, v>`, recursively up to
 `order`. Differences are taken in float64 (inputs are promoted) so they are accurate.
+
+Complex inputs and outputs are checked as JAX's are: differences in complex128 along random
+complex directions, and the pairing `<a, b> = Re(sum(a * b))` (no conjugation), for which
+JAX's vjp (a plain transpose) is the adjoint of its jvp.
 """
 from __future__ import annotations
 
@@ -22,24 +26,41 @@ __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp", "shapes", "
 _rng = np.random.default_rng(0)
 
 
+def _is_complex(a) -> bool:
+    return np.issubdtype(a.dtype, np.complexfloating)
+
+
+def _wide(a):
+    """`a` as float64, or complex128 when complex: the precision differences are taken in."""
+    a = np.asarray(a)
+    return a.astype(np.complex128 if _is_complex(a) else np.float64)
+
+
 def _f64(x):
     a = np.asarray(x)
+    if _is_complex(a):
+        return fnp.asarray(a.astype(np.complex128))
     return fnp.asarray(a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a)
 
 
 def _rand_like(x):
     a = np.asarray(x)
-    return fnp.asarray(_rng.standard_normal(a.shape).astype(a.dtype))
+    r = _rng.standard_normal(a.shape)
+    if _is_complex(a):
+        r = r + 1j * _rng.standard_normal(a.shape)
+    return fnp.asarray(r.astype(a.dtype))
 
 
 def _inner(xs, ys) -> float:
-    return float(sum(np.vdot(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    # Re(sum(a * b)): the real bilinear pairing under which vjp transposes jvp (for real
+    # arrays the usual dot product).
+    return float(sum(np.real(np.sum(_wide(a) * _wide(b)))
                      for a, b in zip(tree_leaves(xs), tree_leaves(ys))))
 
 
 def _tols(outs, atol, rtol):
     dts = [np.asarray(o).dtype for o in tree_leaves(outs)]
-    low = any(d in (np.float32, np.float16) for d in dts)
+    low = any(d in (np.float32, np.float16, np.complex64) for d in dts)
     return (atol if atol is not None else (2e-3 if low else 1e-6),
             rtol if rtol is not None else (2e-3 if low else 1e-5))
 
@@ -51,17 +72,17 @@ def assert_allclose(actual, expected, atol=1e-6, rtol=1e-5, err_msg=""):
     if a_tree != e_tree:
         raise AssertionError(f"{err_msg}: structures differ: {a_tree} vs {e_tree}")
     for a, e in zip(a_leaves, e_leaves):
-        np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(e, np.float64),
-                                   atol=atol, rtol=rtol, err_msg=err_msg)
+        np.testing.assert_allclose(_wide(a), _wide(e), atol=atol, rtol=rtol, err_msg=err_msg)
 
 
 def numerical_jvp(f: Callable, primals, tangents, eps: float = 1e-6):
-    """Central-difference directional derivative of `f` at `primals` along `tangents`."""
+    """Central-difference directional derivative of `f` at `primals` along `tangents`
+    (complex primals move along complex tangents; the difference is complex128 where an
+    output is complex)."""
     plus = tuple(tree_map(lambda p, t: p + eps * t, p, t) for p, t in zip(primals, tangents))
     minus = tuple(tree_map(lambda p, t: p - eps * t, p, t) for p, t in zip(primals, tangents))
     fp, fm = f(*plus), f(*minus)
-    return tree_map(lambda a, b: (np.asarray(a, np.float64) - np.asarray(b, np.float64)) /
-                    (2 * eps), fp, fm)
+    return tree_map(lambda a, b: (_wide(a) - _wide(b)) / (2 * eps), fp, fm)
 
 
 def check_jvp(f: Callable, primals, atol=None, rtol=None, eps: float = 1e-6, err_msg=""):
@@ -95,8 +116,9 @@ def check_grads(f: Callable, args: Sequence, order: int = 2, modes=("fwd", "rev"
                 atol=None, rtol=None, eps: float = 1e-6, use_float64: bool = True) -> None:
     """Check `f`'s derivatives up to `order` in forward (`"fwd"`) and reverse (`"rev"`)
     mode against finite differences; raises AssertionError on a mismatch. With
-    `use_float64` (default) the inputs are promoted to float64 and the check runs with
-    64-bit types on (`config.enable_x64`), so the differences are accurate."""
+    `use_float64` (default) the inputs are promoted to float64 (complex ones to complex128)
+    and the check runs with 64-bit types on (`config.enable_x64`), so the differences are
+    accurate."""
     if use_float64:
         with config.enable_x64(True):
             return _check_grads(f, tuple(tree_map(_f64, a) for a in args), order, modes,
@@ -157,7 +179,11 @@ def arrays(dtype=np.float32, shape=None, min_value: float = -3.0, max_value: flo
     from hypothesis.extra import numpy as hnp
     dt = np.dtype(dtype)
     shape = shapes() if shape is None else shape
-    if np.issubdtype(dt, np.floating):
+    if np.issubdtype(dt, np.complexfloating):
+        elems = st.complex_numbers(max_magnitude=max(abs(min_value), abs(max_value)),
+                                   allow_nan=allow_nan, allow_infinity=allow_infinity,
+                                   width=8 * dt.itemsize)
+    elif np.issubdtype(dt, np.floating):
         elems = st.floats(_inward(min_value, dt, 1), _inward(max_value, dt, -1),
                           allow_nan=allow_nan, allow_infinity=allow_infinity,
                           width=8 * min(dt.itemsize, 8))

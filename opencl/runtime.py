@@ -135,7 +135,10 @@ class Device:
                 "use float32 on this device, or pick another device with "
                 f"{DEVICE_ENV}."
             )
-        if dt.hasobject or dt.kind not in "biuf":
+        # Complex buffers only carry bytes between host steps: no kernel computes on them
+        # (funcgrad's OpenCL lowering runs complex equations on the host), so they need no
+        # device support.
+        if dt.hasobject or dt.kind not in "biufc":
             raise OpenCLDtypeError(
                 f"dtype {dt} cannot live in an OpenCL buffer on device {self.name!r}"
             )

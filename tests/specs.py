@@ -474,6 +474,12 @@ ROWS += [
     Spec("flip", fnp.flip, np.flip, params=_axis_params(keepdims=False), prims=("rev",)),
     Spec("roll", lambda x: fnp.roll(x, 2, axis=0), lambda x: np.roll(x, 2, axis=0),
          shapes=_nd(1)),
+    # Band-limited resampling to twice the length: RFFT, then IRFFT of the zero-padded half
+    # spectrum (both kinds of the fft primitive, and both their transposes in reverse mode).
+    Spec("fft_resample", lambda x, axis: fnp.fft.irfft(fnp.fft.rfft(x, axis=axis),
+                                                       2 * x.shape[axis], axis),
+         lambda x, axis: np.fft.irfft(np.fft.rfft(x, axis=axis), 2 * x.shape[axis], axis),
+         shapes=_nd(1), params=_one_axis(), prims=("fft",)),
     Spec("tile", lambda x: fnp.tile(x, (2, 1)), lambda x: np.tile(x, (2, 1)), shapes=_nd(0, 2)),
     Spec("repeat", lambda x: fnp.repeat(x, 2, axis=0), lambda x: np.repeat(x, 2, axis=0),
          shapes=_nd(1)),
@@ -909,6 +915,111 @@ ROWS += [
     Spec("scipy.special.logsumexp_b", lambda x, b: fsp.special.logsumexp(x, b=b, axis=-1),
          lambda x, b: _scipy_ref("special.logsumexp")(x, -1, b), args=(FLOAT, POS),
          shapes=_nd(1, 2, n=2), rtol=1e-5, atol=1e-5),
+]
+
+# complex numbers. The rows take real arrays (real and imaginary parts) and return the real
+# and imaginary parts of the complex result, so the harness checks complex64 (the float32
+# examples) and complex128 (the float64 ones) through the real embedding: agreement with
+# NumPy, derivatives against finite differences (JAX's convention: the derivative of the
+# real map), vmap, jit and every backend. The parts stay away from 0, which keeps the
+# points off the branch cuts (all on the axes) of log, sqrt, the inverse functions and
+# angle, and off the poles of tan/tanh.
+
+
+def _ctype(x):
+    return np.complex64 if np.dtype(x.dtype) == np.float32 else np.complex128
+
+
+def _np_z(x, y):
+    z = np.empty(np.broadcast_shapes(np.shape(x), np.shape(y)), _ctype(x))
+    z.real, z.imag = x, y
+    return z
+
+
+def _parts(z):
+    return fnp.real(z), fnp.imag(z)
+
+
+def _np_parts(z):
+    return np.real(z).copy(), np.imag(z).copy()
+
+
+_C_UNARY = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "sinh", "cosh",
+            "tanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+            "reciprocal", "square", "cube", "inverse_square")
+
+
+def _c_unary(xp, op):
+    return {"cube": lambda z: z ** 3, "inverse_square": lambda z: xp.power(z, -2)}.get(
+        op, getattr(xp, op, None))
+
+
+def _c_axis(shps):
+    nd = len(shps[0])
+    return st.fixed_dictionaries({"axis": st.sampled_from([None] + list(range(nd)))})
+
+
+def _cmax_prep(x, y):
+    # Distinct real parts (the lexicographic order's first key) away from kinks.
+    return _distinct(x)[0], y
+
+
+CNZ = NONZERO
+ROWS += [
+    Spec("complex_parts", lambda x, y: _parts(lax.complex(x, y)),
+         lambda x, y: (x.copy(), y.copy()), args=(FLOAT, FLOAT),
+         prims=("complex", "real", "imag")),
+    Spec("complex_conj",
+         lambda x, y: _parts(lax.conj(lax.complex(x, y)) * lax.complex(x, y) * 1j
+                             + fnp.asarray(x).astype(_ctype(x))),
+         lambda x, y: _np_parts(np.conj(_np_z(x, y)) * _np_z(x, y) * 1j + x.astype(_ctype(x))),
+         args=(FLOAT, FLOAT), prims=("conj", "mul", "convert_element_type")),
+    Spec("complex_unary", lambda x, y, op: _parts(_c_unary(fnp, op)(lax.complex(x, y))),
+         lambda x, y, op: _np_parts(_c_unary(np, op)(_np_z(x, y))), args=(CNZ, CNZ),
+         params=lambda s: st.fixed_dictionaries({"op": st.sampled_from(_C_UNARY)}),
+         prims=("complex",), rtol=1e-4, atol=1e-5),
+    Spec("complex_abs_angle", lambda x, y: (fnp.abs(lax.complex(x, y)),
+                                            fnp.angle(lax.complex(x, y))),
+         lambda x, y: (np.abs(_np_z(x, y)), np.angle(_np_z(x, y))), args=(CNZ, CNZ),
+         prims=("abs", "atan2"), rtol=1e-5, atol=1e-6),
+    Spec("complex_power",
+         lambda x, y: _parts(fnp.power(lax.complex(x, y), lax.complex(y, x) * 0.5)),
+         lambda x, y: _np_parts(np.power(_np_z(x, y), _np_z(y, x) * 0.5)),
+         args=(CNZ, CNZ), prims=("pow",), rtol=1e-4, atol=1e-5),
+    Spec("complex_matmul",
+         lambda a, b, c, d: _parts(fnp.matmul(lax.complex(a, b), lax.complex(c, d))),
+         lambda a, b, c, d: _np_parts(np.matmul(_np_z(a, b), _np_z(c, d))),
+         args=(FLOAT,) * 4, shapes=_shapes(((2, 3), (2, 3), (3, 2), (3, 2)),
+                                           ((3,), (3,), (3, 2), (3, 2)),
+                                           ((2, 2, 3), (2, 2, 3), (3,), (3,))),
+         prims=("dot_general",), rtol=1e-4, atol=1e-5),
+    Spec("complex_reductions",
+         lambda x, y, axis: (*_parts(fnp.sum(lax.complex(x, y), axis)),
+                             *_parts(fnp.prod(lax.complex(x, y), axis)),
+                             *_parts(fnp.mean(lax.complex(x, y), axis))),
+         lambda x, y, axis: (*_np_parts(np.sum(_np_z(x, y), axis)),
+                             *_np_parts(np.prod(_np_z(x, y), axis)),
+                             *_np_parts(np.mean(_np_z(x, y), axis))),
+         args=(FLOAT, FLOAT), shapes=_nd(1, 2, n=2), params=_c_axis,
+         prims=("reduce_sum", "reduce_prod"), rtol=1e-4, atol=1e-5),
+    Spec("complex_max",
+         lambda x, y, axis: (*_parts(fnp.max(lax.complex(x, y), axis)),
+                             fnp.argmin(lax.complex(x, y), axis)),
+         lambda x, y, axis: (*_np_parts(np.max(_np_z(x, y), axis)),
+                             np.argmin(_np_z(x, y), axis)),
+         args=(FLOAT, FLOAT), shapes=_nd(1, 2, n=2), params=_c_axis, prep=_cmax_prep,
+         order=1, prims=("reduce_max", "argmin")),
+    Spec("complex_compare_select",
+         lambda x, y: (fnp.less(lax.complex(x, y), lax.complex(y, x)),
+                       fnp.greater_equal(lax.complex(x, fnp.round(y)), lax.complex(x, y)),
+                       fnp.equal(lax.complex(x, y), lax.complex(y, x)),
+                       *_parts(fnp.where(fnp.real(lax.complex(x, y)) > 0, lax.complex(x, y),
+                                         lax.conj(lax.complex(y, x))))),
+         lambda x, y: (np.less(_np_z(x, y), _np_z(y, x)),
+                       np.greater_equal(_np_z(x, np.round(y)), _np_z(x, y)),
+                       np.equal(_np_z(x, y), _np_z(y, x)),
+                       *_np_parts(np.where(x > 0, _np_z(x, y), np.conj(_np_z(y, x))))),
+         args=(CNZ, CNZ), prims=("select", "lt", "eq"), order=0),
 ]
 
 BY_NAME = {s.name: s for s in ROWS}

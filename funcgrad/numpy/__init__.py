@@ -346,7 +346,7 @@ def _promote(name, *args, to_float=False):
             typed.append((_dt.python_scalar_dtype(a), True))
     _config.check_numpy_promotion(name, typed, arrs)      # jax_numpy_{rank,dtype}_promotion
     dt, weak = _dt.result_type(*typed)
-    if to_float and not _dt.is_float(dt):
+    if to_float and not _dt.is_inexact(dt):
         dt = _dt.DEFAULT_FLOAT
     out = []
     for a in arrs:
@@ -448,10 +448,27 @@ def right_shift(x1, x2):
     return where(neg, _ew.not_(shifted), shifted)
 equal = _binary("equal", _ew.eq)
 not_equal = _binary("not_equal", _ew.ne)
-less = _binary("less", _ew.lt)
-less_equal = _binary("less_equal", _ew.le)
-greater = _binary("greater", _ew.gt)
-greater_equal = _binary("greater_equal", _ew.ge)
+
+
+def _order_cmp(name, prim_fn):
+    def f(x1, x2):
+        a, b = _promote(name, x1, x2)
+        if _dt.is_complex(a.dtype):
+            # Lexicographic on (real, imag), as NumPy and jnp.
+            ra, rb = _ew.real(a), _ew.real(b)
+            return _ew.select(_ew.eq(ra, rb), prim_fn(_ew.imag(a), _ew.imag(b)),
+                              prim_fn(ra, rb))
+        return prim_fn(a, b)
+    f.__name__ = name
+    f.__doc__ = (f"Elementwise `{name}` with NumPy broadcasting; complex numbers compare "
+                 "lexicographically (real part first), as in NumPy and JAX.")
+    return f
+
+
+less = _order_cmp("less", _ew.lt)
+less_equal = _order_cmp("less_equal", _ew.le)
+greater = _order_cmp("greater", _ew.gt)
+greater_equal = _order_cmp("greater_equal", _ew.ge)
 
 exp = _unary_float("exp", _ew.exp)
 log = _unary_float("log", _ew.log)
@@ -576,18 +593,27 @@ def sign(x):
     return _ew.sign(a)
 
 
+def _no_complex(name, a):
+    if _dt.is_complex(a.dtype):
+        raise TypeError(f"{name}: not defined for complex input ({a.dtype}), as in NumPy; "
+                        f"apply it to the real and imaginary parts (real(x), imag(x))")
+
+
 def floor(x):
     (a,) = _promote("floor", x)
+    _no_complex("floor", a)
     return a if not _dt.is_float(a.dtype) else _ew.floor(a)
 
 
 def ceil(x):
     (a,) = _promote("ceil", x)
+    _no_complex("ceil", a)
     return a if not _dt.is_float(a.dtype) else _ew.ceil(a)
 
 
 def trunc(x):
     (a,) = _promote("trunc", x)
+    _no_complex("trunc", a)
     return a if not _dt.is_float(a.dtype) else _ew.trunc_op(a)
 
 
@@ -596,6 +622,9 @@ fix = trunc
 
 def round(a, decimals=0):
     (x,) = _promote("round", a)
+    if _dt.is_complex(x.dtype):
+        # The real and imaginary parts rounded separately (NumPy, JAX).
+        return _ew.complex(round(_ew.real(x), decimals), round(_ew.imag(x), decimals))
     if not _dt.is_float(x.dtype):
         return x
     if decimals == 0:
@@ -610,12 +639,12 @@ around = round
 def power(x1, x2):
     if isinstance(x2, int) and not isinstance(x2, bool):
         (a,) = _promote("power", x1)
-        if x2 >= 0 or _dt.is_float(a.dtype):
+        if x2 >= 0 or _dt.is_inexact(a.dtype):
             return _ew.integer_pow(a, x2)
         raise ValueError(f"power: integers to negative integer powers are not allowed "
                          f"({a.dtype} ** {x2}); cast the base to a float type first")
     a, b = _promote("power", x1, x2)
-    if _dt.is_float(a.dtype):
+    if _dt.is_inexact(a.dtype):
         return _ew.pow(a, b)
     # Integer power by repeated squaring over the bits of a non-negative exponent.
     out = ones_like(a)
@@ -690,6 +719,7 @@ def _int_floor_divmod(a, b):
 def floor_divide(x1, x2):
     """`x1 // x2` rounded toward -inf, consistent with `remainder` (Python's semantics)."""
     a, b = _promote("floor_divide", x1, x2)
+    _no_complex("floor_divide", a)
     if _dt.is_bool(a.dtype):
         # As JAX (bools are promoted to the default integer type for arithmetic).
         a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
@@ -701,6 +731,7 @@ def floor_divide(x1, x2):
 def remainder(x1, x2):
     """`x1 % x2` with the sign of x2 (Python's semantics; `fmod` keeps x1's sign)."""
     a, b = _promote("remainder", x1, x2)
+    _no_complex("remainder", a)
     if _dt.is_bool(a.dtype):
         # As JAX (bools are promoted to the default integer type for arithmetic).
         a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
@@ -722,6 +753,7 @@ def fmod(x1, x2):
 def divmod(x1, x2):
     """`(x1 // x2, x1 % x2)`, computed together."""
     a, b = _promote("divmod", x1, x2)
+    _no_complex("divmod", a)
     if _dt.is_bool(a.dtype):
         # As JAX (bools are promoted to the default integer type for arithmetic).
         a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
@@ -733,7 +765,7 @@ def divmod(x1, x2):
 def fmax(x1, x2):
     """Elementwise maximum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmax`)."""
     a, b = _promote("fmax", x1, x2)
-    if not _dt.is_float(a.dtype):
+    if not _dt.is_inexact(a.dtype):
         return _ew.max(a, b)
     return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.max(a, b)))
 
@@ -741,7 +773,7 @@ def fmax(x1, x2):
 def fmin(x1, x2):
     """Elementwise minimum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmin`)."""
     a, b = _promote("fmin", x1, x2)
-    if not _dt.is_float(a.dtype):
+    if not _dt.is_inexact(a.dtype):
         return _ew.min(a, b)
     return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.min(a, b)))
 
@@ -808,6 +840,8 @@ invert = bitwise_not
 
 def isfinite(x):
     a = _arr(x)
+    if _dt.is_complex(a.dtype):
+        return _ew.and_(_ew.is_finite(_ew.real(a)), _ew.is_finite(_ew.imag(a)))
     if not _dt.is_float(a.dtype):
         return full(a.shape, True, _dt.bool_)
     return _ew.is_finite(a)
@@ -815,13 +849,15 @@ def isfinite(x):
 
 def isnan(x):
     a = _arr(x)
-    if not _dt.is_float(a.dtype):
+    if not _dt.is_inexact(a.dtype):
         return full(a.shape, False, _dt.bool_)
     return _ew.ne(a, a)
 
 
 def isinf(x):
     a = _arr(x)
+    if _dt.is_complex(a.dtype):
+        return _ew.or_(isinf(_ew.real(a)), isinf(_ew.imag(a)))
     if not _dt.is_float(a.dtype):
         return full(a.shape, False, _dt.bool_)
     return _ew.eq(_ew.abs(a), _np.inf)
@@ -851,9 +887,13 @@ def copysign(x1, x2):
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     a = _arr(x)
+    if _dt.is_complex(a.dtype):
+        # The real and imaginary parts separately (NumPy).
+        return _ew.complex(nan_to_num(_ew.real(a), copy, nan, posinf, neginf),
+                           nan_to_num(_ew.imag(a), copy, nan, posinf, neginf))
     if not _dt.is_float(a.dtype):
         return a
-    info = _np.finfo(a.dtype)
+    info = _dt.finfo(a.dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf
     a = where(isnan(a), full_like(a, nan), a)
@@ -910,22 +950,35 @@ def heaviside(x1, x2):
     return where(_ew.ne(a, a), a, out)
 
 
-def real(x):
-    return _arr(x)
+def real(val):
+    """The real part (the array itself for real input)."""
+    x = _arr(val)
+    return _ew.real(x) if _dt.is_complex(x.dtype) else x
 
 
-def conj(x):
-    return _arr(x)
+def imag(val):
+    """The imaginary part (zeros of the input's dtype for real input)."""
+    x = _arr(val)
+    return _ew.imag(x) if _dt.is_complex(x.dtype) else zeros_like(x)
+
+
+def conj(x, /):
+    """The complex conjugate (the array itself for real input, as jnp.conjugate)."""
+    a = _arr(x)
+    return _ew.conj(a) if _dt.is_complex(a.dtype) else a
 
 
 conjugate = conj
 
 
 def angle(z, deg=False):
-    """The argument of `z`: for real input pi where the sign bit is set (-0.0 included),
-    else 0; NaN stays NaN. In degrees when `deg`."""
+    """The argument of `z`, atan2(imag(z), real(z)): for real input pi where the sign bit is
+    set (-0.0 included), else 0; NaN stays NaN. In degrees when `deg`."""
     (x,) = _promote("angle", z, to_float=True)
-    out = arctan2(zeros_like(x), x)
+    if _dt.is_complex(x.dtype):
+        out = arctan2(_ew.imag(x), _ew.real(x))
+    else:
+        out = arctan2(zeros_like(x), x)
     return rad2deg(out) if deg else out
 
 
@@ -1076,7 +1129,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
     """`sum` treating NaN as zero (same arguments)."""
     _check_out("nansum", out)
     x = _arr(a)
-    if _dt.is_float(x.dtype):
+    if _dt.is_inexact(x.dtype):
         x = _select3(isnan(x), zeros_like(x), x)
     return sum(x, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=where)
 
@@ -1099,7 +1152,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     rounds the result back to float16 (as JAX: a float16 sum of 100 x 60000 overflows)."""
     _check_out("mean", out)
     x = _arr(a)
-    if not _dt.is_float(x.dtype):
+    if not _dt.is_inexact(x.dtype):
         x = astype(x, dtype or _dt.DEFAULT_FLOAT)
     elif dtype is not None:
         x = astype(x, dtype)
@@ -1147,11 +1200,11 @@ def _var_upcast(a, axis, dtype, ddof, keepdims, name, where_=None, mean_=None,
             raise ValueError(f"{name}: ddof and correction can't both be given")
         ddof = correction
     x = _arr(a)
-    if not _dt.is_float(x.dtype):
+    if not _dt.is_inexact(x.dtype):
         x = astype(x, dtype or _dt.DEFAULT_FLOAT)
     elif dtype is not None:
         x = astype(x, dtype)
-    out_dtype = x.dtype
+    out_dtype = _dt.real_dtype(x.dtype)     # the variance of complex values is real
     if x.dtype == _dt.float16:
         x = astype(x, _dt.float32)
     if mean_ is None:
@@ -1165,7 +1218,12 @@ def _var_upcast(a, axis, dtype, ddof, keepdims, name, where_=None, mean_=None,
     else:
         w = broadcast_to(asarray(where_), x.shape)
         n = subtract(astype(sum(w, axis=axis, keepdims=keepdims), x.dtype), float(ddof))
-    s = sum(multiply(d, d), axis=axis, keepdims=keepdims, where=where_)
+    if _dt.is_complex(d.dtype):
+        sq = add(multiply(_ew.real(d), _ew.real(d)), multiply(_ew.imag(d), _ew.imag(d)))
+        n = _ew.real(n)
+    else:
+        sq = multiply(d, d)
+    s = sum(sq, axis=axis, keepdims=keepdims, where=where_)
     res = _ew.div(s, broadcast_to(n, s.shape) if n.shape != s.shape else n)
     res = where(_ew.gt(n, _st.full((), 0, n.dtype)), res, full_like(res, _np.nan))
     return res, out_dtype
@@ -1196,7 +1254,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     the default float); NaN for a slice without any."""
     _check_out("nanmean", out)
     x = _arr(a)
-    if not _dt.is_float(x.dtype):
+    if not _dt.is_inexact(x.dtype):
         return mean(x, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
     if dtype is not None:
         x = astype(x, dtype)
@@ -1886,7 +1944,7 @@ def _take_fill_value(dtype, fill_value):
     signed integers, the largest for unsigned ones, True for bools."""
     if fill_value is not None:
         return fill_value
-    if _dt.is_float(dtype):
+    if _dt.is_inexact(dtype):
         return _np.nan
     if _dt.is_bool(dtype):
         return True
@@ -2244,9 +2302,9 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b, *, precision=None, preferred_element_type=None):
-    """The dot product of the flattened arrays (`precision`/`preferred_element_type` as in
-    `dot`)."""
-    return dot(ravel(a), ravel(b), preferred_element_type=preferred_element_type)
+    """The dot product of the flattened arrays, `a` conjugated first when complex (NumPy's
+    and JAX's `vdot`; `precision`/`preferred_element_type` as in `dot`)."""
+    return dot(conj(ravel(a)), ravel(b), preferred_element_type=preferred_element_type)
 
 
 def inner(a, b, *, precision=None, preferred_element_type=None):
@@ -2535,7 +2593,7 @@ def histogram(a, bins=10, range=None, weights=None, density=None):
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     x, y = _promote("isclose", a, b)
-    if not _dt.is_float(x.dtype):
+    if not _dt.is_inexact(x.dtype):
         return equal(x, y)
     close = less_equal(absolute(subtract(x, y)), add(atol, multiply(rtol, absolute(y))))
     close = logical_or(close, equal(x, y))
@@ -2613,7 +2671,7 @@ def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
         raise ValueError(f"convolve: a and v must be 1-D, got shapes {a.shape} and {v.shape}")
     if a.shape[0] == 0 or v.shape[0] == 0:
         raise ValueError("convolve: inputs cannot be empty")
-    if not _dt.is_float(a.dtype):
+    if not _dt.is_inexact(a.dtype):
         a, v = astype(a, _dt.DEFAULT_FLOAT), astype(v, _dt.DEFAULT_FLOAT)
     if v.shape[0] > a.shape[0]:
         a, v = v, a
@@ -2668,13 +2726,14 @@ from ._extra import (  # noqa: E402  (written on the functions above)
     in1d, indices, insert, iscomplex, iscomplexobj, isin, isreal, isrealobj, ix_, lcm, ldexp,
     logaddexp2, matvec, modf, nanargmax, nanargmin, nancumprod, nancumsum,
     nanprod, nanstd, nanvar,
-    put_along_axis, spacing, trapezoid, tril_indices, tril_indices_from, triu_indices,
+    put_along_axis, real_if_close, sort_complex, spacing, trapezoid, tril_indices,
+    tril_indices_from, triu_indices,
     triu_indices_from, unstack, vander, vecdot, vecmat, vectorize,
 )
 
 from ._more import (  # noqa: E402  (written on the functions above)
     argpartition, array_equiv, bartlett, bitwise_count, blackman, diag_indices_from, diagflat,
-    fill_diagonal, gradient, hamming, hanning, imag, isdtype, iterable, partition,
+    fill_diagonal, gradient, hamming, hanning, isdtype, iterable, partition,
 )
 from ._names import (  # noqa: E402  (written on the functions above)
     ComplexWarning, apply_over_axes, array_repr, array_str, c_, complexfloating, einsum_path,
@@ -2752,7 +2811,8 @@ __all__ = [
     "uint16", "uint32", "uint64", "uint8", "unique", "unravel_index", "unsignedinteger",
     "unstack", "vander", "var", "vdot", "vecdot", "vecmat", "vectorize", "vsplit", "vstack",
     "where", "zeros", "zeros_like",
-    "bfloat16", "cdouble", "complex128", "complex64", "complex_", "csingle",
+    "bfloat16", "cdouble", "complex128", "complex64", "complex_", "csingle", "real_if_close",
+    "sort_complex",
     "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "setdiff1d",
     "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts", "unique_inverse",
     "unique_values",

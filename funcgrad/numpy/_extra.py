@@ -650,19 +650,62 @@ def vectorize(pyfunc, excluded=frozenset(), signature=None):
 
 
 def isreal(x):
-    return _fnp.ones_like(_fnp.asarray(x), _dt.bool_)
+    """Elementwise: whether the imaginary part is zero (True everywhere for real input)."""
+    a = _fnp.asarray(x)
+    if not _dt.is_complex(a.dtype):
+        return _fnp.ones_like(a, _dt.bool_)
+    return _fnp.imag(a) == 0
 
 
 def iscomplex(x):
-    return _fnp.zeros_like(_fnp.asarray(x), _dt.bool_)
+    """Elementwise: whether the imaginary part is nonzero (False everywhere for real
+    input)."""
+    a = _fnp.asarray(x)
+    if not _dt.is_complex(a.dtype):
+        return _fnp.zeros_like(a, _dt.bool_)
+    return _fnp.imag(a) != 0
+
+
+def _dtype_of(x):
+    if hasattr(x, "dtype"):
+        return _np.dtype(x.dtype)
+    return _np.asarray(x).dtype
 
 
 def isrealobj(x):
-    return True
+    """Whether `x`'s dtype is not complex (a dtype check, as NumPy)."""
+    return not _dt.is_complex(_dtype_of(x))
 
 
 def iscomplexobj(x):
-    return False
+    """Whether `x`'s dtype is complex (a dtype check, whatever the values, as NumPy)."""
+    return _dt.is_complex(_dtype_of(x))
+
+
+def real_if_close(a, tol=100):
+    """The real part of a complex `a` when every imaginary part is within `tol` machine
+    epsilons of zero (`tol` <= 1 is an absolute bound), else `a` itself (NumPy). The choice
+    depends on the values, so `a` must be concrete (not traced under jit)."""
+    x = _fnp.asarray(a)
+    if not _dt.is_complex(x.dtype):
+        return x
+    if isinstance(x, Tracer):
+        raise TypeError("real_if_close: the result's dtype depends on the values, so the "
+                        "argument must be concrete; it is traced (under jit/vmap/grad). "
+                        "Use real(x) where the imaginary part is known to vanish")
+    bound = tol * float(_dt.finfo(x.dtype).eps) if tol > 1 else tol
+    if bool(_np.all(_np.abs(_np.imag(_np.asarray(x))) < bound)):
+        return _fnp.real(x)
+    return x
+
+
+def sort_complex(a):
+    """`a` sorted along its last axis, lexicographically (real part first), as a complex
+    array (NumPy, JAX)."""
+    x = _fnp.asarray(a)
+    if not _dt.is_complex(x.dtype):
+        x = x.astype(_dt.complex_dtype(x.dtype))
+    return _fnp.sort(x, axis=-1)
 
 
 def block(arrays):
@@ -704,6 +747,8 @@ __all__ = [
     "insert",
     "iscomplex",
     "iscomplexobj",
+    "real_if_close",
+    "sort_complex",
     "isin",
     "isreal",
     "isrealobj",

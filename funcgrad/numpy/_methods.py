@@ -76,8 +76,8 @@ def attach_array_methods(cls) -> None:
     cls.astype = astype
     cls.T = property(lambda self: _fnp.transpose(self))
     cls.mT = property(lambda self: _fnp.matrix_transpose(self))
-    cls.real = property(lambda self: self)
-    cls.imag = property(lambda self: _fnp.zeros_like(self))
+    cls.real = property(lambda self: _fnp.real(self))
+    cls.imag = property(lambda self: _fnp.imag(self))
     cls.at = property(lambda self: _fnp._AtHelper(self))
     cls.copy = lambda self: self
     cls.view = lambda self, dtype=None: self if dtype is None else _fnp.astype(self, dtype)

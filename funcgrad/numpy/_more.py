@@ -211,12 +211,6 @@ def _gradient_axis(y, h, axis, order):
 # Small helpers and NumPy's type names
 
 
-def imag(val):
-    """The imaginary part: zeros shaped and typed like the real input (funcgrad has no
-    complex dtypes yet)."""
-    return _fnp.zeros_like(_fnp.asarray(val))
-
-
 def iterable(y):
     """Whether `y` can be iterated over."""
     try:
@@ -299,4 +293,4 @@ def hanning(M):
 
 __all__ = ["argpartition", "array_equiv", "bartlett", "bitwise_count", "blackman",
            "diag_indices_from", "diagflat", "fill_diagonal", "gradient", "hamming", "hanning",
-           "imag", "isdtype", "iterable", "partition"]
+           "isdtype", "iterable", "partition"]

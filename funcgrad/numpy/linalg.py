@@ -22,11 +22,13 @@ def norm(x, ord=None, axis=None, keepdims=False):
     """Vector / matrix norms as in NumPy (ord None/2/1/inf/-inf/p for vectors; 'fro', 1,
     inf, -1, -inf for matrices)."""
     x = fnp.asarray(x)
-    if not fnp.issubdtype(x.dtype, fnp.floating):
+    if not fnp.issubdtype(x.dtype, fnp.inexact):
         x = x.astype(fnp.float32)
+    # |x|^2 elementwise (real for complex x: the norms of complex arrays are real)
+    sq = x * x if not fnp.iscomplexobj(x) else fnp.real(x) ** 2 + fnp.imag(x) ** 2
     if axis is None:
         if ord is None:
-            return fnp.sqrt(fnp.sum(x * x, keepdims=keepdims))
+            return fnp.sqrt(fnp.sum(sq, keepdims=keepdims))
         axis = tuple(range(x.ndim))
     if isinstance(axis, int):
         axis = (axis,)
@@ -34,13 +36,13 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if len(axis) == 1:
         a = fnp.abs(x)
         if ord is None or ord == 2:
-            return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=keepdims))
+            return fnp.sqrt(fnp.sum(sq, axis=axis, keepdims=keepdims))
         if ord == _np.inf:
             return fnp.max(a, axis=axis, keepdims=keepdims)
         if ord == -_np.inf:
             return fnp.min(a, axis=axis, keepdims=keepdims)
         if ord == 0:
-            return fnp.sum((x != 0).astype(x.dtype), axis=axis, keepdims=keepdims)
+            return fnp.sum((x != 0).astype(a.dtype), axis=axis, keepdims=keepdims)
         if ord == 1:
             return fnp.sum(a, axis=axis, keepdims=keepdims)
         return fnp.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
@@ -48,7 +50,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         r, c = axis
         a = fnp.abs(x)
         if ord is None or ord == "fro":
-            return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=keepdims))
+            return fnp.sqrt(fnp.sum(sq, axis=axis, keepdims=keepdims))
         if ord in (1, -1):
             s = fnp.sum(a, axis=r, keepdims=True)
             f = fnp.max if ord == 1 else fnp.min

@@ -8,11 +8,12 @@ rule, and its C expression (`lowering_exprs`: cdsl generic function or operator 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .. import core, dtypes
-from ..ad import defjvp, defjvp2, defzero_jvp, is_undefined, unbroadcast_scalar
+from ..ad import deflinear, defjvp, defjvp2, defzero_jvp, is_undefined, unbroadcast_scalar
 from ..batching import vectorized_batcher
 from ..core import ShapedArray, bind
 
@@ -20,6 +21,9 @@ from ..core import ShapedArray, bind
 lowering_exprs: dict[core.Primitive, tuple] = {}
 
 _FLOAT = "float"
+_INEXACT = "inexact"     # float or complex: the functions NumPy defines on complex numbers
+_COMPLEX = "complex"
+_ORDERED = "ordered"     # not complex: lax's order comparisons (JAX's `_ordered`)
 _NUM = "number"
 _INT = "int"
 _ANY = "any"
@@ -29,14 +33,19 @@ _BOOLINT = "boolint"
 def _check_kind(name, dtype, kind):
     ok = {
         _FLOAT: dtypes.is_float(dtype),
+        _INEXACT: dtypes.is_inexact(dtype),
+        _COMPLEX: dtypes.is_complex(dtype),
+        _ORDERED: not dtypes.is_complex(dtype),
         _NUM: not dtypes.is_bool(dtype),
         _INT: dtypes.is_int(dtype),
         _ANY: True,
         _BOOLINT: dtypes.is_int(dtype) or dtypes.is_bool(dtype),
     }[kind]
     if not ok:
-        want = {_FLOAT: "floating point", _NUM: "numeric (non-bool)", _INT: "integer",
-                _BOOLINT: "integer or bool"}[kind]
+        want = {_FLOAT: "floating point", _INEXACT: "floating point or complex",
+                _COMPLEX: "complex", _ORDERED: "ordered (non-complex; compare the real parts "
+                "or use funcgrad.numpy's lexicographic comparison)",
+                _NUM: "numeric (non-bool)", _INT: "integer", _BOOLINT: "integer or bool"}[kind]
         raise TypeError(f"{name} requires {want} operands, got {dtype}")
 
 
@@ -84,7 +93,7 @@ def _as_operands(*args, op: str = "lax"):
             out.append(a)
             continue
         arr = core.to_array(a, dt)
-        if dt is not None and isinstance(a, (bool, int, float)) and not dtypes.is_float(dt) \
+        if dt is not None and isinstance(a, (bool, int, float)) and not dtypes.is_inexact(dt) \
                 and arr._value.item() != a:
             raise TypeError(
                 f"lax.{op}: the Python scalar {a!r} is not representable in {dt}, the other "
@@ -191,7 +200,11 @@ defjvp2(rem_p, lambda g, ans, x, y: g if g.shape == ans.shape else mul(g, ones_l
 def _pow_np(x, y):
     """C99 `pow` (Annex F), which JAX/XLA follows; the C/OpenCL helper `fpow` decides the
     same special cases. NumPy's own scalar-exponent fast paths (x ** 0.5 as sqrt, giving
-    NaN at -inf) are not used: the special cases are set explicitly below."""
+    NaN at -inf) are not used: the special cases are set explicitly below. Complex powers
+    are NumPy's (C99's cpow: the principal branch)."""
+    if dtypes.is_complex(x.dtype):
+        with np.errstate(all="ignore"):
+            return np.power(x, y).astype(x.dtype)
     shape = np.broadcast_shapes(x.shape, y.shape)
     a = np.broadcast_to(x, shape)
     b = np.broadcast_to(y, shape)
@@ -211,7 +224,7 @@ def _pow_np(x, y):
     return out.astype(x.dtype)
 
 
-pow_p, pow = _binary("pow", _pow_np, _FLOAT, ("call", "pow"))
+pow_p, pow = _binary("pow", _pow_np, _INEXACT, ("call", "pow"))
 
 
 def _pow_jvp_x(g, x, y):
@@ -235,7 +248,8 @@ defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
 integer_pow_p = core.new_primitive("integer_pow")
 core.shape_rules[integer_pow_p] = lambda x, *, y: elementwise_shape("integer_pow", [x], _NUM)
 core.impl_rules[integer_pow_p] = lambda x, *, y: (
-    np.power(x, y) if y >= 0 else np.power(x.astype(np.float64), y).astype(x.dtype))
+    np.power(x, y) if y >= 0 else np.power(
+        x.astype(np.complex128 if dtypes.is_complex(x.dtype) else np.float64), y).astype(x.dtype))
 vectorized_batcher(integer_pow_p)
 lowering_exprs[integer_pow_p] = ("integer_pow",)
 
@@ -247,7 +261,7 @@ def integer_pow(x, y: int):
 def _integer_pow_jvp(g, x, *, y):
     if y == 0:
         return mul(g, 0.0)
-    return mul(g, mul(float(y) if dtypes.is_float(x.dtype) else y, integer_pow(x, y - 1)))
+    return mul(g, mul(float(y) if dtypes.is_inexact(x.dtype) else y, integer_pow(x, y - 1)))
 
 
 defjvp(integer_pow_p, _integer_pow_jvp)
@@ -281,73 +295,106 @@ def _np_unary(f):
     return impl
 
 
-exp_p, exp = _unary("exp", _np_unary(np.exp))
+exp_p, exp = _unary("exp", _np_unary(np.exp), _INEXACT)
 defjvp2(exp_p, lambda g, ans, x: mul(g, ans))
 
-log_p, log = _unary("log", _np_unary(np.log))
+log_p, log = _unary("log", _np_unary(np.log), _INEXACT)
 defjvp(log_p, lambda g, x: div(g, x))
 
-log1p_p, log1p = _unary("log1p", _np_unary(np.log1p))
+log1p_p, log1p = _unary("log1p", _np_unary(np.log1p), _INEXACT)
 defjvp(log1p_p, lambda g, x: div(g, add(x, 1.0)))
 
-expm1_p, expm1 = _unary("expm1", _np_unary(np.expm1))
+expm1_p, expm1 = _unary("expm1", _np_unary(np.expm1), _INEXACT)
 defjvp2(expm1_p, lambda g, ans, x: mul(g, add(ans, 1.0)))
 
-sin_p, sin = _unary("sin", _np_unary(np.sin))
+sin_p, sin = _unary("sin", _np_unary(np.sin), _INEXACT)
 defjvp(sin_p, lambda g, x: mul(g, cos(x)))
 
-cos_p, cos = _unary("cos", _np_unary(np.cos))
+cos_p, cos = _unary("cos", _np_unary(np.cos), _INEXACT)
 defjvp(cos_p, lambda g, x: neg(mul(g, sin(x))))
 
-tan_p, tan = _unary("tan", _np_unary(np.tan))
+tan_p, tan = _unary("tan", _np_unary(np.tan), _INEXACT)
 defjvp2(tan_p, lambda g, ans, x: mul(g, add(1.0, mul(ans, ans))))
 
-asin_p, asin = _unary("asin", _np_unary(np.arcsin))
+asin_p, asin = _unary("asin", _np_unary(np.arcsin), _INEXACT)
 defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(1.0, mul(x, x)))))
 
-acos_p, acos = _unary("acos", _np_unary(np.arccos))
+acos_p, acos = _unary("acos", _np_unary(np.arccos), _INEXACT)
 defjvp(acos_p, lambda g, x: neg(mul(g, rsqrt(sub(1.0, mul(x, x))))))
 
-atan_p, atan = _unary("atan", _np_unary(np.arctan))
+atan_p, atan = _unary("atan", _np_unary(np.arctan), _INEXACT)
 defjvp(atan_p, lambda g, x: div(g, add(1.0, mul(x, x))))
 
-sinh_p, sinh = _unary("sinh", _np_unary(np.sinh))
+sinh_p, sinh = _unary("sinh", _np_unary(np.sinh), _INEXACT)
 defjvp(sinh_p, lambda g, x: mul(g, cosh(x)))
 
-cosh_p, cosh = _unary("cosh", _np_unary(np.cosh))
+cosh_p, cosh = _unary("cosh", _np_unary(np.cosh), _INEXACT)
 defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
 
-asinh_p, asinh = _unary("asinh", _np_unary(np.arcsinh))
+asinh_p, asinh = _unary("asinh", _np_unary(np.arcsinh), _INEXACT)
 defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(mul(x, x), 1.0))))
 
-acosh_p, acosh = _unary("acosh", _np_unary(np.arccosh))
-defjvp(acosh_p, lambda g, x: mul(g, rsqrt(mul(sub(x, 1.0), add(x, 1.0)))))
+acosh_p, acosh = _unary("acosh", _np_unary(np.arccosh), _INEXACT)
 
-atanh_p, atanh = _unary("atanh", _np_unary(np.arctanh))
+
+def _acosh_jvp(g, x):
+    if dtypes.is_complex(x.dtype):
+        # 1/sqrt(z^2 - 1) takes the other branch where Re z < 0; acosh's principal branch
+        # has derivative 1/(sqrt(z - 1) sqrt(z + 1)) (equal for real z > 1).
+        return div(g, mul(sqrt(sub(x, 1.0)), sqrt(add(x, 1.0))))
+    return mul(g, rsqrt(mul(sub(x, 1.0), add(x, 1.0))))
+
+
+defjvp(acosh_p, _acosh_jvp)
+
+atanh_p, atanh = _unary("atanh", _np_unary(np.arctanh), _INEXACT)
 defjvp(atanh_p, lambda g, x: div(g, sub(1.0, mul(x, x))))
 
-tanh_p, tanh = _unary("tanh", _np_unary(np.tanh))
+tanh_p, tanh = _unary("tanh", _np_unary(np.tanh), _INEXACT)
 defjvp2(tanh_p, lambda g, ans, x: mul(g, sub(1.0, mul(ans, ans))))
 
 logistic_p, logistic = _unary("logistic", _logistic_np)
 defjvp2(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1.0, ans))))
 
-sqrt_p, sqrt = _unary("sqrt", _np_unary(np.sqrt))
+sqrt_p, sqrt = _unary("sqrt", _np_unary(np.sqrt), _INEXACT)
 defjvp2(sqrt_p, lambda g, ans, x: div(mul(g, 0.5), ans))
 
-rsqrt_p, rsqrt = _unary("rsqrt", _np_unary(lambda x: (1 / np.sqrt(x)).astype(x.dtype)))
+rsqrt_p, rsqrt = _unary("rsqrt", _np_unary(lambda x: (1 / np.sqrt(x)).astype(x.dtype)),
+                        _INEXACT)
 defjvp2(rsqrt_p, lambda g, ans, x: mul(g, mul(-0.5, div(ans, x))))
 
 erf_p, erf = _unary("erf", _erf_np)
 defjvp(erf_p, lambda g, x: mul(g, mul(2 / math.sqrt(math.pi), exp(neg(mul(x, x))))))
 
-abs_p, abs = _unary("abs", np.abs, _NUM, ("call", "fabs"))
-defjvp(abs_p, lambda g, x: mul(g, sign(x)))
+abs_p = _std("abs", np.abs, 1, _NUM, ("call", "fabs"))
+# |z| of a complex z is real: complex64 -> float32, as in NumPy and JAX.
+core.shape_rules[abs_p] = lambda x: elementwise_shape("abs", [x], _NUM).update(
+    dtype=dtypes.real_dtype(x.dtype))
+
+
+def abs(x):
+    return bind(abs_p, *_as_operands(x, op="abs"))
+
+
+def _abs_jvp(g, ans, x):
+    if dtypes.is_complex(x.dtype):
+        # d|z| = Re(conj(z) dz) / |z|, and 0 at z = 0 (JAX's rule).
+        safe = select(eq(ans, 0.0), ones_like_op(ans), ans)
+        return real(mul(g, div(conj(x), complex(safe, zeros_like_op(safe)))))
+    return mul(g, sign(x))
+
+
+defjvp2(abs_p, _abs_jvp)
+
 
 def _sign_np(x):
     # sign(-0.0) is -0.0 and sign(NaN) NaN, as JAX/XLA (NumPy gives +0.0 for -0.0).
     if dtypes.is_float(x.dtype):
         return np.where(x == 0, x, np.sign(x)).astype(x.dtype)
+    if dtypes.is_complex(x.dtype):
+        # z / |z| (0 at 0), as JAX and NumPy 2.
+        with np.errstate(all="ignore"):
+            return np.where(x == 0, 0, x / np.abs(x)).astype(x.dtype)
     return np.sign(x)
 
 
@@ -372,6 +419,96 @@ def is_finite(x):
     return bind(is_finite_p, _as_operands(x)[0])
 
 
+# --- complex parts ---------------------------------------------------------------------
+# `real`, `imag`, `conj` and `complex` are R-linear; reverse mode transposes them as linear
+# maps, without conjugating (JAX's convention: vjp is the plain transpose, see api.grad).
+
+real_p = core.new_primitive("real")
+core.shape_rules[real_p] = lambda x: elementwise_shape("real", [x], _COMPLEX).update(
+    dtype=dtypes.real_dtype(x.dtype))
+core.impl_rules[real_p] = lambda x: np.real(x).copy()
+vectorized_batcher(real_p)
+lowering_exprs[real_p] = ("call", "real")
+
+
+def real(x):
+    """The real part of a complex array (JAX: `lax.real`)."""
+    return bind(real_p, *_as_operands(x, op="real"))
+
+
+imag_p = core.new_primitive("imag")
+core.shape_rules[imag_p] = lambda x: elementwise_shape("imag", [x], _COMPLEX).update(
+    dtype=dtypes.real_dtype(x.dtype))
+core.impl_rules[imag_p] = lambda x: np.imag(x).copy()
+vectorized_batcher(imag_p)
+lowering_exprs[imag_p] = ("call", "imag")
+
+
+def imag(x):
+    """The imaginary part of a complex array (JAX: `lax.imag`)."""
+    return bind(imag_p, *_as_operands(x, op="imag"))
+
+
+conj_p = _std("conj", np.conjugate, 1, _COMPLEX, ("call", "conj"))
+
+
+def conj(x):
+    """The complex conjugate (JAX: `lax.conj`; a real array is made complex first, as
+    lax.conj does)."""
+    (x,) = _as_operands(x, op="conj")
+    if not dtypes.is_complex(x.dtype):
+        x = convert_element_type(x, dtypes.complex_dtype(x.dtype))
+    return bind(conj_p, x)
+
+
+complex_p = core.new_primitive("complex")
+
+
+def _complex_shape(x, y):
+    out = elementwise_shape("complex", [x, y], _FLOAT)
+    if out.dtype not in (dtypes.float32, dtypes.float64):
+        raise TypeError(f"complex: operands must be float32 or float64 (the parts of "
+                        f"complex64/complex128), got {out.dtype}; cast with .astype first")
+    return out.update(dtype=dtypes.complex_dtype(out.dtype))
+
+
+def _complex_np(x, y):
+    out = np.empty(np.broadcast_shapes(x.shape, y.shape), dtypes.complex_dtype(x.dtype))
+    out.real, out.imag = x, y
+    return out
+
+
+core.shape_rules[complex_p] = _complex_shape
+core.impl_rules[complex_p] = _complex_np
+vectorized_batcher(complex_p)
+lowering_exprs[complex_p] = ("call", "complex")
+
+
+def complex(x, y):
+    """`x + i y` from its real parts (JAX: `lax.complex`): float32 -> complex64, float64 ->
+    complex128."""
+    return bind(complex_p, *_as_operands(x, y, op="complex"))
+
+
+def _real_transpose(ct, x):
+    return [complex(ct, zeros_like_op(ct))]
+
+
+def _imag_transpose(ct, x):
+    return [complex(zeros_like_op(ct), neg(ct))]
+
+
+def _complex_transpose(ct, x, y):
+    return [unbroadcast_scalar(x.aval, real(ct)) if is_undefined(x) else None,
+            unbroadcast_scalar(y.aval, neg(imag(ct))) if is_undefined(y) else None]
+
+
+deflinear(real_p, _real_transpose)
+deflinear(imag_p, _imag_transpose)
+deflinear(conj_p, lambda ct, x: [conj(ct)])
+deflinear(complex_p, _complex_transpose)
+
+
 def trunc_op(x):
     return select(lt(x, 0.0), ceil(x), floor(x))
 
@@ -389,18 +526,20 @@ def zeros_like_op(x):
 # --- comparisons and logic -------------------------------------------------------------
 
 
-def _cmp(name, impl, op):
-    p = _std(name, impl, 2, _ANY, ("op", op), out_dtype=dtypes.bool_)
+def _cmp(name, impl, op, kind=_ANY):
+    p = _std(name, impl, 2, kind, ("op", op), out_dtype=dtypes.bool_)
     defzero_jvp(p)
     return p, (lambda x, y: bind(p, *_as_operands(x, y, op=name)))
 
 
 eq_p, eq = _cmp("eq", np.equal, "==")
 ne_p, ne = _cmp("ne", np.not_equal, "!=")
-lt_p, lt = _cmp("lt", np.less, "<")
-le_p, le = _cmp("le", np.less_equal, "<=")
-gt_p, gt = _cmp("gt", np.greater, ">")
-ge_p, ge = _cmp("ge", np.greater_equal, ">=")
+# Complex numbers are not ordered: lax's order comparisons refuse them, as JAX's do
+# (funcgrad.numpy.less compares them lexicographically, as NumPy and jnp.less).
+lt_p, lt = _cmp("lt", np.less, "<", _ORDERED)
+le_p, le = _cmp("le", np.less_equal, "<=", _ORDERED)
+gt_p, gt = _cmp("gt", np.greater, ">", _ORDERED)
+ge_p, ge = _cmp("ge", np.greater_equal, ">=", _ORDERED)
 
 
 def _logic(name, impl, op, nargs=2):
@@ -491,6 +630,9 @@ def _convert_np(x, *, new_dtype, weak_type):
             out = np.where(x >= top, info.max, out)
             out = np.where(x <= lo, info.min, out)
         return out.astype(new_dtype)
+    if dtypes.is_complex(x.dtype) and not dtypes.is_complex(new_dtype):
+        # The real part, silently: the public convert_element_type warned already.
+        return _convert_np(np.real(x).copy(), new_dtype=new_dtype, weak_type=weak_type)
     return x.astype(new_dtype)
 
 
@@ -504,24 +646,36 @@ def convert_element_type(x, new_dtype, weak_type=False):
     wrap (two's complement); float -> float casts round to nearest; float -> integer casts
     truncate toward zero and saturate, as XLA on CPU, on every backend: NaN -> 0, +inf and
     values above the range -> the type's max, -inf and values below it -> the type's min
-    (0 for unsigned types); anything -> bool is `x != 0` (NaN -> True)."""
+    (0 for unsigned types); anything -> bool is `x != 0` (NaN -> True). Complex -> real
+    keeps the real part and warns (NumPy's ComplexWarning, as JAX)."""
     x = core.to_array(x)
     new_dtype = dtypes.canonicalize(new_dtype)
     if x.dtype == new_dtype and x.weak_type == weak_type:
         return x
+    if dtypes.is_complex(x.dtype) and not dtypes.is_complex(new_dtype):
+        warnings.warn("Casting complex values to real discards the imaginary part",
+                      np.exceptions.ComplexWarning, stacklevel=2)
     return bind(convert_element_type_p, x, new_dtype=new_dtype, weak_type=bool(weak_type))
 
 
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
     (x,), (t,) = primals, tangents
-    out = convert_element_type(x, new_dtype, weak_type)
-    if dtypes.is_float(x.dtype) and dtypes.is_float(new_dtype):
-        return out, convert_element_type(t, new_dtype, weak_type)
+    out = _convert(x, new_dtype, weak_type)
+    if dtypes.is_inexact(x.dtype) and dtypes.is_inexact(new_dtype):
+        return out, _convert(t, new_dtype, weak_type)
     return out, zeros_like_op(out)
 
 
+def _convert(x, new_dtype, weak_type):
+    # The primitive without the public function's complex -> real warning: a derivative
+    # rule taking the real part of a complex tangent or cotangent means it.
+    if x.dtype == new_dtype and x.weak_type == weak_type:
+        return x
+    return bind(convert_element_type_p, x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
 def _convert_transpose(ct, x, *, new_dtype, weak_type):
-    return [convert_element_type(ct, x.aval.dtype, x.aval.weak_type)]
+    return [_convert(ct, x.aval.dtype, x.aval.weak_type)]
 
 
 core.jvp_rules[convert_element_type_p] = _convert_jvp

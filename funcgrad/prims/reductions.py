@@ -6,7 +6,7 @@ import numpy as np
 from .. import core, dtypes
 from ..ad import deflinear, defzero_jvp
 from ..core import ShapedArray, bind
-from .elementwise import add, convert_element_type, div, eq, mul, select
+from .elementwise import add, convert_element_type, div, eq, mul
 from .structural import broadcast_in_dim, full, _norm_axes
 
 
@@ -72,7 +72,7 @@ def _chooser_jvp(prim):
     def rule(primals, tangents, *, axes):
         (x,), (t,) = primals, tangents
         ans = prim.bind(x, axes=axes)
-        if not dtypes.is_float(x.dtype):
+        if not dtypes.is_inexact(x.dtype):
             return ans, full(ans.shape, 0, ans.dtype)
         loc = convert_element_type(eq(x, _bcast_back(ans, x.shape, axes)), x.dtype)
         counts = reduce_sum(loc, axes)
@@ -83,9 +83,10 @@ def _chooser_jvp(prim):
 reduce_max_p = core.new_primitive("reduce_max")
 core.shape_rules[reduce_max_p] = _reduce_shape("reduce_max")
 def reduce_identity(kind, dtype):
-    """The identity of the max/min monoid on `dtype`: what an empty reduction gives."""
+    """The identity of the max/min monoid on `dtype`: what an empty reduction gives (for
+    complex, -inf/+inf real part: max and min order complex numbers lexicographically)."""
     dtype = np.dtype(dtype)
-    if dtypes.is_float(dtype):
+    if dtypes.is_inexact(dtype):
         return np.asarray(-np.inf if kind == "max" else np.inf, dtype)
     if dtypes.is_int(dtype):
         info = np.iinfo(dtype)
@@ -124,25 +125,43 @@ core.impl_rules[reduce_prod_p] = lambda x, *, axes: np.prod(x, axis=axes, dtype=
 _reduce_batch(reduce_prod_p)
 
 
+def _exclusive_cumprod(x):
+    """The product of the elements before each position along the last axis (1 at the
+    first), by log-step doubling of shifted products: polynomial in x, so differentiable to
+    every order at zeros (where ans / x is not)."""
+    from .indexing import pad, slice_in_dim
+    n, last = x.shape[-1], x.ndim - 1
+
+    def shifted(y, k):
+        # y moved k places along the last axis, ones coming in
+        return pad(slice_in_dim(y, 0, n - k, 1, last), 1, [(0, 0, 0)] * last + [(k, 0, 0)])
+
+    y = shifted(x, 1)
+    k = 1
+    while k < n:
+        y = mul(y, shifted(y, k))
+        k *= 2
+    return y
+
+
 def _reduce_prod_jvp(primals, tangents, *, axes):
+    # The tangent is sum_i t_i * prod_{j != i} x_j, the product of the others taken as the
+    # exclusive products from the left times those from the right (as JAX), which is exact
+    # at any number of zeros and to every derivative order.
+    from .structural import reshape, rev, transpose
     (x,), (t,) = primals, tangents
     ans = reduce_prod(x, axes)
-    if not dtypes.is_float(x.dtype):
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    if not dtypes.is_inexact(x.dtype) or n == 0:
         return ans, full(ans.shape, 0, ans.dtype)
-    is_zero = eq(x, 0.0)
-    nonzero_prod = reduce_prod(select(is_zero, 1.0, x), axes)
-    nzeros = reduce_sum(convert_element_type(is_zero, x.dtype), axes)
-    b = lambda y: _bcast_back(y, x.shape, axes)  # noqa: E731
-    safe_x = select(is_zero, 1.0, x)
-    one_zero_here = _and(is_zero, eq(b(nzeros), 1.0))
-    others = select(eq(b(nzeros), 0.0), div(b(ans), safe_x),
-                    select(one_zero_here, b(nonzero_prod), full(x.shape, 0, x.dtype)))
-    return ans, reduce_sum(mul(t, others), axes)
-
-
-def _and(a, b):
-    from .elementwise import and_
-    return and_(a, b)
+    kept = tuple(i for i in range(x.ndim) if i not in axes)
+    perm = kept + tuple(axes)
+    flat_shape = tuple(x.shape[i] for i in kept) + (n,)
+    last = len(kept)
+    xf = reshape(transpose(x, perm), flat_shape)
+    others = mul(_exclusive_cumprod(xf), rev(_exclusive_cumprod(rev(xf, (last,))), (last,)))
+    tf = reshape(transpose(t, perm), flat_shape)
+    return ans, reduce_sum(mul(tf, others), (last,))
 
 
 core.jvp_rules[reduce_prod_p] = _reduce_prod_jvp
@@ -168,7 +187,7 @@ def _arg_shape(name):
 
 def _arg_np(f):
     def impl(x, *, axis, index_dtype):
-        if dtypes.is_float(x.dtype):
+        if dtypes.is_inexact(x.dtype):
             nan = np.isnan(x)
             if nan.any():
                 # NaN wins, as in NumPy and JAX.
