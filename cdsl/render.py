@@ -366,7 +366,7 @@ _CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
     "omp_get_thread_num", "omp_get_num_threads"))
 _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
-                            "cisfinite", "bfround", "bfload", "bfstore"))
+                            "cisfinite", "cexp", "bfround", "bfload", "bfstore"))
 
 
 def _cheap_call(fn: str) -> bool:
@@ -443,8 +443,11 @@ def render(node, dialect: Dialect = C99) -> str:
         lines.append(dialect.blas_include)
     lines.extend(dialect.include_format.format(h) for h in node.includes)
     calls = A.calls(node.functions)
-    lines.extend(_simd_declarations(calls, dialect))
-    for hf in helpers.build(calls, dialect):
+    helper_fns = helpers.build(calls, dialect)
+    # the math functions helpers call are declared SIMD too: inlined into a loop, they
+    # vectorise like direct calls
+    lines.extend(_simd_declarations(calls | A.calls(helper_fns), dialect))
+    for hf in helper_fns:
         p.lines = []
         p.function(hf, helper=True)
         lines.append("")

@@ -805,6 +805,10 @@ class _OutputPool:
         # its base chain (a view of `buf` itself would not).
         owner = _PooledMemory(buf, shape, dtype)
         arr = np.asarray(owner)
+        if arr.dtype != dtype:
+            # the array interface's typestr cannot name ml_dtypes' bfloat16 ('<V2'): a view
+            # (whose base chain still reaches `owner`)
+            arr = arr.view(dtype)
         self._finalize(owner, self._give_back, buf)
         return arr
 

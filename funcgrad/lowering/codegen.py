@@ -363,7 +363,7 @@ class KernelEmitter:
         suffix = c.type_suffix(dt)
         if fn in ("fabs", "real", "imag", "arg"):
             return c.call(fn, args, out_dt)          # a real result
-        if fn in ("log1p", "expm1"):
+        if fn in ("log1p", "expm1", "exp"):
             return c.call(f"c{fn}_{suffix}", args, dt)
         if fn in ("fmax_nan", "fmin_nan"):
             return c.call(("max_" if fn == "fmax_nan" else "min_") + suffix, args, dt)
