@@ -16,7 +16,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 # Pages whose ```python blocks run as written, in order, as one program.
-RUNNABLE_PAGES = ("getting-started.md", "porting-from-jax.md")
+RUNNABLE_PAGES = ("getting-started.md", "porting-from-jax.md", "mixed-precision.md")
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+)(?:.(?!\1))*?.?\1", re.DOTALL)
