@@ -65,6 +65,13 @@ def test_gradients_of_reduced_precision_dot_and_conv(dtype):
             r = np.asarray(r)
             err = np.abs(np.asarray(g).astype(np.float32) - r).max() / np.abs(r).max()
             assert err < 4 * eps, (pet, err)
+    # vmap keeps the primitive's parameter: one example at a time equals the whole batch.
+    from funcgrad.prims import linalg
+    conv32 = lambda x: linalg.conv_general_dilated(  # noqa: E731
+        x, w, (1, 1), "SAME", dimension_numbers=dn, preferred_element_type=np.float32)
+    per_example = fg.vmap(lambda xi: conv32(xi[None])[0])(x)
+    assert per_example.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(per_example), np.asarray(conv32(x)))
 
 
 def test_preferred_element_type_errors():
