@@ -707,13 +707,13 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                          rhs_dilation=None, dimension_numbers=None, feature_group_count=1,
                          batch_group_count=1, precision=None, preferred_element_type=None,
                          out_sharding=None):
-    """General N-d convolution (dilations, grouping, any axis layout)."""
-    out = _la.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
-                                   rhs_dilation, dimension_numbers, feature_group_count,
-                                   batch_group_count)
-    if preferred_element_type is not None:
-        out = _ew.convert_element_type(out, preferred_element_type)
-    return out
+    """General N-d convolution (dilations, grouping, any axis layout); bfloat16/float16
+    operands accumulate in float32, and `preferred_element_type` is the accumulation's and
+    the result's dtype (JAX's meaning), not a cast of a rounded result."""
+    return _la.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
+                                    rhs_dilation, dimension_numbers, feature_group_count,
+                                    batch_group_count,
+                                    preferred_element_type=preferred_element_type)
 
 
 def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
@@ -733,12 +733,10 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
                    transpose_kernel=False, precision=None, preferred_element_type=None,
                    use_consistent_padding=False):
     """Transposed convolution (the gradient of a strided convolution).
-    `use_consistent_padding` is accepted; explicit padding pairs are used as given."""
-    out = _la.conv_transpose(lhs, rhs, strides, padding, rhs_dilation, dimension_numbers,
-                             transpose_kernel)
-    if preferred_element_type is not None:
-        out = _ew.convert_element_type(out, preferred_element_type)
-    return out
+    `use_consistent_padding` is accepted; explicit padding pairs are used as given;
+    `preferred_element_type` as in `conv_general_dilated`."""
+    return _la.conv_transpose(lhs, rhs, strides, padding, rhs_dilation, dimension_numbers,
+                              transpose_kernel, preferred_element_type=preferred_element_type)
 
 
 def conv_general_permutations(dimension_numbers):

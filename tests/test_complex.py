@@ -343,3 +343,36 @@ def test_prod_derivatives_at_several_zeros(x64):
     _close(h, np.array([[0.0, 2, 0], [2, 0, 0], [0, 0, 0]]))
     check_grads(lambda x: fnp.prod(x, 1), (np.array([[0.0, 0, 3], [0, 1.5, 2]]),), order=2)
     check_grads(fnp.prod, (np.array([0j, 0j, 1 + 1j]),), order=2)
+
+
+@pytest.mark.core
+def test_log1p_keeps_the_real_part_near_zero():
+    # NumPy's complex log1p is log(1 + z): its real part is 0 here in complex64.
+    got = complex(fnp.log1p(np.complex64(1e-8 + 3e-9j)))
+    np.testing.assert_allclose(got.real, 1e-8, rtol=1e-6)
+    np.testing.assert_allclose(got.imag, 3e-9, rtol=1e-6)
+
+
+@pytest.mark.core
+def test_bfloat16_reductions_accumulate_in_float32():
+    x = np.array([1] + [2.0 ** -8] * 511, BF16)      # summed in bfloat16, 1 + 2**-8 stays 1
+    for f, want in ((fnp.sum, 3.0), (fnp.mean, 3.0 / 512)):
+        r = f(x)
+        assert r.dtype == BF16
+        np.testing.assert_allclose(float(r), want, rtol=1e-2)
+    assert fnp.var(x).dtype == BF16
+
+
+@pytest.mark.core
+def test_conv_preferred_element_type_accumulates_without_rounding():
+    x = rng.standard_normal((1, 2, 5, 5)).astype(BF16)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(BF16)
+    exact = lax.conv_general_dilated(x.astype(np.float32), w.astype(np.float32), (1, 1), "SAME")
+    for out in (lax.conv_general_dilated(x, w, (1, 1), "SAME", preferred_element_type=np.float32),
+                lax.conv(x, w, (1, 1), "SAME", preferred_element_type=np.float32)):
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(out), np.asarray(exact), rtol=1e-5, atol=1e-5)
+    t = lax.conv_transpose(x, w, (2, 2), "SAME", preferred_element_type=np.float32)
+    t_exact = lax.conv_transpose(x.astype(np.float32), w.astype(np.float32), (2, 2), "SAME")
+    assert t.dtype == np.float32
+    np.testing.assert_allclose(np.asarray(t), np.asarray(t_exact), rtol=1e-5, atol=1e-5)

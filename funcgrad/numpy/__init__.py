@@ -37,6 +37,8 @@ signedinteger, unsignedinteger = _np.signedinteger, _np.unsignedinteger
 dtype = _np.dtype
 pi, e, inf, nan, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, _np.euler_gamma
 newaxis = None
+# The 16-bit floats, which reductions accumulate in float32 (as JAX).
+_HALF = (_dt.float16, _dt.bfloat16)
 # ml_dtypes' finfo is NumPy's extended to bfloat16 (JAX's jnp.finfo does the same).
 iinfo, finfo = _np.iinfo, _ml_dtypes.finfo
 issubdtype = _np.issubdtype
@@ -544,7 +546,7 @@ _logaddexp = _make_logaddexp()
 def cbrt(x):
     """The real cube root (odd: cbrt(-8) = -2, cbrt(-0.0) = -0.0)."""
     (a,) = _promote("cbrt", x, to_float=True)
-    w = astype(a, _dt.float32) if a.dtype == _dt.float16 else a
+    w = astype(a, _dt.float32) if a.dtype in _HALF else a
     ax = _ew.abs(w)
     y = _ew.pow(ax, 1.0 / 3.0)
     # pow with a rounded 1/3 is off by |ln x| * eps (1e-6 relative at float32's extremes);
@@ -1031,8 +1033,9 @@ def _reduction_int_dtype(dt, promote_integers):
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
         promote_integers=True):
     """Sum over `axis` (all axes by default) of the elements where `where` holds, plus
-    `initial`. float16 accumulates in float32 and rounds back (as JAX); bools and integers
-    narrower than the default integer type sum in it when `promote_integers` (JAX)."""
+    `initial`. float16 and bfloat16 accumulate in float32 and round back (as JAX); bools and
+    integers narrower than the default integer type sum in it when `promote_integers`
+    (JAX)."""
     _check_out("sum", out)
     x = _arr(a)
     if dtype is not None:
@@ -1043,8 +1046,8 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
             x = astype(x, dt)
     x = _where_fill(x, where, 0)
     axes = _axes(axis, x.ndim, "sum")
-    if x.dtype == _dt.float16:
-        res = astype(_rd.reduce_sum(astype(x, _dt.float32), axes), _dt.float16)
+    if x.dtype in _HALF:
+        res = astype(_rd.reduce_sum(astype(x, _dt.float32), axes), x.dtype)
     else:
         res = _rd.reduce_sum(x, axes)
     if initial is not None:
@@ -1148,8 +1151,8 @@ def _count(x, axes):
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
-    """Arithmetic mean; integers average in float32; float16 accumulates in float32 and
-    rounds the result back to float16 (as JAX: a float16 sum of 100 x 60000 overflows)."""
+    """Arithmetic mean; integers average in float32; float16 and bfloat16 accumulate in
+    float32 and round the result back (as JAX: a float16 sum of 100 x 60000 overflows)."""
     _check_out("mean", out)
     x = _arr(a)
     if not _dt.is_inexact(x.dtype):
@@ -1157,7 +1160,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     elif dtype is not None:
         x = astype(x, dtype)
     out_dtype = x.dtype
-    if x.dtype == _dt.float16:
+    if x.dtype in _HALF:
         x = astype(x, _dt.float32)
     axes = _axes(axis, x.ndim, "mean")
     if where is not None:
@@ -1205,7 +1208,7 @@ def _var_upcast(a, axis, dtype, ddof, keepdims, name, where_=None, mean_=None,
     elif dtype is not None:
         x = astype(x, dtype)
     out_dtype = _dt.real_dtype(x.dtype)     # the variance of complex values is real
-    if x.dtype == _dt.float16:
+    if x.dtype in _HALF:
         x = astype(x, _dt.float32)
     if mean_ is None:
         m = mean(x, axis, keepdims=True, where=where_)

@@ -115,7 +115,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     if not _dt.is_float(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT_())
     out_dt = x.dtype
-    if x.dtype == _dt.float16:
+    if x.dtype in (_dt.float16, _dt.bfloat16):
         x = x.astype(_dt.float32)
     ok = _fnp.logical_not(_fnp.isnan(x))
     if where is not None:

@@ -30,8 +30,8 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, weights, name):
     if not _dt.is_float(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT_())
     out_dt = x.dtype
-    # float16 is interpolated in float32 and rounded back (JAX's q is float32 there).
-    cdt = _dt.float32 if out_dt == _dt.float16 else out_dt
+    # float16/bfloat16 are interpolated in float32 and rounded back (JAX's q is float32).
+    cdt = _dt.float32 if out_dt in (_dt.float16, _dt.bfloat16) else out_dt
     x = x.astype(cdt)
     q = _fnp.asarray(q)
     if q.ndim > 1:

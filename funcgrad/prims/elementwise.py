@@ -301,7 +301,27 @@ defjvp2(exp_p, lambda g, ans, x: mul(g, ans))
 log_p, log = _unary("log", _np_unary(np.log), _INEXACT)
 defjvp(log_p, lambda g, x: div(g, x))
 
-log1p_p, log1p = _unary("log1p", _np_unary(np.log1p), _INEXACT)
+
+
+def _log1p_np(x):
+    if not dtypes.is_complex(x.dtype):
+        with np.errstate(all="ignore"):
+            return np.log1p(x)
+    # NumPy's complex log1p is log(1 + z), which loses the real part near 0 (log1p(1e-8 +
+    # 3e-9j) in complex64 has real part 0). XLA's formula, as the C lowering computes it:
+    # Re = log1p(x (x + 2) + y^2) / 2 where |x| + |y| < 1, else log|1 + z|; Im = atan2(y, 1 + x).
+    re, im = x.real, x.imag
+    with np.errstate(all="ignore"):
+        small = np.abs(re) + np.abs(im) < 1
+        near = 0.5 * np.log1p(re * (re + 2) + im * im)
+        far = np.log(np.hypot(1 + re, im))
+        out = np.empty(x.shape, x.dtype)
+        out.real = np.where(small, near, far)
+        out.imag = np.arctan2(im, 1 + re)
+    return out
+
+
+log1p_p, log1p = _unary("log1p", _log1p_np, _INEXACT)
 defjvp(log1p_p, lambda g, x: div(g, add(x, 1.0)))
 
 expm1_p, expm1 = _unary("expm1", _np_unary(np.expm1), _INEXACT)

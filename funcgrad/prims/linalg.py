@@ -561,8 +561,9 @@ def conv_transpose_padding(k, s, padding):
 
 
 def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numbers=None,
-                   transpose_kernel=False):
-    """Transposed convolution (JAX's `lax.conv_transpose`): the gradient of a strided conv."""
+                   transpose_kernel=False, preferred_element_type=None):
+    """Transposed convolution (JAX's `lax.conv_transpose`): the gradient of a strided conv
+    (`preferred_element_type` as in `conv_general_dilated`)."""
     lhs, rhs = core.to_array(lhs), core.to_array(rhs)
     dn = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
     k_sdims = [rhs.shape[d] for d in dn.rhs_spec[2:]]
@@ -578,7 +579,8 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
         perm = list(range(rhs.ndim))
         perm[dn.rhs_spec[0]], perm[dn.rhs_spec[1]] = perm[dn.rhs_spec[1]], perm[dn.rhs_spec[0]]
         rhs = transpose(rhs, perm)
-    return conv_general_dilated(lhs, rhs, (1,) * nsp, pads, strides, rhs_dilation, dn)
+    return conv_general_dilated(lhs, rhs, (1,) * nsp, pads, strides, rhs_dilation, dn,
+                                preferred_element_type=preferred_element_type)
 
 
 # ======================================================================================
