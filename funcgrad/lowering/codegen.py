@@ -637,9 +637,10 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     ident = c.const(_identity(kind, dt), acc_dt)
     trailing = list(axes) == list(range(len(in_shape) - len(axes), len(in_shape)))
     # bfloat16 has no buffer to accumulate in (the paths below accumulate in the output
-    # buffer or in a variable of its type): a variable of the accumulator type, per output
-    # element, whatever the axes
-    wide = _is_bf16(dt)
+    # buffer or in a variable of its type), and complex64 sums accumulate in complex128: a
+    # variable of the accumulator type per output element, whatever the axes. (Unrolled,
+    # complex max/min helpers also cost gcc seconds per reduction.)
+    wide = _is_bf16(dt) or _is_complex(dt)
     if not trailing and not wide and len(in_shape) - 1 not in axes and \
             1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
         return _reduce_unrolled(c, kernel, buffers, kind)
