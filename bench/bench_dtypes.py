@@ -28,7 +28,20 @@ import statistics
 import sys
 import time
 
-import numpy as np
+
+def _early_threads(argv):
+    """--threads must reach the environment before NumPy loads its OpenBLAS."""
+    for i, a in enumerate(argv):
+        value = a.split("=", 1)[1] if a.startswith("--threads=") else (
+            argv[i + 1] if a == "--threads" and i + 1 < len(argv) else None)
+        if value:
+            os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = value
+
+
+if __name__ == "__main__":
+    _early_threads(sys.argv[1:])
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -68,6 +81,20 @@ def _blocker(x):
     return np.asarray(x)
 
 
+def _blas_report():
+    """The OpenBLAS libraries loaded (NumPy's, and funcgrad's once a GEMM ran): kernel and
+    threads."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            print(f"  BLAS: {info.get('internal_api')} {info.get('version')} "
+                  f"kernel={info.get('architecture')} threads={info.get('num_threads')} "
+                  f"({os.path.basename(info.get('filepath', ''))})")
+
+
 def _header(threads):
     import funcgrad as fg
     print(f"funcgrad bench_dtypes  python {sys.version.split()[0]}  numpy {np.__version__}")
@@ -77,15 +104,7 @@ def _header(threads):
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(var):
             print(f"  WARNING: {var}={os.environ[var]} forces an OpenBLAS kernel; unset it")
-    try:
-        from threadpoolctl import threadpool_info
-        for info in threadpool_info():
-            if info.get("user_api") == "blas":
-                print(f"  BLAS: {info.get('internal_api')} {info.get('version')} "
-                      f"kernel={info.get('architecture')} threads={info.get('num_threads')} "
-                      f"({os.path.basename(info.get('filepath', ''))})")
-    except ImportError:
-        pass
+    _blas_report()
     flags = ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -196,6 +215,8 @@ def main(argv=None):
     bench_complex_matmul(args.reps)
     bench_complex_chain(args.reps)
     bench_bf16_matmul(args.reps)
+    print("after the runs:")
+    _blas_report()
 
 
 if __name__ == "__main__":
