@@ -225,16 +225,22 @@ def _saved_name(cls, kind: str) -> str:
     return name
 
 
+# bfloat16 has no .npy type code (np.save writes it as raw 'V2' bytes, which load could not
+# tell from any other 2-byte void): it needs its own field in the leaf node first.
+_STORABLE = dtypes.SUPPORTED - {dtypes.bfloat16}
+
+
 def _dtype_problem(dt: np.dtype) -> str | None:
     """None for a dtype funcgrad.io stores; otherwise a description of why not."""
-    return _dtype_problem_in(dt, dtypes.SUPPORTED)
+    if dt == dtypes.bfloat16:
+        return ("bfloat16 (the .npy format has no type code for it; save "
+                "x.astype(float32), which holds every bfloat16 value exactly)")
+    return _dtype_problem_in(dt, _STORABLE)
 
 
 @functools.lru_cache(maxsize=64)
 def _dtype_problem_in(dt: np.dtype, supported: frozenset) -> str | None:
-    # The allow-list is the dtypes funcgrad supports: when funcgrad.dtypes gains complex64/128
-    # or bfloat16 they become storable here too (bfloat16 has no .npy descr: it will need its
-    # own field in the leaf node, and a check that the stored item size matches). Cached
+    # The allow-list is the dtypes funcgrad supports but bfloat16 (see _STORABLE). Cached
     # because a checkpoint has one header per array.
     if dt.hasobject:
         return (f"{dt} (Python objects, which would need pickle; funcgrad.io never "

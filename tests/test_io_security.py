@@ -503,8 +503,15 @@ def test_bad_npy_headers(tmp_path, header, data, hint):
     _load_error(path, hint)
 
 
+def test_bfloat16_is_refused_with_a_fix(tmp_path):
+    x = fnp.ones(2, fnp.bfloat16)
+    with pytest.raises(TypeError, match=r"bfloat16 .*astype\(float32\)"):
+        io.save(tmp_path / "b.npz", {"a": x})
+    assert not (tmp_path / "b.npz").exists()
+
+
 @pytest.mark.parametrize("array", [
-    np.ones(2, np.complex128), np.array(["abc"]), np.array([b"ab"]),
+    np.ones(2, np.clongdouble), np.array(["abc"]), np.array([b"ab"]),
     np.array(["2020-01-01"], "datetime64[D]"), np.zeros(2, [("a", "<f4"), ("b", "<i4")]),
     np.zeros(2, "V4"),
 ], ids=lambda a: str(a.dtype))
@@ -595,7 +602,8 @@ def test_corrupt_member_data(tmp_path):
 
 def _all_leaves():
     leaves = {}
-    for dt in sorted(dtypes.SUPPORTED, key=str):
+    # (bfloat16 is refused with its own message: the .npy format has no type code for it)
+    for dt in sorted(dtypes.SUPPORTED - {dtypes.bfloat16}, key=str):
         values = np.arange(-3, 3).astype(dt).reshape(2, 3) if dt != np.bool_ else \
             np.array([[True, False, True], [False, False, True]])
         leaves[f"array_{dt}"] = fnp.asarray(values)

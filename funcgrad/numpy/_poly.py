@@ -2,8 +2,8 @@
 JAX): arithmetic, calculus, evaluation, least-squares fitting and the polynomial of given
 roots. Written on funcgrad.numpy's functions, so they trace, differentiate and batch.
 
-`roots` is not here: a real polynomial's roots are complex in general, and complex dtypes
-are not in funcgrad yet."""
+`roots` is not here: it is the eigenvalues of the companion matrix, and funcgrad has no
+general (non-symmetric) eigenvalue solver yet."""
 from __future__ import annotations
 
 import operator
@@ -16,9 +16,10 @@ from ..core import Tracer
 
 
 def _inexact(*xs):
-    """The arrays promoted together to a floating dtype (JAX's `promote_dtypes_inexact`)."""
+    """The arrays promoted together to a floating (or complex) dtype (JAX's
+    `promote_dtypes_inexact`)."""
     arrs = _fnp._promote_dtypes_only([_fnp.asarray(x) for x in xs])
-    if not _dt.is_float(arrs[0].dtype):
+    if not _dt.is_inexact(arrs[0].dtype):
         arrs = [a.astype(_dt.DEFAULT_FLOAT_()) for a in arrs]
     return arrs
 
@@ -216,16 +217,17 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
 
 
 def poly(seq_of_zeros):
-    """The coefficients (leading 1) of the monic polynomial with the given real roots, a
-    scalar or 1-D array, in a floating dtype. A square matrix (whose characteristic
-    polynomial NumPy returns) needs complex eigenvalues in general and is refused."""
+    """The coefficients (leading 1) of the monic polynomial with the given roots (real or
+    complex), a scalar or 1-D array, in a floating or complex dtype. A square matrix (whose
+    characteristic polynomial NumPy returns) needs its eigenvalues, complex in general, and
+    is refused."""
     (z,) = _inexact(seq_of_zeros)
     z = _fnp.atleast_1d(z)
     if z.ndim == 2 and z.shape[0] == z.shape[1] and z.shape[0]:
         raise NotImplementedError(
             "poly: the characteristic polynomial of a matrix needs its (complex) "
-            "eigenvalues; funcgrad has no complex dtypes yet. Pass the roots (e.g. "
-            "linalg.eigvalsh(a) for a symmetric a)")
+            "eigenvalues, and funcgrad has no general eigenvalue solver yet. Pass the roots "
+            "(e.g. linalg.eigvalsh(a) for a symmetric a)")
     if z.ndim != 1:
         raise ValueError(f"poly: input must be 1-D or a non-empty square 2-D array, got "
                          f"shape {z.shape}")
