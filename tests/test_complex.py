@@ -376,3 +376,15 @@ def test_conv_preferred_element_type_accumulates_without_rounding():
     t_exact = lax.conv_transpose(x.astype(np.float32), w.astype(np.float32), (2, 2), "SAME")
     assert t.dtype == np.float32
     np.testing.assert_allclose(np.asarray(t), np.asarray(t_exact), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.core
+def test_bfloat16_is_a_floating_type():
+    # NumPy's own issubdtype/isdtype do not know ml_dtypes' types; JAX's do.
+    assert fnp.issubdtype(fnp.bfloat16, fnp.floating)
+    assert fnp.issubdtype(np.dtype(fnp.bfloat16), fnp.inexact)
+    assert not fnp.issubdtype(fnp.bfloat16, fnp.integer)
+    assert fnp.issubdtype(fnp.complex64, fnp.complexfloating)
+    assert fnp.isdtype(fnp.bfloat16, "real floating")
+    assert not fnp.isdtype(fnp.bfloat16, ("integral", "complex floating"))
+    assert fnp.isdtype(fnp.complex64, "complex floating")

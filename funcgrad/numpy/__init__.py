@@ -41,7 +41,23 @@ newaxis = None
 _HALF = (_dt.float16, _dt.bfloat16)
 # ml_dtypes' finfo is NumPy's extended to bfloat16 (JAX's jnp.finfo does the same).
 iinfo, finfo = _np.iinfo, _ml_dtypes.finfo
-issubdtype = _np.issubdtype
+
+
+def _is_bfloat16(t) -> bool:
+    if t is _ml_dtypes.bfloat16 or isinstance(t, str) and t == "bfloat16":
+        return True
+    return isinstance(t, _np.dtype) and t == _dt.bfloat16
+
+
+def issubdtype(arg1, arg2):
+    """NumPy's `issubdtype`, with bfloat16 a floating type (JAX's hierarchy; NumPy does not
+    know ml_dtypes' types: np.issubdtype(bfloat16, floating) is False)."""
+    if _is_bfloat16(arg1):
+        if _is_bfloat16(arg2):
+            return True
+        return isinstance(arg2, type) and arg2 in (_np.floating, _np.inexact, _np.number,
+                                                   _np.generic)
+    return _np.issubdtype(arg1, arg2)
 # NumPy's scalar-type names, as jax.numpy exports them (the 64-bit ones follow the x64 rule
 # when used as a dtype).
 single, double, float_ = _np.float32, _np.float64, _np.float64

@@ -222,8 +222,14 @@ def iterable(y):
 
 def isdtype(dtype, kind):
     """The array API's dtype-kind test ("bool", "signed integer", "unsigned integer",
-    "integral", "real floating", "complex floating", "numeric", or a dtype / tuple)."""
-    return bool(_np.isdtype(_np.dtype(dtype), kind))
+    "integral", "real floating", "complex floating", "numeric", or a dtype / tuple);
+    bfloat16 is a real floating type (JAX's; NumPy's isdtype refuses ml_dtypes' types)."""
+    dt = _np.dtype(dtype)
+    if dt == _dt.bfloat16:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        return any(k in ("real floating", "numeric") or
+                   (not isinstance(k, str) and _np.dtype(k) == dt) for k in kinds)
+    return bool(_np.isdtype(dt, kind))
 
 
 def array_equiv(a1, a2):
