@@ -40,6 +40,35 @@ def both(f, *args, rtol=1e-5, atol=1e-6, ref="reference"):
     return lo
 
 
+def both_cases(cases, rtol, atol):
+    """Like `both` for several `(name, f, args)` cases jitted together as one program (one
+    PoCL build instead of one per case: a build has a fixed cost of its own, on top of its
+    kernels'). Each case gets its own parameters, so nothing is shared between cases that
+    would not be shared when it runs alone; a mismatch names its case. Returns each case's
+    OpenCL leaves."""
+    def together(*flat):
+        outs, i = [], 0
+        for _, f, args in cases:
+            outs.append(f(*flat[i:i + len(args)]))
+            i += len(args)
+        return outs
+
+    flat = [a for _, _, args in cases for a in args]
+    out = fg.jit(together, backend="opencl")(*flat)
+    exp = fg.jit(together, backend="reference")(*flat)
+    got = []
+    for (name, _, _), o, e in zip(cases, out, exp):
+        lo, le = fg.tree.tree_leaves(o), fg.tree.tree_leaves(e)
+        assert len(lo) == len(le), name
+        for a, b in zip(lo, le):
+            assert a.backend == "opencl", name
+            assert isinstance(a._value, opencl.DeviceBuffer), name
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol,
+                                       err_msg=name)
+        got.append(lo)
+    return got
+
+
 def rnd(*shape, seed=0, dtype=np.float32):
     return np.random.default_rng(seed + len(shape)).standard_normal(shape).astype(dtype)
 
@@ -65,8 +94,9 @@ def test_fused_elementwise_with_transcendentals_nan_inf():
 def test_broadcasting_and_integer_ops():
     x, y, z = rnd(3, 1, 5), rnd(4, 1), rnd(5)
     i = np.arange(-6, 6, dtype=np.int32).reshape(3, 4)
-    both(lambda x, y, z: x + y * z - 2.0, x, y, z)
-    both(lambda i: (i // 3, i % 5, i * i - 7, jnp.abs(i), i << 2), i)
+    both_cases([("broadcast", lambda x, y, z: x + y * z - 2.0, (x, y, z)),
+                ("int32", lambda i: (i // 3, i % 5, i * i - 7, jnp.abs(i), i << 2), (i,))],
+               rtol=1e-5, atol=1e-6)
 
 
 def test_reductions_over_axes():
@@ -119,38 +149,44 @@ def matmul_variant(request, monkeypatch):
 
 
 def test_matmul_plain_batched_transposed(matmul_variant):
-    both(lambda a, b: a @ b, rnd(300, 70), rnd(70, 270), rtol=1e-4, atol=1e-4)
-    both(lambda a, b: a.T @ b, rnd(40, 100), rnd(40, 90), rtol=1e-4, atol=1e-4)
     a, b = rnd(37, 29), rnd(29, 41)
-    both(lambda a, b: a @ b, a, b, rtol=1e-4, atol=1e-4)
-    both(lambda a, b: a.T @ a + (b @ b.T)[:29, :29], a, b, rtol=1e-4, atol=1e-4)
     p, q = rnd(3, 17, 5), rnd(3, 5, 19)
-    both(lambda p, q: jnp.matmul(p, q), p, q, rtol=1e-4, atol=1e-4)
-    both(lambda p, q: (jnp.einsum("bki,bkj->bij", q, q),
-                       jnp.einsum("bij,jb->bi", p, p[:, 0, :].T)), p, q, rtol=1e-4, atol=1e-4)
-    both(lambda p: jnp.einsum("ijk,kjl->il", p, p.transpose(2, 1, 0)), p, rtol=1e-4,
-         atol=1e-4)
+    both_cases([
+        ("300x70 @ 70x270", lambda a, b: a @ b, (rnd(300, 70), rnd(70, 270))),
+        ("a.T @ b", lambda a, b: a.T @ b, (rnd(40, 100), rnd(40, 90))),
+        ("37x29 @ 29x41", lambda a, b: a @ b, (a, b)),
+        ("a.T @ a + b @ b.T", lambda a, b: a.T @ a + (b @ b.T)[:29, :29], (a, b)),
+        ("batched matmul", lambda p, q: jnp.matmul(p, q), (p, q)),
+        ("batched einsums", lambda p, q: (jnp.einsum("bki,bkj->bij", q, q),
+                                          jnp.einsum("bij,jb->bi", p, p[:, 0, :].T)), (p, q)),
+        ("einsum ijk,kjl->il", lambda p: jnp.einsum("ijk,kjl->il", p, p.transpose(2, 1, 0)),
+         (p,)),
+    ], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("m, k, n", [
-    (1, 1, 1), (7, 3, 5), (8, 16, 32), (9, 17, 33), (37, 29, 48), (65, 130, 16),
-    (130, 70, 784 // 7), (300, 5, 10), (513, 64, 96),
-])
+ODD_SIZES = [(1, 1, 1), (7, 3, 5), (8, 16, 32), (9, 17, 33), (37, 29, 48), (65, 130, 16),
+             (130, 70, 784 // 7), (300, 5, 10), (513, 64, 96)]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_vec_matmul_odd_sizes(monkeypatch, m, k, n, dtype, request):
+def test_vec_matmul_odd_sizes(monkeypatch, dtype, request):
     """The CPU vector kernel over sizes that are not multiples of its blocks (rows past M,
-    panels past N, N not a multiple of the vector width), in float32 and float64."""
+    panels past N, N not a multiple of the vector width), in float32 and float64; every
+    size is its own matmul of one program."""
     dev = opencl.default_device()
     if dtype == np.float64:
         if not dev.has_fp64:
             pytest.skip("device lacks cl_khr_fp64")
         request.getfixturevalue("x64")
     monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
-    a, b = rnd(m, k, dtype=dtype), rnd(k, n, seed=1, dtype=dtype)
+    args = [(rnd(m, k, dtype=dtype), rnd(k, n, seed=1, dtype=dtype)) for m, k, n in ODD_SIZES]
     tol = 1e-4 if dtype == np.float32 else 1e-10
-    out = both(lambda a, b: a @ b, a, b, rtol=tol, atol=tol)
-    assert out[0].dtype == dtype
-    np.testing.assert_allclose(np.asarray(out[0]), a @ b, rtol=tol, atol=tol)
+    outs = both_cases([(f"{m}x{k} @ {k}x{n}", lambda a, b: a @ b, ab)
+                       for (m, k, n), ab in zip(ODD_SIZES, args)], rtol=tol, atol=tol)
+    for (m, k, n), (a, b), out in zip(ODD_SIZES, args, outs):
+        assert out[0].dtype == dtype, (m, k, n)
+        np.testing.assert_allclose(np.asarray(out[0]), a @ b, rtol=tol, atol=tol,
+                                   err_msg=f"{m}x{k} @ {k}x{n}")
 
 
 @pytest.mark.parametrize("width", [4, 8])
@@ -166,38 +202,48 @@ def test_vec_matmul_narrower_vectors(monkeypatch, width):
 def test_vec_matmul_transposed_and_batched(monkeypatch):
     monkeypatch.setenv("FUNCGRAD_OPENCL_MATMUL", "vec")
     a, b = rnd(45, 70), rnd(70, 50, seed=2)
-    both(lambda a, b: (a.T.T @ b, (b.T @ a.T).T, a @ a.T, b.T @ b), a, b, rtol=1e-4,
-         atol=1e-4)
     p, q = rnd(5, 19, 23), rnd(5, 23, 40, seed=3)
-    both(lambda p, q: (jnp.matmul(p, q), jnp.einsum("bij,bkj->bik", p, p),
-                       jnp.einsum("bki,bkj->bij", q, q)), p, q, rtol=1e-4, atol=1e-4)
+    both_cases([
+        ("transposed", lambda a, b: (a.T.T @ b, (b.T @ a.T).T, a @ a.T, b.T @ b), (a, b)),
+        ("batched", lambda p, q: (jnp.matmul(p, q), jnp.einsum("bij,bkj->bik", p, p),
+                                  jnp.einsum("bki,bkj->bij", q, q)), (p, q)),
+    ], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("dn, strides, padding", [
+CONVS = [
     (("NHWC", "HWIO", "NHWC"), (1, 1), "SAME"),
     (("NHWC", "HWIO", "NHWC"), (2, 2), "VALID"),
     (("NCHW", "OIHW", "NCHW"), (2, 1), "SAME"),
     (("NCHW", "OIHW", "NCHW"), (1, 1), "VALID"),
-])
-def test_conv(dn, strides, padding, matmul_variant):
-    if dn[0] == "NHWC":
-        x, w = rnd(2, 9, 8, 3), rnd(3, 3, 3, 4, seed=1)
-    else:
-        x, w = rnd(2, 3, 9, 8), rnd(4, 3, 3, 3, seed=1)
-    both(lambda x, w: lax.conv_general_dilated(x, w, strides, padding, dimension_numbers=dn),
-         x, w, rtol=1e-4, atol=1e-4)
+]
+
+
+def test_conv(matmul_variant):
+    """Each layout, stride and padding of CONVS with each matmul kernel (one program per
+    kernel, a convolution per case)."""
+    cases = []
+    for dn, strides, padding in CONVS:
+        if dn[0] == "NHWC":
+            x, w = rnd(2, 9, 8, 3), rnd(3, 3, 3, 4, seed=1)
+        else:
+            x, w = rnd(2, 3, 9, 8), rnd(4, 3, 3, 3, seed=1)
+        cases.append((f"{dn[0]} strides {strides} {padding}",
+                      lambda x, w, dn=dn, s=strides, p=padding: lax.conv_general_dilated(
+                          x, w, s, p, dimension_numbers=dn), (x, w)))
+    both_cases(cases, rtol=1e-4, atol=1e-4)
 
 
 def test_pooling_and_its_gradient():
     x = rnd(2, 8, 8, 3)
     _, apply_max = stax.MaxPool((2, 2), strides=(2, 2))
     _, apply_avg = stax.AvgPool((3, 3), strides=(2, 2), padding="SAME")
-    both(lambda x: (apply_max((), x), apply_avg((), x),
-                    lax.reduce_window(x, "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME")), x,
-         rtol=1e-5, atol=1e-5)
-    both(fg.grad(lambda x: jnp.sum(apply_max((), x) ** 2) +
-                 jnp.sum(lax.reduce_window(x, "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME"))),
-         x, rtol=1e-5, atol=1e-5)
+    both_cases([
+        ("pools", lambda x: (apply_max((), x), apply_avg((), x),
+                             lax.reduce_window(x, "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME")),
+         (x,)),
+        ("gradient", fg.grad(lambda x: jnp.sum(apply_max((), x) ** 2) + jnp.sum(
+            lax.reduce_window(x, "max", (1, 3, 3, 1), (1, 2, 2, 1), "SAME"))), (x,)),
+    ], rtol=1e-5, atol=1e-5)
 
 
 def test_pooling_layouts_and_gradients():
@@ -212,11 +258,11 @@ def test_pooling_layouts_and_gradients():
         d = lax.reduce_window(y, "min", (1, 3, 2, 1), (1, 2, 2, 1), "SAME")
         return a, b, d
 
-    both(f, x, y, rtol=1e-5, atol=1e-5)
     g = fg.grad(lambda x, y: jnp.sum(
         lax.reduce_window(x, "max", (1, 1, 2, 2), (1, 1, 2, 2), "VALID") ** 2) + jnp.sum(
         lax.reduce_window(y, "max", (1, 2, 2, 1), (1, 2, 2, 1), "VALID") * 3), argnums=(0, 1))
-    both(g, x, y, rtol=1e-5, atol=1e-5)
+    both_cases([("windows", f, (x, y)), ("max-pool gradients", g, (x, y))],
+               rtol=1e-5, atol=1e-5)
 
 
 def test_gather_and_indexing():
@@ -238,8 +284,9 @@ def test_scan_rnn():
 
     both(rnn, wx, wh, xs, h0, rtol=1e-4, atol=1e-5)
     both(fg.grad(lambda wh: jnp.sum(rnn(wx, wh, xs, h0)[1] ** 2)), wh, rtol=1e-4, atol=1e-4)
-    both(lambda x: lax.fori_loop(0, 4, lambda i, v: v * 0.5 + i, x), h0)
-    both(lambda x: lax.cond(jnp.sum(x) > 0, jnp.sin, jnp.cos, x), h0)
+    both_cases([("fori_loop", lambda x: lax.fori_loop(0, 4, lambda i, v: v * 0.5 + i, x), (h0,)),
+                ("cond", lambda x: lax.cond(jnp.sum(x) > 0, jnp.sin, jnp.cos, x), (h0,))],
+               rtol=1e-5, atol=1e-6)
 
 
 # --- gradients and training -------------------------------------------------------------
