@@ -128,17 +128,16 @@ class Device:
     def check_dtype(self, dtype: Any) -> np.dtype:
         """Return `dtype` as np.dtype, or raise OpenCLDtypeError if the device lacks it."""
         dt = np.dtype(dtype)
-        if dt == np.float64 and not self.has_fp64:
+        if dt in (np.float64, np.complex128) and not self.has_fp64:
             raise OpenCLDtypeError(
-                f"dtype float64 is not supported on OpenCL device {self.name!r} "
+                f"dtype {dt} is not supported on OpenCL device {self.name!r} "
                 f"({self.platform_name}): it lacks the cl_khr_fp64 extension; "
-                "use float32 on this device, or pick another device with "
-                f"{DEVICE_ENV}."
+                f"use {'float32' if dt == np.float64 else 'complex64'} on this device, "
+                f"or pick another device with {DEVICE_ENV}."
             )
-        # Complex buffers only carry bytes between host steps: no kernel computes on them
-        # (funcgrad's OpenCL lowering runs complex equations on the host), so they need no
-        # device support.
-        if dt.hasobject or dt.kind not in "biufc":
+        # Complex values are float2/double2 in kernels, bfloat16 is ushort storage computed
+        # in float (ml_dtypes' dtype has kind 'V', so it is named here).
+        if dt.hasobject or (dt.kind not in "biufc" and dt.name != "bfloat16"):
             raise OpenCLDtypeError(
                 f"dtype {dt} cannot live in an OpenCL buffer on device {self.name!r}"
             )

@@ -423,6 +423,19 @@ def test_float64_requires_fp64(device, monkeypatch, cache_env):
     x = opencl.empty(4, np.float32, device)
     with pytest.raises(opencl.OpenCLDtypeError, match="float64"):
         add(4, None, x, x, x, np.float64(4))
+    with pytest.raises(opencl.OpenCLDtypeError, match="complex128.*complex64"):
+        opencl.to_device(np.ones(3, np.complex128), device)
+
+
+def test_complex_and_bfloat16_buffers_round_trip(device, cache_env):
+    import ml_dtypes
+    for x in (np.array([1 + 2j, -3.5j], np.complex64),
+              np.array([1.5, -2.25, np.inf], ml_dtypes.bfloat16)):
+        out = opencl.to_device(x, device).to_host()
+        assert out.dtype == x.dtype
+        np.testing.assert_array_equal(out, x)
+    with pytest.raises(opencl.OpenCLDtypeError, match="cannot live"):
+        opencl.to_device(np.array(["a"]), device)
 
 
 def test_launch_argument_errors(device, cache_env):
