@@ -22,7 +22,7 @@ _TYPES = A.SCALAR_TYPES
 
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
-          "cisfinite", "cexp", "bfround", "bfload", "bfstore"}
+          "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
 # host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
@@ -195,6 +195,11 @@ def _make(name: str, arg_type: str):
         return None
     if base in ("bfload", "bfround", "bfstore"):
         return _bf16_helper(base, name, _TYPES[parts[1]])
+    if base == "hround":
+        # float16 rounding through the hardware conversion (F16C; C99 only: OpenCL runs
+        # float16 on the host here)
+        src = _TYPES[parts[1]]
+        return _raw_fn(name, (("x", src),), A.f32, ("return (float)(_Float16)x;",))
     if _TYPES[parts[1]].is_complex:
         t = _TYPES[parts[1]]
         if base in ("max", "min"):

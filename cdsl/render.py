@@ -366,7 +366,8 @@ _CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
     "omp_get_thread_num", "omp_get_num_threads"))
 _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
-                            "cisfinite", "cexp", "bfround", "bfload", "bfstore"))
+                            "cisfinite", "cexp", "bfround", "bfload", "bfstore",
+                            "hround"))
 
 
 def _cheap_call(fn: str) -> bool:

@@ -1,8 +1,9 @@
-"""The C backend compiles complex64/complex128 and bfloat16 (no host steps) and agrees with
-the reference backend: complex elementwise chains, reductions, matmul/einsum and casts
-within float tolerance; bfloat16 elementwise chains bit for bit (each operation computed in
-float and rounded to nearest-even, as ml_dtypes' ufuncs do; NaNs stay NaN), reductions and
-matmul accumulating in float32 or wider.
+"""The C backend compiles complex64/complex128, bfloat16 and float16 (no host steps) and
+agrees with the reference backend: complex elementwise chains, reductions, matmul/einsum
+and casts within float tolerance; bfloat16 and float16 elementwise chains bit for bit (each
+operation computed in float and rounded to nearest-even, as ml_dtypes' and NumPy's 16-bit
+loops do; NaNs stay NaN), reductions, matmul and convolutions accumulating in float32 or
+wider.
 
 Cheap on purpose: each test compiles one or two programs holding many cases."""
 from __future__ import annotations
@@ -149,14 +150,15 @@ def test_complex_reductions_matmul_and_casts():
 # bfloat16
 
 
-def _bf16_data():
+def _narrow_data(dt):
     rng = np.random.default_rng(2)
     special = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, -np.nan, 3.0e38,
                         -3.0e38, 1e-40, -1e-40, 9.2e-41, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 255.5,
                         65504.0, 1e-3], np.float32)
     n = 256 - len(special)
-    x = np.concatenate([special, rng.standard_normal(n).astype(np.float32) * 10]).astype(BF16)
-    y = np.concatenate([special[::-1], rng.standard_normal(n).astype(np.float32)]).astype(BF16)
+    with np.errstate(over="ignore"):      # 3e38 is inf in float16
+        x = np.concatenate([special, rng.standard_normal(n).astype(np.float32) * 10]).astype(dt)
+        y = np.concatenate([special[::-1], rng.standard_normal(n).astype(np.float32)]).astype(dt)
     f32 = (rng.standard_normal(256) * 1e3).astype(np.float32)
     f32[:len(special)] = special
     f32[len(special):len(special) + 4] = [1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.3961e38, -1.0001]
@@ -168,17 +170,19 @@ def _bf16_data():
     return x, y, f32, f64, i32
 
 
-def _bf16_chain(x, y, f32, f64, i32):
+def _narrow_chain(x, y, f32, f64, i32):
+    dt = x.dtype
     return (x * y + x, x / y - y, fnp.sqrt(fnp.abs(x)) * 2.5, fnp.exp(y) - fnp.tanh(x),
             fnp.maximum(x, y), fnp.minimum(x, y), fnp.where(x > y, x, y * y), x ** 2,
             lax.pow(fnp.abs(x), y), -x, lax.rsqrt(fnp.abs(y)), fnp.log1p(fnp.abs(x)),
             fnp.sin(x), x.astype(np.float32), x.astype(np.int32), x.astype(bool),
-            f32.astype(BF16), f64.astype(BF16), i32.astype(BF16), x < y, x == y)
+            f32.astype(dt), f64.astype(dt), i32.astype(dt), x < y, x == y,
+            fnp.sum(x.reshape(16, 16), axis=0), fnp.max(x.reshape(16, 16), axis=1))
 
 
 def _bits_equal(out, ref, label):
     assert out.dtype == ref.dtype, (label, out.dtype, ref.dtype)
-    if out.dtype != BF16:
+    if out.dtype not in (BF16, np.float16):
         np.testing.assert_array_equal(out, ref, err_msg=label)
         return
     o, r = out.view(np.uint16), ref.view(np.uint16)
@@ -189,13 +193,17 @@ def _bits_equal(out, ref, label):
     assert not bad.any(), (label, out[bad][:5], ref[bad][:5])
 
 
-def test_bfloat16_elementwise_chain_is_bit_exact():
-    data = _bf16_data()
-    out, ref, src = compiled(_bf16_chain, *data)
+@pytest.mark.parametrize("dt", [BF16, np.dtype(np.float16)], ids=["bfloat16", "float16"])
+def test_16bit_float_elementwise_chain_is_bit_exact(dt):
+    data = _narrow_data(dt)
+    out, ref, src = compiled(_narrow_chain, *data)
     for k, (o, r) in enumerate(zip(out, ref)):
         _bits_equal(o, r, f"output {k}")
     # per-operation rounding in float, not a float32 chain rounded once
-    assert "bfround_f32(" in src and "bfload_bf16(" in src and "bfstore_f32(" in src
+    if dt == BF16:
+        assert "bfround_f32(" in src and "bfload_bf16(" in src and "bfstore_f32(" in src
+    else:
+        assert "hround_f32(" in src and "_Float16" in src
 
 
 def test_bfloat16_reductions_and_matmul_accumulate_in_float32():
@@ -229,22 +237,26 @@ def test_bfloat16_reductions_and_matmul_accumulate_in_float32():
     assert float(out[8]) == 3.0
 
 
-def test_bfloat16_convolution_accumulates_in_float32():
-    """conv_general_dilated of bfloat16 operands compiles (float32 kernel on widened copies)
-    and agrees with the reference's float32 accumulation rounded once."""
+@pytest.mark.parametrize("dt", [BF16, np.dtype(np.float16)], ids=["bfloat16", "float16"])
+def test_16bit_float_convolution_and_matmul_accumulate_in_float32(dt):
+    """conv_general_dilated of 16-bit float operands compiles (float32 kernel on widened
+    copies) and agrees with the reference's float32 accumulation rounded once."""
     rng = np.random.default_rng(4)
-    x = rng.standard_normal((2, 9, 9, 3)).astype(BF16)
-    w = rng.standard_normal((3, 3, 3, 4)).astype(BF16)
+    x = rng.standard_normal((2, 9, 9, 3)).astype(dt)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(dt)
     dn = ("NHWC", "HWIO", "NHWC")
 
     def f(x, w):
         return (lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dn),
                 lax.conv_general_dilated(x, w, (2, 2), "VALID", dimension_numbers=dn,
-                                         preferred_element_type=np.float32))
+                                         preferred_element_type=np.float32),
+                x.reshape(18, 27) @ x.reshape(27, 18))
     out, ref, _ = compiled(f, x, w)
-    assert out[0].dtype == BF16 and out[1].dtype == np.float32
-    step = np.abs(out[0].astype(np.float32) - ref[0].astype(np.float32))
-    assert (step <= np.abs(ref[0].astype(np.float32)) * 2 ** -7).all()
+    assert out[0].dtype == dt and out[1].dtype == np.float32 and out[2].dtype == dt
+    for k in (0, 2):
+        step = np.abs(out[k].astype(np.float32) - ref[k].astype(np.float32))
+        ulp = 2.0 ** (-7 if dt == BF16 else -10)
+        assert (step <= np.abs(ref[k].astype(np.float32)) * ulp + 1e-6).all(), k
     np.testing.assert_allclose(out[1], ref[1], rtol=1e-5, atol=1e-5)
 
 

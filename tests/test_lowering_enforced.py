@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import funcgrad as fg
-from funcgrad import core, dtypes
+from funcgrad import core
 from funcgrad.backends import c as cbackend
 from funcgrad.backends import get_backend
 from funcgrad.lowering import fusion
@@ -104,15 +104,9 @@ def host_steps(monkeypatch):
     return seen
 
 
-def _is_half(eqn) -> bool:
-    """C has no float16 arithmetic: float16 work runs on the host (documented)."""
-    return any(getattr(a, "aval", None) is not None and a.aval.dtype == dtypes.float16
-               for a in list(eqn.inputs) + list(eqn.outputs))
-
-
 def test_spec_rows_compile_without_unlisted_host_steps(host_steps):
     """One drawn example of every primitive-table row (tests/specs.py), jitted on C: its
-    host steps are all listed above (or float16), and no call survives inlining."""
+    host steps are all listed above, and no call survives inlining."""
     import test_core_primitives as tcp
     from specs import ROWS
 
@@ -130,8 +124,7 @@ def test_spec_rows_compile_without_unlisted_host_steps(host_steps):
                 fg.jit(f, backend="c")(*tcp._to_fg(args))
             for eqns in host_steps:
                 for e in eqns:
-                    if e.prim.name in INLINED or (e.prim.name not in HOST_STEPS and
-                                                  not _is_half(e)):
+                    if e.prim.name in INLINED or e.prim.name not in HOST_STEPS:
                         bad[e.prim.name].append(spec.name)
         run()
     assert not bad, dict(bad)

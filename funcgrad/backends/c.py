@@ -41,7 +41,8 @@ def available() -> bool:
 
 _C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32,
              dtypes.int64, dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64,
-             dtypes.bool_, dtypes.complex64, dtypes.complex128, dtypes.bfloat16}
+             dtypes.bool_, dtypes.complex64, dtypes.complex128, dtypes.bfloat16,
+             dtypes.float16}
 _COMPLEX = {dtypes.complex64, dtypes.complex128}
 # What compiles for complex operands: elementwise work and index maps, sum/prod/max/min and
 # argmax/argmin reductions (NumPy's lexicographic order) and GEMMs; windows and scatters of

@@ -9,6 +9,8 @@ Two dtypes are not C arithmetic types as they are:
   bfloat16 (nearest-even) at once. That is the reference's per-operation rounding (NumPy
   ufuncs on ml_dtypes arrays compute each operation in float and round it); computing a
   fused chain in float and rounding at the end would give other bits.
+- float16 likewise: stored as `_Float16`, computed in float, each operation rounded to
+  half precision (NumPy's float16 loops do the same); conversions are F16C instructions.
 """
 from __future__ import annotations
 
@@ -35,10 +37,15 @@ def is_bf16(dtype) -> bool:
     return _BF16 is not None and np.dtype(dtype) == _BF16
 
 
+def is_narrow(dtype) -> bool:
+    """A 16-bit float: computed in float, rounded after every operation."""
+    return is_bf16(dtype) or np.dtype(dtype) == np.float16
+
+
 def ct(dtype) -> cdsl.CType:
-    """The C type values of `dtype` are computed in (bfloat16: float)."""
+    """The C type values of `dtype` are computed in (the 16-bit floats: float)."""
     t = cdsl.ctype_from_numpy(np.dtype(dtype))
-    return cdsl.f32 if t is cdsl.bf16 else t
+    return cdsl.f32 if t is cdsl.bf16 or t is cdsl.f16 else t
 
 
 def storage_ct(dtype) -> cdsl.CType:
@@ -57,15 +64,25 @@ def var(name, dtype):
 def const(v, dtype):
     if is_bf16(dtype):
         v = float(np.asarray(v, np.float32).astype(_BF16).astype(np.float32))
+    elif np.dtype(dtype) == np.float16:
+        v = float(np.asarray(v, np.float64).astype(np.float16))
     return cdsl.Const(v, ct(dtype))
+
+
+def narrow_round(e, dtype):
+    """`e` (a float or double expression) rounded to the nearest value of the 16-bit float
+    `dtype`, as a float. bfloat16 rounds a double through float (ml_dtypes' cast), float16
+    directly (NumPy's)."""
+    base = "bfround" if is_bf16(dtype) else "hround"
+    fn = f"{base}_f64" if e.type is cdsl.f64 else f"{base}_f32"
+    if e.type not in (cdsl.f32, cdsl.f64):
+        e = cdsl.Cast(cdsl.f32, e)
+    return cdsl.Call(fn, (e,), cdsl.f32)
 
 
 def bf16_round(e):
     """`e` (a float or double expression) rounded to the nearest bfloat16, as a float."""
-    fn = "bfround_f64" if e.type is cdsl.f64 else "bfround_f32"
-    if e.type not in (cdsl.f32, cdsl.f64):
-        e = cdsl.Cast(cdsl.f32, e)
-    return cdsl.Call(fn, (e,), cdsl.f32)
+    return narrow_round(e, _BF16)
 
 
 def i64(v):
@@ -118,7 +135,7 @@ def binop(op, a, b, dtype):
         if operand is not None:
             return cdsl.Call(f"{_ORDER_HELPERS[op]}_{operand.name}", (a, b), cdsl.bool_)
     e = cdsl.BinOp(op, a, b, t)
-    return bf16_round(e) if is_bf16(dtype) else e
+    return narrow_round(e, dtype) if is_narrow(dtype) else e
 
 
 def unop(op, a, dtype):
@@ -127,7 +144,7 @@ def unop(op, a, dtype):
 
 def call(name, args, dtype, info=None):
     e = cdsl.Call(name, tuple(args), ct(dtype))
-    return bf16_round(e) if is_bf16(dtype) and name not in _EXACT_CALLS else e
+    return narrow_round(e, dtype) if is_narrow(dtype) and name not in _EXACT_CALLS else e
 
 
 def param(name, dtype, const_=False):
@@ -137,6 +154,8 @@ def param(name, dtype, const_=False):
 def load(ptr, off):
     if ptr.type.elem is cdsl.bf16:
         return cdsl.Call("bfload_bf16", (cdsl.Load(ptr, off, cdsl.bf16),), cdsl.f32)
+    if ptr.type.elem is cdsl.f16:
+        return cdsl.Cast(cdsl.f32, cdsl.Load(ptr, off, cdsl.f16))
     return cdsl.Load(ptr, off, ptr.type.elem)
 
 
@@ -146,6 +165,11 @@ def store(ptr, off, val):
         if isinstance(val, cdsl.Call) and val.fn in ("bfround_f32", "bfround_f64"):
             val = val.args[0]
         val = cdsl.Call("bfstore_f32", (cast_f32(val),), cdsl.bf16)
+    elif ptr.type.elem is cdsl.f16:
+        # the conversion rounds (directly from a double, as NumPy's cast does)
+        if isinstance(val, cdsl.Call) and val.fn in ("hround_f32", "hround_f64"):
+            val = val.args[0]
+        val = cdsl.Cast(cdsl.f16, val)
     return cdsl.Store(ptr, off, val)
 
 
@@ -155,11 +179,11 @@ def cast_f32(e):
 
 def cast(dtype, e):
     t = ct(dtype)
-    if is_bf16(dtype):
-        # a bfloat16 value is a float that bfloat16 holds; rounding one is the identity
+    if is_narrow(dtype):
+        # a 16-bit float value is a float that the type holds; rounding one is the identity
         if isinstance(e, cdsl.Const) and not getattr(e.type, "is_complex", False):
             return const(e.value, dtype)
-        return bf16_round(e)
+        return narrow_round(e, dtype)
     if getattr(e, "type", None) == t:
         return e
     return cdsl.Cast(t, e)

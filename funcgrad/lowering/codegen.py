@@ -329,7 +329,7 @@ class KernelEmitter:
             if fn == "pow":
                 # C99's special cases decided by selects, not left to the (vector) libm.
                 e = pow_c99(args[0], args[1], c.ct(dt), lambda e: self.let(e, dt))
-                return c.bf16_round(e) if c.is_bf16(dt) else e
+                return c.narrow_round(e, dt) if c.is_narrow(dt) else e
             if fn == "rsqrt":
                 return c.binop("/", c.const(1.0, dt), c.call("sqrt", args, dt), dt)
             if fn == "erf":
@@ -350,9 +350,11 @@ class KernelEmitter:
         if kind == "sign":
             return c.call("sign_" + c.type_suffix(dt), args, dt)
         if kind == "integer_pow":
-            if c.is_bf16(dt):
-                # the reference raises in float and rounds once (ml_dtypes' power)
-                return c.bf16_round(self.integer_pow(args[0], params["y"], dtypes.float32))
+            if c.is_narrow(dt):
+                # the reference raises in float and rounds once (ml_dtypes' and NumPy's
+                # 16-bit power loops)
+                return c.narrow_round(self.integer_pow(args[0], params["y"], dtypes.float32),
+                                      dt)
             return self.integer_pow(args[0], params["y"], dt)
         raise NotImplementedError(f"elementwise lowering {spec}")
 
@@ -424,16 +426,16 @@ def _accumulator(kind, dt):
     type."""
     if kind not in ("sum", "prod"):
         return dt
-    if np.dtype(dt) in (dtypes.float16, dtypes.float32) or _is_bf16(dt):
+    if np.dtype(dt) == dtypes.float32 or _is_narrow(dt):
         return dtypes.float64
     if np.dtype(dt) == np.complex64:
         return np.dtype(np.complex128)
     return dt
 
 
-def _is_bf16(dt) -> bool:
+def _is_narrow(dt) -> bool:
     from . import cnodes
-    return cnodes.is_bf16(dt)
+    return cnodes.is_narrow(dt)
 
 
 def _vector_reduction(kind, dt):
@@ -636,11 +638,11 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
         return []
     ident = c.const(_identity(kind, dt), acc_dt)
     trailing = list(axes) == list(range(len(in_shape) - len(axes), len(in_shape)))
-    # bfloat16 has no buffer to accumulate in (the paths below accumulate in the output
+    # 16-bit floats have no buffer to accumulate in (the paths below accumulate in the output
     # buffer or in a variable of its type), and complex64 sums accumulate in complex128: a
     # variable of the accumulator type per output element, whatever the axes. (Unrolled,
     # complex max/min helpers also cost gcc seconds per reduction.)
-    wide = _is_bf16(dt) or _is_complex(dt)
+    wide = _is_narrow(dt) or _is_complex(dt)
     if not trailing and not wide and len(in_shape) - 1 not in axes and \
             1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
         return _reduce_unrolled(c, kernel, buffers, kind)

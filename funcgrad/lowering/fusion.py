@@ -87,10 +87,10 @@ def _gemm_ok(eqn: Eqn) -> bool:
     pet = eqn.params.get("preferred_element_type")
     if eqn.inputs[1].aval.dtype != a.dtype:
         return False
-    if a.dtype == dtypes.bfloat16:
-        # bfloat16 products accumulate in float32 (JAX's rule); the result is float32 when
-        # preferred_element_type asks for it, else rounded to bfloat16
-        return pet in (None, dtypes.bfloat16, dtypes.float32)
+    if a.dtype in (dtypes.bfloat16, dtypes.float16):
+        # 16-bit float products accumulate in float32 (JAX's rule); the result is float32
+        # when preferred_element_type asks for it, else rounded to the operands' type
+        return pet in (None, a.dtype, dtypes.float32)
     return a.dtype in _GEMM_DTYPES and pet in (None, a.dtype)
 
 
@@ -100,8 +100,8 @@ def _conv_ok(eqn: Eqn) -> bool:
     pet = p.get("preferred_element_type")
     if eqn.inputs[1].aval.dtype != a.dtype:
         return False
-    if a.dtype == dtypes.bfloat16:
-        ok = pet in (None, dtypes.bfloat16, dtypes.float32)   # float32 accumulation, as dot
+    if a.dtype in (dtypes.bfloat16, dtypes.float16):
+        ok = pet in (None, a.dtype, dtypes.float32)   # float32 accumulation, as dot
     else:
         ok = a.dtype in (dtypes.float32, dtypes.float64) and pet in (None, a.dtype)
     return ok and (p["batch_group_count"] == 1 or p["feature_group_count"] == 1)

@@ -150,7 +150,7 @@ def _layout(shape, batch, contract, free_first: bool):
 
 
 def _widen(src_ptr, n, temps: Temps, shape):
-    """A float32 copy of a bfloat16 buffer (statements, temp)."""
+    """A float32 copy of a 16-bit float buffer (statements, temp)."""
     t = temps.new(shape, dtypes.float32)
     i = c.var("cv", dtypes.int64)
     return [c.for_(i, c.i64(0), c.i64(n), [c.store(t.param_ref(), i, c.load(src_ptr, i))],
@@ -160,12 +160,13 @@ def _widen(src_ptr, n, temps: Temps, shape):
 def lower_dot(eqn, buffers, temps: Temps) -> list:
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
-    if lhs.aval.dtype != dtypes.bfloat16:
+    if lhs.aval.dtype not in (dtypes.bfloat16, dtypes.float16):
         return _lower_dot(eqn, buffers, temps, buffers[lhs.id], buffers[rhs.id],
                           buffers[out.id])
-    # bfloat16: products and sums in float32 (JAX's preferred_element_type semantics; the
-    # reference computes the same in float32): widen both operands, sgemm, and round the
-    # result once when it is bfloat16. (There is no bfloat16 GEMM in the OpenBLAS wheel.)
+    # bfloat16/float16: products and sums in float32 (JAX's preferred_element_type
+    # semantics; the reference computes the same in float32): widen both operands, sgemm,
+    # and round the result once unless it is float32. (There is no bfloat16 GEMM in the
+    # OpenBLAS wheel, and this CPU has no avx512_bf16 to write one with.)
     stmts, lt = _widen(buffers[lhs.id], lhs.aval.size, temps, lhs.aval.shape)
     more, rt = _widen(buffers[rhs.id], rhs.aval.size, temps, rhs.aval.shape)
     stmts += more
@@ -362,11 +363,11 @@ def _phases(o_n, k_n, s, ld, rd, lo):
 
 def lower_conv(eqn, buffers, temps: Temps) -> list:
     """conv_general_dilated (any layout, padding, dilation, feature or batch groups) as a
-    direct register-blocked kernel; see the section comment above. bfloat16 operands are
-    widened to float32 and the float32 kernel runs (float32 accumulation, as for dot)."""
+    direct register-blocked kernel; see the section comment above. 16-bit float operands
+    are widened to float32 and the float32 kernel runs (float32 accumulation, as for dot)."""
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
-    if lhs.aval.dtype != dtypes.bfloat16:
+    if lhs.aval.dtype not in (dtypes.bfloat16, dtypes.float16):
         return _lower_conv(eqn, buffers, temps)
     stmts, lt = _widen(buffers[lhs.id], lhs.aval.size, temps, lhs.aval.shape)
     more, rt = _widen(buffers[rhs.id], rhs.aval.size, temps, rhs.aval.shape)
@@ -381,7 +382,7 @@ def lower_conv(eqn, buffers, temps: Temps) -> list:
 
 
 def _narrow(src, dst, n):
-    """Stores of a float32 buffer into a bfloat16 one (each rounded to nearest-even)."""
+    """Stores of a float32 buffer into a 16-bit float one (each rounded to nearest-even)."""
     i = c.var("cv", dtypes.int64)
     return [c.for_(i, c.i64(0), c.i64(n), [c.store(dst, i, c.load(src, i))],
                    parallel=n >= PARALLEL_MIN, simd=True)]
