@@ -250,15 +250,19 @@ class NoOpLossScale:
 
     @property
     def loss_scale(self):
+        """1: nothing is scaled."""
         return 1
 
     def scale(self, tree):
+        """`tree` itself."""
         return tree
 
     def unscale(self, tree):
+        """`tree` itself."""
         return tree
 
     def adjust(self, grads_finite) -> NoOpLossScale:
+        """This loss scale: it never changes."""
         return self
 
     def __repr__(self):
@@ -277,13 +281,16 @@ class StaticLossScale:
                                      f"{type(self).__name__}: loss_scale")
 
     def scale(self, tree):
+        """Every floating-point leaf of `tree` (the loss) times the loss scale."""
         return tree_map(lambda x: _scale_leaf(x, self.loss_scale), tree)
 
     def unscale(self, tree):
+        """Every floating-point leaf of `tree` (the gradients) divided by the loss scale."""
         inv = 1.0 / fnp.asarray(self.loss_scale, dtypes.float32)
         return tree_map(lambda x: _scale_leaf(x, inv), tree)
 
     def adjust(self, grads_finite) -> StaticLossScale:
+        """This loss scale: a static scale never changes."""
         return self
 
     def __repr__(self):
