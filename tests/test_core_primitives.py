@@ -347,34 +347,19 @@ def test_row_really_uses_its_primitives(spec):
 
 
 # ---------------------------------------------------------------------------------------
-# Every backend equals the reference (one drawn example per row and backend)
+# Every compiled backend equals the reference (one drawn example per row and backend)
 
 # The compiled backends check the table's rows in batches jitted as one program each (below):
 # a cold C build costs about a second per program and a PoCL build more, so one program per
 # row made these the suite's slowest tests. Every row's equations are lowered in the batch as
-# they are alone (each equation compiles or runs as a host step on its own merits).
+# they are alone (each equation compiles or runs as a host step on its own merits). (The
+# reference backend is what they are compared with; jit on it against eager is
+# test_jit_matches_eager.)
 COMPILED_BACKENDS = ("c", "opencl")
 
 
-@pytest.mark.parametrize("backend", [b for b in _test_backends()
-                                     if b not in COMPILED_BACKENDS])
-@pytest.mark.parametrize("spec", ROWS, ids=ROW_IDS)
-def test_backend_matches_reference(spec, backend):
-    @settings(max_examples=1, derandomize=True)
-    @given(examples(spec))
-    def run(ex):
-        args, params = ex
-        f = lambda *a: spec.fun(*a, **params)
-        with _mode(args):
-            ref = fg.jit(f, backend="reference")(*_to_fg(args))
-            out = fg.jit(f, backend=backend)(*_to_fg(args))
-        _assert_close(out, ref, spec, f"{backend} backend vs reference")
-
-    run()
-
-
 def _drawn_example(spec):
-    """The example test_backend_matches_reference draws for `spec`."""
+    """One derandomized example of `spec` (the same in every run)."""
     drawn = []
 
     @settings(max_examples=1, derandomize=True)
