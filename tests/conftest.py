@@ -34,19 +34,21 @@ def pytest_configure(config):
 
 
 # The test files that take longest on a cold compile cache, longest first (CPU seconds of
-# a cold run with two pytest-xdist workers, 2026-11-30: from ~200 down to ~20). Under
-# `-n 2 --dist loadfile` each worker takes the next whole file when it is nearly done with
-# its last, so the wall time is best when the long files start first and the short ones
-# fill the end. pytest-xdist's own order (files with the most tests first) started the
-# fuzz run (29 tests, the longest file) two thirds of the way through, and one worker then
-# ran it alone for the last minute or more. scripts/test.sh passes --no-loadscope-reorder,
-# so the scheduler keeps the order set here. Files not listed follow in their usual order.
+# a cold run, 2026-11-30: test_core_primitives ~180, test_opencl_backend ~135, test_fuzz
+# ~90, test_examples ~75, down to ~17 for the last ones). Under `-n 2 --dist loadfile` each
+# worker takes the next whole file when it is nearly done with its last, so the wall time
+# is best when the long files start first and the short ones fill the end. pytest-xdist's
+# own order (files with the most tests first) starts long files with few tests (test_fuzz,
+# test_examples, test_opencl_backend) late: replaying a cold run's per-file times through
+# the scheduler, its workers end up to ~25 s apart, with this order within a second.
+# scripts/test.sh passes --no-loadscope-reorder, so the scheduler keeps the order set here.
+# Files not listed follow in their usual order.
 LONG_FILES = (
-    "test_fuzz.py", "test_core_primitives.py", "test_opencl_backend.py",
-    "test_semantics.py", "test_examples.py", "test_random_jax.py", "test_jit_regressions.py",
-    "test_linalg.py", "test_scipy.py", "test_lowering_enforced.py", "test_conv_kernels.py",
+    "test_core_primitives.py", "test_opencl_backend.py", "test_fuzz.py", "test_examples.py",
+    "test_semantics.py", "test_random_jax.py", "test_jit_regressions.py", "test_linalg.py",
+    "test_scipy.py", "test_lowering_enforced.py", "test_conv_kernels.py",
     "test_bench_smoke.py", "test_cbackend.py", "test_ports.py", "test_opencl_grouped_conv.py",
-    "test_callbacks.py", "test_cache_trust.py", "test_docs.py", "test_distributed.py",
+    "test_callbacks.py", "test_distributed.py", "test_cache_trust.py", "test_docs.py",
     "test_opencl_runtime.py", "test_export_c.py", "test_export_onnx.py",
 )
 
