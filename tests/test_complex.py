@@ -193,8 +193,12 @@ def test_errors_as_jax():
     z = fnp.asarray(np.complex64([1 + 2j]))
     with pytest.raises(TypeError, match="lt requires ordered"):
         lax.lt(z, z)
-    with pytest.raises(TypeError, match="floor: not defined for complex"):
-        fnp.floor(z)
+    for name in ("floor", "ceil", "trunc", "cbrt", "signbit", "isposinf", "isneginf"):
+        with pytest.raises(TypeError, match=f"{name}: not defined for complex"):
+            getattr(fnp, name)(z)
+    for name in ("fmod", "remainder", "floor_divide", "hypot", "copysign", "heaviside"):
+        with pytest.raises(TypeError, match=f"{name}: not defined for complex"):
+            getattr(fnp, name)(z, z)
     with pytest.raises(TypeError, match="real requires complex"):
         lax.real(fnp.ones(2))
     with pytest.raises(TypeError, match="complex: operands must be float32 or float64"):

@@ -562,6 +562,7 @@ _logaddexp = _make_logaddexp()
 def cbrt(x):
     """The real cube root (odd: cbrt(-8) = -2, cbrt(-0.0) = -0.0)."""
     (a,) = _promote("cbrt", x, to_float=True)
+    _no_complex("cbrt", a)
     w = astype(a, _dt.float32) if a.dtype in _HALF else a
     ax = _ew.abs(w)
     y = _ew.pow(ax, 1.0 / 3.0)
@@ -765,6 +766,7 @@ def fmod(x1, x2):
     """C's fmod: the remainder of truncating division, with x1's sign (integers: x % 0 is
     0)."""
     a, b = _promote("fmod", x1, x2)
+    _no_complex("fmod", a)
     return _ew.rem(a, b)
 
 
@@ -800,6 +802,7 @@ def hypot(x1, x2):
     """sqrt(x1**2 + x2**2) without overflow or underflow in the squares (scaled by the
     larger magnitude); inf when either is infinite, even if the other is NaN (C99)."""
     a, b = _promote("hypot", x1, x2, to_float=True)
+    _no_complex("hypot", a)
     a, b = _ew.abs(a), _ew.abs(b)
     big, small = _ew.max(a, b), _ew.min(a, b)
     safe = _ew.select(_ew.eq(big, 0.0), ones_like(big), big)
@@ -883,16 +886,19 @@ def isinf(x):
 
 def isposinf(x):
     a = _arr(x)
+    _no_complex("isposinf", a)
     return _ew.eq(a, _np.inf) if _dt.is_float(a.dtype) else full(a.shape, False, _dt.bool_)
 
 
 def isneginf(x):
     a = _arr(x)
+    _no_complex("isneginf", a)
     return _ew.eq(a, -_np.inf) if _dt.is_float(a.dtype) else full(a.shape, False, _dt.bool_)
 
 
 def signbit(x):
     a = _arr(x)
+    _no_complex("signbit", a)
     if _dt.is_float(a.dtype):
         return _ew.lt(_ew.div(ones_like(a), where(_ew.eq(a, 0.0), a, sign(a))), 0.0)
     return _ew.lt(a, 0)
@@ -900,6 +906,7 @@ def signbit(x):
 
 def copysign(x1, x2):
     a, b = _promote("copysign", x1, x2, to_float=True)
+    _no_complex("copysign", a)
     return where(signbit(b), _ew.neg(_ew.abs(a)), _ew.abs(a))
 
 
@@ -964,6 +971,7 @@ def select(condlist, choicelist, default=0):
 
 def heaviside(x1, x2):
     a, b = _promote("heaviside", x1, x2, to_float=True)
+    _no_complex("heaviside", a)
     out = where(_ew.lt(a, 0.0), zeros_like(a), where(_ew.gt(a, 0.0), ones_like(a), b))
     return where(_ew.ne(a, a), a, out)
 

@@ -302,7 +302,6 @@ log_p, log = _unary("log", _np_unary(np.log), _INEXACT)
 defjvp(log_p, lambda g, x: div(g, x))
 
 
-
 def _log1p_np(x):
     if not dtypes.is_complex(x.dtype):
         with np.errstate(all="ignore"):
