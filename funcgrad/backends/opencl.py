@@ -71,16 +71,79 @@ def available() -> bool:
 _DEVICE_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32,
                   dtypes.int64, dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64,
                   dtypes.bool_}
+# Element types the elementwise, reduction and structural kernels compute beyond those:
+# complex64 as float2, bfloat16 as ushort computed in float (opencl_kernels.render); the
+# matmul/convolution and window kernels take _DEVICE_DTYPES only.
+_KERNEL_EXTRA = {np.dtype(np.complex64)} | (
+    {np.dtype(dtypes.bfloat16)} if getattr(dtypes, "bfloat16", None) is not None else set())
 
 
-def _device_lowerable(eqn) -> bool:
+def _kernel_dtypes(device) -> frozenset:
+    """The dtypes map/reduce kernels compute on `device`: complex128 needs cl_khr_fp64
+    (elsewhere its equations are host steps). float16 is computed in float and stored with
+    vload_half/vstore_half_rte, which every device has (no cl_khr_fp16 needed), once the
+    lowering computes it in float (cnodes.ct)."""
+    out = set(_DEVICE_DTYPES) | _KERNEL_EXTRA
+    if getattr(device, "has_fp64", True):
+        out.add(np.dtype(np.complex128))
+    if cn.ct(np.float16) is cdsl.f32:
+        out.add(np.dtype(np.float16))
+    return frozenset(out)
+
+
+def _unsupported_dtype(eqns, kind, kernel_dtypes) -> str | None:
+    """Why no kernel of `kind` computes `eqns` on the device (a dtype), or None."""
+    allowed = kernel_dtypes if kind in ("map", "reduce") else _DEVICE_DTYPES
+    for e in eqns:
+        for a in list(e.inputs) + list(e.outputs):
+            dt = a.aval.dtype
+            if dt in allowed:
+                continue
+            if dt == np.complex128 and kind in ("map", "reduce"):
+                return f"{dt} needs cl_khr_fp64, which the device lacks"
+            return f"{dt} has no OpenCL {kind} kernel"
+    return None
+
+
+def _host_reason(step, kernel_dtypes) -> str | None:
+    """Why plan step `step` runs on the host (None: a device kernel computes it)."""
+    if isinstance(step, fusion.Kernel):
+        eqns, kind = [step.eqn] + list(step.inlined.values()), step.kind
+    elif isinstance(step, (fusion.Gemm, fusion.Conv)):
+        eqns, kind = [step.eqn], "matmul"
+    else:
+        eqn = step.eqn
+        kind = fusion.classify(eqn)
+        kind = {"inline": "map", "gemm": "matmul", "conv": "matmul"}.get(kind, kind)
+        if kind in ("map", "reduce", "matmul", "window", "pool_gather", "pool_scatter") and \
+                eqn.prim is not control.const_p:
+            why = _unsupported_dtype([eqn], kind, kernel_dtypes)
+            if why is not None:
+                return why
+        return "no device lowering"
+    if any(e.prim is control.const_p for e in eqns):
+        return "a constant array"
+    why = _unsupported_dtype(eqns, kind, kernel_dtypes)
+    if why is not None:
+        return why
+    if kind == "reduce" and step.eqn.prim not in codegen._IDENT:
+        return "no device lowering"
+    if kind in ("pool_gather", "pool_scatter", "window") and \
+            step.eqn.params["computation"] not in (("max", "min") if kind != "window"
+                                                   else ("sum", "max", "min")):
+        return f"{step.eqn.params['computation']} window computation"
+    return None
+
+
+def _device_lowerable(eqn, kernel_dtypes=frozenset(_DEVICE_DTYPES)) -> bool:
     """Whether the OpenCL lowering handles `eqn` (decided at plan time, so that a host step
     never has inlined producers that no kernel computes)."""
     if not fusion.default_lowerable(eqn) or eqn.prim is control.const_p:
         return False
-    if any(a.aval.dtype not in _DEVICE_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):
-        return False
     kind = fusion.classify(eqn)
+    kind = {"inline": "map", "gemm": "matmul", "conv": "matmul"}.get(kind, kind)
+    if _unsupported_dtype([eqn], kind, kernel_dtypes) is not None:
+        return False
     if kind == "reduce" and eqn.prim not in codegen._IDENT:
         return False
     if kind in ("pool_gather", "pool_scatter") and \
@@ -88,29 +151,6 @@ def _device_lowerable(eqn) -> bool:
         return False
     if kind == "window" and eqn.params["computation"] not in ("sum", "max", "min"):
         return False
-    return True
-
-
-def _device_supported(step) -> bool:
-    if isinstance(step, fusion.Kernel):
-        eqns = [step.eqn] + list(step.inlined.values())
-    elif isinstance(step, (fusion.Gemm, fusion.Conv)):
-        eqns = [step.eqn]
-    else:
-        return False
-    for e in eqns:
-        for a in list(e.inputs) + list(e.outputs):
-            if a.aval.dtype not in _DEVICE_DTYPES:
-                return False
-        if e.prim is control.const_p:
-            return False
-    if isinstance(step, fusion.Kernel):
-        if step.kind == "reduce" and step.eqn.prim not in codegen._IDENT:
-            return False
-        if step.kind in ("pool_gather", "pool_scatter", "window") and \
-                step.eqn.params["computation"] not in (("max", "min") if step.kind != "window"
-                                                       else ("sum", "max", "min")):
-            return False
     return True
 
 
@@ -136,7 +176,10 @@ class Executable:
         self.device = device
         self.name = _name(name)
         self.program = passes.optimize(program)
-        self.plan = fusion.plan(self.program, _device_lowerable)
+        self.kernel_dtypes = _kernel_dtypes(device)
+        self.plan = fusion.plan(self.program, lambda e: _device_lowerable(e, self.kernel_dtypes))
+        # (primitive name, why) of each equation that runs on the host
+        self.host_reasons: list[tuple[str, str]] = []
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
         for v in self.program.invars:
@@ -175,8 +218,10 @@ class Executable:
                 else:
                     self.steps.append(("fill", (self._slot(step.out), step.src.val)))
                 continue
-            if not _device_supported(step):
+            why = _host_reason(step, self.kernel_dtypes)
+            if why is not None:
                 eqn = step.eqn
+                self.host_reasons.append((eqn.prim.name, why))
                 ins = [("lit", a.val) if isinstance(a, Lit) else ("slot", self._slot(a))
                        for a in eqn.inputs]
                 outs = [self._slot(v) for v in eqn.outputs]
@@ -218,8 +263,9 @@ class Executable:
             else:
                 self.out_slots.append(("slot", self._slot(v), v.aval))
         self.module = cdsl.Module(tuple(functions))
-        self.source = cdsl.render(self.module, ok.DIALECT) if functions else ""
-        prog = _opencl().build_program(self.source, self.device) if functions else None
+        self.source, options = ok.render(self.module) if functions else ("", ())
+        prog = _opencl().build_program(self.source, self.device, options) \
+            if functions else None
         ocl = _opencl()
         for idx, launches, keys, temps in pending:
             lst = []

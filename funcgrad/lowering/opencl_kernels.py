@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,10 +60,9 @@ def vec_type(dtype, width: int) -> cdsl.CType:
 
 # cdsl has scalar types only; OpenCL C's vector types enter as extra entries of the
 # dialect's type map (the dialect is data), so the vector kernels below stay cdsl AST.
-DIALECT = dataclasses.replace(cdsl.OPENCL, type_names={
-    **cdsl.OPENCL.type_names,
-    **{f"{t}x{w}": f"{name}{w}" for t, name in cdsl.OPENCL.type_names.items()
-       if t not in ("void", "bool", "f16") for w in (2, 4, 8, 16)}})
+# `DIALECT` (at the end of this module) adds them, and complex and bfloat16, to cdsl.OPENCL.
+_VECTOR_TYPES = {f"{t}x{w}": f"{name}{w}" for t, name in cdsl.OPENCL.type_names.items()
+                 if t not in ("void", "bool", "f16") for w in (2, 4, 8, 16)}
 
 
 class Temp:
@@ -177,9 +177,15 @@ def map_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
 
 
 def _acc_dtype(kind, dt, fp64: bool):
-    if kind in ("sum", "prod") and dt in (dtypes.float16, dtypes.float32) and fp64:
-        return dtypes.float64
-    if dt == dtypes.float16:
+    """Sums and products of float32 and the 16-bit floats accumulate in double, complex64
+    in complex128 (where the device has fp64; as the C backend); bfloat16 and float16
+    max/min in float (bfloat16 has no arithmetic type of its own)."""
+    if kind in ("sum", "prod") and fp64:
+        if dt in (dtypes.float16, dtypes.float32) or c.is_bf16(dt):
+            return dtypes.float64
+        if dt == np.complex64:
+            return np.dtype(np.complex128)
+    if dt == dtypes.float16 or c.is_bf16(dt):
         return dtypes.float32
     return dt
 
@@ -1005,3 +1011,359 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
 
 
 del Var
+
+
+# ---------------------------------------------------------------------------------------
+# complex and bfloat16 in OpenCL C
+#
+# The lowering (cnodes, codegen, cdsl.helpers) builds complex values as C99 `_Complex` and
+# bfloat16 as a uint16 bit pattern computed in float. OpenCL C has neither `_Complex` nor
+# <complex.h> nor memcpy, so before rendering, `opencl_module` rewrites the few nodes whose
+# C99 meaning differs in OpenCL C, and `render` prepends OpenCL implementations of what the
+# C backend gets from libm/<complex.h>:
+# - complex64/complex128 are `float2`/`double2` (x the real part, y the imaginary part).
+#   `+ -` and unary `-` are OpenCL's componentwise vector operators; `* /` and the
+#   orderings already are helper calls (cmul/cdiv/clt..., printed from the same AST as
+#   for C: NumPy's schoolbook product and Smith division); `== !=` (a vector compare in
+#   OpenCL) become helpers; a complex constant, a cast from a real (OpenCL's cast would
+#   broadcast it to both lanes) and a cast between widths (`convert_double2`) are spelled
+#   out. The <complex.h> functions are `ocl_<fn>_<type>` helpers below.
+# - bfloat16 loads, stores and roundings are `as_uint`/`as_float` bit operations with the
+#   C helpers' round-to-nearest-even (bit-exact with ml_dtypes).
+
+_CPLX_FNS = ("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "asin",
+             "acos", "atan", "asinh", "acosh", "atanh", "pow", "fabs", "arg", "real", "imag",
+             "conj")
+_FP64_PRAGMA = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable"
+
+
+def _complex_math_names() -> dict:
+    out = {}
+    for tname in ("c64", "c128"):
+        for fn in _CPLX_FNS:
+            name = {"fabs": "abs", "real": "re", "imag": "im"}.get(fn, fn)
+            out[(fn, tname)] = f"ocl_{name}_{tname}"
+    # complex(re, im): an OpenCL vector literal of the two parts
+    out[("complex", "f32")] = "(float2)"
+    out[("complex", "f64")] = "(double2)"
+    return out
+
+
+DIALECT = dataclasses.replace(
+    cdsl.OPENCL,
+    type_names={**cdsl.OPENCL.type_names, **_VECTOR_TYPES, "c64": "float2", "c128": "double2",
+                "bf16": "ushort"},
+    math_names={**cdsl.OPENCL.math_names, **_complex_math_names()},
+    # float16 is storage only (vload_half/vstore_half_rte): no cl_khr_fp16 pragma
+    type_pragmas={**{k: v for k, v in cdsl.OPENCL.type_pragmas.items() if k != "f16"},
+                  "c128": _FP64_PRAGMA})
+
+# One complex type's helpers; T the vector type, R its part, S the cdsl type name, F the
+# float-literal suffix, BIG where tanh's e^(-2|x|) term drops below half an ulp.
+_COMPLEX_TEMPLATE = """\
+inline R ocl_re_S(T z) { return z.x; }
+inline R ocl_im_S(T z) { return z.y; }
+inline T ocl_conj_S(T z) { return (T)(z.x, -z.y); }
+inline R ocl_abs_S(T z) { return hypot(z.x, z.y); }
+inline R ocl_arg_S(T z) { return atan2(z.y, z.x); }
+inline int ocl_eq_S(T a, T b) { return a.x == b.x && a.y == b.y; }
+inline int ocl_ne_S(T a, T b) { return a.x != b.x || a.y != b.y; }
+inline T ocl_mul_S(T a, T b) { return (T)(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+inline T ocl_div_S(T a, T b) {
+    /* Smith's division, as NumPy (and cdsl's cdiv helper) */
+    R abr = fabs(b.x), abi = fabs(b.y);
+    if (abr >= abi) {
+        if (abr == 0 && abi == 0) return (T)(a.x / abr, a.y / abr);
+        R rat = b.y / b.x, scl = 1.0F / (b.x + b.y * rat);
+        return (T)((a.x + a.y * rat) * scl, (a.y - a.x * rat) * scl);
+    }
+    R rat = b.x / b.y, scl = 1.0F / (b.y + b.x * rat);
+    return (T)((a.x * rat + a.y) * scl, (a.y * rat - a.x) * scl);
+}
+inline T ocl_exp_S(T z) {
+    /* e^x (cos y + i sin y); halves of e^x where it alone would overflow; a zero
+       imaginary part stays exact, e^x = 0 gives 0 (C99 Annex G) */
+    int big = z.x > BIG2;
+    R e = exp(big ? z.x * 0.5F : z.x);
+    R c = cos(z.y), s = sin(z.y);
+    R re = big ? e * c * e : e * c;
+    R im = big ? e * s * e : e * s;
+    if (e == 0) return (T)(0, 0);
+    if (isinf(e) && isnan(c)) re = e;
+    return (T)(re, z.y == 0 ? z.y : im);
+}
+inline T ocl_log_S(T z) { return (T)(log(hypot(z.x, z.y)), atan2(z.y, z.x)); }
+inline T ocl_log1p_S(T z) {
+    /* log|1 + z| as log1p(x (x + 2) + y^2) / 2 near 0 (cdsl's clog1p) */
+    R x1 = z.x + 1;
+    R re = (fabs(z.x) + fabs(z.y) < 1) ? log1p(z.x * (z.x + 2) + z.y * z.y) * 0.5F
+                                        : log(hypot(x1, z.y));
+    return (T)(re, atan2(z.y, x1));
+}
+inline T ocl_sqrt_S(T z) {
+    R ax = fabs(z.x), ay = fabs(z.y);
+    if (ax == 0 && ay == 0) return (T)(0, z.y);
+    if (isinf(ay)) return (T)(INFINITY, z.y);
+    if (isnan(z.x)) return (T)(z.x, z.x);
+    if (isinf(z.x)) return z.x > 0 ? (T)(z.x, isnan(z.y) ? z.y : copysign((R)0, z.y))
+                                   : (T)(isnan(z.y) ? z.y : (R)0, copysign(ax, z.y));
+    /* t = sqrt((|x| + |z|) / 2) without overflow for huge parts */
+    R scale = (ax > BIGSQ || ay > BIGSQ) ? 0.25F : 1;
+    R t = sqrt((ax * scale + hypot(ax * scale, ay * scale)) * 0.5F);
+    if (scale != 1) t *= 2;
+    if (z.x >= 0) return (T)(t, z.y / (2 * t));
+    return (T)(ay / (2 * t), copysign(t, z.y));
+}
+inline T ocl_sin_S(T z) { return (T)(sin(z.x) * cosh(z.y), cos(z.x) * sinh(z.y)); }
+inline T ocl_cos_S(T z) { return (T)(cos(z.x) * cosh(z.y), -(sin(z.x) * sinh(z.y))); }
+inline T ocl_sinh_S(T z) { return (T)(sinh(z.x) * cos(z.y), cosh(z.x) * sin(z.y)); }
+inline T ocl_cosh_S(T z) { return (T)(cosh(z.x) * cos(z.y), sinh(z.x) * sin(z.y)); }
+inline T ocl_tanh_S(T z) {
+    /* Kahan's formula; for large |x| the real part is +-1 and the imaginary part
+       4 sin y cos y e^(-2|x|) */
+    if (fabs(z.x) > BIG) {
+        R e = exp(-2 * fabs(z.x));
+        return (T)(copysign((R)1, z.x), 4 * sin(z.y) * cos(z.y) * e);
+    }
+    R t = tan(z.y), b = 1 + t * t, s = sinh(z.x), rho = sqrt(1 + s * s);
+    R d = 1 + b * s * s;
+    return (T)(b * rho * s / d, t / d);
+}
+inline T ocl_tan_S(T z) { T w = ocl_tanh_S((T)(-z.y, z.x)); return (T)(w.y, -w.x); }
+inline T ocl_asinh_S(T z) {
+    /* asinh(w) = log1p(w + w^2 / (sqrt(w^2 + 1) + 1)) for w = +-z with Re w >= 0 (no
+       cancellation; asinh is odd) */
+    R sg = signbit(z.x) ? -1 : 1;
+    T w = z * sg;
+    T w2 = ocl_mul_S(w, w);
+    T r = ocl_sqrt_S(w2 + (T)(1, 0));
+    T u = w + ocl_div_S(w2, r + (T)(1, 0));
+    return ocl_log1p_S(u) * sg;
+}
+inline T ocl_asin_S(T z) { T w = ocl_asinh_S((T)(-z.y, z.x)); return (T)(w.y, -w.x); }
+inline T ocl_acos_S(T z) {
+    T a = ocl_asin_S(z);
+    return (T)(PI_2 - a.x, -a.y);
+}
+inline T ocl_acosh_S(T z) {
+    return ocl_log_S(z + ocl_mul_S(ocl_sqrt_S(z + (T)(1, 0)), ocl_sqrt_S(z - (T)(1, 0))));
+}
+inline T ocl_atanh_S(T z) { return (ocl_log1p_S(z) - ocl_log1p_S(-z)) * 0.5F; }
+inline T ocl_atan_S(T z) { T w = ocl_atanh_S((T)(-z.y, z.x)); return (T)(w.y, -w.x); }
+inline T ocl_pow_S(T a, T b) {
+    /* NumPy's: b = 0 gives 1, 0^b is 0 for real b > 0 (NaN for other b), small integer
+       powers by repeated multiplication, else exp(b log a) */
+    if (b.x == 0 && b.y == 0) return (T)(1, 0);
+    if (a.x == 0 && a.y == 0) {
+        if (b.x > 0 && b.y == 0) return (T)(0, 0);
+        return (T)(NAN, NAN);
+    }
+    if (b.y == 0 && b.x == rint(b.x) && fabs(b.x) < 100) {
+        int n = (int)fabs(b.x);
+        T acc = (T)(1, 0), base = a;
+        while (n) {
+            if (n & 1) acc = ocl_mul_S(acc, base);
+            n >>= 1;
+            if (n) base = ocl_mul_S(base, base);
+        }
+        return b.x < 0 ? ocl_div_S((T)(1, 0), acc) : acc;
+    }
+    return ocl_exp_S(ocl_mul_S(b, ocl_log_S(a)));
+}
+"""
+
+_COMPLEX_PARAMS = {
+    "c64": {"T": "float2", "R": "float", "S": "c64", "F": "f", "BIG2": "80.0f",
+            "BIG": "9.0f", "BIGSQ": "1e37f", "PI_2": "1.57079632679489662f"},
+    "c128": {"T": "double2", "R": "double", "S": "c128", "F": "", "BIG2": "700.0",
+             "BIG": "22.0", "BIGSQ": "1e307", "PI_2": "1.57079632679489662"},
+}
+
+_BF16_HELPERS = {
+    "ocl_bfload": "inline float ocl_bfload(ushort h) { return as_float((uint)h << 16); }",
+    "ocl_bfbits": """\
+inline uint ocl_bfbits(float x) {
+    /* round to nearest even (the carry of an overflow gives inf); NaN stays a quiet NaN
+       of its sign (ml_dtypes' cast) */
+    uint u = as_uint(x);
+    uint r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    return (x != x) ? ((u & 0x80000000u) | 0x7fc00000u) : r;
+}""",
+    "ocl_bfround_f32": "inline float ocl_bfround_f32(float x) { return as_float(ocl_bfbits(x)); }",
+    "ocl_bfround_f64": "inline float ocl_bfround_f64(double d) "
+                       "{ return as_float(ocl_bfbits((float)d)); }",
+    "ocl_bfstore": "inline ushort ocl_bfstore(float x) { return (ushort)(ocl_bfbits(x) >> 16); }",
+}
+_HALF_HELPERS = {
+    # through a private half with vstore_half_rte / vload_half (core OpenCL C: no
+    # cl_khr_fp16 needed), rounding to nearest-even as NumPy's float16 casts
+    "ocl_hround_f32": "inline float ocl_hround_f32(float x) { ushort h; "
+                      "vstore_half_rte(x, 0, (__private half*)&h); "
+                      "return vload_half(0, (__private const half*)&h); }",
+    "ocl_hround_f64": "inline float ocl_hround_f64(double x) { ushort h; "
+                      "vstore_half_rte(x, 0, (__private half*)&h); "
+                      "return vload_half(0, (__private const half*)&h); }",
+}
+_NARROW_RENAME = {"bfload_bf16": "ocl_bfload", "bfround_f32": "ocl_bfround_f32",
+                  "bfround_f64": "ocl_bfround_f64", "bfstore_f32": "ocl_bfstore",
+                  "hround_f32": "ocl_hround_f32", "hround_f64": "ocl_hround_f64"}
+
+
+def _complex_source(tname: str) -> str:
+    src = _COMPLEX_TEMPLATE
+    p = _COMPLEX_PARAMS[tname]
+    # literal suffixes first (1.0F, 0.5F, 0.25F), then the names (longest first)
+    src = re.sub(r"(\d)F\b", lambda m: m.group(1) + p["F"], src)
+    for key in ("BIGSQ", "BIG2", "BIG", "PI_2"):
+        src = src.replace(key, p[key])
+    return re.sub(r"\b([TRS])\b|_S\b", lambda m: ("_" + p["S"]) if m.group(0) == "_S"
+                  else p[m.group(1)], src)
+
+
+def _is_cplx(t) -> bool:
+    return isinstance(t, cdsl.CType) and t.is_complex
+
+
+def _part(t):
+    return cdsl.ast.SCALAR_TYPES[t.real]
+
+
+def _make_complex(re, t, im=None):
+    r = _part(t)
+    if getattr(re, "type", None) != r:
+        re = cdsl.Cast(r, re)
+    return cdsl.Call("complex", (re, im if im is not None else cdsl.Const(0, r)), t)
+
+
+def _to_complex(e, t):
+    """`e` (complex or real) as a value of complex type `t`."""
+    et = e.type
+    if et == t:
+        return e
+    if _is_cplx(et):
+        return cdsl.Call("convert_double2" if t.name == "c128" else "convert_float2", (e,), t)
+    if et is cdsl.bool_ or not et.is_float:
+        e = cdsl.Cast(_part(t), e)
+    return _make_complex(e, t)
+
+
+def _rewrite_expr(x):
+    """One node (its children already rewritten) in its OpenCL form."""
+    if isinstance(x, cdsl.Const) and _is_cplx(x.type):
+        v, r = complex(x.value), _part(x.type)
+        return _make_complex(cdsl.Const(v.real, r), x.type, cdsl.Const(v.imag, r))
+    if isinstance(x, cdsl.Cast):
+        src = x.a.type
+        if _is_cplx(x.type):
+            return _to_complex(x.a, x.type)
+        if _is_cplx(src):
+            if x.type is cdsl.bool_:
+                return cdsl.Cast(cdsl.bool_, cdsl.Call(
+                    f"ocl_ne_{src.name}", (x.a, _make_complex(cdsl.Const(0, _part(src)), src)),
+                    cdsl.i32))
+            re = cdsl.Call("real", (x.a,), _part(src))
+            return re if x.type == re.type else cdsl.Cast(x.type, re)
+        return x
+    if isinstance(x, cdsl.BinOp):
+        ta, tb = x.a.type, x.b.type
+        if not (_is_cplx(ta) or _is_cplx(tb)):
+            return x
+        if x.op in ("==", "!="):
+            t = cdsl.ast.promote(ta, tb)
+            fn = f"ocl_{'eq' if x.op == '==' else 'ne'}_{t.name}"
+            return cdsl.Call(fn, (_to_complex(x.a, t), _to_complex(x.b, t)), cdsl.i32)
+        if x.op in ("+", "-", "*", "/"):
+            t = x.type if _is_cplx(x.type) else cdsl.ast.promote(ta, tb)
+            a, b = _to_complex(x.a, t), _to_complex(x.b, t)
+            if x.op in ("*", "/"):
+                return cdsl.Call(("cmul_" if x.op == "*" else "cdiv_") + t.name, (a, b), t)
+            if a is x.a and b is x.b:
+                return x
+            return cdsl.BinOp(x.op, a, b, t)
+        raise NotImplementedError(f"OpenCL lowering: operator {x.op} on complex operands")
+    if isinstance(x, cdsl.Call) and x.fn in _NARROW_RENAME:
+        return cdsl.Call(_NARROW_RENAME[x.fn], x.args, x.type)
+    if isinstance(x, cdsl.Load) and x.type is cdsl.f16:
+        # float16 is storage only (computed in float): vload_half needs no cl_khr_fp16
+        return cdsl.Call("vload_half", (x.index, x.ptr), cdsl.f32)
+    if isinstance(x, cdsl.Call) and x.fn == "hload_f16" and isinstance(x.args[0], cdsl.Load):
+        # the C lowering reads a float16 buffer as its bits and converts them
+        return cdsl.Call("vload_half", (x.args[0].index, _half_ptr(x.args[0].ptr)), cdsl.f32)
+    return x
+
+
+def _half_ptr(ptr):
+    """The float16 buffer under the C lowering's bit-pattern view of it."""
+    return ptr.a if isinstance(ptr, cdsl.Cast) else ptr
+
+
+def _rewrite_stmt(st):
+    """One statement (its expressions already rewritten) in its OpenCL form."""
+    half_bits = isinstance(st, cdsl.Store) and isinstance(st.value, cdsl.Call) and \
+        st.value.fn == "hstore_f32"
+    if half_bits or (isinstance(st, cdsl.Store) and st.ptr.type.elem is cdsl.f16):
+        val = st.value.args[0] if half_bits else (
+            st.value.a if isinstance(st.value, cdsl.Cast) else st.value)
+        if val.type not in (cdsl.f32, cdsl.f64):
+            val = cdsl.Cast(cdsl.f32, val)
+        # rounded to nearest-even from float or double (NumPy's casts)
+        return cdsl.ExprStmt(cdsl.Call("vstore_half_rte", (val, st.index, _half_ptr(st.ptr)),
+                                       cdsl.void))
+    return st
+
+
+def _rewrite(node):
+    """`node` with every expression in its OpenCL form (the node itself if unchanged)."""
+    if isinstance(node, tuple):
+        new = tuple(_rewrite(n) for n in node)
+        return node if all(a is b for a, b in zip(new, node)) else new
+    if not dataclasses.is_dataclass(node) or isinstance(node, (cdsl.CType, cdsl.PtrType)):
+        return node
+    changes = {}
+    for f in dataclasses.fields(node):
+        v = getattr(node, f.name)
+        if isinstance(v, tuple) or (dataclasses.is_dataclass(v) and
+                                    not isinstance(v, (cdsl.CType, cdsl.PtrType))):
+            nv = _rewrite(v)
+            if nv is not v:
+                changes[f.name] = nv
+    if changes:
+        node = dataclasses.replace(node, **changes)
+    if isinstance(node, cdsl.ast.Expr):
+        return _rewrite_expr(node)
+    return _rewrite_stmt(node) if isinstance(node, cdsl.ast.Stmt) else node
+
+
+def opencl_module(module: cdsl.Module) -> cdsl.Module:
+    """`module` with complex and bfloat16 nodes spelled as OpenCL C needs them."""
+    return cdsl.Module(tuple(_rewrite(f) for f in module.functions), module.includes,
+                       module.uses_blas)
+
+
+def render(module: cdsl.Module) -> tuple[str, tuple]:
+    """(OpenCL C source, build options) of a module of kernels."""
+    module = opencl_module(module)
+    used = cdsl.ast.types_used(module.functions)
+    calls = {fn for fn, _ in cdsl.ast.calls(module.functions)}
+    pre = []
+    for tname in ("c64", "c128"):
+        if tname in used:
+            if tname == "c128":
+                pre.append(_FP64_PRAGMA)
+            pre.extend(_complex_source(tname).splitlines())
+    bf = [n for n in _BF16_HELPERS if n in calls]
+    if bf:
+        if "ocl_bfround_f64" in calls and _FP64_PRAGMA not in pre:
+            pre.insert(0, _FP64_PRAGMA)
+        for n in ["ocl_bfbits"] + bf:
+            pre.extend(_BF16_HELPERS[n].splitlines())
+    for n, text in _HALF_HELPERS.items():
+        if n in calls:
+            if n.endswith("f64") and _FP64_PRAGMA not in pre:
+                pre.insert(0, _FP64_PRAGMA)
+            pre.extend(text.splitlines())
+    dialect = dataclasses.replace(DIALECT, preamble=tuple(pre)) if pre else DIALECT
+    # Division and sqrt correctly rounded: float results then rounded to bfloat16 must be
+    # the ones the host's libm gives (OpenCL allows 2.5-3 ulp by default).
+    options = ("-cl-fp32-correctly-rounded-divide-sqrt",) if pre else ()
+    return cdsl.render(module, dialect), options
