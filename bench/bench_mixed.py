@@ -28,8 +28,11 @@ Each workload is timed in interleaved rounds (every variant once per round, the 
 rotated, so drifting load on the shared machine hits all alike) until `--rounds` rounds or
 the `--budget` seconds are spent; reported: median (p50) and p95 per step and the ratios of
 medians. One thread by default (OMP/OpenBLAS/MKL threads, XLA's intra-op pool and torch's
-pool set before any framework loads). JAX and PyTorch are imported lazily; a missing one
-drops its columns. The header prints the load average and the BLAS kernel: compare ratios
+pool set before any framework loads; with one thread the process is pinned to the least
+busy CPU, `--no-pin` to skip). `--profile` adds the C backend's per-step profile of funcgrad's
+bfloat16 step (FUNCGRAD_PROFILE=1, which also slows the timed steps a little). JAX and PyTorch
+are imported lazily; a missing one drops its columns. The header prints the load average, the
+BLAS kernel and whether the CPU and PyTorch have native bfloat16 arithmetic: compare ratios
 within one run, not absolute times across runs.
 """
 from __future__ import annotations
@@ -321,9 +324,9 @@ def _header(args):
             versions.append(f"{mod} not installed (no column)")
     print("  " + ", ".join(versions))
     print(f"  threads {os.environ.get('OMP_NUM_THREADS')} (OMP/OpenBLAS/MKL; XLA_FLAGS="
-          f"{os.environ.get('XLA_FLAGS', '')!r}); pinned to CPU {PINNED}; load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f} on {os.cpu_count()} CPUs (shared machine: absolute times drift, "
-          f"compare ratios within this run)")
+          f"{os.environ.get('XLA_FLAGS', '')!r}); pinned to CPU {PINNED}")
+    print(f"  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} "
+          f"CPUs (shared machine: absolute times drift, compare ratios within this run)")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(var):
             print(f"  WARNING: {var}={os.environ[var]} forces an OpenBLAS kernel; unset it")
@@ -335,6 +338,16 @@ def _header(args):
         pass
     print(f"  cpu bf16 dot instructions (avx512_bf16): "
           f"{'yes' if 'avx512_bf16' in flags else 'no'}")
+    torch = _torch()
+    if torch is not None:
+        # without native bf16 support oneDNN is not used for bf16 and autocast's matmuls
+        # and convolutions take slow fallback kernels
+        try:
+            native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        except (AttributeError, RuntimeError):
+            native = "unknown"
+        print(f"  torch oneDNN bf16 support (torch.ops.mkldnn._is_mkldnn_bf16_supported): "
+              f"{native}")
     _blas_report()
 
 
