@@ -9,6 +9,9 @@ Rows (issue 13):
   multiply-add. Target: >= 90% of NumPy's GFLOP/s.
 - a complex64 elementwise chain (1e6 elements), compiled into one fused loop, against NumPy
   (one ufunc call per operation) and jax.jit.
+- the float32 benchmark chain tanh(x) * z + exp(-x * x) * 0.5 (1e6 elements) in bfloat16
+  and float16 against NumPy (ml_dtypes' ufuncs for bfloat16): both compute each operation
+  in float and round it, and give the same bits.
 - bfloat16 matmul 1024^3 (bfloat16 operands, float32 accumulation, bfloat16 result)
   against funcgrad's own float32 matmul. Target: >= 1.5x the float32 GFLOP/s, which needs
   bfloat16 dot-product instructions (avx512_bf16); the line `cpu bf16 dot instructions`
@@ -178,6 +181,31 @@ def bench_complex_chain(reps):
           f"{err:.1e}")
 
 
+def bench_16bit_chain(reps):
+    import ml_dtypes
+
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    n = 1_000_000
+    rng = np.random.default_rng(3)
+    f = fg.jit(lambda x, z: fnp.tanh(x) * z + fnp.exp(-x * x) * 0.5)
+    for dt in (np.dtype(ml_dtypes.bfloat16), np.dtype(np.float16)):
+        x = rng.standard_normal(n).astype(dt)
+        z = rng.standard_normal(n).astype(dt)
+        half = dt.type(0.5)
+
+        def np_chain(x=x, z=z, half=half):
+            return np.tanh(x) * z + np.exp(-x * x) * half
+        fx, fz = fg.device_put(x), fg.device_put(z)
+        same = np.array_equal(np.asarray(f(fx, fz)).view(np.uint16),
+                              np_chain().view(np.uint16))
+        times = _time_rounds({"funcgrad (C, fused)":
+                              lambda fx=fx, fz=fz: f(fx, fz).block_until_ready(),
+                              "numpy": np_chain}, reps)
+        _row(f"{dt.name} chain 1e6", times, base="numpy")
+        print(f"  -> same bits as NumPy: {same}")
+
+
 def bench_bf16_matmul(reps):
     import ml_dtypes
 
@@ -214,6 +242,7 @@ def main(argv=None):
     _header(args.threads)
     bench_complex_matmul(args.reps)
     bench_complex_chain(args.reps)
+    bench_16bit_chain(args.reps)
     bench_bf16_matmul(args.reps)
     print("after the runs:")
     _blas_report()

@@ -22,7 +22,7 @@ _TYPES = A.SCALAR_TYPES
 
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
-          "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround"}
+          "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
 # host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
@@ -59,6 +59,45 @@ def _bf16_helper(base, name, t):
         return _raw_fn(name, params, A.f32, pre + _BF16_ROUND + (
             "float y; __builtin_memcpy(&y, &r, 4);", "return y;"))
     return _raw_fn(name, (("x", A.f32),), A.bf16, _BF16_ROUND + ("return (uint16_t)(r >> 16);",))
+
+
+# float16 <-> float on bit patterns (C99 only: OpenCL runs float16 on the host here), so
+# that loops vectorise (gcc 12 converts _Float16 one element at a time without
+# AVX512-FP16); bit for bit the F16C conversions (checked over all 2^16 halves and 2^32
+# floats): round to nearest even, subnormals through a float addition of 0.5 (whose
+# rounding is the half's), overflow to inf, NaNs quiet with their payload's top bits.
+_HALF_LOAD = (          # uint16_t h -> float f
+    "uint32_t em = h & 0x7fffu;",
+    "uint32_t fu = (em << 13) + 0x38000000u;",
+    "fu = (em >= 0x7c00u) ? fu + 0x38000000u : fu;",
+    "fu = (em > 0x7c00u) ? (fu | 0x00400000u) : fu;",
+    "float fsub = (float)(int32_t)em * 5.9604644775390625e-8f;",
+    "uint32_t fs; __builtin_memcpy(&fs, &fsub, 4);",
+    "fu = (em < 0x400u) ? fs : fu;",
+    "fu |= (uint32_t)(h & 0x8000u) << 16;",
+    "float f; __builtin_memcpy(&f, &fu, 4);")
+_HALF_STORE = (         # float x -> uint16_t h
+    "uint32_t u; __builtin_memcpy(&u, &x, 4);",
+    "uint32_t a = u & 0x7fffffffu;",
+    "float af; __builtin_memcpy(&af, &a, 4);",
+    "float sub = af + 0.5f; uint32_t s; __builtin_memcpy(&s, &sub, 4); s -= 0x3f000000u;",
+    "uint32_t n = a - 0x38000000u; n = (n + 0xfffu + ((n >> 13) & 1u)) >> 13;",
+    "uint32_t r = (a < 0x38800000u) ? s : n;",
+    "r = (a >= 0x477ff000u) ? 0x7c00u : r;",
+    "r = (a > 0x7f800000u) ? (0x7e00u | ((a >> 13) & 0x3ffu)) : r;",
+    "uint16_t h = (uint16_t)(((u >> 16) & 0x8000u) | r);")
+
+
+def _half_helper(base, name, t):
+    if base == "hload":
+        return _raw_fn(name, (("h", A.u16),), A.f32, _HALF_LOAD + ("return f;",))
+    if base == "hstore":
+        return _raw_fn(name, (("x", A.f32),), A.u16, _HALF_STORE + ("return h;",))
+    if t.name == "f64":
+        # directly from double (NumPy's cast rounds once); scalar, and rare: casts and the
+        # final rounding of a double accumulator
+        return _raw_fn(name, (("x", A.f64),), A.f32, ("return (float)(_Float16)x;",))
+    return _raw_fn(name, (("x", A.f32),), A.f32, _HALF_STORE + _HALF_LOAD + ("return f;",))
 
 
 def _re(z):
@@ -195,11 +234,8 @@ def _make(name: str, arg_type: str):
         return None
     if base in ("bfload", "bfround", "bfstore"):
         return _bf16_helper(base, name, _TYPES[parts[1]])
-    if base == "hround":
-        # float16 rounding through the hardware conversion (F16C; C99 only: OpenCL runs
-        # float16 on the host here)
-        src = _TYPES[parts[1]]
-        return _raw_fn(name, (("x", src),), A.f32, ("return (float)(_Float16)x;",))
+    if base in ("hround", "hload", "hstore"):
+        return _half_helper(base, name, _TYPES[parts[1]])
     if _TYPES[parts[1]].is_complex:
         t = _TYPES[parts[1]]
         if base in ("max", "min"):

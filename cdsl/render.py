@@ -367,7 +367,7 @@ _CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
 _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
                             "cisfinite", "cexp", "bfround", "bfload", "bfstore",
-                            "hround"))
+                            "hround", "hload", "hstore"))
 
 
 def _cheap_call(fn: str) -> bool:

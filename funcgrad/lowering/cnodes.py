@@ -9,8 +9,8 @@ Two dtypes are not C arithmetic types as they are:
   bfloat16 (nearest-even) at once. That is the reference's per-operation rounding (NumPy
   ufuncs on ml_dtypes arrays compute each operation in float and round it); computing a
   fused chain in float and rounding at the end would give other bits.
-- float16 likewise: stored as `_Float16`, computed in float, each operation rounded to
-  half precision (NumPy's float16 loops do the same); conversions are F16C instructions.
+- float16 likewise: stored as `_Float16` (read and written as bit patterns), computed in
+  float, each operation rounded to half precision (NumPy's float16 loops do the same).
 """
 from __future__ import annotations
 
@@ -155,8 +155,14 @@ def load(ptr, off):
     if ptr.type.elem is cdsl.bf16:
         return cdsl.Call("bfload_bf16", (cdsl.Load(ptr, off, cdsl.bf16),), cdsl.f32)
     if ptr.type.elem is cdsl.f16:
-        return cdsl.Cast(cdsl.f32, cdsl.Load(ptr, off, cdsl.f16))
+        return cdsl.Call("hload_f16", (cdsl.Load(_half_bits(ptr), off, cdsl.u16),), cdsl.f32)
     return cdsl.Load(ptr, off, ptr.type.elem)
+
+
+def _half_bits(ptr):
+    """A float16 buffer read as its bit patterns: the conversions are integer operations
+    that gcc vectorises (a `_Float16` load or conversion keeps the loop scalar)."""
+    return cdsl.Cast(cdsl.PtrType(cdsl.u16, restrict=False, space=""), ptr)
 
 
 def store(ptr, off, val):
@@ -166,10 +172,13 @@ def store(ptr, off, val):
             val = val.args[0]
         val = cdsl.Call("bfstore_f32", (cast_f32(val),), cdsl.bf16)
     elif ptr.type.elem is cdsl.f16:
-        # the conversion rounds (directly from a double, as NumPy's cast does)
         if isinstance(val, cdsl.Call) and val.fn in ("hround_f32", "hround_f64"):
             val = val.args[0]
-        val = cdsl.Cast(cdsl.f16, val)
+        if val.type is cdsl.f64:
+            # directly from double (NumPy's cast rounds once)
+            return cdsl.Store(ptr, off, cdsl.Cast(cdsl.f16, val))
+        return cdsl.Store(_half_bits(ptr), off,
+                          cdsl.Call("hstore_f32", (cast_f32(val),), cdsl.u16))
     return cdsl.Store(ptr, off, val)
 
 
