@@ -1022,6 +1022,46 @@ ROWS += [
          args=(CNZ, CNZ), prims=("select", "lt", "eq"), order=0),
 ]
 
+# bfloat16: the rows take float32 arrays, compute in bfloat16 and return float32, so the
+# harness checks bfloat16 arithmetic on every backend (NumPy's reference: ml_dtypes' loops,
+# which compute each operation in float32 and round once, as JAX/XLA; sums and products of
+# matrices accumulate in float32 and round once, JAX's preferred_element_type semantics).
+# Not differentiated here (finite differences in bfloat16 are noise); the float rows check
+# the same rules in float32/float64.
+BF16 = np.dtype(fnp.bfloat16)
+_BF16_OPS = ("exp", "log", "tanh", "sqrt", "sin", "abs", "negative", "logistic", "add",
+             "multiply", "divide", "maximum", "power", "sum", "matmul", "where")
+
+
+def _bf16_op(xp, op, x, y):
+    if op == "logistic":
+        return 1 / (1 + xp.exp(-x))
+    if op in ("log", "sqrt"):
+        return getattr(xp, op)(xp.abs(x) + BF16.type(0.5))
+    if op == "power":
+        return xp.power(xp.abs(x) + BF16.type(0.5), y)
+    if op == "where":
+        return xp.where(x > y, x, y * BF16.type(2))
+    if op in ("add", "multiply", "divide", "maximum"):
+        return getattr(xp, op)(x, y)
+    if op == "sum":
+        # float32 accumulation, rounded once (NumPy's bfloat16 sum would round every add)
+        return np.sum(x.astype(F32), -1).astype(BF16) if xp is np else xp.sum(x, -1)
+    if op == "matmul":
+        return (np.matmul(x.astype(F32), y.T.astype(F32)).astype(BF16) if xp is np
+                else xp.matmul(x, y.T))
+    return getattr(xp, op)(x)
+
+
+ROWS += [
+    Spec("bfloat16_ops",
+         lambda x, y, op: _bf16_op(fnp, op, x.astype(BF16), y.astype(BF16)).astype(F32),
+         lambda x, y, op: _bf16_op(np, op, x.astype(BF16), y.astype(BF16)).astype(F32),
+         args=(NONZERO, NONZERO), shapes=_nd(1, 2, n=2), dtypes=(F32,), order=0,
+         params=lambda s: st.fixed_dictionaries({"op": st.sampled_from(_BF16_OPS)}),
+         prims=("convert_element_type",), rtol=1e-2, atol=1e-2),
+]
+
 BY_NAME = {s.name: s for s in ROWS}
 assert len(BY_NAME) == len(ROWS), "duplicate spec row names"
 
