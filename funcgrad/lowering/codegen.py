@@ -19,6 +19,7 @@ from .. import dtypes
 from ..ir import Lit, Var
 from ..prims import elementwise as ew, indexing as ix, reductions as rd, structural as st
 from ..prims import windows as win
+from . import cnodes
 from .fusion import Kernel
 
 # Loops with fewer iterations than this stay on one thread.
@@ -434,7 +435,6 @@ def _accumulator(kind, dt):
 
 
 def _is_narrow(dt) -> bool:
-    from . import cnodes
     return cnodes.is_narrow(dt)
 
 
