@@ -25,10 +25,15 @@ Transfer rule: data moves only at these points.
   results. `scan`, `while_loop` and `cond` run their bodies as compiled device programs
   driven from Python; only a `while` predicate or `cond` index is read back per step.
 
-float64 needs a device with `cl_khr_fp64`; otherwise the runtime raises
-`opencl.OpenCLDtypeError` naming the device. With no platform, using the backend raises
-`opencl.OpenCLUnavailableError` with installation advice (importing funcgrad never needs
-pyopencl).
+Dtypes: complex64/complex128 compute as `float2`/`double2`, bfloat16 (stored as `ushort`)
+and float16 (stored as `half`, read and written with vload_half/vstore_half_rte, so no
+`cl_khr_fp16` is needed) compute in float and round after every operation, bit for bit the
+reference's results (see `opencl_kernels.render`). Complex dot_general/convolution and
+window/pooling kernels of these types run as host steps; `Executable.host_reasons` says
+why each host step is one. float64 and complex128 need a device with `cl_khr_fp64`;
+otherwise the runtime raises `opencl.OpenCLDtypeError` naming the device. With no
+platform, using the backend raises `opencl.OpenCLUnavailableError` with installation advice
+(importing funcgrad never needs pyopencl).
 """
 from __future__ import annotations
 
