@@ -392,3 +392,21 @@ def test_bfloat16_is_a_floating_type():
     assert fnp.isdtype(fnp.bfloat16, "real floating")
     assert not fnp.isdtype(fnp.bfloat16, ("integral", "complex floating"))
     assert fnp.isdtype(fnp.complex64, "complex floating")
+
+
+@pytest.mark.core
+def test_bfloat16_einsum_accumulates_in_preferred_type():
+    a = rng.standard_normal((4, 5)).astype(BF16)
+    b = rng.standard_normal((5, 3)).astype(BF16)
+    c = rng.standard_normal((3, 2)).astype(BF16)
+    f32 = [x.astype(np.float32) for x in (a, b, c)]
+    for sub, ops, ref in (("ij,jk->ik", (a, b), f32[:2]), ("ij,jk,kl->il", (a, b, c), f32),
+                          ("ij,jk->", (a, b), f32[:2])):
+        out = fnp.einsum(sub, *ops, preferred_element_type=np.float32)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(out), np.einsum(sub, *ref), rtol=1e-5, atol=1e-5)
+    # a contraction of bfloat16 operands runs in float32 inside dot_general: no widened
+    # copies of the operands
+    ir = str(fg.make_ir(lambda x, y: fnp.einsum("ij,jk->ik", x, y,
+                                                preferred_element_type=np.float32))(a, b))
+    assert "convert_element_type" not in ir and "preferred_element_type=float32" in ir

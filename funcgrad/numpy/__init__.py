@@ -2417,13 +2417,18 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
 
 def einsum(subscripts, *operands, optimize=None, precision=None, preferred_element_type=None):
     """Einstein summation via pairwise `dot_general` contractions. `preferred_element_type`
-    is the result's dtype, the operands being converted to it first (accumulating in it,
-    as JAX); `optimize` and `precision` are accepted (funcgrad picks its own order and
+    is the result's dtype and the accumulation's (JAX): bfloat16/float16 operands with a
+    float32 one contract in float32 inside dot_general, other operands are converted to it
+    first; `optimize` and `precision` are accepted (funcgrad picks its own order and
     computes in the operands' precision)."""
     ops = _promote_dtypes_only(operands, "einsum")
     pet = _pet(preferred_element_type)
+    pair_pet = None
     if pet is not None:
-        ops = [astype(o, pet) for o in ops]
+        if len(ops) >= 2 and ops[0].dtype in _HALF and pet == _dt.float32:
+            pair_pet = pet       # no float32 copies of the operands (the point of bf16)
+        else:
+            ops = [astype(o, pet) for o in ops]
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         ins, out = subscripts.split("->")
@@ -2451,6 +2456,12 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
     elif "..." in out:
         ell = "".join(c for c in letters if builtins.any(c in s for s in specs))
         out = out.replace("...", ell)
+    if pair_pet is not None and not builtins.all(
+            c in out or builtins.any(c in t for j, t in enumerate(specs) if j != i)
+            for i, sp in enumerate(specs) for c in sp):
+        # An index summed within one operand would be summed in its 16-bit dtype (and
+        # rounded) before any contraction: convert first instead, as without pair_pet.
+        ops, pair_pet = [astype(o, pet) for o in ops], None
     ops = [_einsum_diag(op, s) for op, s in zip(ops, specs)]
     specs = ["".join(dict.fromkeys(s)) for s in specs]
     cur, cur_spec = ops[0], specs[0]
@@ -2459,8 +2470,10 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
     for op, spec in rest:
         others = [s for _, s in rest if s is not spec] + [out]
         op, spec = _einsum_sum_unneeded(op, spec, [cur_spec] + others)
-        cur, cur_spec = _einsum_pair(cur, cur_spec, op, spec, others)
+        cur, cur_spec = _einsum_pair(cur, cur_spec, op, spec, others, pair_pet)
     cur, cur_spec = _einsum_sum_unneeded(cur, cur_spec, [out])
+    if pair_pet is not None and cur.dtype != pair_pet:
+        cur = astype(cur, pair_pet)
     sizes = {}
     for op, s in zip(ops, specs):
         for c, n in zip(s, op.shape):
@@ -2500,13 +2513,16 @@ def _einsum_sum_unneeded(op, spec, others):
     return op, spec
 
 
-def _einsum_pair(a, sa, b, sb, others):
+def _einsum_pair(a, sa, b, sb, others, pet=None):
+    if pet is not None and a.dtype != b.dtype:
+        # a is float32 from an earlier contraction: the rest contracts in float32
+        a, b = astype(a, pet), astype(b, pet)
     later = set("".join(others))
     batch = [c for c in sa if c in sb and c in later]
     contract = [c for c in sa if c in sb and c not in later]
     dn = ((tuple(sa.index(c) for c in contract), tuple(sb.index(c) for c in contract)),
           (tuple(sa.index(c) for c in batch), tuple(sb.index(c) for c in batch)))
-    out = _la.dot_general(a, b, dn)
+    out = _la.dot_general(a, b, dn, pet)
     spec = "".join(batch) + "".join(c for c in sa if c not in batch and c not in contract) + \
         "".join(c for c in sb if c not in batch and c not in contract)
     return out, spec
