@@ -29,6 +29,11 @@ __all__ = [
 def _inexact(x, name):
     """`x` as an array of a float dtype (integers and bools become the default float)."""
     x = core.to_array(x)
+    if dtypes.is_complex(x.dtype):
+        # Casting to a real dtype would drop the imaginary part silently.
+        raise TypeError(f"{name}: complex matrices ({x.dtype}) are not supported yet; work "
+                        "on the real and imaginary parts or use NumPy for complex linear "
+                        "algebra")
     if not dtypes.is_float(x.dtype):
         x = convert_element_type(x, dtypes.DEFAULT_FLOAT)
     if x.ndim < 2:

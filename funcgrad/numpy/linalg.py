@@ -161,10 +161,15 @@ class SVDResult(NamedTuple):
     Vh: object
 
 
-def _inexact(*xs):
-    """The arrays promoted to one float dtype (integers to the default float)."""
+def _inexact(*xs, name="linalg"):
+    """The arrays promoted to one float dtype (integers to the default float). Complex
+    input raises: casting it to a real dtype would drop the imaginary part silently."""
     arrs = [fnp.asarray(x) for x in xs]
     dt = fnp.result_type(*arrs)
+    if _dtypes.is_complex(dt):
+        raise TypeError(f"linalg.{name}: complex matrices ({dt}) are not supported yet; "
+                        "work on the real and imaginary parts or use NumPy for complex "
+                        "linear algebra")
     if not fnp.issubdtype(dt, fnp.floating):
         dt = _dtypes.DEFAULT_FLOAT
     return [a.astype(dt) if a.dtype != dt else a for a in arrs]
@@ -185,7 +190,7 @@ def cholesky(a, *, upper=False, symmetrize_input=True):
     U = L.T with `upper`). `a` is symmetrised first ((a + a.T) / 2) unless
     `symmetrize_input=False`, then only its lower triangle is read. A matrix that is not
     positive definite gives NaN (no LinAlgError, as in JAX)."""
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="cholesky")
     _square("cholesky", a)
     L = _lx.cholesky(a, symmetrize_input=symmetrize_input)
     return _mT(L) if upper else L
@@ -220,7 +225,7 @@ def solve(a, b):
     """Solve a @ x = b for x, a [..., n, n]. b is a vector [n] (x [..., n]) or a stack of
     matrices [..., n, k] whose batch axes broadcast with a's (NumPy 2's rule). Through an
     LU factorisation with partial pivoting; a singular a gives inf/NaN, no exception."""
-    a, b = _inexact(a, b)
+    a, b = _inexact(a, b, name="solve")
     _square("solve", a)
     n = a.shape[-1]
     vector = b.ndim == 1
@@ -237,7 +242,7 @@ def solve(a, b):
 
 def inv(a):
     """Inverse of each matrix of `a` [..., n, n] (inf/NaN for a singular matrix)."""
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="inv")
     _square("inv", a)
     eye = fnp.broadcast_to(fnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
     return solve(a, eye)
@@ -255,7 +260,7 @@ def det(a):
     """Determinant of each matrix of `a` [..., n, n]: closed-form cofactor expansions for
     n <= 3 (exact polynomials, so derivatives exist at singular matrices too), else from
     the LU factorisation (derivatives at an exactly singular matrix are then NaN)."""
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="det")
     _square("det", a)
     n = a.shape[-1]
     if n == 0:
@@ -278,7 +283,7 @@ def slogdet(a, *, method=None):
     singular matrix gives (0, -inf), as NumPy and JAX. `method` must be None or 'lu'."""
     if method not in (None, "lu"):
         raise ValueError(f"linalg.slogdet: method {method!r} is not supported; use 'lu'")
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="slogdet")
     _square("slogdet", a)
     if a.shape[-1] == 0:
         return SlogdetResult(fnp.ones(a.shape[:-2], a.dtype), fnp.zeros(a.shape[:-2], a.dtype))
@@ -293,7 +298,7 @@ def eigh(a, UPLO=None, symmetrize_input=True):
     [..., n, n]: `EighResult(eigenvalues, eigenvectors)`. `a` is symmetrised first unless
     `symmetrize_input=False`, then only the `UPLO` ('L' default, or 'U') triangle is read.
     Eigenvector derivatives are inf/NaN at repeated eigenvalues, as in JAX."""
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="eigh")
     _square("eigh", a)
     lower = _uplo_lower(UPLO)
     v, w = _lx.eigh(a, lower=lower, symmetrize_input=symmetrize_input)
@@ -317,7 +322,7 @@ def qr(a, mode="reduced"):
     """QR decomposition of each matrix of `a` [..., m, n]: `QRResult(Q, R)` with mode
     'reduced' (Q [..., m, k], R [..., k, n], k = min(m, n)) or 'complete' (Q [..., m, m]);
     mode 'r' returns R only. Derivatives of mode 'complete' need m <= n."""
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="qr")
     if a.ndim < 2:
         raise ValueError(f"linalg.qr: expected a matrix, got shape {a.shape}")
     if mode not in ("reduced", "complete", "r"):
@@ -336,7 +341,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, subset_by_index
     Derivatives of U and Vh need full_matrices=False unless a is square, and are inf/NaN
     at repeated singular values (as in JAX)."""
     del hermitian
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="svd")
     if a.ndim < 2:
         raise ValueError(f"linalg.svd: expected a matrix, got shape {a.shape}")
     out = _lx.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
@@ -361,7 +366,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
     eps * max(m, n)) treated as zero. `resid` is the squared residual norm per column
     (always computed, as JAX; `numpy_resid=True` gives NumPy's empty array when
     rank < n or m <= n, which needs concrete values)."""
-    a, b = _inexact(a, b)
+    a, b = _inexact(a, b, name="lstsq")
     if a.ndim != 2:
         raise TypeError(f"linalg.lstsq: a must be a matrix [m, n], got shape {a.shape}")
     if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
@@ -423,7 +428,7 @@ def pinv(a, rtol=None, hermitian=False, *, rcond=None):
     JAX; `rcond` is NumPy's older name). Its derivative is the analytic one (defined where
     the rank does not change)."""
     del hermitian
-    (a,) = _inexact(a)
+    (a,) = _inexact(a, name="pinv")
     if a.ndim < 2:
         raise ValueError(f"linalg.pinv: expected a matrix, got shape {a.shape}")
     m, n = a.shape[-2:]
@@ -463,7 +468,7 @@ def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
     (absolute) if given, else `rtol * max(s)` (default max(m, n) * eps, NumPy's rule).
     `hermitian` does not change the result (the singular values of a symmetric matrix
     are its |eigenvalues|; funcgrad takes them from the SVD either way)."""
-    (M,) = _inexact(M)
+    (M,) = _inexact(M, name="matrix_rank")
     if M.ndim < 2:
         return fnp.any(M != 0).astype(fnp.int32)
     s = svd(M, compute_uv=False)
@@ -481,7 +486,7 @@ def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
 def cond(x, p=None):
     """Condition number of each matrix of `x`: s_max / s_min for p None, 2 (-2: the
     inverse), else norm(x, p) * norm(inv(x), p). Singular matrices give inf."""
-    (x,) = _inexact(x)
+    (x,) = _inexact(x, name="cond")
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
         r = s[..., 0] / s[..., -1]
@@ -505,7 +510,7 @@ def tensorinv(a, ind=2):
 
 def tensorsolve(a, b, axes=None):
     """Solve tensordot(a, x, x.ndim) = b for x (NumPy's tensorsolve)."""
-    a, b = _inexact(a, b)
+    a, b = _inexact(a, b, name="tensorsolve")
     if axes is not None:
         allax = list(range(a.ndim))
         for k in axes:
