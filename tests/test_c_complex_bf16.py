@@ -118,9 +118,11 @@ def test_complex_log1p_keeps_its_precision_near_zero():
 
 @pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
 def test_complex_reductions_matmul_and_casts():
-    """sum/prod/max/min (complex64 sums accumulate in complex128), matmul and einsum through
-    cgemm/zgemm, and casts between complex, real and integer types: all compiled."""
+    """sum/prod/max/min/argmax (complex64 sums accumulate in complex128), matmul and einsum
+    through cgemm/zgemm, scatters, and casts between complex, real and integer types: all
+    compiled."""
     rng = np.random.default_rng(1)
+    idx = np.array([1, 3, 1])           # a repeated index: updates combine in order
     for x64 in (False, True):
         with fg.config.override("enable_x64", x64):
             dt = np.complex128 if x64 else np.complex64
@@ -136,7 +138,8 @@ def test_complex_reductions_matmul_and_casts():
                         fnp.min(a, axis=0), a[1] + r, (r * 1j).astype(np.int32),
                         a[0].astype(np.int32), a[0].astype(bool), r.astype(dt),
                         fnp.transpose(a, (2, 0, 1))[::2, :, 1:7], fnp.concatenate([a, a], 1),
-                        fnp.pad(a[0], 1))
+                        fnp.pad(a[0], 1), a[0, 0].at[idx].add(a[1, 0, :3]),
+                        a[0, 0].at[idx].mul(a[1, 0, :3]), fnp.argmax(a, axis=1))
             out, ref, src = compiled(f, a, b, r)
             for k, (o, q) in enumerate(zip(out, ref)):
                 assert_close(o, q, 1e-12 if x64 else 2e-6, f"output {k}")

@@ -45,9 +45,9 @@ _C_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.i
              dtypes.float16}
 _COMPLEX = {dtypes.complex64, dtypes.complex128}
 # What compiles for complex operands: elementwise work and index maps, sum/prod/max/min and
-# argmax/argmin reductions (NumPy's lexicographic order) and GEMMs; windows and scatters of
-# complex values run on the host.
-_COMPLEX_KINDS = ("inline", "reduce", "gemm")
+# argmax/argmin reductions (NumPy's lexicographic order), scatters and GEMMs; windows
+# (pooling) of complex values run on the host.
+_COMPLEX_KINDS = ("inline", "reduce", "gemm", "scatter")
 
 
 _ARG_PRIMS = (rd.argmax_p, rd.argmin_p)
