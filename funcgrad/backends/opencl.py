@@ -28,12 +28,13 @@ Transfer rule: data moves only at these points.
 Dtypes: complex64/complex128 compute as `float2`/`double2`, bfloat16 (stored as `ushort`)
 and float16 (stored as `half`, read and written with vload_half/vstore_half_rte, so no
 `cl_khr_fp16` is needed) compute in float and round after every operation, bit for bit the
-reference's results (see `opencl_kernels.render`). Complex dot_general/convolution and
-window/pooling kernels of these types run as host steps; `Executable.host_reasons` says
-why each host step is one. float64 and complex128 need a device with `cl_khr_fp64`;
-otherwise the runtime raises `opencl.OpenCLDtypeError` naming the device. With no
-platform, using the backend raises `opencl.OpenCLUnavailableError` with installation advice
-(importing funcgrad never needs pyopencl).
+reference's results (see `opencl_kernels.render`); complex dot_general runs the
+work-item matmul kernel. Convolutions, 16-bit dot_general and window/pooling equations of
+these types run as host steps; `Executable.host_reasons` says why each host step is one.
+float64 and complex128 need a device with `cl_khr_fp64`; otherwise the runtime raises
+`opencl.OpenCLDtypeError` naming the device. With no platform, using the backend raises
+`opencl.OpenCLUnavailableError` with installation advice (importing funcgrad never needs
+pyopencl).
 """
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ _DEVICE_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dty
                   dtypes.bool_}
 # Element types the elementwise, reduction and structural kernels compute beyond those:
 # complex64 as float2, bfloat16 as ushort computed in float (opencl_kernels.render); the
-# matmul/convolution and window kernels take _DEVICE_DTYPES only.
+# convolution and window kernels take _DEVICE_DTYPES only (matmul: complex too).
 _KERNEL_EXTRA = {np.dtype(np.complex64)} | (
     {np.dtype(dtypes.bfloat16)} if getattr(dtypes, "bfloat16", None) is not None else set())
 
@@ -98,13 +99,18 @@ def _kernel_dtypes(device) -> frozenset:
 
 def _unsupported_dtype(eqns, kind, kernel_dtypes) -> str | None:
     """Why no kernel of `kind` computes `eqns` on the device (a dtype), or None."""
-    allowed = kernel_dtypes if kind in ("map", "reduce") else _DEVICE_DTYPES
+    if kind in ("map", "reduce"):
+        allowed = kernel_dtypes
+    elif kind == "matmul":
+        allowed = _DEVICE_DTYPES | {d for d in kernel_dtypes if d.kind == "c"}
+    else:
+        allowed = _DEVICE_DTYPES
     for e in eqns:
         for a in list(e.inputs) + list(e.outputs):
             dt = a.aval.dtype
             if dt in allowed:
                 continue
-            if dt == np.complex128 and kind in ("map", "reduce"):
+            if dt == np.complex128 and kind in ("map", "reduce", "matmul"):
                 return f"{dt} needs cl_khr_fp64, which the device lacks"
             return f"{dt} has no OpenCL {kind} kernel"
     return None
@@ -115,12 +121,13 @@ def _host_reason(step, kernel_dtypes) -> str | None:
     if isinstance(step, fusion.Kernel):
         eqns, kind = [step.eqn] + list(step.inlined.values()), step.kind
     elif isinstance(step, (fusion.Gemm, fusion.Conv)):
-        eqns, kind = [step.eqn], "matmul"
+        eqns, kind = [step.eqn], "matmul" if isinstance(step, fusion.Gemm) else "conv"
     else:
         eqn = step.eqn
         kind = fusion.classify(eqn)
-        kind = {"inline": "map", "gemm": "matmul", "conv": "matmul"}.get(kind, kind)
-        if kind in ("map", "reduce", "matmul", "window", "pool_gather", "pool_scatter") and \
+        kind = {"inline": "map", "gemm": "matmul"}.get(kind, kind)
+        if kind in ("map", "reduce", "matmul", "conv", "window", "pool_gather",
+                    "pool_scatter") and \
                 eqn.prim is not control.const_p:
             why = _unsupported_dtype([eqn], kind, kernel_dtypes)
             if why is not None:
@@ -146,7 +153,7 @@ def _device_lowerable(eqn, kernel_dtypes=frozenset(_DEVICE_DTYPES)) -> bool:
     if not fusion.default_lowerable(eqn) or eqn.prim is control.const_p:
         return False
     kind = fusion.classify(eqn)
-    kind = {"inline": "map", "gemm": "matmul", "conv": "matmul"}.get(kind, kind)
+    kind = {"inline": "map", "gemm": "matmul"}.get(kind, kind)
     if _unsupported_dtype([eqn], kind, kernel_dtypes) is not None:
         return False
     if kind == "reduce" and eqn.prim not in codegen._IDENT:

@@ -859,6 +859,9 @@ def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         launches.append(_flat_kernel(name("zero"), Bn * M * N,
                                      lambda i: [c.store(op, i, c.const(0, dt))]))
         return launches, temps
+    if np.dtype(dt).kind == "c":
+        # complex: the work-item kernel, its products and sums the complex helpers
+        cfg = dataclasses.replace(cfg, variant="rows")
     mm, mm_temps = _matmul(cfg, name, dt, Bn, M, N, K, lp, lkind == "fc", rp, rkind == "cf",
                            op)
     return launches + mm, temps + mm_temps
