@@ -3,8 +3,10 @@
 with JAX's signatures (`cholesky(x, symmetrize_input=True)`, `eigh(x, lower=True, ...)`
 returning `(v, w)`, `lu(x)` returning `(lu, pivots, permutation)`, ...).
 
-Every function takes a stack of matrices `[..., m, n]` in float32 or float64 (integers are
-converted to the default float). Failures never raise, as in JAX: a matrix that is not
+Every function takes a stack of matrices `[..., m, n]` in float32, float64, complex64 or
+complex128 (integers are converted to the default float; complex matrices are Hermitian
+where the real ones are symmetric, and eigen-/singular values of complex matrices are
+real, as in JAX). Failures never raise, as in JAX: a matrix that is not
 positive definite gives an all-NaN Cholesky factor, a singular matrix an LU with a zero on
 U's diagonal (solves with it give inf/NaN), an iteration that does not converge NaN.
 """
@@ -14,7 +16,7 @@ import numpy as np
 
 from . import core, dtypes
 from .prims import linalg as _la
-from .prims.elementwise import add, convert_element_type, div, eq, select
+from .prims.elementwise import add, conj, convert_element_type, div, eq, select
 from .prims.indexing import slice as _slice
 from .prims.linalg import cholesky_p, eigh_p, lu_p, qr_p, svd_p, triangular_solve_p
 from .prims.reductions import reduce_sum
@@ -27,14 +29,10 @@ __all__ = [
 
 
 def _inexact(x, name):
-    """`x` as an array of a float dtype (integers and bools become the default float)."""
+    """`x` as an array of a float or complex dtype (integers and bools become the default
+    float)."""
     x = core.to_array(x)
-    if dtypes.is_complex(x.dtype):
-        # Casting to a real dtype would drop the imaginary part silently.
-        raise TypeError(f"{name}: complex matrices ({x.dtype}) are not supported yet; work "
-                        "on the real and imaginary parts or use NumPy for complex linear "
-                        "algebra")
-    if not dtypes.is_float(x.dtype):
+    if not dtypes.is_inexact(x.dtype):
         x = convert_element_type(x, dtypes.DEFAULT_FLOAT)
     if x.ndim < 2:
         raise ValueError(f"{name}: expected a matrix or a stack of matrices [..., m, n], got "
@@ -47,14 +45,18 @@ def _mT(x):
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
+def _H(x):
+    return _mT(conj(x)) if dtypes.is_complex(x.dtype) else _mT(x)
+
+
 def symmetrize(x):
-    """(x + x^T) / 2 over the last two axes."""
-    return div(add(x, _mT(x)), full(x.shape, 2, x.dtype))
+    """(x + x^H) / 2 over the last two axes (x^H: the conjugate transpose)."""
+    return div(add(x, _H(x)), full(x.shape, 2, x.dtype))
 
 
 def cholesky(x, *, symmetrize_input: bool = True):
-    """Lower Cholesky factor L (x = L @ L^T) of each matrix of `x` [..., n, n]. With
-    `symmetrize_input` x is replaced by (x + x^T) / 2 first (so derivatives are symmetric),
+    """Lower Cholesky factor L (x = L @ L^H) of each matrix of `x` [..., n, n]. With
+    `symmetrize_input` x is replaced by (x + x^H) / 2 first (so derivatives are symmetric),
     else only its lower triangle is read. A matrix that is not positive definite gives an
     all-NaN factor, no exception (as JAX)."""
     x = _inexact(x, "cholesky")
@@ -65,9 +67,9 @@ def cholesky(x, *, symmetrize_input: bool = True):
 
 def eigh(x, *, lower: bool = True, symmetrize_input: bool = True,
          sort_eigenvalues: bool = True, subset_by_index=None):
-    """Eigendecomposition of each symmetric matrix of `x` [..., n, n]: `(v, w)` with the
-    eigenvectors as the columns of v and the eigenvalues w in ascending order. With
-    `symmetrize_input`, x is replaced by (x + x^T) / 2; else only its `lower` (or upper)
+    """Eigendecomposition of each symmetric (Hermitian) matrix of `x` [..., n, n]: `(v, w)`
+    with the eigenvectors as the columns of v and the eigenvalues w (real) in ascending
+    order. With `symmetrize_input`, x is replaced by (x + x^H) / 2; else only its `lower` (or upper)
     triangle is read. `subset_by_index=(lo, hi)` keeps eigenpairs lo..hi-1. Derivatives
     of eigenvectors are infinite/NaN at repeated eigenvalues (as in JAX)."""
     del sort_eigenvalues          # LAPACK's syevd returns them sorted
@@ -171,20 +173,21 @@ def triangular_solve(a, b, *, left_side: bool = False, lower: bool = False,
                      unit_diagonal: bool = False):
     """Solve op(a) @ x = b (`left_side`) or x @ op(a) = b with a [..., m, m] triangular
     (only its `lower` or upper triangle is read; ones are assumed on its diagonal with
-    `unit_diagonal`), op(a) = a^T with `transpose_a`. b is [..., m, n] (left) or
+    `unit_diagonal`), op(a) = a^T with `transpose_a` (conjugated too with `conjugate_a`,
+    complex a). b is [..., m, n] (left) or
     [..., n, m]; a b with one axis fewer than a is a single vector. A zero on a's diagonal
     gives inf/NaN, no exception."""
-    del conjugate_a               # real matrices only
     a = _inexact(a, "triangular_solve")
     b = core.to_array(b)
     if b.dtype != a.dtype:
-        dt = np.promote_types(a.dtype, b.dtype) if dtypes.is_float(b.dtype) else a.dtype
+        dt = np.promote_types(a.dtype, b.dtype) if dtypes.is_inexact(b.dtype) else a.dtype
         a, b = convert_element_type(a, dt), convert_element_type(b, dt)
     singleton = b.ndim == a.ndim - 1
     if singleton:
         b = expand_dims(b, (b.ndim if left_side else b.ndim - 1,))
     out = _la.triangular_solve(a, b, left_side=left_side, lower=lower,
-                               transpose_a=transpose_a, unit_diagonal=unit_diagonal)
+                               transpose_a=transpose_a, conjugate_a=conjugate_a,
+                               unit_diagonal=unit_diagonal)
     if singleton:
         out = squeeze(out, (out.ndim - 1 if left_side else out.ndim - 2,))
     return out

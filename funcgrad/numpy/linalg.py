@@ -161,15 +161,20 @@ class SVDResult(NamedTuple):
     Vh: object
 
 
-def _inexact(*xs, name="linalg"):
-    """The arrays promoted to one float dtype (integers to the default float). Complex
-    input raises: casting it to a real dtype would drop the imaginary part silently."""
+def _inexact(*xs, name=None, complex_ok=False):
+    """The arrays promoted to one float (or, with `complex_ok`, complex) dtype (integers to
+    the default float). Complex input raises unless the caller handles it (`complex_ok`):
+    casting it to a real dtype would drop the imaginary part silently, and a function
+    written with transposes for real matrices needs conjugate transposes for complex."""
     arrs = [fnp.asarray(x) for x in xs]
     dt = fnp.result_type(*arrs)
     if _dtypes.is_complex(dt):
-        raise TypeError(f"linalg.{name}: complex matrices ({dt}) are not supported yet; "
-                        "work on the real and imaginary parts or use NumPy for complex "
-                        "linear algebra")
+        if complex_ok:
+            return [a.astype(dt) if a.dtype != dt else a for a in arrs]
+        where = f"linalg.{name}" if name else "linalg"
+        raise TypeError(f"{where}: complex matrices ({dt}) are not supported; work "
+                        "on the real and imaginary parts or use NumPy for complex linear "
+                        "algebra")
     if not fnp.issubdtype(dt, fnp.floating):
         dt = _dtypes.DEFAULT_FLOAT
     return [a.astype(dt) if a.dtype != dt else a for a in arrs]
@@ -185,15 +190,20 @@ def _mT(x):
     return fnp.swapaxes(x, -1, -2)
 
 
+def _H(x):
+    """The conjugate transpose of the last two axes (the transpose of real x)."""
+    return _mT(fnp.conj(x)) if fnp.iscomplexobj(x) else _mT(x)
+
+
 def cholesky(a, *, upper=False, symmetrize_input=True):
-    """Cholesky factor of each matrix of `a` [..., n, n]: lower L with a = L @ L.T (upper
-    U = L.T with `upper`). `a` is symmetrised first ((a + a.T) / 2) unless
-    `symmetrize_input=False`, then only its lower triangle is read. A matrix that is not
-    positive definite gives NaN (no LinAlgError, as in JAX)."""
-    (a,) = _inexact(a, name="cholesky")
+    """Cholesky factor of each matrix of `a` [..., n, n]: lower L with a = L @ L^H (upper
+    U = L^H with `upper`; ^H is the transpose for real a). `a` is symmetrised first
+    ((a + a^H) / 2) unless `symmetrize_input=False`, then only its lower triangle is read.
+    A matrix that is not positive definite gives NaN (no LinAlgError, as in JAX)."""
+    (a,) = _inexact(a, name="cholesky", complex_ok=True)
     _square("cholesky", a)
     L = _lx.cholesky(a, symmetrize_input=symmetrize_input)
-    return _mT(L) if upper else L
+    return _H(L) if upper else L
 
 
 def _permute_rows(b, perm):
@@ -225,7 +235,7 @@ def solve(a, b):
     """Solve a @ x = b for x, a [..., n, n]. b is a vector [n] (x [..., n]) or a stack of
     matrices [..., n, k] whose batch axes broadcast with a's (NumPy 2's rule). Through an
     LU factorisation with partial pivoting; a singular a gives inf/NaN, no exception."""
-    a, b = _inexact(a, b, name="solve")
+    a, b = _inexact(a, b, name="solve", complex_ok=True)
     _square("solve", a)
     n = a.shape[-1]
     vector = b.ndim == 1
@@ -242,7 +252,7 @@ def solve(a, b):
 
 def inv(a):
     """Inverse of each matrix of `a` [..., n, n] (inf/NaN for a singular matrix)."""
-    (a,) = _inexact(a, name="inv")
+    (a,) = _inexact(a, name="inv", complex_ok=True)
     _square("inv", a)
     eye = fnp.broadcast_to(fnp.eye(a.shape[-1], dtype=a.dtype), a.shape)
     return solve(a, eye)
@@ -260,7 +270,7 @@ def det(a):
     """Determinant of each matrix of `a` [..., n, n]: closed-form cofactor expansions for
     n <= 3 (exact polynomials, so derivatives exist at singular matrices too), else from
     the LU factorisation (derivatives at an exactly singular matrix are then NaN)."""
-    (a,) = _inexact(a, name="det")
+    (a,) = _inexact(a, name="det", complex_ok=True)
     _square("det", a)
     n = a.shape[-1]
     if n == 0:
@@ -280,17 +290,25 @@ def det(a):
 
 def slogdet(a, *, method=None):
     """(sign, log|det|) of each matrix of `a` [..., n, n] from its LU factorisation; a
-    singular matrix gives (0, -inf), as NumPy and JAX. `method` must be None or 'lu'."""
+    singular matrix gives (0, -inf), as NumPy and JAX. For complex `a` the sign is the
+    complex det / |det| and log|det| is real. `method` must be None or 'lu'."""
     if method not in (None, "lu"):
         raise ValueError(f"linalg.slogdet: method {method!r} is not supported; use 'lu'")
-    (a,) = _inexact(a, name="slogdet")
+    (a,) = _inexact(a, name="slogdet", complex_ok=True)
     _square("slogdet", a)
+    real_dt = fnp.real(fnp.zeros((), a.dtype)).dtype
     if a.shape[-1] == 0:
-        return SlogdetResult(fnp.ones(a.shape[:-2], a.dtype), fnp.zeros(a.shape[:-2], a.dtype))
+        return SlogdetResult(fnp.ones(a.shape[:-2], a.dtype), fnp.zeros(a.shape[:-2], real_dt))
     lu, pivots, _ = _lx.lu(a)
     diag = fnp.diagonal(lu, 0, -2, -1)
-    sign = _lu_parity(pivots, a.dtype) * fnp.prod(fnp.sign(diag), axis=-1)
-    return SlogdetResult(sign, fnp.sum(fnp.log(fnp.abs(diag)), axis=-1))
+    mag = fnp.abs(diag)
+    if fnp.iscomplexobj(diag):
+        # The sign of a complex determinant is the unit complex number det / |det|.
+        unit = fnp.where(mag == 0, 0, diag / fnp.where(mag == 0, 1, mag).astype(a.dtype))
+    else:
+        unit = fnp.sign(diag)
+    sign = _lu_parity(pivots, a.dtype) * fnp.prod(unit, axis=-1)
+    return SlogdetResult(sign, fnp.sum(fnp.log(mag), axis=-1))
 
 
 def eigh(a, UPLO=None, symmetrize_input=True):
@@ -298,7 +316,7 @@ def eigh(a, UPLO=None, symmetrize_input=True):
     [..., n, n]: `EighResult(eigenvalues, eigenvectors)`. `a` is symmetrised first unless
     `symmetrize_input=False`, then only the `UPLO` ('L' default, or 'U') triangle is read.
     Eigenvector derivatives are inf/NaN at repeated eigenvalues, as in JAX."""
-    (a,) = _inexact(a, name="eigh")
+    (a,) = _inexact(a, name="eigh", complex_ok=True)
     _square("eigh", a)
     lower = _uplo_lower(UPLO)
     v, w = _lx.eigh(a, lower=lower, symmetrize_input=symmetrize_input)
@@ -322,7 +340,7 @@ def qr(a, mode="reduced"):
     """QR decomposition of each matrix of `a` [..., m, n]: `QRResult(Q, R)` with mode
     'reduced' (Q [..., m, k], R [..., k, n], k = min(m, n)) or 'complete' (Q [..., m, m]);
     mode 'r' returns R only. Derivatives of mode 'complete' need m <= n."""
-    (a,) = _inexact(a, name="qr")
+    (a,) = _inexact(a, name="qr", complex_ok=True)
     if a.ndim < 2:
         raise ValueError(f"linalg.qr: expected a matrix, got shape {a.shape}")
     if mode not in ("reduced", "complete", "r"):
@@ -341,7 +359,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False, subset_by_index
     Derivatives of U and Vh need full_matrices=False unless a is square, and are inf/NaN
     at repeated singular values (as in JAX)."""
     del hermitian
-    (a,) = _inexact(a, name="svd")
+    (a,) = _inexact(a, name="svd", complex_ok=True)
     if a.ndim < 2:
         raise ValueError(f"linalg.svd: expected a matrix, got shape {a.shape}")
     out = _lx.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
@@ -366,7 +384,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
     eps * max(m, n)) treated as zero. `resid` is the squared residual norm per column
     (always computed, as JAX; `numpy_resid=True` gives NumPy's empty array when
     rank < n or m <= n, which needs concrete values)."""
-    a, b = _inexact(a, b, name="lstsq")
+    a, b = _inexact(a, b, name="lstsq", complex_ok=True)
     if a.ndim != 2:
         raise TypeError(f"linalg.lstsq: a must be a matrix [m, n], got shape {a.shape}")
     if b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
@@ -385,11 +403,13 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
         mask = s > 0
     rank = fnp.sum(mask).astype(fnp.int32)
     s_inv = fnp.where(mask, 1 / fnp.where(mask, s, 1), 0)
-    x = _mT(vt) @ (s_inv[:, None] * (_mT(u) @ b))
+    x = _H(vt) @ (s_inv[:, None] * (_H(u) @ b))
     if numpy_resid and (int(rank) < n or m <= n):
-        resid = fnp.asarray(_np.array([], a.dtype))
+        resid = fnp.asarray(_np.array([], s.dtype))
     else:
-        resid = fnp.sum((b - a @ x) ** 2, axis=0)
+        r = b - a @ x
+        resid = fnp.sum(fnp.real(r * fnp.conj(r)) if fnp.iscomplexobj(r) else r ** 2,
+                        axis=0)
     if vector:
         # The residual of a 1-D b keeps shape (1,), as NumPy and JAX.
         x = x[:, 0]
@@ -399,8 +419,11 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
 def _pinv_svd(a, rtol):
     u, s, vt = _lx.svd(a, full_matrices=False)
     cutoff = rtol * s[..., 0:1]
-    s = fnp.where(s > cutoff, s, fnp.inf)
-    return _mT(vt) @ (_mT(u) / s[..., :, None])
+    keep = s > cutoff
+    # 1/s for the kept singular values, 0 for the dropped ones (a real factor: complex
+    # division by inf is NaN on some backends)
+    s_inv = fnp.where(keep, 1 / fnp.where(keep, s, 1), 0)
+    return _H(vt) @ (_H(u) * s_inv[..., :, None].astype(u.dtype))
 
 
 _pinv_core = _api.custom_jvp(_pinv_svd, nondiff_argnums=(1,))
@@ -417,8 +440,8 @@ def _pinv_jvp(rtol, primals, tangents):
     eye_m = fnp.eye(m, dtype=a.dtype)
     eye_n = fnp.eye(n, dtype=a.dtype)
     p_dot = -p @ a_dot @ p
-    p_dot = p_dot + p @ _mT(p) @ _mT(a_dot) @ (eye_m - a @ p)
-    p_dot = p_dot + (eye_n - p @ a) @ _mT(a_dot) @ _mT(p) @ p
+    p_dot = p_dot + p @ _H(p) @ _H(a_dot) @ (eye_m - a @ p)
+    p_dot = p_dot + (eye_n - p @ a) @ _H(a_dot) @ _H(p) @ p
     return p, p_dot
 
 
@@ -428,7 +451,7 @@ def pinv(a, rtol=None, hermitian=False, *, rcond=None):
     JAX; `rcond` is NumPy's older name). Its derivative is the analytic one (defined where
     the rank does not change)."""
     del hermitian
-    (a,) = _inexact(a, name="pinv")
+    (a,) = _inexact(a, name="pinv", complex_ok=True)
     if a.ndim < 2:
         raise ValueError(f"linalg.pinv: expected a matrix, got shape {a.shape}")
     m, n = a.shape[-2:]
@@ -468,7 +491,7 @@ def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
     (absolute) if given, else `rtol * max(s)` (default max(m, n) * eps, NumPy's rule).
     `hermitian` does not change the result (the singular values of a symmetric matrix
     are its |eigenvalues|; funcgrad takes them from the SVD either way)."""
-    (M,) = _inexact(M, name="matrix_rank")
+    (M,) = _inexact(M, name="matrix_rank", complex_ok=True)
     if M.ndim < 2:
         return fnp.any(M != 0).astype(fnp.int32)
     s = svd(M, compute_uv=False)
@@ -486,7 +509,7 @@ def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
 def cond(x, p=None):
     """Condition number of each matrix of `x`: s_max / s_min for p None, 2 (-2: the
     inverse), else norm(x, p) * norm(inv(x), p). Singular matrices give inf."""
-    (x,) = _inexact(x, name="cond")
+    (x,) = _inexact(x, name="cond", complex_ok=True)
     if p is None or p in (2, -2):
         s = svd(x, compute_uv=False)
         r = s[..., 0] / s[..., -1]
@@ -510,7 +533,7 @@ def tensorinv(a, ind=2):
 
 def tensorsolve(a, b, axes=None):
     """Solve tensordot(a, x, x.ndim) = b for x (NumPy's tensorsolve)."""
-    a, b = _inexact(a, b, name="tensorsolve")
+    a, b = _inexact(a, b, name="tensorsolve", complex_ok=True)
     if axes is not None:
         allax = list(range(a.ndim))
         for k in axes:

@@ -3,8 +3,10 @@
 triangular solve, called in the library of the `scipy-openblas32` wheel (the library whose
 GEMM the C backend calls), opened in cffi's ABI mode (`ffi.dlopen`, no compiler needed).
 
-Every function takes a stack of matrices `(..., m, n)` (float32 or float64) and loops over
-the leading axes, calling the row-major LAPACKE entry point once per matrix. Failures do not
+Every function takes a stack of matrices `(..., m, n)` (float32, float64, complex64 or
+complex128: the s/d/c/z routines; Hermitian eigenproblems with `heevd`, complex QR's Q with
+`ungqr`; eigen- and singular values of complex matrices are real) and loops over the
+leading axes, calling the row-major LAPACKE entry point once per matrix. Failures do not
 raise, as in JAX: a matrix that is not positive definite (Cholesky), an eigen- or singular
 value iteration that does not converge, or NaN input (LAPACKE checks for it) gives NaN in
 every output of that matrix. An exactly singular matrix is not a failure of LU: its U has a
@@ -18,7 +20,7 @@ import threading
 import numpy as np
 
 ROW_MAJOR = 101
-_NO_TRANS, _TRANS = 111, 112
+_NO_TRANS, _TRANS, _CONJ_TRANS = 111, 112, 113
 _UPPER, _LOWER = 121, 122
 _NON_UNIT, _UNIT = 131, 132
 _LEFT, _RIGHT = 141, 142
@@ -33,6 +35,24 @@ int scipy_LAPACKE_{t}gesdd(int, char, int, int, {c} *, int, {c} *, {c} *, int, {
 void scipy_cblas_{t}trsm(int, int, int, int, int, int, int, {c}, const {c} *, int, {c} *,
                          int);
 """
+
+# The complex routines: matrices as `void *` (LAPACKE's lapack_complex_float/double are
+# pairs of reals, row-major like NumPy's complex arrays); eigen- and singular values `{r} *`;
+# cblas's complex trsm takes alpha by pointer.
+_CTEMPLATE = """
+int scipy_LAPACKE_{t}potrf(int, char, int, void *, int);
+int scipy_LAPACKE_{t}getrf(int, int, int, void *, int, int *);
+int scipy_LAPACKE_{t}geqrf(int, int, int, void *, int, void *);
+int scipy_LAPACKE_{t}ungqr(int, int, int, int, void *, int, void *);
+int scipy_LAPACKE_{t}heevd(int, char, char, int, void *, int, {r} *);
+int scipy_LAPACKE_{t}gesdd(int, char, int, int, void *, int, {r} *, void *, int, void *, int);
+void scipy_cblas_{t}trsm(int, int, int, int, int, int, int, const void *, const void *, int,
+                         void *, int);
+"""
+_LETTER = {np.dtype(np.float32): "s", np.dtype(np.float64): "d",
+           np.dtype(np.complex64): "c", np.dtype(np.complex128): "z"}
+# The real routines' names and their complex counterparts.
+_COMPLEX_NAME = {"orgqr": "ungqr", "syevd": "heevd"}
 
 _lib: list = []
 _lock = threading.Lock()
@@ -64,26 +84,39 @@ def _open():
         raise RuntimeError(f"funcgrad linear algebra: no {stem} library in {libdir}; "
                            "reinstall the scipy-openblas32 wheel")
     ffi = cffi.FFI()
-    ffi.cdef(_TEMPLATE.format(t="s", c="float") + _TEMPLATE.format(t="d", c="double"))
+    ffi.cdef(_TEMPLATE.format(t="s", c="float") + _TEMPLATE.format(t="d", c="double")
+             + _CTEMPLATE.format(t="c", r="float") + _CTEMPLATE.format(t="z", r="double"))
     return ffi, ffi.dlopen(os.path.join(libdir, names[0]))
 
 
 def _check_dtype(a, name):
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name}: LAPACK routines take float32 or float64 matrices, got "
-                        f"{a.dtype}; convert with .astype(np.float32) first")
+    if a.dtype not in _LETTER:
+        raise TypeError(f"{name}: LAPACK routines take float32 or float64 (or complex64 / "
+                        f"complex128) matrices, got {a.dtype}; convert with "
+                        ".astype(np.float32) first")
 
 
 def _fn(name, dtype):
     ffi, lib = _library()
-    t = "s" if dtype == np.float32 else "d"
+    t = _LETTER[np.dtype(dtype)]
+    if t in "cz":
+        name = _COMPLEX_NAME.get(name, name)
     prefix = "scipy_cblas_" if name == "trsm" else "scipy_LAPACKE_"
     return ffi, getattr(lib, f"{prefix}{t}{name}")
 
 
+def _real(dtype):
+    """The dtype of eigen- and singular values: float32 for complex64, float64 for
+    complex128, the dtype itself for real matrices."""
+    return np.empty(0, dtype).real.dtype
+
+
+_CTYPE = {np.dtype(np.float32): "float *", np.dtype(np.float64): "double *",
+          np.dtype(np.complex64): "void *", np.dtype(np.complex128): "void *"}
+
+
 def _ptr(ffi, a):
-    ctype = "float *" if a.dtype == np.float32 else "double *"
-    return ffi.cast(ctype, a.__array_interface__["data"][0] if a.size else 0)
+    return ffi.cast(_CTYPE[a.dtype], a.__array_interface__["data"][0] if a.size else 0)
 
 
 def _iptr(ffi, a):
@@ -178,12 +211,12 @@ def qr(a: np.ndarray, full_matrices: bool):
 
 
 def eigh(a: np.ndarray, lower: bool):
-    """Eigenvectors (as columns) and ascending eigenvalues of the symmetric matrices of
-    `a`, reading the lower (or upper) triangle."""
+    """Eigenvectors (as columns) and ascending eigenvalues of the symmetric (Hermitian)
+    matrices of `a`, reading the lower (or upper) triangle; the eigenvalues are real."""
     _check_dtype(a, "eigh")
     v, mats = _stack(a)
     n = a.shape[-1]
-    w = np.zeros((mats.shape[0], n), a.dtype)
+    w = np.zeros((mats.shape[0], n), _real(a.dtype))
     if n:
         ffi, syevd = _fn("syevd", a.dtype)
         uplo = b"L" if lower else b"U"
@@ -194,8 +227,8 @@ def eigh(a: np.ndarray, lower: bool):
 
 
 def svd(a: np.ndarray, full_matrices: bool, compute_uv: bool):
-    """Singular values (descending) of the matrices of `a` (m, n), and with `compute_uv`
-    also u (m, m or k) and vt (n or k, n)."""
+    """Singular values (descending, real) of the matrices of `a` (m, n), and with
+    `compute_uv` also u (m, m or k) and vt (n or k, n)."""
     _check_dtype(a, "svd")
     m, n = a.shape[-2:]
     k = min(m, n)
@@ -203,7 +236,7 @@ def svd(a: np.ndarray, full_matrices: bool, compute_uv: bool):
     mats = np.ascontiguousarray(a).reshape(_flat_shape(a.shape))
     nb = mats.shape[0]
     uc, vr = (m, n) if full_matrices else (k, k)
-    s = np.zeros((nb, k), a.dtype)
+    s = np.zeros((nb, k), _real(a.dtype))
     u = np.zeros((nb, m, uc), a.dtype) if compute_uv else None
     vt = np.zeros((nb, vr, n), a.dtype) if compute_uv else None
     if k:
@@ -235,20 +268,34 @@ def svd(a: np.ndarray, full_matrices: bool, compute_uv: bool):
 
 
 def triangular_solve(a: np.ndarray, b: np.ndarray, left_side: bool, lower: bool,
-                     transpose_a: bool, unit_diagonal: bool) -> np.ndarray:
-    """x with op(a) @ x = b (`left_side`) or x @ op(a) = b, op(a) = a or a.T, reading only
-    the `lower` (or upper) triangle of a (and not its diagonal with `unit_diagonal`). A zero
-    on the diagonal gives inf/NaN, as a division by it would."""
+                     transpose_a: bool, unit_diagonal: bool,
+                     conjugate_a: bool = False) -> np.ndarray:
+    """x with op(a) @ x = b (`left_side`) or x @ op(a) = b, op(a) = a or a.T (conj(a) or
+    a^H with `conjugate_a`, complex a), reading only the `lower` (or upper) triangle of a
+    (and not its diagonal with `unit_diagonal`). A zero on the diagonal gives inf/NaN, as a
+    division by it would."""
     _check_dtype(a, "triangular_solve")
     x, xs = _stack(b)
     mats = np.ascontiguousarray(a).reshape(_flat_shape(a.shape))
     rows, cols = b.shape[-2:]
     if x.size == 0:
         return x
+    if b.dtype != a.dtype:
+        raise TypeError(f"triangular_solve: a ({a.dtype}) and b ({b.dtype}) must have one "
+                        "dtype")
     ffi, trsm = _fn("trsm", a.dtype)
     k = a.shape[-1]
-    flags = (_LEFT if left_side else _RIGHT, _LOWER if lower else _UPPER,
-             _TRANS if transpose_a else _NO_TRANS, _UNIT if unit_diagonal else _NON_UNIT)
+    cplx = a.dtype.kind == "c"
+    conj = conjugate_a and cplx
+    if conj and not transpose_a:
+        # cblas has no conjugate-without-transpose: conjugate a copy.
+        mats, conj = np.conj(mats), False
+    op = (_CONJ_TRANS if conj else _TRANS) if transpose_a else _NO_TRANS
+    flags = (_LEFT if left_side else _RIGHT, _LOWER if lower else _UPPER, op,
+             _UNIT if unit_diagonal else _NON_UNIT)
+    # The complex trsm takes alpha by pointer.
+    one = np.ones(1, a.dtype)
+    alpha = _ptr(ffi, one) if cplx else 1.0
     for am, bm in zip(mats, xs):
-        trsm(ROW_MAJOR, *flags, rows, cols, 1.0, _ptr(ffi, am), k, _ptr(ffi, bm), cols)
+        trsm(ROW_MAJOR, *flags, rows, cols, alpha, _ptr(ffi, am), k, _ptr(ffi, bm), cols)
     return x

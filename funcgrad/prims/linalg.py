@@ -16,7 +16,8 @@ from .. import core, dtypes
 from ..ad import defjvp, defjvp2, is_undefined, zeros_like
 from ..batching import bdim_at_front, moveaxis_to_front
 from ..core import ShapedArray, bind
-from .elementwise import add, convert_element_type, div, eq, ge, le, mul, neg, select, sub
+from .elementwise import (add, conj, convert_element_type, div, eq, ge, imag, le, mul, neg,
+                          real, select, sub)
 from . import lapack
 from .indexing import concatenate, pad
 from .indexing import slice as slice_
@@ -586,11 +587,14 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
 # ======================================================================================
 # Factorisations on LAPACK: cholesky, triangular_solve, lu, qr, eigh, svd.
 #
-# Each takes a stack of matrices `[..., m, n]` (float32 / float64) and factors every matrix
-# of the stack (batching moves the vmapped axis to the front). The reference impls call
-# LAPACK through cffi (prims/lapack.py); the C and OpenCL backends run them as host steps
-# with those impls. Failures give NaN, never an exception, as in JAX. JVP rules follow JAX's
-# (jax/_src/lax/linalg.py), written with primitives so that they differentiate again.
+# Each takes a stack of matrices `[..., m, n]` (float32 / float64 / complex64 / complex128)
+# and factors every matrix of the stack (batching moves the vmapped axis to the front).
+# Complex matrices: eigh and svd give real eigen-/singular values, and the JVP rules use
+# the conjugate transpose `_H` where the real rules use the transpose (as JAX's). The
+# reference impls call LAPACK through cffi (prims/lapack.py); the C and OpenCL backends run
+# them as host steps with those impls. Failures give NaN, never an exception, as in JAX.
+# JVP rules follow JAX's (jax/_src/lax/linalg.py), written with primitives so that they
+# differentiate again.
 # ======================================================================================
 
 
@@ -600,16 +604,30 @@ def _check_matrix(name, x, square=False):
                         f"shape {x.shape}")
     if square and x.shape[-1] != x.shape[-2]:
         raise TypeError(f"{name}: expected square matrices [..., n, n], got shape {x.shape}")
-    if x.dtype not in (dtypes.float32, dtypes.float64):
-        raise TypeError(f"{name}: expected float32 or float64 matrices, got {x.dtype}; "
-                        "convert with .astype(float32) first (complex matrices are not "
-                        "supported)")
+    if x.dtype not in (dtypes.float32, dtypes.float64, dtypes.complex64, dtypes.complex128):
+        raise TypeError(f"{name}: expected float32 or float64 (or complex64 / complex128) "
+                        f"matrices, got {x.dtype}; convert with .astype(float32) first")
 
 
 def _mT(x):
     """Swap the last two axes."""
     nd = x.ndim
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _conj(x):
+    """conj(x) for complex x; real x unchanged (lax.conj would make it complex)."""
+    return conj(x) if dtypes.is_complex(x.dtype) else x
+
+
+def _H(x):
+    """The conjugate transpose of the last two axes (the transpose for real x)."""
+    return _mT(_conj(x))
+
+
+def _as(x, dtype):
+    """x (real) converted to `dtype` (the matrices' dtype, possibly complex)."""
+    return x if x.dtype == dtype else convert_element_type(x, dtype)
 
 
 def _mm(x, y):
@@ -662,8 +680,13 @@ def _col(v, m):
 
 
 def _sym_from_triangle(x, lower):
-    """The symmetric matrix whose `lower` (upper) triangle is that of x: what a routine that
-    reads only one triangle sees."""
+    """The symmetric (complex: Hermitian) matrix whose `lower` (upper) triangle is that of
+    x: what a routine that reads only one triangle sees (complex routines read only the
+    real part of the diagonal)."""
+    if dtypes.is_complex(x.dtype):
+        strict = _tril(x, -1) if lower else _triu(x, 1)
+        diag = mul(_eye(x.shape, x.dtype), _as(real(x), x.dtype))
+        return add(add(strict, _H(strict)), diag)
     if lower:
         return add(_tril(x), _mT(_tril(x, -1)))
     return add(_triu(x), _mT(_triu(x, 1)))
@@ -692,9 +715,10 @@ def _cholesky_jvp(primals, tangents):
     # symmetric matrix built from the tangent's lower triangle (JAX assumes a symmetric
     # tangent; its wrapper symmetrises the input, as ours does).
     sigma_dot = _sym_from_triangle(x_dot, True)
-    # L_dot = L phi(L^-1 sigma_dot L^-T), phi = lower triangle with the diagonal halved
+    # L_dot = L phi(L^-1 sigma_dot L^-H), phi = lower triangle with the diagonal halved
     # (Murray 2016, arXiv:1602.07527).
-    tmp = triangular_solve(L, sigma_dot, left_side=False, lower=True, transpose_a=True)
+    tmp = triangular_solve(L, sigma_dot, left_side=False, lower=True, transpose_a=True,
+                           conjugate_a=True)
     tmp = triangular_solve(L, tmp, left_side=True, lower=True)
     half_diag = sub(full(x.shape, 1, x.dtype),
                     mul(_eye(x.shape, x.dtype), full(x.shape, 0.5, x.dtype)))
@@ -791,10 +815,13 @@ def triangular_solve(a, b, *, left_side=False, lower=False, transpose_a=False,
     """Solve op(a) @ x = b (`left_side`) or x @ op(a) = b for x, with a [..., m, m]
     triangular (only its `lower` or upper triangle is read; its diagonal is taken as ones
     with `unit_diagonal`) and op(a) = a.T with `transpose_a` (JAX's
-    `lax.linalg.triangular_solve`; `conjugate_a` is a no-op on real matrices). The batch
-    axes of a and b must be equal. A zero on the diagonal gives inf/NaN, no exception."""
-    del conjugate_a
+    `lax.linalg.triangular_solve`; `conjugate_a` conjugates a complex a, so op(a) = a^H
+    with both, and is a no-op on real matrices). The batch axes of a and b must be equal.
+    A zero on the diagonal gives inf/NaN, no exception."""
     a, b = core.to_array(a), core.to_array(b)
+    if conjugate_a:
+        # The primitive solves with a or a.T; conj is a separate (differentiable) primitive.
+        a = _conj(a)
     return bind(triangular_solve_p, a, b, left_side=bool(left_side), lower=bool(lower),
                 transpose_a=bool(transpose_a), unit_diagonal=bool(unit_diagonal))
 
@@ -885,9 +912,14 @@ def _qr_shape(x, *, full_matrices):
 def _qr_jvp_square_or_tall(q, r, dx):
     """(dq, dr) of x = q r for m >= n with q [m, n] (Walter & Lehmann 2018, as in JAX)."""
     dx_rinv = triangular_solve(r, dx, left_side=False, lower=False)     # dx r^-1
-    qt_dx_rinv = _mm(_mT(q), dx_rinv)
+    qt_dx_rinv = _mm(_H(q), dx_rinv)
     low = _tril(qt_dx_rinv, -1)
-    do = sub(low, _mT(low))                                              # skew-symmetric
+    do = sub(low, _H(low))                                               # skew-Hermitian
+    if dtypes.is_complex(q.dtype):
+        # LAPACK's r has a real diagonal, so do's diagonal is the imaginary part of
+        # q^H dx r^-1's (JAX's correction for complex input).
+        i_imag = mul(_as(imag(qt_dx_rinv), q.dtype), full((), 1j, q.dtype))
+        do = add(do, mul(_eye(do.shape, do.dtype), i_imag))
     dq = add(_mm(q, sub(do, qt_dx_rinv)), dx_rinv)
     dr = _mm(sub(qt_dx_rinv, do), r)
     return dq, dr
@@ -912,7 +944,7 @@ def _qr_jvp(primals, tangents, *, full_matrices):
     dx1 = slice_(dx, start, dx.shape[:-1] + (m,))
     dx2 = slice_(dx, start[:-1] + (m,), dx.shape)
     dq, dr1 = _qr_jvp_square_or_tall(q, r1, dx1)
-    dr2 = _mm(_mT(q), sub(dx2, _mm(dq, r2)))
+    dr2 = _mm(_H(q), sub(dx2, _mm(dq, r2)))
     return [q, r], [dq, concatenate([dr1, dr2], x.ndim - 1)]
 
 
@@ -941,7 +973,8 @@ eigh_p = core.new_primitive("eigh", multiple_results=True)
 
 def _eigh_shape(x, *, lower):
     _check_matrix("eigh", x, square=True)
-    return [ShapedArray(x.shape, x.dtype, False), ShapedArray(x.shape[:-1], x.dtype, False)]
+    return [ShapedArray(x.shape, x.dtype, False),
+            ShapedArray(x.shape[:-1], dtypes.real_dtype(x.dtype), False)]
 
 
 def _eigh_jvp(primals, tangents, *, lower):
@@ -953,11 +986,14 @@ def _eigh_jvp(primals, tangents, *, lower):
     eye = _eye(x.shape, x.dtype)
     # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (inf for repeated eigenvalues,
     # as in JAX: eigenvectors of a repeated eigenvalue are not differentiable).
-    diffs = sub(_row(w, n), _col(w, n))
+    wc = _as(w, x.dtype)
+    diffs = sub(_row(wc, n), _col(wc, n))
     f = sub(div(full(x.shape, 1, x.dtype), add(eye, diffs)), eye)
-    vt_adot_v = _mm(_mm(_mT(v), a_dot), v)
+    vt_adot_v = _mm(_mm(_H(v), a_dot), v)
     dv = _mm(v, mul(f, vt_adot_v))
     dw = _diag_part(vt_adot_v)
+    if dtypes.is_complex(dw.dtype):
+        dw = real(dw)             # real eigenvalues (v^H a_dot v is Hermitian)
     return [v, w], [dv, dw]
 
 
@@ -989,7 +1025,7 @@ def _svd_shape(x, *, full_matrices, compute_uv):
     m, n = x.shape[-2:]
     k = min(m, n)
     batch = x.shape[:-2]
-    s = ShapedArray(batch + (k,), x.dtype, False)
+    s = ShapedArray(batch + (k,), dtypes.real_dtype(x.dtype), False)
     if not compute_uv:
         return [s]
     uc, vr = (m, n) if full_matrices else (k, k)
@@ -1007,13 +1043,16 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
             "use full_matrices=False")
     s, u, vt = svd_p.bind(a, full_matrices=False, compute_uv=True)
     k = min(m, n)
-    v = _mT(vt)
-    ds_mat = _mm(_mm(_mT(u), da), v)                      # [k, k]
+    v = _H(vt)
+    ds_mat = _mm(_mm(_H(u), da), v)                       # [k, k]
     ds = _diag_part(ds_mat)
+    if dtypes.is_complex(ds.dtype):
+        ds = real(ds)                                     # real singular values
     if not compute_uv:
         return [s], [ds]
     kk = a.shape[:-2] + (k, k)
-    s_row, s_col = _row(s, k), _col(s, k)
+    sc = _as(s, a.dtype)
+    s_row, s_col = _row(sc, k), _col(sc, k)
     eye = _eye(kk, a.dtype)
     # F[i, j] = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it.
     s_diffs = mul(add(s_row, s_col), sub(s_row, s_col))
@@ -1025,16 +1064,18 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
     s_inv = select(zero_s, full(s.shape, 0, s.dtype),
                    div(full(s.shape, 1, s.dtype), select(zero_s, full(s.shape, 1, s.dtype), s)))
     half = full(kk, 0.5, a.dtype)
-    dudv_diag = mul(mul(half, sub(ds_mat, _mT(ds_mat))), mul(eye, _row(s_inv, k)))
-    du = _mm(u, add(mul(f, add(dss, _mT(dss))), dudv_diag))
-    dv = _mm(v, mul(f, add(sds, _mT(sds))))
+    # (for complex matrices this diagonal term fixes the phase of the singular vectors as
+    # JAX does)
+    dudv_diag = mul(mul(half, sub(ds_mat, _H(ds_mat))), mul(eye, _row(_as(s_inv, a.dtype), k)))
+    du = _mm(u, add(mul(f, add(dss, _H(dss))), dudv_diag))
+    dv = _mm(v, mul(f, add(sds, _H(sds))))
     if m > n:
         dav = _mm(da, v)
-        du = add(du, div(sub(dav, _mm(u, _mm(_mT(u), dav))), _row(s, m)))
+        du = add(du, div(sub(dav, _mm(u, _mm(_H(u), dav))), _row(sc, m)))
     if n > m:
-        dau = _mm(_mT(da), u)
-        dv = add(dv, div(sub(dau, _mm(v, _mm(vt, dau))), _row(s, n)))
-    return [s, u, vt], [ds, du, _mT(dv)]
+        dau = _mm(_H(da), u)
+        dv = add(dv, div(sub(dau, _mm(v, _mm(vt, dau))), _row(sc, n)))
+    return [s, u, vt], [ds, du, _H(dv)]
 
 
 def _svd_batch(size, vals, dims, **params):
