@@ -162,7 +162,15 @@ def _narrow_program(x, y, f32, f64, i32, ones):
             i32.astype(dt), x < y, x == y, fnp.transpose(m)[::3, 1:9], fnp.pad(m, 1),
             fnp.concatenate([m, m[:4]]), fnp.max(m, axis=1), fnp.min(m, axis=0),
             fnp.sum(ones), fnp.sum(ones, axis=0), fnp.sum(m, axis=1),
-            fnp.exp(y) - fnp.tanh(x), fnp.log1p(fnp.abs(x)), fnp.sin(x))
+            fnp.exp(y) - fnp.tanh(x), fnp.log1p(fnp.abs(x)), fnp.sin(x),
+            # products of widened copies summed in float32, rounded once (or not: JAX's
+            # preferred_element_type)
+            x[16:].reshape(15, 16) @ y[16:].reshape(16, 15),
+            lax.dot_general(x[16:].reshape(15, 16), y[16:].reshape(15, 16),
+                            (((1,), (1,)), ((), ())), preferred_element_type=np.float32))
+
+
+N_INEXACT = 8      # the trailing outputs of _narrow_program compared within a 16-bit ulp
 
 
 def _buffers_hold_bfloat16() -> bool:
@@ -181,7 +189,7 @@ def test_16bit_float_kernels_compile_and_are_bit_exact(dt):
     if dt == BF16 and not _buffers_hold_bfloat16():
         pytest.skip("the opencl runtime refuses bfloat16 buffers (Device.check_dtype)")
     out, ref, src = compiled(_narrow_program, *_narrow_data(dt))
-    n_exact = len(out) - 6
+    n_exact = len(out) - N_INEXACT
     for k, (o, r) in enumerate(zip(out, ref)):
         assert o.dtype == r.dtype, (k, o.dtype, r.dtype)
         if k < n_exact:
@@ -194,8 +202,9 @@ def test_16bit_float_kernels_compile_and_are_bit_exact(dt):
             np.testing.assert_array_equal(o16, r16, err_msg=f"output {k}")
         else:
             # sums accumulate in float32 (reference) or double (OpenCL with fp64), rounded
-            # once; transcendentals come from the device's libm (a few float ulps, which
-            # may move a result to the neighbouring 16-bit float): equal or neighbours
+            # once, products in float32 in another order; transcendentals come from the
+            # device's libm (a few float ulps, which may move a result to the neighbouring
+            # 16-bit float): equal or neighbours
             of, rf = o.astype(np.float32), r.astype(np.float32)
             np.testing.assert_array_equal(np.isnan(of), np.isnan(rf), err_msg=f"output {k}")
             ulp = 2.0 ** (-7 if dt == BF16 else -10)
@@ -204,7 +213,8 @@ def test_16bit_float_kernels_compile_and_are_bit_exact(dt):
             assert ok.all(), (k, o[~ok][:5], r[~ok][:5])
     # 1 + 511 * 2**-8 = 2.99609375: a float16, 3 in bfloat16 (summed in the 16-bit type it
     # would stay 1)
-    assert float(out[-6]) == float(np.float32(2.99609375).astype(dt))
+    assert float(out[n_exact]) == float(np.float32(2.99609375).astype(dt))
+    assert out[-2].dtype == dt and out[-1].dtype == np.float32
     if dt == BF16:
         assert "__global ushort*" in src and "ocl_bfround_f32(" in src
     else:

@@ -102,7 +102,8 @@ def _unsupported_dtype(eqns, kind, kernel_dtypes) -> str | None:
     if kind in ("map", "reduce"):
         allowed = kernel_dtypes
     elif kind == "matmul":
-        allowed = _DEVICE_DTYPES | {d for d in kernel_dtypes if d.kind == "c"}
+        # complex: the work-item kernel; 16-bit floats: widened to float32 copies
+        allowed = kernel_dtypes
     else:
         allowed = _DEVICE_DTYPES
     for e in eqns:

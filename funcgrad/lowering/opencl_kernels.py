@@ -828,6 +828,23 @@ def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     rc_s = tuple(rc_[i] for i in order)
     lp, rp = buffers[lhs.id], buffers[rhs.id]
     launches, temps = [], []
+    rounded = None
+    if c.is_narrow(lhs.aval.dtype):
+        # 16-bit float operands: widened copies multiplied in float32 (JAX's accumulation
+        # type), the result rounded once to the output's type unless it is float32
+        dt = np.dtype(np.float32)
+        wide = []
+        for src, shape in ((lp, L), (rp, R)):
+            tmp = Temp(shape, dt)
+            temps.append(tmp)
+            launches.append(_flat_kernel(name("widen"), int(np.prod(shape)),
+                                         lambda i, s=src, t=tmp: [c.store(t.param, i,
+                                                                          c.load(s, i))]))
+            wide.append(tmp.param)
+        lp, rp = wide
+        if out.aval.dtype != dt:
+            rounded = Temp(out.aval.shape, dt)
+            temps.append(rounded)
     la = _layout(L, lb, lc_s, True)
     if la is None or list(rc_s) != sorted(rc_s):
         lfree = [d for d in range(len(L)) if d not in lc_ and d not in lb]
@@ -857,14 +874,20 @@ def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         return launches, temps
     if K == 0:
         launches.append(_flat_kernel(name("zero"), Bn * M * N,
-                                     lambda i: [c.store(op, i, c.const(0, dt))]))
+                                     lambda i: [c.store(op, i, c.const(0, out.aval.dtype))]))
         return launches, temps
+    if rounded is not None:
+        launches_after = [_flat_kernel(name("round"), Bn * M * N, lambda i: [
+            c.store(op, i, c.load(rounded.param, i))])]
+        op = rounded.param
+    else:
+        launches_after = []
     if np.dtype(dt).kind == "c":
         # complex: the work-item kernel, its products and sums the complex helpers
         cfg = dataclasses.replace(cfg, variant="rows")
     mm, mm_temps = _matmul(cfg, name, dt, Bn, M, N, K, lp, lkind == "fc", rp, rkind == "cf",
                            op)
-    return launches + mm, temps + mm_temps
+    return launches + mm + launches_after, temps + mm_temps
 
 
 def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
