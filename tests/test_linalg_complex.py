@@ -220,6 +220,14 @@ def test_jit_on_every_backend(backend):
     _close(out, _numpy_outputs(a, b, h, t))
 
 
+def test_lu_solve_transposes():
+    """numpy.linalg's LU solve (behind scipy.linalg.lu_solve) with a^T and a^H."""
+    from funcgrad.numpy import linalg as nla
+    lu, _, perm = lax_linalg.lu(A)
+    _close([nla._lu_solve(lu, perm, B, trans=1), nla._lu_solve(lu, perm, B, trans=2)],
+           [np.linalg.solve(A.T, B), np.linalg.solve(_H(A), B)])
+
+
 def test_vmap_of_the_complex_primitives():
     hs = np.stack([HPD, HPD.conj()])
     ts = np.stack([TALL, 2 * TALL])

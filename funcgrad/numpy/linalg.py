@@ -212,15 +212,18 @@ def _permute_rows(b, perm):
 
 
 def _lu_solve(lu, perm, b, trans=0):
-    """Solve a x = b (trans=0) or a.T x = b (trans=1) from the LU of a (`lu`, `perm`),
-    b [..., n, k] with batch axes equal to lu's."""
+    """Solve a x = b (trans=0), a.T x = b (trans=1) or a^H x = b (trans=2, the conjugate
+    transpose; = 1 for real a) from the LU of a (`lu`, `perm`), b [..., n, k] with batch
+    axes equal to lu's."""
     if trans == 0:
         x = _permute_rows(b, perm)
         x = _lx.triangular_solve(lu, x, left_side=True, lower=True, unit_diagonal=True)
         return _lx.triangular_solve(lu, x, left_side=True, lower=False)
-    x = _lx.triangular_solve(lu, b, left_side=True, lower=False, transpose_a=True)
+    conj = trans == 2
+    x = _lx.triangular_solve(lu, b, left_side=True, lower=False, transpose_a=True,
+                             conjugate_a=conj)
     x = _lx.triangular_solve(lu, x, left_side=True, lower=True, transpose_a=True,
-                             unit_diagonal=True)
+                             conjugate_a=conj, unit_diagonal=True)
     return _permute_rows(x, fnp.argsort(perm, axis=-1))
 
 
