@@ -161,6 +161,8 @@ def _narrow_program(x, y, f32, f64, i32, ones):
             x.astype(np.int32), x.astype(bool), f32.astype(dt), f64.astype(dt),
             i32.astype(dt), x < y, x == y, fnp.transpose(m)[::3, 1:9], fnp.pad(m, 1),
             fnp.concatenate([m, m[:4]]), fnp.max(m, axis=1), fnp.min(m, axis=0),
+            lax.reduce_window(m, -np.inf, lax.max, (3, 3), (2, 2), "SAME"),
+            lax.reduce_window(m, np.inf, lax.min, (2, 2), (1, 1), "VALID"),
             fnp.sum(ones), fnp.sum(ones, axis=0), fnp.sum(m, axis=1),
             fnp.exp(y) - fnp.tanh(x), fnp.log1p(fnp.abs(x)), fnp.sin(x),
             # products of widened copies summed in float32, rounded once (or not: JAX's
