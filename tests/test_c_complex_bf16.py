@@ -271,3 +271,37 @@ def test_large_bfloat16_output_keeps_its_dtype():
     arr = np.asarray(out)
     assert arr.dtype == BF16 and out.dtype == BF16
     assert float(arr[3, 7]) == 2.0
+
+
+def test_16bit_float_sums_over_leading_axes_accumulate_in_input_order():
+    """A bfloat16/float16 sum or product over non-trailing axes (a bias gradient: sum over
+    N, H, W of NHWC) reads the input once, in memory order, accumulating every output cell
+    in double and rounding once, instead of one strided pass over the input per output
+    element (18x slower than float32 on [64,28,28,32]). Values: the double sum/product of
+    the 16-bit inputs rounded once (bfloat16 through float, as ml_dtypes casts), bit for
+    bit, on several axis layouts (leading, interleaved, middle, trailing for contrast)."""
+    rng = np.random.default_rng(7)
+    xb = rng.standard_normal((4, 3, 5, 6)).astype(BF16)
+    xh = rng.standard_normal((4, 3, 5, 6)).astype(np.float16)
+    pb = (rng.standard_normal((4, 3, 5, 6)) * 0.2 + 1).astype(BF16)
+    layouts = [(0,), (0, 1, 2), (0, 2), (1, 2), (0, 3), (2, 3)]
+
+    def f(xb, xh, pb):
+        outs = [lax.reduce_sum(x, axes) for axes in layouts for x in (xb, xh)]
+        return outs + [lax.reduce_prod(pb, (0, 2)), lax.reduce_prod(pb, (1,))]
+
+    out, _, src = compiled(f, fnp.asarray(xb), fnp.asarray(xh), fnp.asarray(pb))
+
+    def rounded(r, dt):
+        return (r.astype(np.float32) if dt == BF16 else r).astype(dt)
+
+    want = [rounded(np.sum(x.astype(np.float64), axis=axes), x.dtype)
+            for axes in layouts for x in (xb, xh)]
+    want += [rounded(np.prod(pb.astype(np.float64), axis=axes), BF16) for axes in ((0, 2), (1,))]
+    labels = [f"sum {x.dtype} axes={axes}" for axes in layouts for x in (xb, xh)] + \
+        ["prod bfloat16 axes=(0, 2)", "prod bfloat16 axes=(1,)"]
+    for o, w, label in zip(out, want, labels):
+        assert o.dtype == w.dtype and o.shape == w.shape, (label, o.dtype, o.shape)
+        np.testing.assert_array_equal(o.view(np.uint16), w.view(np.uint16), err_msg=label)
+    # the input-order path's scratch array (codegen._reduce_in_scratch)
+    assert "racc[" in src, "16-bit sums over leading axes took the per-output loops"

@@ -641,8 +641,13 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     # 16-bit floats have no buffer to accumulate in (the paths below accumulate in the output
     # buffer or in a variable of its type), and complex64 sums accumulate in complex128: a
     # variable of the accumulator type per output element, whatever the axes. (Unrolled,
-    # complex max/min helpers also cost gcc seconds per reduction.)
+    # complex max/min helpers also cost gcc seconds per reduction.) 16-bit sums and products
+    # over non-trailing axes with a small output accumulate in a stack array instead
+    # (`_reduce_in_scratch`): the per-output loops read the input once per output element.
     wide = _is_narrow(dt) or _is_complex(dt)
+    if not trailing and _is_narrow(dt) and kind in ("sum", "prod") and \
+            type(n_out) is int and n_out <= _SCRATCH_CELLS:
+        return _reduce_in_scratch(c, kernel, buffers, kind, acc_dt)
     if not trailing and not wide and len(in_shape) - 1 not in axes and \
             1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
         return _reduce_unrolled(c, kernel, buffers, kind)
@@ -704,6 +709,52 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     for d in reversed(range(len(in_shape))):
         body = [c.for_(ivars[d], c.i64(0), c.i64(in_shape[d]), body)]
     return init + body
+
+
+# The most output elements a 16-bit float sum over non-trailing axes accumulates in a stack
+# array of doubles (32 KiB); bigger outputs keep the per-output-element loops.
+_SCRATCH_CELLS = 4096
+
+
+def _reduce_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
+    """A 16-bit float sum or product over axes that are not all trailing (a bias gradient:
+    `sum(x, (0, 1, 2))` of NHWC): the general path's order (the input read once, in memory
+    order, each element added to its output cell), but into a stack array of `acc_dt`
+    (double) cells, each rounded once into the output at the end. Per output element the
+    additions come in the same order as in the per-output loop (the reduced indices
+    row-major), so the values are the ones that loop gives; that loop reads the whole input
+    once per output element, with a stride (18x slower than float32 on [64,28,28,32])."""
+    import cdsl
+    eqn = kernel.eqn
+    x = eqn.inputs[0]
+    in_shape, axes = x.aval.shape, eqn.params["axes"]
+    out = kernel.root
+    dt = out.aval.dtype
+    n_out = out.aval.size
+    kept = [d for d in range(len(in_shape)) if d not in axes]
+    acc_ct = cnodes.ct(acc_dt)
+    # cdsl has no array declaration: the array is declared as raw C (the C backend only;
+    # OpenCL lowers reductions in opencl_kernels), inside a block so it is scoped to this
+    # step.
+    scratch = cdsl.Var("racc", cdsl.PtrType(acc_ct, restrict=False, space=""))
+    o = c.var("o", dtypes.int64)
+    assert acc_ct is cdsl.f64, acc_dt   # 16-bit sums and products accumulate in double
+    stmts = [cdsl.Raw(f"double racc[{n_out}];"),
+             c.for_(o, c.i64(0), c.i64(n_out),
+                    [cdsl.Store(scratch, o, c.const(_identity(kind, dt), acc_dt))])]
+    ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(in_shape))]
+    em = KernelEmitter(c, buffers)
+    v = em.value(x, ivars, kernel)
+    off = em.offset([ivars[d] for d in kept], out.aval.shape)
+    cur = cdsl.Load(scratch, off, acc_ct)
+    body = em.stmts + [cdsl.Store(scratch, off,
+                                  _combine(c, kind, cur, c.cast(acc_dt, v), acc_dt))]
+    for d in reversed(range(len(in_shape))):
+        body = [c.for_(ivars[d], c.i64(0), c.i64(in_shape[d]), body)]
+    stmts += body
+    stmts.append(c.for_(o, c.i64(0), c.i64(n_out),
+                        [c.store(buffers[out.id], o, c.cast(dt, cdsl.Load(scratch, o, acc_ct)))]))
+    return [cdsl.Block(tuple(stmts))]
 
 
 def _reduce_unrolled(c, kernel: Kernel, buffers, kind) -> list:
