@@ -410,3 +410,35 @@ def test_bfloat16_einsum_accumulates_in_preferred_type():
     ir = str(fg.make_ir(lambda x, y: fnp.einsum("ij,jk->ik", x, y,
                                                 preferred_element_type=np.float32))(a, b))
     assert "convert_element_type" not in ir and "preferred_element_type=float32" in ir
+
+
+@pytest.mark.core
+def test_statistics_and_ranges_of_complex_values():
+    """Found by the lead's sweep of funcgrad.numpy on complex input (they dropped the
+    imaginary part or ignored conjugation)."""
+    z, w = _z((3, 4), np.complex64), _z((3, 4), np.complex64)
+    tol = dict(rtol=1e-4, atol=1e-5)
+    _close(fnp.vecdot(z, w), np.vecdot(z, w), **tol)
+    _close(fnp.cov(z), np.cov(z).astype(np.complex64), **tol)
+    _close(fnp.corrcoef(z), np.corrcoef(z).astype(np.complex64), **tol)
+    _close(fnp.gradient(z[0]), np.gradient(z[0]), **tol)
+    _close(fnp.nanvar(z), np.nanvar(z), **tol)
+    _close(fnp.nanstd(z, axis=0), np.nanstd(z, axis=0), **tol)
+    _close(fnp.linspace(0, 1 + 2j, 5), np.linspace(0, 1 + 2j, 5).astype(np.complex64))
+    _close(fnp.logspace(0, 2j, 3), np.logspace(0, 2j, 3).astype(np.complex64), **tol)
+    _close(fnp.geomspace(1j, 1000j, 4), np.geomspace(1j, 1000j, 4).astype(np.complex64), **tol)
+    for name in ("median", "nanmedian", "histogram", "histogram_bin_edges"):
+        with pytest.raises(TypeError, match="complex"):
+            getattr(fnp, name)(z)
+
+
+@pytest.mark.core
+def test_geomspace_and_linspace_real_edge_cases():
+    _close(fnp.geomspace(-1.0, -4.0, 3), np.float32([-1, -2, -4]), rtol=1e-6)
+    _close(fnp.geomspace(2.0, 32.0, 5), np.float32([2, 4, 8, 16, 32]), rtol=1e-6)
+    assert np.isnan(np.asarray(fnp.geomspace(-1.0, 4.0, 3))[1])      # mixed signs (NumPy)
+    _close(fnp.linspace(0, 10, 5, dtype=np.int32), np.linspace(0, 10, 5, dtype=np.int32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # data, not an explicit float64 request
+        assert fnp.linspace(np.zeros(2), 1.0, 3).dtype == np.float32
+        assert fnp.geomspace(np.ones(2), 8.0, 4).dtype == np.float32

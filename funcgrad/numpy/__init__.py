@@ -221,13 +221,24 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    dtype = _float_default(dtype)
+    """`num` evenly spaced values from `start` to `stop` (included when `endpoint`), along
+    a new `axis`; complex endpoints give complex values; an integer `dtype` truncates the
+    values computed in floating point (NumPy)."""
+    if dtype is None:
+        common = result_type(start, stop)
+        dtype = common if _dt.is_inexact(common) else _dt.DEFAULT_FLOAT_()
+        dtype = _dt.canonicalize_value(dtype)
+    else:
+        dtype = _dt.canonicalize(dtype)
+    if not _dt.is_inexact(dtype):
+        out = linspace(start, stop, num, endpoint, retstep, None, axis)
+        return (out[0].astype(dtype), out[1]) if retstep else out.astype(dtype)
     num = _st.static_int(num, "linspace", "num")
     start, stop = asarray(start, dtype), asarray(stop, dtype)
     div = (num - 1) if endpoint else num
     shape = _np.broadcast_shapes(start.shape, stop.shape)
     step_ = (stop - start) / builtins.max(div, 1)
-    it = _st.iota(dtype, (num,) + shape, 0)
+    it = _st.iota(_dt.real_dtype(dtype), (num,) + shape, 0).astype(dtype)
     out = _st.broadcast_to(start, (num,) + shape) + it * _st.broadcast_to(step_, (num,) + shape)
     if endpoint and num > 1:
         out = out.at[-1].set(_st.broadcast_to(stop, shape))
@@ -236,8 +247,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    return power(asarray(base, _float_default(dtype)),
-                 linspace(start, stop, num, endpoint, dtype=dtype, axis=axis))
+    """`base ** linspace(start, stop, ...)` (complex exponents give complex values)."""
+    exps = linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
+    return power(asarray(base, _dt.real_dtype(exps.dtype)), exps)
 
 
 def eye(N, M=None, k=0, dtype=None):
@@ -2618,6 +2630,7 @@ def histogram(a, bins=10, range=None, weights=None, density=None):
     [edge_i, edge_i+1), the last also its right edge; values outside the edges are not
     counted (as NumPy and JAX)."""
     x = ravel(_arr(a))
+    _no_complex("histogram", x)
     edges = histogram_bin_edges(x, bins, range)
     nb = edges.shape[0] - 1
     # Bin i + 1 of nb + 2: 0 collects values below the first edge, nb + 1 those above.

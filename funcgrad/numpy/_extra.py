@@ -112,9 +112,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     x = _fnp.asarray(a)
     if dtype is not None:
         x = x.astype(dtype)
-    if not _dt.is_float(x.dtype):
+    if not _dt.is_inexact(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT_())
-    out_dt = x.dtype
+    out_dt = _dt.real_dtype(x.dtype)      # the variance of complex values is real
     if x.dtype in (_dt.float16, _dt.bfloat16):
         x = x.astype(_dt.float32)
     ok = _fnp.logical_not(_fnp.isnan(x))
@@ -126,6 +126,8 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     else:
         m = _fnp.asarray(mean).astype(x.dtype)
     d = _fnp.where(ok, x - m, _fnp.zeros_like(x))
+    if _dt.is_complex(d.dtype):
+        d, n = _fnp.abs(d), _fnp.real(n)
     denom = n - ddof
     res = _fnp.sum(d * d, axis=axis, keepdims=True) / denom
     res = _fnp.where(denom > 0, res, _fnp.full_like(res, _np.nan))
@@ -330,6 +332,8 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
     if a.shape[axis] != b.shape[axis]:
         raise ValueError(f"vecdot: axis {axis} has length {a.shape[axis]} in x1 {a.shape} "
                          f"and {b.shape[axis]} in x2 {b.shape}")
+    if _dt.is_complex(a.dtype):
+        a = _fnp.conj(a)                  # NumPy's and JAX's vecdot conjugate x1
     return _fnp.sum(_fnp.multiply(a, b), axis=axis)
 
 
@@ -377,7 +381,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         x = _fnp.concatenate([x, yy], 0)
     if dtype is not None:
         x = x.astype(dtype)
-    if not _dt.is_float(x.dtype):
+    if not _dt.is_inexact(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT)
     n = x.shape[1]
     dd = (0 if bias else 1) if ddof is None else ddof
@@ -397,7 +401,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         w = aw if w is None else w * aw
     if w is None:
         xc = x - _fnp.mean(x, axis=1, keepdims=True)
-        c = _fnp.matmul(xc, xc.T) / (n - dd)
+        c = _fnp.matmul(xc, _fnp.conj(xc.T)) / (n - dd)
     else:
         w_sum = _fnp.sum(w)
         xc = x - _fnp.sum(x * w, axis=1, keepdims=True) / w_sum
@@ -407,7 +411,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
             fact = w_sum - dd
         else:
             fact = w_sum - dd * _fnp.sum(w * aw) / w_sum
-        c = _fnp.matmul(xc * w, xc.T) / fact
+        c = _fnp.matmul(xc * w, _fnp.conj(xc.T)) / fact
     return _fnp.squeeze(c) if c.shape == (1, 1) else c
 
 
@@ -417,13 +421,37 @@ def corrcoef(x, y=None, rowvar=True, dtype=None):
     c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return c / c
-    d = _fnp.sqrt(_fnp.diagonal(c))
-    return _fnp.clip(c / d[:, None] / d[None, :], -1, 1)
+    d = _fnp.sqrt(_fnp.real(_fnp.diagonal(c)))
+    r = c / d[:, None] / d[None, :]
+    if _dt.is_complex(r.dtype):
+        # the real and imaginary parts clipped separately (NumPy)
+        return _fnp.real(r).clip(-1, 1) + 1j * _fnp.imag(r).clip(-1, 1)
+    return _fnp.clip(r, -1, 1)
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    s, e = _np.log10(start), _np.log10(stop)
-    return _fnp.logspace(s, e, num, endpoint, 10.0, dtype, axis)
+    """`num` values in geometric progression from `start` to `stop` (NumPy's algorithm:
+    start is rotated onto the positive reals, the progression taken there and rotated
+    back, so negative endpoints of one sign work and complex ones follow a logarithmic
+    spiral; the endpoints are exact; mixed signs give NaN between them)."""
+    if dtype is None:
+        common = _fnp.result_type(start, stop)
+        dtype = common if _dt.is_inexact(common) else _dt.DEFAULT_FLOAT_()
+        dtype = _dt.canonicalize_value(dtype)
+    else:
+        dtype = _dt.canonicalize(dtype)
+    if not _dt.is_inexact(dtype):
+        return geomspace(start, stop, num, endpoint, None, axis).astype(dtype)
+    s, e = _fnp.asarray(start, dtype), _fnp.asarray(stop, dtype)
+    sign = _fnp.sign(s)
+    s, e = s / sign, e / sign
+    out = _fnp.logspace(_fnp.log10(s), _fnp.log10(e), num, endpoint, 10.0, dtype, 0)
+    shape = _np.broadcast_shapes(s.shape, e.shape)
+    if num > 0:
+        out = out.at[0].set(_fnp.broadcast_to(s, shape))
+    if num > 1 and endpoint:
+        out = out.at[-1].set(_fnp.broadcast_to(e, shape))
+    return _fnp.moveaxis(out * sign, 0, axis)
 
 
 def ediff1d(ary, to_end=None, to_begin=None):

@@ -120,7 +120,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
     scalar step or the 1-D coordinates). Returns one array per axis (a single array for
     one axis)."""
     y = _fnp.asarray(f)
-    if not _dt.is_float(y.dtype):
+    if not _dt.is_inexact(y.dtype):
         y = y.astype(_dt.DEFAULT_FLOAT_())
     if axis is None:
         axes = tuple(range(y.ndim))

@@ -316,6 +316,7 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):  # noqa: A002
     data's min and max by default, widened by 1/2 each way when they are equal), or `bins`
     itself when it is an array of edges. `weights` is accepted and unused, as NumPy."""
     x = _fnp.ravel(_fnp.asarray(a))
+    _fnp._no_complex("histogram_bin_edges", x)
     dt = x.dtype if _dt.is_float(x.dtype) else _dt.DEFAULT_FLOAT_()
     if _np.ndim(bins) == 1:
         return _fnp.asarray(bins).astype(dt)
@@ -342,6 +343,7 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):  # noq
     counted. `density` divides by the total and the bin volumes. Counts are floats, as
     NumPy."""
     s = _fnp.asarray(sample)
+    _fnp._no_complex("histogramdd", s)
     if s.ndim == 1:
         s = s[:, None]
     if s.ndim != 2:

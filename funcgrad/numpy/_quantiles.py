@@ -27,6 +27,10 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, weights, name):
         raise ValueError(f"{name}: method must be one of {', '.join(_METHODS)}; got "
                          f"{method!r}")
     x = _fnp.asarray(a)
+    if _dt.is_complex(x.dtype):
+        raise TypeError(f"{name}: complex input ({x.dtype}) is not supported, as in JAX "
+                        "(the order of complex numbers is a convention); take real(x) or "
+                        "abs(x) first")
     if not _dt.is_float(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT_())
     out_dt = x.dtype
