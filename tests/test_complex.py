@@ -365,6 +365,10 @@ def test_bfloat16_reductions_accumulate_in_float32():
         assert r.dtype == BF16
         np.testing.assert_allclose(float(r), want, rtol=1e-2)
     assert fnp.var(x).dtype == BF16
+    y = rng.uniform(0.5, 1.5, 64).astype(BF16)       # the product rounded once, as sum
+    want = np.prod(y.astype(np.float32)).astype(BF16)
+    assert fnp.prod(y).dtype == BF16 and fnp.prod(y) == want
+    assert fg.jit(fnp.prod)(y) == want
 
 
 @pytest.mark.core

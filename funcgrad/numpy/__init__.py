@@ -1094,7 +1094,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
            promote_integers=True):
     """Product over `axis` of the elements where `where` holds, times `initial`; integer
-    promotion as in `sum`."""
+    promotion and float16/bfloat16 accumulation in float32 as in `sum` (JAX)."""
     _check_out("prod", out)
     x = _arr(a)
     if dtype is not None:
@@ -1105,7 +1105,10 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
             x = astype(x, dt)
     x = _where_fill(x, where, 1)
     axes = _axes(axis, x.ndim, "prod")
-    res = _rd.reduce_prod(x, axes)
+    if x.dtype in _HALF:
+        res = astype(_rd.reduce_prod(astype(x, _dt.float32), axes), x.dtype)
+    else:
+        res = _rd.reduce_prod(x, axes)
     if initial is not None:
         res = multiply(res, initial)
     return _keep(res, axes, x.ndim, keepdims)
