@@ -22,7 +22,7 @@ def _mT(x):
 
 def _as_matrix_rhs(name, a, b):
     """(a, b as [..., n, k] with batch axes broadcast against a's, was b a vector)."""
-    a, b = _nla._inexact(a, b)
+    a, b = _nla._inexact(a, b, name=name, complex_ok=True)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{name}: expected square matrices [..., n, n], got shape {a.shape}")
     n = a.shape[-1]
@@ -39,19 +39,22 @@ def _as_matrix_rhs(name, a, b):
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                      debug=None, check_finite=True):
     """Solve op(a) x = b with a [..., n, n] triangular (only its `lower` or upper triangle
-    is read; ones on its diagonal with `unit_diagonal`), op(a) = a (trans 0 / 'N') or a.T
-    (1 / 'T', 2 / 'C'); b [..., n] or [..., n, k]. A zero on the diagonal gives inf/NaN."""
+    is read; ones on its diagonal with `unit_diagonal`), op(a) = a (trans 0 / 'N'), a.T
+    (1 / 'T') or a^H (2 / 'C'); b [..., n] or [..., n, k]. A zero on the diagonal gives
+    inf/NaN."""
     del overwrite_b, debug, check_finite
     if trans in (0, "N"):
-        transpose_a = False
-    elif trans in (1, 2, "T", "C"):
-        transpose_a = True
+        transpose_a = conjugate_a = False
+    elif trans in (1, "T"):
+        transpose_a, conjugate_a = True, False
+    elif trans in (2, "C"):
+        transpose_a = conjugate_a = True
     else:
         raise ValueError(f"solve_triangular: invalid trans {trans!r}; use 0, 1, 2, 'N', "
                          "'T' or 'C'")
     a, b, vector = _as_matrix_rhs("solve_triangular", a, b)
     x = _lx.triangular_solve(a, b, left_side=True, lower=lower, transpose_a=transpose_a,
-                             unit_diagonal=unit_diagonal)
+                             conjugate_a=conjugate_a, unit_diagonal=unit_diagonal)
     return x[..., 0] if vector else x
 
 
@@ -72,10 +75,12 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     del overwrite_b, check_finite
     c, lower = c_and_lower
     c, b, vector = _as_matrix_rhs("cho_solve", c, b)
-    # a = L L^T (lower) or U^T U: two triangular solves, the first with the factor that
-    # stands on the left.
-    x = _lx.triangular_solve(c, b, left_side=True, lower=lower, transpose_a=not lower)
-    x = _lx.triangular_solve(c, x, left_side=True, lower=lower, transpose_a=lower)
+    # a = L L^H (lower) or U^H U (^H is ^T for real matrices): two triangular solves, the
+    # first with the factor that stands on the left.
+    x = _lx.triangular_solve(c, b, left_side=True, lower=lower, transpose_a=not lower,
+                             conjugate_a=not lower)
+    x = _lx.triangular_solve(c, x, left_side=True, lower=lower, transpose_a=lower,
+                             conjugate_a=lower)
     return x[..., 0] if vector else x
 
 
@@ -84,7 +89,7 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True):
     `(p, l, u)` with a = p @ l @ u (p a permutation matrix, l [..., m, k] unit lower,
     u [..., k, n] upper, k = min(m, n)); `(p @ l, u)` with `permute_l`."""
     del overwrite_a, check_finite
-    (a,) = _nla._inexact(a)
+    (a,) = _nla._inexact(a, name="lu", complex_ok=True)
     if a.ndim < 2:
         raise ValueError(f"lu: expected a matrix, got shape {a.shape}")
     m, n = a.shape[-2:]
@@ -104,13 +109,13 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
     """(lu, piv): L and U packed in one matrix and the 0-based pivots (int32) of each
     matrix of `a` [..., n, n], for `lu_solve`."""
     del overwrite_a, check_finite
-    (a,) = _nla._inexact(a)
+    (a,) = _nla._inexact(a, name="lu_factor", complex_ok=True)
     lu_, piv, _ = _lx.lu(a)
     return lu_, piv
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
-    """Solve a x = b (trans 0) or a.T x = b (1 or 2) from `lu_factor(a)`."""
+    """Solve a x = b (trans 0), a.T x = b (1) or a^H x = b (2) from `lu_factor(a)`."""
     del overwrite_b, check_finite
     lu_, piv = lu_and_piv
     if trans not in (0, 1, 2):
@@ -118,7 +123,7 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     lu_, b, vector = _as_matrix_rhs("lu_solve", lu_, b)
     piv = fnp.broadcast_to(fnp.asarray(piv), lu_.shape[:-1])
     perm = _lx.lu_pivots_to_permutation(piv, lu_.shape[-1])
-    x = _nla._lu_solve(lu_, perm, b, 0 if trans == 0 else 1)
+    x = _nla._lu_solve(lu_, perm, b, trans)
     return x[..., 0] if vector else x
 
 
@@ -132,7 +137,9 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, debug=False,
                          "'pos'")
     if assume_a == "pos":
         a, b, vector = _as_matrix_rhs("solve", a, b)
-        c = _lx.cholesky(a if lower else _mT(a), symmetrize_input=False)
+        # The lower triangle of the Hermitian matrix whose upper triangle a holds is
+        # conj(a^T)'s.
+        c = _lx.cholesky(a if lower else fnp.conj(_mT(a)), symmetrize_input=False)
         x = cho_solve((c, True), b)
         return x[..., 0] if vector else x
     a, b, vector = _as_matrix_rhs("solve", a, b)
@@ -162,7 +169,7 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     if mode not in ("full", "economic", "r"):
         raise ValueError(f"qr: mode {mode!r} is not supported; use 'full', 'economic' or "
                          "'r'")
-    (a,) = _nla._inexact(a)
+    (a,) = _nla._inexact(a, name="qr", complex_ok=True)
     q, r = _lx.qr(a, full_matrices=mode in ("full", "r"))
     return (r,) if mode == "r" else (q, r)
 
@@ -188,19 +195,21 @@ def eigh(a, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite
     if type != 1:
         raise NotImplementedError(f"eigh: only type=1 generalised problems are supported, "
                                   f"got type={type}")
-    (a,) = _nla._inexact(a)
+    (a,) = _nla._inexact(a, name="eigh", complex_ok=True)
     if b is None:
         v, w = _lx.eigh(a, lower=lower, subset_by_index=subset_by_index)
         return w if eigvals_only else (w, v)
-    a, b = _nla._inexact(a, b)
+    a, b = _nla._inexact(a, b, name="eigh", complex_ok=True)
     L = _lx.cholesky(b)
-    # c = L^-1 a L^-T has the same eigenvalues; its eigenvectors y give v = L^-T y.
+    # c = L^-1 a L^-H has the same eigenvalues; its eigenvectors y give v = L^-H y.
     c = _lx.triangular_solve(L, a, left_side=True, lower=True)
-    c = _lx.triangular_solve(L, c, left_side=False, lower=True, transpose_a=True)
+    c = _lx.triangular_solve(L, c, left_side=False, lower=True, transpose_a=True,
+                             conjugate_a=True)
     y, w = _lx.eigh(c, lower=lower, subset_by_index=subset_by_index)
     if eigvals_only:
         return w
-    v = _lx.triangular_solve(L, y, left_side=True, lower=True, transpose_a=True)
+    v = _lx.triangular_solve(L, y, left_side=True, lower=True, transpose_a=True,
+                             conjugate_a=True)
     return w, v
 
 
