@@ -99,3 +99,48 @@ def test_every_numpy_function_raises_or_agrees_with_numpy(dtype):
     failures, compared = _sweep(dtype)
     assert compared > 150, compared          # the sweep really compares the namespace
     assert not failures, "\n\n".join(failures)
+
+
+def _traceable(dtype):
+    """(name, k) of the functions that run eagerly on k arrays of `dtype` and trace under
+    `jit` (a function may refuse to be traced, e.g. data-dependent output shapes)."""
+    import funcgrad as fg
+    xs = [fnp.asarray(x) for x in _inputs(dtype)]
+    found = []
+    for name in sorted(dir(fnp)):
+        f, ref = getattr(fnp, name), getattr(np, name, None)
+        if name.startswith("_") or name in NOT_COMPARABLE or isinstance(f, type) or \
+                not callable(f) or not callable(ref) or isinstance(ref, type):
+            continue
+        for k in (1, 2):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    f(*xs[:k])
+                    fg.make_jaxpr(f)(*xs[:k])
+            except Exception:
+                continue
+            found.append((name, k))
+            break
+    return found
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "bfloat16"])
+def test_every_numpy_function_compiled_matches_eager(dtype):
+    """All the functions in ONE jitted program (one compile) on the default backend, each
+    result against the same function run eagerly."""
+    import funcgrad as fg
+    if dtype == "bfloat16":
+        dtype = fnp.bfloat16
+    cases = _traceable(dtype)
+    assert len(cases) > 150, len(cases)
+    xs = [fnp.asarray(x) for x in _inputs(dtype)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compiled = fg.jit(lambda a, b: [getattr(fnp, n)(*(a, b)[:k]) for n, k in cases])(*xs)
+        failures = []
+        for (name, k), got in zip(cases, compiled):
+            why = _mismatch(got, getattr(fnp, name)(*xs[:k]))
+            if why:
+                failures.append(f"jit(fnp.{name}) with {k} {np.dtype(dtype)} array(s): {why}")
+    assert not failures, "\n\n".join(failures)
