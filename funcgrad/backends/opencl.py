@@ -29,10 +29,10 @@ Dtypes: complex64/complex128 compute as `float2`/`double2`, bfloat16 (stored as 
 and float16 (stored as `half`, read and written with vload_half/vstore_half_rte, so no
 `cl_khr_fp16` is needed) compute in float and round after every operation, bit for bit the
 reference's results (see `opencl_kernels.render`). dot_general of complex values runs the
-work-item matmul kernel, of 16-bit floats the float32 kernels on widened copies (rounded
-once); 16-bit max/min windows compile. Convolutions of these types, complex windows and
-16-bit window sums and pooling scatters run as host steps; `Executable.host_reasons` says
-why each host step is one.
+work-item matmul kernel; dot_general and convolution of 16-bit floats the float32 kernels
+on widened copies (rounded once); 16-bit max/min windows compile. Complex convolutions and
+windows, 16-bit window sums and pooling scatters run as host steps;
+`Executable.host_reasons` says why each host step is one.
 float64 and complex128 need a device with `cl_khr_fp64`; otherwise the runtime raises
 `opencl.OpenCLDtypeError` naming the device. With no platform, using the backend raises
 `opencl.OpenCLUnavailableError` with installation advice (importing funcgrad never needs
@@ -81,8 +81,7 @@ _DEVICE_DTYPES = {dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dty
                   dtypes.bool_}
 # Element types the elementwise, reduction and structural kernels compute beyond those:
 # complex64 as float2, bfloat16 as ushort computed in float (opencl_kernels.render); the
-# convolution kernels take _DEVICE_DTYPES only, matmul and max/min windows some more
-# (`_unsupported_dtype`).
+# matmul, convolution and window kernels take some of them (`_unsupported_dtype`).
 _KERNEL_EXTRA = {np.dtype(np.complex64)} | (
     {np.dtype(dtypes.bfloat16)} if getattr(dtypes, "bfloat16", None) is not None else set())
 
@@ -107,6 +106,10 @@ def _unsupported_dtype(eqns, kind, kernel_dtypes) -> str | None:
     elif kind == "matmul":
         # complex: the work-item kernel; 16-bit floats: widened to float32 copies
         allowed = kernel_dtypes
+    elif kind == "conv":
+        # 16-bit floats: patches and weights gathered into float32 copies
+        allowed = _DEVICE_DTYPES | {d for d in kernel_dtypes if d.itemsize == 2 and
+                                    d.kind not in "iu"}
     elif kind in ("window", "pool_gather") and all(
             e.params["computation"] in ("max", "min") for e in eqns if "computation" in e.params):
         # max/min select a value of the 16-bit type (no rounding, no order of additions)

@@ -904,6 +904,12 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
     dt = out.aval.dtype
+    # 16-bit float operands: the patches and weights are gathered into float32 copies and
+    # multiplied in float32 (JAX's accumulation type); a 16-bit result is rounded once, by
+    # the final permute's store
+    narrow_out = c.is_narrow(dt)
+    if c.is_narrow(lhs.aval.dtype):
+        dt = np.dtype(np.float32)
     X, W, O = lhs.aval.shape, rhs.aval.shape, out.aval.shape
     nsp = len(X) - 2
     fgc, bgc = p["feature_group_count"], p["batch_group_count"]
@@ -926,7 +932,7 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         return [], []
     if cols == 0:
         return [_flat_kernel(name("zero"), out.aval.size,
-                             lambda i: [c.store(op, i, c.const(0, dt))])], []
+                             lambda i: [c.store(op, i, c.const(0, out.aval.dtype))])], []
     # Where group g starts in the input: its channels (feature groups) or its batch entries
     # (batch groups; jax orders the input batch group-major).
     gx = Cg * xs[ls[1]] if fgc > 1 else (N * xs[ls[0]] if bgc > 1 else 0)
@@ -1015,7 +1021,7 @@ def conv_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     # own axis order with C = (G, Fg). With one group and the output channel-minor that is
     # the output itself; else a permute kernel writes the output from a scratch matrix.
     natural = [os_[0]] + list(os_[2:]) + [os_[1]]
-    if G == 1 and natural == list(range(len(O))):
+    if G == 1 and natural == list(range(len(O))) and not narrow_out:
         target = op
     else:
         T = Temp((G, rows, Fg), dt)
