@@ -178,6 +178,17 @@ def _device_lowerable(eqn, kernel_dtypes=frozenset(_DEVICE_DTYPES)) -> bool:
     return True
 
 
+def _rounded_div_sqrt(device) -> bool:
+    """Whether `device` takes -cl-fp32-correctly-rounded-divide-sqrt (an optional feature;
+    the option is invalid where the device lacks it)."""
+    try:
+        cl = _opencl().cl_module()
+        flag = cl.device_fp_config.CORRECTLY_ROUNDED_DIVIDE_SQRT
+        return bool(device.cl_device.single_fp_config & flag)
+    except Exception:   # noqa: BLE001 -- no such query: build without the option
+        return False
+
+
 def _name(name: str) -> str:
     s = "".join(ch if ch.isalnum() else "_" for ch in name)
     return "k_" + s[:40]
@@ -287,7 +298,8 @@ class Executable:
             else:
                 self.out_slots.append(("slot", self._slot(v), v.aval))
         self.module = cdsl.Module(tuple(functions))
-        self.source, options = ok.render(self.module) if functions else ("", ())
+        self.source, options = ok.render(self.module, _rounded_div_sqrt(self.device)) \
+            if functions else ("", ())
         prog = _opencl().build_program(self.source, self.device, options) \
             if functions else None
         ocl = _opencl()

@@ -1372,8 +1372,9 @@ def opencl_module(module: cdsl.Module) -> cdsl.Module:
                        module.uses_blas)
 
 
-def render(module: cdsl.Module) -> tuple[str, tuple]:
-    """(OpenCL C source, build options) of a module of kernels."""
+def render(module: cdsl.Module, rounded_div_sqrt: bool = True) -> tuple[str, tuple]:
+    """(OpenCL C source, build options) of a module of kernels; `rounded_div_sqrt`: the
+    device can divide and take square roots correctly rounded in float."""
     module = opencl_module(module)
     used = cdsl.ast.types_used(module.functions)
     calls = {fn for fn, _ in cdsl.ast.calls(module.functions)}
@@ -1397,5 +1398,5 @@ def render(module: cdsl.Module) -> tuple[str, tuple]:
     dialect = dataclasses.replace(DIALECT, preamble=tuple(pre)) if pre else DIALECT
     # Division and sqrt correctly rounded: float results then rounded to bfloat16 must be
     # the ones the host's libm gives (OpenCL allows 2.5-3 ulp by default).
-    options = ("-cl-fp32-correctly-rounded-divide-sqrt",) if pre else ()
+    options = ("-cl-fp32-correctly-rounded-divide-sqrt",) if pre and rounded_div_sqrt else ()
     return cdsl.render(module, dialect), options
