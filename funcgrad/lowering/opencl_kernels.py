@@ -28,7 +28,10 @@ decomposed into a multi-index. Nothing here imports pyopencl; rendering with
   for integer dtypes;
 - convolution: an im2col kernel, a weight-packing kernel, the same matmul (batched over the
   groups of a feature- or batch-grouped convolution), and a permute kernel when the output
-  layout is not [N, spatial..., C].
+  layout is not [N, spatial..., C];
+- complex64/complex128 and the 16-bit floats: see "complex and bfloat16 in OpenCL C" at the
+  end (`render`); complex matmuls take the "rows" kernel, 16-bit matmuls and convolutions
+  multiply float32 copies and round once.
 """
 from __future__ import annotations
 
