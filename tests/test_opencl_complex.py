@@ -250,3 +250,17 @@ def test_what_does_not_compile_is_a_host_step_with_its_reason():
     assert not ob._device_lowerable(eqn, ob._kernel_dtypes(bare))
     assert ob._unsupported_dtype([eqn], "map", ob._kernel_dtypes(bare)) == \
         "complex128 needs cl_khr_fp64, which the device lacks"
+
+
+def test_pocl_builds_skip_the_binary_cache():
+    """On PoCL a new program's binary is not written to funcgrad's cache: PoCL caches its
+    kernels itself, and asking it for the binary compiled every kernel a second time."""
+    dev = opencl.default_device()
+    opencl.reset_build_stats()
+    z = np.array([1 + 2j, -0.5j], np.complex64)
+    out = fg.jit(lambda z: fnp.cosh(z) * 3 - 1j, backend="opencl")(z)
+    np.testing.assert_allclose(np.asarray(out), np.cosh(z) * 3 - 1j, rtol=1e-5)
+    stats = opencl.build_stats()
+    assert stats.get("source_builds", 0) + stats.get("memo_hits", 0) >= 1, stats
+    if "portable computing language" in dev.platform_name.lower():
+        assert stats.get("cache_writes", 0) == 0, stats

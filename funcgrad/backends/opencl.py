@@ -1,8 +1,8 @@
 """The OpenCL backend: programs are optimised and fused like the C backend's, lowered by
 `funcgrad.lowering.opencl_kernels` to one `__kernel` per loop nest (and a tiled matmul
 for dot_general / convolution), rendered once per program with `cdsl.OPENCL`, built once
-with `opencl.build_program` (binary-cached on disk) and launched asynchronously on the
-device's in-order queue.
+with `opencl.build_program` (binary-cached on disk, except on PoCL, which caches its
+kernels itself) and launched asynchronously on the device's in-order queue.
 
 Arrays live on the device: an OpenCL array is `ArrayImpl(DeviceBuffer, aval, backend)`,
 and results of `jit(f, backend="opencl")` and of eager operations on OpenCL arrays stay
@@ -61,6 +61,15 @@ from .base import Backend, Device
 # register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
 # across work items).
 MATMUL_ENV = "FUNCGRAD_OPENCL_MATMUL"
+
+
+def _binary_worth_caching(device) -> bool:
+    """Whether a built program's binary goes to funcgrad's disk cache. Not on PoCL: PoCL
+    keeps its own cache of built kernels ($POCL_CACHE_DIR), keyed by the source, so a new
+    process that builds the same source hits it; and asking PoCL for a program's binary
+    makes it compile every kernel once more, for a generic work-group size (as much CPU as
+    the build and the first launches together, on a program it already built)."""
+    return "portable computing language" not in device.platform_name.lower()
 
 
 def _opencl():
@@ -300,7 +309,8 @@ class Executable:
         self.module = cdsl.Module(tuple(functions))
         self.source, options = ok.render(self.module, _rounded_div_sqrt(self.device)) \
             if functions else ("", ())
-        prog = _opencl().build_program(self.source, self.device, options) \
+        prog = _opencl().build_program(self.source, self.device, options,
+                                       use_cache=_binary_worth_caching(self.device)) \
             if functions else None
         ocl = _opencl()
         for idx, launches, keys, temps in pending:
