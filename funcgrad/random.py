@@ -520,7 +520,8 @@ def bits(key, shape=(), dtype=None) -> Array:
 
 # --- exact float arithmetic --------------------------------------------------------------
 
-_WIDER = {dtypes.float16: dtypes.float32, dtypes.float32: dtypes.float64}
+_WIDER = {dtypes.bfloat16: dtypes.float32, dtypes.float16: dtypes.float32,
+          dtypes.float32: dtypes.float64}
 
 
 def _two_sum(a, b):
@@ -545,7 +546,7 @@ def _round_exact(r, d, tail):
 
 
 def _fma_narrow(a, b, c):
-    """fma for float16/float32 through the next wider type: the product is exact there, the
+    """fma for bfloat16/float16/float32 through the next wider type: the product is exact there, the
     sum rounds twice, and the second rounding is corrected where the first one landed on a
     midpoint of the narrow type (then the exact TwoSum error decides)."""
     dt = a.dtype
@@ -573,7 +574,7 @@ def _unfused(product, fallback):
 def _veltkamp(x):
     """x = hi + lo with hi, lo of at most half of x's significant bits each (Veltkamp's
     split by 2**ceil(p/2) + 1: 134217729 for float64, 4097 for float32)."""
-    p = np.finfo(x.dtype).nmant + 1
+    p = dtypes.finfo(x.dtype).nmant + 1
     t = _unfused(ew.mul(x, float(2 ** ((p + 1) // 2) + 1)), x)
     hi = ew.sub(t, ew.sub(t, x))
     return hi, ew.sub(x, hi)
@@ -643,6 +644,10 @@ def _unit(words, dt) -> Array:
     if dt == dtypes.float16:
         m = ew.shift_right_logical(ew.and_(ew.xor(b1, b2), _u32(0xFFFF)), _u32(6))
         return ew.mul(ew.convert_element_type(m, dt), 2.0 ** -10)
+    if dt == dtypes.bfloat16:
+        # JAX draws 8 random bits for a type with fewer than 8 mantissa bits.
+        m = ew.shift_right_logical(ew.and_(ew.xor(b1, b2), _u32(0xFF)), _u32(1))
+        return ew.mul(ew.convert_element_type(m, dt), 2.0 ** -7)
     raise TypeError(f"random.uniform: unsupported float dtype {dt}")
 
 
@@ -810,7 +815,7 @@ def _next_toward(x, up: bool):
     rounds to the neighbour; subnormals and zero step by the smallest subnormal."""
     if not up:
         return ew.neg(_next_toward(ew.neg(x), True))
-    fi = np.finfo(x.dtype)
+    fi = dtypes.finfo(x.dtype)
     p = fi.nmant + 1
     c = 2.0 ** -p + 2.0 ** (-2 * p + 1)
     small = ew.lt(ew.abs(x), float(fi.tiny))
@@ -934,7 +939,7 @@ def bernoulli(key, p=0.5, shape=None, mode="low") -> Array:
     dt = p.dtype
     if mode == "high":
         u = _uniform(data, (2,) + shape, dt, 0.0, 1.0)
-        u2 = fnp.multiply(u[1], _const(2.0 ** -np.finfo(dt).nmant, dt))
+        u2 = fnp.multiply(u[1], _const(2.0 ** -dtypes.finfo(dt).nmant, dt))
         return fnp.less(u2, fnp.subtract(p, u[0]))
     return fnp.less(_uniform(data, shape, dt, 0.0, 1.0), p)
 
@@ -1135,7 +1140,7 @@ def _gumbel(data, shape, dt, mode) -> Array:
     if mode not in ("low", "high", "highest"):
         raise ValueError(f"random.gumbel: mode must be 'low', 'high' or 'highest', got "
                          f"{mode!r}")
-    fi = np.finfo(dt)
+    fi = dtypes.finfo(dt)
     if mode == "highest":
         raise NotImplementedError("random.gumbel: mode='highest' builds floats from raw bits "
                                   "(a bitcast funcgrad lacks); use mode='high'")
@@ -1207,7 +1212,7 @@ def laplace(key, shape=(), dtype=None) -> Array:
     """Laplace(0, 1) samples: sign(u) * log1p(-|u|) for u uniform in (-1, 1)."""
     data, _ = _check_key("laplace", key)
     dt = _float_dtype(dtype, "laplace")
-    fi = np.finfo(dt)
+    fi = dtypes.finfo(dt)
     u = _uniform(data, _shape(shape, "laplace"), dt, np.array(-1.0 + fi.epsneg, dt),
                  np.array(1.0, dt))
     return ew.mul(ew.sign(u), _log1p(ew.neg(ew.abs(u))))
@@ -1217,7 +1222,7 @@ def logistic(key, shape=(), dtype=None) -> Array:
     """Standard logistic samples: log(u) - log1p(-u)."""
     data, _ = _check_key("logistic", key)
     dt = _float_dtype(dtype, "logistic")
-    u = _uniform(data, _shape(shape, "logistic"), dt, np.array(np.finfo(dt).tiny, dt),
+    u = _uniform(data, _shape(shape, "logistic"), dt, np.array(dtypes.finfo(dt).tiny, dt),
                  np.array(1.0, dt))
     return ew.sub(ew.log(u), _log1p(ew.neg(u)))
 
@@ -1226,7 +1231,7 @@ def cauchy(key, shape=(), dtype=None) -> Array:
     """Standard Cauchy samples: tan(pi * (u - 1/2))."""
     data, _ = _check_key("cauchy", key)
     dt = _float_dtype(dtype, "cauchy")
-    u = _uniform(data, _shape(shape, "cauchy"), dt, np.array(np.finfo(dt).eps, dt),
+    u = _uniform(data, _shape(shape, "cauchy"), dt, np.array(dtypes.finfo(dt).eps, dt),
                  np.array(1.0, dt))
     return fnp.tan(fnp.multiply(_const(np.pi, dt), fnp.subtract(u, _const(0.5, dt))))
 

@@ -475,3 +475,23 @@ def test_multivariate_normal_and_orthogonal():
                                atol=2e-6)
     # Haar: the mean of the matrices is 0 (E[q_ij] = 0).
     assert np.abs(q.mean(0)).max() < 0.15
+
+
+def test_bfloat16_draws_match_jax():
+    """bfloat16 uniform draws use JAX's 8 random bits for a type with fewer than 8 mantissa
+    bits (recorded from jax 0.10.2: jax.random.uniform(PRNGKey(3), (8,), bfloat16) and
+    jax.random.gumbel(PRNGKey(5), (6,), bfloat16)); they raised before."""
+    import funcgrad.numpy as fnp
+    u = random.uniform(random.PRNGKey(3), (8,), dtype=fnp.bfloat16)
+    assert u.dtype == fnp.bfloat16
+    np.testing.assert_array_equal(
+        np.asarray(u).astype(np.float32),
+        [0.4921875, 0.765625, 0.8671875, 0.1875, 0.6796875, 0.390625, 0.1171875, 0.1796875])
+    g = random.gumbel(random.PRNGKey(5), (6,), dtype=fnp.bfloat16)
+    np.testing.assert_array_equal(
+        np.asarray(g).astype(np.float32),
+        [0.43359375, 0.060302734375, 0.5546875, 1.3203125, -0.515625, 2.15625])
+    for draw in (random.normal, random.truncated_normal, random.exponential):
+        args = (-1.0, 1.0) if draw is random.truncated_normal else ()
+        x = draw(random.PRNGKey(0), *args, shape=(256,), dtype=fnp.bfloat16)
+        assert x.dtype == fnp.bfloat16 and np.isfinite(np.asarray(x).astype(np.float32)).all()
