@@ -63,14 +63,19 @@ def _mismatch(got, expected) -> str | None:
     return None
 
 
+def _functions():
+    """(name, funcgrad function, NumPy function) for every public function both have."""
+    for name in sorted(dir(fnp)):
+        f, ref = getattr(fnp, name), getattr(np, name, None)
+        if not (name.startswith("_") or name in NOT_COMPARABLE or isinstance(f, type) or
+                not callable(f) or not callable(ref) or isinstance(ref, type)):
+            yield name, f, ref
+
+
 def _sweep(dtype):
     xs = _inputs(dtype)
     failures, compared = [], 0
-    for name in sorted(dir(fnp)):
-        f, ref = getattr(fnp, name), getattr(np, name, None)
-        if name.startswith("_") or name in NOT_COMPARABLE or isinstance(f, type) or \
-                not callable(f) or not callable(ref) or isinstance(ref, type):
-            continue
+    for name, f, ref in _functions():
         for k in (1, 2):
             try:
                 with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -107,11 +112,7 @@ def _traceable(dtype):
     import funcgrad as fg
     xs = [fnp.asarray(x) for x in _inputs(dtype)]
     found = []
-    for name in sorted(dir(fnp)):
-        f, ref = getattr(fnp, name), getattr(np, name, None)
-        if name.startswith("_") or name in NOT_COMPARABLE or isinstance(f, type) or \
-                not callable(f) or not callable(ref) or isinstance(ref, type):
-            continue
+    for name, f, _ref in _functions():
         for k in (1, 2):
             try:
                 with warnings.catch_warnings():
