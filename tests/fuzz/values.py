@@ -239,7 +239,7 @@ def gen_values(shape, dtype: str, style: str, seed: int, inst: int) -> np.ndarra
     if dtype == BOOL:
         p = {"half": 0.5, "mostly_true": 0.9, "mostly_false": 0.1}.get(style, 0.5)
         return (rng.random(n) < p).reshape(shape)
-    if dtype == I32:
+    if dtype in (I32, "int64"):        # int64: an x64 program's index/count inputs
         if style == "wide":
             v = rng.integers(-2**31, 2**31, n, dtype=np.int64)
             pick = rng.random(n)
@@ -249,7 +249,7 @@ def gen_values(shape, dtype: str, style: str, seed: int, inst: int) -> np.ndarra
             v = rng.integers(0, 40, n)
         else:
             v = rng.integers(-5, 6, n)
-        return v.astype(np.int32).reshape(shape)
+        return v.astype(dt).reshape(shape)
     if style == "grad":
         v = rng.uniform(0.25, 1.75, n) * rng.choice([-1.0, 1.0], n)
     elif style == "normal":
