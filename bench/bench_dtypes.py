@@ -48,6 +48,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.common import blas_report  # noqa: E402
+
 
 def _p95(xs):
     s = sorted(xs)
@@ -84,20 +86,6 @@ def _blocker(x):
     return np.asarray(x)
 
 
-def _blas_report():
-    """The OpenBLAS libraries loaded (NumPy's, and funcgrad's once a GEMM ran): kernel and
-    threads."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return
-    for info in threadpool_info():
-        if info.get("user_api") == "blas":
-            print(f"  BLAS: {info.get('internal_api')} {info.get('version')} "
-                  f"kernel={info.get('architecture')} threads={info.get('num_threads')} "
-                  f"({os.path.basename(info.get('filepath', ''))})")
-
-
 def _header(threads):
     import funcgrad as fg
     print(f"funcgrad bench_dtypes  python {sys.version.split()[0]}  numpy {np.__version__}")
@@ -107,7 +95,7 @@ def _header(threads):
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(var):
             print(f"  WARNING: {var}={os.environ[var]} forces an OpenBLAS kernel; unset it")
-    _blas_report()
+    blas_report()
     flags = ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -245,7 +233,7 @@ def main(argv=None):
     bench_16bit_chain(args.reps)
     bench_bf16_matmul(args.reps)
     print("after the runs:")
-    _blas_report()
+    blas_report()
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ if __name__ == "__main__" and os.environ["OMP_NUM_THREADS"] == "1" \
     if PINNED is not None:
         os.sched_setaffinity(0, {PINNED})
 
-from bench.common import LR  # noqa: E402
+from bench.common import LR, blas_report  # noqa: E402
 from bench.workloads import cnn_data, mlp_data  # noqa: E402
 
 CHECK_STEPS = 3          # SGD steps taken before the losses are compared
@@ -299,18 +299,6 @@ def _time_rounds(runs, rounds, budget_s, min_rounds=3):
     return times
 
 
-def _blas_report():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return
-    for info in threadpool_info():
-        if info.get("user_api") == "blas":
-            print(f"  BLAS: {info.get('internal_api')} {info.get('version')} "
-                  f"kernel={info.get('architecture')} threads={info.get('num_threads')} "
-                  f"({os.path.basename(info.get('filepath', ''))})")
-
-
 def _header(args):
     import funcgrad as fg
     load = os.getloadavg()
@@ -348,7 +336,7 @@ def _header(args):
             native = "unknown"
         print(f"  torch oneDNN bf16 support (torch.ops.mkldnn._is_mkldnn_bf16_supported): "
               f"{native}")
-    _blas_report()
+    blas_report()
 
 
 WORKLOADS = {
@@ -446,7 +434,7 @@ def main(argv=None):
         if args.profile:
             _profile(kind, variants)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
-    _blas_report()
+    blas_report()
 
 
 if __name__ == "__main__":

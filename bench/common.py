@@ -302,3 +302,17 @@ def torch_load(torch, params, arrays):
                 raise ValueError(f"torch parameter of shape {tuple(p.shape)} given an array "
                                  f"of shape {a.shape}")
             p.copy_(torch.from_numpy(np.ascontiguousarray(a)))
+
+
+def blas_report():
+    """Print the OpenBLAS libraries loaded in this process (NumPy's, and funcgrad's once a
+    GEMM ran): version, kernel and threads, as threadpoolctl sees them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return
+    for info in threadpool_info():
+        if info.get("user_api") == "blas":
+            print(f"  BLAS: {info.get('internal_api')} {info.get('version')} "
+                  f"kernel={info.get('architecture')} threads={info.get('num_threads')} "
+                  f"({os.path.basename(info.get('filepath', ''))})")
