@@ -30,17 +30,24 @@ _ANY = "any"
 _BOOLINT = "boolint"
 
 
+_KIND_TESTS = {
+    _FLOAT: dtypes.is_float,
+    _INEXACT: dtypes.is_inexact,
+    _COMPLEX: dtypes.is_complex,
+    _ORDERED: lambda dt: not dtypes.is_complex(dt),
+    _NUM: lambda dt: not dtypes.is_bool(dt),
+    _INT: dtypes.is_int,
+    _ANY: lambda dt: True,
+    _BOOLINT: lambda dt: dtypes.is_int(dt) or dtypes.is_bool(dt),
+}
+_kind_ok: dict = {}      # (kind, dtype) -> bool: every eager operation checks its operands
+
+
 def _check_kind(name, dtype, kind):
-    ok = {
-        _FLOAT: dtypes.is_float(dtype),
-        _INEXACT: dtypes.is_inexact(dtype),
-        _COMPLEX: dtypes.is_complex(dtype),
-        _ORDERED: not dtypes.is_complex(dtype),
-        _NUM: not dtypes.is_bool(dtype),
-        _INT: dtypes.is_int(dtype),
-        _ANY: True,
-        _BOOLINT: dtypes.is_int(dtype) or dtypes.is_bool(dtype),
-    }[kind]
+    key = (kind, dtype)
+    ok = _kind_ok.get(key)
+    if ok is None:
+        ok = _kind_ok[key] = bool(_KIND_TESTS[kind](dtype))
     if not ok:
         want = {_FLOAT: "floating point", _INEXACT: "floating point or complex",
                 _COMPLEX: "complex", _ORDERED: "ordered (non-complex; compare the real parts "
