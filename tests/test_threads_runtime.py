@@ -337,24 +337,28 @@ def two_free_cores(monkeypatch):
 
 def _measure_plan(plan, t_one, t_many):
     """Drive `plan` through its measuring calls with fake run times; the teams it used."""
-    teams = []
-    for _ in range(T.WARMUP + 2 * T.SAMPLES):
+    teams, timed = [], []
+    for _ in range(T.MEASURE_CALLS):
         tok = T.prepare(plan)
         teams.append(T._tls.team)
+        timed.append(tok is not None)
         if tok is not None:
             team, _ = tok
             T.done(plan, (team, T.time.perf_counter() - (t_one if team == 1 else t_many)))
-    return teams
+    return teams, timed
 
 
 @pytest.mark.cbackend
 def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     fast = T.Plan()
-    teams = _measure_plan(fast, t_one=0.010, t_many=0.006)       # 1.67x faster
-    assert teams[:T.WARMUP] == [2] * T.WARMUP
-    assert sorted(teams[T.WARMUP:]) == [1] * T.SAMPLES + [2] * T.SAMPLES
-    # as many one-thread calls at odd positions as at even ones
-    ones = [k for k, t in enumerate(teams[T.WARMUP:]) if t == 1]
+    teams, timed = _measure_plan(fast, t_one=0.010, t_many=0.006)       # 1.67x faster
+    assert teams[:T.WARMUP] == [2] * T.WARMUP and not any(timed[:T.WARMUP])
+    measured = [t for t, on in zip(teams, timed) if on]
+    assert sorted(measured) == [1] * T.SAMPLES + [2] * T.SAMPLES
+    # a call right after the team changed is never timed
+    assert not any(on and teams[k] != teams[k - 1] for k, on in enumerate(timed))
+    # as many timed one-thread calls at odd positions as at even ones
+    ones = [k for k, (t, on) in enumerate(zip(teams, timed)) if on and t == 1]
     assert sum(k % 2 for k in ones) * 2 == len(ones)
     assert fast.parallel is True
     assert T.prepare(fast) is None and T._tls.team == 2
@@ -374,7 +378,7 @@ def test_plan_is_not_fooled_by_steps_that_alternate(two_free_cores):
     # nothing from the second thread must not look 1.3x faster with it, nor the reverse
     for slow_odd in (True, False):
         p = T.Plan()
-        for k in range(1, T.WARMUP + 2 * T.SAMPLES + 1):
+        for k in range(1, T.MEASURE_CALLS + 1):
             tok = T.prepare(p)
             if tok is not None:
                 team, _ = tok
@@ -439,7 +443,7 @@ def test_plan_measured_from_two_threads_at_once(monkeypatch):
 def test_jitted_programs_get_a_plan(two_free_cores):
     f = fg.jit(lambda a: a * 3.0 + 1.0)
     x = fg.device_put(np.arange(16, dtype=np.float32))
-    for _ in range(T.WARMUP + 2 * T.SAMPLES):
+    for _ in range(T.MEASURE_CALLS):
         np.testing.assert_allclose(np.asarray(f(x)), np.arange(16) * 3.0 + 1.0)
     import gc
 

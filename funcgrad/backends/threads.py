@@ -71,8 +71,13 @@ ACTIVE_SHARE = 0.25
 # Per program (`Plan`): calls run before measuring, timed calls per team size, the speedup
 # a full team must bring to be kept (issue 15: no more CPU time unless >= 1.3x faster), and
 # how long an answer holds.
-WARMUP = 2
+WARMUP = 3
 SAMPLES = 4
+# Measured calls come in blocks of one team size: a block's first call follows a change of
+# team (the other thread wakes from sleep, its caches are cold) and is not recorded, the
+# other two are. Blocks alternate 1, n, n, 1, 1, n, ... until each side has SAMPLES times.
+BLOCK = 3
+MEASURE_CALLS = WARMUP + 2 * SAMPLES * BLOCK // (BLOCK - 1)
 SPEEDUP_MIN = 1.3
 RECHECK_SECONDS = 30.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
@@ -517,10 +522,14 @@ def _measure(plan: Plan, team: int, epoch: int):
         k = plan.calls - WARMUP
     if k <= 0:
         return team, None
-    # one, full, full, one, one, full, ...: a step whose time alternates between calls
-    # (buffers reused every other call) weighs on both sides alike
-    if k % 4 in (0, 1):
+    # blocks of one team size in the order one, full, full, one, ...; a step whose time
+    # alternates between calls (buffers reused every other call) has one slow and one fast
+    # recorded call in every block, so it weighs on both sides alike
+    block, pos = divmod(k - 1, BLOCK)
+    if block % 4 in (0, 3):
         team = 1
+    if pos == 0:                           # just switched teams: run it, do not record it
+        return team, None
     return team, (team, time.perf_counter())
 
 
