@@ -622,10 +622,10 @@ def _leaf_signature(x, leaves):
     """The fast-path signature of one argument (appending its leaves), or None."""
     t = type(x)
     if t is ArrayImpl:
-        if x._backend is not None:
-            return None                      # device arrays: the backend's own path
         leaves.append(x)
-        return x.aval
+        # a device array's signature names its backend: the runner of a program compiled
+        # for host arrays must not take it as one
+        return x.aval if x._backend is None else (x._backend, x.aval)
     if t is np.ndarray:
         leaves.append(x)
         return (x.dtype, x.shape)
@@ -860,7 +860,8 @@ class Jitted:
             if self._mode is not None:
                 return self._call_special(args, kwargs)
             if not kwargs:
-                key = tuple([x.aval for x in args if type(x) is ArrayImpl])
+                key = tuple([x.aval if x._backend is None else (x._backend, x.aval)
+                             for x in args if type(x) is ArrayImpl])
                 if len(key) == len(args):
                     hit = self._fast.get(key)
                     if hit is not None:
@@ -964,18 +965,19 @@ class Jitted:
             return
         convert = _leaf_converters(leaves, program)
         out_avals = program.out_avals
+        owner = None if backend.host_arrays else backend
         single = out_tree.num_leaves == 1 and out_tree.node_type is None
         if convert is None and single:
             aval0 = out_avals[0]
 
             def call(leaves, runner=runner, aval0=aval0):
-                return ArrayImpl(runner(leaves)[0], aval0)
+                return ArrayImpl(runner(leaves)[0], aval0, owner)
         else:
             def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
                 if convert is not None:
                     leaves = [f(x) for f, x in zip(convert, leaves)]
                 outs = runner(leaves)
-                return tree_unflatten(out_tree, [ArrayImpl(o, a)
+                return tree_unflatten(out_tree, [ArrayImpl(o, a, owner)
                                                  for o, a in zip(outs, out_avals)])
 
         fast = self._fast
@@ -986,7 +988,8 @@ class Jitted:
                 fast.pop(k, None)
         fast[key] = call
         if not kwargs and all(type(x) is ArrayImpl for x in args):
-            fast[tuple(x.aval for x in args)] = call
+            fast[tuple(x.aval if x._backend is None else (x._backend, x.aval)
+                       for x in args)] = call
 
     def lower(self, *args, **kwargs) -> Lowered:
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)

@@ -116,3 +116,51 @@ def test_int_out_of_range_is_an_error_on_both_paths():
     f(3)
     with pytest.raises(OverflowError):
         f(2 ** 40)
+
+
+def _opencl_or_skip():
+    from conftest import _backend_available
+    if not _backend_available("opencl"):
+        pytest.skip("no OpenCL platform here")
+    return fg.devices("opencl")[0]
+
+
+@pytest.mark.opencl
+def test_host_program_called_with_a_device_array_reads_live_memory():
+    # Regression: a function jitted for the C backend, warm from host arrays, took an
+    # OpenCL array of the same shape into its host fast path; the address of a temporary
+    # host copy was remembered on the array, so every call read freed memory (silently
+    # wrong values).
+    dev = _opencl_or_skip()
+    f = fg.jit(lambda x: x * 2)
+    xh = fnp.arange(100_000, dtype=fnp.float32)
+    f(xh), f(xh)
+    xd = fg.device_put(np.arange(100_000, dtype=np.float32) + 10, dev)
+    want = (np.arange(100_000, dtype=np.float32) + 10) * 2
+    for _ in range(3):
+        np.testing.assert_array_equal(np.asarray(f(xd)), want)
+        junk = [np.full(100_000, 7.0, np.float32) for _ in range(20)]   # reuse freed memory
+        del junk
+    assert xd._addr is None
+
+
+@pytest.mark.opencl
+def test_opencl_fast_path_takes_device_host_and_numpy_inputs():
+    dev = _opencl_or_skip()
+    w = fnp.arange(5, dtype=fnp.float32)                    # a constant of the program
+    f = fg.jit(lambda x, y: (x * 2 + w, y - x), backend="opencl")
+    xd = fg.device_put(np.arange(5, dtype=np.float32), dev)
+    yh = fnp.ones(5, dtype=fnp.float32)
+    for y in (yh, np.ones(5, np.float32), yh, fg.device_put(np.ones(5, np.float32), dev)):
+        for _ in range(3):
+            a, b = f(xd, y)
+            assert a.backend == b.backend == "opencl"
+            np.testing.assert_array_equal(np.asarray(a), np.arange(5) * 3.0)
+            np.testing.assert_array_equal(np.asarray(b), 1.0 - np.arange(5))
+    assert f.trace_count == 1
+    # the warm path hands the result over as a device array that later calls may take
+    g = fg.jit(lambda x: x + 1, backend="opencl")
+    y = xd
+    for _ in range(5):
+        y = g(y)
+    np.testing.assert_array_equal(np.asarray(y), np.arange(5) + 5.0)

@@ -48,10 +48,17 @@ class Backend:
         returns the list of output Arrays. `donate[i]` lets output buffers reuse input i."""
         raise NotImplementedError(f"backend {self.name!r} cannot run programs")
 
+    # Whether this backend's arrays are host NumPy arrays (`ArrayImpl(value, aval)` with no
+    # backend): then its `fast_runner` returns host arrays; otherwise the values it returns
+    # are this backend's and jit wraps them as `ArrayImpl(value, aval, backend)`.
+    host_arrays = True
+
     def fast_runner(self, program, consts, name="f"):
-        """A function `(list of host arrays) -> list of read-only host arrays` running
-        `program` with `consts` prepended (jit's dispatch fast path), or None when the
-        backend has no such path (then jit calls `execute_program`)."""
+        """A function `(list of input Arrays) -> list of output values` running `program`
+        with `consts` prepended (jit's dispatch fast path), or None when the backend has no
+        such path (then jit calls `execute_program`). The inputs are funcgrad arrays of any
+        backend (host arrays, or device arrays that the runner must move); the outputs are
+        read-only host arrays, or this backend's values when `host_arrays` is False."""
         return None
 
     # --- data ---------------------------------------------------------------------------

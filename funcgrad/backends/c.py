@@ -991,8 +991,16 @@ def _run_cond(eqn, vals, symbols):
 _LOOPS = {control.scan_p: _run_scan, control.while_p: _run_while, control.cond_p: _run_cond}
 
 
-def _input_addr(x) -> int:
+def _input_addr(x, keep: list) -> int:
+    """The address of input `x`'s host buffer. A host array remembers it (its buffer never
+    changes); another backend's array (an OpenCL buffer) is copied to the host for this
+    call only: the copy goes into `keep`, which the caller holds until the call returns.
+    (Remembering the copy's address read freed memory on the next call.)"""
     v = x._host_value()   # raises for a deleted (donated) array
+    if x._backend is not None:
+        v = np.ascontiguousarray(v)
+        keep.append(v)
+        return _addr(v)
     if not v.flags.c_contiguous:
         x._value = v = np.ascontiguousarray(v)
     a = x._addr = _addr(v)
@@ -1073,9 +1081,10 @@ def _simple_runner(exe, caddr):
         ptrs = template.copy()
         ptrs[:n_c] = caddr
         i = n_c
+        keep = []                      # host copies of other backends' inputs
         for x in arrays:
             a = x._addr
-            ptrs[i] = a if a is not None else _input_addr(x)
+            ptrs[i] = a if a is not None else _input_addr(x, keep)
             i += 1
         outs = {}
         for s, shape, dt, nb in alloc:
@@ -1174,9 +1183,10 @@ class CBackend(ReferenceBackend):
 
         def runner(arrays):
             addrs = list(caddr)
+            keep = []                  # host copies of other backends' inputs
             for x in arrays:
                 a = x._addr
-                addrs.append(a if a is not None else _input_addr(x))
+                addrs.append(a if a is not None else _input_addr(x, keep))
             try:
                 outs = run(addrs)
             except _NeedArrays:

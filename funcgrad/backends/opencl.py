@@ -226,6 +226,7 @@ class Executable:
         self.host_reasons: list[tuple[str, str]] = []
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
+        self._alloc_specs: dict = {}     # slot -> how `_alloc` makes its buffer
         for v in self.program.invars:
             self.slot_of[v.id] = self._new_slot(v.aval)
         self.n_in = len(self.program.invars)
@@ -364,8 +365,18 @@ class Executable:
     # -- running ---------------------------------------------------------------------
 
     def _alloc(self, slot):
-        av = self.slot_avals[slot]
-        return _opencl().DeviceBuffer(av.shape, av.dtype, self.device)
+        spec = self._alloc_specs.get(slot)
+        if spec is None:
+            ocl = _opencl()
+            av = self.slot_avals[slot]
+            dtype = self.device.check_dtype(av.dtype)
+            shape = tuple(int(d) for d in av.shape)
+            nbytes = int(np.prod(shape)) * dtype.itemsize
+            spec = self._alloc_specs[slot] = (
+                ocl.DeviceBuffer._pooled, shape, dtype, self.device,
+                ocl.buffer_pool(self.device), nbytes, ocl.bucket_size(nbytes))
+        new, *args = spec
+        return new(*args)
 
     def run(self, args: list) -> list:
         ocl = _opencl()
@@ -651,6 +662,26 @@ class OpenCLBackend(Backend):
         vals = [self._on_device(a, device) for a in args]
         outs = exe.run(vals)
         return [ArrayImpl(o, a, self) for o, a in zip(outs, program.out_avals)]
+
+    host_arrays = False
+
+    def fast_runner(self, program, consts, name="f"):
+        """jit's dispatch fast path: runs the executable on the inputs' device, with the
+        constants uploaded to that device once (`execute_program` uploads host constants on
+        every call), and returns its output DeviceBuffers."""
+        per_device: dict = {}
+
+        def runner(arrays):
+            device = self._device_of(arrays)
+            hit = per_device.get(device)
+            if hit is None:
+                exe = self.executable(program, device, name)
+                hit = per_device[device] = (exe.run, [self._on_device(c, device)
+                                                      for c in consts])
+            run, cvals = hit
+            return run(cvals + [self._on_device(a, device) for a in arrays])
+
+        return runner
 
     def execute_primitive(self, prim, arrays, params, out_avals):
         if prim in control.array_impls:
