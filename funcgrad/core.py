@@ -433,7 +433,7 @@ def to_array(x, dtype=None) -> Array:
         dt = dtypes.python_scalar_dtype(x) if dtype is None else \
             dtypes.canonicalize_value(dtype)
         if isinstance(x, int) and not isinstance(x, bool) and dtypes.is_int(dt):
-            info = np.iinfo(dt)
+            info = dtypes.iinfo(dt)      # knows int4, ... (np.iinfo does not)
             if not info.min <= x <= info.max:
                 raise OverflowError(f"Python int {x} is too large for {dt}")
         return ArrayImpl(np.asarray(x, dt), ShapedArray((), dt, True))

@@ -16,6 +16,13 @@ complex128), bfloat16 with float16 gives float32 (neither holds the other), and 
 Python complex (`x * 1j`) gives the complex type of the array's precision (float32 or
 bfloat16 -> complex64, float64 -> complex128). `bfloat16` is ml_dtypes' NumPy dtype, as in
 JAX; NumPy's own promotion does not know it, so the float rules here do not ask NumPy.
+
+The narrow types (JAX's 8/6/4-bit floats `float8_e4m3fn`, ..., `float4_e2m1fn` and the
+1/2/4-bit integers `int4`, `uint4`, ...) are ml_dtypes' dtypes too. As in JAX they have no
+implicit promotion path: mixed with any other dtype but bool (or a different narrow type)
+they raise `TypePromotionError`; weak Python scalars take the narrow type (a float only
+for the narrow floats). They compute as XLA does: each operation widened to float32 (int32)
+and its result rounded (wrapped) back (`backends.reference.run_impl`).
 """
 from __future__ import annotations
 
@@ -42,6 +49,33 @@ float64 = np.dtype(np.float64)
 bfloat16 = np.dtype(ml_dtypes.bfloat16)
 complex64 = np.dtype(np.complex64)
 complex128 = np.dtype(np.complex128)
+float8_e3m4 = np.dtype(ml_dtypes.float8_e3m4)
+float8_e4m3 = np.dtype(ml_dtypes.float8_e4m3)
+float8_e4m3b11fnuz = np.dtype(ml_dtypes.float8_e4m3b11fnuz)
+float8_e4m3fn = np.dtype(ml_dtypes.float8_e4m3fn)
+float8_e4m3fnuz = np.dtype(ml_dtypes.float8_e4m3fnuz)
+float8_e5m2 = np.dtype(ml_dtypes.float8_e5m2)
+float8_e5m2fnuz = np.dtype(ml_dtypes.float8_e5m2fnuz)
+float8_e8m0fnu = np.dtype(ml_dtypes.float8_e8m0fnu)
+float6_e2m3fn = np.dtype(ml_dtypes.float6_e2m3fn)
+float6_e3m2fn = np.dtype(ml_dtypes.float6_e3m2fn)
+float4_e2m1fn = np.dtype(ml_dtypes.float4_e2m1fn)
+int1 = np.dtype(ml_dtypes.int1)
+int2 = np.dtype(ml_dtypes.int2)
+int4 = np.dtype(ml_dtypes.int4)
+uint1 = np.dtype(ml_dtypes.uint1)
+uint2 = np.dtype(ml_dtypes.uint2)
+uint4 = np.dtype(ml_dtypes.uint4)
+
+# JAX's narrow types, by the family its promotion error names.
+FLOAT8 = (float8_e3m4, float8_e4m3, float8_e4m3b11fnuz, float8_e4m3fn, float8_e4m3fnuz,
+          float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu)
+FLOAT6 = (float6_e2m3fn, float6_e3m2fn)
+FLOAT4 = (float4_e2m1fn,)
+NARROW_FLOATS = frozenset(FLOAT8 + FLOAT6 + FLOAT4)
+NARROW_INTS = frozenset([int1, int2, int4, uint1, uint2, uint4])
+NARROW_UINTS = frozenset([uint1, uint2, uint4])
+NARROW = NARROW_FLOATS | NARROW_INTS
 
 # JAX's `float0`: the dtype of the tangent/cotangent of an integer or boolean value (it has
 # no values: every element is the trivial zero). Gradients with respect to integer inputs
@@ -50,7 +84,7 @@ complex128 = np.dtype(np.complex128)
 float0 = np.dtype([("float0", np.void, 0)])
 
 SUPPORTED = frozenset([bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-                       bfloat16, float16, float32, float64, complex64, complex128])
+                       bfloat16, float16, float32, float64, complex64, complex128]) | NARROW
 _TO_32 = {float64: float32, int64: int32, uint64: uint32, complex128: complex64}
 
 # JAX's x64 switch, kept here for the hot paths (every array creation reads it).
@@ -75,7 +109,9 @@ def __getattr__(name):
 
 _SHORT = {bool_: "bool", int8: "i8", int16: "i16", int32: "i32", int64: "i64", uint8: "u8",
           uint16: "u16", uint32: "u32", uint64: "u64", bfloat16: "bf16", float16: "f16",
-          float32: "f32", float64: "f64", complex64: "c64", complex128: "c128"}
+          float32: "f32", float64: "f64", complex64: "c64", complex128: "c128",
+          int1: "i1", int2: "i2", int4: "i4", uint1: "u1", uint2: "u2", uint4: "u4",
+          **{d: "f" + d.name[5] + "_" + d.name.split("_", 1)[1] for d in NARROW_FLOATS}}
 
 
 def short_name(dtype) -> str:
@@ -131,10 +167,16 @@ def DEFAULT_COMPLEX_() -> np.dtype:
 
 
 def is_float(dtype) -> bool:
-    """A real floating-point dtype, bfloat16 included (NumPy's `issubdtype` does not know
-    ml_dtypes' types)."""
+    """A real floating-point dtype, bfloat16 and the narrow floats included (NumPy's
+    `issubdtype` does not know ml_dtypes' types)."""
     dt = np.dtype(dtype)
-    return dt == bfloat16 or np.issubdtype(dt, np.floating)
+    return dt == bfloat16 or dt in NARROW_FLOATS or np.issubdtype(dt, np.floating)
+
+
+def is_narrow(dtype) -> bool:
+    """One of JAX's 8/6/4-bit floats or 1/2/4-bit integers (no implicit promotion; computed
+    widened to float32/int32 and rounded back)."""
+    return np.dtype(dtype) in NARROW
 
 
 def is_complex(dtype) -> bool:
@@ -168,16 +210,29 @@ def complex_dtype(dtype) -> np.dtype:
 
 
 def finfo(dtype):
-    """`np.finfo` that also knows bfloat16 (ml_dtypes' subclass of it)."""
+    """`np.finfo` that also knows bfloat16 and the narrow floats (ml_dtypes' subclass)."""
     return ml_dtypes.finfo(np.dtype(dtype))
 
 
+_IINFO: dict = {}
+
+
+def iinfo(dtype):
+    """`np.iinfo` that also knows int4, uint4, ... (ml_dtypes'); memoised (Python ints are
+    range-checked against it on every conversion)."""
+    dt = np.dtype(dtype)
+    info = _IINFO.get(dt)
+    if info is None:
+        info = _IINFO[dt] = ml_dtypes.iinfo(dt)
+    return info
+
+
 def is_int(dtype) -> bool:
-    return np.issubdtype(dtype, np.integer)
+    return np.dtype(dtype) in NARROW_INTS or np.issubdtype(dtype, np.integer)
 
 
 def is_unsigned(dtype) -> bool:
-    return np.issubdtype(dtype, np.unsignedinteger)
+    return np.dtype(dtype) in NARROW_UINTS or np.issubdtype(dtype, np.unsignedinteger)
 
 
 def is_bool(dtype) -> bool:
@@ -212,10 +267,36 @@ def python_scalar_dtype(x) -> np.dtype:
     raise TypeError(f"not a Python scalar: {type(x).__name__}")
 
 
+def _narrow_refusal(names) -> TypePromotionError:
+    """JAX's error for a promotion involving a narrow type (its lattice has no path from
+    them to any other type)."""
+    dts = [np.dtype(n) for n in names if not isinstance(n, type)]
+    if any(d in FLOAT8 for d in dts):
+        what, to = "8-bit floats", "float32"
+    elif any(d in FLOAT6 for d in dts):
+        what, to = "6-bit floats", "float32"
+    elif any(d in FLOAT4 for d in dts):
+        what, to = "4-bit floats", "float32"
+    else:
+        what, to = "1-bit, 2-bit and 4-bit integers", "int32"
+    shown = tuple(str(n) for n in names)
+    return TypePromotionError(
+        f"Input dtypes {shown} have no available implicit dtype promotion path. To avoid "
+        f"unintended promotion, {what} do not support implicit promotion. If you'd like "
+        "your inputs to be promoted to another type, you can do so explicitly using e.g. "
+        f"x.astype('{to}')")
+
+
 def promote_strong(a, b) -> np.dtype:
     a, b = np.dtype(a), np.dtype(b)
     if a == b:
         return a
+    if a in NARROW or b in NARROW:
+        if a == bool_:         # bool sits below every type on JAX's lattice
+            return b
+        if b == bool_:
+            return a
+        raise _narrow_refusal((a, b))
     ra, rb = _kind_rank(a), _kind_rank(b)
     if ra < rb:
         a, b, ra, rb = b, a, rb, ra
@@ -243,6 +324,10 @@ def result_type(*typed) -> tuple[np.dtype, bool]:
             out = promote_strong(out, d)
         top_weak = max((_kind_rank(d) for d in weak), default=-1)
         rank = _kind_rank(out)
+        if out in NARROW and top_weak > rank:
+            # int4 + 1.0, float8 * 1j: the weak type's kind has no path to the narrow type
+            weak_type = {2: float, 3: complex}[top_weak]
+            raise _narrow_refusal((weak_type, out))
         if top_weak == 3 and rank == 2:
             return complex_dtype(out), False      # f32 * 1j -> c64, f64 * 1j -> c128
         if top_weak > rank:

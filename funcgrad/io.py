@@ -225,22 +225,25 @@ def _saved_name(cls, kind: str) -> str:
     return name
 
 
-# bfloat16 has no .npy type code (np.save writes it as raw 'V2' bytes, which load could not
-# tell from any other 2-byte void): it needs its own field in the leaf node first.
-_STORABLE = dtypes.SUPPORTED - {dtypes.bfloat16}
+# bfloat16 and the narrow types (float8_*, int4, ...) have no .npy type code (np.save writes
+# them as raw 'V2'/'V1' bytes, which load could not tell from any other void): they need
+# their own field in the leaf node first.
+_STORABLE = dtypes.SUPPORTED - {dtypes.bfloat16} - dtypes.NARROW
 
 
 def _dtype_problem(dt: np.dtype) -> str | None:
     """None for a dtype funcgrad.io stores; otherwise a description of why not."""
-    if dt == dtypes.bfloat16:
-        return ("bfloat16 (the .npy format has no type code for it; save "
-                "x.astype(float32), which holds every bfloat16 value exactly)")
+    if dt == dtypes.bfloat16 or dt in dtypes.NARROW:
+        wide = ("float32" if dtypes.is_float(dt) else
+                "uint8" if dtypes.is_unsigned(dt) else "int8")
+        return (f"{dt} (the .npy format has no type code for it; save "
+                f"x.astype({wide}), which holds every {dt} value exactly)")
     return _dtype_problem_in(dt, _STORABLE)
 
 
 @functools.lru_cache(maxsize=64)
 def _dtype_problem_in(dt: np.dtype, supported: frozenset) -> str | None:
-    # The allow-list is the dtypes funcgrad supports but bfloat16 (see _STORABLE). Cached
+    # The allow-list is the dtypes funcgrad supports but ml_dtypes' (see _STORABLE). Cached
     # because a checkpoint has one header per array.
     if dt.hasobject:
         return (f"{dt} (Python objects, which would need pickle; funcgrad.io never "

@@ -18,7 +18,7 @@ import numpy as np
 
 import cdsl
 
-from .. import config, core, dtypes
+from .. import config, dtypes
 from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
 from ..lru import LRU
@@ -26,7 +26,7 @@ from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control, indexing as ix, reductions as rd
 from . import threads as _threads
-from .reference import ReferenceBackend
+from .reference import ReferenceBackend, run_impl
 
 # libgomp reads its wait policy once, when it loads: before any compiled module loads
 _threads.configure_openmp()
@@ -870,7 +870,8 @@ def _host_call(eqn, vals):
         res = array_impls[eqn.prim](*arrs, **eqn.params)
         return [_contiguous(np.asarray(r)) for r in res]
     with np.errstate(all="ignore"):
-        out = core.impl_rules[eqn.prim](*[np.asarray(v) for v in vals], **eqn.params)
+        out = run_impl(eqn.prim, [np.asarray(v) for v in vals], eqn.params,
+                       [v.aval.dtype for v in eqn.outputs])
     outs = out if eqn.prim.multiple_results else [out]
     return [np.ascontiguousarray(np.asarray(o, v.aval.dtype))
             for o, v in zip(outs, eqn.outputs)]

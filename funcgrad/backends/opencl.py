@@ -56,6 +56,7 @@ from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
 from .base import Backend, Device
+from .reference import run_impl
 
 # The matmul kernel: "tiled" (local-memory tiles; default on GPUs), "vec" (vector-type
 # register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
@@ -483,7 +484,7 @@ def _host_call(eqn, vals):
         arrs = [ArrayImpl(np.asarray(v), a.aval) for v, a in zip(vals, eqn.inputs)]
         res = array_impls[eqn.prim](*arrs, **eqn.params)
         return [np.asarray(r) for r in res]
-    out = core.impl_rules[eqn.prim](*vals, **eqn.params)
+    out = run_impl(eqn.prim, vals, eqn.params, [v.aval.dtype for v in eqn.outputs])
     outs = out if eqn.prim.multiple_results else [out]
     return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs)]
 

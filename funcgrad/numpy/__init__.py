@@ -30,6 +30,15 @@ int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
 uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 bfloat16 = _ml_dtypes.bfloat16
+# JAX's narrow types, ml_dtypes' scalar types as in jax.numpy (see funcgrad.dtypes).
+float8_e3m4, float8_e4m3 = _ml_dtypes.float8_e3m4, _ml_dtypes.float8_e4m3
+float8_e4m3b11fnuz, float8_e4m3fn = _ml_dtypes.float8_e4m3b11fnuz, _ml_dtypes.float8_e4m3fn
+float8_e4m3fnuz, float8_e5m2 = _ml_dtypes.float8_e4m3fnuz, _ml_dtypes.float8_e5m2
+float8_e5m2fnuz, float8_e8m0fnu = _ml_dtypes.float8_e5m2fnuz, _ml_dtypes.float8_e8m0fnu
+float6_e2m3fn, float6_e3m2fn = _ml_dtypes.float6_e2m3fn, _ml_dtypes.float6_e3m2fn
+float4_e2m1fn = _ml_dtypes.float4_e2m1fn
+int1, int2, int4 = _ml_dtypes.int1, _ml_dtypes.int2, _ml_dtypes.int4
+uint1, uint2, uint4 = _ml_dtypes.uint1, _ml_dtypes.uint2, _ml_dtypes.uint4
 complex64, complex128 = _np.complex64, _np.complex128
 csingle, cdouble, complex_ = _np.complex64, _np.complex128, _np.complex128
 integer, floating, number, inexact = _np.integer, _np.floating, _np.number, _np.inexact
@@ -39,24 +48,37 @@ pi, e, inf, nan, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, _np.euler_gamma
 newaxis = None
 # The 16-bit floats, which reductions accumulate in float32 (as JAX).
 _HALF = (_dt.float16, _dt.bfloat16)
-# ml_dtypes' finfo is NumPy's extended to bfloat16 (JAX's jnp.finfo does the same).
-iinfo, finfo = _np.iinfo, _ml_dtypes.finfo
+# ml_dtypes' finfo/iinfo are NumPy's extended to bfloat16, the narrow floats and int4, ...
+# (JAX's jnp.finfo/iinfo do the same).
+iinfo, finfo = _ml_dtypes.iinfo, _ml_dtypes.finfo
 
 
-def _is_bfloat16(t) -> bool:
-    if t is _ml_dtypes.bfloat16 or isinstance(t, str) and t == "bfloat16":
-        return True
-    return isinstance(t, _np.dtype) and t == _dt.bfloat16
+def _ml_dtype(t):
+    """The dtype of `t` when it is one of ml_dtypes' (bfloat16, float8_*, int4, ...)."""
+    if isinstance(t, type) and issubclass(t, _np.generic) or isinstance(t, (str, _np.dtype)):
+        try:
+            dt = _np.dtype(t)
+        except TypeError:
+            return None
+        return dt if dt == _dt.bfloat16 or dt in _dt.NARROW else None
+    return None
 
 
 def issubdtype(arg1, arg2):
-    """NumPy's `issubdtype`, with bfloat16 a floating type (JAX's hierarchy; NumPy does not
-    know ml_dtypes' types: np.issubdtype(bfloat16, floating) is False)."""
-    if _is_bfloat16(arg1):
-        if _is_bfloat16(arg2):
-            return True
-        return isinstance(arg2, type) and arg2 in (_np.floating, _np.inexact, _np.number,
-                                                   _np.generic)
+    """NumPy's `issubdtype`, with bfloat16 and the narrow floats floating types and int4,
+    uint4, ... (un)signed integers (JAX's hierarchy; NumPy does not know ml_dtypes' types:
+    np.issubdtype(bfloat16, floating) is False)."""
+    dt = _ml_dtype(arg1)
+    if dt is not None:
+        if _ml_dtype(arg2) is not None:
+            return dt == _ml_dtype(arg2)
+        if _dt.is_float(dt):
+            parents = (_np.floating, _np.inexact, _np.number, _np.generic)
+        elif _dt.is_unsigned(dt):
+            parents = (_np.unsignedinteger, _np.integer, _np.number, _np.generic)
+        else:
+            parents = (_np.signedinteger, _np.integer, _np.number, _np.generic)
+        return isinstance(arg2, type) and arg2 in parents
     return _np.issubdtype(arg1, arg2)
 # NumPy's scalar-type names, as jax.numpy exports them (the 64-bit ones follow the x64 rule
 # when used as a dtype).
@@ -1990,7 +2012,7 @@ def _take_fill_value(dtype, fill_value):
         return _np.nan
     if _dt.is_bool(dtype):
         return True
-    return _np.iinfo(dtype).min if not _dt.is_unsigned(dtype) else _np.iinfo(dtype).max
+    return _dt.iinfo(dtype).min if not _dt.is_unsigned(dtype) else _dt.iinfo(dtype).max
 
 
 def _prepare_indices(idx, n, mode, wrap_negative, name):
@@ -2870,7 +2892,10 @@ __all__ = [
     "uint16", "uint32", "uint64", "uint8", "unique", "unravel_index", "unsignedinteger",
     "unstack", "vander", "var", "vdot", "vecdot", "vecmat", "vectorize", "vsplit", "vstack",
     "where", "zeros", "zeros_like",
-    "bfloat16", "cdouble", "complex128", "complex64", "complex_", "csingle", "real_if_close",
+    "bfloat16", "float8_e3m4", "float8_e4m3", "float8_e4m3b11fnuz", "float8_e4m3fn",
+    "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu", "float6_e2m3fn",
+    "float6_e3m2fn", "float4_e2m1fn", "int1", "int2", "int4", "uint1", "uint2", "uint4",
+    "cdouble", "complex128", "complex64", "complex_", "csingle", "real_if_close",
     "sort_complex",
     "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "setdiff1d",
     "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts", "unique_inverse",

@@ -223,12 +223,17 @@ def iterable(y):
 def isdtype(dtype, kind):
     """The array API's dtype-kind test ("bool", "signed integer", "unsigned integer",
     "integral", "real floating", "complex floating", "numeric", or a dtype / tuple);
-    bfloat16 is a real floating type (JAX's; NumPy's isdtype refuses ml_dtypes' types)."""
+    bfloat16 and the narrow floats are real floating types, int4, ... (un)signed integers
+    (JAX's; NumPy's isdtype refuses ml_dtypes' types)."""
     dt = _np.dtype(dtype)
-    if dt == _dt.bfloat16:
+    if dt == _dt.bfloat16 or dt in _dt.NARROW:
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        return any(k in ("real floating", "numeric") or
-                   (not isinstance(k, str) and _np.dtype(k) == dt) for k in kinds)
+        if _dt.is_float(dt):
+            names = ("real floating", "numeric")
+        else:
+            names = ("unsigned integer" if _dt.is_unsigned(dt) else "signed integer",
+                     "integral", "numeric")
+        return any(k in names if isinstance(k, str) else _np.dtype(k) == dt for k in kinds)
     return bool(_np.isdtype(dt, kind))
 
 
