@@ -136,8 +136,10 @@ class Device:
                 f"or pick another device with {DEVICE_ENV}."
             )
         # Complex values are float2/double2 in kernels, bfloat16 is ushort storage computed
-        # in float (ml_dtypes' dtype has kind 'V', so it is named here).
-        if dt.hasobject or (dt.kind not in "biufc" and dt.name != "bfloat16"):
+        # in float (ml_dtypes' dtype has kind 'V', so it is named here); ml_dtypes' 1-byte
+        # types (float8_*, int4, ...) are stored as bytes (funcgrad computes them on the host).
+        narrow = dt.itemsize == 1 and dt.type.__module__ == "ml_dtypes"
+        if dt.hasobject or (dt.kind not in "biufc" and dt.name != "bfloat16" and not narrow):
             raise OpenCLDtypeError(
                 f"dtype {dt} cannot live in an OpenCL buffer on device {self.name!r}"
             )
