@@ -15,12 +15,19 @@ import numpy as np
 from funcgrad import lax
 from funcgrad import numpy as fnp
 from funcgrad.nn import initializers
+from funcgrad.nn._scaled_dot import (
+    BlockScaleConfig,
+    get_scaled_dot_general_config,
+    scaled_dot_general,
+)
 
 __all__ = [
+    "BlockScaleConfig",
     "celu",
     "dot_product_attention",
     "elu",
     "gelu",
+    "get_scaled_dot_general_config",
     "glu",
     "hard_sigmoid",
     "hard_silu",
@@ -39,6 +46,7 @@ __all__ = [
     "one_hot",
     "relu",
     "relu6",
+    "scaled_dot_general",
     "scaled_matmul",
     "selu",
     "sigmoid",
