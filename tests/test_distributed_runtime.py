@@ -26,3 +26,27 @@ def test_keep_freed_buffers_raises_glibcs_thresholds():
 def test_keep_freed_buffers_leaves_a_users_malloc_settings(monkeypatch, var):
     monkeypatch.setenv(var, "131072")
     assert runtime.keep_freed_buffers() is False
+
+
+def test_fused_buffers_are_reused_only_once_every_result_is_gone():
+    """The allreduce's fused buffer is handed out again step after step, but never while a
+    result (a view of it) is alive: results a caller keeps are not overwritten."""
+    import numpy as np
+    pool = runtime._FusedBuffers(per_size=2)
+    f32 = np.dtype(np.float32)
+    a = pool.get(f32, 10)
+    a[:] = 1.0
+    a_id, kept = id(a), a[2:5].reshape(3, 1)     # a result the caller keeps
+    del a
+    b = pool.get(f32, 10)
+    assert id(b) != a_id and not np.shares_memory(kept, b)
+    b[:] = 2.0
+    assert (kept == 1.0).all()
+    b_id = id(b)
+    del b                                        # nothing refers to b any more: reused
+    assert id(pool.get(f32, 10)) == b_id
+    del kept
+    assert id(pool.get(f32, 10)) == a_id
+    assert pool.get(np.dtype(np.float64), 10).dtype == np.float64
+    held = [pool.get(f32, 4) for _ in range(3)]  # more than per_size at once
+    assert len({id(h) for h in held}) == 3 and len(pool._kept[(f32, 4)]) == 2

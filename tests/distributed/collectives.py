@@ -139,6 +139,33 @@ def check_composition():
         close(a, b, "reductions started early")
 
 
+def check_kept_results():
+    """The allreduce reduces in one fused buffer, reused from call to call: results a
+    caller keeps must not change when the next call reuses it, and the buffer is reused
+    once they are gone."""
+    x = local_value(R, (3, 4), np.float32)
+    xs = np.stack([local_value(k, (3, 4), np.float32) for k in range(N)])
+    step = dist.spmd(lambda t: lax.psum(t, AX), backend="c")
+    first = step({"a": x, "b": x[0]})
+    second = step({"a": 2 * x, "b": 2 * x[0]})
+    close(first["a"], xs.sum(0), "a kept psum result after the next call", 1e-5)
+    close(first["b"], xs[:, 0].sum(0), "a kept psum result after the next call", 1e-5)
+    close(second["a"], 2 * xs.sum(0), "the next call's psum", 1e-5)
+    e1 = dist.allreduce(x)
+    e2 = dist.allreduce(3 * x)
+    close(e1, xs.sum(0), "a kept eager allreduce result after the next call", 1e-5)
+    close(e2, 3 * xs.sum(0), "the next eager allreduce", 1e-5)
+    world = dist.initialize()
+    if N > 1:
+        del first, second, e1, e2
+        kept = world._fused._kept[(np.dtype(np.float32), 16)]
+        for _ in range(3):
+            out = np.asarray(step({"a": x, "b": x[0]})["a"])
+            assert any(np.shares_memory(out, k) for k in kept), \
+                f"process {R}: the fused buffer was not reused"
+            del out
+
+
 def global_sum(v):
     """The sum over processes of a float (eager allreduce)."""
     return float(dist.allreduce(np.asarray(v, np.float64))[()] if N > 1 else v)
@@ -219,6 +246,7 @@ backends = ["c", "reference"] + (["opencl"] if "--opencl" in sys.argv else [])
 for b in backends:
     check_forward(b)
 check_composition()
+check_kept_results()
 check_gradients()
 check_eager()
 dist.shutdown()
