@@ -15,8 +15,11 @@ process) and measures, with the global batch fixed:
 - the cost model's predicted efficiency at 8 to 256 processes (ring allreduce:
   2(p-1) latencies + 2(p-1)/p of the gradient bytes over the bandwidth) with the
   bandwidth and latency measured here and with a 10 Gb/s Ethernet network.
-Medians over repeated timed runs (p50 and p90 reported); every process times the same
-synchronised steps, process 0 reports.
+It also isolates the computation: the same step without the gradient `pmean` (a plain
+`jit`), on each process's share of the batch with all processes running at once, and with
+one process alone on half the batch; their ratio bounds the speedup any communication could
+reach. Medians over repeated timed runs (p50 and p95 reported) and the load average before
+each launch; every process times the same synchronised steps, process 0 reports.
 """
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def _timeit(fn, reps, inner, barrier):
 
 
 def _stats(times):
-    return {"p50": float(np.median(times)), "p90": float(np.percentile(times, 90))}
+    return {"p50": float(np.median(times)), "p95": float(np.percentile(times, 95))}
 
 
 def _losses():
@@ -95,9 +98,14 @@ def _step_workload(name, quick):
         grads = dist.pmean(fg.grad(local_loss)(params, x, y), "batch")
         return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, grads)]
 
-    params = dist.broadcast(data["params"])
-    x, y = dist.shard((data["x"], data["y"]))
-    return step, params, x, y
+    @fg.jit
+    def local_step(params, x, y):
+        grads = fg.grad(local_loss)(params, x, y)
+        return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, grads)]
+
+    params = fg.device_put(dist.broadcast(data["params"]))
+    x, y = fg.device_put(dist.shard((data["x"], data["y"])))
+    return step, local_step, params, x, y
 
 
 def worker(args):
@@ -108,13 +116,22 @@ def worker(args):
     rank, size = world.rank, world.size
     barrier = dist.barrier
     reps, inner = (5, 10) if args.quick else (15, 20)
-    out = {"procs": size, "steps": {}, "allreduce": {}}
+    out = {"procs": size, "steps": {}, "local": {}, "half_alone": {}, "allreduce": {}}
     for name in ("mlp", "cnn"):
-        step, params, x, y = _step_workload(name, args.quick)
+        step, local_step, params, x, y = _step_workload(name, args.quick)
 
         def run(step=step, params=params, x=x, y=y):
             fg.block_until_ready(step(params, x, y))
         out["steps"][name] = _stats(_timeit(run, reps, inner, barrier))
+        # The computation alone: the step without the pmean, every process at once.
+        out["local"][name] = _stats(_timeit(
+            lambda: fg.block_until_ready(local_step(params, x, y)), reps, inner, barrier))
+        if size == 1:
+            half = x.shape[0] // 2
+            xh, yh = x[:half], y[:half]
+            out["half_alone"][name] = _stats(_timeit(
+                lambda: fg.block_until_ready(local_step(params, xh, yh)), reps, inner,
+                barrier))
 
     # The fused gradient allreduce against a raw Allreduce of the same bytes.
     from bench import workloads
@@ -135,6 +152,10 @@ def worker(args):
             raw[str(n * 4)] = _stats(_timeit(lambda s=send, r=recv: comm.Allreduce(s, r),
                                              reps, inner, comm.Barrier))
         out["allreduce"]["mpi4py_raw"] = raw
+        # For reference: the same bytes reduced in place (what funcgrad does).
+        buf = np.ones(nbytes // 4, np.float32)
+        out["allreduce"]["mpi4py_in_place"] = _stats(_timeit(
+            lambda: comm.Allreduce(MPI.IN_PLACE, buf), reps, inner, comm.Barrier))
     if rank == 0:
         with open(args.json, "w") as f:
             json.dump(out, f)
@@ -162,6 +183,7 @@ def _launch(procs, args):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT + os.pathsep +
                os.environ.get("PYTHONPATH", ""))
     env.setdefault("FUNCGRAD_BACKEND", "c")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "out.json")
         cmd = [exe, *flags, "-n", str(procs), sys.executable, os.path.abspath(__file__),
@@ -172,7 +194,7 @@ def _launch(procs, args):
             sys.exit(f"bench_distributed: {' '.join(cmd)} failed:\n{proc.stdout}\n"
                      f"{proc.stderr[-4000:]}")
         with open(path) as f:
-            return json.load(f)
+            return dict(json.load(f), load=load)
 
 
 def ring_seconds(p, nbytes, latency, bandwidth):
@@ -203,16 +225,32 @@ def _fit_alpha_beta(raw):
 
 
 def report(results, args):
+    loads = ", ".join(f"{r['load']:.2f}" for r in results if r.get("load") is not None)
     lines = ["# funcgrad.distributed benchmark", "",
-             f"machine: {os.cpu_count()} cores; one thread per process; global batch fixed",
-             "", "| step | procs | ms per global batch (p50) | p90 | throughput vs 1 |",
+             f"machine: {os.cpu_count()} cores; one thread per process; global batch fixed; "
+             f"load average before each launch: {loads}",
+             "", "| step | procs | ms per global batch (p50) | p95 | throughput vs 1 |",
              "|---|---|---|---|---|"]
     base = {name: results[0]["steps"][name]["p50"] for name in ("mlp", "cnn")}
     for r in results:
         for name in ("mlp", "cnn"):
             s = r["steps"][name]
             lines.append(f"| {name} | {r['procs']} | {s['p50'] * 1e3:.2f} | "
-                         f"{s['p90'] * 1e3:.2f} | {base[name] / s['p50']:.2f}x |")
+                         f"{s['p95'] * 1e3:.2f} | {base[name] / s['p50']:.2f}x |")
+    one = results[0]
+    if one.get("half_alone"):
+        lines += ["", "## The computation alone (no pmean; ms per process, p50 / p95)", "",
+                  "| step | 1 process, whole batch | 1 process alone, half batch | "
+                  + " | ".join(f"{r['procs']} processes at once, 1/{r['procs']} each"
+                               for r in results[1:])
+                  + " | speedup bound (whole / half alone) |",
+                  "|---|---|---|" + "---|" * len(results[1:]) + "---|"]
+        for name in ("mlp", "cnn"):
+            cells = [one["local"][name], one["half_alone"][name]] + \
+                [r["local"][name] for r in results[1:]]
+            lines.append(f"| {name} | " + " | ".join(
+                f"{c['p50'] * 1e3:.2f} / {c['p95'] * 1e3:.2f}" for c in cells) +
+                f" | {one['local'][name]['p50'] / one['half_alone'][name]['p50']:.2f}x |")
     multi = [r for r in results if "mpi4py_raw" in r["allreduce"]]
     if multi:
         r = multi[-1]
@@ -224,8 +262,14 @@ def report(results, args):
         for k in sorted(raw, key=int):
             lines.append(f"| mpi4py Allreduce | {k} | {raw[k]['p50'] * 1e6:.1f} | "
                          f"{int(k) / raw[k]['p50'] / 1e9:.2f} | |")
+        inplace = r["allreduce"].get("mpi4py_in_place")
+        if inplace:
+            lines.append(f"| mpi4py Allreduce, MPI_IN_PLACE | {fused['bytes'] // 4 * 4} | "
+                         f"{inplace['p50'] * 1e6:.1f} | "
+                         f"{fused['bytes'] / inplace['p50'] / 1e9:.2f} | |")
         lines.append(f"| funcgrad fused psum (6 arrays) | {fused['bytes']} | "
-                     f"{fused['p50'] * 1e6:.1f} | {fused['bytes'] / fused['p50'] / 1e9:.2f} | "
+                     f"{fused['p50'] * 1e6:.1f} (p95 {fused['p95'] * 1e6:.1f}) | "
+                     f"{fused['bytes'] / fused['p50'] / 1e9:.2f} | "
                      f"{same['p50'] / fused['p50'] * 100:.0f}% |")
         alpha, beta = _fit_alpha_beta(raw)
         compute = {name: results[0]["steps"][name]["p50"] for name in ("mlp", "cnn")}
