@@ -772,3 +772,26 @@ def test_conv_rhs_dilation_skips_the_holes(backend):
     assert_same(np.asarray(fg.jit(f, backend=backend)(x, w)), want, err="conv rhs_dilation")
     if backend == "reference":
         assert_same(np.asarray(f(fnp.asarray(x), fnp.asarray(w))), want, err="eager conv")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_sort_and_searchsorted_put_nan_last(backend, mode, dtype):
+    """JAX (lax.sort): NaN values sort to the end; searchsorted follows the same order, so
+    a NaN query lands before the first NaN ("left") or after the last ("right"). Found by
+    the fuzzer's bfloat16 programs: NumPy's sort of an ml_dtypes bfloat16 array holding a
+    NaN returned it unsorted on every backend, and searchsorted put NaN queries at 0 for
+    every float dtype."""
+    import ml_dtypes
+    dt = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    x = np.array([1.0, NAN, -2.0, 0.5, NAN, 3.0, -INF], dt)
+    srt, arg, lex = run(mode, lambda a: (fnp.sort(a), fnp.argsort(a), fnp.lexsort([a])), x)
+    want = np.array([-INF, -2.0, 0.5, 1.0, 3.0, NAN, NAN], dt)
+    np.testing.assert_array_equal(srt.astype(np.float32), want.astype(np.float32))
+    np.testing.assert_array_equal(arg, [6, 2, 3, 0, 5, 1, 4])
+    np.testing.assert_array_equal(lex, [6, 2, 3, 0, 5, 1, 4])
+    a = np.array([1.0, 2.0, 3.0, NAN, NAN], dt)
+    v = np.array([2.5, NAN, -INF, 3.0], dt)
+    left, right = run(mode, lambda a, v: (fnp.searchsorted(a, v),
+                                          fnp.searchsorted(a, v, side="right")), a, v)
+    np.testing.assert_array_equal(left, [2, 3, 0, 2])
+    np.testing.assert_array_equal(right, [2, 5, 0, 3])

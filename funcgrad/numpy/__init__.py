@@ -2220,9 +2220,15 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
         raise ValueError(f"searchsorted: a must be 1-D, got shape {a.shape}")
     if sorter is not None:
         a = take(a, _arr(sorter))
-    cmp = less_equal if side == "right" else less
-    return sum(cmp(expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]), axis=0).astype(
-        _dt.int32)
+    ae, ve = expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]
+    # JAX's sort order (lax.sort): NaN after every number, so a NaN query goes before the
+    # first NaN of `a` (side="left") or after the last (side="right")
+    before = less_equal(ae, ve) if side == "right" else less(ae, ve)
+    if _dt.is_inexact(result_type(a, v)):
+        nan_v = isnan(ve)
+        before = logical_or(before, nan_v if side == "right" else
+                            logical_and(nan_v, logical_not(isnan(ae))))
+    return sum(before, axis=0).astype(_dt.int32)
 
 
 def digitize(x, bins, right=False, *, method=None):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 
+import ml_dtypes
 import numpy as np
 
 from .. import core, dtypes
@@ -275,10 +276,24 @@ def _sort_shape(*xs, dimension, num_keys):
     return list(xs)
 
 
+def _sort_key(k):
+    """`k` as NumPy can order it. NumPy's sort of ml_dtypes' arrays (bfloat16, the float8
+    and int4 families) compares through the dtype's own compare function, which is not an
+    ordering once a NaN is present: `np.sort` of bfloat16 [1, nan, -2] returned it as it
+    was. Their values widen exactly to float32 (int32), whose sort puts NaNs last."""
+    if k.dtype.kind != "V":
+        return k
+    try:
+        ml_dtypes.finfo(k.dtype)
+    except ValueError:
+        return k.astype(np.int32)
+    return k.astype(np.float32)
+
+
 def _sort_np(*xs, dimension, num_keys):
     if xs[0].ndim == 0:
         return list(xs)
-    keys = xs[:num_keys]
+    keys = [_sort_key(k) for k in xs[:num_keys]]
     if num_keys == 1:
         perm = np.argsort(keys[0], axis=dimension, kind="stable")
     else:
