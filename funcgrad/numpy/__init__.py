@@ -406,6 +406,11 @@ def _promote(name, *args, to_float=False):
             if a.dtype != dt or a.weak_type != weak:
                 a = _ew.convert_element_type(a, dt, weak)
         else:
+            if type(a) is int and dt in _dt.NARROW_INTS:
+                # NumPy raises for int8 + 300; ml_dtypes' int4 would wrap 8 silently
+                info = _dt.iinfo(dt)
+                if not info.min <= a <= info.max:
+                    raise OverflowError(f"Python integer {a} out of bounds for {dt}")
             a = ArrayImpl(_np.asarray(a, dt), ShapedArray((), dt, weak))
         out.append(a)
     shapes = [a.shape for a in out]
