@@ -308,6 +308,16 @@ def test_io_refuses_narrow_types_with_the_fix(tmp_path):
             io.save(tmp_path / "x.npz", {"w": fnp.zeros(3, dt)})
 
 
+def test_onnx_export_refuses_narrow_arithmetic():
+    # ONNX has float8 tensors but no arithmetic on them: ONNX Runtime refused the model
+    pytest.importorskip("onnx")
+    from funcgrad import export
+    with pytest.raises(export.ExportError, match="convert_element_type' computes in "
+                                                 "float8_e4m3fn"):
+        export.to_onnx(lambda y: (y.astype(fnp.float8_e4m3fn) * 2).astype(np.float32),
+                       fnp.ones(4))
+
+
 # ---------------------------------------------------------------------------------------
 # scaled_dot_general
 

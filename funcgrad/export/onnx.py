@@ -300,6 +300,13 @@ class _Exporter:
             rule = _RULES.get(eqn.prim.name)
             if rule is None:
                 raise self.unsupported(eqn, "has no ONNX form in funcgrad's exporter")
+            narrow = [v.aval.dtype for v in list(eqn.inputs) + list(eqn.outputs)
+                      if v.aval.dtype in dtypes.NARROW]
+            if narrow:
+                # ONNX has float8 tensors but no arithmetic on them (ONNX Runtime refuses
+                # the model), and no 1/2-bit types: refuse here, naming the equation
+                raise self.unsupported(eqn, f"computes in {narrow[0]}, which the ONNX export "
+                                            "does not support (compute in float32)")
             outs = rule(self, frame, eqn)
             if outs is None:
                 continue
