@@ -1023,7 +1023,7 @@ def randint(key, shape, minval, maxval, dtype=None) -> Array:
     if not dtypes.is_int(dt):
         raise TypeError(f"random.randint: dtype must be an integer dtype, got {dt}")
     shape = _shape(shape, "randint")
-    info = np.iinfo(dt)
+    info = dtypes.iinfo(dt)        # knows int4, uint2, ... (np.iinfo does not)
     if info.bits < 32:
         # Sampled in int32 and cast, as JAX (less modulo bias).
         lo = fnp.clip(_int_param(minval, "randint").astype(dtypes.int32), int(info.min),

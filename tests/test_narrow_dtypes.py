@@ -135,6 +135,11 @@ def test_creation_functions():
                                   [0, 1, 2, 3])
     _same_bits(fnp.asarray([0.3, 100.0], dtype=fnp.float8_e4m3b11fnuz),
                np.array([0.3, 100.0], ml_dtypes.float8_e4m3b11fnuz), "asarray")
+    # sampled in int32 and cast, as JAX: [4 0 2 3 1 2 2 3] is JAX 0.10.2's draw
+    from funcgrad import random
+    draw = random.randint(random.PRNGKey(0), (8,), 0, 5, dtype=fnp.int4)
+    assert draw.dtype == dtypes.int4
+    np.testing.assert_array_equal(np.asarray(draw, np.int32), [4, 0, 2, 3, 1, 2, 2, 3])
     assert fnp.iinfo(fnp.int4).max == 7 and fnp.iinfo(fnp.uint2).max == 3
     assert float(fnp.finfo(fnp.float8_e4m3fn).max) == 448.0
     assert fnp.issubdtype(fnp.float8_e4m3fn, fnp.floating)
