@@ -120,6 +120,12 @@ def test_narrow_to_narrow_and_to_numpy():
     x = _patterns(dtypes.float8_e5m2)
     got = fnp.asarray(x).astype(fnp.float4_e2m1fn)
     _same_bits(got, x.astype(F32).astype(ml_dtypes.float4_e2m1fn), "e5m2 -> e2m1fn")
+    # a cast chain is not folded away under jit: each cast rounds
+    e = _edges(dtypes.float8_e4m3fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        chain = fg.jit(lambda v: v.astype(fnp.float8_e4m3fn).astype(np.float32))(e)
+    _same_bits(chain, e.astype(ml_dtypes.float8_e4m3fn).astype(F32), "f32 -> e4m3fn -> f32")
     a = fnp.asarray(np.array([1.5, -2.0], ml_dtypes.float8_e4m3fn))
     assert a.dtype == fnp.float8_e4m3fn and np.asarray(a).dtype == np.dtype(fnp.float8_e4m3fn)
     assert "float8_e4m3fn" in repr(a) and str(a) == "[1.5 -2]"
