@@ -108,6 +108,56 @@ def _step_workload(name, quick):
     return step, local_step, params, x, y
 
 
+def _timeline(world, step, args, steps):
+    """Where a multi-process step's time goes, from timestamps of every process (the
+    processes of one machine share CLOCK_MONOTONIC): the computation up to the gradient
+    allreduce (the later process's), how much earlier the other process got there (time it
+    waits), the allreduce after both got there, and the rest of the step after it. ms, p50
+    and p95 over `steps` steps; process 0's dict, None elsewhere."""
+    from mpi4py import MPI
+    ns = time.perf_counter_ns
+    events = []
+    start, finish = world.allreduce_start, world.allreduce_finish
+
+    def timed_start(arrays, op):
+        events.append((0, ns()))
+        return start(arrays, op)
+
+    def timed_finish(token):
+        res = finish(token)
+        events.append((1, ns()))
+        return res
+    world.allreduce_start, world.allreduce_finish = timed_start, timed_finish
+    try:
+        for _ in range(3):
+            step()
+        world.barrier()
+        events.clear()
+        bounds = []
+        for _ in range(steps):
+            t0 = ns()
+            step()
+            bounds.append((t0, ns()))
+    finally:
+        del world.allreduce_start, world.allreduce_finish
+    rows = []
+    for t0, t1 in bounds:
+        inside = [(k, t) for k, t in events if t0 <= t <= t1]
+        rows.append((t0, min(t for k, t in inside if k == 0),
+                     max(t for k, t in inside if k == 1), t1))
+    everyone = MPI.COMM_WORLD.gather(np.array(rows, np.int64), root=0)
+    if world.rank:
+        return None
+    r = np.stack(everyone) / 1e6                        # (process, step, 4) in ms
+    arrive = r[:, :, 1]
+    parts = {"compute to the allreduce (later process)": (arrive - r[:, :, 0]).max(0),
+             "arrival gap between the processes": arrive.max(0) - arrive.min(0),
+             "allreduce after both arrived": r[:, :, 2].min(0) - arrive.max(0),
+             "after the allreduce to the step's end": (r[:, :, 3] - r[:, :, 2]).max(0),
+             "whole step (process 0)": r[0, :, 3] - r[0, :, 0]}
+    return {k: _stats(v / 1e3) for k, v in parts.items()}
+
+
 def worker(args):
     """One process of a measurement (under mpiexec)."""
     import funcgrad as fg
@@ -126,6 +176,9 @@ def worker(args):
         # The computation alone: the step without the pmean, every process at once.
         out["local"][name] = _stats(_timeit(
             lambda: fg.block_until_ready(local_step(params, x, y)), reps, inner, barrier))
+        if size > 1 and args.timeline:
+            out.setdefault("timeline", {})[name] = _timeline(world, run, args,
+                                                             reps * inner // 2)
         if size == 1:
             half = x.shape[0] // 2
             xh, yh = x[:half], y[:half]
@@ -187,7 +240,8 @@ def _launch(procs, args):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "out.json")
         cmd = [exe, *flags, "-n", str(procs), sys.executable, os.path.abspath(__file__),
-               "--worker", "--json", path] + (["--quick"] if args.quick else [])
+               "--worker", "--json", path] + (["--quick"] if args.quick else []) + \
+            (["--timeline"] if args.timeline else [])
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
                               timeout=1800)
         if proc.returncode != 0:
@@ -251,6 +305,14 @@ def report(results, args):
             lines.append(f"| {name} | " + " | ".join(
                 f"{c['p50'] * 1e3:.2f} / {c['p95'] * 1e3:.2f}" for c in cells) +
                 f" | {one['local'][name]['p50'] / one['half_alone'][name]['p50']:.2f}x |")
+    for r in results:
+        for name, parts in (r.get("timeline") or {}).items():
+            if parts is None:
+                continue
+            lines += ["", f"## Where the time of a {name} step goes ({r['procs']} processes, "
+                      "ms)", "", "| part | p50 | p95 |", "|---|---|---|"]
+            lines += [f"| {k} | {v['p50'] * 1e3:.2f} | {v['p95'] * 1e3:.2f} |"
+                      for k, v in parts.items()]
     multi = [r for r in results if "mpi4py_raw" in r["allreduce"]]
     if multi:
         r = multi[-1]
@@ -303,6 +365,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and sizes")
     parser.add_argument("--procs", default="1,2", help="process counts, e.g. 1,2,4")
     parser.add_argument("--output", help="also write the report (markdown + JSON) here")
+    parser.add_argument("--timeline", action="store_true",
+                        help="also time the parts of the multi-process steps")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args()
