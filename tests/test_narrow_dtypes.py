@@ -496,9 +496,13 @@ def test_get_scaled_dot_general_config_and_errors():
         nn.get_scaled_dot_general_config("int8")
     x = fnp.ones((4, 48))
     dn = (((1,), (1,)), ((), ()))
-    with pytest.raises(ValueError, match="contracting size 48 .* multiple of the mxfp8 "
+    with pytest.raises(ValueError, match="contracting size 48 of lhs .* multiple of the mxfp8 "
                                          "block size 32"):
         nn.scaled_dot_general(x, x, dn, configs=[mx] * 3)
+    with pytest.raises(ValueError, match="contracting size 4 of the cotangent in the "
+                                         "gradient"):      # JAX asserts the same
+        fg.grad(lambda u: fnp.sum(nn.scaled_dot_general(u, fnp.ones((4, 64)), dn,
+                                                        configs=[mx] * 3)))(fnp.ones((4, 64)))
     with pytest.raises(TypeError, match="preferred_element_type .* got float64"):
         nn.scaled_dot_general(x, x, dn, preferred_element_type=np.float64, configs=[mx] * 3)
     # configs=None is lax.dot_general, as in JAX

@@ -115,13 +115,13 @@ def _e8m0_values(dtype, near_zero) -> np.ndarray:
     return table
 
 
-def _quantize(x, config):
+def _quantize(x, config, what="an operand"):
     """JAX's `quantize`: `x` (B, M, K) as `config.data_type` values (B, M, K) and their
     scales' values as float32 (B, M, K // block_size)."""
     bshape, k, bs = x.shape, x.shape[-1], config.block_size
     if k < bs or k % bs:
-        raise ValueError(f"scaled_dot_general: the contracting size {k} of an operand "
-                         f"normalised to {tuple(bshape)} must be a positive multiple of "
+        raise ValueError(f"scaled_dot_general: the contracting size {k} of {what} "
+                         f"(normalised to {tuple(bshape)}) must be a positive multiple of "
                          f"the {config.mode} block size {bs}")
     x = fnp.reshape(x, bshape[:-1] + (k // bs, bs))
     top = np.asarray(dtypes.finfo(config.data_type).max).astype(x.dtype)
@@ -157,11 +157,11 @@ def _quantize(x, config):
     return fnp.reshape(q, bshape), fnp.reshape(scale_values, scale_values.shape[:-1])
 
 
-def _scaled_matmul(x, y, x_config, y_config, out_dtype):
+def _scaled_matmul(x, y, x_config, y_config, out_dtype, what=("lhs", "rhs")):
     """(B, M, K) x (B, N, K) -> (B, M, N): both quantised, then the float32 dot of the
     dequantised values, rounded once to `out_dtype`."""
-    xq, xs = _quantize(x, x_config)
-    yq, ys = _quantize(y, y_config)
+    xq, xs = _quantize(x, x_config, what[0])
+    yq, ys = _quantize(y, y_config, what[1])
     xd = xq.astype(np.float32) * fnp.repeat(xs, x_config.block_size, axis=2)
     yd = yq.astype(np.float32) * fnp.repeat(ys, y_config.block_size, axis=2)
     out = lax.dot_general(xd, yd, (((2,), (2,)), ((0,), (0,))),
@@ -206,7 +206,9 @@ def _transpose_lhs(g, x, y, dimension_numbers, preferred_element_type, configs,
     y3 = _normalize(y, y_kept, yb)
     g3 = _normalize(g, ans_y, ans_batch)
     if configs[0].mode != "nvfp4":
-        out = _scaled_matmul(g3, y3, configs[0], configs[1], preferred_element_type)
+        # the gradient contracts over the other operand's kept axes: they are blocked too
+        what = ("the cotangent in the gradient", "an operand's kept axes in the gradient")
+        out = _scaled_matmul(g3, y3, configs[0], configs[1], preferred_element_type, what)
     else:
         out = lax.dot_general(g3, y3, (((2,), (2,)), ((0,), (0,))),
                               preferred_element_type=preferred_element_type)
