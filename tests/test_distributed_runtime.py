@@ -50,3 +50,25 @@ def test_fused_buffers_are_reused_only_once_every_result_is_gone():
     assert pool.get(np.dtype(np.float64), 10).dtype == np.float64
     held = [pool.get(f32, 4) for _ in range(3)]  # more than per_size at once
     assert len({id(h) for h in held}) == 3 and len(pool._kept[(f32, 4)]) == 2
+
+
+def test_waiting_gives_the_core_away_between_polls(monkeypatch):
+    """A wait yields the core after every unsuccessful poll instead of spinning first (on
+    a loaded 2-core machine spinning made the fused allreduce 1.3x slower)."""
+    polls = []
+
+    class Request:
+        @staticmethod
+        def Testall(requests):
+            polls.append(1)
+            return len(polls) > 5
+
+    class FakeMPI:
+        pass
+    FakeMPI.Request = Request
+    world = object.__new__(runtime.MPIWorld)
+    world.MPI, world.timeout, world.rank, world.size = FakeMPI, 60.0, 0, 2
+    yields = []
+    monkeypatch.setattr(runtime, "_yield_core", lambda: yields.append(1))
+    world._wait([object()], "a test")
+    assert len(polls) == 6 and len(yields) == 4   # the first poll, then yield after each
