@@ -433,6 +433,15 @@ def test_scaled_dot_general_matches_numpy_rule_both_modes_and_batched_dims():
             want).max(), err_msg=mode)
         # not a plain dot: the quantisation error shows
         assert not np.allclose(np.asarray(out), np.einsum("bmk,bnk->bmn", a3, b3), rtol=1e-4)
+    # the same as nn.scaled_matmul (JAX's) of the float8 values and float8_e8m0fnu scales
+    from funcgrad.nn._scaled_dot import _quantize
+    mx = nn.get_scaled_dot_general_config("mxfp8")
+    (aq, as_), (bq, bs) = _quantize(fnp.asarray(a3), mx), _quantize(fnp.asarray(b3), mx)
+    assert aq.dtype == dtypes.float8_e4m3fn
+    by_matmul = nn.scaled_matmul(aq, bq, as_.astype(fnp.float8_e8m0fnu),
+                                 bs.astype(fnp.float8_e8m0fnu))
+    np.testing.assert_allclose(np.asarray(by_matmul), np.asarray(
+        nn.scaled_dot_general(a, b, dn, configs=[mx] * 3)), rtol=1e-6)
     out16 = nn.scaled_dot_general(a, b, dn, preferred_element_type=fnp.bfloat16,
                                   configs=[nn.get_scaled_dot_general_config("mxfp8")] * 3)
     assert out16.dtype == dtypes.bfloat16
