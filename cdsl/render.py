@@ -78,6 +78,11 @@ class Dialect:
     int_suffix: dict = field(default_factory=dict, hash=False)
     float_literal: dict = field(default_factory=dict, hash=False)
     special_float: dict = field(default_factory=dict, hash=False)
+    # signed type -> (its unsigned type, the reinterpreting function): +, -, * and unary -
+    # of these types are rendered through the unsigned type, where overflow wraps (signed
+    # overflow is undefined in C and OpenCL C, and the compilers fold on that). Empty for
+    # C99, which compiles with -fwrapv.
+    wrap_signed: dict = field(default_factory=dict, hash=False)
 
 
 C99 = Dialect(
@@ -118,6 +123,10 @@ OPENCL = Dialect(
     type_pragmas={"f64": "#pragma OPENCL EXTENSION cl_khr_fp64 : enable",
                   "f16": "#pragma OPENCL EXTENSION cl_khr_fp16 : enable"},
     int_suffix={"i64": "L", "u64": "UL", "u32": "u"},
+    # PoCL's clang folded sign(-x) of INT_MIN to 1 and `x + 1 < x` to false. Only int32:
+    # 64-bit arithmetic is mostly index arithmetic, which never overflows and which the
+    # compiler must keep free to vectorise (int64 values that overflow stay undefined)
+    wrap_signed={"i32": ("uint", "as_int")},
     float_literal={"f32": "{}f", "f64": "{}", "f16": "((half){}f)"},
     special_float={"f32": "{}", "f16": "((half){})", "f64": "((double){})"},
 )
@@ -176,8 +185,16 @@ class _Printer:
         if isinstance(x, A.Const):
             return self.const(x.value, x.type)
         if isinstance(x, A.BinOp):
+            wrap = self._wrap(x, (x.a, x.b), ("+", "-", "*"))
+            if wrap is not None:
+                u, cast = wrap
+                return f"{cast}(({u}){self.e(x.a)} {x.op} ({u}){self.e(x.b)})"
             return f"({self.e(x.a)} {x.op} {self.e(x.b)})"
         if isinstance(x, A.UnOp):
+            wrap = self._wrap(x, (x.a,), ("-",))
+            if wrap is not None:
+                u, cast = wrap
+                return f"{cast}(-({u}){self.e(x.a)})"
             return f"({x.op}{self.e(x.a)})"
         if isinstance(x, A.Cast):
             return f"(({self.t(x.type)}){self.e(x.a)})"
@@ -193,6 +210,17 @@ class _Printer:
                 raise ValueError(f"dialect {self.d.name} has no work-item index")
             return f"(({self.t(x.type)}){self.d.parallel_index})"
         raise TypeError(f"cannot render {type(x).__name__}")
+
+    def _wrap(self, x, operands, ops):
+        """(unsigned type, reinterpret function) when `x` is signed arithmetic this dialect
+        wraps (`Dialect.wrap_signed`), else None."""
+        if x.op not in ops or not self.d.wrap_signed:
+            return None
+        name = getattr(x.type, "name", "")
+        spec = self.d.wrap_signed.get(name)
+        if spec is None or any(getattr(o.type, "name", "") != name for o in operands):
+            return None
+        return spec
 
     def fn_name(self, call: A.Call) -> str:
         arg_t = call.args[0].type if call.args else call.type

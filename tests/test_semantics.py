@@ -795,3 +795,16 @@ def test_sort_and_searchsorted_put_nan_last(backend, mode, dtype):
                                           fnp.searchsorted(a, v, side="right")), a, v)
     np.testing.assert_array_equal(left, [2, 3, 0, 2])
     np.testing.assert_array_equal(right, [2, 5, 0, 3])
+
+
+def test_signed_overflow_wraps_under_jit(backend, mode):
+    """int32 arithmetic wraps (JAX, NumPy). Generated C and OpenCL C left signed overflow
+    undefined, and gcc -O3 / PoCL's clang folded on it: sign(-x) of INT_MIN gave 1,
+    `-x < 0` and `abs(x) < 0` False, `x + 1 < x` False at INT_MAX (found by the fuzzer)."""
+    x = np.array([-2**31, 5, -3, 0, 2**31 - 1], np.int32)
+    got = run(mode, lambda x: (fnp.sign(-x), -x < 0, fnp.abs(x) < 0, x + 1 < x,
+                               (x * 2) // 2 == x, x - 1 > x), x)
+    with np.errstate(over="ignore"):
+        want = (np.sign(-x), -x < 0, np.abs(x) < 0, x + 1 < x, (x * 2) // 2 == x, x - 1 > x)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

@@ -13,7 +13,7 @@ __kernel void misc(__global const double* restrict a, __global int* restrict k, 
         } else {
             out[i] = ((t > 0.0) ? sqrt(t) : (-t)) + 1e-300;
         }
-        int q = idiv_i32(k[i], k[i] - 3);
+        int q = idiv_i32(k[i], as_int((uint)k[i] - (uint)3));
         k[i] = (q << 2) ^ ((int)(i & 7));
         if ((i == 0) && (n > (-9223372036854775807L - 1))) {
             out[i] = ((double)NAN) * 0.1;
