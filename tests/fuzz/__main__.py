@@ -29,6 +29,10 @@ def main(argv=None) -> int:
                     help="every n-th batch is also called from 8 threads (0: never)")
     ap.add_argument("--findings", default=str(Path(__file__).with_name("FINDINGS.md")),
                     help="file the reproducers are appended to ('' for none)")
+    ap.add_argument("--dtypes", default="",
+                    help="float dtypes of the programs with weights, e.g. "
+                         "'float32:6,bfloat16:2' (default: float32:6, float64:2, "
+                         "float16:2, bfloat16:2)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="worker processes fuzzing at once (worker k explores its own "
                          "hypothesis seeds); their summaries are merged")
@@ -52,12 +56,23 @@ def main(argv=None) -> int:
                  grad_share=args.grad_share, shrink_seconds=args.shrink_seconds,
                  threads_every=args.threads_every, worker=args.worker,
                  findings_path=Path(args.findings) if args.findings else None)
+    if args.dtypes:
+        cfg.dtypes = _dtype_weights(args.dtypes)
     print(f"fuzzing {cfg.minutes} min on {', '.join(backends)} (seed {cfg.seed})", flush=True)
     summary = run_fuzz(cfg)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, default=str))
     print_summary(summary, full=not args.summary_json)
     return 1 if summary["new"] else 0
+
+
+def _dtype_weights(text: str) -> tuple:
+    """'float32:6,bfloat16' -> (("float32", 6), ("bfloat16", 1))."""
+    out = []
+    for part in text.split(","):
+        name, _, w = part.strip().partition(":")
+        out.append((name, int(w or 1)))
+    return tuple(out)
 
 
 def print_summary(summary: dict, full: bool = True) -> None:

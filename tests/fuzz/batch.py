@@ -27,7 +27,7 @@ from .check import (
 )
 from .values import N_INSTANCES, make_input, x64_scope
 
-HEADER = ["import numpy as np", "import funcgrad as fg", "import funcgrad.nn",
+HEADER = ["import ml_dtypes", "import numpy as np", "import funcgrad as fg", "import funcgrad.nn",
           "import funcgrad.numpy as fnp", "from funcgrad import lax"]
 
 

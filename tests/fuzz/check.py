@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 
 from .program import EPS, TINY, Ctx, Perturb, Program, evaluate, render, slice_program, to_oracle
 from .values import NP, gen_values, index_values, is_float
+from .values import kind as dtype_kind
 
 N_PERTURBED = 3
 SPREAD_FACTOR = 4.0
-RTOL = {"float16": 2 * EPS["float16"], "float32": 2 * EPS["float32"],
-        "float64": 4 * EPS["float64"]}
-GRAD_RTOL = {"float16": 5e-2, "float32": 2e-3, "float64": 1e-6}
+RTOL = {"float16": 2 * EPS["float16"], "bfloat16": 2 * EPS["bfloat16"],
+        "float32": 2 * EPS["float32"], "float64": 4 * EPS["float64"]}
+GRAD_RTOL = {"float16": 5e-2, "bfloat16": 2e-1, "float32": 2e-3, "float64": 1e-6}
 
 
 @dataclasses.dataclass
@@ -602,7 +603,7 @@ def _compare_value(got, e: ValueExpect, path) -> list[Mismatch]:
     if not e.value.size:
         return out
     if is_float(e.dtype) or e.what != "value":
-        gv = g.astype(np.float64) if g.dtype.kind in "fiub" else g
+        gv = g.astype(np.float64) if dtype_kind(g.dtype) in "fiub" else g
         ev = np.asarray(e.value, np.float64)
         gc, ec = _classes(gv), _classes(ev)
         bad_cls = e.stable & (gc != ec)

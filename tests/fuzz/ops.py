@@ -24,6 +24,7 @@ from .program import EPS, INT_MAX, INT_MIN, Lit, acc_eps, acc_overflow, fix, gro
 from .values import (
     BOOL,
     F16,
+    HALF,
     I32,
     NP,
     ONE,
@@ -32,6 +33,7 @@ from .values import (
     Type,
     default_float,
     default_int,
+    finfo,
     is_float,
     is_int,
     promote,
@@ -387,8 +389,8 @@ def _nan_to_num_gen(b: Builder, opname):
 
 
 def _nan_to_num_ref(args, p, op, ctx, env):
-    dt = np.dtype(op.types[0].dtype)
-    fi = np.finfo(dt)
+    dt = NP[op.types[0].dtype]
+    fi = finfo(dt)
     x = np.asarray(args[0], np.float64)
     return np.where(np.isnan(x), p["nan"], np.where(x == np.inf, float(fi.max),
                                                     np.where(x == -np.inf, -float(fi.max),
@@ -934,7 +936,7 @@ def _reduction_gen(name):
                 big = np.prod(np.maximum(fin, 1.0), axis=ax, keepdims=kd)
                 small = np.prod(np.where(fin > 0, np.minimum(fin, 1.0), 1.0), axis=ax,
                                 keepdims=kd)
-                tiny = float(np.finfo(NP[_acc_dtype(t.dtype)]).tiny)
+                tiny = float(finfo(NP[_acc_dtype(t.dtype)]).tiny)
                 mag = np.where((small < tiny) & (big > 1.0), np.inf, big)
             elif name in ("var", "std", "nanvar", "nanstd"):
                 xf = x.astype(np.float64)
@@ -963,7 +965,7 @@ def _reduction_gen(name):
 
 
 def _acc_dtype(dtype: str) -> str:
-    return "float32" if dtype == F16 else dtype
+    return "float32" if dtype in HALF else dtype
 
 
 def _rnd(v, dtype: str) -> np.ndarray:

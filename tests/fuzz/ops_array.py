@@ -25,7 +25,7 @@ from .ops import (
     wrap32,
 )
 from .program import EPS, Lit, acc_eps, acc_overflow, growth, py_literal
-from .values import BOOL, I32, ONE, Type, default_int, is_float, is_int, to_inexact
+from .values import BOOL, I32, NP, ONE, Type, default_int, finfo, is_float, is_int, to_inexact
 
 
 def _derived(b: Builder, dim: int, f) -> int:
@@ -1354,7 +1354,7 @@ def _cum_err(a, out, op, t, ctx):
         with np.errstate(all="ignore"):
             big = np.cumprod(np.maximum(fin, 1.0), axis=axis)
             small = np.cumprod(np.where(fin > 0, np.minimum(fin, 1.0), 1.0), axis=axis)
-        tiny = float(np.finfo(t.dtype).tiny)
+        tiny = float(finfo(NP[t.dtype]).tiny)
         mag = np.where((small < tiny) & (big > 1.0), np.inf, big)
         if op.params.get("reverse"):
             mag = np.flip(mag, axis)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .values import NP, Dims, Type, gen_values, index_values, is_float, is_int
+from .values import (HALF, NP, Dims, Type, finfo, gen_values, index_values, is_float, is_int,
+                     kind)
 
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
 
@@ -165,11 +166,11 @@ def py_literal(v) -> str:
 def np_literal(a: np.ndarray) -> str:
     """Exact standalone source for a NumPy array."""
     a = np.asarray(a)
-    dt = f"np.{a.dtype.name}"
+    dt = "ml_dtypes.bfloat16" if a.dtype == NP["bfloat16"] else f"np.{a.dtype.name}"
     if a.size > 48:
         return (f"np.frombuffer(bytes.fromhex('{a.tobytes().hex()}'), dtype={dt})"
                 f".reshape({py_literal(tuple(int(s) for s in a.shape))})")
-    if a.dtype.kind == "f":
+    if kind(a.dtype) == "f":
         def fmt(x):
             x = float(x)
             if math.isnan(x):
@@ -220,15 +221,15 @@ def render(prog: Program, indent: str = "") -> list[str]:
 # ---------------------------------------------------------------------------------------
 # The oracle
 
-EPS = {"float16": 2.0 ** -10, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
-TINY = {"float16": float(np.finfo(np.float16).tiny), "float32": float(np.finfo(np.float32).tiny),
-        "float64": float(np.finfo(np.float64).tiny)}
+EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23,
+       "float64": 2.0 ** -52}
+TINY = {name: float(finfo(NP[name]).tiny) for name in EPS}
 
 
 def acc_eps(dtype: str) -> float:
     """Rounding unit of accumulations: float16 sums and products accumulate in float32 (as
     JAX's reductions and XLA's CPU dots do)."""
-    return EPS["float32"] if dtype == "float16" else EPS[dtype]
+    return EPS["float32"] if dtype in HALF else EPS[dtype]
 
 
 def growth(n: int) -> float:
@@ -245,9 +246,9 @@ def acc_overflow(err, mag, dtype: str, acc: str | None = None):
     there, which marks the element (and what depends on it) unstable. float16 sums and
     products accumulate in float32 (JAX's reductions and dots) unless `acc` says
     otherwise."""
-    acc = acc or ("float32" if dtype == "float16" else dtype)
+    acc = acc or ("float32" if dtype in HALF else dtype)
     with np.errstate(invalid="ignore"):
-        return np.where(np.asarray(mag) > float(np.finfo(NP[acc]).max), np.nan, err)
+        return np.where(np.asarray(mag) > float(finfo(NP[acc]).max), np.nan, err)
 
 
 # Set while the oracle runs in exact mode (float64 throughout, for finite differences):
@@ -283,7 +284,7 @@ def fix(value, t: Type) -> np.ndarray:
 
 def to_oracle(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
-    if a.dtype.kind == "f":
+    if kind(a.dtype) == "f":
         return a.astype(np.float64)
     if a.dtype.kind in "iu":
         return a.astype(np.int64)

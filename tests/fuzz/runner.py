@@ -29,7 +29,7 @@ from .generate import programs
 from .known import KNOWN, classify
 from .repro import repro_source
 from .threads import run_threads
-from .values import F16, F32, F64, x64_active
+from .values import BF16, F16, F32, F64, HALF, x64_active
 
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 _COIN = st.integers(0, 99)
@@ -53,7 +53,7 @@ class Config:
     opencl_every: int = 0             # if set: OpenCL runs every n-th batch (not by time)
     max_batches: int | None = None    # stop after this many batches (or at the deadline)
     grad_share: float = 0.35          # batches whose entries check derivatives
-    dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2))
+    dtypes: tuple = ((F32, 6), (F64, 2), (F16, 2), (BF16, 2))
     shrink_seconds: float = 240.0
     examples_per_run: int = 30        # batches per hypothesis run (see Fuzzer.explore)
     max_rss_gb: float = 8.0           # a shrink stops when the process grows past this
@@ -179,7 +179,7 @@ class Fuzzer:
         def batch(draw):
             fdtype = draw(st.sampled_from(dts))
             mode = "grad" if draw(st.integers(0, 99)) < 100 * cfg.grad_share else "value"
-            if mode == "grad" and fdtype == F16:
+            if mode == "grad" and fdtype in HALF:
                 fdtype = F32
             x64 = x64_active(fdtype)
             ents = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 
+import ml_dtypes
 import numpy as np
 
 N_INSTANCES = 3
@@ -25,9 +26,24 @@ SIZES = (2, 1, 3, 0, 4, 5, 7, 8, 9, 16, 17, 33, 64)
 BIG_SIZES = (32768, 40000)
 
 BOOL, I32, F16, F32, F64 = "bool", "int32", "float16", "float32", "float64"
-FLOATS = (F16, F32, F64)
+BF16 = "bfloat16"
+FLOATS = (F16, BF16, F32, F64)
+# The 16-bit floats: JAX computes and accumulates them in float32 where it accumulates.
+HALF = (F16, BF16)
 NP = {BOOL: np.dtype(np.bool_), I32: np.dtype(np.int32), F16: np.dtype(np.float16),
+      BF16: np.dtype(ml_dtypes.bfloat16),
       F32: np.dtype(np.float32), F64: np.dtype(np.float64), "int64": np.dtype(np.int64)}
+
+
+def kind(dt) -> str:
+    """np.dtype(dt).kind, but "f" for bfloat16 (ml_dtypes' dtypes have kind "V")."""
+    dt = np.dtype(dt)
+    return "f" if dt == NP[BF16] else dt.kind
+
+
+def finfo(dt):
+    """np.finfo, also for bfloat16 (NumPy's finfo does not know ml_dtypes' types)."""
+    return ml_dtypes.finfo(dt)
 # Weak (Python scalar) types, as JAX's lattice has them.
 WEAK_INT, WEAK_FLOAT = "int*", "float*"
 
@@ -118,8 +134,9 @@ class Dims:
 # int32 ; int* < float* < float16 < float32 < float64 ; an integer joined with a float is
 # that float; weak types materialise as the default int/float (64-bit only with x64).
 
-_KIND = {BOOL: 0, I32: 1, "int64": 1, WEAK_INT: 1, F16: 2, F32: 2, F64: 2, WEAK_FLOAT: 2}
-_WIDTH = {BOOL: 1, I32: 32, "int64": 64, F16: 16, F32: 32, F64: 64}
+_KIND = {BOOL: 0, I32: 1, "int64": 1, WEAK_INT: 1, F16: 2, BF16: 2, F32: 2, F64: 2,
+         WEAK_FLOAT: 2}
+_WIDTH = {BOOL: 1, I32: 32, "int64": 64, F16: 16, BF16: 16, F32: 32, F64: 64}
 
 
 def default_int(x64: bool) -> str:
@@ -141,7 +158,9 @@ def promote(types, x64: bool) -> tuple[str, bool]:
                 if top_weak == 2 else BOOL), True
     out = strong[0]
     for d in strong[1:]:
-        if _KIND[d] > _KIND[out] or (_KIND[d] == _KIND[out] and _WIDTH[d] > _WIDTH[out]):
+        if {d, out} == set(HALF):          # float16 and bfloat16 meet at float32
+            out = F32
+        elif _KIND[d] > _KIND[out] or (_KIND[d] == _KIND[out] and _WIDTH[d] > _WIDTH[out]):
             out = d
     if top_weak > _KIND[out]:
         return (default_int(x64) if top_weak == 1 else default_float(x64)), True
@@ -224,7 +243,7 @@ BOOL_STYLES = ("half", "mostly_true", "mostly_false")
 
 
 def _specials(dt: np.dtype) -> np.ndarray:
-    fi = np.finfo(dt)
+    fi = finfo(dt)
     sub = float(fi.smallest_subnormal)
     return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, sub, -sub, sub * 3, float(fi.tiny),
                      -float(fi.tiny), float(fi.max), -float(fi.max), float(fi.max) / 3,
@@ -259,10 +278,10 @@ def gen_values(shape, dtype: str, style: str, seed: int, inst: int) -> np.ndarra
     elif style == "ties":
         v = rng.integers(-3, 4, n).astype(np.float64) * 0.5
     elif style == "tiny":
-        fi = np.finfo(dt)
+        fi = finfo(dt)
         v = rng.standard_normal(n) * float(fi.tiny) * rng.choice([1e-3, 1, 64], n)
     elif style == "wide":
-        top = np.log10(float(np.finfo(dt).max)) - 0.5
+        top = np.log10(float(finfo(dt).max)) - 0.5
         v = 10.0 ** rng.uniform(-top, top, n) * rng.choice([-1.0, 1.0], n)
     else:  # special
         v = rng.standard_normal(n)
