@@ -173,18 +173,18 @@ def worker(args):
         def run(step=step, params=params, x=x, y=y):
             fg.block_until_ready(step(params, x, y))
         out["steps"][name] = _stats(_timeit(run, reps, inner, barrier))
+        def run_local(local_step=local_step, params=params, x=x, y=y):
+            fg.block_until_ready(local_step(params, x, y))
         # The computation alone: the step without the pmean, every process at once.
-        out["local"][name] = _stats(_timeit(
-            lambda: fg.block_until_ready(local_step(params, x, y)), reps, inner, barrier))
+        out["local"][name] = _stats(_timeit(run_local, reps, inner, barrier))
         if size > 1 and args.timeline:
             out.setdefault("timeline", {})[name] = _timeline(world, run, args,
                                                              reps * inner // 2)
         if size == 1:
             half = x.shape[0] // 2
-            xh, yh = x[:half], y[:half]
             out["half_alone"][name] = _stats(_timeit(
-                lambda: fg.block_until_ready(local_step(params, xh, yh)), reps, inner,
-                barrier))
+                lambda run_local=run_local, x=x[:half], y=y[:half]: run_local(x=x, y=y),
+                reps, inner, barrier))
 
     # The fused gradient allreduce against a raw Allreduce of the same bytes.
     from bench import workloads
