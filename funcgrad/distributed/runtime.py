@@ -291,7 +291,7 @@ class MPIWorld:
         results are views of it. One in-place message rather than one message per array
         from its own buffer into a new one: between two processes of one machine an
         out-of-place `Allreduce` of 2.7 MB took 1.2-1.3 ms, an in-place one 0.7-0.8 ms and
-        the copy in 0.1 ms, and each further message costs a synchronisation of the
+        the copy in 0.1-0.25 ms, and each further message costs a synchronisation of the
         processes. The messages go one after the other (concurrent collectives on one
         machine compete for the same memory bandwidth); the first is posted now. Returns
         the token `allreduce_finish` takes."""
