@@ -315,6 +315,18 @@ def test_spmd_program_is_checked_and_psums_fused(two_standin):
     assert unfused.lower(params, x).ir.count("psum[") == 3
 
 
+def test_profiled_spmd_program_runs(two_standin, monkeypatch, capsys):
+    """FUNCGRAD_PROFILE=1 labelled every host step by its first output; the program check
+    has none, so every spmd program raised IndexError under the profiler."""
+    from funcgrad.backends import c as cb
+    monkeypatch.setattr(cb, "_PROFILE", True)
+    x = np.arange(6, dtype=np.float32)
+    step = dist.spmd(lambda v: dist.psum(v * 2, "batch"))
+    with fg.config.override("backend", "c"):
+        np.testing.assert_allclose(step(x), 4 * x)
+    assert "host step program_check" in cb.profile_report()
+
+
 def test_spmd_starts_reducing_gradients_while_the_backward_pass_goes_on(two_standin):
     """With buckets of one array, each gradient's reduction starts as soon as the backward
     pass has computed it (before the first layer's gradient exists) and finishes where the

@@ -723,8 +723,9 @@ class Executable:
                     arrays[s] = r
                 if _PROFILE:
                     self._profiled_steps += _profile(
-                        f"{self.name}: host step {eqn.prim.name} -> "
-                        f"{symbolic.shape_text(eqn.outputs[0].aval)}", t0)
+                        f"{self.name}: host step {eqn.prim.name}" + (
+                            f" -> {symbolic.shape_text(eqn.outputs[0].aval)}"
+                            if eqn.outputs else ""), t0)   # (a program check has none)
         if tok is not None:
             _threads.done(self._thread_plan, tok)
         out = []
