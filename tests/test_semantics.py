@@ -808,3 +808,17 @@ def test_signed_overflow_wraps_under_jit(backend, mode):
         want = (np.sign(-x), -x < 0, np.abs(x) < 0, x + 1 < x, (x * 2) // 2 == x, x - 1 > x)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_float16_std_is_the_root_of_the_rounded_variance(backend, mode):
+    """jnp.std / jnp.nanstd are lax.sqrt of jnp.var / jnp.nanvar, whose float16 result is
+    rounded to float16: a variance above 65504 is inf, so is its root (JAX). funcgrad's std
+    took the root in float32 (finite) while its nanstd overflowed; the fuzzer caught the
+    two disagreeing."""
+    x = np.array([3000.0, -3000.0, 60000.0, 1.0], np.float16)
+    small = np.array([1.0, 2.0, 4.0, 8.0], np.float16)
+    got = run(mode, lambda a, b: (fnp.std(a), fnp.nanstd(a), fnp.std(b), fnp.nanstd(b)),
+              x, small)
+    want_small = np.float16(np.sqrt(np.float16(np.var(small.astype(np.float32)))))
+    assert np.isinf(got[0]) and np.isinf(got[1])
+    assert got[2] == want_small and got[3] == want_small and got[2].dtype == np.float16

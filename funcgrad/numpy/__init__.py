@@ -1311,11 +1311,12 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
         mean=None, correction=None):
-    """Standard deviation: the square root of `var` (same arguments)."""
+    """Standard deviation: the square root of `var` (same arguments), taken as JAX takes it
+    on var's result: for float16 the variance is rounded to float16 first (so a float16
+    standard deviation above 256 is inf, as in JAX)."""
     _check_out("std", out)
     v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "std", where, mean, correction)
-    s = _ew.sqrt(v)
-    return s if s.dtype == out_dtype else astype(s, out_dtype)
+    return _ew.sqrt(v if v.dtype == out_dtype else astype(v, out_dtype))
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):

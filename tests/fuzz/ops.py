@@ -1015,7 +1015,9 @@ def _reduce_ref(name, x, axes, p, t):
         c = _rnd(xf - m, acc)
         ss = _rnd(np.sum(_rnd(c * c, acc), axis=ax, keepdims=keep), acc)
         v = _rnd(_ddof_div(ss, n, p["ddof"]), acc)
-        return np.sqrt(v) if name == "std" else v
+        # jnp.std is lax.sqrt(jnp.var(...)): the square root of the variance rounded to
+        # the output dtype (a float16 std above 256 overflows)
+        return np.sqrt(_rnd(v, t.dtype)) if name == "std" else v
     if name == "median":
         xf = as_dtype(x, t.dtype) if x.dtype.kind != "f" else x
         return np.median(xf, axis=ax[0] if len(ax) == 1 and x.ndim > 0 else
@@ -1062,7 +1064,7 @@ def _reduce_ref(name, x, axes, p, t):
             d = np.sum(~nan, axis=ax, keepdims=keep) - p["ddof"]
             # jnp.nanvar: NaN where the count minus ddof is <= 0.
             v = _rnd(np.where(d > 0, ss / np.where(d > 0, d, 1), np.nan), acc)
-        return np.sqrt(v) if name == "nanstd" else v
+        return np.sqrt(_rnd(v, t.dtype)) if name == "nanstd" else v
     if name == "any":
         return np.any(x, axis=ax, keepdims=keep)
     if name == "all":
