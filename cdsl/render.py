@@ -78,10 +78,12 @@ class Dialect:
     int_suffix: dict = field(default_factory=dict, hash=False)
     float_literal: dict = field(default_factory=dict, hash=False)
     special_float: dict = field(default_factory=dict, hash=False)
-    # signed type -> (its unsigned type, the reinterpreting function): +, -, * and unary -
-    # of these types are rendered through the unsigned type, where overflow wraps (signed
-    # overflow is undefined in C and OpenCL C, and the compilers fold on that). Empty for
-    # C99, which compiles with -fwrapv.
+    # signed type -> (its unsigned type, the conversion back): +, -, * and unary - of these
+    # types are rendered through the unsigned type, where overflow wraps (signed overflow
+    # is undefined in C and OpenCL C, and gcc and PoCL's clang folded on it: sign(-x) of
+    # INT_MIN gave 1, `x + 1 < x` false). Only int32: 64-bit arithmetic is mostly index
+    # arithmetic, which never overflows and which the compilers must keep free to
+    # vectorise (int64 values that overflow stay undefined).
     wrap_signed: dict = field(default_factory=dict, hash=False)
 
 
@@ -105,6 +107,8 @@ C99 = Dialect(
     type_pragmas={"c64": _COMPLEX_PREAMBLE, "c128": _COMPLEX_PREAMBLE},
     blas_include='#include "cblas.h"',
     int_suffix={"i64": "LL", "u64": "ULL", "u32": "u"},
+    # (uint32_t -> int32_t keeps the bits: implementation-defined in C99, defined by gcc)
+    wrap_signed={"i32": ("uint32_t", "(int32_t)")},
     float_literal={"f32": "{}f", "f64": "{}", "f16": "((_Float16){}f)"},
     special_float={"f32": "{}", "f16": "((_Float16){})", "f64": "((double){})"},
 )
@@ -123,9 +127,6 @@ OPENCL = Dialect(
     type_pragmas={"f64": "#pragma OPENCL EXTENSION cl_khr_fp64 : enable",
                   "f16": "#pragma OPENCL EXTENSION cl_khr_fp16 : enable"},
     int_suffix={"i64": "L", "u64": "UL", "u32": "u"},
-    # PoCL's clang folded sign(-x) of INT_MIN to 1 and `x + 1 < x` to false. Only int32:
-    # 64-bit arithmetic is mostly index arithmetic, which never overflows and which the
-    # compiler must keep free to vectorise (int64 values that overflow stay undefined)
     wrap_signed={"i32": ("uint", "as_int")},
     float_literal={"f32": "{}f", "f64": "{}", "f16": "((half){}f)"},
     special_float={"f32": "{}", "f16": "((half){})", "f64": "((double){})"},

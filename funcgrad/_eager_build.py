@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from funcgrad.lowering.eager import source_and_cdef  # noqa: E402
 
-COMMON_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fwrapv",
-                "-fopenmp", "-std=gnu11"]   # the flags of cdsl.compile.BASE_FLAGS (why: see there)
+COMMON_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fopenmp",
+                "-std=gnu11"]   # the flags of cdsl.compile.BASE_FLAGS (why: see there)
 # v4 keeps 256-bit vectors: that is what GCC's -march=native (the jit's flag) picks on
 # Intel AVX-512 CPUs, so eager and jitted reductions add in the same order there too.
 X86_LEVELS = {"base": ["-march=x86-64", "-mtune=generic"],

@@ -16,7 +16,7 @@ void misc(const double* restrict a, int32_t* restrict k, double* restrict out, i
         } else {
             out[i] = ((t > 0.0) ? sqrt(t) : (-t)) + 1e-300;
         }
-        int32_t q = idiv_i32(k[i], k[i] - 3);
+        int32_t q = idiv_i32(k[i], (int32_t)((uint32_t)k[i] - (uint32_t)3));
         k[i] = (q << 2) ^ ((int32_t)(i & 7));
         if ((i == 0) && (n > (-9223372036854775807LL - 1))) {
             out[i] = ((double)NAN) * 0.1;
