@@ -1,0 +1,497 @@
+"""funcgrad.numpy's indexing: `x[idx]` (`_getitem`) and `x.at[idx]` updates
+(`_IndexUpdateRef`), `where`, `select`, `take`, `take_along_axis`, `nonzero`,
+`flatnonzero`, `argwhere`, `unravel_index`, `ravel_multi_index` and the index names
+`newaxis`, `s_`, `index_exp`."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as _np
+
+from .. import core as _core
+from .. import dtypes as _dt
+from ..core import Array, Tracer
+from ..prims import elementwise as _ew
+from ..prims import indexing as _ix
+from ..prims import structural as _st
+
+__all__ = [
+    "argwhere", "flatnonzero", "index_exp", "newaxis", "nonzero", "ravel_multi_index", "s_",
+    "select", "take", "take_along_axis", "unravel_index", "where",
+]
+
+
+newaxis = None
+
+s_, index_exp = _np.s_, _np.index_exp
+
+
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
+    """`where(c, x, y)` selects elementwise; `where(c)` is `nonzero(c, size=size,
+    fill_value=fill_value)` (concrete `c`, or a static `size` under jit)."""
+    if x is None and y is None:
+        return nonzero(condition, size=size, fill_value=fill_value)
+    if size is not None or fill_value is not None:
+        raise ValueError("where: size and fill_value apply only to the one-argument form "
+                         "where(condition)")
+    if x is None or y is None:
+        raise ValueError("where: give both x and y, or neither")
+    c = _arr(condition)
+    if c.dtype != _dt.bool_:
+        c = _ew.ne(c, _st.full((), 0, c.dtype))
+    a, b = _promote("where", x, y)
+    shape = _np.broadcast_shapes(c.shape, a.shape, b.shape)
+    c, a, b = [v if v.shape == shape else _st.broadcast_to(v, shape) for v in (c, a, b)]
+    return _ew.select(c, a, b)
+
+
+# `where` under another name, for functions whose `where=` parameter hides it.
+_select3 = where
+
+
+def select(condlist, choicelist, default=0):
+    out = _arr(default)
+    for c, v in reversed(list(zip(condlist, choicelist))):
+        out = where(c, v, out)
+    return out
+
+
+def _is_int_index(x):
+    return isinstance(x, (int, _np.integer)) and not isinstance(x, (bool, _np.bool_))
+
+
+def _normalize_index(idx, ndim):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for e in idx:
+        if isinstance(e, (list,)) or (isinstance(e, _np.ndarray)):
+            e = _np.asarray(e)
+            if e.dtype == _np.bool_:
+                out.extend(asarray(i.astype(_np.int32)) for i in _np.nonzero(e))
+                continue
+            if e.dtype.kind not in "iu":
+                if e.size == 0:
+                    e = e.astype(_np.int32)
+                else:
+                    raise IndexError(f"arrays used as indices must be of integer (or boolean) "
+                                     f"type, got {e.dtype}")
+            out.append(asarray(e))
+        elif isinstance(e, Array) and e.dtype == _dt.bool_:
+            if isinstance(e, Tracer):
+                raise IndexError(
+                    "boolean mask indexing needs a concrete mask, but it is traced (inside "
+                    "jit/vmap/grad): its result shape would depend on the values. Use "
+                    "fnp.where(mask, x, 0) or x * mask instead.")
+            out.extend(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(e)))
+        elif isinstance(e, (bool, _np.bool_)):
+            raise IndexError("a scalar boolean index is not supported")
+        else:
+            out.append(e)
+    n_ell = builtins.sum(1 for e in out if e is Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = builtins.sum(1 for e in out if e is not None and e is not Ellipsis)
+    if used > ndim:
+        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but "
+                         f"{used} were indexed")
+    if n_ell:
+        i = next(k for k, e in enumerate(out) if e is Ellipsis)
+        out = out[:i] + [slice(None)] * (ndim - used) + out[i + 1:]
+    else:
+        out = out + [slice(None)] * (ndim - used)
+    return out
+
+
+def _getitem(x, idx, valid_out=None):
+    """NumPy indexing. When `valid_out` is a list, a boolean mask of the result's shape
+    (False where an integer-array index was out of bounds) is appended to it, or None when
+    every index is in bounds by construction."""
+    entries = _normalize_index(idx, x.ndim)
+    has_adv = builtins.any(isinstance(e, Array) and e.ndim > 0 for e in entries)
+    out = x
+    dim = 0
+    adv = []
+    for e in entries:
+        if e is None:
+            out = _st.expand_dims(out, (dim,))
+            dim += 1
+        elif isinstance(e, slice):
+            n = out.shape[dim]
+            start, stop, step = e.start, e.stop, e.step
+            if builtins.any(isinstance(v, Tracer) for v in (start, stop, step)):
+                raise IndexError("slice bounds must be static (Python ints); for a traced "
+                                 "start use lax.dynamic_slice")
+            start, stop, step = slice(*(None if v is None else _st.static_int(
+                v, "indexing", "slice bound") for v in
+                                        (start, stop, step))).indices(n)
+            if step > 0:
+                out = _ix.slice_in_dim(out, start, builtins.max(start, stop), step, dim)
+            else:
+                length = len(range(start, stop, step))
+                if length == 0:
+                    out = _ix.slice_in_dim(out, 0, 0, 1, dim)
+                else:
+                    last = start + (length - 1) * step
+                    sub = _ix.slice_in_dim(out, last, start + 1, -step, dim)
+                    out = _st.rev(sub, (dim,))
+            dim += 1
+        elif _is_int_index(e) and not has_adv:
+            n = out.shape[dim]
+            i = int(e)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
+            i %= n
+            out = _st.squeeze(_ix.slice_in_dim(out, i, i + 1, 1, dim), (dim,))
+        else:
+            e = _arr(e)
+            if not _dt.is_int(e.dtype):
+                raise IndexError(f"indices must be integers, got {e.dtype}")
+            if e.ndim == 0 and not has_adv and valid_out is None:
+                n = out.shape[dim]
+                i = where(_ew.lt(e, 0), _ew.add(e, _st.full((), n, e.dtype)), e)
+                out = _ix.dynamic_index_in_dim(out, i, dim, keepdims=False)
+            else:
+                adv.append((dim, e))
+                dim += 1
+    if not adv:
+        if valid_out is not None:
+            valid_out.append(None)
+        return out
+    dims = [d for d, _ in adv]
+    arrays = []
+    for d, e in adv:
+        n = out.shape[d]
+        e = astype(e, _dt.int32) if e.dtype not in (_dt.int32, _dt.int64) else e
+        arrays.append(where(_ew.lt(e, 0), _ew.add(e, _st.full((), n, e.dtype)), e))
+    arrays = broadcast_arrays(*_promote_dtypes_only(arrays))
+    bshape = arrays[0].shape
+    idx_arr = _ix.concatenate([expand_dims(a, -1) for a in arrays], len(bshape))
+    res = _ix.gather(out, idx_arr, dims)
+    valid = None
+    if valid_out is not None:
+        for (d, _), a in zip(adv, arrays):
+            ok = _ew.and_(_ew.ge(a, _st.full((), 0, a.dtype)),
+                          _ew.lt(a, _st.full((), out.shape[d], a.dtype)))
+            valid = ok if valid is None else _ew.and_(valid, ok)
+        valid = _st.broadcast_in_dim(valid, res.shape, tuple(range(len(bshape))))
+    contiguous = dims == list(range(dims[0], dims[0] + len(dims)))
+    if contiguous and dims[0] > 0:
+        nb = len(bshape)
+        k = dims[0]
+        perm = list(range(nb, nb + k)) + list(range(nb)) + list(range(nb + k, res.ndim))
+        res = _st.transpose(res, perm)
+        if valid is not None:
+            valid = _st.transpose(valid, perm)
+    if valid_out is not None:
+        valid_out.append(valid)
+    return res
+
+
+_TAKE_MODES = (None, "fill", "clip", "wrap", "promise_in_bounds")
+
+
+def _take_fill_value(dtype, fill_value):
+    """JAX's fill for out-of-bounds gathers: NaN for floats, the most negative value for
+    signed integers, the largest for unsigned ones, True for bools."""
+    if fill_value is not None:
+        return fill_value
+    if _dt.is_inexact(dtype):
+        return _np.nan
+    if _dt.is_bool(dtype):
+        return True
+    return _dt.iinfo(dtype).min if not _dt.is_unsigned(dtype) else _dt.iinfo(dtype).max
+
+
+def _prepare_indices(idx, n, mode, wrap_negative, name):
+    """(indices to gather with, in-bounds mask or None) for `mode` over an axis of size n."""
+    if mode not in _TAKE_MODES:
+        if mode == "raise":
+            raise NotImplementedError(f"{name}: mode='raise' is not supported (out-of-bounds "
+                                      "indices cannot raise inside compiled code); use "
+                                      "'fill', 'clip' or 'wrap'")
+        raise ValueError(f"{name}: mode must be one of 'fill', 'clip', 'wrap' or "
+                         f"'promise_in_bounds', got {mode!r}")
+    if not (_dt.is_int(idx.dtype)):
+        raise TypeError(f"{name}: indices must be integers, got {idx.dtype}")
+    if n == 0:
+        return zeros_like(idx), (None if mode in ("clip", "wrap", "promise_in_bounds")
+                                 else zeros_like(idx, _dt.bool_))
+    if mode == "wrap":
+        return remainder(idx, n), None
+    if wrap_negative:
+        idx = where(_ew.lt(idx, _st.full((), 0, idx.dtype)),
+                    _ew.add(idx, _st.full((), n, idx.dtype)), idx)
+    if mode in ("clip", "promise_in_bounds"):
+        return clip(idx, 0, n - 1), None
+    valid = logical_and(greater_equal(idx, 0), less(idx, n))
+    return where(valid, idx, zeros_like(idx)), valid
+
+
+def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
+         indices_are_sorted=False, fill_value=None):
+    """Elements of `a` (flattened when `axis` is None) at `indices` along `axis`.
+    Out-of-bounds indices follow `mode` as in JAX: "fill" (the default) gives
+    `fill_value` (NaN for floats, the most negative integer, the largest unsigned, True),
+    "clip" clamps (negative indices to 0), "wrap" wraps around; in "fill" mode negative
+    indices count from the end."""
+    _check_out("take", out)
+    x = _arr(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _axis(axis, x.ndim, "take")
+    idx = asarray(indices)
+    if idx.dtype not in (_dt.int32, _dt.int64, _dt.uint32, _dt.uint64) and \
+            _dt.is_int(idx.dtype):
+        idx = astype(idx, _dt.int32)
+    # JAX: negative indices count from the end in "fill" mode; "clip" clamps them to 0.
+    idx, valid = _prepare_indices(idx, x.shape[axis], mode, mode in (None, "fill"), "take")
+    if x.shape[axis] == 0:
+        shape = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
+        return full(shape, _take_fill_value(x.dtype, fill_value), x.dtype)
+    res = _getitem(x, (slice(None),) * axis + (idx,))
+    if valid is None:
+        return res
+    valid = reshape(valid, (1,) * axis + valid.shape + (1,) * (x.ndim - axis - 1))
+    return where(valid, res, asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype))
+
+
+def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
+                    wrap_negative_indices=None):
+    """`arr`'s elements at `indices` along `axis` (indices broadcast against `arr` on the
+    other axes; both flattened when `axis` is None). Out-of-bounds indices follow `mode`
+    as in `take`; negative ones count from the end unless `wrap_negative_indices=False`."""
+    x, idx = _arr(arr), _arr(indices)
+    if axis is None:
+        x, idx, axis = ravel(x), ravel(idx), 0
+    axis = _axis(axis, x.ndim, "take_along_axis")
+    if idx.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices {idx.shape} and array {x.shape} must "
+                         "have the same number of dimensions")
+    shape = _np.broadcast_shapes(tuple(s if i != axis else 1 for i, s in enumerate(x.shape)),
+                                 tuple(s if i != axis else 1 for i, s in enumerate(idx.shape)))
+    bshape = list(shape)
+    bshape[axis] = idx.shape[axis]
+    idx = broadcast_to(idx, tuple(bshape))
+    wrap = True if wrap_negative_indices is None else bool(wrap_negative_indices)
+    idx, valid = _prepare_indices(idx, x.shape[axis], mode, wrap, "take_along_axis")
+    if x.shape[axis] == 0:
+        return full(idx.shape, _take_fill_value(x.dtype, fill_value), x.dtype)
+    tshape = list(shape)
+    tshape[axis] = x.shape[axis]
+    x = broadcast_to(x, tuple(tshape))
+    comps = []
+    for d in range(x.ndim):
+        comps.append(idx if d == axis else _st.iota(idx.dtype, idx.shape, d))
+    full_idx = _ix.concatenate([expand_dims(c, -1) for c in comps], idx.ndim)
+    res = _ix.gather(x, full_idx, tuple(range(x.ndim)))
+    if valid is None:
+        return res
+    return where(valid, res, asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype))
+
+
+def nonzero(a, size=None, fill_value=None):
+    x = _arr(a)
+    if isinstance(x, Tracer) and size is None:
+        raise _core.ConcretizationTypeError(
+            "nonzero/where(cond) needs concrete values (its output shape depends on them); "
+            "inside jit pass size=... or use where(cond, x, y)")
+    if size is None:
+        return tuple(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(x)))
+    if size == 0:
+        return tuple(zeros((0,), _dt.int32) for _ in range(builtins.max(x.ndim, 1)))
+    flat = ravel(x != 0)
+    n = flat.shape[0]
+    pos = cumsum(flat.astype(_dt.int32)) - 1
+    target = where(flat, pos, full_like(pos, size))
+    ids = zeros((size,), _dt.int32).at[target].set(arange(n, dtype=_dt.int32))
+    coords = unravel_index(ids, x.shape)
+    if fill_value is None:
+        return tuple(coords)
+    # JAX's fill: one value (or one per dimension) in place of each missing coordinate.
+    fills = tuple(fill_value) if isinstance(fill_value, (tuple, list)) else \
+        (fill_value,) * len(coords)
+    if len(fills) != len(coords):
+        raise ValueError(f"nonzero: fill_value must be a scalar or a tuple of length "
+                         f"{len(coords)} (the rank of the input), got {fill_value}")
+    valid = _ew.lt(arange(size, dtype=_dt.int32), sum(flat.astype(_dt.int32)))
+    return tuple(where(valid, c, asarray(f).astype(c.dtype)) for c, f in zip(coords, fills))
+
+
+def flatnonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of the flattened `a` (`size`/`fill_value` as in
+    `nonzero`)."""
+    return nonzero(ravel(a), size=size, fill_value=fill_value)[0]
+
+
+def argwhere(a, *, size=None, fill_value=None):
+    """The coordinates of the nonzero elements, one row each (`size`/`fill_value` as in
+    `nonzero`)."""
+    x = _arr(a)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+        return stack(nonzero(x, size=size, fill_value=fill_value), axis=-1)[:, :0]
+    return stack(nonzero(x, size=size, fill_value=fill_value), axis=-1)
+
+
+def unravel_index(indices, shape):
+    idx = _arr(indices)
+    out = []
+    for s in reversed(shape):
+        out.append(remainder(idx, s))
+        idx = floor_divide(idx, s)
+    return tuple(reversed(out))
+
+
+def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None):
+    """The flat index of each coordinate tuple in an array of shape `dims` (row-major, or
+    column-major for order="F"). Out-of-range coordinates: "raise" (concrete coordinates
+    only, as JAX), "wrap", "clip", or "ignore" (no check)."""
+    if len(multi_index) != len(dims):
+        raise ValueError(f"ravel_multi_index: {len(multi_index)} index arrays for "
+                         f"{len(dims)} dimensions")
+    dims = tuple(_st.static_int(d, "ravel_multi_index", "dimension") for d in dims)
+    idx = [_arr(i) for i in multi_index]
+    for i in idx:
+        if not _dt.is_int(i.dtype):
+            raise TypeError(f"ravel_multi_index: only integer indices are allowed, got "
+                            f"{i.dtype}")
+    dt = result_type(_dt.DEFAULT_INT_(), *idx) if dtype is None else _dt.canonicalize(dtype)
+    if not _dt.is_int(dt):
+        raise ValueError(f"ravel_multi_index: dtype {dt} is not an integer type")
+    if int(_np.prod(dims, dtype=_np.int64)) - 1 > _np.iinfo(dt).max:
+        raise ValueError(f"ravel_multi_index: dtype {dt} cannot hold the flat indices of "
+                         f"shape {dims}; pass a wider dtype=")
+    if mode == "raise":
+        if builtins.any(isinstance(i, Tracer) for i in idx):
+            raise _core.ConcretizationTypeError(
+                "ravel_multi_index: mode='raise' needs concrete indices (it checks them); "
+                "under jit use mode='wrap' or mode='clip'")
+        for i, d in zip(idx, dims):
+            v = _np.asarray(i)
+            if _np.any((v < 0) | (v >= d)):
+                raise ValueError(f"ravel_multi_index: invalid entry in coordinates array "
+                                 f"(an index outside [0, {d}))")
+    elif mode == "clip":
+        idx = [clip(i, 0, d - 1) for i, d in zip(idx, dims)]
+    elif mode == "wrap":
+        idx = [remainder(i, d) for i, d in zip(idx, dims)]
+    elif mode != "ignore":
+        raise ValueError(f"ravel_multi_index: mode must be 'raise', 'wrap', 'clip' or "
+                         f"'ignore', got {mode!r}")
+    if order == "C":
+        strides = _np.cumprod((1,) + dims[1:][::-1])[::-1]
+    elif order == "F":
+        strides = _np.cumprod((1,) + dims[:-1])
+    else:
+        raise ValueError(f"ravel_multi_index: order must be 'C' or 'F', got {order!r}")
+    out = zeros((), dt)
+    for i, st in zip(idx, strides):
+        out = add(out, multiply(astype(i, dt), int(st)))
+    return out
+
+
+class _IndexUpdateRef:
+    """`x.at[idx]`: functional updates returning a new array (JAX's `.at`)."""
+
+    __slots__ = ("array", "index")
+
+    def __init__(self, array, index):
+        self.array = array
+        self.index = index
+
+    def _scatter(self, values, mode):
+        x = self.array
+        if x.size == 0:
+            # Every update is out of bounds: dropped, as JAX's scatter does.
+            return x
+        valid = []
+        ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape) if x.size else
+                       zeros(x.shape, _dt.int32), self.index, valid)
+        if valid[0] is not None:
+            # Out-of-bounds updates are dropped (JAX's scatter mode), not clamped.
+            ids = where(valid[0], ids, full_like(ids, x.size))
+        v = _arr(values)
+        if v.dtype != x.dtype:
+            v = astype(v, x.dtype)
+        v = broadcast_to(v, ids.shape)
+        flat = _st.reshape(x, (x.size,))
+        upd = _ix.scatter(flat, _st.reshape(ids, (ids.size, 1)), _st.reshape(v, (ids.size,)),
+                          (0,), mode)
+        return _st.reshape(upd, x.shape)
+
+    def _check_kwargs(self, method, kwargs):
+        """JAX's keyword arguments of `.at[...]` methods: the index hints are accepted;
+        `mode` may only name what funcgrad does (updates drop out-of-bounds indices, `get`
+        clamps them, as JAX's defaults); anything else is an error, never ignored."""
+        kwargs = dict(kwargs)
+        kwargs.pop("indices_are_sorted", None)
+        kwargs.pop("unique_indices", None)
+        from .._lax_scatter import GatherScatterMode as _Mode
+
+        mode = kwargs.pop("mode", None)
+        if method == "get":
+            allowed, names = (_Mode.CLIP, _Mode.PROMISE_IN_BOUNDS), "'clip', 'promise_in_bounds'"
+        else:
+            allowed, names = (_Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
+                "'drop', 'fill', 'promise_in_bounds'"
+        if mode is not None and _Mode.from_any(mode) not in allowed:
+            raise NotImplementedError(f".at[...].{method}: mode={mode!r} is not supported; "
+                                      f"funcgrad supports {names} here")
+        if kwargs:
+            raise TypeError(f".at[...].{method}: unsupported keyword arguments "
+                            f"{sorted(kwargs)}")
+
+    def get(self, **kwargs):
+        self._check_kwargs("get", kwargs)
+        return _getitem(self.array, self.index)
+
+    def set(self, values, **kwargs):
+        self._check_kwargs("set", kwargs)
+        return self._scatter(values, "set")
+
+    def add(self, values, **kwargs):
+        self._check_kwargs("add", kwargs)
+        return self._scatter(values, "add")
+
+    def mul(self, values, **kwargs):
+        self._check_kwargs("mul", kwargs)
+        return self._scatter(values, "mul")
+
+    multiply = mul
+
+    def min(self, values, **kwargs):
+        self._check_kwargs("min", kwargs)
+        return self._scatter(values, "min")
+
+    def max(self, values, **kwargs):
+        self._check_kwargs("max", kwargs)
+        return self._scatter(values, "max")
+
+    def divide(self, values, **kwargs):
+        return self.mul(reciprocal(values), **kwargs)
+
+    def power(self, values, **kwargs):
+        self._check_kwargs("power", kwargs)
+        return self.set(power(self.get(), values))
+
+
+class _AtHelper:
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, index):
+        return _IndexUpdateRef(self.array, index)
+
+
+# The families call one another: each imports the others' names after its own
+# definitions, so that they load in any order.
+from . import (  # noqa: E402
+    _arr, _axis, _check_out, _promote, _promote_dtypes_only, add, arange, asarray, astype,
+    broadcast_arrays, broadcast_to, clip, cumsum, expand_dims, floor_divide, full, full_like,
+    greater_equal, less, logical_and, multiply, power, ravel, reciprocal, remainder, reshape,
+    result_type, stack, sum, zeros, zeros_like,
+)
