@@ -1,0 +1,189 @@
+"""funcgrad.numpy's scalar types and constants, dtype queries (`issubdtype`, `finfo`,
+`iinfo`, `isscalar`) and type promotion: `result_type`, `promote_types`, `can_cast`,
+`astype`, and the `_promote` helpers the other families call on their operands (JAX's
+lattice: Python scalars are weak)."""
+
+from __future__ import annotations
+
+import builtins
+
+import ml_dtypes as _ml_dtypes
+import numpy as _np
+
+from .. import config as _config
+from .. import dtypes as _dt
+from ..core import Array, ArrayImpl, ShapedArray
+from ..prims import elementwise as _ew
+from ..prims import structural as _st
+
+__all__ = [
+    "astype", "bfloat16", "bool_", "can_cast", "cdouble", "character", "complex128",
+    "complex64", "complex_", "csingle", "double", "dtype", "e", "euler_gamma", "finfo",
+    "flexible", "float16", "float32", "float4_e2m1fn", "float64", "float6_e2m3fn",
+    "float6_e3m2fn", "float8_e3m4", "float8_e4m3", "float8_e4m3b11fnuz", "float8_e4m3fn",
+    "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz", "float8_e8m0fnu", "float_", "floating",
+    "generic", "iinfo", "inexact", "inf", "int1", "int16", "int2", "int32", "int4", "int64",
+    "int8", "int_", "integer", "isscalar", "issubdtype", "nan", "ndarray", "number", "object_",
+    "pi", "promote_types", "result_type", "signedinteger", "single", "uint", "uint1", "uint16",
+    "uint2", "uint32", "uint4", "uint64", "uint8", "unsignedinteger",
+]
+
+
+ndarray = Array
+bool_ = _np.bool_
+int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
+uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+bfloat16 = _ml_dtypes.bfloat16
+# JAX's narrow types, ml_dtypes' scalar types as in jax.numpy (see funcgrad.dtypes).
+float8_e3m4, float8_e4m3 = _ml_dtypes.float8_e3m4, _ml_dtypes.float8_e4m3
+float8_e4m3b11fnuz, float8_e4m3fn = _ml_dtypes.float8_e4m3b11fnuz, _ml_dtypes.float8_e4m3fn
+float8_e4m3fnuz, float8_e5m2 = _ml_dtypes.float8_e4m3fnuz, _ml_dtypes.float8_e5m2
+float8_e5m2fnuz, float8_e8m0fnu = _ml_dtypes.float8_e5m2fnuz, _ml_dtypes.float8_e8m0fnu
+float6_e2m3fn, float6_e3m2fn = _ml_dtypes.float6_e2m3fn, _ml_dtypes.float6_e3m2fn
+float4_e2m1fn = _ml_dtypes.float4_e2m1fn
+int1, int2, int4 = _ml_dtypes.int1, _ml_dtypes.int2, _ml_dtypes.int4
+uint1, uint2, uint4 = _ml_dtypes.uint1, _ml_dtypes.uint2, _ml_dtypes.uint4
+complex64, complex128 = _np.complex64, _np.complex128
+csingle, cdouble, complex_ = _np.complex64, _np.complex128, _np.complex128
+integer, floating, number, inexact = _np.integer, _np.floating, _np.number, _np.inexact
+signedinteger, unsignedinteger = _np.signedinteger, _np.unsignedinteger
+dtype = _np.dtype
+pi, e, inf, nan, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, _np.euler_gamma
+
+# The 16-bit floats, which reductions accumulate in float32 (as JAX).
+_HALF = (_dt.float16, _dt.bfloat16)
+# ml_dtypes' finfo/iinfo are NumPy's extended to bfloat16, the narrow floats and int4, ...
+# (JAX's jnp.finfo/iinfo do the same).
+iinfo, finfo = _ml_dtypes.iinfo, _ml_dtypes.finfo
+
+
+def _ml_dtype(t):
+    """The dtype of `t` when it is one of ml_dtypes' (bfloat16, float8_*, int4, ...)."""
+    if isinstance(t, type) and issubclass(t, _np.generic) or isinstance(t, (str, _np.dtype)):
+        try:
+            dt = _np.dtype(t)
+        except TypeError:
+            return None
+        return dt if dt == _dt.bfloat16 or dt in _dt.NARROW else None
+    return None
+
+
+def issubdtype(arg1, arg2):
+    """NumPy's `issubdtype`, with bfloat16 and the narrow floats floating types and int4,
+    uint4, ... (un)signed integers (JAX's hierarchy; NumPy does not know ml_dtypes' types:
+    np.issubdtype(bfloat16, floating) is False)."""
+    dt = _ml_dtype(arg1)
+    if dt is not None:
+        if _ml_dtype(arg2) is not None:
+            return dt == _ml_dtype(arg2)
+        if _dt.is_float(dt):
+            parents = (_np.floating, _np.inexact, _np.number, _np.generic)
+        elif _dt.is_unsigned(dt):
+            parents = (_np.unsignedinteger, _np.integer, _np.number, _np.generic)
+        else:
+            parents = (_np.signedinteger, _np.integer, _np.number, _np.generic)
+        return isinstance(arg2, type) and arg2 in parents
+    return _np.issubdtype(arg1, arg2)
+# NumPy's scalar-type names, as jax.numpy exports them (the 64-bit ones follow the x64 rule
+# when used as a dtype).
+single, double, float_ = _np.float32, _np.float64, _np.float64
+int_, uint = _np.int64, _np.uint64
+object_, character, flexible, generic = _np.object_, _np.character, _np.flexible, _np.generic
+
+
+def result_type(*args):
+    typed = []
+    for a in args:
+        if isinstance(a, Array):
+            typed.append((a.dtype, a.weak_type))
+        elif isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic):
+            typed.append((_dt.python_scalar_dtype(a), True))
+        elif isinstance(a, (type, _np.dtype, str)):
+            typed.append((_np.dtype(a), False))
+        else:
+            typed.append((_np.asarray(a).dtype, False))
+    return _dt.result_type(*typed)[0]
+
+
+def promote_types(a, b):
+    return _dt.promote_strong(a, b)
+
+
+def _promote(name, *args, to_float=False):
+    try:
+        arrs = [_arr(a) if not (isinstance(a, (bool, int, float, complex)) and
+                                not isinstance(a, _np.generic)) else a for a in args]
+    except TypeError as e:
+        kinds = ", ".join("Array" if isinstance(a, Array) else type(a).__name__ for a in args)
+        raise TypeError(f"{name}: operands must be arrays or numbers, got ({kinds}): {e}") \
+            from None
+    typed = []
+    for a in arrs:
+        if isinstance(a, Array):
+            typed.append((a.dtype, a.weak_type))
+        else:
+            typed.append((_dt.python_scalar_dtype(a), True))
+    _config.check_numpy_promotion(name, typed, arrs)      # jax_numpy_{rank,dtype}_promotion
+    dt, weak = _dt.result_type(*typed)
+    if to_float and not _dt.is_inexact(dt):
+        dt = _dt.DEFAULT_FLOAT
+    out = []
+    for a in arrs:
+        if isinstance(a, Array):
+            if a.dtype != dt or a.weak_type != weak:
+                a = _ew.convert_element_type(a, dt, weak)
+        else:
+            if type(a) is int and dt in _dt.NARROW_INTS:
+                # NumPy raises for int8 + 300; ml_dtypes' int4 would wrap 8 silently
+                info = _dt.iinfo(dt)
+                if not info.min <= a <= info.max:
+                    raise OverflowError(f"Python integer {a} out of bounds for {dt}")
+            a = ArrayImpl(_np.asarray(a, dt), ShapedArray((), dt, weak))
+        out.append(a)
+    shapes = [a.shape for a in out]
+    try:
+        shape = _np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{name}: operands could not be broadcast together with shapes "
+                         f"{' '.join(str(s) for s in shapes)}") from None
+    return [a if a.shape in (shape, ()) else _st.broadcast_to(a, shape) for a in out]
+
+
+def _promote_full(name, *args, to_float=False):
+    out = _promote(name, *args, to_float=to_float)
+    shape = _np.broadcast_shapes(*[a.shape for a in out])
+    return [a if a.shape == shape else _st.broadcast_to(a, shape) for a in out]
+
+
+def astype(x, dtype, copy=False):
+    """`x` cast to `dtype`. Float -> integer casts truncate and saturate on every backend
+    (NaN -> 0, +-inf and out-of-range values -> the type's max/min), as XLA on CPU; see
+    `lax.convert_element_type`."""
+    return _ew.convert_element_type(_arr(x), _dt.canonicalize(dtype))
+
+
+def can_cast(from_, to, casting="safe"):
+    return _np.can_cast(from_, to, casting)
+
+
+def _promote_dtypes_only(arrays, name=None):
+    arrs = [_arr(a) for a in arrays]
+    if name is not None:     # jax_numpy_dtype_promotion='strict' (rank promotion: n/a here)
+        _config.check_numpy_promotion(name, [(a.dtype, a.weak_type) for a in arrs], ())
+    dt = result_type(*arrs)
+    weak = builtins.all(a.weak_type for a in arrs)
+    return [a if a.dtype == dt else _ew.convert_element_type(a, dt, weak) for a in arrs]
+
+
+def isscalar(element):
+    """Whether `element` is a scalar: a 0-d array (funcgrad's or NumPy's) or anything
+    NumPy's `isscalar` accepts (JAX's rule)."""
+    if isinstance(element, (Array, _np.ndarray)):
+        return element.ndim == 0
+    return bool(_np.isscalar(element))
+
+
+# The families call one another: each imports the others' names after its own
+# definitions, so that they load in any order.
+from . import _arr  # noqa: E402
