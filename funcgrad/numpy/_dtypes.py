@@ -186,4 +186,4 @@ def isscalar(element):
 
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
-from . import _arr  # noqa: E402
+from ._creation import _arr  # noqa: E402

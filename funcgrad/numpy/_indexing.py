@@ -490,8 +490,8 @@ class _AtHelper:
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
 from ._dtypes import _promote, _promote_dtypes_only, astype, result_type  # noqa: E402
+from ._creation import _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like  # noqa: E402
 from . import (  # noqa: E402
-    _arr, _axis, _check_out, add, arange, asarray, broadcast_arrays, broadcast_to, clip, cumsum,
-    expand_dims, floor_divide, full, full_like, greater_equal, less, logical_and, multiply,
-    power, ravel, reciprocal, remainder, reshape, stack, sum, zeros, zeros_like,
+    add, broadcast_arrays, broadcast_to, clip, cumsum, expand_dims, floor_divide, greater_equal,
+    less, logical_and, multiply, power, ravel, reciprocal, remainder, reshape, stack, sum,
 )

@@ -1,0 +1,303 @@
+"""funcgrad.numpy's array creation: `asarray`, `array`, `zeros`, `ones`, `full`, the `*_like`
+functions, `arange`, `linspace`, `logspace`, `eye`, `tri`/`tril`/`triu`, `diag`,
+`diagonal`, `trace`, `meshgrid` and `copy`; and the argument helpers the other families
+share (`_arr`, `_check_out`, `_check_order`, `_shape_tuple`, `_axis`)."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as _np
+
+from .. import core as _core
+from .. import dtypes as _dt
+from ..core import Array, Tracer
+from ..prims import elementwise as _ew
+from ..prims import structural as _st
+
+__all__ = [
+    "arange", "array", "asarray", "copy", "diag", "diagonal", "empty", "empty_like", "eye",
+    "full", "full_like", "identity", "linspace", "logspace", "meshgrid", "ones", "ones_like",
+    "trace", "tri", "tril", "triu", "zeros", "zeros_like",
+]
+
+
+def _arr(x):
+    return x if isinstance(x, Array) else asarray(x)
+
+
+def asarray(a, dtype=None, order=None, *, copy=None):
+    """Convert to a funcgrad Array (lists of arrays are stacked). `order` may only be None,
+    "C", "A" or "K" (funcgrad arrays are row-major); `copy` is accepted (arrays are
+    immutable, so a copy is never observable)."""
+    _check_order("asarray", order)
+    if isinstance(a, Array):
+        return a if dtype is None else astype(a, dtype)
+    if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array)
+                                                     for e in _core._flat_seq(a)):
+        return stack([asarray(e) for e in a]) if dtype is None else astype(
+            stack([asarray(e) for e in a]), dtype)
+    if isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic) \
+            and dtype is None:
+        return _core.to_array(a)
+    x = _core.to_array(a, None if dtype is None else _dt.canonicalize(dtype))
+    if dtype is not None and x.weak_type:     # an explicit dtype makes a strong type (JAX)
+        x = _core.ArrayImpl(x._value, x.aval.strip_weak())
+    return x
+
+
+def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
+    """A funcgrad Array from `object` (nested lists are stacked), with at least `ndmin`
+    dimensions. `copy` and `order` (None, "C", "A" or "K") as in JAX; `copy`, `order` and
+    `ndmin` may also come positionally after `dtype` (NumPy's old order)."""
+    if args:
+        if len(args) > 3:
+            raise TypeError(f"array() takes at most 5 positional arguments but "
+                            f"{len(args) + 2} were given")
+        copy, order, ndmin = (list(args) + [copy, order, ndmin][len(args):])[:3]
+    _check_order("array", order)
+    a = object
+    x = asarray(a, dtype)
+    if isinstance(a, (bool, int, float, complex)) and dtype is None \
+            and not isinstance(x, Tracer):
+        x = _core.to_array(_np.asarray(a, x.dtype))
+    while x.ndim < ndmin:
+        x = expand_dims(x, 0)
+    return x
+
+
+def _check_out(name, out):
+    """JAX accepts only out=None (arrays are immutable): anything else is an error, never
+    silently ignored."""
+    if out is not None:
+        raise NotImplementedError(f"{name}: the 'out' argument is not supported (funcgrad "
+                                  "arrays are immutable; use the returned array), as in JAX")
+
+
+def _check_order(name, order):
+    if order not in (None, "C", "A", "K"):
+        raise NotImplementedError(f"{name}: order={order!r} is not supported (funcgrad arrays "
+                                  "are row-major: use None, 'C', 'A' or 'K')")
+
+
+def _float_default(dtype):
+    return _dt.DEFAULT_FLOAT if dtype is None else _dt.canonicalize(dtype)
+
+
+def _shape_tuple(shape, name="shape", allow_unknown=False):
+    """A shape argument as a tuple of ints. Float dimensions raise TypeError (NumPy and JAX
+    refuse them; truncating 2.5 to 2 would be silently wrong); a traced size raises
+    ConcretizationTypeError, pointing to static_argnums."""
+    if isinstance(shape, Array) and shape.ndim == 0:
+        shape = (shape,)
+    if isinstance(shape, Array):
+        raise TypeError(f"{name}: shape must be a tuple of integers, got an array of shape "
+                        f"{shape.shape}")
+    return _st.canonical_shape(shape, name, allow_unknown)
+
+
+def _axis(axis, ndim, name):
+    """One axis argument normalised to [0, ndim); out of range raises NumPy's AxisError."""
+    return _st._norm_axes([axis], ndim, name)[0]
+
+
+def zeros(shape, dtype=None):
+    """An array of zeros (float32 by default)."""
+    return _st.full(_shape_tuple(shape, "zeros"), 0, _float_default(dtype))
+
+
+def ones(shape, dtype=None):
+    """An array of ones (float32 by default)."""
+    return _st.full(_shape_tuple(shape, "ones"), 1, _float_default(dtype))
+
+
+def empty(shape, dtype=None):
+    """Like `zeros` (funcgrad arrays are never uninitialised)."""
+    return _st.full(_shape_tuple(shape, "empty"), 0, _float_default(dtype))
+
+
+def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value` (broadcast when it is an array)."""
+    shape = _shape_tuple(shape, "full")
+    if dtype is None:
+        fv = _arr(fill_value)
+        return _st.broadcast_to(fv, shape)
+    return _st.full(shape, fill_value, _dt.canonicalize(dtype))
+
+
+def zeros_like(a, dtype=None, shape=None):
+    a = _arr(a)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "zeros_like"), 0,
+                    dtype or a.dtype)
+
+
+def ones_like(a, dtype=None, shape=None):
+    a = _arr(a)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "ones_like"), 1,
+                    dtype or a.dtype)
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    a = _arr(a)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "full_like"),
+                    fill_value, dtype or a.dtype)
+
+
+def empty_like(prototype, dtype=None, shape=None, *, device=None):
+    """Like `zeros_like` (funcgrad arrays are never uninitialised)."""
+    return zeros_like(prototype, dtype, shape)
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    for v in (start, stop, step):
+        if isinstance(v, Tracer):
+            raise _core.ConcretizationTypeError(
+                "arange: start/stop/step must be concrete (Python numbers); a traced value was "
+                "given. Use static arguments, or fnp.arange(n) * step + start with concrete n.")
+    vals = _np.arange(*[_np.asarray(v).item() for v in (start, stop, step) if v is not None])
+    if dtype is None:
+        dtype = _dt.DEFAULT_INT if _dt.is_int(vals.dtype) else _dt.DEFAULT_FLOAT
+    dtype = _dt.canonicalize(dtype)
+    n = len(vals)
+    if n == 0:
+        return zeros((0,), dtype)
+    first = _np.asarray(start if stop is not None else 0).item()
+    st = 1 if step is None else _np.asarray(step).item()
+    it = _st.iota(dtype if _dt.is_int(dtype) and isinstance(st, int) and isinstance(first, int)
+                  else _dt.DEFAULT_FLOAT if not _dt.is_float(dtype) else dtype, n)
+    if st != 1:
+        it = _ew.mul(it, st)
+    if first != 0:
+        it = _ew.add(it, first)
+    return _ew.convert_element_type(it, dtype)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`num` evenly spaced values from `start` to `stop` (included when `endpoint`), along
+    a new `axis`; complex endpoints give complex values; an integer `dtype` truncates the
+    values computed in floating point (NumPy)."""
+    if dtype is None:
+        common = result_type(start, stop)
+        dtype = common if _dt.is_inexact(common) else _dt.DEFAULT_FLOAT_()
+        dtype = _dt.canonicalize_value(dtype)
+    else:
+        dtype = _dt.canonicalize(dtype)
+    if not _dt.is_inexact(dtype):
+        out = linspace(start, stop, num, endpoint, retstep, None, axis)
+        return (out[0].astype(dtype), out[1]) if retstep else out.astype(dtype)
+    num = _st.static_int(num, "linspace", "num")
+    start, stop = asarray(start, dtype), asarray(stop, dtype)
+    div = (num - 1) if endpoint else num
+    shape = _np.broadcast_shapes(start.shape, stop.shape)
+    step_ = (stop - start) / builtins.max(div, 1)
+    it = _st.iota(_dt.real_dtype(dtype), (num,) + shape, 0).astype(dtype)
+    out = _st.broadcast_to(start, (num,) + shape) + it * _st.broadcast_to(step_, (num,) + shape)
+    if endpoint and num > 1:
+        out = out.at[-1].set(_st.broadcast_to(stop, shape))
+    out = moveaxis(out, 0, axis)
+    return (out, step_) if retstep else out
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """`base ** linspace(start, stop, ...)` (complex exponents give complex values)."""
+    exps = linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
+    return power(asarray(base, _dt.real_dtype(exps.dtype)), exps)
+
+
+def eye(N, M=None, k=0, dtype=None):
+    M = N if M is None else M
+    dtype = _float_default(dtype)
+    r = _st.iota(_dt.int32, (N, M), 0)
+    c = _st.iota(_dt.int32, (N, M), 1)
+    return _ew.convert_element_type(_ew.eq(_ew.add(r, k), c), dtype)
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):
+    M = N if M is None else M
+    r = _st.iota(_dt.int32, (N, M), 0)
+    c = _st.iota(_dt.int32, (N, M), 1)
+    return _ew.convert_element_type(_ew.le(c, _ew.add(r, k)), _float_default(dtype))
+
+
+def tril(m, k=0):
+    m = _arr(m)
+    mask = tri(m.shape[-2], m.shape[-1], k, dtype=_dt.bool_)
+    return where(mask, m, zeros_like(m))
+
+
+def triu(m, k=0):
+    m = _arr(m)
+    mask = tri(m.shape[-2], m.shape[-1], k - 1, dtype=_dt.bool_)
+    return where(mask, zeros_like(m), m)
+
+
+def diag(v, k=0):
+    v = _arr(v)
+    if v.ndim == 1:
+        n = v.shape[0] + builtins.abs(k)
+        out = zeros((n, n), v.dtype)
+        i = arange(v.shape[0])
+        rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+        return out.at[rows, cols].set(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    raise ValueError("diag: input must be 1-d or 2-d")
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    a = moveaxis(_arr(a), (axis1, axis2), (-2, -1))
+    n, m = a.shape[-2], a.shape[-1]
+    if offset >= 0:
+        length = builtins.max(0, builtins.min(n, m - offset))
+        i = arange(length)
+        return a[..., i, i + offset]
+    length = builtins.max(0, builtins.min(n + offset, m))
+    i = arange(length)
+    return a[..., i - offset, i]
+
+
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """The sum along the `offset` diagonal of the (axis1, axis2) planes, accumulated in
+    `dtype` (integer promotion as in `sum`)."""
+    _check_out("trace", out)
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate arrays from 1-D coordinate vectors: "xy" (Cartesian: the first two
+    axes swapped) or "ij" (matrix) indexing; with `sparse`, each output keeps size 1 on
+    the other axes (they broadcast against each other). `copy` is accepted (arrays are
+    immutable)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    xs = [ravel(_arr(x)) for x in xi]
+    shape = [x.shape[0] for x in xs]
+    if indexing == "xy" and len(xs) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, x in enumerate(xs):
+        d = i
+        if indexing == "xy" and len(xs) >= 2 and i < 2:
+            d = 1 - i
+        if sparse:
+            out.append(reshape(x, tuple(s if k == d else 1 for k, s in enumerate(shape))))
+        else:
+            out.append(_st.broadcast_in_dim(x, tuple(shape), (d,)))
+    return out
+
+
+def copy(a, order=None):
+    """A copy of `a` (funcgrad arrays are immutable, so this is `a` as an array)."""
+    _check_order("copy", order)
+    return _arr(a)
+
+
+# The families call one another: each imports the others' names after its own
+# definitions, so that they load in any order.
+from ._dtypes import astype, result_type  # noqa: E402
+from ._indexing import where  # noqa: E402
+from . import expand_dims, moveaxis, power, ravel, reshape, stack, sum  # noqa: E402
