@@ -491,7 +491,8 @@ class _AtHelper:
 # definitions, so that they load in any order.
 from ._dtypes import _promote, _promote_dtypes_only, astype, result_type  # noqa: E402
 from ._creation import _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like  # noqa: E402
+from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402
 from . import (  # noqa: E402
-    add, broadcast_arrays, broadcast_to, clip, cumsum, expand_dims, floor_divide, greater_equal,
-    less, logical_and, multiply, power, ravel, reciprocal, remainder, reshape, stack, sum,
+    add, clip, cumsum, floor_divide, greater_equal, less, logical_and, multiply, power,
+    reciprocal, remainder, sum,
 )

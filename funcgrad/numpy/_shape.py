@@ -1,0 +1,439 @@
+"""funcgrad.numpy's shape manipulation: `reshape`, `ravel`, transposes and axis moves,
+`expand_dims`/`squeeze`, `atleast_*d`, broadcasting, joining (`concatenate`, `stack`,
+...), splitting, flips and rolls, `tile`, `repeat`, `pad` and `resize`."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as _np
+
+from ..core import Array
+from ..prims import indexing as _ix
+from ..prims import structural as _st
+
+__all__ = [
+    "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays",
+    "broadcast_shapes", "broadcast_to", "column_stack", "concatenate", "dsplit", "dstack",
+    "expand_dims", "flip", "fliplr", "flipud", "hsplit", "hstack", "matrix_transpose",
+    "moveaxis", "ndim", "pad", "permute_dims", "ravel", "repeat", "reshape", "resize", "roll",
+    "rollaxis", "rot90", "row_stack", "shape", "size", "split", "squeeze", "stack", "swapaxes",
+    "tile", "transpose", "vsplit", "vstack",
+]
+
+
+def broadcast_shapes(*shapes):
+    return _np.broadcast_shapes(*shapes)
+
+
+def broadcast_to(array, shape):
+    """`array` broadcast to `shape` (NumPy's rules)."""
+    return _st.broadcast_to(_arr(array), _shape_tuple(shape, "broadcast_to"))
+
+
+def broadcast_arrays(*args):
+    arrs = [_arr(a) for a in args]
+    shape = _np.broadcast_shapes(*[a.shape for a in arrs])
+    return [_st.broadcast_to(a, shape) for a in arrs]
+
+
+def shape(a):
+    return _arr(a).shape
+
+
+def ndim(a):
+    return _np.ndim(a) if not isinstance(a, Array) else a.ndim
+
+
+def size(a, axis=None):
+    x = _arr(a)
+    return x.size if axis is None else x.shape[axis]
+
+
+def reshape(a, shape=None, order="C", *, copy=None, newshape=None):
+    """`a` with a new `shape` (one entry may be -1: inferred). Row-major order only.
+    `newshape` is NumPy's old name for `shape`; `copy` is accepted (arrays are
+    immutable)."""
+    if order != "C":
+        raise NotImplementedError("reshape: only order='C' is supported")
+    x = _arr(a)
+    if newshape is not None:
+        if shape is not None:
+            raise TypeError("reshape: give shape or newshape, not both")
+        shape = newshape
+    if shape is None:
+        raise TypeError("reshape: missing the new shape")
+    newshape = shape
+    newshape = list(_shape_tuple(newshape, "reshape", allow_unknown=True))
+    if newshape.count(-1) > 1:
+        raise ValueError("reshape: can only specify one unknown dimension")
+    if -1 in newshape:
+        known = int(_np.prod([s for s in newshape if s != -1]))
+        if known == 0 or x.size % known:
+            raise ValueError(f"reshape: cannot reshape array of size {x.size} into shape "
+                             f"{tuple(newshape)}")
+        newshape[newshape.index(-1)] = x.size // known
+    return _st.reshape(x, tuple(newshape))
+
+
+def ravel(a, order="C"):
+    """`a` flattened in row-major order ('C'; also 'A' and 'K', funcgrad arrays being
+    row-major) or column-major order ('F')."""
+    x = _arr(a)
+    if order == "F":
+        x = transpose(x)
+    elif order not in ("C", "A", "K"):
+        raise ValueError(f"ravel: order must be 'C', 'F', 'A' or 'K', got {order!r}")
+    return _st.reshape(x, (x.size,))
+
+
+def transpose(a, axes=None):
+    x = _arr(a)
+    if axes is None:
+        axes = tuple(range(x.ndim))[::-1]
+    axes = _st._norm_axes(axes, x.ndim, "transpose")
+    return _st.transpose(x, axes)
+
+
+def permute_dims(a, axes):
+    return transpose(a, axes)
+
+
+def matrix_transpose(x):
+    x = _arr(x)
+    return swapaxes(x, -1, -2)
+
+
+def swapaxes(a, axis1, axis2):
+    x = _arr(a)
+    perm = list(range(x.ndim))
+    a1, a2 = _axis(axis1, x.ndim, "swapaxes"), _axis(axis2, x.ndim, "swapaxes")
+    perm[a1], perm[a2] = perm[a2], perm[a1]
+    return _st.transpose(x, perm)
+
+
+def moveaxis(a, source, destination):
+    x = _arr(a)
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: source {source} and destination {destination} must have "
+                         "the same number of elements")
+    src = [_axis(s, x.ndim, "moveaxis") for s in src]
+    dst = [_axis(d, x.ndim, "moveaxis") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: repeated axis in source {source} or destination "
+                         f"{destination}")
+    order = [n for n in range(x.ndim) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return _st.transpose(x, order)
+
+
+def rollaxis(a, axis, start=0):
+    x = _arr(a)
+    axis = _axis(axis, x.ndim, "rollaxis")
+    if not -x.ndim <= start <= x.ndim:
+        raise _np.exceptions.AxisError(f"rollaxis: start {start} is out of bounds for an "
+                                       f"array of dimension {x.ndim}")
+    start = start % (x.ndim + 1)
+    if axis < start:
+        start -= 1
+    return moveaxis(x, axis, start)
+
+
+def expand_dims(a, axis):
+    return _st.expand_dims(_arr(a), axis)
+
+
+def squeeze(a, axis=None):
+    x = _arr(a)
+    if axis is None:
+        axis = tuple(i for i, s in enumerate(x.shape) if s == 1)
+    elif isinstance(axis, int):
+        axis = (axis,)
+    return _st.squeeze(x, axis)
+
+
+def atleast_1d(*arys):
+    res = [x if x.ndim >= 1 else reshape(x, (1,)) for x in map(_arr, arys)]
+    return res[0] if len(res) == 1 else res
+
+
+def atleast_2d(*arys):
+    res = []
+    for x in map(_arr, arys):
+        res.append(reshape(x, (1, 1)) if x.ndim == 0 else reshape(x, (1,) + x.shape)
+                   if x.ndim == 1 else x)
+    return res[0] if len(res) == 1 else res
+
+
+def atleast_3d(*arys):
+    res = []
+    for x in map(_arr, arys):
+        if x.ndim == 0:
+            x = reshape(x, (1, 1, 1))
+        elif x.ndim == 1:
+            x = reshape(x, (1, x.shape[0], 1))
+        elif x.ndim == 2:
+            x = reshape(x, x.shape + (1,))
+        res.append(x)
+    return res[0] if len(res) == 1 else res
+
+
+def concatenate(arrays, axis=0, dtype=None):
+    arrs = [_arr(a) for a in arrays]
+    if not arrs:
+        raise ValueError("concatenate: need at least one array to concatenate")
+    if axis is None:
+        arrs = [ravel(a) for a in arrs]
+        axis = 0
+    if builtins.any(a.ndim == 0 for a in arrs):
+        raise ValueError("concatenate: zero-dimensional arrays cannot be concatenated")
+    arrs = _promote_dtypes_only(arrs, "concatenate")
+    if dtype is not None:
+        arrs = [astype(a, dtype) for a in arrs]
+    nd = arrs[0].ndim
+    for a in arrs:
+        if a.ndim != nd:
+            raise ValueError("concatenate: all the input arrays must have the same number of "
+                             f"dimensions, got shapes {[b.shape for b in arrs]}")
+    return _ix.concatenate(arrs, _axis(axis, nd, "concatenate"))
+
+
+def stack(arrays, axis=0, out=None, dtype=None):
+    """Arrays of one shape joined along a new `axis`, cast to `dtype` when given."""
+    _check_out("stack", out)
+    arrs = [_arr(a) for a in arrays]
+    if not arrs:
+        raise ValueError("stack: need at least one array to stack")
+    shapes = {a.shape for a in arrs}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all input arrays must have the same shape, got "
+                         f"{[a.shape for a in arrs]}")
+    nd = arrs[0].ndim + 1
+    ax = _axis(axis, nd, "stack")
+    return concatenate([expand_dims(a, ax) for a in arrs], ax, dtype)
+
+
+def vstack(tup, dtype=None):
+    """Arrays stacked as rows (1-D arrays become rows), cast to `dtype` when given."""
+    return concatenate([atleast_2d(a) for a in tup], 0, dtype)
+
+
+row_stack = vstack
+
+
+def hstack(tup, dtype=None):
+    """Arrays joined along their second axis (the first for 1-D), cast to `dtype` when
+    given."""
+    arrs = [atleast_1d(a) for a in tup]
+    return concatenate(arrs, 0 if arrs[0].ndim == 1 else 1, dtype)
+
+
+def dstack(tup, dtype=None):
+    """Arrays joined along a third axis (made at least 3-D first), cast to `dtype`."""
+    return concatenate([atleast_3d(a) for a in tup], 2, dtype)
+
+
+def column_stack(tup):
+    arrs = [_arr(a) for a in tup]
+    arrs = [reshape(a, (a.shape[0], 1)) if a.ndim == 1 else a for a in arrs]
+    return concatenate(arrs, 1)
+
+
+def split(ary, indices_or_sections, axis=0):
+    x = _arr(ary)
+    axis = _axis(axis, x.ndim, "split")
+    n = x.shape[axis]
+    if _np.ndim(indices_or_sections) == 0:
+        k = _st.static_int(indices_or_sections, "split", "number of sections")
+        if k <= 0:
+            raise ValueError(f"split: number of sections must be positive, got {k}")
+        if n % k:
+            raise ValueError(f"split: array split along axis {axis} of size {n} does not result "
+                             f"in {k} equal divisions; use array_split")
+        bounds = [i * (n // k) for i in range(k + 1)]
+    else:
+        bounds = [0] + list(_st.static_ints(indices_or_sections, "split", "index")) + [n]
+    return [_ix.slice_in_dim(x, builtins.min(a, n), builtins.min(builtins.max(a, b), n), 1,
+                             axis) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    x = _arr(ary)
+    axis = _axis(axis, x.ndim, "array_split")
+    if _np.ndim(indices_or_sections) == 0:
+        n = x.shape[axis]
+        k = _st.static_int(indices_or_sections, "array_split", "number of sections")
+        if k <= 0:
+            raise ValueError(f"array_split: number of sections must be positive, got {k}")
+        q, r = builtins.divmod(n, k)
+        sizes = [q + 1] * r + [q] * (k - r)
+        idx = _np.cumsum(sizes)[:-1].tolist()
+        return split(x, idx, axis)
+    return split(x, indices_or_sections, axis)
+
+
+def hsplit(ary, indices_or_sections):
+    """`split` along the second axis (the first for 1-D arrays)."""
+    x = _arr(ary)
+    return split(x, indices_or_sections, 1 if x.ndim > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    """`split` along the first axis (arrays of at least 2 dimensions)."""
+    x = _arr(ary)
+    if x.ndim < 2:
+        raise ValueError(f"vsplit: requires an array of at least 2 dimensions, got shape "
+                         f"{x.shape}")
+    return split(x, indices_or_sections, 0)
+
+
+def dsplit(ary, indices_or_sections):
+    """`split` along the third axis (arrays of at least 3 dimensions)."""
+    x = _arr(ary)
+    if x.ndim < 3:
+        raise ValueError(f"dsplit: requires an array of at least 3 dimensions, got shape "
+                         f"{x.shape}")
+    return split(x, indices_or_sections, 2)
+
+
+def flip(m, axis=None):
+    x = _arr(m)
+    axes = tuple(range(x.ndim)) if axis is None else (
+        (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis))
+    return _st.rev(x, axes)
+
+
+def fliplr(m):
+    return flip(m, 1)
+
+
+def flipud(m):
+    return flip(m, 0)
+
+
+def roll(a, shift, axis=None):
+    x = _arr(a)
+    if axis is None:
+        return reshape(roll(ravel(x), shift, 0), x.shape)
+    shifts = (shift,) if not isinstance(shift, (tuple, list)) else tuple(shift)
+    shifts = _st.static_ints(shifts, "roll", "shift")
+    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
+    if len(shifts) != len(axes):
+        raise ValueError(f"roll: shift {shift} and axis {axis} must have the same length")
+    for s, ax in zip(shifts, axes):
+        ax = _axis(ax, x.ndim, "roll")
+        n = x.shape[ax]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            x = _ix.concatenate([_ix.slice_in_dim(x, n - s, n, 1, ax),
+                                 _ix.slice_in_dim(x, 0, n - s, 1, ax)], ax)
+    return x
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    x = _arr(m)
+    k %= 4
+    a0, a1 = axes
+    for _ in range(k):
+        x = swapaxes(flip(x, a1), a0, a1)
+    return x
+
+
+def tile(A, reps):
+    x = _arr(A)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = builtins.max(x.ndim, len(reps))
+    x = reshape(x, (1,) * (nd - x.ndim) + x.shape)
+    reps = (1,) * (nd - len(reps)) + reps
+    shape = []
+    bdims = []
+    for i, (r, s) in enumerate(zip(reps, x.shape)):
+        shape += [r, s]
+        bdims.append(2 * i + 1)
+    y = _st.broadcast_in_dim(x, tuple(shape), tuple(bdims))
+    return reshape(y, tuple(r * s for r, s in zip(reps, x.shape)))
+
+
+def repeat(a, repeats, axis=None, total_repeat_length=None):
+    x = _arr(a)
+    if axis is None:
+        x, axis = ravel(x), 0
+    axis = _axis(axis, x.ndim, "repeat")
+    if isinstance(repeats, (int, _np.integer)):
+        r = int(repeats)
+        shape = list(x.shape)
+        shape.insert(axis + 1, r)
+        y = _st.broadcast_in_dim(x, tuple(shape), tuple(i if i <= axis else i + 1
+                                                       for i in range(x.ndim)))
+        out_shape = list(x.shape)
+        out_shape[axis] *= r
+        return reshape(y, out_shape)
+    reps = _np.asarray(repeats)
+    idx = _np.repeat(_np.arange(x.shape[axis]), reps)
+    return take(x, asarray(idx.astype(_np.int32)), axis=axis)
+
+
+def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
+    x = _arr(array)
+    if _np.asarray(pad_width).dtype.kind not in "iub":
+        raise TypeError(f"pad: pad_width must be integers, got {pad_width!r}")
+    pw = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64).reshape(-1, 2)
+                          if _np.ndim(pad_width) else _np.asarray([[pad_width, pad_width]]),
+                          (x.ndim, 2))
+    if mode == "constant":
+        cv = _np.asarray(constant_values)
+        if cv.ndim:
+            cv = _np.broadcast_to(cv.reshape(-1, 2) if cv.size > 1 else cv.reshape(1, 1),
+                                  (x.ndim, 2))
+            out = x
+            for ax in range(x.ndim):
+                for side in (0, 1):
+                    cfg = [(0, 0, 0)] * x.ndim
+                    cfg[ax] = (int(pw[ax, 0]), 0, 0) if side == 0 else (0, int(pw[ax, 1]), 0)
+                    out = _ix.pad(out, _st.full((), cv[ax, side].item(), x.dtype), cfg)
+            return out
+        return _ix.pad(x, _st.full((), cv.item(), x.dtype),
+                       [(int(lo), int(hi), 0) for lo, hi in pw])
+    if mode in ("edge", "reflect", "symmetric", "wrap"):
+        out = x
+        for ax in range(x.ndim):
+            lo, hi = int(pw[ax, 0]), int(pw[ax, 1])
+            n = out.shape[ax]
+            if lo == 0 and hi == 0:
+                continue
+            idx = _np.arange(-lo, n + hi)
+            if mode == "edge":
+                idx = _np.clip(idx, 0, n - 1)
+            elif mode == "wrap":
+                idx = idx % n
+            elif mode == "reflect":
+                period = 2 * (n - 1) if n > 1 else 1
+                idx = _np.abs(idx) % period
+                idx = _np.where(idx >= n, period - idx, idx)
+            else:
+                period = 2 * n
+                idx = idx % period
+                idx = _np.where(idx >= n, period - 1 - idx, idx)
+            out = take(out, asarray(idx.astype(_np.int32)), axis=ax)
+        return out
+    raise NotImplementedError(f"pad: mode {mode!r} is not supported")
+
+
+def resize(a, new_shape):
+    x = ravel(_arr(a))
+    new_shape = _shape_tuple(new_shape)
+    n = int(_np.prod(new_shape))
+    reps = -(-n // builtins.max(x.size, 1))
+    return reshape(tile(x, reps)[:n], new_shape)
+
+
+# The families call one another: each imports the others' names after its own
+# definitions, so that they load in any order.
+from ._dtypes import _promote_dtypes_only, astype  # noqa: E402
+from ._creation import _arr, _axis, _check_out, _shape_tuple, asarray  # noqa: E402
+from ._indexing import take  # noqa: E402
