@@ -57,6 +57,11 @@ class KernelEmitter:
         self.keep: list = []
         self.count = 0
         self.prefix = name_prefix
+        # Loop splitting (see _split_nest): the index range each loop variable runs over in
+        # this loop nest, when it is known at compile time, and the positions where a pad or
+        # a concatenation switches between its pieces along a loop variable.
+        self.ranges: dict = {}
+        self.cuts: dict = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -100,6 +105,57 @@ class KernelEmitter:
             term = i if s == 1 else c.mul(i, c.i64(s))
             e = term if e is None else c.add(e, term)
         return e
+
+    def interval(self, e):
+        """[lo, hi) of the integer expression `e` over this loop nest, or None when unknown
+        (only loop variables with known ranges, integer literals, `+`/`-` of a literal and
+        `*` by a positive literal are understood)."""
+        import cdsl
+        if isinstance(e, cdsl.Var):
+            return self.ranges.get(e)
+        k = _const_int(e)
+        if k is not None:
+            return k, k + 1
+        if isinstance(e, cdsl.BinOp) and e.op in ("+", "-", "*"):
+            a, b = self.interval(e.a), self.interval(e.b)
+            if a is None or b is None:
+                return None
+            if e.op == "+":
+                return a[0] + b[0], a[1] + b[1] - 1
+            if e.op == "-":
+                return a[0] - (b[1] - 1), a[1] - b[0]
+            if b[1] - b[0] == 1 and b[0] > 0:
+                return a[0] * b[0], (a[1] - 1) * b[0] + 1
+        return None
+
+    def note_cut(self, e, at):
+        """Record that something changes where the expression `e` reaches `at`: when `e` is
+        a loop variable plus a literal, the loop over it can be split there."""
+        import cdsl
+        off = 0
+        while isinstance(e, cdsl.BinOp) and e.op in ("+", "-") and \
+                _const_int(e.b) is not None:
+            off += _const_int(e.b) if e.op == "+" else -_const_int(e.b)
+            e = e.a
+        if isinstance(e, cdsl.Var) and e in self.ranges:
+            self.cuts.setdefault(e, set()).add(at - off)
+
+    def _within(self, e, lo, hi):
+        """True when `e` certainly lies in [lo, hi), False when it certainly lies outside,
+        None when that is not known (then the point where it crosses is recorded)."""
+        r = self.interval(e) if type(lo) is int and type(hi) is int else None
+        if r is None:
+            if type(lo) is int and type(hi) is int:
+                self.note_cut(e, lo)
+                self.note_cut(e, hi)
+            return None
+        if lo <= r[0] and r[1] <= hi:
+            return True
+        if r[1] <= lo or r[0] >= hi:
+            return False
+        self.note_cut(e, lo)
+        self.note_cut(e, hi)
+        return None
 
     # -- evaluating values -------------------------------------------------------------
 
@@ -250,6 +306,13 @@ class KernelEmitter:
         for e, n, (lo, _hi, it) in zip(m, x.aval.shape, eqn.params["padding_config"]):
             t = c.sub(e, c.i64(lo)) if lo else e
             step = it + 1
+            if step == 1:
+                inside = self._within(t, 0, n)
+                if inside is False:                  # this piece of the loop is padding
+                    return self.value(pv, [], kernel)
+                if inside:
+                    j.append(t)
+                    continue
             q = c.div(t, c.i64(step)) if step != 1 else t
             conds = [c.ge(t, c.i64(0)), c.lt(q, c.i64(n))]
             if step != 1:
@@ -272,6 +335,12 @@ class KernelEmitter:
         for a in eqn.inputs:
             offs.append(o)
             o += a.aval.shape[d]
+        for a, off in zip(eqn.inputs, offs):
+            n = a.aval.shape[d]
+            if n and self._within(m[d], off, off + n):   # this piece of the loop reads `a`
+                j = list(m)
+                j[d] = c.sub(m[d], c.i64(off)) if off else m[d]
+                return self.value(a, j, kernel)
         out = None
         for a, off in reversed(list(zip(eqn.inputs, offs))):
             n = a.aval.shape[d]
@@ -581,19 +650,65 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
         # A reshape of a computed value (a Flatten of a ReLU): loop over the operand's shape,
         # where its broadcasts (a bias per channel) are contiguous; same element order.
         shape = x.aval.shape
-        ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
-        em = KernelEmitter(c, buffers)
-        val = em.value(x, ivars, kernel)
+
+        def point(em, ivars):
+            return em.value(x, ivars, kernel)
     else:
         # Nested loops over the output shape; the innermost is contiguous.
-        ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
+        def point(em, ivars):
+            return em.inline(kernel.eqn, ivars, kernel)
+    ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
+
+    def emit(ranges):
         em = KernelEmitter(c, buffers)
-        val = em.inline(kernel.eqn, ivars, kernel)
-    body = em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
-    for d in reversed(range(len(shape))):
-        body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body,
-                       parallel=(d == 0 and n >= PARALLEL_MIN and shape[0] > 1),
-                       simd=(d == len(shape) - 1))]
+        em.ranges = ranges
+        val = point(em, ivars)
+        return em, em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
+    full = {v: (0, int(m)) for v, m in zip(ivars, shape) if type(m) is int}
+    return _split_nest(c, emit, ivars, shape, full, 0, [_MAX_PIECES], n >= PARALLEL_MIN)
+
+
+# A loop nest is split into at most this many pieces (see _split_nest).
+_MAX_PIECES = 16
+
+
+def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
+    """The loops over axes `start`... of a map kernel whose point statements `emit(ranges)`
+    builds. Where a pad or a concatenation switches pieces along a loop (the gradient of a
+    `split` is the sum of three pads; a GRU's gates are concatenated), the loop is split at
+    those positions: in each piece every pad and concatenation is resolved at compile time,
+    so the body has no clamped index, no bounds test and no load of a piece it does not
+    need, and it vectorises. Only sizes known at compile time are split (never a run-time
+    size of size-generic code)."""
+    em, body = emit(ranges)
+    last = len(shape) - 1
+    for d in range(start, len(shape)):
+        span = ranges.get(ivars[d])
+        if span is None:
+            continue
+        cuts = sorted(p for p in em.cuts.get(ivars[d], ()) if span[0] < p < span[1])
+        if cuts and len(cuts) < budget[0]:
+            break
+    else:
+        d = None
+
+    def loop(k, lo, hi, inner):
+        return c.for_(ivars[k], c.i64(lo), c.i64(hi), inner,
+                      parallel=(k == 0 and parallel and (hi - lo) > 1), simd=(k == last))
+
+    def bounds(k):
+        return ranges.get(ivars[k], (0, shape[k]))
+    if d is None:
+        for k in reversed(range(start, len(shape))):
+            body = [loop(k, *bounds(k), body)]
+        return body
+    budget[0] -= len(cuts)
+    edges = [span[0]] + cuts + [span[1]]
+    body = [loop(d, a, b, _split_nest(c, emit, ivars, shape, {**ranges, ivars[d]: (a, b)},
+                                      d + 1, budget, parallel))
+            for a, b in zip(edges, edges[1:])]
+    for k in reversed(range(start, d)):
+        body = [loop(k, *bounds(k), body)]
     return body
 
 
