@@ -299,6 +299,7 @@ def copy(a, order=None):
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
 from ._dtypes import astype, result_type  # noqa: E402
+from ._elementwise import power  # noqa: E402
 from ._shape import expand_dims, moveaxis, ravel, reshape, stack  # noqa: E402
 from ._indexing import where  # noqa: E402
-from . import power, sum  # noqa: E402
+from . import sum  # noqa: E402

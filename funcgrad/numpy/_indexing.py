@@ -491,8 +491,9 @@ class _AtHelper:
 # definitions, so that they load in any order.
 from ._dtypes import _promote, _promote_dtypes_only, astype, result_type  # noqa: E402
 from ._creation import _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like  # noqa: E402
-from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402
-from . import (  # noqa: E402
-    add, clip, cumsum, floor_divide, greater_equal, less, logical_and, multiply, power,
-    reciprocal, remainder, sum,
+from ._elementwise import (  # noqa: E402
+    add, clip, floor_divide, greater_equal, less, logical_and, multiply, power, reciprocal,
+    remainder,
 )
+from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402
+from . import cumsum, sum  # noqa: E402
