@@ -300,6 +300,6 @@ def copy(a, order=None):
 # definitions, so that they load in any order.
 from ._dtypes import astype, result_type  # noqa: E402
 from ._elementwise import power  # noqa: E402
+from ._reductions import sum  # noqa: E402
 from ._shape import expand_dims, moveaxis, ravel, reshape, stack  # noqa: E402
 from ._indexing import where  # noqa: E402
-from . import sum  # noqa: E402

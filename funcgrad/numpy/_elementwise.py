@@ -617,5 +617,5 @@ def array_equal(a1, a2, equal_nan=False):
 # definitions, so that they load in any order.
 from ._dtypes import _HALF, _promote, astype  # noqa: E402
 from ._creation import _arr, asarray, full, full_like, ones_like, zeros_like  # noqa: E402
+from ._reductions import all  # noqa: E402
 from ._indexing import where  # noqa: E402
-from . import all  # noqa: E402

@@ -495,5 +495,5 @@ from ._elementwise import (  # noqa: E402
     add, clip, floor_divide, greater_equal, less, logical_and, multiply, power, reciprocal,
     remainder,
 )
+from ._reductions import cumsum, sum  # noqa: E402
 from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402
-from . import cumsum, sum  # noqa: E402
