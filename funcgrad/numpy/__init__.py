@@ -14,55 +14,10 @@ import numpy as _np
 
 from .. import dtypes as _dt
 from ..core import Array
-from ..prims import elementwise as _ew
 from ..prims import linalg as _la
 from ..prims import reductions as _rd
 from ..prims import structural as _st
-from ..prims import windows as _win
 from .. import core as _core  # noqa: F401  (_extra and _poly use _fnp._core)
-
-
-_SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
-
-
-def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
-    """Insertion points of `v` in the sorted 1-D `a` (`a[sorter]` when given): before equal
-    elements for side="left", after them for "right". `method` names JAX's algorithms;
-    every one gives the same result here."""
-    if side not in ("left", "right"):
-        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
-    if method not in _SEARCH_METHODS:
-        raise ValueError(f"searchsorted: method must be one of {_SEARCH_METHODS}, got "
-                         f"{method!r}")
-    a, v = _arr(a), _arr(v)
-    if a.ndim != 1:
-        raise ValueError(f"searchsorted: a must be 1-D, got shape {a.shape}")
-    if sorter is not None:
-        a = take(a, _arr(sorter))
-    ae, ve = expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]
-    # JAX's sort order (lax.sort): NaN after every number, so a NaN query goes before the
-    # first NaN of `a` (side="left") or after the last (side="right")
-    before = less_equal(ae, ve) if side == "right" else less(ae, ve)
-    if _dt.is_inexact(result_type(a, v)):
-        nan_v = isnan(ve)
-        before = logical_or(before, nan_v if side == "right" else
-                            logical_and(nan_v, logical_not(isnan(ae))))
-    return sum(before, axis=0).astype(_dt.int32)
-
-
-def digitize(x, bins, right=False, *, method=None):
-    """The bin of each `x` (NumPy's `digitize`): `bins` increasing or decreasing; `right`
-    puts values equal to an edge in the lower bin. `method` as in `searchsorted`."""
-    b = _arr(bins)
-    if b.ndim != 1:
-        raise ValueError(f"digitize: bins must be 1-D, got shape {b.shape}")
-    side = "left" if right else "right"
-    m = "scan" if method is None else method
-    if b.shape[0] == 0:
-        return zeros(_arr(x).shape, _dt.int32)
-    up = searchsorted(b, x, side=side, method=m)
-    down = b.shape[0] - searchsorted(flip(b), x, side=side, method=m)
-    return where(b[-1] >= b[0], up, down)
 
 
 def _pet(preferred_element_type):
@@ -325,117 +280,6 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return moveaxis(out, -1, _axis(axisc, out.ndim, "cross"))
 
 
-def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
-    """`a` sorted along `axis` (None: flattened), stably; `descending` reverses. `kind`
-    is accepted and unused (as JAX); `order` (NumPy's structured arrays) is not
-    supported."""
-    if order is not None:
-        raise NotImplementedError("sort: order= (fields of structured arrays) is not "
-                                  "supported (funcgrad has no structured arrays)")
-    x = _arr(a)
-    if axis is None:
-        x, axis = ravel(x), 0
-    axis = _axis(axis, x.ndim, "sort")
-    out = _win.sort(x, axis)
-    return flip(out, axis) if descending else out
-
-
-def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
-            dtype=None):
-    """Indices that sort `a` along `axis` (stable: equal elements keep their order, also
-    when `descending`, which puts NaN first as JAX does); `dtype` is the index type.
-    `order` (NumPy's structured arrays) is not supported."""
-    if order is not None:
-        raise NotImplementedError("argsort: order= (fields of structured arrays) is not "
-                                  "supported (funcgrad has no structured arrays)")
-    x = _arr(a)
-    if axis is None:
-        x, axis = ravel(x), 0
-    axis = _axis(axis, x.ndim, "argsort")
-    idt = _dt.DEFAULT_INT_() if dtype is None else _dt.canonicalize(dtype)
-    if not descending:
-        _, perm = _win.sort((x, _st.iota(idt, x.shape, axis)), axis, num_keys=1)
-        return perm
-    # Descending and stable: sort the reversed array ascending, reverse the result.
-    n = x.shape[axis]
-    rev_iota = _ew.sub(_st.full(x.shape, n - 1, idt), _st.iota(idt, x.shape, axis))
-    _, perm = _win.sort((_st.rev(x, (axis,)), rev_iota), axis, num_keys=1)
-    return _st.rev(perm, (axis,))
-
-
-def lexsort(keys, axis=-1):
-    ks = [_arr(k) for k in keys][::-1]
-    axis = _axis(axis, ks[0].ndim, "lexsort")
-    outs = _win.sort(tuple(ks) + (_st.iota(_dt.int32, ks[0].shape, axis),), axis,
-                     num_keys=len(ks))
-    return outs[-1]
-
-
-def histogram(a, bins=10, range=None, weights=None, density=None):
-    """Counts (weights summed when given, in their dtype; else in a's) of `a` in `bins`
-    bins (edges from `histogram_bin_edges`), and the edges. Each bin holds
-    [edge_i, edge_i+1), the last also its right edge; values outside the edges are not
-    counted (as NumPy and JAX)."""
-    x = ravel(_arr(a))
-    _no_complex("histogram", x)
-    edges = histogram_bin_edges(x, bins, range)
-    nb = edges.shape[0] - 1
-    # Bin i + 1 of nb + 2: 0 collects values below the first edge, nb + 1 those above.
-    idx = searchsorted(edges, x, side="right")
-    idx = where(equal(x, edges[-1]), nb, idx)
-    w = ones_like(x) if weights is None else ravel(_arr(weights))
-    counts = zeros((nb + 2,), w.dtype).at[idx].add(w)[1:-1]
-    if density:
-        counts = counts / (sum(counts) * diff(edges))
-    return counts, edges
-
-
-def interp(x, xp, fp, left=None, right=None, period=None):
-    """Piecewise-linear interpolation of the points (xp, fp) (xp increasing) at `x`.
-    Outside [xp[0], xp[-1]] the result is `left`/`right` (default fp[0]/fp[-1]), or the
-    line through the end segment for "extrapolate" (JAX's extension). With `period`, x and
-    xp are taken modulo it and left/right are ignored (NumPy)."""
-    x, xp, fp = _arr(x), _arr(xp), _arr(fp)
-    dt = result_type(x, xp, fp)
-    if not _dt.is_float(dt):
-        dt = _dt.DEFAULT_FLOAT
-    x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, dt)
-    if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
-        raise ValueError(f"interp: xp and fp must be 1-D of the same nonzero length, got "
-                         f"shapes {xp.shape} and {fp.shape}")
-    for name, v in (("left", left), ("right", right)):
-        if isinstance(v, str) and v != "extrapolate":
-            raise ValueError(f"interp: the only string {name} accepts is 'extrapolate', got "
-                             f"{v!r}")
-    if period is not None:
-        if _np.ndim(period) != 0:
-            raise ValueError(f"interp: period must be a scalar, got {period!r}")
-        per = absolute(asarray(period).astype(dt))
-        x = remainder(x, per)
-        xp = remainder(xp, per)
-        order = argsort(xp)
-        xp, fp = take(xp, order), take(fp, order)
-        xp = concatenate([xp[-1:] - per, xp, xp[:1] + per])
-        fp = concatenate([fp[-1:], fp, fp[:1]])
-        left = right = None
-    if xp.shape[0] == 1:
-        return full_like(x, fp[0])
-    i = clip(searchsorted(xp, x, side="right"), 1, xp.shape[0] - 1)
-    x0, x1 = xp[i - 1], xp[i]
-    y0, y1 = fp[i - 1], fp[i]
-    dx = x1 - x0
-    t = (x - x0) / where(dx == 0, ones_like(dx), dx)
-    out = where(dx == 0, y0, y0 + t * (y1 - y0))
-    if period is None:
-        if left != "extrapolate":
-            out = where(x < xp[0], full_like(out, fp[0]) if left is None else
-                        asarray(left).astype(dt), out)
-        if right != "extrapolate":
-            out = where(x > xp[-1], full_like(out, fp[-1]) if right is None else
-                        asarray(right).astype(dt), out)
-    return out
-
-
 def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
     """Discrete linear convolution of two 1-D arrays (`mode`: full, same or valid);
     integer input is computed in float32, as JAX. `precision` is accepted (funcgrad computes
@@ -520,6 +364,7 @@ from ._indexing import (  # noqa: E402, F401
     _AtHelper, _getitem, argwhere, flatnonzero, index_exp, newaxis, nonzero, ravel_multi_index,
     s_, select, take, take_along_axis, unravel_index, where,
 )
+from ._sorting import argsort, digitize, histogram, interp, lexsort, searchsorted, sort  # noqa: E402, F401
 
 
 from . import linalg  # noqa: E402
