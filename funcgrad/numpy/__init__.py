@@ -3,68 +3,63 @@
 Broadcasting follows NumPy. Type promotion follows JAX's lattice: Python scalars are weak
 (they never widen an array's dtype), int + float gives that float, and creation functions
 default to float32 / int32. Arrays are immutable: use `x.at[idx].set(v)`.
+
+The functions live in private modules by family, and this module re-exports them:
+`_dtypes` (scalar types, constants, dtype queries, promotion), `_creation`,
+`_elementwise`, `_reductions`, `_shape`, `_indexing`, `_sorting` and `_products`; the
+rest of NumPy's namespace, written on those, in `_extra`, `_more`, `_names`, `_poly`,
+`_quantiles`, `_setops` and `_ufunc`; `linalg` and `fft` are submodules.
 """
 
-from __future__ import annotations
-
-from ..core import Array
-from .. import core as _core  # noqa: F401  (_extra and _poly use _fnp._core)
-
-
-# The families already split out of this file.
-from ._dtypes import (  # noqa: E402, F401
-    _promote, _promote_dtypes_only, astype, bfloat16, bool_, can_cast, cdouble, character,
-    complex128, complex64, complex_, csingle, double, dtype, e, euler_gamma, finfo, flexible,
-    float16, float32, float4_e2m1fn, float64, float6_e2m3fn, float6_e3m2fn, float8_e3m4,
-    float8_e4m3, float8_e4m3b11fnuz, float8_e4m3fn, float8_e4m3fnuz, float8_e5m2,
-    float8_e5m2fnuz, float8_e8m0fnu, float_, floating, generic, iinfo, inexact, inf, int1,
-    int16, int2, int32, int4, int64, int8, int_, integer, isscalar, issubdtype, nan, ndarray,
-    number, object_, pi, promote_types, result_type, signedinteger, single, uint, uint1, uint16,
-    uint2, uint32, uint4, uint64, uint8, unsignedinteger,
+from ..core import Array as _Array
+from ._dtypes import (
+    astype, bfloat16, bool_, can_cast, cdouble, character, complex128, complex64, complex_,
+    csingle, double, dtype, e, euler_gamma, finfo, flexible, float16, float32, float4_e2m1fn,
+    float64, float6_e2m3fn, float6_e3m2fn, float8_e3m4, float8_e4m3, float8_e4m3b11fnuz,
+    float8_e4m3fn, float8_e4m3fnuz, float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu, float_,
+    floating, generic, iinfo, inexact, inf, int1, int16, int2, int32, int4, int64, int8, int_,
+    integer, isscalar, issubdtype, nan, ndarray, number, object_, pi, promote_types,
+    result_type, signedinteger, single, uint, uint1, uint16, uint2, uint32, uint4, uint64,
+    uint8, unsignedinteger,
 )
-from ._creation import (  # noqa: E402, F401
-    _axis, _check_out, arange, array, asarray, copy, diag, diagonal, empty, empty_like, eye,
-    full, full_like, identity, linspace, logspace, meshgrid, ones, ones_like, trace, tri, tril,
-    triu, zeros, zeros_like,
+from ._creation import (
+    arange, array, asarray, copy, diag, diagonal, empty, empty_like, eye, full, full_like,
+    identity, linspace, logspace, meshgrid, ones, ones_like, trace, tri, tril, triu, zeros,
+    zeros_like,
 )
-from ._elementwise import (  # noqa: E402, F401
-    _no_complex, abs, absolute, acos, acosh, add, allclose, angle, arccos, arccosh, arcsin,
-    arcsinh, arctan, arctan2, arctanh, around, array_equal, asin, asinh, atan, atanh,
-    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, cbrt, ceil, clip, conj, conjugate,
-    copysign, cos, cosh, deg2rad, degrees, divide, divmod, equal, exp, exp2, expm1, fabs, fix,
-    float_power, floor, floor_divide, fmax, fmin, fmod, greater, greater_equal, heaviside,
-    hypot, imag, invert, isclose, isfinite, isinf, isnan, isneginf, isposinf, left_shift, less,
-    less_equal, log, log10, log1p, log2, logaddexp, logical_and, logical_not, logical_or,
-    logical_xor, maximum, minimum, mod, multiply, nan_to_num, negative, not_equal, positive,
-    pow, power, rad2deg, radians, real, reciprocal, remainder, right_shift, rint, round, sign,
-    signbit, sin, sinc, sinh, sqrt, square, subtract, tan, tanh, true_divide, trunc,
+from ._elementwise import (
+    abs, absolute, acos, acosh, add, allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan,
+    arctan2, arctanh, around, array_equal, asin, asinh, atan, atanh, bitwise_and, bitwise_not,
+    bitwise_or, bitwise_xor, cbrt, ceil, clip, conj, conjugate, copysign, cos, cosh, deg2rad,
+    degrees, divide, divmod, equal, exp, exp2, expm1, fabs, fix, float_power, floor,
+    floor_divide, fmax, fmin, fmod, greater, greater_equal, heaviside, hypot, imag, invert,
+    isclose, isfinite, isinf, isnan, isneginf, isposinf, left_shift, less, less_equal, log,
+    log10, log1p, log2, logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum,
+    minimum, mod, multiply, nan_to_num, negative, not_equal, positive, pow, power, rad2deg,
+    radians, real, reciprocal, remainder, right_shift, rint, round, sign, signbit, sin, sinc,
+    sinh, sqrt, square, subtract, tan, tanh, true_divide, trunc,
 )
-from ._reductions import (  # noqa: E402, F401
-    _axes, all, amax, amin, any, argmax, argmin, average, count_nonzero, cummax, cummin,
-    cumprod, cumsum, diff, max, mean, min, nanmax, nanmean, nanmin, nansum, prod, ptp, std, sum,
-    var,
+from ._reductions import (
+    all, amax, amin, any, argmax, argmin, average, count_nonzero, cummax, cummin, cumprod,
+    cumsum, diff, max, mean, min, nanmax, nanmean, nanmin, nansum, prod, ptp, std, sum, var,
 )
-from ._shape import (  # noqa: E402, F401
+from ._shape import (
     array_split, atleast_1d, atleast_2d, atleast_3d, broadcast_arrays, broadcast_shapes,
     broadcast_to, column_stack, concatenate, dsplit, dstack, expand_dims, flip, fliplr, flipud,
     hsplit, hstack, matrix_transpose, moveaxis, ndim, pad, permute_dims, ravel, repeat, reshape,
     resize, roll, rollaxis, rot90, row_stack, shape, size, split, squeeze, stack, swapaxes,
     tile, transpose, vsplit, vstack,
 )
-from ._indexing import (  # noqa: E402, F401
-    _AtHelper, _getitem, argwhere, flatnonzero, index_exp, newaxis, nonzero, ravel_multi_index,
-    s_, select, take, take_along_axis, unravel_index, where,
+from ._indexing import (
+    argwhere, flatnonzero, index_exp, newaxis, nonzero, ravel_multi_index, s_, select, take,
+    take_along_axis, unravel_index, where,
 )
-from ._sorting import argsort, digitize, histogram, interp, lexsort, searchsorted, sort  # noqa: E402, F401
-from ._products import (  # noqa: E402, F401
-    _pet, convolve, correlate, cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot,
+from ._sorting import argsort, digitize, histogram, interp, lexsort, searchsorted, sort
+from ._products import (
+    convolve, correlate, cross, dot, einsum, inner, kron, matmul, outer, tensordot, vdot,
 )
-
-
-from . import linalg  # noqa: E402
-from . import fft  # noqa: E402  (numpy.fft, on the fft primitive)
-from ._methods import attach_array_methods  # noqa: E402
-from ._extra import (  # noqa: E402  (written on the functions above)
+from . import fft, linalg
+from ._extra import (
     append, apply_along_axis, atan2, bincount, bitwise_invert, bitwise_left_shift,
     bitwise_right_shift, block, choose, compress, concat, corrcoef, cov, cumulative_prod,
     cumulative_sum, delete, diag_indices, ediff1d, extract, frexp, fromfunction, gcd, geomspace,
@@ -75,43 +70,34 @@ from ._extra import (  # noqa: E402  (written on the functions above)
     tril_indices_from, triu_indices,
     triu_indices_from, unstack, vander, vecdot, vecmat, vectorize,
 )
-
-from ._more import (  # noqa: E402  (written on the functions above)
+from ._more import (
     argpartition, array_equiv, bartlett, bitwise_count, blackman, diag_indices_from, diagflat,
     fill_diagonal, gradient, hamming, hanning, isdtype, iterable, partition,
 )
-from ._names import (  # noqa: E402  (written on the functions above)
+from ._names import (
     ComplexWarning, apply_over_axes, array_repr, array_str, c_, complexfloating, einsum_path,
     from_dlpack, frombuffer, fromstring, get_printoptions, histogram2d, histogram_bin_edges,
     histogramdd, i0, kaiser, load, mask_indices, mgrid, nextafter, ogrid, packbits, piecewise,
     place, printoptions, put, r_, save, savez, set_printoptions, unpackbits, unwrap,
 )
-from ._ufunc import frompyfunc, ufunc  # noqa: E402  (written on the functions above)
-from ._poly import (  # noqa: E402  (written on the functions above)
+from ._ufunc import frompyfunc, ufunc
+from ._poly import (
     poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
 )
-from ._quantiles import (  # noqa: E402  (written on the functions above)
+from ._quantiles import (
     median, nanmedian, nanpercentile, nanquantile, percentile, quantile,
 )
-from ._setops import (  # noqa: E402  (written on the functions above)
+from ._setops import (
     intersect1d, setdiff1d, setxor1d, union1d, unique, unique_all, unique_counts, unique_inverse,
     unique_values,
 )
+from ._methods import attach_array_methods as _attach_array_methods
 
-attach_array_methods(Array)
+# jax.numpy.bool is NumPy's bool type (bound here, where no function tests against the
+# builtin `bool`).
+bool = bool_
 
-
-def __getattr__(name):
-    # jax.numpy.bool (NumPy's bool type) is served here rather than bound as a global: a
-    # global `bool` would shadow the builtin that this module's functions test against.
-    if name == "bool":
-        return bool_
-    raise AttributeError(f"module 'funcgrad.numpy' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + ["bool"])
-
+_attach_array_methods(_Array)
 
 # The public namespace: NumPy's names that funcgrad.numpy implements (JAX's jax.numpy).
 __all__ = [

@@ -9,9 +9,13 @@ import builtins
 
 import numpy as _np
 
+from .. import core as _core
 from .. import dtypes as _dt
 from ..core import Tracer
 from .. import numpy as _fnp
+from ._dtypes import _promote, _promote_dtypes_only
+from ._creation import _axis, _check_out
+from ._products import _pet
 
 
 def atan2(x1, x2):
@@ -66,20 +70,20 @@ def _nan_fill(a, fill):
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """`prod` treating NaN as one (same arguments)."""
-    _fnp._check_out("nanprod", out)
+    _check_out("nanprod", out)
     return _fnp.prod(_nan_fill(a, 1), axis=axis, dtype=dtype, keepdims=keepdims,
                      initial=initial, where=where)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
     """`cumsum` treating NaN as zero."""
-    _fnp._check_out("nancumsum", out)
+    _check_out("nancumsum", out)
     return _fnp.cumsum(_nan_fill(a, 0), axis, dtype)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
     """`cumprod` treating NaN as one."""
-    _fnp._check_out("nancumprod", out)
+    _check_out("nancumprod", out)
     return _fnp.cumprod(_nan_fill(a, 1), axis, dtype)
 
 
@@ -108,7 +112,7 @@ nanargmin = _nan_arg("nanargmin", _np.inf)
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
     """`var` of the non-NaN elements (where `where` holds): divided by their count -
     `ddof`, NaN when that is <= 0; `mean` replaces the computed mean."""
-    _fnp._check_out("nanvar", out)
+    _check_out("nanvar", out)
     x = _fnp.asarray(a)
     if dtype is not None:
         x = x.astype(dtype)
@@ -138,7 +142,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
     """`std` of the non-NaN elements: the square root of `nanvar` (same arguments)."""
-    _fnp._check_out("nanstd", out)
+    _check_out("nanstd", out)
     return _fnp.sqrt(nanvar(a, axis, dtype, None, ddof, keepdims, where, mean))
 
 
@@ -146,7 +150,7 @@ def logaddexp2(x1, x2):
     # Promote the operands together first (JAX's rule: float16 with int32 is float16; each
     # int operand times ln 2 alone would become the default float). A Python float (weak)
     # keeps float32 inputs float32.
-    a, b = _fnp._promote("logaddexp2", x1, x2, to_float=True)
+    a, b = _promote("logaddexp2", x1, x2, to_float=True)
     ln2 = float(_np.log(2.0))
     return _fnp.logaddexp(_fnp.multiply(a, ln2), _fnp.multiply(b, ln2)) / ln2
 
@@ -263,11 +267,11 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
     a = _fnp.asarray(arr)
     if axis is None:
         a, axis = _fnp.ravel(a), 0
-    axis = _fnp._axis(axis, a.ndim, "delete")
+    axis = _axis(axis, a.ndim, "delete")
     n = a.shape[axis]
     if isinstance(obj, Tracer) or (assume_unique_indices and not isinstance(obj, slice)):
         if not assume_unique_indices:
-            raise _fnp._core.ConcretizationTypeError(
+            raise _core.ConcretizationTypeError(
                 "delete: traced indices make the output size depend on their values; pass "
                 "assume_unique_indices=True (each index given once)")
         idx = _fnp.ravel(_fnp.asarray(obj))
@@ -302,7 +306,7 @@ def insert(arr, obj, values, axis=None):
     a = _fnp.asarray(arr)
     if axis is None:
         a, axis = _fnp.ravel(a), 0
-    axis = _fnp._axis(axis, a.ndim, "insert")
+    axis = _axis(axis, a.ndim, "insert")
     idx = int(obj)
     v = _fnp.asarray(values)
     shape = list(a.shape)
@@ -323,9 +327,9 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
     """Dot products of the vectors along `axis` of the broadcast `x1` and `x2` (the array
     API's `vecdot`); `precision` accepted, `preferred_element_type` the accumulation and
     result dtype."""
-    a, b = _fnp._promote_dtypes_only([x1, x2])
+    a, b = _promote_dtypes_only([x1, x2])
     if preferred_element_type is not None:
-        pet = _fnp._pet(preferred_element_type)
+        pet = _pet(preferred_element_type)
         a, b = a.astype(pet), b.astype(pet)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("vecdot: operands must have at least one dimension")
@@ -347,7 +351,7 @@ def vecmat(x1, x2):
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     y = _fnp.asarray(y)
-    axis = _fnp._axis(axis, y.ndim, "trapezoid")
+    axis = _axis(axis, y.ndim, "trapezoid")
     n = y.shape[axis]
     y0 = _fnp.take(y, _fnp.arange(n - 1), axis=axis)
     y1 = _fnp.take(y, _fnp.arange(1, n), axis=axis)
@@ -515,14 +519,14 @@ def choose(a, choices, out=None, mode="raise"):
     """Elementwise pick from `choices` by the integer index array `a` (all broadcast
     together). Out-of-range indices: "raise" (concrete `a` only, as JAX), "wrap" or
     "clip"."""
-    _fnp._check_out("choose", out)
+    _check_out("choose", out)
     idx = _fnp.asarray(a)
     if not _dt.is_int(idx.dtype):
         raise ValueError(f"choose: the index array a must be integer typed, got {idx.dtype}")
     n = len(choices)
     if mode == "raise":
         if isinstance(idx, Tracer):
-            raise _fnp._core.ConcretizationTypeError(
+            raise _core.ConcretizationTypeError(
                 "choose: mode='raise' needs a concrete index array (it checks it); under "
                 "jit use mode='wrap' or mode='clip'")
         v = _np.asarray(idx)
@@ -534,7 +538,7 @@ def choose(a, choices, out=None, mode="raise"):
         idx = _fnp.clip(idx, 0, n - 1)
     else:
         raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
-    arrs = _fnp._promote_dtypes_only([_fnp.asarray(c) for c in choices])
+    arrs = _promote_dtypes_only([_fnp.asarray(c) for c in choices])
     res = arrs[0]
     for k, c in enumerate(arrs[1:], 1):
         res = _fnp.where(idx == k, c, res)
@@ -546,7 +550,7 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
     true. A `condition` shorter than the axis leaves the remaining slices out (NumPy). With
     a static `size` (needed under jit for a traced condition) the result has `size` slices,
     padded with `fill_value`."""
-    _fnp._check_out("compress", out)
+    _check_out("compress", out)
     c = _fnp.asarray(condition)
     if c.ndim != 1:
         raise ValueError(f"compress: condition must be a 1-D array, got shape {c.shape}")
@@ -554,7 +558,7 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
     x = _fnp.asarray(a)
     if axis is None:
         x, axis = _fnp.ravel(x), 0
-    x = _fnp.moveaxis(x, _fnp._axis(axis, x.ndim, "compress"), 0)
+    x = _fnp.moveaxis(x, _axis(axis, x.ndim, "compress"), 0)
     n = x.shape[0]
     if c.shape[0] > n:
         extra = c[n:]
@@ -565,7 +569,7 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
     x = x[:c.shape[0]]
     if size is None:
         if isinstance(c, Tracer):
-            raise _fnp._core.ConcretizationTypeError(
+            raise _core.ConcretizationTypeError(
                 "compress: the output shape depends on the condition's values; under jit "
                 "pass a static size=... (padded with fill_value)")
         keep = _np.nonzero(_np.asarray(c))[0].astype(_np.int32)
@@ -593,7 +597,7 @@ def put_along_axis(arr, indices, values, axis, inplace=False, mode=None):
     a = _fnp.asarray(arr)
     idx = _fnp.asarray(indices)
     from ..prims.structural import iota
-    axis = _fnp._axis(axis, a.ndim, "put_along_axis")
+    axis = _axis(axis, a.ndim, "put_along_axis")
     comps = [idx if d == axis else iota(idx.dtype, idx.shape, d)
              for d in range(a.ndim)]
     return a.at[tuple(comps)].set(values, mode=mode)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import numpy as _fnp
+from ._indexing import _AtHelper, _getitem
 
 
 def attach_array_methods(cls) -> None:
@@ -35,7 +36,7 @@ def attach_array_methods(cls) -> None:
         "__pos__": lambda self: self,
         "__abs__": lambda self: _fnp.absolute(self),
         "__invert__": lambda self: _fnp.invert(self),
-        "__getitem__": lambda self, idx: _fnp._getitem(self, idx),
+        "__getitem__": lambda self, idx: _getitem(self, idx),
         "__round__": lambda self, nd=0: _fnp.round(self, nd),
     }
     for name, f in ops.items():
@@ -78,7 +79,7 @@ def attach_array_methods(cls) -> None:
     cls.mT = property(lambda self: _fnp.matrix_transpose(self))
     cls.real = property(lambda self: _fnp.real(self))
     cls.imag = property(lambda self: _fnp.imag(self))
-    cls.at = property(lambda self: _fnp._AtHelper(self))
+    cls.at = property(lambda self: _AtHelper(self))
     cls.copy = lambda self: self
     cls.view = lambda self, dtype=None: self if dtype is None else _fnp.astype(self, dtype)
     cls.nbytes = property(lambda self: self.size * self.dtype.itemsize)

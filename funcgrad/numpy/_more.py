@@ -10,6 +10,7 @@ import numpy as _np
 
 from .. import dtypes as _dt
 from .. import numpy as _fnp
+from ._creation import _axis
 
 
 def diagflat(v, k=0):
@@ -80,7 +81,7 @@ def partition(a, kth, axis=-1):
     `lax.top_k`-based result (NumPy leaves the order of both sides unspecified)."""
     from .. import lax
     x = _fnp.asarray(a)
-    axis = _fnp._axis(axis, x.ndim, "partition")
+    axis = _axis(axis, x.ndim, "partition")
     n = x.shape[axis]
     kth = operator.index(kth)
     if not -n <= kth < n:
@@ -98,7 +99,7 @@ def argpartition(a, kth, axis=-1):
     (ascending), then the remaining indices in increasing order, as JAX."""
     from .. import lax
     x = _fnp.asarray(a)
-    axis = _fnp._axis(axis, x.ndim, "argpartition")
+    axis = _axis(axis, x.ndim, "argpartition")
     n = x.shape[axis]
     kth = operator.index(kth)
     if not -n <= kth < n:
@@ -125,7 +126,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
     if axis is None:
         axes = tuple(range(y.ndim))
     else:
-        axes = tuple(_fnp._axis(ax, y.ndim, "gradient")
+        axes = tuple(_axis(ax, y.ndim, "gradient")
                      for ax in ((axis,) if _np.ndim(axis) == 0 else axis))
     order = 1 if edge_order is None else edge_order
     if order not in (1, 2):

@@ -15,6 +15,9 @@ import numpy as _np
 from .. import dtypes as _dt
 from .. import numpy as _fnp
 from ..core import Array, Tracer
+from ._dtypes import _promote
+from ._creation import _axis
+from ._elementwise import _no_complex
 
 ComplexWarning = _np.exceptions.ComplexWarning
 complexfloating = _np.complexfloating
@@ -156,7 +159,7 @@ def mask_indices(n, mask_func, k=0, *, size=None):
 def _bit_axis(a, axis, name):
     if axis is None:
         return _fnp.ravel(a), 0
-    return a, _fnp._axis(axis, a.ndim, name)
+    return a, _axis(axis, a.ndim, name)
 
 
 def _bit_weights(bitorder, name):
@@ -316,7 +319,7 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):  # noqa: A002
     data's min and max by default, widened by 1/2 each way when they are equal), or `bins`
     itself when it is an array of edges. `weights` is accepted and unused, as NumPy."""
     x = _fnp.ravel(_fnp.asarray(a))
-    _fnp._no_complex("histogram_bin_edges", x)
+    _no_complex("histogram_bin_edges", x)
     dt = x.dtype if _dt.is_float(x.dtype) else _dt.DEFAULT_FLOAT_()
     if _np.ndim(bins) == 1:
         return _fnp.asarray(bins).astype(dt)
@@ -343,7 +346,7 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):  # noq
     counted. `density` divides by the total and the bin volumes. Counts are floats, as
     NumPy."""
     s = _fnp.asarray(sample)
-    _fnp._no_complex("histogramdd", s)
+    _no_complex("histogramdd", s)
     if s.ndim == 1:
         s = s[:, None]
     if s.ndim != 2:
@@ -404,7 +407,7 @@ def unwrap(p, discont=None, axis=-1, period=2 * math.pi):
     x = _fnp.asarray(p)
     if not _dt.is_float(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT_())
-    axis = _fnp._axis(axis, x.ndim, "unwrap")
+    axis = _axis(axis, x.ndim, "unwrap")
     if x.shape[axis] == 0:
         return x
     dd = _fnp.diff(x, axis=axis)
@@ -510,7 +513,7 @@ def _step_up(x):
 def nextafter(x, y, /):
     """The next float after x in the direction of y, elementwise (y where x == y, NaN where
     either is NaN)."""
-    a, b = _fnp._promote("nextafter", x, y, to_float=True)
+    a, b = _promote("nextafter", x, y, to_float=True)
     a, b = _fnp.broadcast_arrays(a, b)
     up = _step_up(a)
     down = -_step_up(-a)

@@ -10,15 +10,18 @@ import operator
 
 import numpy as _np
 
+from .. import core as _core
 from .. import dtypes as _dt
 from .. import numpy as _fnp
 from ..core import Tracer
+from ._dtypes import _promote_dtypes_only
+from ._creation import _axis
 
 
 def _inexact(*xs):
     """The arrays promoted together to a floating (or complex) dtype (JAX's
     `promote_dtypes_inexact`)."""
-    arrs = _fnp._promote_dtypes_only([_fnp.asarray(x) for x in xs])
+    arrs = _promote_dtypes_only([_fnp.asarray(x) for x in xs])
     if not _dt.is_inexact(arrs[0].dtype):
         arrs = [a.astype(_dt.DEFAULT_FLOAT_()) for a in arrs]
     return arrs
@@ -44,7 +47,7 @@ def _check_1d(name, **arrays):
 
 def polyadd(a1, a2):
     """The sum of two polynomials (the shorter is aligned at the constant term)."""
-    a, b = _fnp._promote_dtypes_only([_fnp.asarray(a1), _fnp.asarray(a2)])
+    a, b = _promote_dtypes_only([_fnp.asarray(a1), _fnp.asarray(a2)])
     _check_1d("polyadd", a1=a, a2=b)
     if b.shape[0] > a.shape[0]:
         a, b = b, a
@@ -53,7 +56,7 @@ def polyadd(a1, a2):
 
 def polysub(a1, a2):
     """The difference a1 - a2 of two polynomials."""
-    a, b = _fnp._promote_dtypes_only([_fnp.asarray(a1), _fnp.asarray(a2)])
+    a, b = _promote_dtypes_only([_fnp.asarray(a1), _fnp.asarray(a2)])
     return polyadd(a, -b)
 
 
@@ -94,7 +97,7 @@ def polydiv(u, v, *, trim_leading_zeros=False):
 
 def _trim_leading_tol(a, tol):
     if isinstance(a, Tracer):
-        raise _fnp._core.ConcretizationTypeError(
+        raise _core.ConcretizationTypeError(
             "trim_leading_zeros needs concrete coefficients (the output length depends on "
             "them)")
     vals = _np.asarray(a)
@@ -151,7 +154,7 @@ def polyval(p, x, *, unroll=16):
     against `x`) evaluated at `x` by Horner's rule, in the promoted dtype of p and x.
     `unroll` is JAX's scan unrolling; funcgrad unrolls up to `unroll` terms and scans
     beyond."""
-    pa, xa = _fnp._promote_dtypes_only([_fnp.asarray(p), _fnp.asarray(x)])
+    pa, xa = _promote_dtypes_only([_fnp.asarray(p), _fnp.asarray(x)])
     if pa.ndim == 0:
         raise ValueError("polyval: p must have at least one dimension")
     shape = _np.broadcast_shapes(pa.shape[1:], xa.shape)
@@ -246,7 +249,7 @@ def trim_zeros(filt, trim="fb", axis=None):
     (the output shape depends on the values)."""
     a = _fnp.asarray(filt)
     if isinstance(a, Tracer):
-        raise _fnp._core.ConcretizationTypeError(
+        raise _core.ConcretizationTypeError(
             "trim_zeros: the output shape depends on the values; it needs a concrete array")
     trim = trim.lower()
     if not set(trim) <= {"f", "b"}:
@@ -255,7 +258,7 @@ def trim_zeros(filt, trim="fb", axis=None):
     if a.ndim == 0:
         raise ValueError("trim_zeros: input must have at least one dimension")
     axes = range(a.ndim) if axis is None else [
-        _fnp._axis(ax, a.ndim, "trim_zeros") for ax in ((axis,) if _np.ndim(axis) == 0
+        _axis(ax, a.ndim, "trim_zeros") for ax in ((axis,) if _np.ndim(axis) == 0
                                                         else axis)]
     index = [slice(None)] * a.ndim
     nz = vals != 0

@@ -8,6 +8,8 @@ import numpy as _np
 from .. import dtypes as _dt
 from .. import numpy as _fnp
 from ..core import Tracer
+from ._creation import _axis, _check_out
+from ._reductions import _axes
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
 
@@ -51,7 +53,7 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, weights, name):
                 raise ValueError(f"{name}: weights {w.shape} must have the shape of a "
                                  f"{x.shape} when axis is None")
             ax = axis if isinstance(axis, (tuple, list)) else (axis,)
-            ax = [_fnp._axis(i, x.ndim, name) for i in ax]
+            ax = [_axis(i, x.ndim, name) for i in ax]
             if w.shape != tuple(x.shape[i] for i in ax):
                 raise ValueError(f"{name}: weights {w.shape} must have the shape of a "
                                  f"{x.shape} or of its reduced axes "
@@ -62,7 +64,7 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, weights, name):
             w = _fnp.broadcast_to(w, x.shape)
     else:
         w = None
-    axes = _fnp._axes(axis, x.ndim, name)
+    axes = _axes(axis, x.ndim, name)
     other = [i for i in range(x.ndim) if i not in axes]
     other_shape = tuple(x.shape[i] for i in other)
     keep_shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
@@ -148,7 +150,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     inverted_cdf (the only one taking `weights`, shaped like `a` or like its reduced
     axes). A slice holding NaN gives NaN; float input keeps its dtype, integers give the
     default float (JAX)."""
-    _fnp._check_out("quantile", out)
+    _check_out("quantile", out)
     _check_q(q, "quantile", 1)
     return _quantile(a, q, axis, method, keepdims, False, weights, "quantile")
 
@@ -156,7 +158,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                 keepdims=False, *, weights=None):
     """`quantile` ignoring NaNs (NaN only for an all-NaN slice)."""
-    _fnp._check_out("nanquantile", out)
+    _check_out("nanquantile", out)
     _check_q(q, "nanquantile", 1)
     return _quantile(a, q, axis, method, keepdims, True, weights, "nanquantile")
 
@@ -164,7 +166,7 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False, *, weights=None):
     """`quantile` with q in percent ([0, 100])."""
-    _fnp._check_out("percentile", out)
+    _check_out("percentile", out)
     _check_q(q, "percentile", 100)
     return _quantile(a, _fnp.asarray(q) / 100.0, axis, method, keepdims, False, weights,
                      "percentile")
@@ -173,7 +175,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                   keepdims=False, *, weights=None):
     """`percentile` ignoring NaNs."""
-    _fnp._check_out("nanpercentile", out)
+    _check_out("nanpercentile", out)
     _check_q(q, "nanpercentile", 100)
     return _quantile(a, _fnp.asarray(q) / 100.0, axis, method, keepdims, True, weights,
                      "nanpercentile")
@@ -183,13 +185,13 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median over `axis`: the middle element, or the mean of the two middle ones
     (also at +-inf); NaN for a slice holding NaN or an empty one; float input keeps its
     dtype, integers give the default float (JAX)."""
-    _fnp._check_out("median", out)
+    _check_out("median", out)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, False, None, "median")
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """`median` ignoring NaNs (NaN only for an all-NaN slice)."""
-    _fnp._check_out("nanmedian", out)
+    _check_out("nanmedian", out)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, True, None, "nanmedian")
 
 

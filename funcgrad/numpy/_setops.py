@@ -18,6 +18,8 @@ from .. import core as _core
 from .. import dtypes as _dt
 from .. import numpy as _fnp
 from ..core import Array, Tracer
+from ._dtypes import _promote_dtypes_only
+from ._creation import _axis
 
 _SIZE_HINT = ("its output shape depends on the values; under jit/vmap pass a static "
               "size=... (the result is then cut or padded with fill_value to that length)")
@@ -106,7 +108,7 @@ def _unique_impl(x, axis, return_index, return_inverse, return_counts, equal_nan
         x = _fnp.ravel(x)
         axis = 0
     else:
-        axis = _fnp._axis(axis, x.ndim, name)
+        axis = _axis(axis, x.ndim, name)
     moved = _fnp.moveaxis(x, axis, 0)
     n = moved.shape[0]
     rest = moved.shape[1:]
@@ -232,7 +234,7 @@ def _compact(values, keep, size, fill_value, default_fill, name, args):
 
 
 def _promoted_1d(name, ar1, ar2):
-    a, b = _fnp._promote_dtypes_only([_fnp.asarray(ar1), _fnp.asarray(ar2)])
+    a, b = _promote_dtypes_only([_fnp.asarray(ar1), _fnp.asarray(ar2)])
     return _fnp.ravel(a), _fnp.ravel(b)
 
 

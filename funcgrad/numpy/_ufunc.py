@@ -9,6 +9,7 @@ import numpy as _np
 
 from .. import numpy as _fnp
 from ..core import Tracer
+from ._creation import _axis
 
 
 class ufunc:  # noqa: N801  (jax.numpy's name)
@@ -94,9 +95,9 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         if axis is None:
             axes = tuple(range(arr.ndim))
         elif isinstance(axis, (tuple, list)):
-            axes = tuple(_fnp._axis(ax, arr.ndim, f"{self.__name__}.reduce") for ax in axis)
+            axes = tuple(_axis(ax, arr.ndim, f"{self.__name__}.reduce") for ax in axis)
         else:
-            axes = (_fnp._axis(axis, arr.ndim, f"{self.__name__}.reduce"),)
+            axes = (_axis(axis, arr.ndim, f"{self.__name__}.reduce"),)
         start = initial if initial is not None else self.identity
         if mask is not None and start is None:
             raise ValueError(f"{self.__name__}.reduce: where= needs an initial value "
@@ -133,7 +134,7 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         arr = self._operand("accumulate", a, dtype, out)
         if axis is None:
             arr, axis = _fnp.ravel(arr), 0
-        axis = _fnp._axis(axis, arr.ndim, f"{self.__name__}.accumulate")
+        axis = _axis(axis, arr.ndim, f"{self.__name__}.accumulate")
         x = _fnp.moveaxis(arr, axis, 0)
         if x.shape[0] == 0:
             return arr
@@ -202,7 +203,7 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         arr = _fnp.asarray(a)
         if dtype is not None:
             arr = arr.astype(dtype)
-        axis = _fnp._axis(axis, arr.ndim, f"{self.__name__}.reduceat")
+        axis = _axis(axis, arr.ndim, f"{self.__name__}.reduceat")
         ind = [int(i) for i in _np.ravel(_np.asarray(indices))]
         n = arr.shape[axis]
         if any(not 0 <= i < n for i in ind):
