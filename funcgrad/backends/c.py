@@ -243,8 +243,7 @@ class Executable:
                 stmts = gemm.lower_conv(eqn, buffers, temps)
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
-            add(f"{eqn.prim.name} -> {symbolic.shape_text(eqn.outputs[0].aval)}", stmts, used,
-                temps, eqn.outputs, flat=flat)
+            add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs, flat=flat)
             if _PROFILE:
                 flush()
         flush()

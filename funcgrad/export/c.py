@@ -34,6 +34,7 @@ import numpy as np
 import cdsl
 
 from .. import dtypes
+from ..lowering import gemm
 from .program import ExportError, trace
 
 _C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
@@ -583,6 +584,7 @@ def _rewrite(node, fn):
 
 
 _GEMMS = {"scipy_cblas_sgemm": np.dtype(np.float32), "scipy_cblas_dgemm": np.dtype(np.float64)}
+_BLAS_NAMES = {name: value for value, name in gemm.BLAS_ENUMS.items()}
 
 
 def _rewrite_function(fn, name):
@@ -596,6 +598,8 @@ def _rewrite_function(fn, name):
                 return cdsl.Call(f"{name}_{sfx}gemm", args, node.type)
             if node.fn == "omp_get_max_threads":
                 return cdsl.Const(1, cdsl.i32)
+        if isinstance(node, cdsl.Var) and node.name in _BLAS_NAMES:   # no cblas.h here
+            return cdsl.Const(_BLAS_NAMES[node.name], cdsl.i32)
         return None
     out = _rewrite(fn, fix)
     return dataclasses.replace(out, kernel=True)

@@ -94,7 +94,23 @@ def i64(v):
     return cdsl.Const(int(v), cdsl.i64)
 
 
+def _int_value(e):
+    return int(e.value) if isinstance(e, cdsl.Const) and not e.type.is_float else None
+
+
 def _int_bin(op, a, b):
+    """`a op b` on int64 index values, with the identities of literal 0 and 1 applied (and
+    two literals folded) so that generated indices read as written: `i`, not `(0 * 64) + i`
+    or `(j % 1) * 2`."""
+    x, y = _int_value(a), _int_value(b)
+    if x is not None and y is not None and op in ("+", "-", "*"):
+        return cdsl.Const(x + y if op == "+" else x - y if op == "-" else x * y, cdsl.i64)
+    if op == "+" and x == 0 or op == "*" and x == 1:
+        return b
+    if op in ("+", "-") and y == 0 or op in ("*", "/") and y == 1:
+        return a
+    if op == "*" and (x == 0 or y == 0) or op == "%" and y == 1:
+        return cdsl.Const(0, cdsl.i64)
     return cdsl.BinOp(op, a, b, cdsl.i64)
 
 

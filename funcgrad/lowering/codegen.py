@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+import cdsl
 from cdsl.helpers import pow_c99
 
 from .. import dtypes
@@ -83,6 +84,9 @@ class KernelEmitter:
         c = self.c
         out = []
         for k, (d, s) in enumerate(zip(idx.shape, strides_of(idx.shape))):
+            if type(d) is int and d == 1:
+                out.append(c.i64(0))
+                continue
             e = idx.expr if s == 1 else c.div(idx.expr, c.i64(s))
             out.append(c.mod(e, c.i64(d)) if k > 0 else e)
         return out
@@ -102,9 +106,11 @@ class KernelEmitter:
             end = _split_end(idx, shape, d)
             i, s = (idx[d].a, strides[end - 1]) if end else (idx[d], strides[d])
             d = end or d + 1
+            if _const_int(i) == 0:
+                continue
             term = i if s == 1 else c.mul(i, c.i64(s))
             e = term if e is None else c.add(e, term)
-        return e
+        return c.i64(0) if e is None else e
 
     def interval(self, e):
         """[lo, hi) of the integer expression `e` over this loop nest, or None when unknown
@@ -180,7 +186,8 @@ class KernelEmitter:
             v = c.load(ptr, self.offset(idx, atom.aval.shape))
         else:
             v = self.inline(eqn, idx, kernel)
-        v = self.let(v, atom.aval.dtype)
+        if not _is_named(v, atom.aval.dtype):
+            v = self.let(v, atom.aval.dtype)
         self.memo[key] = v
         self.keep.append(idx)
         return v
@@ -486,6 +493,37 @@ _COMPLEX_LIBM = frozenset(("exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "c
                            "asin", "acos", "atan", "asinh", "acosh", "atanh", "pow", "conj"))
 
 
+def step_label(step, buffers) -> str:
+    """The comment above a step's code: its root operation, the type it writes, the buffer
+    it writes, and the operations fused into its loop (a bias + ReLU reads
+    `select_n -> f32[64,512] in b7, fusing add, broadcast_in_dim, gt`)."""
+    from .symbolic import shape_text
+    eqn = step.eqn
+    text = f"{eqn.prim.name} -> {shape_text(eqn.outputs[0].aval)}"
+    out = buffers.get(eqn.outputs[0].id)
+    if isinstance(out, (cdsl.Param, cdsl.Var)):
+        text += f" in {out.name}"
+    fused = []
+    for e in getattr(step, "inlined", {}).values():
+        if e.prim.name not in fused and e.prim is not eqn.prim:
+            fused.append(e.prim.name)
+    if fused:
+        more = len(fused) - 6
+        text += ", fusing " + ", ".join(fused[:6]) + (f" and {more} more" if more > 0 else "")
+    return text
+
+
+def _is_named(e, dtype) -> bool:
+    """Whether `e` needs no temporary of its own: a literal, or a variable already of the
+    type `KernelEmitter.let` would declare (an index remap such as a broadcast or a slice
+    returns its operand's variable; copying it would only add `float t2 = t1;`)."""
+    import cdsl
+    if isinstance(e, cdsl.Const):
+        return True
+    want = cnodes.ct(dtypes.int32 if dtype == dtypes.bool_ else dtype)
+    return isinstance(e, cdsl.Var) and e.type == want
+
+
 def _is_complex(dtype) -> bool:
     return np.dtype(dtype).kind == "c"
 
@@ -637,13 +675,16 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
     if n == 0:
         return []
     if _is_flat_kernel(kernel) or len(shape) <= 1:
-        i = c.var("i", dtypes.int64)
+        one = type(n) is int and n == 1          # one element: a scope, not a loop
+        i = c.i64(0) if one else c.var("i", dtypes.int64)
         em = KernelEmitter(c, buffers)
         idx = Flat(i, shape)
         val = em.inline(kernel.eqn, idx, kernel) if kernel.eqn.prim is not st.reshape_p \
             else em.value(kernel.eqn.inputs[0], Flat(i, kernel.eqn.inputs[0].aval.shape),
                           kernel)
         body = em.stmts + [c.store(out_ptr, i, val)]
+        if one:
+            return [cdsl.Block(tuple(body))]
         return [c.for_(i, c.i64(0), c.i64(n), body, parallel=n >= PARALLEL_MIN, simd=True)]
     x = kernel.eqn.inputs[0] if kernel.eqn.inputs else None
     if kernel.eqn.prim is st.reshape_p and isinstance(x, Var) and x.aval.ndim > 1:
@@ -657,15 +698,21 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
         # Nested loops over the output shape; the innermost is contiguous.
         def point(em, ivars):
             return em.inline(kernel.eqn, ivars, kernel)
-    ivars = [c.var(f"i{d}", dtypes.int64) for d in range(len(shape))]
+    # an axis of size 1 has index 0, not a loop
+    ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
+             for d, m in enumerate(shape)]
 
     def emit(ranges):
         em = KernelEmitter(c, buffers)
         em.ranges = ranges
         val = point(em, ivars)
         return em, em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
-    full = {v: (0, int(m)) for v, m in zip(ivars, shape) if type(m) is int}
-    return _split_nest(c, emit, ivars, shape, full, 0, [_MAX_PIECES], n >= PARALLEL_MIN)
+    full = {v: (0, int(m)) for v, m in zip(ivars, shape)
+            if type(m) is int and isinstance(v, cdsl.Var)}
+    stmts = _split_nest(c, emit, ivars, shape, full, 0, [_MAX_PIECES], n >= PARALLEL_MIN)
+    if not full and all(type(m) is int for m in shape):    # one element: a scope, not a loop
+        return [cdsl.Block(tuple(stmts))]
+    return stmts
 
 
 # A loop nest is split into at most this many pieces (see _split_nest).
@@ -681,7 +728,8 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     need, and it vectorises. Only sizes known at compile time are split (never a run-time
     size of size-generic code)."""
     em, body = emit(ranges)
-    last = len(shape) - 1
+    looped = [k for k, v in enumerate(ivars) if isinstance(v, cdsl.Var)]
+    last = looped[-1] if looped else -1
     for d in range(start, len(shape)):
         span = ranges.get(ivars[d])
         if span is None:
@@ -699,7 +747,7 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     def bounds(k):
         return ranges.get(ivars[k], (0, shape[k]))
     if d is None:
-        for k in reversed(range(start, len(shape))):
+        for k in reversed([k for k in looped if k >= start]):
             body = [loop(k, *bounds(k), body)]
         return body
     budget[0] -= len(cuts)
@@ -707,7 +755,7 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     body = [loop(d, a, b, _split_nest(c, emit, ivars, shape, {**ranges, ivars[d]: (a, b)},
                                       d + 1, budget, parallel))
             for a, b in zip(edges, edges[1:])]
-    for k in reversed(range(start, d)):
+    for k in reversed([k for k in looped if start <= k < d]):
         body = [loop(k, *bounds(k), body)]
     return body
 
@@ -767,7 +815,8 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
             1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
         return _reduce_unrolled(c, kernel, buffers, kind)
     if trailing or wide:
-        o = c.var("o", dtypes.int64)
+        one = type(n_out) is int and n_out == 1   # one output: a scope, not a loop
+        o = c.i64(0) if one else c.var("o", dtypes.int64)
         j = c.var("j", dtypes.int64)
         acc = c.var("acc", acc_dt)
         em = KernelEmitter(c, buffers)
@@ -810,6 +859,8 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
             body = pre + [c.decl(acc, ident),
                           c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
                           c.store(out_ptr, o, c.cast(dt, acc))]
+        if one:
+            return [cdsl.Block(tuple(body))]
         return [c.for_(o, c.i64(0), c.i64(n_out), body,
                        parallel=n_out * n_red >= PARALLEL_MIN and n_out > 1)]
     # General: initialise the output, then accumulate in input order (cache friendly).
@@ -1396,14 +1447,15 @@ def emit_rows(c, kernels, buffers) -> list | None:
 
 def _map_row(c, em, kernel, buffers, row):
     shape = kernel.root.aval.shape
-    ivars = [row] + [c.var(f"i{d}", dtypes.int64) for d in range(1, len(shape))]
+    ivars = [row] + [c.i64(0) if type(shape[d]) is int and shape[d] == 1 else
+                     c.var(f"i{d}", dtypes.int64) for d in range(1, len(shape))]
     val = em.inline(kernel.eqn, ivars, kernel) if kernel.eqn.prim is not st.reshape_p else \
         em.value(kernel.eqn.inputs[0], Flat(em.offset(ivars, shape),
                                             kernel.eqn.inputs[0].aval.shape), kernel)
     body = em.stmts + [c.store(buffers[kernel.root.id], em.offset(ivars, shape), val)]
-    for d in reversed(range(1, len(shape))):
-        body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body,
-                       simd=(d == len(shape) - 1))]
+    looped = [d for d in range(1, len(shape)) if isinstance(ivars[d], cdsl.Var)]
+    for d in reversed(looped):
+        body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body, simd=(d == looped[-1]))]
     return [c.comment(f"row of {kernel.eqn.prim.name}")] + body
 
 

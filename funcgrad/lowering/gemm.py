@@ -18,6 +18,13 @@ from . import cnodes as c
 from .codegen import PARALLEL_MIN, strides_of
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+# cblas.h's names of those values, which the generated calls use
+BLAS_ENUMS = {ROW_MAJOR: "CblasRowMajor", NO_TRANS: "CblasNoTrans", TRANS: "CblasTrans"}
+
+
+def _blas_enum(v):
+    import cdsl
+    return cdsl.Var(BLAS_ENUMS[v], cdsl.i32)
 
 
 _BLAS_PREFIX = {np.dtype(np.float32): "s", np.dtype(np.float64): "d",
@@ -121,7 +128,7 @@ def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
         beta_e = cdsl.UnOp("&", beta_v, cdsl.PtrType(beta_v.type, space=""))
     else:
         alpha, beta_e = c.const(1.0, dtype), c.const(beta, dtype)
-    args = [c.i64(ROW_MAJOR), c.i64(ta), c.i64(tb), m, c.i64(n), c.i64(k),
+    args = [_blas_enum(ROW_MAJOR), _blas_enum(ta), _blas_enum(tb), m, c.i64(n), c.i64(k),
             alpha, a, c.i64(lda), b, c.i64(ldb), beta_e, cc, c.i64(ldc)]
     call = c.expr_stmt(cdsl.Call(_blas_fn(dtype, "gemm"), tuple(args), cdsl.void))
     if not complex_:
