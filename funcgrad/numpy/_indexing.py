@@ -490,7 +490,9 @@ class _AtHelper:
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
 from ._dtypes import _promote, _promote_dtypes_only, astype, result_type  # noqa: E402
-from ._creation import _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like  # noqa: E402
+from ._creation import (  # noqa: E402
+    _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like,
+)
 from ._elementwise import (  # noqa: E402
     add, clip, floor_divide, greater_equal, less, logical_and, multiply, power, reciprocal,
     remainder,
