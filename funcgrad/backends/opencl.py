@@ -40,6 +40,7 @@ pyopencl).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -299,6 +300,7 @@ class Executable:
             for t in temps:
                 keys[t.param.name] = ("temp", t)
             outs = [self._slot(v) for v in eqn.outputs]
+            launches = _commented(launches, codegen.step_label(step, buffers))
             functions.extend(lc.fn for lc in launches)
             pending.append((len(self.steps), launches, keys, temps))
             self.steps.append(("kernels", None, outs))
@@ -439,6 +441,17 @@ class Executable:
                 b = b.reshape(aval.shape)
             out.append(b)
         return out
+
+
+def _commented(launches, label):
+    """The launches with `label` (what the step computes, as the C backend's comments say
+    it) as the first line of each kernel; `(part k of n)` when the step takes several."""
+    out = []
+    for k, lc in enumerate(launches):
+        text = label if len(launches) == 1 else f"{label} (part {k + 1} of {len(launches)})"
+        fn = dataclasses.replace(lc.fn, body=(cdsl.Comment(text),) + tuple(lc.fn.body))
+        out.append(dataclasses.replace(lc, fn=fn))
+    return out
 
 
 def _referenced(bufs, b) -> bool:
