@@ -2,20 +2,19 @@
 retracing, static arguments and donation."""
 from __future__ import annotations
 
-import os
-import pathlib
 
 import numpy as np
 import pytest
 
 import funcgrad as fg
+import goldens
+from goldens import check_golden
 import funcgrad.numpy as fnp
 from funcgrad import lax
 
 pytestmark = pytest.mark.core
 
-GOLDEN = pathlib.Path(__file__).parent / "golden" / "ir"
-UPDATE = os.environ.get("FUNCGRAD_UPDATE_GOLDEN", "") not in ("", "0")
+GOLDEN = goldens.ROOT / "ir"
 
 
 def _mlp(params, x):
@@ -47,18 +46,7 @@ PROGRAMS = {
 def test_printed_ir_matches_golden(name):
     fun, args = PROGRAMS[name]
     text = str(fg.make_ir(fun)(*args)) + "\n"
-    path = GOLDEN / f"{name}.txt"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return
-    if not path.exists():
-        pytest.fail(f"golden file {path} is missing; run with FUNCGRAD_UPDATE_GOLDEN=1 to "
-                    "create it and review the diff")
-    want = path.read_text()
-    assert text == want, (f"printed IR of {name} changed; if intended, regenerate with "
-                          f"FUNCGRAD_UPDATE_GOLDEN=1 and review the diff.\n--- got:\n{text}"
-                          f"--- want:\n{want}")
+    check_golden(GOLDEN / f"{name}.txt", text, f"printed IR of {name}")
 
 
 def test_ir_is_deterministic_and_evaluates():

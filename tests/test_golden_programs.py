@@ -9,8 +9,6 @@ reductions, no matmul or convolution) and is compared only on a CPU device with 
 256-item work-groups (PoCL on any x86 or ARM machine)."""
 from __future__ import annotations
 
-import os
-import pathlib
 
 import numpy as np
 import pytest
@@ -19,23 +17,14 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import nn
 
-GOLDEN = pathlib.Path(__file__).parent / "golden" / "programs"
-UPDATE = os.environ.get("FUNCGRAD_UPDATE_GOLDEN", "") not in ("", "0")
+import goldens
+from goldens import check_golden
+
+GOLDEN = goldens.ROOT / "programs"
 
 
 def _check(name, text):
-    path = GOLDEN / name
-    if UPDATE:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return
-    if not path.exists():
-        pytest.fail(f"golden file {path} is missing; run with FUNCGRAD_UPDATE_GOLDEN=1 to "
-                    "create it and review the diff")
-    want = path.read_text()
-    assert text == want, (f"the generated code of {name} changed; if intended, regenerate "
-                          f"with FUNCGRAD_UPDATE_GOLDEN=1 and review the diff.\n--- got:\n"
-                          f"{text}")
+    check_golden(GOLDEN / name, text, f"the generated code of {name}")
 
 
 def _mlp_step(p, x, y):
