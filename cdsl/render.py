@@ -196,7 +196,10 @@ class _Printer:
             if wrap is not None:
                 u, cast = wrap
                 return f"{cast}(-({u}){self.e(x.a)})"
-            return f"({x.op}{self.e(x.a)})"
+            inner = self.e(x.a)
+            if inner[:1] in ("-", "+"):      # `-` of a negative literal: not `--1.5f`
+                inner = f"({inner})"
+            return f"({x.op}{inner})"
         if isinstance(x, A.Cast):
             return f"(({self.t(x.type)}){self.e(x.a)})"
         if isinstance(x, A.Select):

@@ -488,3 +488,11 @@ def test_opencl_goldens_build_and_run():
     with np.errstate(all="ignore"):
         ref = np.tanh(x) * z + np.exp(-x * x) * np.float32(0.5) + np.log1p(np.abs(x))
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5, equal_nan=True)
+
+
+def test_negation_of_a_negative_literal_renders_as_c():
+    # `-(-1.5f)` must not print as `--1.5f` (a decrement of a literal: a compile error that
+    # appeared once literals stopped being copied into temporaries)
+    e = C.UnOp("-", C.Const(-1.5, C.f32))
+    for d in (C.C99, C.OPENCL):
+        assert "--" not in C.render(e, d), C.render(e, d)
