@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import threading
+
 import numpy as np
 
 from . import core, dtypes
@@ -17,12 +19,16 @@ from .ir import Lit, Program, StagingTrace, StagingTracer, Var, trace_to_program
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    """`absent`: the tangent is the zero of a value not being differentiated (a constant
+    lifted into the trace), JAX's symbolic `Zero`: rules skip it instead of multiplying
+    by it (`d(0 ** y)/dy` is 0, not `0 * inf`)."""
+    __slots__ = ("primal", "tangent", "absent")
 
-    def __init__(self, trace, primal, tangent):
+    def __init__(self, trace, primal, tangent, absent=False):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
+        self.absent = absent
 
     @property
     def aval(self):
@@ -31,7 +37,7 @@ class JVPTracer(Tracer):
 
 class JVPTrace(Trace):
     def pure(self, val):
-        return JVPTracer(self, val, zeros_like(val))
+        return JVPTracer(self, val, zeros_like(val), True)
 
     lift = pure
 
@@ -45,10 +51,28 @@ class JVPTrace(Trace):
         if rule is None:
             raise NotImplementedError(
                 f"differentiation rule for '{primitive.name}' not implemented")
-        p_out, t_out = rule(primals, tangents, **params)
+        _absent.flags = tuple(t.absent for t in tracers)
+        try:
+            p_out, t_out = rule(primals, tangents, **params)
+        finally:
+            _absent.flags = None
         if primitive.multiple_results:
             return [JVPTracer(self, p, t) for p, t in safe_zip(p_out, t_out)]
         return JVPTracer(self, p_out, t_out)
+
+
+class _Absent(threading.local):
+    flags = None          # JVPTrace.process_primitive -> the rule it calls: absent tangents
+
+
+_absent = _Absent()
+
+
+def _take_absent(n):
+    """Which of the `n` tangents the calling rule got are absent (read once, at its start:
+    the rule's own operations may process primitives of an outer JVP trace)."""
+    flags, _absent.flags = _absent.flags, None
+    return flags if flags is not None and len(flags) == n else (False,) * n
 
 
 def zeros_like(x):
@@ -79,10 +103,11 @@ def jvp_flat(fun: Callable, primals, tangents):
 def defjvp(prim, *jvp_fns):
     """Register a JVP from per-input rules `fn(g, *primals, **params)` (None: no tangent)."""
     def rule(primals, tangents, **params):
+        absent = _take_absent(len(tangents))
         ans = prim.bind(*primals, **params)
         out = None
-        for fn, t in zip(jvp_fns, tangents):
-            if fn is None:
+        for fn, t, skip in zip(jvp_fns, tangents, absent):
+            if fn is None or skip:
                 continue
             c = fn(t, *primals, **params)
             out = c if out is None else _add_tangents(out, c)
@@ -93,10 +118,11 @@ def defjvp(prim, *jvp_fns):
 def defjvp2(prim, *jvp_fns):
     """Like `defjvp` but each rule also gets the primal output: `fn(g, ans, *primals)`."""
     def rule(primals, tangents, **params):
+        absent = _take_absent(len(tangents))
         ans = prim.bind(*primals, **params)
         out = None
-        for fn, t in zip(jvp_fns, tangents):
-            if fn is None:
+        for fn, t, skip in zip(jvp_fns, tangents, absent):
+            if fn is None or skip:
                 continue
             c = fn(t, ans, *primals, **params)
             out = c if out is None else _add_tangents(out, c)

@@ -840,3 +840,26 @@ def test_any_over_middle_axes(backend, mode, dtype):
     want = (np.any(x, axis=(1, 2), keepdims=True), np.any(x, axis=1), np.all(x, axis=(1, 2)))
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_pow_derivatives_at_zero_follow_jax(backend, mode):
+    """JAX 0.10's pow JVP (values recorded from JAX): d(x ** y)/dx = y * x ** (y - 1) and
+    d/dy = log(x with 0 -> 1) * x ** y, so 0 for 0 ** y with y > 0, and nan = 0 * inf where
+    the rule multiplies by an infinity. And a constant base has no tangent at all: the JVP
+    of `0 ** y` is 0 for 0 < y < 1 too (it was nan there in eager mode, 0 * inf from the
+    base's zero tangent through the x rule; found by the fuzzer, seed 77), nan for y < 0
+    as in JAX."""
+    composite(backend, mode)
+    x = np.array([0.0, 0.0, 0.0, 0.0, 2.0], np.float32)
+    y = np.array([0.5, -0.5, 0.0, 2.0, 0.5], np.float32)
+    gx, gy = run(mode, lambda a, b: fg.grad(lambda u, v: fnp.sum(u ** v), argnums=(0, 1))(a, b),
+                 x, y)
+    nan, inf = np.nan, np.inf
+    assert_same(gx, np.array([inf, -inf, nan, 0.0, 0.35355338], np.float32), rtol=1e-6,
+                zero_sign=False, err="d(x ** y)/dx")
+    assert_same(gy, np.array([0.0, nan, 0.0, 0.0, 0.98025810], np.float32), rtol=1e-6,
+                zero_sign=False, err="d(x ** y)/dy")
+    ys = np.array([0.968, 0.5, 1.077, -0.19], np.float32)
+    t = run(mode, lambda v: fg.jvp(lambda u: 0 ** u, (v,), (fnp.ones_like(v),))[1], ys)
+    assert_same(t, np.array([0.0, 0.0, 0.0, np.nan], np.float32), zero_sign=False,
+                err="jvp of 0 ** y")

@@ -235,14 +235,15 @@ pow_p, pow = _binary("pow", _pow_np, _INEXACT, ("call", "pow"))
 
 
 def _pow_jvp_x(g, x, y):
-    ym1 = sub(y, 1.0)
-    safe = select(eq(y, 0.0), 0.0, mul(y, pow(x, select(eq(y, 0.0), 1.0, ym1))))
-    return mul(g, safe)
+    # JAX's rule for a floating exponent: y * x ** (y - 1) (nan at x = y = 0, as in JAX)
+    return mul(g, mul(y, pow(x, sub(y, 1.0))))
 
 
 def _pow_jvp_y(g, x, y):
+    # JAX's rule: log of x with 0 replaced by 1, times x ** y (so 0 for 0 ** y with y > 0,
+    # and nan = 0 * inf with y < 0, as in JAX)
     safe_x = select(eq(x, 0.0), 1.0, x)
-    return mul(g, select(eq(x, 0.0), 0.0, mul(log(safe_x), pow(x, y))))
+    return mul(g, mul(log(safe_x), pow(x, y)))
 
 
 def select(pred, on_true, on_false):
