@@ -14,6 +14,7 @@ import os
 import threading
 import time
 
+import cffi
 import numpy as np
 
 import cdsl
@@ -528,7 +529,7 @@ class Executable:
             for s, shape, dt, nb in self._alloc:
                 a = _outputs.empty(shape, dt, nb)
                 arrays[s] = a
-                ptrs[s] = a.__array_interface__["data"][0] if nb else 0
+                ptrs[s] = _addr(a) if nb else 0
             for cfn, slots, targs in csteps:
                 cfn(*[ptrs[s] for s in slots], *targs)
             if tok is not None:
@@ -849,6 +850,10 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+_FFI = cffi.FFI()
+_cast, _from_buffer = _FFI.cast, _FFI.from_buffer
+
+
 def _addr(a: np.ndarray) -> int:
     if not isinstance(a, np.ndarray):
         # A NumPy scalar's __array_interface__ points at a temporary copy that is freed at
@@ -857,6 +862,10 @@ def _addr(a: np.ndarray) -> int:
                         "not an ndarray; please report this")
     if a.size == 0:
         return 0
+    if a.flags.c_contiguous:
+        # cffi reads the buffer address in ~0.75 us; building __array_interface__'s dict
+        # costs ~1.9 us, twice per jitted call (its input and its output)
+        return int(_cast("intptr_t", _from_buffer(a)))
     return a.__array_interface__["data"][0]
 
 
@@ -1076,6 +1085,7 @@ def _simple_runner(exe, caddr):
     n_c = len(caddr)
     empty = _outputs.empty
     prepare, done, plan = _threads.prepare, _threads.done, exe._thread_plan
+    cast, from_buffer = _cast, _from_buffer
 
     def runner(arrays):
         tok = prepare(plan)
@@ -1092,7 +1102,7 @@ def _simple_runner(exe, caddr):
             o = empty(shape, dt, nb)
             o.flags.writeable = False
             outs[s] = o
-            ptrs[s] = o.__array_interface__["data"][0] if nb else 0
+            ptrs[s] = int(cast("intptr_t", from_buffer(o))) if nb else 0
         cfn(*[ptrs[s] for s in slots], *tail)
         if tok is not None:
             done(plan, tok)
