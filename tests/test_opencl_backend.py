@@ -289,6 +289,25 @@ def test_scan_rnn():
                rtol=1e-5, atol=1e-6)
 
 
+def test_cond_branch_returning_one_value_twice():
+    """Fuzzer finding (2026-12-01 00:39 #2, reduced): a cond branch that returns one value
+    as two outputs hands back one DeviceBuffer for both; the first output's last use
+    released it while the second was still to be read ("DeviceBuffer(2, 3) float32 was
+    released"). The same for a while loop whose body returns one value as two carries."""
+    def f(x):
+        a, b = lax.cond(jnp.sum(x) > 0, lambda x: (jnp.sin(x),) * 2,
+                        lambda x: (jnp.cos(x),) * 2, x)
+        c = jnp.sum(a)                                  # the last use of a
+        return lax.cond(c > 0, jnp.tanh, jnp.exp, b)    # b is read after it
+
+    def g(x):
+        a, b = lax.fori_loop(0, 2, lambda i, ab: (jnp.sin(ab[0]),) * 2, (x, x + 1.0))
+        return lax.cond(jnp.sum(a) > 0, jnp.tanh, jnp.exp, b)
+
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) / 7
+    both_cases([("cond", f, (x,)), ("fori_loop", g, (x,))], rtol=1e-5, atol=1e-6)
+
+
 # --- gradients and training -------------------------------------------------------------
 
 

@@ -386,7 +386,7 @@ class Executable:
         bufs: list = [None] * len(self.slot_avals)
         bufs[:len(args)] = args
         pool = ocl.buffer_pool(self.device)
-        handed_back: set[int] = set()   # ids of host-step inputs a host step returned
+        shared: set[int] = set()   # ids of buffers a host step put in more than one slot
         for i, step in enumerate(self.steps):
             kind = step[0]
             if kind == "kernels":
@@ -413,11 +413,18 @@ class Executable:
                 eqn, ins, outs = step[1]
                 in_bufs = [v if k == "lit" else bufs[v] for k, v in ins]
                 res = _run_host(self.device, eqn, in_bufs, ins, [a.aval for a in eqn.inputs])
+                # A host step may hand back an input (a while loop that never runs returns
+                # its initial value) or one buffer for several outputs (a cond branch or
+                # loop body that returns one value twice; outputs of a sub-executable that
+                # are one slot are one buffer): that memory then has several slots, and
+                # goes back to the pool only with the last of them. Compared by base
+                # buffer, since views share their base's memory.
+                seen = {id(_root(b)) for b in in_bufs}
                 for s, r in zip(outs, res):
-                    # A host step may hand back an input (a while loop that never runs
-                    # returns its initial value): that buffer then has two slots.
-                    if any(r is b or getattr(r, "_base", None) is b for b in in_bufs):
-                        handed_back.add(id(getattr(r, "_base", None) or r))
+                    root = id(_root(r))
+                    if root in seen:
+                        shared.add(root)
+                    seen.add(root)
                     bufs[s] = r
             else:
                 slot, val = step[1]
@@ -427,7 +434,7 @@ class Executable:
                 b = bufs[s]
                 bufs[s] = None
                 if b is not None and b._base is None and not (
-                        id(b) in handed_back and _referenced(bufs, b)):
+                        id(b) in shared and _referenced(bufs, b)):
                     b.release()
         out = []
         for kind, v, aval in self.out_slots:
@@ -452,6 +459,12 @@ def _commented(launches, label):
         fn = dataclasses.replace(lc.fn, body=(cdsl.Comment(text),) + tuple(lc.fn.body))
         out.append(dataclasses.replace(lc, fn=fn))
     return out
+
+
+def _root(b):
+    """The buffer that owns `b`'s memory: its base for a view, else `b` itself."""
+    base = getattr(b, "_base", None)
+    return b if base is None else base
 
 
 def _referenced(bufs, b) -> bool:
