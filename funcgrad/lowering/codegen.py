@@ -1051,7 +1051,7 @@ def emit_window_kernel(c, kernel: Kernel, buffers) -> list:
         return []
     cells = _window_cells(p)
     if cells is None:
-        return _window_kernel_loops(c, kernel, buffers)
+        return _cell_loops_per_output(c, kernel, buffers, window_loop_stmts)
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(out_shape))]
     em = KernelEmitter(c, buffers)
     ident = c.const(_identity(kind, dt), dt)
@@ -1068,26 +1068,35 @@ def emit_window_kernel(c, kernel: Kernel, buffers) -> list:
     return _output_nest(c, ovars, out_shape, body)
 
 
-def _window_kernel_loops(c, kernel: Kernel, buffers) -> list:
-    """reduce_window with a big window: a loop nest over the cells per output element."""
+def _cell_loops_per_output(c, kernel: Kernel, buffers, cell_loop) -> list:
+    """A window kernel with a big window (reduce_window, pool_gather): a loop nest over the
+    output's elements whose body, `cell_loop(c, em, kernel, ovars, offset)`, loops over the
+    window's cells."""
+    out_shape = kernel.root.aval.shape
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(out_shape))]
+    em = KernelEmitter(c, buffers)
+    body = cell_loop(c, em, kernel, ovars, em.offset(ovars, out_shape))
+    return _output_nest(c, ovars, out_shape, body, simd=False)
+
+
+def window_loop_stmts(c, em, kernel: Kernel, ovars, dst) -> list:
+    """reduce_window at the output multi-index `ovars`, a loop nest over the window's cells,
+    stored at flat offset `dst` of the output (the C loop nest's body, and an OpenCL work
+    item's)."""
     eqn = kernel.eqn
     p = eqn.params
     kind = p["computation"]
     x = eqn.inputs[0]
     out = kernel.root
     dt = out.aval.dtype
-    out_shape = out.aval.shape
-    nd = len(out_shape)
-    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
-    wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
+    wvars = [c.var(f"w{d}", dtypes.int64) for d in range(x.aval.ndim)]
     acc = c.var("acc", dt)
-    em = KernelEmitter(c, buffers)
     ident = c.const(_identity(kind, dt), dt)
     v, _, _ = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
     inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, v, dt))]
-    body = [c.decl(acc, ident)] + _window_loops(c, p, wvars, inner) + [
-        c.store(buffers[out.id], em.offset(ovars, out_shape), acc)]
-    return _output_nest(c, ovars, out_shape, body, simd=False)
+    em.stmts = []
+    return [c.decl(acc, ident)] + _window_loops(c, p, wvars, inner) + [
+        c.store(em.buffers[out.id], dst, acc)]
 
 
 def _window_cell(c, em, kernel, x, p, ovars, wvars, ident):
@@ -1162,7 +1171,7 @@ def emit_pool_gather_kernel(c, kernel: Kernel, buffers) -> list:
         return []
     cells = _window_cells(p)
     if cells is None:
-        return _pool_gather_loops(c, kernel, buffers)
+        return _cell_loops_per_output(c, kernel, buffers, pool_gather_loop_stmts)
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(out_shape))]
     em = KernelEmitter(c, buffers)
     tb = c.var("tb", dt)
@@ -1180,8 +1189,11 @@ def emit_pool_gather_kernel(c, kernel: Kernel, buffers) -> list:
     return _output_nest(c, ovars, out_shape, body)
 
 
-def _pool_gather_loops(c, kernel: Kernel, buffers) -> list:
-    """pool_gather with a big window: loops over the cells, cell 0 chosen first."""
+def pool_gather_loop_stmts(c, em, kernel: Kernel, ovars, dst) -> list:
+    """pool_gather at the output multi-index `ovars`, a loop over the window's cells, stored
+    at flat offset `dst` of the output. Cell 0 is chosen first (NaN counting as the
+    identity), then strictly better cells: a window of only -inf/NaN picks cell 0, as the
+    reference does."""
     eqn = kernel.eqn
     p = eqn.params
     t, x = eqn.inputs
@@ -1189,12 +1201,10 @@ def _pool_gather_loops(c, kernel: Kernel, buffers) -> list:
     dt = out.aval.dtype
     kind = p["computation"]
     nd = x.aval.ndim
-    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
     wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
-    best = c.var("best", dt)
+    best = c.var("best", x.aval.dtype)
     tb = c.var("tb", dt)
     ident = c.const(_identity(kind, x.aval.dtype), x.aval.dtype)
-    em = KernelEmitter(c, buffers)
     v0, idx0, valid0 = _cell_at(c, em, kernel, x, p, ovars, out.aval.shape, (0,) * nd)
     t0 = em.value(t, idx0, kernel)
     if valid0 is not None:
@@ -1206,9 +1216,8 @@ def _pool_gather_loops(c, kernel: Kernel, buffers) -> list:
     better = _better(c, kind, v, best)
     inner = em.stmts + [c.assign(tb, c.select(better, tv, tb)),
                         c.assign(best, c.select(better, v, best))]
-    body = pre + _window_loops(c, p, wvars, inner) + [
-        c.store(buffers[out.id], em.offset(ovars, out.aval.shape), tb)]
-    return _output_nest(c, ovars, out.aval.shape, body, simd=False)
+    em.stmts = []
+    return pre + _window_loops(c, p, wvars, inner) + [c.store(em.buffers[out.id], dst, tb)]
 
 
 def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
@@ -1263,40 +1272,49 @@ def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
 
 def _pool_scatter_loops(c, kernel: Kernel, buffers) -> list:
     """pool_scatter with a big window (the output already zeroed): loops over the cells."""
+    p = kernel.eqn.params
+    pshape = kernel.eqn.inputs[0].aval.shape
+    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(pshape))]
+    body = pool_scatter_loop_stmts(c, KernelEmitter(c, buffers), kernel, ovars)
+    return _output_nest(c, ovars, pshape, body,
+                        parallel=p["window_dimensions"][0] <= p["window_strides"][0] and
+                        p["padding"][0] == (0, 0), simd=False)
+
+
+def pool_scatter_loop_stmts(c, em, kernel: Kernel, ovars) -> list:
+    """pool_scatter of the window at multi-index `ovars` (of the cotangent) into the zeroed
+    output: a loop over the window's cells finds the chosen one (cell 0 first, as in
+    `pool_gather_loop_stmts`; a padding cell 0 has no position, -1), which the window's
+    cotangent is added to."""
     import cdsl
     eqn = kernel.eqn
     p = eqn.params
     ct, x = eqn.inputs
-    out = kernel.root
-    dt = out.aval.dtype
-    optr = buffers[out.id]
+    dt = kernel.root.aval.dtype
+    optr = em.buffers[kernel.root.id]
     kind = p["computation"]
     nd = x.aval.ndim
-    pshape = ct.aval.shape
-    ovars = [c.var(f"i{d}", dtypes.int64) for d in range(nd)]
     wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
-    best = c.var("best", dt)
+    best = c.var("best", x.aval.dtype)
     bpos = c.var("bpos", dtypes.int64)
-    ident = c.const(_identity(kind, dt), dt)
-    em = KernelEmitter(c, buffers)
+    ident = c.const(_identity(kind, x.aval.dtype), x.aval.dtype)
     ctv = em.value(ct, list(ovars), kernel)
-    v0, idx0, valid0 = _cell_at(c, em, kernel, x, p, ovars, pshape, (0,) * nd)
+    v0, idx0, valid0 = _cell_at(c, em, kernel, x, p, ovars, ct.aval.shape, (0,) * nd)
     off0 = em.offset(idx0, x.aval.shape)
     if valid0 is not None:
         v0, off0 = c.select(valid0, v0, ident), c.select(valid0, off0, c.i64(-1))
-    pre = em.stmts + [c.decl(best, _first_best(c, kind, v0, dt)), c.decl(bpos, off0)]
+    pre = em.stmts + [c.decl(best, _first_best(c, kind, v0, x.aval.dtype)),
+                      c.decl(bpos, off0)]
     em.stmts = []
     v, idx, _ = _window_cell(c, em, kernel, x, p, ovars, wvars, ident)
     better = _better(c, kind, v, best)
     off = em.offset(idx, x.aval.shape)
     inner = em.stmts + [c.assign(bpos, c.select(better, off, bpos)),
                         c.assign(best, c.select(better, v, best))]
-    body = pre + _window_loops(c, p, wvars, inner)
-    body.append(cdsl.If(c.ge(bpos, c.i64(0)),
-                        (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
-    return _output_nest(c, ovars, pshape, body,
-                        parallel=p["window_dimensions"][0] <= p["window_strides"][0] and
-                        p["padding"][0] == (0, 0), simd=False)
+    em.stmts = []
+    return pre + _window_loops(c, p, wvars, inner) + [
+        cdsl.If(c.ge(bpos, c.i64(0)),
+                (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),))]
 
 
 def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:

@@ -39,7 +39,8 @@ _temp_ids = itertools.count()
 
 
 class Temp:
-    """A scratch buffer a GEMM lowering needs (allocated per call by the executable)."""
+    """A scratch buffer a step needs (the C executable places it in its arena; the OpenCL
+    one takes it from the device's pool for the step)."""
 
     def __init__(self, shape, dtype, name=None):
         self.shape = tuple(shape)
@@ -186,13 +187,14 @@ def lower_dot(eqn, buffers, temps: Temps) -> list:
     return stmts + _narrow(ot.param_ref(), buffers[out.id], out.aval.size)
 
 
-def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None) -> list:
-    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
-    lhs, rhs = eqn.inputs
-    out = eqn.outputs[0]
-    dt = out.aval.dtype if dt is None else dt
-    stmts = []
-    L, R = lhs.aval.shape, rhs.aval.shape
+def dot_operands(dimension_numbers, L, R, lp, rp, permute) -> tuple:
+    """A dot_general's operands as batched matrices for one GEMM per batch entry (the C and
+    OpenCL lowerings' common first step): (lp, lkind, rp, rkind, B, M, N, K). `lkind` is
+    "fc" for an lhs stored [B, M, K] or "cf" for [B, K, M]; `rkind` "cf" for an rhs stored
+    [B, K, N] or "fc" for [B, N, K]. An operand of `shape` (L, R) whose axes are in no such
+    order is first copied transposed: `permute(ptr, shape, perm)` emits that copy and
+    returns its pointer."""
+    (lc, rc), (lb, rb) = dimension_numbers
     nb = len(lb)
     # Pair contract dims in lhs order so both sides flatten K the same way.
     order = np.argsort(lc)
@@ -202,26 +204,38 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None) -> list:
     if la is None or (list(rc_s) != sorted(rc_s)):
         lfree = [d for d in range(len(L)) if d not in lc and d not in lb]
         perm = list(lb) + lfree + list(lc_s)
-        t = temps.new([L[p] for p in perm], dt)
-        stmts += permute_copy(lp, L, perm, t.param_ref())
-        lp = t.param_ref()
-        L = t.shape
+        lp = permute(lp, L, perm)
+        L = tuple(L[p] for p in perm)
         lb, lc_s = tuple(range(nb)), tuple(range(nb + len(lfree), len(L)))
         la = _layout(L, lb, lc_s, True)
     ra = _layout(R, rb, rc_s, False)
     if ra is None:
         rfree = [d for d in range(len(R)) if d not in rc and d not in rb]
         perm = list(rb) + list(rc_s) + rfree
-        t = temps.new([R[p] for p in perm], dt)
-        stmts += permute_copy(rp, R, perm, t.param_ref())
-        rp = t.param_ref()
-        R = t.shape
+        rp = permute(rp, R, perm)
+        R = tuple(R[p] for p in perm)
         rb, rc_s = tuple(range(nb)), tuple(range(nb, nb + len(rc_s)))
         ra = _layout(R, rb, rc_s, False)
     lkind, M, K = la
     rkind, N, K2 = ra
     assert K == K2, (K, K2)
     B = math.prod(L[d] for d in range(nb)) if nb else 1
+    return lp, lkind, rp, rkind, B, M, N, K
+
+
+def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None) -> list:
+    lhs, rhs = eqn.inputs
+    out = eqn.outputs[0]
+    dt = out.aval.dtype if dt is None else dt
+    stmts = []
+
+    def permute(ptr, shape, perm):
+        t = temps.new([shape[p] for p in perm], dt)
+        stmts.extend(permute_copy(ptr, shape, perm, t.param_ref()))
+        return t.param_ref()
+
+    lp, lkind, rp, rkind, B, M, N, K = dot_operands(
+        eqn.params["dimension_numbers"], lhs.aval.shape, rhs.aval.shape, lp, rp, permute)
     ta = NO_TRANS if lkind == "fc" else TRANS
     tb = NO_TRANS if rkind == "cf" else TRANS
     lda = K if lkind == "fc" else M

@@ -36,7 +36,6 @@ decomposed into a multi-index. Nothing here imports pyopencl; rendering with
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -50,8 +49,8 @@ from . import cnodes as c
 from . import codegen
 from .codegen import Flat, KernelEmitter, strides_of
 from .fusion import Kernel
+from .gemm import Temp, dot_operands
 
-_temp_ids = itertools.count()
 
 
 def vec_type(dtype, width: int) -> cdsl.CType:
@@ -66,15 +65,6 @@ def vec_type(dtype, width: int) -> cdsl.CType:
 # `DIALECT` (at the end of this module) adds them, and complex and bfloat16, to cdsl.OPENCL.
 _VECTOR_TYPES = {f"{t}x{w}": f"{name}{w}" for t, name in cdsl.OPENCL.type_names.items()
                  if t not in ("void", "bool", "f16") for w in (2, 4, 8, 16)}
-
-
-class Temp:
-    """A device scratch buffer a step needs (allocated per run, freed after the step)."""
-
-    def __init__(self, shape, dtype):
-        self.shape = tuple(int(s) for s in shape)
-        self.dtype = np.dtype(dtype)
-        self.param = c.param(f"w{next(_temp_ids)}", self.dtype)
 
 
 @dataclass
@@ -359,15 +349,13 @@ def _tree_reduce(kernel, buffers, name, kind, acc_dt, ident, combine, n_out, n_r
 
 
 def window_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
-    eqn = kernel.eqn
-    p = eqn.params
-    kind = p["computation"]
-    x = eqn.inputs[0]
+    """reduce_window: one work item per output element (or row of channels), looping over
+    the window's cells as the C lowering does (`codegen.window_loop_stmts`)."""
+    p = kernel.eqn.params
     out = kernel.root
-    dt = out.aval.dtype
     if out.aval.size == 0:
         return []
-    nd = x.aval.ndim
+    nd = out.aval.ndim
     shape = out.aval.shape
     # A trailing dimension outside the window (NHWC channels) becomes a loop inside the
     # work item, so the compiler vectorises along it with plain index arithmetic.
@@ -385,13 +373,7 @@ def window_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
         else:
             pre, ovars = _decl_multi(em, o, shape, "oi")
             flat = o
-        wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
-        acc = c.var("acc", dt)
-        ident = c.const(codegen._identity(kind, dt), dt)
-        v, _, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
-        stmts = em.stmts + [c.assign(acc, codegen._combine(c, kind, acc, v, dt))]
-        stmts = [c.decl(acc, ident)] + codegen._window_loops(c, p, wvars, stmts) + \
-            [c.store(buffers[out.id], flat, acc)]
+        stmts = codegen.window_loop_stmts(c, em, kernel, ovars, flat)
         if inner > 1:
             stmts = [c.for_(cv, c.i64(0), c.i64(inner), stmts)]
         return pre + stmts
@@ -400,47 +382,25 @@ def window_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
 
 
 def pool_gather_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
-    eqn = kernel.eqn
-    p = eqn.params
-    t, x = eqn.inputs
+    """pool_gather: one work item per output element (`codegen.pool_gather_loop_stmts`)."""
     out = kernel.root
-    dt = out.aval.dtype
     if out.aval.size == 0:
         return []
-    nd = x.aval.ndim
 
     def body(o):
         em = KernelEmitter(c, buffers)
         pre, ovars = _decl_multi(em, o, out.aval.shape, "oi")
-        wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
-        best, tb = c.var("best", x.aval.dtype), c.var("tb", dt)
-        kind = p["computation"]
-        ident = c.const(codegen._identity(kind, x.aval.dtype), x.aval.dtype)
-        # Cell 0 is chosen first (NaN counting as the identity), then strictly better
-        # cells: a window of only -inf/NaN picks cell 0, as the reference and C do.
-        v0, idx0, valid0 = codegen._cell_at(c, em, kernel, x, p, ovars, out.aval.shape,
-                                            (0,) * nd)
-        t0 = em.value(t, idx0, kernel)
-        if valid0 is not None:
-            v0, t0 = c.select(valid0, v0, ident), c.select(valid0, t0, c.const(0, dt))
-        first = list(em.stmts)
-        em.stmts = []
-        v, idx, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
-        tv = em.value(t, idx, kernel)
-        better = codegen._better(c, kind, v, best)
-        inner = em.stmts + [c.assign(tb, c.select(better, tv, tb)),
-                            c.assign(best, c.select(better, v, best))]
-        return pre + first + [c.decl(best, codegen._first_best(c, kind, v0, x.aval.dtype)),
-                              c.decl(tb, t0)] + \
-            codegen._window_loops(c, p, wvars, inner) + [c.store(buffers[out.id], o, tb)]
+        return pre + codegen.pool_gather_loop_stmts(c, em, kernel, ovars, o)
 
     return [_flat_kernel(name("pool_gather"), out.aval.size, body)]
 
 
 def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
-    eqn = kernel.eqn
-    p = eqn.params
-    ct, x = eqn.inputs
+    """pool_scatter: zero the output, then one work item per window position along the
+    dimensions whose windows do not overlap; the others loop inside the work item
+    (`codegen.pool_scatter_loop_stmts` per window), so no two work items write one cell."""
+    p = kernel.eqn.params
+    ct, x = kernel.eqn.inputs
     out = kernel.root
     dt = out.aval.dtype
     optr = buffers[out.id]
@@ -472,27 +432,7 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
             ovars[d] = c.var(f"os{d}", dtypes.int64)
         if chan_loop:
             ovars[last] = c.var("ci", dtypes.int64)
-        wvars = [c.var(f"w{d}", dtypes.int64) for d in range(nd)]
-        best, bpos = c.var("best", x.aval.dtype), c.var("bpos", dtypes.int64)
-        ident = c.const(codegen._identity(p["computation"], x.aval.dtype), x.aval.dtype)
-        ctv = em.value(ct, list(ovars), kernel)
-        # Cell 0 first (see pool_gather_kernel); a padding cell 0 has no position (-1).
-        v0, idx0, valid0 = codegen._cell_at(c, em, kernel, x, p, ovars, pshape, (0,) * nd)
-        off0 = em.offset(idx0, x.aval.shape)
-        if valid0 is not None:
-            v0, off0 = c.select(valid0, v0, ident), c.select(valid0, off0, c.i64(-1))
-        first = list(em.stmts)
-        em.stmts = []
-        v, idx, _ = codegen._window_cell(c, em, kernel, x, p, ovars, wvars, ident)
-        better = codegen._better(c, p["computation"], v, best)
-        off = em.offset(idx, x.aval.shape)
-        inner = em.stmts + [c.assign(bpos, c.select(better, off, bpos)),
-                            c.assign(best, c.select(better, v, best))]
-        stmts = first + [c.decl(best, codegen._first_best(c, p["computation"], v0,
-                                                          x.aval.dtype)),
-                         c.decl(bpos, off0)] + codegen._window_loops(c, p, wvars, inner)
-        stmts.append(cdsl.If(c.ge(bpos, c.i64(0)),
-                             (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),)))
+        stmts = codegen.pool_scatter_loop_stmts(c, em, kernel, ovars)
         for d in reversed(seq):
             stmts = [c.for_(ovars[d], c.i64(0), c.i64(pshape[d]), stmts)]
         if chan_loop:
@@ -819,16 +759,10 @@ def _matmul(cfg, name, dt, B, M, N, K, a, a_fc, b, b_cf, out, b_source=None) -> 
 
 def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
     """(launches, temps) for a dot_general Gemm step."""
-    from .gemm import _layout
-    (lc_, rc_), (lb, rb) = eqn.params["dimension_numbers"]
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
     dt = out.aval.dtype
     L, R = lhs.aval.shape, rhs.aval.shape
-    nb = len(lb)
-    order = np.argsort(lc_)
-    lc_s = tuple(lc_[i] for i in order)
-    rc_s = tuple(rc_[i] for i in order)
     lp, rp = buffers[lhs.id], buffers[rhs.id]
     launches, temps = [], []
     rounded = None
@@ -848,30 +782,15 @@ def dot_kernels(eqn, buffers, name, cfg: MatmulConfig) -> tuple:
         if out.aval.dtype != dt:
             rounded = Temp(out.aval.shape, dt)
             temps.append(rounded)
-    la = _layout(L, lb, lc_s, True)
-    if la is None or list(rc_s) != sorted(rc_s):
-        lfree = [d for d in range(len(L)) if d not in lc_ and d not in lb]
-        perm = list(lb) + lfree + list(lc_s)
-        tmp = Temp([L[q] for q in perm], dt)
+
+    def permute(ptr, shape, perm):
+        tmp = Temp([shape[q] for q in perm], dt)
         temps.append(tmp)
-        launches += permute_kernel(lp, L, perm, tmp.param, name)
-        lp, L = tmp.param, tmp.shape
-        lb, lc_s = tuple(range(nb)), tuple(range(nb + len(lfree), len(L)))
-        la = _layout(L, lb, lc_s, True)
-    ra = _layout(R, rb, rc_s, False)
-    if ra is None:
-        rfree = [d for d in range(len(R)) if d not in rc_ and d not in rb]
-        perm = list(rb) + list(rc_s) + rfree
-        tmp = Temp([R[q] for q in perm], dt)
-        temps.append(tmp)
-        launches += permute_kernel(rp, R, perm, tmp.param, name)
-        rp, R = tmp.param, tmp.shape
-        rb, rc_s = tuple(range(nb)), tuple(range(nb, nb + len(rc_s)))
-        ra = _layout(R, rb, rc_s, False)
-    lkind, M, K = la
-    rkind, N, K2 = ra
-    assert K == K2, (K, K2)
-    Bn = int(np.prod([L[d] for d in range(nb)])) if nb else 1
+        launches.extend(permute_kernel(ptr, shape, perm, tmp.param, name))
+        return tmp.param
+
+    lp, lkind, rp, rkind, Bn, M, N, K = dot_operands(eqn.params["dimension_numbers"], L, R,
+                                                     lp, rp, permute)
     op = buffers[out.id]
     if Bn * M * N == 0:
         return launches, temps
