@@ -25,6 +25,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -241,22 +242,20 @@ def _build_log(clm: Any, raw: Any, device: Device) -> str:
         return ""
 
 
+@dataclass(eq=False)
 class Program:
     """A built OpenCL program on one device; `kernel(name)` gives launchable kernels."""
 
-    def __init__(self, cl_program: Any, device: Device, source: str,
-                 options: tuple[str, ...], key: str, from_cache: bool,
-                 build_seconds: float, build_log: str) -> None:
-        self.cl_program = cl_program
-        self.device = device
-        self.source = source
-        self.options = options
-        self.key = key
-        self.from_cache = from_cache
-        self.build_seconds = build_seconds
-        self.build_log = build_log
-        self._kernels: dict[str, Kernel] = {}
-        self._lock = threading.Lock()
+    cl_program: Any
+    device: Device
+    source: str
+    options: tuple[str, ...]
+    key: str
+    from_cache: bool
+    build_seconds: float
+    build_log: str
+    _kernels: dict[str, Kernel] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @property
     def kernel_names(self) -> tuple[str, ...]:
