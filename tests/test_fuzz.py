@@ -222,3 +222,47 @@ def test_anything_keeps_a_propagated_nan_unstable():
     p = Perturb(0, base={"v": np.array([1.0, np.nan, 2.0])})
     out = p.apply(np.array([np.nan, np.nan, 2.0]), np.full(3, np.nan), "v")
     assert np.isnan(out[0]) and out[1] == 0.0 and np.isnan(out[2])
+
+
+def test_central_difference_sees_a_tie_hidden_by_a_crossing():
+    """Seed 88: two sorted values tie exactly while a third crosses them within one step
+    of the central difference; at t = -2h..2h the tied slot lies on one straight line, so
+    the large step alone called the tie smooth and expected the tangent of one of the
+    tied elements (funcgrad, like JAX, takes the stable order's). The small step sees it."""
+    from fuzz.check import FD_H, FD_STEPS, _central_difference
+    x = np.array([-0.76003164, -0.76003164, -0.7600242], np.float64)   # values
+    v = np.array([0.2913852, -0.1338061, 1.6619536], np.float64)       # directions
+    vals = {t: np.sort(x + t * FD_H * v)[1] for t in FD_STEPS}
+    line = [vals[t] - (x[0] + t * FD_H * v[0]) for t in (-2, -1, 0, 1, 2)]
+    assert np.allclose(line, 0.0, atol=1e-15)   # the large step alone sees a straight line
+    _, smooth, _ = _central_difference(vals)
+    assert not smooth
+    # a smooth function stays smooth
+    vals = {t: np.sin(0.3 + t * FD_H) for t in FD_STEPS}
+    dc, smooth, _ = _central_difference(vals)
+    assert smooth and abs(dc - np.cos(0.3)) < 1e-9
+
+
+def test_comparison_of_a_lost_value_is_unstable():
+    """Seed 88: a NaN marking a value that lost all accuracy made a perturbed run's
+    `less_equal` False, equal to the base run's result, so the element looked stable and a
+    right answer was reported as wrong. Non-float results of such operands now differ from
+    the base run in one of two consecutive runs."""
+    from types import SimpleNamespace
+
+    from fuzz.program import Perturb
+    base = {"v": np.array([1.0, 2.0, np.nan]), "w": np.array([0.5, 3.0, 1.0])}
+    args = [np.array([np.nan, 2.0, np.nan]), base["w"]]
+    outs = []
+    for sign in (1.0, -1.0):
+        p = Perturb(0, nan_sign=sign, base=base)
+        lost = p.lost_in(SimpleNamespace(name="less_equal", args=("v", "w")), args)
+        assert lost.tolist() == [True, False, False]   # the base's own NaN is not lost
+        outs.append(p.unsettle(np.array([False, True, False]), lost))
+    assert {bool(o[0]) for o in outs} == {True, False}
+    assert all(o[1] and not o[2] for o in outs)
+    # a non-elementwise op (argmax of the lane) is unsettled throughout, integers by +-1
+    p = Perturb(0, nan_sign=-1.0, base=base)
+    lost = p.lost_in(SimpleNamespace(name="argmax", args=("v",)), args[:1])
+    assert lost is True
+    assert p.unsettle(np.array([3, 4]), lost).tolist() == [2, 3]

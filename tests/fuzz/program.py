@@ -291,6 +291,13 @@ def to_oracle(a: np.ndarray) -> np.ndarray:
     return a.astype(bool)
 
 
+# Elementwise ops whose result is bool or integer (exact) from float operands; see
+# Perturb.lost_in.
+ELEMENTWISE_TO_EXACT = frozenset({"less", "less_equal", "greater", "greater_equal", "equal",
+                                  "not_equal", "isfinite", "isinf", "isnan", "signbit",
+                                  "astype"})
+
+
 class Perturb:
     """Random per-op errors for one perturbed oracle run.
 
@@ -324,6 +331,41 @@ class Perturb:
         if not lost.any():
             return out
         return np.where(lost, np.copysign(np.nan, self.nan_sign), out)
+
+    def lost_in(self, op, args) -> np.ndarray | bool | None:
+        """Where this perturbed run's float arguments of `op` hold a NaN that the base run's
+        do not (a value that lost all accuracy, or "any result"), as a mask broadcast to
+        the op's output for elementwise ops and True (all of it) for the others; None
+        where there is none. A comparison of such a NaN is False, which may equal the base
+        run's result and look stable (rint(cos(rad2deg(x))) sorted, compared with <=,
+        seed 88): `unsettle` makes the non-float results there differ from it."""
+        masks = []
+        for name, a in zip(op.args, args):
+            b = self.base.get(name) if isinstance(name, str) else None
+            a = np.asarray(a)
+            if b is None or a.dtype.kind != "f" or np.shape(b) != a.shape:
+                continue
+            lost = np.isnan(a) & ~np.isnan(np.asarray(b, np.float64))
+            if lost.any():
+                masks.append(lost)
+        if not masks:
+            return None
+        if op.name not in ELEMENTWISE_TO_EXACT:
+            return True
+        out = masks[0]
+        for m in masks[1:]:
+            out = out | m
+        return out
+
+    def unsettle(self, v: np.ndarray, lost) -> np.ndarray:
+        """`v` (a bool or integer result) changed where `lost`: bool to the run's NaN sign
+        (consecutive runs alternate it, so one of them differs from the base run), an
+        integer by +-1, so that the element is unstable and not compared."""
+        v = np.asarray(v)
+        lost = np.broadcast_to(lost, v.shape) if np.ndim(lost) else np.full(v.shape, bool(lost))
+        if v.dtype == bool:
+            return np.where(lost, self.nan_sign > 0, v)
+        return np.where(lost, v + (1 if self.nan_sign > 0 else -1), v)
 
     def apply(self, out: np.ndarray, err, name: str | None = None) -> np.ndarray:
         if not out.size:
@@ -405,8 +447,11 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                                   f"{len(op.outs)} expected")
             if spec.singular is not None and spec.singular(args, outs):
                 ctx.nonfinite = True
+            lost = ctx.perturb.lost_in(op, args) if ctx.perturb is not None else None
             for name, t, v in zip(op.outs, op.types, outs):
                 v = ctx.round(v, t)
+                if lost is not None and not is_float(t.dtype):
+                    v = ctx.perturb.unsettle(v, lost)
                 if ctx.perturb is not None and is_float(t.dtype):
                     err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
                     v = ctx.round(ctx.perturb.apply(v, err, name), t)

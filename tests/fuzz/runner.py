@@ -81,6 +81,22 @@ class Finding:
     count: int = 1
 
 
+def _dump_entry(e: Entry, f: Failure, k: int) -> None:
+    """With FUNCGRAD_FUZZ_DUMP=<dir>, pickle the shrunk entry and its failure there
+    (finding-<pid>-<k>.pkl), for debugging the oracle or funcgrad on the program itself:
+    `e, f = pickle.load(open(path, 'rb'))`, then `Batch([e], 0).case(f.inst)`."""
+    d = os.environ.get("FUNCGRAD_FUZZ_DUMP")
+    if not d:
+        return
+    import pickle
+    os.makedirs(d, exist_ok=True)
+    try:
+        with open(os.path.join(d, f"finding-{os.getpid()}-{k}.pkl"), "wb") as fh:
+            pickle.dump((e, f), fh)
+    except Exception as err:   # noqa: BLE001 (a debugging aid must not stop the run)
+        print(f"fuzz: could not pickle finding {k}: {err}")
+
+
 class _StopShrink(BaseException):
     """Raised through hypothesis when a shrink's time budget is spent."""
 
@@ -584,6 +600,7 @@ class Fuzzer:
                  f"{repro}")
         if self.cfg.findings_path is not None:
             append_finding(self.cfg.findings_path, fnd, len(self.findings), self._run_name())
+        _dump_entry(e, f, len(self.findings))
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> dict:
