@@ -201,8 +201,9 @@ class GuardedCBackend(Backend):
         try:
             return self.inner.render_source(program, name)
         except CompilerUnavailable:
-            from .c import Executable, _c_name
-            return Executable(program, _c_name(name), compile=False).source
+            from .c import Executable
+            from .compiled import kernel_name
+            return Executable(program, kernel_name(name), compile=False).source
 
     def clear_caches(self):
         """Forget compiled programs, and which programs could not be compiled (a compiler

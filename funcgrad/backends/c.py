@@ -19,15 +19,17 @@ import numpy as np
 
 import cdsl
 
-from .. import config, dtypes
-from ..core import ArrayImpl, ShapedArray
+from .. import dtypes
+from ..core import ArrayImpl
 from ..ir import Lit, Program, Var
 from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
 from ..prims import control, indexing as ix, reductions as rd
 from . import threads as _threads
-from .reference import ReferenceBackend, run_impl
+from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
+                       kernel_name)
+from .reference import ReferenceBackend
 
 # libgomp reads its wait policy once, when it loads: before any compiled module loads
 _threads.configure_openmp()
@@ -91,7 +93,7 @@ class _Segment:
         self.ptr_types = None
 
 
-class Executable:
+class Executable(SlotProgram):
     """A compiled program: `run(list of np.ndarray) -> list of np.ndarray`."""
 
     def __init__(self, program: Program, name: str = "f", compile: bool = True,
@@ -116,34 +118,14 @@ class Executable:
         self._dims_param = cn.param("dims", dtypes.int64, const_=True) \
             if symbols.values else None
         self.plan = fusion.plan(self.program, _c_lowerable)
-        self.slot_of: dict[int, int] = {}
-        self.slot_avals: list[ShapedArray] = []
+        self._init_slots(self.program)
         self.alias: dict[int, int] = {}
-        for v in self.program.invars:
-            self.slot_of[v.id] = self._new_slot(v.aval)
-        self.n_in = len(self.program.invars)
-        self.steps: list = []
         self.c_written: set[int] = set()
         self._thread_plan = _threads.Plan()
         self._build()
 
     def _dims_params(self) -> tuple:
         return (self._dims_param,) if self._dims_param is not None else ()
-
-    def _new_slot(self, aval) -> int:
-        self.slot_avals.append(aval)
-        return len(self.slot_avals) - 1
-
-    def _slot(self, var: Var) -> int:
-        s = self.slot_of.get(var.id)
-        if s is None:
-            s = self._new_slot(var.aval)
-            self.slot_of[var.id] = s
-        return s
-
-    def _param(self, slot: int):
-        aval = self.slot_avals[slot]
-        return cn.param(f"b{slot}", aval.dtype)
 
     def _build(self):
         functions = []
@@ -214,46 +196,25 @@ class Executable:
                     continue
             if not _c_supported(step):
                 flush()
-                eqn = step.eqn
-                ins = [("lit", a.val) if isinstance(a, Lit) else ("slot", self._slot(a))
-                       for a in eqn.inputs]
-                outs = [self._slot(v) for v in eqn.outputs]
-                self.steps.append(("host", (eqn, ins, outs)))
+                self._add_host_step(step.eqn)
                 continue
             eqn = step.eqn
             buffers, used = self._step_buffers(step)
             temps = gemm.Temps(self._temp_names)
-            if isinstance(step, fusion.Kernel):
-                if step.kind == "map":
-                    stmts = codegen.emit_map_kernel(cn, step, buffers)
-                elif step.kind == "window":
-                    stmts = codegen.emit_window_kernel(cn, step, buffers)
-                elif step.kind == "pool_gather":
-                    stmts = codegen.emit_pool_gather_kernel(cn, step, buffers)
-                elif step.kind == "pool_scatter":
-                    stmts = codegen.emit_pool_scatter_kernel(cn, step, buffers)
-                elif step.kind == "scatter":
-                    stmts = codegen.emit_scatter_kernel(cn, step, buffers)
-                elif step.eqn.prim in _ARG_PRIMS:
-                    stmts = codegen.emit_arg_kernel(cn, step, buffers)
-                else:
-                    stmts = codegen.emit_reduce_kernel(cn, step, buffers)
-            elif isinstance(step, fusion.Gemm):
+            kind = fusion.step_kind(step)
+            if kind == "dot":
                 stmts = gemm.lower_dot(eqn, buffers, temps)
-            else:
+            elif kind == "conv":
                 stmts = gemm.lower_conv(eqn, buffers, temps)
+            else:
+                stmts = codegen.LOOP_KERNELS[kind](cn, step, buffers)
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
             add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs, flat=flat)
             if _PROFILE:
                 flush()
         flush()
-        self.out_slots = []
-        for v in self.program.outvars:
-            if isinstance(v, Lit):
-                self.out_slots.append(("lit", v.val, v.aval))
-            else:
-                self.out_slots.append(("slot", self._slot(v), v.aval))
+        self._set_out_slots()
         self._host_steps = any(k == "host" for k, _ in self.steps)
         self._csteps = [s for k, s in self.steps if k == "c"]
         out_ids = {v for k, v, _ in self.out_slots if k == "slot"}
@@ -278,16 +239,6 @@ class Executable:
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
-
-    def _step_buffers(self, step):
-        """{var id: pointer parameter} for the buffers a compiled step reads or writes, and
-        their slots."""
-        buffers, used = {}, []
-        for a in fusion.buffer_vars(step, self.plan.materialized, self.slot_of):
-            s = self._slot(a)
-            buffers[a.id] = self._param(s)
-            used.append(s)
-        return buffers, used
 
     def _lower_scan(self, eqn):
         """A scan whose body compiles to C with no host steps becomes a C loop calling the
@@ -711,9 +662,8 @@ class Executable:
                 # shape: host steps see each input in its own shape.
                 vals = [v if k == "lit" else _as_shape(arrays[v], a.aval.shape)
                         for (k, v), a in zip(ins, eqn.inputs)]
-                loop = _LOOPS.get(eqn.prim)
-                res = loop(eqn, vals, self.symbols) if loop is not None else \
-                    _host_call(eqn, vals)
+                res = _CLoops(self.symbols).run(eqn, vals) if eqn.prim in HostLoops.PRIMS \
+                    else _host_call(eqn, vals)
                 for s, r in zip(outs, res):
                     # A host step may hand back one of its inputs (a while loop that never
                     # runs returns its initial value): if that lives in the arena, its block
@@ -870,20 +820,7 @@ def _addr(a: np.ndarray) -> int:
 
 
 def _host_call(eqn, vals):
-    from ..prims.control import array_impls
-    if eqn.prim in array_impls:
-        arrs = [ArrayImpl(np.asarray(v), ShapedArray(np.shape(v), np.asarray(v).dtype))
-                if not isinstance(v, ArrayImpl) else v for v in vals]
-        arrs = [ArrayImpl(a._value, av) for a, av in
-                zip(arrs, [a.aval for a in eqn.inputs])]
-        res = array_impls[eqn.prim](*arrs, **eqn.params)
-        return [_contiguous(np.asarray(r)) for r in res]
-    with np.errstate(all="ignore"):
-        out = run_impl(eqn.prim, [np.asarray(v) for v in vals], eqn.params,
-                       [v.aval.dtype for v in eqn.outputs])
-    outs = out if eqn.prim.multiple_results else [out]
-    return [np.ascontiguousarray(np.asarray(o, v.aval.dtype))
-            for o, v in zip(outs, eqn.outputs)]
+    return [_contiguous(r) for r in host_call(eqn, vals, quiet=True)]
 
 
 def _single_threaded_blas():
@@ -903,52 +840,58 @@ def _single_threaded_blas():
 
 # --- control flow: Python-driven loops over compiled sub-programs -----------------------
 
-def _executable_cache_size() -> int:
-    return config.read("executable_cache_size")
-
-
 def _release(entry):
     entry[1].release_memory()
 
 
-_sub_executables = LRU(_executable_cache_size, _release)
+_sub_executables = ProgramCache(_release, locked=False)
 # The executables that hold a scratch arena: only the most recently used keep theirs.
 _live_arenas = LRU(lambda: _LIVE_ARENAS, lambda exe: exe.release_memory())
 _LIVE_ARENAS = 16
 
 
-def _sub_exe(program: Program, name: str, symbols) -> Executable:
-    """The executable of a loop body or branch; a nested program of size-generic code has
+class _CLoops(HostLoops):
+    """scan, while_loop and cond over host arrays; a nested program of size-generic code has
     the enclosing program's run-time sizes (`symbols`)."""
-    hit = _sub_executables.get(id(program))
-    if hit is not None and hit[0] is program:
-        return hit[1]
-    exe = Executable(program, _c_name(name), symbols=symbols if symbols.values else None)
-    _sub_executables.put(id(program), (program, exe))
-    return exe
 
+    def __init__(self, symbols):
+        self.symbols = symbols
 
-def _run_scan(eqn, vals, symbols):
-    p = eqn.params
-    body, nc, ncar, n, rev = (p["program"], p["num_consts"], p["num_carry"], p["length"],
-                              p["reverse"])
-    exe = _sub_exe(body, "scan_body", symbols)
-    vals = [_contiguous(np.asarray(v)) for v in vals]
-    if exe.can_run_into():
-        return _run_scan_direct(exe, eqn, vals)
-    consts, carry, xs = vals[:nc], vals[nc:nc + ncar], vals[nc + ncar:]
-    y_avals = body.out_avals[ncar:]
-    ys = [np.empty((n,) + a.shape, a.dtype) for a in y_avals]
-    for k in range(n):
-        i = n - 1 - k if rev else k
+    def sub_exe(self, program, name):
+        symbols = self.symbols if self.symbols.values else None
+        return _sub_executables.lookup(id(program), program, lambda: Executable(
+            program, kernel_name(name), symbols=symbols))
+
+    def run(self, eqn, vals):
+        return super().run(eqn, [_contiguous(np.asarray(v)) for v in vals])
+
+    truth = staticmethod(bool)
+
+    def index(self, buf):
+        return int(buf)
+
+    stacked = staticmethod(np.empty)
+
+    def take(self, xs, i):
         # `x[i, ...]` is a 0-d array view for a 1-D `x`; `x[i]` would be a NumPy scalar,
         # whose __array_interface__ address is that of a temporary copy freed at once, so
         # the body read whatever reused that memory (issue 9: two scalar xs aliased).
-        outs = exe.run(consts + carry + [x[i, ...] for x in xs])
-        carry = outs[:ncar]
-        for yb, y in zip(ys, outs[ncar:]):
-            yb[i] = y
-    return [np.asarray(c, v.aval.dtype) for c, v in zip(carry, eqn.outputs[:ncar])] + ys
+        return xs[i, ...]
+
+    def put(self, ys, i, y):
+        ys[i] = y
+
+    def carry(self, outs):
+        return [_contiguous(c) for c in outs]
+
+    def scan(self, eqn, vals):
+        exe = self.sub_exe(eqn.params["program"], "scan_body")
+        if exe.can_run_into():
+            return _run_scan_direct(exe, eqn, vals)
+        out = super().scan(eqn, vals)
+        ncar = eqn.params["num_carry"]
+        return [np.asarray(c, v.aval.dtype) for c, v in zip(out[:ncar], eqn.outputs[:ncar])] \
+            + out[ncar:]
 
 
 def _run_scan_direct(exe, eqn, vals):
@@ -977,28 +920,6 @@ def _run_scan_direct(exe, eqn, vals):
         run(ins, outs)
     final = n % 2
     return [b[final] for b in bufs] + ys
-
-
-def _run_while(eqn, vals, symbols):
-    p = eqn.params
-    cc, bc = p["cond_nconsts"], p["body_nconsts"]
-    cexe = _sub_exe(p["cond_program"], "while_cond", symbols)
-    bexe = _sub_exe(p["body_program"], "while_body", symbols)
-    vals = [_contiguous(np.asarray(v)) for v in vals]
-    cconsts, bconsts, carry = vals[:cc], vals[cc:cc + bc], vals[cc + bc:]
-    while bool(cexe.run(cconsts + carry)[0]):
-        carry = [_contiguous(c) for c in bexe.run(bconsts + carry)]
-    return carry
-
-
-def _run_cond(eqn, vals, symbols):
-    branches = eqn.params["branches"]
-    i = int(np.clip(int(np.asarray(vals[0])), 0, len(branches) - 1))
-    exe = _sub_exe(branches[i], f"branch{i}", symbols)
-    return exe.run([_contiguous(np.asarray(v)) for v in vals[1:]])
-
-
-_LOOPS = {control.scan_p: _run_scan, control.while_p: _run_while, control.cond_p: _run_cond}
 
 
 def _input_addr(x, keep: list) -> int:
@@ -1119,9 +1040,8 @@ class CBackend(ReferenceBackend):
     def __init__(self):
         # id(program) -> (program, exe); an evicted executable frees its scratch arena (a
         # jit fast path that still holds it allocates a new one if it runs again).
-        self._executables = LRU(_executable_cache_size, _release)
-        self._families = LRU(_executable_cache_size)      # (name, structure) -> program
-        self._lock = threading.Lock()
+        self._executables = ProgramCache(_release)
+        self._families = LRU(executable_cache_size)      # (name, structure) -> program
         try:
             _single_threaded_blas()
         except (OSError, ImportError):
@@ -1138,27 +1058,21 @@ class CBackend(ReferenceBackend):
         return super().execute_primitive(prim, arrays, params, out_avals)
 
     def executable(self, program: Program, name: str = "f") -> Executable:
-        key = id(program)
-        hit = self._executables.get(key)
-        if hit is not None and hit[0] is program:
-            return hit[1]
-        with self._lock:
-            hit = self._executables.get(key)
-            if hit is not None and hit[0] is program:
-                return hit[1]    # built by another thread meanwhile
+        def build():
             # The first program of a family (name and structure) is compiled with literal
             # sizes; later ones against it, with the sizes that differ read at run time,
             # so they share one compiled module (lowering/symbolic.py).
             family = (name, symbolic.structure_key(program))
             ref = self._families.get(family)
-            exe = Executable(program, _c_name(name), reference=ref)
+            exe = Executable(program, kernel_name(name), reference=ref)
             if ref is None or exe.symbols.blocked:
                 # A reference whose size is 0 or 1 where later programs vary cannot give
                 # that size a symbol (0 and 1 shape the code): the newer program becomes
                 # the family's reference, so the next size is generic.
                 self._families.put(family, exe.optimized)
-            self._executables.put(key, (program, exe))
-        return exe
+            return exe
+
+        return self._executables.lookup(id(program), program, build)
 
     def clear_caches(self):
         """Forget the compiled programs held in memory (the disk cache stays)."""
@@ -1216,8 +1130,3 @@ class CBackend(ReferenceBackend):
 
     def to_host(self, value):
         return value
-
-
-def _c_name(name: str) -> str:
-    s = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return "k_" + s[:40]

@@ -48,16 +48,15 @@ import numpy as np
 
 import cdsl
 
-from .. import config, core, dtypes
-from ..core import ArrayImpl, ShapedArray
-from ..ir import Eqn, Lit, Program, Var
-from ..lru import LRU
+from .. import core, dtypes
+from ..core import ArrayImpl
+from ..ir import Eqn, Program, Var
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
 from .base import Backend, Device
-from .reference import run_impl
+from .compiled import HostLoops, ProgramCache, SlotProgram, host_call, kernel_name
 
 # The matmul kernel: "tiled" (local-memory tiles; default on GPUs), "vec" (vector-type
 # register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
@@ -200,11 +199,6 @@ def _rounded_div_sqrt(device) -> bool:
         return False
 
 
-def _name(name: str) -> str:
-    s = "".join(ch if ch.isalnum() else "_" for ch in name)
-    return "k_" + s[:40]
-
-
 class _Launch:
     __slots__ = ("args", "gsize", "kernel", "lsize", "name")
 
@@ -213,26 +207,21 @@ class _Launch:
                                                                       args, name)
 
 
-class Executable:
+class Executable(SlotProgram):
     """A program compiled for one OpenCL device: `run(list of DeviceBuffer) -> list of
     DeviceBuffer` (outputs are new buffers, or views of inputs for pass-through values)."""
 
     def __init__(self, program: Program, device, name: str = "f"):
         ocl = _opencl()
         self.device = device
-        self.name = _name(name)
+        self.name = kernel_name(name)
         self.program = passes.optimize(program)
         self.kernel_dtypes = _kernel_dtypes(device)
         self.plan = fusion.plan(self.program, lambda e: _device_lowerable(e, self.kernel_dtypes))
         # (primitive name, why) of each equation that runs on the host
         self.host_reasons: list[tuple[str, str]] = []
-        self.slot_of: dict[int, int] = {}
-        self.slot_avals: list[ShapedArray] = []
+        self._init_slots(self.program)
         self._alloc_specs: dict = {}     # slot -> how `_alloc` makes its buffer
-        for v in self.program.invars:
-            self.slot_of[v.id] = self._new_slot(v.aval)
-        self.n_in = len(self.program.invars)
-        self.steps: list = []
         self.fp64 = bool(device.has_fp64)
         self.wg = ocl.preferred_work_group_size(device, 8)
         variant = os.environ.get(MATMUL_ENV) or ("tiled" if device.is_gpu else "vec")
@@ -242,17 +231,6 @@ class Executable:
                                       device.local_mem_size, device.vector_width_float,
                                       device.compute_units)
         self._build()
-
-    def _new_slot(self, aval) -> int:
-        self.slot_avals.append(aval)
-        return len(self.slot_avals) - 1
-
-    def _slot(self, var: Var) -> int:
-        s = self.slot_of.get(var.id)
-        if s is None:
-            s = self._new_slot(var.aval)
-            self.slot_of[var.id] = s
-        return s
 
     def _build(self):
         namer = ok.Namer(self.name)
@@ -267,36 +245,23 @@ class Executable:
                 continue
             why = _host_reason(step, self.kernel_dtypes)
             if why is not None:
-                eqn = step.eqn
-                self.host_reasons.append((eqn.prim.name, why))
-                ins = [("lit", a.val) if isinstance(a, Lit) else ("slot", self._slot(a))
-                       for a in eqn.inputs]
-                outs = [self._slot(v) for v in eqn.outputs]
-                self.steps.append(("host", (eqn, ins, outs)))
+                self.host_reasons.append((step.eqn.prim.name, why))
+                self._add_host_step(step.eqn)
                 continue
             eqn = step.eqn
-            buffers, keys = {}, {}
-            for a in fusion.buffer_vars(step, self.plan.materialized, self.slot_of):
-                s = self._slot(a)
-                buffers[a.id] = cn.param(f"b{s}", self.slot_avals[s].dtype)
-                keys[f"b{s}"] = ("slot", s)
+            buffers, used = self._step_buffers(step)
+            keys = {self._param(s).name: ("slot", s) for s in used}
             temps = []
-            if isinstance(step, fusion.Kernel):
-                if step.kind == "map":
-                    launches = ok.map_kernel(step, buffers, namer)
-                elif step.kind == "window":
-                    launches = ok.window_kernel(step, buffers, namer)
-                elif step.kind == "pool_gather":
-                    launches = ok.pool_gather_kernel(step, buffers, namer)
-                elif step.kind == "pool_scatter":
-                    launches = ok.pool_scatter_kernel(step, buffers, namer)
-                else:
-                    launches, temps = ok.reduce_kernel(step, buffers, namer, self.fp64,
-                                                       self.wg, self.device.is_gpu)
-            elif isinstance(step, fusion.Gemm):
+            kind = fusion.step_kind(step)
+            if kind == "dot":
                 launches, temps = ok.dot_kernels(eqn, buffers, namer, self.matmul)
-            else:
+            elif kind == "conv":
                 launches, temps = ok.conv_kernels(eqn, buffers, namer, self.matmul)
+            elif kind == "reduce":
+                launches, temps = ok.reduce_kernel(step, buffers, namer, self.fp64, self.wg,
+                                                   self.device.is_gpu)
+            else:
+                launches = ok.LOOP_KERNELS[kind](step, buffers, namer)
             for t in temps:
                 keys[t.param.name] = ("temp", t)
             outs = [self._slot(v) for v in eqn.outputs]
@@ -304,12 +269,7 @@ class Executable:
             functions.extend(lc.fn for lc in launches)
             pending.append((len(self.steps), launches, keys, temps))
             self.steps.append(("kernels", None, outs))
-        self.out_slots = []
-        for v in self.program.outvars:
-            if isinstance(v, Lit):
-                self.out_slots.append(("lit", v.val, v.aval))
-            else:
-                self.out_slots.append(("slot", self._slot(v), v.aval))
+        self._set_out_slots()
         self.module = cdsl.Module(tuple(functions))
         self.source, options = ok.render(self.module, _rounded_div_sqrt(self.device)) \
             if functions else ("", ())
@@ -491,45 +451,19 @@ def _upload(v, device, dtype=None):
 
 
 def _run_host(device, eqn, vals, ins, avals):
-    loop = _LOOPS.get(eqn.prim)
-    if loop is not None:
+    if eqn.prim in HostLoops.PRIMS:
         dev_vals = [_upload(v, device, a.aval.dtype) if k == "lit" else v
                     for v, (k, _), a in zip(vals, ins, eqn.inputs)]
         dev_vals = [b if b.shape == a.aval.shape else b.reshape(a.aval.shape)
                     for b, a in zip(dev_vals, eqn.inputs)]
-        return loop(device, eqn, dev_vals)
+        return _DeviceLoops(device).run(eqn, dev_vals)
     host = [np.asarray(v) if k == "lit" else _to_host(v, av)
             for v, (k, _), av in zip(vals, ins, avals)]
-    res = _host_call(eqn, host)
+    res = host_call(eqn, host)
     return [_upload(r, device, v.aval.dtype) for r, v in zip(res, eqn.outputs)]
 
 
-def _host_call(eqn, vals):
-    from ..prims.control import array_impls
-    if eqn.prim in array_impls:
-        arrs = [ArrayImpl(np.asarray(v), a.aval) for v, a in zip(vals, eqn.inputs)]
-        res = array_impls[eqn.prim](*arrs, **eqn.params)
-        return [np.asarray(r) for r in res]
-    out = run_impl(eqn.prim, vals, eqn.params, [v.aval.dtype for v in eqn.outputs])
-    outs = out if eqn.prim.multiple_results else [out]
-    return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs)]
-
-
-def _executable_cache_size() -> int:
-    return config.read("executable_cache_size")
-
-
-_sub_executables = LRU(_executable_cache_size)
-
-
-def _sub_exe(program: Program, device, name: str) -> Executable:
-    key = (id(program), device)
-    hit = _sub_executables.get(key)
-    if hit is not None and hit[0] is program:
-        return hit[1]
-    exe = Executable(program, device, name)
-    _sub_executables.put(key, (program, exe))
-    return exe
+_sub_executables = ProgramCache(locked=False)   # (id(program), device) -> entry
 
 
 def _slice(buf, i, shape):
@@ -547,42 +481,30 @@ def _put_slice(dst, i, src):
                                            byte_count=src.nbytes, dst_offset=i * src.nbytes)
 
 
-def _run_scan(device, eqn, vals):
-    p = eqn.params
-    body, nc, ncar, n, rev = (p["program"], p["num_consts"], p["num_carry"], p["length"],
-                              p["reverse"])
-    exe = _sub_exe(body, device, "scan_body")
-    consts, carry, xs = vals[:nc], vals[nc:nc + ncar], vals[nc + ncar:]
-    y_avals = body.out_avals[ncar:]
-    ys = [_opencl().DeviceBuffer((n,) + a.shape, a.dtype, device) for a in y_avals]
-    for k in range(n):
-        i = n - 1 - k if rev else k
-        outs = exe.run(consts + carry + [_slice(x, i, x.shape[1:]) for x in xs])
-        carry = outs[:ncar]
-        for yb, y in zip(ys, outs[ncar:]):
-            _put_slice(yb, i, y)
-    return list(carry) + ys
+class _DeviceLoops(HostLoops):
+    """scan, while_loop and cond over DeviceBuffers of `device`: only a while predicate or
+    a cond index is read back per step."""
 
+    def __init__(self, device):
+        self.device = device
 
-def _run_while(device, eqn, vals):
-    p = eqn.params
-    cc, bc = p["cond_nconsts"], p["body_nconsts"]
-    cexe = _sub_exe(p["cond_program"], device, "while_cond")
-    bexe = _sub_exe(p["body_program"], device, "while_body")
-    cconsts, bconsts, carry = vals[:cc], vals[cc:cc + bc], vals[cc + bc:]
-    while bool(cexe.run(cconsts + carry)[0].to_host()):
-        carry = bexe.run(bconsts + carry)
-    return list(carry)
+    def sub_exe(self, program, name):
+        return _sub_executables.lookup((id(program), self.device), program,
+                                       lambda: Executable(program, self.device, name))
 
+    def truth(self, buf):
+        return bool(buf.to_host())
 
-def _run_cond(device, eqn, vals):
-    branches = eqn.params["branches"]
-    i = int(np.clip(int(vals[0].to_host()), 0, len(branches) - 1))
-    exe = _sub_exe(branches[i], device, f"branch{i}")
-    return exe.run(list(vals[1:]))
+    def index(self, buf):
+        return int(buf.to_host())
 
+    def stacked(self, shape, dtype):
+        return _opencl().DeviceBuffer(shape, dtype, self.device)
 
-_LOOPS = {control.scan_p: _run_scan, control.while_p: _run_while, control.cond_p: _run_cond}
+    def take(self, xs, i):
+        return _slice(xs, i, xs.shape[1:])
+
+    put = staticmethod(_put_slice)
 
 
 # --- the backend ------------------------------------------------------------------------
@@ -610,7 +532,7 @@ class OpenCLBackend(Backend):
     name = "opencl"
 
     def __init__(self):
-        self._executables = LRU(_executable_cache_size)   # (id(program), device) -> exe
+        self._executables = ProgramCache()   # (id(program), device) -> (program, exe)
         self._eager: dict = {}
         self._lock = threading.Lock()
         self._devices = None
@@ -666,17 +588,8 @@ class OpenCLBackend(Backend):
 
     def executable(self, program: Program, device=None, name: str = "f") -> Executable:
         device = device or self.default_device()
-        key = (id(program), device)
-        hit = self._executables.get(key)
-        if hit is not None and hit[0] is program:
-            return hit[1]
-        with self._lock:
-            hit = self._executables.get(key)
-            if hit is not None and hit[0] is program:
-                return hit[1]    # built by another thread meanwhile
-            exe = Executable(program, device, name)
-            self._executables.put(key, (program, exe))
-        return exe
+        return self._executables.lookup((id(program), device), program,
+                                        lambda: Executable(program, device, name))
 
     def clear_caches(self):
         """Forget the compiled programs held in memory (the binary cache on disk stays)."""

@@ -1424,6 +1424,13 @@ def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
 # Row fusion: trailing-axis reductions and the maps that consume them, row by row
 
 
+# The C lowering of each loop kernel kind (`fusion.step_kind`): `(c, kernel, buffers)` ->
+# the step's statements.
+LOOP_KERNELS = {"map": emit_map_kernel, "reduce": emit_reduce_kernel, "arg": emit_arg_kernel,
+                "window": emit_window_kernel, "pool_gather": emit_pool_gather_kernel,
+                "pool_scatter": emit_pool_scatter_kernel, "scatter": emit_scatter_kernel}
+
+
 def row_count(kernel: Kernel):
     """The rows a kernel can be computed row by row over (its root's leading dimension),
     or None: maps, and sum/max/min/prod reductions over every axis but the first."""

@@ -133,6 +133,19 @@ def default_lowerable(eqn: Eqn) -> bool:
     return eqn.prim not in (rd.argmax_p, rd.argmin_p, ix.scatter_p)
 
 
+def step_kind(step) -> str:
+    """How a compiled plan step is lowered: "dot" (Gemm), "conv" (Conv), or its loop
+    kernel's kind ("map", "reduce", "window", "pool_gather", "pool_scatter", "scatter"),
+    with "arg" for the argmax/argmin reductions."""
+    if isinstance(step, Gemm):
+        return "dot"
+    if isinstance(step, Conv):
+        return "conv"
+    if step.kind == "reduce" and step.eqn.prim in (rd.argmax_p, rd.argmin_p):
+        return "arg"
+    return step.kind
+
+
 def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
     """Partition `program` (const-free, after `passes.optimize`) into steps. Equations for
     which `lowerable` is False become host steps, and their operands are materialised."""

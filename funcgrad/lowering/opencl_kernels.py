@@ -443,6 +443,13 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
     return launches
 
 
+# The device lowering of the loop kernel kinds that need no device parameters
+# (`fusion.step_kind`; reductions take the work-group size): `(kernel, buffers, namer)` ->
+# launches.
+LOOP_KERNELS = {"map": map_kernel, "window": window_kernel,
+                "pool_gather": pool_gather_kernel, "pool_scatter": pool_scatter_kernel}
+
+
 # ---------------------------------------------------------------------------------------
 # permute copies, GEMM and convolution
 

@@ -1,0 +1,214 @@
+"""What the compiling backends (`c` and `opencl`) share above their code generators.
+
+- `SlotProgram`, the base of both `Executable` classes: a slot (buffer index) per value of
+  the optimised program, the first `n_in` its inputs; the buffer parameters of a compiled
+  step; host steps, recorded as `("host", (eqn, ins, outs))`; the output slots.
+- `ProgramCache`: compiled executables by program identity, bounded by the
+  `executable_cache_size` option (the backends' caches and their sub-program caches).
+- `host_call`: a host step's NumPy implementation on host values.
+- `HostLoops`: `scan`, `while_loop` and `cond` run from Python over compiled
+  sub-programs; a backend says how its buffers are read, sliced and stacked.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from .. import config
+from ..core import ArrayImpl, ShapedArray
+from ..ir import Lit, Program, Var
+from ..lowering import cnodes as cn
+from ..lowering import fusion
+from ..lru import LRU
+from ..prims import control
+from .reference import run_impl
+
+
+def kernel_name(name: str) -> str:
+    """The generated code's name for a program called `name` (an identifier prefix)."""
+    s = "".join(ch if ch.isalnum() else "_" for ch in name)
+    return "k_" + s[:40]
+
+
+# --- executables ------------------------------------------------------------------------
+
+
+class SlotProgram:
+    """Slot bookkeeping of a compiled program (the base of the C and OpenCL executables)."""
+
+    def _init_slots(self, program: Program) -> None:
+        self.slot_of: dict[int, int] = {}
+        self.slot_avals: list[ShapedArray] = []
+        for v in program.invars:
+            self.slot_of[v.id] = self._new_slot(v.aval)
+        self.n_in = len(program.invars)
+        self.steps: list = []
+
+    def _new_slot(self, aval) -> int:
+        self.slot_avals.append(aval)
+        return len(self.slot_avals) - 1
+
+    def _slot(self, var: Var) -> int:
+        s = self.slot_of.get(var.id)
+        if s is None:
+            s = self._new_slot(var.aval)
+            self.slot_of[var.id] = s
+        return s
+
+    def _param(self, slot: int):
+        """The pointer parameter through which generated code reaches `slot`'s buffer."""
+        return cn.param(f"b{slot}", self.slot_avals[slot].dtype)
+
+    def _step_buffers(self, step):
+        """{var id: pointer parameter} for the buffers a compiled step reads or writes, and
+        their slots."""
+        buffers, used = {}, []
+        for a in fusion.buffer_vars(step, self.plan.materialized, self.slot_of):
+            s = self._slot(a)
+            buffers[a.id] = self._param(s)
+            used.append(s)
+        return buffers, used
+
+    def _add_host_step(self, eqn) -> None:
+        """Record `eqn` as a host step: its inputs as ("lit", value) or ("slot", slot)."""
+        ins = [("lit", a.val) if isinstance(a, Lit) else ("slot", self._slot(a))
+               for a in eqn.inputs]
+        outs = [self._slot(v) for v in eqn.outputs]
+        self.steps.append(("host", (eqn, ins, outs)))
+
+    def _set_out_slots(self) -> None:
+        """`out_slots`: ("lit", value, aval) or ("slot", slot, aval) per program output."""
+        self.out_slots = []
+        for v in self.program.outvars:
+            if isinstance(v, Lit):
+                self.out_slots.append(("lit", v.val, v.aval))
+            else:
+                self.out_slots.append(("slot", self._slot(v), v.aval))
+
+
+def executable_cache_size() -> int:
+    return config.read("executable_cache_size")
+
+
+class ProgramCache(LRU):
+    """Executables by key (`id(program)`, with the device for OpenCL), each entry holding
+    its program so that a recycled id never hits. `on_evict(entry)` sees evicted
+    `(program, executable)` entries; with `locked`, one thread builds a missing executable
+    while the others wait for it."""
+
+    def __init__(self, on_evict=None, locked: bool = True):
+        super().__init__(executable_cache_size, on_evict)
+        self._build_lock = threading.Lock() if locked else None
+
+    def lookup(self, key, program, build):
+        """The executable cached for `program` under `key`, else `build()`'s, cached."""
+        hit = self.get(key)
+        if hit is not None and hit[0] is program:
+            return hit[1]
+        if self._build_lock is None:
+            exe = build()
+            self.put(key, (program, exe))
+            return exe
+        with self._build_lock:
+            hit = self.get(key)
+            if hit is not None and hit[0] is program:
+                return hit[1]    # built by another thread meanwhile
+            exe = build()
+            self.put(key, (program, exe))
+        return exe
+
+
+# --- host steps -------------------------------------------------------------------------
+
+
+def host_call(eqn, vals, quiet: bool = False) -> list[np.ndarray]:
+    """Run host step `eqn` on host values `vals`: its NumPy implementation (with `quiet`,
+    floating-point warnings silenced), or for a control-flow primitive its array
+    implementation. Returns arrays of the outputs' dtypes."""
+    if eqn.prim in control.array_impls:
+        arrs = [ArrayImpl(np.asarray(v), a.aval) for v, a in zip(vals, eqn.inputs)]
+        res = control.array_impls[eqn.prim](*arrs, **eqn.params)
+        return [np.asarray(r) for r in res]
+    with np.errstate(all="ignore") if quiet else contextlib.nullcontext():
+        out = run_impl(eqn.prim, [np.asarray(v) for v in vals], eqn.params,
+                       [v.aval.dtype for v in eqn.outputs])
+    outs = out if eqn.prim.multiple_results else [out]
+    return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs)]
+
+
+class HostLoops:
+    """`scan`, `while_loop` and `cond` as Python loops over compiled sub-programs. A backend
+    subclasses it with how its buffers are made and moved; `run(eqn, vals)` runs one
+    equation whose primitive is in `PRIMS`."""
+
+    PRIMS = frozenset((control.scan_p, control.while_p, control.cond_p))
+
+    def sub_exe(self, program: Program, name: str):
+        """The executable of a loop body, loop condition or branch."""
+        raise NotImplementedError
+
+    def truth(self, buf) -> bool:
+        """The value of a scalar buffer as a Python bool."""
+        raise NotImplementedError
+
+    def index(self, buf) -> int:
+        """The value of a scalar buffer as a Python int."""
+        raise NotImplementedError
+
+    def stacked(self, shape, dtype):
+        """A new buffer for a scan's stacked outputs."""
+        raise NotImplementedError
+
+    def take(self, xs, i):
+        """Step i's slice of a scan's stacked input `xs`."""
+        raise NotImplementedError
+
+    def put(self, ys, i, y) -> None:
+        """Store step i's output `y` into the stacked outputs `ys`."""
+        raise NotImplementedError
+
+    def carry(self, outs) -> list:
+        """A loop body's outputs as the next iteration's carry."""
+        return list(outs)
+
+    def run(self, eqn, vals) -> list:
+        if eqn.prim is control.scan_p:
+            return self.scan(eqn, vals)
+        if eqn.prim is control.while_p:
+            return self.while_loop(eqn, vals)
+        return self.cond(eqn, vals)
+
+    def scan(self, eqn, vals) -> list:
+        p = eqn.params
+        nc, ncar, n, rev = p["num_consts"], p["num_carry"], p["length"], p["reverse"]
+        exe = self.sub_exe(p["program"], "scan_body")
+        consts, carry, xs = vals[:nc], vals[nc:nc + ncar], vals[nc + ncar:]
+        ys = [self.stacked((n,) + a.shape, a.dtype) for a in p["program"].out_avals[ncar:]]
+        for k in range(n):
+            i = n - 1 - k if rev else k
+            outs = exe.run(consts + carry + [self.take(x, i) for x in xs])
+            carry = outs[:ncar]
+            for yb, y in zip(ys, outs[ncar:]):
+                self.put(yb, i, y)
+        return list(carry) + ys
+
+    def while_loop(self, eqn, vals) -> list:
+        p = eqn.params
+        cc, bc = p["cond_nconsts"], p["body_nconsts"]
+        cexe = self.sub_exe(p["cond_program"], "while_cond")
+        bexe = self.sub_exe(p["body_program"], "while_body")
+        cconsts, bconsts, carry = vals[:cc], vals[cc:cc + bc], vals[cc + bc:]
+        while self.truth(cexe.run(cconsts + carry)[0]):
+            carry = self.carry(bexe.run(bconsts + carry))
+        return list(carry)
+
+    def cond(self, eqn, vals) -> list:
+        branches = eqn.params["branches"]
+        i = int(np.clip(self.index(vals[0]), 0, len(branches) - 1))
+        return self.sub_exe(branches[i], f"branch{i}").run(list(vals[1:]))
+
+
+__all__ = ["HostLoops", "ProgramCache", "SlotProgram", "executable_cache_size",
+           "host_call", "kernel_name"]
