@@ -65,15 +65,10 @@ def _c_lowerable(eqn) -> bool:
     if any(a.aval.dtype not in _C_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):
         return False
     kind = fusion.classify(eqn)
-    if kind == "reduce" and eqn.prim not in codegen._IDENT and eqn.prim not in _ARG_PRIMS:
+    if eqn.prim not in _ARG_PRIMS and codegen.loop_limit(eqn, kind) is not None:
         return False
-    if kind not in _COMPLEX_KINDS and \
-            any(a.aval.dtype in _COMPLEX for a in list(eqn.inputs) + list(eqn.outputs)):
-        return False
-    if kind in ("pool_gather", "pool_scatter") and \
-            eqn.params["computation"] not in ("max", "min"):
-        return False
-    return True
+    return kind in _COMPLEX_KINDS or \
+        not any(a.aval.dtype in _COMPLEX for a in list(eqn.inputs) + list(eqn.outputs))
 
 
 def _c_supported(step) -> bool:

@@ -157,16 +157,7 @@ def _host_reason(step, kernel_dtypes) -> str | None:
         return "no device lowering"
     if any(e.prim is control.const_p for e in eqns):
         return "a constant array"
-    why = _unsupported_dtype(eqns, kind, kernel_dtypes)
-    if why is not None:
-        return why
-    if kind == "reduce" and step.eqn.prim not in codegen._IDENT:
-        return "no device lowering"
-    if kind in ("pool_gather", "pool_scatter", "window") and \
-            step.eqn.params["computation"] not in (("max", "min") if kind != "window"
-                                                   else ("sum", "max", "min")):
-        return f"{step.eqn.params['computation']} window computation"
-    return None
+    return _unsupported_dtype(eqns, kind, kernel_dtypes) or codegen.loop_limit(step.eqn, kind)
 
 
 def _device_lowerable(eqn, kernel_dtypes=frozenset(_DEVICE_DTYPES)) -> bool:
@@ -176,16 +167,8 @@ def _device_lowerable(eqn, kernel_dtypes=frozenset(_DEVICE_DTYPES)) -> bool:
         return False
     kind = fusion.classify(eqn)
     kind = {"inline": "map", "gemm": "matmul"}.get(kind, kind)
-    if _unsupported_dtype([eqn], kind, kernel_dtypes) is not None:
-        return False
-    if kind == "reduce" and eqn.prim not in codegen._IDENT:
-        return False
-    if kind in ("pool_gather", "pool_scatter") and \
-            eqn.params["computation"] not in ("max", "min"):
-        return False
-    if kind == "window" and eqn.params["computation"] not in ("sum", "max", "min"):
-        return False
-    return True
+    return _unsupported_dtype([eqn], kind, kernel_dtypes) is None and \
+        codegen.loop_limit(eqn, kind) is None
 
 
 def _rounded_div_sqrt(device) -> bool:

@@ -764,6 +764,19 @@ _IDENT = {rd.reduce_sum_p: "sum", rd.reduce_max_p: "max", rd.reduce_min_p: "min"
           rd.reduce_prod_p: "prod"}
 
 
+def loop_limit(eqn, kind) -> str | None:
+    """Why the loop lowerings (C and OpenCL) cannot compute `eqn`, classified `kind` by
+    `fusion.classify`, whatever its dtypes: a reduction with no monoid here, a pooling or
+    window computation they lack. None when they can."""
+    if kind == "reduce" and eqn.prim not in _IDENT:
+        return "no device lowering"
+    allowed = {"window": ("sum", "max", "min"), "pool_gather": ("max", "min"),
+               "pool_scatter": ("max", "min")}.get(kind)
+    if allowed is not None and eqn.params["computation"] not in allowed:
+        return f"{eqn.params['computation']} window computation"
+    return None
+
+
 def _combine(c, kind, acc, v, dt):
     if kind == "sum":
         return c.binop("+", acc, v, dt)
