@@ -193,6 +193,16 @@ def test_oracles_follow_jax_semantics():
     np.testing.assert_array_equal(_clamp_index(np.array([-1, -9, 7, 2]), 4), [3, 0, 3, 2])
     np.testing.assert_array_equal(_jax_argsort(np.array([1.0, 2.0, 1.0, np.nan]), -1, True),
                                   [3, 1, 0, 2])
+    # jnp.nanmean rounds the sum to float16 before dividing (seed 88): inf, where jnp.mean
+    # (and nanvar's own mean) divide in float32
+    from fuzz.ops import _reduce_ref
+    from fuzz.program import Type
+    x = np.full(16384, -15.67, np.float16).astype(np.float64)
+    t16 = Type((), "float16")
+    assert _reduce_ref("nanmean", x, (0,), {"keepdims": False}, t16) == -np.inf
+    assert abs(_reduce_ref("mean", x, (0,), {"keepdims": False}, t16) + 15.67) < 0.01
+    assert abs(_reduce_ref("nanvar", x + np.arange(16384) % 2, (0,), {"ddof": 0, "keepdims": False}, t16)
+               - 0.25) < 1e-3
 
 
 def test_oracle_marks_unreliable_elements():
@@ -266,3 +276,25 @@ def test_comparison_of_a_lost_value_is_unstable():
     lost = p.lost_in(SimpleNamespace(name="argmax", args=("v",)), args[:1])
     assert lost is True
     assert p.unsettle(np.array([3, 4]), lost).tolist() == [2, 3]
+
+
+def test_std_error_covers_its_inputs_errors_in_the_worst_direction():
+    """Seed 88: std over two nearly equal sines (ddof=1) moves ~200 ulps when the sines
+    move one ulp in opposite directions, which the random perturbations missed one time
+    in eight. The error bound now includes |input drift| / sqrt(n - ddof)."""
+    from types import SimpleNamespace
+
+    from fuzz.ops import OPS
+    from fuzz.program import Ctx, Perturb, Type
+    base = np.array([0.99254566, 0.9966806])
+    moved = base + np.array([6e-8, -6e-8])
+    op = SimpleNamespace(name="std", args=("x",), params={"axis": None, "ddof": 1,
+                                                          "keepdims": False})
+    ctx = Ctx(None, 0, Perturb(0, base={"x": base}))
+    t = Type((), "float32")
+    out = np.std(moved, ddof=1)
+    err = float(np.asarray(OPS["std"].err([moved], np.asarray(out), op, t, ctx)))
+    assert err >= abs(np.std(moved, ddof=1) - np.std(base, ddof=1))
+    # without a base run (the oracle's own value) only the op's own rounding counts
+    own = float(np.asarray(OPS["std"].err([moved], np.asarray(out), op, t, Ctx(None, 0, None))))
+    assert own < err

@@ -427,3 +427,31 @@ def test_missing_platform_gives_clear_error(tmp_path):
     assert "imported" in res.stdout, res.stderr
     assert "OpenCLUnavailableError" in res.stdout, res.stdout + res.stderr
     assert "pocl-opencl-icd" in res.stdout
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tanh_saturates_to_one(dtype, request):
+    """PoCL's float tanh gave 0.99999994 for every x >= 9.011 (correctly rounded: 1), so
+    the gradient 1 - tanh^2 of a saturated tanh was 1.2e-7 instead of 0: times sec^2 of
+    a tan near pi/2, arctanh(0.875 * tanh(|tan x|)) had a wrong gradient (fuzz seed 88)."""
+    if dtype == np.float64 and not opencl.default_device().has_fp64:
+        pytest.skip("no fp64 on this device")
+    if dtype == np.float64:
+        request.getfixturevalue("x64")
+    x = np.concatenate([np.linspace(-40, 40, 4001), [np.inf, -np.inf, np.nan, -0.0]])
+    x = x.astype(dtype)
+    y = np.asarray(fg.jit(jnp.tanh, backend="opencl")(x))
+    exact = np.tanh(x.astype(np.float64)).astype(dtype)
+    ulps = np.abs(y.view(np.int32 if dtype == np.float32 else np.int64).astype(np.int64) -
+                  exact.view(np.int32 if dtype == np.float32 else np.int64))
+    assert np.array_equal(np.isnan(y), np.isnan(exact))
+    assert np.all(y[np.abs(x) > 20] == np.sign(x[np.abs(x) > 20]))
+    assert ulps[~np.isnan(x)].max() <= 4
+    if dtype == np.float32:
+        xs = np.array([1.5667636, 1.5735584, 1.583978, 1.4546951, 0.3, -1.2], dtype)
+
+        def loss(x):
+            return jnp.sum(jnp.arctanh(jnp.tanh(jnp.abs(jnp.tan(x))) * 0.875))
+        g = np.asarray(fg.jit(fg.grad(loss), backend="opencl")(xs))
+        ref = np.asarray(fg.jit(fg.grad(loss), backend="reference")(xs))
+        np.testing.assert_allclose(g, ref, rtol=1e-3, atol=1e-4)

@@ -1165,6 +1165,18 @@ _HALF_HELPERS = {
                       "vstore_half_rte(x, 0, (__private half*)&h); "
                       "return vload_half(0, (__private const half*)&h); }",
 }
+# tanh that reaches +-1: PoCL's float tanh returns 0.99999994 for every x >= 9.011, where
+# the correctly rounded value is 1 (within OpenCL's 5-ulp bound, but the derivative
+# 1 - tanh(x)^2 then is 1.2e-7 instead of 0, times sec^2 of a tan near pi/2 in a fuzzed
+# program: a wrong gradient; seed 88). Past the point where e^(-2|x|) is below half an ulp
+# of 1, the result is +-1 exactly.
+_TANH_HELPERS = {
+    "ocl_tanh_f32": "inline float ocl_tanh_f32(float x) "
+                    "{ return fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }",
+    "ocl_tanh_f64": "inline double ocl_tanh_f64(double x) "
+                    "{ return fabs(x) >= 19.07 ? copysign(1.0, x) : tanh(x); }",
+}
+
 _NARROW_RENAME = {"bfload_bf16": "ocl_bfload", "bfround_f32": "ocl_bfround_f32",
                   "bfround_f64": "ocl_bfround_f64", "bfstore_f32": "ocl_bfstore",
                   "hround_f32": "ocl_hround_f32", "hround_f64": "ocl_hround_f64"}
@@ -1242,6 +1254,8 @@ def _rewrite_expr(x):
                 return x
             return cdsl.BinOp(x.op, a, b, t)
         raise NotImplementedError(f"OpenCL lowering: operator {x.op} on complex operands")
+    if isinstance(x, cdsl.Call) and x.fn == "tanh" and x.type in (cdsl.f32, cdsl.f64):
+        return cdsl.Call(f"ocl_tanh_{x.type.name}", x.args, x.type)
     if isinstance(x, cdsl.Call) and x.fn in _NARROW_RENAME:
         return cdsl.Call(_NARROW_RENAME[x.fn], x.args, x.type)
     if isinstance(x, cdsl.Load) and x.type is cdsl.f16:
@@ -1319,6 +1333,11 @@ def render(module: cdsl.Module, rounded_div_sqrt: bool = True) -> tuple[str, tup
             pre.insert(0, _FP64_PRAGMA)
         for n in ["ocl_bfbits"] + bf:
             pre.extend(_BF16_HELPERS[n].splitlines())
+    for n, text in _TANH_HELPERS.items():
+        if n in calls:
+            if n.endswith("f64") and _FP64_PRAGMA not in pre:
+                pre.insert(0, _FP64_PRAGMA)
+            pre.append(text)
     for n, text in _HALF_HELPERS.items():
         if n in calls:
             if n.endswith("f64") and _FP64_PRAGMA not in pre:

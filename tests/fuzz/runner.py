@@ -91,10 +91,12 @@ def _dump_entry(e: Entry, f: Failure, k: int) -> None:
     import pickle
     os.makedirs(d, exist_ok=True)
     try:
-        with open(os.path.join(d, f"finding-{os.getpid()}-{k}.pkl"), "wb") as fh:
-            pickle.dump((e, f), fh)
+        data = pickle.dumps((e, f))
     except Exception as err:   # noqa: BLE001 (a debugging aid must not stop the run)
         print(f"fuzz: could not pickle finding {k}: {err}")
+        return
+    with open(os.path.join(d, f"finding-{os.getpid()}-{k}.pkl"), "wb") as fh:
+        fh.write(data)
 
 
 class _StopShrink(BaseException):
