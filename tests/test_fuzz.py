@@ -298,3 +298,34 @@ def test_std_error_covers_its_inputs_errors_in_the_worst_direction():
     # without a base run (the oracle's own value) only the op's own rounding counts
     own = float(np.asarray(OPS["std"].err([moved], np.asarray(out), op, t, Ctx(None, 0, None))))
     assert own < err
+
+
+def test_a_propagated_nan_stays_nan_inside_a_loop_body():
+    """Seed 88: a value marked "anything" (NaN in the perturbed runs: a float32 sum whose
+    terms overflow) reached cosh inside a fori_loop body, where the oracle has no base
+    value; its NaN error (proportional to the NaN value) was taken for "anything" again
+    and became 0.0, which looked stable, so funcgrad's NaN (as JAX's) was reported."""
+    from fuzz.check import value_expect
+    from fuzz.program import Ctx, Lit, Op, Perturb, Program, evaluate
+    from fuzz.values import Dims, Type
+    d = Dims()
+    n = d.new([3] * 8)
+    f32 = "float32"
+    body = Program("loop", [], [Op("cosh", ("v2",), {}, ("v3",), (Type((), f32),))], ["v3"],
+                   d, f32, args=[("i", Type((), "int32")), ("c", Type((), f32))],
+                   types={"v3": Type((), f32)})
+    ops = [Op("sum", ("x",), {"axis": None, "keepdims": False}, ("v1",), (Type((), f32),)),
+           Op("multiply", ("v1", Lit(0.0)), {"spell": "{0} * {1}", "cdt": f32}, ("v2",),
+              (Type((), f32),)),
+           Op("fori_loop", ("v2",), {"body": body, "kind": "fori", "lo": 0, "hi": 2},
+              ("v4",), (Type((), f32),))]
+    prog = Program("p", [], ops, ["v4"], d, f32,
+                   types={o.outs[0]: o.types[0] for o in ops} | {"x": Type((n,), f32)})
+    x = {"x": np.array([3e38, 3e38, -3e38])}
+    env = dict(x)
+    base = evaluate(prog, env, Ctx(d, 0, None))[0]
+    assert base == 1.0
+    runs = [evaluate(prog, dict(x), Ctx(d, 0, Perturb(s, nan_sign=(-1.0) ** s, base=env)))[0]
+            for s in range(3)]
+    assert all(np.isnan(r) for r in runs)
+    assert not value_expect(base, runs, f32).stable

@@ -395,6 +395,27 @@ class Perturb:
             return np.where(np.isnan(err), anything, np.where(np.isnan(out), nan, out + bump))
 
 
+def _propagated_nan_err(spec, args, v, op, t, ctx, err):
+    """`err` with 0 where it is NaN only because the value itself is NaN (an error bound
+    proportional to |value|), so that the NaN propagates as a NaN. A NaN error otherwise
+    means "any result possible" (acc_overflow), which Perturb.apply turns into another
+    class than the base run's; without a base value (inside a loop body) a propagated NaN
+    then became 0.0 and looked stable: cosh(|NaN|) in a fori_loop body, NaN in every
+    perturbed run from an overflowing attention score, came out 0.0 against the base
+    run's 1.0 (seed 88), so funcgrad's (and JAX's) NaN was reported."""
+    v = np.asarray(v)
+    if v.dtype.kind != "f" or not np.isnan(v).any():
+        return err
+    e = np.asarray(err, np.float64)
+    if not np.isnan(e).any():
+        return err
+    alt = np.asarray(spec.err(args, np.where(np.isnan(v), 0.0, v), op, t, ctx), np.float64)
+    e, alt = np.broadcast_arrays(e, alt)
+    if alt.shape != v.shape:
+        return err
+    return np.where(np.isnan(v) & np.isnan(e) & ~np.isnan(alt), 0.0, e)
+
+
 class Ctx:
     """Per-run oracle state: instance, perturbation, and whether any intermediate was
     non-finite (JAX's gradients may then be NaN where finite differences are not)."""
@@ -454,6 +475,7 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                     v = ctx.perturb.unsettle(v, lost)
                 if ctx.perturb is not None and is_float(t.dtype):
                     err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
+                    err = _propagated_nan_err(spec, args, v, op, t, ctx, err)
                     v = ctx.round(ctx.perturb.apply(v, err, name), t)
                     if name in prog.outputs:
                         # the output itself keeps its value: a chaotic output is still
