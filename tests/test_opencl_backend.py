@@ -136,6 +136,72 @@ def test_long_reductions_with_few_outputs():
     both(f, x, y, i, rtol=1e-5, atol=1e-4)
 
 
+# --- row groups: a softmax's reductions and maps as one kernel, one work item per row -----
+
+
+def _layer_norm(a):
+    m = jnp.mean(a, axis=-1, keepdims=True)
+    return (a - m) / jnp.sqrt(jnp.var(a, axis=-1, keepdims=True) + 1e-5)
+
+
+def _xent_grad(x, y):
+    return fg.grad(lambda x: -jnp.mean(jnp.sum(nn.log_softmax(jnp.tanh(x) * 2.0) * y,
+                                               axis=1)))(x)
+
+
+def _kernels(f, *args):
+    return fg.jit(f, backend="opencl").lower(*args).source.count("__kernel")
+
+
+def test_softmax_is_one_row_kernel():
+    """A softmax (row max, exp, row sum, divide) is one kernel over the rows; before row
+    groups it was four."""
+    x = rnd(37, 300)
+    src = fg.jit(nn.softmax, backend="opencl").lower(x).source
+    assert src.count("__kernel") == 1 and "rows of reduce_max" in src
+    assert _kernels(nn.log_softmax, x) == 1 and _kernels(_layer_norm, x) == 1
+    y = np.eye(10, dtype=np.float32)[np.arange(37) % 10]
+    assert _kernels(_xent_grad, rnd(37, 10), y) == 1
+    # A consumer that reads another row's reduction cannot share the row loop.
+    g = lambda a: a - jnp.max(a, axis=1)[::-1][:, None]  # noqa: E731
+    assert "rows of" not in fg.jit(g, backend="opencl").lower(x).source
+    both(g, x)
+
+
+def test_row_groups_match_the_reference():
+    """Row-fused programs against the reference: row counts and lengths that are not
+    multiples of the work-group size, rows of length 1, 0 rows, NaN and -inf rows, float64
+    and float16, and the softmax cross-entropy gradient."""
+    x = rnd(257, 300)
+    x[3, 5] = np.nan
+    x[7, :] = -np.inf
+    y = np.eye(10, dtype=np.float32)[np.arange(37) % 10]
+    cases = []
+    for name, a in (("257x300", x), ("37x1", rnd(37, 1)), ("0x5", rnd(0, 5)),
+                    ("2x3x5", rnd(2, 3, 5)), ("f64", rnd(33, 17, dtype=np.float64))):
+        cases += [(f"softmax {name}", nn.softmax, (a,)),
+                  (f"log_softmax {name}", nn.log_softmax, (a,)),
+                  (f"layer_norm {name}", _layer_norm, (a,))]
+    cases += [("xent grad 37x10", _xent_grad, (rnd(37, 10), y)),
+              ("xent grad 37x1", _xent_grad, (rnd(37, 1), np.ones((37, 1), np.float32)))]
+    with np.errstate(all="ignore"):
+        both_cases(cases, rtol=1e-5, atol=1e-6)
+    h = rnd(19, 33).astype(np.float16)
+    both(nn.log_softmax, h, rtol=2e-3, atol=2e-3)
+    # each case alone is one row kernel where it has at least two rows
+    assert _kernels(nn.softmax, x) == 1 and _kernels(nn.softmax, rnd(37, 1)) == 1
+    assert _kernels(nn.log_softmax, h) == 1
+
+
+def test_few_long_rows_keep_their_split_reductions():
+    """A reduction that is split over work items (few outputs, long rows) does not join a
+    row group: one work item per row would leave the device idle."""
+    x = rnd(3, 20000)
+    src = fg.jit(nn.softmax, backend="opencl").lower(x).source
+    assert "rows of" not in src and ("reduce_chunks" in src or "reduce_tree" in src)
+    both(nn.softmax, x)
+
+
 # --- matmul, convolution, pooling -------------------------------------------------------
 
 

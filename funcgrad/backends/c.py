@@ -155,23 +155,18 @@ class Executable(SlotProgram):
             if split and sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
                 flush()   # bounded functions: units can then compile concurrently
 
-        row_groups = _row_groups(self.plan.steps)
+        row_groups = codegen.row_groups(self.plan.steps)
         skip: set[int] = set()
         for si, step in enumerate(self.plan.steps):
             if si in skip:
                 continue
             group = row_groups.get(si)
             if group is not None:
-                bufs, used = {}, []
-                for k in group:
-                    b, u = self._step_buffers(k)
-                    bufs.update(b)
-                    used += u
+                bufs, used = self._group_buffers(group)
                 stmts = codegen.emit_rows(cn, group, bufs)
                 if stmts is not None:
-                    names = ", ".join(k.eqn.prim.name for k in group)
-                    add(f"rows of {names} -> {symbolic.shape_text(group[-1].root.aval)}",
-                        stmts, used, [], [k.root for k in group])
+                    add(codegen.row_group_label(group), stmts, used, [],
+                        [k.root for k in group])
                     skip.update(range(si + 1, si + len(group)))
                     continue
             if isinstance(step, fusion.Alias):
@@ -934,29 +929,6 @@ def _input_addr(x, keep: list) -> int:
 
 
 _SEGMENT_BUDGET = 60
-
-
-def _row_groups(steps) -> dict[int, list]:
-    """{index of the first step: kernels} for runs of consecutive loop kernels over the same
-    rows that contain a trailing-axis reduction (codegen.emit_rows fuses them when every
-    value crosses from one kernel to the next within its row)."""
-    groups, run, n = {}, [], None
-
-    def close():
-        if len(run) >= 2 and any(k.kind == "reduce" for _, k in run):
-            groups[run[0][0]] = [k for _, k in run]
-
-    for i, step in enumerate(steps):
-        rows = codegen.row_count(step) if isinstance(step, fusion.Kernel) and \
-            step.kind in ("map", "reduce") else None
-        if rows is None or (run and rows != n):
-            close()
-            run = []
-        if rows is not None:
-            run.append((i, step))
-            n = rows
-    close()
-    return groups
 
 
 def _statement_count(node) -> int:

@@ -71,6 +71,15 @@ class SlotProgram:
             used.append(s)
         return buffers, used
 
+    def _group_buffers(self, steps):
+        """`_step_buffers` of several steps computed together (a row group)."""
+        buffers, used = {}, []
+        for step in steps:
+            b, u = self._step_buffers(step)
+            buffers.update(b)
+            used += u
+        return buffers, used
+
     def _add_host_step(self, eqn) -> None:
         """Record `eqn` as a host step: its inputs as ("lit", value) or ("slot", slot)."""
         ins = [("lit", a.val) if isinstance(a, Lit) else ("slot", self._slot(a))

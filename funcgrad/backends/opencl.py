@@ -219,7 +219,26 @@ class Executable(SlotProgram):
         namer = ok.Namer(self.name)
         functions = []
         pending = []   # (step index, [ok.Launch], {param name: key}, temps)
-        for step in self.plan.steps:
+        row_groups = codegen.row_groups(
+            self.plan.steps,
+            lambda k: ok.row_fusable(k) and _host_reason(k, self.kernel_dtypes) is None)
+        skip: set[int] = set()
+        for si, step in enumerate(self.plan.steps):
+            if si in skip:
+                continue
+            group = row_groups.get(si)
+            if group is not None:
+                buffers, used = self._group_buffers(group)
+                launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
+                if launches is not None:
+                    launches = _commented(launches, codegen.row_group_label(group))
+                    functions.extend(lc.fn for lc in launches)
+                    pending.append((len(self.steps), launches,
+                                    {self._param(s).name: ("slot", s) for s in used}, []))
+                    self.steps.append(("kernels", None,
+                                       [self._slot(k.root) for k in group]))
+                    skip.update(range(si + 1, si + len(group)))
+                    continue
             if isinstance(step, fusion.Alias):
                 if isinstance(step.src, Var):
                     self.slot_of[step.out.id] = self._slot(step.src)

@@ -1459,10 +1459,44 @@ def row_count(kernel: Kernel):
     return None
 
 
-def emit_rows(c, kernels, buffers) -> list | None:
+def row_groups(steps, fusable=lambda step: True) -> dict[int, list]:
+    """{index of the first step: kernels} for runs of consecutive loop kernels over the same
+    rows that contain a trailing-axis reduction (`emit_rows` fuses them when every value
+    crosses from one kernel to the next within its row). `fusable(step)`: whether a backend
+    computes that step in a row group (a step it cannot ends the run)."""
+    groups, run, n = {}, [], None
+
+    def close():
+        if len(run) >= 2 and any(k.kind == "reduce" for _, k in run):
+            groups[run[0][0]] = [k for _, k in run]
+
+    for i, step in enumerate(steps):
+        rows = row_count(step) if isinstance(step, Kernel) and \
+            step.kind in ("map", "reduce") and fusable(step) else None
+        if rows is None or (run and rows != n):
+            close()
+            run = []
+        if rows is not None:
+            run.append((i, step))
+            n = rows
+    close()
+    return groups
+
+
+def row_group_label(kernels) -> str:
+    """The comment above a row group's code: its operations and the type it writes."""
+    from .symbolic import shape_text
+    names = ", ".join(k.eqn.prim.name for k in kernels)
+    return f"rows of {names} -> {shape_text(kernels[-1].root.aval)}"
+
+
+def emit_rows(c, kernels, buffers, parallel=None, accumulator=None) -> list | None:
     """One loop over rows computing `kernels` (in order) row by row: a softmax's row max,
     exp-sum and output stay in cache instead of three passes over the array. None when a
-    kernel reads a value computed by an earlier one at another row (that would race)."""
+    kernel reads a value computed by an earlier one at another row (that would race).
+    The row loop is parallel when `parallel` says so (None: when it holds enough work for
+    threads; a device makes it one work item per row); `accumulator(kind, dtype)`: the type
+    a reduction accumulates in (default `_accumulator`)."""
     row = c.var("r", dtypes.int64)
     written: set[int] = set()
     body = []
@@ -1474,22 +1508,24 @@ def emit_rows(c, kernels, buffers) -> list | None:
             body += _map_row(c, em, k, buffers, row)
             work = max(work, k.root.aval.size)
         else:
-            body += _reduce_row(c, em, k, buffers, row, n)
+            body += _reduce_row(c, em, k, buffers, row, n, accumulator or _accumulator)
             work = max(work, k.eqn.inputs[0].aval.size)
         if not em.row_ok:
             return None
         written = written | {k.root.id}
     n = kernels[0].root.aval.shape[0]
-    return [c.for_(row, c.i64(0), c.i64(n), body, parallel=work >= PARALLEL_MIN)]
+    if parallel is None:
+        parallel = work >= PARALLEL_MIN
+    return [c.for_(row, c.i64(0), c.i64(n), body, parallel=parallel)]
 
 
 def _map_row(c, em, kernel, buffers, row):
     shape = kernel.root.aval.shape
     ivars = [row] + [c.i64(0) if type(shape[d]) is int and shape[d] == 1 else
                      c.var(f"i{d}", dtypes.int64) for d in range(1, len(shape))]
-    val = em.inline(kernel.eqn, ivars, kernel) if kernel.eqn.prim is not st.reshape_p else \
-        em.value(kernel.eqn.inputs[0], Flat(em.offset(ivars, shape),
-                                            kernel.eqn.inputs[0].aval.shape), kernel)
+    # (a reshape's operand index comes from `_reshape_index`, so a reshape that keeps the
+    # rows reads its operand at row `row`)
+    val = em.inline(kernel.eqn, ivars, kernel)
     body = em.stmts + [c.store(buffers[kernel.root.id], em.offset(ivars, shape), val)]
     looped = [d for d in range(1, len(shape)) if isinstance(ivars[d], cdsl.Var)]
     for d in reversed(looped):
@@ -1497,13 +1533,13 @@ def _map_row(c, em, kernel, buffers, row):
     return [c.comment(f"row of {kernel.eqn.prim.name}")] + body
 
 
-def _reduce_row(c, em, kernel, buffers, row, n):
+def _reduce_row(c, em, kernel, buffers, row, n, accumulator):
     eqn = kernel.eqn
     kind = _IDENT[eqn.prim]
     x = eqn.inputs[0]
     red_shape = x.aval.shape[1:]
     dt = kernel.root.aval.dtype
-    acc_dt = _accumulator(kind, dt)
+    acc_dt = accumulator(kind, dt)
     j = c.var(f"j{n}", dtypes.int64)
     acc = c.var(f"acc{n}", acc_dt)
     j_idx = [j] if len(red_shape) == 1 else em.multi(Flat(j, red_shape))

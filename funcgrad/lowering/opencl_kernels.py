@@ -216,6 +216,12 @@ def _reduce_value(kernel, em, o_expr, j_expr):
     return pre, value
 
 
+def split_reduction(n_out, n_red) -> bool:
+    """Whether a reduction to `n_out` values of `n_red` cells each is split over several
+    work items per output (few outputs, long reductions) rather than one work item each."""
+    return n_out <= 64 and n_red >= 8192
+
+
 def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256,
                   local_tree=True) -> tuple:
     """Launches and temps for a reduction step. Few outputs of long reductions are split
@@ -238,9 +244,9 @@ def reduce_kernel(kernel: Kernel, buffers, name, fp64=True, wg_size=256,
     def combine(a, b):
         return codegen._combine(c, kind, a, b, acc_dt)
 
-    if n_out <= 64 and n_red >= 8192 and not local_tree:
+    if split_reduction(n_out, n_red) and not local_tree:
         return _chunk_reduce(kernel, buffers, name, acc_dt, ident, combine, n_out, n_red)
-    if n_out <= 64 and n_red >= 8192 and wg_size >= 2:
+    if split_reduction(n_out, n_red) and wg_size >= 2:
         return _tree_reduce(kernel, buffers, name, kind, acc_dt, ident, combine, n_out,
                             n_red, wg_size)
 
@@ -441,6 +447,30 @@ def pool_scatter_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
 
     launches.append(_flat_kernel(name("pool_scatter"), n_par, body))
     return launches
+
+
+def row_group_kernel(kernels: list[Kernel], buffers, name, fp64=True) -> list[Launch] | None:
+    """A row group (`codegen.row_groups`: a softmax's max, exp, sum and normalisation over
+    the same rows) as one kernel with one work item per row, running the C lowering's
+    per-row loops of each member in turn (`codegen.emit_rows`); None when a member reads
+    another row of a value the group computes."""
+    stmts = codegen.emit_rows(c, kernels, buffers, parallel=True,
+                              accumulator=lambda kind, dt: _acc_dtype(kind, dt, fp64))
+    if stmts is None:
+        return None
+    rows = kernels[0].root.aval.shape[0]
+    fn = cdsl.Function(name("rows"), tuple(_params_of(stmts)), tuple(stmts), kernel=True)
+    return [Launch(fn, (int(rows),))]
+
+
+def row_fusable(kernel: Kernel) -> bool:
+    """Whether a map or reduction may join a row group on a device: not a reduction that
+    `reduce_kernel` splits over work items (few long rows: one work item per row would
+    leave the device idle)."""
+    if kernel.kind != "reduce":
+        return True
+    x = kernel.eqn.inputs[0].aval
+    return not split_reduction(kernel.root.aval.size, x.size // max(1, x.shape[0]))
 
 
 # The device lowering of the loop kernel kinds that need no device parameters

@@ -1,89 +1,64 @@
+inline float ocl_tanh_f32(float x) { return fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
-inline float max_f32(float a, float b) {
-    return ((a > b) || (a != a)) ? a : b;
-}
-
-__kernel void k__xent_grad_1_map(__global float* restrict b0, __global float* restrict b2) {
-    /* tanh -> f32[5,4] in b2 */
-    long i = (long)get_global_id(0);
-    if (i < 20) {
-        float vt1 = b0[i];
-        b2[i] = tanh(vt1);
-    }
-}
-
-__kernel void k__xent_grad_2_reduce(__global float* restrict b2, __global float* restrict b3) {
-    /* reduce_max -> f32[5] in b3, fusing mul */
-    long i = (long)get_global_id(0);
-    if (i < 5) {
-        float acc = -INFINITY;
-        for (long j = 0; j < 4; ++j) {
-            float vt1 = b2[(i * 4) + j];
-            float vt2 = vt1 * 2.0f;
-            acc = max_f32(acc, vt2);
+__kernel void k__xent_grad_1_rows(__global float* restrict b0, __global float* restrict b2, __global float* restrict b3, __global float* restrict b4, __global float* restrict b5, __global float* restrict b1, __global float* restrict b6, __global float* restrict b7) {
+    /* rows of tanh, reduce_max, exp, reduce_sum, reduce_sum, mul -> f32[5,4] */
+    long r = (long)get_global_id(0);
+    if (r < 5) {
+        /* row of tanh */
+        for (long i1 = 0; i1 < 4; ++i1) {
+            float k0vt1 = b0[(r * 4) + i1];
+            b2[(r * 4) + i1] = ocl_tanh_f32(k0vt1);
         }
-        b3[i] = acc;
-    }
-}
-
-__kernel void k__xent_grad_3_map(__global float* restrict b2, __global float* restrict b3, __global float* restrict b4) {
-    /* exp -> f32[5,4] in b4, fusing sub, broadcast_in_dim, stop_gradient, reshape, mul */
-    long i = (long)get_global_id(0);
-    if (i < 20) {
-        float vt1 = b2[i];
-        float vt2 = vt1 * 2.0f;
-        float vt3 = b3[i / 4];
-        float vt4 = vt2 - vt3;
-        b4[i] = exp(vt4);
-    }
-}
-
-__kernel void k__xent_grad_4_reduce(__global float* restrict b4, __global float* restrict b5) {
-    /* reduce_sum -> f32[5] in b5 */
-    long i = (long)get_global_id(0);
-    if (i < 5) {
-        double acc = 0.0;
-        for (long j = 0; j < 4; ++j) {
-            float vt1 = b4[(i * 4) + j];
-            acc = acc + ((double)vt1);
+        /* row of reduce_max */
+        float acc1 = -INFINITY;
+        int nanf1 = 0;
+        for (long j1 = 0; j1 < 4; ++j1) {
+            float k1vt1 = b2[(r * 4) + j1];
+            float k1vt2 = k1vt1 * 2.0f;
+            acc1 = (k1vt2 > acc1) ? k1vt2 : acc1;
+            nanf1 = nanf1 | ((int)(k1vt2 != k1vt2));
         }
-        b5[i] = (float)acc;
-    }
-}
-
-__kernel void k__xent_grad_5_reduce(__global float* restrict b1, __global float* restrict b6) {
-    /* reduce_sum -> f32[5] in b6, fusing neg, mul, broadcast_in_dim */
-    long i = (long)get_global_id(0);
-    if (i < 5) {
-        long oi0 = i;
-        double acc = 0.0;
-        for (long j = 0; j < 4; ++j) {
-            float vt1 = b1[(oi0 * 4) + j];
-            float vt2 = -0.2f * vt1;
-            float vt3 = -vt2;
-            acc = acc + ((double)vt3);
+        b3[r] = (nanf1 != 0) ? NAN : acc1;
+        /* row of exp */
+        for (long i1 = 0; i1 < 4; ++i1) {
+            float k2vt1 = b2[(r * 4) + i1];
+            float k2vt2 = k2vt1 * 2.0f;
+            float k2vt3 = b3[r];
+            float k2vt4 = k2vt2 - k2vt3;
+            b4[(r * 4) + i1] = exp(k2vt4);
         }
-        b6[i] = (float)acc;
-    }
-}
-
-__kernel void k__xent_grad_6_map(__global float* restrict b1, __global float* restrict b6, __global float* restrict b5, __global float* restrict b4, __global float* restrict b2, __global float* restrict b7) {
-    /* mul -> f32[5,4] in b7, fusing sub, add, broadcast_in_dim, reshape, div */
-    long i = (long)get_global_id(0);
-    if (i < 20) {
-        float vt1 = b1[i];
-        float vt2 = -0.2f * vt1;
-        float vt3 = b6[i / 4];
-        float vt4 = b5[i / 4];
-        float vt5 = vt3 / vt4;
-        float vt6 = b4[i];
-        float vt7 = vt5 * vt6;
-        float vt8 = vt2 + vt7;
-        float vt9 = vt8 * 2.0f;
-        float vt10 = b2[i];
-        float vt11 = vt10 * vt10;
-        float vt12 = 1.0f - vt11;
-        b7[i] = vt9 * vt12;
+        /* row of reduce_sum */
+        double acc3 = 0.0;
+        for (long j3 = 0; j3 < 4; ++j3) {
+            float k3vt1 = b4[(r * 4) + j3];
+            acc3 = acc3 + ((double)k3vt1);
+        }
+        b5[r] = (float)acc3;
+        /* row of reduce_sum */
+        double acc4 = 0.0;
+        for (long j4 = 0; j4 < 4; ++j4) {
+            float k4vt1 = b1[(r * 4) + j4];
+            float k4vt2 = -0.2f * k4vt1;
+            float k4vt3 = -k4vt2;
+            acc4 = acc4 + ((double)k4vt3);
+        }
+        b6[r] = (float)acc4;
+        /* row of mul */
+        for (long i1 = 0; i1 < 4; ++i1) {
+            float k5vt1 = b1[(r * 4) + i1];
+            float k5vt2 = -0.2f * k5vt1;
+            float k5vt3 = b6[r];
+            float k5vt4 = b5[r];
+            float k5vt5 = k5vt3 / k5vt4;
+            float k5vt6 = b4[(r * 4) + i1];
+            float k5vt7 = k5vt5 * k5vt6;
+            float k5vt8 = k5vt2 + k5vt7;
+            float k5vt9 = k5vt8 * 2.0f;
+            float k5vt10 = b2[(r * 4) + i1];
+            float k5vt11 = k5vt10 * k5vt10;
+            float k5vt12 = 1.0f - k5vt11;
+            b7[(r * 4) + i1] = k5vt9 * k5vt12;
+        }
     }
 }
