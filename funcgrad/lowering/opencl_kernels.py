@@ -469,8 +469,9 @@ def row_fusable(kernel: Kernel) -> bool:
     leave the device idle)."""
     if kernel.kind != "reduce":
         return True
-    x = kernel.eqn.inputs[0].aval
-    return not split_reduction(kernel.root.aval.size, x.size // max(1, x.shape[0]))
+    n_out = kernel.root.aval.size
+    # (the reduction's length: a 0-d operand, reduced over no axis, has length 1)
+    return not split_reduction(n_out, kernel.eqn.inputs[0].aval.size // max(1, n_out))
 
 
 # The device lowering of the loop kernel kinds that need no device parameters
