@@ -256,7 +256,7 @@ class Executable(SlotProgram):
         out_slots = [self._slot(v) for v in eqn.outputs]
         used = [s for s in in_slots if s is not None] + list(out_slots)
         temps = gemm.Temps(self._temp_names)
-        pv = lambda sl: C.Var(f"b{sl}", cn.ct(self.slot_avals[sl].dtype))  # noqa: E731
+        pv = lambda sl: C.Var(self.slot_names[sl], cn.ct(self.slot_avals[sl].dtype))  # noqa: E731
         carry_b = []
         for sl in out_slots[:ncar]:
             av = self.slot_avals[sl]

@@ -34,6 +34,13 @@ def kernel_name(name: str) -> str:
 
 # --- executables ------------------------------------------------------------------------
 
+# Short buffer names for the primitives with long ones (the others keep theirs).
+_SHORT = {"dot_general": "dot", "conv_general_dilated": "conv", "reduce_sum": "sum",
+          "reduce_max": "max", "reduce_min": "min", "reduce_prod": "prod",
+          "broadcast_in_dim": "bcast", "convert_element_type": "cvt", "dynamic_slice": "dslice",
+          "dynamic_update_slice": "dupdate", "reduce_window": "window",
+          "select_and_scatter_add": "pool_grad", "transpose": "perm"}
+
 
 class SlotProgram:
     """Slot bookkeeping of a compiled program (the base of the C and OpenCL executables)."""
@@ -41,25 +48,34 @@ class SlotProgram:
     def _init_slots(self, program: Program) -> None:
         self.slot_of: dict[int, int] = {}
         self.slot_avals: list[ShapedArray] = []
-        for v in program.invars:
-            self.slot_of[v.id] = self._new_slot(v.aval)
+        self.slot_names: list[str] = []
+        self._producer = {v.id: e.prim.name for e in program.eqns for v in e.outputs}
+        for k, v in enumerate(program.invars):
+            self.slot_of[v.id] = self._new_slot(v.aval, "in")
         self.n_in = len(program.invars)
         self.steps: list = []
 
-    def _new_slot(self, aval) -> int:
+    def _new_slot(self, aval, base: str = "t") -> int:
         self.slot_avals.append(aval)
-        return len(self.slot_avals) - 1
+        s = len(self.slot_avals) - 1
+        # "<what computes it>_<slot>": the underscore keeps it apart from every libm and
+        # OpenCL built-in name (log_2, not log2)
+        self.slot_names.append(f"{base}_{s}")
+        return s
 
     def _slot(self, var: Var) -> int:
         s = self.slot_of.get(var.id)
         if s is None:
-            s = self._new_slot(var.aval)
+            s = self._new_slot(var.aval, _SHORT.get(self._producer.get(var.id, "t"),
+                                                    self._producer.get(var.id, "t")))
             self.slot_of[var.id] = s
         return s
 
     def _param(self, slot: int):
-        """The pointer parameter through which generated code reaches `slot`'s buffer."""
-        return cn.param(f"b{slot}", self.slot_avals[slot].dtype)
+        """The pointer parameter through which generated code reaches `slot`'s buffer,
+        named after the value it holds: `in_0` for the first input, `dot_6` for the slot
+        of a dot_general's result, `t_9` for a value the program did not compute itself."""
+        return cn.param(self.slot_names[slot], self.slot_avals[slot].dtype)
 
     def _step_buffers(self, step):
         """{var id: pointer parameter} for the buffers a compiled step reads or writes, and

@@ -1,64 +1,64 @@
 inline float ocl_tanh_f32(float x) { return fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
-__kernel void k__xent_grad_1_rows(__global float* restrict b0, __global float* restrict b2, __global float* restrict b3, __global float* restrict b4, __global float* restrict b5, __global float* restrict b1, __global float* restrict b6, __global float* restrict b7) {
+__kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float* restrict tanh_2, __global float* restrict max_3, __global float* restrict exp_4, __global float* restrict sum_5, __global float* restrict in_1, __global float* restrict sum_6, __global float* restrict mul_7) {
     /* rows of tanh, reduce_max, exp, reduce_sum, reduce_sum, mul -> f32[5,4] */
     long r = (long)get_global_id(0);
     if (r < 5) {
         /* row of tanh */
         for (long i1 = 0; i1 < 4; ++i1) {
-            float k0vt1 = b0[(r * 4) + i1];
-            b2[(r * 4) + i1] = ocl_tanh_f32(k0vt1);
+            float k0vt1 = in_0[(r * 4) + i1];
+            tanh_2[(r * 4) + i1] = ocl_tanh_f32(k0vt1);
         }
         /* row of reduce_max */
         float acc1 = -INFINITY;
         int nanf1 = 0;
         for (long j1 = 0; j1 < 4; ++j1) {
-            float k1vt1 = b2[(r * 4) + j1];
+            float k1vt1 = tanh_2[(r * 4) + j1];
             float k1vt2 = k1vt1 * 2.0f;
             acc1 = (k1vt2 > acc1) ? k1vt2 : acc1;
             nanf1 = nanf1 | ((int)(k1vt2 != k1vt2));
         }
-        b3[r] = (nanf1 != 0) ? NAN : acc1;
+        max_3[r] = (nanf1 != 0) ? NAN : acc1;
         /* row of exp */
+        float k2vt3 = max_3[r];
         for (long i1 = 0; i1 < 4; ++i1) {
-            float k2vt1 = b2[(r * 4) + i1];
+            float k2vt1 = tanh_2[(r * 4) + i1];
             float k2vt2 = k2vt1 * 2.0f;
-            float k2vt3 = b3[r];
             float k2vt4 = k2vt2 - k2vt3;
-            b4[(r * 4) + i1] = exp(k2vt4);
+            exp_4[(r * 4) + i1] = exp(k2vt4);
         }
         /* row of reduce_sum */
         double acc3 = 0.0;
         for (long j3 = 0; j3 < 4; ++j3) {
-            float k3vt1 = b4[(r * 4) + j3];
+            float k3vt1 = exp_4[(r * 4) + j3];
             acc3 = acc3 + ((double)k3vt1);
         }
-        b5[r] = (float)acc3;
+        sum_5[r] = (float)acc3;
         /* row of reduce_sum */
         double acc4 = 0.0;
         for (long j4 = 0; j4 < 4; ++j4) {
-            float k4vt1 = b1[(r * 4) + j4];
+            float k4vt1 = in_1[(r * 4) + j4];
             float k4vt2 = -0.2f * k4vt1;
             float k4vt3 = -k4vt2;
             acc4 = acc4 + ((double)k4vt3);
         }
-        b6[r] = (float)acc4;
+        sum_6[r] = (float)acc4;
         /* row of mul */
+        float k5vt3 = sum_6[r];
+        float k5vt4 = sum_5[r];
+        float k5vt5 = k5vt3 / k5vt4;
         for (long i1 = 0; i1 < 4; ++i1) {
-            float k5vt1 = b1[(r * 4) + i1];
+            float k5vt1 = in_1[(r * 4) + i1];
             float k5vt2 = -0.2f * k5vt1;
-            float k5vt3 = b6[r];
-            float k5vt4 = b5[r];
-            float k5vt5 = k5vt3 / k5vt4;
-            float k5vt6 = b4[(r * 4) + i1];
+            float k5vt6 = exp_4[(r * 4) + i1];
             float k5vt7 = k5vt5 * k5vt6;
             float k5vt8 = k5vt2 + k5vt7;
             float k5vt9 = k5vt8 * 2.0f;
-            float k5vt10 = b2[(r * 4) + i1];
+            float k5vt10 = tanh_2[(r * 4) + i1];
             float k5vt11 = k5vt10 * k5vt10;
             float k5vt12 = 1.0f - k5vt11;
-            b7[(r * 4) + i1] = k5vt9 * k5vt12;
+            mul_7[(r * 4) + i1] = k5vt9 * k5vt12;
         }
     }
 }
