@@ -50,7 +50,7 @@ class SlotProgram:
         self.slot_avals: list[ShapedArray] = []
         self.slot_names: list[str] = []
         self._producer = {v.id: e.prim.name for e in program.eqns for v in e.outputs}
-        for k, v in enumerate(program.invars):
+        for v in program.invars:
             self.slot_of[v.id] = self._new_slot(v.aval, "in")
         self.n_in = len(program.invars)
         self.steps: list = []
