@@ -521,3 +521,54 @@ def test_tanh_saturates_to_one(dtype, request):
         g = np.asarray(fg.jit(fg.grad(loss), backend="opencl")(xs))
         ref = np.asarray(fg.jit(fg.grad(loss), backend="reference")(xs))
         np.testing.assert_allclose(g, ref, rtol=1e-3, atol=1e-4)
+
+
+def _erf(v, complement=False):
+    import math
+    f = np.frompyfunc(math.erfc if complement else math.erf, 1, 1)
+    return f(v).astype(np.float64)
+
+
+# (funcgrad function, float64 reference): the device's math library against correctly
+# rounded float32 values
+_UNARY_ULPS = {
+    "exp": (jnp.exp, np.exp), "expm1": (jnp.expm1, np.expm1), "log": (jnp.log, np.log),
+    "log1p": (jnp.log1p, np.log1p), "log2": (jnp.log2, np.log2), "log10": (jnp.log10, np.log10),
+    "exp2": (jnp.exp2, np.exp2), "sinh": (jnp.sinh, np.sinh), "cosh": (jnp.cosh, np.cosh),
+    "tanh": (jnp.tanh, np.tanh), "sin": (jnp.sin, np.sin), "cos": (jnp.cos, np.cos),
+    "tan": (jnp.tan, np.tan), "arctan": (jnp.arctan, np.arctan),
+    "arcsinh": (jnp.arcsinh, np.arcsinh), "arccosh": (jnp.arccosh, np.arccosh),
+    "arctanh": (jnp.arctanh, np.arctanh), "sqrt": (jnp.sqrt, np.sqrt),
+    "cbrt": (jnp.cbrt, np.cbrt), "rsqrt": (lax.rsqrt, lambda v: 1 / np.sqrt(v)),
+    "erf": (lax.erf, _erf), "erfc": (lax.erfc, lambda v: _erf(v, True)),
+    "sigmoid": (nn.sigmoid, lambda v: 1 / (1 + np.exp(-v))),
+    "softplus": (nn.softplus, lambda v: np.logaddexp(0.0, v)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_UNARY_ULPS))
+def test_unary_math_within_a_few_ulps(name):
+    """Every unary function on the device within 4 ulps of the correctly rounded float32
+    value over [-100, 100] and the special values, in the same class (NaN, +-inf), and
+    exactly +-1 or 0 where that is the correctly rounded value (derivatives computed from
+    the output, 1 - tanh^2 and s(1 - s), are 0 only then: see test_tanh_saturates_to_one)."""
+    f, ref = _UNARY_ULPS[name]
+    x = np.concatenate([np.linspace(-100, 100, 8001), np.linspace(-10, 10, 8001),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 88.7, 89.0, -87.0, -104.0,
+                         1e-30, -1e-30, 1e30, -1e30, 0.5, -0.5, 1.0, -1.0]]).astype(np.float32)
+    with np.errstate(all="ignore"):
+        exact = ref(x.astype(np.float64)).astype(np.float32)
+    y = np.asarray(fg.jit(f, backend="opencl")(x))
+    assert np.array_equal(np.isnan(y), np.isnan(exact)), x[np.isnan(y) != np.isnan(exact)][:5]
+    inf = np.isinf(exact) | np.isinf(y)
+    assert np.array_equal(y[inf], exact[inf]), x[inf][y[inf] != exact[inf]][:5]
+    fin = np.isfinite(exact) & np.isfinite(y)
+
+    def ordered(a):   # float bits as integers that order like the floats
+        i = a.view(np.int32).astype(np.int64)
+        return np.where(i < 0, -(i & 0x7FFFFFFF), i)
+    ulps = np.abs(ordered(y[fin]) - ordered(exact[fin]))
+    assert ulps.max() <= 4, (x[fin][np.argmax(ulps)], ulps.max())
+    if name in ("tanh", "sigmoid", "erf", "erfc"):
+        sat = (np.abs(exact) == 1) | (exact == 0)
+        assert np.array_equal(y[sat], exact[sat]), x[sat][y[sat] != exact[sat]][:5]
