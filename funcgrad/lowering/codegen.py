@@ -1526,11 +1526,34 @@ def _map_row(c, em, kernel, buffers, row):
     # (a reshape's operand index comes from `_reshape_index`, so a reshape that keeps the
     # rows reads its operand at row `row`)
     val = em.inline(kernel.eqn, ivars, kernel)
-    body = em.stmts + [c.store(buffers[kernel.root.id], em.offset(ivars, shape), val)]
     looped = [d for d in range(1, len(shape)) if isinstance(ivars[d], cdsl.Var)]
+    pre, stmts = _row_invariant(em.stmts, [ivars[d] for d in looped],
+                                [shape[d] for d in looped])
+    body = stmts + [c.store(buffers[kernel.root.id], em.offset(ivars, shape), val)]
     for d in reversed(looped):
         body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body, simd=(d == looped[-1]))]
-    return [c.comment(f"row of {kernel.eqn.prim.name}")] + body
+    return [c.comment(f"row of {kernel.eqn.prim.name}")] + pre + body
+
+
+def _row_invariant(stmts, loop_vars, extents):
+    """(declarations of `stmts` that use no loop variable, the rest): the values of the row
+    itself, such as an earlier member's reduction read back at the row, are read once before
+    the member's loop. gcc 12 does not vectorise a loop that loads a value this row stored
+    just before it (a softmax's exp loop reading the row max: "latch block not empty").
+    Nothing is hoisted when a loop runs zero times or `stmts` holds more than declarations."""
+    if any(type(n) is int and n == 0 for n in extents) or \
+            not all(isinstance(s, cdsl.Decl) for s in stmts):
+        return [], list(stmts)
+    variant = {v.name for v in loop_vars}
+    pre, rest = [], []
+    for s in stmts:
+        names = {x.name for x in cdsl.ast.walk(s.init) if isinstance(x, cdsl.Var)}
+        if names & variant:
+            variant.add(s.var.name)
+            rest.append(s)
+        else:
+            pre.append(s)
+    return pre, rest
 
 
 def _reduce_row(c, em, kernel, buffers, row, n, accumulator):
@@ -1547,21 +1570,21 @@ def _reduce_row(c, em, kernel, buffers, row, n, accumulator):
     out = buffers[kernel.root.id]
     n_red = math.prod(red_shape)
     ident = c.const(_identity(kind, dt), acc_dt)
+    pre, stmts = _row_invariant(em.stmts, [j], [n_red])
+    head = [c.comment(f"row of {eqn.prim.name}")] + pre + [c.decl(acc, ident)]
     if kind in ("max", "min") and dtypes.is_float(dt):
         nanf = c.var(f"nanf{n}", dtypes.int32)
         better = c.binop(">" if kind == "max" else "<", v, acc, dtypes.bool_)
-        inner = em.stmts + [
+        inner = stmts + [
             c.assign(acc, c.select(better, v, acc)),
             c.assign(nanf, c.binop("|", nanf, c.cast(dtypes.int32, c.ne(v, v)), dtypes.int32))]
         result = c.select(c.ne(nanf, c.const(0, dtypes.int32)), c.const(np.nan, dt), acc)
-        return [c.comment(f"row of {eqn.prim.name}"), c.decl(acc, ident),
-                c.decl(nanf, c.const(0, dtypes.int32)),
+        return head + [c.decl(nanf, c.const(0, dtypes.int32)),
                 c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True,
                        reduction=((kind, acc), ("or", nanf))),
                 c.store(out, row, result)]
-    inner = em.stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
+    inner = stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
     red = _vector_reduction(kind, dt)
     red = (red[0], acc) if red is not None else None
-    return [c.comment(f"row of {eqn.prim.name}"), c.decl(acc, ident),
-            c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
-            c.store(out, row, c.cast(dt, acc))]
+    return head + [c.for_(j, c.i64(0), c.i64(n_red), inner, simd=True, reduction=red),
+                   c.store(out, row, c.cast(dt, acc))]
