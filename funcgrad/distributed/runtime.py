@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ..prims.collectives import DistributedError, set_transport
+from ..prims.collectives import DistributedError, set_transport, wire_dtype
 
 DEFAULT_TIMEOUT = 300.0
 TIMEOUT_ENV = "FUNCGRAD_DISTRIBUTED_TIMEOUT"
@@ -43,26 +43,11 @@ class ProgramMismatchError(DistributedError):
 # ---------------------------------------------------------------------------------------
 # Packing: several arrays reduced as one buffer per dtype
 
-_WIRE: dict = {}   # dtype -> the dtype it travels as (MPI has no float16/bfloat16/bool sums)
-
-
-def _wire_dtype(dt: np.dtype, op: str = "") -> np.dtype:
-    wire = _WIRE.get(dt)
-    if wire is None:
-        wire = dt
-        if dt == np.bool_:
-            wire = np.dtype(np.uint8)
-        elif dt.name in ("bfloat16", "float16"):
-            wire = np.dtype(np.float32)
-        _WIRE[dt] = wire
-    return wire
-
-
-def _groups(arrays, op):
+def _groups(arrays):
     """{wire dtype: [indices]} in first-seen order."""
     groups: dict = {}
     for i, a in enumerate(arrays):
-        groups.setdefault(_wire_dtype(a.dtype, op), []).append(i)
+        groups.setdefault(wire_dtype(a.dtype), []).append(i)
     return groups
 
 
@@ -146,6 +131,13 @@ class LocalWorld:
     def allreduce(self, arrays, op):
         return [np.array(a, copy=True) for a in arrays]
 
+    def allreduce_in_place(self, buf, op, operands=()):
+        """`allreduce` of `buf` written back into it (a transport without an in-place
+        reduction of its own; with one member the result is `buf` itself)."""
+        result = self.allreduce([buf], op)[0]
+        if result is not buf:
+            np.copyto(buf, result)
+
     def allreduce_start(self, arrays, op):
         self._started = getattr(self, "_started", {})
         token = len(self._started)
@@ -207,6 +199,9 @@ class MPIWorld:
         self._digests: dict = {}      # program digest -> the words its check reduces
         self._fused = _FusedBuffers()
         self._lock = threading.RLock()
+        # How many allreduces took each path: "in_place" on a compiled program's own
+        # buffers (`allreduce_in_place`), "copied" through the fused buffers.
+        self.allreduce_counts = {"in_place": 0, "copied": 0}
 
     # --- waiting -------------------------------------------------------------------------
 
@@ -310,6 +305,7 @@ class MPIWorld:
                 jobs.append((buf, idx, offsets))
             token = self._next_token
             self._next_token = (self._next_token + 1) % (1 << 31)   # an int32 token
+            self.allreduce_counts["copied"] += 1
             mop = self._ops[op]
             first = self.comm.Iallreduce(self.MPI.IN_PLACE, messages[0], op=mop) \
                 if messages else None
@@ -325,7 +321,7 @@ class MPIWorld:
         plan = self._plans.get(key)
         if plan is None:
             plan = []
-            for wire, idx in _groups(arrays, "").items():
+            for wire, idx in _groups(arrays).items():
                 offsets, total = [], 0
                 for i in idx:
                     offsets.append(total)
@@ -346,10 +342,8 @@ class MPIWorld:
                 raise DistributedError(f"funcgrad.distributed: no allreduce in flight with "
                                        f"token {token} (internal: finished twice?)")
             request, messages, mop, jobs, arrays, op = entry
-            for k, message in enumerate(messages):
-                if k:
-                    request = self.comm.Iallreduce(self.MPI.IN_PLACE, message, op=mop)
-                self._wait([request], _Lazy(_describe_allreduce, op, arrays))
+            self._finish_messages(request, messages, mop, _Lazy(_describe_allreduce, op,
+                                                                 arrays))
             outs = [None] * len(arrays)
             for buf, idx, offsets in jobs:
                 for i, off in zip(idx, offsets):
@@ -358,10 +352,34 @@ class MPIWorld:
                     outs[i] = part if part.dtype == a.dtype else part.astype(a.dtype)
             return outs
 
+    def _finish_messages(self, request, messages, mop, what) -> None:
+        """Wait for `request` (the first message's), then post and wait for each further
+        message in turn."""
+        for k, message in enumerate(messages):
+            if k:
+                request = self.comm.Iallreduce(self.MPI.IN_PLACE, message, op=mop)
+            self._wait([request], what)
+
+    def allreduce_in_place(self, buf, op, operands=()) -> None:
+        """Reduce the 1-d contiguous `buf` (of a wire dtype) elementwise over the processes,
+        in place, in messages of at most `bucket_bytes`: the C backend's path for a
+        reduction whose operands it placed side by side in one block of its memory, with
+        no copy into a fused buffer and none out of it. `operands` (arrays or avals) name
+        what is reduced in a timeout's message."""
+        with self._lock:
+            self._finish_check()
+            self.allreduce_counts["in_place"] += 1
+            mop = self._ops[op]
+            messages = [buf[s:e] for s, e in _buckets(buf.size, buf.itemsize,
+                                                       self.bucket_bytes)]
+            first = self.comm.Iallreduce(self.MPI.IN_PLACE, messages[0], op=mop)
+            self._finish_messages(first, messages, mop, _Lazy(_describe_allreduce, op,
+                                                              operands))
+
     def allgather(self, x):
         with self._lock:
             self._finish_check()
-            wire = _wire_dtype(x.dtype, "gather")
+            wire = wire_dtype(x.dtype)
             send = np.ascontiguousarray(x, wire)
             out = np.empty((self.size,) + x.shape, wire)
             self._wait([self.comm.Iallgather(send, out)], f"an all_gather of {_describe([x])}")
@@ -370,7 +388,7 @@ class MPIWorld:
     def reduce_scatter(self, blocks, op):
         with self._lock:
             self._finish_check()
-            wire = _wire_dtype(blocks.dtype, op)
+            wire = wire_dtype(blocks.dtype)
             send = np.ascontiguousarray(blocks, wire)
             out = np.empty(blocks.shape[1:], wire)
             self._wait([self.comm.Ireduce_scatter_block(send, out, op=self._ops[op])],
@@ -380,7 +398,7 @@ class MPIWorld:
     def ppermute(self, x, perm):
         with self._lock:
             self._finish_check()
-            wire = _wire_dtype(x.dtype, "permute")
+            wire = wire_dtype(x.dtype)
             send = np.ascontiguousarray(x, wire)
             out = np.zeros(x.shape, wire)
             reqs = []
@@ -401,7 +419,7 @@ class MPIWorld:
             arrays = [np.asarray(a) for a in arrays]
             outs = [None] * len(arrays)
             reqs, jobs = [], []
-            for wire, idx in _groups(arrays, "bcast").items():
+            for wire, idx in _groups(arrays).items():
                 buf = _pack(arrays, idx, wire)
                 for s, e in _buckets(buf.size, buf.itemsize, self.bucket_bytes):
                     reqs.append(self.comm.Ibcast(buf[s:e], root=root))

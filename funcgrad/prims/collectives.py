@@ -56,8 +56,9 @@ _transport_slot: list = [None]
 
 def set_transport(transport) -> None:
     """Register the object that runs collectives over the process group (None: none).
-    It has `rank`, `size`, `allreduce(arrays, op)`, `allgather(x)`, `reduce_scatter(x, op)`,
-    `ppermute(x, perm)` and `check_program(info)`; see funcgrad.distributed.runtime."""
+    It has `rank`, `size`, `allreduce(arrays, op)`, `allreduce_in_place(buf, op, operands)`,
+    `allgather(x)`, `reduce_scatter(x, op)`, `ppermute(x, perm)` and `check_program(info)`;
+    see funcgrad.distributed.runtime."""
     _transport_slot[0] = transport
 
 
@@ -253,6 +254,34 @@ def _make_reducer(name):
 psum_p = _make_reducer("psum")
 pmax_p = _make_reducer("pmax")
 pmin_p = _make_reducer("pmin")
+
+# The reductions a compiled program may run in place on its own buffers, and their MPI op.
+REDUCE_OPS = {psum_p: "sum", pmax_p: "max", pmin_p: "min"}
+_WIRE: dict = {}
+
+
+def wire_dtype(dt) -> np.dtype:
+    """The dtype values of `dt` travel and are reduced as (MPI has no float16, bfloat16 or
+    bool arithmetic: they go as float32 and uint8)."""
+    dt = np.dtype(dt)
+    wire = _WIRE.get(dt)
+    if wire is None:
+        wire = dt
+        if dt == np.bool_:
+            wire = np.dtype(np.uint8)
+        elif dt.name in ("bfloat16", "float16"):
+            wire = np.dtype(np.float32)
+        _WIRE[dt] = wire
+    return wire
+
+
+def reduce_in_place(prim, buf, operands) -> None:
+    """Run reduction `prim` (a key of REDUCE_OPS) in place on `buf`, a contiguous 1-d
+    buffer of a wire dtype holding its operands side by side: afterwards `buf` holds the
+    results. The C backend calls this where its buffer planner placed the operands of a
+    psum/pmax/pmin in one block of its memory (no copy in, no copy out); `operands` (their
+    avals or arrays) only name them in error messages."""
+    transport(f"lax.{prim.name}").allreduce_in_place(buf, REDUCE_OPS[prim], operands)
 
 
 def _psum_named(size, vals, dims):
