@@ -53,9 +53,14 @@ class TwoProcessStandIn(runtime.LocalWorld):
 
     def __init__(self):
         self.checks = []
+        self.in_place = 0
 
     def allreduce(self, arrays, op):
         return [np.asarray(a) * 2 if op == "sum" else np.array(a) for a in arrays]
+
+    def allreduce_in_place(self, buf, op, operands=()):
+        self.in_place += 1
+        super().allreduce_in_place(buf, op, operands)
 
     def check_program(self, info):
         self.checks.append(info)
@@ -361,6 +366,87 @@ def test_spmd_starts_reducing_gradients_while_the_backward_pass_goes_on(two_stan
     g0 = fg.grad(lambda p: fnp.sum(plain(p, x)[0][0]))(params)
     for a, b in zip(fg.tree.leaves(g), fg.tree.leaves(g0)):
         np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def _rng_params():
+    rng = np.random.RandomState(0)
+    w = [rng.randn(5, 4).astype(np.float32), rng.randn(4).astype(np.float32),
+         rng.randn(4, 3).astype(np.float32)]
+    return w, rng.randn(6, 5).astype(np.float32)
+
+
+def _mlp_loss(w, x):
+    return fnp.sum(fnp.tanh(fnp.tanh(x @ w[0] + w[1]) @ w[2]) ** 2)
+
+
+def _used_after(w, x):
+    h = x @ w[0]                       # a GEMM's buffer, read again after the psum
+    return dist.psum(h, "batch")[0] * h
+
+
+# name: (function of (w, x), how many of its reductions run in place)
+_IN_PLACE_CASES = {
+    "pmean of gradients, then SGD": (lambda w, x: [
+        a - 0.1 * g for a, g in zip(w, dist.pmean(fg.grad(_mlp_loss)(w, x), "batch"))], 1),
+    "psum of gradients returned": (
+        lambda w, x: dist.psum(fg.grad(_mlp_loss)(w, x), "batch"), 1),
+    "pmax and pmin": (lambda w, x: (dist.pmax([a * 2 for a in w], "batch"),
+                                    dist.pmin([fnp.sin(a) for a in w], "batch")), 2),
+    "float32, float16 and int32": (lambda w, x: dist.psum(
+        [w[0] * 2, (w[1] * 2).astype(fnp.float16), (x * 3).astype(fnp.int32)], "batch"), 0),
+    "float16 only": (lambda w, x: dist.psum([(a * 2).astype(fnp.float16) for a in w],
+                                            "batch"), 0),
+    "program inputs": (lambda w, x: dist.psum(w, "batch"), 0),
+    "operand also returned": (lambda w, x: (dist.psum(w[0] * 2, "batch"), w[0] * 2), 0),
+    "operand read after the psum": (_used_after, 0),
+}
+
+
+@pytest.mark.parametrize("case", list(_IN_PLACE_CASES))
+def test_psum_in_place_on_the_programs_buffers(two_standin, monkeypatch, case):
+    """A psum/pmax/pmin of values the C program computes (distinct buffers of one dtype
+    that is its own wire dtype, read by nothing after it) runs in place on one block of
+    the program's memory, with the copying path's results: results used further (the block
+    is in the arena) or returned (the block is allocated with the outputs), under grad.
+    Program inputs, mixed dtypes, float16 and operands used later keep the copying path."""
+    from funcgrad.backends import c as cb
+    from funcgrad.backends import get_backend
+    fun, expected = _IN_PLACE_CASES[case]
+    w, x = _rng_params()
+    results = {}
+    for in_place in (True, False):
+        monkeypatch.setattr(cb, "IN_PLACE_REDUCTIONS", in_place)
+        step = dist.spmd(fun, backend="c")
+        exe = get_backend("c").executable(step.lower(w, x).program, "step")
+        assert exe.in_place_reductions == (expected if in_place else 0)
+        before = two_standin.in_place
+        results[in_place] = [np.asarray(r) for r in fg.tree.leaves(step(w, x))]
+        second = step([2 * a for a in w], x)            # the first results are kept
+        assert two_standin.in_place - before == (2 * expected if in_place else 0)
+        del second
+    for a, b in zip(results[True], results[False]):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+def test_psum_in_place_keeps_results_and_donation(two_standin):
+    """Results a caller keeps are not overwritten by the next call (a returned result's
+    block is allocated per call); a donated input still holds the updated parameters."""
+    w, x = _rng_params()
+    fun = _IN_PLACE_CASES["psum of gradients returned"][0]
+    step = dist.spmd(fun, backend="c")
+    first = step(w, x)
+    kept = [np.array(a) for a in first]
+    for _ in range(3):
+        step([3 * a for a in w], x)
+    for a, b in zip(first, kept):
+        np.testing.assert_array_equal(a, b)
+    sgd = _IN_PLACE_CASES["pmean of gradients, then SGD"][0]
+    want = dist.spmd(sgd, backend="c")(w, x)
+    donated = dist.spmd(sgd, backend="c", donate_argnums=0)
+    got = donated(fg.device_put(w), x)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_fuse_psums_keeps_dependences():

@@ -25,7 +25,7 @@ from ..ir import Lit, Program, Var
 from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
-from ..prims import control, indexing as ix, reductions as rd
+from ..prims import collectives, control, indexing as ix, reductions as rd
 from . import threads as _threads
 from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
                        kernel_name)
@@ -54,6 +54,11 @@ _COMPLEX_KINDS = ("inline", "reduce", "gemm", "scatter")
 
 
 _ARG_PRIMS = (rd.argmax_p, rd.argmin_p)
+
+# Whether executables built from now on reduce a psum's operands in place where the buffer
+# planner can place them side by side (`_InPlaceReduction`); 0 keeps the transport's
+# copying path everywhere (for comparisons).
+IN_PLACE_REDUCTIONS = os.environ.get("FUNCGRAD_IN_PLACE_REDUCTIONS", "1") != "0"
 
 
 def _c_lowerable(eqn) -> bool:
@@ -86,6 +91,37 @@ class _Segment:
         self.temps = temps
         self.cfn = None
         self.ptr_types = None
+
+
+class _InPlaceReduction:
+    """A psum/pmax/pmin host step (step `step`) whose operands the buffer planner placed
+    side by side in one block of memory: the block is reduced in place (no copy into a
+    fused buffer) and the results are the same buffers (no copy out). The block lives in
+    the arena (byte offset `arena`, and this object is its key there), or, when a result
+    is a program output, is allocated with the outputs on every run (`fresh`)."""
+
+    __slots__ = ("step", "prim", "ins", "outs", "offsets", "parts", "dtype", "shape",
+                 "operands", "fresh", "arena")
+
+    def __init__(self, step, eqn, ins, outs, slot_avals, fresh):
+        self.step, self.prim, self.ins, self.outs = step, eqn.prim, ins, outs
+        self.dtype = np.dtype(slot_avals[ins[0]].dtype)
+        self.offsets, self.parts, total = [], [], 0     # offsets in elements
+        for s in ins:
+            self.offsets.append(total)
+            total += int(slot_avals[s].size)
+        for slots in (ins, outs):
+            for s, off in zip(slots, self.offsets):
+                av = slot_avals[s]
+                self.parts.append((s, off, off + int(av.size), tuple(map(int, av.shape))))
+        self.shape = (total,)
+        self.operands = [a.aval for a in eqn.inputs]    # for error messages
+        self.fresh = fresh
+        self.arena = None
+
+    def views(self, block):
+        """[(slot, its view of `block`)] for the operands and the results."""
+        return [(s, block[a:b].reshape(shape)) for s, a, b, shape in self.parts]
 
 
 class Executable(SlotProgram):
@@ -363,7 +399,10 @@ class Executable(SlotProgram):
             for sl in slots:
                 first_def.setdefault(sl, i)
                 last_use[sl] = i
-        temps = [s for s in sorted(self.c_written) if s not in out_ids]
+        self._in_place = self._in_place_reductions(out_ids, last_use)
+        self._fresh_blocks = [r for r in self._in_place.values() if r.fresh]
+        placed = {s for r in self._in_place.values() for s in r.ins}
+        temps = [s for s in sorted(self.c_written) if s not in out_ids and s not in placed]
         self._alloc = [(s, tuple(map(int, self.slot_avals[s].shape)), self.slot_avals[s].dtype,
                         int(self.slot_avals[s].size) * self.slot_avals[s].dtype.itemsize)
                        for s in sorted(self.c_written) if s in out_ids]
@@ -394,8 +433,22 @@ class Executable(SlotProgram):
         by_def: dict[int, list] = {}
         for sl in temps:
             by_def.setdefault(first_def.get(sl, 0), []).append(sl)
+        blocks_at: dict[int, list] = {}   # a block is taken when its first operand is written
+        for r in self._in_place.values():
+            if not r.fresh:
+                blocks_at.setdefault(min(first_def[s] for s in r.ins), []).append(r)
         for i, (kind, step) in enumerate(self.steps):
             release_until(i)
+            for r in blocks_at.get(i, []):
+                size = r.dtype.itemsize
+                off, sz = take(r.shape[0] * size)
+                r.arena = offsets[r] = off
+                for slots in (r.ins, r.outs):
+                    for s, o in zip(slots, r.offsets):
+                        offsets[s] = off + o * size
+                # Live until the last use of a result (the operands end at the reduction).
+                live.append((max([last_use.get(s, r.step) for s in r.outs] + [r.step]),
+                             off, sz))
             for sl in by_def.get(i, []):
                 av = self.slot_avals[sl]
                 off, sz = take(max(1, av.size) * av.dtype.itemsize)
@@ -414,6 +467,38 @@ class Executable(SlotProgram):
         self._arena_lock = threading.Lock()
         self._ptr_template = None
         self._fast_plan = None
+
+    def _in_place_reductions(self, out_ids, last_use) -> dict:
+        """{step index: _InPlaceReduction} for the psum/pmax/pmin host steps that can run
+        in place: every operand a distinct buffer computed by this program's C code (not
+        an input, not an output), read by nothing after the reduction, all of one dtype
+        that is its own wire dtype (so not float16, bfloat16 or bool). The others keep the
+        transport's copying path."""
+        found = {}
+        for i, (kind, step) in enumerate(self.steps):
+            if not IN_PLACE_REDUCTIONS or kind != "host" or \
+                    step[0].prim not in collectives.REDUCE_OPS:
+                continue
+            eqn, ins, outs = step
+            slots = [v for k, v in ins if k == "slot"]
+            if not slots or len(slots) != len(ins) or len(set(slots)) != len(slots) or \
+                    len(set(outs)) != len(outs) or set(slots) & set(outs):
+                continue
+            dt = np.dtype(self.slot_avals[slots[0]].dtype)
+            if collectives.wire_dtype(dt) != dt or any(
+                    s < self.n_in or s not in self.c_written or s in out_ids or
+                    last_use.get(s) != i or self.slot_avals[s].dtype != dt for s in slots):
+                continue
+            r = _InPlaceReduction(i, eqn, slots, list(outs), self.slot_avals,
+                                  any(o in out_ids for o in outs))
+            if r.shape[0]:
+                found[i] = r
+        return found
+
+    @property
+    def in_place_reductions(self) -> int:
+        """How many reductions of this program run in place on its own buffers."""
+        return len(self._in_place)
 
     def _new_arena(self):
         """(buffer, {slot or temp: view}, {slot or temp: address}) for one run."""
@@ -636,7 +721,14 @@ class Executable(SlotProgram):
         for s, shape, dt, nb in self._alloc:
             if arrays[s] is None:
                 arrays[s] = _outputs.empty(shape, dt, nb)
-        for kind, step in self.steps:
+        in_place, fresh = self._in_place, {}
+        for r in self._fresh_blocks:
+            # Its results are program outputs: the block is allocated as outputs are.
+            block = fresh[r.step] = _outputs.empty(r.shape, r.dtype,
+                                                   r.shape[0] * r.dtype.itemsize)
+            for sl, v in r.views(block):
+                arrays[sl] = v
+        for i, (kind, step) in enumerate(self.steps):
             t0 = time.perf_counter() if _PROFILE else 0.0
             if kind == "c":
                 ptrs = [_addr(arrays[s]) for s in step.slots]
@@ -646,6 +738,15 @@ class Executable(SlotProgram):
                 if _PROFILE:
                     cm = next(x for x in step.fn.body if isinstance(x, cdsl.Comment))
                     self._profiled_steps += _profile(f"{step.fn.name}: {cm.text}", t0)
+            elif i in in_place:
+                # The operands lie side by side in one block, and the results are the same
+                # buffers (their slots hold views of it already).
+                r = in_place[i]
+                collectives.reduce_in_place(r.prim, fresh[i] if r.fresh else views[r],
+                                            r.operands)
+                if _PROFILE:
+                    self._profiled_steps += _profile(
+                        f"{self.name}: host step {r.prim.name} in place", t0)
             else:
                 eqn, ins, outs = step
                 # A slot may hold a reshape alias of its buffer (fusion.Alias) in the source's
@@ -658,7 +759,8 @@ class Executable(SlotProgram):
                     # A host step may hand back one of its inputs (a while loop that never
                     # runs returns its initial value): if that lives in the arena, its block
                     # is freed after this step, so the result must not stay a view of it.
-                    if isinstance(r, np.ndarray) and np.may_share_memory(r, arena[0]):
+                    if isinstance(r, np.ndarray) and self._arena_offsets and \
+                            np.may_share_memory(r, arena[0]):
                         r = r.copy()
                     arrays[s] = r
                 if _PROFILE:
@@ -674,7 +776,7 @@ class Executable(SlotProgram):
                 out.append(np.full(aval.shape, v, aval.dtype))
             else:
                 arr = arrays[v]
-                if np.may_share_memory(arr, arena[0]):
+                if self._arena_offsets and np.may_share_memory(arr, arena[0]):
                     arr = arr.copy()
                 if arr.shape != aval.shape:
                     arr = arr.reshape(aval.shape)
@@ -1072,6 +1174,14 @@ class CBackend(ReferenceBackend):
         simple = _simple_runner(exe, caddr)
         if simple is not None:
             return simple
+        if exe._host_steps:
+            # Host steps need the arrays (`run_addrs` would raise _NeedArrays every call).
+            def host_runner(arrays):
+                outs = exe.run(cvals + [_contiguous(x._host_value()) for x in arrays])
+                for o in outs:
+                    o.flags.writeable = False
+                return outs
+            return host_runner
 
         def runner(arrays):
             addrs = list(caddr)

@@ -166,6 +166,62 @@ def check_kept_results():
             del out
 
 
+def check_in_place():
+    """Reductions of values the C program computes run in place on its own buffers (no
+    copy into the fused buffer): the results equal NumPy's and the copying path's (sum,
+    mean, max, min of arrays of several shapes, under grad, results returned or used
+    further, inside cond); a pytree with a float16 or int32 leaf beside float32 ones, and
+    program inputs, take the copying path."""
+    from funcgrad.backends import c as cb
+    world = dist.initialize()
+    ws = [[local_value(k, s, np.float32) / 10 for s in ((5, 4), (4,), (4, 3))]
+          for k in range(N)]
+    w = ws[R]
+    x = local_value(0, (6, 5), np.float32) / 10
+
+    def loss(w, x):
+        return fnp.sum(fnp.tanh(fnp.tanh(x @ w[0] + w[1]) @ w[2]) ** 2)
+
+    funcs = {   # name: (function, reductions in place per call, NumPy's result or None)
+        "psum": (lambda w, x: lax.psum([a * 2 for a in w], AX), 1,
+                 [2 * sum(v[i] for v in ws) for i in range(3)]),
+        "pmean": (lambda w, x: lax.pmean([fnp.sin(a) for a in w], AX), 1,
+                  [np.mean([np.sin(v[i]) for v in ws], 0) for i in range(3)]),
+        "pmax": (lambda w, x: lax.pmax([a - 1 for a in w], AX), 1,
+                 [np.max([v[i] - 1 for v in ws], 0) for i in range(3)]),
+        "pmin": (lambda w, x: lax.pmin([a * 3 for a in w], AX), 1,
+                 [np.min([v[i] * 3 for v in ws], 0) for i in range(3)]),
+        "sgd": (lambda w, x: [a - 0.1 * g for a, g in zip(
+            w, lax.pmean(fg.grad(loss)(w, x), AX))], 1, None),
+        "grad returned": (lambda w, x: lax.psum(fg.grad(loss)(w, x), AX), 1, None),
+        "in cond": (lambda w, x: cond(x[0, 0] > -100, lambda v: lax.psum(v * 2, AX),
+                                      lambda v: v, w[0]), 1, [2 * sum(v[0] for v in ws)]),
+        "mixed": (lambda w, x: lax.psum({"f": w[0] * 2, "h": (w[1] * 2).astype(np.float16),
+                                         "i": (w[2] * 10).astype(np.int32)}, AX), 0,
+                  None),
+        "inputs": (lambda w, x: lax.psum(w, AX), 0, [sum(v[i] for v in ws)
+                                                      for i in range(3)]),
+    }
+    for name, (fun, expected, want) in funcs.items():
+        got = {}
+        for in_place in (True, False):
+            cb.IN_PLACE_REDUCTIONS = in_place
+            counts = dict(world.allreduce_counts) if N > 1 else None
+            got[in_place] = [np.asarray(r) for r in
+                             fg.tree.leaves(dist.spmd(fun, backend="c")(w, x))]
+            if N > 1:
+                n_in_place = world.allreduce_counts["in_place"] - counts["in_place"]
+                assert n_in_place == (expected if in_place else 0), \
+                    (name, in_place, n_in_place, R)
+        cb.IN_PLACE_REDUCTIONS = True
+        for a, b in zip(got[True], got[False]):
+            assert a.dtype == b.dtype, (name, a.dtype, b.dtype)
+            np.testing.assert_array_equal(a, b, err_msg=f"process {R}: {name} in place")
+        if want is not None:
+            for a, b in zip(got[True], want):
+                close(a, b, f"{name} in place", 1e-5)
+
+
 def global_sum(v):
     """The sum over processes of a float (eager allreduce)."""
     return float(dist.allreduce(np.asarray(v, np.float64))[()] if N > 1 else v)
@@ -247,6 +303,7 @@ for b in backends:
     check_forward(b)
 check_composition()
 check_kept_results()
+check_in_place()
 check_gradients()
 check_eager()
 dist.shutdown()
