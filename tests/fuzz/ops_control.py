@@ -214,10 +214,17 @@ def _switch_src(a, p, op, ind):
     return pre, f"lax.switch({a[0]}, [{names}], {', '.join(a[1:])})"
 
 
+def switch_index(index, n: int) -> int:
+    """The branch `lax.switch(index, n branches)` takes."""
+    i = (int(index) + 2**31) % 2**32 - 2**31
+    return min(max(i, 0), n - 1)
+
+
 def _switch_ref(a, p, op, ctx, env):
     progs = p["progs"]
-    # lax.switch clamps the index into range.
-    i = int(np.clip(np.asarray(a[0]), 0, len(progs) - 1))
+    # lax.switch converts the index to int32 (wrapping an int64 one), then clamps it into
+    # range: with x64 an int64 sum of -2252774253 takes the last branch (JAX 0.10; seed 99).
+    i = switch_index(np.asarray(a[0]), len(progs))
     return tuple(_run_body(progs[i], env, ctx, a[1:]))
 
 
