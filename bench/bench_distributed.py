@@ -8,10 +8,14 @@ process) and measures, with the global batch fixed:
   3x3 convolutions + pooling, 28x28, batch 64) of bench/workloads.py, written as
   data-parallel `spmd` steps (local gradient, `pmean`, SGD): throughput at P processes
   relative to one (target >= 1.8x at 2 processes on the 2-core machine);
-- funcgrad's fused gradient allreduce (`spmd(lambda g: psum(g, "batch"))` over the MLP's
-  six gradient arrays, 2.7 MB) against a raw mpi4py `Allreduce` of the same bytes in one
-  buffer (target >= 90% of its bandwidth), and the raw Allreduce's latency and bandwidth
-  from 4 B to 16 MB (the inputs of the cost model in docs/distributed.md);
+- funcgrad's fused gradient allreduce over the MLP's six gradient arrays (2.7 MB) against a
+  raw mpi4py `Allreduce` of the same bytes in one buffer (target >= 90% of its
+  bandwidth), interleaved rep by rep: `spmd(lambda g: psum(g, "batch"))` of arrays passed
+  in (the copying path: they are copied into the fused buffer), and a psum of arrays the
+  program computes (`psum(g * 0.5)`, the training step's case: the C backend places them
+  side by side and reduces them in place), timed as that call minus the same `jit` without
+  the psum; and the raw Allreduce's latency and bandwidth from 4 B to 16 MB (the inputs of
+  the cost model in docs/distributed.md);
 - the cost model's predicted efficiency at 8 to 256 processes (ring allreduce:
   2(p-1) latencies + 2(p-1)/p of the gradient bytes over the bandwidth) with the
   bandwidth and latency measured here and with a 10 Gb/s Ethernet network.
@@ -43,15 +47,24 @@ LR = 0.01
 def _timeit(fn, reps, inner, barrier):
     """[seconds per call] over `reps` timed runs of `inner` calls, after a warm-up; runs
     start together on every process."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(reps):
-        barrier()
-        t = time.perf_counter()
-        for _ in range(inner):
+    return _interleaved({"": fn}, reps, inner, barrier)[""]
+
+
+def _interleaved(fns, reps, inner, barrier):
+    """{name: [seconds per call]}: each rep times `inner` calls of every function in turn
+    (so all of them see the same disturbances), after a warm-up; runs start together on
+    every process."""
+    for fn in fns.values():
+        for _ in range(3):
             fn()
-        times.append((time.perf_counter() - t) / inner)
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            barrier()
+            t = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times[name].append((time.perf_counter() - t) / inner)
     return times
 
 
@@ -167,7 +180,7 @@ def worker(args):
     barrier = dist.barrier
     reps, inner = (5, 10) if args.quick else (15, 20)
     out = {"procs": size, "steps": {}, "local": {}, "half_alone": {}, "allreduce": {}}
-    for name in ("mlp", "cnn"):
+    for name in () if args.allreduce_only else ("mlp", "cnn"):
         step, local_step, params, x, y = _step_workload(name, args.quick)
 
         def run(step=step, params=params, x=x, y=y):
@@ -186,17 +199,48 @@ def worker(args):
                 lambda run_local=run_local, x=x[:half], y=y[:half]: run_local(x=x, y=y),
                 reps, inner, barrier))
 
-    # The fused gradient allreduce against a raw Allreduce of the same bytes.
+    # The fused gradient allreduce against a raw Allreduce of the same bytes, interleaved.
     from bench import workloads
     grads = [(np.asarray(w), np.asarray(b)) for w, b in workloads.mlp_data(args.quick)["params"]]
     nbytes = sum(w.nbytes + b.nbytes for w, b in grads)
-    fused = dist.spmd(lambda g: dist.psum(g, "batch"))
     fg_grads = fg.device_put(grads)
-    t_fg = _timeit(lambda: fg.block_until_ready(fused(fg_grads)), reps, inner, barrier)
-    out["allreduce"]["funcgrad_fused"] = {"bytes": nbytes, **_stats(t_fg)}
+    fused = dist.spmd(lambda g: dist.psum(g, "batch"))
+    computed = dist.spmd(lambda g: dist.psum(_halved(g), "batch"))
+    alone = fg.jit(_halved)
+    timed = {"funcgrad_fused": lambda: fg.block_until_ready(fused(fg_grads)),
+             "funcgrad_computed": lambda: fg.block_until_ready(computed(fg_grads)),
+             "computation_alone": lambda: fg.block_until_ready(alone(fg_grads))}
     if world.uses_mpi:
         from mpi4py import MPI
         comm = MPI.COMM_WORLD
+        send = np.ones(nbytes // 4, np.float32)
+        recv = np.empty_like(send)
+        # The same bytes out of place (the reference) and in place (MPI_IN_PLACE); and, as
+        # the in-place psum's own reference, an in-place Allreduce of a buffer NumPy has
+        # just computed (minus that computation): MPI moves freshly written memory slower.
+        timed["mpi4py_same_bytes"] = lambda: comm.Allreduce(send, recv)
+        timed["mpi4py_in_place"] = lambda: comm.Allreduce(MPI.IN_PLACE, recv)
+        fresh = np.empty_like(send)
+        timed["numpy_computed"] = lambda: np.multiply(send, 0.5, out=fresh)
+        timed["mpi4py_computed"] = lambda: comm.Allreduce(
+            MPI.IN_PLACE, np.multiply(send, 0.5, out=fresh))
+    times = _interleaved(timed, reps * (1 if args.quick else 2), inner, barrier)
+    # The in-place psum: a call minus the same computation without it, rep by rep.
+    times["funcgrad_in_place"] = np.subtract(times["funcgrad_computed"],
+                                             times["computation_alone"])
+    if world.uses_mpi:
+        times["mpi4py_computed"] = np.subtract(times["mpi4py_computed"],
+                                               times["numpy_computed"])
+    ar = out["allreduce"]
+    for k in ("funcgrad_fused", "funcgrad_in_place"):
+        ar[k] = {"bytes": nbytes, **_stats(times[k])}
+        if world.uses_mpi:
+            # Raw out-of-place time over ours in each rep (both saw the same disturbances).
+            ar[k]["vs_raw"] = _stats(np.divide(times["mpi4py_same_bytes"], times[k]))
+    ar["computation_alone"] = _stats(times["computation_alone"])
+    if world.uses_mpi:
+        for k in ("mpi4py_in_place", "mpi4py_same_bytes", "mpi4py_computed"):
+            ar[k] = _stats(times[k])
         raw = {}
         for n in ([1, 1 << 10, 1 << 16, 1 << 20, nbytes // 4, 1 << 22] if not args.quick
                   else [1, 1 << 16, nbytes // 4]):
@@ -204,15 +248,17 @@ def worker(args):
             recv = np.empty_like(send)
             raw[str(n * 4)] = _stats(_timeit(lambda s=send, r=recv: comm.Allreduce(s, r),
                                              reps, inner, comm.Barrier))
-        out["allreduce"]["mpi4py_raw"] = raw
-        # For reference: the same bytes reduced in place (what funcgrad does).
-        buf = np.ones(nbytes // 4, np.float32)
-        out["allreduce"]["mpi4py_in_place"] = _stats(_timeit(
-            lambda: comm.Allreduce(MPI.IN_PLACE, buf), reps, inner, comm.Barrier))
+        ar["mpi4py_raw"] = raw
     if rank == 0:
         with open(args.json, "w") as f:
             json.dump(out, f)
     dist.shutdown()
+
+
+def _halved(grads):
+    """Gradients computed in the program (one elementwise pass) for the in-place psum."""
+    import funcgrad as fg
+    return fg.tree.map(lambda a: a * 0.5, grads)
 
 
 def _mpiexec():
@@ -241,7 +287,8 @@ def _launch(procs, args):
         path = os.path.join(tmp, "out.json")
         cmd = [exe, *flags, "-n", str(procs), sys.executable, os.path.abspath(__file__),
                "--worker", "--json", path] + (["--quick"] if args.quick else []) + \
-            (["--timeline"] if args.timeline else [])
+            (["--timeline"] if args.timeline else []) + \
+            (["--allreduce-only"] if args.allreduce_only else [])
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
                               timeout=1800)
         if proc.returncode != 0:
@@ -282,12 +329,14 @@ def report(results, args):
     loads = ", ".join(f"{r['load']:.2f}" for r in results if r.get("load") is not None)
     lines = ["# funcgrad.distributed benchmark", "",
              f"machine: {os.cpu_count()} cores; one thread per process; global batch fixed; "
-             f"load average before each launch: {loads}",
-             "", "| step | procs | ms per global batch (p50) | p95 | throughput vs 1 |",
-             "|---|---|---|---|---|"]
-    base = {name: results[0]["steps"][name]["p50"] for name in ("mlp", "cnn")}
+             f"load average before each launch: {loads}"]
+    names = list(results[0]["steps"])
+    if names:
+        lines += ["", "| step | procs | ms per global batch (p50) | p95 | throughput vs 1 |",
+                  "|---|---|---|---|---|"]
+    base = {name: results[0]["steps"][name]["p50"] for name in names}
     for r in results:
-        for name in ("mlp", "cnn"):
+        for name in names:
             s = r["steps"][name]
             lines.append(f"| {name} | {r['procs']} | {s['p50'] * 1e3:.2f} | "
                          f"{s['p95'] * 1e3:.2f} | {base[name] / s['p50']:.2f}x |")
@@ -299,7 +348,7 @@ def report(results, args):
                                for r in results[1:])
                   + " | speedup bound (whole / half alone) |",
                   "|---|---|---|" + "---|" * len(results[1:]) + "---|"]
-        for name in ("mlp", "cnn"):
+        for name in names:
             cells = [one["local"][name], one["half_alone"][name]] + \
                 [r["local"][name] for r in results[1:]]
             lines.append(f"| {name} | " + " | ".join(
@@ -316,26 +365,37 @@ def report(results, args):
     multi = [r for r in results if "mpi4py_raw" in r["allreduce"]]
     if multi:
         r = multi[-1]
-        fused = r["allreduce"]["funcgrad_fused"]
-        raw = r["allreduce"]["mpi4py_raw"]
-        same = raw[str(fused["bytes"] // 4 * 4)]
+        ar = r["allreduce"]
+        raw = ar["mpi4py_raw"]
+        same = ar["mpi4py_same_bytes"]
         lines += ["", f"## Allreduce ({r['procs']} processes)", "",
-                  "| what | bytes | us (p50) | GB/s | vs raw |", "|---|---|---|---|---|"]
+                  "The rows from `same bytes` on were timed interleaved, rep by rep; `vs raw` "
+                  "is the raw out-of-place time over funcgrad's (ratio of the p50s, then the "
+                  "median of the per-rep ratios).", "",
+                  "| what | bytes | us (p50) | p95 | GB/s | vs raw |", "|---|---|---|---|---|---|"]
+
+        def row(what, nbytes, st, vs=""):
+            lines.append(f"| {what} | {nbytes} | {st['p50'] * 1e6:.1f} | {st['p95'] * 1e6:.1f}"
+                         f" | {nbytes / st['p50'] / 1e9:.2f} | {vs} |")
         for k in sorted(raw, key=int):
-            lines.append(f"| mpi4py Allreduce | {k} | {raw[k]['p50'] * 1e6:.1f} | "
-                         f"{int(k) / raw[k]['p50'] / 1e9:.2f} | |")
-        inplace = r["allreduce"].get("mpi4py_in_place")
-        if inplace:
-            lines.append(f"| mpi4py Allreduce, MPI_IN_PLACE | {fused['bytes'] // 4 * 4} | "
-                         f"{inplace['p50'] * 1e6:.1f} | "
-                         f"{fused['bytes'] / inplace['p50'] / 1e9:.2f} | |")
-        lines.append(f"| funcgrad fused psum (6 arrays) | {fused['bytes']} | "
-                     f"{fused['p50'] * 1e6:.1f} (p95 {fused['p95'] * 1e6:.1f}) | "
-                     f"{fused['bytes'] / fused['p50'] / 1e9:.2f} | "
-                     f"{same['p50'] / fused['p50'] * 100:.0f}% |")
+            row("mpi4py Allreduce", int(k), raw[k])
+        nbytes = ar["funcgrad_fused"]["bytes"]
+        row("mpi4py Allreduce, same bytes, out of place", nbytes, same)
+        row("mpi4py Allreduce, same bytes, MPI_IN_PLACE", nbytes, ar["mpi4py_in_place"])
+        row("mpi4py Allreduce, MPI_IN_PLACE, of a buffer NumPy just computed (minus the "
+            "computation)", nbytes, ar["mpi4py_computed"],
+            f"{same['p50'] / ar['mpi4py_computed']['p50'] * 100:.0f}%")
+        for key, what in (("funcgrad_fused", "funcgrad psum of the 6 arrays passed in "
+                           "(copied into the fused buffer)"),
+                          ("funcgrad_in_place", "funcgrad psum of the 6 arrays computed in "
+                           "the program (in place; call minus the computation alone)")):
+            st = ar[key]
+            row(what, nbytes, st, f"{same['p50'] / st['p50'] * 100:.0f}% "
+                f"({st['vs_raw']['p50'] * 100:.0f}%)")
+    if multi and names:
         alpha, beta = _fit_alpha_beta(raw)
         compute = {name: results[0]["steps"][name]["p50"] for name in ("mlp", "cnn")}
-        grad_bytes = {"mlp": fused["bytes"], "cnn": _cnn_grad_bytes()}
+        grad_bytes = {"mlp": nbytes, "cnn": _cnn_grad_bytes()}
         lines += ["", "## Predicted weak-scaling efficiency (ring allreduce, no overlap)", "",
                   (f"measured here: latency {alpha * 1e6:.1f} us, bandwidth "
                    f"{beta / 1e9:.2f} GB/s; 10 GbE: 50 us, 1.1 GB/s"), "",
@@ -367,6 +427,8 @@ def main():
     parser.add_argument("--output", help="also write the report (markdown + JSON) here")
     parser.add_argument("--timeline", action="store_true",
                         help="also time the parts of the multi-process steps")
+    parser.add_argument("--allreduce-only", action="store_true",
+                        help="only the allreduce measurements (2 processes; no steps)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -374,7 +436,9 @@ def main():
         worker(args)
         return
     procs = [int(p) for p in args.procs.split(",")]
-    if procs[0] != 1:
+    if args.allreduce_only:
+        procs = [max(procs)]
+    elif procs[0] != 1:
         procs = [1] + procs
     results = [_launch(p, args) for p in procs]
     report(results, args)
