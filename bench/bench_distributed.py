@@ -131,6 +131,7 @@ def _timeline(world, step, args, steps):
     ns = time.perf_counter_ns
     events = []
     start, finish = world.allreduce_start, world.allreduce_finish
+    in_place = getattr(world, "allreduce_in_place", None)
 
     def timed_start(arrays, op):
         events.append((0, ns()))
@@ -140,7 +141,14 @@ def _timeline(world, step, args, steps):
         res = finish(token)
         events.append((1, ns()))
         return res
+
+    def timed_in_place(buf, op, operands=()):
+        events.append((0, ns()))
+        in_place(buf, op, operands)
+        events.append((1, ns()))
     world.allreduce_start, world.allreduce_finish = timed_start, timed_finish
+    if in_place is not None:
+        world.allreduce_in_place = timed_in_place
     try:
         for _ in range(3):
             step()
@@ -153,6 +161,8 @@ def _timeline(world, step, args, steps):
             bounds.append((t0, ns()))
     finally:
         del world.allreduce_start, world.allreduce_finish
+        if in_place is not None:
+            del world.allreduce_in_place
     rows = []
     for t0, t1 in bounds:
         inside = [(k, t) for k, t in events if t0 <= t <= t1]
