@@ -355,6 +355,58 @@ def test_scan_rnn():
                rtol=1e-5, atol=1e-6)
 
 
+def _step_kinds(f, *args):
+    from funcgrad.backends import get_backend
+    low = fg.jit(f, backend="opencl").lower(*args)
+    exe = get_backend("opencl").executable(low.program, None, low.name)
+    return [k for k, *_ in exe.steps]
+
+
+def test_scan_runs_as_a_device_loop():
+    """A scan whose body is kernels runs as one step of its program that enqueues the body's
+    kernels per iteration (x_i and y_i addressed in the stacked arrays): forward and
+    reverse, several carries, ys that are the old or new carry or the x itself (copied),
+    integer carries, length 1, and scans that keep the host loop (a literal carry, a body
+    with a host step, a nested scan)."""
+    wx, wh, xs, h0 = rnd(4, 8), rnd(8, 8, seed=1) * 0.3, rnd(7, 3, 4, seed=2), rnd(3, 8)
+
+    def rnn(wx, wh, xs, h0, reverse=False):
+        def step(h, x):
+            h = jnp.tanh(x @ wx + h @ wh)
+            return h, jnp.sum(nn.softmax(h), axis=1)
+        return lax.scan(step, h0, xs, reverse=reverse)
+
+    def several(xs, h0):
+        def step(c, x):
+            h, n, acc = c
+            new = h * 0.9 + jnp.sum(x) * 0.1
+            return (new, n + 1, acc + x[0]), (h, new, x, n)
+        return lax.scan(step, (h0, jnp.int32(0), jnp.zeros(4, jnp.float32)), xs)
+
+    assert "scan" in _step_kinds(rnn, wx, wh, xs, h0) and \
+        "host" not in _step_kinds(rnn, wx, wh, xs, h0)
+    assert "scan" in _step_kinds(several, xs, h0) and "host" not in _step_kinds(several, xs, h0)
+    both_cases([("rnn", rnn, (wx, wh, xs, h0)),
+                ("rnn reverse", lambda *a: rnn(*a, reverse=True), (wx, wh, xs, h0)),
+                ("several", several, (xs, h0)),
+                ("length 1", several, (xs[:1], h0)),
+                ("grad", fg.grad(lambda wh: jnp.sum(rnn(wx, wh, xs, h0)[1] ** 2)), (wh,))],
+               rtol=1e-4, atol=1e-5)
+
+    def host_body(xs):   # sort has no device lowering: the body keeps the host loop
+        return lax.scan(lambda c, x: (c + jnp.sort(x)[0], c), jnp.float32(0), xs[:, 0])
+
+    def nested(xs, h0):   # the outer body holds a scan; the inner one is a device loop
+        def step(h, x):
+            h2, ys = lax.scan(lambda g, r: (g * 0.5 + r[0], g), h, x)
+            return h2, ys
+        return lax.scan(step, h0, xs)
+
+    assert "host" in _step_kinds(host_body, xs)
+    both_cases([("host body", host_body, (xs,)), ("nested", nested, (xs, h0[0]))],
+               rtol=1e-5, atol=1e-6)
+
+
 def test_cond_branch_returning_one_value_twice():
     """Fuzzer finding (2026-12-01 00:39 #2, reduced): a cond branch that returns one value
     as two outputs hands back one DeviceBuffer for both; the first output's last use

@@ -22,7 +22,9 @@ Transfer rule: data moves only at these points.
   copy it back (waiting for the kernels that produce it).
 - Equations without a device lowering (host steps: e.g. sort, linear-algebra solvers,
   argmax) copy their operands to the host, run the NumPy implementation and upload the
-  results. `scan`, `while_loop` and `cond` run their bodies as compiled device programs
+  results. A `scan` whose body is kernels only is a device loop: its body's kernels are
+  part of the program and are enqueued once per iteration (`Executable._lower_scan`).
+  Other scans, `while_loop` and `cond` run their bodies as compiled device programs
   driven from Python; only a `while` predicate or `cond` index is read back per step.
 
 Dtypes: complex64/complex128 compute as `float2`/`double2`, bfloat16 (stored as `ushort`)
@@ -194,11 +196,16 @@ class Executable(SlotProgram):
     """A program compiled for one OpenCL device: `run(list of DeviceBuffer) -> list of
     DeviceBuffer` (outputs are new buffers, or views of inputs for pass-through values)."""
 
-    def __init__(self, program: Program, device, name: str = "f"):
+    def __init__(self, program: Program, device, name: str = "f", scan_body=None):
+        """`scan_body=(namer, num_consts, num_carry)`: the body of a scan that its parent
+        runs as a device loop (`_lower_scan`): kernels are planned with the parent's namer,
+        not built, and read x_i / write y_i at `ok.SCAN_STEP`'s offset into the stacked
+        arrays; the parent builds them into its program and calls `_bind`."""
         ocl = _opencl()
         self.device = device
         self.name = kernel_name(name)
         self.program = passes.optimize(program)
+        self._scan_slices(scan_body)
         self.kernel_dtypes = _kernel_dtypes(device)
         self.plan = fusion.plan(self.program, lambda e: _device_lowerable(e, self.kernel_dtypes))
         # (primitive name, why) of each equation that runs on the host
@@ -213,12 +220,65 @@ class Executable(SlotProgram):
         self.matmul = ok.MatmulConfig(variant, ocl.preferred_matmul_tile(device),
                                       device.local_mem_size, device.vector_width_float,
                                       device.compute_units)
+        if scan_body is not None:
+            self.functions = self._plan(scan_body[0])
+            return
         self._build()
 
+    def _scan_slices(self, scan_body):
+        """`scan_io` {var id: pointer expression} for a scan body's x_i inputs and y_i
+        outputs (`ok.scan_slice`), and `scan_keys` {param name: launch argument}."""
+        self.scan_io: dict = {}
+        self.scan_keys: dict = {}
+        self.scan_ok = True
+        self._label = ""    # the start of each kernel's comment
+        if scan_body is None:
+            return
+        self._label = "scan body: "
+        _, nc, ncar = scan_body
+        self.scan_keys[ok.SCAN_STEP.name] = ("step",)
+        prog = self.program
+        # A y that is an input or a carry of the body is copied into its slice after the
+        # body's kernels (`_lower_scan`); the others are written there by their kernels.
+        self.scan_copies = {v.id for v in prog.invars + list(prog.outvars[:ncar])
+                            if isinstance(v, Var)}
+        for kind, vs in (("xs", prog.invars[nc + ncar:]), ("ys", prog.outvars[ncar:])):
+            for j, v in enumerate(vs):
+                if not isinstance(v, Var) or (kind == "ys" and v.id in self.scan_io and
+                                              v.id not in self.scan_copies):
+                    self.scan_ok = False   # a literal y, or a computed value as two ys
+                    return
+                pname = f"{kind}_{j}"
+                self.scan_keys[pname] = (kind, j)
+                if kind == "xs" or v.id not in self.scan_copies:
+                    self.scan_io[v.id] = ok.scan_slice(pname, v.aval.dtype, v.aval.size)
+
+    def _step_buffers(self, step):
+        buffers, used = super()._step_buffers(step)
+        if self.scan_io:
+            for vid in buffers.keys() & self.scan_io.keys():
+                buffers[vid] = self.scan_io[vid]
+        return buffers, used
+
     def _build(self):
-        namer = ok.Namer(self.name)
+        functions = self._plan(ok.Namer(self.name))
+        self.module = cdsl.Module(tuple(functions))
+        self.source, options = ok.render(self.module, _rounded_div_sqrt(self.device)) \
+            if functions else ("", ())
+        prog = _opencl().build_program(self.source, self.device, options,
+                                       use_cache=_binary_worth_caching(self.device)) \
+            if functions else None
+        self._bind(prog)
+        self._plan_releases()
+
+    def _plan(self, namer) -> list:
+        """Lower every plan step: the kernels' functions (returned), the steps with their
+        launches still to bind (`_pending`), host steps and device scan loops."""
         functions = []
         pending = []   # (step index, [ok.Launch], {param name: key}, temps)
+        self._pending = pending
+        self._bodies: list = []           # executables of scan bodies run as device loops
+        self._written: set[int] = set()   # ids of the values kernels write
         row_groups = codegen.row_groups(
             self.plan.steps,
             lambda k: ok.row_fusable(k) and _host_reason(k, self.kernel_dtypes) is None)
@@ -231,12 +291,13 @@ class Executable(SlotProgram):
                 buffers, used = self._group_buffers(group)
                 launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
                 if launches is not None:
-                    launches = _commented(launches, codegen.row_group_label(group))
+                    launches = _commented(launches, self._label + codegen.row_group_label(group))
                     functions.extend(lc.fn for lc in launches)
-                    pending.append((len(self.steps), launches,
-                                    {self._param(s).name: ("slot", s) for s in used}, []))
+                    keys = {self._param(s).name: ("slot", s) for s in used}
+                    pending.append((len(self.steps), launches, keys | self.scan_keys, []))
                     self.steps.append(("kernels", None,
                                        [self._slot(k.root) for k in group]))
+                    self._written.update(k.root.id for k in group)
                     skip.update(range(si + 1, si + len(group)))
                     continue
             if isinstance(step, fusion.Alias):
@@ -245,6 +306,11 @@ class Executable(SlotProgram):
                 else:
                     self.steps.append(("fill", (self._slot(step.out), step.src.val)))
                 continue
+            if isinstance(step, fusion.Host) and step.eqn.prim is control.scan_p:
+                body_functions = self._lower_scan(step.eqn, namer)
+                if body_functions is not None:
+                    functions.extend(body_functions)
+                    continue
             why = _host_reason(step, self.kernel_dtypes)
             if why is not None:
                 self.host_reasons.append((step.eqn.prim.name, why))
@@ -267,19 +333,21 @@ class Executable(SlotProgram):
             for t in temps:
                 keys[t.param.name] = ("temp", t)
             outs = [self._slot(v) for v in eqn.outputs]
-            launches = _commented(launches, codegen.step_label(step, buffers))
+            launches = _commented(launches, self._label + codegen.step_label(step, buffers))
             functions.extend(lc.fn for lc in launches)
-            pending.append((len(self.steps), launches, keys, temps))
+            pending.append((len(self.steps), launches, keys | self.scan_keys, temps))
             self.steps.append(("kernels", None, outs))
+            self._written.update(v.id for v in eqn.outputs)
         self._set_out_slots()
-        self.module = cdsl.Module(tuple(functions))
-        self.source, options = ok.render(self.module, _rounded_div_sqrt(self.device)) \
-            if functions else ("", ())
-        prog = _opencl().build_program(self.source, self.device, options,
-                                       use_cache=_binary_worth_caching(self.device)) \
-            if functions else None
+        return functions
+
+    def _bind(self, prog) -> None:
+        """The planned launches (and those of the scan bodies) as kernels of the built
+        program `prog`, with their arguments."""
         ocl = _opencl()
-        for idx, launches, keys, temps in pending:
+        for body in self._bodies:
+            body._bind(prog)
+        for idx, launches, keys, temps in self._pending:
             lst = []
             temp_index = {id(t): n for n, t in enumerate(temps)}
             for lc in launches:
@@ -299,7 +367,59 @@ class Executable(SlotProgram):
                 lst.append(_Launch(prog.kernel(lc.fn.name), gsize, lsize, args, lc.fn.name))
             nbytes = [max(1, int(np.prod(t.shape))) * t.dtype.itemsize for t in temps]
             self.steps[idx] = ("kernels", (lst, nbytes), self.steps[idx][2])
-        self._plan_releases()
+
+    def _lower_scan(self, eqn, namer) -> list | None:
+        """A scan whose body is kernels only becomes a device loop: one step of this program
+        that enqueues the body's kernels (built into this program) once per iteration, x_i
+        and y_i addressed in the stacked arrays by the step argument, the carry alternating
+        between two buffers; no Python call of a sub-executable, no copies, no allocation
+        per iteration (the C backend's `_lower_scan`, with the host as the loop). Returns
+        the body's kernel functions, or None to keep the host loop (no iterations, a body
+        with host steps, an output that no kernel of the body writes)."""
+        p = eqn.params
+        nc, ncar, n = p["num_consts"], p["num_carry"], p["length"]
+        if n == 0:
+            return None
+        body = Executable(p["program"], self.device, f"{self.name}_b{len(self._bodies)}",
+                          scan_body=(namer, nc, ncar))
+        if not body.scan_ok or not body.functions or \
+                any(k != "kernels" for k, *_ in body.steps) or \
+                any(k != "slot" for k, _, _ in body.out_slots):
+            return None
+        carry_in = list(range(nc, nc + ncar))
+        carry_out = [s for _, s, _ in body.out_slots[:ncar]]
+        ys = body.program.outvars[ncar:]
+        if len(set(carry_out)) < ncar or set(carry_out) & set(range(body.n_in)) or \
+                not set(carry_out) <= {s for k, _, outs in body.steps for s in outs} or \
+                not {v.id for v in ys if v.id not in body.scan_copies} <= body._written:
+            return None
+        for j, v in enumerate(ys):
+            if v.id in body.scan_copies:
+                slot = body.slot_of[v.id]
+                src = body.scan_io.get(v.id, body._param(slot))   # an x: its slice
+                dst = ok.scan_slice(f"ys_{j}", v.aval.dtype, v.aval.size)
+                launches = _commented(ok.copy_kernel(dst, src, v.aval.size, namer),
+                                      f"scan body: y_{j} (a copy)")
+                body.functions.extend(lc.fn for lc in launches)
+                body._pending.append((len(body.steps), launches,
+                                      {body._param(slot).name: ("slot", slot)} |
+                                      body.scan_keys, []))
+                body.steps.append(("kernels", None, []))
+        fixed = set(range(body.n_in)) | set(carry_out)
+        scratch = sorted({s for _, _, outs in body.steps for s in outs} - fixed)
+        self._bodies.append(body)
+        in_slots = []
+        for a in eqn.inputs:
+            if isinstance(a, Var):
+                in_slots.append(self._slot(a))
+            else:   # a literal (reverse mode's seed 1.0, a zero initial count): filled
+                in_slots.append(self._new_slot(a.aval, "lit"))
+                self.steps.append(("fill", (in_slots[-1], a.val)))
+        self.steps.append(("scan", _ScanLoop(
+            body, nc, ncar, n, p["reverse"], in_slots,
+            [self._slot(v) for v in eqn.outputs], carry_in, carry_out, scratch),
+            [self._slot(v) for v in eqn.outputs]))
+        return body.functions
 
     def _plan_releases(self):
         """After step i, the intermediates whose last use is step i go back to the pool."""
@@ -324,6 +444,8 @@ class Executable(SlotProgram):
             elif kind == "host":
                 _, ins, outs = payload
                 yield kind, [v for k, v in ins if k == "slot"], outs
+            elif kind == "scan":
+                yield kind, payload.in_slots, payload.out_slots
             else:
                 yield kind, [], [payload[0]]
 
@@ -371,6 +493,10 @@ class Executable(SlotProgram):
                     lc.kernel.enqueue_checked_args(lc.gsize, lc.lsize, vals)
                 for buf, size in tbufs:
                     pool.give_back(buf, size)
+            elif kind == "scan":
+                loop = step[1]
+                for s, b in zip(loop.out_slots, loop.run(bufs, self._alloc)):
+                    bufs[s] = b
             elif kind == "host":
                 eqn, ins, outs = step[1]
                 in_bufs = [v if k == "lit" else bufs[v] for k, v in ins]
@@ -410,6 +536,74 @@ class Executable(SlotProgram):
                 b = b.reshape(aval.shape)
             out.append(b)
         return out
+
+
+@dataclasses.dataclass
+class _ScanLoop:
+    """A scan run as a device loop (`Executable._lower_scan`): the body's bound launches
+    enqueued once per iteration. Body slots: consts 0..nc-1, `carry_in`, then x inputs
+    (read through the stacked arrays); `carry_out` alternate between two buffers;
+    `scratch`, the body's intermediates, are allocated once per run."""
+    body: Executable
+    nc: int
+    ncar: int
+    length: int
+    reverse: bool
+    in_slots: list      # the scan equation's inputs, in the outer program
+    out_slots: list     # its outputs: the final carry, then the stacked ys
+    carry_in: list
+    carry_out: list
+    scratch: list
+
+    def run(self, bufs, alloc) -> list:
+        body, nc, ncar, n = self.body, self.nc, self.ncar, self.length
+        pool = _opencl().buffer_pool(body.device)
+        bb: list = [None] * len(body.slot_avals)
+        for j in range(nc):
+            bb[j] = bufs[self.in_slots[j]]
+        io = {"xs": [bufs[s].buffer for s in self.in_slots[nc + ncar:]],
+              "ys": [alloc(s) for s in self.out_slots[ncar:]]}
+        ys = io["ys"]
+        io["ys"] = [y.buffer for y in ys]
+        for s in self.scratch:
+            bb[s] = body._alloc(s)
+        sets = [[body._alloc(s) for s in self.carry_out] for _ in range(min(n, 2))]
+        carry = [bufs[s] for s in self.in_slots[nc:nc + ncar]]
+        temps = [[pool.acquire(b) for b in nbytes] for _, (_, nbytes), _ in body.steps]
+        for k in range(n):
+            for s, b in zip(self.carry_in, carry):
+                bb[s] = b
+            carry = sets[k % 2]
+            for s, b in zip(self.carry_out, carry):
+                bb[s] = b
+            step = np.int64(n - 1 - k if self.reverse else k)
+            for (_, (lst, _), _), tb in zip(body.steps, temps):
+                for lc in lst:
+                    vals = []
+                    for a in lc.args:
+                        kind = a[0]
+                        if kind == "slot":
+                            vals.append(bb[a[1]].buffer)
+                        elif kind == "step":
+                            vals.append(step)
+                        elif kind == "temp":
+                            vals.append(tb[a[1]][0])
+                        elif kind == "local":
+                            vals.append(a[1])
+                        else:
+                            vals.append(io[kind][a[1]])
+                    lc.kernel.enqueue_checked_args(lc.gsize, lc.lsize, vals)
+        # (the device's in-order queue runs these kernels before any later user of the
+        # memory handed back)
+        for tb in temps:
+            for buf, size in tb:
+                pool.give_back(buf, size)
+        for s in self.scratch:
+            bb[s].release()
+        if n > 1:
+            for b in sets[n % 2]:
+                b.release()
+        return list(carry) + ys
 
 
 def _commented(launches, label):

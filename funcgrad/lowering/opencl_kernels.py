@@ -106,14 +106,26 @@ def _local_param(name, dtype):
 
 
 def _params_of(body) -> list:
-    """Pointer params (global buffers) referenced in `body`, in first-use order."""
+    """Params referenced in `body` (global buffers, and the scan step `SCAN_STEP` of a scan
+    body's kernels), in first-use order."""
     seen, out = set(), []
     for node in cdsl.ast.walk(tuple(body)):
-        if isinstance(node, cdsl.Param) and isinstance(node.type, cdsl.PtrType) and \
-                node.name not in seen:
+        if isinstance(node, cdsl.Param) and node.name not in seen:
             seen.add(node.name)
             out.append(node)
     return out
+
+
+# A scan body's kernels run once per step with the step's index as this argument: they read
+# x_i and write y_i at its offset into the stacked arrays (`scan_slice`).
+SCAN_STEP = cdsl.Param("scan_i", cdsl.i64)
+
+
+def scan_slice(name, dtype, size):
+    """Step `SCAN_STEP`'s slice (of `size` elements) of a scan's stacked input or output,
+    the buffer parameter `name`: a pointer the kernels index like any buffer."""
+    ptr = c.param(name, dtype)
+    return cdsl.BinOp("+", ptr, c.mul(SCAN_STEP, c.i64(size)), ptr.type)
 
 
 class Namer:
@@ -474,6 +486,13 @@ def row_fusable(kernel: Kernel) -> bool:
     return not split_reduction(n_out, kernel.eqn.inputs[0].aval.size // max(1, n_out))
 
 
+def copy_kernel(dst, src, n, name) -> list[Launch]:
+    """A kernel copying `n` elements from pointer `src` to pointer `dst`."""
+    if n == 0:
+        return []
+    return [_flat_kernel(name("copy"), n, lambda i: [c.store(dst, i, c.load(src, i))])]
+
+
 # The device lowering of the loop kernel kinds that need no device parameters
 # (`fusion.step_kind`; reductions take the work-group size): `(kernel, buffers, namer)` ->
 # launches.
@@ -574,7 +593,8 @@ def matmul_kernel(name, dt, B, M, N, K, a, a_fc, b, b_cf, out, ts, rb=None,
             body.append(cdsl.If(c.land(c.lt(m_, c.i64(M)), c.lt(n_, c.i64(N))), (
                 c.store(out, c.add(c.mul(bi, c.i64(M * N)),
                                    c.add(c.mul(m_, c.i64(N)), n_)), accs[r][q]),)))
-    params = tuple(p for p in _params_of(body) if p.type.space != "local") + (As, Bs)
+    params = tuple(p for p in _params_of(body)
+                   if getattr(p.type, "space", None) != "local") + (As, Bs)
     nbytes = tb * ts * item
 
     def groups(n):
