@@ -191,26 +191,19 @@ class Executable(SlotProgram):
             if split and sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
                 flush()   # bounded functions: units can then compile concurrently
 
-        row_groups = codegen.row_groups(self.plan.steps)
-        skip: set[int] = set()
-        for si, step in enumerate(self.plan.steps):
-            if si in skip:
-                continue
-            group = row_groups.get(si)
-            if group is not None:
-                bufs, used = self._group_buffers(group)
-                stmts = codegen.emit_rows(cn, group, bufs)
-                if stmts is not None:
-                    add(codegen.row_group_label(group), stmts, used, [],
-                        [k.root for k in group])
-                    skip.update(range(si + 1, si + len(group)))
-                    continue
+        def lower_group(group, bufs, used):
+            stmts = codegen.emit_rows(cn, group, bufs)
+            if stmts is not None:
+                add(codegen.row_group_label(group), stmts, used, [], [k.root for k in group])
+            return stmts is not None
+
+        def lower_step(step):
             if isinstance(step, fusion.Alias):
                 src = step.src
                 if isinstance(src, Var):
                     self.slot_of[step.out.id] = self._slot(src)
                     self.alias[step.out.id] = src.id
-                continue
+                return
             if isinstance(step, fusion.Host) and step.eqn.prim is control.scan_p:
                 lowered = self._lower_scan(step.eqn)
                 if lowered is not None:
@@ -219,11 +212,11 @@ class Executable(SlotProgram):
                                               step.eqn.params["length"])
                     add(f"scan (length {symbolic.name_of(length)})", stmts, used, temps,
                         step.eqn.outputs, split=False)
-                    continue
+                    return
             if not _c_supported(step):
                 flush()
                 self._add_host_step(step.eqn)
-                continue
+                return
             eqn = step.eqn
             buffers, used = self._step_buffers(step)
             temps = gemm.Temps(self._temp_names)
@@ -239,6 +232,8 @@ class Executable(SlotProgram):
             add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs, flat=flat)
             if _PROFILE:
                 flush()
+
+        self._each_step(lower_group, lower_step)
         flush()
         self._set_out_slots()
         self._host_steps = any(k == "host" for k, _ in self.steps)

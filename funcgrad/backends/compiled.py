@@ -20,7 +20,7 @@ from .. import config
 from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
 from ..lowering import cnodes as cn
-from ..lowering import fusion
+from ..lowering import codegen, fusion
 from ..lru import LRU
 from ..prims import control
 from .reference import run_impl
@@ -86,6 +86,22 @@ class SlotProgram:
             buffers[a.id] = self._param(s)
             used.append(s)
         return buffers, used
+
+    def _each_step(self, lower_group, lower_step, fusable=lambda step: True) -> None:
+        """Lower the plan's steps in order: a row group (`codegen.row_groups`, over the
+        steps `fusable` accepts) by `lower_group(kernels, buffers, used)`, which returns
+        whether it lowered it (else its members go one by one), every other step by
+        `lower_step(step)`."""
+        groups = codegen.row_groups(self.plan.steps, fusable)
+        after = 0   # the first step not lowered with a group
+        for si, step in enumerate(self.plan.steps):
+            if si < after:
+                continue
+            group = groups.get(si)
+            if group is not None and lower_group(group, *self._group_buffers(group)):
+                after = si + len(group)
+                continue
+            lower_step(step)
 
     def _group_buffers(self, steps):
         """`_step_buffers` of several steps computed together (a row group)."""

@@ -279,46 +279,43 @@ class Executable(SlotProgram):
         self._pending = pending
         self._bodies: list = []           # executables of scan bodies run as device loops
         self._written: set[int] = set()   # ids of the values kernels write
-        row_groups = codegen.row_groups(
-            self.plan.steps,
-            lambda k: ok.row_fusable(k) and _host_reason(k, self.kernel_dtypes) is None)
-        skip: set[int] = set()
-        for si, step in enumerate(self.plan.steps):
-            if si in skip:
-                continue
-            group = row_groups.get(si)
-            if group is not None:
-                buffers, used = self._group_buffers(group)
-                launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
-                if launches is not None:
-                    launches = _commented(launches, self._label + codegen.row_group_label(group))
-                    functions.extend(lc.fn for lc in launches)
-                    keys = {self._param(s).name: ("slot", s) for s in used}
-                    pending.append((len(self.steps), launches, keys | self.scan_keys, []))
-                    self.steps.append(("kernels", None,
-                                       [self._slot(k.root) for k in group]))
-                    self._written.update(k.root.id for k in group)
-                    skip.update(range(si + 1, si + len(group)))
-                    continue
+
+        def add(launches, label, used, temps, outs):
+            """Record a step of `launches` (commented `label`) writing values `outs`."""
+            keys = {self._param(s).name: ("slot", s) for s in used} | self.scan_keys
+            keys.update((t.param.name, ("temp", t)) for t in temps)
+            launches = _commented(launches, self._label + label)
+            functions.extend(lc.fn for lc in launches)
+            pending.append((len(self.steps), launches, keys, temps))
+            self.steps.append(("kernels", None, [self._slot(v) for v in outs]))
+            self._written.update(v.id for v in outs)
+
+        def lower_group(group, buffers, used):
+            launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
+            if launches is not None:
+                add(launches, codegen.row_group_label(group), used, [],
+                    [k.root for k in group])
+            return launches is not None
+
+        def lower_step(step):
             if isinstance(step, fusion.Alias):
                 if isinstance(step.src, Var):
                     self.slot_of[step.out.id] = self._slot(step.src)
                 else:
                     self.steps.append(("fill", (self._slot(step.out), step.src.val)))
-                continue
+                return
             if isinstance(step, fusion.Host) and step.eqn.prim is control.scan_p:
                 body_functions = self._lower_scan(step.eqn, namer)
                 if body_functions is not None:
                     functions.extend(body_functions)
-                    continue
+                    return
             why = _host_reason(step, self.kernel_dtypes)
             if why is not None:
                 self.host_reasons.append((step.eqn.prim.name, why))
                 self._add_host_step(step.eqn)
-                continue
+                return
             eqn = step.eqn
             buffers, used = self._step_buffers(step)
-            keys = {self._param(s).name: ("slot", s) for s in used}
             temps = []
             kind = fusion.step_kind(step)
             if kind == "dot":
@@ -330,14 +327,10 @@ class Executable(SlotProgram):
                                                    self.device.is_gpu)
             else:
                 launches = ok.LOOP_KERNELS[kind](step, buffers, namer)
-            for t in temps:
-                keys[t.param.name] = ("temp", t)
-            outs = [self._slot(v) for v in eqn.outputs]
-            launches = _commented(launches, self._label + codegen.step_label(step, buffers))
-            functions.extend(lc.fn for lc in launches)
-            pending.append((len(self.steps), launches, keys | self.scan_keys, temps))
-            self.steps.append(("kernels", None, outs))
-            self._written.update(v.id for v in eqn.outputs)
+            add(launches, codegen.step_label(step, buffers), used, temps, eqn.outputs)
+
+        self._each_step(lower_group, lower_step, lambda k: ok.row_fusable(k) and
+                        _host_reason(k, self.kernel_dtypes) is None)
         self._set_out_slots()
         return functions
 
