@@ -333,3 +333,15 @@ def test_a_propagated_nan_stays_nan_inside_a_loop_body():
             for s in range(3)]
     assert all(np.isnan(r) for r in runs)
     assert not value_expect(base, runs, f32).stable
+
+
+def test_an_oversized_input_is_refused_not_allocated():
+    """Shrinking a seed-99 finding produced an input of 1.6e9 elements (a dim pinned after
+    its type was size-checked); allocating it got the fuzz run killed by the OOM killer.
+    The generator now rejects such programs, and building the values refuses them."""
+    from fuzz.program import Input, OracleError
+    from fuzz.values import Dims, Type
+    d = Dims()
+    a, b = d.new([40000] * 8), d.new([40000] * 8)
+    with pytest.raises(OracleError, match="too large"):
+        Input("x0", Type((a, b), "float32"), "normal", 0).values(d, 0)

@@ -323,6 +323,13 @@ def programs(draw, fdtype: str, x64: bool, mode: str, name: str = "prog",
             from hypothesis import reject
             reject()
         outs = produced[-1:]
+    # Pinning a dim after a value's type was checked (check_numel) makes the value as large
+    # as the product of its dims' largest sizes: an input of 1.6e9 elements (12 GB, and the
+    # fuzz process killed by the OOM killer) while shrinking a seed-99 finding.
+    lim = MAX_NUMEL_BIG if b.has_big else MAX_NUMEL
+    if any(b.dims.numel(t.dims) > 4 * lim for t in b.types.values()):
+        from hypothesis import reject
+        reject()
     prog = Program(name, list(b.inputs), b.ops, outs, b.dims, fdtype, x64,
                    types=dict(b.types))
     _scalar_params(b, prog)

@@ -21,6 +21,7 @@ from .values import (HALF, NP, Dims, Type, finfo, gen_values, index_values, is_f
                      kind)
 
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
+MAX_INPUT_ELEMENTS = 1 << 24
 
 
 @dataclasses.dataclass
@@ -53,6 +54,10 @@ class Input:
 
     def values(self, dims: Dims, inst: int) -> np.ndarray:
         shape = dims.shape(self.type.dims, inst)
+        if math.prod(shape) > MAX_INPUT_ELEMENTS:
+            # (the generator keeps programs far below this; a bug there must not take the
+            # machine's memory: the OOM killer ended a run at 24 GB)
+            raise OracleError(f"input {self.name} of shape {shape} is too large")
         if self.kind == "index":
             return index_values(shape, dims.size(self.bound, inst), self.seed, inst,
                                 self.oob, self.unique)
