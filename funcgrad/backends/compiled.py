@@ -87,12 +87,13 @@ class SlotProgram:
             used.append(s)
         return buffers, used
 
-    def _each_step(self, lower_group, lower_step, fusable=lambda step: True) -> None:
+    def _each_step(self, lower_group, lower_step, fusable=lambda step: True,
+                   min_row: int = 0) -> None:
         """Lower the plan's steps in order: a row group (`codegen.row_groups`, over the
         steps `fusable` accepts) by `lower_group(kernels, buffers, used)`, which returns
         whether it lowered it (else its members go one by one), every other step by
-        `lower_step(step)`."""
-        groups = codegen.row_groups(self.plan.steps, fusable)
+        `lower_step(step)`; `min_row`: see `codegen.row_groups`."""
+        groups = codegen.row_groups(self.plan.steps, fusable, min_row)
         after = 0   # the first step not lowered with a group
         for si, step in enumerate(self.plan.steps):
             if si < after:

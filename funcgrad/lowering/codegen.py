@@ -1459,15 +1459,24 @@ def row_count(kernel: Kernel):
     return None
 
 
-def row_groups(steps, fusable=lambda step: True) -> dict[int, list]:
+def row_length(kernel: Kernel) -> int:
+    """Elements a row-group member touches per row: its reduced operand's (a reduction) or
+    its own (a map)."""
+    x = kernel.eqn.inputs[0].aval if kernel.kind == "reduce" else kernel.root.aval
+    return x.size // max(1, kernel.root.aval.shape[0])
+
+
+def row_groups(steps, fusable=lambda step: True, min_row: int = 0) -> dict[int, list]:
     """{index of the first step: kernels} for runs of consecutive loop kernels over the same
     rows that contain a trailing-axis reduction (`emit_rows` fuses them when every value
     crosses from one kernel to the next within its row). `fusable(step)`: whether a backend
-    computes that step in a row group (a step it cannot ends the run)."""
+    computes that step in a row group (a step it cannot ends the run); `min_row`: the
+    longest member row a group needs (shorter rows run faster kernel by kernel)."""
     groups, run, n = {}, [], None
 
     def close():
-        if len(run) >= 2 and any(k.kind == "reduce" for _, k in run):
+        if len(run) >= 2 and any(k.kind == "reduce" for _, k in run) and \
+                max(row_length(k) for _, k in run) >= min_row:
             groups[run[0][0]] = [k for _, k in run]
 
     for i, step in enumerate(steps):
