@@ -863,3 +863,20 @@ def test_pow_derivatives_at_zero_follow_jax(backend, mode):
     t = run(mode, lambda v: fg.jvp(lambda u: 0 ** u, (v,), (fnp.ones_like(v),))[1], ys)
     assert_same(t, np.array([0.0, 0.0, 0.0, np.nan], np.float32), zero_sign=False,
                 err="jvp of 0 ** y")
+
+
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_quantile_landing_on_an_infinity_is_nan(backend):
+    """jnp.quantile's linear method is low * (1 - w) + high * w also where the position is
+    integral, so a quantile that lands exactly on -inf/+inf is NaN (-inf * 1 + -inf * 0),
+    as in NumPy; between an infinity and a finite value it is that infinity. funcgrad
+    picked the end value instead (fuzz seed 123)."""
+    x = np.array([0.0, 0.5676715, -1.4e-45, -0.2946, -0.28845, -np.inf, -0.70994], np.float32)
+    q = np.array([0.0, 0.1, 0.5, 1.0], np.float32)
+    got = np.asarray(fg.jit(lambda v: fnp.quantile(v, q), backend=backend)(x))
+    assert np.isnan(got[0]) and got[1] == -np.inf and np.isfinite(got[2:]).all()
+    y = np.array([1.0, np.inf, 2.0], np.float32)
+    got = np.asarray(fg.jit(lambda v: fnp.quantile(v, q), backend=backend)(y))
+    np.testing.assert_allclose(got[:3], [1.0, 1.2, 2.0], rtol=1e-6)
+    assert np.isnan(got[3])
+    assert float(fnp.median(y)) == 2.0   # midpoint of equal neighbours: no 0 weight

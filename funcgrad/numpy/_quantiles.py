@@ -121,8 +121,10 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, weights, name):
     lo_v = at(_fnp.clip(lo, 0, top))
     hi_v = at(_fnp.clip(hi, 0, top))
     if method == "linear":
-        # The end weights are exact 0/1 where pos is integral: inf * 0 must not give NaN.
-        res = _fnp.where(hw == 0, lo_v, _fnp.where(lw == 0, hi_v, lo_v * lw + hi_v * hw))
+        # JAX's (and NumPy's) weighted sum, also where pos is integral: a quantile that
+        # lands exactly on an infinite value is NaN there (-inf * 1 + -inf * 0), as
+        # jnp.quantile gives (fuzz seed 123)
+        res = lo_v * lw + hi_v * hw
     elif method == "lower":
         res = lo_v
     elif method == "higher":
