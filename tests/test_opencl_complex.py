@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+from narrow_data import narrow_data
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -133,22 +134,9 @@ def test_complex_kernels_compile_and_agree(x64):
 
 
 def _narrow_data(dt):
-    rng = np.random.default_rng(2)
-    special = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 3.0e38, -3.0e38,
-                        1e-40, -1e-40, 9.2e-41, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 255.5, 1e-3],
-                       np.float32)
-    n = 256 - len(special)
-    with np.errstate(over="ignore"):      # 3e38 is inf in float16
-        x = np.concatenate([special, rng.standard_normal(n).astype(np.float32) * 10]).astype(dt)
-        y = np.concatenate([special[::-1], rng.standard_normal(n).astype(np.float32)]).astype(dt)
-    f32 = (rng.standard_normal(256) * 1e3).astype(np.float32)
-    f32[:len(special)] = special
-    f32[len(special):len(special) + 4] = [1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.3961e38, -1.0001]
-    # just above a bfloat16 tie in double: rounded through float32 (to the tie, then to
-    # even), as ml_dtypes does
-    f64 = f32.astype(np.float64) * (1 + 2 ** -30)
-    i32 = rng.integers(-(1 << 25), 1 << 25, 256).astype(np.int32)
-    i32[:2] = [(1 << 24) + (1 << 16) + 1, 0x1008001]
+    x, y, f32, f64, i32 = narrow_data(dt, [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan,
+                                           3.0e38, -3.0e38, 1e-40, -1e-40, 9.2e-41,
+                                           1 + 2 ** -8, 1 + 3 * 2 ** -8, 255.5, 1e-3])
     ones = np.array([1.0] + [2 ** -8] * 511, np.float32).reshape(2, 256).T.astype(dt)
     return x, y, f32, f64, i32, ones
 
