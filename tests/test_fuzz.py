@@ -356,3 +356,20 @@ def test_a_tangent_past_the_dtype_range_is_not_compared():
     assert tangent_in_range(dc, "float32").tolist() == [False, False, True, False]
     assert tangent_in_range(np.array([1e38]), "float64").tolist() == [True]
     assert tangent_in_range(np.array([2e4, 1e4]), "float16").tolist() == [False, True]
+
+
+def test_nan_to_num_of_a_lost_value_is_unstable():
+    """Seed 123: nan_to_num turned the NaN marking an einsum that may overflow ("any
+    result") into -2.0 in every perturbed run, which looked stable next to the base run's
+    finite value, so funcgrad's (and JAX's) -3.4e38 was reported."""
+    from fuzz.program import Ctx, Op, Perturb, Program, evaluate
+    from fuzz.values import Dims, Type
+    d = Dims()
+    n = d.new([2] * 8)
+    t = Type((n,), "float32")
+    op = Op("nan_to_num", ("x",), {"nan": -2.0}, ("v",), (t,))
+    prog = Program("p", [], [op], ["v"], d, "float32", types={"x": t, "v": t})
+    base = {"x": np.array([1.0, 2.0])}
+    run = evaluate(prog, {"x": np.array([np.nan, 2.0])},
+                   Ctx(d, 0, Perturb(0, base={"x": base["x"], "v": base["x"]})))[0]
+    assert np.isnan(run[0]) and run[1] == 2.0

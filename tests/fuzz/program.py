@@ -301,6 +301,11 @@ def to_oracle(a: np.ndarray) -> np.ndarray:
 ELEMENTWISE_TO_EXACT = frozenset({"less", "less_equal", "greater", "greater_equal", "equal",
                                   "not_equal", "isfinite", "isinf", "isnan", "signbit",
                                   "astype"})
+# Ops whose float result drops or replaces a NaN operand: where the operand's NaN marks a
+# value that lost all accuracy, their result there is itself unknown (NaN in the run).
+NAN_CONSUMERS_ELEMENTWISE = frozenset({"nan_to_num", "fmax", "fmin"})
+NAN_CONSUMERS = NAN_CONSUMERS_ELEMENTWISE | {"nansum", "nanmax", "nanmin", "nanmean",
+                                             "nanvar", "nanstd", "nanmedian", "nanquantile"}
 
 
 class Perturb:
@@ -355,7 +360,7 @@ class Perturb:
                 masks.append(lost)
         if not masks:
             return None
-        if op.name not in ELEMENTWISE_TO_EXACT:
+        if op.name not in ELEMENTWISE_TO_EXACT and op.name not in NAN_CONSUMERS_ELEMENTWISE:
             return True
         out = masks[0]
         for m in masks[1:]:
@@ -478,6 +483,10 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                 v = ctx.round(v, t)
                 if lost is not None and not is_float(t.dtype):
                     v = ctx.perturb.unsettle(v, lost)
+                elif lost is not None and op.name in NAN_CONSUMERS:
+                    # nan_to_num of an "anything" (seed 123: an einsum whose float32
+                    # accumulation may overflow) is anything too, not -2.0
+                    v = np.where(np.broadcast_to(lost, np.shape(v)), np.nan, v)
                 if ctx.perturb is not None and is_float(t.dtype):
                     err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
                     err = _propagated_nan_err(spec, args, v, op, t, ctx, err)
