@@ -373,3 +373,16 @@ def test_nan_to_num_of_a_lost_value_is_unstable():
     run = evaluate(prog, {"x": np.array([np.nan, 2.0])},
                    Ctx(d, 0, Perturb(0, base={"x": base["x"], "v": base["x"]})))[0]
     assert np.isnan(run[0]) and run[1] == 2.0
+
+
+def test_an_rnn_gate_that_may_go_either_way_is_unstable():
+    """Seed 123: an LSTM gate input summed terms of 1e35 that cancel (3.7e4 in float32 in
+    one order, -1.7e13 in another): the gate saturates either way, and the reference
+    backend and JAX took different sides. The oracle now perturbs the gates' inputs by
+    their rounding bound, and a row whose gate may be on either side is unstable."""
+    from fuzz.ops_control import _gate_lost
+    g = np.array([[3.7e4, -6.3e34, 7.2e35], [3.0, -2.0, 1.0]])
+    gerr = np.array([[1e29], [1e-6]])
+    assert _gate_lost(g, gerr).tolist() == [[True], [False]]
+    # a small error bound is left to the random perturbations
+    assert not _gate_lost(np.array([[0.01]]), np.array([[0.02]])).any()

@@ -382,6 +382,15 @@ def _lstm_src(a, p, op, ind):
     return pre, f"(lambda r: (r[0][0], r[0][1], r[1]))(lax.scan({n}, ({h0}, {c0}), {xs}))"
 
 
+def _gate_lost(g, gerr) -> np.ndarray:
+    """Rows (keepdims) with a gate input whose rounding error bound `gerr` is above its
+    own size and above 0.5, enough to move a sigmoid by an eighth of its range and a tanh
+    by a quarter: the gate may be on either side there (smaller errors are the random
+    perturbations' business)."""
+    with np.errstate(invalid="ignore"):
+        return np.any((np.abs(g) < gerr) & (gerr > 0.5), axis=-1, keepdims=True)
+
+
 def _rnn_ref(cell):
     def ref(a, p, op, ctx, env):
         t = op.types[0]
@@ -406,16 +415,26 @@ def _rnn_ref(cell):
                 if cell == "gru":
                     gx = r(r(x @ wx) + bias)
                     gh = r(h @ wh)
+                    if ctx.perturb is not None:
+                        lost = _gate_lost(gx, gerr) | _gate_lost(gh, gerr)
+                        gx, gh = r(ctx.perturb.apply(gx, gerr)), r(ctx.perturb.apply(gh, gerr))
                     rg = r(_sigmoid(r(gx[:, :H] + gh[:, :H])))
                     z = r(_sigmoid(r(gx[:, H:2 * H] + gh[:, H:2 * H])))
                     nn_ = r(np.tanh(r(gx[:, 2 * H:] + r(rg * gh[:, 2 * H:]))))
                     new_h = r(r(r(1 - z) * nn_) + r(z * h))
                     if ctx.perturb is not None:
                         herr = 4 * e * (np.abs((1 - z) * nn_) + np.abs(z * h)) + gerr
-                        new_h = r(ctx.perturb.apply(new_h, herr))
+                        new_h = np.where(lost, np.nan, r(ctx.perturb.apply(new_h, herr)))
                     h = new_h
                 else:
                     g = r(r(r(x @ wx) + r(h @ wh)) + bias)
+                    if ctx.perturb is not None:
+                        # The gates' inputs carry the matmuls' rounding: where it exceeds
+                        # |g| a saturated gate may take either side (terms of 1e35 that
+                        # cancel to 3.7e4 in float32, -1.7e13 in another order; seed 123),
+                        # which errors added to c and h alone never show.
+                        g = r(ctx.perturb.apply(g, gerr))
+                        lost = _gate_lost(g, gerr)
                     i = r(_sigmoid(g[:, :H]))
                     f = r(_sigmoid(g[:, H:2 * H]))
                     u = r(np.tanh(g[:, 2 * H:3 * H]))
@@ -428,6 +447,10 @@ def _rnn_ref(cell):
                     h = r(o * r(np.tanh(c)))
                     if ctx.perturb is not None:
                         h = r(ctx.perturb.apply(h, 4 * e * np.abs(h) + gerr))
+                        # a row whose gates may have gone either way is anything from here
+                        # on (three random runs rarely take the other side of the gate)
+                        c = np.where(lost, np.nan, c)
+                        h = np.where(lost, np.nan, h)
                 hs.append(h)
         stacked = np.stack(hs) if hs else np.zeros((0,) + h.shape)
         return (h, stacked) if cell == "gru" else (h, c, stacked)
