@@ -1,6 +1,7 @@
 """Reduction primitives: `reduce_sum/max/min/prod`, `argmax/argmin`, `cumsum`."""
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 from .. import core, dtypes
@@ -236,10 +237,35 @@ def argmin(x, axis, index_dtype=dtypes.int32):
 cumsum_p = core.new_primitive("cumsum")
 
 
+def _cumsum_acc(dt):
+    """The type running sums accumulate in: float64 for the floats narrower than it
+    (complex128 for complex64), as funcgrad's sums do; the dtype itself otherwise (integers
+    wrap). A float32 running sum of 36,000 values near 1.7 drifted by 24 (0.04%): each
+    addition to 60,000 rounds the same way (fuzz seed 456); JAX's prefix scan errs by
+    about log2(n) ulps, a float64 running sum by half an ulp."""
+    dt = np.dtype(dt)
+    if dt.kind == "c":
+        return np.dtype(np.complex128)
+    if dt.kind == "f" and dt.itemsize < 8:
+        return np.dtype(np.float64)
+    if dt.kind == "V":   # ml_dtypes' narrow floats
+        try:
+            ml_dtypes.finfo(dt)
+            return np.dtype(np.float64)
+        except ValueError:
+            return dt
+    return dt
+
+
 def _cumsum_np(x, *, axis, reverse):
-    if reverse:
-        return np.flip(np.cumsum(np.flip(x, axis), axis=axis, dtype=x.dtype), axis)
-    return np.cumsum(x, axis=axis, dtype=x.dtype)
+    acc = _cumsum_acc(x.dtype)
+    src = np.flip(x, axis) if reverse else x
+    if acc != x.dtype:
+        src = src.astype(acc)
+    out = np.cumsum(src, axis=axis, dtype=acc)
+    if acc != x.dtype:
+        out = out.astype(x.dtype)
+    return np.flip(out, axis) if reverse else out
 
 
 def _cumsum_batch(size, vals, dims, *, axis, reverse):
