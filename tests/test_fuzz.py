@@ -386,3 +386,24 @@ def test_an_rnn_gate_that_may_go_either_way_is_unstable():
     assert _gate_lost(g, gerr).tolist() == [[True], [False]]
     # a small error bound is left to the random perturbations
     assert not _gate_lost(np.array([[0.01]]), np.array([[0.02]])).any()
+
+
+def test_a_lost_value_stays_unstable_where_the_base_run_is_nan():
+    """Seed 456: a product that underflows to -0.0 in one order (exactly -4.6e-13) was
+    marked "any result" (NaN in the perturbed runs), but pow(-4.6e-13, 1e-40) is NaN in the
+    base run too, so the marker looked like a stable NaN and funcgrad's (and JAX's) -inf
+    was reported. Where a lost operand meets a base NaN the run now takes another class."""
+    from fuzz.program import Ctx, Lit, Op, Perturb, Program, evaluate
+    from fuzz.values import Dims, Type
+    d = Dims()
+    n = d.new([2] * 8)
+    t = Type((n,), "float32")
+    op = Op("power", ("x", Lit(1e-40)), {"spell": "{0} ** {1}", "cdt": "float32"}, ("v",),
+            (t,))
+    prog = Program("p", [], [op], ["v"], d, "float32", types={"x": t, "v": t})
+    x = np.array([-4.6e-13, -2.0])
+    base_env = {"x": x}
+    base = evaluate(prog, base_env, Ctx(d, 0, None))[0]
+    assert np.isnan(base).all()
+    run = evaluate(prog, {"x": np.array([np.nan, -2.0])}, Ctx(d, 0, Perturb(0, base=base_env)))[0]
+    assert run[0] == 0.0 and np.isnan(run[1])

@@ -20,7 +20,9 @@ import numpy as np
 import scipy.special as sps
 
 from .generate import Builder
-from .program import EPS, INT_MAX, INT_MIN, Lit, acc_eps, acc_overflow, fix, growth
+from .program import (
+    ELEMENTWISE_OPS, EPS, INT_MAX, INT_MIN, Lit, acc_eps, acc_overflow, fix, growth,
+)
 from .values import (
     BOOL,
     F16,
@@ -253,6 +255,7 @@ def _float_unary(name, src, ref, domain=None, ulps=4.0, grad_ok=True, weight=2, 
                                   (np.abs(out) + _abs(a[0]) + 1.0))
     if name in _PERIODIC:
         err = _periodic_err(err, abs(ulps))
+    ELEMENTWISE_OPS.add(name)
     register(OpDef(name, gen, oracle, lambda a, p, op, ind: src.format(*a), ulps=abs(ulps),
                    err_fn=err, grad_ok=grad_ok, weight=weight, exact=exact or out_bool))
 
@@ -687,6 +690,7 @@ def _binary_gen(name):
     def src(a, p, op, ind):
         return p["spell"].format(*a)
 
+    ELEMENTWISE_OPS.add(name)
     err = _err_add if name in ("add", "subtract") else \
         _err_logaddexp if name in ("logaddexp", "logaddexp2") else \
         _err_remainder if name in ("remainder", "fmod") else None
