@@ -407,3 +407,17 @@ def test_a_lost_value_stays_unstable_where_the_base_run_is_nan():
     assert np.isnan(base).all()
     run = evaluate(prog, {"x": np.array([np.nan, -2.0])}, Ctx(d, 0, Perturb(0, base=base_env)))[0]
     assert run[0] == 0.0 and np.isnan(run[1])
+
+
+def test_prod_with_an_infinite_factor_and_an_underflow_is_unstable():
+    """Seed 456: prod([-0.032, 1.4e-45, inf, -1.2e-38]) is +inf exactly but NaN in float32
+    (JAX too): the small factors underflow to -0 first. An infinite factor now counts as a
+    large one in the prod error model, so the element is "any result"."""
+    from types import SimpleNamespace
+
+    from fuzz.ops import OPS
+    from fuzz.program import Type
+    x = np.array([-3.2110091e-02, 1.4012985e-45, np.inf, -1.1754944e-38])
+    op = SimpleNamespace(name="prod", args=("x",), params={"axis": None, "keepdims": False})
+    err = OPS["prod"].err([x], np.asarray(np.inf), op, Type((), "float32"), None)
+    assert np.isnan(err)

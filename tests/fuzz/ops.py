@@ -950,7 +950,10 @@ def _reduction_gen(name):
                 # Partial products lie between the products of the small and of the large
                 # factors: they may overflow (or underflow to 0) in one order and not in
                 # another.
-                big = np.prod(np.maximum(fin, 1.0), axis=ax, keepdims=kd)
+                # (an infinite factor counts as large: -0.032 * 1.4e-45 underflows to -0,
+                # and -0 * inf is NaN where the exact product is inf; seed 456)
+                big = np.prod(np.maximum(np.where(np.isinf(xa), np.inf, fin), 1.0), axis=ax,
+                              keepdims=kd)
                 small = np.prod(np.where(fin > 0, np.minimum(fin, 1.0), 1.0), axis=ax,
                                 keepdims=kd)
                 tiny = float(finfo(NP[_acc_dtype(t.dtype)]).tiny)
