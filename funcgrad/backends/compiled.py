@@ -66,8 +66,8 @@ class SlotProgram:
     def _slot(self, var: Var) -> int:
         s = self.slot_of.get(var.id)
         if s is None:
-            s = self._new_slot(var.aval, _SHORT.get(self._producer.get(var.id, "t"),
-                                                    self._producer.get(var.id, "t")))
+            prim = self._producer.get(var.id, "t")
+            s = self._new_slot(var.aval, _SHORT.get(prim, prim))
             self.slot_of[var.id] = s
         return s
 
