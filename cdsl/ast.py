@@ -493,19 +493,35 @@ class Module:
         _set(self, "includes", tuple(self.includes))
 
 
+_NODE_FIELDS: dict = {}
+
+
+def _node_fields(cls) -> tuple | None:
+    """The dataclass field names of `cls` (None for a class that is not a node)."""
+    try:
+        return _NODE_FIELDS[cls]
+    except KeyError:
+        f = getattr(cls, "__dataclass_fields__", None)
+        f = _NODE_FIELDS[cls] = tuple(f) if f is not None else None
+        return f
+
+
 def walk(node):
-    """Every AST node and type under `node` (tuples/lists are walked), parents first."""
-    if isinstance(node, (tuple, list)):
-        for x in node:
-            yield from walk(x)
-        return
-    if not hasattr(node, "__dataclass_fields__"):
-        return
-    yield node
-    for name in node.__dataclass_fields__:
-        v = getattr(node, name)
-        if isinstance(v, (tuple, list)) or hasattr(v, "__dataclass_fields__"):
-            yield from walk(v)
+    """Every AST node and type under `node` (tuples/lists are walked), parents first.
+    (An explicit stack: the lowering walks statement trees millions of times, and nested
+    generators cost a frame per level per node.)"""
+    stack = [node]
+    pop, push, fields_of = stack.pop, stack.extend, _node_fields
+    while stack:
+        n = pop()
+        fields = fields_of(type(n))
+        if fields is None:
+            if isinstance(n, (tuple, list)):
+                push(reversed(n))
+            continue
+        yield n
+        if fields:
+            push(reversed([getattr(n, f) for f in fields]))
 
 
 def calls(node) -> set:
