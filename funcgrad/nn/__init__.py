@@ -14,6 +14,7 @@ import numpy as np
 
 from funcgrad import lax
 from funcgrad import numpy as fnp
+from funcgrad.numpy import _dtypes
 from funcgrad.nn import initializers
 from funcgrad.nn._scaled_dot import (
     BlockScaleConfig,
@@ -84,10 +85,14 @@ def relu6(x):
 
 
 def sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), finite with finite gradients for every x."""
-    x = fnp.asarray(x)
-    e = fnp.exp(-_abs(x))
-    return fnp.where(x >= 0, fnp.ones_like(e), e) / (1 + e)
+    """The logistic function 1 / (1 + exp(-x)), finite with finite gradients for every x.
+
+    One primitive, `lax.logistic`, as in JAX: its derivative is s * (1 - s) from the
+    output alone, so a recurrent cell's forward pass keeps one residual per gate instead
+    of the five intermediates of an exp/where/divide composition (the GRU step of issue
+    15). Integers are promoted to float, as by `exp`."""
+    (x,) = _dtypes._promote("sigmoid", x, to_float=True)
+    return lax.logistic(x)
 
 
 def hard_sigmoid(x):
