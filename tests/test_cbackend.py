@@ -458,3 +458,77 @@ def test_gradient_of_split_compiles_to_branch_free_loops():
     src = fg.jit(g).lower(x, W).source
     assert "clamp_i64" not in src, src
     close(fg.jit(g)(x, W), fg.jit(g, backend="reference")(x, W))
+
+
+# --- map groups: consecutive map kernels over one shape share one loop -------------------
+
+def _adam(p, m, v, g):
+    m2 = 0.9 * m + 0.1 * g
+    v2 = 0.999 * v + 0.001 * g * g
+    return p - 0.01 * m2 / (fnp.sqrt(v2) + 1e-8), m2, v2
+
+
+def test_map_group_computes_an_optimizer_update_in_one_loop():
+    args = [arr(64, 48) for _ in range(4)]
+    args[2] = fnp.abs(args[2])
+    close(*both(_adam, *args))
+    src = fg.jit(_adam, backend="c").lower(*args).source
+    assert "one loop for" in src
+    assert src.count("for (int64_t") == 1, src
+
+
+def test_map_group_member_reading_an_earlier_member_elsewhere_is_not_fused():
+    # b reads a transposed: a's element (j, i) may not be computed when b needs it
+    def f(x):
+        a = fnp.exp(x) + 1.0
+        b = a.T * 2.0 + x
+        return a, b
+    x = arr(32, 32)
+    close(*both(f, x))
+    assert "one loop for" not in fg.jit(f, backend="c").lower(x).source
+    # and a member reading an earlier one shifted along a row
+    def g(x):
+        a = fnp.sin(x) * 3.0
+        b = fnp.concatenate([a[:, 1:], a[:, :1]], axis=1) + x
+        return a, b
+    close(*both(g, x))
+    assert "one loop for" not in fg.jit(g, backend="c").lower(x).source
+
+
+def test_map_group_outputs_of_several_dtypes_and_a_scan_body():
+    def f(x, y):
+        return x > y, (x * y).astype(np.int32), fnp.where(x > y, x, y), x - y
+    close(*both(f, arr(7, 33), arr(7, 33)))
+
+    def cell(h, x):
+        z = nn.sigmoid(x[:, :8] + h)
+        n = fnp.tanh(x[:, 8:] + z * h)
+        return (1 - z) * n + z * h, n * z
+
+    def loss(h0, xs):
+        h, ys = lax.scan(cell, h0, xs)
+        return fnp.sum(h ** 2) + fnp.sum(ys)
+    h0, xs = arr(5, 8), arr(6, 5, 16)
+    close(*both(fg.value_and_grad(loss, argnums=(0, 1)), h0, xs), rtol=1e-4, atol=1e-5)
+
+
+def test_map_group_with_a_donated_input_and_new_sizes():
+    f = fg.jit(_adam, backend="c", donate_argnums=(0, 1, 2))
+    for n in (64, 40, 1):
+        p, m, v, g = (RNG.standard_normal((n, 24)).astype(np.float32) for _ in range(4))
+        v = np.abs(v)
+        want = fg.jit(_adam, backend="reference")(p, m, v, g)
+        got = f(fnp.asarray(p), fnp.asarray(m), fnp.asarray(v), fnp.asarray(g))
+        close(got, want)
+
+
+def test_map_groups_can_be_turned_off():
+    code = ("import funcgrad as fg, funcgrad.numpy as fnp\n"
+            "f = lambda a, b: (a * 2, a + b, fnp.exp(b))\n"
+            "print(fg.jit(f, backend='c').lower(fnp.ones((9, 9)), fnp.ones((9, 9))).source)")
+    env = dict(os.environ, FUNCGRAD_MAP_GROUPS="0")
+    off = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        check=True).stdout
+    assert "one loop for" in on and "one loop for" not in off

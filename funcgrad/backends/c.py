@@ -59,6 +59,9 @@ _ARG_PRIMS = (rd.argmax_p, rd.argmin_p)
 # planner can place them side by side (`_InPlaceReduction`); 0 keeps the transport's
 # copying path everywhere (for comparisons).
 IN_PLACE_REDUCTIONS = os.environ.get("FUNCGRAD_IN_PLACE_REDUCTIONS", "1") != "0"
+# Consecutive map kernels over one shape share one loop nest (`codegen.emit_map_group`);
+# FUNCGRAD_MAP_GROUPS=0 lowers them one loop each (to measure the difference).
+MAP_GROUPS = os.environ.get("FUNCGRAD_MAP_GROUPS", "1") != "0"
 # Rows shorter than this run kernel by kernel, not in a row group: measured A/B in one
 # process on the Xeon of 2026-12-01 (xent gradient and softmax, fused / unfused): rows of
 # 4-32 elements 1.1-1.8x slower fused, 100-256 about even (within the noise of a loaded
@@ -198,8 +201,11 @@ class Executable(SlotProgram):
                 flush()   # bounded functions: units can then compile concurrently
 
         def lower_group(group, bufs, used):
-            stmts = codegen.emit_rows(cn, group, bufs)
+            rows = any(k.kind == "reduce" for k in group)
+            stmts = (codegen.emit_rows if rows else codegen.emit_map_group)(cn, group, bufs)
             if stmts is not None:
+                # (not "flat" for donation: a later member may read a donated input at an
+                # element an earlier member has already overwritten)
                 add(codegen.row_group_label(group), stmts, used, [], [k.root for k in group])
             return stmts is not None
 
@@ -239,7 +245,7 @@ class Executable(SlotProgram):
             if _PROFILE:
                 flush()
 
-        self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN)
+        self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS)
         flush()
         self._set_out_slots()
         self._host_steps = any(k == "host" for k, _ in self.steps)

@@ -88,12 +88,16 @@ class SlotProgram:
         return buffers, used
 
     def _each_step(self, lower_group, lower_step, fusable=lambda step: True,
-                   min_row: int = 0) -> None:
+                   min_row: int = 0, map_groups: bool = False) -> None:
         """Lower the plan's steps in order: a row group (`codegen.row_groups`, over the
-        steps `fusable` accepts) by `lower_group(kernels, buffers, used)`, which returns
-        whether it lowered it (else its members go one by one), every other step by
-        `lower_step(step)`; `min_row`: see `codegen.row_groups`."""
+        steps `fusable` accepts) and, with `map_groups`, a run of map kernels over one
+        shape (`codegen.map_groups`) by `lower_group(kernels, buffers, used)`, which
+        returns whether it lowered it (else its members go one by one), every other step
+        by `lower_step(step)`; `min_row`: see `codegen.row_groups`."""
         groups = codegen.row_groups(self.plan.steps, fusable, min_row)
+        if map_groups:
+            taken = {i + k for i, g in groups.items() for k in range(len(g))}
+            groups.update(codegen.map_groups(self.plan.steps, fusable, taken))
         after = 0   # the first step not lowered with a group
         for si, step in enumerate(self.plan.steps):
             if si < after:

@@ -719,6 +719,93 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
 _MAX_PIECES = 16
 
 
+def map_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
+    """{index of the first step: kernels} for runs of two or more consecutive map kernels
+    over one shape that `emit_map_group` may compute in one loop nest; `skip`: indices of
+    steps taken by another kind of group (a row group), which end a run."""
+    groups, run = {}, []
+
+    def close():
+        if len(run) >= 2:
+            groups[run[0][0]] = [k for _, k in run]
+
+    for i, step in enumerate(steps):
+        ok = i not in skip and isinstance(step, Kernel) and step.kind == "map" and \
+            fusable(step) and not _loops_over_operand(step)
+        if not ok or (run and step.root.aval.shape != run[0][1].root.aval.shape):
+            close()
+            run = []
+        if ok:
+            run.append((i, step))
+    close()
+    return groups
+
+
+def _loops_over_operand(kernel: Kernel) -> bool:
+    """Whether `emit_map_kernel` loops over the operand's shape rather than the root's (a
+    reshape of a computed value, not flat)."""
+    x = kernel.eqn.inputs[0] if kernel.eqn.inputs else None
+    return kernel.eqn.prim is st.reshape_p and isinstance(x, Var) and x.aval.ndim > 1 and \
+        not _is_flat_kernel(kernel)
+
+
+def emit_map_group(c, kernels, buffers) -> list | None:
+    """One loop nest computing the map kernels `kernels` (in order, over one shape): their
+    stores share the loop, subexpressions they share are computed once, and a member that
+    reads an earlier member's value at the same index takes it from the register it was
+    just computed in, not back from memory (XLA's multi-output fusion: an optimizer's
+    updates of m, v and the parameter; a recurrent cell's gates and the residuals its
+    backward pass keeps). None when a member reads an earlier member's value at another
+    index (that element may not be computed yet), or a split of the nest would need more
+    pieces than one kernel may have."""
+    shape = kernels[0].root.aval.shape
+    n = kernels[0].root.aval.size
+    if type(n) is int and n == 0:
+        return []
+    ok = [True]
+
+    def point(em, idx):
+        for k in kernels:
+            root, x = k.root, (k.eqn.inputs[0] if k.eqn.inputs else None)
+            if k.eqn.prim is st.reshape_p and isinstance(idx, Flat) and isinstance(x, Var):
+                val = em.value(x, Flat(idx.expr, x.aval.shape), k)
+            else:
+                val = em.inline(k.eqn, idx, k)
+            if not _is_named(val, root.aval.dtype):
+                val = em.let(val, root.aval.dtype)
+            em.stmts.append(c.store(buffers[root.id], em.offset(idx, shape), val))
+            em.memo[(root.id, _idx_key(idx))] = val
+            em.watch.add(root.id)
+        ok[0] = ok[0] and em.row_ok
+        return em.stmts
+
+    if all(_is_flat_kernel(k) for k in kernels) or len(shape) <= 1:
+        one = type(n) is int and n == 1
+        i = c.i64(0) if one else c.var("i", dtypes.int64)
+        body = point(KernelEmitter(c, buffers, watch=set()), Flat(i, shape))
+        if not ok[0]:
+            return None
+        if one:
+            return [cdsl.Block(tuple(body))]
+        return [c.for_(i, c.i64(0), c.i64(n), body, parallel=n >= PARALLEL_MIN, simd=True)]
+    ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
+             for d, m in enumerate(shape)]
+
+    def emit(ranges):
+        em = KernelEmitter(c, buffers, watch=set())
+        em.ranges = ranges
+        return em, point(em, ivars)
+    full = {v: (0, int(m)) for v, m in zip(ivars, shape)
+            if type(m) is int and isinstance(v, cdsl.Var)}
+    budget = [_MAX_PIECES]
+    stmts = _split_nest(c, emit, ivars, shape, full, 0, budget, n >= PARALLEL_MIN)
+    if not ok[0]:
+        return None
+    if not full and all(type(m) is int for m in shape):
+        return [cdsl.Block(tuple(stmts))]
+    return stmts
+
+
 def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     """The loops over axes `start`... of a map kernel whose point statements `emit(ranges)`
     builds. Where a pad or a concatenation switches pieces along a loop (the gradient of a
@@ -1496,7 +1583,8 @@ def row_group_label(kernels) -> str:
     """The comment above a row group's code: its operations and the type it writes."""
     from .symbolic import shape_text
     names = ", ".join(k.eqn.prim.name for k in kernels)
-    return f"rows of {names} -> {shape_text(kernels[-1].root.aval)}"
+    what = "rows of" if any(k.kind == "reduce" for k in kernels) else "one loop for"
+    return f"{what} {names} -> {shape_text(kernels[-1].root.aval)}"
 
 
 def emit_rows(c, kernels, buffers, parallel=None, accumulator=None) -> list | None:
