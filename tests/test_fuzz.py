@@ -430,3 +430,30 @@ def test_a_loss_whose_terms_may_overflow_is_not_compared():
     from fuzz.check import loss_in_range
     assert not loss_in_range(4e38, "float32") and loss_in_range(1e37, "float32")
     assert loss_in_range(4e38, "float64") and not loss_in_range(4e4, "float16")
+
+
+def test_an_index_computed_from_a_lost_value_differs_from_the_base_run():
+    """Seed 789: a GRU whose gates may go either way is NaN ("lost") in every perturbed
+    run; top_k of a lane of NaNs gave indices 0..4, unsettled one step to -1..3, and the
+    base run's index 0 at position 1 (3 at position 3) looked stable, so the 1-ulp
+    difference of saturated tanh outputs (0.99999994 against 1.0, JAX's too) was reported.
+    Integer and bool results of a lost operand now differ from the base run's own value."""
+    from fuzz.program import Ctx, Op, Perturb, Program, evaluate
+    from fuzz.values import Dims, Type
+    d = Dims()
+    n, k = d.new([8] * 8), d.new([5] * 8)
+    tx, tv, ti = Type((n,), "float32"), Type((k,), "float32"), Type((k,), "int32")
+    op = Op("top_k", ("x",), {"k": 5}, ("v", "i"), (tv, ti))
+    prog = Program("p", [], [op], ["i"], d, "float32", types={"x": tx, "v": tv, "i": ti})
+    base_env = {"x": np.array([1.0, -0.61, -0.9, 1.0, -0.057, -1.0, 1.82, -0.99])}
+    base = evaluate(prog, base_env, Ctx(d, 0, None))[0]
+    assert base.tolist() == [6, 0, 3, 4, 1]
+    for s in range(3):
+        run = evaluate(prog, {"x": np.full(8, np.nan)},
+                       Ctx(d, 0, Perturb(s, nan_sign=(-1.0) ** s, base=base_env)))[0]
+        assert (run != base).all(), run
+        assert ((run >= -1) & (run < 8)).all()      # still valid indices
+    # a bool result is the base run's negated
+    p = Perturb(0, base={"m": np.array([True, False, True])})
+    assert p.unsettle(np.array([True, True, True]), np.array([True, True, False]),
+                      "m").tolist() == [False, True, True]

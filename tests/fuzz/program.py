@@ -371,18 +371,30 @@ class Perturb:
             out = out | m
         return out
 
-    def unsettle(self, v: np.ndarray, lost) -> np.ndarray:
-        """`v` (a bool or integer result) changed where `lost`: bool to the run's NaN sign
+    def unsettle(self, v: np.ndarray, lost, name: str | None = None) -> np.ndarray:
+        """`v` (a bool or integer result, value `name`) changed where `lost`, so that the
+        element differs from the base run's and is unstable (not compared): the base run's
+        bool negated, its integer moved one step towards 0 (0 to -1). What this run
+        computed from the lost NaN is arbitrary and may be one step from the base run's
+        value, so it is not the starting point (top_k of a lane of NaNs gave indices 0..4,
+        unsettled to -1..3, and the base run's index 3 at position 3 looked stable; seed
+        789). Without a base value (inside a loop body): bool to the run's NaN sign
         (consecutive runs alternate it, so one of them differs from the base run), an
-        integer one step towards 0 (0 to -1), so that the element is unstable and not
-        compared."""
+        integer one step from this run's value."""
         v = np.asarray(v)
         lost = np.broadcast_to(lost, v.shape) if np.ndim(lost) else np.full(v.shape, bool(lost))
-        if v.dtype == bool:
+        b = self.base.get(name) if name is not None else None
+        start = v
+        if b is not None and np.shape(b) == v.shape and np.asarray(b).dtype == v.dtype:
+            start = np.asarray(b)
+            if v.dtype == bool:
+                return np.where(lost, ~start, v)
+        elif v.dtype == bool:
             return np.where(lost, self.nan_sign > 0, v)
         # one step towards 0 (0 to -1): a valid index stays valid (NumPy wraps -1), which
         # +1 did not (index 9 of an axis of 9 broke the oracle's take_along_axis; seed 456)
-        return np.where(lost, np.where(v > 0, v - 1, np.where(v < 0, v + 1, -1)), v)
+        return np.where(lost, np.where(start > 0, start - 1, np.where(start < 0, start + 1, -1)),
+                        v)
 
     def apply(self, out: np.ndarray, err, name: str | None = None) -> np.ndarray:
         if not out.size:
@@ -489,7 +501,7 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
             for name, t, v in zip(op.outs, op.types, outs):
                 v = ctx.round(v, t)
                 if lost is not None and not is_float(t.dtype):
-                    v = ctx.perturb.unsettle(v, lost)
+                    v = ctx.perturb.unsettle(v, lost, name)
                 elif lost is not None and op.name in NAN_CONSUMERS:
                     # nan_to_num of an "anything" (seed 123: an einsum whose float32
                     # accumulation may overflow) is anything too, not -2.0
