@@ -457,3 +457,39 @@ def test_an_index_computed_from_a_lost_value_differs_from_the_base_run():
     p = Perturb(0, base={"m": np.array([True, False, True])})
     assert p.unsettle(np.array([True, True, True]), np.array([True, True, False]),
                       "m").tolist() == [False, True, True]
+
+
+def test_attention_with_a_maximum_tied_within_the_scores_rounding_is_unstable():
+    """Seed 789: float64 scores of 2e80 whose row maximum is three keys apart by 1e25,
+    far below the scores' rounding (NumPy: a three-way tie; JAX and funcgrad: one-hot),
+    with |v| up to 1e300: the linear error bound overflowed to inf, which Perturb.apply
+    takes as no error, so NumPy's mean of the three v rows looked exact. The bound is now
+    capped by the spread of v's rows (the output is a convex combination of them); a row
+    whose maximum wins by more than the rounding plus exp's underflow range is exact."""
+    from types import SimpleNamespace
+
+    from fuzz.ops_control import _attention_err, _attention_ref
+    from fuzz.program import Ctx, Perturb, Type
+    from fuzz.values import Dims
+    t = Type((), "float64")
+    op = SimpleNamespace(types=(t,), params={"causal": False, "D": 2})
+    q = np.array([[[-2.4273021e25, 2.79371624e80]]])
+    k = np.array([[[-0.5, 1.5], [1.0, 1.5], [0.0, 1.5], [-1.0, 0.5]]])
+    v = np.array([[[-2e-284, -4.9e-76], [1.5e41, -3.7e158], [2.6e99, -5.8e126],
+                   [-1e-200, 1.1e300]]])
+
+    def attend(k):
+        out = _attention_ref([q, k, v], op.params, op, Ctx(Dims(), 0, None), {})
+        return out, np.broadcast_to(_attention_err([q, k, v], out, op, t, None), out.shape)
+    out, err = attend(k)
+    # keys 0..2 tie in float64 (in exact arithmetic key 0 wins by 1.2e25): any mix of them
+    np.testing.assert_allclose(out[0, 0], v[0, :3].mean(axis=0))
+    assert np.isfinite(err).all() and (err >= np.abs(out)).all()
+    # a perturbed run moves it by more than a quarter of itself: what follows is unstable
+    p = Perturb(0, base={"o": out})
+    assert np.isnan(p.drift("o", p.apply(out, err, "o"))).all()
+    # with a lone maximum (by 1.4e80) the weights are one-hot in any rounding: exact
+    k[0, 0, 1] = 3.0
+    out, err = attend(k)
+    np.testing.assert_array_equal(out[0, 0], v[0, 0])
+    assert (err <= 1e-15 * np.abs(out)).all()

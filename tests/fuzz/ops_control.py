@@ -13,7 +13,7 @@ import numpy as np
 
 from .generate import Builder, fill
 from .ops import OpDef, as_dtype, bcast, register
-from .program import EPS, Ctx, Program, acc_overflow, evaluate, growth, render
+from .program import EPS, Ctx, Program, acc_overflow, evaluate, fix, growth, render
 from .values import BOOL, I32, ONE, Type, default_int, is_float
 
 
@@ -524,12 +524,48 @@ def _attention_ref(a, p, op, ctx, env):
     return np.einsum("bts,bsd->btd", w, v)
 
 
+# -ln of the smallest subnormal, plus a margin: exp of a score this far below the row's
+# maximum is exactly 0 in the dtype.
+_EXP_UNDERFLOW = {"float16": 18.0, "bfloat16": 93.5, "float32": 104.5, "float64": 745.5}
+
+
+def _attention_scores(a, p, t, ctx):
+    """The scores as `_attention_ref` computes them (masked to -inf above the diagonal)."""
+    q, k = [np.asarray(x, np.float64) for x in a[:2]]
+    with np.errstate(all="ignore"):
+        s = fix(fix(np.einsum("btd,bsd->bts", q, k), t) * (1.0 / math.sqrt(p["D"])), t)
+    if p["causal"]:
+        s = np.where(np.tril(np.ones((q.shape[1], k.shape[1]), bool)), s, -np.inf)
+    return s
+
+
 def _attention_err(a, out, op, t, ctx):
     q, k, v = [np.nan_to_num(np.abs(np.asarray(x, np.float64)), posinf=0) for x in a]
     n = q.shape[-1] + k.shape[1]
     sc = np.einsum("btd,bsd->bts", q, k).max(axis=-1, keepdims=True) if k.shape[1] else 0.0
     vm = v.max(axis=1, keepdims=True) if v.shape[1] else 0.0
-    err = 8 * growth(n) * EPS[t.dtype] * (1 + sc) * (vm + np.abs(out))
+    rnd = 8 * growth(n) * EPS[t.dtype] * (vm + np.abs(out))
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = rnd * (1 + sc)
+        # The output is a convex combination of v's rows whatever the weights: it moves by
+        # at most their spread, 2 * max|v| (plus the last rounding), however wrong the
+        # scores. Above that the linear model is meaningless and can overflow: scores of
+        # 2e80 times |v| of 1e300 gave an infinite bound, which Perturb.apply takes as "no
+        # bump", so a row maximum tied within the scores' rounding (weights (1/3, 1/3,
+        # 1/3) in NumPy, one-hot in JAX and funcgrad) looked stable (seed 789).
+        cap = np.minimum(2 * vm + rnd, float(np.finfo(np.float64).max))
+        err = np.minimum(err, cap)
+        # A row whose maximum beats every other score by more than the scores' rounding
+        # (both sides) plus exp's underflow range has weights exactly one-hot in any order
+        # of rounding: the output is that key's v row exactly, however large the scores.
+        if k.shape[1] and q.shape[1]:
+            s = _attention_scores(a, op.params, t, ctx)
+            es = 8 * growth(n) * EPS[t.dtype] * (1 + sc)
+            top = np.sort(s, axis=-1)
+            m = top[..., -1:]
+            second = top[..., -2:-1] if s.shape[-1] > 1 else np.full_like(m, -np.inf)
+            onehot = np.isfinite(m) & ((m - second) > 4 * es + _EXP_UNDERFLOW[t.dtype])
+            err = np.where(onehot, EPS[t.dtype] * np.abs(out), err)
     # The scores' and the weighted sum's accumulations (see acc_overflow).
     vs = np.sum(v, axis=1, keepdims=True)
     return acc_overflow(err, np.maximum(sc, vs), t.dtype)
