@@ -624,3 +624,21 @@ def test_unary_math_within_a_few_ulps(name):
     if name in ("tanh", "sigmoid", "erf", "erfc"):
         sat = (np.abs(exact) == 1) | (exact == 0)
         assert np.array_equal(y[sat], exact[sat]), x[sat][y[sat] != exact[sat]][:5]
+
+
+def test_map_group_is_one_kernel_and_falls_back_when_a_member_reads_elsewhere():
+    def adam(p, m, v, g):
+        m2 = 0.9 * m + 0.1 * g
+        v2 = 0.999 * v + 0.001 * g * g
+        return p - 0.01 * m2 / (jnp.sqrt(v2) + 1e-8), m2, v2
+    r = np.random.default_rng(3)
+    args = [r.standard_normal((33, 17)).astype(np.float32) for _ in range(4)]
+    args[2] = np.abs(args[2])
+    both(adam, *args)
+    src = fg.jit(adam, backend="opencl").lower(*args).source
+    assert src.count("__kernel") == 1, src
+
+    def shifted(x):
+        a = jnp.sin(x) * 3.0
+        return a, a.T * 2.0 + x, x > a
+    both(shifted, r.standard_normal((16, 16)).astype(np.float32))

@@ -291,7 +291,10 @@ class Executable(SlotProgram):
             self._written.update(v.id for v in outs)
 
         def lower_group(group, buffers, used):
-            launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
+            if any(k.kind == "reduce" for k in group):
+                launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
+            else:
+                launches = ok.map_group_kernel(group, buffers, namer)
             if launches is not None:
                 add(launches, codegen.row_group_label(group), used, [],
                     [k.root for k in group])
@@ -330,7 +333,7 @@ class Executable(SlotProgram):
             add(launches, codegen.step_label(step, buffers), used, temps, eqn.outputs)
 
         self._each_step(lower_group, lower_step, lambda k: ok.row_fusable(k) and
-                        _host_reason(k, self.kernel_dtypes) is None)
+                        _host_reason(k, self.kernel_dtypes) is None, map_groups=True)
         self._set_out_slots()
         return functions
 

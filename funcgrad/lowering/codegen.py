@@ -749,6 +749,27 @@ def _loops_over_operand(kernel: Kernel) -> bool:
         not _is_flat_kernel(kernel)
 
 
+def map_group_point(c, em, kernels, buffers, idx) -> bool:
+    """Append to `em.stmts` the statements computing every member of a map group at index
+    `idx` (the same index object for all) and storing it; False when a member reads an
+    earlier member's value at another index. `em` must watch nothing else."""
+    shape = kernels[0].root.aval.shape
+    for k in kernels:
+        root, x = k.root, (k.eqn.inputs[0] if k.eqn.inputs else None)
+        if k.eqn.prim is st.reshape_p and isinstance(idx, Flat) and isinstance(x, Var):
+            val = em.value(x, Flat(idx.expr, x.aval.shape), k)
+        else:
+            val = em.inline(k.eqn, idx, k)
+        if not _is_named(val, root.aval.dtype):
+            val = em.let(val, root.aval.dtype)
+        em.stmts.append(c.store(buffers[root.id], em.offset(idx, shape), val))
+        # later members read this value at `idx` from its register; anywhere else, from
+        # memory that may not hold it yet (`watch` makes such a read clear `row_ok`)
+        em.memo[(root.id, _idx_key(idx))] = val
+        em.watch.add(root.id)
+    return em.row_ok
+
+
 def emit_map_group(c, kernels, buffers) -> list | None:
     """One loop nest computing the map kernels `kernels` (in order, over one shape): their
     stores share the loop, subexpressions they share are computed once, and a member that
@@ -765,18 +786,7 @@ def emit_map_group(c, kernels, buffers) -> list | None:
     ok = [True]
 
     def point(em, idx):
-        for k in kernels:
-            root, x = k.root, (k.eqn.inputs[0] if k.eqn.inputs else None)
-            if k.eqn.prim is st.reshape_p and isinstance(idx, Flat) and isinstance(x, Var):
-                val = em.value(x, Flat(idx.expr, x.aval.shape), k)
-            else:
-                val = em.inline(k.eqn, idx, k)
-            if not _is_named(val, root.aval.dtype):
-                val = em.let(val, root.aval.dtype)
-            em.stmts.append(c.store(buffers[root.id], em.offset(idx, shape), val))
-            em.memo[(root.id, _idx_key(idx))] = val
-            em.watch.add(root.id)
-        ok[0] = ok[0] and em.row_ok
+        ok[0] = ok[0] and map_group_point(c, em, kernels, buffers, idx)
         return em.stmts
 
     if all(_is_flat_kernel(k) for k in kernels) or len(shape) <= 1:

@@ -181,6 +181,26 @@ def map_kernel(kernel: Kernel, buffers, name) -> list[Launch]:
     return [_flat_kernel(name("map"), n, body)]
 
 
+def map_group_kernel(kernels: list[Kernel], buffers, name) -> list[Launch] | None:
+    """A map group (`codegen.map_groups`: consecutive maps over one shape) as one kernel,
+    each work item computing every member at its index (`codegen.map_group_point`): one
+    launch instead of one per member. None when a member reads an earlier member's value
+    at another index."""
+    n = kernels[0].root.aval.size
+    if n == 0:
+        return []
+    ok = []
+
+    def body(i):
+        em = KernelEmitter(c, buffers, watch=set())
+        ok.append(codegen.map_group_point(c, em, kernels, buffers,
+                                          Flat(i, kernels[0].root.aval.shape)))
+        return em.stmts
+
+    launch = _flat_kernel(name("maps"), n, body)
+    return [launch] if all(ok) else None
+
+
 def _acc_dtype(kind, dt, fp64: bool):
     """Sums and products of float32 and the 16-bit floats accumulate in double, complex64
     in complex128 (where the device has fp64; as the C backend); bfloat16 and float16
