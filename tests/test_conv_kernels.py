@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import _test_backends
+from hypothesis import given
+from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -166,6 +168,161 @@ def test_conv_source_is_a_direct_kernel():
     # AVX-512 machines)
     nr = min(2 * gemm._simd_width(np.float32), 16)
     assert f"ca{gemm.CONV_MR - 1}_{nr - 1}" in src and f"ca0_{nr}" not in src
+
+
+# ------------------------------------------- input dilation with non-finite filter values
+#
+# XLA (and the reference) multiply every tap by the dilated, padded input, its zeros
+# included: a non-finite weight on a dilation's zero gives 0 * inf = NaN. The C kernel's
+# phases skip those products, then add the NaN back (gemm._skipped_tap_nans).
+
+def _with_nonfinite(a, rng, frac=0.12):
+    a = a.copy()
+    u = rng.random(a.shape)
+    a[u < frac / 2] = np.inf
+    a[(u >= frac / 2) & (u < frac * 3 / 4)] = -np.inf
+    a[(u >= frac * 3 / 4) & (u < frac)] = np.nan
+    return a
+
+
+def _assert_same_nonfinite(got, want):
+    """Equal NaN positions and infinities, close finite values."""
+    for g, w in zip(fg.tree.tree_leaves(got), fg.tree.tree_leaves(want)):
+        g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+    _close(got, want, 1e-4, 1e-4)
+
+
+def test_lhs_dilated_conv_with_infinite_weights_fuzz_reproducer():
+    # tests/fuzz/FINDINGS.md, seed 456 #2 (the fuzzer's values, as float32): C jit
+    # gave [-inf, -inf, 0.1825, -1.929].
+    inf = np.inf
+    x = np.array([[[[1.0, 1.5, 0.5, 0.0]], [[-1.0, 0.5, -0.5, 1.5]]]], np.float32)
+    w = np.array([[[[1.1342745e+38, -0.38339102, 1.0, 1.0524582],
+                    [0.5601549, 1.8931849, 1.1038742, 1.0]],
+                   [[0.43593502, 3.4028235e+38, -0.0, 1.4786336],
+                    [0.58846563, 0.831353, -1.2581574, 2.0]]],
+                  [[[1.1754944e-38, 0.16638853, 1.0879353, -1.1292219],
+                    [0.005191524, 1.1342745e+38, -inf, -0.40397444]],
+                   [[-1.3387443, 0.1851205, -0.5764116, -1.0],
+                    [-3.4028235e+38, -0.20792206, -1.7057303, -0.3532348]]],
+                  [[[-0.015227168, -inf, -0.0, -0.21651174],
+                    [3.4028235e+38, 4e-45, -1e-45, 1.1278632]],
+                   [[0.22706257, 1.2308148, -0.94143987, 0.09421154],
+                    [1.3164362, -inf, -0.0, -0.9213848]]]], np.float32)
+    f = lambda x, w: lax.conv_general_dilated(
+        x, w, (1, 2), ((2, 0), (1, 1)), lhs_dilation=(2, 2), rhs_dilation=(2, 1),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=2)
+    got = np.asarray(fg.jit(f, backend="c")(x, w)).ravel()
+    want = np.asarray(fg.jit(f, backend="reference")(x, w)).ravel()
+    np.testing.assert_array_equal(np.isnan(got), [False, True, True, False])
+    _assert_same_nonfinite(got, want)
+
+
+# (x shape, w shape, keyword arguments): holes inside the input, padding off the input's
+# grid, phases reading no tap, negative padding, groups, batch groups, features not
+# innermost (NCHW: a scratch output).
+NONFINITE_CASES = {
+    "1d_holes": ((2, 4, 3), (3, 3, 4),
+                 {"window_strides": (1,), "padding": ((0, 0),), "lhs_dilation": (2,),
+                  "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "1d_padding_off_grid_strided": ((2, 3, 2), (2, 2, 3),
+                                    {"window_strides": (2,), "padding": ((3, 1),),
+                                     "lhs_dilation": (3,),
+                                     "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "1d_phases_without_taps": ((2, 5, 3), (1, 3, 4),
+                               {"window_strides": (2,), "padding": ((1, 1),),
+                                "lhs_dilation": (3,),
+                                "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "1d_negative_padding_rhs_dilation_groups": ((2, 6, 4), (3, 2, 6),
+                                                {"window_strides": (1,),
+                                                 "padding": ((-1, 2),),
+                                                 "lhs_dilation": (2,), "rhs_dilation": (2,),
+                                                 "feature_group_count": 2,
+                                                 "dimension_numbers": ("NWC", "WIO",
+                                                                       "NWC")}),
+    "2d_nhwc_groups": ((2, 4, 5, 4), (3, 2, 2, 6),
+                       {"window_strides": (1, 2), "padding": ((2, 0), (1, 1)),
+                        "lhs_dilation": (2, 2), "rhs_dilation": (2, 1),
+                        "feature_group_count": 2,
+                        "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    "2d_nchw_one_axis_dilated": ((2, 3, 5, 4), (4, 3, 3, 2),
+                                 {"window_strides": (2, 1), "padding": ((1, 2), (0, 3)),
+                                  "lhs_dilation": (1, 3), "rhs_dilation": (1, 2)}),
+    "2d_batch_groups": ((4, 3, 4, 2), (2, 3, 2, 6),
+                        {"window_strides": (1, 1), "padding": ((1, 1), (2, -1)),
+                         "lhs_dilation": (3, 2), "batch_group_count": 2,
+                         "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NONFINITE_CASES))
+def test_lhs_dilated_conv_with_nonfinite_values_matches_reference(case):
+    xs, ws, kw = NONFINITE_CASES[case]
+    rng = np.random.default_rng(1)
+    f = fg.jit(lambda x, w: lax.conv_general_dilated(x, w, **kw), backend="c")
+    ref = fg.jit(lambda x, w: lax.conv_general_dilated(x, w, **kw), backend="reference")
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    for xv, wv in [(x, _with_nonfinite(w, rng)), (_with_nonfinite(x, rng), w),
+                   (_with_nonfinite(x, rng), _with_nonfinite(w, rng))]:
+        _assert_same_nonfinite(f(xv, wv), ref(xv, wv))
+
+
+@st.composite
+def _dilated_conv_cases(draw):
+    nsp = draw(st.integers(1, 2))
+    G = draw(st.sampled_from([1, 2, 3]))
+    B = draw(st.sampled_from([1, 2])) if G == 1 else 1
+    ks = [draw(st.integers(1, 3)) for _ in range(nsp)]
+    ld = [draw(st.integers(1, 3)) for _ in range(nsp)]
+    rd = [draw(st.integers(1, 2)) for _ in range(nsp)]
+    isp = [draw(st.integers(1, 5)) for _ in range(nsp)]
+    pads = []
+    for d in range(nsp):
+        lo, hi = draw(st.integers(-1, 3)), draw(st.integers(-1, 3))
+        # keep the output non-empty
+        short = (ks[d] - 1) * rd[d] + 1 - ((isp[d] - 1) * ld[d] + 1 + lo + hi)
+        pads.append((lo, hi + max(short, 0)))
+    sp = "HW"[2 - nsp:]
+    nchw = draw(st.booleans())
+    dn = ("NC" + sp, "OI" + sp, "NC" + sp) if nchw else ("N" + sp + "C", sp + "IO",
+                                                          "N" + sp + "C")
+    cg, fg_ = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    n = draw(st.integers(1, 2)) * B
+    xs = (n, cg * G, *isp) if nchw else (n, *isp, cg * G)
+    ws = (fg_ * G * B, cg, *ks) if nchw else (*ks, cg, fg_ * G * B)
+    kw = {"window_strides": tuple(draw(st.integers(1, 3)) for _ in range(nsp)),
+          "padding": tuple(pads), "lhs_dilation": tuple(ld), "rhs_dilation": tuple(rd),
+          "dimension_numbers": dn, "feature_group_count": G, "batch_group_count": B}
+    return xs, ws, kw, draw(st.integers(0, 2 ** 16))
+
+
+@given(_dilated_conv_cases())
+def test_dilated_conv_with_nonfinite_values_matches_reference_hypothesis(case):
+    xs, ws, kw, seed = case
+    rng = np.random.default_rng(seed)
+    x = _with_nonfinite(rng.standard_normal(xs).astype(np.float32), rng, 0.06)
+    w = _with_nonfinite(rng.standard_normal(ws).astype(np.float32), rng)
+    f = lambda x, w: lax.conv_general_dilated(x, w, **kw)
+    _assert_same_nonfinite(fg.jit(f, backend="c")(x, w), fg.jit(f, backend="reference")(x, w))
+
+
+@pytest.mark.parametrize("case", ["strided_nhwc_phases", "nchw_strided_asymmetric"])
+def test_strided_conv_gradients_with_infinite_weights_match_reference(case):
+    # The input gradient of a strided convolution is an input-dilated one: its phases skip
+    # the zeros between the cotangent's values, where the reference meets 0 * inf.
+    xs, ws, kw = CONV_CASES[case]
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    w.flat[rng.choice(w.size, 3, replace=False)] = [np.inf, -np.inf, np.nan]
+    f = _conv_and_grads(x, w, **kw)
+    got = fg.jit(f, backend="c")(x, w)
+    _assert_same_nonfinite(got, fg.jit(f, backend="reference")(x, w))
+    assert np.isnan(got[1]).any()
+    # the phases still skip the zeros: no tile reads them
+    assert "phase 1 mod 2" in fg.jit(f, backend="c").lower(x, w).source
 
 
 # ----------------------------------------------------------------------------- pooling

@@ -8,6 +8,7 @@ section below).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -266,7 +267,7 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None) -> list:
 # address is affine in the loop indices, so the kernel reads the operands in place: no
 # im2col matrix. Input dilation (the input gradient of a strided convolution) splits the
 # output positions into phases, each a convolution over the taps that meet input values
-# (no products with the dilation's zeros).
+# (no products with the dilation's zeros; a non-finite weight's 0 * inf = NaN is added after).
 #
 # A tile of MR output positions x NR features (NR = two SIMD registers) accumulates in
 # registers over all k: per k step it loads NR filter values (contiguous) and MR input
@@ -514,9 +515,61 @@ def _lower_conv(eqn, buffers, temps: Temps, dt=None) -> list:
             continue
         stmts += _conv_tiles(dt, groups, m_axes, k_axes, Fg, (xsrc, x0, gx),
                              (wsrc, wbase, gw), (dst, obase, Fg))
+    nans = [st for combo in phases for st in _skipped_tap_nans(
+        dt, combo, ksp, groups, Fg, Cg, (wsrc, gw, wc, wk), (dst, O[os_[0]], on, oo))]
+    if nans:
+        # Skipping the dilation's zeros also skips their products with non-finite weights
+        # (NaN); those are added back only when the filter holds one (a vectorised check).
+        z, i = c.var("chz", dt), c.var("chi", dtypes.int64)
+        stmts += [c.decl(z, c.const(0, dt)), c.for_(
+            i, c.i64(0), c.i64(math.prod(Wsh)), [c.assign(z, c.binop(
+                "+", z, c.binop("*", c.const(0, dt), c.load(wsrc, i), dt), dt))],
+            simd=True, reduction=("sum", z)), cdsl.If(c.ne(z, z), tuple(nans))]
     if permute is not None:
         stmts += permute_copy(permute[0], permute[1], permute[2], optr)
     return [cdsl.Block(tuple(stmts))]
+
+
+def _skipped_tap_nans(dt, combo, ksp, groups, Fg, Cg, wop, oop):
+    """NaN added to a phase's outputs where a tap it skips has a non-finite weight. XLA (and
+    the reference) multiply every tap by the dilated, padded input, zeros included, so such
+    a weight on a dilation's zero (or on padding between the input's grid points) gives
+    0 * inf = NaN. A phase skips the same taps at every one of its output positions: per
+    output feature, the sum of 0 * w over the skipped taps (and the input channels) is +0
+    or NaN, and is added to that feature's outputs of the phase when it is NaN."""
+    if np.dtype(dt).kind != "f" or all(ph[4] == ksp[d] for d, ph in enumerate(combo)):
+        return []                                   # no tap skipped
+    import cdsl
+    (wsrc, gw, wc, wk), (dst, n_batch, on, oo) = wop, oop
+    kv = [c.var(f"ch{d}", dtypes.int64) for d in range(len(ksp))]
+    reads = []             # the phase reads tap k: on each axis, k = k0 + t*kstep, t < nt
+    for d, (_, _, _, _, nt, k0, kstep, _, _) in enumerate(combo):
+        if nt == 0:        # no tap on this axis: the phase reads none (zero-filled outputs)
+            reads = []
+            break
+        if k0:
+            reads.append(c.ge(kv[d], c.i64(k0)))
+        if k0 + (nt - 1) * kstep < ksp[d] - 1:
+            reads.append(c.lt(kv[d], c.i64(k0 + (nt - 1) * kstep + 1)))
+        if kstep > 1:
+            reads.append(c.eq(c.mod(c.sub(kv[d], c.i64(k0)), c.i64(kstep)), c.i64(0)))
+    gv, fv, cv = (c.var(n, dtypes.int64) for n in ("chg", "chf", "chc"))
+    s = c.var("chs", dt)
+    zero_w = c.binop("*", c.const(0, dt), c.load(wsrc, _lin(
+        [(gv, gw), (fv, 1), (cv, wc)] + list(zip(kv, wk)))), dt)
+    acc = [c.assign(s, c.binop("+", s, zero_w, dt))]
+    if reads:
+        acc = [cdsl.If(c.lnot(functools.reduce(c.land, reads)), tuple(acc))]
+    sum_taps = _loop_nest([cv] + kv, [Cg] + list(ksp), acc)
+    mv = [c.var(f"chm{d}", dtypes.int64) for d in range(len(combo) + 1)]
+    obase = c.add(c.mul(gv, c.i64(Fg)), fv)
+    off = _lin([(mv[0], on)] + [(mv[1 + d], ph[1] * oo[d]) for d, ph in enumerate(combo)],
+               sum(ph[0] * oo[d] for d, ph in enumerate(combo)))
+    add = _loop_nest(mv, [n_batch] + [ph[2] for ph in combo], [
+        c.store(dst, c.add(off, obase), c.binop("+", c.load(dst, c.add(off, obase)), s, dt))])
+    body = [c.decl(s, c.const(0, dt))] + sum_taps + [cdsl.If(c.ne(s, s), tuple(add))]
+    return [c.comment("NaN where a skipped tap's weight is not finite (0 * inf)")] + \
+        _loop_nest([gv, fv], [groups, Fg], body)
 
 
 def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):

@@ -182,6 +182,20 @@ f = lambda x: lax.while_loop(lambda c: fnp.sum(c) < 0.0, lambda c: c - 1.0, x.T)
 out = fg.jit(f, backend='opencl')(fnp.full((2, 3), 5.0))
 np.testing.assert_array_equal(np.asarray(out), np.full((3, 2), 5.0))
 """,
+    # C jit (FINDINGS, seed 456 #2): a convolution with lhs_dilation skipped the dilation's
+    # zeros, so an infinite weight on one gave no NaN (XLA and the reference: 0 * inf).
+    "c_conv_lhs_dilation_infinite_weight_on_a_hole": """
+import numpy as np
+import funcgrad as fg
+from funcgrad import lax
+
+x = np.array([[[1.0], [2.0]]], np.float32)
+w = np.array([[[np.inf]], [[1.0]]], np.float32)
+f = lambda x, w: lax.conv_general_dilated(x, w, (1,), ((0, 0),), lhs_dilation=(2,),
+                                          dimension_numbers=('NWC', 'WIO', 'NWC'))
+out = np.asarray(fg.jit(f, backend='c')(x, w)).ravel()
+assert out[0] == np.inf and np.isnan(out[1]), out
+""",
     # fnp.exp2 computed exp(x * ln 2): ~30 ulps off for |x| ~ 100 (JAX's exp2 is accurate).
     "exp2_precision": """
 import numpy as np
