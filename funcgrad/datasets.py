@@ -23,20 +23,38 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0):
 
     Returns `((train_images, train_labels), (test_images, test_labels))`: images float32 in
     [0, 1] shaped (n, 8, 8, 1), labels int32 in 0..9."""
-    try:
-        from sklearn.datasets import load_digits as sk_load_digits
-    except ImportError as e:
-        raise ImportError("load_digits needs scikit-learn (pip install scikit-learn); it uses "
-                          "the copy of the digits bundled with it, no download") from e
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
-    digits = sk_load_digits()
-    images = (digits.images / 16.0).astype(np.float32)[..., None]
-    labels = digits.target.astype(np.int32)
+    pixels, target = _bundled_digits()
+    images = (pixels.reshape(-1, 8, 8) / 16.0).astype(np.float32)[..., None]
+    labels = target.astype(np.int32)
     perm = np.random.RandomState(seed).permutation(len(labels))
     n_test = round(len(labels) * test_fraction)
     test, train = perm[:n_test], perm[n_test:]
     return (images[train], labels[train]), (images[test], labels[test])
+
+
+def _bundled_digits():
+    """(pixels (1797, 64), labels) from scikit-learn's `datasets/data/digits.csv.gz`, read
+    directly as its own `load_digits` reads it: importing scikit-learn would import SciPy,
+    whose OpenBLAS starts a thread pool that spins on a core (issue 15), and take a second.
+    Falls back to scikit-learn's loader if the file is not where it is in its wheels."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("sklearn")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise ImportError("load_digits needs scikit-learn (pip install scikit-learn); it uses "
+                          "the copy of the digits bundled with it, no download")
+    path = os.path.join(os.path.dirname(spec.origin or ""), "datasets", "data",
+                        "digits.csv.gz")
+    if os.path.isfile(path):
+        data = np.loadtxt(path, delimiter=",")
+        return data[:, :-1], data[:, -1]
+    from sklearn.datasets import load_digits as sk_load_digits
+    digits = sk_load_digits()
+    return digits.data, digits.target
 
 
 _IDX_TYPES = {

@@ -90,6 +90,26 @@ def test_load_digits():
     assert not np.array_equal(ytr, ytr3)
 
 
+def test_load_digits_reads_sklearn_data_without_importing_it():
+    # scikit-learn's loader would import SciPy, whose OpenBLAS thread pool then spins on a
+    # core of every example that loads the digits (issue 15)
+    pytest.importorskip("sklearn")
+    import subprocess
+    import sys
+    code = ("import sys, funcgrad.datasets as d; d.load_digits(); "
+            "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]", out
+    from sklearn.datasets import load_digits as sk_load_digits
+    sk = sk_load_digits()
+    (xtr, ytr), (xte, yte) = datasets.load_digits()
+    perm = np.random.RandomState(0).permutation(1797)
+    n_test = round(1797 * 0.2)
+    np.testing.assert_array_equal(xtr[..., 0], sk.images[perm[n_test:]] / 16.0)
+    np.testing.assert_array_equal(yte, sk.target[perm[:n_test]])
+
+
 def test_batches():
     x = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
     y = np.arange(10, dtype=np.int32)

@@ -493,3 +493,24 @@ def test_bench_threads_variants_and_ratios(tmp_path):
     loaded = next(ln for ln in text.splitlines() if ln.startswith("| w | 1 | new/2"))
     # vs the first tree under the same load, and vs its own 1-thread time without load
     assert loaded.endswith("| 0.30 | 1.20 |")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc/self/task")
+def test_our_openblas_starts_no_thread_pool():
+    # funcgrad runs OpenBLAS on one thread inside its own OpenMP teams; a pool OpenBLAS
+    # starts when it loads would only spin (issue 15). NumPy's own pool is left as is.
+    code = textwrap.dedent("""
+        import os
+        tasks = lambda: len(os.listdir('/proc/self/task'))
+        import numpy
+        before = tasks()
+        import funcgrad.numpy as fnp
+        from funcgrad.prims import lapack
+        fnp.ones(3) + 1
+        lapack._library()
+        print(before, tasks(), os.environ['OPENBLAS_NUM_THREADS'])
+    """)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out[0] == out[1] and out[2] == "2", out

@@ -926,7 +926,8 @@ def _single_threaded_blas():
     """One thread pool owns the cores: OpenBLAS runs single-threaded inside our OpenMP
     parallel GEMM splits (two spinning pools on two cores slow each other down 3-10x)."""
     import cffi
-    import scipy_openblas32 as sob
+    import importlib
+    sob = _threads.load_blas(lambda: importlib.import_module("scipy_openblas32"))
     ffi = cffi.FFI()
     ffi.cdef("void scipy_openblas_set_num_threads(int);")
     libdir = sob.get_lib_dir()

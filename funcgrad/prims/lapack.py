@@ -71,7 +71,10 @@ def _library():
 def _open():
     import cffi
     try:
-        import scipy_openblas32 as sob
+        import importlib
+
+        from ..backends.threads import load_blas
+        sob = load_blas(lambda: importlib.import_module("scipy_openblas32"))
     except ImportError as err:
         raise RuntimeError(
             "funcgrad linear algebra needs LAPACK from the scipy-openblas32 wheel, which is "
