@@ -335,16 +335,26 @@ def two_free_cores(monkeypatch):
     T._policy.next = 0.0
 
 
-def _measure_plan(plan, t_one, t_many):
-    """Drive `plan` through its measuring calls with fake run times; the teams it used."""
+def _token(team, wall, cpu):
+    """A `prepare` token for a run that took `wall` seconds and `cpu` seconds of CPU."""
+    return team, T.time.perf_counter() - wall, T.time.process_time() - cpu
+
+
+def _measure_plan(plan, t_one, t_many, cpu_many=None):
+    """Drive `plan` through its measuring calls with fake run times (the CPU time of a
+    one-thread call is its wall time; of a full-team call `cpu_many`, by default the same
+    work as one thread); the teams it used."""
     teams, timed = [], []
     for _ in range(T.MEASURE_CALLS):
         tok = T.prepare(plan)
         teams.append(T._tls.team)
         timed.append(tok is not None)
         if tok is not None:
-            team, _ = tok
-            T.done(plan, (team, T.time.perf_counter() - (t_one if team == 1 else t_many)))
+            team = tok[0]
+            if team == 1:
+                T.done(plan, _token(1, t_one, t_one))
+            else:
+                T.done(plan, _token(team, t_many, t_one if cpu_many is None else cpu_many))
     return teams, timed
 
 
@@ -366,6 +376,10 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     _measure_plan(slow, t_one=0.010, t_many=0.009)               # 1.1x: not worth a core
     assert slow.parallel is False
     assert T.prepare(slow) is None and T._tls.team == 1
+    # 1.67x faster, but at 1.5x the CPU time (the worker spinning between loops)
+    costly = T.Plan()
+    _measure_plan(costly, t_one=0.010, t_many=0.006, cpu_many=0.015)
+    assert costly.parallel is False
     # the answer is measured again once it expires
     T._policy.epoch += 1
     assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1
@@ -381,9 +395,8 @@ def test_plan_is_not_fooled_by_steps_that_alternate(two_free_cores):
         for k in range(1, T.MEASURE_CALLS + 1):
             tok = T.prepare(p)
             if tok is not None:
-                team, _ = tok
                 t = 0.020 if (k % 2 == 1) == slow_odd else 0.010
-                T.done(p, (team, T.time.perf_counter() - t))
+                T.done(p, _token(tok[0], t, t))
         assert p.parallel is False
 
 
@@ -406,6 +419,8 @@ def test_plan_measured_from_two_threads_at_once(monkeypatch):
     plan = T.Plan()
     plan.one = [0.010] * T.SAMPLES
     plan.many = [0.006] * (T.SAMPLES - 1)
+    plan.one_cpu = [0.010] * T.SAMPLES
+    plan.many_cpu = [0.010] * (T.SAMPLES - 1)
     inside, second_done = threading.Event(), threading.Event()
     median = T._median
     errors = []
@@ -420,7 +435,7 @@ def test_plan_measured_from_two_threads_at_once(monkeypatch):
 
     def finish(after=None):
         try:
-            T.done(plan, (2, T.time.perf_counter() - 0.006))
+            T.done(plan, _token(2, 0.006, 0.010))
         except Exception as e:  # noqa: BLE001 -- the failure this test is about
             errors.append(e)
         if after is not None:

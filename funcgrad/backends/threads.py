@@ -21,8 +21,9 @@ p95 many times the median). This module owns both decisions:
   `funcgrad.config.update("cpu_threads", n)` / `FUNCGRAD_NUM_THREADS`.
 - Whether a program uses more than one thread at all. Each compiled program has a `Plan`:
   its first calls alternate between the full team and one thread, and it keeps the team
-  only when that makes it at least `SPEEDUP_MIN` times faster, so programs whose parallel
-  loops are too small to pay for waking threads do not burn a second core. Which loops go
+  only when that makes it at least `SPEEDUP_MIN` times faster at no more than `CPU_MAX`
+  times the process CPU time, so programs whose parallel loops are too small to pay for
+  waking threads do not burn a second core. Which loops go
   parallel is decided by their work (the lowering's thresholds, and the rendered
   `if(...)` clause of cdsl's `Dialect.parallel_work`).
 
@@ -80,6 +81,12 @@ SAMPLES = 4
 BLOCK = 3
 MEASURE_CALLS = WARMUP + 2 * SAMPLES * BLOCK // (BLOCK - 1)
 SPEEDUP_MIN = 1.3
+# ... and the most process CPU time it may cost, relative to one thread. A program that is
+# 1.3x faster with two threads may still spend half a core more (its worker spinning
+# between the parallel loops), and in a training loop that is mostly Python around small
+# compiled steps the example as a whole then uses more CPU for no visible speedup (issue
+# 15: the cnn example, 0.95x the time at 1.24x the CPU).
+CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
@@ -480,7 +487,8 @@ class Plan:
     first calls with one thread and with the full team in the order 1, n, n, 1, 1, n, ...
     (after `WARMUP` untimed calls), `SAMPLES` of each; the program keeps the full team
     only when its median time
-    with one thread is at least `SPEEDUP_MIN` times its median with the full team.
+    with one thread is at least `SPEEDUP_MIN` times its median with the full team and its
+    median process CPU time with the team at most `CPU_MAX` times the one-thread median.
     Otherwise its parallel regions cost more CPU than they save in time (fork/join and
     idle spinning on small loops) and it runs on one thread. The answer is measured again
     after `RECHECK_SECONDS` (every answer given before the policy's `epoch` advanced).
@@ -488,15 +496,18 @@ class Plan:
     Several threads may call one program at once: the measuring state changes under
     `lock` (taken only while measuring; a decided plan is read without it)."""
 
-    __slots__ = ("calls", "epoch", "lock", "many", "one", "parallel", "serial")
+    __slots__ = ("calls", "epoch", "lock", "many", "many_cpu", "one", "one_cpu", "parallel",
+                 "serial")
 
     def __init__(self):
         self.parallel: bool | None = None    # None: still measuring
         self.serial = False                  # decided: run on one thread
         self.epoch = -1                      # the policy epoch of the answer
         self.calls = 0
-        self.one: list[float] = []
-        self.many: list[float] = []
+        self.one: list[float] = []           # wall times with one thread
+        self.many: list[float] = []          # ... with the full team
+        self.one_cpu: list[float] = []       # process CPU times of the same calls
+        self.many_cpu: list[float] = []
         self.lock = threading.Lock()
 
     def decide(self) -> bool | None:
@@ -504,10 +515,12 @@ class Plan:
         another thread's `done` must not empty the lists between the check and the
         medians)."""
         if len(self.one) >= SAMPLES and len(self.many) >= SAMPLES:
-            self.parallel = _median(self.one) >= SPEEDUP_MIN * _median(self.many)
+            faster = _median(self.one) >= SPEEDUP_MIN * _median(self.many)
+            frugal = _median(self.many_cpu) <= CPU_MAX * _median(self.one_cpu)
+            self.parallel = faster and frugal
             self.serial = not self.parallel
             self.epoch = _policy.epoch
-            self.one, self.many = [], []
+            self.one, self.many, self.one_cpu, self.many_cpu = [], [], [], []
         return self.parallel
 
 
@@ -555,15 +568,17 @@ def _measure(plan: Plan, team: int, epoch: int):
         team = 1
     if pos == 0:                           # just switched teams: run it, do not record it
         return team, None
-    return team, (team, time.perf_counter())
+    return team, (team, time.perf_counter(), time.process_time())
 
 
 def done(plan: Plan, token) -> None:
-    """Record a measured run (`token` from `prepare`)."""
-    team, t0 = token
-    dt = time.perf_counter() - t0
+    """Record a measured run (`token` from `prepare`): its wall time and the CPU time the
+    whole process spent meanwhile (the team's workers included)."""
+    team, t0, c0 = token
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     with plan.lock:
         (plan.one if team == 1 else plan.many).append(dt)
+        (plan.one_cpu if team == 1 else plan.many_cpu).append(dc)
         plan.decide()
 
 
