@@ -493,3 +493,25 @@ def test_attention_with_a_maximum_tied_within_the_scores_rounding_is_unstable():
     out, err = attend(k)
     np.testing.assert_array_equal(out[0, 0], v[0, 0])
     assert (err <= 1e-15 * np.abs(out)).all()
+
+
+def test_erfc_oracle_is_accurate_in_the_tail():
+    """Seed 20261201 #1: erfc(16.99041810600572) is 1.4151850318038705e-127 (funcgrad, C's
+    erfc, 0.03 ulps from mpmath); SciPy's erfc, the oracle's reference, gave ...8313e-127,
+    191 ulps off (JAX's is as far): it computes exp(-x^2) from a rounded x^2, an error of
+    up to ~x^2 / 2 ulps. The oracle now takes erfcx(x) * exp(-x^2) with x^2 split exactly."""
+    from fuzz.ops import _erfc
+    # correctly rounded values (mpmath at 50 digits)
+    exact = {16.99041810600572: 1.4151850318038705e-127,
+             24.123492258058047: 4.305578660099433e-255,
+             14.752641172733906: 1.152203232705983e-96,
+             0.608300989564794: 0.3896415984963343, 2.5: 0.0004069520174449589,
+             26.5: 2.2109076642637343e-307, -1.5: 1.9661051464753108,
+             0.25: 0.7236736098317631}
+    x = np.array(list(exact))
+    want = np.array(list(exact.values()))
+    got = _erfc(x)
+    ulps = np.abs(got - want) / np.spacing(want)
+    assert (ulps <= 8).all() and (ulps[x > 10] <= 2).all(), ulps   # SciPy's: 191, 94, 65
+    np.testing.assert_array_equal(_erfc(np.array([np.inf, -np.inf, 40.0, 0.0, np.nan])),
+                                  [0.0, 2.0, 0.0, 1.0, np.nan])
