@@ -515,3 +515,35 @@ def test_erfc_oracle_is_accurate_in_the_tail():
     assert (ulps <= 8).all() and (ulps[x > 10] <= 2).all(), ulps   # SciPy's: 191, 94, 65
     np.testing.assert_array_equal(_erfc(np.array([np.inf, -np.inf, 40.0, 0.0, np.nan])),
                                   [0.0, 2.0, 0.0, 1.0, np.nan])
+
+
+def test_quantile_oracle_follows_jax_between_equal_infinities():
+    """Seed 20261201 #2, #3: the oracle took np.quantile, whose lerp (low + (high - low) * w,
+    or high - (high - low) * (1 - w) from w = 0.5) is NaN between two equal infinities and
+    between a finite value and an infinity on the finite value's side; jnp.quantile (and
+    funcgrad) compute low * (1 - w) + high * w, which is the infinity there and NaN only
+    where the position lands exactly on an infinity (a weight of 0; seed 123 #1)."""
+    from fuzz.ops import _quantile_ref
+    from fuzz.program import Type
+
+    def quantile(x, q, axis=-1, keepdims=False, dtype="float32", fn="quantile"):
+        op = type("Op", (), {"types": (Type((), dtype),)})()
+        return _quantile_ref([np.asarray(x, np.float64)],
+                             {"q": q, "axis": axis, "keepdims": keepdims, "fn": fn}, op, None,
+                             None)
+    inf = np.inf
+    for q in (0.25, 0.5, 0.9):
+        assert quantile([-inf] * 4, q) == -inf          # JAX 0.10: -inf; NumPy: nan
+    assert quantile([inf, inf, 1.0, 2.0], 0.9) == inf
+    assert quantile([inf, 1.553802490234375], 0.9, fn="percentile") == inf   # #2's row
+    assert quantile([-inf, 1.0], 0.25) == -inf
+    assert quantile([-inf] + [inf] * 6, 0.25) == inf    # the reproducer's column (#3)
+    assert np.isnan(quantile([-inf, 1.0, 2.0], 0.0))      # lands on -inf: -inf * 1 + 1 * 0
+    assert np.isnan(quantile([1.0, 2.0, inf], 1.0, fn="percentile"))
+    assert np.isnan(quantile([1.0, np.nan, 2.0], 0.5))
+    x = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_allclose(quantile(x, 0.9, axis=1, keepdims=True),
+                               np.quantile(x, 0.9, axis=1, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(quantile(x, 0.25, axis=None, dtype="float64"),
+                               np.quantile(x, 0.25))
+    assert quantile(x, 0.5, axis=None, keepdims=True).shape == (1, 1, 1)

@@ -1156,10 +1156,33 @@ def _quantile_gen(b: Builder, opname):
 
 
 def _quantile_ref(args, p, op, ctx, env):
-    x = as_dtype(args[0], op.types[0].dtype)
+    """jnp.quantile's linear method: sort, then low * (1 - w) + high * w at q * (n - 1),
+    with q, the position and the weights in the computation dtype (float32 for float16,
+    bfloat16 and float32; funcgrad's percentile divides q by 100 first, so q = 1.0 lands
+    on the last element as in NumPy). NumPy's lerp, low + (high - low) * w (high -
+    (high - low) * (1 - w) from w = 0.5 on), is NaN where low and high are the same
+    infinity, and between a finite value and an infinity on the side of the finite value
+    (inf - inf); JAX's sum is the infinity there. Both are NaN where the position lands
+    exactly on an infinity (inf * 0) (FINDINGS 2026-12-01 06:17 #2, 06:25 #3; seed 123
+    #1)."""
+    dt = op.types[0].dtype
+    x = as_dtype(args[0], dt)
     if x.ndim == 0:
         return x
-    return np.quantile(x, p["q"], axis=p["axis"], keepdims=p["keepdims"])
+    axis = p["axis"]
+    s = np.sort(x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1), axis=-1)
+    n = s.shape[-1]
+    cdt = np.float64 if dt == "float64" else np.float32
+    pos = cdt(p["q"]) * cdt(n - 1)
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    hw = pos - cdt(lo)
+    lw = cdt(1) - hw
+    with np.errstate(invalid="ignore"):
+        res = s[..., lo] * float(lw) + s[..., hi] * float(hw)
+    res = np.where(np.isnan(s).any(axis=-1), np.nan, res)
+    if p["keepdims"]:
+        res = np.expand_dims(res, tuple(range(x.ndim)) if axis is None else axis)
+    return res
 
 
 def _quantile_src(a, p, op, ind):
