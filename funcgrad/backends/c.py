@@ -927,7 +927,8 @@ def _single_threaded_blas():
     parallel GEMM splits (two spinning pools on two cores slow each other down 3-10x)."""
     import cffi
     import importlib
-    sob = _threads.load_blas(lambda: importlib.import_module("scipy_openblas32"))
+    from ..prims.lapack import load_blas
+    sob = load_blas(lambda: importlib.import_module("scipy_openblas32"))
     ffi = cffi.FFI()
     ffi.cdef("void scipy_openblas_set_num_threads(int);")
     libdir = sob.get_lib_dir()

@@ -49,7 +49,6 @@ __all__ = [
     "cores_from",
     "done",
     "info",
-    "load_blas",
     "policy_team",
     "prepare",
     "team_size",
@@ -388,30 +387,6 @@ def configure_openmp(spin_count: int = SPIN_COUNT):
                 else:
                     os.environ[k] = v
         return _omp.lib
-
-
-_blas_lock = threading.Lock()
-
-
-def load_blas(open_library):
-    """`open_library()`: the process's first load of the OpenBLAS that funcgrad's GEMMs and
-    LAPACK calls use (importing `scipy_openblas32` loads it), made with OPENBLAS_NUM_THREADS=1 in the
-    environment, restored afterwards. funcgrad calls OpenBLAS on one thread inside its
-    own OpenMP teams, so an OpenBLAS thread pool would never get work; but OpenBLAS starts
-    one when it loads, as large as the environment says, and each worker spins before it
-    first sleeps: ~0.1 s of CPU per process that brought nothing (issue 15: a third of
-    what the linear_regression example's two-thread run spent beyond its one-thread run).
-    NumPy's own OpenBLAS is a separate library and keeps the user's setting."""
-    with _blas_lock:
-        saved = os.environ.get("OPENBLAS_NUM_THREADS")
-        os.environ["OPENBLAS_NUM_THREADS"] = "1"
-        try:
-            return open_library()
-        finally:
-            if saved is None:
-                os.environ.pop("OPENBLAS_NUM_THREADS", None)
-            else:
-                os.environ["OPENBLAS_NUM_THREADS"] = saved
 
 
 # --- the per-call decision -----------------------------------------------------------
