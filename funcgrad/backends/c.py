@@ -201,8 +201,8 @@ class Executable(SlotProgram):
                 flush()   # bounded functions: units can then compile concurrently
 
         def lower_group(group, bufs, used):
-            rows = any(k.kind == "reduce" for k in group)
-            stmts = (codegen.emit_rows if rows else codegen.emit_map_group)(cn, group, bufs)
+            emit = codegen.emit_rows if codegen.is_row_group(group) else codegen.emit_map_group
+            stmts = emit(cn, group, bufs)
             if stmts is not None:
                 # (not "flat" for donation: a later member may read a donated input at an
                 # element an earlier member has already overwritten)

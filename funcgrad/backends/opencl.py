@@ -291,7 +291,7 @@ class Executable(SlotProgram):
             self._written.update(v.id for v in outs)
 
         def lower_group(group, buffers, used):
-            if any(k.kind == "reduce" for k in group):
+            if codegen.is_row_group(group):
                 launches = ok.row_group_kernel(group, buffers, namer, self.fp64)
             else:
                 launches = ok.map_group_kernel(group, buffers, namer)

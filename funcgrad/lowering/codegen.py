@@ -667,46 +667,29 @@ def _is_flat_kernel(kernel: Kernel) -> bool:
 
 
 def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
-    """Statements computing the materialised value `kernel.root` into its buffer."""
-    root = kernel.root
-    shape = root.aval.shape
-    n = root.aval.size
-    out_ptr = buffers[root.id]
-    if n == 0:
-        return []
-    if _is_flat_kernel(kernel) or len(shape) <= 1:
-        one = type(n) is int and n == 1          # one element: a scope, not a loop
-        i = c.i64(0) if one else c.var("i", dtypes.int64)
-        em = KernelEmitter(c, buffers)
-        idx = Flat(i, shape)
-        val = em.inline(kernel.eqn, idx, kernel) if kernel.eqn.prim is not st.reshape_p \
-            else em.value(kernel.eqn.inputs[0], Flat(i, kernel.eqn.inputs[0].aval.shape),
-                          kernel)
-        body = em.stmts + [c.store(out_ptr, i, val)]
-        if one:
-            return [cdsl.Block(tuple(body))]
-        return [c.for_(i, c.i64(0), c.i64(n), body, parallel=n >= PARALLEL_MIN, simd=True)]
-    x = kernel.eqn.inputs[0] if kernel.eqn.inputs else None
-    if kernel.eqn.prim is st.reshape_p and isinstance(x, Var) and x.aval.ndim > 1:
-        # A reshape of a computed value (a Flatten of a ReLU): loop over the operand's shape,
-        # where its broadcasts (a bias per channel) are contiguous; same element order.
-        shape = x.aval.shape
-
-        def point(em, ivars):
-            return em.value(x, ivars, kernel)
-    else:
-        # Nested loops over the output shape; the innermost is contiguous.
-        def point(em, ivars):
-            return em.inline(kernel.eqn, ivars, kernel)
-    # an axis of size 1 has index 0, not a loop
+    """Statements computing the materialised value `kernel.root` into its buffer: a map
+    group of one (`emit_map_group`), or, for a reshape of a computed value (a Flatten of
+    a ReLU), loops over the operand's shape, where its broadcasts (a bias per channel) are
+    contiguous; same element order."""
+    if not _loops_over_operand(kernel):
+        return emit_map_group(c, [kernel], buffers)
+    x = kernel.eqn.inputs[0]
+    shape = x.aval.shape
+    out_ptr = buffers[kernel.root.id]
     ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
              for d, m in enumerate(shape)]
 
     def emit(ranges):
         em = KernelEmitter(c, buffers)
         em.ranges = ranges
-        val = point(em, ivars)
+        val = em.value(x, ivars, kernel)
         return em, em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
+    return _nest(c, emit, ivars, shape, kernel.root.aval.size)
+
+
+def _nest(c, emit, ivars, shape, n) -> list:
+    """The loop nest over `shape` (split where pads or concatenations switch pieces) of the
+    point statements `emit(ranges)` builds; a scope, not a loop, for one element."""
     full = {v: (0, int(m)) for v, m in zip(ivars, shape)
             if type(m) is int and isinstance(v, cdsl.Var)}
     stmts = _split_nest(c, emit, ivars, shape, full, 0, [_MAX_PIECES], n >= PARALLEL_MIN)
@@ -746,7 +729,7 @@ def _loops_over_operand(kernel: Kernel) -> bool:
     reshape of a computed value, not flat)."""
     x = kernel.eqn.inputs[0] if kernel.eqn.inputs else None
     return kernel.eqn.prim is st.reshape_p and isinstance(x, Var) and x.aval.ndim > 1 and \
-        not _is_flat_kernel(kernel)
+        len(kernel.root.aval.shape) > 1 and not _is_flat_kernel(kernel)
 
 
 def map_group_point(c, em, kernels, buffers, idx) -> bool:
@@ -754,14 +737,14 @@ def map_group_point(c, em, kernels, buffers, idx) -> bool:
     `idx` (the same index object for all) and storing it; False when a member reads an
     earlier member's value at another index. `em` must watch nothing else."""
     shape = kernels[0].root.aval.shape
-    for k in kernels:
+    for n, k in enumerate(kernels):
         root, x = k.root, (k.eqn.inputs[0] if k.eqn.inputs else None)
         if k.eqn.prim is st.reshape_p and isinstance(idx, Flat) and isinstance(x, Var):
             val = em.value(x, Flat(idx.expr, x.aval.shape), k)
         else:
             val = em.inline(k.eqn, idx, k)
-        if not _is_named(val, root.aval.dtype):
-            val = em.let(val, root.aval.dtype)
+        if n < len(kernels) - 1 and not _is_named(val, root.aval.dtype):
+            val = em.let(val, root.aval.dtype)     # (a later member may read it)
         em.stmts.append(c.store(buffers[root.id], em.offset(idx, shape), val))
         # later members read this value at `idx` from its register; anywhere else, from
         # memory that may not hold it yet (`watch` makes such a read clear `row_ok`)
@@ -777,8 +760,7 @@ def emit_map_group(c, kernels, buffers) -> list | None:
     just computed in, not back from memory (XLA's multi-output fusion: an optimizer's
     updates of m, v and the parameter; a recurrent cell's gates and the residuals its
     backward pass keeps). None when a member reads an earlier member's value at another
-    index (that element may not be computed yet), or a split of the nest would need more
-    pieces than one kernel may have."""
+    index (that element may not be computed yet)."""
     shape = kernels[0].root.aval.shape
     n = kernels[0].root.aval.size
     if type(n) is int and n == 0:
@@ -805,15 +787,8 @@ def emit_map_group(c, kernels, buffers) -> list | None:
         em = KernelEmitter(c, buffers, watch=set())
         em.ranges = ranges
         return em, point(em, ivars)
-    full = {v: (0, int(m)) for v, m in zip(ivars, shape)
-            if type(m) is int and isinstance(v, cdsl.Var)}
-    budget = [_MAX_PIECES]
-    stmts = _split_nest(c, emit, ivars, shape, full, 0, budget, n >= PARALLEL_MIN)
-    if not ok[0]:
-        return None
-    if not full and all(type(m) is int for m in shape):
-        return [cdsl.Block(tuple(stmts))]
-    return stmts
+    stmts = _nest(c, emit, ivars, shape, n)
+    return stmts if ok[0] else None
 
 
 def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
@@ -1589,11 +1564,17 @@ def row_groups(steps, fusable=lambda step: True, min_row: int = 0) -> dict[int, 
     return groups
 
 
+def is_row_group(kernels) -> bool:
+    """Whether a group from `row_groups` or `map_groups` is a row group (it holds a
+    reduction; a map group never does)."""
+    return any(k.kind == "reduce" for k in kernels)
+
+
 def row_group_label(kernels) -> str:
     """The comment above a row group's code: its operations and the type it writes."""
     from .symbolic import shape_text
     names = ", ".join(k.eqn.prim.name for k in kernels)
-    what = "rows of" if any(k.kind == "reduce" for k in kernels) else "one loop for"
+    what = "rows of" if is_row_group(kernels) else "one loop for"
     return f"{what} {names} -> {shape_text(kernels[-1].root.aval)}"
 
 

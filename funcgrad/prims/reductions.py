@@ -1,7 +1,6 @@
 """Reduction primitives: `reduce_sum/max/min/prod`, `argmax/argmin`, `cumsum`."""
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 from .. import core, dtypes
@@ -244,16 +243,10 @@ def _cumsum_acc(dt):
     addition to 60,000 rounds the same way (fuzz seed 456); JAX's prefix scan errs by
     about log2(n) ulps, a float64 running sum by half an ulp."""
     dt = np.dtype(dt)
-    if dt.kind == "c":
+    if dtypes.is_complex(dt):
         return np.dtype(np.complex128)
-    if dt.kind == "f" and dt.itemsize < 8:
+    if dtypes.is_float(dt) and dt.itemsize < 8:   # (ml_dtypes' narrow floats included)
         return np.dtype(np.float64)
-    if dt.kind == "V":   # ml_dtypes' narrow floats
-        try:
-            ml_dtypes.finfo(dt)
-            return np.dtype(np.float64)
-        except ValueError:
-            return dt
     return dt
 
 
