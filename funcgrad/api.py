@@ -941,9 +941,15 @@ class Jitted:
                     backend=self.backend, donate=donate)
         self._maybe_fast_path(args, kwargs, program, consts, out_tree, donate)
         if any(donate):
-            for x, d in zip(list(consts) + leaves, donate):
-                if d and isinstance(x, ArrayImpl):
-                    x.delete("donated")
+            donated = [x for x, d in zip(list(consts) + leaves, donate)
+                       if d and isinstance(x, ArrayImpl)]
+            # An output that is a donated input itself (returned unchanged: the reference
+            # backend hands back the same object) takes its buffer over as a new array, as
+            # in JAX; only the donated argument becomes unusable.
+            outs = [ArrayImpl(o._value, o.aval, o._backend)
+                    if any(o is x for x in donated) else o for o in outs]
+            for x in donated:
+                x.delete("donated")
         return tree_unflatten(out_tree, outs)
 
     def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):

@@ -235,3 +235,33 @@ def test_reference_backend_runs_everything_itself(monkeypatch):
     assert out.backend == "reference"
     assert [p for p in seen if p != "jit"] == []
     np.testing.assert_allclose(np.asarray(out), 2 * np.sin(2.0) * np.ones(3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["reference", "c", "opencl"])
+def test_donated_input_that_is_also_an_output(backend):
+    # fuzz seed 1515: the reference backend returned the donated (deleted) input itself;
+    # the C backend let another output overwrite the buffer of an input it also returned
+    # (JAX: (x, 2 * x) of a donated x is (x, 2 * x))
+    if backend == "opencl":
+        pytest.importorskip("pyopencl")
+        from funcgrad.backends import opencl as ob
+        if not ob.available():
+            pytest.skip("no OpenCL platform")
+    x = np.arange(4.0, dtype=np.float32)
+    f = fg.jit(lambda a: (a, a * 2.0, a.reshape(2, 2), a + 1.0), backend=backend,
+               donate_argnums=(0,))
+    arg = fg.device_put(x)
+    outs = [np.asarray(o) for o in f(arg)]
+    np.testing.assert_array_equal(outs[0], x)
+    np.testing.assert_array_equal(outs[1], 2 * x)
+    np.testing.assert_array_equal(outs[2], x.reshape(2, 2))
+    np.testing.assert_array_equal(outs[3], x + 1)
+    with pytest.raises(RuntimeError, match="donated"):
+        np.asarray(arg)
+    h = fg.jit(lambda a: (a, a * 2.0), backend=backend, donate_argnums=(0,))
+    outs = [np.asarray(o) for o in h(fg.device_put(x))]
+    np.testing.assert_array_equal(outs[0], x)
+    np.testing.assert_array_equal(outs[1], 2 * x)
+    g = fg.jit(lambda c, v: lax.while_loop(lambda s: s[0] < 1, lambda s: (s[0] + 1, s[1]),
+                                            (0, v))[1], backend=backend, donate_argnums=(1,))
+    np.testing.assert_array_equal(np.asarray(g(fnp.ones(3), fg.device_put(x))), x)

@@ -667,7 +667,9 @@ class Executable(SlotProgram):
                         last_read[v] = i
         out_slots = [v for k, v, _ in self.out_slots if k == "slot"]
         mapping: dict[int, int] = {}
-        used_inputs: set[int] = set()
+        # an input that is itself an output (returned unchanged, or reshaped: the same
+        # slot) keeps its buffer: another output written there would overwrite it
+        used_inputs: set[int] = {s for s in out_slots if s < self.n_in}
         for sl in out_slots:
             if sl in mapping or sl not in writer or sl < self.n_in:
                 continue
