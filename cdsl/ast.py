@@ -526,14 +526,22 @@ def walk(node):
 
 def calls(node) -> set:
     """(generic function name, first argument's type name) of every Call under `node`."""
-    out = set()
-    for c in walk(node):
-        if isinstance(c, Call):
-            t = c.args[0].type if c.args else c.type
-            out.add((c.fn, "ptr" if isinstance(t, PtrType) else t.name))
-    return out
+    return calls_and_types(node)[0]
 
 
 def types_used(node) -> set:
     """Names of the scalar types that occur under `node` (pointer element types included)."""
-    return {t.name for t in walk(node) if isinstance(t, CType)}
+    return calls_and_types(node)[1]
+
+
+def calls_and_types(node) -> tuple[set, set]:
+    """(`calls(node)`, `types_used(node)`) in one walk: rendering a module needs both, and
+    walking a large module is a visible part of a jit's compile time."""
+    calls_out, types_out = set(), set()
+    for n in walk(node):
+        if isinstance(n, Call):
+            t = n.args[0].type if n.args else n.type
+            calls_out.add((n.fn, "ptr" if isinstance(t, PtrType) else t.name))
+        elif isinstance(n, CType):
+            types_out.add(n.name)
+    return calls_out, types_out

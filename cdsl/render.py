@@ -318,7 +318,10 @@ class _Printer:
         if self.d.parallel_loop == "openmp":
             trip = _static_trip(st)
             min_trip = st.parallel_min
-            inner = loop_work(st.body) if self.d.parallel_work else None
+            # (only an outermost parallel loop can fork: a nested loop's work is not needed,
+            # and computing it at every level would walk deep nests quadratically)
+            inner = loop_work(st.body) if self.d.parallel_work and outermost_parallel \
+                else None
             if inner:
                 # the whole nest must hold parallel_work, not just the outer loop
                 min_trip = max(min_trip, -(-self.d.parallel_work // inner))
@@ -465,7 +468,7 @@ def render(node, dialect: Dialect = C99) -> str:
     if not isinstance(node, A.Module):
         raise TypeError(f"cannot render {type(node).__name__}")
     lines = list(dialect.preamble)
-    used = A.types_used(node.functions)
+    calls, used = A.calls_and_types(node.functions)
     for _tname, pragma in sorted(dialect.type_pragmas.items()):
         if _tname not in used:
             continue
@@ -475,7 +478,6 @@ def render(node, dialect: Dialect = C99) -> str:
     if node.uses_blas and dialect.blas_include:
         lines.append(dialect.blas_include)
     lines.extend(dialect.include_format.format(h) for h in node.includes)
-    calls = A.calls(node.functions)
     helper_fns = helpers.build(calls, dialect)
     # the math functions helpers call are declared SIMD too: inlined into a loop, they
     # vectorise like direct calls

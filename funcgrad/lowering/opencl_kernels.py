@@ -1390,8 +1390,8 @@ def render(module: cdsl.Module, rounded_div_sqrt: bool = True) -> tuple[str, tup
     """(OpenCL C source, build options) of a module of kernels; `rounded_div_sqrt`: the
     device can divide and take square roots correctly rounded in float."""
     module = opencl_module(module)
-    used = cdsl.ast.types_used(module.functions)
-    calls = {fn for fn, _ in cdsl.ast.calls(module.functions)}
+    calls, used = cdsl.ast.calls_and_types(module.functions)
+    calls = {fn for fn, _ in calls}
     pre = []
     for tname in ("c64", "c128"):
         if tname in used:
