@@ -547,3 +547,104 @@ def test_quantile_oracle_follows_jax_between_equal_infinities():
     np.testing.assert_allclose(quantile(x, 0.25, axis=None, dtype="float64"),
                                np.quantile(x, 0.25))
     assert quantile(x, 0.5, axis=None, keepdims=True).shape == (1, 1, 1)
+
+
+def _scalar_chain(ops, dtype, deriv, seed=0, dims=(), c=None):
+    """An entry of one input `x0` (dims from `dims`: sizes per dim) through `ops`, a list of
+    (name, args, params, out dims) with args naming earlier values or Lits."""
+    from fuzz.check import Entry, Stack
+    from fuzz.program import Input, Op, Program
+    from fuzz.values import Dims, Type
+    d = Dims()
+    ids = {k: d.new([n] * 8) for k, n in enumerate(dims)}
+    t0 = Type(tuple(ids.values()), dtype)
+    types, body = {"x0": t0}, []
+    for k, (name, args, params, odims) in enumerate(ops):
+        t = Type(tuple(ids[i] for i in odims), dtype)
+        types[f"v{k}"] = t
+        body.append(Op(name, args, params, (f"v{k}",), (t,)))
+    prog = Program("prog_0", [Input("x0", t0, "grad", seed)], body, [f"v{len(ops) - 1}"], d,
+                   dtype, x64=dtype == "float64", types=types)
+    return Entry(prog, Stack((), None, deriv), seed)
+
+
+@pytest.mark.parametrize("deriv", ["grad", "jvp", "value_and_grad", "vjp"])
+def test_a_central_difference_does_not_resolve_below_its_values_rounding(deriv):
+    """Seed 1515 #2: exp2(logaddexp2(x, 100)) is 2**x + 2**100 = 1.3e30, whose float64
+    central difference reads 0.0 (the change, about 0.5 * 2e-5, is far below an ulp of
+    1.3e30): funcgrad's derivative, 0.504 * v (mpmath, JAX too), was reported against a
+    tolerance of 1e-7. A central difference is now known only to FD_ULPS ulps of the values
+    it differences over the step (fd_noise), for gradients and tangents alike."""
+    from fuzz.batch import Batch
+    from fuzz.program import Lit
+    e = _scalar_chain([("logaddexp2", ("x0", Lit(100.0)),
+                        {"spell": "fnp.logaddexp2({0}, {1})", "cdt": "float32"}, ()),
+                       ("exp2", ("v0",), {}, ())], "float32", deriv)
+    found = Batch([e], 0).run("reference", "eager", insts=[0])
+    assert not found, [f.detail for f in found]
+    from fuzz.check import FD_H, FD_ULPS, fd_noise
+    assert fd_noise(2.0 ** 100) == FD_ULPS * 2.0 ** 48 / FD_H     # 4 ulps of 2**100 over h
+
+
+def test_a_tangent_near_a_saturated_tanh_is_known_to_its_values_rounding():
+    """Seed 1515 #3: the float64 jvp of tanh(sum(nanmin(x)) + c) near tanh = 1 is about
+    1e-7, and funcgrad's tangent is exact to 1e-16 (mpmath); the central difference of
+    values near 1.0 is off by up to ~1e-11 (an ulp of 1.0 over the step), and was off by
+    1.5e-12 against a tolerance of 1.2e-12. The tangent's tolerance now includes fd_noise."""
+    from fuzz.batch import Batch
+    from fuzz.check import build_case
+    from fuzz.program import Lit
+
+    def entry(seed, c):
+        return _scalar_chain([("nanmin", ("x0",), {"axis": 0, "keepdims": False}, (1,)),
+                              ("sum", ("v0",), {"axis": None, "keepdims": False}, ()),
+                              ("add", ("v1", Lit(c)), {"spell": "{0} + {1}",
+                                                       "cdt": "float64"}, ()),
+                              ("tanh", ("v2",), {}, ())], "float64", "jvp", seed, dims=(3, 4))
+    for seed in (11, 12, 24):        # the old tolerance failed each of these
+        x = entry(seed, 0.0).prog.inputs[0].values(entry(seed, 0.0).prog.dims, 0)
+        k = np.argmin(x, axis=0)
+        c = 8.3 - float(np.sum(x[k, range(4)]))
+        e = entry(seed, c)
+        found = Batch([e], 0).run("reference", "eager", insts=[0])
+        assert not found, [f.detail for f in found]
+        case = build_case(e, 0, e.seed)
+        v = case.aux["v"][0]
+        z = float(np.sum(x[k, range(4)])) + c
+        exact = float(np.sum(v[k, range(4)])) / np.cosh(z) ** 2
+        tangent = case.expect[1][0]
+        assert 1e-13 < abs(float(tangent.value) - exact) <= float(tangent.tol), \
+            (float(tangent.value), exact, float(tangent.tol))
+
+
+def test_logsumexp_error_model_covers_rounding_in_half_precision():
+    """Seed 777 #1: logsumexp of the bfloat16 row [-1.03, -2.22, -1.05, -1.69] is 0.0013
+    exactly, but JAX and funcgrad (every backend, eager and jitted) compute
+    m + log(sum(exp(x - m))) in bfloat16: log(sum) = 1.0341 rounds to 1.03125 = -m, and the
+    result is 0.0. The error model took float32's eps for every step (only the sum
+    accumulates in float32) and allowed 2.5e-5; it now adds the dtype's rounding of
+    x - m, exp, the sum and log(sum)."""
+    from types import SimpleNamespace
+
+    import ml_dtypes
+
+    import funcgrad.nn
+    import funcgrad.numpy as fnp
+    from fuzz.ops import OPS
+    from fuzz.program import Type
+    bf = ml_dtypes.bfloat16
+    x = np.array([-1.03125, -2.21875, -1.046875, -1.6875])
+    m = x.max()
+    exact = float(np.log(np.sum(np.exp(x - m))) + m)            # 0.0013194798107956096
+    # JAX's steps, each rounded to bfloat16 (the sum accumulated in float32)
+    e = np.exp((x - m).astype(bf).astype(np.float32)).astype(bf).astype(np.float32)
+    s = np.float32(np.sum(e)).astype(bf).astype(np.float32)
+    steps = float((np.log(s).astype(bf).astype(np.float32) + np.float32(m)).astype(bf))
+    assert steps == 0.0
+    assert float(np.asarray(funcgrad.nn.logsumexp(fnp.asarray(x.astype(bf))))) == 0.0
+    op = SimpleNamespace(name="logsumexp", args=("x",), params={"axis": -1, "keepdims": False})
+
+    def err(dtype):
+        return float(OPS["logsumexp"].err([x], np.asarray(exact), op, Type((), dtype), None))
+    assert abs(steps - exact) <= err("bfloat16") and abs(steps - exact) <= err("float16")
+    assert err("float32") < 1e-5            # float32 and float64 keep their bound

@@ -997,6 +997,15 @@ def _reduction_gen(name):
                 # (a float16 logsumexp over 8 elements, rounded as JAX rounds each step,
                 # differed from the float64 oracle by more than e * (|m| + 1))
                 r = (growth(n) + 4) * e * (np.abs(m) + 1.0 + np.log(max(n, 1)))
+                if t.dtype in HALF:
+                    # Only the sum accumulates in float32: x - m, its exp, the sum itself
+                    # and log(sum) are rounded to the dtype (JAX's and funcgrad's
+                    # m + log(sum(exp(x - m)))), each off by half an ulp: log(sum) by
+                    # eps * (log(sum) + 1) <= eps * (log(n) + 1), and the rounded x - m by
+                    # eps * (the softmax-weighted mean of |x - m|) <= eps * log(n). The
+                    # result m + log(sum) may cancel (bfloat16 max -1.03, log(sum) 1.03:
+                    # 0.0 where the exact value is 0.0013; seed 777, JAX too).
+                    r = r + 2 * EPS[t.dtype] * (1.0 + np.log(max(n, 1)))
             elif name == "median":
                 r = 2 * EPS[t.dtype] * np.max(np.where(np.isnan(xa), 0, xa), axis=ax,
                                               keepdims=kd)
