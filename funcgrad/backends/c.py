@@ -648,19 +648,21 @@ class Executable(SlotProgram):
     def donation_map(self, donate) -> dict[int, int]:
         """{output slot: input index} for donated inputs whose buffer can hold an output:
         same type, written by a C step no earlier than the input's last read, and when in
-        the same step, a flat elementwise kernel (reads and writes at the same index)."""
+        the same step, no kernel of it reads the input after the kernel that writes the
+        output, and that kernel, if it reads the input, is a flat elementwise kernel
+        (reads and writes at the same index)."""
         cached = getattr(self, "_donation_cache", {})
         if donate in cached:
             return cached[donate]
         last_read: dict[int, int] = {}
-        writer: dict[int, tuple[int, object]] = {}
+        writer: dict[int, tuple[int, int]] = {}     # slot: (step, kernel within it)
         for i, (kind, step) in enumerate(self.steps):
             if kind == "c":
                 for sl in step.slots:
                     last_read[sl] = i
-                for k in step.kernels:
+                for q, k in enumerate(step.kernels):
                     for sl in k[1]:
-                        writer[sl] = (i, k[0])
+                        writer[sl] = (i, q)
             else:
                 for k, v in step[1]:
                     if k == "slot":
@@ -673,7 +675,7 @@ class Executable(SlotProgram):
         for sl in out_slots:
             if sl in mapping or sl not in writer or sl < self.n_in:
                 continue
-            wi, flat = writer[sl]
+            wi, wq = writer[sl]
             for j, d in enumerate(donate):
                 if not d or j in used_inputs or j >= self.n_in:
                     continue
@@ -681,8 +683,7 @@ class Executable(SlotProgram):
                         self.slot_avals[j].dtype != self.slot_avals[sl].dtype:
                     continue
                 lr = last_read.get(j, -1)
-                if lr < wi or (lr == wi and flat and
-                               all(r < wi for r in self._other_reads(j, wi))):
+                if lr < wi or (lr == wi and self._reads_end_at(j, wi, wq)):
                     mapping[sl] = j
                     used_inputs.add(j)
                     break
@@ -690,10 +691,17 @@ class Executable(SlotProgram):
         self._donation_cache = cached
         return mapping
 
-    def _other_reads(self, slot, step_index):
-        kind, step = self.steps[step_index]
-        return [step_index] if kind == "c" and sum(
-            slot in k[2] for k in step.kernels) > 1 else []
+    def _reads_end_at(self, slot, step_index, q):
+        """Whether C step `step_index` reads `slot` only in kernels before its kernel `q`,
+        or in `q` itself when that is a flat elementwise kernel: then `q` may write its
+        output over `slot`. (A later kernel of the step reading `slot` would see the
+        output: a map group that computes fmod(a, b) and, after it, heaviside(x, ...)
+        read x after fmod had overwritten it.)"""
+        kernels = self.steps[step_index][1].kernels
+        if any(slot in k[2] for k in kernels[q + 1:]):
+            return False
+        flat, _, reads = kernels[q]
+        return flat or slot not in reads
 
     def run(self, args, reuse=None):
         if _PROFILE:
