@@ -296,3 +296,13 @@ def test_donated_input_read_after_an_output_is_written(backend, map_groups, monk
         got = g(*(fg.device_put(v) for v in (a, x, y)))
         for w, o in zip(want, got):
             np.testing.assert_allclose(np.asarray(o), w, rtol=1e-6)
+
+    def h(a, z, x):        # the fuzz program's shape: another kernel between the two
+        t = fnp.trunc(a)
+        return fnp.fmod(a, t), fnp.diff(z, axis=-2), fnp.trunc(fnp.sqrt(z)), \
+            fnp.heaviside(x, t), fnp.abs(x)
+
+    z = np.ones((8, 0, 8), np.float32)
+    got = fg.jit(h, backend=backend, donate_argnums=(2,))(a, z, fg.device_put(x))
+    np.testing.assert_array_equal(np.asarray(got[3]), want[1])
+    np.testing.assert_array_equal(np.asarray(got[4]), want[2])
