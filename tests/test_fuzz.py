@@ -409,6 +409,55 @@ def test_a_lost_value_stays_unstable_where_the_base_run_is_nan():
     assert run[0] == 0.0 and np.isnan(run[1])
 
 
+def test_anything_at_a_base_nan_stays_unstable_downstream():
+    """Seed 1515 (rerun): a float32 GRU step whose gate sums products past float32's range
+    (here -1e50 and +2e50, with an infinite recurrent weight) is +inf in the oracle and in C
+    eagerly (z = sigmoid(inf - inf), h NaN) but -inf with C's jitted FMA dot (z = 0,
+    h = tanh(-2)): the error model marks h "any result", which a perturbed run writes as 0.0
+    where the base run's h is NaN. log2(x1 - floor(h)) with x1 < 0 maps that 0.0 back to
+    NaN, so the element looked stable and C's 0.0 was reported. A number where the base run
+    has NaN is now a lost operand, like a NaN where it has a number."""
+    import dataclasses
+
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Input, Op, Program
+    from fuzz.values import Dims, Type
+
+    @dataclasses.dataclass
+    class Given(Input):
+        value: np.ndarray | None = None
+
+        def values(self, dims, inst):
+            return self.value
+
+    f32 = np.float32
+    vals = [np.array([[[1e30, 1e30]]], f32),                    # xs: T = B = 1, I = 2
+            np.array([[-1e-38]], f32),                          # h0 (and x1 below)
+            np.array([[0.0, -1e20, 0.0], [0.0, 2e20, 0.0]], f32),
+            np.array([[0.0, np.inf, 0.0]], f32),                # gh_z = -inf
+            np.array([0.0, 0.0, -2.0], f32)]
+    d = Dims()
+    dim = {n: d.new([n] * 8) for n in (1, 2, 3)}
+    types = {f"x{i}": Type(tuple(dim[n] for n in v.shape), "float32")
+             for i, v in enumerate(vals)}
+    th, ts = Type((dim[1], dim[1]), "float32"), Type((dim[1],) * 3, "float32")
+    types.update(h=th, hs=ts, fl=ts, df=ts, out=ts)
+    ops = [Op("gru", ("x0", "x1", "x2", "x3", "x4"), {"H": 1, "name": "gru0"}, ("h", "hs"),
+              (th, ts)),
+           Op("floor", ("hs",), {}, ("fl",), (ts,)),
+           Op("subtract", ("x1", "fl"), {"spell": "{0} - {1}", "cdt": "float32"}, ("df",),
+              (ts,)),
+           Op("log2", ("df",), {}, ("out",), (ts,))]
+    inputs = [Given(f"x{i}", types[f"x{i}"], "normal", i, value=v) for i, v in enumerate(vals)]
+    for out in ("hs", "out"):
+        prog = Program("prog_0", inputs, ops if out == "out" else ops[:1], [out], d,
+                       "float32", types=types)
+        e = Entry(prog, Stack((("jit",),), None, None), 0)
+        expect = build_case(e, 0, e.seed).expect[0]
+        assert np.isnan(expect.value).all()
+        assert not expect.stable.any(), out
+
+
 def test_prod_with_an_infinite_factor_and_an_underflow_is_unstable():
     """Seed 456: prod([-0.032, 1.4e-45, inf, -1.2e-38]) is +inf exactly but NaN in float32
     (JAX too): the small factors underflow to -0 first. An infinite factor now counts as a

@@ -347,18 +347,23 @@ class Perturb:
 
     def lost_in(self, op, args) -> np.ndarray | bool | None:
         """Where this perturbed run's float arguments of `op` hold a NaN that the base run's
-        do not (a value that lost all accuracy, or "any result"), as a mask broadcast to
-        the op's output for elementwise ops and True (all of it) for the others; None
-        where there is none. A comparison of such a NaN is False, which may equal the base
-        run's result and look stable (rint(cos(rad2deg(x))) sorted, compared with <=,
-        seed 88): `unsettle` makes the non-float results there differ from it."""
+        do not (a value that lost all accuracy, or "any result"), or a number where the
+        base run's hold a NaN ("any result" at a base NaN, which `apply` makes 0.0, or a
+        NaN the errors moved away), as a mask broadcast to the op's output for elementwise
+        ops and True (all of it) for the others; None where there is none. A comparison of
+        such a NaN is False, which may equal the base run's result and look stable
+        (rint(cos(rad2deg(x))) sorted, compared with <=, seed 88): `unsettle` makes the
+        non-float results there differ from it. The number standing for "anything" may
+        map back to the base run's NaN downstream (log2(x1 - floor(0.0)) with x1 < 0 is
+        NaN, as is log2(x1 - floor(NaN)): a GRU whose float32 gates overflow, with C's
+        FMA dot giving -inf, then h = -1 and 0.0; seed 1515), so it is lost there too."""
         masks = []
         for name, a in zip(op.args, args):
             b = self.base.get(name) if isinstance(name, str) else None
             a = np.asarray(a)
             if b is None or a.dtype.kind != "f" or np.shape(b) != a.shape:
                 continue
-            lost = np.isnan(a) & ~np.isnan(np.asarray(b, np.float64))
+            lost = np.isnan(a) != np.isnan(np.asarray(b, np.float64))
             if lost.any():
                 masks.append(lost)
         if not masks:
