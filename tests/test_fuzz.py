@@ -598,6 +598,56 @@ def test_quantile_oracle_follows_jax_between_equal_infinities():
     assert quantile(x, 0.5, axis=None, keepdims=True).shape == (1, 1, 1)
 
 
+def test_an_equality_of_values_whose_error_intervals_overlap_is_unstable():
+    """Seed 20261214 (long run): x == hypot(x, 0.1) in float16 at x = 2.671875, where JAX's
+    hypot (max * sqrt(1 + (min/max)**2) in the dtype) and funcgrad's give x and the
+    correctly rounded 2.673828 is 1 ulp away. The perturbed runs moved hypot by its 4 ulps,
+    never exactly onto x, so `==` stayed False in every run and funcgrad's True was
+    reported. A comparison whose operands' perturbations reach their base distance now
+    differs from the base run there; comparisons of exact values stay checked."""
+    import dataclasses
+
+    from fuzz.batch import Batch
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Input, Lit, Op, Program
+    from fuzz.values import Dims, Type
+
+    @dataclasses.dataclass
+    class Given(Input):
+        value: np.ndarray | None = None
+
+        def values(self, dims, inst):
+            return self.value
+
+    x = np.array([[-2.41015625, -1.2470703125], [2.671875, 2.63671875]], np.float16)
+    d = Dims()
+    t = Type((d.new([2] * 8), d.new([2] * 8)), "float16")
+    tb = t.with_(dtype="bool")
+    hypot = Op("hypot", ("x0", Lit(0.1)), {"spell": "fnp.hypot({0}, {1})", "cdt": "float16"},
+               ("h",), (t,))
+    floor = Op("floor", ("x0",), {}, ("f",), (t,))
+
+    def entry(name, a, b, pre):
+        spell = {"equal": "{0} == {1}", "not_equal": "{0} != {1}"}[name]
+        prog = Program("prog_0", [Given("x0", t, "normal", 0, value=x)],
+                       pre + [Op(name, (a, b), {"spell": spell, "cdt": "float16"}, ("c",),
+                                 (tb,))], ["c"], d, "float16",
+                       types={"x0": t, "h": t, "f": t, "c": tb})
+        return Entry(prog, Stack((), None, None), 0)
+    for name in ("equal", "not_equal"):
+        e = entry(name, "x0", "h", [hypot])
+        ve = build_case(e, 0, e.seed).expect[0]
+        assert (ve.value == (name == "not_equal")).all()
+        # hypot(x, 0.1) is within hypot's error of x in the second row, not in the first
+        assert ve.stable.tolist() == [[True, True], [False, False]], ve.stable
+        found = Batch([e], 0).run("reference", "eager", insts=[0])
+        assert not found, [f.failure.detail for f in found]
+        # exact operands: an input, floor of it, a value with itself
+        for a, b, pre in (("x0", "x0", []), ("x0", "f", [floor]), ("h", "h", [hypot])):
+            ve = build_case(entry(name, a, b, pre), 0, 0).expect[0]
+            assert ve.stable.all(), (name, a, b)
+
+
 def _scalar_chain(ops, dtype, deriv, seed=0, dims=(), c=None):
     """An entry of one input `x0` (dims from `dims`: sizes per dim) through `ops`, a list of
     (name, args, params, out dims) with args naming earlier values or Lits."""

@@ -533,6 +533,23 @@ def _drift(ctx, op, k: int, x) -> np.ndarray | None:
         return np.abs(np.asarray(x, np.float64) - np.asarray(b, np.float64))
 
 
+def _base_operands(ctx, op, args, dtype: str) -> list | None:
+    """The base run's values of `op`'s operands converted to `dtype`, or None where one has
+    none (inside a loop body) or a shape that differs. A literal, an integer and a bool
+    operand are their own: where such a value differs from the base run's, it is one of
+    the values it may take, not a measure of an error interval around the base run's (a
+    bool that an unstable comparison flipped is 0 or 1, never in between), and the
+    comparison of it as it is shows what it does."""
+    out = []
+    for name, x in zip(op.args, args):
+        own = not isinstance(name, str) or np.asarray(x).dtype.kind != "f"
+        b = x if own else ctx.perturb.base.get(name)
+        if b is None or np.shape(b) != np.shape(x):
+            return None
+        out.append(as_dtype(b, dtype))
+    return out
+
+
 def _err_add(args, out, op, t, ctx):
     a = [_abs(x) for x in args]
     return 2 * EPS[t.dtype] * (a[0] + a[1])
@@ -699,8 +716,15 @@ def _binary_gen(name):
                 raise AssertionError(f"{name}: integer operands")
             if divisor == "nonzero" and np.any(xs[1] == 0):
                 raise AssertionError("integer division by zero generated")
-            return iref(*[x.astype(np.int64) if x.dtype.kind != "b" else x for x in xs])
-        return fref(*xs)
+            r = iref(*[x.astype(np.int64) if x.dtype.kind != "b" else x for x in xs])
+        else:
+            r = fref(*xs)
+        if rule == "bool" and ctx is not None and ctx.perturb is not None:
+            # a comparison of operands whose error intervals overlap may go either way
+            reach = ctx.perturb.within_reach(op, xs, _base_operands(ctx, op, args, cdt))
+            if reach is not None:
+                r = ctx.perturb.unsettle(r, reach, op.outs[0])
+        return r
 
     def src(a, p, op, ind):
         return p["spell"].format(*a)

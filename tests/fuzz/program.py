@@ -376,6 +376,37 @@ class Perturb:
             out = out | m
         return out
 
+    def within_reach(self, op, args, base_args) -> np.ndarray | None:
+        """Where comparison `op` of this run's operands `args` may go either way, as a mask
+        of its output; `base_args` are the base run's operands (both converted to the dtype
+        compared; None without a base value: inside a loop body). An accurate
+        implementation may give each operand anywhere in its error interval, so where the
+        operands' perturbations |a - a_base| + |b - b_base| reach their base distance
+        |a_base - b_base| the intervals overlap and the result is not determined. The
+        perturbed operands alone do not show it for `==` and `!=`, whose result changes
+        only where they land exactly on each other: x == hypot(x, 0.1) in float16, where
+        JAX's hypot gives x (2.671875) and the correctly rounded 2.673828 is 1 ulp away,
+        stayed False in every run, so funcgrad's True (JAX's too) was reported (seed
+        20261214); nor for `<=` at an exact tie of operands that err the same way in the
+        runs where every op errs alike. Exactly computed operands (inputs, exact ops) do
+        not move, so their comparisons stay checked, as does a value compared with
+        itself."""
+        if base_args is None or any(b is None for b in base_args):
+            return None
+        if len(op.args) == 2 and isinstance(op.args[0], str) and op.args[0] == op.args[1]:
+            return None
+        a, b = (np.asarray(x).astype(np.float64) for x in args)
+        a0, b0 = (np.asarray(x).astype(np.float64) for x in base_args)
+        if a.shape != a0.shape or b.shape != b0.shape:
+            return None
+        with np.errstate(invalid="ignore", over="ignore"):
+            # A move to or from an infinity (65504 + 2 ulps in float16) is no measure of
+            # the interval's other side, and is compared as it is: no reach of its own.
+            moved = np.where(np.isfinite(a) & np.isfinite(a0), np.abs(a - a0), 0.0) + \
+                np.where(np.isfinite(b) & np.isfinite(b0), np.abs(b - b0), 0.0)
+            reach = (moved > 0) & (moved >= np.abs(a0 - b0))
+        return reach if reach.any() else None
+
     def unsettle(self, v: np.ndarray, lost, name: str | None = None) -> np.ndarray:
         """`v` (a bool or integer result, value `name`) changed where `lost`, so that the
         element differs from the base run's and is unstable (not compared): the base run's
