@@ -962,7 +962,11 @@ def _reduction_gen(name):
         x = np.asarray(args[0])
         t = op.types[0]
         axes = norm_axes(p["axis"], x.ndim)
-        return _reduce_ref(name, x, axes, p, t)
+        r = _reduce_ref(name, x, axes, p, t)
+        if name in ("argmax", "argmin", "nanargmax") and ctx is not None and \
+                ctx.perturb is not None:
+            r = _arg_unsettled(name, r, x, p, op, ctx)
+        return r
 
     def err(args, out, op, t, ctx):
         x = np.asarray(args[0])
@@ -1043,6 +1047,25 @@ def _reduction_gen(name):
     exact = name in _EXACT_REDUCTIONS
     register(OpDef(name, gen, oracle, src, err_fn=err, exact=exact, grad_ok=grad_ok,
                    weight=2 if name in ("sum", "mean", "max") else 1))
+
+
+def _arg_unsettled(name, r, x, p, op, ctx):
+    """argmax / argmin `r` of this perturbed run's `x`, the runner-up's index where the
+    lane's maximum (minimum) is within reach of another element (Perturb.reordered): it
+    may go either way there. A lane with a NaN gives its first NaN (argmax and argmin)."""
+    axis = p["axis"]
+    res = ctx.perturb.reordered(op.args[0], x, axis, name != "argmin",
+                                nan_low=name == "nanargmax")
+    if res is None:
+        return r
+    alt, reach = res[0][..., 0], res[1][..., 0]
+    if name != "nanargmax":
+        flat = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
+        reach = reach & ~np.any(np.isnan(flat), axis=-1)
+    if p["keepdims"]:
+        shape = np.shape(r)
+        alt, reach = alt.reshape(shape), reach.reshape(shape)
+    return np.where(reach, alt, r)
 
 
 def _acc_dtype(dtype: str) -> str:

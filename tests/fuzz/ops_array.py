@@ -1227,8 +1227,26 @@ def _sort_ref(a, p, op, ctx, env):
     return _lanes_lost(s, x, op, ctx, axis, flat)
 
 
+def _order_unsettled(pert, idx, x, axis, descending, op, k=None):
+    """Indices `idx` of a sort of this perturbed run's `x` along `axis` (the first `k` of
+    a descending one for top_k), another element's at the positions whose element may go
+    either way (Perturb.reordered)."""
+    r = pert.reordered(op.args[0], x, axis, descending)
+    if r is None:
+        return idx
+    alt, reach = r
+    if k is not None:
+        alt, reach = alt[..., :k], reach[..., :k]
+    alt, reach = np.moveaxis(alt, -1, axis), np.moveaxis(reach, -1, axis)
+    return np.where(reach, alt, idx)
+
+
 def _argsort_ref(a, p, op, ctx, env):
-    return _jax_argsort(a[0], p["axis"], p["descending"])
+    idx = _jax_argsort(a[0], p["axis"], p["descending"])
+    if ctx is not None and ctx.perturb is not None and np.ndim(a[0]):
+        idx = _order_unsettled(ctx.perturb, idx, np.asarray(a[0]), p["axis"],
+                               p["descending"], op)
+    return idx
 
 
 def _sort_src(name):
@@ -1261,6 +1279,8 @@ def _topk_ref(a, p, op, ctx, env):
     if vals.size:
         lost = _lanes_lost(np.zeros(x.shape[:-1] + (1,)), x, op, ctx, -1)
         vals = np.where(np.isnan(lost), lost, vals)    # the lanes that lost a value
+    if ctx is not None and ctx.perturb is not None and idx.size:
+        idx = _order_unsettled(ctx.perturb, idx, x, -1, True, op, k=p["k"])
     return vals, idx
 
 
