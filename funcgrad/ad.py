@@ -46,6 +46,15 @@ class JVPTrace(Trace):
 
     def process_primitive(self, primitive, tracers, params):
         primals = [t.primal for t in tracers]
+        if all(t.absent for t in tracers):
+            # As JAX: a primitive whose tangents are all symbolic zeros is not
+            # differentiated, and its outputs' tangents are symbolic zeros too. (Computing
+            # with them is not the same: std(round(x)) of a constant rounds to a zero
+            # variance, and sqrt's rule gave 0 / (2 * 0) = NaN where JAX gives 0.)
+            p_out = primitive.bind(*primals, **params)
+            if primitive.multiple_results:
+                return [JVPTracer(self, p, zeros_like(p), True) for p in p_out]
+            return JVPTracer(self, p_out, zeros_like(p_out), True)
         tangents = [t.tangent for t in tracers]
         rule = core.jvp_rules.get(primitive)
         if rule is None:
@@ -56,9 +65,11 @@ class JVPTrace(Trace):
             p_out, t_out = rule(primals, tangents, **params)
         finally:
             _absent.flags = None
+        # a piecewise-constant or integer result's tangent is a symbolic zero (defzero_jvp)
+        zero = getattr(rule, "zero_tangent", False)
         if primitive.multiple_results:
-            return [JVPTracer(self, p, t) for p, t in safe_zip(p_out, t_out)]
-        return JVPTracer(self, p_out, t_out)
+            return [JVPTracer(self, p, t, zero) for p, t in safe_zip(p_out, t_out)]
+        return JVPTracer(self, p_out, t_out, zero)
 
 
 class _Absent(threading.local):
@@ -150,6 +161,7 @@ def defzero_jvp(prim):
         if prim.multiple_results:
             return ans, [zeros_like(a) for a in ans]
         return ans, zeros_like(ans)
+    rule.zero_tangent = True      # its outputs' tangents are symbolic zeros (JVPTrace)
     core.jvp_rules[prim] = rule
 
 

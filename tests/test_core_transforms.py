@@ -581,3 +581,29 @@ def test_loops_promote_weakly_typed_carry_as_jax(x64):
         lax.scan(lambda c, v: (c * v, None), fnp.float32(1.0), np.array([2.0, 3.0]))
     with pytest.raises(TypeError, match="carry"):
         lax.scan(lambda c, x: (c.astype(np.int32), x), 0.0, fnp.ones(3))
+
+
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_jvp_through_a_piecewise_constant_op_is_a_symbolic_zero(backend):
+    # fuzz seed 20261214 #2: jvp of std(round(mean(x)) ** 2) gave NaN: round's zero tangent
+    # reached sqrt's rule as an array, 0 / (2 * sqrt(0)). JAX's tangent there is a
+    # symbolic zero that no later rule computes with: 0 (and grad was already 0).
+    x = np.array([-1.71, -0.68, -0.92, 1.41, 0.75, 0.98, -1.54], np.float32)
+    v = np.ones_like(x)
+
+    def f(x):
+        return fnp.std(fnp.round(fnp.mean(x, axis=0)) ** 2, keepdims=True)
+
+    def g(x):
+        return fnp.sqrt(fnp.floor(x) * 0.0) + fnp.linalg.norm(fnp.sign(x) * 0.0)
+
+    with fg.config.override("backend", backend):
+        for fn in (f, g):
+            out, t = fg.jvp(fn, (x,), (v,))
+            assert np.all(np.asarray(t) == 0.0), (fn.__name__, t)
+            _, t = fg.jit(lambda x, v, fn=fn: fg.jvp(fn, (x,), (v,)), backend=backend)(x, v)
+            assert np.all(np.asarray(t) == 0.0), (fn.__name__, t)
+            assert np.all(np.asarray(fg.grad(lambda x, fn=fn: fnp.sum(fn(x)))(x)) == 0.0)
+    # a tangent that is really there still goes through: d sqrt(x * x) = sign(x) * v
+    _, t = fg.jvp(lambda x: fnp.sqrt(x * x), (x,), (v,))
+    np.testing.assert_allclose(np.asarray(t), np.sign(x), rtol=1e-6)
