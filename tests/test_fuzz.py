@@ -812,3 +812,57 @@ def test_logsumexp_error_model_covers_rounding_in_half_precision():
         return float(OPS["logsumexp"].err([x], np.asarray(exact), op, Type((), dtype), None))
     assert abs(steps - exact) <= err("bfloat16") and abs(steps - exact) <= err("float16")
     assert err("float32") < 1e-5            # float32 and float64 keep their bound
+
+
+def test_a_value_that_lost_all_accuracy_in_a_loop_body_is_unstable():
+    """Seed 20261214 (long run): a reverse scan whose body carries c = sinc(c) and stacks
+    fmin(0.0, c), from c = 2.4526925 in float32. The carry reaches 1.0, then sinc(1.0):
+    3.9e-17 in float64, -2.8e-08 in funcgrad and JAX (sin(pi x) / (pi x), pi x rounded),
+    both within sinc's error of 2e-6 (relative to |x| + 1). The perturbed runs moved it by
+    that error, but fmin(0.0, c) shows only a downward move, and the oracle had no base
+    run's values inside a body to see that the carry had lost all accuracy (as it does at
+    the top level), so rows where every run erred upwards were checked with tolerance
+    1.2e-38 and funcgrad's -2.8e-08 reported. Bodies now measure against the base run's
+    values of the same iteration; a well-conditioned carry (cos) stays checked."""
+    import dataclasses
+
+    from fuzz.batch import Batch
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Input, Op, Program
+    from fuzz.values import Dims, Type
+
+    @dataclasses.dataclass
+    class Given(Input):
+        value: np.ndarray | None = None
+
+        def values(self, dims, inst):
+            return self.value
+
+    f32 = "float32"
+    d = Dims()
+    n = d.new([17] * 8)
+    ts, tx = Type((), f32), Type((n,), f32)
+
+    def entry(fn, seed):
+        body = Program("body1", [], [
+            Op(fn, ("c",), {}, ("v2",), (ts,)),
+            Op("fmin", ("x", "c"), {"spell": "fnp.fmin({0}, {1})", "cdt": f32}, ("v3",),
+               (ts,))], ["v2", "v3"], d, f32, args=[("c", ts), ("x", ts)],
+            types={"v2": ts, "v3": ts})
+        scan = Op("scan", ("x0", "x1"), {"body": body, "reverse": True, "length": None},
+                  ("v4", "v5"), (ts, tx))
+        inputs = [Given("x0", ts, "normal", 0, value=np.array(2.4526925, np.float32)),
+                  Given("x1", tx, "normal", 0, value=np.zeros(17, np.float32))]
+        prog = Program("prog_0", inputs, [scan], ["v5"], d, f32,
+                       types={"x0": ts, "x1": tx, "v4": ts, "v5": tx})
+        return Entry(prog, Stack((), None, None), seed)
+
+    for seed in range(8):
+        ve = build_case(entry("sinc", seed), 0, seed).expect[0]
+        # steps 0-6 (rows 16-10) are accurate; from step 7 on (sinc(0.99999744) = 2.6e-6)
+        # the carry loses all accuracy; rows 7, 5, 3, 1 take fmin(0.0, sinc(1.0))
+        assert not ve.stable[1:8:2].any() and ve.stable[10:].all(), (seed, ve.stable)
+        ve = build_case(entry("cos", seed), 0, seed).expect[0]
+        assert ve.stable.all(), (seed, ve.stable)
+    found = Batch([entry("sinc", 0)], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]

@@ -56,10 +56,42 @@ def _program(b: Builder, c: Builder, name: str, formals, outputs) -> Program:
 
 
 def _run_body(prog: Program, env: dict, ctx: Ctx, values) -> list:
+    """Run body `prog` on formals `values` in a scope of its own, enclosed by `env`.
+
+    The base run keeps each call's scope in `env` under the body's name and call number
+    there (the k-th call of a body within one step of its enclosing scope is its k-th
+    iteration, or its branch when taken), and a perturbed run's k-th call measures against
+    it: its ops' perturbations, comparisons and lost values then work as at the top level.
+    Without it no body value had a base run's value, so a value that lost all accuracy in
+    a body looked accurate: sinc(1.0) (3.9e-17, any sign within its error of 2e-6) carried
+    into fmin(0.0, c) gave 0 in every perturbed run that happened to err upwards, and
+    funcgrad's (and JAX's) -2.8e-08 was reported (seed 20261214). A carry enters the next
+    step as an intermediate: it is given up on (drift) where it lost all accuracy; the
+    body's results themselves keep their values (a loop's output is still checked for
+    gross errors). A call the base run did not make (another branch, a longer while loop)
+    has no base run's values."""
     local = dict(env)
     for (name, _), v in zip(prog.args, values):
         local[name] = v
-    return evaluate(prog, local, ctx)
+    count = f"{prog.name}#n"
+    k = env.get(count, 0)
+    env[count] = k + 1
+    key = f"{prog.name}#{k}"
+    pert = ctx.perturb
+    if pert is None:
+        out = evaluate(prog, local, ctx)
+        if not ctx.exact:
+            env[key] = local
+        return out
+    outer = pert.base
+    scope = outer.get(key)
+    pert.base = scope if isinstance(scope, dict) else {}
+    try:
+        for name, _ in prog.args:
+            local[name] = pert.drift(name, np.asarray(local[name]))
+        return evaluate(prog, local, ctx)
+    finally:
+        pert.base = outer
 
 
 def _body_src(prog: Program, indent: str) -> list[str]:
