@@ -866,3 +866,50 @@ def test_a_value_that_lost_all_accuracy_in_a_loop_body_is_unstable():
         assert ve.stable.all(), (seed, ve.stable)
     found = Batch([entry("sinc", 0)], 0).run("reference", "eager", insts=[0])
     assert not found, [str(f)[:300] for f in found]
+
+
+def test_scatter_add_error_model_covers_repeated_indices():
+    """Seed 20261214 (long run) 11:54 #2: `cbrt(x).at[:, i].add(u)` with i repeating an
+    index: 1.13e-07 + -1.0 + 1.0 is 1.19e-07 in float32 in any order (JAX and funcgrad add in
+    update order), but the error model scaled with the result (tolerance 6.8e-13). An
+    element that k updates reach is now a (k + 1)-term sum: (k + 1) eps (|base| +
+    sum |updates|); an element with one update keeps its tight bound."""
+    import dataclasses
+
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Input, Op, Program
+    from fuzz.values import Dims, Type
+
+    @dataclasses.dataclass
+    class Given(Input):
+        value: np.ndarray | None = None
+
+        def values(self, dims, inst):
+            return self.value
+
+    f32 = "float32"
+    d = Dims()
+    n, m = d.new([4] * 8), d.new([3] * 8)
+    tx, tu, ti = Type((n,), f32), Type((m,), f32), Type((m,), "int32")
+    at = Op("at", ("x0", "x1", "x2"), {"method": "add", "axis": 0, "kind": "array",
+                                       "slice": None}, ("v3",), (tx,))
+    inputs = [Given("x0", tx, "normal", 0,
+                    value=np.array([1.1311175e-07, 2.0, 3.0, -1.0], np.float32)),
+              Given("x1", tu, "normal", 0, value=np.array([-0.5, 0.5, 0.25], np.float32)),
+              Given("x2", ti, "index", 0, kind="index", bound=n,
+                    value=np.array([0, 0, 1], np.int32))]
+    prog = Program("prog_0", inputs, [at], ["v3"], d, f32,
+                   types={"x0": tx, "x1": tu, "x2": ti, "v3": tx})
+    entry = Entry(prog, Stack((), None, None), 0)
+    # the float32 sum in update order (JAX's and funcgrad's)
+    got = np.float32(np.float32(np.float32(1.1311175e-07) - np.float32(0.5)) + np.float32(0.5))
+    assert got == np.float32(1.1920929e-07)
+    for seed in range(4):
+        ve = build_case(entry, 0, seed).expect[0]
+        assert ve.stable.all()
+        assert abs(float(got) - ve.value[0]) <= ve.tol[0], ve.tol
+        # one update (2.0 + 0.25) and none keep the old bound (a few ulps, times the
+        # spread factor)
+        assert ve.tol[1] < 1e-5 and ve.tol[2] < 1.5e-5 and ve.tol[3] < 5e-6, ve.tol
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
