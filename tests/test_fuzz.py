@@ -5,6 +5,7 @@ regressions, and checks that the fuzzer itself catches planted bugs and that its
 JAX-semantics oracles say what JAX says."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 
@@ -13,9 +14,20 @@ import pytest
 from conftest import _test_backends
 from fuzz import regressions
 from fuzz.batch import Batch
+from fuzz.program import Input
 from fuzz.runner import Config, Fuzzer
 from fuzz.sample import sample_entries
 from fuzz.threads import run_threads
+
+
+@dataclasses.dataclass
+class _Given(Input):
+    """A program input whose value is fixed (instead of drawn for each instance)."""
+    value: np.ndarray | None = None
+
+    def values(self, dims, inst):
+        return self.value
+
 
 pytestmark = pytest.mark.slow
 
@@ -417,18 +429,10 @@ def test_anything_at_a_base_nan_stays_unstable_downstream():
     where the base run's h is NaN. log2(x1 - floor(h)) with x1 < 0 maps that 0.0 back to
     NaN, so the element looked stable and C's 0.0 was reported. A number where the base run
     has NaN is now a lost operand, like a NaN where it has a number."""
-    import dataclasses
 
     from fuzz.check import Entry, Stack, build_case
-    from fuzz.program import Input, Op, Program
+    from fuzz.program import Op, Program
     from fuzz.values import Dims, Type
-
-    @dataclasses.dataclass
-    class Given(Input):
-        value: np.ndarray | None = None
-
-        def values(self, dims, inst):
-            return self.value
 
     f32 = np.float32
     vals = [np.array([[[1e30, 1e30]]], f32),                    # xs: T = B = 1, I = 2
@@ -448,7 +452,7 @@ def test_anything_at_a_base_nan_stays_unstable_downstream():
            Op("subtract", ("x1", "fl"), {"spell": "{0} - {1}", "cdt": "float32"}, ("df",),
               (ts,)),
            Op("log2", ("df",), {}, ("out",), (ts,))]
-    inputs = [Given(f"x{i}", types[f"x{i}"], "normal", i, value=v) for i, v in enumerate(vals)]
+    inputs = [_Given(f"x{i}", types[f"x{i}"], "normal", i, value=v) for i, v in enumerate(vals)]
     for out in ("hs", "out"):
         prog = Program("prog_0", inputs, ops if out == "out" else ops[:1], [out], d,
                        "float32", types=types)
@@ -605,19 +609,11 @@ def test_an_equality_of_values_whose_error_intervals_overlap_is_unstable():
     never exactly onto x, so `==` stayed False in every run and funcgrad's True was
     reported. A comparison whose operands' perturbations reach their base distance now
     differs from the base run there; comparisons of exact values stay checked."""
-    import dataclasses
 
     from fuzz.batch import Batch
     from fuzz.check import Entry, Stack, build_case
-    from fuzz.program import Input, Lit, Op, Program
+    from fuzz.program import Lit, Op, Program
     from fuzz.values import Dims, Type
-
-    @dataclasses.dataclass
-    class Given(Input):
-        value: np.ndarray | None = None
-
-        def values(self, dims, inst):
-            return self.value
 
     x = np.array([[-2.41015625, -1.2470703125], [2.671875, 2.63671875]], np.float16)
     d = Dims()
@@ -629,7 +625,7 @@ def test_an_equality_of_values_whose_error_intervals_overlap_is_unstable():
 
     def entry(name, a, b, pre):
         spell = {"equal": "{0} == {1}", "not_equal": "{0} != {1}"}[name]
-        prog = Program("prog_0", [Given("x0", t, "normal", 0, value=x)],
+        prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)],
                        pre + [Op(name, (a, b), {"spell": spell, "cdt": "float16"}, ("c",),
                                  (tb,))], ["c"], d, "float16",
                        types={"x0": t, "h": t, "f": t, "c": tb})
@@ -657,19 +653,11 @@ def test_an_order_of_values_whose_error_intervals_overlap_is_unstable():
     base distance (Perturb.order_within_reach) the argmax, the sorted positions between
     them and top_k's indices now differ from the base run; an exact tie of inputs (or of
     an exact op) keeps the first occurrence and the stable order, checked."""
-    import dataclasses
 
     from fuzz.batch import Batch
     from fuzz.check import Entry, Stack, build_case
-    from fuzz.program import Input, Lit, Op, Program
+    from fuzz.program import Lit, Op, Program
     from fuzz.values import Dims, Type
-
-    @dataclasses.dataclass
-    class Given(Input):
-        value: np.ndarray | None = None
-
-        def values(self, dims, inst):
-            return self.value
 
     # row 0: a near tie after hypot; row 1: far apart; row 2: a tie of inputs, which
     # hypot moves (so it may go either way) and floor keeps (an exact tie)
@@ -692,7 +680,7 @@ def test_an_order_of_values_whose_error_intervals_overlap_is_unstable():
         else:
             op = Op(name, ("h",), {"axis": 1, "keepdims": False}, ("o",), (tr,))
         types = {"x0": t, "h": t, "o": op.types[-1], "v": tv}
-        prog = Program("prog_0", [Given("x0", t, "normal", 0, value=x)], [pre, op], ["o"],
+        prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], [pre, op], ["o"],
                        d, "float16", types=types)
         return Entry(prog, Stack((), None, None), seed)
     want = {"argmax": [[False], [True], [False]], "argmin": [[True], [True], [True]],
@@ -824,19 +812,11 @@ def test_a_value_that_lost_all_accuracy_in_a_loop_body_is_unstable():
     the top level), so rows where every run erred upwards were checked with tolerance
     1.2e-38 and funcgrad's -2.8e-08 reported. Bodies now measure against the base run's
     values of the same iteration; a well-conditioned carry (cos) stays checked."""
-    import dataclasses
 
     from fuzz.batch import Batch
     from fuzz.check import Entry, Stack, build_case
-    from fuzz.program import Input, Op, Program
+    from fuzz.program import Op, Program
     from fuzz.values import Dims, Type
-
-    @dataclasses.dataclass
-    class Given(Input):
-        value: np.ndarray | None = None
-
-        def values(self, dims, inst):
-            return self.value
 
     f32 = "float32"
     d = Dims()
@@ -851,8 +831,8 @@ def test_a_value_that_lost_all_accuracy_in_a_loop_body_is_unstable():
             types={"v2": ts, "v3": ts})
         scan = Op("scan", ("x0", "x1"), {"body": body, "reverse": True, "length": None},
                   ("v4", "v5"), (ts, tx))
-        inputs = [Given("x0", ts, "normal", 0, value=np.array(2.4526925, np.float32)),
-                  Given("x1", tx, "normal", 0, value=np.zeros(17, np.float32))]
+        inputs = [_Given("x0", ts, "normal", 0, value=np.array(2.4526925, np.float32)),
+                  _Given("x1", tx, "normal", 0, value=np.zeros(17, np.float32))]
         prog = Program("prog_0", inputs, [scan], ["v5"], d, f32,
                        types={"x0": ts, "x1": tx, "v4": ts, "v5": tx})
         return Entry(prog, Stack((), None, None), seed)
@@ -874,18 +854,10 @@ def test_scatter_add_error_model_covers_repeated_indices():
     update order), but the error model scaled with the result (tolerance 6.8e-13). An
     element that k updates reach is now a (k + 1)-term sum: (k + 1) eps (|base| +
     sum |updates|); an element with one update keeps its tight bound."""
-    import dataclasses
 
     from fuzz.check import Entry, Stack, build_case
-    from fuzz.program import Input, Op, Program
+    from fuzz.program import Op, Program
     from fuzz.values import Dims, Type
-
-    @dataclasses.dataclass
-    class Given(Input):
-        value: np.ndarray | None = None
-
-        def values(self, dims, inst):
-            return self.value
 
     f32 = "float32"
     d = Dims()
@@ -893,10 +865,10 @@ def test_scatter_add_error_model_covers_repeated_indices():
     tx, tu, ti = Type((n,), f32), Type((m,), f32), Type((m,), "int32")
     at = Op("at", ("x0", "x1", "x2"), {"method": "add", "axis": 0, "kind": "array",
                                        "slice": None}, ("v3",), (tx,))
-    inputs = [Given("x0", tx, "normal", 0,
+    inputs = [_Given("x0", tx, "normal", 0,
                     value=np.array([1.1311175e-07, 2.0, 3.0, -1.0], np.float32)),
-              Given("x1", tu, "normal", 0, value=np.array([-0.5, 0.5, 0.25], np.float32)),
-              Given("x2", ti, "index", 0, kind="index", bound=n,
+              _Given("x1", tu, "normal", 0, value=np.array([-0.5, 0.5, 0.25], np.float32)),
+              _Given("x2", ti, "index", 0, kind="index", bound=n,
                     value=np.array([0, 0, 1], np.int32))]
     prog = Program("prog_0", inputs, [at], ["v3"], d, f32,
                    types={"x0": tx, "x1": tu, "x2": ti, "v3": tx})
