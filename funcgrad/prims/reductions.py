@@ -52,6 +52,13 @@ def _reduce_sum_np(x, *, axes):
         # bfloat16/float16 accumulate in float32 and round once, as XLA's CPU backend does:
         # summed in bfloat16, 1 + 511 * 2**-8 stays 1.
         return np.sum(x, axis=axes, dtype=np.float32).astype(x.dtype)
+    if x.dtype in (np.float32, np.complex64):
+        # accumulated in double and rounded once: NumPy sums pairwise only along the
+        # innermost reduced axis and one by one across the others, so a float32 mean over
+        # (1, 2, 3, 4) of 14,553 values near 0.7 was off by 2e-4 (fuzz seed 20261215;
+        # XLA and the C backend: within an ulp or two)
+        wide = np.float64 if x.dtype == np.float32 else np.complex128
+        return np.sum(x, axis=axes, dtype=wide).astype(x.dtype)
     return np.sum(x, axis=axes, dtype=x.dtype)
 
 
