@@ -893,10 +893,8 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     # over non-trailing axes with a small output accumulate in a stack array instead
     # (`_reduce_in_scratch`): the per-output loops read the input once per output element.
     wide = _is_narrow(dt) or _is_complex(dt)
-    if not trailing and (_is_narrow(dt) or np.dtype(dt) == dtypes.float32) and \
-            kind in ("sum", "prod") and type(n_out) is int and n_out <= _SCRATCH_CELLS:
-        # (float32 too: added into its float32 output cells one row at a time, 14,553
-        # values near 0.7 summed into each of 5 columns were off by 1.7e-4; fuzz 20261215)
+    if not trailing and _is_narrow(dt) and kind in ("sum", "prod") and \
+            type(n_out) is int and n_out <= _SCRATCH_CELLS:
         return _reduce_in_scratch(c, kernel, buffers, kind, acc_dt)
     if not trailing and not wide and len(in_shape) - 1 not in axes and \
             1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
