@@ -308,20 +308,13 @@ def test_donated_input_read_after_an_output_is_written(backend, map_groups, monk
     np.testing.assert_array_equal(np.asarray(got[4]), want[2])
 
 
-@pytest.mark.parametrize("backend", [
-    "reference", "opencl",
-    pytest.param("c", marks=pytest.mark.xfail(strict=True, reason=(
-        "open (FINDINGS, seed 20261215): C sums a reduction over leading axes into each "
-        "kept column one value at a time in float32: relative error 1.7e-4 here")))])
+@pytest.mark.parametrize("backend", ["reference", "c", "opencl"])
 def test_float32_sum_over_several_axes_is_accurate(backend):
-    # fuzz seed 20261215: the reference backend's float32 mean over axes (0, 1, 2, 3) of
-    # 14,553 values near 0.7 (5 kept columns) was off by 1.7e-4 relative (NumPy sums
-    # pairwise only along the innermost reduced axis); JAX: 1.5e-7, OpenCL: 2.5e-8
-    if backend == "opencl":
-        pytest.importorskip("pyopencl")
-        from funcgrad.backends import opencl as ob
-        if not ob.available():
-            pytest.skip("no OpenCL platform")
+    # fuzz seed 20261215: a float32 mean over axes (0, 1, 2, 3) of 14,553 values near 0.7
+    # (5 kept columns) was off by 1.7e-4 relative on the reference backend (NumPy sums
+    # pairwise only along the innermost reduced axis) and on C, eager and jit (each row
+    # added into float32 output cells); JAX: 1.5e-7, OpenCL: 2.5e-8
+    _skip_without_opencl(backend)
     rng = np.random.default_rng(0)
     x = (rng.integers(-3, 4, (33, 7, 7, 9, 5)) * 0.5 + np.log(2)).astype(np.float32)
     exact = x.astype(np.float64).mean(axis=(0, 1, 2, 3))
@@ -331,3 +324,40 @@ def test_float32_sum_over_several_axes_is_accurate(backend):
             with fg.config.override("backend", backend):
                 got = np.asarray(run(fnp.asarray(x)), np.float64)
             np.testing.assert_allclose(got, exact, rtol=4e-7)
+
+
+@pytest.mark.parametrize("backend", ["reference", "c", "opencl"])
+@pytest.mark.parametrize("shape, axes", [
+    ((20000, 3), (0,)),              # leading axis, few columns
+    ((3000, 5000), (0,)),            # leading axis, more columns than one scratch block
+    ((40, 50, 6, 7), (0, 1)),        # leading axes
+    ((300, 7, 40), (0, 2)),          # interleaved axes, small output
+    ((60, 5000, 3), (0, 2)),         # interleaved axes, output over one scratch block
+    ((4, 3000, 2), (0, 2)),          # small reduced cells (the unrolled lowering)
+])
+def test_float32_sums_over_non_trailing_axes_accumulate_in_double(backend, shape, axes):
+    # Every lowering of a float32 sum over axes that are not all trailing (leading axes in
+    # column blocks, interleaved axes in a scratch array or one accumulator per output, a few
+    # reduced cells unrolled) must be as accurate as a double accumulation; values near 0.7
+    # make float32 accumulation lose digits after a few thousand terms.
+    _skip_without_opencl(backend)
+    rng = np.random.default_rng(1)
+    x = (rng.integers(-3, 4, shape) * 0.25 + np.log(2)).astype(np.float32)
+    exact = x.astype(np.float64).sum(axis=axes)
+    f = lambda a: fnp.sum(a, axis=axes)  # noqa: E731
+    with fg.config.override("backend", backend):
+        eager = np.asarray(f(fnp.asarray(x)))
+        jitted = np.asarray(fg.jit(f, backend=backend)(fnp.asarray(x)))
+    for got in (eager, jitted):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got.astype(np.float64), exact, rtol=2e-7)
+    if backend == "c":      # one accumulation order on every C path: the same bits
+        np.testing.assert_array_equal(eager, jitted)
+
+
+def _skip_without_opencl(backend):
+    if backend == "opencl":
+        pytest.importorskip("pyopencl")
+        from funcgrad.backends import opencl as ob
+        if not ob.available():
+            pytest.skip("no OpenCL platform")

@@ -893,12 +893,22 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     # over non-trailing axes with a small output accumulate in a stack array instead
     # (`_reduce_in_scratch`): the per-output loops read the input once per output element.
     wide = _is_narrow(dt) or _is_complex(dt)
-    if not trailing and _is_narrow(dt) and kind in ("sum", "prod") and \
-            type(n_out) is int and n_out <= _SCRATCH_CELLS:
-        return _reduce_in_scratch(c, kernel, buffers, kind, acc_dt)
+    # float32 and 16-bit sums and products over leading or interleaved axes: rows added into
+    # float32 output cells one at a time lose digits (14,553 values near 0.7 summed into each
+    # of 5 columns were off by 1.7e-4 relative; fuzz seed 20261215), so they accumulate in
+    # double cells, each rounded once at the end. (A few reduced cells, unrolled, stay in
+    # float32: pooling written as a reshape and a mean.)
+    doubled = not trailing and acc_dt != dt and kind in ("sum", "prod") and \
+        not _is_complex(dt)
+    if doubled and list(axes) == list(range(len(axes))):
+        return _reduce_leading_in_scratch(c, kernel, buffers, kind, acc_dt)
     if not trailing and not wide and len(in_shape) - 1 not in axes and \
-            1 <= n_red <= _UNROLL_CELLS and all(type(in_shape[a]) is int for a in axes):
+            all(type(in_shape[a]) is int for a in axes) and 1 <= n_red <= _UNROLL_CELLS:
         return _reduce_unrolled(c, kernel, buffers, kind)
+    if doubled:
+        if type(n_out) is int and n_out <= _SCRATCH_CELLS:
+            return _reduce_in_scratch(c, kernel, buffers, kind, acc_dt)
+        wide = True     # a big output over interleaved axes: one double per output element
     if trailing or wide:
         one = type(n_out) is int and n_out == 1   # one output: a scope, not a loop
         o = c.i64(0) if one else c.var("o", dtypes.int64)
@@ -962,14 +972,92 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     return init + body
 
 
-# The most output elements a 16-bit float sum over non-trailing axes accumulates in a stack
-# array of doubles (32 KiB); bigger outputs keep the per-output-element loops.
+# The most output elements a float32 or 16-bit float sum over non-trailing axes accumulates
+# in at once, in a stack array of doubles (32 KiB). Over leading axes a bigger output is
+# summed in column blocks of this size; over interleaved axes it keeps the per-output-element
+# loops.
 _SCRATCH_CELLS = 4096
 
 
+def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
+    """A float32 or 16-bit float sum or product over the leading axes (`sum(x, 0)`, a bias
+    gradient `sum(x, (0, 1, 2))` of NHWC; sizes may be run-time values): the input seen as
+    [rows, cols] (cols: the kept axes, flattened) is read in blocks of at most _SCRATCH_CELLS
+    columns, each row of a block added, in row order, into a stack array of `acc_dt`
+    (double) cells, which are rounded once into the output. Rows come _ROW_UNROLL at a time
+    (below). Eager's prebuilt leading-axis reductions are this lowering with run-time
+    sizes: the same bits as jit."""
+    import cdsl
+    eqn = kernel.eqn
+    x = eqn.inputs[0]
+    in_shape, axes = x.aval.shape, eqn.params["axes"]
+    out = kernel.root
+    dt = out.aval.dtype
+    nr = len(axes)
+    red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
+    rows, cols = c.i64(math.prod(red_shape)), c.i64(math.prod(kept_shape))
+    acc_ct = cnodes.ct(acc_dt)
+    assert acc_ct is cdsl.f64, acc_dt
+    scratch = cdsl.Var("racc", cdsl.PtrType(acc_ct, restrict=False, space=""))
+    k, q, r = (c.var(n, dtypes.int64) for n in ("k", "q", "r"))
+    n_cols = math.prod(kept_shape)
+    one_block = type(n_cols) is int and n_cols <= _SCRATCH_CELLS
+    if one_block:       # static bounds: gcc unrolls and vectorises the short column loops
+        k0, kn, col = c.i64(0), cols, k
+    else:
+        k0, kn = c.var("k0", dtypes.int64), c.var("kn", dtypes.int64)
+        col = c.add(k0, k)
+    cell = cdsl.Load(scratch, k, acc_ct)
+
+    def row_value(em, row, typ):
+        red_idx = [row] if nr == 1 else em.multi(Flat(row, red_shape))
+        kept_idx = [col] if len(kept_shape) == 1 else em.multi(Flat(col, kept_shape))
+        return c.cast(typ, em.value(x, red_idx + kept_idx, kernel))
+
+    # Whole groups of _ROW_UNROLL rows, then the rest one row at a time. A float32 sum adds
+    # a group's rows in float32, in row order, and that partial sum into the double cell: a
+    # quarter of the conversions, and the error stays within a few float32 roundings (a
+    # group's three, then one) whatever the number of rows. Products (whose float32 partial
+    # products could overflow) and 16-bit floats add each row into the double cell.
+    em = KernelEmitter(c, buffers)
+    group_dt = dt if kind == "sum" and np.dtype(dt) == dtypes.float32 else acc_dt
+    base = c.mul(q, c.i64(_ROW_UNROLL))
+    part = None
+    for u in range(_ROW_UNROLL):
+        v = row_value(em, c.add(base, c.i64(u)) if u else base, group_dt)
+        if group_dt == acc_dt:
+            part = _combine(c, kind, cell if part is None else part, v, acc_dt)
+        else:
+            part = v if part is None else _combine(c, kind, part, v, group_dt)
+        part = em.let(part, group_dt)
+    if group_dt != acc_dt:
+        part = _combine(c, kind, cell, c.cast(acc_dt, part), acc_dt)
+    groups = c.for_(q, c.i64(0), c.div(rows, c.i64(_ROW_UNROLL)), [
+        c.for_(k, c.i64(0), kn, em.stmts + [cdsl.Store(scratch, k, part)], simd=True)])
+    em = KernelEmitter(c, buffers)
+    v = row_value(em, r, acc_dt)
+    rest = c.for_(r, c.mul(c.div(rows, c.i64(_ROW_UNROLL)), c.i64(_ROW_UNROLL)), rows, [
+        c.for_(k, c.i64(0), kn, em.stmts + [
+            cdsl.Store(scratch, k, _combine(c, kind, cell, v, acc_dt))], simd=True)])
+    body = [c.for_(k, c.i64(0), kn, [cdsl.Store(scratch, k, c.const(_identity(kind, dt),
+                                                                     acc_dt))]),
+            groups, rest,
+            c.for_(k, c.i64(0), kn, [c.store(buffers[out.id], col,
+                                             c.cast(dt, cdsl.Load(scratch, k, acc_ct)))])]
+    if one_block:
+        return [cdsl.Block((cdsl.Raw(f"double racc[{n_cols}];"), *body))]
+    block, left = c.i64(_SCRATCH_CELLS), c.sub(cols, k0)
+    body.insert(0, c.decl(kn, c.select(c.lt(left, block), left, block)))
+    loop = cdsl.For(k0, c.i64(0), cols, tuple(body), step=_SCRATCH_CELLS)
+    return [cdsl.Block((cdsl.Raw(f"double racc[{_SCRATCH_CELLS}];"), loop))]
+
+
+_ROW_UNROLL = 4
+
+
 def _reduce_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
-    """A 16-bit float sum or product over axes that are not all trailing (a bias gradient:
-    `sum(x, (0, 1, 2))` of NHWC): the general path's order (the input read once, in memory
+    """A float32 or 16-bit float sum or product over interleaved axes (`sum(x, (0, 2))`)
+    with a small static output: the general path's order (the input read once, in memory
     order, each element added to its output cell), but into a stack array of `acc_dt`
     (double) cells, each rounded once into the output at the end. Per output element the
     additions come in the same order as in the per-output loop (the reduced indices
@@ -989,7 +1077,7 @@ def _reduce_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
     # step.
     scratch = cdsl.Var("racc", cdsl.PtrType(acc_ct, restrict=False, space=""))
     o = c.var("o", dtypes.int64)
-    assert acc_ct is cdsl.f64, acc_dt   # 16-bit sums and products accumulate in double
+    assert acc_ct is cdsl.f64, acc_dt   # float32 and 16-bit sums accumulate in double
     stmts = [cdsl.Raw(f"double racc[{n_out}];"),
              c.for_(o, c.i64(0), c.i64(n_out),
                     [cdsl.Store(scratch, o, c.const(_identity(kind, dt), acc_dt))])]
@@ -1011,8 +1099,8 @@ def _reduce_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
 def _reduce_unrolled(c, kernel: Kernel, buffers, kind) -> list:
     """A small reduction over axes that are not the last (max pooling written as
     `max(x.reshape(n, h//2, 2, w//2, 2, c), axis=(2, 4))`): the reduced cells unrolled, in
-    row-major order (the general path's order: the same bits), inside a loop nest over the
-    output whose innermost loop is the input's last axis. Only for static reduced sizes: the
+    row-major order, in the output's type (at most _UNROLL_CELLS of them), inside a loop
+    nest over the output whose innermost loop is the input's last axis. Only for static reduced sizes: the
     prebuilt eager kernels are lowered once for all sizes."""
     eqn = kernel.eqn
     x = eqn.inputs[0]

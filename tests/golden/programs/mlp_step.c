@@ -88,24 +88,37 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     }
 }
 
-void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_4, float* restrict dot_6, float* restrict select_7, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20, float* restrict sub_21) {
+void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_4, float* restrict dot_6, float* restrict select_7, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20) {
     /* reduce_sum -> f32[4] in sum_14 */
-    for (int64_t i0 = 0; i0 < 4; ++i0) {
-        float vt1 = add_13[i0];
-        float acc = 0.0f + vt1;
-        float vt2 = add_13[4 + i0];
-        float vt3 = vt2;
-        acc = acc + vt3;
-        float vt4 = add_13[8 + i0];
-        float vt5 = vt4;
-        acc = acc + vt5;
-        float vt6 = add_13[12 + i0];
-        float vt7 = vt6;
-        acc = acc + vt7;
-        float vt8 = add_13[16 + i0];
-        float vt9 = vt8;
-        acc = acc + vt9;
-        sum_14[i0] = acc;
+    {
+        double racc[4];
+        for (int64_t k = 0; k < 4; ++k) {
+            racc[k] = 0.0;
+        }
+        for (int64_t q = 0; q < 5 / 4; ++q) {
+            #pragma omp simd
+            for (int64_t k = 0; k < 4; ++k) {
+                float vt1 = add_13[((q * 4) * 4) + k];
+                float vt2 = vt1;
+                float vt3 = add_13[(((q * 4) + 1) * 4) + k];
+                float vt4 = vt2 + vt3;
+                float vt5 = add_13[(((q * 4) + 2) * 4) + k];
+                float vt6 = vt4 + vt5;
+                float vt7 = add_13[(((q * 4) + 3) * 4) + k];
+                float vt8 = vt6 + vt7;
+                racc[k] = racc[k] + ((double)vt8);
+            }
+        }
+        for (int64_t r = (5 / 4) * 4; r < 5; ++r) {
+            #pragma omp simd
+            for (int64_t k = 0; k < 4; ++k) {
+                float vt1 = add_13[(r * 4) + k];
+                racc[k] = racc[k] + ((double)vt1);
+            }
+        }
+        for (int64_t k = 0; k < 4; ++k) {
+            sum_14[k] = (float)racc[k];
+        }
     }
     /* dot_general -> f32[16,4] in dot_15 */
     scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 16, 4, 5, 1.0f, select_7, 16, add_13, 4, 0.0f, dot_15, 4);
@@ -124,22 +137,35 @@ void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restric
         }
     }
     /* reduce_sum -> f32[16] in sum_18 */
-    for (int64_t i0 = 0; i0 < 16; ++i0) {
-        float vt1 = select_17[i0];
-        float acc = 0.0f + vt1;
-        float vt2 = select_17[16 + i0];
-        float vt3 = vt2;
-        acc = acc + vt3;
-        float vt4 = select_17[32 + i0];
-        float vt5 = vt4;
-        acc = acc + vt5;
-        float vt6 = select_17[48 + i0];
-        float vt7 = vt6;
-        acc = acc + vt7;
-        float vt8 = select_17[64 + i0];
-        float vt9 = vt8;
-        acc = acc + vt9;
-        sum_18[i0] = acc;
+    {
+        double racc[16];
+        for (int64_t k = 0; k < 16; ++k) {
+            racc[k] = 0.0;
+        }
+        for (int64_t q = 0; q < 5 / 4; ++q) {
+            #pragma omp simd
+            for (int64_t k = 0; k < 16; ++k) {
+                float vt1 = select_17[((q * 4) * 16) + k];
+                float vt2 = vt1;
+                float vt3 = select_17[(((q * 4) + 1) * 16) + k];
+                float vt4 = vt2 + vt3;
+                float vt5 = select_17[(((q * 4) + 2) * 16) + k];
+                float vt6 = vt4 + vt5;
+                float vt7 = select_17[(((q * 4) + 3) * 16) + k];
+                float vt8 = vt6 + vt7;
+                racc[k] = racc[k] + ((double)vt8);
+            }
+        }
+        for (int64_t r = (5 / 4) * 4; r < 5; ++r) {
+            #pragma omp simd
+            for (int64_t k = 0; k < 16; ++k) {
+                float vt1 = select_17[(r * 16) + k];
+                racc[k] = racc[k] + ((double)vt1);
+            }
+        }
+        for (int64_t k = 0; k < 16; ++k) {
+            sum_18[k] = (float)racc[k];
+        }
     }
     /* dot_general -> f32[8,16] in dot_19 */
     scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 8, 16, 5, 1.0f, in_4, 8, select_17, 16, 0.0f, dot_19, 16);
@@ -151,6 +177,9 @@ void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restric
         float vt3 = 0.1f * vt2;
         sub_20[i] = vt1 - vt3;
     }
+}
+
+void k__mlp_step_seg2(float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict sum_14, float* restrict dot_15, float* restrict sum_18, float* restrict sub_21, float* restrict sub_22, float* restrict sub_23) {
     /* sub -> f32[16] in sub_21, fusing mul */
     #pragma omp simd
     for (int64_t i = 0; i < 16; ++i) {
@@ -159,9 +188,6 @@ void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restric
         float vt3 = 0.1f * vt2;
         sub_21[i] = vt1 - vt3;
     }
-}
-
-void k__mlp_step_seg2(float* restrict in_2, float* restrict in_3, float* restrict sum_14, float* restrict dot_15, float* restrict sub_22, float* restrict sub_23) {
     /* sub -> f32[16,4] in sub_22, fusing mul */
     #pragma omp simd
     for (int64_t i = 0; i < 64; ++i) {
