@@ -334,6 +334,7 @@ def test_float32_sum_over_several_axes_is_accurate(backend):
     ((300, 7, 40), (0, 2)),          # interleaved axes, small output
     ((60, 5000, 3), (0, 2)),         # interleaved axes, output over one scratch block
     ((4, 3000, 2), (0, 2)),          # small reduced cells (the unrolled lowering)
+    ((200, 250, 32), (0, 1)),        # leading axes, row chunks in parallel
 ])
 def test_float32_sums_over_non_trailing_axes_accumulate_in_double(backend, shape, axes):
     # Every lowering of a float32 sum over axes that are not all trailing (leading axes in
@@ -353,6 +354,23 @@ def test_float32_sums_over_non_trailing_axes_accumulate_in_double(backend, shape
         np.testing.assert_allclose(got.astype(np.float64), exact, rtol=2e-7)
     if backend == "c":      # one accumulation order on every C path: the same bits
         np.testing.assert_array_equal(eager, jitted)
+
+
+@pytest.mark.parametrize("shape", [(200, 250, 32), (3000, 5000)])
+def test_c_leading_axis_sum_bits_do_not_depend_on_the_thread_count(shape):
+    # The rows are cut into fixed chunks whose partial sums are added in chunk order, so one
+    # thread, two threads and the serial prebuilt eager kernel give the same bits.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    f = lambda a: fnp.sum(a, axis=0)  # noqa: E731
+    got = []
+    for threads in (1, 2):
+        with fg.config.override("cpu_threads", threads):
+            got.append(np.asarray(fg.jit(f, backend="c")(fnp.asarray(x))))
+    with fg.config.override("backend", "c"):
+        got.append(np.asarray(f(fnp.asarray(x.reshape(shape[0], -1)))).reshape(got[0].shape))
+    for g in got[1:]:
+        np.testing.assert_array_equal(g, got[0])
 
 
 def _skip_without_opencl(backend):

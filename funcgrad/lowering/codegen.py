@@ -981,12 +981,17 @@ _SCRATCH_CELLS = 4096
 
 def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
     """A float32 or 16-bit float sum or product over the leading axes (`sum(x, 0)`, a bias
-    gradient `sum(x, (0, 1, 2))` of NHWC; sizes may be run-time values): the input seen as
-    [rows, cols] (cols: the kept axes, flattened) is read in blocks of at most _SCRATCH_CELLS
-    columns, each row of a block added, in row order, into a stack array of `acc_dt`
-    (double) cells, which are rounded once into the output. Rows come _ROW_UNROLL at a time
-    (below). Eager's prebuilt leading-axis reductions are this lowering with run-time
-    sizes: the same bits as jit."""
+    gradient `sum(x, (0, 1, 2))` of NHWC; sizes may be run-time values), the input seen as
+    [rows, cols] (cols: the kept axes, flattened).
+
+    The rows are cut into chunks of _CHUNK_ROWS; each chunk's rows are added, in row order,
+    into `acc_dt` (double) cells, and the chunks' partial results are added in chunk order
+    into the result, rounded once into the output. The chunks do not depend on the thread
+    count, so the bits do not either: a static reduction with enough work gives each chunk
+    its own row of a stack array and runs the chunks in parallel; otherwise they run one
+    after the other in column blocks of at most _SCRATCH_CELLS, in the same order. Eager's
+    prebuilt leading-axis reductions are this lowering with run-time sizes: the same bits
+    as jit."""
     import cdsl
     eqn = kernel.eqn
     x = eqn.inputs[0]
@@ -995,64 +1000,126 @@ def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list
     dt = out.aval.dtype
     nr = len(axes)
     red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
-    rows, cols = c.i64(math.prod(red_shape)), c.i64(math.prod(kept_shape))
+    n_rows, n_cols = math.prod(red_shape), math.prod(kept_shape)
+    rows, cols = c.i64(n_rows), c.i64(n_cols)
     acc_ct = cnodes.ct(acc_dt)
     assert acc_ct is cdsl.f64, acc_dt
-    scratch = cdsl.Var("racc", cdsl.PtrType(acc_ct, restrict=False, space=""))
-    k, q, r = (c.var(n, dtypes.int64) for n in ("k", "q", "r"))
-    n_cols = math.prod(kept_shape)
-    one_block = type(n_cols) is int and n_cols <= _SCRATCH_CELLS
+    ptr = cdsl.PtrType(acc_ct, restrict=False, space="")
+    k, q, r, ch, lo, hi = (c.var(n, dtypes.int64) for n in ("k", "q", "r", "ch", "lo", "hi"))
+    ident = c.const(_identity(kind, dt), acc_dt)
+    chunk = c.i64(_CHUNK_ROWS)
+    n_chunks = c.i64(-(-n_rows // _CHUNK_ROWS)) if type(n_rows) is int else \
+        c.div(c.add(rows, c.i64(_CHUNK_ROWS - 1)), chunk)
+    bounds = [c.decl(lo, c.mul(ch, chunk)),
+              c.decl(hi, c.select(c.lt(c.sub(rows, lo), chunk), rows, c.add(lo, chunk)))]
+
+    def chunk_rows(cell, col, kn) -> list:
+        """The statements adding rows [lo, hi) at columns col(k), k < kn, into cell(k)."""
+        def row_value(em, row, typ):
+            red_idx = [row] if nr == 1 else em.multi(Flat(row, red_shape))
+            kept_idx = [col] if len(kept_shape) == 1 else em.multi(Flat(col, kept_shape))
+            return c.cast(typ, em.value(x, red_idx + kept_idx, kernel))
+
+        # Whole groups of _ROW_UNROLL rows, then the rest one row at a time. A float32 sum
+        # adds a group's rows in float32, in row order, and that partial sum into the double
+        # cell: a quarter of the conversions, and the error stays within a few float32
+        # roundings (a group's three, then one) whatever the number of rows. Products (whose
+        # float32 partial products could overflow) and 16-bit floats add each row into the
+        # double cell.
+        em = KernelEmitter(c, buffers)
+        group_dt = dt if kind == "sum" and np.dtype(dt) == dtypes.float32 else acc_dt
+        base = c.add(lo, c.mul(q, c.i64(_ROW_UNROLL)))
+        part = None
+        for u in range(_ROW_UNROLL):
+            v = row_value(em, c.add(base, c.i64(u)) if u else base, group_dt)
+            if group_dt == acc_dt:
+                part = _combine(c, kind, cell.load if part is None else part, v, acc_dt)
+            else:
+                part = v if part is None else _combine(c, kind, part, v, group_dt)
+            part = em.let(part, group_dt)
+        if group_dt != acc_dt:
+            part = _combine(c, kind, cell.load, c.cast(acc_dt, part), acc_dt)
+        whole = c.div(c.sub(hi, lo), c.i64(_ROW_UNROLL))
+        groups = c.for_(q, c.i64(0), whole, [
+            c.for_(k, c.i64(0), kn, em.stmts + [cell.store(part)], simd=True)])
+        em = KernelEmitter(c, buffers)
+        v = row_value(em, r, acc_dt)
+        rest = c.for_(r, c.add(lo, c.mul(whole, c.i64(_ROW_UNROLL))), hi, [
+            c.for_(k, c.i64(0), kn, em.stmts + [
+                cell.store(_combine(c, kind, cell.load, v, acc_dt))], simd=True)])
+        return [c.for_(k, c.i64(0), kn, [cell.store(ident)]), groups, rest]
+
+    def store_out(col, total):
+        return c.store(buffers[out.id], col, c.cast(dt, total))
+
+    static = type(n_rows) is int and type(n_cols) is int
+    if static and n_rows * n_cols >= PARALLEL_MIN and n_rows > _CHUNK_ROWS and \
+            -(-n_rows // _CHUNK_ROWS) * n_cols <= _PARALLEL_CELLS:
+        # One row of `rpart` per chunk, the chunks in parallel; then, per column, the
+        # chunks' partial results in chunk order.
+        part = cdsl.Var("rpart", ptr)
+        cell = _Cell(part, c.add(c.mul(ch, cols), k), acc_ct)
+        body = bounds + chunk_rows(cell, k, cols)
+        total = c.var("rtot", acc_dt)
+        combine = c.for_(k, c.i64(0), cols, [
+            c.decl(total, ident),
+            c.for_(ch, c.i64(0), n_chunks, [c.assign(total, _combine(
+                c, kind, total, cdsl.Load(part, c.add(c.mul(ch, cols), k), acc_ct),
+                acc_dt))]),
+            store_out(k, total)])
+        n_part = -(-n_rows // _CHUNK_ROWS) * n_cols
+        return [cdsl.Block((cdsl.Raw(f"double rpart[{n_part}];"),
+                            cdsl.For(ch, c.i64(0), n_chunks, tuple(body), parallel=True,
+                                     parallel_min=2),
+                            combine))]
+    # Serially: per column block, each chunk into `racc`, then added into `rtot`.
+    n_cols_int = n_cols if type(n_cols) is int else None
+    one_block = n_cols_int is not None and n_cols_int <= _SCRATCH_CELLS
     if one_block:       # static bounds: gcc unrolls and vectorises the short column loops
         k0, kn, col = c.i64(0), cols, k
     else:
         k0, kn = c.var("k0", dtypes.int64), c.var("kn", dtypes.int64)
         col = c.add(k0, k)
-    cell = cdsl.Load(scratch, k, acc_ct)
-
-    def row_value(em, row, typ):
-        red_idx = [row] if nr == 1 else em.multi(Flat(row, red_shape))
-        kept_idx = [col] if len(kept_shape) == 1 else em.multi(Flat(col, kept_shape))
-        return c.cast(typ, em.value(x, red_idx + kept_idx, kernel))
-
-    # Whole groups of _ROW_UNROLL rows, then the rest one row at a time. A float32 sum adds
-    # a group's rows in float32, in row order, and that partial sum into the double cell: a
-    # quarter of the conversions, and the error stays within a few float32 roundings (a
-    # group's three, then one) whatever the number of rows. Products (whose float32 partial
-    # products could overflow) and 16-bit floats add each row into the double cell.
-    em = KernelEmitter(c, buffers)
-    group_dt = dt if kind == "sum" and np.dtype(dt) == dtypes.float32 else acc_dt
-    base = c.mul(q, c.i64(_ROW_UNROLL))
-    part = None
-    for u in range(_ROW_UNROLL):
-        v = row_value(em, c.add(base, c.i64(u)) if u else base, group_dt)
-        if group_dt == acc_dt:
-            part = _combine(c, kind, cell if part is None else part, v, acc_dt)
-        else:
-            part = v if part is None else _combine(c, kind, part, v, group_dt)
-        part = em.let(part, group_dt)
-    if group_dt != acc_dt:
-        part = _combine(c, kind, cell, c.cast(acc_dt, part), acc_dt)
-    groups = c.for_(q, c.i64(0), c.div(rows, c.i64(_ROW_UNROLL)), [
-        c.for_(k, c.i64(0), kn, em.stmts + [cdsl.Store(scratch, k, part)], simd=True)])
-    em = KernelEmitter(c, buffers)
-    v = row_value(em, r, acc_dt)
-    rest = c.for_(r, c.mul(c.div(rows, c.i64(_ROW_UNROLL)), c.i64(_ROW_UNROLL)), rows, [
-        c.for_(k, c.i64(0), kn, em.stmts + [
-            cdsl.Store(scratch, k, _combine(c, kind, cell, v, acc_dt))], simd=True)])
-    body = [c.for_(k, c.i64(0), kn, [cdsl.Store(scratch, k, c.const(_identity(kind, dt),
-                                                                     acc_dt))]),
-            groups, rest,
-            c.for_(k, c.i64(0), kn, [c.store(buffers[out.id], col,
-                                             c.cast(dt, cdsl.Load(scratch, k, acc_ct)))])]
+    acc, tot = cdsl.Var("racc", ptr), cdsl.Var("rtot", ptr)
+    cell = _Cell(acc, k, acc_ct)
+    if one_block and type(n_rows) is int and n_rows <= _CHUNK_ROWS:
+        # One chunk: its partial result is the result (0 + p and 1 * p are p).
+        lo, hi = c.i64(0), rows
+        body = chunk_rows(cell, col, kn) + [c.for_(k, c.i64(0), kn, [store_out(col,
+                                                                            cell.load)])]
+        return [cdsl.Block((cdsl.Raw(f"double racc[{n_cols_int}];"), *body))]
+    tot_k = cdsl.Load(tot, k, acc_ct)
+    body = [c.for_(k, c.i64(0), kn, [cdsl.Store(tot, k, ident)]),
+            c.for_(ch, c.i64(0), n_chunks, bounds + chunk_rows(cell, col, kn) + [
+                c.for_(k, c.i64(0), kn, [cdsl.Store(tot, k, _combine(
+                    c, kind, tot_k, cdsl.Load(acc, k, acc_ct), acc_dt))], simd=True)]),
+            c.for_(k, c.i64(0), kn, [store_out(col, tot_k)])]
+    size = n_cols_int if one_block else _SCRATCH_CELLS
+    decl = cdsl.Raw(f"double racc[{size}], rtot[{size}];")
     if one_block:
-        return [cdsl.Block((cdsl.Raw(f"double racc[{n_cols}];"), *body))]
+        return [cdsl.Block((decl, *body))]
     block, left = c.i64(_SCRATCH_CELLS), c.sub(cols, k0)
     body.insert(0, c.decl(kn, c.select(c.lt(left, block), left, block)))
-    loop = cdsl.For(k0, c.i64(0), cols, tuple(body), step=_SCRATCH_CELLS)
-    return [cdsl.Block((cdsl.Raw(f"double racc[{_SCRATCH_CELLS}];"), loop))]
+    return [cdsl.Block((decl, cdsl.For(k0, c.i64(0), cols, tuple(body),
+                                       step=_SCRATCH_CELLS)))]
+
+
+class _Cell:
+    """A scratch cell `ptr[index]`: `load` reads it, `store(value)` writes it."""
+
+    def __init__(self, ptr, index, ctype):
+        import cdsl
+        self.ptr, self.index = ptr, index
+        self.load = cdsl.Load(ptr, index, ctype)
+
+    def store(self, value):
+        import cdsl
+        return cdsl.Store(self.ptr, self.index, value)
 
 
 _ROW_UNROLL = 4
+_CHUNK_ROWS = 1024          # a multiple of _ROW_UNROLL
+_PARALLEL_CELLS = 1 << 14   # the most doubles of per-chunk partial results (128 KiB)
 
 
 def _reduce_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
