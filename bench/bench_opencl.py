@@ -1,6 +1,6 @@
 """OpenCL backend vs C backend on the bench workloads (a script, not a test).
 
-    python bench/bench_opencl.py [--reps N] [--quick]
+    python bench/bench_opencl.py [--reps N] [--quick] [--calls N]
 
 Runs the MLP 784-512-512-10 SGD step (batch 128), the CNN step
 (conv3x3x32-pool-conv3x3x64-pool-dense10, batch 64, 28x28x1) and a 1024^3 matmul with
@@ -11,6 +11,11 @@ bench/RESULTS.md. On PoCL the "device" is the same CPU, so the ratio measures th
 generated OpenCL code plus launch overhead, not a GPU. Like `python -m bench`, it runs with
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they force a slower OpenBLAS kernel for the C
 side) and prints the BLAS kernel that ran.
+
+Then the per-call cost (issue 15's < 20 us target): a jitted `x + 1` on 10 float32 values
+resident on the OpenCL device, N calls (default 3000) without waiting and N with
+`block_until_ready`, median and p95, beside a bare pyopencl enqueue of an equivalent kernel
+(the floor PoCL sets) and funcgrad's own host time (the enqueue replaced by a no-op).
 """
 from __future__ import annotations
 
@@ -79,11 +84,72 @@ def _blas_kernels() -> str:
                      for i in threadpool_info() if i.get("user_api") == "blas")
 
 
+def _percentiles(ts):
+    ts = np.asarray(ts) * 1e6
+    return f"median {np.median(ts):5.1f} us, p95 {np.percentile(ts, 95):5.1f} us"
+
+
+def _per_call(n):
+    """The per-call rows: (label, times in seconds)."""
+    import opencl.programs as programs
+    import pyopencl as cl
+    f = fg.jit(lambda x: x + 1, backend="opencl")
+    x = fg.device_put(np.arange(10, dtype=np.float32), "opencl")
+
+    def timed(call, block):
+        for _ in range(300):
+            call()
+        fg.block_until_ready(call())
+        ts = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            y = call()
+            if block:
+                fg.block_until_ready(y)
+            ts.append(time.perf_counter() - t0)
+        fg.block_until_ready(call())
+        return ts
+
+    rows = [("funcgrad jit, no wait", timed(lambda: f(x), False)),
+            ("funcgrad jit, block_until_ready", timed(lambda: f(x), True))]
+    real = programs.Kernel.enqueue_checked_args
+    programs.Kernel.enqueue_checked_args = lambda self, g, l, a: None
+    try:
+        rows.append(("funcgrad host side only (enqueue a no-op)", timed(lambda: f(x), False)))
+    finally:
+        programs.Kernel.enqueue_checked_args = real
+    import opencl
+    dev = opencl.default_device()
+    prg = cl.Program(dev.context, "__kernel void k(__global const float *a, "
+                     "__global float *b) { int i = get_global_id(0); "
+                     "if (i < 10) b[i] = a[i] + 1.0f; }").build()
+    a = cl.Buffer(dev.context, cl.mem_flags.READ_WRITE, 40)
+    b = cl.Buffer(dev.context, cl.mem_flags.READ_WRITE, 40)
+    k = prg.k
+
+    def bare():
+        k.set_args(a, b)
+        return cl.enqueue_nd_range_kernel(dev.queue, k, (10,), None)
+    for block in (False, True):
+        ts = []
+        for i in range(n + 300):
+            t0 = time.perf_counter()
+            ev = bare()
+            if block:
+                ev.wait()
+            if i >= 300:
+                ts.append(time.perf_counter() - t0)
+        dev.queue.finish()
+        rows.append((f"bare pyopencl set_args + enqueue{', wait' if block else ''}", ts))
+    return rows
+
+
 def main(argv=None):
     _without_openblas_forcing()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--quick", action="store_true", help="3 repetitions")
+    ap.add_argument("--calls", type=int, default=3000, help="calls per per-call row")
     args = ap.parse_args(argv)
     reps = 3 if args.quick else args.reps
     import opencl
@@ -117,6 +183,10 @@ def main(argv=None):
             print(f"{title}: opencl {g_ocl:.0f} GFLOP/s, c {g_c:.0f} GFLOP/s "
                   f"({100 * g_ocl / g_c:.0f}% of c)")
     print(f"BLAS kernels (threadpoolctl): {_blas_kernels()}; OPENBLAS_CORETYPE/L2_SIZE unset")
+    print(f"\nper call, jit(lambda x: x + 1) on 10 float32 values on the device, {args.calls} "
+          f"calls (load average before: {os.getloadavg()[0]:.2f}):")
+    for label, ts in _per_call(args.calls):
+        print(f"  {label:<44} {_percentiles(ts)}")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,10 @@ class BufferPool:
         )
         self._free: dict[int, list[Any]] = {}
         self._lock = threading.Lock()
-        self._stats = PoolStats()
+        # Plain counters (a compiled program takes and gives back a buffer on every call):
+        # the pool's and the live buffers' counts are derived in `stats`.
+        self._allocations = self._reuses = self._releases = self._frees = 0
+        self._pooled_bytes = self._live_bytes = 0
 
     def acquire(self, nbytes: int) -> tuple[Any, int]:
         """A cl.Buffer of at least `nbytes` bytes and its bucket size, reused if possible."""
@@ -66,20 +69,14 @@ class BufferPool:
         with self._lock:
             free = self._free.get(size)
             if free:
-                buf = free.pop()
-                st = self._stats
-                st.reuses += 1
-                st.pooled_buffers -= 1
-                st.pooled_bytes -= size
-                st.live_buffers += 1
-                st.live_bytes += size
-                return buf
+                self._reuses += 1
+                self._pooled_bytes -= size
+                self._live_bytes += size
+                return free.pop()
         buf = self._allocate(size)
         with self._lock:
-            st = self._stats
-            st.allocations += 1
-            st.live_buffers += 1
-            st.live_bytes += size
+            self._allocations += 1
+            self._live_bytes += size
         return buf
 
     def _allocate(self, size: int) -> Any:
@@ -93,25 +90,24 @@ class BufferPool:
     def give_back(self, buf: Any, size: int) -> None:
         """Return a buffer from `acquire`; it is pooled unless the pool is full."""
         with self._lock:
-            st = self._stats
-            st.releases += 1
-            st.live_buffers -= 1
-            st.live_bytes -= size
-            if st.pooled_bytes + size <= self.max_pooled_bytes:
-                self._free.setdefault(size, []).append(buf)
-                st.pooled_buffers += 1
-                st.pooled_bytes += size
+            self._releases += 1
+            self._live_bytes -= size
+            if self._pooled_bytes + size <= self.max_pooled_bytes:
+                free = self._free.get(size)
+                if free is None:
+                    free = self._free[size] = []
+                free.append(buf)
+                self._pooled_bytes += size
                 return
-            st.frees += 1
+            self._frees += 1
         buf.release()
 
     def trim(self) -> None:
         """Free every pooled (unused) buffer."""
         with self._lock:
             free, self._free = self._free, {}
-            self._stats.frees += self._stats.pooled_buffers
-            self._stats.pooled_buffers = 0
-            self._stats.pooled_bytes = 0
+            self._frees += sum(len(bufs) for bufs in free.values())
+            self._pooled_bytes = 0
         for bufs in free.values():
             for buf in bufs:
                 buf.release()
@@ -119,7 +115,13 @@ class BufferPool:
     def stats(self) -> PoolStats:
         """A snapshot of the pool's counters."""
         with self._lock:
-            return PoolStats(**vars(self._stats))
+            return PoolStats(
+                allocations=self._allocations, reuses=self._reuses,
+                releases=self._releases, frees=self._frees,
+                pooled_buffers=sum(len(bufs) for bufs in self._free.values()),
+                pooled_bytes=self._pooled_bytes,
+                live_buffers=self._allocations + self._reuses - self._releases,
+                live_bytes=self._live_bytes)
 
 
 _pools: dict[Device, BufferPool] = {}
