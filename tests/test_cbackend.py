@@ -532,3 +532,57 @@ def test_map_groups_can_be_turned_off():
     on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                         check=True).stdout
     assert "one loop for" in on and "one loop for" not in off
+
+
+def _batch_norm_backward_sums(a, b, c):
+    # the shape of a batch norm's backward pass: several sums over (N, H, W) of products
+    # of the same arrays, one of them of a value another one also reads
+    m = fnp.where(a > 0, b, 0.0)
+    xhat = (c - fnp.mean(c, (0, 1, 2))) * 0.5
+    return (fnp.sum(m, (0, 1, 2)), fnp.sum(m * xhat, (0, 1, 2)),
+            fnp.sum(-m * a, (0, 1, 2)), fnp.sum(b * b, (0, 1, 2)))
+
+
+@pytest.mark.parametrize("shape", [(64, 28, 28, 32), (4, 5, 6, 3), (2, 600, 5, 7)])
+def test_reduce_groups_give_the_bits_of_the_sums_alone(shape, monkeypatch):
+    # Consecutive float32 sums over the same leading axes run in one pass
+    # (`codegen.reduce_groups`): each member's accumulation order is its own, so the
+    # results are the ones each sum gives lowered alone, bit for bit, in parallel or not.
+    from funcgrad.backends import c as cb
+    rng = np.random.default_rng(3)
+    args = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    f = _batch_norm_backward_sums
+    src = fg.jit(f, backend="c").lower(*args).source
+    assert "one pass for reduce_sum, reduce_sum" in src
+    grouped = fg.jit(f, backend="c")(*args)
+    generic = fg.jit(f, backend="c")
+    generic(*[a[:1] for a in args])          # a second size makes the function size-generic
+    assert "one pass for reduce_sum, reduce_sum" in generic.lower(*args).source
+    for g, h in zip(grouped, generic(*args)):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(h))
+    monkeypatch.setattr(cb, "REDUCE_GROUPS", False)
+    alone = fg.jit(lambda *a: f(*a), backend="c")(*args)
+    assert "one pass for" not in fg.jit(lambda *a: f(*a), backend="c").lower(*args).source
+    want = fg.jit(f, backend="reference")(*args)
+    for g, a, w in zip(grouped, alone, want):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(a))
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-3)
+
+
+def test_a_sum_reading_an_earlier_sum_is_not_grouped_with_it():
+    # A member may not read an earlier member's result: it is not computed until the
+    # pass ends.
+    from funcgrad.lowering import codegen
+    x = np.arange(6 * 4 * 5, dtype=np.float32).reshape(6, 4, 5) / 100
+
+    def f(a):
+        s = fnp.sum(a, 0)                  # [4, 5]
+        return s, fnp.sum(a * 2, 0), fnp.sum(a * s, 0)
+    got = fg.jit(f, backend="c")(x)
+    want = fg.jit(f, backend="reference")(x)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)
+    plan = fg.jit(f, backend="c").lower(x).source
+    assert "one pass for reduce_sum, reduce_sum -> f32[4,5]" in plan   # the first two only
+    assert plan.count("one pass for") == 1 and "in sum_" in plan
+    assert codegen.reduce_groups([]) == {}

@@ -62,6 +62,9 @@ IN_PLACE_REDUCTIONS = os.environ.get("FUNCGRAD_IN_PLACE_REDUCTIONS", "1") != "0"
 # Consecutive map kernels over one shape share one loop nest (`codegen.emit_map_group`);
 # FUNCGRAD_MAP_GROUPS=0 lowers them one loop each (to measure the difference).
 MAP_GROUPS = os.environ.get("FUNCGRAD_MAP_GROUPS", "1") != "0"
+# Consecutive float32 sums over the same leading axes of one shape share one pass
+# (`codegen.emit_reduce_group`); FUNCGRAD_REDUCE_GROUPS=0 lowers them one by one.
+REDUCE_GROUPS = os.environ.get("FUNCGRAD_REDUCE_GROUPS", "1") != "0"
 # Rows shorter than this run kernel by kernel, not in a row group: measured A/B in one
 # process on the Xeon of 2026-12-01 (xent gradient and softmax, fused / unfused): rows of
 # 4-32 elements 1.1-1.8x slower fused, 100-256 about even (within the noise of a loaded
@@ -201,7 +204,12 @@ class Executable(SlotProgram):
                 flush()   # bounded functions: units can then compile concurrently
 
         def lower_group(group, bufs, used):
-            emit = codegen.emit_rows if codegen.is_row_group(group) else codegen.emit_map_group
+            if isinstance(group, codegen.ReduceGroup):
+                emit = codegen.emit_reduce_group
+            elif codegen.is_row_group(group):
+                emit = codegen.emit_rows
+            else:
+                emit = codegen.emit_map_group
             stmts = emit(cn, group, bufs)
             if stmts is not None:
                 # (not "flat" for donation: a later member may read a donated input at an
@@ -245,7 +253,8 @@ class Executable(SlotProgram):
             if _PROFILE:
                 flush()
 
-        self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS)
+        self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,
+                        reduce_groups=REDUCE_GROUPS)
         flush()
         self._set_out_slots()
         self._host_steps = any(k == "host" for k, _ in self.steps)

@@ -88,16 +88,22 @@ class SlotProgram:
         return buffers, used
 
     def _each_step(self, lower_group, lower_step, fusable=lambda step: True,
-                   min_row: int = 0, map_groups: bool = False) -> None:
+                   min_row: int = 0, map_groups: bool = False,
+                   reduce_groups: bool = False) -> None:
         """Lower the plan's steps in order: a row group (`codegen.row_groups`, over the
-        steps `fusable` accepts) and, with `map_groups`, a run of map kernels over one
-        shape (`codegen.map_groups`) by `lower_group(kernels, buffers, used)`, which
+        steps `fusable` accepts), with `map_groups` a run of map kernels over one shape
+        (`codegen.map_groups`), and with `reduce_groups` a run of sums over the same leading
+        axes (`codegen.reduce_groups`) by `lower_group(kernels, buffers, used)`, which
         returns whether it lowered it (else its members go one by one), every other step
         by `lower_step(step)`; `min_row`: see `codegen.row_groups`."""
         groups = codegen.row_groups(self.plan.steps, fusable, min_row)
+
+        def taken():
+            return {i + k for i, g in groups.items() for k in range(len(g))}
         if map_groups:
-            taken = {i + k for i, g in groups.items() for k in range(len(g))}
-            groups.update(codegen.map_groups(self.plan.steps, fusable, taken))
+            groups.update(codegen.map_groups(self.plan.steps, fusable, taken()))
+        if reduce_groups:
+            groups.update(codegen.reduce_groups(self.plan.steps, fusable, taken()))
         after = 0   # the first step not lowered with a group
         for si, step in enumerate(self.plan.steps):
             if si < after:

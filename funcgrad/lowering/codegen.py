@@ -724,6 +724,54 @@ def map_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
     return groups
 
 
+class ReduceGroup(list):
+    """Reductions over one shape and the same leading axes, computed in one pass
+    (`reduce_groups`, `emit_reduce_group`)."""
+
+
+def reduce_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
+    """{index of the first step: ReduceGroup} for runs of two or more consecutive float32
+    sums over the same leading axes of one shape, none reading another's result:
+    a batch norm's backward pass sums four products of the same arrays over (N, H, W), and
+    one pass reads those arrays once instead of four times. `skip`: indices of steps taken
+    by another group, which end a run."""
+    groups, run = {}, []
+
+    def close():
+        if len(run) >= 2:
+            groups[run[0][0]] = ReduceGroup(k for _, k in run)
+
+    def key(step):
+        if not (isinstance(step, Kernel) and step.kind == "reduce" and fusable(step) and
+                step.eqn.prim is rd.reduce_sum_p):
+            return None
+        x, axes = step.eqn.inputs[0], tuple(step.eqn.params["axes"])
+        shape = x.aval.shape
+        if np.dtype(step.root.aval.dtype) != dtypes.float32 or not axes or \
+                axes != tuple(range(len(axes))) or len(axes) == len(shape):
+            return None
+        return shape, axes
+
+    for i, step in enumerate(steps):
+        kk = None if i in skip else key(step)
+        if kk is None or (run and (kk != key(run[0][1]) or any(
+                v.id in {k.root.id for _, k in run} for v in step.inputs))):
+            close()
+            run = []
+        if kk is not None:
+            run.append((i, step))
+    close()
+    return groups
+
+
+def emit_reduce_group(c, kernels, buffers) -> list:
+    """A ReduceGroup's sums in one pass over the rows (`_reduce_leading_in_scratch`): each
+    member's values are those it gets alone."""
+    dt = kernels[0].root.aval.dtype
+    return _reduce_leading_in_scratch(c, list(kernels), buffers, "sum",
+                                      _accumulator("sum", dt))
+
+
 def _loops_over_operand(kernel: Kernel) -> bool:
     """Whether `emit_map_kernel` loops over the operand's shape rather than the root's (a
     reshape of a computed value, not flat)."""
@@ -901,7 +949,7 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     doubled = not trailing and acc_dt != dt and kind in ("sum", "prod") and \
         not _is_complex(dt)
     if doubled and list(axes) == list(range(len(axes))):
-        return _reduce_leading_in_scratch(c, kernel, buffers, kind, acc_dt)
+        return _reduce_leading_in_scratch(c, [kernel], buffers, kind, acc_dt)
     if not trailing and not wide and len(in_shape) - 1 not in axes and \
             all(type(in_shape[a]) is int for a in axes) and 1 <= n_red <= _UNROLL_CELLS:
         return _reduce_unrolled(c, kernel, buffers, kind)
@@ -979,10 +1027,11 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
 _SCRATCH_CELLS = 4096
 
 
-def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list:
+def _reduce_leading_in_scratch(c, kernels: list, buffers, kind, acc_dt) -> list:
     """A float32 or 16-bit float sum or product over the leading axes (`sum(x, 0)`, a bias
     gradient `sum(x, (0, 1, 2))` of NHWC; sizes may be run-time values), the input seen as
-    [rows, cols] (cols: the kept axes, flattened).
+    [rows, cols] (cols: the kept axes, flattened); `kernels`: one reduction, or several
+    over one shape and axes computed in the same loops (`reduce_groups`).
 
     The rows are cut into chunks of _CHUNK_ROWS; each chunk's rows are added, in row order,
     into `acc_dt` (double) cells, and the chunks' partial results are added in chunk order
@@ -991,13 +1040,12 @@ def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list
     its own row of a stack array and runs the chunks in parallel; otherwise they run one
     after the other in column blocks of at most _SCRATCH_CELLS, in the same order. Eager's
     prebuilt leading-axis reductions are this lowering with run-time sizes: the same bits
-    as jit."""
+    as jit, and a reduction computed in a group gets the bits it gets alone."""
     import cdsl
-    eqn = kernel.eqn
-    x = eqn.inputs[0]
-    in_shape, axes = x.aval.shape, eqn.params["axes"]
-    out = kernel.root
-    dt = out.aval.dtype
+    first = kernels[0]
+    x0 = first.eqn.inputs[0]
+    in_shape, axes = x0.aval.shape, first.eqn.params["axes"]
+    dt = first.root.aval.dtype
     nr = len(axes)
     red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
     n_rows, n_cols = math.prod(red_shape), math.prod(kept_shape)
@@ -1012,13 +1060,20 @@ def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list
         c.div(c.add(rows, c.i64(_CHUNK_ROWS - 1)), chunk)
     bounds = [c.decl(lo, c.mul(ch, chunk)),
               c.decl(hi, c.select(c.lt(c.sub(rows, lo), chunk), rows, c.add(lo, chunk)))]
+    names = [""] if len(kernels) == 1 else [str(m) for m in range(len(kernels))]
 
-    def chunk_rows(cell, col, kn) -> list:
-        """The statements adding rows [lo, hi) at columns col(k), k < kn, into cell(k)."""
-        def row_value(em, row, typ):
-            red_idx = [row] if nr == 1 else em.multi(Flat(row, red_shape))
-            kept_idx = [col] if len(kept_shape) == 1 else em.multi(Flat(col, kept_shape))
-            return c.cast(typ, em.value(x, red_idx + kept_idx, kernel))
+    def chunk_rows(cells, col, kn) -> list:
+        """The statements adding rows [lo, hi) at columns col(k), k < kn, of each member
+        into its cell (cells[m](k)); members read shared values once."""
+        indices = {}     # one index object per row: members' shared values hit em.memo
+
+        def row_value(em, kern, row, typ):
+            idx = indices.get(id(row))
+            if idx is None:
+                red_idx = [row] if nr == 1 else em.multi(Flat(row, red_shape))
+                kept_idx = [col] if len(kept_shape) == 1 else em.multi(Flat(col, kept_shape))
+                idx = indices[id(row)] = (row, red_idx + kept_idx)
+            return c.cast(typ, em.value(kern.eqn.inputs[0], idx[1], kern))
 
         # Whole groups of _ROW_UNROLL rows, then the rest one row at a time. A float32 sum
         # adds a group's rows in float32, in row order, and that partial sum into the double
@@ -1026,52 +1081,54 @@ def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list
         # roundings (a group's three, then one) whatever the number of rows. Products (whose
         # float32 partial products could overflow) and 16-bit floats add each row into the
         # double cell.
-        em = KernelEmitter(c, buffers)
         group_dt = dt if kind == "sum" and np.dtype(dt) == dtypes.float32 else acc_dt
         base = c.add(lo, c.mul(q, c.i64(_ROW_UNROLL)))
-        part = None
-        for u in range(_ROW_UNROLL):
-            v = row_value(em, c.add(base, c.i64(u)) if u else base, group_dt)
-            if group_dt == acc_dt:
-                part = _combine(c, kind, cell.load if part is None else part, v, acc_dt)
-            else:
-                part = v if part is None else _combine(c, kind, part, v, group_dt)
-            part = em.let(part, group_dt)
-        if group_dt != acc_dt:
-            part = _combine(c, kind, cell.load, c.cast(acc_dt, part), acc_dt)
+        row_u = [c.add(base, c.i64(u)) if u else base for u in range(_ROW_UNROLL)]
+        em = KernelEmitter(c, buffers)
+        stores = []
+        for kern, cell in zip(kernels, cells):
+            part = None
+            for u in range(_ROW_UNROLL):
+                v = row_value(em, kern, row_u[u], group_dt)
+                if group_dt == acc_dt:
+                    part = _combine(c, kind, cell.load if part is None else part, v, acc_dt)
+                else:
+                    part = v if part is None else _combine(c, kind, part, v, group_dt)
+                part = em.let(part, group_dt)
+            if group_dt != acc_dt:
+                part = _combine(c, kind, cell.load, c.cast(acc_dt, part), acc_dt)
+            stores.append(cell.store(part))
         whole = c.div(c.sub(hi, lo), c.i64(_ROW_UNROLL))
         groups = c.for_(q, c.i64(0), whole, [
-            c.for_(k, c.i64(0), kn, em.stmts + [cell.store(part)], simd=True)])
+            c.for_(k, c.i64(0), kn, em.stmts + stores, simd=True)])
         em = KernelEmitter(c, buffers)
-        v = row_value(em, r, acc_dt)
+        stores = [cell.store(_combine(c, kind, cell.load, row_value(em, kern, r, acc_dt),
+                                      acc_dt)) for kern, cell in zip(kernels, cells)]
         rest = c.for_(r, c.add(lo, c.mul(whole, c.i64(_ROW_UNROLL))), hi, [
-            c.for_(k, c.i64(0), kn, em.stmts + [
-                cell.store(_combine(c, kind, cell.load, v, acc_dt))], simd=True)])
-        return [c.for_(k, c.i64(0), kn, [cell.store(ident)]), groups, rest]
+            c.for_(k, c.i64(0), kn, em.stmts + stores, simd=True)])
+        return [c.for_(k, c.i64(0), kn, [cell.store(ident) for cell in cells]), groups, rest]
 
-    def store_out(col, total):
-        return c.store(buffers[out.id], col, c.cast(dt, total))
+    def store_out(col, totals):
+        return [c.store(buffers[kern.root.id], col, c.cast(dt, t))
+                for kern, t in zip(kernels, totals)]
 
     static = type(n_rows) is int and type(n_cols) is int
+    n_part = -(-n_rows // _CHUNK_ROWS) * n_cols if static else None
     if static and n_rows * n_cols >= PARALLEL_MIN and n_rows > _CHUNK_ROWS and \
-            -(-n_rows // _CHUNK_ROWS) * n_cols <= _PARALLEL_CELLS:
+            n_part * len(kernels) <= _PARALLEL_CELLS:
         # One row of `rpart` per chunk, the chunks in parallel; then, per column, the
         # chunks' partial results in chunk order.
-        part = cdsl.Var("rpart", ptr)
-        cell = _Cell(part, c.add(c.mul(ch, cols), k), acc_ct)
-        body = bounds + chunk_rows(cell, k, cols)
-        total = c.var("rtot", acc_dt)
-        combine = c.for_(k, c.i64(0), cols, [
-            c.decl(total, ident),
-            c.for_(ch, c.i64(0), n_chunks, [c.assign(total, _combine(
-                c, kind, total, cdsl.Load(part, c.add(c.mul(ch, cols), k), acc_ct),
-                acc_dt))]),
-            store_out(k, total)])
-        n_part = -(-n_rows // _CHUNK_ROWS) * n_cols
-        return [cdsl.Block((cdsl.Raw(f"double rpart[{n_part}];"),
-                            cdsl.For(ch, c.i64(0), n_chunks, tuple(body), parallel=True,
-                                     parallel_min=2),
-                            combine))]
+        parts = [cdsl.Var(f"rpart{m}", ptr) for m in names]
+        at = c.add(c.mul(ch, cols), k)
+        body = bounds + chunk_rows([_Cell(p, at, acc_ct) for p in parts], k, cols)
+        totals = [c.var(f"rtot{m}", acc_dt) for m in names]
+        combine = c.for_(k, c.i64(0), cols, [c.decl(t, ident) for t in totals] + [
+            c.for_(ch, c.i64(0), n_chunks, [
+                c.assign(t, _combine(c, kind, t, cdsl.Load(p, at, acc_ct), acc_dt))
+                for t, p in zip(totals, parts)])] + store_out(k, totals))
+        decl = cdsl.Raw("double " + ", ".join(f"rpart{m}[{n_part}]" for m in names) + ";")
+        return [cdsl.Block((decl, cdsl.For(ch, c.i64(0), n_chunks, tuple(body),
+                                           parallel=True, parallel_min=2), combine))]
     # Serially: per column block, each chunk into `racc`, then added into `rtot`.
     n_cols_int = n_cols if type(n_cols) is int else None
     one_block = n_cols_int is not None and n_cols_int <= _SCRATCH_CELLS
@@ -1080,22 +1137,26 @@ def _reduce_leading_in_scratch(c, kernel: Kernel, buffers, kind, acc_dt) -> list
     else:
         k0, kn = c.var("k0", dtypes.int64), c.var("kn", dtypes.int64)
         col = c.add(k0, k)
-    acc, tot = cdsl.Var("racc", ptr), cdsl.Var("rtot", ptr)
-    cell = _Cell(acc, k, acc_ct)
+    accs = [cdsl.Var(f"racc{m}", ptr) for m in names]
+    tots = [cdsl.Var(f"rtot{m}", ptr) for m in names]
+    cells = [_Cell(a, k, acc_ct) for a in accs]
+    size = n_cols_int if one_block else _SCRATCH_CELLS
     if one_block and type(n_rows) is int and n_rows <= _CHUNK_ROWS:
         # One chunk: its partial result is the result (0 + p and 1 * p are p).
         lo, hi = c.i64(0), rows
-        body = chunk_rows(cell, col, kn) + [c.for_(k, c.i64(0), kn, [store_out(col,
-                                                                            cell.load)])]
-        return [cdsl.Block((cdsl.Raw(f"double racc[{n_cols_int}];"), *body))]
-    tot_k = cdsl.Load(tot, k, acc_ct)
-    body = [c.for_(k, c.i64(0), kn, [cdsl.Store(tot, k, ident)]),
-            c.for_(ch, c.i64(0), n_chunks, bounds + chunk_rows(cell, col, kn) + [
-                c.for_(k, c.i64(0), kn, [cdsl.Store(tot, k, _combine(
-                    c, kind, tot_k, cdsl.Load(acc, k, acc_ct), acc_dt))], simd=True)]),
-            c.for_(k, c.i64(0), kn, [store_out(col, tot_k)])]
-    size = n_cols_int if one_block else _SCRATCH_CELLS
-    decl = cdsl.Raw(f"double racc[{size}], rtot[{size}];")
+        body = chunk_rows(cells, col, kn) + [
+            c.for_(k, c.i64(0), kn, store_out(col, [cell.load for cell in cells]))]
+        decl = cdsl.Raw("double " + ", ".join(f"racc{m}[{size}]" for m in names) + ";")
+        return [cdsl.Block((decl, *body))]
+    tot_k = [cdsl.Load(t, k, acc_ct) for t in tots]
+    body = [c.for_(k, c.i64(0), kn, [cdsl.Store(t, k, ident) for t in tots]),
+            c.for_(ch, c.i64(0), n_chunks, bounds + chunk_rows(cells, col, kn) + [
+                c.for_(k, c.i64(0), kn, [cdsl.Store(t, k, _combine(
+                    c, kind, tk, cell.load, acc_dt)) for t, tk, cell in zip(tots, tot_k, cells)],
+                       simd=True)]),
+            c.for_(k, c.i64(0), kn, store_out(col, tot_k))]
+    decl = cdsl.Raw("double " + ", ".join(f"racc{m}[{size}], rtot{m}[{size}]"
+                                          for m in names) + ";")
     if one_block:
         return [cdsl.Block((decl, *body))]
     block, left = c.i64(_SCRATCH_CELLS), c.sub(cols, k0)
@@ -1167,8 +1228,8 @@ def _reduce_unrolled(c, kernel: Kernel, buffers, kind) -> list:
     """A small reduction over axes that are not the last (max pooling written as
     `max(x.reshape(n, h//2, 2, w//2, 2, c), axis=(2, 4))`): the reduced cells unrolled, in
     row-major order, in the output's type (at most _UNROLL_CELLS of them), inside a loop
-    nest over the output whose innermost loop is the input's last axis. Only for static reduced sizes: the
-    prebuilt eager kernels are lowered once for all sizes."""
+    nest over the output whose innermost loop is the input's last axis. Only for static
+    reduced sizes: the prebuilt eager kernels are lowered once for all sizes."""
     eqn = kernel.eqn
     x = eqn.inputs[0]
     in_shape, axes = x.aval.shape, eqn.params["axes"]
@@ -1729,7 +1790,8 @@ def row_group_label(kernels) -> str:
     """The comment above a row group's code: its operations and the type it writes."""
     from .symbolic import shape_text
     names = ", ".join(k.eqn.prim.name for k in kernels)
-    what = "rows of" if is_row_group(kernels) else "one loop for"
+    what = "one pass for" if isinstance(kernels, ReduceGroup) else \
+        "rows of" if is_row_group(kernels) else "one loop for"
     return f"{what} {names} -> {shape_text(kernels[-1].root.aval)}"
 
 
