@@ -586,3 +586,32 @@ def test_a_sum_reading_an_earlier_sum_is_not_grouped_with_it():
     assert "one pass for reduce_sum, reduce_sum -> f32[4,5]" in plan   # the first two only
     assert plan.count("one pass for") == 1 and "in sum_" in plan
     assert codegen.reduce_groups([]) == {}
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.sampled_from([(1,), (2, 3), (700,), (5, 220), (1030,), (3, 700)]),
+       st.sampled_from([(1,), (3,), (2, 5), (33,)]), st.integers(2, 4), st.integers(0, 9))
+def test_leading_sums_grouped_or_alone_match_and_are_accurate(lead, kept, n_sums, seed):
+    # Property: for any split of rows into chunks (1,030 and 2,100 rows cross the 1,024-row
+    # chunk; 1 and 3 rows have no whole group of four), any number of columns and any
+    # number of sums, the grouped pass gives the bits of the sums lowered alone, and each
+    # is as accurate as a double accumulation of the float32 values.
+    from funcgrad.backends import c as cb
+    rng = np.random.default_rng(seed)
+    x = (rng.integers(-3, 4, lead + kept) * 0.25 + np.log(2)).astype(np.float32)
+    axes = tuple(range(len(lead)))
+    scales = [np.float32(0.5 + k) for k in range(n_sums)]
+
+    def f(a):
+        return tuple(fnp.sum(a * s + k, axes) for k, s in enumerate(scales))
+    grouped = fg.jit(f, backend="c")(x)
+    before = cb.REDUCE_GROUPS
+    try:
+        cb.REDUCE_GROUPS = False
+        alone = fg.jit(lambda a: f(a), backend="c")(x)
+    finally:
+        cb.REDUCE_GROUPS = before
+    for k, (g, a) in enumerate(zip(grouped, alone)):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(a))
+        terms = (x * scales[k] + np.float32(k)).astype(np.float64)
+        np.testing.assert_allclose(np.asarray(g), terms.sum(axes), rtol=3e-7, atol=1e-6)
