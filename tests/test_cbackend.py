@@ -588,6 +588,18 @@ def test_a_sum_reading_an_earlier_sum_is_not_grouped_with_it():
     assert codegen.reduce_groups([]) == {}
 
 
+def test_a_long_run_of_sums_is_cut_into_passes_of_eight():
+    # each member of a pass has its own stack arrays: the passes are bounded
+    x = np.random.default_rng(0).standard_normal((300, 50)).astype(np.float32)
+    f = lambda a: tuple(fnp.sum(a * (k + 1.0), 0) for k in range(12))  # noqa: E731
+    src = fg.jit(f, backend="c").lower(x).source
+    passes = [line.count("reduce_sum") for line in src.splitlines() if "one pass" in line]
+    assert passes == [8, 4]
+    for k, g in enumerate(fg.jit(f, backend="c")(x)):
+        want = (x * np.float32(k + 1)).astype(np.float64).sum(0)
+        np.testing.assert_allclose(np.asarray(g), want, rtol=1e-6, atol=1e-5)
+
+
 @settings(max_examples=8, deadline=None)
 @given(st.sampled_from([(1,), (2, 3), (700,), (5, 220), (1030,), (3, 700)]),
        st.sampled_from([(1,), (3,), (2, 5), (33,)]), st.integers(2, 4), st.integers(0, 9))

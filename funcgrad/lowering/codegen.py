@@ -754,7 +754,7 @@ def reduce_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
 
     for i, step in enumerate(steps):
         kk = None if i in skip else key(step)
-        if kk is None or (run and (kk != key(run[0][1]) or any(
+        if kk is None or (run and (kk != key(run[0][1]) or len(run) == _GROUP_SUMS or any(
                 v.id in {k.root.id for _, k in run} for v in step.inputs))):
             close()
             run = []
@@ -762,6 +762,11 @@ def reduce_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
             run.append((i, step))
     close()
     return groups
+
+
+# The most sums one pass computes: each has its own stack arrays of doubles (up to 64 KiB
+# in column blocks), so a long run is cut into passes of this many.
+_GROUP_SUMS = 8
 
 
 def emit_reduce_group(c, kernels, buffers) -> list:
