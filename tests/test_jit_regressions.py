@@ -379,3 +379,39 @@ def _skip_without_opencl(backend):
         from funcgrad.backends import opencl as ob
         if not ob.available():
             pytest.skip("no OpenCL platform")
+
+
+@pytest.mark.parametrize("backend", ["reference", "c", "opencl"])
+def test_scan_over_a_reshaped_computed_array_steps_by_its_own_rows(backend):
+    # fuzz seed 20261302: the gradient of a scan whose stacked outputs went through
+    # `.at[idx].set(0.0)` was silently wrong on C jit: the cotangent reaching the backward
+    # scan is a reshape of the f32[36] the scatter wrote, so its slot had the scatter's
+    # shape, and the C scan loop stepped through it by that shape's row (1 element)
+    # instead of the operand's (2 * 3 = 6).
+    _skip_without_opencl(backend)
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    h0 = rng.standard_normal((2, 3)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3)).astype(np.float32)
+    idx = np.array([4, -5], np.int32)
+
+    def scan_sum(h0, xs):
+        def body(h, x):
+            h = fnp.tanh(h * 0.5 + x)
+            return h, h
+        return lax.scan(body, h0, xs)
+
+    def loss(xs, h0):
+        _, ys = scan_sum(h0, xs)
+        return fnp.sum(ys.at[idx].set(0.0) * w)
+
+    def forward(flat, h0):          # the scan's xs is a reshape of a computed flat array
+        return scan_sum(h0, (flat * 2.0).reshape(6, 2, 3))
+
+    with fg.config.override("backend", "reference"):
+        want_g = fg.grad(loss, argnums=(0, 1))(xs, h0)
+        want_f = forward(xs.ravel(), h0)
+    got_g = fg.jit(fg.grad(loss, argnums=(0, 1)), backend=backend)(xs, h0)
+    got_f = fg.jit(forward, backend=backend)(xs.ravel(), h0)
+    for g, wnt in zip(list(got_g) + list(got_f), list(want_g) + list(want_f)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(wnt), rtol=2e-5, atol=1e-6)

@@ -351,7 +351,10 @@ class Executable(SlotProgram):
         nx = len(in_slots) - nc - ncar
         for j in range(nx):
             sl = in_slots[nc + ncar + j]
-            elems = math.prod(self.slot_avals[sl].shape[1:])
+            # (the operand's own shape: its slot may be a reshape's source, of another shape,
+            # e.g. the f32[36] a scatter wrote for a f32[6,2,3] cotangent; fuzz seed
+            # 20261302)
+            elems = math.prod(eqn.inputs[nc + ncar + j].aval.shape[1:])
             body_args[nc + ncar + j] = C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)),
                                                pv(sl).type)
         out_expr = {}
@@ -361,7 +364,7 @@ class Executable(SlotProgram):
                 target = carry_ptr(j, "out")
             else:
                 sl = out_slots[j]
-                elems = math.prod(self.slot_avals[sl].shape[1:])
+                elems = math.prod(eqn.outputs[j].aval.shape[1:])
                 target = C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)), pv(sl).type)
             if bsl >= body.n_in and bsl in body.c_written and bsl not in out_expr:
                 out_expr[bsl] = target
