@@ -885,3 +885,84 @@ def test_scatter_add_error_model_covers_repeated_indices():
         assert ve.tol[1] < 1e-5 and ve.tol[2] < 1.5e-5 and ve.tol[3] < 5e-6, ve.tol
     found = Batch([entry], 0).run("reference", "eager", insts=[0])
     assert not found, [str(f)[:300] for f in found]
+
+
+def _overflow_entry(x, seed, stack, tail):
+    """An entry: a reverse scan of 17 steps c -> c * c + 0.5 from the float32 carry `x`
+    (shape (n, 1)), its stacked carries through `tail` ("log2": log2(v * v + 0.25) as in
+    seed 20261302 #2; "log_sigmoid": log_sigmoid(v), the squares of #1)."""
+    from fuzz.check import Entry
+    from fuzz.program import Lit, Op, Program
+    from fuzz.values import Dims, Type
+
+    f32 = "float32"
+    d = Dims()
+    n, k, one = d.new([x.shape[0]] * 8), d.new([17] * 8), d.new([1] * 8)
+    tc, ty = Type((n, one), f32), Type((k, n, one), f32)
+
+    def binop(name, a, b, out, t):
+        spell = {"add": "{0} + {1}", "multiply": "{0} * {1}"}[name]
+        return Op(name, (a, b), {"spell": spell, "cdt": f32}, (out,), (t,))
+
+    body = Program("body1", [], [binop("multiply", "c", "c", "v2", tc),
+                                 binop("add", "v2", Lit(0.5), "v3", tc)],
+                   ["v3", "v3"], d, f32, args=[("c", tc)], types={"v2": tc, "v3": tc})
+    ops = [Op("scan", ("x0",), {"body": body, "reverse": True, "length": 17},
+              ("v4", "v5"), (tc, ty))]
+    types = {"x0": tc, "v4": tc, "v5": ty}
+    if tail == "log2":
+        ops += [binop("multiply", "v5", "v5", "v6", ty), binop("add", "v6", Lit(0.25), "v7", ty),
+                Op("log2", ("v7",), {}, ("v8",), (ty,))]
+    else:
+        ops += [Op("log_sigmoid", ("v5",), {}, ("v8",), (ty,))]
+    types.update({v: ty for v in ("v6", "v7", "v8")})
+    prog = Program("prog_0", [_Given("x0", tc, "normal", 0, value=x)], ops, ["v8"], d, f32,
+                   types=types)
+    return Entry(prog, stack, seed)
+
+
+@pytest.mark.parametrize("tail,vmap", [("log2", False), ("log_sigmoid", True)])
+def test_a_tangent_through_a_float32_overflow_may_be_nonfinite(tail, vmap):
+    """Seed 20261302 #2: a reverse scan iterates c -> c * c + 0.5 on float32 and its stacked
+    carries v go through log2(v * v + 0.25). Where v = 1.6e19, v * v = 2.5e38 is finite but
+    the tangent's 2 v dv = 1.3e41 is not: funcgrad and JAX 0.10.2 give -inf where the
+    float64 central difference is -726.8. #1 (vmap+jvp): log_sigmoid of a carry squared
+    past float32's range is 0 with tangent sigmoid(-inf) * inf = NaN in both, where the
+    central difference is 0.0. Elements that such a value reaches may now be non-finite
+    (check.overflowed); finite tangents there, and every other element, are still
+    compared."""
+    from fuzz.batch import Batch
+    from fuzz.check import Stack, build_case
+    x = np.linspace(-1.2, 1.2, 64, dtype=np.float32).reshape(64, 1)
+    vm = {"in_axes": (1,), "out_axes": -1, "size": 2, "outer": False} if vmap else None
+    e = _overflow_entry(x, 0, Stack((), vm, "jvp"), tail)
+    tangent = build_case(e, 0, e.seed).expect[1][0]
+    ok = tangent.stable & tangent.nonfinite_ok
+    assert ok.any() and (tangent.stable & ~tangent.nonfinite_ok).any()
+    found = Batch([e], 0).run("reference", "eager", insts=[0])
+    assert not found, [f.detail for f in found]
+
+
+def test_a_nonfinite_tangent_with_every_value_in_range_is_still_reported(monkeypatch):
+    """The rule above excuses only elements an out-of-range value reaches: with the carries
+    kept in range (17 steps' worth of squares from |x| <= 0.6), a planted NaN in log's JVP
+    rule is reported, and so is one where the overflow does not reach (the first rows)."""
+    from fuzz.batch import Batch
+    from fuzz.check import Stack
+
+    from funcgrad import core
+    from funcgrad.prims.elementwise import log_p
+    real = core.jvp_rules[log_p]
+
+    def wrong(primals, tangents, **params):
+        ans, t = real(primals, tangents, **params)
+        return ans, t * np.float32(np.nan)
+    small = np.linspace(-0.6, 0.6, 8, dtype=np.float32).reshape(8, 1)
+    big = np.linspace(-1.2, 1.2, 64, dtype=np.float32).reshape(64, 1)
+    for x in (small, big):
+        e = _overflow_entry(x, 0, Stack((), None, "jvp"), "log2")
+        assert not Batch([e], 0).run("reference", "eager", insts=[0])
+        with monkeypatch.context() as m:
+            m.setitem(core.jvp_rules, log_p, wrong)
+            found = Batch([e], 0).run("reference", "eager", insts=[0])
+        assert {f.kind for f in found} == {"grad"}, [f.detail for f in found]

@@ -574,6 +574,9 @@ class Ctx:
         self.perturb = perturb
         self.exact = exact            # float64 throughout (for finite differences)
         self.nonfinite = False
+        # (program, {name: mask}): its values set to NaN where the mask is set, to see which
+        # outputs they reach (check.overflow_reach)
+        self.poison: tuple | None = None
 
     def round(self, value, t: Type) -> np.ndarray:
         if self.exact and is_float(t.dtype):
@@ -649,6 +652,8 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                                       f"{want}")
                 if is_float(t.dtype) and not np.all(np.isfinite(v)):
                     ctx.nonfinite = True
+                if ctx.poison is not None and ctx.poison[0] is prog and name in ctx.poison[1]:
+                    v = np.where(ctx.poison[1][name], np.nan, v)
                 env[name] = v
     return [raw.get(o, env[o]) for o in prog.outputs]
 
