@@ -415,3 +415,21 @@ def test_scan_over_a_reshaped_computed_array_steps_by_its_own_rows(backend):
     got_f = fg.jit(forward, backend=backend)(xs.ravel(), h0)
     for g, wnt in zip(list(got_g) + list(got_f), list(want_g) + list(want_f)):
         np.testing.assert_allclose(np.asarray(g), np.asarray(wnt), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_prod_gradient_stays_finite_where_partial_products_from_one_side_overflow(backend):
+    # fuzz seed 20261302: the gradient of a float32 product (vjp of prod over 64 values,
+    # 5.9e35) was NaN on every backend; JAX gives a finite one. prod's JVP multiplied the
+    # exclusive products from the left and from the right, and one of them overflowed
+    # (inf * 0 or inf * finite) where the product of the others is in range. It now pairs
+    # neighbours in a tree, as JAX does.
+    x = np.array([1.837759443592841e-14, 1.860536212916486e-05, 1.598065755246958e-12,
+                  -1032836756799488.0, -1.4563986951543484e-05, -7.69987676272184e+20,
+                  324717.21875, 330677568.0], np.float32)
+    others = np.array([np.prod(np.delete(x.astype(np.float64), i)) for i in range(8)])
+    with fg.config.override("backend", backend):
+        g = np.asarray(fg.jit(fg.grad(lambda a: fnp.prod(a)))(x))
+        t = np.asarray(fg.jvp(lambda a: fnp.prod(a * 1.0), (x,), (np.ones(8, np.float32),))[1])
+    np.testing.assert_allclose(g, others, rtol=1e-5)
+    np.testing.assert_allclose(t, others.sum(), rtol=1e-5)

@@ -133,30 +133,15 @@ core.impl_rules[reduce_prod_p] = lambda x, *, axes: np.prod(x, axis=axes, dtype=
 _reduce_batch(reduce_prod_p)
 
 
-def _exclusive_cumprod(x):
-    """The product of the elements before each position along the last axis (1 at the
-    first), by log-step doubling of shifted products: polynomial in x, so differentiable to
-    every order at zeros (where ans / x is not)."""
-    from .indexing import pad, slice_in_dim
-    n, last = x.shape[-1], x.ndim - 1
-
-    def shifted(y, k):
-        # y moved k places along the last axis, ones coming in
-        return pad(slice_in_dim(y, 0, n - k, 1, last), 1, [(0, 0, 0)] * last + [(k, 0, 0)])
-
-    y = shifted(x, 1)
-    k = 1
-    while k < n:
-        y = mul(y, shifted(y, k))
-        k *= 2
-    return y
-
-
 def _reduce_prod_jvp(primals, tangents, *, axes):
-    # The tangent is sum_i t_i * prod_{j != i} x_j, the product of the others taken as the
-    # exclusive products from the left times those from the right (as JAX), which is exact
-    # at any number of zeros and to every derivative order.
-    from .structural import reshape, rev, transpose
+    # The tangent is sum_i t_i * prod_{j != i} x_j, computed as JAX computes it: a tree of
+    # pairwise steps (x1, t1), (x2, t2) -> (x1 * x2, t1 * x2 + x1 * t2) over the reduced
+    # elements. Polynomial in x, so exact at any number of zeros and to every derivative
+    # order; every partial product is of a block of neighbours, so the gradient of a
+    # product within range stays finite where exclusive products from the left and from
+    # the right overflow (their product was inf * 0 = nan: fuzz seed 20261302).
+    from .indexing import pad, slice_in_dim
+    from .structural import reshape, transpose
     (x,), (t,) = primals, tangents
     ans = reduce_prod(x, axes)
     n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
@@ -167,9 +152,18 @@ def _reduce_prod_jvp(primals, tangents, *, axes):
     flat_shape = tuple(x.shape[i] for i in kept) + (n,)
     last = len(kept)
     xf = reshape(transpose(x, perm), flat_shape)
-    others = mul(_exclusive_cumprod(xf), rev(_exclusive_cumprod(rev(xf, (last,))), (last,)))
     tf = reshape(transpose(t, perm), flat_shape)
-    return ans, reduce_sum(mul(tf, others), (last,))
+    edge = [(0, 0, 0)] * last
+    while n > 1:
+        if n % 2:
+            xf = pad(xf, 1, edge + [(0, 1, 0)])
+            tf = pad(tf, 0, edge + [(0, 1, 0)])
+            n += 1
+        x1, x2 = (slice_in_dim(xf, k, n, 2, last) for k in (0, 1))
+        t1, t2 = (slice_in_dim(tf, k, n, 2, last) for k in (0, 1))
+        xf, tf = mul(x1, x2), add(mul(t1, x2), mul(x1, t2))
+        n //= 2
+    return ans, reshape(tf, ans.shape)
 
 
 core.jvp_rules[reduce_prod_p] = _reduce_prod_jvp
