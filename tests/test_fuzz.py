@@ -966,3 +966,17 @@ def test_a_nonfinite_tangent_with_every_value_in_range_is_still_reported(monkeyp
             m.setitem(core.jvp_rules, log_p, wrong)
             found = Batch([e], 0).run("reference", "eager", insts=[0])
         assert {f.kind for f in found} == {"grad"}, [f.detail for f in found]
+
+
+def test_integer_product_oracle_wraps_as_the_result_type():
+    # seed 20261302: with x64 on, an int32 product is int64 (NumPy's and JAX's default
+    # int) and wraps at 64 bits; the oracle wrapped it at 32 and expected 0 where funcgrad,
+    # NumPy and JAX give -1600748192553500672.
+    from fuzz import ops
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2**31, 2**31, (3, 49)).astype(np.int64)
+    with np.errstate(over="ignore"):
+        want64 = np.prod(x, axis=1)
+    np.testing.assert_array_equal(ops._int_prod(x, (1,), False, wide=True), want64)
+    want32 = np.prod(x.astype(np.int32), axis=1, dtype=np.int32)
+    np.testing.assert_array_equal(ops._int_prod(x, (1,), False), want32.astype(np.int64))

@@ -1098,7 +1098,7 @@ def _reduce_ref(name, x, axes, p, t):
             xi = x.astype(np.int64)
             if name == "sum":
                 return np.sum(xi, axis=ax, keepdims=keep)
-            return _int_prod(xi, ax, keep)
+            return _int_prod(xi, ax, keep, wide=np.dtype(NP[t.dtype]).itemsize == 8)
         return (np.sum if name == "sum" else np.prod)(x.astype(np.float64), axis=ax,
                                                       keepdims=keep)
     if name in ("max", "min"):
@@ -1181,12 +1181,16 @@ def _reduce_ref(name, x, axes, p, t):
     raise AssertionError(name)
 
 
-def _int_prod(x, ax, keep):
+def _int_prod(x, ax, keep, wide=False):
+    """An integer product wrapping as the result type does: int32, or int64 (`wide`: the
+    type of an int32 product with x64 on, as NumPy's and JAX's default int; it was wrapped
+    at 32 bits, expecting 0 where both give -1600748192553500672, seed 20261302)."""
     moved = np.moveaxis(x, ax, tuple(range(-len(ax), 0))) if ax else x[..., None]
     flat = moved.reshape(moved.shape[:moved.ndim - max(len(ax), 1)] + (-1,))
     out = np.ones(flat.shape[:-1], np.int64)
     for k in range(flat.shape[-1]):
-        out = wrap32(out * flat[..., k])
+        with np.errstate(over="ignore"):
+            out = out * flat[..., k] if wide else wrap32(out * flat[..., k])
     if keep:
         shape = [1 if i in ax else s for i, s in enumerate(x.shape)]
         out = out.reshape(shape)
