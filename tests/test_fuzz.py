@@ -600,6 +600,22 @@ def test_quantile_oracle_follows_jax_between_equal_infinities():
     np.testing.assert_allclose(quantile(x, 0.25, axis=None, dtype="float64"),
                                np.quantile(x, 0.25))
     assert quantile(x, 0.5, axis=None, keepdims=True).shape == (1, 1, 1)
+    # a 0-d operand goes through the same formula (seed 20261302: vmap of a quantile of
+    # scalars; JAX gives -inf * 1 + -inf * 0 = NaN, the oracle returned -inf)
+    assert np.isnan(quantile(np.array(-inf), 0.5, axis=None))
+    assert quantile(np.array(-0.25), 0.5, axis=None) == -0.25
+    assert quantile(np.array(-0.25), 0.5, axis=None).shape == ()
+
+
+def test_sign_oracle_keeps_the_sign_of_zero():
+    # seed 20261302: signbit(sign(-0.0)) is True in JAX and funcgrad (lax.sign(-0.0) is
+    # -0.0); NumPy's sign gives 0.0, and the oracle said False
+    from fuzz import ops
+    ref = next(r for r in ops._UNARY if r[0] == "sign")[2]
+    got = ref(np.array([-0.0, 0.0, -3.0, 2.0, np.nan]))
+    np.testing.assert_array_equal(np.signbit(got[:4]), [True, False, True, False])
+    np.testing.assert_array_equal(got[2:4], [-1.0, 1.0])
+    assert np.isnan(got[4])
 
 
 def test_an_equality_of_values_whose_error_intervals_overlap_is_unstable():

@@ -370,7 +370,9 @@ _UNARY = [
     ("reciprocal", "fnp.reciprocal({0})", lambda x: 1 / x, "nonzero", 3, True),
     ("negative", "-{0}", np.negative, None, 0, True),
     ("abs", "fnp.abs({0})", np.abs, None, 0, True),
-    ("sign", "fnp.sign({0})", np.sign, None, 0, True),
+    # jnp.sign keeps the sign of a zero (lax.sign(-0.0) is -0.0; NumPy's is 0.0; seed
+    # 20261302: signbit(sign(-0.0)))
+    ("sign", "fnp.sign({0})", lambda x: np.where(x == 0, x, np.sign(x)), None, 0, True),
     ("floor", "fnp.floor({0})", np.floor, None, 0, True),
     ("ceil", "fnp.ceil({0})", np.ceil, None, 0, True),
     ("trunc", "fnp.trunc({0})", np.trunc, None, 0, True),
@@ -1227,9 +1229,12 @@ def _quantile_ref(args, p, op, ctx, env):
     #1)."""
     dt = op.types[0].dtype
     x = as_dtype(args[0], dt)
-    if x.ndim == 0:
-        return x
     axis = p["axis"]
+    if x.ndim == 0:
+        # the same formula over one element (returning x said -inf where JAX gives
+        # -inf * 1 + -inf * 0 = NaN; seed 20261302)
+        return _quantile_ref([x.reshape(1)], dict(p, axis=None, keepdims=False), op, ctx,
+                             env).reshape(())
     s = np.sort(x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1), axis=-1)
     n = s.shape[-1]
     cdt = np.float64 if dt == "float64" else np.float32
