@@ -433,3 +433,22 @@ def test_prod_gradient_stays_finite_where_partial_products_from_one_side_overflo
         t = np.asarray(fg.jvp(lambda a: fnp.prod(a * 1.0), (x,), (np.ones(8, np.float32),))[1])
     np.testing.assert_allclose(g, others, rtol=1e-5)
     np.testing.assert_allclose(t, others.sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["reference", "c", "opencl"])
+def test_sinc_derivative_is_accurate_near_zero(backend):
+    # Found triaging fuzz seed 20261302 #6: the derivative of sin(pi x) / (pi x) cancels to
+    # noise near 0 in float32 (funcgrad's was 0.0 at x = 1e-5 and 1e-3 was off by 4%; JAX's
+    # is -inf from 1e-30 to 1e-20). It is -(pi^2 / 3) x there.
+    _skip_without_opencl(backend)
+    x = np.array([0.0, 1e-30, 1e-20, 1e-5, 1e-3, 0.01, -0.1, 0.3, 2.5], np.float32)
+    x64 = x.astype(np.float64)
+    px = np.pi * x64
+    with np.errstate(all="ignore"):
+        want = np.where(np.abs(px) < 1e-3, -(np.pi ** 2 / 3) * x64,
+                        (np.cos(px) * px - np.sin(px)) / (np.pi * x64 ** 2))
+    with fg.config.override("backend", backend):
+        got = np.asarray(fg.jit(fg.vmap(fg.grad(lambda a: fnp.sinc(a))))(x))
+        val = np.asarray(fg.jit(fnp.sinc)(x))
+    np.testing.assert_allclose(got, want, rtol=3e-6, atol=1e-45)
+    np.testing.assert_allclose(val, np.sinc(x64), rtol=2e-7)
