@@ -752,14 +752,16 @@ def reduce_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
             return None
         return shape, axes
 
+    run_key, roots = None, set()
     for i, step in enumerate(steps):
         kk = None if i in skip else key(step)
-        if kk is None or (run and (kk != key(run[0][1]) or len(run) == _GROUP_SUMS or any(
-                v.id in {k.root.id for _, k in run} for v in step.inputs))):
+        if kk is None or kk != run_key or len(run) == _GROUP_SUMS or \
+                any(v.id in roots for v in step.inputs):
             close()
-            run = []
+            run, run_key, roots = [], kk, set()
         if kk is not None:
             run.append((i, step))
+            roots.add(step.root.id)
     close()
     return groups
 
@@ -1046,7 +1048,6 @@ def _reduce_leading_in_scratch(c, kernels: list, buffers, kind, acc_dt) -> list:
     after the other in column blocks of at most _SCRATCH_CELLS, in the same order. Eager's
     prebuilt leading-axis reductions are this lowering with run-time sizes: the same bits
     as jit, and a reduction computed in a group gets the bits it gets alone."""
-    import cdsl
     first = kernels[0]
     x0 = first.eqn.inputs[0]
     in_shape, axes = x0.aval.shape, first.eqn.params["axes"]
@@ -1174,12 +1175,10 @@ class _Cell:
     """A scratch cell `ptr[index]`: `load` reads it, `store(value)` writes it."""
 
     def __init__(self, ptr, index, ctype):
-        import cdsl
         self.ptr, self.index = ptr, index
         self.load = cdsl.Load(ptr, index, ctype)
 
     def store(self, value):
-        import cdsl
         return cdsl.Store(self.ptr, self.index, value)
 
 
