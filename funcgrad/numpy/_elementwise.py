@@ -434,9 +434,8 @@ radians, degrees = deg2rad, rad2deg
 
 
 def sinc(x):
-    # sin(pi x) / (pi x), and for |pi x| < 0.5 its Maclaurin polynomial in (pi x)^2 (the
-    # next term is below 3e-11): the quotient's derivative cancels to noise near 0 in
-    # float32 (0.0 at x = 1e-5, where it is -(pi^2 / 3) x; JAX's is -0.0061 there and -inf
+    # sin(pi x) / (pi x), and for |pi x| < 0.5 its Maclaurin polynomial in (pi x)^2: the
+    # quotient's derivative cancels to noise near 0 in float32 (0.0 at x = 1e-5, where it is -(pi^2 / 3) x; JAX's is -0.0061 there and -inf
     # from 1e-30 to 1e-20). Each branch is fed a safe value where the other one is taken,
     # so its derivative there is finite (0 * finite).
     (a,) = _promote("sinc", x, to_float=True)
@@ -445,8 +444,10 @@ def sinc(x):
     safe = where(small, ones_like(a), pix)
     near = where(small, pix, zeros_like(a))
     z = _ew.mul(near, near)
-    poly = 1.0 / 362880.0
-    for c in (-1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0):
+    # sum_k (-z)^k / (2k + 1)! through k = 7: the next term is below 5e-20 (float64 too)
+    coef = [(-1.0) ** k / _math.factorial(2 * k + 1) for k in range(8)]
+    poly = coef[-1]
+    for c in reversed(coef[:-1]):
         poly = _ew.add(_ew.mul(z, poly), c)
     return where(small, poly, _ew.div(_ew.sin(safe), safe))
 
