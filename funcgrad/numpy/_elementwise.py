@@ -435,9 +435,10 @@ radians, degrees = deg2rad, rad2deg
 
 def sinc(x):
     # sin(pi x) / (pi x), and for |pi x| < 0.5 its Maclaurin polynomial in (pi x)^2: the
-    # quotient's derivative cancels to noise near 0 in float32 (0.0 at x = 1e-5, where it is -(pi^2 / 3) x; JAX's is -0.0061 there and -inf
-    # from 1e-30 to 1e-20). Each branch is fed a safe value where the other one is taken,
-    # so its derivative there is finite (0 * finite).
+    # quotient's derivative cancels to noise near 0 in float32 (0.0 at x = 1e-5, where it
+    # is -(pi^2 / 3) x; JAX's is -0.0061 there and -inf from 1e-30 to 1e-20). Each branch
+    # is fed a safe value where the other one is taken, so its derivative there is finite
+    # (0 * finite).
     (a,) = _promote("sinc", x, to_float=True)
     pix = _ew.mul(a, _np.pi)
     small = _ew.lt(_ew.abs(pix), 0.5)
