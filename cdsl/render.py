@@ -310,7 +310,9 @@ class _Printer:
             return self.work_item_loop(st, ind)
         pad = "    " * ind
         v, vt = st.var.name, self.t(st.var.type)
-        start, stop = self.e(st.start, top=True), self.e(st.stop, top=True)
+        # (a conditional stop keeps its parentheses: `<` binds more tightly than `?:`)
+        start = self.e(st.start, top=True)
+        stop = self.e(st.stop, top=not isinstance(st.stop, A.Select))
         red = ""
         if st.reduction is not None:
             pairs = st.reduction if isinstance(st.reduction[0], tuple) else (st.reduction,)
@@ -355,7 +357,8 @@ class _Printer:
         if start != "0":
             idx = f"{start} + {idx}"
         self.lines.append(f"{pad}{vt} {v} = {idx};")
-        self.lines.append(f"{pad}if ({v} < {self.e(st.stop, top=True)}) {{")
+        stop = self.e(st.stop, top=not isinstance(st.stop, A.Select))
+        self.lines.append(f"{pad}if ({v} < {stop}) {{")
         self.parallel_depth += 1
         self.body(st.body, ind + 1)
         self.parallel_depth -= 1

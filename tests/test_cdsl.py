@@ -201,6 +201,23 @@ def test_parallel_loop_forms():
 
 
 @pytest.mark.core
+def test_a_conditional_loop_bound_keeps_its_parentheses():
+    # `i < (a < n ? a : n)`: without the parentheses C reads `(i < (a < n)) ? a : n`
+    # (`<` binds more tightly than `?:`), which did not compile
+    i, t = C.Var("i", C.i64), C.Param("t", C.i64)
+    y = C.Param("y", C.f32.ptr())
+    end = t * 16 + 16
+    stop = C.Select(end.lt(130), end, C.Const(130, C.i64))
+    loop = C.For(i, t * 16, stop, [C.Assign(y[i], C.Const(0, C.f32))])
+    for dialect in (C.C99, C.OPENCL):
+        text = C.render(C.For(i, t * 16, stop, [C.Assign(y[i], C.Const(0, C.f32))],
+                              parallel=dialect is C.OPENCL), dialect)
+        assert "i < (((t * 16) + 16) < 130) ?" not in text
+        assert "((((t * 16) + 16) < 130) ? ((t * 16) + 16) : 130)" in text, text
+    assert "for (int64_t i = t * 16; i < ((" in C.render(loop, C.C99)
+
+
+@pytest.mark.core
 def test_opencl_rejects_parallel_reduction():
     i, acc = C.Var("i", C.i64), C.Var("acc", C.f32)
     loop = C.For(i, 0, 10, [C.AugAssign(acc, "+", C.Const(1, C.f32))], parallel=True,
