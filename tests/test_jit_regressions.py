@@ -464,3 +464,78 @@ def test_sinc_is_exact_to_float64_near_zero():
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, np.sinc(x), rtol=4e-16)
     np.testing.assert_allclose(eager, np.sinc(x), rtol=4e-16)
+
+
+# --- a dot of a transposed operand reads it through GEMM's transpose flag ---------------
+
+_DOT_CASES = [
+    # (lhs shape, rhs shape, lhs perm, rhs perm, dimension numbers of the dot)
+    ((5, 7), (6, 7), None, (1, 0), (((1,), (0,)), ((), ()))),         # x @ W.T
+    ((7, 5), (7, 6), (1, 0), None, (((1,), (0,)), ((), ()))),         # x.T @ y
+    ((7, 5), (6, 7), (1, 0), (1, 0), (((1,), (0,)), ((), ()))),       # x.T @ W.T
+    ((3, 7, 5), (3, 6, 7), (0, 2, 1), (0, 2, 1), (((2,), (1,)), ((0,), (0,)))),
+    ((7, 3, 5), (3, 7, 6), (1, 2, 0), None, (((2,), (1,)), ((0,), (0,)))),   # batch moved
+    ((2, 5, 4, 3), (4, 3, 6), (0, 2, 3, 1), None, (((1, 2), (0, 1)), ((), ()))),
+    ((5, 2, 4), (4, 6), (1, 0, 2), None, (((2,), (0,)), ((), ()))),   # free axes swap: kept
+]
+
+
+@pytest.mark.parametrize("backend", ["reference", "c", "opencl"])
+@pytest.mark.parametrize("case", range(len(_DOT_CASES)))
+def test_dot_of_a_transposed_operand(backend, case):
+    # `x @ W.T` used to copy W through a plain transposing loop before GEMM (a 512x784
+    # weight: 1.0 ms before a 2.7 ms GEMM); the dot now reads W itself with remapped
+    # dimension numbers, unless that would reorder the output's axes.
+    _skip_without_opencl(backend)
+    ls, rs, lp, rp, dn = _DOT_CASES[case]
+    rng = np.random.default_rng(case)
+    x = rng.standard_normal(ls).astype(np.float32)
+    y = rng.standard_normal(rs).astype(np.float32)
+
+    def f(x, y):
+        a = x if lp is None else fnp.transpose(x, lp)
+        b = y if rp is None else fnp.transpose(y, rp)
+        return lax.dot_general(a, b, dn)
+
+    with fg.config.override("backend", "reference"):
+        want = np.asarray(f(x, y))
+    a = x if lp is None else np.transpose(x, lp)
+    b = y if rp is None else np.transpose(y, rp)
+    (lc, rc), (lb, rb) = dn
+    np.testing.assert_allclose(want, np.asarray(lax.dot_general(a, b, dn)), rtol=1e-5)
+    jf = fg.jit(f, backend=backend)
+    got = jf(x, y)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5, atol=1e-5)
+    if backend == "c":
+        prims = [e.prim.name for e in jf.lower(x, y).optimized_program().eqns]
+        assert ("transpose" in prims) == (case == len(_DOT_CASES) - 1), prims
+    fv = fg.jit(lambda x, y: fg.grad(lambda x, y: fnp.sum(f(x, y) ** 2), (0, 1))(x, y),
+                backend=backend)
+    with fg.config.override("backend", "reference"):
+        want_g = fg.grad(lambda x, y: fnp.sum(f(x, y) ** 2), (0, 1))(x, y)
+    for g, w in zip(fv(x, y), want_g):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=1e-4)
+
+
+def test_transposed_linear_layers_lower_without_transposing_copies():
+    # a PyTorch-style MLP (`h @ W.T + b`) and its gradient: every transpose is folded
+    # into a dot (forward) or into the dot that produces it (the weight gradients)
+    sizes = [6, 5, 4]
+    rng = np.random.default_rng(1)
+    params = [(rng.standard_normal((o, i)).astype(np.float32),
+               np.zeros(o, np.float32)) for i, o in zip(sizes[:-1], sizes[1:])]
+    x = rng.standard_normal((3, 6)).astype(np.float32)
+
+    def loss(params, x):
+        h = x
+        for W, b in params:
+            h = fnp.tanh(h @ W.T + b)
+        return fnp.sum(h ** 2)
+
+    step = fg.jit(lambda p, x: fg.grad(loss)(p, x), backend="c")
+    prims = [e.prim.name for e in step.lower(params, x).optimized_program().eqns]
+    assert "dot_general" in prims and "transpose" not in prims, prims
+    with fg.config.override("backend", "reference"):
+        want = fg.grad(loss)(params, x)
+    for g, w in zip(fg.tree.tree_leaves(step(params, x)), fg.tree.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-5, atol=1e-6)

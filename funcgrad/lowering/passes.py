@@ -24,8 +24,50 @@ def optimize(program: Program) -> Program:
     if q is not p:
         p = dce_program(cse(propagate_zeros(simplify(inline_calls(q)))))
     p = fold_dot_transpose(p)
+    p = fold_transpose_into_dot(p)
     p = dce_program(p)
     return p
+
+
+def fold_transpose_into_dot(program: Program) -> Program:
+    """`dot_general(transpose(x), y)` (or with y transposed) reads `x` itself, its
+    dimension numbers mapped through the permutation, where that keeps the output's axis
+    order (the operand's free axes stay in order): GEMM then reads x through BLAS's
+    transpose flag instead of a copy made by a plain transposing loop. `x @ W.T`, the
+    PyTorch-style linear layer, is the common case (a 512x784 weight: 1.0 ms of strided
+    copying before a 2.7 ms GEMM, one thread)."""
+    from ..prims import linalg as la
+    transposes = {e.outputs[0].id: e for e in program.eqns
+                  if e.prim is st.transpose_p and isinstance(e.inputs[0], Var)}
+    if not transposes:
+        return program
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        if e.prim is la.dot_general_p:
+            ins = list(e.inputs)
+            (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+            dims = [[tuple(lc), tuple(lb)], [tuple(rc), tuple(rb)]]
+            for side in (0, 1):
+                t = transposes.get(ins[side].id) if isinstance(ins[side], Var) else None
+                if t is None:
+                    continue
+                perm = t.params["permutation"]
+                contract, batch = dims[side]
+                free = [perm[d] for d in range(len(perm)) if d not in contract
+                        and d not in batch]
+                if free != sorted(free):
+                    continue
+                ins[side] = t.inputs[0]
+                dims[side] = [tuple(perm[d] for d in contract), tuple(perm[d] for d in batch)]
+            if ins != list(e.inputs):
+                changed = True
+                dn = ((dims[0][0], dims[1][0]), (dims[0][1], dims[1][1]))
+                e = Eqn(e.prim, ins, dict(e.params, dimension_numbers=dn), e.outputs)
+        eqns.append(e)
+    if not changed:
+        return program
+    return Program(program.constvars, program.invars, eqns, program.outvars)
 
 
 def fold_dot_transpose(program: Program) -> Program:
@@ -53,9 +95,13 @@ def fold_dot_transpose(program: Program) -> Program:
                     nr = rhs.aval.ndim - len(rc)
                     want = tuple(range(nl, nl + nr)) + tuple(range(nl))
                     if e.params["permutation"] == want:
-                        eqns.append(Eqn(la.dot_general_p, [rhs, lhs],
-                                        dict(d.params, dimension_numbers=((rc, lc), ((), ()))),
-                                        e.outputs))
+                        folded = Eqn(la.dot_general_p, [rhs, lhs],
+                                     dict(d.params, dimension_numbers=((rc, lc), ((), ()))),
+                                     e.outputs)
+                        # a transpose of this result (AD's transpose of a transpose) folds
+                        # in turn
+                        producer[e.outputs[0].id] = folded
+                        eqns.append(folded)
                         continue
         eqns.append(e)
     return Program(program.constvars, program.invars, eqns, program.outvars)
