@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -672,13 +673,31 @@ def _same(x):
 
 
 def _from_numpy(x, aval, copy):
-    v = np.array(x, aval.dtype, order="C", copy=True) if copy else \
-        np.ascontiguousarray(x, aval.dtype)
+    if copy:
+        v = np.array(x, aval.dtype, order="C", copy=True)
+    elif x.dtype == aval.dtype and x.flags.c_contiguous:
+        v = x                            # (np.ascontiguousarray's call alone costs more)
+    else:
+        v = np.ascontiguousarray(x, aval.dtype)
     return ArrayImpl(v, aval)
 
 
+# Python scalars converted for the fast path, by (type, value, sign, aval): a scalar is
+# immutable, and so is its array, which keeps the buffer address the C backend reads
+# once. Bounded; cleared when full (a step counter fills it with fresh values).
+_SCALAR_ARRAYS: dict = {}
+_SCALAR_ARRAYS_MAX = 256
+
+
 def _from_scalar(x, aval):
-    return ArrayImpl(np.asarray(x, aval.dtype), aval)
+    # the sign tells 0.0 from -0.0, which are equal as keys
+    key = (type(x), x, math.copysign(1.0, x) if type(x) is float else 0, aval)
+    a = _SCALAR_ARRAYS.get(key)
+    if a is None:
+        if len(_SCALAR_ARRAYS) >= _SCALAR_ARRAYS_MAX:
+            _SCALAR_ARRAYS.clear()
+        a = _SCALAR_ARRAYS[key] = ArrayImpl(np.asarray(x, aval.dtype), aval)
+    return a
 
 
 def _jit_mode():
@@ -908,6 +927,22 @@ class Jitted:
         if statics is None:
             statics = self._static_positions[nargs] = frozenset(
                 a % nargs for a in self.static_argnums if -nargs <= a < nargs)
+        if not statics and not kwargs:
+            # the common call: positional arrays and scalars (no static to hash-check)
+            parts = []
+            for a in args:
+                t = type(a)
+                if t is np.ndarray:
+                    parts.append((a.dtype, a.shape))
+                elif t is ArrayImpl:
+                    parts.append(a.aval if a._backend is None else (a._backend, a.aval))
+                else:
+                    s = _SCALAR_SIGNATURES.get(t)
+                    if s is None:
+                        break
+                    parts.append(s)
+            else:
+                return (nargs, tuple(parts)), list(args)
         leaves: list = []
         parts = []
         for i, a in enumerate(args):
@@ -978,6 +1013,12 @@ class Jitted:
 
             def call(leaves, runner=runner, aval0=aval0):
                 return ArrayImpl(runner(leaves)[0], aval0, owner)
+        elif single:
+            aval0 = out_avals[0]
+
+            def call(leaves, runner=runner, aval0=aval0):
+                return ArrayImpl(runner([f(x) for f, x in zip(convert, leaves)])[0], aval0,
+                                 owner)
         else:
             def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
                 if convert is not None:

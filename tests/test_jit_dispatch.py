@@ -118,6 +118,26 @@ def test_int_out_of_range_is_an_error_on_both_paths():
         f(2 ** 40)
 
 
+def test_python_scalar_arrays_are_reused_only_for_the_same_value(backend):
+    # the fast path keeps the arrays it made from Python scalars (a call with 1.0 again
+    # reuses the buffer); values equal as dict keys but not as numbers stay apart
+    f = fg.jit(lambda x, s: x * s)
+    g = fg.jit(lambda s: 1.0 / s)
+    x = fnp.ones(2)
+    for s in [1.0, 1.0, 0.0, -0.0, 0.0, -0.0, 7, 7, True, True, float("nan")]:
+        want = np.float32(s)
+        for _ in range(2):
+            got = np.asarray(f(x, s))
+            np.testing.assert_array_equal(got, np.full(2, want))
+            assert np.signbit(got).tolist() == [bool(np.signbit(want))] * 2
+    np.testing.assert_array_equal([float(g(0.0)), float(g(-0.0)), float(g(0.0))],
+                                  [np.inf, -np.inf, np.inf])
+    ints = fg.jit(lambda i: i + 1)
+    for i in range(600):                  # more values than the bounded cache holds
+        assert int(ints(i)) == i + 1
+    assert int(ints(5)) == 6
+
+
 def _opencl_or_skip():
     from conftest import _backend_available
     if not _backend_available("opencl"):
