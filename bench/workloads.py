@@ -128,6 +128,72 @@ def mlp_torch(d):
     return step, _leaves_np
 
 
+# ------------------------------------------------------------------------ mlp_step_linear
+# The same MLP step with PyTorch's nn.Linear layout, as code ported from PyTorch writes it:
+# weights [out, in] and `h @ W.T + b` (JAX and funcgrad run the same function; PyTorch
+# uses F.linear, what nn.Linear calls).
+
+def mlp_linear_data(quick):
+    d = mlp_data(quick)
+    d["params"] = [(np.ascontiguousarray(w.T), b) for w, b in d["params"]]
+    return d
+
+
+def _mlp_linear(np_, nn_, grad):
+    def loss(params, x, y):
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = nn_.relu(x @ w1.T + b1)
+        h = nn_.relu(h @ w2.T + b2)
+        logits = h @ w3.T + b3
+        return -np_.mean(np_.sum(y * nn_.log_softmax(logits), axis=-1))
+
+    def step(params, x, y):
+        g = grad(loss)(params, x, y)
+        return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, g)]
+    return step
+
+
+def mlp_linear_funcgrad(d):
+    fg, fnp, _, nn = _fg()
+    step = fg.jit(_mlp_linear(fnp, nn, fg.grad))
+    params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
+    return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
+
+
+def mlp_linear_jax(d):
+    jax, jnp, _, nn = _jax()
+    step = jax.jit(_mlp_linear(jnp, nn, jax.grad))
+    params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
+    return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
+
+
+def mlp_linear_numpy(d):
+    # mlp_numpy's hand-written backward on transposed views: `x @ w.T`, as NumPy code with
+    # this layout reads
+    step, to_np = mlp_numpy(dict(d, params=[(w.T, b) for w, b in d["params"]]))
+    return (lambda: [(w.T, b) for w, b in step()]), to_np
+
+
+def mlp_linear_torch(d):
+    torch = _torch_threads()
+    F = torch.nn.functional
+    params = [tuple(torch.tensor(a, requires_grad=True) for a in wb) for wb in d["params"]]
+    flat = [t for wb in params for t in wb]
+    x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+
+    def step():
+        (w1, b1), (w2, b2), (w3, b3) = params
+        h = torch.relu(F.linear(x, w1, b1))
+        h = torch.relu(F.linear(h, w2, b2))
+        logits = F.linear(h, w3, b3)
+        loss = -(y * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+        gs = torch.autograd.grad(loss, flat)
+        with torch.no_grad():
+            new = [p - LR * g for p, g in zip(flat, gs)]
+        return [(new[0], new[1]), (new[2], new[3]), (new[4], new[5])]
+    return step, _leaves_np
+
+
 # ----------------------------------------------------------------------------- cnn_step
 
 def cnn_data(quick):
@@ -590,6 +656,11 @@ WORKLOADS = {
     "mlp_step": Workload(
         "mlp_step", "MLP 784-512-512-10 SGD step, batch 128", mlp_data,
         {"funcgrad": mlp_funcgrad, "numpy": mlp_numpy, "jax": mlp_jax, "torch": mlp_torch}),
+    "mlp_step_linear": Workload(
+        "mlp_step_linear", "MLP 784-512-512-10 SGD step, batch 128, PyTorch's nn.Linear "
+        "layout (weights [out, in], h @ W.T + b; PyTorch: F.linear)", mlp_linear_data,
+        {"funcgrad": mlp_linear_funcgrad, "numpy": mlp_linear_numpy, "jax": mlp_linear_jax,
+         "torch": mlp_linear_torch}),
     "cnn_step": Workload(
         "cnn_step", "CNN conv32-pool-conv64-pool-dense10 SGD step, batch 64, pooling by "
         "lax.reduce_window", cnn_data,
@@ -626,9 +697,9 @@ WORKLOADS.update(workloads_train.WORKLOADS)
 WORKLOADS.update(workloads_calls.WORKLOADS)
 
 # the order of the tables; "first_call" is measured by bench.run in fresh processes
-ORDER = ["mlp_step", "cnn_step", "cnn_step_reshape", "cnn_step_stax", "mnist1d_step",
-         "gru_step", "conv1d", "conv1d_grad", "conv2d_s2", "conv2d_s2_grad", "elementwise",
-         "matmul", "dispatch", "call_numpy_arg", "call_float_arg", "call_kwarg",
+ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_step_stax",
+         "mnist1d_step", "gru_step", "conv1d", "conv1d_grad", "conv2d_s2", "conv2d_s2_grad",
+         "elementwise", "matmul", "dispatch", "call_numpy_arg", "call_float_arg", "call_kwarg",
          "call_static_arg", "block_pytree", "log_softmax", "rnn", "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
