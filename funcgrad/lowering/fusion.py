@@ -165,7 +165,14 @@ def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
         if eqn.prim is ix.dynamic_update_slice_p:
             mat.update(a.id for a in eqn.inputs[2:] if isinstance(a, Var))
     # Expensive values used more than once, or big recomputation trees, are materialised.
+    # So is a cheap value used more than once whose inlined tree holds an expensive one:
+    # each kernel that recomputed it would also recompute the expensive value, and a
+    # transcendental function need not give the same bits twice (libmvec's vector variant
+    # in one loop, libm's scalar one in another), which breaks the equality masks of max,
+    # cummax and sort gradients (fuzz seed 20261401: a cummax of atanh values whose
+    # gradient lost its mask on C).
     cost: dict[int, int] = {}
+    costly: set[int] = set()       # inlined values whose tree holds a non-cheap equation
     for eqn in program.eqns:
         if kinds[id(eqn)] != "inline":
             continue
@@ -173,6 +180,9 @@ def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
         c = 1 + sum(cost.get(a.id, 0) for a in eqn.inputs
                     if isinstance(a, Var) and a.id not in mat)
         cost[v.id] = c
+        if eqn.prim not in CHEAP or any(isinstance(a, Var) and a.id in costly and
+                                        a.id not in mat for a in eqn.inputs):
+            costly.add(v.id)
         n_uses = len(uses.get(v.id, []))
         consumers = uses.get(v.id, [])
         broadcast_into = any(e.outputs and e.outputs[0].aval.size >= 8 * max(v.aval.size, 1)
@@ -181,7 +191,7 @@ def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
             # A small value broadcast into a big loop: compute it once, not per element.
             mat.add(v.id)
             cost[v.id] = 0
-        elif n_uses > 1 and (eqn.prim not in CHEAP or c > _MAX_RECOMPUTE):
+        elif n_uses > 1 and (v.id in costly or c > _MAX_RECOMPUTE):
             mat.add(v.id)
             cost[v.id] = 0
         elif c > 64:
