@@ -996,3 +996,25 @@ def test_integer_product_oracle_wraps_as_the_result_type():
     np.testing.assert_array_equal(ops._int_prod(x, (1,), False, wide=True), want64)
     want32 = np.prod(x.astype(np.int32), axis=1, dtype=np.int32)
     np.testing.assert_array_equal(ops._int_prod(x, (1,), False), want32.astype(np.int64))
+
+
+def test_while_loop_source_counts_in_int32_with_x64_on(monkeypatch):
+    # seed 20261401: the generator types a while loop's counter as int32, but its source
+    # started it at a bare 0, which is int64 with x64 on; a body returning `fmod(i, 3)` into
+    # an int32 carry then changed the carry's type, and funcgrad (as JAX) raised TypeError.
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    from fuzz import ops_control
+    from funcgrad import lax
+
+    class Body:
+        name = "loop1"
+    monkeypatch.setattr(ops_control, "_body_src", lambda body, ind: [
+        f"{ind}def loop1(i, v):", f"{ind}    return (fnp.fmod(i, 3),)"])
+    pre, expr = ops_control._loop_src(
+        ["x"], {"body": Body(), "kind": "while", "n": 2, "bound": None}, None, "")
+    env = {"fnp": fnp, "lax": lax, "x": np.asarray(5, np.int32)}
+    with fg.config.override("jax_enable_x64", True):
+        exec("\n".join(pre), env)
+        out = eval(expr, env)
+    assert out.dtype == np.int32 and int(out) == 1

@@ -303,7 +303,8 @@ def _loop_src(a, p, op, ind):
             cond = f"({cond}) & (fnp.sum(c[1]) < {p['bound']!r})"
         pre += [f"{ind}def {name}_cond(c):", f"{ind}    return {cond}",
                 f"{ind}def {name}_step(c):", f"{ind}    return (c[0] + 1, {name}(c[0], c[1])[0])"]
-        return pre, f"lax.while_loop({name}_cond, {name}_step, (0, {a[0]}))[1]"
+        # an int32 counter, as the body was generated for (a bare 0 is int64 with x64 on)
+        return pre, f"lax.while_loop({name}_cond, {name}_step, (fnp.int32(0), {a[0]}))[1]"
     pre += [f"{ind}def {name}_step(i, v):", f"{ind}    return {name}(i, v)[0]"]
     if p["kind"] == "fori":
         return pre, f"lax.fori_loop({p['lo']}, {p['hi']}, {name}_step, {a[0]})"
