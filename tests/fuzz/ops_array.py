@@ -1388,13 +1388,16 @@ def _cum_err(a, out, op, t, ctx):
                                          for i in range(x.ndim)])
         err = (k + 2) * EPS[t.dtype] * np.abs(out)
         # Partial products in another order (jnp.cumprod is an associative scan) may
-        # overflow, or underflow to 0, where the sequential ones do not (see ops' prod).
+        # overflow, or underflow to 0, where the sequential ones do not (see ops' prod);
+        # an infinite operand times a partial product that underflowed is NaN where the
+        # sequential inf * 6e-8 is inf (float16, seed 20261401).
         fin = np.where(np.isfinite(x), np.abs(x), 0.0)
         with np.errstate(all="ignore"):
             big = np.cumprod(np.maximum(fin, 1.0), axis=axis)
             small = np.cumprod(np.where(fin > 0, np.minimum(fin, 1.0), 1.0), axis=axis)
+        inf_before = np.cumsum(np.isinf(x), axis=axis) > 0
         tiny = float(finfo(NP[t.dtype]).tiny)
-        mag = np.where((small < tiny) & (big > 1.0), np.inf, big)
+        mag = np.where((small < tiny) & ((big > 1.0) | inf_before), np.inf, big)
         if op.params.get("reverse"):
             mag = np.flip(mag, axis)
         return acc_overflow(err, mag.reshape(np.shape(out)), t.dtype, acc=t.dtype)
