@@ -52,12 +52,17 @@ def mlp_data(quick):
     return {"params": params, "x": x, "y": y}
 
 
-def _mlp(np_, nn_, grad):
+def _mlp(np_, nn_, grad, linear=False):
+    """The MLP SGD step; `linear`: PyTorch's nn.Linear layout, weights [out, in] and
+    `h @ W.T + b` (see mlp_step_linear)."""
+    def dense(h, w, b):
+        return (h @ w.T if linear else h @ w) + b
+
     def loss(params, x, y):
         (w1, b1), (w2, b2), (w3, b3) = params
-        h = nn_.relu(x @ w1 + b1)
-        h = nn_.relu(h @ w2 + b2)
-        logits = h @ w3 + b3
+        h = nn_.relu(dense(x, w1, b1))
+        h = nn_.relu(dense(h, w2, b2))
+        logits = dense(h, w3, b3)
         return -np_.mean(np_.sum(y * nn_.log_softmax(logits), axis=-1))
 
     def step(params, x, y):
@@ -66,16 +71,16 @@ def _mlp(np_, nn_, grad):
     return step
 
 
-def mlp_funcgrad(d):
+def mlp_funcgrad(d, linear=False):
     fg, fnp, _, nn = _fg()
-    step = fg.jit(_mlp(fnp, nn, fg.grad))
+    step = fg.jit(_mlp(fnp, nn, fg.grad, linear))
     params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
     return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
 
 
-def mlp_jax(d):
+def mlp_jax(d, linear=False):
     jax, jnp, _, nn = _jax()
-    step = jax.jit(_mlp(jnp, nn, jax.grad))
+    step = jax.jit(_mlp(jnp, nn, jax.grad, linear))
     params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
     return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
 
@@ -109,17 +114,19 @@ def mlp_numpy(d):
     return step, _leaves_np
 
 
-def mlp_torch(d):
+def mlp_torch(d, linear=False):
     torch = _torch_threads()
     params = [tuple(torch.tensor(a, requires_grad=True) for a in wb) for wb in d["params"]]
     flat = [t for wb in params for t in wb]
     x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+    # nn.Linear's layout runs F.linear, what nn.Linear calls
+    dense = torch.nn.functional.linear if linear else (lambda h, w, b: h @ w + b)
 
     def step():
         (w1, b1), (w2, b2), (w3, b3) = params
-        h = torch.relu(x @ w1 + b1)
-        h = torch.relu(h @ w2 + b2)
-        logits = h @ w3 + b3
+        h = torch.relu(dense(x, w1, b1))
+        h = torch.relu(dense(h, w2, b2))
+        logits = dense(h, w3, b3)
         loss = -(y * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
         gs = torch.autograd.grad(loss, flat)
         with torch.no_grad():
@@ -139,59 +146,11 @@ def mlp_linear_data(quick):
     return d
 
 
-def _mlp_linear(np_, nn_, grad):
-    def loss(params, x, y):
-        (w1, b1), (w2, b2), (w3, b3) = params
-        h = nn_.relu(x @ w1.T + b1)
-        h = nn_.relu(h @ w2.T + b2)
-        logits = h @ w3.T + b3
-        return -np_.mean(np_.sum(y * nn_.log_softmax(logits), axis=-1))
-
-    def step(params, x, y):
-        g = grad(loss)(params, x, y)
-        return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, g)]
-    return step
-
-
-def mlp_linear_funcgrad(d):
-    fg, fnp, _, nn = _fg()
-    step = fg.jit(_mlp_linear(fnp, nn, fg.grad))
-    params, x, y = _fg_put(fg, (d["params"], d["x"], d["y"]))
-    return (lambda: fg.block_until_ready(step(params, x, y))), _leaves_np
-
-
-def mlp_linear_jax(d):
-    jax, jnp, _, nn = _jax()
-    step = jax.jit(_mlp_linear(jnp, nn, jax.grad))
-    params, x, y = _jax_put(jax, (d["params"], d["x"], d["y"]))
-    return (lambda: jax.block_until_ready(step(params, x, y))), _leaves_np
-
-
 def mlp_linear_numpy(d):
     # mlp_numpy's hand-written backward on transposed views: `x @ w.T`, as NumPy code with
     # this layout reads
     step, to_np = mlp_numpy(dict(d, params=[(w.T, b) for w, b in d["params"]]))
     return (lambda: [(w.T, b) for w, b in step()]), to_np
-
-
-def mlp_linear_torch(d):
-    torch = _torch_threads()
-    F = torch.nn.functional
-    params = [tuple(torch.tensor(a, requires_grad=True) for a in wb) for wb in d["params"]]
-    flat = [t for wb in params for t in wb]
-    x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
-
-    def step():
-        (w1, b1), (w2, b2), (w3, b3) = params
-        h = torch.relu(F.linear(x, w1, b1))
-        h = torch.relu(F.linear(h, w2, b2))
-        logits = F.linear(h, w3, b3)
-        loss = -(y * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
-        gs = torch.autograd.grad(loss, flat)
-        with torch.no_grad():
-            new = [p - LR * g for p, g in zip(flat, gs)]
-        return [(new[0], new[1]), (new[2], new[3]), (new[4], new[5])]
-    return step, _leaves_np
 
 
 # ----------------------------------------------------------------------------- cnn_step
@@ -659,8 +618,9 @@ WORKLOADS = {
     "mlp_step_linear": Workload(
         "mlp_step_linear", "MLP 784-512-512-10 SGD step, batch 128, PyTorch's nn.Linear "
         "layout (weights [out, in], h @ W.T + b; PyTorch: F.linear)", mlp_linear_data,
-        {"funcgrad": mlp_linear_funcgrad, "numpy": mlp_linear_numpy, "jax": mlp_linear_jax,
-         "torch": mlp_linear_torch}),
+        {"funcgrad": functools.partial(mlp_funcgrad, linear=True), "numpy": mlp_linear_numpy,
+         "jax": functools.partial(mlp_jax, linear=True),
+         "torch": functools.partial(mlp_torch, linear=True)}),
     "cnn_step": Workload(
         "cnn_step", "CNN conv32-pool-conv64-pool-dense10 SGD step, batch 64, pooling by "
         "lax.reduce_window", cnn_data,
