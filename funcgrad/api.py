@@ -23,6 +23,7 @@ from .ir import (ClosedProgram, Lit, Program, Var, eval_program, hoist_consts,
                  trace_to_program)
 from .prims import collectives, control
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_unflatten)
+from .tree_util import is_tree_node as _is_tree_node
 
 
 def _fun_name(f) -> str:
@@ -634,10 +635,18 @@ def _leaf_signature(x, leaves):
     if s is not None:
         leaves.append(x)
         return s
-    if t is tuple or t is list or t is dict:
+    if isinstance(x, np.generic):            # a NumPy scalar: typed by its dtype
+        leaves.append(x)
+        return ("np", x.dtype)
+    if t is tuple or t is list or t is dict or _is_tree_node(t):
+        # (a registered node too: an optimizer's state, a namedtuple, a dataclass)
         sub, tree = tree_flatten(x)
         sigs = []
         for leaf in sub:
+            if type(leaf) is ArrayImpl:         # the common leaf, without a call
+                leaves.append(leaf)
+                sigs.append(leaf.aval if leaf._backend is None else (leaf._backend, leaf.aval))
+                continue
             sig = _leaf_signature(leaf, leaves)
             if sig is None:
                 return None
@@ -690,8 +699,11 @@ _SCALAR_ARRAYS_MAX = 256
 
 
 def _from_scalar(x, aval):
+    if isinstance(x, (complex, np.complexfloating)):
+        return ArrayImpl(np.asarray(x, aval.dtype), aval)   # (signed zeros in two parts)
     # the sign tells 0.0 from -0.0, which are equal as keys
-    key = (type(x), x, math.copysign(1.0, x) if type(x) is float else 0, aval)
+    key = (type(x), x, math.copysign(1.0, x) if isinstance(x, (float, np.floating)) else 0,
+           aval)
     a = _SCALAR_ARRAYS.get(key)
     if a is None:
         if len(_SCALAR_ARRAYS) >= _SCALAR_ARRAYS_MAX:
@@ -1024,8 +1036,14 @@ class Jitted:
                 if convert is not None:
                     leaves = [f(x) for f, x in zip(convert, leaves)]
                 outs = runner(leaves)
-                return tree_unflatten(out_tree, [ArrayImpl(o, a, owner)
-                                                 for o, a in zip(outs, out_avals)])
+                arrays = [ArrayImpl(o, a, owner) for o, a in zip(outs, out_avals)]
+                addrs = getattr(outs, "addrs", None)
+                if addrs is not None and owner is None:
+                    # the buffer addresses the C runner wrote: an output fed back in (a
+                    # training loop's state) is not looked up again
+                    for arr, ad in zip(arrays, addrs):
+                        arr._addr = ad
+                return tree_unflatten(out_tree, arrays)
 
         fast = self._fast
         if len(fast) >= 2 * _jit_cache_size():
