@@ -7,6 +7,9 @@ optimizer-state pytree, wrapping the outputs) is a large part of such a step.
   `nn.Sequential` + `torch.optim.Adam` in PyTorch.
 - `gru_step`: a GRU (hidden 128) over the 28 rows of 28x28 images, batch 64, its cell
   written for `lax.scan` as JAX users write it, trained with Adam; PyTorch uses `nn.GRU`.
+- `tiny_step`: an MLP 16-32-10 (tanh) on batches of 32, trained with Adam: so little
+  arithmetic that the step is almost all per-call overhead (arguments, the optimizer
+  state's pytree, outputs).
 
 The datasets are synthetic (generated once from a fixed seed, float32), cut into batches
 before timing; step k uses batch k mod (number of batches). Every framework starts from the
@@ -183,6 +186,78 @@ def mnist1d_torch(d):
     return torch_train_loop(torch, model, opt, F.cross_entropy, batches, to_numpy_params)
 
 
+# ----------------------------------------------------------------------------- tiny_step
+
+T_N, T_I, T_H, T_B = 640, 16, 32, 32
+
+
+def tiny_data(quick):
+    rng = _rng()
+    labels = rng.integers(0, 10, T_N)
+    means = rng.standard_normal((10, T_I))
+    x = (means[labels] + 0.5 * rng.standard_normal((T_N, T_I))).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[labels]
+    params = [(_uniform(rng, (T_I, T_H), 1 / np.sqrt(T_I)),
+               _uniform(rng, (T_H,), 1 / np.sqrt(T_I))), (),
+              (_uniform(rng, (T_H, 10), 1 / np.sqrt(T_H)),
+               _uniform(rng, (10,), 1 / np.sqrt(T_H))), ()]
+    return {"params": params, "batches": _batches(x, y, labels.astype(np.int64), T_B)}
+
+
+def _tiny_jitted(api, np_, stax, optimizers, key, d):
+    init_fun, predict = stax.serial(stax.Dense(T_H), stax.Tanh, stax.Dense(10),
+                                    stax.LogSoftmax)
+    check_stax_params(init_fun, key, (T_B, T_I), d["params"])
+    opt_init, get_params, update = _adam_update(api, np_, predict, optimizers, False)
+    batches = [(x, y) for x, y, _ in d["batches"]]
+    return jit_train_loop(api, update, opt_init(api.device_put(d["params"])),
+                          get_params, batches)
+
+
+def tiny_funcgrad(d):
+    fg, fnp, _, _ = _fg()
+    from funcgrad import optimizers, stax
+    return _tiny_jitted(fg, fnp, stax, optimizers, fg.random.PRNGKey(0), d)
+
+
+def tiny_jax(d):
+    jax, jnp, _, _ = _jax()
+    from jax.example_libraries import optimizers, stax
+    return _tiny_jitted(jax, jnp, stax, optimizers, jax.random.PRNGKey(0), d)
+
+
+def tiny_numpy(d):
+    (w1, b1), _, (w2, b2), _ = d["params"]
+    adam = NumpyAdam([w1, b1, w2, b2], ADAM_LR)
+    state = {"i": 0}
+
+    def run():
+        x, y, _ = d["batches"][state["i"] % len(d["batches"])]
+        state["i"] += 1
+        w1, b1, w2, b2 = adam.params
+        h = np.tanh(x @ w1 + b1)
+        loss, dz = np_log_softmax_xent(h @ w2 + b2, y)
+        da = (dz @ w2.T) * (1 - h * h)
+        return adam.step([x.T @ da, da.sum(0), h.T @ dz, dz.sum(0)]) + [loss]
+    return run, _leaves_np
+
+
+def tiny_torch(d):
+    torch = _torch_threads()
+    import torch.nn.functional as F
+    from torch import nn
+    model = nn.Sequential(nn.Linear(T_I, T_H), nn.Tanh(), nn.Linear(T_H, 10))
+    (w1, b1), _, (w2, b2), _ = d["params"]
+    torch_load(torch, model.parameters(), [w1.T, b1, w2.T, b2])
+    opt = torch.optim.Adam(model.parameters(), lr=ADAM_LR)
+
+    def to_numpy_params(t):
+        lw1, lb1, lw2, lb2 = t
+        return [lw1.T, lb1, lw2.T, lb2]
+    batches = [(x, labels) for x, _, labels in d["batches"]]
+    return torch_train_loop(torch, model, opt, F.cross_entropy, batches, to_numpy_params)
+
+
 # ----------------------------------------------------------------------------- gru_step
 
 GRU_N, GRU_T, GRU_I, GRU_H, GRU_B = 1024, 28, 28, 128, 64
@@ -323,6 +398,11 @@ WORKLOADS = {
         "input 40, batch 100), Adam step on a fresh NumPy batch", mnist1d_data,
         {"funcgrad": mnist1d_funcgrad, "numpy": mnist1d_numpy, "jax": mnist1d_jax,
          "torch": mnist1d_torch},
+        tol=1e-3, stateful=True),
+    "tiny_step": Workload(
+        "tiny_step", "MLP 16-32-10 (tanh), batch 32, Adam step on a fresh NumPy batch: "
+        "almost all per-call overhead", tiny_data,
+        {"funcgrad": tiny_funcgrad, "numpy": tiny_numpy, "jax": tiny_jax, "torch": tiny_torch},
         tol=1e-3, stateful=True),
     "gru_step": Workload(
         "gru_step", "GRU (hidden 128) over 28 rows of 28, batch 64, lax.scan cell, Adam step "
