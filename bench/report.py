@@ -337,6 +337,8 @@ def targets(results):
     add("MNIST-1D CNN step, NumPy batches ≤ 0.9× JAX",
         ratio_target("mnist1d_step", "jax", 0.9), "mnist1d_step")
     add("GRU step, NumPy batches ≤ 0.9× JAX", ratio_target("gru_step", "jax", 0.9), "gru_step")
+    add("tiny step (per-call overhead), NumPy batches ≤ 1× JAX",
+        ratio_target("tiny_step", "jax", 1.0), "tiny_step")
 
     def ew_speedup(s):
         r = _ratio(get(s, "elementwise"), "jax")
