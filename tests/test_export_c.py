@@ -199,3 +199,18 @@ def test_errors(tmp_path):
     with pytest.raises(ExportError, match="weights="):
         to_c(lambda x: x, x, directory=tmp_path, name="m", weights="zip")
     assert not os.path.exists(os.path.join(str(tmp_path), "m.c"))
+
+
+def test_transposed_dot_operands(tmp_path):
+    # the optimiser folds `W.T` into the dot (GEMM's transpose flags, 0fa03da); the
+    # exported C must read the untransposed buffers the same way
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((5, 7)).astype(np.float32)
+    V = rng.standard_normal((3, 7)).astype(np.float32)
+    x = rng.standard_normal((4, 7)).astype(np.float32)
+
+    def f(x):
+        return fnp.tanh(x @ W.T) @ (V @ W.T).T + fnp.sum(x.T @ x)
+
+    exe, out = _build(tmp_path, f, x, name="lin")
+    _assert_same(_run(exe, out, x), _jit(f, x))
