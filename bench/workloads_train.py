@@ -115,25 +115,32 @@ def _adam_update(api, np_, predict, optimizers, add_channel):
     return opt_init, get_params, update
 
 
-def _mnist1d_jitted(api, np_, stax, optimizers, key, d):
-    init_fun, predict = _mnist1d_model(stax)
-    check_stax_params(init_fun, key, (M1_B, M1_L, 1), d["params"])
-    opt_init, get_params, update = _adam_update(api, np_, predict, optimizers, True)
-    batches = [(x, y) for x, y, _ in d["batches"]]
-    return jit_train_loop(api, update, opt_init(api.device_put(d["params"])),
-                          get_params, batches)
+def _stax_adam_builders(model, in_shape, add_channel):
+    """The funcgrad and JAX builders of a stax model's jitted Adam step: `model(stax)` gives
+    (init_fun, apply_fun); the data's parameters are checked against init_fun's shapes for
+    inputs of `in_shape` (with a channel axis added to the batches when `add_channel`)."""
+    def jitted(api, np_, stax, optimizers, key, d):
+        init_fun, predict = model(stax)
+        check_stax_params(init_fun, key, in_shape, d["params"])
+        opt_init, get_params, update = _adam_update(api, np_, predict, optimizers,
+                                                    add_channel)
+        batches = [(x, y) for x, y, _ in d["batches"]]
+        return jit_train_loop(api, update, opt_init(api.device_put(d["params"])),
+                              get_params, batches)
+
+    def funcgrad_builder(d):
+        fg, fnp, _, _ = _fg()
+        from funcgrad import optimizers, stax
+        return jitted(fg, fnp, stax, optimizers, fg.random.PRNGKey(0), d)
+
+    def jax_builder(d):
+        jax, jnp, _, _ = _jax()
+        from jax.example_libraries import optimizers, stax
+        return jitted(jax, jnp, stax, optimizers, jax.random.PRNGKey(0), d)
+    return funcgrad_builder, jax_builder
 
 
-def mnist1d_funcgrad(d):
-    fg, fnp, _, _ = _fg()
-    from funcgrad import optimizers, stax
-    return _mnist1d_jitted(fg, fnp, stax, optimizers, fg.random.PRNGKey(0), d)
-
-
-def mnist1d_jax(d):
-    jax, jnp, _, _ = _jax()
-    from jax.example_libraries import optimizers, stax
-    return _mnist1d_jitted(jax, jnp, stax, optimizers, jax.random.PRNGKey(0), d)
+mnist1d_funcgrad, mnist1d_jax = _stax_adam_builders(_mnist1d_model, (M1_B, M1_L, 1), True)
 
 
 def mnist1d_numpy(d):
@@ -204,26 +211,11 @@ def tiny_data(quick):
     return {"params": params, "batches": _batches(x, y, labels.astype(np.int64), T_B)}
 
 
-def _tiny_jitted(api, np_, stax, optimizers, key, d):
-    init_fun, predict = stax.serial(stax.Dense(T_H), stax.Tanh, stax.Dense(10),
-                                    stax.LogSoftmax)
-    check_stax_params(init_fun, key, (T_B, T_I), d["params"])
-    opt_init, get_params, update = _adam_update(api, np_, predict, optimizers, False)
-    batches = [(x, y) for x, y, _ in d["batches"]]
-    return jit_train_loop(api, update, opt_init(api.device_put(d["params"])),
-                          get_params, batches)
+def _tiny_model(stax):
+    return stax.serial(stax.Dense(T_H), stax.Tanh, stax.Dense(10), stax.LogSoftmax)
 
 
-def tiny_funcgrad(d):
-    fg, fnp, _, _ = _fg()
-    from funcgrad import optimizers, stax
-    return _tiny_jitted(fg, fnp, stax, optimizers, fg.random.PRNGKey(0), d)
-
-
-def tiny_jax(d):
-    jax, jnp, _, _ = _jax()
-    from jax.example_libraries import optimizers, stax
-    return _tiny_jitted(jax, jnp, stax, optimizers, jax.random.PRNGKey(0), d)
+tiny_funcgrad, tiny_jax = _stax_adam_builders(_tiny_model, (T_B, T_I), False)
 
 
 def tiny_numpy(d):
