@@ -939,22 +939,6 @@ class Jitted:
         if statics is None:
             statics = self._static_positions[nargs] = frozenset(
                 a % nargs for a in self.static_argnums if -nargs <= a < nargs)
-        if not statics and not kwargs:
-            # the common call: positional arrays and scalars (no static to hash-check)
-            parts = []
-            for a in args:
-                t = type(a)
-                if t is np.ndarray:
-                    parts.append((a.dtype, a.shape))
-                elif t is ArrayImpl:
-                    parts.append(a.aval if a._backend is None else (a._backend, a.aval))
-                else:
-                    s = _SCALAR_SIGNATURES.get(t)
-                    if s is None:
-                        break
-                    parts.append(s)
-            else:
-                return (nargs, tuple(parts)), list(args)
         leaves: list = []
         parts = []
         for i, a in enumerate(args):
