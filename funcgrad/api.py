@@ -655,6 +655,41 @@ def _leaf_signature(x, leaves):
     return None
 
 
+# Outputs of more bytes than this are not remembered for `_feedback` (flattening is cheap
+# beside the step that makes them, and remembering them would keep them alive).
+_FEEDBACK_BYTES = 1 << 20
+
+
+def _feedback(out_tree, out_avals, owner):
+    """The outputs a training loop feeds back: for each top-level child of a tuple of
+    outputs that holds only immutable containers (tuples, namedtuples, None) and arrays,
+    `(index, first leaf, end leaf, the signature _leaf_signature gives it)`; None when there
+    is none, or when the outputs are large. Such a child passed to the next call is
+    recognised by identity, and its leaves are those of the output (a tuple cannot have
+    changed since; a list or dict could have, and is flattened again)."""
+    if out_tree.node_type is None or out_tree._kind is not tuple:
+        return None
+    if sum(a.size * a.dtype.itemsize for a in out_avals) > _FEEDBACK_BYTES:
+        return None
+    out, lo = [], 0
+    for i, child in enumerate(out_tree.children):
+        n = child.num_leaves
+        if child.node_type is not None and n and _immutable_tree(child):
+            sigs = tuple(a if owner is None else (owner, a) for a in out_avals[lo:lo + n])
+            out.append((i, lo, lo + n, (child, sigs)))
+        lo += n
+    return out or None
+
+
+def _immutable_tree(td) -> bool:
+    if td.node_type is None:
+        return True
+    kind = td._kind
+    ok = kind is tuple or kind is type(None) or (
+        isinstance(kind, type) and issubclass(kind, tuple))
+    return ok and all(_immutable_tree(c) for c in td.children)
+
+
 def _leaf_converters(leaves, program):
     """Per leaf, the conversion of a NumPy array or Python scalar to the host array the
     compiled program reads (None for leaves that already are); None when no leaf needs one.
@@ -766,6 +801,8 @@ class Jitted:
         # config.jit_cache_size), and the dispatch fast path's direct runners.
         self._cache = LRU(_jit_cache_size)
         self._fast: dict = {}
+        # The last fast-path call's outputs that can come back as arguments (`_feedback`)
+        self._fed: list = []
         self._fast_gen = config.generation()
         self._mode = _jit_mode()
         self._static_positions: dict[int, frozenset] = {}
@@ -941,10 +978,19 @@ class Jitted:
                 a % nargs for a in self.static_argnums if -nargs <= a < nargs)
         leaves: list = []
         parts = []
+        fed = self._fed
         for i, a in enumerate(args):
             if i in statics:
                 parts.append((type(a), a))
             else:
+                if fed:
+                    # an output of the last call fed back in (a training loop's state):
+                    # its leaves and signature are known, without flattening it again
+                    hit = next((f for f in fed if f[0] is a), None)
+                    if hit is not None:
+                        leaves.extend(hit[2])
+                        parts.append(hit[1])
+                        continue
                 sig = _leaf_signature(a, leaves)
                 if sig is None:
                     return None
@@ -1016,6 +1062,8 @@ class Jitted:
                 return ArrayImpl(runner([f(x) for f, x in zip(convert, leaves)])[0], aval0,
                                  owner)
         else:
+            feedback = _feedback(out_tree, out_avals, owner)
+
             def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
                 if convert is not None:
                     leaves = [f(x) for f, x in zip(convert, leaves)]
@@ -1027,7 +1075,10 @@ class Jitted:
                     # training loop's state) is not looked up again
                     for arr, ad in zip(arrays, addrs):
                         arr._addr = ad
-                return tree_unflatten(out_tree, arrays)
+                out = tree_unflatten(out_tree, arrays)
+                if feedback is not None:
+                    self._fed = [(out[i], sig, arrays[lo:hi]) for i, lo, hi, sig in feedback]
+                return out
 
         fast = self._fast
         if len(fast) >= 2 * _jit_cache_size():
@@ -1053,6 +1104,7 @@ class Jitted:
     def clear_cache(self):
         self._cache.clear()
         self._fast.clear()
+        self._fed = []
 
 
 def jit(fun: Callable | None = None, in_shardings=None, out_shardings=None, *,

@@ -49,7 +49,9 @@ Schedule = Callable[[Any], Any]
 
 OptimizerState = namedtuple("OptimizerState", ["packed_state", "tree_def", "subtree_defs"])
 OptimizerState.__doc__ = """The state of a pytree optimizer: `packed_state` holds, for each
-parameter leaf, the flat leaves of its per-array state; the tree definitions are static."""
+parameter leaf, the flat leaves of its per-array state; the tree definitions are static.
+The leaves are held in tuples (JAX's are lists): an immutable state lets a jitted step
+recognise the state it returned when it is passed back, without flattening it again."""
 register_pytree_node(
     OptimizerState,
     lambda s: ((s.packed_state,), (s.tree_def, s.subtree_defs)),
@@ -74,7 +76,8 @@ def optimizer(opt_maker):
         def tree_init(x0_tree):
             x0_flat, tree = tree_flatten(x0_tree)
             flats = [tree_flatten(init(x0)) for x0 in x0_flat]
-            return OptimizerState(tuple(f[0] for f in flats), tree, tuple(f[1] for f in flats))
+            return OptimizerState(tuple(tuple(f[0]) for f in flats), tree,
+                                  tuple(f[1] for f in flats))
 
         @functools.wraps(update)
         def tree_update(i, grad_tree, opt_state):
@@ -92,7 +95,7 @@ def optimizer(opt_maker):
                     raise TypeError(
                         "optimizer update function produced an output structure that did not "
                         f"match its input structure: input {subtree} and output {subtree2}.")
-            return OptimizerState(tuple(f[0] for f in new_flats), tree, subtrees)
+            return OptimizerState(tuple(tuple(f[0]) for f in new_flats), tree, subtrees)
 
         @functools.wraps(get_params)
         def tree_get_params(opt_state):
@@ -405,4 +408,5 @@ def pack_optimizer_state(marked_pytree):
     if not all(isinstance(s, JoinPoint) for s in sentinels):
         raise TypeError("pack_optimizer_state expects a pytree whose leaves are JoinPoints")
     flats = [tree_flatten(s.subtree) for s in sentinels]
-    return OptimizerState(tuple(f[0] for f in flats), tree_def, tuple(f[1] for f in flats))
+    return OptimizerState(tuple(tuple(f[0]) for f in flats), tree_def,
+                          tuple(f[1] for f in flats))

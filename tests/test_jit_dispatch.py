@@ -117,6 +117,82 @@ def test_outputs_fed_back_carry_their_buffer_address():
     np.testing.assert_array_equal(np.asarray(y), np.full(4, 4.0))
 
 
+
+def test_a_state_fed_back_is_not_flattened_again(monkeypatch):
+    # An optimizer's state returned by a jitted step and passed straight back was flattened
+    # again on every call (a quarter of a tiny Adam step's dispatch). A tuple-only output
+    # passed back is now recognised by identity; anything else is still flattened.
+    import funcgrad.api as api
+    from funcgrad import optimizers
+    opt_init, opt_update, get_params = optimizers.adam(0.1)
+
+    @fg.jit
+    def step(i, state, x):
+        loss, g = fg.value_and_grad(lambda p: fnp.sum((p[0] * x - 1.0) ** 2))(
+            get_params(state))
+        return opt_update(i, g, state), loss
+
+    x = np.arange(3, dtype=np.float32)
+    states = [opt_init((fnp.ones(3), fnp.zeros(2)))]
+    flattened = []
+    orig = api._leaf_signature
+    monkeypatch.setattr(api, "_leaf_signature",
+                        lambda a, leaves: flattened.append(type(a)) or orig(a, leaves))
+    counts = []
+    for i in range(5):
+        state, _ = step(i, states[-1], x)
+        states.append(state)
+        counts.append(flattened.count(optimizers.OptimizerState))
+    # the first call traces (its state is flattened to look it up and to set up the fast
+    # path), the second gets the state the slow path returned; the next three get the
+    # state the fast path returned just before, and only i and x are looked at
+    assert counts[1] >= 1 and counts[2:] == [counts[1]] * 3
+    # an older state is not the last output: it is flattened, and its own values are used
+    again, _ = step(1, states[1], x)
+    with fg.disable_jit():
+        want, _ = step(1, states[1], x)
+    for a, b in zip(fg.tree.tree_leaves(again), fg.tree.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+
+
+def test_a_mutable_output_fed_back_is_read_again():
+    # a list can change between calls: an output holding one is flattened when it comes
+    # back (a cached flattening would silently run on the old leaves)
+    f = fg.jit(lambda s, k: ([s[0] + k], s[0] * 2.0))
+    s = [fnp.ones(3)]
+    for _ in range(3):
+        s, _ = f(s, 1.0)
+    s[0] = fnp.zeros(3)
+    out, _ = f(s, 1.0)
+    np.testing.assert_array_equal(np.asarray(out[0]), np.ones(3))
+
+
+def test_small_outputs_share_one_allocation_and_a_loss_does_not():
+    # Reading each output's buffer address costs 1.5 us: a dozen small outputs are carved
+    # from one block, whose address is read once. A 0-d output (a loss a caller keeps
+    # in a list) is allocated alone, so keeping it keeps no other output's memory.
+    f = fg.jit(lambda a, b: (a + 1.0, b * 2.0, a.sum() + b.sum()), backend="c")
+    a, b = fnp.arange(5.0), fnp.ones((2, 3))
+    for _ in range(3):
+        o1, o2, loss = f(a, b)
+    v1, v2, vl = o1._value, o2._value, loss._value
+    assert v1.base is not None and v1.base is v2.base      # carved from one block
+    assert vl.base is None                                 # alone
+    for v in (v1, v2, vl):
+        assert not v.flags.writeable
+    assert v1.ctypes.data % 64 == 0 and v2.ctypes.data % 64 == 0
+    for arr in (o1, o2):
+        assert arr._addr == arr._value.ctypes.data
+    np.testing.assert_array_equal(np.asarray(o1), np.arange(5.0) + 1)
+    np.testing.assert_array_equal(np.asarray(o2), np.full((2, 3), 2.0))
+    assert float(loss) == 16.0
+    # one output kept while the others go: it keeps its values across later calls
+    kept = o2
+    del o1, loss
+    for _ in range(20):
+        f(a, b)
+    np.testing.assert_array_equal(np.asarray(kept), np.full((2, 3), 2.0))
+
 def test_numpy_argument_returned_unchanged_is_copied():
     f = fg.jit(lambda x, y: (x, y + 1))
     a = np.ones(3, np.float32)
