@@ -194,22 +194,32 @@ def dot_operands(dimension_numbers, L, R, lp, rp, permute) -> tuple:
     "fc" for an lhs stored [B, M, K] or "cf" for [B, K, M]; `rkind` "cf" for an rhs stored
     [B, K, N] or "fc" for [B, N, K]. An operand of `shape` (L, R) whose axes are in no such
     order is first copied transposed: `permute(ptr, shape, perm)` emits that copy and
-    returns its pointer."""
+    returns its pointer.
+
+    Both operands flatten K in the same order: the contracting dimensions are paired in the
+    lhs's order or in the rhs's, whichever leaves fewer elements to copy. (A weight
+    gradient summed over time and batch, `x[b, t, f]` against `g[t, b, h]`, copies the
+    small x rather than g.)"""
     (lc, rc), (lb, rb) = dimension_numbers
     nb = len(lb)
-    # Pair contract dims in lhs order so both sides flatten K the same way.
-    order = np.argsort(lc)
-    lc_s = tuple(lc[i] for i in order)
-    rc_s = tuple(rc[i] for i in order)
-    la = _layout(L, lb, lc_s, True)
-    if la is None or (list(rc_s) != sorted(rc_s)):
+    best = None
+    for key in (lc, rc):
+        order = np.argsort(key, kind="stable")
+        lc_s = tuple(lc[i] for i in order)
+        rc_s = tuple(rc[i] for i in order)
+        la = _layout(L, lb, lc_s, True)
+        ra = _layout(R, rb, rc_s, False)
+        cost = (0 if la else math.prod(L)) + (0 if ra else math.prod(R))
+        if best is None or cost < best[0]:
+            best = (cost, lc_s, rc_s, la, ra)
+    _, lc_s, rc_s, la, ra = best
+    if la is None:
         lfree = [d for d in range(len(L)) if d not in lc and d not in lb]
         perm = list(lb) + lfree + list(lc_s)
         lp = permute(lp, L, perm)
         L = tuple(L[p] for p in perm)
         lb, lc_s = tuple(range(nb)), tuple(range(nb + len(lfree), len(L)))
         la = _layout(L, lb, lc_s, True)
-    ra = _layout(R, rb, rc_s, False)
     if ra is None:
         rfree = [d for d in range(len(R)) if d not in rc and d not in rb]
         perm = list(rb) + list(rc_s) + rfree
