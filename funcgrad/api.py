@@ -923,6 +923,7 @@ class Jitted:
         if not core.tracing():
             if self._fast_gen != config.generation():
                 self._fast.clear()           # the default backend (or a flag) changed
+                self._fed = []
                 self._fast_gen = config.generation()
                 self._mode = _jit_mode()
             if self._mode is not None:
