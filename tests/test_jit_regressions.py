@@ -614,3 +614,34 @@ def test_fusion_materialises_a_reused_cheap_value_over_a_transcendental():
     plan = fusion.plan(program)
     rev = [e for e in program.eqns if e.prim.name == "rev"][0]
     assert rev.outputs[0].id in plan.materialized
+
+
+@pytest.mark.parametrize("backend", ["c", "opencl"])
+def test_scan_hoists_an_input_projection_but_not_the_cheap_work_after_it(backend):
+    # An RNN's `split(x_t @ w + b)` is hoisted out of the loop as one GEMM over all steps;
+    # the bias add and the split into gates were hoisted with it, into stacked arrays the
+    # loop read back (a GRU's 2.75 MB a step, written and read: 0.95-0.98x the step time
+    # without). They now stay in the loop body and fuse into its elementwise kernel.
+    _skip_without_opencl(backend)
+
+    def rnn(w, b, wh, xs):
+        def cell(h, x):
+            a, z = fnp.split(x @ w + b, 2, axis=-1)
+            h = fnp.tanh(a + h @ wh) * fg.nn.sigmoid(z)
+            return h, h
+        return fnp.sum(lax.scan(cell, fnp.zeros((4, 3)), xs)[1] ** 2)
+
+    rng = np.random.default_rng(0)
+    args = [rng.standard_normal(s).astype(np.float32) for s in ((5, 6), (6,), (3, 3), (7, 4, 5))]
+    prog = fg.jit(rnn, backend=backend).lower(*args).optimized_program()
+    outside = [e.prim.name for e in prog.eqns]
+    (scan,) = [e for e in prog.eqns if e.prim.name == "scan"]
+    inside = [e.prim.name for e in scan.params["program"].eqns]
+    assert "dot_general" in outside and "slice" not in outside and "add" not in outside
+    assert inside.count("slice") == 2 and "add" in inside
+    with fg.config.override("backend", "reference"):
+        want = fg.value_and_grad(rnn, (0, 1, 2))(*args)
+    got = fg.jit(fg.value_and_grad(rnn, (0, 1, 2)), backend=backend)(*args)
+    np.testing.assert_allclose(float(got[0]), float(want[0]), rtol=1e-5)
+    for g, w in zip(got[1], want[1]):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-4, atol=1e-5)
