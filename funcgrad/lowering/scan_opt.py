@@ -7,8 +7,12 @@
 2. *Accumulation*: a carry updated as `c + dot(a, b)` or `c + reduce_sum(a)` (the shape of
    a gradient accumulated over time in reverse mode) is replaced by stacking `a`/`b` as
    outputs and doing one large contraction after the loop.
-Both rewrite programs into equivalent programs; they only fire where they remove
-per-iteration GEMM work.
+3. *Cheap residuals recomputed*: a stacked output of one scan that only other scans read
+   row by row, and that the body computes from its other stacked outputs with a few
+   multiplies and adds (reverse mode's `s * (1 - s)` of a sigmoid, `1 - t * t` of a tanh),
+   is recomputed in the reading loops instead of being stored and read back.
+All rewrite programs into equivalent programs; the first two only fire where they remove
+per-iteration GEMM work, the third where it removes stacked arrays.
 """
 from __future__ import annotations
 
@@ -23,6 +27,11 @@ _EXPENSIVE = {la.dot_general_p, la.conv_general_dilated_p}
 
 
 def optimize_scans(program: Program) -> Program:
+    program = _hoist_and_accumulate(program)
+    return recompute_cheap_residuals(program)
+
+
+def _hoist_and_accumulate(program: Program) -> Program:
     eqns = []
     changed = False
     for eqn in program.eqns:
@@ -258,4 +267,179 @@ def _accumulate(eqn: Eqn):
     return [new_scan] + after
 
 
-del np
+# --- cheap residuals --------------------------------------------------------------------
+
+# What a recomputed residual may be made of: elementwise arithmetic on arrays of one shape
+# (and scalar literals), at most _RECOMPUTE_MAX equations of it.
+_CHEAP = frozenset({ew.add_p, ew.sub_p, ew.mul_p, ew.neg_p})
+_RECOMPUTE_MAX = 4
+
+
+def recompute_cheap_residuals(program: Program) -> Program:
+    """Drop the stacked outputs of a scan that its readers can recompute: an output `y`
+    whose body computes it from other stacked outputs `s1, s2...` of the same scan with at
+    most _RECOMPUTE_MAX adds, subtracts, multiplies and negations (elementwise, one shape,
+    scalar literals), when every reader of the stacked `y` is another scan taking it as a
+    scanned input. Each reader then takes the stacked `s`s instead (row i of `y` is a
+    function of row i of the `s`s alone, in whatever order the reader walks the rows) and
+    computes its row of `y` in its body, where it fuses into the kernel that uses it.
+    Reverse mode makes such residuals of every sigmoid and tanh in a loop: a GRU's forward
+    scan stored 8 stacked arrays for its backward scan, 4 of them one or two flops from
+    another (3.7 MB a step written and read back)."""
+    readers: dict[int, list] = {}
+    for e in program.eqns:
+        for k, a in enumerate(e.inputs):
+            if isinstance(a, Var):
+                readers.setdefault(a.id, []).append((e, k))
+    out_ids = {v.id for v in program.outvars if isinstance(v, Var)}
+    eqns = list(program.eqns)
+    changed = False
+    for fi in range(len(eqns)):
+        f = eqns[fi]
+        if f.prim is not control.scan_p:
+            continue
+        plan = _recomputable(f, readers, out_ids)
+        if not plan:
+            continue
+        eqns = _apply_recompute(eqns, fi, plan)
+        changed = True
+        readers = {}
+        for e in eqns:
+            for k, a in enumerate(e.inputs):
+                if isinstance(a, Var):
+                    readers.setdefault(a.id, []).append((e, k))
+    if not changed:
+        return program
+    return Program(program.constvars, program.invars, eqns, program.outvars)
+
+
+def _recomputable(f: Eqn, readers, out_ids) -> dict:
+    """{index j of a stacked output of scan `f`: (the body equations computing it, in
+    order, and the indices of the stacked outputs they read)}."""
+    p = f.params
+    body, ncar = p["program"], p["num_carry"]
+    ys = body.outvars[ncar:]
+    producer = {v.id: e for e in body.eqns for v in e.outputs}
+    ys_index = {}
+    for j, v in enumerate(ys):
+        if isinstance(v, Var):
+            ys_index.setdefault(v.id, j)
+    plan = {}
+    for j, y in enumerate(ys):
+        if not isinstance(y, Var) or ys_index[y.id] != j or y.id not in producer:
+            continue
+        out = f.outputs[ncar + j]
+        if out.id in out_ids or not _scanned_by_scans(out, readers.get(out.id, [])):
+            continue
+        chain = _cheap_chain(y, producer, ys_index, j)
+        if chain is not None:
+            plan[j] = chain
+    # a residual recomputed from another recomputed one would lose its source
+    return {j: c for j, c in plan.items() if not any(s in plan for s in c[1])}
+
+
+def _scanned_by_scans(out: Var, uses) -> bool:
+    if not uses:
+        return False
+    for e, k in uses:
+        if e.prim is not control.scan_p:
+            return False
+        nc, ncar = e.params["num_consts"], e.params["num_carry"]
+        if k < nc + ncar:
+            return False
+    return True
+
+
+def _cheap_chain(y: Var, producer, ys_index, j):
+    """(equations computing `y` from other stacked outputs and literals, their indices),
+    or None when `y` is not such a value."""
+    shape = y.aval.shape
+    chain, sources, seen = [], [], set()
+
+    def visit(v) -> bool:
+        if isinstance(v, Lit):
+            return np.ndim(v.val) == 0
+        k = ys_index.get(v.id)
+        if k is not None and k != j:
+            if k not in sources:
+                sources.append(k)
+            return True
+        if v.id in seen:
+            return True
+        e = producer.get(v.id)
+        if e is None or e.prim not in _CHEAP or len(chain) >= _RECOMPUTE_MAX:
+            return False
+        if v.aval.shape != shape or v.aval.dtype != y.aval.dtype:
+            return False
+        if not all(visit(a) for a in e.inputs):
+            return False
+        seen.add(v.id)
+        chain.append(e)
+        return True
+
+    if not visit(y) or not chain or not sources:
+        return None
+    return chain, sources
+
+
+def _apply_recompute(eqns: list, fi: int, plan: dict) -> list:
+    f = eqns[fi]
+    p = f.params
+    body, ncar = p["program"], p["num_carry"]
+    n_ys = len(body.outvars) - ncar
+    keep = [j for j in range(n_ys) if j not in plan]
+    new_body = dce_program(Program(body.constvars, body.invars, body.eqns,
+                                   body.outvars[:ncar] + [body.outvars[ncar + j]
+                                                          for j in keep]))
+    stacked = {j: f.outputs[ncar + j] for j in range(n_ys)}
+    new_f = Eqn(control.scan_p, f.inputs, dict(p, program=new_body),
+                f.outputs[:ncar] + [stacked[j] for j in keep])
+    dropped = {stacked[j].id: j for j in plan}
+    out = list(eqns)
+    out[fi] = new_f
+    for i, e in enumerate(out):
+        if e.prim is control.scan_p and any(isinstance(a, Var) and a.id in dropped
+                                            for a in e.inputs):
+            out[i] = _read_recomputed(e, dropped, plan, stacked, body)
+    return out
+
+
+def _read_recomputed(e: Eqn, dropped, plan, stacked, fbody) -> Eqn:
+    """Scan `e` with each dropped stacked input replaced by the stacked sources it is
+    recomputed from (added as scanned inputs where `e` does not read them already) and
+    the recomputation at the start of its body."""
+    p = e.params
+    body, nc, ncar = p["program"], p["num_consts"], p["num_carry"]
+    inputs = list(e.inputs)
+    invars = list(body.invars)
+    row_of = {}              # stacked source id -> its row Var in e's body
+    for a, v in zip(inputs[nc + ncar:], invars[nc + ncar:]):
+        if isinstance(a, Var) and a.id not in dropped:
+            row_of.setdefault(a.id, v)
+    pre = []
+    keep_in, keep_var = inputs[:nc + ncar], invars[:nc + ncar]
+    extra_in, extra_var = [], []
+    for a, v in zip(inputs[nc + ncar:], invars[nc + ncar:]):
+        if not (isinstance(a, Var) and a.id in dropped):
+            keep_in.append(a)
+            keep_var.append(v)
+            continue
+        chain, sources = plan[dropped[a.id]]
+        env = {}
+        for k in sources:
+            src = stacked[k]
+            if src.id not in row_of:
+                rv = Var(fbody.outvars[len(fbody.outvars) - len(stacked) + k].aval)
+                row_of[src.id] = rv
+                extra_in.append(src)
+                extra_var.append(rv)
+            env[fbody.outvars[len(fbody.outvars) - len(stacked) + k].id] = row_of[src.id]
+        for ce in chain:
+            ins = [env.get(x.id, x) if isinstance(x, Var) else x for x in ce.inputs]
+            outs = [v if ce is chain[-1] else Var(o.aval) for o in ce.outputs]
+            for o, no in zip(ce.outputs, outs):
+                env[o.id] = no
+            pre.append(Eqn(ce.prim, ins, ce.params, outs))
+    new_body = Program(body.constvars, keep_var + extra_var, pre + list(body.eqns),
+                       body.outvars)
+    return Eqn(control.scan_p, keep_in + extra_in, dict(p, program=new_body), e.outputs)
