@@ -467,12 +467,14 @@ class Raw(Stmt):
 
 @dataclass(frozen=True, eq=False)
 class Function:
-    """A function; `kernel=True` marks an entry point (OpenCL `__kernel`)."""
+    """A function; `kernel=True` marks an entry point (OpenCL `__kernel`); `attributes`,
+    when given, is printed before it (a C compiler's `__attribute__((...))`)."""
     name: str
     params: tuple
     body: tuple
     ret_type: CType = void
     kernel: bool = False
+    attributes: str = ""
 
     def __post_init__(self):
         _set(self, "params", tuple(self.params))

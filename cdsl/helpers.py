@@ -22,7 +22,8 @@ _TYPES = A.SCALAR_TYPES
 
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
-          "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore"}
+          "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore",
+          "sgemmpk", "sgemmpack"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
 # host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
@@ -227,11 +228,100 @@ def _complex_helper(base, name, t):
     return None
 
 
+# --- a float32 GEMM on packed panels (C99, 512-bit vectors) ---------------------------
+#
+# C[M, N] = A[M, K] @ B[K, N] for the medium shapes of training steps (an RNN's per-step
+# h @ W, an MLP layer, a weight gradient), where OpenBLAS's small-matrix path spends a
+# third of its time packing. `sgemmpack_f32` copies B into panels of GEMM_NR columns, k
+# major (a panel's k-th row is GEMM_NR contiguous floats; columns past N are zeros);
+# `sgemmpk_f32` sweeps tiles of GEMM_MR rows x GEMM_NR columns: per k it loads one panel row
+# (4 vectors) and broadcasts GEMM_MR values of A, 20 fused multiply-adds into
+# accumulators that stay in registers (20 of the 32 zmm registers). A's element (i, k) is
+# A[i * sa + k * sk], so A may be stored either way round. Tile rows past M compute row
+# M - 1 again and are not stored; columns past N are computed from the zero padding and not
+# stored. gcc's `-ffp-contract=off` (the generated code's default, see cdsl.compile) would
+# split each fused multiply-add in two: the kernel turns contraction on for itself.
+GEMM_MR, GEMM_NR = 5, 64
+# `sgemmpack_f32`'s buffer starts with a header of this many floats holding the address of
+# the operand packed into it: a call with the same address returns at once (its caller
+# guarantees the operand has not changed meanwhile; 0 means nothing is packed).
+GEMM_PACK_HEADER = 16
+_GEMM_NV = GEMM_NR // 16
+
+
+def _gemm_kernel(name):
+    mr, nv = GEMM_MR, _GEMM_NV
+    lines = ["typedef float fgv16 __attribute__((vector_size(64), aligned(4)));",
+             f"for (int64_t j0 = 0; j0 < N; j0 += {GEMM_NR}) {{",
+             "  const float* b = Bp + j0 * K;",
+             f"  int64_t nc = (N - j0 < {GEMM_NR}) ? (N - j0) : {GEMM_NR};",
+             f"  for (int64_t i0 = 0; i0 < M; i0 += {mr}) {{"]
+    for r in range(mr):
+        lines.append(f"    const float* a{r} = A + ((i0 + {r} < M) ? (i0 + {r}) : (M - 1)) * sa;")
+        lines.append("    " + " ".join(f"fgv16 c{r}_{v} = {{0}};" for v in range(nv)))
+    lines.append("    for (int64_t k = 0; k < K; ++k) {")
+    lines.append(f"      const fgv16* bk = (const fgv16*)(b + k * {GEMM_NR});")
+    lines.append("      " + " ".join(f"fgv16 b{v} = bk[{v}];" for v in range(nv)))
+    for r in range(mr):
+        lines.append(f"      {{ float s = a{r}[k * sk]; " +
+                     " ".join(f"c{r}_{v} += s * b{v};" for v in range(nv)) + " }")
+    lines.append("    }")
+    lines.append(f"    if (nc == {GEMM_NR}) {{")
+    for r in range(mr):
+        st = " ".join(f"((fgv16*)(cr + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
+        lines.append(f"      if (i0 + {r} < M) {{ float* cr = C + (i0 + {r}) * ldc + j0; {st} }}")
+    lines.append("    } else {")
+    lines.append(f"      float t[{GEMM_NR}];")
+    for r in range(mr):
+        st = " ".join(f"((fgv16*)(t + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
+        lines.append(f"      if (i0 + {r} < M) {{ {st} "
+                     f"for (int64_t j = 0; j < nc; ++j) C[(i0 + {r}) * ldc + j0 + j] = t[j]; }}")
+    lines += ["    }", "  }", "}"]
+    fp = A.PtrType(A.f32)
+    params = (("M", A.i64), ("N", A.i64), ("K", A.i64), ("A", fp), ("sa", A.i64),
+              ("sk", A.i64), ("Bp", fp), ("C", fp), ("ldc", A.i64))
+    f = _raw_fn(name, params, A.void, lines)
+    return A.Function(f.name, f.params, f.body, f.ret_type,
+                      attributes='__attribute__((noinline, optimize("fp-contract=fast")))')
+
+
+def _gemm_pack(name):
+    nr = GEMM_NR
+    lines = ["if (*(intptr_t*)Bp == (intptr_t)B) return;",
+             f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{",
+             f"  float* p = Bp + {GEMM_PACK_HEADER} + j0 * K;",
+             f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};",
+             "  if (sbn == 1) {",
+             "    for (int64_t k = 0; k < K; ++k) {",
+             "      const float* src = B + k * sbk + j0;",
+             f"      for (int64_t j = 0; j < nc; ++j) p[k * {nr} + j] = src[j];",
+             f"      for (int64_t j = nc; j < {nr}; ++j) p[k * {nr} + j] = 0.0f;",
+             "    }",
+             "  } else {",
+             "    for (int64_t j = 0; j < nc; ++j) {",
+             "      const float* src = B + (j0 + j) * sbn;",
+             f"      for (int64_t k = 0; k < K; ++k) p[k * {nr} + j] = src[k * sbk];",
+             "    }",
+             f"    for (int64_t k = 0; k < K; ++k) for (int64_t j = nc; j < {nr}; ++j) "
+             f"p[k * {nr} + j] = 0.0f;",
+             "  }",
+             "}",
+             "*(intptr_t*)Bp = (intptr_t)B;"]
+    fp = A.PtrType(A.f32)
+    params = (("N", A.i64), ("K", A.i64), ("B", fp), ("sbk", A.i64), ("sbn", A.i64),
+              ("Bp", fp))
+    return _raw_fn(name, params, A.void, lines)
+
+
 def _make(name: str, arg_type: str):
     parts = name.split("_")
     base = parts[0]
     if base not in _BASES or len(parts) < 2 or parts[1] not in _TYPES:
         return None
+    if base == "sgemmpk":
+        return _gemm_kernel(name)
+    if base == "sgemmpack":
+        return _gemm_pack(name)
     if base in ("bfload", "bfround", "bfstore"):
         return _bf16_helper(base, name, _TYPES[parts[1]])
     if base in ("hround", "hload", "hstore"):

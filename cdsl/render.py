@@ -373,6 +373,8 @@ class _Printer:
         else:
             q = ""
         q = q + " " if q else ""
+        if f.attributes:
+            q = f.attributes + " " + q
         self.lines.append(f"{q}{self.t(f.ret_type)} {f.name}({params}) {{")
         self.body(f.body, 1)
         self.lines.append("}")

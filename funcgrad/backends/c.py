@@ -140,11 +140,15 @@ class Executable(SlotProgram):
     """A compiled program: `run(list of np.ndarray) -> list of np.ndarray`."""
 
     def __init__(self, program: Program, name: str = "f", compile: bool = True,
-                 symbols: symbolic.SymbolTable | None = None, reference: Program | None = None):
+                 symbols: symbolic.SymbolTable | None = None, reference: Program | None = None,
+                 invariant_inputs: int = 0):
         self.name = name
         self._compile = compile
         self.extra_functions: list = []
         self.program = self.optimized = passes.optimize(program)
+        # The leading inputs that keep their values over every call of the code (a scan
+        # body's constants, in `_lower_scan`): GEMMs may keep work derived from them.
+        self._invariant = frozenset(v.id for v in self.program.invars[:invariant_inputs])
         if symbols is None:
             # Sizes that differ from the family's first program become run-time values of
             # the generated code (see lowering/symbolic.py).
@@ -242,7 +246,7 @@ class Executable(SlotProgram):
             temps = gemm.Temps(self._temp_names)
             kind = fusion.step_kind(step)
             if kind == "dot":
-                stmts = gemm.lower_dot(eqn, buffers, temps)
+                stmts = gemm.lower_dot(eqn, buffers, temps, self._invariant)
             elif kind == "conv":
                 stmts = gemm.lower_conv(eqn, buffers, temps)
             else:
@@ -296,7 +300,7 @@ class Executable(SlotProgram):
             return None
         n = self.symbols.get(n, n)
         body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
-                          compile=False, symbols=self.symbols)
+                          compile=False, symbols=self.symbols, invariant_inputs=nc)
         if any(kind == "host" for kind, _ in body.steps) or not body._csteps or \
                 any(kind != "slot" for kind, _, _ in body.out_slots):
             return None
@@ -324,6 +328,12 @@ class Executable(SlotProgram):
         i = C.Var("si", C.i64)
         even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
         stmts = []
+        # A body GEMM's copy of a loop constant, packed at the first iteration: its header
+        # (the address it was packed from) is cleared, since the constant's buffer may hold
+        # other values than at the last call (gemm._packed_gemm_once).
+        for key, t in body_temp.items():
+            if getattr(key, "pack_header", False):
+                stmts.append(C.Raw(f"*(intptr_t*){t.param.name} = 0;"))
         # carry init -> buffer A (the output slot)
         for j in range(ncar):
             src, dst = in_slots[nc + j], out_slots[j]
