@@ -282,7 +282,7 @@ def _gemm_kernel(name):
               ("sk", A.i64), ("Bp", fp), ("C", fp), ("ldc", A.i64))
     f = _raw_fn(name, params, A.void, lines)
     return A.Function(f.name, f.params, f.body, f.ret_type,
-                      attributes='__attribute__((noinline, optimize("fp-contract=fast")))')
+                      attributes='__attribute__((optimize("fp-contract=fast")))')
 
 
 def _gemm_pack(name):
