@@ -3,6 +3,7 @@ reproduces one report, runs on every backend and compares with NumPy or the eage
 from __future__ import annotations
 
 import gc
+import warnings
 
 import numpy as np
 import pytest
@@ -732,3 +733,35 @@ def test_a_residual_read_elsewhere_is_kept():
     want = fg.grad(loss)(w, xs)
     np.testing.assert_allclose(np.asarray(fg.jit(fg.grad(loss), backend="c")(w, xs)),
                                np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["c", "opencl"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_donated_input_handed_back_by_a_loop_is_not_overwritten(backend, dtype):
+    # Fuzz seed 20261503, silently wrong on C: a while loop that runs zero times hands back
+    # its initial value, the donated input itself. Another output of the input's shape
+    # (here NaN: a std over one element with ddof=1) took over the donated buffer and was
+    # written before the loop's result was read: every element of the result became NaN.
+    _skip_without_opencl(backend)
+    if backend == "opencl" and dtype == "bfloat16":
+        pytest.skip("bfloat16 runs on the host under OpenCL")
+    import ml_dtypes
+    dt = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.float32
+    x = np.array([-6.275513442233205e-11, -1.6583956430338276e-15, 5.869125134844328e-28,
+                  532.0, -0.0250244140625, -4320.0, 233832448.0, 132.0], dt).reshape(8, 1, 1)
+
+    def f(x, n):
+        t = fnp.swapaxes(fnp.tanh(x), 1, 0)
+        s = fnp.std(x, axis=(1,), keepdims=True, ddof=1)
+        v = lax.fori_loop(0, fnp.clip(n, 0, 4), lambda i, v: fnp.log(x * x + 0.25), x) + t
+        return fnp.trunc(s), fnp.reciprocal(v * v + 0.5)
+
+    n = np.array(-3, np.int32)
+    with fg.config.override("backend", "reference"):
+        want = [np.asarray(o, np.float32) for o in f(fnp.asarray(x), n)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = fg.jit(f, donate_argnums=(0,), backend=backend)(fnp.asarray(x), n)
+    assert not np.isnan(np.asarray(got[1], np.float32)).any()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g, np.float32), w, rtol=1e-2, equal_nan=True)

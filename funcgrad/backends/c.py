@@ -797,8 +797,13 @@ class Executable(SlotProgram):
                     # A host step may hand back one of its inputs (a while loop that never
                     # runs returns its initial value): if that lives in the arena, its block
                     # is freed after this step, so the result must not stay a view of it.
-                    if isinstance(r, np.ndarray) and self._arena_offsets and \
-                            np.may_share_memory(r, arena[0]):
+                    # Nor of a donated input whose buffer an output takes over: a later
+                    # step writing that output would change the result under its readers
+                    # (fuzz seed 20261503: every element NaN).
+                    if isinstance(r, np.ndarray) and (
+                            (self._arena_offsets and np.may_share_memory(r, arena[0])) or
+                            (reuse and any(np.may_share_memory(r, args[j])
+                                           for j in set(reuse.values())))):
                         r = r.copy()
                     arrays[s] = r
                 if _PROFILE:
