@@ -230,9 +230,9 @@ def _complex_helper(base, name, t):
 
 # --- a float32 GEMM on packed panels (C99, 512-bit vectors) ---------------------------
 #
-# C[M, N] = A[M, K] @ B[K, N] for the medium shapes of training steps (an RNN's per-step
-# h @ W, an MLP layer, a weight gradient), where OpenBLAS's small-matrix path spends a
-# third of its time packing. `sgemmpack_f32` copies B into panels of GEMM_NR columns, k
+# C[M, N] = A[M, K] @ B[K, N] where B stays the same over many calls (an RNN's weight in its
+# per-step h @ W, packed once per loop by funcgrad's lowering; OpenBLAS repacks it on every
+# call, a third of those calls' time). `sgemmpack_f32` copies B into panels of GEMM_NR columns, k
 # major (a panel's k-th row is GEMM_NR contiguous floats; columns past N are zeros);
 # `sgemmpk_f32` sweeps tiles of GEMM_MR rows x GEMM_NR columns: per k it loads one panel row
 # (4 vectors) and broadcasts GEMM_MR values of A, 20 fused multiply-adds into

@@ -1174,13 +1174,10 @@ def _simple_runner(exe, caddr):
     if any(kind != "slot" for kind, _, _ in out_order):
         return None
     cfn, slots, tail = csteps[0]
-    alloc = list(exe._alloc)
-    fill = layout.fill if layout.carved else None
+    fill = layout.fill
     order = [s for _, s, _ in out_order]
     n_c = len(caddr)
-    empty = _outputs.empty
     prepare, done, plan = _threads.prepare, _threads.done, exe._thread_plan
-    cast, from_buffer = _cast, _from_buffer
 
     def runner(arrays):
         tok = prepare(plan)
@@ -1193,14 +1190,7 @@ def _simple_runner(exe, caddr):
             ptrs[i] = a if a is not None else _input_addr(x, keep)
             i += 1
         outs = {}
-        if fill is not None:
-            fill(outs, ptrs)
-        else:
-            for s, shape, dt, nb in alloc:
-                o = empty(shape, dt, nb)
-                o.flags.writeable = False
-                outs[s] = o
-                ptrs[s] = int(cast("intptr_t", from_buffer(o))) if nb else 0
+        fill(outs, ptrs)
         cfn(*[ptrs[s] for s in slots], *tail)
         if tok is not None:
             done(plan, tok)

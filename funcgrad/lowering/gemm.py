@@ -132,6 +132,8 @@ def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
 # Only where the CPU has 512-bit vectors (the kernel keeps 20 of its 32 registers busy).
 # FUNCGRAD_PACKED_GEMM=0 turns it off (to measure the difference).
 PACKED_GEMM = os.environ.get("FUNCGRAD_PACKED_GEMM", "1") != "0"
+
+
 def packed_gemm_fits(dtype, m, n, k) -> bool:
     """Whether C[m, n] = A[m, k] @ B[k, n] with a loop-constant B may run packed."""
     from cdsl.helpers import GEMM_NR

@@ -286,11 +286,7 @@ def recompute_cheap_residuals(program: Program) -> Program:
     Reverse mode makes such residuals of every sigmoid and tanh in a loop: a GRU's forward
     scan stored 8 stacked arrays for its backward scan, 4 of them one or two flops from
     another (3.7 MB a step written and read back)."""
-    readers: dict[int, list] = {}
-    for e in program.eqns:
-        for k, a in enumerate(e.inputs):
-            if isinstance(a, Var):
-                readers.setdefault(a.id, []).append((e, k))
+    readers = _readers(program.eqns)
     out_ids = {v.id for v in program.outvars if isinstance(v, Var)}
     eqns = list(program.eqns)
     changed = False
@@ -303,14 +299,20 @@ def recompute_cheap_residuals(program: Program) -> Program:
             continue
         eqns = _apply_recompute(eqns, fi, plan)
         changed = True
-        readers = {}
-        for e in eqns:
-            for k, a in enumerate(e.inputs):
-                if isinstance(a, Var):
-                    readers.setdefault(a.id, []).append((e, k))
+        readers = _readers(eqns)
     if not changed:
         return program
     return Program(program.constvars, program.invars, eqns, program.outvars)
+
+
+def _readers(eqns) -> dict[int, list]:
+    """{value id: [(equation, input position)] of every equation reading it}."""
+    readers: dict[int, list] = {}
+    for e in eqns:
+        for k, a in enumerate(e.inputs):
+            if isinstance(a, Var):
+                readers.setdefault(a.id, []).append((e, k))
+    return readers
 
 
 def _recomputable(f: Eqn, readers, out_ids) -> dict:
@@ -428,12 +430,12 @@ def _read_recomputed(e: Eqn, dropped, plan, stacked, fbody) -> Eqn:
         env = {}
         for k in sources:
             src = stacked[k]
+            row = fbody.outvars[len(fbody.outvars) - len(stacked) + k]   # its row in f
             if src.id not in row_of:
-                rv = Var(fbody.outvars[len(fbody.outvars) - len(stacked) + k].aval)
-                row_of[src.id] = rv
+                row_of[src.id] = Var(row.aval)
                 extra_in.append(src)
-                extra_var.append(rv)
-            env[fbody.outvars[len(fbody.outvars) - len(stacked) + k].id] = row_of[src.id]
+                extra_var.append(row_of[src.id])
+            env[row.id] = row_of[src.id]
         for ce in chain:
             ins = [env.get(x.id, x) if isinstance(x, Var) else x for x in ce.inputs]
             outs = [v if ce is chain[-1] else Var(o.aval) for o in ce.outputs]
