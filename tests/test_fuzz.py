@@ -1042,3 +1042,36 @@ def test_cumprod_oracle_leaves_inf_times_an_underflowed_product_open():
     assert not np.isnan(err[:4]).any() and np.isnan(err[4:]).all(), err
     finite = _cum_err_of([0.5, 0.9, 0.8, 0.496, 5.96e-08, 5.96e-08, 0.7])
     assert not np.isnan(finite).any(), finite      # no infinity: checked as before
+
+
+@pytest.mark.parametrize("name", ["minimum", "maximum", "add", "less"])
+def test_lax_spellings_only_get_operands_of_the_result_dtype(name):
+    # seed 20261505: beside a fori_loop's weakly typed int32 index the generator spelled
+    # `lax.min(i, 0.1)`, a TypeError in JAX as in funcgrad (lax functions do not promote).
+    from fuzz.generate import Builder, Reject
+    from fuzz.ops import OPS
+    from fuzz.values import I32, WEAK_FLOAT, WEAK_INT, Type
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    seen = []
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.data())
+    def check(data):
+        b = Builder(data.draw, "float32", False, "value")
+        b.types["i"] = Type((), I32, weak=True)
+        b.pool.append("i")
+        try:
+            OPS[name].gen(b, name)
+        except Reject:
+            return
+        for op in b.ops:
+            if op.params["spell"].startswith("lax."):
+                seen.append(op)
+                for a in op.args:
+                    dt = (WEAK_INT if isinstance(a.value, int) else WEAK_FLOAT) \
+                        if not isinstance(a, str) else b.types[a].dtype
+                    assert dt in (WEAK_INT, WEAK_FLOAT, op.params["cdt"]), (op, b.types)
+    check()
+    assert seen, "no lax spelling generated"

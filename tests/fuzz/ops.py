@@ -695,9 +695,12 @@ def _binary_gen(name):
         # A weak operand of lax.* takes the other operand's dtype (it is not promoted):
         # only where promotion gives that dtype too do the oracle's promoted operands say
         # what lax computes (lax.lt(bool_array, 2) compares with True, not with 2; seed 23).
-        strong = [d for d, w in ty if not w]
+        # Every array operand, weak ones included (a fori_loop index), must already have
+        # that dtype: lax.min(i, 0.1) with an int32 index is a TypeError in JAX (seed
+        # 20261505).
+        arrays = [d for d, _ in ty if d not in (WEAK_INT, WEAK_FLOAT)]
         lax_ok = (ty[0][0] == ty[1][0] or ((ty[0][1] or ty[1][1]) and
-                                           (not strong or strong[0] == dt))) and \
+                                           all(d == dt for d in arrays))) and \
             (isinstance(args[0], Lit) or isinstance(args[1], Lit) or
              dims_of(b, args[0]) == dims_of(b, args[1])) and \
             (rule != "inexact" or all(is_float(d) or d == WEAK_FLOAT for d, _ in ty))
