@@ -23,7 +23,7 @@ _TYPES = A.SCALAR_TYPES
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
           "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore",
-          "sgemmpk", "sgemmpack"}
+          "sgemmpk", "sgemmdk", "sgemmpack"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
 # host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
@@ -228,19 +228,28 @@ def _complex_helper(base, name, t):
     return None
 
 
-# --- a float32 GEMM on packed panels (C99, 512-bit vectors) ---------------------------
+# --- float32 GEMM kernels (C99, 512-bit vectors) ---------------------------------------
 #
-# C[M, N] = A[M, K] @ B[K, N] where B stays the same over many calls (an RNN's weight in its
+# C[M, N] = A[M, K] @ B[K, N], swept in tiles of GEMM_MR rows x GEMM_NR columns: per k a tile
+# loads one row of B's panel (4 vectors) and broadcasts GEMM_MR values of A, 20 fused
+# multiply-adds into accumulators that stay in registers (20 of the 32 zmm registers). A's
+# element (i, k) is A[i * sa + k * sk], so A may be stored either way round. Tile rows past
+# M compute row M - 1 again and are not stored. gcc's `-ffp-contract=off` (the generated
+# code's default, see cdsl.compile) would split each fused multiply-add in two: the kernels
+# turn contraction on for themselves.
+#
+# `sgemmpk_f32` reads B packed by `sgemmpack_f32` into panels of GEMM_NR columns, k major (a
+# panel's k-th row is GEMM_NR contiguous floats; columns past N are zeros, computed and not
+# stored). It is for a B that stays the same over many calls (an RNN's weight in its
 # per-step h @ W, packed once per loop by funcgrad's lowering; OpenBLAS repacks it on every
-# call, a third of those calls' time). `sgemmpack_f32` copies B into panels of GEMM_NR columns, k
-# major (a panel's k-th row is GEMM_NR contiguous floats; columns past N are zeros);
-# `sgemmpk_f32` sweeps tiles of GEMM_MR rows x GEMM_NR columns: per k it loads one panel row
-# (4 vectors) and broadcasts GEMM_MR values of A, 20 fused multiply-adds into
-# accumulators that stay in registers (20 of the 32 zmm registers). A's element (i, k) is
-# A[i * sa + k * sk], so A may be stored either way round. Tile rows past M compute row
-# M - 1 again and are not stored; columns past N are computed from the zero padding and not
-# stored. gcc's `-ffp-contract=off` (the generated code's default, see cdsl.compile) would
-# split each fused multiply-add in two: the kernel turns contraction on for itself.
+# call, a third of those calls' time).
+#
+# `sgemmdk_f32` reads B in place, row k at B + k * ldb, for N a multiple of GEMM_NR; K runs
+# in blocks of kc rows, so that a block of a panel (kc x GEMM_NR floats) stays in L1, or in
+# L2 where B's rows are a power of two apart, while every row tile passes over it (the tiles
+# add each block's products to C). Nothing is packed: it suits the GEMMs OpenBLAS spends
+# most of its time packing for (few rows of A, or a short K; see funcgrad's
+# `gemm.direct_gemm_fits`).
 GEMM_MR, GEMM_NR = 5, 64
 # `sgemmpack_f32`'s buffer starts with a header of this many floats holding the address of
 # the operand packed into it: a call with the same address returns at once (its caller
@@ -249,37 +258,56 @@ GEMM_PACK_HEADER = 16
 _GEMM_NV = GEMM_NR // 16
 
 
-def _gemm_kernel(name):
-    mr, nv = GEMM_MR, _GEMM_NV
+def _gemm_kernel(name, direct: bool):
+    mr, nv, nr = GEMM_MR, _GEMM_NV, GEMM_NR
     lines = ["typedef float fgv16 __attribute__((vector_size(64), aligned(4)));",
-             f"for (int64_t j0 = 0; j0 < N; j0 += {GEMM_NR}) {{",
-             "  const float* b = Bp + j0 * K;",
-             f"  int64_t nc = (N - j0 < {GEMM_NR}) ? (N - j0) : {GEMM_NR};",
-             f"  for (int64_t i0 = 0; i0 < M; i0 += {mr}) {{"]
+             f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{"]
+    if direct:
+        lines += ["  const float* b = B + j0;",
+                  "  for (int64_t k0 = 0; k0 < K; k0 += kc) {",
+                  "  int64_t k1 = (K - k0 < kc) ? K : (k0 + kc);"]
+        row, k0, k1 = "ldb", "k0", "k1"
+    else:
+        lines += ["  const float* b = Bp + j0 * K;",
+                  f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};"]
+        row, k0, k1 = str(nr), "0", "K"
+    lines.append(f"  for (int64_t i0 = 0; i0 < M; i0 += {mr}) {{")
     for r in range(mr):
         lines.append(f"    const float* a{r} = A + ((i0 + {r} < M) ? (i0 + {r}) : (M - 1)) * sa;")
         lines.append("    " + " ".join(f"fgv16 c{r}_{v} = {{0}};" for v in range(nv)))
-    lines.append("    for (int64_t k = 0; k < K; ++k) {")
-    lines.append(f"      const fgv16* bk = (const fgv16*)(b + k * {GEMM_NR});")
+        if direct:
+            ld = " ".join(f"c{r}_{v} = cr[{v}];" for v in range(nv))
+            lines.append(f"    if (k0 > 0 && i0 + {r} < M) {{ const fgv16* cr = "
+                         f"(const fgv16*)(C + (i0 + {r}) * ldc + j0); {ld} }}")
+    lines.append(f"    for (int64_t k = {k0}; k < {k1}; ++k) {{")
+    lines.append(f"      const fgv16* bk = (const fgv16*)(b + k * {row});")
     lines.append("      " + " ".join(f"fgv16 b{v} = bk[{v}];" for v in range(nv)))
     for r in range(mr):
         lines.append(f"      {{ float s = a{r}[k * sk]; " +
                      " ".join(f"c{r}_{v} += s * b{v};" for v in range(nv)) + " }")
     lines.append("    }")
-    lines.append(f"    if (nc == {GEMM_NR}) {{")
-    for r in range(mr):
+
+    def store(r, indent):
         st = " ".join(f"((fgv16*)(cr + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
-        lines.append(f"      if (i0 + {r} < M) {{ float* cr = C + (i0 + {r}) * ldc + j0; {st} }}")
-    lines.append("    } else {")
-    lines.append(f"      float t[{GEMM_NR}];")
-    for r in range(mr):
-        st = " ".join(f"((fgv16*)(t + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
-        lines.append(f"      if (i0 + {r} < M) {{ {st} "
-                     f"for (int64_t j = 0; j < nc; ++j) C[(i0 + {r}) * ldc + j0 + j] = t[j]; }}")
-    lines += ["    }", "  }", "}"]
+        return f"{indent}if (i0 + {r} < M) {{ float* cr = C + (i0 + {r}) * ldc + j0; {st} }}"
+    if direct:
+        lines += [store(r, "    ") for r in range(mr)]
+        lines += ["  }", "  }", "}"]
+    else:
+        lines.append(f"    if (nc == {nr}) {{")
+        lines += [store(r, "      ") for r in range(mr)]
+        lines.append("    } else {")
+        lines.append(f"      float t[{nr}];")
+        for r in range(mr):
+            st = " ".join(f"((fgv16*)(t + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
+            copy = f"for (int64_t j = 0; j < nc; ++j) C[(i0 + {r}) * ldc + j0 + j] = t[j];"
+            lines.append(f"      if (i0 + {r} < M) {{ {st} {copy} }}")
+        lines += ["    }", "  }", "}"]
     fp = A.PtrType(A.f32)
-    params = (("M", A.i64), ("N", A.i64), ("K", A.i64), ("A", fp), ("sa", A.i64),
-              ("sk", A.i64), ("Bp", fp), ("C", fp), ("ldc", A.i64))
+    b_params = (("B", fp), ("ldb", A.i64)) if direct else (("Bp", fp),)
+    params = ((("M", A.i64), ("N", A.i64), ("K", A.i64), ("A", fp), ("sa", A.i64),
+               ("sk", A.i64)) + b_params + (("C", fp), ("ldc", A.i64)) +
+              ((("kc", A.i64),) if direct else ()))
     f = _raw_fn(name, params, A.void, lines)
     return A.Function(f.name, f.params, f.body, f.ret_type,
                       attributes='__attribute__((optimize("fp-contract=fast")))')
@@ -318,8 +346,8 @@ def _make(name: str, arg_type: str):
     base = parts[0]
     if base not in _BASES or len(parts) < 2 or parts[1] not in _TYPES:
         return None
-    if base == "sgemmpk":
-        return _gemm_kernel(name)
+    if base in ("sgemmpk", "sgemmdk"):
+        return _gemm_kernel(name, direct=base == "sgemmdk")
     if base == "sgemmpack":
         return _gemm_pack(name)
     if base in ("bfload", "bfround", "bfstore"):

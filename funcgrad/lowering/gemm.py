@@ -106,8 +106,10 @@ GEMM_SPLIT_MIN = 1 << 20
 
 def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
     import cdsl
+    direct = beta == 0.0 and direct_gemm_fits(dtype, ta, tb, m, n, k)
+    one = _direct_gemm if direct else _gemm_one
     if m * n * k < GEMM_SPLIT_MIN or m < 16:
-        return _gemm_one(dtype, ta, tb, c.i64(m), n, k, a, lda, b, ldb, cc, ldc, beta)
+        return one(dtype, ta, tb, c.i64(m), n, k, a, lda, b, ldb, cc, ldc, beta)
     t = c.var("gt", dtypes.int64)
     nt = cdsl.Cast(cdsl.i64, cdsl.Call("omp_get_max_threads", (), cdsl.i32))
     m0 = c.var("gm0", dtypes.int64)
@@ -116,9 +118,55 @@ def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
     a_off = c.mul(m0, c.i64(lda)) if ta == NO_TRANS else m0
     body = [c.decl(m0, c.div(c.mul(t, c.i64(m)), nt)),
             c.decl(m1, c.div(c.mul(c.add(t, c.i64(1)), c.i64(m)), nt)),
-            _gemm_one(dtype, ta, tb, rows, n, k, cdsl.BinOp("+", a, a_off, a.type), lda, b,
-                      ldb, cdsl.BinOp("+", cc, c.mul(m0, c.i64(ldc)), cc.type), ldc, beta)]
+            one(dtype, ta, tb, rows, n, k, cdsl.BinOp("+", a, a_off, a.type), lda, b,
+                ldb, cdsl.BinOp("+", cc, c.mul(m0, c.i64(ldc)), cc.type), ldc, beta)]
     return cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)
+
+
+# cdsl's direct kernel (`cdsl.helpers.sgemmdk_f32`: B read in place, K in blocks) for the
+# float32 GEMMs that OpenBLAS spends most of its time packing for: few rows (M <= 160), or a
+# short K (<= 64) with A not transposed; B not transposed. OpenBLAS 0.3.34's SkylakeX sgemm
+# against it on the Xeon of 2026-12-01, one thread, C harness, medians of 100-400 calls
+# (direct / OpenBLAS): 28x1792 @ 1792x384 0.66, 1792x28 @ 28x384 0.77, 128x1792 (A
+# transposed) @ 1792x384 0.84-0.91, 8x256 @ 256x1024 0.49, 64x128 @ 128x384 0.78, 128x784 @
+# 784x512 0.90-0.97, 64x2048 @ 2048x2048 0.85, 6000x64 @ 64x512 0.99; and where it is not
+# used: 1792x128 @ 128x384 1.03, 784x128 (A transposed) @ 128x512 1.12-1.14, 2000x48 (A
+# transposed) @ 48x1024 1.29 (a tile's values of A are a row of A apart, 8 KB: one cache
+# set). In the GRU step (`bench`'s gru_step, one process, on and off alternating): 0.91-0.94
+# of its time. Columns past the last multiple of GEMM_NR go to OpenBLAS. Only where the CPU
+# has 512-bit vectors. FUNCGRAD_DIRECT_GEMM=0 turns it off (to measure the difference).
+DIRECT_GEMM = os.environ.get("FUNCGRAD_DIRECT_GEMM", "1") != "0"
+DIRECT_GEMM_MAX_M, DIRECT_GEMM_MAX_SHORT_K, DIRECT_GEMM_KC = 160, 64, 128
+
+
+def direct_gemm_fits(dtype, ta, tb, m, n, k) -> bool:
+    """Whether C[m, n] = op(A) @ B (B stored [k, n]) runs on the direct kernel."""
+    from cdsl.helpers import GEMM_MR, GEMM_NR
+    if not DIRECT_GEMM or np.dtype(dtype) != dtypes.float32 or tb != NO_TRANS or \
+            _simd_width(dtype) != 16:
+        return False
+    if not all(isinstance(d, int) for d in (m, n, k)) or n < GEMM_NR or k < 1:
+        return False
+    return m >= GEMM_MR - 1 and (m <= DIRECT_GEMM_MAX_M or
+                                  (k <= DIRECT_GEMM_MAX_SHORT_K and ta == NO_TRANS))
+
+
+def _direct_gemm(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
+    """C[m, :n] = op(A) @ B on `sgemmdk_f32` for the columns up to the last multiple of
+    GEMM_NR, OpenBLAS for the rest; `m` is an expression (a thread's share of the rows)."""
+    import cdsl
+    from cdsl.helpers import GEMM_NR
+    sa, sk = (lda, 1) if ta == NO_TRANS else (1, lda)
+    n_dk = n - n % GEMM_NR
+    kc = k if k <= 2 * DIRECT_GEMM_KC else DIRECT_GEMM_KC
+    stmts = [c.expr_stmt(cdsl.Call("sgemmdk_f32", (m, c.i64(n_dk), c.i64(k), a, c.i64(sa),
+                                                   c.i64(sk), b, c.i64(ldb), cc, c.i64(ldc),
+                                                   c.i64(kc)), cdsl.void))]
+    if n_dk < n:
+        stmts.append(_gemm_one(dtype, ta, tb, m, n - n_dk, k, a, lda,
+                               cdsl.BinOp("+", b, c.i64(n_dk), b.type), ldb,
+                               cdsl.BinOp("+", cc, c.i64(n_dk), cc.type), ldc, beta))
+    return cdsl.Block(tuple(stmts))
 
 
 # An RNN's per-step GEMMs (h @ W, and g @ W^T in reverse) multiply by a weight that stays

@@ -1,0 +1,126 @@
+"""The direct GEMM kernel (`gemm.direct_gemm_fits`, `cdsl.helpers.sgemmdk_f32`): float32
+GEMMs with few rows or a short K read B in place, K in blocks, on CPUs with 512-bit vectors;
+the columns past the last multiple of 64 go to OpenBLAS. Shapes on both sides of every
+block and tile edge, both layouts of A, batched, split over threads, and non-finite values,
+against float64 NumPy within the worst-case rounding bound of a float32 dot product."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import funcgrad as fg
+from funcgrad.backends import get_backend
+from funcgrad.lowering import gemm
+
+_AVX512 = gemm._simd_width(np.float32) == 16
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _matmul(trans_a, batched):
+    if batched:
+        return (lambda x, w: fg.numpy.swapaxes(x, 1, 2) @ w) if trans_a else (lambda x, w: x @ w)
+    return (lambda x, w: x.T @ w) if trans_a else (lambda x, w: x @ w)
+
+
+def _operands(rng, m, n, k, trans_a, batch):
+    lead = (batch,) if batch else ()
+    x = rng.standard_normal(lead + ((k, m) if trans_a else (m, k))).astype(np.float32)
+    w = rng.standard_normal(lead + (k, n)).astype(np.float32)
+    return x, w
+
+
+def _check(got, x, w, trans_a, k):
+    a = x.astype(np.float64)
+    a = np.swapaxes(a, -1, -2) if trans_a else a
+    want = a @ w.astype(np.float64)
+    # |fl(a . b) - a . b| <= k * u * (|a| . |b|) (with fused multiply-adds); the float32 output
+    # adds half an ulp of the result.
+    bound = 2 * k * EPS32 * (np.abs(a) @ np.abs(w.astype(np.float64))) + EPS32 * np.abs(want)
+    err = np.abs(np.asarray(got, np.float64) - want)
+    assert (err <= bound).all(), (err.max(), np.unravel_index(np.argmax(err - bound), err.shape))
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(1, 200), n=st.sampled_from([63, 64, 65, 100, 128, 200, 320]),
+       k=st.sampled_from([1, 2, 5, 28, 64, 65, 127, 128, 255, 256, 257, 300, 600]),
+       trans_a=st.booleans(), batch=st.sampled_from([0, 0, 2]))
+def test_gemm_matches_numpy_on_whichever_kernel_it_runs(m, n, k, trans_a, batch):
+    rng = np.random.default_rng(m * 7919 + n * 31 + k)
+    x, w = _operands(rng, m, n, k, trans_a, batch)
+    f = fg.jit(_matmul(trans_a, batch), backend="c")
+    direct = "sgemmdk_f32(" in f.lower(x, w).source
+    assert direct == (_AVX512 and gemm.direct_gemm_fits(np.float32, gemm.TRANS if trans_a
+                                                         else gemm.NO_TRANS, gemm.NO_TRANS,
+                                                         m, n, k))
+    _check(f(x, w), x, w, trans_a, k)
+
+
+@pytest.mark.parametrize("m,n,k,trans_a", [(28, 384, 1792, False), (1792, 100, 28, False),
+                                           (128, 384, 1792, True), (4, 64, 9, True)])
+def test_the_gemms_it_was_made_for_run_direct(m, n, k, trans_a):
+    # an RNN's input-weight gradient (few rows, a long K), its input projection (a short K,
+    # with a 36-column tail for OpenBLAS), its hidden-weight gradient (A transposed)
+    rng = np.random.default_rng(0)
+    x, w = _operands(rng, m, n, k, trans_a, 0)
+    f = fg.jit(_matmul(trans_a, False), backend="c")
+    if _AVX512:
+        src = f.lower(x, w).source
+        assert "sgemmdk_f32(" in src
+        assert ("scipy_cblas_sgemm(" in src) == (n % 64 != 0)
+    _check(f(x, w), x, w, trans_a, k)
+
+
+def test_gemms_where_blas_measured_faster_stay_with_blas():
+    # where OpenBLAS measured as fast or faster (784x128 transposed @ 128x512: 1.12x slower
+    # on the direct kernel), and where B is stored transposed
+    x = np.ones((128, 784), np.float32)
+    w = np.ones((128, 512), np.float32)
+    assert "sgemmdk_f32(" not in fg.jit(lambda x, w: x.T @ w, backend="c").lower(x, w).source
+    # a short K with A transposed and many rows: 1.29x slower (2000x48 @ 48x1024)
+    x, w = np.ones((48, 2000), np.float32), np.ones((48, 1024), np.float32)
+    assert "sgemmdk_f32(" not in fg.jit(lambda x, w: x.T @ w, backend="c").lower(x, w).source
+    assert "sgemmdk_f32(" not in fg.jit(lambda x, w: x.T @ w.T,
+                                        backend="c").lower(x, w.T.copy()).source
+
+
+def test_a_gemm_split_over_threads_matches_numpy():
+    # m * n * k past GEMM_SPLIT_MIN: each OpenMP thread takes a share of the rows (of A's
+    # columns when A is transposed), the last share shorter than a tile
+    rng = np.random.default_rng(3)
+    for trans_a in (False, True):
+        x, w = _operands(rng, 123, 192, 700, trans_a, 0)
+        with fg.config.override("cpu_threads", 2):
+            got = fg.jit(_matmul(trans_a, False), backend="c")(x, w)
+        _check(got, x, w, trans_a, 700)
+
+
+def test_nonfinite_values_stay_in_their_rows():
+    # a tile past the last row computes row M - 1 again and does not store it; the k blocks
+    # add into C, so a NaN or inf reaches exactly the rows (and only those) it should
+    rng = np.random.default_rng(4)
+    for trans_a in (False, True):
+        x, w = _operands(rng, 23, 128, 300, trans_a, 0)
+        x_rows = x.T if trans_a else x                 # a view: writes reach x
+        x_rows[22, 5] = np.inf
+        x_rows[7, 290] = np.nan
+        got = np.asarray(fg.jit(_matmul(trans_a, False), backend="c")(x, w))
+        a = x.astype(np.float64).T if trans_a else x.astype(np.float64)
+        want = a @ w.astype(np.float64)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+        assert np.isfinite(np.delete(got, [7, 22], axis=0)).all()
+
+
+def test_the_switch_turns_it_off(monkeypatch):
+    x = np.ones((28, 1792), np.float32)
+    w = np.ones((1792, 384), np.float32)
+    be = get_backend("c")
+    monkeypatch.setattr(gemm, "DIRECT_GEMM", False)
+    be._families.clear()
+    be._executables.clear()
+    try:
+        assert "sgemmdk_f32(" not in fg.jit(lambda x, w: x @ w, backend="c").lower(x, w).source
+    finally:
+        be._families.clear()
+        be._executables.clear()
