@@ -1075,3 +1075,37 @@ def test_lax_spellings_only_get_operands_of_the_result_dtype(name):
                     assert dt in (WEAK_INT, WEAK_FLOAT, op.params["cdt"]), (op, b.types)
     check()
     assert seen, "no lax spelling generated"
+
+
+def test_a_subnormal_result_is_a_subnormal_spacing_off():
+    """Seed 20261601: deg2rad of float16 values whose results are subnormal, then astype
+    float32. JAX and funcgrad multiply by float16(pi/180) and round: 1 ulp (2^-24) from the
+    correctly rounded value. The oracle's errors were relative (2 ulps of 4.8e-7 is 9e-10),
+    so every perturbation rounded away, the float32 output looked exact and funcgrad's
+    value was reported. An op's error is now at least its ulps of subnormal spacing."""
+    from fuzz.batch import Batch
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    import funcgrad.numpy as fnp
+
+    # funcgrad's and JAX's results (-9 and 16 subnormal spacings) are 1 spacing from the
+    # correctly rounded ones (-8 and 15)
+    x = np.array([-2.9027e-05, 5.2929e-05, 1e-3, 0.0], np.float16)
+    d = Dims()
+    t16 = Type((d.new([4] * 8),), "float16")
+    t32 = t16.with_(dtype="float32")
+    prog = Program("prog_0", [_Given("x0", t16, "normal", 0, value=x)],
+                   [Op("deg2rad", ("x0",), {}, ("r",), (t16,)),
+                    Op("astype", ("r",), {"dtype": "float32"}, ("o",), (t32,))],
+                   ["o"], d, "float16", types={"x0": t16, "r": t16, "o": t32})
+    e = Entry(prog, Stack((), None, None), 0)
+    ve = build_case(e, 0, e.seed).expect[0]
+    got = np.asarray(fnp.deg2rad(x).astype(np.float32), np.float64)
+    sub = float(np.finfo(np.float16).smallest_subnormal)
+    assert np.abs(got[:2] - ve.value[:2]).max() == sub       # the case: 1 spacing off
+    assert (np.abs(got - ve.value) <= ve.tol).all(), (got, ve.value, ve.tol)
+    assert ve.tol[3] < sub                                   # an exact 0 stays exact
+    found = Batch([e], 0).run("reference", "jit", insts=[0])
+    assert not found, [f.failure.detail for f in found]

@@ -21,7 +21,8 @@ import scipy.special as sps
 
 from .generate import Builder
 from .program import (
-    ELEMENTWISE_OPS, EPS, INT_MAX, INT_MIN, Lit, acc_eps, acc_overflow, fix, growth,
+    ELEMENTWISE_OPS, EPS, INT_MAX, INT_MIN, SUBNORMAL, Lit, acc_eps, acc_overflow, fix,
+    growth,
 )
 from .values import (
     BOOL,
@@ -69,7 +70,10 @@ class OpDef:
         """Absolute error an accurate implementation may make on each output element."""
         if self.err_fn is not None:
             return self.err_fn(args, out, op, t, ctx)
-        return self.ulps * EPS[t.dtype] * np.abs(out)
+        mag = np.abs(out)
+        # a nonzero result is at least a subnormal's spacing off (an exact 0 stays exact)
+        return self.ulps * np.where(mag > 0, np.maximum(EPS[t.dtype] * mag, SUBNORMAL[t.dtype]),
+                                    0.0)
 
 
 OPS: dict[str, OpDef] = {}

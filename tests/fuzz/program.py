@@ -229,6 +229,11 @@ def render(prog: Program, indent: str = "") -> list[str]:
 EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23,
        "float64": 2.0 ** -52}
 TINY = {name: float(finfo(NP[name]).tiny) for name in EPS}
+# The spacing of the subnormals: an op's ulps of error are at least this many absolute
+# (a relative error model alone rounds every perturbation of a subnormal result away, and
+# deg2rad(x) in float16, x times float16(pi/180), 1 ulp from the correctly rounded value
+# below 2^-14, looked exact; seed 20261601).
+SUBNORMAL = {name: float(finfo(NP[name]).smallest_subnormal) for name in EPS}
 
 
 def acc_eps(dtype: str) -> float:
