@@ -349,7 +349,7 @@ class PyTreeDef:
             return "None"
         if _is_namedtuple_type(self._kind):
             return f"CustomNode(namedtuple[{self.node_type.name}], [{inner}])"
-        return f"CustomNode({self.node_type.name}[{self.aux!r}], [{inner}])"
+        return f"CustomNode({self.node_type.name}[{self.aux}], [{inner}])"
 
 
 _LEAF = PyTreeDef(None, None, (), None)

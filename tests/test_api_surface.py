@@ -87,6 +87,26 @@ def test_key_paths_and_keystr():
     assert str(tree_util.FlattenedIndexKey(2)) == "[<flat index 2>]"
 
 
+def test_a_custom_nodes_aux_data_prints_as_str():
+    # jaxlib prints a custom node's aux data with str(): Block[tanh], not Block['tanh'] (a
+    # JAX program printing a tree structure, tests/ports/remat_adam.py)
+    @tree_util.register_pytree_node_class
+    class Block:
+        def __init__(self, w, act):
+            self.w, self.act = w, act
+
+        def tree_flatten(self):
+            return (self.w,), self.act
+
+        @classmethod
+        def tree_unflatten(cls, act, children):
+            return cls(*children, act)
+    for aux, shown in (("tanh", "tanh"), (None, "None"), (("a", 1), "('a', 1)"),
+                       ({"k": "v"}, "{'k': 'v'}")):
+        assert repr(tree_util.tree_structure(Block(1.0, aux))) == \
+            f"PyTreeDef(CustomNode(Block[{shown}], [*]))"
+
+
 def test_registration_forms():
     class Box:
         def __init__(self, a, b):
