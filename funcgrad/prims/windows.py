@@ -215,17 +215,25 @@ def reduce_window(x, *args, **kwargs):
     `lax.add`/`lax.max`/`lax.min`). Two call forms:
     `reduce_window(x, computation, window_dimensions, window_strides, padding)` and JAX's
     `reduce_window(x, init_value, computation, window_dimensions, window_strides, padding)`,
-    where `init_value` must be the monoid's identity (0 for sum, -inf/+inf for max/min).
-    `padding` is 'SAME', 'VALID' or (lo, hi) pairs; padded cells hold the identity."""
+    where `init_value` must be the monoid's identity (0 for sum, -inf/+inf for max/min),
+    and which also takes JAX's `base_dilation` and `window_dilation` (positionally after
+    `padding`, or by name). `padding` is 'SAME', 'VALID' or (lo, hi) pairs; padded cells
+    hold the identity."""
     x = core.to_array(x)
     names = ("computation", "window_dimensions", "window_strides", "padding")
+    dilations = {}
     if args and not (isinstance(args[0], str) or callable(args[0])) or "init_value" in kwargs:
         init = kwargs.pop("init_value") if "init_value" in kwargs else args[0]
         args = args[1:]
+        if len(args) > 4:
+            names += ("base_dilation", "window_dilation")
+        for k, v in zip(names[4:], args[4:]):
+            kwargs[k] = v
+        args = args[:4]
         for k in ("base_dilation", "window_dilation"):
             d = kwargs.pop(k, None)
-            if d is not None and any(int(v) != 1 for v in d):
-                raise NotImplementedError(f"reduce_window: {k} other than 1 is not supported")
+            if d is not None:
+                dilations[k] = tuple(int(v) for v in d)
     else:
         init = None
     vals = dict(zip(names, args))
@@ -235,7 +243,65 @@ def reduce_window(x, *args, **kwargs):
     padding = vals["padding"]
     if len(args) > 4:
         raise TypeError("reduce_window: too many positional arguments")
+    if any(v != 1 for d in dilations.values() for v in d):
+        return _dilated_reduce_window(x, computation, window_dimensions, window_strides,
+                                      padding, init, **dilations)
     return _reduce_window(x, computation, window_dimensions, window_strides, padding, init)
+
+
+def _dilated_reduce_window(x, computation, window_dimensions, window_strides, padding, init,
+                           base_dilation=None, window_dilation=None):
+    """`reduce_window` with JAX's base and window dilation, from primitives that have every
+    rule: a base dilation is `pad`'s interior padding with the identity (padding applies
+    after it, as in XLA; 'SAME' pads for the operand's own shape, as JAX computes them); a
+    dilated window reduces the strided slices of its elements in
+    window order, keeping the first maximum (minimum) as XLA's select does, so a gradient
+    goes to the element JAX's goes to (a NaN wins, as in `lax.max`)."""
+    from . import elementwise as ew
+    nd = x.ndim
+    base_dilation = base_dilation or (1,) * nd
+    window_dilation = window_dilation or (1,) * nd
+    window_dimensions = tuple(int(w) for w in window_dimensions)
+    window_strides = tuple(int(s) for s in window_strides)
+    if not (len(base_dilation) == len(window_dilation) == len(window_dimensions) ==
+            len(window_strides) == nd) or min(base_dilation + window_dilation, default=1) < 1:
+        raise TypeError(f"reduce_window: base_dilation {base_dilation} and window_dilation "
+                        f"{window_dilation} must each have one positive entry per dim of "
+                        f"{x.shape}")
+    if callable(computation):
+        computation = {ew.add: "sum", ew.max: "max", ew.min: "min"}.get(computation, computation)
+    if computation not in _COMPUTATIONS:
+        raise TypeError("reduce_window: computation must be lax.add, lax.max or lax.min")
+    identity = window_init(computation, x.dtype)
+    span = tuple((w - 1) * r + 1 for w, r in zip(window_dimensions, window_dilation))
+    if isinstance(padding, str):
+        # JAX's rule: the operand's own shape (not the dilated one), the dilated window
+        padding = padtype_to_pads(x.shape, span, window_strides, padding)
+    if any(d != 1 for d in base_dilation):
+        x = pad(x, identity, [(0, 0, d - 1) for d in base_dilation])
+    if all(r == 1 for r in window_dilation):
+        return _reduce_window(x, computation, window_dimensions, window_strides, padding, init)
+    # validates init (and returns an empty result for an empty window set below)
+    _reduce_window(x, computation, (1,) * nd, (1,) * nd, ((0, 0),) * nd, init)
+    x = pad(x, identity, [(int(lo), int(hi), 0) for lo, hi in padding])
+    out_shape = reduce_window_shape_tuple(x.shape, span, window_strides, ((0, 0),) * nd)
+    if 0 in out_shape:
+        return full(out_shape, identity, x.dtype)
+    acc = None
+    for k in itertools.product(*[range(w) for w in window_dimensions]):
+        start = [kk * r for kk, r in zip(k, window_dilation)]
+        limit = [st + (n - 1) * s + 1 for st, n, s in zip(start, out_shape, window_strides)]
+        v = slice(x, start, limit, window_strides)
+        if acc is None:
+            acc = v
+        elif computation == "sum":
+            acc = ew.add(acc, v)
+        else:
+            better = ew.gt(v, acc) if computation == "max" else ew.lt(v, acc)
+            if dtypes.is_float(x.dtype) or dtypes.is_complex(x.dtype):
+                better = ew.or_(better, ew.ne(v, v))
+            acc = ew.select(better, v, acc)
+    return acc
 
 
 def _reduce_window(x, computation, window_dimensions, window_strides, padding, init):
