@@ -5,13 +5,14 @@
 
 One thread (OMP/OpenBLAS/MKL = 1, XLA's single-threaded Eigen, the process pinned to one
 CPU). Each row is a jitted `lax.dot_general` of one shape and layout, funcgrad's C backend
-(scipy-openblas32's sgemm) against `jax.jit`, timed in interleaved blocks (a block of calls
-of one, then of the other), so that this machine's drift hits both alike; medians of the
-per-call time and the ratio of the per-block times. The shapes are the MLP step's
-(784-512-512-10, batch 128) forward, weight-gradient and input-gradient GEMMs and the GRU
-step's (hidden 128, batch 64, 28 steps) per-step forward and backward GEMMs and its stacked
-weight gradient. It answers where the MLP and GRU steps' time against JAX goes when both
-spend most of it in GEMMs.
+(scipy-openblas32's sgemm, or funcgrad's own kernel where `gemm.direct_gemm_fits` picks it)
+against `jax.jit`, timed in interleaved blocks (a block of calls of one, then of the
+other), so that this machine's drift hits both alike; medians of the per-call time and the
+ratio of the per-block times. The shapes are the MLP step's (784-512-512-10, batch 128)
+forward, weight-gradient and input-gradient GEMMs and the GRU step's (hidden 128, batch 64,
+28 steps) per-step forward and backward GEMMs, its stacked weight gradients and its input
+projection. It answers where the MLP and GRU steps' time against JAX goes when both spend
+most of it in GEMMs.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ SHAPES = [
     ("GRU step h @ Wh (64x128 @ 128x384)", (64, 128), (128, 384), NN),
     ("GRU step dh = g @ Wh^T (64x384, 128x384)", (64, 384), (128, 384), NT),
     ("GRU dWh = H^T @ G over 28 steps (1792x128, 1792x384)", (1792, 128), (1792, 384), TN),
+    ("GRU input projection x @ Wx (1792x28 @ 28x384)", (1792, 28), (28, 384), NN),
+    ("GRU dWx = X^T @ G, X^T copied (28x1792 @ 1792x384)", (28, 1792), (1792, 384), NN),
 ]
 
 
