@@ -104,6 +104,21 @@ def test_fmax_fmin_ignore_nan(backend, mode, x64):
     assert not np.isnan(got[0][np.isnan(a) & ~np.isnan(b)]).any()
 
 
+def test_add_and_multiply_of_booleans_are_logical(backend, mode):
+    """NumPy and JAX: bool + bool is logical or, bool * bool logical and, both bool (a JAX
+    port's `mask_a + mask_b` and `(x > lo) * (x < hi)` raised TypeError); a Python int makes
+    it int32; subtracting booleans is a TypeError, as in both."""
+    a = np.array([True, False, True, False])
+    b = np.array([True, True, False, False])
+    got = run(mode, lambda x, y: (x + y, x * y, fnp.add(x, True), fnp.multiply(x, y),
+                                  x * 1), a, b)
+    for g, want in zip(got, (a | b, a & b, np.ones(4, bool), a & b, a.astype(np.int32))):
+        assert g.dtype == want.dtype, (g.dtype, want.dtype)
+        np.testing.assert_array_equal(g, want)
+    with pytest.raises(TypeError, match="sub"):
+        run(mode, lambda x, y: x - y, a, b)
+
+
 def _hypot_inputs(dtype):
     a, b = pairs(special_floats(dtype))
     big = np.finfo(dtype).max / 4

@@ -29,12 +29,16 @@ __all__ = [
 ]
 
 
-def _binary(name, prim_fn, kind="num", to_float=False):
+def _binary(name, prim_fn, kind="num", to_float=False, on_bool=None):
+    """`on_bool`: the primitive for boolean operands (NumPy's and JAX's add of booleans is
+    logical or, multiply logical and)."""
     def f(x1, x2):
         a, b = _promote(name, x1, x2, to_float=to_float)
         if kind == "int" and not (_dt.is_int(a.dtype) or _dt.is_bool(a.dtype)):
             raise TypeError(f"{name}: only integer and boolean arrays are supported, got "
                             f"{a.dtype}")
+        if on_bool is not None and _dt.is_bool(a.dtype):
+            return on_bool(a, b)
         return prim_fn(a, b)
     f.__name__ = name
     f.__doc__ = f"Elementwise `{name}` with NumPy broadcasting (funcgrad)."
@@ -50,9 +54,9 @@ def _unary_float(name, prim_fn):
     return f
 
 
-add = _binary("add", _ew.add)
+add = _binary("add", _ew.add, on_bool=_ew.or_)
 subtract = _binary("subtract", _ew.sub)
-multiply = _binary("multiply", _ew.mul)
+multiply = _binary("multiply", _ew.mul, on_bool=_ew.and_)
 true_divide = divide = _binary("divide", _ew.div, to_float=True)
 arctan2 = _binary("arctan2", _ew.atan2, to_float=True)
 maximum = _binary("maximum", _ew.max)
