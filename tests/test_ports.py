@@ -177,7 +177,11 @@ def _expected_array(entry) -> np.ndarray:
     # Non-finite floats are stored as the strings "nan", "inf", "-inf".
     values = [float(x) if isinstance(x, str) else x
               for x in entry.get("data", entry.get("sample"))]
-    return np.asarray(values, dtype=np.float64 if dtype.kind == "f" else dtype)
+    if dtype.kind == "f":
+        # The shortest decimal that reads back to the value *in its dtype* (float16 6.6015625
+        # is stored as 6.6): read it in that dtype, then widen.
+        return np.asarray(values, dtype=dtype).astype(np.float64)
+    return np.asarray(values, dtype=dtype)
 
 
 # Float tolerances: |funcgrad - JAX| <= rtol * |JAX| + max(atol, atol_scale * max|JAX|), the
@@ -299,3 +303,8 @@ def test_compare_fails_on_a_wrong_value_dtype_or_shape():
     with pytest.raises(AssertionError):
         compare("p", "s", "PyTreeDef([*])", {"str": "PyTreeDef(*)"})
     assert math.isnan(_expected_array({"dtype": "float32", "shape": [1], "data": ["nan"]})[0])
+    # float16 6.6015625 is recorded as its shortest float16 decimal, 6.6
+    half = {"dtype": "float16", "shape": [2], "data": [6.6, -0.3]}
+    compare("p", "h", np.array([6.6015625, -0.300048828125], np.float16), half)
+    with pytest.raises(AssertionError):
+        compare("p", "h", np.array([6.6015625, -0.3003], np.float16), half)
