@@ -481,8 +481,9 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         for bi, inp in enumerate(inputs if inputs is not None else per_b):
             # Consecutive perturbed runs give NaNs opposite signs (see Perturb); each sees
             # the base run's values, to give up on values that lost all accuracy.
-            pert = (Perturb(perturb_seed * 131 + bi, nan_sign=sign or (-1.0) ** perturb_seed,
-                            base=base_envs[bi], sign=sign)
+            pert = (Perturb(perturb_seed * 131 + bi, base=base_envs[bi], sign=sign,
+                            nan_sign=sign if isinstance(sign, float) else
+                            (-1.0) ** perturb_seed)
                     if perturb_seed is not None else None)
             outs, nf = _run_oracle(prog, inp, inst, pert, exact, envs,
                                    poison[bi] if poison is not None else None)
@@ -496,7 +497,7 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
 
     base, nonfinite = eval_all(envs=base_envs)
     perturbed = [eval_all(perturb_seed=seed * 10 + r + 1)[0] for r in range(N_PERTURBED)]
-    extremes = [eval_all(perturb_seed=seed * 10, sign=sign)[0] for sign in (1.0, -1.0)]
+    extremes = [eval_all(perturb_seed=seed * 10, sign=sign)[0] for sign in (1.0, -1.0, "alt")]
 
     def out_expect(j, what="value", row=0):
         return value_expect(base[row][j], [p[row][j] for p in perturbed], out_types[j].dtype,
