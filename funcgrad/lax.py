@@ -1500,10 +1500,10 @@ def fori_loop(lower, upper, body_fun: _Callable, init_val, unroll=None):
             i, val = carry
             return (_ew.add(i, _ew.convert_element_type(1, idx_dtype)), body_fun(i, val)), None
 
-        if up <= lo:
-            return init_val
+        # No trips still traces the body, as JAX does: the result is the carry as the body
+        # types it (an Array, not a Python scalar passed in as init_val).
         (_, out), _ = scan(step, (_ew.convert_element_type(lo, idx_dtype), init_val), None,
-                           length=up - lo)
+                           length=up - lo if up > lo else 0)
         return out
     idx_dtype = _index_dtype(lower, upper)
     lower = _ew.convert_element_type(lower, idx_dtype)

@@ -259,6 +259,13 @@ def round(a, decimals=0):
         # The real and imaginary parts rounded separately (NumPy, JAX).
         return _ew.complex(round(_ew.real(x), decimals), round(_ew.imag(x), decimals))
     if not _dt.is_float(x.dtype):
+        if int(decimals) < 0:
+            # NumPy rounds to tens, hundreds, ...; JAX raises: returning x unchanged was
+            # silently wrong
+            raise NotImplementedError(
+                f"round: integer arrays ({x.dtype}) with decimals={decimals} < 0 are not "
+                f"supported (as in JAX); round a float copy: "
+                f"fnp.round(x.astype(fnp.float32), {decimals}).astype(x.dtype)")
         return x
     if decimals == 0:
         return _ew.round(x)

@@ -431,8 +431,10 @@ class _IndexUpdateRef:
         from .._lax_scatter import GatherScatterMode as _Mode
 
         mode = kwargs.pop("mode", None)
+        fill_value = kwargs.pop("fill_value", None) if method == "get" else None
         if method == "get":
-            allowed, names = (_Mode.CLIP, _Mode.PROMISE_IN_BOUNDS), "'clip', 'promise_in_bounds'"
+            allowed, names = (_Mode.CLIP, _Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
+                "'clip', 'fill', 'promise_in_bounds'"
         else:
             allowed, names = (_Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
                 "'drop', 'fill', 'promise_in_bounds'"
@@ -442,10 +444,28 @@ class _IndexUpdateRef:
         if kwargs:
             raise TypeError(f".at[...].{method}: unsupported keyword arguments "
                             f"{sorted(kwargs)}")
+        fill = mode is not None and _Mode.from_any(mode) is _Mode.FILL_OR_DROP
+        if fill_value is not None and not fill:
+            raise TypeError(f".at[...].get: fill_value applies to mode='fill' only, got "
+                            f"mode={mode!r}")
+        return fill, fill_value
 
     def get(self, **kwargs):
-        self._check_kwargs("get", kwargs)
-        return _getitem(self.array, self.index)
+        """JAX's `.at[idx].get()`: out-of-bounds integer indices are clamped, or with
+        mode='fill' give `fill_value` (NaN for floats, the most negative integer, the
+        largest unsigned one, True)."""
+        fill, fill_value = self._check_kwargs("get", kwargs)
+        if not fill:
+            return _getitem(self.array, self.index)
+        # a static int out of range gives the fill too (not an IndexError): as a 0-d array
+        index = self.index if isinstance(self.index, tuple) else (self.index,)
+        index = tuple(asarray(e, _dt.int32) if _is_int_index(e) else e for e in index)
+        valid = []
+        res = _getitem(self.array, index, valid_out=valid)
+        if valid[0] is None:
+            return res
+        return where(valid[0], res, asarray(_take_fill_value(res.dtype, fill_value))
+                     .astype(res.dtype))
 
     def set(self, values, **kwargs):
         self._check_kwargs("set", kwargs)

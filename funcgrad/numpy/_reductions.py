@@ -430,7 +430,9 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         m = x.shape[axis]
         if m == 0:
             break
-        x = subtract(_ix.slice_in_dim(x, 1, m, 1, axis), _ix.slice_in_dim(x, 0, m - 1, 1, axis))
+        # booleans: whether neighbours differ (NumPy's and JAX's diff of a mask)
+        op = not_equal if _dt.is_bool(x.dtype) else subtract
+        x = op(_ix.slice_in_dim(x, 1, m, 1, axis), _ix.slice_in_dim(x, 0, m - 1, 1, axis))
     return x
 
 
@@ -439,7 +441,8 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 from ._dtypes import _HALF, astype  # noqa: E402
 from ._creation import _arr, _axis, _check_out, asarray, full_like, zeros_like  # noqa: E402
 from ._elementwise import (  # noqa: E402
-    add, divide, isnan, logical_and, logical_not, maximum, minimum, multiply, subtract,
+    add, divide, isnan, logical_and, logical_not, maximum, minimum, multiply, not_equal,
+    subtract,
 )
 from ._shape import broadcast_to, concatenate, expand_dims, ravel, reshape  # noqa: E402
 from ._indexing import _select3, where  # noqa: E402

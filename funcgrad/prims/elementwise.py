@@ -408,7 +408,9 @@ def _abs_jvp(g, ans, x):
         # d|z| = Re(conj(z) dz) / |z|, and 0 at z = 0 (JAX's rule).
         safe = select(eq(ans, 0.0), ones_like_op(ans), ans)
         return real(mul(g, div(conj(x), complex(safe, zeros_like_op(safe)))))
-    return mul(g, sign(x))
+    # JAX's rule: +g where x >= 0 (at +0.0 and -0.0 too: the derivative an L1 penalty on
+    # weights that start at zero gets), -g elsewhere (NaN included)
+    return select(ge(x, zeros_like_op(x)), g, neg(g))
 
 
 defjvp2(abs_p, _abs_jvp)

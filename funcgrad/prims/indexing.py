@@ -582,11 +582,21 @@ def _scatter_jvp(primals, tangents, *, axes, mode):
                         mul(tu, mul(_others_product(idx, upd, x.shape, axes),
                                     gather(x, idx, axes))), axes, "add"))
         return out, t
+    # max/min: the tangent of the winner, averaged over tied winners (the operand and every
+    # update equal to the result), as JAX does; a sum over them would move the maximum of
+    # two tied values twice as fast as either
     zeros_x = full(x.shape, 0, x.dtype)
-    from_x = select(eq(out, x), tx, zeros_x)
+    zeros_u = full(upd.shape, 0, upd.dtype)
+    kept = eq(out, x)
+    from_x = select(kept, tx, zeros_x)
     won = eq(upd, gather(out, idx, axes))
-    from_u = scatter(zeros_x, idx, select(won, tu, full(upd.shape, 0, upd.dtype)), axes, "add")
-    return out, add(from_x, from_u)
+    from_u = scatter(zeros_x, idx, select(won, tu, zeros_u), axes, "add")
+    ones_x = full(x.shape, 1, x.dtype)
+    n = add(select(kept, ones_x, zeros_x),
+            scatter(zeros_x, idx, select(won, full(upd.shape, 1, upd.dtype), zeros_u), axes,
+                    "add"))
+    n = select(eq(n, zeros_x), ones_x, n)        # no winner (a NaN): tangent 0, as before
+    return out, div(add(from_x, from_u), n)
 
 
 def _others_product(idx, upd, shape, axes):
