@@ -125,16 +125,17 @@ def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
 
 # cdsl's direct kernel (`cdsl.helpers.sgemmdk_f32`: B read in place, K in blocks) for the
 # float32 GEMMs that OpenBLAS spends most of its time packing for: few rows (M <= 160), or a
-# short K (<= 64) with A not transposed; B not transposed. OpenBLAS 0.3.34's SkylakeX sgemm
-# against it on the Xeon of 2026-12-01, one thread, C harness, medians of 100-400 calls
-# (direct / OpenBLAS): 28x1792 @ 1792x384 0.66, 1792x28 @ 28x384 0.77, 128x1792 (A
-# transposed) @ 1792x384 0.84-0.91, 8x256 @ 256x1024 0.49, 64x128 @ 128x384 0.78, 128x784 @
-# 784x512 0.90-0.97, 64x2048 @ 2048x2048 0.85, 6000x64 @ 64x512 0.99; and where it is not
-# used: 1792x128 @ 128x384 1.03, 784x128 (A transposed) @ 128x512 1.12-1.14, 2000x48 (A
-# transposed) @ 48x1024 1.29 (a tile's values of A are a row of A apart, 8 KB: one cache
-# set). In the GRU step (`bench`'s gru_step, one process, on and off alternating): 0.91-0.94
-# of its time. Columns past the last multiple of GEMM_NR go to OpenBLAS. Only where the CPU
-# has 512-bit vectors. FUNCGRAD_DIRECT_GEMM=0 turns it off (to measure the difference).
+# short K (<= 64) with A not transposed; B not transposed. Against OpenBLAS 0.3.34's
+# SkylakeX sgemm on the Xeon of 2026-12-01, one thread, the same jitted dot in one process
+# (`bench/bench_direct_gemm.py`, direct / OpenBLAS): the GRU step's 1792x128 (transposed) @
+# 1792x384 0.84-0.86, 28x1792 @ 1792x384 0.80-0.84, 1792x28 @ 28x384 0.73, 64x128 @ 128x384
+# 0.80-0.99, 128x784 @ 784x512 0.89-1.01, 8x256 @ 256x1024 0.59. Not picked: 2000x48
+# (transposed) @ 48x1024 1.72 (a tile's values of A are a row of A apart, 8 KB: one cache
+# set), and shapes where a C harness found it slower (1792x128 @ 128x384 1.03, 784x128
+# transposed @ 128x512 1.12; jitted 0.90-0.93). In the GRU step (`bench`'s gru_step, one
+# process, on and off alternating): 0.91-0.975 of its time. Columns past the last multiple
+# of GEMM_NR go to OpenBLAS. Only where the CPU has 512-bit vectors. FUNCGRAD_DIRECT_GEMM=0
+# turns it off (to measure the difference).
 DIRECT_GEMM = os.environ.get("FUNCGRAD_DIRECT_GEMM", "1") != "0"
 DIRECT_GEMM_MAX_M, DIRECT_GEMM_MAX_SHORT_K, DIRECT_GEMM_KC = 160, 64, 128
 
