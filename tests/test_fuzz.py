@@ -1138,3 +1138,16 @@ def test_errors_that_cancel_in_every_sampled_run_leave_the_element_unchecked():
         assert (ve.tol[ve.stable] >= tanh_err[ve.stable]).all(), (seed, ve.tol, ve.stable)
         unchecked += int((~ve.stable).sum())
     assert 0 < unchecked < 8 * 8 / 2, unchecked      # about one in eight
+
+
+def test_integer_product_oracle_with_an_empty_kept_axis():
+    # seed 20261602: prod over axis 2 of an int32 (1, 0, 3) crashed the oracle (a reshape
+    # to (1, 0, -1) cannot infer -1); the product of nothing kept is an empty result, of an
+    # empty reduced axis 1
+    from fuzz.ops import _int_prod
+    x = np.ones((1, 0, 3), np.int32)
+    assert _int_prod(x, (2,), False).shape == (1, 0)
+    assert _int_prod(x, (2,), True).shape == (1, 0, 1)
+    np.testing.assert_array_equal(_int_prod(np.zeros((2, 0), np.int32), (1,), False), [1, 1])
+    np.testing.assert_array_equal(_int_prod(np.arange(1, 7).reshape(2, 3), (1,), False),
+                                  [6, 120])

@@ -1195,7 +1195,10 @@ def _int_prod(x, ax, keep, wide=False):
     type of an int32 product with x64 on, as NumPy's and JAX's default int; it was wrapped
     at 32 bits, expecting 0 where both give -1600748192553500672, seed 20261302)."""
     moved = np.moveaxis(x, ax, tuple(range(-len(ax), 0))) if ax else x[..., None]
-    flat = moved.reshape(moved.shape[:moved.ndim - max(len(ax), 1)] + (-1,))
+    lead = moved.ndim - max(len(ax), 1)
+    # the reduced size spelled out: -1 cannot be inferred beside an empty kept axis (seed
+    # 20261602: a product over axis 2 of an int32 (1, 0, 3) crashed the oracle)
+    flat = moved.reshape(moved.shape[:lead] + (math.prod(moved.shape[lead:]),))
     out = np.ones(flat.shape[:-1], np.int64)
     for k in range(flat.shape[-1]):
         with np.errstate(over="ignore"):
