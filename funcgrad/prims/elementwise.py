@@ -717,6 +717,9 @@ def _stop_gradient_jvp(primals, tangents):
     return stop_gradient(primals[0]), zeros_like_op(primals[0])
 
 
+# its output's tangent is a symbolic zero, as in JAX: what it feeds is not differentiated
+# (a custom_jvp rule downstream is not called: random.gamma of a stop_gradient parameter)
+_stop_gradient_jvp.zero_tangent = True
 core.jvp_rules[stop_gradient_p] = _stop_gradient_jvp
 
 
