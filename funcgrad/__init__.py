@@ -22,7 +22,7 @@ from .prims.elementwise import stop_gradient
 from .prims.callbacks import pure_callback
 from . import numpy  # noqa: F401
 from . import lax, random  # noqa: F401
-from . import nn, scipy, debug, experimental  # noqa: F401
+from . import nn, scipy, debug, experimental, ops  # noqa: F401
 from . import distributed  # noqa: F401  (no MPI is imported before initialize())
 from . import export  # noqa: F401  (JAX binds jax.export; onnx is imported on first use)
 from . import mixed_precision  # noqa: F401  (policies and loss scaling, as jmp)

@@ -45,6 +45,7 @@ MODULES = {
     "jax.scipy.special": "funcgrad.scipy.special",
     "jax.scipy.linalg": "funcgrad.scipy.linalg",
     "jax.scipy.stats.norm": "funcgrad.scipy.stats.norm",
+    "jax.ops": "funcgrad.ops",
     "jax.example_libraries.stax": "funcgrad.stax",
     "jax.example_libraries.optimizers": "funcgrad.optimizers",
 }

@@ -52,8 +52,9 @@ LAYERS = [
     r"funcgrad\.(lowering(\..*)?|_eager_build|cache(\..*)?)$",   # IR -> kernels, their cache
     r"funcgrad\.backends(\..*)?$",                       # running programs
     r"funcgrad\.(api|devices|distributed(\..*)?)$",     # the transforms users call
+    # user-facing libraries
     r"funcgrad\.(numpy|lax|nn|random|scipy|stax|optimizers|io|datasets|debug|experimental|"
-    r"testing|_lax_linalg|_lax_scatter|export|mixed_precision)(\..*)?$",  # user-facing libraries
+    r"testing|_lax_linalg|_lax_scatter|export|mixed_precision|ops)(\..*)?$",
     r"funcgrad$",                                        # the package
 ]
 # Deferred imports that go up a layer, each for a reason (not to break a cycle by accident).
