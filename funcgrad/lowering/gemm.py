@@ -119,35 +119,44 @@ def _size(n):
     return c.i64(n) if isinstance(n, int) or hasattr(n, "expr") else n
 
 
+def _split_over_threads(name, total, unit, body):
+    """`for (gt = 0; gt < omp_get_max_threads(); ++gt)` as a parallel loop in which thread gt
+    takes the share [lo, hi) of `total` items, cut in whole `unit`s (the last share ends at
+    `total`); `body(lo, hi)` gives its statements, `lo` and `hi` declared as `{name}0` and
+    `{name}1`."""
+    import cdsl
+    t = c.var("gt", dtypes.int64)
+    nt = cdsl.Cast(cdsl.i64, cdsl.Call("omp_get_max_threads", (), cdsl.i32))
+    units = total if unit == 1 else -(-total // unit)
+    lo, hi = c.var(f"{name}0", dtypes.int64), c.var(f"{name}1", dtypes.int64)
+
+    def bound(i):
+        b = c.div(c.mul(i, c.i64(units)), nt)
+        return b if unit == 1 else c.mul(b, c.i64(unit))
+    end = bound(c.add(t, c.i64(1)))
+    if unit != 1:
+        end = c.select(c.lt(end, c.i64(total)), end, c.i64(total))
+    stmts = [c.decl(lo, bound(t)), c.decl(hi, end)] + list(body(lo, hi))
+    return cdsl.For(t, c.i64(0), nt, tuple(stmts), parallel=True, parallel_min=2)
+
+
 def _gemm_call(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta=0.0):
     import cdsl
     direct = beta == 0.0 and direct_gemm_fits(dtype, ta, tb, m, n, k)
     one = _direct_gemm if direct else _gemm_one
     if m * n * k < GEMM_SPLIT_MIN or m < 16:
         return one(dtype, ta, tb, c.i64(m), n, k, a, lda, b, ldb, cc, ldc, beta)
-    t = c.var("gt", dtypes.int64)
-    nt = cdsl.Cast(cdsl.i64, cdsl.Call("omp_get_max_threads", (), cdsl.i32))
     if COLUMN_SPLIT and direct and n > m and n >= 128:
         from cdsl.helpers import GEMM_NR
-        panels = -(-n // GEMM_NR)
-        n0, n1 = c.var("gn0", dtypes.int64), c.var("gn1", dtypes.int64)
-        last = c.mul(c.div(c.mul(c.add(t, c.i64(1)), c.i64(panels)), nt), c.i64(GEMM_NR))
-        b_off = n0 if tb == NO_TRANS else c.mul(n0, c.i64(ldb))
-        body = [c.decl(n0, c.mul(c.div(c.mul(t, c.i64(panels)), nt), c.i64(GEMM_NR))),
-                c.decl(n1, c.select(c.lt(last, c.i64(n)), last, c.i64(n))),
-                one(dtype, ta, tb, c.i64(m), c.sub(n1, n0), k, a, lda,
-                    cdsl.BinOp("+", b, b_off, b.type), ldb, cdsl.BinOp("+", cc, n0, cc.type),
-                    ldc, beta)]
-        return cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)
-    m0 = c.var("gm0", dtypes.int64)
-    m1 = c.var("gm1", dtypes.int64)
-    rows = c.sub(m1, m0)
-    a_off = c.mul(m0, c.i64(lda)) if ta == NO_TRANS else m0
-    body = [c.decl(m0, c.div(c.mul(t, c.i64(m)), nt)),
-            c.decl(m1, c.div(c.mul(c.add(t, c.i64(1)), c.i64(m)), nt)),
-            one(dtype, ta, tb, rows, n, k, cdsl.BinOp("+", a, a_off, a.type), lda, b,
-                ldb, cdsl.BinOp("+", cc, c.mul(m0, c.i64(ldc)), cc.type), ldc, beta)]
-    return cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)
+        # (the direct kernel reads B untransposed: a column offset is an element offset)
+        return _split_over_threads("gn", n, GEMM_NR, lambda n0, n1: [
+            one(dtype, ta, tb, c.i64(m), c.sub(n1, n0), k, a, lda,
+                cdsl.BinOp("+", b, n0, b.type), ldb, cdsl.BinOp("+", cc, n0, cc.type), ldc,
+                beta)])
+    return _split_over_threads("gm", m, 1, lambda m0, m1: [
+        one(dtype, ta, tb, c.sub(m1, m0), n, k,
+            cdsl.BinOp("+", a, c.mul(m0, c.i64(lda)) if ta == NO_TRANS else m0, a.type), lda,
+            b, ldb, cdsl.BinOp("+", cc, c.mul(m0, c.i64(ldc)), cc.type), ldc, beta)])
 
 
 # cdsl's direct kernel (`cdsl.helpers.sgemmdk_f32`: B read in place, K in blocks) for the
@@ -255,14 +264,9 @@ def _packed_gemm_once(m, n, k, lp, sa, sk, rp, sbk, sbn, op, temps):
                                                      c.i64(n)), cdsl.void))
     if m * n * k < GEMM_SPLIT_MIN or m < 4 * GEMM_MR:
         return [pack, kernel(c.i64(m), a, cc)]
-    t = c.var("gt", dtypes.int64)
-    nt = cdsl.Cast(cdsl.i64, cdsl.Call("omp_get_max_threads", (), cdsl.i32))
-    m0, m1 = c.var("gm0", dtypes.int64), c.var("gm1", dtypes.int64)
-    body = [c.decl(m0, c.div(c.mul(t, c.i64(m)), nt)),
-            c.decl(m1, c.div(c.mul(c.add(t, c.i64(1)), c.i64(m)), nt)),
-            kernel(c.sub(m1, m0), cdsl.BinOp("+", a, c.mul(m0, c.i64(sa)), a.type),
-                   cdsl.BinOp("+", cc, c.mul(m0, c.i64(n)), cc.type))]
-    return [pack, cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)]
+    return [pack, _split_over_threads("gm", m, 1, lambda m0, m1: [
+        kernel(c.sub(m1, m0), cdsl.BinOp("+", a, c.mul(m0, c.i64(sa)), a.type),
+               cdsl.BinOp("+", cc, c.mul(m0, c.i64(n)), cc.type))])]
 
 
 def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
