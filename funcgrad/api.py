@@ -681,6 +681,30 @@ def _feedback(out_tree, out_avals, owner):
     return out or None
 
 
+# One ShapedArray object per distinct aval in jit's fast-path keys and outputs (bounded;
+# cleared when full, which only costs identity hits).
+_CANONICAL_AVALS: dict = {}
+_CANONICAL_AVALS_MAX = 4096
+
+
+def _canonical_aval(a):
+    if type(a) is not core.ShapedArray:
+        return a
+    c = _CANONICAL_AVALS.get(a)
+    if c is None:
+        if len(_CANONICAL_AVALS) >= _CANONICAL_AVALS_MAX:
+            _CANONICAL_AVALS.clear()
+        c = _CANONICAL_AVALS[a] = a
+    return c
+
+
+def _canonical_key(k):
+    """`k` (a fast-path key: nested tuples) with its avals made canonical."""
+    if type(k) is tuple:
+        return tuple([_canonical_key(x) for x in k])
+    return _canonical_aval(k)
+
+
 def _immutable_tree(td) -> bool:
     if td.node_type is None:
         return True
@@ -1048,7 +1072,10 @@ class Jitted:
         if runner is None:
             return
         convert = _leaf_converters(leaves, program)
-        out_avals = program.out_avals
+        # the outputs' avals, and those in the key, are canonical objects: a state fed back
+        # is then looked up by identity, not by 12 calls of ShapedArray.__eq__ (~5 us)
+        out_avals = [_canonical_aval(a) for a in program.out_avals]
+        key = _canonical_key(key)
         owner = None if backend.host_arrays else backend
         single = out_tree.num_leaves == 1 and out_tree.node_type is None
         if convert is None and single:
@@ -1089,8 +1116,8 @@ class Jitted:
                 fast.pop(k, None)
         fast[key] = call
         if not kwargs and all(type(x) is ArrayImpl for x in args):
-            fast[tuple(x.aval if x._backend is None else (x._backend, x.aval)
-                       for x in args)] = call
+            fast[_canonical_key(tuple(x.aval if x._backend is None else (x._backend, x.aval)
+                                      for x in args))] = call
 
     def lower(self, *args, **kwargs) -> Lowered:
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
@@ -1582,7 +1609,9 @@ def _wait_all(x) -> None:
     # Called every training step on the parameters: lists, tuples and dicts are walked
     # directly (the order of waiting does not matter), other nodes through tree_leaves.
     cls = type(x)
-    if cls is list or cls is tuple:
+    if cls is list or cls is tuple or isinstance(x, tuple):
+        # (a namedtuple, such as an optimizer's state, too: waiting on each of its items
+        # waits on every leaf whatever its pytree registration hides as aux data)
         for c in x:
             _wait_all(c)
     elif cls is dict:

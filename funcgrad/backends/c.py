@@ -568,7 +568,7 @@ class Executable(SlotProgram):
 
     def run_addrs(self, addrs):
         """Run with inputs given by buffer address (the inputs must stay alive); returns
-        fresh output arrays. Raises _NeedArrays (the caller then uses `run`) when host
+        fresh read-only output arrays. Raises _NeedArrays (the caller then uses `run`) when host
         steps need the arrays or another thread is running this executable."""
         if self._host_steps or not self._arena_lock.acquire(blocking=False):
             raise _NeedArrays
@@ -588,10 +588,16 @@ class Executable(SlotProgram):
                 _threads.done(self._thread_plan, tok)
         finally:
             self._arena_lock.release()
-        outs = _Outputs(arrays[s] if kind == "slot" else self._output(arrays, ptrs, o)
+        outs = _Outputs(arrays[s] if kind == "slot" else self._read_only(arrays, ptrs, o)
                         for kind, s, o in out_order)
         outs.addrs = [ptrs[s] if kind == "slot" else None for kind, s, _ in out_order]
         return outs
+
+    def _read_only(self, arrays, ptrs, o):
+        # (`fill` made the outputs in slots read-only already)
+        a = self._output(arrays, ptrs, o)
+        a.setflags(write=False)
+        return a
 
     def _make_fast_plan(self):
         arena = self._shared_arena()
@@ -1302,7 +1308,7 @@ class CBackend(ReferenceBackend):
             def host_runner(arrays):
                 outs = exe.run(cvals + [_contiguous(x._host_value()) for x in arrays])
                 for o in outs:
-                    o.flags.writeable = False
+                    o.setflags(write=False)
                 return outs
             return host_runner
 
@@ -1313,11 +1319,11 @@ class CBackend(ReferenceBackend):
                 a = x._addr
                 addrs.append(a if a is not None else _input_addr(x, keep))
             try:
-                outs = run(addrs)
+                return run(addrs)              # (its outputs are read-only)
             except _NeedArrays:
                 outs = exe.run(cvals + [_contiguous(x._host_value()) for x in arrays])
             for o in outs:
-                o.flags.writeable = False
+                o.setflags(write=False)
             return outs
 
         return runner
