@@ -219,6 +219,13 @@ def test_oracles_follow_jax_semantics():
     var = _reduce_ref("nanvar", x + np.arange(16384) % 2, (0,), {"ddof": 0, "keepdims": False},
                       t16)
     assert abs(var - 0.25) < 1e-3
+    # nanargmax of a NaN scalar (each lane of a vmapped nanargmax over a vector) is -1 in
+    # JAX 0.10.2, like an all-NaN lane (run 20261602 #2: the oracle said 0)
+    ti = Type((), "int32")
+    p = {"axis": None, "keepdims": False}
+    assert _reduce_ref("nanargmax", np.float64(np.nan), (), p, ti) == -1
+    assert _reduce_ref("nanargmax", np.float64(2.0), (), p, ti) == 0
+    assert _reduce_ref("argmax", np.float64(np.nan), (), p, ti) == 0
 
 
 def test_oracle_marks_unreliable_elements():

@@ -1138,7 +1138,9 @@ def _reduce_ref(name, x, axes, p, t):
             if x.ndim else xf
     if name in ("argmax", "argmin", "nanargmax"):
         if x.ndim == 0:
-            return np.zeros((), np.int64)
+            # (nanargmax of a NaN scalar is -1 in JAX, as for an all-NaN lane: what each
+            # lane of a vmapped nanargmax sees)
+            return np.asarray(-1 if name == "nanargmax" and np.isnan(x) else 0, np.int64)
         axis = p["axis"]
         if name == "nanargmax":
             # JAX: NaNs are skipped; an all-NaN slice gives -1 (NumPy raises).
