@@ -725,7 +725,7 @@ def _leaf_converters(leaves, program):
     passthrough = {v.id for v in program.outvars if isinstance(v, Var)}
     out = []
     for x, v in zip(leaves, invars):
-        aval = v.aval
+        aval = _canonical_aval(v.aval)       # (found by identity in _SCALAR_ARRAYS' keys)
         if type(x) is ArrayImpl:
             out.append(_same)
         elif type(x) is np.ndarray:

@@ -964,12 +964,15 @@ class _OutputLayout:
         address (0 for an empty one)."""
         if self.carved:
             blk = np.empty(self.block + self.ALIGN, np.uint8)
-            base = _addr(blk)
+            base = _fresh_addr(blk)
             shift = -base % self.ALIGN
             base += shift
-            blk.flags.writeable = False       # so are the views carved from it
+            blk.setflags(write=False)         # so are the views carved from it
+            # (carved from a memoryview of the block: 0.5 us a view, against 0.8 us from
+            # the ndarray itself; the view's base is the memoryview, which keeps the block)
+            mem = memoryview(blk)
             for s, shape, dt, off in self.carved:
-                arrays[s] = np.ndarray(shape, dt, blk, shift + off)
+                arrays[s] = np.ndarray(shape, dt, mem, shift + off)
                 ptrs[s] = base + off
         for s, shape, dt, nb in self.alone:
             a = np.empty(shape, dt) if nb < _POOL_MIN_BYTES else _outputs.empty(shape, dt, nb)
