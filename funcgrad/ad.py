@@ -371,3 +371,66 @@ def unbroadcast_scalar(aval: ShapedArray, ct):
 
 def float0_like(x):
     return np.zeros(np.shape(x), dtype=np.bool_)
+
+
+# --- checkpoint policies -----------------------------------------------------------------
+
+class _CheckpointPolicies:
+    """JAX's `jax.checkpoint_policies`: the policies `checkpoint(f, policy=...)` accepts.
+    A policy is a callable `(prim, *avals, **params) -> bool` that says whether an
+    intermediate may be saved for the backward pass. funcgrad's `checkpoint` recomputes
+    every intermediate whatever the policy (JAX's default, `nothing_saveable`), so a policy
+    changes the memory a program would use in JAX, never its results."""
+
+    @staticmethod
+    def everything_saveable(*_, **__):
+        return True
+
+    @staticmethod
+    def nothing_saveable(*_, **__):
+        return False
+
+    @staticmethod
+    def dots_saveable(prim, *_, **__):
+        return getattr(prim, "name", str(prim)) in ("dot_general", "dot", "conv_general_dilated")
+
+    checkpoint_dots = dots_saveable
+
+    @staticmethod
+    def dots_with_no_batch_dims_saveable(prim, *_, **params):
+        dims = params.get("dimension_numbers")
+        no_batch = dims is None or not (len(dims) > 1 and any(dims[1]))
+        return getattr(prim, "name", str(prim)) in ("dot_general", "dot") and no_batch
+
+    checkpoint_dots_with_no_batch_dims = dots_with_no_batch_dims_saveable
+    offload_dot_with_no_batch_dims = staticmethod(
+        lambda *_a, **_k: _CheckpointPolicies.dots_with_no_batch_dims_saveable)
+
+    @staticmethod
+    def save_only_these_names(*names):
+        return lambda prim, *_, **params: params.get("name") in names
+
+    @staticmethod
+    def save_anything_except_these_names(*names):
+        return lambda prim, *_, **params: params.get("name") not in names
+
+    @staticmethod
+    def save_any_names_but_these(*names):
+        return lambda prim, *_, **params: (params.get("name") is not None
+                                           and params.get("name") not in names)
+
+    @staticmethod
+    def save_and_offload_only_these_names(*, names_which_can_be_saved=(),
+                                          names_which_can_be_offloaded=(), **_):
+        saved = tuple(names_which_can_be_saved) + tuple(names_which_can_be_offloaded)
+        return lambda prim, *_, **params: params.get("name") in saved
+
+    @staticmethod
+    def save_from_both_policies(policy_1, policy_2):
+        return lambda *a, **k: bool(policy_1(*a, **k)) or bool(policy_2(*a, **k))
+
+    def __repr__(self):
+        return "funcgrad.checkpoint_policies"
+
+
+checkpoint_policies = _CheckpointPolicies()

@@ -21,6 +21,7 @@ from typing import NamedTuple as _NamedTuple
 import numpy as _np
 
 from . import _lax_linalg as linalg
+from ._lax_bitcast import bitcast_convert_type
 from . import core as _core
 from . import dtypes as _dtypes
 from ._lax_scatter import (GatherDimensionNumbers, GatherScatterMode, ScatterDimensionNumbers,
@@ -84,6 +85,7 @@ __all__ = [
     "slice_in_dim", "sort", "sort_key_val", "split", "sqrt", "square", "squeeze", "stack",
     "stop_gradient", "sub", "switch", "tan", "tanh", "tile", "top_k", "transpose", "unstack",
     "while_loop", "xor",
+    "bessel_i0e", "bessel_i1e", "bitcast_convert_type", "polygamma", "zeta",
     "complex", "conj", "imag", "real",
     "all_gather", "axis_index", "axis_size", "pmax", "pmean", "pmin", "ppermute", "psum",
     "psum_scatter",
@@ -261,13 +263,46 @@ def convert_element_type(operand, new_dtype):
     return _ew.convert_element_type(operand, new_dtype)
 
 
+def polygamma(m, x):
+    """JAX's `lax.polygamma`: the m-th derivative of digamma (funcgrad.scipy.special's)."""
+    from .scipy import special as _special
+    m = _arr(m)
+    return _special.polygamma(m.astype(_np.int32) if not _np.issubdtype(
+        m.dtype, _np.integer) else m, x).astype(_arr(x).dtype)
+
+
+def zeta(x, q):
+    """JAX's `lax.zeta`: the Hurwitz zeta function (funcgrad.scipy.special's)."""
+    from .scipy import special as _special
+    return _special.zeta(x, q)
+
+
+def bessel_i0e(x):
+    """JAX's `lax.bessel_i0e`: exp(-|x|) I0(x)."""
+    from .scipy import special as _special
+    return _special.i0e(x)
+
+
+def bessel_i1e(x):
+    """JAX's `lax.bessel_i1e`: exp(-|x|) I1(x)."""
+    from .scipy import special as _special
+    return _special.i1e(x)
+
+
 def shift_left(x, y):
     """x << y (0 where y is at least the bit width)."""
     return _ew.shift_left(x, y)
 
 
 def shift_right_logical(x, y):
-    """x >> y filling with zeros."""
+    """x >> y filling with zeros, for signed integers too (their bits shifted as unsigned,
+    as JAX: shift_right_logical(int32(-17), 28) is 15)."""
+    x, y = _arr(x), _arr(y)
+    if _np.issubdtype(x.dtype, _np.signedinteger):
+        u = _np.dtype(f"uint{_np.dtype(x.dtype).itemsize * 8}")
+        shifted = _ew.shift_right_logical(_ew.convert_element_type(x, u),
+                                          _ew.convert_element_type(y, u))
+        return _ew.convert_element_type(shifted, x.dtype)
     return _ew.shift_right_logical(x, y)
 
 

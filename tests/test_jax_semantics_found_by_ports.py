@@ -105,3 +105,132 @@ def test_a_derivative_of_gamma_draws_in_their_shape_parameter_raises():
     np.testing.assert_allclose(float(g), draws.sum(), rtol=1e-6)
     scale = fg.grad(lambda s: (s * fg.random.gamma(k, a, (3,))).sum())(np.float32(1.5))
     np.testing.assert_allclose(float(scale), draws.sum(), rtol=1e-6)
+
+
+# --- found by the ports of 2026-12-02 --------------------------------------------------------
+
+def test_view_reinterprets_bits(run):
+    # JAX's Array.view is a bitcast; funcgrad's converted the values (view(int32) of
+    # [1., 2.] gave [1, 2])
+    x = np.array([1.0, 2.0], np.float32)
+    a, b, c = run(lambda x: (x.view(fnp.int32), x.view(fnp.uint16),
+                             x.view(fnp.uint8).view(fnp.float32)), x)
+    np.testing.assert_array_equal(a, [1065353216, 1073741824])
+    np.testing.assert_array_equal(b, [0, 16256, 0, 16384])
+    np.testing.assert_array_equal(c, x)
+
+
+def test_shift_right_logical_of_negative_signed_integers_fills_zeros(run):
+    # JAX: the bits shifted as unsigned, shift_right_logical(int32(-17), 28) == 15;
+    # funcgrad shifted arithmetically (-1)
+    x = np.array([-17, -1, 0, 1, 2147483647], np.int32)
+    out = run(lambda x: (lax.shift_right_logical(x, 28), lax.shift_right_arithmetic(x, 28),
+                         lax.shift_right_logical(x.astype(np.int8), np.int8(4))), x)
+    np.testing.assert_array_equal(out[0], [15, 15, 0, 0, 7])
+    np.testing.assert_array_equal(out[1], [-1, -1, 0, 0, 7])
+    np.testing.assert_array_equal(out[2], [14, 15, 0, 0, 15])
+
+
+def test_bitcast_convert_type(run):
+    # missing (AttributeError); JAX's values
+    f = np.array([1.0, -2.0, 0.1, np.inf, -0.0, 1e-45, 3.4028235e38], np.float32)
+    u, i, back = run(lambda f: (lax.bitcast_convert_type(f, fnp.uint32),
+                                lax.bitcast_convert_type(f, fnp.int32),
+                                lax.bitcast_convert_type(
+                                    lax.bitcast_convert_type(f, fnp.uint32), fnp.float32)), f)
+    np.testing.assert_array_equal(u, [1065353216, 3221225472, 1036831949, 2139095040,
+                                      2147483648, 1, 2139095039])
+    np.testing.assert_array_equal(i, u.view(np.int32))
+    np.testing.assert_array_equal(back.view(np.uint32), u)
+    u8 = np.array([[0, 0, 128, 63], [0, 0, 0, 192]], np.uint8)
+    g, h = run(lambda u8: (lax.bitcast_convert_type(u8, fnp.float32),
+                           lax.bitcast_convert_type(fnp.float32(1.5), fnp.uint16)), u8)
+    np.testing.assert_array_equal(g, [1.0, -2.0])
+    np.testing.assert_array_equal(h, [0, 16320])
+    hb = np.array([0x3C00, 0xC000, 0x7C00, 0x0001], np.uint16)
+    half = run(lambda b: lax.bitcast_convert_type(b, fnp.float16), hb)
+    np.testing.assert_array_equal(half.view(np.uint16), hb)
+    # the fast inverse square root: the bit trick carries no derivative, as in JAX
+    x = np.array([0.25, 1.0, 10.0], np.float32)
+
+    def rsqrt(x):
+        i = np.int32(0x5F3759DF) - (lax.bitcast_convert_type(x, fnp.int32) >> 1)
+        y = lax.bitcast_convert_type(i, fnp.float32)
+        return y * (1.5 - 0.5 * x * y * y)
+    np.testing.assert_allclose(run(rsqrt, x), [1.996614, 0.9983072, 0.3156858], rtol=1e-6)
+    np.testing.assert_allclose(run(fg.grad(lambda x: rsqrt(x).sum()), x),
+                               [-3.608124, -0.4510155, -0.01746005], rtol=1e-5)
+
+
+def test_correlate_conjugates_a_complex_second_argument(run):
+    # NumPy's and JAX's c[k] = sum_n a[n+k] conj(v[n]); funcgrad did not conjugate
+    a = np.array([1j, 2.0, 1.0], np.complex64)
+    v = np.array([1.0, 1j], np.complex64)
+    full, same = run(lambda a, v: (fnp.correlate(a, v, mode="full"),
+                                   fnp.correlate(v, a, mode="same")), a, v)
+    np.testing.assert_allclose(full, [1, -1j, 2 - 1j, 1])
+    np.testing.assert_allclose(same, [2 + 1j, 1j, 1])
+
+
+def test_histogram2d_counts_are_integers(run):
+    # JAX counts with bincount: int32 without weights (funcgrad gave float32, NumPy's)
+    x = np.array([0.0, 1.0, 1.0], np.float32)
+    y = np.array([0.0, 0.0, 1.0], np.float32)
+    h, hw, hd = run(lambda x, y: (fnp.histogram2d(x, y, bins=2)[0],
+                                  fnp.histogram2d(x, y, bins=2, weights=fnp.ones(3))[0],
+                                  fnp.histogram2d(x, y, bins=2, density=True)[0]), x, y)
+    assert h.dtype == np.int32 and h.tolist() == [[1, 0], [1, 1]]
+    assert hw.dtype == np.float32 and hd.dtype == np.float32
+    np.testing.assert_allclose(hd, [[4 / 3, 0], [4 / 3, 4 / 3]], rtol=1e-6)
+
+
+def test_tanh_derivative_rounds_as_jax_in_bfloat16(run):
+    # JAX differentiates tanh as (g + g*y) * (1 - y); funcgrad's g * (1 - y*y) rounded
+    # differently in bfloat16 (and cancels near saturation)
+    x = np.array([0.3, 0.9, 0.99, -0.7, 2.5], np.float32).astype(fnp.bfloat16)
+    g = run(fg.vmap(fg.grad(fnp.tanh)), x)
+    np.testing.assert_array_equal(g.astype(np.float32),
+                                  np.array([0.914062, 0.488281, 0.425781, 0.636719, 0.0233154],
+                                           np.float32).astype(fnp.bfloat16).astype(np.float32))
+    g = run(fg.vmap(fg.grad(fnp.arctanh)), np.array([0.999, -0.9999, 0.5], np.float32))
+    np.testing.assert_allclose(g, [500.25653, 4999.4204, 1.3333334], rtol=2e-6)
+
+
+def test_scipy_special_functions_jax_has(run):
+    # polygamma, zeta, i0e, i1e, i0, i1, rel_entr, kl_div, factorial were missing
+    from funcgrad.scipy import special as sp
+    a = np.array([0.3, 1.0, 2.5, 7.0, 30.0], np.float32)
+    pg1, pg2, z = run(lambda a: (sp.polygamma(1, a), sp.polygamma(2, a), sp.zeta(2.0, a)), a)
+    np.testing.assert_allclose(pg1, [12.245364, 1.644934, 0.490358, 0.153545, 0.033895],
+                               rtol=2e-6)
+    np.testing.assert_allclose(pg2, [-75.27254, -2.404114, -0.2362041, -0.02353048,
+                                     -0.001148766], rtol=2e-6)
+    np.testing.assert_allclose(z, pg1, rtol=1e-6)
+    np.testing.assert_allclose(run(fg.grad(lambda v: sp.polygamma(1, v)), np.float32(2.5)),
+                               -0.2362041, rtol=2e-6)
+    b = np.array([0.0, 0.5, 2.0, 10.0, -3.0], np.float32)
+    i0e, i1e, i0 = run(lambda b: (sp.i0e(b), sp.i1e(b), sp.i0(b[:3])), b)
+    np.testing.assert_allclose(i0e, [1.0, 0.645035, 0.308508, 0.127833, 0.243], rtol=1e-5)
+    np.testing.assert_allclose(i1e, [0.0, 0.156421, 0.215269, 0.121263, -0.196827], rtol=1e-5)
+    np.testing.assert_allclose(i0, [1.0, 1.063483, 2.279585], rtol=1e-5)
+    p = np.array([0.0, 0.2, 0.5, 0.3], np.float32)
+    q = np.array([0.1, 0.0, 0.25, 0.3], np.float32)
+    r, k, f = run(lambda p, q: (sp.rel_entr(p, q), sp.kl_div(p[[0, 2]], q[[0, 2]]),
+                                sp.factorial(fnp.array([0.0, 5.0, -1.0]))), p, q)
+    np.testing.assert_allclose(r, [0.0, np.inf, 0.3465736, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(k, [0.1, 0.096574], rtol=1e-5)
+    np.testing.assert_allclose(f, [1.0, 120.0, 0.0], rtol=1e-5)
+
+
+def test_checkpoint_policies_are_callables_checkpoint_accepts():
+    # jax.checkpoint_policies.nothing_saveable and friends (funcgrad recomputes everything
+    # whatever the policy, so results do not change)
+    from funcgrad.ad import checkpoint_policies as cp
+
+    def f(x):
+        return fnp.sin(x) * x
+    for policy in (cp.nothing_saveable, cp.everything_saveable, cp.dots_saveable,
+                   cp.dots_with_no_batch_dims_saveable, cp.save_only_these_names("a"),
+                   cp.save_from_both_policies(cp.dots_saveable, cp.nothing_saveable)):
+        g = fg.grad(lambda x: fg.checkpoint(f, policy=policy)(x))(np.float32(0.5))
+        np.testing.assert_allclose(float(g), np.sin(0.5) + 0.5 * np.cos(0.5), rtol=1e-6)

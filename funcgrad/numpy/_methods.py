@@ -1,6 +1,8 @@
 """Operators and methods of `Array`, defined as funcgrad.numpy functions."""
 from __future__ import annotations
 
+import numpy as np
+
 from .. import numpy as _fnp
 from ._indexing import _AtHelper, _getitem
 
@@ -81,6 +83,34 @@ def attach_array_methods(cls) -> None:
     cls.imag = property(lambda self: _fnp.imag(self))
     cls.at = property(lambda self: _AtHelper(self))
     cls.copy = lambda self: self
-    cls.view = lambda self, dtype=None: self if dtype is None else _fnp.astype(self, dtype)
+    def view(self, dtype=None, type=None):  # noqa: A002 (NumPy's and JAX's name)
+        # JAX's Array.view: the same bits read as `dtype` (not a value conversion); a
+        # different itemsize changes the size of the last axis.
+        if type is not None:
+            raise NotImplementedError("view: the `type` argument is not supported (as JAX)")
+        if dtype is None:
+            return self
+        from .. import dtypes as _dtypes
+        from .._lax_bitcast import bitcast_convert_type
+        new = np.dtype(_dtypes.canonicalize(dtype))
+        x = self.astype(np.uint8) if self.dtype == np.bool_ else self
+        if new == np.bool_:
+            return view(x, np.uint8).astype(np.bool_)
+        n_in, n_out = x.dtype.itemsize, new.itemsize
+        if n_in == n_out:
+            return bitcast_convert_type(x, new)
+        if x.ndim == 0:
+            raise ValueError("view: changing the itemsize of a 0-d array is not supported")
+        if n_out > n_in:
+            ratio = n_out // n_in
+            if x.shape[-1] % ratio:
+                raise ValueError(f"view: the last axis ({x.shape[-1]}) must be divisible by "
+                                 f"{ratio} to view {x.dtype} as {new}")
+            x = _fnp.reshape(x, (*x.shape[:-1], x.shape[-1] // ratio, ratio))
+            return bitcast_convert_type(x, new)
+        out = bitcast_convert_type(x, new)
+        return _fnp.reshape(out, (*x.shape[:-1], x.shape[-1] * (n_in // n_out)))
+
+    cls.view = view
     cls.nbytes = property(lambda self: self.size * self.dtype.itemsize)
     cls.itemsize = property(lambda self: self.dtype.itemsize)

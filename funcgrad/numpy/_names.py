@@ -343,8 +343,8 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):  # noq
     """The D-dimensional histogram of `sample` (N points of shape (N, D)): counts (weights
     summed when given) of shape (nbins_1, ..., nbins_D), and the list of the D edge arrays.
     Each bin holds [edge_i, edge_i+1), the last also its right edge; points outside are not
-    counted. `density` divides by the total and the bin volumes. Counts are floats, as
-    NumPy."""
+    counted. `density` divides by the total and the bin volumes. Counts without weights are
+    int32, as JAX's (NumPy's are floats)."""
     s = _fnp.asarray(sample)
     _no_complex("histogramdd", s)
     if s.ndim == 1:
@@ -368,11 +368,18 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):  # noq
         edges.append(e)
         sizes.append(nb)
     dt = edges[0].dtype if edges else _dt.DEFAULT_FLOAT_()
-    w = _fnp.ones((n,), dt) if weights is None else _fnp.ravel(_fnp.asarray(weights))
+    # Without weights the counts are integers (JAX counts with bincount: int32).
+    if weights is None:
+        w = _fnp.ones((n,), _dt.int32)
+    else:
+        w = _fnp.ravel(_fnp.asarray(weights))
+        dt = _fnp.promote_types(dt, w.dtype)       # sample and weights promote together
+        w = w.astype(dt)
     total = int(math.prod(sizes))
     hist = _fnp.zeros((total,), w.dtype).at[flat_idx].add(w)
     hist = _fnp.reshape(hist, tuple(sizes))[(slice(1, -1),) * d]
     if density:
+        hist = hist.astype(dt)
         hist = hist / _fnp.sum(hist)
         for i, e in enumerate(edges):
             shape = [1] * d

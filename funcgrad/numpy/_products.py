@@ -311,8 +311,11 @@ def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
 
 def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
     """Cross-correlation of two 1-D arrays (NumPy's `correlate`: `mode` valid, same or
-    full); arguments as in `convolve`."""
+    full; a complex `v` is conjugated); arguments as in `convolve`."""
     a, v = _arr(a), _arr(v)
+    # c[k] = sum_n a[n + k] * conj(v[n]): NumPy and JAX conjugate v.
+    if _dt.is_complex(v.dtype):
+        v = conj(v)
     if a.ndim == 1 and v.ndim == 1 and v.shape[0] > a.shape[0]:
         # NumPy: with v longer than a, the result is the reversed correlation of (v, a).
         return flip(convolve(v, flip(a), mode, preferred_element_type=preferred_element_type))

@@ -375,10 +375,12 @@ def _acosh_jvp(g, x):
 defjvp(acosh_p, _acosh_jvp)
 
 atanh_p, atanh = _unary("atanh", _np_unary(np.arctanh), _INEXACT)
-defjvp(atanh_p, lambda g, x: div(g, sub(1.0, mul(x, x))))
+defjvp(atanh_p, lambda g, x: mul(div(1.0, add(1.0, x)), div(g, sub(1.0, x))))  # JAX's form
 
 tanh_p, tanh = _unary("tanh", _np_unary(np.tanh), _INEXACT)
-defjvp2(tanh_p, lambda g, ans, x: mul(g, sub(1.0, mul(ans, ans))))
+# JAX's form, (g + g*ans) * (1 - ans): 1 - ans is exact near saturation where 1 - ans*ans
+# cancels, and a bfloat16/float16 gradient rounds as JAX's does.
+defjvp2(tanh_p, lambda g, ans, x: mul(add(g, mul(g, ans)), sub(1.0, ans)))
 
 logistic_p, logistic = _unary("logistic", _logistic_np)
 defjvp2(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(1.0, ans))))

@@ -1,8 +1,8 @@
 inline float ocl_tanh_f32(float x) { return fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
-__kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float* restrict tanh_2, __global float* restrict max_3, __global float* restrict exp_4, __global float* restrict sum_5, __global float* restrict in_1, __global float* restrict sum_6, __global float* restrict mul_7) {
-    /* rows of tanh, reduce_max, exp, reduce_sum, reduce_sum, mul -> f32[5,4] */
+__kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float* restrict tanh_2, __global float* restrict max_3, __global float* restrict exp_4, __global float* restrict sum_5, __global float* restrict in_1, __global float* restrict sum_6, __global float* restrict mul_7, __global float* restrict add_8) {
+    /* rows of tanh, reduce_max, exp, reduce_sum, reduce_sum, mul, add -> f32[5,4] */
     long r = (long)get_global_id(0);
     if (r < 5) {
         /* row of tanh */
@@ -56,9 +56,15 @@ __kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float*
             float k5vt8 = k5vt2 + k5vt7;
             float k5vt9 = k5vt8 * 2.0f;
             float k5vt10 = tanh_2[(r * 4) + i1];
-            float k5vt11 = k5vt10 * k5vt10;
-            float k5vt12 = 1.0f - k5vt11;
-            mul_7[(r * 4) + i1] = k5vt9 * k5vt12;
+            float k5vt11 = 1.0f - k5vt10;
+            mul_7[(r * 4) + i1] = k5vt9 * k5vt11;
+        }
+        /* row of add */
+        for (long i1 = 0; i1 < 4; ++i1) {
+            float k6vt1 = mul_7[(r * 4) + i1];
+            float k6vt2 = tanh_2[(r * 4) + i1];
+            float k6vt3 = k6vt1 * k6vt2;
+            add_8[(r * 4) + i1] = k6vt1 + k6vt3;
         }
     }
 }
