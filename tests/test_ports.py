@@ -204,6 +204,22 @@ TOLERANCES = {
     # the reference backend (NumPy, no FMAs) agrees with C to 1e-7.
     ("distributions", "robust_params"): {"rtol": 3e-4},
     ("distributions", "robust_loss"): {"rtol": 1e-4},
+    # The second spectral derivative multiplies each Fourier coefficient by k**2 (up to 256):
+    # the FFTs' float32 rounding noise (~1e-7 of the largest coefficient) grows with it, in
+    # JAX as here (funcgrad's -2.000001 at x = 0, where the exact value is -2, JAX's
+    # -1.999993).
+    ("spectral_pde", "d2"): {"atol": 2e-5},
+    # The gradient of trace(Q Q^T S): entries that cancel to 1e-2 of the largest.
+    ("linalg_norms_grads", "qr_projector_grad"): {"atol_scale": 1e-5},
+    # Bias gradients are sums over the batch of bfloat16/float16 cotangents (the transpose
+    # of a broadcast). funcgrad adds narrow floats in float32 and rounds once; XLA's CPU
+    # backend rounds to the narrow type after every addition (docs/porting-from-jax.md,
+    # "Dtypes"). The other gradients are bit-identical; these few ulps of bfloat16 change
+    # the following steps by ~1e-3.
+    ("bf16_master_weights", "bf16_losses"): {"rtol": 2e-3},
+    ("bf16_master_weights", "bf16_master_w2"): {"rtol": 2e-3, "atol_scale": 5e-4},
+    ("bf16_master_weights", "f16_losses"): {"rtol": 2e-3},
+    ("bf16_master_weights", "f16_master_b1"): {"rtol": 2e-3, "atol_scale": 1e-3},
 }
 
 
@@ -237,10 +253,18 @@ def compare(name: str, key: str, actual, entry) -> None:
 
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
-XFAIL: dict = {}
+XFAIL: dict = {
+    "control_pytrees": "jax.checkpoint_policies: funcgrad.ad.checkpoint_policies exists, but "
+                       "funcgrad/__init__.py does not bind it as funcgrad.checkpoint_policies "
+                       "(needs `from .ad import checkpoint_policies`)",
+}
 
 # Programs also run on the NumPy reference backend (all run on the default backend).
-ON_REFERENCE = ("custom_derivatives", "rnn_scan")
+ON_REFERENCE = ("custom_derivatives", "rnn_scan",
+                # the ports of 2026-12-02 (about 5 s together on the reference backend)
+                "bf16_master_weights", "control_pytrees", "integer_prng", "linalg_norms_grads",
+                "nn_extras", "polynomials_signal", "sorting_nans", "special_functions",
+                "spectral_pde")
 
 
 def _cases():
