@@ -234,3 +234,26 @@ def test_checkpoint_policies_are_callables_checkpoint_accepts():
                    cp.save_from_both_policies(cp.dots_saveable, cp.nothing_saveable)):
         g = fg.grad(lambda x: fg.checkpoint(f, policy=policy)(x))(np.float32(0.5))
         np.testing.assert_allclose(float(g), np.sin(0.5) + 0.5 * np.cos(0.5), rtol=1e-6)
+
+
+def test_grad_of_a_vector_dot_under_jit(run):
+    # the transpose of a 1-D dot by the literal seed of grad was a dot_general of a scalar
+    # literal, which the C and OpenCL lowerings rejected ('Lit' object has no attribute 'id')
+    w = np.array([1.0, -2.0, 0.5], np.float32)
+    x = np.array([0.5, 1.0, 2.0], np.float32)
+    np.testing.assert_array_equal(run(fg.grad(lambda x: fnp.dot(x, w)), x), w)
+    np.testing.assert_array_equal(run(fg.grad(lambda x: fnp.vdot(x, x)), x), 2 * x)
+    g = run(fg.grad(lambda x: fnp.real(fnp.vdot(x * (1 + 1j), w.astype(np.complex64)))), x)
+    np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(
+        run(lambda x: lax.dot_general(np.float32(2.0), x, (((), ()), ((), ()))), x), 2 * x)
+
+
+def test_view_of_complex_arrays(run):
+    # JAX views a complex64 as (real, imag) float32 pairs; funcgrad's view was astype
+    z = np.array([1 + 2j, -3j], np.complex64)
+    f, u = run(lambda z: (z.view(fnp.float32), z.view(fnp.uint32)), z)
+    np.testing.assert_array_equal(f, [1, 2, -0.0, -3])
+    np.testing.assert_array_equal(u, z.view(np.uint32))
+    back = run(lambda f: f.view(fnp.complex64), np.array([1, 2, 3, 4], np.float32))
+    np.testing.assert_array_equal(back, [1 + 2j, 3 + 4j])

@@ -96,6 +96,20 @@ def attach_array_methods(cls) -> None:
         x = self.astype(np.uint8) if self.dtype == np.bool_ else self
         if new == np.bool_:
             return view(x, np.uint8).astype(np.bool_)
+        if np.issubdtype(x.dtype, np.complexfloating):
+            # a complex number is its real part followed by its imaginary part
+            if x.ndim == 0:
+                raise ValueError("view: changing the itemsize of a 0-d array is not supported")
+            parts = _fnp.stack([_fnp.real(x), _fnp.imag(x)], axis=-1)
+            return view(_fnp.reshape(parts, (*x.shape[:-1], 2 * x.shape[-1])), new)
+        if np.issubdtype(new, np.complexfloating):
+            part = np.dtype(f"float{new.itemsize * 4}")
+            pairs = view(x, part)
+            if pairs.shape[-1] % 2:
+                raise ValueError(f"view: the last axis must be even to view {x.dtype} as {new}")
+            pairs = _fnp.reshape(pairs, (*pairs.shape[:-1], pairs.shape[-1] // 2, 2))
+            from .. import lax as _lax
+            return _lax.complex(pairs[..., 0], pairs[..., 1])
         n_in, n_out = x.dtype.itemsize, new.itemsize
         if n_in == n_out:
             return bitcast_convert_type(x, new)

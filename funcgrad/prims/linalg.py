@@ -176,6 +176,16 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
     dn = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
           (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
     pet = _preferred("dot_general", lhs.dtype, preferred_element_type)
+    if (lhs.ndim == 0 or rhs.ndim == 0) and not any(dn[0] + dn[1]):
+        # A product with a scalar (the transpose of a 1-D dot with a scalar cotangent, the
+        # seed of `grad` a literal under jit): an elementwise product, whose result is the
+        # other operand's shape, as dot_general's would be.
+        if pet is not None:
+            lhs, rhs = convert_element_type(lhs, pet), convert_element_type(rhs, pet)
+        elif lhs.dtype != rhs.dtype:
+            common = dtypes.promote_strong(lhs.dtype, rhs.dtype)
+            lhs, rhs = convert_element_type(lhs, common), convert_element_type(rhs, common)
+        return mul(lhs, rhs)
     return bind(dot_general_p, lhs, rhs, dimension_numbers=dn, preferred_element_type=pet)
 
 
