@@ -257,3 +257,41 @@ def test_view_of_complex_arrays(run):
     np.testing.assert_array_equal(u, z.view(np.uint32))
     back = run(lambda f: f.view(fnp.complex64), np.array([1, 2, 3, 4], np.float32))
     np.testing.assert_array_equal(back, [1 + 2j, 3 + 4j])
+
+
+def test_partition_orders_nan_as_the_largest(run):
+    # JAX's partition and argpartition keep NaN above every number (as sort does); funcgrad
+    # took NaN as the smallest for the lower part and the largest for the upper one, so
+    # partition lost values and repeated the NaN ([nan, 1, nan, 3] for [3, nan, 2, 1])
+    x = np.array([3.0, np.nan, 2.0, 1.0, np.inf, -np.inf], np.float32)
+    p1, p3, a1, a4 = run(lambda x: (fnp.partition(x, 1), fnp.partition(x, 3),
+                                    fnp.argpartition(x, 1), fnp.argpartition(x, 4)), x)
+    np.testing.assert_array_equal(p1, [-np.inf, 1, np.nan, np.inf, 3, 2])
+    np.testing.assert_array_equal(p3, [-np.inf, 1, 2, 3, np.nan, np.inf])
+    np.testing.assert_array_equal(a1, [5, 3, 0, 1, 2, 4])
+    np.testing.assert_array_equal(a4, [5, 3, 2, 0, 4, 1])
+
+
+def test_python_ints_wrap_into_small_integer_types():
+    # JAX converts a weak Python int as int32 and casts it with wraparound (uint8 * 300
+    # multiplies by 44); funcgrad raised OverflowError. Beyond int32 both raise.
+    u8 = fnp.array([1, 2], fnp.uint8)
+    for f in (lambda u: u * 300, lambda u: u + -1):
+        for g in (f, fg.jit(f)):
+            out = g(u8)
+            assert out.dtype == np.uint8
+    np.testing.assert_array_equal(np.asarray(u8 * 300), [44, 88])
+    np.testing.assert_array_equal(np.asarray(u8 + -1), [0, 1])
+    np.testing.assert_array_equal(np.asarray(fnp.array([1], fnp.int16) + 70000), [4465])
+    with pytest.raises(OverflowError):
+        fnp.array([1], fnp.int8) + 2 ** 33
+
+
+def test_array_of_a_python_scalar_is_weakly_typed():
+    # JAX: jnp.array(3.0) is weak (float16 array * jnp.array(3.0) stays float16); funcgrad
+    # made it strong (float32)
+    assert fnp.array(3.0).weak_type and fnp.array(300).weak_type
+    assert not fnp.array(3.0, dtype=fnp.float32).weak_type and not fnp.array([3.0]).weak_type
+    assert (fnp.ones(2, fnp.float16) * fnp.array(3.0)).dtype == np.float16
+    np.testing.assert_array_equal(np.asarray(fnp.array([1, 2], fnp.uint8) * fnp.array(300)),
+                                  [44, 88])

@@ -57,10 +57,9 @@ def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
         copy, order, ndmin = (list(args) + [copy, order, ndmin][len(args):])[:3]
     _check_order("array", order)
     a = object
+    # A Python scalar gives a weakly typed array, as in JAX (jnp.array(3.0) * a float16
+    # array is float16); asarray does that.
     x = asarray(a, dtype)
-    if isinstance(a, (bool, int, float, complex)) and dtype is None \
-            and not isinstance(x, Tracer):
-        x = _core.to_array(_np.asarray(a, x.dtype))
     while x.ndim < ndmin:
         x = expand_dims(x, 0)
     return x

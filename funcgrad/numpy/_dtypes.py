@@ -139,6 +139,16 @@ def _promote(name, *args, to_float=False):
                 info = _dt.iinfo(dt)
                 if not info.min <= a <= info.max:
                     raise OverflowError(f"Python integer {a} out of bounds for {dt}")
+            elif type(a) is int and _np.issubdtype(dt, _np.integer):
+                info = _dt.iinfo(dt)
+                if not info.min <= a <= info.max:
+                    # JAX converts a weak Python int as the default int type and casts it
+                    # with wraparound: uint8 * 300 multiplies by 44, uint8 + -1 adds 255.
+                    default = _np.dtype(_dt.DEFAULT_INT_())
+                    wide = _dt.iinfo(default)
+                    if not wide.min <= a <= wide.max:
+                        raise OverflowError(f"Python integer {a} out of bounds for {dt}")
+                    a = _np.asarray(a, default).astype(dt)
             a = ArrayImpl(_np.asarray(a, dt), ShapedArray((), dt, weak))
         out.append(a)
     shapes = [a.shape for a in out]

@@ -67,6 +67,17 @@ def fill_diagonal(a, val, wrap=False, *, inplace=True):
     return x.at[idx].set(vals)
 
 
+def _bottom_indices(x, k):
+    """The indices of the k smallest entries along the last axis, ascending, ties in index
+    order. NaN is the largest float, as in JAX (whose top_k of -x orders a negated NaN
+    first, that is below every number) and as `sort` places it: a top_k of -x would
+    take NaNs as the smallest."""
+    from .. import lax
+    if _dt.is_float(x.dtype):
+        return _fnp.argsort(x, axis=-1, stable=True)[..., :k]
+    return lax.top_k(_bottom_key(x), k)[1]
+
+
 def _bottom_key(x):
     """A key whose largest entries are x's smallest (ties kept in index order): -x for
     floats, ~x for integers (no overflow at the most negative value), ~x for bools."""
@@ -88,7 +99,7 @@ def partition(a, kth, axis=-1):
         raise ValueError(f"partition: kth={kth} is out of bounds for an axis of size {n}")
     kth %= n
     xm = _fnp.swapaxes(x, axis, -1)
-    bottom_idx = lax.top_k(_bottom_key(xm), kth + 1)[1]
+    bottom_idx = _bottom_indices(xm, kth + 1)
     bottom = _fnp.take_along_axis(xm, bottom_idx, axis=-1)
     top = lax.top_k(xm, n - kth - 1)[0]
     return _fnp.swapaxes(_fnp.concatenate([bottom, top], axis=-1), -1, axis)
@@ -106,7 +117,7 @@ def argpartition(a, kth, axis=-1):
         raise ValueError(f"argpartition: kth={kth} is out of bounds for an axis of size {n}")
     kth %= n
     xm = _fnp.swapaxes(x, axis, -1)
-    bottom_idx = lax.top_k(_bottom_key(xm), kth + 1)[1]
+    bottom_idx = _bottom_indices(xm, kth + 1)
     proxy = _fnp.put_along_axis(_fnp.ones(xm.shape, _dt.float32), bottom_idx, 0.0, axis=-1,
                                 inplace=False)
     top_idx = lax.top_k(proxy, n - kth - 1)[1]
