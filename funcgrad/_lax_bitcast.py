@@ -154,3 +154,69 @@ def bitcast_convert_type(operand, new_dtype):
     for i in range(ratio):
         out = out | (bits[..., i].astype(wide) << (wa * i))
     return _from_bits(out, new)
+
+
+def _reduce_precision_bits(x, exponent_bits, mantissa_bits):
+    """XLA's ReducePrecision on the bits of a float32/float64 array: round the mantissa to
+    `mantissa_bits` (to nearest, ties to even), then overflow to a signed infinity and
+    flush what is below the reduced type's normal range to a signed zero; NaN stays NaN."""
+    fnp = _fnp()
+    nbits, nmant, nexp, bias = _float_info(x.dtype)
+    u = _unsigned(nbits)
+    bits = _float_to_bits(x)
+    if mantissa_bits < nmant:
+        shift = nmant - mantissa_bits
+        last = u.type(1 << shift)
+        base_bias = u.type((1 << (shift - 1)) - 1)
+        last_bit = (bits & last) >> u.type(shift)
+        bits = (bits + last_bit + base_bias) & ~u.type((1 << shift) - 1)
+    if exponent_bits < nexp:
+        exp_mask = u.type(((1 << nexp) - 1) << nmant)
+        sign_mask = u.type(1 << (nbits - 1))
+        reduced_bias = (1 << (exponent_bits - 1)) - 1
+        x_exp = bits & exp_mask
+        overflow = x_exp > u.type((bias + reduced_bias) << nmant)
+        underflow = x_exp <= u.type((bias - reduced_bias) << nmant)
+        signed_zero = bits & sign_mask
+        bits = fnp.where(overflow, signed_zero | exp_mask,
+                         fnp.where(underflow, signed_zero, bits))
+    out = _bits_to_float(bits, x.dtype)
+    return fnp.where(fnp.isnan(x), x, out)
+
+
+_REDUCE_PRECISION = {}
+
+
+def reduce_precision(operand, exponent_bits, mantissa_bits):
+    """JAX's `lax.reduce_precision`: `operand` rounded as if to a float type with
+    `exponent_bits` and `mantissa_bits` (XLA's ReducePrecision: round to nearest even,
+    overflow to infinity, values below that type's smallest normal flushed to zero), in its
+    own dtype. Its derivative is the identity: JAX rounds the tangent (and cotangent) the
+    same way, funcgrad passes it through unrounded (a custom_jvp tangent must be linear to
+    transpose), so gradients differ from JAX's only where a cotangent is not representable
+    in the reduced type."""
+    from .api import custom_jvp
+    fnp = _fnp()
+    x = fnp.asarray(operand)
+    if not _dt.is_float(x.dtype):
+        raise TypeError(f"reduce_precision: a floating-point operand is required, got "
+                        f"{x.dtype}")
+    exponent_bits, mantissa_bits = int(exponent_bits), int(mantissa_bits)
+    if exponent_bits < 1 or mantissa_bits < 0:
+        raise ValueError(f"reduce_precision: exponent_bits must be at least 1 and "
+                         f"mantissa_bits at least 0, got {exponent_bits}, {mantissa_bits}")
+    key = (exponent_bits, mantissa_bits)
+    if key not in _REDUCE_PRECISION:
+        def impl(v):
+            wide = v.astype(np.float64) if np.dtype(v.dtype).itemsize == 8 else v.astype(
+                np.float32)
+            return _reduce_precision_bits(wide, exponent_bits, mantissa_bits).astype(v.dtype)
+
+        f = custom_jvp(impl)
+
+        @f.defjvp
+        def _jvp(primals, tangents):
+            (v,), (t,) = primals, tangents
+            return f(v), t
+        _REDUCE_PRECISION[key] = f
+    return _REDUCE_PRECISION[key](x)

@@ -21,7 +21,7 @@ from typing import NamedTuple as _NamedTuple
 import numpy as _np
 
 from . import _lax_linalg as linalg
-from ._lax_bitcast import bitcast_convert_type
+from ._lax_bitcast import bitcast_convert_type, reduce_precision
 from . import core as _core
 from . import dtypes as _dtypes
 from ._lax_scatter import (GatherDimensionNumbers, GatherScatterMode, ScatterDimensionNumbers,
@@ -85,7 +85,8 @@ __all__ = [
     "slice_in_dim", "sort", "sort_key_val", "split", "sqrt", "square", "squeeze", "stack",
     "stop_gradient", "sub", "switch", "tan", "tanh", "tile", "top_k", "transpose", "unstack",
     "while_loop", "xor",
-    "bessel_i0e", "bessel_i1e", "bitcast_convert_type", "polygamma", "zeta",
+    "bessel_i0e", "bessel_i1e", "bitcast_convert_type", "nextafter", "polygamma",
+    "reduce_precision", "zeta",
     "complex", "conj", "imag", "real",
     "all_gather", "axis_index", "axis_size", "pmax", "pmean", "pmin", "ppermute", "psum",
     "psum_scatter",
@@ -269,6 +270,12 @@ def polygamma(m, x):
     m = _arr(m)
     return _special.polygamma(m.astype(_np.int32) if not _np.issubdtype(
         m.dtype, _np.integer) else m, x).astype(_arr(x).dtype)
+
+
+def nextafter(x1, x2):
+    """JAX's `lax.nextafter`: the next float after x1 toward x2 (funcgrad.numpy's)."""
+    from . import numpy as _fnp
+    return _fnp.nextafter(x1, x2)
 
 
 def zeta(x, q):

@@ -295,3 +295,22 @@ def test_array_of_a_python_scalar_is_weakly_typed():
     assert (fnp.ones(2, fnp.float16) * fnp.array(3.0)).dtype == np.float16
     np.testing.assert_array_equal(np.asarray(fnp.array([1, 2], fnp.uint8) * fnp.array(300)),
                                   [44, 88])
+
+
+def test_lax_reduce_precision_and_nextafter(run):
+    # missing (AttributeError); XLA's ReducePrecision bit for bit: ties to even, overflow to
+    # inf, below the reduced type's smallest normal flushed to zero, NaN kept
+    x = np.array([1.0001, 70000.0, 65519.0, 6e-5, -1e-8, np.nan, 2.5, 0.1], np.float32)
+    h, b, e43 = run(lambda x: (lax.reduce_precision(x, exponent_bits=5, mantissa_bits=10),
+                               lax.reduce_precision(x, 8, 7), lax.reduce_precision(x, 4, 3)), x)
+    # JAX's values: 6e-5 is below float16's smallest normal (6.1e-5), so it flushes to 0
+    np.testing.assert_array_equal(h, [1.0, np.inf, 65504.0, 0.0, -0.0, np.nan, 2.5,
+                                      0.0999755859375])
+    assert np.signbit(h[4])
+    np.testing.assert_array_equal(b, x.astype(fnp.bfloat16).astype(np.float32))
+    np.testing.assert_array_equal(e43, [1.0, np.inf, np.inf, 0.0, -0.0, np.nan, 2.5,
+                                        0.1015625])
+    g = run(fg.grad(lambda v: lax.reduce_precision(v * 3.0, 5, 10)), np.float32(1.0001))
+    assert float(g) == 3.0
+    n = run(lambda x: lax.nextafter(x, np.float32(2.0)), np.float32(1.0))
+    assert float(n) == float(np.nextafter(np.float32(1.0), np.float32(2.0)))
