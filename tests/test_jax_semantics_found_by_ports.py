@@ -314,3 +314,19 @@ def test_lax_reduce_precision_and_nextafter(run):
     assert float(g) == 3.0
     n = run(lambda x: lax.nextafter(x, np.float32(2.0)), np.float32(1.0))
     assert float(n) == float(np.nextafter(np.float32(1.0), np.float32(2.0)))
+
+
+def test_interp_bincount_histogram_as_jax(run):
+    # interp of complex fp dropped the imaginary parts; bincount counted -1 in the last bin
+    # (JAX clips negatives to the first); histogram of integer data counted in int32 (JAX
+    # promotes the data to float: float32 counts)
+    out = run(lambda x: fnp.interp(x, fnp.array([0.0, 1.0]), fnp.array([1.0 + 1j, 2.0]),
+                                   left=0.0, right=5j), np.array([0.5, 2.0, -1.0], np.float32))
+    np.testing.assert_array_equal(out, [1.5 + 0.5j, 5j, 0])
+    b = run(lambda x: fnp.bincount(x, length=5), np.array([-1, -1, 1, 3, 10], np.int32))
+    np.testing.assert_array_equal(b, [2, 1, 0, 1, 0])
+    h, hw = run(lambda a: (fnp.histogram(a, bins=2)[0],
+                           fnp.histogram(a, bins=2, weights=fnp.array([1, 2, 3, 4]))[0]),
+                np.array([0, 1, 2, 3], np.int32))
+    assert h.dtype == np.float32 and h.tolist() == [2, 2]
+    assert hw.dtype == np.float32 and hw.tolist() == [3, 7]

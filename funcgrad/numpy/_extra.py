@@ -205,7 +205,8 @@ def bincount(x, weights=None, minlength=0, length=None):
             raise ValueError("bincount: pass length= when the input is traced")
         length = builtins.max(int(_np.max(_np.asarray(x), initial=-1)) + 1, minlength)
     w = _fnp.ones_like(x, _dt.int32) if weights is None else _fnp.ravel(_fnp.asarray(weights))
-    return _fnp.zeros((length,), w.dtype).at[x].add(w)
+    # JAX clips negative values to the first bin (an index of -1 would count in the last)
+    return _fnp.zeros((length,), w.dtype).at[_fnp.maximum(x, 0)].add(w)
 
 
 def indices(dimensions, dtype=_dt.int32, sparse=False):

@@ -103,12 +103,21 @@ def lexsort(keys, axis=-1):
 
 
 def histogram(a, bins=10, range=None, weights=None, density=None):
-    """Counts (weights summed when given, in their dtype; else in a's) of `a` in `bins`
+    """Counts (weights summed when given), in the float type `a` and the weights promote
+    to (float32 for integer data, as JAX), of `a` in `bins`
     bins (edges from `histogram_bin_edges`), and the edges. Each bin holds
     [edge_i, edge_i+1), the last also its right edge; values outside the edges are not
     counted (as NumPy and JAX)."""
     x = ravel(_arr(a))
     _no_complex("histogram", x)
+    # a (and the weights) promote to an inexact type together, as in JAX: the counts are
+    # floats even for integer data
+    dt = result_type(x) if weights is None else result_type(x, _arr(weights))
+    if not _dt.is_inexact(dt):
+        dt = _dt.DEFAULT_FLOAT_()
+    x = astype(x, dt)
+    if weights is not None:
+        weights = astype(_arr(weights), dt)
     edges = histogram_bin_edges(x, bins, range)
     nb = edges.shape[0] - 1
     # Bin i + 1 of nb + 2: 0 collects values below the first edge, nb + 1 those above.
@@ -127,10 +136,12 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     line through the end segment for "extrapolate" (JAX's extension). With `period`, x and
     xp are taken modulo it and left/right are ignored (NumPy)."""
     x, xp, fp = _arr(x), _arr(xp), _arr(fp)
-    dt = result_type(x, xp, fp)
-    if not _dt.is_float(dt):
-        dt = _dt.DEFAULT_FLOAT
-    x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, dt)
+    fdt = result_type(x, xp, fp)
+    if not _dt.is_inexact(fdt):
+        fdt = _dt.DEFAULT_FLOAT
+    # complex fp values interpolate as complex numbers (JAX and NumPy), at real x and xp
+    dt = _np.finfo(fdt).dtype if _dt.is_complex(fdt) else fdt
+    x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, fdt)
     if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
         raise ValueError(f"interp: xp and fp must be 1-D of the same nonzero length, got "
                          f"shapes {xp.shape} and {fp.shape}")
@@ -160,10 +171,10 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if period is None:
         if left != "extrapolate":
             out = where(x < xp[0], full_like(out, fp[0]) if left is None else
-                        asarray(left).astype(dt), out)
+                        asarray(left).astype(fdt), out)
         if right != "extrapolate":
             out = where(x > xp[-1], full_like(out, fp[-1]) if right is None else
-                        asarray(right).astype(dt), out)
+                        asarray(right).astype(fdt), out)
     return out
 
 
