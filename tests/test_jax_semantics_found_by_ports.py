@@ -330,3 +330,17 @@ def test_interp_bincount_histogram_as_jax(run):
                 np.array([0, 1, 2, 3], np.int32))
     assert h.dtype == np.float32 and h.tolist() == [2, 2]
     assert hw.dtype == np.float32 and hw.tolist() == [3, 7]
+
+
+def test_frexp_and_ldexp_are_exact(run):
+    # frexp took log2, which rounds across a power of two (7.9999995 gave 0.49999997 * 2**4,
+    # outside [0.5, 1)), and gave (nan, 2**31 - 1) at inf where JAX and NumPy give (inf, 0);
+    # ldexp went through exp2 (0.75 * 2**128 overflowed to inf)
+    x = np.array([np.nextafter(np.float32(8), 0), 3.0, -np.inf, 0.0, np.nan], np.float32)
+    m, e = run(fnp.frexp, x)
+    np.testing.assert_array_equal(m, [np.nextafter(np.float32(1), 0), 0.75, -np.inf, 0.0,
+                                      np.nan])
+    np.testing.assert_array_equal(e, [3, 2, 0, 0, 0])
+    r = run(fnp.ldexp, np.array([0.75, 1.0, 3.0], np.float32), np.array([128, -149, 2]))
+    np.testing.assert_array_equal(r, np.ldexp(np.array([0.75, 1.0, 3.0], np.float32),
+                                              [128, -149, 2]))

@@ -156,10 +156,21 @@ def logaddexp2(x1, x2):
 
 
 def ldexp(x1, x2):
+    """x1 * 2**x2, with the power of two built exactly (never exp2) and applied in three
+    factors, so that 0.75 * 2**128 is finite and 2**-149 exact in float32."""
+    from .._lax_bitcast import _pow2
     x = _fnp.asarray(x1)
     if not _dt.is_float(x.dtype):
         x = x.astype(_dt.DEFAULT_FLOAT)
-    return x * _fnp.exp2(_fnp.asarray(x2).astype(x.dtype))
+    cdt = _np.dtype(_np.float64) if x.dtype.itemsize == 8 else _np.dtype(_np.float32)
+    v = x.astype(cdt)
+    lim = 3 * (1000 if cdt == _np.float64 else 125)
+    n = _fnp.clip(_fnp.asarray(x2).astype(_dt.int32), -lim, lim)
+    n1 = _fnp.floor_divide(n, 3)
+    n2 = _fnp.floor_divide(n - n1, 2)
+    n3 = n - n1 - n2
+    v, n1, n2, n3 = _fnp.broadcast_arrays(v, n1, n2, n3)
+    return (v * _pow2(n1, cdt) * _pow2(n2, cdt) * _pow2(n3, cdt)).astype(x.dtype)
 
 
 def gcd(x1, x2):
@@ -477,11 +488,31 @@ def vander(x, N=None, increasing=False):
 
 
 def frexp(x):
+    """(m, e) with x = m * 2**e and 0.5 <= |m| < 1 (m = x, e = 0 for 0, inf and NaN). The
+    exponent is found with exact comparisons against powers of two (log2 may round across
+    one: 7.9999995 is 0.99999994 * 2**3, not 0.49999997 * 2**4), subnormals included."""
+    from .._lax_bitcast import _pow2
     x = _fnp.asarray(x)
-    ax = _fnp.abs(x)
-    e = _fnp.where(ax == 0, _fnp.zeros_like(ax), _fnp.floor(_fnp.log2(ax)) + 1)
-    m = x / _fnp.exp2(e)
-    return m, e.astype(_dt.int32)
+    if not _dt.is_float(x.dtype):
+        x = x.astype(_dt.DEFAULT_FLOAT)
+    cdt = _np.dtype(_np.float64) if x.dtype.itemsize == 8 else _np.dtype(_np.float32)
+    v = x.astype(cdt)
+    ax = _fnp.abs(v)
+    ok = _fnp.isfinite(ax) & (ax != 0)
+    safe = _fnp.where(ok, ax, cdt.type(1.0))
+    e = _fnp.floor(_fnp.log2(safe)).astype(_dt.int32)
+    e = _fnp.where(_pow2(e, cdt) > safe, e - 1, e)
+    e = _fnp.where(_pow2(e + 1, cdt) <= safe, e + 1, e)
+    # divide by 2**(e + 1) in range: pre-scale the largest and the subnormal values
+    shift = 64
+    big, small = e + 1 > 100, e + 1 < -100
+    scaled = _fnp.where(big, safe * cdt.type(2.0 ** -shift),
+                        _fnp.where(small, safe * cdt.type(2.0 ** shift), safe))
+    e1 = _fnp.where(big, e + 1 - shift, _fnp.where(small, e + 1 + shift, e + 1))
+    m = scaled / _pow2(e1, cdt)
+    m = _fnp.where(v < 0, -m, m)
+    m = _fnp.where(ok, m, v).astype(x.dtype)
+    return m, _fnp.where(ok, e + 1, 0).astype(_dt.int32)
 
 
 def modf(x):
