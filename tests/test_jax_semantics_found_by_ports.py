@@ -344,3 +344,21 @@ def test_frexp_and_ldexp_are_exact(run):
     r = run(fnp.ldexp, np.array([0.75, 1.0, 3.0], np.float32), np.array([128, -149, 2]))
     np.testing.assert_array_equal(r, np.ldexp(np.array([0.75, 1.0, 3.0], np.float32),
                                               [128, -149, 2]))
+
+
+def test_special_function_edges_as_jax(run):
+    # xlogy(0, nan) and entr(nan) are NaN (funcgrad gave 0 and -inf); entr's derivative at
+    # 0 is +inf (funcgrad's where-guard gave 0); logsumexp of nothing is -inf (raised)
+    from funcgrad.scipy import special as sp
+    a, b, c = run(lambda x: (sp.xlogy(fnp.zeros(2), x), sp.xlog1py(fnp.zeros(2), x),
+                             sp.entr(fnp.concatenate([x, fnp.array([0.0, 0.5, -1.0])]))),
+                  np.array([np.nan, 2.0], np.float32))
+    np.testing.assert_array_equal(a, [np.nan, 0])
+    np.testing.assert_array_equal(b, [np.nan, 0])
+    np.testing.assert_allclose(c, [np.nan, -2 * np.log(2), 0, 0.5 * np.log(2), -np.inf],
+                               rtol=1e-6)
+    g = run(fg.vmap(fg.grad(sp.entr)), np.array([0.0, 0.5], np.float32))
+    np.testing.assert_allclose(g, [np.inf, -(1 + np.log(0.5))], rtol=1e-6)
+    e = run(lambda x: (sp.logsumexp(x), fg.nn.logsumexp(fnp.zeros((2, 0)) + x.sum(), axis=1)),
+            np.zeros(0, np.float32))
+    assert float(e[0]) == -np.inf and e[1].tolist() == [-np.inf, -np.inf]

@@ -206,7 +206,8 @@ def _masked(x, where, fill):
 
 def _safe_max(x, axis):
     """max over `axis` (keepdims), replaced by 0 where not finite, outside the gradient."""
-    m = fnp.max(x, axis=axis, keepdims=True)
+    # initial=-inf: an empty reduction is -inf (a logsumexp of nothing is log 0, as JAX)
+    m = fnp.max(x, axis=axis, keepdims=True, initial=-np.inf)
     m = fnp.where(fnp.isfinite(m), m, fnp.zeros_like(m))
     return lax.stop_gradient(m)
 

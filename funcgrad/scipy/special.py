@@ -108,10 +108,11 @@ def multigammaln(a, d):
 
 @custom_jvp
 def xlogy(x, y):
-    """x * log(y), 0 where x == 0 (also for y == 0)."""
+    """x * log(y), 0 where x == 0 (also for y == 0); NaN where y is NaN (SciPy and JAX)."""
     x, y = _float(x, y)
     safe_y = fnp.where(x == 0, fnp.ones_like(y), y)
-    return fnp.where(x == 0, fnp.zeros_like(x), x * fnp.log(safe_y))
+    out = fnp.where(x == 0, fnp.zeros_like(x), x * fnp.log(safe_y))
+    return fnp.where(fnp.isnan(y), y, out)
 
 
 @xlogy.defjvp
@@ -123,10 +124,11 @@ def _xlogy_jvp(primals, tangents):
 
 @custom_jvp
 def xlog1py(x, y):
-    """x * log1p(y), 0 where x == 0 (also for y == -1)."""
+    """x * log1p(y), 0 where x == 0 (also for y == -1); NaN where y is NaN."""
     x, y = _float(x, y)
     safe_y = fnp.where(x == 0, fnp.zeros_like(y), y)
-    return fnp.where(x == 0, fnp.zeros_like(x), x * fnp.log1p(safe_y))
+    out = fnp.where(x == 0, fnp.zeros_like(x), x * fnp.log1p(safe_y))
+    return fnp.where(fnp.isnan(y), y, out)
 
 
 @xlog1py.defjvp
@@ -147,12 +149,24 @@ def logit(p):
     return fnp.log(p) - fnp.log1p(-p)
 
 
-def entr(x):
-    """-x log x for x > 0, 0 at 0, -inf for x < 0."""
-    (x,) = _float(x)
+@custom_jvp
+def _xlogx(x):
     safe = fnp.where(x > 0, x, fnp.ones_like(x))
-    return fnp.where(x > 0, -x * fnp.log(safe),
-                     fnp.where(x == 0, fnp.zeros_like(x), fnp.full_like(x, -np.inf)))
+    return fnp.where(x > 0, x * fnp.log(safe), fnp.where(x == 0, fnp.zeros_like(x), x))
+
+
+@_xlogx.defjvp
+def _xlogx_jvp(primals, tangents):
+    # d(x log x)/dx = 1 + log x: -inf at 0, as JAX (entr's derivative there is +inf)
+    (x,), (t,) = primals, tangents
+    return _xlogx(x), t * (1 + fnp.log(x))
+
+
+def entr(x):
+    """-x log x for x > 0, 0 at 0, -inf for x < 0, NaN at NaN; the derivative is
+    -(1 + log x), +inf at 0 (JAX's)."""
+    (x,) = _float(x)
+    return fnp.where(x < 0, fnp.full_like(x, -np.inf), -_xlogx(x))
 
 
 def ndtr(x):
