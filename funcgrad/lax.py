@@ -87,6 +87,7 @@ __all__ = [
     "while_loop", "xor",
     "bessel_i0e", "bessel_i1e", "bitcast_convert_type", "nextafter", "polygamma",
     "reduce_precision", "zeta",
+    "igamma", "igamma_grad_a", "igammac", "random_gamma_grad",
     "complex", "conj", "imag", "real",
     "all_gather", "axis_index", "axis_size", "pmax", "pmean", "pmin", "ppermute", "psum",
     "psum_scatter",
@@ -403,6 +404,30 @@ def lgamma(x):
 def digamma(x):
     """psi(x) = d/dx log Gamma(x)."""
     return _sp.digamma(_arr(x))
+
+
+def igamma(a, x):
+    """The regularized lower incomplete gamma function P(a, x) (funcgrad._igamma)."""
+    from ._igamma import gammainc
+    return gammainc(a, x)
+
+
+def igammac(a, x):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    from ._igamma import gammaincc
+    return gammaincc(a, x)
+
+
+def igamma_grad_a(a, x):
+    """dP(a, x)/da."""
+    from ._igamma import igamma_grad_a as f
+    return f(a, x)
+
+
+def random_gamma_grad(a, x):
+    """The derivative in `a` of a Gamma(a, 1) sample `x` at fixed CDF value."""
+    from ._igamma import random_gamma_grad as f
+    return f(a, x)
 
 
 def erf_inv(x):

@@ -1252,25 +1252,33 @@ def _select_keys(pred, new, old):
 
 
 @functools.cache
-def _shape_parameter():
-    """The identity, whose derivative raises: a derivative through the rejection loop
-    would hold the accepted proposal fixed, which is not the derivative of the draw (JAX's
-    implicit reparameterisation through the gamma CDF, not implemented here); jvp gave
-    0.977 where JAX gives 0.966, silently."""
+def _implicit_gamma(log_space: bool):
+    """`attach(alpha, sample)` returns `sample` (drawn with alpha under stop_gradient);
+    its derivative in alpha is JAX's implicit reparameterisation gradient: the draw moves
+    with alpha at a fixed CDF value, dx/da = -(dP/da) / (dP/dx)
+    (`lax.random_gamma_grad`), and d log(x)/da = (dx/da) / x in log space (with x at
+    least the smallest normal float, as JAX). A derivative through the rejection loop
+    itself would hold the accepted proposal fixed, which is not the derivative of the
+    draw (jvp gave 0.977 where JAX gives 0.966, silently, before this rule)."""
     from .api import custom_jvp
+    from ._igamma import random_gamma_grad
 
     @custom_jvp
-    def shape_parameter(a):
-        return a
+    def attach(alpha, sample):
+        return sample
 
-    @shape_parameter.defjvp
+    @attach.defjvp
     def _jvp(primals, tangents):
-        raise NotImplementedError(
-            "random.gamma (and loggamma, beta, dirichlet, which draw from it): derivatives "
-            "with respect to the shape parameter are not implemented (JAX differentiates "
-            "the draws implicitly through the gamma CDF). Wrap the parameter in "
-            "lax.stop_gradient to differentiate the rest of the program.")
-    return shape_parameter
+        alpha, sample = primals
+        t_alpha, _ = tangents
+        if log_space:
+            x = fnp.exp(sample)
+            x = fnp.where(x == 0, fnp.finfo(x.dtype).tiny, x)
+            g = random_gamma_grad(alpha, x) / x
+        else:
+            g = random_gamma_grad(alpha, sample)
+        return sample, g * t_alpha
+    return attach
 
 
 def _gamma(data, a, shape, dt, log_space) -> Array:
@@ -1282,7 +1290,8 @@ def _gamma(data, a, shape, dt, log_space) -> Array:
     n = _size(shape)
     if n == 0:
         return st.full(shape, 0, dt)
-    alpha = st.reshape(_full_to(_shape_parameter()(_to(a, dt)), shape), (n,))
+    alpha_in = st.reshape(_full_to(_to(a, dt), shape), (n,))
+    alpha = lax.stop_gradient(alpha_in)      # (the draw's derivative: _implicit_gamma)
     key, sub = _split_lanes(_split(data, (n,)), 2)
     one, zero = _const(1.0, dt), _const(0.0, dt)
     boost = ew.ge(alpha, one)
@@ -1331,12 +1340,12 @@ def _gamma(data, a, shape, dt, log_space) -> Array:
     else:
         boosted = ew.pow(ew.sub(one, u_last), ew.div(one, alpha))
         out = ew.mul(ew.mul(d, v), ew.select(boost, st.full((n,), 1.0, dt), boosted))
-    return st.reshape(out, shape)
+    return st.reshape(_implicit_gamma(log_space)(alpha_in, out), shape)
 
 
 def gamma(key, a, shape=None, dtype=None) -> Array:
-    """Gamma(a, 1) samples (Marsaglia-Tsang rejection per element, as JAX). Not
-    differentiable in `a` (JAX's implicit reparameterisation gradient is not implemented)."""
+    """Gamma(a, 1) samples (Marsaglia-Tsang rejection per element, as JAX), differentiable
+    in `a` by JAX's implicit reparameterisation (`lax.random_gamma_grad`)."""
     data, _ = _check_key("gamma", key)
     dt = _float_dtype(dtype, "gamma")
     return _gamma(data, a, _broadcast_shape("gamma", shape, a), dt, False)

@@ -1,7 +1,8 @@
-"""The gamma distribution (JAX's `jax.scipy.stats.gamma`): logpdf and pdf with shape `a`,
-`loc` and `scale`. (No cdf: it needs the regularised incomplete gamma function, not in
-funcgrad yet.)"""
+"""The gamma distribution (JAX's `jax.scipy.stats.gamma`): logpdf, pdf, cdf, logcdf, sf and
+logsf with shape `a`, `loc` and `scale`."""
 from __future__ import annotations
+
+import numpy as np
 
 from ... import numpy as fnp
 from .. import special
@@ -21,3 +22,29 @@ def logpdf(x, a, loc=0, scale=1):
 def pdf(x, a, loc=0, scale=1):
     """The Gamma(a, scale) density."""
     return fnp.exp(logpdf(x, a, loc, scale))
+
+
+def _y(x, loc, scale):
+    return fnp.clip((x - loc) / scale, 0, np.inf)
+
+
+def cdf(x, a, loc=0, scale=1):
+    """P(X <= x): the regularized lower incomplete gamma function of (x - loc) / scale."""
+    x, a, loc, scale = promote(x, a, loc, scale)
+    return special.gammainc(a, _y(x, loc, scale))
+
+
+def logcdf(x, a, loc=0, scale=1):
+    """log P(X <= x)."""
+    return fnp.log(cdf(x, a, loc, scale))
+
+
+def sf(x, a, loc=0, scale=1):
+    """P(X > x) = 1 - cdf, without the cancellation."""
+    x, a, loc, scale = promote(x, a, loc, scale)
+    return special.gammaincc(a, _y(x, loc, scale))
+
+
+def logsf(x, a, loc=0, scale=1):
+    """log P(X > x)."""
+    return fnp.log(sf(x, a, loc, scale))

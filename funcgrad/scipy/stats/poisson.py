@@ -1,5 +1,4 @@
-"""The Poisson distribution (JAX's `jax.scipy.stats.poisson`): logpmf and pmf. (No cdf: it
-needs the regularised incomplete gamma function, not in funcgrad yet.)"""
+"""The Poisson distribution (JAX's `jax.scipy.stats.poisson`): logpmf, pmf and cdf."""
 from __future__ import annotations
 
 from ... import numpy as fnp
@@ -18,3 +17,11 @@ def logpmf(k, mu, loc=0):
 def pmf(k, mu, loc=0):
     """P(K = k)."""
     return fnp.exp(logpmf(k, mu, loc))
+
+
+def cdf(k, mu, loc=0):
+    """P(K <= k) = Q(floor(k - loc) + 1, mu); 0 for k < loc."""
+    k, mu, loc = promote(k, mu, loc)
+    x = k - loc
+    p = special.gammaincc(fnp.floor(1 + x), mu)
+    return fnp.where(x < 0, fnp.zeros_like(p), p)
