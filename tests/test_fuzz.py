@@ -1158,3 +1158,20 @@ def test_integer_product_oracle_with_an_empty_kept_axis():
     np.testing.assert_array_equal(_int_prod(np.zeros((2, 0), np.int32), (1,), False), [1, 1])
     np.testing.assert_array_equal(_int_prod(np.arange(1, 7).reshape(2, 3), (1,), False),
                                   [6, 120])
+
+
+def test_fuzzer_checks_segment_reductions(monkeypatch):
+    """Entries with funcgrad.ops.segment_sum/max/min agree with the oracle (ids outside
+    [0, num_segments) dropped, negative ones too; empty segments hold the identity) and
+    disagree once segment_max reads every id one segment later."""
+    import funcgrad as fg
+    entries = _agreeing(sample_entries(seed=1, n=6, only=("segment",)))
+    kinds = {o.params["kind"] for e in entries for o in e.prog.ops if o.name == "segment"}
+    assert kinds == {"sum", "max", "min"}, kinds
+    real = fg.ops.segment_max
+    monkeypatch.setattr(fg.ops, "segment_max", lambda d, ids, num_segments=None, **k:
+                        real(d, ids + 1, num_segments=num_segments, **k))
+    planted = Batch(entries, 0).run("reference", "eager", insts=[0])
+    with_max = {k for k, e in enumerate(entries)
+                if any(o.name == "segment" and o.params["kind"] == "max" for o in e.prog.ops)}
+    assert with_max and with_max <= {f.index for f in planted}

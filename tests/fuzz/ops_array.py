@@ -24,7 +24,7 @@ from .ops import (
     types_of,
     wrap32,
 )
-from .program import EPS, Lit, acc_eps, acc_overflow, growth, py_literal
+from .program import EPS, Lit, acc_eps, acc_overflow, fix, growth, py_literal
 from .values import BOOL, I32, NP, ONE, Type, default_int, finfo, is_float, is_int, to_inexact
 
 
@@ -440,6 +440,73 @@ def _scatter_err(args, out, op, t, ctx):
 
 register(OpDef("at", _scatter_gen, _scatter_ref, _scatter_src, err_fn=_scatter_err,
                weight=2))
+
+
+# funcgrad.ops.segment_sum/max/min (jax.ops): rows whose id is outside [0, num_segments)
+# are dropped, negative ones too (no wrap-around); an empty segment holds the identity.
+
+def _segment_gen(b: Builder, opname):
+    x = b.pick(lambda t: t.rank >= 1 and t.dtype != BOOL and (is_float(t.dtype) or not b.grad),
+               lambda: b.any_type(min_rank=1))
+    t = b.types[x]
+    if t.dtype == BOOL:
+        b.reject()
+    kind = "sum" if b.grad else b.choice(["sum", "sum", "max", "min"])
+    seg = b.new_dim(allow_zero=False, pinned=True)
+    n = b.dims.all_sizes(seg)[0]
+    ids = b.new_input(Type((t.dims[0],), I32), style="index", kind="index", bound=seg,
+                      oob=not b.grad and b.flag(0.4))
+    b.emit(opname, (x, ids), {"kind": kind, "num_segments": n},
+           (t.with_(dims=(seg,) + t.dims[1:]),))
+
+
+def _segment_ref(a, p, op, ctx, env):
+    t = op.types[0]
+    x = as_dtype(np.asarray(a[0]), t.dtype)
+    ids = np.asarray(a[1], np.int64).reshape(-1)
+    kind, n = p["kind"], p["num_segments"]
+    if kind == "sum":
+        out = np.zeros((n,) + x.shape[1:], x.dtype)
+    elif is_float(t.dtype):
+        out = np.full((n,) + x.shape[1:], -np.inf if kind == "max" else np.inf, x.dtype)
+    else:
+        info = np.iinfo(NP[t.dtype])
+        out = np.full((n,) + x.shape[1:], info.min if kind == "max" else info.max, x.dtype)
+    for i, s in enumerate(ids):
+        if 0 <= s < n:
+            if kind == "sum":
+                out[s] = out[s] + x[i]
+            elif kind == "max":
+                out[s] = np.where(np.isnan(x[i]) | (x[i] > out[s]), x[i], out[s])
+            else:
+                out[s] = np.where(np.isnan(x[i]) | (x[i] < out[s]), x[i], out[s])
+    return fix(out, Type((), t.dtype))
+
+
+def _segment_err(args, out, op, t, ctx):
+    """A segment that k rows reach is a sum of k terms in the dtype (scatter-add, in any
+    order): k eps times the sum of their magnitudes; max and min are exact."""
+    if op.params["kind"] != "sum":
+        return 0.0
+    p = dict(op.params)
+    a0 = np.nan_to_num(_abs(args[0]), nan=0.0, posinf=0.0)
+    k = _segment_ref([np.ones(np.shape(args[0])), args[1]], p, _F64(op), ctx, None)
+    mag = _segment_ref([a0, args[1]], p, _F64(op), ctx, None)
+    dt = t.dtype
+    return acc_overflow(np.fmax(k, 1) * EPS[dt] * mag, mag, dt, acc=dt)
+
+
+class _F64:
+    """`op` with a float64 result type, for the error model's auxiliary sums."""
+
+    def __init__(self, op):
+        self.types = (op.types[0].with_(dtype="float64"),)
+
+
+register(OpDef("segment", _segment_gen, _segment_ref,
+               lambda a, p, op, ind: (f"fg.ops.segment_{p['kind']}({a[0]}, {a[1]}, "
+                                      f"num_segments={p['num_segments']})"),
+               err_fn=_segment_err))
 
 
 def _take_along_gen(b: Builder, opname):
