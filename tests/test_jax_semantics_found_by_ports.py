@@ -359,3 +359,15 @@ def test_special_function_edges_as_jax(run):
     e = run(lambda x: (sp.logsumexp(x), fg.nn.logsumexp(fnp.zeros((2, 0)) + x.sum(), axis=1)),
             np.zeros(0, np.float32))
     assert float(e[0]) == -np.inf and e[1].tolist() == [-np.inf, -np.inf]
+
+
+def test_full_with_an_array_fill_value_and_a_dtype_broadcasts(run):
+    # JAX broadcasts an array fill value whatever the dtype argument; funcgrad raised in
+    # full(..., dtype=) and full_like (and so in nn.initializers.constant(array))
+    v = np.array([1.0, 2.0], np.float32)
+    a, b, c = run(lambda v: (fnp.full((2, 2), v, dtype=fnp.int32),
+                             fnp.full_like(fnp.zeros((2, 2), fnp.int8), v),
+                             fg.nn.initializers.constant(v)(fg.random.PRNGKey(0), (2, 2))), v)
+    assert a.dtype == np.int32 and a.tolist() == [[1, 2], [1, 2]]
+    assert b.dtype == np.int8 and b.tolist() == [[1, 2], [1, 2]]
+    assert c.dtype == np.float32 and c.tolist() == [[1, 2], [1, 2]]

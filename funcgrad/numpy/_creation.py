@@ -121,6 +121,8 @@ def full(shape, fill_value, dtype=None):
     if dtype is None:
         fv = _arr(fill_value)
         return _st.broadcast_to(fv, shape)
+    if _np.ndim(fill_value) > 0:               # an array fill value broadcasts, as in JAX
+        return _st.broadcast_to(astype(_arr(fill_value), dtype), shape)
     return _st.full(shape, fill_value, _dt.canonicalize(dtype))
 
 
@@ -138,8 +140,10 @@ def ones_like(a, dtype=None, shape=None):
 
 def full_like(a, fill_value, dtype=None, shape=None):
     a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape, "full_like"),
-                    fill_value, dtype or a.dtype)
+    shape = a.shape if shape is None else _shape_tuple(shape, "full_like")
+    if _np.ndim(fill_value) > 0:               # an array fill value broadcasts, as in JAX
+        return _st.broadcast_to(astype(_arr(fill_value), dtype or a.dtype), shape)
+    return _st.full(shape, fill_value, dtype or a.dtype)
 
 
 def empty_like(prototype, dtype=None, shape=None, *, device=None):
