@@ -87,7 +87,7 @@ __all__ = [
     "while_loop", "xor",
     "bessel_i0e", "bessel_i1e", "bitcast_convert_type", "nextafter", "polygamma",
     "reduce_precision", "zeta",
-    "igamma", "igamma_grad_a", "igammac", "random_gamma_grad",
+    "betainc", "igamma", "igamma_grad_a", "igammac", "random_gamma_grad",
     "complex", "conj", "imag", "real",
     "all_gather", "axis_index", "axis_size", "pmax", "pmean", "pmin", "ppermute", "psum",
     "psum_scatter",
@@ -404,6 +404,12 @@ def lgamma(x):
 def digamma(x):
     """psi(x) = d/dx log Gamma(x)."""
     return _sp.digamma(_arr(x))
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b) (funcgrad._ibeta)."""
+    from ._ibeta import betainc as f
+    return f(a, b, x)
 
 
 def igamma(a, x):

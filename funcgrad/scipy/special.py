@@ -11,16 +11,17 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from .. import numpy as fnp
+from .._ibeta import betainc
 from .._igamma import gammainc, gammaincc
 from ..api import custom_jvp
 from ..nn import logsumexp as _nn_logsumexp
 from ..prims import elementwise as _ew
 from ..prims import special as _sp
 
-__all__ = ["betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "factorial", "gamma",
-           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr",
-           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
-           "rel_entr", "softmax", "xlog1py", "xlogy", "zeta"]
+__all__ = ["betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "factorial",
+           "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "kl_div",
+           "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+           "polygamma", "rel_entr", "softmax", "xlog1py", "xlogy", "zeta"]
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)

@@ -1,5 +1,5 @@
-"""The beta distribution (JAX's `jax.scipy.stats.beta`): logpdf and pdf with `loc` and
-`scale`. (No cdf: it needs the regularised incomplete beta function, not in funcgrad yet.)"""
+"""The beta distribution (JAX's `jax.scipy.stats.beta`): logpdf, pdf, cdf, logcdf, sf and
+logsf with `loc` and `scale`."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,3 +23,29 @@ def logpdf(x, a, b, loc=0, scale=1):
 def pdf(x, a, b, loc=0, scale=1):
     """The Beta(a, b) density."""
     return fnp.exp(logpdf(x, a, b, loc, scale))
+
+
+def _y(x, loc, scale):
+    return fnp.clip((x - loc) / scale, 0, 1)
+
+
+def cdf(x, a, b, loc=0, scale=1):
+    """P(X <= x): the regularized incomplete beta function of (x - loc) / scale."""
+    x, a, b, loc, scale = promote(x, a, b, loc, scale)
+    return special.betainc(a, b, _y(x, loc, scale))
+
+
+def logcdf(x, a, b, loc=0, scale=1):
+    """log P(X <= x)."""
+    return fnp.log(cdf(x, a, b, loc, scale))
+
+
+def sf(x, a, b, loc=0, scale=1):
+    """P(X > x) = I_{1-y}(b, a), without the cancellation of 1 - cdf."""
+    x, a, b, loc, scale = promote(x, a, b, loc, scale)
+    return special.betainc(b, a, 1 - _y(x, loc, scale))
+
+
+def logsf(x, a, b, loc=0, scale=1):
+    """log P(X > x)."""
+    return fnp.log(sf(x, a, b, loc, scale))
