@@ -33,12 +33,14 @@ from .devices import device_put, devices, default_backend, Device
 from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
 from .dtypes import float0  # noqa: E402  (JAX's jax.float0: integer inputs' tangent dtype)
 from .api import jacrev as jacobian  # noqa: E402
+from .ad import checkpoint_policies  # noqa: E402  (jax.checkpoint_policies)
 
 from ._version import __version__  # noqa: E402
 
 __all__ = [
     "Array", "ConcretizationTypeError", "Device", "FallbackWarning", "ShapeDtypeStruct",
     "ShapedArray", "UnexpectedTracerError", "block_until_ready", "checkpoint",
+    "checkpoint_policies",
     "clear_caches", "config", "custom_gradient", "custom_jvp", "custom_vjp", "debug", "distributed",
     "debug_infs", "debug_nans", "default_backend", "default_matmul_precision",
     "default_prng_impl", "device_count", "device_get",

@@ -256,11 +256,7 @@ def compare(name: str, key: str, actual, entry) -> None:
 
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
-XFAIL: dict = {
-    "control_pytrees": "jax.checkpoint_policies: funcgrad.ad.checkpoint_policies exists, but "
-                       "funcgrad/__init__.py does not bind it as funcgrad.checkpoint_policies "
-                       "(needs `from .ad import checkpoint_policies`)",
-}
+XFAIL: dict = {}
 
 # Programs also run on the NumPy reference backend (all run on the default backend).
 ON_REFERENCE = ("custom_derivatives", "rnn_scan",
