@@ -13,24 +13,10 @@ import numpy as np
 
 from . import lax
 from . import numpy as fnp
-from ._igamma import CHUNK, MAX_ITERATIONS
+from ._igamma import CHUNK, MAX_ITERATIONS, float_operands
 from .api import custom_jvp, jit
 
 __all__ = ["betainc"]
-
-
-def _operands(a, b, x):
-    a, b, x = fnp.asarray(a), fnp.asarray(b), fnp.asarray(x)
-    dt = fnp.result_type(a, b, x)
-    if fnp.issubdtype(dt, fnp.complexfloating):
-        raise TypeError(f"betainc: complex arguments are not supported (got {a.dtype}, "
-                        f"{b.dtype} and {x.dtype}); pass real floating-point values")
-    if not fnp.issubdtype(dt, fnp.floating):
-        from . import dtypes
-        dt = dtypes.DEFAULT_FLOAT
-    work = dt if np.dtype(dt).itemsize >= 4 else np.dtype(np.float32)
-    a, b, x = fnp.broadcast_arrays(a.astype(work), b.astype(work), x.astype(work))
-    return a, b, x, dt
 
 
 def _fraction(a, b, x):
@@ -156,5 +142,5 @@ def _betainc_jvp(primals, tangents):
 
 def betainc(a, b, x):
     """The regularized incomplete beta function I_x(a, b), differentiable in a, b and x."""
-    a, b, x, dt = _operands(a, b, x)
+    a, b, x, dt = float_operands("betainc", a, b, x)
     return _betainc(a, b, x).astype(dt)

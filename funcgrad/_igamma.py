@@ -30,19 +30,19 @@ MAX_ITERATIONS = 2000
 CHUNK = 16
 
 
-def _operands(name, a, x):
-    """(a, x, result dtype): JAX's promotion, integers to the default float; the work is in
-    float32 at least."""
-    a, x = fnp.asarray(a), fnp.asarray(x)
-    dt = fnp.result_type(a, x)
+def float_operands(name, *xs):
+    """(*xs, result dtype): JAX's promotion, integers to the default float, broadcast
+    together; the work is in float32 at least (also used by funcgrad._ibeta)."""
+    xs = [fnp.asarray(x) for x in xs]
+    dt = fnp.result_type(*xs)
     if fnp.issubdtype(dt, fnp.complexfloating):
-        raise TypeError(f"{name}: complex arguments are not supported (got {a.dtype} and "
-                        f"{x.dtype}); pass real floating-point values")
+        raise TypeError(f"{name}: complex arguments are not supported (got "
+                        f"{', '.join(str(x.dtype) for x in xs)}); pass real floating-point "
+                        "values")
     if not fnp.issubdtype(dt, fnp.floating):
         dt = dtypes.DEFAULT_FLOAT
     work = dt if np.dtype(dt).itemsize >= 4 else np.dtype(np.float32)
-    a, x = fnp.broadcast_arrays(a.astype(work), x.astype(work))
-    return a, x, dt
+    return (*fnp.broadcast_arrays(*[x.astype(work) for x in xs]), dt)
 
 
 def _parts(a, x):
@@ -174,17 +174,23 @@ def _dp_da_jvp(primals, tangents):
     return v, d2a * ta + d2ax * tx
 
 
-@jit
-def _dp_da_impl(a, x):
-    """dP/da (zero at the edges)."""
+def _da_terms(a, x):
+    """(ok, series, lp, t): dP/da = exp(lp) t / a on the series and -exp(lp) t on the
+    fraction; the prefactor exp(lp) is left out (it cancels in random_gamma_grad)."""
     ok, series, s, ds, lp = _parts(a, x)
-    e = fnp.exp(lp)
     a1 = fnp.where(ok, a, 1.0)
     lx = fnp.log(fnp.where(ok, x, 1.0))
     psi = lax.digamma(a1)
-    d_ser = e / a1 * (s * (lx - psi - 1 / a1) + ds)
-    d_frac = -e * (ds + s * (lx - psi))
-    return fnp.where(ok, fnp.where(series, d_ser, d_frac), 0.0)
+    t = fnp.where(series, s * (lx - psi - 1 / a1) + ds, ds + s * (lx - psi))
+    return ok, series, lp, t
+
+
+@jit
+def _dp_da_impl(a, x):
+    """dP/da (zero at the edges)."""
+    ok, series, lp, t = _da_terms(a, x)
+    e = fnp.exp(lp)
+    return fnp.where(ok, fnp.where(series, e / fnp.where(ok, a, 1.0) * t, -e * t), 0.0)
 
 
 def _dp_dx(a, x):
@@ -232,20 +238,20 @@ def _igammac_jvp(primals, tangents):
 def gammainc(a, x):
     """The regularized lower incomplete gamma function P(a, x) (`scipy.special.gammainc`,
     `lax.igamma`), differentiable in both arguments."""
-    a, x, dt = _operands("gammainc", a, x)
+    a, x, dt = float_operands("gammainc", a, x)
     return _igamma(a, x).astype(dt)
 
 
 def gammaincc(a, x):
     """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)
     (`scipy.special.gammaincc`, `lax.igammac`)."""
-    a, x, dt = _operands("gammaincc", a, x)
+    a, x, dt = float_operands("gammaincc", a, x)
     return _igammac(a, x).astype(dt)
 
 
 def igamma_grad_a(a, x):
     """dP(a, x)/da (`lax.igamma_grad_a`)."""
-    a, x, dt = _operands("igamma_grad_a", a, x)
+    a, x, dt = float_operands("igamma_grad_a", a, x)
     return _dp_da(a, x).astype(dt)
 
 
@@ -253,18 +259,13 @@ def random_gamma_grad(a, x):
     """The derivative of a Gamma(a, 1) sample `x` in `a` at fixed CDF value (implicit
     reparameterisation: -(dP/da) / (dP/dx), `lax.random_gamma_grad`). The prefactor
     cancels in the ratio, so it stays finite where the density underflows."""
-    a, x, dt = _operands("random_gamma_grad", a, x)
+    a, x, dt = float_operands("random_gamma_grad", a, x)
     return _gamma_grad_impl(a, x).astype(dt)
 
 
 @jit
 def _gamma_grad_impl(a, x):
-    ok, series, s, ds, _ = _parts(a, x)
-    a1 = fnp.where(ok, a, 1.0)
-    xs = fnp.where(ok, x, 1.0)
-    lx = fnp.log(xs)
-    psi = lax.digamma(a1)
-    g_ser = -xs / a1 * (s * (lx - psi - 1 / a1) + ds)
-    g_frac = xs * (ds + s * (lx - psi))
-    g = fnp.where(series, g_ser, g_frac)
+    ok, series, _, t = _da_terms(a, x)
+    a1, xs = fnp.where(ok, a, 1.0), fnp.where(ok, x, 1.0)
+    g = fnp.where(series, -xs / a1 * t, xs * t)
     return fnp.where(ok, g, fnp.where(x == 0, 0.0, np.nan))
