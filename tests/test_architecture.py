@@ -54,7 +54,8 @@ LAYERS = [
     r"funcgrad\.(api|devices|distributed(\..*)?)$",     # the transforms users call
     # user-facing libraries
     r"funcgrad\.(numpy|lax|nn|random|scipy|stax|optimizers|io|datasets|debug|experimental|"
-    r"testing|_lax_linalg|_lax_scatter|export|mixed_precision|ops)(\..*)?$",
+    r"testing|_lax_linalg|_lax_scatter|_lax_bitcast|_igamma|_ibeta|export|mixed_precision|"
+    r"ops)(\..*)?$",
     r"funcgrad$",                                        # the package
 ]
 # Deferred imports that go up a layer, each for a reason (not to break a cycle by accident).
