@@ -393,7 +393,7 @@ def test_a_fresh_output_is_read_only_and_its_address_is_its_buffer(dtype, n):
     # against 1.3 us through FFI's wrappers); a wrong address would write elsewhere
     from funcgrad.backends import c as cb
     a = cb._outputs.empty((n,), np.dtype(fnp.dtype(dtype)), n * np.dtype(fnp.dtype(dtype)).itemsize)
-    assert cb._fresh_addr(a) == a.__array_interface__["data"][0]
+    assert cb._contiguous_addr(a) == a.__array_interface__["data"][0]
     f = fg.jit(lambda x: x + x, backend="c")
     x = fnp.ones((n,), dtype)
     out = f(x)
