@@ -441,6 +441,21 @@ class If(Stmt):
 
 
 @dataclass(frozen=True, eq=False)
+class While(Stmt):
+    """`while (cond) { body }`; a loop of run-time trip count (OpenMP never splits it)."""
+    cond: Expr
+    body: tuple
+
+    def __post_init__(self):
+        _tuple(self, "body")
+
+
+@dataclass(frozen=True, eq=False)
+class Break(Stmt):
+    """`break;`: leaves the innermost `For` or `While`."""
+
+
+@dataclass(frozen=True, eq=False)
 class Block(Stmt):
     """`{ body }` (a scope)."""
     body: tuple

@@ -301,6 +301,12 @@ class _Printer:
             out.append(f"{pad}}}")
         elif isinstance(st, A.For):
             self.for_(st, ind)
+        elif isinstance(st, A.While):
+            out.append(f"{pad}while ({self.e(st.cond, top=True)}) {{")
+            self.body(st.body, ind + 1)
+            out.append(f"{pad}}}")
+        elif isinstance(st, A.Break):
+            out.append(f"{pad}break;")
         else:
             raise TypeError(f"cannot render {type(st).__name__}")
 
@@ -435,6 +441,8 @@ def loop_work(body) -> int | None:
             if a is None or b is None:
                 return None
             total += 1 + max(a, b)
+        elif isinstance(st, A.While):
+            return None
         elif isinstance(st, A.Block):
             inner = loop_work(st.body)
             if inner is None:

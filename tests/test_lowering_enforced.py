@@ -28,10 +28,11 @@ pytestmark = pytest.mark.skipif(not cbackend.available(), reason="no C compiler"
 
 # Primitives that are not compiled into C loops, and why. Keep the reasons true.
 HOST_STEPS = {
-    # Control flow: the bodies are compiled; a scan whose body compiles entirely becomes a
-    # C loop, otherwise Python drives the compiled body (as cond and while always do).
-    "cond": "drives compiled branches", "scan": "C loop or drives a compiled body",
-    "while": "drives compiled cond/body programs",
+    # Control flow: the bodies are compiled; a scan, while loop or cond whose bodies compile
+    # entirely becomes C control flow, otherwise Python drives the compiled bodies.
+    "cond": "C if/else or drives compiled branches",
+    "scan": "C loop or drives a compiled body",
+    "while": "C loop or drives compiled cond/body programs",
     # Calls are inlined by passes.optimize before lowering (checked below).
     "jit": "inlined", "remat": "inlined", "custom_jvp_call": "inlined",
     "custom_vjp_call": "inlined",

@@ -228,14 +228,11 @@ class Executable(SlotProgram):
                     self.slot_of[step.out.id] = self._slot(src)
                     self.alias[step.out.id] = src.id
                 return
-            if isinstance(step, fusion.Host) and step.eqn.prim is control.scan_p:
-                lowered = self._lower_scan(step.eqn)
+            if isinstance(step, fusion.Host) and step.eqn.prim in HostLoops.PRIMS:
+                lowered = self._lower_control(step.eqn)
                 if lowered is not None:
-                    stmts, used, temps = lowered
-                    length = self.symbols.get(step.eqn.params["length"],
-                                              step.eqn.params["length"])
-                    add(f"scan (length {symbolic.name_of(length)})", stmts, used, temps,
-                        step.eqn.outputs, split=False)
+                    label, stmts, used, temps = lowered
+                    add(label, stmts, used, temps, step.eqn.outputs, split=False)
                     return
             if not _c_supported(step):
                 flush()
@@ -286,6 +283,213 @@ class Executable(SlotProgram):
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
 
+    # --- control flow compiled into the module -----------------------------------------
+
+    def _nested(self, program, tag, invariant=0):
+        """A loop body, loop condition or branch lowered for this module (its functions are
+        added by `_adopt`), or None when part of it runs on the host or an output is a
+        literal. `invariant`: its leading inputs keep their values over every call."""
+        sub = Executable(program, f"{self.name}_{tag}{len(self.extra_functions)}",
+                         compile=False, symbols=self.symbols, invariant_inputs=invariant)
+        if any(kind == "host" for kind, _ in sub.steps) or \
+                any(kind == "lit" and np.ndim(v) != 0 for kind, v, _ in sub.out_slots):
+            return None
+        return sub
+
+    def _adopt(self, sub):
+        self.extra_functions.extend(sub.extra_functions)
+        self.extra_functions.extend(s.fn for s in sub._csteps)
+
+    def _inline(self, sub, temps, args, targets):
+        """(setup, calls): statements running the compiled functions of `sub` in place,
+        reading its input j from the pointer expression `args[j]` and writing its output j
+        to `targets[j]` (copied there when it is an input or repeats another output). Its
+        intermediates get scratch buffers from `temps`; `setup` runs once, before a loop:
+        it clears the header of a GEMM's copy of a loop constant packed at the first call,
+        since the constant's buffer may hold other values than at the last run
+        (gemm._packed_gemm_once)."""
+        import cdsl as C
+        sub_temp, setup = {}, []
+        for key in sub._arena_offsets:
+            if isinstance(key, int):
+                av = sub.slot_avals[key]
+                sub_temp[key] = temps.new(av.shape, av.dtype)
+            else:
+                sub_temp[key] = temps.new(key.shape, key.dtype)
+            if getattr(key, "pack_header", False):
+                setup.append(C.Raw(f"*(intptr_t*){sub_temp[key].param.name} = 0;"))
+
+        def temp_var(key):
+            t = sub_temp[key]
+            return C.Var(t.param.name, cn.ct(t.dtype))
+
+        out_expr, copies, fills = {}, [], []
+        for (kind, bsl, av), target in zip(sub.out_slots, targets):
+            if kind == "lit":                 # a constant output (`lambda x: (x, 1.0)`)
+                fills.append((target, np.asarray(bsl).item(), av))
+            elif bsl >= sub.n_in and bsl in sub.c_written and bsl not in out_expr:
+                out_expr[bsl] = target
+            else:
+                copies.append((bsl, target, sub.slot_avals[bsl].size))
+        calls = []
+        for seg in sub._csteps:
+            call_args = [args[bsl] if bsl < sub.n_in else
+                         out_expr[bsl] if bsl in out_expr else temp_var(bsl)
+                         for bsl in seg.slots]
+            call_args.extend(temp_var(t) for t in seg.temps)
+            call_args.extend(C.Var(p.name, p.type) for p in self._dims_params())
+            calls.append(C.ExprStmt(C.Call(seg.fn.name, tuple(call_args), C.void)))
+        for bsl, target, count in copies:
+            src = args[bsl] if bsl < sub.n_in else out_expr.get(bsl)
+            if src is None:
+                src = temp_var(bsl)
+            z = C.Var("sc", C.i64)
+            calls.append(C.For(z, C.Const(0, C.i64), cn.i64(count), (
+                C.Store(target, z, C.Load(src, z, cn.ct(sub.slot_avals[bsl].dtype))),)))
+        for target, value, av in fills:
+            z = C.Var("sc", C.i64)
+            if cn.is_bf16(av.dtype):      # stored as its bits (the target is any expression)
+                value = C.Const(int(np.asarray(value, av.dtype).view(np.uint16)), C.u16)
+            elif av.dtype == dtypes.float16:   # a float constant converted on the store
+                value = cn.const(float(value), dtypes.float32)
+            else:
+                value = cn.const(value, av.dtype)
+            calls.append(C.For(z, C.Const(0, C.i64), cn.i64(av.size), (
+                C.Store(target, z, value),)))
+        return setup, calls
+
+    def _slot_ptr(self, slot):
+        import cdsl as C
+        return C.Var(self.slot_names[slot], cn.ct(self.slot_avals[slot].dtype))
+
+    def _operands(self, inputs, temps):
+        """(setup, pointer expressions) for a control-flow equation's operands: a scalar
+        literal is stored into a scratch buffer first. None for another literal or a dtype
+        without a C lowering."""
+        import cdsl as C
+        setup, ptrs = [], []
+        for a in inputs:
+            if a.aval.dtype not in _C_DTYPES:
+                return None
+            if not isinstance(a, Lit):
+                ptrs.append(self._slot_ptr(self._slot(a)))
+                continue
+            if a.aval.shape != ():
+                return None
+            t = temps.new((), a.aval.dtype)
+            init = getattr(a, "expr", None)     # a size-derived literal (SymLit)
+            dt = a.aval.dtype
+            setup.append(cn.store(t.param, cn.i64(0), cn.const(a.val.item(), dt)
+                                  if init is None else cn.cast(dt, init)))
+            ptrs.append(C.Var(t.param.name, cn.ct(dt)))
+        return setup, ptrs
+
+    @staticmethod
+    def _copy(dst, src, size, dtype):
+        z = cn.var("cz", dtypes.int64)
+        return cn.for_(z, cn.i64(0), cn.i64(size),
+                       [cn.store(dst, z, cn.load(cn.param(src.name, dtype), z))])
+
+    def _lower_control(self, eqn):
+        """(label, statements, slots used, temps) for a scan, while_loop or cond whose
+        bodies compile to C with no host steps, else None (it runs from Python)."""
+        if eqn.prim is control.scan_p:
+            lowered = self._lower_scan(eqn)
+            if lowered is None:
+                return None
+            length = self.symbols.get(eqn.params["length"], eqn.params["length"])
+            return (f"scan (length {symbolic.name_of(length)})",) + lowered
+        if any(v.aval.dtype not in _C_DTYPES for v in eqn.outputs):
+            return None
+        if eqn.prim is control.while_p:
+            lowered = self._lower_while(eqn)
+            return None if lowered is None else ("while_loop",) + lowered
+        if eqn.prim is control.cond_p:
+            lowered = self._lower_cond(eqn)
+            n = len(eqn.params["branches"])
+            return None if lowered is None else (f"cond ({n} branches)",) + lowered
+        return None
+
+    def _lower_while(self, eqn):
+        """A while loop in C: the condition's and the body's functions are called in turn
+        until the condition is false; the carry alternates between the output buffers (A)
+        and scratch ones (B), by the parity of the trip count, and ends in A."""
+        import cdsl as C
+        p = eqn.params
+        cc, bc = p["cond_nconsts"], p["body_nconsts"]
+        cond = self._nested(p["cond_program"], "wc", cc)
+        body = self._nested(p["body_program"], "wb", bc) if cond is not None else None
+        if body is None:
+            return None
+        temps = gemm.Temps(self._temp_names)
+        operands = self._operands(eqn.inputs, temps)
+        if operands is None:
+            return None
+        self._adopt(cond)
+        self._adopt(body)
+        setup, ins = operands
+        out_slots = [self._slot(v) for v in eqn.outputs]
+        a_ptrs = [self._slot_ptr(sl) for sl in out_slots]
+        b_temps = [temps.new(self.slot_avals[sl].shape, self.slot_avals[sl].dtype)
+                   for sl in out_slots]
+        b_ptrs = [C.Var(t.param.name, a.type) for t, a in zip(b_temps, a_ptrs)]
+        k = C.Var("wk", C.i64)
+        even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
+        odd = C.UnOp("!", even)
+        carry_in = [C.Select(even, a, b, a.type) for a, b in zip(a_ptrs, b_ptrs)]
+        carry_out = [C.Select(odd, a, b, a.type) for a, b in zip(a_ptrs, b_ptrs)]
+        flag = temps.new((), dtypes.bool_)
+        csetup, ccalls = self._inline(cond, temps, ins[:cc] + carry_in,
+                                      [C.Var(flag.param.name, cn.ct(dtypes.bool_))])
+        bsetup, bcalls = self._inline(body, temps, ins[cc:cc + bc] + carry_in, carry_out)
+        stmts = setup + csetup + bsetup
+        for j, sl in enumerate(out_slots):
+            av = self.slot_avals[sl]
+            stmts.append(self._copy(self._param(sl), ins[cc + bc + j], av.size, av.dtype))
+        trip = ccalls + [C.If(C.UnOp("!", cn.load(flag.param, cn.i64(0))), (C.Break(),))] + \
+            bcalls + [C.AugAssign(k, "+", C.Const(1, C.i64))]
+        back = [self._copy(self._param(sl), b, self.slot_avals[sl].size,
+                           self.slot_avals[sl].dtype) for sl, b in zip(out_slots, b_ptrs)]
+        loop = [C.Decl(k, C.Const(0, C.i64)), C.While(C.Const(1, C.i32), tuple(trip)),
+                C.If(odd, tuple(back))]
+        stmts.append(C.Block(tuple(loop)))
+        used = [self._slot(a) for a in eqn.inputs if not isinstance(a, Lit)] + out_slots
+        return stmts, used, temps
+
+    def _lower_cond(self, eqn):
+        """`cond`/`switch` in C: the branch the index picks (clamped to the branches, as
+        JAX does) runs its functions, writing the equation's outputs."""
+        import cdsl as C
+        branches = eqn.params["branches"]
+        subs = []
+        for i, b in enumerate(branches):
+            sub = self._nested(b, f"br{i}_", 0)
+            if sub is None:
+                return None
+            subs.append(sub)
+        temps = gemm.Temps(self._temp_names)
+        operands = self._operands(eqn.inputs, temps)
+        if operands is None:
+            return None
+        for sub in subs:
+            self._adopt(sub)
+        setup, ins = operands
+        out_slots = [self._slot(v) for v in eqn.outputs]
+        targets = [self._slot_ptr(sl) for sl in out_slots]
+        idt = eqn.inputs[0].aval.dtype
+        index = cn.load(cn.param(ins[0].name, idt), cn.i64(0))
+        arms = []
+        for sub in subs:
+            bsetup, calls = self._inline(sub, temps, ins[1:], targets)
+            arms.append(bsetup + calls)
+        # if (i <= 0) b0 else if (i == 1) b1 ... else b_last: out-of-range indices clamp
+        chain = tuple(arms[-1])
+        for i in range(len(arms) - 2, -1, -1):
+            test = C.BinOp("<=" if i == 0 else "==", index, cn.const(i, idt), C.bool_)
+            chain = (C.If(test, tuple(arms[i]), chain),)
+        used = [self._slot(a) for a in eqn.inputs if not isinstance(a, Lit)] + out_slots
+        return setup + list(chain), used, temps
+
     def _lower_scan(self, eqn):
         """A scan whose body compiles to C with no host steps becomes a C loop calling the
         body's functions (compiled into this module): x_i / y_i are pointer offsets into the
@@ -299,42 +503,26 @@ class Executable(SlotProgram):
                for j, a in enumerate(eqn.inputs)):
             return None
         n = self.symbols.get(n, n)
-        body = Executable(p["program"], f"{self.name}_b{len(self.extra_functions)}",
-                          compile=False, symbols=self.symbols, invariant_inputs=nc)
-        if any(kind == "host" for kind, _ in body.steps) or not body._csteps or \
-                any(kind != "slot" for kind, _, _ in body.out_slots):
-            return None
         if any(a.aval.dtype not in _C_DTYPES for a in eqn.inputs):
             return None
-        self.extra_functions.extend(body.extra_functions)
-        self.extra_functions.extend(s.fn for s in body._csteps)
+        body = self._nested(p["program"], "b", nc)
+        if body is None or not body._csteps:
+            return None
+        self._adopt(body)
         in_slots = [None if isinstance(a, Lit) else self._slot(a) for a in eqn.inputs]
         out_slots = [self._slot(v) for v in eqn.outputs]
         used = [s for s in in_slots if s is not None] + list(out_slots)
         temps = gemm.Temps(self._temp_names)
-        pv = lambda sl: C.Var(self.slot_names[sl], cn.ct(self.slot_avals[sl].dtype))  # noqa: E731
+        pv = self._slot_ptr
         carry_b = []
         for sl in out_slots[:ncar]:
             av = self.slot_avals[sl]
             carry_b.append(temps.new(av.shape, av.dtype))
-        body_temp = {}
-        for key in body._arena_offsets:
-            if isinstance(key, int):
-                av = body.slot_avals[key]
-                body_temp[key] = temps.new(av.shape, av.dtype)
-            else:
-                body_temp[key] = temps.new(key.shape, key.dtype)
         k = C.Var("sk", C.i64)
         i = C.Var("si", C.i64)
         even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
-        stmts = []
-        # A body GEMM's copy of a loop constant, packed at the first iteration: its header
-        # (the address it was packed from) is cleared, since the constant's buffer may hold
-        # other values than at the last call (gemm._packed_gemm_once).
-        for key, t in body_temp.items():
-            if getattr(key, "pack_header", False):
-                stmts.append(C.Raw(f"*(intptr_t*){t.param.name} = 0;"))
         # carry init -> buffer A (the output slot)
+        stmts = []
         for j in range(ncar):
             src, dst = in_slots[nc + j], out_slots[j]
             z = C.Var("sz", C.i64)
@@ -353,59 +541,23 @@ class Executable(SlotProgram):
             b = C.Var(carry_b[j].param.name, a.type)
             return C.Select(even if which == "in" else C.UnOp("!", even), a, b, a.type)
 
-        body_args = {}
-        for j in range(nc):
-            body_args[j] = pv(in_slots[j])
-        for j in range(ncar):
-            body_args[nc + j] = carry_ptr(j, "in")
-        nx = len(in_slots) - nc - ncar
-        for j in range(nx):
-            sl = in_slots[nc + ncar + j]
+        args = [pv(in_slots[j]) for j in range(nc)]
+        args += [carry_ptr(j, "in") for j in range(ncar)]
+        for j in range(nc + ncar, len(in_slots)):
             # (the operand's own shape: its slot may be a reshape's source, of another shape,
             # e.g. the f32[36] a scatter wrote for a f32[6,2,3] cotangent; fuzz seed
             # 20261302)
-            elems = math.prod(eqn.inputs[nc + ncar + j].aval.shape[1:])
-            body_args[nc + ncar + j] = C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)),
-                                               pv(sl).type)
-        out_expr = {}
-        copies = []   # (source body slot, target expression, element count)
-        for j, (_, bsl, _) in enumerate(body.out_slots):
-            if j < ncar:
-                target = carry_ptr(j, "out")
-            else:
-                sl = out_slots[j]
-                elems = math.prod(eqn.outputs[j].aval.shape[1:])
-                target = C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)), pv(sl).type)
-            if bsl >= body.n_in and bsl in body.c_written and bsl not in out_expr:
-                out_expr[bsl] = target
-            else:
-                # An output that is an input, or repeats another output: copied after the
-                # body has run.
-                copies.append((bsl, target, body.slot_avals[bsl].size))
-        calls = [C.Decl(i, C.BinOp("-", cn.i64(n - 1), k, C.i64) if rev else k)]
-        for seg in body._csteps:
-            args = []
-            for bsl in seg.slots:
-                if bsl < body.n_in:
-                    args.append(body_args[bsl])
-                elif bsl in out_expr:
-                    args.append(out_expr[bsl])
-                else:
-                    t = body_temp[bsl]
-                    args.append(C.Var(t.param.name, cn.ct(t.dtype)))
-            for t in seg.temps:
-                bt = body_temp[t]
-                args.append(C.Var(bt.param.name, cn.ct(bt.dtype)))
-            args.extend(C.Var(p.name, p.type) for p in self._dims_params())
-            calls.append(C.ExprStmt(C.Call(seg.fn.name, tuple(args), C.void)))
-        for bsl, target, count in copies:
-            src = body_args[bsl] if bsl < body.n_in else out_expr.get(bsl)
-            if src is None:
-                src = C.Var(body_temp[bsl].param.name, cn.ct(body_temp[bsl].dtype))
-            z = C.Var("sc", C.i64)
-            calls.append(C.For(z, C.Const(0, C.i64), cn.i64(count), (
-                C.Store(target, z, C.Load(src, z,
-                                                    cn.ct(body.slot_avals[bsl].dtype))),)))
+            elems = math.prod(eqn.inputs[j].aval.shape[1:])
+            sl = in_slots[j]
+            args.append(C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)), pv(sl).type))
+        targets = [carry_ptr(j, "out") for j in range(ncar)]
+        for j in range(ncar, len(out_slots)):
+            sl = out_slots[j]
+            elems = math.prod(eqn.outputs[j].aval.shape[1:])
+            targets.append(C.BinOp("+", pv(sl), C.BinOp("*", i, cn.i64(elems)), pv(sl).type))
+        setup, calls = self._inline(body, temps, args, targets)
+        calls = [C.Decl(i, C.BinOp("-", cn.i64(n - 1), k, C.i64) if rev else k)] + calls
+        stmts = setup + stmts
         stmts.append(C.For(k, C.Const(0, C.i64), cn.i64(n), tuple(calls)))
         if n % 2 == 1:
             for j in range(ncar):
