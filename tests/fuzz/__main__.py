@@ -36,6 +36,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1,
                     help="worker processes fuzzing at once (worker k explores its own "
                          "hypothesis seeds); their summaries are merged")
+    ap.add_argument("--boost", default="",
+                    help="ops drawn more often, with factors, e.g. 'while_loop:6,cond:4' "
+                         "(to aim a run at one part of the backends)")
     ap.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--summary-json", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -45,6 +48,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("POCL_CACHE_DIR", tempfile.mkdtemp(prefix="pocl-fuzz-"))
     warnings.simplefilter("ignore")
 
+    if args.boost:
+        # read by generate.op_menu, here and in the worker processes
+        os.environ["FUNCGRAD_FUZZ_BOOST"] = args.boost
     if args.jobs > 1:
         return _run_jobs(args, argv if argv is not None else sys.argv[1:])
 

@@ -9,6 +9,7 @@ recent value, sizes move to the front of `values.SIZES`, styles to plain values.
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 from hypothesis import strategies as st
@@ -277,8 +278,23 @@ class Builder:
         return [o for o in produced if o not in self.used]
 
 
+def _boost() -> dict:
+    """{op name: weight factor} from FUNCGRAD_FUZZ_BOOST ('while_loop:6,cond:4'), set by
+    `python -m tests.fuzz --boost`."""
+    out = {}
+    for part in os.environ.get("FUNCGRAD_FUZZ_BOOST", "").split(","):
+        name, _, k = part.strip().partition(":")
+        if name:
+            out[name] = int(k or 4)
+    return out
+
+
 def op_menu(mode: str, depth: int, only=None) -> list[str]:
     from .ops import OPS
+    boost = _boost()
+    unknown = set(boost) - set(OPS)
+    if unknown:
+        raise ValueError(f"FUNCGRAD_FUZZ_BOOST names unknown ops {sorted(unknown)}")
     menu = []
     for name, spec in OPS.items():
         if only is not None and name not in only:
@@ -287,7 +303,7 @@ def op_menu(mode: str, depth: int, only=None) -> list[str]:
             continue
         if spec.control and depth >= MAX_DEPTH:
             continue
-        menu.extend([name] * spec.weight)
+        menu.extend([name] * (spec.weight * boost.get(name, 1)))
     return menu
 
 
