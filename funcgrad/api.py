@@ -487,7 +487,10 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
                 raise ValueError(f"vmap({fname}) must have at least one non-None value in "
                                  "in_axes (or pass axis_size)")
             size = axis_size
-        leaves = [core.to_array(x) if not isinstance(x, Array) else x for x in leaves]
+        # As JAX: an unmapped leaf reaches `fun` as it was passed (a Python int stays an
+        # int, usable as a shape); only mapped leaves become Arrays.
+        leaves = [core.to_array(x) if d is not None and not isinstance(x, Array) else x
+                  for x, d in zip(leaves, dims)]
         dims = [None if d is None else d % leaves[i].ndim for i, d in enumerate(dims)]
         store = {}
 

@@ -371,3 +371,137 @@ def test_full_with_an_array_fill_value_and_a_dtype_broadcasts(run):
     assert a.dtype == np.int32 and a.tolist() == [[1, 2], [1, 2]]
     assert b.dtype == np.int8 and b.tolist() == [[1, 2], [1, 2]]
     assert c.dtype == np.float32 and c.tolist() == [[1, 2], [1, 2]]
+
+
+# --- found by the second batch of ports of 2026-12-02 ----------------------------------------
+
+def test_vmap_passes_unmapped_arguments_through_unchanged():
+    # JAX hands an in_axes=None leaf to the function as it was passed: a Python int stays
+    # an int (random.split(key, n_steps), jnp.zeros(n)); funcgrad made it an Array, and
+    # random.split raised "shape must be a tuple of non-negative integers"
+    seen = []
+
+    def f(x, n, s):
+        seen.append((type(n), type(s)))
+        return fnp.zeros(n) + x
+
+    out = fg.vmap(f, in_axes=(0, None, None))(fnp.ones(3), 2, "tag")
+    assert seen == [(int, str)] and out.shape == (3, 2)
+    keys = fg.vmap(lambda k, n: fg.random.split(k, n), in_axes=(0, None))(
+        fg.random.split(fg.random.PRNGKey(0), 2), 4)
+    assert keys.shape == (2, 4, 2)
+    np.testing.assert_array_equal(np.asarray(keys[1]),
+                                  np.asarray(fg.random.split(fg.random.split(
+                                      fg.random.PRNGKey(0), 2)[1], 4)))
+    g = fg.grad(lambda s: fg.vmap(lambda x, c: x * c, in_axes=(0, None))(fnp.ones(3), s).sum())
+    assert float(g(2.5)) == 3.0
+
+
+def test_pad_has_every_mode_and_checks_its_keywords(run):
+    # 'linear_ramp', 'maximum', 'minimum', 'mean', 'median', 'empty' and a callable mode
+    # raised NotImplementedError, and reflect_type='odd' was ignored silently (the even
+    # reflection came back); JAX's values
+    v = np.array([1.0, 2.0, 4.0, 3.0], np.float32)
+    out = run(lambda v: (fnp.pad(v, (3, 2), mode="linear_ramp", end_values=(10.0, -2.0)),
+                         fnp.pad(v, (1, 2), mode="maximum", stat_length=2),
+                         fnp.pad(v, 2, mode="mean"),
+                         fnp.pad(v, (2, 1), mode="minimum", stat_length=(3, 1)),
+                         fnp.pad(v, 1, mode="median"),
+                         fnp.pad(v, (2, 2), mode="reflect", reflect_type="odd"),
+                         fnp.pad(v, 3, mode="symmetric", reflect_type="odd"),
+                         fnp.pad(v, (7, 6), mode="reflect", reflect_type="odd"),
+                         fnp.pad(v, 1, mode="empty")), v)
+    np.testing.assert_allclose(out[0], [10, 7, 4, 1, 2, 4, 3, 0.5, -2], rtol=1e-6)
+    np.testing.assert_array_equal(out[1], [2, 1, 2, 4, 3, 4, 4])
+    np.testing.assert_array_equal(out[2], [2.5, 2.5, 1, 2, 4, 3, 2.5, 2.5])
+    np.testing.assert_array_equal(out[3], [1, 1, 1, 2, 4, 3, 3])
+    np.testing.assert_array_equal(out[4], [2.5, 1, 2, 4, 3, 2.5])
+    np.testing.assert_array_equal(out[5], [-2, 0, 1, 2, 4, 3, 2, 4])
+    np.testing.assert_array_equal(out[6], [-2, 0, 1, 1, 2, 4, 3, 3, 2, 4])
+    np.testing.assert_array_equal(out[7], [-4, -3, -2, 0, -1, -2, 0, 1, 2, 4, 3, 2, 4, 5, 6,
+                                           8, 7])
+    np.testing.assert_array_equal(out[8], [0, 1, 2, 4, 3, 0])
+    # integer statistics are rounded half to even before the cast (median of [1, 2] is 2)
+    i = run(lambda x: (fnp.pad(x, (2, 2), mode="median", stat_length=2),
+                       fnp.pad(x, 2, mode="mean"),
+                       fnp.pad(x[:3], (3, 2), mode="linear_ramp", end_values=(-4, 10))),
+            np.array([1, 2, 3, 4], np.int32))
+    assert i[0].tolist() == [2, 2, 1, 2, 3, 4, 4, 4] and i[0].dtype == np.int32
+    assert i[1].tolist() == [2, 2, 1, 2, 3, 4, 2, 2]
+    assert i[2].tolist() == [-4, -3, -1, 1, 2, 3, 6, 10]
+    m = run(lambda m: fnp.pad(m, ((1, 2), (2, 1)), mode="symmetric", reflect_type="odd"),
+            np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))
+    np.testing.assert_array_equal(m, [[0, 1, 1, 2, 2], [0, 1, 1, 2, 2], [2, 3, 3, 4, 4],
+                                      [2, 3, 3, 4, 4], [4, 5, 5, 6, 6]])
+
+    def custom(row, width, iaxis, kwargs):
+        return row.at[:width[0]].set(kwargs["before"]).at[len(row) - width[1]:].set(-1.0)
+    c = fnp.pad(fnp.array([2.0, 3.0, 4.0]), 2, custom, before=-10.0)
+    np.testing.assert_array_equal(np.asarray(c), [-10, -10, 2, 3, 4, -1, -1])
+    with pytest.raises(ValueError, match="unsupported keyword"):
+        fnp.pad(fnp.ones(3), 1, mode="edge", stat_length=2)
+    with pytest.raises(ValueError, match="unsupported keyword"):
+        fnp.pad(fnp.ones(3), 1, mode="constant", reflect_type="odd")
+
+
+def test_at_updates_with_mode_clip_clamp_their_indices(run):
+    # JAX: mode='clip' moves an out-of-bounds update onto the nearest element (each axis
+    # clamped, after negative indices wrap); funcgrad raised NotImplementedError
+    x = np.array([0.0, 1.0, 2.0, 3.0], np.float32)
+    a, b, c = run(lambda x: (x.at[np.array([-9, 7, 2])].add(np.array([1.0, 2.0, 3.0]),
+                                                            mode="clip"),
+                             fnp.zeros((2, 3)).at[np.array([5, -5]), np.array([1, 9])].set(
+                                 np.array([1.0, 2.0]), mode="clip"),
+                             x.at[np.array([12, -20])].set(np.array([7.0, 8.0]), mode="clip")),
+                x)
+    np.testing.assert_array_equal(a, [1, 1, 5, 5])
+    np.testing.assert_array_equal(b, [[0, 0, 2], [0, 1, 0]])
+    np.testing.assert_array_equal(c, [8, 1, 2, 7])
+    d = run(lambda x: x.at[np.array([5])].power(2.0, mode="clip"), x[1:])
+    np.testing.assert_array_equal(d, [1, 2, 9])
+    g = run(fg.grad(lambda u: fnp.sum(fnp.zeros(3).at[np.array([0, 8, 9])].add(u, mode="clip")
+                                      * np.array([1.0, 2.0, 3.0], np.float32))),
+            np.ones(3, np.float32))
+    np.testing.assert_array_equal(g, [1, 3, 3])
+
+
+def test_linspace_to_integers_rounds_down_and_logspace_keeps_fractional_exponents(run):
+    # JAX (and NumPy 2) floor linspace's values for an integer dtype; funcgrad truncated
+    # toward zero ([-4, -2, 0] for [-4, -3, -1]). logspace(..., dtype=int32) rounded the
+    # exponents, giving [1, 1, 10] where JAX gives [1, 3, 10].
+    assert np.asarray(fnp.linspace(-4, 1, 3, endpoint=False, dtype=fnp.int32)).tolist() == \
+        [-4, -3, -1]
+    assert np.asarray(fnp.linspace(-7.5, 3, 5, dtype=fnp.int32)).tolist() == [-8, -5, -3, 0, 3]
+    assert np.asarray(fnp.logspace(0, 1, 3, dtype=fnp.int32)).tolist() == [1, 3, 10]
+    assert np.asarray(fnp.linspace(0, 1, 3, dtype=bool)).tolist() == [False, True, True]
+
+
+def test_reduce_window_with_any_computation_operands_and_init(run):
+    # JAX's reduce_window takes any associative, commutative computation, a pytree of
+    # operands and any init value; funcgrad raised TypeError ("computation must be
+    # lax.add, lax.max or lax.min") or NotImplementedError (an init that is not the
+    # identity). XLA's CPU backend skips padding and base-dilation holes, so the init enters
+    # each window once: JAX's values.
+    x = np.array([1.0, -4.0, 2.0, -0.5, 3.0, -3.5], np.float32)
+    out = run(lambda x: (
+        lax.reduce_window(x, 0.0, lambda p, q: fnp.maximum(fnp.abs(p), fnp.abs(q)), (3,),
+                          (1,), "SAME"),
+        lax.reduce_window(x, 1.0, lax.add, (3,), (1,), "SAME"),
+        lax.reduce_window(x, 10.0, lax.max, (2,), (1,), "VALID", base_dilation=(2,)),
+        lax.reduce_window(x, 0.5, lax.mul, (2,), (2,), ((1, 1),), window_dilation=(2,)),
+        lax.reduce_window(fnp.arange(12.0).reshape(3, 4), 2.0, lax.mul, (2, 2), (1, 2),
+                          ((0, 1), (1, 0)))), x)
+    np.testing.assert_array_equal(out[0], [4, 4, 4, 3, 3.5, 3.5])
+    np.testing.assert_array_equal(out[1], [-2, 0, -1.5, 5.5, 0, 0.5])
+    np.testing.assert_array_equal(out[2], [10] * 10)
+    np.testing.assert_array_equal(out[3], [-2, 1, 0.875])
+    np.testing.assert_array_equal(out[4], [[0, 120], [64, 5400], [16, 180]])
+
+    def comp(a, b):
+        (va, ia), (vb, ib) = a, b
+        pick = (va > vb) | ((va == vb) & (ia < ib))
+        return fnp.where(pick, va, vb), fnp.where(pick, ia, ib)
+    v, i = run(lambda x: lax.reduce_window((x, fnp.arange(6)), (-fnp.inf, fnp.int32(0)), comp,
+                                           (3,), (1,), "VALID"), x)
+    np.testing.assert_array_equal(v, [2, 2, 3, 3])
+    assert i.dtype == np.int32 and i.tolist() == [2, 2, 4, 4]

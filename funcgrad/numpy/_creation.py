@@ -177,8 +177,8 @@ def arange(start, stop=None, step=None, dtype=None):
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop` (included when `endpoint`), along
-    a new `axis`; complex endpoints give complex values; an integer `dtype` truncates the
-    values computed in floating point (NumPy)."""
+    a new `axis`; complex endpoints give complex values; an integer `dtype` rounds the
+    values computed in floating point down (NumPy 2's and JAX's floor, not truncation)."""
     if dtype is None:
         common = result_type(start, stop)
         dtype = common if _dt.is_inexact(common) else _dt.DEFAULT_FLOAT_()
@@ -187,7 +187,10 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         dtype = _dt.canonicalize(dtype)
     if not _dt.is_inexact(dtype):
         out = linspace(start, stop, num, endpoint, retstep, None, axis)
-        return (out[0].astype(dtype), out[1]) if retstep else out.astype(dtype)
+        if _dt.is_bool(dtype):
+            return (out[0].astype(dtype), out[1]) if retstep else out.astype(dtype)
+        return ((_ew.floor(out[0]).astype(dtype), out[1]) if retstep else
+                _ew.floor(out).astype(dtype))
     num = _st.static_int(num, "linspace", "num")
     start, stop = asarray(start, dtype), asarray(stop, dtype)
     div = (num - 1) if endpoint else num
@@ -202,7 +205,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    """`base ** linspace(start, stop, ...)` (complex exponents give complex values)."""
+    """`base ** linspace(start, stop, ...)` (complex exponents give complex values),
+    computed in floating point and then cast to `dtype` (an integer `dtype` does not round
+    the exponents: logspace(0, 1, 3, dtype=int32) is [1, 3, 10], as JAX's)."""
+    if dtype is not None and not _dt.is_inexact(_dt.canonicalize(dtype)):
+        return logspace(start, stop, num, endpoint, base, None, axis).astype(dtype)
     exps = linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
     return power(asarray(base, _dt.real_dtype(exps.dtype)), exps)
 

@@ -401,15 +401,17 @@ class _IndexUpdateRef:
         self.array = array
         self.index = index
 
-    def _scatter(self, values, mode):
+    def _scatter(self, values, mode, clip=False):
         x = self.array
         if x.size == 0:
             # Every update is out of bounds: dropped, as JAX's scatter does.
             return x
-        valid = []
+        valid = None if clip else []
+        # with mode='clip' the gather of positions clamps each index into its axis (as a
+        # read does), so an out-of-bounds update lands on the nearest element
         ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape) if x.size else
                        zeros(x.shape, _dt.int32), self.index, valid)
-        if valid[0] is not None:
+        if valid is not None and valid[0] is not None:
             # Out-of-bounds updates are dropped (JAX's scatter mode), not clamped.
             ids = where(valid[0], ids, full_like(ids, x.size))
         v = _arr(values)
@@ -424,7 +426,8 @@ class _IndexUpdateRef:
     def _check_kwargs(self, method, kwargs):
         """JAX's keyword arguments of `.at[...]` methods: the index hints are accepted;
         `mode` may only name what funcgrad does (updates drop out-of-bounds indices, `get`
-        clamps them, as JAX's defaults); anything else is an error, never ignored."""
+        clamps them, as JAX's defaults; updates clamp them too with mode='clip'); anything
+        else is an error, never ignored. Returns (fill, fill_value, clip)."""
         kwargs = dict(kwargs)
         kwargs.pop("indices_are_sorted", None)
         kwargs.pop("unique_indices", None)
@@ -436,8 +439,8 @@ class _IndexUpdateRef:
             allowed, names = (_Mode.CLIP, _Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
                 "'clip', 'fill', 'promise_in_bounds'"
         else:
-            allowed, names = (_Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
-                "'drop', 'fill', 'promise_in_bounds'"
+            allowed, names = (_Mode.CLIP, _Mode.FILL_OR_DROP, _Mode.PROMISE_IN_BOUNDS), \
+                "'clip', 'drop', 'fill', 'promise_in_bounds'"
         if mode is not None and _Mode.from_any(mode) not in allowed:
             raise NotImplementedError(f".at[...].{method}: mode={mode!r} is not supported; "
                                       f"funcgrad supports {names} here")
@@ -448,13 +451,14 @@ class _IndexUpdateRef:
         if fill_value is not None and not fill:
             raise TypeError(f".at[...].get: fill_value applies to mode='fill' only, got "
                             f"mode={mode!r}")
-        return fill, fill_value
+        clip = mode is not None and _Mode.from_any(mode) is _Mode.CLIP
+        return fill, fill_value, clip
 
     def get(self, **kwargs):
         """JAX's `.at[idx].get()`: out-of-bounds integer indices are clamped, or with
         mode='fill' give `fill_value` (NaN for floats, the most negative integer, the
         largest unsigned one, True)."""
-        fill, fill_value = self._check_kwargs("get", kwargs)
+        fill, fill_value, _ = self._check_kwargs("get", kwargs)
         if not fill:
             return _getitem(self.array, self.index)
         # a static int out of range gives the fill too (not an IndexError): as a 0-d array
@@ -468,33 +472,28 @@ class _IndexUpdateRef:
                      .astype(res.dtype))
 
     def set(self, values, **kwargs):
-        self._check_kwargs("set", kwargs)
-        return self._scatter(values, "set")
+        return self._scatter(values, "set", self._check_kwargs("set", kwargs)[2])
 
     def add(self, values, **kwargs):
-        self._check_kwargs("add", kwargs)
-        return self._scatter(values, "add")
+        return self._scatter(values, "add", self._check_kwargs("add", kwargs)[2])
 
     def mul(self, values, **kwargs):
-        self._check_kwargs("mul", kwargs)
-        return self._scatter(values, "mul")
+        return self._scatter(values, "mul", self._check_kwargs("mul", kwargs)[2])
 
     multiply = mul
 
     def min(self, values, **kwargs):
-        self._check_kwargs("min", kwargs)
-        return self._scatter(values, "min")
+        return self._scatter(values, "min", self._check_kwargs("min", kwargs)[2])
 
     def max(self, values, **kwargs):
-        self._check_kwargs("max", kwargs)
-        return self._scatter(values, "max")
+        return self._scatter(values, "max", self._check_kwargs("max", kwargs)[2])
 
     def divide(self, values, **kwargs):
         return self.mul(reciprocal(values), **kwargs)
 
     def power(self, values, **kwargs):
-        self._check_kwargs("power", kwargs)
-        return self.set(power(self.get(), values))
+        clip = self._check_kwargs("power", kwargs)[2]
+        return self._scatter(power(self.get(), values), "set", clip)
 
 
 class _AtHelper:

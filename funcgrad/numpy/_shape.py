@@ -378,15 +378,99 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
     return take(x, asarray(idx.astype(_np.int32)), axis=axis)
 
 
-def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
+_PAD_KWARGS = {
+    "constant": ("constant_values",), "edge": (), "wrap": (), "empty": (),
+    "reflect": ("reflect_type",), "symmetric": ("reflect_type",),
+    "linear_ramp": ("end_values",),
+    "maximum": ("stat_length",), "minimum": ("stat_length",), "mean": ("stat_length",),
+    "median": ("stat_length",),
+}
+
+
+def _pad_pairs(value, nd, name):
+    """JAX's _broadcast_to_pairs: a scalar, (v,), (before, after), ((b, a),) or one pair
+    per axis -> nd (before, after) pairs (values kept as given)."""
+    v = _np.asarray(value, dtype=object) if not isinstance(value, Array) else None
+    if v is None:
+        value = _np.asarray(value)
+        v = value.astype(object)
+    if v.shape in ((), (1,), (1, 1)):
+        x = v.reshape(()).item()
+        return [(x, x)] * nd
+    if v.shape in ((2,), (1, 2)):
+        a, b = v.reshape(2).tolist()
+        return [(a, b)] * nd
+    if v.shape == (nd, 1):
+        return [(x, x) for x in v[:, 0].tolist()]
+    if v.shape == (nd, 2):
+        return [tuple(r) for r in v.tolist()]
+    raise ValueError(f"jnp.pad: {name} with nd={nd} has unsupported shape {v.shape}. "
+                     f"Valid shapes are ({nd}, 2), (1, 2), (2,), (1,), or ().")
+
+
+def _pad_reflect_odd(x, ax, lo, hi, mode):
+    """JAX's reflect/symmetric padding with reflect_type='odd' along one axis: each
+    reflected block is 2 * edge - block, the edge moving outwards block by block."""
+    n = x.shape[ax]
+
+    def build(arr, padding, before):
+        edge = (_ix.slice_in_dim(arr, 0, 1, 1, ax) if before else
+                _ix.slice_in_dim(arr, arr.shape[ax] - 1, arr.shape[ax], 1, ax))
+        offset = 1 if (mode == "reflect" and n > 1) else 0
+        while padding > 0:
+            cur = builtins.min(padding, n - offset)
+            padding -= cur
+            size = arr.shape[ax]
+            if before:
+                start, stop = offset, offset + cur
+            else:
+                start = size - (cur + offset)
+                stop = size if (mode == "symmetric" or n == 1) else size - 1
+            blk = flip(_ix.slice_in_dim(arr, start, stop, 1, ax), ax)
+            blk = 2 * edge - blk
+            if n > 1:
+                edge = (_ix.slice_in_dim(blk, 0, 1, 1, ax) if before else
+                        _ix.slice_in_dim(blk, blk.shape[ax] - 1, blk.shape[ax], 1, ax))
+            arr = concatenate([blk, arr] if before else [arr, blk], axis=ax)
+        return arr
+
+    return build(build(x, lo, True), hi, False)
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    """JAX's `jnp.pad`: every NumPy mode ('constant', 'edge', 'wrap', 'reflect' and
+    'symmetric' with `reflect_type`, 'linear_ramp' with `end_values`, 'maximum',
+    'minimum', 'mean', 'median' with `stat_length`, 'empty' (zeros, as JAX)) and a
+    callable `mode(vector, iaxis_pad_width, iaxis, kwargs)` applied along each axis of the
+    zero-padded array. Statistics of integer arrays are rounded (half to even) before the
+    cast back, as JAX's; a keyword the mode does not take is an error."""
     x = _arr(array)
     if _np.asarray(pad_width).dtype.kind not in "iub":
         raise TypeError(f"pad: pad_width must be integers, got {pad_width!r}")
     pw = _np.broadcast_to(_np.asarray(pad_width, dtype=_np.int64).reshape(-1, 2)
                           if _np.ndim(pad_width) else _np.asarray([[pad_width, pad_width]]),
                           (x.ndim, 2))
+    if callable(mode):
+        from ._extra import apply_along_axis
+        out = pad(x, pw)
+        for ax in range(out.ndim):
+            out = apply_along_axis(mode, ax, out, (int(pw[ax, 0]), int(pw[ax, 1])), ax,
+                                   kwargs)
+        return out
+    if mode not in _PAD_KWARGS:
+        raise ValueError(f"Unimplemented padding mode '{mode}' for np.pad.")
+    unsupported = sorted(set(kwargs) - set(_PAD_KWARGS[mode]))
+    if unsupported:
+        raise ValueError(f"unsupported keyword arguments for mode '{mode}': {unsupported}")
+    if _np.any(pw < 0):
+        raise ValueError("index can't contain negative values")
+    if x.ndim == 0:
+        return x
+    for ax in range(x.ndim):
+        if x.shape[ax] == 0 and mode not in ("constant", "empty") and pw[ax].any():
+            raise ValueError(f"Cannot apply '{mode}' padding to empty axis")
     if mode == "constant":
-        cv = _np.asarray(constant_values)
+        cv = _np.asarray(kwargs.get("constant_values", 0))
         if cv.ndim:
             cv = _np.broadcast_to(cv.reshape(-1, 2) if cv.size > 1 else cv.reshape(1, 1),
                                   (x.ndim, 2))
@@ -399,6 +483,19 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
             return out
         return _ix.pad(x, _st.full((), cv.item(), x.dtype),
                        [(int(lo), int(hi), 0) for lo, hi in pw])
+    if mode == "empty":
+        return _ix.pad(x, _st.full((), 0, x.dtype), [(int(lo), int(hi), 0) for lo, hi in pw])
+    reflect_type = kwargs.get("reflect_type", "even")
+    if reflect_type not in ("even", "odd"):
+        raise ValueError(f"jnp.pad: reflect_type must be 'even' or 'odd', got "
+                         f"{reflect_type!r}")
+    if mode in ("reflect", "symmetric") and reflect_type == "odd":
+        out = x
+        for ax in range(x.ndim):
+            lo, hi = int(pw[ax, 0]), int(pw[ax, 1])
+            if lo or hi:
+                out = _pad_reflect_odd(out, ax, lo, hi, mode)
+        return out
     if mode in ("edge", "reflect", "symmetric", "wrap"):
         out = x
         for ax in range(x.ndim):
@@ -421,7 +518,46 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
                 idx = _np.where(idx >= n, period - 1 - idx, idx)
             out = take(out, asarray(idx.astype(_np.int32)), axis=ax)
         return out
-    raise NotImplementedError(f"pad: mode {mode!r} is not supported")
+    if mode == "linear_ramp":
+        from ._creation import linspace
+        ends = _pad_pairs(kwargs.get("end_values", 0), x.ndim, "end_values")
+        out = x
+        for ax in range(x.ndim):
+            n = out.shape[ax]
+            first = squeeze(_ix.slice_in_dim(out, 0, 1, 1, ax), ax)
+            last = squeeze(_ix.slice_in_dim(out, n - 1, n, 1, ax), ax)
+            before = linspace(ends[ax][0], first, int(pw[ax, 0]), endpoint=False,
+                              dtype=x.dtype, axis=ax)
+            after = flip(linspace(ends[ax][1], last, int(pw[ax, 1]), endpoint=False,
+                                  dtype=x.dtype, axis=ax), ax)
+            out = concatenate([before, out, after], axis=ax)
+        return out
+    # the statistics
+    from . import _reductions, _quantiles
+    from ._elementwise import round as _round
+    stat = {"maximum": _reductions.max, "minimum": _reductions.min,
+            "mean": _reductions.mean, "median": _quantiles.median}[mode]
+    lengths = kwargs.get("stat_length")
+    if lengths is not None:
+        lengths = _pad_pairs(lengths, x.ndim, "stat_length")
+    out = x
+    for ax in range(x.ndim):
+        n = out.shape[ax]
+        if lengths is None:
+            s_lo = s_hi = stat(out, axis=ax, keepdims=True)
+        else:
+            lb, la = (int(v) for v in lengths[ax])
+            if lb == 0 or la == 0:
+                raise ValueError("stat_length of 0 yields no value for padding")
+            lb, la = builtins.min(lb, n), builtins.min(la, n)
+            s_lo = stat(_ix.slice_in_dim(out, 0, lb, 1, ax), axis=ax, keepdims=True)
+            s_hi = stat(_ix.slice_in_dim(out, n - la, n, 1, ax), axis=ax, keepdims=True)
+        if _np.issubdtype(x.dtype, _np.integer):
+            s_lo, s_hi = _round(s_lo), _round(s_hi)
+        s_lo, s_hi = astype(s_lo, x.dtype), astype(s_hi, x.dtype)
+        out = concatenate([repeat(s_lo, int(pw[ax, 0]), axis=ax), out,
+                           repeat(s_hi, int(pw[ax, 1]), axis=ax)], axis=ax)
+    return out
 
 
 def resize(a, new_shape):

@@ -215,11 +215,14 @@ def reduce_window(x, *args, **kwargs):
     `lax.add`/`lax.max`/`lax.min`). Two call forms:
     `reduce_window(x, computation, window_dimensions, window_strides, padding)` and JAX's
     `reduce_window(x, init_value, computation, window_dimensions, window_strides, padding)`,
-    where `init_value` must be the monoid's identity (0 for sum, -inf/+inf for max/min),
-    and which also takes JAX's `base_dilation` and `window_dilation` (positionally after
+    which also takes JAX's `base_dilation` and `window_dilation` (positionally after
     `padding`, or by name). `padding` is 'SAME', 'VALID' or (lo, hi) pairs; padded cells
-    hold the identity."""
-    x = core.to_array(x)
+    hold the identity (the init value). In the JAX form, `operand` may be a pytree of
+    arrays with a matching pytree of init values, `computation(acc, x)` any associative and
+    commutative function of such pytrees, and `init_value` any scalar: it starts every
+    window's reduction, as in XLA."""
+    operands = x
+    x = x if isinstance(x, (tuple, list, dict)) else core.to_array(x)
     names = ("computation", "window_dimensions", "window_strides", "padding")
     dilations = {}
     if args and not (isinstance(args[0], str) or callable(args[0])) or "init_value" in kwargs:
@@ -243,10 +246,91 @@ def reduce_window(x, *args, **kwargs):
     padding = vals["padding"]
     if len(args) > 4:
         raise TypeError("reduce_window: too many positional arguments")
+    if init is not None and _needs_generic(operands, init, computation):
+        return _generic_reduce_window(operands, init, computation, window_dimensions,
+                                      window_strides, padding, **dilations)
     if any(v != 1 for d in dilations.values() for v in d):
         return _dilated_reduce_window(x, computation, window_dimensions, window_strides,
                                       padding, init, **dilations)
     return _reduce_window(x, computation, window_dimensions, window_strides, padding, init)
+
+
+def _needs_generic(operands, init, computation):
+    """Whether JAX's reduce_window(operand, init_value, computation, ...) needs the general
+    evaluation: a pytree of operands, a computation other than add/max/min, or an init
+    value other than the computation's identity."""
+    from . import elementwise as ew
+    if isinstance(operands, (tuple, list, dict)):
+        return True
+    name = {ew.add: "sum", ew.max: "max", ew.min: "min"}.get(computation, computation) \
+        if callable(computation) else computation
+    if name not in _COMPUTATIONS:
+        return True
+    if isinstance(init, core.Tracer):
+        return True
+    got = np.asarray(init)
+    dtype = core.to_array(operands).dtype
+    return got.shape != () or got.astype(dtype) != window_init(name, dtype)
+
+
+def _generic_reduce_window(operands, init, computation, window_dimensions, window_strides,
+                           padding, base_dilation=None, window_dilation=None):
+    """XLA's ReduceWindow for any computation (JAX's `lax.reduce_window` with a custom
+    function, several operands, or an init value that is not an identity): the operands
+    are dilated and padded with the init values, and each output starts from the init values
+    and combines the window's elements in window order with `computation(acc, x)` (XLA's
+    contract: associative and commutative, so the order does not change the result)."""
+    from .. import tree_util
+    from . import elementwise as ew
+    ops, tree = tree_util.tree_flatten(operands)
+    inits, init_tree = tree_util.tree_flatten(init)
+    if tree != init_tree:
+        raise TypeError(f"reduce_window: operands {tree} and init_values {init_tree} have "
+                        "different structures")
+    ops = [core.to_array(o) for o in ops]
+    if any(o.shape != ops[0].shape for o in ops):
+        raise TypeError(f"reduce_window: operands must share a shape, got "
+                        f"{[o.shape for o in ops]}")
+    inits = [ew.convert_element_type(core.to_array(i), o.dtype) for i, o in zip(inits, ops)]
+    if any(i.shape != () for i in inits):
+        raise TypeError("reduce_window: init values must be scalars")
+    nd = ops[0].ndim
+    window_dimensions = tuple(int(w) for w in window_dimensions)
+    window_strides = tuple(int(v) for v in window_strides)
+    base_dilation = tuple(base_dilation or (1,) * nd)
+    window_dilation = tuple(window_dilation or (1,) * nd)
+    if not (len(window_dimensions) == len(window_strides) == len(base_dilation) ==
+            len(window_dilation) == nd):
+        raise TypeError(f"reduce_window: window_dimensions {window_dimensions}, strides "
+                        f"{window_strides} and dilations must have one entry per dim of "
+                        f"{ops[0].shape}")
+    span = tuple((w - 1) * r + 1 for w, r in zip(window_dimensions, window_dilation))
+    if isinstance(padding, str):
+        padding = padtype_to_pads(ops[0].shape, span, window_strides, padding)
+    cfg = [(int(lo), int(hi), d - 1) for (lo, hi), d in zip(padding, base_dilation)]
+    # XLA's CPU backend skips the padding and the holes of a base dilation (they do not
+    # enter the computation: reduce_window(x, 2.0, lax.mul, ...) multiplies the init in
+    # once per window), so the cells added here are masked out
+    present = pad(full(ops[0].shape, True, np.dtype(bool)), full((), False, np.dtype(bool)),
+                  cfg)
+    ops = [pad(o, i, cfg) for o, i in zip(ops, inits)]
+    out_shape = reduce_window_shape_tuple(ops[0].shape, span, window_strides, ((0, 0),) * nd)
+    acc = [full(out_shape, i, o.dtype) for i, o in zip(inits, ops)]
+    if 0 in out_shape:
+        return tree_util.tree_unflatten(tree, acc)
+    masked = any(lo or hi or d > 1 for lo, hi, d in cfg)
+    for k in itertools.product(*[range(w) for w in window_dimensions]):
+        start = [kk * r for kk, r in zip(k, window_dilation)]
+        limit = [st + (n - 1) * sd + 1 for st, n, sd in zip(start, out_shape, window_strides)]
+        vs = [slice(o, start, limit, window_strides) for o in ops]
+        out = computation(tree_util.tree_unflatten(tree, acc),
+                          tree_util.tree_unflatten(tree, vs))
+        new = [core.to_array(a) for a in tree_util.tree_leaves(out)]
+        if masked:
+            keep = slice(present, start, limit, window_strides)
+            new = [ew.select(keep, n_, a) for n_, a in zip(new, acc)]
+        acc = new
+    return tree_util.tree_unflatten(tree, acc)
 
 
 def _dilated_reduce_window(x, computation, window_dimensions, window_strides, padding, init,
