@@ -138,3 +138,33 @@ def test_keys_under_grad_and_jit_of_sampling_function():
     noise = a(random.normal(key, (3,)))
     np.testing.assert_allclose(a(g), 2 * (1 + 0.1 * noise), rtol=1e-5)
     np.testing.assert_allclose(a(fg.jit(fg.grad(loss))(w, key)), a(g), rtol=1e-5)
+
+
+def test_eager_draws_run_threefry_compiled(monkeypatch):
+    """Eagerly, Threefry's ~200 operations run as one compiled call (JAX jits its random
+    functions the same way), not one dispatch each: a normal draw dispatches a few dozen
+    primitives, not hundreds, and gives the same bits as under jit."""
+    from funcgrad import core
+    counted = []
+    orig = core.EvalTrace.process_primitive
+
+    def spy(self, primitive, tracers, params):
+        counted.append(primitive.name)
+        return orig(self, primitive, tracers, params)
+
+    from funcgrad.backends import c as cbackend
+    if not cbackend.available():
+        pytest.skip("no C compiler")
+    key = random.PRNGKey(5)
+    with fg.config.override("backend", "c"):
+        eager = random.normal(key, (7, 3))      # compiled before counting
+        monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
+        again = random.normal(key, (7, 3))
+        split = random.split(key, 4)
+        monkeypatch.undo()
+    assert len(counted) < 80, counted        # (the jitted calls take the fast path)
+    np.testing.assert_array_equal(np.asarray(eager), np.asarray(again))
+    np.testing.assert_array_equal(
+        np.asarray(eager), np.asarray(fg.jit(lambda k: random.normal(k, (7, 3)))(key)))
+    np.testing.assert_array_equal(
+        np.asarray(split), np.asarray(fg.jit(lambda k: random.split(k, 4))(key)))
