@@ -505,3 +505,21 @@ def test_reduce_window_with_any_computation_operands_and_init(run):
                                            (3,), (1,), "VALID"), x)
     np.testing.assert_array_equal(v, [2, 2, 3, 3])
     assert i.dtype == np.int32 and i.tolist() == [2, 2, 4, 4]
+
+
+def test_einsum_takes_numpy_s_sublist_form(run):
+    # jnp.einsum(a, [0, 1], b, [1, 2], [2, 0]) (NumPy's and JAX's interleaved form) raised
+    # AttributeError ('ArrayImpl' object has no attribute 'replace')
+    a = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    out = run(lambda a, b: (fnp.einsum(a, [0, 1], b, [1, 2], [2, 0]),
+                            fnp.einsum(a, [0, 1], b, [1, 2]),
+                            fnp.einsum(a, [Ellipsis, 1], b, [1, 2], [Ellipsis, 2]),
+                            fnp.einsum(a, [1, 0])), a, b)
+    np.testing.assert_array_equal(out[0], (a @ b).T)
+    np.testing.assert_array_equal(out[1], a @ b)
+    np.testing.assert_array_equal(out[2], a @ b)
+    np.testing.assert_array_equal(out[3], a.T)      # implicit output: labels in order
+    with pytest.raises(TypeError, match="sublist labels"):
+        fnp.einsum(a, [0, "x"])
+

@@ -132,12 +132,41 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     return _la.dot_general(x, y, (ax, ((), ())), _pet(preferred_element_type))
 
 
+_EINSUM_SYMBOLS = _string.ascii_lowercase + _string.ascii_uppercase
+
+
+def _einsum_sublists(args):
+    """NumPy's sublist form (operand, sublist, operand, sublist, ..., [output sublist]) ->
+    (subscripts, operands): integer labels in [0, 52) name a..z, A..Z as in NumPy."""
+    def spec(sub):
+        out = []
+        for v in sub:
+            if v is Ellipsis:
+                out.append("...")
+            elif isinstance(v, (int, _np.integer)) and 0 <= int(v) < len(_EINSUM_SYMBOLS):
+                out.append(_EINSUM_SYMBOLS[int(v)])
+            else:
+                raise TypeError(f"einsum: sublist labels must be integers in [0, 52) or "
+                                f"Ellipsis, got {v!r}")
+        return "".join(out)
+
+    operands = list(args[0::2][:len(args) // 2])
+    subs = [spec(sub) for sub in args[1::2][:len(args) // 2]]
+    subscripts = ",".join(subs)
+    if len(args) % 2:
+        subscripts += "->" + spec(args[-1])
+    return subscripts, tuple(operands)
+
+
 def einsum(subscripts, *operands, optimize=None, precision=None, preferred_element_type=None):
     """Einstein summation via pairwise `dot_general` contractions. `preferred_element_type`
     is the result's dtype and the accumulation's (JAX): bfloat16/float16 operands with a
     float32 one contract in float32 inside dot_general, other operands are converted to it
     first; `optimize` and `precision` are accepted (funcgrad picks its own order and
-    computes in the operands' precision)."""
+    computes in the operands' precision). The operands may also be given in NumPy's
+    sublist form, `einsum(a, [0, 1], b, [1, 2], [0, 2])` (`...` as `Ellipsis`)."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _einsum_sublists((subscripts,) + operands)
     ops = _promote_dtypes_only(operands, "einsum")
     pet = _pet(preferred_element_type)
     pair_pet = None
