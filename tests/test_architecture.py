@@ -54,7 +54,7 @@ LAYERS = [
     r"funcgrad\.(api|devices|distributed(\..*)?)$",     # the transforms users call
     # user-facing libraries
     r"funcgrad\.(numpy|lax|nn|random|scipy|stax|optimizers|io|datasets|debug|experimental|"
-    r"testing|_lax_linalg|_lax_scatter|_lax_bitcast|_igamma|_ibeta|export|mixed_precision|"
+    r"testing|_lax_linalg|_lax_scatter|_lax_bitcast|_igamma|_ibeta|export|mixed_precision|image|"
     r"ops)(\..*)?$",
     r"funcgrad$",                                        # the package
 ]
