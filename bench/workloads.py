@@ -15,7 +15,8 @@ literally the same program.
 This module holds the original workloads and the registry (`WORKLOADS`, `ORDER`); the
 stax CNN and the convolution microbenchmarks are in `workloads_conv.py`, the training steps
 fed NumPy batches in `workloads_train.py`, the call costs by argument kind in
-`workloads_calls.py`, and the shared pieces in `common.py`.
+`workloads_calls.py`, loops to a tolerance and branches in scans in `workloads_control.py`,
+and the shared pieces in `common.py`.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import functools
 
 import numpy as np
 
-from bench import workloads_calls, workloads_conv, workloads_train
+from bench import workloads_calls, workloads_control, workloads_conv, workloads_train
 from bench.common import (  # noqa: F401
     FRAMEWORKS,
     LR,
@@ -655,13 +656,14 @@ WORKLOADS = {
 WORKLOADS.update(workloads_conv.WORKLOADS)
 WORKLOADS.update(workloads_train.WORKLOADS)
 WORKLOADS.update(workloads_calls.WORKLOADS)
+WORKLOADS.update(workloads_control.WORKLOADS)
 
 # the order of the tables; "first_call" is measured by bench.run in fresh processes
 ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_step_stax",
          "mnist1d_step", "tiny_step", "gru_step", "conv1d", "conv1d_grad", "conv2d_s2",
          "conv2d_s2_grad", "elementwise", "matmul", "dispatch", "call_numpy_arg",
          "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree", "log_softmax",
-         "rnn", "first_call"]
+         "rnn", "while_newton", "scan_cond", "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
                        f"{sorted(WORKLOADS)} and first_call")
