@@ -121,8 +121,11 @@ def _canonical(dtype, kind: str) -> np.dtype:
     if dtype is None or dtype is {"float": float, "int": int, "uint": None}[kind]:
         return _default(kind)
     dt = dtypes.canonicalize(dtype)
-    if _x64_mode() is False and dt.itemsize == 8:
-        dt = np.dtype(dt.kind + "4") if dt.kind != "f" else dtypes.float32
+    if _x64_mode() is False:
+        # the 64-bit types narrow (complex128 to complex64; complex64 is 8 bytes and stays)
+        dt = {np.dtype(np.float64): dtypes.float32, np.dtype(np.int64): np.dtype(np.int32),
+              np.dtype(np.uint64): np.dtype(np.uint32),
+              np.dtype(np.complex128): np.dtype(np.complex64)}.get(np.dtype(dt), dt)
     return dt
 
 
@@ -864,9 +867,19 @@ def _normal(data, shape, dt) -> Array:
 
 
 def normal(key, shape=(), dtype=None) -> Array:
-    """Standard normal samples: sqrt(2) * erfinv(u) for u uniform in (-1, 1), as JAX."""
+    """Standard normal samples: sqrt(2) * erfinv(u) for u uniform in (-1, 1), as JAX. A
+    complex `dtype` gives (re + 1j * im) / sqrt(2) from the two keys of split(key), as
+    JAX's (unit variance in all)."""
     data, _ = _check_key("normal", key)
-    return _normal(data, _shape(shape, "normal"), _float_dtype(dtype, "normal"))
+    shape = _shape(shape, "normal")
+    dt = _canonical(dtype, "float")
+    if dtypes.is_complex(dt):
+        real = dtypes.real_dtype(dt)
+        k_re, k_im = _split_n(data, 2)
+        re = ew.convert_element_type(_normal(k_re, shape, real), dt)
+        im = ew.convert_element_type(_normal(k_im, shape, real), dt)
+        return ew.div(ew.add(re, ew.mul(_const(1j, dt), im)), _const(np.sqrt(2.0), dt))
+    return _normal(data, shape, _float_dtype(dtype, "normal"))
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None) -> Array:
@@ -1702,7 +1715,7 @@ def _binomial_inversion(data, count, q, shape, dt, max_iters):
 
     def body(state):
         i, num, total, k = state
-        k, sub = _split_n(k, 2)
+        sub, k = _split_n(k, 2)          # JAX's order: the draw's key first
         num = ew.select(ew.le(total, count), ew.add(num, one), num)
         u = _uniform(sub, shape, dt, 0.0, 1.0)
         gap = ew.ceil(ew.div(ew.log(u), log1mq))
@@ -1756,8 +1769,8 @@ def _binomial_btrs(data, count, q, shape, dt, max_iters):
         bound = ew.sub(ew.sub(bound, _stirling_tail(kk)),
                        _stirling_tail(ew.sub(count, kk)))
         accept = ew.or_(squeeze, ew.and_(ew.not_(outside), ew.le(log_v, bound)))
-        take = ew.and_(accept, ew.not_(accepted))
-        out = ew.select(take, kk, out)
+        # as JAX's: a lane accepted again while others still loop takes the new proposal
+        out = ew.select(accept, kk, out)
         return ew.add(i, _const(1, dtypes.int32)), out, ew.or_(accepted, accept), k
 
     def cond(state):
@@ -1770,41 +1783,41 @@ def _binomial_btrs(data, count, q, shape, dt, max_iters):
 
 
 def _binomial(data, n, p, shape, dt) -> Array:
-    # A fractional count is floored, as NumPy's and JAX's binomial do.
-    count = ew.floor(_full_to(_float_param(n, dt), shape))
+    # JAX's _binomial step for step (one key for both samplers, its edge values), so that
+    # a key gives JAX's draws.
+    count = _full_to(_float_param(n, dt), shape)
     prob = _full_to(_float_param(p, dt), shape)
     one, zero = _const(1.0, dt), _const(0.0, dt)
-    flip = ew.gt(prob, _const(0.5, dt))
-    q = ew.select(flip, ew.sub(one, prob), prob)
-    bad = ew.or_(ew.or_(ew.ne(count, count), ew.lt(count, zero)),
-                 ew.or_(ew.not_(ew.is_finite(count)),
-                        ew.or_(ew.ne(prob, prob), ew.or_(ew.lt(prob, zero),
-                                                          ew.gt(prob, one)))))
-    trivial = ew.or_(bad, ew.or_(ew.eq(q, zero), ew.eq(count, zero)))
-    use_inversion = ew.or_(trivial, ew.le(ew.mul(count, q), _const(10.0, dt)))
-    # Lanes of the other method (and trivial ones) get parameters that end its loop at once.
-    dummy_q = st.full(shape, 0.5, dt)
-    count_inv = ew.select(ew.and_(use_inversion, ew.not_(trivial)), count,
-                          st.full(shape, 0.0, dt))
-    q_inv = ew.select(ew.and_(use_inversion, ew.not_(trivial)), q, dummy_q)
+    p_lt_half = ew.lt(prob, _const(0.5, dt))
+    q = ew.select(p_lt_half, prob, ew.sub(one, prob))
+    count_nan_or_neg = ew.or_(ew.ne(count, count), ew.lt(count, zero))
+    count_inf = ew.eq(ew.abs(count), _const(np.inf, dt))
+    q_is_nan = ew.ne(q, q)
+    q_l_0 = ew.lt(q, zero)
+    q = ew.select(ew.or_(q_is_nan, q_l_0), st.full(shape, 0.01, dt), q)
+    use_inversion = ew.or_(count_nan_or_neg, ew.le(ew.mul(count, q), _const(10.0, dt)))
+    # A fractional count is floored, as NumPy's and JAX's binomial do.
+    count = ew.floor(count)
+    count_inv = ew.select(use_inversion, count, st.full(shape, 0.0, dt))
     count_btrs = ew.select(use_inversion, st.full(shape, 1e4, dt), count)
-    q_btrs = ew.select(use_inversion, dummy_q, q)
+    q_btrs = ew.select(use_inversion, st.full(shape, 0.5, dt), q)
     max_iters = _const(np.iinfo(np.int32).max, dtypes.int32)
-    k_inv, k_btrs = _split_n(data, 2)
     k = ew.select(use_inversion,
-                  _binomial_inversion(k_inv, count_inv, q_inv, shape, dt, max_iters),
-                  _binomial_btrs(k_btrs, count_btrs, q_btrs, shape, dt, max_iters))
-    k = ew.select(ew.or_(ew.eq(q, zero), ew.eq(count, zero)), st.full(shape, 0.0, dt), k)
-    k = ew.select(flip, ew.sub(count, k), k)
-    return ew.select(bad, st.full(shape, np.nan, dt), k)
+                  _binomial_inversion(data, count_inv, q, shape, dt, max_iters),
+                  _binomial_btrs(data, count_btrs, q_btrs, shape, dt, max_iters))
+    invalid = ew.or_(ew.or_(q_l_0, q_is_nan), count_nan_or_neg)
+    k = ew.select(invalid, st.full(shape, np.nan, dt), k)
+    k = ew.select(ew.and_(count_inf, ew.not_(invalid)), st.full(shape, np.inf, dt), k)
+    keep = ew.or_(ew.or_(p_lt_half, count_nan_or_neg), ew.or_(q_is_nan, count_inf))
+    return ew.select(keep, k, ew.sub(count, k))
 
 
 def binomial(key, n, p, shape=None, dtype=None) -> Array:
     """Binomial(n, p) counts, as floats of `dtype` (as JAX). Exact samplers, as JAX's: for
     n * min(p, 1 - p) <= 10 the count of geometric waiting times that fit in n trials
     (inversion), above it Hormann's BTRS rejection; p > 1/2 samples n - Binomial(n, 1 - p).
-    A fractional n is floored; NaN for a negative, infinite or NaN n or a p outside
-    [0, 1]."""
+    A fractional n is floored; NaN for a negative or NaN n or a p outside [0, 1], inf for
+    an infinite n (JAX's values; the same key gives JAX's draws)."""
     data, _ = _check_key("binomial", key)
     dt = _float_dtype(dtype, "binomial")
     shape = _broadcast_shape("binomial", shape, n, p)

@@ -523,3 +523,35 @@ def test_einsum_takes_numpy_s_sublist_form(run):
     with pytest.raises(TypeError, match="sublist labels"):
         fnp.einsum(a, [0, "x"])
 
+
+
+def test_binomial_and_multinomial_draw_jax_s_values():
+    # funcgrad split the key between its two samplers, drew the inversion sampler's
+    # uniforms from the other half of each split, and kept BTRS's first acceptance, so a
+    # key gave other draws than JAX's ([3, 6, 4, 3, 6] for JAX's [0, 1, 4, 3, 6]); an
+    # infinite count gave NaN where JAX gives inf
+    k = fg.random.PRNGKey(3)
+    np.testing.assert_array_equal(np.asarray(fg.random.binomial(k, 10, 0.3, (5,))),
+                                  [0, 1, 4, 3, 6])
+    np.testing.assert_array_equal(np.asarray(fg.random.multinomial(k, 10, fnp.array(
+        [0.2, 0.3, 0.5]))), [1, 3, 6])
+    key = fg.random.PRNGKey(11)
+    np.testing.assert_array_equal(np.asarray(fg.random.binomial(
+        key, fnp.array([20.0, 200.0, 3.0, 50.0]), fnp.array([0.3, 0.3, 0.9, 0.6]))),
+        [5, 57, 2, 29])
+    np.testing.assert_array_equal(np.asarray(fg.random.multinomial(
+        key, 10, fnp.array([0.2, 0.3, 0.5]))), [3, 3, 4])
+    assert float(fg.random.binomial(key, np.inf, 0.5)) == np.inf
+
+
+def test_normal_with_a_complex_dtype():
+    # JAX: (re + 1j * im) / sqrt(2) from split(key); funcgrad raised TypeError ("data type
+    # 'c4' not understood": complex64 was narrowed as if it were a 64-bit type)
+    k = fg.random.PRNGKey(3)
+    z = fg.random.normal(k, (2,), dtype=fnp.complex64)
+    assert z.dtype == np.complex64
+    np.testing.assert_allclose(np.asarray(z), [-1.6817402 - 1.3740652j,
+                                               -1.206442 + 0.07411618j], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(fg.jit(
+        lambda k: fg.random.normal(k, (2,), dtype=fnp.complex64))(k)), np.asarray(z),
+        rtol=1e-6)

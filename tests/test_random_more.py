@@ -175,7 +175,8 @@ def test_binomial_edges_and_broadcast():
     n = np.array([0.0, -1.0, np.nan, np.inf, 5.0, 5.0, 5.0, 7.0, 3.7], np.float32)
     p = np.array([0.5, 0.5, 0.5, 0.5, 0.0, 1.0, 1.5, np.nan, 1.0], np.float32)
     out = np.asarray(random.binomial(KEY, n, p))
-    np.testing.assert_array_equal(out, [0, np.nan, np.nan, np.nan, 0, 5, np.nan, np.nan, 3])
+    # JAX's values: an infinite count gives inf
+    np.testing.assert_array_equal(out, [0, np.nan, np.nan, np.inf, 0, 5, np.nan, np.nan, 3])
     assert random.binomial(KEY, np.full((2, 1), 10.0), np.array([0.1, 0.5, 0.9]),
                            (4, 2, 3)).shape == (4, 2, 3)
 
