@@ -61,6 +61,12 @@ class Eqn:
         self.params = dict(params)
         self.outputs = list(outputs)
 
+    # JAX's JaxprEqn names, for code that walks a jaxpr from make_jaxpr (funcgrad's
+    # primitives and their number differ from JAX's: compare results, not programs)
+    primitive = property(lambda self: self.prim)
+    invars = property(lambda self: self.inputs)
+    outvars = property(lambda self: self.outputs)
+
     def __repr__(self):
         return f"Eqn({self.prim.name}, {self.inputs}, {self.outputs})"
 
@@ -102,6 +108,11 @@ class ClosedProgram:
 
     in_avals = property(lambda self: self.program.in_avals)
     out_avals = property(lambda self: self.program.out_avals)
+    # JAX's ClosedJaxpr names: `.jaxpr` (with .invars, .outvars, .constvars, .eqns),
+    # `.eqns`, `.literals`
+    jaxpr = property(lambda self: self.program)
+    eqns = property(lambda self: self.program.eqns)
+    literals = property(lambda self: self.consts)
 
     def __str__(self):
         return pp_program(self.program)

@@ -555,3 +555,16 @@ def test_normal_with_a_complex_dtype():
     np.testing.assert_allclose(np.asarray(fg.jit(
         lambda k: fg.random.normal(k, (2,), dtype=fnp.complex64))(k)), np.asarray(z),
         rtol=1e-6)
+
+
+def test_make_jaxpr_result_has_jax_s_attribute_names():
+    # code that walks a jaxpr (`make_jaxpr(f)(x).jaxpr.eqns`, `eqn.primitive.name`,
+    # `eqn.invars`) raised AttributeError ('ClosedProgram' object has no attribute 'jaxpr');
+    # the programs themselves are funcgrad's, not JAX's
+    closed = fg.make_jaxpr(lambda v: fnp.sin(v) * 2)(fnp.ones(3))
+    assert closed.jaxpr is closed.program and closed.eqns == closed.jaxpr.eqns
+    assert [e.primitive.name for e in closed.jaxpr.eqns] == ["sin", "mul"]
+    first = closed.jaxpr.eqns[0]
+    assert first.invars == closed.jaxpr.invars and first.outvars[0] is first.outputs[0]
+    assert closed.literals == closed.consts == []
+    assert closed.jaxpr.outvars[0].aval.shape == (3,)
