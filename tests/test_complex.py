@@ -380,8 +380,12 @@ def test_conv_preferred_element_type_accumulates_without_rounding():
                 lax.conv(x, w, (1, 1), "SAME", preferred_element_type=np.float32)):
         assert out.dtype == np.float32
         np.testing.assert_allclose(np.asarray(out), np.asarray(exact), rtol=1e-5, atol=1e-5)
-    t = lax.conv_transpose(x, w, (2, 2), "SAME", preferred_element_type=np.float32)
-    t_exact = lax.conv_transpose(x.astype(np.float32), w.astype(np.float32), (2, 2), "SAME")
+    # conv_transpose's default layout is channels-last (JAX's): name this one
+    dn = ("NCHW", "OIHW", "NCHW")
+    t = lax.conv_transpose(x, w, (2, 2), "SAME", dimension_numbers=dn,
+                           preferred_element_type=np.float32)
+    t_exact = lax.conv_transpose(x.astype(np.float32), w.astype(np.float32), (2, 2), "SAME",
+                                 dimension_numbers=dn)
     assert t.dtype == np.float32
     np.testing.assert_allclose(np.asarray(t), np.asarray(t_exact), rtol=1e-5, atol=1e-5)
 

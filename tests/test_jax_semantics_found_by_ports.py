@@ -568,3 +568,67 @@ def test_make_jaxpr_result_has_jax_s_attribute_names():
     assert first.invars == closed.jaxpr.invars and first.outvars[0] is first.outputs[0]
     assert closed.literals == closed.consts == []
     assert closed.jaxpr.outvars[0].aval.shape == (3,)
+
+
+def test_unravel_index_clips_out_of_range_indices(run):
+    # JAX: an index in [-size, 0) counts from the end, others out of range clip to the
+    # first or last element; funcgrad wrapped them modulo the size (7 in a (2, 3) array gave
+    # (0, 1) where JAX gives (1, 2))
+    r, c = run(lambda i: fnp.unravel_index(i, (2, 3)),
+               np.array([0, 5, 7, -1, -6, -7, 100], np.int32))
+    assert r.tolist() == [0, 1, 1, 1, 0, 0, 1] and c.tolist() == [0, 2, 2, 2, 0, 0, 2]
+
+
+def test_insert_takes_index_arrays_and_slices(run):
+    # jnp.insert took one int only: an index array raised TypeError, a scalar value along
+    # an axis raised in reshape; JAX's values
+    v = np.array([0.0, 0.0, 1.0, 2.0, 0.0, 3.0, 0.0], np.float32)
+    x = np.array([[3.0, -1.0, 2.0], [0.0, 5.0, -4.0]], np.float32)
+    out = run(lambda v, x: (fnp.insert(v, fnp.array([1, 3]), fnp.array([9.0, 8.0])),
+                            fnp.insert(v, fnp.array([3, 1, 3, -1, 99]),
+                                       fnp.array([9.0, 8.0, 7.0, 6.0, 5.0])),
+                            fnp.insert(x, 1, 7.0, axis=1),
+                            fnp.insert(x, 1, fnp.array([7.0, 6.0]), axis=1),
+                            fnp.insert(x, slice(0, 3, 2), -1.0, axis=1),
+                            fnp.insert(x, 2, fnp.array([7, 6, 5]), axis=0)), v, x)
+    assert out[0].tolist() == [0, 9, 0, 1, 8, 2, 0, 3, 0]
+    assert out[1].tolist() == [0, 8, 0, 1, 9, 7, 2, 0, 3, 6, 0, 5]
+    assert out[2].tolist() == [[3, 7, -1, 2], [0, 7, 5, -4]]
+    assert out[3].tolist() == [[3, 7, -1, 2], [0, 6, 5, -4]]
+    assert out[4].tolist() == [[-1, 3, -1, -1, 2], [-1, 0, 5, -1, -4]]
+    assert out[5].tolist() == [[3, -1, 2], [0, 5, -4], [7, 6, 5]]
+
+
+def test_unwrap_of_integers_with_an_integer_period_stays_integer(run):
+    # JAX promotes p with period: int32 input and period=8 give int32 (funcgrad: float32)
+    a, b = run(lambda p: (fnp.unwrap(p, period=8), fnp.unwrap(p, period=7)),
+               np.array([0, 5, 9, 2, 7], np.int32))
+    assert a.dtype == np.int32 and a.tolist() == [0, -3, 1, 2, -1]
+    assert b.tolist() == [0, -2, 1, 1, -1]
+
+
+def test_conv_transpose_defaults_to_channels_last(run):
+    # JAX's conv_transpose without dimension_numbers is NHC/HIO, NHWC/HWIO (unlike
+    # conv_general_dilated); funcgrad read NCH/OIH and raised on a channels-last call
+    x = np.arange(8.0, dtype=np.float32).reshape(1, 4, 2)
+    w = np.arange(6.0, dtype=np.float32).reshape(3, 2, 1) / 10
+    out = run(lambda x, w: lax.conv_transpose(x, w, (2,), "SAME"), x, w)
+    assert out.shape == (1, 8, 1)
+    np.testing.assert_allclose(out.ravel(), [0.5, 0.3, 2.4, 1.3, 4.4, 2.3, 6.4, 3.3], rtol=1e-6)
+    x2 = np.arange(18.0, dtype=np.float32).reshape(1, 3, 3, 2)
+    w2 = np.arange(16.0, dtype=np.float32).reshape(2, 2, 2, 2) / 10
+    out2 = run(lambda x, w: lax.conv_transpose(x, w, (1, 1), "VALID"), x2, w2)
+    assert out2.shape == (1, 4, 4, 2)
+    np.testing.assert_allclose(out2.sum(), 925.2, rtol=1e-6)
+
+
+def test_integer_dot_with_a_wider_preferred_type_accumulates_in_it(run):
+    # JAX: int8 [1, 2] . [100, 100] with preferred_element_type=int32 is 300; funcgrad
+    # multiplied and summed in int8 and cast the wrapped 44
+    a = np.array([1, 2], np.int8)
+    b = np.array([100, 100], np.int8)
+    d, m, f = run(lambda a, b: (lax.dot(a, b, preferred_element_type=np.int32),
+                                fnp.matmul(a[None], b[:, None], preferred_element_type=np.int32),
+                                fnp.dot(a, b, preferred_element_type=np.float32)), a, b)
+    assert d.dtype == np.int32 and int(d) == 300
+    assert m.tolist() == [[300]] and f.dtype == np.float32 and float(f) == 300.0

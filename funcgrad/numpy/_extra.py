@@ -315,19 +315,48 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
 
 
 def insert(arr, obj, values, axis=None):
+    """JAX's `jnp.insert` (NumPy's): `values` inserted before the index or indices `obj`
+    (an int, a 1-D integer array, or a slice) along `axis` (the flattened array when
+    None); a scalar index takes a block of `values` along `axis`, indices take one slice
+    each, in their sorted order; negative indices count from the end and out-of-range ones
+    are clipped (JAX's)."""
     a = _fnp.asarray(arr)
     if axis is None:
         a, axis = _fnp.ravel(a), 0
     axis = _axis(axis, a.ndim, "insert")
-    idx = int(obj)
-    v = _fnp.asarray(values)
-    shape = list(a.shape)
-    shape[axis] = 1
-    v = _fnp.broadcast_to(_fnp.reshape(v, v.shape if v.ndim == a.ndim else shape), shape) \
-        if v.ndim != a.ndim else v
-    left = _fnp.take(a, _fnp.arange(idx), axis=axis)
-    right = _fnp.take(a, _fnp.arange(idx, a.shape[axis]), axis=axis)
-    return _fnp.concatenate([left, v.astype(a.dtype), right], axis)
+    if isinstance(obj, slice):
+        indices = _fnp.arange(*obj.indices(a.shape[axis]))
+    else:
+        indices = _fnp.asarray(obj)
+    if indices.ndim > 1:
+        raise ValueError(f"jnp.insert(): obj must be a slice, a one-dimensional array, or a "
+                         f"scalar; got {obj}")
+    if not _dt.is_int(indices.dtype):
+        if indices.size == 0 and not isinstance(obj, _fnp.ndarray):
+            indices = indices.astype(_fnp.int32)
+        else:
+            raise ValueError(f"jnp.insert(): index array must be integer typed; got {obj}")
+    v = _fnp.asarray(values).astype(a.dtype)
+    if v.ndim < a.ndim:
+        v = _fnp.reshape(v, (1,) * (a.ndim - v.ndim) + v.shape)
+    if indices.size == 1:
+        index = _fnp.ravel(indices)[0]
+        if indices.ndim == 0:
+            v = _fnp.moveaxis(v, 0, axis)
+        indices = _fnp.full(v.shape[axis], index, indices.dtype)
+    n_input = a.shape[axis]
+    n_insert = _np.broadcast_shapes(indices.shape, (v.shape[axis],))[0]
+    out_shape = list(a.shape)
+    out_shape[axis] += n_insert
+    out = _fnp.zeros(tuple(out_shape), a.dtype)
+    indices = _fnp.where(indices < 0, indices + n_input, indices)
+    indices = _fnp.clip(indices, 0, n_input)
+    values_ind = indices.at[_fnp.argsort(indices, stable=True)].add(
+        _fnp.arange(n_insert, dtype=indices.dtype))
+    arr_mask = _fnp.ones(n_input + n_insert, dtype=bool).at[values_ind].set(False)
+    arr_ind = _fnp.where(arr_mask, size=n_input)[0]
+    out = out.at[(slice(None),) * axis + (values_ind,)].set(v)
+    return out.at[(slice(None),) * axis + (arr_ind,)].set(a)
 
 
 def unstack(x, axis=0):

@@ -336,12 +336,27 @@ def argwhere(a, *, size=None, fill_value=None):
 
 
 def unravel_index(indices, shape):
+    """The coordinates of flat `indices` in an array of `shape` (JAX's: a negative index
+    in [-size, 0) counts from the end, and an index out of range is clipped to the first or
+    last element; NumPy raises)."""
     idx = _arr(indices)
+    try:
+        shape = list(shape)
+    except TypeError:
+        shape = [shape]
     out = []
     for s in reversed(shape):
         out.append(remainder(idx, s))
         idx = floor_divide(idx, s)
-    return tuple(reversed(out))
+    out = out[::-1]
+    oob_pos = greater(idx, 0)
+    oob_neg = less(idx, -1) if not _dt.is_unsigned(idx.dtype) else None
+    res = []
+    for s, i in zip(shape, out):
+        if oob_neg is not None:
+            i = where(oob_neg, zeros_like(i), i)
+        res.append(where(oob_pos, full_like(i, s - 1), i))
+    return tuple(res)
 
 
 def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None):
@@ -513,8 +528,8 @@ from ._creation import (  # noqa: E402
     _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like,
 )
 from ._elementwise import (  # noqa: E402
-    add, clip, floor_divide, greater_equal, less, logical_and, multiply, power, reciprocal,
-    remainder,
+    add, clip, floor_divide, greater, greater_equal, less, logical_and, multiply, power,
+    reciprocal, remainder,
 )
 from ._reductions import cumsum, sum  # noqa: E402
 from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402

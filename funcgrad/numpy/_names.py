@@ -410,16 +410,21 @@ def unwrap(p, discont=None, axis=-1, period=2 * math.pi):
     """`p` with jumps between neighbours along `axis` larger than `discont` (default
     period / 2) replaced by their remainder modulo `period` (NumPy's algorithm, including
     its tie rule: a jump of exactly -period/2 after a positive one stays +period/2).
-    Differentiable in `p`."""
+    Differentiable in `p`. `p` and `period` promote together, as in JAX: integer input
+    with an integer period stays integer (the half period rounded down)."""
     x = _fnp.asarray(p)
-    if not _dt.is_float(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT_())
+    dt = _fnp.result_type(x, period)
+    if _dt.is_complex(dt):
+        raise ValueError("jnp.unwrap does not support complex inputs.")
+    if _dt.is_bool(dt):
+        dt = _dt.DEFAULT_INT_()
+    x = x.astype(dt)
     axis = _axis(axis, x.ndim, "unwrap")
     if x.shape[axis] == 0:
         return x
     dd = _fnp.diff(x, axis=axis)
     discont = period / 2 if discont is None else discont
-    high = period / 2
+    high = period // 2 if _dt.is_int(dt) else period / 2
     low = -high
     ddmod = _fnp.mod(dd - low, period) + low
     ddmod = _fnp.where(_fnp.logical_and(_fnp.equal(ddmod, low), dd > 0), high, ddmod)

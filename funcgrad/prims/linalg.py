@@ -176,6 +176,11 @@ def dot_general(lhs, rhs, dimension_numbers, preferred_element_type=None):
     dn = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
           (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
     pet = _preferred("dot_general", lhs.dtype, preferred_element_type)
+    if pet is not None and not (dtypes.is_float(lhs.dtype) or dtypes.is_complex(lhs.dtype)):
+        # integer (or boolean) operands with a wider result type: JAX multiplies and sums
+        # in that type (int8 [1, 2] . [100, 100] with int32 is 300, not int8's 44)
+        lhs, rhs = convert_element_type(lhs, pet), convert_element_type(rhs, pet)
+        pet = None
     if (lhs.ndim == 0 or rhs.ndim == 0) and not any(dn[0] + dn[1]):
         # A product with a scalar (the transpose of a 1-D dot with a scalar cotangent, the
         # seed of `grad` a literal under jit): an elementwise product, whose result is the
@@ -574,8 +579,17 @@ def conv_transpose_padding(k, s, padding):
 def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numbers=None,
                    transpose_kernel=False, preferred_element_type=None):
     """Transposed convolution (JAX's `lax.conv_transpose`): the gradient of a strided conv
-    (`preferred_element_type` as in `conv_general_dilated`)."""
+    (`preferred_element_type` as in `conv_general_dilated`). Without `dimension_numbers`
+    the layout is channels-last, as JAX's default here (NHC/HIO, NHWC/HWIO, NHWDC/HWDIO),
+    unlike conv_general_dilated's NCH/OIH."""
     lhs, rhs = core.to_array(lhs), core.to_array(rhs)
+    if dimension_numbers is None:
+        if lhs.ndim != rhs.ndim or not 2 <= lhs.ndim <= 5:
+            raise ValueError(f"conv_transpose: no default dimension_numbers for operands of "
+                             f"ranks {lhs.ndim} and {rhs.ndim}")
+        dimension_numbers = {2: ("NC", "IO", "NC"), 3: ("NHC", "HIO", "NHC"),
+                             4: ("NHWC", "HWIO", "NHWC"),
+                             5: ("NHWDC", "HWDIO", "NHWDC")}[lhs.ndim]
     dn = conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
     k_sdims = [rhs.shape[d] for d in dn.rhs_spec[2:]]
     nsp = len(k_sdims)
