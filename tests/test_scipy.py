@@ -237,3 +237,50 @@ def test_erfc_and_lgamma_lower_to_c():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                        check=False, env=dict(os.environ, PYTHONPATH=ROOT))
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+# --- scipy.linalg.expm and the structured matrices (JAX 0.10.2's values) ---------------
+
+def test_expm_matches_jax():
+    from funcgrad.scipy import linalg as sl
+    rot = np.array([[0.0, 1.0], [-1.0, 0.0]], np.float32)
+    np.testing.assert_allclose(np.asarray(sl.expm(rot)),
+                               [[np.cos(1), np.sin(1)], [-np.sin(1), np.cos(1)]], rtol=1e-6)
+    big = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.5, 0.0, 0.2]], np.float32) * 4
+    np.testing.assert_allclose(np.asarray(sl.expm(big)),
+                               [[566.09216, 415.74496, 818.9606],
+                                [204.74008, 150.3471, 296.03314],
+                                [185.83228, 136.4934, 268.7604]], rtol=2e-6)
+    # past max_squarings: NaN, as JAX
+    assert np.isnan(np.asarray(sl.expm(np.diag([1e3, 1.0]).astype(np.float32)))).all()
+    np.testing.assert_allclose(np.asarray(sl.expm(np.array([[1.0, 2.0], [0.0, 3.0]], np.float32),
+                                                  upper_triangular=True)),
+                               [[2.7182817, 17.367258], [0.0, 20.085543]], rtol=1e-6)
+    batched = sl.expm(np.stack([rot, 2 * rot]))
+    assert batched.shape == (2, 2, 2)
+    np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(sl.expm(2 * rot)), rtol=1e-6)
+    g = fg.grad(lambda m: sl.expm(m).sum())(0.5 * rot + 0.1)
+    np.testing.assert_allclose(np.asarray(g), [[1.0813309, 0.62251], [1.7199639, 1.0813308]],
+                               rtol=2e-6)
+    np.testing.assert_allclose(np.asarray(fg.jit(sl.expm)(rot)), np.asarray(sl.expm(rot)),
+                               rtol=1e-6)
+    z = sl.expm(np.array([[0.0, 1j], [1j, 0.0]], np.complex64))
+    np.testing.assert_allclose(np.asarray(z), [[np.cos(1), 1j * np.sin(1)],
+                                               [1j * np.sin(1), np.cos(1)]], rtol=1e-6)
+
+
+def test_toeplitz_hankel_circulant():
+    from funcgrad.scipy import linalg as sl
+    assert np.asarray(sl.toeplitz(fg.numpy.array([1, 2, 3]))).tolist() == \
+        [[1, 2, 3], [2, 1, 2], [3, 2, 1]]
+    t = sl.toeplitz(fg.numpy.array([1.0, 2.0, 3.0]), fg.numpy.array([9.0, -2.0]))
+    assert np.asarray(t).tolist() == [[1, -2], [2, 1], [3, 2]]
+    np.testing.assert_array_equal(np.asarray(sl.toeplitz(fg.numpy.array([1 + 1j, 2.0]))),
+                                  [[1 + 1j, 2], [2, 1 + 1j]])
+    assert np.asarray(sl.toeplitz(fg.numpy.array([[1, 2, 3], [4, 5, 6]]))).shape == (2, 3, 3)
+    assert np.asarray(sl.hankel(fg.numpy.array([1, 2, 3]))).tolist() == \
+        [[1, 2, 3], [2, 3, 0], [3, 0, 0]]
+    h = sl.hankel(fg.numpy.array([1, 2, 3]), fg.numpy.array([999, 4, 5, 6]))
+    assert np.asarray(h).tolist() == [[1, 2, 3, 4], [2, 3, 4, 5], [3, 4, 5, 6]]
+    assert np.asarray(sl.circulant(fg.numpy.array([1, 2, 3]))).tolist() == \
+        [[1, 3, 2], [2, 1, 3], [3, 2, 1]]

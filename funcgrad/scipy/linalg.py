@@ -1,6 +1,7 @@
 """funcgrad.scipy.linalg: JAX's `jax.scipy.linalg` names on the LAPACK primitives
 (`solve_triangular`, `cho_factor`/`cho_solve`, `lu`/`lu_factor`/`lu_solve`, `cholesky`,
-`solve`, `inv`, `det`, `qr`, `svd`, `eigh`, `block_diag`), batched over leading axes.
+`solve`, `inv`, `det`, `qr`, `svd`, `eigh`, `block_diag`), the structured matrices
+`toeplitz`, `hankel`, `circulant`, and `expm`, batched over leading axes.
 
 As in JAX, bad numerics do not raise: a singular matrix gives inf/NaN in solves, a matrix
 that is not positive definite a NaN Cholesky factor. `overwrite_*`, `check_finite` and
@@ -12,8 +13,9 @@ from .. import _lax_linalg as _lx
 from .. import numpy as fnp
 from ..numpy import linalg as _nla
 
-__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "inv", "lu",
-           "lu_factor", "lu_solve", "qr", "solve", "solve_triangular", "svd"]
+__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "eigh",
+           "expm", "hankel", "inv", "lu", "lu_factor", "lu_solve", "qr", "solve",
+           "solve_triangular", "svd", "toeplitz"]
 
 
 def _mT(x):
@@ -230,3 +232,137 @@ def block_diag(*arrs):
         at += m.shape[1]
     return fnp.concatenate(rows, axis=0)
 
+
+
+# --- structured matrices ----------------------------------------------------------------
+
+def toeplitz(c, r=None):
+    """The Toeplitz matrix with first column `c` and first row `r` (r[0] ignored; `r`
+    defaults to conj(c)), batched over the broadcast leading axes (JAX's)."""
+    c = fnp.atleast_1d(fnp.asarray(c))
+    r = fnp.conjugate(c) if r is None else fnp.atleast_1d(fnp.asarray(r))
+    return fnp.vectorize(_toeplitz, signature="(m),(n)->(m,n)")(c, r)
+
+
+def _toeplitz(c, r):
+    m, n = c.shape[0], r.shape[0]
+    dt = fnp.result_type(c, r)
+    if m == 0 or n == 0:
+        return fnp.zeros((m, n), dt)
+    elems = fnp.concatenate([c[::-1].astype(dt), r[1:].astype(dt)])
+    # T[i, j] = c[i - j] for i >= j, r[j - i] above: elems[m - 1 - i + j]
+    idx = (m - 1) - fnp.arange(m)[:, None] + fnp.arange(n)[None, :]
+    return elems[idx]
+
+
+def hankel(c, r=None):
+    """The Hankel matrix with first column `c` and last row `r` (r[0] ignored; zeros by
+    default), batched over the broadcast leading axes (JAX's)."""
+    c = fnp.atleast_1d(fnp.asarray(c))
+    r = fnp.zeros_like(c) if r is None else fnp.atleast_1d(fnp.asarray(r))
+    if c.ndim < r.ndim:
+        c = fnp.reshape(c, (1,) * (r.ndim - c.ndim) + c.shape)
+    elif r.ndim < c.ndim:
+        r = fnp.reshape(r, (1,) * (c.ndim - r.ndim) + r.shape)
+    return fnp.vectorize(_hankel, signature="(m),(n)->(m,n)")(c, r)
+
+
+def _hankel(c, r):
+    m, n = c.shape[0], r.shape[0]
+    dt = fnp.result_type(c, r)
+    if m == 0 or n == 0:
+        return fnp.zeros((m, n), dt)
+    v = fnp.concatenate([c.astype(dt), r[1:].astype(dt)])
+    return v[fnp.arange(m)[:, None] + fnp.arange(n)[None, :]]
+
+
+def circulant(c):
+    """The circulant matrix whose first column is `c` (batched over leading axes)."""
+    c = fnp.atleast_1d(fnp.asarray(c))
+
+    def one(v):
+        n = v.shape[0]
+        return v[(fnp.arange(n)[:, None] - fnp.arange(n)[None, :]) % n]
+    return fnp.vectorize(one, signature="(n)->(n,n)")(c)
+
+
+# --- the matrix exponential -------------------------------------------------------------
+
+_PADE = {
+    3: (120., 60., 12., 1.),
+    5: (30240., 15120., 3360., 420., 30., 1.),
+    7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
+    9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
+        3960., 90., 1.),
+    13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+         129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+         40840800., 960960., 16380., 182., 1.),
+}
+
+
+def _pade(m):
+    """U, V of the [m/m] Padé approximant of exp (Higham 2005, as JAX's _pade3.._pade13)."""
+    b = _PADE[m]
+
+    def uv(a):
+        ident = fnp.eye(a.shape[0], dtype=a.dtype)
+        a2 = a @ a
+        if m == 13:
+            a4 = a2 @ a2
+            a6 = a4 @ a2
+            u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4
+                     + b[3] * a2 + b[1] * ident)
+            v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 \
+                + b[2] * a2 + b[0] * ident
+            return u, v
+        powers = [ident, a2]
+        while len(powers) < (m + 1) // 2:
+            powers.append(powers[-1] @ a2 if len(powers) != 2 else a2 @ a2)
+        u = a @ sum(b[2 * k + 1] * p for k, p in enumerate(powers))
+        v = sum(b[2 * k] * p for k, p in enumerate(powers))
+        return u, v
+    return uv
+
+
+def expm(A, *, upper_triangular=False, max_squarings=16):
+    """The matrix exponential (JAX's `jax.scipy.linalg.expm`: scaling and squaring with
+    Padé approximants of degree 3, 5, 7 (float32/complex64) or up to 13 (64-bit types)
+    chosen by the 1-norm, as Higham 2005; NaN when more than `max_squarings` squarings
+    would be needed). Batched over leading axes; differentiable."""
+    from .. import lax
+    a = fnp.asarray(A)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"Expected A to be a (batched) square matrix, got A.shape={a.shape}.")
+    if not (fnp.issubdtype(a.dtype, fnp.inexact)):
+        a = a.astype(fnp.float32)
+    if a.ndim > 2:
+        return fnp.vectorize(lambda m: expm(m, upper_triangular=upper_triangular,
+                                            max_squarings=max_squarings),
+                             signature="(n,n)->(n,n)")(a)
+    norm = fnp.linalg.norm(a, 1)
+    if a.dtype in (fnp.float64, fnp.complex128):
+        maxnorm, conds, degrees = 5.371920351148152, (1.495585217958292e-002,
+                                                      2.539398330063230e-001,
+                                                      9.504178996162932e-001,
+                                                      2.097847961257068e+000), (3, 5, 7, 9, 13)
+    elif a.dtype in (fnp.float32, fnp.complex64):
+        maxnorm, conds, degrees = 3.925724783138660, (4.258730016922831e-001,
+                                                      1.880152677804762e+000), (3, 5, 7)
+    else:
+        raise TypeError(f"A.dtype={a.dtype} is not supported.")
+    n_squarings = fnp.maximum(0, fnp.floor(fnp.log2(norm / maxnorm)))
+    a = a / (2 ** n_squarings).astype(a.dtype)
+    idx = fnp.digitize(norm, fnp.asarray(conds, norm.dtype))
+    u, v = lax.switch(idx, [_pade(m) for m in degrees], a)
+    p, q = u + v, -u + v
+
+    def compute(pq):
+        p, q = pq
+        r = solve_triangular(q, p) if upper_triangular else _nla.solve(q, p)
+
+        def square(c, i):
+            return lax.cond(i < n_squarings, lambda x: x @ x, lambda x: x, c), None
+        return lax.scan(square, r, fnp.arange(max_squarings, dtype=n_squarings.dtype))[0]
+
+    return lax.cond(n_squarings > max_squarings, lambda pq: fnp.full_like(pq[0], fnp.nan),
+                    compute, (p, q))
