@@ -245,3 +245,36 @@ def test_while_matches_a_python_loop(limit, x0, step):
         k, v = k + step, np.float32(v * np.float32(0.75) + np.float32(k))
     assert int(i) == k
     np.testing.assert_allclose(float(y), float(v), rtol=1e-6, atol=1e-6)
+
+
+def test_eager_loops_run_as_one_compiled_program(monkeypatch):
+    """Outside jit, a while loop and a long scan run as one compiled program of the
+    equation (as JAX compiles eagerly applied primitives), not trip by trip with each body
+    operation dispatched on its own; results equal the reference backend's."""
+    from funcgrad import core
+    seen = []
+    orig = core.EvalTrace.process_primitive
+
+    def spy(self, primitive, tracers, params):
+        seen.append(primitive.name)
+        return orig(self, primitive, tracers, params)
+
+    x = arr(16)
+
+    def loops(x):
+        w = lax.while_loop(lambda c: c[0] < 40, lambda c: (c[0] + 1, fnp.sin(c[1]) + 0.5),
+                           (0, x))
+        s = lax.scan(lambda h, _: (fnp.tanh(h * 1.1 + 0.2), h.sum()), x, None, length=60)
+        return w, s
+
+    with fg.config.override("backend", "c"):
+        loops(x)
+        monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
+        out = loops(x)
+        monkeypatch.undo()
+    assert seen.count("while") == 1 and seen.count("scan") == 1
+    assert len(seen) < 20, seen           # interpreted: 40 + 60 trips of every body operation
+    with fg.config.override("backend", "reference"):
+        ref = loops(x)
+    for a, b in zip(fg.tree.tree_leaves(out), fg.tree.tree_leaves(ref)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)

@@ -184,8 +184,9 @@ def test_errors(tmp_path):
     with pytest.raises(ExportError, match="'cumsum' has no C lowering") as e:
         to_c(lambda x: fnp.cumsum(x, axis=1), x, directory=tmp_path, name="m")
     assert "f32[3,4]" in str(e.value)
-    with pytest.raises(ExportError, match="supports scan"):
-        to_c(lambda x: lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 2),
+    with pytest.raises(ExportError, match="'while' has no C lowering \\(a body"):
+        to_c(lambda x: lax.while_loop(lambda c: c[0] < 3,
+                                      lambda c: (c[0] + 1, fnp.sort(c[1] * 2, axis=1)),
                                       (0, x))[1], x, directory=tmp_path, name="m")
     with pytest.raises(ExportError, match="input in0.*bool"):
         to_c(lambda m: m.astype(np.float32), x > 0, directory=tmp_path, name="m")
@@ -199,6 +200,27 @@ def test_errors(tmp_path):
     with pytest.raises(ExportError, match="weights="):
         to_c(lambda x: x, x, directory=tmp_path, name="m", weights="zip")
     assert not os.path.exists(os.path.join(str(tmp_path), "m.c"))
+
+
+def test_while_loop_and_switch_export_as_c_control_flow(tmp_path):
+    """A while loop to a tolerance and a switch (index clamped like JAX) become C loops
+    and branches in the exported code, with the results of jit."""
+    def f(x, i):
+        def cond(c):
+            return (fnp.max(fnp.abs(c[1] * c[1] - x)) > 1e-5) & (c[0] < 40)
+
+        def body(c):
+            return c[0] + 1, 0.5 * (c[1] + x / c[1])
+        n, r = lax.while_loop(cond, body, (0, x))
+        s = lax.switch(i, [lambda v: v + 1.0, lambda v: fnp.tanh(v) @ v.T @ v, lambda v: v * 0],
+                       r)
+        return n, r, s
+
+    x = np.linspace(1.0, 30.0, 12, dtype=np.float32).reshape(3, 4)
+    for i in (-1, 1, 5):
+        exe, out = _build(tmp_path, f, x, np.int32(i), name="solve")
+        _assert_same(_run(exe, out, x, np.int32(i)), _jit(f, x, np.int32(i)))
+    assert "while (" in Path(out.source).read_text()
 
 
 def test_transposed_dot_operands(tmp_path):

@@ -642,11 +642,8 @@ def _no_c_form(fname, eqn) -> ExportError:
     text = pp_program(Program([], [], [eqn], []), 4).splitlines()
     body = "\n".join(text[1:-1])
     extra = ""
-    if eqn.prim.name in ("while", "cond"):
-        extra = (" (funcgrad's C backend runs while_loop and cond from the host; the C "
-                 "export supports scan, which becomes a C loop)")
-    elif eqn.prim.name == "scan":
-        extra = " (its body holds an operation with no C lowering)"
+    if eqn.prim.name in ("scan", "while", "cond"):
+        extra = " (a body, condition or branch holds an operation with no C lowering)"
     return ExportError(f"to_c({fname}): primitive '{eqn.prim.name}' has no C lowering{extra}. "
                        f"The equation:\n{body}")
 

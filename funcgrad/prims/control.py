@@ -13,13 +13,15 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import core, dtypes
-from ..ad import (backward_pass, is_linearize_tracer, is_undefined, jvp_flat, jvp_program,
-                  transpose_program, zeros_like_aval)
+from ..ad import (JVPTrace, JVPTracer, UndefinedPrimal, _take_absent, backward_pass,
+                  is_linearize_tracer, is_undefined, jvp_flat, jvp_program, transpose_program,
+                  zeros_like_aval)
 from ..batching import (BatchTrace, BatchTracer, bdim_at_front, move_or_broadcast,
                         rule_axis_name)
 from ..core import ShapedArray, bind, new_main, safe_zip, split_list
 from ..ir import (Eqn, Program, Var, eval_program, partial_eval_rules, stage_closed,
                   trace_to_program)
+from ..lru import LRU
 
 # Impls that run on Arrays (they call back into `bind`) rather than on NumPy buffers.
 array_impls: dict[core.Primitive, Callable] = {}
@@ -209,12 +211,110 @@ def _jit_impl(*args, program, name, backend, donate):
     return core.get_backend(backend).execute_program(program, list(args), name=name, donate=donate)
 
 
+# Programs derived from a jitted program (its JVP, its linearized halves, their transpose,
+# its batched form), memoized by the identity of the program they come from, as JAX caches
+# on jaxpr identity: a transform of a jitted function applied outside jit gets the same
+# derived Program objects on every call, so the backends' executable caches hit instead of
+# building (and compiling) them again.
+_DERIVED = LRU(lambda: 512)
+
+
+def _derived(kind: str, program: Program, extra, build):
+    key = (kind, id(program), extra)
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0] is program:
+        return hit[1]
+    value = build()
+    _DERIVED.put(key, (program, value))
+    return value
+
+
+def _outside_staging(xs) -> bool:
+    """Whether no value is being staged into a program (by an outer jit, or an outer
+    linearize): concrete arrays, or tracers of vmap and forward-mode traces, whose rules
+    for `jit` compile the call. Under an outer jit the call is inlined there anyway."""
+    from ..ir import StagingTracer
+    return not core.dynamic_trace_active() and \
+        not any(_staged(x, StagingTracer) for x in xs)
+
+
+def _staged(x, staging_type) -> bool:
+    """Whether `x` is, or carries at any level (a JVP tracer's primal or tangent, a batch
+    tracer's value), a value being staged."""
+    if not isinstance(x, core.Tracer):
+        return False
+    if isinstance(x, staging_type):
+        return True
+    if isinstance(x, JVPTracer):
+        return _staged(x.primal, staging_type) or _staged(x.tangent, staging_type)
+    if isinstance(x, BatchTracer):
+        return _staged(x.val, staging_type)
+    return True            # another kind of tracer: keep the inlining path
+
+
+def _jvp_program_nonzero(program: Program, nonzero) -> Program:
+    """The JVP of a const-free program taking `[*primals, *the tangents marked nonzero]`;
+    the other tangents are symbolic zeros (absent), as JAX's jvp_jaxpr with `nonzeros`."""
+    n = len(program.invars)
+
+    def f(*args):
+        primals, it = args[:n], iter(args[n:])
+        with new_main(JVPTrace) as main:
+            trace = JVPTrace(main)
+            ins = [JVPTracer(trace, p, next(it)) if nz else trace.pure(p)
+                   for p, nz in safe_zip(primals, nonzero)]
+            outs = [core.full_raise(trace, o) for o in eval_program(program, [], ins)]
+            return [core.full_lower(t.primal) for t in outs] + \
+                [core.full_lower(t.tangent) for t in outs]
+
+    avals = program.in_avals + [core.tangent_aval(a) for a, nz in
+                                safe_zip(program.in_avals, nonzero) if nz]
+    prog, consts = trace_to_program(f, avals)
+    return _closed_to_plain(prog, consts)
+
+
+def _linearized(program: Program, nonzero, unknown):
+    """The JVP of `program` split into a known program (primals and the known tangents ->
+    the known outputs and residuals) and a linear one (residuals and the unknown tangents
+    -> the unknown outputs): `partial_eval_program`'s result."""
+    jprog = _jvp_program_nonzero(program, nonzero)
+    return partial_eval_program(jprog, [False] * len(program.invars) + list(unknown))
+
+
+def _jit_linearize(primals, tangents, absent, program, name, backend):
+    """Reverse mode through a jitted call on concrete primals: the known half of its JVP
+    runs now as one compiled call, and the linear half is staged as one `jit` equation,
+    which `_jit_transpose` turns into one compiled call of its transpose (JAX's pjit
+    partial evaluation). Inlining instead ran every operation of the program eagerly."""
+    nonzero = tuple(not a for a in absent)
+    nz_t = [t for t, nz in safe_zip(tangents, nonzero) if nz]
+    unknown = tuple(is_linearize_tracer(t) for t in nz_t)
+    known, linear, out_uk, nres = _derived(
+        "linearize", program, (nonzero, unknown), lambda: _linearized(program, nonzero, unknown))
+    kin = list(primals) + [t for t, u in safe_zip(nz_t, unknown) if not u]
+    kvals = bind(jit_p, *kin, program=known, name=f"jvp({name})", backend=backend,
+                 donate=(False,) * len(kin))
+    nk = len(kvals) - nres
+    uin = list(kvals[nk:]) + [t for t, u in safe_zip(nz_t, unknown) if u]
+    uvals = bind(jit_p, *uin, program=linear, name=f"linear({name})", backend=backend,
+                 donate=(False,) * len(uin))
+    kit, uit = iter(kvals[:nk]), iter(uvals)
+    outs = [next(uit) if u else next(kit) for u in out_uk]
+    n = len(program.outvars)
+    return outs[:n], outs[n:]
+
+
 def _jit_jvp(primals, tangents, *, program, name, backend, donate):
+    absent = _take_absent(len(tangents))
     if any(is_linearize_tracer(t) for t in tangents):
-        # Reverse mode: inline, so the primal part runs now and the tangent part is staged.
+        known_tangents = [t for t in tangents if not is_linearize_tracer(t)]
+        if _outside_staging(list(primals) + known_tangents):
+            return _jit_linearize(primals, tangents, absent, program, name, backend)
+        # Under an outer trace: inline, so the primal part runs now and the tangent part is
+        # staged (the outer jit compiles both).
         return jvp_flat(lambda *a: eval_program(program, [], a), primals, tangents)
-    jprog, consts = jvp_program(program)
-    jprog = _closed_to_plain(jprog, consts)
+    jprog = _derived("jvp", program, None,
+                     lambda: _closed_to_plain(*jvp_program(program)))
     outs = bind(jit_p, *primals, *tangents, program=jprog, name=f"jvp({name})",
                 backend=backend, donate=(False,) * len(jprog.invars))
     n = len(program.outvars)
@@ -238,12 +338,46 @@ def _transpose_call(program: Program, args, cts):
     return [next(it) if u else None for u in in_uk]
 
 
+def _transposed(program: Program, linear) -> tuple[Program, list]:
+    """The transpose of a call of `program` as a program: `[*its non-linear inputs, *the
+    cotangents of its outputs] -> the cotangents of the linear inputs that get one`, and
+    which linear inputs those are."""
+    k_avals = [v.aval for v, lin in safe_zip(program.invars, linear) if not lin]
+    nk = len(k_avals)
+    present: list[bool] = []
+
+    def f(*args):
+        it = iter(args[:nk])
+        full = [UndefinedPrimal(v.aval) if lin else next(it)
+                for v, lin in safe_zip(program.invars, linear)]
+        cts = _transpose_call(program, full, list(args[nk:]))
+        present.extend(c is not None for c, lin in safe_zip(cts, linear) if lin)
+        return [c for c, lin in safe_zip(cts, linear) if lin and c is not None]
+
+    prog, consts = trace_to_program(f, k_avals + list(program.out_avals))
+    return _closed_to_plain(prog, consts), present
+
+
 def _jit_transpose(cts, *args, program, name, backend, donate):
-    return _transpose_call(program, list(args), list(cts))
+    linear = tuple(is_undefined(a) for a in args)
+    known = [a for a in args if not is_undefined(a)]
+    if not _outside_staging(known + list(cts)):
+        return _transpose_call(program, list(args), list(cts))
+    # One compiled call of the transpose (eagerly, `_transpose_call` ran each operation of
+    # the transposed program on its own).
+    tprog, present = _derived("transpose", program, linear,
+                              lambda: _transposed(program, linear))
+    ins = known + list(cts)
+    outs = iter(bind(jit_p, *ins, program=tprog, name=f"transpose({name})",
+                     backend=backend, donate=(False,) * len(ins)))
+    got = iter(present)
+    return [(next(outs) if next(got) else None) if lin else None for lin in linear]
 
 
 def _jit_batch(size, vals, dims, *, program, name, backend, donate):
-    bprog, _ = batch_program(program, size, dims, force_out=[True] * len(program.outvars))
+    key = (size, tuple(dims), rule_axis_name())
+    bprog, _ = _derived("batch", program, key, lambda: batch_program(
+        program, size, dims, force_out=[True] * len(program.outvars)))
     outs = bind(jit_p, *vals, program=bprog, name=f"vmap({name})", backend=backend,
                 donate=(False,) * len(vals))
     return outs, [0] * len(outs)
