@@ -632,3 +632,36 @@ def test_integer_dot_with_a_wider_preferred_type_accumulates_in_it(run):
                                 fnp.dot(a, b, preferred_element_type=np.float32)), a, b)
     assert d.dtype == np.int32 and int(d) == 300
     assert m.tolist() == [[300]] and f.dtype == np.float32 and float(f) == 300.0
+
+
+def test_arange_computes_in_its_dtype_as_jax():
+    # JAX converts start and step to the dtype before start + step * i (arange(0.5, 5, 1.5,
+    # dtype=int32) is [0, 1, 2]); funcgrad computed in float and truncated ([0, 1, 3, 4] for
+    # arange(0, 5, 1.5, dtype=int32), where JAX gives [0, 1, 2, 3]); a NumPy int8 argument
+    # gives int8, as in JAX
+    assert np.asarray(fnp.arange(0, 5, 1.5, dtype=fnp.int32)).tolist() == [0, 1, 2, 3]
+    assert np.asarray(fnp.arange(0.5, 5, 1.5, dtype=fnp.int32)).tolist() == [0, 1, 2]
+    assert np.asarray(fnp.arange(-1, 3, 0.7, dtype=fnp.int32)).tolist() == [-1] * 6
+    assert fnp.arange(np.int8(5)).dtype == np.int8
+    h = fnp.arange(0, 100, 0.3, dtype=fnp.float16)     # in float32, then rounded
+    want = (np.float32(0.3) * np.arange(334, dtype=np.float32)).astype(np.float16)
+    np.testing.assert_array_equal(np.asarray(h), want)
+    with pytest.raises(ValueError, match="complex"):
+        fnp.arange(1j)
+
+
+def test_a_scalar_boolean_index_adds_an_axis(run):
+    # NumPy's and JAX's x[True] is x[None] and x[False] an empty new axis, and a scalar
+    # bool broadcasts with other advanced indices as an index of shape (1,) or (0,);
+    # funcgrad raised IndexError (a Python bool) or ValueError (a 0-d bool array)
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    out = run(lambda x: (x[True], x[False], x[True, 1], x[..., fnp.array(False)],
+                         x[fnp.array(True)], x[True, fnp.array([0, 1])],
+                         x[:, True, fnp.array([0, 2])]), x)
+    assert [o.shape for o in out] == [(1, 2, 3), (0, 2, 3), (1, 3), (2, 3, 0), (1, 2, 3),
+                                      (2, 3), (2, 2)]
+    assert out[2].tolist() == [[3, 4, 5]] and out[6].tolist() == [[0, 2], [3, 5]]
+    s = run(lambda x: (x.at[fnp.array(True)].set(1.0), x.at[False].set(1.0),
+                       x.at[True, 1].add(5.0)), x)
+    assert s[0].tolist() == [[1] * 3] * 2 and s[1].tolist() == x.tolist()
+    assert s[2].tolist() == [[0, 1, 2], [8, 9, 10]]

@@ -152,27 +152,41 @@ def empty_like(prototype, dtype=None, shape=None, *, device=None):
 
 
 def arange(start, stop=None, step=None, dtype=None):
+    """JAX's `jnp.arange`: the length is ceil((stop - start) / step) computed from the
+    Python values, and the elements are start + step * i computed in `dtype` (so start and
+    step are first converted to it: arange(0.5, 5, 1.5, dtype=int32) is [0, 1, 2], as in
+    JAX), in float32 for 16-bit float dtypes. The dtype defaults to the arguments'
+    promoted type (int32 for Python ints, float32 for Python floats)."""
     for v in (start, stop, step):
         if isinstance(v, Tracer):
             raise _core.ConcretizationTypeError(
                 "arange: start/stop/step must be concrete (Python numbers); a traced value was "
                 "given. Use static arguments, or fnp.arange(n) * step + start with concrete n.")
-    vals = _np.arange(*[_np.asarray(v).item() for v in (start, stop, step) if v is not None])
+    for name, v in (("start", start), ("stop", stop), ("step", step)):
+        if v is not None and _np.ndim(v) != 0:
+            raise ValueError(f"jax.numpy.arange: arguments must be scalars; got {name}={v}")
     if dtype is None:
-        dtype = _dt.DEFAULT_INT if _dt.is_int(vals.dtype) else _dt.DEFAULT_FLOAT
-    dtype = _dt.canonicalize(dtype)
-    n = len(vals)
-    if n == 0:
-        return zeros((0,), dtype)
-    first = _np.asarray(start if stop is not None else 0).item()
-    st = 1 if step is None else _np.asarray(step).item()
-    it = _st.iota(dtype if _dt.is_int(dtype) and isinstance(st, int) and isinstance(first, int)
-                  else _dt.DEFAULT_FLOAT if not _dt.is_float(dtype) else dtype, n)
-    if st != 1:
-        it = _ew.mul(it, st)
-    if first != 0:
-        it = _ew.add(it, first)
-    return _ew.convert_element_type(it, dtype)
+        dtype = result_type(*[v for v in (start, stop, step) if v is not None])
+        dtype = _dt.canonicalize_value(dtype)
+    else:
+        dtype = _dt.canonicalize(dtype)
+    vals = [None if v is None else _np.asarray(v).item() for v in (start, stop, step)]
+    if builtins.any(isinstance(v, complex) for v in vals) or _dt.is_complex(dtype):
+        raise ValueError("Passing complex start/stop/step to jnp.arange is no longer "
+                         "supported starting in JAX v0.10.0.")
+    first, last, st = vals
+    if last is None:
+        first, last = 0, first
+    if st is not None:
+        work = _dt.float32 if _dt.is_float(dtype) and dtype.itemsize < 4 else dtype
+        n = builtins.max(0, int(_np.ceil((last - first) / st)))
+        it = _ew.mul(_ew.convert_element_type(_core.to_array(st), work), _st.iota(work, n))
+        it = _ew.add(_ew.convert_element_type(_core.to_array(first), work), it)
+        return _ew.convert_element_type(it, dtype)
+    if first == 0:
+        return _st.iota(dtype, builtins.max(0, int(_np.ceil(last))))
+    n = builtins.max(0, int(_np.ceil(last - first)))
+    return _ew.add(_ew.convert_element_type(_core.to_array(first), dtype), _st.iota(dtype, n))
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):

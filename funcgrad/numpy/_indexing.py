@@ -61,11 +61,27 @@ def _is_int_index(x):
     return isinstance(x, (int, _np.integer)) and not isinstance(x, (bool, _np.bool_))
 
 
+class _BoolAxis:
+    """A scalar boolean index (NumPy's and JAX's meaning): a new axis of length 1 (True)
+    or 0 (False), indexed as an advanced index of shape (1,) or (0,) (so it broadcasts with
+    the other advanced indices)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = bool(value)
+
+
 def _normalize_index(idx, ndim):
     if not isinstance(idx, tuple):
         idx = (idx,)
     out = []
     for e in idx:
+        if isinstance(e, (bool, _np.bool_)) or (
+                isinstance(e, (_np.ndarray, Array)) and not isinstance(e, Tracer)
+                and e.ndim == 0 and e.dtype == _np.bool_):
+            out.append(_BoolAxis(_np.asarray(e).item()))
+            continue
         if isinstance(e, (list,)) or (isinstance(e, _np.ndarray)):
             e = _np.asarray(e)
             if e.dtype == _np.bool_:
@@ -85,14 +101,13 @@ def _normalize_index(idx, ndim):
                     "jit/vmap/grad): its result shape would depend on the values. Use "
                     "fnp.where(mask, x, 0) or x * mask instead.")
             out.extend(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(e)))
-        elif isinstance(e, (bool, _np.bool_)):
-            raise IndexError("a scalar boolean index is not supported")
         else:
             out.append(e)
     n_ell = builtins.sum(1 for e in out if e is Ellipsis)
     if n_ell > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    used = builtins.sum(1 for e in out if e is not None and e is not Ellipsis)
+    used = builtins.sum(1 for e in out if e is not None and e is not Ellipsis
+                        and not isinstance(e, _BoolAxis))
     if used > ndim:
         raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but "
                          f"{used} were indexed")
@@ -109,13 +124,18 @@ def _getitem(x, idx, valid_out=None):
     (False where an integer-array index was out of bounds) is appended to it, or None when
     every index is in bounds by construction."""
     entries = _normalize_index(idx, x.ndim)
-    has_adv = builtins.any(isinstance(e, Array) and e.ndim > 0 for e in entries)
+    has_adv = builtins.any(isinstance(e, Array) and e.ndim > 0 or isinstance(e, _BoolAxis)
+                           for e in entries)
     out = x
     dim = 0
     adv = []
     for e in entries:
         if e is None:
             out = _st.expand_dims(out, (dim,))
+            dim += 1
+        elif isinstance(e, _BoolAxis):
+            out = _st.expand_dims(out, (dim,))
+            adv.append((dim, asarray(_np.zeros(int(e.value), _np.int32))))
             dim += 1
         elif isinstance(e, slice):
             n = out.shape[dim]
