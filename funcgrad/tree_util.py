@@ -1,15 +1,17 @@
 """Pytrees, as `jax.tree_util`: nested containers of leaves, flattened into a list of leaves
 and a `PyTreeDef`, and rebuilt from them.
 
-Tuples, lists, dicts (sorted by key, as in JAX), None (a node with no children) and
-namedtuples are pytrees out of the box; `register_pytree_node`, `register_pytree_with_keys`,
-`register_pytree_node_class`, `register_dataclass` and `register_static` add more. Every
+Tuples, lists, dicts (sorted by key, as in JAX), OrderedDicts (in their order),
+defaultdicts, None (a node with no children) and namedtuples are pytrees out of the box;
+`register_pytree_node`, `register_pytree_with_keys`, `register_pytree_node_class`,
+`register_dataclass` and `register_static` add more. Every
 node also names its children with *keys* (`SequenceKey`, `DictKey`, `GetAttrKey`,
 `FlattenedIndexKey`), which `tree_flatten_with_path` and `tree_map_with_path` report and
 `keystr` prints. `funcgrad.tree` holds the same functions under `jax.tree`'s short names.
 """
 from __future__ import annotations
 
+import collections as _collections
 import dataclasses
 import functools
 from collections.abc import Callable as _Callable
@@ -214,6 +216,17 @@ register_pytree_node(list, lambda t: (t, None), lambda _, xs: list(xs), _seq_key
 register_pytree_node(dict, _dict_flatten, lambda keys, xs: dict(zip(keys, xs)), _dict_keys)
 register_pytree_node(type(None), lambda _: ((), None), lambda _, xs: None,
                      lambda _: ((), None))
+# As in JAX: an OrderedDict keeps its keys' order, a defaultdict sorts them as a dict does
+# and keeps its default_factory in the tree definition.
+register_pytree_node(
+    _collections.OrderedDict, lambda d: (list(d.values()), tuple(d.keys())),
+    lambda keys, xs: _collections.OrderedDict(zip(keys, xs)),
+    lambda d: ([(DictKey(k), v) for k, v in d.items()], tuple(d.keys())))
+register_pytree_node(
+    _collections.defaultdict,
+    lambda d: (_dict_flatten(d)[0], (d.default_factory, _dict_flatten(d)[1])),
+    lambda aux, xs: _collections.defaultdict(aux[0], zip(aux[1], xs)),
+    lambda d: (_dict_keys(d)[0], (d.default_factory, _dict_keys(d)[1])))
 
 
 _namedtuple_nodes: dict[type, _NodeType] = {}

@@ -665,3 +665,23 @@ def test_a_scalar_boolean_index_adds_an_axis(run):
                        x.at[True, 1].add(5.0)), x)
     assert s[0].tolist() == [[1] * 3] * 2 and s[1].tolist() == x.tolist()
     assert s[2].tolist() == [[0, 1, 2], [8, 9, 10]]
+
+
+def test_ordered_dicts_and_defaultdicts_are_pytree_nodes():
+    # JAX registers both (an OrderedDict keeps its order, a defaultdict sorts its keys and
+    # keeps its factory); funcgrad took them for leaves, so tree_map passed whole dicts to
+    # the function and tree_reduce raised TypeError
+    import collections
+    tree = {"o": collections.OrderedDict([("y", 5), ("x", 6)]),
+            "d": collections.defaultdict(list, {"q": 7, "p": 8})}
+    assert fg.tree.leaves(tree) == [8, 7, 5, 6]
+    assert str(fg.tree.structure(tree)) == (
+        "PyTreeDef({'d': CustomNode(defaultdict[(<class 'list'>, ('p', 'q'))], [*, *]), "
+        "'o': CustomNode(OrderedDict[('y', 'x')], [*, *])})")
+    paths = [fg.tree_util.keystr(p) for p, _ in fg.tree_util.tree_flatten_with_path(tree)[0]]
+    assert paths == ["['d']['p']", "['d']['q']", "['o']['y']", "['o']['x']"]
+    doubled = fg.tree.map(lambda v: v * 2, tree)
+    assert type(doubled["o"]) is collections.OrderedDict and list(doubled["o"]) == ["y", "x"]
+    assert doubled["d"].default_factory is list and dict(doubled["d"]) == {"p": 16, "q": 14}
+    g = fg.grad(lambda d: d["a"] * d["b"])(collections.OrderedDict(b=2.0, a=3.0))
+    assert type(g) is collections.OrderedDict and dict(g) == {"b": 3.0, "a": 2.0}
