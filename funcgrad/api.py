@@ -22,6 +22,7 @@ from .traceback_util import api_boundary
 from .ir import (ClosedProgram, Lit, Program, Var, eval_program, hoist_consts,
                  trace_to_program)
 from .prims import collectives, control
+from .prims.elementwise import convert_element_type as _ew_convert
 from .tree import (flatten_up_to, tree_flatten, tree_leaves, tree_map, tree_unflatten)
 from .tree_util import is_tree_node as _is_tree_node
 
@@ -263,6 +264,11 @@ def value_and_grad(fun: Callable, argnums=0, has_aux=False, holomorphic=False,
         g = f_vjp([core.to_array(np.ones((), core.get_aval(value).dtype))])
         # (allow_int: an integer or boolean argument's gradient is float0 zeros, as JAX's)
         g = _int_cotangents(g, [x.aval for x in d_flat])
+        # as JAX's: the gradient of a weakly typed argument (a Python float) is weakly typed,
+        # so it does not widen what it is mixed with (float16 * grad(f)(2.0) is float16)
+        g = [_ew_convert(gi, gi.dtype, weak_type=True)
+             if x.aval.weak_type and isinstance(gi, Array) and not gi.weak_type
+             and dtypes.is_inexact(gi.dtype) else gi for gi, x in zip(g, d_flat)]
         g_tree = tree_unflatten(d_tree, g)
         g_out = g_tree[0] if single else tuple(g_tree)
         if has_aux:

@@ -685,3 +685,15 @@ def test_ordered_dicts_and_defaultdicts_are_pytree_nodes():
     assert doubled["d"].default_factory is list and dict(doubled["d"]) == {"p": 16, "q": 14}
     g = fg.grad(lambda d: d["a"] * d["b"])(collections.OrderedDict(b=2.0, a=3.0))
     assert type(g) is collections.OrderedDict and dict(g) == {"b": 3.0, "a": 2.0}
+
+
+def test_the_gradient_of_a_python_float_is_weakly_typed():
+    # JAX: grad keeps the argument's weak type, so float16 * grad(f)(2.0) stays float16;
+    # funcgrad's gradient was a strong float32 and widened it
+    g = fg.grad(lambda a: a ** 2)(3.0)
+    assert g.weak_type and float(g) == 6.0
+    assert (fnp.ones(2, fnp.float16) * g).dtype == np.float16
+    assert fg.jit(fg.grad(lambda a: a ** 2))(3.0).weak_type
+    _, (ga, gb) = fg.value_and_grad(lambda a, b: a * b, argnums=(0, 1))(2.0, fnp.float32(3.0))
+    assert ga.weak_type and not gb.weak_type
+    assert not fg.grad(lambda a: (a ** 2).sum())(fnp.ones(2)).weak_type
