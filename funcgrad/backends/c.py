@@ -1390,9 +1390,10 @@ def _simple_runner(exe, caddr):
 # An eager scan of at least this much work (trips x body equations), and every eager while
 # loop, runs as one compiled program of that equation, as JAX compiles each primitive it
 # applies eagerly; interpreted, each trip dispatched every body operation on its own (a
-# 150-step scan of 15 operations: ~0.2 s). Shorter scans stay interpreted: building a
-# program costs milliseconds even when its C is already in the disk cache.
-EAGER_LOOP_WORK = 200
+# 150-step scan of 15 operations: 181 ms, compiled 64 ms with the build). Shorter scans
+# stay interpreted: building a program costs 30-100 ms even when its C is already in the
+# disk cache, and a scan traced anew at each call (a closure) builds at each call.
+EAGER_LOOP_WORK = 1000
 _EAGER_LOOPS = (control.scan_p, control.while_p)
 _eager_programs = LRU(lambda: 64)
 

@@ -304,14 +304,24 @@ def _jit_linearize(primals, tangents, absent, program, name, backend):
     return outs[:n], outs[n:]
 
 
+# Jitted programs differentiated in reverse mode once (by id, holding the program): the
+# first time, the call is inlined (building the two compiled halves and the transpose costs
+# ~0.1 s each even when their C is in the disk cache, more than running a small program's
+# operations one by one once); from the second time on it runs compiled.
+_LINEARIZED_ONCE = LRU(lambda: 512)
+
+
 def _jit_jvp(primals, tangents, *, program, name, backend, donate):
     absent = _take_absent(len(tangents))
     if any(is_linearize_tracer(t) for t in tangents):
         known_tangents = [t for t in tangents if not is_linearize_tracer(t)]
         if _outside_staging(list(primals) + known_tangents):
-            return _jit_linearize(primals, tangents, absent, program, name, backend)
-        # Under an outer trace: inline, so the primal part runs now and the tangent part is
-        # staged (the outer jit compiles both).
+            seen = _LINEARIZED_ONCE.get(id(program))
+            if seen is not None and seen is program:
+                return _jit_linearize(primals, tangents, absent, program, name, backend)
+            _LINEARIZED_ONCE.put(id(program), program)
+        # Inline, so the primal part runs now and the tangent part is staged (under an
+        # outer jit, which compiles both; or the first time, see _LINEARIZED_ONCE).
         return jvp_flat(lambda *a: eval_program(program, [], a), primals, tangents)
     jprog = _derived("jvp", program, None,
                      lambda: _closed_to_plain(*jvp_program(program)))
