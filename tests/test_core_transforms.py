@@ -607,3 +607,22 @@ def test_jvp_through_a_piecewise_constant_op_is_a_symbolic_zero(backend):
     # a tangent that is really there still goes through: d sqrt(x * x) = sign(x) * v
     _, t = fg.jvp(lambda x: fnp.sqrt(x * x), (x,), (v,))
     np.testing.assert_allclose(np.asarray(t), np.sign(x), rtol=1e-6)
+
+
+def test_grad_of_vmapped_cond_flows_only_through_the_taken_branch():
+    """Fuzz run 20261803 #3. Under vmap a batched predicate runs every branch and selects;
+    as in JAX (its issue 1052), branch k sees its operands through select(index == k, x,
+    stop_gradient(x)), so an example's derivative does not pass through a branch it did
+    not take. std of one element (derivative NaN) in the untaken branch gave NaN for
+    every example; JAX 0.10.2 gives [[2.], [nan]] (the second example takes std)."""
+    x5 = fnp.asarray(np.array([[0.3], [0.7]], np.float32))
+    p = fnp.asarray(np.array([True, False]))
+
+    def f(x5):
+        def g(p, x):
+            return lax.cond(p, lambda x: x * 2.0, lambda x: fnp.std(x, keepdims=True), x)
+        return fnp.sum(fg.vmap(g)(p, x5))
+    g = np.asarray(fg.grad(f)(x5))
+    assert g[0, 0] == 2.0 and np.isnan(g[1, 0])
+    g = np.asarray(fg.jit(fg.grad(f))(x5))
+    assert g[0, 0] == 2.0 and np.isnan(g[1, 0])

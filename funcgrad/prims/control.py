@@ -901,15 +901,23 @@ def _cond_batch(size, vals, dims, *, branches):
         # A batched predicate: run every branch and select per example.
         from .elementwise import convert_element_type, eq, select
         from .structural import broadcast_in_dim
+        from .elementwise import max as _max, min as _min, stop_gradient
         index = bdim_at_front(index, di, size)
         ops = [bdim_at_front(o, d, size) for o, d in zip(ops, odims)]
-        results = []
-        for b in branches:
-            bp, _ = batch_program(b, size, [0] * len(ops), force_out=[True] * nout)
-            results.append(eval_program(bp, [], ops))
         idx = core.to_array(index)
-        from .elementwise import max as _max, min as _min
         idx = _max(_min(idx, len(branches) - 1), 0)
+        results = []
+        for k, b in enumerate(branches):
+            # As JAX (its issue 1052): branch k sees its operands through
+            # select(index == k, x, stop_gradient(x)), so an example's derivative flows only
+            # through the branch it takes; a branch it does not take (std of one element,
+            # log of 0) would otherwise add 0 * inf = NaN to it.
+            pick = eq(idx, convert_element_type(core.to_array(k), idx.dtype))
+            ops_k = [select(broadcast_in_dim(pick, core.get_aval(o).shape, (0,)), o,
+                            stop_gradient(o))
+                     if dtypes.is_inexact(core.get_aval(o).dtype) else o for o in ops]
+            bp, _ = batch_program(b, size, [0] * len(ops), force_out=[True] * nout)
+            results.append(eval_program(bp, [], ops_k))
         outs = results[0]
         for k in range(1, len(branches)):
             pick = eq(idx, convert_element_type(core.to_array(k), idx.dtype))
