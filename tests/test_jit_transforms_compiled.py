@@ -167,3 +167,34 @@ def test_vmap_of_a_jitted_collective_takes_the_axis_name_of_each_vmap():
                                np.full(4, float(np.sum(np.asarray(x)))), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(fg.vmap(h, axis_name="j")(x)),
                                np.full(4, float(np.sum(np.asarray(x)))), rtol=1e-6)
+
+
+def test_grad_through_a_jitted_function_called_in_a_scan_body():
+    """A jit call inside a scan body under grad raised 'mul is not linear in both operands
+    at once' (also before this session's changes): partial evaluation put the call, primal
+    results included, whole into the linear part. JAX 0.10.2: [1.9581869, 5., 1.9581867]."""
+    inner = fg.jit(lambda x: fnp.tanh(x) * 2.0)
+    scan_jit = fg.jit(lambda x: lax.scan(lambda c, _: (inner(c) * 0.5, c.sum()), x, None,
+                                         length=4))
+    loss = lambda x: fnp.sum(scan_jit(x)[0]) + fnp.sum(scan_jit(x)[1])  # noqa: E731
+    x = fnp.asarray(np.linspace(-1, 1, 3, dtype=np.float32))
+    want = [1.9581869, 5.0, 1.9581867]
+    for _ in range(3):                        # inlined, then compiled
+        np.testing.assert_allclose(np.asarray(fg.grad(loss)(x)), want, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(fg.jit(fg.grad(loss))(x)), want, rtol=1e-6)
+
+
+def test_nested_jit_calls_keep_their_primal_results_known():
+    """Fuzz run 20261803 #1, #2, #4 (stacks jit+jit+vjp, jit+jit+vmap+value_and_grad): the
+    JVP of an outer jit holding an inner jit call split with the call whole in the linear
+    part, so a primal output came back as a value being staged and the next eager
+    operation raised ConcretizationTypeError."""
+    inner = fg.jit(lambda x: fnp.tanh(x) * 2.0)
+    outer = fg.jit(lambda x: inner(x) + fnp.max(x))
+    x = arr(4, 3)
+    loss = lambda x: fnp.sum(fg.vmap(outer)(x) ** 2)  # noqa: E731
+    want = fg.jit(fg.grad(loss))(x)
+    for _ in range(3):
+        close(fg.value_and_grad(loss)(x)[1], want)
+        out, pull = fg.vjp(outer, x[0])
+        close(pull(fnp.ones(3)), fg.jit(lambda x: fg.vjp(outer, x)[1](fnp.ones(3)))(x[0]))

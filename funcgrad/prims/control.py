@@ -115,7 +115,11 @@ def partial_eval_program(program: Program, in_unknowns, instantiate=None):
 
     Returns (known, unknown, out_unknowns, num_res): `known` maps the known inputs to the
     known outputs followed by `num_res` residuals; `unknown` maps `[*residuals,
-    *unknown inputs]` to the unknown outputs."""
+    *unknown inputs]` to the unknown outputs. `jit` calls are inlined first: one with
+    known and unknown inputs went whole into the unknown part, its primal results with it,
+    which transposition then took for linear values (a jitted function called in a scan
+    body under grad raised 'mul is not linear in both operands at once')."""
+    program = _inline_jits(program)
     uk: set[int] = {v.id for v, u in safe_zip(program.invars, in_unknowns) if u}
     known_eqns: list[Eqn] = []
     unknown_eqns: list[Eqn] = []
@@ -273,6 +277,33 @@ def _jvp_program_nonzero(program: Program, nonzero) -> Program:
     return _closed_to_plain(prog, consts)
 
 
+def _inline_jits(program: Program) -> Program:
+    """`program` with its `jit` calls (and theirs) inlined (for `partial_eval_program`,
+    which has no rule splitting a call)."""
+    if not any(e.prim is jit_p for e in program.eqns):
+        return program
+    eqns: list[Eqn] = []
+    env: dict[int, object] = {}
+
+    def sub(a, env=env):
+        return env.get(a.id, a) if isinstance(a, Var) else a
+
+    for eqn in program.eqns:
+        ins = [sub(a) for a in eqn.inputs]
+        if eqn.prim is not jit_p:
+            eqns.append(Eqn(eqn.prim, ins, eqn.params, eqn.outputs))
+            continue
+        inner = _inline_jits(eqn.params["program"])
+        ienv: dict[int, object] = {v.id: a for v, a in safe_zip(inner.invars, ins)}
+        for e in inner.eqns:
+            outs = [Var(v.aval) for v in e.outputs]
+            ienv.update((v.id, o) for v, o in zip(e.outputs, outs))
+            eqns.append(Eqn(e.prim, [sub(a, ienv) for a in e.inputs], e.params, outs))
+        for v, o in safe_zip(eqn.outputs, inner.outvars):
+            env[v.id] = sub(o, ienv)
+    return Program(program.constvars, program.invars, eqns, [sub(v) for v in program.outvars])
+
+
 def _linearized(program: Program, nonzero, unknown):
     """The JVP of `program` split into a known program (primals and the known tangents ->
     the known outputs and residuals) and a linear one (residuals and the unknown tangents
@@ -291,6 +322,11 @@ def _jit_linearize(primals, tangents, absent, program, name, backend):
     unknown = tuple(is_linearize_tracer(t) for t in nz_t)
     known, linear, out_uk, nres = _derived(
         "linearize", program, (nonzero, unknown), lambda: _linearized(program, nonzero, unknown))
+    n = len(program.outvars)
+    if any(out_uk[:n]):
+        # A primal output the split could not keep known (a call inside a loop body, say):
+        # inline the whole call instead, which splits operation by operation.
+        return jvp_flat(lambda *a: eval_program(program, [], a), primals, tangents)
     kin = list(primals) + [t for t, u in safe_zip(nz_t, unknown) if not u]
     kvals = bind(jit_p, *kin, program=known, name=f"jvp({name})", backend=backend,
                  donate=(False,) * len(kin))
@@ -300,7 +336,6 @@ def _jit_linearize(primals, tangents, absent, program, name, backend):
                  donate=(False,) * len(uin))
     kit, uit = iter(kvals[:nk]), iter(uvals)
     outs = [next(uit) if u else next(kit) for u in out_uk]
-    n = len(program.outvars)
     return outs[:n], outs[n:]
 
 
