@@ -289,9 +289,7 @@ class _Printer:
             val = "" if st.value is None else " " + self.e(st.value, top=True)
             out.append(f"{pad}return{val};")
         elif isinstance(st, A.Block):
-            out.append(f"{pad}{{")
-            self.body(st.body, ind + 1)
-            out.append(f"{pad}}}")
+            self.braced("", st.body, ind)
         elif isinstance(st, A.If):
             out.append(f"{pad}if ({self.e(st.cond, top=True)}) {{")
             self.body(st.then, ind + 1)
@@ -302,13 +300,18 @@ class _Printer:
         elif isinstance(st, A.For):
             self.for_(st, ind)
         elif isinstance(st, A.While):
-            out.append(f"{pad}while ({self.e(st.cond, top=True)}) {{")
-            self.body(st.body, ind + 1)
-            out.append(f"{pad}}}")
+            self.braced(f"while ({self.e(st.cond, top=True)}) ", st.body, ind)
         elif isinstance(st, A.Break):
             out.append(f"{pad}break;")
         else:
             raise TypeError(f"cannot render {type(st).__name__}")
+
+    def braced(self, head: str, body, ind: int):
+        """`head{`, the statements of `body` one level in, `}`."""
+        pad = "    " * ind
+        self.lines.append(f"{pad}{head}{{")
+        self.body(body, ind + 1)
+        self.lines.append(f"{pad}}}")
 
     def for_(self, st: A.For, ind: int):
         outermost_parallel = st.parallel and self.parallel_depth == 0

@@ -16,6 +16,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import core, lax
 from funcgrad.backends import c as cbackend
+from test_cbackend import close
 
 pytestmark = pytest.mark.skipif(not cbackend.available(), reason="no C compiler")
 
@@ -30,14 +31,6 @@ def _c_backend():
 
 def arr(*shape):
     return fnp.asarray(RNG.standard_normal(shape).astype(np.float32))
-
-
-def close(a, b, rtol=1e-5, atol=1e-6):
-    la, lb = fg.tree.tree_leaves(a), fg.tree.tree_leaves(b)
-    assert len(la) == len(lb)
-    for x, y in zip(la, lb):
-        np.testing.assert_allclose(np.asarray(x, np.float64), np.asarray(y, np.float64),
-                                   rtol=rtol, atol=atol)
 
 
 @fg.jit
