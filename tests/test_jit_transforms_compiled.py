@@ -191,3 +191,17 @@ def test_nested_jit_calls_keep_their_primal_results_known():
         close(fg.value_and_grad(loss)(x)[1], want)
         out, pull = fg.vjp(outer, x[0])
         close(pull(fnp.ones(3)), fg.jit(lambda x: fg.vjp(outer, x)[1](fnp.ones(3)))(x[0]))
+
+
+def test_forward_mode_keeps_closed_over_constants_tangents_symbolic_zeros():
+    """jvp/jacfwd of a jitted function computed with a closed-over constant's zero tangent:
+    sqrt(c) * x at c = 0 gave 0 * inf = NaN (also on 2de01ee). JAX 0.10.2 keeps the
+    tangent a symbolic zero: jvp tangent [0.5, 0.5, 0.5], jacfwd 0.5 * I."""
+    c = fnp.zeros(3)
+    f = fg.jit(lambda x: fnp.sqrt(c) * x + fnp.sqrt(x))
+    x, t = fnp.ones(3), fnp.ones(3)
+    np.testing.assert_array_equal(np.asarray(fg.jvp(f, (x,), (t,))[1]), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(np.asarray(fg.jacfwd(f)(x)), 0.5 * np.eye(3))
+    g = fg.jit(lambda x, c: fnp.sqrt(c) * x)
+    np.testing.assert_array_equal(np.asarray(fg.jvp(lambda x: g(x, c), (x,), (t,))[1]),
+                                  np.zeros(3))

@@ -358,9 +358,14 @@ def _jit_jvp(primals, tangents, *, program, name, backend, donate):
         # Inline, so the primal part runs now and the tangent part is staged (under an
         # outer jit, which compiles both; or the first time, see _LINEARIZED_ONCE).
         return jvp_flat(lambda *a: eval_program(program, [], a), primals, tangents)
-    jprog = _derived("jvp", program, None,
-                     lambda: _closed_to_plain(*jvp_program(program)))
-    outs = bind(jit_p, *primals, *tangents, program=jprog, name=f"jvp({name})",
+    # Only the tangents that are not symbolic zeros are inputs: a closed-over constant's
+    # zero tangent computed with gave 0 * inf = NaN (sqrt(c) * x at c = 0), where JAX's
+    # symbolic zero gives 0.
+    nonzero = tuple(not a for a in absent)
+    jprog = _derived("jvp", program, nonzero,
+                     lambda: _jvp_program_nonzero(program, nonzero))
+    nz_t = [t for t, nz in safe_zip(tangents, nonzero) if nz]
+    outs = bind(jit_p, *primals, *nz_t, program=jprog, name=f"jvp({name})",
                 backend=backend, donate=(False,) * len(jprog.invars))
     n = len(program.outvars)
     return outs[:n], outs[n:]
