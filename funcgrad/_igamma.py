@@ -168,9 +168,8 @@ def _dp_da_jvp(primals, tangents):
     a, x = primals
     ta, tx = tangents
     v, d2a = jvp(lambda a: _dp_da_impl(a, x), (a,), (fnp.ones_like(a),))
-    ok = (a > 0) & (x > 0) & fnp.isfinite(x)
-    lx = fnp.log(fnp.where(ok, x, 1.0))
-    d2ax = fnp.where(ok, _dp_dx(a, x) * (lx - lax.digamma(fnp.where(ok, a, 1.0))), 0.0)
+    ok, a1, xs = _interior(a, x)
+    d2ax = fnp.where(ok, _dp_dx(a, x) * (fnp.log(xs) - lax.digamma(a1)), 0.0)
     return v, d2a * ta + d2ax * tx
 
 
@@ -193,11 +192,16 @@ def _dp_da_impl(a, x):
     return fnp.where(ok, fnp.where(series, e / fnp.where(ok, a, 1.0) * t, -e * t), 0.0)
 
 
+def _interior(a, x):
+    """(ok, a, x) with 1 in place of both outside a > 0, 0 < x < inf (where the derivatives'
+    formulas hold; the edges take their values from a `where`)."""
+    ok = (a > 0) & (x > 0) & fnp.isfinite(x)
+    return ok, fnp.where(ok, a, 1.0), fnp.where(ok, x, 1.0)
+
+
 def _dp_dx(a, x):
     """dP/dx = x^(a-1) e^-x / Gamma(a) (zero at x = 0 for a > 1, as JAX)."""
-    ok = (a > 0) & (x > 0) & fnp.isfinite(x)
-    xs = fnp.where(ok, x, 1.0)
-    a1 = fnp.where(ok, a, 1.0)
+    ok, a1, xs = _interior(a, x)
     return fnp.where(ok, fnp.exp((a1 - 1) * fnp.log(xs) - xs - lax.lgamma(a1)), 0.0)
 
 

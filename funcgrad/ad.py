@@ -289,18 +289,26 @@ def transpose_program(program: Program, linear_mask) -> Callable:
     return f
 
 
-def jvp_program(program: Program, instantiate=True) -> tuple[Program, list]:
+def jvp_program(program: Program, instantiate=True, nonzero=None) -> tuple[Program, list]:
     """The JVP of a const-free program: takes `[*primals, *tangents]`, returns
-    `[*primals_out, *tangents_out]`."""
+    `[*primals_out, *tangents_out]`. With `nonzero` (a bool per input), only the tangents
+    marked True are inputs; the others are symbolic zeros (absent), as JAX's jvp_jaxpr
+    with `nonzeros`."""
     from .ir import eval_program
     n = len(program.invars)
+    nonzero = (True,) * n if nonzero is None else tuple(nonzero)
 
     def f(*args):
-        primals, tangents = args[:n], args[n:]
-        po, to = jvp_flat(lambda *x: eval_program(program, [], x), primals, tangents)
-        return po + to
+        primals, it = args[:n], iter(args[n:])
+        with new_main(JVPTrace) as main:
+            trace = JVPTrace(main)
+            ins = [JVPTracer(trace, p, next(it)) if nz else trace.pure(p)
+                   for p, nz in safe_zip(primals, nonzero)]
+            outs = [core.full_raise(trace, o) for o in eval_program(program, [], ins)]
+            return [full_lower(t.primal) for t in outs] + [full_lower(t.tangent) for t in outs]
 
-    in_avals = program.in_avals + [core.tangent_aval(a) for a in program.in_avals]
+    in_avals = program.in_avals + [core.tangent_aval(a) for a, nz in
+                                   safe_zip(program.in_avals, nonzero) if nz]
     return trace_to_program(f, in_avals)
 
 

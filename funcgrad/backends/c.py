@@ -525,15 +525,16 @@ class Executable(SlotProgram):
         stmts = []
         for j in range(ncar):
             src, dst = in_slots[nc + j], out_slots[j]
+            av = self.slot_avals[dst]
+            if src is not None:
+                stmts.append(self._copy(self._param(dst), pv(src), av.size, av.dtype))
+                continue
+            lit = eqn.inputs[nc + j]
+            init = getattr(lit, "expr", None)     # a size-derived literal (SymLit)
+            init = cn.const(lit.val.item(), av.dtype) if init is None else \
+                cn.cast(av.dtype, init)
             z = C.Var("sz", C.i64)
-            if src is None:
-                lit = eqn.inputs[nc + j]
-                dt = self.slot_avals[dst].dtype
-                init = getattr(lit, "expr", None)     # a size-derived literal (SymLit)
-                init = cn.const(lit.val.item(), dt) if init is None else cn.cast(dt, init)
-            else:
-                init = cn.load(self._param(src), z)
-            stmts.append(cn.for_(z, cn.i64(0), cn.i64(self.slot_avals[dst].size),
+            stmts.append(cn.for_(z, cn.i64(0), cn.i64(av.size),
                                  [cn.store(self._param(dst), z, init)]))
 
         def carry_ptr(j, which):
@@ -560,12 +561,10 @@ class Executable(SlotProgram):
         stmts = setup + stmts
         stmts.append(C.For(k, C.Const(0, C.i64), cn.i64(n), tuple(calls)))
         if n % 2 == 1:
-            for j in range(ncar):
-                dst = out_slots[j]
-                z = C.Var("sz", C.i64)
-                stmts.append(cn.for_(z, cn.i64(0), cn.i64(self.slot_avals[dst].size),
-                                     [cn.store(self._param(dst), z,
-                                               cn.load(carry_b[j].param, z))]))
+            for j, dst in enumerate(out_slots[:ncar]):
+                av = self.slot_avals[dst]
+                stmts.append(self._copy(self._param(dst), carry_b[j].param, av.size,
+                                        av.dtype))
         return stmts, used, temps
 
     def _plan_buffers(self, out_ids):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import core, dtypes
-from ..ad import (JVPTrace, JVPTracer, UndefinedPrimal, _take_absent, backward_pass,
+from ..ad import (JVPTracer, UndefinedPrimal, _take_absent, backward_pass,
                   is_linearize_tracer, is_undefined, jvp_flat, jvp_program, transpose_program,
                   zeros_like_aval)
 from ..batching import (BatchTrace, BatchTracer, bdim_at_front, move_or_broadcast,
@@ -256,27 +256,6 @@ def _staged(x, staging_type) -> bool:
     return True            # another kind of tracer: keep the inlining path
 
 
-def _jvp_program_nonzero(program: Program, nonzero) -> Program:
-    """The JVP of a const-free program taking `[*primals, *the tangents marked nonzero]`;
-    the other tangents are symbolic zeros (absent), as JAX's jvp_jaxpr with `nonzeros`."""
-    n = len(program.invars)
-
-    def f(*args):
-        primals, it = args[:n], iter(args[n:])
-        with new_main(JVPTrace) as main:
-            trace = JVPTrace(main)
-            ins = [JVPTracer(trace, p, next(it)) if nz else trace.pure(p)
-                   for p, nz in safe_zip(primals, nonzero)]
-            outs = [core.full_raise(trace, o) for o in eval_program(program, [], ins)]
-            return [core.full_lower(t.primal) for t in outs] + \
-                [core.full_lower(t.tangent) for t in outs]
-
-    avals = program.in_avals + [core.tangent_aval(a) for a, nz in
-                                safe_zip(program.in_avals, nonzero) if nz]
-    prog, consts = trace_to_program(f, avals)
-    return _closed_to_plain(prog, consts)
-
-
 def _inline_jits(program: Program) -> Program:
     """`program` with its `jit` calls (and theirs) inlined (for `partial_eval_program`,
     which has no rule splitting a call)."""
@@ -308,7 +287,7 @@ def _linearized(program: Program, nonzero, unknown):
     """The JVP of `program` split into a known program (primals and the known tangents ->
     the known outputs and residuals) and a linear one (residuals and the unknown tangents
     -> the unknown outputs): `partial_eval_program`'s result."""
-    jprog = _jvp_program_nonzero(program, nonzero)
+    jprog = _closed_to_plain(*jvp_program(program, nonzero=nonzero))
     return partial_eval_program(jprog, [False] * len(program.invars) + list(unknown))
 
 
@@ -363,7 +342,7 @@ def _jit_jvp(primals, tangents, *, program, name, backend, donate):
     # symbolic zero gives 0.
     nonzero = tuple(not a for a in absent)
     jprog = _derived("jvp", program, nonzero,
-                     lambda: _jvp_program_nonzero(program, nonzero))
+                     lambda: _closed_to_plain(*jvp_program(program, nonzero=nonzero)))
     nz_t = [t for t, nz in safe_zip(tangents, nonzero) if nz]
     outs = bind(jit_p, *primals, *nz_t, program=jprog, name=f"jvp({name})",
                 backend=backend, donate=(False,) * len(jprog.invars))
