@@ -138,6 +138,106 @@ class ClosedProgram:
 
 
 # ---------------------------------------------------------------------------------------
+# Fingerprints
+
+
+class _Unprintable(Exception):
+    """A parameter `fingerprint` cannot key on (an unhashable object of unknown meaning)."""
+
+
+def fingerprint(program: Program):
+    """A hashable value that two programs share only when they compute the same values the
+    same way: equal primitives, parameters, literals, avals and wiring (variables are
+    numbered in order of appearance, so retracing a function gives an equal fingerprint).
+    A backend keys compiled executables on it, so a program traced anew (an eager loop's
+    body, a `jit` made again in a loop) reuses the executable built for its twin. None when
+    a parameter has no value-based identity that can be trusted (then nothing is shared).
+
+    Arrays among parameters key on their dtype, shape and a digest of their bytes; floats
+    on their bits (-0.0 and each NaN apart); functions and other objects with identity
+    equality on the object itself (a cache entry keeps its program, hence them, alive)."""
+    try:
+        return _print_program(program)
+    except _Unprintable:
+        return None
+
+
+def _print_program(program: Program) -> tuple:
+    numbers: dict[int, int] = {}
+
+    def var(v):
+        if isinstance(v, Lit):
+            return ("lit", _print_array(v.val), v.aval, v.symbolic_zero)
+        n = numbers.get(v.id)
+        if n is None:
+            raise _Unprintable("a variable used before it is defined")
+        return n
+
+    def define(v):
+        numbers[v.id] = len(numbers)
+        return v.aval
+
+    head = (tuple(define(v) for v in program.constvars),
+            tuple(define(v) for v in program.invars))
+    eqns = tuple((e.prim, tuple(var(a) for a in e.inputs), _print_params(e.params),
+                  tuple(define(v) for v in e.outputs)) for e in program.eqns)
+    return head, eqns, tuple(var(v) for v in program.outvars)
+
+
+def _print_array(a) -> tuple:
+    a = np.asarray(a)
+    if a.dtype.hasobject:
+        raise _Unprintable("an object array")
+    data = np.ascontiguousarray(a).tobytes()
+    if len(data) > 64:
+        import hashlib
+        data = hashlib.blake2b(data, digest_size=20).digest()
+    return a.dtype, a.shape, data
+
+
+_PLAIN = (type(None), bool, int, str, bytes, ShapedArray, core.Primitive)
+
+
+def _print_params(params: dict) -> tuple:
+    return tuple((k, _print_value(params[k])) for k in sorted(params))
+
+
+def _print_value(v):
+    t = type(v)
+    if t in _PLAIN:
+        return (t, v)
+    if t is float:
+        return (float, v.hex() if v == v else repr(np.float64(v).tobytes()))
+    if t is Program:
+        return ("program", _print_program(v))
+    if t is ClosedProgram:
+        return ("closed", _print_program(v.program), tuple(_print_array(c) for c in v.consts))
+    if t is tuple or t is list:
+        return (t, tuple(_print_value(x) for x in v))
+    if t is dict:
+        return (dict, tuple((_print_value(k), _print_value(v[k])) for k in sorted(v, key=repr)))
+    if t is slice:
+        return (slice, _print_value(v.start), _print_value(v.stop), _print_value(v.step))
+    if isinstance(v, np.dtype):
+        return (np.dtype, v)
+    if isinstance(v, (np.ndarray, np.generic)):
+        return ("array", _print_array(v))
+    if isinstance(v, ArrayImpl):
+        return ("array", _print_array(v._host_value()))
+    if isinstance(v, tuple):                     # a namedtuple: its type and its fields
+        return (t, tuple(_print_value(x) for x in v))
+    fields = getattr(t, "__dataclass_fields__", None)
+    if fields is not None:
+        return (t, tuple((f, _print_value(getattr(v, f))) for f in fields))
+    if t.__eq__ is object.__eq__ and t.__hash__ is object.__hash__:
+        return ("object", v)                     # identity: a function, a callback, ...
+    import enum
+    if isinstance(v, enum.Enum):
+        return (t, v.name)
+    raise _Unprintable(f"a parameter of type {t.__name__}")
+
+
+# ---------------------------------------------------------------------------------------
 # Printing
 
 

@@ -268,13 +268,10 @@ class Executable(SlotProgram):
             self._host_steps = True
         functions = self.extra_functions + functions
         self.module = cdsl.Module(tuple(functions), uses_blas=True)
-        self.parts = _split_units(functions, self.extra_functions)
-        if self.parts is not None:
-            self.source = "\n".join(self.parts)
-        else:
-            self.source = cdsl.render(self.module, cdsl.C99) if functions else ""
         self.lib = None
+        self.parts = self._source = None
         if functions and self._compile:
+            self.parts = _split_units(functions, self.extra_functions)
             # Pointer parameters are declared as intptr_t for cffi: the calling convention is
             # the same on 64-bit ABIs, and passing Python ints avoids a cast per argument.
             cdef = "\n".join(_int_declaration(f) for f in functions)
@@ -282,6 +279,18 @@ class Executable(SlotProgram):
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
+
+    @property
+    def source(self) -> str:
+        """The module's C source (rendered on first use: a loop body or branch lowered for
+        another module, `compile=False`, only lends it its functions)."""
+        if self._source is None:
+            if self.parts is not None:
+                self._source = "\n".join(self.parts)
+            else:
+                self._source = cdsl.render(self.module, cdsl.C99) if self.module.functions \
+                    else ""
+        return self._source
 
     # --- control flow compiled into the module -----------------------------------------
 
@@ -1237,8 +1246,11 @@ class _CLoops(HostLoops):
 
     def sub_exe(self, program, name):
         symbols = self.symbols if self.symbols.values else None
+        # (sharing by content only with sub-programs of the same symbol table: its sizes
+        # are read through it; an entry's executable keeps the table alive)
         return _sub_executables.lookup(id(program), program, lambda: Executable(
-            program, kernel_name(name), symbols=symbols))
+            program, kernel_name(name), symbols=symbols),
+            content=(name, None if symbols is None else id(symbols)))
 
     def run(self, eqn, vals):
         return super().run(eqn, [_contiguous(np.asarray(v)) for v in vals])
@@ -1476,7 +1488,7 @@ class CBackend(ReferenceBackend):
                 self._families.put(family, exe.optimized)
             return exe
 
-        return self._executables.lookup(id(program), program, build)
+        return self._executables.lookup(id(program), program, build, content=name)
 
     def clear_caches(self):
         """Forget the compiled programs held in memory (the disk cache stays)."""

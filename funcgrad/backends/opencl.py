@@ -682,7 +682,8 @@ class _DeviceLoops(HostLoops):
 
     def sub_exe(self, program, name):
         return _sub_executables.lookup((id(program), self.device), program,
-                                       lambda: Executable(program, self.device, name))
+                                       lambda: Executable(program, self.device, name),
+                                       content=(self.device, name))
 
     def truth(self, buf):
         return bool(buf.to_host())
@@ -781,7 +782,8 @@ class OpenCLBackend(Backend):
     def executable(self, program: Program, device=None, name: str = "f") -> Executable:
         device = device or self.default_device()
         return self._executables.lookup((id(program), device), program,
-                                        lambda: Executable(program, device, name))
+                                        lambda: Executable(program, device, name),
+                                        content=(device, name))
 
     def clear_caches(self):
         """Forget the compiled programs held in memory (the binary cache on disk stays)."""
