@@ -697,3 +697,43 @@ def test_the_gradient_of_a_python_float_is_weakly_typed():
     _, (ga, gb) = fg.value_and_grad(lambda a, b: a * b, argnums=(0, 1))(2.0, fnp.float32(3.0))
     assert ga.weak_type and not gb.weak_type
     assert not fg.grad(lambda a: (a ** 2).sum())(fnp.ones(2)).weak_type
+
+
+# --- found by the third batch of ports of 2026-12-02 -----------------------------------------
+
+def test_repeat_with_total_repeat_length(run):
+    # JAX: the output has exactly total_repeat_length entries (cut off, or padded with the
+    # element after the last block), and `repeats` may then be traced; funcgrad ignored it
+    # (shape (5,) for sum(repeats) == 5 and total_repeat_length=7)
+    x = np.array([1, 2, 3], np.int32)
+    out = run(lambda x, r: (fnp.repeat(x, r, total_repeat_length=7),
+                            fnp.repeat(x, r, total_repeat_length=4),
+                            fnp.repeat(x, r[::-1], total_repeat_length=7),
+                            fnp.repeat(x, 2, total_repeat_length=4),
+                            fnp.repeat(x, r, total_repeat_length=0)),
+              x, np.array([2, 0, 3], np.int32))
+    assert out[0].tolist() == [1, 1, 3, 3, 3, 3, 3] and out[1].tolist() == [1, 1, 3, 3]
+    assert out[2].tolist() == [1, 1, 1, 3, 3, 3, 3] and out[3].tolist() == [1, 1, 2, 2]
+    assert out[4].shape == (0,)
+    m = run(lambda m, r: fnp.repeat(m, r, axis=1, total_repeat_length=5),
+            np.arange(6.0, dtype=np.float32).reshape(2, 3), np.array([1, 2, 1], np.int32))
+    assert m.tolist() == [[0, 1, 1, 2, 2], [3, 4, 4, 5, 5]]
+    assert np.asarray(fnp.repeat(fnp.asarray(5), 3, total_repeat_length=2)).tolist() == [5, 5]
+    with pytest.raises(fg.ConcretizationTypeError, match="total_repeat_length"):
+        fg.jit(lambda r: fnp.repeat(fnp.arange(3), r))(fnp.array([1, 2, 1]))
+
+
+def test_block_gives_scalars_and_low_rank_blocks_leading_axes(run):
+    # NumPy and JAX: every block gets leading axes up to the nesting depth (a scalar in a
+    # 2-deep list is a (1, 1) block); funcgrad raised ("zero-dimensional arrays cannot be
+    # concatenated") and ignored depth for deeper nesting
+    out = run(lambda e: (fnp.block([[e, fnp.zeros((2, 1))], [fnp.ones((1, 2)), 5.0]]),
+                         fnp.block([[1.0, 2.0], [3.0, 4.0]]),
+                         fnp.block([[[1.0, 2.0]], [[3.0, 4.0]]])), np.eye(2, dtype=np.float32))
+    assert out[0].tolist() == [[1, 0, 0], [0, 1, 0], [1, 1, 5]]
+    assert out[1].tolist() == [[1, 2], [3, 4]]
+    assert out[2].shape == (2, 1, 2)
+    with pytest.raises(ValueError, match="depths"):
+        fnp.block([[1.0], 2.0])
+    with pytest.raises(ValueError, match="tuples"):
+        fnp.block((1.0, 2.0))

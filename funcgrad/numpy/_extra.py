@@ -802,13 +802,28 @@ def sort_complex(a):
 
 
 def block(arrays):
-    if isinstance(arrays, list):
-        if arrays and isinstance(arrays[0], list):
-            rows = [block(r) for r in arrays]
-            return _fnp.concatenate(rows, axis=-2 if rows[0].ndim > 1 else 0)
-        parts = [_fnp.asarray(a) for a in arrays]
-        return _fnp.concatenate(parts, axis=-1)
-    return _fnp.asarray(arrays)
+    """An array assembled from nested lists of blocks (NumPy's and JAX's `block`): the
+    innermost lists concatenate along the last axis, the next ones along the one before,
+    and so on; every block (a scalar too) first gains leading axes up to the larger of the
+    nesting depth and the largest block rank."""
+    def assemble(xs, path):
+        if isinstance(xs, tuple):
+            raise ValueError(f"block: blocks are given in lists, not tuples (got a tuple at "
+                             f"arrays{path}); write [...] instead")
+        if not isinstance(xs, list):
+            return _fnp.asarray(xs), 1
+        if not xs:
+            raise ValueError(f"block: empty list at arrays{path}; every list needs a block")
+        parts = [assemble(x, f"{path}[{i}]") for i, x in enumerate(xs)]
+        depth = parts[0][1]
+        if any(d != depth for _, d in parts):
+            raise ValueError(f"block: lists nested to different depths at arrays{path} "
+                             f"(depths {[d for _, d in parts]}); nest every block equally")
+        rank = builtins.max([depth] + [a.ndim for a, _ in parts])
+        blocks = [_fnp.reshape(a, (1,) * (rank - a.ndim) + a.shape) for a, _ in parts]
+        return _fnp.concatenate(blocks, axis=-depth), depth + 1
+
+    return assemble(arrays, "")[0]
 
 
 __all__ = [

@@ -360,22 +360,72 @@ def tile(A, reps):
 
 
 def repeat(a, repeats, axis=None, total_repeat_length=None):
+    """Each element of `a` repeated `repeats` times along `axis` (flattened when None), as
+    JAX's `jnp.repeat`. Without `total_repeat_length` the repeats must be concrete (the
+    output length depends on them). With it, the output has exactly that length (so
+    `repeats` may be traced): past sum(repeats) the entries are cut off, short of it the
+    positions after the last block repeat the element that follows it, as JAX computes
+    them (a cumulative sum of block starts scattered onto the output)."""
     x = _arr(a)
     if axis is None:
         x, axis = ravel(x), 0
+    if total_repeat_length is None:
+        if _is_traced(repeats):
+            from ..core import ConcretizationTypeError
+            raise ConcretizationTypeError(
+                "repeat: with traced `repeats` (under jit/vmap/grad) the output length is "
+                "unknown; pass a static total_repeat_length= or make `repeats` static")
+        reps = _np.asarray(repeats)
+        if reps.ndim == 0 and x.ndim != 0:
+            r = int(reps)
+            axis = _axis(axis, x.ndim, "repeat")
+            shape = list(x.shape)
+            shape.insert(axis + 1, r)
+            y = _st.broadcast_in_dim(x, tuple(shape), tuple(i if i <= axis else i + 1
+                                                           for i in range(x.ndim)))
+            out_shape = list(x.shape)
+            out_shape[axis] *= r
+            return reshape(y, out_shape)
+        reps = reps.ravel()
+        if x.ndim == 0:
+            if reps.shape != (1,):
+                raise ValueError("repeat: a scalar `a` takes a scalar `repeats`, got repeats "
+                                 f"of shape {_np.shape(repeats)}")
+            return broadcast_to(x, (int(reps[0]),))
+        axis = _axis(axis, x.ndim, "repeat")
+        reps = _np.broadcast_to(reps, (x.shape[axis],))
+        idx = _np.repeat(_np.arange(x.shape[axis]), reps)
+        return take(x, asarray(idx.astype(_np.int32)), axis=axis)
+    total = int(total_repeat_length)
+    if total < 0:
+        raise ValueError(f"repeat: total_repeat_length must be >= 0, got {total}")
+    reps = ravel(asarray(repeats))
+    if x.ndim == 0:
+        if reps.shape != (1,):
+            raise ValueError("repeat: a scalar `a` takes a scalar `repeats`, got repeats of "
+                             f"shape {reps.shape}")
+        return broadcast_to(x, (total,))
     axis = _axis(axis, x.ndim, "repeat")
-    if isinstance(repeats, (int, _np.integer)):
-        r = int(repeats)
-        shape = list(x.shape)
-        shape.insert(axis + 1, r)
-        y = _st.broadcast_in_dim(x, tuple(shape), tuple(i if i <= axis else i + 1
-                                                       for i in range(x.ndim)))
+    n = x.shape[axis]
+    if total == 0 or n == 0:
         out_shape = list(x.shape)
-        out_shape[axis] *= r
-        return reshape(y, out_shape)
-    reps = _np.asarray(repeats)
-    idx = _np.repeat(_np.arange(x.shape[axis]), reps)
-    return take(x, asarray(idx.astype(_np.int32)), axis=axis)
+        out_shape[axis] = 0 if total == 0 else out_shape[axis]
+        return x if n == 0 else reshape(x[tuple(slice(0, 0) if i == axis else slice(None)
+                                                for i in range(x.ndim))], out_shape)
+    reps = broadcast_to(reps, (n,)).astype(_np.int32)
+    from ._reductions import cumsum
+    from ._creation import zeros
+    # Where each block starts in the output (the last one's end is not needed) ...
+    starts = cumsum(concatenate([zeros((1,), _np.int32), reps[:-1]]))
+    # ... marked there (past the end: dropped), and the running count of marks is the
+    # index of the element each output position shows.
+    marks = zeros((total,), _np.int32).at[starts].add(1, mode="drop")
+    return take(x, cumsum(marks) - 1, axis=axis)
+
+
+def _is_traced(x):
+    from ..core import Tracer
+    return isinstance(x, Tracer)
 
 
 _PAD_KWARGS = {
