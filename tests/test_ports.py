@@ -256,7 +256,12 @@ def compare(name: str, key: str, actual, entry) -> None:
 
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
-XFAIL: dict = {}
+XFAIL: dict = {
+    "array_repr": "core.py (the lead's): a Python bool becomes a weakly typed array "
+                  "(repr(jnp.array(True)) adds weak_type=True; JAX's bools are never weak), "
+                  "and Array.__repr__ leaves out an empty array's shape (JAX, as NumPy: "
+                  "Array([], shape=(0, 3), dtype=float32))",
+}
 
 # Programs also run on the NumPy reference backend (all run on the default backend).
 ON_REFERENCE = ("custom_derivatives", "rnn_scan",
