@@ -7,7 +7,8 @@ Every function takes a stack of matrices `[..., m, n]` in float32, float64, comp
 complex128 (integers are converted to the default float; complex matrices are Hermitian
 where the real ones are symmetric, and eigen-/singular values of complex matrices are
 real, as in JAX). Failures never raise, as in JAX: a matrix that is not
-positive definite gives an all-NaN Cholesky factor, a singular matrix an LU with a zero on
+positive definite gives a Cholesky factor that is NaN on and below the diagonal (zero
+above), a singular matrix an LU with a zero on
 U's diagonal (solves with it give inf/NaN), an iteration that does not converge NaN.
 """
 from __future__ import annotations
@@ -57,8 +58,8 @@ def symmetrize(x):
 def cholesky(x, *, symmetrize_input: bool = True):
     """Lower Cholesky factor L (x = L @ L^H) of each matrix of `x` [..., n, n]. With
     `symmetrize_input` x is replaced by (x + x^H) / 2 first (so derivatives are symmetric),
-    else only its lower triangle is read. A matrix that is not positive definite gives an
-    all-NaN factor, no exception (as JAX)."""
+    else only its lower triangle is read. A matrix that is not positive definite gives a
+    factor that is NaN on and below the diagonal and zero above, no exception (as JAX)."""
     x = _inexact(x, "cholesky")
     if symmetrize_input:
         x = symmetrize(x)

@@ -737,3 +737,17 @@ def test_block_gives_scalars_and_low_rank_blocks_leading_axes(run):
         fnp.block([[1.0], 2.0])
     with pytest.raises(ValueError, match="tuples"):
         fnp.block((1.0, 2.0))
+
+
+def test_cholesky_of_a_matrix_that_is_not_positive_definite(run):
+    # JAX 0.10: NaN on and below the diagonal, zeros above (lax.linalg.cholesky takes the
+    # lower triangle of the failed factor); funcgrad's factor was NaN everywhere
+    m = np.array([[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]], np.float32)
+    from funcgrad.scipy import linalg as sl
+    low, up, sp = run(lambda a: (fnp.linalg.cholesky(-a), fnp.linalg.cholesky(-a, upper=True),
+                                 sl.cholesky(fnp.stack([a, -a]))), m)
+    nan_low = np.where(np.tri(3) > 0, np.nan, 0.0)
+    np.testing.assert_array_equal(low, nan_low)
+    np.testing.assert_array_equal(up, nan_low.T)
+    np.testing.assert_array_equal(sp[1], nan_low.T)
+    np.testing.assert_allclose(sp[0], np.linalg.cholesky(m).T, rtol=1e-6)

@@ -159,7 +159,9 @@ def _flat_shape(shape):
 
 def cholesky(a: np.ndarray) -> np.ndarray:
     """Lower Cholesky factors of the matrices of `a`, reading their lower triangles; zero
-    above the diagonal; all NaN for a matrix that is not positive definite."""
+    above the diagonal, also for a matrix that is not positive definite, whose factor is
+    NaN on and below the diagonal (JAX's: its wrapper takes the lower triangle of the
+    all-NaN result)."""
     _check_dtype(a, "cholesky")
     out, mats = _stack(a)
     n = a.shape[-1]
@@ -167,7 +169,7 @@ def cholesky(a: np.ndarray) -> np.ndarray:
         ffi, potrf = _fn("potrf", a.dtype)
         for m in mats:
             if potrf(ROW_MAJOR, b"L", n, _ptr(ffi, m), n) != 0:
-                m[...] = np.nan
+                m[...] = np.tril(np.full_like(m, np.nan))
             else:
                 m[...] = np.tril(m)
     return out

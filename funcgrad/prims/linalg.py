@@ -763,7 +763,7 @@ core.batch_rules[cholesky_p] = _cholesky_batch
 def cholesky(x):
     """Lower Cholesky factor of each matrix of `x` [..., n, n], reading only its lower
     triangle (the primitive: no symmetrisation). A matrix that is not positive definite
-    gives all NaN, as in JAX."""
+    gives NaN on and below the diagonal and zeros above, as in JAX."""
     return bind(cholesky_p, core.to_array(x))
 
 
