@@ -553,12 +553,49 @@ def types_used(node) -> set:
 
 def calls_and_types(node) -> tuple[set, set]:
     """(`calls(node)`, `types_used(node)`) in one walk: rendering a module needs both, and
-    walking a large module is a visible part of a jit's compile time."""
+    walking a large module is a visible part of a jit's compile time. (A walk of its own:
+    it skips the fields that hold no node, and does not descend into types.)"""
     calls_out, types_out = set(), set()
-    for n in walk(node):
-        if isinstance(n, Call):
-            t = n.args[0].type if n.args else n.type
-            calls_out.add((n.fn, "ptr" if isinstance(t, PtrType) else t.name))
-        elif isinstance(n, CType):
+    stack = [node]
+    pop, push, children_of = stack.pop, stack.append, _child_fields
+    while stack:
+        n = pop()
+        t = type(n)
+        if t is tuple or t is list:
+            stack.extend(n)
+            continue
+        if t is CType:
             types_out.add(n.name)
+            continue
+        if t is PtrType:
+            push(n.elem)
+            continue
+        fields = children_of.get(t)
+        if fields is None:
+            fields = _learn_child_fields(t)
+            if fields is None:            # not a node (a name, a number, None)
+                continue
+        if t is Call:
+            ty = n.args[0].type if n.args else n.type
+            calls_out.add((n.fn, "ptr" if isinstance(ty, PtrType) else ty.name))
+        for f in fields:
+            v = getattr(n, f)
+            if v is not None:
+                push(v)
     return calls_out, types_out
+
+
+_child_fields: dict = {}
+# fields annotated with these hold no node (names, flags, sizes, operators)
+_LEAF_ANNOTATIONS = frozenset(("str", "bool", "int", "float"))
+
+
+def _learn_child_fields(cls) -> tuple | None:
+    """The fields of node class `cls` that may hold a node or a type (None: not a node)."""
+    fields = getattr(cls, "__dataclass_fields__", None)
+    if fields is None or isinstance(cls, type) and issubclass(cls, (str, int, float)):
+        return None
+    kids = tuple(name for name, f in fields.items()
+                 if not (isinstance(f.type, str) and f.type in _LEAF_ANNOTATIONS))
+    _child_fields[cls] = kids
+    return kids

@@ -560,6 +560,9 @@ def get_backend(name=None):
     return _backends["get"](name)
 
 
+_eager_avals: dict = {}     # (primitive, operand avals) -> result aval(s), no parameters
+
+
 class EvalTrace(Trace):
     """Evaluates primitives on concrete arrays with the arrays' backend."""
 
@@ -570,7 +573,17 @@ class EvalTrace(Trace):
 
     def process_primitive(self, primitive, tracers, params):
         avals = [t.aval for t in tracers]
-        out_avals = shape_rules[primitive](*avals, **params)
+        if params:
+            out_avals = shape_rules[primitive](*avals, **params)
+        else:
+            # (an elementwise operation: its result's aval, remembered by its operands')
+            key = (primitive, *avals)
+            out_avals = _eager_avals.get(key)
+            if out_avals is None:
+                out_avals = shape_rules[primitive](*avals)
+                if len(_eager_avals) >= 4096:
+                    _eager_avals.clear()
+                _eager_avals[key] = out_avals
         backend = _backends["of"](tracers, primitive)
         outs = backend.execute_primitive(primitive, tracers, params, out_avals)
         if _debug_checks[0] and primitive.debug_check:

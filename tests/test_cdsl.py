@@ -128,6 +128,46 @@ def test_render_golden(name, ext):
                                  "FUNCGRAD_UPDATE_GOLDEN=1 regenerates it"
 
 
+def _calls_and_types_by_generic_walk(node):
+    calls, types = set(), set()
+    for n in C.ast.walk(node):
+        if isinstance(n, C.ast.Call):
+            t = n.args[0].type if n.args else n.type
+            calls.add((n.fn, "ptr" if isinstance(t, C.ast.PtrType) else t.name))
+        elif isinstance(n, C.ast.CType):
+            types.add(n.name)
+    return calls, types
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_calls_and_types_agrees_with_the_generic_walk(name):
+    """`calls_and_types` walks only the fields that can hold nodes; it must find what a
+    walk of every field finds (a missed call drops a helper, a missed type its pragma)."""
+    k = KERNELS[name]()
+    fns = k.functions if isinstance(k, C.Module) else (k,)
+    assert C.ast.calls_and_types(fns) == _calls_and_types_by_generic_walk(fns)
+
+
+def test_calls_and_types_agrees_on_compiled_programs():
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    from funcgrad import lax
+    from funcgrad.backends.c import Executable
+    progs = [
+        fg.make_jaxpr(lambda k: fg.random.normal(k, (33, 7)))(fg.random.PRNGKey(0)),
+        fg.make_jaxpr(lambda x: fnp.sort(x) @ x.T + fnp.cumsum(x, 1))(np.ones((5, 5))),
+        fg.make_jaxpr(lambda x: lax.while_loop(lambda c: c[0] < 3,
+                                               lambda c: (c[0] + 1, c[1] * 2), (0, x)))(
+            np.ones(3, np.float32)),
+        fg.make_jaxpr(lambda x: (x.astype(fnp.bfloat16) * 2, fnp.fft.fft(x)))(
+            np.ones(8, np.float32)),
+    ]
+    for p in progs:
+        fns = Executable(p.program, "f", compile=False).module.functions
+        assert fns
+        assert C.ast.calls_and_types(fns) == _calls_and_types_by_generic_walk(fns)
+
+
 @pytest.mark.core
 def test_render_is_deterministic():
     assert C.render(misc_kernel(), C.C99) == C.render(misc_kernel(), C.C99)

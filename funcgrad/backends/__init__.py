@@ -13,6 +13,8 @@ cause and the fix. A `CompileError` from bad generated code is a bug and still r
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .. import config, core
@@ -58,12 +60,24 @@ def set_default_backend(name: str | None) -> None:
     _config["backend"] = name
 
 
+_default: list = [None, None]      # [what the default depends on, the default backend]
+
+
 def get_backend(name: str | None = None):
     """The backend called `name`; None means the default one (the interpreting backend
     while a program runs on the reference backend)."""
-    if name is None and running_backend() is not None:
-        return running_backend()
-    name = name or default_backend_name()
+    if name is None:
+        running = running_backend()
+        if running is not None:
+            return running
+        # (every eager operation on host arrays asks: the answer is kept until an option
+        # or the environment variable changes)
+        key = (config.generation(), _config["backend"], os.environ.get("FUNCGRAD_BACKEND"))
+        if _default[0] == key:
+            return _default[1]
+        b = get_backend(default_backend_name())
+        _default[:] = [key, b]
+        return b
     b = _backends.get(name)
     if b is None:
         if name == "reference":

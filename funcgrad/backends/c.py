@@ -25,6 +25,7 @@ from ..ir import Lit, Program, Var
 from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, passes, symbolic
+from ..lowering import eager as _eager
 from ..prims import collectives, control, indexing as ix, reductions as rd
 from . import threads as _threads
 from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
@@ -1461,9 +1462,8 @@ class CBackend(ReferenceBackend):
 
     def execute_primitive(self, prim, arrays, params, out_avals):
         if not prim.multiple_results:
-            from ..lowering import eager
             _threads.prepare()
-            out = eager.run(prim, arrays, out_avals, params)
+            out = _eager.run(prim, arrays, out_avals, params)
             if out is not None:
                 out.flags.writeable = False
                 return ArrayImpl(out, out_avals)

@@ -87,9 +87,13 @@ def run_impl(prim, vals, params, out_dtypes):
     type (float8_*, float6_*, float4_e2m1fn, int1/2/4, uint1/2/4) computes as XLA computes
     it: its narrow operands widened to float32 (int32), the wide operation, each narrow
     result rounded (wrapped) back. Reductions and dots so add in float32 and round once."""
-    if any(v.dtype in dtypes.NARROW for v in vals if hasattr(v, "dtype")) or \
-            any(d in dtypes.NARROW for d in out_dtypes):
-        return _narrow_impl(prim, vals, params, out_dtypes)
+    narrow = dtypes.NARROW
+    for v in vals:
+        if getattr(v, "dtype", None) in narrow:
+            return _narrow_impl(prim, vals, params, out_dtypes)
+    for d in out_dtypes:
+        if d in narrow:
+            return _narrow_impl(prim, vals, params, out_dtypes)
     return core.impl_rules[prim](*vals, **params)
 
 

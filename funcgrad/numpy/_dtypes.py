@@ -111,6 +111,26 @@ def promote_types(a, b):
 
 
 def _promote(name, *args, to_float=False):
+    # The common case first: arrays of one strong dtype and one shape (nothing to convert,
+    # broadcast or check: no promotion rule or config option applies to them).
+    a = args[0]
+    if isinstance(a, Array) and not a.weak_type and \
+            (not to_float or a.dtype in _INEXACT_DTYPES):
+        if len(args) == 1:
+            return [a]
+        if len(args) == 2:
+            b = args[1]
+            if isinstance(b, Array) and b.dtype == a.dtype and not b.weak_type and \
+                    b.shape == a.shape:
+                return [a, b]
+    return _promote_general(name, args, to_float)
+
+
+_INEXACT_DTYPES = frozenset(_np.dtype(t) for t in ("float16", "float32", "float64",
+                                                    "complex64", "complex128"))
+
+
+def _promote_general(name, args, to_float):
     try:
         arrs = [_arr(a) if not (isinstance(a, (bool, int, float, complex)) and
                                 not isinstance(a, _np.generic)) else a for a in args]
