@@ -171,3 +171,76 @@ def test_eager_draws_run_threefry_compiled(monkeypatch):
         np.asarray(eager), np.asarray(fg.jit(lambda k: random.normal(k, (7, 3)))(key)))
     np.testing.assert_array_equal(
         np.asarray(split), np.asarray(fg.jit(lambda k: random.split(k, 4))(key)))
+
+
+_DRAWS = {
+    "split": lambda k: random.split(k, 3),
+    "fold_in": lambda k: random.fold_in(k, 7),
+    "bits": lambda k: random.bits(k, (5,)),
+    "uniform": lambda k: random.uniform(k, (4, 3), minval=-2.0, maxval=3.0),
+    "normal": lambda k: random.normal(k, (6,)),
+    "randint": lambda k: random.randint(k, (9,), 0, 10),
+    "bernoulli": lambda k: random.bernoulli(k, 0.3, (8,)),
+    "permutation": lambda k: random.permutation(k, 10),
+    "choice": lambda k: random.choice(k, 10, (4,), replace=False),
+    "choice_p": lambda k: random.choice(k, 5, (6,), p=fnp.array([0.1, 0.2, 0.3, 0.2, 0.2])),
+    "categorical": lambda k: random.categorical(k, fnp.array([0.0, 1.0, -1.0]), shape=(5,)),
+    "gamma": lambda k: random.gamma(k, fnp.array([0.5, 2.0, 7.0])),
+    "poisson": lambda k: random.poisson(k, 3.0, (5,)),
+    "truncated_normal": lambda k: random.truncated_normal(k, -1.0, 2.0, (5,)),
+    "dirichlet": lambda k: random.dirichlet(k, fnp.array([1.0, 2.0, 0.5])),
+    "typed_key": lambda k: random.normal(random.wrap_key_data(k), (3,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DRAWS))
+def test_a_recurring_draw_compiles_to_the_same_values(name, monkeypatch):
+    """A public draw compiles whole once it recurs (`random._draw_compiled`, as JAX jits
+    its random functions): its values are the eager draw's (integers and keys bit for bit,
+    floats to the last few bits: compiled transcendental functions may round apart)."""
+    draw = _DRAWS[name]
+    key = random.PRNGKey(3)
+    monkeypatch.setattr(random, "EAGER_DRAWS", 10 ** 6)
+    eager = [np.asarray(x) for x in fg.tree_util.tree_leaves(draw(key))]
+    monkeypatch.setattr(random, "EAGER_DRAWS", 0)
+    compiled = [np.asarray(x) for x in fg.tree_util.tree_leaves(draw(key))]
+    for e, c in zip(eager, compiled):
+        assert e.dtype == c.dtype and e.shape == c.shape
+        if np.issubdtype(e.dtype, np.floating):
+            np.testing.assert_allclose(c, e, rtol=2e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(c, e)
+
+
+def test_a_recurring_draw_runs_as_one_compiled_call(monkeypatch):
+    from funcgrad import core
+    counted = []
+    orig = core.EvalTrace.process_primitive
+
+    def spy(self, primitive, tracers, params):
+        counted.append(primitive.name)
+        return orig(self, primitive, tracers, params)
+
+    from funcgrad.backends import c as cbackend
+    if not cbackend.available():
+        pytest.skip("no C compiler")
+    key = random.PRNGKey(1)
+    with fg.config.override("backend", "c"):
+        for _ in range(random.EAGER_DRAWS + 1):
+            random.uniform(key, (3,), minval=1.0)
+        monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
+        random.uniform(key, (3,), minval=1.0)
+        monkeypatch.undo()
+    assert counted == [], counted             # (the jitted call takes the fast path)
+
+
+def test_draws_with_statics_that_differ_only_in_bits_do_not_share(monkeypatch):
+    """0.0 == -0.0 in Python: a draw keyed on `==` would reuse the program for the other."""
+    monkeypatch.setattr(random, "EAGER_DRAWS", 0)
+    key = random.PRNGKey(0)
+    a = np.asarray(random.uniform(key, (64,), minval=0.0, maxval=0.0))
+    b = np.asarray(random.uniform(key, (64,), minval=-0.0, maxval=-0.0))
+    monkeypatch.setattr(random, "EAGER_DRAWS", 10 ** 6)
+    want_b = np.asarray(random.uniform(key, (64,), minval=-0.0, maxval=-0.0))
+    np.testing.assert_array_equal(np.signbit(a), np.zeros(64, bool))
+    np.testing.assert_array_equal(np.signbit(b), np.signbit(want_b))
