@@ -751,3 +751,53 @@ def test_cholesky_of_a_matrix_that_is_not_positive_definite(run):
     np.testing.assert_array_equal(up, nan_low.T)
     np.testing.assert_array_equal(sp[1], nan_low.T)
     np.testing.assert_allclose(sp[0], np.linalg.cholesky(m).T, rtol=1e-6)
+
+
+def test_binary_functions_are_ufuncs_with_jax_s_methods(run):
+    # jnp.add, jnp.maximum, ... are jnp.ufunc objects in JAX (reduce, accumulate, outer, at,
+    # reduceat); funcgrad's were plain functions ('function' object has no attribute
+    # 'reduce'). JAX 0.10.2's values:
+    m = np.arange(12, dtype=np.int32).reshape(3, 4)
+    out = run(lambda m: (fnp.add.reduce(m), fnp.add.reduce(m, axis=(0, 1)),
+                         fnp.maximum.reduce(m, axis=1, initial=-1, where=m % 3 == 0),
+                         fnp.logical_or.reduce(m > 9, axis=0),
+                         fnp.bitwise_xor.reduce(m, axis=0),
+                         fnp.add.accumulate(m, axis=1)[2],
+                         fnp.maximum.accumulate(fnp.array([3, 1, 4, 1, 5])),
+                         fnp.subtract.outer(fnp.arange(3), fnp.arange(2)),
+                         fnp.add.at(fnp.zeros(5, fnp.int32), fnp.array([0, 1, 1, 4]), 1,
+                                    inplace=False),
+                         fnp.negative.at(fnp.arange(4), fnp.array([0, 0, 2]), inplace=False),
+                         fnp.add.reduceat(fnp.arange(8), fnp.array([0, 4, 1, 5])),
+                         fnp.logaddexp.accumulate(fnp.zeros(3))), m)
+    assert out[0].tolist() == [12, 15, 18, 21] and int(out[1]) == 66
+    assert out[2].tolist() == [3, 6, 9] and out[3].tolist() == [False, False, True, True]
+    assert out[4].tolist() == [12, 13, 14, 15] and out[5].tolist() == [8, 17, 27, 38]
+    assert out[6].tolist() == [3, 3, 4, 4, 5]
+    assert out[7].tolist() == [[0, -1], [1, 0], [2, 1]]
+    assert out[8].tolist() == [1, 2, 0, 0, 1] and out[9].tolist() == [0, 1, -2, 3]
+    assert out[10].tolist() == [6, 4, 10, 18]
+    np.testing.assert_allclose(out[11], [0.0, np.log(2), np.log(3)], rtol=1e-6)
+    assert isinstance(fnp.multiply, fnp.ufunc) and fnp.multiply.identity == 1
+    assert fnp.maximum.identity is None and fnp.bitwise_and.identity == -1
+    with pytest.raises(ValueError, match="initial"):
+        fnp.maximum.reduce(m, where=m > 2)
+    with pytest.raises(ValueError, match="inplace=False"):
+        fnp.add.at(fnp.zeros(3), 0, 1.0)
+
+
+def test_at_subtract_apply_and_repeated_divide_and_power(run):
+    # JAX: .at[].subtract and .at[].apply exist (AttributeError here); .at[].divide is a true
+    # division (an integer array gives floats: funcgrad gave [0 0 2 3 4]) and .at[].power
+    # raises to the product of a repeated index's exponents (funcgrad: to one of them)
+    out = run(lambda x: (x.at[fnp.array([1, 1, 3])].subtract(2.0),
+                         x.at[fnp.array([1, 1, 7])].apply(lambda v: v * 10 + 1),
+                         x.at[fnp.array([2, 2])].power(2.0),
+                         x.astype(fnp.int32).at[1].divide(2),
+                         x.astype(fnp.int32).at[fnp.array([1, 1, 7])].subtract(3, mode="clip"),
+                         x.reshape(1, 5).at[:, 1:3].apply(lambda v: v * 2)),
+              np.arange(5.0, dtype=np.float32))
+    assert out[0].tolist() == [0, -3, 2, 1, 4] and out[1].tolist() == [0, 111, 2, 3, 4]
+    assert out[2].tolist() == [0, 1, 16, 3, 4]
+    assert out[3].dtype == np.float32 and out[3].tolist() == [0, 0.5, 2, 3, 4]
+    assert out[4].tolist() == [0, -5, 2, 3, 1] and out[5].tolist() == [[0, 2, 4, 3, 4]]

@@ -28,16 +28,14 @@ from ._creation import (
     zeros_like,
 )
 from ._elementwise import (
-    abs, absolute, acos, acosh, add, allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan,
-    arctan2, arctanh, around, array_equal, asin, asinh, atan, atanh, bitwise_and, bitwise_not,
-    bitwise_or, bitwise_xor, cbrt, ceil, clip, conj, conjugate, copysign, cos, cosh, deg2rad,
-    degrees, divide, divmod, equal, exp, exp2, expm1, fabs, fix, float_power, floor,
-    floor_divide, fmax, fmin, fmod, greater, greater_equal, heaviside, hypot, imag, invert,
-    isclose, isfinite, isinf, isnan, isneginf, isposinf, left_shift, less, less_equal, log,
-    log10, log1p, log2, logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum,
-    minimum, mod, multiply, nan_to_num, negative, not_equal, positive, pow, power, rad2deg,
-    radians, real, reciprocal, remainder, right_shift, rint, round, sign, signbit, sin, sinc,
-    sinh, sqrt, square, subtract, tan, tanh, true_divide, trunc,
+    abs, absolute, acos, acosh, allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+    arctanh, around, array_equal, asin, asinh, atan, atanh, bitwise_not, cbrt, ceil, clip, conj,
+    conjugate, copysign, cos, cosh, deg2rad, degrees, divide, divmod, equal, exp, exp2, expm1,
+    fabs, fix, float_power, floor, floor_divide, fmax, fmin, fmod, greater, greater_equal,
+    heaviside, hypot, imag, invert, isclose, isfinite, isinf, isnan, isneginf, isposinf,
+    left_shift, less, less_equal, log, log10, log1p, log2, logical_not, mod, nan_to_num, not_equal,
+    positive, pow, power, rad2deg, radians, real, reciprocal, remainder, right_shift, rint, round,
+    sign, signbit, sin, sinc, sinh, sqrt, square, tan, tanh, true_divide, trunc,
 )
 from ._reductions import (
     all, amax, amin, any, argmax, argmin, average, count_nonzero, cummax, cummin, cumprod,
@@ -64,7 +62,7 @@ from ._extra import (
     bitwise_right_shift, block, choose, compress, concat, corrcoef, cov, cumulative_prod,
     cumulative_sum, delete, diag_indices, ediff1d, extract, frexp, fromfunction, gcd, geomspace,
     in1d, indices, insert, iscomplex, iscomplexobj, isin, isreal, isrealobj, ix_, lcm, ldexp,
-    logaddexp2, matvec, modf, nanargmax, nanargmin, nancumprod, nancumsum,
+    matvec, modf, nanargmax, nanargmin, nancumprod, nancumsum,
     nanprod, nanstd, nanvar,
     put_along_axis, real_if_close, sort_complex, spacing, trapezoid, tril_indices,
     tril_indices_from, triu_indices,
@@ -80,7 +78,11 @@ from ._names import (
     histogramdd, i0, kaiser, load, mask_indices, mgrid, nextafter, ogrid, packbits, piecewise,
     place, printoptions, put, r_, save, savez, set_printoptions, unpackbits, unwrap,
 )
-from ._ufunc import frompyfunc, ufunc
+# jnp.add, jnp.maximum, ...: JAX's ufunc objects (with .reduce, .accumulate, .outer, .at)
+from ._ufunc import (
+    add, bitwise_and, bitwise_or, bitwise_xor, frompyfunc, logaddexp, logaddexp2, logical_and,
+    logical_or, logical_xor, maximum, minimum, multiply, negative, subtract, ufunc,
+)
 from ._poly import (
     poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
 )

@@ -523,12 +523,54 @@ class _IndexUpdateRef:
     def max(self, values, **kwargs):
         return self._scatter(values, "max", self._check_kwargs("max", kwargs)[2])
 
+    def subtract(self, values, **kwargs):
+        """`x[idx] -= values` (repeated indices subtract each of their values)."""
+        clip = self._check_kwargs("subtract", kwargs)[2]
+        if self.array.dtype == _dt.bool_:
+            raise TypeError(".at[...].subtract: subtracting booleans is not supported (as "
+                            "in NumPy and JAX); use .at[...].set with logical_xor")
+        v = astype(_arr(values), self.array.dtype)
+        return self._scatter(negative(v), "add", clip)
+
     def divide(self, values, **kwargs):
-        return self.mul(reciprocal(values), **kwargs)
+        """`x[idx] /= values`, as JAX: x divided (true division: an integer array gives
+        floats) by ones scattered-multiplied by `values`, so repeated indices divide by
+        each of their values."""
+        clip = self._check_kwargs("divide", kwargs)[2]
+        scale = _IndexUpdateRef(ones_like(self.array), self.index)._scatter(values, "mul", clip)
+        return true_divide(self.array, scale)
 
     def power(self, values, **kwargs):
+        """`x[idx] **= values`, as JAX: x to the power of ones scattered-multiplied by
+        `values`, so a repeated index raises to the product of its exponents."""
         clip = self._check_kwargs("power", kwargs)[2]
-        return self._scatter(power(self.get(), values), "set", clip)
+        exps = _IndexUpdateRef(ones_like(self.array), self.index)._scatter(values, "mul", clip)
+        return power(self.array, exps)
+
+    def apply(self, func, **kwargs):
+        """`func` (a unary function of arrays) applied at `idx`, once per occurrence of an
+        index (a repeated index applies it again to the updated value), as JAX's
+        `.at[idx].apply(func)`; out-of-bounds indices are dropped (clamped with
+        mode='clip')."""
+        clip = self._check_kwargs("apply", kwargs)[2]
+        x = self.array
+        if x.size == 0:
+            return x
+        valid = None if clip else []
+        ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape), self.index, valid)
+        if valid is not None and valid[0] is not None:
+            ids = where(valid[0], ids, full_like(ids, x.size))
+        from .. import lax as _lax
+        last = x.size - 1
+
+        def step(flat, i):
+            j = minimum(i, last)
+            old = flat[j]
+            new = astype(_arr(func(old)), x.dtype)
+            return flat.at[j].set(where(i <= last, new, old)), None
+
+        flat, _ = _lax.scan(step, _st.reshape(x, (x.size,)), _st.reshape(ids, (ids.size,)))
+        return _st.reshape(flat, x.shape)
 
 
 class _AtHelper:
@@ -545,11 +587,11 @@ class _AtHelper:
 # definitions, so that they load in any order.
 from ._dtypes import _promote, _promote_dtypes_only, astype, result_type  # noqa: E402
 from ._creation import (  # noqa: E402
-    _arr, _axis, _check_out, arange, asarray, full, full_like, zeros, zeros_like,
+    _arr, _axis, _check_out, arange, asarray, full, full_like, ones_like, zeros, zeros_like,
 )
 from ._elementwise import (  # noqa: E402
-    add, clip, floor_divide, greater, greater_equal, less, logical_and, multiply, power,
-    reciprocal, remainder,
+    add, clip, floor_divide, greater, greater_equal, less, logical_and, minimum, multiply,
+    negative, power, remainder, true_divide,
 )
 from ._reductions import cumsum, sum  # noqa: E402
 from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402

@@ -21,7 +21,8 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
     `reduce`, `accumulate`, `outer`, `at` and `reduceat` need nin == 2 and nout == 1
     (`at` also takes nin == 1), as in JAX."""
 
-    def __init__(self, func, /, nin, nout, *, name=None, nargs=None, identity=None):
+    def __init__(self, func, /, nin, nout, *, name=None, nargs=None, identity=None,
+                 call=None, reduce=None, accumulate=None, at=None, reduceat=None):
         if not callable(func):
             raise TypeError(f"ufunc: func must be callable, got {type(func).__name__}")
         self._func = func
@@ -30,6 +31,10 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         self.nargs = self.nin if nargs is None else operator.index(nargs)
         self.identity = identity
         self.__name__ = name or getattr(func, "__name__", "ufunc")
+        self.__doc__ = getattr(func, "__doc__", None)
+        # Faster equivalents of the generic methods (JAX's: jnp.add.reduce is jnp.sum, ...)
+        self._overrides = {"call": call, "reduce": reduce, "accumulate": accumulate,
+                           "at": at, "reduceat": reduceat}
 
     def __repr__(self):
         return f"<funcgrad.numpy.ufunc '{self.__name__}'>"
@@ -44,7 +49,8 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         if len(args) != self.nin:
             raise TypeError(f"{self.__name__}() takes {self.nin} positional arguments but "
                             f"{len(args)} were given")
-        return _fnp.vectorize(self._func)(*args)
+        call = self._overrides["call"]
+        return call(*args) if call is not None else _fnp.vectorize(self._func)(*args)
 
     def _binary(self, method):
         if self.nin != 2 or self.nout != 1:
@@ -91,6 +97,16 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         `initial` when given (else the first element). With `where`, masked-out elements
         are skipped; then `initial` or the ufunc's `identity` is needed."""
         arr = self._operand("reduce", a, dtype, out)
+        if where is not None:
+            if _fnp.asarray(where).dtype != _np.bool_:
+                raise ValueError(f"{self.__name__}.reduce: where must be a boolean array, got "
+                                 f"dtype {_fnp.asarray(where).dtype}")
+            if initial is None and self.identity is None:
+                raise ValueError(f"{self.__name__}.reduce: {self.__name__} has no identity, "
+                                 "so a where= mask needs initial=")
+        if self._overrides["reduce"] is not None:
+            return self._overrides["reduce"](arr, axis=axis, keepdims=keepdims,
+                                             initial=initial, where=where)
         mask = None if where is None else _fnp.broadcast_to(_fnp.asarray(where), arr.shape)
         if axis is None:
             axes = tuple(range(arr.ndim))
@@ -132,6 +148,8 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         """The running fold of func along `axis`: out[0] = a[0], out[i] = func(out[i-1],
         a[i])."""
         arr = self._operand("accumulate", a, dtype, out)
+        if self._overrides["accumulate"] is not None:
+            return self._overrides["accumulate"](arr, axis=axis)
         if axis is None:
             arr, axis = _fnp.ravel(arr), 0
         axis = _axis(axis, arr.ndim, f"{self.__name__}.accumulate")
@@ -151,6 +169,8 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         if self.nout != 1 or self.nin not in (1, 2) or (self.nin == 2) == (b is None):
             raise ValueError(f"{self.__name__}.at: needs nout=1 and nin=1 without b or "
                              f"nin=2 with b (this ufunc: nin={self.nin}, nout={self.nout})")
+        if self._overrides["at"] is not None:
+            return self._overrides["at"](_fnp.asarray(a), indices, b)
         from .. import lax
 
         arr = _fnp.asarray(a)
@@ -223,3 +243,63 @@ def frompyfunc(func, /, nin, nout, *, identity=None):
     """A `ufunc` from a Python function of `nin` scalars returning `nout` values (JAX's
     `frompyfunc`; the function must be traceable by funcgrad)."""
     return ufunc(func, nin, nout, identity=identity)
+
+
+# --- JAX's ufunc objects -------------------------------------------------------------------
+# jnp.add, jnp.multiply, ... are ufuncs calling the plain functions, with JAX's identities
+# and the reductions, cumulative functions and `.at` updates that compute their methods
+# fast (jnp.add.reduce is jnp.sum, ...); the other methods fold with lax.scan.
+
+def _reduction(name):
+    """fnp.sum-like `fnp.<name>(x, axis=, keepdims=, initial=, where=)` as a reduce."""
+    def reduce(arr, *, axis, keepdims, initial, where):
+        return getattr(_fnp, name)(arr, axis=axis, keepdims=keepdims, initial=initial,
+                                   where=where)
+    return reduce
+
+
+def _bool_reduction(name, combine):
+    """fnp.all/any (no `initial`): an initial value joins the result through `combine`."""
+    def reduce(arr, *, axis, keepdims, initial, where):
+        out = getattr(_fnp, name)(arr, axis=axis, keepdims=keepdims, where=where)
+        if initial is not None:
+            out = combine(out, _fnp.asarray(initial).astype(_np.bool_))
+        return out
+    return reduce
+
+
+def _cumulative(name):
+    return lambda arr, *, axis: getattr(_fnp, name)(arr, axis=axis)
+
+
+def _at(method):
+    return lambda arr, indices, b: getattr(arr.at[indices], method)(b)
+
+
+def _binary(func, identity, reduce=None, accumulate=None, at=None):
+    return ufunc(func, 2, 1, name=func.__name__, identity=identity, call=func, reduce=reduce,
+                 accumulate=accumulate, at=at)
+
+
+from ._elementwise import (  # noqa: E402
+    add as _add, bitwise_and as _bitwise_and, bitwise_or as _bitwise_or,
+    bitwise_xor as _bitwise_xor, logaddexp as _logaddexp, logical_and as _logical_and,
+    logical_or as _logical_or, logical_xor as _logical_xor, maximum as _maximum,
+    minimum as _minimum, multiply as _multiply, negative as _negative, subtract as _subtract,
+)
+from ._extra import logaddexp2 as _logaddexp2  # noqa: E402
+
+add = _binary(_add, 0, _reduction("sum"), _cumulative("cumsum"), _at("add"))
+multiply = _binary(_multiply, 1, _reduction("prod"), _cumulative("cumprod"), _at("multiply"))
+subtract = _binary(_subtract, None, at=_at("subtract"))
+maximum = _binary(_maximum, None, _reduction("max"))
+minimum = _binary(_minimum, None, _reduction("min"))
+logical_and = _binary(_logical_and, True, _bool_reduction("all", _logical_and))
+logical_or = _binary(_logical_or, False, _bool_reduction("any", _logical_or))
+logical_xor = _binary(_logical_xor, False)
+bitwise_and = _binary(_bitwise_and, -1)
+bitwise_or = _binary(_bitwise_or, 0)
+bitwise_xor = _binary(_bitwise_xor, 0)
+logaddexp = _binary(_logaddexp, -_np.inf)
+logaddexp2 = _binary(_logaddexp2, -_np.inf)
+negative = ufunc(_negative, 1, 1, name="negative", call=_negative)
