@@ -801,3 +801,22 @@ def test_at_subtract_apply_and_repeated_divide_and_power(run):
     assert out[2].tolist() == [0, 1, 16, 3, 4]
     assert out[3].dtype == np.float32 and out[3].tolist() == [0, 0.5, 2, 3, 4]
     assert out[4].tolist() == [0, -5, 2, 3, 1] and out[5].tolist() == [[0, 2, 4, 3, 4]]
+
+
+def test_checkpoint_name_from_jax_ad_checkpoint():
+    # `from jax.ad_checkpoint import checkpoint_name` (the remat docs) had no funcgrad
+    # module to swap to; names only steer what a policy saves, never the values
+    from funcgrad.ad_checkpoint import checkpoint_name, checkpoint_policies
+
+    def block(x, w):
+        h = checkpoint_name(fnp.sin(x @ w), "hidden")
+        return fnp.sum(fnp.cos(h) * h)
+
+    f = fg.checkpoint(block, policy=checkpoint_policies.save_only_these_names("hidden"))
+    x, w = fnp.array([1.0, 2.0]), fnp.array([[0.3, -0.1], [0.2, 0.4]])
+    np.testing.assert_allclose(fg.grad(f, argnums=1)(x, w), fg.grad(block, argnums=1)(x, w),
+                               rtol=1e-6)
+    tree = {"a": fnp.ones(2)}
+    assert checkpoint_name(tree, "t") is tree
+    with pytest.raises(TypeError, match="string"):
+        checkpoint_name(x, 3)

@@ -1,0 +1,20 @@
+"""JAX's `jax.ad_checkpoint`: `checkpoint_name`, which tags a value for the
+`checkpoint_policies` that select intermediates by name, and `checkpoint_policies`.
+
+funcgrad's `checkpoint` recomputes every intermediate whatever the policy (see
+`funcgrad.checkpoint_policies`), so a name never changes what a program computes:
+`checkpoint_name` returns its argument unchanged, as JAX's does at run time."""
+from __future__ import annotations
+
+from .ad import checkpoint_policies
+
+__all__ = ["checkpoint_name", "checkpoint_policies"]
+
+
+def checkpoint_name(x, name):
+    """`x` (an array or a pytree of arrays), unchanged, named `name` for a checkpoint
+    policy such as `checkpoint_policies.save_only_these_names(name)` (JAX's
+    `jax.ad_checkpoint.checkpoint_name`)."""
+    if not isinstance(name, str):
+        raise TypeError(f"checkpoint_name: name must be a string, got {type(name).__name__}")
+    return x
