@@ -820,3 +820,33 @@ def test_checkpoint_name_from_jax_ad_checkpoint():
     assert checkpoint_name(tree, "t") is tree
     with pytest.raises(TypeError, match="string"):
         checkpoint_name(x, 3)
+
+
+def test_array_of_a_list_promotes_numpy_scalars_with_jax_s_lattice():
+    # JAX: jnp.array of a list promotes its leaves by JAX's lattice (NumPy values strong,
+    # Python scalars weak); funcgrad used NumPy's promotion, so [np.float16(1.5), 2] was
+    # float32 (JAX: float16), [np.int8(1), 3] int32 (int8), and a bfloat16 scalar next to a
+    # float16 one raised TypeError (JAX: float32)
+    import ml_dtypes
+    bf = ml_dtypes.bfloat16
+    cases = [([np.float16(1.5), 2], np.float16), ([np.int8(1), 3], np.int8),
+             ([bf(1.5), 2.0], bf), ([bf(1.5), np.float16(2)], np.float32),
+             ([bf(1.5), np.int32(2)], bf), ([[1, bf(2.5)]], bf), ([np.int16(1), True], np.int16),
+             ([np.int8(1), np.uint8(3)], np.int16), ([np.float64(1.5), 2], np.float32),
+             ((np.float32(1), 2), np.float32), ([1, 2.5], np.float32)]
+    for value, want in cases:
+        x = fnp.array(value)
+        assert x.dtype == np.dtype(want) and not x.weak_type, (value, x.dtype)
+    assert np.asarray(fnp.asarray([np.float16(1.5), 2])).tolist() == [1.5, 2.0]
+    with pytest.raises(OverflowError):
+        fnp.array([np.int8(1), 300])
+
+
+def test_jax_typing_names():
+    # `from jax.typing import ArrayLike, DTypeLike` (JAX's annotation convention) had no
+    # funcgrad module to swap to
+    import typing
+
+    from funcgrad.typing import ArrayLike, DTypeLike
+    assert fg.Array in typing.get_args(ArrayLike) and float in typing.get_args(ArrayLike)
+    assert np.dtype in typing.get_args(DTypeLike) and str in typing.get_args(DTypeLike)

@@ -40,10 +40,42 @@ def asarray(a, dtype=None, order=None, *, copy=None):
     if isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic) \
             and dtype is None:
         return _core.to_array(a)
+    if dtype is None and isinstance(a, (list, tuple)):
+        list_dtype = _sequence_dtype(a)
+        if list_dtype is not None:
+            # NumPy converts each leaf to the dtype (a Python int out of its range raises
+            # OverflowError, as in JAX)
+            return _core.to_array(_np.asarray(a, dtype=list_dtype))
     x = _core.to_array(a, None if dtype is None else _dt.canonicalize(dtype))
     if dtype is not None and x.weak_type:     # an explicit dtype makes a strong type (JAX)
         x = _core.ArrayImpl(x._value, x.aval.strip_weak())
     return x
+
+
+def _sequence_dtype(seq):
+    """JAX's dtype for a (nested) list or tuple holding NumPy scalars or arrays: its
+    promotion lattice over the leaves, NumPy values strongly typed and Python scalars
+    weakly ([np.float16(1), 2.5] is float16, [bfloat16, float16] float32, [np.int8(1), 3]
+    int8), where NumPy's promotion would widen or refuse them. None when every leaf is a
+    Python scalar (NumPy's inference is JAX's then) or a leaf is not numeric."""
+    pairs, numpy_leaf = [], False
+    stack = [seq]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, (_np.ndarray, _np.generic)):
+            if item.dtype.kind not in "biufc" and item.dtype not in _dt.SUPPORTED:
+                return None
+            pairs.append((_dt.canonicalize_value(item.dtype), False))
+            numpy_leaf = True
+        elif isinstance(item, (bool, int, float, complex)):
+            pairs.append((_dt.python_scalar_dtype(item), True))
+        else:
+            return None
+    if not numpy_leaf:
+        return None
+    return _dt.result_type(*pairs)[0]
 
 
 def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
