@@ -7,6 +7,7 @@ Transforms are interpreters stacked on a per-thread trace stack (JAX's design, a
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import threading
 from contextlib import contextmanager
@@ -49,7 +50,7 @@ class ShapedArray:
         self._hash = hash((self.shape, self.dtype, self.weak_type))
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    size = property(lambda self: math.prod(self.shape))
 
     def update(self, shape=None, dtype=None, weak_type=None) -> ShapedArray:
         return ShapedArray(self.shape if shape is None else shape,

@@ -13,8 +13,6 @@ cause and the fix. A `CompileError` from bad generated code is a bug and still r
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .. import config, core
@@ -71,8 +69,8 @@ def get_backend(name: str | None = None):
         if running is not None:
             return running
         # (every eager operation on host arrays asks: the answer is kept until an option
-        # or the environment variable changes)
-        key = (config.generation(), _config["backend"], os.environ.get("FUNCGRAD_BACKEND"))
+        # changes; FUNCGRAD_BACKEND is read then, as JAX reads JAX_PLATFORMS once)
+        key = (config.generation(), _config["backend"])
         if _default[0] == key:
             return _default[1]
         b = get_backend(default_backend_name())

@@ -8,6 +8,7 @@ have JVP rules only (reverse mode transposes them).
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -70,9 +71,9 @@ def _dot_general_np(lhs, rhs, *, dimension_numbers, preferred_element_type=None)
     lt = np.transpose(lhs, list(lb) + lfree + list(lc))
     rt = np.transpose(rhs, list(rb) + list(rc) + rfree)
     bshape = [lhs.shape[i] for i in lb]
-    nb, nk = int(np.prod(bshape)), int(np.prod([lhs.shape[i] for i in lc]))
-    nl = int(np.prod([lhs.shape[i] for i in lfree]))
-    nr = int(np.prod([rhs.shape[i] for i in rfree]))
+    nb, nk = math.prod(bshape), math.prod([lhs.shape[i] for i in lc])
+    nl = math.prod([lhs.shape[i] for i in lfree])
+    nr = math.prod([rhs.shape[i] for i in rfree])
     a = lt.reshape(nb, nl, nk)
     b = rt.reshape(nb, nk, nr)
     acc = _accumulation_dtype(lhs.dtype, dt)

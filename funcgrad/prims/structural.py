@@ -2,6 +2,7 @@
 `rev` and `iota`, plus composites built on them (`full`, `moveaxis`, `broadcast_to`)."""
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -156,7 +157,7 @@ reshape_p = core.new_primitive("reshape")
 
 
 def _reshape_shape(x, *, new_sizes):
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+    if math.prod(new_sizes) != x.size:
         raise TypeError(f"reshape: cannot reshape array of shape {x.shape} (size {x.size}) "
                         f"into shape {new_sizes}")
     return ShapedArray(new_sizes, x.dtype, x.weak_type)
