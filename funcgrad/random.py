@@ -776,7 +776,10 @@ def _uniform_words(words, shape, dt, minval, maxval) -> Array:
     u = _unit(words, dt)
     span = fnp.subtract(hi, lo)
     lo_h, hi_h = _host(minval, dt), _host(maxval, dt)
-    if lo_h is not None and hi_h is not None and _is_exact_scale(hi_h - lo_h):
+    # XLA's CPU backend fuses u * span + lo into one rounding for float16/32/64, but
+    # computes bfloat16 operation by operation (each rounded to bfloat16).
+    if dt == dtypes.bfloat16 or (lo_h is not None and hi_h is not None
+                                 and _is_exact_scale(hi_h - lo_h)):
         out = fnp.add(fnp.multiply(u, span), lo)
     else:
         out = _fma(u, span, lo)
@@ -866,7 +869,7 @@ def _erf_inv(x):
     """Inverse error function as XLA computes it (float16 through float32): w =
     -log1p(-x*x), then Giles' polynomial of its branch, times x; +-1 give +-inf."""
     dt = x.dtype
-    if dt == dtypes.float16:
+    if dt in (dtypes.float16, dtypes.bfloat16):
         return ew.convert_element_type(_erf_inv(ew.convert_element_type(x, dtypes.float32)),
                                         dt)
     w = ew.neg(_log1p(ew.mul(x, ew.neg(x))))

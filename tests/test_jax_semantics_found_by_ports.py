@@ -850,3 +850,36 @@ def test_jax_typing_names():
     from funcgrad.typing import ArrayLike, DTypeLike
     assert fg.Array in typing.get_args(ArrayLike) and float in typing.get_args(ArrayLike)
     assert np.dtype in typing.get_args(DTypeLike) and str in typing.get_args(DTypeLike)
+
+
+def test_bfloat16_samplers_round_as_xla(run):
+    # XLA computes bfloat16 erf_inv in float32 and rounds once (funcgrad evaluated the
+    # float64 polynomial in bfloat16 steps), and computes uniform's u * (max - min) + min
+    # operation by operation in bfloat16 (funcgrad fused it into one rounding, as XLA does
+    # for float16/32). JAX 0.10.2's values:
+    from funcgrad import random
+    key = random.PRNGKey(3)
+    bf = fnp.bfloat16
+    u = random.uniform(key, (6,), bf, minval=-0.953125, maxval=0.953125)
+    assert np.asarray(u.astype(fnp.float32)).tolist() == [
+        -0.015625, 0.5078125, 0.703125, -0.59375, 0.34375, -0.20703125]
+    t = random.truncated_normal(key, -2.0, 2.0, (6,), bf)
+    assert np.asarray(t.astype(fnp.float32)).tolist() == [
+        -0.01953125, 0.6875, 1.046875, -0.828125, 0.4453125, -0.26171875]
+    e = run(lambda x: lax.erf_inv(x.astype(bf)).astype(fnp.float32),
+            np.array([-0.9, -0.3, 0.05, 0.5, 0.99], np.float32))
+    assert e.tolist() == [-1.15625, -0.2734375, 0.04443359375, 0.4765625, 1.78125]
+
+
+def test_bfloat16_attention_logits_stay_float32(run):
+    # JAX's dot_product_attention computes the logits of bfloat16 inputs with
+    # preferred_element_type=float32; funcgrad rounded them to bfloat16 first
+    base = np.arange(24.0, dtype=np.float32).reshape(1, 3, 2, 4)
+    q, k, v = base / 7 - 1.3, base[:, ::-1] / 5 - 2.1, base / 3 - 4
+    bf = fnp.bfloat16
+    out = run(lambda q, k, v: fg.nn.dot_product_attention(
+        q.astype(bf), k.astype(bf), v.astype(bf)).astype(fnp.float32), q, k, v)
+    assert out.ravel().tolist() == [
+        1.25, 1.578125, 1.9140625, 2.25, 2.09375, 2.421875, 2.75, 3.09375, -1.6640625,
+        -1.328125, -0.9921875, -0.6640625, -2.28125, -1.9296875, -1.6015625, -1.2734375,
+        -3.9375, -3.609375, -3.265625, -2.9375, -2.65625, -2.3125, -1.9921875, -1.65625]

@@ -418,9 +418,11 @@ def dot_product_attention(query, key, value, bias=None, mask=None, *, scale=None
     G = N // K
     scale = 1.0 / math.sqrt(H) if scale is None else scale
     logits_dtype = np.promote_types(q.dtype, np.float32)
-    # Query heads grouped per key/value head: (B, T, K, G, H).
+    # Query heads grouped per key/value head: (B, T, K, G, H). The logits of bfloat16 or
+    # float16 inputs accumulate in float32 and stay there (JAX's preferred_element_type),
+    # never rounded to the input type.
     qg = fnp.reshape(q, (B, T, K, G, H))
-    logits = fnp.einsum("BTKGH,BSKH->BKGTS", qg, k).astype(logits_dtype)
+    logits = fnp.einsum("BTKGH,BSKH->BKGTS", qg, k, preferred_element_type=logits_dtype)
     logits = logits * fnp.asarray(scale, logits_dtype)
     if bias is not None:
         logits = (logits + _grouped(_ensure_4d(bias), B, K, G, T, S, "bias")).astype(
