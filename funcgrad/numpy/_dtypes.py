@@ -120,10 +120,40 @@ def _promote(name, *args, to_float=False):
             return [a]
         if len(args) == 2:
             b = args[1]
-            if isinstance(b, Array) and b.dtype == a.dtype and not b.weak_type and \
-                    b.shape == a.shape:
-                return [a, b]
+            if isinstance(b, Array):
+                if b.dtype == a.dtype and not b.weak_type and b.shape == a.shape:
+                    return [a, b]
+            elif _scalar_joins(b, a.dtype):
+                return [a, _scalar_array(b, a.dtype)]
+    elif len(args) == 2 and not to_float:
+        b = args[1]
+        if isinstance(b, Array) and not b.weak_type and _scalar_joins(a, b.dtype):
+            return [_scalar_array(a, b.dtype), b]
     return _promote_general(name, args, to_float)
+
+
+_REAL_FLOATS = frozenset(_np.dtype(t) for t in ("float16", "float32", "float64"))
+_WIDE_INTS = {_np.dtype(t): _np.iinfo(t) for t in ("int8", "int16", "int32", "int64", "uint8",
+                                                     "uint16", "uint32", "uint64")}
+
+
+def _scalar_joins(v, dt) -> bool:
+    """Whether the Python number `v` (weakly typed) promotes with a strong `dt` array to
+    `dt` itself, keeping its value: a float or int with a real float array, an int in
+    range with an integer array (the rest takes the general rules)."""
+    t = type(v)
+    if t is float:
+        return dt in _REAL_FLOATS
+    if t is int:
+        if dt in _REAL_FLOATS:
+            return True
+        info = _WIDE_INTS.get(dt)
+        return info is not None and info.min <= v <= info.max
+    return False
+
+
+def _scalar_array(v, dt):
+    return ArrayImpl(_np.asarray(v, dt), ShapedArray((), dt, False))
 
 
 _INEXACT_DTYPES = frozenset(_np.dtype(t) for t in ("float16", "float32", "float64",
