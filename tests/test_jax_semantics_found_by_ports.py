@@ -883,3 +883,35 @@ def test_bfloat16_attention_logits_stay_float32(run):
         1.25, 1.578125, 1.9140625, 2.25, 2.09375, 2.421875, 2.75, 3.09375, -1.6640625,
         -1.328125, -0.9921875, -0.6640625, -2.28125, -1.9296875, -1.6015625, -1.2734375,
         -3.9375, -3.609375, -3.265625, -2.9375, -2.65625, -2.3125, -1.9921875, -1.65625]
+
+
+def test_scipy_special_counting_functions(run):
+    # jax.scipy.special's beta, comb, poch, gammasgn and loggamma were missing
+    # (AttributeError); JAX 0.10.2's values
+    from funcgrad.scipy import special
+    x = np.array([-2.5, -2.0, -1.5, -0.5, -0.0, 0.0, 0.5, 10.0, np.nan], np.float32)
+    sg, lg = run(lambda x: (special.gammasgn(x), special.loggamma(x)), x)
+    np.testing.assert_array_equal(sg, [-1, np.nan, 1, -1, -1, 1, 1, 1, np.nan])
+    assert np.isnan(lg[:6]).all() and np.isnan(lg[-1])
+    np.testing.assert_allclose(lg[6:8], [0.5723649, 12.801827], rtol=1e-6)
+    b, p, c, r = run(lambda a, z: (special.beta(a, a[::-1]), special.poch(z, z[::-1] - 1.0),
+                                   special.comb(a + 4.0, a), special.comb(a, 2.0,
+                                                                          repetition=True)),
+                     np.array([0.5, 2.0, -1.5, 3.0], np.float32),
+                     np.array([1.0, 2.5, -1.5, 3.0], np.float32))
+    np.testing.assert_allclose(b, [1.0666666, 1.3333333, 1.3333333, 1.0666666], rtol=1e-5)
+    np.testing.assert_allclose(p, [2.0, np.inf, np.inf, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(c, [2.4609396, 15.000008, 0.0, 34.999977], rtol=1e-5)
+    np.testing.assert_allclose(r, [0.0, 3.000002, 0.0, 6.000003], rtol=1e-5)
+    with pytest.raises(ValueError, match="complex"):
+        special.beta(1j, 1.0)
+
+
+def test_scipy_special_boxcox(run):
+    # jax.scipy.special.boxcox and boxcox1p were missing; JAX 0.10.2's values
+    from funcgrad.scipy import special
+    x = np.array([0.5, 1.0, 2.0, 10.0], np.float32)
+    lam = np.array([0.0, 1e-4, 0.5, -1.0], np.float32)
+    b, b1 = run(lambda x, lam: (special.boxcox(x, lam), special.boxcox1p(x, lam)), x, lam)
+    np.testing.assert_allclose(b, [-0.6931472, 0.0, 0.8284271, 0.9], rtol=1e-6)
+    np.testing.assert_allclose(b1, [0.4054651, 0.6931712, 1.4641016, 0.9090909], rtol=1e-6)

@@ -18,9 +18,10 @@ from ..nn import logsumexp as _nn_logsumexp
 from ..prims import elementwise as _ew
 from ..prims import special as _sp
 
-__all__ = ["betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "factorial",
-           "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "kl_div",
-           "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+__all__ = ["beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "digamma", "entr",
+           "erf", "erfc", "erfinv", "expit", "factorial", "gamma", "gammainc", "gammaincc",
+           "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
+           "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "poch",
            "polygamma", "rel_entr", "softmax", "xlog1py", "xlogy", "zeta"]
 
 _SQRT2 = math.sqrt(2.0)
@@ -97,6 +98,82 @@ def betaln(a, b):
     """log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)."""
     a, b = _float(a, b)
     return gammaln(a) + gammaln(b) - gammaln(a + b)
+
+
+def _real(name, *xs):
+    for x in xs:
+        dt = fnp.asarray(x).dtype
+        if _dtypes.is_complex(dt):
+            raise ValueError(f"special.{name}: complex arguments are not supported (as in "
+                             f"JAX), got {dt}; pass real arrays")
+    return _float(*xs)
+
+
+def gammasgn(x):
+    """The sign of Gamma(x): 1 for x > 0 and +0, -1 for -0 and for negative x whose floor
+    is odd, NaN at the negative integers and NaN (as JAX and SciPy)."""
+    (x,) = _real("gammasgn", x)
+    fl = fnp.floor(x)
+    neg = x < 0
+    minus = (neg & (fl % 2 != 0)) | ((x == 0) & fnp.signbit(x))
+    out = fnp.where(minus, -1.0, 1.0).astype(x.dtype)
+    return fnp.where((neg & (x == fl)) | fnp.isnan(x), fnp.nan, out).astype(x.dtype)
+
+
+def loggamma(x):
+    """log Gamma(x) for real x > 0 (gammaln there), NaN for x <= 0 (SciPy's real loggamma,
+    as JAX's; complex arguments are not supported yet)."""
+    (x,) = _real("loggamma", x)
+    return fnp.where(x > 0, gammaln(x), fnp.nan).astype(x.dtype)
+
+
+def beta(a, b):
+    """The Beta function B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b): exp(betaln(a, b))
+    with the sign of the three Gammas (negative arguments allowed, as JAX)."""
+    a, b = _real("beta", a, b)
+    sign = gammasgn(a) * gammasgn(b) * gammasgn(a + b)
+    return sign * fnp.exp(betaln(a, b))
+
+
+def poch(z, m):
+    """The rising factorial (z)_m = Gamma(z + m) / Gamma(z); 1 where m == 0 (as JAX)."""
+    z, m = _real("poch", z, m)
+    return fnp.where(m == 0, fnp.ones_like(z), gamma(z + m) / gamma(z))
+
+
+def _boxcox(name, log_x, lmbda):
+    zero = lmbda == 0
+    lam = fnp.where(zero, fnp.ones_like(lmbda), lmbda)
+    return fnp.where(zero, log_x, fnp.expm1(lam * log_x) / lam)
+
+
+def boxcox(x, lmbda):
+    """The Box-Cox transform (x**lmbda - 1) / lmbda, log(x) for lmbda == 0, computed as
+    expm1(lmbda * log(x)) / lmbda (accurate for small lmbda; SciPy's and JAX's)."""
+    x, lmbda = _real("boxcox", x, lmbda)
+    return _boxcox("boxcox", fnp.log(x), lmbda)
+
+
+def boxcox1p(x, lmbda):
+    """The Box-Cox transform of 1 + x: expm1(lmbda * log1p(x)) / lmbda, log1p(x) for
+    lmbda == 0."""
+    x, lmbda = _real("boxcox1p", x, lmbda)
+    return _boxcox("boxcox1p", fnp.log1p(x), lmbda)
+
+
+def comb(N, k, *, repetition=False):
+    """The number of combinations of `N` things taken `k` at a time, exp(gammaln(N + 1) -
+    gammaln(k + 1) - gammaln(N - k + 1)) (floats, not exact), 0 outside 0 <= k <= N; with
+    `repetition`, comb(N + k - 1, k) and 1 for k == 0 and N >= 0 (SciPy's and JAX's
+    `comb` with exact=False)."""
+    N, k = _real("comb", N, k)
+    if repetition:
+        return fnp.where((k == 0) & (N >= 0), fnp.ones_like(N), comb(N + k - 1, k))
+    inside = (N >= 0) & (k >= 0) & (k <= N)
+    n_safe = fnp.where(inside, N, fnp.zeros_like(N))
+    k_safe = fnp.where(inside, k, fnp.zeros_like(k))
+    out = fnp.exp(gammaln(n_safe + 1) - gammaln(k_safe + 1) - gammaln(n_safe - k_safe + 1))
+    return fnp.where(inside, out, fnp.zeros_like(out))
 
 
 def multigammaln(a, d):
