@@ -451,66 +451,12 @@ EAGER_DRAWS = 3
 
 
 def _draw_compiled(fn):
-    """`fn` (a public draw) run as one compiled program once the same draw recurs: its
-    arrays (keys, parameters) are the program's inputs, everything else (shape, dtype,
-    Python numbers, modes) is static, keyed bit for bit (`ir.fingerprint`'s values). A draw
-    that cannot be compiled (a static that cannot be a key, a check of a concrete
-    parameter value) runs eagerly, as before."""
-    import inspect
-
-    from . import ir
-    sig = inspect.signature(fn)
-    seen = LRU(lambda: 256)          # (statics, operand types) -> eager calls so far
-    jitted = LRU(lambda: 64)         # statics -> the jitted draw, or False: stays eager
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if core.dynamic_trace_active():
-            return fn(*args, **kwargs)
-        try:
-            bound = sig.bind(*args, **kwargs)
-        except TypeError:
-            return fn(*args, **kwargs)        # (its own error message)
-        names, dyn, statics, size = [], [], [], 0
-        for name, v in bound.arguments.items():
-            if isinstance(v, Tracer):
-                return fn(*args, **kwargs)
-            if isinstance(v, (Array, np.ndarray, KeyArray)):
-                names.append(name)
-                dyn.append(v)
-                size = max(size, _size(np.shape(v)))
-            else:
-                try:
-                    statics.append((name, ir._print_value(v)))
-                except ir._Unprintable:
-                    return fn(*args, **kwargs)
-                if name == "shape" and isinstance(v, tuple) and \
-                        all(isinstance(d, int) for d in v):
-                    size = max(size, _size(v))
-        skey = (tuple(statics), tuple(names))
-        j = jitted.get(skey)
-        if j is False:
-            return fn(*args, **kwargs)
-        tkey = (skey, tuple((type(v), np.shape(v), str(v.dtype)) for v in dyn))
-        calls = seen.get(tkey, 0)
-        if calls < EAGER_DRAWS and size < COMPILE_AT_ONCE:
-            seen.put(tkey, calls + 1)
-            return fn(*args, **kwargs)
-        if j is None:
-            from .api import jit
-            fixed = {k: v for k, v in bound.arguments.items() if k not in names}
-
-            def draw(*vals):
-                return fn(**fixed, **dict(zip(names, vals)))
-            j = jit(draw)
-            j.__name__ = fn.__name__
-            jitted.put(skey, j)
-        try:
-            return j(*dyn)
-        except core.ConcretizationTypeError:
-            jitted.put(skey, False)           # it reads a parameter's value: stays eager
-            return fn(*args, **kwargs)
-    return wrapper
+    """`fn` (a public draw) run as one compiled program once the same draw recurs
+    (`_recurring.compile_when_recurring`): its keys and array parameters are the
+    program's inputs, its shape, dtype, Python numbers and modes static."""
+    from ._recurring import compile_when_recurring
+    return compile_when_recurring(fn, lambda: EAGER_DRAWS, lambda: COMPILE_AT_ONCE,
+                                  arrays=(Array, np.ndarray, KeyArray))
 
 
 # --- Threefry-2x32 and the counter layout ------------------------------------------------

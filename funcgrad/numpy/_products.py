@@ -78,6 +78,14 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     x1 = x.ndim == 1
     y1 = y.ndim == 1
     shapes = (x.shape, y.shape)
+    if (x1 and y.ndim <= 2) or (y1 and x.ndim <= 2):
+        # a vector with a vector or a matrix: one contraction, no reshapes
+        if x.shape[-1] != y.shape[0 if y1 else -2]:
+            raise ValueError(f"matmul: input operand 1 has a mismatch in its core dimension "
+                             f"0, with gufunc signature (n?,k),(k,m?)->(n?,m?) (size "
+                             f"{y.shape[0 if y1 else -2]} is different from {x.shape[-1]}); "
+                             f"shapes {shapes[0]} and {shapes[1]}")
+        return _la.dot_general(x, y, (((x.ndim - 1,), (0,)), ((), ())), pet)
     if x1:
         x = reshape(x, (1, x.shape[0]))
     if y1:

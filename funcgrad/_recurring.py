@@ -1,0 +1,85 @@
+"""Library functions that compile when they recur, as JAX's are `jit`-decorated.
+
+A library function made of many primitives (a random draw, an integer `remainder`) runs
+eagerly one dispatch per primitive: 20-200 dispatches of ~10 us. JAX jits such functions,
+so each eager call is one compiled call, after a compile on the first call of a shape.
+`compile_when_recurring` does the same with a threshold: the first calls with a signature
+run eagerly (building a program costs 25-100 ms, more than a few eager calls), later ones,
+or a first call on large operands, run the jitted function.
+
+The signature: arrays (funcgrad, NumPy, typed keys: anything with a shape and a dtype) are
+the program's inputs; every other argument (shapes, dtypes, Python numbers, modes) is
+static and keyed bit for bit (`ir.fingerprint`'s values: 0.0 and -0.0 apart). A call with a
+static that cannot be keyed, or whose function reads a concrete value of an array (a
+`ConcretizationTypeError` under `jit`), runs eagerly, the latter for good.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+
+import numpy as np
+
+from . import core, ir
+from .core import Tracer
+from .lru import LRU
+
+
+def compile_when_recurring(fn, eager_calls, size_at_once, arrays=(core.Array, np.ndarray)):
+    """`fn` wrapped: outside a trace, its (eager_calls() + 1)th call with one signature, or
+    a call whose arrays (or `shape` argument) reach `size_at_once()` elements, runs
+    `jit(fn)` with the statics bound. `arrays`: the argument types that are inputs."""
+    sig = inspect.signature(fn)
+    seen = LRU(lambda: 256)          # (statics, operand types) -> eager calls so far
+    jitted = LRU(lambda: 64)         # statics -> the jitted function, or False: stays eager
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if core.dynamic_trace_active():
+            return fn(*args, **kwargs)
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return fn(*args, **kwargs)        # (its own error message)
+        names, dyn, statics, size = [], [], [], 0
+        for name, v in bound.arguments.items():
+            if isinstance(v, Tracer):
+                return fn(*args, **kwargs)
+            if isinstance(v, arrays):
+                names.append(name)
+                dyn.append(v)
+                size = max(size, math.prod(np.shape(v)))
+            else:
+                try:
+                    statics.append((name, ir._print_value(v)))
+                except ir._Unprintable:
+                    return fn(*args, **kwargs)
+                if name == "shape" and isinstance(v, tuple) and \
+                        all(isinstance(d, int) for d in v):
+                    size = max(size, math.prod(v))
+        skey = (tuple(statics), tuple(names))
+        j = jitted.get(skey)
+        if j is False:
+            return fn(*args, **kwargs)
+        tkey = (skey, tuple((type(v), np.shape(v), str(v.dtype),
+                             getattr(v, "weak_type", False)) for v in dyn))
+        calls = seen.get(tkey, 0)
+        if calls < eager_calls() and size < size_at_once():
+            seen.put(tkey, calls + 1)
+            return fn(*args, **kwargs)
+        if j is None:
+            from .api import jit
+            fixed = {k: v for k, v in bound.arguments.items() if k not in names}
+
+            def call(*vals):
+                return fn(**fixed, **dict(zip(names, vals)))
+            call.__name__ = fn.__name__
+            j = jit(call)
+            jitted.put(skey, j)
+        try:
+            return j(*dyn)
+        except core.ConcretizationTypeError:
+            jitted.put(skey, False)           # it reads an array's value: stays eager
+            return fn(*args, **kwargs)
+    return wrapper
