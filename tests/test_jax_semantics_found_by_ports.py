@@ -915,3 +915,24 @@ def test_scipy_special_boxcox(run):
     b, b1 = run(lambda x, lam: (special.boxcox(x, lam), special.boxcox1p(x, lam)), x, lam)
     np.testing.assert_allclose(b, [-0.6931472, 0.0, 0.8284271, 0.9], rtol=1e-6)
     np.testing.assert_allclose(b1, [0.4054651, 0.6931712, 1.4641016, 0.9090909], rtol=1e-6)
+
+
+def test_reshape_in_fortran_order_and_more_array_methods(run):
+    # JAX's reshape takes order='F' (funcgrad raised NotImplementedError), and jax.Array
+    # has searchsorted, compress, choose, argpartition and tobytes methods (AttributeError)
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    f, g, s, c, ch = run(lambda x: (x.reshape(2, 6, order="F"),
+                                    fnp.reshape(x, (-1, 3), order="F"),
+                                    x[0].searchsorted(fnp.array([0.5, 2.0]), side="right"),
+                                    x.compress(fnp.array([True, False, True]), axis=0),
+                                    fnp.array([0, 1, 1]).choose([fnp.arange(3),
+                                                                 10 + fnp.arange(3)])), x)
+    np.testing.assert_array_equal(f, x.reshape(2, 6, order="F"))
+    np.testing.assert_array_equal(g, x.reshape(-1, 3, order="F"))
+    assert s.tolist() == [1, 3] and c.tolist() == [x[0].tolist(), x[2].tolist()]
+    assert ch.tolist() == [0, 11, 12]
+    assert fnp.asarray(x).tobytes() == x.tobytes()
+    part = fnp.array([5, 1, 4, 2]).argpartition(1)
+    assert sorted(np.asarray(part)[:2].tolist()) == [1, 3]
+    with pytest.raises(NotImplementedError, match="order='A'"):
+        fnp.reshape(x, (12,), order="A")

@@ -53,7 +53,8 @@ def attach_array_methods(cls) -> None:
         "transpose_": "transpose", "squeeze": "squeeze", "swapaxes": "swapaxes",
         "take": "take", "dot": "dot", "sort": "sort", "argsort": "argsort",
         "nonzero": "nonzero", "repeat": "repeat", "diagonal": "diagonal", "trace": "trace",
-        "conj": "conj", "conjugate": "conj",
+        "conj": "conj", "conjugate": "conj", "argpartition": "argpartition",
+        "choose": "choose",
     }
     def method(fn):
         return lambda self, *a, **k: fn(self, *a, **k)
@@ -74,6 +75,19 @@ def attach_array_methods(cls) -> None:
     def astype(self, dtype, copy=False):
         return _fnp.astype(self, dtype)
 
+    def searchsorted(self, v, side="left", sorter=None, *, method="scan"):
+        return _fnp.searchsorted(self, v, side=side, sorter=sorter, method=method)
+
+    def tobytes(self, order="C"):
+        return np.asarray(self).tobytes(order=order)
+
+    def compress(self, condition, axis=None, *, out=None, size=None, fill_value=0):
+        return _fnp.compress(condition, self, axis=axis, out=out, size=size,
+                             fill_value=fill_value)
+
+    cls.searchsorted = searchsorted
+    cls.compress = compress
+    cls.tobytes = tobytes
     cls.reshape = reshape
     cls.transpose = transpose
     cls.astype = astype

@@ -51,11 +51,20 @@ def size(a, axis=None):
 
 
 def reshape(a, shape=None, order="C", *, copy=None, newshape=None):
-    """`a` with a new `shape` (one entry may be -1: inferred). Row-major order only.
-    `newshape` is NumPy's old name for `shape`; `copy` is accepted (arrays are
-    immutable)."""
+    """`a` with a new `shape` (one entry may be -1: inferred), its elements read and
+    written in row-major order ('C') or column-major order ('F': the reversed shapes of
+    the transposes, as NumPy and JAX). `newshape` is NumPy's old name for `shape`; `copy`
+    is accepted (arrays are immutable)."""
+    if order == "F":
+        x = _arr(a)
+        target = shape if shape is not None else newshape
+        if target is None:
+            raise TypeError("reshape: missing the new shape")
+        target = _shape_tuple(target, "reshape", allow_unknown=True)
+        return transpose(reshape(transpose(x), tuple(target)[::-1], copy=copy))
     if order != "C":
-        raise NotImplementedError("reshape: only order='C' is supported")
+        raise NotImplementedError(f"reshape: order={order!r} is not supported (as in JAX); "
+                                  "use 'C' or 'F'")
     x = _arr(a)
     if newshape is not None:
         if shape is not None:
