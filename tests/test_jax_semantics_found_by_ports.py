@@ -936,3 +936,30 @@ def test_reshape_in_fortran_order_and_more_array_methods(run):
     assert sorted(np.asarray(part)[:2].tolist()) == [1, 3]
     with pytest.raises(NotImplementedError, match="order='A'"):
         fnp.reshape(x, (12,), order="A")
+
+
+def test_scipy_linalg_special_matrices():
+    # jax.scipy.linalg's hilbert, invhilbert, pascal, invpascal, dft, hadamard, helmert,
+    # leslie, companion, convolution_matrix, fiedler and fiedler_companion were missing
+    from funcgrad.scipy import linalg as sl
+    np.testing.assert_allclose(sl.hilbert(3) @ sl.invhilbert(3), np.eye(3), atol=1e-4)
+    assert np.asarray(sl.pascal(4)).tolist()[3] == [1, 4, 10, 20]
+    np.testing.assert_allclose(sl.pascal(4) @ sl.invpascal(4), np.eye(4), atol=1e-5)
+    np.testing.assert_allclose(sl.pascal(3, "upper") @ sl.invpascal(3, "upper"), np.eye(3))
+    x = np.arange(5.0, dtype=np.float32)
+    np.testing.assert_allclose(sl.dft(5) @ x, np.fft.fft(x), atol=1e-5)
+    assert sl.hadamard(4).dtype == np.int32 and int(fnp.sum(sl.hadamard(4))) == 4
+    h = sl.helmert(4, full=True)
+    np.testing.assert_allclose(h @ h.T, np.eye(4), atol=1e-6)
+    assert np.asarray(sl.leslie(fnp.array([0.0, 2.0]), fnp.array([0.5]))).tolist() == [
+        [0, 2], [0.5, 0]]
+    assert np.asarray(sl.companion(fnp.array([2.0, -4.0, 6.0]))).tolist() == [[2, -3], [1, 0]]
+    k = np.array([1.0, 0.5, -0.25], np.float32)
+    for mode in ("full", "same", "valid"):
+        np.testing.assert_allclose(sl.convolution_matrix(k, 5, mode) @ x,
+                                   np.convolve(x, k, mode), rtol=1e-6)
+    assert np.asarray(sl.fiedler(fnp.array([1.0, 4.0]))).tolist() == [[0, 3], [3, 0]]
+    assert np.asarray(sl.fiedler_companion(fnp.array([1.0, -2.0, 5.0, -3.0]))).tolist() == [
+        [2, -5, 1], [1, 0, 0], [0, 3, 0]]
+    with pytest.raises(ValueError, match="power of 2"):
+        sl.hadamard(6)

@@ -1,7 +1,10 @@
 """funcgrad.scipy.linalg: JAX's `jax.scipy.linalg` names on the LAPACK primitives
 (`solve_triangular`, `cho_factor`/`cho_solve`, `lu`/`lu_factor`/`lu_solve`, `cholesky`,
 `solve`, `inv`, `det`, `qr`, `svd`, `eigh`, `block_diag`), the structured matrices
-`toeplitz`, `hankel`, `circulant`, and `expm`, batched over leading axes.
+`toeplitz`, `hankel`, `circulant`, and `expm`, batched over leading axes; and SciPy's
+special matrices (`hilbert`, `invhilbert`, `pascal`, `invpascal`, `dft`, `hadamard`,
+`helmert`, `leslie`, `companion`, `convolution_matrix`, `fiedler`,
+`fiedler_companion`).
 
 As in JAX, bad numerics do not raise: a singular matrix gives inf/NaN in solves, a matrix
 that is not positive definite a NaN Cholesky factor. `overwrite_*`, `check_finite` and
@@ -13,8 +16,10 @@ from .. import _lax_linalg as _lx
 from .. import numpy as fnp
 from ..numpy import linalg as _nla
 
-__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "eigh",
-           "expm", "hankel", "inv", "lu", "lu_factor", "lu_solve", "qr", "solve",
+__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "companion",
+           "convolution_matrix", "det", "dft", "eigh", "expm", "fiedler", "fiedler_companion",
+           "hadamard", "hankel", "helmert", "hilbert", "inv", "invhilbert", "invpascal",
+           "leslie", "lu", "lu_factor", "lu_solve", "pascal", "qr", "solve",
            "solve_triangular", "svd", "toeplitz"]
 
 
@@ -366,3 +371,221 @@ def expm(A, *, upper_triangular=False, max_squarings=16):
 
     return lax.cond(n_squarings > max_squarings, lambda pq: fnp.full_like(pq[0], fnp.nan),
                     compute, (p, q))
+
+
+# --- special matrices (SciPy's definitions) ----------------------------------------------
+
+def _static_size(name, n):
+    import operator
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name}: n must be a Python int (the matrix size is static), got "
+                        f"{type(n).__name__}") from None
+    if n < 0:
+        raise ValueError(f"{name}: n must be >= 0, got {n}")
+    return n
+
+
+def _exact(name, rows):
+    """A matrix of Python ints (exact) as an array of the default float dtype."""
+    import numpy as np
+    return fnp.asarray(np.array(rows, dtype=np.float64).reshape(len(rows), -1))
+
+
+def hilbert(n):
+    """The n x n Hilbert matrix, H[i, j] = 1 / (i + j + 1)."""
+    n = _static_size("hilbert", n)
+    i = fnp.arange(n, dtype=fnp.float32 if not _x64() else fnp.float64)
+    return 1.0 / (i[:, None] + i[None, :] + 1.0)
+
+
+def _x64():
+    from .. import dtypes
+    return dtypes.x64_enabled()
+
+
+def invhilbert(n):
+    """The exact inverse of the n x n Hilbert matrix (integers, in the default float
+    dtype: exact while they fit its mantissa)."""
+    from math import comb
+    n = _static_size("invhilbert", n)
+    rows = [[(-1) ** (i + j) * (i + j + 1) * comb(n + i, n - j - 1) * comb(n + j, n - i - 1)
+             * comb(i + j, i) ** 2 for j in range(n)] for i in range(n)]
+    return _exact("invhilbert", rows) if n else fnp.zeros((0, 0))
+
+
+def _pascal_lower(n, sign):
+    from math import comb
+    return [[(sign ** (i - j)) * comb(i, j) if j <= i else 0 for j in range(n)]
+            for i in range(n)]
+
+
+def _kind(name, kind):
+    kind = "symmetric" if kind is None else kind
+    if kind not in ("symmetric", "lower", "upper"):
+        raise ValueError(f"{name}: kind must be 'symmetric', 'lower' or 'upper', got "
+                         f"{kind!r}")
+    return kind
+
+
+def pascal(n, kind=None):
+    """The n x n Pascal matrix: binomial coefficients C(i + j, i) ('symmetric', the
+    default), C(i, j) ('lower') or its transpose ('upper')."""
+    from math import comb
+    n = _static_size("pascal", n)
+    kind = _kind("pascal", kind)
+    if n == 0:
+        return fnp.zeros((0, 0))
+    if kind == "symmetric":
+        return _exact("pascal", [[comb(i + j, i) for j in range(n)] for i in range(n)])
+    low = _exact("pascal", _pascal_lower(n, 1))
+    return low if kind == "lower" else low.T
+
+
+def invpascal(n, kind=None):
+    """The exact inverse of `pascal(n, kind)`: (-1)**(i - j) C(i, j) for 'lower', its
+    transpose for 'upper', and inv(L).T @ inv(L) for 'symmetric' (P = L @ L.T)."""
+    n = _static_size("invpascal", n)
+    kind = _kind("invpascal", kind)
+    if n == 0:
+        return fnp.zeros((0, 0))
+    inv_low = _pascal_lower(n, -1)
+    if kind == "symmetric":
+        rows = [[sum(inv_low[k][i] * inv_low[k][j] for k in range(n)) for j in range(n)]
+                for i in range(n)]
+        return _exact("invpascal", rows)
+    low = _exact("invpascal", inv_low)
+    return low if kind == "lower" else low.T
+
+
+def dft(n, scale=None, *, dtype=None):
+    """The n x n discrete Fourier transform matrix, m[j, k] = exp(-2 pi i j k / n), so
+    that dft(n) @ x == fft(x); `scale` None, 'sqrtn' (divided by sqrt(n)) or 'n'."""
+    import math
+
+    import numpy as np
+    n = _static_size("dft", n)
+    if scale not in (None, "sqrtn", "n"):
+        raise ValueError(f"dft: scale must be None, 'sqrtn' or 'n', got {scale!r}")
+    jk = np.outer(np.arange(n), np.arange(n)) % max(n, 1)
+    m = np.exp(-2j * np.pi * jk / max(n, 1))
+    if scale == "sqrtn":
+        m = m / math.sqrt(n)
+    elif scale == "n":
+        m = m / n
+    out = fnp.asarray(m)
+    return out if dtype is None else out.astype(dtype)
+
+
+def hadamard(n, dtype=int):
+    """The n x n Hadamard matrix of Sylvester's construction (n a power of 2)."""
+    import numpy as np
+    n = _static_size("hadamard", n)
+    if n < 1 or n & (n - 1):
+        raise ValueError(f"hadamard: n must be a positive power of 2, got {n}")
+    h = np.ones((1, 1), dtype=np.int64)
+    while h.shape[0] < n:
+        h = np.block([[h, h], [h, -h]])
+    return fnp.asarray(h, dtype=dtype)
+
+
+def helmert(n, full=False):
+    """The Helmert matrix of order n: row k (1 <= k < n) is 1/sqrt(k(k+1)) over its first
+    k entries and -k/sqrt(k(k+1)) at entry k; with `full`, a first row of 1/sqrt(n)."""
+    import numpy as np
+    n = _static_size("helmert", n)
+    h = np.tril(np.ones((n, n)), -1) - np.diag(np.arange(n))
+    d = np.arange(n) * np.arange(1, n + 1)
+    h[0] = 1.0
+    d[0] = n
+    h = h / np.sqrt(d)[:, None]
+    return fnp.asarray(h if full else h[1:])
+
+
+def leslie(f, s):
+    """The Leslie matrix of fecundities `f` (n,) and survival rates `s` (n - 1,): f in
+    the first row, s on the subdiagonal."""
+    f, s = fnp.asarray(f), fnp.asarray(s)
+    if f.ndim != 1 or s.ndim != 1 or s.shape[0] != f.shape[0] - 1 or f.shape[0] < 1:
+        raise ValueError(f"leslie: f must have shape (n,) and s shape (n - 1,), got "
+                         f"{f.shape} and {s.shape}")
+    dt = fnp.result_type(f, s, 1.0)
+    n = f.shape[0]
+    out = fnp.zeros((n, n), dt).at[0].set(f.astype(dt))
+    return out.at[fnp.arange(1, n), fnp.arange(n - 1)].set(s.astype(dt))
+
+
+def companion(a):
+    """The companion matrix of the polynomial with coefficients `a` (highest degree first,
+    a[0] != 0): -a[1:] / a[0] in the first row, ones on the subdiagonal, so that its
+    characteristic polynomial is a / a[0]."""
+    a = fnp.asarray(a)
+    if a.ndim != 1 or a.shape[0] < 2:
+        raise ValueError(f"companion: a must be 1-D with at least two coefficients, got "
+                         f"shape {a.shape}")
+    a = a.astype(fnp.result_type(a, 1.0))
+    n = a.shape[0] - 1
+    out = fnp.zeros((n, n), a.dtype).at[0].set(-a[1:] / a[0])
+    return out.at[fnp.arange(1, n), fnp.arange(n - 1)].set(1.0)
+
+
+def convolution_matrix(a, n, mode="full"):
+    """The matrix A with A @ x == convolve(a, x, mode) for x of length `n` (NumPy's
+    modes: 'full', 'same' (centred on the longer input), 'valid')."""
+    a = fnp.asarray(a)
+    n = _static_size("convolution_matrix", n)
+    if a.ndim != 1 or a.shape[0] == 0 or n == 0:
+        raise ValueError(f"convolution_matrix: a must be a non-empty 1-D array and n > 0, "
+                         f"got shape {a.shape} and n={n}")
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"convolution_matrix: mode must be 'full', 'same' or 'valid', got "
+                         f"{mode!r}")
+    m = a.shape[0]
+    rows = fnp.arange(n + m - 1)[:, None] - fnp.arange(n)[None, :]
+    inside = (rows >= 0) & (rows < m)
+    full = fnp.where(inside, a[fnp.clip(rows, 0, m - 1)], fnp.zeros((), a.dtype))
+    if mode == "full":
+        return full
+    if mode == "same":
+        start = (min(n, m) - 1) // 2
+        return full[start:start + max(n, m)]
+    return full[min(n, m) - 1:max(n, m)]
+
+
+def fiedler(a):
+    """The symmetric Fiedler matrix |a[i] - a[j]|."""
+    a = fnp.asarray(a)
+    if a.ndim != 1:
+        raise ValueError(f"fiedler: a must be 1-D, got shape {a.shape}")
+    return fnp.abs(a[:, None] - a[None, :])
+
+
+def fiedler_companion(a):
+    """The Fiedler companion matrix of the polynomial with coefficients `a` (highest
+    degree first, a[0] != 0): a pentadiagonal matrix with the characteristic polynomial
+    a / a[0] (SciPy's layout)."""
+    a = fnp.asarray(a)
+    if a.ndim != 1 or a.shape[0] < 2:
+        raise ValueError(f"fiedler_companion: a must be 1-D with at least two coefficients, "
+                         f"got shape {a.shape}")
+    a = a.astype(fnp.result_type(a, 1.0))
+    a = a / a[0]
+    n = a.shape[0] - 1
+    c = fnp.zeros((n, n), a.dtype)
+    if n == 1:
+        return c.at[0, 0].set(-a[1])
+    # -a[1] at (0, 0) and a 1 below it; then, pair by pair, -a[k] on the superdiagonal of
+    # even rows and on the subdiagonal of odd ones, with ones one step further out.
+    c = c.at[0, 0].set(-a[1]).at[1, 0].set(1.0)
+    for k in range(2, n + 1):
+        col = k - 1
+        if k % 2 == 0:
+            c = c.at[k - 2, col].set(-a[k])
+            if k < n:
+                c = c.at[k - 2, col + 1].set(1.0)
+        else:
+            c = c.at[k - 1, col - 1].set(-a[k])
+            if k < n:
+                c = c.at[k, col - 1].set(1.0)
+    return c
