@@ -310,9 +310,12 @@ class PyTreeDef:
         return 1 + sum(c.num_nodes for c in self.children)
 
     def node_data(self):
-        """(node type, aux data) of the root; None for a leaf."""
+        """(node type, aux data) of the root; None for a leaf. A dict's aux data is its
+        sorted keys as a list, as JAX's."""
         if self.node_type is None:
             return None
+        if self._kind is dict:
+            return dict, list(self.aux)
         return self._kind, self.aux
 
     def _key(self):

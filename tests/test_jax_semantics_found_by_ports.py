@@ -963,3 +963,9 @@ def test_scipy_linalg_special_matrices():
         [2, -5, 1], [1, 0, 0], [0, 3, 0]]
     with pytest.raises(ValueError, match="power of 2"):
         sl.hadamard(6)
+
+
+def test_treedef_node_data_of_a_dict_lists_its_keys():
+    # JAX: (dict, ['a', 'b']); funcgrad gave the keys as a tuple
+    assert fg.tree_util.tree_structure({"b": 1, "a": 2}).node_data() == (dict, ["a", "b"])
+    assert fg.tree_util.tree_structure([1, 2]).node_data() == (list, None)
