@@ -177,7 +177,7 @@ def test_tree_functions_as_jax():
     td = tree.structure({"a": (1, 2), "b": 3})
     assert [c.num_leaves for c in td.children()] == [2, 1]
     assert tree_util.treedef_children(td) == td.children()
-    assert td.node_data() == (dict, ("a", "b"))
+    assert td.node_data() == (dict, ["a", "b"])              # a list, as JAX gives
     assert tree.structure(1).node_data() is None
     assert tree_util.treedef_tuple([tree.structure(1), td]) == tree.structure((1, td.unflatten(
         [1, 2, 3])))
