@@ -289,8 +289,16 @@ class ArrayImpl(Array):
                             f"array has shape {self.shape}")
         return v.reshape(()).item()
 
-    def item(self):
-        return self._scalar("scalar")
+    def item(self, *args):
+        """The element as a Python scalar: of a size-1 array without arguments; else at a
+        flat index `item(i)`, or a multi-index `item(i, j)` / `item((i, j))` (NumPy's)."""
+        if not args:
+            return self._scalar("scalar")
+        v = self._host_value()
+        try:
+            return v.item(*args)
+        except (IndexError, ValueError, TypeError) as e:
+            raise type(e)(f"Array.item{args}: {e} (an array of shape {self.shape})") from None
 
     def tolist(self):
         return self._host_value().tolist()
@@ -321,8 +329,10 @@ class ArrayImpl(Array):
             return f"Array(<deleted>, shape={self.shape}, dtype={self.dtype})"
         v = self._host_value()
         body = np.array2string(v, separator=", ", prefix="Array(")
+        # (NumPy and JAX name an empty array's shape: its body, [], does not show it)
+        shape = f", shape={v.shape}" if v.size == 0 and v.ndim else ""
         extra = ", weak_type=True" if self.weak_type else ""
-        return f"Array({body}, dtype={self.dtype}{extra})"
+        return f"Array({body}{shape}, dtype={self.dtype}{extra})"
 
     def __str__(self):
         return str(self._host_value())
@@ -402,8 +412,8 @@ class Tracer(Array):
         v = self._concrete_or_raise("np.asarray() / conversion to NumPy")
         return np.asarray(v, dtype=dtype)
 
-    def item(self):
-        return self._concrete_or_raise(".item()").item()
+    def item(self, *args):
+        return self._concrete_or_raise(".item()").item(*args)
 
     def tolist(self):
         return self._concrete_or_raise(".tolist()").tolist()
@@ -437,7 +447,9 @@ def to_array(x, dtype=None) -> Array:
             info = dtypes.iinfo(dt)      # knows int4, ... (np.iinfo does not)
             if not info.min <= x <= info.max:
                 raise OverflowError(f"Python int {x} is too large for {dt}")
-        return ArrayImpl(np.asarray(x, dt), ShapedArray((), dt, True))
+        # (a Python bool is strong, as in JAX: bool is the lattice's bottom, nothing to
+        # defer to)
+        return ArrayImpl(np.asarray(x, dt), ShapedArray((), dt, type(x) is not bool))
     if isinstance(x, (list, tuple)) and any(isinstance(e, Array) for e in _flat_seq(x)):
         raise TypeError("internal: use funcgrad.numpy.asarray for sequences of arrays")
     v = np.asarray(x)

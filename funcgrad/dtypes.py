@@ -331,7 +331,10 @@ def result_type(*typed) -> tuple[np.dtype, bool]:
         if top_weak == 3 and rank == 2:
             return complex_dtype(out), False      # f32 * 1j -> c64, f64 * 1j -> c128
         if top_weak > rank:
-            return default_for_kind(top_weak), False
+            # JAX's lattice: bool -> i* -> f* -> c* with each weak type below its kind's
+            # types, so the join of a strong bool or integer with a weak number of a higher
+            # kind is that weak type: i32 + 1.5 is a weak float32, bool * 2 a weak int32
+            return default_for_kind(top_weak), True
         return out, False
     out = weak[0]
     for d in weak[1:]:

@@ -275,12 +275,6 @@ def compare(name: str, key: str, actual, entry) -> None:
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
 XFAIL: dict = {
-    "array_repr": "core.py (the lead's): a Python bool becomes a weakly typed array "
-                  "(repr(jnp.array(True)) adds weak_type=True; JAX's bools are never weak), "
-                  "and Array.__repr__ leaves out an empty array's shape (JAX, as NumPy: "
-                  "Array([], shape=(0, 3), dtype=float32))",
-    "array_scalar_access": "core.py (the lead's): Array.item() takes no arguments; NumPy's and "
-                           "JAX's x.item(i), x.item(i, j), x.item((i, j)) index first",
     "jax_dtypes": "funcgrad.dtypes (swapped in for jax.dtypes) lacks JAX's canonicalize_dtype, "
                   "issubdtype and scalar_type_of, its result_type takes (dtype, weak) pairs "
                   "where JAX's takes dtypes, arrays and scalars, and its finfo refuses "

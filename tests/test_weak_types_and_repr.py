@@ -1,0 +1,68 @@
+"""JAX's weak types at the bottom of the lattice, an empty array's repr and `Array.item`'s
+indices (found by the array_repr and array_scalar_access ports; the values are JAX
+0.10.2's)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+
+@pytest.mark.parametrize("expr, dtype, weak", [
+    # a strong bool or integer with a weak number of a higher kind: that weak type
+    (lambda: fnp.arange(3) + 1.5, "float32", True),
+    (lambda: fnp.arange(3, dtype=fnp.int8) + 1.5, "float32", True),
+    (lambda: fnp.arange(2, dtype=fnp.uint8) + 2.0, "float32", True),
+    (lambda: fnp.arange(3) * 1j, "complex64", True),
+    (lambda: fnp.array([True]) + 1, "int32", True),
+    (lambda: fnp.array([True]) + 1.5, "float32", True),
+    (lambda: fnp.array([True]) * 1j, "complex64", True),
+    (lambda: fnp.array(True) + 1, "int32", True),
+    # a strong float with a weak complex: the complex type of its width, strong
+    (lambda: fnp.ones(2, fnp.float16) * 1j, "complex64", False),
+    (lambda: fnp.ones(2, fnp.bfloat16) * 1j, "complex64", False),
+    # same kind: the strong type
+    (lambda: fnp.arange(3, dtype=fnp.int8) + 1, "int8", False),
+    (lambda: fnp.ones(2, fnp.float16) + 1.5, "float16", False),
+    # Python bools are never weak
+    (lambda: fnp.array(True), "bool", False),
+    (lambda: fnp.asarray(False), "bool", False),
+    (lambda: fnp.full((), False), "bool", False),
+    (lambda: fnp.array(True) & True, "bool", False),
+    (lambda: fnp.array(7), "int32", True),
+])
+def test_weak_types_follow_jax_lattice(expr, dtype, weak):
+    v = expr()
+    assert (str(v.dtype), v.weak_type) == (dtype, weak)
+
+
+def test_a_weak_result_defers_to_a_narrower_float():
+    """i32 + 1.5 is a weak float32, so with a float16 array it gives float16 (JAX)."""
+    v = (fnp.arange(3) + 1.5) * fnp.ones(3, fnp.float16)
+    assert v.dtype == fnp.float16 and not v.weak_type
+
+
+def test_weak_result_under_jit_matches_eager():
+    f = lambda x: x + 1.5                          # noqa: E731
+    x = fnp.arange(3)
+    assert fg.jit(f)(x).weak_type == f(x).weak_type is True
+
+
+def test_empty_array_repr_names_its_shape():
+    assert repr(fnp.zeros((0, 3))) == "Array([], shape=(0, 3), dtype=float32)"
+    assert repr(fnp.array([], dtype=fnp.int32)) == "Array([], shape=(0,), dtype=int32)"
+    assert repr(fnp.zeros(2)) == "Array([0., 0.], dtype=float32)"
+
+
+def test_item_takes_numpy_indices():
+    x = fnp.arange(12.0).reshape(3, 4)
+    assert x.item(5) == 5.0 and x.item(2, 1) == 9.0 and x.item((1, 3)) == 7.0
+    assert fnp.sum(x).item() == 66.0
+    assert type(fnp.arange(3).item(1)) is int
+    with pytest.raises(IndexError, match=r"Array.item\(20,\).*shape \(3, 4\)"):
+        x.item(20)
+    with pytest.raises(TypeError, match="size-1"):
+        x.item()
+    np.testing.assert_equal(fg.jit(lambda v: v * 2)(x).item(1, 1), 10.0)
