@@ -210,8 +210,12 @@ def complex_dtype(dtype) -> np.dtype:
 
 
 def finfo(dtype):
-    """`np.finfo` that also knows bfloat16 and the narrow floats (ml_dtypes' subclass)."""
-    return ml_dtypes.finfo(np.dtype(dtype))
+    """`np.finfo` that also knows bfloat16 and the narrow floats (ml_dtypes' subclass); a
+    Python or NumPy scalar type, or an array, names its dtype."""
+    if not isinstance(dtype, (np.dtype, type, str)):
+        dtype = getattr(dtype, "dtype", dtype)
+    return ml_dtypes.finfo(canonicalize(dtype, explicit=False) if dtype is float else
+                           np.dtype(dtype))
 
 
 _IINFO: dict = {}
@@ -314,7 +318,78 @@ def promote_strong(a, b) -> np.dtype:
     return canonicalize_value(out)
 
 
-def result_type(*typed) -> tuple[np.dtype, bool]:
+def result_type(*args, return_weak_type_flag: bool | None = None):
+    """Two forms. funcgrad's own: `result_type((dtype, weak), ...)` promotes
+    `(dtype, weak_type)` pairs and returns `(dtype, weak)`. JAX's (`jax.dtypes.result_type`):
+    arrays, dtypes, Python scalars and Python types; returns the dtype, or `(dtype, weak)`
+    with `return_weak_type_flag=True`."""
+    if return_weak_type_flag is None and args and all(
+            type(a) is tuple and len(a) == 2 and type(a[1]) is bool for a in args):
+        return _result_type_pairs(*args)
+    if not args:
+        raise ValueError("at least one array or dtype is required")
+    out = _result_type_pairs(*[_typed(a) for a in args])
+    return out if return_weak_type_flag else out[0]
+
+
+def _typed(x) -> tuple[np.dtype, bool]:
+    """(dtype, weak_type) of one argument of JAX's `result_type`."""
+    aval = getattr(x, "aval", None)
+    if aval is not None and hasattr(aval, "weak_type"):
+        return aval.dtype, aval.weak_type
+    if isinstance(x, (np.ndarray, np.generic)):
+        return canonicalize_value(x.dtype), False
+    if isinstance(x, (bool, int, float, complex)):
+        return python_scalar_dtype(x), not isinstance(x, bool)
+    if isinstance(x, type) and x in _PYTHON_TYPES:
+        return canonicalize(x), x is not bool
+    return canonicalize_value(np.dtype(x)), False
+
+
+def canonicalize_dtype(dtype, allow_extended_dtype: bool = False) -> np.dtype:
+    """JAX's `jax.dtypes.canonicalize_dtype`: the dtype arrays of `dtype` get (64-bit types
+    become 32-bit while `jax_enable_x64` is off; the Python types are the defaults)."""
+    return canonicalize(dtype, explicit=False)
+
+
+def _ml_dtype(t) -> np.dtype | None:
+    """The dtype of `t` when it is one of ml_dtypes' (bfloat16, float8_*, int4, ...)."""
+    if isinstance(t, type) and issubclass(t, np.generic) or isinstance(t, (str, np.dtype)):
+        try:
+            dt = np.dtype(t)
+        except TypeError:
+            return None
+        return dt if dt == bfloat16 or dt in NARROW else None
+    return None
+
+
+def issubdtype(arg1, arg2) -> bool:
+    """NumPy's `issubdtype`, with bfloat16 and the narrow floats floating types and int4,
+    uint4, ... (un)signed integers (JAX's hierarchy; NumPy does not know ml_dtypes' types:
+    np.issubdtype(bfloat16, floating) is False)."""
+    dt = _ml_dtype(arg1)
+    if dt is not None:
+        if _ml_dtype(arg2) is not None:
+            return dt == _ml_dtype(arg2)
+        if is_float(dt):
+            parents = (np.floating, np.inexact, np.number, np.generic)
+        elif is_unsigned(dt):
+            parents = (np.unsignedinteger, np.integer, np.number, np.generic)
+        else:
+            parents = (np.signedinteger, np.integer, np.number, np.generic)
+        return isinstance(arg2, type) and arg2 in parents
+    return bool(np.issubdtype(arg1, arg2))
+
+
+def scalar_type_of(x) -> type:
+    """The Python scalar type of `x`'s kind (JAX's `jax.dtypes.scalar_type_of`): bool, int,
+    float or complex."""
+    dt = python_scalar_dtype(x) if isinstance(x, (bool, int, float, complex)) else \
+        np.dtype(getattr(x, "dtype", None) or np.asarray(x).dtype)
+    return (bool, int, float, complex)[_kind_rank(dt)]
+
+
+def _result_type_pairs(*typed) -> tuple[np.dtype, bool]:
     """Promote `(dtype, weak_type)` pairs; returns the result dtype and whether it is weak."""
     strong = [np.dtype(d) for d, w in typed if not w]
     weak = [np.dtype(d) for d, w in typed if w]

@@ -275,10 +275,6 @@ def compare(name: str, key: str, actual, entry) -> None:
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
 XFAIL: dict = {
-    "jax_dtypes": "funcgrad.dtypes (swapped in for jax.dtypes) lacks JAX's canonicalize_dtype, "
-                  "issubdtype and scalar_type_of, its result_type takes (dtype, weak) pairs "
-                  "where JAX's takes dtypes, arrays and scalars, and its finfo refuses "
-                  "NumPy's scalar types",
 }
 
 # Programs also run on the NumPy reference backend (all run on the default backend).

@@ -66,3 +66,38 @@ def test_item_takes_numpy_indices():
     with pytest.raises(TypeError, match="size-1"):
         x.item()
     np.testing.assert_equal(fg.jit(lambda v: v * 2)(x).item(1, 1), 10.0)
+
+
+# --- jax.dtypes (funcgrad.dtypes is what `import jax.dtypes` becomes) ----------------------
+
+def test_dtypes_result_type_takes_jax_arguments():
+    from funcgrad import dtypes
+    assert dtypes.result_type(fnp.int8, 2.0) == np.float32
+    assert dtypes.result_type(fnp.uint8, fnp.int8) == np.int16
+    assert dtypes.result_type(fnp.float16, 1j) == np.complex64
+    assert dtypes.result_type(fnp.bfloat16, fnp.float16) == np.float32
+    assert dtypes.result_type(fnp.ones(2, fnp.int16), 3) == np.int16
+    assert dtypes.result_type(np.float64) == np.float32               # x64 off
+    assert dtypes.result_type(2.0, return_weak_type_flag=True) == (np.float32, True)
+    assert dtypes.result_type(fnp.ones(2), return_weak_type_flag=True) == (np.float32, False)
+    # funcgrad's own form: (dtype, weak) pairs in, (dtype, weak) out
+    assert dtypes.result_type((np.dtype(np.int32), False), (np.dtype(np.float32), True)) == \
+        (np.float32, True)
+    with pytest.raises(ValueError, match="at least one"):
+        dtypes.result_type()
+
+
+def test_dtypes_canonicalize_issubdtype_scalar_type_of_finfo():
+    from funcgrad import dtypes
+    assert [str(dtypes.canonicalize_dtype(d)) for d in
+            (np.float64, np.int64, np.uint64, np.complex128, bool, float, fnp.bfloat16)] == \
+        ["float32", "int32", "uint32", "complex64", "bool", "float32", "bfloat16"]
+    assert dtypes.issubdtype(fnp.bfloat16, fnp.floating)
+    assert dtypes.issubdtype(fnp.int4, fnp.signedinteger)
+    assert not dtypes.issubdtype(fnp.int4, fnp.floating)
+    assert fnp.issubdtype is dtypes.issubdtype
+    assert [dtypes.scalar_type_of(v).__name__ for v in
+            (1, 2.0, True, 1j, fnp.ones((), fnp.int8))] == ["int", "float", "bool", "complex",
+                                                            "int"]
+    assert float(dtypes.finfo(fnp.bfloat16).eps) == 2.0 ** -7
+    assert float(dtypes.finfo(fnp.float16).max) == 65504.0

@@ -58,33 +58,9 @@ _HALF = (_dt.float16, _dt.bfloat16)
 iinfo, finfo = _ml_dtypes.iinfo, _ml_dtypes.finfo
 
 
-def _ml_dtype(t):
-    """The dtype of `t` when it is one of ml_dtypes' (bfloat16, float8_*, int4, ...)."""
-    if isinstance(t, type) and issubclass(t, _np.generic) or isinstance(t, (str, _np.dtype)):
-        try:
-            dt = _np.dtype(t)
-        except TypeError:
-            return None
-        return dt if dt == _dt.bfloat16 or dt in _dt.NARROW else None
-    return None
+issubdtype = _dt.issubdtype    # (JAX's hierarchy, bfloat16 and the narrow types included)
 
 
-def issubdtype(arg1, arg2):
-    """NumPy's `issubdtype`, with bfloat16 and the narrow floats floating types and int4,
-    uint4, ... (un)signed integers (JAX's hierarchy; NumPy does not know ml_dtypes' types:
-    np.issubdtype(bfloat16, floating) is False)."""
-    dt = _ml_dtype(arg1)
-    if dt is not None:
-        if _ml_dtype(arg2) is not None:
-            return dt == _ml_dtype(arg2)
-        if _dt.is_float(dt):
-            parents = (_np.floating, _np.inexact, _np.number, _np.generic)
-        elif _dt.is_unsigned(dt):
-            parents = (_np.unsignedinteger, _np.integer, _np.number, _np.generic)
-        else:
-            parents = (_np.signedinteger, _np.integer, _np.number, _np.generic)
-        return isinstance(arg2, type) and arg2 in parents
-    return _np.issubdtype(arg1, arg2)
 # NumPy's scalar-type names, as jax.numpy exports them (the 64-bit ones follow the x64 rule
 # when used as a dtype).
 single, double, float_ = _np.float32, _np.float64, _np.float64
