@@ -969,3 +969,17 @@ def test_treedef_node_data_of_a_dict_lists_its_keys():
     # JAX: (dict, ['a', 'b']); funcgrad gave the keys as a tuple
     assert fg.tree_util.tree_structure({"b": 1, "a": 2}).node_data() == (dict, ["a", "b"])
     assert fg.tree_util.tree_structure([1, 2]).node_data() == (list, None)
+
+
+def test_square_power_and_fabs_of_booleans_and_integers(run):
+    # JAX promotes booleans to int32 in square and power (funcgrad raised TypeError), and
+    # fabs gives floats for integer and boolean input (funcgrad kept int8/bool)
+    b = np.array([True, False])
+    sq, pw, pb, fa, fb = run(lambda b, i: (fnp.square(b), fnp.power(b, 2), fnp.power(b, b),
+                                           fnp.fabs(i), fnp.fabs(b)),
+                             b, np.array([1, -2], np.int8))
+    assert sq.dtype == np.int32 and sq.tolist() == [1, 0]
+    assert pw.dtype == np.int32 and pw.tolist() == [1, 0] and pb.tolist() == [1, 1]
+    assert fa.dtype == np.float32 and fa.tolist() == [1.0, 2.0] and fb.dtype == np.float32
+    with pytest.raises(TypeError, match="complex"):
+        fnp.fabs(fnp.array([1j]))

@@ -189,9 +189,14 @@ def cbrt(x):
     return out if out.dtype == a.dtype else astype(out, a.dtype)
 
 
+def _numeric(a):
+    """A boolean array as the default integer type (JAX's promote_dtypes_numeric)."""
+    return a.astype(_dt.DEFAULT_INT) if _dt.is_bool(a.dtype) else a
+
+
 def square(x):
     (a,) = _promote("square", x)
-    return _ew.integer_pow(a, 2)
+    return _ew.integer_pow(_numeric(a), 2)
 
 
 def reciprocal(x):
@@ -218,7 +223,16 @@ def absolute(x):
 
 
 abs = absolute
-fabs = absolute
+
+
+def fabs(x):
+    """|x| as a floating-point array (integers and bools become the default float, as
+    NumPy's and JAX's fabs); complex arrays raise TypeError."""
+    (a,) = _promote("fabs", x, to_float=True)
+    if _dt.is_complex(a.dtype):
+        raise TypeError(f"fabs: complex arrays are not supported (as in NumPy and JAX), got "
+                        f"{a.dtype}; use absolute")
+    return _ew.abs(a)
 
 
 def sign(x):
@@ -279,11 +293,13 @@ around = round
 def power(x1, x2):
     if isinstance(x2, int) and not isinstance(x2, bool):
         (a,) = _promote("power", x1)
+        a = _numeric(a)
         if x2 >= 0 or _dt.is_inexact(a.dtype):
             return _ew.integer_pow(a, x2)
         raise ValueError(f"power: integers to negative integer powers are not allowed "
                          f"({a.dtype} ** {x2}); cast the base to a float type first")
     a, b = _promote("power", x1, x2)
+    a, b = _numeric(a), _numeric(b)
     if _dt.is_inexact(a.dtype):
         return _ew.pow(a, b)
     # Integer power by repeated squaring over the bits of a non-negative exponent.
