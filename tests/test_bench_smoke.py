@@ -161,3 +161,9 @@ def test_examples_cpu_target():
     assert judge(m(1.5, 2.5))[1] is True            # more CPU, 1.33x faster
     assert judge(m(2.2, 1.9))[1] is True            # slower but no more CPU
     assert judge({1: {"error": "exit code 1"}, 2: {"error": "exit code 1"}})[1] is False
+
+
+def test_ports_benchmark_times_a_port_under_funcgrad():
+    from bench import bench_ports
+    first, warm = bench_ports._time_one("funcgrad", "pytrees", 1)
+    assert first > 0 and warm > 0
