@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +40,10 @@ def _time_one(lib: str, name: str, repeats: int) -> list[float]:
         import funcgrad as block_lib
     else:
         import jax as block_lib
-    mod = {"__name__": "port_" + name}
-    exec(compile(src, f"{name}.py", "exec"), mod)   # noqa: S102 (our own test programs)
+    module = types.ModuleType("port_" + name)       # (registered: dataclasses look it up)
+    sys.modules[module.__name__] = module
+    exec(compile(src, f"{name}.py", "exec"), module.__dict__)  # noqa: S102 (our programs)
+    mod = module.__dict__
 
     def call():
         with contextlib.redirect_stdout(io.StringIO()):
