@@ -455,7 +455,8 @@ def _draw_compiled(fn):
     (`_recurring.compile_when_recurring`): its keys and array parameters are the
     program's inputs, its shape, dtype, Python numbers and modes static."""
     from ._recurring import compile_when_recurring
-    return compile_when_recurring(fn, lambda: EAGER_DRAWS, lambda: COMPILE_AT_ONCE,
+    return compile_when_recurring(fn, eager_calls=lambda: EAGER_DRAWS,
+                                  size_at_once=lambda: COMPILE_AT_ONCE,
                                   arrays=(Array, np.ndarray, KeyArray))
 
 
@@ -1819,9 +1820,19 @@ def _binomial_btrs(data, count, q, shape, dt, max_iters):
     return lax.while_loop(cond, body, init)[1]
 
 
-def _binomial(data, n, p, shape, dt) -> Array:
+def _inexact_param_dtype(*params) -> np.dtype:
+    """The dtype JAX computes a sampler's parameters in (promote_dtypes_inexact): their
+    promoted dtype when it is a float, else the default float (Python scalars are weak)."""
+    arrs = [fnp.asarray(v) for v in params]
+    common = fnp.result_type(*arrs)
+    return np.dtype(common) if dtypes.is_float(common) else _default("float")
+
+
+def _binomial(data, n, p, shape, dt, cdt=None) -> Array:
     # JAX's _binomial step for step (one key for both samplers, its edge values), so that
-    # a key gives JAX's draws.
+    # a key gives JAX's draws. JAX computes in the dtype of p (`cdt`: the uniforms are
+    # drawn in it) and only the samples take the requested dtype `dt`.
+    out_dt, dt = dt, (dt if cdt is None else cdt)
     count = _full_to(_float_param(n, dt), shape)
     prob = _full_to(_float_param(p, dt), shape)
     one, zero = _const(1.0, dt), _const(0.0, dt)
@@ -1842,11 +1853,12 @@ def _binomial(data, n, p, shape, dt) -> Array:
     k = ew.select(use_inversion,
                   _binomial_inversion(data, count_inv, q, shape, dt, max_iters),
                   _binomial_btrs(data, count_btrs, q_btrs, shape, dt, max_iters))
+    k = _to(k, out_dt)
     invalid = ew.or_(ew.or_(q_l_0, q_is_nan), count_nan_or_neg)
-    k = ew.select(invalid, st.full(shape, np.nan, dt), k)
-    k = ew.select(ew.and_(count_inf, ew.not_(invalid)), st.full(shape, np.inf, dt), k)
+    k = ew.select(invalid, st.full(shape, np.nan, out_dt), k)
+    k = ew.select(ew.and_(count_inf, ew.not_(invalid)), st.full(shape, np.inf, out_dt), k)
     keep = ew.or_(ew.or_(p_lt_half, count_nan_or_neg), ew.or_(q_is_nan, count_inf))
-    return ew.select(keep, k, ew.sub(count, k))
+    return ew.select(keep, k, ew.sub(_to(count, out_dt), k))
 
 
 def binomial(key, n, p, shape=None, dtype=None) -> Array:
@@ -1858,8 +1870,9 @@ def binomial(key, n, p, shape=None, dtype=None) -> Array:
     data, _ = _check_key("binomial", key)
     dt = _float_dtype(dtype, "binomial")
     shape = _broadcast_shape("binomial", shape, n, p)
-    return _binomial(data, ew.stop_gradient(_float_param(n, dt)),
-                     ew.stop_gradient(_float_param(p, dt)), shape, dt)
+    cdt = _inexact_param_dtype(p)
+    return _binomial(data, ew.stop_gradient(_float_param(n, cdt)),
+                     ew.stop_gradient(_float_param(p, cdt)), shape, dt, cdt)
 
 
 def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1) -> Array:
@@ -1868,7 +1881,9 @@ def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1) -> Array:
     left, with the probability conditioned on the categories not yet drawn (as JAX, by
     `lax.scan` over the categories; `unroll` is passed on). Floats of `dtype`."""
     data, _ = _check_key("multinomial", key)
-    dt = _float_dtype(dtype, "multinomial")
+    out_dt = _float_dtype(dtype, "multinomial")
+    # JAX draws in the promoted dtype of n and p and casts the counts to `dtype` at the end
+    dt = _inexact_param_dtype(n, p)
     prob = fnp.asarray(p)
     if prob.ndim < 1:
         raise ValueError(f"random.multinomial: p must have ndim >= 1 (categories on its last "
@@ -1893,7 +1908,7 @@ def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1) -> Array:
         return fnp.subtract(left, drawn), drawn
 
     _, counts = lax.scan(step, count, (ratios, keys), unroll=unroll)
-    return fnp.moveaxis(counts, 0, -1)
+    return _to(fnp.moveaxis(counts, 0, -1), out_dt)
 
 
 # The public draws compile when they recur (`_draw_compiled`).

@@ -983,3 +983,19 @@ def test_square_power_and_fabs_of_booleans_and_integers(run):
     assert fa.dtype == np.float32 and fa.tolist() == [1.0, 2.0] and fb.dtype == np.float32
     with pytest.raises(TypeError, match="complex"):
         fnp.fabs(fnp.array([1j]))
+
+
+def test_binomial_draws_in_the_dtype_of_p_and_casts_to_dtype():
+    # JAX's binomial and multinomial compute in the (inexact) dtype of their parameters and
+    # only cast the counts to `dtype`; funcgrad drew the uniforms in `dtype`, so a float16
+    # request gave other counts ([2, 3, 1, 2, 2] for JAX's [5, 5, 4, 4, 4])
+    from funcgrad import random
+    key = random.PRNGKey(5)
+    b = random.binomial(key, 10.0, 0.3, (5,), fnp.float16)
+    assert b.dtype == np.float16 and np.asarray(b).tolist() == [5, 5, 4, 4, 4]
+    bb = random.binomial(key, 40.0, 0.6, (4,), fnp.bfloat16)
+    assert np.asarray(bb.astype(fnp.float32)).tolist() == [29, 23, 20, 27]
+    m = random.multinomial(key, 10.0, fnp.array([0.2, 0.3, 0.5]), dtype=fnp.float16)
+    assert m.dtype == np.float16 and np.asarray(m).tolist() == [1, 6, 3]
+    h = random.binomial(key, 10.0, fnp.array([0.3, 0.7], fnp.float16), (2,))
+    assert h.dtype == np.float32 and np.asarray(h).tolist() == [2, 7]
