@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import time
 
 import numpy as np
 
@@ -26,12 +27,26 @@ from .core import Tracer
 from .lru import LRU
 
 
-def compile_when_recurring(fn, eager_calls, size_at_once, arrays=(core.Array, np.ndarray)):
-    """`fn` wrapped: outside a trace, its (eager_calls() + 1)th call with one signature, or
-    a call whose arrays (or `shape` argument) reach `size_at_once()` elements, runs
-    `jit(fn)` with the statics bound. `arrays`: the argument types that are inputs."""
+# What building a program costs, estimated from its eager calls: a fixed part (lowering
+# and rendering a small program, a disk-cache hit) and about twice an eager call (both
+# grow with the number of operations: a resize of ~100 operations runs eagerly in ~60 ms
+# and builds in ~130 ms). `build_estimate` is the ski-rental budget of `eager_seconds`.
+BUILD_SECONDS = 0.025
+
+
+def build_estimate(calls: int, spent: float) -> float:
+    return BUILD_SECONDS + 2.0 * spent / max(calls, 1)
+
+
+def compile_when_recurring(fn, eager_calls=lambda: math.inf, size_at_once=lambda: math.inf,
+                           arrays=(core.Array, np.ndarray), eager_seconds=None):
+    """`fn` wrapped: outside a trace, a call with a signature already called eagerly
+    `eager_calls()` times, or for `eager_seconds(calls, seconds)` in all (`build_estimate`:
+    the ski-rental rule, compile once running eagerly has cost what building would), or
+    whose arrays (or `shape` argument) reach `size_at_once()` elements, runs `jit(fn)`
+    with the statics bound. `arrays`: the argument types that are inputs."""
     sig = inspect.signature(fn)
-    seen = LRU(lambda: 256)          # (statics, operand types) -> eager calls so far
+    seen = LRU(lambda: 256)          # (statics, operand types) -> (eager calls, seconds)
     jitted = LRU(lambda: 64)         # statics -> the jitted function, or False: stays eager
 
     @functools.wraps(fn)
@@ -64,10 +79,13 @@ def compile_when_recurring(fn, eager_calls, size_at_once, arrays=(core.Array, np
             return fn(*args, **kwargs)
         tkey = (skey, tuple((type(v), np.shape(v), str(v.dtype),
                              getattr(v, "weak_type", False)) for v in dyn))
-        calls = seen.get(tkey, 0)
-        if calls < eager_calls() and size < size_at_once():
-            seen.put(tkey, calls + 1)
-            return fn(*args, **kwargs)
+        calls, spent = seen.get(tkey, (0, 0.0))
+        if calls < eager_calls() and size < size_at_once() and \
+                (eager_seconds is None or calls == 0 or spent < eager_seconds(calls, spent)):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            seen.put(tkey, (calls + 1, spent + time.perf_counter() - t0))
+            return out
         if j is None:
             from .api import jit
             fixed = {k: v for k, v in bound.arguments.items() if k not in names}

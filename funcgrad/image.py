@@ -227,3 +227,14 @@ def resize(image, shape: Sequence[int], method, antialias: bool = True, precisio
                                 kernel, antialias,
                                 method == ResizeMethod.CUBIC_PYTORCH and not antialias,
                                 radius)
+
+
+# As JAX jits these: one compiled call per signature once its eager calls have cost what
+# building the program does (a resize is a few hundred eager operations).
+def _compiled_when_recurring(fn):
+    from ._recurring import build_estimate, compile_when_recurring
+    return compile_when_recurring(fn, eager_seconds=build_estimate)
+
+
+resize = _compiled_when_recurring(resize)
+scale_and_translate = _compiled_when_recurring(scale_and_translate)

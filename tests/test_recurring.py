@@ -1,0 +1,101 @@
+"""`compile_when_recurring`: library functions run eagerly until their calls with one
+signature have cost what building their program would (or a count), then as one compiled
+call with the same values; statics key bit for bit; a function that reads a concrete value
+stays eager."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import _recurring, core
+
+
+def _counting(fn):
+    """fn wrapped, and a list that gets one entry per eager (untraced) run of fn."""
+    eager = []
+
+    def inner(x, scale=1.0):
+        if not isinstance(x, core.Tracer):
+            eager.append(1)
+        return fn(x, scale)
+    return inner, eager
+
+
+def test_count_rule_compiles_after_the_eager_calls():
+    inner, eager = _counting(lambda x, s: fnp.sin(x) * s)
+    f = _recurring.compile_when_recurring(inner, eager_calls=lambda: 2)
+    x = fnp.arange(4.0)
+    outs = [np.asarray(f(x, 2.0)) for _ in range(5)]
+    assert len(eager) == 2                       # the others ran compiled
+    for o in outs[1:]:
+        np.testing.assert_allclose(o, outs[0], rtol=1e-6)
+
+
+def test_time_rule_compiles_once_eager_calls_cost_a_build(monkeypatch):
+    monkeypatch.setattr(_recurring, "BUILD_SECONDS", 0.02)
+
+    def slow(x, s):
+        if not isinstance(x, core.Tracer):
+            time.sleep(0.015)                    # a 15 ms eager call
+        return x * s
+    inner, eager = _counting(slow)
+    f = _recurring.compile_when_recurring(inner, eager_seconds=_recurring.build_estimate)
+    x = fnp.arange(3.0)
+    for _ in range(6):
+        f(x, 3.0)
+    # build estimate 0.02 + 2 * 0.015 = 0.05 s: eager while spent < 0.05, i.e. 4 calls
+    assert len(eager) == 4
+
+
+def test_statics_key_bit_for_bit_and_signatures_apart():
+    inner, eager = _counting(lambda x, s: x * s)
+    f = _recurring.compile_when_recurring(inner, eager_calls=lambda: 0)
+    x = fnp.ones(2)
+    a = np.asarray(f(x, 0.0))
+    b = np.asarray(f(x, -0.0))
+    assert not np.signbit(a).any() and np.signbit(b).all()
+    assert np.asarray(f(fnp.ones(3), 2.0)).shape == (3,)      # another signature
+
+
+def test_a_function_reading_a_concrete_value_stays_eager():
+    def needs_value(x, s):
+        return x * s if float(x[0]) > 0 else x - s
+    inner, eager = _counting(needs_value)
+    f = _recurring.compile_when_recurring(inner, eager_calls=lambda: 0)
+    x = fnp.ones(2)
+    for _ in range(3):
+        np.testing.assert_array_equal(np.asarray(f(x, 2.0)), [2.0, 2.0])
+    assert len(eager) == 3
+
+
+def test_under_a_trace_the_function_is_traced_as_before():
+    inner, eager = _counting(lambda x, s: x * s)
+    f = _recurring.compile_when_recurring(inner, eager_calls=lambda: 0)
+    g = fg.grad(lambda x: fnp.sum(f(x, 3.0)))(fnp.ones(2))
+    np.testing.assert_array_equal(np.asarray(g), [3.0, 3.0])
+    assert fg.jit(lambda x: f(x, 2.0))(fnp.ones(2)).shape == (2,)
+
+
+@pytest.mark.parametrize("method", ["linear", "lanczos3"])
+def test_image_resize_compiled_matches_eager(method, monkeypatch):
+    x = fnp.asarray(np.random.default_rng(0).random((6, 5, 2), np.float32))
+    monkeypatch.setattr(_recurring, "BUILD_SECONDS", 1e9)         # stays eager
+    eager = np.asarray(fg.image.resize(x, (9, 3, 2), method))
+    monkeypatch.setattr(_recurring, "BUILD_SECONDS", 0.0)
+    for _ in range(3):
+        fg.image.resize(x, (9, 3, 2), method)
+    ops = []
+    orig = core.EvalTrace.process_primitive
+
+    def spy(self, primitive, tracers, params):
+        ops.append(primitive.name)
+        return orig(self, primitive, tracers, params)
+    monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
+    compiled = np.asarray(fg.image.resize(x, (9, 3, 2), method))
+    monkeypatch.undo()
+    assert len(ops) <= 3, ops              # one compiled call, not ~100 operations
+    np.testing.assert_allclose(compiled, eager, rtol=2e-6, atol=1e-6)
