@@ -999,3 +999,11 @@ def test_binomial_draws_in_the_dtype_of_p_and_casts_to_dtype():
     assert m.dtype == np.float16 and np.asarray(m).tolist() == [1, 6, 3]
     h = random.binomial(key, 10.0, fnp.array([0.3, 0.7], fnp.float16), (2,))
     assert h.dtype == np.float32 and np.asarray(h).tolist() == [2, 7]
+
+
+def test_relu6_of_integers_gives_floats():
+    # JAX's relu6 is min(max(x, 0), 6.): integer input gives a weakly typed float32;
+    # funcgrad kept int32
+    out = fg.nn.relu6(fnp.array([-1, 1, 7]))
+    assert out.dtype == np.float32 and out.weak_type and np.asarray(out).tolist() == [0, 1, 6]
+    assert fg.nn.relu6(fnp.array([1.0, 7.0], fnp.float16)).dtype == np.float16

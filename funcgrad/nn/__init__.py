@@ -79,8 +79,11 @@ def relu(x):
 
 
 def relu6(x):
-    """min(max(x, 0), 6); derivative 0 at both kinks, NaN stays NaN, as in JAX."""
+    """min(max(x, 0), 6); derivative 0 at both kinks, NaN stays NaN, as in JAX. Integer
+    and boolean inputs give (weakly typed) floats, as JAX's min(max(x, 0), 6.) does."""
     x = fnp.asarray(x)
+    if not fnp.issubdtype(x.dtype, fnp.inexact):
+        return fnp.minimum(fnp.maximum(x, 0), 6.0)
     return fnp.where(x <= 0, fnp.zeros_like(x), fnp.where(x >= 6, fnp.full_like(x, 6), x))
 
 
