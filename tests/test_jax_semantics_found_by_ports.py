@@ -1007,3 +1007,22 @@ def test_relu6_of_integers_gives_floats():
     out = fg.nn.relu6(fnp.array([-1, 1, 7]))
     assert out.dtype == np.float32 and out.weak_type and np.asarray(out).tolist() == [0, 1, 6]
     assert fg.nn.relu6(fnp.array([1.0, 7.0], fnp.float16)).dtype == np.float16
+
+
+def test_setdiff1d_assume_unique_keeps_the_order_of_ar1(run):
+    # NumPy and JAX: with assume_unique=True the result is ar1's values not in ar2 in
+    # their order ([5, 3]); funcgrad sorted them ([3, 5])
+    out, padded = run(lambda a, b: (fnp.setdiff1d(a, b, assume_unique=True, size=2),
+                                    fnp.setdiff1d(a, b, assume_unique=True, size=4,
+                                                  fill_value=-1)),
+                      np.array([5, 1, 3], np.int32), np.array([1], np.int32))
+    assert out.tolist() == [5, 3] and padded.tolist() == [5, 3, -1, -1]
+
+
+def test_ix_refuses_boolean_masks_clearly():
+    # JAX raises NotImplementedError; funcgrad's reshape of a mask raised a confusing
+    # IndexError later ("too many indices")
+    with pytest.raises(NotImplementedError, match="ix_: argument 0 is a boolean mask"):
+        fnp.ix_(fnp.array([True, False]), fnp.array([0]))
+    with pytest.raises(ValueError, match="1-D"):
+        fnp.ix_(fnp.ones((2, 2), fnp.int32))

@@ -242,9 +242,20 @@ def fromfunction(function, shape, dtype=_dt.float32, **kwargs):
 
 
 def ix_(*args):
+    """Open-mesh index arrays from 1-D integer sequences (NumPy's `ix_`): the i-th has
+    shape (1, ..., n_i, ..., 1). Boolean masks are not supported (as in JAX): pass
+    `nonzero(mask)[0]`."""
     n = len(args)
-    return tuple(_fnp.reshape(_fnp.asarray(a), tuple(-1 if j == i else 1 for j in range(n)))
-                 for i, a in enumerate(args))
+    arrs = [_fnp.asarray(a) for a in args]
+    for i, a in enumerate(arrs):
+        if a.dtype == _np.bool_:
+            raise NotImplementedError(f"ix_: argument {i} is a boolean mask, which is not "
+                                      f"supported (as in JAX); pass nonzero(mask)[0]")
+        if a.ndim != 1:
+            raise ValueError(f"ix_: argument {i} must be 1-D (a cross index), got shape "
+                             f"{a.shape}")
+    return tuple(_fnp.reshape(a, tuple(-1 if j == i else 1 for j in range(n)))
+                 for i, a in enumerate(arrs))
 
 
 def tril_indices(n, k=0, m=None):

@@ -278,9 +278,15 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
 
 def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     """The sorted unique values of `ar1` that are not in `ar2` (both flattened); with a
-    static `size`, padded with `fill_value` (default 0, as JAX). `assume_unique` is
-    accepted (the result is the same)."""
+    static `size`, padded with `fill_value` (default 0, as JAX). With `assume_unique`,
+    `ar1` is taken as it is (not made unique and sorted): its values not in `ar2`, in
+    their order (NumPy's and JAX's)."""
     a, b = _promoted_1d("setdiff1d", ar1, ar2)
+    if assume_unique:
+        aux2, _, _ = _sorted_unique_1d(b)
+        keep = _fnp.logical_not(_member(a, aux2))
+        return _compact(a, keep, _static_size(size, "setdiff1d"), fill_value, 0,
+                        "setdiff1d", (a, b))
     aux1, first1, _ = _sorted_unique_1d(a)
     aux2, _, _ = _sorted_unique_1d(b)
     keep = _fnp.logical_and(first1, _fnp.logical_not(_member(aux1, aux2)))
