@@ -1026,3 +1026,16 @@ def test_ix_refuses_boolean_masks_clearly():
         fnp.ix_(fnp.array([True, False]), fnp.array([0]))
     with pytest.raises(ValueError, match="1-D"):
         fnp.ix_(fnp.ones((2, 2), fnp.int32))
+
+
+def test_vector_norm_over_a_tuple_of_axes_is_a_vector_norm(run):
+    # JAX (and the array API): the axes are one vector; funcgrad computed the matrix
+    # 2-norm for a pair of axes (9.5255 for sqrt(91) = 9.5394)
+    r = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], np.float32)
+    x = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4) - 7
+    a, b, c = run(lambda r, x: (fnp.linalg.vector_norm(r, axis=(0, 1)),
+                                fnp.linalg.vector_norm(x, ord=1, axis=(0, 2)),
+                                fnp.linalg.vector_norm(x, ord=fnp.inf, axis=(2, 0),
+                                                       keepdims=True)), r, x)
+    np.testing.assert_allclose(a, np.sqrt(91.0), rtol=1e-6)
+    assert b.tolist() == [48.0, 48.0, 68.0] and c.shape == (1, 3, 1)

@@ -78,10 +78,28 @@ def _squeeze_kept(y, axis, keepdims):
 
 
 def vector_norm(x, ord=2, axis=None, keepdims=False):
+    """The vector `ord`-norm of `x` over `axis`: all axes (None), one axis, or a tuple of
+    axes taken together as one vector (never a matrix norm, as in the array API and JAX)."""
     x = fnp.asarray(x)
     if axis is None:
-        x, axis = fnp.ravel(x), 0
-    return norm(x, ord, axis, keepdims)
+        axes = tuple(range(x.ndim))
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(sorted({a % x.ndim if -x.ndim <= a < x.ndim else _bad_axis(a, x.ndim)
+                             for a in axis}))
+    else:
+        return norm(x, ord, axis, keepdims)
+    rest = [a for a in range(x.ndim) if a not in axes]
+    flat = fnp.reshape(fnp.transpose(x, rest + list(axes)),
+                       tuple(x.shape[a] for a in rest) + (-1,))
+    out = norm(flat, ord, -1, False)
+    if keepdims:
+        out = fnp.reshape(out, tuple(1 if a in axes else x.shape[a] for a in range(x.ndim)))
+    return out
+
+
+def _bad_axis(a, ndim):
+    raise ValueError(f"vector_norm: axis {a} is out of bounds for an array of dimension "
+                     f"{ndim}")
 
 
 def matrix_norm(x, ord="fro", keepdims=False):
