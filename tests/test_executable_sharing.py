@@ -143,3 +143,18 @@ def test_twins_differing_in_a_constant_give_their_own_results(name):
         f = fg.jit(lambda v: v * np.float32(c) + k, backend=name)
         np.testing.assert_array_equal(np.asarray(f(x)), x * np.float32(c) + np.float32(k))
     check()
+
+
+def test_programs_built_under_other_lowering_settings_are_not_shared(monkeypatch):
+    """A lowering setting (a module constant: a test's threshold, FUNCGRAD_PROFILE) is part
+    of the key by content: the distributed in-place reduction test toggles one."""
+    from funcgrad.backends import c as cb
+
+    def make():
+        return fg.jit(lambda x: fnp.sum(x * 2.0) + fnp.max(x))
+    x = fnp.arange(6.0)
+    make()(x)
+    monkeypatch.setattr(cb, "REDUCE_GROUPS", not cb.REDUCE_GROUPS)
+    assert _builds("c", lambda: make()(x)) == 1
+    monkeypatch.undo()
+    assert _builds("c", lambda: make()(x)) == 0

@@ -29,7 +29,7 @@ from ..lowering import eager as _eager
 from ..prims import collectives, control, indexing as ix, reductions as rd
 from . import threads as _threads
 from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
-                       kernel_name)
+                       kernel_name, lowering_settings)
 from .reference import ReferenceBackend
 
 # libgomp reads its wait policy once, when it loads: before any compiled module loads
@@ -1251,7 +1251,7 @@ class _CLoops(HostLoops):
         # are read through it; an entry's executable keeps the table alive)
         return _sub_executables.lookup(id(program), program, lambda: Executable(
             program, kernel_name(name), symbols=symbols),
-            content=(name, None if symbols is None else id(symbols)))
+            content=lambda: (name, None if symbols is None else id(symbols), _settings()))
 
     def run(self, eqn, vals):
         return super().run(eqn, [_contiguous(np.asarray(v)) for v in vals])
@@ -1356,6 +1356,13 @@ def _split_units(functions, extra) -> list[str] | None:
             break
     groups = [functions[:cut], functions[cut:]]
     return [cdsl.render(cdsl.Module(tuple(g), uses_blas=True), cdsl.C99) for g in groups]
+
+
+def _settings() -> tuple:
+    """What besides a program its executable depends on: the lowering's settings."""
+    import sys
+    return lowering_settings(sys.modules[__name__], codegen, fusion, gemm, passes, symbolic,
+                             cn)
 
 
 def _simple_runner(exe, caddr):
@@ -1488,7 +1495,8 @@ class CBackend(ReferenceBackend):
                 self._families.put(family, exe.optimized)
             return exe
 
-        return self._executables.lookup(id(program), program, build, content=name)
+        return self._executables.lookup(id(program), program, build,
+                                        content=lambda: (name, _settings()))
 
     def clear_caches(self):
         """Forget the compiled programs held in memory (the disk cache stays)."""

@@ -144,6 +144,20 @@ def executable_cache_size() -> int:
     return config.read("executable_cache_size")
 
 
+def lowering_settings(*modules) -> tuple:
+    """The module-level settings (NAME or _NAME constants: numbers, flags, strings) of the
+    lowering `modules`: part of the key by content (`ProgramCache`), so a program built
+    under other settings (a test's monkeypatched threshold, FUNCGRAD_PROFILE) is not
+    shared."""
+    out = []
+    for m in modules:
+        for k, v in vars(m).items():
+            if k.lstrip("_")[:1].isupper() and k.lstrip("_").isupper() and \
+                    type(v) in (bool, int, float, str):
+                out.append((m.__name__, k, v))
+    return tuple(out)
+
+
 class ProgramCache(LRU):
     """Executables by key (`id(program)`, with the device for OpenCL), each entry holding
     its program so that a recycled id never hits. `on_evict(entry)` sees evicted
@@ -161,10 +175,11 @@ class ProgramCache(LRU):
         self._by_content = LRU(executable_cache_size)   # (extra, fingerprint) -> entry
         self.content_hits = 0
 
-    def lookup(self, key, program, build, content=()):
+    def lookup(self, key, program, build, content=tuple):
         """The executable cached for `program` under `key`, else `build()`'s, cached.
-        `content`: what besides the program the executable depends on (a kernel name, a
-        device), for the lookup by fingerprint."""
+        `content()`: what besides the program the executable depends on (a kernel name, a
+        device, the lowering's settings), for the lookup by fingerprint (called on a miss
+        only)."""
         hit = self.get(key)
         if hit is not None and hit[0] is program:
             return hit[1]
@@ -178,7 +193,7 @@ class ProgramCache(LRU):
 
     def _miss(self, key, program, build, content):
         printed = ir.fingerprint(program)
-        ckey = None if printed is None else (content, printed)
+        ckey = None if printed is None else (content(), printed)
         twin = None if ckey is None else self._by_content.get(ckey)
         if twin is not None:
             self.content_hits += 1

@@ -58,7 +58,8 @@ from ..lowering import codegen, fusion, passes
 from ..lowering import opencl_kernels as ok
 from ..prims import control
 from .base import Backend, Device
-from .compiled import HostLoops, ProgramCache, SlotProgram, host_call, kernel_name
+from .compiled import (HostLoops, ProgramCache, SlotProgram, host_call, kernel_name,
+                       lowering_settings)
 
 # The matmul kernel: "tiled" (local-memory tiles; default on GPUs), "vec" (vector-type
 # register blocks; default on CPU devices such as PoCL) or "rows" (the driver vectorises
@@ -658,6 +659,15 @@ def _run_host(device, eqn, vals, ins, avals):
 _sub_executables = ProgramCache(locked=False)   # (id(program), device) -> entry
 
 
+def _settings(device) -> tuple:
+    """What besides a program its kernels depend on: the lowering's settings and the
+    device properties it reads."""
+    import sys
+    props = tuple(getattr(device, a, None) for a in (
+        "has_fp64", "vector_width_float", "is_gpu", "local_mem_size", "compute_units"))
+    return props + lowering_settings(sys.modules[__name__], ok, codegen, fusion, passes)
+
+
 def _slice(buf, i, shape):
     ocl = _opencl()
     out = ocl.DeviceBuffer(shape, buf.dtype, buf.device)
@@ -683,7 +693,8 @@ class _DeviceLoops(HostLoops):
     def sub_exe(self, program, name):
         return _sub_executables.lookup((id(program), self.device), program,
                                        lambda: Executable(program, self.device, name),
-                                       content=(self.device, name))
+                                       content=lambda: (self.device, name,
+                                                        _settings(self.device)))
 
     def truth(self, buf):
         return bool(buf.to_host())
@@ -783,7 +794,7 @@ class OpenCLBackend(Backend):
         device = device or self.default_device()
         return self._executables.lookup((id(program), device), program,
                                         lambda: Executable(program, device, name),
-                                        content=(device, name))
+                                        content=lambda: (device, name, _settings(device)))
 
     def clear_caches(self):
         """Forget the compiled programs held in memory (the binary cache on disk stays)."""
