@@ -1039,3 +1039,22 @@ def test_vector_norm_over_a_tuple_of_axes_is_a_vector_norm(run):
                                                        keepdims=True)), r, x)
     np.testing.assert_allclose(a, np.sqrt(91.0), rtol=1e-6)
     assert b.tolist() == [48.0, 48.0, 68.0] and c.shape == (1, 3, 1)
+
+
+def test_scipy_stats_nbinom_betabinom_gumbel_and_sem(run):
+    # jax.scipy.stats.nbinom, betabinom, gumbel_r, gumbel_l and sem were missing
+    # (AttributeError); JAX 0.10.2's values
+    from funcgrad.scipy import stats
+    k = np.array([0.0, 2.0, 5.0], np.float32)
+    nb, bb, gr, gl, se = run(lambda k: (stats.nbinom.logpmf(k, 2.5, 0.4),
+                                        stats.betabinom.logpmf(k, 7.0, 2.0, 3.0),
+                                        stats.gumbel_r.logpdf(k, 1.0, 2.0),
+                                        stats.gumbel_l.cdf(k, 1.0, 2.0),
+                                        stats.sem(k)), k)
+    np.testing.assert_allclose(nb, [-2.2907271, -1.8364701, -2.3826647], rtol=1e-5)
+    np.testing.assert_allclose(bb, [-2.2155740, -1.6559567, -2.2155747], rtol=1e-5)
+    np.testing.assert_allclose(gr, [-1.8418684, -1.7996778, -2.8284824], rtol=1e-5)
+    np.testing.assert_allclose(gl, [0.4547608, 0.8077043, 0.9993820], rtol=1e-5)
+    np.testing.assert_allclose(se, 1.4529663, rtol=1e-5)
+    assert np.isnan(float(stats.gumbel_r.logpdf(1.0, 0.0, 0.0)))
+    assert float(stats.betabinom.logpmf(9.0, 7.0, 2.0, 3.0)) == -np.inf
