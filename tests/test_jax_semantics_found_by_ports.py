@@ -1058,3 +1058,24 @@ def test_scipy_stats_nbinom_betabinom_gumbel_and_sem(run):
     np.testing.assert_allclose(se, 1.4529663, rtol=1e-5)
     assert np.isnan(float(stats.gumbel_r.logpdf(1.0, 0.0, 0.0)))
     assert float(stats.betabinom.logpmf(9.0, 7.0, 2.0, 3.0)) == -np.inf
+
+
+def test_variance_scaling_fan_geo_avg_and_complex_dtypes():
+    # JAX's variance_scaling has mode="fan_geo_avg" and complex uniform/truncated_normal
+    # draws; funcgrad raised ValueError for both. JAX 0.10.2's values
+    from funcgrad import random
+    from funcgrad.nn import initializers as init
+    key = random.PRNGKey(3)
+    u = init.variance_scaling(1.0, "fan_in", "uniform", dtype=fnp.complex64)(key, (2, 2))
+    assert u.dtype == np.complex64
+    np.testing.assert_allclose(np.asarray(u).ravel(), [0.09200792 + 0.01516265j,
+                                                       -0.20256302 - 0.05437543j,
+                                                       -0.55422348 + 0.06640312j,
+                                                       -0.29821497 - 0.28073114j], rtol=1e-5)
+    t = init.variance_scaling(2.0, "fan_avg", "truncated_normal", dtype=fnp.complex64)(
+        key, (3, 2))
+    np.testing.assert_allclose(np.asarray(t).real.ravel()[:3],
+                               [0.08573189, -0.19042432, -0.56299776], rtol=1e-5)
+    g = init.variance_scaling(1.0, "fan_geo_avg", "normal")(key, (3, 4))
+    np.testing.assert_allclose(np.asarray(g)[0], [-0.77705216, 0.82708627, 0.20551486,
+                                                  1.05882847], rtol=1e-5)

@@ -106,11 +106,14 @@ def _compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()):
 def variance_scaling(scale, mode: str, distribution: str, in_axis: int | _Sequence[int] = -2,
                      out_axis: int | _Sequence[int] = -1, batch_axis: _Sequence[int] = (),
                      dtype=np.float32) -> Initializer:
-    """Samples with variance `scale / n`, n = fan_in, fan_out or their mean (`mode`).
+    """Samples with variance `scale / n`, n = fan_in, fan_out, their mean ("fan_avg") or
+    their geometric mean ("fan_geo_avg") (`mode`).
 
     `distribution` is "truncated_normal", "normal" or "uniform"; fans are computed from the
-    weight shape with `in_axis`/`out_axis` (the rest is the receptive field), as in JAX."""
-    if mode not in ("fan_in", "fan_out", "fan_avg"):
+    weight shape with `in_axis`/`out_axis` (the rest is the receptive field), as in JAX.
+    A complex `dtype` draws JAX's complex variants: a uniform modulus-squared and phase
+    ("uniform") or a modulus truncated at 2 ("truncated_normal")."""
+    if mode not in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg"):
         raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
     if distribution not in ("truncated_normal", "normal", "uniform"):
         raise ValueError(f"invalid distribution for variance scaling initializer: "
@@ -120,15 +123,49 @@ def variance_scaling(scale, mode: str, distribution: str, in_axis: int | _Sequen
         shape = _shape(shape)
         fan_in, fan_out = _compute_fans(shape, in_axis, out_axis, batch_axis)
         denominator = {"fan_in": fan_in, "fan_out": fan_out,
-                       "fan_avg": (fan_in + fan_out) / 2}[mode]
+                       "fan_avg": (fan_in + fan_out) / 2,
+                       "fan_geo_avg": math.sqrt(fan_in * fan_out)}[mode]
         variance = scale / denominator
+        complex_ = np.issubdtype(np.dtype(dtype), np.complexfloating)
         if distribution == "truncated_normal":
+            if complex_:
+                stddev = math.sqrt(variance) / _COMPLEX_TRUNC_STD
+                return _complex_truncated_normal(key, 2.0, shape, dtype) * stddev
             stddev = math.sqrt(variance) / _TRUNC_STD
             return random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
         if distribution == "normal":
             return random.normal(key, shape, dtype) * math.sqrt(variance)
+        if complex_:
+            return _complex_uniform(key, shape, dtype) * math.sqrt(variance)
         return random.uniform(key, shape, dtype, -1.0, 1.0) * math.sqrt(3 * variance)
     return init
+
+
+# The standard deviation of a complex standard normal whose modulus is truncated at 2.
+_COMPLEX_TRUNC_STD = 0.95311164380491208
+
+
+def _complex_parts(key, shape, dtype):
+    real = np.dtype(dtype).type(0).real.dtype
+    k_modulus, k_phase = random.split(key)
+    phase = (2 * np.pi) * random.uniform(k_phase, shape, real).astype(dtype)
+    return random.uniform(k_modulus, shape, real), fnp.exp(1j * phase)
+
+
+def _complex_uniform(key, shape, dtype):
+    """Uniform on the disc of radius sqrt(2) (variance 1): modulus sqrt(2 u), uniform
+    phase (JAX's draws: the modulus from the first key of a split, the phase from the
+    second)."""
+    u, rotation = _complex_parts(key, shape, dtype)
+    return fnp.sqrt(2 * u).astype(dtype) * rotation
+
+
+def _complex_truncated_normal(key, upper, shape, dtype):
+    """A complex standard normal with its modulus truncated at `upper`: the modulus by
+    the inverse CDF of the Rayleigh law restricted to [0, upper], uniform phase."""
+    u, rotation = _complex_parts(key, shape, dtype)
+    t = (1 - fnp.exp(fnp.asarray(-(upper ** 2), dtype))) * u.astype(dtype)
+    return fnp.sqrt(-fnp.log(1 - t)) * rotation
 
 
 def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
