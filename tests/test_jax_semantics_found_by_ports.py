@@ -1079,3 +1079,17 @@ def test_variance_scaling_fan_geo_avg_and_complex_dtypes():
     g = init.variance_scaling(1.0, "fan_geo_avg", "normal")(key, (3, 4))
     np.testing.assert_allclose(np.asarray(g)[0], [-0.77705216, 0.82708627, 0.20551486,
                                                   1.05882847], rtol=1e-5)
+
+
+def test_scipy_stats_truncnorm(run):
+    # jax.scipy.stats.truncnorm was missing (AttributeError); JAX 0.10.2's values, far
+    # tails included
+    from funcgrad.scipy import stats
+    x = np.array([-3.0, -0.2, 0.7, 2.5], np.float32)
+    lp, c, ls = run(lambda x: (stats.truncnorm.logpdf(x, -1.0, 2.0),
+                               stats.truncnorm.cdf(x, -1.0, 2.0),
+                               stats.truncnorm.logsf(fnp.array([6.5, 7.0]), 6.0, 9.0)), x)
+    np.testing.assert_allclose(lp, [-np.inf, -0.73877215, -0.96377218, -np.inf], rtol=1e-5)
+    np.testing.assert_allclose(c, [0.0, 0.32016462, 0.73220748, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(ls, [-3.2013817, -6.647541], rtol=1e-5)
+    assert np.isnan(float(stats.truncnorm.logpdf(0.0, 1.0, 1.0)))

@@ -1,7 +1,8 @@
 """funcgrad.scipy.stats: JAX's `jax.scipy.stats` distributions, each a module of functions
 as in JAX: `norm`, `multivariate_normal`, `bernoulli`, `beta`, `betabinom`, `binom`,
 `cauchy`, `chi2`, `dirichlet`, `expon`, `gamma`, `geom`, `gumbel_l`, `gumbel_r`,
-`laplace`, `logistic`, `nbinom`, `pareto`, `poisson`, `t`, `uniform`; and `sem`."""
+`laplace`, `logistic`, `nbinom`, `pareto`, `poisson`, `t`, `truncnorm`, `uniform`; and
+`sem`."""
 from __future__ import annotations
 
 from . import (  # noqa: F401
@@ -25,6 +26,7 @@ from . import (  # noqa: F401
     pareto,
     poisson,
     t,
+    truncnorm,
     uniform,
 )
 
