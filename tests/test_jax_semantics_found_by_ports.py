@@ -1093,3 +1093,18 @@ def test_scipy_stats_truncnorm(run):
     np.testing.assert_allclose(c, [0.0, 0.32016462, 0.73220748, 1.0], rtol=1e-5)
     np.testing.assert_allclose(ls, [-3.2013817, -6.647541], rtol=1e-5)
     assert np.isnan(float(stats.truncnorm.logpdf(0.0, 1.0, 1.0)))
+
+
+def test_scipy_stats_gennorm_vonmises_wrapcauchy(run):
+    # jax.scipy.stats.gennorm, vonmises and wrapcauchy were missing; JAX 0.10.2's values
+    from funcgrad.scipy import stats
+    x = np.array([-2.0, 0.3, 3.0], np.float32)
+    g, gc, v, w = run(lambda x: (stats.gennorm.logpdf(x, 1.5), stats.gennorm.cdf(x, 1.5),
+                                 stats.vonmises.logpdf(x, 4.0),
+                                 stats.wrapcauchy.logpdf(x, 0.3)), x)
+    np.testing.assert_allclose(g, [-3.4192603, -0.75514996, -5.7869854], rtol=1e-5)
+    np.testing.assert_allclose(gc, [0.014119625, 0.65577775, 0.99888128], rtol=1e-5)
+    np.testing.assert_allclose(v, [-5.9274373, -0.44150379, -8.2228203], rtol=1e-5)
+    np.testing.assert_allclose(w, [-np.inf, -1.2720847, -2.453357], rtol=1e-5)
+    assert np.isnan(float(stats.vonmises.logpdf(0.0, 0.0)))
+    assert np.isnan(float(stats.wrapcauchy.logpdf(1.0, 1.0)))

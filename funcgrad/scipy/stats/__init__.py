@@ -1,8 +1,8 @@
 """funcgrad.scipy.stats: JAX's `jax.scipy.stats` distributions, each a module of functions
 as in JAX: `norm`, `multivariate_normal`, `bernoulli`, `beta`, `betabinom`, `binom`,
-`cauchy`, `chi2`, `dirichlet`, `expon`, `gamma`, `geom`, `gumbel_l`, `gumbel_r`,
-`laplace`, `logistic`, `nbinom`, `pareto`, `poisson`, `t`, `truncnorm`, `uniform`; and
-`sem`."""
+`cauchy`, `chi2`, `dirichlet`, `expon`, `gamma`, `gennorm`, `geom`, `gumbel_l`,
+`gumbel_r`, `laplace`, `logistic`, `nbinom`, `pareto`, `poisson`, `t`, `truncnorm`,
+`uniform`, `vonmises`, `wrapcauchy`; and `sem`."""
 from __future__ import annotations
 
 from . import (  # noqa: F401
@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     dirichlet,
     expon,
     gamma,
+    gennorm,
     geom,
     gumbel_l,
     gumbel_r,
@@ -28,6 +29,8 @@ from . import (  # noqa: F401
     t,
     truncnorm,
     uniform,
+    vonmises,
+    wrapcauchy,
 )
 
 
