@@ -27,6 +27,7 @@ from . import distributed  # noqa: F401  (no MPI is imported before initialize()
 from . import export  # noqa: F401  (JAX binds jax.export; onnx is imported on first use)
 from . import mixed_precision  # noqa: F401  (policies and loss scaling, as jmp)
 from . import image  # noqa: F401  (jax.image)
+from . import typing  # noqa: F401  (jax.typing, bound by `import jax` too)
 from . import config
 from .cache import FallbackWarning
 from .devices import device_put, devices, default_backend, Device
