@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import os
 import platform
 
@@ -323,28 +324,30 @@ def _run_reduce(name, x, out_aval, axes):
     if mod is None:
         return None
     v = x._host_value()
-    if v.dtype not in TYPES:
+    dt = v.dtype
+    if dt not in TYPES:
         return None
     shape, nd, k = v.shape, v.ndim, len(axes)
-    if tuple(axes) == tuple(range(nd - k, nd)):
-        layout, n0, n1 = "last", int(np.prod(shape[:nd - k])), int(np.prod(shape[nd - k:]))
+    axes = tuple(axes)
+    if axes == tuple(range(nd - k, nd)):
+        layout, n0, n1 = "last", math.prod(shape[:nd - k]), math.prod(shape[nd - k:])
         n_red = n1
-    elif tuple(axes) == tuple(range(k)):
-        layout, n0, n1 = "first", int(np.prod(shape[:k])), int(np.prod(shape[k:]))
+    elif axes == tuple(range(k)):
+        layout, n0, n1 = "first", math.prod(shape[:k]), math.prod(shape[k:])
         n_red = n0
     else:
         return None
     if n_red == 0 and name != "reduce_sum":
         return None          # NumPy's error for max/min of nothing
     parallel = layout == "last" and n0 * n1 >= PARALLEL_MIN
-    fn = getattr(mod.lib, _name(name, v.dtype, f"{layout}_{'p' if parallel else 's'}"), None)
-    if fn is None:
+    plan = _call_plan(mod, name, dt, f"{layout}_{'p' if parallel else 's'}", dt)
+    if plan is None:
         return None
+    fn, in_type, out_type = plan
     if not v.flags.c_contiguous:
         v = np.ascontiguousarray(v)
     out = np.empty(out_aval.shape, out_aval.dtype)
-    ct = "float *" if v.dtype == dtypes.float32 else "double *"
-    ffi = mod.ffi
-    fn(ffi.cast(ct, v.__array_interface__["data"][0] if v.size else 0),
-       ffi.cast(ct, out.__array_interface__["data"][0] if out.size else 0), n0, n1)
+    null = mod.ffi.NULL
+    fn(_from_buffer(in_type, v, False) if v.size else null,
+       _from_buffer(out_type, out, True) if out.size else null, n0, n1)
     return out
