@@ -135,3 +135,21 @@ def x64():
     import funcgrad
     with funcgrad.config.enable_x64(True):
         yield
+
+
+def count_eager(fn, monkeypatch):
+    """(fn(), the names of the primitives it ran eagerly, one by one): a compiled call runs
+    none. Undoes the test's monkeypatches when done."""
+    from funcgrad import core
+    seen = []
+    orig = core.EvalTrace.process_primitive
+
+    def spy(self, primitive, tracers, params):
+        seen.append(primitive.name)
+        return orig(self, primitive, tracers, params)
+    monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
+    try:
+        out = fn()
+    finally:
+        monkeypatch.undo()
+    return out, seen

@@ -8,6 +8,7 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import random
+from conftest import count_eager
 
 pytestmark = pytest.mark.core
 
@@ -145,14 +146,6 @@ def test_eager_draws_run_threefry_compiled(monkeypatch):
     functions the same way) once a shape has been drawn a few times, not one dispatch each: a normal
     draw dispatches a few dozen primitives, not hundreds, and gives the same bits as the
     first (eager) draw and as under jit."""
-    from funcgrad import core
-    counted = []
-    orig = core.EvalTrace.process_primitive
-
-    def spy(self, primitive, tracers, params):
-        counted.append(primitive.name)
-        return orig(self, primitive, tracers, params)
-
     from funcgrad.backends import c as cbackend
     if not cbackend.available():
         pytest.skip("no C compiler")
@@ -161,9 +154,7 @@ def test_eager_draws_run_threefry_compiled(monkeypatch):
         eager = random.normal(key, (7, 3))      # a shape's first draws run eagerly,
         for _ in range(random.EAGER_CALLS):     # later ones compile
             random.normal(key, (7, 3))
-        monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
-        again = random.normal(key, (7, 3))
-        monkeypatch.undo()
+        again, counted = count_eager(lambda: random.normal(key, (7, 3)), monkeypatch)
         split = random.split(key, 4)
     assert len(counted) < 80, counted        # (the jitted calls take the fast path)
     np.testing.assert_array_equal(np.asarray(eager), np.asarray(again))
@@ -213,14 +204,6 @@ def test_a_recurring_draw_compiles_to_the_same_values(name, monkeypatch):
 
 
 def test_a_recurring_draw_runs_as_one_compiled_call(monkeypatch):
-    from funcgrad import core
-    counted = []
-    orig = core.EvalTrace.process_primitive
-
-    def spy(self, primitive, tracers, params):
-        counted.append(primitive.name)
-        return orig(self, primitive, tracers, params)
-
     from funcgrad.backends import c as cbackend
     if not cbackend.available():
         pytest.skip("no C compiler")
@@ -228,9 +211,7 @@ def test_a_recurring_draw_runs_as_one_compiled_call(monkeypatch):
     with fg.config.override("backend", "c"):
         for _ in range(random.EAGER_DRAWS + 1):
             random.uniform(key, (3,), minval=1.0)
-        monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
-        random.uniform(key, (3,), minval=1.0)
-        monkeypatch.undo()
+        _, counted = count_eager(lambda: random.uniform(key, (3,), minval=1.0), monkeypatch)
     assert counted == [], counted             # (the jitted call takes the fast path)
 
 

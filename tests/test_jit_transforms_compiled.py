@@ -14,8 +14,9 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad import core, lax
+from funcgrad import lax
 from funcgrad.backends import c as cbackend
+from conftest import count_eager
 from test_cbackend import close
 
 pytestmark = pytest.mark.skipif(not cbackend.available(), reason="no C compiler")
@@ -39,21 +40,6 @@ def deep(ws, x):
     for i in range(30):
         h = fnp.tanh(h @ ws[i % 3] + 0.1 * i)
     return fnp.sum(h * h)
-
-
-def count_eager(fn, monkeypatch):
-    seen = []
-    orig = core.EvalTrace.process_primitive
-
-    def spy(self, primitive, tracers, params):
-        seen.append(primitive.name)
-        return orig(self, primitive, tracers, params)
-    monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
-    try:
-        out = fn()
-    finally:
-        monkeypatch.undo()
-    return out, seen
 
 
 def test_grad_of_a_jitted_function_runs_compiled_and_reuses_its_programs(monkeypatch):

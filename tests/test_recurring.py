@@ -12,6 +12,7 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import _recurring, core
+from conftest import count_eager
 
 
 def _counting(fn):
@@ -88,14 +89,7 @@ def test_image_resize_compiled_matches_eager(method, monkeypatch):
     monkeypatch.setattr(_recurring, "BUILD_SECONDS", 0.0)
     for _ in range(3):
         fg.image.resize(x, (9, 3, 2), method)
-    ops = []
-    orig = core.EvalTrace.process_primitive
-
-    def spy(self, primitive, tracers, params):
-        ops.append(primitive.name)
-        return orig(self, primitive, tracers, params)
-    monkeypatch.setattr(core.EvalTrace, "process_primitive", spy)
-    compiled = np.asarray(fg.image.resize(x, (9, 3, 2), method))
-    monkeypatch.undo()
+    compiled, ops = count_eager(lambda: np.asarray(fg.image.resize(x, (9, 3, 2), method)),
+                                monkeypatch)
     assert len(ops) <= 3, ops              # one compiled call, not ~100 operations
     np.testing.assert_allclose(compiled, eager, rtol=2e-6, atol=1e-6)
