@@ -376,15 +376,8 @@ def expm(A, *, upper_triangular=False, max_squarings=16):
 # --- special matrices (SciPy's definitions) ----------------------------------------------
 
 def _static_size(name, n):
-    import operator
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name}: n must be a Python int (the matrix size is static), got "
-                        f"{type(n).__name__}") from None
-    if n < 0:
-        raise ValueError(f"{name}: n must be >= 0, got {n}")
-    return n
+    from ..numpy._poly import _order
+    return _order(n, name, "n (the matrix size)")
 
 
 def _exact(name, rows):
