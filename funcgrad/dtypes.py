@@ -26,6 +26,7 @@ and its result rounded (wrapped) back (`backends.reference.run_impl`).
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import ml_dtypes
@@ -166,6 +167,24 @@ def DEFAULT_COMPLEX_() -> np.dtype:
     return complex128 if _x64[0] else complex64
 
 
+def _memoized(pred):
+    """`pred(dtype)` remembered by its argument (dtypes, scalar types and names are few;
+    NumPy's `issubdtype` costs ~1.5 us and every eager operation asks several times)."""
+    memo: dict = {}
+
+    @functools.wraps(pred)
+    def cached(dtype):
+        try:
+            return memo[dtype]
+        except KeyError:
+            out = memo[dtype] = pred(dtype)
+            return out
+        except TypeError:                 # an unhashable argument
+            return pred(dtype)
+    return cached
+
+
+@_memoized
 def is_float(dtype) -> bool:
     """A real floating-point dtype, bfloat16 and the narrow floats included (NumPy's
     `issubdtype` does not know ml_dtypes' types)."""
@@ -179,6 +198,7 @@ def is_narrow(dtype) -> bool:
     return np.dtype(dtype) in NARROW
 
 
+@_memoized
 def is_complex(dtype) -> bool:
     return np.issubdtype(np.dtype(dtype), np.complexfloating)
 
@@ -231,10 +251,12 @@ def iinfo(dtype):
     return info
 
 
+@_memoized
 def is_int(dtype) -> bool:
     return np.dtype(dtype) in NARROW_INTS or np.issubdtype(dtype, np.integer)
 
 
+@_memoized
 def is_unsigned(dtype) -> bool:
     return np.dtype(dtype) in NARROW_UINTS or np.issubdtype(dtype, np.unsignedinteger)
 
