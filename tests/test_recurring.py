@@ -93,3 +93,31 @@ def test_image_resize_compiled_matches_eager(method, monkeypatch):
                                 monkeypatch)
     assert len(ops) <= 3, ops              # one compiled call, not ~100 operations
     np.testing.assert_allclose(compiled, eager, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["floor_divide", "remainder", "divmod"])
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "float32"])
+def test_floor_division_compiled_is_bit_for_bit_eager(fn, dtype, monkeypatch):
+    """floor_divide/remainder/divmod compile when they recur; exact arithmetic, so the
+    compiled results are the eager ones bit for bit (zeros, INT_MIN, signed zeros, inf)."""
+    if dtype == "float32":
+        a = np.array([7.5, -7.5, 0.0, -0.0, np.inf, -3.0, 1.0, np.nan], np.float32)
+        b = np.array([2.0, 2.0, -3.0, 3.0, 2.0, np.inf, 0.0, 1.0], np.float32)
+    elif dtype == "int32":
+        a = np.array([7, -7, 0, -2**31, -2**31, 5, -5, 3], np.int32)
+        b = np.array([2, 2, -3, -1, 7, 0, -2, -3], np.int32)
+    else:
+        a = np.array([7, 250, 0, 3, 255, 9, 1, 0], np.uint8)
+        b = np.array([2, 7, 3, 0, 255, 4, 1, 1], np.uint8)
+    f = getattr(fnp, fn)
+    monkeypatch.setattr(_recurring, "BUILD_SECONDS", 1e9)         # stays eager
+    eager = [np.asarray(v) for v in fg.tree_util.tree_leaves(f(a, b))]
+    monkeypatch.setattr(_recurring, "BUILD_SECONDS", 0.0)
+    for _ in range(3):
+        f(a, b)
+    out, ops = count_eager(lambda: f(a, b), monkeypatch)
+    assert len(ops) <= 3, ops              # one compiled call
+    for e, c in zip(eager, fg.tree_util.tree_leaves(out)):
+        c = np.asarray(c)
+        assert e.dtype == c.dtype
+        np.testing.assert_array_equal(e.view(np.uint8), c.view(np.uint8))

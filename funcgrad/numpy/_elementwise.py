@@ -659,3 +659,16 @@ from ._dtypes import _HALF, _promote, astype  # noqa: E402
 from ._creation import _arr, asarray, full, full_like, ones_like, zeros_like  # noqa: E402
 from ._reductions import all  # noqa: E402
 from ._indexing import where  # noqa: E402
+
+
+# Integer and float floor division are 10-20 operations eagerly (one compiled call in JAX,
+# whose jax.numpy functions are jitted); exact either way, so they compile once their eager
+# calls with a signature have cost what building would (`_recurring`).
+def _compiled_when_recurring(fn):
+    from .._recurring import build_estimate, compile_when_recurring
+    return compile_when_recurring(fn, eager_seconds=build_estimate)
+
+
+floor_divide = _compiled_when_recurring(floor_divide)
+remainder = mod = _compiled_when_recurring(remainder)
+divmod = _compiled_when_recurring(divmod)   # noqa: A001 (NumPy's name)
