@@ -101,3 +101,9 @@ def compile_when_recurring(fn, eager_calls=lambda: math.inf, size_at_once=lambda
             jitted.put(skey, False)           # it reads an array's value: stays eager
             return fn(*args, **kwargs)
     return wrapper
+
+
+def compile_when_it_pays(fn):
+    """`compile_when_recurring` with the ski-rental rule alone (`build_estimate`): for
+    library functions that JAX jits (image resampling, the floor divisions)."""
+    return compile_when_recurring(fn, eager_seconds=build_estimate)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import numpy as fnp
+from ._recurring import compile_when_it_pays
 
 __all__ = ["ResizeMethod", "resize", "scale_and_translate"]
 
@@ -231,10 +232,5 @@ def resize(image, shape: Sequence[int], method, antialias: bool = True, precisio
 
 # As JAX jits these: one compiled call per signature once its eager calls have cost what
 # building the program does (a resize is a few hundred eager operations).
-def _compiled_when_recurring(fn):
-    from ._recurring import build_estimate, compile_when_recurring
-    return compile_when_recurring(fn, eager_seconds=build_estimate)
-
-
-resize = _compiled_when_recurring(resize)
-scale_and_translate = _compiled_when_recurring(scale_and_translate)
+resize = compile_when_it_pays(resize)
+scale_and_translate = compile_when_it_pays(scale_and_translate)

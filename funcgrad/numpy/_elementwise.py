@@ -10,6 +10,7 @@ import math as _math
 import numpy as _np
 
 from .. import dtypes as _dt
+from .._recurring import compile_when_it_pays
 from ..prims import elementwise as _ew
 
 __all__ = [
@@ -664,11 +665,6 @@ from ._indexing import where  # noqa: E402
 # Integer and float floor division are 10-20 operations eagerly (one compiled call in JAX,
 # whose jax.numpy functions are jitted); exact either way, so they compile once their eager
 # calls with a signature have cost what building would (`_recurring`).
-def _compiled_when_recurring(fn):
-    from .._recurring import build_estimate, compile_when_recurring
-    return compile_when_recurring(fn, eager_seconds=build_estimate)
-
-
-floor_divide = _compiled_when_recurring(floor_divide)
-remainder = mod = _compiled_when_recurring(remainder)
-divmod = _compiled_when_recurring(divmod)   # noqa: A001 (NumPy's name)
+floor_divide = compile_when_it_pays(floor_divide)
+remainder = mod = compile_when_it_pays(remainder)
+divmod = compile_when_it_pays(divmod)   # noqa: A001 (NumPy's name)
