@@ -66,6 +66,7 @@ from .compile import (
     prune_cache,
 )
 from .render import C99, OPENCL, Dialect, declaration, declarations, render
+from . import runtime  # noqa: F401  (the shared runtime library)
 
 __all__ = [
     "C99",

@@ -499,15 +499,22 @@ class Function:
 @dataclass(frozen=True, eq=False)
 class Module:
     """A translation unit: functions plus extra `includes` (header names, e.g. "cblas.h");
-    `uses_blas` adds the dialect's BLAS include."""
+    `uses_blas` adds the dialect's BLAS include. `external_helpers`: (helper name, symbol)
+    pairs of helpers defined in a library the module is loaded with (`cdsl.runtime`): the
+    module declares them under that symbol and calls them there instead of defining its
+    own copy."""
     functions: tuple
     includes: tuple = field(default_factory=tuple)
     uses_blas: bool = False
+    external_helpers: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
         fs = self.functions
         _set(self, "functions", (fs,) if isinstance(fs, Function) else tuple(fs))
         _set(self, "includes", tuple(self.includes))
+        eh = self.external_helpers
+        _set(self, "external_helpers", tuple(sorted(eh.items() if isinstance(eh, dict)
+                                                    else eh)))
 
 
 _NODE_FIELDS: dict = {}

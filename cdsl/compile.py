@@ -770,12 +770,15 @@ def _open_lock(d: str, key: str) -> tuple[int | None, str]:
     return None, why
 
 
-def _dlopen(cdef: str, path: str):
+def _dlopen(cdef: str, path: str, global_symbols: bool = False):
     """Load a verified module by path. (Not through `/proc/self/fd/N`: the dynamic loader
-    matches names, and a reused descriptor number would return an older module.)"""
+    matches names, and a reused descriptor number would return an older module.) Symbols
+    are bound at once (`RTLD_NOW`: a module whose runtime symbols are missing fails here);
+    `global_symbols` makes them available to modules loaded later (the runtime library)."""
     ffi = cffi.FFI()
     ffi.cdef(cdef)
-    return ffi, ffi.dlopen(path)
+    flags = ffi.RTLD_NOW | (ffi.RTLD_GLOBAL if global_symbols else 0)
+    return ffi, ffi.dlopen(path, flags)
 
 
 def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Library:
@@ -783,8 +786,21 @@ def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Li
     functions to call (cffi syntax). Raises CompileError if the compiler rejects it, and
     `CompilerUnavailable` if it is not cached and cannot be compiled here. `parts`, when
     given, are translation units whose concatenation is `source`: they are compiled
-    concurrently (faster cold builds on several cores) and linked."""
-    flags = tuple(flags)
+    concurrently (faster cold builds on several cores) and linked. A source that calls the
+    runtime library's symbols (`cdsl.runtime`) gets the library loaded first."""
+    if "fgrt" in source:
+        from . import runtime
+        if runtime.prefix() in source:
+            runtime.ensure_loaded()
+    return _load(source, cdef, tuple(flags), blas, parts, False)
+
+
+def _load_global(source: str, cdef: str) -> Library:
+    """`load` with the module's symbols made global (`cdsl.runtime`'s library)."""
+    return _load(source, cdef, (), False, None, True)
+
+
+def _load(source, cdef, flags, blas, parts, global_symbols) -> Library:
     identity, no_cc = compiler_state()
     identities = [identity] if identity is not None else recorded_identities()
     keys = [module_key(source, flags, blas, i) for i in identities]
@@ -799,7 +815,7 @@ def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Li
             lock, lock_why = _open_lock(d, keys[0]) if identity is not None else (None, "")
             try:
                 for key in keys:
-                    lib = _load_entry(d, key, cdef)
+                    lib = _load_entry(d, key, cdef, global_symbols)
                     if lib is not None:
                         return lib
                 if identity is None:
@@ -807,7 +823,8 @@ def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Li
                                               f"compile cache {d}", _FIX_COMPILER)
                 if lock is not None:
                     try:
-                        return _build_and_load(source, keys[0], flags, blas, d, parts, cdef)
+                        return _build_and_load(source, keys[0], flags, blas, d, parts, cdef,
+                                               global_symbols=global_symbols)
                     except CompileError:
                         raise
                     except OSError as e:
@@ -826,7 +843,7 @@ def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Li
         stats["scratch_builds"] += 1
         try:
             return _build_and_load(source, keys[0], flags, blas, scratch, parts, cdef,
-                                   prune=False)
+                                   prune=False, global_symbols=global_symbols)
         except CompileError:
             raise
         except OSError as e:
@@ -835,7 +852,7 @@ def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Li
                                       _FIX_DIR) from None
 
 
-def _load_entry(d: str, key: str, cdef: str) -> Library | None:
+def _load_entry(d: str, key: str, cdef: str, global_symbols: bool = False) -> Library | None:
     so_path, meta_path = os.path.join(d, f"m_{key}.so"), os.path.join(d, f"m_{key}.json")
     fd = _verified_entry(so_path, meta_path, key)
     if fd is None:
@@ -844,7 +861,7 @@ def _load_entry(d: str, key: str, cdef: str) -> Library | None:
         return None
     try:
         try:
-            ffi, handle = _dlopen(cdef, so_path)
+            ffi, handle = _dlopen(cdef, so_path, global_symbols)
         except OSError:
             stats["rebuilt_corrupt"] += 1       # intact but unloadable: rebuild it
             return None
@@ -857,13 +874,14 @@ def _load_entry(d: str, key: str, cdef: str) -> Library | None:
     return lib
 
 
-def _build_and_load(source, key, flags, blas, d, parts, cdef, prune=True) -> Library:
+def _build_and_load(source, key, flags, blas, d, parts, cdef, prune=True,
+                    global_symbols=False) -> Library:
     so_path = _build(source, key, flags, blas, d, parts)
     fd = _verified_entry(so_path, os.path.join(d, f"m_{key}.json"), key)
     if fd is None:
         raise OSError(errno.EIO, f"the entry just written to {d} does not verify")
     try:
-        ffi, handle = _dlopen(cdef, so_path)
+        ffi, handle = _dlopen(cdef, so_path, global_symbols)
     except OSError as e:
         if "failed to map segment" in str(e):   # a noexec mount: the place is at fault
             raise OSError(errno.EPERM, f"cannot map code from {d} (noexec?)") from None

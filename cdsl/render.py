@@ -152,10 +152,11 @@ def _float_text(v: float, ty: A.CType) -> str:
 
 
 class _Printer:
-    def __init__(self, dialect: Dialect):
+    def __init__(self, dialect: Dialect, renames=None):
         self.d = dialect
         self.lines: list[str] = []
         self.parallel_depth = 0
+        self.renames = renames or {}
 
     def t(self, ty) -> str:
         if isinstance(ty, A.PtrType):
@@ -227,6 +228,8 @@ class _Printer:
         return spec
 
     def fn_name(self, call: A.Call) -> str:
+        if call.fn in self.renames:
+            return self.renames[call.fn]
         arg_t = call.args[0].type if call.args else call.type
         tname = getattr(arg_t, "name", "")
         override = self.d.math_names.get((call.fn, tname))
@@ -473,7 +476,8 @@ def _simd_declarations(calls, d: Dialect) -> list:
 def render(node, dialect: Dialect = C99) -> str:
     """Render a Module or Function as a translation unit in `dialect`, or a statement or
     expression as text."""
-    p = _Printer(dialect)
+    p = _Printer(dialect, dict(node.external_helpers)
+                 if isinstance(node, A.Module) else None)
     if isinstance(node, A.Expr):
         return p.e(node, top=True)
     if isinstance(node, A.Stmt):
@@ -500,7 +504,11 @@ def render(node, dialect: Dialect = C99) -> str:
     lines.extend(_simd_declarations(calls | A.calls(helper_fns), dialect))
     for hf in helper_fns:
         p.lines = []
-        p.function(hf, helper=True)
+        if hf.name in p.renames:       # defined in a library the module is linked with
+            params = ", ".join(f"{p.t(x.type)} {x.name}" for x in hf.params) or "void"
+            p.lines.append(f"extern {p.t(hf.ret_type)} {p.renames[hf.name]}({params});")
+        else:
+            p.function(hf, helper=True)
         lines.append("")
         lines.extend(p.lines)
     for f in node.functions:

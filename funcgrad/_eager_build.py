@@ -43,6 +43,10 @@ def make_builder(level: str) -> cffi.FFI:
     """The cffi builder of `funcgrad._eager_kernels_<level>`."""
     source, cdef = source_and_cdef()
     digest = hashlib.sha256(source.encode()).hexdigest()
+    from cdsl import runtime
+    # cdsl's runtime library (the GEMM kernels jit-compiled modules call) rides along, so
+    # that a first run compiles only its program (cdsl.runtime.add_prebuilt finds it)
+    source = source + "\n" + runtime.source()
     builder = cffi.FFI()
     builder.cdef(cdef + "\nconst char *fg_eager_source_sha256(void);")
     builder.set_source(

@@ -18,6 +18,7 @@ import cffi
 import numpy as np
 
 import cdsl
+from cdsl import runtime
 
 from .. import dtypes
 from ..core import ArrayImpl
@@ -268,7 +269,8 @@ class Executable(SlotProgram):
         if not out_ids <= set(self.c_written):
             self._host_steps = True
         functions = self.extra_functions + functions
-        self.module = cdsl.Module(tuple(functions), uses_blas=True)
+        self.module = cdsl.Module(tuple(functions), uses_blas=True,
+                                  external_helpers=runtime.symbols())
         self.lib = None
         self.parts = self._source = None
         if functions and self._compile:
@@ -1343,7 +1345,7 @@ def _split_units(functions, extra) -> list[str] | None:
     """Two translation units for modules big enough that compiling them concurrently on
     two cores pays off; None keeps one unit (scan drivers call their bodies, so modules
     with scan bodies stay whole)."""
-    if extra or len(functions) < 2 or (os.cpu_count() or 1) < 2:
+    if extra or len(functions) < 2 or _threads.machine_cores() < 2:
         return None
     sizes = [_statement_count(f) for f in functions]
     if sum(sizes) < 200:
@@ -1355,7 +1357,9 @@ def _split_units(functions, extra) -> list[str] | None:
             cut = max(1, min(i + 1, len(functions) - 1))
             break
     groups = [functions[:cut], functions[cut:]]
-    return [cdsl.render(cdsl.Module(tuple(g), uses_blas=True), cdsl.C99) for g in groups]
+    return [cdsl.render(cdsl.Module(tuple(g), uses_blas=True,
+                                    external_helpers=runtime.symbols()), cdsl.C99)
+            for g in groups]
 
 
 def _settings() -> tuple:

@@ -198,6 +198,12 @@ def cores_from(affinity: int, quota: float | None, omp_cap: int | None) -> int:
     return max(1, n)
 
 
+def machine_cores() -> int:
+    """The cores this process may run on at all (affinity mask and cgroup quota; not
+    OMP_NUM_THREADS, which sizes compute teams): e.g. for concurrent compiler processes."""
+    return cores_from(len(_affinity()), _limits.quota, None)
+
+
 def available_cores() -> int:
     """`cores_from` with this process's affinity mask, cgroup quota and OMP_NUM_THREADS."""
     return cores_from(len(_affinity()), _limits.quota, _omp_cap())

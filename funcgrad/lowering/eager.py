@@ -228,6 +228,16 @@ def _pick_library():
     return None
 
 
+def _runtime_path():
+    """The prebuilt module's file: it also holds cdsl's runtime library (see
+    funcgrad._eager_build), which jit-compiled modules call."""
+    mod = library()
+    return getattr(mod, "__file__", None) if mod is not None else None
+
+
+cdsl.runtime.add_prebuilt(_runtime_path)
+
+
 def status() -> dict:
     """The prebuilt eager kernels as installed: the level chosen for this CPU, the levels
     built, and whether the chosen module is current (built from today's source)."""

@@ -1,0 +1,120 @@
+"""The runtime library: helpers too big to compile into every module, built once per
+machine and compiler into the compile cache and shared by the modules that call them.
+
+The float32 GEMM kernels (`helpers.sgemmdk_f32` and its kin) are a few hundred lines of
+register-blocked vector code: inlined into a module they were a quarter to a third of its
+compile time (gcc spent ~0.15 s of a 0.5 s build of an MLP step on them), and they are the
+same in every module. A module rendered with `Module.external_helpers` naming them declares
+them instead (`extern` prototypes under this library's symbol names) and calls them out of
+line: each call runs a whole tile sweep, so the call itself costs nothing measurable.
+
+Symbols are `fgrt<digest>_<helper>`, the digest taken over the library's source: a module
+built against one version of the kernels names that version's symbols, so it can never
+bind to different code (it fails to load and is rebuilt instead). `compile.load` loads this
+library with `RTLD_GLOBAL` before it loads a module whose source names the prefix; the
+dynamic loader then resolves the module's calls at `dlopen` (cffi opens with `RTLD_NOW`:
+an unresolved symbol is an error at load, never a crash at the call).
+
+Where the library comes from: a package may ship it prebuilt (`add_prebuilt`: funcgrad
+compiles `source()` into its eager-kernel extension at install time, so that a first run
+compiles only the program); a prebuilt file is used when it exports every symbol of this
+version. Otherwise it is compiled like any module, through the verified cache."""
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from . import ast as A
+from . import helpers
+
+# The helpers that live here (name as the lowering calls it, with its type suffix).
+HELPERS = ("sgemmdk_f32", "sgemmpk_f32", "sgemmpack_f32")
+
+_lock = threading.Lock()
+_state: dict = {}
+_prebuilt: list = []       # callables returning the path of a prebuilt library, or None
+
+
+def add_prebuilt(finder) -> None:
+    """Register `finder()`, which returns the path of a shared library built from
+    `source()` (or None): `ensure_loaded` tries it before compiling the library."""
+    _prebuilt.append(finder)
+
+
+def _definitions() -> tuple:
+    return tuple(helpers._make(name, name.rsplit("_", 1)[1]) for name in HELPERS)
+
+
+def _render(prefix: str) -> str:
+    from .render import C99, render
+    fns = tuple(A.Function(prefix + f.name, f.params, f.body, f.ret_type,
+                           attributes=f.attributes) for f in _definitions())
+    return render(A.Module(fns), C99)
+
+
+def source() -> str:
+    """The library's C source, for a package that builds it ahead of time."""
+    return _render(prefix())
+
+
+def prefix() -> str:
+    """`fgrt<digest>_`: the symbol prefix of this version of the library."""
+    p = _state.get("prefix")
+    if p is None:
+        digest = hashlib.sha256(_render("").encode()).hexdigest()[:10]
+        p = _state["prefix"] = f"fgrt{digest}_"
+    return p
+
+
+def symbols() -> dict:
+    """{helper name: the symbol a module calls it by}."""
+    p = prefix()
+    return {name: p + name for name in HELPERS}
+
+
+def ensure_loaded() -> None:
+    """Build (or fetch from the cache) and load the library with its symbols global, once
+    per process. Raises what `compile.load` raises."""
+    if _state.get("loaded"):
+        return
+    from . import compile as C
+    from .render import C99, declaration
+    with _lock:
+        if _state.get("loaded"):
+            return
+        p = prefix()
+        cdef = "\n".join(declaration(A.Function(p + f.name, f.params, (), f.ret_type), C99)
+                         for f in _definitions())
+        lib = _load_prebuilt(cdef)
+        _state["library"] = lib if lib is not None else C._load_global(_render(p), cdef)
+        _state["loaded"] = True
+
+
+def _load_prebuilt(cdef: str):
+    from . import compile as C
+    for finder in _prebuilt:
+        path = finder()
+        if not path:
+            continue
+        try:
+            ffi, handle = C._dlopen(cdef, path, global_symbols=True)
+            for name in symbols().values():
+                getattr(handle, name)              # every symbol of this version
+        except (OSError, AttributeError):
+            continue                               # a build of another version
+        return C.Library(ffi, handle, path, "prebuilt", True)
+    return None
+
+
+def origin() -> str:
+    """Where the loaded library came from: "prebuilt", "cache", or "" if not loaded."""
+    lib = _state.get("library")
+    if lib is None:
+        return ""
+    return "prebuilt" if lib.key == "prebuilt" else "cache"
+
+
+def library():
+    """The loaded runtime `Library` (loading it if needed)."""
+    ensure_loaded()
+    return _state["library"]
