@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import stat
@@ -774,11 +775,83 @@ def _dlopen(cdef: str, path: str, global_symbols: bool = False):
     """Load a verified module by path. (Not through `/proc/self/fd/N`: the dynamic loader
     matches names, and a reused descriptor number would return an older module.) Symbols
     are bound at once (`RTLD_NOW`: a module whose runtime symbols are missing fails here);
-    `global_symbols` makes them available to modules loaded later (the runtime library)."""
+    `global_symbols` makes them available to modules loaded later (the runtime library).
+
+    A `cdef` of plain function prototypes (scalar and pointer-to-scalar types: what cdsl
+    renders) is not handed to cffi's C parser, which costs ~5 ms for a module of a few
+    functions on a warm start: the function types are built from cffi's backend and the
+    symbols looked up in the loaded library. Any other `cdef` goes through `FFI.cdef`."""
+    flags = _BLANK_FFI.RTLD_NOW | (_BLANK_FFI.RTLD_GLOBAL if global_symbols else 0)
+    protos = _prototypes(cdef)
+    if protos is not None:
+        import _cffi_backend as backend
+        handle = backend.load_library(path, flags)
+        try:
+            fns = {name: handle.load_function(ftype, name) for name, ftype in protos}
+        except AttributeError as e:       # a declared function the library lacks
+            raise OSError(errno.ENOENT, str(e)) from None
+        return _BLANK_FFI, _Functions(handle, fns)
     ffi = cffi.FFI()
     ffi.cdef(cdef)
-    flags = ffi.RTLD_NOW | (ffi.RTLD_GLOBAL if global_symbols else 0)
     return ffi, ffi.dlopen(path, flags)
+
+
+class _Functions:
+    """The functions of a library loaded without cffi's parser, as attributes (the backend
+    library object is kept: it unloads the library when collected)."""
+
+    def __init__(self, handle, fns):
+        self._handle = handle
+        self.__dict__.update(fns)
+
+
+_BLANK_FFI = cffi.FFI()
+_PROTO = re.compile(r"^\s*(\w+)\s+(\w+)\s*\(([^()]*)\)\s*;\s*$")
+_PARAM = re.compile(r"^\s*(?:const\s+)?(\w+)\s*(\*?)\s*(?:restrict\s+)?\w*\s*$")
+_SCALARS = frozenset(("void", "char", "float", "double", "int8_t", "int16_t", "int32_t",
+                      "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t",
+                      "uintptr_t", "size_t", "int", "long"))
+_ftypes: dict = {}
+
+
+def _ctype(name: str, pointer: bool):
+    import _cffi_backend as backend
+    key = (name, pointer)
+    t = _ftypes.get(key)
+    if t is None:
+        t = backend.new_void_type() if name == "void" else backend.new_primitive_type(name)
+        if pointer:
+            t = backend.new_pointer_type(t)
+        _ftypes[key] = t
+    return t
+
+
+def _prototypes(cdef: str):
+    """[(name, function-pointer ctype)] for a cdef of plain prototypes, else None."""
+    import _cffi_backend as backend
+    out = []
+    for line in cdef.splitlines():
+        if not line.strip():
+            continue
+        m = _PROTO.match(line)
+        if m is None or m.group(1) not in _SCALARS:
+            return None
+        ret, name, params = m.groups()
+        args = []
+        if params.strip() not in ("", "void"):
+            for p in params.split(","):
+                pm = _PARAM.match(p)
+                if pm is None or pm.group(1) not in _SCALARS or \
+                        (pm.group(1) == "void" and not pm.group(2)):
+                    return None
+                args.append((pm.group(1), bool(pm.group(2))))
+        key = (ret, tuple(args))
+        ftype = _ftypes.get(key)
+        if ftype is None:
+            ftype = _ftypes[key] = backend.new_function_type(
+                tuple(_ctype(a, ptr) for a, ptr in args), _ctype(ret, False), False)
+        out.append((name, ftype))
+    return out
 
 
 def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Library:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import cdsl as C
+from cdsl import compile as cc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden", "cdsl")
@@ -553,3 +554,35 @@ def test_negation_of_a_negative_literal_renders_as_c():
     e = C.UnOp("-", C.Const(-1.5, C.f32))
     for d in (C.C99, C.OPENCL):
         assert "--" not in C.render(e, d), C.render(e, d)
+
+
+def test_plain_prototypes_load_without_cffis_parser():
+    """cdsl's own cdefs (scalar and pointer parameters) are turned into function types
+    directly (cffi's C parser cost ~5 ms a module on a warm start); anything else still goes
+    through `FFI.cdef`, and the two load the same callable functions."""
+    protos = cc._prototypes("void f(intptr_t a, int64_t b);\n\nvoid g(void);\n"
+                            "double h(const float* x, int n);")
+    assert [n for n, _ in protos] == ["f", "g", "h"]
+    assert [str(t) for _, t in protos] == ["<ctype 'void(*)(intptr_t, int64_t)'>",
+                                          "<ctype 'void(*)()'>",
+                                          "<ctype 'double(*)(float *, int)'>"]
+    for other in ("struct s { int a; };", "void f(float x[]);", "typedef int t;",
+                  "void f(struct s* p);", "void f(int (*cb)(int));", "void f(void x);"):
+        assert cc._prototypes(other) is None, other
+    src = "#include <stdint.h>\ndouble twice(const double* x, int64_t n) { double s = 0; " \
+          "for (int64_t i = 0; i < n; ++i) s += 2 * x[i]; return s; }\n"
+    x = np.arange(5.0)
+    fast = cc.load(src, "double twice(const double* x, int64_t n);")
+    assert fast.ffi is cc._BLANK_FFI
+    assert fast.caller("twice")(x, 5) == 20.0
+    # a cdef the fast path does not read (a typedef) loads through cffi, same function
+    parsed = cc.load(src + "\n", "typedef int64_t count_t;\n"
+                     "double twice(const double* x, count_t n);")
+    assert parsed.ffi is not cc._BLANK_FFI
+    assert parsed.caller("twice")(x, 5) == 20.0
+
+
+def test_a_declared_function_missing_from_the_library_is_an_error_at_load():
+    src = "int present(void) { return 1; }\n"
+    with pytest.raises(cc.CompileError, match="absent"):
+        cc.load(src, "int present(void);\nint absent(void);")
