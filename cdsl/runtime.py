@@ -78,31 +78,42 @@ def ensure_loaded() -> None:
     if _state.get("loaded"):
         return
     from . import compile as C
-    from .render import C99, declaration
     with _lock:
         if _state.get("loaded"):
             return
-        p = prefix()
-        cdef = "\n".join(declaration(A.Function(p + f.name, f.params, (), f.ret_type), C99)
-                         for f in _definitions())
-        lib = _load_prebuilt(cdef)
-        _state["library"] = lib if lib is not None else C._load_global(_render(p), cdef)
+        lib = _load_prebuilt()
+        _state["library"] = lib if lib is not None else C._load_global(source(), _cdef())
         _state["loaded"] = True
 
 
-def _load_prebuilt(cdef: str):
+def _cdef() -> str:
+    from .render import C99, declaration
+    return "\n".join(declaration(A.Function(symbols()[f.name], f.params, (), f.ret_type), C99)
+                     for f in _definitions())
+
+
+def _open(path: str, global_symbols: bool):
+    """(ffi, functions) of the library at `path`, or None when it lacks a symbol of this
+    version (a build of other kernels) or does not load."""
+    from . import compile as C
+    try:
+        return C._dlopen(_cdef(), path, global_symbols)
+    except (OSError, AttributeError):
+        return None
+
+
+def provides(path: str) -> bool:
+    """Whether the shared library at `path` holds this version of the runtime library."""
+    return _open(path, False) is not None
+
+
+def _load_prebuilt():
     from . import compile as C
     for finder in _prebuilt:
         path = finder()
-        if not path:
-            continue
-        try:
-            ffi, handle = C._dlopen(cdef, path, global_symbols=True)
-            for name in symbols().values():
-                getattr(handle, name)              # every symbol of this version
-        except (OSError, AttributeError):
-            continue                               # a build of another version
-        return C.Library(ffi, handle, path, "prebuilt", True)
+        opened = _open(path, True) if path else None
+        if opened is not None:
+            return C.Library(*opened, path, "prebuilt", True)
     return None
 
 

@@ -67,7 +67,8 @@ def _print_info(data: dict) -> None:
     ek = data["eager_kernels"]
     state = ("not built" if ek["loaded"] is None else
              "current" if ek["current"] else
-             f"STALE (rebuild: pip install -e .; {len(ek['missing'])} kernels missing)")
+             f"STALE (rebuild: pip install -e .; {len(ek['missing'])} kernels missing"
+             + ("" if ek.get("runtime") else ", GEMM runtime library missing") + ")")
     print(f"eager kernels: {ek['loaded'] or '-'} ({state}); CPU level {ek['cpu_level']}, "
           f"built: {', '.join(ek['built']) or 'none'}")
 

@@ -246,14 +246,17 @@ def status() -> dict:
     mod = library()
     out = {"cpu_level": cpu_level(), "built": built,
            "loaded": mod.__name__ if mod is not None else None, "current": None,
-           "missing": []}
+           "missing": [], "runtime": None}
     if mod is not None:
         out["missing"] = [n for n in function_names() if not hasattr(mod.lib, n)]
         src = source_and_cdef()[0]
         want = hashlib.sha256(src.encode()).hexdigest()
         have = (mod.ffi.string(mod.lib.fg_eager_source_sha256()).decode()
                 if hasattr(mod.lib, "fg_eager_source_sha256") else "")
-        out["current"] = have == want and not out["missing"]
+        # it also carries the runtime library of today's GEMM kernels (else jitted modules
+        # get it compiled into the cache, once)
+        out["runtime"] = cdsl.runtime.provides(mod.__file__)
+        out["current"] = have == want and not out["missing"] and out["runtime"]
     return out
 
 
