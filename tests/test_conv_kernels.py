@@ -163,10 +163,9 @@ def test_conv_source_is_a_direct_kernel():
                                               dimension_numbers=("NHWC", "HWIO", "NHWC"))
     src = fg.jit(f, backend="c").lower(x, w).source
     assert "fmaf(" in src and "cblas_sgemm" not in src
-    # one accumulator per (row, feature) of the register tile
-    # (two vectors of features wide, or all 16 features where two vectors hold more:
-    # AVX-512 machines)
-    nr = min(2 * gemm._simd_width(np.float32), 16)
+    # one accumulator per (row, feature) of the register tile (two or, with
+    # CONV_WIDE_TILES, four vectors of features wide; here all 16 features)
+    nr = 16
     assert f"ca{gemm.CONV_MR - 1}_{nr - 1}" in src and f"ca0_{nr}" not in src
 
 
@@ -416,3 +415,58 @@ def test_window_kernels_vectorise_over_channels():
         if part.startswith(("reduce_window", "pool_scatter")):
             assert "#pragma omp simd" in part, part[:200]
     assert codegen._UNROLL_CELLS >= 4
+
+
+# --------------------------------------------- wide tiles on AVX-512 (gemm.CONV_WIDE_TILES)
+
+WIDE_CASES = {
+    # a full 64-feature tile plus a remainder of 6; strided, as the benchmarks' conv2d_s2
+    "nhwc_strided_70": ((2, 9, 9, 8), (3, 3, 8, 70),
+                        {"window_strides": (2, 2), "padding": ((1, 1), (1, 1)),
+                         "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    # two full tiles; 1-D, its filter gradient k-blocked over the batch
+    "nwc_128": ((8, 40, 16), (5, 16, 128),
+                {"window_strides": (1,), "padding": "SAME",
+                 "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "groups_64": ((2, 6, 6, 4), (3, 3, 2, 128),
+                  {"window_strides": (1, 1), "padding": "SAME", "feature_group_count": 2,
+                   "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WIDE_CASES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_conv_tiles_give_the_same_bits_as_narrow_ones(case, dtype, monkeypatch):
+    """Four vectors of features per tile, compiled with 512-bit vectors, add each output's
+    products in the same order as the two-vector tiles: the same bits, forward and both
+    gradients (and close to the reference)."""
+    xs, ws, kw = WIDE_CASES[case]
+    x = RNG.standard_normal(xs).astype(dtype)
+    w = RNG.standard_normal(ws).astype(dtype)
+    with fg.enable_x64(dtype == np.float64):
+        f = _conv_and_grads(x, w, **kw)
+        got = {}
+        for wide in (False, True):
+            monkeypatch.setattr(gemm, "CONV_WIDE_TILES", wide)
+            got[wide] = [np.asarray(a) for a in fg.jit(f, backend="c")(x, w)]
+        assert got[True][0].dtype == dtype
+        for a, b in zip(got[False], got[True]):
+            np.testing.assert_array_equal(a, b)
+        tol = 2e-5 if dtype == np.float32 else 1e-12
+        _close(got[True], fg.jit(f, backend="reference")(x, w), tol, tol)
+
+
+def test_wide_conv_tiles_are_alone_in_a_512_bit_function(monkeypatch):
+    monkeypatch.setattr(gemm, "CONV_WIDE_TILES", True)
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    w = np.zeros((3, 3, 4, 64), np.float32)
+    f = lambda x, w: fnp.tanh(lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + 1.0)
+    src = fg.jit(f, backend="c").lower(x, w).source
+    nr = 4 * gemm._simd_width(np.float32)
+    assert f"ca{gemm.CONV_MR - 1}_{nr - 1}" in src and f"ca0_{nr}" not in src
+    assert src.count(gemm.CONV_WIDE_ATTRIBUTE) == 1
+    # the function with the attribute holds the convolution and nothing else
+    after = src.split(gemm.CONV_WIDE_ATTRIBUTE + " void ")[1].split("\n}\n")[0]
+    assert "conv_general_dilated" in after and "tanh" not in after
+    assert src.count("conv_general_dilated") == 1

@@ -181,7 +181,7 @@ class Executable(SlotProgram):
         cur_stmts, cur_slots, cur_temps = [], [], []
         cur_kernels: list = []
 
-        def flush():
+        def flush(attributes=""):
             nonlocal cur_stmts, cur_slots, cur_temps
             if cur_stmts:
                 fname = f"{self.name}_seg{len(functions)}"
@@ -189,7 +189,7 @@ class Executable(SlotProgram):
                 params = tuple(self._param(s) for s in slots) + tuple(
                     t.param for t in cur_temps) + self._dims_params()
                 body = self.symbols.prologue(self._dims_param) + cur_stmts
-                fn = cdsl.Function(fname, params, tuple(body))
+                fn = cdsl.Function(fname, params, tuple(body), attributes=attributes)
                 functions.append(fn)
                 seg = _Segment(fn, slots, list(cur_temps))
                 seg.kernels = list(cur_kernels)
@@ -248,6 +248,15 @@ class Executable(SlotProgram):
                 stmts = gemm.lower_dot(eqn, buffers, temps, self._invariant)
             elif kind == "conv":
                 stmts = gemm.lower_conv(eqn, buffers, temps)
+                if gemm.CONV_WIDE_TILES:
+                    # alone in its function, which gcc vectorises with 512-bit registers
+                    # (the tiles' width; other loops keep the module's 256-bit vectors, so
+                    # their reductions add in the eager kernels' order)
+                    flush()
+                    add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs,
+                        split=False)
+                    flush(gemm.CONV_WIDE_ATTRIBUTE)
+                    return
             else:
                 stmts = codegen.LOOP_KERNELS[kind](cn, step, buffers)
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
