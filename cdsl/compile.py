@@ -811,18 +811,19 @@ _PARAM = re.compile(r"^\s*(?:const\s+)?(\w+)\s*(\*?)\s*(?:restrict\s+)?\w*\s*$")
 _SCALARS = frozenset(("void", "char", "float", "double", "int8_t", "int16_t", "int32_t",
                       "int64_t", "uint8_t", "uint16_t", "uint32_t", "uint64_t", "intptr_t",
                       "uintptr_t", "size_t", "int", "long"))
-_ftypes: dict = {}
+_ctypes: dict = {}       # (scalar name, pointer?) -> cffi ctype
+_ftypes: dict = {}       # (return name, ((name, pointer?), ...)) -> function-pointer ctype
 
 
 def _ctype(name: str, pointer: bool):
     import _cffi_backend as backend
     key = (name, pointer)
-    t = _ftypes.get(key)
+    t = _ctypes.get(key)
     if t is None:
         t = backend.new_void_type() if name == "void" else backend.new_primitive_type(name)
         if pointer:
             t = backend.new_pointer_type(t)
-        _ftypes[key] = t
+        _ctypes[key] = t
     return t
 
 

@@ -376,8 +376,11 @@ class _Printer:
         self.parallel_depth -= 1
         self.lines.append(f"{pad}}}")
 
+    def params(self, f: A.Function) -> str:
+        return ", ".join(f"{self.t(p.type)} {p.name}" for p in f.params) or "void"
+
     def function(self, f: A.Function, helper: bool = False):
-        params = ", ".join(f"{self.t(p.type)} {p.name}" for p in f.params) or "void"
+        params = self.params(f)
         if helper:
             q = self.d.function_qualifier
         elif f.kernel:
@@ -505,8 +508,7 @@ def render(node, dialect: Dialect = C99) -> str:
     for hf in helper_fns:
         p.lines = []
         if hf.name in p.renames:       # defined in a library the module is linked with
-            params = ", ".join(f"{p.t(x.type)} {x.name}" for x in hf.params) or "void"
-            p.lines.append(f"extern {p.t(hf.ret_type)} {p.renames[hf.name]}({params});")
+            p.lines.append(f"extern {p.t(hf.ret_type)} {p.renames[hf.name]}({p.params(hf)});")
         else:
             p.function(hf, helper=True)
         lines.append("")

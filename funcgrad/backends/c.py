@@ -248,21 +248,21 @@ class Executable(SlotProgram):
                 stmts = gemm.lower_dot(eqn, buffers, temps, self._invariant)
             elif kind == "conv":
                 stmts = gemm.lower_conv(eqn, buffers, temps)
-                if gemm.CONV_WIDE_TILES:
-                    # alone in its function, which gcc vectorises with 512-bit registers
-                    # (the tiles' width; other loops keep the module's 256-bit vectors, so
-                    # their reductions add in the eager kernels' order)
-                    flush()
-                    add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs,
-                        split=False)
-                    flush(gemm.CONV_WIDE_ATTRIBUTE)
-                    return
             else:
                 stmts = codegen.LOOP_KERNELS[kind](cn, step, buffers)
+            # Wide convolution tiles stand alone in a function that gcc vectorises with
+            # 512-bit registers (other loops keep the module's 256-bit vectors, so their
+            # reductions add in the eager kernels' order).
+            alone = kind == "conv" and gemm.CONV_WIDE_TILES
+            if alone:
+                flush()
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
-            add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs, flat=flat)
-            if _PROFILE:
+            add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs, flat=flat,
+                split=not alone)
+            if alone:
+                flush(gemm.CONV_WIDE_ATTRIBUTE)
+            elif _PROFILE:
                 flush()
 
         self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,

@@ -143,8 +143,10 @@ _X86_V3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"
 _X86_V4 = _X86_V3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_level() -> str:
-    """The widest prebuilt level this CPU runs: "v4", "v3" (x86-64 only) or "base"."""
+    """The widest prebuilt level this CPU runs: "v4", "v3" (x86-64 only) or "base" (read
+    once: the lowering asks on every GEMM and convolution)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return "base"
     flags = set()
