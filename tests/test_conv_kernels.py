@@ -470,3 +470,17 @@ def test_wide_conv_tiles_are_alone_in_a_512_bit_function(monkeypatch):
     after = src.split(gemm.CONV_WIDE_ATTRIBUTE + " void ")[1].split("\n}\n")[0]
     assert "conv_general_dilated" in after and "tanh" not in after
     assert src.count("conv_general_dilated") == 1
+
+
+@pytest.mark.parametrize("vendor,family,level,wide", [
+    ("GenuineIntel", "6", "v4", True),        # two 512-bit FMA units
+    ("AuthenticAMD", "25", "v4", False),      # Zen 4: a 512-bit FMA in two 256-bit halves
+    ("AuthenticAMD", "26", "v4", True),       # Zen 5 (full-width datapath)
+    ("GenuineIntel", "6", "v3", False),       # no AVX-512
+])
+def test_wide_conv_tiles_only_where_they_pay(vendor, family, level, wide, monkeypatch):
+    monkeypatch.setattr(gemm, "cpu_info", lambda: {"vendor_id": vendor,
+                                                   "cpu family": family})
+    monkeypatch.setattr(gemm, "cpu_level", lambda: level)
+    assert gemm._wide_conv_tiles_pay() is wide
+

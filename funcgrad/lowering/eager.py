@@ -144,20 +144,30 @@ _X86_V4 = _X86_V3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
 
 
 @functools.lru_cache(maxsize=1)
+def cpu_info() -> dict:
+    """The first processor's fields in /proc/cpuinfo ("vendor_id", "cpu family", "flags",
+    ...), read once; empty where there is no /proc."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break                       # the end of the first processor
+                key, sep, value = line.partition(":")
+                if sep:
+                    info[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return info
+
+
+@functools.lru_cache(maxsize=1)
 def cpu_level() -> str:
     """The widest prebuilt level this CPU runs: "v4", "v3" (x86-64 only) or "base" (read
     once: the lowering asks on every GEMM and convolution)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return "base"
-    flags = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
+    flags = set(cpu_info().get("flags", "").split())
     if not flags:       # no /proc: ask NumPy's dispatcher, which checks the OS support too
         try:
             from numpy._core._multiarray_umath import __cpu_features__ as feats

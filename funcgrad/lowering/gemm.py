@@ -18,7 +18,7 @@ import numpy as np
 from .. import dtypes
 from . import cnodes as c
 from .codegen import PARALLEL_MIN, strides_of
-from .eager import cpu_level
+from .eager import cpu_info, cpu_level
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 # cblas.h's names of those values, which the generated calls use
@@ -452,10 +452,24 @@ CONV_MR = 6                  # output positions per tile (MR*2 accumulator regis
 # and its function is compiled preferring 512-bit vectors (gcc's -march=native prefers
 # 256 on these CPUs; the module's other loops keep that): 24 accumulators in the 32 zmm
 # registers, as the GEMM kernel's 5 x 4. Per output element the products are added in the
-# same order either way (bit-identical results). Measured on the strided 2-D convolution
-# forward (N=64, 32x32x32 -> 64, 3x3, stride 2): 12.2-13.0 -> 9.5-10.0 ms.
-CONV_WIDE_TILES = os.environ.get("FUNCGRAD_CONV_WIDE_TILES", "1") != "0" and \
-    cpu_level() == "v4"
+# same order either way (bit-identical results). Measured on an Intel Xeon (two 512-bit FMA
+# units) on the strided 2-D convolution forward (N=64, 32x32x32 -> 64, 3x3, stride 2):
+# 12.2-13.0 -> 9.5-10.0 ms. Not on AMD Zen 4 (family 0x19), which runs a 512-bit FMA as two
+# 256-bit halves: there the CNN step measured 19.3-20.4 ms wide against 18.6-19.0 ms narrow,
+# and the wide tiles cost ~1 s more of gcc per CNN program (3.4 s against 2.4 s cold).
+# FUNCGRAD_CONV_WIDE_TILES=1 or 0 forces them on or off.
+
+
+def _wide_conv_tiles_pay() -> bool:
+    info = cpu_info()
+    return cpu_level() == "v4" and not (info.get("vendor_id") == "AuthenticAMD" and
+                                        info.get("cpu family") == "25")
+
+
+CONV_WIDE_TILES = {"1": True, "0": False}.get(os.environ.get("FUNCGRAD_CONV_WIDE_TILES", ""),
+                                               None)
+if CONV_WIDE_TILES is None:
+    CONV_WIDE_TILES = _wide_conv_tiles_pay()
 CONV_WIDE_ATTRIBUTE = '__attribute__((target("prefer-vector-width=512")))'
 # A tile whose k sweep streams more than _CONV_BLOCK_TRIGGER operand bytes sweeps k in
 # blocks of about _CONV_BLOCK_BYTES, all tiles per block (measured: 18.8 ms -> 6.7 ms for the
