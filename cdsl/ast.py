@@ -80,7 +80,23 @@ class PtrType:
     space: str = "global"
 
 
-AnyType = CType | PtrType
+@dataclass(frozen=True)
+class VecType:
+    """A SIMD vector of `lanes` values of the scalar type `elem` (C99 only: GCC's vector
+    extension). Arithmetic on vectors is per lane, and a scalar operand is broadcast to every
+    lane; `VecLoad` and `VecStore` move one vector from or to `lanes` consecutive elements at
+    any alignment, and `VecSplat` makes one from a scalar. `Call("fma", (a, b, c), vtype)`
+    is a * b + c with one rounding per lane (on x86 with FMA: C99 renders the instruction's
+    builtin; `-ffp-contract=off` keeps `a * b + c` itself in two roundings)."""
+    elem: CType
+    lanes: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.elem.name}x{self.lanes}"
+
+
+AnyType = CType | PtrType | VecType
 
 COMPARISONS = frozenset(("<", "<=", ">", ">=", "==", "!="))
 LOGICAL = frozenset(("&&", "||"))
@@ -91,9 +107,9 @@ UNARY_OPS = frozenset(("-", "+", "!", "~", "&"))
 
 def promote(a: AnyType, b: AnyType) -> AnyType:
     """The usual arithmetic result type of two operand types (float wins, then width)."""
-    if isinstance(a, PtrType):
+    if isinstance(a, (PtrType, VecType)):
         return a
-    if isinstance(b, PtrType):
+    if isinstance(b, (PtrType, VecType)):
         return b
     if a.is_complex or b.is_complex:
         if a.is_complex and b.is_complex:
@@ -345,6 +361,21 @@ class Load(Expr):
 
 
 @dataclass(frozen=True, eq=False)
+class VecLoad(Expr):
+    """The vector of `type.lanes` elements at `ptr[index]`, `ptr[index + 1]`, ..."""
+    ptr: Expr
+    index: Expr
+    type: VecType
+
+
+@dataclass(frozen=True, eq=False)
+class VecSplat(Expr):
+    """A vector with the scalar `a` in every lane."""
+    a: Expr
+    type: VecType
+
+
+@dataclass(frozen=True, eq=False)
 class ParallelIndex(Expr):
     """The work-item index of the outermost data-parallel loop (OpenCL: get_global_id(0))."""
     type: CType = i64
@@ -393,6 +424,14 @@ class AugAssign(Stmt):
 @dataclass(frozen=True, eq=False)
 class Store(Stmt):
     """`ptr[index] = value;` (same as Assign(Load(ptr, index), value))."""
+    ptr: Expr
+    index: Expr
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False)
+class VecStore(Stmt):
+    """`ptr[index + i] = value[i]` for every lane i of the vector `value`."""
     ptr: Expr
     index: Expr
     value: Expr
@@ -554,7 +593,8 @@ def calls(node) -> set:
 
 
 def types_used(node) -> set:
-    """Names of the scalar types that occur under `node` (pointer element types included)."""
+    """Names of the scalar types that occur under `node` (pointer and vector element types
+    included), and the VecTypes themselves."""
     return calls_and_types(node)[1]
 
 
@@ -575,6 +615,10 @@ def calls_and_types(node) -> tuple[set, set]:
             types_out.add(n.name)
             continue
         if t is PtrType:
+            push(n.elem)
+            continue
+        if t is VecType:
+            types_out.add(n)
             push(n.elem)
             continue
         fields = children_of.get(t)

@@ -85,6 +85,13 @@ class Dialect:
     # arithmetic, which never overflows and which the compilers must keep free to
     # vectorise (int64 values that overflow stay undefined).
     wrap_signed: dict = field(default_factory=dict, hash=False)
+    # A SIMD vector type (`ast.VecType`): its name and the typedef that declares it (both
+    # formatted with name, elem, size and align); "" where the dialect has none.
+    vector_name: str = ""
+    vector_typedef: str = ""
+    # (element type, vector bits) -> a fused multiply-add of three such vectors a * b + c,
+    # one rounding per lane (`Call("fma", (a, b, c))` of a VecType), formatted with a, b, c
+    vector_fma: dict = field(default_factory=dict, hash=False)
 
 
 C99 = Dialect(
@@ -111,6 +118,23 @@ C99 = Dialect(
     wrap_signed={"i32": ("uint32_t", "(int32_t)")},
     float_literal={"f32": "{}f", "f64": "{}", "f16": "((_Float16){}f)"},
     special_float={"f32": "{}", "f16": "((_Float16){})", "f64": "((double){})"},
+    # GCC's vector extension; aligned to one element, so that a vector moves to or from
+    # any element of an array (unaligned loads and stores)
+    vector_name="fgv_{name}",
+    vector_typedef="typedef {elem} {vname} __attribute__((vector_size({size}), "
+                   "aligned({align})));",
+    # x86's FMA instructions through gcc's builtins (those of <immintrin.h>'s
+    # _mm*_fmadd_ps/pd, without parsing the header): always fused, where contracting
+    # `a * b + c` is left to gcc's heuristics (its Zen tuning keeps 256-bit
+    # multiply-add chains unfused); the 512-bit ones take a full mask and the current
+    # rounding mode (4)
+    vector_fma={
+        ("f32", 128): "__builtin_ia32_vfmaddps({a}, {b}, {c})",
+        ("f32", 256): "__builtin_ia32_vfmaddps256({a}, {b}, {c})",
+        ("f32", 512): "__builtin_ia32_vfmaddps512_mask({a}, {b}, {c}, (uint16_t)-1, 4)",
+        ("f64", 128): "__builtin_ia32_vfmaddpd({a}, {b}, {c})",
+        ("f64", 256): "__builtin_ia32_vfmaddpd256({a}, {b}, {c})",
+        ("f64", 512): "__builtin_ia32_vfmaddpd512_mask({a}, {b}, {c}, (uint8_t)-1, 4)"},
 )
 
 OPENCL = Dialect(
@@ -171,6 +195,10 @@ class _Printer:
             if ty.restrict and self.d.restrict_keyword:
                 q.append(self.d.restrict_keyword)
             return " ".join(q)
+        if isinstance(ty, A.VecType):
+            if not self.d.vector_name:
+                raise TypeError(f"dialect {self.d.name} has no vector types ({ty.name})")
+            return self.d.vector_name.format(name=ty.name)
         return self.d.type_names[ty.name]
 
     # -- expressions ------------------------------------------------------------------
@@ -207,7 +235,19 @@ class _Printer:
             return f"({self.e(x.cond)} ? {self.e(x.a)} : {self.e(x.b)})"
         if isinstance(x, A.Load):
             return f"{self.e(x.ptr)}[{self.e(x.index, top=True)}]"
+        if isinstance(x, A.VecLoad):
+            return f"(*(const {self.t(x.type)}*)({self.e(x.ptr)} + {self.e(x.index)}))"
+        if isinstance(x, A.VecSplat):
+            if isinstance(x.a, A.Const) and x.a.value == 0 and not (
+                    x.a.type.is_float and math.copysign(1.0, x.a.value) < 0):
+                return f"(({self.t(x.type)}){{0}})"
+            if not isinstance(x.a, (A.Var, A.Param, A.Const)):
+                raise TypeError("VecSplat of an expression: declare it in a variable first")
+            lanes = ", ".join([self.e(x.a)] * x.type.lanes)
+            return f"(({self.t(x.type)}){{{lanes}}})"
         if isinstance(x, A.Call):
+            if isinstance(x.type, A.VecType):
+                return self.vector_call(x)
             args = ", ".join(self.e(a, top=True) for a in x.args)
             return f"{self.fn_name(x)}({args})"
         if isinstance(x, A.ParallelIndex):
@@ -215,6 +255,15 @@ class _Printer:
                 raise ValueError(f"dialect {self.d.name} has no work-item index")
             return f"(({self.t(x.type)}){self.d.parallel_index})"
         raise TypeError(f"cannot render {type(x).__name__}")
+
+    def vector_call(self, x: A.Call) -> str:
+        vt = x.type
+        form = self.d.vector_fma.get((vt.elem.name, vt.lanes * vt.elem.bits)) \
+            if x.fn == "fma" and len(x.args) == 3 else None
+        if form is None:
+            raise TypeError(f"dialect {self.d.name} has no {x.fn} of {vt.name} vectors")
+        a, b, c = (self.e(v, top=True) for v in x.args)
+        return form.format(a=a, b=b, c=c)
 
     def _wrap(self, x, operands, ops):
         """(unsigned type, reinterpret function) when `x` is signed arithmetic this dialect
@@ -282,6 +331,9 @@ class _Printer:
         elif isinstance(st, A.Store):
             out.append(f"{pad}{self.e(st.ptr)}[{self.e(st.index, top=True)}] = "
                        f"{self.e(st.value, top=True)};")
+        elif isinstance(st, A.VecStore):
+            out.append(f"{pad}*({self.t(st.value.type)}*)({self.e(st.ptr)} + "
+                       f"{self.e(st.index)}) = {self.e(st.value, top=True)};")
         elif isinstance(st, A.ExprStmt):
             out.append(f"{pad}{self.e(st.expr, top=True)};")
         elif isinstance(st, A.Comment):
@@ -498,6 +550,13 @@ def render(node, dialect: Dialect = C99) -> str:
         for line in (pragma,) if isinstance(pragma, str) else pragma:
             if line not in lines:
                 lines.append(line)
+    for vt in sorted((t for t in used if isinstance(t, A.VecType)), key=lambda t: t.name):
+        if not dialect.vector_typedef:
+            raise TypeError(f"dialect {dialect.name} has no vector types ({vt.name})")
+        size = vt.lanes * vt.elem.bits // 8
+        lines.append(dialect.vector_typedef.format(
+            name=vt.name, vname=p.t(vt), elem=p.t(vt.elem), size=size,
+            align=vt.elem.bits // 8))
     if node.uses_blas and dialect.blas_include:
         lines.append(dialect.blas_include)
     lines.extend(dialect.include_format.format(h) for h in node.includes)

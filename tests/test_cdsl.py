@@ -137,6 +137,8 @@ def _calls_and_types_by_generic_walk(node):
             calls.add((n.fn, "ptr" if isinstance(t, C.ast.PtrType) else t.name))
         elif isinstance(n, C.ast.CType):
             types.add(n.name)
+        elif isinstance(n, C.ast.VecType):
+            types.add(n)
     return calls, types
 
 
@@ -167,6 +169,80 @@ def test_calls_and_types_agrees_on_compiled_programs():
         fns = Executable(p.program, "f", compile=False).module.functions
         assert fns
         assert C.ast.calls_and_types(fns) == _calls_and_types_by_generic_walk(fns)
+
+
+def _lane_fma_kernel(vector: bool):
+    """o[j] = fma over i of a[i] * b[8 i + 1 + j], j < 8 (b and o read and written at odd,
+    unaligned offsets): in one vector of 8 lanes, or in 8 scalar fmaf() calls."""
+    vt = C.VecType(C.f32, 8)
+    a, b = (C.Param(n, C.f32.ptr(const=True)) for n in ("a", "b"))
+    o = C.Param("o", C.f32.ptr())
+    n = C.Param("n", C.i64)
+    i, x, y = C.Var("i", C.i64), C.Var("x", C.f32), C.Var("y", C.f32)
+    last = C.Decl(y, C.Load(a, n - 1))
+    if vector:
+        acc = C.Var("acc", vt)
+        body = (C.Decl(acc, C.VecSplat(C.Const(0.0, C.f32), vt)),
+                C.For(i, 0, n, (C.Decl(x, C.Load(a, i)), C.Assign(acc, C.Call("fma", (
+                    C.VecSplat(x, vt), C.VecLoad(b, i * 8 + 1, vt), acc), vt)))),
+                C.VecStore(o, C.Const(1, C.i64), acc), last,
+                C.VecStore(o, C.Const(9, C.i64), C.VecSplat(y, vt)))
+    else:
+        accs = [C.Var(f"acc{j}", C.f32) for j in range(8)]
+        body = tuple(C.Decl(v, C.Const(0.0, C.f32)) for v in accs) + (
+            C.For(i, 0, n, (C.Decl(x, C.Load(a, i)),) + tuple(
+                C.Assign(v, C.Call("fmaf", (x, C.Load(b, i * 8 + 1 + j), v)))
+                for j, v in enumerate(accs))),) + tuple(
+            C.Store(o, C.Const(1 + j, C.i64), v) for j, v in enumerate(accs)) + (last,) + tuple(
+            C.Store(o, C.Const(9 + j, C.i64), y) for j in range(8))
+    return C.Function("lanes", (a, b, o, n), body)
+
+
+def _cpu_has_fma() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " fma " in line + " " for line in f)
+    except OSError:
+        return False
+
+
+@pytest.mark.cbackend
+@pytest.mark.skipif(not _cpu_has_fma(), reason="x86 FMA instructions")
+def test_vector_types_render_compile_and_fuse_like_fmaf():
+    """A vector fma gives, lane by lane, the bits of fmaf() (gcc's own contraction of
+    `a * b + c` would not: its Zen tuning keeps such 256-bit chains unfused); loads and
+    stores work at any alignment; the typedef comes with the first use."""
+    src = C.render(_lane_fma_kernel(True), C.C99)
+    assert "__builtin_ia32_vfmaddps256(" in src
+    assert src.count("typedef float fgv_f32x8 __attribute__((vector_size(32), "
+                     "aligned(4)));") == 1
+    assert "*(const fgv_f32x8*)(b + " in src and "*(fgv_f32x8*)(o + 1) = acc;" in src
+    rng = np.random.default_rng(3)
+    n = 1000
+    a = rng.standard_normal(n).astype(np.float32)
+    b = rng.standard_normal(8 * n + 2).astype(np.float32)
+    out = {}
+    for vector in (True, False):
+        lib = C.compile_module(_lane_fma_kernel(vector))
+        o = np.full(18, -1.0, np.float32)
+        lib.lanes(ptr(lib, a), ptr(lib, b), ptr(lib, o), n)
+        out[vector] = o
+    np.testing.assert_array_equal(out[True], out[False])
+    assert out[True][0] == -1.0 and out[True][17] == -1.0      # nothing written outside
+    assert np.all(out[True][9:17] == a[-1])
+    ref = (a[:, None].astype(np.float64) * b[1:-1].reshape(n, 8)).sum(0)
+    np.testing.assert_allclose(out[True][1:9], ref, rtol=1e-4, atol=1e-3)
+
+
+def test_vector_types_are_c99_only():
+    with pytest.raises(TypeError, match="opencl has no vector types"):
+        C.render(_lane_fma_kernel(True), C.OPENCL)
+    with pytest.raises(TypeError, match="c99 has no fma of f32x3 vectors"):
+        vt = C.VecType(C.f32, 3)
+        C.render(C.Call("fma", (C.Var("u", vt),) * 3, vt), C.C99)
+    k = _lane_fma_kernel(True)
+    assert C.ast.calls_and_types(k) == _calls_and_types_by_generic_walk(k)
+    assert C.VecType(C.f32, 8) in C.ast.types_used(k)
 
 
 @pytest.mark.core

@@ -456,14 +456,57 @@ def test_wide_conv_tiles_give_the_same_bits_as_narrow_ones(case, dtype, monkeypa
         _close(got[True], fg.jit(f, backend="reference")(x, w), tol, tol)
 
 
-def test_wide_conv_tiles_are_alone_in_a_512_bit_function(monkeypatch):
+@pytest.mark.parametrize("case", sorted(WIDE_CASES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("wide", [False, True])
+def test_vector_conv_tiles_give_the_same_bits_as_scalar_ones(case, dtype, wide, monkeypatch):
+    """Full tiles in vector types (lane by lane `acc + x * w`, contracted by the function's
+    attribute) give the bits of scalar fmaf() tiles, forward and both gradients (the
+    filter gradient's k blocks reload partial sums into vectors)."""
+    if gemm.cpu_level() not in ("v3", "v4"):
+        pytest.skip("vector tiles need FMA (x86-64-v3)")
+    xs, ws, kw = WIDE_CASES[case]
+    x = RNG.standard_normal(xs).astype(dtype)
+    w = RNG.standard_normal(ws).astype(dtype)
+    monkeypatch.setattr(gemm, "CONV_WIDE_TILES", wide)
+    with fg.enable_x64(dtype == np.float64):
+        f = _conv_and_grads(x, w, **kw)
+        got = {}
+        for vector in (False, True):
+            monkeypatch.setattr(gemm, "CONV_VECTOR_TILES", vector)
+            jf = fg.jit(f, backend="c")
+            assert ("fgv_" in jf.lower(x, w).source) is vector
+            got[vector] = [np.asarray(a) for a in jf(x, w)]
+        for a, b in zip(got[False], got[True]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_vector_conv_tiles_fuse_explicitly_and_share_their_function(monkeypatch):
+    """Vector tiles call the FMA instruction's builtin (no contraction left to gcc), so the
+    convolution's function needs no attributes."""
+    if gemm.cpu_level() not in ("v3", "v4"):
+        pytest.skip("vector tiles need FMA (x86-64-v3)")
+    monkeypatch.setattr(gemm, "CONV_WIDE_TILES", False)
+    monkeypatch.setattr(gemm, "CONV_VECTOR_TILES", True)
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    w = np.zeros((3, 3, 4, 64), np.float32)
+    f = lambda x, w: fnp.tanh(lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) * 2.0 + 1.0)
+    src = fg.jit(f, backend="c").lower(x, w).source
+    assert "__builtin_ia32_vfmadd" in src and "fmaf(" not in src
+    assert "optimize(" not in src and "prefer-vector-width" not in src
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_wide_conv_tiles_are_alone_in_a_512_bit_function(vector, monkeypatch):
     monkeypatch.setattr(gemm, "CONV_WIDE_TILES", True)
+    monkeypatch.setattr(gemm, "CONV_VECTOR_TILES", vector)
     x = np.zeros((2, 8, 8, 4), np.float32)
     w = np.zeros((3, 3, 4, 64), np.float32)
     f = lambda x, w: fnp.tanh(lax.conv_general_dilated(
         x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) + 1.0)
     src = fg.jit(f, backend="c").lower(x, w).source
-    nr = 4 * gemm._simd_width(np.float32)
+    nr = 4 if vector else 4 * gemm._simd_width(np.float32)   # accumulators per row
     assert f"ca{gemm.CONV_MR - 1}_{nr - 1}" in src and f"ca0_{nr}" not in src
     assert src.count(gemm.CONV_WIDE_ATTRIBUTE) == 1
     # the function with the attribute holds the convolution and nothing else

@@ -179,6 +179,23 @@ def test_grouped_and_strided_convolutions(tmp_path):
     _assert_same(_run(exe, out, x), _jit(f, x))
 
 
+def test_convolution_tiles_are_plain_c99(tmp_path):
+    """Full convolution tiles, written in GCC vector types under a contracting attribute
+    for the C backend, are exported as scalar fmaf() tiles: any C99 compiler builds the
+    file, and it computes what the jitted function does."""
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(3, 3, 8, 64)).astype(np.float32)
+
+    def f(x):
+        return lax.conv_general_dilated(x, w, (1, 1), "SAME",
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    x = rng.normal(size=(2, 7, 7, 8)).astype(np.float32)
+    exe, out = _build(tmp_path, f, x, name="tiles")
+    src = Path(out.source).read_text()
+    assert "fmaf(" in src and "__attribute__" not in src and "vector_size" not in src
+    _assert_same(_run(exe, out, x), _jit(f, x))
+
+
 def test_errors(tmp_path):
     x = np.ones((3, 4), np.float32)
     with pytest.raises(ExportError, match="'cumsum' has no C lowering") as e:

@@ -253,7 +253,7 @@ class Executable(SlotProgram):
             # Wide convolution tiles stand alone in a function that gcc vectorises with
             # 512-bit registers (other loops keep the module's 256-bit vectors, so their
             # reductions add in the eager kernels' order).
-            alone = kind == "conv" and gemm.CONV_WIDE_TILES
+            alone = kind == "conv" and gemm.conv_alone()
             if alone:
                 flush()
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \

@@ -129,7 +129,9 @@ class _Generator:
         self.ep = ep
         self.name = name
         self.weights = weights
-        self.exe = exe = Executable(split_conv_groups(ep.program), f"{name}_k", compile=False)
+        with gemm.portable_conv():       # no vector types, no attributes: plain C99
+            self.exe = exe = Executable(split_conv_groups(ep.program), f"{name}_k",
+                                        compile=False)
         host = [s[0] for k, s in exe.steps if k == "host"]
         if host:
             raise _no_c_form(ep.name, host[0])
