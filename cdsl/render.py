@@ -10,6 +10,7 @@ print the same logic. Output is deterministic: golden files diff it.
 from __future__ import annotations
 
 import math
+import platform
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,6 +93,10 @@ class Dialect:
     # (element type, vector bits) -> a fused multiply-add of three such vectors a * b + c,
     # one rounding per lane (`Call("fma", (a, b, c))` of a VecType), formatted with a, b, c
     vector_fma: dict = field(default_factory=dict, hash=False)
+    # The vector width (bits) of a loop that sums or multiplies floats (`For.reduction`,
+    # `simd`), given as its `simdlen`, so that the order in which it adds does not depend
+    # on the width the C compiler prefers on this CPU (0: the compiler's choice)
+    reduction_simd_bits: int = 0
 
 
 C99 = Dialect(
@@ -120,6 +125,12 @@ C99 = Dialect(
     special_float={"f32": "{}", "f16": "((_Float16){})", "f64": "((double){})"},
     # GCC's vector extension; aligned to one element, so that a vector moves to or from
     # any element of an array (unaligned loads and stores)
+    # gcc's -march=native prefers 256-bit vectors on the Intel AVX-512 CPUs it knows, which
+    # is how the prebuilt eager kernels are built; gcc 12.2 on AMD Zen 4 (taken for a Zen 3
+    # with AVX-512) has no preference and vectorised a float64 sum with 512-bit registers,
+    # 1 ulp from the eager kernel's. Other loops keep the wider vectors (the elementwise
+    # benchmark on Zen 4: 8.9-11.6 ms with them, 11.5-19 ms with -mprefer-vector-width=256).
+    reduction_simd_bits=256 if platform.machine().lower() in ("x86_64", "amd64") else 0,
     vector_name="fgv_{name}",
     vector_typedef="typedef {elem} {vname} __attribute__((vector_size({size}), "
                    "aligned({align})));",
@@ -381,6 +392,10 @@ class _Printer:
         if st.reduction is not None:
             pairs = st.reduction if isinstance(st.reduction[0], tuple) else (st.reduction,)
             red = "".join(f" reduction({op}:{acc.name})" for op, acc in pairs)
+            if st.simd and self.d.reduction_simd_bits and any(
+                    op in ("+", "*") and (acc.type.is_float or acc.type.is_complex)
+                    for op, acc in pairs):
+                red += f" simdlen({_simdlen(st, self.d.reduction_simd_bits)})"
         if self.d.parallel_loop == "openmp":
             trip = _static_trip(st)
             min_trip = st.parallel_min
@@ -445,6 +460,14 @@ class _Printer:
         self.lines.append(f"{q}{self.t(f.ret_type)} {f.name}({params}) {{")
         self.body(f.body, 1)
         self.lines.append("}")
+
+
+def _simdlen(st: A.For, bits: int) -> int:
+    """Iterations per vector of a float sum or product loop: `bits` over the narrowest
+    value type in it (as gcc sizes vectors; indices and truth values not counted)."""
+    widths = [A.SCALAR_TYPES[t].bits for t in A.types_used(st)
+              if isinstance(t, str) and t not in ("i64", "u64", "bool", "void")]
+    return max(1, bits // min(widths, default=64))
 
 
 def _balanced_outer(s: str) -> bool:

@@ -196,6 +196,23 @@ def test_16bit_float_elementwise_chain_is_bit_exact(dt):
         assert "hround_f32(" in src and "_Float16" in src
 
 
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_wide_values_convert_to_bfloat16_through_float32(backend):
+    """float64 and 32-bit integers become bfloat16 through float32, two roundings, as XLA
+    converts (JAX 0.10 gives 16777216 for int32 16842753 = 2^24 + 2^16 + 1 and for the same
+    float64): ml_dtypes 0.7's own cast rounds once (16908288), which the reference followed
+    until it was told otherwise."""
+    v = 16842753
+    with fg.config.override("enable_x64", True):
+        for src in (np.array([v, -v, 2 * v + 1, 3], np.int32),
+                    np.array([v, -v, 2 * v + 1, 3], np.float64)):
+            out = np.asarray(fg.jit(lambda a: a.astype(BF16), backend=backend)(src))
+            want = src.astype(np.float32).astype(BF16)
+            assert out.dtype == BF16
+            np.testing.assert_array_equal(out.view(np.uint16), want.view(np.uint16))
+            assert out[0] == 2.0 ** 24 and out[1] == -(2.0 ** 24)
+
+
 def test_bfloat16_reductions_and_matmul_accumulate_in_float32():
     rng = np.random.default_rng(3)
     a = rng.standard_normal((64, 48)).astype(BF16)

@@ -664,6 +664,11 @@ def _convert_np(x, *, new_dtype, weak_type):
     if dtypes.is_complex(x.dtype) and not dtypes.is_complex(new_dtype):
         # The real part, silently: the public convert_element_type warned already.
         return _convert_np(np.real(x).copy(), new_dtype=new_dtype, weak_type=weak_type)
+    if new_dtype == dtypes.bfloat16 and x.dtype.itemsize > 2 and x.dtype != np.float32:
+        # XLA converts a float64 or a 32/64-bit integer to bfloat16 through float32 (two
+        # roundings: int32 16842753 -> 16842752.0 -> 16777216), as JAX gives and the C
+        # backend computes; ml_dtypes >= 0.7 rounds such a cast once (16908288)
+        return x.astype(np.float32).astype(new_dtype)
     return x.astype(new_dtype)
 
 

@@ -13,7 +13,7 @@ void rowstats(const float* restrict x, double* restrict ssq, float* restrict mx,
         /* one row per work item */
         double acc = 0.0;
         float m = -INFINITY;
-        #pragma omp simd reduction(+:acc)
+        #pragma omp simd reduction(+:acc) simdlen(8)
         for (int64_t j = 0; j < cols; ++j) {
             float v = x[(r * cols) + j];
             acc += ((double)v) * ((double)v);
