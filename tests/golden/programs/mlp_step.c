@@ -52,7 +52,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     /* reduce_sum -> f32[5] in sum_11 */
     for (int64_t o = 0; o < 5; ++o) {
         double acc = 0.0;
-        #pragma omp simd reduction(+:acc)
+        #pragma omp simd reduction(+:acc) simdlen(8)
         for (int64_t j = 0; j < 4; ++j) {
             float vt1 = exp_10[(o * 4) + j];
             acc = acc + ((double)vt1);
@@ -63,7 +63,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     for (int64_t o = 0; o < 5; ++o) {
         int64_t oi0 = o;
         double acc = 0.0;
-        #pragma omp simd reduction(+:acc)
+        #pragma omp simd reduction(+:acc) simdlen(8)
         for (int64_t j = 0; j < 4; ++j) {
             float vt1 = in_5[(oi0 * 4) + j];
             float vt2 = -0.2f * vt1;
