@@ -515,7 +515,6 @@ CONV_PARALLEL_MIN = 1 << 21
 
 def _simd_width(dtype) -> int:
     """Elements per SIMD register of the code built with -march=native."""
-    from .eager import cpu_level
     bits = {"v4": 512, "v3": 256}.get(cpu_level(), 128)
     return max(1, bits // (8 * np.dtype(dtype).itemsize))
 
@@ -863,7 +862,7 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
             ld = lambda ptr, off: cdsl.VecLoad(ptr, off, vt)          # noqa: E731
             put = cdsl.VecStore
             madd = lambda x, b, acc: cdsl.Call(                       # noqa: E731
-                "fma", (x if x.type == vt else cdsl.VecSplat(x, vt), b, acc), vt)
+                "fma", (cdsl.VecSplat(x, vt), b, acc), vt)
         else:
             mkvar = lambda name: c.var(name, dt)                      # noqa: E731
             zero, ld, put = c.const(0, dt), c.load, c.store
