@@ -77,6 +77,24 @@ class ShapedArray:
         return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
 
 
+# One ShapedArray object per distinct aval in jit's fast-path keys and outputs (bounded;
+# cleared when full, which only costs identity hits).
+_CANONICAL_AVALS: dict = {}
+_CANONICAL_AVALS_MAX = 4096
+
+
+def canonical_aval(a):
+    """The one ShapedArray object equal to `a` (a non-ShapedArray aval: `a` itself)."""
+    if type(a) is not ShapedArray:
+        return a
+    c = _CANONICAL_AVALS.get(a)
+    if c is None:
+        if len(_CANONICAL_AVALS) >= _CANONICAL_AVALS_MAX:
+            _CANONICAL_AVALS.clear()
+        c = _CANONICAL_AVALS[a] = a
+    return c
+
+
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
     return ShapedArray(aval.shape, aval.dtype, aval.weak_type)
 
