@@ -407,6 +407,37 @@ def test_an_rnn_gate_that_may_go_either_way_is_unstable():
     assert not _gate_lost(np.array([[0.01]]), np.array([[0.02]])).any()
 
 
+def test_a_nan_state_of_an_rnn_takes_each_perturbed_runs_nan_sign():
+    """Seed 20261908: a NaN input row made a GRU's state NaN, and copysign read that NaN's
+    sign. The cell's error bound was NaN there too, which Perturb.apply reads as "any
+    result" and turns into 0.0; the next steps made it a small negative number in every
+    perturbed run, the sign of the base run's NaN, so the sign looked stable and was
+    compared. A NaN state now stays NaN with each run's own NaN sign."""
+    import types
+    from fuzz.ops_control import _rnn_ref
+    from fuzz.program import Ctx, Perturb
+    from fuzz.values import Dims, Type
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((3, 2, 2)).astype(np.float32)
+    xs[0, 0, 1] = np.nan                             # row 0 of the first step
+    h0 = rng.standard_normal((2, 2)).astype(np.float32)
+    w = rng.standard_normal((2, 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    for cell, k in (("gru", 3), ("lstm", 4)):
+        wx = rng.standard_normal((2, 2 * k)).astype(np.float32) if cell == "lstm" else w
+        wh = rng.standard_normal((2, 2 * k)).astype(np.float32) if cell == "lstm" else w
+        bias = rng.standard_normal(2 * k).astype(np.float32) if cell == "lstm" else b
+        a = [xs, h0, wx, wh, bias] + ([h0.copy()] if cell == "lstm" else [])
+        op = types.SimpleNamespace(types=[Type((2, 2), "float32")], params={})
+        signs = set()
+        for s in (1, 2):
+            pert = Perturb(s, base={}, nan_sign=(-1.0) ** s)
+            stacked = _rnn_ref(cell)(a, {"H": 2}, op, Ctx(Dims(), 0, pert), {})[-1]
+            assert np.isnan(stacked[-1, 0]).all(), (cell, stacked[-1])
+            signs.add(bool(np.signbit(stacked[-1, 0, 0])))
+        assert signs == {True, False}, cell
+
+
 def test_a_lost_value_stays_unstable_where_the_base_run_is_nan():
     """Seed 456: a product that underflows to -0.0 in one order (exactly -4.6e-13) was
     marked "any result" (NaN in the perturbed runs), but pow(-4.6e-13, 1e-40) is NaN in the

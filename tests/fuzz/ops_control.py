@@ -426,6 +426,16 @@ def _gate_lost(g, gerr) -> np.ndarray:
         return np.any((np.abs(g) < gerr) & (gerr > 0.5), axis=-1, keepdims=True)
 
 
+def _finite_part(err):
+    """An error bound with 0 where it is NaN because the state itself is (a NaN that came
+    in through an input): Perturb.apply then keeps the NaN a NaN, with the run's NaN sign,
+    so what reads its sign (copysign) is unstable. A NaN bound would mean "anything" and
+    make it 0.0, and what the cell's next steps computed from that 0.0 had the base NaN's
+    sign in every perturbed run (seed 20261908: copysign(h0, gru(...)) compared its
+    sign)."""
+    return np.where(np.isnan(err), 0.0, err)
+
+
 def _rnn_ref(cell):
     def ref(a, p, op, ctx, env):
         t = op.types[0]
@@ -458,7 +468,8 @@ def _rnn_ref(cell):
                     nn_ = r(np.tanh(r(gx[:, 2 * H:] + r(rg * gh[:, 2 * H:]))))
                     new_h = r(r(r(1 - z) * nn_) + r(z * h))
                     if ctx.perturb is not None:
-                        herr = 4 * e * (np.abs((1 - z) * nn_) + np.abs(z * h)) + gerr
+                        herr = 4 * e * _finite_part(np.abs((1 - z) * nn_) + np.abs(z * h)) \
+                            + gerr
                         new_h = np.where(lost, np.nan, r(ctx.perturb.apply(new_h, herr)))
                     h = new_h
                 else:
@@ -476,12 +487,12 @@ def _rnn_ref(cell):
                     o = r(_sigmoid(g[:, 3 * H:]))
                     new_c = r(r(f * c) + r(i * u))
                     if ctx.perturb is not None:
-                        cerr = 4 * e * (np.abs(f * c) + np.abs(i * u)) + gerr
+                        cerr = 4 * e * _finite_part(np.abs(f * c) + np.abs(i * u)) + gerr
                         new_c = r(ctx.perturb.apply(new_c, cerr))
                     c = new_c
                     h = r(o * r(np.tanh(c)))
                     if ctx.perturb is not None:
-                        h = r(ctx.perturb.apply(h, 4 * e * np.abs(h) + gerr))
+                        h = r(ctx.perturb.apply(h, 4 * e * _finite_part(np.abs(h)) + gerr))
                         # a row whose gates may have gone either way is anything from here
                         # on (three random runs rarely take the other side of the gate)
                         c = np.where(lost, np.nan, c)
