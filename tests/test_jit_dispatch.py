@@ -528,3 +528,28 @@ def test_a_kept_output_never_changes_whatever_the_caller_drops(actions):
                 if thing is None:
                     continue
             np.testing.assert_array_equal(np.asarray(thing), e)
+
+
+def test_an_output_donated_to_another_program_is_not_recycled_under_it():
+    # g writes its result into the buffer of the output of f it is donated; f must not
+    # take that buffer back while g's result lives (the same for device_put(donate=True))
+    x = fnp.arange(10.0)
+    f = fg.jit(lambda x: x + 1, backend="c")
+    g = fg.jit(lambda x: x * 2, donate_argnums=0, backend="c")
+    shared = []
+    for _ in range(4):
+        y = f(x)
+        yv = y._value
+        z = g(y)
+        shared.append(np.shares_memory(np.asarray(z), yv))
+        del y, yv
+        for k in range(4):
+            f(x + float(k))
+        np.testing.assert_array_equal(np.asarray(z), (np.arange(10) + 1.0) * 2)
+        y = f(x)
+        p = fg.device_put(y, donate=True)
+        del y
+        for k in range(4):
+            f(x + float(k))
+        np.testing.assert_array_equal(np.asarray(p), np.arange(10) + 1.0)
+    assert any(shared)           # the donation did reuse the buffer
