@@ -276,6 +276,36 @@ def test_central_difference_sees_a_tie_hidden_by_a_crossing():
     assert smooth and abs(dc - np.cos(0.3)) < 1e-9
 
 
+def test_a_sort_position_holding_an_exact_tie_has_no_tangent_to_compare():
+    """Seed 20261908: sort(tanh(sqrt(x * x + 0.25)), descending=True) of x and -x ties
+    exactly, and a third value crossed the tie within the small step too, so position
+    2629 looked smooth with one tied element's slope while funcgrad (and JAX, whose
+    descending sort reverses ties) carried the other's. In finite-difference runs the
+    positions of an exact tie are NaN (unchecked), in sort and across top_k's cut."""
+    import types
+    from fuzz.ops_array import _sort_ref, _topk_ref
+    from fuzz.program import Ctx
+    from fuzz.values import Dims
+    x = np.array([0.5, 0.8, 0.2, 0.8, 0.1])
+    op = types.SimpleNamespace(args=("x",))
+    exact, plain = Ctx(Dims(), 0, None, exact=True), Ctx(Dims(), 0, None)
+    for desc in (False, True):
+        got = _sort_ref([x], {"axis": -1, "descending": desc}, op, exact, {})
+        want = np.sort(x)[::-1] if desc else np.sort(x)
+        tied = np.isin(want, [0.8])
+        assert np.isnan(got[tied]).all() and np.array_equal(got[~tied], want[~tied])
+        assert np.array_equal(_sort_ref([x], {"axis": -1, "descending": desc}, op, plain,
+                                        {}), want)          # values are still compared
+    vals, _ = _topk_ref([x], {"k": 1}, op, exact, {})      # the tie straddles the cut
+    assert np.isnan(vals).all()
+    vals, _ = _topk_ref([x], {"k": 2}, op, exact, {})      # both tied values kept
+    assert np.isnan(vals).all()
+    vals, _ = _topk_ref([x], {"k": 3}, op, exact, {})
+    assert np.isnan(vals[:2]).all() and vals[2] == 0.5
+    vals, _ = _topk_ref([x], {"k": 1}, op, plain, {})
+    assert vals.tolist() == [0.8]
+
+
 def test_comparison_of_a_lost_value_is_unstable():
     """Seed 88: a NaN marking a value that lost all accuracy made a perturbed run's
     `less_equal` False, equal to the base run's result, so the element looked stable and a

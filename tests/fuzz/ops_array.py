@@ -1302,6 +1302,27 @@ def _lanes_lost(out, x, op, ctx, axis: int, flat: bool = False):
     return np.where(lost, np.copysign(np.nan, pert.nan_sign), out)
 
 
+def _ties_undefined(s, ctx, axis: int):
+    """Sorted values `s` of a finite-difference run (`ctx.exact`), NaN at the positions
+    holding an exact tie of distinct elements: which element's tangent such a position
+    carries is the tie rule's choice (JAX's descending sort reverses ties), and a third
+    value crossing the tie within the smallest step can make the position's central
+    difference look smooth with the other element's slope (seed 20261908:
+    sort(tanh(sqrt(x * x + 0.25)), descending=True) of x and -x, where funcgrad and JAX
+    agree). The NaN leaves the position, and what is computed from it, unchecked."""
+    if ctx is None or not ctx.exact or s.dtype.kind != "f" or s.shape[axis] < 2:
+        return s
+    with np.errstate(invalid="ignore"):
+        eq = np.diff(s, axis=axis) == 0
+    if not eq.any():
+        return s
+    pad = [(0, 0)] * s.ndim
+    lo, hi = list(pad), list(pad)
+    lo[axis], hi[axis] = (0, 1), (1, 0)
+    tied = np.pad(eq, lo) | np.pad(eq, hi)
+    return np.where(tied, np.nan, s)
+
+
 def _sort_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
     axis = p["axis"]
@@ -1310,7 +1331,7 @@ def _sort_ref(a, p, op, ctx, env):
         x, axis = x.reshape(-1), 0
     s = np.sort(x, axis=axis, kind="stable")
     s = np.flip(s, axis) if p["descending"] else s
-    return _lanes_lost(s, x, op, ctx, axis, flat)
+    return _lanes_lost(_ties_undefined(s, ctx, axis), x, op, ctx, axis, flat)
 
 
 def _order_unsettled(pert, idx, x, axis, descending, op, k=None):
@@ -1362,6 +1383,13 @@ def _topk_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
     idx = _jax_argsort(x, -1, True)[..., :p["k"]]
     vals = np.take_along_axis(x, idx, -1)
+    if vals.size and p["k"] < x.shape[-1]:
+        # a tie across the cut (the k-th and the next value) decides which one is kept
+        ends = np.concatenate([vals, np.take_along_axis(
+            x, _jax_argsort(x, -1, True)[..., p["k"]:p["k"] + 1], -1)], -1)
+        vals = _ties_undefined(ends, ctx, -1)[..., :p["k"]]
+    elif vals.size:
+        vals = _ties_undefined(vals, ctx, -1)
     if vals.size:
         lost = _lanes_lost(np.zeros(x.shape[:-1] + (1,)), x, op, ctx, -1)
         vals = np.where(np.isnan(lost), lost, vals)    # the lanes that lost a value
