@@ -306,6 +306,30 @@ def test_a_sort_position_holding_an_exact_tie_has_no_tangent_to_compare():
     assert vals.tolist() == [0.8]
 
 
+def test_a_central_difference_is_trusted_only_to_its_truncation_error():
+    """Seed 20261909: the float64 tangent of x^2 / (logsumexp(cosh(x^2)^2)^2 + 0.5) was
+    compared to a central difference off by 1.2e-4 relative (its h^2 term), within
+    GRAD_RTOL's 1e-6 of nothing; JAX and funcgrad agree to 3e-13. The tolerance now adds
+    |dc1 - dc2|, which bounds that term."""
+    from fuzz.check import FD_H, FD_STEPS, GRAD_RTOL, _central_difference, _truncation
+
+    # flat (f'' = 0) where the tangent is taken, but a large third derivative
+    def f(x):
+        return x + 1e5 * x ** 3
+
+    def df(x):
+        return 1 + 3e5 * x ** 2
+
+    x0, d = 0.0, 1.3
+    vals = {t: f(x0 + t * FD_H * d) for t in FD_STEPS}
+    dc1, smooth, _ = _central_difference(vals)
+    exact = df(x0) * d
+    assert smooth
+    err = abs(dc1 - exact)
+    assert err > GRAD_RTOL["float64"] * abs(exact)       # the old tolerance fails
+    assert err <= _truncation(vals) <= 4 * err            # the bound holds, and is tight
+
+
 def test_comparison_of_a_lost_value_is_unstable():
     """Seed 88: a NaN marking a value that lost all accuracy made a perturbed run's
     `less_equal` False, equal to the base run's result, so the element looked stable and a

@@ -56,6 +56,18 @@ def _central_difference(v: dict):
     return dc1, smooth, s
 
 
+def _truncation(v: dict):
+    """A bound on the truncation error of the central difference `dc1` of
+    `_central_difference` (elementwise): |dc1 - dc2|, three times dc1's h^2/6 times the
+    third derivative (dc2's span is twice dc1's, its error four times). A function with
+    a large third derivative has a float64 tangent whose central difference is off by more
+    than GRAD_RTOL's 1e-6 although it looks smooth (seed 20261909: the tangent of
+    x^2 / (logsumexp(cosh(x^2)^2)^2 + 0.5), off by 1.2e-4 relative; JAX and funcgrad
+    agree to 3e-13)."""
+    h = FD_H
+    return np.abs((v[1] - v[-1]) / (2 * h) - (v[2] - v[-2]) / (4 * h))
+
+
 # ulps of float64 rounding in an oracle value the central differences difference: its last
 # op's own rounding, and the loss's weighting of it (see fd_noise)
 FD_ULPS = 4
@@ -566,8 +578,8 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
             return None, 0.0
         dc1, smooth, s = _central_difference(vals)
         if not (np.isfinite(dc1) and smooth):
-            return None, s
-        return float(dc1), s
+            return None, s, 0.0
+        return float(dc1), s, float(_truncation(vals))
 
     fdt = prog.fdtype
     if st_.deriv in ("grad", "value_and_grad", "vjp"):
@@ -595,14 +607,14 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
                     ax = vm["in_axes"][i]
                     for bi in range(len(rows)):
                         dirs[bi][k_] = stacked[k_] if ax is None else dirs[bi][k_]
-                dc, s = fd(rows, dirs)
+                dc, s, trunc = fd(rows, dirs)
                 dirs_all.append(stacked)
             else:
-                dc, s = fd(rows, dirs)
+                dc, s, trunc = fd(rows, dirs)
                 dirs_all.append(dirs[0])
             dcs.append(dc)
             scales.append(s)
-            noise.append(loss_noise(g if vm is not None and vm["outer"] else 0))
+            noise.append(loss_noise(g if vm is not None and vm["outer"] else 0) + trunc)
         dexp = DirExpect(dirs_all, dcs, scales, fdt, batch_axis=axes, nonfinite_ok=nonfinite,
                          noise=noise)
         if st_.deriv == "grad":
@@ -673,8 +685,9 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
             # exactly 0 in float32) is off by that much
             vmax = max((float(np.max(np.abs(d))) for d in dirs if np.size(d)), default=1.0)
             tol = GRAD_RTOL[fdt] * (np.abs(dc1) + scale + 1e-6) + 16 * EPS[fdt] * vmax
-            # plus what the central difference itself cannot resolve
-            tol = tol + fd_noise(v[0])
+            # plus what the central difference itself cannot resolve: its rounding and
+            # its truncation
+            tol = tol + fd_noise(v[0]) + np.where(smooth, _truncation(v), 0.0)
         tangents.append(ValueExpect(np.where(smooth, dc1, 0.0), out_types[j].dtype,
                                     np.where(smooth, tol, 0.0), smooth, "tangent",
                                     nonfinite_ok=reach[i]))
