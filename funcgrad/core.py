@@ -367,6 +367,11 @@ class ArrayImpl(Array):
     def __dlpack__(self, *a, **k):
         return np.asarray(self).__dlpack__(*a, **k)
 
+    def __dlpack_device__(self):
+        """Where `__dlpack__`'s tensor lives: host memory (kDLCPU, device 0); an OpenCL
+        array is exported as a host copy. `torch.from_dlpack` asks for it first."""
+        return (1, 0)
+
 
 _symbolic_zeros: dict = {}
 

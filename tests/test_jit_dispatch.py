@@ -553,3 +553,21 @@ def test_an_output_donated_to_another_program_is_not_recycled_under_it():
             f(x + float(k))
         np.testing.assert_array_equal(np.asarray(p), np.arange(10) + 1.0)
     assert any(shared)           # the donation did reuse the buffer
+
+
+def test_a_dlpack_export_keeps_its_values_and_names_the_host_device():
+    # np.from_dlpack / torch.from_dlpack of a jitted output: the consumer holds the buffer,
+    # so later calls do not recycle it; torch asks __dlpack_device__ first (it was missing)
+    f = fg.jit(lambda x, k: x * 0.0 + k, backend="c")
+    x = fnp.ones(10)
+    assert f(x, 1.0).__dlpack_device__() == (1, 0)
+    held = [np.from_dlpack(f(x, 6.0))]
+    try:
+        import torch
+        held.append(torch.from_dlpack(f(x, 7.0)).numpy())
+    except ImportError:
+        held.append(np.full(10, 7.0, np.float32))
+    for k in range(10):
+        f(x, float(k))
+    np.testing.assert_array_equal(held[0], np.full(10, 6.0))
+    np.testing.assert_array_equal(held[1], np.full(10, 7.0))
