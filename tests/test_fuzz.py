@@ -330,6 +330,24 @@ def test_a_central_difference_is_trusted_only_to_its_truncation_error():
     assert err <= _truncation(vals) <= 4 * err            # the bound holds, and is tight
 
 
+def test_a_gradient_whose_loss_overflows_at_a_step_is_not_compared():
+    """Review of 8df1800: the finite-difference helper returned two values where the loss
+    is non-finite at a step and three elsewhere, so such a case raised ValueError (an
+    oracle error) instead of leaving the gradient unchecked. exp of a float64 just under
+    its overflow threshold overflows one step away."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+    d = Dims()
+    t = Type((d.new([2] * 8),), "float64")
+    x = np.array([709.78271, 709.78271])          # exp: 1.797e308, and inf 1e-5 above
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)],
+                   [Op("exp", ("x0",), {}, ("out",), (t,))], ["out"], d, "float64",
+                   types={"x0": t, "out": t})
+    e = Entry(prog, Stack((), None, "grad"), 0)
+    assert build_case(e, 0, e.seed).expect.dcs == [None]
+
+
 def test_comparison_of_a_lost_value_is_unstable():
     """Seed 88: a NaN marking a value that lost all accuracy made a perturbed run's
     `less_equal` False, equal to the base run's result, so the element looked stable and a

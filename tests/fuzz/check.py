@@ -575,7 +575,7 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         for t in FD_STEPS:
             vals[t], _ = loss_at(shifted(rows, dirs, t * FD_H))
         if not all(np.isfinite(v) for v in vals.values()):
-            return None, 0.0
+            return None, 0.0, 0.0
         dc1, smooth, s = _central_difference(vals)
         if not (np.isfinite(dc1) and smooth):
             return None, s, 0.0
