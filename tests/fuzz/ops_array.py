@@ -1381,15 +1381,11 @@ def _topk_gen(b: Builder, opname):
 
 def _topk_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
-    idx = _jax_argsort(x, -1, True)[..., :p["k"]]
-    vals = np.take_along_axis(x, idx, -1)
-    if vals.size and p["k"] < x.shape[-1]:
-        # a tie across the cut (the k-th and the next value) decides which one is kept
-        ends = np.concatenate([vals, np.take_along_axis(
-            x, _jax_argsort(x, -1, True)[..., p["k"]:p["k"] + 1], -1)], -1)
-        vals = _ties_undefined(ends, ctx, -1)[..., :p["k"]]
-    elif vals.size:
-        vals = _ties_undefined(vals, ctx, -1)
+    k = p["k"]
+    order = _jax_argsort(x, -1, True)
+    idx = order[..., :k]
+    # with the next value: a tie across the cut decides which one is kept
+    vals = _ties_undefined(np.take_along_axis(x, order[..., :k + 1], -1), ctx, -1)[..., :k]
     if vals.size:
         lost = _lanes_lost(np.zeros(x.shape[:-1] + (1,)), x, op, ctx, -1)
         vals = np.where(np.isnan(lost), lost, vals)    # the lanes that lost a value
