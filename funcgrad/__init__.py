@@ -28,9 +28,11 @@ from . import export  # noqa: F401  (JAX binds jax.export; onnx is imported on f
 from . import mixed_precision  # noqa: F401  (policies and loss scaling, as jmp)
 from . import image  # noqa: F401  (jax.image)
 from . import typing  # noqa: F401  (jax.typing, bound by `import jax` too)
+from . import sharding  # noqa: F401  (jax.sharding: one device per array)
 from . import config
 from .cache import FallbackWarning
-from .devices import device_put, devices, default_backend, Device
+from .devices import device_put, devices, default_backend, Device, copy_to_host_async
+from .sharding import Shard
 
 from .api import make_ir as make_jaxpr  # noqa: E402  (JAX's name, for ports)
 from .dtypes import float0  # noqa: E402  (JAX's jax.float0: integer inputs' tangent dtype)
@@ -43,7 +45,8 @@ __all__ = [
     "Array", "ConcretizationTypeError", "Device", "FallbackWarning", "ShapeDtypeStruct",
     "ShapedArray", "UnexpectedTracerError", "block_until_ready", "checkpoint",
     "checkpoint_policies",
-    "clear_caches", "config", "custom_gradient", "custom_jvp", "custom_vjp", "debug", "distributed",
+    "clear_caches", "config", "copy_to_host_async", "custom_gradient", "custom_jvp",
+    "custom_vjp", "debug", "distributed",
     "debug_infs", "debug_nans", "default_backend", "default_matmul_precision",
     "default_prng_impl", "device_count", "device_get",
     "device_put", "devices", "disable_jit", "dtypes", "effects_barrier", "enable_checks",
@@ -54,7 +57,8 @@ __all__ = [
     "make_ir", "make_jaxpr", "named_call", "named_scope", "nn", "numpy",
     "numpy_dtype_promotion", "numpy_rank_promotion", "print_environment_info",
     "process_count", "process_index", "process_indices", "pure_callback", "random", "remat",
-    "scipy", "stop_gradient", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap",
+    "Shard", "scipy", "sharding", "stop_gradient", "tree", "tree_util", "typeof",
+    "value_and_grad", "vjp", "vmap",
 ]
 
 def device_get(x):

@@ -248,7 +248,7 @@ class Array:
 class ArrayImpl(Array):
     """A concrete array: a read-only buffer on a backend plus its abstract value."""
 
-    __slots__ = ("aval", "_value", "_backend", "_deleted", "_addr")
+    __slots__ = ("aval", "_value", "_backend", "_deleted", "_addr", "_host")
 
     def __init__(self, value, aval: ShapedArray | None = None, backend=None):
         if aval is None:
@@ -259,6 +259,7 @@ class ArrayImpl(Array):
         self._backend = backend
         self._deleted = False
         self._addr = None
+        self._host = None      # a device array's host copy, once `copy_to_host_async` ran
 
     def _host_value(self) -> np.ndarray:
         if self._deleted:
@@ -270,6 +271,8 @@ class ArrayImpl(Array):
             raise RuntimeError(f"Array {self.aval.str_short()} was deleted (Array.delete()); "
                                "it can no longer be used")
         if self._backend is not None:
+            if self._host is not None:
+                return self._host()
             return self._backend.to_host(self._value)
         return self._value
 
@@ -329,6 +332,10 @@ class ArrayImpl(Array):
     def _needs_wait(self) -> bool:
         return self._backend is not None
 
+    def _check_alive(self) -> None:
+        if self._deleted:
+            self._host_value()        # raises the deleted (or donated) array's error
+
     def is_deleted(self) -> bool:
         return self._deleted
 
@@ -337,6 +344,7 @@ class ArrayImpl(Array):
         self._deleted = _why
         self._value = None
         self._addr = None
+        self._host = None
 
     @property
     def backend(self) -> str:

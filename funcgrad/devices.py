@@ -6,6 +6,7 @@ import numpy as np
 from . import backends, config, core
 from .backends.base import Device
 from .core import Array, ArrayImpl
+from .sharding import Shard, SingleDeviceSharding
 from .tree import flatten_up_to, tree_flatten, tree_leaves, tree_unflatten
 
 
@@ -59,8 +60,9 @@ def _copy(a: ArrayImpl) -> ArrayImpl:
 
 
 def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
-    """Place every array leaf of `x` on `device` (a Device, or a backend name; None: the
-    default backend), as JAX's `device_put`; tracers pass through unchanged.
+    """Place every array leaf of `x` on `device` (a Device, a SingleDeviceSharding, or a
+    backend name; None: the default backend), as JAX's `device_put`; tracers pass through
+    unchanged.
 
     - `donate` (a bool, or a pytree prefix of `x` of bools): a donated funcgrad array is
       marked deleted, its buffer handed to the result (using it afterwards raises), as JAX
@@ -74,8 +76,15 @@ def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
       on JAX's single CPU device."""
     if device is None:
         device = devices()[0]
+    if isinstance(device, SingleDeviceSharding):
+        device = next(iter(device.device_set))
     if isinstance(device, str):
         device = devices(device)[0]
+    if not isinstance(device, Device):
+        raise TypeError(f"device_put: device must be a funcgrad Device (from "
+                        f"`funcgrad.devices()`), a SingleDeviceSharding or a backend name "
+                        f"('c', 'reference', 'opencl'), got {type(device).__name__}: "
+                        f"{device!r:.60}")
     b = backends.get_backend(device.platform)
     leaves, treedef = tree_flatten(x)
     n = len(leaves)
@@ -116,8 +125,108 @@ def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
     return tree_unflatten(treedef, [put(a, d, m) for a, d, m in zip(leaves, donates, aliases)])
 
 
+def copy_to_host_async(x):
+    """Start copying every device-array leaf of `x` to host memory (a leaf that is not a
+    funcgrad array, or is in host memory already, is left alone); returns `x`."""
+    for leaf in tree_leaves(x):
+        if isinstance(leaf, ArrayImpl):
+            leaf.copy_to_host_async()
+    return x
+
+
 def _select_backend(name):
     backends.set_default_backend(name)
 
 
 config.on_update("backend", _select_backend)
+
+
+# --- JAX's placement API on arrays -------------------------------------------------------
+# Attached to ArrayImpl here (core sits below the backends and must not import them), as
+# funcgrad.numpy attaches the operators.
+
+def _array_device(self) -> Device:
+    """The Device holding the array. An array in host memory (the `c` and `reference`
+    backends share it) reports the default backend's device when that is one of the two,
+    and `c`'s otherwise."""
+    self._check_alive()
+    if self._backend is not None:
+        return self._backend.device_of(self._value)
+    name = backends.default_backend_name()
+    return backends.get_backend(name if name in ("c", "reference") else "c").device_of(
+        self._value)
+
+
+def _array_devices(self) -> set[Device]:
+    """{the Device holding the array} (funcgrad never splits an array over devices)."""
+    return {self.device}
+
+
+def _array_sharding(self) -> SingleDeviceSharding:
+    """`SingleDeviceSharding(x.device)`: the whole array on one device."""
+    return SingleDeviceSharding(self.device)
+
+
+def _array_shards(self) -> list[Shard]:
+    """[Shard(device, index=(slice(None),) * ndim, replica_id=0, data=x)]."""
+    return [Shard(self.device, (slice(None),) * self.ndim, 0, self)]
+
+
+def _array_is_ready(self) -> bool:
+    """Whether the computation producing the array has finished, without waiting: the C
+    and reference backends finish before a call returns; OpenCL asks its queue."""
+    self._check_alive()
+    return True if self._backend is None else self._backend.is_ready(self._value)
+
+
+def _array_copy_to_host_async(self) -> None:
+    """Start copying a device array to host memory, so that a later `np.asarray(x)` or
+    `float(x)` does not wait for the transfer (JAX's); host arrays are there already."""
+    self._check_alive()
+    if self._backend is not None and self._host is None:
+        self._host = self._backend.copy_to_host_async(self._value)
+
+
+def _array_size_in_bytes(self) -> int:
+    """The bytes of the array's buffer."""
+    return self.nbytes
+
+
+def _array_buffer_pointer(self) -> int:
+    """The address of a host array's first element (valid while the array is alive). An
+    OpenCL buffer has no address the host may use: this raises for it."""
+    v = self._host_value()
+    if self._backend is not None:
+        raise NotImplementedError(
+            f"unsafe_buffer_pointer: the {self.aval.str_short()} array lives in an OpenCL "
+            f"buffer ({self.device}), which has no host address; read it with np.asarray(x), "
+            "or place it in host memory with device_put(x, 'c')")
+    return int(v.__array_interface__["data"][0])
+
+
+def _array_to_device(self, device, /, *, stream=None):
+    """The array on `device` (the Array API standard's spelling of `device_put`)."""
+    if stream is not None:
+        raise NotImplementedError("Array.to_device: funcgrad has no streams; pass stream=None")
+    return device_put(self, device)
+
+
+def _device_process_index(self) -> int:
+    """The process driving the device (the MPI rank under `funcgrad.distributed`)."""
+    from .distributed import runtime
+    return runtime.process_index()
+
+
+Device.process_index = property(_device_process_index)
+
+for _name, _value in (
+        ("device", property(_array_device)), ("devices", _array_devices),
+        ("sharding", property(_array_sharding)), ("addressable_shards", property(_array_shards)),
+        ("global_shards", property(_array_shards)),
+        ("is_fully_addressable", property(lambda self: True)),
+        ("is_fully_replicated", property(lambda self: True)),
+        ("is_ready", _array_is_ready), ("copy_to_host_async", _array_copy_to_host_async),
+        ("on_device_size_in_bytes", _array_size_in_bytes),
+        ("unsafe_buffer_pointer", _array_buffer_pointer), ("to_device", _array_to_device)):
+    setattr(ArrayImpl, _name, _value)
+del _name, _value

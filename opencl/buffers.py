@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +169,8 @@ class DeviceBuffer:
 
     _buffer: Any = None           # (class defaults: `__del__` of a half-made buffer)
     _pool: BufferPool | None = None
+    _ready = False                # the commands writing it are known to have finished
+    _marker: Any = None           # the marker `is_ready` polls
 
     def __init__(self, shape: int | Sequence[int], dtype: Any,
                  device: Device | None = None) -> None:
@@ -244,6 +246,7 @@ class DeviceBuffer:
             self._pending = clm.enqueue_copy(
                 self.device.queue, self.buffer, host, is_blocking=False
             )
+            self._ready, self._marker = False, None
         return self
 
     def to_host(self) -> np.ndarray:
@@ -253,6 +256,7 @@ class DeviceBuffer:
             clm = cl_module()
             clm.enqueue_copy(self.device.queue, out, self.buffer, is_blocking=True)
         self._pending = None
+        self._ready = True
         return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -269,10 +273,43 @@ class DeviceBuffer:
             )
         return out
 
+    def is_ready(self) -> bool:
+        """Whether the commands enqueued before the first call have finished, without
+        waiting: the status of a marker enqueued behind them (kept, so that polling does not
+        enqueue a marker per call). Once true it stays true: a buffer handed out is never
+        written again."""
+        if self._ready:
+            return True
+        clm = cl_module()
+        if self._marker is None:
+            self._marker = clm.enqueue_marker(self.device.queue)
+            self.device.queue.flush()
+        if self._marker.command_execution_status == clm.command_execution_status.COMPLETE:
+            self._ready, self._marker = True, None
+        return self._ready
+
+    def to_host_async(self) -> Callable[[], np.ndarray]:
+        """Enqueue a copy of the contents into a new NumPy array and return at once; the
+        returned function waits for the copy and returns the (read-only) array."""
+        out = np.empty(self.shape, dtype=self.dtype)
+        event = None
+        if self.nbytes:
+            clm = cl_module()
+            event = clm.enqueue_copy(self.device.queue, out, self.buffer, is_blocking=False)
+            self.device.queue.flush()
+
+        def wait() -> np.ndarray:
+            if event is not None:
+                event.wait()
+            out.flags.writeable = False
+            return out
+        return wait
+
     def block_until_ready(self) -> DeviceBuffer:
         """Wait until every command enqueued on this buffer's device has finished."""
         self.device.synchronize()
         self._pending = None
+        self._ready = True
         return self
 
     def reshape(self, shape: int | Sequence[int]) -> DeviceBuffer:

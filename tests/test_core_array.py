@@ -318,3 +318,82 @@ def test_getitem_clamps_traced_out_of_bounds_indices_as_jax():
     x = fnp.arange(4.0)
     eq(x[np.array([5, -7])], [3.0, 0.0])
     eq(fg.jit(lambda v, i: v[i])(x, 7), 3.0)
+
+
+# --- JAX's placement API on arrays (devices, sharding, readiness, buffers) ------------------
+
+def test_array_reports_its_device_and_sharding_as_jax():
+    x = fnp.arange(4.0)
+    dev = fg.devices()[0]
+    assert x.device == dev and x.devices() == {dev}
+    assert x.sharding == fg.sharding.SingleDeviceSharding(dev)
+    assert isinstance(x.sharding, fg.sharding.Sharding)
+    assert x.sharding.device_set == {dev} and x.sharding.num_devices == 1
+    assert x.sharding.shard_shape((4, 3)) == (4, 3)
+    assert x.is_fully_addressable and x.is_fully_replicated
+    (shard,) = x.addressable_shards
+    assert shard.device == dev and shard.index == (slice(None),) and shard.replica_id == 0
+    eq(shard.data, [0.0, 1.0, 2.0, 3.0])
+    assert dev.process_index == 0
+    y = fg.jit(lambda a: a * 2)(x)
+    assert y.devices() == {dev} and y.is_ready()
+
+
+def test_host_arrays_follow_the_default_cpu_backend():
+    x = fnp.ones(3)
+    for name in ("reference", "c"):
+        with _backend(name):
+            assert x.device == fg.devices(name)[0] and fg.devices()[0] == x.device
+
+
+class _backend:
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.old = fg.default_backend()
+        fg.config.update("backend", self.name)
+
+    def __exit__(self, *exc):
+        fg.config.update("backend", self.old)
+
+
+def test_device_put_takes_a_sharding_and_to_device_moves():
+    x = fnp.arange(3.0)
+    ref = fg.devices("reference")[0]
+    y = fg.device_put(x, fg.sharding.SingleDeviceSharding(ref))
+    eq(y, [0.0, 1.0, 2.0])
+    z = x.to_device(ref)
+    eq(z, [0.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match="device_put: device must be a funcgrad Device"):
+        fg.device_put(x, 3)
+    with pytest.raises(NotImplementedError, match="streams"):
+        x.to_device(ref, stream=1)
+    with pytest.raises(TypeError, match="SingleDeviceSharding: device must be"):
+        fg.sharding.SingleDeviceSharding("c")
+
+
+def test_buffer_pointer_and_sizes():
+    x = fg.device_put(np.arange(5, dtype=np.float32))
+    assert x.on_device_size_in_bytes() == 20
+    p = x.unsafe_buffer_pointer()
+    assert p == np.asarray(x).__array_interface__["data"][0]
+    assert x.copy_to_host_async() is None        # host memory already
+    eq(x, [0.0, 1.0, 2.0, 3.0, 4.0])
+
+
+def test_array_namespace_is_funcgrad_numpy():
+    x = fnp.ones(2)
+    xp = x.__array_namespace__()
+    assert xp is fnp
+    eq(xp.sum(x), 2.0)
+    assert fg.make_jaxpr(lambda a: a.__array_namespace__().sin(a))(x) is not None
+
+
+def test_placement_api_on_a_deleted_array_raises():
+    x = fnp.ones(2) + 1
+    x.delete()
+    for use in (lambda: x.devices(), lambda: x.sharding, lambda: x.is_ready(),
+                lambda: x.unsafe_buffer_pointer(), lambda: x.copy_to_host_async()):
+        with pytest.raises(RuntimeError, match="was deleted"):
+            use()

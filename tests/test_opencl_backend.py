@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -642,3 +643,37 @@ def test_map_group_is_one_kernel_and_falls_back_when_a_member_reads_elsewhere():
         a = jnp.sin(x) * 3.0
         return a, a.T * 2.0 + x, x > a
     both(shifted, r.standard_normal((16, 16)).astype(np.float32))
+
+
+def test_placement_api_of_an_opencl_array():
+    """x.devices(), x.is_ready(), x.copy_to_host_async() (JAX's Array API) on a device
+    array: the device is the OpenCL one, readiness asks the queue, the async copy is read
+    back by np.asarray, and the buffer has no host address."""
+    dev = fg.devices("opencl")[0]
+    n = 1 << 20
+    x = fg.device_put(np.arange(n, dtype=np.float32), dev)
+    assert x.devices() == {dev} and x.sharding.device_set == {dev}
+    f = fg.jit(lambda a: jnp.sin(a) * 3 + 1, backend="opencl")
+    y = f(x)
+    assert y.device == dev
+    y.block_until_ready()
+    assert y.is_ready()
+    y = f(x)
+    deadline = time.monotonic() + 30
+    while not y.is_ready():           # polling ends without a wait (one marker, kept)
+        assert time.monotonic() < deadline, "is_ready() never turned true"
+        time.sleep(1e-3)
+    want = np.sin(np.arange(n, dtype=np.float32)) * 3 + 1
+    y = f(x)
+    y.copy_to_host_async()
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
+    assert float(y[1]) == pytest.approx(want[1], rel=1e-6)
+    assert y.is_ready()
+    with pytest.raises(NotImplementedError, match="OpenCL buffer"):
+        y.unsafe_buffer_pointer()
+    z = y.to_device("c")
+    assert z.device.platform == "c"
+    np.testing.assert_allclose(np.asarray(z), want, rtol=1e-5, atol=1e-5)
+    y.delete()
+    with pytest.raises(RuntimeError, match="deleted"):
+        np.asarray(y)

@@ -69,6 +69,19 @@ class Backend:
     def block_until_ready(self, value) -> None:
         """Wait for the computation producing `value` (host backends compute eagerly)."""
 
+    def is_ready(self, value) -> bool:
+        """Whether the computation producing `value` has finished, without waiting."""
+        return True
+
+    def copy_to_host_async(self, value):
+        """Start copying `value` to host memory; returns a function that waits for the copy
+        and returns the read-only NumPy array, or None when `value` is in host memory."""
+        return None
+
+    def device_of(self, value):
+        """The Device holding `value`."""
+        return (self.devices() or [Device(self.name, 0)])[0]
+
     def devices(self) -> list:
         """The devices of this backend; empty means one host device (the frontend names
         it)."""

@@ -770,6 +770,19 @@ class OpenCLBackend(Backend):
         if hasattr(value, "block_until_ready"):
             value.block_until_ready()
 
+    def is_ready(self, value) -> bool:
+        return value.is_ready() if hasattr(value, "is_ready") else True
+
+    def copy_to_host_async(self, value):
+        return value.to_host_async() if hasattr(value, "to_host_async") else None
+
+    def device_of(self, value):
+        handle = getattr(value, "device", None)
+        for d in self.devices():
+            if d.handle is handle:
+                return d
+        return super().device_of(value)
+
     def _device_of(self, arrays):
         for a in arrays:
             if isinstance(a, ArrayImpl) and a._backend is self:

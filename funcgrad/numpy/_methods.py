@@ -45,6 +45,12 @@ def attach_array_methods(cls) -> None:
         setattr(cls, name, f)
     cls.__hash__ = None
 
+    def __array_namespace__(self, /, *, api_version=None):
+        """The array's namespace (the Array API standard's entry point): funcgrad.numpy,
+        as JAX's arrays give jax.numpy."""
+        return _fnp
+    cls.__array_namespace__ = __array_namespace__
+
     methods = {
         "sum": "sum", "prod": "prod", "mean": "mean", "var": "var", "std": "std",
         "max": "max", "min": "min", "argmax": "argmax", "argmin": "argmin", "all": "all",
