@@ -29,6 +29,7 @@ from . import mixed_precision  # noqa: F401  (policies and loss scaling, as jmp)
 from . import image  # noqa: F401  (jax.image)
 from . import typing  # noqa: F401  (jax.typing, bound by `import jax` too)
 from . import sharding  # noqa: F401  (jax.sharding: one device per array)
+from . import stages  # noqa: F401  (jax.stages: ahead-of-time compilation)
 from . import config
 from .cache import FallbackWarning
 from .devices import device_put, devices, default_backend, Device, copy_to_host_async
@@ -57,7 +58,7 @@ __all__ = [
     "make_ir", "make_jaxpr", "named_call", "named_scope", "nn", "numpy",
     "numpy_dtype_promotion", "numpy_rank_promotion", "print_environment_info",
     "process_count", "process_index", "process_indices", "pure_callback", "random", "remat",
-    "Shard", "scipy", "sharding", "stop_gradient", "tree", "tree_util", "typeof",
+    "Shard", "scipy", "sharding", "stages", "stop_gradient", "tree", "tree_util", "typeof",
     "value_and_grad", "vjp", "vmap",
 ]
 

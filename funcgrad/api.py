@@ -9,6 +9,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -578,15 +579,82 @@ class _HashableStatic:
             bool(self.val == other.val)
 
 
-class Lowered:
-    """What `jit(f).lower(*args)` returns: the traced and optimised IR, and the generated
-    source where the backend produces one."""
+class ArgInfo(NamedTuple):
+    """One argument of a lowered or compiled function: its abstract value and whether it
+    is donated (JAX's `jax.stages.ArgInfo`)."""
 
-    def __init__(self, program, consts, backend, name):
+    aval: core.ShapedArray
+    donated: bool
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+
+
+class _Stage:
+    """What `Traced`, `Lowered` and `Compiled` share: the traced program of one signature
+    and its argument and result structure."""
+
+    def __init__(self, program, consts, backend, name, in_tree=None, out_tree=None,
+                 donate=(), donate_argnums=()):
         self.program = program
         self.consts = consts
         self.backend = backend
         self.name = name
+        self.in_tree = in_tree
+        self.out_tree = out_tree
+        self._donate = tuple(donate)
+        self.donate_argnums = tuple(donate_argnums)
+
+    @property
+    def in_avals(self):
+        """The arguments' abstract values, as the (args, kwargs) pytree."""
+        return tree_unflatten(self.in_tree, list(self.program.in_avals[len(self.consts):]))
+
+    @property
+    def args_info(self):
+        """An ArgInfo per argument, as the (args, kwargs) pytree."""
+        flags = self._donate[len(self.consts):] or (False,) * self.in_tree.num_leaves
+        return tree_unflatten(self.in_tree, [
+            ArgInfo(a, bool(d))
+            for a, d in zip(self.program.in_avals[len(self.consts):], flags)])
+
+    @property
+    def out_info(self):
+        """A ShapeDtypeStruct per result, as the result's pytree."""
+        return tree_unflatten(self.out_tree, [
+            ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+            for a in self.program.out_avals])
+
+    def _backend(self):
+        from .backends import get_backend
+        return get_backend(self.backend)
+
+    def cost_analysis(self) -> dict:
+        """An estimate of the flops, transcendentals and bytes the program computes and
+        moves (`funcgrad.cost_analysis`: how each is counted)."""
+        from .cost_analysis import cost_analysis
+        return cost_analysis(self._backend().optimize(self.program))
+
+
+class Traced(_Stage):
+    """What `jit(f).trace(*args)` returns: the program traced for one signature."""
+
+    @property
+    def jaxpr(self) -> ClosedProgram:
+        return ClosedProgram(self.program, list(self.consts))
+
+    fun_name = property(lambda self: self.name)
+    out_avals = property(lambda self: tree_unflatten(self.out_tree,
+                                                     list(self.program.out_avals)))
+
+    def lower(self) -> Lowered:
+        return Lowered(self.program, self.consts, self.backend, self.name, self.in_tree,
+                       self.out_tree, self._donate, self.donate_argnums)
+
+
+class Lowered(_Stage):
+    """What `jit(f).lower(*args)` returns: the traced and optimised IR, and the generated
+    source where the backend produces one. `compile()` compiles it ahead of time."""
 
     @property
     def ir(self) -> str:
@@ -595,12 +663,22 @@ class Lowered:
     def optimized_program(self):
         return self._backend().optimize(self.program)
 
-    def _backend(self):
-        from .backends import get_backend
-        return get_backend(self.backend)
-
     def as_text(self) -> str:
         return self.ir
+
+    def compiler_ir(self, dialect=None):
+        """The optimised program (funcgrad's IR; JAX returns an MLIR module)."""
+        return self.optimized_program()
+
+    def compile(self, compiler_options=None) -> Compiled:
+        """Compile the program now (a first call then runs without compiling) and return
+        the Compiled function, which takes the non-static arguments of this signature."""
+        if compiler_options:
+            raise NotImplementedError("Lowered.compile: compiler_options are XLA's; funcgrad "
+                                      "takes none")
+        self._backend().compile(self.program, self.name)
+        return Compiled(self.program, self.consts, self.backend, self.name, self.in_tree,
+                        self.out_tree, self._donate, self.donate_argnums)
 
     @property
     def source(self) -> str:
@@ -625,6 +703,63 @@ class Lowered:
     def _repr_svg_(self):
         from .export.graph import to_svg
         return to_svg(self)
+
+
+class Compiled(_Stage):
+    """What `jit(f).lower(*args).compile()` returns: the program compiled for one
+    signature. It is called with that signature's arguments, static ones left out (as in
+    JAX); other shapes, dtypes or pytree structures raise TypeError."""
+
+    def __call__(self, *args, **kwargs):
+        what = f"Compiled({self.name})"
+        leaves, tree = tree_flatten((args, kwargs))
+        if tree != self.in_tree:
+            raise TypeError(
+                f"{what}: the arguments' pytree {tree} does not match the one it was "
+                f"compiled for, {self.in_tree} (a compiled function takes the non-static "
+                "arguments of the lowering, in the same structure)")
+        leaves = [_as_leaf_array(x, what) for x in leaves]
+        want = self.program.in_avals[len(self.consts):]
+        bad = [f"argument {i} compiled with {w.str_short()} and called with "
+               f"{x.aval.str_short()}" for i, (x, w) in enumerate(zip(leaves, want))
+               if x.aval.shape != w.shape or x.aval.dtype != w.dtype]
+        if bad:
+            raise TypeError(f"{what}: the argument types differ from those it was compiled "
+                            f"for: {'; '.join(bad)} (lower and compile again for these, or "
+                            "call the jitted function, which compiles per signature)")
+        return _run_program(self.program, self.consts, self.out_tree, self._donate, leaves,
+                            self.name, self.backend)
+
+    def as_text(self) -> str:
+        """The generated source (C or OpenCL C), or the IR where the backend interprets."""
+        src = self._backend().render_source(self.program, self.name)
+        return src if src is not None else str(self._backend().optimize(self.program))
+
+    def memory_analysis(self):
+        """The bytes of the arguments and results (a namespace with JAX's field names)."""
+        import types
+        return types.SimpleNamespace(
+            argument_size_in_bytes=sum(math.prod(a.shape) * a.dtype.itemsize
+                                       for a in self.program.in_avals),
+            output_size_in_bytes=sum(math.prod(a.shape) * a.dtype.itemsize
+                                     for a in self.program.out_avals),
+            alias_size_in_bytes=0, generated_code_size_in_bytes=0)
+
+
+def _run_program(program, consts, out_tree, donate, leaves, name, backend):
+    """Run a traced program on argument leaves (jit's slow path and `Compiled`): the
+    donated arguments become unusable, an output that is a donated input itself takes its
+    buffer over as a new array (as in JAX)."""
+    outs = bind(control.jit_p, *consts, *leaves, program=program, name=name,
+                backend=backend, donate=donate)
+    if any(donate):
+        donated = [x for x, d in zip(list(consts) + leaves, donate)
+                   if d and isinstance(x, ArrayImpl)]
+        outs = [ArrayImpl(o._value, o.aval, o._backend)
+                if any(o is x for x in donated) else o for o in outs]
+        for x in donated:
+            x.delete("donated")
+    return tree_unflatten(out_tree, outs)
 
 
 _SCALAR_SIGNATURES = {float: "f", int: "i", bool: "b"}
@@ -1036,20 +1171,10 @@ class Jitted:
 
     def _call_slow(self, args, kwargs):
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
-        outs = bind(control.jit_p, *consts, *leaves, program=program, name=self.__name__,
-                    backend=self.backend, donate=donate)
+        out = _run_program(program, consts, out_tree, donate, leaves, self.__name__,
+                           self.backend)
         self._maybe_fast_path(args, kwargs, program, consts, out_tree, donate)
-        if any(donate):
-            donated = [x for x, d in zip(list(consts) + leaves, donate)
-                       if d and isinstance(x, ArrayImpl)]
-            # An output that is a donated input itself (returned unchanged: the reference
-            # backend hands back the same object) takes its buffer over as a new array, as
-            # in JAX; only the donated argument becomes unusable.
-            outs = [ArrayImpl(o._value, o.aval, o._backend)
-                    if any(o is x for x in donated) else o for o in outs]
-            for x in donated:
-                x.delete("donated")
-        return tree_unflatten(out_tree, outs)
+        return out
 
     def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):
         """Remember a direct route to the compiled executable for this signature: a later
@@ -1125,9 +1250,23 @@ class Jitted:
             fast[_canonical_key(tuple(x.aval if x._backend is None else (x._backend, x.aval)
                                       for x in args))] = call
 
+    def trace(self, *args, **kwargs) -> Traced:
+        """The program traced for these arguments' signature (JAX's AOT `trace`)."""
+        return self._stage(Traced, args, kwargs)
+
     def lower(self, *args, **kwargs) -> Lowered:
+        """The program for these arguments' signature, optimised and rendered by the backend;
+        `.compile()` compiles it ahead of time."""
+        return self._stage(Lowered, args, kwargs)
+
+    def _stage(self, cls, args, kwargs):
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
-        return Lowered(program, consts, self.backend, self.__name__)
+        in_tree = self._prepare(args, kwargs)[2]
+        nargs = len(args)
+        static = {a % nargs for a in self.static_argnums if -nargs <= a < nargs}
+        donated = tuple(i for i in self.donate_argnums if i not in static)
+        return cls(program, consts, self.backend, self.__name__, in_tree, out_tree, donate,
+                   donated)
 
     def eval_shape(self, *args, **kwargs):
         (program, consts, out_tree, donate), _ = self._lookup(args, kwargs)

@@ -337,7 +337,7 @@ class ArrayImpl(Array):
             self._host_value()        # raises the deleted (or donated) array's error
 
     def is_deleted(self) -> bool:
-        return self._deleted
+        return bool(self._deleted)
 
     def delete(self, _why: str = "deleted"):
         """Free the array's buffer; using the array afterwards raises."""

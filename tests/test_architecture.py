@@ -51,7 +51,8 @@ LAYERS = [
     r"funcgrad\.prims(\..*)?$",                          # primitives and their rules
     r"funcgrad\.(lowering(\..*)?|_eager_build|cache(\..*)?)$",   # IR -> kernels, their cache
     r"funcgrad\.backends(\..*)?$",                       # running programs
-    r"funcgrad\.(api|devices|sharding|_recurring|distributed(\..*)?)$",  # transforms users call
+    r"funcgrad\.(api|devices|sharding|stages|cost_analysis|_recurring|distributed(\..*)?)$",
+    #                                                    (the transforms users call)
     # user-facing libraries
     r"funcgrad\.(numpy|lax|nn|random|scipy|stax|optimizers|io|datasets|debug|experimental|"
     r"testing|_lax_linalg|_lax_scatter|_lax_bitcast|_igamma|_ibeta|export|mixed_precision|image|"

@@ -370,6 +370,7 @@ _JIT_CHILD = """
             g = fg.jit(lambda x: fnp.sum(fnp.exp(-x * x)))
             outs["g"] = float(g(x))
             outs["lowered"] = "void" in g.lower(x).source
+            outs["aot"] = float(fg.jit(lambda x: fnp.sum(fnp.cos(x))).lower(x).compile()(x))
     outs["warnings"] = [f"{x.category.__name__}: {x.message}" for x in w]
     outs.update(cdsl.compile.stats)
     print(json.dumps(outs))
@@ -394,6 +395,7 @@ def test_jit_falls_back_with_one_warning(tmp_path, how):
     x = np.arange(6.0, dtype=np.float32)
     assert out["g"] == pytest.approx(float(np.sum(np.exp(-x * x))), rel=1e-6)
     assert out["lowered"]                        # the C source is still shown
+    assert out["aot"] == pytest.approx(float(np.sum(np.cos(x))), rel=1e-6)   # compile() too
     fallbacks = [w for w in out["warnings"] if w.startswith("FallbackWarning")]
     assert len(fallbacks) == 1, out["warnings"]
     assert "C compilation is unavailable" in fallbacks[0] and "CC" in fallbacks[0]

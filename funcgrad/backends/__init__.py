@@ -180,6 +180,23 @@ class GuardedCBackend(Backend):
                 self._fall_back(program, name, err)
         return get_backend("reference").execute_program(program, args, name, donate)
 
+    def compile(self, program, name="f") -> None:
+        from cdsl import CompilerUnavailable
+        if not self._known_uncompilable(program):
+            try:
+                self.inner.compile(program, name)
+            except CompilerUnavailable as err:
+                self._fall_back(program, name, err)
+
+    def is_ready(self, value) -> bool:
+        return self.inner.is_ready(value)
+
+    def copy_to_host_async(self, value):
+        return self.inner.copy_to_host_async(value)
+
+    def device_of(self, value):
+        return self.inner.device_of(value)
+
     def fast_runner(self, program, consts, name="f"):
         """The wrapped backend's runner, or one that evaluates `program` op by op when it
         cannot be compiled here."""

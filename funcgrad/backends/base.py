@@ -53,6 +53,10 @@ class Backend:
     # are this backend's and jit wraps them as `ArrayImpl(value, aval, backend)`.
     host_arrays = True
 
+    def compile(self, program, name="f") -> None:
+        """Compile `program` ahead of time, as its first `execute_program` would (a backend
+        that interprets has nothing to do)."""
+
     def fast_runner(self, program, consts, name="f"):
         """A function `(list of input Arrays) -> list of output values` running `program`
         with `consts` prepended (jit's dispatch fast path), or None when the backend has no

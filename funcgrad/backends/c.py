@@ -1602,6 +1602,9 @@ class CBackend(ReferenceBackend):
         self._families.clear()
         _sub_executables.clear()
 
+    def compile(self, program, name="f") -> None:
+        self.executable(program, name)
+
     def execute_program(self, program, args, name="f", donate=()):
         exe = self.executable(program, name)
         vals = [_contiguous(a._host_value()) for a in args]

@@ -814,6 +814,9 @@ class OpenCLBackend(Backend):
         self._executables.clear()
         _sub_executables.clear()
 
+    def compile(self, program, name="f") -> None:
+        self.executable(program, None, name)
+
     def execute_program(self, program, args, name="f", donate=()):
         device = self._device_of(args)
         exe = self.executable(program, device, name)
