@@ -365,8 +365,9 @@ class ArrayImpl(Array):
 
     def __format__(self, spec):
         if self.ndim == 0:
-            v = self._host_value()[()]        # NumPy's scalar: float32 0.1 prints "0.1"
-            return str(v) if not spec else format(v, spec)
+            # NumPy's scalar formats it, as in JAX: f"{x}" of a float32 0.1 is NumPy's
+            # "0.10000000149011612" (the float's digits), str(x) is "0.1"
+            return format(self._host_value()[()], spec)
         return format(str(self), spec)
 
     def __reduce__(self):

@@ -397,3 +397,13 @@ def test_placement_api_on_a_deleted_array_raises():
                 lambda: x.unsafe_buffer_pointer(), lambda: x.copy_to_host_async()):
         with pytest.raises(RuntimeError, match="was deleted"):
             use()
+
+
+def test_fstring_of_a_scalar_formats_as_jax():
+    """f"{loss}" formats NumPy's scalar, as JAX does (NumPy 2 gives the float's digits:
+    "0.10000000149011612"); str() stays NumPy's short "0.1"."""
+    x = fnp.asarray(0.1, dtype=fnp.float32) * 1
+    v = np.float32(0.1)
+    assert f"{x}" == format(v, "") and f"{x:.3f}" == "0.100"
+    assert str(x) == str(v) == "0.1"
+    assert f"{fnp.asarray(7):03d}" == "007"
