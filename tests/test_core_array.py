@@ -407,3 +407,13 @@ def test_fstring_of_a_scalar_formats_as_jax():
     assert f"{x}" == format(v, "") and f"{x:.3f}" == "0.100"
     assert str(x) == str(v) == "0.1"
     assert f"{fnp.asarray(7):03d}" == "007"
+
+
+def test_python_round_gives_an_integer_array_as_jax():
+    a = fnp.asarray(2.6, dtype=fnp.float32) * 1
+    r = round(a)
+    assert r.dtype == np.int32 and int(r) == 3            # round(2.6) is the int 3
+    assert round(a, 1).dtype == np.float32 and float(round(a, 1)) == pytest.approx(2.6)
+    eq(round(fnp.asarray([0.4, 1.6, -2.5])), [0, 2, -2])   # (half to even, as NumPy)
+    with pytest.raises(NotImplementedError, match="ravel"):
+        _ = fnp.ones(3).flat

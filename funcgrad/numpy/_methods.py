@@ -7,6 +7,18 @@ from .. import numpy as _fnp
 from ._indexing import _AtHelper, _getitem
 
 
+def _operator_round(self, ndigits=None):
+    """Python's round(): without ndigits the result is an integer array, as round() of a
+    float gives an int (JAX's)."""
+    out = _fnp.round(self, ndigits or 0)
+    return out.astype(int) if ndigits is None else out
+
+
+def _flat(self):
+    raise NotImplementedError("funcgrad arrays have no .flat iterator (JAX's have none "
+                              "either): use x.ravel() or x.flatten()")
+
+
 def attach_array_methods(cls) -> None:
     """Give `cls` (core's Array) NumPy's operators and methods, as funcgrad.numpy functions
     (called at the end of the package's `__init__`, once they all exist)."""
@@ -39,11 +51,13 @@ def attach_array_methods(cls) -> None:
         "__abs__": lambda self: _fnp.absolute(self),
         "__invert__": lambda self: _fnp.invert(self),
         "__getitem__": lambda self, idx: _getitem(self, idx),
-        "__round__": lambda self, nd=0: _fnp.round(self, nd),
+        "__round__": _operator_round,
     }
     for name, f in ops.items():
         setattr(cls, name, f)
     cls.__hash__ = None
+
+    cls.flat = property(_flat)
 
     def __array_namespace__(self, /, *, api_version=None):
         """The array's namespace (the Array API standard's entry point): funcgrad.numpy,
