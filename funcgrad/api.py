@@ -1079,7 +1079,7 @@ class Jitted:
         if not state.stack and state.dynamic is None:   # 0.1 us of a 3 us dispatch)
             if self._fast_gen != _config_generation[0]:
                 self._fast.clear()           # the default backend (or a flag) changed
-                self._fed = []
+                self._fed.clear()
                 self._fast_gen = config.generation()
                 self._mode = _jit_mode()
             if self._mode is not None:
@@ -1222,6 +1222,7 @@ class Jitted:
                                  owner)
         else:
             feedback = _feedback(out_tree, out_avals, owner)
+            fed = self._fed      # (the list, not `self`: jit(f) wrappers share this path)
 
             def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
                 if convert is not None:
@@ -1236,7 +1237,7 @@ class Jitted:
                         arr._addr = ad
                 out = tree_unflatten(out_tree, arrays)
                 if feedback is not None:
-                    self._fed = [(out[i], sig, arrays[lo:hi]) for i, lo, hi, sig in feedback]
+                    fed[:] = [(out[i], sig, arrays[lo:hi]) for i, lo, hi, sig in feedback]
                 return out
 
         fast = self._fast
@@ -1277,7 +1278,7 @@ class Jitted:
     def clear_cache(self):
         self._cache.clear()
         self._fast.clear()
-        self._fed = []
+        self._fed.clear()
 
 
 def jit(fun: Callable | None = None, in_shardings=None, out_shardings=None, *,
@@ -1303,8 +1304,54 @@ def jit(fun: Callable | None = None, in_shardings=None, out_shardings=None, *,
                 donate_argnums=_as_tuple(donate_argnums),
                 donate_argnames=_as_tuple(donate_argnames), backend=backend)
     if fun is None:
-        return lambda f: Jitted(f, **opts)
-    return Jitted(fun, **opts)
+        return lambda f: _shared_jitted(f, opts)
+    return _shared_jitted(fun, opts)
+
+
+# jit(f) called again for the same function and options (`jit(step)(params)` inside a
+# training loop) shares the first wrapper's traced programs and dispatch paths, as JAX's
+# cache is keyed on the function: a new wrapper object, no new trace. Keyed on the
+# function's identity (not its __eq__), for as long as the function lives: what is kept
+# (the wrapper's state less the function) does not refer to the function, so it does not
+# keep it alive.
+_shared: dict[int, tuple] = {}
+_shared_lock = threading.RLock()    # (a weakref callback may run inside, in GC)
+_NOT_SHARED = ("fun", "__wrapped__", "trace_count")
+
+
+def _shared_jitted(fun, opts) -> Jitted:
+    import weakref
+    okey = tuple(sorted(opts.items()))
+    with _shared_lock:
+        hit = _shared.get(id(fun))
+        state = hit[1].get(okey) if hit is not None and hit[0]() is fun else None
+    if state is not None:
+        twin = object.__new__(Jitted)
+        twin.__dict__.update(state)          # (the caches are the same objects)
+        twin.fun = twin.__wrapped__ = fun
+        twin.trace_count = 0
+        return twin
+    jitted = Jitted(fun, **opts)
+    key = id(fun)
+    try:
+        ref = weakref.ref(fun, lambda _: _forget_shared(key))
+        hash(okey)
+    except TypeError:
+        return jitted               # (not weakly referenceable, or unhashable options)
+    state = {k: v for k, v in jitted.__dict__.items() if k not in _NOT_SHARED}
+    with _shared_lock:
+        hit = _shared.get(key)
+        if hit is None or hit[0]() is not fun:
+            hit = _shared[key] = (ref, {})
+        hit[1].setdefault(okey, state)
+    return jitted
+
+
+def _forget_shared(key: int) -> None:
+    with _shared_lock:
+        hit = _shared.get(key)
+        if hit is not None and hit[0]() is None:
+            del _shared[key]
 
 
 def _as_tuple(x) -> tuple:

@@ -571,3 +571,56 @@ def test_a_dlpack_export_keeps_its_values_and_names_the_host_device():
         f(x, float(k))
     np.testing.assert_array_equal(held[0], np.full(10, 6.0))
     np.testing.assert_array_equal(held[1], np.full(10, 7.0))
+
+
+# --- jit(f) again for the same function: the first wrapper's traces are shared ----------
+
+def test_rewrapping_a_function_does_not_trace_it_again():
+    traced = []
+
+    def step(w, x):
+        traced.append(1)
+        return w - 0.1 * fnp.tanh(x @ w)
+    w, x = fnp.ones((4, 4)) * 0.1, fnp.ones((4, 4))
+    for _ in range(5):
+        w = fg.jit(step)(w, x)             # the slip JAX forgives: jit inside the loop
+    assert len(traced) == 1
+    fg.jit(step, donate_argnums=0)(w + 0, x)   # other options: a trace of their own
+    assert len(traced) == 2
+    fg.jit(step, static_argnums=())(w, x)      # the same options spelled another way
+    assert len(traced) == 2
+    first, again = fg.jit(step), fg.jit(step)
+    assert first is not again                  # distinct wrappers, as in JAX
+
+
+def test_the_shared_traces_do_not_keep_the_function_alive():
+    import gc
+    import weakref
+
+    def make():
+        return lambda a: a * 3
+    refs = []
+    for _ in range(20):
+        f = make()
+        refs.append(weakref.ref(f))
+        fg.jit(f)(fnp.ones(2))
+        del f
+    gc.collect()
+    assert all(r() is None for r in refs)
+
+
+def test_functions_are_matched_by_identity_not_equality():
+    class Scale:
+        def __init__(self, k):
+            self.k = k
+
+        def __call__(self, a):
+            return a * self.k
+
+        def __eq__(self, other):           # equal, yet computing different things
+            return isinstance(other, Scale)
+
+        __hash__ = object.__hash__
+    x = fnp.ones(2)
+    assert float(fg.jit(Scale(2.0))(x)[0]) == 2.0
+    assert float(fg.jit(Scale(5.0))(x)[0]) == 5.0
