@@ -491,6 +491,52 @@ def ls_torch(d):
     return (lambda: torch.log_softmax(x, dim=-1)), _leaves_np
 
 
+# ----------------------------------------------------------------------------- masked_softmax
+# Causal attention's softmax: half the scores masked to -1e9, whose exp underflows (glibc's
+# vector exp is 15-25x slower per such element unless the code works around it).
+
+MS_SHAPE = (16, 4, 128, 128)
+
+
+def ms_data(quick):
+    s = _randn(_rng(), MS_SHAPE, 2.0)
+    return {"s": s, "mask": np.tril(np.ones(MS_SHAPE[-2:], bool))}
+
+
+def _ms(np_, nn_):
+    return lambda s, mask: nn_.softmax(np_.where(mask, s, -1e9), axis=-1)
+
+
+def ms_funcgrad(d):
+    fg, fnp, _, nn = _fg()
+    f = fg.jit(_ms(fnp, nn))
+    s, mask = _fg_put(fg, (d["s"], d["mask"]))
+    return (lambda: fg.block_until_ready(f(s, mask))), _leaves_np
+
+
+def ms_jax(d):
+    jax, jnp, _, nn = _jax()
+    f = jax.jit(_ms(jnp, nn))
+    s, mask = _jax_put(jax, (d["s"], d["mask"]))
+    return (lambda: jax.block_until_ready(f(s, mask))), _leaves_np
+
+
+def ms_numpy(d):
+    s, mask = d["s"], d["mask"]
+
+    def run():
+        z = np.where(mask, s, np.float32(-1e9))
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return run, _leaves_np
+
+
+def ms_torch(d):
+    torch = _torch_threads()
+    s, mask = torch.from_numpy(d["s"]), torch.from_numpy(d["mask"])
+    return (lambda: s.masked_fill(~mask, float("-inf")).softmax(dim=-1)), _leaves_np
+
+
 # ----------------------------------------------------------------------------- rnn
 
 RNN_T, RNN_B, RNN_H, RNN_I = 100, 32, 256, 256
@@ -648,6 +694,11 @@ WORKLOADS = {
         "log_softmax", "log_softmax on (4096, 1000) float32", ls_data,
         {"funcgrad": ls_funcgrad, "numpy": ls_numpy, "jax": ls_jax, "torch": ls_torch},
         tol=1e-5),
+    "masked_softmax": Workload(
+        "masked_softmax", "causal-masked softmax on (16, 4, 128, 128) float32 scores "
+        "(the masked half is -1e9; PyTorch: masked_fill with -inf)", ms_data,
+        {"funcgrad": ms_funcgrad, "numpy": ms_numpy, "jax": ms_jax, "torch": ms_torch},
+        tol=1e-5),
     "rnn": Workload(
         "rnn", "Elman RNN fwd+bwd, T=100 B=32 H=256 I=256", rnn_data,
         {"funcgrad": rnn_funcgrad, "numpy": rnn_numpy, "jax": rnn_jax, "torch": rnn_torch},
@@ -663,7 +714,7 @@ ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_ste
          "mnist1d_step", "tiny_step", "gru_step", "conv1d", "conv1d_grad", "conv2d_s2",
          "conv2d_s2_grad", "elementwise", "matmul", "dispatch", "call_numpy_arg",
          "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree", "log_softmax",
-         "rnn", "while_newton", "scan_cond", "first_call"]
+         "masked_softmax", "rnn", "while_newton", "scan_cond", "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
                        f"{sorted(WORKLOADS)} and first_call")

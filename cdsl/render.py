@@ -67,6 +67,9 @@ class Dialect:
     restrict_keyword: str = "restrict"
     math_suffix: dict = field(default_factory=dict, hash=False)
     math_names: dict = field(default_factory=dict, hash=False)
+    # (fn, type) -> the cdsl.helpers helper every such call renders as (C99: exp, whose
+    # vector libm is slow where it underflows)
+    helper_calls: dict = field(default_factory=dict, hash=False)
     parallel_loop: str = "openmp"
     parallel_index: str = ""
     parallel_work: int = 0
@@ -108,6 +111,7 @@ C99 = Dialect(
                 "bf16": "uint16_t"},
     function_qualifier="static inline",
     math_suffix={"f32": "f"},
+    helper_calls={("exp", "f32"): "uexp_f32", ("exp", "f64"): "uexp_f64"},
     parallel_loop="openmp",
     # Waking a sleeping OpenMP team and joining it costs ~5-30 us; below ~64k statements
     # (~10-30 us of vectorised work) a second thread does not pay for it.
@@ -292,7 +296,8 @@ class _Printer:
             return self.renames[call.fn]
         arg_t = call.args[0].type if call.args else call.type
         tname = getattr(arg_t, "name", "")
-        override = self.d.math_names.get((call.fn, tname))
+        override = self.d.helper_calls.get((call.fn, tname)) or \
+            self.d.math_names.get((call.fn, tname))
         if override is not None:
             return override
         if getattr(arg_t, "is_complex", False) and call.fn in COMPLEX_MATH:
@@ -497,7 +502,7 @@ _CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
 _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
                             "cisfinite", "cexp", "bfround", "bfload", "bfstore",
-                            "hround", "hload", "hstore"))
+                            "hround", "hload", "hstore", "uexp"))
 
 
 def _cheap_call(fn: str) -> bool:

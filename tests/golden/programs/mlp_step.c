@@ -6,6 +6,16 @@
 #pragma omp declare simd notinbranch
 float expf(float);
 
+static inline float uexp_f32(float a) {
+    int32_t m = -(int32_t)(a < -87.0f);
+    float s = ((a < -105.0f) ? -105.0f : a) + 20.0f;
+    int32_t ab, sb; __builtin_memcpy(&ab, &a, 4); __builtin_memcpy(&sb, &s, 4);
+    int32_t yb = (sb & m) | (ab & ~m);
+    float y; __builtin_memcpy(&y, &yb, 4);
+    float e = expf(y);
+    return (a < -87.0f) ? e * 2.06115369216775e-09f : e;
+}
+
 void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict dot_8, float* restrict max_9, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12, float* restrict add_13) {
     /* dot_general -> f32[5,16] in dot_6 */
     scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 5, 16, 8, 1.0f, in_4, 8, in_0, 16, 0.0f, dot_6, 16);
@@ -46,7 +56,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
             float vt3 = vt1 + vt2;
             float vt4 = max_9[i0];
             float vt5 = vt3 - vt4;
-            exp_10[(i0 * 4) + i1] = expf(vt5);
+            exp_10[(i0 * 4) + i1] = uexp_f32(vt5);
         }
     }
     /* reduce_sum -> f32[5] in sum_11 */
