@@ -1348,10 +1348,13 @@ def _shared_jitted(fun, opts) -> Jitted:
 
 
 def _forget_shared(key: int) -> None:
-    with _shared_lock:
-        hit = _shared.get(key)
+    lock, shared = _shared_lock, _shared
+    if lock is None or shared is None:
+        return                   # (interpreter shutdown: the module's globals are gone)
+    with lock:
+        hit = shared.get(key)
         if hit is not None and hit[0]() is None:
-            del _shared[key]
+            del shared[key]
 
 
 def _as_tuple(x) -> tuple:

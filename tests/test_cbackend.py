@@ -639,7 +639,8 @@ def test_exp_where_it_underflows(dtype, request):
         request.getfixturevalue("x64")
     dt = np.dtype(dtype)
     lo, floor = (-87.0, -105.0) if dt == np.float32 else (-708.0, -746.0)
-    x = np.concatenate([np.linspace(floor - 5, lo + 5, 20001),
+    top = 89.0 if dt == np.float32 else 710.0
+    x = np.concatenate([np.linspace(floor - 5, lo + 5, 20001), np.linspace(lo, top, 200001),
                         [-1e9, -np.inf, np.inf, np.nan, 0.0, -0.0, lo, floor]]).astype(dt)
     exact = np.exp(x.astype(np.longdouble))
     tiny = np.finfo(dt).smallest_subnormal
@@ -647,8 +648,12 @@ def test_exp_where_it_underflows(dtype, request):
         fin = np.isfinite(x)
         ulp = np.maximum(np.spacing(exact[fin].astype(dt)).astype(np.float64), tiny)
         err = np.abs(got[fin].astype(np.float64) - exact[fin].astype(np.float64)) / ulp
-        sub = exact[fin] < np.finfo(dt).tiny            # (libmvec's own error is <= 4 ulps)
-        assert err[sub].max() <= 2.0 and err.max() <= 4.0, (dtype, x[fin][err.argmax()])
+        sub = exact[fin] < np.finfo(dt).tiny
+        # float32: cdsl's own exp (1.02 ulp at most on all inputs); float64: libmvec's
+        # (<= 4 ulps), shifted where it underflows (<= 2 ulps there)
+        big = 1.1 if dt == np.float32 else 4.0
+        ok = np.isfinite(exact[fin].astype(dt))
+        assert err[sub].max() <= 2.0 and err[ok].max() <= big, (dtype, x[fin][err.argmax()])
         assert got[-8] == 0 and got[-7] == 0 and got[-6] == np.inf and np.isnan(got[-5])
         assert got[-4] == 1 and got[-3] == 1
     big = np.array([-200.0, -100.0, 100.0, 200.0, -np.inf, np.inf, np.nan], dt)

@@ -474,7 +474,9 @@ def test_vector_conv_tiles_give_the_same_bits_as_scalar_ones(case, dtype, wide, 
         got = {}
         for vector in (False, True):
             monkeypatch.setattr(gemm, "CONV_VECTOR_TILES", vector)
-            jf = fg.jit(f, backend="c")
+            # (a new function: jit(f) again would share the first trace, made under the
+            # other setting)
+            jf = fg.jit(lambda x, w: f(x, w), backend="c")
             assert ("fgv_" in jf.lower(x, w).source) is vector
             got[vector] = [np.asarray(a) for a in jf(x, w)]
         for a, b in zip(got[False], got[True]):

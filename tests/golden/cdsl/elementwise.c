@@ -10,13 +10,31 @@ float log1pf(float);
 float tanhf(float);
 
 static inline float uexp_f32(float a) {
-    int32_t m = -(int32_t)(a < -87.0f);
-    float s = ((a < -105.0f) ? -105.0f : a) + 20.0f;
-    int32_t ab, sb; __builtin_memcpy(&ab, &a, 4); __builtin_memcpy(&sb, &s, 4);
-    int32_t yb = (sb & m) | (ab & ~m);
-    float y; __builtin_memcpy(&y, &yb, 4);
-    float e = expf(y);
-    return (a < -87.0f) ? e * 2.06115369216775e-09f : e;
+    float x = (a < -104.0f) ? -104.0f : a;
+    x = (x > 88.8f) ? 88.8f : x;
+    float xn = (x < 89.0f) ? x : 0.0f;          /* NaN: n = 0, p is NaN */
+    float n = __builtin_rintf(xn * 1.4426950216293335f);
+    #ifdef FP_FAST_FMAF
+    float r = fmaf(n, -0.693359375f, x);
+    r = fmaf(n, 0.00021219444170128554f, r);
+    float q = fmaf(0.0013814546400681138f, r, 0.00836869701743126f);
+    q = fmaf(q, r, 0.04166838899254799f);
+    q = fmaf(q, r, 0.1666652113199234f);
+    q = fmaf(q, r, 0.4999999403953552f);
+    float p = 1.0f + fmaf(q, r * r, r);
+    #else
+    float r = x - n * 0.693359375f;
+    r = r + n * 0.00021219444170128554f;
+    float q = 0.0013814546400681138f * r + 0.00836869701743126f;
+    q = q * r + 0.04166838899254799f;
+    q = q * r + 0.1666652113199234f;
+    q = q * r + 0.4999999403953552f;
+    float p = 1.0f + (q * (r * r) + r);
+    #endif
+    int32_t ni = (int32_t)n, h = ni >> 1;
+    int32_t ai = (h + 127) << 23, bi = (ni - h + 127) << 23;
+    float af, bf; __builtin_memcpy(&af, &ai, 4); __builtin_memcpy(&bf, &bi, 4);
+    return (a < -104.0f) ? 0.0f : p * af * bf;
 }
 
 void chain(const float* restrict x, const float* restrict z, float* restrict y, int64_t n) {
