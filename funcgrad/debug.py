@@ -38,13 +38,20 @@ class _FlatCallback:
     """Calls `fn(*args, **kwargs)` from the flat array operands of a callback equation: the
     other leaves (static) are stored, the pytree structure rebuilds the arguments."""
 
-    def __init__(self, fn, in_tree, static, name):
+    def __init__(self, fn, in_tree, static, name, staged=False):
         self.fn = fn
         self.in_tree = in_tree
         self.static = static          # {leaf position: value}
         self.__name__ = name
+        self.staged = staged          # staged into a program (jit, scan, ...)
 
     def __call__(self, *dyn):
+        if self.staged:
+            # As in JAX, a staged callback sees the program's values as plain arrays:
+            # jit(lambda y: debug.print("{}", (y,)))(2.0) prints Array(2., dtype=float32),
+            # without the weak_type=True the traced argument has (eagerly it stays).
+            dyn = [core.ArrayImpl(x._host_value(), core.ShapedArray(x.shape, x.dtype, False))
+                   if isinstance(x, core.ArrayImpl) and x.weak_type else x for x in dyn]
         it = iter(dyn)
         n = len(self.static) + len(dyn)
         leaves = [self.static[i] if i in self.static else next(it) for i in range(n)]
@@ -57,7 +64,8 @@ def _stage(fn, args, kwargs, ordered, name):
     static = {i: x for i, x in enumerate(leaves) if not _is_dynamic(x)}
     dyn = [x for x in leaves if _is_dynamic(x)]
     effect = OrderedDebugEffect() if ordered else DebugEffect()
-    _debug_callback(_FlatCallback(fn, in_tree, static, name), *dyn, effect=effect)
+    _debug_callback(_FlatCallback(fn, in_tree, static, name, core.dynamic_trace_active()),
+                    *dyn, effect=effect)
 
 
 def callback(callback=None, *args, ordered: bool = False, partitioned: bool = False,

@@ -1610,6 +1610,11 @@ def associative_scan(fn, elems, reverse=False, axis=0):
     """Inclusive prefix scan of an associative `fn` (doubling; O(n log n) work)."""
     leaves, tree = _tree_flatten(elems)
     leaves = _leaf_arrays(leaves)
+    ndim = leaves[0].ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"associative_scan: axis {axis} is out of bounds for arrays of "
+                         f"rank {ndim}")
+    axis = axis % ndim        # a negative axis counts from the end, as in JAX
     if reverse:
         leaves = [_st.rev(x, (axis,)) for x in leaves]
     n = leaves[0].shape[axis]

@@ -7,7 +7,8 @@ sampler follows JAX 0.10's default algorithm (the partitionable Threefry layout,
 gives JAX's numbers under eager execution, `jit` and `vmap`, on every backend:
 
 - bit for bit: `PRNGKey`/`key`, `split`, `fold_in`, `bits`, `uniform` (any `minval`/`maxval`:
-  XLA fuses `u * (maxval - minval) + minval` into one rounding, reproduced by `_fma`),
+  XLA fuses `u * (maxval - minval) + minval` into one rounding for float32/float64,
+  reproduced by `_fma`, and rounds each operation for float16/bfloat16),
   `randint`, `bernoulli`, `rademacher`, `permutation`, `choice` (without `p`);
 - within a few ulps (JAX's result goes through XLA's own `log`/`log1p`/`exp`/`erf`/`tan`,
   which are not correctly rounded and differ in the last bit from any C library):
@@ -723,9 +724,11 @@ def _uniform_words(words, shape, dt, minval, maxval) -> Array:
     u = _unit(words, dt)
     span = fnp.subtract(hi, lo)
     lo_h, hi_h = _host(minval, dt), _host(maxval, dt)
-    # XLA's CPU backend fuses u * span + lo into one rounding for float16/32/64, but
-    # computes bfloat16 operation by operation (each rounded to bfloat16).
-    if dt == dtypes.bfloat16 or (lo_h is not None and hi_h is not None
+    # XLA's CPU backend fuses u * span + lo into one rounding for float32/64, but
+    # computes bfloat16 and float16 operation by operation (each rounded to the narrow
+    # type: JAX 0.10.2's float16 uniform(key, shape, float16, -0.5, 0.75) has 0.0381 where
+    # one rounding gives 0.03833).
+    if dt in (dtypes.bfloat16, dtypes.float16) or (lo_h is not None and hi_h is not None
                                  and _is_exact_scale(hi_h - lo_h)):
         out = fnp.add(fnp.multiply(u, span), lo)
     else:

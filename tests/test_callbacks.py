@@ -180,6 +180,22 @@ def test_callback_gets_funcgrad_arrays_and_static_values(backend):
         fg.debug.callback(3, x)
 
 
+def test_staged_callbacks_see_strong_arrays_as_jax(backend, capsys):
+    # JAX's callback values inside jit are plain arrays: printing a pytree of them shows no
+    # weak_type=True, though the traced argument (a Python float) is weak; eagerly the
+    # weak type stays (JAX 0.10.2's output). funcgrad printed weak_type=True under jit.
+    with fg.config.override("backend", backend):
+        fg.jit(lambda y: fg.debug.print("{t}", t={"a": y, "b": 2}))(2.0)
+        fg.debug.print("{t}", t={"a": 2.0})
+        seen = []
+        fg.jit(lambda y: fg.debug.callback(lambda v: seen.append(v), y * 2))(
+            fnp.arange(2) + 1.5)
+        fg.effects_barrier()
+    assert _lines(capsys) == ["{'a': Array(2., dtype=float32), 'b': Array(2, dtype=int32)}",
+                              "{'a': Array(2., dtype=float32, weak_type=True)}"]
+    assert not seen[0].weak_type and np.asarray(seen[0]).tolist() == [3.0, 5.0]
+
+
 def test_log_goes_to_the_logger(caplog):
     import logging
     with caplog.at_level(logging.INFO, logger="funcgrad.debug"):

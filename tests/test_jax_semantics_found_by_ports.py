@@ -1108,3 +1108,87 @@ def test_scipy_stats_gennorm_vonmises_wrapcauchy(run):
     np.testing.assert_allclose(w, [-np.inf, -1.2720847, -2.453357], rtol=1e-5)
     assert np.isnan(float(stats.vonmises.logpdf(0.0, 0.0)))
     assert np.isnan(float(stats.wrapcauchy.logpdf(1.0, 1.0)))
+
+
+def test_numpy_result_type_canonicalizes_as_jax():
+    # jnp.result_type is jax.dtypes.result_type (session of 2026-12-02): with 64-bit types
+    # off, NumPy float64/int64 scalars, arrays and dtypes give float32/int32, int8 with
+    # uint64 is int32, None is the default float and the Python type int is weak. funcgrad's
+    # gave float64, int64, float32 (int8 with uint64), object and int32 (int with int8).
+    cases = [((np.float64(1.0),), "float32"), ((np.int64(1),), "int32"),
+             ((np.float64,), "float32"), (("float64",), "float32"),
+             ((np.int8, np.uint64), "int32"), ((np.uint64,), "uint32"),
+             ((np.array([1.0]),), "float32"), ((None,), "float32"), ((float,), "float32"),
+             ((int, fnp.int8), "int8"), ((np.complex128,), "complex64"),
+             ((fnp.ones(2, fnp.float16), 2.0), "float16"), ((fnp.int8, 300), "int8"),
+             ((fnp.ones(2, fnp.float16), np.float64(2.0)), "float32")]
+    for args, expected in cases:
+        assert str(fnp.result_type(*args)) == expected, args
+        assert fnp.result_type(*args) == fg.dtypes.result_type(*args), args
+    with fg.enable_x64():
+        assert fnp.result_type(np.float64(1.0)) == np.float64
+        assert fnp.result_type(np.int8, np.uint64) == np.float64
+
+
+def test_numpy_promote_types_keeps_64_bit_inputs_as_jax():
+    # JAX's jnp.promote_types joins dtypes without canonicalizing a 64-bit input (float32
+    # with float64 is float64 even with 64-bit types off); funcgrad's gave float32.
+    cases = [(np.float32, np.float64, "float64"), (np.int32, np.int64, "int64"),
+             (np.int8, np.uint64, "float64"), (np.int64, np.uint64, "float64"),
+             (np.bool_, np.uint64, "uint64"), (np.float64, np.complex64, "complex128"),
+             (np.int64, np.float16, "float16"), (np.complex64, np.uint64, "complex64"),
+             (np.uint32, np.int32, "int32"), ("bfloat16", np.float16, "float32"),
+             (np.int8, np.uint8, "int16")]
+    for a, b, expected in cases:
+        assert str(fnp.promote_types(a, b)) == expected, (a, b)
+        assert str(fnp.promote_types(b, a)) == expected, (b, a)
+
+
+def test_bfloat16_linspace_has_jax_bits(run):
+    # JAX computes start * (1 - t) + stop * t with t = i / div, each operation rounded to
+    # bfloat16; funcgrad's start + i * step was several bfloat16 ulps away (-0.63671875 for
+    # -0.640625 below). Recorded from JAX 0.10.2.
+    got = run(lambda: fnp.linspace(-1.0, 1.0, 12, dtype=fnp.bfloat16))
+    np.testing.assert_array_equal(
+        got.astype(np.float32),
+        [-1.0, -0.8203125, -0.640625, -0.453125, -0.2734375, -0.091796875, 0.09375,
+         0.2734375, 0.453125, 0.6328125, 0.8203125, 1.0])
+    got = run(lambda: fnp.linspace(0.1, 7.3, 9, endpoint=False, dtype=fnp.bfloat16))
+    np.testing.assert_array_equal(
+        got.astype(np.float32),
+        [0.10009765625, 0.90234375, 1.703125, 2.5, 3.3125, 4.09375, 4.90625, 5.71875, 6.5])
+
+
+def test_associative_scan_takes_a_negative_axis(run):
+    # JAX's associative_scan(fn, x, axis=-1) scans the last axis (a running log-sum-exp
+    # over logits); funcgrad raised "concatenate: dimension -1 out of range".
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    got = run(lambda v: lax.associative_scan(fnp.add, v, axis=-1), x)
+    np.testing.assert_array_equal(got, [[0, 1, 3, 6], [4, 9, 15, 22], [8, 17, 27, 38]])
+    got = run(lambda v: lax.associative_scan(fnp.logaddexp, v, axis=-1), x)
+    np.testing.assert_allclose(got, np.logaddexp.accumulate(x, axis=1), rtol=1e-6)
+    with pytest.raises(ValueError, match="out of bounds"):
+        lax.associative_scan(fnp.add, fnp.asarray(x), axis=2)
+
+
+def test_full_converts_an_out_of_range_scalar_as_xla():
+    # JAX's jnp.full/full_like/lax.full convert a scalar fill as XLA's convert does: an
+    # integer wraps (a sentinel of all ones: jnp.full(n, -1, uint8) is 255), a float into
+    # an integer type saturates and NaN gives 0. funcgrad raised OverflowError (for -1,
+    # 300, 2**40 and 1e10) or ValueError (NaN). Recorded from JAX 0.10.2.
+    cases = [(lambda: fnp.full((2,), -1, dtype=fnp.uint8), [255, 255]),
+             (lambda: fnp.full((2,), 300, dtype=fnp.uint8), [44, 44]),
+             (lambda: fnp.full((2,), 2 ** 40, fnp.int32), [0, 0]),
+             (lambda: lax.full((2,), 2 ** 33 + 5, fnp.int32), [5, 5]),
+             (lambda: fnp.full((2,), 1e10, fnp.int32), [2 ** 31 - 1] * 2),
+             (lambda: fnp.full((2,), -3.7, fnp.uint8), [0, 0]),
+             (lambda: fnp.full((1,), np.nan, fnp.int32), [0]),
+             (lambda: fnp.full_like(fnp.ones(2, fnp.uint8), -1), [255, 255]),
+             (lambda: fnp.full((2,), np.int64(-2), fnp.uint16), [65534, 65534]),
+             (lambda: fnp.full((1,), 16777217.0, fnp.int32), [16777217]),
+             (lambda: fnp.full((1,), -np.inf, fnp.int8), [-128])]
+    for make, expected in cases:
+        for f in (make, fg.jit(make)):
+            got = f()
+            assert not got.weak_type
+            np.testing.assert_array_equal(np.asarray(got), expected)

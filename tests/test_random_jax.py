@@ -477,6 +477,20 @@ def test_multivariate_normal_and_orthogonal():
     assert np.abs(q.mean(0)).max() < 0.15
 
 
+def test_float16_uniform_with_bounds_rounds_each_operation_as_jax():
+    """XLA computes float16 `u * (maxval - minval) + minval` operation by operation (each
+    rounded to float16), as for bfloat16; funcgrad fused it into one rounding, so float16
+    draws with bounds (and truncated_normal, built on them) differed from JAX's in the last
+    bits. Recorded from jax 0.10.2 (float16 bit patterns)."""
+    import funcgrad.numpy as fnp
+    u = random.uniform(random.PRNGKey(3), (8,), fnp.float16, -0.5, 0.75)
+    np.testing.assert_array_equal(np.asarray(u).view(np.uint16),
+                                  [46519, 45778, 46849, 45088, 14190, 10464, 14708, 44720])
+    t = random.truncated_normal(random.PRNGKey(3), -2.0, 2.0, (8,), fnp.float16)
+    np.testing.assert_array_equal(np.asarray(t).view(np.uint16),
+                                  [48249, 47515, 48613, 47118, 14752, 45397, 15811, 46918])
+
+
 def test_bfloat16_draws_match_jax():
     """bfloat16 uniform draws use JAX's 8 random bits for a type with fewer than 8 mantissa
     bits (recorded from jax 0.10.2: jax.random.uniform(PRNGKey(3), (8,), bfloat16) and

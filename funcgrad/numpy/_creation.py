@@ -243,7 +243,19 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     shape = _np.broadcast_shapes(start.shape, stop.shape)
     step_ = (stop - start) / builtins.max(div, 1)
     it = _st.iota(_dt.real_dtype(dtype), (num,) + shape, 0).astype(dtype)
-    out = _st.broadcast_to(start, (num,) + shape) + it * _st.broadcast_to(step_, (num,) + shape)
+    if dtype == _dt.bfloat16:
+        # JAX's formula, start * (1 - t) + stop * t with t = i / div, each operation
+        # rounded to bfloat16 as XLA does: its bits (start + i * step is up to several
+        # bfloat16 ulps away: linspace(-1, 1, 12, dtype=bfloat16)[2] is -0.640625 in JAX,
+        # -0.63671875 that way). For float16/float32 XLA's rounding of the same formula
+        # is not reproducible (its division is not correctly rounded); start + i * step
+        # agrees with it as often.
+        t = it / asarray(builtins.max(div, 1), dtype)
+        out = (_st.broadcast_to(start, (num,) + shape) * (1 - t)
+               + _st.broadcast_to(stop, (num,) + shape) * t)
+    else:
+        out = (_st.broadcast_to(start, (num,) + shape)
+               + it * _st.broadcast_to(step_, (num,) + shape))
     if endpoint and num > 1:
         out = out.at[-1].set(_st.broadcast_to(stop, shape))
     out = moveaxis(out, 0, axis)

@@ -69,21 +69,30 @@ object_, character, flexible, generic = _np.object_, _np.character, _np.flexible
 
 
 def result_type(*args):
-    typed = []
-    for a in args:
-        if isinstance(a, Array):
-            typed.append((a.dtype, a.weak_type))
-        elif isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic):
-            typed.append((_dt.python_scalar_dtype(a), True))
-        elif isinstance(a, (type, _np.dtype, str)):
-            typed.append((_np.dtype(a), False))
-        else:
-            typed.append((_np.asarray(a).dtype, False))
-    return _dt.result_type(*typed)[0]
+    """JAX's `jnp.result_type` (`jax.dtypes.result_type`): the promoted dtype of arrays,
+    dtypes, Python scalars and Python types, canonicalized (float64 data and dtypes are
+    float32 while 64-bit types are off; None is the default float)."""
+    return _dt.result_type(*args, return_weak_type_flag=False)
+
+
+_WIDE64 = {"f": _np.dtype("float64"), "i": _np.dtype("int64"), "u": _np.dtype("uint64"),
+           "c": _np.dtype("complex128")}
 
 
 def promote_types(a, b):
-    return _dt.promote_strong(a, b)
+    """JAX's `jnp.promote_types`: the join of two dtypes on JAX's lattice. A 64-bit input
+    gives a 64-bit result whether or not 64-bit types are on (float32 with float64 is
+    float64, int8 with uint64 float64, as in JAX); arrays of it still follow the x64 rule."""
+    out = _dt.promote_strong(a, b)
+    a, b = _np.dtype(a), _np.dtype(b)
+    wide = [d for d in (a, b)
+            if d.kind in "iuf" and d.itemsize == 8 or d.kind == "c" and d.itemsize == 16]
+    # ... unless the result's kind comes from a narrower float input (int64 with float16
+    # is float16).
+    if wide and not (out.kind in "fc" and all(d.kind in "iu" for d in wide)
+                     and any(d.kind in "fc" for d in (a, b))):
+        out = _WIDE64.get(out.kind, out)
+    return out
 
 
 def _promote(name, *args, to_float=False):

@@ -138,10 +138,28 @@ def full(shape, fill_value, dtype=None):
     shape = canonical_shape(shape, "full")
     if isinstance(fill_value, core.Array):
         v = fill_value if dtype is None else convert(fill_value, dtype)
+    elif dtype is None:
+        v = core.to_array(fill_value)
     else:
-        dt = dtypes.canonicalize(dtype) if dtype is not None else None
-        v = core.to_array(fill_value, dt)
-        if dtype is not None:
+        # A scalar converts to `dtype` as XLA's convert does (JAX's lax.full): an integer
+        # out of range wraps (jnp.full(n, -1, uint8) is 255, as in JAX), a float into an
+        # integer type saturates and NaN gives 0 (convert_element_type's rules).
+        dt = dtypes.canonicalize(dtype)
+        integer = isinstance(fill_value, (int, np.integer)) and \
+            not isinstance(fill_value, (bool, np.bool_))
+        if integer and dtypes.is_int(dt):
+            host = np.asarray(int(fill_value))
+            host = host.astype(dt) if host.dtype != object else np.asarray(fill_value, dt)
+            v = core.ArrayImpl(host, ShapedArray((), dt, False))
+        elif isinstance(fill_value, (float, np.floating)) and dtypes.is_int(dt):
+            x, info = float(fill_value), dtypes.iinfo(dt)
+            # truncated toward zero from the double, saturated, NaN -> 0 (JAX 0.10.2:
+            # jnp.full(1, 1e10, int32) is 2147483647, jnp.full(1, 16777217.0, int32) is
+            # 16777217)
+            n = 0 if math.isnan(x) else info.max if x >= info.max else \
+                info.min if x <= info.min else math.trunc(x)
+            v = core.ArrayImpl(np.asarray(n).astype(dt), ShapedArray((), dt, False))
+        else:
             v = core.ArrayImpl(np.asarray(fill_value, dt), ShapedArray((), dt, False))
     return broadcast_in_dim(v, shape, ())
 
