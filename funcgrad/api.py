@@ -720,8 +720,8 @@ class Compiled(_Stage):
                 "arguments of the lowering, in the same structure)")
         leaves = [_as_leaf_array(x, what) for x in leaves]
         want = self.program.in_avals[len(self.consts):]
-        bad = [f"argument {i} compiled with {w.str_short()} and called with "
-               f"{x.aval.str_short()}" for i, (x, w) in enumerate(zip(leaves, want))
+        bad = [f"argument {i} compiled with {w.short()} and called with "
+               f"{x.aval.short()}" for i, (x, w) in enumerate(zip(leaves, want))
                if x.aval.shape != w.shape or x.aval.dtype != w.dtype]
         if bad:
             raise TypeError(f"{what}: the argument types differ from those it was compiled "
@@ -1026,7 +1026,7 @@ class Jitted:
         self.trace_count += 1
         if config.read("log_compiles"):
             print(f"funcgrad: tracing jit({self.__name__}) for signature "
-                  f"{[a.str_short() + ('~weak' if a.weak_type else '') for a in avals]}"
+                  f"{[a.short() + ('~weak' if a.weak_type else '') for a in avals]}"
                   f" static={[s.val for s in key[3]]}", file=sys.stderr)
         nargs = len(args)
         store = {}
@@ -1472,8 +1472,8 @@ def check_program(program, what: str = "program") -> None:
             for v, w in zip(eqn.outputs, want):
                 if (tuple(v.aval.shape), np.dtype(v.aval.dtype)) != \
                         (tuple(w.shape), np.dtype(w.dtype)):
-                    raise AssertionError(f"{what}: {where} outputs {v.aval.str_short()}, but "
-                                         f"its shape rule gives {w.str_short()}")
+                    raise AssertionError(f"{what}: {where} outputs {v.aval.short()}, but "
+                                         f"its shape rule gives {w.short()}")
         for p, val in eqn.params.items():
             for sub in (val if isinstance(val, (tuple, list)) else (val,)):
                 if isinstance(sub, ClosedProgram):

@@ -60,7 +60,13 @@ class ShapedArray:
     def strip_weak(self) -> ShapedArray:
         return ShapedArray(self.shape, self.dtype, False)
 
-    def str_short(self) -> str:
+    def str_short(self, short_dtypes: bool = False, mesh_axis_types: bool = False) -> str:
+        """`float32[2,3]` (JAX's); `f32[2,3]` with short_dtypes, as programs print."""
+        name = dtypes.short_name(self.dtype) if short_dtypes else self.dtype.name
+        return f"{name}[{','.join(map(str, self.shape))}]"
+
+    def short(self) -> str:
+        """`f32[2,3]`: the compact form funcgrad's messages and printed programs use."""
         return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
 
     def _key(self):
@@ -73,8 +79,11 @@ class ShapedArray:
     def __hash__(self):
         return self._hash
 
+    def __str__(self):
+        return ("~" if self.weak_type else "") + self.str_short()
+
     def __repr__(self):
-        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+        return f"ShapedArray({self.str_short()}{', weak_type=True' if self.weak_type else ''})"
 
 
 # One ShapedArray object per distinct aval in jit's fast-path keys and outputs (bounded;
@@ -265,10 +274,10 @@ class ArrayImpl(Array):
         if self._deleted:
             if self._deleted == "donated":
                 raise RuntimeError(
-                    f"Array {self.aval.str_short()} was donated (donate_argnums of a jitted "
+                    f"Array {self.aval.short()} was donated (donate_argnums of a jitted "
                     "function, or device_put(donate=True)) and its buffer has been reused; it "
                     "can no longer be used. Keep a copy if you need it.")
-            raise RuntimeError(f"Array {self.aval.str_short()} was deleted (Array.delete()); "
+            raise RuntimeError(f"Array {self.aval.short()} was deleted (Array.delete()); "
                                "it can no longer be used")
         if self._backend is not None:
             if self._host is not None:
@@ -293,7 +302,7 @@ class ArrayImpl(Array):
     def __index__(self):
         if self.ndim != 0 or not (dtypes.is_int(self.dtype) or dtypes.is_bool(self.dtype)):
             raise TypeError(f"only integer scalar arrays can be converted to a scalar index; "
-                            f"this array is {self.aval.str_short()} (index with "
+                            f"this array is {self.aval.short()} (index with "
                             "`int(x[0])`, or use the array itself as an index of an array)")
         return operator.index(self._scalar("index"))
 
@@ -421,7 +430,7 @@ class Tracer(Array):
         val = self._trace.to_concrete(self)
         if val is None:
             raise ConcretizationTypeError(
-                f"Abstract tracer value {self.aval.str_short()} encountered where a concrete "
+                f"Abstract tracer value {self.aval.short()} encountered where a concrete "
                 f"value is needed ({what}). Inside `jit`/`vmap`/`make_ir`, a traced value has no "
                 "Python value: use `funcgrad.lax.cond`/`lax.switch`/`fnp.where` instead of a "
                 "Python `if`, `lax.fori_loop`/`lax.while_loop`/`lax.scan` instead of a Python "
@@ -457,7 +466,7 @@ class Tracer(Array):
         return False
 
     def __repr__(self):
-        return f"Traced<{self.aval.str_short()}>with<{type(self._trace).__name__}>"
+        return f"Traced<{self.aval.short()}>with<{type(self._trace).__name__}>"
 
 
 # ---------------------------------------------------------------------------------------
@@ -557,7 +566,7 @@ def find_top_trace(xs) -> Trace:
 
 def _leaked_tracer_error(x):
     return UnexpectedTracerError(
-        f"Encountered an escaped tracer {x.aval.str_short()} from a transform "
+        f"Encountered an escaped tracer {x.aval.short()} from a transform "
         f"({type(x._trace).__name__}) that has already finished: a value computed inside a "
         "transformed function (jit/grad/vmap/scan body) was stored outside it (e.g. in a global "
         "or a Python list) and used later. Return it from the function instead.")

@@ -198,7 +198,7 @@ def _array_buffer_pointer(self) -> int:
     v = self._host_value()
     if self._backend is not None:
         raise NotImplementedError(
-            f"unsafe_buffer_pointer: the {self.aval.str_short()} array lives in an OpenCL "
+            f"unsafe_buffer_pointer: the {self.aval.short()} array lives in an OpenCL "
             f"buffer ({self.device}), which has no host address; read it with np.asarray(x), "
             "or place it in host memory with device_put(x, 'c')")
     return int(v.__array_interface__["data"][0])

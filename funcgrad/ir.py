@@ -24,7 +24,7 @@ class Var:
         self.id = core.fresh_id()
 
     def __repr__(self):
-        return f"Var({self.id}:{self.aval.str_short()})"
+        return f"Var({self.id}:{self.aval.short()})"
 
 
 class Lit:
@@ -269,7 +269,7 @@ def _lit_str(lit: Lit) -> str:
         s = repr(v)
     else:
         s = str(v)
-    return f"{s}:{lit.aval.str_short()}"
+    return f"{s}:{lit.aval.short()}"
 
 
 def _param_str(v, names, indent) -> str:
@@ -293,12 +293,12 @@ def pp_program(program: Program, indent: int = 0, names: _Names | None = None) -
     pad = " " * indent
 
     def binders(vs):
-        return " ".join(f"{names(v)}:{v.aval.str_short()}" for v in vs)
+        return " ".join(f"{names(v)}:{v.aval.short()}" for v in vs)
 
     head = f"{pad}{{ lambda {binders(program.constvars)} ; {binders(program.invars)} ."
     lines = [head]
     for eqn in program.eqns:
-        lhs = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in eqn.outputs)
+        lhs = " ".join(f"{names(v)}:{v.aval.short()}" for v in eqn.outputs)
         params = ""
         if eqn.params:
             parts = [f"{k}={_param_str(v, names, indent + 4)}" for k, v in eqn.params.items()]
@@ -351,7 +351,7 @@ class Builder:
         v = self.tracer_to_var.get(id(tracer))
         if v is None:
             raise core.UnexpectedTracerError(
-                f"tracer {tracer.aval.str_short()} is not part of the function being staged")
+                f"tracer {tracer.aval.short()} is not part of the function being staged")
         return v
 
     def add_const(self, trace, val) -> StagingTracer:

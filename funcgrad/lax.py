@@ -1357,8 +1357,8 @@ def _check_tree(what, expected_tree, got_tree, expected_avals=None, got_avals=No
     if expected_avals is not None:
         for a, b in zip(expected_avals, got_avals):
             if a.shape != b.shape or a.dtype != b.dtype:
-                raise TypeError(f"{what}: the carry changed type from {a.str_short()} to "
-                                f"{b.str_short()}; the body must return the same shapes and "
+                raise TypeError(f"{what}: the carry changed type from {a.short()} to "
+                                f"{b.short()}; the body must return the same shapes and "
                                 "dtypes it takes")
 
 
@@ -1489,8 +1489,8 @@ def switch(index, branches, *operands, operand=None):
     for oa in out_avals[1:]:
         if [(a.shape, a.dtype) for a in oa] != [(a.shape, a.dtype) for a in out_avals[0]]:
             raise TypeError("cond/switch: branches must return the same shapes and dtypes, got "
-                            f"{[a.str_short() for a in out_avals[0]]} and "
-                            f"{[a.str_short() for a in oa]}")
+                            f"{[a.short() for a in out_avals[0]]} and "
+                            f"{[a.short() for a in oa]}")
     index = _ew.convert_element_type(index, _dtypes.int32)
     outs = _bind(_cf.cond_p, index, *all_consts, *leaves, branches=tuple(progs))
     return _tree_unflatten(trees[0], outs)
@@ -1534,7 +1534,7 @@ def while_loop(cond_fun: _Callable, body_fun: _Callable, init_val):
         p = _core.to_array(p)
         if p.shape != () or p.dtype != _dtypes.bool_:
             raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got "
-                            f"{p.aval.str_short()}")
+                            f"{p.aval.short()}")
         return [p]
 
     def bfun(*args):

@@ -292,7 +292,7 @@ def _check_key(name: str, key, allow_batched: bool = False) -> tuple[Array, bool
     if data.dtype != _U32 or data.shape[-1:] != (2,):
         raise TypeError(f"random.{name}: expected PRNG key data of dtype uint32 and shape "
                         f"(..., 2) (from random.PRNGKey or random.key), got "
-                        f"{data.aval.str_short()}")
+                        f"{data.aval.short()}")
     if not allow_batched and data.ndim != 1:
         raise ValueError(f"random.{name} accepts a single key, but was given a key array of "
                          f"shape {tuple(data.shape[:-1])}; map over keys with vmap")

@@ -275,12 +275,6 @@ def compare(name: str, key: str, actual, entry) -> None:
 # Programs that cannot pass yet: {name: reason naming what is missing}. strict: they fail
 # the suite once they pass, so the entry must then go.
 XFAIL: dict = {
-    # funcgrad.core.ShapedArray prints as `ShapedArray(f32[2,3], weak)` (str and repr) with
-    # `str_short()` `f32[2,3]`; JAX's str is `float32[2,3]` (`~float32[]` when weak), its
-    # repr `ShapedArray(float32[2,3])` and str_short `float32[2,3]`. Needs a change in
-    # funcgrad/core.py (ShapedArray.__str__/__repr__/str_short).
-    "abstract_values": "str(jax.typeof(x)) and str_short() print funcgrad's short dtype "
-                       "names (core.ShapedArray), not JAX's float32[2,3] / ~float32[]",
 }
 
 # Programs also run on the NumPy reference backend (all run on the default backend).

@@ -211,7 +211,7 @@ class Spmd:
         if self.overlap_bytes > 0:
             program = schedule_psums(program, self.overlap_bytes)
         statics = [repr(x) for i, x in enumerate(leaves) if i not in dyn]
-        signature = "(" + ", ".join(a.str_short() for a in avals) + ")"
+        signature = "(" + ", ".join(a.short() for a in avals) + ")"
         if statics:
             signature += " static " + ", ".join(statics)
         info = collectives.ProgramInfo(f"spmd({self.__name__})", signature,

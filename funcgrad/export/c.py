@@ -99,7 +99,7 @@ def to_c(f, *example_args, directory, name, weights="embed", main=False) -> CExp
                        "convert it in the function, e.g. with .astype(np.float32)")
                 raise ExportError(
                     f"to_c({ep.name}): {kind} {port.name} ({port.path}) is "
-                    f"{port.aval.str_short()}; the C export takes and returns float32, float64 "
+                    f"{port.aval.short()}; the C export takes and returns float32, float64 "
                     f"and int32 arrays: {fix}")
     gen = _Generator(ep, name, weights)
     base = os.path.join(str(directory), name)

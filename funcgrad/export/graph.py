@@ -130,18 +130,18 @@ def to_dot(x, *, title=None) -> str:
     for k, v in enumerate(prog.invars):
         nid = dot.new_id("in")
         if k < nconst:
-            dot.node(dot.lines, nid, f"const {k}\n{v.aval.str_short()}", "const")
+            dot.node(dot.lines, nid, f"const {k}\n{v.aval.short()}", "const")
         else:
             j = k - nconst
             name = in_paths[j] if in_paths and j < len(in_paths) else f"in{j}"
-            dot.node(dot.lines, nid, f"{name}\n{v.aval.str_short()}", "input", shape="box")
+            dot.node(dot.lines, nid, f"{name}\n{v.aval.short()}", "input", shape="box")
         sources[v.id] = nid
     _emit_eqns(dot, prog, sources, plan)
     for k, v in enumerate(prog.outvars):
         nid = dot.new_id("out")
-        dot.node(dot.lines, nid, f"out{k}\n{v.aval.str_short()}", "output")
+        dot.node(dot.lines, nid, f"out{k}\n{v.aval.short()}", "output")
         if isinstance(v, Var) and v.id in sources:
-            dot.edge(sources[v.id], nid, v.aval.str_short())
+            dot.edge(sources[v.id], nid, v.aval.short())
     if plan is not None:
         dot.lines.append('  legend [shape=plaintext, style="", label="dashed boxes: loop nests '
                          'the C backend fuses; yellow: GEMM / convolution; red: host step"];')
@@ -204,7 +204,7 @@ def _emit_eqns(dot, prog, sources, plan, indent="  "):
             dot.node(target, nid, label, kind, indent=indent)
         for a in eqn.inputs:
             if isinstance(a, Var) and a.id in sources:
-                dot.edge(sources[a.id], nid, a.aval.str_short())
+                dot.edge(sources[a.id], nid, a.aval.short())
         for v in eqn.outputs:
             sources[v.id] = nid
     for k, body in clusters.items():
@@ -225,16 +225,16 @@ def _emit_sub(dot, target, name, sub, indent):
     dot.lines, dot.edges = target, []
     for k, v in enumerate(list(sub.constvars) + list(sub.invars)):
         nid = dot.new_id("b")
-        dot.node(target, nid, f"arg {k}\n{v.aval.str_short()}", "input", indent=indent + "  ")
+        dot.node(target, nid, f"arg {k}\n{v.aval.short()}", "input", indent=indent + "  ")
         sources[v.id] = nid
     _emit_eqns(dot, Program([], list(sub.constvars) + list(sub.invars), sub.eqns,
                             sub.outvars), sources, None, indent + "  ")
     for k, v in enumerate(sub.outvars):
         nid = dot.new_id("r")
-        dot.node(target, nid, f"result {k}\n{v.aval.str_short()}", "output",
+        dot.node(target, nid, f"result {k}\n{v.aval.short()}", "output",
                  indent=indent + "  ")
         if isinstance(v, Var) and v.id in sources:
-            dot.edge(sources[v.id], nid, v.aval.str_short())
+            dot.edge(sources[v.id], nid, v.aval.short())
     target.extend(dot.edges)
     dot.lines, dot.edges = saved
     target.append(f"{indent}}}")

@@ -342,7 +342,7 @@ def _symbolize(progs, batches, what, name) -> Program:
         return BatchDim(v0, a, c)
 
     def eqn_text(e):
-        ins = ", ".join(a.aval.str_short() for a in e.inputs)
+        ins = ", ".join(a.aval.short() for a in e.inputs)
         return f"{e.prim.name}({ins})"
 
     env: dict[int, Var] = {}
@@ -355,7 +355,7 @@ def _symbolize(progs, batches, what, name) -> Program:
         for vs in zip(*vss):
             if len({(v.aval.ndim, v.aval.dtype) for v in vs}) > 1:
                 raise _Mismatch(where)
-            shape = tuple(fit(ds, f"axis {i} of {where} ({vs[0].aval.str_short()})")
+            shape = tuple(fit(ds, f"axis {i} of {where} ({vs[0].aval.short()})")
                           for i, ds in enumerate(zip(*[v.aval.shape for v in vs])))
             aval = vs[0].aval
             nv = Var(SymAval(shape, aval.dtype, aval.weak_type) if not is_static(shape)

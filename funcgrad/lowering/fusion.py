@@ -259,10 +259,10 @@ def describe(fp: FusionPlan) -> str:
     for s in fp.steps:
         if isinstance(s, Kernel):
             prims = sorted({e.prim.name for e in s.inlined.values()})
-            lines.append(f"{s.kind} {s.eqn.prim.name} -> {s.root.aval.str_short()} "
+            lines.append(f"{s.kind} {s.eqn.prim.name} -> {s.root.aval.short()} "
                          f"(inlined: {', '.join(prims) or '-'})")
         elif isinstance(s, Alias):
-            lines.append(f"alias {s.out.aval.str_short()}")
+            lines.append(f"alias {s.out.aval.short()}")
         else:
             lines.append(f"{type(s).__name__.lower()} {s.eqn.prim.name}")
     return "\n".join(lines)

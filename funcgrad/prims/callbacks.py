@@ -118,7 +118,7 @@ def _check_results(what, callback, results, result_avals):
         v = np.asarray(r)
         if v.shape != a.shape:
             raise TypeError(f"{what}: result {i} of the callback {_name(callback)} has shape "
-                            f"{v.shape}, but result_shape_dtypes declares {a.str_short()}; "
+                            f"{v.shape}, but result_shape_dtypes declares {a.short()}; "
                             "return arrays of the declared shapes")
         if v.dtype != a.dtype:
             if _canonical(v.dtype) != a.dtype and not np.can_cast(v.dtype, a.dtype,

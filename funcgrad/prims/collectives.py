@@ -735,7 +735,7 @@ def _reduce(prim, x, axis_name, what, scale_constants):
             continue
         arr = leaf if isinstance(leaf, Array) else core.to_array(leaf)
         if prim is psum_p and arr.dtype == dtypes.bool_:
-            raise TypeError(f"{what}: cannot sum booleans ({arr.aval.str_short()}); convert "
+            raise TypeError(f"{what}: cannot sum booleans ({arr.aval.short()}); convert "
                             "them first, e.g. x.astype(jnp.int32)")
         out[i] = arr
         idx.append(i)

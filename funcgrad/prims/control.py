@@ -91,7 +91,7 @@ class _ConstValue:
     def __repr__(self):
         if self.value.size <= 4:
             return np.array2string(self.value, separator=",")
-        return f"<{self.aval.str_short()} constant>"
+        return f"<{self.aval.short()} constant>"
 
 
 const_p = core.new_primitive("const")
@@ -590,11 +590,11 @@ def _scan_shape(*avals, program, num_consts, num_carry, length, reverse):
     body_in = program.in_avals
     for a, b in safe_zip(carry, body_in[num_consts:num_consts + num_carry]):
         if a.shape != b.shape or a.dtype != b.dtype:
-            raise TypeError(f"scan: carry input {a.str_short()} does not match the body's carry "
-                            f"{b.str_short()}")
+            raise TypeError(f"scan: carry input {a.short()} does not match the body's carry "
+                            f"{b.short()}")
     for x in xs:
         if not x.shape or x.shape[0] != length:
-            raise TypeError(f"scan: scanned input {x.str_short()} must have leading axis of "
+            raise TypeError(f"scan: scanned input {x.short()} must have leading axis of "
                             f"length {length}")
     outs = program.out_avals
     carry_out, ys = outs[:num_carry], outs[num_carry:]
@@ -815,13 +815,13 @@ cond_p = core.new_primitive("cond", multiple_results=True)
 
 def _cond_shape(index, *ops, branches):
     if index.shape != () or not dtypes.is_int(index.dtype):
-        raise TypeError(f"cond: index must be an integer scalar, got {index.str_short()}")
+        raise TypeError(f"cond: index must be an integer scalar, got {index.short()}")
     outs = branches[0].out_avals
     for b in branches[1:]:
         if [(a.shape, a.dtype) for a in b.out_avals] != [(a.shape, a.dtype) for a in outs]:
             raise TypeError("cond: branches must return the same types, got "
-                            f"{[a.str_short() for a in outs]} and "
-                            f"{[a.str_short() for a in b.out_avals]}")
+                            f"{[a.short() for a in outs]} and "
+                            f"{[a.short() for a in b.out_avals]}")
     return [a.strip_weak() if any(not bb.out_avals[i].weak_type for bb in branches) else a
             for i, a in enumerate(outs)]
 
@@ -968,12 +968,12 @@ def _while_shape(*avals, cond_program, body_program, cond_nconsts, body_nconsts)
     outs = body_program.out_avals
     for a, b in safe_zip(carry, outs):
         if a.shape != b.shape or a.dtype != b.dtype:
-            raise TypeError(f"while_loop: body output {b.str_short()} does not match the carry "
-                            f"{a.str_short()}")
+            raise TypeError(f"while_loop: body output {b.short()} does not match the carry "
+                            f"{a.short()}")
     pa = cond_program.out_avals
     if len(pa) != 1 or pa[0].shape != () or pa[0].dtype != dtypes.bool_:
         raise TypeError(f"while_loop: cond_fun must return a boolean scalar, got "
-                        f"{[a.str_short() for a in pa]}")
+                        f"{[a.short() for a in pa]}")
     return [a.strip_weak() if not b.weak_type else a for a, b in zip(carry, outs)]
 
 

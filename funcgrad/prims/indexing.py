@@ -97,7 +97,7 @@ pad_p = core.new_primitive("pad")
 def _pad_shape(x, pv, *, padding_config):
     if pv.shape != () or pv.dtype != x.dtype:
         raise TypeError(f"pad: padding value must be a scalar of dtype {x.dtype}, got "
-                        f"{pv.str_short()}")
+                        f"{pv.short()}")
     if len(padding_config) != x.ndim:
         raise TypeError(f"pad: padding_config {padding_config} does not match rank of {x.shape}")
     shape = []
@@ -269,7 +269,7 @@ def _dynamic_slice_shape(x, *starts, slice_sizes):
     for s in starts:
         if s.shape != () or not dtypes.is_int(s.dtype):
             raise TypeError(f"dynamic_slice: start indices must be integer scalars, got "
-                            f"{s.str_short()}")
+                            f"{s.short()}")
     if any(not 0 <= n <= d for n, d in zip(slice_sizes, x.shape)):
         raise TypeError(f"dynamic_slice: slice sizes {slice_sizes} invalid for {x.shape}")
     return ShapedArray(slice_sizes, x.dtype, x.weak_type)

@@ -158,14 +158,14 @@ def _pool_scatter_np(ct, x, *, computation, window_dimensions, window_strides, p
 
 def _pool_gather_shape(t, x, **params):
     if t.shape != x.shape or t.dtype != x.dtype:
-        raise TypeError(f"pool_gather: operands {t.str_short()} and {x.str_short()} differ")
+        raise TypeError(f"pool_gather: operands {t.short()} and {x.short()} differ")
     return _rw_shape(t, **params)
 
 
 def _pool_scatter_shape(ct, x, **params):
     want = _rw_shape(x, **params)
     if ct.shape != want.shape:
-        raise TypeError(f"pool_scatter: cotangent {ct.str_short()} must be {want.str_short()}")
+        raise TypeError(f"pool_scatter: cotangent {ct.short()} must be {want.short()}")
     return x.update(weak_type=False)
 
 
