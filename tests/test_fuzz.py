@@ -1069,6 +1069,31 @@ def test_a_tangent_through_a_float32_overflow_may_be_nonfinite(tail, vmap):
     assert not found, [f.detail for f in found]
 
 
+def test_a_tangent_through_std_of_a_constant_slice_may_be_nonfinite():
+    """Seed 20261913 #1: nanstd over an axis of length 1 (a constant slice: std 0, where
+    sqrt's derivative is infinite) has tangent 0 * inf = NaN in JAX 0.10.2 and funcgrad,
+    where the central difference is 0.0. The outputs of an op at such a singular point
+    (ops.SINGULAR) may now be non-finite in a jvp; a NaN planted where nothing is singular
+    is still reported (test below)."""
+    from fuzz.batch import Batch
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+    d = Dims()
+    one, n = d.new([1] * 8), d.new([9] * 8)
+    t, r = Type((one, n), "float64"), Type((one, n), "float64")
+    x = np.linspace(-1.5, 1.5, 9).reshape(1, 9)
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)],
+                   [Op("nanstd", ("x0",), {"axis": -2, "keepdims": True, "ddof": 0},
+                       ("out",), (r,))], ["out"], d, "float64",
+                   types={"x0": t, "out": r}, x64=True)
+    e = Entry(prog, Stack((), None, "jvp"), 0)
+    tangent = build_case(e, 0, e.seed).expect[1][0]
+    assert tangent.nonfinite_ok is not None and tangent.nonfinite_ok.all()
+    found = Batch([e], 0).run("reference", "eager", insts=[0])
+    assert not found, [f.detail for f in found]
+
+
 def test_a_nonfinite_tangent_with_every_value_in_range_is_still_reported(monkeypatch):
     """The rule above excuses only elements an out-of-range value reaches: with the carries
     kept in range (17 steps' worth of squares from |x| <= 0.6), a planted NaN in log's JVP

@@ -154,6 +154,32 @@ def overflowed(prog: Program, fd: dict, base: dict) -> dict:
     return out
 
 
+def singular(prog: Program, base: dict) -> dict:
+    """The top-level values of `prog` computed by an op at a point where its derivative is
+    infinite or undefined although its value is finite (ops.SINGULAR: sqrt at 0, std of a
+    constant slice), by name, every element: JAX's tangents through them are NaN or inf
+    (0 * inf from the chain rule) where the central difference is finite. Seed 20261913:
+    nanstd of an all-zero (constant) slice has tangent NaN in JAX 0.10.2 and funcgrad
+    where the central difference is 0.0."""
+    from .ops import OPS
+    out = {}
+    for op in prog.ops:
+        spec = OPS[op.name]
+        if spec.singular is None or any(isinstance(a, str) and a not in base for a in op.args):
+            continue
+        args = [base[a] if isinstance(a, str) else a.value for a in op.args]
+        outs = [base.get(o) for o in op.outs]
+        if any(o is None for o in outs):
+            continue
+        with np.errstate(all="ignore"):
+            hit = spec.singular(args, outs)
+        if hit:
+            for name, t in zip(op.outs, op.types):
+                if is_float(t.dtype):
+                    out[name] = np.ones(np.shape(base[name]), bool)
+    return out
+
+
 @dataclasses.dataclass
 class Stack:
     inner: tuple = ()            # ("ckpt",), ("jit",), ("jit_static",), ("jit_donate", i)
@@ -665,6 +691,10 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
     # although the float64 central difference is finite: such elements may be non-finite.
     left = [overflowed(prog, {t: fd_envs[t][bi] for t in FD_STEPS}, base_envs[bi])
             for bi in range(len(per_b))]
+    # and where a value came from an op at a singular point of its derivative
+    for bi in range(len(per_b)):
+        for name, mask in singular(prog, base_envs[bi]).items():
+            left[bi][name] = left[bi].get(name, False) | mask
     reach = [None] * len(fo)
     if any(left):
         poisoned = eval_all(exact=True, inputs=shifted(per_b, rows_dirs, 0.0), poison=left)
