@@ -662,3 +662,19 @@ def test_exp_where_it_underflows(dtype, request):
     assert s[4] == 0 and np.isnan(s[6])
     want = 1 / (1 + np.exp(-big[:2].astype(np.longdouble)))
     np.testing.assert_allclose(s[:2], want.astype(dt), rtol=1e-6, atol=3 * tiny)
+
+
+def test_exp_inside_a_reduction_stays_the_librarys():
+    """A map's exp is cdsl's uexp helper; an exp fused into a reduction loop (log_softmax's
+    sum of exps) calls libm's, where the helper's work cost a third of the row."""
+    x = np.zeros((8, 100), np.float32)
+    src = fg.jit(nn.log_softmax, backend="c").lower(x).source
+    red = src[src.index("reduction(+"):]
+    red = red[:red.index("}")]
+    assert "expf(" in red and "uexp_f32(" not in red
+    src = fg.jit(lambda v: fnp.exp(v) * 2.0, backend="c").lower(x).source
+    body = src[src.index("#pragma omp"):]
+    assert "uexp_f32(" in body
+    got = np.asarray(fg.jit(nn.log_softmax, backend="c")(x - 1e9 * (np.arange(100) % 2)))
+    want = np.where(np.arange(100) % 2, -1e9 - np.log(50), -np.log(50)).astype(np.float32)
+    np.testing.assert_allclose(got, np.broadcast_to(want, got.shape), rtol=1e-6)
