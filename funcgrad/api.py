@@ -738,11 +738,11 @@ class Compiled(_Stage):
     def memory_analysis(self):
         """The bytes of the arguments and results (a namespace with JAX's field names)."""
         import types
+
+        from .cost_analysis import nbytes
         return types.SimpleNamespace(
-            argument_size_in_bytes=sum(math.prod(a.shape) * a.dtype.itemsize
-                                       for a in self.program.in_avals),
-            output_size_in_bytes=sum(math.prod(a.shape) * a.dtype.itemsize
-                                     for a in self.program.out_avals),
+            argument_size_in_bytes=nbytes(self.program.in_avals),
+            output_size_in_bytes=nbytes(self.program.out_avals),
             alias_size_in_bytes=0, generated_code_size_in_bytes=0)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .ir import ClosedProgram, Lit, Program
+from .ir import Lit, Program, sub_programs
 
 _TRANSCENDENTAL = frozenset((
     "exp", "exp2", "expm1", "log", "log1p", "sin", "cos", "tan", "tanh", "logistic", "asin",
@@ -34,19 +34,9 @@ _FREE = frozenset((
     "real", "imag", "conj", "device_put"))
 
 
-def _bytes(avals) -> int:
+def nbytes(avals) -> int:
+    """The bytes of arrays of these abstract values."""
     return sum(math.prod(a.shape) * a.dtype.itemsize for a in avals)
-
-
-def _subprograms(eqn) -> list[tuple[str, Program]]:
-    out = []
-    for k, v in eqn.params.items():
-        for p in (v if isinstance(v, (tuple, list)) else (v,)):
-            if isinstance(p, ClosedProgram):
-                p = p.program
-            if isinstance(p, Program):
-                out.append((k, p))
-    return out
 
 
 def _eqn_flops(eqn) -> tuple[float, float]:
@@ -90,9 +80,9 @@ def _conv_flops(eqn) -> float:
 
 
 def _cost(program: Program) -> tuple[float, float, float]:
-    flops = trans = nbytes = 0.0
+    flops = trans = moved = 0.0
     for eqn in program.eqns:
-        subs = _subprograms(eqn)
+        subs = sub_programs(eqn)
         if subs:
             costs = [_cost(p) for _, p in subs]
             name = eqn.prim.name
@@ -103,17 +93,17 @@ def _cost(program: Program) -> tuple[float, float, float]:
                 f, t, b = max(costs)
             else:
                 f, t, b = (sum(c[i] for c in costs) for i in range(3))
-            flops, trans, nbytes = flops + f, trans + t, nbytes + b
+            flops, trans, moved = flops + f, trans + t, moved + b
             continue
         f, t = _eqn_flops(eqn)
         flops += f
         trans += t
-        nbytes += _bytes(v.aval for v in eqn.inputs if not isinstance(v, Lit)) + \
-            _bytes(v.aval for v in eqn.outputs)
-    return flops, trans, nbytes
+        moved += nbytes(v.aval for v in eqn.inputs if not isinstance(v, Lit)) + \
+            nbytes(v.aval for v in eqn.outputs)
+    return flops, trans, moved
 
 
 def cost_analysis(program: Program) -> dict[str, float]:
     """{"flops", "transcendentals", "bytes accessed"} of `program` (see the module)."""
-    flops, trans, nbytes = _cost(program)
-    return {"flops": flops, "transcendentals": trans, "bytes accessed": nbytes}
+    flops, trans, moved = _cost(program)
+    return {"flops": flops, "transcendentals": trans, "bytes accessed": moved}

@@ -272,6 +272,20 @@ def _lit_str(lit: Lit) -> str:
     return f"{s}:{lit.aval.short()}"
 
 
+def sub_programs(eqn) -> list[tuple[str, Program]]:
+    """The programs an equation's parameters hold (a scan's body, a cond's branches), each
+    with its parameter's name (`branches[1]` for one of several)."""
+    out = []
+    for k, v in eqn.params.items():
+        vs = v if isinstance(v, (tuple, list)) else (v,)
+        for i, p in enumerate(vs):
+            if isinstance(p, ClosedProgram):
+                p = p.program
+            if isinstance(p, Program):
+                out.append((k if len(vs) == 1 else f"{k}[{i}]", p))
+    return out
+
+
 def _param_str(v, names, indent) -> str:
     if isinstance(v, ClosedProgram):
         v = v.program

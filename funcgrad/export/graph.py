@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 
-from ..ir import ClosedProgram, Lit, Program, Var
+from ..ir import ClosedProgram, Lit, Program, Var, sub_programs
 
 _MAX_PARAM = 40
 _COLORS = {"input": "#dbeafe", "const": "#e5e7eb", "output": "#dcfce7", "gemm": "#fde68a",
@@ -162,18 +162,6 @@ def _eqn_label(eqn) -> str:
     return "\n".join(parts)
 
 
-def _sub_programs(eqn):
-    out = []
-    for k, v in eqn.params.items():
-        vs = v if isinstance(v, (tuple, list)) else (v,)
-        for i, p in enumerate(vs):
-            if isinstance(p, ClosedProgram):
-                p = p.program
-            if isinstance(p, Program):
-                out.append((k if len(vs) == 1 else f"{k}[{i}]", p))
-    return out
-
-
 def _emit_eqns(dot, prog, sources, plan, indent="  "):
     clusters: dict[int, list] = {}
     kinds: dict[int, str] = {}
@@ -183,7 +171,7 @@ def _emit_eqns(dot, prog, sources, plan, indent="  "):
         kind = "eqn"
         if info is not None and info[1] in ("gemm", "conv", "host"):
             kind = info[1]
-        subs = _sub_programs(eqn)
+        subs = sub_programs(eqn)
         target = dot.lines
         if info is not None and info[1] not in ("gemm", "conv", "host"):
             target = clusters.setdefault(info[0], [])
