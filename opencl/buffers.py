@@ -290,7 +290,8 @@ class DeviceBuffer:
 
     def to_host_async(self) -> Callable[[], np.ndarray]:
         """Enqueue a copy of the contents into a new NumPy array and return at once; the
-        returned function waits for the copy and returns the (read-only) array."""
+        returned function waits for the copy, marks the buffer ready and returns the
+        (read-only) array."""
         out = np.empty(self.shape, dtype=self.dtype)
         event = None
         if self.nbytes:
@@ -301,6 +302,8 @@ class DeviceBuffer:
         def wait() -> np.ndarray:
             if event is not None:
                 event.wait()
+            # (the read ran after the commands that wrote the buffer: the queue is in order)
+            self._ready = True
             out.flags.writeable = False
             return out
         return wait
