@@ -482,24 +482,35 @@ def to_array(x, dtype=None) -> Array:
     if isinstance(x, Array):
         return x
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
-        dt = dtypes.python_scalar_dtype(x) if dtype is None else \
-            dtypes.canonicalize_value(dtype)
-        if isinstance(x, int) and not isinstance(x, bool) and dtypes.is_int(dt):
-            info = dtypes.iinfo(dt)      # knows int4, ... (np.iinfo does not)
-            if not info.min <= x <= info.max:
-                raise OverflowError(f"Python int {x} is too large for {dt}")
-        # (a Python bool is strong, as in JAX: bool is the lattice's bottom, nothing to
-        # defer to)
+        if dtype is None:
+            dt = dtypes.python_scalar_dtype(x)
+            if isinstance(x, int) and not isinstance(x, bool) and dtypes.is_int(dt):
+                info = dtypes.iinfo(dt)
+                if not info.min <= x <= info.max:
+                    raise OverflowError(f"Python int {x} too large to convert to {dt}")
+        else:
+            dt = dtypes.canonicalize_value(dtype)
+        # NumPy refuses a Python int outside an explicit dtype's range (OverflowError) and
+        # wraps it into ml_dtypes' int4, ...: JAX converts with the same np.asarray.
+        # (A Python bool is strong, as in JAX: bool is the lattice's bottom.)
         return ArrayImpl(np.asarray(x, dt), ShapedArray((), dt, type(x) is not bool))
     if isinstance(x, (list, tuple)) and any(isinstance(e, Array) for e in _flat_seq(x)):
         raise TypeError("internal: use funcgrad.numpy.asarray for sequences of arrays")
     v = np.asarray(x)
-    if v.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
-        v = v.astype(dtypes.DEFAULT_FLOAT)
-    elif v.dtype == np.int64 and not isinstance(x, (np.ndarray, np.generic)):
-        v = v.astype(dtypes.DEFAULT_INT)
-    dt = dtypes.canonicalize_value(v.dtype) if dtype is None else dtypes.canonicalize(dtype)
-    v = np.array(v, dtype=dt, order="C")
+    numpy_value = isinstance(x, (np.ndarray, np.generic))
+    if dtype is not None:
+        dt = dtypes.canonicalize(dtype)
+    elif v.dtype == np.float64 and not numpy_value:
+        dt = dtypes.DEFAULT_FLOAT
+    elif v.dtype == np.int64 and not numpy_value:
+        dt = dtypes.DEFAULT_INT
+    else:
+        dt = dtypes.canonicalize_value(v.dtype)
+    # A NumPy array is cast (wrapping, as JAX's device_put does); anything else (lists of
+    # Python scalars) is converted straight to the dtype, as JAX's np.asarray(object, dtype)
+    # is: a Python int out of its range raises OverflowError instead of wrapping, and 2**31
+    # becomes float32 2147483648.0, not int32's -2147483648 first.
+    v = np.array(v if numpy_value else x, dtype=dt, order="C")
     v.flags.writeable = False
     return ArrayImpl(v, ShapedArray(v.shape, dt, False))
 

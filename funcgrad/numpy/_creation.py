@@ -31,12 +31,30 @@ def asarray(a, dtype=None, order=None, *, copy=None):
     "C", "A" or "K" (funcgrad arrays are row-major); `copy` is accepted (arrays are
     immutable, so a copy is never observable)."""
     _check_order("asarray", order)
+    return _converted("asarray", a, dtype)
+
+
+def _converted(name, a, dtype):
+    try:
+        return _asarray(a, dtype)
+    except OverflowError as e:
+        raise OverflowError(
+            f"{name}: {e} (JAX raises too; to wrap around, cast a NumPy array: "
+            f"jnp.{name}(np.array(values), dtype))"
+        ) from None
+
+
+def _asarray(a, dtype):
     if isinstance(a, Array):
         return a if dtype is None else astype(a, dtype)
     if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array)
                                                      for e in _core._flat_seq(a)):
-        return stack([asarray(e) for e in a]) if dtype is None else astype(
-            stack([asarray(e) for e in a]), dtype)
+        # JAX's recursion: the leaves' promotion (weak types included) fixes the dtype, then
+        # each element converts to it (a Python int leaf out of its range raises), and the
+        # result is strongly typed.
+        if dtype is None:
+            dtype = _dt.result_type(*_core._flat_seq(a))
+        return stack([_asarray(e, dtype) for e in a])
     if isinstance(a, (bool, int, float, complex)) and not isinstance(a, _np.generic) \
             and dtype is None:
         return _core.to_array(a)
@@ -88,10 +106,9 @@ def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
                             f"{len(args) + 2} were given")
         copy, order, ndmin = (list(args) + [copy, order, ndmin][len(args):])[:3]
     _check_order("array", order)
-    a = object
     # A Python scalar gives a weakly typed array, as in JAX (jnp.array(3.0) * a float16
     # array is float16); asarray does that.
-    x = asarray(a, dtype)
+    x = _converted("array", object, dtype)
     while x.ndim < ndmin:
         x = expand_dims(x, 0)
     return x
