@@ -1600,10 +1600,42 @@ def _index_dtype(*xs):
     return _dtypes.int32
 
 
-def map(f: _Callable, xs, batch_size=None):
-    """`stack([f(x) for x in xs])` as a scan."""
-    _, ys = scan(lambda c, x: (c, f(x)), (), xs)
-    return ys
+def map(f: _Callable, xs, *, batch_size=None):
+    """`stack([f(x) for x in xs])` as a scan. With `batch_size=k`, as JAX does: a scan over
+    batches of k elements, each mapped by `vmap(f)`, then one more `vmap(f)` over the
+    remainder (so `f` is traced twice when k does not divide the length); `batch_size=0`
+    is one `vmap` over everything."""
+    if batch_size is None:
+        _, ys = scan(lambda c, x: (c, f(x)), (), xs)
+        return ys
+    batch_size = _operator.index(batch_size)
+    if batch_size < 0:
+        raise ValueError(f"lax.map: batch_size must be >= 0 (0 maps everything in one vmap), "
+                         f"got {batch_size}")
+    leaves, tree = _tree_flatten(xs)
+    if not leaves:
+        _, ys = scan(lambda c, x: (c, f(x)), (), xs)     # scan's error: nothing to map over
+        return ys
+    leaves = _leaf_arrays(leaves)
+    if any(x.ndim == 0 for x in leaves):
+        raise ValueError("lax.map: mapped inputs (xs) must have a leading axis, got a scalar")
+    if len({x.shape[0] for x in leaves}) > 1:
+        raise ValueError(f"lax.map: mapped inputs have inconsistent leading sizes "
+                         f"{sorted({x.shape[0] for x in leaves})}")
+    from .api import vmap
+    n = leaves[0].shape[0]
+    num_batches, remainder = (0, n) if batch_size == 0 else divmod(n, batch_size)
+    cut = num_batches * batch_size
+    if num_batches == 0:
+        return vmap(f)(xs)
+    batched = [_st.reshape(_ix.slice_in_dim(x, 0, cut), (num_batches, batch_size)
+                           + x.shape[1:]) for x in leaves]
+    _, ys = scan(lambda c, x: (c, vmap(f)(x)), (), _tree_unflatten(tree, batched))
+    ys = _tree_map(lambda y: _st.reshape(y, (cut,) + y.shape[2:]), ys)
+    if not remainder:
+        return ys
+    rest = vmap(f)(_tree_unflatten(tree, [_ix.slice_in_dim(x, cut, n) for x in leaves]))
+    return _tree_map(lambda y, r: _ix.concatenate([y, r], 0), ys, rest)
 
 
 def associative_scan(fn, elems, reverse=False, axis=0):

@@ -556,6 +556,55 @@ def test_scan_passes_scalar_slices_through():
     close(ys[0], [0.0, 1.0, 2.0])
 
 
+def test_lax_map_with_batch_size_vmaps_batches_as_jax():
+    # JAX 0.10.2 scans over batches of batch_size, each vmap(f), then vmaps the remainder
+    # (f traced twice when the size does not divide the length); funcgrad mapped one
+    # element at a time. A callback with vmap_method="expand_dims" sees the batches.
+    seen = []
+
+    def cb(v):
+        seen.append(np.shape(v))
+        return np.asarray(v) * 2
+
+    def f(v):
+        return fg.pure_callback(cb, fg.ShapeDtypeStruct(v.shape, v.dtype), v,
+                                vmap_method="expand_dims")
+
+    xs = fnp.arange(7.0)
+    for run in (lambda x: lax.map(f, x, batch_size=3),
+                fg.jit(lambda x: lax.map(f, x, batch_size=3))):
+        seen.clear()
+        close(run(xs), 2 * np.arange(7.0))
+        assert sorted(seen) == [(1,), (3,), (3,)]
+    for batch_size, shapes in ((0, [(7,)]), (7, [(7,)]), (12, [(7,)]), (None, [()] * 7)):
+        seen.clear()
+        close(lax.map(f, xs, batch_size=batch_size), 2 * np.arange(7.0))
+        assert seen == shapes, batch_size
+    # traces: batch_size=3 of 10 traces f for the batches and for the remainder (JAX's
+    # docstring: "inner shape" printed twice); 5 of 10 and 0 trace it once
+    for batch_size, want in ((3, 2), (5, 1), (0, 1), (12, 1)):
+        traced = []
+        ys = lax.map(lambda v: (traced.append(v.shape), {"a": v + 1, "b": v.sum()})[1],
+                     fnp.ones((10, 3, 4)), batch_size=batch_size)
+        assert len(traced) == want and all(t == (3, 4) for t in traced), batch_size
+        assert ys["a"].shape == (10, 3, 4) and ys["b"].shape == (10,)
+    g = fg.grad(lambda x: lax.map(lambda v: v ** 3, x, batch_size=3).sum())(xs)
+    close(g, 3 * np.arange(7.0) ** 2)
+    assert lax.map(lambda v: v, fnp.zeros((0, 2)), batch_size=3).shape == (0, 2)
+
+
+def test_lax_map_batch_size_is_keyword_only_and_checked():
+    xs = fnp.arange(5.0)
+    with pytest.raises(TypeError):
+        lax.map(lambda v: v, xs, 2)                   # keyword-only in JAX
+    with pytest.raises(TypeError):
+        lax.map(lambda v: v, xs, batch_size=2.0)
+    with pytest.raises(ValueError, match="batch_size must be >= 0"):
+        lax.map(lambda v: v, xs, batch_size=-2)
+    with pytest.raises(ValueError, match="inconsistent leading sizes"):
+        lax.map(lambda v: v[0] + v[1], (xs, fnp.arange(4.0)), batch_size=2)
+
+
 def test_numpy_float64_data_in_a_scan_carry_without_x64():
     """64-bit types off (the default): a float64 NumPy input is float32, so a Python-float
     carry and float64 data meet as float32 (no f32 -> f64 carry error)."""
