@@ -32,6 +32,10 @@ LIBMVEC_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "pow", "log1p", "expm
 
 _PRECISE = {"f32": np.float32, "f16": np.float16}
 
+# Functions whose Dialect.helper_calls helper is not used inside a reduction loop (see
+# _Printer.fn_name)
+_LIBRARY_IN_REDUCTIONS = frozenset({"exp"})
+
 # Generic names of the C99 <complex.h> functions: a Call of one of these with a complex
 # first argument renders as the complex function (exp -> cexpf / cexp). fabs is the
 # magnitude (cabs, a real result), arg the phase angle.
@@ -67,8 +71,8 @@ class Dialect:
     restrict_keyword: str = "restrict"
     math_suffix: dict = field(default_factory=dict, hash=False)
     math_names: dict = field(default_factory=dict, hash=False)
-    # (fn, type) -> the cdsl.helpers helper every such call renders as (C99: exp, whose
-    # vector libm is slow where it underflows)
+    # (fn, type) -> the cdsl.helpers helper every such call renders as (C99: exp and log,
+    # whose vector libm is slow where exp underflows and at log's zeros and subnormals)
     helper_calls: dict = field(default_factory=dict, hash=False)
     parallel_loop: str = "openmp"
     parallel_index: str = ""
@@ -111,7 +115,8 @@ C99 = Dialect(
                 "bf16": "uint16_t"},
     function_qualifier="static inline",
     math_suffix={"f32": "f"},
-    helper_calls={("exp", "f32"): "uexp_f32", ("exp", "f64"): "uexp_f64"},
+    helper_calls={("exp", "f32"): "uexp_f32", ("exp", "f64"): "uexp_f64",
+                  ("log", "f32"): "ulog_f32"},
     parallel_loop="openmp",
     # Waking a sleeping OpenMP team and joining it costs ~5-30 us; below ~64k statements
     # (~10-30 us of vectorised work) a second thread does not pay for it.
@@ -297,9 +302,12 @@ class _Printer:
             return self.renames[call.fn]
         arg_t = call.args[0].type if call.args else call.type
         tname = getattr(arg_t, "name", "")
-        # (inside a reduction loop a call stays the library's: there the helper cost a third
-        # of a row's time, log_softmax's sum of exps 2.8 -> 3.9 ms on AMD Zen 4)
-        helper = None if self.reduction_depth else self.d.helper_calls.get((call.fn, tname))
+        # (inside a reduction loop exp stays the library's: there the helper cost a third of
+        # a row's time, log_softmax's sum of exps 2.8 -> 3.9 ms on AMD Zen 4; log's helper
+        # stays, an entropy's sum of p * log(p) meets the zeros it is there for)
+        helper = self.d.helper_calls.get((call.fn, tname))
+        if self.reduction_depth and call.fn in _LIBRARY_IN_REDUCTIONS:
+            helper = None
         override = helper or self.d.math_names.get((call.fn, tname))
         if override is not None:
             return override
@@ -507,7 +515,7 @@ _CHEAP_CALLS = frozenset(UNARY_MATH + BINARY_MATH + (
 _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
                             "cisfinite", "cexp", "bfround", "bfload", "bfstore",
-                            "hround", "hload", "hstore", "uexp"))
+                            "hround", "hload", "hstore", "uexp", "ulog"))
 
 
 def _cheap_call(fn: str) -> bool:

@@ -52,8 +52,8 @@ _RESERVED = {"memcpy", "memcmp", "memset", "fopen", "fread", "fwrite", "fclose",
 
 # The C99 dialect without parallel loops, libmvec declarations or BLAS: what runs on any
 # C99 compiler with only libm. Entry points (`kernel=True`) become file-local functions.
-# exp stays libm's (the jit's exp helper works around glibc's vector exp and uses a GCC
-# builtin).
+# exp and log stay libm's (the jit's helpers work around glibc's vector exp and log and use GCC
+# builtins).
 SERIAL_C99 = dataclasses.replace(
     cdsl.C99, name="c99-serial", parallel_loop="serial", simd_math=(), blas_include="",
     preamble=(), kernel_qualifier="static", helper_calls={})
