@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 
-from . import dtypes, tree, tree_util
+from . import dtypes, errors, tree, tree_util
 from .core import Array, ShapedArray, ConcretizationTypeError, UnexpectedTracerError
 from .prims import (callbacks, control, elementwise, indexing, linalg, reductions,  # noqa: F401
                     special, structural, windows)
@@ -51,8 +51,8 @@ __all__ = [
     "debug_infs", "debug_nans", "default_backend", "default_matmul_precision",
     "default_prng_impl", "device_count", "device_get",
     "device_put", "devices", "disable_jit", "dtypes", "effects_barrier", "enable_checks",
-    "enable_x64", "ensure_compile_time_eval", "eval_shape", "experimental", "float0", "grad",
-    "hessian",
+    "enable_x64", "ensure_compile_time_eval", "errors", "eval_shape", "experimental", "float0",
+    "grad", "hessian",
     "host_count", "host_id", "host_ids", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "lax",
     "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
     "make_ir", "make_jaxpr", "named_call", "named_scope", "nn", "numpy",

@@ -97,7 +97,7 @@ def compile_when_recurring(fn, eager_calls=lambda: math.inf, size_at_once=lambda
             jitted.put(skey, j)
         try:
             return j(*dyn)
-        except core.ConcretizationTypeError:
+        except core.CONCRETE_VALUE_ERRORS:
             jitted.put(skey, False)           # it reads an array's value: stays eager
             return fn(*args, **kwargs)
     return wrapper

@@ -566,9 +566,10 @@ class _HashableStatic:
         try:
             self.h = hash(val)
         except TypeError:
-            raise TypeError(f"{what} must be hashable to be a static argument of jit, got "
-                            f"{type(val).__name__}: {val!r:.80}. Make it a tuple, or pass it "
-                            "as a traced (array) argument instead.") from None
+            raise core.TypeOrValueError(         # JAX: ValueError; Python: TypeError
+                f"{what} must be hashable to be a static argument of jit, got "
+                f"{type(val).__name__}: {val!r:.80}. Make it a tuple, or pass it as a traced "
+                "(array) argument instead.") from None
         self.val = val
 
     def __hash__(self):

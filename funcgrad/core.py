@@ -26,12 +26,55 @@ class FuncgradError(Exception):
     """Base class of funcgrad's own errors."""
 
 
-class ConcretizationTypeError(FuncgradError, TypeError):
-    pass
+# JAX's error classes (jax.errors), with its hierarchy, so that a ported program's `except`
+# clauses catch what they catch in JAX.
+class JAXTypeError(FuncgradError, TypeError):
+    """Base of the errors JAX raises as TypeError."""
 
 
-class UnexpectedTracerError(FuncgradError):
-    pass
+class JAXIndexError(FuncgradError, IndexError):
+    """Base of the errors JAX raises as IndexError."""
+
+
+class ConcretizationTypeError(JAXTypeError):
+    """A traced value was used where a concrete Python value is needed."""
+
+
+class TracerBoolConversionError(ConcretizationTypeError):
+    """bool() of a traced value (a Python `if`/`while` on it)."""
+
+
+class TracerIntegerConversionError(JAXTypeError):
+    """A traced value used as a Python integer index (`__index__`: `range(n)`, `lst[i]`)."""
+
+
+class TracerArrayConversionError(JAXTypeError):
+    """A traced value converted to a NumPy array."""
+
+
+class NonConcreteBooleanIndexError(JAXIndexError):
+    """A boolean mask index that is traced: the result's shape would depend on values."""
+
+
+class UnexpectedTracerError(JAXTypeError):
+    """A tracer used outside the transformation that made it (a leaked tracer)."""
+
+
+class KeyReuseError(JAXTypeError):
+    """JAX's error for a PRNG key used twice under its key-reuse checker (funcgrad has no
+    such checker, so it never raises it; it exists for `except` clauses)."""
+
+
+# What reading a traced value as a Python or NumPy value raises.
+CONCRETE_VALUE_ERRORS = (ConcretizationTypeError, TracerIntegerConversionError,
+                         TracerArrayConversionError, NonConcreteBooleanIndexError)
+
+
+class TypeOrValueError(FuncgradError, TypeError, ValueError):
+    """An error JAX raises as TypeError at some entry points and as ValueError at others
+    (shape mismatches: `x + y` gives TypeError, `jnp.where` ValueError; an unhashable
+    static argument, ValueError, where Python's convention is TypeError): both `except`
+    clauses catch it."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -426,10 +469,10 @@ class Tracer(Array):
     def full_lower(self):
         return self
 
-    def _concrete_or_raise(self, what: str):
+    def _concrete_or_raise(self, what: str, error=None):
         val = self._trace.to_concrete(self)
         if val is None:
-            raise ConcretizationTypeError(
+            raise (error or ConcretizationTypeError)(
                 f"Abstract tracer value {self.aval.short()} encountered where a concrete "
                 f"value is needed ({what}). Inside `jit`/`vmap`/`make_ir`, a traced value has no "
                 "Python value: use `funcgrad.lax.cond`/`lax.switch`/`fnp.where` instead of a "
@@ -438,7 +481,7 @@ class Tracer(Array):
         return val
 
     def __bool__(self):
-        return bool(self._concrete_or_raise("bool() / Python `if`"))
+        return bool(self._concrete_or_raise("bool() / Python `if`", TracerBoolConversionError))
 
     def __int__(self):
         return int(self._concrete_or_raise("int()"))
@@ -447,10 +490,12 @@ class Tracer(Array):
         return float(self._concrete_or_raise("float()"))
 
     def __index__(self):
-        return operator.index(self._concrete_or_raise("use as a Python index"))
+        return operator.index(self._concrete_or_raise("use as a Python index",
+                                                      TracerIntegerConversionError))
 
     def __array__(self, dtype=None, copy=None):
-        v = self._concrete_or_raise("np.asarray() / conversion to NumPy")
+        v = self._concrete_or_raise("np.asarray() / conversion to NumPy",
+                                    TracerArrayConversionError)
         return np.asarray(v, dtype=dtype)
 
     def item(self, *args):

@@ -62,7 +62,8 @@ def test_concrete_conversions_under_jit(conv):
 
 
 def test_numpy_conversion_under_jit():
-    with pytest.raises(fg.ConcretizationTypeError, match="np.asarray"):
+    # JAX's class for it: TracerArrayConversionError (a TypeError, not a concretization one)
+    with pytest.raises(fg.errors.TracerArrayConversionError, match="np.asarray"):
         fg.jit(lambda x: np.asarray(x) * 2)(fnp.ones(2))
 
 
@@ -249,3 +250,62 @@ def test_lax_scalar_that_would_change_value_raises():
         fg.jit(lambda i: lax.add(i, 2.5))(np.array([1, 2], np.int32))
     np.testing.assert_array_equal(fg.jit(lambda b: lax.lt(b, 1))(b), [False, True])
     np.testing.assert_allclose(fg.jit(lambda x: lax.add(x, 0.1))(np.ones(2, np.float32)), 1.1)
+
+
+def test_jax_errors_classes_and_hierarchy():
+    # JAX 0.10.2's jax.errors: a ported `except jax.errors.X` needs funcgrad.errors.X (it
+    # was missing), raised where JAX raises it, with JAX's bases
+    err = fg.errors
+    assert issubclass(err.TracerBoolConversionError, err.ConcretizationTypeError)
+    assert issubclass(err.ConcretizationTypeError, TypeError)
+    assert issubclass(err.TracerIntegerConversionError, TypeError)
+    assert not issubclass(err.TracerIntegerConversionError, err.ConcretizationTypeError)
+    assert issubclass(err.TracerArrayConversionError, TypeError)
+    assert issubclass(err.NonConcreteBooleanIndexError, IndexError)
+    assert issubclass(err.UnexpectedTracerError, TypeError)
+    assert err.ConcretizationTypeError is fg.ConcretizationTypeError
+    x = fnp.array([1.0, -2.0, 3.0])
+    with pytest.raises(err.TracerBoolConversionError):
+        fg.jit(lambda v: v if v > 0 else -v)(1.0)
+    with pytest.raises(err.TracerIntegerConversionError):
+        fg.jit(lambda n: sum(range(n)))(4)
+    with pytest.raises(err.TracerArrayConversionError):
+        fg.jit(lambda v: np.sin(np.asarray(v)))(x)
+    with pytest.raises(err.ConcretizationTypeError):
+        fg.jit(lambda v: int(v))(2.0)
+    with pytest.raises(err.NonConcreteBooleanIndexError):
+        fg.jit(lambda v: v[v > 0])(x)
+    with pytest.raises(err.NonConcreteBooleanIndexError):
+        fg.vmap(lambda v: v[v > 0])(fnp.ones((2, 3)))
+
+
+def test_boolean_mask_under_grad_is_concrete():
+    # JAX indexes with a mask computed from grad's or jvp's tracers (their values are
+    # known); funcgrad raised
+    x = fnp.array([1.0, -2.0, 3.0])
+    np.testing.assert_array_equal(fg.grad(lambda v: v[v > 0].sum())(x), [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(fg.jacfwd(lambda v: v[v > 0])(x),
+                                  [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def test_errors_jax_raises_as_another_class():
+    # JAX 0.10.2's classes: ValueError for reverse mode through while_loop and an unhashable
+    # static argument, TypeError for x + y, concatenate and matmul shape mismatches and a
+    # negative dimension (funcgrad's NumPy-style ValueError is kept as a second base),
+    # ValueError for einsum label sizes (funcgrad reached dot_general's TypeError)
+    with pytest.raises(ValueError, match="while_loop"):
+        fg.grad(lambda v: lax.while_loop(lambda c: c < 10.0, lambda c: c * 2.0, v))(1.5)
+    for error in (TypeError, ValueError):
+        with pytest.raises(error, match="hashable"):
+            fg.jit(lambda v, s: v * len(s), static_argnums=1)(1.0, [1, 2])
+        with pytest.raises(error, match="broadcast"):
+            fnp.ones(3) + fnp.ones(4)
+        with pytest.raises(error, match="number of dimensions"):
+            fnp.concatenate([fnp.ones(3), fnp.ones((2, 2))])
+        with pytest.raises(error, match="core dimension"):
+            fnp.ones(3) @ fnp.ones((4, 2))
+        with pytest.raises(error, match="negative dimensions"):
+            fnp.zeros((2, -1))
+    with pytest.raises(ValueError, match="size of label 'i' for operand 1 \\(3\\)"):
+        fnp.einsum("i,i->", fnp.ones(3), fnp.ones(4))
+    np.testing.assert_array_equal(fnp.einsum("ij,j->i", fnp.ones((2, 1)), fnp.ones(1)), [1, 1])

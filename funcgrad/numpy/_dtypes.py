@@ -12,7 +12,7 @@ import numpy as _np
 
 from .. import config as _config
 from .. import dtypes as _dt
-from ..core import Array, ArrayImpl, ShapedArray
+from ..core import Array, ArrayImpl, ShapedArray, TypeOrValueError
 from ..prims import elementwise as _ew
 from ..prims import structural as _st
 
@@ -190,8 +190,8 @@ def _promote_general(name, args, to_float):
     try:
         shape = _np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"{name}: operands could not be broadcast together with shapes "
-                         f"{' '.join(str(s) for s in shapes)}") from None
+        raise TypeOrValueError(f"{name}: operands could not be broadcast together with shapes "
+                               f"{' '.join(str(s) for s in shapes)}") from None
     return [a if a.shape in (shape, ()) else _st.broadcast_to(a, shape) for a in out]
 
 

@@ -95,12 +95,14 @@ def _normalize_index(idx, ndim):
                                      f"type, got {e.dtype}")
             out.append(asarray(e))
         elif isinstance(e, Array) and e.dtype == _dt.bool_:
-            if isinstance(e, Tracer):
-                raise IndexError(
+            # a mask of grad's or jvp's tracers has a concrete value (JAX indexes with it)
+            mask = e._trace.to_concrete(e) if isinstance(e, Tracer) else _np.asarray(e)
+            if mask is None:
+                raise _core.NonConcreteBooleanIndexError(
                     "boolean mask indexing needs a concrete mask, but it is traced (inside "
-                    "jit/vmap/grad): its result shape would depend on the values. Use "
-                    "fnp.where(mask, x, 0) or x * mask instead.")
-            out.extend(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(e)))
+                    "jit/vmap): its result shape would depend on the values. Use "
+                    "fnp.where(mask, x, 0) or x * mask instead, or jnp.nonzero(mask, size=).")
+            out.extend(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(mask)))
         else:
             out.append(e)
     n_ell = builtins.sum(1 for e in out if e is Ellipsis)

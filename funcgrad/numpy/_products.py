@@ -9,6 +9,7 @@ import string as _string
 import numpy as _np
 
 from .. import dtypes as _dt
+from ..core import TypeOrValueError
 from ..prims import linalg as _la
 from ..prims import reductions as _rd
 from ..prims import structural as _st
@@ -81,7 +82,8 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     if (x1 and y.ndim <= 2) or (y1 and x.ndim <= 2):
         # a vector with a vector or a matrix: one contraction, no reshapes
         if x.shape[-1] != y.shape[0 if y1 else -2]:
-            raise ValueError(f"matmul: input operand 1 has a mismatch in its core dimension "
+            raise TypeOrValueError(f"matmul: input operand 1 has a mismatch in its core "
+                                   f"dimension "
                              f"0, with gufunc signature (n?,k),(k,m?)->(n?,m?) (size "
                              f"{y.shape[0 if y1 else -2]} is different from {x.shape[-1]}); "
                              f"shapes {shapes[0]} and {shapes[1]}")
@@ -91,7 +93,8 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     if y1:
         y = reshape(y, (y.shape[0], 1))
     if x.shape[-1] != y.shape[-2]:
-        raise ValueError(f"matmul: input operand 1 has a mismatch in its core dimension 0, "
+        raise TypeOrValueError(f"matmul: input operand 1 has a mismatch in its core "
+                               f"dimension 0, "
                          f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {y.shape[-2]} "
                          f"is different from {x.shape[-1]}); shapes {shapes[0]} and "
                          f"{shapes[1]}")
@@ -200,6 +203,14 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
         if len(spec) != op.ndim:
             raise ValueError(f"einsum: spec {spec!r} does not match operand of shape {op.shape}")
         specs.append(spec)
+    sizes = {}
+    for i, (spec, op) in enumerate(zip(specs, ops)):
+        for c, n in dict(zip(reversed(spec), reversed(op.shape))).items():
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
+                raise ValueError(f"einsum: size of label '{c}' for operand {i} ({sizes[c]}) "
+                                 f"does not match previous terms ({n})")
     if out is None:
         counts = {}
         for s in specs:

@@ -8,7 +8,7 @@ import builtins
 
 import numpy as _np
 
-from ..core import Array
+from ..core import Array, TypeOrValueError
 from ..prims import indexing as _ix
 from ..prims import structural as _st
 
@@ -205,7 +205,8 @@ def concatenate(arrays, axis=0, dtype=None):
     nd = arrs[0].ndim
     for a in arrs:
         if a.ndim != nd:
-            raise ValueError("concatenate: all the input arrays must have the same number of "
+            raise TypeOrValueError("concatenate: all the input arrays must have the same "
+                                   "number of "
                              f"dimensions, got shapes {[b.shape for b in arrs]}")
     return _ix.concatenate(arrs, _axis(axis, nd, "concatenate"))
 

@@ -1010,7 +1010,7 @@ def _while_jvp(primals, tangents, *, cond_program, body_program, cond_nconsts, b
 
 
 def _while_reverse_error():
-    return NotImplementedError(
+    return ValueError(        # JAX's class
         "Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with "
         "a dynamic trip count. Use lax.scan, or lax.fori_loop with Python-int bounds (which "
         "is implemented with scan), or forward mode (jvp/jacfwd).")

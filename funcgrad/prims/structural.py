@@ -57,9 +57,12 @@ def canonical_shape(shape, name, allow_unknown=False):
             raise TypeError(f"{name}: shape must contain only integers, got {tuple(dims)!r} "
                             f"(dimension {d!r} of type {type(d).__name__}); use int(...) "
                             "if a float size is intended")
+        if isinstance(d, core.Tracer):
+            d = d._concrete_or_raise(f"{name}: a dimension of the shape")
         d = operator.index(d)
         if d < 0 and not (allow_unknown and d == -1):
-            raise ValueError(f"{name}: negative dimensions are not allowed, got {tuple(dims)}")
+            raise core.TypeOrValueError(     # JAX: TypeError; NumPy: ValueError
+                f"{name}: negative dimensions are not allowed, got {tuple(dims)}")
         out.append(d)
     return tuple(out)
 
