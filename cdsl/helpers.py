@@ -58,9 +58,10 @@ def _uexp(name, t):
     render.fn_name).
 
     float64 calls libm's exp on an argument moved into the normal range: such an `a` is
-    clamped to `floor` (below which exp rounds to 0 anyway) and shifted by C, and the
-    result scaled by e^-C; a + C is exact (C is a multiple of a's ulp there and the sum
-    stays in a's binade), so only the product rounds. The argument is chosen by blending
+    shifted by C and the result scaled by e^-C; below `floor` (where exp rounds to 0) the
+    argument is 0 and the result 0 (a product that underflows takes a microcode assist).
+    a + C is exact (C is a multiple of a's ulp there and the sum stays in a's binade), so
+    only the product rounds. The argument is chosen by blending
     bit patterns: written as a select, gcc moves the select past the call and calls exp on
     both arguments, the raw one too. NaN fails `a < lo` and stays NaN."""
     if t.name == "f32":
@@ -69,12 +70,12 @@ def _uexp(name, t):
     nb = 4 if ct == "float" else 8
     return _raw_fn(name, (("a", t),), t, (
         f"{it} m = -({it})(a < {lo});",
-        f"{ct} s = ((a < {floor}) ? {floor} : a) + {shift};",
+        f"{ct} s = ((a < {floor}) ? -{shift} : a) + {shift};",
         f"{it} ab, sb; __builtin_memcpy(&ab, &a, {nb}); __builtin_memcpy(&sb, &s, {nb});",
         f"{it} yb = (sb & m) | (ab & ~m);",
         f"{ct} y; __builtin_memcpy(&y, &yb, {nb});",
         f"{ct} e = exp{'f' if ct == 'float' else ''}(y);",
-        f"return (a < {lo}) ? e * {scale} : e;"))
+        f"return (a < {floor}) ? 0.0 : ((a < {lo}) ? e * {scale} : e);"))
 
 
 def _exp_poly_f32():
@@ -112,7 +113,10 @@ def _uexp_f32_lines():
     plain = ("float r = x - n * 0.693359375f;", f"r = r + n * {-float(ln2_lo[:-1])!r}f;",
              f"float q = {c6} * r + {c5};", f"q = q * r + {c4};", f"q = q * r + {c3};",
              f"q = q * r + {c2};", "float p = 1.0f + (q * (r * r) + r);")
-    return (("float x = (a < -104.0f) ? -104.0f : a;", "x = (x > 88.8f) ? 88.8f : x;",
+    # (below -104 the result is 0, selected at the end; x = 0 there rather than a clamp to
+    # -104, whose product underflows: a microcode assist on AMD Zen 4, 1.8 against 0.7 ns
+    # an element in a row of exps half of which are masked)
+    return (("float x = (a < -104.0f) ? 0.0f : a;", "x = (x > 88.8f) ? 88.8f : x;",
              "float xn = (x < 89.0f) ? x : 0.0f;          /* NaN: n = 0, p is NaN */",
              f"float n = __builtin_rintf(xn * {inv_ln2});",
              "#ifdef FP_FAST_FMAF") + fma + ("#else",) + plain + ("#endif",

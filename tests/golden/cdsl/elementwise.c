@@ -10,7 +10,7 @@ float log1pf(float);
 float tanhf(float);
 
 static inline float uexp_f32(float a) {
-    float x = (a < -104.0f) ? -104.0f : a;
+    float x = (a < -104.0f) ? 0.0f : a;
     x = (x > 88.8f) ? 88.8f : x;
     float xn = (x < 89.0f) ? x : 0.0f;          /* NaN: n = 0, p is NaN */
     float n = __builtin_rintf(xn * 1.4426950216293335f);
