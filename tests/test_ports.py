@@ -223,6 +223,10 @@ TOLERANCES = {
     ("bf16_master_weights", "bf16_master_w2"): {"rtol": 2e-3, "atol_scale": 5e-4},
     ("bf16_master_weights", "f16_losses"): {"rtol": 2e-3},
     ("bf16_master_weights", "f16_master_b1"): {"rtol": 2e-3, "atol_scale": 1e-3},
+    # XLA's float32 lgamma is not exactly 0 at 1 and 2 (JAX's gammaln(1.0) is 4.8e-7, its
+    # betaln(1, 1) 9.5e-7); funcgrad's is. Log densities that subtract them are off by that.
+    ("distribution_supports", "beta_logpdf_one"): {"atol": 1e-6},
+    ("distribution_supports", "poisson_logpmf_rate0"): {"atol": 5e-7},
 }
 
 # half_precision_ops: bfloat16/float16 elementwise results agree with JAX's to an ulp of the

@@ -129,6 +129,16 @@ def test_invalid_parameters_give_nan_as_jax(x64):
     assert float(fst.binom.logpmf(4.0, 4.0, 1.0)) == 0.0       # p = 1: certain
 
 
+def test_norm_with_a_negative_scale_is_jax_formula(x64):
+    # JAX 0.10.2's norm.logpdf squares the scale: scale=-1 is scale=1 (-1.4189385 at 1.0,
+    # -2.9189385 at 2.0); SciPy and funcgrad gave NaN
+    got = fst.norm.logpdf(np.array([1.0, 2.0]), scale=-1.0)
+    np.testing.assert_allclose(np.asarray(got), sst.norm.logpdf([1.0, 2.0]), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(fst.norm.pdf(0.0, 0.5, -2.0)),
+                               sst.norm.pdf(0.0, 0.5, 2.0), rtol=1e-14)
+    check_grads(lambda s: fst.norm.logpdf(0.3, 0.1, s), (-1.5,), order=1)
+
+
 def test_dirichlet_matches_scipy(x64):
     alpha = np.array([1.5, 2.0, 3.0])
     x = np.array([0.2, 0.3, 0.5])

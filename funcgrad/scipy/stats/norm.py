@@ -16,9 +16,10 @@ def _standardize(x, loc, scale):
 
 
 def logpdf(x, loc=0, scale=1):
-    """log of the normal density at x."""
+    """log of the normal density at x. A negative `scale` counts as its absolute value, as
+    in JAX (whose formula has scale only squared; SciPy gives NaN)."""
     z, scale = _standardize(x, loc, scale)
-    return -0.5 * z * z - _HALF_LOG_2PI - fnp.log(scale)
+    return -0.5 * z * z - _HALF_LOG_2PI - fnp.log(fnp.abs(scale))
 
 
 def pdf(x, loc=0, scale=1):
