@@ -537,6 +537,93 @@ def ms_torch(d):
     return (lambda: s.masked_fill(~mask, float("-inf")).softmax(dim=-1)), _leaves_np
 
 
+# ----------------------------------------------------------------------------- masked_log_softmax
+# A language model's loss over a masked set (the same causal mask): log_softmax's sum of
+# exps is a reduction, whose loop once called glibc's vector exp, slow on every masked
+# element.
+
+def _mls(np_, nn_):
+    return lambda s, mask: nn_.log_softmax(np_.where(mask, s, -1e9), axis=-1)
+
+
+def mls_funcgrad(d):
+    fg, fnp, _, nn = _fg()
+    f = fg.jit(_mls(fnp, nn))
+    s, mask = _fg_put(fg, (d["s"], d["mask"]))
+    return (lambda: fg.block_until_ready(f(s, mask))), _leaves_np
+
+
+def mls_jax(d):
+    jax, jnp, _, nn = _jax()
+    f = jax.jit(_mls(jnp, nn))
+    s, mask = _jax_put(jax, (d["s"], d["mask"]))
+    return (lambda: jax.block_until_ready(f(s, mask))), _leaves_np
+
+
+def mls_numpy(d):
+    s, mask = d["s"], d["mask"]
+
+    def run():
+        z = np.where(mask, s, np.float32(-1e9))
+        z = z - z.max(axis=-1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return run, _leaves_np
+
+
+def mls_torch(d):
+    torch = _torch_threads()
+    s, mask = torch.from_numpy(d["s"]), torch.from_numpy(d["mask"])
+    return (lambda: s.masked_fill(~mask, -1e9).log_softmax(dim=-1)), _leaves_np
+
+
+# ----------------------------------------------------------------------------- entropy
+# The entropy of sparse probabilities, written as users write it: half the p are 0, whose
+# log glibc's vector log hands to its scalar routine.
+
+ENT_SHAPE = (1024, 4096)
+
+
+def ent_data(quick):
+    rng = _rng()
+    p = rng.random(ENT_SHAPE, dtype=np.float32)
+    p[rng.random(ENT_SHAPE) < 0.5] = 0.0
+    return {"p": p / p.sum(axis=-1, keepdims=True)}
+
+
+def _ent(np_):
+    return lambda p: -np_.sum(np_.where(p > 0, p * np_.log(p), 0.0), axis=-1)
+
+
+def ent_funcgrad(d):
+    fg, fnp, _, _ = _fg()
+    f = fg.jit(_ent(fnp))
+    (p,) = _fg_put(fg, (d["p"],))
+    return (lambda: fg.block_until_ready(f(p))), _leaves_np
+
+
+def ent_jax(d):
+    jax, jnp, _, _ = _jax()
+    f = jax.jit(_ent(jnp))
+    (p,) = _jax_put(jax, (d["p"],))
+    return (lambda: jax.block_until_ready(f(p))), _leaves_np
+
+
+def ent_numpy(d):
+    p = d["p"]
+
+    def run():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -np.sum(np.where(p > 0, p * np.log(p), np.float32(0)), axis=-1)
+    return run, _leaves_np
+
+
+def ent_torch(d):
+    torch = _torch_threads()
+    p = torch.from_numpy(d["p"])
+    # (PyTorch's own elementwise entropy, -p log p with 0 at 0)
+    return (lambda: torch.special.entr(p).sum(dim=-1)), _leaves_np
+
+
 # ----------------------------------------------------------------------------- rnn
 
 RNN_T, RNN_B, RNN_H, RNN_I = 100, 32, 256, 256
@@ -699,6 +786,16 @@ WORKLOADS = {
         "(the masked half is -1e9; PyTorch: masked_fill with -inf)", ms_data,
         {"funcgrad": ms_funcgrad, "numpy": ms_numpy, "jax": ms_jax, "torch": ms_torch},
         tol=1e-5),
+    "masked_log_softmax": Workload(
+        "masked_log_softmax", "causal-masked log_softmax on (16, 4, 128, 128) float32 "
+        "scores (the masked half is -1e9)", ms_data,
+        {"funcgrad": mls_funcgrad, "numpy": mls_numpy, "jax": mls_jax, "torch": mls_torch},
+        tol=1e-5),
+    "entropy": Workload(
+        "entropy", "-sum(where(p > 0, p * log(p), 0), axis=-1) on (1024, 4096) float32 "
+        "probabilities, half of them 0", ent_data,
+        {"funcgrad": ent_funcgrad, "numpy": ent_numpy, "jax": ent_jax, "torch": ent_torch},
+        tol=1e-5),
     "rnn": Workload(
         "rnn", "Elman RNN fwd+bwd, T=100 B=32 H=256 I=256", rnn_data,
         {"funcgrad": rnn_funcgrad, "numpy": rnn_numpy, "jax": rnn_jax, "torch": rnn_torch},
@@ -714,7 +811,8 @@ ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_ste
          "mnist1d_step", "tiny_step", "gru_step", "conv1d", "conv1d_grad", "conv2d_s2",
          "conv2d_s2_grad", "elementwise", "matmul", "dispatch", "call_numpy_arg",
          "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree", "log_softmax",
-         "masked_softmax", "rnn", "while_newton", "scan_cond", "first_call"]
+         "masked_softmax", "masked_log_softmax", "entropy", "rnn", "while_newton", "scan_cond",
+         "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
                        f"{sorted(WORKLOADS)} and first_call")
