@@ -38,8 +38,9 @@ def _argnums_tuple(argnums, nargs, fname):
     nums = (argnums,) if single else tuple(argnums)
     for a in nums:
         if not -nargs <= a < nargs:
-            raise ValueError(f"{fname}: argnums {argnums} out of range for a function called "
-                             f"with {nargs} positional arguments")
+            raise core.TypeOrValueError(      # JAX: TypeError
+                f"{fname}: argnums {argnums} out of range for a function called with {nargs} "
+                "positional arguments")
     return tuple(a % nargs for a in nums), single
 
 

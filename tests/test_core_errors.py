@@ -309,3 +309,24 @@ def test_errors_jax_raises_as_another_class():
     with pytest.raises(ValueError, match="size of label 'i' for operand 1 \\(3\\)"):
         fnp.einsum("i,i->", fnp.ones(3), fnp.ones(4))
     np.testing.assert_array_equal(fnp.einsum("ij,j->i", fnp.ones((2, 1)), fnp.ones(1)), [1, 1])
+
+
+def test_misused_apis_raise_a_class_jax_raises():
+    # JAX 0.10.2: TypeError for grad's argnums past the arguments, reshape with two -1s
+    # and moveaxis with repeated axes; ValueError for jnp.squeeze of a non-unit axis and
+    # None as an array; NotImplementedError for an unknown pad mode. funcgrad raised the
+    # other class of the pair (now both, where NumPy's convention differs from JAX's).
+    x = fnp.arange(6.0)
+    m = x.reshape(2, 3)
+    cases = [
+        (TypeError, lambda: fg.grad(lambda a, b: a * b, argnums=2)(1.0, 2.0), "argnums"),
+        (TypeError, lambda: x.reshape(-1, -1), "one unknown dimension"),
+        (TypeError, lambda: fnp.moveaxis(m, (0, 0), (1, 0)), "repeated axis"),
+        (ValueError, lambda: fnp.squeeze(m, axis=0), "cannot squeeze axis 0"),
+        (ValueError, lambda: fnp.asarray(None), "None is not a valid value"),
+        (ValueError, lambda: fnp.array([1.0, None]), "None is not a valid value"),
+        (NotImplementedError, lambda: fnp.pad(x, 1, mode="mirror"), "'mirror'"),
+    ]
+    for error, make, message in cases:
+        with pytest.raises(error, match=message):
+            make()

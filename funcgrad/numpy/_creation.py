@@ -45,6 +45,9 @@ def _converted(name, a, dtype):
 
 
 def _asarray(a, dtype):
+    if a is None or isinstance(a, (list, tuple)) and builtins.any(
+            e is None for e in _core._flat_seq(a)):
+        raise _core.TypeOrValueError("None is not a valid value for jnp.array")  # JAX: Value
     if isinstance(a, Array):
         return a if dtype is None else astype(a, dtype)
     if isinstance(a, (list, tuple)) and builtins.any(isinstance(e, Array)

@@ -75,7 +75,7 @@ def reshape(a, shape=None, order="C", *, copy=None, newshape=None):
     newshape = shape
     newshape = list(_shape_tuple(newshape, "reshape", allow_unknown=True))
     if newshape.count(-1) > 1:
-        raise ValueError("reshape: can only specify one unknown dimension")
+        raise TypeOrValueError("reshape: can only specify one unknown dimension")  # JAX: Type
     if -1 in newshape:
         known = int(_np.prod([s for s in newshape if s != -1]))
         if known == 0 or x.size % known:
@@ -131,8 +131,8 @@ def moveaxis(a, source, destination):
     src = [_axis(s, x.ndim, "moveaxis") for s in src]
     dst = [_axis(d, x.ndim, "moveaxis") for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
-        raise ValueError(f"moveaxis: repeated axis in source {source} or destination "
-                         f"{destination}")
+        raise TypeOrValueError(f"moveaxis: repeated axis in source {source} or destination "
+                               f"{destination}")                   # JAX: TypeError
     order = [n for n in range(x.ndim) if n not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -518,7 +518,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
                                    kwargs)
         return out
     if mode not in _PAD_KWARGS:
-        raise ValueError(f"Unimplemented padding mode '{mode}' for np.pad.")
+        raise NotImplementedError(f"Unimplemented padding mode '{mode}' for np.pad.")  # as JAX
     unsupported = sorted(set(kwargs) - set(_PAD_KWARGS[mode]))
     if unsupported:
         raise ValueError(f"unsupported keyword arguments for mode '{mode}': {unsupported}")

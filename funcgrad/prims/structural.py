@@ -257,8 +257,8 @@ squeeze_p = core.new_primitive("squeeze")
 def _squeeze_shape(x, *, dimensions):
     for d in dimensions:
         if x.shape[d] != 1:
-            raise TypeError(f"squeeze: cannot squeeze axis {d} of size {x.shape[d]} "
-                            f"(shape {x.shape})")
+            raise core.TypeOrValueError(      # jnp.squeeze in JAX: ValueError
+                f"squeeze: cannot squeeze axis {d} of size {x.shape[d]} (shape {x.shape})")
     return ShapedArray(tuple(s for i, s in enumerate(x.shape) if i not in dimensions),
                        x.dtype, x.weak_type)
 
