@@ -51,11 +51,12 @@ def _uexp(name, t):
     with 9 significant bits so that n * hi is exact), e^r = 1 + r + r^2 q(r) with q of
     degree 4 fitted here (Lawson's minimax iteration, relative error 4e-9 on
     |r| <= ln2/2), scaled by 2^n as two powers of two so that subnormal results round
-    once. Checked on all 2^32 inputs against the double exp: at most 1.02 ulp with FMA
-    and 0.99 without (libmvec's expf: 2.5), subnormals 0.75 ulp, every zero, inf and NaN
-    exact; 0.34 ns an element in a vectorised loop of exps, as libmvec's where nothing
-    underflows (AMD Zen 4). Inside a reduction loop the renderer keeps libm's exp (see
-    render.fn_name).
+    once. Checked on all 2^32 inputs against the double exp
+    (scripts/check_float32_helpers.py): at most 1.02 ulp with FMA and 0.99 without
+    (libmvec's expf: 2.6), subnormals 0.75 ulp, every zero, inf and NaN exact; 0.34 ns an
+    element in a vectorised loop of exps, as libmvec's where nothing underflows (AMD Zen
+    4). Inside a reduction loop the renderer keeps libm's exp (see render.fn_name); a sum
+    of exps computes its terms in a map loop of their own (codegen._terms_in_a_row).
 
     float64 calls libm's exp on an argument moved into the normal range: such an `a` is
     shifted by C and the result scaled by e^-C; below `floor` (where exp rounds to 0) the
@@ -195,9 +196,9 @@ def _ulog(name, t):
     (Lawson's minimax, relative error 6e-9; evaluated by Estrin's scheme, whose shorter
     dependency chain an entropy's reduction loop needs), and k ln2 added in two parts
     (k * hi exact); zeros, negatives, inf and NaN are selected at the end. Checked on all
-    2^32 inputs against the double log: at most 1.00 ulp with FMA, 0.97 without (libmvec's
-    logf: 3.9); 0.39 ns an element in a vectorised map whatever the input (libmvec's: 0.30
-    on normal inputs, 3-6 at the special ones)."""
+    2^32 inputs against the double log (scripts/check_float32_helpers.py): at most 1.00 ulp
+    with FMA, 0.97 without (libmvec's logf: 3.9); 0.39 ns an element in a vectorised map
+    whatever the input (libmvec's: 0.30 on normal inputs, 3-6 at the special ones)."""
     return _raw_fn(name, (("a", t),), t, _ULOG_F32)
 
 
