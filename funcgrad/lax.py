@@ -38,6 +38,7 @@ from .prims import linalg as _la
 from .prims import reductions as _rd
 from .prims import special as _sp
 from .prims import structural as _st
+from .prims import windows as _win
 from .prims.elementwise import (abs, acos, acosh, add, and_, asin, asinh, atan, atan2, atanh,
                                 ceil, cosh, div, eq, erf, floor, ge, gt, integer_pow,
                                 is_finite, le, lt, max, min, ne, neg, not_, or_, pow, rem,
@@ -1072,18 +1073,16 @@ def sort_key_val(keys, values, dimension=-1, is_stable=True):
 
 
 def top_k(operand, k, *, axis=-1):
-    """The `k` largest entries along `axis` (default: the last) in descending order, and
-    their indices (lower index first among equal values)."""
+    """The `k` largest entries along `axis` (default: the last) in descending order of
+    XLA's total order (+NaN first, -NaN last, +0 before -0), and their int32 indices (the
+    lower index first among equal values)."""
     from . import numpy as fnp
     x = _arr(operand)
     axis = axis % x.ndim
     if not 0 <= k <= x.shape[axis]:
         raise ValueError(f"top_k: k={k} must be in [0, {x.shape[axis]}] for axis {axis} of "
                          f"shape {x.shape}")
-    xm = fnp.moveaxis(x, axis, -1)
-    idx = fnp.argsort(xm, axis=-1, descending=True, stable=True)[..., :k]
-    vals = fnp.take_along_axis(xm, idx, axis=-1)
-    idx = idx.astype(_dtypes.int32)
+    vals, idx = _win.top_k(fnp.moveaxis(x, axis, -1), k)
     return fnp.moveaxis(vals, -1, axis), fnp.moveaxis(idx, -1, axis)
 
 

@@ -438,6 +438,8 @@ ROWS += [
          prims=("sort",), prep=_distinct),
     Spec("argsort", fnp.argsort, np.argsort, shapes=_nd(1), params=_one_axis(), order=0,
          prims=("sort",), prep=_distinct),
+    Spec("lax.top_k", lambda x: lax.top_k(x, 1)[0], lambda x: np.max(x, -1, keepdims=True),
+         shapes=_nd(1), order=1, prims=("top_k",), prep=_distinct),
     Spec("linalg.norm", fnp.linalg.norm, np.linalg.norm, args=(NONZERO,), shapes=_nd(1, 2),
          rtol=1e-4),
     Spec("linalg.norm_axis", lambda x, axis, ord: fnp.linalg.norm(x, ord=ord, axis=axis),

@@ -7,7 +7,7 @@ import ml_dtypes
 import numpy as np
 
 from .. import core, dtypes
-from ..ad import defzero_jvp
+from ..ad import defzero_jvp, zeros_like
 from ..batching import bdim_at_front
 from ..core import ShapedArray, bind
 from .indexing import concatenate, gather, pad, slice
@@ -455,8 +455,9 @@ def _sort_np(*xs, dimension, num_keys):
 
 
 def take_along_axis_prim(x, perm, axis):
-    """`x` reordered along `axis` by the integer array `perm` (same shape as x)."""
-    shape = x.shape
+    """The elements of `x` at the positions `perm` along `axis` (`perm` has x's shape, or
+    another length along `axis`)."""
+    shape = perm.shape
     idx_dt = perm.dtype
     comps = []
     for d in range(len(shape)):
@@ -485,6 +486,92 @@ core.shape_rules[sort_p] = _sort_shape
 core.impl_rules[sort_p] = _sort_np
 core.jvp_rules[sort_p] = _sort_jvp
 core.batch_rules[sort_p] = _sort_batch
+
+
+# --- top_k -----------------------------------------------------------------------------
+
+top_k_p = core.new_primitive("top_k", multiple_results=True)
+
+
+def _top_k_shape(x, *, k):
+    if x.ndim < 1 or not 0 <= k <= x.shape[-1]:
+        raise TypeError(f"top_k: k={k} must be in [0, {x.shape[-1] if x.ndim else 0}] "
+                        f"for the last axis of shape {x.shape}")
+    shape = tuple(x.shape[:-1]) + (k,)
+    return [ShapedArray(shape, x.dtype), ShapedArray(shape, dtypes.int32)]
+
+
+def total_order_key(x):
+    """Integers whose order is XLA's total order of `x`'s values, the order of its TopK:
+    -NaN < -inf < ... < -0 < +0 < ... < +inf < +NaN (floats by their bits), ints and bools
+    as they are. int32 for types of at most 32 bits, int64 for the others (uint32 and
+    uint64 shifted by 2^31 and 2^63)."""
+    x = np.asarray(x)
+    if x.dtype.kind == "V" or x.dtype == np.float16:
+        x = x.astype(np.float32)          # ml_dtypes' and half floats widen exactly
+    if x.dtype.kind == "f":
+        it, top = (np.int32, 31) if x.itemsize == 4 else (np.int64, 63)
+        bits = x.view(it)
+        return bits ^ ((bits >> top) & it((1 << top) - 1))
+    if x.dtype == np.uint64:
+        return (x ^ np.uint64(1 << 63)).view(np.int64)
+    if x.dtype == np.uint32:
+        return (x ^ np.uint32(1 << 31)).view(np.int32)
+    return x.astype(np.int32 if x.itemsize <= 4 else np.int64)
+
+
+def _top_k_np(x, *, k):
+    """The k largest along the last axis in XLA's total order, the lower index first among
+    equal values. In linear time (a full sort of 1024 rows of 1024 took 64 ms against
+    XLA's 5): np.partition finds each row's k-th largest key, and the k entries at or
+    above it (the first ones by index among those equal to it) are sorted stably by key."""
+    x = np.asarray(x)
+    n = x.shape[-1]
+    lead = x.shape[:-1]
+    key = total_order_key(x).reshape(-1, n) if n else np.zeros((0, 0), np.int32)
+    rows_n = key.shape[0]
+    if k == 0 or n == 0 or rows_n == 0:
+        idx = np.zeros(lead + (k,), np.int64)
+    elif 4 * k >= n:
+        idx = np.argsort(~key, axis=-1, kind="stable")[:, :k].reshape(lead + (k,))
+    else:
+        kth = np.partition(key, n - k, axis=-1)[:, n - k:n - k + 1]
+        sel = key >= kth
+        if np.count_nonzero(sel) > rows_n * k:
+            # ties at the k-th: of the entries equal to it, the first ones (by index) that
+            # make up k; those above it number fewer than k
+            eq = key == kth
+            need = k - np.count_nonzero(key > kth, axis=-1, keepdims=True)
+            sel &= ~eq | (np.cumsum(eq, axis=-1) <= need)
+        cols = np.nonzero(sel)[1].reshape(rows_n, k)      # k a row, by index
+        order = np.argsort(~np.take_along_axis(key, cols, -1), axis=-1, kind="stable")
+        idx = np.take_along_axis(cols, order, -1).reshape(lead + (k,))
+    return [np.take_along_axis(x, idx, axis=-1), idx.astype(np.int32)]
+
+
+def _top_k_jvp(primals, tangents, *, k):
+    (x,), (t,) = primals, tangents
+    vals, idx = top_k_p.bind(x, k=k)
+    return [vals, idx], [take_along_axis_prim(t, idx, x.ndim - 1), zeros_like(idx)]
+
+
+def _top_k_batch(size, vals, dims, *, k):
+    (x,), (d,) = vals, dims
+    outs = top_k_p.bind(bdim_at_front(x, d, size), k=k)
+    return outs, [0, 0]
+
+
+core.shape_rules[top_k_p] = _top_k_shape
+core.impl_rules[top_k_p] = _top_k_np
+core.jvp_rules[top_k_p] = _top_k_jvp
+core.batch_rules[top_k_p] = _top_k_batch
+
+
+def top_k(x, k):
+    """The `k` largest entries along the last axis, in XLA's total order (+NaN first, -NaN
+    last, +0 before -0), and their indices (int32; the lower index first among equal
+    values)."""
+    return tuple(bind(top_k_p, core.to_array(x), k=int(k)))
 
 
 def sort(operand, dimension=-1, is_stable=True, num_keys=1):

@@ -1379,10 +1379,24 @@ def _topk_gen(b: Builder, opname):
     b.emit(opname, (x,), {"k": k}, (t.with_(dims=dims), Type(dims, I32)))
 
 
+def _xla_total_order_desc(x):
+    """lax.top_k's order along the last axis: XLA's total order, largest first (+NaN,
+    +inf, ..., +0, -0, ..., -inf, -NaN), the lower index first among equal values."""
+    x = np.asarray(x)
+    nan = np.isnan(x)
+    cls = np.where(nan, np.where(np.signbit(x), 0, 2), 1)
+    val = np.where(nan, 0, x).astype(np.float64)
+    pos = (~np.signbit(x)).astype(np.int8)            # +0 above -0
+    idx = np.broadcast_to(np.arange(x.shape[-1]), x.shape)
+    flat = [k.reshape(-1, x.shape[-1]) for k in (idx, -pos, -val, -cls)]
+    rows = [np.lexsort(tuple(f[r] for f in flat)) for r in range(flat[0].shape[0])]
+    return np.stack(rows).reshape(x.shape) if rows else np.zeros(x.shape, np.int64)
+
+
 def _topk_ref(a, p, op, ctx, env):
     x = np.asarray(a[0])
     k = p["k"]
-    order = _jax_argsort(x, -1, True)
+    order = _xla_total_order_desc(x)
     idx = order[..., :k]
     # with the next value: a tie across the cut decides which one is kept
     vals = _ties_undefined(np.take_along_axis(x, order[..., :k + 1], -1), ctx, -1)[..., :k]
