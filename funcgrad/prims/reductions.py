@@ -252,12 +252,33 @@ def _cumsum_acc(dt):
     return dt
 
 
+def _running_sum(src, axis):
+    """np.cumsum(src, axis), the same additions in the same order. Along an axis that is
+    not the last, with rows of at least _CUMSUM_ROW elements behind it, one np.add per
+    step over whole rows: NumPy's accumulate walks such an axis column by column with a
+    stride (cumsum over axis 0 of (1024, 1024) float64: 14.0 ms, by rows 2.3 ms)."""
+    shape = src.shape
+    n = shape[axis]
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    if axis == src.ndim - 1 or inner < _CUMSUM_ROW or n < 2:
+        return np.cumsum(src, axis=axis, dtype=src.dtype)
+    s3 = np.ascontiguousarray(src).reshape(-1, n, inner)
+    out = np.empty_like(s3)
+    out[:, 0] = s3[:, 0]
+    for i in range(1, n):
+        np.add(out[:, i - 1], s3[:, i], out=out[:, i])
+    return out.reshape(shape)
+
+
+_CUMSUM_ROW = 256
+
+
 def _cumsum_np(x, *, axis, reverse):
     acc = _cumsum_acc(x.dtype)
     src = np.flip(x, axis) if reverse else x
     if acc != x.dtype:
         src = src.astype(acc)
-    out = np.cumsum(src, axis=axis, dtype=acc)
+    out = _running_sum(np.asarray(src, acc), axis)
     if acc != x.dtype:
         out = out.astype(x.dtype)
     return np.flip(out, axis) if reverse else out
