@@ -1192,3 +1192,42 @@ def test_full_converts_an_out_of_range_scalar_as_xla():
             got = f()
             assert not got.weak_type
             np.testing.assert_array_equal(np.asarray(got), expected)
+
+
+def test_trapezoid_of_integers_and_bools_is_in_float(run):
+    # JAX 0.10.2: trapezoid(uint8 [0, 3, 200, 255]) is 330.5 (the samples are converted to
+    # float32 first); funcgrad added them in uint8 (200 + 255 wrapped to 199): 202.5
+    u8 = np.array([0, 3, 200, 255], np.uint8)
+    assert run(fnp.trapezoid, u8).tolist() == 330.5
+    assert run(fnp.trapezoid, np.array([True, False, True, True])).tolist() == 2.0
+    assert run(lambda y, x: fnp.trapezoid(y, x), u8, np.arange(4)).tolist() == 330.5
+    y = np.array([[0.3, 1.7, 2.2, 5.1], [1.0, -2.0, 0.5, 0.25]], np.float32)
+    np.testing.assert_allclose(run(lambda v: fnp.trapezoid(v, dx=0.3), y),
+                               [1.98, -0.2625], rtol=1e-6)
+    np.testing.assert_allclose(run(lambda v: fnp.trapezoid(v, axis=0), y),
+                               [0.65, -0.15, 1.35, 2.675], rtol=1e-6)
+
+
+def test_modf_and_cumulative_sum_dtypes(run):
+    # JAX 0.10.2: modf of integers and bools is float32; cumulative_sum promotes narrow
+    # integers as sum does (uint8 -> uint32, int8 -> int32), cumsum and cumulative_prod do
+    # not. funcgrad kept int32 for modf (bool: TypeError) and wrapped cumulative_sum in uint8.
+    frac, whole = run(fnp.modf, np.array([1, -2], np.int32))
+    assert frac.dtype == whole.dtype == np.float32 and whole.tolist() == [1.0, -2.0]
+    assert run(fnp.modf, np.array([True]))[0].dtype == np.float32
+    u8 = np.array([0, 3, 200, 255], np.uint8)
+    out = run(fnp.cumulative_sum, u8)
+    assert out.dtype == np.uint32 and out.tolist() == [0, 3, 203, 458]
+    assert run(fnp.cumulative_sum, np.array([-128, -1], np.int8)).tolist() == [-128, -129]
+    assert run(fnp.cumsum, u8).dtype == np.uint8
+    assert run(fnp.cumulative_prod, u8).dtype == np.uint8
+
+
+def test_uint32_set_ops_and_gathers_fill_with_its_largest_value():
+    # an out-of-bounds gather of uint32 fills with 4294967295 (JAX); funcgrad built that
+    # fill from a Python int and raised OverflowError, so unique, bincount and take failed
+    u32 = fnp.asarray(np.array([0, 1, 40000, 7], np.uint32))
+    assert np.asarray(fnp.unique(u32)).tolist() == [0, 1, 7, 40000]
+    assert np.asarray(fnp.take(u32, fnp.array([0, 9]))).tolist() == [0, 2 ** 32 - 1]
+    assert fnp.bincount(u32).shape == (40001,)
+    assert np.asarray(fnp.bincount(fnp.asarray(np.array([3, 255], np.uint8))))[255] == 1

@@ -44,6 +44,10 @@ def cumulative_sum(x, axis=None, dtype=None, include_initial=False):
         if x.ndim > 1:
             raise ValueError("cumulative_sum: axis must be given for arrays of rank > 1")
         axis = 0
+    if dtype is None:
+        # JAX's cumulative_sum promotes narrow integers as sum does (its cumsum does not)
+        from ._reductions import _reduction_int_dtype
+        dtype = _reduction_int_dtype(x.dtype, True)
     out = _fnp.cumsum(x, axis, dtype)
     if include_initial:
         zshape = list(out.shape)
@@ -221,7 +225,8 @@ def bincount(x, weights=None, minlength=0, length=None):
     if length is None:
         if isinstance(x, Tracer):
             raise ValueError("bincount: pass length= when the input is traced")
-        length = builtins.max(int(_np.max(_np.asarray(x), initial=-1)) + 1, minlength)
+        values = _np.asarray(x).astype(_np.int64)      # initial=-1 is no uint32 value
+        length = builtins.max(int(_np.max(values, initial=-1)) + 1, minlength)
     w = _fnp.ones_like(x, _dt.int32) if weights is None else _fnp.ravel(_fnp.asarray(weights))
     # JAX clips negative values to the first bin (an index of -1 would count in the last)
     return _fnp.zeros((length,), w.dtype).at[_fnp.maximum(x, 0)].add(w)
@@ -409,19 +414,33 @@ def vecmat(x1, x2):
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
-    y = _fnp.asarray(y)
-    axis = _axis(axis, y.ndim, "trapezoid")
-    n = y.shape[axis]
-    y0 = _fnp.take(y, _fnp.arange(n - 1), axis=axis)
-    y1 = _fnp.take(y, _fnp.arange(1, n), axis=axis)
+    """The trapezoidal rule along `axis`, with JAX's formula: integer and bool `y` (and `x`)
+    are converted to a float type first (adding uint8 samples in uint8 would wrap), and a
+    constant spacing gives dx * (sum(y) - (y[0] + y[-1]) / 2)."""
     if x is None:
-        return _fnp.sum((y0 + y1) * (dx / 2.0), axis=axis)
-    d = _fnp.diff(_fnp.asarray(x), axis=-1 if _fnp.asarray(x).ndim == 1 else axis)
-    if _fnp.asarray(x).ndim == 1 and y.ndim > 1:
-        shape = [1] * y.ndim
-        shape[axis] = n - 1
-        d = _fnp.reshape(d, shape)
-    return _fnp.sum((y0 + y1) * d / 2.0, axis=axis)
+        y_arr = _promote_inexact(_fnp.asarray(y))
+        d = _fnp.asarray(dx)
+        if d.ndim > 0:
+            d = _fnp.moveaxis(_fnp.expand_dims(d, tuple(range(y_arr.ndim - d.ndim))), axis, -1)
+    else:
+        y_arr, x_arr = _promote_inexact(_fnp.asarray(y), _fnp.asarray(x))
+        d = _fnp.diff(x_arr) if x_arr.ndim == 1 else _fnp.moveaxis(
+            _fnp.diff(x_arr, axis=axis), axis, -1)
+    y_arr = _fnp.moveaxis(y_arr, _axis(axis, y_arr.ndim, "trapezoid"), -1)
+    if d.ndim == 0 or d.shape[-1] == 1:
+        d = d if d.ndim == 0 else d[..., 0]
+        return d * (y_arr.sum(-1) - 0.5 * (y_arr[..., 0] + y_arr[..., -1]))
+    return 0.5 * (d * (y_arr[..., 1:] + y_arr[..., :-1])).sum(-1)
+
+
+def _promote_inexact(*arrays):
+    """The arrays promoted together, then to the default float type when that is not
+    inexact (JAX's promote_dtypes_inexact)."""
+    dt, weak = _dt.result_type(*[(a.dtype, a.weak_type) for a in arrays])
+    if not _dt.is_inexact(dt):
+        dt = _dt.DEFAULT_FLOAT_()
+    out = [_fnp.astype(a, dt) for a in arrays]
+    return out[0] if len(out) == 1 else out
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None,
@@ -563,7 +582,9 @@ def frexp(x):
 
 
 def modf(x):
-    x = _fnp.asarray(x)
+    """(fractional part, integral part), both in a float type (integers and bools
+    converted, as JAX does)."""
+    x = _promote_inexact(_fnp.asarray(x))
     i = _fnp.trunc(x)
     return x - i, i
 

@@ -223,7 +223,9 @@ def _take_fill_value(dtype, fill_value):
         return _np.nan
     if _dt.is_bool(dtype):
         return True
-    return _dt.iinfo(dtype).min if not _dt.is_unsigned(dtype) else _dt.iinfo(dtype).max
+    info = _dt.iinfo(dtype)
+    # a NumPy value of the dtype: uint32's largest is no Python int asarray would take
+    return _np.asarray(info.max if _dt.is_unsigned(dtype) else info.min, dtype)
 
 
 def _prepare_indices(idx, n, mode, wrap_negative, name):
