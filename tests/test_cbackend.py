@@ -734,3 +734,35 @@ def test_exp_inside_a_reduction_is_a_map_into_a_row(dtype, request):
                 assert got.dtype == dt
                 np.testing.assert_allclose(got, want.astype(dt), rtol=tol)
     assert "dims[0]" in lsm.lower(v).source
+
+
+def test_nchw_reshape_pooling_is_unrolled():
+    """Pooling written PyTorch's way, `x.reshape(n, c, h//2, 2, w//2, 2).max(axis=(3, 5))`,
+    reduces a short last axis: it is unrolled like the NHWC idiom's (it ran as a loop in
+    input order, read-modify-writing the output: 6.0 against 0.19 ms on (64, 32, 28, 28),
+    JAX 3.7). Values with NaNs and -inf, max/min/mean/sum, a window of 3 along the last
+    axis, and the gradient, against NumPy."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    x[0, 0, 0, 1], x[1, 2, 3, 3], x[0, 1, 4, 4:6] = np.nan, -np.inf, -np.inf
+    r = lambda v: v.reshape(2, 3, 3, 2, 3, 2)          # noqa: E731
+    src = fg.jit(lambda v: r(v).max(axis=(3, 5)), backend="c").lower(x).source
+    assert "max_f32(max_" not in src and "#pragma omp simd" in src
+    for name in ("max", "min", "mean", "sum"):
+        got = np.asarray(fg.jit(lambda v: getattr(r(v), name)(axis=(3, 5)), backend="c")(x))
+        want = getattr(np, name)(r(x), axis=(3, 5))
+        np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+    y = rng.standard_normal((4, 5, 9)).astype(np.float32)
+    got = fg.jit(lambda v: v.reshape(4, 5, 3, 3).max(-1).reshape(4, 5, 3) * 1.0)(y)
+    np.testing.assert_array_equal(np.asarray(got), y.reshape(4, 5, 3, 3).max(-1))
+    got = fg.jit(lambda v: v.reshape(2, 5, 3, 3).max(axis=(0, 3)), backend="c")(y[:2])
+    np.testing.assert_array_equal(np.asarray(got), y[:2].reshape(2, 5, 3, 3).max(axis=(0, 3)))
+    z = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    g = fg.grad(lambda v: (r(v).max(axis=(3, 5)) ** 2).sum())(z)
+    want = np.zeros_like(z)
+    w6 = r(z).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 3, 3, 4)
+    first = w6.argmax(-1)
+    for idx in np.ndindex(first.shape):
+        a, b = divmod(int(first[idx]), 2)
+        want[idx[0], idx[1], 2 * idx[2] + a, 2 * idx[3] + b] = 2 * w6[idx].max()
+    np.testing.assert_allclose(np.asarray(g), want, rtol=1e-6)
