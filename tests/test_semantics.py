@@ -936,3 +936,28 @@ def test_cumsum_over_a_leading_axis_adds_by_rows(backend):
     g = fg.grad(lambda v: (lax.cumsum(v, 0) * x).sum())(x)
     want = np.flip(np.cumsum(np.flip(x.astype(np.float64), 0), 0), 0).astype(np.float32)
     np.testing.assert_array_equal(np.asarray(g), want)
+
+
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_searchsorted_in_a_long_array_is_a_binary_search(backend):
+    """searchsorted in more than 32 values searches by bisection (it compared every query
+    with every value: 1e6 queries in 1000 values took 84 ms, JAX 27-37); the insertion
+    points are NumPy's for sorted arrays with ties, +-inf and NaN queries, NaNs at the end
+    (JAX's order), both sides, every length around powers of two, under jit and vmap."""
+    rng = np.random.default_rng(11)
+    for n in (31, 32, 33, 64, 65, 1000, 1024):
+        a = np.sort(np.round(rng.standard_normal(n) * 4, 1)).astype(np.float32)
+        a[-3:] = np.nan
+        v = np.concatenate([np.round(rng.standard_normal(300) * 5, 1), a[:-3:7],
+                            [np.nan, np.inf, -np.inf, a[0], a[-4]]]).astype(np.float32)
+        for side in ("left", "right"):
+            f = fg.jit(lambda a, v: fnp.searchsorted(a, v, side=side), backend=backend)
+            want = np.searchsorted(a, v, side=side)
+            # NumPy's NaN order is JAX's: a NaN query goes before the first NaN (left) or
+            # after the last (right)
+            np.testing.assert_array_equal(np.asarray(f(a, v)), want)
+    a = np.sort(rng.standard_normal((3, 200)).astype(np.float32), axis=1)
+    v = rng.standard_normal((3, 50)).astype(np.float32)
+    got = fg.jit(fg.vmap(fnp.searchsorted), backend=backend)(a, v)
+    np.testing.assert_array_equal(np.asarray(got),
+                                  [np.searchsorted(a[i], v[i]) for i in range(3)])

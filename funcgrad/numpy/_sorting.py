@@ -16,6 +16,9 @@ __all__ = ["argsort", "digitize", "histogram", "interp", "lexsort", "searchsorte
 _SEARCH_METHODS = ("scan", "scan_unrolled", "sort", "compare_all")
 
 
+_COMPARE_ALL = 32      # the longest `a` searchsorted compares every query with
+
+
 def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
     """Insertion points of `v` in the sorted 1-D `a` (`a[sorter]` when given): before equal
     elements for side="left", after them for "right". `method` names JAX's algorithms;
@@ -30,15 +33,32 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
         raise ValueError(f"searchsorted: a must be 1-D, got shape {a.shape}")
     if sorter is not None:
         a = take(a, _arr(sorter))
-    ae, ve = expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]
-    # JAX's sort order (lax.sort): NaN after every number, so a NaN query goes before the
-    # first NaN of `a` (side="left") or after the last (side="right")
-    before = less_equal(ae, ve) if side == "right" else less(ae, ve)
-    if _dt.is_inexact(result_type(a, v)):
-        nan_v = isnan(ve)
-        before = logical_or(before, nan_v if side == "right" else
-                            logical_and(nan_v, logical_not(isnan(ae))))
-    return sum(before, axis=0).astype(_dt.int32)
+    inexact = _dt.is_inexact(result_type(a, v))
+
+    def before(ae, ve):
+        # JAX's sort order (lax.sort): NaN after every number, so a NaN query goes before
+        # the first NaN of `a` (side="left") or after the last (side="right")
+        b = less_equal(ae, ve) if side == "right" else less(ae, ve)
+        if inexact:
+            nan_v = isnan(ve)
+            b = logical_or(b, nan_v if side == "right" else
+                           logical_and(nan_v, logical_not(isnan(ae))))
+        return b
+    n = a.shape[0]
+    if n <= _COMPARE_ALL or method == "compare_all":
+        # every query against every element, counted: vectorises, for a short `a`
+        ae, ve = expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]
+        return sum(before(ae, ve), axis=0).astype(_dt.int32)
+    # a binary search, a step per bit of n (1e6 queries in 1000 values: 84 ms compared
+    # with all, 29 ms so, JAX 27-37)
+    lo, hi = zeros(v.shape, _dt.int32), full(v.shape, n, _dt.int32)
+    for _ in range(n.bit_length()):
+        mid = right_shift(lo + hi, 1)
+        b = before(take(a, minimum(mid, n - 1)), v)
+        active = less(lo, hi)
+        lo = where(logical_and(b, active), mid + 1, lo)
+        hi = where(logical_or(b, logical_not(active)), hi, mid)
+    return lo
 
 
 def digitize(x, bins, right=False, *, method=None):
@@ -181,10 +201,10 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
 from ._dtypes import astype, result_type  # noqa: E402
-from ._creation import _arr, _axis, asarray, full_like, ones_like, zeros  # noqa: E402
+from ._creation import _arr, _axis, asarray, full, full_like, ones_like, zeros  # noqa: E402,E501
 from ._elementwise import (  # noqa: E402
     _no_complex, absolute, clip, equal, isnan, less, less_equal, logical_and, logical_not,
-    logical_or, remainder,
+    logical_or, minimum, remainder, right_shift,
 )
 from ._reductions import diff, sum  # noqa: E402
 from ._shape import concatenate, expand_dims, flip, ravel  # noqa: E402
