@@ -1231,3 +1231,16 @@ def test_uint32_set_ops_and_gathers_fill_with_its_largest_value():
     assert np.asarray(fnp.take(u32, fnp.array([0, 9]))).tolist() == [0, 2 ** 32 - 1]
     assert fnp.bincount(u32).shape == (40001,)
     assert np.asarray(fnp.bincount(fnp.asarray(np.array([3, 255], np.uint8))))[255] == 1
+
+
+def test_gcd_and_lcm_refuse_floats_and_bools():
+    # JAX 0.10.2: ValueError "Arguments to jax.numpy.gcd must be integers."; funcgrad ran
+    # Euclid's loop on floats, which never ends for inf or NaN (the call hung)
+    for f in (fnp.gcd, fnp.lcm):
+        for bad in (np.array([4.0, np.inf], np.float32), np.array([True, False])):
+            with pytest.raises(ValueError, match="must be integers"):
+                f(bad, bad)
+    assert np.asarray(fnp.gcd(np.array([12, -18], np.int8), np.array([-18, 12], np.int8))
+                      ).tolist() == [6, 6]
+    assert int(fnp.gcd(np.int8(-128), np.int8(0))) == -128          # as JAX: abs wraps
+    assert np.asarray(fnp.lcm(fnp.array([4], fnp.uint8), 6)).tolist() == [12]

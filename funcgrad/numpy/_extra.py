@@ -181,8 +181,8 @@ def gcd(x1, x2):
     """Euclid's algorithm elementwise, as a `while_loop` until every divisor is 0 (one
     compiled loop, eagerly too; unrolled it was 64 trips of eager operations for int32)."""
     from .. import lax
-    a, b = _fnp.abs(_fnp.asarray(x1)), _fnp.abs(_fnp.asarray(x2))
-    a, b = _fnp.broadcast_arrays(a, b)
+    a, b = _int_operands("gcd", x1, x2)
+    a, b = _fnp.broadcast_arrays(_fnp.abs(a), _fnp.abs(b))
 
     def step(ab):
         a, b = ab
@@ -195,8 +195,17 @@ def gcd(x1, x2):
     return _fnp.abs(a)
 
 
+def _int_operands(name, x1, x2):
+    """The operands of gcd/lcm promoted together; JAX refuses floats and bools (a float's
+    Euclid loop need not end: inf and NaN never reach a zero remainder)."""
+    a, b = _promote(name, _fnp.asarray(x1), _fnp.asarray(x2))
+    if not _dt.is_int(a.dtype):
+        raise ValueError(f"Arguments to jax.numpy.{name} must be integers (got {a.dtype}).")
+    return a, b
+
+
 def lcm(x1, x2):
-    a, b = _fnp.asarray(x1), _fnp.asarray(x2)
+    a, b = _int_operands("lcm", x1, x2)
     g = gcd(a, b)
     safe = _fnp.where(g == 0, _fnp.ones_like(g), g)
     return _fnp.where(g == 0, _fnp.zeros_like(g), _fnp.abs(a // safe * b))
