@@ -450,3 +450,21 @@ def test_geomspace_and_linspace_real_edge_cases():
         warnings.simplefilter("error")        # data, not an explicit float64 request
         assert fnp.linspace(np.zeros(2), 1.0, 3).dtype == np.float32
         assert fnp.geomspace(np.ones(2), 8.0, 4).dtype == np.float32
+
+
+def test_complex_to_bool_is_nonzero_in_either_part():
+    # JAX 0.10.2: astype(bool), logical_not/and/or/xor and extract of complex values test
+    # both parts (0.5j is True); funcgrad kept the real part (0.5j was False), warning
+    z = fnp.array([1 + 2j, -0.0 - 1j, 0j, 0.5j, 2 + 0j], dtype=fnp.complex64)
+    w = fnp.array([0j, 1j, 0j, 1 + 0j, 0j], dtype=fnp.complex64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.asarray(z.astype(bool)).tolist() == [True, True, False, True, True]
+        assert np.asarray(fg.jit(lambda a: a.astype(bool))(z)).tolist() == \
+            [True, True, False, True, True]
+        assert np.asarray(fnp.logical_not(z)).tolist() == [False, False, True, False, False]
+        assert np.asarray(fnp.logical_and(z, w)).tolist() == [False, True, False, True, False]
+        assert np.asarray(fnp.logical_xor(z, w)).tolist() == [True, False, False, False, True]
+        assert np.asarray(fnp.extract(z, fnp.arange(5), size=5)).tolist() == [0, 1, 3, 4, 0]
+        assert np.asarray(lax.convert_element_type(z, bool)).tolist() == \
+            [True, True, False, True, True]

@@ -688,6 +688,9 @@ def convert_element_type(x, new_dtype, weak_type=False):
     new_dtype = dtypes.canonicalize(new_dtype)
     if x.dtype == new_dtype and x.weak_type == weak_type:
         return x
+    if dtypes.is_complex(x.dtype) and dtypes.is_bool(new_dtype):
+        # nonzero in either part (JAX); the cast primitive would keep the real part only
+        return ne(x, core.to_array(np.zeros((), x.dtype)))
     if dtypes.is_complex(x.dtype) and not dtypes.is_complex(new_dtype):
         warnings.warn("Casting complex values to real discards the imaginary part",
                       np.exceptions.ComplexWarning, stacklevel=2)
