@@ -5,6 +5,7 @@ size-generic code (a new batch size reuses the compiled module)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -766,3 +767,38 @@ def test_nchw_reshape_pooling_is_unrolled():
         a, b = divmod(int(first[idx]), 2)
         want[idx[0], idx[1], 2 * idx[2] + a, 2 * idx[3] + b] = 2 * w6[idx].max()
     np.testing.assert_allclose(np.asarray(g), want, rtol=1e-6)
+
+
+def test_reduction_over_several_axes_nests_its_loops():
+    """A reduction over several axes of an expression with broadcast operands loops over
+    each axis (the last vectorised) instead of one flat loop whose index is divided back
+    into the axes: a row's mean in `((x - m) / s).sum()` was gathered element by element
+    (layer norm over 1024 x 1024: 1.42 -> 0.42 ms, JAX 0.87). Values of sums, max and min
+    (with NaN) over all axes and over trailing ones against NumPy in float64; a reduction
+    over no axis (found by the fuzzer when the nest first read the last reduced size)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 40, 33)).astype(np.float32)
+
+    def ln_sum(v, axis):
+        m = v.mean(-1, keepdims=True)
+        s = fnp.sqrt(((v - m) ** 2).mean(-1, keepdims=True) + 1e-5)
+        return ((v - m) / s * 3.0).sum(axis=axis)
+    xd = x.astype(np.float64)
+    m = xd.mean(-1, keepdims=True)
+    z = (xd - m) / np.sqrt(((xd - m) ** 2).mean(-1, keepdims=True) + 1e-5) * 3
+    for axis in (None, (1, 2)):
+        f = fg.jit(ln_sum, backend="c", static_argnums=1)
+        src = f.lower(x, axis).source
+        assert re.search(r"; j\w* < 33; \+\+j\w*\) \{", src) and " / 33)]" not in src, src
+        np.testing.assert_allclose(np.asarray(f(x, axis)), z.sum(axis=axis), atol=1e-3)
+    b = rng.standard_normal((40, 1)).astype(np.float32)
+    y = x.copy()
+    y[2, 5, 7] = np.nan
+    for name in ("max", "min"):
+        got = fg.jit(lambda v, w: getattr(v * w, name)(axis=(1, 2)), backend="c")(y, b)
+        np.testing.assert_array_equal(np.asarray(got), getattr(np, name)(y * b, axis=(1, 2)))
+    got = fg.jit(lambda v: fnp.sum(v, axis=()) * 2.0, backend="c")(x)
+    np.testing.assert_array_equal(np.asarray(got), x * 2)
+    g = fg.jit(fg.grad(lambda v: fnp.median(v, axis=None, keepdims=True).sum()),
+               backend="c")(np.float32(-0.89))
+    assert float(g) == 1.0
