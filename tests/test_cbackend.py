@@ -802,3 +802,27 @@ def test_reduction_over_several_axes_nests_its_loops():
     g = fg.jit(fg.grad(lambda v: fnp.median(v, axis=None, keepdims=True).sum()),
                backend="c")(np.float32(-0.89))
     assert float(g) == 1.0
+
+
+def test_map_group_members_no_step_reads_are_not_stored():
+    """A map group's members that no step outside the group reads (and that are not
+    outputs) stay in registers: random.bits' 20 Threefry rounds stored 22 arrays of 1e6
+    words no step read (5.2 -> 1.4 ms). A member read by a later step, or returned, is
+    still stored; the values are the reference backend's."""
+    key = fg.random.PRNGKey(3)
+    src = fg.jit(lambda k: fg.random.bits(k, (1000,)), backend="c").lower(key).source
+    body = src[src.index("void k_"):]
+    assert len(re.findall(r"\w+_\d+\[i\] =", body)) == 1, body
+    for f in (lambda k: fg.random.bits(k, (1000,)),
+              lambda k: fg.random.normal(k, (999,)),
+              lambda k: fg.random.uniform(k, (4, 250))):
+        np.testing.assert_array_equal(np.asarray(fg.jit(f, backend="c")(key)),
+                                      np.asarray(fg.jit(f, backend="reference")(key)))
+    x = arr(64, 48)
+
+    def g(v):                       # t is read by the sum after the group: kept
+        t = fnp.tanh(v) * 2.0
+        u = fnp.exp(t) + v
+        return u * 3.0, t.sum(axis=0)
+    out, ref = both(g, x)
+    close(out, ref)

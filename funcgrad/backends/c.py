@@ -212,13 +212,20 @@ class Executable(SlotProgram):
             if split and sum(_statement_count(x) for x in cur_stmts) >= _SEGMENT_BUDGET:
                 flush()   # bounded functions: units can then compile concurrently
 
+        read = _read_outside_steps(self.plan)
+
         def lower_group(group, bufs, used):
             if isinstance(group, codegen.ReduceGroup):
                 emit = codegen.emit_reduce_group
             elif codegen.is_row_group(group):
                 emit = codegen.emit_rows
             else:
-                emit = codegen.emit_map_group
+                members = {k.root.id for k in group}
+                unread = frozenset(i for i in members if read.get(i, 0) == 0 or (
+                    read[i] == sum(v.id == i for k in group for v in k.inputs)))
+
+                def emit(c, kernels, buffers):
+                    return codegen.emit_map_group(c, kernels, buffers, unread)
             stmts = emit(cn, group, bufs)
             if stmts is not None:
                 # (not "flat" for donation: a later member may read a donated input at an
@@ -1040,6 +1047,30 @@ if _PROFILE:
 _arena_create_lock = threading.Lock()
 class _NeedArrays(Exception):
     pass
+
+
+def _read_outside_steps(plan) -> dict[int, int]:
+    """{var id: how many reads} of the values the plan's steps read from memory, and of
+    the program's outputs (each counted once more, so that an output is never taken for
+    a value only its own group reads)."""
+    counts: dict[int, int] = {}
+
+    def add(v):
+        if isinstance(v, Var):
+            counts[v.id] = counts.get(v.id, 0) + 1
+    for step in plan.steps:
+        if isinstance(step, fusion.Kernel):
+            for v in step.inputs:
+                add(v)
+        elif isinstance(step, fusion.Alias):
+            add(step.src)
+        else:
+            for v in step.eqn.inputs:
+                add(v)
+    for v in plan.program.outvars:
+        add(v)
+        add(v)
+    return counts
 
 
 class _OutputPool:

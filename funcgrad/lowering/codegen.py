@@ -854,10 +854,12 @@ def _loops_over_operand(kernel: Kernel) -> bool:
         len(kernel.root.aval.shape) > 1 and not _is_flat_kernel(kernel)
 
 
-def map_group_point(c, em, kernels, buffers, idx) -> bool:
+def map_group_point(c, em, kernels, buffers, idx, unread=frozenset()) -> bool:
     """Append to `em.stmts` the statements computing every member of a map group at index
-    `idx` (the same index object for all) and storing it; False when a member reads an
-    earlier member's value at another index. `em` must watch nothing else."""
+    `idx` (the same index object for all) and storing it, except the members whose ids are
+    in `unread` (read by no step outside the group and not an output: they live in a
+    register only); False when a member reads an earlier member's value at another index.
+    `em` must watch nothing else."""
     shape = kernels[0].root.aval.shape
     for n, k in enumerate(kernels):
         root, x = k.root, (k.eqn.inputs[0] if k.eqn.inputs else None)
@@ -867,7 +869,8 @@ def map_group_point(c, em, kernels, buffers, idx) -> bool:
             val = em.inline(k.eqn, idx, k)
         if n < len(kernels) - 1 and not _is_named(val, root.aval.dtype):
             val = em.let(val, root.aval.dtype)     # (a later member may read it)
-        em.stmts.append(c.store(buffers[root.id], em.offset(idx, shape), val))
+        if root.id not in unread:
+            em.stmts.append(c.store(buffers[root.id], em.offset(idx, shape), val))
         # later members read this value at `idx` from its register; anywhere else, from
         # memory that may not hold it yet (`watch` makes such a read clear `row_ok`)
         em.memo[(root.id, _idx_key(idx))] = val
@@ -875,13 +878,15 @@ def map_group_point(c, em, kernels, buffers, idx) -> bool:
     return em.row_ok
 
 
-def emit_map_group(c, kernels, buffers) -> list | None:
+def emit_map_group(c, kernels, buffers, unread=frozenset()) -> list | None:
     """One loop nest computing the map kernels `kernels` (in order, over one shape): their
     stores share the loop, subexpressions they share are computed once, and a member that
     reads an earlier member's value at the same index takes it from the register it was
     just computed in, not back from memory (XLA's multi-output fusion: an optimizer's
     updates of m, v and the parameter; a recurrent cell's gates and the residuals its
-    backward pass keeps). None when a member reads an earlier member's value at another
+    backward pass keeps). Members in `unread` (no step outside the group reads them) are
+    not stored at all: random.bits' 20 rounds of Threefry stored 22 arrays no step read
+    (1e6 draws: 5.2 ms). None when a member reads an earlier member's value at another
     index (that element may not be computed yet)."""
     shape = kernels[0].root.aval.shape
     n = kernels[0].root.aval.size
@@ -890,7 +895,7 @@ def emit_map_group(c, kernels, buffers) -> list | None:
     ok = [True]
 
     def point(em, idx):
-        ok[0] = ok[0] and map_group_point(c, em, kernels, buffers, idx)
+        ok[0] = ok[0] and map_group_point(c, em, kernels, buffers, idx, unread)
         return em.stmts
 
     if all(_is_flat_kernel(k) for k in kernels) or len(shape) <= 1:
