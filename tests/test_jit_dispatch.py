@@ -530,6 +530,40 @@ def test_a_kept_output_never_changes_whatever_the_caller_drops(actions):
             np.testing.assert_array_equal(np.asarray(thing), e)
 
 
+def test_a_numpy_view_of_a_carved_output_keeps_its_block():
+    """A view of a small output (`np.asarray(out).reshape(-1)[:1]`) refers to the block
+    the outputs were carved from (NumPy collapses a view's base to the block's ndarray),
+    not to the carved array: once the caller dropped the Array, a later run took the block
+    back and overwrote the view (7 became 13). Hypothesis found the sequence below for
+    the property test above. Recycling still happens when nothing refers to the block."""
+    f = fg.jit(lambda a, b, k: (a + k, b * k, (a.sum() + b.sum()) * k), backend="c")
+    a, b = fnp.arange(5.0), fnp.ones((2, 3))
+    held = []
+    for step, act in enumerate(["call", "call", "call", "drop0", "drop0", "keep0", "call",
+                                "call", "drop0", "drop0", "drop6", "view6", "call"]):
+        if act == "call":
+            k = float(step + 1)
+            for o, e in zip(f(a, b, k), (np.arange(5.0) + k, np.full((2, 3), k), 16 * k)):
+                np.testing.assert_array_equal(np.asarray(o), e)
+                held.append((o, e))
+        elif act.startswith("drop"):
+            held.pop(int(act[4:]))
+        elif act == "keep0":
+            held.append((np.asarray(held[0][0]), held[0][1]))
+        else:
+            thing, e = held[6]
+            held[6] = (np.asarray(thing).reshape(-1)[:1], np.asarray(e).reshape(-1)[:1])
+        for thing, e in held:
+            np.testing.assert_array_equal(np.asarray(thing), e)
+    del held, thing
+    seen = set()
+    for k in range(6):
+        out = f(a, b, float(k))
+        seen.add(np.asarray(out[0]).__array_interface__["data"][0])
+        del out
+    assert len(seen) <= 3      # the spares go round
+
+
 def test_an_output_donated_to_another_program_is_not_recycled_under_it():
     # g writes its result into the buffer of the output of f it is donated; f must not
     # take that buffer back while g's result lives (the same for device_put(donate=True))
