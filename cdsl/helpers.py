@@ -79,22 +79,28 @@ def _uexp(name, t):
         f"return (a < {floor}) ? 0.0 : ((a < {lo}) ? e * {scale} : e);"))
 
 
-def _exp_poly_f32():
-    """c2..c6 of e^r ~ 1 + r + r^2 (c2 + c3 r + ... + c6 r^4) on |r| <= ln2/2, minimax in
-    relative error (Lawson's iteration over weighted least squares), as float32."""
-    half = np.log(2.0) / 2
-    r = np.linspace(-half, half, 20001)
-    r2 = r * r
-    f = np.where(r == 0, 0.5, (np.expm1(r) - r) / np.where(r == 0, 1, r2))
-    w = np.maximum(r2 / np.exp(r), 1e-12)       # the weight of q's error in e^r's
-    v = np.vander(r, 5, increasing=True)
-    lw = np.ones_like(r)
-    for _ in range(60):
+def _lawson(x, f, w, degree, iters):
+    """Coefficients (lowest first, as float32) of the polynomial q of `degree` minimising
+    max |q(x) - f| w over the points x: Lawson's iteration over weighted least squares."""
+    v = np.vander(x, degree + 1, increasing=True)
+    lw = np.ones_like(x)
+    for _ in range(iters):
         c = np.linalg.lstsq(v * (w * lw)[:, None], f * w * lw, rcond=None)[0]
         e = np.abs((v @ c - f) * w)
         lw = lw * np.sqrt(e / e.max()) + 1e-30
         lw /= lw.max()
     return [float(x) for x in c.astype(np.float32)]
+
+
+def _exp_poly_f32():
+    """c2..c6 of e^r ~ 1 + r + r^2 (c2 + c3 r + ... + c6 r^4) on |r| <= ln2/2, minimax in
+    relative error, as float32."""
+    half = np.log(2.0) / 2
+    r = np.linspace(-half, half, 20001)
+    r2 = r * r
+    f = np.where(r == 0, 0.5, (np.expm1(r) - r) / np.where(r == 0, 1, r2))
+    w = np.maximum(r2 / np.exp(r), 1e-12)       # the weight of q's error in e^r's
+    return _lawson(r, f, w, 4, 60)
 
 
 # _exp_poly_f32()'s result, fixed here so that the generated source (and the compile cache
@@ -132,19 +138,12 @@ _UEXP_F32 = _uexp_f32_lines()
 
 def _log_poly_f32():
     """q0..q8 of log1p(f) ~ f + f^2 (q0 + q1 f + ... + q8 f^8) on sqrt(1/2) - 1 <= f <
-    sqrt(2) - 1, minimax in log1p's relative error (Lawson's iteration), as float32."""
+    sqrt(2) - 1, minimax in log1p's relative error, as float32."""
     f = np.linspace(np.sqrt(0.5) - 1, np.sqrt(2.0) - 1, 40001)
     f = f[f != 0]
     target = (np.log1p(f) - f) / (f * f)
     w = (f * f) / np.abs(np.log1p(f))           # the weight of q's error in log1p's
-    v = np.vander(f, 9, increasing=True)
-    lw = np.ones_like(f)
-    for _ in range(100):
-        c = np.linalg.lstsq(v * (w * lw)[:, None], target * w * lw, rcond=None)[0]
-        e = np.abs((v @ c - target) * w)
-        lw = lw * np.sqrt(e / e.max()) + 1e-30
-        lw /= lw.max()
-    return [float(x) for x in c.astype(np.float32)]
+    return _lawson(f, target, w, 8, 100)
 
 
 # _log_poly_f32()'s result, fixed as EXP_POLY_F32 is (tests/test_cdsl.py refits and compares)
