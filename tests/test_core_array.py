@@ -417,3 +417,41 @@ def test_python_round_gives_an_integer_array_as_jax():
     eq(round(fnp.asarray([0.4, 1.6, -2.5])), [0, 2, -2])   # (half to even, as NumPy)
     with pytest.raises(NotImplementedError, match="ravel"):
         _ = fnp.ones(3).flat
+
+
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_at_with_an_integer_array_updates_whole_rows(backend):
+    """`table.at[ids].add(g)` (an embedding's gradient) scatters whole rows: it scattered
+    element by element through flat positions, a division per element (8192 rows of 256
+    into 10000: 5.5 ms against JAX's 2.2; 0.5 ms now). Duplicates accumulate (add, mul,
+    min, max) or the last wins (set), negative indices count from the end, others out of
+    range are dropped, or clamped with mode='clip'; gradients flow to both operands."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((10, 3, 2)).astype(np.float32)
+    ids = np.array([[1, 3], [1, -1], [12, -11], [0, 3]])
+    g = rng.standard_normal((4, 2, 3, 2)).astype(np.float32)
+    src = fg.jit(lambda x, g: x.at[ids].add(g), backend="c").lower(x, g).source
+    assert " / 6)" not in src and " % 6)" not in src
+    norm = np.where(ids < 0, ids + 10, ids)
+    for meth, ufunc in (("add", np.add), ("mul", np.multiply), ("min", np.minimum),
+                        ("max", np.maximum), ("set", None)):
+        for clip in (False, True):
+            kw = {"mode": "clip"} if clip else {}
+            got = fg.jit(lambda x, g: getattr(x.at[ids], meth)(g, **kw), backend=backend)(x, g)
+            want = x.copy()
+            i = np.clip(norm, 0, 9) if clip else norm
+            ok = (i >= 0) & (i < 10)
+            rows, upd = i[ok], g[ok]
+            if ufunc is None:
+                for r, u in zip(rows, upd):
+                    want[r] = u
+            else:
+                ufunc.at(want, rows, upd)
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+    gx, gg = fg.grad(lambda x, g: (x.at[ids].add(g) ** 2).sum(), argnums=(0, 1))(x, g)
+    total = x.copy()
+    np.add.at(total, norm[(norm >= 0) & (norm < 10)], g[(norm >= 0) & (norm < 10)])
+    np.testing.assert_allclose(np.asarray(gx), 2 * total, rtol=1e-5)
+    want_gg = np.where(((norm >= 0) & (norm < 10))[..., None, None],
+                       2 * total[np.clip(norm, 0, 9)], 0)
+    np.testing.assert_allclose(np.asarray(gg), want_gg, rtol=1e-5)

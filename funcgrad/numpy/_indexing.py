@@ -445,6 +445,13 @@ class _IndexUpdateRef:
         if x.size == 0:
             # Every update is out of bounds: dropped, as JAX's scatter does.
             return x
+        rows = self._rows(bool(clip))
+        if rows is not None:
+            v = _arr(values)
+            if v.dtype != x.dtype:
+                v = astype(v, x.dtype)
+            v = broadcast_to(v, rows.shape[:-1] + x.shape[1:])
+            return _ix.scatter(x, rows, v, (0,), mode)
         valid = None if clip else []
         # with mode='clip' the gather of positions clamps each index into its axis (as a
         # read does), so an out-of-bounds update lands on the nearest element
@@ -461,6 +468,26 @@ class _IndexUpdateRef:
         upd = _ix.scatter(flat, _st.reshape(ids, (ids.size, 1)), _st.reshape(v, (ids.size,)),
                           (0,), mode)
         return _st.reshape(upd, x.shape)
+
+    def _rows(self, clamp):
+        """The index as rows of `x` (shape idx.shape + (1,)) when it is one integer array
+        and `x` has more than one axis (`table.at[ids].add(g)`, an embedding's gradient),
+        else None. Updating whole rows lets the scatter copy each row in a vectorised
+        loop; the general path scatters element by element through flat positions, with
+        a division per element (8192 rows of 256 into 10000: 5.5 ms against JAX's 2.2).
+        Negative indices count from the end; others out of range are dropped, or clamped
+        with mode='clip', as on the general path."""
+        x, idx = self.array, self.index
+        if x.ndim < 2 or not isinstance(idx, (Array, _np.ndarray)):
+            return None
+        i = _arr(idx)
+        if not _dt.is_int(i.dtype) or i.dtype == _np.bool_:
+            return None
+        n = x.shape[0]
+        i = where(less(i, 0), add(i, n), i)
+        if clamp:
+            i = clip(i, 0, n - 1)
+        return _st.reshape(i, i.shape + (1,))
 
     def _check_kwargs(self, method, kwargs):
         """JAX's keyword arguments of `.at[...]` methods: the index hints are accepted;
