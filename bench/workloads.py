@@ -503,20 +503,22 @@ def ms_data(quick):
     return {"s": s, "mask": np.tril(np.ones(MS_SHAPE[-2:], bool))}
 
 
-def _ms(np_, nn_):
-    return lambda s, mask: nn_.softmax(np_.where(mask, s, -1e9), axis=-1)
+def _ms(np_, nn_, log=False):
+    """The masked softmax (`log`: log_softmax, see masked_log_softmax)."""
+    softmax = nn_.log_softmax if log else nn_.softmax
+    return lambda s, mask: softmax(np_.where(mask, s, -1e9), axis=-1)
 
 
-def ms_funcgrad(d):
+def ms_funcgrad(d, log=False):
     fg, fnp, _, nn = _fg()
-    f = fg.jit(_ms(fnp, nn))
+    f = fg.jit(_ms(fnp, nn, log))
     s, mask = _fg_put(fg, (d["s"], d["mask"]))
     return (lambda: fg.block_until_ready(f(s, mask))), _leaves_np
 
 
-def ms_jax(d):
+def ms_jax(d, log=False):
     jax, jnp, _, nn = _jax()
-    f = jax.jit(_ms(jnp, nn))
+    f = jax.jit(_ms(jnp, nn, log))
     s, mask = _jax_put(jax, (d["s"], d["mask"]))
     return (lambda: jax.block_until_ready(f(s, mask))), _leaves_np
 
@@ -541,24 +543,6 @@ def ms_torch(d):
 # A language model's loss over a masked set (the same causal mask): log_softmax's sum of
 # exps is a reduction, whose loop once called glibc's vector exp, slow on every masked
 # element.
-
-def _mls(np_, nn_):
-    return lambda s, mask: nn_.log_softmax(np_.where(mask, s, -1e9), axis=-1)
-
-
-def mls_funcgrad(d):
-    fg, fnp, _, nn = _fg()
-    f = fg.jit(_mls(fnp, nn))
-    s, mask = _fg_put(fg, (d["s"], d["mask"]))
-    return (lambda: fg.block_until_ready(f(s, mask))), _leaves_np
-
-
-def mls_jax(d):
-    jax, jnp, _, nn = _jax()
-    f = jax.jit(_mls(jnp, nn))
-    s, mask = _jax_put(jax, (d["s"], d["mask"]))
-    return (lambda: jax.block_until_ready(f(s, mask))), _leaves_np
-
 
 def mls_numpy(d):
     s, mask = d["s"], d["mask"]
@@ -789,7 +773,8 @@ WORKLOADS = {
     "masked_log_softmax": Workload(
         "masked_log_softmax", "causal-masked log_softmax on (16, 4, 128, 128) float32 "
         "scores (the masked half is -1e9)", ms_data,
-        {"funcgrad": mls_funcgrad, "numpy": mls_numpy, "jax": mls_jax, "torch": mls_torch},
+        {"funcgrad": functools.partial(ms_funcgrad, log=True), "numpy": mls_numpy,
+         "jax": functools.partial(ms_jax, log=True), "torch": mls_torch},
         tol=1e-5),
     "entropy": Workload(
         "entropy", "-sum(where(p > 0, p * log(p), 0), axis=-1) on (1024, 4096) float32 "
