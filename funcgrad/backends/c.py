@@ -1226,10 +1226,9 @@ def _unused(spares):
         unit = spares.popleft()
     except IndexError:
         return None
-    for _, a, _ in unit:
-        if _getrefcount(a) != _UNUSED_REFS or _getweakrefcount(a):
-            spares.appendleft(unit)
-            return None
+    if not _arrays_unused(unit):
+        spares.appendleft(unit)
+        return None
     return unit
 
 
@@ -1244,14 +1243,18 @@ def _unused_carved(spares):
     except IndexError:
         return None
     unit, owner, refs = entry
-    if _getrefcount(owner) != refs or _getweakrefcount(owner):
+    if _getrefcount(owner) != refs or _getweakrefcount(owner) or not _arrays_unused(unit):
         spares.appendleft(entry)
         return None
+    return unit
+
+
+def _arrays_unused(unit) -> bool:
+    """Whether nothing but the layout refers to the arrays of `unit`."""
     for _, a, _ in unit:
         if _getrefcount(a) != _UNUSED_REFS or _getweakrefcount(a):
-            spares.appendleft(entry)
-            return None
-    return unit
+            return False
+    return True
 
 
 def _references_of_an_unused_block() -> int:
@@ -1274,9 +1277,9 @@ def _probe_owner(entry):
 
 
 def _references_of_an_unused_output() -> int:
-    """sys.getrefcount of a kept output nothing else refers to, seen from `_unused`'s loop
-    (the unit's tuple, the loop variable and the argument; measured, as the interpreter
-    may not count the loop variable)."""
+    """sys.getrefcount of a kept output nothing else refers to, seen from
+    `_arrays_unused`'s loop (the unit's tuple, the loop variable and the argument;
+    measured, as the interpreter may not count the loop variable)."""
     unit = ((0, np.empty(1), 0),)
     for _, a, _ in unit:
         return _getrefcount(a)
