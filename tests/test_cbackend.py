@@ -186,6 +186,102 @@ def test_eager_reductions_run_prebuilt_and_match_jit_exactly(dtype, monkeypatch)
     assert len(calls) >= 8
 
 
+_TOP_K_DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int64, np.uint32,
+                 np.uint64, np.int8, np.bool_]
+
+
+def _top_k_case(dt, rows, n, pattern, seed):
+    """Rows of `dt` that stress a selection: few distinct values (ties across the cut),
+    NaNs of both signs, +-0, +-inf, and rows in ascending or descending order (the heap's
+    worst case and its best)."""
+    r = np.random.default_rng(seed)
+    v = r.integers(-4, 5, (rows, n)).astype(np.float64) * 0.5
+    if pattern == "ascending":
+        v = np.sort(v, axis=-1)
+    elif pattern == "descending":
+        v = -np.sort(v, axis=-1)
+    if np.dtype(dt).kind == "f":
+        v = v.astype(dt)
+        m = r.random((rows, n))
+        v[m < 0.05], v[(m >= 0.05) & (m < 0.1)] = np.nan, -np.nan
+        v[(m >= 0.1) & (m < 0.15)] = -0.0
+        v[(m >= 0.15) & (m < 0.17)] = np.inf
+        v[(m >= 0.17) & (m < 0.19)] = -np.inf
+        return v
+    if dt == np.bool_:
+        return v > 0
+    info = np.iinfo(dt)
+    v = (v * 2).astype(np.int64)
+    v[:, ::7] = info.max if info.max < 2 ** 62 else 2 ** 62
+    return (v - v.min() + info.min if info.min == 0 else v).astype(dt)
+
+
+@pytest.mark.parametrize("dt", _TOP_K_DTYPES)
+def test_top_k_heap_kernel_matches_the_numpy_selection(dt):
+    """lax.top_k on the C backend (eager and jit) runs the prebuilt heap kernel
+    (`eager.run_top_k`); it must give the reference backend's NumPy selection bit for bit:
+    XLA's total order, the lower index first among equals, every k from 1 to n, the serial
+    and the parallel variant."""
+    from funcgrad.lowering import eager
+    from funcgrad.prims import windows
+    if eager.library() is None:
+        pytest.skip("funcgrad._eager_kernels not built (pip install -e . builds it)")
+    cases = [(5, 40, k, p) for k in (1, 3, 20, 39, 40)
+             for p in ("random", "ascending", "descending")]
+    cases += [(300, 600, 7, "random"), (1, 1, 1, "random"), (2, 5000, 100, "ascending")]
+    for seed, (rows, n, k, pattern) in enumerate(cases):
+        v = _top_k_case(dt, rows, n, pattern, seed)
+        got = eager.run_top_k(v, k)
+        assert got is not None
+        want = windows._top_k_np(v, k=k)
+        np.testing.assert_array_equal(got[1], want[1], err_msg=f"{rows}x{n} k={k} {pattern}")
+        assert got[0].dtype == v.dtype and got[1].dtype == np.int32
+        assert got[0].tobytes() == want[0].tobytes()
+    # through the frontend (float64 and int64 become 32-bit with x64 off, as in JAX)
+    v = np.asarray(fnp.asarray(_top_k_case(dt, 4, 50, "random", 99)))
+    want = windows._top_k_np(v, k=6)
+    for f in (lambda a: lax.top_k(a, 6), fg.jit(lambda a: lax.top_k(a, 6))):
+        vals, idx = f(v)
+        np.testing.assert_array_equal(np.asarray(idx), want[1])
+        assert np.asarray(vals).tobytes() == want[0].tobytes()
+
+
+def test_top_k_runs_the_heap_kernel_under_jit_and_eagerly(monkeypatch):
+    from funcgrad.lowering import eager
+    if eager.library() is None:
+        pytest.skip("funcgrad._eager_kernels not built (pip install -e . builds it)")
+    calls = []
+    real = eager.run_top_k
+    monkeypatch.setattr(eager, "run_top_k", lambda x, k: calls.append(k) or real(x, k))
+    x = RNG.normal(size=(8, 100)).astype(np.float32)
+    lax.top_k(x, 3)
+    fg.jit(lambda a: lax.top_k(a * 2, 4))(x)
+    assert calls == [3, 4]
+    # nothing to select, or no kernel: the NumPy selection
+    assert eager.run_top_k(x, 0) is None and eager.run_top_k(x[:, :0], 0) is None
+    monkeypatch.setattr(eager, "library", lambda: None)
+    assert eager.run_top_k(x, 3) is None
+    np.testing.assert_array_equal(np.asarray(lax.top_k(x, 3)[1]),
+                                  np.argsort(-x, axis=1, kind="stable")[:, :3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 70), st.data())
+def test_top_k_heap_kernel_property(rows, n, data):
+    from funcgrad.lowering import eager
+    from funcgrad.prims import windows
+    if eager.library() is None:
+        return
+    k = data.draw(st.integers(1, n))
+    vals = data.draw(st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, np.inf, -np.inf,
+                                               np.nan, -np.nan]),
+                              min_size=rows * n, max_size=rows * n))
+    v = np.array(vals, np.float32).reshape(rows, n)
+    got, want = eager.run_top_k(v, k), windows._top_k_np(v, k=k)
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[0].tobytes() == want[0].tobytes()
+
+
 def test_host_steps_get_materialised_inputs():
     # cumsum and sort have no loop lowering: their fused-away operand must still be computed.
     x = arr(6, 10)

@@ -46,7 +46,7 @@ HOST_STEPS = {
     "fft": "our C FFT kernel on host buffers",
     # NumPy on the host buffers: no C loop lowering yet.
     "sort": "NumPy sort (no C sort kernel yet)", "cumsum": "NumPy cumsum (no C scan kernel)",
-    "top_k": "NumPy partition (no C selection kernel yet)",
+    "top_k": "our prebuilt C heap kernel on host buffers (lowering/eager.run_top_k)",
     # Python callbacks run Python by definition; collectives call MPI on host buffers.
     "pure_callback": "Python", "io_callback": "Python", "debug_callback": "Python",
     "psum": "MPI", "psum_start": "MPI", "psum_done": "MPI", "pmax": "MPI", "pmin": "MPI",

@@ -34,7 +34,7 @@ from ..prims import collectives, control, indexing as ix, reductions as rd
 from . import threads as _threads
 from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
                        kernel_name, lowering_settings)
-from .reference import ReferenceBackend
+from .reference import ReferenceBackend, wrap_outputs
 
 # libgomp reads its wait policy once, when it loads: before any compiled module loads
 _threads.configure_openmp()
@@ -1652,6 +1652,11 @@ class CBackend(ReferenceBackend):
             program = _one_equation_program(prim, arrays, params, out_avals)
             if program is not None:
                 return self.execute_program(program, arrays, name=prim.name)
+        elif prim.name in _eager.MULTI_RESULT_KERNELS:
+            _threads.prepare()
+            outs = _eager.run_multi(prim, [a._host_value() for a in arrays], params)
+            if outs is not None:
+                return wrap_outputs(outs, out_avals, True)
         return super().execute_primitive(prim, arrays, params, out_avals)
 
     def executable(self, program: Program, name: str = "f") -> Executable:

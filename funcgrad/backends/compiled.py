@@ -21,6 +21,7 @@ from ..core import ArrayImpl, ShapedArray
 from ..ir import Lit, Program, Var
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion
+from ..lowering import eager as _eager
 from ..lru import LRU
 from ..prims import control
 from .reference import run_impl
@@ -221,9 +222,12 @@ def host_call(eqn, vals, quiet: bool = False) -> list[np.ndarray]:
         arrs = [ArrayImpl(np.asarray(v), a.aval) for v, a in zip(vals, eqn.inputs)]
         res = control.array_impls[eqn.prim](*arrs, **eqn.params)
         return [np.asarray(r) for r in res]
-    with np.errstate(all="ignore") if quiet else contextlib.nullcontext():
-        out = run_impl(eqn.prim, [np.asarray(v) for v in vals], eqn.params,
-                       [v.aval.dtype for v in eqn.outputs])
+    out = _eager.run_multi(eqn.prim, vals, eqn.params) if eqn.prim.multiple_results \
+        else None
+    if out is None:
+        with np.errstate(all="ignore") if quiet else contextlib.nullcontext():
+            out = run_impl(eqn.prim, [np.asarray(v) for v in vals], eqn.params,
+                           [v.aval.dtype for v in eqn.outputs])
     outs = out if eqn.prim.multiple_results else [out]
     return [np.asarray(o, v.aval.dtype) for o, v in zip(outs, eqn.outputs)]
 

@@ -98,8 +98,82 @@ def _reduce_kernel(prim_name, dt, layout, parallel):
                          params, tuple(stmts))
 
 
+# --- top_k: a heap per row --------------------------------------------------------------
+#
+# `lax.top_k` in XLA's total order (prims.windows.total_order_key) over the rows of an
+# (rows, n) array of keys: a heap of the k best entries seen so far, the worst at its root,
+# so that an entry no better than the root costs one comparison (n + O(k log k log(n/k))
+# on average, n log k at worst: a row in ascending order), then a heapsort of the k. Among
+# equal keys the lower index is the better, so a later entry never displaces an equal one.
+# A float's key is computed in the loop from its bits (`flt`); other dtypes arrive as keys.
+TOP_K_KEYS = {"i32": ("int32_t", 31, "0x7fffffff"),
+              "i64": ("int64_t", 63, "0x7fffffffffffffffLL")}
+
+
+def _top_k_sift(kt):
+    """`fg_top_k_sift_<kt>(hk, hi, size, key, id)`: place (key, id) at the root of the heap
+    (hk, hi) of `size` entries, moving the better child up while it is better."""
+    t = TOP_K_KEYS[kt][0]
+    ktype = cdsl.i32 if kt == "i32" else cdsl.i64
+    params = (cdsl.Param("hk", cdsl.PtrType(ktype)), cdsl.Param("hi", cdsl.PtrType(cdsl.i32)),
+              cdsl.Param("size", cdsl.i64), cdsl.Param("key", ktype),
+              cdsl.Param("id", cdsl.i32))
+    lines = (
+        "int64_t c = 0;",
+        "for (;;) {",
+        "    int64_t l = 2 * c + 1, w = l;",
+        "    if (l >= size) break;",
+        "    if (l + 1 < size && (hk[l + 1] < hk[l] || (hk[l + 1] == hk[l] && hi[l + 1] > hi[l])))",
+        "        w = l + 1;                 /* the worse child */",
+        "    if (key < hk[w] || (key == hk[w] && id > hi[w])) break;",
+        "    hk[c] = hk[w]; hi[c] = hi[w]; c = w;",
+        "}",
+        f"hk[c] = ({t})key; hi[c] = id;")
+    return cdsl.Function(f"fg_top_k_sift_{kt}", params, tuple(cdsl.Raw(x) for x in lines))
+
+
+def _top_k_kernel(kt, parallel):
+    """`fg_top_k_<kt>_<p|s>(bits, idx, hk, rows, n, k, flt)`: for each of `rows` rows of
+    `n` keys (float bits when `flt`), the indices of the k best, best first, into `idx`
+    (rows, k); `hk` (rows, k) is the heaps' scratch."""
+    t, shift, mask = TOP_K_KEYS[kt]
+    ktype = cdsl.i32 if kt == "i32" else cdsl.i64
+    params = (cdsl.Param("bits", cdsl.PtrType(ktype, const=True)),
+              cdsl.Param("idx", cdsl.PtrType(cdsl.i32)), cdsl.Param("hk", cdsl.PtrType(ktype)),
+              cdsl.Param("rows", cdsl.i64), cdsl.Param("n", cdsl.i64),
+              cdsl.Param("k", cdsl.i64), cdsl.Param("flt", cdsl.i32))
+    sift = f"fg_top_k_sift_{kt}"
+    row = (
+        f"const {t} *b = bits + r * n;",
+        f"{t} *h = hk + r * k;",
+        "int32_t *hi = idx + r * k;",
+        "int64_t m = 0;",
+        "for (int64_t j = 0; j < n; ++j) {",
+        f"    {t} key = b[j];",
+        f"    if (flt) key ^= (key >> {shift}) & {mask};   /* XLA's total order */",
+        "    if (m < k) {                  /* filling: the newcomer is the worst of equals */",
+        "        int64_t c = m++;",
+        "        while (c > 0 && key <= h[(c - 1) >> 1]) {",
+        "            h[c] = h[(c - 1) >> 1]; hi[c] = hi[(c - 1) >> 1]; c = (c - 1) >> 1;",
+        "        }",
+        "        h[c] = key; hi[c] = (int32_t)j;",
+        f"    }} else if (key > h[0]) {sift}(h, hi, k, key, (int32_t)j);",
+        "}",
+        "for (int64_t e = k - 1; e > 0; --e) {     /* heapsort: the worst goes last */",
+        f"    {t} tk = h[e]; int32_t ti = hi[e];",
+        "    h[e] = h[0]; hi[e] = hi[0];",
+        f"    {sift}(h, hi, e, tk, ti);",
+        "}")
+    r = cdsl.Var("r", cdsl.i64)
+    loop = cdsl.For(r, c.i64(0), cdsl.Var("rows", cdsl.i64), tuple(cdsl.Raw(x) for x in row),
+                    parallel=parallel, parallel_min=2)
+    return cdsl.Function(f"fg_top_k_{kt}_{'p' if parallel else 's'}", params, (loop,))
+
+
 def module() -> cdsl.Module:
     fns = []
+    for kt in TOP_K_KEYS:
+        fns += [_top_k_sift(kt), _top_k_kernel(kt, True), _top_k_kernel(kt, False)]
     for dt in TYPES:
         for p in REDUCE:
             fns.append(_reduce_kernel(p, dt, "last", True))
@@ -124,7 +198,7 @@ def source_and_cdef() -> tuple[str, str]:
 
 def function_names() -> list[str]:
     """The names of every prebuilt kernel, without generating any code."""
-    names = []
+    names = [f"fg_top_k_{kt}_{v}" for kt in TOP_K_KEYS for v in ("p", "s")]
     for dt in TYPES:
         for p in REDUCE:
             names += [_name(p, dt, v) for v in ("last_p", "last_s", "first_s")]
@@ -376,3 +450,47 @@ def _run_reduce(name, x, out_aval, axes):
     fn(_from_buffer(in_type, v, False) if v.size else null,
        _from_buffer(out_type, out, True) if out.size else null, n0, n1)
     return out
+
+
+def run_top_k(x, k: int):
+    """`[values, indices]` of `lax.top_k(x, k)` on host array `x` with the prebuilt heap
+    kernel; None when it does not apply (no kernel, nothing to select, rows longer than
+    int32 indices reach)."""
+    from ..prims.windows import total_order_key
+    mod = library()
+    x = np.asarray(x)
+    n = x.shape[-1] if x.ndim else 0
+    rows = math.prod(x.shape[:-1])
+    if mod is None or k == 0 or n == 0 or rows == 0 or n >= 1 << 31:
+        return None
+    if x.dtype in (np.float32, np.float64):
+        keys, flt = x.view(np.int32 if x.dtype == np.float32 else np.int64), 1
+    else:
+        keys, flt = total_order_key(x), 0
+    kt = "i32" if keys.dtype == np.int32 else "i64"
+    parallel = rows > 1 and rows * n >= PARALLEL_MIN
+    fn = getattr(mod.lib, f"fg_top_k_{kt}_{'p' if parallel else 's'}", None)
+    if fn is None:
+        return None
+    keys = np.ascontiguousarray(keys.reshape(rows, n))
+    idx = np.empty((rows, k), np.int32)
+    heap = np.empty((rows, k), keys.dtype)
+    ct = "int32_t" if kt == "i32" else "int64_t"
+    ffi = mod.ffi
+    fn(ffi.from_buffer(ct + "[]", keys), ffi.from_buffer("int32_t[]", idx),
+       ffi.from_buffer(ct + "[]", heap), rows, n, k, flt)
+    vals = np.take_along_axis(x.reshape(rows, n), idx, axis=-1)
+    lead = x.shape[:-1]
+    return [vals.reshape(lead + (k,)), idx.reshape(lead + (k,))]
+
+
+# Host steps (jit) and eager operations of these primitives run these kernels first; their
+# NumPy implementations (the reference backend's) when a kernel returns None.
+MULTI_RESULT_KERNELS = {"top_k": lambda vals, params: run_top_k(vals[0], params["k"])}
+
+
+def run_multi(prim, vals, params):
+    """Run multiple-result `prim` on host values with a prebuilt kernel; None when none
+    covers it."""
+    kernel = MULTI_RESULT_KERNELS.get(prim.name)
+    return None if kernel is None else kernel(vals, params)
