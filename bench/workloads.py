@@ -608,6 +608,51 @@ def ent_torch(d):
     return (lambda: torch.special.entr(p).sum(dim=-1)), _leaves_np
 
 
+# ----------------------------------------------------------------------------- top_k
+
+TOPK_SHAPE, TOPK_K = (1024, 1024), 10
+
+
+def topk_data(quick):
+    return {"x": _rng().normal(size=TOPK_SHAPE).astype(np.float32)}
+
+
+def topk_funcgrad(d):
+    fg, _, lax, _ = _fg()
+    f = fg.jit(lambda x: lax.top_k(x, TOPK_K))
+    (x,) = _fg_put(fg, (d["x"],))
+    return (lambda: fg.block_until_ready(f(x))), _leaves_np
+
+
+def topk_jax(d):
+    jax, _, lax, _ = _jax()
+    f = jax.jit(lambda x: lax.top_k(x, TOPK_K))
+    (x,) = _jax_put(jax, (d["x"],))
+    return (lambda: jax.block_until_ready(f(x))), _leaves_np
+
+
+def topk_numpy(d):
+    x = d["x"]
+
+    def run():
+        # the k largest by argpartition, then sorted (ties do not occur in normal samples)
+        part = np.argpartition(-x, TOPK_K - 1, axis=-1)[:, :TOPK_K]
+        order = np.argsort(-np.take_along_axis(x, part, -1), axis=-1, kind="stable")
+        idx = np.take_along_axis(part, order, -1)
+        return np.take_along_axis(x, idx, -1), idx.astype(np.int32)
+    return run, _leaves_np
+
+
+def topk_torch(d):
+    torch = _torch_threads()
+    x = torch.from_numpy(d["x"])
+
+    def run():
+        vals, idx = torch.topk(x, TOPK_K, dim=-1)
+        return vals, idx.to(torch.int32)
+    return run, _leaves_np
+
+
 # ----------------------------------------------------------------------------- rnn
 
 RNN_T, RNN_B, RNN_H, RNN_I = 100, 32, 256, 256
@@ -781,6 +826,11 @@ WORKLOADS = {
         "probabilities, half of them 0", ent_data,
         {"funcgrad": ent_funcgrad, "numpy": ent_numpy, "jax": ent_jax, "torch": ent_torch},
         tol=1e-5),
+    "top_k": Workload(
+        "top_k", f"lax.top_k(x, {TOPK_K}) over {TOPK_SHAPE} float32 rows (NumPy: "
+        "argpartition then argsort; PyTorch: torch.topk)", topk_data,
+        {"funcgrad": topk_funcgrad, "numpy": topk_numpy, "jax": topk_jax,
+         "torch": topk_torch}, tol=0.0),
     "rnn": Workload(
         "rnn", "Elman RNN fwd+bwd, T=100 B=32 H=256 I=256", rnn_data,
         {"funcgrad": rnn_funcgrad, "numpy": rnn_numpy, "jax": rnn_jax, "torch": rnn_torch},
@@ -796,8 +846,8 @@ ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_ste
          "mnist1d_step", "tiny_step", "gru_step", "conv1d", "conv1d_grad", "conv2d_s2",
          "conv2d_s2_grad", "elementwise", "matmul", "dispatch", "call_numpy_arg",
          "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree", "log_softmax",
-         "masked_softmax", "masked_log_softmax", "entropy", "rnn", "while_newton", "scan_cond",
-         "first_call"]
+         "masked_softmax", "masked_log_softmax", "entropy", "top_k", "rnn", "while_newton",
+         "scan_cond", "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
                        f"{sorted(WORKLOADS)} and first_call")
