@@ -387,6 +387,28 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
 
 
 @pytest.mark.cbackend
+def test_team_is_given_again_after_another_library_changed_it(two_free_cores):
+    """PyTorch shares the system libgomp and sets the thread's team size itself
+    (`torch.set_num_threads`); `prepare` must give libgomp our team again soon after, not
+    trust the size it set last (issue 15: a GRU step 2x slower beside a busy core for the
+    rest of the process, after one PyTorch step had run)."""
+    lib = T._omp.lib
+    if lib is None:
+        pytest.skip("no libgomp loaded")
+    clock = [100.0]
+    plan = T.Plan()
+    plan.epoch, plan.parallel, plan.serial = T._policy.epoch, False, True  # one thread
+    T.prepare(plan, _clock=lambda: clock[0])
+    assert lib.omp_get_max_threads() == 1
+    lib.omp_set_num_threads(2)                                  # what torch does
+    clock[0] += T.REAPPLY_SECONDS / 2
+    T.prepare(plan, _clock=lambda: clock[0])                    # cached: ~0.2 us a call
+    clock[0] += T.REAPPLY_SECONDS
+    T.prepare(plan, _clock=lambda: clock[0])
+    assert lib.omp_get_max_threads() == 1
+
+
+@pytest.mark.cbackend
 def test_plan_is_not_fooled_by_steps_that_alternate(two_free_cores):
     # a step that is slow every other call (buffers reused every other call) and gains
     # nothing from the second thread must not look 1.3x faster with it, nor the reverse

@@ -87,6 +87,9 @@ SPEEDUP_MIN = 1.3
 # 15: the cnn example, 0.95x the time at 1.24x the CPU).
 CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
+# How often a thread gives libgomp its team size even when it has not changed (see
+# `_ThreadTeam`): ~0.3 us each time, so 0.05 s costs nothing measurable.
+REAPPLY_SECONDS = 0.05
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
@@ -413,8 +416,14 @@ class _Policy:
 
 
 class _ThreadTeam(threading.local):
-    """The team size last given to libgomp by this thread (libgomp keeps one per thread)."""
+    """The team size last given to libgomp by this thread (libgomp keeps one per thread),
+    and when to give it again: another library in the process that shares libgomp (PyTorch
+    does) may set the thread's team size itself (`torch.set_num_threads`), and a program
+    that measured one thread to be best then ran on two, each at half a core beside a busy
+    neighbour (issue 15: the GRU step 8.7 -> 16-17 ms after a PyTorch step had run in the
+    same process)."""
     team = 0
+    again = 0.0
 
 
 _policy = _Policy()
@@ -517,7 +526,8 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
     thread does not pay). It runs on every jitted call, so the common path is a clock read
     and a few comparisons (~0.2 us). Returns None, or a token to hand to
     `done(plan, token)` after the run while the plan measures."""
-    if _clock() >= _policy.next:
+    now = _clock()
+    if now >= _policy.next:
         _refresh()
     team = _policy.team
     token = None
@@ -526,8 +536,8 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
             team, token = _measure(plan, team, _policy.epoch)
         elif plan.serial:
             team = 1
-    if _tls.team != team:
-        _apply(team)
+    if _tls.team != team or now >= _tls.again:
+        _apply(team, now)
     return token
 
 
@@ -563,11 +573,11 @@ def done(plan: Plan, token) -> None:
         plan.decide()
 
 
-def _apply(n: int):
+def _apply(n: int, now: float):
     lib = _omp.lib
     if lib is not None:
         lib.omp_set_num_threads(n)
-    _tls.team = n
+    _tls.team, _tls.again = n, now + REAPPLY_SECONDS
 
 
 def _on_option(value):
