@@ -70,6 +70,7 @@ if __package__ in (None, ""):          # `python bench/run.py`
 
 from bench import workloads as W
 from bench.busy import Spinners, busy_cpus
+from bench.common import _torch_threads
 from bench.report import (
     OPENBLAS_FORCING,
     RESULTS,
@@ -234,6 +235,13 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
             fw = names[(i + k) % len(names)]
             if fw not in runs:
                 continue
+            if fw == "torch":
+                # every framework runs in this one process, and PyTorch shares the system
+                # libgomp with funcgrad: funcgrad's calls leave the thread's OpenMP team
+                # size at its own choice (one thread for a program that measured no
+                # speedup), which PyTorch reads for its next op. Give PyTorch the count
+                # its own process would have kept (set once, as its docs set it).
+                _torch_threads()
             if gap_s:
                 time.sleep(gap_s)
             try:

@@ -531,12 +531,14 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
         _refresh()
     team = _policy.team
     token = None
+    again = _tls.again
     if team > 1 and plan is not None and _policy.fixed is None:
         if plan.epoch != _policy.epoch:      # measuring, or the answer expired
             team, token = _measure(plan, team, _policy.epoch)
+            again = 0.0                      # a timed call must run on the team it names
         elif plan.serial:
             team = 1
-    if _tls.team != team or now >= _tls.again:
+    if _tls.team != team or now >= again:
         _apply(team, now)
     return token
 
