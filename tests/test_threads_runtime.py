@@ -335,26 +335,30 @@ def two_free_cores(monkeypatch):
     T._policy.next = 0.0
 
 
-def _token(team, wall, cpu):
-    """A `prepare` token for a run that took `wall` seconds and `cpu` seconds of CPU."""
-    return team, T.time.perf_counter() - wall, T.time.process_time() - cpu
+def _token(team, wall, cpu, k=0):
+    """A `prepare` token for call number `k`, a run that took `wall` seconds and `cpu`
+    seconds of CPU."""
+    return team, T.time.perf_counter() - wall, T.time.process_time() - cpu, k
 
 
-def _measure_plan(plan, t_one, t_many, cpu_many=None):
+def _measure_plan(plan, t_one, t_many, cpu_many=None, gap=0.0):
     """Drive `plan` through its measuring calls with fake run times (the CPU time of a
     one-thread call is its wall time; of a full-team call `cpu_many`, by default the same
-    work as one thread); the teams it used."""
+    work as one thread) and `gap` seconds of the caller's own work between calls; the teams
+    it used."""
     teams, timed = [], []
     for _ in range(T.MEASURE_CALLS):
         tok = T.prepare(plan)
         teams.append(T._tls.team)
         timed.append(tok is not None)
         if tok is not None:
-            team = tok[0]
+            team, k = tok[0], tok[3]
             if team == 1:
-                T.done(plan, _token(1, t_one, t_one))
+                T.done(plan, _token(1, t_one, t_one, k))
             else:
-                T.done(plan, _token(team, t_many, t_one if cpu_many is None else cpu_many))
+                T.done(plan, _token(team, t_many, t_one if cpu_many is None else cpu_many, k))
+            if plan.parallel is None:
+                plan.last = (plan.last[0], plan.last[1] - gap)   # the call ended earlier
     return teams, timed
 
 
@@ -376,10 +380,20 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     _measure_plan(slow, t_one=0.010, t_many=0.009)               # 1.1x: not worth a core
     assert slow.parallel is False
     assert T.prepare(slow) is None and T._tls.team == 1
-    # 1.67x faster, but at 1.5x the CPU time (the worker spinning between loops)
+    # 1.67x faster, at 1.5x the CPU time (the worker spinning between loops): worth it
+    # when the program is the caller's whole loop ...
     costly = T.Plan()
     _measure_plan(costly, t_one=0.010, t_many=0.006, cpu_many=0.015)
+    assert costly.parallel is True and len(costly.gaps) == 0
+    # ... not when it is half of it: (10 + 10) / (6 + 10) = 1.25x faster
+    costly = T.Plan()
+    _measure_plan(costly, t_one=0.010, t_many=0.006, cpu_many=0.015, gap=0.010)
     assert costly.parallel is False
+    # the same program at no more CPU than one thread's keeps its team however small a
+    # part of the loop it is
+    frugal = T.Plan()
+    _measure_plan(frugal, t_one=0.010, t_many=0.006, cpu_many=0.010, gap=0.050)
+    assert frugal.parallel is True
     # the answer is measured again once it expires
     T._policy.epoch += 1
     assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1

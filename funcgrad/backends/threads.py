@@ -80,11 +80,15 @@ SAMPLES = 4
 BLOCK = 3
 MEASURE_CALLS = WARMUP + 2 * SAMPLES * BLOCK // (BLOCK - 1)
 SPEEDUP_MIN = 1.3
-# ... and the most process CPU time it may cost, relative to one thread. A program that is
-# 1.3x faster with two threads may still spend half a core more (its worker spinning
-# between the parallel loops), and in a training loop that is mostly Python around small
-# compiled steps the example as a whole then uses more CPU for no visible speedup (issue
-# 15: the cnn example, 0.95x the time at 1.24x the CPU).
+# ... and the most process CPU time it may cost, relative to one thread, unless the loop
+# that calls it gets SPEEDUP_MIN faster too. A program that is 1.3x faster with two threads
+# may still spend half a core more (its worker spinning between the parallel loops), and
+# in a training loop that is mostly Python around small compiled steps the example as a
+# whole then uses more CPU for no visible speedup (issue 15: the cnn example, 0.95x the
+# time at 1.24x the CPU). The loop's speedup is estimated from the time between the
+# program's calls (`Plan.gaps`): a step called back to back (the MLP benchmark: 5.0 ms
+# with one thread, 3.6 ms with two at 1.4x the CPU) keeps its team; one that is half of
+# a Python loop needs more than 1.3x on its own.
 CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
 # How often a thread gives libgomp its team size even when it has not changed (see
@@ -477,17 +481,19 @@ class Plan:
     first calls with one thread and with the full team in the order 1, n, n, 1, 1, n, ...
     (after `WARMUP` untimed calls), `SAMPLES` of each; the program keeps the full team
     only when its median time
-    with one thread is at least `SPEEDUP_MIN` times its median with the full team and its
-    median process CPU time with the team at most `CPU_MAX` times the one-thread median.
-    Otherwise its parallel regions cost more CPU than they save in time (fork/join and
-    idle spinning on small loops) and it runs on one thread. The answer is measured again
+    with one thread is at least `SPEEDUP_MIN` times its median with the full team, and
+    either its median process CPU time with the team is at most `CPU_MAX` times the
+    one-thread median or the caller's loop (the program's time plus the median time between
+    two of its calls, `gaps`) gets `SPEEDUP_MIN` faster as well. Otherwise its parallel
+    regions cost more CPU than they save in time (fork/join and idle spinning on small
+    loops, or a step too small a part of its loop) and it runs on one thread. The answer is measured again
     after `RECHECK_SECONDS` (every answer given before the policy's `epoch` advanced).
 
     Several threads may call one program at once: the measuring state changes under
     `lock` (taken only while measuring; a decided plan is read without it)."""
 
-    __slots__ = ("calls", "epoch", "lock", "many", "many_cpu", "one", "one_cpu", "parallel",
-                 "serial")
+    __slots__ = ("calls", "epoch", "gaps", "last", "lock", "many", "many_cpu", "one",
+                 "one_cpu", "parallel", "serial")
 
     def __init__(self):
         self.parallel: bool | None = None    # None: still measuring
@@ -498,6 +504,8 @@ class Plan:
         self.many: list[float] = []          # ... with the full team
         self.one_cpu: list[float] = []       # process CPU times of the same calls
         self.many_cpu: list[float] = []
+        self.gaps: list[float] = []          # time between a timed call and the next call
+        self.last = (0, 0.0)                 # (call number, perf_counter at its end)
         self.lock = threading.Lock()
 
     def decide(self) -> bool | None:
@@ -505,12 +513,16 @@ class Plan:
         another thread's `done` must not empty the lists between the check and the
         medians)."""
         if len(self.one) >= SAMPLES and len(self.many) >= SAMPLES:
-            faster = _median(self.one) >= SPEEDUP_MIN * _median(self.many)
+            one, many = _median(self.one), _median(self.many)
+            gap = _median(self.gaps) if self.gaps else 0.0
+            faster = one >= SPEEDUP_MIN * many
             frugal = _median(self.many_cpu) <= CPU_MAX * _median(self.one_cpu)
-            self.parallel = faster and frugal
+            loop_faster = gap + one >= SPEEDUP_MIN * (gap + many)
+            self.parallel = faster and (frugal or loop_faster)
             self.serial = not self.parallel
             self.epoch = _policy.epoch
             self.one, self.many, self.one_cpu, self.many_cpu = [], [], [], []
+            self.gaps = []
         return self.parallel
 
 
@@ -561,17 +573,24 @@ def _measure(plan: Plan, team: int, epoch: int):
         team = 1
     if pos == 0:                           # just switched teams: run it, do not record it
         return team, None
-    return team, (team, time.perf_counter(), time.process_time())
+    t0 = time.perf_counter()
+    with plan.lock:
+        n, end = plan.last
+        if n == k - 1 and plan.parallel is None:   # the previous call was timed: the gap
+            plan.gaps.append(max(0.0, t0 - end))    # is the caller's own work between them
+    return team, (team, t0, time.process_time(), k)
 
 
 def done(plan: Plan, token) -> None:
     """Record a measured run (`token` from `prepare`): its wall time and the CPU time the
     whole process spent meanwhile (the team's workers included)."""
-    team, t0, c0 = token
-    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    team, t0, c0, k = token
+    end = time.perf_counter()
+    dt, dc = end - t0, time.process_time() - c0
     with plan.lock:
         (plan.one if team == 1 else plan.many).append(dt)
         (plan.one_cpu if team == 1 else plan.many_cpu).append(dc)
+        plan.last = (k, end)
         plan.decide()
 
 
