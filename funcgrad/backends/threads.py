@@ -486,8 +486,9 @@ class Plan:
     one-thread median or the caller's loop (the program's time plus the median time between
     two of its calls, `gaps`) gets `SPEEDUP_MIN` faster as well. Otherwise its parallel
     regions cost more CPU than they save in time (fork/join and idle spinning on small
-    loops, or a step too small a part of its loop) and it runs on one thread. The answer is measured again
-    after `RECHECK_SECONDS` (every answer given before the policy's `epoch` advanced).
+    loops, or a step too small a part of its loop) and it runs on one thread. The answer
+    is measured again after `RECHECK_SECONDS` (every answer given before the policy's
+    `epoch` advanced).
 
     Several threads may call one program at once: the measuring state changes under
     `lock` (taken only while measuring; a decided plan is read without it)."""
