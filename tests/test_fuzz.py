@@ -717,6 +717,24 @@ def test_quantile_oracle_follows_jax_between_equal_infinities():
     assert quantile(np.array(-0.25), 0.5, axis=None).shape == ()
 
 
+def test_top_k_oracle_takes_an_operand_with_no_elements():
+    """Seed 20261921: the oracle of `lax.top_k` reshaped its sort keys to (-1, 0) for an
+    operand whose last axis has no elements and raised, so the program was dropped as a
+    fuzzer error instead of compared; funcgrad returns empty values and indices (as JAX)."""
+    from fuzz.ops_array import _topk_ref
+    from fuzz.program import Type
+
+    from funcgrad import lax
+
+    op = type("Op", (), {"types": (Type((), "float32"),)})()
+    for shape in ((3, 0), (0, 4), (0,), (2, 0, 5)):
+        x = np.zeros(shape, np.float32)
+        vals, idx = _topk_ref([x], {"k": 0}, op, None, None)
+        assert vals.shape == idx.shape == shape[:-1] + (0,)
+        got = lax.top_k(x, 0)
+        assert got[0].shape == got[1].shape == vals.shape
+
+
 def test_sign_oracle_keeps_the_sign_of_zero():
     # seed 20261302: signbit(sign(-0.0)) is True in JAX and funcgrad (lax.sign(-0.0) is
     # -0.0); NumPy's sign gives 0.0, and the oracle said False

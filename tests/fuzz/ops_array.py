@@ -1383,6 +1383,8 @@ def _xla_total_order_desc(x):
     """lax.top_k's order along the last axis: XLA's total order, largest first (+NaN,
     +inf, ..., +0, -0, ..., -inf, -NaN), the lower index first among equal values."""
     x = np.asarray(x)
+    if x.size == 0:                  # (reshape(-1, 0) cannot infer the rows)
+        return np.zeros(x.shape, np.int64)
     nan = np.isnan(x)
     cls = np.where(nan, np.where(np.signbit(x), 0, 2), 1)
     val = np.where(nan, 0, x).astype(np.float64)
