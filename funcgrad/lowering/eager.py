@@ -475,10 +475,9 @@ def run_top_k(x, k: int):
     keys = np.ascontiguousarray(keys.reshape(rows, n))
     idx = np.empty((rows, k), np.int32)
     heap = np.empty((rows, k), keys.dtype)
-    ct = "int32_t" if kt == "i32" else "int64_t"
-    ffi = mod.ffi
-    fn(ffi.from_buffer(ct + "[]", keys), ffi.from_buffer("int32_t[]", idx),
-       ffi.from_buffer(ct + "[]", heap), rows, n, k, flt)
+    key_type = mod.ffi.typeof(("int32_t" if kt == "i32" else "int64_t") + "[]")
+    fn(_from_buffer(key_type, keys, False), _from_buffer(mod.ffi.typeof("int32_t[]"), idx, True),
+       _from_buffer(key_type, heap, True), rows, n, k, flt)
     vals = np.take_along_axis(x.reshape(rows, n), idx, axis=-1)
     lead = x.shape[:-1]
     return [vals.reshape(lead + (k,)), idx.reshape(lead + (k,))]
