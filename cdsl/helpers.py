@@ -178,7 +178,9 @@ def _ulog_f32_lines():
             + ("#endif",
                "r = k * 0.693359375f + (f + r);        /* k * hi is exact */",
                "r = (a < INFINITY) ? r : a;            /* +inf, NaN */",
-               "return (a > 0.0f) ? r : ((a == 0.0f) ? -INFINITY : NAN);"))
+               "/* a negative gives -NaN, as glibc's logf and JAX on x86-64 (an operand of",
+               "   lax.top_k or sort orders by the sign); a NaN passes through */",
+               "return (a > 0.0f) ? r : ((a == 0.0f) ? -INFINITY : ((a != a) ? a : -NAN));"))
 
 
 _ULOG_F32 = _ulog_f32_lines()

@@ -793,6 +793,25 @@ def test_float32_log_everywhere():
     np.testing.assert_allclose(float(fg.jit(entropy, backend="c")(p)), want, rtol=1e-6)
 
 
+def test_float32_log_of_a_negative_is_a_negative_nan():
+    """Seed 20261922: ulog gave +NaN for a negative operand where glibc's logf, NumPy, the
+    reference backend and JAX on x86-64 give -NaN; `lax.top_k` (and sort) order NaNs by
+    their sign, so top_k of log10 of a row with negatives picked those NaNs first on the C
+    backend and last on the others. A NaN operand passes through."""
+    x = np.array([-1.0, -0.5, -np.inf, -1e-45, 2.0, np.nan], np.float32)
+    for f in (fnp.log, fnp.log10, fnp.log2):
+        for got in (np.asarray(fg.jit(f, backend="c")(x)), np.asarray(f(fnp.asarray(x)))):
+            want = np.asarray(fg.jit(f, backend="reference")(x))
+            assert np.signbit(got[:4]).all() and np.isnan(got[:4]).all()
+            np.testing.assert_array_equal(got[:4].view(np.uint32), want[:4].view(np.uint32))
+            assert np.isnan(got[5]) and not np.signbit(got[5])
+    # the finding: top_k of log10 over a row with negatives, zeros and positives
+    row = np.array([[0.5, -1.0, 0.0, 2.0, -0.5, 1.0]], np.float32)
+    for b in ("c", "reference"):
+        _, idx = fg.jit(lambda a: lax.top_k(fnp.log10(a), 6), backend=b)(row)
+        np.testing.assert_array_equal(np.asarray(idx), [[3, 5, 0, 2, 1, 4]])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_exp_inside_a_reduction_is_a_map_into_a_row(dtype, request):
     """A map's exp is cdsl's uexp helper. A sum of exps over a static row (log_softmax's,
