@@ -1321,3 +1321,64 @@ def test_fuzzer_checks_segment_reductions(monkeypatch):
     with_max = {k for k, e in enumerate(entries)
                 if any(o.name == "segment" and o.params["kind"] == "max" for o in e.prog.ops)}
     assert with_max and with_max <= {f.index for f in planted}
+
+
+def test_count_nonzero_of_a_value_within_its_error_of_zero_is_unstable():
+    """Seed 20261922 (long run): argmin over the batch of count_nonzero of a
+    causal-attention output that is 0 by exact cancellation (p * 1.5 + p * -1.5), where the
+    C backend's float32 GEMM leaves an FMA residue of -1.49e-08. The perturbed runs lost
+    the 0, and the uniform unsettle stepped every count towards 0 alike, so argmin kept
+    the base run's order and funcgrad's answer was reported. A lane of count_nonzero, any
+    or all holding an element that may count either way (lost, or within its drift or own
+    error bound of 0) now takes the base run's result with those elements flipped; lanes
+    of exact values stay checked, and so does an argmin they decide."""
+
+    from fuzz.batch import Batch
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Lit, Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    rows, cols = d.new([2] * 8), d.new([2] * 8)
+    t = Type((rows, cols), "float32")
+    pre = [Op("floor", ("x0",), {}, ("f",), (t,)),
+           Op("exp", ("x0",), {"spell": "fnp.exp({0})", "cdt": "float32"}, ("e1",), (t,)),
+           Op("exp", ("f",), {"spell": "fnp.exp({0})", "cdt": "float32"}, ("e2",), (t,)),
+           Op("subtract", ("e1", "e2"), {"spell": "{0} - {1}", "cdt": "float32"}, ("s",),
+              (t,))]
+    tb = t.with_(dtype="bool")
+    ti = Type((), "int32")
+
+    def entry(x, a, ops):
+        """exp(x) - exp(floor(x)) is exactly 0 at an integer x, within its error bound of 0,
+        and exactly 0 with no error where both exps underflow (x = -200.5)."""
+        types = {"x0": t, "f": t, "e1": t, "e2": t, "s": t, "c": tb, "m": ti}
+        for name in ("count_nonzero", "any", "all"):
+            types["n_" + name] = Type((rows,), "int32" if name == "count_nonzero" else "bool")
+        ops = ops + [Op(name, (a,), {"axis": 1, "keepdims": False}, ("n_" + name,),
+                        (types["n_" + name],)) for name in ("count_nonzero", "any", "all")]
+        ops += [Op("argmin", ("n_count_nonzero",), {"axis": 0, "keepdims": False}, ("m",),
+                   (ti,)),
+                Op("equal", (a, Lit(0.0)), {"spell": "{0} == {1}", "cdt": "float32"}, ("c",),
+                   (tb,))]
+        outs = ["n_count_nonzero", "n_any", "n_all", "m", "c"]
+        prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], ops, outs, d,
+                       "float32", types=types)
+        return Entry(prog, Stack((), None, None), 0)
+
+    x = np.array([[1.0, 1.5], [-200.5, 1.5]], np.float32)
+    e = entry(x, "s", pre)
+    ve = build_case(e, 0, e.seed).expect
+    assert [v.value.tolist() for v in ve[:4]] == [[1, 1], [True, True], [False, False], 0]
+    # row 0 may count its 0 either way, row 1 may not; any of row 0 has its 1.76 anyway
+    for v, want in zip(ve[:3], ([False, True], [True, True], [False, True])):
+        assert v.stable.tolist() == want, v.stable
+    assert not ve[3].stable           # 2 > 1 in row 0 makes argmin 1
+    assert ve[4].stable.tolist() == [[False, True], [True, True]], ve[4].stable
+    found = Batch([e], 0).run("reference", "eager", insts=[0])
+    assert not found, [f.failure.detail for f in found]
+    # exact values decide: no 0 within reach in either row, or an exact floor
+    for x, a, ops in ((np.array([[-200.5, 1.5], [-200.5, 1.5]], np.float32), "s", pre),
+                      (np.array([[1.0, 1.5], [-200.5, 0.0]], np.float32), "f", pre[:1])):
+        ve = build_case(entry(x, a, ops), 0, 0).expect
+        assert all(np.all(v.stable) for v in ve), [v.stable for v in ve]

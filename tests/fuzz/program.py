@@ -347,6 +347,24 @@ class Perturb:
         # off; seed 20261601).
         self.sign = sign
         self._alt = 1.0
+        # each float value's own error bound in this run (the op's rounding error, without
+        # what its operands carried in), for `err_of`
+        self.errs: dict[str, np.ndarray] = {}
+
+    def err_of(self, name, shape) -> np.ndarray:
+        """Value `name`'s own error bound in this run, broadcast to `shape` (0 where there is
+        none or it is not finite: a literal, an input, an exact op, "anything"). The
+        perturbed runs move a value by it in a few directions, and may all miss where it
+        matters: the two halves of p0 * 1 + p1 * (-1) with p0 == p1 err the same way in
+        the same-sign runs and in most random ones, so the exact 0 stays 0 though an
+        accurate implementation may leave a residue there (seed 20261922)."""
+        e = self.errs.get(name) if isinstance(name, str) else None
+        if e is None:
+            return np.zeros(shape)
+        e = np.asarray(e, np.float64)
+        if np.size(e) != 1 and e.shape != tuple(shape):
+            return np.zeros(shape)
+        return np.broadcast_to(np.where(np.isfinite(e), e, 0.0), shape)
 
     def drift(self, name: str, out: np.ndarray) -> np.ndarray:
         """`out` (value `name` of this perturbed run), NaN where it moved from the base run's
@@ -423,6 +441,10 @@ class Perturb:
             # the interval's other side, and is compared as it is: no reach of its own.
             moved = np.where(np.isfinite(a) & np.isfinite(a0), np.abs(a - a0), 0.0) + \
                 np.where(np.isfinite(b) & np.isfinite(b0), np.abs(b - b0), 0.0)
+            # or the operands' own error bounds, which the perturbed runs may all have
+            # missed (see err_of)
+            own = self.err_of(op.args[0], a0.shape) + self.err_of(op.args[1], b0.shape)
+            moved = np.maximum(moved, own)
             reach = (moved > 0) & (moved >= np.abs(a0 - b0))
         return reach if reach.any() else None
 
@@ -644,7 +666,8 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
             for name, t, v in zip(op.outs, op.types, outs):
                 v = ctx.round(v, t)
                 if lost is not None and not is_float(t.dtype):
-                    v = ctx.perturb.unsettle(v, lost, name)
+                    if not spec.own_lost:
+                        v = ctx.perturb.unsettle(v, lost, name)
                 elif lost is not None and nan_consumer(op):
                     # nan_to_num of an "anything" (seed 123: an einsum whose float32
                     # accumulation may overflow) is anything too, not -2.0
@@ -661,6 +684,7 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
                 if ctx.perturb is not None and is_float(t.dtype):
                     err = 0.0 if spec.exact else spec.err(args, v, op, t, ctx)
                     err = _propagated_nan_err(spec, args, v, op, t, ctx, err)
+                    ctx.perturb.errs[name] = err
                     v = ctx.round(ctx.perturb.apply(v, err, name), t)
                     if name in prog.outputs:
                         # the output itself keeps its value: a chaotic output is still
