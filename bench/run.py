@@ -237,10 +237,11 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
                 continue
             if fw == "torch":
                 # every framework runs in this one process, and PyTorch shares the system
-                # libgomp with funcgrad: funcgrad's calls leave the thread's OpenMP team
-                # size at its own choice (one thread for a program that measured no
-                # speedup), which PyTorch reads for its next op. Give PyTorch the count
-                # its own process would have kept (set once, as its docs set it).
+                # libgomp with funcgrad (and XLA's and NumPy's builds may load others):
+                # give PyTorch the count its own process would have kept before each
+                # visit, as its docs set it. (funcgrad no longer sets the thread's OpenMP
+                # default, which PyTorch reads; it did until 2026-12-03, when PyTorch's
+                # two-thread figures were partly one-thread figures without this.)
                 _torch_threads()
             if gap_s:
                 time.sleep(gap_s)

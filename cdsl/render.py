@@ -100,6 +100,12 @@ class Dialect:
     # (element type, vector bits) -> a fused multiply-add of three such vectors a * b + c,
     # one rounding per lane (`Call("fma", (a, b, c))` of a VecType), formatted with a, b, c
     vector_fma: dict = field(default_factory=dict, hash=False)
+    # With OpenMP: the name of a C function `int name(void)` giving the thread count of
+    # every parallel loop (a `num_threads(name())` clause), also rendered for
+    # `omp_get_max_threads()` (the count a GEMM splits its work into), and declared in the
+    # preamble; "" for OpenMP's own default, the calling thread's team size (its ICV,
+    # which omp_set_num_threads sets and every library sharing libgomp reads)
+    team_size: str = ""
     # The vector width (bits) of a loop that sums or multiplies floats (`For.reduction`,
     # `simd`), given as its `simdlen`, so that the order in which it adds does not depend
     # on the width the C compiler prefers on this CPU (0: the compiler's choice)
@@ -300,6 +306,8 @@ class _Printer:
     def fn_name(self, call: A.Call) -> str:
         if call.fn in self.renames:
             return self.renames[call.fn]
+        if call.fn == "omp_get_max_threads" and self.d.team_size:
+            return self.d.team_size
         arg_t = call.args[0].type if call.args else call.type
         tname = getattr(arg_t, "name", "")
         # (inside a reduction loop exp stays the library's: there the helper cost a third of
@@ -429,7 +437,8 @@ class _Printer:
                 if trip is None:
                     span = st.stop if _is_zero(st.start) else st.stop - st.start
                     guard = f" if({self.e(span)} >= {min_trip})"
-                self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}")
+                team = f" num_threads({self.d.team_size}())" if self.d.team_size else ""
+                self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}{team}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
         step = f"++{v}" if st.step == 1 else f"{v} += {st.step}"
@@ -601,6 +610,8 @@ def render(node, dialect: Dialect = C99) -> str:
     if node.uses_blas and dialect.blas_include:
         lines.append(dialect.blas_include)
     lines.extend(dialect.include_format.format(h) for h in node.includes)
+    if dialect.team_size and dialect.parallel_loop == "openmp":
+        lines.append(f"int {dialect.team_size}(void);")
     helper_fns = helpers.build(calls, dialect)
     # the math functions helpers call are declared SIMD too: inlined into a loop, they
     # vectorise like direct calls

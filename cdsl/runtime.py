@@ -18,9 +18,18 @@ an unresolved symbol is an error at load, never a crash at the call).
 Where the library comes from: a package may ship it prebuilt (`add_prebuilt`: funcgrad
 compiles `source()` into its eager-kernel extension at install time, so that a first run
 compiles only the program); a prebuilt file is used when it exports every symbol of this
-version. Otherwise it is compiled like any module, through the verified cache."""
+version. Otherwise it is compiled like any module, through the verified cache.
+
+It also holds the thread count of parallel loops (`team` / `set_team`, per thread): a
+module rendered with `dialect(...)` sizes every OpenMP region by `team()` through a
+`num_threads` clause, not by libgomp's per-thread default (the ICV). The ICV belongs to the
+whole process: PyTorch's CPU wheel shares the system libgomp and both sets it
+(`torch.set_num_threads`) and reads it for its own ops, so a caller that steered its
+regions through `omp_set_num_threads` changed PyTorch's thread count and had its own
+changed by PyTorch (issue 15)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 
@@ -45,11 +54,29 @@ def _definitions() -> tuple:
     return tuple(helpers._make(name, name.rsplit("_", 1)[1]) for name in HELPERS)
 
 
+# The team size of the calling thread's parallel loops: set_team(n) with n >= 1 (0: none
+# set, libgomp's own default). Thread-local, as libgomp's ICV is: two Python threads may run
+# programs with different plans at once.
+_TEAM_C = """
+static _Thread_local int {p}team_n;
+
+int {p}team(void) {{
+  int n = {p}team_n;
+  return n > 0 ? n : omp_get_max_threads();
+}}
+
+void {p}set_team(int n) {{
+  {p}team_n = n;
+}}
+"""
+_TEAM_CDEF = "int {p}team(void);\nvoid {p}set_team(int);"
+
+
 def _render(prefix: str) -> str:
     from .render import C99, render
     fns = tuple(A.Function(prefix + f.name, f.params, f.body, f.ret_type,
                            attributes=f.attributes) for f in _definitions())
-    return render(A.Module(fns), C99)
+    return render(A.Module(fns), C99) + _TEAM_C.format(p=prefix)
 
 
 def source() -> str:
@@ -72,6 +99,25 @@ def symbols() -> dict:
     return {name: p + name for name in HELPERS}
 
 
+def dialect(base):
+    """`base` (an OpenMP dialect) with its parallel loops sized by this library's `team()`,
+    the calling thread's count set by `set_team`, instead of libgomp's ICV. A module
+    rendered with it names the library's prefix, so `compile.load` loads the library
+    first."""
+    d = _state.get(("dialect", base.name))
+    if d is None or d[0] is not base:
+        d = _state[("dialect", base.name)] = (base, dataclasses.replace(
+            base, team_size=prefix() + "team"))
+    return d[1]
+
+
+def team_setter():
+    """`set_team(n)`, which sets the calling thread's team size for modules rendered with
+    `dialect` (the prebuilt eager kernels among them, which carry this library): n >= 1
+    threads, or 0 for libgomp's default. Loads the library if needed."""
+    return getattr(library(), prefix() + "set_team")
+
+
 def ensure_loaded() -> None:
     """Build (or fetch from the cache) and load the library with its symbols global, once
     per process. Raises what `compile.load` raises."""
@@ -89,7 +135,7 @@ def ensure_loaded() -> None:
 def _cdef() -> str:
     from .render import C99, declaration
     return "\n".join(declaration(A.Function(symbols()[f.name], f.params, (), f.ret_type), C99)
-                     for f in _definitions())
+                      for f in _definitions()) + "\n" + _TEAM_CDEF.format(p=prefix())
 
 
 def _open(path: str, global_symbols: bool):

@@ -310,8 +310,8 @@ class Executable(SlotProgram):
             if self.parts is not None:
                 self._source = "\n".join(self.parts)
             else:
-                self._source = cdsl.render(self.module, cdsl.C99) if self.module.functions \
-                    else ""
+                self._source = cdsl.render(self.module, runtime.dialect(cdsl.C99)) \
+                    if self.module.functions else ""
         return self._source
 
     # --- control flow compiled into the module -----------------------------------------
@@ -1504,7 +1504,8 @@ def _split_units(functions, extra) -> list[str] | None:
             break
     groups = [functions[:cut], functions[cut:]]
     return [cdsl.render(cdsl.Module(tuple(g), uses_blas=True,
-                                    external_helpers=runtime.symbols()), cdsl.C99)
+                                    external_helpers=runtime.symbols()),
+                         runtime.dialect(cdsl.C99))
             for g in groups]
 
 

@@ -13,12 +13,17 @@ p95 many times the median). This module owns both decisions:
   unless the user set `OMP_WAIT_POLICY` or `GOMP_SPINCOUNT`: libgomp reads them once, when
   it initialises, so they are set only around that load and restored afterwards (child
   processes and other libraries see the user's environment).
-- Team size. `prepare()` runs before compiled code; it gives the calling thread's OpenMP
-  team the size `team_size()` computes: the cores this process may use (the
+- Team size. `prepare()` runs before compiled code; it gives the calling thread's team the
+  size `team_size()` computes: the cores this process may use (the
   `sched_getaffinity` mask, the cgroup CPU quota, `OMP_NUM_THREADS` as a cap), less the
   cores other processes kept busy over the last ~100 ms (from `/proc/stat`, sampled at
   most every 100 ms), or exactly the count the user fixed with
-  `funcgrad.config.update("cpu_threads", n)` / `FUNCGRAD_NUM_THREADS`.
+  `funcgrad.config.update("cpu_threads", n)` / `FUNCGRAD_NUM_THREADS`. The size goes to
+  cdsl's runtime library (`cdsl.runtime.team_setter`), per thread, and every compiled
+  module and prebuilt eager kernel sizes its parallel regions by it (`num_threads(...)`),
+  never to libgomp's own per-thread default (`omp_set_num_threads`): PyTorch shares the
+  system libgomp and reads and sets that default, so funcgrad's choice became PyTorch's
+  thread count, and PyTorch's funcgrad's (issue 15).
 - Whether a program uses more than one thread at all. Each compiled program has a `Plan`:
   its first calls alternate between the full team and one thread, and it keeps the team
   only when that makes it at least `SPEEDUP_MIN` times faster at no more than `CPU_MAX`
@@ -91,9 +96,6 @@ SPEEDUP_MIN = 1.3
 # a Python loop needs more than 1.3x on its own.
 CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
-# How often a thread gives libgomp its team size even when it has not changed (see
-# `_ThreadTeam`): ~0.3 us each time, so 0.05 s costs nothing measurable.
-REAPPLY_SECONDS = 0.05
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
@@ -420,18 +422,22 @@ class _Policy:
 
 
 class _ThreadTeam(threading.local):
-    """The team size last given to libgomp by this thread (libgomp keeps one per thread),
-    and when to give it again: another library in the process that shares libgomp (PyTorch
-    does) may set the thread's team size itself (`torch.set_num_threads`), and a program
-    that measured one thread to be best then ran on two, each at half a core beside a busy
-    neighbour (issue 15: the GRU step 8.7 -> 16-17 ms after a PyTorch step had run in the
-    same process)."""
+    """The team size last set for this thread (the runtime library keeps one per thread).
+    Only funcgrad sets it: another library sharing libgomp (PyTorch's
+    `torch.set_num_threads` sets the thread's OpenMP default) does not change it, so it is
+    set again only when it changes."""
     team = 0
-    again = 0.0
+
+
+class _Setter:
+    """The runtime library's `set_team`, loaded at the first call (None: not yet; False:
+    the library cannot load, and no compiled module can run either)."""
+    fn = None
 
 
 _policy = _Policy()
 _tls = _ThreadTeam()
+_setter = _Setter()
 _monotonic = time.monotonic
 
 
@@ -534,7 +540,7 @@ def _median(xs):
 
 
 def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _tls=_tls):
-    """Call before running compiled code: sets the calling thread's OpenMP team size (the
+    """Call before running compiled code: sets the calling thread's team size (the
     automatic `team_size()`, or one thread for a program whose `plan` found that a second
     thread does not pay). It runs on every jitted call, so the common path is a clock read
     and a few comparisons (~0.2 us). Returns None, or a token to hand to
@@ -544,15 +550,13 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
         _refresh()
     team = _policy.team
     token = None
-    again = _tls.again
     if team > 1 and plan is not None and _policy.fixed is None:
         if plan.epoch != _policy.epoch:      # measuring, or the answer expired
             team, token = _measure(plan, team, _policy.epoch)
-            again = 0.0                      # a timed call must run on the team it names
         elif plan.serial:
             team = 1
-    if _tls.team != team or now >= again:
-        _apply(team, now)
+    if _tls.team != team:
+        _apply(team)
     return token
 
 
@@ -595,11 +599,19 @@ def done(plan: Plan, token) -> None:
         plan.decide()
 
 
-def _apply(n: int, now: float):
-    lib = _omp.lib
-    if lib is not None:
-        lib.omp_set_num_threads(n)
-    _tls.team, _tls.again = n, now + REAPPLY_SECONDS
+def _apply(n: int):
+    fn = _setter.fn
+    if fn is None:
+        from cdsl import compile as cc
+        from cdsl import runtime
+        try:
+            fn = runtime.team_setter()
+        except (cc.CompilerUnavailable, cc.CompileError, OSError):
+            fn = False               # no compiler and nothing cached: nothing compiled runs
+        _setter.fn = fn
+    if fn is not False:
+        fn(n)
+    _tls.team = n
 
 
 def _on_option(value):

@@ -191,7 +191,8 @@ def module() -> cdsl.Module:
 def source_and_cdef() -> tuple[str, str]:
     """The C source of the prebuilt module and its cffi declarations."""
     m = module()
-    src = cdsl.render(m, cdsl.C99)
+    from cdsl import runtime
+    src = cdsl.render(m, runtime.dialect(cdsl.C99))
     cdef = "\n".join(cdsl.declaration(f) for f in m.functions)
     return src, cdef
 

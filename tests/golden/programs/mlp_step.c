@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
+int fgrtd8bd61aebf_team(void);
 #pragma omp declare simd notinbranch
 float expf(float);
 
