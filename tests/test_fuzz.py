@@ -502,7 +502,9 @@ def test_a_nan_state_of_an_rnn_takes_each_perturbed_runs_nan_sign():
         a = [xs, h0, wx, wh, bias] + ([h0.copy()] if cell == "lstm" else [])
         op = types.SimpleNamespace(types=[Type((2, 2), "float32")], params={})
         signs = set()
-        for s in (1, 2):
+        # (consecutive runs give NaNs opposite signs, and the random runs each NaN its own:
+        # both signs show within a few runs)
+        for s in range(1, 7):
             pert = Perturb(s, base={}, nan_sign=(-1.0) ** s)
             stacked = _rnn_ref(cell)(a, {"H": 2}, op, Ctx(Dims(), 0, pert), {})[-1]
             assert np.isnan(stacked[-1, 0]).all(), (cell, stacked[-1])
@@ -1382,3 +1384,74 @@ def test_count_nonzero_of_a_value_within_its_error_of_zero_is_unstable():
                       (np.array([[1.0, 1.5], [-200.5, 0.0]], np.float32), "f", pre[:1])):
         ve = build_case(entry(x, a, ops), 0, 0).expect
         assert all(np.all(v.stable) for v in ve), [v.stable for v in ve]
+
+
+def test_an_order_among_nans_is_unstable():
+    """Seed 20261924 (long run): lax.top_k of softplus(arccos(x)) with every x outside
+    [-1, 1]. The C backend's vectorised acos gives -NaN and its scalar tail +NaN, and
+    top_k orders NaNs by their sign (XLA's total order): index 8 came first. The oracle
+    gave every NaN of a run one sign, so the index order never changed and was checked.
+    The sign of a NaN is undefined element by element too: in the random runs each NaN
+    now takes its own, and an order among NaNs is unstable; an order of numbers is not."""
+
+    from fuzz.batch import Batch
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    n = d.new([9] * 8)
+    t = Type((n,), "float32")
+    k = d.new([5] * 3)
+    tv, ti = Type((k,), "float32"), Type((k,), "int32")
+
+    def entry(x):
+        ops = [Op("arccos", ("x0",), {"spell": "fnp.arccos({0})", "cdt": "float32"}, ("a",),
+                  (t,)),
+               Op("top_k", ("a",), {"k": 5}, ("v", "i"), (tv, ti))]
+        prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], ops, ["i"], d,
+                       "float32", types={"x0": t, "a": t, "v": tv, "i": ti})
+        return Entry(prog, Stack((), None, None), 0)
+
+    e = entry(np.array([3, 25, 14, 7, 23, 10, 30, 17, 35], np.float32))
+    ve = build_case(e, 0, e.seed).expect[0]
+    assert ve.value.tolist() == [0, 1, 2, 3, 4] and not ve.stable.any(), ve.stable
+    found = Batch([e], 0).run("c", "jit", insts=[0])
+    assert not found, [f.failure.detail for f in found]
+    # numbers keep their order: arccos of distinct values in [-1, 1]
+    ve = build_case(entry(np.linspace(-0.9, 0.9, 9).astype(np.float32)), 0, 0).expect[0]
+    assert ve.value.tolist() == [0, 1, 2, 3, 4] and ve.stable.all(), ve.stable
+
+
+def test_attention_with_an_infinite_value_under_a_weight_that_may_be_zero_is_anything():
+    """Seed 20261924 (long run): float64 attention whose two top scores (2.8e253) tie
+    within their rounding, over a value row holding +inf. NumPy's weights are 0.5 / 0.5
+    and the output inf; funcgrad's reference backend rounded the tie one-hot, and 0 * inf
+    gave NaN. The error model bounded the output by the spread of v's finite values and
+    kept inf as checked. Where a weight may be exactly 0 or not and its row of v holds an
+    infinity, the output is now anything (unstable); with small scores it stays inf."""
+
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    one = [d.new([1] * 8) for _ in range(3)]
+    two = d.new([2] * 8)
+    tq, tk = Type((one[0], one[1], one[2]), "float64"), Type((one[0], two, one[2]), "float64")
+
+    def entry(scale):
+        q = np.array([[[scale]]])
+        k = np.array([[[scale], [scale]]])
+        v = np.array([[[np.inf], [1.0]]])
+        given = [_Given("q", tq, "normal", 0, value=q), _Given("k", tk, "normal", 0, value=k),
+                 _Given("v", tk, "normal", 0, value=v)]
+        op = Op("attention", ("q", "k", "v"), {"causal": False, "D": 1}, ("o",), (tq,))
+        prog = Program("prog_0", given, [op], ["o"], d, "float64",
+                       types={"q": tq, "k": tk, "v": tk, "o": tq})
+        return Entry(prog, Stack((), None, None), 0)
+
+    ve = build_case(entry(1e127), 0, 0).expect[0]
+    assert np.isinf(ve.value).all() and not ve.stable.any(), (ve.value, ve.stable)
+    ve = build_case(entry(1.0), 0, 0).expect[0]
+    assert np.isinf(ve.value).all() and ve.stable.all(), (ve.value, ve.stable)

@@ -612,6 +612,20 @@ def _attention_err(a, out, op, t, ctx):
             second = top[..., -2:-1] if s.shape[-1] > 1 else np.full_like(m, -np.inf)
             onehot = np.isfinite(m) & ((m - second) > 4 * es + _EXP_UNDERFLOW[t.dtype])
             err = np.where(onehot, EPS[t.dtype] * np.abs(out), err)
+            # A weight that may be exactly 0 or not (its score within the scores' rounding
+            # of exp's underflow below the maximum) on a row of v holding an infinity or a
+            # NaN: the output is inf or NaN (0 * inf) there, anything (seed 20261924: two
+            # float64 scores of 2.8e253 tied within their rounding, weights 0.5 / 0.5 in
+            # the oracle, one-hot in the reference backend, whose 0 * inf gave NaN)
+            vbad = ~np.isfinite(np.asarray(a[2], np.float64))
+            if vbad.any():
+                with np.errstate(invalid="ignore"):
+                    gap = m - s
+                    undecided = np.isfinite(gap) & (gap + 4 * es >= _EXP_UNDERFLOW[t.dtype]) \
+                        & (gap - 4 * es < _EXP_UNDERFLOW[t.dtype])
+                anything = np.einsum("bts,bsd->btd", undecided.astype(np.float64),
+                                     vbad.astype(np.float64)) > 0
+                err = np.where(anything, np.nan, err)
     # The scores' and the weighted sum's accumulations (see acc_overflow).
     vs = np.sum(v, axis=1, keepdims=True)
     return acc_overflow(err, np.maximum(sc, vs), t.dtype)

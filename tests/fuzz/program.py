@@ -573,7 +573,12 @@ class Perturb:
         err = np.broadcast_to(err, out.shape)
         with np.errstate(invalid="ignore", over="ignore"):
             bump = np.where(np.isfinite(err) & np.isfinite(out), sign * err, 0.0)
-            nan = np.copysign(np.nan, self.nan_sign)
+            # In the random runs each NaN takes its own sign: XLA leaves it undefined, and
+            # one array may hold both (the C backend's vectorised acos gives -NaN, its
+            # scalar tail +NaN; lax.top_k orders NaNs by their sign and put the last
+            # element first, where the oracle, with one sign per run, saw an order that no
+            # run changed; seed 20261924)
+            nan = np.copysign(np.nan, self.nan_sign * (sign if self.sign is None else 1.0))
             # A NaN error means "any result is possible here" (see acc_overflow): the
             # perturbed value takes another class than the base value (NaN, or 0 where the
             # base value is itself a NaN from inf - inf), so the element is unstable.
