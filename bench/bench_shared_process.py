@@ -49,12 +49,14 @@ def main(argv=None):
     p.add_argument("--gaps", default="0,0.15")
     a = p.parse_args(argv)
     sys.path.insert(0, os.path.abspath(a.tree))
-    import torch
-
     import bench.workloads as W
     import funcgrad as fg
     from funcgrad.backends import threads
-    print(f"funcgrad from {os.path.dirname(fg.__file__)}; torch {torch.__version__}")
+    print(f"funcgrad from {os.path.dirname(fg.__file__)}")
+    _after_pauses(a, W, threads)       # first: before PyTorch's threads share the process
+
+    import torch
+    print(f"torch {torch.__version__}")
     d = W.mlp_data(False)
     fg_step, _ = W.mlp_funcgrad(d)
     torch_step, _ = W.cnn_torch(W.cnn_data(False))
@@ -82,7 +84,8 @@ def main(argv=None):
           f"{cores:.2f} cores")
     torch.set_num_threads(2)
 
-    fg.config.update("cpu_threads", 0)
+
+def _after_pauses(a, W, threads):
     log = []
     done = threads.done
 
@@ -93,9 +96,10 @@ def main(argv=None):
         return done(plan, token)
     threads.done = logged
     try:
+        step, _ = W.mlp_funcgrad(W.mlp_data(False))
         for gap in (float(g) for g in a.gaps.split(",")):
             log.clear()
-            step, _ = W.mlp_funcgrad(W.mlp_data(False))   # a new program: a new plan
+            threads._policy.epoch += 1     # every plan measures again
             for _ in range(threads.MEASURE_CALLS + 4):
                 step()
                 if gap:
