@@ -356,8 +356,9 @@ class Perturb:
         none or it is not finite: a literal, an input, an exact op, "anything"). The
         perturbed runs move a value by it in a few directions, and may all miss where it
         matters: the two halves of p0 * 1 + p1 * (-1) with p0 == p1 err the same way in
-        the same-sign runs and in most random ones, so the exact 0 stays 0 though an
-        accurate implementation may leave a residue there (seed 20261922)."""
+        the same-sign runs and in half the random ones, and where they do the exact 0
+        stays 0, though an accurate implementation may leave a residue there (seed
+        20261922's attention output, counted by count_nonzero)."""
         e = self.errs.get(name) if isinstance(name, str) else None
         if e is None:
             return np.zeros(shape)
