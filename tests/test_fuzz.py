@@ -1491,3 +1491,37 @@ def test_a_kink_of_one_element_leaves_the_loss_of_a_gradient_check():
     assert case.expect.dcs[0] is not None       # the other 63 are checked
     found = Batch([e], 0).run("reference", "jit", insts=[0])
     assert not found, [vars(f) for f in found]
+
+
+def test_errors_of_two_ops_an_even_number_of_ops_apart_do_not_cancel_in_every_corner():
+    """Seed 20261926 (long run): x2 - nanmax(log10(x0)) in float16, with other ops between
+    log10 and the subtraction. Their errors (4 ulps of log10's 0.28, 2 of the difference's
+    operands) cancel in the same-sign corners, and in the "alt" corner too when the two
+    ops are an even number of ops apart; the random runs that cancelled as well left a
+    tolerance of 1.9e-4, and funcgrad's log10 (JAX's: 0.280029 for 0.280273) 2.4e-4 off
+    was reported. Corners that give the ops the signs of the bits of their order make any
+    two ops err in opposite directions in one of them: every element compared now has a
+    tolerance of at least log10's error."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+    d = Dims()
+    a, c = d.new([2] * 8), d.new([3] * 8)
+    t0, t2, ts = Type((a,), "float16"), Type((a, c), "float16"), Type((), "float16")
+    ops = [Op("log10", ("x0",), {"spell": "fnp.log10({0})", "cdt": "float16"}, ("l",), (t0,)),
+           Op("floor", ("x2",), {}, ("f",), (t2,)),          # (an op between)
+           Op("nanmax", ("l",), {"axis": None, "keepdims": False}, ("m",), (ts,)),
+           Op("fmin", ("m", "x2"), {"spell": "fnp.fmin({0}, {1})", "cdt": "float16"}, ("n",),
+              (t2,)),
+           Op("subtract", ("n", "m"), {"spell": "{0} - {1}", "cdt": "float16"}, ("o",),
+              (t2,))]
+    x0 = np.array([1.906, 0.608], np.float16)
+    x2 = np.array([[0.2164, 0.1, 0.25], [0.2, 0.2164, 0.15]], np.float16)
+    prog = Program("prog_0", [_Given("x0", t0, "normal", 0, value=x0),
+                              _Given("x2", t2, "normal", 0, value=x2)],
+                   ops, ["o"], d, "float16",
+                   types={"x0": t0, "x2": t2, "l": t0, "f": t2, "m": ts, "n": t2, "o": t2})
+    log10_err = 4 * 2.0 ** -11 * np.log10(1.906)
+    for seed in range(16):
+        ve = build_case(Entry(prog, Stack((), None, None), seed), 0, seed).expect[0]
+        assert (ve.tol[ve.stable] >= log10_err).all(), (seed, ve.tol, ve.stable)

@@ -535,7 +535,11 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
 
     base, nonfinite = eval_all(envs=base_envs)
     perturbed = [eval_all(perturb_seed=seed * 10 + r + 1)[0] for r in range(N_PERTURBED)]
-    extremes = [eval_all(perturb_seed=seed * 10, sign=sign)[0] for sign in (1.0, -1.0, "alt")]
+    # the same-sign corners, and corners where the ops' signs follow the bits of their
+    # order (Perturb: any two ops err in opposite directions in one of them)
+    bits = [("bit", k) for k in range(1, max(1, math.ceil(math.log2(max(2, prog.size())))))]
+    extremes = [eval_all(perturb_seed=seed * 10, sign=sign)[0]
+                for sign in (1.0, -1.0, "alt", *bits)]
 
     def out_expect(j, what="value", row=0):
         return value_expect(base[row][j], [p[row][j] for p in perturbed], out_types[j].dtype,

@@ -345,8 +345,14 @@ class Perturb:
         # subtracts (x - tanh(x): in the same-sign corners they cancel, and so they did in
         # all three random runs for 1 of 64 elements, whose vectorised tanh was 1.5 ulps
         # off; seed 20261601).
+        # ("bit", k): the n-th op to err takes the sign of bit k of n. With "alt" (bit 0)
+        # and bits 1..K, any two ops err in opposite directions in at least one of these
+        # corners, wherever they sit in the program: "alt" alone missed a pair an even
+        # number of ops apart, whose errors cancelled there and in the same-sign corners
+        # (float16 log10 of the row maximum, then x2 - it; seed 20261926).
         self.sign = sign
         self._alt = 1.0
+        self._calls = 0
         # each float value's own error bound in this run (the op's rounding error, without
         # what its operands carried in), for `err_of`
         self.errs: dict[str, np.ndarray] = {}
@@ -563,6 +569,9 @@ class Perturb:
         err = np.asarray(err, np.float64)
         if self.sign == "alt":
             sign, self._alt = self._alt, -self._alt
+        elif isinstance(self.sign, tuple):          # ("bit", k)
+            sign = 1.0 if (self._calls >> self.sign[1]) & 1 else -1.0
+            self._calls += 1
         elif self.sign is not None:
             sign = self.sign
         else:
