@@ -30,6 +30,7 @@ changed by PyTorch (issue 15)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import threading
 
@@ -99,16 +100,13 @@ def symbols() -> dict:
     return {name: p + name for name in HELPERS}
 
 
+@functools.cache
 def dialect(base):
     """`base` (an OpenMP dialect) with its parallel loops sized by this library's `team()`,
     the calling thread's count set by `set_team`, instead of libgomp's ICV. A module
     rendered with it names the library's prefix, so `compile.load` loads the library
     first."""
-    d = _state.get(("dialect", base.name))
-    if d is None or d[0] is not base:
-        d = _state[("dialect", base.name)] = (base, dataclasses.replace(
-            base, team_size=prefix() + "team"))
-    return d[1]
+    return dataclasses.replace(base, team_size=prefix() + "team")
 
 
 def team_setter():

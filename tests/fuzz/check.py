@@ -537,9 +537,8 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
     perturbed = [eval_all(perturb_seed=seed * 10 + r + 1)[0] for r in range(N_PERTURBED)]
     # the same-sign corners, and corners where the ops' signs follow the bits of their
     # order (Perturb: any two ops err in opposite directions in one of them)
-    bits = [("bit", k) for k in range(1, max(1, math.ceil(math.log2(max(2, prog.size())))))]
-    extremes = [eval_all(perturb_seed=seed * 10, sign=sign)[0]
-                for sign in (1.0, -1.0, "alt", *bits)]
+    bits = [("bit", k) for k in range(max(1, math.ceil(math.log2(max(2, prog.size())))))]
+    extremes = [eval_all(perturb_seed=seed * 10, sign=sign)[0] for sign in (1.0, -1.0, *bits)]
 
     def out_expect(j, what="value", row=0):
         return value_expect(base[row][j], [p[row][j] for p in perturbed], out_types[j].dtype,
@@ -569,14 +568,18 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
     def direction(shape, dtype):
         return rng.standard_normal(shape).astype(NP[dtype])
 
-    def loss_at(inputs_rows, exact=True):
-        outs, nf = eval_all(exact=exact, inputs=inputs_rows)
+    def loss_of(outs):
+        """The loss of the oracle's outputs (rows of them): their masked, weighted sum."""
         total = 0.0
         for row in outs:
             for i, j in enumerate(fo):
                 with np.errstate(all="ignore"):
                     total += float(np.sum(np.where(m[i], row[j], 0.0) * w[i].astype(np.float64)))
-        return total, nf
+        return total
+
+    def loss_at(inputs_rows, exact=True):
+        outs, nf = eval_all(exact=exact, inputs=inputs_rows)
+        return loss_of(outs), nf
 
     def shifted(rows, dirs, t):
         out = []
@@ -622,15 +625,7 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
     def fd(outs):
         """Central difference of the loss from `outputs_along`'s values, or None where the
         loss is not smooth."""
-        vals = {}
-        for t in FD_STEPS:
-            total = 0.0
-            for row in outs[t]:
-                for i, j in enumerate(fo):
-                    with np.errstate(all="ignore"):
-                        total += float(np.sum(np.where(m[i], row[j], 0.0) *
-                                              w[i].astype(np.float64)))
-            vals[t] = total
+        vals = {t: loss_of(outs[t]) for t in FD_STEPS}
         if not all(np.isfinite(v) for v in vals.values()):
             return None, 0.0, 0.0
         dc1, smooth, s = _central_difference(vals)
@@ -681,15 +676,8 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
         if st_.deriv == "grad":
             expect = dexp
         elif st_.deriv == "value_and_grad":
-            lv = [loss_at(per_b, exact=False)[0]]
-            for r in range(N_PERTURBED):
-                outs = perturbed[r]
-                total = 0.0
-                for row in outs:
-                    for i, j in enumerate(fo):
-                        with np.errstate(all="ignore"):
-                            total += float(np.sum(np.where(m[i], row[j], 0.0) * w[i]))
-                lv.append(total)
+            lv = [loss_at(per_b, exact=False)[0]] + [loss_of(perturbed[r])
+                                                     for r in range(N_PERTURBED)]
             spread = max(abs(x - lv[0]) for x in lv[1:])
             n_terms = sum(int(x.size) for x in w)
             sc = sum(float(np.sum(np.abs(np.where(mm, row[j], 0.0) * ww)))

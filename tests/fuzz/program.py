@@ -340,18 +340,17 @@ class Perturb:
         self.base = base or {}
         # None: every element errs in a random direction; +1 / -1: every op errs the same
         # way (an extreme corner of the error box, which three random runs rarely reach:
-        # ceil(rad2deg(x)) of a value 1 ulp from an integer); "alt": consecutive ops err in
-        # opposite directions, the corner where an op's error adds to that of an operand it
-        # subtracts (x - tanh(x): in the same-sign corners they cancel, and so they did in
-        # all three random runs for 1 of 64 elements, whose vectorised tanh was 1.5 ulps
-        # off; seed 20261601).
-        # ("bit", k): the n-th op to err takes the sign of bit k of n. With "alt" (bit 0)
-        # and bits 1..K, any two ops err in opposite directions in at least one of these
-        # corners, wherever they sit in the program: "alt" alone missed a pair an even
-        # number of ops apart, whose errors cancelled there and in the same-sign corners
-        # (float16 log10 of the row maximum, then x2 - it; seed 20261926).
+        # ceil(rad2deg(x)) of a value 1 ulp from an integer); ("bit", k): the n-th op to
+        # err does so downwards where bit k of n is set, upwards elsewhere. Bit 0 makes
+        # consecutive ops err in opposite directions, the corner where an op's error adds
+        # to that of an operand it subtracts (x - tanh(x): in the same-sign corners they
+        # cancel, and so they did in all three random runs for 1 of 64 elements, whose
+        # vectorised tanh was 1.5 ulps off; seed 20261601). With bits 0..K any two ops err
+        # in opposite directions in at least one corner, wherever they sit in the program:
+        # bit 0 alone missed a pair an even number of ops apart, whose errors cancelled
+        # there and in the same-sign corners (float16 log10 of the row maximum, then
+        # x2 - it; seed 20261926).
         self.sign = sign
-        self._alt = 1.0
         self._calls = 0
         # each float value's own error bound in this run (the op's rounding error, without
         # what its operands carried in), for `err_of`
@@ -567,10 +566,8 @@ class Perturb:
         if not out.size:
             return out
         err = np.asarray(err, np.float64)
-        if self.sign == "alt":
-            sign, self._alt = self._alt, -self._alt
-        elif isinstance(self.sign, tuple):          # ("bit", k)
-            sign = 1.0 if (self._calls >> self.sign[1]) & 1 else -1.0
+        if isinstance(self.sign, tuple):            # ("bit", k)
+            sign = -1.0 if (self._calls >> self.sign[1]) & 1 else 1.0
             self._calls += 1
         elif self.sign is not None:
             sign = self.sign
