@@ -929,10 +929,15 @@ def test_map_group_members_no_step_reads_are_not_stored():
     body = src[src.index("void k_"):]
     assert len(re.findall(r"\w+_\d+\[i\] =", body)) == 1, body
     for f in (lambda k: fg.random.bits(k, (1000,)),
-              lambda k: fg.random.normal(k, (999,)),
               lambda k: fg.random.uniform(k, (4, 250))):
         np.testing.assert_array_equal(np.asarray(fg.jit(f, backend="c")(key)),
                                       np.asarray(fg.jit(f, backend="reference")(key)))
+    # normal's erfinv calls log1p: libmvec's vector log1pf, which on AVX2 (AMD Zen 3)
+    # differs from NumPy's by an ulp in 10 of these 999 values (equal bits with AVX-512)
+    normal = lambda k: fg.random.normal(k, (999,))                   # noqa: E731
+    np.testing.assert_allclose(np.asarray(fg.jit(normal, backend="c")(key)),
+                               np.asarray(fg.jit(normal, backend="reference")(key)),
+                               rtol=4e-7, atol=0)
     x = arr(64, 48)
 
     def g(v):                       # t is read by the sum after the group: kept

@@ -157,16 +157,27 @@ def test_depthwise_convolutions_vectorise_over_channels():
 
 
 def test_conv_source_is_a_direct_kernel():
-    x = np.zeros((2, 8, 8, 4), np.float32)
-    w = np.zeros((3, 3, 4, 16), np.float32)
+    """A register tile of CONV_MR positions: a full tile of features is `nr_main` (two or,
+    with CONV_WIDE_TILES, four SIMD vectors) wide, one vector accumulator per (row, vector)
+    with CONV_VECTOR_TILES; a partial tile (here 4 features, fewer than a full tile on
+    every CPU) has one scalar fmaf() accumulator per (row, feature). (This test once
+    assumed 16 features make a partial tile, true with AVX-512 only: it failed on AMD Zen 3,
+    AVX2, where 16 features are a full tile of two 8-float vectors.)"""
     f = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME",
                                               dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    src = fg.jit(f, backend="c").lower(x, w).source
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    mr = gemm.CONV_MR
+    src = fg.jit(f, backend="c").lower(x, np.zeros((3, 3, 4, 4), np.float32)).source
     assert "fmaf(" in src and "cblas_sgemm" not in src
-    # one accumulator per (row, feature) of the register tile (two or, with
-    # CONV_WIDE_TILES, four vectors of features wide; here all 16 features)
-    nr = 16
-    assert f"ca{gemm.CONV_MR - 1}_{nr - 1}" in src and f"ca0_{nr}" not in src
+    assert f"ca{mr - 1}_3" in src and "ca0_4" not in src
+    vector, wide = gemm._conv_flags()
+    width = gemm._simd_width(np.float32)
+    nr_main = (4 if wide else 2) * width
+    src = fg.jit(f, backend="c").lower(x, np.zeros((3, 3, 4, nr_main), np.float32)).source
+    assert "cblas_sgemm" not in src
+    ncol = nr_main // width if vector else nr_main
+    assert f"ca{mr - 1}_{ncol - 1}" in src and f"ca0_{ncol}" not in src
+    assert ("fgv_f32x" in src) == vector
 
 
 # ------------------------------------------- input dilation with non-finite filter values
