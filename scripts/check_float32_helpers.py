@@ -1,15 +1,16 @@
-"""Check cdsl's own float32 exp and log (`uexp_f32`, `ulog_f32` in cdsl/helpers.py) on every
-one of the 2^32 float32 inputs against the double-precision libm result, and libmvec's
-vector expf/logf beside them for comparison.
+"""Check cdsl's own float32 exp, log and tanh (`uexp_f32`, `ulog_f32`, `utanh_f32` in
+cdsl/helpers.py) on every one of the 2^32 float32 inputs against the double-precision libm
+result, and libmvec's vector expf/logf/tanhf beside them for comparison.
 
     python scripts/check_float32_helpers.py            # -march=native (FMA where the CPU has it)
     python scripts/check_float32_helpers.py --no-fma   # the helpers' plain branch (x86-64-v2)
+    python scripts/check_float32_helpers.py --only tanh
 
 Prints the largest error in ulps of each function and the input where it occurs, and exits
-non-zero when a helper exceeds its bound (exp 1.05 ulp, log 1.0 ulp; a zero, infinity or
-NaN that is not exactly what C99 gives counts as an error of 1e9). About a minute a function
-on one core. Run it after changing a helper's polynomial or reduction; the unit tests check
-a sweep only.
+non-zero when a helper exceeds its bound (exp 1.05 ulp, log 1.0 ulp, tanh 1.1 ulp; a zero,
+infinity or NaN that is not exactly what C99 gives counts as an error of 1e9). About a minute
+a function on one core (tanh: three). Run it after changing a helper's polynomial or
+reduction; the unit tests check a sweep only.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cdsl import helpers  # noqa: E402
 
-BOUNDS = {"exp": 1.05, "log": 1.0}
+BOUNDS = {"exp": 1.05, "log": 1.0, "tanh": 1.1}
 
 HARNESS = r"""
 #include <math.h>
@@ -34,12 +35,17 @@ HARNESS = r"""
 float expf(float);
 #pragma omp declare simd notinbranch
 float logf(float);
+#pragma omp declare simd notinbranch
+float tanhf(float);
 
 static inline float uexp_f32(float a) {
 %(uexp)s
 }
 static inline float ulog_f32(float a) {
 %(ulog)s
+}
+static inline float utanh_f32(float a) {
+%(utanh)s
 }
 
 #define CHUNK 65536
@@ -48,6 +54,7 @@ static float in[CHUNK], mine[CHUNK], lib[CHUNK];
 #define RUN(name, fn) __attribute__((noinline)) static void name(float *o) { \
     _Pragma("omp simd") for (int i = 0; i < CHUNK; i++) o[i] = fn(in[i]); }
 RUN(run_uexp, uexp_f32) RUN(run_expf, expf) RUN(run_ulog, ulog_f32) RUN(run_logf, logf)
+RUN(run_utanh, utanh_f32) RUN(run_tanhf, tanhf)
 
 /* |got - exact| in ulps of the float32 nearest the exact value (subnormal spacing below) */
 static double ulps(float got, double exact) {
@@ -80,9 +87,11 @@ static void check(const char *name, void (*run_mine)(float *), void (*run_lib)(f
     fflush(stdout);
 }
 
-int main(void) {
-    check("exp", run_uexp, run_expf, exp);
-    check("log", run_ulog, run_logf, log);
+int main(int argc, char **argv) {
+    const char *only = argc > 1 ? argv[1] : "";
+    if (!*only || !strcmp(only, "exp")) check("exp", run_uexp, run_expf, exp);
+    if (!*only || !strcmp(only, "log")) check("log", run_ulog, run_logf, log);
+    if (!*only || !strcmp(only, "tanh")) check("tanh", run_utanh, run_tanhf, tanh);
     return 0;
 }
 """
@@ -92,9 +101,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-fma", action="store_true",
                     help="compile for x86-64-v2 (no FMA): the helpers' plain branch")
+    ap.add_argument("--only", choices=sorted(BOUNDS), help="check one function")
     args = ap.parse_args(argv)
     src = HARNESS % {"uexp": "\n".join(helpers._UEXP_F32),
-                     "ulog": "\n".join(helpers._ULOG_F32)}
+                     "ulog": "\n".join(helpers._ULOG_F32),
+                     "utanh": "\n".join(helpers._UTANH_F32)}
     march = "-march=x86-64-v2" if args.no_fma else "-march=native"
     with tempfile.TemporaryDirectory() as d:
         c, exe = os.path.join(d, "check.c"), os.path.join(d, "check")
@@ -103,7 +114,8 @@ def main(argv=None) -> int:
         subprocess.run(["gcc", "-O3", march, "-fno-math-errno", "-fno-trapping-math",
                         "-ffp-contract=off", "-fopenmp", c, "-o", exe, "-lmvec", "-lm"],
                        check=True)
-        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run([exe] + ([args.only] if args.only else []), check=True,
+                             capture_output=True, text=True).stdout
     ok = True
     for line in out.split("\n"):
         if not line:
