@@ -999,6 +999,50 @@ def test_a_value_that_lost_all_accuracy_in_a_loop_body_is_unstable():
     assert not found, [str(f)[:300] for f in found]
 
 
+def test_scatter_multiply_whose_partial_products_may_overflow_is_unstable():
+    """Seed 20261929 (long run): `v.at[:, i].multiply(u)` with four updates reaching one
+    element, 4.18e7 * 6.0e21 * -0.0606 * 3.64e14 * 1.54e-7. The oracle multiplies in
+    float64 (-8.5e35, a float32 number); float32 in update order overflows at the fourth
+    factor and gives -inf, as JAX does and both funcgrad backends did. An element that some
+    order's partial product takes out of the normal range (above the largest float or
+    below the smallest normal) is unstable now; one whose products stay in range, and one
+    with a single update, is still checked."""
+
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    f32 = "float32"
+    d = Dims()
+    n, m = d.new([4] * 8), d.new([6] * 8)
+    tx, tu, ti = Type((n,), f32), Type((m,), f32), Type((m,), "int32")
+    at = Op("at", ("x0", "x1", "x2"), {"method": "multiply", "axis": 0, "kind": "array",
+                                       "slice": None}, ("v3",), (tx,))
+    u = np.array([6.0022642e21, -0.0606, 3.6447062e14, 1.5375623e-07, 1e-30, 3.0],
+                 np.float32)
+    inputs = [_Given("x0", tx, "normal", 0,
+                    value=np.array([4.1836836e7, 2.0, 1e-10, -1.0], np.float32)),
+              _Given("x1", tu, "normal", 0, value=u),
+              _Given("x2", ti, "index", 0, kind="index", bound=n,
+                    value=np.array([0, 0, 0, 0, 2, 1], np.int32))]
+    prog = Program("prog_0", inputs, [at], ["v3"], d, f32,
+                   types={"x0": tx, "x1": tu, "x2": ti, "v3": tx})
+    entry = Entry(prog, Stack((), None, None), 0)
+    acc = np.float32(4.1836836e7)
+    with np.errstate(over="ignore"):
+        for v in u[:4]:
+            acc = np.float32(acc * v)
+    assert acc == -np.inf
+    for seed in range(4):
+        ve = build_case(entry, 0, seed).expect[0]
+        # element 0: overflows in update order; element 2: 1e-10 * 1e-30 is subnormal in
+        # float32 but a single update (one rounding); 1 and 3 keep a few ulps
+        assert not ve.stable[0] and ve.stable[1:].all(), ve.stable
+        assert ve.tol[1] < 1e-4 and ve.tol[2] < 1e-14, ve.tol
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
+
+
 def test_scatter_add_error_model_covers_repeated_indices():
     """Seed 20261214 (long run) 11:54 #2: `cbrt(x).at[:, i].add(u)` with i repeating an
     index: 1.13e-07 + -1.0 + 1.0 is 1.19e-07 in float32 in any order (JAX and funcgrad add in

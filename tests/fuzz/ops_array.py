@@ -418,8 +418,11 @@ def _scatter_err(args, out, op, t, ctx):
     any order (JAX on CPU and funcgrad add in update order, a GPU in any): for add the
     bound is (k + 1) eps (|base| + sum |updates|), which covers the cancellation in
     1.1e-07 + -1.0 + 1.0 (1.19e-07 in float32; seed 20261214); for multiply it is
-    (k + 1) eps |out|. One update is a single rounding, checked as before; min/max are
-    exact."""
+    (k + 1) eps |out|, and an element is unstable (a NaN error) where some order's partial
+    product leaves the dtype's normal range: the oracle multiplies in float64, where
+    4.2e7 * 6.0e21 * -0.06 * 3.6e14 * 1.5e-7 is -8.5e35, but float32 in update order
+    overflows at the fourth factor and gives -inf, as JAX does (seed 20261929). One update
+    is a single rounding, checked as before; min/max are exact."""
     m = op.params["method"]
     if m not in ("add", "multiply"):
         return 0.0
@@ -434,8 +437,21 @@ def _scatter_err(args, out, op, t, ctx):
         many = acc_overflow((k + 1) * EPS[dt] * mag, mag, dt, acc=dt)
     else:
         many = (k + 1) * EPS[dt] * np.abs(out)
+        # the largest and the smallest partial product any order can reach: the base times
+        # every factor above (below) 1 in magnitude; non-finite values count as 1 (an
+        # infinite base or update gives +-inf or NaN in every order)
+        a0, a1 = (np.abs(np.asarray(a, np.float64)) for a in args[:2])
+        a0, a1 = (np.where(np.isfinite(a), a, 1.0) for a in (a0, a1))
+        pm = dict(op.params, method="multiply")
+        with np.errstate(all="ignore"):
+            hi = _scatter_ref([a0, np.maximum(a1, 1.0), *args[2:]], pm, op, ctx, None)
+            lo = _scatter_ref([a0, np.minimum(a1, 1.0), *args[2:]], pm, op, ctx, None)
+        info = finfo(NP[dt])
+        order = (k >= 2) & ((hi > float(info.max)) | ((lo > 0) & (lo < float(info.tiny))))
+        with np.errstate(invalid="ignore"):
+            return np.where(order, np.nan, np.where(k >= 2, np.fmax(one, many), one))
     with np.errstate(invalid="ignore"):
-        return np.where(k >= 2, np.fmax(one, many) if m == "multiply" else many, one)
+        return np.where(k >= 2, many, one)
 
 
 register(OpDef("at", _scatter_gen, _scatter_ref, _scatter_src, err_fn=_scatter_err,
