@@ -2,6 +2,7 @@
 from the affinity mask, the cgroup quota and OMP_NUM_THREADS; the team shrinking while other
 processes keep cores busy; the user's fixed count; libgomp loaded with a bounded spin only
 when the user chose no wait policy; and the team size reaching the compiled code."""
+import math
 import os
 import subprocess
 import sys
@@ -417,6 +418,40 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     T._policy.epoch += 1
     assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1
     assert T._tls.team == 2                     # a warm-up call, with the full team
+
+
+@pytest.mark.cbackend
+def test_a_serial_answer_is_measured_again_soon_and_then_less_often(two_free_cores):
+    """A program measured at one thread (a second vCPU held back by the host while it was
+    measured: the MLP step kept one thread for a whole benchmark in 3 of 8 processes) is
+    measured again after RETRY_SECONDS, then after twice as long each time the answer
+    stays; a parallel answer waits for the policy's epoch, and resets the back-off."""
+    p = T.Plan()
+    t0 = T.time.monotonic()
+    _measure_plan(p, t_one=0.010, t_many=0.009)                  # 1.1x: one thread
+    assert p.serial and t0 + T.RETRY_SECONDS <= p.retry_at <= T.time.monotonic() + \
+        T.RETRY_SECONDS
+    assert p.backoff == 2 * T.RETRY_SECONDS
+    assert T.prepare(p) is None and T._tls.team == 1             # not yet due
+    p.retry_at = T.time.monotonic() - 1e-3                       # due
+    assert T.prepare(p) is None and p.parallel is None and p.calls == 1
+    assert T._tls.team == 2 and p.retry_at == math.inf           # a warm-up call
+    p.calls = 0
+    _measure_plan(p, t_one=0.010, t_many=0.009)                  # still one thread
+    assert p.serial and p.backoff == 4 * T.RETRY_SECONDS
+    assert p.retry_at >= T.time.monotonic() + 1.9 * T.RETRY_SECONDS
+    p.retry_at = T.time.monotonic() - 1e-3
+    p.calls = 0
+    p.epoch = -1
+    _measure_plan(p, t_one=0.010, t_many=0.006)                  # the second core is back
+    assert p.parallel is True and p.retry_at == math.inf and p.backoff == T.RETRY_SECONDS
+    assert T.prepare(p) is None and T._tls.team == 2
+    # the back-off stops at RECHECK_SECONDS
+    q = T.Plan()
+    for _ in range(8):
+        q.epoch, q.calls = -1, 0
+        _measure_plan(q, t_one=0.010, t_many=0.010)
+    assert q.serial and q.backoff == T.RECHECK_SECONDS
 
 
 @pytest.mark.cbackend
