@@ -424,22 +424,22 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
 def test_a_serial_answer_is_measured_again_soon_and_then_less_often(two_free_cores):
     """A program measured at one thread (a second vCPU held back by the host while it was
     measured: the MLP step kept one thread for a whole benchmark in 3 of 8 processes) is
-    measured again after RETRY_SECONDS, then after twice as long each time the answer
-    stays; a parallel answer waits for the policy's epoch, and resets the back-off."""
+    measured again after RETRY_SECONDS, then after RETRY_GROWTH times as long each time
+    the answer stays; a parallel answer waits for the policy's epoch, and resets the back-off."""
     p = T.Plan()
     t0 = T.time.monotonic()
     _measure_plan(p, t_one=0.010, t_many=0.009)                  # 1.1x: one thread
     assert p.serial and t0 + T.RETRY_SECONDS <= p.retry_at <= T.time.monotonic() + \
         T.RETRY_SECONDS
-    assert p.backoff == 2 * T.RETRY_SECONDS
+    assert p.backoff == T.RETRY_GROWTH * T.RETRY_SECONDS
     assert T.prepare(p) is None and T._tls.team == 1             # not yet due
     p.retry_at = T.time.monotonic() - 1e-3                       # due
     assert T.prepare(p) is None and p.parallel is None and p.calls == 1
     assert T._tls.team == 2 and p.retry_at == math.inf           # a warm-up call
     p.calls = 0
     _measure_plan(p, t_one=0.010, t_many=0.009)                  # still one thread
-    assert p.serial and p.backoff == 4 * T.RETRY_SECONDS
-    assert p.retry_at >= T.time.monotonic() + 1.9 * T.RETRY_SECONDS
+    assert p.serial and p.backoff == T.RETRY_GROWTH ** 2 * T.RETRY_SECONDS
+    assert p.retry_at >= T.time.monotonic() + 0.9 * T.RETRY_GROWTH * T.RETRY_SECONDS
     p.retry_at = T.time.monotonic() - 1e-3
     p.calls = 0
     p.epoch = -1

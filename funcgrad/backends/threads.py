@@ -97,12 +97,14 @@ SPEEDUP_MIN = 1.3
 CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
 # A program found not to pay with the full team is measured again after RETRY_SECONDS, then
-# after twice as long each time the answer stays (up to RECHECK_SECONDS). On a virtual
+# after RETRY_GROWTH times as long each time the answer stays (up to RECHECK_SECONDS: three
+# extra measurements in the first half minute, each a dozen calls at mixed team sizes). On a virtual
 # machine the host may hold a vCPU back for a while (steal time): the MLP step of
 # `python -m bench` measured 5.4-5.8 ms with two threads against 6.0-6.2 with one in 3 of
 # 8 processes (AMD Zen 3 VM), the other 5 measuring 3.5-4.5 ms, and each of those 3 kept
 # one thread for its whole run (RECHECK_SECONDS is longer than the benchmark).
 RETRY_SECONDS = 1.0
+RETRY_GROWTH = 4.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
@@ -502,7 +504,7 @@ class Plan:
     loops, or a step too small a part of its loop) and it runs on one thread. The answer
     is measured again after `RECHECK_SECONDS` (every answer given before the policy's
     `epoch` advanced); an answer of one thread sooner, after `retry_at` (RETRY_SECONDS,
-    doubling while the answer stays).
+    RETRY_GROWTH times longer each time the answer stays).
 
     Several threads may call one program at once: the measuring state changes under
     `lock` (taken only while measuring; a decided plan is read without it)."""
@@ -539,7 +541,7 @@ class Plan:
             self.serial = not self.parallel
             if self.serial:
                 self.retry_at = time.monotonic() + self.backoff
-                self.backoff = min(2 * self.backoff, RECHECK_SECONDS)
+                self.backoff = min(RETRY_GROWTH * self.backoff, RECHECK_SECONDS)
             else:
                 self.retry_at, self.backoff = math.inf, RETRY_SECONDS
             self.epoch = _policy.epoch
