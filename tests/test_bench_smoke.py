@@ -167,3 +167,12 @@ def test_ports_benchmark_times_a_port_under_funcgrad():
     from bench import bench_ports
     first, warm = bench_ports._time_one("funcgrad", "pytrees", 1)
     assert first > 0 and warm > 0
+
+
+def test_fresh_process_benchmark_runs_a_tree_and_reports_its_plans(capsys):
+    from bench import bench_fresh_process as B
+    assert B.main(["--workload", "tiny_step", "--steps", "210", "--runs", "1",
+                   "--threads", "2", "--trees", f"this={ROOT}"]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if x.startswith("round 1")][0]
+    assert "this:" in line and "first" in line and "last" in line and "plans:" in line
