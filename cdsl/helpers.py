@@ -198,8 +198,10 @@ def _utanh(name, t):
     above, 1 - 2 / (e^2|a| + 1) with e^2|a| as uexp_f32 computes it (n ln2 + r, the same
     polynomial; 2|a| <= 19 needs no range checks). Both are computed from |a|, one is
     selected and a's sign copied onto it (so tanh(-0) is -0), so the loop vectorises; NaN
-    passes through. Checked on all 2^32
-    inputs against the double tanh (scripts/check_float32_helpers.py)."""
+    passes through. Checked on all 2^32 inputs against the double tanh
+    (scripts/check_float32_helpers.py): at most 0.993 ulp with FMA, 1.073 without
+    (libmvec's tanhf: 1.026); 0.75-0.79 ns an element in a vectorised loop against
+    libmvec's 0.90-1.16 (AMD Zen 3)."""
     return _raw_fn(name, (("a", t),), t, _UTANH_F32)
 
 

@@ -98,11 +98,11 @@ CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
 # A program found not to pay with the full team is measured again after RETRY_SECONDS, then
 # after RETRY_GROWTH times as long each time the answer stays (up to RECHECK_SECONDS: three
-# extra measurements in the first half minute, each a dozen calls at mixed team sizes). On a virtual
-# machine the host may hold a vCPU back for a while (steal time): the MLP step of
-# `python -m bench` measured 5.4-5.8 ms with two threads against 6.0-6.2 with one in 3 of
-# 8 processes (AMD Zen 3 VM), the other 5 measuring 3.5-4.5 ms, and each of those 3 kept
-# one thread for its whole run (RECHECK_SECONDS is longer than the benchmark).
+# extra measurements in the first half minute, each a dozen calls at mixed team sizes). On
+# a virtual machine a vCPU may run slow for a while: the MLP step in fresh processes
+# (bench/bench_fresh_process.py, AMD Zen 3 VM) measured 5.4-5.8 ms with two threads
+# against 6.0-6.2 with one, at 1.2-1.7x the CPU, in 3 of 8 processes (the other 5:
+# 3.5-4.5 ms), and each of those 3 kept one thread for its whole run.
 RETRY_SECONDS = 1.0
 RETRY_GROWTH = 4.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
