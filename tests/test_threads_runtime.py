@@ -422,10 +422,10 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
 
 @pytest.mark.cbackend
 def test_a_serial_answer_is_measured_again_soon_and_then_less_often(two_free_cores):
-    """A program measured at one thread (a second vCPU held back by the host while it was
-    measured: the MLP step kept one thread for a whole benchmark in 3 of 8 processes) is
-    measured again after RETRY_SECONDS, then after RETRY_GROWTH times as long each time
-    the answer stays; a parallel answer waits for the policy's epoch, and resets the back-off."""
+    """A program measured at one thread (a vCPU running slow while it was measured: the
+    MLP step kept one thread for a whole run in 3 of 8 fresh processes) is measured again
+    after RETRY_SECONDS, then after RETRY_GROWTH times as long each time the answer stays;
+    a parallel answer waits for the policy's epoch, and resets the back-off."""
     p = T.Plan()
     t0 = T.time.monotonic()
     _measure_plan(p, t_one=0.010, t_many=0.009)                  # 1.1x: one thread
