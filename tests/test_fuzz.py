@@ -999,6 +999,42 @@ def test_a_value_that_lost_all_accuracy_in_a_loop_body_is_unstable():
     assert not found, [str(f)[:300] for f in found]
 
 
+def test_sinc_where_pi_x_overflows_is_nan_as_jax_computes_it():
+    """Seed 20261930 (long run): nanvar(reciprocal(sinc(x)), ddof=1) over a float32 row
+    holding 1.1e38, 3.4e38 and -inf. JAX and funcgrad compute sin(pi x) / (pi x) with pi x
+    in the dtype: it overflows, sin(inf) is NaN, and nanvar skips those elements. The
+    float64 oracle gave sinc a finite ~1e-39 there, whose reciprocal's inf made the
+    variance NaN, and its perturbed runs agreed (sinc(-inf), a NaN in the base run, is
+    "anything" and became 0.0, whose reciprocal is inf again): a stable NaN, reported
+    against funcgrad's finite value. The oracle's sinc is NaN where pi x overflows now."""
+
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    r, n, one = d.new([1] * 8), d.new([8] * 8), d.new([1] * 8)
+    t, tv = Type((r, n), "float32"), Type((r, one), "float32")
+    row = np.array([[0.73, 1.1342745e38, 0.32, -np.inf, 3.4028235e38, 2.15, 0.5, 1.0]],
+                   np.float32)
+    ops = [Op("sinc", ("x0",), {}, ("a",), (t,)), Op("reciprocal", ("a",), {}, ("b",), (t,)),
+           Op("nanvar", ("b",), {"axis": -1, "keepdims": True, "ddof": 1}, ("v",), (tv,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=row)], ops, ["v"], d,
+                   "float32", types={"x0": t, "a": t, "b": t, "v": tv})
+    entry = Entry(prog, Stack((), None, None), 0)
+    with np.errstate(all="ignore"):
+        pix = np.float32(np.pi) * row
+        assert np.isinf(pix[0, 1]) and np.isinf(pix[0, 4])
+        import funcgrad.numpy as fnp
+        want = np.asarray(fnp.sinc(row))           # funcgrad's (the default backend)
+    assert np.isnan(want[0, [1, 3, 4]]).all()
+    for seed in range(3):
+        ve = build_case(entry, 0, seed).expect[0]
+        assert not (ve.stable[0, 0] and np.isnan(ve.value[0, 0])), (ve.value, ve.stable)
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
+
+
 def test_scatter_multiply_whose_partial_products_may_overflow_is_unstable():
     """Seed 20261929 (long run): `v.at[:, i].multiply(u)` with four updates reaching one
     element, 4.18e7 * 6.0e21 * -0.0606 * 3.64e14 * 1.54e-7. The oracle multiplies in

@@ -253,6 +253,13 @@ def _float_unary(name, src, ref, domain=None, ulps=4.0, grad_ok=True, weight=2, 
             x = as_dtype(x, dt)
         else:
             x = np.asarray(x, np.float64) if x.dtype.kind != "b" else x
+        if name == "sinc" and dt is not None:
+            # sin(pi x) / (pi x) with pi x in the dtype (JAX's and funcgrad's): where it
+            # overflows, sin(inf) is NaN (float32 x = 1.1e38; the float64 oracle gave a
+            # finite ~1e-39, whose reciprocal's inf made a later nanvar NaN where JAX and
+            # funcgrad skip the NaN; seed 20261930)
+            pix = as_dtype(as_dtype(np.pi, dt) * x, dt)
+            return np.where(np.isinf(pix) & np.isfinite(x), np.nan, ref(x))
         return ref(x)
 
     # A negative ulps count means an error relative to |x| + 1, not to the result: sinc
