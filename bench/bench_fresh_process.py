@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 
+
 def _worker(workload: str, steps: int) -> dict:
     sys.path.insert(0, os.getcwd())
     from bench import workloads as W
