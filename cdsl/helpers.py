@@ -109,17 +109,26 @@ EXP_POLY_F32 = (0.4999999403953552, 0.1666652113199234, 0.04166838899254799,
                 0.00836869701743126, 0.0013814546400681138)
 
 
-def _uexp_f32_lines():
+def _exp_reduced_lines(fma: bool, arg: str) -> tuple:
+    """C lines giving p = e^r, where `arg` = n ln2 + r with n (a float already rounded, in
+    `n`) and |r| <= ln2/2: r by Cody-Waite (ln2 in two parts, the first with 9 significant
+    bits so that n * hi is exact), then 1 + r + r^2 q(r) with EXP_POLY_F32; with fmaf
+    (`fma`) or plain products. uexp and utanh share them (they declare r, q and p)."""
     c2, c3, c4, c5, c6 = (f"{x!r}f" for x in EXP_POLY_F32)
-    ln2_lo = f"{float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+    lo = f"{-float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+    if fma:
+        return (f"float r = fmaf(n, -0.693359375f, {arg});", f"r = fmaf(n, {lo}, r);",
+                f"float q = fmaf({c6}, r, {c5});", f"q = fmaf(q, r, {c4});",
+                f"q = fmaf(q, r, {c3});", f"q = fmaf(q, r, {c2});",
+                "float p = 1.0f + fmaf(q, r * r, r);")
+    return (f"float r = {arg} - n * 0.693359375f;", f"r = r + n * {lo};",
+            f"float q = {c6} * r + {c5};", f"q = q * r + {c4};", f"q = q * r + {c3};",
+            f"q = q * r + {c2};", "float p = 1.0f + (q * (r * r) + r);")
+
+
+def _uexp_f32_lines():
     inv_ln2 = f"{float(np.float32(1 / np.log(2.0)))!r}f"
-    fma = ("float r = fmaf(n, -0.693359375f, x);", f"r = fmaf(n, {-float(ln2_lo[:-1])!r}f, r);",
-           f"float q = fmaf({c6}, r, {c5});", f"q = fmaf(q, r, {c4});",
-           f"q = fmaf(q, r, {c3});", f"q = fmaf(q, r, {c2});",
-           "float p = 1.0f + fmaf(q, r * r, r);")
-    plain = ("float r = x - n * 0.693359375f;", f"r = r + n * {-float(ln2_lo[:-1])!r}f;",
-             f"float q = {c6} * r + {c5};", f"q = q * r + {c4};", f"q = q * r + {c3};",
-             f"q = q * r + {c2};", "float p = 1.0f + (q * (r * r) + r);")
+    fma, plain = _exp_reduced_lines(True, "x"), _exp_reduced_lines(False, "x")
     # (below -104 the result is 0, selected at the end; x = 0 there rather than a clamp to
     # -104, whose product underflows: a microcode assist on AMD Zen 4, 1.8 against 0.7 ns
     # an element in a row of exps half of which are masked)
@@ -156,21 +165,17 @@ TANH_POLY_F32 = (-0.33333322405815125, 0.13332977890968323, -0.05392930656671524
 
 
 def _utanh_f32_lines():
-    q = [f"{x!r}f" for x in TANH_POLY_F32]
-    e = [f"{x!r}f" for x in EXP_POLY_F32]
-    ln2_lo = f"{-float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+    c = [f"{x!r}f" for x in TANH_POLY_F32]
     inv_ln2 = f"{float(np.float32(1 / np.log(2.0)))!r}f"
 
-    def body(mad):
-        return ((f"float q = {mad(q[-1], 's', q[-2])};",)
-                + tuple(f"q = {mad('q', 's', c)};" for c in reversed(q[:-2])) + (
-                f"float small = {mad('q * s', 'x', 'x')};",
-                f"float r = {mad('n', '-0.693359375f', 'y')};",
-                f"r = {mad('n', ln2_lo, 'r')};",
-                f"float p = {mad(e[4], 'r', e[3])};", f"p = {mad('p', 'r', e[2])};",
-                f"p = {mad('p', 'r', e[1])};", f"p = {mad('p', 'r', e[0])};",
-                f"p = 1.0f + {mad('p', 'r * r', 'r')};",
-                f"float big = 1.0f - 2.0f / {mad('p', 'e', '1.0f')};"))
+    def body(fma):
+        mad = (lambda a, b, d: f"fmaf({a}, {b}, {d})") if fma else \
+            (lambda a, b, d: f"({a} * {b} + {d})")
+        return ((f"float u = {mad(c[-1], 's', c[-2])};",)
+                + tuple(f"u = {mad('u', 's', k)};" for k in reversed(c[:-2]))
+                + (f"float small = {mad('u * s', 'x', 'x')};",)
+                + _exp_reduced_lines(fma, "y")
+                + (f"float big = 1.0f - 2.0f / {mad('p', 'e', '1.0f')};",))
     return (("float x = __builtin_fabsf(a), s = a * a;",
              f"/* |x| >= {TANH_SMALL}: e^2x = 2^n e^r, |r| <= ln2/2; above 9.5 tanh rounds",
              "   to 1 (y clamped; a NaN x takes the polynomial, which keeps it NaN) */",
@@ -178,8 +183,7 @@ def _utanh_f32_lines():
              f"float n = __builtin_rintf(y * {inv_ln2});",
              "int32_t ei = ((int32_t)n + 127) << 23;",
              "float e; __builtin_memcpy(&e, &ei, 4);",
-             "#ifdef FP_FAST_FMAF") + body(lambda a, b, d: f"fmaf({a}, {b}, {d})")
-            + ("#else",) + body(lambda a, b, d: f"({a} * {b} + {d})")
+             "#ifdef FP_FAST_FMAF") + body(True) + ("#else",) + body(False)
             + ("#endif",
                f"float t = (x >= {TANH_SMALL}f) ? big : small;",
                "return __builtin_copysignf(t, a);"))
