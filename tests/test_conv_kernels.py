@@ -435,7 +435,7 @@ WIDE_CASES = {
     "nhwc_strided_70": ((2, 9, 9, 8), (3, 3, 8, 70),
                         {"window_strides": (2, 2), "padding": ((1, 1), (1, 1)),
                          "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
-    # two full tiles; 1-D, its filter gradient k-blocked over the batch
+    # two full tiles; 1-D, its filter gradient k-blocked over the positions of each batch row
     "nwc_128": ((8, 40, 16), (5, 16, 128),
                 {"window_strides": (1,), "padding": "SAME",
                  "dimension_numbers": ("NWC", "WIO", "NWC")}),
@@ -492,6 +492,45 @@ def test_vector_conv_tiles_give_the_same_bits_as_scalar_ones(case, dtype, wide, 
             got[vector] = [np.asarray(a) for a in jf(x, w)]
         for a, b in zip(got[False], got[True]):
             np.testing.assert_array_equal(a, b)
+
+
+# Filter gradients whose batch index spans more than a k block (`gemm._k_block`): the
+# blocked axis is an inner one (positions; in 2-D the rows, the batch looping around them).
+INNER_BLOCK_CASES = {
+    "nwc": ((4, 1000, 8), (5, 8, 16), {"window_strides": (1,), "padding": "SAME",
+                                       "dimension_numbers": ("NWC", "WIO", "NWC")}),
+    "nhwc": ((4, 30, 30, 8), (3, 3, 8, 16), {"window_strides": (1, 1), "padding": "SAME",
+                                             "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+}
+
+
+def test_k_block_takes_the_outermost_axis_whose_block_fits():
+    # (extent, x stride, w stride) of the 1-D filter gradient above: a batch row is 96 KiB
+    axes = [(4, 1004 * 8, 1000 * 16), (1000, 8, 16)]
+    assert gemm._k_block(axes, 4) == (1, gemm._CONV_BLOCK_BYTES // ((8 + 16) * 4))
+    assert gemm._k_block([(64, 100, 200), (50, 2, 4)], 4) == (0, gemm._CONV_BLOCK_BYTES // 1200)
+    assert gemm._k_block([(2, 1 << 20, 0)], 4) == (0, 1)      # nothing fits: one index
+
+
+@pytest.mark.parametrize("case", sorted(INNER_BLOCK_CASES))
+def test_filter_gradient_blocked_on_an_inner_axis(case, monkeypatch):
+    """Blocking an inner k axis (the batch looping around the blocks) sums every output in
+    the order of blocking the batch (partial sums go through memory unrounded): the same
+    bits, close to the reference."""
+    xs, ws, kw = INNER_BLOCK_CASES[case]
+    x = RNG.standard_normal(xs).astype(np.float32)
+    w = RNG.standard_normal(ws).astype(np.float32)
+    f = _conv_and_grads(x, w, **kw)
+    got, src = {}, {}
+    for inner in (True, False):
+        monkeypatch.setattr(gemm, "_CONV_BLOCK_INNER", inner)
+        jf = fg.jit(lambda x, w: f(x, w), backend="c")
+        src[inner] = jf.lower(x, w).source
+        got[inner] = [np.asarray(a) for a in jf(x, w)]
+    assert src[True] != src[False] and "ckb" in src[True]
+    for a, b in zip(got[True], got[False]):
+        np.testing.assert_array_equal(a, b)
+    _close(got[True], fg.jit(f, backend="reference")(x, w), 2e-5, 2e-5)
 
 
 def test_vector_conv_tiles_fuse_explicitly_and_share_their_function(monkeypatch):

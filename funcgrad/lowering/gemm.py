@@ -508,6 +508,9 @@ CONV_WIDE_ATTRIBUTE = '__attribute__((target("prefer-vector-width=512")))'
 # filter gradient of a 3x3 32->64 convolution over 64x14x14).
 _CONV_BLOCK_TRIGGER = 1 << 18
 _CONV_BLOCK_BYTES = 1 << 15
+# Whether an axis inside the outermost may be the one blocked (`_k_block`); False: the
+# outermost, in blocks of at least one index (as before 2026-12-03; for A/B measurements).
+_CONV_BLOCK_INNER = True
 # Multiply-adds below which a convolution stays on one thread (a parallel region costs
 # microseconds, more when a core is busy elsewhere).
 CONV_PARALLEL_MIN = 1 << 21
@@ -793,6 +796,23 @@ def _skipped_tap_nans(dt, combo, ksp, groups, Fg, Cg, wop, oop):
         _loop_nest([gv, fv], [groups, Fg], body)
 
 
+def _k_block(k_axes, itemsize) -> tuple[int, int]:
+    """(axis, block): the k axis to sweep in blocks and the block's extent. An index of k
+    axis j touches about (its x stride + its w stride) elements (the axes inside it span
+    less); the outermost axis whose block of at least two indices stays within
+    _CONV_BLOCK_BYTES is blocked, the axes outside it loop around the blocks. (Blocking
+    the outermost axis alone left the filter gradient of a 1-D convolution, whose batch
+    index spans 384 KiB of input and output gradient, sweeping blocks of one batch row
+    from L2: 26 ms at 50 GFLOP/s against the forward's 66.)"""
+    per_index = [max(1, (abs(a[1]) + abs(a[2])) * itemsize) for a in k_axes]
+    if not _CONV_BLOCK_INNER:
+        return 0, max(1, _CONV_BLOCK_BYTES // per_index[0])
+    for j, (n, _, _) in enumerate(k_axes):
+        if n > 1 and 2 * per_index[j] <= _CONV_BLOCK_BYTES:
+            return j, max(1, _CONV_BLOCK_BYTES // per_index[j])
+    return 0, 1
+
+
 def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     """The tile loops: groups, k blocks, (parallel) tiles of MR positions, feature tiles.
     xop, wop, oop: (pointer, base offset, group stride) of the input, filter and output.
@@ -807,20 +827,18 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     K = math.prod(a[0] for a in k_axes)
     gi = c.var("cg", dtypes.int64) if groups > 1 else None
     m0 = c.var("cm", dtypes.int64)
-    # k blocks over the outermost k axis when one tile's k sweep would not stay in cache.
+    kvars = [c.var(f"ck{j}", dtypes.int64) for j in range(len(k_axes))]
+    # k blocks when one tile's k sweep would not stay in cache: axis `jb` is swept in
+    # blocks, the axes outside it loop around the blocks (and all tiles sweep each block).
     itemsize = np.dtype(dt).itemsize
     n_tiles = -(-M // mr) * -(-Fg // nr_main)
-    kb = None
-    k0n = k_axes[0][0]
-    block = k0n
-    if K * (mr + nr_main) * itemsize > _CONV_BLOCK_TRIGGER and n_tiles > 1 and k0n > 1:
-        # A block of the outermost k axis touches about (its x stride + its w stride)
-        # elements per index; all tiles then sweep it while it stays in cache.
-        per_index = (abs(k_axes[0][1]) + abs(k_axes[0][2])) * itemsize
-        block = max(1, _CONV_BLOCK_BYTES // max(per_index, 1))
-        if block < k0n:
+    kb, jb = None, 0
+    if K * (mr + nr_main) * itemsize > _CONV_BLOCK_TRIGGER and n_tiles > 1:
+        jb, block = _k_block(k_axes, itemsize)
+        if block < k_axes[jb][0] or jb > 0:
             kb = c.var("ckb", dtypes.int64)
-    kvars = [c.var(f"ck{j}", dtypes.int64) for j in range(len(k_axes))]
+    kbn = k_axes[jb][0]
+    outer_k = kvars[:jb] if kb is not None else []
 
     # The tile's rows: output positions m0 .. m0+MR-1 (past the end: the last position,
     # computed again and not stored), their offsets into x and into the output.
@@ -878,7 +896,9 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
             for v in range(ncol):
                 init = zero
                 if kb is not None:
-                    init = cdsl.Select(c.eq(kb, c.i64(0)), zero,
+                    first = functools.reduce(c.land, [c.eq(v, c.i64(0))
+                                                      for v in outer_k + [kb]])
+                    init = cdsl.Select(first, zero,
                                        ld(dst, at(c.add(oo[r], f0), v)), zero.type)
                 body.append(cdsl.Decl(acc[r][v], init))
         kwv, kxv = c.var("ckw", dtypes.int64), c.var("ckx", dtypes.int64)
@@ -903,13 +923,13 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
             for v in range(ncol):
                 inner_body.append(cdsl.Assign(acc[r][v], madd(xr, bv[v], acc[r][v])))
         loops = inner_body
-        for j in reversed(range(len(k_axes))):
+        for j in reversed(range(len(outer_k), len(k_axes))):
             lo, hi = c.i64(0), c.i64(k_axes[j][0])
-            if j == 0 and kb is not None:
+            if j == jb and kb is not None:
                 # (a bound in a variable: the loop condition is rendered unparenthesised)
                 lo, hi = kb, c.var("ckend", dtypes.int64)
                 end = c.add(kb, c.i64(block))
-                body.append(c.decl(hi, c.select(c.lt(end, c.i64(k0n)), end, c.i64(k0n))))
+                body.append(c.decl(hi, c.select(c.lt(end, c.i64(kbn)), end, c.i64(kbn))))
             loops = [c.for_(kvars[j], lo, hi, loops)]
         body += loops
         for r in range(mr):
@@ -929,12 +949,20 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     if Fg % nr_main:
         tile_body.append(cdsl.Block(tuple(tile(Fg % nr_main, c.i64(f_main)))))
     parallel = M * Fg * K * groups >= CONV_PARALLEL_MIN and M > mr
+
+    def over_k_blocks(m_lo, m_hi):
+        """The tile loop inside the loops over the outer k axes and the blocks of axis jb."""
+        loop = cdsl.For(kb, c.i64(0), c.i64(kbn), (cdsl.For(
+            m0, m_lo, m_hi, tuple(tile_body), step=mr),), step=block)
+        for j in reversed(range(len(outer_k))):
+            loop = c.for_(kvars[j], c.i64(0), c.i64(k_axes[j][0]), [loop])
+        return loop
+
     if kb is None:
         nest = [cdsl.For(m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr,
                          parallel=parallel, parallel_min=2)]
     elif not parallel:
-        nest = [cdsl.For(kb, c.i64(0), c.i64(k0n), (cdsl.For(
-            m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr),), step=block)]
+        nest = [over_k_blocks(c.i64(0), c.i64(M))]
     else:
         # One parallel region, not one per k block: each thread takes a range of tiles and
         # sweeps the k blocks over it.
@@ -946,8 +974,7 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
         hi_m = c.mul(c.div(c.mul(c.add(t, c.i64(1)), ntiles), nt), c.i64(mr))
         body = [c.decl(lo, c.mul(c.div(c.mul(t, ntiles), nt), c.i64(mr))),
                 c.decl(hi, c.select(c.lt(hi_m, c.i64(M)), hi_m, c.i64(M))),
-                cdsl.For(kb, c.i64(0), c.i64(k0n), (cdsl.For(
-                    m0, lo, hi, tuple(tile_body), step=mr),), step=block)]
+                over_k_blocks(lo, hi)]
         nest = [cdsl.For(t, c.i64(0), nt, tuple(body), parallel=True, parallel_min=2)]
     if gi is not None:
         nest = [c.for_(gi, c.i64(0), c.i64(groups), nest)]
