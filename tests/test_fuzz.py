@@ -1035,6 +1035,33 @@ def test_sinc_where_pi_x_overflows_is_nan_as_jax_computes_it():
     assert not found, [str(f)[:300] for f in found]
 
 
+def test_logistic_below_the_normal_range_is_a_subnormal():
+    """Seed 20261933 (long run): silu(log1p(x) * -17) at -710.74 in float64. SciPy's expit,
+    the oracle's logistic until then, is 1 / (1 + exp(710.74)) = 0 there, so silu's expected
+    value was -0.0; funcgrad's stable logistic (exp(x) / (1 + exp(x)) below 0) gives the
+    subnormal 2.1e-309 and silu -1.5e-306, the right value, 70 times the smallest normal
+    the tolerance allows. The oracle computes the logistic in that stable form now."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    t = Type((d.new([8] * 8),), "float64")
+    row = np.array([-710.7409694158073, -709.5, -720.0, 0.5, 3.0, -2.0, 0.0, -745.0])
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=row)],
+                   [Op("silu", ("x0",), {}, ("out",), (t,))], ["out"], d, "float64",
+                   types={"x0": t, "out": t}, x64=True)
+    entry = Entry(prog, Stack((), None, None), 0)
+    want = row * np.exp(row) / (1 + np.exp(row))     # (exp(x) is tiny: 1 + it is 1)
+    assert want[0] < -1e-306 and want[2] < 0 and want[7] < 0
+    for seed in range(3):
+        ve = build_case(entry, 0, seed).expect[0]
+        assert ve.stable.all(), ve.stable
+        np.testing.assert_allclose(ve.value, want, rtol=1e-15, atol=0)
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
+
+
 def test_scatter_multiply_whose_partial_products_may_overflow_is_unstable():
     """Seed 20261929 (long run): `v.at[:, i].multiply(u)` with four updates reaching one
     element, 4.18e7 * 6.0e21 * -0.0606 * 3.64e14 * 1.54e-7. The oracle multiplies in

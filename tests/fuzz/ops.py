@@ -329,6 +329,17 @@ def _np_sinc(x):
     return np.sinc(x)
 
 
+def _expit(x):
+    """The logistic function in the stable form funcgrad computes (e / (1 + e) with
+    e = exp(-|x|) below 0). SciPy's expit is 0 from x = -709.79 on in float64 (1 / (1 + inf)),
+    where the true value, exp(x), is a subnormal: x * expit(x) at x = -710.7 was 0 where
+    funcgrad's -1.5e-306 is right (seed 20261933)."""
+    x = np.asarray(x)
+    with np.errstate(over="ignore", under="ignore"):
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 def _gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 
@@ -395,13 +406,13 @@ _UNARY = [
     ("deg2rad", "fnp.deg2rad({0})", np.deg2rad, None, 2, True),
     ("rad2deg", "fnp.rad2deg({0})", np.rad2deg, None, 2, True),
     ("sinc", "fnp.sinc({0})", _np_sinc, None, -8, True),
-    ("sigmoid", "fg.nn.sigmoid({0})", sps.expit, None, 4, True),
+    ("sigmoid", "fg.nn.sigmoid({0})", _expit, None, 4, True),
     ("erf", "lax.erf({0})", sps.erf, None, 6, True),
     ("erfc", "lax.erfc({0})", _erfc, None, 8, True),
     ("softplus", "fg.nn.softplus({0})", lambda x: np.logaddexp(x, 0.0), None, 4, True),
     ("relu", "fg.nn.relu({0})", lambda x: np.maximum(x, 0.0), None, 0, True),
     ("gelu", "fg.nn.gelu({0})", _gelu_tanh, None, -8, True),
-    ("silu", "fg.nn.silu({0})", lambda x: x * sps.expit(x), None, 4, True),
+    ("silu", "fg.nn.silu({0})", lambda x: x * _expit(x), None, 4, True),
     ("log_sigmoid", "fg.nn.log_sigmoid({0})", lambda x: -np.logaddexp(0.0, -x), None, 4,
      True),
 ]
