@@ -132,8 +132,15 @@ def _uexp_f32_lines():
     # (below -104 the result is 0, selected at the end; x = 0 there rather than a clamp to
     # -104, whose product underflows: a microcode assist on AMD Zen 4, 1.8 against 0.7 ns
     # an element in a row of exps half of which are masked)
-    return (("float x = (a < -104.0f) ? 0.0f : a;", "x = (x > 88.8f) ? 88.8f : x;",
-             "float xn = (x < 89.0f) ? x : 0.0f;          /* NaN: n = 0, p is NaN */",
+    # (xn, the argument n is computed from, is min(x, 88.8) with a NaN mapped to 88.8 (one
+    # minps; no NaN reaches the integer conversion), x the same min keeping a NaN (the
+    # other operand order), so r and p are NaN. Until 2026-12-03 xn was a select of a NaN
+    # to 0 after the clamp, which gcc compiled to six compares and four blends: a
+    # vectorised loop of exps in cache took 0.79 ns an element, now 0.67 (AMD Zen 3); the
+    # same bits on all 2^32 inputs, NaN results included)
+    return (("float x = (a < -104.0f) ? 0.0f : a;",
+             "float xn = (x < 88.8f) ? x : 88.8f;          /* NaN: 88.8 */",
+             "x = (x > 88.8f) ? 88.8f : x;                 /* NaN: NaN */",
              f"float n = __builtin_rintf(xn * {inv_ln2});",
              "#ifdef FP_FAST_FMAF") + fma + ("#else",) + plain + ("#endif",
              "int32_t ni = (int32_t)n, h = ni >> 1;",

@@ -11,8 +11,8 @@ float tanhf(float);
 
 static inline float uexp_f32(float a) {
     float x = (a < -104.0f) ? 0.0f : a;
-    x = (x > 88.8f) ? 88.8f : x;
-    float xn = (x < 89.0f) ? x : 0.0f;          /* NaN: n = 0, p is NaN */
+    float xn = (x < 88.8f) ? x : 88.8f;          /* NaN: 88.8 */
+    x = (x > 88.8f) ? 88.8f : x;                 /* NaN: NaN */
     float n = __builtin_rintf(xn * 1.4426950216293335f);
     #ifdef FP_FAST_FMAF
     float r = fmaf(n, -0.693359375f, x);
