@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import _test_backends
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import funcgrad as fg
@@ -501,6 +501,10 @@ INNER_BLOCK_CASES = {
                                        "dimension_numbers": ("NWC", "WIO", "NWC")}),
     "nhwc": ((4, 30, 30, 8), (3, 3, 8, 16), {"window_strides": (1, 1), "padding": "SAME",
                                              "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
+    # the rows blocked, the batch and the depth looping around them
+    "ndhwc": ((2, 10, 22, 22, 4), (3, 3, 3, 4, 8),
+              {"window_strides": (1, 1, 1), "padding": "SAME",
+               "dimension_numbers": ("NDHWC", "DHWIO", "NDHWC")}),
 }
 
 
@@ -531,6 +535,61 @@ def test_filter_gradient_blocked_on_an_inner_axis(case, monkeypatch):
     for a, b in zip(got[True], got[False]):
         np.testing.assert_array_equal(a, b)
     _close(got[True], fg.jit(f, backend="reference")(x, w), 2e-5, 2e-5)
+
+
+@st.composite
+def _blocked_filter_gradient_cases(draw):
+    """1-, 2- and 3-D convolutions (strides, dilation, groups, both layouts) for filter
+    gradients swept in k blocks far smaller than the real ones (see the test)."""
+    nsp = draw(st.integers(1, 3))
+    isp = {1: [draw(st.integers(20, 60))],
+           2: [draw(st.integers(5, 12)) for _ in range(2)],
+           3: [draw(st.integers(3, 6)) for _ in range(3)]}[nsp]
+    n = draw(st.integers(1, 3))
+    G = draw(st.sampled_from([1, 2]))
+    cg, fg_ = draw(st.integers(1, 4)), draw(st.sampled_from([3, 8, 16, 20]))
+    ks = [draw(st.integers(1, 3)) for _ in range(nsp)]
+    sp = "DHW"[3 - nsp:]
+    nchw = draw(st.booleans())
+    dn = ("NC" + sp, "OI" + sp, "NC" + sp) if nchw else ("N" + sp + "C", sp + "IO",
+                                                          "N" + sp + "C")
+    xs = (n, cg * G, *isp) if nchw else (n, *isp, cg * G)
+    ws = (fg_ * G, cg, *ks) if nchw else (*ks, cg, fg_ * G)
+    kw = {"window_strides": tuple(draw(st.integers(1, 2)) for _ in range(nsp)),
+          "padding": draw(st.sampled_from(["SAME", "VALID"])),
+          "rhs_dilation": tuple(draw(st.integers(1, 2)) for _ in range(nsp)),
+          "dimension_numbers": dn, "feature_group_count": G}
+    block = draw(st.sampled_from([64, 256, 1024]))
+    return xs, ws, kw, block, draw(st.integers(0, 2 ** 16))
+
+
+@settings(max_examples=15, deadline=None)
+@given(_blocked_filter_gradient_cases())
+def test_filter_gradients_in_small_k_blocks_hypothesis(case):
+    """With the block trigger and size cut to a few hundred bytes, small filter gradients
+    are k-blocked on every axis position (the batch, a row, a column, with partial last
+    blocks): the bits of blocking the outermost axis, close to the reference."""
+    xs, ws, kw, block, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    f = lambda x, w: lax.conv_general_dilated(x, w, **kw)
+    y = fg.jit(f, backend="reference")(x, w)
+    ct = rng.standard_normal(y.shape).astype(np.float32)
+
+    def filter_grad(x, w):
+        return fg.vjp(lambda w: f(x, w), w)[1](ct)[0]
+    saved = gemm._CONV_BLOCK_TRIGGER, gemm._CONV_BLOCK_BYTES, gemm._CONV_BLOCK_INNER
+    got = {}
+    try:
+        gemm._CONV_BLOCK_TRIGGER, gemm._CONV_BLOCK_BYTES = 256, block
+        for inner in (True, False):
+            gemm._CONV_BLOCK_INNER = inner
+            got[inner] = np.asarray(fg.jit(lambda x, w: filter_grad(x, w), backend="c")(x, w))
+    finally:
+        gemm._CONV_BLOCK_TRIGGER, gemm._CONV_BLOCK_BYTES, gemm._CONV_BLOCK_INNER = saved
+    np.testing.assert_array_equal(got[True], got[False])
+    _close(got[True], fg.jit(filter_grad, backend="reference")(x, w), 2e-5, 2e-5)
 
 
 def test_vector_conv_tiles_fuse_explicitly_and_share_their_function(monkeypatch):
