@@ -494,6 +494,40 @@ def test_integer_powers_keep_special_values(backend, mode):
 def test_integer_to_negative_integer_power_raises():
     with pytest.raises(ValueError, match="negative integer powers"):
         fnp.power(fnp.arange(3), -1)
+    # lax.integer_pow raises as JAX's does (the reference gave INT_MIN for 0 ** -1 and the
+    # C backend 0)
+    with pytest.raises(TypeError, match=r"integers cannot be raised to negative powers.*"
+                                        r"int32\[3\], -2"):
+        lax.integer_pow(np.array([0, 1, 2], np.int32), -2)
+
+
+def _squaring(x, y):
+    """JAX's integer_pow: repeated squaring over the bits of |y|, in x's float type."""
+    acc, base, n = None, x, abs(y)
+    with np.errstate(all="ignore"):
+        while n:
+            if n & 1:
+                acc = base if acc is None else acc * base
+            n >>= 1
+            if n:
+                base = base * base
+        return np.float32(1) / acc if y < 0 else acc
+
+
+@pytest.mark.parametrize("y", [5, 64, 101, 16777217, 2 ** 31 - 1, -3, -16777217])
+def test_integer_power_with_a_large_odd_exponent(backend, mode, y):
+    """x ** y (integer_pow) multiplies by repeated squaring on every backend, eagerly and
+    under jit, as JAX does. The reference (and so every eager call) used np.power(x, y),
+    which converts y to x's float type: 16777217 and 2^31 - 1 became even, so
+    (-1.0) ** 16777217 was 1.0, and the magnitudes were pow's, not the squarings'."""
+    composite(backend, mode)
+    x = np.array([1.0000001, 0.9999999, -1.0, -1.0000001, 2.0, -2.0, -0.5, 0.0, -0.0,
+                  np.inf, -np.inf, np.nan], np.float32)
+    want = _squaring(x, y)
+    got = run(mode, lambda v: lax.integer_pow(v, y), x)
+    assert_same(got, want, err=f"integer_pow(x, {y})")
+    if y % 2:                  # an odd power of a negative number is negative
+        assert np.signbit(got[[2, 3, 5]]).all(), got
 
 
 # ---------------------------------------------------------------------------------------

@@ -254,10 +254,40 @@ def select(pred, on_true, on_false):
 defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
 
 integer_pow_p = core.new_primitive("integer_pow")
-core.shape_rules[integer_pow_p] = lambda x, *, y: elementwise_shape("integer_pow", [x], _NUM)
-core.impl_rules[integer_pow_p] = lambda x, *, y: (
-    np.power(x, y) if y >= 0 else np.power(
-        x.astype(np.complex128 if dtypes.is_complex(x.dtype) else np.float64), y).astype(x.dtype))
+
+
+def _integer_pow_shape(x, *, y):
+    if y < 0 and not dtypes.is_inexact(x.dtype):
+        raise TypeError(f"integer_pow: integers cannot be raised to negative powers, got "
+                        f"integer_pow({x.dtype.name}{list(x.shape)}, {y}); cast the base to a "
+                        f"float type first")
+    return elementwise_shape("integer_pow", [x], _NUM)
+
+
+def _integer_pow_np(x, *, y):
+    """x ** y by repeated squaring over the bits of |y| (1 / that for y < 0), in the
+    products the compiled backends make (`codegen.integer_pow`), as JAX's integer_pow does:
+    16-bit floats in float32, rounded once at the end. (np.power(x, y) converted y to x's
+    float type: (-1.0) ** 16777217 was 1.0 in float32.)"""
+    dt = x.dtype
+    v = x.astype(np.float32) if dt in (dtypes.float16, dtypes.bfloat16) else np.asarray(x)
+    if y == 0:
+        return np.ones_like(x)
+    n, acc, base = abs(y), None, v
+    with np.errstate(all="ignore"):
+        while n:
+            if n & 1:
+                acc = base if acc is None else acc * base
+            n >>= 1
+            if n:
+                base = base * base
+        if y < 0:
+            acc = np.ones_like(acc) / acc
+    return np.asarray(acc).astype(dt)
+
+
+core.shape_rules[integer_pow_p] = _integer_pow_shape
+core.impl_rules[integer_pow_p] = _integer_pow_np
 vectorized_batcher(integer_pow_p)
 lowering_exprs[integer_pow_p] = ("integer_pow",)
 
