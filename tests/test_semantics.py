@@ -4,6 +4,7 @@ elementwise ops and reductions, eager and under `jit`, against NumPy -- or again
 documented semantics where the two differ (listed in each test's docstring)."""
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -502,15 +503,15 @@ def test_integer_to_negative_integer_power_raises():
 
 
 def _squaring(x, y):
-    """JAX's integer_pow: repeated squaring over the bits of |y|, in x's float type."""
-    acc, base, n = None, x, abs(y)
+    """JAX's integer_pow, as its definition reads: the squarings x, x^2, x^4, ... in x's
+    float type, the ones at the set bits of |y| multiplied from the lowest bit up (and 1
+    over that product for y < 0)."""
+    n = abs(y)
     with np.errstate(all="ignore"):
-        while n:
-            if n & 1:
-                acc = base if acc is None else acc * base
-            n >>= 1
-            if n:
-                base = base * base
+        squares = [x]
+        for _ in range(n.bit_length() - 1):
+            squares.append(squares[-1] * squares[-1])
+        acc = functools.reduce(np.multiply, [sq for k, sq in enumerate(squares) if n >> k & 1])
         return np.float32(1) / acc if y < 0 else acc
 
 
