@@ -1087,9 +1087,16 @@ class Jitted:
             if self._mode is not None:
                 return self._call_special(args, kwargs)
             if not kwargs:
-                key = tuple([x.aval if x._backend is None else (x._backend, x.aval)
-                             for x in args if type(x) is ArrayImpl])
-                if len(key) == len(args):
+                if len(args) == 1:       # (without the comprehension: 0.3 us less)
+                    x = args[0]
+                    key = None if type(x) is not ArrayImpl else \
+                        (x.aval,) if x._backend is None else ((x._backend, x.aval),)
+                else:
+                    key = tuple([x.aval if x._backend is None else (x._backend, x.aval)
+                                 for x in args if type(x) is ArrayImpl])
+                    if len(key) != len(args):
+                        key = None
+                if key is not None:
                     hit = self._fast.get(key)
                     if hit is not None:
                         return hit(args)

@@ -1561,6 +1561,8 @@ def _simple_runner(exe, caddr):
             done(plan, tok)
         return outs, ptrs
 
+    run_args = (template, caddr, n_c, cfn, slots, tail, direct, prepare, done, plan)
+
     def runner(arrays):
         outs, ptrs = run(arrays)
         res = _Outputs([outs[s] for s in order])
@@ -1575,8 +1577,64 @@ def _simple_runner(exe, caddr):
             outs, ptrs = run(arrays)
             return outs[s0], ptrs[s0]
 
-        runner.one = one
+        runner.one = _one_recycled(layout, run_args) or one
     return runner
+
+
+def _one_recycled(layout, run_args):
+    """`runner.one` for a program whose one output is allocated alone and recycled (the
+    jitted `x + 1` of a dispatch benchmark): `run` and `layout.fill` in one function, 1 us
+    of a 4 us call less than through them. None for other layouts."""
+    if layout.carved or len(layout.alone) != 1 or layout._spares is None:
+        return None
+    (s0, shape, dt, nb), = layout.alone
+    template, caddr, n_c, cfn, slots, tail, direct, prepare, done, plan = run_args
+    spares = layout._spares[1]
+    popleft, append, appendleft = spares.popleft, spares.append, spares.appendleft
+    getrefcount, getweakrefcount, unused = _getrefcount, _getweakrefcount, _UNUSED_REFS
+
+    def one(arrays):
+        tok = prepare(plan)
+        ptrs = template.copy()
+        if n_c:
+            ptrs[:n_c] = caddr
+        i = n_c
+        keep = None
+        for x in arrays:
+            a = x._addr
+            if a is None:
+                if keep is None:
+                    keep = []
+                a = _input_addr(x, keep)
+            ptrs[i] = a
+            i += 1
+        # `_unused` inline: the oldest kept instance, if nothing else refers to it (popped:
+        # another thread cannot take it too)
+        try:
+            unit = popleft()
+        except IndexError:
+            unit = None
+        if unit is not None:
+            _, out, addr = unit[0]
+            if getrefcount(out) != unused or getweakrefcount(out):
+                appendleft(unit)
+                unit = None
+        if unit is None:
+            out = np.empty(shape, dt)
+            out.setflags(write=False)
+            addr = _contiguous_addr(out) if nb else 0
+            unit = ((s0, out, addr),)
+        append(unit)
+        ptrs[s0] = addr
+        if direct:
+            cfn(*ptrs)
+        else:
+            cfn(*[ptrs[s] for s in slots], *tail)
+        if tok is not None:
+            done(plan, tok)
+        return out, addr
+
+    return one
 
 
 # --- loops applied eagerly ---------------------------------------------------------------
