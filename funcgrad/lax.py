@@ -316,11 +316,18 @@ def shift_right_logical(x, y):
 
 
 def shift_right_arithmetic(x, y):
-    """x >> y filling with the sign bit (signed integers)."""
+    """x >> y filling with the sign bit. Unsigned integers are shifted as the signed type
+    of their width, as JAX does (uint8 255 >> 1 is 255, 128 >> 1 is 192)."""
     x, y = _arr(x), _arr(y)
-    if _dtypes.is_unsigned(x.dtype):
-        return _ew.shift_right_logical(x, y)
     bits = _np.iinfo(x.dtype).bits
+    if _dtypes.is_unsigned(x.dtype):
+        signed = _np.dtype(f"int{bits}")
+        # y clamped while unsigned (as the signed type, 200 would be a negative shift)
+        y = _ew.min(_ew.convert_element_type(y, x.dtype),
+                    _ew.convert_element_type(bits - 1, x.dtype))
+        shifted = shift_right_arithmetic(_ew.convert_element_type(x, signed),
+                                         _ew.convert_element_type(y, signed))
+        return _ew.convert_element_type(shifted, x.dtype)
     y = _ew.convert_element_type(y, x.dtype)
     big = _ew.ge(y, _ew.convert_element_type(bits, x.dtype))
     y_safe = _ew.select(big, _ew.convert_element_type(bits - 1, x.dtype), y)
@@ -455,8 +462,9 @@ def square(x):
 
 
 def clamp(min, x, max):
-    """x clipped to [min, max] (JAX's argument order)."""
-    return _ew.max(_ew.min(x, max), min)
+    """min(max(x, min), max), as JAX defines it (JAX's argument order): where min > max
+    the result is max."""
+    return _ew.min(_ew.max(x, min), max)
 
 
 def select_n(which, *cases):

@@ -532,6 +532,57 @@ def test_integer_power_with_a_large_odd_exponent(backend, mode, y):
 
 
 # ---------------------------------------------------------------------------------------
+# Found by a differential run against JAX 0.10 (2026-12-03): clamp, arithmetic shifts of
+# unsigned integers, scaled Bessel functions at huge arguments
+
+
+def test_clamp_is_max_then_min_as_jax_defines_it(backend, mode):
+    """lax.clamp(lo, x, hi) = min(max(x, lo), hi): where lo > hi the result is hi. funcgrad
+    applied the bounds the other way round (max(min(x, hi), lo)) and gave lo there."""
+    composite(backend, mode)
+    x = np.array([NAN, 0.0, 5.0, -INF, INF, 1.5], np.float32)
+    for lo, hi in [(2.0, -1.0), (-1.0, 2.0), (NAN, 2.0)]:
+        want = np.minimum(np.maximum(x, np.float32(lo)), np.float32(hi))
+        got = run(mode, lambda v, lo=lo, hi=hi: lax.clamp(np.float32(lo), v, np.float32(hi)), x)
+        assert_same(got, want, err=f"clamp({lo}, x, {hi})")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32])
+def test_shift_right_arithmetic_of_unsigned_integers_shifts_their_signed_bits(backend, mode,
+                                                                              dtype):
+    """JAX shifts an unsigned integer arithmetically as the signed type of its width: the
+    top bit fills (uint8 255 >> 1 is 255, 128 >> 1 is 192, 128 >> 8 is 255). funcgrad shifted
+    it logically (127, 64, 0)."""
+    composite(backend, mode)
+    bits = np.iinfo(dtype).bits
+    top = 1 << (bits - 1)
+    x = np.array([2 * top - 1, top, top, 7, top + 5, 0, 1], dtype)
+    y = np.array([1, 1, bits, 200, 3, bits + 1, 0], dtype)
+    signed = np.dtype(f"int{bits}")
+    want = (x.view(signed) >> np.minimum(y, bits - 1).astype(signed)).view(dtype)
+    assert want[:3].tolist() == [2 * top - 1, top | (top >> 1), 2 * top - 1]
+    got = run(mode, lax.shift_right_arithmetic, x, y)
+    assert_same(got, want, err=f"shift_right_arithmetic of {np.dtype(dtype).name}")
+
+
+def test_scaled_bessel_functions_at_huge_arguments(backend, mode):
+    """i0e(x) and |i1e(x)| tend to 1 / sqrt(2 pi |x|): 4e-20 at 1e38. funcgrad computed
+    sqrt(2 pi x), which overflows float32 from 5.4e37, and gave 0; i0 and i1 there were NaN
+    (exp(|x|) * 0) where JAX gives +-inf."""
+    from funcgrad.scipy import special
+    composite(backend, mode)
+    x = np.array([1e38, -3e38, 1e20, -6e37], np.float32)
+    scale = 1.0 / np.sqrt(2 * np.pi * np.abs(x.astype(np.float64)))
+    assert_same(run(mode, special.i0e, x), scale.astype(np.float32), rtol=1e-6, err="i0e")
+    assert_same(run(mode, special.i1e, x), (np.sign(x) * scale).astype(np.float32),
+                rtol=1e-6, err="i1e")
+    assert_same(run(mode, special.i0, x[[0, 1, 3]]), np.array([INF, INF, INF], np.float32),
+                err="i0")
+    assert_same(run(mode, special.i1, x[[0, 1, 3]]), np.array([INF, -INF, -INF], np.float32),
+                err="i1")
+
+
+# ---------------------------------------------------------------------------------------
 # float -> int casts
 
 

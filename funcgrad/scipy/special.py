@@ -475,7 +475,8 @@ def _bessel_asymptotic_e(ax, order, terms=16):
     for k in range(1, terms):
         term = term * (-(mu - (2 * k - 1) ** 2)) * inv / k
         total = total + term
-    return total / fnp.sqrt(2 * math.pi * ax)
+    # (sqrt(2 pi) sqrt(x): 2 pi x overflows float32 from x = 5.4e37, and i0e(1e38) was 0)
+    return total / (math.sqrt(2 * math.pi) * fnp.sqrt(ax))
 
 
 _BESSEL_SWITCH = 12.0
