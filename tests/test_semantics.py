@@ -582,6 +582,21 @@ def test_scaled_bessel_functions_at_huge_arguments(backend, mode):
                 err="i1")
 
 
+def test_lax_with_a_numpy_array_and_a_python_scalar_is_the_same_eager_and_jitted():
+    """A Python scalar takes the other operand's dtype in funcgrad's lax functions (a
+    documented leniency). Jitted, a NumPy array argument is a traced array and so gave it
+    its dtype; eagerly it was not an array, and `lax.add(np.float32 array, 2)` raised."""
+    x = np.array([1.0, -2.5], np.float32)
+    for f in (lambda v: lax.add(v, 2), lambda v: lax.mul(3, v), lambda v: lax.max(v, 0)):
+        eager, jitted = np.asarray(f(x)), np.asarray(fg.jit(f)(x))
+        assert_same(eager, jitted)
+        assert eager.dtype == np.float32
+    for f in (lambda v: lax.add(v, np.array([1, 2], np.int32)),):
+        for g in (f, fg.jit(f)):
+            with pytest.raises(TypeError, match="dtypes must be equal"):
+                g(x)
+
+
 # ---------------------------------------------------------------------------------------
 # float -> int casts
 

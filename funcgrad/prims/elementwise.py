@@ -88,7 +88,11 @@ def _as_operands(*args, op: str = "lax"):
 
     JAX's lax functions refuse mixed dtypes outright; funcgrad lets a Python scalar take
     the array's dtype, but only where that keeps its value (a float rounds to a float
-    dtype): `lax.lt(bool_array, 2)` would otherwise compare with True, silently."""
+    dtype): `lax.lt(bool_array, 2)` would otherwise compare with True, silently. A NumPy
+    array is an array here, with its own (canonical) dtype, as it is once traced: eagerly,
+    `lax.add(np.ones(3, np.float32), 2)` raised where jit accepted it."""
+    if any(type(a) is np.ndarray for a in args):
+        args = tuple(core.to_array(a) if type(a) is np.ndarray else a for a in args)
     dt = None
     for a in args:
         if isinstance(a, core.Array):
