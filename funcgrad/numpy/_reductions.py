@@ -212,6 +212,9 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    """The mean of `a` weighted by `weights` (the plain `mean` without them) over `axis`;
+    with `returned`, also the sum of the weights. Computed in the inexact type of `a` and
+    `weights` together (the default float for integers and bools), as JAX."""
     if weights is None:
         avg = mean(a, axis, keepdims=keepdims)
         if returned:
@@ -219,6 +222,12 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
             return avg, full_like(avg, _count(x, _axes(axis, x.ndim, "average")))
         return avg
     x, w = _arr(a), _arr(weights)
+    # Both in their common inexact type before the product (JAX's promote_dtypes_inexact):
+    # int32 values times int32 weights would wrap.
+    dt = result_type(x, w)
+    if not _dt.is_inexact(dt):
+        dt = _dt.DEFAULT_FLOAT_()
+    x, w = astype(x, dt), astype(w, dt)
     if w.shape != x.shape:
         if axis is None or w.ndim != 1:
             raise ValueError("average: weights must have the shape of a or be 1-d along axis")
@@ -438,7 +447,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
-from ._dtypes import _HALF, astype  # noqa: E402
+from ._dtypes import _HALF, astype, result_type  # noqa: E402
 from ._creation import _arr, _axis, _check_out, asarray, full_like, zeros_like  # noqa: E402
 from ._elementwise import (  # noqa: E402
     add, divide, isnan, logical_and, logical_not, maximum, minimum, multiply, not_equal,

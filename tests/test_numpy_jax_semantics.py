@@ -1,0 +1,64 @@
+"""funcgrad.numpy against JAX's semantics where a differential run against JAX 0.10 found
+them apart: integer overflow in `average` and `isclose`, `mean`/`var`/`nanmean`/`nanvar`
+with an explicit `dtype=`, shifts of booleans, and the index type of `nonzero` and its
+relatives under x64. Each test runs eagerly and under `jit`, on every backend where the
+functions lower to several primitives. The expected values are literals (JAX's outputs) or
+NumPy's where NumPy agrees with JAX; JAX itself is not imported (CI does not install it)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad.tree import tree_map
+
+
+@pytest.fixture(params=["eager", "jit"])
+def mode(request):
+    return request.param
+
+
+def run(mode, f, *args):
+    """f(*args) eagerly or jitted; NumPy results (pytrees of arrays)."""
+    g = f if mode == "eager" else fg.jit(f)
+    return tree_map(np.asarray, g(*[fnp.asarray(a) for a in args]))
+
+
+def composite(backend, mode):
+    """Eager OpenCL compiles one kernel per primitive (seconds each on PoCL): these
+    compositions run there under jit only, as in test_semantics."""
+    if backend == "opencl" and mode == "eager":
+        pytest.skip("composite: eager OpenCL compiles each primitive on its own")
+
+
+def same(got, want, err=""):
+    """Same dtype, shape and values (NaN where NaN)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype, f"{err}: dtype {got.dtype}, want {want.dtype}"
+    assert got.shape == want.shape, f"{err}: shape {got.shape}, want {want.shape}"
+    np.testing.assert_array_equal(got, want, err_msg=err)
+
+
+I32_MAX = np.iinfo(np.int32).max
+
+
+def test_average_with_integer_weights_does_not_wrap(backend, mode):
+    """JAX promotes values and weights to their inexact type before multiplying them
+    (int32 max * 1 + ... no longer wraps to -5.4e8); the returned weight sum is float too."""
+    composite(backend, mode)
+    x = np.array([I32_MAX, 1, 4], np.int32)
+    w = np.array([1, 2, 1], np.int32)
+    avg, wsum = run(mode, lambda a, b: fnp.average(a, weights=b, returned=True), x, w)
+    want = np.average(x.astype(np.float32), weights=w.astype(np.float32))
+    same(avg, np.float32(want), "average")
+    assert avg > 5e8
+    same(wsum, np.float32(4), "sum of weights")
+    # 1-d weights along an axis, bool weights
+    x2 = np.array([[I32_MAX, 1], [4, 6]], np.int32)
+    got = run(mode, lambda a, b, c: (fnp.average(a, axis=0, weights=b),
+                                     fnp.average(c, weights=np.array([True, False, True]))),
+              x2, np.array([1, 1], np.int32), np.array([1, 2, 4], np.int32))
+    same(got[0], np.average(x2.astype(np.float32), axis=0, weights=[1.0, 1.0]).astype(
+        np.float32), "average along axis 0")
+    same(got[1], np.float32(2.5), "bool weights")
