@@ -62,3 +62,26 @@ def test_average_with_integer_weights_does_not_wrap(backend, mode):
     same(got[0], np.average(x2.astype(np.float32), axis=0, weights=[1.0, 1.0]).astype(
         np.float32), "average along axis 0")
     same(got[1], np.float32(2.5), "bool weights")
+
+
+def test_mean_var_std_with_an_integer_dtype(backend, mode):
+    """JAX's mean with dtype=int8 sums in int8 and divides (truncating) by an int8 count;
+    its var with an integer dtype divides as integers and its final NaN where (count <= 0)
+    makes the result the default float; std with an integer dtype is a ValueError. Before,
+    these raised 'div: operand dtypes must be equal'. An int32 mean sums in float (no
+    wraparound of two int32 maxima)."""
+    composite(backend, mode)
+    i = np.array([1, 2, 4], np.int32)
+    f = np.array([1.5, 2.5, 4.0], np.float32)
+    got = run(mode, lambda a, b, c: (
+        fnp.mean(a, dtype=fnp.int8), fnp.mean(a, dtype=fnp.int32),
+        fnp.mean(a, dtype=fnp.int8, where=np.array([True, False, True])),
+        fnp.var(a, dtype=fnp.int8), fnp.var(a, dtype=fnp.int32), fnp.var(b, dtype=fnp.int32),
+        fnp.var(a, dtype=fnp.int32, ddof=3), fnp.mean(c)),
+        i, f, np.array([I32_MAX, I32_MAX], np.int32))
+    want = (np.int8(2), np.int32(2), np.int8(2), np.float32(1), np.float32(1), np.float32(1),
+            np.float32(np.nan), np.float32(I32_MAX))
+    for k, (g, w) in enumerate(zip(got, want)):
+        same(g, w, f"output {k}")
+    with pytest.raises(ValueError, match="inexact"):
+        run(mode, lambda a: fnp.std(a, dtype=fnp.int32), i)

@@ -188,26 +188,41 @@ def _count(x, axes):
     return n
 
 
+def _mean_types(x_dtype, dtype):
+    """(computation dtype, result dtype) of `mean` (JAX's rule): the result is `dtype` when
+    given, else the input's type if inexact, else the default float; float16 and bfloat16
+    are computed in float32. The computation type is the sum's accumulation type, so an
+    integer mean sums in float (two int32 maxima do not wrap) and `dtype=int8` means an
+    int8 sum divided (truncating) by an int8 count, as in JAX."""
+    if dtype is not None:
+        out_dtype = _dt.canonicalize(dtype)
+    elif _dt.is_inexact(x_dtype):
+        out_dtype = x_dtype
+    else:
+        out_dtype = _dt.DEFAULT_FLOAT_()
+    return (_dt.float32 if out_dtype in _HALF else out_dtype), out_dtype
+
+
+def _count_as(x, axis, axes, keepdims, where_, dtype):
+    """The number of elements reduced (those where `where_` holds), as `dtype` (wrapping
+    as a cast does, as JAX's count)."""
+    if where_ is None:
+        return _core.to_array(_np.asarray(_count(x, axes)).astype(dtype))
+    return sum(broadcast_to(asarray(where_), x.shape), axis=axis, dtype=dtype,
+               keepdims=keepdims)
+
+
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
-    """Arithmetic mean; integers average in float32; float16 and bfloat16 accumulate in
-    float32 and round the result back (as JAX: a float16 sum of 100 x 60000 overflows)."""
+    """Arithmetic mean: the sum in the computation type (see `_mean_types`) divided by the
+    count in it, cast to the result type. Integers average in the default float; float16
+    and bfloat16 accumulate in float32 and round the result back (as JAX: a float16 sum of
+    100 x 60000 overflows)."""
     _check_out("mean", out)
     x = _arr(a)
-    if not _dt.is_inexact(x.dtype):
-        x = astype(x, dtype or _dt.DEFAULT_FLOAT)
-    elif dtype is not None:
-        x = astype(x, dtype)
-    out_dtype = x.dtype
-    if x.dtype in _HALF:
-        x = astype(x, _dt.float32)
+    comp, out_dtype = _mean_types(x.dtype, dtype)
     axes = _axes(axis, x.ndim, "mean")
-    if where is not None:
-        w = broadcast_to(asarray(where), x.shape)
-        s = sum(x, axis=axis, keepdims=keepdims, where=w)
-        n = sum(w, axis=axis, keepdims=keepdims)
-        return astype(divide(s, astype(n, x.dtype)), out_dtype)
-    s = sum(x, axis=axis, keepdims=keepdims)
-    res = _ew.div(s, _core.to_array(_np.asarray(_count(x, axes), x.dtype)))
+    s = sum(x, axis=axis, dtype=comp, keepdims=keepdims, where=where)
+    res = _ew.div(s, _count_as(x, axis, axes, keepdims, where, comp))
     return res if res.dtype == out_dtype else astype(res, out_dtype)
 
 
@@ -239,44 +254,55 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     return (avg, wsum) if returned else avg
 
 
-def _var_upcast(a, axis, dtype, ddof, keepdims, name, where_=None, mean_=None,
-                correction=None):
-    """The variance computed in float32 for float16 input, and the dtype to return.
-    `ddof` (or JAX's alias `correction`) is subtracted from the count of elements (those
-    where `where_` holds); a count <= 0 gives NaN (JAX). `mean_` replaces the computed
-    mean (it must broadcast against the input with the reduced axes kept)."""
+def _var_types(x_dtype, dtype, name):
+    """(computation dtype, result dtype) of `var`, `std` and `nanvar` (JAX's rule): `dtype`
+    for both when given; else the default float for integers and bools, and for inexact
+    input its own type (the result real for complex input). float16 and bfloat16 are
+    computed in float32."""
+    if dtype is not None:
+        dtype = _dt.canonicalize(dtype)
+        if _dt.is_complex(x_dtype) and not _dt.is_complex(dtype):
+            raise ValueError(f"{name}: a real dtype= for the variance of complex values is "
+                             "not supported (as in JAX)")
+        comp = dtype
+    elif not _dt.is_inexact(x_dtype):
+        dtype = comp = _dt.DEFAULT_FLOAT_()
+    else:
+        dtype, comp = _dt.real_dtype(x_dtype), x_dtype
+    return (_dt.float32 if comp in _HALF else comp), dtype
+
+
+def _var(a, axis, dtype, ddof, keepdims, name, where_=None, mean_=None, correction=None):
+    """The variance as JAX computes it: in the computation type of `_var_types`, the sum of
+    squared deviations from the mean (or from `mean_`, which must broadcast against the
+    input with the reduced axes kept) divided by the count of elements (those where
+    `where_` holds) less `ddof` (or JAX's alias `correction`), cast to the result type; NaN
+    where that divisor is <= 0. An integer `dtype` divides as integers and the NaN then
+    makes the result the default float (weakly typed), as in JAX."""
     if correction is not None:
         if ddof != 0:
             raise ValueError(f"{name}: ddof and correction can't both be given")
         ddof = correction
     x = _arr(a)
-    if not _dt.is_inexact(x.dtype):
-        x = astype(x, dtype or _dt.DEFAULT_FLOAT)
-    elif dtype is not None:
-        x = astype(x, dtype)
-    out_dtype = _dt.real_dtype(x.dtype)     # the variance of complex values is real
-    if x.dtype in _HALF:
-        x = astype(x, _dt.float32)
+    comp, out_dtype = _var_types(x.dtype, dtype, name)
+    x = astype(x, comp)
     if mean_ is None:
-        m = mean(x, axis, keepdims=True, where=where_)
+        m = mean(x, axis, dtype=comp, keepdims=True, where=where_)
     else:
-        m = astype(_arr(mean_), x.dtype)
+        m = astype(_arr(mean_), comp)
     d = subtract(x, m)
-    axes = _axes(axis, x.ndim, name)
-    if where_ is None:
-        n = _core.to_array(_np.asarray(_count(x, axes) - ddof, x.dtype))
-    else:
-        w = broadcast_to(asarray(where_), x.shape)
-        n = subtract(astype(sum(w, axis=axis, keepdims=keepdims), x.dtype), float(ddof))
-    if _dt.is_complex(d.dtype):
+    if _dt.is_complex(comp):
         sq = add(multiply(_ew.real(d), _ew.real(d)), multiply(_ew.imag(d), _ew.imag(d)))
-        n = _ew.real(n)
+        comp = _dt.real_dtype(comp)
     else:
         sq = multiply(d, d)
-    s = sum(sq, axis=axis, keepdims=keepdims, where=where_)
+    axes = _axes(axis, x.ndim, name)
+    n = _ew.sub(_count_as(x, axis, axes, keepdims, where_, comp), astype(asarray(ddof), comp))
+    s = sum(sq, axis=axis, dtype=comp, keepdims=keepdims, where=where_)
     res = _ew.div(s, broadcast_to(n, s.shape) if n.shape != s.shape else n)
-    res = where(_ew.gt(n, _st.full((), 0, n.dtype)), res, full_like(res, _np.nan))
-    return res, out_dtype
+    if res.dtype != out_dtype:
+        res = astype(res, out_dtype)
+    return where(_ew.gt(n, _st.full((), 0, n.dtype)), res, _np.nan)
 
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
@@ -286,18 +312,18 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     where `where` holds count. NaN when n - ddof <= 0. float16 is computed in float32 and
     rounded back."""
     _check_out("var", out)
-    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "var", where, mean, correction)
-    return v if v.dtype == out_dtype else astype(v, out_dtype)
+    return _var(a, axis, dtype, ddof, keepdims, "var", where, mean, correction)
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
         mean=None, correction=None):
     """Standard deviation: the square root of `var` (same arguments), taken as JAX takes it
     on var's result: for float16 the variance is rounded to float16 first (so a float16
-    standard deviation above 256 is inf, as in JAX)."""
+    standard deviation above 256 is inf, as in JAX). A `dtype` must be inexact (JAX)."""
     _check_out("std", out)
-    v, out_dtype = _var_upcast(a, axis, dtype, ddof, keepdims, "std", where, mean, correction)
-    return _ew.sqrt(v if v.dtype == out_dtype else astype(v, out_dtype))
+    if dtype is not None and not _dt.is_inexact(_dt.canonicalize(dtype)):
+        raise ValueError(f"std: dtype must be inexact, got {_np.dtype(dtype)}")
+    return _ew.sqrt(_var(a, axis, dtype, ddof, keepdims, "std", where, mean, correction))
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
