@@ -85,3 +85,23 @@ def test_mean_var_std_with_an_integer_dtype(backend, mode):
         same(g, w, f"output {k}")
     with pytest.raises(ValueError, match="inexact"):
         run(mode, lambda a: fnp.std(a, dtype=fnp.int32), i)
+
+
+def test_isclose_of_integers_compares_in_float(backend, mode):
+    """JAX and NumPy compare integers in float (1000000 and 1000001 are within rtol; it
+    was exact equality); an infinite b is close only to the same infinity (-inf and inf
+    were 'close', |a - b| = inf <= inf)."""
+    composite(backend, mode)
+    a = np.array([1000000, 5, 0], np.int32)
+    b = np.array([1000001, 6, 0], np.int32)
+    c = np.array([-np.inf, 1.0, np.inf, np.inf, np.nan], np.float32)
+    d = np.array([np.inf, np.inf, np.inf, 1.0, np.nan], np.float32)
+    got = run(mode, lambda x, y, u, v: (
+        fnp.isclose(x, y), fnp.allclose(x[:1], y[:1]), fnp.allclose(x, y), fnp.isclose(u, v),
+        fnp.isclose(u, v, equal_nan=True), fnp.isclose(x != 0, y != 0)), a, b, c, d)
+    same(got[0], np.isclose(a, b), "int32")
+    same(got[1], np.True_, "allclose")
+    same(got[2], np.False_, "allclose, one apart")
+    same(got[3], np.isclose(c, d), "infinities")
+    same(got[4], np.isclose(c, d, equal_nan=True), "infinities, equal_nan")
+    same(got[5], np.array([True, True, True]), "bool")

@@ -630,10 +630,13 @@ def angle(z, deg=False):
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    x, y = _promote("isclose", a, b)
-    if not _dt.is_inexact(x.dtype):
-        return equal(x, y)
-    close = less_equal(absolute(subtract(x, y)), add(atol, multiply(rtol, absolute(y))))
+    """|a - b| <= atol + rtol * |b| elementwise, or a == b (equal infinities); NaN is close
+    to NaN only when `equal_nan`. Compared in the operands' inexact type (integers and bools
+    as the default float), as JAX and NumPy: int32 1000000 and 1000001 are close. Only a
+    finite `b` can be within the tolerance (an infinite one equals or is not close)."""
+    x, y = _promote("isclose", a, b, to_float=True)
+    close = logical_and(isfinite(y), less_equal(absolute(subtract(x, y)),
+                                                add(atol, multiply(rtol, absolute(y)))))
     close = logical_or(close, equal(x, y))
     if equal_nan:
         close = logical_or(close, logical_and(isnan(x), isnan(y)))
@@ -641,6 +644,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every pair of `a` and `b` is close (`isclose`)."""
     return all(isclose(a, b, rtol, atol, equal_nan))
 
 
