@@ -105,3 +105,17 @@ def test_isclose_of_integers_compares_in_float(backend, mode):
     same(got[3], np.isclose(c, d), "infinities")
     same(got[4], np.isclose(c, d, equal_nan=True), "infinities, equal_nan")
     same(got[5], np.array([True, True, True]), "bool")
+
+
+@pytest.mark.parametrize("name", ["left_shift", "bitwise_left_shift", "right_shift",
+                                  "bitwise_right_shift"])
+def test_shifts_of_booleans_are_int32(backend, mode, name):
+    """JAX shifts booleans as int32 (promote_args_numeric): True << True is 2, True >> True
+    0. Eager gave bool [True, True] and jit bool [False, True]."""
+    a = np.array([True, True, False])
+    b = np.array([True, False, True])
+    got = run(mode, getattr(fnp, name), a, b)
+    ia, ib = a.astype(np.int32), b.astype(np.int32)
+    want = (ia << ib) if "left" in name else (ia >> ib)
+    same(got, want, name)
+    same(run(mode, lambda x, y: x << y, a, b), ia << ib, "<<")

@@ -65,15 +65,30 @@ minimum = _binary("minimum", _ew.min)
 bitwise_and = _binary("bitwise_and", _ew.and_, "int")
 bitwise_or = _binary("bitwise_or", _ew.or_, "int")
 bitwise_xor = _binary("bitwise_xor", _ew.xor, "int")
-left_shift = _binary("left_shift", _ew.shift_left, "int")
+_left_shift = _binary("left_shift", _ew.shift_left, "int")
 _right_shift_logical = _binary("right_shift", _ew.shift_right_logical, "int")
+
+
+def _shift_operands(name, x1, x2):
+    """The operands of a shift, promoted together; booleans shift as int32 (JAX's
+    promote_args_numeric: True << True is 2, an int32; the shift primitives have no boolean
+    form)."""
+    a, b = _promote(name, x1, x2)
+    if _dt.is_bool(a.dtype):
+        a, b = astype(a, _dt.int32), astype(b, _dt.int32)
+    return a, b
+
+
+def left_shift(x1, x2):
+    """`x1 << x2`; a shift by a negative amount or by the bit width or more gives 0."""
+    return _left_shift(*_shift_operands("left_shift", x1, x2))
 
 
 def right_shift(x1, x2):
     """`x1 >> x2`: arithmetic (sign-filling) for signed integers, as NumPy and JAX; a shift
     by a negative amount or by the bit width or more gives 0, or -1 for negative x1."""
-    a, b = _promote("right_shift", x1, x2)
-    if _dt.is_unsigned(a.dtype) or _dt.is_bool(a.dtype) or not _dt.is_int(a.dtype):
+    a, b = _shift_operands("right_shift", x1, x2)
+    if _dt.is_unsigned(a.dtype) or not _dt.is_int(a.dtype):
         return _right_shift_logical(a, b)
     neg = _ew.lt(a, 0)
     # For a < 0, ~a >= 0 shifts logically and ~(~a >> n) fills with ones.
