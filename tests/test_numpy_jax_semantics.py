@@ -119,3 +119,29 @@ def test_shifts_of_booleans_are_int32(backend, mode, name):
     want = (ia << ib) if "left" in name else (ia >> ib)
     same(got, want, name)
     same(run(mode, lambda x, y: x << y, a, b), ia << ib, "<<")
+
+
+def test_nonzero_family_returns_the_default_int_under_x64(backend, mode, x64):
+    """Under x64 JAX's nonzero, where(c), argwhere and flatnonzero give int64 indices (the
+    default integer type; they were int32), and nonzero with size= and fill_value= works
+    (it raised 'lt: operand dtypes must be equal, got int32, int64')."""
+    composite(backend, mode)
+    x = np.array([[0.0, 1.0], [2.0, 0.0]], np.float32)
+    got = run(mode, lambda v: (fnp.nonzero(v, size=3, fill_value=-1),
+                               fnp.where(v, size=3, fill_value=-1),
+                               fnp.argwhere(v, size=3, fill_value=-1),
+                               fnp.flatnonzero(v, size=3, fill_value=-1),
+                               fnp.nonzero(v, size=1)), x)
+    rows, cols = np.array([0, 1, -1], np.int64), np.array([1, 0, -1], np.int64)
+    for k in (0, 1):
+        same(got[k][0], rows, f"output {k} rows")
+        same(got[k][1], cols, f"output {k} cols")
+    same(got[2], np.stack([rows, cols], -1), "argwhere")
+    same(got[3], np.array([1, 2, -1], np.int64), "flatnonzero")
+    same(got[4][0], np.array([0], np.int64), "size=1")
+    if mode == "eager":
+        for r, w in zip(fnp.nonzero(x), np.nonzero(x)):
+            same(r, w.astype(np.int64), "nonzero without size")
+        same(fnp.where(x)[1], np.nonzero(x)[1].astype(np.int64), "where(c)")
+        same(fnp.argwhere(x), np.argwhere(x).astype(np.int64), "argwhere without size")
+        same(fnp.flatnonzero(x), np.flatnonzero(x).astype(np.int64), "flatnonzero")

@@ -316,20 +316,26 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
 
 
 def nonzero(a, size=None, fill_value=None):
+    """The indices of the nonzero elements of `a`, one array per dimension, in the default
+    integer type (int64 under x64, as JAX). With `size` (static; needed under jit) exactly
+    `size` of them: the first ones, then `fill_value` (one value, or one per dimension;
+    else the last element's coordinates in the padding, 0 each)."""
     x = _arr(a)
     if isinstance(x, Tracer) and size is None:
         raise _core.ConcretizationTypeError(
             "nonzero/where(cond) needs concrete values (its output shape depends on them); "
             "inside jit pass size=... or use where(cond, x, y)")
+    it = _dt.DEFAULT_INT_()
     if size is None:
-        return tuple(asarray(i.astype(_np.int32)) for i in _np.nonzero(_np.asarray(x)))
+        return tuple(asarray(i.astype(it)) for i in _np.nonzero(_np.asarray(x)))
     if size == 0:
-        return tuple(zeros((0,), _dt.int32) for _ in range(builtins.max(x.ndim, 1)))
+        return tuple(zeros((0,), it) for _ in range(builtins.max(x.ndim, 1)))
     flat = ravel(x != 0)
     n = flat.shape[0]
-    pos = cumsum(flat.astype(_dt.int32)) - 1
+    counts = flat.astype(it)
+    pos = cumsum(counts) - 1
     target = where(flat, pos, full_like(pos, size))
-    ids = zeros((size,), _dt.int32).at[target].set(arange(n, dtype=_dt.int32))
+    ids = zeros((size,), it).at[target].set(arange(n, dtype=it))
     coords = unravel_index(ids, x.shape)
     if fill_value is None:
         return tuple(coords)
@@ -339,7 +345,7 @@ def nonzero(a, size=None, fill_value=None):
     if len(fills) != len(coords):
         raise ValueError(f"nonzero: fill_value must be a scalar or a tuple of length "
                          f"{len(coords)} (the rank of the input), got {fill_value}")
-    valid = _ew.lt(arange(size, dtype=_dt.int32), sum(flat.astype(_dt.int32)))
+    valid = _ew.lt(arange(size, dtype=it), sum(counts, dtype=it))
     return tuple(where(valid, c, asarray(f).astype(c.dtype)) for c, f in zip(coords, fills))
 
 
