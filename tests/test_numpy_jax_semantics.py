@@ -145,3 +145,22 @@ def test_nonzero_family_returns_the_default_int_under_x64(backend, mode, x64):
         same(fnp.where(x)[1], np.nonzero(x)[1].astype(np.int64), "where(c)")
         same(fnp.argwhere(x), np.argwhere(x).astype(np.int64), "argwhere without size")
         same(fnp.flatnonzero(x), np.flatnonzero(x).astype(np.int64), "flatnonzero")
+
+
+def test_nanmean_nanvar_honour_dtype(backend, mode):
+    """nanmean/nanvar compute in `dtype` when given (JAX): nanmean([1.5, nan, 2.5],
+    dtype=int8) is int8 1 (the int8 sum 3 over the count 2), nanvar of [1.5, nan, 4.5] as
+    int8 (the NaN cast to 0, then no NaN left: [1, 0, 4]) is int8 3; they were float32.
+    nanstd with an integer dtype raises, as JAX's square root of an integer does."""
+    composite(backend, mode)
+    got = run(mode, lambda a, b, c: (
+        fnp.nanmean(a, dtype=fnp.int8), fnp.nanvar(b, dtype=fnp.int8),
+        fnp.nanmean(c, dtype=fnp.int8), fnp.nanvar(c, dtype=fnp.int32),
+        fnp.nanmean(a, dtype=fnp.float16), fnp.nansum(a, dtype=fnp.int8)),
+        np.array([1.5, np.nan, 2.5], np.float32), np.array([1.5, np.nan, 4.5], np.float32),
+        np.array([1, 2, 4], np.int32))
+    want = (np.int8(1), np.int8(3), np.int8(2), np.int32(1), np.float16(2), np.int8(3))
+    for k, (g, w) in enumerate(zip(got, want)):
+        same(g, w, f"output {k}")
+    with pytest.raises(TypeError, match="inexact"):
+        run(mode, lambda a: fnp.nanstd(a, dtype=fnp.int8), np.array([1.5, np.nan]))

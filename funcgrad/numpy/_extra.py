@@ -115,38 +115,36 @@ nanargmin = _nan_arg("nanargmin", _np.inf)
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
     """`var` of the non-NaN elements (where `where` holds): divided by their count -
-    `ddof`, NaN when that is <= 0; `mean` replaces the computed mean."""
+    `ddof`, NaN when that is <= 0; `mean` replaces the computed mean. Computed in `var`'s
+    types (`dtype` when given: an integer `dtype` gives an integer result, as in JAX)."""
+    from ._reductions import _var_types
     _check_out("nanvar", out)
     x = _fnp.asarray(a)
-    if dtype is not None:
-        x = x.astype(dtype)
-    if not _dt.is_inexact(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT_())
-    out_dt = _dt.real_dtype(x.dtype)      # the variance of complex values is real
-    if x.dtype in (_dt.float16, _dt.bfloat16):
-        x = x.astype(_dt.float32)
-    ok = _fnp.logical_not(_fnp.isnan(x))
-    if where is not None:
-        ok = _fnp.logical_and(ok, where)
-    n = _fnp.sum(ok, axis=axis, keepdims=True).astype(x.dtype)
+    comp, out_dt = _var_types(x.dtype, dtype, "nanvar")
+    x = x.astype(comp)
     if mean is None:
-        m = _fnp.sum(_fnp.where(ok, x, _fnp.zeros_like(x)), axis=axis, keepdims=True) / n
+        m = _fnp.nanmean(x, axis, dtype=comp, keepdims=True, where=where)
     else:
-        m = _fnp.asarray(mean).astype(x.dtype)
-    d = _fnp.where(ok, x - m, _fnp.zeros_like(x))
+        m = _fnp.asarray(mean).astype(comp)
+    nan = _fnp.isnan(x)
+    d = _fnp.where(nan, _fnp.zeros_like(x), x - m)
     if _dt.is_complex(d.dtype):
-        d, n = _fnp.abs(d), _fnp.real(n)
-    denom = n - ddof
-    res = _fnp.sum(d * d, axis=axis, keepdims=True) / denom
-    res = _fnp.where(denom > 0, res, _fnp.full_like(res, _np.nan))
-    if not keepdims:
-        res = _fnp.squeeze(res, tuple(range(x.ndim)) if axis is None else axis)
+        d = _fnp.abs(d)
+    n = _fnp.sum(_fnp.logical_not(nan), axis=axis, keepdims=keepdims, where=where) - ddof
+    empty = n <= 0
+    # JAX's order: NaN in the sum first (an integer sum becomes the default float), then
+    # the division by the count in the sum's type.
+    s = _fnp.where(empty, _np.nan, _fnp.sum(d * d, axis=axis, keepdims=keepdims, where=where))
+    res = s / _fnp.where(empty, 1, n).astype(s.dtype)
     return res.astype(out_dt)
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
-    """`std` of the non-NaN elements: the square root of `nanvar` (same arguments)."""
+    """`std` of the non-NaN elements: the square root of `nanvar` (same arguments). A
+    `dtype` must be inexact (JAX raises for the square root of an integer variance)."""
     _check_out("nanstd", out)
+    if dtype is not None and not _dt.is_inexact(_dt.canonicalize(dtype)):
+        raise TypeError(f"nanstd: dtype must be inexact, got {_np.dtype(dtype)}")
     return _fnp.sqrt(nanvar(a, axis, dtype, None, ddof, keepdims, where, mean))
 
 

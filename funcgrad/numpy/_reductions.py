@@ -327,19 +327,17 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
-    """Mean of the non-NaN elements where `where` holds (integers and bools average as
-    the default float); NaN for a slice without any."""
+    """Mean of the non-NaN elements where `where` holds: their sum divided by their count,
+    both in `dtype` when given (an integer `dtype` divides as integers, as in JAX), else in
+    the input's type; integers and bools are `mean`'s (the default float). NaN for a slice
+    without any."""
     _check_out("nanmean", out)
     x = _arr(a)
     if not _dt.is_inexact(x.dtype):
         return mean(x, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
-    if dtype is not None:
-        x = astype(x, dtype)
-    ok = logical_not(isnan(x))
-    if where is not None:
-        ok = logical_and(ok, where)
-    num = sum(_select3(ok, x, zeros_like(x)), axis=axis, keepdims=keepdims)
-    return divide(num, sum(ok, axis=axis, keepdims=keepdims).astype(num.dtype))
+    dt = x.dtype if dtype is None else _dt.canonicalize(dtype)
+    n = sum(logical_not(isnan(x)), axis=axis, dtype=dt, keepdims=keepdims, where=where)
+    return _ew.div(nansum(x, axis=axis, dtype=dt, keepdims=keepdims, where=where), n)
 
 
 def any(a, axis=None, out=None, keepdims=False, *, where=None):
@@ -476,7 +474,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 from ._dtypes import _HALF, astype, result_type  # noqa: E402
 from ._creation import _arr, _axis, _check_out, asarray, full_like, zeros_like  # noqa: E402
 from ._elementwise import (  # noqa: E402
-    add, divide, isnan, logical_and, logical_not, maximum, minimum, multiply, not_equal,
+    add, divide, isnan, logical_not, maximum, minimum, multiply, not_equal,
     subtract,
 )
 from ._shape import broadcast_to, concatenate, expand_dims, ravel, reshape  # noqa: E402
