@@ -319,6 +319,8 @@ def shift_right_arithmetic(x, y):
     """x >> y filling with the sign bit. Unsigned integers are shifted as the signed type
     of their width, as JAX does (uint8 255 >> 1 is 255, 128 >> 1 is 192)."""
     x, y = _arr(x), _arr(y)
+    if not _dtypes.is_int(x.dtype):
+        raise TypeError(f"shift_right_arithmetic requires integer operands, got {x.dtype}")
     bits = _np.iinfo(x.dtype).bits
     if _dtypes.is_unsigned(x.dtype):
         signed = _np.dtype(f"int{bits}")

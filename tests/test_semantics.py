@@ -597,6 +597,19 @@ def test_lax_with_a_numpy_array_and_a_python_scalar_is_the_same_eager_and_jitted
                 g(x)
 
 
+def test_lax_shifts_refuse_booleans_as_jax_does():
+    """lax.shift_left on booleans gave [True, True] eagerly (NumPy's bools) and
+    [False, True] under jit (C's ints truncated to bool) for [T, T] << [T, F]. JAX accepts
+    integers only; funcgrad.numpy's shifts take booleans as int32, as jnp's."""
+    b, c = np.array([True, True]), np.array([True, False])
+    for f in (lax.shift_left, lax.shift_right_logical, lax.shift_right_arithmetic):
+        for g in (f, fg.jit(f)):
+            with pytest.raises(TypeError, match="integer"):
+                g(b, c)
+    assert_same(np.asarray(fnp.left_shift(b, c)), np.array([2, 1], np.int32))
+    assert_same(np.asarray(fg.jit(fnp.left_shift)(b, c)), np.array([2, 1], np.int32))
+
+
 # ---------------------------------------------------------------------------------------
 # float -> int casts
 

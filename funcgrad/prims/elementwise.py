@@ -607,8 +607,8 @@ gt_p, gt = _cmp("gt", np.greater, ">", _ORDERED)
 ge_p, ge = _cmp("ge", np.greater_equal, ">=", _ORDERED)
 
 
-def _logic(name, impl, op, nargs=2):
-    p = _std(name, impl, nargs, _BOOLINT, ("op", op))
+def _logic(name, impl, op, nargs=2, kind=_BOOLINT):
+    p = _std(name, impl, nargs, kind, ("op", op))
     defzero_jvp(p)
     return p, (lambda *xs: bind(p, *_as_operands(*xs, op=name)))
 
@@ -629,9 +629,11 @@ def _shift_impl(f):
     return impl
 
 
-shift_left_p, shift_left = _logic("shift_left", _shift_impl(np.left_shift), "<<")
+# Integers only, as JAX's: on booleans the reference shifted NumPy's bools (True << True
+# is True) and C its ints truncated to bool, and the two disagreed.
+shift_left_p, shift_left = _logic("shift_left", _shift_impl(np.left_shift), "<<", kind=_INT)
 shift_right_logical_p, shift_right_logical = _logic(
-    "shift_right_logical", _shift_impl(np.right_shift), ">>")
+    "shift_right_logical", _shift_impl(np.right_shift), ">>", kind=_INT)
 
 # --- select and conversion -------------------------------------------------------------
 
