@@ -465,8 +465,19 @@ def square(x):
 
 def clamp(min, x, max):
     """min(max(x, min), max), as JAX defines it (JAX's argument order): where min > max
-    the result is max."""
-    return _ew.min(_ew.max(x, min), max)
+    the result is max. The derivative is JAX's too: x's where min < x < max, min's where
+    x < min < max, max's where max < x, and none at a tie (where max and min of the
+    composition would split it in halves)."""
+    out = _ew.min(_ew.max(x, min), max)
+    if not _dtypes.is_float(out.dtype):
+        return out
+    x, lo, hi = (_ew.convert_element_type(v, out.dtype) for v in (x, min, max))
+    # the value is `out` in every case: each select below only routes the derivative
+    take_x = _ew.and_(_ew.gt(x, lo), _ew.lt(x, hi))
+    take_lo = _ew.and_(_ew.gt(lo, x), _ew.lt(lo, hi))
+    take_hi = _ew.and_(_ew.lt(hi, x), _ew.eq(lo, lo))      # (a NaN min makes out NaN)
+    return _ew.select(take_x, x, _ew.select(take_lo, lo, _ew.select(take_hi, hi,
+                                                                    stop_gradient(out))))
 
 
 def select_n(which, *cases):

@@ -547,6 +547,21 @@ def test_clamp_is_max_then_min_as_jax_defines_it(backend, mode):
         assert_same(got, want, err=f"clamp({lo}, x, {hi})")
 
 
+def test_clamp_derivative_is_jax_s_with_none_at_a_tie(mode):
+    """JAX differentiates clamp(lo, x, hi) as x where lo < x < hi, lo where x < lo < hi, hi
+    where hi < x: at a tie nobody gets it (relu6-style clamp(0, x, 6) has derivative 0 at
+    0 and 6). As a min/max composition funcgrad gave a tie half to each."""
+    v = np.array([-1.0, 0.0, 1.0, 2.0, 3.0], np.float32)
+    lo, x, hi = (a.ravel() for a in np.meshgrid(v, v, v, indexing="ij"))
+    f = fg.vmap(fg.grad(lambda a, b, c: lax.clamp(a, b, c), argnums=(0, 1, 2)))
+    got = (fg.jit(f) if mode == "jit" else f)(lo, x, hi)
+    want = [((x < lo) & (lo < hi)), ((lo < x) & (x < hi)), (hi < x)]
+    for name, g, w in zip(("min", "x", "max"), got, want):
+        assert_same(np.asarray(g), w.astype(np.float32), err=f"d clamp / d {name}")
+    assert_same(run(mode, lambda a, b, c: lax.clamp(a, b, c), lo, x, hi),
+                np.minimum(np.maximum(x, lo), hi))
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32])
 def test_shift_right_arithmetic_of_unsigned_integers_shifts_their_signed_bits(backend, mode,
                                                                               dtype):
