@@ -40,7 +40,7 @@ def float_operands(name, *xs):
                         f"{', '.join(str(x.dtype) for x in xs)}); pass real floating-point "
                         "values")
     if not fnp.issubdtype(dt, fnp.floating):
-        dt = dtypes.DEFAULT_FLOAT
+        dt = dtypes.to_inexact(dt)
     work = dt if np.dtype(dt).itemsize >= 4 else np.dtype(np.float32)
     return (*fnp.broadcast_arrays(*[x.astype(work) for x in xs]), dt)
 

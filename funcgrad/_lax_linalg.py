@@ -34,7 +34,7 @@ def _inexact(x, name):
     float)."""
     x = core.to_array(x)
     if not dtypes.is_inexact(x.dtype):
-        x = convert_element_type(x, dtypes.DEFAULT_FLOAT)
+        x = convert_element_type(x, dtypes.to_inexact(x.dtype))
     if x.ndim < 2:
         raise ValueError(f"{name}: expected a matrix or a stack of matrices [..., m, n], got "
                          f"shape {x.shape}")

@@ -6,6 +6,9 @@ off, a float64/int64/uint64 value (a NumPy array, a list of Python floats) becom
 32-bit type silently, an explicitly requested 64-bit dtype (`dtype=float64`, `astype`)
 becomes it with a warning, Python floats/ints are float32/int32 and creation functions
 default to float32/int32; when on, the defaults are float64/int64, as in JAX's x64 mode.
+An integer or bool computed as a float (true division, sqrt, mean, ...) takes JAX's
+`to_inexact` rule: float32 for bool and integers of 32 bits or fewer, even under x64; the
+default float (float64 under x64) for int64/uint64.
 
 Promotion follows JAX's lattice where it differs from NumPy's: an integer or bool mixed
 with a float gives that float (int32 + float32 -> float32, not float64), and Python
@@ -206,6 +209,19 @@ def is_complex(dtype) -> bool:
 def is_inexact(dtype) -> bool:
     """Float or complex: the dtypes that carry derivatives."""
     return is_float(dtype) or is_complex(dtype)
+
+
+def to_inexact(dtype) -> np.dtype:
+    """The inexact dtype an integer or bool `dtype` computes in where a float result is due
+    (true division, sqrt, exp, mean, ...): JAX's rule (`jax._src.dtypes.to_inexact_dtype`).
+    A float or complex dtype is itself; bool and the integers of 32 bits or fewer (int4,
+    int8, ..., uint32) give float32, whether or not 64-bit types are on; int64/uint64 give
+    the default float (float64 under x64). A weak type stays weak: the caller keeps the
+    flag, as JAX does (`jnp.sqrt(2)` is a weak float64 under x64, a weak float32 without)."""
+    dt = np.dtype(dtype)
+    if is_inexact(dt):
+        return dt
+    return DEFAULT_FLOAT_() if dt.itemsize == 8 else float32
 
 
 def real_dtype(dtype) -> np.dtype:

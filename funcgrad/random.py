@@ -959,7 +959,7 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
     cov = fnp.asarray(cov)
     common = np.promote_types(mean.dtype, cov.dtype)
     if not dtypes.is_float(common):
-        common = _default("float")
+        common = dtypes.to_inexact(common)
     mean, cov = mean.astype(common), cov.astype(common)
     dt = common if dtype is None else _float_dtype(dtype, "multivariate_normal")
     if mean.ndim < 1:
@@ -1194,7 +1194,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None) -> Array:
     else:
         p_arr = fnp.asarray(p)
         if not dtypes.is_float(p_arr.dtype):
-            p_arr = p_arr.astype(_default("float"))
+            p_arr = p_arr.astype(dtypes.to_inexact(p_arr.dtype))
         if p_arr.shape != (n_inputs,):
             raise ValueError(f"random.choice: p must be None or a 1D vector with the same size "
                              f"as a.shape[axis]; p has shape {p_arr.shape} and a.shape[axis] "
@@ -1825,10 +1825,10 @@ def _binomial_btrs(data, count, q, shape, dt, max_iters):
 
 def _inexact_param_dtype(*params) -> np.dtype:
     """The dtype JAX computes a sampler's parameters in (promote_dtypes_inexact): their
-    promoted dtype when it is a float, else the default float (Python scalars are weak)."""
+    promoted dtype when it is a float, else `dtypes.to_inexact`'s (Python scalars are weak)."""
     arrs = [fnp.asarray(v) for v in params]
     common = fnp.result_type(*arrs)
-    return np.dtype(common) if dtypes.is_float(common) else _default("float")
+    return np.dtype(common) if dtypes.is_float(common) else dtypes.to_inexact(common)
 
 
 def _binomial(data, n, p, shape, dt, cdt=None) -> Array:

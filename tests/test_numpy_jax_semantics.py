@@ -164,3 +164,86 @@ def test_nanmean_nanvar_honour_dtype(backend, mode):
         same(g, w, f"output {k}")
     with pytest.raises(TypeError, match="inexact"):
         run(mode, lambda a: fnp.nanstd(a, dtype=fnp.int8), np.array([1.5, np.nan]))
+
+
+def _dtypes_and_values(got, want, rtol=1e-6):
+    """Each result has the dtype named in `want` ({name: (dtype, value)}) and its value."""
+    for name, (dt, value) in want.items():
+        g = np.asarray(got[name])
+        assert g.dtype == np.dtype(dt), f"{name}: dtype {g.dtype}, want {dt}"
+        np.testing.assert_allclose(g, np.asarray(value, np.float64), rtol=rtol,
+                                   err_msg=name)
+
+
+def _int_to_float_ops(x, y):
+    import funcgrad.nn as fnn
+    import funcgrad.scipy.special as fss
+    return {
+        "divide": x / y, "true_divide": fnp.true_divide(x, 2), "sqrt": fnp.sqrt(x),
+        "exp": fnp.exp(x), "arctan2": fnp.arctan2(x, y), "hypot": fnp.hypot(x, y),
+        "mean": fnp.mean(x), "var": fnp.var(x), "std": fnp.std(x),
+        "median": fnp.median(x), "quantile": fnp.quantile(x, 0.25),
+        "percentile": fnp.percentile(x, 25), "nanmean": fnp.nanmean(x),
+        "average": fnp.average(x, weights=y), "cov": fnp.cov(x),
+        "linspace": fnp.linspace(x[0], x[-1], 3), "erf": fss.erf(x),
+        "logsumexp": fnn.logsumexp(x), "sigmoid": fnn.sigmoid(x),
+    }
+
+
+def _int_to_float_want(dt):
+    x, y = np.array([1, 4, 2, 3], np.float64), np.array([2, 1, 1, 2], np.float64)
+    from math import erf
+    lse = np.log(np.sum(np.exp(x)))
+    vals = {
+        "divide": x / y, "true_divide": x / 2, "sqrt": np.sqrt(x), "exp": np.exp(x),
+        "arctan2": np.arctan2(x, y), "hypot": np.hypot(x, y), "mean": 2.5,
+        "var": np.var(x), "std": np.std(x), "median": 2.5,
+        "quantile": np.quantile(x, 0.25), "percentile": np.percentile(x, 25),
+        "nanmean": 2.5, "average": np.average(x, weights=y), "cov": np.cov(x),
+        "linspace": [1.0, 2.0, 3.0], "erf": [erf(v) for v in x], "logsumexp": lse,
+        "sigmoid": 1 / (1 + np.exp(-x)),
+    }
+    return {k: (dt, v) for k, v in vals.items()}
+
+
+@pytest.mark.parametrize("int_dtype", [np.int32, np.int8, np.uint8, np.uint32, np.bool_])
+def test_narrow_ints_become_float32_under_x64(backend, mode, x64, int_dtype):
+    """JAX's to_inexact rule: under x64 an integer or bool of 32 bits or fewer computes
+    as float32, not the default float64 (int32 / int32, sqrt, mean, var, median,
+    quantile, average, cov, linspace, scipy.special, nn: they gave float64)."""
+    composite(backend, mode)
+    x, y = np.array([1, 4, 2, 3]), np.array([2, 1, 1, 2])
+    if int_dtype is np.bool_:
+        x, y = np.array([1, 0, 1, 1]), np.array([1, 1, 1, 1])
+    x, y = x.astype(int_dtype), y.astype(int_dtype)
+    got = run(mode, _int_to_float_ops, x, y)
+    if int_dtype is np.bool_:
+        # bool / 2: bool with a weak Python int is a weak int64, hence float64 (JAX)
+        assert got.pop("true_divide").dtype == np.float64
+        for name, g in got.items():
+            assert g.dtype == np.float32, f"{name}: dtype {g.dtype}, want float32"
+    else:
+        _dtypes_and_values(got, _int_to_float_want(np.float32))
+
+
+def test_int64_becomes_float64_under_x64(backend, mode, x64):
+    """int64 (and a Python int, int64 under x64) still computes in the default float."""
+    composite(backend, mode)
+    x, y = np.array([1, 4, 2, 3], np.int64), np.array([2, 1, 1, 2], np.int64)
+    got = run(mode, _int_to_float_ops, x, y)
+    _dtypes_and_values(got, _int_to_float_want(np.float64), rtol=1e-12)
+    r = fnp.sqrt(2)
+    assert r.dtype == np.float64 and r.weak_type, (r.dtype, r.weak_type)
+    r = fnp.sqrt(True)                     # a Python bool is strong (bool), as in JAX
+    assert r.dtype == np.float32 and not r.weak_type, (r.dtype, r.weak_type)
+    assert fnp.linspace(0, 4, 3).dtype == np.float64
+    assert fnp.angle(np.int32(3)).dtype == np.float64      # JAX's angle: the default float
+
+
+def test_ints_become_float32_without_x64(backend, mode):
+    """Without x64 every integer input still computes as float32."""
+    composite(backend, mode)
+    for dt in (np.int32, np.uint8, np.int64):
+        x, y = np.array([1, 4, 2, 3], dt), np.array([2, 1, 1, 2], dt)
+        got = run(mode, _int_to_float_ops, x, y)
+        _dtypes_and_values(got, _int_to_float_want(np.float32))

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from funcgrad import dtypes as _dt
 from funcgrad import lax
 from funcgrad import numpy as fnp
 from funcgrad.numpy import _dtypes
@@ -107,7 +108,8 @@ def softplus(x):
     """log(1 + exp(x)) = logaddexp(x, 0), computed without overflow; its derivative is
     sigmoid(x) everywhere (0.5 at 0, as JAX: no kink from a relu/abs split)."""
     x = fnp.asarray(x)
-    return fnp.logaddexp(x, fnp.zeros_like(x))
+    # a weak 0, as JAX's logaddexp(x, 0): bool with it is a weak int, hence a weak float
+    return fnp.logaddexp(x, 0)
 
 
 def log_sigmoid(x):
@@ -163,6 +165,8 @@ def _erfc(x):
 def gelu(x, approximate: bool = True):
     """Gaussian error linear unit; `approximate=True` (JAX's default) uses the tanh form."""
     x = fnp.asarray(x)
+    if not fnp.issubdtype(x.dtype, fnp.inexact):
+        x = x.astype(_dt.to_inexact(x.dtype))      # JAX: int32 -> float32, strong
     if approximate:
         # 0.5 * (1 + tanh(u)) == sigmoid(2u), without the cancellation for very negative x.
         c = 2 * math.sqrt(2 / math.pi)
@@ -244,9 +248,13 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
 
     With `return_sign=True` returns `(log|sum|, sign(sum))`; otherwise a negative sum gives NaN,
     as in `jax.nn.logsumexp`."""
-    a = _masked(fnp.asarray(a), where, -np.inf)
+    # JAX's promote_args_inexact: int32 -> float32 (a weak Python int -> a weak float)
+    if b is None:
+        (a,) = _dtypes._promote("logsumexp", a, to_float=True)
+    else:
+        a, b = _dtypes._promote("logsumexp", a, b, to_float=True)
+    a = _masked(a, where, -np.inf)
     if b is not None:
-        b = fnp.asarray(b)
         a, b = fnp.broadcast_arrays(a, b)
         b = _masked(b, where, 0)
     amax = _safe_max(a, axis)

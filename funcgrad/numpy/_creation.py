@@ -249,7 +249,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     the step (`retstep`) is NaN for num=0 and for num=1 with `endpoint`, as in JAX."""
     if dtype is None:
         common = result_type(start, stop)
-        dtype = common if _dt.is_inexact(common) else _dt.DEFAULT_FLOAT_()
+        dtype = _dt.to_inexact(common)          # JAX's rule: int32 -> float32
         dtype = _dt.canonicalize_value(dtype)
     else:
         dtype = _dt.canonicalize(dtype)

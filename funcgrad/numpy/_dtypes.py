@@ -158,11 +158,12 @@ def _promote_general(name, args, to_float):
         if isinstance(a, Array):
             typed.append((a.dtype, a.weak_type))
         else:
-            typed.append((_dt.python_scalar_dtype(a), True))
+            # a Python bool is strong, as in JAX (bool is the lattice's bottom)
+            typed.append((_dt.python_scalar_dtype(a), type(a) is not bool))
     _config.check_numpy_promotion(name, typed, arrs)      # jax_numpy_{rank,dtype}_promotion
     dt, weak = _dt.result_type(*typed)
-    if to_float and not _dt.is_inexact(dt):
-        dt = _dt.DEFAULT_FLOAT
+    if to_float:
+        dt = _dt.to_inexact(dt)       # JAX's rule: int32 -> float32 even under x64
     out = []
     for a in arrs:
         if isinstance(a, Array):

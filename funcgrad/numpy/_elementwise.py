@@ -242,8 +242,8 @@ abs = absolute
 
 
 def fabs(x):
-    """|x| as a floating-point array (integers and bools become the default float, as
-    NumPy's and JAX's fabs); complex arrays raise TypeError."""
+    """|x| as a floating-point array (integers and bools become a float, float32 up to
+    32 bits (JAX's `to_inexact`), as NumPy's and JAX's fabs); complex arrays raise TypeError."""
     (a,) = _promote("fabs", x, to_float=True)
     if _dt.is_complex(a.dtype):
         raise TypeError(f"fabs: complex arrays are not supported (as in NumPy and JAX), got "
@@ -636,7 +636,11 @@ conjugate = conj
 def angle(z, deg=False):
     """The argument of `z`, atan2(imag(z), real(z)): for real input pi where the sign bit is
     set (-0.0 included), else 0; NaN stays NaN. In degrees when `deg`."""
-    (x,) = _promote("angle", z, to_float=True)
+    (x,) = _promote("angle", z)
+    if not _dt.is_inexact(x.dtype):
+        # JAX's angle takes integers and bools to the default float (float64 under x64),
+        # not to `dtypes.to_inexact`'s float32
+        x = _ew.convert_element_type(x, _dt.DEFAULT_FLOAT_(), x.weak_type)
     if _dt.is_complex(x.dtype):
         out = arctan2(_ew.imag(x), _ew.real(x))
     else:
@@ -647,7 +651,7 @@ def angle(z, deg=False):
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|a - b| <= atol + rtol * |b| elementwise, or a == b (equal infinities); NaN is close
     to NaN only when `equal_nan`. Compared in the operands' inexact type (integers and bools
-    as the default float), as JAX and NumPy: int32 1000000 and 1000001 are close. Only a
+    as JAX's `to_inexact` float), as JAX and NumPy: int32 1000000 and 1000001 are close. Only a
     finite `b` can be within the tolerance (an infinite one equals or is not close)."""
     x, y = _promote("isclose", a, b, to_float=True)
     close = logical_and(isfinite(y), less_equal(absolute(subtract(x, y)),

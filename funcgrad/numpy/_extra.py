@@ -18,6 +18,12 @@ from ._creation import _axis, _check_out
 from ._products import _pet
 
 
+def _real_float(dt):
+    """The float an integer or bool `dt` computes in (JAX's rule, `dtypes.to_inexact`);
+    complex input keeps funcgrad's cast to the default float."""
+    return _dt.DEFAULT_FLOAT_() if _dt.is_complex(dt) else _dt.to_inexact(dt)
+
+
 def atan2(x1, x2):
     return _fnp.arctan2(x1, x2)
 
@@ -132,7 +138,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
         d = _fnp.abs(d)
     n = _fnp.sum(_fnp.logical_not(nan), axis=axis, keepdims=keepdims, where=where) - ddof
     empty = n <= 0
-    # JAX's order: NaN in the sum first (an integer sum becomes the default float), then
+    # JAX's order: NaN in the sum first (an integer sum becomes a float), then
     # the division by the count in the sum's type.
     s = _fnp.where(empty, _np.nan, _fnp.sum(d * d, axis=axis, keepdims=keepdims, where=where))
     res = s / _fnp.where(empty, 1, n).astype(s.dtype)
@@ -150,7 +156,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 
 def logaddexp2(x1, x2):
     # Promote the operands together first (JAX's rule: float16 with int32 is float16; each
-    # int operand times ln 2 alone would become the default float). A Python float (weak)
+    # int operand times ln 2 alone would become a float). A Python float (weak)
     # keeps float32 inputs float32.
     a, b = _promote("logaddexp2", x1, x2, to_float=True)
     ln2 = float(_np.log(2.0))
@@ -163,7 +169,7 @@ def ldexp(x1, x2):
     from .._lax_bitcast import _pow2
     x = _fnp.asarray(x1)
     if not _dt.is_float(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT)
+        x = x.astype(_real_float(x.dtype))
     cdt = _np.dtype(_np.float64) if x.dtype.itemsize == 8 else _np.dtype(_np.float32)
     v = x.astype(cdt)
     lim = 3 * (1000 if cdt == _np.float64 else 125)
@@ -441,11 +447,10 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 
 
 def _promote_inexact(*arrays):
-    """The arrays promoted together, then to the default float type when that is not
+    """The arrays promoted together, then to a float (`dtypes.to_inexact`) when that is not
     inexact (JAX's promote_dtypes_inexact)."""
     dt, weak = _dt.result_type(*[(a.dtype, a.weak_type) for a in arrays])
-    if not _dt.is_inexact(dt):
-        dt = _dt.DEFAULT_FLOAT_()
+    dt = _dt.to_inexact(dt)
     out = [_fnp.astype(a, dt) for a in arrays]
     return out[0] if len(out) == 1 else out
 
@@ -471,7 +476,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     if dtype is not None:
         x = x.astype(dtype)
     if not _dt.is_inexact(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT)
+        x = x.astype(_dt.to_inexact(x.dtype))
     n = x.shape[1]
     dd = (0 if bias else 1) if ddof is None else ddof
     w = None
@@ -525,7 +530,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     spiral; the endpoints are exact; mixed signs give NaN between them)."""
     if dtype is None:
         common = _fnp.result_type(start, stop)
-        dtype = common if _dt.is_inexact(common) else _dt.DEFAULT_FLOAT_()
+        dtype = _dt.to_inexact(common)
         dtype = _dt.canonicalize_value(dtype)
     else:
         dtype = _dt.canonicalize(dtype)
@@ -567,7 +572,7 @@ def frexp(x):
     from .._lax_bitcast import _pow2
     x = _fnp.asarray(x)
     if not _dt.is_float(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT)
+        x = x.astype(_real_float(x.dtype))
     cdt = _np.dtype(_np.float64) if x.dtype.itemsize == 8 else _np.dtype(_np.float32)
     v = x.astype(cdt)
     ax = _fnp.abs(v)
@@ -602,7 +607,7 @@ def spacing(x):
     largest finite value, NaN at +-inf and NaN."""
     x = _fnp.asarray(x)
     if not _dt.is_float(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT)
+        x = x.astype(_real_float(x.dtype))
     info = _np.finfo(x.dtype)
     ax = _fnp.abs(x)
     normal = ax >= float(info.tiny)

@@ -133,7 +133,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
     one axis)."""
     y = _fnp.asarray(f)
     if not _dt.is_inexact(y.dtype):
-        y = y.astype(_dt.DEFAULT_FLOAT_())
+        y = y.astype(_dt.to_inexact(y.dtype))
     if axis is None:
         axes = tuple(range(y.ndim))
     else:

@@ -320,7 +320,7 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):  # noqa: A002
     itself when it is an array of edges. `weights` is accepted and unused, as NumPy."""
     x = _fnp.ravel(_fnp.asarray(a))
     _no_complex("histogram_bin_edges", x)
-    dt = x.dtype if _dt.is_float(x.dtype) else _dt.DEFAULT_FLOAT_()
+    dt = _dt.to_inexact(x.dtype)
     if _np.ndim(bins) == 1:
         return _fnp.asarray(bins).astype(dt)
     nb = operator.index(bins)
@@ -489,7 +489,8 @@ def i0(x):
     the series that computes it."""
     x = _fnp.asarray(x)
     if not _dt.is_float(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT_())
+        x = x.astype(_dt.DEFAULT_FLOAT_() if _dt.is_complex(x.dtype) else
+                     _dt.to_inexact(x.dtype))
     return _bessel_i0(x)
 
 

@@ -23,7 +23,7 @@ def _inexact(*xs):
     `promote_dtypes_inexact`)."""
     arrs = _promote_dtypes_only([_fnp.asarray(x) for x in xs])
     if not _dt.is_inexact(arrs[0].dtype):
-        arrs = [a.astype(_dt.DEFAULT_FLOAT_()) for a in arrs]
+        arrs = [a.astype(_dt.to_inexact(a.dtype)) for a in arrs]
     return arrs
 
 

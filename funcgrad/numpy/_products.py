@@ -337,7 +337,8 @@ def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
     if a.shape[0] == 0 or v.shape[0] == 0:
         raise ValueError("convolve: inputs cannot be empty")
     if not _dt.is_inexact(a.dtype):
-        a, v = astype(a, _dt.DEFAULT_FLOAT), astype(v, _dt.DEFAULT_FLOAT)
+        dt = _dt.to_inexact(a.dtype)
+        a, v = astype(a, dt), astype(v, dt)
     if v.shape[0] > a.shape[0]:
         a, v = v, a
     n, m = a.shape[0], v.shape[0]

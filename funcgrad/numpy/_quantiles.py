@@ -34,7 +34,7 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, weights, name):
                         "(the order of complex numbers is a convention); take real(x) or "
                         "abs(x) first")
     if not _dt.is_float(x.dtype):
-        x = x.astype(_dt.DEFAULT_FLOAT_())
+        x = x.astype(_dt.to_inexact(x.dtype))
     out_dt = x.dtype
     # float16/bfloat16 are interpolated in float32 and rounded back (JAX's q is float32).
     cdt = _dt.float32 if out_dt in (_dt.float16, _dt.bfloat16) else out_dt
@@ -150,8 +150,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     result) of `a` over `axis` (an int, a tuple, or None for all). `method`: linear, lower,
     higher, midpoint, nearest (the lower value unless past the half-way point, as JAX) or
     inverted_cdf (the only one taking `weights`, shaped like `a` or like its reduced
-    axes). A slice holding NaN gives NaN; float input keeps its dtype, integers give the
-    default float (JAX)."""
+    axes). A slice holding NaN gives NaN; float input keeps its dtype, integers give JAX's
+    `to_inexact` float (float32 for int32, even under x64)."""
     _check_out("quantile", out)
     _check_q(q, "quantile", 1)
     return _quantile(a, q, axis, method, keepdims, False, weights, "quantile")
@@ -186,7 +186,7 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """The median over `axis`: the middle element, or the mean of the two middle ones
     (also at +-inf); NaN for a slice holding NaN or an empty one; float input keeps its
-    dtype, integers give the default float (JAX)."""
+    dtype, integers give JAX's `to_inexact` float (float32 for int32, even under x64)."""
     _check_out("median", out)
     return _quantile(a, 0.5, axis, "midpoint", keepdims, False, None, "median")
 

@@ -190,16 +190,15 @@ def _count(x, axes):
 
 def _mean_types(x_dtype, dtype):
     """(computation dtype, result dtype) of `mean` (JAX's rule): the result is `dtype` when
-    given, else the input's type if inexact, else the default float; float16 and bfloat16
+    given, else the input's type if inexact, else `dtypes.to_inexact`'s float (float32 for
+    int32 even under x64, float64 for int64); float16 and bfloat16
     are computed in float32. The computation type is the sum's accumulation type, so an
     integer mean sums in float (two int32 maxima do not wrap) and `dtype=int8` means an
     int8 sum divided (truncating) by an int8 count, as in JAX."""
     if dtype is not None:
         out_dtype = _dt.canonicalize(dtype)
-    elif _dt.is_inexact(x_dtype):
-        out_dtype = x_dtype
     else:
-        out_dtype = _dt.DEFAULT_FLOAT_()
+        out_dtype = _dt.to_inexact(x_dtype)
     return (_dt.float32 if out_dtype in _HALF else out_dtype), out_dtype
 
 
@@ -214,7 +213,8 @@ def _count_as(x, axis, axes, keepdims, where_, dtype):
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """Arithmetic mean: the sum in the computation type (see `_mean_types`) divided by the
-    count in it, cast to the result type. Integers average in the default float; float16
+    count in it, cast to the result type. Integers average in float32 (float64 for int64
+    under x64: JAX's `to_inexact`); float16
     and bfloat16 accumulate in float32 and round the result back (as JAX: a float16 sum of
     100 x 60000 overflows)."""
     _check_out("mean", out)
@@ -229,7 +229,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
     """The mean of `a` weighted by `weights` (the plain `mean` without them) over `axis`;
     with `returned`, also the sum of the weights. Computed in the inexact type of `a` and
-    `weights` together (the default float for integers and bools), as JAX."""
+    `weights` together (JAX's `to_inexact` for integers and bools: int32 -> float32), as
+    JAX."""
     if weights is None:
         avg = mean(a, axis, keepdims=keepdims)
         if returned:
@@ -239,9 +240,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     x, w = _arr(a), _arr(weights)
     # Both in their common inexact type before the product (JAX's promote_dtypes_inexact):
     # int32 values times int32 weights would wrap.
-    dt = result_type(x, w)
-    if not _dt.is_inexact(dt):
-        dt = _dt.DEFAULT_FLOAT_()
+    dt = _dt.to_inexact(result_type(x, w))
     x, w = astype(x, dt), astype(w, dt)
     if w.shape != x.shape:
         if axis is None or w.ndim != 1:
@@ -256,7 +255,8 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
 def _var_types(x_dtype, dtype, name):
     """(computation dtype, result dtype) of `var`, `std` and `nanvar` (JAX's rule): `dtype`
-    for both when given; else the default float for integers and bools, and for inexact
+    for both when given; else `dtypes.to_inexact` for integers and bools (int32 -> float32,
+    int64 -> the default float), and for inexact
     input its own type (the result real for complex input). float16 and bfloat16 are
     computed in float32."""
     if dtype is not None:
@@ -266,7 +266,7 @@ def _var_types(x_dtype, dtype, name):
                              "not supported (as in JAX)")
         comp = dtype
     elif not _dt.is_inexact(x_dtype):
-        dtype = comp = _dt.DEFAULT_FLOAT_()
+        dtype = comp = _dt.to_inexact(x_dtype)
     else:
         dtype, comp = _dt.real_dtype(x_dtype), x_dtype
     return (_dt.float32 if comp in _HALF else comp), dtype
@@ -329,7 +329,7 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """Mean of the non-NaN elements where `where` holds: their sum divided by their count,
     both in `dtype` when given (an integer `dtype` divides as integers, as in JAX), else in
-    the input's type; integers and bools are `mean`'s (the default float). NaN for a slice
+    the input's type; integers and bools are `mean`'s (`dtypes.to_inexact`). NaN for a slice
     without any."""
     _check_out("nanmean", out)
     x = _arr(a)

@@ -133,8 +133,7 @@ def histogram(a, bins=10, range=None, weights=None, density=None):
     # a (and the weights) promote to an inexact type together, as in JAX: the counts are
     # floats even for integer data
     dt = result_type(x) if weights is None else result_type(x, _arr(weights))
-    if not _dt.is_inexact(dt):
-        dt = _dt.DEFAULT_FLOAT_()
+    dt = _dt.to_inexact(dt)
     x = astype(x, dt)
     if weights is not None:
         weights = astype(_arr(weights), dt)
@@ -157,8 +156,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     xp are taken modulo it and left/right are ignored (NumPy)."""
     x, xp, fp = _arr(x), _arr(xp), _arr(fp)
     fdt = result_type(x, xp, fp)
-    if not _dt.is_inexact(fdt):
-        fdt = _dt.DEFAULT_FLOAT
+    fdt = _dt.to_inexact(fdt)
     # complex fp values interpolate as complex numbers (JAX and NumPy), at real x and xp
     dt = _np.finfo(fdt).dtype if _dt.is_complex(fdt) else fdt
     x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, fdt)

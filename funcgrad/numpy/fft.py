@@ -7,7 +7,7 @@ along the transformed axes, `axis` / `axes` pick them, and `norm` is "backward" 
 default: forward unscaled, inverse divided by n), "ortho" (both by sqrt(n)) or "forward"
 (forward divided by n). As in JAX, results keep the input's precision: float32 and
 complex64 in, complex64 out (NumPy always computes in double precision); integer input is
-transformed in the default float/complex type.
+transformed in JAX's `to_inexact` float (float32 up to 32 bits) and its complex type.
 """
 from __future__ import annotations
 
@@ -55,8 +55,7 @@ def _as_complex(name, a):
     x = fnp.asarray(a)
     if _dtypes.is_complex(x.dtype):
         return x
-    dt = _dtypes.DEFAULT_COMPLEX_() if not _dtypes.is_float(x.dtype) else \
-        _dtypes.complex_dtype(x.dtype)
+    dt = _dtypes.complex_dtype(_dtypes.to_inexact(x.dtype))   # int32 -> complex64 (JAX)
     return _convert(x, dt)
 
 
@@ -67,7 +66,7 @@ def _as_real(name, a):
                         "funcgrad.numpy.real(x) first, or use fft for complex input")
     if x.dtype in (_dtypes.float32, _dtypes.float64):
         return x
-    dt = _dtypes.DEFAULT_FLOAT_() if not _dtypes.is_float(x.dtype) else _dtypes.float32
+    dt = _dtypes.to_inexact(x.dtype) if not _dtypes.is_float(x.dtype) else _dtypes.float32
     return _convert(x, dt)
 
 

@@ -23,7 +23,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     inf, -1, -inf for matrices)."""
     x = fnp.asarray(x)
     if not fnp.issubdtype(x.dtype, fnp.inexact):
-        x = x.astype(fnp.float32)
+        x = x.astype(_dtypes.to_inexact(x.dtype))      # int64 -> float64 under x64 (JAX)
     # |x|^2 elementwise (real for complex x: the norms of complex arrays are real)
     sq = x * x if not fnp.iscomplexobj(x) else fnp.real(x) ** 2 + fnp.imag(x) ** 2
     if axis is None:
@@ -181,9 +181,10 @@ class SVDResult(NamedTuple):
 
 def _inexact(*xs, name=None, complex_ok=False):
     """The arrays promoted to one float (or, with `complex_ok`, complex) dtype (integers to
-    the default float). Complex input raises unless the caller handles it (`complex_ok`):
-    casting it to a real dtype would drop the imaginary part silently, and a function
-    written with transposes for real matrices needs conjugate transposes for complex."""
+    `dtypes.to_inexact`'s float: float32 up to 32 bits, as JAX). Complex input raises
+    unless the caller handles it (`complex_ok`): casting it to a real dtype would drop the
+    imaginary part silently, and a function written with transposes for real matrices
+    needs conjugate transposes for complex."""
     arrs = [fnp.asarray(x) for x in xs]
     dt = fnp.result_type(*arrs)
     if _dtypes.is_complex(dt):
@@ -194,7 +195,7 @@ def _inexact(*xs, name=None, complex_ok=False):
                         "on the real and imaginary parts or use NumPy for complex linear "
                         "algebra")
     if not fnp.issubdtype(dt, fnp.floating):
-        dt = _dtypes.DEFAULT_FLOAT
+        dt = _dtypes.to_inexact(dt)
     return [a.astype(dt) if a.dtype != dt else a for a in arrs]
 
 

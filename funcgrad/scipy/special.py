@@ -33,7 +33,7 @@ def _float(*xs):
     arrs = [fnp.asarray(x) for x in xs]
     dt = fnp.result_type(*arrs)
     if not fnp.issubdtype(dt, fnp.floating):
-        dt = _dtypes.DEFAULT_FLOAT
+        dt = _dtypes.DEFAULT_FLOAT if _dtypes.is_complex(dt) else _dtypes.to_inexact(dt)
     arrs = [a.astype(dt) if a.dtype != dt else a for a in arrs]
     if len(arrs) > 1:
         arrs = fnp.broadcast_arrays(*arrs)
