@@ -168,8 +168,12 @@ def promote(types, x64: bool) -> tuple[str, bool]:
 
 
 def to_inexact(dt: str, x64: bool) -> str:
-    """The float dtype JAX computes `sin(x)`/`x / y`/`mean(x)` in for an input of `dt`."""
-    return dt if is_float(dt) else default_float(x64)
+    """The float dtype JAX computes `sin(x)`/`x / y`/`mean(x)` in for an input of `dt`
+    (jax._src.dtypes.to_inexact_dtype): bool and int32 give float32 even under x64; int64
+    (a Python int under x64 too) gives the default float."""
+    if is_float(dt):
+        return dt
+    return default_float(x64) if dt == "int64" else F32
 
 
 # ---------------------------------------------------------------------------------------
