@@ -1486,6 +1486,9 @@ def _cum_ref(a, p, op, ctx, env):
                 acc = wrap32(acc * xm[i])
                 r[i] = acc
             r = np.moveaxis(r, 0, axis)
+    elif ctx is not None and ctx.perturb is not None and ctx.perturb.nan_sign < 0 and \
+            x.dtype.kind == "f" and x.size:
+        r = _cum_extreme_keeping_ties(x, axis, fn == "cummax")
     elif fn == "cummax":
         r = np.maximum.accumulate(x, axis=axis) if x.size else x
     else:
@@ -1493,6 +1496,25 @@ def _cum_ref(a, p, op, ctx, env):
     if p.get("reverse"):
         r = np.flip(r, axis)
     return r
+
+
+def _cum_extreme_keeping_ties(x, axis, is_max):
+    """cummax / cummin that keeps the running value at a tie, where NumPy's accumulate
+    takes the new element: they differ only in which of +0 and -0 they give, which is
+    implementation-defined (funcgrad keeps the earlier zero, NumPy the later, JAX neither
+    always). Every other perturbed run takes this one, so an element whose result depends on
+    that sign (a division by the zero) is unstable. Seed 20261937: (-inf) // cummin(...)
+    gave +inf where the oracle expected -inf at 80 elements."""
+    xm = np.moveaxis(x, axis, 0)
+    r = np.empty_like(xm)
+    acc = xm[0]
+    r[0] = acc
+    for i in range(1, xm.shape[0]):
+        v = xm[i]
+        better = v > acc if is_max else v < acc
+        acc = np.where(np.isnan(acc), acc, np.where(better | np.isnan(v), v, acc))
+        r[i] = acc
+    return np.moveaxis(r, 0, axis)
 
 
 def _cum_err(a, out, op, t, ctx):
