@@ -91,17 +91,21 @@ def _as_operands(*args, op: str = "lax"):
     dtype): `lax.lt(bool_array, 2)` would otherwise compare with True, silently. A NumPy
     array is an array here, with its own (canonical) dtype, as it is once traced: eagerly,
     `lax.add(np.ones(3, np.float32), 2)` raised where jit accepted it."""
-    if any(type(a) is np.ndarray for a in args):
-        args = tuple(core.to_array(a) if type(a) is np.ndarray else a for a in args)
     dt = None
     for a in args:
         if isinstance(a, core.Array):
             dt = a.dtype
             break
+        if type(a) is np.ndarray:
+            dt = dtypes.canonicalize_value(a.dtype)
+            break
     out = []
     for a in args:
         if isinstance(a, core.Array):
             out.append(a)
+            continue
+        if type(a) is np.ndarray:
+            out.append(core.to_array(a))       # its own dtype, not the other operand's
             continue
         arr = core.to_array(a, dt)
         if dt is not None and isinstance(a, (bool, int, float)) and not dtypes.is_inexact(dt) \
