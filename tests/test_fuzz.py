@@ -9,6 +9,7 @@ import dataclasses
 import os
 import tempfile
 
+import ml_dtypes
 import numpy as np
 import pytest
 from conftest import _test_backends
@@ -1072,6 +1073,55 @@ def test_the_zero_cummin_keeps_at_a_tie_is_implementation_defined():
     found = Batch([entry], 0).run("reference", "eager", insts=[0])
     assert not found, [str(f)[:300] for f in found]
 
+
+
+def test_top_k_of_nans_whose_sign_a_run_changed_is_unstable():
+    """Seed 20261937 (long run): lax.top_k(log10(x), 6) over bfloat16 rows with negative
+    values, its indices then compared (logical_xor). NumPy's log10 of a negative number is
+    +NaN, funcgrad's -NaN, and top_k orders NaNs by their sign (+NaN first, -NaN last), so
+    the index at every position of such a lane depends on an undefined sign. The perturbed
+    run whose NaNs were all -NaN had funcgrad's order, but the oracle then put the base
+    run's order (rotated where neighbouring values are within reach) back at those
+    positions, and four elements looked stable: funcgrad's right answer was reported. Now
+    a position whose index this run moved already keeps it, and the reach of values is
+    worked out in top_k's own (total) order."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    # two of the run's rows: NaNs, zeros (-inf) and log10s a bfloat16 ulp or two apart
+    x = np.array([[1.138760152359091e-38, -8.287235173297127e-37, -1.1754943508222875e-38,
+                   6.083183265505338e-37, 0.0, 2.975470075518915e-38, 0.0, 0.0,
+                   1.3870833339702993e-36],
+                  [-0.0, 5.0840130673063935e-37, -5.84808439534088e-37, 1.504632769052528e-36,
+                   1.35916534313827e-38, -1.6071211827648462e-38, -5.201562502388622e-37,
+                   9.110081218872728e-38, 0.0]], np.float32).astype(ml_dtypes.bfloat16)
+    d = Dims()
+    r, n, k, one = d.new([2] * 8), d.new([9] * 8), d.new([6] * 8), d.new([1] * 8)
+    t, tv, ti = Type((r, n), "bfloat16"), Type((r, k), "bfloat16"), Type((r, k), "int32")
+    tw, tb = Type((one, k), "int32"), Type((r, k), "bool")
+    w = np.array([[-1, 0, 0, 0, 0, 0]], np.int32)
+    ops = [Op("log10", ("x0",), {}, ("a",), (t,)),
+           Op("top_k", ("a",), {"k": 6}, ("v", "i"), (tv, ti)),
+           Op("logical_xor", ("i", "w"), {"spell": "fnp.logical_xor({0}, {1})",
+                                          "cdt": "int32"}, ("o",), (tb,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x),
+                              _Given("w", tw, "small", 0, value=w)], ops, ["o"], d,
+                   "bfloat16", types={"x0": t, "a": t, "v": tv, "i": ti, "w": tw, "o": tb})
+    entry = Entry(prog, Stack((), None, None), 0)
+    from fuzz.ops_array import _xla_total_order_desc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.log10(x.astype(np.float64))
+    assert not np.signbit(a[np.isnan(a)]).any()                 # NumPy's +NaN
+    plus, minus = (_xla_total_order_desc(np.where(np.isnan(a), np.copysign(np.nan, s), a))[:, :6]
+                   for s in (1.0, -1.0))
+    differ = (plus != 0) != (minus != 0)      # the xor with w differs by the NaNs' sign
+    assert differ.sum() >= 2, (plus, minus)
+    for seed in range(3):
+        ve = build_case(entry, 0, seed).expect[0]
+        assert not ve.stable[differ].any(), (ve.stable, differ)
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
 
 def test_logistic_below_the_normal_range_is_a_subnormal():
     """Seed 20261933 (long run): silu(log1p(x) * -17) at -710.74 in float64. SciPy's expit,

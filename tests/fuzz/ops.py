@@ -1099,14 +1099,14 @@ def _arg_unsettled(name, r, x, p, op, ctx):
                                 nan_low=name == "nanargmax")
     if res is None:
         return r
-    alt, reach = res[0][..., 0], res[1][..., 0]
+    alt, reach, base = (v[..., 0] for v in res)
     if name != "nanargmax":
         flat = x.reshape(-1) if axis is None else np.moveaxis(x, axis, -1)
         reach = reach & ~np.any(np.isnan(flat), axis=-1)
     if p["keepdims"]:
         shape = np.shape(r)
-        alt, reach = alt.reshape(shape), reach.reshape(shape)
-    return np.where(reach, alt, r)
+        alt, reach, base = alt.reshape(shape), reach.reshape(shape), base.reshape(shape)
+    return np.where(reach & (r == base), alt, r)
 
 
 def _nonzero_unsettled(r, x, axes, p, op, ctx):

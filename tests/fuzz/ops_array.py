@@ -24,7 +24,8 @@ from .ops import (
     types_of,
     wrap32,
 )
-from .program import EPS, Lit, acc_eps, acc_overflow, fix, growth, py_literal
+from .program import (EPS, Lit, acc_eps, acc_overflow, fix, growth, py_literal,
+                      total_order_rank)
 from .values import BOOL, I32, NP, ONE, Type, default_int, finfo, is_float, is_int, to_inexact
 
 
@@ -1352,16 +1353,16 @@ def _sort_ref(a, p, op, ctx, env):
 
 def _order_unsettled(pert, idx, x, axis, descending, op, k=None):
     """Indices `idx` of a sort of this perturbed run's `x` along `axis` (the first `k` of
-    a descending one for top_k), another element's at the positions whose element may go
-    either way (Perturb.reordered)."""
-    r = pert.reordered(op.args[0], x, axis, descending)
+    a descending one for top_k, in XLA's total order), another element's at the positions
+    whose element may go either way and that hold the base run's (Perturb.reordered)."""
+    r = pert.reordered(op.args[0], x, axis, descending, total_order=k is not None)
     if r is None:
         return idx
-    alt, reach = r
+    alt, reach, order = r
     if k is not None:
-        alt, reach = alt[..., :k], reach[..., :k]
-    alt, reach = np.moveaxis(alt, -1, axis), np.moveaxis(reach, -1, axis)
-    return np.where(reach, alt, idx)
+        alt, reach, order = alt[..., :k], reach[..., :k], order[..., :k]
+    alt, reach, order = (np.moveaxis(v, -1, axis) for v in (alt, reach, order))
+    return np.where(reach & (idx == order), alt, idx)
 
 
 def _argsort_ref(a, p, op, ctx, env):
@@ -1399,16 +1400,9 @@ def _xla_total_order_desc(x):
     """lax.top_k's order along the last axis: XLA's total order, largest first (+NaN,
     +inf, ..., +0, -0, ..., -inf, -NaN), the lower index first among equal values."""
     x = np.asarray(x)
-    if x.size == 0:                  # (reshape(-1, 0) cannot infer the rows)
+    if x.size == 0:
         return np.zeros(x.shape, np.int64)
-    nan = np.isnan(x)
-    cls = np.where(nan, np.where(np.signbit(x), 0, 2), 1)
-    val = np.where(nan, 0, x).astype(np.float64)
-    pos = (~np.signbit(x)).astype(np.int8)            # +0 above -0
-    idx = np.broadcast_to(np.arange(x.shape[-1]), x.shape)
-    flat = [k.reshape(-1, x.shape[-1]) for k in (idx, -pos, -val, -cls)]
-    rows = [np.lexsort(tuple(f[r] for f in flat)) for r in range(flat[0].shape[0])]
-    return np.stack(rows).reshape(x.shape) if rows else np.zeros(x.shape, np.int64)
+    return np.argsort(-total_order_rank(x), axis=-1, kind="stable")
 
 
 def _topk_ref(a, p, op, ctx, env):

@@ -316,6 +316,23 @@ NAN_CONSUMERS = NAN_CONSUMERS_ELEMENTWISE | {"nansum", "nanmax", "nanmin", "nanm
                                              "nanvar", "nanstd", "nanmedian", "nanquantile"}
 
 
+def total_order_rank(x) -> np.ndarray:
+    """Dense ranks of `x`'s elements (equal values, equal ranks) in XLA's total order, the
+    order of lax.top_k and lax.sort: -NaN < -inf < ... < -0 < +0 < ... < +inf < +NaN."""
+    x = np.asarray(x, np.float64)
+    flat = x.reshape(-1)
+    nan = np.isnan(flat)
+    cls = np.where(nan, np.where(np.signbit(flat), 0, 2), 1)
+    val = np.where(nan, 0.0, flat)
+    zero_sign = (flat == 0) & ~np.signbit(flat)          # +0 above -0
+    order = np.lexsort((zero_sign, val, cls))
+    keys = np.stack([cls, val, zero_sign])[:, order]
+    new = np.concatenate([[False], (keys[:, 1:] != keys[:, :-1]).any(axis=0)])
+    rank = np.empty(flat.shape, np.int64)
+    rank[order] = np.cumsum(new)
+    return rank.reshape(x.shape)
+
+
 def nan_consumer(op) -> bool:
     """Whether `op` skips NaN operands, so that a lost ("anything") operand element would
     not show as NaN in its result: the NAN_CONSUMERS, and `cumsum` drawn as `nancumsum`
@@ -454,8 +471,8 @@ class Perturb:
             reach = (moved > 0) & (moved >= np.abs(a0 - b0))
         return reach if reach.any() else None
 
-    def order_within_reach(self, name, x, axis: int | None,
-                           nan_low: bool = False) -> np.ndarray | None:
+    def order_within_reach(self, name, x, axis: int | None, nan_low: bool = False,
+                           total_order: bool = False) -> np.ndarray | None:
         """Where the order of this run's `x` (value `name`) along `axis` (None: flattened)
         may go either way, as a mask over the positions of a stable ascending sort of each
         lane (`x`'s shape, or flat); None where nothing may (or without a base value).
@@ -466,7 +483,8 @@ class Perturb:
         two float16 values 1 ulp apart were checked for 11 of 40 seeds. Values that did
         not move (inputs, exact ops) keep their order, and equal ones the tie rule (first
         occurrence, stable sort); a NaN, an infinity and a move to or from one reach
-        nothing (NaNs sort last; `nan_low`: first, as nanargmax skips them). A position's
+        nothing (NaNs sort last; `nan_low`: first, as nanargmax skips them; `total_order`:
+        by sign, as in lax.top_k, see total_order_rank). A position's
         mask depends only on the sorted values, so it is the same for every element of a
         run of equal values and a descending sort's is this one reversed."""
         b = self.base.get(name) if isinstance(name, str) else None
@@ -484,7 +502,8 @@ class Perturb:
             m = np.where(np.isfinite(x) & np.isfinite(x0), np.abs(x - x0), 0.0)
             if not (m > 0).any():
                 return None
-            order = np.argsort(x0, axis=-1, kind="stable")
+            order = np.argsort(total_order_rank(x0) if total_order else x0, axis=-1,
+                               kind="stable")
             s0, m = np.take_along_axis(x0, order, -1), np.take_along_axis(m, order, -1)
             hi, lo = s0 + m, s0 - m         # NaN for a NaN: never reaches
             moved = m > 0
@@ -504,17 +523,23 @@ class Perturb:
         pos[..., 1:] |= cut
         return np.moveaxis(pos, -1, axis)
 
-    def reordered(self, name, x, axis: int | None, descending: bool, nan_low: bool = False):
-        """(alt, reach) for a sort of this run's `x` along `axis` (None: flattened), lanes
+    def reordered(self, name, x, axis: int | None, descending: bool, nan_low: bool = False,
+                  total_order: bool = False):
+        """(alt, reach, order) for a sort of this run's `x` along `axis` (None: flattened), lanes
         on the last axis, in output order (ascending stable; `descending`: JAX's reverse,
         stable sort, reverse): `reach` as in `order_within_reach`, and `alt` the base
         run's order rotated by one within each run of positions that may go either way,
         so that each such position holds another element of that run: one whose order it
-        may take (argmax's alternative is the runner-up within reach). An index that
+        may take (argmax's alternative is the runner-up within reach), and `order` the base
+        run's order itself (`alt` elsewhere). The caller puts `alt` only where this run's
+        result is the base run's: where it moved already, it shows that by itself (a NaN
+        whose sign this run changed moves every other element of a lax.top_k lane, and
+        `alt`, rotated from the base run's order, put an index back in the base run's
+        place; seed 20261937). An index that
         differs by a permutation, not `unsettle`'s step, keeps what is computed from it
         near the base run's (take_along_axis of a tie takes its twin). None where nothing
         may go either way."""
-        reach = self.order_within_reach(name, x, axis, nan_low)
+        reach = self.order_within_reach(name, x, axis, nan_low, total_order)
         if reach is None:
             return None
         x0 = np.asarray(self.base[name], np.float64)
@@ -523,19 +548,20 @@ class Perturb:
         if nan_low:
             x0 = np.where(np.isnan(x0), -np.inf, x0)
         x0, reach = np.moveaxis(x0, axis, -1), np.moveaxis(reach, axis, -1)
+        key = total_order_rank(x0) if total_order else x0
         if descending:
             n = x0.shape[-1]
-            order = n - 1 - np.flip(np.argsort(np.flip(x0, -1), axis=-1, kind="stable"), -1)
+            order = n - 1 - np.flip(np.argsort(np.flip(key, -1), axis=-1, kind="stable"), -1)
             reach = np.flip(reach, -1)
         else:
-            order = np.argsort(x0, axis=-1, kind="stable")
+            order = np.argsort(key, axis=-1, kind="stable")
         pos = np.arange(reach.shape[-1])
         prev = np.concatenate([np.zeros(reach.shape[:-1] + (1,), bool), reach[..., :-1]], -1)
         start = np.maximum.accumulate(np.where(reach & ~prev, pos, 0), axis=-1)
         nxt = np.concatenate([reach[..., 1:], np.zeros(reach.shape[:-1] + (1,), bool)], -1)
         src = np.where(nxt, np.minimum(pos + 1, pos[-1]), start)
         alt = np.where(reach, np.take_along_axis(order, src, -1), order)
-        return alt, reach
+        return alt, reach, order
 
     def unsettle(self, v: np.ndarray, lost, name: str | None = None) -> np.ndarray:
         """`v` (a bool or integer result, value `name`) changed where `lost`, so that the
