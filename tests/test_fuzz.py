@@ -1123,6 +1123,118 @@ def test_top_k_of_nans_whose_sign_a_run_changed_is_unstable():
     found = Batch([entry], 0).run("reference", "eager", insts=[0])
     assert not found, [str(f)[:300] for f in found]
 
+
+def test_digamma_next_to_a_pole_is_not_compared():
+    """Seed 424242 (the special functions' first run): digamma(logit(x)) in bfloat16.
+    logit(0.2695) is -0.99700, which rounds to -0.99609 (digamma -256); funcgrad computes
+    logit in bfloat16 steps and gets -1.0, one ulp away, where digamma has a pole (NaN).
+    The oracle's perturbed runs moved the argument by its error bound but never onto the
+    pole itself, so the NaN looked wrong. An argument within a few ulps of a pole of
+    digamma or lgamma now gives "any value"."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    x = np.array([[0.269531, 0.119629, 0.75, 0.875]], np.float32).astype(ml_dtypes.bfloat16)
+    d = Dims()
+    r, n = d.new([1] * 8), d.new([4] * 8)
+    t = Type((r, n), "bfloat16")
+    import funcgrad.scipy.special as fss
+    got = np.asarray(fss.digamma(fss.logit(x)))
+    assert np.isnan(got[0, :2]).all() and np.isfinite(got[0, 2:]).all(), got
+    for name in ("digamma", "lgamma"):
+        ops = [Op("logit", ("x0",), {}, ("a",), (t,)), Op(name, ("a",), {}, ("b",), (t,))]
+        prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], ops, ["b"], d,
+                       "bfloat16", types={"x0": t, "a": t, "b": t})
+        entry = Entry(prog, Stack((), None, None), 0)
+        for seed in range(3):
+            ve = build_case(entry, 0, seed).expect[0]
+            assert not ve.stable[0, :2].any(), (name, ve.value, ve.stable)
+            assert ve.stable[0, 2:].all(), (name, ve.value, ve.stable)
+        found = Batch([entry], 0).run("reference", "eager", insts=[0])
+        assert not found, [str(f)[:300] for f in found]
+
+
+def test_any_of_a_lane_that_may_round_to_zero_is_unstable():
+    """Seed 20261938: any(gelu(x), axis=1) in float16 over a lane of +-6e-8 (and zeros).
+    gelu there is about 3e-8, half the smallest subnormal: the float64 oracle rounds it
+    up to 6e-8, funcgrad's 0.5 * x rounds to 0 first. Each element's error reaches 0, so
+    the lane's any() may be False; the oracle's alternative flipped every such element,
+    which turned the zeros nonzero and kept any() True in every run. Now the alternative
+    is the lane with every such element zero (or, where that is the base run's result,
+    nonzero)."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    x = np.array([[6e-8, -6e-8, 6e-8], [6e-8, 0.0, -0.0], [0.5, -3.0, 1e-4]],
+                 np.float16).T[None]
+    d = Dims()
+    a, b, one = d.new([1] * 8), d.new([3] * 8), d.new([1] * 8)
+    t, to = Type((a, b, b), "float16"), Type((a, one, b), "bool")
+    ops = [Op("gelu", ("x0",), {}, ("g",), (t,)),
+           Op("any", ("g",), {"axis": 1, "keepdims": True}, ("o",), (to,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], ops, ["o"], d,
+                   "float16", types={"x0": t, "g": t, "o": to})
+    entry = Entry(prog, Stack((), None, None), 0)
+    for seed in range(3):
+        ve = build_case(entry, 0, seed).expect[0]
+        assert ve.stable.tolist() == [[[False, False, True]]], ve.stable
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
+
+
+def test_power_of_a_negative_base_with_a_float_exponent_is_singular():
+    """Seed 20261938: grad of (-2) ** (0 * x). The exponent's derivative x ** y * log(x)
+    is NaN at a negative base (JAX's too), and the chain rule's NaN * 0 stays NaN, where
+    the central difference through an exponent that does not move is 0.0."""
+    from fuzz.check import Entry, Stack
+    from fuzz.program import Lit, Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    t = Type((d.new([3] * 8),), "float32")
+    mul = {"spell": "{0} * {1}", "cdt": "float32"}
+    ops = [Op("multiply", (Lit(0.0), "x0"), mul, ("e",), (t,)),
+           Op("power", (Lit(-2), "e"), {"spell": "{0} ** {1}", "cdt": "float32"}, ("o",),
+              (t,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0,
+                                     value=np.array([0.5, -1.0, 2.0], np.float32))],
+                   ops, ["o"], d, "float32", types={"x0": t, "e": t, "o": t})
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    g = fg.grad(lambda v: fnp.sum((-2) ** (0.0 * v)))(np.ones(3, np.float32))
+    assert np.isnan(np.asarray(g)).all()
+    entry = Entry(prog, Stack((), None, "grad"), 0)
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
+
+
+def test_jvp_through_a_saturated_tanh_has_the_entering_tangents_floor():
+    """Seed 20261938: the tangent of arccos(0.875 * tanh(tan(x))) at x = 1.697864 in
+    float32. tan(x) = -7.83, tanh of it is -0.9999997 in float32, and 1 - tanh^2 =
+    5.96e-7 is 6% below sech^2 (JAX computes it the same way); tan's slope of 62 enters
+    it, and the output's tangent was 10% off, past the floor of 16 ulps per unit of
+    direction. The floor now scales with the largest tangent entering a tanh, sigmoid,
+    GRU or LSTM."""
+    from fuzz.check import Entry, Stack
+    from fuzz.program import Lit, Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    t = Type((d.new([2] * 8),), "float32")
+    mul = {"spell": "{0} * {1}", "cdt": "float32"}
+    ops = [Op("tan", ("x0",), {}, ("a",), (t,)), Op("tanh", ("a",), {}, ("b",), (t,)),
+           Op("multiply", ("b", Lit(0.875)), mul, ("c",), (t,)),
+           Op("arccos", ("c",), {}, ("o",), (t,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0,
+                                     value=np.array([1.697864, 1.6977], np.float32))],
+                   ops, ["o"], d, "float32", types={"x0": t, "a": t, "b": t, "c": t, "o": t})
+    for seed in range(4):
+        entry = Entry(prog, Stack((), None, "jvp"), seed)
+        found = Batch([entry], 0).run("reference", "eager", insts=[0])
+        assert not found, [str(f)[:300] for f in found]
+
 def test_logistic_below_the_normal_range_is_a_subnormal():
     """Seed 20261933 (long run): silu(log1p(x) * -17) at -710.74 in float64. SciPy's expit,
     the oracle's logistic until then, is 1 / (1 + exp(710.74)) = 0 there, so silu's expected

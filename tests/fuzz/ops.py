@@ -102,11 +102,23 @@ def _out_zero(args, outs):
     return bool(np.any(np.asarray(outs[0]) == 0))
 
 
+def _power_singular(args, outs):
+    """x ** y at x = 0, or at x < 0 with a float array exponent: the exponent's derivative,
+    x ** y * log(x), is NaN there (JAX's too), where a central difference through an
+    exponent that does not move (0 * x) is 0; seed 20261938: (-2) ** (0 * x)."""
+    x, y = np.asarray(args[0]), args[1]
+    if x.dtype.kind != "f" and not isinstance(args[0], (int, float)):
+        return False
+    if np.any(x == 0):
+        return True
+    return isinstance(y, np.ndarray) and y.dtype.kind == "f" and bool(np.any(x < 0))
+
+
 SINGULAR = {"sqrt": _arg0_at(0.0), "rsqrt": _arg0_at(0.0), "cbrt": _arg0_at(0.0),
             "arcsin": _arg0_at(1.0, -1.0), "arccos": _arg0_at(1.0, -1.0),
             "arccosh": _arg0_at(1.0), "arctanh": _arg0_at(1.0, -1.0),
             "log": _arg0_at(0.0), "log2": _arg0_at(0.0), "log10": _arg0_at(0.0),
-            "log1p": _arg0_at(-1.0), "power": _arg0_at(0.0), "hypot": _both_zero,
+            "log1p": _arg0_at(-1.0), "power": _power_singular, "hypot": _both_zero,
             "arctan2": _both_zero, "std": _out_zero, "nanstd": _out_zero}
 
 
@@ -219,11 +231,11 @@ def pick_partner(b: Builder, x: str, dtypes, allow_lit=True, lit=None):
 _INT_POLICY = {"abs": "keep", "negative": "keep", "sign": "keep", "square": "keep",
                "floor": "keep", "ceil": "keep", "trunc": "keep"}
 _FLOAT_ONLY = {"rsqrt", "erf", "erfc", "sigmoid", "softplus", "relu", "gelu", "silu",
-               "log_sigmoid", "rint", "round"}
+               "log_sigmoid", "rint", "round", "lgamma", "erf_inv", "bessel_i0e"}
 
 
 def _float_unary(name, src, ref, domain=None, ulps=4.0, grad_ok=True, weight=2, ints=True,
-                 out_bool=False, exact=False):
+                 out_bool=False, exact=False, err_fn=None):
     policy = _INT_POLICY.get(name, "float")
     ints = ints and name not in _FLOAT_ONLY
 
@@ -267,6 +279,8 @@ def _float_unary(name, src, ref, domain=None, ulps=4.0, grad_ok=True, weight=2, 
     # cancels for negative x.
     err = None if ulps >= 0 else (lambda a, out, op, t, ctx: -ulps * EPS[t.dtype] *
                                   (np.abs(out) + _abs(a[0]) + 1.0))
+    if err_fn is not None:
+        err = err_fn
     if name in _PERIODIC:
         err = _periodic_err(err, abs(ulps))
     ELEMENTWISE_OPS.add(name)
@@ -322,6 +336,9 @@ def adapt(b: Builder, x: str, domain: str) -> str:
         return emit_binary(b, "add", sq, Lit({"pos": 0.25, "ge1": 1.25, "nonzero": 0.5}[domain]))
     if domain == "unit":      # (-1, 1)
         return emit_binary(b, "multiply", emit_unary(b, "tanh", x), Lit(0.875))
+    if domain == "prob":      # (0, 1): [0.0625, 0.9375]
+        half = emit_binary(b, "multiply", emit_unary(b, "tanh", x), Lit(0.4375))
+        return emit_binary(b, "add", half, Lit(0.5))
     raise ValueError(domain)
 
 
@@ -419,6 +436,75 @@ _UNARY = [
 
 for _name, _src, _ref, _dom, _ulps, _g in _UNARY:
     _float_unary(_name, _src, _ref, _dom, _ulps, _g)
+
+
+
+# Special functions (scipy.special and their lax spellings), against SciPy in float64.
+
+def _near_pole(a, op, ctx, dtype: str, ulps: float = 4.0) -> np.ndarray:
+    """Where the argument `a[0]` of lgamma / digamma may reach a pole (0, -1, -2, ...):
+    within a few ulps, or within this perturbed run's move of it from the base run's
+    value. An argument that carries upstream rounding may land on the pole itself (+inf
+    for lgamma, NaN for digamma) where the float64 oracle's runs stay finite on either
+    side of it: digamma(logit(x)) at bfloat16 x = 0.2695, whose logit rounds to -0.99609
+    (digamma -256) or, computed in steps, to -1.0 (NaN); seed 424242."""
+    x = np.asarray(a[0], np.float64)
+    reach = ulps * EPS[dtype] * np.maximum(np.abs(x), 1.0)
+    b = ctx.perturb.base.get(op.args[0]) if ctx is not None and ctx.perturb is not None \
+        and isinstance(op.args[0], str) else None
+    with np.errstate(invalid="ignore"):
+        if b is not None and np.shape(b) == x.shape:
+            reach = reach + np.nan_to_num(np.abs(x - np.asarray(b, np.float64)))
+        lo = np.ceil(x - reach)
+        return (lo <= 0) & (lo <= np.floor(x + reach))
+
+
+def _lgamma_err(a, out, op, t, ctx):
+    """lgamma's rounding: a few ulps of the terms it adds. For x < 0 the reflection
+    log(pi / |sin(pi x)|) - lgamma(1 - x) subtracts terms of size |x| log|x|; near its
+    zeros (1, 2, and one between each pair of poles) the result is far smaller than them.
+    Any value next to a pole (_near_pole)."""
+    x = _abs(a[0])
+    with np.errstate(all="ignore"):
+        e = 8 * EPS[t.dtype] * (np.abs(out) + x * (1.0 + np.log1p(x)) + 1.0)
+    return np.where(_near_pole(a, op, ctx, t.dtype), np.nan, e)
+
+
+def _digamma_err(a, out, op, t, ctx):
+    """digamma's rounding: a few ulps of its terms, log(x + 6), the recurrence's sum and,
+    for x < 1/2, the reflection's pi cot(pi x) (exactly reduced), which cancel at its
+    zeros (1.46 and one between each pair of negative poles). Any value next to a pole
+    (_near_pole)."""
+    x = np.asarray(a[0], np.float64)
+    with np.errstate(all="ignore"):
+        r = x - np.round(x)
+        cot = np.where(x < 0.5, np.abs(np.pi * np.cos(np.pi * r) / np.sin(np.pi * r)), 0.0)
+        cot = np.where(np.isfinite(cot), cot, 0.0)
+        e = 16 * EPS[t.dtype] * (np.abs(out) + 2 * np.log(np.abs(x) + 7.0) + 2.0 + cot)
+    return np.where(_near_pole(a, op, ctx, t.dtype), np.nan, e)
+
+
+def _scipy_logit(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return sps.logit(x)
+
+
+_SPECIAL = [
+    # name, source, oracle, domain, ulps (negative: relative to |out| + |x| + 1), err
+    ("lgamma", "lax.lgamma({0})", sps.gammaln, None, 8, _lgamma_err),
+    ("digamma", "fg.scipy.special.digamma({0})", sps.psi, None, 16, _digamma_err),
+    ("erf_inv", "lax.erf_inv({0})", sps.erfinv, "unit", 8, None),
+    ("ndtri", "fg.scipy.special.ndtri({0})", sps.ndtri, "prob", -8, None),
+    ("ndtr", "fg.scipy.special.ndtr({0})", sps.ndtr, None, 8, None),
+    ("log_ndtr", "fg.scipy.special.log_ndtr({0})", sps.log_ndtr, None, 8, None),
+    ("bessel_i0e", "lax.bessel_i0e({0})", sps.i0e, None, 8, None),
+    ("i1e", "fg.scipy.special.i1e({0})", sps.i1e, None, 8, None),
+    ("logit", "fg.scipy.special.logit({0})", _scipy_logit, "prob", -8, None),
+    ("entr", "fg.scipy.special.entr({0})", sps.entr, "pos", 6, None),
+]
+
+for _name, _src, _ref, _dom, _ulps, _err in _SPECIAL:
+    _float_unary(_name, _src, _ref, _dom, _ulps, True, weight=1, err_fn=_err)
 
 for _name, _src, _ref in [("isnan", "fnp.isnan({0})", np.isnan),
                           ("isinf", "fnp.isinf({0})", np.isinf),
@@ -1113,8 +1199,11 @@ def _nonzero_unsettled(r, x, axes, p, op, ctx):
     """count_nonzero / any / all `r` of this perturbed run's float `x`, where an element
     may count either way: one that is lost (Perturb.lost_in) or whose error interval (its
     drift from the base run, or its own error bound: Perturb.err_of) reaches 0. Such a
-    lane takes the result of the base run's elements with those flipped, the alternative
-    an accurate implementation may give. Seed 20261922: the count of a causal-attention
+    lane takes the alternative an accurate implementation may give: the result of the
+    base run's elements with every such element zero or, where that is the base run's
+    result, with every such element nonzero. (Flipping each such element did not change
+    any() of a lane of 6e-8, -0.0, 6e-8, which may be all zero; seed 20261938: float16
+    gelu of +-6e-8, 0 in funcgrad.) Seed 20261922: the count of a causal-attention
     output that is 0 by exact cancellation (p * 1.5 + p * -1.5), where the C backend's
     float32 GEMM leaves an FMA residue of -1.49e-08; the perturbed runs lost the 0, and
     lost_in's unsettle stepped every count of the output towards 0 alike, so argmin of
@@ -1131,10 +1220,13 @@ def _nonzero_unsettled(r, x, axes, p, op, ctx):
     if not reach.any():
         return r
     nz = x0 != 0
-    flipped = np.where(reach, ~nz, nz)
     keep = p["keepdims"]
-    alt = np.count_nonzero(flipped, axis=axes, keepdims=keep) if op.name == "count_nonzero" \
-        else getattr(np, op.name)(flipped, axis=axes, keepdims=keep)
+
+    def f(v):
+        return np.count_nonzero(v, axis=axes, keepdims=keep) if op.name == "count_nonzero" \
+            else getattr(np, op.name)(v, axis=axes, keepdims=keep)
+    base, low = f(nz), f(nz & ~reach)
+    alt = np.where(low != base, low, f(nz | reach))
     return np.where(np.any(reach, axis=axes, keepdims=keep), alt, r).astype(np.asarray(r).dtype)
 
 
