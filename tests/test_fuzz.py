@@ -1235,6 +1235,56 @@ def test_jvp_through_a_saturated_tanh_has_the_entering_tangents_floor():
         found = Batch([entry], 0).run("reference", "eager", insts=[0])
         assert not found, [str(f)[:300] for f in found]
 
+
+def test_finite_difference_runs_take_the_base_runs_branch():
+    """Seed 20261938: a cond on sum(maximum(v * v, v * v + 0.25)) > 0 with v = sort(pad(x,
+    mode='wrap')), whose true branch returns sin(silu(x) ** 2) and whose false branch its
+    cummax. The wrap padding repeats every value, and the finite-difference runs mark a
+    sort's exact ties unchecked with NaN (_ties_undefined): the sum was NaN, NaN > 0 is
+    False, and those runs took the false branch, so the gradient expected was cummax's
+    (-4.45 where funcgrad's, the true branch's, is -0.85). A finite-difference run whose
+    predicate differs from the base run's now leaves the cond's outputs unchecked."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Lit, Op, Program
+    from fuzz.values import Dims, Type
+
+    x = np.array([[-0.3086845], [-0.81647706], [0.59748375], [0.58903885], [-1.10031974],
+                  [-1.3864187], [0.53332961], [0.8614561]], np.float32)
+    d = Dims()
+    n, one, r, c, flat = (d.new([k] * 8) for k in (8, 1, 11, 3, 33))
+    t, tp, tf = Type((n, one), "float32"), Type((r, c), "float32"), Type((flat,), "float32")
+    ts, tb = Type((), "float32"), Type((), "bool")
+    f32 = {"cdt": "float32"}
+    true_b = Program("branch22", [], [], ["o20"], d, "float32", args=[("o20", t), ("o21", tf)],
+                     types={"o20": t, "o21": tf})
+    false_b = Program("branch32", [], [Op("cummax", ("o23",), {"fn": "cummax", "axis": 0,
+                                                                 "reverse": False},
+                                          ("v31",), (t,))],
+                      ["v31"], d, "float32", args=[("o23", t), ("o24", tf)],
+                      types={"o23": t, "o24": tf, "v31": t})
+    ops = [Op("silu", ("x0",), {}, ("v2",), (t,)),
+           Op("pad", ("x0",), {"mode": "wrap", "widths": ((2, 1), (1, 1))}, ("v3",), (tp,)),
+           Op("sort", ("v3",), {"axis": None, "descending": False}, ("v7",), (tf,)),
+           Op("multiply", ("v2", "v2"), {"spell": "{0} * {1}", **f32}, ("v8",), (t,)),
+           Op("sin", ("v8",), {}, ("v11",), (t,)),
+           Op("multiply", ("v7", "v7"), {"spell": "{0} * {1}", **f32}, ("v12",), (tf,)),
+           Op("add", ("v12", Lit(0.25)), {"spell": "{0} + {1}", **f32}, ("v13",), (tf,)),
+           Op("maximum", ("v12", "v13"), {"spell": "fnp.maximum({0}, {1})", **f32}, ("v16",),
+              (tf,)),
+           Op("sum", ("v16",), {"axis": None, "keepdims": False}, ("v18",), (ts,)),
+           Op("greater", ("v18", Lit(0.0)), {"spell": "{0} > {1}", **f32}, ("v19",), (tb,)),
+           Op("cond", ("v19", "v11", "v12"), {"true": true_b, "false": false_b}, ("v33",),
+              (t,))]
+    types = {"x0": t, "v2": t, "v3": tp, "v7": tf, "v8": t, "v11": t, "v12": tf, "v13": tf,
+             "v16": tf, "v18": ts, "v19": tb, "v33": t}
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], ops, ["v33"], d,
+                   "float32", types=types)
+    for deriv in ("grad", "jvp"):
+        entry = Entry(prog, Stack((), None, deriv), 0)
+        build_case(entry, 0, 0)
+        found = Batch([entry], 0).run("reference", "eager", insts=[0])
+        assert not found, [str(f)[:300] for f in found]
+
 def test_logistic_below_the_normal_range_is_a_subnormal():
     """Seed 20261933 (long run): silu(log1p(x) * -17) at -710.74 in float64. SciPy's expit,
     the oracle's logistic until then, is 1 / (1 + exp(710.74)) = 0 there, so silu's expected

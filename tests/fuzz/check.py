@@ -474,8 +474,9 @@ def _batched_inputs(prog: Program, inst: int, vm: dict | None):
 
 
 def _run_oracle(prog: Program, inputs: dict, inst: int, perturb=None, exact=False,
-                envs=None, poison=None):
+                envs=None, poison=None, base=None):
     ctx = Ctx(prog.dims, inst, perturb, exact)
+    ctx.base = base
     if poison:
         ctx.poison = (prog, poison)
     env = {k: to_oracle(v) for k, v in inputs.items()}
@@ -524,7 +525,8 @@ def build_case(e: Entry, inst: int, seed: int) -> Case:
                             (-1.0) ** perturb_seed)
                     if perturb_seed is not None else None)
             outs, nf = _run_oracle(prog, inp, inst, pert, exact, envs,
-                                   poison[bi] if poison is not None else None)
+                                   poison[bi] if poison is not None else None,
+                                   base_envs[bi] if exact and bi < len(base_envs) else None)
             rows.append(outs)
             nonfinite |= nf
         if vm is None or vm["outer"]:

@@ -658,6 +658,9 @@ class Ctx:
         # (program, {name: mask}): its values set to NaN where the mask is set, to see which
         # outputs they reach (check.overflow_reach)
         self.poison: tuple | None = None
+        # a finite-difference run's base run values (top level), for the control flow
+        # decisions it must share with them (ops_control.differs_from_base)
+        self.base: dict | None = None
 
     def round(self, value, t: Type) -> np.ndarray:
         if self.exact and is_float(t.dtype):
