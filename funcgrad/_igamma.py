@@ -18,6 +18,8 @@ its exponent is a difference of large numbers, so float32 results lose digits th
 a = 1000 about 3e-4 relative error, as JAX's)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import dtypes, lax
@@ -45,21 +47,32 @@ def float_operands(name, *xs):
     return (*fnp.broadcast_arrays(*[x.astype(work) for x in xs]), dt)
 
 
-def _parts(a, x):
+def _parts(a, x, skip_negligible=True):
     """Per element: whether the series is used (else the continued fraction), its sum
-    `s` and the sum's derivative in a `ds`, and the log-prefactor a log x - x - lgamma(a).
-    P = exp(lp) s / a on the series, Q = exp(lp) s on the fraction."""
+    `s` and the sum's derivative in a `ds`, and the log-prefactors lp = a log x - x -
+    lgamma(a) and lp1 = lp - log a (see _log_prefactors): P = exp(lp1) s on the series,
+    Q = exp(lp) s on the fraction. `s` is NaN where the loop did not converge, and 0 where
+    the prefactor underflows (with `skip_negligible`; random_gamma_grad, where the
+    prefactor cancels, needs the sums there)."""
     dt = a.dtype
     eps = float(np.finfo(dt).eps) / 2
     big = 1.0 / eps
     series = (x <= 1) | (x <= a)
+    ok = (a > 0) & (x > 0) & fnp.isfinite(a) & fnp.isfinite(x)
+    a1, x1 = fnp.where(ok, a, 1.0), fnp.where(ok, x, 1.0)
+    lp, lp1 = _log_prefactors(a1, x1)
+    # Where the prefactor underflows, so does the result's series or fraction part (the
+    # series sum is below a + 1, the fraction below 1): the loop is skipped and its sum
+    # is 0 (for x = 1e20 the fraction's recurrences overflowed to NaN).
+    log_tiny = math.log(float(np.finfo(dt).smallest_subnormal))
+    gone = (fnp.where(series, lp1 + fnp.log1p(a1), lp) < log_tiny) & skip_negligible
+    live = ok & ~gone
     # (safe operands where an element takes the other branch or is an edge case: its loop
     # must converge, and what it computes is discarded)
-    ok = (a > 0) & (x > 0) & fnp.isfinite(a) & fnp.isfinite(x)
-    a_s = fnp.where(ok & series, a, 1.0)
-    x_s = fnp.where(ok & series, x, 0.5)
-    a_f = fnp.where(ok & ~series, a, 1.0)
-    x_f = fnp.where(ok & ~series, x, 2.0)
+    a_s = fnp.where(live & series, a, 1.0)
+    x_s = fnp.where(live & series, x, 0.5)
+    a_f = fnp.where(live & ~series, a, 1.0)
+    x_f = fnp.where(live & ~series, x, 2.0)
     zero = fnp.zeros_like(a)
 
     # the series: r = a + n, c = prod x / r, s = 1 + sum c; dc, ds their derivatives in a
@@ -67,30 +80,32 @@ def _parts(a, x):
         return (st[0] < MAX_ITERATIONS) & fnp.any(~st[6])
 
     def s_body(st):
-        n, r, c, dc, s, ds, done = st
+        n, r, c, dc, s, ds, done, vdone = st
         r2 = r + 1
         c2 = c * x_s / r2
         dc2 = dc * x_s / r2 - c2 / r2
         s2 = s + c2
         ds2 = ds + dc2
         # (the derivative's terms converge more slowly than the value's: wait for both)
-        conv = (fnp.abs(c2) <= eps * fnp.abs(s2)) & (fnp.abs(dc2) <= eps * fnp.abs(ds2))
+        vconv = fnp.abs(c2) <= eps * fnp.abs(s2)
+        conv = vconv & (fnp.abs(dc2) <= eps * fnp.abs(ds2))
         keep = done
         return (n + 1, fnp.where(keep, r, r2), fnp.where(keep, c, c2),
                 fnp.where(keep, dc, dc2), fnp.where(keep, s, s2), fnp.where(keep, ds, ds2),
-                done | conv)
+                done | conv, vdone | (vconv & ~keep))
 
     one = fnp.ones_like(a)
-    _, _, _, _, s_ser, ds_ser, _ = lax.while_loop(
-        s_cond, _chunked(s_body), (0, a_s, one, zero, one, zero, ~(ok & series)))
+    idle = ~(live & series)
+    _, _, _, _, s_ser, ds_ser, _, conv_ser = lax.while_loop(
+        s_cond, _chunked(s_body), (0, a_s, one, zero, one, zero, idle, idle))
 
     # the continued fraction (Cephes igamc), with the derivatives of its recurrences
     def f_cond(st):
-        return (st[0] < MAX_ITERATIONS) & fnp.any(~st[-1])
+        return (st[0] < MAX_ITERATIONS) & fnp.any(~st[-2])
 
     def f_body(st):
         (n, y, z, c, pkm2, qkm2, pkm1, qkm1, dpkm2, dqkm2, dpkm1, dqkm1, ans, dans,
-         done) = st
+         done, vdone) = st
         c2, y2, z2 = c + 1, y + 1, z + 2
         yc = y2 * c2
         pk = pkm1 * z2 - pkm2 * yc
@@ -102,8 +117,8 @@ def _parts(a, x):
         qs = fnp.where(nz, qk, 1.0)
         r = pk / qs
         dr = (dpk - r * dqk) / qs
-        conv = nz & (fnp.abs(ans - r) <= eps * fnp.abs(r)) & \
-            (fnp.abs(dans - dr) <= eps * fnp.abs(dr))
+        vconv = nz & (fnp.abs(ans - r) <= eps * fnp.abs(r))
+        conv = vconv & (fnp.abs(dans - dr) <= eps * fnp.abs(dr))
         ans2 = fnp.where(nz, r, ans)
         dans2 = fnp.where(nz, dr, dans)
         scale = fnp.where(fnp.abs(pk) > big, eps, 1.0)
@@ -111,20 +126,82 @@ def _parts(a, x):
                dpkm1 * scale, dqkm1 * scale, dpk * scale, dqk * scale, ans2, dans2)
         old = (y, z, c, pkm2, qkm2, pkm1, qkm1, dpkm2, dqkm2, dpkm1, dqkm1, ans, dans)
         return (n + 1,) + tuple(fnp.where(done, o, v) for o, v in zip(old, new)) + \
-            (done | conv,)
+            (done | conv, vdone | (vconv & ~done))
 
     y0 = 1 - a_f
     z0 = x_f + y0 + 1
     init = (0, y0, z0, zero, one, x_f, x_f + 1, z0 * x_f, zero, zero, zero, -x_f,
             (x_f + 1) / (z0 * x_f), -(x_f + 1) / (z0 * x_f) * (-x_f) / (z0 * x_f),
-            ~(ok & ~series))
+            ~(live & ~series), ~(live & ~series))
     out = lax.while_loop(f_cond, _chunked(f_body), init)
-    s_frac, ds_frac = out[-3], out[-2]
-    xs, a1 = fnp.where(ok, x, 1.0), fnp.where(ok, a, 1.0)
-    lp = fnp.where(ok, a1 * fnp.log(xs) - xs - lax.lgamma(a1), 0.0)
+    s_frac, ds_frac, conv_frac = out[-4], out[-3], out[-1]
     s = fnp.where(series, s_ser, s_frac)
     ds = fnp.where(series, ds_ser, ds_frac)
-    return ok, series, s, ds, lp
+    # an element whose value did not converge in MAX_ITERATIONS terms has no answer (a = x
+    # = 1e6 gave 1.31 in float32, 0.477 in float64, for 0.5): NaN, never a wrong number.
+    # (The loops also wait for the derivative, which may not get there where it is ~0.)
+    lost = ok & ~fnp.where(series, conv_ser, conv_frac)
+    s = fnp.where(gone, 0.0, fnp.where(lost, np.nan, s))
+    ds = fnp.where(gone, 0.0, fnp.where(lost, np.nan, ds))
+    return ok, series, s, ds, fnp.where(ok, lp, 0.0), fnp.where(ok, lp1, 0.0)
+
+
+# Stirling's series: lgamma(a) = (a - 1/2) log a - a + log(2 pi) / 2 + corr(a), corr(a) =
+# sum_k B_2k / (2k (2k - 1) a^(2k - 1)), seven terms within 1e-16 from a = 10.
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
+_STIRLING_MIN = 10.0
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _stirling_corr(a):
+    """lgamma(a) less (a - 1/2) log a - a + log(2 pi) / 2, for a >= 10."""
+    inv = 1 / a
+    inv2 = inv * inv
+    acc = _STIRLING[-1]
+    for c in _STIRLING[-2::-1]:
+        acc = acc * inv2 + c
+    return acc * inv
+
+
+def _log1pmx(t):
+    """log(1 + t) - t for |t| <= 1/2, without the cancellation near t = 0: with
+    u = t / (2 + t), log(1 + t) = 2 atanh(u) = 2 (u + u^3/3 + u^5/5 + ...) and
+    t - 2u = t^2 / (2 + t), so log(1 + t) - t = 2 (u^3/3 + u^5/5 + ...) - t^2 / (2 + t);
+    |u| <= 1/3 here, where 18 terms reach 1e-18."""
+    u = t / (2 + t)
+    u2 = u * u
+    acc = fnp.zeros_like(u)
+    for k in range(37, 1, -2):
+        acc = (acc + 1.0 / k) * u2
+    return 2 * u * acc - t * t / (2 + t)
+
+
+def _log_prefactors(a, x):
+    """(log(x^a e^-x / Gamma(a)), log(x^a e^-x / Gamma(a + 1))) for a > 0, x > 0 finite.
+
+    Below a = 10 from lgamma directly (Gamma(a + 1) keeps a subnormal a's prefactor
+    finite: gammainc(1.4e-45, 1) was 0, for 1). From a = 10 from Stirling's series, as
+    a log(x / a) + a - x + log(a) / 2 - log(2 pi) / 2 - corr(a): a log x - x - lgamma(a)
+    is a difference of numbers near a log a which keeps few digits (float32 gammainc(700,
+    700) was 2e-4 off, gammainc(1e4, 1e4) 1e-3)."""
+    small = a < _STIRLING_MIN
+    a_s = fnp.where(small, a, 1.0)
+    base = a_s * fnp.log(x) - x
+    lp_small, lp1_small = base - lax.lgamma(a_s), base - lax.lgamma(a_s + 1)
+    a_l = fnp.where(small, _STIRLING_MIN, a)
+    x_l = fnp.where(small, _STIRLING_MIN, x)
+    log_a = fnp.log(a_l)
+    # a log(x / a) + a - x: a log1pmx((x - a) / a) within a factor 1.5 of a, where the
+    # terms cancel (x - a is exact there), directly further out (where x - a's rounding
+    # would cost log1p(t) its digits: x << a)
+    t = (x_l - a_l) / a_l
+    near = fnp.abs(t) <= 0.5
+    x_far = fnp.where(near, 2 * a_l, x_l)
+    a_log = fnp.where(near, a_l * _log1pmx(fnp.where(near, t, 0.0)),
+                      a_l * fnp.log(x_far / a_l) + (a_l - x_far))
+    core = a_log - _HALF_LOG_2PI - _stirling_corr(a_l)
+    lp_large, lp1_large = core + 0.5 * log_a, core - 0.5 * log_a
+    return fnp.where(small, lp_small, lp_large), fnp.where(small, lp1_small, lp1_large)
 
 
 def _chunked(body):
@@ -138,18 +215,24 @@ def _chunked(body):
 
 @jit
 def _p_impl(a, x):
-    ok, series, s, _, lp = _parts(a, x)
-    e = fnp.exp(lp)
-    p = fnp.where(series, e * s / fnp.where(ok, a, 1.0), 1 - e * s)
+    ok, series, s, _, lp, lp1 = _parts(a, x)
+    p = fnp.where(series, fnp.exp(lp1) * s, 1 - fnp.exp(lp) * s)
+    # (1 < x <= 1.1: 1 - Q from Q's series is closer than the fraction's 1 - Q there)
+    small = ok & ~series & _q_small_a(a, x)
+    p = fnp.where(small, 1 - _q_series(fnp.where(small, a, 0.5), fnp.where(small, x, 0.5)),
+                  p)
     return _edges(a, x, ok, p, lower=True)
 
 
 def _edges(a, x, ok, v, lower):
-    """JAX's values where the iteration does not apply: NaN for a < 0, x < 0, NaN or
-    a = inf; x = 0 gives P = 0, x = inf P = 1; a = 0 gives P = 1 for x > 0."""
-    nan = (a < 0) | (x < 0) | fnp.isnan(a) | fnp.isnan(x) | (a == np.inf) | \
-        ((a == 0) & (x == 0))
-    p_edge = fnp.where(x == 0, 0.0, 1.0)         # x = 0, x = inf, or a = 0 with x > 0
+    """The values where the iteration does not apply: NaN for a < 0, x < 0, NaN, and
+    a = x = 0 or a = x = inf; x = 0 gives P = 0, x = inf P = 1; a = 0 gives P = 1 for
+    x > 0, a = inf P = 0 for finite x (SciPy's limits; JAX's P(inf, x) is NaN from
+    x = 1)."""
+    nan = (a < 0) | (x < 0) | fnp.isnan(a) | fnp.isnan(x) | \
+        ((a == 0) & (x == 0)) | ((a == np.inf) & (x == np.inf))
+    # x = 0 or a = inf: P = 0; x = inf, or a = 0 with x > 0: P = 1
+    p_edge = fnp.where((x == 0) | (a == np.inf), 0.0, 1.0)
     edge = p_edge if lower else 1 - p_edge
     return fnp.where(nan, np.nan, fnp.where(ok, v, edge))
 
@@ -173,15 +256,16 @@ def _dp_da_jvp(primals, tangents):
     return v, d2a * ta + d2ax * tx
 
 
-def _da_terms(a, x):
+def _da_terms(a, x, skip_negligible=True):
     """(ok, series, lp, t): dP/da = exp(lp) t / a on the series and -exp(lp) t on the
-    fraction; the prefactor exp(lp) is left out (it cancels in random_gamma_grad)."""
-    ok, series, s, ds, lp = _parts(a, x)
+    fraction, where exp(lp) / a is exp(lp1); the prefactor is left out of t (it cancels in
+    random_gamma_grad)."""
+    ok, series, s, ds, lp, lp1 = _parts(a, x, skip_negligible)
     a1 = fnp.where(ok, a, 1.0)
     lx = fnp.log(fnp.where(ok, x, 1.0))
     psi = lax.digamma(a1)
     t = fnp.where(series, s * (lx - psi - 1 / a1) + ds, ds + s * (lx - psi))
-    return ok, series, lp, t
+    return ok, series, fnp.where(series, lp1, lp), t
 
 
 @jit
@@ -189,7 +273,7 @@ def _dp_da_impl(a, x):
     """dP/da (zero at the edges)."""
     ok, series, lp, t = _da_terms(a, x)
     e = fnp.exp(lp)
-    return fnp.where(ok, fnp.where(series, e / fnp.where(ok, a, 1.0) * t, -e * t), 0.0)
+    return fnp.where(ok, fnp.where(series, e * t, -e * t), 0.0)
 
 
 def _interior(a, x):
@@ -220,10 +304,68 @@ def _igamma_jvp(primals, tangents):
 
 @jit
 def _q_impl(a, x):
-    ok, series, s, _, lp = _parts(a, x)
-    e = fnp.exp(lp)
-    q = fnp.where(series, 1 - e * s / fnp.where(ok, a, 1.0), e * s)
+    ok, series, s, _, lp, lp1 = _parts(a, x)
+    q = fnp.where(series, 1 - fnp.exp(lp1) * s, fnp.exp(lp) * s)
+    small = ok & _q_small_a(a, x)
+    q = fnp.where(small, _q_series(fnp.where(small, a, 0.5), fnp.where(small, x, 0.5)), q)
     return _edges(a, x, ok, q, lower=False)
+
+
+def _q_small_a(a, x):
+    """Where Q = 1 - P cancels: x <= 1.1 with a small against x (a <= -0.4 / log x up to
+    x = 1/2, a <= 1.1 x above; the bounds SciPy's igamc uses). There P is within O(a) of
+    1, and 1 - P kept only its rounding (gammaincc(1e-7, 1) was -2.4e-7 in float32, for
+    2.2e-8)."""
+    bound = fnp.where(x <= 0.5, -0.4 / fnp.log(fnp.minimum(x, 0.5)), 1.1 * x)
+    return (x <= 1.1) & (a <= bound)
+
+
+# lgamma(1 + a) = -gamma a + sum_k>=2 (-1)^k zeta(k) a^k / k (|a| < 1): 24 terms for |a| <= 0.2
+_EULER_GAMMA = 0.5772156649015329
+_LGAMMA1P_TERMS = 24
+_LGAMMA1P_TAYLOR = 0.2
+_Q_SERIES_TERMS = 20             # x <= 1.1: 1.1^20 / 20! < 3e-18
+
+
+def _zeta_int(k, n=40):
+    """The Riemann zeta function at the integer k >= 2 in Python floats: the first n terms,
+    then the Euler-Maclaurin tail n^(1-k) / (k - 1) - n^-k / 2 + k n^(-k-1) / 12 - k (k+1)
+    (k+2) n^(-k-3) / 720 (below 1e-17 at n = 40)."""
+    head = math.fsum(j ** -k for j in range(1, n))
+    tail = (n ** (1 - k) / (k - 1) + 0.5 * n ** -k + k * n ** (-k - 1) / 12
+            - k * (k + 1) * (k + 2) * n ** (-k - 3) / 720)
+    return head + tail
+
+
+_LGAMMA1P_COEFFS = tuple((-1) ** k * _zeta_int(k) / k for k in range(2, _LGAMMA1P_TERMS + 2))
+
+
+def _lgamma1p(a):
+    """lgamma(1 + a), accurate for small a (1 + a rounds a's low digits away): its Taylor
+    series below |a| = 0.2, lgamma(1 + a) above."""
+    near = fnp.abs(a) <= _LGAMMA1P_TAYLOR
+    an = fnp.where(near, a, 0.0)
+    acc = fnp.zeros_like(an)
+    for c in _LGAMMA1P_COEFFS[::-1]:
+        acc = (acc + c) * an
+    near_v = (acc - _EULER_GAMMA) * an
+    return fnp.where(near, near_v, lax.lgamma(fnp.where(near, 1.0, a) + 1))
+
+
+def _q_series(a, x):
+    """Q(a, x) for small a and x <= 1.1, without forming 1 - P: with the series of the
+    lower incomplete gamma, gamma(a, x) = sum_n>=0 (-x)^n x^a / (n! (a + n)),
+    Q = 1 - x^a / Gamma(a + 1) - x^a / Gamma(a) sum_n>=1 (-x)^n / (n! (a + n)), and the
+    first difference is -expm1(a log x - lgamma(1 + a)) (DLMF 8.7.3). (x^a / Gamma(a) as
+    a x^a / Gamma(a + 1): lgamma(a) ~ -log a carries an absolute rounding error that
+    exp() makes relative.)"""
+    fac = fnp.ones_like(x)
+    total = fnp.zeros_like(x)
+    for n in range(1, _Q_SERIES_TERMS + 1):
+        fac = fac * (-x / n)
+        total = total + fac / (a + n)
+    log_ratio = a * fnp.log(x) - _lgamma1p(a)          # log(x^a / Gamma(a + 1))
+    return -fnp.expm1(log_ratio) - a * fnp.exp(log_ratio) * total
 
 
 @custom_jvp
@@ -269,7 +411,7 @@ def random_gamma_grad(a, x):
 
 @jit
 def _gamma_grad_impl(a, x):
-    ok, series, _, t = _da_terms(a, x)
+    ok, series, _, t = _da_terms(a, x, skip_negligible=False)
     a1, xs = fnp.where(ok, a, 1.0), fnp.where(ok, x, 1.0)
     g = fnp.where(series, -xs / a1 * t, xs * t)
     return fnp.where(ok, g, fnp.where(x == 0, 0.0, np.nan))
