@@ -95,3 +95,45 @@ def test_gammainc_gradients_at_the_new_branches():
             fd_a = (ss.gammaincc(a + h, x) - ss.gammaincc(a - h, x)) / (2 * h)
             fd_x = (ss.gammaincc(a, x + h) - ss.gammaincc(a, x - h)) / (2 * h)
             np.testing.assert_allclose([float(v) for v in g], [fd_a, fd_x], rtol=1e-5)
+
+
+# 3. kl_div: NaN operands gave inf; x / y under- and overflowed
+def test_kl_div_nan_and_extreme_ratios(backend):
+    cells = [(nan, 1.0), (1.0, nan), (0.0, nan), (nan, 0.0), (nan, nan), (inf, nan),
+             (1e-7, 3e38), (1e-30, 1e38), (TINY32, 2.0), (1e20, 1e-30), (1.0, TINY32),
+             (0.5, 0.25), (0.0, 2.0), (-1.0, 2.0), (3.0, 3.0)]
+    _check("kl_div", cells, F32, rtol=2e-6)
+    with fg.config.enable_x64(True):
+        _check("kl_div", cells, F64, rtol=1e-14)
+        # (SciPy's own x / y overflows and underflows here: inf and -inf)
+        got = fs.kl_div(np.array([1e300, 1e-300]), np.array([1e-300, 1e300]))
+        np.testing.assert_allclose(np.asarray(got), [1e300 * 600 * np.log(10) - 1e300, 1e300],
+                                   rtol=1e-14)
+
+
+# 4. rel_entr: x / y under- and overflowed, or kept few digits as a subnormal
+def test_rel_entr_extreme_ratios(backend):
+    cells = [(1e-30, 1e38), (1e-7, 1e38), (1e-7, 3e38), (1e20, 1e-30), (1.0, TINY32),
+             (700.0, TINY32), (TINY32, 2.0), (TINY32, 1e20), (0.5, 0.25), (1.0, 1.0),
+             (0.999, 1.001), (0.0, 1.0), (1.0, 0.0), (nan, 1.0), (1.0, nan)]
+    _check("rel_entr", cells, F32, rtol=2e-6, atol=3e-45)
+    with fg.config.enable_x64(True):
+        _check("rel_entr", cells + [(5e-324, 2.0)], F64, rtol=1e-14, atol=1e-322)
+        # (SciPy's own x / y overflows and underflows here: inf and -inf)
+        got = fs.rel_entr(np.array([1e300, 1e-300]), np.array([1e-300, 1e300]))
+        np.testing.assert_allclose(np.asarray(got), [1e300 * 600 * np.log(10),
+                                                     -1e-300 * 600 * np.log(10)], rtol=1e-14)
+
+
+def test_rel_entr_and_kl_div_gradients_in_both_forms():
+    # log(x / y) where x / y is a normal float, log x - log y elsewhere: d/dx = log(x/y) + 1,
+    # d/dy = -x / y (kl_div: log(x/y) and 1 - x/y), finite in both forms
+    with fg.config.enable_x64(True):
+        for x, y in [(0.5, 0.25), (1e-300, 1e300), (1e300, 1e-300), (2.0, 5e-324)]:
+            gx, gy = fg.grad(fs.rel_entr, argnums=(0, 1))(x, y)
+            np.testing.assert_allclose(float(gx), np.log(x) - np.log(y) + 1, rtol=1e-13)
+            with np.errstate(over="ignore"):
+                want_gy = -np.exp(np.log(x) - np.log(y))        # -inf at y = 5e-324
+            np.testing.assert_allclose(float(gy), want_gy, rtol=1e-13)
+            kx, _ = fg.grad(fs.kl_div, argnums=(0, 1))(x, y)
+            np.testing.assert_allclose(float(kx), np.log(x) - np.log(y), rtol=1e-13)
