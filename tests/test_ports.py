@@ -227,6 +227,10 @@ TOLERANCES = {
     # betaln(1, 1) 9.5e-7); funcgrad's is. Log densities that subtract them are off by that.
     ("distribution_supports", "beta_logpdf_one"): {"atol": 1e-6},
     ("distribution_supports", "poisson_logpmf_rate0"): {"atol": 5e-7},
+    # JAX's poch is gamma(z + m) / gamma(z), inf / inf = NaN from z = 35 in float32; funcgrad's
+    # is finite there (SciPy's values, checked in tests/test_special_edges.py), so the NaN
+    # entries of JAX's result are not compared.
+    ("counting_probabilities", "birthday"): {"skip_jax_nans": True},
 }
 
 # half_precision_ops: bfloat16/float16 elementwise results agree with JAX's to an ulp of the
@@ -265,6 +269,9 @@ def compare(name: str, key: str, actual, entry) -> None:
         np.testing.assert_array_equal(flat, expected, err_msg=where)
         return
     tol = {**DEFAULT_TOL, **TOLERANCES.get((name, key), {})}
+    if tol.get("skip_jax_nans"):
+        keep = ~np.isnan(expected)
+        flat, expected = flat[keep], expected[keep]
     finite = expected[np.isfinite(expected)]
     scale = float(np.abs(finite).max()) if finite.size else 0.0
     rtol, atol = tol["rtol"], max(tol["atol"], tol["atol_scale"] * scale)

@@ -9,6 +9,7 @@ import scipy.special as ss
 
 import funcgrad as fg
 from funcgrad.scipy import special as fs
+from funcgrad.testing import check_grads
 
 F32, F64 = np.float32, np.float64
 inf, nan = np.inf, np.nan
@@ -137,3 +138,82 @@ def test_rel_entr_and_kl_div_gradients_in_both_forms():
             np.testing.assert_allclose(float(gy), want_gy, rtol=1e-13)
             kx, _ = fg.grad(fs.kl_div, argnums=(0, 1))(x, y)
             np.testing.assert_allclose(float(kx), np.log(x) - np.log(y), rtol=1e-13)
+
+
+# 5. betaln and beta: NaN for large arguments, 0 where gammaln(b) - gammaln(a + b) cancels
+BETA_CELLS = [(1e38, 1.5), (1.5, 1e38), (0.0, 1e38), (1.0, 1e20), (2.0, 1e38), (1e38, 3e38),
+              (1e38, 1e38), (1e38, -2.5), (-0.5, 1e20), (1e-7, 1e38), (TINY32, 1e38),
+              (100.0, 1e20), (10.0, 700.0), (30.0, 30.0), (12.5, 10.0), (9.5, 10.5),
+              (0.5, 2.5), (3.0, 4.0), (inf, 1.0), (inf, 0.0), (-1.0, 1.0), (1.0, -1.0),
+              (-100.0, 10.0), (30.0, -104.0), (-2.5, 2.0), (0.5, -2.5), (-0.5, -0.5),
+              (-1.0, 0.5), (-1.0, 3.0), (0.0, 0.0), (nan, 1.0), (-2.5, 1.5)]
+
+
+def test_betaln_large_and_pole_arguments(backend):
+    _check("betaln", BETA_CELLS, F32, rtol=2e-6, atol=2e-6)
+    with fg.config.enable_x64(True):
+        _check("betaln", BETA_CELLS + [(1.0, 1e300), (1e-300, 1e200)], F64, rtol=1e-13,
+               atol=1e-14)
+        # B(a, a) ~ sqrt(2 pi) a^(2a - 1) / (2a)^(2a - 1/2) (SciPy's lgam difference is
+        # 1.7e-13 off here)
+        a = 1e300
+        np.testing.assert_allclose(float(fs.betaln(a, a)),
+                                   -2 * a * np.log(2) + 0.5 * np.log(np.pi / a), rtol=1e-15)
+
+
+def test_beta_large_and_pole_arguments(backend):
+    cells = [c for c in BETA_CELLS if c != (0.0, 0.0)] + [(-100.0, 2.0), (2.0, inf),
+                                                          (inf, 10.0), (700.0, inf)]
+    _check("beta", cells, F32, rtol=1e-5)
+    with fg.config.enable_x64(True):
+        # (SciPy's exp(lgam(10) + lgam(700) - lgam(710)) is 1.1e-12 off at (10, 700): mpmath
+        # gives 1.2050058460734381e-23)
+        _check("beta", [c for c in cells if c != (10.0, 700.0)], F64, rtol=1e-12)
+        np.testing.assert_allclose(float(fs.beta(10.0, 700.0)), 1.2050058460734381e-23,
+                                   rtol=1e-14)
+
+
+def test_betaln_gradients_in_each_branch():
+    # d betaln / da = digamma(a) - digamma(a + b), in the Stirling, one-large and plain
+    # branches, and no NaN from the branches not taken
+    with fg.config.enable_x64(True):
+        for a, b in [(1.5, 1e6), (1e6, 1.5), (30.0, 50.0), (0.5, 2.5), (-0.5, 20.0),
+                     (2.0, 1e20)]:
+            ga, gb = fg.grad(fs.betaln, argnums=(0, 1))(a, b)
+            # (the digamma difference itself keeps ~1e-15 absolute)
+            np.testing.assert_allclose(float(ga), ss.digamma(a) - ss.digamma(a + b),
+                                       rtol=1e-9, atol=1e-14)
+            np.testing.assert_allclose(float(gb), ss.digamma(b) - ss.digamma(a + b),
+                                       rtol=1e-9, atol=1e-14)
+        check_grads(fs.betaln, (3.0, 40.0), order=2, modes=("fwd", "rev"))
+        check_grads(fs.beta, (2.5, 12.0), order=1, modes=("rev",))
+
+
+# 10. the NaN cells with clear limits: poch, comb, zeta
+def test_poch_large_and_pole_arguments(backend):
+    cells = [(100.0, 2.5), (30.0, 10.0), (1e38, -1.0), (1e20, 0.5), (700.0, -2.5),
+             (88.8, 10.0), (inf, -1.0), (inf, 0.0), (inf, 2.0), (0.0, 2.0), (-1.0, 0.5),
+             (-1.0, 1.0), (-1.0, -1.0), (-100.0, 10.0), (-104.0, 2.0), (0.0, -1.0),
+             (TINY32, TINY32), (3.0, 2.0), (10.0, -9.5), (0.5, -2.5), (2.5, -2.5)]
+    _check("poch", cells, F32, rtol=1e-5)
+    # z a pole, m not an integer: 0, also where z + m rounds back to the pole
+    np.testing.assert_array_equal(np.asarray(fs.poch(F32(-1.0), np.array([1e-30, 0.5], F32))),
+                                  [0.0, 0.0])
+    with fg.config.enable_x64(True):
+        _check("poch", cells + [(1e300, 1.0)], F64, rtol=1e-12)
+        check_grads(fs.poch, (12.0, 2.5), order=1, modes=("rev",))
+        g = fg.grad(fs.poch)(30.0, 2.5)     # d/dz = poch (digamma(z + m) - digamma(z))
+        np.testing.assert_allclose(float(g), ss.poch(30.0, 2.5) * (ss.digamma(32.5)
+                                                                   - ss.digamma(30.0)),
+                                   rtol=1e-10)
+
+
+def test_comb_large_arguments(backend):
+    cells = [(inf, 0.0), (1e38, 0.0), (1e38, 1.0), (1e38, 1e38), (1e38, 0.5), (3e38, 1e-7),
+             (700.0, 0.5), (5.0, 2.0), (30.0, 12.0), (10.0, 11.0), (4.0, 4.0)]
+    _check("comb", cells, F32, rtol=1e-5)
+    with fg.config.enable_x64(True):
+        _check("comb", cells + [(1e300, 1.0), (1e300, 1e300)], F64, rtol=1e-12)
+        g = fg.grad(fs.comb, argnums=1)(40.0, 12.5)   # d/dk: digamma(N-k+1) - digamma(k+1)
+        want = ss.comb(40.0, 12.5) * (ss.digamma(28.5) - ss.digamma(13.5))
+        np.testing.assert_allclose(float(g), want, rtol=1e-10)

@@ -94,10 +94,114 @@ def gamma(x):
     return fnp.where(x == 0, 1 / x, out)          # +inf at +0, -inf at -0 (as SciPy)
 
 
+# Stirling's series: gammaln(x) = (x - 1/2) log x - x + log(2 pi) / 2 + corr(x) with
+# corr(x) = sum_k B_2k / (2k (2k - 1) x^(2k - 1)); seven terms are within 1e-16 from x = 10.
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
+_STIRLING_MIN = 10.0
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _stirling_corr(x):
+    """gammaln(x) less its Stirling approximation (x - 1/2) log x - x + log(2 pi) / 2, for
+    x >= 10 (0 at x = inf)."""
+    inv = 1 / x
+    inv2 = inv * inv
+    acc = _STIRLING[-1]
+    for c in _STIRLING[-2::-1]:
+        acc = acc * inv2 + c
+    return acc * inv
+
+
+def _gammaln_diff(x, d):
+    """gammaln(x + d) - gammaln(x) for x >= 10 and x + d >= 10 (x = inf allowed).
+
+    The two gammalns grow like x log x while their difference is about d log x, so
+    subtracting them keeps only the digits left over (gammaln(1e20 + 1) - gammaln(1e20)
+    was 0 in float32; gammaln itself overflows float32 from 4e36). Stirling's series gives
+    the difference directly: (x + d - 1/2) log1p(d / x) + d (log x - 1) + corr(x + d) -
+    corr(x), the first product split so that x + d is never multiplied (it may overflow).
+    At x = inf: 0 for d = 0, else +-inf with the sign of d."""
+    fin = x < np.inf
+    xs = fnp.where(fin, x, _STIRLING_MIN)
+    ds = fnp.where(fin, d, 0.0)
+    l1p = fnp.log1p(ds / xs)
+    out = (xs * l1p + (ds - 0.5) * l1p + ds * (fnp.log(xs) - 1)
+           + _stirling_corr(xs + ds) - _stirling_corr(xs))
+    at_inf = fnp.where(d == 0, 0.0, fnp.where(d > 0, np.inf, -np.inf)).astype(x.dtype)
+    return fnp.where(fin, out, at_inf)
+
+
+def _gamma_pole(x):
+    """Whether x is a pole of Gamma: 0 or a negative integer (-inf included)."""
+    return (x <= 0) & (x == fnp.floor(x))
+
+
+def _is_odd(n):
+    """Whether the integer-valued float n is odd."""
+    return fnp.mod(n, 2.0) == 1
+
+
+def _betaln_stirling(big, small):
+    """log B(small, big) for big >= small >= 10 from Stirling's series for all three
+    gammalns: small log(small / big) - log(small) / 2 - (big + small - 1/2) log1p(small /
+    big) + log(2 pi) / 2 + corr(small) + corr(big) - corr(big + small). No term overflows
+    where the result does not (betaln(1e38, 3e38) = -2.2e38 in float32, whose gammalns
+    are inf), and none cancels catastrophically."""
+    r = small / big
+    l1p = fnp.log1p(r)
+    return (small * fnp.log(r) - 0.5 * fnp.log(small) - big * l1p - (small - 0.5) * l1p
+            + _HALF_LOG_2PI + _stirling_corr(small) + _stirling_corr(big)
+            - _stirling_corr(big + small))
+
+
+def _betaln_parts(a, b):
+    """(log|B(a, b)|, sign of B(a, b)) for real a, b (SciPy's betaln and beta).
+
+    - Where one of a, b is a pole of Gamma and the other a positive integer n with
+      1 - pole - n >= 1, Gamma(pole) / Gamma(pole + n) is a ratio of two poles with a
+      finite limit: B(pole, n) = (-1)^n B(1 - pole - n, n) (the reflection formula on both
+      Gammas; betaln(-1, 1) = 0, beta(-1, 1) = -1). Other poles give +inf.
+    - Both >= 10: _betaln_stirling.
+    - max >= 10 and a + b >= 10: gammaln(min) - _gammaln_diff(max, min) (gammaln(max) -
+      gammaln(max + min) is where the naive sum loses everything: betaln(1, 1e20) was 0).
+    - Otherwise the sum gammaln(a) + gammaln(b) - gammaln(a + b), whose terms are small.
+    Each branch sees safe operands where it is not taken, so its derivatives stay finite.
+    """
+    pole_a, pole_b = _gamma_pole(a), _gamma_pole(b)
+    swap = pole_b & ~pole_a
+    p, q = fnp.where(swap, b, a), fnp.where(swap, a, b)    # p: the pole, if either is one
+    ratio = (pole_a | pole_b) & (q > 0) & (q == fnp.floor(q)) & (1 - p - q >= 1)
+    a = fnp.where(ratio, 1 - p - q, a)
+    b = fnp.where(ratio, q, b)
+    pole = (pole_a | pole_b) & ~ratio & ~fnp.isnan(q)
+
+    big, small = fnp.maximum(a, b), fnp.minimum(a, b)
+    both_big = (small >= _STIRLING_MIN) & (big < np.inf)    # (big = inf: _gammaln_diff's)
+    one_big = ~both_big & (big >= _STIRLING_MIN) & (big + small >= _STIRLING_MIN)
+    plain = ~(both_big | one_big)
+    ten = fnp.full_like(a, _STIRLING_MIN)
+    v_both = _betaln_stirling(fnp.where(both_big, big, ten), fnp.where(both_big, small, ten))
+    s1 = fnp.where(one_big, small, 1.0)
+    v_one = gammaln(s1) - _gammaln_diff(fnp.where(one_big, big, ten), s1)
+    a0, b0 = fnp.where(plain, a, 1.0), fnp.where(plain, b, 1.0)
+    v_plain = gammaln(a0) + gammaln(b0) - gammaln(a0 + b0)
+    out = fnp.where(both_big, v_both, fnp.where(one_big, v_one, v_plain))
+    out = fnp.where(pole, np.inf, out).astype(a.dtype)
+
+    # the sign: Gamma(a + b) at a pole makes B zero, signed by Gamma(a) Gamma(b)
+    sgn_ab = fnp.where(_gamma_pole(a + b), 1.0, gammasgn(a + b))
+    sign = gammasgn(a) * gammasgn(b) * sgn_ab
+    sign = fnp.where(ratio, fnp.where(_is_odd(q), -1.0, 1.0), sign)
+    sign = fnp.where(pole, 1.0, sign).astype(a.dtype)
+    return out, sign
+
+
 def betaln(a, b):
-    """log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)."""
+    """log|B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b), from Stirling's series
+    where an argument is 10 or more (accurate for large and very unequal arguments), with
+    SciPy's values at the poles of Gamma (see _betaln_parts)."""
     a, b = _float(a, b)
-    return gammaln(a) + gammaln(b) - gammaln(a + b)
+    return _betaln_parts(a, b)[0]
 
 
 def _real(name, *xs):
@@ -129,16 +233,41 @@ def loggamma(x):
 
 def beta(a, b):
     """The Beta function B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b): exp(betaln(a, b))
-    with the sign of the three Gammas (negative arguments allowed, as JAX)."""
+    with the sign of the three Gammas (negative arguments allowed; 0 where only a + b is
+    a pole, SciPy's limits where a pole of Gamma(a) or Gamma(b) meets one of
+    Gamma(a + b))."""
     a, b = _real("beta", a, b)
-    sign = gammasgn(a) * gammasgn(b) * gammasgn(a + b)
-    return sign * fnp.exp(betaln(a, b))
+    out, sign = _betaln_parts(a, b)
+    return sign * fnp.exp(out)
 
 
 def poch(z, m):
-    """The rising factorial (z)_m = Gamma(z + m) / Gamma(z); 1 where m == 0 (as JAX)."""
+    """The rising factorial (z)_m = Gamma(z + m) / Gamma(z) (SciPy's values): 1 where
+    m == 0; 0 where only z is a pole of Gamma, inf where only z + m is; where both are
+    (m an integer), the limit (-1)^m (1 - z - m)_m (the reflection formula: poch(-1, 1) =
+    -1). Elsewhere sign * exp(gammaln(z + m) - gammaln(z)), the difference from Stirling's
+    series where z and z + m are 10 or more (gamma(z + m) / gamma(z) was inf / inf = NaN
+    from z = 35 in float32)."""
     z, m = _real("poch", z, m)
-    return fnp.where(m == 0, fnp.ones_like(z), gamma(z + m) / gamma(z))
+    w = z + m
+    pole_z = _gamma_pole(z) & fnp.isfinite(z)
+    pole_w = _gamma_pole(w) & fnp.isfinite(w)
+    # (both poles only for an integer m: z + m rounds to z in poch(-1, 1e-30), which is 0)
+    both = pole_z & pole_w & (m == fnp.floor(m))
+    zero = pole_z & ~both
+    infinite = pole_w & ~pole_z
+    z = fnp.where(both, 1 - w, z)
+    w = z + m
+    big = (z >= _STIRLING_MIN) & (w >= _STIRLING_MIN)
+    zb = fnp.where(big, z, _STIRLING_MIN)
+    mb = fnp.where(big, m, 0.0)
+    zs = fnp.where(big, 1.0, z)
+    ms = fnp.where(big, 0.0, m)
+    log_ratio = fnp.where(big, _gammaln_diff(zb, mb), gammaln(zs + ms) - gammaln(zs))
+    sign = fnp.where(both, fnp.where(_is_odd(m), -1.0, 1.0), gammasgn(w) * gammasgn(z))
+    out = sign * fnp.exp(log_ratio)
+    out = fnp.where(zero, 0.0, fnp.where(infinite, np.inf, out))
+    return fnp.where(m == 0, 1.0, out).astype(z.dtype)
 
 
 def _boxcox(name, log_x, lmbda):
@@ -172,7 +301,18 @@ def comb(N, k, *, repetition=False):
     inside = (N >= 0) & (k >= 0) & (k <= N)
     n_safe = fnp.where(inside, N, fnp.zeros_like(N))
     k_safe = fnp.where(inside, k, fnp.zeros_like(k))
-    out = fnp.exp(gammaln(n_safe + 1) - gammaln(k_safe + 1) - gammaln(n_safe - k_safe + 1))
+    # comb(N, k) = comb(N, N - k): with k the smaller, gammaln(N + 1) - gammaln(N - k + 1)
+    # is a gammaln difference at a large argument (Stirling's, see _gammaln_diff) wherever
+    # N - k + 1 >= 10; as three gammalns, comb(1e38, 1) was inf - inf = NaN in float32.
+    k_safe = fnp.minimum(k_safe, n_safe - k_safe)
+    rest = n_safe - k_safe + 1
+    big = rest >= _STIRLING_MIN
+    rb = fnp.where(big, rest, _STIRLING_MIN)
+    kb = fnp.where(big, k_safe, 0.0)
+    rs = fnp.where(big, 1.0, rest)
+    ks = fnp.where(big, 0.0, k_safe)
+    log_num = fnp.where(big, _gammaln_diff(rb, kb), gammaln(rs + ks) - gammaln(rs))
+    out = fnp.exp(log_num - gammaln(k_safe + 1))
     return fnp.where(inside, out, fnp.zeros_like(out))
 
 
