@@ -189,6 +189,30 @@ def test_betaln_gradients_in_each_branch():
         check_grads(fs.beta, (2.5, 12.0), order=1, modes=("rev",))
 
 
+# 6. boxcox / boxcox1p: a subnormal lambda, and x**lambda overflowing before the division
+def test_boxcox_tiny_and_huge_lambda(backend):
+    cells = [(2.0, TINY32), (0.5, TINY32), (1e38, TINY32), (1e-30, TINY32), (2.0, -TINY32),
+             (2.0, 0.0), (0.0, 0.0), (1.0, 5.0), (2.5, 100.0), (0.5, -120.0), (2.0, 0.5),
+             (2.0, 1e-7), (-1.0, 0.5)]
+    _check("boxcox", cells, F32, rtol=1e-5)     # (exp of lmbda log x ~ 83 in float32)
+    _check("boxcox1p", [(x - 1.0, lm) for x, lm in cells if x != 1e38], F32, rtol=1e-5)
+    with fg.config.enable_x64(True):
+        _check("boxcox", cells + [(2.0, 5e-324), (2.5, 700.0)], F64, rtol=1e-13)
+
+
+def test_boxcox_derivatives_near_lambda_zero():
+    # d/dlambda at lambda -> 0 is log(x)^2 / 2, d/dx 1/x: the small-lambda branch keeps them
+    with fg.config.enable_x64(True):
+        for lm in (0.0, 5e-324, 1e-310, 1e-3):
+            gx, gl = fg.grad(fs.boxcox, argnums=(0, 1))(2.0, lm)
+            np.testing.assert_allclose(float(gl), np.log(2.0) ** 2 / 2, rtol=2e-3)
+            np.testing.assert_allclose(float(gx), 2.0 ** (lm - 1), rtol=1e-12)
+        gx, gl = fg.grad(fs.boxcox, argnums=(0, 1))(2.5, 700.0)
+        want = (2.5 ** 700 * np.log(2.5) * 700 - (2.5 ** 700 - 1)) / 700 ** 2
+        np.testing.assert_allclose(float(gl), want, rtol=1e-12)
+        np.testing.assert_allclose(float(gx), 2.5 ** 699, rtol=1e-12)
+
+
 # 10. the NaN cells with clear limits: poch, comb, zeta
 def test_poch_large_and_pole_arguments(backend):
     cells = [(100.0, 2.5), (30.0, 10.0), (1e38, -1.0), (1e20, 0.5), (700.0, -2.5),

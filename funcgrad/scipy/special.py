@@ -270,24 +270,43 @@ def poch(z, m):
     return fnp.where(m == 0, 1.0, out).astype(z.dtype)
 
 
-def _boxcox(name, log_x, lmbda):
-    zero = lmbda == 0
-    lam = fnp.where(zero, fnp.ones_like(lmbda), lmbda)
-    return fnp.where(zero, log_x, fnp.expm1(lam * log_x) / lam)
+def _boxcox(log_x, lmbda):
+    """(x**lmbda - 1) / lmbda from log_x = log(x), as expm1(lmbda log_x) / lmbda except:
+    - where |lmbda log_x| is below the smallest normal float (lmbda == 0, x == 1, or
+      lmbda subnormal), log_x + lmbda log_x**2 / 2: the product has lost its digits as a
+      subnormal (boxcox(2, 1.4e-45) was 1.0, not log 2), and the second term (zero in
+      value) keeps the derivative in lmbda, log_x**2 / 2;
+    - where lmbda log_x > log(max float), sign(lmbda) exp(lmbda log_x - log|lmbda|): x**lmbda
+      overflows before the division brings it back (boxcox(2.5, 100) = 6.2e37 in float32,
+      was inf)."""
+    fi = np.finfo(lmbda.dtype)
+    y = lmbda * log_x
+    tiny = (lmbda == 0) | (fnp.abs(y) < float(fi.tiny))
+    huge = y > math.log(float(fi.max))
+    mid = ~(tiny | huge)
+    lam_t = fnp.where(tiny, lmbda, 0.0)
+    log_t = fnp.where(tiny & fnp.isfinite(log_x), log_x, 0.0)
+    small_v = log_x + lam_t * (log_t * log_t * 0.5)
+    lam_h = fnp.where(huge, lmbda, 1.0)
+    huge_v = fnp.sign(lam_h) * fnp.exp(fnp.where(huge, y, 0.0) - fnp.log(fnp.abs(lam_h)))
+    lam_m = fnp.where(mid, lmbda, 1.0)
+    mid_v = fnp.expm1(lam_m * fnp.where(mid, log_x, 0.0)) / lam_m
+    return fnp.where(tiny, small_v, fnp.where(huge, huge_v, mid_v))
 
 
 def boxcox(x, lmbda):
     """The Box-Cox transform (x**lmbda - 1) / lmbda, log(x) for lmbda == 0, computed as
-    expm1(lmbda * log(x)) / lmbda (accurate for small lmbda; SciPy's and JAX's)."""
+    expm1(lmbda * log(x)) / lmbda (accurate for small lmbda; SciPy's and JAX's; see
+    _boxcox for the tiny and huge products)."""
     x, lmbda = _real("boxcox", x, lmbda)
-    return _boxcox("boxcox", fnp.log(x), lmbda)
+    return _boxcox(fnp.log(x), lmbda)
 
 
 def boxcox1p(x, lmbda):
     """The Box-Cox transform of 1 + x: expm1(lmbda * log1p(x)) / lmbda, log1p(x) for
     lmbda == 0."""
     x, lmbda = _real("boxcox1p", x, lmbda)
-    return _boxcox("boxcox1p", fnp.log1p(x), lmbda)
+    return _boxcox(fnp.log1p(x), lmbda)
 
 
 def comb(N, k, *, repetition=False):
