@@ -8,6 +8,7 @@ import numpy as np
 import scipy.special as ss
 
 import funcgrad as fg
+import funcgrad.numpy as fnp
 from funcgrad.scipy import special as fs
 from funcgrad.testing import check_grads
 
@@ -211,6 +212,23 @@ def test_boxcox_derivatives_near_lambda_zero():
         want = (2.5 ** 700 * np.log(2.5) * 700 - (2.5 ** 700 - 1)) / 700 ** 2
         np.testing.assert_allclose(float(gl), want, rtol=1e-12)
         np.testing.assert_allclose(float(gx), 2.5 ** 699, rtol=1e-12)
+
+
+# 7. i0 and i1: exp(|x|) overflowed before the product with i0e
+def test_i0_i1_do_not_overflow_early(backend):
+    cells = [(88.8,), (-88.8,), (89.0,), (50.0,), (3.0,), (0.0,), (-3.0,)]
+    _check("i0", cells, F32, rtol=2e-6)
+    _check("i1", cells, F32, rtol=2e-6)
+    g = fg.grad(fs.i0)(F32(88.0))             # I0' = I1
+    np.testing.assert_allclose(float(g), ss.i1(88.0), rtol=2e-5)
+
+
+# 8. numpy's i0: 2 pi x overflowed float32 (NaN at 1e38, for inf)
+def test_numpy_i0_at_huge_arguments(backend):
+    x = np.array([1e38, -3e38, 3.4e38, 88.8, 5.0], F32)
+    want = np.array([inf, inf, inf, ss.i0(F64(F32(88.8))), ss.i0(5.0)])
+    for got in _run(fnp.i0, [x], F32):
+        np.testing.assert_allclose(got, want, rtol=2e-6)
 
 
 # 10. the NaN cells with clear limits: poch, comb, zeta

@@ -477,7 +477,8 @@ def _bessel_i0(x):
     acc = _fnp.zeros_like(z) + _ASYMPTOTIC_I0[-1]
     for c in _ASYMPTOTIC_I0[-2::-1]:
         acc = acc * z + c
-    asym = acc / _fnp.sqrt(2 * math.pi * xl)
+    # (sqrt(2 pi) sqrt(x): 2 pi x overflows float32 from x = 5.4e37, and i0(1e38) was NaN)
+    asym = acc / (math.sqrt(2 * math.pi) * _fnp.sqrt(xl))
     # e^x split in two factors so that e^(x/2) * (e^(x/2) * s) stays finite where it can.
     half = _fnp.exp(xl * 0.5)
     return _fnp.where(small, series, half * (half * asym))
