@@ -231,6 +231,15 @@ def test_numpy_i0_at_huge_arguments(backend):
         np.testing.assert_allclose(got, want, rtol=2e-6)
 
 
+# 9. numpy's lcm: the product wraps in the dtype, as NumPy's and JAX's
+def test_numpy_lcm_wraps_as_numpy(backend):
+    for dt, a, b in [(np.int32, [2, -2, 0, 12, 46341], [2147483647, 3, 0, 18, 46349]),
+                     (np.int8, [-128, -128, 100], [1, 3, 3]), (np.uint8, [200], [3])]:
+        a, b = np.array(a, dt), np.array(b, dt)
+        for got in (fnp.lcm(a, b), fg.jit(fnp.lcm)(a, b)):
+            np.testing.assert_array_equal(np.asarray(got), np.lcm(a, b))
+
+
 # 10. the NaN cells with clear limits: poch, comb, zeta
 def test_poch_large_and_pole_arguments(backend):
     cells = [(100.0, 2.5), (30.0, 10.0), (1e38, -1.0), (1e20, 0.5), (700.0, -2.5),

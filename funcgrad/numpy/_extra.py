@@ -209,10 +209,13 @@ def _int_operands(name, x1, x2):
 
 
 def lcm(x1, x2):
+    """|x1| // gcd(x1, x2) * |x2| in the operands' dtype (0 where both are 0): the product
+    wraps where it overflows, as in NumPy and JAX (lcm(int32 2, int32 2**31 - 1) is -2);
+    no abs() after it, which turned the wrapped -2 into 2."""
     a, b = _int_operands("lcm", x1, x2)
     g = gcd(a, b)
     safe = _fnp.where(g == 0, _fnp.ones_like(g), g)
-    return _fnp.where(g == 0, _fnp.zeros_like(g), _fnp.abs(a // safe * b))
+    return _fnp.where(g == 0, _fnp.zeros_like(g), _fnp.abs(a) // safe * _fnp.abs(b))
 
 
 _ISIN_METHODS = ("auto", "compare_all", "binary_search", "sort")
