@@ -268,3 +268,16 @@ def test_comb_large_arguments(backend):
         g = fg.grad(fs.comb, argnums=1)(40.0, 12.5)   # d/dk: digamma(N-k+1) - digamma(k+1)
         want = ss.comb(40.0, 12.5) * (ss.digamma(28.5) - ss.digamma(13.5))
         np.testing.assert_allclose(float(g), want, rtol=1e-10)
+
+
+def test_zeta_large_order(backend):
+    # the rising product of the Bernoulli terms overflowed (inf * 0 = NaN at x = 700)
+    cells = [(700.0, 1.0), (700.0, 0.999), (700.0, 1.001), (700.0, 2.0), (100.0, 1.0),
+             (1e38, 1.0), (1e38, TINY32), (inf, 1.0), (3.0, inf), (2.0, 1.5)]
+    _check("zeta", cells, F32, rtol=2e-6)
+    with fg.config.enable_x64(True):
+        _check("zeta", cells, F64, rtol=1e-13)
+    # sum_k (k + 2)^-inf = 0 (SciPy's Euler-Maclaurin gives 0 * inf = NaN here, but 0 at
+    # q = 1e20)
+    np.testing.assert_array_equal(np.asarray(fs.zeta(F32(inf), np.array([2.0, 1e20], F32))),
+                                  [0.0, 0.0])

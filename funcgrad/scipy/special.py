@@ -590,6 +590,25 @@ _ZETA_N = 10
 _ZETA_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
 
 
+def _zeta_corrections(s, a):
+    """The Bernoulli terms of Euler-Maclaurin, sum_j B_2j / (2j)! s (s+1) ... (s+2j-2)
+    a**(-s-2j+1), each term from the last by (s+2j-1)/a (s+2j)/a: the rising product and
+    the power apart overflow and underflow together for large s (zeta(700, 1) was
+    inf * 0 = NaN in float32). Where a**(-s-1) underflows to 0 the terms are negligible
+    (and s may be inf): 0."""
+    a_pow = fnp.power(a, -s - 1)
+    gone = a_pow == 0
+    s = fnp.where(gone, 2.0, s)
+    term = s * fnp.where(gone, 1.0, a_pow)       # s a**(-s-1)
+    total = fnp.zeros_like(term)
+    fact = 1.0                                   # (2j)!
+    for j, b in enumerate(_ZETA_BERNOULLI, start=1):
+        fact *= (2 * j - 1) * (2 * j)
+        total = total + (b / fact) * term
+        term = term * ((s + 2 * j - 1) / a) * ((s + 2 * j) / a)
+    return fnp.where(gone, 0.0, total)
+
+
 def zeta(x, q=None):
     """The Hurwitz zeta function sum_{k >= 0} (k + q)**-x (JAX's `zeta`; the Riemann zeta,
     q=None, raises as in JAX), by Euler-Maclaurin summation after 10 terms: relative error
@@ -607,15 +626,7 @@ def zeta(x, q=None):
         total = total + fnp.power(qs + k, -xs)
     a = qs + _ZETA_N
     total = total + fnp.power(a, 1 - xs) / (xs - 1) + 0.5 * fnp.power(a, -xs)
-    fact = 1.0                         # (2j)!
-    rising = xs                        # s (s+1) ... (s+2j-2)
-    a_pow = fnp.power(a, -xs - 1)      # a**(-s-2j+1)
-    inv_a2 = 1.0 / (a * a)
-    for j, b in enumerate(_ZETA_BERNOULLI, start=1):
-        fact *= (2 * j - 1) * (2 * j)
-        total = total + (b / fact) * rising * a_pow
-        rising = rising * (xs + 2 * j - 1) * (xs + 2 * j)
-        a_pow = a_pow * inv_a2
+    total = total + _zeta_corrections(xs, a)
     out = fnp.where(x == 1, np.inf, fnp.where(x > 1, total, np.nan))
     out = fnp.where((q <= 0) & (x != fnp.floor(x)), np.nan, out)
     return fnp.where(bad_q & (x > 1), np.inf, out).astype(x.dtype)
