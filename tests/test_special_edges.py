@@ -281,3 +281,12 @@ def test_zeta_large_order(backend):
     # q = 1e20)
     np.testing.assert_array_equal(np.asarray(fs.zeta(F32(inf), np.array([2.0, 1e20], F32))),
                                   [0.0, 0.0])
+
+
+def test_ndtri_near_one_half(backend):
+    # the tail iteration's rounding near 1/2 is absolute: ndtri(0.5) was -1.9e-18 in
+    # float64, ndtri(0.5 + 1.2e-7) 5% off in float32
+    cells = [(0.5,), (0.5 + 1.2e-7,), (0.5 - 6e-8,), (0.3,), (0.74,), (0.26,), (1e-10,)]
+    _check("ndtri", cells, F32, rtol=2e-6)
+    with fg.config.enable_x64(True):
+        _check("ndtri", cells + [(0.5 + 1e-12,)], F64, rtol=1e-14)
