@@ -174,7 +174,8 @@ def test_betaln_large_and_pole_arguments(backend):
 
 def test_beta_large_and_pole_arguments(backend):
     cells = [c for c in BETA_CELLS if c != (0.0, 0.0)] + [(-100.0, 2.0), (2.0, inf),
-                                                          (inf, 10.0), (700.0, inf)]
+                                                          (inf, 10.0), (700.0, inf),
+                                                          (inf, 1e38), (3e38, inf)]
     _check("beta", cells, F32, rtol=1e-5)
     with fg.config.enable_x64(True):
         # (SciPy's exp(lgam(10) + lgam(700) - lgam(710)) is 1.1e-12 off at (10, 700): mpmath
