@@ -154,7 +154,8 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def _stirling_corr(a):
-    """lgamma(a) less (a - 1/2) log a - a + log(2 pi) / 2, for a >= 10."""
+    """lgamma(a) less its Stirling approximation (a - 1/2) log a - a + log(2 pi) / 2, for
+    a >= 10 (0 at a = inf); also scipy.special's betaln/poch/comb at large arguments."""
     inv = 1 / a
     inv2 = inv * inv
     acc = _STIRLING[-1]

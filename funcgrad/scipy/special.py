@@ -12,7 +12,7 @@ import numpy as np
 from .. import dtypes as _dtypes
 from .. import numpy as fnp
 from .._ibeta import betainc
-from .._igamma import gammainc, gammaincc
+from .._igamma import _HALF_LOG_2PI, _STIRLING_MIN, _stirling_corr, gammainc, gammaincc
 from ..api import custom_jvp
 from ..nn import logsumexp as _nn_logsumexp
 from ..prims import elementwise as _ew
@@ -94,24 +94,8 @@ def gamma(x):
     return fnp.where(x == 0, 1 / x, out)          # +inf at +0, -inf at -0 (as SciPy)
 
 
-# Stirling's series: gammaln(x) = (x - 1/2) log x - x + log(2 pi) / 2 + corr(x) with
-# corr(x) = sum_k B_2k / (2k (2k - 1) x^(2k - 1)); seven terms are within 1e-16 from x = 10.
-_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156)
-_STIRLING_MIN = 10.0
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-
-def _stirling_corr(x):
-    """gammaln(x) less its Stirling approximation (x - 1/2) log x - x + log(2 pi) / 2, for
-    x >= 10 (0 at x = inf)."""
-    inv = 1 / x
-    inv2 = inv * inv
-    acc = _STIRLING[-1]
-    for c in _STIRLING[-2::-1]:
-        acc = acc * inv2 + c
-    return acc * inv
-
-
+# Stirling's series: gammaln(x) = (x - 1/2) log x - x + log(2 pi) / 2 + corr(x), corr from
+# funcgrad._igamma (_stirling_corr), which shares it with the incomplete gamma function.
 def _gammaln_diff(x, d):
     """gammaln(x + d) - gammaln(x) for x >= 10 and x + d >= 10 (x = inf allowed).
 
