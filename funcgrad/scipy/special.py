@@ -115,6 +115,15 @@ def _gammaln_diff(x, d):
     return fnp.where(fin, out, at_inf)
 
 
+def _gammaln_ratio(z, m):
+    """gammaln(z + m) - gammaln(z): _gammaln_diff where z and z + m are 10 or more, the
+    two gammalns elsewhere; each branch sees safe operands where it is not taken."""
+    big = (z >= _STIRLING_MIN) & (z + m >= _STIRLING_MIN)
+    zb, mb = fnp.where(big, z, _STIRLING_MIN), fnp.where(big, m, 0.0)
+    zs, ms = fnp.where(big, 1.0, z), fnp.where(big, 0.0, m)
+    return fnp.where(big, _gammaln_diff(zb, mb), gammaln(zs + ms) - gammaln(zs))
+
+
 def _gamma_pole(x):
     """Whether x is a pole of Gamma: 0 or a negative integer (-inf included)."""
     return (x <= 0) & (x == fnp.floor(x))
@@ -245,12 +254,7 @@ def poch(z, m):
     infinite = pole_w & ~pole_z
     z = fnp.where(both, 1 - w, z)
     w = z + m
-    big = (z >= _STIRLING_MIN) & (w >= _STIRLING_MIN)
-    zb = fnp.where(big, z, _STIRLING_MIN)
-    mb = fnp.where(big, m, 0.0)
-    zs = fnp.where(big, 1.0, z)
-    ms = fnp.where(big, 0.0, m)
-    log_ratio = fnp.where(big, _gammaln_diff(zb, mb), gammaln(zs + ms) - gammaln(zs))
+    log_ratio = _gammaln_ratio(z, m)
     sign = fnp.where(both, fnp.where(_is_odd(m), -1.0, 1.0), gammasgn(w) * gammasgn(z))
     out = sign * fnp.exp(log_ratio)
     out = fnp.where(zero, 0.0, fnp.where(infinite, np.inf, out))
@@ -311,13 +315,7 @@ def comb(N, k, *, repetition=False):
     # is a gammaln difference at a large argument (Stirling's, see _gammaln_diff) wherever
     # N - k + 1 >= 10; as three gammalns, comb(1e38, 1) was inf - inf = NaN in float32.
     k_safe = fnp.minimum(k_safe, n_safe - k_safe)
-    rest = n_safe - k_safe + 1
-    big = rest >= _STIRLING_MIN
-    rb = fnp.where(big, rest, _STIRLING_MIN)
-    kb = fnp.where(big, k_safe, 0.0)
-    rs = fnp.where(big, 1.0, rest)
-    ks = fnp.where(big, 0.0, k_safe)
-    log_num = fnp.where(big, _gammaln_diff(rb, kb), gammaln(rs + ks) - gammaln(rs))
+    log_num = _gammaln_ratio(n_safe - k_safe + 1, k_safe)
     out = fnp.exp(log_num - gammaln(k_safe + 1))
     return fnp.where(inside, out, fnp.zeros_like(out))
 
