@@ -1285,6 +1285,24 @@ def test_finite_difference_runs_take_the_base_runs_branch():
         found = Batch([entry], 0).run("reference", "eager", insts=[0])
         assert not found, [str(f)[:300] for f in found]
 
+
+def test_lgamma_of_minus_infinity_is_plus_infinity():
+    """Seed 20261939: lax.lgamma(-inf) is +inf in funcgrad, as C's lgamma, XLA's and JAX's;
+    SciPy's gammaln, the oracle, gives -inf."""
+    from fuzz.check import Entry, Stack
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    t = Type((d.new([3] * 8),), "float32")
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0,
+                                     value=np.array([-np.inf, 2.5, -0.5], np.float32))],
+                   [Op("lgamma", ("x0",), {}, ("o",), (t,))], ["o"], d, "float32",
+                   types={"x0": t, "o": t})
+    entry = Entry(prog, Stack((), None, None), 0)
+    found = Batch([entry], 0).run("reference", "eager", insts=[0])
+    assert not found, [str(f)[:300] for f in found]
+
 def test_logistic_below_the_normal_range_is_a_subnormal():
     """Seed 20261933 (long run): silu(log1p(x) * -17) at -710.74 in float64. SciPy's expit,
     the oracle's logistic until then, is 1 / (1 + exp(710.74)) = 0 there, so silu's expected

@@ -4,7 +4,9 @@ SciPy computed in float64 and rounded to the dtype under test, eagerly and under
 every backend, and the derivatives of the formulas that changed."""
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
+import pytest
 import scipy.special as ss
 
 import funcgrad as fg
@@ -301,3 +303,17 @@ def test_ndtri_near_one_half(backend):
     _check("ndtri", cells, F32, rtol=2e-6)
     with fg.config.enable_x64(True):
         _check("ndtri", cells + [(0.5 + 1e-12,)], F64, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
+def test_log_ndtr_of_narrow_floats_past_ndtrs_underflow(dtype):
+    """The fuzzer (seed 424243): float16 log_ndtr(-5.8) was -inf, where the answer,
+    -18.66, fits float16; ndtr itself underflows float16 from about -5.3. The narrow
+    floats are computed in float32 and rounded once."""
+    x = np.array([-5.8, -7.0, -9.5, -2.0, 3.0], dtype)
+    got = np.asarray(fs.log_ndtr(x))
+    assert got.dtype == np.dtype(dtype)
+    want = ss.log_ndtr(x.astype(np.float64)).astype(dtype)
+    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-2)
+    jitted = np.asarray(fg.jit(fs.log_ndtr)(x))
+    np.testing.assert_array_equal(jitted.astype(np.float64), got.astype(np.float64))

@@ -484,6 +484,13 @@ def _digamma_err(a, out, op, t, ctx):
     return np.where(_near_pole(a, op, ctx, t.dtype), np.nan, e)
 
 
+def _lgamma(x):
+    """log|Gamma(x)|: SciPy's gammaln, but +inf at -inf as C's lgamma, XLA's and JAX's
+    (SciPy gives -inf there; seed 20261939)."""
+    x = np.asarray(x, np.float64)
+    return np.where(x == -np.inf, np.inf, sps.gammaln(x))
+
+
 def _scipy_logit(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return sps.logit(x)
@@ -491,7 +498,7 @@ def _scipy_logit(x):
 
 _SPECIAL = [
     # name, source, oracle, domain, ulps (negative: relative to |out| + |x| + 1), err
-    ("lgamma", "lax.lgamma({0})", sps.gammaln, None, 8, _lgamma_err),
+    ("lgamma", "lax.lgamma({0})", _lgamma, None, 8, _lgamma_err),
     ("digamma", "fg.scipy.special.digamma({0})", sps.psi, None, 16, _digamma_err),
     ("erf_inv", "lax.erf_inv({0})", sps.erfinv, "unit", 8, None),
     ("ndtri", "fg.scipy.special.ndtri({0})", sps.ndtri, "prob", -8, None),
