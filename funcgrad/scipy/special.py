@@ -241,7 +241,8 @@ def poch(z, m):
     """The rising factorial (z)_m = Gamma(z + m) / Gamma(z) (SciPy's values): 1 where
     m == 0; 0 where only z is a pole of Gamma, inf where only z + m is; where both are
     (m an integer), the limit (-1)^m (1 - z - m)_m (the reflection formula: poch(-1, 1) =
-    -1). Elsewhere sign * exp(gammaln(z + m) - gammaln(z)), the difference from Stirling's
+    -1); where z + m only rounds onto a pole (m an integer, z not), (-1)^m / (1 - z)_(-m)
+    (poch(1e-8, -2) = 0.5 in float32, not inf). Elsewhere sign * exp(gammaln(z + m) - gammaln(z)), the difference from Stirling's
     series where z and z + m are 10 or more (gamma(z + m) / gamma(z) was inf / inf = NaN
     from z = 35 in float32)."""
     z, m = _real("poch", z, m)
@@ -251,12 +252,19 @@ def poch(z, m):
     # (both poles only for an integer m: z + m rounds to z in poch(-1, 1e-30), which is 0)
     both = pole_z & pole_w & (m == fnp.floor(m))
     zero = pole_z & ~both
-    infinite = pole_w & ~pole_z
+    # z + m rounded onto a pole (poch(1e-8, -2) in float32): by the reflection formula
+    # (z)_m = (-1)^m / (1 - z)_(-m) for an integer m, whose operands are not poles
+    integer_m = m == fnp.floor(m)
+    rounded = pole_w & ~pole_z & integer_m & (z != fnp.floor(z))
+    infinite = pole_w & ~pole_z & ~rounded
     z = fnp.where(both, 1 - w, z)
     w = z + m
     log_ratio = _gammaln_ratio(z, m)
     sign = fnp.where(both, fnp.where(_is_odd(m), -1.0, 1.0), gammasgn(w) * gammasgn(z))
     out = sign * fnp.exp(log_ratio)
+    z_r, n_r = fnp.where(rounded, 1 - z, 1.0), fnp.where(rounded, -m, 0.0)
+    out_r = fnp.where(_is_odd(m), -1.0, 1.0) * fnp.exp(-_gammaln_ratio(z_r, n_r))
+    out = fnp.where(rounded, out_r, out)
     out = fnp.where(zero, 0.0, fnp.where(infinite, np.inf, out))
     return fnp.where(m == 0, 1.0, out).astype(z.dtype)
 
