@@ -26,3 +26,21 @@ def test_recurrent_cells_take_their_operands_in_the_programs_float_dtype(cell, d
     (op,) = [op for op in b.ops if op.name == cell]
     for name in op.args[:2] + (op.args[5:] if cell == "lstm" else ()):
         assert b.types[name].dtype == "bfloat16", (cell, name, b.types[name])
+
+
+@pytest.mark.parametrize("mode", ["value", "grad"])
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_generated_programs_pickle_with_their_dim_sizes(mode, data):
+    # FUNCGRAD_FUZZ_DUMP pickles a finding's program: a pad's, tile's or concatenation's
+    # derived dim held a lambda of the generator, so no such finding could be dumped.
+    import pickle
+
+    from fuzz.generate import programs
+    prog = data.draw(programs("float32", False, mode))
+    back = pickle.loads(pickle.dumps(prog))
+    assert back.dims.ids == prog.dims.ids
+    for d in prog.dims.ids:
+        assert back.dims.all_sizes(d) == prog.dims.all_sizes(d)
+    assert [op.name for op in back.ops] == [op.name for op in prog.ops]

@@ -95,6 +95,15 @@ class Dims:
         self.derived[i] = (tuple(deps), fn)
         return i
 
+    def __getstate__(self):
+        """For pickling (a finding's dump): derived dims become base dims of their sizes,
+        since their functions are lambdas of the generators. Pinning then no longer
+        reaches a derived dim's operands; a dumped program is replayed, not regenerated."""
+        state = dict(self.__dict__)
+        state["base"] = {**self.base, **{d: self.all_sizes(d) for d in self.derived}}
+        state["derived"] = {}
+        return state
+
     def size(self, d: int, inst: int = 0) -> int:
         if d in self.base:
             return self.base[d][inst]
