@@ -187,7 +187,7 @@ def test_threads_catch_a_planted_bug(monkeypatch):
 
 def test_oracles_follow_jax_semantics():
     """Spot checks of the oracle where JAX's documented semantics differ from NumPy's."""
-    from fuzz.ops import _jax_floor_divide, _jax_remainder, _shift_left, float_to_int
+    from fuzz.ops import _float_remainder, _jax_floor_divide, _shift_left, float_to_int
     from fuzz.ops_array import _clamp_index, _jax_argsort
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(_jax_floor_divide(np.array([1.0, -1.0, 7.0]),
@@ -197,8 +197,9 @@ def test_oracles_follow_jax_semantics():
         np.testing.assert_array_equal(_jax_floor_divide(np.array([1.0, -2.0, 0.0]),
                                                         np.array([0.0, 0.0, -0.0])),
                                       [np.inf, -np.inf, np.nan])
-        np.testing.assert_array_equal(_jax_remainder(np.array([-1.0, 5.0]),
-                                                     np.array([np.inf, -3.0])), [np.inf, -1.0])
+        np.testing.assert_array_equal(_float_remainder(np.array([-1.0, 5.0]),
+                                                       np.array([np.inf, -3.0])),
+                                      [np.inf, -1.0])
     np.testing.assert_array_equal(float_to_int(np.array([np.nan, np.inf, -np.inf, 2.9e9, -2.7]),
                                                "int32"), [0, 2**31 - 1, -2**31, 2**31 - 1, -2])
     np.testing.assert_array_equal(_shift_left(np.array([1, 1, 1]), np.array([3, 32, -1])),
@@ -1900,3 +1901,33 @@ def test_errors_of_two_ops_an_even_number_of_ops_apart_do_not_cancel_in_every_co
     for seed in range(16):
         ve = build_case(Entry(prog, Stack((), None, None), seed), 0, seed).expect[0]
         assert (ve.tol[ve.stable] >= log10_err).all(), (seed, ve.tol, ve.stable)
+
+
+def test_remainder_and_floor_divide_oracles_give_numpys_signs_of_zero():
+    """Seed 20261940: atan2(r, r) of r = floor(mean(x)) % x in float16. funcgrad's `%` is
+    NumPy's bit for bit, so 0.0 % -0.005 is -0.0 and atan2(-0.0, -0.0) is -pi; the oracle
+    was JAX's fmod-based formula, whose zero keeps the dividend's sign (+0.0, so 0.0)."""
+    from fuzz.check import Entry, Stack
+    from fuzz.ops import _float_remainder, _jax_floor_divide
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    with np.errstate(all="ignore"):
+        x = np.array([0.0, -3.0, 3.0, -0.0, 0.0, 7.0])
+        y = np.array([-3.0, 1.0, -1.0, 3.0, 3.0, -0.5])
+        r = _float_remainder(x, y)
+        np.testing.assert_array_equal(np.signbit(r), [True, False, True, False, False, True])
+        q = _jax_floor_divide(x, y)
+        np.testing.assert_array_equal(np.signbit(q), [True, True, True, True, False, True])
+    d = Dims()
+    t = Type((d.new([6] * 8),), "float16")
+    ops = [Op("remainder", ("x0", "x1"), {"spell": "fnp.remainder({0}, {1})",
+                                          "cdt": "float16"}, ("r",), (t,)),
+           Op("arctan2", ("r", "r"), {"spell": "fnp.arctan2({0}, {1})", "cdt": "float16"},
+              ("o",), (t,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x.astype(np.float16)),
+                              _Given("x1", t, "normal", 1, value=y.astype(np.float16))],
+                   ops, ["o"], d, "float16", types={"x0": t, "x1": t, "r": t, "o": t})
+    found = Batch([Entry(prog, Stack((), None, None), 0)], 0).run("reference", "eager",
+                                                                   insts=[0])
+    assert not found, [str(f)[:300] for f in found]

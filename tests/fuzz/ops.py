@@ -594,21 +594,25 @@ register(OpDef("astype", _astype_gen, _astype_ref,
 # Binary elementwise
 
 def _jax_floor_divide(x, y):
-    # JAX's `_float_divmod` (jax/_src/numpy/ufuncs.py), except for y == 0, where funcgrad
-    # follows NumPy as tests/test_semantics.py documents (x // 0 is x / 0: +-inf, or NaN
-    # for 0 and NaN; JAX's formula gives NaN).
+    # JAX's `_float_divmod` (jax/_src/numpy/ufuncs.py), except where funcgrad follows NumPy
+    # as tests/test_semantics.py documents: for y == 0 (x // 0 is x / 0: +-inf, or NaN for
+    # 0 and NaN; JAX's formula gives NaN), and a zero quotient, which has the sign of x / y
+    # (-0.0 // 3.0 is -0.0; JAX's +0.0).
     mod = np.fmod(x, y)
     div = (x - mod) / y
     ind = (mod != 0) & (np.sign(y) != np.sign(mod))
     div = np.where(ind, div - 1, div)
     div = np.where(np.abs(div) < 2 ** 52, np.sign(div) * np.floor(np.abs(div) + 0.5), div)
+    safe_y = np.where(y == 0, 1.0, y)
+    div = np.where(div == 0, np.copysign(0.0, x / safe_y), div)
     return np.where(y == 0, x / np.where(y == 0, y, 1.0), div)
 
 
-def _jax_remainder(x, y):
-    trunc = np.fmod(x, y)
-    plus = ((trunc < 0) != (y < 0)) & (trunc != 0)
-    return np.where(plus, trunc + y, trunc)
+def _float_remainder(x, y):
+    # NumPy's, which funcgrad follows bit for bit (tests/test_semantics.py): a zero
+    # remainder has y's sign (0.0 % -3.0 is -0.0), where JAX's fmod-based formula keeps x's
+    # (+0.0): the sign reaches atan2, division and copysign downstream (seed 20261940)
+    return np.remainder(x, y)
 
 
 def _int_floor_divide(x, y):
@@ -722,7 +726,7 @@ _BINARY = {
     "logaddexp2": (("fnp.logaddexp2({0}, {1})",), np.logaddexp2, None, "inexact", 4, True,
                    None),
     "remainder": (("{0} % {1}", "fnp.remainder({0}, {1})", "fnp.mod({0}, {1})"),
-                  _jax_remainder, _int_remainder, "promote", 2, True, "nonzero"),
+                  _float_remainder, _int_remainder, "promote", 2, True, "nonzero"),
     "fmod": (("fnp.fmod({0}, {1})",), np.fmod, lambda x, y: x - np.sign(x) * np.sign(y) *
              (np.abs(x) // np.maximum(np.abs(y), 1)) * y, "promote", 2, True, "nonzero"),
     "floor_divide": (("{0} // {1}", "fnp.floor_divide({0}, {1})"), _jax_floor_divide,
