@@ -242,9 +242,9 @@ def poch(z, m):
     m == 0; 0 where only z is a pole of Gamma, inf where only z + m is; where both are
     (m an integer), the limit (-1)^m (1 - z - m)_m (the reflection formula: poch(-1, 1) =
     -1); where z + m only rounds onto a pole (m an integer, z not), (-1)^m / (1 - z)_(-m)
-    (poch(1e-8, -2) = 0.5 in float32, not inf). Elsewhere sign * exp(gammaln(z + m) - gammaln(z)), the difference from Stirling's
-    series where z and z + m are 10 or more (gamma(z + m) / gamma(z) was inf / inf = NaN
-    from z = 35 in float32)."""
+    (poch(1e-8, -2) = 0.5 in float32, not inf). Elsewhere sign * exp(gammaln(z + m) -
+    gammaln(z)), the difference from Stirling's series where z and z + m are 10 or more
+    (gamma(z + m) / gamma(z) was inf / inf = NaN from z = 35 in float32)."""
     z, m = _real("poch", z, m)
     w = z + m
     pole_z = _gamma_pole(z) & fnp.isfinite(z)
