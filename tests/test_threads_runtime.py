@@ -261,8 +261,8 @@ def test_team_size_reaches_compiled_code_and_leaves_libgomps_default_alone():
         assert "num_threads(" + runtime.prefix() + "team())" in src, src
         lib = C.load(src, "void teams(int32_t *y);")
         out = np.zeros(1 << 20, np.int32)
-        f = fg.jit(lambda a: a * 2.0)
-        x = fg.device_put(np.ones(8, np.float32))
+        f = fg.jit(lambda a: a * 2.0)      # (a parallel loop: its call sets the team)
+        x = fg.device_put(np.ones(1 << 20, np.float32))
         for n in (1, 2, 3):
             gomp.omp_set_num_threads(5 - n)      # what torch.set_num_threads does
             fg.config.update("cpu_threads", n)
@@ -524,16 +524,38 @@ def test_plan_measured_from_two_threads_at_once(monkeypatch):
 
 @pytest.mark.cbackend
 def test_jitted_programs_get_a_plan(two_free_cores):
+    n = 1 << 18                               # (a parallel loop)
     f = fg.jit(lambda a: a * 3.0 + 1.0)
-    x = fg.device_put(np.arange(16, dtype=np.float32))
+    x = fg.device_put(np.arange(n, dtype=np.float32))
     for _ in range(T.MEASURE_CALLS):
-        np.testing.assert_allclose(np.asarray(f(x)), np.arange(16) * 3.0 + 1.0)
+        np.testing.assert_allclose(np.asarray(f(x)), np.arange(n) * 3.0 + 1.0)
     import gc
 
     from funcgrad.backends.c import Executable
     plans = [o._thread_plan for o in gc.get_objects()
              if isinstance(o, Executable) and o._thread_plan.calls]
     assert any(p.parallel is not None for p in plans)
+
+
+@pytest.mark.cbackend
+@pytest.mark.parametrize("n, parallel", [(16, False), (1 << 18, True)])
+def test_calls_of_code_without_parallel_regions_skip_the_team(monkeypatch, n, parallel):
+    """A program whose compiled code opens no parallel region (a loop too short for the
+    pragma) runs on the calling thread whatever the team: its calls skip
+    `threads.prepare` (a quarter of the 3 us dispatch of a jitted `x + 1`), one with a
+    parallel loop still sets the team before each call."""
+    calls = []
+    real = T.prepare
+
+    def counting(plan=None, *args, **kwargs):
+        calls.append(plan)
+        return real(plan, *args, **kwargs)
+    monkeypatch.setattr(T, "prepare", counting)
+    f = fg.jit(lambda a: a + 1.0, backend="c")
+    x = fg.device_put(np.arange(n, dtype=np.float32))
+    for _ in range(3):
+        np.testing.assert_array_equal(np.asarray(f(x)), np.arange(n) + 1.0)
+    assert (len(calls) >= 2) == parallel, calls
 
 
 @pytest.mark.cbackend

@@ -314,6 +314,15 @@ class Executable(SlotProgram):
                     if self.module.functions else ""
         return self._source
 
+    def runs_parallel(self) -> bool:
+        """Whether the compiled code may open a parallel region: an OpenMP `parallel`
+        pragma, or a call of the runtime library's GEMM kernels, which split over the team
+        (BLAS itself runs on one thread). Code with neither runs on the calling thread
+        whatever the team size, so its calls need no `threads.prepare` (0.25 us of a 3 us
+        dispatch of the jitted `x + 1`)."""
+        src = self.source
+        return "omp parallel" in src or any(name in src for name in runtime.symbols())
+
     # --- control flow compiled into the module -----------------------------------------
 
     def _nested(self, program, tag, invariant=0):
@@ -1531,6 +1540,9 @@ def _simple_runner(exe, caddr):
     order = [s for _, s, _ in out_order]
     n_c = len(caddr)
     prepare, done, plan = _threads.prepare, _threads.done, exe._thread_plan
+    if not exe.runs_parallel():
+        def prepare(plan):
+            return None
     # the function's parameters are the slots in order (no scalars after them): call it
     # with the pointer list itself (0.2 us less than building the argument list)
     direct = slots == list(range(len(template))) and not tail
@@ -1585,14 +1597,17 @@ def _simple_runner(exe, caddr):
             outs, ptrs = run(arrays)
             return outs[s0], ptrs[s0]
 
-        runner.one = _one_recycled(layout, inputs, execute, plan) or one
+        runner.one = _one_recycled(layout, inputs, execute, plan,
+                                   exe.runs_parallel()) or one
     return runner
 
 
-def _one_recycled(layout, inputs, execute, plan):
+def _one_recycled(layout, inputs, execute, plan, parallel):
     """`runner.one` for a program whose one output is allocated alone and recycled (the
     jitted `x + 1` of a dispatch benchmark): `run` and `layout.fill` in one function, 1 us
-    of a 4 us call less than through them. None for other layouts."""
+    of a 4 us call less than through them. None for other layouts. `parallel`: whether
+    the code may open a parallel region (`Executable.runs_parallel`): otherwise the team
+    size is not set."""
     if layout.carved or len(layout.alone) != 1 or layout._spares is None:
         return None
     (s0, shape, dt, nb), = layout.alone
@@ -1602,7 +1617,7 @@ def _one_recycled(layout, inputs, execute, plan):
     getrefcount, getweakrefcount, unused = _getrefcount, _getweakrefcount, _UNUSED_REFS
 
     def one(arrays):
-        tok = prepare(plan)
+        tok = prepare(plan) if parallel else None
         ptrs, keep = inputs(arrays)          # (`keep` lives until the call returns)
         # `_unused` inline: the oldest kept instance, if nothing else refers to it (popped:
         # another thread cannot take it too)
