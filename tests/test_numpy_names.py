@@ -167,9 +167,12 @@ def test_histograms():
     h, _ = fnp.histogramdd(np.float32([[0.0], [1.0], [2.0]]), bins=2, range=[(0, 1)])
     eq(h, [1, 1])
     close(fnp.histogram_bin_edges(np.float32([3, 3]), 4), np.histogram_bin_edges([3.0, 3.0], 4))
-    close(fnp.histogram_bin_edges(x, 7), np.histogram_bin_edges(x, 7), rtol=1e-6)
-    close(fnp.histogram_bin_edges(x, 5, range=(-2, 2)),
-          np.histogram_bin_edges(x, 5, range=(-2, 2)), rtol=1e-6)
+    # (the same float32 ulps of the endpoints at an edge near zero; the test failed for 22
+    # of 60 draws of x with rtol alone, depending on which tests drew from `rng` before)
+    for args in ((7,), (5, (-2, 2))):
+        want = np.histogram_bin_edges(x, *args)
+        close(fnp.histogram_bin_edges(x, *args), want, rtol=1e-6,
+              atol=2e-7 * np.abs(want).max())
     hj = fg.jit(lambda a, b: fnp.histogram2d(a, b, bins=3, range=[[-2, 2], [-2, 2]])[0])(x, y)
     close(hj, np.histogram2d(x, y, bins=3, range=[[-2, 2], [-2, 2]])[0])
 
