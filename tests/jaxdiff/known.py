@@ -327,6 +327,13 @@ KNOWN: list[Known] = [
     Known(r"arange bool", "raise-diff", "jax-rejects",
           "JAX's arange(True) raises (iota of bool); funcgrad gives [False], as NumPy"),
 
+    Known(r"lax\.reduce max init", "raise-diff", "jax-rejects",
+          "with x64, JAX's lax.reduce of float32 with the Python float init 2.0 raises (a "
+          "float64 init value); funcgrad takes the scalar as weakly typed", x64=True),
+    Known(r"(quantile|quantile int|percentile|nanquantile|quantile nan) inverted_cdf",
+          "raise-diff", "jax-bug", "with x64, JAX's method='inverted_cdf' raises inside "
+          "(lax.mul of float64 and float32); funcgrad returns NumPy's values", x64=True),
+
     # ---- funcgrad rejects what JAX takes --------------------------------------------------
     Known(r"quantile q oob|percentile q>100", "raise-diff", "funcgrad-rejects",
           "q outside [0, 1] (percentile outside [0, 100]) raises ValueError, as in NumPy; JAX "
@@ -383,6 +390,19 @@ SUSPECTED = {
     r"roll traced shift":
         "roll(x, s, axis=1) with a traced shift raises TracerIntegerConversionError under jit; "
         "JAX's jit takes a traced shift",
+    r"np\.rint\((i32|i8|u8|i16|bool|u32)\)|nn\.(elu|selu|sparse_plus|sparse_sigmoid)\(i32\)":
+        "with x64, these give float32 for integer input (to_inexact); JAX's give float64 "
+        "(weakly typed float32 without x64), like angle, the exception the porting guide lists",
+    r"np\.square\(bool\)|np\.(floor_divide|remainder|mod|divmod|power)\(bool outer\)"
+    r"|np\.power\(bool,2\)|bool \*\* 2":
+        "with x64, integer arithmetic of bools gives int64; JAX's gives int32",
+    r"np\.lexsort\(.*\)|bincount|bincount minlength|indices/meshgrid"
+    r"|unravel/ravel_multi_index|ravel_multi_index clip/wrap|eye/tri":
+        "with x64, index and default dtypes differ from JAX's: lexsort, bincount and indices "
+        "give int32 (JAX int64), ravel_multi_index int64 (JAX int32), tri float64 (JAX float32)",
+    r"geomspace int":
+        "with x64, geomspace(1, 1000, 4, dtype=int32) is [1, 9, 99, 1000] (float64 powers "
+        "truncated); JAX's and NumPy's [1, 10, 100, 1000]",
     r"np\.max (-0 vs 0|0 vs -0)":
         "min([-0.0, 0.0]) and min([0.0, -0.0]) give -0.0 eagerly and 0.0 under jit (eager and "
         "jit disagree on a sign of zero)",
