@@ -293,7 +293,8 @@ KNOWN: list[Known] = [
           "the int32 values 2**31 - 1 and -2**31 cancel in a float32 sum whose result depends "
           "on the order of the additions (exact mean 0.833: JAX 0.083, funcgrad 0.917)"),
     Known(r"np\.nanvar\((f32nan|i32),dtype=int32\)", "values", "accuracy",
-          "a variance of 4.8e8 computed in float32 and cast to int32: a float32 ulp (32) apart"),
+          "a variance of 4.8e8 computed in float32 and cast to int32: a float32 ulp (32) apart",
+          x64=False),
     Known(r"cov weights", "maxrel", "accuracy",
           "float32 rounding of a weighted covariance (eager and jit round differently too)"),
     Known(r"cov weights", "maxrel", "accuracy",
@@ -358,7 +359,7 @@ KNOWN: list[Known] = [
           values=pairs((0.0, -0.0))),
     Known(r"nn\.(elu|selu|sparse_plus|sparse_sigmoid)\(i32\)", "weak_type", "undocumented",
           "JAX marks the float32 result of these activations of an int32 array weakly typed; "
-          "funcgrad's is strong, as its input"),
+          "funcgrad's is strong, as its input", x64=False),
     Known(r"sp\.(xlogy\(0,0\)|xlog1py\(0,-1\))", "weak_type", "undocumented",
           "of two Python floats: JAX's result is weakly typed, funcgrad's strong"),
     Known(r"np\.(partition|argpartition)\(f16\)", "signed-zero", "undocumented",
