@@ -8,10 +8,14 @@ unless it runs at least 1.3x faster. Each example runs as users run it
 (`python examples/<name>.py`, default flags; `--smoke` for a few steps) in a fresh process
 with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1 or 2 and the C backend.
 One untimed run per example first fills the compile cache, so both settings start from the
-same warm cache; then the 1- and 2-thread runs alternate, `--repeat` times (default 3), and
-the medians are reported: wall time (the process's), CPU time (user + system of the process
-and its children, from getrusage), and the final `RESULT` line of each setting. With
-`--busy N`, N spinning processes pinned to the last N CPUs run meanwhile (bench/busy.py).
+same warm cache (and funcgrad's bytecode is written first, as `pip install` writes an
+installed package's: with PYTHONDONTWRITEBYTECODE set, as on the development machine, every
+run would compile every module again, ~1 s of each run that no user pays and that thins the
+share of the run a second thread can speed up); then the 1- and 2-thread runs alternate,
+`--repeat` times (default 3), and the medians are reported: wall time (the process's),
+CPU time (user + system of the process and its children, from getrusage), and the final
+`RESULT` line of each setting. With `--busy N`, N spinning processes pinned to the last N
+CPUs run meanwhile (bench/busy.py).
 """
 from __future__ import annotations
 
@@ -137,6 +141,8 @@ def main(argv=None):
         sys.exit("--repeat must be at least 1")
     cmd = "python -m bench.examples_cpu " + " ".join(argv if argv is not None else sys.argv[1:])
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    from bench.run import _compile_bytecode
+    _compile_bytecode()
     measured = {}
     with Spinners(opts.busy) as spinners:
         for name in names:
