@@ -247,3 +247,40 @@ def test_ints_become_float32_without_x64(backend, mode):
         x, y = np.array([1, 4, 2, 3], dt), np.array([2, 1, 1, 2], dt)
         got = run(mode, _int_to_float_ops, x, y)
         _dtypes_and_values(got, _int_to_float_want(np.float32))
+
+
+# --- found by the JAX differential suite (tests/jaxdiff) ------------------------------------
+
+def test_cumprod_with_dtype_bool_is_a_running_and():
+    x = np.array([[1, 0], [2, 3]], np.int32)
+    want = np.cumprod(x, axis=0, dtype=bool)          # JAX's too
+    for f in (fnp.cumprod, fnp.nancumprod, fnp.cumulative_prod):
+        got = f(x, axis=0, dtype=bool)
+        assert got.dtype == np.bool_
+        np.testing.assert_array_equal(np.asarray(got), want)
+        np.testing.assert_array_equal(
+            np.asarray(fg.jit(lambda v, f=f: f(v, axis=0, dtype=bool))(x)), want)
+
+
+def test_fmod_of_bools_computes_in_the_default_integer_type():
+    b = np.array([True, False, True])
+    for got in (fnp.fmod(b, ~b), fg.jit(fnp.fmod)(b, ~b), fnp.fmod(b, True)):
+        assert got.dtype == np.int32
+    np.testing.assert_array_equal(np.asarray(fnp.fmod(b, True)), [0, 0, 0])
+
+
+def test_roll_by_a_traced_shift():
+    a = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    f = fg.jit(lambda a, s: fnp.roll(a, s, axis=1))
+    for s in (-5, 0, 3, 7):
+        np.testing.assert_array_equal(np.asarray(f(a, np.int32(s))), np.roll(a, s, axis=1))
+    g = fg.jit(lambda a, s: fnp.roll(a, s, axis=(0, 1)))
+    np.testing.assert_array_equal(np.asarray(g(a, np.array([1, -2], np.int32))),
+                                  np.roll(a, (1, -2), axis=(0, 1)))
+    np.testing.assert_array_equal(np.asarray(fg.jit(fnp.roll)(a, np.int32(5))), np.roll(a, 5))
+    # its derivative moves the cotangent back
+    w = np.arange(3.0, dtype=np.float32)[:, None]
+    d = fg.grad(lambda a, s: fnp.sum(fnp.roll(a, s, axis=0) * w))(a, np.int32(1))
+    np.testing.assert_array_equal(np.asarray(d), np.roll(np.broadcast_to(w, a.shape), -1, 0))
+    with pytest.raises(TypeError, match="roll"):
+        fg.jit(lambda a, s: fnp.roll(a, s, axis=1))(a, np.float32(1.0))

@@ -420,6 +420,9 @@ def fmod(x1, x2):
     0)."""
     a, b = _promote("fmod", x1, x2)
     _no_complex("fmod", a)
+    if _dt.is_bool(a.dtype):
+        # As JAX (bools are promoted to the default integer type for arithmetic).
+        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
     return _ew.rem(a, b)
 
 

@@ -422,6 +422,8 @@ def cumprod(a, axis=None, dtype=None):
         x = astype(x, dtype)
     elif _dt.is_bool(x.dtype):
         x = astype(x, _dt.DEFAULT_INT_())
+    if _dt.is_bool(x.dtype):             # dtype=bool: a product of bools is their `and`
+        return _scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.and_, True)
     return _scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul, 1)
 
 

@@ -329,6 +329,8 @@ def roll(a, shift, axis=None):
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), x.shape)
     shifts = (shift,) if not isinstance(shift, (tuple, list)) else tuple(shift)
+    if builtins.any(isinstance(v, Array) for v in shifts):
+        return _roll_traced(x, shift, axis)
     shifts = _st.static_ints(shifts, "roll", "shift")
     axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
     if len(shifts) != len(axes):
@@ -342,6 +344,28 @@ def roll(a, shift, axis=None):
         if s:
             x = _ix.concatenate([_ix.slice_in_dim(x, n - s, n, 1, ax),
                                  _ix.slice_in_dim(x, 0, n - s, 1, ax)], ax)
+    return x
+
+
+def _roll_traced(x, shift, axis):
+    """roll by shifts that are arrays (traced under jit, as JAX allows): each axis gathers
+    its elements at (i - shift) mod n."""
+    from . import arange, asarray, remainder, take
+    shifts = asarray(shift)
+    if shifts.ndim > 1 or not _np.issubdtype(shifts.dtype, _np.integer):
+        raise TypeError(f"roll: shift must be an integer or a 1-D sequence of integers, got "
+                        f"{shifts.dtype}[{','.join(map(str, shifts.shape))}]")
+    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
+    if shifts.ndim == 1 and shifts.shape[0] != len(axes):
+        raise ValueError(f"roll: {shifts.shape[0]} shifts and axis {axis} must have the "
+                         "same length")
+    for k, ax in enumerate(axes):
+        ax = _axis(ax, x.ndim, "roll")
+        n = x.shape[ax]
+        if n == 0:
+            continue
+        s = shifts[k] if shifts.ndim == 1 else shifts
+        x = take(x, remainder(arange(n, dtype=s.dtype) - s, n), axis=ax)
     return x
 
 

@@ -193,7 +193,7 @@ KNOWN: list[Known] = [
 
     # ---- integer division by zero -------------------------------------------------------
     Known(r"(np\.(floor_divide|divmod)|lax\.(div|rem))\((i32|i8|u8|u32|bool) outer\)"
-          r"|(int|u8) div by zero", "values", "int-div-by-zero", DIV0,
+          r"|np\.fmod\(bool outer\)|(int|u8) div by zero", "values", "int-div-by-zero", DIV0,
           values=on_inputs(lambda x, y: y == 0)),
 
     # ---- other documented deviations ----------------------------------------------------
@@ -379,22 +379,13 @@ KNOWN: list[Known] = [
 # Differences that look like funcgrad bugs. They are not registered (the CLI reports them as
 # new) and tests/test_jax_differential.py leaves their cases out of its subset until fixed.
 SUSPECTED = {
-    r"np\.(cumprod|nancumprod|cumulative_prod)\((f32nan|i32|bool|u8),dtype=bool\)":
-        "cumprod(x, axis=0, dtype=bool) raises TypeError ('mul requires numeric (non-bool) "
-        "operands'); JAX and NumPy return the running logical and",
-    r"np\.fmod\(bool outer\)":
-        "fmod of two bool arrays raises TypeError ('rem requires numeric (non-bool) operands'); "
-        "JAX returns int32, NumPy int8",
     r"sp\.gammaincc\(outer\)":
         "gammaincc(1e-30, 10) is 4.156915e-36, 1.3e-5 relative off SciPy's 4.156969e-36 (JAX's "
         "is within 1e-7); the case's other differences are registered",
-    r"roll traced shift":
-        "roll(x, s, axis=1) with a traced shift raises TracerIntegerConversionError under jit; "
-        "JAX's jit takes a traced shift",
     r"np\.rint\((i32|i8|u8|i16|bool|u32)\)|nn\.(elu|selu|sparse_plus|sparse_sigmoid)\(i32\)":
         "with x64, these give float32 for integer input (to_inexact); JAX's give float64 "
         "(weakly typed float32 without x64), like angle, the exception the porting guide lists",
-    r"np\.square\(bool\)|np\.(floor_divide|remainder|mod|divmod|power)\(bool outer\)"
+    r"np\.square\(bool\)|np\.(floor_divide|remainder|mod|divmod|power|fmod)\(bool outer\)"
     r"|np\.power\(bool,2\)|bool \*\* 2":
         "with x64, integer arithmetic of bools gives int64; JAX's gives int32",
     r"np\.lexsort\(.*\)|bincount|bincount minlength|indices/meshgrid"
