@@ -506,26 +506,18 @@ def _index(case, x64):
     AI = np.array([0, 2, -1, 3, 4, -5, 100, 2], np.int32)
     for op in ("get", "set", "add", "multiply", "min", "max", "subtract", "divide", "power", "apply"):
         for mode in (None, "drop", "clip", "fill"):
-            def g(M, x, i, op=op, mode=mode):
-                r = M.np.asarray(x).at[i]
-                kw = {} if mode is None else {"mode": mode}
-                if op == "get":
-                    return r.get(**kw)
-                if op == "apply":
-                    return r.apply(lambda v: v * 2 + 1, **kw)
-                return getattr(r, op)(M.np.asarray([1., 2., 3., 4., 5., 6., 7., 8.], M.np.float32), **kw)
-            case(f".at[].{op} mode={mode}", g, np.arange(4, dtype=f32) + 1, AI)
-            def gi(M, x, i, op=op, mode=mode):
-                r = M.np.asarray(x).at[i]
-                kw = {} if mode is None else {"mode": mode}
-                if op == "get":
-                    return r.get(**kw)
-                if op == "apply":
-                    return r.apply(lambda v: v * 2 + 1, **kw)
-                if op in ("divide", "power"):
-                    return getattr(r, op)(2, **kw)
-                return getattr(r, op)(M.np.asarray([1, 2, 3, 4, 5, 6, 7, 8], M.np.int32), **kw)
-            case(f".at[].{op} int mode={mode}", gi, np.arange(4, dtype=np.int32) + 1, AI)
+            for tag, dt in (("", f32), (" int", np.int32)):
+                def g(M, x, i, op=op, mode=mode, dt=dt):
+                    r = M.np.asarray(x).at[i]
+                    kw = {} if mode is None else {"mode": mode}
+                    if op == "get":
+                        return r.get(**kw)
+                    if op == "apply":
+                        return r.apply(lambda v: v * 2 + 1, **kw)
+                    if dt is np.int32 and op in ("divide", "power"):
+                        return getattr(r, op)(2, **kw)
+                    return getattr(r, op)(M.np.asarray(np.arange(1, 9), dt), **kw)
+                case(f".at[].{op}{tag} mode={mode}", g, np.arange(4, dtype=dt) + 1, AI)
     case(".at get fill_value", lambda M, x, i: M.np.asarray(x).at[i].get(mode="fill", fill_value=-1.), np.arange(4, dtype=f32), AI)
     case(".at get fill int default", lambda M, x, i: M.np.asarray(x).at[i].get(mode="fill"), np.arange(4, dtype=np.int32), AI)
     case(".at get fill u8 default", lambda M, x, i: M.np.asarray(x).at[i].get(mode="fill"), np.arange(4, dtype=np.uint8), AI)
