@@ -340,23 +340,24 @@ KNOWN: list[Known] = [
           "q outside [0, 1] (percentile outside [0, 100]) raises ValueError, as in NumPy; JAX "
           "returns a clipped or extrapolated value"),
 
-    # ---- undocumented, deliberate-looking differences ------------------------------------
-    Known(r"(np\.(maximum|minimum)|lax\.(max|min))\(f32 outer\)", "signed-zero", "undocumented",
+    # ---- signs of zero (docs/porting-from-jax.md, "Other signs of zero") ----------------
+    Known(r"(np\.(maximum|minimum)|lax\.(max|min))\(f32 outer\)", "signed-zero", "documented",
           "the sign of max/min of +0.0 and -0.0 (IEEE leaves it open): funcgrad returns the "
           "first argument as NumPy, JAX the +0.0 (max) or -0.0 (min)",
           values=on_inputs(lambda x, y: x == 0 and y == 0)),
-    Known(r"np\.max -0 vs 0|np\.max 0 vs -0", "signed-zero", "undocumented",
+    Known(r"np\.max -0 vs 0|np\.max 0 vs -0", "signed-zero", "documented",
           "the sign of the max/min of [+0.0, -0.0] (IEEE leaves it open)"),
     Known(r"sp\.erfinv\(f32\)|sp\.erfinv edge|lax\.erf_inv\(f32\)|sp\.i1e?\(f32\)"
-          r"|lax\.bessel_i1e\(f32\)", "signed-zero", "undocumented",
+          r"|lax\.bessel_i1e\(f32\)", "signed-zero", "documented",
           "erfinv, i1 and i1e of -0.0 are +0.0 in funcgrad, as in SciPy; JAX keeps the sign",
           values=pairs((-0.0, 0.0))),
-    Known(r"np\.spacing\(f32\)", "maxrel", "undocumented",
+    Known(r"np\.spacing\(f32\)", "maxrel", "documented",
           "spacing(-0.0) is +1.4e-45 in funcgrad, as in NumPy; JAX -1.4e-45",
           values=pairs((-1.401298464324817e-45, 1.401298464324817e-45))),
-    Known(r"nn\.celu\(f32\)|nn\.celu\(f2\)|nn\.celu alpha", "signed-zero", "undocumented",
+    Known(r"nn\.celu\(f32\)|nn\.celu\(f2\)|nn\.celu alpha", "signed-zero", "documented",
           "celu(-0.0) is -0.0 in funcgrad (x where x >= 0), +0.0 in JAX (max(x, 0) + ...)",
           values=pairs((0.0, -0.0))),
+    # ---- undocumented, deliberate-looking differences ------------------------------------
     Known(r"nn\.(elu|selu|sparse_plus|sparse_sigmoid)\(i32\)", "weak_type", "undocumented",
           "JAX marks the float32 result of these activations of an int32 array weakly typed; "
           "funcgrad's is strong, as its input", x64=False),
