@@ -1090,3 +1090,19 @@ def test_searchsorted_in_a_long_array_is_a_binary_search(backend):
     got = fg.jit(fg.vmap(fnp.searchsorted), backend=backend)(a, v)
     np.testing.assert_array_equal(np.asarray(got),
                                   [np.searchsorted(a[i], v[i]) for i in range(3)])
+
+
+def test_an_integer_zero_converts_to_plus_zero_after_a_float_truncation(backend):
+    """Seed 20261941: gcc -O3 -fno-trapping-math compiled (float)(int32_t)x as trunc(x),
+    -0.0 for x in (-1, 0), so on the C backend x // x.astype(int32) was +inf for negative
+    x (a division by -0.0), and -0.75 -> int -> float had its sign bit set."""
+    for n in (3, 17, 1000):
+        x = np.linspace(-0.99, 0.5, n).astype(np.float32)
+        back = np.asarray(fg.jit(lambda v: v.astype(fnp.int32).astype(fnp.float32),
+                                 backend=backend)(x))
+        assert not np.signbit(back).any()
+        np.testing.assert_array_equal(back, x.astype(np.int32).astype(np.float32))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = x // x.astype(np.int32).astype(np.float32)
+        got = np.asarray(fg.jit(lambda v: v // v.astype(fnp.int32), backend=backend)(x))
+        np.testing.assert_array_equal(got, want)

@@ -468,6 +468,14 @@ class KernelEmitter:
             info = np.iinfo(dst)
             return c.call("f2i_" + c.type_suffix(dst) + "_" + c.type_suffix(src), [x], dst,
                           info=(int(info.min), int(info.max)))
+        if dtypes.is_int(src) and dtypes.is_float(dst) and not _is_complex(dst):
+            # gcc 12 -O3 with -fno-trapping-math folds (float)(int)x into trunc(x), which
+            # is -0.0 for x in (-1, 0) where the integer 0 converts to +0.0 (x // int(x)
+            # gave +inf for x = -0.75; seed 20261941); it also drops a `+ 0.0` after the
+            # conversion, believing it cannot be -0.0. Selecting +0.0 for a zero integer
+            # survives, and the loop still vectorises.
+            x = self.let(x, src)
+            return c.select(c.eq(x, c.const(0, src)), c.const(0.0, dst), c.cast(dst, x))
         return c.cast(dst, x)
 
     def integer_pow(self, x, y, dt):
