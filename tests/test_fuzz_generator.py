@@ -44,3 +44,25 @@ def test_generated_programs_pickle_with_their_dim_sizes(mode, data):
     for d in prog.dims.ids:
         assert back.dims.all_sizes(d) == prog.dims.all_sizes(d)
     assert [op.name for op in back.ops] == [op.name for op in prog.ops]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_clip_spelled_as_lax_clamp_only_without_promotion(data):
+    # lax.clamp(-0.5, int32 x, 0.5) raises (lax does not promote), in JAX as in funcgrad:
+    # the generator spelled an int32 argmax's clip that way and the fuzzer reported the
+    # TypeError as a crash (seed 20261941)
+    from fuzz.generate import Builder, Reject
+    from fuzz.ops import OPS
+    from fuzz.values import Type
+    b = Builder(data.draw, "float32", False, "value")
+    b.new_input(Type((b.new_dim(allow_zero=False),), "int32"))
+    for _ in range(4):
+        try:
+            OPS["clip"].gen(b, "clip")
+        except Reject:
+            pass
+    for op in b.ops:
+        if op.params.get("lax"):
+            assert b.types[op.args[0]].dtype == op.params["cdt"], op

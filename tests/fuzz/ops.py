@@ -955,7 +955,10 @@ def _clip_gen(b: Builder, opname):
     dt, weak = promote(ty, b.x64)
     # lax.clamp(lo, x, hi) is the same function with both bounds (its derivative at a tie
     # is 0 where clip's is 1/2: the gradient checks leave ties out)
-    lax = lo is not None and hi is not None and b.flag()
+    # (only where x has the result's dtype: lax does not promote, so an integer x with
+    # float bounds raises in JAX as in funcgrad; pick_float may give an argmax's int32,
+    # seed 20261941)
+    lax = lo is not None and hi is not None and tx.dtype == dt and b.flag()
     b.emit(opname, (x,), {"lo": lo, "hi": hi, "cdt": dt, "lax": lax},
            (Type(tx.dims, dt, weak),))
 
