@@ -1540,9 +1540,7 @@ def _simple_runner(exe, caddr):
     order = [s for _, s, _ in out_order]
     n_c = len(caddr)
     prepare, done, plan = _threads.prepare, _threads.done, exe._thread_plan
-    if not exe.runs_parallel():
-        def prepare(plan):
-            return None
+    parallel = exe.runs_parallel()           # (otherwise the team cannot matter: not set)
     # the function's parameters are the slots in order (no scalars after them): call it
     # with the pointer list itself (0.2 us less than building the argument list)
     direct = slots == list(range(len(template))) and not tail
@@ -1576,7 +1574,7 @@ def _simple_runner(exe, caddr):
 
     def run(arrays):
         """The outputs (a dict slot -> array) and the pointers (slot -> address)."""
-        tok = prepare(plan)
+        tok = prepare(plan) if parallel else None
         ptrs, keep = inputs(arrays)
         outs = {}
         fill(outs, ptrs)
@@ -1597,8 +1595,7 @@ def _simple_runner(exe, caddr):
             outs, ptrs = run(arrays)
             return outs[s0], ptrs[s0]
 
-        runner.one = _one_recycled(layout, inputs, execute, plan,
-                                   exe.runs_parallel()) or one
+        runner.one = _one_recycled(layout, inputs, execute, plan, parallel) or one
     return runner
 
 
