@@ -161,6 +161,35 @@ def test_examples_cpu_target():
     assert judge(m(1.5, 2.5))[1] is True            # more CPU, 1.33x faster
     assert judge(m(2.2, 1.9))[1] is True            # slower but no more CPU
     assert judge({1: {"error": "exit code 1"}, 2: {"error": "exit code 1"}})[1] is False
+    # NumPy's OpenBLAS pool's CPU time left out: 2.5 - 0.6 = 1.9 s, less than one thread's
+    with_pool = {1: {"wall": 2.0, "cpu": 2.0, "numpy_pool": 0.0},
+                 2: {"wall": 1.9, "cpu": 2.5, "numpy_pool": 0.6}}
+    assert judge(with_pool)[1] is False
+    assert judge(with_pool, without_numpy_pool=True)[1] is True
+
+
+def test_examples_cpu_launcher_runs_a_script_as_main_and_reports_its_threads(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from bench.examples_cpu import _LAUNCHER, numpy_pool_cpu, other_threads_cpu
+    script = tmp_path / "ex.py"
+    script.write_text("import sys, threading\n"
+                      "t = threading.Thread(target=lambda: sum(range(10**6)))\n"
+                      "t.start(); t.join()\n"
+                      "if __name__ == '__main__':\n"
+                      "    print('RESULT', sys.argv[1:], sys.path[0])\n")
+    out = tmp_path / "cpu.json"
+    env = dict(os.environ, FUNCGRAD_EXAMPLES_CPU_OUT=str(out), OPENBLAS_NUM_THREADS="2")
+    p = subprocess.run([sys.executable, "-c", _LAUNCHER, str(script), "--smoke"], env=env,
+                       capture_output=True, text=True, check=True)
+    assert p.stdout.strip() == f"RESULT ['--smoke'] {tmp_path}"
+    report = json.loads(out.read_text())
+    assert str(os.getpid()) not in report["threads"] and str(report["main"]) in report["threads"]
+    assert all(v >= 0 for v in report["threads"].values())
+    total = sum(report["threads"].values())
+    assert 0.0 <= numpy_pool_cpu(report) + other_threads_cpu(report) <= total
 
 
 def test_ports_benchmark_times_a_port_under_funcgrad():
