@@ -284,3 +284,54 @@ def test_roll_by_a_traced_shift():
     np.testing.assert_array_equal(np.asarray(d), np.roll(np.broadcast_to(w, a.shape), -1, 0))
     with pytest.raises(TypeError, match="roll"):
         fg.jit(lambda a, s: fnp.roll(a, s, axis=1))(a, np.float32(1.0))
+
+
+# --- x64 dtypes JAX gives apart from the to_inexact rule (tests/jaxdiff SUSPECTED) ---------
+
+_INT_AND_BOOL = [np.int32, np.int8, np.uint8, np.int16, np.uint32, np.bool_]
+
+
+@pytest.mark.parametrize("int_dtype", _INT_AND_BOOL)
+def test_rint_of_integers_gives_the_default_float(mode, x64, int_dtype):
+    """JAX's rint converts an integer or bool to the default float (float64 under x64,
+    strong), not to to_inexact's float32."""
+    x = np.array([0, 1, 1, 0]).astype(int_dtype)
+    got = run(mode, fnp.rint, x)
+    same(got, x.astype(np.float64), "rint")
+    r = fnp.rint(3)                          # a weak int: a strong float64, as JAX
+    assert r.dtype == np.float64 and not r.weak_type, (r.dtype, r.weak_type)
+
+
+def test_rint_of_integers_without_x64_is_float32(mode):
+    got = run(mode, fnp.rint, np.array([1, -2, 3], np.int32))
+    same(got, np.array([1.0, -2.0, 3.0], np.float32), "rint")
+
+
+_ACTIVATIONS_OF_INT = {   # JAX 0.10's values for [0, 1, -1, 2, 5, -5]
+    "elu": [0.0, 1.0, -0.6321205588285577, 2.0, 5.0, -0.9932620530009145],
+    "selu": [0.0, 1.0507009873554805, -1.1113307378125625, 2.101401974710961,
+             5.253504936777402, -1.7462533606696203],
+    "sparse_plus": [0.25, 1.0, 0.0, 2.0, 5.0, 0.0],
+    "sparse_sigmoid": [0.5, 1.0, 0.0, 1.0, 1.0, 0.0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ACTIVATIONS_OF_INT))
+@pytest.mark.parametrize("use_x64", [False, True])
+def test_activations_of_int32_give_a_weak_default_float(mode, name, use_x64):
+    """JAX's elu/selu/sparse_plus/sparse_sigmoid meet an int32 x with Python floats: a weakly
+    typed default float (float64 under x64, float32 without), not to_inexact's float32."""
+    import funcgrad.nn as fnn
+    f = getattr(fnn, name)
+    x = np.array([0, 1, -1, 2, 5, -5], np.int32)
+    want_dt = np.float64 if use_x64 else np.float32
+    with fg.config.enable_x64(use_x64):
+        r = (f if mode == "eager" else fg.jit(f))(fnp.asarray(x))
+        assert r.dtype == want_dt, (name, r.dtype)
+        if mode == "eager":
+            assert r.weak_type, name
+        np.testing.assert_allclose(np.asarray(r), _ACTIVATIONS_OF_INT[name],
+                                   rtol=1e-12 if use_x64 else 1e-6)
+        # a float32 input stays float32, strongly typed
+        r = f(fnp.asarray(x.astype(np.float32)))
+        assert r.dtype == np.float32 and not r.weak_type, (name, r.dtype)

@@ -175,9 +175,11 @@ def gelu(x, approximate: bool = True):
 
 
 def elu(x, alpha=1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """x for x > 0, alpha * (exp(x) - 1) otherwise. An integer or bool `x` gives a weakly
+    typed default float (float64 under x64), as JAX's where(x > 0, 0., x)."""
     x = fnp.asarray(x)
-    safe_x = fnp.where(x > 0, fnp.zeros_like(x), x)
+    # a weak 0.: an integer x with it is a weak float, as in JAX
+    safe_x = fnp.where(x > 0, 0.0, x)
     return fnp.where(x > 0, x, alpha * fnp.expm1(safe_x))
 
 
@@ -351,15 +353,17 @@ def squareplus(x, b=4):
 def sparse_plus(x):
     """0 for x <= -1, (x + 1)^2 / 4 for -1 < x < 1, x for x >= 1 (sparsemax's softplus)."""
     x = fnp.asarray(x)
-    inside = fnp.square(x + 1) / 4
-    return fnp.where(x <= -1, fnp.zeros_like(x), fnp.where(x >= 1, x, inside))
+    # weak float constants, as JAX's: an integer x gives a weak default float
+    inside = fnp.square(x + 1.0) / 4
+    return fnp.where(x <= -1, 0.0, fnp.where(x >= 1, x, inside))
 
 
 def sparse_sigmoid(x):
     """The derivative of `sparse_plus`: 0 for x <= -1, (x + 1) / 2 between, 1 for x >= 1."""
     x = fnp.asarray(x)
-    return fnp.where(x <= -1, fnp.zeros_like(x),
-                     fnp.where(x >= 1, fnp.ones_like(x), (x + 1) / 2))
+    # weak float constants, as JAX's 0.5 * clip(x + 1.0, 0.0, 2.0): an integer x gives a
+    # weak default float
+    return fnp.where(x <= -1, 0.0, fnp.where(x >= 1, 1.0, (x + 1.0) / 2))
 
 
 def log1mexp(x):

@@ -135,7 +135,16 @@ arcsinh = asinh = _unary_float("arcsinh", _ew.asinh)
 arccosh = acosh = _unary_float("arccosh", _ew.acosh)
 arctanh = atanh = _unary_float("arctanh", _ew.atanh)
 sqrt = _unary_float("sqrt", _ew.sqrt)
-rint = _unary_float("rint", _ew.round)
+
+
+def rint(x):
+    """Rounds to the nearest integer, halves to even; an integer or bool `x` is converted to
+    the default float (float64 under x64, strong), as JAX's rint (not `dtypes.to_inexact`'s
+    float32)."""
+    (a,) = _promote("rint", x)
+    if not _dt.is_inexact(a.dtype):
+        return _ew.convert_element_type(a, _dt.DEFAULT_FLOAT_(), False)
+    return _ew.round(a)
 
 
 def exp2(x):

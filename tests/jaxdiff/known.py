@@ -358,9 +358,6 @@ KNOWN: list[Known] = [
           "celu(-0.0) is -0.0 in funcgrad (x where x >= 0), +0.0 in JAX (max(x, 0) + ...)",
           values=pairs((0.0, -0.0))),
     # ---- undocumented, deliberate-looking differences ------------------------------------
-    Known(r"nn\.(elu|selu|sparse_plus|sparse_sigmoid)\(i32\)", "weak_type", "undocumented",
-          "JAX marks the float32 result of these activations of an int32 array weakly typed; "
-          "funcgrad's is strong, as its input", x64=False),
     Known(r"sp\.(xlogy\(0,0\)|xlog1py\(0,-1\))", "weak_type", "undocumented",
           "of two Python floats: JAX's result is weakly typed, funcgrad's strong"),
     Known(r"np\.(partition|argpartition)\(f16\)", "signed-zero", "undocumented",
@@ -383,9 +380,6 @@ SUSPECTED = {
     r"sp\.gammaincc\(outer\)":
         "gammaincc(1e-30, 10) is 4.156915e-36, 1.3e-5 relative off SciPy's 4.156969e-36 (JAX's "
         "is within 1e-7); the case's other differences are registered",
-    r"np\.rint\((i32|i8|u8|i16|bool|u32)\)|nn\.(elu|selu|sparse_plus|sparse_sigmoid)\(i32\)":
-        "with x64, these give float32 for integer input (to_inexact); JAX's give float64 "
-        "(weakly typed float32 without x64), like angle, the exception the porting guide lists",
     r"np\.square\(bool\)|np\.(floor_divide|remainder|mod|divmod|power|fmod)\(bool outer\)"
     r"|np\.power\(bool,2\)|bool \*\* 2":
         "with x64, integer arithmetic of bools gives int64; JAX's gives int32",
