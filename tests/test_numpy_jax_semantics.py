@@ -97,7 +97,7 @@ def test_isclose_of_integers_compares_in_float(backend, mode):
     c = np.array([-np.inf, 1.0, np.inf, np.inf, np.nan], np.float32)
     d = np.array([np.inf, np.inf, np.inf, 1.0, np.nan], np.float32)
     got = run(mode, lambda x, y, u, v: (
-        fnp.isclose(x, y), fnp.allclose(x[:1], y[:1]), fnp.allclose(x, y), fnp.isclose(u, v),
+        fnp.isclose(x, y), fnp.allclose(x[:1], y[0]), fnp.allclose(x, y), fnp.isclose(u, v),
         fnp.isclose(u, v, equal_nan=True), fnp.isclose(x != 0, y != 0)), a, b, c, d)
     same(got[0], np.isclose(a, b), "int32")
     same(got[1], np.True_, "allclose")
@@ -335,3 +335,29 @@ def test_activations_of_int32_give_a_weak_default_float(mode, name, use_x64):
         # a float32 input stays float32, strongly typed
         r = f(fnp.asarray(x.astype(np.float32)))
         assert r.dtype == np.float32 and not r.weak_type, (name, r.dtype)
+
+
+@pytest.mark.parametrize("use_x64", [False, True])
+def test_integer_arithmetic_of_bools_is_int32(mode, use_x64):
+    """JAX's promote_dtypes_numeric takes bool to int32 whether or not x64 is on (not to
+    the default integer): square, floor_divide, remainder, mod, divmod, power, fmod of
+    bools and bool ** 2 give int32; bool * 2 (a weak Python int) stays the default int."""
+    a = np.array([True, False, True])
+    b = np.array([[True], [False]])
+    ops = {
+        "square": (lambda x, y: fnp.square(x), [1, 0, 1]),
+        "floor_divide": (lambda x, y: fnp.floor_divide(x, y[0]), [1, 0, 1]),
+        "remainder": (lambda x, y: fnp.remainder(x, y[0]), [0, 0, 0]),
+        "mod": (lambda x, y: fnp.mod(x, y[0]), [0, 0, 0]),
+        "divmod": (lambda x, y: fnp.divmod(x, y[0])[0], [1, 0, 1]),
+        "divmod_r": (lambda x, y: fnp.divmod(x, y[0])[1], [0, 0, 0]),
+        "power": (lambda x, y: fnp.power(x, y), [[1, 0, 1], [1, 1, 1]]),
+        "fmod": (lambda x, y: fnp.fmod(x, y[0]), [0, 0, 0]),
+        "power2": (lambda x, y: fnp.power(x, 2), [1, 0, 1]),
+        "pow_op": (lambda x, y: x ** 2, [1, 0, 1]),
+    }
+    with fg.config.enable_x64(use_x64):
+        for name, (f, want) in ops.items():
+            got = run(mode, f, a, b)
+            same(got, np.array(want, np.int32), name)
+        assert (fnp.asarray(a) * 2).dtype == (np.int64 if use_x64 else np.int32)

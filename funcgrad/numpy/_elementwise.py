@@ -215,8 +215,10 @@ def cbrt(x):
 
 
 def _numeric(a):
-    """A boolean array as the default integer type (JAX's promote_dtypes_numeric)."""
-    return a.astype(_dt.DEFAULT_INT) if _dt.is_bool(a.dtype) else a
+    """A boolean array as int32, whether or not 64-bit types are on (JAX's
+    promote_dtypes_numeric: `dtypes.to_numeric_dtype` takes bool to int32, not to the
+    default integer)."""
+    return a.astype(_dt.int32) if _dt.is_bool(a.dtype) else a
 
 
 def square(x):
@@ -402,8 +404,8 @@ def floor_divide(x1, x2):
     a, b = _promote("floor_divide", x1, x2)
     _no_complex("floor_divide", a)
     if _dt.is_bool(a.dtype):
-        # As JAX (bools are promoted to the default integer type for arithmetic).
-        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+        # As JAX (bools are promoted to int32 for arithmetic, under x64 too).
+        a, b = _numeric(a), _numeric(b)
     if _dt.is_float(a.dtype):
         return _float_divmod(a, b)[0]
     return _int_floor_divmod(a, b)[0]
@@ -414,8 +416,8 @@ def remainder(x1, x2):
     a, b = _promote("remainder", x1, x2)
     _no_complex("remainder", a)
     if _dt.is_bool(a.dtype):
-        # As JAX (bools are promoted to the default integer type for arithmetic).
-        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+        # As JAX (bools are promoted to int32 for arithmetic, under x64 too).
+        a, b = _numeric(a), _numeric(b)
     if _dt.is_float(a.dtype):
         return _float_divmod(a, b)[1]
     return _int_floor_divmod(a, b)[1]
@@ -430,8 +432,8 @@ def fmod(x1, x2):
     a, b = _promote("fmod", x1, x2)
     _no_complex("fmod", a)
     if _dt.is_bool(a.dtype):
-        # As JAX (bools are promoted to the default integer type for arithmetic).
-        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+        # As JAX (bools are promoted to int32 for arithmetic, under x64 too).
+        a, b = _numeric(a), _numeric(b)
     return _ew.rem(a, b)
 
 
@@ -440,8 +442,8 @@ def divmod(x1, x2):
     a, b = _promote("divmod", x1, x2)
     _no_complex("divmod", a)
     if _dt.is_bool(a.dtype):
-        # As JAX (bools are promoted to the default integer type for arithmetic).
-        a, b = astype(a, _dt.DEFAULT_INT), astype(b, _dt.DEFAULT_INT)
+        # As JAX (bools are promoted to int32 for arithmetic, under x64 too).
+        a, b = _numeric(a), _numeric(b)
     if _dt.is_float(a.dtype):
         return _float_divmod(a, b)
     return _int_floor_divmod(a, b)

@@ -380,9 +380,6 @@ SUSPECTED = {
     r"sp\.gammaincc\(outer\)":
         "gammaincc(1e-30, 10) is 4.156915e-36, 1.3e-5 relative off SciPy's 4.156969e-36 (JAX's "
         "is within 1e-7); the case's other differences are registered",
-    r"np\.square\(bool\)|np\.(floor_divide|remainder|mod|divmod|power|fmod)\(bool outer\)"
-    r"|np\.power\(bool,2\)|bool \*\* 2":
-        "with x64, integer arithmetic of bools gives int64; JAX's gives int32",
     r"np\.lexsort\(.*\)|bincount|bincount minlength|indices/meshgrid"
     r"|unravel/ravel_multi_index|ravel_multi_index clip/wrap|eye/tri":
         "with x64, index and default dtypes differ from JAX's: lexsort, bincount and indices "
