@@ -49,6 +49,28 @@ def test_gammainc_float32_on_a_grid():
     np.testing.assert_array_less(np.abs(np.asarray(q, F64) - ref_q), tol * ref_q + 1e-6)
 
 
+def test_gammaincc_float32_for_tiny_a_is_relatively_accurate():
+    # Q on the continued fraction (x > 1, x > a) for a down to 1e-38, and its x-derivative.
+    # The fraction's value used to be taken after its derivative converged too, and went on
+    # drifting meanwhile: gammaincc(1e-30, 10) was 1.3e-5 off and the worst of these points
+    # 1e-4; the prefactor's exp(lgamma)-sized exponent cost a few units of 1e-6 more.
+    rng = np.random.default_rng(7)
+    a = (10.0 ** rng.uniform(-38, -0.1, 600)).astype(F32)
+    x = (10.0 ** rng.uniform(0.05, 1.8, 600)).astype(F32)
+    normal = ss.gammaincc(a.astype(F64), x.astype(F64)) > 1e-36     # (not subnormal: the
+    a, x = a[normal], x[normal]                                       # digits are there)
+    assert len(a) > 300
+    q = np.asarray(fs.gammaincc(a, x), F64)
+    ref = ss.gammaincc(a.astype(F64), x.astype(F64))
+    np.testing.assert_array_less(np.abs(q - ref), 1e-5 * ref)
+    assert np.quantile(np.abs(q - ref) / ref, 0.9) < 3e-6
+    assert abs(float(fs.gammaincc(F32(1e-30), F32(10))) / 4.156969e-36 - 1) < 1e-6
+    dq = np.asarray(fg.vmap(fg.grad(lambda x_, a_: fs.gammaincc(a_, x_)))(x, a), F64)
+    ref_dq = -np.exp((a.astype(F64) - 1) * np.log(x.astype(F64)) - x.astype(F64)
+                     - ss.gammaln(a.astype(F64)))
+    np.testing.assert_array_less(np.abs(dq - ref_dq), 1e-5 * np.abs(ref_dq))
+
+
 def test_edges_are_jax_s():
     # JAX 0.10.2: jax.scipy.special.gammainc / gammaincc at these (a, x), except at
     # a = inf: SciPy's limits P = 0, Q = 1 for finite x (JAX gives NaN from x = 1, 0 and 1

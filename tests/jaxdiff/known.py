@@ -377,13 +377,6 @@ KNOWN: list[Known] = [
 # Differences that look like funcgrad bugs. They are not registered (the CLI reports them as
 # new) and tests/test_jax_differential.py leaves their cases out of its subset until fixed.
 SUSPECTED = {
-    r"sp\.gammaincc\(outer\)":
-        "gammaincc(1e-30, 10) is 4.156915e-36, 1.3e-5 relative off SciPy's 4.156969e-36 (JAX's "
-        "is within 1e-7); the case's other differences are registered",
-    r"np\.lexsort\(.*\)|bincount|bincount minlength|indices/meshgrid"
-    r"|unravel/ravel_multi_index|ravel_multi_index clip/wrap|eye/tri":
-        "with x64, index and default dtypes differ from JAX's: lexsort, bincount and indices "
-        "give int32 (JAX int64), ravel_multi_index int64 (JAX int32), tri float64 (JAX float32)",
     r"geomspace int":
         "with x64, geomspace(1, 1000, 4, dtype=int32) is [1, 9, 99, 1000] (float64 powers "
         "truncated); JAX's and NumPy's [1, 10, 100, 1000]",
