@@ -361,3 +361,40 @@ def test_integer_arithmetic_of_bools_is_int32(mode, use_x64):
             got = run(mode, f, a, b)
             same(got, np.array(want, np.int32), name)
         assert (fnp.asarray(a) * 2).dtype == (np.int64 if use_x64 else np.int32)
+
+
+@pytest.mark.parametrize("use_x64", [False, True])
+def test_index_and_default_dtypes_under_x64(mode, use_x64):
+    """JAX 0.10's dtypes: lexsort, bincount (without weights) and indices give the default
+    integer (int64 under x64); ravel_multi_index the indices' type with a weak int (int32
+    indices give int32, int8 ones int8); tri float32 without dtype even under x64 (eye and
+    identity the default float)."""
+    di = np.int64 if use_x64 else np.int32
+    df = np.float64 if use_x64 else np.float32
+    k1, k2 = np.array([3, 1, 2, 1], np.int32), np.array([0, 1, 0, 0], np.int32)
+    cases = {
+        "lexsort": (lambda: fnp.lexsort((fnp.asarray(k1), fnp.asarray(k2))),
+                    np.lexsort((k1, k2)).astype(di)),
+        "bincount": (lambda: fnp.bincount(fnp.asarray(k1), length=5),
+                     np.array([0, 2, 1, 1, 0], di)),
+        "indices": (lambda: fnp.indices((2, 3)), np.indices((2, 3)).astype(di)),
+        "indices sparse": (lambda: fnp.indices((2, 3), sparse=True)[1],
+                           np.arange(3, dtype=di)[None, :]),
+        "ravel_multi_index i32": (
+            lambda: fnp.ravel_multi_index((fnp.asarray(k1), fnp.asarray(k2)), (4, 2),
+                                          mode="clip"),
+            np.array([6, 3, 4, 2], np.int32)),
+        "ravel_multi_index i8": (
+            lambda: fnp.ravel_multi_index((fnp.asarray(k1.astype(np.int8)),
+                                           fnp.asarray(k2.astype(np.int8))), (4, 2),
+                                          mode="wrap"),
+            np.array([6, 3, 4, 2], np.int8)),
+        "tri": (lambda: fnp.tri(2, 3), np.tri(2, 3, dtype=np.float32)),
+        "eye": (lambda: fnp.eye(2), np.eye(2, dtype=df)),
+    }
+    with fg.config.enable_x64(use_x64):
+        for name, (f, want) in cases.items():
+            got = np.asarray(f() if mode == "eager" else fg.jit(f)())
+            same(got, want, name)
+        assert fnp.bincount(np.array([0, 1, 1])).dtype == di          # concrete length
+        assert fnp.lexsort([fnp.asarray(1)]).dtype == di              # 0-d keys: 0

@@ -179,23 +179,25 @@ def full(shape, fill_value, dtype=None):
 
 
 def zeros_like(a, dtype=None, shape=None):
-    a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape, "zeros_like"), 0,
-                    dtype or a.dtype)
+    """Zeros of `a`'s shape and dtype; weakly typed when `a` is and no `dtype` is given (JAX's
+    lax.full_like: `zeros_like(2.0) + float16 array` is float16)."""
+    return full_like(a, 0, dtype, shape)
 
 
 def ones_like(a, dtype=None, shape=None):
-    a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape, "ones_like"), 1,
-                    dtype or a.dtype)
+    """Ones of `a`'s shape and dtype (weakly typed as `zeros_like`)."""
+    return full_like(a, 1, dtype, shape)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
+    """`fill_value` in `a`'s shape and dtype; weakly typed when `a` is, no `dtype` is given
+    and the fill is a scalar (JAX's lax.full_like)."""
     a = _arr(a)
     shape = a.shape if shape is None else _shape_tuple(shape, "full_like")
     if _np.ndim(fill_value) > 0:               # an array fill value broadcasts, as in JAX
         return _st.broadcast_to(astype(_arr(fill_value), dtype or a.dtype), shape)
-    return _st.full(shape, fill_value, dtype or a.dtype)
+    weak = dtype is None and a.weak_type and not isinstance(fill_value, Array)
+    return _st.full(shape, fill_value, dtype or a.dtype, weak_type=weak)
 
 
 def empty_like(prototype, dtype=None, shape=None, *, device=None):
@@ -397,10 +399,13 @@ def identity(n, dtype=None):
 
 
 def tri(N, M=None, k=0, dtype=None):
+    """Ones at and below the k-th diagonal of an N x M array. Without `dtype` float32,
+    whether or not 64-bit types are on, as JAX's tri (unlike eye's default float)."""
     M = N if M is None else M
     r = _st.iota(_dt.int32, (N, M), 0)
     c = _st.iota(_dt.int32, (N, M), 1)
-    return _ew.convert_element_type(_ew.le(c, _ew.add(r, k)), _float_default(dtype))
+    dt = _dt.float32 if dtype is None else _dt.canonicalize(dtype)
+    return _ew.convert_element_type(_ew.le(c, _ew.add(r, k)), dt)
 
 
 def tril(m, k=0):

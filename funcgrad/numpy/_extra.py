@@ -243,13 +243,18 @@ def bincount(x, weights=None, minlength=0, length=None):
             raise ValueError("bincount: pass length= when the input is traced")
         values = _np.asarray(x).astype(_np.int64)      # initial=-1 is no uint32 value
         length = builtins.max(int(_np.max(values, initial=-1)) + 1, minlength)
-    w = _fnp.ones_like(x, _dt.int32) if weights is None else _fnp.ravel(_fnp.asarray(weights))
+    # counts in the default integer (int64 under x64), as JAX's
+    w = (_fnp.ones_like(x, _dt.DEFAULT_INT_()) if weights is None
+         else _fnp.ravel(_fnp.asarray(weights)))
     # JAX clips negative values to the first bin (an index of -1 would count in the last)
     return _fnp.zeros((length,), w.dtype).at[_fnp.maximum(x, 0)].add(w)
 
 
-def indices(dimensions, dtype=_dt.int32, sparse=False):
+def indices(dimensions, dtype=None, sparse=False):
+    """The index grids of an array of shape `dimensions`, in `dtype` (the default integer,
+    int64 under x64, as JAX's)."""
     dims = tuple(dimensions)
+    dtype = _dt.DEFAULT_INT_() if dtype is None else _dt.canonicalize(dtype)
     from ..prims.structural import iota
     if sparse:
         return tuple(_fnp.reshape(iota(dtype, (d,), 0),

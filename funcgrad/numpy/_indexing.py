@@ -402,7 +402,9 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None)
         if not _dt.is_int(i.dtype):
             raise TypeError(f"ravel_multi_index: only integer indices are allowed, got "
                             f"{i.dtype}")
-    dt = result_type(_dt.DEFAULT_INT_(), *idx) if dtype is None else _dt.canonicalize(dtype)
+    # a weak Python int with the indices, as JAX's result_type(int, *multi_index): int32
+    # indices give int32 under x64 too
+    dt = result_type(int, *idx) if dtype is None else _dt.canonicalize(dtype)
     if not _dt.is_int(dt):
         raise ValueError(f"ravel_multi_index: dtype {dt} is not an integer type")
     if int(_np.prod(dims, dtype=_np.int64)) - 1 > _np.iinfo(dt).max:

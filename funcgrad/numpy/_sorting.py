@@ -115,9 +115,14 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
 
 
 def lexsort(keys, axis=-1):
+    """Indices that sort by the last key, then the one before, ...; in the default integer
+    (int64 under x64), as JAX's."""
     ks = [_arr(k) for k in keys][::-1]
+    idt = _dt.DEFAULT_INT_()
+    if ks and ks[0].ndim == 0:
+        return zeros((), idt)
     axis = _axis(axis, ks[0].ndim, "lexsort")
-    outs = _win.sort(tuple(ks) + (_st.iota(_dt.int32, ks[0].shape, axis),), axis,
+    outs = _win.sort(tuple(ks) + (_st.iota(idt, ks[0].shape, axis),), axis,
                      num_keys=len(ks))
     return outs[-1]
 
