@@ -179,25 +179,23 @@ def full(shape, fill_value, dtype=None):
 
 
 def zeros_like(a, dtype=None, shape=None):
-    """Zeros of `a`'s shape and dtype; weakly typed when `a` is and no `dtype` is given (JAX's
-    lax.full_like: `zeros_like(2.0) + float16 array` is float16)."""
-    return full_like(a, 0, dtype, shape)
+    a = _arr(a)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "zeros_like"), 0,
+                    dtype or a.dtype)
 
 
 def ones_like(a, dtype=None, shape=None):
-    """Ones of `a`'s shape and dtype (weakly typed as `zeros_like`)."""
-    return full_like(a, 1, dtype, shape)
+    a = _arr(a)
+    return _st.full(a.shape if shape is None else _shape_tuple(shape, "ones_like"), 1,
+                    dtype or a.dtype)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    """`fill_value` in `a`'s shape and dtype; weakly typed when `a` is, no `dtype` is given
-    and the fill is a scalar (JAX's lax.full_like)."""
     a = _arr(a)
     shape = a.shape if shape is None else _shape_tuple(shape, "full_like")
     if _np.ndim(fill_value) > 0:               # an array fill value broadcasts, as in JAX
         return _st.broadcast_to(astype(_arr(fill_value), dtype or a.dtype), shape)
-    weak = dtype is None and a.weak_type and not isinstance(fill_value, Array)
-    return _st.full(shape, fill_value, dtype or a.dtype, weak_type=weak)
+    return _st.full(shape, fill_value, dtype or a.dtype)
 
 
 def empty_like(prototype, dtype=None, shape=None, *, device=None):
