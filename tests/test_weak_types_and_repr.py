@@ -38,6 +38,37 @@ def test_weak_types_follow_jax_lattice(expr, dtype, weak):
     assert (str(v.dtype), v.weak_type) == (dtype, weak)
 
 
+@pytest.mark.parametrize("expr, dtype, weak", [
+    # `*_like` of a weak array is weak unless given a dtype (lax.full_like); JAX 0.10.2
+    (lambda: fnp.zeros_like(fnp.asarray(2.0)), "float32", True),
+    (lambda: fnp.zeros_like(2.0), "float32", True),
+    (lambda: fnp.zeros_like(2), "int32", True),
+    (lambda: fnp.zeros_like(fnp.asarray(2.0), shape=(3,)), "float32", True),
+    (lambda: fnp.zeros_like(fnp.asarray(2.0), dtype=fnp.float32), "float32", False),
+    (lambda: fnp.ones_like(fnp.asarray(2.0)), "float32", True),
+    (lambda: fnp.empty_like(fnp.asarray(2.0)), "float32", True),
+    (lambda: fnp.full_like(fnp.asarray(2.0), 3), "float32", True),
+    (lambda: fnp.full_like(fnp.asarray(3), 3.5), "int32", True),
+    (lambda: fnp.full_like(fnp.ones(3), 2.0), "float32", False),
+    (lambda: fg.jit(fnp.zeros_like)(fnp.asarray(2.0)), "float32", True),
+    # so scipy.special's functions of Python floats are weak, as JAX's
+    (lambda: fg.scipy.special.xlogy(0.0, 0.0), "float32", True),
+    (lambda: fg.scipy.special.xlog1py(0.0, -1.0), "float32", True),
+    (lambda: fg.scipy.special.entr(2.0), "float32", True),
+    (lambda: fg.scipy.special.rel_entr(1.0, 2.0), "float32", True),
+    (lambda: fg.scipy.special.kl_div(1.0, 2.0), "float32", True),
+])
+def test_like_of_a_weak_array_is_weak(expr, dtype, weak):
+    v = expr()
+    assert (str(v.dtype), v.weak_type) == (dtype, weak)
+
+
+def test_zeros_like_of_a_weak_array_defers_to_a_narrower_float():
+    """It was strong float32, so adding a float16 array gave float32 (JAX: float16)."""
+    v = fnp.zeros_like(fnp.asarray(2.0)) + fnp.ones(3, fnp.float16)
+    assert v.dtype == fnp.float16
+
+
 def test_a_weak_result_defers_to_a_narrower_float():
     """i32 + 1.5 is a weak float32, so with a float16 array it gives float16 (JAX)."""
     v = (fnp.arange(3) + 1.5) * fnp.ones(3, fnp.float16)

@@ -179,23 +179,29 @@ def full(shape, fill_value, dtype=None):
 
 
 def zeros_like(a, dtype=None, shape=None):
-    a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape, "zeros_like"), 0,
-                    dtype or a.dtype)
+    """Zeros of `a`'s shape and dtype; weakly typed when `a` is and no `dtype` is given (JAX's
+    lax.full_like: `zeros_like(2.0) + float16 array` is float16)."""
+    return _full_like(a, 0, dtype, shape, "zeros_like")
 
 
 def ones_like(a, dtype=None, shape=None):
-    a = _arr(a)
-    return _st.full(a.shape if shape is None else _shape_tuple(shape, "ones_like"), 1,
-                    dtype or a.dtype)
+    """Ones of `a`'s shape and dtype (weakly typed as `zeros_like`)."""
+    return _full_like(a, 1, dtype, shape, "ones_like")
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
+    """`fill_value` in `a`'s shape and dtype; weakly typed when `a` is, no `dtype` is given
+    and the fill is a scalar (JAX's lax.full_like)."""
+    return _full_like(a, fill_value, dtype, shape, "full_like")
+
+
+def _full_like(a, fill_value, dtype, shape, name):
     a = _arr(a)
-    shape = a.shape if shape is None else _shape_tuple(shape, "full_like")
+    shape = a.shape if shape is None else _shape_tuple(shape, name)
     if _np.ndim(fill_value) > 0:               # an array fill value broadcasts, as in JAX
         return _st.broadcast_to(astype(_arr(fill_value), dtype or a.dtype), shape)
-    return _st.full(shape, fill_value, dtype or a.dtype)
+    weak = dtype is None and a.weak_type and not isinstance(fill_value, Array)
+    return _st.full(shape, fill_value, dtype or a.dtype, weak_type=weak)
 
 
 def empty_like(prototype, dtype=None, shape=None, *, device=None):

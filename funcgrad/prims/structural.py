@@ -137,7 +137,9 @@ def broadcast_to(x, shape):
     return broadcast_in_dim(x, shape, tuple(range(nd - x.ndim, nd)))
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype=None, weak_type=False):
+    """`lax.full`; with `weak_type` (and a scalar `fill_value` converted to `dtype`) the
+    result is weakly typed, as `lax.full_like` makes the `*_like` of a weak array."""
     shape = canonical_shape(shape, "full")
     if isinstance(fill_value, core.Array):
         v = fill_value if dtype is None else convert(fill_value, dtype)
@@ -153,7 +155,7 @@ def full(shape, fill_value, dtype=None):
         if integer and dtypes.is_int(dt):
             host = np.asarray(int(fill_value))
             host = host.astype(dt) if host.dtype != object else np.asarray(fill_value, dt)
-            v = core.ArrayImpl(host, ShapedArray((), dt, False))
+            v = core.ArrayImpl(host, ShapedArray((), dt, weak_type))
         elif isinstance(fill_value, (float, np.floating)) and dtypes.is_int(dt):
             x, info = float(fill_value), dtypes.iinfo(dt)
             # truncated toward zero from the double, saturated, NaN -> 0 (JAX 0.10.2:
@@ -161,9 +163,9 @@ def full(shape, fill_value, dtype=None):
             # 16777217)
             n = 0 if math.isnan(x) else info.max if x >= info.max else \
                 info.min if x <= info.min else math.trunc(x)
-            v = core.ArrayImpl(np.asarray(n).astype(dt), ShapedArray((), dt, False))
+            v = core.ArrayImpl(np.asarray(n).astype(dt), ShapedArray((), dt, weak_type))
         else:
-            v = core.ArrayImpl(np.asarray(fill_value, dt), ShapedArray((), dt, False))
+            v = core.ArrayImpl(np.asarray(fill_value, dt), ShapedArray((), dt, weak_type))
     return broadcast_in_dim(v, shape, ())
 
 

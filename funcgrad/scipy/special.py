@@ -29,12 +29,15 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def _float(*xs):
-    """The operands as arrays of one float dtype, broadcast together."""
+    """The operands as arrays of one float dtype, broadcast together; weakly typed where
+    their promoted type is (JAX's promote_args_inexact: `xlogy(2, 3.0)` and
+    `xlogy(int32 array, 3.0)` are weak float32)."""
     arrs = [fnp.asarray(x) for x in xs]
-    dt = fnp.result_type(*arrs)
+    dt, weak = _dtypes.result_type(*arrs, return_weak_type_flag=True)
     if not fnp.issubdtype(dt, fnp.floating):
         dt = _dtypes.DEFAULT_FLOAT if _dtypes.is_complex(dt) else _dtypes.to_inexact(dt)
-    arrs = [a.astype(dt) if a.dtype != dt else a for a in arrs]
+    arrs = [_ew.convert_element_type(a, dt, weak_type=weak) if a.dtype != dt else a
+            for a in arrs]
     if len(arrs) > 1:
         arrs = fnp.broadcast_arrays(*arrs)
     return arrs
@@ -578,7 +581,7 @@ def rel_entr(p, q):
     ps, qs = fnp.where(both, p, 1.0), fnp.where(both, q, 1.0)
     out = fnp.where(both, _xlog_ratio(ps, qs), np.inf)
     out = fnp.where((p == 0) & (q >= 0), 0.0, out)
-    return fnp.where(fnp.isnan(p) | fnp.isnan(q), np.nan, out).astype(p.dtype)
+    return fnp.where(fnp.isnan(p) | fnp.isnan(q), np.nan, out)
 
 
 def kl_div(p, q):
@@ -590,7 +593,7 @@ def kl_div(p, q):
     ps, qs = fnp.where(both, p, 1.0), fnp.where(both, q, 1.0)
     out = fnp.where(both, _xlog_ratio(ps, qs) - ps + qs, np.inf)
     out = fnp.where((p == 0) & (q >= 0), q, out)
-    return fnp.where(fnp.isnan(p) | fnp.isnan(q), np.nan, out).astype(p.dtype)
+    return fnp.where(fnp.isnan(p) | fnp.isnan(q), np.nan, out)
 
 
 def factorial(n, exact=False):

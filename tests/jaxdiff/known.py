@@ -358,8 +358,6 @@ KNOWN: list[Known] = [
           "celu(-0.0) is -0.0 in funcgrad (x where x >= 0), +0.0 in JAX (max(x, 0) + ...)",
           values=pairs((0.0, -0.0))),
     # ---- undocumented, deliberate-looking differences ------------------------------------
-    Known(r"sp\.(xlogy\(0,0\)|xlog1py\(0,-1\))", "weak_type", "undocumented",
-          "of two Python floats: JAX's result is weakly typed, funcgrad's strong"),
     Known(r"np\.(partition|argpartition)\(f16\)", "signed-zero", "undocumented",
           "which of the tied zeros (+0.0, -0.0) is among the 3 smallest is unspecified",
           values=pairs((-0.0, 0.0))),
