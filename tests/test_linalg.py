@@ -270,6 +270,14 @@ def test_singular_and_not_positive_definite(backend):
         assert not np.all(np.isfinite(np.asarray(out["tri"])))
 
 
+def test_slogdet_sign_of_a_singular_matrix_is_plus_zero():
+    # JAX's sign is +0.0; funcgrad's was -0.0 for this one (a product with the -1 of a
+    # pivot swap), found by the JAX differential suite
+    a = np.array([[1.0, 2.0], [2.0, 4.0]], F32)
+    for sign in (fnp.linalg.slogdet(a)[0], fg.jit(fnp.linalg.slogdet)(a)[0]):
+        assert float(sign) == 0.0 and not np.signbit(np.asarray(sign))
+
+
 # --- derivatives at matrices where LU pivots -----------------------------------------------
 
 @pytest.mark.core

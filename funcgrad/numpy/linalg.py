@@ -330,6 +330,9 @@ def slogdet(a, *, method=None):
     else:
         unit = fnp.sign(diag)
     sign = _lu_parity(pivots, a.dtype) * fnp.prod(unit, axis=-1)
+    # a singular matrix's sign is +0 (JAX's), not the -0.0 a product with -1 or with a
+    # pivot of -0.0 leaves
+    sign = fnp.where(fnp.any(mag == 0, axis=-1), fnp.zeros_like(sign), sign)
     return SlogdetResult(sign, fnp.sum(fnp.log(mag), axis=-1))
 
 

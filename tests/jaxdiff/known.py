@@ -367,9 +367,6 @@ KNOWN: list[Known] = [
     Known(r"np\.round decimals f16", "inf-mismatch", "undocumented",
           "round(65504, 2) of float16 scales in float16 as NumPy does (inf); JAX 65504",
           values=pairs((65504.0, INF))),
-    Known(r"linalg\.det singular", "signed-zero", "undocumented",
-          "slogdet's sign of a singular matrix: -0.0 in funcgrad, +0.0 in JAX",
-          values=pairs((0.0, -0.0))),
 ]
 
 # Differences that look like funcgrad bugs. They are not registered (the CLI reports them as
