@@ -87,6 +87,18 @@ def test_round_of_integers_to_tens_raises_instead_of_returning_them():
     np.testing.assert_array_equal(np.asarray(fnp.round(fnp.array([15, 25]), 0)), [15, 25])
 
 
+def test_round_with_decimals_of_float16_scales_in_float32_and_past_precision_is_a_no_op():
+    # JAX 0.10.2: float16 round(65504, 2) is 65504 (scaled in float32; in float16, as NumPy
+    # scales, it overflowed to inf), and float32 round(1.5, 39) is 1.5 (the factor 1e39
+    # overflowed to inf)
+    for f in (lambda x, d: fnp.round(x, d), fg.jit(fnp.round, static_argnums=1)):
+        assert float(f(np.float16(65504), 2)) == 65504.0
+        assert f(np.float16(65504), 2).dtype == fnp.float16
+        assert float(f(np.float32(1.5), 39)) == 1.5
+        np.testing.assert_array_equal(np.asarray(f(np.array([1.2345, -2.5], np.float16), 3)),
+                                      np.array([1.234, -2.5], np.float16))
+
+
 def test_a_derivative_of_gamma_draws_in_their_shape_parameter_is_jax_s():
     # a derivative through the rejection loop holds the accepted proposal fixed: jvp gave
     # 0.977 where JAX's implicit reparameterisation gives 0.966, silently; grad raised an

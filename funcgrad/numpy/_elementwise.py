@@ -160,8 +160,13 @@ def log2(x):
 
 
 def log10(x):
+    """log(x) * (1 / ln 10), as JAX's (the product, not log(x) / ln 10: its float64 values
+    are closer, log10(2.0) and log10(1000.0) correctly rounded, and they are JAX's bits, on
+    which an integer geomspace's truncation depends)."""
     (a,) = _promote("log10", x, to_float=True)
-    return _ew.div(_ew.log(a), _math.log(10.0))
+    if _dt.is_complex(a.dtype):
+        return _ew.div(_ew.log(a), _math.log(10.0))
+    return _ew.mul(_ew.log(a), 0.4342944819032518)
 
 
 def logaddexp(x1, x2):
@@ -310,7 +315,15 @@ def round(a, decimals=0):
         return x
     if decimals == 0:
         return _ew.round(x)
+    if decimals > _np.log10(float(_dt.finfo(x.dtype).max)):
+        return x                   # beyond the type's precision: a no-op (JAX; the scaling
+        #                            overflowed to inf: round(float32 1.5, 39) was inf)
     f = 10.0 ** decimals
+    if x.dtype == _dt.float16:
+        # scaled in float32 and rounded back once, as JAX's (round(65504, 2) of float16 is
+        # 65504 there; scaled in float16, as NumPy does, it overflowed to inf)
+        y = _ew.convert_element_type(x, _dt.float32)
+        return _ew.convert_element_type(_ew.div(_ew.round(_ew.mul(y, f)), f), x.dtype)
     return _ew.div(_ew.round(_ew.mul(x, f)), f)
 
 
