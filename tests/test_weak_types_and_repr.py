@@ -63,6 +63,22 @@ def test_like_of_a_weak_array_is_weak(expr, dtype, weak):
     assert (str(v.dtype), v.weak_type) == (dtype, weak)
 
 
+@pytest.mark.parametrize("name", ["sum", "prod", "max", "min", "amax", "ptp", "nansum",
+                                  "nanmax", "cumsum", "cumprod", "nancumsum", "log2", "log10",
+                                  "nan_to_num"])
+@pytest.mark.parametrize("jitted", [False, True])
+def test_reductions_of_a_weak_array_are_strong(name, jitted):
+    # JAX 0.10.2: jnp.sum(jnp.arange(3) + 1.5) is a strong float32 (and so are the others),
+    # so with a float16 array it gives float32; funcgrad's were weak and gave float16
+    f = getattr(fnp, name)
+    f = fg.jit(f) if jitted else f
+    for x in (fnp.arange(3) + 1.5, fnp.asarray(1.5)):
+        assert x.weak_type
+        v = f(x)
+        assert (str(v.dtype), v.weak_type) == ("float32", False)
+        assert (v * fnp.ones(3, fnp.float16)).dtype == fnp.float32
+
+
 def test_zeros_like_of_a_weak_array_defers_to_a_narrower_float():
     """It was strong float32, so adding a float16 array gave float32 (JAX: float16)."""
     v = fnp.zeros_like(fnp.asarray(2.0)) + fnp.ones(3, fnp.float16)

@@ -12,6 +12,7 @@ import numpy as _np
 from .. import dtypes as _dt
 from .._recurring import compile_when_it_pays
 from ..prims import elementwise as _ew
+from ..prims import structural as _st
 
 __all__ = [
     "abs", "absolute", "acos", "acosh", "add", "allclose", "angle", "arccos", "arccosh",
@@ -156,7 +157,9 @@ def exp2(x):
 
 def log2(x):
     (a,) = _promote("log2", x, to_float=True)
-    return _ew.div(_ew.log(a), _math.log(2.0))
+    # (ln 2 as a strong constant of a's type: JAX's log2 and log10 are strongly typed
+    # for weak input)
+    return _ew.div(_ew.log(a), _st.full((), _math.log(2.0), a.dtype))
 
 
 def log10(x):
@@ -165,8 +168,8 @@ def log10(x):
     which an integer geomspace's truncation depends)."""
     (a,) = _promote("log10", x, to_float=True)
     if _dt.is_complex(a.dtype):
-        return _ew.div(_ew.log(a), _math.log(10.0))
-    return _ew.mul(_ew.log(a), 0.4342944819032518)
+        return _ew.div(_ew.log(a), _st.full((), _math.log(10.0), a.dtype))
+    return _ew.mul(_ew.log(a), _st.full((), 0.4342944819032518, a.dtype))
 
 
 def logaddexp(x1, x2):
@@ -614,6 +617,8 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     info = _dt.finfo(a.dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf
+    if a.weak_type:                # JAX's result is strongly typed
+        a = _ew.convert_element_type(a, a.dtype, weak_type=False)
     a = where(isnan(a), full_like(a, nan), a)
     a = where(isposinf(a), full_like(a, posinf), a)
     return where(isneginf(a), full_like(a, neginf), a)

@@ -34,7 +34,15 @@ def _axes(axis, ndim, name):
     return tuple(sorted(axes))
 
 
+def _strong(x):
+    """`x` without its weak type: JAX's reductions and cumulative sums and products return
+    strongly typed results (`jnp.sum(jnp.arange(3) + 1.5)` is a strong float32, so with a
+    float16 array it gives float32; funcgrad's weak sum gave float16)."""
+    return _ew.convert_element_type(x, x.dtype, weak_type=False) if x.weak_type else x
+
+
 def _keep(out, axes, ndim, keepdims):
+    out = _strong(out)
     if not keepdims:
         return out
     shape = [1 if i in axes else s for i, s in enumerate(_reduced_input_shape(out, axes, ndim))]
@@ -397,7 +405,7 @@ def cumsum(a, axis=None, dtype=None):
         x = astype(x, dtype)
     elif _dt.is_bool(x.dtype):
         x = astype(x, _dt.DEFAULT_INT_())
-    return _rd.cumsum(x, axis)
+    return _strong(_rd.cumsum(x, axis))
 
 
 def _scan_assoc(x, axis, op, identity):
@@ -423,8 +431,8 @@ def cumprod(a, axis=None, dtype=None):
     elif _dt.is_bool(x.dtype):
         x = astype(x, _dt.DEFAULT_INT_())
     if _dt.is_bool(x.dtype):             # dtype=bool: a product of bools is their `and`
-        return _scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.and_, True)
-    return _scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul, 1)
+        return _strong(_scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.and_, True))
+    return _strong(_scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul, 1))
 
 
 def cummax(a, axis=0):
