@@ -398,3 +398,42 @@ def test_index_and_default_dtypes_under_x64(mode, use_x64):
             same(got, want, name)
         assert fnp.bincount(np.array([0, 1, 1])).dtype == di          # concrete length
         assert fnp.lexsort([fnp.asarray(1)]).dtype == di              # 0-d keys: 0
+
+
+@pytest.mark.parametrize("use_x64", [False, True])
+def test_integer_linspace_logspace_geomspace_compute_in_the_dtypes_inexact_type(mode,
+                                                                                use_x64):
+    """With an integer dtype JAX's linspace, logspace and geomspace compute in that dtype's
+    inexact type (float32 for int32 under x64 too), whatever the endpoints' types; under
+    x64 funcgrad took Python ints to float64, and geomspace(1, 1000, 4, dtype=int32)
+    truncated float64's 9.999999999999998 to 9 (JAX's and NumPy's: 10)."""
+    i32 = np.int32
+    cases = {
+        "geomspace": (lambda: fnp.geomspace(1, 1000, 4, dtype=i32), [1, 10, 100, 1000]),
+        "geomspace 2..512": (lambda: fnp.geomspace(2, 512, 5, dtype=i32), [2, 8, 31, 127, 512]),
+        "geomspace neg": (lambda: fnp.geomspace(-1, -1000, 4, dtype=i32),
+                          [-1, -10, -100, -1000]),
+        "linspace": (lambda: fnp.linspace(0, 100000001, 3, dtype=i32),
+                     [0, 50000000, 100000000]),
+        "linspace step": (lambda: fnp.linspace(0, 10, 7, dtype=i32), [0, 1, 3, 5, 6, 8, 10]),
+        "logspace": (lambda: fnp.logspace(0, 9.0000001, 2, dtype=i32), [1, 1000000000]),
+    }
+    with fg.config.enable_x64(use_x64):
+        for name, (f, want) in cases.items():
+            got = f() if mode == "eager" else fg.jit(f)()
+            same(got, np.array(want, i32), name)
+        _, step = fnp.linspace(0, 10, 7, dtype=i32, retstep=True)
+        assert step.dtype == np.float32 and float(step) == 1.6666667461395264
+
+
+def test_int64_geomspace_and_float64_log10_under_x64(x64):
+    """log10 is log(x) * (1 / ln 10), as JAX's (float64 log10(2.0) and log10(1000.0) come
+    out correctly rounded; log(x) / ln 10 gave 0.30102999566398114 and powers of ten just
+    below the integers). An int64 geomspace computes in float64: NumPy's [1, 10, 100, 1000]
+    (JAX 0.10's jitted float64 powers give [1, 9, 99, 1000])."""
+    assert float(fnp.log10(np.float64(2.0))) == 0.3010299956639812
+    assert float(fnp.log10(np.float64(1000.0))) == 3.0
+    same(fnp.geomspace(1, 1000, 4, dtype=np.int64), np.array([1, 10, 100, 1000], np.int64),
+         "geomspace int64")
+    same(fnp.geomspace(2, 512, 3, dtype=np.int64), np.array([2, 32, 512], np.int64),
+         "geomspace int64 2..512")

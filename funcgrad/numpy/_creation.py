@@ -260,7 +260,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     else:
         dtype = _dt.canonicalize(dtype)
     if not _dt.is_inexact(dtype):
-        out = linspace(start, stop, num, endpoint, retstep, None, axis)
+        # computed in the integer dtype's inexact type (JAX's to_inexact: float32 for int32
+        # under x64 too), whatever the endpoints' types
+        comp = _dt.to_inexact(dtype)
+        out = linspace(asarray(start, comp), asarray(stop, comp), num, endpoint, retstep,
+                       None, axis)
         if _dt.is_bool(dtype):
             return (out[0].astype(dtype), out[1]) if retstep else out.astype(dtype)
         return ((_ew.floor(out[0]).astype(dtype), out[1]) if retstep else
@@ -383,9 +387,12 @@ def _split(a):
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     """`base ** linspace(start, stop, ...)` (complex exponents give complex values),
     computed in floating point and then cast to `dtype` (an integer `dtype` does not round
-    the exponents: logspace(0, 1, 3, dtype=int32) is [1, 3, 10], as JAX's)."""
+    the exponents: logspace(0, 1, 3, dtype=int32) is [1, 3, 10], as JAX's; the powers are
+    computed in the integer dtype's inexact type, float32 for int32 under x64 too)."""
     if dtype is not None and not _dt.is_inexact(_dt.canonicalize(dtype)):
-        return logspace(start, stop, num, endpoint, base, None, axis).astype(dtype)
+        comp = _dt.to_inexact(_dt.canonicalize(dtype))
+        return logspace(asarray(start, comp), asarray(stop, comp), num, endpoint, base, None,
+                        axis).astype(dtype)
     exps = linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
     return power(asarray(base, _dt.real_dtype(exps.dtype)), exps)
 

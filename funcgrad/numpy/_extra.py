@@ -543,7 +543,11 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     else:
         dtype = _dt.canonicalize(dtype)
     if not _dt.is_inexact(dtype):
-        return geomspace(start, stop, num, endpoint, None, axis).astype(dtype)
+        # computed in the integer dtype's inexact type, as JAX's (float32 for int32 under
+        # x64 too), then truncated toward zero
+        comp = _dt.to_inexact(dtype)
+        return geomspace(_fnp.asarray(start, comp), _fnp.asarray(stop, comp), num, endpoint,
+                         None, axis).astype(dtype)
     s, e = _fnp.asarray(start, dtype), _fnp.asarray(stop, dtype)
     sign = _fnp.sign(s)
     s, e = s / sign, e / sign

@@ -370,9 +370,6 @@ KNOWN: list[Known] = [
 # Differences that look like funcgrad bugs. They are not registered (the CLI reports them as
 # new) and tests/test_jax_differential.py leaves their cases out of its subset until fixed.
 SUSPECTED = {
-    r"geomspace int":
-        "with x64, geomspace(1, 1000, 4, dtype=int32) is [1, 9, 99, 1000] (float64 powers "
-        "truncated); JAX's and NumPy's [1, 10, 100, 1000]",
     r"np\.max (-0 vs 0|0 vs -0)":
         "min([-0.0, 0.0]) and min([0.0, -0.0]) give -0.0 eagerly and 0.0 under jit (eager and "
         "jit disagree on a sign of zero)",
