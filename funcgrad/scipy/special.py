@@ -5,6 +5,7 @@ carry their analytic derivative (custom_jvp), so every function here has derivat
 every order, under jit and vmap, on every backend."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -337,7 +338,8 @@ def multigammaln(a, d):
     d = int(d)
     const = d * (d - 1) / 4 * math.log(math.pi)
     terms = [gammaln(a - j / 2) for j in range(d)]
-    return const + sum(terms[1:], terms[0])
+    # (d <= 0: no terms, as JAX's sum over an empty range; it raised IndexError)
+    return const + sum(terms[1:], terms[0]) if terms else fnp.full_like(a, const)
 
 
 @custom_jvp
@@ -738,3 +740,33 @@ def i1(x):
     """I1(x), the modified Bessel function of order 1: exp(|x|) i1e(x) (see _unscale)."""
     (x,) = _float(x)
     return _unscale(x, i1e(x)).astype(x.dtype)
+
+
+# --- weak types as JAX's -------------------------------------------------------------------
+
+# JAX's results of these are weakly typed exactly when the promoted arguments are (Python
+# numbers, weak arrays), as its elementwise functions; funcgrad's compositions lost the flag
+# in their internal selects and casts (a weak digamma(2.5) * a float16 array gave float32,
+# JAX float16). ndtr, log_ndtr and multigammaln are always strongly typed in JAX 0.10.
+_WEAK_AS_ARGUMENTS = ("betaln", "comb", "digamma", "erfinv", "factorial", "gammainc",
+                      "gammaincc", "i0", "i0e", "i1", "i1e", "loggamma", "polygamma", "zeta")
+_ALWAYS_STRONG = ("ndtr", "log_ndtr", "multigammaln")
+
+
+def _typed_as_jax(fn, strong):
+    @functools.wraps(fn)
+    def typed(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if not hasattr(out, "weak_type"):          # factorial(n, exact=True): a Python int
+            return out
+        weak = not strong and _dtypes.result_type(
+            *[a for a in args if a is not None], return_weak_type_flag=True)[1]
+        if out.weak_type != weak:
+            out = _ew.convert_element_type(out, out.dtype, weak_type=weak)
+        return out
+    return typed
+
+
+for _name in _WEAK_AS_ARGUMENTS + _ALWAYS_STRONG:
+    globals()[_name] = _typed_as_jax(globals()[_name], _name in _ALWAYS_STRONG)
+del _name
