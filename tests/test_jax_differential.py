@@ -23,7 +23,7 @@ from jaxdiff.run import classify
 # at an offset that differs with x64 so the two runs see different cases.
 STRIDE = {"reduce": 60, "promote": 30, "cum": 24, "unary": 10, "binary": 10, "index": 10,
           "construct": 10, "sort": 10, "nn": 8, "stats": 8, "dot": 8, "lax": 4, "misc": 4,
-          "special": 2, "intops": 2}
+          "special": 2, "intops": 2, "weak": 4}
 X64_SECTIONS = ("special", "intops", "promote", "misc")
 
 

@@ -738,10 +738,41 @@ def _stats(case, x64):
 
 
 
+def _weak(case, x64):
+    """Weak types of results for weakly typed operands: a weak float32 array
+    (`arange(3) * 0.25 + 0.5`), a 0-d weak int and Python numbers. A weak result defers to
+    a narrower float it meets (float16, bfloat16), so a wrong flag is a wrong dtype later
+    (funcgrad's weak `sum` made `sum(w) * float16 array` float16, JAX's float32)."""
+    def wf(M):
+        return M.np.arange(3) * 0.25 + 0.5
+
+    # (flatnonzero's shape depends on the values: it raises under jit, in JAX too)
+    for n in [u for u in UNARY_F if u != "flatnonzero"] + [r for r in REDS if r not in UNARY_F]:
+        case(f"weak np.{n}", lambda M, n=n: getattr(M.np, n)(wf(M)))
+        case(f"py np.{n}", lambda M, n=n: getattr(M.np, n)(0.5))
+    for n in UNARY_I:
+        case(f"weak np.{n}(int)", lambda M, n=n: getattr(M.np, n)(M.np.asarray(2)))
+    for n in BIN:
+        case(f"weak np.{n}", lambda M, n=n: getattr(M.np, n)(wf(M), wf(M)))
+        case(f"py np.{n}", lambda M, n=n: getattr(M.np, n)(0.5, 2))
+    for n in SPU:
+        case(f"weak sp.{n}", lambda M, n=n: getattr(M.sp, n)(wf(M)))
+        case(f"py sp.{n}", lambda M, n=n: getattr(M.sp, n)(0.5))
+    for n in SPB:
+        if n == "polygamma":                   # (an integer order)
+            case("weak sp.polygamma", lambda M: M.sp.polygamma(M.np.asarray(1), wf(M)))
+            continue
+        case(f"weak sp.{n}", lambda M, n=n: getattr(M.sp, n)(wf(M), wf(M)))
+        case(f"py sp.{n}", lambda M, n=n: getattr(M.sp, n)(0.5, 2.0))
+    for n in NNU:
+        case(f"weak nn.{n}", lambda M, n=n: getattr(M.nn, n)(wf(M)))
+
+
 SECTIONS = {
     "unary": _unary, "lax": _lax, "special": _special, "nn": _nn, "binary": _binary,
     "promote": _promote, "intops": _intops, "reduce": _reduce, "cum": _cum, "sort": _sort,
     "misc": _misc, "index": _index, "construct": _construct, "dot": _dot, "stats": _stats,
+    "weak": _weak,
 }
 
 

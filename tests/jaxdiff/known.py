@@ -357,7 +357,24 @@ KNOWN: list[Known] = [
     Known(r"nn\.celu\(f32\)|nn\.celu\(f2\)|nn\.celu alpha", "signed-zero", "documented",
           "celu(-0.0) is -0.0 in funcgrad (x where x >= 0), +0.0 in JAX (max(x, 0) + ...)",
           values=pairs((0.0, -0.0))),
+    # ---- weak types (the "weak" section) --------------------------------------------------
+    Known(r"(weak|py) np\.(equal|not_equal|less|less_equal|greater|greater_equal"
+          r"|logical_(and|or|xor|not)|isnan|isfinite|iscomplex|isreal)(\(int\))?",
+          "weak_type", "documented",
+          "comparisons and predicates of weak operands: JAX's bool is weakly typed, funcgrad's "
+          "strong; bool is the bottom of the lattice, so no promotion differs "
+          "(docs/porting-from-jax.md, Dtypes)"),
+    Known(r"weak sp\.(gammaln|betaln)", "maxrel", "accuracy",
+          "JAX's gammaln(1.0) is 4.8e-7 and betaln(1.0, 1.0) 9.5e-7; SciPy's and funcgrad's 0",
+          x64=False),
     # ---- undocumented, deliberate-looking differences ------------------------------------
+    Known(r"(weak|py) np\.modf", "weak_type", "undocumented",
+          "modf's parts of weak input are weakly typed in JAX, strong in funcgrad"),
+    Known(r"weak (np\.(deg2rad|degrees|rad2deg|radians|heaviside|hypot|logaddexp2|sinc)"
+          r"|nn\.gelu|sp\.(kl_div|logit|rel_entr))|py np\.angle", "weak_type", "undocumented",
+          "JAX's result is strongly typed for a weak array (its code multiplies by typed "
+          "constants) though weak for a Python number (angle: the reverse); funcgrad's "
+          "follows the operands in both"),
     Known(r"np\.(partition|argpartition)\(f16\)", "signed-zero", "undocumented",
           "which of the tied zeros (+0.0, -0.0) is among the 3 smallest is unspecified",
           values=pairs((-0.0, 0.0))),
