@@ -548,6 +548,21 @@ def test_missing_platform_gives_clear_error(tmp_path):
     assert "pocl-opencl-icd" in res.stdout
 
 
+@pytest.mark.parametrize("fn", ["ceil", "floor", "trunc", "rint", "round", "exp", "exp2",
+                                "expm1", "sinh", "tanh"])
+def test_a_nan_known_when_the_kernel_compiles_is_stored(fn):
+    """PoCL folds these builtins of a NaN known at compile time into nothing and dropped
+    the store: with a mean over a zero-length axis (0 / 0 once the empty loops fold), the
+    output kept whatever the pooled buffer held (stale integers; fuzz seed 20261943)."""
+    f = getattr(jnp, fn)
+    stale = fg.jit(lambda x: x.astype(jnp.float32) * 3.0 + 7.0, backend="opencl")
+    for _ in range(3):      # leave non-NaN data in pooled buffers of the output's size
+        stale(np.arange(5, dtype=np.int32)).block_until_ready()
+    out = fg.jit(lambda e: f(jnp.mean(e, axis=1)), backend="opencl")(
+        np.zeros((5, 0), np.float32))
+    assert np.all(np.isnan(np.asarray(out))), np.asarray(out)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_tanh_saturates_to_one(dtype, request):
     """PoCL's float tanh gave 0.99999994 for every x >= 9.011 (correctly rounded: 1), so

@@ -1241,11 +1241,23 @@ _HALF_HELPERS = {
 # 1 - tanh(x)^2 then is 1.2e-7 instead of 0, times sec^2 of a tan near pi/2 in a fuzzed
 # program: a wrong gradient; seed 88). Past the point where e^(-2|x|) is below half an ulp
 # of 1, the result is +-1 exactly.
+#
+# NaN guards: PoCL (Debian's, with its LLVM) folds a call of these builtins on a NaN that is
+# known at compile time into nothing, and drops the store of its result, so the output
+# keeps whatever the pooled buffer held (measured one kernel per builtin: exp, exp2, expm1,
+# sinh, tanh, ceil, floor, trunc, rint and round, float and double). Such a NaN arises
+# where a reduction over a zero-length axis folds to 0 / 0: a vmapped program's
+# `ceil(nanmean(empty))` gave stale integers instead of NaN (fuzz seed 20261943). A NaN
+# argument is returned as it is (every one of them returns it), and the builtin is only
+# called on the other arguments.
+_NAN_GUARDED = ("exp", "exp2", "expm1", "sinh", "ceil", "floor", "trunc", "rint", "round")
 _TANH_HELPERS = {
     "ocl_tanh_f32": "inline float ocl_tanh_f32(float x) "
-                    "{ return fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }",
+                    "{ return isnan(x) ? x : fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }",
     "ocl_tanh_f64": "inline double ocl_tanh_f64(double x) "
-                    "{ return fabs(x) >= 19.07 ? copysign(1.0, x) : tanh(x); }",
+                    "{ return isnan(x) ? x : fabs(x) >= 19.07 ? copysign(1.0, x) : tanh(x); }",
+    **{f"ocl_nan_{fn}_{t}": f"inline {c} ocl_nan_{fn}_{t}({c} x) {{ return isnan(x) ? x : "
+       f"{fn}(x); }}" for fn in _NAN_GUARDED for t, c in (("f32", "float"), ("f64", "double"))},
 }
 
 _NARROW_RENAME = {"bfload_bf16": "ocl_bfload", "bfround_f32": "ocl_bfround_f32",
@@ -1327,6 +1339,9 @@ def _rewrite_expr(x):
         raise NotImplementedError(f"OpenCL lowering: operator {x.op} on complex operands")
     if isinstance(x, cdsl.Call) and x.fn == "tanh" and x.type in (cdsl.f32, cdsl.f64):
         return cdsl.Call(f"ocl_tanh_{x.type.name}", x.args, x.type)
+    if isinstance(x, cdsl.Call) and x.fn in _NAN_GUARDED and x.type in (cdsl.f32, cdsl.f64) \
+            and len(x.args) == 1 and x.args[0].type == x.type:
+        return cdsl.Call(f"ocl_nan_{x.fn}_{x.type.name}", x.args, x.type)
     if isinstance(x, cdsl.Call) and x.fn in _NARROW_RENAME:
         return cdsl.Call(_NARROW_RENAME[x.fn], x.args, x.type)
     if isinstance(x, cdsl.Load) and x.type is cdsl.f16:
