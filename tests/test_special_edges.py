@@ -318,6 +318,15 @@ def test_ndtri_near_one_half(backend):
         _check("ndtri", cells + [(0.5 + 1e-12,)], F64, rtol=1e-14)
 
 
+def test_ndtri_of_subnormal_probabilities(backend):
+    # ndtr(x) - q keeps no more digits than a subnormal q has: float64 ndtri(5e-324) was
+    # -38.46774, 8.7e-6 off the exact -38.4674056171443 (SciPy's; fuzz seed 20261943)
+    _check("ndtri", [(1e-45,), (1e-43,), (1e-40,), (1.2e-38,)], F32, rtol=2e-7)
+    with fg.config.enable_x64(True):
+        _check("ndtri", [(5e-324,), (1e-320,), (3e-315,), (1e-310,), (2.3e-308,)], F64,
+               rtol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
 def test_log_ndtr_of_narrow_floats_past_ndtrs_underflow(dtype):
     """The fuzzer (seed 424243): float16 log_ndtr(-5.8) was -inf, where the answer,
