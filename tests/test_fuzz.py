@@ -207,6 +207,10 @@ def test_oracles_follow_jax_semantics():
     np.testing.assert_array_equal(_clamp_index(np.array([-1, -9, 7, 2]), 4), [3, 0, 3, 2])
     np.testing.assert_array_equal(_jax_argsort(np.array([1.0, 2.0, 1.0, np.nan]), -1, True),
                                   [3, 1, 0, 2])
+    # entr(+-0.0) is -0.0 in JAX and funcgrad, +0.0 in SciPy (seed 20261943)
+    from fuzz.ops import _entr
+    e = _entr(np.array([0.0, -0.0, 0.5, -1.0]))
+    assert np.all(np.signbit(e[:2])) and e[2] > 0 and e[3] == -np.inf
     # lax.switch wraps an int64 index to int32 before clamping it (JAX 0.10, seed 99)
     from fuzz.ops_control import switch_index
     assert [switch_index(i, 3) for i in (-2252774253, -1, 1, 7, 2**32 + 1)] == [2, 0, 1, 2, 1]

@@ -491,6 +491,13 @@ def _lgamma(x):
     return np.where(x == -np.inf, np.inf, sps.gammaln(x))
 
 
+def _entr(x):
+    """-x log x: SciPy's entr, but -0.0 at +-0.0 as JAX's (-(0 * log 0 -> 0)) and
+    funcgrad's; SciPy gives +0.0 (seed 20261943: 1 / entr(round(arcsin(x))))."""
+    x = np.asarray(x, np.float64)
+    return np.where(x == 0, -0.0, sps.entr(x))
+
+
 def _scipy_logit(x):
     with np.errstate(divide="ignore", invalid="ignore"):
         return sps.logit(x)
@@ -507,7 +514,7 @@ _SPECIAL = [
     ("bessel_i0e", "lax.bessel_i0e({0})", sps.i0e, None, 8, None),
     ("i1e", "fg.scipy.special.i1e({0})", sps.i1e, None, 8, None),
     ("logit", "fg.scipy.special.logit({0})", _scipy_logit, "prob", -8, None),
-    ("entr", "fg.scipy.special.entr({0})", sps.entr, "pos", 6, None),
+    ("entr", "fg.scipy.special.entr({0})", _entr, "pos", 6, None),
 ]
 
 for _name, _src, _ref, _dom, _ulps, _err in _SPECIAL:
