@@ -1,6 +1,6 @@
-"""The case tables: about 3,300 calls of funcgrad.numpy, lax, nn and scipy.special on edge
+"""The case tables: about 3,700 calls of funcgrad.numpy, lax, nn and scipy.special on edge
 values (zeros of both signs, infinities, NaN, the ends of the integer types, float16 and
-bool), each written once against a namespace `M` that is JAX's or funcgrad's (see
+bool) and on weakly typed operands, each written once against a namespace `M` that is JAX's or funcgrad's (see
 harness.py). `build(sections, x64)` gives the cases of the chosen sections; x64 adds the
 64-bit operand types to the promotion section."""
 from __future__ import annotations
