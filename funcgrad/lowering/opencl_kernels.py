@@ -1256,9 +1256,10 @@ _TANH_HELPERS = {
                     "{ return isnan(x) ? x : fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }",
     "ocl_tanh_f64": "inline double ocl_tanh_f64(double x) "
                     "{ return isnan(x) ? x : fabs(x) >= 19.07 ? copysign(1.0, x) : tanh(x); }",
-    **{f"ocl_nan_{fn}_{t}": f"inline {c} ocl_nan_{fn}_{t}({c} x) {{ return isnan(x) ? x : "
-       f"{fn}(x); }}" for fn in _NAN_GUARDED for t, c in (("f32", "float"), ("f64", "double"))},
 }
+_NAN_HELPERS = {
+    f"ocl_nan_{fn}_{t}": f"inline {c} ocl_nan_{fn}_{t}({c} x) {{ return isnan(x) ? x : {fn}(x); }}"
+    for fn in _NAN_GUARDED for t, c in (("f32", "float"), ("f64", "double"))}
 
 _NARROW_RENAME = {"bfload_bf16": "ocl_bfload", "bfround_f32": "ocl_bfround_f32",
                   "bfround_f64": "ocl_bfround_f64", "bfstore_f32": "ocl_bfstore",
@@ -1429,8 +1430,14 @@ def render(module: cdsl.Module, rounded_div_sqrt: bool = True) -> tuple[str, tup
             if n.endswith("f64") and _FP64_PRAGMA not in pre:
                 pre.insert(0, _FP64_PRAGMA)
             pre.extend(text.splitlines())
-    dialect = dataclasses.replace(DIALECT, preamble=tuple(pre)) if pre else DIALECT
     # Division and sqrt correctly rounded: float results then rounded to bfloat16 must be
-    # the ones the host's libm gives (OpenCL allows 2.5-3 ulp by default).
+    # the ones the host's libm gives (OpenCL allows 2.5-3 ulp by default). (Decided before
+    # the NaN guards join the preamble: they need no such rounding.)
     options = ("-cl-fp32-correctly-rounded-divide-sqrt",) if pre and rounded_div_sqrt else ()
+    for n, text in _NAN_HELPERS.items():
+        if n in calls:
+            if n.endswith("f64") and _FP64_PRAGMA not in pre:
+                pre.insert(0, _FP64_PRAGMA)
+            pre.append(text)
+    dialect = dataclasses.replace(DIALECT, preamble=tuple(pre)) if pre else DIALECT
     return cdsl.render(module, dialect), options

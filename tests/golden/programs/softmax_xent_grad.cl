@@ -1,4 +1,5 @@
-inline float ocl_tanh_f32(float x) { return fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }
+inline float ocl_tanh_f32(float x) { return isnan(x) ? x : fabs(x) >= 9.011f ? copysign(1.0f, x) : tanh(x); }
+inline float ocl_nan_exp_f32(float x) { return isnan(x) ? x : exp(x); }
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
 __kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float* restrict tanh_2, __global float* restrict max_3, __global float* restrict exp_4, __global float* restrict sum_5, __global float* restrict in_1, __global float* restrict sum_6, __global float* restrict mul_7, __global float* restrict add_8) {
@@ -26,7 +27,7 @@ __kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float*
             float k2vt1 = tanh_2[(r * 4) + i1];
             float k2vt2 = k2vt1 * 2.0f;
             float k2vt4 = k2vt2 - k2vt3;
-            exp_4[(r * 4) + i1] = exp(k2vt4);
+            exp_4[(r * 4) + i1] = ocl_nan_exp_f32(k2vt4);
         }
         /* row of reduce_sum */
         double acc3 = 0.0;
