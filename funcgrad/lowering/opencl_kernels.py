@@ -1402,6 +1402,16 @@ def opencl_module(module: cdsl.Module) -> cdsl.Module:
                        module.uses_blas)
 
 
+def _add_helpers(pre: list, helpers: dict, calls) -> None:
+    """Appends to the preamble `pre` the helpers the kernels call (with the fp64 pragma
+    first for a double one)."""
+    for n, text in helpers.items():
+        if n in calls:
+            if n.endswith("f64") and _FP64_PRAGMA not in pre:
+                pre.insert(0, _FP64_PRAGMA)
+            pre.extend(text.splitlines())
+
+
 def render(module: cdsl.Module, rounded_div_sqrt: bool = True) -> tuple[str, tuple]:
     """(OpenCL C source, build options) of a module of kernels; `rounded_div_sqrt`: the
     device can divide and take square roots correctly rounded in float."""
@@ -1420,24 +1430,12 @@ def render(module: cdsl.Module, rounded_div_sqrt: bool = True) -> tuple[str, tup
             pre.insert(0, _FP64_PRAGMA)
         for n in ["ocl_bfbits"] + bf:
             pre.extend(_BF16_HELPERS[n].splitlines())
-    for n, text in _TANH_HELPERS.items():
-        if n in calls:
-            if n.endswith("f64") and _FP64_PRAGMA not in pre:
-                pre.insert(0, _FP64_PRAGMA)
-            pre.append(text)
-    for n, text in _HALF_HELPERS.items():
-        if n in calls:
-            if n.endswith("f64") and _FP64_PRAGMA not in pre:
-                pre.insert(0, _FP64_PRAGMA)
-            pre.extend(text.splitlines())
+    _add_helpers(pre, _TANH_HELPERS, calls)
+    _add_helpers(pre, _HALF_HELPERS, calls)
     # Division and sqrt correctly rounded: float results then rounded to bfloat16 must be
     # the ones the host's libm gives (OpenCL allows 2.5-3 ulp by default). (Decided before
     # the NaN guards join the preamble: they need no such rounding.)
     options = ("-cl-fp32-correctly-rounded-divide-sqrt",) if pre and rounded_div_sqrt else ()
-    for n, text in _NAN_HELPERS.items():
-        if n in calls:
-            if n.endswith("f64") and _FP64_PRAGMA not in pre:
-                pre.insert(0, _FP64_PRAGMA)
-            pre.append(text)
+    _add_helpers(pre, _NAN_HELPERS, calls)
     dialect = dataclasses.replace(DIALECT, preamble=tuple(pre)) if pre else DIALECT
     return cdsl.render(module, dialect), options

@@ -617,8 +617,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     info = _dt.finfo(a.dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf
-    if a.weak_type:                # JAX's result is strongly typed
-        a = _ew.convert_element_type(a, a.dtype, weak_type=False)
+    a = _ew.with_weak_type(a, False)           # JAX's result is strongly typed
     a = where(isnan(a), full_like(a, nan), a)
     a = where(isposinf(a), full_like(a, posinf), a)
     return where(isneginf(a), full_like(a, neginf), a)

@@ -38,7 +38,7 @@ def _strong(x):
     """`x` without its weak type: JAX's reductions and cumulative sums and products return
     strongly typed results (`jnp.sum(jnp.arange(3) + 1.5)` is a strong float32, so with a
     float16 array it gives float32; funcgrad's weak sum gave float16)."""
-    return _ew.convert_element_type(x, x.dtype, weak_type=False) if x.weak_type else x
+    return _ew.with_weak_type(x, False)
 
 
 def _keep(out, axes, ndim, keepdims):

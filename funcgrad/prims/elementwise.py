@@ -737,6 +737,14 @@ def convert_element_type(x, new_dtype, weak_type=False):
     return bind(convert_element_type_p, x, new_dtype=new_dtype, weak_type=bool(weak_type))
 
 
+def with_weak_type(x, weak: bool):
+    """`x` (same dtype) weakly typed or not: JAX's reductions return strong results and
+    its elementwise functions follow their operands' flag, where a composition's internal
+    casts and constants may have set or dropped it."""
+    x = core.to_array(x)
+    return convert_element_type(x, x.dtype, weak_type=weak)
+
+
 def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
     (x,), (t,) = primals, tangents
     out = _convert(x, new_dtype, weak_type)

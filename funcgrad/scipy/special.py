@@ -774,9 +774,7 @@ def _typed_as_jax(fn, strong):
             return out
         weak = not strong and _dtypes.result_type(
             *[a for a in args if a is not None], return_weak_type_flag=True)[1]
-        if out.weak_type != weak:
-            out = _ew.convert_element_type(out, out.dtype, weak_type=weak)
-        return out
+        return _ew.with_weak_type(out, weak)
     return typed
 
 
