@@ -466,19 +466,26 @@ def divmod(x1, x2):
 
 
 def fmax(x1, x2):
-    """Elementwise maximum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmax`)."""
+    """Elementwise maximum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmax`).
+    JAX's formula, `where((x1 > x2) | isnan(x2), x1, x2)`: of equal values (-0 and +0
+    among them) x2, unlike `maximum`'s -0 < +0, and its gradient goes to x2 alone."""
     a, b = _promote("fmax", x1, x2)
     if not _dt.is_inexact(a.dtype):
         return _ew.max(a, b)
-    return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.max(a, b)))
+    if _dt.is_complex(a.dtype):
+        return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.max(a, b)))
+    return _ew.select(_ew.or_(_ew.gt(a, b), _ew.ne(b, b)), a, b)
 
 
 def fmin(x1, x2):
-    """Elementwise minimum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmin`)."""
+    """Elementwise minimum ignoring NaN: NaN only where both are NaN (NumPy/JAX `fmin`);
+    JAX's `where((x1 < x2) | isnan(x2), x1, x2)`, x2 of equal values (see `fmax`)."""
     a, b = _promote("fmin", x1, x2)
     if not _dt.is_inexact(a.dtype):
         return _ew.min(a, b)
-    return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.min(a, b)))
+    if _dt.is_complex(a.dtype):
+        return _ew.select(_ew.ne(b, b), a, _ew.select(_ew.ne(a, a), b, _ew.min(a, b)))
+    return _ew.select(_ew.or_(_ew.lt(a, b), _ew.ne(b, b)), a, b)
 
 
 def hypot(x1, x2):

@@ -319,11 +319,67 @@ def _balanced_eq(x, z, y):
                select(eq(y, z), add(one, one), one))
 
 
-max_p, max = _binary("max", np.maximum, _ANY, ("call", "fmax_nan"))
+# NumPy's maximum/minimum of a -0 and a +0 returns the second operand (the C backend's
+# loops, some SIMD instruction sets and OpenMP's lane combination the first, or either).
+# JAX (XLA) orders -0 < +0 in max and min, as IEEE 754-2019's maximum/minimum do, whatever
+# the operands' order; a NaN still wins. The NumPy implementations below (the reference
+# backend, the fallbacks) fix up the zeros NumPy returns; complex numbers keep NumPy's
+# lexicographic order.
+
+
+def _zero_fix(dt) -> bool:
+    return dtypes.is_float(dt)
+
+
+def np_maximum(a, b):
+    """`np.maximum` with -0 < +0: of two zeros, +0 unless both are -0 (their sum)."""
+    r = np.maximum(a, b)
+    if _zero_fix(r.dtype):
+        zeros = (a == 0) & (b == 0)
+        if zeros.any():
+            r = np.where(zeros, a + b, r)
+    return r
+
+
+def np_minimum(a, b):
+    """`np.minimum` with -0 < +0: of two zeros, -0 unless both are +0 (-(-a + -b))."""
+    r = np.minimum(a, b)
+    if _zero_fix(r.dtype):
+        zeros = (a == 0) & (b == 0)
+        if zeros.any():
+            r = np.where(zeros, -(np.negative(a) + np.negative(b)), r)
+    return r
+
+
+def zero_sign_fix(kind, r, hit):
+    """`r` (max or min results, NumPy's sign for a zero) with a zero result replaced by
+    +0 (max) or -0 (min) where `hit`: some zero combined into it had that sign (the zeros'
+    max is +0 unless all are -0; their min -0 unless all are +0)."""
+    fix = (r == 0) & hit
+    if not np.any(fix):
+        return r
+    return np.where(fix, np.asarray(0.0 if kind == "max" else -0.0, r.dtype), r)
+
+
+def winning_zeros(kind, x):
+    """Where `x` is the zero max (+0) or min (-0) prefers."""
+    return (x == 0) & (np.signbit(x) == (kind == "min"))
+
+
+def np_reduce_extreme(kind, x, axis, initial=None):
+    """np.max / np.min over `axis` with -0 < +0 (`initial` as NumPy's)."""
+    f = np.max if kind == "max" else np.min
+    r = np.asarray(f(x, axis=axis) if initial is None else f(x, axis=axis, initial=initial))
+    if _zero_fix(r.dtype) and x.size:
+        r = zero_sign_fix(kind, r, np.any(winning_zeros(kind, x), axis=axis))
+    return r.astype(x.dtype, copy=False)
+
+
+max_p, max = _binary("max", np_maximum, _ANY, ("call", "fmax_nan"))
 defjvp2(max_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
         lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
 
-min_p, min = _binary("min", np.minimum, _ANY, ("call", "fmin_nan"))
+min_p, min = _binary("min", np_minimum, _ANY, ("call", "fmin_nan"))
 defjvp2(min_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
         lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
 

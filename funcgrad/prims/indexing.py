@@ -562,8 +562,18 @@ def _scatter_np(x, idx, upd, *, axes, mode):
     comps = tuple(flat_idx[:, j] for j in range(k))
     if mode == "set":
         xt[comps] = flat_upd
-    else:
-        _UFUNC[mode].at(xt, comps, flat_upd)
+        return out
+    hit = None
+    if mode in ("max", "min") and dtypes.is_float(out.dtype):
+        # ufunc.at keeps NumPy's order-dependent choice between -0 and +0: a zero result
+        # becomes +0 (max) / -0 (min) where the operand or an update into it is that zero
+        from .elementwise import winning_zeros
+        hit = winning_zeros(mode, xt)
+        np.logical_or.at(hit, comps, winning_zeros(mode, flat_upd))
+    _UFUNC[mode].at(xt, comps, flat_upd)
+    if hit is not None:
+        from .elementwise import zero_sign_fix
+        xt[...] = zero_sign_fix(mode, xt, hit)
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 from .. import core, dtypes
 from ..ad import deflinear, defzero_jvp
 from ..core import ShapedArray, bind
-from .elementwise import add, convert_element_type, div, eq, mul
+from .elementwise import add, convert_element_type, div, eq, mul, np_reduce_extreme
 from .structural import broadcast_in_dim, full, _norm_axes
 
 
@@ -102,15 +102,15 @@ def reduce_identity(kind, dtype):
     return np.asarray(kind != "max", dtype)
 
 
-core.impl_rules[reduce_max_p] = lambda x, *, axes: np.max(
-    x, axis=axes, initial=reduce_identity("max", x.dtype))
+core.impl_rules[reduce_max_p] = lambda x, *, axes: np_reduce_extreme(
+    "max", x, axes, reduce_identity("max", x.dtype))
 _chooser_jvp(reduce_max_p)
 _reduce_batch(reduce_max_p)
 
 reduce_min_p = core.new_primitive("reduce_min")
 core.shape_rules[reduce_min_p] = _reduce_shape("reduce_min")
-core.impl_rules[reduce_min_p] = lambda x, *, axes: np.min(
-    x, axis=axes, initial=reduce_identity("min", x.dtype))
+core.impl_rules[reduce_min_p] = lambda x, *, axes: np_reduce_extreme(
+    "min", x, axes, reduce_identity("min", x.dtype))
 _chooser_jvp(reduce_min_p)
 _reduce_batch(reduce_min_p)
 

@@ -67,8 +67,10 @@ def _rw_np(x, *, computation, window_dimensions, window_strides, padding):
     win = win[tuple(np.s_[::s] for s in window_strides)]
     win = win[tuple(np.s_[:n] for n in out_shape)]
     axes = tuple(range(x.ndim, 2 * x.ndim))
-    f = {"sum": np.sum, "max": np.max, "min": np.min}[computation]
-    return f(win, axis=axes).astype(x.dtype)
+    if computation == "sum":
+        return np.sum(win, axis=axes).astype(x.dtype)
+    from .elementwise import np_reduce_extreme
+    return np_reduce_extreme(computation, win, axes)
 
 
 def _window_slices(xp, out_shape, window_dimensions, window_strides):

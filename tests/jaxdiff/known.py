@@ -341,12 +341,6 @@ KNOWN: list[Known] = [
           "returns a clipped or extrapolated value"),
 
     # ---- signs of zero (docs/porting-from-jax.md, "Other signs of zero") ----------------
-    Known(r"(np\.(maximum|minimum)|lax\.(max|min))\(f32 outer\)", "signed-zero", "documented",
-          "the sign of max/min of +0.0 and -0.0 (IEEE leaves it open): funcgrad returns the "
-          "first argument as NumPy, JAX the +0.0 (max) or -0.0 (min)",
-          values=on_inputs(lambda x, y: x == 0 and y == 0)),
-    Known(r"np\.max -0 vs 0|np\.max 0 vs -0", "signed-zero", "documented",
-          "the sign of the max/min of [+0.0, -0.0] (IEEE leaves it open)"),
     Known(r"sp\.erfinv\(f32\)|sp\.erfinv edge|lax\.erf_inv\(f32\)|sp\.i1e?\(f32\)"
           r"|lax\.bessel_i1e\(f32\)", "signed-zero", "documented",
           "erfinv, i1 and i1e of -0.0 are +0.0 in funcgrad, as in SciPy; JAX keeps the sign",
@@ -386,8 +380,4 @@ KNOWN: list[Known] = [
 
 # Differences that look like funcgrad bugs. They are not registered (the CLI reports them as
 # new) and tests/test_jax_differential.py leaves their cases out of its subset until fixed.
-SUSPECTED = {
-    r"np\.max (-0 vs 0|0 vs -0)":
-        "min([-0.0, 0.0]) and min([0.0, -0.0]) give -0.0 eagerly and 0.0 under jit (eager and "
-        "jit disagree on a sign of zero)",
-}
+SUSPECTED: dict = {}

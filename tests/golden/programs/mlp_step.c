@@ -64,6 +64,17 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
             acc = (vt3 > acc) ? vt3 : acc;
             nanf = nanf | ((int32_t)(vt3 != vt3));
         }
+        if (acc == 0.0f) {
+            int32_t zsf = 0;
+            #pragma omp simd reduction(|:zsf)
+            for (int64_t j = 0; j < 4; ++j) {
+                float vt1 = dot_8[(oi0 * 4) + j];
+                float vt2 = in_3[j];
+                float vt3 = vt1 + vt2;
+                zsf = zsf | ((int32_t)((vt3 == 0.0f) && (!signbit(vt3))));
+            }
+            acc = (zsf != 0) ? 0.0f : acc;
+        }
         max_9[o] = (nanf != 0) ? NAN : acc;
     }
     /* exp -> f32[5,4] in exp_10, fusing sub, broadcast_in_dim, stop_gradient, reshape, add */

@@ -20,6 +20,15 @@ __kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float*
             acc1 = (k1vt2 > acc1) ? k1vt2 : acc1;
             nanf1 = nanf1 | ((int)(k1vt2 != k1vt2));
         }
+        if (acc1 == 0.0f) {
+            int zsf1 = 0;
+            for (long j1 = 0; j1 < 4; ++j1) {
+                float k1vt1 = tanh_2[(r * 4) + j1];
+                float k1vt2 = k1vt1 * 2.0f;
+                zsf1 = zsf1 | ((int)((k1vt2 == 0.0f) && (!signbit(k1vt2))));
+            }
+            acc1 = (zsf1 != 0) ? 0.0f : acc1;
+        }
         max_3[r] = (nanf1 != 0) ? NAN : acc1;
         /* row of exp */
         float k2vt3 = max_3[r];
