@@ -620,8 +620,8 @@ def _check_calls(functions, fname, name) -> set:
     from cdsl import ast as A
     from cdsl import helpers
     own = {f.name for f in functions}
-    libm = _libm_names() | {"isfinite", "isnan", "isinf", "signbit", "fmax_nan", "fmin_nan",
-                            "fma", "fmaf"}
+    libm = _libm_names() | {"isfinite", "isnan", "isinf", "fmax_nan", "fmin_nan", "fma",
+                            "fmaf"}
     uses = set()
     for fn_name, tname in sorted(A.calls(functions)):
         if fn_name in own or fn_name in libm:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 import cdsl
-from cdsl.helpers import pow_c99
+from cdsl.helpers import pow_c99, sign_set
 
 from .. import dtypes
 from ..ir import Lit, Var
@@ -1332,7 +1332,7 @@ def _zero_sign_pass(c, kind, acc, acc_dt, stmts, v, loop, name):
     1.3-2x slower, AMD EPYC; the pass costs one compare per row and doubles only the rows
     whose max is 0)."""
     zf = c.var(name, dtypes.int32)
-    sign = cdsl.Call("signbit", (v,), cdsl.i32)
+    sign = sign_set(v, v.type)
     wins = c.land(c.eq(v, c.const(0, acc_dt)), sign if kind == "min" else c.lnot(sign))
     scan = loop(list(stmts) + [c.assign(zf, c.binop("|", zf, c.cast(dtypes.int32, wins),
                                                     dtypes.int32))], (("or", zf),))
@@ -1452,7 +1452,7 @@ def _combine_stmts(c, kind, acc, v, dt) -> list:
     if dtypes.is_float(dt):
         # -0 < +0 (JAX's max/min): of equal values v is taken where the max so far is -0,
         # or v is min's -0 (a statement of its own, as the NaN select)
-        signed = cdsl.Call("signbit", (acc if kind == "max" else v,), cdsl.i32)
+        signed = sign_set(acc if kind == "max" else v, acc.type)
         out.append(c.assign(acc, c.select(c.land(c.eq(v, acc), signed), v, acc)))
         out.append(c.assign(acc, c.select(c.ne(v, v), v, acc)))
     return out

@@ -4,7 +4,7 @@
 #include <omp.h>
 
 static inline float max_f32(float a, float b) {
-    return (((a > b) || (a != a)) || ((a == b) && signbit(b))) ? a : b;
+    return (((a > b) || (a != a)) || ((a == b) && (copysignf(1.0f, b) < 0.0f))) ? a : b;
 }
 
 void rowstats(const float* restrict x, double* restrict ssq, float* restrict mx, int64_t rows, int64_t cols) {

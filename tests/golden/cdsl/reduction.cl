@@ -1,7 +1,7 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
 inline float max_f32(float a, float b) {
-    return (((a > b) || (a != a)) || ((a == b) && signbit(b))) ? a : b;
+    return (((a > b) || (a != a)) || ((a == b) && (copysign(1.0f, b) < 0.0f))) ? a : b;
 }
 
 __kernel void rowstats(__global const float* restrict x, __global double* restrict ssq, __global float* restrict mx, long rows, long cols) {

@@ -71,7 +71,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
                 float vt1 = dot_8[(oi0 * 4) + j];
                 float vt2 = in_3[j];
                 float vt3 = vt1 + vt2;
-                zsf = zsf | ((int32_t)((vt3 == 0.0f) && (!signbit(vt3))));
+                zsf = zsf | ((int32_t)((vt3 == 0.0f) && (!(copysignf(1.0f, vt3) < 0.0f))));
             }
             acc = (zsf != 0) ? 0.0f : acc;
         }

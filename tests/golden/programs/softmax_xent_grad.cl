@@ -25,7 +25,7 @@ __kernel void k__xent_grad_1_rows(__global float* restrict in_0, __global float*
             for (long j1 = 0; j1 < 4; ++j1) {
                 float k1vt1 = tanh_2[(r * 4) + j1];
                 float k1vt2 = k1vt1 * 2.0f;
-                zsf1 = zsf1 | ((int)((k1vt2 == 0.0f) && (!signbit(k1vt2))));
+                zsf1 = zsf1 | ((int)((k1vt2 == 0.0f) && (!(copysign(1.0f, k1vt2) < 0.0f))));
             }
             acc1 = (zsf1 != 0) ? 0.0f : acc1;
         }
