@@ -702,6 +702,63 @@ def _err_remainder(args, out, op, t, ctx):
         return np.where(8 * EPS[t.dtype] * x > 0.25 * y, np.nan, e)
 
 
+def ieee_maximum(x, y):
+    """JAX's max (IEEE 754-2019 maximum): a NaN wins and -0 < +0 in either order, where
+    np.maximum returns one of two zeros by position. Of two zeros, their sum: +0 unless
+    both are -0."""
+    r = np.maximum(x, y)
+    if r.dtype.kind == "f" or str(r.dtype) == "bfloat16":
+        r = np.where((x == 0) & (y == 0), x + y, r).astype(r.dtype)
+    return r
+
+
+def ieee_minimum(x, y):
+    """JAX's min: a NaN wins, -0 < +0; of two zeros -(-x + -y): -0 unless both are +0."""
+    r = np.minimum(x, y)
+    if r.dtype.kind == "f" or str(r.dtype) == "bfloat16":
+        r = np.where((x == 0) & (y == 0), -(np.negative(x) + np.negative(y)), r).astype(r.dtype)
+    return r
+
+
+def _zero_sign(kind, r, hit):
+    """r with a zero max (min) made +0 (-0) where `hit`: a zero of that sign took part."""
+    win = np.asarray(0.0 if kind == "max" else -0.0, r.dtype)
+    return np.where((r == 0) & hit, win, r).astype(r.dtype)
+
+
+def _wins(kind, x):
+    return (x == 0) & (np.signbit(np.asarray(x, np.float64)) == (kind == "min"))
+
+
+def ieee_extreme(kind, x, axis=None, keepdims=False, nan=False):
+    """np.max / np.min (np.nanmax / np.nanmin with `nan`) with JAX's -0 < +0."""
+    x = np.asarray(x)
+    f = {(False, "max"): np.max, (False, "min"): np.min, (True, "max"): np.nanmax,
+         (True, "min"): np.nanmin}[nan, kind]
+    r = np.asarray(f(x, axis=axis, keepdims=keepdims))
+    if x.size and (r.dtype.kind == "f" or str(r.dtype) == "bfloat16"):
+        r = _zero_sign(kind, r, np.any(_wins(kind, x), axis=axis, keepdims=keepdims))
+    return r
+
+
+def ieee_accumulate(kind, x, axis):
+    """np.maximum.accumulate (minimum) with JAX's -0 < +0."""
+    r = (np.maximum if kind == "max" else np.minimum).accumulate(x, axis=axis)
+    if r.dtype.kind == "f" or str(r.dtype) == "bfloat16":
+        r = _zero_sign(kind, r, np.logical_or.accumulate(_wins(kind, x), axis=axis))
+    return r
+
+
+def _jax_fmax(x, y):
+    # jnp.fmax: where((x1 > x2) | isnan(x2), x1, x2) -- of equal values (zeros of either
+    # sign) x2, where np.fmax gives x1
+    return np.where((x > y) | np.isnan(y), x, y)
+
+
+def _jax_fmin(x, y):
+    return np.where((x < y) | np.isnan(y), x, y)
+
+
 def _heaviside(x, h):
     # funcgrad follows NumPy here (tests/test_semantics.py: heaviside(NaN, .) is NaN);
     # jnp.heaviside's where(x < 0, 0, where(x > 0, 1, h)) gives h for a NaN x.
@@ -720,12 +777,12 @@ _BINARY = {
                np.divide, None, "inexact", 3, True, "nonzero"),
     "power": (("{0} ** {1}", "fnp.power({0}, {1})"), np.power,
               lambda x, y: _int_pow(x, int(y)), "promote", 16, True, "pow"),
-    "maximum": (("fnp.maximum({0}, {1})", "lax.max({0}, {1})"), np.maximum, np.maximum,
+    "maximum": (("fnp.maximum({0}, {1})", "lax.max({0}, {1})"), ieee_maximum, np.maximum,
                 "promote", 0, True, None),
-    "minimum": (("fnp.minimum({0}, {1})", "lax.min({0}, {1})"), np.minimum, np.minimum,
+    "minimum": (("fnp.minimum({0}, {1})", "lax.min({0}, {1})"), ieee_minimum, np.minimum,
                 "promote", 0, True, None),
-    "fmax": (("fnp.fmax({0}, {1})",), np.fmax, np.fmax, "promote", 0, True, None),
-    "fmin": (("fnp.fmin({0}, {1})",), np.fmin, np.fmin, "promote", 0, True, None),
+    "fmax": (("fnp.fmax({0}, {1})",), _jax_fmax, np.fmax, "promote", 0, True, None),
+    "fmin": (("fnp.fmin({0}, {1})",), _jax_fmin, np.fmin, "promote", 0, True, None),
     "hypot": (("fnp.hypot({0}, {1})",), np.hypot, None, "inexact", 4, True, None),
     "arctan2": (("fnp.arctan2({0}, {1})", "lax.atan2({0}, {1})"), np.arctan2, None,
                 "inexact", 4, True, None),
@@ -974,9 +1031,9 @@ def _clip_ref(args, p, op, ctx, env):
     x = as_dtype(args[0], p["cdt"])
     # jnp.clip: minimum(maximum(x, lo), hi) -- NaN propagates, lo > hi gives hi.
     if p["lo"] is not None:
-        x = np.maximum(x, as_dtype(p["lo"], p["cdt"]))
+        x = ieee_maximum(x, as_dtype(p["lo"], p["cdt"]))
     if p["hi"] is not None:
-        x = np.minimum(x, as_dtype(p["hi"], p["cdt"]))
+        x = ieee_minimum(x, as_dtype(p["hi"], p["cdt"]))
     return x
 
 
@@ -1285,9 +1342,10 @@ def _reduce_ref(name, x, axes, p, t):
         return (np.sum if name == "sum" else np.prod)(x.astype(np.float64), axis=ax,
                                                       keepdims=keep)
     if name in ("max", "min"):
-        return (np.max if name == "max" else np.min)(x, axis=ax, keepdims=keep)
+        return ieee_extreme(name, x, axis=ax, keepdims=keep)
     if name == "ptp":
-        d = np.max(x, axis=ax, keepdims=keep) - np.min(x, axis=ax, keepdims=keep)
+        d = ieee_extreme("max", x, axis=ax, keepdims=keep) - \
+            ieee_extreme("min", x, axis=ax, keepdims=keep)
         return d
     if name in ("mean", "var", "std"):
         # JAX: sum in the accumulation dtype (float32 for float16), then divide; var is
@@ -1334,10 +1392,9 @@ def _reduce_ref(name, x, axes, p, t):
     if name == "nansum":
         return np.nansum(x, axis=ax, keepdims=keep)
     if name in ("nanmax", "nanmin"):
-        f = np.nanmax if name == "nanmax" else np.nanmin
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return f(x, axis=ax, keepdims=keep)
+            return ieee_extreme(name[3:], x, axis=ax, keepdims=keep, nan=True)
     if name in ("nanmean", "nanvar", "nanstd"):
         acc = _acc_dtype(t.dtype)
         xf = as_dtype(x, acc)

@@ -18,6 +18,9 @@ from .ops import (
     as_dtype,
     bcast,
     dims_of,
+    ieee_accumulate,
+    ieee_maximum,
+    ieee_minimum,
     norm_axes,
     promote,
     register,
@@ -408,9 +411,9 @@ def _scatter_ref(a, p, op, ctx, env):
         elif m == "multiply":
             xm[q] = xm[q] * vals[i]
         elif m == "min":
-            xm[q] = np.minimum(xm[q], vals[i])
+            xm[q] = ieee_minimum(xm[q], vals[i])
         else:
-            xm[q] = np.maximum(xm[q], vals[i])
+            xm[q] = ieee_maximum(xm[q], vals[i])
     return np.moveaxis(xm, 0, ax)
 
 
@@ -494,9 +497,9 @@ def _segment_ref(a, p, op, ctx, env):
             if kind == "sum":
                 out[s] = out[s] + x[i]
             elif kind == "max":
-                out[s] = np.where(np.isnan(x[i]) | (x[i] > out[s]), x[i], out[s])
+                out[s] = ieee_maximum(out[s], x[i])
             else:
-                out[s] = np.where(np.isnan(x[i]) | (x[i] < out[s]), x[i], out[s])
+                out[s] = ieee_minimum(out[s], x[i])
     return fix(out, Type((), t.dtype))
 
 
@@ -1226,9 +1229,9 @@ def window_np(x, kind, win, strides, pads):
                    for i, o, s in zip(widx, out_shape, strides))
         v = xp[sl]
         if kind == "max":
-            out = np.maximum(out, v)
+            out = ieee_maximum(out, v)
         elif kind == "min":
-            out = np.minimum(out, v)
+            out = ieee_minimum(out, v)
         else:
             out = out + v
     if kind == "avg":
@@ -1480,35 +1483,14 @@ def _cum_ref(a, p, op, ctx, env):
                 acc = wrap32(acc * xm[i])
                 r[i] = acc
             r = np.moveaxis(r, 0, axis)
-    elif ctx is not None and ctx.perturb is not None and ctx.perturb.nan_sign < 0 and \
-            x.dtype.kind == "f" and x.size:
-        r = _cum_extreme_keeping_ties(x, axis, fn == "cummax")
-    elif fn == "cummax":
-        r = np.maximum.accumulate(x, axis=axis) if x.size else x
     else:
-        r = np.minimum.accumulate(x, axis=axis) if x.size else x
+        # JAX's -0 < +0, which funcgrad follows on every path: no tie is left to chance (the
+        # perturbed runs once kept the earlier of two tied zeros to flag the results that
+        # depend on that sign; seed 20261937)
+        r = ieee_accumulate("max" if fn == "cummax" else "min", x, axis) if x.size else x
     if p.get("reverse"):
         r = np.flip(r, axis)
     return r
-
-
-def _cum_extreme_keeping_ties(x, axis, is_max):
-    """cummax / cummin that keeps the running value at a tie, where NumPy's accumulate
-    takes the new element: they differ only in which of +0 and -0 they give, which is
-    implementation-defined (funcgrad keeps the earlier zero, NumPy the later, JAX neither
-    always). Every other perturbed run takes this one, so an element whose result depends on
-    that sign (a division by the zero) is unstable. Seed 20261937: (-inf) // cummin(...)
-    gave +inf where the oracle expected -inf at 80 elements."""
-    xm = np.moveaxis(x, axis, 0)
-    r = np.empty_like(xm)
-    acc = xm[0]
-    r[0] = acc
-    for i in range(1, xm.shape[0]):
-        v = xm[i]
-        better = v > acc if is_max else v < acc
-        acc = np.where(np.isnan(acc), acc, np.where(better | np.isnan(v), v, acc))
-        r[i] = acc
-    return np.moveaxis(r, 0, axis)
 
 
 def _cum_err(a, out, op, t, ctx):
