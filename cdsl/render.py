@@ -106,6 +106,12 @@ class Dialect:
     # preamble; "" for OpenMP's own default, the calling thread's team size (its ICV,
     # which omp_set_num_threads sets and every library sharing libgomp reads)
     team_size: str = ""
+    # With OpenMP: the name of a C function `void name(void)` that every thread of a
+    # parallel loop's team calls as the region starts (the runtime library's `spread`,
+    # which moves a worker the kernel woke onto the forking thread's CPU to another); the
+    # loop then renders as `#pragma omp parallel` around `#pragma omp for ... nowait`,
+    # its bounds computed before the fork. "": one combined `parallel for`.
+    region_start: str = ""
     # The vector width (bits) of a loop that sums or multiplies floats (`For.reduction`,
     # `simd`), given as its `simdlen`, so that the order in which it adds does not depend
     # on the width the C compiler prefers on this CPU (0: the compiler's choice)
@@ -438,6 +444,9 @@ class _Printer:
                     span = st.stop if _is_zero(st.start) else st.stop - st.start
                     guard = f" if({self.e(span)} >= {min_trip})"
                 team = f" num_threads({self.d.team_size}())" if self.d.team_size else ""
+                if self.d.region_start:
+                    return self.region_loop(st, ind, start, stop, f"{simd}{red}",
+                                            f"{guard}{team}")
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}{team}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
@@ -448,6 +457,32 @@ class _Printer:
         self.body(st.body, ind + 1)
         self.reduction_depth -= int(st.reduction is not None)
         self.parallel_depth -= int(st.parallel)
+        self.lines.append(f"{pad}}}")
+
+    def region_loop(self, st: A.For, ind: int, start: str, stop: str, for_clauses: str,
+                    parallel_clauses: str):
+        """An outermost parallel loop as a parallel region whose threads first call the
+        dialect's `region_start`, then share the loop (`omp for`). The bounds are computed
+        once, before the fork: inside the region every thread would evaluate them, and
+        the team-size function a GEMM split loops to is per thread."""
+        pad, inner = "    " * ind, "    " * (ind + 1)
+        v, vt = st.var.name, self.t(st.var.type)
+        self.lines.append(f"{pad}{{")
+        self.lines.append(f"{inner}const {vt} {v}__lo = {start}, {v}__hi = {stop};")
+        self.lines.append(f"{inner}#pragma omp parallel{parallel_clauses}")
+        self.lines.append(f"{inner}{{")
+        self.lines.append(f"{inner}    {self.d.region_start}();")
+        # (`nowait`: the region's end is the barrier; the reduction is complete after it)
+        self.lines.append(f"{inner}    #pragma omp for{for_clauses} nowait")
+        step = f"++{v}" if st.step == 1 else f"{v} += {st.step}"
+        self.lines.append(f"{inner}    for ({vt} {v} = {v}__lo; {v} < {v}__hi; {step}) {{")
+        self.parallel_depth += int(st.parallel)
+        self.reduction_depth += int(st.reduction is not None)
+        self.body(st.body, ind + 3)
+        self.reduction_depth -= int(st.reduction is not None)
+        self.parallel_depth -= int(st.parallel)
+        self.lines.append(f"{inner}    }}")
+        self.lines.append(f"{inner}}}")
         self.lines.append(f"{pad}}}")
 
     def work_item_loop(self, st: A.For, ind: int):
@@ -613,6 +648,8 @@ def render(node, dialect: Dialect = C99) -> str:
     lines.extend(dialect.include_format.format(h) for h in node.includes)
     if dialect.team_size and dialect.parallel_loop == "openmp":
         lines.append(f"int {dialect.team_size}(void);")
+    if dialect.region_start and dialect.parallel_loop == "openmp":
+        lines.append(f"void {dialect.region_start}(void);")
     helper_fns = helpers.build(calls, dialect)
     # the math functions helpers call are declared SIMD too: inlined into a loop, they
     # vectorise like direct calls

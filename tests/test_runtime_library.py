@@ -91,8 +91,8 @@ def test_without_a_prebuilt_library_it_is_compiled_into_the_cache(tmp_path):
     assert r.stdout.strip().splitlines()[-1] == "cache"
     # the library is an ordinary verified cache entry, with its own source
     sources = [p.read_text() for p in (tmp_path / "c").glob("m_*.c")]
-    defining = [s for s in sources if f"void {runtime.symbols()['sgemmdk_f32']}(" in s
-                and "extern" not in s]
+    sym = runtime.symbols()['sgemmdk_f32']
+    defining = [s for s in sources if f"void {sym}(" in s and f"extern void {sym}(" not in s]
     assert len(defining) == 1
 
 

@@ -273,6 +273,96 @@ def test_team_size_reaches_compiled_code_and_leaves_libgomps_default_alone():
     assert out.split() == ["1", "1", "4", "2", "2", "3", "3", "3", "2"]
 
 
+def test_parallel_loops_start_their_region_with_the_runtimes_spread():
+    """Every thread of a region calls `spread` first; the loop's bounds are computed
+    before the fork (a worker's own `team()` is not the forking thread's) and the region's
+    end is its only barrier."""
+    import cdsl as C
+    from cdsl import runtime
+    i, y = C.Var("i", C.i64), C.Param("y", C.i32.ptr())
+    n = C.Call("omp_get_max_threads", (), C.i32)
+    body = [C.Assign(y[i], C.Call("omp_get_num_threads", (), C.i32))]
+    fn = C.Function("teams", (y,), (C.For(i, 0, C.Cast(C.i64, n), body, parallel=True),),
+                    kernel=True)
+    src = C.render(C.Module((fn,)), runtime.dialect(C.C99))
+    p = runtime.prefix()
+    lines = [ln.strip() for ln in src.splitlines()]
+    k = next(j for j, ln in enumerate(lines) if ln.startswith("#pragma omp parallel "))
+    assert lines[k].endswith(f" num_threads({p}team())"), lines[k]
+    assert lines[k - 1].startswith("const int64_t i__lo = 0, i__hi = ") and \
+        f"{p}team()" in lines[k - 1]
+    assert lines[k + 1:k + 5] == ["{", f"{p}spread();", "#pragma omp for nowait",
+                                  "for (int64_t i = i__lo; i < i__hi; ++i) {"]
+    assert f"void {p}spread(void);" in lines
+    # without the runtime's dialect: one combined construct, as before
+    assert "#pragma omp parallel for" in C.render(C.Module((fn,)), C.C99)
+
+
+_STACK_C = """
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdint.h>
+#include <omp.h>
+int {p}team(void); void {p}set_team(int); void {p}spread(void);
+int warm(void) {{
+  int n = 0;
+  {p}set_team(2);
+  #pragma omp parallel num_threads({p}team())
+  {{
+    #pragma omp master
+    n = omp_get_num_threads();
+  }}
+  return n;
+}}
+void stack(int32_t *out) {{
+  {p}set_team(2);
+  #pragma omp parallel num_threads({p}team())
+  {{
+    if (omp_get_thread_num() == 1) {{
+      cpu_set_t all, home, after;
+      sched_getaffinity(0, sizeof all, &all);
+      CPU_ZERO(&home);
+      CPU_SET(out[0], &home);
+      sched_setaffinity(0, sizeof home, &home);   /* onto the forking CPU */
+      sched_setaffinity(0, sizeof all, &all);     /* ... and allowed to leave */
+      out[1] = sched_getcpu();
+      {p}spread();
+      out[2] = sched_getcpu();
+      sched_getaffinity(0, sizeof after, &after);
+      out[3] = CPU_EQUAL(&after, &all);
+    }}
+  }}
+}}
+"""
+
+
+@pytest.mark.cbackend
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs two CPUs")
+def test_a_worker_on_the_forking_threads_cpu_moves_to_another():
+    """`spread` moves a worker that starts a region on the CPU of the thread that forked it
+    (where a VM's kernel wakes it when the other vCPU idles: both threads then share one
+    CPU) and gives it its affinity mask back."""
+    out = _child(f"""
+        import os
+        import numpy as np
+        import funcgrad.backends.c           # (libgomp loaded as funcgrad loads it)
+        import cdsl as C
+        from cdsl import runtime
+        runtime.ensure_loaded()
+        src = {_STACK_C!r}.format(p=runtime.prefix())
+        lib = C.load(src, "int warm(void); void stack(int32_t *out);")
+        assert lib.warm() == 2                    # the worker exists, with the whole mask
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {{cpu}})          # the forking thread stays on one CPU
+        out = np.array([cpu, -1, -1, -1], np.int32)
+        lib.stack(lib.ptr(out))
+        print(*out, runtime.moves())
+    """)
+    home, before, after, same_mask, moves = map(int, out.split())
+    assert before == home and after != home and same_mask == 1 and moves == 1, out
+
+
 @pytest.mark.cbackend
 def test_omp_num_threads_caps_the_automatic_team():
     out = _child("""

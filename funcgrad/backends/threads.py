@@ -60,11 +60,18 @@ __all__ = [
 ]
 
 # Spin iterations an idle libgomp thread waits before sleeping in the kernel. One iteration
-# (a `pause`) takes ~30 ns on the Zen 3 development machine, so ~60 us: long enough to
-# catch the next parallel region of a step across the serial loops between them without a
-# futex wake-up (~15-30 us each), short enough that an idle worker soon gives its core back
-# (libgomp's default, 300,000 iterations, is ~9 ms).
-SPIN_COUNT = 2000
+# (a `pause`) takes ~23 ns on the AMD Zen 5 VM of 2026-12-04 (~30 on Zen 3), so ~0.25 ms:
+# long enough that the threads of a team stay awake across a step's parallel regions,
+# short enough that an idle worker soon gives its core back (libgomp's default, 300,000
+# iterations, is ~7-9 ms). It was 2000 (~50 us) until 2026-12-04: on these VMs waking a
+# sleeping thread on an idle vCPU takes 20 to several hundred us, and once one thread of a
+# pair slept the other overshot its spin at the next barrier too, so each region paid a
+# wake-up or two and the pair stayed in that state: the MLP step with two threads took
+# 2.7-2.9 ms (against 2.0 on one thread and 1.1 when it stays awake) in 5 of 6 rounds of a
+# process that ran other frameworks between rounds; with 5000-30000 iterations, 1.1-1.3 ms
+# in each round (`GOMP_SPINCOUNT=...`, the MLP step of `bench` alternating with NumPy, JAX
+# and PyTorch after 150 ms pauses, 2 vCPUs otherwise idle).
+SPIN_COUNT = 10000
 # Other processes' load (in cores) that does not yet cost us a thread: below it the kernel
 # scheduler still lets every thread of a team run.
 LOAD_SLACK = 0.25

@@ -3,7 +3,8 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrtd8bd61aebf_team(void);
+int fgrt9880e6ccdd_team(void);
+void fgrt9880e6ccdd_spread(void);
 #pragma omp declare simd notinbranch
 float expf(float);
 
