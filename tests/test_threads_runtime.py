@@ -451,11 +451,11 @@ def _token(team, wall, cpu, k=0):
     return team, T.time.perf_counter() - wall, T.time.process_time() - cpu, k
 
 
-def _measure_plan(plan, t_one, t_many, cpu_many=None, gap=0.0):
+def _measure_plan(plan, t_one, t_many, cpu_many=None, gap=0.0, spin=0.0):
     """Drive `plan` through its measuring calls with fake run times (the CPU time of a
     one-thread call is its wall time; of a full-team call `cpu_many`, by default the same
-    work as one thread) and `gap` seconds of the caller's own work between calls; the teams
-    it used."""
+    work as one thread) and `gap` seconds of the caller's own work between calls (CPU time,
+    plus `spin` seconds of the workers' after a full-team call); the teams it used."""
     teams, timed = [], []
     for _ in range(T.MEASURE_CALLS):
         tok = T.prepare(plan)
@@ -468,7 +468,9 @@ def _measure_plan(plan, t_one, t_many, cpu_many=None, gap=0.0):
             else:
                 T.done(plan, _token(team, t_many, t_one if cpu_many is None else cpu_many, k))
             if plan.parallel is None:
-                plan.last = (plan.last[0], plan.last[1] - gap)   # the call ended earlier
+                # the call ended earlier, and the process spent CPU since
+                k_, end, cpu_end = plan.last
+                plan.last = (k_, end - gap, cpu_end - gap - (spin if team > 1 else 0.0))
     return teams, timed
 
 
@@ -504,6 +506,17 @@ def test_plan_keeps_the_full_team_only_when_it_pays(two_free_cores):
     frugal = T.Plan()
     _measure_plan(frugal, t_one=0.010, t_many=0.006, cpu_many=0.010, gap=0.050)
     assert frugal.parallel is True
+    # ... unless its workers spin on after each call while the caller works: 10 ms of
+    # Python between calls, 5 ms of spin, (10 + 15) / (10 + 10) = 1.25x the CPU for a loop
+    # (10 + 10) / (6 + 10) = 1.25x faster
+    spinning = T.Plan()
+    _measure_plan(spinning, t_one=0.010, t_many=0.006, cpu_many=0.010, gap=0.010,
+                  spin=0.005)
+    assert spinning.parallel is False and spinning.serial
+    # (the same spin behind back-to-back calls is the loop's own speedup: 1.67x)
+    spinning = T.Plan()
+    _measure_plan(spinning, t_one=0.010, t_many=0.006, cpu_many=0.010, spin=0.005)
+    assert spinning.parallel is True
     # the answer is measured again once it expires
     T._policy.epoch += 1
     assert T.prepare(slow) is None and slow.parallel is None and slow.calls == 1

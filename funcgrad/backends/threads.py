@@ -100,7 +100,11 @@ SPEEDUP_MIN = 1.3
 # time at 1.24x the CPU). The loop's speedup is estimated from the time between the
 # program's calls (`Plan.gaps`): a step called back to back (the MLP benchmark: 5.0 ms
 # with one thread, 3.6 ms with two at 1.4x the CPU) keeps its team; one that is half of
-# a Python loop needs more than 1.3x on its own.
+# a Python loop needs more than 1.3x on its own. The CPU time compared is that of the
+# whole cycle, the call and what the process spends until the next call: a team's workers
+# spin for up to SPIN_COUNT after the call returns, meanwhile the caller's own Python runs
+# (the examples: with two threads their loops were 1.12-1.27x faster at 1.26-1.41x the
+# CPU while each step's calls, counted alone, cost no more CPU than one thread's).
 CPU_MAX = 1.1
 RECHECK_SECONDS = 30.0
 # A program found not to pay with the full team is measured again after RETRY_SECONDS, then
@@ -504,8 +508,9 @@ class Plan:
     (after `WARMUP` untimed calls), `SAMPLES` of each; the program keeps the full team
     only when its median time
     with one thread is at least `SPEEDUP_MIN` times its median with the full team, and
-    either its median process CPU time with the team is at most `CPU_MAX` times the
-    one-thread median or the caller's loop (the program's time plus the median time between
+    either its median process CPU time with the team, counted from the call's start to the
+    next call's (`gap_cpu`: the workers' spin after the call), is at most `CPU_MAX` times
+    the one-thread median or the caller's loop (the program's time plus the median time between
     two of its calls, `gaps`) gets `SPEEDUP_MIN` faster as well. Otherwise its parallel
     regions cost more CPU than they save in time (fork/join and idle spinning on small
     loops, or a step too small a part of its loop) and it runs on one thread. The answer
@@ -516,8 +521,8 @@ class Plan:
     Several threads may call one program at once: the measuring state changes under
     `lock` (taken only while measuring; a decided plan is read without it)."""
 
-    __slots__ = ("backoff", "calls", "epoch", "gaps", "last", "lock", "many", "many_cpu",
-                 "one", "one_cpu", "parallel", "retry_at", "serial")
+    __slots__ = ("backoff", "calls", "epoch", "gap_cpu", "gaps", "last", "lock", "many",
+                 "many_cpu", "one", "one_cpu", "parallel", "retry_at", "serial")
 
     def __init__(self):
         self.parallel: bool | None = None    # None: still measuring
@@ -529,7 +534,9 @@ class Plan:
         self.one_cpu: list[float] = []       # process CPU times of the same calls
         self.many_cpu: list[float] = []
         self.gaps: list[float] = []          # time between a timed call and the next call
-        self.last = (0, 0.0)                 # (call number, perf_counter at its end)
+        self.gap_cpu = ([], [])              # process CPU in those gaps: one thread, team
+        self.last = (0, 0.0, 0.0)            # (call number, perf_counter, process_time at
+        #                                      its end)
         self.lock = threading.Lock()
         self.retry_at = math.inf             # (monotonic) a serial answer is measured again
         self.backoff = RETRY_SECONDS         # ... and, if it stays, after this much longer
@@ -542,7 +549,9 @@ class Plan:
             one, many = _median(self.one), _median(self.many)
             gap = _median(self.gaps) if self.gaps else 0.0
             faster = one >= SPEEDUP_MIN * many
-            frugal = _median(self.many_cpu) <= CPU_MAX * _median(self.one_cpu)
+            one_gap, many_gap = (_median(g) if g else 0.0 for g in self.gap_cpu)
+            frugal = _median(self.many_cpu) + many_gap <= \
+                CPU_MAX * (_median(self.one_cpu) + one_gap)
             loop_faster = gap + one >= SPEEDUP_MIN * (gap + many)
             self.parallel = faster and (frugal or loop_faster)
             self.serial = not self.parallel
@@ -553,7 +562,7 @@ class Plan:
                 self.retry_at, self.backoff = math.inf, RETRY_SECONDS
             self.epoch = _policy.epoch
             self.one, self.many, self.one_cpu, self.many_cpu = [], [], [], []
-            self.gaps = []
+            self.gaps, self.gap_cpu = [], ([], [])
         return self.parallel
 
 
@@ -615,24 +624,27 @@ def _measure(plan: Plan, team: int, epoch: int):
         team = 1
     if pos == 0:                           # just switched teams: run it, do not record it
         return team, None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with plan.lock:
-        n, end = plan.last
+        n, end, cpu_end = plan.last
         if n == k - 1 and plan.parallel is None:   # the previous call was timed: the gap
             plan.gaps.append(max(0.0, t0 - end))    # is the caller's own work between them
-    return team, (team, t0, time.process_time(), k)
+            # (and its CPU, with the spin of the workers of that call, of the same team:
+            # the previous call is in this one's block)
+            plan.gap_cpu[team > 1].append(max(0.0, c0 - cpu_end))
+    return team, (team, t0, c0, k)
 
 
 def done(plan: Plan, token) -> None:
     """Record a measured run (`token` from `prepare`): its wall time and the CPU time the
     whole process spent meanwhile (the team's workers included)."""
     team, t0, c0, k = token
-    end = time.perf_counter()
-    dt, dc = end - t0, time.process_time() - c0
+    end, cpu_end = time.perf_counter(), time.process_time()
+    dt, dc = end - t0, cpu_end - c0
     with plan.lock:
         (plan.one if team == 1 else plan.many).append(dt)
         (plan.one_cpu if team == 1 else plan.many_cpu).append(dc)
-        plan.last = (k, end)
+        plan.last = (k, end, cpu_end)
         plan.decide()
 
 
