@@ -339,3 +339,17 @@ def test_log_ndtr_of_narrow_floats_past_ndtrs_underflow(dtype):
     np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-2)
     jitted = np.asarray(fg.jit(fs.log_ndtr)(x))
     np.testing.assert_array_equal(jitted.astype(np.float64), got.astype(np.float64))
+
+
+# 11. the scaled Bessel functions of 16-bit floats: the power series' (x/2)^2k overflowed
+# float16 below |x| = 12 (fuzz run 46: i0e(float16(-11.945)) was inf for 0.1167)
+@pytest.mark.parametrize("dt", [np.float16, ml_dtypes.bfloat16])
+def test_bessel_functions_of_16_bit_floats(backend, dt):
+    x = np.linspace(-20, 20, 801).astype(dt)
+    for name in ("i0e", "i1e", "i0", "i1"):
+        want = getattr(ss, name)(x.astype(F64))
+        ok = np.abs(want) < 6e4
+        for f in (getattr(fs, name), fg.jit(getattr(fs, name))):
+            got = np.asarray(f(x)).astype(F64)
+            np.testing.assert_allclose(got[ok], want[ok], rtol=float(ml_dtypes.finfo(dt).eps),
+                                       atol=0, err_msg=f"{name} {dt.__name__}")

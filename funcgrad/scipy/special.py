@@ -715,6 +715,10 @@ def i0e(x):
     """exp(-|x|) I0(x), the exponentially scaled modified Bessel function of order 0: its
     power series below |x| = 12, the asymptotic series above."""
     (x,) = _float(x)
+    if x.dtype in (np.dtype(fnp.bfloat16), np.dtype(fnp.float16)):
+        # in float32, rounded once: the series' powers (x/2)^2k overflow float16 below
+        # |x| = 12 (i0e(float16(-11.945)) was inf for 0.1167; fuzz run 46)
+        return i0e(x.astype(np.float32)).astype(x.dtype)
     ax = fnp.abs(x)
     small = ax <= _BESSEL_SWITCH
     xs = fnp.where(small, ax, 0.0)
@@ -727,6 +731,8 @@ def i1e(x):
     """exp(-|x|) I1(x), the exponentially scaled modified Bessel function of order 1 (odd
     in x): its power series below |x| = 12, the asymptotic series above."""
     (x,) = _float(x)
+    if x.dtype in (np.dtype(fnp.bfloat16), np.dtype(fnp.float16)):
+        return i1e(x.astype(np.float32)).astype(x.dtype)      # (as i0e's)
     ax = fnp.abs(x)
     small = ax <= _BESSEL_SWITCH
     xs = fnp.where(small, ax, 0.0)
@@ -746,12 +752,16 @@ def _unscale(x, scaled):
 def i0(x):
     """I0(x), the modified Bessel function of order 0: exp(|x|) i0e(x) (see _unscale)."""
     (x,) = _float(x)
+    if x.dtype in (np.dtype(fnp.bfloat16), np.dtype(fnp.float16)):
+        return i0(x.astype(np.float32)).astype(x.dtype)      # (rounded once, as i0e's)
     return _unscale(x, i0e(x)).astype(x.dtype)
 
 
 def i1(x):
     """I1(x), the modified Bessel function of order 1: exp(|x|) i1e(x) (see _unscale)."""
     (x,) = _float(x)
+    if x.dtype in (np.dtype(fnp.bfloat16), np.dtype(fnp.float16)):
+        return i1(x.astype(np.float32)).astype(x.dtype)      # (rounded once, as i0e's)
     return _unscale(x, i1e(x)).astype(x.dtype)
 
 
