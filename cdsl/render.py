@@ -414,7 +414,6 @@ class _Printer:
         if outermost_parallel and self.d.parallel_loop == "work_item":
             return self.work_item_loop(st, ind)
         pad = "    " * ind
-        v, vt = st.var.name, self.t(st.var.type)
         # (a conditional stop keeps its parentheses: `<` binds more tightly than `?:`)
         start = self.e(st.start, top=True)
         stop = self.e(st.stop, top=not isinstance(st.stop, A.Select))
@@ -450,6 +449,11 @@ class _Printer:
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}{team}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
+        self.loop(st, ind, start, stop)
+
+    def loop(self, st: A.For, ind: int, start: str, stop: str):
+        """`for (v = start; v < stop; ...) { body }` at indentation `ind`."""
+        pad, v, vt = "    " * ind, st.var.name, self.t(st.var.type)
         step = f"++{v}" if st.step == 1 else f"{v} += {st.step}"
         self.lines.append(f"{pad}for ({vt} {v} = {start}; {v} < {stop}; {step}) {{")
         self.parallel_depth += int(st.parallel)
@@ -474,14 +478,7 @@ class _Printer:
         self.lines.append(f"{inner}    {self.d.region_start}();")
         # (`nowait`: the region's end is the barrier; the reduction is complete after it)
         self.lines.append(f"{inner}    #pragma omp for{for_clauses} nowait")
-        step = f"++{v}" if st.step == 1 else f"{v} += {st.step}"
-        self.lines.append(f"{inner}    for ({vt} {v} = {v}__lo; {v} < {v}__hi; {step}) {{")
-        self.parallel_depth += int(st.parallel)
-        self.reduction_depth += int(st.reduction is not None)
-        self.body(st.body, ind + 3)
-        self.reduction_depth -= int(st.reduction is not None)
-        self.parallel_depth -= int(st.parallel)
-        self.lines.append(f"{inner}    }}")
+        self.loop(st, ind + 2, f"{v}__lo", f"{v}__hi")
         self.lines.append(f"{inner}}}")
         self.lines.append(f"{pad}}}")
 
