@@ -112,6 +112,11 @@ class Dialect:
     # loop then renders as `#pragma omp parallel` around `#pragma omp for ... nowait`,
     # its bounds computed before the fork. "": one combined `parallel for`.
     region_start: str = ""
+    # With `region_start`: the name of a C function `void name(int *done)` that every
+    # thread calls after its share of the loop, with a counter the region shares (0 at the
+    # fork): the runtime library's `finish`, where the forking thread waits for its
+    # workers instead of in libgomp's barrier, which sleeps; "": none
+    region_end: str = ""
     # The vector width (bits) of a loop that sums or multiplies floats (`For.reduction`,
     # `simd`), given as its `simdlen`, so that the order in which it adds does not depend
     # on the width the C compiler prefers on this CPU (0: the compiler's choice)
@@ -473,12 +478,16 @@ class _Printer:
         v, vt = st.var.name, self.t(st.var.type)
         self.lines.append(f"{pad}{{")
         self.lines.append(f"{inner}const {vt} {v}__lo = {start}, {v}__hi = {stop};")
+        if self.d.region_end:
+            self.lines.append(f"{inner}int {v}__done = 0;")
         self.lines.append(f"{inner}#pragma omp parallel{parallel_clauses}")
         self.lines.append(f"{inner}{{")
         self.lines.append(f"{inner}    {self.d.region_start}();")
         # (`nowait`: the region's end is the barrier; the reduction is complete after it)
         self.lines.append(f"{inner}    #pragma omp for{for_clauses} nowait")
         self.loop(st, ind + 2, f"{v}__lo", f"{v}__hi")
+        if self.d.region_end:
+            self.lines.append(f"{inner}    {self.d.region_end}(&{v}__done);")
         self.lines.append(f"{inner}}}")
         self.lines.append(f"{pad}}}")
 
@@ -647,6 +656,8 @@ def render(node, dialect: Dialect = C99) -> str:
         lines.append(f"int {dialect.team_size}(void);")
     if dialect.region_start and dialect.parallel_loop == "openmp":
         lines.append(f"void {dialect.region_start}(void);")
+    if dialect.region_end and dialect.parallel_loop == "openmp":
+        lines.append(f"void {dialect.region_end}(int *);")
     helper_fns = helpers.build(calls, dialect)
     # the math functions helpers call are declared SIMD too: inlined into a loop, they
     # vectorise like direct calls

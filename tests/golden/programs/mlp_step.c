@@ -3,8 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt9880e6ccdd_team(void);
-void fgrt9880e6ccdd_spread(void);
+int fgrt35724fd981_team(void);
+void fgrt35724fd981_spread(void);
+void fgrt35724fd981_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
