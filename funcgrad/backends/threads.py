@@ -485,12 +485,15 @@ def _refresh():
         return                     # another thread is recomputing; use the current value
     try:
         cpus = _affinity()
-        meter = _policy.meter
-        if meter is None or meter.cpus != cpus:
-            meter = _policy.meter = LoadMeter(cpus)
-        other = meter.sample()
         _policy.fixed = _fixed_threads()
         _policy.cores = cores_from(len(cpus), _limits.quota, _omp_cap())
+        other = 0.0
+        if _policy.fixed is None and _policy.cores > 1:
+            # (the load matters only to an automatic team of more than one thread)
+            meter = _policy.meter
+            if meter is None or meter.cpus != cpus:
+                meter = _policy.meter = LoadMeter(cpus)
+            other = meter.sample()
         _policy.team = policy_team(_policy.cores, other, _policy.fixed, cpus=len(cpus))
         now = _monotonic()
         if now >= _policy.recheck:
