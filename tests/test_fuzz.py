@@ -1936,3 +1936,29 @@ def test_remainder_and_floor_divide_oracles_give_numpys_signs_of_zero():
     found = Batch([Entry(prog, Stack((), None, None), 0)], 0).run("reference", "eager",
                                                                    insts=[0])
     assert not found, [str(f)[:300] for f in found]
+
+
+def test_accumulations_allow_a_subnormal_spacing_per_term():
+    """Seed 20261947 (long run): a float32 convolution's output of -2.5876e-41 (subnormal)
+    came out -2.5878e-41 on the C backend's jit, its last bit from another order of the
+    sums, and a matmul by 1.7e26 after it moved 1.2e-15 by 2e-19, 3,000 times the
+    tolerance: the accumulations' error bounds were relative only (~1e-47 there). A product
+    or partial sum in the subnormal range is rounded to the subnormal spacing, so each
+    term may add one (`acc_subnormal`), and the result's own rounding another."""
+    import types
+
+    from fuzz import ops_array as OA
+    from fuzz.program import SUBNORMAL
+    t = types.SimpleNamespace(dtype="float32")
+    a = np.array([[-2.5876377e-41, -7.1775393e-38]], np.float32)
+    b = np.array([[1.6552743e26], [-4.2508986e22]], np.float32)
+    out = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
+    err = OA._matmul_err([a, b], out, None, t, None)
+    assert err[0, 0] < 1e-20                   # still far below the value's own size
+    tiny = np.array([[-2.5876377e-41, 1.4e-45]], np.float32)
+    one = np.ones((2, 1), np.float32)
+    err = OA._matmul_err([tiny, one], tiny @ one, None, t, None)
+    assert err[0, 0] >= 2 * float(SUBNORMAL["float32"]), err
+    # an exact zero stays exact
+    zero = np.zeros((1, 2), np.float32)
+    assert OA._matmul_err([zero, one], zero @ one, None, t, None)[0, 0] == 0.0

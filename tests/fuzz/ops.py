@@ -21,8 +21,8 @@ import scipy.special as sps
 
 from .generate import Builder
 from .program import (
-    ELEMENTWISE_OPS, EPS, INT_MAX, INT_MIN, SUBNORMAL, Lit, acc_eps, acc_overflow, fix,
-    growth,
+    ELEMENTWISE_OPS, EPS, INT_MAX, INT_MIN, SUBNORMAL, Lit, acc_eps, acc_overflow,
+    acc_subnormal, fix, growth,
 )
 from .values import (
     BOOL,
@@ -1189,9 +1189,9 @@ def _reduction_gen(name):
             if name in ("sum", "nansum", "mean", "nanmean"):
                 xs = np.where(np.isnan(xa), 0.0, xa)
                 s = np.sum(xs, axis=ax, keepdims=kd)
+                r = growth(n) * e * s + acc_subnormal(n, s, t.dtype)
                 if name in ("mean", "nanmean"):
-                    s = s / max(n, 1)
-                r = growth(n) * e * s
+                    r = r / max(n, 1) + acc_subnormal(1, s, t.dtype)
             elif name == "prod":
                 r = (n + 2) * e * np.abs(np.prod(x.astype(np.float64), axis=ax, keepdims=kd))
                 # Partial products lie between the products of the small and of the large

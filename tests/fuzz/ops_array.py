@@ -27,7 +27,7 @@ from .ops import (
     types_of,
     wrap32,
 )
-from .program import (EPS, Lit, acc_eps, acc_overflow, fix, growth, py_literal,
+from .program import (EPS, Lit, acc_eps, acc_overflow, acc_subnormal, fix, growth, py_literal,
                       total_order_rank)
 from .values import BOOL, I32, NP, ONE, Type, default_int, finfo, is_float, is_int, to_inexact
 
@@ -903,8 +903,8 @@ def _matmul_err(a, out, op, t, ctx):
     k = x.shape[-1]
     with np.errstate(all="ignore"):
         m = np.matmul(np.nan_to_num(x, posinf=0), np.nan_to_num(y, posinf=0))
-    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out), m,
-                        t.dtype)
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
+                        acc_subnormal(k, m, t.dtype), m, t.dtype)
 
 
 register(OpDef("matmul", _matmul_gen, _matmul_ref,
@@ -966,8 +966,8 @@ def _einsum_err(a, out, op, t, ctx):
     ins = op.params["spec"].split("->")[0].replace("...", "")
     k = max([x.size for x in a] + [1])
     del ins
-    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out), m,
-                        t.dtype)
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
+                        acc_subnormal(k, m, t.dtype), m, t.dtype)
 
 
 register(OpDef("einsum", _einsum_gen, _einsum_ref,
@@ -1021,7 +1021,8 @@ def _tensordot_err(a, out, op, t, ctx):
     y = np.nan_to_num(_abs(a[1]), posinf=0)
     m = np.abs(_tensordot_ref([x, y], dict(op.params, cdt="float64"), op, ctx, None))
     return acc_overflow(growth(max(x.size, 1)) * acc_eps(t.dtype) * m +
-                        2 * EPS[t.dtype] * np.abs(out), m, t.dtype)
+                        2 * EPS[t.dtype] * np.abs(out) + acc_subnormal(max(x.size, 1), m, t.dtype),
+                        m, t.dtype)
 
 
 def _tensordot_src(a, p, op, ind):
@@ -1161,8 +1162,8 @@ def _conv_ref(a, p, op, ctx, env, absval=False):
 def _conv_err(a, out, op, t, ctx):
     m = _conv_ref(a, op.params, op, ctx, None, absval=True)
     k = np.asarray(a[1]).size
-    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out), m,
-                        t.dtype)
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
+                        acc_subnormal(k, m, t.dtype), m, t.dtype)
 
 
 def _conv_src(a, p, op, ind):
@@ -1250,8 +1251,9 @@ def _pool_err(a, out, op, t, ctx):
     m = window_np(np.nan_to_num(_abs(a[0]), posinf=0), "sum", op.params["win"],
                   op.params["strides"], op.params["pads"])
     # lax.reduce_window adds in the dtype (no float32 accumulator for float16).
-    return acc_overflow(growth(int(np.prod(op.params["win"]))) * EPS[t.dtype] * m +
-                        2 * EPS[t.dtype] * np.abs(out), m, t.dtype, acc=t.dtype)
+    k = int(np.prod(op.params["win"]))
+    return acc_overflow(growth(k) * EPS[t.dtype] * m + 2 * EPS[t.dtype] * np.abs(out) +
+                        acc_subnormal(k, m, t.dtype, t.dtype), m, t.dtype, acc=t.dtype)
 
 
 def _pool_src(a, p, op, ind):
@@ -1525,8 +1527,8 @@ def _cum_err(a, out, op, t, ctx):
     r = np.cumsum(np.nan_to_num(np.abs(x), posinf=0), axis=axis)
     if op.params.get("reverse"):
         r = np.flip(r, axis)
-    return acc_overflow(growth(n) * EPS[t.dtype] * r + 2 * EPS[t.dtype] * np.abs(out), r,
-                        t.dtype, acc=t.dtype)
+    return acc_overflow(growth(n) * EPS[t.dtype] * r + 2 * EPS[t.dtype] * np.abs(out) +
+                        acc_subnormal(n, r, t.dtype, t.dtype), r, t.dtype, acc=t.dtype)
 
 
 register(OpDef("cumsum", _cum_gen, _cum_ref, lambda a, p, op, ind: (
