@@ -541,7 +541,7 @@ class Plan:
         self.calls = 0
         self.one: list[float] = []           # wall times with one thread
         self.many: list[float] = []          # ... with the full team
-        self.one_cpu: list[float] = []       # process CPU times of the same calls
+        self.one_cpu: list[float] = []       # CPU times (`cpu_clock`) of the same calls
         self.many_cpu: list[float] = []
         self.gaps: list[float] = []          # time between a timed call and the next call
         self.gap_cpu = ([], [])              # CPU (`cpu_clock`) in those gaps: one
@@ -651,7 +651,13 @@ def cpu_clock(team: int):
     after it: the process's (the team's workers included) for a team, the calling thread's
     own for one thread. The process's clock counted, in a one-thread call, the workers of
     other programs' teams spinning meanwhile: the MLP example's eval step measured 2.7 ms
-    of CPU in 0.63 ms calls with one thread (AMD Zen 5 VM), and looked frugal with two."""
+    of CPU in 0.63 ms calls with one thread (AMD Zen 5 VM), and looked frugal with two.
+
+    Known error: the process's clock takes in another thread's time while it runs only
+    at the scheduler's ticks (every 4 ms at CONFIG_HZ=250) or when it stops, so a team's
+    calls of a few ms read as about one thread's CPU (two threads computing, 2 ms windows:
+    1.00x the wall time in the median; bench/RESULTS.md, 2026-12-04 13:38). The workers'
+    own thread clocks would be exact."""
     return time.process_time if team > 1 else time.thread_time
 
 
