@@ -898,13 +898,19 @@ def _matmul_ref(a, p, op, ctx, env):
     return np.matmul(x, y)
 
 
+def _dot_err(k, m, out, t):
+    """The error bound of a sum of `k` products whose magnitudes sum to `m` (matmul, einsum,
+    tensordot, conv), accumulated in `acc_eps`'s type and rounded to `t`'s."""
+    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
+                        acc_subnormal(k, m, t.dtype), m, t.dtype)
+
+
 def _matmul_err(a, out, op, t, ctx):
     x, y = _abs(a[0]), _abs(a[1])
     k = x.shape[-1]
     with np.errstate(all="ignore"):
         m = np.matmul(np.nan_to_num(x, posinf=0), np.nan_to_num(y, posinf=0))
-    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
-                        acc_subnormal(k, m, t.dtype), m, t.dtype)
+    return _dot_err(k, m, out, t)
 
 
 register(OpDef("matmul", _matmul_gen, _matmul_ref,
@@ -966,8 +972,7 @@ def _einsum_err(a, out, op, t, ctx):
     ins = op.params["spec"].split("->")[0].replace("...", "")
     k = max([x.size for x in a] + [1])
     del ins
-    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
-                        acc_subnormal(k, m, t.dtype), m, t.dtype)
+    return _dot_err(k, m, out, t)
 
 
 register(OpDef("einsum", _einsum_gen, _einsum_ref,
@@ -1020,9 +1025,7 @@ def _tensordot_err(a, out, op, t, ctx):
     x = np.nan_to_num(_abs(a[0]), posinf=0)
     y = np.nan_to_num(_abs(a[1]), posinf=0)
     m = np.abs(_tensordot_ref([x, y], dict(op.params, cdt="float64"), op, ctx, None))
-    return acc_overflow(growth(max(x.size, 1)) * acc_eps(t.dtype) * m +
-                        2 * EPS[t.dtype] * np.abs(out) + acc_subnormal(max(x.size, 1), m, t.dtype),
-                        m, t.dtype)
+    return _dot_err(max(x.size, 1), m, out, t)
 
 
 def _tensordot_src(a, p, op, ind):
@@ -1161,9 +1164,7 @@ def _conv_ref(a, p, op, ctx, env, absval=False):
 
 def _conv_err(a, out, op, t, ctx):
     m = _conv_ref(a, op.params, op, ctx, None, absval=True)
-    k = np.asarray(a[1]).size
-    return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
-                        acc_subnormal(k, m, t.dtype), m, t.dtype)
+    return _dot_err(np.asarray(a[1]).size, m, out, t)
 
 
 def _conv_src(a, p, op, ind):
