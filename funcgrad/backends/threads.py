@@ -457,9 +457,11 @@ class _ThreadTeam(threading.local):
 
 
 class _Setter:
-    """The runtime library's `set_team`, loaded at the first call (None: not yet; False:
-    the library cannot load, and no compiled module can run either)."""
+    """The runtime library's `set_team` and `workers_ns`, loaded at the first call that
+    needs them (None: not yet; False: the library cannot load, and no compiled module can
+    run either)."""
     fn = None
+    workers = None
 
 
 _policy = _Policy()
@@ -648,17 +650,30 @@ def _measure(plan: Plan, team: int, epoch: int):
 
 def cpu_clock(team: int):
     """The CPU clock a plan reads around a call run by `team` threads, and over the gap
-    after it: the process's (the team's workers included) for a team, the calling thread's
-    own for one thread. The process's clock counted, in a one-thread call, the workers of
-    other programs' teams spinning meanwhile: the MLP example's eval step measured 2.7 ms
-    of CPU in 0.63 ms calls with one thread (AMD Zen 5 VM), and looked frugal with two.
+    after it: for one thread the calling thread's own clock; for a team the calling
+    thread's plus its workers' (`cdsl.runtime.workers_clock`: the thread clocks of every
+    worker of the runtime library's teams). Not the process's clock, for two reasons:
+    it counted, in a one-thread call, the workers of other programs' teams or of another
+    library spinning meanwhile (the MLP example's eval step measured 2.7 ms of CPU in
+    0.63 ms calls with one thread, AMD Zen 5 VM, and looked frugal with two); and it takes
+    in another thread's time while that thread runs only at the scheduler's ticks (every
+    4 ms at CONFIG_HZ=250), so a team's calls of a few ms read as about one thread's CPU
+    (two threads computing, 2 ms windows: 1.00x the wall time in the median,
+    bench/RESULTS.md, 2026-12-04 13:38) and plans kept teams that cost a second core."""
+    if team <= 1:
+        return time.thread_time
+    if _setter.workers is None:
+        from cdsl import compile as cc
+        from cdsl import runtime
+        try:
+            _setter.workers = runtime.workers_clock()
+        except (cc.CompilerUnavailable, cc.CompileError, OSError):
+            _setter.workers = False    # no library: nothing compiled runs either
+    return time.process_time if _setter.workers is False else _team_cpu
 
-    Known error: the process's clock takes in another thread's time while it runs only
-    at the scheduler's ticks (every 4 ms at CONFIG_HZ=250) or when it stops, so a team's
-    calls of a few ms read as about one thread's CPU (two threads computing, 2 ms windows:
-    1.00x the wall time in the median; bench/RESULTS.md, 2026-12-04 13:38). The workers'
-    own thread clocks would be exact."""
-    return time.process_time if team > 1 else time.thread_time
+
+def _team_cpu() -> float:
+    return time.thread_time() + 1e-9 * _setter.workers()
 
 
 def done(plan: Plan, token) -> None:
