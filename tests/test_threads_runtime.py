@@ -434,6 +434,33 @@ long late(int n, int late_us, int with_finish) {{
 
 
 @pytest.mark.cbackend
+def test_a_plans_gap_clock_counts_other_programs_teams_after_one_thread_calls_too():
+    """The CPU of the gap between two calls of a program is read on one clock whichever
+    team ran them (the caller's thread and every team worker): a gap holding another
+    program's two-thread calls cost, on the caller's clock alone, half of what it cost
+    after a team call, and the cnn example's eval step (1.8x faster with two threads at
+    about the same CPU) looked costly."""
+    out = _child("""
+        import time
+        import numpy as np
+        import funcgrad as fg
+        import funcgrad.numpy as jnp
+        from funcgrad.backends import threads as T
+        fg.config.update("cpu_threads", 2)
+        f = fg.jit(lambda a: jnp.tanh(a @ a).sum())
+        x = fg.device_put(np.random.rand(384, 384).astype(np.float32))
+        f(x).block_until_ready()
+        g0, c0 = T.gap_clock(), time.thread_time()
+        for _ in range(20):
+            f(x).block_until_ready()
+        g1, c1 = T.gap_clock(), time.thread_time()
+        print((g1 - g0) / (c1 - c0), T.cpu_clock(1) is time.thread_time)
+    """)
+    ratio, one = out.split()
+    assert float(ratio) > 1.3 and one == "True", out
+
+
+@pytest.mark.cbackend
 def test_workers_clock_is_the_workers_thread_clocks_and_keeps_those_that_exited():
     """`workers_ns` sums the CPU clocks of the runtime's team workers, read exactly up to
     the call (the kernel's own per-thread runtime, /proc/.../schedstat, of the threads the
