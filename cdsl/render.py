@@ -219,6 +219,9 @@ class _Printer:
         self.parallel_depth = 0
         self.reduction_depth = 0
         self.renames = renames or {}
+        # Inside a region of `region_loop` with a `team_size`: the variable holding the
+        # forking thread's team size, which `omp_get_max_threads()` renders as there
+        self.region_team = ""
 
     def t(self, ty) -> str:
         if isinstance(ty, A.PtrType):
@@ -286,6 +289,8 @@ class _Printer:
         if isinstance(x, A.Call):
             if isinstance(x.type, A.VecType):
                 return self.vector_call(x)
+            if self.region_team and x.fn == "omp_get_max_threads" and self.d.team_size:
+                return self.region_team
             args = ", ".join(self.e(a, top=True) for a in x.args)
             return f"{self.fn_name(x)}({args})"
         if isinstance(x, A.ParallelIndex):
@@ -443,15 +448,15 @@ class _Printer:
             go_parallel = outermost_parallel and (trip is None or trip >= min_trip)
             if go_parallel:
                 simd = " simd" if st.simd else ""
-                guard = ""
-                if trip is None:
+                def guard():
+                    if trip is not None:
+                        return ""
                     span = st.stop if _is_zero(st.start) else st.stop - st.start
-                    guard = f" if({self.e(span)} >= {min_trip})"
+                    return f" if({self.e(span)} >= {min_trip})"
                 team = f" num_threads({self.d.team_size}())" if self.d.team_size else ""
                 if self.d.region_start:
-                    return self.region_loop(st, ind, start, stop, f"{simd}{red}",
-                                            f"{guard}{team}")
-                self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard}{team}")
+                    return self.region_loop(st, ind, f"{simd}{red}", guard)
+                self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard()}{team}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
         self.loop(st, ind, start, stop)
@@ -468,24 +473,38 @@ class _Printer:
         self.parallel_depth -= int(st.parallel)
         self.lines.append(f"{pad}}}")
 
-    def region_loop(self, st: A.For, ind: int, start: str, stop: str, for_clauses: str,
-                    parallel_clauses: str):
+    def region_loop(self, st: A.For, ind: int, for_clauses: str, guard):
         """An outermost parallel loop as a parallel region whose threads first call the
-        dialect's `region_start`, then share the loop (`omp for`). The bounds are computed
-        once, before the fork: inside the region every thread would evaluate them, and
-        the team-size function a GEMM split loops to is per thread."""
+        dialect's `region_start`, then share the loop (`omp for`); `guard()` renders its
+        `if` clause. The bounds and, with a `team_size`, the team size are computed once,
+        before the fork, and the region's `omp_get_max_threads()` (the count a GEMM splits
+        its work into) is that value:
+        the team-size function is per thread, and a worker's own answer is libgomp's
+        default, not the forking thread's team. A GEMM split over `omp_get_max_threads()`
+        parts in which the workers computed their shares from another count than the
+        forking thread left rows unwritten or wrote past the output: NaNs from a matmul
+        after `torch.set_num_threads(3)` (which sets libgomp's default) with a team of
+        two, a crash with `FUNCGRAD_NUM_THREADS=2` on one CPU."""
         pad, inner = "    " * ind, "    " * (ind + 1)
         v, vt = st.var.name, self.t(st.var.type)
         self.lines.append(f"{pad}{{")
+        team = ""
+        if self.d.team_size:
+            self.lines.append(f"{inner}const int {v}__team = {self.d.team_size}();")
+            team = f" num_threads({v}__team)"
+        outer, self.region_team = self.region_team, f"{v}__team" if team else ""
+        start = self.e(st.start, top=True)
+        stop = self.e(st.stop, top=not isinstance(st.stop, A.Select))
         self.lines.append(f"{inner}const {vt} {v}__lo = {start}, {v}__hi = {stop};")
         if self.d.region_end:
             self.lines.append(f"{inner}int {v}__done = 0;")
-        self.lines.append(f"{inner}#pragma omp parallel{parallel_clauses}")
+        self.lines.append(f"{inner}#pragma omp parallel{guard()}{team}")
         self.lines.append(f"{inner}{{")
         self.lines.append(f"{inner}    {self.d.region_start}();")
         # (`nowait`: the region's end is the barrier; the reduction is complete after it)
         self.lines.append(f"{inner}    #pragma omp for{for_clauses} nowait")
         self.loop(st, ind + 2, f"{v}__lo", f"{v}__hi")
+        self.region_team = outer
         if self.d.region_end:
             self.lines.append(f"{inner}    {self.d.region_end}(&{v}__done);")
         self.lines.append(f"{inner}}}")

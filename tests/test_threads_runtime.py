@@ -289,7 +289,8 @@ def test_team_size_reaches_compiled_code_and_leaves_libgomps_default_alone():
         fn = C.Function("teams", (y,), (C.For(i, 0, 1 << 20, body, parallel=True),),
                         kernel=True)
         src = C.render(C.Module((fn,)), runtime.dialect(C.C99))
-        assert "num_threads(" + runtime.prefix() + "team())" in src, src
+        assert "num_threads(i__team)" in src and \
+            "const int i__team = " + runtime.prefix() + "team();" in src, src
         lib = C.load(src, "void teams(int32_t *y);")
         out = np.zeros(1 << 20, np.int32)
         f = fg.jit(lambda a: a * 2.0)      # (a parallel loop: its call sets the team)
@@ -320,14 +321,24 @@ def test_parallel_loops_start_their_region_with_the_runtimes_spread():
     p = runtime.prefix()
     lines = [ln.strip() for ln in src.splitlines()]
     k = next(j for j, ln in enumerate(lines) if ln.startswith("#pragma omp parallel "))
-    assert lines[k].endswith(f" num_threads({p}team())"), lines[k]
-    assert lines[k - 2].startswith("const int64_t i__lo = 0, i__hi = ") and \
-        f"{p}team()" in lines[k - 2]
+    assert lines[k].endswith(" num_threads(i__team)"), lines[k]
+    assert lines[k - 3] == f"const int i__team = {p}team();"
+    assert lines[k - 2] == "const int64_t i__lo = 0, i__hi = (int64_t)i__team;", lines[k - 2]
     assert lines[k - 1] == "int i__done = 0;"
     assert lines[k + 1:k + 5] == ["{", f"{p}spread();", "#pragma omp for nowait",
                                   "for (int64_t i = i__lo; i < i__hi; ++i) {"]
     assert lines[k + 6:k + 9] == ["}", f"{p}finish(&i__done);", "}"], lines[k:]
     assert f"void {p}spread(void);" in lines and f"void {p}finish(int *);" in lines
+    # inside the region, omp_get_max_threads() is the forking thread's team, not a call
+    # each worker answers with libgomp's default
+    assert sum(f"{p}team()" in ln for ln in lines[k - 3:]) == 1 and \
+        "y[i] = omp_get_num_threads();" in lines
+    j = C.Var("j", C.i64)
+    inner = C.For(j, 0, n, [C.Assign(y[j], C.Cast(C.i32, n))], parallel=True)
+    fn2 = C.Function("split", (y,), (C.For(i, 0, n, [inner], parallel=True),), kernel=True)
+    src2 = C.render(C.Module((fn2,)), runtime.dialect(C.C99))
+    assert "i__hi = i__team;" in src2 and "y[j] = (int32_t)i__team;" in src2 and \
+        src2.count(f"{p}team()") == 1, src2
     # without the runtime's dialect: one combined construct, as before
     assert "#pragma omp parallel for" in C.render(C.Module((fn,)), C.C99)
 
@@ -431,6 +442,48 @@ long late(int n, int late_us, int with_finish) {{
   return sleeps() - before;
 }}
 """
+
+
+@pytest.mark.cbackend
+def test_gemm_and_conv_splits_agree_with_the_reference_whatever_libgomps_default():
+    """A GEMM split over `omp_get_max_threads()` parts: every thread of the region must
+    cut its share with the forking thread's count. The workers asked libgomp's default
+    (the ICV: the CPUs of the affinity mask, or what `omp_set_num_threads` /
+    `torch.set_num_threads` set), the forking thread funcgrad's team: with a team of two
+    and a default of three, matmuls and a convolution's filter gradient came out as
+    garbage (relative errors 1e35, 0.98), and `FUNCGRAD_NUM_THREADS=2` on one CPU crashed
+    (rows written past the output). On a machine of more cores than the automatic team
+    (a core busy with another process), the default and the team differ by themselves."""
+    out = _child("""
+        import ctypes, os
+        import numpy as np
+        import funcgrad as fg
+        from funcgrad import lax
+        gomp = ctypes.CDLL("libgomp.so.1")
+        fg.config.update("cpu_threads", 2)
+        rng = np.random.default_rng(0)
+        conv = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME",
+                                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        cases = [
+            (lambda a, b: a @ b, (256, 384), (384, 100)),        # split by rows
+            (lambda a, b: a @ b, (32, 384), (384, 512)),         # split by columns
+            (lambda x, w: fg.grad(lambda w: (conv(x, w) ** 2).sum())(w),
+             (4, 16, 16, 64), (3, 3, 64, 64)),
+        ]
+        for default, cpus in ((3, None), (1, None), (4, {0})):
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            gomp.omp_set_num_threads(default)
+            for f, sa, sb in cases:
+                a, b = rng.random(sa, np.float32), rng.random(sb, np.float32)
+                fg.config.update("backend", "reference")
+                want = np.asarray(fg.jit(f)(a, b))
+                fg.config.update("backend", "c")
+                got = np.asarray(fg.jit(f)(a, b))
+                print(float(np.abs(got - want).max() / np.abs(want).max()))
+    """)
+    errs = [float(v) for v in out.split()]
+    assert len(errs) == 9 and max(errs) < 1e-5, out
 
 
 @pytest.mark.cbackend

@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt35724fd981_team(void);
-void fgrt35724fd981_spread(void);
-void fgrt35724fd981_finish(int *);
+int fgrt2b739c6aaa_team(void);
+void fgrt2b739c6aaa_spread(void);
+void fgrt2b739c6aaa_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
