@@ -191,17 +191,17 @@ extern int {p}setspecific(unsigned, const void *) __asm__("pthread_setspecific")
 #define {p}MAXW 256
 static int {p}wclock[{p}MAXW];
 static int {p}wn;
-static long long {p}wretired;
+static int64_t {p}wretired;
 static char {p}wlock;
 static int {p}wonce;
 static unsigned {p}wkey;
 static int {p}wkey_ok;
 
-static long long {p}clock_ns(int clock) {{
+static int64_t {p}clock_ns(int clock) {{
   struct {p}timespec t;
   if ({p}clock_gettime(clock, &t) != 0)
     return 0;
-  return t.sec * 1000000000LL + t.nsec;
+  return (int64_t)t.sec * 1000000000 + t.nsec;
 }}
 
 static void {p}wtake(void) {{
@@ -245,9 +245,9 @@ static void {p}wjoin(void) {{
     {p}setspecific({p}wkey, (void *)(long)clock);
 }}
 
-long long {p}workers_ns(void) {{
+int64_t {p}workers_ns(void) {{
   {p}wtake();
-  long long ns = {p}wretired;
+  int64_t ns = {p}wretired;
   for (int i = 0; i < {p}wn; ++i)
     ns += {p}clock_ns({p}wclock[i]);
   {p}wgive();
@@ -255,7 +255,7 @@ long long {p}workers_ns(void) {{
 }}
 """
 _TEAM_CDEF = ("int {p}team(void);\nvoid {p}set_team(int);\nlong {p}moves(void);\n"
-              "void {p}finish(int *);\nlong long {p}workers_ns(void);")
+              "void {p}finish(int *);\nint64_t {p}workers_ns(void);")
 
 
 def _render(prefix: str) -> str:

@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt2b739c6aaa_team(void);
-void fgrt2b739c6aaa_spread(void);
-void fgrt2b739c6aaa_finish(int *);
+int fgrteaa32f3384_team(void);
+void fgrteaa32f3384_spread(void);
+void fgrteaa32f3384_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
