@@ -353,3 +353,20 @@ def test_bessel_functions_of_16_bit_floats(backend, dt):
             got = np.asarray(f(x)).astype(F64)
             np.testing.assert_allclose(got[ok], want[ok], rtol=float(ml_dtypes.finfo(dt).eps),
                                        atol=0, err_msg=f"{name} {dt.__name__}")
+
+
+# 12. the scaled Bessel functions in float64: the asymptotic series, taken from |x| = 12
+# with 16 terms, stops at a term of 3e-11 there (its terms shrink only until k ~ 2x):
+# i1e(-12.32) was -0.1100981914874 for -0.1100981914783 on every backend (the fuzzer,
+# seed 20261947). float64 switches at 20 with 26 terms.
+def test_bessel_functions_of_float64_past_the_series(backend):
+    with fg.config.enable_x64(True):
+        x = np.concatenate([np.linspace(-60, 60, 4801), [-12.321583671388979, 1e-300, 700.0]])
+        for name in ("i0e", "i1e", "i0", "i1"):
+            want = getattr(ss, name)(x)
+            ok = np.isfinite(want) & (want != 0)
+            for f in (getattr(fs, name), fg.jit(getattr(fs, name))):
+                got = np.asarray(f(x))
+                assert got.dtype == F64
+                np.testing.assert_allclose(got[ok], want[ok], rtol=4e-15, atol=0,
+                                           err_msg=name)
