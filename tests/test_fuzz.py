@@ -1962,3 +1962,62 @@ def test_accumulations_allow_a_subnormal_spacing_per_term():
     # an exact zero stays exact
     zero = np.zeros((1, 2), np.float32)
     assert OA._matmul_err([zero, one], zero @ one, None, t, None)[0, 0] == 0.0
+
+
+def test_a_sort_lane_holding_an_overflowing_sum_is_anything_downstream():
+    """Fuzz run 47 (seed 20261947, finding 2): log10(argsort(v5, descending=True)) of a
+    bfloat16 einsum whose sums meet an infinity and a finite product past float32's range
+    (1e30 * 1e30). In float64 the lane is [inf, -inf, inf, inf, -inf]; funcgrad and JAX
+    accumulate in float32, where that product is inf and the sum inf - inf = NaN:
+    [inf, nan, inf, inf, nan], and the NaNs sort first. The einsum's error model gives
+    those elements a NaN error ("any result"), and the perturbed runs lost them, but the
+    argsort's result was only stepped one index towards 0 (every lane of the output
+    alike), and log10 of a stepped index >= 2 stays finite: funcgrad's index 0 at the
+    base run's index 3 (log10 -inf against 0.48) was reported. A lane holding a lost
+    element is now "anything" in the run, its positions' indices marked (Perturb.lose), so
+    that a float computed from them is NaN; the other lanes keep their order and stay
+    checked (they were stepped too before). Also top_k's indices and take_along_axis of
+    the argsort."""
+    from fuzz.check import Entry, Stack, build_case
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    big = 1e30      # (first: funcgrad's reference sums in order, with FMAs)
+    x3 = np.array([[[big, np.inf], [0.0, 0.5]]], np.float32).astype(ml_dtypes.bfloat16)
+    x4 = np.array([[[1.0, big, 1.0, 1.0, big],
+                    [1.0, -1.0, 2.0, 3.0, -2.0]]], np.float32).astype(ml_dtypes.bfloat16)
+    d = Dims()
+    one, two, five = d.new([1] * 8), d.new([2] * 8), d.new([5] * 8)
+    t3, t4 = Type((one, two, two), "bfloat16"), Type((one, two, five), "bfloat16")
+    t5, ti, tl = (Type((one, two, five), dt) for dt in ("bfloat16", "int32", "float32"))
+    einsum = Op("einsum", ("x3", "x4"), {"spec": "...ij,...jk->...ik", "cdt": "bfloat16"},
+                ("v5",), (t5,))
+    types = {"x3": t3, "x4": t4, "v5": t5, "v6": ti, "v7": t5, "v15": tl}
+
+    def entry(ops, out):
+        prog = Program("prog_0", [_Given("x3", t3, "normal", 0, value=x3),
+                                  _Given("x4", t4, "normal", 1, value=x4)],
+                       [einsum, *ops], [out], d, "bfloat16", types=types)
+        return Entry(prog, Stack((("jit",),), None, None), 0)
+
+    argsort = Op("argsort", ("v5",), {"axis": -1, "descending": True}, ("v6",), (ti,))
+    log10 = Op("log10", ("v6",), {}, ("v15",), (tl,))
+    e = entry([argsort, log10], "v15")
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(build_case(e, 0, 0).expect[0].value[0],
+                                   np.log10([[0, 2, 3, 1, 4], [3, 2, 0, 1, 4]]), rtol=1e-6)
+    for seed in range(4):
+        ve = build_case(e, 0, seed).expect[0]
+        assert not ve.stable[0, 0].any(), ve.stable     # the lane that may be anything
+        assert ve.stable[0, 1].all(), ve.stable         # its neighbour, exact in any order
+        assert (ve.tol[0, 1] < 1e-5).all(), ve.tol         # (not stepped: not chaotic)
+    for mode in ("eager", "jit"):
+        found = Batch([e], 0).run("reference", mode, insts=[0])
+        assert not found, [str(f)[:300] for f in found]
+    # the indices themselves, top_k's, and what take_along_axis gathers with them
+    top_k = Op("top_k", ("v5",), {"k": 5}, ("v8", "v9"), (t5, ti))
+    gather = Op("take_along_axis", ("v5", "v6"), {"axis": -1}, ("v7",), (t5,))
+    types.update(v8=t5, v9=ti)
+    for ops, out in (([argsort], "v6"), ([top_k], "v9"), ([argsort, gather], "v7")):
+        ve = build_case(entry(ops, out), 0, 0).expect[0]
+        assert not ve.stable[0, 0].any() and ve.stable[0, 1].all(), (out, ve.stable)

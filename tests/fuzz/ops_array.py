@@ -1325,6 +1325,28 @@ def _lanes_lost(out, x, op, ctx, axis: int, flat: bool = False):
     return np.where(lost, np.copysign(np.nan, pert.nan_sign), out)
 
 
+def _lanes_anything(r, x, op, ctx, axis: int | None, out: str):
+    """Bool or integer result `r` (output `out`) of a sort of this perturbed run's `x` along
+    `axis` (None: flattened; top_k: the last), "anything" (Perturb.lose: one step from the
+    base run's, and marked, so that a float computed from it is NaN) over every lane of `x`
+    that holds a lost element (Perturb.lost_elements): such an element may take any
+    position of its lane and move the others (funcgrad and JAX sort a NaN last, first for
+    descending, and lax.top_k by its sign, where the float64 oracle may have a number).
+    The other lanes keep their order and stay checked; `lost_in`'s whole-output step, which
+    these ops took before (own_lost), unsettled them too, and a float computed from a
+    stepped index kept its class: fuzz run 47, seed 20261947, finding 2 (Perturb.lose)."""
+    pert = ctx.perturb if ctx is not None else None
+    if pert is None or not np.size(r) or not isinstance(op.args[0], str):
+        return r
+    lost = pert.lost_elements(op.args[0], x)
+    if lost is None:
+        return r
+    if axis is None:
+        lost, axis = lost.reshape(-1), 0
+    lanes = np.any(lost, axis=axis, keepdims=True)
+    return pert.lose(r, np.broadcast_to(lanes, np.shape(r)), out)
+
+
 def _ties_undefined(s, ctx, axis: int):
     """Sorted values `s` of a finite-difference run (`ctx.exact`), NaN at the positions
     holding an exact tie of distinct elements: which element's tangent such a position
@@ -1354,6 +1376,8 @@ def _sort_ref(a, p, op, ctx, env):
         x, axis = x.reshape(-1), 0
     s = np.sort(x, axis=axis, kind="stable")
     s = np.flip(s, axis) if p["descending"] else s
+    if s.dtype.kind != "f":
+        return _lanes_anything(s, a[0], op, ctx, p["axis"], op.outs[0])
     return _lanes_lost(_ties_undefined(s, ctx, axis), x, op, ctx, axis, flat)
 
 
@@ -1376,6 +1400,7 @@ def _argsort_ref(a, p, op, ctx, env):
     if ctx is not None and ctx.perturb is not None and np.ndim(a[0]):
         idx = _order_unsettled(ctx.perturb, idx, np.asarray(a[0]), p["axis"],
                                p["descending"], op)
+        idx = _lanes_anything(idx, a[0], op, ctx, p["axis"], op.outs[0])
     return idx
 
 
@@ -1386,8 +1411,10 @@ def _sort_src(name):
     return src
 
 
-register(OpDef("sort", _sort_gen, _sort_ref, _sort_src("sort"), exact=True, weight=2))
-register(OpDef("argsort", _sort_gen, _argsort_ref, _sort_src("argsort"), exact=True))
+register(OpDef("sort", _sort_gen, _sort_ref, _sort_src("sort"), exact=True, weight=2,
+               own_lost=True))
+register(OpDef("argsort", _sort_gen, _argsort_ref, _sort_src("argsort"), exact=True,
+               own_lost=True))
 
 
 def _topk_gen(b: Builder, opname):
@@ -1423,12 +1450,13 @@ def _topk_ref(a, p, op, ctx, env):
         vals = np.where(np.isnan(lost), lost, vals)    # the lanes that lost a value
     if ctx is not None and ctx.perturb is not None and idx.size:
         idx = _order_unsettled(ctx.perturb, idx, x, -1, True, op, k=p["k"])
+        idx = _lanes_anything(idx, x, op, ctx, -1, op.outs[1])
     return vals, idx
 
 
 register(OpDef("top_k", _topk_gen, _topk_ref,
                lambda a, p, op, ind: f"lax.top_k({a[0]}, {p['k']})", exact=True,
-               tuple_out=True))
+               tuple_out=True, own_lost=True))
 
 
 def _cum_gen(b: Builder, opname):

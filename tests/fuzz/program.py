@@ -383,6 +383,9 @@ class Perturb:
         # each float value's own error bound in this run (the op's rounding error, without
         # what its operands carried in), for `err_of`
         self.errs: dict[str, np.ndarray] = {}
+        # where each bool or integer value of this run is "anything" (`lose`): the NaN of
+        # a value that has no NaN, for `lost_elements`
+        self.anything: dict[str, np.ndarray] = {}
 
     def err_of(self, name, shape) -> np.ndarray:
         """Value `name`'s own error bound in this run, broadcast to `shape` (0 where there is
@@ -416,35 +419,55 @@ class Perturb:
             return out
         return np.where(lost, np.copysign(np.nan, self.nan_sign), out)
 
-    def lost_in(self, op, args) -> np.ndarray | bool | None:
-        """Where this perturbed run's float arguments of `op` hold a NaN that the base run's
-        do not (a value that lost all accuracy, or "any result"), or a number where the
-        base run's hold a NaN ("any result" at a base NaN, which `apply` makes 0.0, or a
-        NaN the errors moved away), as a mask broadcast to the op's output for elementwise
-        ops and True (all of it) for the others; None where there is none. A comparison of
-        such a NaN is False, which may equal the base run's result and look stable
-        (rint(cos(rad2deg(x))) sorted, compared with <=, seed 88): `unsettle` makes the
-        non-float results there differ from it. The number standing for "anything" may
-        map back to the base run's NaN downstream (log2(x1 - floor(0.0)) with x1 < 0 is
-        NaN, as is log2(x1 - floor(NaN)): a GRU whose float32 gates overflow, with C's
-        FMA dot giving -inf, then h = -1 and 0.0; seed 1515), so it is lost there too."""
-        masks = []
-        for name, a in zip(op.args, args):
-            b = self.base.get(name) if isinstance(name, str) else None
-            a = np.asarray(a)
-            if b is None or a.dtype.kind != "f" or np.shape(b) != a.shape:
+    def lost_elements(self, name, a) -> np.ndarray | None:
+        """Where this run's value `a` (named `name`) is lost, as a mask of its shape: a
+        float's NaN where the base run's value is a number, or a number where it is NaN
+        (see `lost_in`); a bool's or integer's "anything" mark (`lose`). None where none
+        is (or without a base value for a float)."""
+        if not isinstance(name, str):
+            return None
+        a = np.asarray(a)
+        if a.dtype.kind in "biu":
+            m = self.anything.get(name)
+            return m if m is not None and m.shape == a.shape and m.any() else None
+        b = self.base.get(name)
+        if b is None or a.dtype.kind != "f" or np.shape(b) != a.shape:
+            return None
+        lost = np.isnan(a) != np.isnan(np.asarray(b, np.float64))
+        return lost if lost.any() else None
+
+    def lost_in(self, op, args, floats: bool = True) -> np.ndarray | bool | None:
+        """Where this perturbed run's arguments of `op` are lost (`lost_elements`): a float
+        holding a NaN that the base run's does not (a value that lost all accuracy, or
+        "any result"), or a number where the base run's holds a NaN ("any result" at a
+        base NaN, which `apply` makes 0.0, or a NaN the errors moved away), or a bool or
+        integer marked "anything"; as a mask broadcast to the op's output for elementwise
+        ops (and for take_along_axis where only its index is lost: the index has the
+        output's shape) and True (all of it) for the others; None where there is none
+        (`floats=False`: the bool and integer arguments only). A comparison of such a NaN
+        is False, which may equal the base run's result and look stable (rint(cos(rad2deg(x)))
+        sorted, compared with <=, seed 88): `unsettle` makes the non-float results there
+        differ from it. The number standing for "anything" may map back to the base run's
+        NaN downstream (log2(x1 - floor(0.0)) with x1 < 0 is NaN, as is
+        log2(x1 - floor(NaN)): a GRU whose float32 gates overflow, with C's FMA dot giving
+        -inf, then h = -1 and 0.0; seed 1515), so it is lost there too."""
+        masks = {}
+        for k, (name, a) in enumerate(zip(op.args, args)):
+            if not floats and np.asarray(a).dtype.kind == "f":
                 continue
-            lost = np.isnan(a) != np.isnan(np.asarray(b, np.float64))
-            if lost.any():
-                masks.append(lost)
+            lost = self.lost_elements(name, a)
+            if lost is not None:
+                masks[k] = lost
         if not masks:
             return None
+        if op.name == "take_along_axis" and list(masks) == [1]:
+            return masks[1]
         if op.name not in ELEMENTWISE_TO_EXACT and op.name not in NAN_CONSUMERS_ELEMENTWISE \
                 and op.name not in ELEMENTWISE_OPS:
             return True
-        out = masks[0]
-        for m in masks[1:]:
-            out = out | m
+        out = None
+        for m in masks.values():
+            out = m if out is None else out | m
         return out
 
     def within_reach(self, op, args, base_args) -> np.ndarray | None:
@@ -599,6 +622,26 @@ class Perturb:
         return np.where(lost, np.where(start > 0, start - 1, np.where(start < 0, start + 1, -1)),
                         v)
 
+    def lose(self, v: np.ndarray, lost, name: str | None = None) -> np.ndarray:
+        """`unsettle`, for a bool or integer result that is "anything" where `lost` (an
+        element computed from a lost operand, not one of two alternatives as a comparison
+        within reach is), recorded (`anything`) where `lost` is a mask, so that what is
+        computed from it is lost too (`lost_in`): a float result there is NaN. A one-step
+        index alone kept the class of a float computed from it: fuzz run 47, seed
+        20261947, finding 2, log10(argsort(v5, descending=True)) of an einsum whose float32
+        sums may overflow (a lane of v5 that is [inf, -inf, inf, inf, -inf] in float64,
+        [inf, nan, inf, inf, nan] in funcgrad and JAX): the base run's index 3 at a
+        position, stepped to 2, gave log10 0.30 against 0.48, both finite and "close"
+        (chaotic), and funcgrad's index 0 there, log10 -inf, was reported. A whole-output
+        `lost` (True, an op that is not elementwise) is not recorded: that would leave
+        everything computed from the output unchecked for one lost element."""
+        v = self.unsettle(v, lost, name)
+        if name is not None and np.ndim(lost):
+            m = np.broadcast_to(lost, np.shape(v))
+            if m.any():
+                self.anything[name] = m.copy()
+        return v
+
     def apply(self, out: np.ndarray, err, name: str | None = None) -> np.ndarray:
         if not out.size:
             return out
@@ -700,6 +743,9 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
     for op in prog.ops:
         spec = OPS[op.name]
         args = [a.value if isinstance(a, Lit) else env[a] for a in op.args]
+        if ctx.perturb is not None:
+            for name in op.outs:        # (a loop body's value of the previous step)
+                ctx.perturb.anything.pop(name, None)
         with np.errstate(all="ignore"):
             try:
                 res = spec.ref(args, op.params, op, ctx, env)
@@ -715,16 +761,22 @@ def _evaluate(prog: Program, env: dict, ctx: Ctx, OPS) -> list:
             if spec.singular is not None and spec.singular(args, outs):
                 ctx.nonfinite = True
             lost = ctx.perturb.lost_in(op, args) if ctx.perturb is not None else None
+            # the bool and integer operands marked "anything" (Perturb.lose), where known
+            # element by element: a float computed from them is NaN there
+            anything = ctx.perturb.lost_in(op, args, floats=False) if lost is not None \
+                else None
             for name, t, v in zip(op.outs, op.types, outs):
                 v = ctx.round(v, t)
                 if lost is not None and not is_float(t.dtype):
                     if not spec.own_lost:
-                        v = ctx.perturb.unsettle(v, lost, name)
+                        v = ctx.perturb.lose(v, lost, name)
                 elif lost is not None and nan_consumer(op):
                     # nan_to_num of an "anything" (seed 123: an einsum whose float32
                     # accumulation may overflow) is anything too, not -2.0
                     v = np.where(np.broadcast_to(lost, np.shape(v)), np.nan, v)
                 elif lost is not None and is_float(t.dtype):
+                    if np.ndim(anything):
+                        v = np.where(np.broadcast_to(anything, np.shape(v)), np.nan, v)
                     # The lost operand's NaN would equal a NaN the base run computed from
                     # its value (pow(-4.6e-13, 1e-40): the product that underflows to -0.0
                     # in float32 in one order; seed 456): another class there instead.
