@@ -27,9 +27,9 @@ p95 many times the median). This module owns both decisions:
 - Whether a program uses more than one thread at all. Each compiled program has a `Plan`:
   its first calls alternate between the full team and one thread, and it keeps the team
   only when that makes it at least `SPEEDUP_MIN` times faster at no more than `CPU_MAX`
-  times the process CPU time, so programs whose parallel loops are too small to pay for
-  waking threads do not burn a second core. Which loops go
-  parallel is decided by their work (the lowering's thresholds, and the rendered
+  times the CPU time (the caller's and its workers', `cpu_clock`), so programs whose
+  parallel loops are too small to pay for waking threads do not burn a second core.
+  Which loops go parallel is decided by their work (the lowering's thresholds, and the rendered
   `if(...)` clause of cdsl's `Dialect.parallel_work`).
 
 `info()` reports what was decided and why.
@@ -92,7 +92,7 @@ SAMPLES = 4
 BLOCK = 3
 MEASURE_CALLS = WARMUP + 2 * SAMPLES * BLOCK // (BLOCK - 1)
 SPEEDUP_MIN = 1.3
-# ... and the most process CPU time it may cost, relative to one thread, unless the loop
+# ... and the most CPU time it may cost, relative to one thread, unless the loop
 # that calls it gets SPEEDUP_MIN faster too. A program that is 1.3x faster with two threads
 # may still spend half a core more (its worker spinning between the parallel loops), and
 # in a training loop that is mostly Python around small compiled steps the example as a
@@ -520,8 +520,8 @@ class Plan:
     (after `WARMUP` untimed calls), `SAMPLES` of each; the program keeps the full team
     only when its median time
     with one thread is at least `SPEEDUP_MIN` times its median with the full team, and
-    either its median process CPU time with the team, counted from the call's start to the
-    next call's (`gap_cpu`: the workers' spin after the call), is at most `CPU_MAX` times
+    either its median CPU time with the team (`cpu_clock`), counted from the call's start
+    to the next call's (`gap_cpu`: the workers' spin after the call), is at most `CPU_MAX` times
     the one-thread median or the caller's loop (the program's time plus the median time between
     two of its calls, `gaps`) gets `SPEEDUP_MIN` faster as well. Otherwise its parallel
     regions cost more CPU than they save in time (fork/join and idle spinning on small
@@ -649,8 +649,8 @@ def _measure(plan: Plan, team: int, epoch: int):
 
 
 def cpu_clock(team: int):
-    """The CPU clock a plan reads around a call run by `team` threads, and over the gap
-    after it: for one thread the calling thread's own clock; for a team the calling
+    """The CPU clock a plan reads around a call run by `team` threads (`gap_clock` over
+    the gap after it): for one thread the calling thread's own clock; for a team the calling
     thread's plus its workers' (`cdsl.runtime.workers_clock`: the thread clocks of every
     worker of the runtime library's teams). Not the process's clock, for two reasons:
     it counted, in a one-thread call, the workers of other programs' teams or of another
