@@ -370,3 +370,18 @@ def test_bessel_functions_of_float64_past_the_series(backend):
                 assert got.dtype == F64
                 np.testing.assert_allclose(got[ok], want[ok], rtol=4e-15, atol=0,
                                            err_msg=name)
+
+
+# 13. lgamma past float64's range: Python's math.lgamma, the reference backend's, raises
+# OverflowError above ~2.6e305 where C's lgamma gives +inf (the fuzzer, seed 20261949:
+# lax.lgamma of an input holding 1.8e308 crashed on reference eager)
+def test_lgamma_whose_value_overflows_is_plus_infinity(backend):
+    with fg.config.enable_x64(True):
+        x = np.array([1.7976931348623157e308, 1e306, 2.55e305, -1e306, -np.inf, 3.0])
+        want = np.array([np.inf, np.inf, ss.gammaln(2.55e305), np.inf, np.inf, np.log(2.0)])
+        for f in (fg.lax.lgamma, fg.jit(fg.lax.lgamma), fs.gammaln):
+            got = np.asarray(f(x))
+            np.testing.assert_allclose(got, want, rtol=1e-13)
+        x32 = np.array([3e38, 1e37, 2.0], np.float32)
+        got = np.asarray(fg.lax.lgamma(x32))
+        assert got.dtype == np.float32 and np.isinf(got[:2]).all() and got[2] == 0.0

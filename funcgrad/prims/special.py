@@ -34,6 +34,8 @@ def _lgamma_one(v):
         return math.lgamma(v)
     except ValueError:          # a pole (0, -1, -2, ...): +inf, as C's lgamma
         return math.inf
+    except OverflowError:       # |x| above ~2.6e305: the value passes float64's largest,
+        return math.inf         # +inf as C's lgamma (Python raised; fuzzer, seed 20261949)
 
 
 def _lgamma_np(x):
