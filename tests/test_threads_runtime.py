@@ -577,8 +577,9 @@ def test_the_forking_thread_waits_for_a_late_worker_without_sleeping():
     """, GOMP_SPINCOUNT="100")
     without, with_finish = map(int, out.split())
     # (a worker preempted for longer than finish's bound still lets it sleep: under a
-    # loaded test run, some regions may)
-    assert without >= 15 and with_finish <= 8, out
+    # loaded test run, some regions may: 9 of 20 in a CI run beside a fuzzer, with a
+    # cold compile cache; without finish every region sleeps, 20 of 20)
+    assert without >= 15 and with_finish <= 12, out
 
 
 @pytest.mark.cbackend
