@@ -478,13 +478,13 @@ class _Printer:
         dialect's `region_start`, then share the loop (`omp for`); `guard()` renders its
         `if` clause. The bounds and, with a `team_size`, the team size are computed once,
         before the fork, and the region's `omp_get_max_threads()` (the count a GEMM splits
-        its work into) is that value:
-        the team-size function is per thread, and a worker's own answer is libgomp's
-        default, not the forking thread's team. A GEMM split over `omp_get_max_threads()`
-        parts in which the workers computed their shares from another count than the
-        forking thread left rows unwritten or wrote past the output: NaNs from a matmul
-        after `torch.set_num_threads(3)` (which sets libgomp's default) with a team of
-        two, a crash with `FUNCGRAD_NUM_THREADS=2` on one CPU."""
+        its work into) is that value: the team-size function is per thread, and a
+        worker's own answer is libgomp's default, not the forking thread's team. A GEMM
+        split over `omp_get_max_threads()` parts in which the workers computed their
+        shares from another count than the forking thread left rows unwritten or wrote
+        past the output: NaNs from a matmul after `torch.set_num_threads(3)` (which sets
+        libgomp's default) with a team of two, a crash with `FUNCGRAD_NUM_THREADS=2` on
+        one CPU."""
         pad, inner = "    " * ind, "    " * (ind + 1)
         v, vt = st.var.name, self.t(st.var.type)
         self.lines.append(f"{pad}{{")
