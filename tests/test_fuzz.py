@@ -211,6 +211,14 @@ def test_oracles_follow_jax_semantics():
     from fuzz.ops import _entr
     e = _entr(np.array([0.0, -0.0, 0.5, -1.0]))
     assert np.all(np.signbit(e[:2])) and e[2] > 0 and e[3] == -np.inf
+    # digamma next to a negative pole: SciPy's psi(-0.9997757194319339) is 3.6e-13 off
+    # (mpmath: -4458.27765315716078), beyond the 16-ulp bound (seed 20261950)
+    from fuzz.ops import _psi
+    p = _psi(np.array([-0.9997757194319339, -2.5, -3.0, 0.0, 1.5]))
+    assert abs(p[0] - -4458.27765315716078) <= 4e-15 * 4458.3
+    np.testing.assert_allclose(p[[1, 4]], [1.1031566406452432, 0.03648997397857652],
+                               rtol=1e-15)
+    assert np.isnan(p[2]) and p[3] == -np.inf
     # lax.switch wraps an int64 index to int32 before clamping it (JAX 0.10, seed 99)
     from fuzz.ops_control import switch_index
     assert [switch_index(i, 3) for i in (-2252774253, -1, 1, 7, 2**32 + 1)] == [2, 0, 1, 2, 1]

@@ -491,6 +491,19 @@ def _lgamma(x):
     return np.where(x == -np.inf, np.inf, sps.gammaln(x))
 
 
+def _psi(x):
+    """digamma: SciPy's psi, but for x < 0 by the reflection psi(1 - x) - pi / tan(pi r)
+    with r = x - round(x) (exact): SciPy's psi(-0.9997757194319339) is
+    -4458.277653155535, 3.6e-13 from the value (mpmath: -4458.27765315716078, which
+    funcgrad gives); over 1,000 negative x in (-30, 0) SciPy's worst relative error is
+    3.6e-13 against mpmath, this one's 1.9e-14 (seed 20261950)."""
+    x = np.asarray(x, np.float64)
+    with np.errstate(all="ignore"):
+        r = x - np.round(x)
+        reflected = sps.psi(1.0 - x) - np.pi / np.tan(np.pi * r)
+        return np.where((x < 0) & (r != 0), reflected, sps.psi(x))
+
+
 def _entr(x):
     """-x log x: SciPy's entr, but -0.0 at +-0.0 as JAX's (-(0 * log 0 -> 0)) and
     funcgrad's; SciPy gives +0.0 (seed 20261943: 1 / entr(round(arcsin(x))))."""
@@ -506,7 +519,7 @@ def _scipy_logit(x):
 _SPECIAL = [
     # name, source, oracle, domain, ulps (negative: relative to |out| + |x| + 1), err
     ("lgamma", "lax.lgamma({0})", _lgamma, None, 8, _lgamma_err),
-    ("digamma", "fg.scipy.special.digamma({0})", sps.psi, None, 16, _digamma_err),
+    ("digamma", "fg.scipy.special.digamma({0})", _psi, None, 16, _digamma_err),
     ("erf_inv", "lax.erf_inv({0})", sps.erfinv, "unit", 8, None),
     ("ndtri", "fg.scipy.special.ndtri({0})", sps.ndtri, "prob", -8, None),
     ("ndtr", "fg.scipy.special.ndtr({0})", sps.ndtr, None, 8, None),
