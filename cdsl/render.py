@@ -424,9 +424,6 @@ class _Printer:
         if outermost_parallel and self.d.parallel_loop == "work_item":
             return self.work_item_loop(st, ind)
         pad = "    " * ind
-        # (a conditional stop keeps its parentheses: `<` binds more tightly than `?:`)
-        start = self.e(st.start, top=True)
-        stop = self.e(st.stop, top=not isinstance(st.stop, A.Select))
         red = ""
         if st.reduction is not None:
             pairs = st.reduction if isinstance(st.reduction[0], tuple) else (st.reduction,)
@@ -459,7 +456,13 @@ class _Printer:
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard()}{team}")
             elif st.simd:
                 self.lines.append(f"{pad}#pragma omp simd{red}")
-        self.loop(st, ind, start, stop)
+        self.loop(st, ind, *self.bounds(st))
+
+    def bounds(self, st: A.For) -> tuple[str, str]:
+        """A loop's start and stop, rendered (a conditional stop keeps its parentheses:
+        `<` binds more tightly than `?:`)."""
+        return (self.e(st.start, top=True),
+                self.e(st.stop, top=not isinstance(st.stop, A.Select)))
 
     def loop(self, st: A.For, ind: int, start: str, stop: str):
         """`for (v = start; v < stop; ...) { body }` at indentation `ind`."""
@@ -493,8 +496,7 @@ class _Printer:
             self.lines.append(f"{inner}const int {v}__team = {self.d.team_size}();")
             team = f" num_threads({v}__team)"
         outer, self.region_team = self.region_team, f"{v}__team" if team else ""
-        start = self.e(st.start, top=True)
-        stop = self.e(st.stop, top=not isinstance(st.stop, A.Select))
+        start, stop = self.bounds(st)
         self.lines.append(f"{inner}const {vt} {v}__lo = {start}, {v}__hi = {stop};")
         if self.d.region_end:
             self.lines.append(f"{inner}int {v}__done = 0;")
