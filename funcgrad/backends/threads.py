@@ -637,7 +637,8 @@ def _measure(plan: Plan, team: int, epoch: int):
         team = 1
     if pos == 0:                           # just switched teams: run it, do not record it
         return team, None
-    t0, c0, g0 = time.perf_counter(), cpu_clock(team)(), gap_clock()
+    t0, c0 = time.perf_counter(), cpu_clock(team)()
+    g0 = c0 if team > 1 else gap_clock()        # (a team's call clock is the gap clock)
     with plan.lock:
         n, end, gap_end = plan.last
         if n == k - 1 and plan.parallel is None:   # the previous call was timed: the gap
@@ -691,7 +692,8 @@ def done(plan: Plan, token) -> None:
     """Record a measured run (`token` from `prepare`): its wall time and its CPU time (see
     `cpu_clock`)."""
     team, t0, c0, k = token
-    end, cpu_end, gap_end = time.perf_counter(), cpu_clock(team)(), gap_clock()
+    end, cpu_end = time.perf_counter(), cpu_clock(team)()
+    gap_end = cpu_end if team > 1 else gap_clock()
     dt, dc = end - t0, cpu_end - c0
     with plan.lock:
         (plan.one if team == 1 else plan.many).append(dt)
