@@ -81,7 +81,16 @@ extern int {p}getcpu(void) __asm__("sched_getcpu");
 extern int {p}getaffinity(int, size_t, void *) __asm__("sched_getaffinity");
 extern int {p}setaffinity(int, size_t, const void *) __asm__("sched_setaffinity");
 
+/* The thread a fork left in a child process (`in_child`): its libgomp thread pool is the
+   parent's, whose worker threads do not exist in the child, and a region of more than one
+   thread forked from it waits for them forever (a multiprocessing.Pool worker of a parent
+   that had run a two-thread program hung in its first one). That thread's regions run on
+   one thread; threads the child starts later have pools of their own. */
+static _Thread_local int {p}forked;
+
 int {p}team(void) {{
+  if ({p}forked)
+    return 1;
   int n = {p}team_n;
   n = n > 0 ? n : omp_get_max_threads();
   if (n > 1)
@@ -243,6 +252,23 @@ static void {p}wjoin(void) {{
   {p}wgive();
   if (added)
     {p}setspecific({p}wkey, (void *)(long)clock);
+}}
+
+/* In a forked child: one-thread regions on the forking thread (`forked`), and the worker
+   registry emptied -- the parent's workers do not exist here, and a parent thread that held
+   the registry's lock at the fork would have left it held forever. */
+static void {p}in_child(void) {{
+  {p}forked = 1;
+  {p}fork_cpu = -1;
+  {p}wn = 0;
+  {p}wretired = 0;
+  __atomic_clear(&{p}wlock, __ATOMIC_RELAXED);
+}}
+
+extern int {p}atfork(void (*)(void), void (*)(void), void (*)(void)) __asm__("pthread_atfork");
+
+__attribute__((constructor)) static void {p}on_load(void) {{
+  {p}atfork(0, 0, {p}in_child);
 }}
 
 int64_t {p}workers_ns(void) {{

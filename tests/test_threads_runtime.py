@@ -487,6 +487,55 @@ def test_gemm_and_conv_splits_agree_with_the_reference_whatever_libgomps_default
 
 
 @pytest.mark.cbackend
+def test_a_forked_child_runs_programs_after_its_parent_ran_a_team():
+    """A process forked after its parent ran a two-thread program (a multiprocessing.Pool
+    of the default "fork" start method) inherits the forking thread's libgomp pool, whose
+    workers do not exist in the child: its first parallel region waited for them forever.
+    The forking thread's regions now run on one thread in the child, with the right
+    results, and a thread the child starts has a team of its own again."""
+    out = _child("""
+        import multiprocessing, os, threading
+        import numpy as np
+        import funcgrad as fg
+        from cdsl import runtime
+        fg.config.update("cpu_threads", 2)
+        fg.config.update("backend", "c")
+        f = fg.jit(lambda a: a @ a.T)
+        a = np.random.default_rng(0).random((384, 384), np.float32)
+        want = a.astype(np.float64) @ a.T.astype(np.float64)
+        err = lambda got: float(np.abs(np.asarray(got) - want).max() / np.abs(want).max())
+        print("parent", err(f(a)), runtime.workers_clock()() > 0)
+
+        def in_pool(_):
+            before = runtime.workers_clock()()
+            e = err(f(a))
+            return e, before, runtime.workers_clock()()
+
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            for e, before, after in pool.map_async(in_pool, range(3)).get(timeout=60):
+                print("pool", e, before == 0 and after == 0)
+
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            res = []
+            t = threading.Thread(target=lambda: res.append((err(f(a)), runtime.workers_clock()())))
+            t.start(); t.join(60)
+            os.write(w, repr(res).encode()); os._exit(0)
+        os.close(w)
+        got = os.read(r, 1000).decode()
+        os.waitpid(pid, 0)
+        print("thread", got)
+    """)
+    lines = out.splitlines()
+    assert lines[0].split()[2] == "True" and float(lines[0].split()[1]) < 1e-5, out
+    pool = [ln.split() for ln in lines if ln.startswith("pool")]
+    assert len(pool) == 3 and all(float(e) < 1e-5 and ok == "True" for _, e, ok in pool), out
+    (e, workers), = eval(lines[-1].split(" ", 1)[1])
+    assert e < 1e-5 and workers > 0, out
+
+
+@pytest.mark.cbackend
 def test_a_plans_gap_clock_counts_other_programs_teams_after_one_thread_calls_too():
     """The CPU of the gap between two calls of a program is read on one clock whichever
     team ran them (the caller's thread and every team worker): a gap holding another

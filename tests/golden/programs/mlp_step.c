@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrteaa32f3384_team(void);
-void fgrteaa32f3384_spread(void);
-void fgrteaa32f3384_finish(int *);
+int fgrt6aee9120e4_team(void);
+void fgrt6aee9120e4_spread(void);
+void fgrt6aee9120e4_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
