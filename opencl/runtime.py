@@ -32,11 +32,40 @@ class OpenCLDtypeError(TypeError):
     """A dtype the device cannot handle (float64 without `cl_khr_fp64`)."""
 
 
+class OpenCLForkError(OpenCLUnavailableError):
+    """A device whose context was created in the parent of this forked process."""
+
+
 _lock = threading.RLock()
 _cl_module: Any = None
 _import_error: BaseException | None = None
 _devices: list[Device] | None = None
 _platform_error: OpenCLUnavailableError | None = None
+# The contexts and queues a fork left in this process (`_after_fork_in_child`): kept
+# referenced, never released -- the driver's threads that would act on a release are the
+# parent's.
+_inherited: list = []
+_fork_watched = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child inherits the parent's OpenCL driver state, but not the driver's
+    threads: PoCL's queue in a child of a process that had run a kernel never finished the
+    child's first command, and a context the child created after its parent had only
+    listed the devices never finished one either (the child hung). The devices forget
+    their contexts here, so that their next use raises OpenCLForkError."""
+    for dev in _devices or ():
+        if dev._context is not None:
+            _inherited.append((dev._context, dev._queue))
+        dev._context = dev._queue = None
+        dev._forked_from = os.getppid()
+
+
+def _watch_fork() -> None:
+    global _fork_watched
+    if not _fork_watched:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_watched = True
 
 
 def _import_pyopencl() -> Any:
@@ -95,6 +124,7 @@ class Device:
         self.max_mem_alloc_size: int = int(cl_device.max_mem_alloc_size)
         self._context: Any = None
         self._queue: Any = None
+        self._forked_from: int | None = None
 
     @property
     def spec(self) -> str:
@@ -107,6 +137,16 @@ class Device:
         if self._context is None:
             with _lock:
                 if self._context is None:
+                    if self._forked_from is not None:
+                        raise OpenCLForkError(
+                            f"OpenCL device {self.describe()} was opened in process "
+                            f"{self._forked_from}, and this process ({os.getpid()}) was "
+                            "forked from it: an OpenCL context does not survive a fork (the "
+                            "driver's threads stay in the parent). Start worker processes "
+                            "with multiprocessing.get_context('spawn') or 'forkserver', or "
+                            "use funcgrad's C backend in forked workers "
+                            "(funcgrad.config.update('backend', 'c'))."
+                        )
                     self._context = cl_module().Context([self.cl_device])
         return self._context
 
@@ -188,6 +228,7 @@ def _enumerate() -> list[Device]:
             )
             raise _platform_error
         _devices = found
+        _watch_fork()
         return found
 
 

@@ -478,3 +478,47 @@ def test_cache_dir_writable_by_others_is_not_loaded(device, cache_env):
     assert stat.S_IMODE(cache_env.stat().st_mode) == 0o700
     opencl.clear_program_memo()
     assert opencl.build_program(VECTOR_ADD, device).from_cache
+
+
+_FORK_PROBE = """
+    import os, time
+    import numpy as np
+    import funcgrad as fg
+    import opencl
+    fg.config.update("backend", "opencl")
+    f = fg.jit(lambda x: (x * 2.0).sum())
+    if {run_first}:
+        print("parent", float(f(np.ones(64, np.float32))), flush=True)
+    else:
+        opencl.devices()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            f(np.ones(64, np.float32) * 3)
+            print("child ran", flush=True)
+        except opencl.runtime.OpenCLForkError as e:
+            print("child error:", str(e).replace(chr(10), " "), flush=True)
+        os._exit(0)
+    for _ in range(200):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        print("child hung")
+    print("parent", float(f(np.ones(64, np.float32) * 3)))
+"""
+
+
+@pytest.mark.parametrize("run_first", [True, False])
+def test_a_forked_child_gets_an_error_not_a_hang(device, run_first):
+    """A child forked from a process that had listed the OpenCL devices (or run a
+    program) inherits the driver's state without its threads: its first command never
+    finished, and a `multiprocessing` worker hung. It now raises OpenCLForkError, which
+    says what to do, and the parent goes on."""
+    out = _run_python(_FORK_PROBE.format(run_first=run_first))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(ln.startswith("child error:") and "forked" in ln and "spawn" in ln
+               for ln in lines), out.stdout
+    assert lines[-1] == "parent 384.0", out.stdout
