@@ -136,6 +136,12 @@ def canonicalize(dtype, explicit: bool = True) -> np.dtype:
                 "complex": DEFAULT_COMPLEX_()}[kind]
     dt = np.dtype(dtype)
     if dt not in SUPPORTED:
+        native = dt.newbyteorder("=") if dt.byteorder not in "=|" else None
+        if native is not None and native in SUPPORTED:
+            # (data read from big-endian files: MNIST's idx, FITS; JAX rejects them too)
+            raise TypeError(
+                f"funcgrad does not support dtype {dt.str!r} ({native} in the non-native "
+                f"byte order); convert the array first: x.astype(x.dtype.newbyteorder('='))")
         raise TypeError(f"funcgrad does not support dtype {dt}; supported: "
                         f"{sorted(str(d) for d in SUPPORTED)}")
     if not _x64[0]:

@@ -72,6 +72,18 @@ def test_numpy_values_and_arrays_are_cast_not_checked():
     assert fnp.array(np.array([-1, 300]), dtype=fnp.uint8).dtype == np.uint8
 
 
+@pytest.mark.parametrize("dtype", [">f4", ">i4", ">f8"])
+def test_a_non_native_byte_order_names_the_conversion(dtype):
+    """Arrays read from big-endian files (MNIST's idx format, FITS) hold the values of a
+    supported dtype in the other byte order: the error says so and how to convert (JAX
+    rejects them with a generic message)."""
+    x = np.arange(3, dtype=dtype)
+    for call in (lambda: fnp.asarray(x), lambda: fg.jit(lambda a: a * 2)(x)):
+        with pytest.raises(TypeError, match=r"non-native byte order.*newbyteorder\('='\)"):
+            call()
+    assert np.array_equal(fnp.asarray(x.astype(x.dtype.newbyteorder("="))), x)
+
+
 def test_narrow_integers_wrap_as_in_jax():
     # ml_dtypes' int4 has no range check in NumPy's conversion: JAX gives -7 for 9
     assert int(fnp.array(9, dtype=fnp.int4)) == -7
