@@ -1411,7 +1411,8 @@ def make_ir(fun: Callable, static_argnums=(), axis_env=None, return_shape=False)
         static = set(a % len(args) for a in static_argnums) if args else set()
         dyn = [a for i, a in enumerate(args) if i not in static]
         leaves, in_tree = tree_flatten((tuple(dyn), kwargs))
-        leaves = [_as_leaf_array(x, "make_ir") for x in leaves]
+        # (ShapeDtypeStructs too, as JAX's make_jaxpr takes them: nothing is computed)
+        avals = [_abstract_leaf(x, "make_ir") for x in leaves]
         store = {}
 
         def flat_fun(*xs):
@@ -1425,7 +1426,7 @@ def make_ir(fun: Callable, static_argnums=(), axis_env=None, return_shape=False)
         with contextlib.ExitStack() as stack:
             for name in axis_names:
                 stack.enter_context(collectives.process_axis(name))
-            program, consts = trace_to_program(flat_fun, [x.aval for x in leaves])
+            program, consts = trace_to_program(flat_fun, avals)
         if config.read("enable_checks"):
             check_program(program, f"make_jaxpr({_fun_name(fun)})")
         closed = ClosedProgram(program, consts)
@@ -1523,7 +1524,7 @@ def _abstract_leaf(x, name):
     try:
         return core.get_aval(core.to_array(x))
     except TypeError as e:
-        raise TypeError(f"eval_shape({name}): argument leaves must be arrays, scalars or "
+        raise TypeError(f"{name}: argument leaves must be arrays, scalars or "
                         f"ShapeDtypeStructs, got {type(x).__name__}") from e
 
 
@@ -1534,7 +1535,7 @@ def eval_shape(fun, *args, **kwargs):
     `ShapeDtypeStruct`s (anything with `shape` and `dtype`)."""
     name = _fun_name(fun)
     leaves, in_tree = tree_flatten((args, kwargs))
-    avals = [_abstract_leaf(x, name) for x in leaves]
+    avals = [_abstract_leaf(x, f"eval_shape({name})") for x in leaves]
     store = {}
 
     def flat(*xs):

@@ -101,6 +101,19 @@ def x64_enabled() -> bool:
     return _x64[0]
 
 
+def index_dtype_for(n: int, what: str, shape) -> np.dtype:
+    """int32 where every index up to `n` fits it, else int64 (JAX's `int_dtype_for_dim`);
+    a ValueError naming `what`, `shape` and the fix where int64 is needed and 64-bit types
+    are off (an int32 index past 2^31 wraps: a wrong answer, not an error)."""
+    if n <= np.iinfo(np.int32).max:
+        return np.dtype(np.int32)
+    if not _x64[0]:
+        raise ValueError(
+            f"{what}: shape {tuple(shape)} has indices up to {n}, beyond int32, and 64-bit "
+            "types are off; enable them with funcgrad.config.update('jax_enable_x64', True)")
+    return np.dtype(np.int64)
+
+
 def __getattr__(name):
     # DEFAULT_FLOAT / DEFAULT_INT depend on the x64 switch.
     if name == "DEFAULT_FLOAT":

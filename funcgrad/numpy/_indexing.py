@@ -439,6 +439,14 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None)
     return out
 
 
+def _flat_positions(x, what):
+    """Every element's flat position in `x` (shape x.shape), in int32 where the positions
+    and the past-the-end one (a dropped update's) fit it, else int64. An int32 iota of
+    2^31 + 77 positions wrapped, and `x.at[2**31 + 6].set(3)` left x unchanged."""
+    dt = _dt.index_dtype_for(x.size, what, x.shape)
+    return _st.reshape(_st.iota(dt, x.size), x.shape)
+
+
 class _IndexUpdateRef:
     """`x.at[idx]`: functional updates returning a new array (JAX's `.at`)."""
 
@@ -463,8 +471,7 @@ class _IndexUpdateRef:
         valid = None if clip else []
         # with mode='clip' the gather of positions clamps each index into its axis (as a
         # read does), so an out-of-bounds update lands on the nearest element
-        ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape) if x.size else
-                       zeros(x.shape, _dt.int32), self.index, valid)
+        ids = _getitem(_flat_positions(x, "at[...]." + mode), self.index, valid)
         if valid is not None and valid[0] is not None:
             # Out-of-bounds updates are dropped (JAX's scatter mode), not clamped.
             ids = where(valid[0], ids, full_like(ids, x.size))
@@ -596,7 +603,7 @@ class _IndexUpdateRef:
         if x.size == 0:
             return x
         valid = None if clip else []
-        ids = _getitem(_st.reshape(_st.iota(_dt.int32, x.size), x.shape), self.index, valid)
+        ids = _getitem(_flat_positions(x, "at[...].apply"), self.index, valid)
         if valid is not None and valid[0] is not None:
             ids = where(valid[0], ids, full_like(ids, x.size))
         from .. import lax as _lax

@@ -372,21 +372,17 @@ def count_nonzero(a, axis=None, keepdims=False):
     return sum(_ew.ne(_arr(a), 0), axis=axis, keepdims=keepdims)
 
 
-def _index_dtype(res):
-    """Indices in the default integer type (int64 under x64), as JAX returns them."""
-    di = _dt.DEFAULT_INT_()
-    return res if res.dtype == di else astype(res, di)
-
-
 def _argminmax(prim, name):
+    # (indices in the default integer type, int64 under x64, as JAX computes them: an int32
+    # index converted afterwards wrapped past 2^31 elements, -2147483643 for 2147483653)
     def f(a, axis=None, out=None, keepdims=False):
         x = _arr(a)
         if axis is None:
             x = ravel(x)
-            res = _index_dtype(prim(x, 0))
+            res = prim(x, 0, _dt.DEFAULT_INT_())
             return reshape(res, (1,) * _arr(a).ndim) if keepdims else res
         ax = _st._norm_axes([axis], x.ndim, name)[0]
-        res = _index_dtype(prim(x, ax))
+        res = prim(x, ax, _dt.DEFAULT_INT_())
         return expand_dims(res, ax) if keepdims else res
     f.__name__ = name
     return f

@@ -45,13 +45,14 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
                            logical_and(nan_v, logical_not(isnan(ae))))
         return b
     n = a.shape[0]
+    idt = _dt.index_dtype_for(n, "searchsorted", a.shape)      # as JAX's: int64 past 2^31
     if n <= _COMPARE_ALL or method == "compare_all":
         # every query against every element, counted: vectorises, for a short `a`
         ae, ve = expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]
-        return sum(before(ae, ve), axis=0).astype(_dt.int32)
+        return sum(before(ae, ve), axis=0).astype(idt)
     # a binary search, a step per bit of n (1e6 queries in 1000 values: 84 ms compared
     # with all, 29 ms so, JAX 27-37)
-    lo, hi = zeros(v.shape, _dt.int32), full(v.shape, n, _dt.int32)
+    lo, hi = zeros(v.shape, idt), full(v.shape, n, idt)
     for _ in range(n.bit_length()):
         mid = right_shift(lo + hi, 1)
         b = before(take(a, minimum(mid, n - 1)), v)

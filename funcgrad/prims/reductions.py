@@ -183,6 +183,11 @@ def _arg_shape(name):
             raise TypeError(f"{name}: axis {axis} out of range for shape {x.shape}")
         if x.shape[axis] == 0:
             raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
+        if dtypes.is_int(index_dtype) and x.shape[axis] - 1 > np.iinfo(index_dtype).max:
+            raise ValueError(
+                f"{name}: an axis of {x.shape[axis]} elements (shape {x.shape}) has indices "
+                f"that do not fit index_dtype {np.dtype(index_dtype)}; enable 64-bit types "
+                "(funcgrad.config.update('jax_enable_x64', True)) or pass a wider index_dtype")
         return ShapedArray(tuple(s for i, s in enumerate(x.shape) if i != axis), index_dtype)
     return rule
 

@@ -499,6 +499,11 @@ def _top_k_shape(x, *, k):
     if x.ndim < 1 or not 0 <= k <= x.shape[-1]:
         raise TypeError(f"top_k: k={k} must be in [0, {x.shape[-1] if x.ndim else 0}] "
                         f"for the last axis of shape {x.shape}")
+    if x.shape[-1] - 1 > np.iinfo(np.int32).max:
+        # (its indices are int32, as JAX's are: past 2^31 they wrapped negative)
+        raise ValueError(f"top_k: the last axis of shape {x.shape} has indices beyond int32, "
+                         "the type of top_k's indices; take the top k of slices of at most "
+                         "2^31 elements and combine them, or use argsort")
     shape = tuple(x.shape[:-1]) + (k,)
     return [ShapedArray(shape, x.dtype), ShapedArray(shape, dtypes.int32)]
 

@@ -1,0 +1,78 @@
+"""Indices past 2^31: an index computed in int32 wrapped and gave a wrong answer silently
+(`argmax` of 2^31 + 77 elements under x64: -2147483643 for 2147483653; `x.at[2**31 + 6]
+.set(3)` left x unchanged; `top_k` indices negative). Each op now computes its indices in
+int64 where they need it (as JAX does) or raises an error naming the op, the shape and the
+fix. Checked on abstract shapes (`ShapeDtypeStruct`), so nothing of that size is allocated;
+the values were checked by hand on 2 GiB arrays on the C and reference backends."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+from funcgrad import lax
+
+BIG = fg.ShapeDtypeStruct((2**31 + 77,), np.uint8)
+SMALL = fg.ShapeDtypeStruct((2**31 - 1,), np.uint8)
+
+
+def _dtypes(f, *args):
+    return [str(e.params.get("index_dtype", e.params.get("dtype")))
+            for e in fg.make_jaxpr(f)(*args).jaxpr.eqns
+            if e.primitive.name in ("argmax", "argmin", "iota")]
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_past_int32(name, x64):
+    f = getattr(fnp, name)
+    assert _dtypes(f, BIG) == ["int64"]
+    assert fg.eval_shape(f, BIG).dtype == np.int64
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_past_int32_without_x64_is_an_error(name):
+    with pytest.raises(ValueError, match=name + r".*2147483725.*jax_enable_x64"):
+        fg.eval_shape(getattr(fnp, name), BIG)
+    assert fg.eval_shape(getattr(fnp, name), SMALL).dtype == np.int32
+    with pytest.raises(ValueError, match="index_dtype int32"):
+        fg.eval_shape(lambda x: lax.argmax(x, 0, np.int32), BIG)
+
+
+def test_an_update_of_a_position_past_int32(x64):
+    f = lambda x: x.at[2**31 + 6].set(3)
+    assert _dtypes(f, BIG) == ["int64"]
+    assert _dtypes(lambda x: x.at[2**31 - 2].set(3), SMALL) == ["int32"]
+    assert _dtypes(lambda x: x.at[np.array([5, -1])].add(1), BIG) == ["int64"]
+
+
+def test_an_update_past_int32_without_x64_is_an_error():
+    for f in (lambda x: x.at[5].set(3), lambda x: x.at[1:4].add(1),
+              lambda x: x.at[0].apply(lambda v: v + 1)):
+        with pytest.raises(ValueError, match=r"at\[\.\.\.\]\.\w+: shape \(2147483725,\).*x64"):
+            fg.eval_shape(f, BIG)
+    fg.eval_shape(lambda x: x.at[5].set(3), SMALL)
+
+
+def test_searchsorted_past_int32(x64):
+    v = fg.ShapeDtypeStruct((3,), np.uint8)
+    assert fg.eval_shape(fnp.searchsorted, BIG, v).dtype == np.int64
+    assert fg.eval_shape(fnp.searchsorted, SMALL, v).dtype == np.int32
+    with fg.config.enable_x64(False):
+        with pytest.raises(ValueError, match="searchsorted.*x64"):
+            fg.eval_shape(fnp.searchsorted, BIG, fg.ShapeDtypeStruct((3,), np.uint8))
+
+
+def test_top_k_past_int32_is_an_error():
+    # (its indices are int32 whatever the x64 switch, as JAX's are)
+    with pytest.raises(ValueError, match="top_k.*beyond int32"):
+        fg.eval_shape(lambda x: lax.top_k(x, 3), BIG)
+    assert fg.eval_shape(lambda x: lax.top_k(x, 3), SMALL)[1].dtype == np.int32
+
+
+def test_make_jaxpr_takes_shape_dtype_structs():
+    """As JAX's make_jaxpr does: nothing is computed or allocated."""
+    prog = fg.make_jaxpr(lambda x, y: x @ y)(fg.ShapeDtypeStruct((2, 3), np.float32),
+                                             fg.ShapeDtypeStruct((3, 4), np.float32))
+    assert [str(a.aval) for a in prog.jaxpr.invars] == ["float32[2,3]", "float32[3,4]"]
+    assert str(prog.jaxpr.outvars[0].aval) == "float32[2,4]"
