@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import dtypes
 from . import cnodes as c
-from .codegen import PARALLEL_MIN, strides_of
+from .codegen import PARALLEL_MIN, _accumulator, _vector_reduction, strides_of
 from .eager import cpu_info, cpu_level
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
@@ -411,6 +411,8 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
     if K == 0:
         i = c.var("z", dtypes.int64)
         return stmts + [c.for_(i, c.i64(0), c.i64(B * M * N), [c.store(op, i, c.const(0, dt))])]
+    if not blas_fits(M, N, K):
+        return stmts + _loop_gemm(dt, B, M, N, K, lp, lkind == "fc", rp, rkind == "cf", op)
     if B == 1:
         if rhs_invariant and rp is buffers[eqn.inputs[1].id] and packed_gemm_fits(dt, M, N, K):
             sa, sk = (lda, 1) if lkind == "fc" else (1, lda)
@@ -425,6 +427,48 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
                       _ptr_expr(op, c.mul(bi, c.i64(M * N))), N)
     stmts.append(c.for_(bi, c.i64(0), c.i64(B), [call]))
     return stmts
+
+
+# BLAS's integer arguments (M, N, K and the leading dimensions) are `blasint`, which is int32
+# in scipy-openblas32: a size past INT32_MAX passed there wrapped, and OpenBLAS rejected the
+# call with a message on stderr and left the output unwritten (x @ w with K = 2^31 + 77 gave
+# 0 for 8; with M = 2^31 + 77 on one thread every row was 0).
+BLAS_INT_MAX = 2**31 - 1
+
+
+def blas_fits(M, N, K) -> bool:
+    """Whether a GEMM of these sizes (per batch entry) can call BLAS: every integer argument
+    of the call (M, N, K, lda, ldb, ldc, each one of M, N, K; a thread's share of M or N
+    is less) fits in int32."""
+    return max(M, N, K) <= BLAS_INT_MAX
+
+
+def _loop_gemm(dt, B, M, N, K, a, a_fc, b, b_cf, out) -> list:
+    """out[bi, i, j] = sum_k A[bi, i, k] * B[bi, k, j] as a loop nest with int64 offsets, for
+    the GEMMs BLAS's int32 arguments cannot describe (`blas_fits`). Such a GEMM is thin: an
+    operand holds M*K or K*N elements, so a dimension past 2^31 leaves the others small, and
+    one pass over the operands is all the work there is. A stored [B, M, K] (a_fc) or
+    [B, K, M]; B stored [B, K, N] (b_cf) or [B, N, K]. Products and sums in
+    `codegen._accumulator`'s type (float32 in double), rounded once."""
+    acc_dt = _accumulator("sum", dt)
+    o, bi, i, j, k = (c.var(n, dtypes.int64) for n in ("go", "gb", "gi", "gj", "gk"))
+    acc = c.var("gacc", acc_dt)
+    a_off = c.add(c.mul(i, c.i64(K)), k) if a_fc else c.add(c.mul(k, c.i64(M)), i)
+    b_off = c.add(c.mul(k, c.i64(N)), j) if b_cf else c.add(c.mul(j, c.i64(K)), k)
+    body = [c.decl(i, c.div(o, c.i64(N)) if B == 1 else c.mod(c.div(o, c.i64(N)), c.i64(M))),
+            c.decl(j, c.mod(o, c.i64(N)))]
+    if B > 1:
+        a_off, b_off = c.add(c.mul(bi, c.i64(M * K)), a_off), c.add(c.mul(bi, c.i64(K * N)), b_off)
+        body.insert(0, c.decl(bi, c.div(o, c.i64(M * N))))
+    term = c.binop("*", c.cast(acc_dt, c.load(a, a_off)), c.cast(acc_dt, c.load(b, b_off)),
+                   acc_dt)
+    red = _vector_reduction("sum", acc_dt)
+    inner = c.for_(k, c.i64(0), c.i64(K), [c.assign(acc, c.binop("+", acc, term, acc_dt))],
+                   simd=red is not None, reduction=None if red is None else (red[0], acc))
+    n_out = B * M * N
+    body += [c.decl(acc, c.const(0, acc_dt)), inner, c.store(out, o, c.cast(dt, acc))]
+    return [c.for_(o, c.i64(0), c.i64(n_out), body,
+                   parallel=n_out > 1 and n_out * K >= PARALLEL_MIN)]
 
 
 # ---------------------------------------------------------------------------------------
