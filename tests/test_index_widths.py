@@ -76,3 +76,42 @@ def test_make_jaxpr_takes_shape_dtype_structs():
                                              fg.ShapeDtypeStruct((3, 4), np.float32))
     assert [str(a.aval) for a in prog.jaxpr.invars] == ["float32[2,3]", "float32[3,4]"]
     assert str(prog.jaxpr.outvars[0].aval) == "float32[2,4]"
+
+
+_NARROW_INDEX_CASES = {
+    "getitem scalar": (lambda x, i: x[i[0]], lambda x, i: x[i[0]]),
+    "getitem array": (lambda x, i: x[i], lambda x, i: x[i]),
+    "take": (lambda x, i: fnp.take(x, i), lambda x, i: np.take(x, i)),
+    "take fill": (lambda x, i: fnp.take(x, i, mode="fill", fill_value=-7.0),
+                  lambda x, i: np.take(x, i)),
+    "take_along_axis": (lambda x, i: fnp.take_along_axis(x, i, 0),
+                        lambda x, i: np.take_along_axis(x, i.astype(np.int64), 0)),
+    "dynamic_slice": (lambda x, i: lax.dynamic_slice(x, (i[0],), (2,)),
+                      lambda x, i: x[int(i[0]) % 300:][:2]),
+    "dynamic_update_slice": (
+        lambda x, i: lax.dynamic_update_slice(x, np.array([-1.0, -2.0], np.float32), (i[0],)),
+        lambda x, i: np.concatenate([x[:int(i[0]) % 300], [-1.0, -2.0],
+                                     x[int(i[0]) % 300 + 2:]]).astype(np.float32)),
+    "at set": (lambda x, i: x.at[i].set(-1.0),
+               lambda x, i: np.where(np.isin(np.arange(300), np.asarray(i, np.int64) % 300),
+                                     -1.0, x).astype(np.float32)),
+    "at add rows": (lambda x, i: x.reshape(300, 1).at[i].add(1.0),
+                    lambda x, i: (x + np.isin(np.arange(300), np.asarray(i, np.int64) % 300)
+                                  ).reshape(300, 1).astype(np.float32)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_NARROW_INDEX_CASES))
+@pytest.mark.parametrize("index", [np.array([-5, -100], np.int8), np.array([255, 250], np.uint8),
+                                   np.array([-3, 7], np.int16)])
+def test_narrow_index_types_on_a_longer_axis(backend, case, index):
+    """An index whose type cannot hold the axis length: int8(-5) on an axis of 300 was
+    normalized by adding 300 as int8 (44) and read element 39, or element 0 after the
+    clamp -- x[i], dynamic_slice, dynamic_update_slice, take_along_axis, .at (JAX raises
+    an OverflowError instead). The index is widened before it is normalized."""
+    f, want = _NARROW_INDEX_CASES[case]
+    x = np.arange(300, dtype=np.float32)
+    got = fg.jit(f)(x, index)
+    np.testing.assert_array_equal(np.asarray(got), want(x, index))
+    np.testing.assert_array_equal(np.asarray(f(fnp.asarray(x), fnp.asarray(index))),
+                                  want(x, index))

@@ -338,6 +338,17 @@ def _as_index_scalars(starts):
     return out
 
 
+def index_holding(i, n, what):
+    """`i` (an integer index array) in a type that holds every index of an axis of `n`
+    elements, from -n to n: its own type where it does, else int32, or int64 past 2^31 (an
+    error naming `what` with 64-bit types off). Negative indices are normalized by adding n
+    in the index's type: int8(-5) on an axis of 200 added 200 as int8 (-56) and read
+    element 0, where JAX raises an OverflowError."""
+    if dtypes.iinfo(i.dtype).max >= n:
+        return i
+    return convert_element_type(i, dtypes.index_dtype_for(n, what, (n,)))
+
+
 def dynamic_slice(x, start_indices, slice_sizes):
     x = core.to_array(x)
     starts = _as_index_scalars(start_indices)
