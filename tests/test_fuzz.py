@@ -414,6 +414,29 @@ def test_std_error_covers_its_inputs_errors_in_the_worst_direction():
     assert own < err
 
 
+def test_variance_of_equal_values_allows_for_the_means_rounding():
+    """Seed 20261946 (open since): the variance of equal values is 0, but the computed
+    mean rounds, so every deviation is that rounding (up to growth(n) ulps): float64
+    nanvar of 193 copies of 1.8799578209533117 gave 4.9e-30 (the eager kernel's order),
+    against a bound of 3.0e-30. The bound now has the mean's error squared."""
+    from types import SimpleNamespace
+
+    from fuzz.ops import OPS
+    from fuzz.program import Ctx, Type
+    x = np.full(193, 1.8799578209533117)
+    op = SimpleNamespace(name="nanvar", args=("x",), params={"axis": None, "ddof": 0,
+                                                             "keepdims": False})
+    err = float(np.asarray(OPS["nanvar"].err([x], np.asarray(0.0), op, Type((), "float64"),
+                                            Ctx(None, 0, None))))
+    assert err >= 4.93e-30
+    # still a tight bound on a spread row: ~1e-16 relative
+    y = np.linspace(1.0, 3.0, 193)
+    v = float(np.var(y))
+    e2 = float(np.asarray(OPS["nanvar"].err([y], np.asarray(v), op, Type((), "float64"),
+                                           Ctx(None, 0, None))))
+    assert e2 < 1e-13 * v
+
+
 def test_a_propagated_nan_stays_nan_inside_a_loop_body():
     """Seed 88: a value marked "anything" (NaN in the perturbed runs: a float32 sum whose
     terms overflow) reached cosh inside a fori_loop body, where the oracle has no base
