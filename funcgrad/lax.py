@@ -703,12 +703,7 @@ def _dynamic_starts(operand, starts, allow_negative_indices, what):
                                  f"{n} with allow_negative_indices=False")
             out.append(v + n if v < 0 else v)
             continue
-        s = _ix.index_holding(s, n, what)
-        if wrap and not _dtypes.is_unsigned(s.dtype):
-            zero = _ew.convert_element_type(0, s.dtype)
-            s = _ew.select(_ew.lt(s, zero), _ew.add(s, _ew.convert_element_type(n, s.dtype)),
-                           s)
-        out.append(s)
+        out.append(_ix.from_end(s, n, what) if wrap else _ix.index_holding(s, n, what))
     return out
 
 

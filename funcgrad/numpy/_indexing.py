@@ -172,8 +172,7 @@ def _getitem(x, idx, valid_out=None):
                 raise IndexError(f"indices must be integers, got {e.dtype}")
             if e.ndim == 0 and not has_adv and valid_out is None:
                 n = out.shape[dim]
-                e = _ix.index_holding(e, n, "indexing")
-                i = where(_ew.lt(e, 0), _ew.add(e, _st.full((), n, e.dtype)), e)
+                i = _ix.from_end(e, n, "indexing")
                 out = _ix.dynamic_index_in_dim(out, i, dim, keepdims=False)
             else:
                 adv.append((dim, e))
@@ -187,8 +186,7 @@ def _getitem(x, idx, valid_out=None):
     for d, e in adv:
         n = out.shape[d]
         e = astype(e, _dt.int32) if e.dtype not in (_dt.int32, _dt.int64) else e
-        e = _ix.index_holding(e, n, "indexing")
-        arrays.append(where(_ew.lt(e, 0), _ew.add(e, _st.full((), n, e.dtype)), e))
+        arrays.append(_ix.from_end(e, n, "indexing"))
     arrays = broadcast_arrays(*_promote_dtypes_only(arrays))
     bshape = arrays[0].shape
     idx_arr = _ix.concatenate([expand_dims(a, -1) for a in arrays], len(bshape))
@@ -244,12 +242,9 @@ def _prepare_indices(idx, n, mode, wrap_negative, name):
     if n == 0:
         return zeros_like(idx), (None if mode in ("clip", "wrap", "promise_in_bounds")
                                  else zeros_like(idx, _dt.bool_))
-    idx = _ix.index_holding(idx, n, name)
     if mode == "wrap":
-        return remainder(idx, n), None
-    if wrap_negative:
-        idx = where(_ew.lt(idx, _st.full((), 0, idx.dtype)),
-                    _ew.add(idx, _st.full((), n, idx.dtype)), idx)
+        return remainder(_ix.index_holding(idx, n, name), n), None
+    idx = _ix.from_end(idx, n, name) if wrap_negative else _ix.index_holding(idx, n, name)
     if mode in ("clip", "promise_in_bounds"):
         return clip(idx, 0, n - 1), None
     valid = logical_and(greater_equal(idx, 0), less(idx, n))
@@ -502,8 +497,7 @@ class _IndexUpdateRef:
         if not _dt.is_int(i.dtype) or i.dtype == _np.bool_:
             return None
         n = x.shape[0]
-        i = _ix.index_holding(i, n, "at[...]")
-        i = where(less(i, 0), add(i, n), i)
+        i = _ix.from_end(i, n, "at[...]")
         if clamp:
             i = clip(i, 0, n - 1)
         return _st.reshape(i, i.shape + (1,))

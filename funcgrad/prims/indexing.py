@@ -349,6 +349,15 @@ def index_holding(i, n, what):
     return convert_element_type(i, dtypes.index_dtype_for(n, what, (n,)))
 
 
+def from_end(i, n, what):
+    """`i` (an integer index array) with its negative indices counted from the end of an
+    axis of `n` elements (i + n), in a type that holds them (`index_holding`)."""
+    i = index_holding(i, n, what)
+    if dtypes.is_unsigned(i.dtype):
+        return i
+    return select(lt(i, full((), 0, i.dtype)), add(i, full((), n, i.dtype)), i)
+
+
 def dynamic_slice(x, start_indices, slice_sizes):
     x = core.to_array(x)
     starts = _as_index_scalars(start_indices)
