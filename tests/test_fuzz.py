@@ -1072,6 +1072,31 @@ def test_sinc_where_pi_x_overflows_is_nan_as_jax_computes_it():
     assert not found, [str(f)[:300] for f in found]
 
 
+def test_a_step_function_crossed_in_a_finite_difference_is_unchecked():
+    """Seed 20261952 (long run): the vjp of rint(sinh(x)) with sinh(x) near -1.1e14. rint's
+    derivative is 0 off its steps (JAX's, funcgrad's), but a central difference moving
+    1e14 by many steps samples the staircase evenly, so it looked smooth and measured the
+    staircase's mean slope (-9.5e14) against funcgrad's 0. A step function's value in a
+    finite-difference run that moved off the base run's value is unchecked now; values
+    between its steps keep their derivative, 0."""
+    from fuzz.check import Entry, Stack
+    from fuzz.program import Op, Program
+    from fuzz.values import Dims, Type
+
+    d = Dims()
+    n = d.new([6] * 8)
+    t = Type((n,), "float32")
+    x = np.array([-33.1, -20.4, 0.3, 1.7, -32.6, 2.2], np.float32)
+    ops = [Op("sinh", ("x0",), {}, ("a",), (t,)), Op("rint", ("a",), {}, ("b",), (t,))]
+    prog = Program("prog_0", [_Given("x0", t, "normal", 0, value=x)], ops, ["b"], d,
+                   "float32", types={"x0": t, "a": t, "b": t})
+    for deriv in ("vjp", "grad"):
+        entry = Entry(prog, Stack((), None, deriv), 0)
+        for seed in range(3):
+            found = Batch([entry], seed).run("reference", "eager", insts=[0])
+            assert not found, [str(f)[:300] for f in found]
+
+
 def test_the_zero_cummin_keeps_at_a_tie_is_implementation_defined():
     """Seed 20261937 (long run): (-inf) // tanh(cummin(trunc(x))) in bfloat16. trunc gives
     zeros of both signs, and at a tie of +0 and -0 funcgrad's cummin keeps the earlier one
