@@ -33,7 +33,7 @@ class OpenCLDtypeError(TypeError):
 
 
 class OpenCLForkError(OpenCLUnavailableError):
-    """A device whose context was created in the parent of this forked process."""
+    """A device this process's parent had listed (or used) before it forked this one."""
 
 
 _lock = threading.RLock()

@@ -242,9 +242,11 @@ def _prepare_indices(idx, n, mode, wrap_negative, name):
     if n == 0:
         return zeros_like(idx), (None if mode in ("clip", "wrap", "promise_in_bounds")
                                  else zeros_like(idx, _dt.bool_))
+    idx = _ix.index_holding(idx, n, name)
     if mode == "wrap":
-        return remainder(_ix.index_holding(idx, n, name), n), None
-    idx = _ix.from_end(idx, n, name) if wrap_negative else _ix.index_holding(idx, n, name)
+        return remainder(idx, n), None
+    if wrap_negative:
+        idx = _ix.from_end(idx, n, name)
     if mode in ("clip", "promise_in_bounds"):
         return clip(idx, 0, n - 1), None
     valid = logical_and(greater_equal(idx, 0), less(idx, n))

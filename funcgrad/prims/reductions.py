@@ -183,7 +183,7 @@ def _arg_shape(name):
             raise TypeError(f"{name}: axis {axis} out of range for shape {x.shape}")
         if x.shape[axis] == 0:
             raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
-        if dtypes.is_int(index_dtype) and x.shape[axis] - 1 > np.iinfo(index_dtype).max:
+        if dtypes.is_int(index_dtype) and x.shape[axis] - 1 > dtypes.iinfo(index_dtype).max:
             raise ValueError(
                 f"{name}: an axis of {x.shape[axis]} elements (shape {x.shape}) has indices "
                 f"that do not fit index_dtype {np.dtype(index_dtype)}; enable 64-bit types "
