@@ -701,7 +701,9 @@ def _dynamic_starts(operand, starts, allow_negative_indices, what):
             if v < 0 and not wrap:
                 raise ValueError(f"{what}: start index {v} is negative for an axis of size "
                                  f"{n} with allow_negative_indices=False")
-            out.append(v + n if v < 0 else v)
+            # past the end is clamped to the end anyway: np.uint64(2**63 + 5) would not fit
+            # the int64 index it becomes
+            out.append(v + n if v < 0 else v if v < n else n)
             continue
         out.append(_ix.from_end(s, n, what) if wrap else _ix.index_holding(s, n, what))
     return out

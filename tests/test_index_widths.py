@@ -12,6 +12,7 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
+from funcgrad.prims import indexing as ix
 
 BIG = fg.ShapeDtypeStruct((2**31 + 77,), np.uint8)
 SMALL = fg.ShapeDtypeStruct((2**31 - 1,), np.uint8)
@@ -115,3 +116,59 @@ def test_narrow_index_types_on_a_longer_axis(backend, case, index):
     np.testing.assert_array_equal(np.asarray(got), want(x, index))
     np.testing.assert_array_equal(np.asarray(f(fnp.asarray(x), fnp.asarray(index))),
                                   want(x, index))
+
+
+_INDEX_TYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+                np.uint64]
+
+
+def _extremes(t):
+    info = np.iinfo(t)
+    return np.array([info.max, info.min, 3, info.max - 1], t)
+
+
+def _clip(v, hi):
+    return min(max(int(v), 0), hi)
+
+
+_PRIM_CASES = {
+    # (program, its value from Python integers: the primitives clamp indices, scatter drops)
+    "dynamic_slice": (
+        lambda x, i: ix.dynamic_slice(x, [i[0]], [2]),
+        lambda x, i: x[_clip(i[0], 8):][:2]),
+    "dynamic_update_slice": (
+        lambda x, i: ix.dynamic_update_slice(x, np.array([-1.0, -2.0], np.float32), [i[0]]),
+        lambda x, i: np.concatenate([x[:_clip(i[0], 8)], [-1.0, -2.0],
+                                     x[_clip(i[0], 8) + 2:]])),
+    "gather": (
+        lambda x, i: ix.gather(x, i.reshape(-1, 1), axes=(0,)),
+        lambda x, i: x[[_clip(v, 9) for v in i]]),
+    "scatter": (
+        lambda x, i: ix.scatter(x, i.reshape(-1, 1), np.ones(len(i), np.float32), axes=(0,)),
+        lambda x, i: x + np.bincount([int(v) for v in i if 0 <= int(v) < 10], minlength=10)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_PRIM_CASES))
+@pytest.mark.parametrize("itype", _INDEX_TYPES, ids=lambda t: np.dtype(t).name)
+def test_the_extremes_of_every_index_type(backend, x64, case, itype):
+    """Each integer type's largest and smallest values as indices of the indexing
+    primitives, on every backend against their value. The C and OpenCL backends cast a
+    uint64 index to int64 before clamping it: 2^63 + 5 became negative and read element 0,
+    where the reference read the last."""
+    f, want = _PRIM_CASES[case]
+    x = np.arange(10, dtype=np.float32)
+    i = _extremes(itype)
+    np.testing.assert_array_equal(np.asarray(fg.jit(f)(x, i)),
+                                  np.asarray(want(x, i), np.float32))
+
+
+@pytest.mark.parametrize("start", [np.uint64(2**63 + 5), np.uint64(2**64 - 1), 2**40])
+def test_a_static_start_past_int64_is_clamped(backend, x64, start):
+    """lax.dynamic_slice / dynamic_update_slice with a NumPy uint64 start past INT64_MAX
+    raised OverflowError converting it to an int64 index; JAX clamps it to the end."""
+    x = fnp.arange(10.0)
+    np.testing.assert_array_equal(np.asarray(lax.dynamic_slice(x, [start], [2])), [8.0, 9.0])
+    np.testing.assert_array_equal(
+        np.asarray(lax.dynamic_update_slice(x, fnp.zeros(2), (start,))),
+        [0, 1, 2, 3, 4, 5, 6, 7, 0, 0])

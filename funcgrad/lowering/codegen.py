@@ -257,8 +257,8 @@ class KernelEmitter:
             sizes = eqn.params["slice_sizes"]
             j = []
             for e, s_atom, n, size in zip(m, eqn.inputs[1:], x.aval.shape, sizes):
-                s = c.cast(dtypes.int64, self.value(s_atom, [], kernel))
-                s = c.call("clamp_i64", [s, c.i64(0), c.i64(n - size)], dtypes.int64)
+                s = c.call("clamp_i64", [self._index_i64(s_atom, [], kernel), c.i64(0),
+                                         c.i64(n - size)], dtypes.int64)
                 j.append(c.add(s, e))
             return self.value(x, j, kernel)
         if p is ix.gather_p:
@@ -267,11 +267,21 @@ class KernelEmitter:
             return self.dynamic_update_slice(eqn, idx, kernel)
         raise NotImplementedError(f"no inline lowering for {p.name}")
 
+    def _index_i64(self, atom, at, kernel):
+        """The integer value of `atom` at `at` as int64, for a clamp to follow: a uint64
+        past INT64_MAX saturates there (the plain cast made 2^63 + 5 negative, and the clamp
+        read element 0 where the reference reads the last)."""
+        c = self.c
+        v = self.value(atom, at, kernel)
+        if atom.aval.dtype == dtypes.uint64:
+            v = c.call("min_u64", [v, c.const(2**63 - 1, dtypes.uint64)], dtypes.uint64)
+        return c.cast(dtypes.int64, v)
+
     def _clamped_index(self, atom, at, n, kernel):
         """The integer value of `atom` at `at`, clamped to [0, n - 1] (JAX's gather rule)."""
         c = self.c
-        v = c.cast(dtypes.int64, self.value(atom, at, kernel))
-        return c.call("clamp_i64", [v, c.i64(0), c.i64(max(n - 1, 0))], dtypes.int64)
+        return c.call("clamp_i64", [self._index_i64(atom, at, kernel), c.i64(0),
+                                    c.i64(max(n - 1, 0))], dtypes.int64)
 
     def gather(self, eqn, idx, kernel):
         """out[b..., r...] = x[i with i[axes[j]] = indices[b..., j], the other axes = r]."""
