@@ -2077,3 +2077,121 @@ def test_a_sort_lane_holding_an_overflowing_sum_is_anything_downstream():
     for ops, out in (([argsort], "v6"), ([top_k], "v9"), ([argsort, gather], "v7")):
         ve = build_case(entry(ops, out), 0, 0).expect[0]
         assert not ve.stable[0, 0].any() and ve.stable[0, 1].all(), (out, ve.stable)
+
+
+_INDEX_OPS = ("gather", "at", "segment", "take_along_axis", "dynamic_slice",
+              "dynamic_update_slice")
+
+
+def test_index_inputs_take_every_integer_type():
+    """Index inputs were int32 only, so the fuzzer could not see a bug of another index
+    type (int8(-5) on an axis of 300 read element 0; a uint64 index of 2^63 + 5 read element
+    0 on C and OpenCL). Over a few seeds they now take the narrow and unsigned types too,
+    into axes longer than int8 and uint8 can index, some with the type's extremes; each
+    input's values are of its type and within the op's span."""
+    from fuzz.values import LONG_SIZES, NP, index_range
+
+    seen, long_axes, extremes = set(), 0, 0
+    for seed in range(3):
+        for e in sample_entries(seed, 8, only=_INDEX_OPS):
+            for inp in e.prog.inputs:
+                if inp.kind != "index":
+                    continue
+                seen.add(inp.type.dtype)
+                v = inp.values(e.prog.dims, 0)
+                assert v.dtype == NP[inp.type.dtype], (v.dtype, inp.type.dtype)
+                lo, hi = index_range(inp.type.dtype, inp.span)
+                assert all(lo <= int(x) <= hi for x in v.reshape(-1)), (inp, v)
+                long_axes += e.prog.dims.size(inp.bound, 0) in LONG_SIZES
+                extremes += inp.extremes
+    assert {"int32", "int8", "uint8", "int16", "uint16", "uint32"} <= seen, seen
+    assert long_axes and extremes, (long_axes, extremes)
+
+
+def test_64_bit_index_inputs_only_with_64_bit_types_on():
+    from hypothesis import given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+
+    from fuzz.generate import Builder
+    from fuzz.values import INDEX_DTYPES
+
+    seen = {True: set(), False: set()}
+
+    @settings(max_examples=300, database=None, deadline=None)
+    @hseed(5)
+    @given(st.data(), st.booleans())
+    def draw(data, x64):
+        seen[x64].add(Builder(data.draw, "float64", x64, "value").index_dtype())
+
+    draw()
+    assert seen[False] == set(INDEX_DTYPES), seen
+    assert seen[True] == set(INDEX_DTYPES) | {"int64", "uint64"}, seen
+
+
+def _index_entry(ops, inputs, outs, types, fdtype="float32", x64=False):
+    from fuzz.check import Entry, Stack
+    from fuzz.program import Program
+    from fuzz.values import Dims
+    prog = Program("prog_0", inputs, ops, outs, types.pop("_dims", Dims()), fdtype, x64,
+                   types=types)
+    return Entry(prog, Stack((), None, None), 0)
+
+
+def test_a_narrow_index_on_a_longer_axis_and_a_uint64_extreme_are_checked():
+    """x[i] with int8 indices into an axis of 300 (-128 is element 172: counted from the end
+    after widening, not in int8) and lax.dynamic_slice at a traced uint64 start of 2^63 + 5
+    (clamped to the end; C and OpenCL read element 0 before 5a538b8): the oracle's values,
+    the reproducer constructing each index with its type, and no disagreement on reference
+    and C. segment_sum with int8 ids and 300 segments drops the negative ids (the oracle;
+    funcgrad sums them into segment 44, an open bug: regressions.OPEN)."""
+    from fuzz.batch import Failure
+    from fuzz.check import args_only_case, build_case
+    from fuzz.program import Op
+    from fuzz.repro import repro_source
+    from fuzz.values import Dims, Type, x64_scope
+
+    d = Dims()
+    n, m, k = d.new([300] * 3), d.new([4] * 3), d.new([5] * 3)
+    tx, ti = Type((n,), "float32"), Type((m,), "int8")
+    tu, ts = Type((k,), "float32"), Type((k,), "int8")
+    gather = Op("gather", ("x0", "x1"), {"axis": 0}, ("v2",), (tx.with_(dims=(m,)),))
+    inputs = [_Given("x0", tx, "normal", 0, value=np.arange(300, dtype=np.float32)),
+              _Given("x1", ti, "index", 0, kind="index", bound=n,
+                     value=np.array([-128, -5, 127, 0], np.int8))]
+    e = _index_entry([gather], inputs, ["v2"], {"x0": tx, "x1": ti, "v2": gather.types[0],
+                                                "_dims": d})
+    np.testing.assert_array_equal(build_case(e, 0, 0).expect[0].value, [172, 295, 127, 0])
+    seg = Op("segment", ("x3", "x4"), {"kind": "sum", "num_segments": 300}, ("v5",), (tx,))
+    inputs = [_Given("x3", tu, "normal", 0, value=np.arange(1, 6, dtype=np.float32)),
+              _Given("x4", ts, "index", 0, kind="index", bound=n,
+                     value=np.array([-128, -1, 127, 43, 0], np.int8))]
+    es = _index_entry([seg], inputs, ["v5"], {"x3": tu, "x4": ts, "v5": tx, "_dims": d})
+    want = np.zeros(300)
+    want[127], want[43], want[0] = 3.0, 4.0, 5.0
+    np.testing.assert_array_equal(build_case(es, 0, 0).expect[0].value, want)
+
+    d = Dims()
+    n = d.new([10] * 3)
+    t64, tst = Type((n,), "float64"), Type((), "uint64")
+    ds = Op("dynamic_slice", ("x0", "x1"), {"starts": None, "sizes": (2,)}, ("v2",),
+            (Type((d.new([2] * 3),), "float64"),))
+    inputs = [_Given("x0", t64, "normal", 0, value=np.arange(10.0)),
+              _Given("x1", tst, "index", 0, kind="index", bound=n,
+                     value=np.array(2**63 + 5, np.uint64))]
+    e64 = _index_entry([ds], inputs, ["v2"], {"x0": t64, "x1": tst, "v2": ds.types[0],
+                                              "_dims": d}, "float64", x64=True)
+    with x64_scope(True):
+        np.testing.assert_array_equal(build_case(e64, 0, 0).expect[0].value, [8.0, 9.0])
+        src = repro_source(e64, args_only_case(e64, 0), Failure(0, "c", "jit", 0, "value", ""))
+    assert "lax.dynamic_slice(x0, (x1,), (2,))" in src, src
+    assert "np.array(9223372036854775813, dtype=np.uint64)" in src, src
+    src = repro_source(e, args_only_case(e, 0), Failure(0, "c", "jit", 0, "value", ""))
+    assert "np.array([-128, -5, 127, 0], dtype=np.int8)" in src, src
+    for be in ("reference", "c"):
+        if be not in _test_backends():
+            continue
+        for entry in (e, e64):
+            for mode in ("eager", "jit"):
+                found = Batch([entry], 0).run(be, mode, insts=[0])
+                assert not found, (be, mode, [str(f)[:300] for f in found])

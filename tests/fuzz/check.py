@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .program import EPS, TINY, Ctx, Perturb, Program, evaluate, render, slice_program, to_oracle
-from .values import NP, finfo, gen_values, index_values, is_float
+from .values import NP, finfo, gen_values, is_float
 from .values import kind as dtype_kind
 
 N_PERTURBED = 3
@@ -459,9 +459,7 @@ def _batched_inputs(prog: Program, inst: int, vm: dict | None):
             if bi == 0:
                 v = base[inp.name]
             elif inp.kind == "index":
-                v = index_values(prog.dims.shape(inp.type.dims, inst),
-                                 prog.dims.size(inp.bound, inst), inp.seed + 7919 * bi, inst,
-                                 inp.oob, inp.unique)
+                v = inp.index_draw(prog.dims, inst, inp.seed + 7919 * bi)
             else:
                 v = gen_values(prog.dims.shape(inp.type.dims, inst), inp.type.dtype, inp.style,
                                inp.seed + 7919 * bi, inst)

@@ -22,7 +22,10 @@ from .values import (
     FLOAT_STYLES,
     GRAD_STYLE,
     I32,
+    INDEX_DTYPES,
+    INDEX_DTYPES_X64,
     INT_STYLES,
+    LONG_SIZES,
     N_INSTANCES,
     ONE,
     SIZES,
@@ -168,20 +171,45 @@ class Builder:
 
     # -- values --------------------------------------------------------------------------
     def new_input(self, t: Type, style: str | None = None, kind: str = "array",
-                  bound: int | None = None, oob: bool = False, unique: bool = False) -> str:
+                  bound: int | None = None, oob: bool = False, unique: bool = False,
+                  span: tuple | None = None, extremes: bool = False) -> str:
         root = self._root()
         if style is None:
             style = self.default_style(t.dtype)
         name = self.fresh("x")
         seed = self.integers(0, 2**16)
-        inp = Input(name, t.with_(weak=False), style, seed, kind, bound, oob, unique)
+        inp = Input(name, t.with_(weak=False), style, seed, kind, bound, oob, unique, span,
+                    extremes)
         root.inputs.append(inp)
         root.types[name] = inp.type
+        if kind == "index" and t.dtype != I32:
+            # only the op it was made for reads an index input of another integer type
+            # (values.INDEX_DTYPES): the other ops' type rules know int32 alone
+            return name
         # An input made while generating a body is still an argument of the whole program.
         root.pool.append(name)
         if self is not root:
             self.pool.append(name)
         return name
+
+    def index_dtype(self) -> str:
+        """The integer dtype of a new index input: int32 (what a draw shrinks to) or any
+        other (values.INDEX_DTYPES; the 64-bit ones with 64-bit types on)."""
+        if not self.flag(0.6):
+            return I32
+        return self.choice([d for d in (INDEX_DTYPES_X64 if self.x64 else INDEX_DTYPES)
+                            if d != I32])
+
+    def long_type(self, make) -> Type:
+        """`make()`, or (sometimes) a fresh type of rank 1 or 2 with an axis longer than
+        int8 or uint8 can index (values.LONG_SIZES) for an index op's operand."""
+        if not self.flag(0.2):
+            return make()
+        d = self.dims.new([self.choice(LONG_SIZES)] * N_INSTANCES)
+        dims = (d,) if self.flag(0.5) else self.choice([(d, self.new_dim()),
+                                                        (self.new_dim(), d)])
+        self.check_numel(dims)
+        return Type(dims, self.choice(self.value_dtypes()))
 
     def default_style(self, dtype: str) -> str:
         if dtype == BOOL:

@@ -294,16 +294,71 @@ register(OpDef("getitem", _getitem_gen,
                weight=3))
 
 
+# Index inputs of every integer type (values.INDEX_DTYPES, Builder.index_dtype). The
+# oracles read their values exactly (index_ints) and count a negative index from the end in
+# exact arithmetic. JAX itself does that in the index's own type: int8(-5) on an axis of 300
+# adds 300 as int8 and JAX raises an OverflowError (x[i], .at[i]) or reads element 39
+# (lax.dynamic_slice, a 0-d x[i]); funcgrad widens the index first (prims/indexing.py
+# `from_end`, tests/test_index_widths.py), and that is what is checked, except in
+# dynamic_slice (see `_starts`). Where JAX's rule for some values is a quirk (the index
+# converted to int32 before it is used), those values are not drawn: `index_span`.
+
+I32_SPAN = (-2**31, 2**31 - 1)
+
+
+def index_ints(idx) -> np.ndarray:
+    """Index values as exact int64 (a uint64 past 2^62 becomes 2^62: every index op here
+    treats all values past the end of an axis alike)."""
+    a = np.asarray(idx)
+    if a.dtype == np.uint64:
+        a = np.minimum(a, np.uint64(2**62))
+    return a.astype(np.int64)
+
+
+def index_span(use: str, dtype: str):
+    """The values (inclusive limits) an index of `dtype` may take for `use`, None for all:
+    - "gather" (x[i] with i of rank >= 1) and "take_along_axis": JAX converts the index to
+      int32 (jnp indexing's `index_to_gather`, `index_dtype_for_axis_size`) before it uses
+      it. An unsigned index past 2^31 wraps negative there: x[i] is not counted from the end
+      (unsigned) and clamps it to element 0, take_along_axis counts it from the end; a
+      64-bit index is truncated to its low 32 bits (int64 2^32 + 3 reads element 3). Not
+      drawn: unsigned values from 2^31, 64-bit ones outside int32.
+    - "scatter" (.at[i]) and "segment": past 2^31 an unsigned index or id wraps negative
+      too, and is dropped, as a huge value is: drawn (uint32 up to 2^32 - 1). A 64-bit one
+      is truncated (int64 2^32 + 3 updates element 3, or segment 3): not drawn outside
+      int32, uint64 not past 2^32 - 1.
+    - "gather0" (x[i] with a 0-d i) and "dynamic_slice": JAX clamps in the index's own type
+      (lax.dynamic_slice): every value."""
+    unsigned = NP[dtype].kind == "u"
+    if use in ("gather", "take_along_axis"):
+        return (0, 2**31 - 1) if unsigned else (I32_SPAN if dtype == "int64" else None)
+    if use in ("scatter", "segment"):
+        return (0, 2**32 - 1) if dtype == "uint64" else \
+            (I32_SPAN if dtype == "int64" else None)
+    return None
+
+
+def new_index(b: Builder, dims, bound: int, use: str, oob: bool, unique: bool = False,
+              dtype: str | None = None) -> str:
+    """A fresh index input of `dims` into the axis `bound` (a dim id) for `use` (see
+    index_span), of a drawn integer dtype; some of its values the dtype's extremes (when
+    out-of-bounds indices are allowed, `oob`)."""
+    dt = dtype or b.index_dtype()
+    extremes = oob and b.flag(0.4)
+    return b.new_input(Type(dims, dt), style="index", kind="index", bound=bound, oob=oob,
+                       unique=unique, span=index_span(use, dt), extremes=extremes)
+
+
 # Fancy indexing (gather): clamped like JAX.
 
 def _clamp_index(idx, n):
-    idx = np.asarray(idx, np.int64)
+    idx = index_ints(idx)
     idx = np.where(idx < 0, idx + n, idx)
     return np.clip(idx, 0, max(n - 1, 0))
 
 
 def _gather_gen(b: Builder, opname):
-    x = b.pick(lambda t: t.rank >= 1, lambda: b.any_type(min_rank=1))
+    x = b.pick(lambda t: t.rank >= 1, lambda: b.long_type(lambda: b.any_type(min_rank=1)))
     t = b.types[x]
     axis = b.integers(0, t.rank - 1)
     b.require_nonempty([t.dims[axis]])
@@ -312,8 +367,8 @@ def _gather_gen(b: Builder, opname):
     else:
         irank = b.integers(0, 2)
         idims = tuple(b.new_dim() for _ in range(irank))
-        idx = b.new_input(Type(idims, I32), style="index", kind="index",
-                          bound=t.dims[axis], oob=not b.grad and b.flag(0.5))
+        idx = new_index(b, idims, t.dims[axis], "gather" if irank else "gather0",
+                        oob=not b.grad and b.flag(0.5))
     it = b.types[idx]
     dims = t.dims[:axis] + it.dims + t.dims[axis + 1:]
     if len(dims) > 4:
@@ -336,7 +391,7 @@ register(OpDef("gather", _gather_gen, _gather_ref,
 
 def _scatter_gen(b: Builder, opname):
     x = b.pick(lambda t: t.rank >= 1 and (is_float(t.dtype) or not b.grad),
-               lambda: b.any_type(min_rank=1))
+               lambda: b.long_type(lambda: b.any_type(min_rank=1)))
     t = b.types[x]
     method = b.choice(["set", "add", "multiply", "min", "max"] if not b.grad else
                       ["set", "add", "multiply"])
@@ -354,8 +409,8 @@ def _scatter_gen(b: Builder, opname):
         idx_kind = "array"
         irank = b.integers(0, 1)
         idims = tuple(b.new_dim() for _ in range(irank))
-        idx = b.new_input(Type(idims, I32), style="index", kind="index", bound=t.dims[axis],
-                          oob=not b.grad and b.flag(0.5), unique=method == "set")
+        idx = new_index(b, idims, t.dims[axis], "scatter", oob=not b.grad and b.flag(0.5),
+                        unique=method == "set")
         sel_dims = idims
         sl = None
     upd_dims = t.dims[:axis] + sel_dims + t.dims[axis + 1:]
@@ -391,7 +446,7 @@ def _scatter_ref(a, p, op, ctx, env):
     if p["kind"] == "slice":
         pos = np.arange(n)[slice(*p["slice"])]
     else:
-        raw = np.asarray(a[2], np.int64)
+        raw = index_ints(a[2])
         pos = np.where(raw < 0, raw + n, raw)
     sel_shape = np.shape(pos)
     upd_shape = x.shape[:ax] + sel_shape + x.shape[ax + 1:]
@@ -474,8 +529,7 @@ def _segment_gen(b: Builder, opname):
     kind = "sum" if b.grad else b.choice(["sum", "sum", "max", "min"])
     seg = b.new_dim(allow_zero=False, pinned=True)
     n = b.dims.all_sizes(seg)[0]
-    ids = b.new_input(Type((t.dims[0],), I32), style="index", kind="index", bound=seg,
-                      oob=not b.grad and b.flag(0.4))
+    ids = new_index(b, (t.dims[0],), seg, "segment", oob=not b.grad and b.flag(0.4))
     b.emit(opname, (x, ids), {"kind": kind, "num_segments": n},
            (t.with_(dims=(seg,) + t.dims[1:]),))
 
@@ -483,7 +537,7 @@ def _segment_gen(b: Builder, opname):
 def _segment_ref(a, p, op, ctx, env):
     t = op.types[0]
     x = as_dtype(np.asarray(a[0]), t.dtype)
-    ids = np.asarray(a[1], np.int64).reshape(-1)
+    ids = index_ints(a[1]).reshape(-1)
     kind, n = p["kind"], p["num_segments"]
     if kind == "sum":
         out = np.zeros((n,) + x.shape[1:], x.dtype)
@@ -530,7 +584,7 @@ register(OpDef("segment", _segment_gen, _segment_ref,
 
 
 def _take_along_gen(b: Builder, opname):
-    x = b.pick(lambda t: t.rank >= 1, lambda: b.any_type(min_rank=1))
+    x = b.pick(lambda t: t.rank >= 1, lambda: b.long_type(lambda: b.any_type(min_rank=1)))
     t = b.types[x]
     axis = b.integers(-t.rank, t.rank - 1)
     b.require_nonempty([t.dims[axis]])
@@ -540,17 +594,31 @@ def _take_along_gen(b: Builder, opname):
     else:
         d = b.new_dim()
         idims = tuple(d if i == axis % t.rank else dd for i, dd in enumerate(t.dims))
-        idx = b.new_input(Type(idims, I32), style="index", kind="index",
-                          bound=t.dims[axis], oob=False)
+        idx = new_index(b, idims, t.dims[axis], "take_along_axis",
+                        oob=not b.grad and b.flag(0.4))
     it = b.types[idx]
     b.emit(opname, (x, idx), {"axis": axis}, (t.with_(dims=it.dims),))
 
 
+def _fill_value(dtype: str):
+    """jnp.take_along_axis's default fill (mode "fill") for an out-of-bounds index: NaN,
+    the smallest signed integer, True."""
+    if is_float(dtype):
+        return np.nan
+    if dtype == BOOL:
+        return True
+    return int(np.iinfo(NP[dtype]).min)
+
+
 def _take_along_ref(a, p, op, ctx, env):
-    x, idx = np.asarray(a[0]), np.asarray(a[1], np.int64)
+    x, idx = np.asarray(a[0]), index_ints(a[1])
     n = x.shape[p["axis"]]
     idx = np.where(idx < 0, idx + n, idx)
-    return np.take_along_axis(x, idx, axis=p["axis"])
+    ok = (idx >= 0) & (idx < n)
+    out = np.take_along_axis(x, np.where(ok, idx, 0), axis=p["axis"])
+    if ok.all():
+        return out
+    return np.where(ok, out, _fill_value(op.types[0].dtype))
 
 
 register(OpDef("take_along_axis", _take_along_gen, _take_along_ref,
@@ -558,15 +626,51 @@ register(OpDef("take_along_axis", _take_along_gen, _take_along_ref,
                exact=True))
 
 
+def _starts(b: Builder, t: Type, shape, static) -> tuple:
+    """The start indices of lax.dynamic_slice / dynamic_update_slice: (Python ints drawn
+    from `static`, ()), or (None, names) of one traced 0-d index input per axis, all of one
+    integer dtype (JAX requires one type; funcgrad takes mixed ones), some of them extremes
+    (uint64 2^63 + 5 read element 0 on C and OpenCL once)."""
+    if not b.flag(0.35):
+        return tuple(b.choice(static) for _ in shape), ()
+    dt = b.index_dtype()
+    info = np.iinfo(NP[dt])
+    extremes = not b.grad and b.flag(0.5)
+    names = []
+    for d, n in zip(t.dims, shape):
+        # JAX counts a negative start from the end adding the axis length converted to the
+        # start's type (lax._dynamic_slice_indices): int8(-5) on an axis of 300 starts at 39
+        # (300 as int8 is 44), int8(-128) at 0; funcgrad widens first. Not drawn: negative
+        # starts of a signed type whose largest value is below the axis length. (JAX's eager
+        # dynamic_update_slice also clamps a start in its own type, int8(126) on an axis of
+        # 300 to 42 (298 as int8), where jit does not; the oracle follows jit.)
+        span = (0, int(info.max)) if info.min < 0 and n > info.max else None
+        names.append(b.new_input(Type((), dt), style="index", kind="index", bound=d,
+                                 oob=True, span=span, extremes=extremes))
+    return None, tuple(names)
+
+
+def _start_values(a, p, first: int) -> list[int]:
+    """The start of each axis: the static ones, or the traced ones from argument `first`."""
+    if p["starts"] is not None:
+        return list(p["starts"])
+    return [int(index_ints(v)) for v in a[first:]]
+
+
+def _starts_src(a, p, first: int) -> str:
+    starts = [str(s) for s in p["starts"]] if p["starts"] is not None else list(a[first:])
+    return "(" + ", ".join(starts) + ",)"
+
+
 def _dyn_slice_gen(b: Builder, opname):
-    x = b.pick(lambda t: t.rank >= 1, lambda: b.any_type(min_rank=1))
+    x = b.pick(lambda t: t.rank >= 1, lambda: b.long_type(lambda: b.any_type(min_rank=1)))
     t = b.types[x]
     b.pin(*t.dims)
     shape = b.dims.shape(t.dims)
     sizes = tuple(b.integers(0, s) if s else 0 for s in shape)
-    starts = tuple(b.choice([0, 1, -1, 5, 100]) for _ in shape)
+    starts, names = _starts(b, t, shape, [0, 1, -1, 5, 100])
     dims = tuple(b.dims.new([s] * 3) for s in sizes)
-    b.emit(opname, (x,), {"starts": starts, "sizes": sizes}, (t.with_(dims=dims),))
+    b.emit(opname, (x,) + names, {"starts": starts, "sizes": sizes}, (t.with_(dims=dims),))
 
 
 def _dyn_slice_ref(a, p, op, ctx, env):
@@ -574,36 +678,35 @@ def _dyn_slice_ref(a, p, op, ctx, env):
     # lax.dynamic_slice: a negative start counts from the end (JAX adds the dim once),
     # then each start is clamped into [0, dim - size].
     sl = []
-    for st_, sz, n in zip(p["starts"], p["sizes"], x.shape):
+    for st_, sz, n in zip(_start_values(a, p, 1), p["sizes"], x.shape):
         s = min(max(st_ + n if st_ < 0 else st_, 0), n - sz)
         sl.append(slice(s, s + sz))
     return x[tuple(sl)]
 
 
 def _dyn_slice_src(a, p, op, ind):
-    starts = ", ".join(f"fnp.int32({s})" if False else str(s) for s in p["starts"])
-    return f"lax.dynamic_slice({a[0]}, ({starts},), {py_literal(p['sizes'])})"
+    return f"lax.dynamic_slice({a[0]}, {_starts_src(a, p, 1)}, {py_literal(p['sizes'])})"
 
 
 register(OpDef("dynamic_slice", _dyn_slice_gen, _dyn_slice_ref, _dyn_slice_src, exact=True))
 
 
 def _dyn_update_gen(b: Builder, opname):
-    x = b.pick(lambda t: t.rank >= 1, lambda: b.any_type(min_rank=1))
+    x = b.pick(lambda t: t.rank >= 1, lambda: b.long_type(lambda: b.any_type(min_rank=1)))
     t = b.types[x]
     b.pin(*t.dims)
     shape = b.dims.shape(t.dims)
     sizes = tuple(b.integers(0, s) if s else 0 for s in shape)
-    starts = tuple(b.choice([0, 1, -1, 7]) for _ in shape)
+    starts, names = _starts(b, t, shape, [0, 1, -1, 7])
     u = b.new_input(Type(tuple(b.dims.new([s] * 3) for s in sizes), t.dtype))
-    b.emit(opname, (x, u), {"starts": starts}, (t,))
+    b.emit(opname, (x, u) + names, {"starts": starts}, (t,))
 
 
 def _dyn_update_ref(a, p, op, ctx, env):
     x = np.array(a[0], copy=True)
     u = np.asarray(a[1])
     sl = []
-    for st_, sz, n in zip(p["starts"], u.shape, x.shape):
+    for st_, sz, n in zip(_start_values(a, p, 2), u.shape, x.shape):
         s = min(max(st_ + n if st_ < 0 else st_, 0), n - sz)
         sl.append(slice(s, s + sz))
     x[tuple(sl)] = u
@@ -612,7 +715,7 @@ def _dyn_update_ref(a, p, op, ctx, env):
 
 register(OpDef("dynamic_update_slice", _dyn_update_gen, _dyn_update_ref,
                lambda a, p, op, ind:
-               f"lax.dynamic_update_slice({a[0]}, {a[1]}, {py_literal(p['starts'])})",
+               f"lax.dynamic_update_slice({a[0]}, {a[1]}, {_starts_src(a, p, 2)})",
                exact=True))
 
 

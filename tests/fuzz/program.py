@@ -41,8 +41,10 @@ class Lit:
 
 @dataclasses.dataclass
 class Input:
-    """An array argument: values drawn from `style` with `seed`, or int32 indices into an
-    axis of length `bound` (a dim id) when `kind == 'index'`."""
+    """An array argument: values drawn from `style` with `seed`, or indices of the type's
+    integer dtype into an axis of length `bound` (a dim id) when `kind == 'index'`, within
+    `span` (inclusive limits, None: the dtype's range), some of them the dtype's extremes
+    with `extremes` (values.index_values)."""
     name: str
     type: Type
     style: str
@@ -51,6 +53,14 @@ class Input:
     bound: int | None = None
     oob: bool = False
     unique: bool = False
+    span: tuple | None = None
+    extremes: bool = False
+
+    def index_draw(self, dims: Dims, inst: int, seed: int) -> np.ndarray:
+        """This index input's values at instance `inst`, drawn with `seed`."""
+        return index_values(dims.shape(self.type.dims, inst), dims.size(self.bound, inst),
+                            seed, inst, self.oob, self.unique, self.type.dtype, self.span,
+                            self.extremes)
 
     def values(self, dims: Dims, inst: int) -> np.ndarray:
         shape = dims.shape(self.type.dims, inst)
@@ -59,8 +69,7 @@ class Input:
             # machine's memory: the OOM killer ended a run at 24 GB)
             raise OracleError(f"input {self.name} of shape {shape} is too large")
         if self.kind == "index":
-            return index_values(shape, dims.size(self.bound, inst), self.seed, inst,
-                                self.oob, self.unique)
+            return self.index_draw(dims, inst, self.seed)
         if self.kind == "nonzero":
             v = gen_values(shape, self.type.dtype, self.style, self.seed, inst)
             return np.where(v == 0, 3, v).astype(v.dtype)
@@ -307,6 +316,10 @@ def to_oracle(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if kind(a.dtype) == "f":
         return a.astype(np.float64)
+    if a.dtype == np.uint64:
+        # (an index input's: its values past 2^63 do not fit int64; the index ops' oracles
+        # read them through ops_array.index_ints)
+        return a.copy()
     if a.dtype.kind in "iu":
         return a.astype(np.int64)
     return a.astype(bool)

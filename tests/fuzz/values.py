@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 
 import ml_dtypes
 import numpy as np
@@ -33,6 +34,19 @@ HALF = (F16, BF16)
 NP = {BOOL: np.dtype(np.bool_), I32: np.dtype(np.int32), F16: np.dtype(np.float16),
       BF16: np.dtype(ml_dtypes.bfloat16),
       F32: np.dtype(np.float32), F64: np.dtype(np.float64), "int64": np.dtype(np.int64)}
+
+# The dtypes of index inputs (values.index_values): every integer type, the 64-bit ones only
+# in programs that run with 64-bit types on (x64_scope(True)). They are not in the value
+# pool (generate.Builder.new_input): only the op an index input was made for reads it, so
+# the promotion rules below need not know them.
+INDEX_DTYPES = ("int8", "uint8", "int16", "uint16", I32, "uint32")
+INDEX_DTYPES_X64 = INDEX_DTYPES + ("int64", "uint64")
+for _name in INDEX_DTYPES_X64:
+    NP.setdefault(_name, np.dtype(_name))
+# Axis lengths longer than int8 (200) and uint8 (300) can hold: an index of a narrow type
+# into such an axis reaches only part of it, and its negative values must be widened before
+# they are counted from the end (int8(-5) on an axis of 300 read element 0 once).
+LONG_SIZES = (200, 300)
 
 
 def kind(dt) -> str:
@@ -305,11 +319,88 @@ def gen_values(shape, dtype: str, style: str, seed: int, inst: int) -> np.ndarra
         return v.astype(dt).reshape(shape)
 
 
-def index_values(shape, bound: int, seed: int, inst: int, oob: bool, unique: bool = False):
-    """int32 indices into an axis of length `bound`: in range (negative ones included), or,
-    with `oob`, some past either end (JAX clamps gathers and drops scatters there)."""
+def index_range(dtype: str, span=None) -> tuple[int, int]:
+    """The smallest and largest value (inclusive) an index input of `dtype` may hold: the
+    dtype's own range, cut to `span` (an op's range where its JAX semantics are not a quirk;
+    see the generators in ops_array)."""
+    info = np.iinfo(NP[dtype])
+    lo, hi = int(info.min), int(info.max)
+    if span is not None:
+        lo, hi = max(lo, span[0]), min(hi, span[1])
+    return lo, hi
+
+
+def index_extremes(dtype: str, span=None) -> list[int]:
+    """The extreme values of an index input of `dtype` (within `span`): its smallest and
+    largest values and their neighbours, and for the unsigned types the first values that
+    wrap negative when converted to int32 (2^31) and to int64 (2^63)."""
+    lo, hi = index_range(dtype, span)
+    out = [lo, lo + 1, hi, hi - 1]
+    if NP[dtype].kind == "u":
+        out += [2**31, 2**31 + 5, 2**32 - 1, 2**63 + 5, 2**63 - 1]
+    return sorted({v for v in out if lo <= v <= hi})
+
+
+def index_values(shape, bound: int, seed: int, inst: int, oob: bool, unique: bool = False,
+                 dtype: str = I32, span=None, extremes: bool = False):
+    """Indices of `dtype` into an axis of length `bound`: in range (negative ones included
+    for the signed types), or, with `oob`, some past either end (JAX clamps gathers and
+    drops scatters there), or, with `extremes`, some of the dtype's extreme values
+    (`index_extremes`). Only values the dtype holds and `span` allows are drawn: an int8
+    index into an axis of 300 reaches -128..127. With `unique`, no two indices name the same
+    element (a position hit twice by `set` has no defined winner)."""
     rng = np.random.default_rng([seed, inst, 11])
     n = int(np.prod(shape))
+    if dtype == I32 and span is None and not extremes:
+        return _index_values_int32(rng, shape, n, bound, oob, unique)
+    lo_t, hi_t = index_range(dtype, span)
+    near = list(range(-bound - 3, -bound)) + list(range(bound, bound + 3)) if oob else []
+    ext = index_extremes(dtype, span) if extremes else []
+    if unique:
+        pool = [v for v in list(range(-bound, bound)) + near if lo_t <= v <= hi_t]
+        pool = np.asarray(pool, np.int64)
+        chosen: list[int] = []
+        used: set = set()
+
+        def take(v):
+            key = v % bound if (bound and -bound <= v < bound) else ("oob", v)
+            if key not in used:
+                used.add(key)
+                chosen.append(v)
+        for v in ext:
+            if len(chosen) < n and rng.random() < 0.5:
+                take(int(v))
+        for v in rng.permutation(pool):
+            if len(chosen) >= n:
+                break
+            take(int(v))
+        fill = (v for v in itertools.chain(range(max(bound, lo_t), hi_t + 1),
+                                           range(min(-bound - 1, hi_t), lo_t - 1, -1)))
+        while len(chosen) < n:
+            v = next(fill, None)
+            if v is None:
+                break
+            if not (-bound <= v < bound):
+                take(v)
+        if len(chosen) < n:        # (the dtype has fewer values than the index has elements)
+            chosen += chosen[:1] * (n - len(chosen))
+        vals = [int(v) for v in rng.permutation(np.asarray(chosen, object))] if chosen else []
+        return np.asarray(vals, NP[dtype]).reshape(shape)
+    lo, hi = (-bound - 3, bound + 3) if oob else (-bound, bound)
+    lo, hi = max(lo, lo_t), min(hi, hi_t + 1)
+    if hi <= lo:
+        v = np.full(n, min(max(0, lo_t), hi_t), np.int64).astype(object)
+    else:
+        v = rng.integers(lo, hi, n).astype(object)
+    if ext:
+        pick = rng.random(n) < 0.3
+        e = np.asarray(ext, object)[rng.integers(0, len(ext), n)]
+        v = np.where(pick, e, v)
+    return np.asarray([int(x) for x in v], NP[dtype]).reshape(shape)
+
+
+def _index_values_int32(rng, shape, n: int, bound: int, oob: bool, unique: bool):
+    """int32 indices as drawn before the index dtypes (the same values for the same seed)."""
     if unique:
         pool = np.arange(-bound, bound) if bound else np.arange(0)
         if oob:
