@@ -49,10 +49,6 @@ KNOWN: list[Known] = [
     Known("segment_sum int8 ids past 127 segments",
           "a negative int8 id is added to segment num_segments-as-int8 (44 of 300) instead of "
           "dropped", ops=frozenset({"segment"}), kinds=("value",), producer="segment"),
-    Known("unsigned index past 2^31 counted from the end",
-          ".at[i] and segment ids: uint32 (or uint64) 2^32 - 1 updates the last element "
-          "(wrapped to int32 -1 and counted from the end); JAX drops it",
-          ops=frozenset({"at", "segment"}), kinds=("value",)),
     Known("vmap of a uint64 scalar index",
           "vmap of x[:, i] with a batched 0-d uint64 index raises a TypeError (indices "
           "promoted to float64)", kinds=("crash",),
