@@ -15,6 +15,7 @@ import numpy as np
 from . import core, dtypes
 from . import numpy as fnp
 from ._lax_scatter import GatherScatterMode as _Mode
+from .prims import indexing as _ix
 
 __all__ = ["segment_max", "segment_min", "segment_prod", "segment_sum"]
 
@@ -51,6 +52,9 @@ def _segment(kind, data, segment_ids, num_segments, mode, name):
     if num_segments < 0:
         raise ValueError(f"{name}: num_segments must be >= 0, got {num_segments}")
     m = _Mode.from_any(mode) if mode is not None else _Mode.FILL_OR_DROP
+    # in a type that holds num_segments: int8 ids of 300 segments moved -5 to "300" in int8
+    # (44) and added its row there; uint64 2^64 - 1 became -1, then 300
+    ids = _ix.signed_index(ids, num_segments, name)
     if m is _Mode.CLIP:
         ids = fnp.clip(ids, 0, max(num_segments - 1, 0))
     else:

@@ -172,3 +172,83 @@ def test_a_static_start_past_int64_is_clamped(backend, x64, start):
     np.testing.assert_array_equal(
         np.asarray(lax.dynamic_update_slice(x, fnp.zeros(2), (start,))),
         [0, 1, 2, 3, 4, 5, 6, 7, 0, 0])
+
+
+@pytest.mark.parametrize("shift", [np.int8(1), np.int8(-128), np.uint8(255), np.int16(-301),
+                                   np.uint32(2**32 - 1)], ids=repr)
+def test_a_traced_shift_of_a_narrow_type_rolls_a_longer_axis(backend, shift):
+    """jnp.roll with a traced shift computed (arange(n) - shift) mod n in the shift's type:
+    jnp.roll(x, np.int8(1)) on 300 elements read x[43] first, and uint8 255 rolled by -1."""
+    x = np.arange(300, dtype=np.float32)
+    want = np.roll(x, int(shift))
+    np.testing.assert_array_equal(np.asarray(fg.jit(fnp.roll)(x, shift)), want)
+    np.testing.assert_array_equal(np.asarray(fnp.roll(x, shift)), want)
+
+
+def test_a_traced_shift_of_int64_extremes(backend, x64):
+    x = np.arange(10.0)
+    for s in (np.int64(-2**63), np.uint64(2**64 - 1), np.int64(2**62 + 3)):
+        np.testing.assert_array_equal(np.asarray(fg.jit(fnp.roll)(x, s)), np.roll(x, int(s) % 10))
+
+
+def test_segment_ids_of_a_narrow_type_with_more_segments_than_it_holds(backend):
+    """segment_sum moved a negative id to "num_segments" in the ids' type: int8 -5 with 300
+    segments became 44 there, and its row was added to segment 44 (JAX drops it)."""
+    d = np.array([10.0, 1.0, 2.0], np.float32)
+    ids = np.array([-5, 1, 127], np.int8)
+    for f in (lambda d, i: fg.ops.segment_sum(d, i, num_segments=300),
+              fg.jit(lambda d, i: fg.ops.segment_sum(d, i, num_segments=300))):
+        got = np.asarray(f(d, ids))
+        want = np.zeros(300, np.float32)
+        want[1], want[127] = 1.0, 2.0
+        np.testing.assert_array_equal(got, want)
+
+
+_UNSIGNED_PAST = {
+    "uint32": np.array([2**32 - 1, 2**31, 5], np.uint32),
+    "uint64": np.array([2**64 - 1, 2**63, 5], np.uint64),
+}
+
+
+@pytest.mark.parametrize("itype", sorted(_UNSIGNED_PAST))
+def test_unsigned_indices_past_the_axis_are_out_of_range(backend, x64, itype):
+    """An unsigned index past the axis is out of range: dropped by `.at[].set` and by
+    segment_sum, clamped to the last element by a gather and `mode='clip'`, the fill with
+    mode='fill'. The advanced-indexing path cast uint32/uint64 to int32 first: 2^64 - 1
+    became -1, counted from the end, and `x.at[i].set(v)` wrote the last element (JAX's
+    cast wraps the same way; docs/porting-from-jax.md)."""
+    i = _UNSIGNED_PAST[itype]
+    x = fnp.arange(10.0)
+    cases = {
+        "set": (lambda x, i: x.at[i].set(-1.0), [0, 1, 2, 3, 4, -1, 6, 7, 8, 9]),
+        "add clip": (lambda x, i: x.at[i].add(100.0, mode="clip"),
+                     [0, 1, 2, 3, 4, 105, 6, 7, 8, 209]),
+        "get": (lambda x, i: x[i], [9, 9, 5]),
+        "get fill": (lambda x, i: x.at[i].get(mode="fill", fill_value=-1.0), [-1, -1, 5]),
+        "segment_sum": (lambda x, i: fg.ops.segment_sum(fnp.ones(3), i, 4), [0, 0, 0, 0]),
+        "segment_sum in range": (lambda x, i: fg.ops.segment_sum(fnp.ones(3), i, 6),
+                                 [0, 0, 0, 0, 0, 1]),
+    }
+    for name, (f, want) in cases.items():
+        np.testing.assert_array_equal(np.asarray(fg.jit(f)(x, i)), want, err_msg=name)
+        np.testing.assert_array_equal(np.asarray(f(x, fnp.asarray(i))), want, err_msg=name)
+
+
+def test_vmap_of_a_uint64_scalar_index(x64):
+    """vmap of x[:, i] with a 0-d uint64 i raised "gather: indices must be integers, got
+    float64": the start of the other axis (an int64 0) promoted with uint64 to float64."""
+    x = np.arange(6.0).reshape(2, 3)
+    i = np.array([2, 0], np.uint64)
+    np.testing.assert_array_equal(np.asarray(fg.vmap(lambda i: fnp.asarray(x)[:, i])(i)),
+                                  [[2, 5], [0, 3]])
+
+
+def test_vmap_of_dynamic_slice_with_a_narrow_start_on_a_longer_axis(backend):
+    """The batching rule clamped an int8 start to [0, 300 - 3] in int8 (297 wrapped to 41):
+    start 127 read elements 41-43. Starts are now signed types that hold the axis."""
+    x = np.arange(300.0, dtype=np.float32)
+    s = np.array([127, -5, 100], np.int8)
+    f = fg.vmap(lambda s: ix.dynamic_slice(x, [s], [3]))
+    want = [[127, 128, 129], [0, 1, 2], [100, 101, 102]]
+    np.testing.assert_array_equal(np.asarray(fg.jit(f)(s)), want)
+    np.testing.assert_array_equal(np.asarray(f(s)), want)

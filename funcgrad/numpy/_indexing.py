@@ -185,8 +185,7 @@ def _getitem(x, idx, valid_out=None):
     arrays = []
     for d, e in adv:
         n = out.shape[d]
-        e = astype(e, _dt.int32) if e.dtype not in (_dt.int32, _dt.int64) else e
-        arrays.append(_ix.from_end(e, n, "indexing"))
+        arrays.append(_ix.from_end(_ix.signed_index(e, n, "indexing"), n, "indexing"))
     arrays = broadcast_arrays(*_promote_dtypes_only(arrays))
     bshape = arrays[0].shape
     idx_arr = _ix.concatenate([expand_dims(a, -1) for a in arrays], len(bshape))

@@ -349,8 +349,10 @@ def roll(a, shift, axis=None):
 
 def _roll_traced(x, shift, axis):
     """roll by shifts that are arrays (traced under jit, as JAX allows): each axis gathers
-    its elements at (i - shift) mod n."""
-    from . import arange, asarray, remainder, take
+    its elements at (i - shift) mod n. The shift is reduced mod n first, in a type that
+    holds n: computed in the shift's own type, an int8 shift of a 300-element axis wrapped
+    its arange (jnp.roll(x, np.int8(1)) read x[43] first), and a uint8 255 became -1."""
+    from . import arange, asarray, remainder, take, where
     shifts = asarray(shift)
     if shifts.ndim > 1 or not _np.issubdtype(shifts.dtype, _np.integer):
         raise TypeError(f"roll: shift must be an integer or a 1-D sequence of integers, got "
@@ -365,7 +367,13 @@ def _roll_traced(x, shift, axis):
         if n == 0:
             continue
         s = shifts[k] if shifts.ndim == 1 else shifts
-        x = take(x, remainder(arange(n, dtype=s.dtype) - s, n), axis=ax)
+        if _np.issubdtype(s.dtype, _np.unsignedinteger):
+            r = remainder(s, s.dtype.type(n)) if _np.iinfo(s.dtype).max >= n else s
+        else:
+            r = remainder(_ix.index_holding(s, n, "roll"), n)
+        r = _ix.index_holding(r, n, "roll")     # 0 <= r < n
+        i = arange(n, dtype=r.dtype)
+        x = take(x, where(i >= r, i - r, i + (n - r)), axis=ax)
     return x
 
 

@@ -323,13 +323,17 @@ core.transpose_rules[dynamic_slice_p] = _dynamic_slice_transpose
 core.batch_rules[dynamic_slice_p] = _dynamic_slice_batch
 
 
-def _as_index_scalars(starts):
-    out = []
+def _as_index_scalars(starts, shape, what):
+    """Start indices as signed scalars of one type that holds each axis (`signed_index`):
+    an int8 start on an axis of 300 clamped against 300 - size in int8 under vmap, and a
+    uint64 start promoted with the int64 0 of another axis to float64."""
+    starts = [core.to_array(s) for s in starts]
     for s in starts:
-        s = core.to_array(s)
         if not dtypes.is_int(s.dtype):
             raise TypeError(f"index must be an integer, got {s.dtype}")
-        out.append(s)
+    if len(starts) != len(shape) or any(s.ndim for s in starts):
+        return starts                         # the shape rule names the mistake
+    out = [signed_index(s, n, what) for s, n in zip(starts, shape)]
     if out:
         dt = out[0].dtype
         for s in out[1:]:
@@ -349,6 +353,21 @@ def index_holding(i, n, what):
     return convert_element_type(i, dtypes.index_dtype_for(n, what, (n,)))
 
 
+def signed_index(i, n, what):
+    """`i` (an integer index array) as a signed index of an axis of `n` elements: int32 and
+    int64 kept, narrower types widened to int32 (or int64 where `index_holding` needs it).
+    uint32 and uint64 values saturate at n first, so that one past the axis stays out of
+    range: a plain cast to int32 made uint64 2^64 - 1 the index -1, which counted from the
+    end and wrote the last element in `x.at[i].set(v)` (JAX's cast wraps the same way;
+    out of range is what the value is)."""
+    if i.dtype in (dtypes.int32, dtypes.int64):
+        return i
+    if dtypes.iinfo(i.dtype).max > dtypes.iinfo(dtypes.int32).max:      # uint32, uint64
+        return convert_element_type(_min(i, full((), n, i.dtype)),
+                                    dtypes.index_dtype_for(n, what, (n,)))
+    return index_holding(convert_element_type(i, dtypes.int32), n, what)
+
+
 def from_end(i, n, what):
     """`i` (an integer index array) with its negative indices counted from the end of an
     axis of `n` elements (i + n), in a type that holds them (`index_holding`)."""
@@ -360,7 +379,7 @@ def from_end(i, n, what):
 
 def dynamic_slice(x, start_indices, slice_sizes):
     x = core.to_array(x)
-    starts = _as_index_scalars(start_indices)
+    starts = _as_index_scalars(start_indices, x.shape, "dynamic_slice")
     return bind(dynamic_slice_p, x, *starts,
                 slice_sizes=static_ints(slice_sizes, "dynamic_slice", "slice size"))
 
@@ -453,7 +472,7 @@ core.batch_rules[dynamic_update_slice_p] = _dus_batch
 def dynamic_update_slice(x, update, start_indices):
     x = core.to_array(x)
     update = core.to_array(update)
-    starts = _as_index_scalars(start_indices)
+    starts = _as_index_scalars(start_indices, x.shape, "dynamic_update_slice")
     return bind(dynamic_update_slice_p, x, update, *starts)
 
 

@@ -42,18 +42,7 @@ class Known:
                 and self.detail in detail and self.producer in (producer, ""))
 
 
-KNOWN: list[Known] = [
-    # Found by the index inputs of every integer type (values.INDEX_DTYPES); reproducers in
-    # regressions.OPEN. The entries are broad (any value finding of a program of these ops
-    # alone): remove them as soon as the fixes land.
-    Known("segment_sum int8 ids past 127 segments",
-          "a negative int8 id is added to segment num_segments-as-int8 (44 of 300) instead of "
-          "dropped", ops=frozenset({"segment"}), kinds=("value",), producer="segment"),
-    Known("vmap of a uint64 scalar index",
-          "vmap of x[:, i] with a batched 0-d uint64 index raises a TypeError (indices "
-          "promoted to float64)", kinds=("crash",),
-          detail="indices must be integers, got float64"),
-]
+KNOWN: list[Known] = []
 
 
 def classify(ops: set, kind: str, backend: str, mode: str, detail: str,

@@ -234,13 +234,10 @@ np.testing.assert_array_equal(np.asarray(x.at[i].set(-1.0)), [0, 1, 2, 3, 4])
 np.testing.assert_array_equal(np.asarray(fg.ops.segment_sum(fnp.ones(1), i, num_segments=5)),
                               [0, 0, 0, 0, 0])
 """,
-}
-
-
-OPEN: dict[str, str] = {
     # funcgrad.ops.segment_sum with int8 ids and more than 127 segments: a negative id is
     # dropped in JAX (ids outside [0, num_segments)); funcgrad added it to segment 44 (300
-    # as int8) on every backend. Found by the index dtypes of the fuzzer (known.py).
+    # as int8) on every backend. Found by the index dtypes of the fuzzer; fixed (ops._segment widens
+    # the ids first, prims.indexing.signed_index).
     "segment_sum_int8_ids_past_127_segments": """
 import numpy as np
 import funcgrad as fg
@@ -252,7 +249,8 @@ np.testing.assert_array_equal(np.asarray(out)[[1, 44]], [1.0, 0.0])
 """,
     # vmap of x[:, i] with a batched 0-d uint64 index (64-bit types on) raised "TypeError:
     # gather: indices must be integers, got float64" on every backend; JAX gives x[:, i]
-    # per element. Found by the index dtypes of the fuzzer.
+    # per element. Found by the index dtypes of the fuzzer; fixed (dynamic_slice's starts are
+    # signed types that hold their axis, prims.indexing._as_index_scalars).
     "vmap_of_a_uint64_scalar_index": """
 import numpy as np
 import funcgrad as fg
@@ -264,3 +262,6 @@ with fg.config.enable_x64(True):
     np.testing.assert_array_equal(np.asarray(out), [[2.0, 5.0], [0.0, 3.0]])
 """,
 }
+
+
+OPEN: dict[str, str] = {}
