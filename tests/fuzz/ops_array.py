@@ -300,10 +300,8 @@ register(OpDef("getitem", _getitem_gen,
 # adds 300 as int8 and JAX raises an OverflowError (x[i], .at[i]) or reads element 39
 # (lax.dynamic_slice, a 0-d x[i]); funcgrad widens the index first (prims/indexing.py
 # `from_end`, tests/test_index_widths.py), and that is what is checked, except in
-# dynamic_slice (see `_starts`). Where JAX's rule for some values is a quirk (the index
-# converted to int32 before it is used), those values are not drawn: `index_span`.
-
-I32_SPAN = (-2**31, 2**31 - 1)
+# dynamic_slice (see `_starts`). Where JAX converts an index to int32 before it uses it,
+# funcgrad reads its value (`index_span`).
 
 
 def index_ints(idx) -> np.ndarray:
@@ -316,25 +314,15 @@ def index_ints(idx) -> np.ndarray:
 
 
 def index_span(use: str, dtype: str):
-    """The values (inclusive limits) an index of `dtype` may take for `use`, None for all:
-    - "gather" (x[i] with i of rank >= 1) and "take_along_axis": JAX converts the index to
-      int32 (jnp indexing's `index_to_gather`, `index_dtype_for_axis_size`) before it uses
-      it. An unsigned index past 2^31 wraps negative there: x[i] is not counted from the end
-      (unsigned) and clamps it to element 0, take_along_axis counts it from the end; a
-      64-bit index is truncated to its low 32 bits (int64 2^32 + 3 reads element 3). Not
-      drawn: unsigned values from 2^31, 64-bit ones outside int32.
-    - "scatter" (.at[i]) and "segment": past 2^31 an unsigned index or id wraps negative
-      too, and is dropped, as a huge value is: drawn (uint32 up to 2^32 - 1). A 64-bit one
-      is truncated (int64 2^32 + 3 updates element 3, or segment 3): not drawn outside
-      int32, uint64 not past 2^32 - 1.
-    - "gather0" (x[i] with a 0-d i) and "dynamic_slice": JAX clamps in the index's own type
-      (lax.dynamic_slice): every value."""
-    unsigned = NP[dtype].kind == "u"
-    if use in ("gather", "take_along_axis"):
-        return (0, 2**31 - 1) if unsigned else (I32_SPAN if dtype == "int64" else None)
-    if use in ("scatter", "segment"):
-        return (0, 2**32 - 1) if dtype == "uint64" else \
-            (I32_SPAN if dtype == "int64" else None)
+    """The values (inclusive limits) an index of `dtype` may take for `use`, None for all.
+
+    Every value is drawn: funcgrad reads an index by its value whatever its type (past the
+    axis is out of range: gathers clamp, fills fill, updates and segment ops drop;
+    docs/porting-from-jax.md), which `index_ints` models. JAX 0.10.2 differs there: it
+    converts uint32/uint64 index arrays to int32 in x[i], .at[], take_along_axis and the
+    segment ops (2^32 - 1 becomes -1: x[i] clamps it to element 0, take_along_axis counts
+    it from the end) and truncates 64-bit ones to their low 32 bits (int64 2^32 + 3 reads
+    element 3)."""
     return None
 
 
