@@ -1584,38 +1584,36 @@ def fori_loop(lower, upper, body_fun: _Callable, init_val, unroll=None):
     static = (lo_c is not None and up_c is not None and not isinstance(lower, _Tracer)
               and not isinstance(upper, _Tracer))
     if static:
+        # JAX scans from the Python int int(lower): the index is a weak int of the default
+        # type whatever the bounds' types, so `c + i` keeps an int8 carry int8, and int16
+        # bounds do not make `(i + 1) * 20000` wrap in int16
         lo, up = int(lo_c), int(up_c)
-        idx_dtype = _index_dtype(lower, upper)
 
         def step(carry, _):
             i, val = carry
-            return (_ew.add(i, _ew.convert_element_type(1, idx_dtype)), body_fun(i, val)), None
+            return (_ew.add(i, 1), body_fun(i, val)), None
 
         # No trips still traces the body, as JAX does: the result is the carry as the body
         # types it (an Array, not a Python scalar passed in as init_val).
-        (_, out), _ = scan(step, (_ew.convert_element_type(lo, idx_dtype), init_val), None,
+        (_, out), _ = scan(step, (_core.to_array(lo), init_val), None,
                            length=up - lo if up > lo else 0)
         return out
-    idx_dtype = _index_dtype(lower, upper)
-    lower = _ew.convert_element_type(lower, idx_dtype)
-    upper = _ew.convert_element_type(upper, idx_dtype)
+    # traced bounds: the index has the bounds' type (weak if they are), as in JAX
+    lower, upper = _core.to_array(lower), _core.to_array(upper)
+    if lower.dtype != upper.dtype:
+        idx_dtype = _np.result_type(lower.dtype, upper.dtype)
+        lower = _ew.convert_element_type(lower, idx_dtype)
+        upper = _ew.convert_element_type(upper, idx_dtype)
 
     def c(state):
         return _ew.lt(state[0], state[2])
 
     def b(state):
         i, val, u = state
-        return _ew.add(i, _ew.convert_element_type(1, idx_dtype)), body_fun(i, val), u
+        return _ew.add(i, 1), body_fun(i, val), u
 
     _, out, _ = while_loop(c, b, (lower, init_val, upper))
     return out
-
-
-def _index_dtype(*xs):
-    for x in xs:
-        if isinstance(x, _Array) and _dtypes.is_int(x.dtype):
-            return x.dtype
-    return _dtypes.int32
 
 
 def map(f: _Callable, xs, *, batch_size=None):

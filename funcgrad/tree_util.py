@@ -495,8 +495,9 @@ def tree_structure(tree, is_leaf=None) -> PyTreeDef:
 
 
 def treedef_is_leaf(treedef: PyTreeDef) -> bool:
-    """Whether `treedef` is a single leaf."""
-    return treedef.node_type is None
+    """Whether `treedef` has a single node, as JAX's: a leaf, and also an empty container
+    (None, [], (), {}), which has no children."""
+    return treedef.num_nodes == 1
 
 
 def treedef_children(treedef: PyTreeDef) -> list[PyTreeDef]:

@@ -1256,3 +1256,56 @@ def test_gcd_and_lcm_refuse_floats_and_bools():
                       ).tolist() == [6, 6]
     assert int(fnp.gcd(np.int8(-128), np.int8(0))) == -128          # as JAX: abs wraps
     assert np.asarray(fnp.lcm(fnp.array([4], fnp.uint8), 6)).tolist() == [12]
+
+
+# --- found by the ports of 2026-12-04 (narrow_int_loops, treedef_utilities,
+# batched_linalg_grads) ---------------------------------------------------------------------
+
+def test_fori_loop_index_is_a_weak_int_with_static_bounds(run):
+    # JAX scans from the Python int int(lower): the index is weak, so an int8 carry stays
+    # int8 (funcgrad raised "the carry changed type from i8[3] to i32[3]"), and int16 bounds
+    # do not make (i + 1) * 20000 wrap in int16 (funcgrad gave -11072, JAX 120000)
+    out = run(lambda z: lax.fori_loop(0, 5, lambda i, c: c + i, z), np.zeros(3, np.int8))
+    assert out.dtype == np.int8 and out.tolist() == [10, 10, 10]
+    out = run(lambda: lax.fori_loop(fnp.asarray(0, fnp.int16), fnp.asarray(3, fnp.int16),
+                                    lambda i, c: c + (i + 1) * 20000, 0))
+    assert out.dtype == np.int32 and int(out) == 120000
+    out = run(lambda: lax.fori_loop(np.int16(2), np.int16(9), lambda i, c: c + i, np.int16(0)))
+    assert out.dtype == np.int16 and int(out) == 35
+    out = run(lambda z: lax.fori_loop(0, 4, lambda i, c: c + i, z, unroll=2),
+              np.zeros(2, np.uint8))
+    assert out.dtype == np.uint8 and out.tolist() == [6, 6]
+
+
+def test_fori_loop_index_has_the_traced_bounds_type():
+    # traced bounds: a while_loop whose index has the bounds' type, weak if they are
+    f = fg.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + i, fnp.zeros(3, fnp.int8)))
+    out = f(5)
+    assert out.dtype == np.int8 and np.asarray(out).tolist() == [10, 10, 10]
+    g = fg.jit(lambda n: lax.fori_loop(np.int16(0), n, lambda i, c: c + i, np.int16(0)))
+    out = g(np.int16(5))
+    assert out.dtype == np.int16 and int(out) == 10
+
+
+def test_treedef_is_leaf_of_an_empty_container():
+    # JAX: num_nodes == 1 ("a single node"): None, [], (), {} are leaves there too
+    s = fg.tree.structure
+    assert [fg.tree_util.treedef_is_leaf(s(z)) for z in (None, [], (), {}, 1.0, [1.0], [[]])] \
+        == [True, True, True, True, True, False, False]
+
+
+def test_slogdet_by_qr(backend):
+    # method="qr" raised ValueError; JAX computes it from R's diagonal and Q's sign
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4, 4)).astype(np.float32)
+    with fg.config.override("backend", backend):
+        for method in ("qr", "lu"):
+            s, ld = fg.jit(lambda a: fnp.linalg.slogdet(a, method=method))(a)
+            ws, wl = np.linalg.slogdet(a.astype(np.float64))
+            np.testing.assert_array_equal(np.asarray(s), ws)
+            np.testing.assert_allclose(np.asarray(ld), wl, rtol=1e-5, atol=1e-5)
+        g = fg.grad(lambda x: fnp.linalg.slogdet(x, method="qr")[1])(a[0])
+        np.testing.assert_allclose(np.asarray(g), np.linalg.inv(a[0].astype(np.float64)).T,
+                                   rtol=1e-4, atol=1e-4)
+    with pytest.raises(NotImplementedError, match="complex"):
+        fnp.linalg.slogdet(a.astype(np.complex64), method="qr")

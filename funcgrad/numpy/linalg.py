@@ -313,14 +313,26 @@ def det(a):
 def slogdet(a, *, method=None):
     """(sign, log|det|) of each matrix of `a` [..., n, n] from its LU factorisation; a
     singular matrix gives (0, -inf), as NumPy and JAX. For complex `a` the sign is the
-    complex det / |det| and log|det| is real. `method` must be None or 'lu'."""
-    if method not in (None, "lu"):
-        raise ValueError(f"linalg.slogdet: method {method!r} is not supported; use 'lu'")
+    complex det / |det| and log|det| is real. `method` is None or 'lu', or 'qr' (real
+    matrices, as in JAX): log|det| from R's diagonal, the sign from R's and Q's (Q's
+    determinant is +-1; its sign is read from Q's LU factorisation)."""
+    if method not in (None, "lu", "qr"):
+        raise ValueError(f"linalg.slogdet: method {method!r} is not supported; use 'lu' "
+                         "or 'qr'")
     (a,) = _inexact(a, name="slogdet", complex_ok=True)
     _square("slogdet", a)
     real_dt = fnp.real(fnp.zeros((), a.dtype)).dtype
     if a.shape[-1] == 0:
         return SlogdetResult(fnp.ones(a.shape[:-2], a.dtype), fnp.zeros(a.shape[:-2], real_dt))
+    if method == "qr":
+        if fnp.iscomplexobj(a):
+            raise NotImplementedError("linalg.slogdet: method='qr' is not implemented for "
+                                      f"complex inputs ({a.dtype}); use method='lu'")
+        q, r = _lx.qr(a, full_matrices=False)
+        diag = fnp.diagonal(r, 0, -2, -1)
+        sign = slogdet(q).sign * fnp.prod(fnp.sign(diag), axis=-1)
+        return SlogdetResult(fnp.where(fnp.any(diag == 0, axis=-1), fnp.zeros_like(sign), sign),
+                             fnp.sum(fnp.log(fnp.abs(diag)), axis=-1))
     lu, pivots, _ = _lx.lu(a)
     diag = fnp.diagonal(lu, 0, -2, -1)
     mag = fnp.abs(diag)
