@@ -715,24 +715,51 @@ def extract(condition, arr, *, size=None, fill_value=0):
 
 
 def put_along_axis(arr, indices, values, axis, inplace=False, mode=None):
+    """A copy of `arr` with `values` written at `indices` along `axis` (JAX's
+    `put_along_axis`; `inplace` must be False). `indices` has `arr`'s number of dimensions
+    and broadcasts against `arr` on the other axes; `values` broadcasts to `indices`. With
+    `axis=None` the flattened array is indexed by 1-D `indices` and the result keeps
+    `arr`'s shape."""
     if inplace:
         raise ValueError("put_along_axis: funcgrad arrays are immutable; pass "
                          "inplace=False (JAX requires this too)")
     a = _fnp.asarray(arr)
     idx = _fnp.asarray(indices)
-    from ..prims.structural import iota
+    vals = _fnp.asarray(values)
+    original_shape = a.shape
+    if axis is None:
+        a, axis = _fnp.ravel(a), 0
+    if a.ndim != idx.ndim:
+        raise ValueError(f"put_along_axis arguments 'arr' and 'indices' must have same ndim. "
+                         f"Got arr.ndim={a.ndim} and indices.ndim={idx.ndim}.")
+    try:
+        vals = _fnp.broadcast_to(vals, idx.shape)
+    except ValueError:
+        raise ValueError(f"put_along_axis argument 'values' must be broadcastable to "
+                         f"'indices'. Got values.shape={vals.shape} and "
+                         f"indices.shape={idx.shape}.") from None
     axis = _axis(axis, a.ndim, "put_along_axis")
-    comps = [idx if d == axis else iota(idx.dtype, idx.shape, d)
-             for d in range(a.ndim)]
-    return a.at[tuple(comps)].set(values, mode=mode)
+    # NumPy's/JAX's sparse index grid: arange(n) along each other axis, broadcast with idx
+    comps = tuple(idx if d == axis else
+                  _fnp.reshape(_fnp.arange(n),
+                               tuple(n if e == d else 1 for e in range(a.ndim)))
+                  for d, n in enumerate(a.shape))
+    out = a.at[comps].set(vals, mode=mode)
+    return _fnp.reshape(out, original_shape) if out.shape != original_shape else out
 
 
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """`func1d(vector, *args, **kwargs)` applied to each 1-D slice of `arr` along `axis`,
+    by vmap (JAX's construction): the dimensions of func1d's output replace `axis`, in
+    place, as NumPy's."""
     from ..api import vmap
-    a = _fnp.moveaxis(_fnp.asarray(arr), axis, -1)
+    a = _fnp.asarray(arr)
+    axis = _axis(axis, a.ndim, "apply_along_axis")
     fn = lambda v: func1d(v, *args, **kwargs)  # noqa: E731
-    for _ in range(a.ndim - 1):
-        fn = vmap(fn)
+    for i in range(1, a.ndim - axis):
+        fn = vmap(fn, in_axes=i, out_axes=-1)
+    for _ in range(axis):
+        fn = vmap(fn, in_axes=0, out_axes=0)
     return fn(a)
 
 

@@ -529,6 +529,46 @@ def _pad_reflect_odd(x, ax, lo, hi, mode):
     return build(build(x, lo, True), hi, False)
 
 
+def _has_tracer(value):
+    """Whether `value` (an array or nested tuples/lists) holds a traced value."""
+    from ..core import Tracer
+    if isinstance(value, (tuple, list)):
+        return builtins.any(_has_tracer(v) for v in value)
+    return isinstance(value, Tracer)
+
+
+def _pad_constant_values(x, pw, constant_values):
+    """JAX's _pad_constant for array-valued fills (traced ones included): the fill is cast
+    to x's dtype, then a scalar pads every side at once with lax.pad; a (before, after)
+    pair or one pair per axis pads side by side, each lax.pad taking one (possibly traced)
+    scalar padding value, so gradients and vmap reach the fill through lax.pad's rules."""
+    from ._creation import asarray
+    cv = asarray(constant_values)
+    if cv.dtype != x.dtype:
+        cv = cv.astype(x.dtype)
+    nd = x.ndim
+    if cv.ndim == 0 or cv.shape == (1,):
+        return _ix.pad(x, reshape(cv, ()), [(int(lo), int(hi), 0) for lo, hi in pw])
+    if cv.ndim > 2 or cv.shape[-1] not in (1, 2):
+        raise ValueError(f"jnp.pad: constant_values has unsupported shape {cv.shape}. If "
+                         "the shape is 1D or 2D, the last dimension must be of size 1 or 2.")
+    try:
+        cv = broadcast_to(cv, (nd, 2))
+    except ValueError:
+        raise ValueError(f"jnp.pad: constant_values with nd={nd} has unsupported shape "
+                         f"{cv.shape}. Valid shapes are ({nd}, 2), ({nd}, 1), (1, 2), (2,), "
+                         "(1,), or ().") from None
+    out = x
+    for ax in range(nd):
+        for side in (0, 1):
+            if pw[ax, side]:
+                cfg = [(0, 0, 0)] * nd
+                cfg[ax] = (int(pw[ax, 0]), 0, 0) if side == 0 else (0, int(pw[ax, 1]), 0)
+                out = _ix.pad(out, reshape(_ix.slice(cv, (ax, side), (ax + 1, side + 1)), ()),
+                              cfg)
+    return out
+
+
 def pad(array, pad_width, mode="constant", **kwargs):
     """JAX's `jnp.pad`: every NumPy mode ('constant', 'edge', 'wrap', 'reflect' and
     'symmetric' with `reflect_type`, 'linear_ramp' with `end_values`, 'maximum',
@@ -562,19 +602,11 @@ def pad(array, pad_width, mode="constant", **kwargs):
         if x.shape[ax] == 0 and mode not in ("constant", "empty") and pw[ax].any():
             raise ValueError(f"Cannot apply '{mode}' padding to empty axis")
     if mode == "constant":
-        cv = _np.asarray(kwargs.get("constant_values", 0))
-        if cv.ndim:
-            cv = _np.broadcast_to(cv.reshape(-1, 2) if cv.size > 1 else cv.reshape(1, 1),
-                                  (x.ndim, 2))
-            out = x
-            for ax in range(x.ndim):
-                for side in (0, 1):
-                    cfg = [(0, 0, 0)] * x.ndim
-                    cfg[ax] = (int(pw[ax, 0]), 0, 0) if side == 0 else (0, int(pw[ax, 1]), 0)
-                    out = _ix.pad(out, _st.full((), cv[ax, side].item(), x.dtype), cfg)
-            return out
-        return _ix.pad(x, _st.full((), cv.item(), x.dtype),
-                       [(int(lo), int(hi), 0) for lo, hi in pw])
+        cv = kwargs.get("constant_values", 0)
+        if not _has_tracer(cv) and _np.ndim(cv) == 0:
+            return _ix.pad(x, _st.full((), _np.asarray(cv).item(), x.dtype),
+                           [(int(lo), int(hi), 0) for lo, hi in pw])
+        return _pad_constant_values(x, pw, cv)
     if mode == "empty":
         return _ix.pad(x, _st.full((), 0, x.dtype), [(int(lo), int(hi), 0) for lo, hi in pw])
     reflect_type = kwargs.get("reflect_type", "even")
