@@ -680,14 +680,18 @@ class Perturb:
             # run changed; seed 20261924)
             nan = np.copysign(np.nan, self.nan_sign * (sign if self.sign is None else 1.0))
             # A NaN error means "any result is possible here" (see acc_overflow): the
-            # perturbed value takes another class than the base value (NaN, or 0 where the
-            # base value is itself a NaN from inf - inf), so the element is unstable.
+            # perturbed value takes another class than the base value (NaN, or an infinity
+            # of the run's NaN sign where the base value is itself a NaN from inf - inf or
+            # sin(-inf)), so the element is unstable. An infinity, not 0: it sorts where a
+            # NaN of that sign would in lax.top_k (0 sorted below the lane's values like
+            # the base run's -NaN, and a NaN sin(sin(-inf)) that funcgrad's reference
+            # backend makes +NaN, first, looked stable at the end; fuzz seed 777001).
             # The class is the base run's: a NaN that only reached this perturbed run from
             # an input that was itself 'anything' must stay NaN (0 would look stable).
             b = self.base.get(name) if name is not None else None
             base_nan = np.isnan(b) if b is not None and np.shape(b) == out.shape and \
                 np.asarray(b).dtype.kind == "f" else np.isnan(out)
-            anything = np.where(base_nan, 0.0, nan)
+            anything = np.where(base_nan, np.copysign(np.inf, nan), nan)
             return np.where(np.isnan(err), anything, np.where(np.isnan(out), nan, out + bump))
 
 
