@@ -203,14 +203,7 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
         if len(spec) != op.ndim:
             raise ValueError(f"einsum: spec {spec!r} does not match operand of shape {op.shape}")
         specs.append(spec)
-    sizes = {}
-    for i, (spec, op) in enumerate(zip(specs, ops)):
-        for c, n in dict(zip(reversed(spec), reversed(op.shape))).items():
-            if sizes.get(c, 1) == 1:
-                sizes[c] = n
-            elif n not in (1, sizes[c]):
-                raise ValueError(f"einsum: size of label '{c}' for operand {i} ({sizes[c]}) "
-                                 f"does not match previous terms ({n})")
+    sizes = _einsum_sizes(subscripts, specs, ops, letters)
     if out is None:
         counts = {}
         for s in specs:
@@ -221,33 +214,65 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
     elif "..." in out:
         ell = "".join(c for c in letters if builtins.any(c in s for s in specs))
         out = out.replace("...", ell)
+    ops = [_einsum_diag(op, s) for op, s in zip(ops, specs)]
+    specs = ["".join(dict.fromkeys(s)) for s in specs]
+    # Broadcasting (NumPy's and JAX's): an axis of size 1 whose label has another size
+    # elsewhere is squeezed, the operand then being constant along that label; what is left
+    # of every label has one size, and the dot_general contractions below need no other case.
+    ops, specs = zip(*[_einsum_squeeze_broadcast(op, s, sizes) for op, s in zip(ops, specs)])
+    ops, specs = list(ops), list(specs)
     if pair_pet is not None and not builtins.all(
             c in out or builtins.any(c in t for j, t in enumerate(specs) if j != i)
             for i, sp in enumerate(specs) for c in sp):
         # An index summed within one operand would be summed in its 16-bit dtype (and
         # rounded) before any contraction: convert first instead, as without pair_pet.
         ops, pair_pet = [astype(o, pet) for o in ops], None
-    ops = [_einsum_diag(op, s) for op, s in zip(ops, specs)]
-    specs = ["".join(dict.fromkeys(s)) for s in specs]
     cur, cur_spec = ops[0], specs[0]
     rest = list(zip(ops[1:], specs[1:]))
     cur, cur_spec = _einsum_sum_unneeded(cur, cur_spec, [s for _, s in rest] + [out])
-    for op, spec in rest:
-        others = [s for _, s in rest if s is not spec] + [out]
+    for k, (op, spec) in enumerate(rest):
+        others = [s for j, (_, s) in enumerate(rest) if j != k] + [out]
         op, spec = _einsum_sum_unneeded(op, spec, [cur_spec] + others)
         cur, cur_spec = _einsum_pair(cur, cur_spec, op, spec, others, pair_pet)
     cur, cur_spec = _einsum_sum_unneeded(cur, cur_spec, [out])
     if pair_pet is not None and cur.dtype != pair_pet:
         cur = astype(cur, pair_pet)
-    sizes = {}
-    for op, s in zip(ops, specs):
-        for c, n in zip(s, op.shape):
-            sizes[c] = n
     for c in out:
         if c not in cur_spec:
             cur = _st.broadcast_in_dim(cur, cur.shape + (sizes[c],), tuple(range(cur.ndim)))
             cur_spec += c
     return transpose(cur, [cur_spec.index(c) for c in out])
+
+
+def _einsum_sizes(subscripts, specs, ops, letters):
+    """Each label's size: a label's sizes must agree, or be 1 (broadcast against the other
+    size, as NumPy and JAX do); the error names the label and both operands' shapes."""
+    ell = set(letters)
+    sizes, first = {}, {}
+    for i, (spec, op) in enumerate(zip(specs, ops)):
+        for c, n in zip(spec, op.shape):
+            if c not in sizes or sizes[c] == 1:
+                sizes[c], first[c] = n, i
+            elif n not in (1, sizes[c]) and first[c] != i:   # within one: _einsum_diag's
+                j = first[c]
+                name = "'...'" if c in ell else repr(c)
+                where = (f" (ellipsis dimension {len(letters) - letters.index(c)} from the "
+                         f"right)" if c in ell else "")
+                raise ValueError(
+                    f"einsum: size of label {name} for operand {i} ({sizes[c]}) does not "
+                    f"match previous terms ({n}): subscripts {subscripts!r}, label {name}"
+                    f"{where} has size {sizes[c]} in operand {j} of shape {ops[j].shape} and "
+                    f"size {n} in operand {i} of shape {op.shape}; sizes must agree or one "
+                    f"be 1")
+    return sizes
+
+
+def _einsum_squeeze_broadcast(op, spec, sizes):
+    """`op` without its axes of size 1 whose label has another size (they broadcast)."""
+    axes = tuple(k for k, c in enumerate(spec) if op.shape[k] == 1 and sizes[c] != 1)
+    if not axes:
+        return op, spec
+    return _st.squeeze(op, axes), "".join(c for k, c in enumerate(spec) if k not in axes)
 
 
 def _einsum_diag(op, spec):
