@@ -1309,3 +1309,12 @@ def test_slogdet_by_qr(backend):
                                    rtol=1e-4, atol=1e-4)
     with pytest.raises(NotImplementedError, match="complex"):
         fnp.linalg.slogdet(a.astype(np.complex64), method="qr")
+
+
+def test_vectorize_excludes_a_keyword_by_name():
+    # JAX accepts keyword names in `excluded` (keywords are passed through unmapped);
+    # funcgrad raised NotImplementedError
+    f = fnp.vectorize(lambda a, b: a * b["s"], excluded={"b"})
+    np.testing.assert_array_equal(np.asarray(f(fnp.arange(3.0), b={"s": 2.0})), [0, 2, 4])
+    with pytest.raises(TypeError, match="excluded"):
+        fnp.vectorize(lambda a: a, excluded={1.5})

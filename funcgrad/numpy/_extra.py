@@ -784,14 +784,16 @@ def vectorize(pyfunc, excluded=frozenset(), signature=None):
     vmap (JAX's `vectorize`). Without `signature` every argument is mapped elementwise;
     with a gufunc signature such as '(n),(n)->()' each argument keeps its trailing core
     dimensions. Positional arguments whose index is in `excluded`, and keyword
-    arguments, are passed through unmapped (as JAX)."""
+    arguments, are passed through unmapped (as JAX; a name in `excluded`, which JAX
+    accepts for a keyword argument, changes nothing)."""
     from ..api import vmap
 
     excluded = frozenset(excluded)
     for e in excluded:
-        if not isinstance(e, int):
-            raise NotImplementedError(f"vectorize: only positional indices may be excluded "
-                                      f"(keyword arguments are never vectorized), got {e!r}")
+        if not isinstance(e, (int, str)) or isinstance(e, bool):
+            raise TypeError(f"vectorize: excluded must hold positional indices or keyword "
+                            f"names, got {e!r}")
+    excluded = frozenset(e for e in excluded if isinstance(e, int))
     in_core = None if signature is None else _parse_gufunc_signature(signature)[0]
 
     def wrapped(*args, **kwargs):
