@@ -184,3 +184,12 @@ def test_no_broadcast_keeps_the_dot_general_lowering():
     c = _rand((1, 4), 2)
     jaxpr = str(fg.make_jaxpr(lambda x, y: fnp.einsum("ij,ij->ij", x, y))(c, a))
     assert jaxpr.count("dot_general") == 1 and "squeeze" in jaxpr
+
+
+def test_operands_with_the_same_one_letter_spec_all_contract():
+    # the pairwise loop chose "the other operands" by string identity, and one-letter specs
+    # are the same interned string: 'i,i,i->' gave 15 (sum x[i]**2 * sum x) instead of 9
+    x = np.arange(3.0, dtype=np.float32)
+    for sub in ("i,i,i->", "i,i,i->i", "i,i,i,i->"):
+        ops = (x,) * sub.split("->")[0].count("i")
+        _check(fnp.einsum(sub, *ops), np.einsum(sub, *ops))
