@@ -252,3 +252,14 @@ def test_vmap_of_dynamic_slice_with_a_narrow_start_on_a_longer_axis(backend):
     want = [[127, 128, 129], [0, 1, 2], [100, 101, 102]]
     np.testing.assert_array_equal(np.asarray(fg.jit(f)(s)), want)
     np.testing.assert_array_equal(np.asarray(f(s)), want)
+
+
+def test_a_numpy_array_of_shifts_rolls_each_axis():
+    """jnp.roll(x, np.array([-128, 127], np.int8), axis=(0, 1)) raised a TypeError (the
+    NumPy array was taken for one shift); JAX and NumPy roll each axis by its shift."""
+    x = np.arange(300.0, dtype=np.float32).reshape(20, 15)
+    shift = np.array([-128, 127], np.int8)
+    want = np.roll(x, shift.astype(np.int64), axis=(0, 1))
+    np.testing.assert_array_equal(np.asarray(fnp.roll(x, shift, axis=(0, 1))), want)
+    np.testing.assert_array_equal(
+        np.asarray(fg.jit(lambda x: fnp.roll(x, shift, axis=(0, 1)))(x)), want)

@@ -328,6 +328,8 @@ def roll(a, shift, axis=None):
     x = _arr(a)
     if axis is None:
         return reshape(roll(ravel(x), shift, 0), x.shape)
+    if isinstance(shift, (_np.ndarray, _np.generic)):      # NumPy shifts: static ints
+        shift = shift.tolist()
     shifts = (shift,) if not isinstance(shift, (tuple, list)) else tuple(shift)
     if builtins.any(isinstance(v, Array) for v in shifts):
         return _roll_traced(x, shift, axis)
