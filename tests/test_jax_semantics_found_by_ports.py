@@ -1318,3 +1318,27 @@ def test_vectorize_excludes_a_keyword_by_name():
     np.testing.assert_array_equal(np.asarray(f(fnp.arange(3.0), b={"s": 2.0})), [0, 2, 4])
     with pytest.raises(TypeError, match="excluded"):
         fnp.vectorize(lambda a: a, excluded={1.5})
+
+
+def test_custom_vjp_cotangent_of_a_shared_input_under_vmap_is_summed(run):
+    # grad of a weight through vmap(lambda x: f(w, x)) with a custom_vjp f was per example:
+    # shape (2, 2) where JAX gives the sum over the batch, shape (2,) -- with no error
+    @fg.custom_vjp
+    def f(w, x):
+        return w * x
+    f.defvjp(lambda w, x: (w * x, x), lambda x, g: (g * x, fnp.zeros_like(x)))
+
+    @fg.custom_gradient
+    def h(w, x):
+        return w * x, lambda ct: (ct * x, ct * w)
+
+    xs = np.array([[1.0, 2.0], [0.5, -1.0]], np.float32)
+    w = np.array([1.0, -2.0], np.float32)
+    for fn in (f, h):
+        g = run(fg.grad(lambda w, xs: fnp.sum(fg.vmap(lambda xi: fn(w, xi))(xs))), w, xs)
+        np.testing.assert_array_equal(g, [1.5, 1.0])
+        j = run(fg.jacrev(lambda w, xs: fg.vmap(lambda xi: fn(w, xi))(xs)), w, xs)
+        np.testing.assert_array_equal(j, [[[1, 0], [0, 2]], [[0.5, 0], [0, -1]]])
+        g2 = run(fg.grad(lambda w, xs: fnp.sum(fg.vmap(fg.vmap(lambda xi: fn(w, xi)))(
+            xs[None]))), w, xs)
+        np.testing.assert_array_equal(g2, [1.5, 1.0])

@@ -546,10 +546,15 @@ def _custom_vjp_batch(size, vals, dims, *, program, fwd, bwd, num_consts):
         return outs[:nout], outs[nout:]
 
     def bbwd(res, cts):
+        from .reductions import reduce_sum
         n = len(res)
-        res_ = _vmap_all0(lambda *rc: list(bwd(list(rc[:n]), list(rc[n:]))), size,
-                          [0] * (n + len(cts)), list(res) + list(cts))
-        return res_
+        cts_in = _vmap_all0(lambda *rc: list(bwd(list(rc[:n]), list(rc[n:]))), size,
+                            [0] * (n + len(cts)), list(res) + list(cts))
+        # an input the vmap did not batch (shared by every example: a weight) gets the sum
+        # of the examples' cotangents, as JAX's custom_vjp batching gives it; the batched
+        # cotangent itself came back with the wrong shape (grad of a weight through
+        # vmap(lambda x: f(w, x)) was per example, with no error)
+        return [c if d is not None else reduce_sum(c, (0,)) for c, d in zip(cts_in, pdims)]
 
     outs = bind(custom_vjp_call_p, *vals, program=bprog, fwd=bfwd, bwd=bbwd,
                 num_consts=num_consts)
