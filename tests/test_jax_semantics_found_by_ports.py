@@ -1342,3 +1342,23 @@ def test_custom_vjp_cotangent_of_a_shared_input_under_vmap_is_summed(run):
         g2 = run(fg.grad(lambda w, xs: fnp.sum(fg.vmap(fg.vmap(lambda xi: fn(w, xi)))(
             xs[None]))), w, xs)
         np.testing.assert_array_equal(g2, [1.5, 1.0])
+
+
+def test_variance_scaling_rounds_as_jax_and_takes_explicit_axes_of_a_vector():
+    # JAX computes the scale in the weights' dtype (sqrt of the rounded variance): bfloat16
+    # draws differed by an ulp; and a 1-D shape is refused only with the default in_axis
+    from funcgrad.nn import initializers
+    key = fg.random.PRNGKey(0)
+    got = initializers.variance_scaling(1.0, "fan_in", "uniform")(key, (5, 2), fnp.bfloat16)
+    assert got.dtype == fnp.bfloat16
+    np.testing.assert_array_equal(  # JAX 0.10.2's values
+        np.asarray(got, np.float32).ravel(),
+        [0.23046875, 0.109375, -0.53515625, -0.4609375, 0.328125, -0.376953125,
+         -0.0242919921875, 0.765625, -0.1826171875, 0.5234375])
+    v = initializers.variance_scaling(1.0, "fan_avg", "uniform", in_axis=0, out_axis=())(
+        key, (4,))
+    np.testing.assert_array_equal(np.asarray(v), np.array(
+        [0.980789303779602, 1.048516035079956, -0.3674309551715851, -0.0686439648270607],
+        np.float32))
+    with pytest.raises(ValueError, match="default in_axis"):
+        initializers.variance_scaling(1.0, "fan_in", "uniform")(key, (4,))

@@ -93,9 +93,11 @@ def _axis_size(shape, axes) -> int:
 
 
 def _compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()):
-    if len(shape) <= 1:
+    # JAX refuses a 0-d or 1-d shape only with the default in_axis
+    if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
         raise ValueError(f"Can't compute input and output sizes of a {len(shape)}-dimensional "
-                         "weights tensor. Must be at least 2D.")
+                         "weights tensor with default in_axis. Must be at least 2D or "
+                         "specify in_axis explicitly.")
     in_size = _axis_size(shape, in_axis)
     out_size = _axis_size(shape, out_axis)
     batch_size = _axis_size(shape, batch_axis) if batch_axis != () else 1
@@ -125,19 +127,21 @@ def variance_scaling(scale, mode: str, distribution: str, in_axis: int | _Sequen
         denominator = {"fan_in": fan_in, "fan_out": fan_out,
                        "fan_avg": (fan_in + fan_out) / 2,
                        "fan_geo_avg": math.sqrt(fan_in * fan_out)}[mode]
-        variance = scale / denominator
+        # in the weights' dtype, as JAX computes it: a bfloat16 scale is the square root of
+        # the rounded variance, rounded (the draws differed from JAX's by an ulp)
+        variance = fnp.array(scale / denominator, dtype=dtype)
         complex_ = np.issubdtype(np.dtype(dtype), np.complexfloating)
         if distribution == "truncated_normal":
             if complex_:
-                stddev = math.sqrt(variance) / _COMPLEX_TRUNC_STD
+                stddev = fnp.sqrt(variance) / fnp.array(_COMPLEX_TRUNC_STD, dtype)
                 return _complex_truncated_normal(key, 2.0, shape, dtype) * stddev
-            stddev = math.sqrt(variance) / _TRUNC_STD
+            stddev = fnp.sqrt(variance) / fnp.array(_TRUNC_STD, dtype)
             return random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
         if distribution == "normal":
-            return random.normal(key, shape, dtype) * math.sqrt(variance)
+            return random.normal(key, shape, dtype) * fnp.sqrt(variance)
         if complex_:
-            return _complex_uniform(key, shape, dtype) * math.sqrt(variance)
-        return random.uniform(key, shape, dtype, -1.0, 1.0) * math.sqrt(3 * variance)
+            return _complex_uniform(key, shape, dtype) * fnp.sqrt(variance)
+        return random.uniform(key, shape, dtype, -1.0, 1.0) * fnp.sqrt(3 * variance)
     return init
 
 
