@@ -1362,3 +1362,14 @@ def test_variance_scaling_rounds_as_jax_and_takes_explicit_axes_of_a_vector():
         np.float32))
     with pytest.raises(ValueError, match="default in_axis"):
         initializers.variance_scaling(1.0, "fan_in", "uniform")(key, (4,))
+
+
+def test_sparse_sigmoid_and_celu_follow_jax_at_their_kinks(run):
+    # JAX: sparse_sigmoid = 0.5 * clip(x + 1, 0, 2), whose tie rule gives the derivative
+    # 0.25 at x = +-1 (a select gave 0); celu = max(x, 0) + alpha * expm1(min(x, 0) / alpha),
+    # +0.0 at -0.0
+    x = np.array([-1.0, 1.0, 0.5, -2.0], np.float32)
+    d = run(fg.vmap(fg.grad(fg.nn.sparse_sigmoid)), x)
+    np.testing.assert_array_equal(d, [0.25, 0.25, 0.5, 0.0])
+    c = run(fg.nn.celu, np.array([-0.0, 0.0, -1.0], np.float32))
+    assert not np.signbit(c[0]) and c[1] == 0 and np.isclose(c[2], np.expm1(-1.0))

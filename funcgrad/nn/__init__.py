@@ -185,9 +185,9 @@ def elu(x, alpha=1.0):
 
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: max(x, 0) + alpha * expm1(min(x, 0) / alpha)."""
+    # JAX's formula, whose ties give celu(-0.0) = +0.0
     x = fnp.asarray(x)
-    safe_x = fnp.where(x > 0, fnp.zeros_like(x), x)
-    return fnp.where(x > 0, x, alpha * fnp.expm1(safe_x / alpha))
+    return fnp.maximum(x, 0.0) + alpha * fnp.expm1(fnp.minimum(x, 0.0) / alpha)
 
 
 def selu(x):
@@ -360,10 +360,9 @@ def sparse_plus(x):
 
 def sparse_sigmoid(x):
     """The derivative of `sparse_plus`: 0 for x <= -1, (x + 1) / 2 between, 1 for x >= 1."""
-    x = fnp.asarray(x)
-    # weak float constants, as JAX's 0.5 * clip(x + 1.0, 0.0, 2.0): an integer x gives a
-    # weak default float
-    return fnp.where(x <= -1, 0.0, fnp.where(x >= 1, 1.0, (x + 1.0) / 2))
+    # JAX's formula: at x = +-1 clip's tie rule gives the derivative 0.25 (a select gave 0);
+    # weak float constants, so that an integer x gives a weak default float
+    return 0.5 * fnp.clip(fnp.asarray(x) + 1.0, 0.0, 2.0)
 
 
 def log1mexp(x):
