@@ -1373,3 +1373,10 @@ def test_sparse_sigmoid_and_celu_follow_jax_at_their_kinks(run):
     np.testing.assert_array_equal(d, [0.25, 0.25, 0.5, 0.0])
     c = run(fg.nn.celu, np.array([-0.0, 0.0, -1.0], np.float32))
     assert not np.signbit(c[0]) and c[1] == 0 and np.isclose(c[2], np.expm1(-1.0))
+
+
+def test_the_derivative_of_cbrt_at_zero_is_inf(run):
+    # JAX's rule g / 3 * cbrt(x)^-2 gives +inf at +-0; the composition gave 0 * inf = NaN
+    x = np.array([0.0, -0.0, 8.0, -8.0], np.float32)
+    d = run(fg.vmap(fg.grad(fnp.cbrt)), x)
+    np.testing.assert_allclose(d, [np.inf, np.inf, 1 / 12, 1 / 12], rtol=1e-6)
