@@ -1380,3 +1380,26 @@ def test_the_derivative_of_cbrt_at_zero_is_inf(run):
     x = np.array([0.0, -0.0, 8.0, -8.0], np.float32)
     d = run(fg.vmap(fg.grad(fnp.cbrt)), x)
     np.testing.assert_allclose(d, [np.inf, np.inf, 1 / 12, 1 / 12], rtol=1e-6)
+
+
+def test_a_reductions_initial_is_converted_to_its_computation_type(run):
+    # JAX converts `initial` to the reduction's computation dtype: an int8 max with
+    # initial=300 starts from 44 (funcgrad promoted to int32 and gave 300), a float initial
+    # of an integer sum or max is truncated (funcgrad gave float32 results), a float32 one
+    # of a float16 sum is added in float32 and the result stays float16, a bool min keeps
+    # bool; an array initial is an error
+    a8 = np.array([[1, -5], [3, 2]], np.int8)
+    out = run(lambda a: fnp.max(a, initial=300), a8)
+    assert out.dtype == np.int8 and int(out) == 44
+    out = run(lambda a: fnp.max(a, axis=0, initial=2.7), a8)
+    assert out.dtype == np.int8 and out.tolist() == [3, 2]
+    out = run(lambda a: fnp.sum(a, initial=np.float32(1.5)), a8)
+    assert out.dtype == np.int32 and int(out) == 2
+    out = run(lambda a: fnp.prod(a, axis=1, initial=np.float32(2.5)), a8)
+    assert out.dtype == np.int32 and out.tolist() == [-10, 12]
+    out = run(lambda a: fnp.sum(a, initial=np.float32(0.1)), np.array([1.5, 2.5], np.float16))
+    assert out.dtype == np.float16 and float(out) == 4.1015625
+    out = run(lambda a: fnp.min(a, initial=-3), np.array([True, False]))
+    assert out.dtype == np.bool_ and not bool(out)
+    with pytest.raises(ValueError, match="scalar"):
+        fnp.max(a8, initial=np.array([1, 2]))

@@ -89,13 +89,25 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
             x = astype(x, dt)
     x = _where_fill(x, where, 0)
     axes = _axes(axis, x.ndim, "sum")
-    if x.dtype in _HALF:
-        res = astype(_rd.reduce_sum(astype(x, _dt.float32), axes), x.dtype)
-    else:
-        res = _rd.reduce_sum(x, axes)
+    comp = _dt.float32 if x.dtype in _HALF else x.dtype
+    res = _rd.reduce_sum(astype(x, comp) if comp != x.dtype else x, axes)
     if initial is not None:
-        res = add(res, initial)
+        res = add(res, _initial_value(initial, comp, "sum"))
+    if res.dtype != x.dtype:
+        res = astype(res, x.dtype)
     return _keep(res, axes, x.ndim, keepdims)
+
+
+def _initial_value(initial, dtype, name):
+    """`initial` in the reduction's computation type, as JAX converts it: an int8 max with
+    initial=300 starts from 44, a float `initial` of an integer sum is truncated, a float32
+    one of a float16 sum is added in float32 (it promoted the result to float32 before),
+    and an array is an error."""
+    init = _arr(initial)
+    if init.shape != ():
+        raise ValueError(f"{name}: initial value must be a scalar. Got array of shape "
+                         f"{init.shape}")
+    return astype(init, dtype) if init.dtype != dtype else init
 
 
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None,
@@ -112,12 +124,12 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
             x = astype(x, dt)
     x = _where_fill(x, where, 1)
     axes = _axes(axis, x.ndim, "prod")
-    if x.dtype in _HALF:
-        res = astype(_rd.reduce_prod(astype(x, _dt.float32), axes), x.dtype)
-    else:
-        res = _rd.reduce_prod(x, axes)
+    comp = _dt.float32 if x.dtype in _HALF else x.dtype
+    res = _rd.reduce_prod(astype(x, comp) if comp != x.dtype else x, axes)
     if initial is not None:
-        res = multiply(res, initial)
+        res = multiply(res, _initial_value(initial, comp, "prod"))
+    if res.dtype != x.dtype:
+        res = astype(res, x.dtype)
     return _keep(res, axes, x.ndim, keepdims)
 
 
@@ -141,7 +153,8 @@ def _minmax(name, prim, nan_prop=True):
         # reduce_max/min propagate NaN themselves (as np.max does).
         res = prim(x, axes)
         if initial is not None:
-            res = (maximum if name in ("max", "amax") else minimum)(res, initial)
+            res = (maximum if name in ("max", "amax") else minimum)(
+                res, _initial_value(initial, x.dtype, name))
         return _keep(res, axes, x.ndim, keepdims)
     f.__name__ = name
     return f
