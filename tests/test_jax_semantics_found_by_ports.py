@@ -1403,3 +1403,10 @@ def test_a_reductions_initial_is_converted_to_its_computation_type(run):
     assert out.dtype == np.bool_ and not bool(out)
     with pytest.raises(ValueError, match="scalar"):
         fnp.max(a8, initial=np.array([1, 2]))
+
+
+def test_tril_and_triu_indices_are_of_the_default_int(x64):
+    # JAX's are int64 under x64 (funcgrad's were int32 whatever the mode)
+    assert fnp.tril_indices(3)[0].dtype == np.int64
+    assert fnp.triu_indices(3, 1, 4)[1].dtype == np.int64
+    assert fnp.triu_indices_from(np.ones((2, 2)))[0].dtype == np.int64

@@ -286,12 +286,14 @@ def ix_(*args):
 
 def tril_indices(n, k=0, m=None):
     r, c = _np.tril_indices(n, k, m)
-    return _fnp.asarray(r.astype(_np.int32)), _fnp.asarray(c.astype(_np.int32))
+    dt = _dt.DEFAULT_INT_()                # int64 under x64, as JAX's
+    return _fnp.asarray(r.astype(dt)), _fnp.asarray(c.astype(dt))
 
 
 def triu_indices(n, k=0, m=None):
     r, c = _np.triu_indices(n, k, m)
-    return _fnp.asarray(r.astype(_np.int32)), _fnp.asarray(c.astype(_np.int32))
+    dt = _dt.DEFAULT_INT_()                # int64 under x64, as JAX's
+    return _fnp.asarray(r.astype(dt)), _fnp.asarray(c.astype(dt))
 
 
 def diag_indices(n, ndim=2):
