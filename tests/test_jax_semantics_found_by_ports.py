@@ -1410,3 +1410,10 @@ def test_tril_and_triu_indices_are_of_the_default_int(x64):
     assert fnp.tril_indices(3)[0].dtype == np.int64
     assert fnp.triu_indices(3, 1, 4)[1].dtype == np.int64
     assert fnp.triu_indices_from(np.ones((2, 2)))[0].dtype == np.int64
+
+
+def test_argpartition_indices_are_int32(x64):
+    # JAX's come from lax.top_k: int32 under x64 too (funcgrad's were int64 there)
+    for x in (np.array([5.0, 1, 4, 2]), np.array([5, 1, 4, 2])):
+        out = fnp.argpartition(x, 2)
+        assert out.dtype == np.int32 and sorted(np.asarray(out)[:3].tolist()) == [1, 2, 3]

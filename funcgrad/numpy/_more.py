@@ -121,7 +121,8 @@ def argpartition(a, kth, axis=-1):
     proxy = _fnp.put_along_axis(_fnp.ones(xm.shape, _dt.float32), bottom_idx, 0.0, axis=-1,
                                 inplace=False)
     top_idx = lax.top_k(proxy, n - kth - 1)[1]
-    out = _fnp.concatenate([bottom_idx, top_idx], axis=-1).astype(_dt.DEFAULT_INT_())
+    # int32 under x64 too, as JAX's (its indices come from lax.top_k)
+    out = _fnp.concatenate([bottom_idx, top_idx], axis=-1).astype(_dt.int32)
     return _fnp.swapaxes(out, -1, axis)
 
 
