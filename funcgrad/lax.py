@@ -1393,9 +1393,11 @@ def _check_weak_carry(in_avals, out_avals):
     promote = {}
     for i, (a, b) in enumerate(zip(in_avals, out_avals)):
         if a.weak_type and a.shape == b.shape and a.dtype != b.dtype:
-            dt, weak = _dtypes.result_type((a.dtype, True), (b.dtype, b.weak_type))
+            dt, _ = _dtypes.result_type((a.dtype, True), (b.dtype, b.weak_type))
             if dt != a.dtype:
-                promote[i] = (dt, weak)
+                # strongly typed, as JAX's convert_element_type of the initial value makes it
+                # (a weak int 1 carrying c + 0.5 ends as a strong float32 there)
+                promote[i] = (dt, False)
     if promote:
         raise _WeakCarryPromotion(promote)
 
@@ -1439,6 +1441,7 @@ def scan(f: _Callable, init, xs=None, length=None, reverse=False, unroll=1, _spl
         if c_tree == carry_tree:
             _check_weak_carry(carry_avals, [a.aval for a in c_leaves])
         _check_tree("scan", carry_tree, c_tree, carry_avals, [a.aval for a in c_leaves])
+        store["strong"] = _strong_carries(c_leaves, carry_avals)
         c_leaves = [_ew.convert_element_type(a, b.dtype, b.weak_type) if a.weak_type != b.weak_type
                     else a for a, b in zip(c_leaves, carry_avals)]
         y_leaves, y_tree = _tree_flatten(y)
@@ -1455,7 +1458,22 @@ def scan(f: _Callable, init, xs=None, length=None, reverse=False, unroll=1, _spl
                 num_consts=len(consts), num_carry=len(carry_leaves), length=n,
                 reverse=bool(reverse))
     nc = len(carry_leaves)
-    return _tree_unflatten(carry_tree, outs[:nc]), _tree_unflatten(store["y_tree"], outs[nc:])
+    return (_tree_unflatten(carry_tree, _strengthen(outs[:nc], store["strong"])),
+            _tree_unflatten(store["y_tree"], outs[nc:]))
+
+
+def _strong_carries(out_leaves, in_avals):
+    """The carries whose input is weakly typed and whose body output is not (a weak 0.0
+    plus a float32 x): JAX's loop result takes the body's flag there."""
+    return [i for i, (a, b) in enumerate(zip(out_leaves, in_avals))
+            if b.weak_type and not a.weak_type]
+
+
+def _strengthen(outs, strong):
+    """`outs` with the carries `strong` lists strongly typed (`_strong_carries`): a weak
+    final carry made `carry * float16_array` float16 where JAX's gives float32."""
+    return [_ew.convert_element_type(o, o.dtype, False) if i in strong else o
+            for i, o in enumerate(outs)]
 
 
 def _stage_branch(f, operands_leaves, in_tree):
@@ -1546,6 +1564,7 @@ def while_loop(cond_fun: _Callable, body_fun: _Callable, init_val):
     leaves, tree = _tree_flatten(init_val)
     leaves = _leaf_arrays(leaves)
     avals = [x.aval for x in leaves]
+    store = {}
 
     def cfun(*args):
         p = cond_fun(_tree_unflatten(tree, args))
@@ -1562,6 +1581,7 @@ def while_loop(cond_fun: _Callable, body_fun: _Callable, init_val):
         if tr == tree:
             _check_weak_carry(avals, [a.aval for a in lv])
         _check_tree("while_loop", tree, tr, avals, [a.aval for a in lv])
+        store["strong"] = _strong_carries(lv, avals)
         return [_ew.convert_element_type(a, b.dtype, b.weak_type) if a.weak_type != b.weak_type
                 else a for a, b in zip(lv, avals)]
 
@@ -1574,7 +1594,7 @@ def while_loop(cond_fun: _Callable, body_fun: _Callable, init_val):
     cprog, cconsts = _stage_closed(cfun, avals)
     outs = _bind(_cf.while_p, *cconsts, *bconsts, *leaves, cond_program=cprog,
                 body_program=bprog, cond_nconsts=len(cconsts), body_nconsts=len(bconsts))
-    return _tree_unflatten(tree, outs)
+    return _tree_unflatten(tree, _strengthen(outs, store["strong"]))
 
 
 def fori_loop(lower, upper, body_fun: _Callable, init_val, unroll=None):

@@ -1417,3 +1417,17 @@ def test_argpartition_indices_are_int32(x64):
     for x in (np.array([5.0, 1, 4, 2]), np.array([5, 1, 4, 2])):
         out = fnp.argpartition(x, 2)
         assert out.dtype == np.int32 and sorted(np.asarray(out)[:3].tolist()) == [1, 2, 3]
+
+
+def test_a_loop_carry_takes_the_bodys_weak_type():
+    # JAX's final carry takes the body's flag: scan from a weak 0.0 adding a float32 x
+    # ends strongly typed (funcgrad kept it weak, so `carry * float16_array` was float16
+    # where JAX's is float32); a weak int carry promoted to float ends strong too
+    c, _ = lax.scan(lambda c, x: (c + x, c), 0.0, fnp.arange(3.0))
+    assert not c.weak_type and (c * fnp.ones(2, fnp.float16)).dtype == np.float32
+    c = lax.while_loop(lambda c: c < 5.0, lambda c: c + fnp.float32(1.0), 0.0)
+    assert not c.weak_type
+    c = lax.fori_loop(0, 3, lambda i, c: c + 0.5, 1)
+    assert c.dtype == np.float32 and not c.weak_type and float(c) == 2.5
+    c = lax.while_loop(lambda c: c < 10, lambda c: c + 3, 0)      # weak in, weak out
+    assert c.weak_type and int(c) == 12
