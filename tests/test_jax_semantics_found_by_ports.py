@@ -1431,3 +1431,18 @@ def test_a_loop_carry_takes_the_bodys_weak_type():
     assert c.dtype == np.float32 and not c.weak_type and float(c) == 2.5
     c = lax.while_loop(lambda c: c < 10, lambda c: c + 3, 0)      # weak in, weak out
     assert c.weak_type and int(c) == 12
+
+
+def test_the_gradient_of_a_scatter_set_goes_to_the_update_that_landed(run):
+    # with repeated indices only the last update at a position is kept, and JAX's
+    # transpose gives the cotangent to it alone; every duplicate got it before
+    v = np.arange(8.0, dtype=np.float32)
+    u = np.array([1.0, 2.0, 3.0], np.float32)
+    g = run(fg.grad(lambda u: fnp.sum(fnp.asarray(v).at[np.array([1, 1, 4])].set(u) * v)), u)
+    np.testing.assert_array_equal(g, [0, 1, 4])
+    j = run(fg.jacrev(lambda u: fnp.asarray(v).at[np.array([1, 1])].set(u)), u[:2])
+    np.testing.assert_array_equal(j[1], [0, 1])
+    x2 = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+    g = run(fg.grad(lambda r: fnp.sum(fnp.asarray(x2).at[np.array([2, 0, 2])].set(r) ** 2)),
+            np.ones((3, 3), np.float32))
+    np.testing.assert_array_equal(g, [[0, 0, 0], [2, 2, 2], [2, 2, 2]])

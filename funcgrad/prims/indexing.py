@@ -681,8 +681,28 @@ def _scatter_transpose(ct, x, idx, upd, *, axes, mode):
         g = gather(ct, _clamp_indices(idx, shape, axes), axes)
         ok = convert_element_type(_in_bounds(idx, shape, axes), ct.dtype)
         nb = core.get_aval(idx).ndim - 1
-        ct_u = mul(g, broadcast_in_dim(ok, upd_shape, tuple(range(nb))))
+        ok = broadcast_in_dim(ok, upd_shape, tuple(range(nb)))
+        if mode == "set":
+            ok = mul(ok, _landed(idx, shape, axes, upd_shape, ct.dtype))
+        ct_u = mul(g, ok)
     return [ct_x, None, ct_u]
+
+
+def _landed(idx, shape, axes, upd_shape, dtype):
+    """1 for each update of a scatter-set that the result keeps, 0 for one a later update
+    to the same position overwrote (the backends write in order; the forward tangent is
+    the kept update's): found by scattering the updates' ids and reading them back, as
+    JAX's rule does. Every duplicate got the cotangent before: the gradient of
+    v.at[[1, 1, 4]].set(u) was [1, 1, 4]-weighted where JAX's is [0, 1, 4]."""
+    ishape = core.get_aval(idx).shape
+    nb = len(ishape) - 1
+    n = int(np.prod(ishape[:nb], dtype=np.int64))
+    id_dt = dtypes.int32 if n < 2**31 - 1 else dtypes.int64
+    ids = broadcast_in_dim(reshape(iota(id_dt, (n,), 0), ishape[:nb]), upd_shape,
+                           tuple(range(nb)))
+    kept = scatter(full(shape, -1, id_dt), idx, ids, axes, "set")
+    back = gather(kept, _clamp_indices(idx, shape, axes), axes)
+    return convert_element_type(eq(back, ids), dtype)
 
 
 def _scatter_batch(size, vals, dims, *, axes, mode):
