@@ -1446,3 +1446,20 @@ def test_the_gradient_of_a_scatter_set_goes_to_the_update_that_landed(run):
     g = run(fg.grad(lambda r: fnp.sum(fnp.asarray(x2).at[np.array([2, 0, 2])].set(r) ** 2)),
             np.ones((3, 3), np.float32))
     np.testing.assert_array_equal(g, [[0, 0, 0], [2, 2, 2], [2, 2, 2]])
+
+
+def test_scipy_cholesky_reads_one_triangle(backend):
+    # JAX and SciPy read the upper triangle (lower with lower=True); funcgrad symmetrised
+    # the input and gave another factor for a matrix filled in one triangle
+    from funcgrad.scipy import linalg as jsl
+    a = np.array([[4.0, 2.0], [0.0, 3.0]], np.float32)
+    with fg.config.override("backend", backend):
+        np.testing.assert_allclose(np.asarray(jsl.cholesky(a)), [[2, 1], [0, np.sqrt(2)]],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(np.asarray(jsl.cholesky(a.T, lower=True)),
+                                   [[2, 0], [1, np.sqrt(2)]], rtol=1e-6)
+        x = jsl.cho_solve(jsl.cho_factor(a), np.ones(2, np.float32))
+        np.testing.assert_allclose(np.asarray(x), [0.125, 0.25], rtol=1e-6)
+        g = fg.grad(lambda m: fnp.sum(jsl.cholesky(m)))(np.array([[4.0, 1.0], [1.0, 3.0]],
+                                                                 np.float32))
+        assert float(g[1, 0]) == 0.0          # the lower triangle is not read

@@ -66,10 +66,18 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
 
 
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
-    """Cholesky factor of each matrix of `a`: upper U (a = U.T @ U) unless `lower`. `a` is
-    symmetrised first; a matrix that is not positive definite gives NaN."""
+    """Cholesky factor of each matrix of `a`: upper U (a = U^H @ U) unless `lower`. Only
+    the triangle the factor comes from is read (the upper one by default), as JAX's and
+    SciPy's (symmetrising `a`, as jnp.linalg.cholesky does, gave another factor for a
+    matrix filled in one triangle); a matrix that is not positive definite gives NaN."""
     del overwrite_a, check_finite
-    return _nla.cholesky(a, upper=not lower)
+    (a,) = _nla._inexact(a, name="cholesky", complex_ok=True)
+    if a.ndim < 2:
+        raise ValueError(f"cholesky: expected a matrix, got shape {a.shape}")
+    tri = fnp.tril if lower else fnp.triu
+    strict = tri(a, -1 if lower else 1)
+    h = tri(a) + fnp.conj(fnp.swapaxes(strict, -1, -2))
+    return _nla.cholesky(h, upper=not lower)
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):

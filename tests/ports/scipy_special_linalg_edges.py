@@ -85,7 +85,10 @@ def run():
         "cho_solve_upper_only": jsl.cho_solve(jsl.cho_factor(jnp.triu(a)), rhs),
         "cho_factor_lower": jsl.cho_factor(a, lower=True)[0],
         "cho_solve_lower_vec": jsl.cho_solve(jsl.cho_factor(a, lower=True), rhs[:, 1]),
-        "cho_solve_grad": jax.grad(lambda m: jnp.sum(jsl.cho_solve(jsl.cho_factor(m), rhs)))(a),
+        # along symmetric matrices (s + s.T): the gradient w.r.t. one entry of a triangle
+        # is a convention (docs/porting-from-jax.md, "Cholesky")
+        "cho_solve_grad": jax.grad(
+            lambda s: jnp.sum(jsl.cho_solve(jsl.cho_factor(s + s.T), rhs)))(a / 2),
         "lu_factor_solve_trans2": jsl.lu_solve(jsl.lu_factor(a - 2.0 * jnp.eye(3)), rhs, trans=2),
         "lu_permute_l": jsl.lu(jnp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]]), permute_l=True)[0],
         "lu_rect": jsl.lu(jnp.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.5]]))[2],
