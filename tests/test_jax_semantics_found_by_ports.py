@@ -1463,3 +1463,15 @@ def test_scipy_cholesky_reads_one_triangle(backend):
         g = fg.grad(lambda m: fnp.sum(jsl.cholesky(m)))(np.array([[4.0, 1.0], [1.0, 3.0]],
                                                                  np.float32))
         assert float(g[1, 0]) == 0.0          # the lower triangle is not read
+
+
+def test_logaddexp_derivatives_at_infinities():
+    # both weights were 1 wherever the result is infinite: (-inf, -inf) has no derivative
+    # (NaN, as JAX's), and logaddexp(inf, 1) moves with its first operand alone (JAX gives
+    # (1, e) there, funcgrad gave (1, 1))
+    inf = np.float32(np.inf)
+    d = fg.grad(fnp.logaddexp, argnums=(0, 1))
+    assert all(np.isnan(float(v)) for v in d(-inf, -inf))
+    assert [float(v) for v in d(inf, np.float32(1.0))] == [1.0, 0.0]
+    assert [float(v) for v in d(inf, inf)] == [0.5, 0.5]
+    assert [float(v) for v in d(np.float32(0.0), -inf)] == [1.0, 0.0]

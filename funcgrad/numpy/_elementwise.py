@@ -193,7 +193,15 @@ def _logaddexp_jvp(primals, tangents):
     safe_out = where(finite, out, 0.0)
     wa = _ew.exp(_ew.sub(where(finite, a, 0.0), safe_out))
     wb = _ew.exp(_ew.sub(where(finite, b, 0.0), safe_out))
-    return out, _ew.add(_ew.mul(ta, wa), _ew.mul(tb, wb))
+    # An infinite result: +inf follows the infinite operand (half each when both are:
+    # logaddexp(inf, 1) moves with a alone); -inf (both operands -inf) and NaN have no
+    # derivative: NaN, as JAX gives at (-inf, -inf). Both weights were 1 there.
+    pos = _ew.eq(out, _np.inf)
+    a_inf, b_inf = _ew.eq(a, _np.inf), _ew.eq(b, _np.inf)
+    both = _ew.and_(a_inf, b_inf)
+    wa = where(pos, where(both, 0.5, where(a_inf, 1.0, 0.0)), where(finite, wa, _np.nan))
+    wb = where(pos, where(both, 0.5, where(b_inf, 1.0, 0.0)), where(finite, wb, _np.nan))
+    return out, _ew.add(_ew.mul(ta, wa.astype(ta.dtype)), _ew.mul(tb, wb.astype(tb.dtype)))
 
 
 def _make_logaddexp():
