@@ -1475,3 +1475,19 @@ def test_logaddexp_derivatives_at_infinities():
     assert [float(v) for v in d(inf, np.float32(1.0))] == [1.0, 0.0]
     assert [float(v) for v in d(inf, inf)] == [0.5, 0.5]
     assert [float(v) for v in d(np.float32(0.0), -inf)] == [1.0, 0.0]
+
+
+def test_float_updates_into_an_integer_array_are_computed_promoted():
+    # JAX promotes, scatters, and casts the result back once (with a FutureWarning);
+    # funcgrad cast each update first, which differs wherever updates meet
+    with pytest.warns(FutureWarning, match="scatter inputs have incompatible types"):
+        out = fnp.zeros(3, fnp.int32).at[np.array([1, 1])].add(np.array([0.6, 0.6]))
+    assert out.dtype == np.int32 and np.asarray(out).tolist() == [0, 1, 0]
+    with pytest.warns(FutureWarning):
+        out = fnp.ones(3, fnp.int32).at[np.array([0, 0, 2, 2, 2])].multiply(1.5)
+    assert np.asarray(out).tolist() == [2, 1, 3]
+    with pytest.warns(FutureWarning):
+        out = fnp.zeros((3, 2), fnp.int32).at[np.array([1, 1])].add(0.6)
+    assert np.asarray(out).tolist() == [[0, 0], [1, 1], [0, 0]]
+    out = fnp.zeros(3, fnp.int8).at[1].add(300)           # a weak int: no warning
+    assert out.dtype == np.int8 and int(out[1]) == 44

@@ -460,13 +460,11 @@ class _IndexUpdateRef:
         if x.size == 0:
             # Every update is out of bounds: dropped, as JAX's scatter does.
             return x
+        x, v, dtype = _update_operands(x, values, mode)
         rows = self._rows(bool(clip))
         if rows is not None:
-            v = _arr(values)
-            if v.dtype != x.dtype:
-                v = astype(v, x.dtype)
             v = broadcast_to(v, rows.shape[:-1] + x.shape[1:])
-            return _ix.scatter(x, rows, v, (0,), mode)
+            return _back(_ix.scatter(x, rows, v, (0,), mode), dtype)
         valid = None if clip else []
         # with mode='clip' the gather of positions clamps each index into its axis (as a
         # read does), so an out-of-bounds update lands on the nearest element
@@ -474,14 +472,11 @@ class _IndexUpdateRef:
         if valid is not None and valid[0] is not None:
             # Out-of-bounds updates are dropped (JAX's scatter mode), not clamped.
             ids = where(valid[0], ids, full_like(ids, x.size))
-        v = _arr(values)
-        if v.dtype != x.dtype:
-            v = astype(v, x.dtype)
         v = broadcast_to(v, ids.shape)
         flat = _st.reshape(x, (x.size,))
         upd = _ix.scatter(flat, _st.reshape(ids, (ids.size, 1)), _st.reshape(v, (ids.size,)),
                           (0,), mode)
-        return _st.reshape(upd, x.shape)
+        return _back(_st.reshape(upd, x.shape), dtype)
 
     def _rows(self, clamp):
         """The index as rows of `x` (shape idx.shape + (1,)) when it is one integer array
@@ -640,3 +635,30 @@ from ._elementwise import (  # noqa: E402
 )
 from ._reductions import cumsum, sum  # noqa: E402
 from ._shape import broadcast_arrays, broadcast_to, expand_dims, ravel, reshape, stack  # noqa: E402
+
+
+def _update_operands(x, values, mode):
+    """(x, values, x's dtype) for an `.at[...]` update, in the type the update is computed
+    in: x's, or, when the values cannot be cast to it safely (floats into an integer
+    array), both promoted, as JAX's scatter does, with JAX's FutureWarning; the result is
+    cast back once (`_back`). Casting each update first gave another value wherever
+    updates meet: int32 zeros .at[[1, 1]].add([0.6, 0.6]) is [0, 1, 0] in JAX, was
+    [0, 0, 0]."""
+    import warnings
+    v = _arr(values)
+    dtype = x.dtype
+    if v.dtype == dtype:
+        return x, v, dtype
+    comp = result_type(x, v)
+    if comp != dtype:
+        warnings.warn(f"scatter inputs have incompatible types: cannot safely cast value "
+                      f"from dtype={v.dtype} to dtype={dtype} (.at[...].{mode}); the "
+                      f"update is computed in {comp} and cast back, as JAX does. In future "
+                      "JAX releases this will result in an error.", FutureWarning,
+                      stacklevel=4)
+        return astype(x, comp), astype(v, comp) if v.dtype != comp else v, dtype
+    return x, astype(v, dtype), dtype
+
+
+def _back(out, dtype):
+    return out if out.dtype == dtype else astype(out, dtype)
