@@ -348,9 +348,6 @@ KNOWN: list[Known] = [
     Known(r"np\.spacing\(f32\)", "maxrel", "documented",
           "spacing(-0.0) is +1.4e-45 in funcgrad, as in NumPy; JAX -1.4e-45",
           values=pairs((-1.401298464324817e-45, 1.401298464324817e-45))),
-    Known(r"nn\.celu\(f32\)|nn\.celu\(f2\)|nn\.celu alpha", "signed-zero", "documented",
-          "celu(-0.0) is -0.0 in funcgrad (x where x >= 0), +0.0 in JAX (max(x, 0) + ...)",
-          values=pairs((0.0, -0.0))),
     # ---- weak types (the "weak" section) --------------------------------------------------
     Known(r"(weak|py) np\.(equal|not_equal|less|less_equal|greater|greater_equal"
           r"|logical_(and|or|xor|not)|isnan|isfinite|iscomplex|isreal)(\(int\))?",
