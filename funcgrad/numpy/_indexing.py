@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import builtins
+import warnings
 
 import numpy as _np
 
@@ -644,7 +645,6 @@ def _update_operands(x, values, mode):
     cast back once (`_back`). Casting each update first gave another value wherever
     updates meet: int32 zeros .at[[1, 1]].add([0.6, 0.6]) is [0, 1, 0] in JAX, was
     [0, 0, 0]."""
-    import warnings
     v = _arr(values)
     dtype = x.dtype
     if v.dtype == dtype:
