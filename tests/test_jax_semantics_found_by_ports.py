@@ -1491,3 +1491,12 @@ def test_float_updates_into_an_integer_array_are_computed_promoted():
     assert np.asarray(out).tolist() == [[0, 0], [1, 1], [0, 0]]
     out = fnp.zeros(3, fnp.int8).at[1].add(300)           # a weak int: no warning
     assert out.dtype == np.int8 and int(out[1]) == 44
+
+
+def test_the_derivative_of_arccosh_at_minus_one_is_plus_inf(run):
+    # 1/sqrt(x^2 - 1) is +inf at x = +-1 (JAX: rsqrt(x*x - 1)); funcgrad's (x - 1)(x + 1)
+    # was -0 at x = -1, so -inf (found by a sweep of every jnp function's gradient against
+    # JAX's at 0, +-1, +-0.5, +-40 and at ties)
+    x = np.array([-1.0, 1.0, 2.0, -2.0, 0.5], np.float32)
+    g = run(fg.vmap(fg.grad(fnp.arccosh)), x)
+    np.testing.assert_allclose(g, [np.inf, np.inf, 3 ** -0.5, 3 ** -0.5, np.nan], rtol=1e-6)

@@ -463,7 +463,10 @@ def _acosh_jvp(g, x):
         # 1/sqrt(z^2 - 1) takes the other branch where Re z < 0; acosh's principal branch
         # has derivative 1/(sqrt(z - 1) sqrt(z + 1)) (equal for real z > 1).
         return div(g, mul(sqrt(sub(x, 1.0)), sqrt(add(x, 1.0))))
-    return mul(g, rsqrt(mul(sub(x, 1.0), add(x, 1.0))))
+    # x^2 - 1 as (|x| - 1)(|x| + 1): the precision x*x - 1 loses near 1 is kept, and at
+    # x = -1 it is +0 (so +inf, as JAX's), where (x - 1)(x + 1) was -0 (-inf)
+    a = abs(x)
+    return mul(g, rsqrt(mul(sub(a, 1.0), add(a, 1.0))))
 
 
 defjvp(acosh_p, _acosh_jvp)
