@@ -1,0 +1,301 @@
+"""funcgrad.scipy.signal: JAX's `jax.scipy.signal` convolutions and `detrend`, built from
+funcgrad's public ops: `convolve`/`correlate` (N-d) and `convolve2d`/`correlate2d` on
+`lax.conv_general_dilated`, `fftconvolve` (and `method="fft"`) on `numpy.fft`'s real or
+complex N-d transforms, `detrend` by a closed-form least-squares line per segment.
+
+JAX's rules hold: both operands are promoted together and then to a float type (integer
+and bool inputs compute in float32, or in float64 for 64-bit integers under x64), complex
+inputs stay complex, `mode` is `"full"`, `"same"` (centred, `in1`'s shape) or `"valid"`;
+the direct method needs one operand at least as large as the other in every dimension
+(and swaps them when `in2` is the larger one), and zero-size operands raise. Everything
+works under `jit`, `vmap` and `grad`; `bp`, `axes`, `mode` and the shapes are static.
+
+Not here yet: JAX's `stft`, `istft`, `welch` and `csd`.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .. import dtypes as _dtypes
+from .. import lax
+from .. import numpy as fnp
+from ..numpy import fft as _fft
+
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "detrend", "fftconvolve"]
+
+_MODES = ("full", "same", "valid")
+_METHODS = ("auto", "direct", "fft")
+
+
+def _check_mode(name, mode):
+    if mode not in _MODES:
+        raise ValueError(f"{name}: mode must be one of {list(_MODES)}, got mode={mode!r}")
+
+
+def _check_method(name, method):
+    if method not in _METHODS:
+        raise ValueError(f"{name}: got method={method!r}; expected 'auto', 'fft', or "
+                         "'direct' ('auto' uses the direct method, as in JAX)")
+
+
+def _promote(name, in1, in2):
+    """Both operands as arrays of one inexact dtype (JAX's promote_dtypes_inexact)."""
+    try:
+        in1, in2 = fnp.asarray(in1), fnp.asarray(in2)
+    except TypeError as e:
+        raise TypeError(f"{name}: in1 and in2 must be arrays: {e}") from None
+    dt = _dtypes.to_inexact(fnp.result_type(in1, in2))
+    return lax.convert_element_type(in1, dt), lax.convert_element_type(in2, dt)
+
+
+def _check_same_ndim(name, in1, in2):
+    if in1.ndim != in2.ndim:
+        raise ValueError(f"{name}: in1 and in2 must have the same number of dimensions, got "
+                         f"shapes {in1.shape} and {in2.shape}; add axes of length 1 (e.g. "
+                         "in2[None]) to the one with fewer")
+
+
+def _direct(name, in1, in2, mode, precision, same_start=None):
+    """The convolution of two promoted arrays of one ndim, on `conv_general_dilated`.
+    `same_start(d2)` is where mode "same" starts in the full result along an axis where
+    in2 has length d2 (default: (d2 - 1) // 2, SciPy's centring)."""
+    if in1.ndim == 0:
+        return in1 * in2
+    s1, s2 = in1.shape, in2.shape
+    if 0 in s1 or 0 in s2:
+        raise ValueError(f"{name}: zero-size arrays are not supported, got shapes {s1} and "
+                         f"{s2}")
+    in1_larger = all(a >= b for a, b in zip(s1, s2))
+    in2_larger = all(a <= b for a, b in zip(s1, s2))
+    if not (in1_larger or in2_larger):
+        raise ValueError(f"{name}: one input must be at least as large as the other in every "
+                         f"dimension, got shapes {s1} and {s2} (fftconvolve accepts these in "
+                         "modes 'full' and 'same')")
+    # The larger operand slides under the smaller one (the kernel); the convolution
+    # commutes, so which one is which only changes the cost.
+    lhs, rhs = (in1, in2) if in1_larger else (in2, in1)
+    lo_hi, cut = [], []
+    for d1, d2, n, k in zip(s1, s2, lhs.shape, rhs.shape):
+        # the window [start, start + size) of the full convolution that `mode` keeps
+        if mode == "full":
+            start, size = 0, d1 + d2 - 1
+        elif mode == "same":
+            start, size = ((d2 - 1) // 2 if same_start is None else same_start(d2)), d1
+        else:
+            start, size = k - 1, n - k + 1
+        # conv_general_dilated correlates: output j is full convolution index
+        # j + (k - 1) - lo; negative padding is applied by slicing afterwards.
+        lo = k - 1 - start
+        hi = start + size - n
+        plo, phi = max(lo, 0), max(hi, 0)
+        lo_hi.append((plo, phi))
+        cut.append(slice(plo - lo, plo - lo + size))
+    out = lax.conv_general_dilated(lhs[None, None], fnp.flip(rhs)[None, None],
+                                   (1,) * lhs.ndim, lo_hi, precision=precision)
+    return out[0, 0][tuple(cut)]
+
+
+def convolve(in1, in2, mode="full", method="auto", precision=None):
+    """The N-d convolution of `in1` and `in2` (of one ndim), as `scipy.signal.convolve`:
+    `mode` "full" (every overlap), "same" (centred, `in1`'s shape) or "valid" (full
+    overlaps only). `method` "auto" and "direct" use `lax.conv_general_dilated` (with
+    `precision`), "fft" uses `fftconvolve`. Integer and bool inputs give float32."""
+    _check_method("convolve", method)
+    _check_mode("convolve", mode)
+    in1, in2 = _promote("convolve", in1, in2)
+    _check_same_ndim("convolve", in1, in2)
+    if method == "fft":
+        return fftconvolve(in1, in2, mode=mode)
+    return _direct("convolve", in1, in2, mode, precision)
+
+
+def correlate(in1, in2, mode="full", method="auto", precision=None):
+    """The N-d cross-correlation of `in1` and `in2` (of one ndim), as
+    `scipy.signal.correlate`: the convolution of `in1` with `in2` reversed along every axis
+    and conjugated; `mode`, `method` and `precision` as in `convolve`."""
+    _check_method("correlate", method)
+    _check_mode("correlate", mode)
+    in1, in2 = _promote("correlate", in1, in2)
+    _check_same_ndim("correlate", in1, in2)
+    in2 = fnp.flip(fnp.conj(in2))
+    if method == "fft":
+        return fftconvolve(in1, in2, mode=mode)
+    return _direct("correlate", in1, in2, mode, precision)
+
+
+def _check_2d(name, in1, in2, boundary, fillvalue):
+    if boundary != "fill" or fillvalue != 0:
+        raise NotImplementedError(f"{name}: only boundary='fill' with fillvalue=0 is "
+                                  f"supported (as in JAX), got boundary={boundary!r}, "
+                                  f"fillvalue={fillvalue!r}; pad in1 with numpy.pad first "
+                                  "for other boundaries")
+    in1, in2 = fnp.asarray(in1), fnp.asarray(in2)
+    if in1.ndim != 2 or in2.ndim != 2:
+        raise ValueError(f"{name}: only 2-dimensional inputs are supported, got shapes "
+                         f"{in1.shape} and {in2.shape}; use convolve/correlate for N-d")
+    return in1, in2
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, precision=None):
+    """The 2-d convolution of matrices `in1` and `in2`, as `scipy.signal.convolve2d`, with
+    JAX's limits: only `boundary="fill"` with `fillvalue=0` (others raise
+    NotImplementedError); `mode` and `precision` as in `convolve`."""
+    in1, in2 = _check_2d("convolve2d", in1, in2, boundary, fillvalue)
+    _check_mode("convolve2d", mode)
+    in1, in2 = _promote("convolve2d", in1, in2)
+    return _direct("convolve2d", in1, in2, mode, precision)
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, precision=None):
+    """The 2-d cross-correlation of matrices `in1` and `in2`, as
+    `scipy.signal.correlate2d` (in2 reversed and conjugated, then convolved), with
+    `convolve2d`'s limits. As SciPy's and JAX's, and unlike `correlate`, mode "same" keeps
+    the window that starts at in2.shape // 2 of the full result (not (in2.shape - 1) // 2),
+    and mode "valid" with a complex in2 larger than in1 gives the conjugate of the
+    correlation."""
+    in1, in2 = _check_2d("correlate2d", in1, in2, boundary, fillvalue)
+    _check_mode("correlate2d", mode)
+    in1, in2 = _promote("correlate2d", in1, in2)
+    out = _direct("correlate2d", in1, fnp.flip(fnp.conj(in2)), mode, precision,
+                  same_start=lambda d2: d2 // 2)
+    if mode == "valid" and in1.shape != in2.shape and \
+            all(a <= b for a, b in zip(in1.shape, in2.shape)):
+        # SciPy's (and JAX's) correlate2d correlates in2 with in1 when in2 is the larger
+        # operand, which gives the conjugate of the correlation for complex inputs.
+        out = fnp.conj(out)
+    return out
+
+
+def _fft_axes(in1, in2, axes):
+    ndim = in1.ndim
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, (int, np.integer)):
+        axes = (axes,)
+    out = []
+    for a in axes:
+        a = operator.index(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim, "fftconvolve")
+        a %= ndim
+        if a not in out:
+            out.append(a)
+    return tuple(sorted(out))
+
+
+def fftconvolve(in1, in2, mode="full", axes=None):
+    """The N-d convolution of `in1` and `in2` (of one ndim) through FFTs, as
+    `scipy.signal.fftconvolve`, along `axes` (all by default; an int or a sequence). On the
+    other axes the operands must have equal lengths (JAX maps over them; SciPy would
+    broadcast). `mode` as in `convolve`; "valid" needs one operand at least as large as the
+    other along `axes`. float16/bfloat16 raise, as JAX's real FFT does."""
+    in1, in2 = _promote("fftconvolve", in1, in2)
+    if in1.ndim != in2.ndim:
+        raise ValueError(f"fftconvolve: in1 and in2 should have the same dimensionality, got "
+                         f"shapes {in1.shape} and {in2.shape}")
+    if mode not in _MODES:
+        raise ValueError(f"fftconvolve: mode must be one of ['same', 'full', 'valid'], got "
+                         f"mode={mode!r}")
+    if in1.dtype not in (np.float32, np.float64, np.complex64, np.complex128):
+        raise ValueError(f"fftconvolve: the FFT needs float32 or float64 inputs, got "
+                         f"{in1.dtype}; cast them with .astype('float32')")
+    if in1.ndim == 0:
+        return in1 * in2
+    axes = _fft_axes(in1, in2, axes)
+    others = [a for a in range(in1.ndim) if a not in axes]
+    if any(in1.shape[a] != in2.shape[a] for a in others):
+        raise ValueError(f"fftconvolve: in1 and in2 must have the same length on the axes "
+                         f"not convolved (mapped axes must have same shape), got "
+                         f"in1.shape={in1.shape}, in2.shape={in2.shape}, axes={axes}")
+    s1 = [in1.shape[a] for a in axes]
+    s2 = [in2.shape[a] for a in axes]
+    if mode == "valid" and not (all(a >= b for a, b in zip(s1, s2))
+                                or all(a <= b for a, b in zip(s1, s2))):
+        raise ValueError(f"fftconvolve: for 'valid' mode, one input must be at least as large "
+                         f"as the other in every dimension of axes={axes}, got shapes "
+                         f"{in1.shape} and {in2.shape}")
+    full = [a + b - 1 for a, b in zip(s1, s2)]
+    keep = {"full": full, "same": s1, "valid": [abs(a - b) + 1 for a, b in zip(s1, s2)]}[mode]
+    if any(n < 0 for n in full):
+        raise ValueError(f"fftconvolve: both inputs are empty along an axis of axes={axes}, "
+                         f"got shapes {in1.shape} and {in2.shape}")
+    if any(k > n for k, n in zip(keep, full)):
+        # JAX's slice of the full result fails the same way
+        raise TypeError(f"fftconvolve: mode {mode!r} keeps {tuple(keep)} of a full result "
+                        f"{tuple(full)} for an empty input, got shapes {in1.shape} and "
+                        f"{in2.shape}")
+    if 0 in s1 or 0 in s2:
+        # the empty operand is all zero padding: so is the result (as JAX's)
+        shape = list(in1.shape)
+        for a, n in zip(axes, full):
+            shape[a] = n
+        out = fnp.zeros(shape, in1.dtype)
+    elif _dtypes.is_complex(in1.dtype):
+        out = _fft.ifftn(_fft.fftn(in1, s=full, axes=axes) * _fft.fftn(in2, s=full, axes=axes),
+                         s=full, axes=axes)
+    else:
+        out = _fft.irfftn(_fft.rfftn(in1, s=full, axes=axes)
+                          * _fft.rfftn(in2, s=full, axes=axes), s=full, axes=axes)
+    out = out.astype(in1.dtype)
+    if mode == "full":
+        return out
+    idx = [slice(None)] * out.ndim
+    for a, n, k in zip(axes, full, keep):
+        start = (n - k) // 2
+        idx[a] = slice(start, start + k)
+    return out[tuple(idx)]
+
+
+def detrend(data, axis=-1, type="linear", bp=0, overwrite_data=None):
+    """`data` less its trend along `axis`, as `scipy.signal.detrend`: with `type="linear"`
+    ("l" is not accepted, as in JAX) the least-squares line of each segment between the
+    breakpoints `bp` (concrete integers in [0, n]), with "constant" the mean. Integer and
+    bool data give float32; complex data fits complex lines. Unlike JAX, float16 data and
+    empty axes are accepted (JAX raises)."""
+    if overwrite_data is not None:
+        raise NotImplementedError("detrend: overwrite_data is not supported (arrays are "
+                                  "immutable); leave it None")
+    if type not in ("linear", "constant"):
+        raise ValueError(f"detrend: trend type must be 'linear' or 'constant', got "
+                         f"type={type!r}")
+    x = fnp.asarray(data)
+    x = lax.convert_element_type(x, _dtypes.to_inexact(x.dtype))
+    ax = operator.index(axis)
+    if not -x.ndim <= ax < x.ndim:
+        raise np.exceptions.AxisError(ax, x.ndim, "detrend")
+    ax %= x.ndim
+    if type == "constant":
+        return x - fnp.mean(x, axis=ax, keepdims=True)
+    n = x.shape[ax]
+    try:
+        bps = np.asarray(bp)
+    except Exception as e:      # a traced array
+        raise TypeError(f"detrend: bp must be concrete integers (not traced values): {e}") \
+            from None
+    if bps.size and not np.issubdtype(bps.dtype, np.integer):
+        raise TypeError(f"detrend: breakpoints must be integers, got bp={bp!r}")
+    bps = bps.astype(np.int64).ravel()
+    if np.any(bps < 0) or np.any(bps > n):
+        raise ValueError(f"detrend: breakpoints must be non-negative and at most the length "
+                         f"of data along axis {axis} ({n}), got bp={bp!r}")
+    if n == 0:
+        return x
+    edges = np.unique(np.concatenate([[0], bps, [n]]))
+    x = fnp.moveaxis(x, ax, -1)
+    real = _dtypes.real_dtype(x.dtype)
+    parts = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        seg = x[..., int(a):int(b)]
+        m = int(b - a)
+        centred = seg - fnp.mean(seg, axis=-1, keepdims=True)
+        if m > 1:
+            t = np.arange(m) - (m - 1) / 2.0
+            t_arr = fnp.asarray(t.astype(real))
+            slope = fnp.sum(centred * t_arr, axis=-1, keepdims=True) / \
+                np.asarray((m * (m * m - 1)) / 12.0, real)
+            centred = centred - slope * t_arr
+        parts.append(centred)
+    out = parts[0] if len(parts) == 1 else fnp.concatenate(parts, axis=-1)
+    return fnp.moveaxis(out, -1, ax)
