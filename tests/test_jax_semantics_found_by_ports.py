@@ -1500,3 +1500,26 @@ def test_the_derivative_of_arccosh_at_minus_one_is_plus_inf(run):
     x = np.array([-1.0, 1.0, 2.0, -2.0, 0.5], np.float32)
     g = run(fg.vmap(fg.grad(fnp.arccosh)), x)
     np.testing.assert_allclose(g, [np.inf, np.inf, 3 ** -0.5, 3 ** -0.5, np.nan], rtol=1e-6)
+
+
+def test_gammainc_derivative_in_a_for_small_a(run):
+    # dP/da -> -E1(x) as a -> 0; on the series funcgrad computed -digamma(a) - 1/a, which
+    # cancels in float32 (digamma(1e-8) = -1e8 - 0.58): 7.2 at (1e-8, 1) for JAX's -0.219
+    from funcgrad.scipy import special as sp
+    a = np.array([1e-8, 1e-8, 1e-6, 1e-4, 0.01], np.float32)
+    x = np.array([1.0, 0.5, 0.5, 1e-8, 0.3], np.float32)
+    want = [-0.21938393, -0.5597736, -0.559775, -17.8118, -0.908748]     # JAX 0.10.2
+    np.testing.assert_allclose(run(fg.vmap(fg.grad(sp.gammainc)), a, x), want, rtol=2e-5)
+    np.testing.assert_allclose(run(fg.vmap(fg.grad(sp.gammaincc)), a, x), -np.array(want),
+                               rtol=2e-5)
+
+
+def test_kl_div_derivatives_at_a_zero_probability(run):
+    # JAX's kl_div is rel_entr(p, q) - p + q: at p = 0 its derivatives are -1 and 1;
+    # funcgrad's `where(p == 0, q, ...)` gave 0 for d/dp
+    from funcgrad.scipy import special as sp
+    p = np.array([0.0, 0.0, 0.5], np.float32)
+    q = np.array([0.5, 2.0, 0.25], np.float32)
+    gp, gq = run(fg.vmap(fg.grad(sp.kl_div, argnums=(0, 1))), p, q)
+    np.testing.assert_allclose(gp, [-1, -1, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(gq, [1, 1, -1], rtol=1e-6)

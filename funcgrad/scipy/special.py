@@ -602,12 +602,14 @@ def rel_entr(p, q):
 def kl_div(p, q):
     """Elementwise Kullback-Leibler divergence term: p log(p / q) - p + q for p > 0 and
     q > 0, q for p = 0 and q >= 0, inf otherwise; NaN where p or q is (SciPy's and JAX's
-    cases)."""
+    cases; at an infinite argument SciPy's, where JAX's rel_entr(p, q) - p + q is NaN). At
+    p = 0 the value is q - p, so that the derivatives there are JAX's: -1 and 1 (a
+    training loss against targets with zero probabilities had d/dp 0)."""
     p, q = _float(p, q)
     both = (p > 0) & (q > 0)
     ps, qs = fnp.where(both, p, 1.0), fnp.where(both, q, 1.0)
     out = fnp.where(both, _xlog_ratio(ps, qs) - ps + qs, np.inf)
-    out = fnp.where((p == 0) & (q >= 0), q, out)
+    out = fnp.where((p == 0) & (q >= 0), q - p, out)
     return fnp.where(fnp.isnan(p) | fnp.isnan(q), np.nan, out)
 
 
