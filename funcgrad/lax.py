@@ -1675,7 +1675,9 @@ def map(f: _Callable, xs, *, batch_size=None):
 
 
 def associative_scan(fn, elems, reverse=False, axis=0):
-    """Inclusive prefix scan of an associative `fn` (doubling; O(n log n) work)."""
+    """Inclusive prefix scan of an associative `fn(earlier, later)` over the leading
+    `axis` of each leaf of `elems`, in JAX's odd/even order (O(n) work, 2 log2(n) levels;
+    see funcgrad.numpy._reductions.prefix_scan)."""
     leaves, tree = _tree_flatten(elems)
     leaves = _leaf_arrays(leaves)
     ndim = leaves[0].ndim
@@ -1685,15 +1687,12 @@ def associative_scan(fn, elems, reverse=False, axis=0):
     axis = axis % ndim        # a negative axis counts from the end, as in JAX
     if reverse:
         leaves = [_st.rev(x, (axis,)) for x in leaves]
-    n = leaves[0].shape[axis]
-    k = 1
-    while k < n:
-        prev = [_ix.slice_in_dim(x, 0, n - k, 1, axis) for x in leaves]
-        cur = [_ix.slice_in_dim(x, k, n, 1, axis) for x in leaves]
-        comb = _tree_leaves(fn(_tree_unflatten(tree, prev), _tree_unflatten(tree, cur)))
-        leaves = [_ix.concatenate([_ix.slice_in_dim(x, 0, k, 1, axis), c], axis)
-                  for x, c in zip(leaves, comb)]
-        k *= 2
+    from .numpy._reductions import prefix_scan
+
+    def combine(a, b):
+        return [_arr(c) for c in
+                _tree_leaves(fn(_tree_unflatten(tree, a), _tree_unflatten(tree, b)))]
+    leaves = prefix_scan(combine, leaves, axis)
     if reverse:
         leaves = [_st.rev(x, (axis,)) for x in leaves]
     return _tree_unflatten(tree, leaves)

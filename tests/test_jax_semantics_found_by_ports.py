@@ -1523,3 +1523,20 @@ def test_kl_div_derivatives_at_a_zero_probability(run):
     gp, gq = run(fg.vmap(fg.grad(sp.kl_div, argnums=(0, 1))), p, q)
     np.testing.assert_allclose(gp, [-1, -1, np.log(2)], rtol=1e-6)
     np.testing.assert_allclose(gq, [1, 1, -1], rtol=1e-6)
+
+
+def test_cummax_gradient_splits_ties_as_jax(run):
+    # JAX differentiates cummax/cummin through lax.associative_scan's odd/even tree, where
+    # a tie halves the tangent; funcgrad's doubling scan split ties otherwise, and its
+    # -inf padding took 3/4 of x[0]'s share when x[0] = -inf (found by a gradient sweep)
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0], np.float32)
+    g = run(fg.grad(lambda x: fnp.sum(lax.cummax(x) * w)), np.zeros(5, np.float32))
+    np.testing.assert_allclose(g, [4.375, 3.375, 3.125, 1.625, 2.5])          # JAX 0.10.2
+    x = np.array([-np.inf, 2.0, 3.0], np.float32)
+    np.testing.assert_array_equal(run(fg.grad(lambda x: fnp.sum(lax.cummax(x))), x), [1, 1, 1])
+    g = run(fg.grad(lambda x: fnp.sum(lax.cummin(x, reverse=True) * w[:3])),
+            np.zeros(3, np.float32))
+    np.testing.assert_allclose(g, [0.5, 1.25, 4.25])                          # JAX 0.10.2
+    g = run(fg.grad(lambda x: fnp.sum(lax.associative_scan(fnp.maximum, x) * w[:4])),
+            np.ones(4, np.float32))
+    np.testing.assert_allclose(g, [3.75, 2.75, 2.5, 1.0])                     # JAX 0.10.2

@@ -14,7 +14,6 @@ from ..prims import elementwise as _ew
 from ..prims import indexing as _ix
 from ..prims import reductions as _rd
 from ..prims import structural as _st
-from ..prims import windows as _win
 
 __all__ = [
     "all", "amax", "amin", "any", "argmax", "argmin", "average", "count_nonzero", "cummax",
@@ -417,18 +416,42 @@ def cumsum(a, axis=None, dtype=None):
     return _strong(_rd.cumsum(x, axis))
 
 
-def _scan_assoc(x, axis, op, identity):
-    """Inclusive prefix scan by doubling (Hillis-Steele): differentiable, O(n log n)."""
-    n = x.shape[axis]
-    k = 1
-    while k < n:
-        cfg = [(0, 0, 0)] * x.ndim
-        cfg[axis] = (k, 0, 0)
-        shifted = _ix.pad(_ix.slice_in_dim(x, 0, n - k, 1, axis), _st.full((), identity, x.dtype),
-                          cfg)
-        x = op(x, shifted)
-        k *= 2
-    return x
+def prefix_scan(combine, xs, axis):
+    """Inclusive prefix scan of the arrays `xs` (a list, all of one length along `axis`)
+    under `combine(earlier, later)` (lists to a list), in the odd/even order of JAX's
+    `lax.associative_scan`: adjacent pairs are combined, the scan of those gives the odd
+    positions, and each even position combines the odd one before it with its own element.
+    O(n) work and 2 log2(n) levels; the order matters beyond rounding where `combine`'s
+    derivative splits ties (max and min halve a tangent between equal operands, so
+    cummax's gradient at repeated values is JAX's; the doubling scan used until 2026-12-05
+    split them differently, and its -inf padding took a share from cummax at -inf)."""
+    n = xs[0].shape[axis]
+    if n < 2:
+        return list(xs)
+    pairs = combine([_ix.slice_in_dim(x, 0, n - 1, 2, axis) for x in xs],
+                    [_ix.slice_in_dim(x, 1, n, 2, axis) for x in xs])
+    odd = prefix_scan(combine, pairs, axis)             # positions 1, 3, 5, ...
+    m = n // 2                                          # len(odd)
+    before = odd if n % 2 else [_ix.slice_in_dim(o, 0, m - 1, 1, axis) for o in odd]
+    even = combine(before, [_ix.slice_in_dim(x, 2, n, 2, axis) for x in xs])
+    out = []
+    for x, e, o in zip(xs, even, odd):
+        e = _ix.concatenate([_ix.slice_in_dim(x, 0, 1, 1, axis), e], axis)   # 0, 2, 4, ...
+        head = _ix.slice_in_dim(e, 0, m, 1, axis)
+        both = _ix.concatenate([_st.expand_dims(head, (axis + 1,)),
+                                _st.expand_dims(o, (axis + 1,))], axis + 1)
+        shape = list(x.shape)
+        shape[axis] = 2 * m
+        r = _st.reshape(both, tuple(shape))
+        if n % 2:
+            r = _ix.concatenate([r, _ix.slice_in_dim(e, m, m + 1, 1, axis)], axis)
+        out.append(r)
+    return out
+
+
+def _scan_assoc(x, axis, op):
+    """Inclusive prefix scan of one array under a binary `op` (prefix_scan's order)."""
+    return prefix_scan(lambda a, b: [op(a[0], b[0])], [x], axis)[0]
 
 
 def cumprod(a, axis=None, dtype=None):
@@ -440,20 +463,18 @@ def cumprod(a, axis=None, dtype=None):
     elif _dt.is_bool(x.dtype):
         x = astype(x, _dt.DEFAULT_INT_())
     if _dt.is_bool(x.dtype):             # dtype=bool: a product of bools is their `and`
-        return _strong(_scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.and_, True))
-    return _strong(_scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul, 1))
+        return _strong(_scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.and_))
+    return _strong(_scan_assoc(x, _axis(axis, x.ndim, "cumprod"), _ew.mul))
 
 
 def cummax(a, axis=0):
     x = _arr(a)
-    return _scan_assoc(x, _axis(axis, x.ndim, "cummax"), _ew.max,
-                       _win.window_init("max", x.dtype).item())
+    return _scan_assoc(x, _axis(axis, x.ndim, "cummax"), _ew.max)
 
 
 def cummin(a, axis=0):
     x = _arr(a)
-    return _scan_assoc(x, _axis(axis, x.ndim, "cummin"), _ew.min,
-                       _win.window_init("min", x.dtype).item())
+    return _scan_assoc(x, _axis(axis, x.ndim, "cummin"), _ew.min)
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
