@@ -1070,6 +1070,11 @@ class Jitted:
                 if entry is None:
                     program, consts, out_tree = self._trace(key, args, kwargs, in_tree,
                                                             static_nums, key[1])
+                    # Arrays the function closes over, held as arrays of their own: the
+                    # caller deleting or donating one must not change (or free) the
+                    # program's constant, which JAX embeds in its executable
+                    consts = [c._new_handle() if isinstance(c, ArrayImpl) else c
+                              for c in consts]
                     donate = self._donate_flags(static_nums, len(args), in_tree, len(consts))
                     entry = (program, consts, out_tree, donate)
                     if not any(isinstance(c, Tracer) for c in consts):

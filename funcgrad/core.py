@@ -391,6 +391,17 @@ class ArrayImpl(Array):
     def is_deleted(self) -> bool:
         return bool(self._deleted)
 
+    def _new_handle(self) -> ArrayImpl:
+        """Another Array of the same (read-only) buffer: what copies return. The buffer is
+        not copied, but the new array lives on when this one is deleted or donated (a
+        donated buffer that another array shares is never written; see the C backend's
+        `_sole_buffers`)."""
+        if self._deleted:
+            return self
+        new = ArrayImpl(self._value, self.aval, self._backend)
+        new._host = self._host
+        return new
+
     def delete(self, _why: str = "deleted"):
         """Free the array's buffer; using the array afterwards raises."""
         self._deleted = _why

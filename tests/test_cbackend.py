@@ -123,6 +123,40 @@ def test_donated_buffer_is_reused_and_then_unusable():
         np.asarray(W)
 
 
+def test_a_donated_buffer_another_array_sees_is_not_written():
+    # A view, a host copy, a copy, a pass-through output or a closed-over constant shares
+    # the donated array's NumPy buffer: the step's output was written into it (JAX's
+    # buffers are never shared, so there all of these keep their values); and an array
+    # passed both donated and not read the output being written (found by a JAX port)
+    step = fg.jit(lambda w: w * 2.0, donate_argnums=0)
+
+    def fresh():
+        return fnp.arange(4.0) + 1.0
+    w = fresh()
+    kept = [w[:2], w.reshape(2, 2), np.asarray(w), fnp.copy(w), w.copy(), fnp.array(w),
+            fnp.real(w), fg.jit(lambda t: t)(w)]
+    out = step(w)
+    np.testing.assert_array_equal(np.asarray(out), [2, 4, 6, 8])
+    for k in kept:
+        v = np.asarray(k).ravel()
+        np.testing.assert_array_equal(v, [1, 2, 3, 4][:v.size])
+    big = fresh()
+    step(big[1:3])
+    np.testing.assert_array_equal(np.asarray(big), [1, 2, 3, 4])
+    c = fresh()
+    f = fg.jit(lambda x: x + c)
+    np.testing.assert_array_equal(np.asarray(f(fnp.zeros(4))), [1, 2, 3, 4])
+    step(c)                       # (the fast path kept only the constant's address)
+    np.testing.assert_array_equal(np.asarray(f(fnp.zeros(4))), [1, 2, 3, 4])
+    a = fresh()
+    g = fg.jit(lambda a, b: fnp.cumsum(a) + b[::-1] * 10, donate_argnums=0)
+    np.testing.assert_array_equal(np.asarray(g(a, a)), [41, 33, 26, 20])
+    # and with nothing else holding it, the buffer is reused
+    w = fresh()
+    addr = w._value.__array_interface__["data"][0]
+    assert step(w)._value.__array_interface__["data"][0] == addr
+
+
 def test_dispatch_fast_path_results_and_signatures():
     f = fg.jit(lambda x: x * 2 + 1)
     a, b = arr(10), arr(3, 2)

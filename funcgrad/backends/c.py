@@ -1309,6 +1309,31 @@ def _as_shape(a, shape):
     return a if np.shape(a) == shape else np.reshape(a, shape)
 
 
+def _sole_buffers(reuse, args, vals):
+    """The part of a donation map {output slot: input index} whose input buffers no other
+    array can see, so that writing an output there is invisible: the donated Array's own
+    ndarray, owning its memory (not a view into another array's), referenced only by that
+    Array and by `vals`, and not passed as another argument too. Anything else may hold it:
+    a slice or reshape of the donated array (a NumPy view keeps its base), its host copy from
+    `np.asarray`/`device_get`, a jitted function's pass-through output or closed-over
+    constant, the base whose slice was donated. JAX's buffers are never shared, so there
+    all of these keep their values; writing into the shared buffer changed them silently.
+    Such a donation still deletes the donated Array; its output gets a buffer of its own."""
+    kept = {}
+    for sl, j in reuse.items():
+        buf = vals[j]
+        if buf.base is not None or not buf.flags.owndata:
+            continue
+        # references: args[j]._value, vals[j], `buf` here and getrefcount's argument
+        if sys.getrefcount(buf) > 4 or getattr(args[j], "_value", None) is not buf:
+            continue
+        if any(v is buf or np.may_share_memory(v, buf)
+                        for i, v in enumerate(vals) if i != j):
+            continue
+        kept[sl] = j
+    return kept
+
+
 def _contiguous(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
@@ -1752,6 +1777,8 @@ class CBackend(ReferenceBackend):
         exe = self.executable(program, name)
         vals = [_contiguous(a._host_value()) for a in args]
         reuse = exe.donation_map(tuple(donate)) if any(donate) else None
+        if reuse:
+            reuse = _sole_buffers(reuse, args, vals)
         outs = exe.run(vals, reuse)
         res = []
         for o, a in zip(outs, program.out_avals):

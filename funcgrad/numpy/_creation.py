@@ -112,6 +112,8 @@ def array(object, dtype=None, *args, copy=True, order="K", ndmin=0):
     # A Python scalar gives a weakly typed array, as in JAX (jnp.array(3.0) * a float16
     # array is float16); asarray does that.
     x = _converted("array", object, dtype)
+    if copy and x is object:          # a new Array, as JAX's (see `copy`)
+        x = _handle(x)
     while x.ndim < ndmin:
         x = expand_dims(x, 0)
     return x
@@ -487,9 +489,15 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 
 
 def copy(a, order=None):
-    """A copy of `a` (funcgrad arrays are immutable, so this is `a` as an array)."""
+    """A copy of `a`: a new Array (of the same read-only buffer: arrays are immutable), which
+    stays valid when `a` is deleted or donated, as JAX's copy does."""
     _check_order("copy", order)
-    return _arr(a)
+    return _handle(_arr(a))
+
+
+def _handle(x):
+    """A new Array object for a concrete array (`ArrayImpl._new_handle`); a tracer as is."""
+    return x._new_handle() if isinstance(x, _core.ArrayImpl) else x
 
 
 # The families call one another: each imports the others' names after its own

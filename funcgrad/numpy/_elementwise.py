@@ -680,9 +680,9 @@ def heaviside(x1, x2):
 
 
 def real(val):
-    """The real part (the array itself for real input)."""
+    """The real part (a new Array of the same values for real input, as JAX's)."""
     x = _arr(val)
-    return _ew.real(x) if _dt.is_complex(x.dtype) else x
+    return _ew.real(x) if _dt.is_complex(x.dtype) else _handle(x)
 
 
 def imag(val):
@@ -692,9 +692,9 @@ def imag(val):
 
 
 def conj(x, /):
-    """The complex conjugate (the array itself for real input, as jnp.conjugate)."""
+    """The complex conjugate (a new Array of the same values for real input, as JAX's)."""
     a = _arr(x)
-    return _ew.conj(a) if _dt.is_complex(a.dtype) else a
+    return _ew.conj(a) if _dt.is_complex(a.dtype) else _handle(a)
 
 
 conjugate = conj
@@ -747,7 +747,7 @@ def array_equal(a1, a2, equal_nan=False):
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
 from ._dtypes import _HALF, _promote, astype  # noqa: E402
-from ._creation import _arr, asarray, full, full_like, ones_like, zeros_like  # noqa: E402
+from ._creation import _arr, _handle, asarray, full, full_like, ones_like, zeros_like  # noqa: E402
 from ._reductions import all  # noqa: E402
 from ._indexing import where  # noqa: E402
 

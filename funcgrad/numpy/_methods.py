@@ -116,7 +116,7 @@ def attach_array_methods(cls) -> None:
     cls.real = property(lambda self: _fnp.real(self))
     cls.imag = property(lambda self: _fnp.imag(self))
     cls.at = property(lambda self: _AtHelper(self))
-    cls.copy = lambda self: self
+    cls.copy = lambda self: _fnp.copy(self)
     def view(self, dtype=None, type=None):  # noqa: A002 (NumPy's and JAX's name)
         # JAX's Array.view: the same bits read as `dtype` (not a value conversion); a
         # different itemsize changes the size of the last axis.
