@@ -1,9 +1,11 @@
-"""funcgrad.scipy.signal, .integrate, .ndimage and .interpolate against JAX 0.10 (values,
-dtypes, shapes and exception types, with 64-bit types off and on) and against SciPy
-(float64 values where JAX follows SciPy): every mode, even/odd/1-element lengths, a second
-operand longer than the first, integer/bool/float16/complex inputs; jit, vmap and
-derivatives (against finite differences and JAX's); hypothesis properties; error
-messages."""
+"""funcgrad.scipy.signal (convolutions, detrend, stft/csd/welch), .integrate, .ndimage and
+.interpolate against JAX 0.10 and SciPy: dtypes, shapes and exception types against JAX
+for every mode, shape pair and dtype with 64-bit types off and on (through jax.eval_shape:
+a compiled JAX call costs ~0.1 s, so JAX computes values only for the cases where it is
+its own reference), float64 values against SciPy (which JAX follows elsewhere); even/odd/
+1-element lengths, a second operand longer than the first, integer/bool/float16/complex
+inputs; jit, vmap and derivatives (against finite differences and JAX's); hypothesis
+properties; error messages."""
 from __future__ import annotations
 
 import contextlib
@@ -364,6 +366,103 @@ def test_detrend_under_jit_vmap_and_grad():
 
 
 # ---------------------------------------------------------------------------------------
+# signal.stft, csd, welch
+
+SPECTRAL_KWARGS = [
+    {"nperseg": 16}, {}, {"nperseg": 15, "noverlap": 4, "nfft": 20},
+    {"nperseg": 16, "window": "hamming", "detrend": "linear"},
+    {"nperseg": 16, "return_onesided": False}, {"nperseg": 16, "fs": 100.0, "detrend": False},
+    {"window": np.hanning(10)}, {"nperseg": 16, "window": ("tukey", 0.25)},
+    {"nperseg": 8, "noverlap": 7}, {"nperseg": 64}]
+STFT_EXTRA = [{}, {"boundary": None, "padded": False}, {"boundary": "even"},
+              {"boundary": "odd", "padded": False}, {"boundary": "constant"}]
+
+
+def _spectral_cases(few=False):
+    for kw in SPECTRAL_KWARGS[:3] if few else SPECTRAL_KWARGS:
+        for extra in ({"scaling": "spectrum"}, {"average": "median"}, {}):
+            yield "welch", {**kw, **extra}
+        yield "csd", kw
+        for extra in STFT_EXTRA:
+            yield "stft", {"nperseg": 256, **kw, **extra}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("on", [False, True], ids=["x32", "x64"])
+def test_spectral_shapes_dtypes_and_errors_match_jax(jax, on):
+    """stft, csd and welch for every option set on real, integer, complex and float16 data
+    (the real FFT rejects float16, as JAX's), in JAX's dtypes and shapes."""
+    import jax.scipy.signal as js
+    rng = np.random.default_rng(13)
+    x, y = rng.normal(size=50) * 5, rng.normal(size=50) * 5
+    with x64_both(jax, on):
+        for dt in ["float32", "int32", "complex64"] + (["float64"] if on else ["float16"]):
+            a = (x + 1j * y if dt == "complex64" else x).astype(dt)
+            b = (y - 1j * x if dt == "complex64" else y).astype(dt)
+            for name, kw in _spectral_cases(few=dt != "float32"):
+                if dt == "float16" and kw.get("detrend") == "linear":
+                    continue        # JAX's lstsq has no float16; funcgrad's detrend does
+                args = (a, b) if name == "csd" else (a,)
+                want = jax_spec(jax, lambda *v: getattr(js, name)(*v, **kw)[-1], *args)
+                got = _run(lambda: getattr(fs, name)(*args, **kw)[-1])
+                assert_spec_like_jax(got, want, what=f"{name} {dt} {kw}")
+        x3 = rng.normal(size=(3, 40, 2)).astype(np.float32)
+        y3 = rng.normal(size=(1, 33, 2)).astype(np.float32)
+        for axis, (name, args) in itertools.product(
+                (1, -2), [("stft", (x3,)), ("welch", (x3,)), ("csd", (x3, y3)),
+                          ("csd", (x3, y3[0]))]):
+            want = jax_spec(jax, lambda *v: getattr(js, name)(*v, nperseg=8, axis=axis)[-1],
+                            *args)
+            got = _run(lambda: getattr(fs, name)(*args, nperseg=8, axis=axis)[-1])
+            assert_spec_like_jax(got, want, what=f"{name} {axis}")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_spectral_values_match_scipy_float64(x64):
+    rng = np.random.default_rng(14)
+    x, y = rng.normal(size=50), rng.normal(size=50)
+    for dt in ("float64", "complex128"):
+        a = (x + 1j * y if dt == "complex128" else x).astype(dt)
+        b = (y - 1j * x if dt == "complex128" else y).astype(dt)
+        for name, kw in _spectral_cases():
+            args = (a, b) if name == "csd" else (a,)
+            try:
+                want = getattr(ss, name)(*args, **kw)
+            except ValueError:          # nperseg=256 with a window of 10
+                with pytest.raises(ValueError):
+                    getattr(fs, name)(*args, **kw)
+                continue
+            got = getattr(fs, name)(*args, **kw)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9, atol=1e-12,
+                                           err_msg=f"{name} {dt} {kw}")
+    x3, y3 = rng.normal(size=(3, 40, 2)), rng.normal(size=(3, 33, 2))
+    for g, w in zip(fs.csd(x3, y3, nperseg=8, axis=1, average="median"),
+                    ss.csd(x3, y3, nperseg=8, axis=1, average="median")):
+        np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9, atol=1e-12)
+
+
+def test_spectral_values_jit_vmap_and_grad_match_jax(jax):
+    import jax.scipy.signal as js
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(3, 40)).astype(np.float32)
+    for name, kw in [("stft", {"nperseg": 8, "boundary": "odd"}),
+                     ("welch", {"nperseg": 8, "average": "median", "detrend": "linear"})]:
+        want = jax.jit(jax.vmap(lambda a: getattr(js, name)(a, **kw)[-1]))(x)
+        np.testing.assert_allclose(fg.vmap(lambda a: getattr(fs, name)(a, **kw)[-1])(x), want,
+                                   rtol=1e-4, atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(fg.jit(lambda a: fs.csd(a[0], a[1], nperseg=8)[1])(x),
+                               js.csd(x[0], x[1], nperseg=8)[1], rtol=1e-4, atol=1e-6)
+    got = fg.grad(lambda a, b: fnp.abs(fs.csd(a, b, nperseg=8)[1]).sum(), (0, 1))(x[0], x[1])
+    want = jax.jit(jax.grad(lambda a, b: jax.numpy.abs(js.csd(a, b, nperseg=8)[1]).sum(),
+                            (0, 1)))(x[0], x[1])
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-5)
+    check_grads(lambda a: fs.welch(a, nperseg=8, detrend="linear")[1], (x[0],), order=1)
+    check_grads(lambda a: fs.stft(a, nperseg=8, boundary="even")[2], (x[0],), order=1)
+
+
+# ---------------------------------------------------------------------------------------
 # integrate.trapezoid
 
 
@@ -525,7 +624,7 @@ def test_regular_grid_interpolator_matches_jax(jax, on):
     fl = ["float32", "float64"] if on else ["float32"]
     with x64_both(jax, on):
         cases = [(g, "float32", "float32", "float32", fill) for g in
-                 [((3,), ()), ((2,), (2,)), ((3, 2, 4), ()), ((1, 3), ())]
+                 [((2,), (2,)), ((3, 2, 4), ()), ((1, 3), ())]
                  for fill in (np.nan, None, -3)]
         grid_query = [("int32", "int32"), ("int32", "float16"), ("float32", "float32")] + (
             [("float64", "int32"), ("int32", "float64")] if on else [])
@@ -639,6 +738,25 @@ ERRORS = [
      r"detrend: overwrite_data"),
     (lambda: fg.jit(lambda b: fs.detrend(np.ones(4), bp=b))(np.array([2])), TypeError,
      r"detrend: bp must be concrete"),
+    (lambda: fs.welch(np.ones(50), nperseg=16, scaling="x"), ValueError,
+     r"welch: unknown scaling 'x'"),
+    (lambda: fs.csd(np.ones(50), np.ones(50), nperseg=16, average="x"), ValueError,
+     r'csd: average must be "median" or "mean", got \'x\''),
+    (lambda: fs.stft(np.ones(50), nperseg=16, boundary="x"), ValueError,
+     r"stft: unknown boundary option 'x'"),
+    (lambda: fs.stft(np.ones(50), nperseg=16, noverlap=16), ValueError,
+     r"noverlap must be less than nperseg.*16"),
+    (lambda: fs.welch(np.ones(50), nperseg=16, nfft=8), ValueError,
+     r"nfft must be greater than or equal to nperseg.*nfft=8"),
+    (lambda: fs.welch(np.ones(50), window=np.ones(8), nperseg=16), ValueError,
+     r"nperseg \(16\) is different from length of window \(8\)"),
+    (lambda: fs.welch(np.ones(50), window=np.ones((2, 2))), ValueError,
+     r"window must be 1-D.*\(2, 2\)"),
+    (lambda: fs.welch(np.ones(50), detrend=True), ValueError,
+     r"welch: unsupported detrend type True"),
+    (lambda: fs.csd(np.ones((2, 50)), np.ones(50)), ValueError, r"csd: .*same rank"),
+    (lambda: fs.welch(np.ones(50, np.float16), nperseg=16), ValueError,
+     r"welch: the real FFT needs float32.*float16"),
     (lambda: fnd.map_coordinates(np.ones(3), [np.ones(2)], order=3), NotImplementedError,
      r"map_coordinates: order must be 0 .* or 1 .*order=3"),
     (lambda: fnd.map_coordinates(np.ones(3), [np.ones(2)], 1, mode="grid-wrap"),
@@ -664,6 +782,7 @@ ERRORS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("i", range(len(ERRORS)))
 def test_errors(i):
     f, exc, pattern = ERRORS[i]

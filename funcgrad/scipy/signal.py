@@ -10,7 +10,8 @@ the direct method needs one operand at least as large as the other in every dime
 (and swaps them when `in2` is the larger one), and zero-size operands raise. Everything
 works under `jit`, `vmap` and `grad`; `bp`, `axes`, `mode` and the shapes are static.
 
-Not here yet: JAX's `stft`, `istft`, `welch` and `csd`.
+`stft`, `csd` and `welch` follow SciPy's spectral helper as JAX does (a window given by
+name comes from SciPy's `get_window`, as in JAX). Not here yet: JAX's `istft`.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from .. import lax
 from .. import numpy as fnp
 from ..numpy import fft as _fft
 
-__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "detrend", "fftconvolve"]
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "csd", "detrend", "fftconvolve",
+           "stft", "welch"]
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
@@ -299,3 +301,263 @@ def detrend(data, axis=-1, type="linear", bp=0, overwrite_data=None):
         parts.append(centred)
     out = parts[0] if len(parts) == 1 else fnp.concatenate(parts, axis=-1)
     return fnp.moveaxis(out, -1, ax)
+
+
+# ---------------------------------------------------------------------------------------
+# Spectral analysis: stft, csd, welch (SciPy's _spectral_helper, as JAX follows it)
+
+_BOUNDARIES = ("even", "odd", "constant", "zeros", None)
+
+
+def _extend(name, x, n, how):
+    """x extended by n samples at both ends of its last axis: zeros, the edge value
+    ('constant'), a mirror image about the edge ('even') or its negation about the edge
+    value ('odd')."""
+    if n < 1:
+        return x
+    if how == "zeros":
+        pad = fnp.zeros(x.shape[:-1] + (n,), x.dtype)
+        return fnp.concatenate([pad, x, pad], axis=-1)
+    if how == "constant":
+        first = fnp.repeat(x[..., :1], n, axis=-1)
+        last = fnp.repeat(x[..., -1:], n, axis=-1)
+        return fnp.concatenate([first, x, last], axis=-1)
+    if n > x.shape[-1] - 1:
+        raise ValueError(f"{name}: the {how!r} boundary extension needs nperseg // 2 = {n} "
+                         f"< the signal's length {x.shape[-1]}; use boundary='zeros' or a "
+                         "shorter nperseg")
+    left = fnp.flip(x[..., 1:n + 1], axis=-1)
+    right = fnp.flip(x[..., -n - 1:-1], axis=-1)
+    if how == "odd":
+        left = 2 * x[..., :1] - left
+        right = 2 * x[..., -1:] - right
+    return fnp.concatenate([left, x, right], axis=-1)
+
+
+def _window(name, window, nperseg, length):
+    """(window as a NumPy float64 array, nperseg): a window name or (name, parameter)
+    tuple goes to scipy.signal.get_window (as in JAX, which needs SciPy for these), an array
+    is used as it is."""
+    if isinstance(window, (str, tuple)):
+        if nperseg is None:
+            nperseg = 256
+        nperseg = operator.index(nperseg)
+        if nperseg < 1:
+            raise ValueError(f"{name}: nperseg must be a positive integer, got {nperseg}")
+        if nperseg > length:
+            import warnings
+            warnings.warn(f"{name}: nperseg={nperseg} is greater than the input length "
+                          f"{length}, using nperseg={length}", stacklevel=3)
+            nperseg = length
+        try:
+            from scipy.signal import get_window
+        except ImportError:
+            raise ImportError(f"{name}: a window given by name ({window!r}) needs SciPy's "
+                              "get_window, as in JAX; install scipy or pass the window as "
+                              "an array") from None
+        return np.asarray(get_window(window, nperseg), np.float64), nperseg
+    try:
+        win = np.asarray(window, np.float64)
+    except Exception as e:      # a traced array
+        raise TypeError(f"{name}: the window must be a name or a concrete array: {e}") \
+            from None
+    if win.ndim != 1:
+        raise ValueError(f"{name}: window must be 1-D, got shape {win.shape}")
+    if length < win.shape[0]:
+        raise ValueError(f"{name}: window is longer than input signal ({win.shape[0]} > "
+                         f"{length})")
+    if nperseg is None:
+        nperseg = win.shape[0]
+    elif nperseg != win.shape[0]:
+        raise ValueError(f"{name}: value specified for nperseg ({nperseg}) is different from "
+                         f"length of window ({win.shape[0]})")
+    return win, int(nperseg)
+
+
+def _spectral(name, x, y, fs, window, nperseg, noverlap, nfft, detrend_type,
+              return_onesided, scaling, axis, mode, boundary=None, padded=False):
+    """(freqs, times, result): the windowed segments' transforms (mode 'stft') or their
+    cross-spectral densities per segment (mode 'psd', frequencies before segments)."""
+    if boundary not in _BOUNDARIES:
+        raise ValueError(f"{name}: unknown boundary option {boundary!r}, must be one of: "
+                         f"{list(_BOUNDARIES)}")
+    if scaling not in ("density", "spectrum"):
+        raise ValueError(f"{name}: unknown scaling {scaling!r}; use 'density' or "
+                         "'spectrum'")
+    same = y is None
+    x = fnp.asarray(x)
+    y = x if same else fnp.asarray(y)
+    axis = operator.index(axis)
+    if not -x.ndim <= axis < x.ndim:
+        raise np.exceptions.AxisError(axis, x.ndim, name)
+    out_dt = fnp.result_type(x, np.complex64) if same else \
+        fnp.result_type(x, y, np.complex64)
+    real_dt = _dtypes.real_dtype(out_dt)
+    if not same:
+        if x.ndim != y.ndim:
+            raise ValueError(f"{name}: x and y must have the same rank, got shapes {x.shape} "
+                             f"and {y.shape}")
+        xs, ys = list(x.shape), list(y.shape)
+        xs[axis] = ys[axis] = 1
+        try:
+            batch = np.broadcast_shapes(tuple(xs), tuple(ys))
+        except ValueError:
+            raise ValueError(f"{name}: x {x.shape} and y {y.shape} cannot be broadcast "
+                             f"together (the axis {axis} apart)") from None
+        bx, by = list(batch), list(batch)
+        bx[axis], by[axis] = x.shape[axis], y.shape[axis]
+        x, y = fnp.broadcast_to(x, bx), fnp.broadcast_to(y, by)
+    if x.size == 0:
+        empty = fnp.zeros(x.shape, real_dt)
+        return empty, empty, fnp.zeros(x.shape, out_dt)
+    x = fnp.moveaxis(x, axis, -1)
+    if not same:
+        y = fnp.moveaxis(y, axis, -1)
+        n = max(x.shape[-1], y.shape[-1])
+        x = fnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n - x.shape[-1])])
+        y = fnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n - y.shape[-1])])
+    win, nperseg = _window(name, window, nperseg, x.shape[-1])
+    if nfft is None:
+        nfft = nperseg
+    elif nfft < nperseg:
+        raise ValueError(f"{name}: nfft must be greater than or equal to nperseg, got "
+                         f"nfft={nfft}, nperseg={nperseg}")
+    nfft = int(nfft)
+    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
+    if noverlap >= nperseg:
+        raise ValueError(f"{name}: noverlap must be less than nperseg, got noverlap="
+                         f"{noverlap}, nperseg={nperseg}")
+    nstep = nperseg - noverlap
+    if boundary is not None:
+        x = _extend(name, x, nperseg // 2, boundary)
+        if not same:
+            y = _extend(name, y, nperseg // 2, boundary)
+    if padded:
+        nadd = (-(x.shape[-1] - nperseg) % nstep) % nperseg
+        x = fnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, nadd)])
+        if not same:
+            y = fnp.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, nadd)])
+    if detrend_type is False or detrend_type is None:
+        def detrend_fn(d):
+            return d
+    elif callable(detrend_type):
+        detrend_fn = detrend_type
+    elif isinstance(detrend_type, str) and detrend_type in ("linear", "constant"):
+        def detrend_fn(d):
+            return detrend(d, axis=-1, type=detrend_type)
+    else:
+        raise ValueError(f"{name}: unsupported detrend type {detrend_type!r}; use "
+                         "'constant', 'linear', False or a function")
+    if scaling == "density":
+        scale = 1.0 / (fs * float(np.sum(win * win)))
+    else:
+        scale = 1.0 / float(np.sum(win)) ** 2
+    if mode == "stft":
+        scale = scale ** 0.5
+    onesided = bool(return_onesided)
+    if onesided and (_dtypes.is_complex(x.dtype) or not same and _dtypes.is_complex(y.dtype)):
+        import warnings
+        warnings.warn(f"{name}: input data is complex, switching to return_onesided=False",
+                      stacklevel=3)
+        onesided = False
+    nseg = (x.shape[-1] - noverlap) // nstep
+    index = np.arange(nseg)[:, None] * nstep + np.arange(nperseg)[None, :]
+    win_arr = fnp.asarray(win.astype(real_dt))
+
+    def transform(d):
+        if onesided and d.dtype in (np.float16, _dtypes.bfloat16):
+            raise ValueError(f"{name}: the real FFT needs float32 or float64 data (as JAX's), "
+                             f"got {d.dtype}; cast it with .astype('float32')")
+        segs = detrend_fn(d[..., index]) * win_arr
+        if onesided:
+            return _fft.rfft(fnp.real(segs), n=nfft, axis=-1)
+        return _fft.fft(segs, n=nfft, axis=-1)
+
+    result = transform(x)
+    if not same:
+        result = fnp.conj(result) * transform(y)
+    elif mode == "psd":
+        result = fnp.conj(result) * result
+    result = result * scale
+    if onesided and mode == "psd":
+        stop = result.shape[-1] - (0 if nfft % 2 else 1)
+        double = np.ones(result.shape[-1])
+        double[1:stop] = 2.0
+        result = result * fnp.asarray(double.astype(real_dt))
+    freqs = (np.fft.rfftfreq(nfft) if onesided else np.fft.fftfreq(nfft))
+    freqs = fnp.asarray(freqs.astype(real_dt)) * fnp.asarray(fs, dtype=real_dt)
+    times = np.arange(nperseg / 2, x.shape[-1] - nperseg / 2 + 1, nstep)
+    if boundary is not None:
+        times = times - nperseg / 2
+    times = fnp.asarray(times.astype(real_dt)) / fnp.asarray(fs, dtype=real_dt)
+    result = result.astype(out_dt)
+    if same and mode != "stft":
+        result = fnp.real(result)
+    # frequencies where the data's axis was, segments last
+    return freqs, times, fnp.moveaxis(result, -1, axis - 1 if axis < 0 else axis)
+
+
+def stft(x, fs=1.0, window="hann", nperseg=256, noverlap=None, nfft=None, detrend=False,
+         return_onesided=True, boundary="zeros", padded=True, axis=-1):
+    """The short-time Fourier transform of `x` along `axis`, as `scipy.signal.stft`:
+    `(f, t, Zxx)` with Zxx[..., f, t] the transform of the `window`-weighted segment t
+    (`nperseg` samples, `noverlap` of them shared with the previous one, nperseg // 2 by
+    default), scaled by 1/sum(window). `boundary` extends the signal by nperseg // 2
+    samples at both ends ('zeros', 'even', 'odd', 'constant' or None), `padded` pads it
+    with zeros to a whole number of segments. A window name needs SciPy (as in JAX).
+    Complex `x` gives two-sided spectra."""
+    return _spectral("stft", x, None, fs, window, nperseg, noverlap, nfft, detrend,
+                     return_onesided, "spectrum", axis, "stft", boundary, padded)
+
+
+def _median_bias(n):
+    k = np.arange(1, (n - 1) // 2 + 1)
+    return 1 + np.sum(1.0 / (2 * k + 1) - 1.0 / (2 * k))
+
+
+def csd(x, y, fs=1.0, window="hann", nperseg=None, noverlap=None, nfft=None,
+        detrend="constant", return_onesided=True, scaling="density", axis=-1,
+        average="mean"):
+    """The cross power spectral density of `x` and `y` along `axis` by Welch's method, as
+    `scipy.signal.csd`: `(f, Pxy)`, the mean (or bias-corrected median, `average`) over
+    the windowed, `detrend`ed segments of conj(X) * Y, scaled to a density (`scaling=
+    'density'`, V**2/Hz) or a power spectrum ('spectrum', V**2). `y=None` gives the real
+    power spectral density of `x`. x and y have one rank and broadcast but along `axis`,
+    where the shorter one is padded with zeros."""
+    return _csd("csd", x, y, fs, window, nperseg, noverlap, nfft, detrend, return_onesided,
+                scaling, axis, average)
+
+
+def _csd(name, x, y, fs, window, nperseg, noverlap, nfft, detrend, return_onesided, scaling,
+         axis, average):
+    freqs, _, pxy = _spectral(name, x, y, fs, window, nperseg, noverlap, nfft, detrend,
+                              return_onesided, scaling, axis, "psd")
+    if pxy.ndim >= 2 and pxy.size > 0:
+        if pxy.shape[-1] > 1:
+            # checked only where there is something to average, as in JAX
+            if average not in ("mean", "median"):
+                raise ValueError(f'{name}: average must be "median" or "mean", got '
+                                 f'{average!r}')
+            if average == "median":
+                bias = _median_bias(pxy.shape[-1])
+                if _dtypes.is_complex(pxy.dtype):
+                    med = fnp.median(fnp.real(pxy), axis=-1) + \
+                        1j * fnp.median(fnp.imag(pxy), axis=-1)
+                else:
+                    med = fnp.median(pxy, axis=-1)
+                pxy = (med / bias).astype(pxy.dtype)
+            else:
+                pxy = fnp.mean(pxy, axis=-1)
+        else:
+            pxy = pxy[..., 0]
+    return freqs, pxy
+
+
+def welch(x, fs=1.0, window="hann", nperseg=None, noverlap=None, nfft=None,
+          detrend="constant", return_onesided=True, scaling="density", axis=-1,
+          average="mean"):
+    """The power spectral density of `x` along `axis` by Welch's method, as
+    `scipy.signal.welch`: `csd(x, None, ...)`, real."""
+    freqs, pxx = _csd("welch", x, None, fs, window, nperseg, noverlap, nfft, detrend,
+                      return_onesided, scaling, axis, average)
+    return freqs, fnp.real(pxx)
