@@ -462,6 +462,57 @@ def test_spectral_values_jit_vmap_and_grad_match_jax(jax):
     check_grads(lambda a: fs.stft(a, nperseg=8, boundary="even")[2], (x[0],), order=1)
 
 
+ISTFT_CASES = [({}, {}), ({}, {"boundary": False}),
+               ({"nperseg": 15, "nfft": 20, "window": "hamming", "noverlap": 5},
+                {"nperseg": 15, "nfft": 20, "window": "hamming", "noverlap": 5}),
+               ({"return_onesided": False}, {"input_onesided": False}),
+               ({"window": np.hanning(16)}, {"window": np.hanning(16), "fs": 10.0}),
+               ({"nperseg": 15}, {"nperseg": 15}),          # JAX raises TypeError here
+               ({"noverlap": 0}, {"noverlap": 0})]          # JAX reads 0 as the default
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_istft_inverts_stft_and_matches_jax_and_scipy(jax, x64):
+    import jax.scipy.signal as js
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=(3, 50))
+    for i, (fwd, inv) in enumerate(ISTFT_CASES):
+        fwd = {"nperseg": 16, **fwd}
+        inv = {"nperseg": 16, **inv} if "nperseg" not in inv and "window" not in inv else inv
+        data = x + 1j * x[::-1] if fwd.get("return_onesided") is False else x
+        z = ss.stft(data, **fwd)[2]
+        t, got = fs.istft(z, **inv)
+        for g, w in zip((t, got), ss.istft(z, **inv)):
+            np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9, atol=1e-12,
+                                       err_msg=f"{fwd} {inv}")
+        if inv.get("boundary", True) and inv.get("noverlap") != 0:
+            # stft's padding is zeros: x comes back (not where the window is 0 unoverlapped)
+            np.testing.assert_allclose(np.asarray(got)[..., :50], data, atol=1e-10)
+        if i < 5:
+            z32 = z.astype(np.complex64)
+            for axes in ({}, {"time_axis": 0, "freq_axis": -1}):
+                zz = np.moveaxis(z32, -1, 0) if axes else z32
+                want = jax_spec(jax, lambda v: js.istft(v, **inv, **axes)[1], zz)
+                assert_spec_like_jax(_run(lambda: fs.istft(zz, **inv, **axes)[1]), want,
+                                     what=f"{inv} {axes}")
+    z = ss.stft(x[0].astype(np.float32), nperseg=16)[2].astype(np.complex64)
+    assert_spec_like_jax(_run(lambda: fs.istft(np.abs(z).astype(np.int32))[1]),
+                         jax_spec(jax, lambda v: js.istft(v)[1], np.abs(z).astype(np.int32)))
+
+
+def test_istft_under_jit_vmap_and_grad(jax):
+    import jax.scipy.signal as js
+    rng = np.random.default_rng(17)
+    z = ss.stft(rng.normal(size=(2, 40)), nperseg=8)[2].astype(np.complex64)
+    want = jax.jit(jax.vmap(lambda v: js.istft(v, nperseg=8)[1]))(z)
+    np.testing.assert_allclose(fg.jit(fg.vmap(lambda v: fs.istft(v, nperseg=8)[1]))(z), want,
+                               rtol=1e-4, atol=1e-5)
+    got = fg.grad(lambda v: (fs.istft(v, nperseg=8)[1] ** 2).sum())(z[0])
+    want = jax.jit(jax.grad(lambda v: (js.istft(v, nperseg=8)[1] ** 2).sum()))(z[0])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    check_grads(lambda v: fs.istft(v, nperseg=8, boundary=False)[1], (z[0],), order=1)
+
+
 # ---------------------------------------------------------------------------------------
 # integrate.trapezoid
 
@@ -757,6 +808,13 @@ ERRORS = [
     (lambda: fs.csd(np.ones((2, 50)), np.ones(50)), ValueError, r"csd: .*same rank"),
     (lambda: fs.welch(np.ones(50, np.float16), nperseg=16), ValueError,
      r"welch: the real FFT needs float32.*float16"),
+    (lambda: fs.istft(np.ones(9)), ValueError, r"istft: input stft must be at least 2d.*\(9,\)"),
+    (lambda: fs.istft(np.ones((9, 4)), time_axis=1, freq_axis=-1), ValueError,
+     r"istft: must specify differing time and frequency axes"),
+    (lambda: fs.istft(np.ones((9, 4)), window=np.ones(8)), ValueError,
+     r"istft: window must have length of nperseg = 16, got 8"),
+    (lambda: fs.istft(np.ones((9, 4)), nfft=8), ValueError,
+     r"istft: FFT length \(8\) must be longer than nperseg \(16\)"),
     (lambda: fnd.map_coordinates(np.ones(3), [np.ones(2)], order=3), NotImplementedError,
      r"map_coordinates: order must be 0 .* or 1 .*order=3"),
     (lambda: fnd.map_coordinates(np.ones(3), [np.ones(2)], 1, mode="grid-wrap"),

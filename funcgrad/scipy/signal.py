@@ -11,7 +11,7 @@ the direct method needs one operand at least as large as the other in every dime
 works under `jit`, `vmap` and `grad`; `bp`, `axes`, `mode` and the shapes are static.
 
 `stft`, `csd` and `welch` follow SciPy's spectral helper as JAX does (a window given by
-name comes from SciPy's `get_window`, as in JAX). Not here yet: JAX's `istft`.
+name comes from SciPy's `get_window`, as in JAX), and `istft` inverts `stft`.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .. import numpy as fnp
 from ..numpy import fft as _fft
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "csd", "detrend", "fftconvolve",
-           "stft", "welch"]
+           "istft", "stft", "welch"]
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
@@ -561,3 +561,84 @@ def welch(x, fs=1.0, window="hann", nperseg=None, noverlap=None, nfft=None,
     freqs, pxx = _csd("welch", x, None, fs, window, nperseg, noverlap, nfft, detrend,
                       return_onesided, scaling, axis, average)
     return freqs, fnp.real(pxx)
+
+
+def istft(Zxx, fs=1.0, window="hann", nperseg=None, noverlap=None, nfft=None,
+          input_onesided=True, boundary=True, time_axis=-1, freq_axis=-2):
+    """The inverse short-time Fourier transform, as `scipy.signal.istft`: `(t, x)`, the
+    signal whose `stft` (with the same `window`, `nperseg`, `noverlap`, `nfft`) is `Zxx`,
+    by weighted overlap-add of the segments' inverse FFTs (real ones for
+    `input_onesided`), without the nperseg // 2 samples `stft`'s boundary added when
+    `boundary`. As SciPy's and JAX's, `t` counts the samples of the result's first axis.
+    Unlike JAX, `noverlap=0` means no overlap (JAX reads it as the default) and an odd
+    `nperseg` with one-sided input works (JAX raises TypeError)."""
+    z = fnp.asarray(Zxx)
+    if z.ndim < 2:
+        raise ValueError(f"istft: input stft must be at least 2d, got shape {z.shape}")
+    t_ax = operator.index(time_axis) % z.ndim
+    f_ax = operator.index(freq_axis) % z.ndim
+    if t_ax == f_ax:
+        raise ValueError(f"istft: must specify differing time and frequency axes, got "
+                         f"time_axis={time_axis}, freq_axis={freq_axis}")
+    nseg = z.shape[t_ax]
+    n_default = 2 * (z.shape[f_ax] - 1) if input_onesided else z.shape[f_ax]
+    if nperseg is None:
+        nperseg = n_default
+    else:
+        nperseg = operator.index(nperseg)
+        if nperseg < 1:
+            raise ValueError(f"istft: nperseg must be a positive integer, got {nperseg}")
+    if nfft is None:
+        nfft = nperseg if input_onesided and nperseg == n_default + 1 else n_default
+    elif nfft < nperseg:
+        raise ValueError(f"istft: FFT length ({nfft}) must be longer than nperseg "
+                         f"({nperseg})")
+    nfft = int(nfft)
+    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
+    if noverlap >= nperseg:
+        raise ValueError(f"istft: noverlap must be less than nperseg, got noverlap="
+                         f"{noverlap}, nperseg={nperseg}")
+    nstep = nperseg - noverlap
+    # frequencies and segments last
+    z = fnp.moveaxis(z, (f_ax, t_ax), (-2, -1))
+    if not _dtypes.is_complex(z.dtype):
+        z = z.astype(fnp.result_type(z, np.complex64))
+    if input_onesided:
+        segs = _fft.irfft(z, n=nfft, axis=-2)[..., :nperseg, :]
+    else:
+        segs = _fft.ifft(z, n=nfft, axis=-2)[..., :nperseg, :]
+    if isinstance(window, (str, tuple)):
+        try:
+            from scipy.signal import get_window
+        except ImportError:
+            raise ImportError(f"istft: a window given by name ({window!r}) needs SciPy's "
+                              "get_window, as in JAX; install scipy or pass the window as "
+                              "an array") from None
+        win = np.asarray(get_window(window, nperseg), np.float64)
+    else:
+        win = np.asarray(window, np.float64)
+        if win.ndim != 1:
+            raise ValueError(f"istft: window must be 1-D, got shape {win.shape}")
+        if win.shape[0] != nperseg:
+            raise ValueError(f"istft: window must have length of nperseg = {nperseg}, got "
+                             f"{win.shape[0]}")
+    real = _dtypes.real_dtype(segs.dtype)
+    # undo stft's 1/sum(window), then weight each segment by the window again
+    weighted = segs * fnp.asarray((win * win.sum()).astype(real))[:, None]
+    length = nperseg + (nseg - 1) * nstep
+    index = (np.arange(nseg)[:, None] * nstep + np.arange(nperseg)[None, :]).ravel()
+    contrib = fnp.swapaxes(weighted, -1, -2).reshape(weighted.shape[:-2] + (-1,))
+    x = fnp.zeros(weighted.shape[:-2] + (length,), segs.dtype).at[..., index].add(contrib)
+    norm = np.zeros(length)
+    np.add.at(norm, index, np.tile(win * win, nseg))
+    if boundary:
+        half = nperseg // 2
+        x = x[..., half:length - half]
+        norm = norm[half:length - half]
+    x = x / fnp.asarray(np.where(norm > 1e-10, norm, 1.0).astype(real))
+    if input_onesided:
+        x = fnp.real(x)
+    if x.ndim > 1 and t_ax != z.ndim - 1:
+        x = fnp.moveaxis(x, -1, t_ax - 1 if f_ax < t_ax else t_ax)
+    times = fnp.asarray(np.arange(x.shape[0]).astype(real)) / fnp.asarray(fs, dtype=real)
+    return times, x
