@@ -87,11 +87,14 @@ class RegularGridInterpolator:
         self.values = values
 
     def tree_flatten(self):
+        """(children, aux data): the grid, values and fill value are the leaves (None for
+        no fill adds none); the method and bounds_error are static, as in JAX."""
         return (self.grid, self.values, self.fill_value), (self.method, self.bounds_error)
 
     @classmethod
     def tree_unflatten(cls, aux, children):
-        # no checks or conversions: the leaves may be tracers or placeholders
+        """The interpolator from `tree_flatten`'s parts, without checks or conversions
+        (the leaves may be tracers or placeholders)."""
         self = object.__new__(cls)
         self.method, self.bounds_error = aux
         self.grid, self.values, self.fill_value = children
