@@ -1516,6 +1516,15 @@ class ShapeDtypeStruct(core.ShapedArray):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}" + \
             (", weak_type=True)" if self.weak_type else ")")
 
+    __str__ = __repr__          # (JAX prints the same; a ShapedArray prints float32[2,3])
+
+    def update(self, shape=None, dtype=None, weak_type=None, sharding=None):
+        """A ShapeDtypeStruct with the given fields replaced (JAX's)."""
+        return ShapeDtypeStruct(self.shape if shape is None else shape,
+                                self.dtype if dtype is None else dtype,
+                                weak_type=self.weak_type if weak_type is None else weak_type,
+                                sharding=self.sharding if sharding is None else sharding)
+
 
 def _abstract_leaf(x, name):
     """The aval `eval_shape` traces for one argument leaf: a ShapeDtypeStruct/ShapedArray

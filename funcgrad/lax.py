@@ -20,6 +20,8 @@ from typing import NamedTuple as _NamedTuple
 
 import numpy as _np
 
+import sys as _sys
+
 from . import _lax_linalg as linalg
 from ._lax_bitcast import bitcast_convert_type, reduce_precision
 from . import core as _core
@@ -1697,3 +1699,7 @@ def associative_scan(fn, elems, reverse=False, axis=0):
         leaves = [_st.rev(x, (axis,)) for x in leaves]
     return _tree_unflatten(tree, leaves)
 
+
+# `import jax.lax.linalg` / `from jax.lax.linalg import cholesky` (funcgrad.lax is a module,
+# not a package: the submodule is registered under its dotted name)
+_sys.modules[__name__ + ".linalg"] = linalg

@@ -56,7 +56,7 @@ LAYERS = [
     # user-facing libraries
     r"funcgrad\.(numpy|lax|nn|random|scipy|stax|optimizers|io|datasets|debug|experimental|"
     r"testing|_lax_linalg|_lax_scatter|_lax_bitcast|_igamma|_ibeta|export|mixed_precision|image|"
-    r"ad_checkpoint|typing|errors|"
+    r"ad_checkpoint|typing|errors|flatten_util|"
     r"ops)(\..*)?$",
     r"funcgrad$",                                        # the package
 ]

@@ -1540,3 +1540,15 @@ def test_cummax_gradient_splits_ties_as_jax(run):
     g = run(fg.grad(lambda x: fnp.sum(lax.associative_scan(fnp.maximum, x) * w[:4])),
             np.ones(4, np.float32))
     np.testing.assert_allclose(g, [3.75, 2.75, 2.5, 1.0])                     # JAX 0.10.2
+
+
+def test_logsumexp_leaves_out_terms_of_weight_zero(run):
+    # JAX sets a to -inf where b == 0: an infinite a there gave 0 * inf = NaN in the sum,
+    # and its derivative NaN (found by a sweep against JAX)
+    x = np.array([[np.inf, 1.0, 2.0], [-np.inf, -np.inf, 0.5]], np.float32)
+    b = np.array([[0.0, 1.0, 1.0], [2.0, 0.0, 1.0]], np.float32)
+    out = run(lambda x: fg.nn.logsumexp(x, axis=-1, b=b), x)
+    np.testing.assert_allclose(out, [np.log(np.e + np.e ** 2), 0.5], rtol=1e-6)
+    g = run(fg.grad(lambda x: fnp.sum(fg.nn.logsumexp(x, axis=-1, b=b))), x)
+    np.testing.assert_allclose(g, [[0, 1 / (1 + np.e), np.e / (1 + np.e)], [0, 0, 1]],
+                               rtol=1e-6)

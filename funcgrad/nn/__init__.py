@@ -225,7 +225,12 @@ def _shift_max(x, axis):
     """max over `axis` (keepdims), outside the gradient. Unlike `_safe_max` a +inf max is
     kept: as in JAX, a slice with a +inf entry gives NaN everywhere (inf - inf), not 0s and
     a NaN (fuzz finding; a -inf or NaN max gives NaN either way)."""
-    return lax.stop_gradient(fnp.max(x, axis=axis, keepdims=True))
+    axes = (axis,) if isinstance(axis, int) else tuple(range(x.ndim)) if axis is None else axis
+    if any(x.shape[a] == 0 for a in axes):      # an empty axis: -inf (JAX's initial), and
+        m = fnp.max(x, axis=axis, keepdims=True, initial=-np.inf)      # an empty softmax
+    else:
+        m = fnp.max(x, axis=axis, keepdims=True)
+    return lax.stop_gradient(m)
 
 
 def softmax(x, axis=-1, where=None):
@@ -259,6 +264,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
     if b is not None:
         a, b = fnp.broadcast_arrays(a, b)
         b = _masked(b, where, 0)
+        # a term with weight 0 is left out, as JAX's: an infinite `a` there gave 0 * inf
+        # (NaN) in the sum, and its derivative is 0 (found by a sweep against JAX)
+        a = fnp.where(b != 0, a, -np.inf)
     amax = _safe_max(a, axis)
     exp_a = fnp.exp(a - amax)
     if b is not None:

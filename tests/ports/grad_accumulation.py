@@ -111,7 +111,7 @@ def run():
     params = init_params(kp)
     zeros = functools.partial(jax.tree.map, jnp.zeros_like)
     state = TrainState(jnp.int32(0), params, zeros(params), zeros(params),
-                       jax.tree.map(lambda p: p * 1.0, params), random.fold_in(ks, 99))
+                       jax.tree.map(jnp.copy, params), random.fold_in(ks, 99))
     losses, norms, accs, finites = [], [], [], []
     for epoch in range(3):
         perm = random.permutation(random.fold_in(ks, epoch), 24)
@@ -123,7 +123,7 @@ def run():
             accs.append(metrics["accs"])
             finites.append(metrics["finite"])
     eval_logits = forward(state.ema, x)
-    results = jax.tree.map(lambda a: a + 0, {"step": state.step, "final_w2": state.params[1]["w"],
+    results = jax.tree.map(jnp.copy, {"step": state.step, "final_w2": state.params[1]["w"],
                "final_b1": state.params[0]["b"], "ema_b2": state.ema[1]["b"],
                "nu_b2": state.nu[1]["b"]})
     w_before = state.params[1]["w"] + 0.0

@@ -1,8 +1,8 @@
 """Inspecting a model before training, as JAX scripts print a parameter summary: the
 parameters' shapes from `jax.eval_shape` of the initialiser (no computation), a table of
 names from `tree_flatten_with_path`/`keystr` with shapes, dtypes, sizes and bytes
-(`math.prod`, `jnp.dtype(...).itemsize`, bfloat16 and int8 leaves included), the repr of
-`jax.ShapeDtypeStruct` leaves in a printed tree, parameter counts per top-level module,
+(`math.prod`, `jnp.dtype(...).itemsize`, bfloat16 and int8 leaves included), the repr and str of
+`jax.ShapeDtypeStruct` leaves (and `.update(shape=...)`) in a printed tree, parameter counts per top-level module,
 `eval_shape` of the forward pass over `ShapeDtypeStruct` inputs (a batch dimension that
 never gets allocated), checking that a concrete initialisation has the abstract
 structure (`jax.tree.structure` equality and shape-by-shape comparison), `jax.tree.map`
@@ -68,6 +68,10 @@ def run():
         "itemsizes": jnp.array([jnp.dtype(d).itemsize for d in
                                 (jnp.bfloat16, jnp.int8, jnp.float32, jnp.float16)]),
         "nbytes_concrete": jnp.array([x.nbytes for x in jax.tree.leaves(concrete)]),
+        "leaf_str": str(abstract["head"]["w"]),
+        "leaf_format": f"{out}",
+        "updated_repr": repr(abstract["head"]["w"].update(shape=(16, 5))),
+        "updated_type": type(abstract["head"]["w"].update(dtype=jnp.bfloat16)).__name__,
         "forward_concrete": forward(concrete, jnp.arange(12).reshape(3, 4) % 50),
     }
 
