@@ -1010,11 +1010,17 @@ class Jitted:
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         return static_nums, statics, static_kw, dyn_args, dyn_kwargs
 
-    def _prepare(self, args, kwargs):
+    def _prepare(self, args, kwargs, abstract=False):
         static_nums, statics, static_kw, dyn_args, dyn_kwargs = self._split(args, kwargs)
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        leaves = [_as_leaf_array(x, f"jit({self.__name__})") for x in leaves]
-        avals = tuple(x.aval for x in leaves)
+        if abstract:        # trace/lower/eval_shape: ShapeDtypeStructs stand for arrays
+            leaves = [x if isinstance(x, core.ShapedArray) else
+                      _as_leaf_array(x, f"jit({self.__name__})") for x in leaves]
+            avals = tuple(core.ShapedArray(x.shape, x.dtype, x.weak_type)
+                          if isinstance(x, core.ShapedArray) else x.aval for x in leaves)
+        else:
+            leaves = [_as_leaf_array(x, f"jit({self.__name__})") for x in leaves]
+            avals = tuple(x.aval for x in leaves)
         # (the x64 switch changes what the function traces to: Python scalars' dtypes,
         # creation defaults)
         # (so do the axis names bound around a traced call: collectives inside resolve them)
@@ -1050,17 +1056,22 @@ class Jitted:
             check_program(program, f"jit({self.__name__})")
         return program, consts, store["tree"]
 
-    def _donate_flags(self, static_nums, nargs, in_tree, nconsts):
+    def _donate_flags(self, static_nums, nargs, in_tree, nconsts, kwargs):
         dyn_positions = [i for i in range(nargs) if i not in static_nums]
         flags = []
         dyn_args_tree = in_tree.children[0]
         for pos, sub in zip(dyn_positions, dyn_args_tree.children):
             flags.extend([pos in self.donate_argnums] * sub.num_leaves)
-        flags.extend([False] * in_tree.children[1].num_leaves)
+        # an argument passed by keyword is donated when its position is (JAX resolves
+        # donate_argnums and donate_argnames through the signature either way)
+        params = list(self._sig.parameters) if self._sig is not None else []
+        for name in sorted(k for k in kwargs if k not in self.static_argnames):
+            pos = params.index(name) if name in params else -1
+            flags.extend([pos in self.donate_argnums] * len(tree_leaves(kwargs[name])))
         return (False,) * nconsts + tuple(flags)
 
-    def _lookup(self, args, kwargs):
-        key, leaves, in_tree, static_nums, _ = self._prepare(args, kwargs)
+    def _lookup(self, args, kwargs, abstract=False):
+        key, leaves, in_tree, static_nums, _ = self._prepare(args, kwargs, abstract)
         entry = self._cache.get(key)
         if entry is None:
             # One thread traces a signature while the others wait for its program (so they
@@ -1075,7 +1086,8 @@ class Jitted:
                     # program's constant, which JAX embeds in its executable
                     consts = [c._new_handle() if isinstance(c, ArrayImpl) else c
                               for c in consts]
-                    donate = self._donate_flags(static_nums, len(args), in_tree, len(consts))
+                    donate = self._donate_flags(static_nums, len(args), in_tree, len(consts),
+                                                kwargs)
                     entry = (program, consts, out_tree, donate)
                     if not any(isinstance(c, Tracer) for c in consts):
                         self._cache.put(key, entry)
@@ -1275,8 +1287,8 @@ class Jitted:
         return self._stage(Lowered, args, kwargs)
 
     def _stage(self, cls, args, kwargs):
-        (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
-        in_tree = self._prepare(args, kwargs)[2]
+        (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs, True)
+        in_tree = self._prepare(args, kwargs, True)[2]
         nargs = len(args)
         static = {a % nargs for a in self.static_argnums if -nargs <= a < nargs}
         donated = tuple(i for i in self.donate_argnums if i not in static)
@@ -1284,9 +1296,11 @@ class Jitted:
                    donated)
 
     def eval_shape(self, *args, **kwargs):
-        (program, consts, out_tree, donate), _ = self._lookup(args, kwargs)
-        from .core import ShapedArray
-        return tree_unflatten(out_tree, [ShapedArray(a.shape, a.dtype, a.weak_type)
+        """The ShapeDtypeStructs this function returns for these arguments (arrays,
+        scalars or ShapeDtypeStructs), from its traced program."""
+        (program, consts, out_tree, donate), _ = self._lookup(args, kwargs, True)
+        return tree_unflatten(out_tree, [ShapeDtypeStruct(a.shape, a.dtype,
+                                                          weak_type=a.weak_type)
                                          for a in program.out_avals])
 
     def clear_cache(self):
@@ -1517,6 +1531,11 @@ class ShapeDtypeStruct(core.ShapedArray):
             (", weak_type=True)" if self.weak_type else ")")
 
     __str__ = __repr__          # (JAX prints the same; a ShapedArray prints float32[2,3])
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object (a ShapeDtypeStruct of shape ())")
+        return self.shape[0]
 
     def update(self, shape=None, dtype=None, weak_type=None, sharding=None):
         """A ShapeDtypeStruct with the given fields replaced (JAX's)."""

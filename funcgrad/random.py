@@ -335,8 +335,9 @@ def _seed_key_data(seed, x64: bool) -> Array:
     elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         seed = int(seed)
         wide = x64
-        if wide and not -2 ** 63 <= seed < 2 ** 64:
-            raise OverflowError(f"random.PRNGKey: seed {seed} does not fit in 64 bits")
+        if not -2 ** 63 <= seed < 2 ** 63:      # (as JAX, with or without x64)
+            raise OverflowError(f"random.PRNGKey: seed {seed} does not fit in a signed 64-bit "
+                                "integer; pass a seed in [-2**63, 2**63)")
     else:
         raise TypeError(f"random.PRNGKey/key: the seed must be an integer, got "
                         f"{type(seed).__name__}")

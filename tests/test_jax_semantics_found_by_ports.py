@@ -1552,3 +1552,22 @@ def test_logsumexp_leaves_out_terms_of_weight_zero(run):
     g = run(fg.grad(lambda x: fnp.sum(fg.nn.logsumexp(x, axis=-1, b=b))), x)
     np.testing.assert_allclose(g, [[0, 1 / (1 + np.e), np.e / (1 + np.e)], [0, 0, 1]],
                                rtol=1e-6)
+
+
+def test_an_argument_donated_by_keyword_is_donated():
+    # JAX resolves donate_argnums/donate_argnames through the signature, so `b` passed by
+    # keyword is donated (deleted); funcgrad donated positional arguments only
+    for f in (fg.jit(lambda a, b: a + b, donate_argnums=1),
+              fg.jit(lambda a, b: a + b, donate_argnames="b")):
+        a, b = fnp.ones(3), fnp.ones(3) * 2
+        np.testing.assert_array_equal(np.asarray(f(a, b=b)), [3, 3, 3])
+        assert b.is_deleted() and not a.is_deleted()
+
+
+def test_a_seed_outside_int64_raises_overflow_error():
+    # JAX converts the seed to a C long, with or without x64; 2**64 gave the key [0, 0]
+    from funcgrad import random
+    for seed in (2 ** 63, 2 ** 64, -2 ** 63 - 1):
+        with pytest.raises(OverflowError, match="64-bit"):
+            random.PRNGKey(seed)
+    np.testing.assert_array_equal(np.asarray(random.PRNGKey(-2 ** 63)), [0, 0])

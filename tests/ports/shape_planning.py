@@ -45,12 +45,18 @@ def run():
     val, grads = jax.eval_shape(jax.value_and_grad(loss), shapes, x, y)
     xb = jax.ShapeDtypeStruct((8, 128, 784), jnp.bfloat16)
     batched = jax.eval_shape(jax.vmap(forward, in_axes=(None, 0)), shapes, xb)
-    jitted = jax.eval_shape(jax.jit(loss), shapes, x, y)
+    jitted = jax.jit(loss).eval_shape(shapes, x, y)
     weak = jax.eval_shape(lambda a: a * 2.0, 1.0)
     with jax.enable_x64(True):
         shapes64 = jax.eval_shape(lambda k: init_mlp(k, sizes), random.PRNGKey(0))
         out64 = jax.eval_shape(forward, shapes64, jax.ShapeDtypeStruct((4, 784), jnp.float64))
+    print(out)
+    print(jax.eval_shape(lambda k: init_mlp(k, sizes[:2]), random.PRNGKey(0)))
+    compiled = jax.jit(forward).lower(shapes, x).compile()
     return {
+        "compiled_out": compiled(init_mlp(random.PRNGKey(0), sizes), jnp.ones((128, 784)))[0, :3],
+        "str_out": str(out),
+        "len_struct": len(x),
         "param_shapes": repr([(p["w"].shape, p["b"].shape) for p in shapes]),
         "param_tree": repr(shapes[0]),
         "typed_key_same": shapes == shapes_typed,
