@@ -79,8 +79,26 @@ def _squeeze_kept(y, axis, keepdims):
 
 def vector_norm(x, ord=2, axis=None, keepdims=False):
     """The vector `ord`-norm of `x` over `axis`: all axes (None), one axis, or a tuple of
-    axes taken together as one vector (never a matrix norm, as in the array API and JAX)."""
+    axes taken together as one vector (never a matrix norm, as in the array API and JAX).
+    Integer and bool `x` are not promoted first (unlike `norm`), as in JAX: ord=1 sums
+    |x| in the integer type `sum` gives (int32 for int8; uint32 for uint8), ord=inf/-inf
+    keep x's dtype, and the 2-norm is of the default float type (float64 under x64)."""
     x = fnp.asarray(x)
+    if not fnp.issubdtype(x.dtype, fnp.inexact):
+        if ord in (1, _np.inf, -_np.inf):
+            ax = tuple(axis) if isinstance(axis, (tuple, list)) else axis
+            a = fnp.abs(x)
+            if ord == 1:
+                return fnp.sum(a, axis=ax, keepdims=keepdims)
+            if ord == _np.inf:
+                return fnp.max(a, axis=ax, keepdims=keepdims, initial=0)
+            return fnp.min(a, axis=ax, keepdims=keepdims)
+        # JAX sums x * x in the integer type (wrapping: int8 12 gives sqrt(-112), NaN) and
+        # takes sqrt in the default float; funcgrad squares in that float. Other orders:
+        # JAX raises (0, negative) or truncates 1/ord to 0 (giving 1); funcgrad computes
+        # them in x's inexact type (docs/porting-from-jax.md).
+        x = x.astype(_dtypes.DEFAULT_FLOAT_() if ord is None or ord == 2
+                     else _dtypes.to_inexact(x.dtype))
     if axis is None:
         axes = tuple(range(x.ndim))
     elif isinstance(axis, (tuple, list)):
@@ -438,7 +456,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
         mask = s >= rcond * s[0]
     else:
         mask = s > 0
-    rank = fnp.sum(mask).astype(fnp.int32)
+    rank = fnp.sum(mask)                   # the default int (int64 under x64), as JAX's
     s_inv = fnp.where(mask, 1 / fnp.where(mask, s, 1), 0)
     x = _H(vt) @ (s_inv[:, None] * (_H(u) @ b))
     if numpy_resid and (int(rank) < n or m <= n):
@@ -540,7 +558,7 @@ def matrix_rank(M, rtol=None, *, hermitian=False, tol=None):
     else:
         tol = fnp.asarray(tol, dtype=s.dtype)
         tol = tol[..., None] if fnp.ndim(tol) else tol
-    return fnp.sum(s > tol, axis=-1).astype(fnp.int32)
+    return fnp.sum(s > tol, axis=-1)       # the default int; a vector's stays int32 (JAX)
 
 
 def cond(x, p=None):
