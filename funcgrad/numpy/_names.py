@@ -344,9 +344,14 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):  # noq
     summed when given) of shape (nbins_1, ..., nbins_D), and the list of the D edge arrays.
     Each bin holds [edge_i, edge_i+1), the last also its right edge; points outside are not
     counted. `density` divides by the total and the bin volumes. Counts without weights are
-    int32, as JAX's (NumPy's are floats)."""
+    of the default int type (int32; int64 under x64), as JAX's (NumPy's are floats)."""
     s = _fnp.asarray(sample)
     _no_complex("histogramdd", s)
+    # the sample and the weights promote to one inexact type together, as in JAX (int32
+    # points with float16 weights bin as float16)
+    dt = _dt.to_inexact(_fnp.result_type(s) if weights is None
+                        else _fnp.result_type(s, _fnp.asarray(weights)))
+    s = s.astype(dt)
     if s.ndim == 1:
         s = s[:, None]
     if s.ndim != 2:
@@ -367,14 +372,12 @@ def histogramdd(sample, bins=10, range=None, weights=None, density=None):  # noq
         flat_idx = idx if flat_idx is None else flat_idx * nb + idx
         edges.append(e)
         sizes.append(nb)
-    dt = edges[0].dtype if edges else _dt.DEFAULT_FLOAT_()
-    # Without weights the counts are integers (JAX counts with bincount: int32).
+    # Without weights the counts are integers of the default type (JAX counts with
+    # bincount: int32, int64 under x64).
     if weights is None:
-        w = _fnp.ones((n,), _dt.int32)
+        w = _fnp.ones((n,), _dt.DEFAULT_INT_())
     else:
-        w = _fnp.ravel(_fnp.asarray(weights))
-        dt = _fnp.promote_types(dt, w.dtype)       # sample and weights promote together
-        w = w.astype(dt)
+        w = _fnp.ravel(_fnp.asarray(weights)).astype(dt)
     total = int(math.prod(sizes))
     hist = _fnp.zeros((total,), w.dtype).at[flat_idx].add(w)
     hist = _fnp.reshape(hist, tuple(sizes))[(slice(1, -1),) * d]

@@ -151,7 +151,7 @@ def histogram(a, bins=10, range=None, weights=None, density=None):
     w = ones_like(x) if weights is None else ravel(_arr(weights))
     counts = zeros((nb + 2,), w.dtype).at[idx].add(w)[1:-1]
     if density:
-        counts = counts / (sum(counts) * diff(edges))
+        counts = counts / diff(edges) / sum(counts)      # JAX's order (its rounding)
     return counts, edges
 
 
