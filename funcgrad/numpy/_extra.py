@@ -572,11 +572,15 @@ def ediff1d(ary, to_end=None, to_begin=None):
 def vander(x, N=None, increasing=False):
     x = _fnp.asarray(x)
     N = x.shape[0] if N is None else N
-    p = _fnp.arange(N)
+    # The powers are of x's own dtype, as JAX's (uint8 [200] gives [64, 200, 1], wrapping;
+    # int32 stays int32 under x64); complex x takes whole exponents. JAX rejects bool x;
+    # funcgrad's powers of a mask count in the default int.
+    pdt = (_dt.DEFAULT_INT_() if _dt.is_bool(x.dtype) or _dt.is_complex(x.dtype)
+           else x.dtype)
+    p = _fnp.arange(N, dtype=pdt)
     if not increasing:
         p = p[::-1]
-    return _fnp.power(x[:, None], p[None, :].astype(x.dtype) if _dt.is_float(x.dtype)
-                      else p[None, :])
+    return _fnp.power(x[:, None], p[None, :])
 
 
 def frexp(x):

@@ -1,0 +1,124 @@
+"""Dtype differences from JAX found by new JAX ports (tests/ports/, session of 2026-12-05):
+each test holds JAX 0.10.2's result for a small case, eagerly and under `jit`, on every
+test backend; `x64` turns 64-bit types on for the test, as JAX's
+`jax.config.update("jax_enable_x64", True)`."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+
+@pytest.fixture(params=["eager", "jit"])
+def run(request, backend):
+    def call(f, *args):
+        with fg.config.override("backend", backend):
+            g = fg.jit(f) if request.param == "jit" else f
+            return fg.tree.map(np.asarray, g(*[fnp.asarray(a) for a in args]))
+    return call
+
+
+def _same(got, want, dtype):
+    assert got.dtype == np.dtype(dtype), (got.dtype, dtype)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_ranks_are_the_default_int(run, x64):
+    # JAX sums the mask of singular values above the threshold: the default int (int64
+    # under x64); funcgrad cast the rank to int32. A vector's rank stays int32 in JAX.
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    r, r_batch, r_vec, r_lstsq, r_fit = run(lambda a: (
+        fnp.linalg.matrix_rank(a), fnp.linalg.matrix_rank(fnp.stack([a, a * 0])),
+        fnp.linalg.matrix_rank(a[0]), fnp.linalg.lstsq(a, fnp.ones(3))[2],
+        fnp.polyfit(a[:, 0], a[:, 1], 1, full=True)[2]), a)
+    _same(r, 2, np.int64)
+    _same(r_batch, [2, 0], np.int64)
+    _same(r_vec, 1, np.int32)
+    _same(r_lstsq, 2, np.int64)
+    _same(r_fit, 2, np.int64)
+
+
+def test_ranks_without_x64_are_int32(run):
+    a = np.array([[1.0, 2.0], [2.0, 4.0]], np.float32)
+    r, r_lstsq = run(lambda a: (fnp.linalg.matrix_rank(a), fnp.linalg.lstsq(a, fnp.ones(2))[2]),
+                     a)
+    _same(r, 1, np.int32)
+    _same(r_lstsq, 1, np.int32)
+
+
+def test_histogram_counts_are_the_default_int(run, x64):
+    # JAX counts histogram2d/histogramdd with bincount (the default int: int64 under x64);
+    # funcgrad counted in int32. histogram's counts are floats (the sample's inexact type).
+    x = np.array([0.1, 0.5, 0.9], np.float32)
+    y = np.array([0.2, 0.3, 0.8], np.float32)
+    h1, h2, hd, h2w, h2d = run(lambda x, y: (
+        fnp.histogram(x, 2)[0], fnp.histogram2d(x, y, 2)[0],
+        fnp.histogramdd(fnp.stack([x, y], 1), 2)[0],
+        fnp.histogram2d(x, y, 2, weights=fnp.array([1, 2, 3]))[0],
+        fnp.histogram2d(x, y, 2, density=True)[0]), x, y)
+    _same(h1, [1, 2], np.float32)
+    _same(h2, [[1, 0], [1, 1]], np.int64)
+    _same(hd, [[1, 0], [1, 1]], np.int64)
+    _same(h2w, [[1, 0], [2, 3]], np.float32)
+    assert h2d.dtype == np.float32
+    np.testing.assert_allclose(h2d, [[2.7777779, 0], [2.777778, 2.777778]], rtol=1e-6)
+
+
+def test_histogramdd_promotes_sample_and_weights_together(run):
+    # JAX: int32 points with float16 weights promote to float16 (the counts and edges);
+    # funcgrad took the edges' float32 and gave float32 counts
+    x = np.array([1, 2, 3], np.int32)
+    w = np.array([1, 2, 3], np.float16)
+    h2, e, hd = run(lambda x, w: (*fnp.histogram2d(x, x, 2, weights=w)[:2],
+                                  fnp.histogramdd(fnp.stack([x, x], 1), 2, weights=w)[0]), x, w)
+    _same(h2, [[1, 0], [0, 5]], np.float16)
+    _same(hd, [[1, 0], [0, 5]], np.float16)
+    _same(e, [1, 2, 3], np.float16)
+
+
+def test_vander_keeps_the_input_dtype(run, x64):
+    # JAX raises x to powers of x's own dtype: uint8 wraps (200**2 is 64) and int32 stays
+    # int32 under x64; funcgrad took int32/int64 powers and widened (40000)
+    u8 = np.array([200, 3], np.uint8)
+    a, b = run(lambda x: (fnp.vander(x, 3), fnp.vander(x, 3, increasing=True)), u8)
+    _same(a, [[64, 200, 1], [9, 3, 1]], np.uint8)
+    _same(b, [[1, 200, 64], [1, 3, 9]], np.uint8)
+    c = run(lambda x: fnp.vander(x), np.array([2, 3], np.int32))
+    _same(c, [[2, 1], [3, 1]], np.int32)
+    d = run(lambda x: fnp.vander(x, 3), np.array([2, 3], np.float16))
+    _same(d, [[4, 2, 1], [9, 3, 1]], np.float16)
+
+
+def test_vector_norm_of_integers(run):
+    # JAX: ord=1 sums |x| (sum's integer type), ord=+-inf keep x's dtype, the 2-norm is the
+    # default float; funcgrad promoted to float32 first
+    x = np.array([[1, -2, 3], [0, 4, -1]], np.int8)
+    n1, ninf, nminf, n1k, n2, n1u, ninfb = run(lambda x: (
+        fnp.linalg.vector_norm(x, ord=1), fnp.linalg.vector_norm(x, ord=fnp.inf, axis=1),
+        fnp.linalg.vector_norm(x, ord=-fnp.inf, axis=(0, 1)),
+        fnp.linalg.vector_norm(x, ord=1, axis=0, keepdims=True), fnp.linalg.vector_norm(x),
+        fnp.linalg.vector_norm(fnp.abs(x).astype(fnp.uint8), ord=1, axis=1),
+        fnp.linalg.vector_norm(x != 0, ord=fnp.inf, axis=1)), x)
+    _same(n1, 11, np.int32)
+    _same(ninf, [3, 4], np.int8)
+    _same(nminf, 0, np.int8)
+    _same(n1k, [[1, 6, 4]], np.int32)
+    assert n2.dtype == np.float32 and np.isclose(n2, np.sqrt(31))
+    _same(n1u, [6, 5], np.uint32)
+    _same(ninfb, [True, True], np.bool_)
+    # norm promotes first (float32 in JAX, x64 or not)
+    m1 = run(lambda x: fnp.linalg.norm(x, ord=1, axis=1), x)
+    _same(m1, [6, 5], np.float32)
+
+
+def test_vector_norm_of_integers_under_x64(run, x64):
+    x = np.array([1, -2, 3], np.int32)
+    n2, n1, ninf, m2 = run(lambda x: (
+        fnp.linalg.vector_norm(x), fnp.linalg.vector_norm(x, ord=1),
+        fnp.linalg.vector_norm(x, ord=fnp.inf), fnp.linalg.norm(x)), x)
+    assert n2.dtype == np.float64 and np.isclose(n2, np.sqrt(14))
+    _same(n1, 6, np.int64)
+    _same(ninf, 3, np.int32)
+    assert m2.dtype == np.float32
