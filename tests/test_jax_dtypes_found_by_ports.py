@@ -122,3 +122,32 @@ def test_vector_norm_of_integers_under_x64(run, x64):
     _same(n1, 6, np.int64)
     _same(ninf, 3, np.int32)
     assert m2.dtype == np.float32
+
+
+def test_interp_promotes_fp_on_its_own(run):
+    # JAX: x and xp promote to an inexact type together, fp alone (int32 fp is float32):
+    # float16 x with int32 fp gives float32; funcgrad promoted all three together (float16)
+    x16 = np.array([0.5, -1, 3], np.float16)
+    a, b, c, d = run(lambda x: (
+        fnp.interp(x, fnp.array([0, 1, 2]), fnp.array([0, 10, 5])),
+        fnp.interp(x, fnp.array([0, 1, 2], fnp.float16), fnp.array([0, 10, 5], fnp.float16),
+                   left=-1.5, right=7),
+        fnp.interp(x.astype(fnp.int32), fnp.array([0, 1, 2], fnp.float16),
+                   fnp.array([0, 10, 5], fnp.float16), period=2),
+        fnp.interp(x, fnp.array([0, 1, 2], fnp.float16), fnp.array([0, 10, 5], fnp.float16),
+                   left=fnp.array(-1, fnp.int32), right=fnp.array(9.0, fnp.float32))), x16)
+    _same(a, [5, 0, 5], np.float32)
+    _same(b, [5, -1.5, 7], np.float16)
+    _same(c, [5, 10, 10], np.float16)
+    # an array left/right promotes with the result (and raised TypeError in funcgrad)
+    _same(d, [5, -1, 9], np.float32)
+
+
+def test_interp_under_x64(run, x64):
+    # int64 fp (the default int) is float64; int32 fp stays float32, as JAX's
+    x = np.array([0.5, -1, 3], np.float32)
+    a, b = run(lambda x: (fnp.interp(x, fnp.array([0, 1, 2], fnp.float32), fnp.array([0, 10, 5])),
+                          fnp.interp(x, fnp.array([0, 1, 2], fnp.float32),
+                                     fnp.array([0, 10, 5], fnp.int32))), x)
+    _same(a, [5, 0, 5], np.float64)
+    _same(b, [5, 0, 5], np.float32)

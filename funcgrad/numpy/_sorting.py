@@ -161,11 +161,14 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     line through the end segment for "extrapolate" (JAX's extension). With `period`, x and
     xp are taken modulo it and left/right are ignored (NumPy)."""
     x, xp, fp = _arr(x), _arr(xp), _arr(fp)
-    fdt = result_type(x, xp, fp)
-    fdt = _dt.to_inexact(fdt)
-    # complex fp values interpolate as complex numbers (JAX and NumPy), at real x and xp
-    dt = _np.finfo(fdt).dtype if _dt.is_complex(fdt) else fdt
-    x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, fdt)
+    # x and xp promote to an inexact type together, fp to one on its own, as in JAX: an
+    # integer fp is float32 (int64: the default float) whatever x is, so float16 x with
+    # int32 fp gives float32. Complex fp interpolates as complex numbers, at real x and xp.
+    dt = _dt.to_inexact(result_type(x, xp))
+    if _dt.is_complex(dt):
+        raise ValueError("interp: complex x and xp are not supported (as in JAX)")
+    x, xp, fp = astype(x, dt), astype(xp, dt), astype(fp, _dt.to_inexact(fp.dtype))
+    fdt = result_type(x, fp)
     if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
         raise ValueError(f"interp: xp and fp must be 1-D of the same nonzero length, got "
                          f"shapes {xp.shape} and {fp.shape}")
@@ -185,7 +188,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         fp = concatenate([fp[-1:], fp, fp[:1]])
         left = right = None
     if xp.shape[0] == 1:
-        return full_like(x, fp[0])
+        return full(x.shape, fp[0], fdt)
     i = clip(searchsorted(xp, x, side="right"), 1, xp.shape[0] - 1)
     x0, x1 = xp[i - 1], xp[i]
     y0, y1 = fp[i - 1], fp[i]
@@ -193,19 +196,19 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     t = (x - x0) / where(dx == 0, ones_like(dx), dx)
     out = where(dx == 0, y0, y0 + t * (y1 - y0))
     if period is None:
-        if left != "extrapolate":
-            out = where(x < xp[0], full_like(out, fp[0]) if left is None else
-                        asarray(left).astype(fdt), out)
-        if right != "extrapolate":
-            out = where(x > xp[-1], full_like(out, fp[-1]) if right is None else
-                        asarray(right).astype(fdt), out)
+        # an array left/right promotes with the result as JAX's where does (a float32
+        # left makes float16 values float32); a Python scalar is weak
+        if not isinstance(left, str):
+            out = where(x < xp[0], fp[0] if left is None else left, out)
+        if not isinstance(right, str):
+            out = where(x > xp[-1], fp[-1] if right is None else right, out)
     return out
 
 
 # The families call one another: each imports the others' names after its own
 # definitions, so that they load in any order.
 from ._dtypes import astype, result_type  # noqa: E402
-from ._creation import _arr, _axis, asarray, full, full_like, ones_like, zeros  # noqa: E402,E501
+from ._creation import _arr, _axis, asarray, full, ones_like, zeros  # noqa: E402,E501
 from ._elementwise import (  # noqa: E402
     _no_complex, absolute, clip, equal, isnan, less, less_equal, logical_and, logical_not,
     logical_or, minimum, remainder, right_shift,
