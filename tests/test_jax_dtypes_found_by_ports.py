@@ -151,3 +151,48 @@ def test_interp_under_x64(run, x64):
                                      fnp.array([0, 10, 5], fnp.int32))), x)
     _same(a, [5, 0, 5], np.float64)
     _same(b, [5, 0, 5], np.float32)
+
+
+def test_ufunc_reduce_adds_in_the_dtype_asked_for(run):
+    # JAX: add.reduce(x, dtype=uint8) is sum(x, dtype=uint8), wrapping (200 + 100 = 44);
+    # funcgrad cast x to uint8 and then summed with sum's default widening (uint32 300)
+    a = np.array([[200, 100, 7], [3, 255, 1]], np.uint8)
+    r, r0, m, k, i16, acc, cacc = run(lambda a: (
+        fnp.add.reduce(a, dtype=fnp.uint8), fnp.add.reduce(a),
+        fnp.multiply.reduce(a, axis=1, dtype=fnp.uint8),
+        fnp.add.reduce(a, axis=1, dtype=fnp.uint8, keepdims=True),
+        fnp.add.reduce(a, axis=None, dtype=fnp.int16),
+        fnp.add.accumulate(a, axis=1, dtype=fnp.uint8),
+        fnp.multiply.accumulate(a, axis=1, dtype=fnp.int16)), a)
+    _same(r, [203, 99, 8], np.uint8)
+    _same(r0, [203, 355, 8], np.uint32)
+    _same(m, [224, 253], np.uint8)
+    _same(k, [[51], [3]], np.uint8)
+    _same(i16, 566, np.int16)
+    _same(acc, [[200, 44, 51], [3, 2, 3]], np.uint8)
+    _same(cacc, [[200, 20000, 8928], [3, 765, 765]], np.int16)
+
+
+def test_ufunc_reduceat_keeps_the_input_dtype(run):
+    # JAX reduces each slice in a's dtype (uint8 wraps: 200 + 100 = 44; funcgrad uint32
+    # 300), and a lone element is itself (logical_and.reduceat gives 7, not True)
+    a = np.array([[200, 100, 7], [3, 255, 1]], np.uint8)
+    s, la = run(lambda a: (fnp.add.reduceat(a, np.array([0, 2]), axis=1),
+                           fnp.logical_and.reduceat(a, np.array([0, 2]), axis=1)), a)
+    _same(s, [[44, 7], [2, 1]], np.uint8)
+    _same(la, [[1, 7], [1, 1]], np.uint8)
+
+
+def test_ufunc_folds_carry_the_functions_result_type(run):
+    # JAX's scan fold without dtype= carries func's type on two elements: logaddexp of
+    # uint8 is float32 (funcgrad cast every step back to uint8: 7.0025 became 7);
+    # logical_and.accumulate of uint8 is bool; a dtype= given to logical_and.reduce is the
+    # result's
+    a = np.array([[200, 100, 7], [3, 255, 1]], np.uint8)
+    le, lacc, lall = run(lambda a: (
+        fnp.logaddexp.reduce(a), fnp.logical_and.accumulate(a, axis=1),
+        fnp.logical_and.reduce(a != 1, dtype=fnp.uint8)), a)
+    assert le.dtype == np.float32
+    np.testing.assert_allclose(le, [200, 255, 7.0024757], rtol=1e-6)
+    _same(lacc, [[True, True, True], [True, True, True]], np.bool_)
+    _same(lall, [1, 1, 0], np.uint8)

@@ -74,6 +74,15 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         a, b = _fnp.asarray(A), _fnp.asarray(B)
         return self(_fnp.reshape(a, a.shape + (1,) * b.ndim), b)
 
+    def _fold_dtype(self, arr):
+        """The type a fold without `dtype=` carries, as JAX's: func's result type on two
+        elements of arr's (logaddexp folds uint8 or bool input as float32; logical_and
+        folds float16 as bool)."""
+        from .. import api
+
+        one = _fnp.ones((), arr.dtype)
+        return api.eval_shape(_fnp.vectorize(self._func), one, one).dtype
+
     def _scan_axis(self, arr, carry, mask):
         """Every carry of folding func over arr's leading axis (positions where `mask` is
         false leave the carry unchanged)."""
@@ -106,7 +115,9 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
                                  "so a where= mask needs initial=")
         if self._overrides["reduce"] is not None:
             return self._overrides["reduce"](arr, axis=axis, keepdims=keepdims,
-                                             initial=initial, where=where)
+                                             initial=initial, where=where, dtype=dtype)
+        if dtype is None:
+            arr = arr.astype(self._fold_dtype(arr))
         mask = None if where is None else _fnp.broadcast_to(_fnp.asarray(where), arr.shape)
         if axis is None:
             axes = tuple(range(arr.ndim))
@@ -149,7 +160,9 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         a[i])."""
         arr = self._operand("accumulate", a, dtype, out)
         if self._overrides["accumulate"] is not None:
-            return self._overrides["accumulate"](arr, axis=axis)
+            return self._overrides["accumulate"](arr, axis=axis, dtype=dtype)
+        if dtype is None:
+            arr = arr.astype(self._fold_dtype(arr))
         if axis is None:
             arr, axis = _fnp.ravel(arr), 0
         axis = _axis(axis, arr.ndim, f"{self.__name__}.accumulate")
@@ -235,7 +248,12 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
             if stop <= start:
                 stop = start + 1
             piece = _fnp.take(arr, _fnp.arange(start, stop), axis=axis)
-            parts.append(_fnp.expand_dims(self.reduce(piece, axis=axis), axis))
+            if stop - start == 1:       # a lone element is itself, func never applied
+                parts.append(piece)
+                continue
+            # in arr's dtype (`dtype`, else a's), as JAX's: uint8 pieces add as uint8
+            parts.append(_fnp.expand_dims(self.reduce(piece, axis=axis, dtype=arr.dtype),
+                                          axis))
         return _fnp.concatenate(parts, axis=axis)
 
 
@@ -250,26 +268,29 @@ def frompyfunc(func, /, nin, nout, *, identity=None):
 # and the reductions, cumulative functions and `.at` updates that compute their methods
 # fast (jnp.add.reduce is jnp.sum, ...); the other methods fold with lax.scan.
 
-def _reduction(name):
-    """fnp.sum-like `fnp.<name>(x, axis=, keepdims=, initial=, where=)` as a reduce."""
-    def reduce(arr, *, axis, keepdims, initial, where):
+def _reduction(name, takes_dtype=False):
+    """fnp.sum-like `fnp.<name>(x, axis=, keepdims=, initial=, where=)` as a reduce; a
+    `dtype` given to the ufunc method is the type sum/prod add in (uint8 stays uint8 and
+    wraps, as JAX's; without it they widen small integers)."""
+    def reduce(arr, *, axis, keepdims, initial, where, dtype):
+        extra = {"dtype": dtype} if takes_dtype and dtype is not None else {}
         return getattr(_fnp, name)(arr, axis=axis, keepdims=keepdims, initial=initial,
-                                   where=where)
+                                   where=where, **extra)
     return reduce
 
 
 def _bool_reduction(name, combine):
     """fnp.all/any (no `initial`): an initial value joins the result through `combine`."""
-    def reduce(arr, *, axis, keepdims, initial, where):
+    def reduce(arr, *, axis, keepdims, initial, where, dtype):
         out = getattr(_fnp, name)(arr, axis=axis, keepdims=keepdims, where=where)
         if initial is not None:
             out = combine(out, _fnp.asarray(initial).astype(_np.bool_))
-        return out
+        return out if dtype is None else out.astype(dtype)     # JAX: dtype= is the result's
     return reduce
 
 
 def _cumulative(name):
-    return lambda arr, *, axis: getattr(_fnp, name)(arr, axis=axis)
+    return lambda arr, *, axis, dtype: getattr(_fnp, name)(arr, axis=axis, dtype=dtype)
 
 
 def _at(method):
@@ -289,8 +310,8 @@ from ._elementwise import (  # noqa: E402
 )
 from ._extra import logaddexp2 as _logaddexp2  # noqa: E402
 
-add = _binary(_add, 0, _reduction("sum"), _cumulative("cumsum"), _at("add"))
-multiply = _binary(_multiply, 1, _reduction("prod"), _cumulative("cumprod"), _at("multiply"))
+add = _binary(_add, 0, _reduction("sum", True), _cumulative("cumsum"), _at("add"))
+multiply = _binary(_multiply, 1, _reduction("prod", True), _cumulative("cumprod"), _at("multiply"))
 subtract = _binary(_subtract, None, at=_at("subtract"))
 maximum = _binary(_maximum, None, _reduction("max"))
 minimum = _binary(_minimum, None, _reduction("min"))
