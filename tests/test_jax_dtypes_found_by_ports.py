@@ -196,3 +196,21 @@ def test_ufunc_folds_carry_the_functions_result_type(run):
     np.testing.assert_allclose(le, [200, 255, 7.0024757], rtol=1e-6)
     _same(lacc, [[True, True, True], [True, True, True]], np.bool_)
     _same(lall, [1, 1, 0], np.uint8)
+
+
+def test_powers_past_int32(run):
+    # A Python int exponent beyond int32 is integer_pow's (static) exponent in JAX, by
+    # repeated squaring: 1.0 ** 2**40 is 1, 2.0 ** 2**31 inf, int32 3 ** 2**31 wraps to 1;
+    # funcgrad's eager repeated squaring converted |y| to an int32 array (OverflowError)
+    from funcgrad import lax
+    x = np.array([1.0, -1.0, 2.0, 0.5, 1.0000001], np.float32)
+    a, b, c, d, e = run(lambda x: (x ** (2**40), fnp.power(x, 2**31), lax.integer_pow(x, 2**100),
+                                   x ** -(2**40), fnp.array([3, -1, 0, 2]) ** (2**31)), x)
+    inf = np.inf
+    _same(a, [1, 1, inf, 0, inf], np.float32)
+    _same(b, [1, 1, inf, 0, inf], np.float32)
+    _same(c, [1, 1, inf, 0, inf], np.float32)
+    _same(d, [1, 1, 0, inf, 0], np.float32)
+    _same(e, [1, 1, 0, 0], np.int32)
+    g = run(fg.grad(lambda x: x ** (2**40)), np.float32(1.0))
+    _same(g, 2.0 ** 40, np.float32)

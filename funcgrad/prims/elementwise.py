@@ -281,7 +281,8 @@ def _integer_pow_np(x, *, y):
     v = x.astype(np.float32) if dt in (dtypes.float16, dtypes.bfloat16) else np.asarray(x)
     if y == 0:
         return np.ones_like(x)
-    n, acc, base = abs(y), None, v
+    # (-y: this module's `abs` is the primitive; y may be past int32, 2**40 or 2**100)
+    n, acc, base = -y if y < 0 else y, None, v
     with np.errstate(all="ignore"):
         while n:
             if n & 1:
