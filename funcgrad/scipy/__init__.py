@@ -3,7 +3,18 @@ QR, SVD, eigh on LAPACK), `special` (logsumexp, erf/erfc/erfinv, gammaln/digamma
 expit/logit, ndtr/ndtri/log_ndtr, ...), `stats` (`norm`, `multivariate_normal`, and the
 common densities: `beta`, `gamma`, `poisson`, `t`, `expon`, `uniform`, ... as modules),
 `signal` (convolve/correlate, their 2-d and FFT forms, detrend), `integrate` (trapezoid),
-`ndimage` (map_coordinates) and `interpolate` (RegularGridInterpolator)."""
+`ndimage` (map_coordinates), `interpolate` (RegularGridInterpolator), `optimize`
+(minimize by BFGS) and `sparse.linalg` (the Krylov solvers cg, gmres, bicgstab)."""
 from __future__ import annotations
 
-from . import integrate, interpolate, linalg, ndimage, signal, special, stats  # noqa: F401
+from . import (  # noqa: F401
+    integrate,
+    interpolate,
+    linalg,
+    ndimage,
+    optimize,
+    signal,
+    sparse,
+    special,
+    stats,
+)
