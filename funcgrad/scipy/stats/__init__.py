@@ -2,7 +2,7 @@
 as in JAX: `norm`, `multivariate_normal`, `bernoulli`, `beta`, `betabinom`, `binom`,
 `cauchy`, `chi2`, `dirichlet`, `expon`, `gamma`, `gennorm`, `geom`, `gumbel_l`,
 `gumbel_r`, `laplace`, `logistic`, `nbinom`, `pareto`, `poisson`, `t`, `truncnorm`,
-`uniform`, `vonmises`, `wrapcauchy`; and `sem`."""
+`uniform`, `vonmises`, `wrapcauchy`, `multinomial`; and `sem`, `rankdata`, `mode`."""
 from __future__ import annotations
 
 from . import (  # noqa: F401
@@ -21,6 +21,7 @@ from . import (  # noqa: F401
     gumbel_r,
     laplace,
     logistic,
+    multinomial,
     multivariate_normal,
     nbinom,
     norm,
@@ -32,6 +33,7 @@ from . import (  # noqa: F401
     vonmises,
     wrapcauchy,
 )
+from ._rank import ModeResult, mode, rankdata  # noqa: F401
 
 
 def sem(a, axis=0, ddof=1, nan_policy="propagate", *, keepdims=False):
