@@ -214,3 +214,36 @@ def test_powers_past_int32(run):
     _same(e, [1, 1, 0, 0], np.int32)
     g = run(fg.grad(lambda x: x ** (2**40)), np.float32(1.0))
     _same(g, 2.0 ** 40, np.float32)
+
+
+def test_initializers_default_to_the_default_float(run, x64):
+    # JAX's initializers take dtype=None: the default float when called (float64 under
+    # x64), and draw it from the key bit for bit; funcgrad's default was float32
+    from funcgrad.nn import initializers as I
+    g, n, u, h, z, c, g32 = run(lambda k: (
+        I.glorot_normal()(k, (2, 3)), I.normal()(k, (2,)), I.uniform()(k, (2,)),
+        I.he_uniform()(k, (2, 2)), I.zeros(k, (2,)), I.constant(0.3)(k, (2,)),
+        I.glorot_normal(dtype=fnp.float32)(k, (2, 3))), fg.random.PRNGKey(0))
+    _same(g, [[-0.14117812758262016, -0.533121282763364, 1.1436436340486191],
+              [0.12884771644652343, 0.055493464306543706, -0.2548395411144789]], np.float64)
+    _same(n, [-0.0020584213947964338, -0.00784765776446741], np.float64)
+    _same(u, [0.004184571117163864, 0.002162954546055114], np.float64)
+    _same(h, [[-0.2824728510062632, -0.9827813739229705],
+              [1.6119208250205792, 0.2580774192140736]], np.float64)
+    _same(z, [0, 0], np.float64)
+    _same(c, [0.3, 0.3], np.float64)
+    _same(g32, np.array([[1.046842336654663, 1.2329133749008179, -0.29671576619148254],
+                         [-0.05394943431019783, 0.12079361826181412, -0.65617436170578]],
+                        np.float32), np.float32)
+
+
+def test_stax_parameters_follow_x64(x64):
+    # stax's default W_init/b_init are initializers built at import: their dtype must be
+    # decided when they are called (JAX: float64 under x64)
+    from funcgrad import stax
+    init, _ = stax.Dense(2)
+    _, (w, b) = init(fg.random.PRNGKey(0), (-1, 3))
+    _same(np.asarray(w), [[1.1727685618114183, -0.3290744468166388],
+                          [0.28437327610220936, 1.3421706209367434],
+                          [-0.3928198061729892, -0.25377080092304444]], np.float64)
+    _same(np.asarray(b), [-0.01400884102827668, 0.014321449977776875], np.float64)

@@ -214,7 +214,8 @@ def test_constant_initializers(x64):
     z = initializers.zeros(key, (2, 3))
     o = initializers.ones(key, (4,), np.float64)
     c = initializers.constant(2.5)(key, (2, 2))
-    assert z.shape == (2, 3) and z.dtype == np.float32 and not np.any(np.asarray(z))
+    # the default dtype is the default float, float64 under x64 (as JAX's)
+    assert z.shape == (2, 3) and z.dtype == np.float64 and not np.any(np.asarray(z))
     assert o.dtype == np.float64 and np.all(np.asarray(o) == 1)
     assert np.all(np.asarray(c) == 2.5)
 

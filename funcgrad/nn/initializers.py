@@ -1,8 +1,9 @@
 """Parameter initializers, as `jax.nn.initializers`.
 
-An initializer is a function `init(key, shape, dtype=float32) -> Array`; the constructors here
+An initializer is a function `init(key, shape, dtype=None) -> Array`; the constructors here
 (`normal(stddev)`, `variance_scaling(...)`, `glorot_uniform()`, ...) return one. `zeros` and
-`ones` are initializers themselves, exactly as in JAX.
+`ones` are initializers themselves, exactly as in JAX. As in JAX, dtype None means the default
+float type when the initializer is called: float32, or float64 under x64.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence as _Sequence
 
 import numpy as np
 
+from funcgrad import dtypes as _dtypes
 from funcgrad import numpy as fnp
 from funcgrad import random
 
@@ -44,44 +46,55 @@ Initializer = _Callable[..., "fnp.ndarray"]
 _TRUNC_STD = 0.87962566103423978
 
 
+def _dtype(dtype) -> np.dtype:
+    """The dtype an initializer draws in, decided when it is called, as JAX's: None (the
+    default) is the default float (float32; float64 under x64); an explicit 64-bit dtype
+    without x64 is narrowed with JAX's warning."""
+    return _dtypes.DEFAULT_FLOAT_() if dtype is None else _dtypes.canonicalize(dtype)
+
+
 def _shape(shape) -> tuple[int, ...]:
     return (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
 
 
-def zeros(key, shape, dtype=np.float32):
+def zeros(key, shape, dtype=None):
     """All zeros (the key is ignored)."""
-    return fnp.zeros(_shape(shape), dtype)
+    return fnp.zeros(_shape(shape), _dtype(dtype))
 
 
-def ones(key, shape, dtype=np.float32):
+def ones(key, shape, dtype=None):
     """All ones (the key is ignored)."""
-    return fnp.ones(_shape(shape), dtype)
+    return fnp.ones(_shape(shape), _dtype(dtype))
 
 
-def constant(value, dtype=np.float32) -> Initializer:
+def constant(value, dtype=None) -> Initializer:
     """An initializer filling every entry with `value`."""
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         return fnp.full(_shape(shape), value, dtype)
     return init
 
 
-def normal(stddev=1e-2, dtype=np.float32) -> Initializer:
+def normal(stddev=1e-2, dtype=None) -> Initializer:
     """Normal samples with mean 0 and standard deviation `stddev`."""
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         return random.normal(key, _shape(shape), dtype) * stddev
     return init
 
 
-def uniform(scale=1e-2, dtype=np.float32) -> Initializer:
+def uniform(scale=1e-2, dtype=None) -> Initializer:
     """Uniform samples in [0, scale) (JAX's convention: not centred)."""
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         return random.uniform(key, _shape(shape), dtype) * scale
     return init
 
 
-def truncated_normal(stddev=1e-2, dtype=np.float32, lower=-2.0, upper=2.0) -> Initializer:
+def truncated_normal(stddev=1e-2, dtype=None, lower=-2.0, upper=2.0) -> Initializer:
     """Normal samples truncated to [lower, upper] standard deviations, scaled by `stddev`."""
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         return random.truncated_normal(key, lower, upper, _shape(shape), dtype) * stddev
     return init
 
@@ -107,7 +120,7 @@ def _compute_fans(shape, in_axis=-2, out_axis=-1, batch_axis=()):
 
 def variance_scaling(scale, mode: str, distribution: str, in_axis: int | _Sequence[int] = -2,
                      out_axis: int | _Sequence[int] = -1, batch_axis: _Sequence[int] = (),
-                     dtype=np.float32) -> Initializer:
+                     dtype=None) -> Initializer:
     """Samples with variance `scale / n`, n = fan_in, fan_out, their mean ("fan_avg") or
     their geometric mean ("fan_geo_avg") (`mode`).
 
@@ -122,6 +135,7 @@ def variance_scaling(scale, mode: str, distribution: str, in_axis: int | _Sequen
                          f"{distribution}")
 
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         shape = _shape(shape)
         fan_in, fan_out = _compute_fans(shape, in_axis, out_axis, batch_axis)
         denominator = {"fan_in": fan_in, "fan_out": fan_out,
@@ -172,34 +186,34 @@ def _complex_truncated_normal(key, upper, shape, dtype):
     return fnp.sqrt(-fnp.log(1 - t)) * rotation
 
 
-def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+def glorot_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
     """Glorot/Xavier uniform: variance_scaling(1.0, "fan_avg", "uniform")."""
     return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+def glorot_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
     """Glorot/Xavier normal: variance_scaling(1.0, "fan_avg", "truncated_normal")."""
     return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, batch_axis,
                             dtype)
 
 
-def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+def lecun_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
     """LeCun uniform: variance_scaling(1.0, "fan_in", "uniform")."""
     return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+def lecun_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
     """LeCun normal: variance_scaling(1.0, "fan_in", "truncated_normal")."""
     return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis,
                             dtype)
 
 
-def he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+def he_uniform(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
     """He/Kaiming uniform: variance_scaling(2.0, "fan_in", "uniform")."""
     return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, batch_axis, dtype)
 
 
-def he_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=np.float32) -> Initializer:
+def he_normal(in_axis=-2, out_axis=-1, batch_axis=(), dtype=None) -> Initializer:
     """He/Kaiming normal: variance_scaling(2.0, "fan_in", "truncated_normal")."""
     return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, batch_axis,
                             dtype)
@@ -211,12 +225,13 @@ kaiming_uniform = he_uniform
 kaiming_normal = he_normal
 
 
-def orthogonal(scale=1.0, column_axis=-1, dtype=np.float32) -> Initializer:
+def orthogonal(scale=1.0, column_axis=-1, dtype=None) -> Initializer:
     """A (semi-)orthogonal matrix along `column_axis`, times `scale`.
 
     Deviation from JAX: the Q factor comes from modified Gram-Schmidt in funcgrad ops (the core
     has no QR); its distribution matches JAX's sign-corrected QR, the samples differ."""
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         shape = _shape(shape)
         if len(shape) < 2:
             raise ValueError("orthogonal initializer requires at least a 2D shape")
@@ -233,11 +248,12 @@ def orthogonal(scale=1.0, column_axis=-1, dtype=np.float32) -> Initializer:
     return init
 
 
-def delta_orthogonal(scale=1.0, column_axis=-1, dtype=np.float32) -> Initializer:
+def delta_orthogonal(scale=1.0, column_axis=-1, dtype=None) -> Initializer:
     """Delta-orthogonal convolution kernels (Xiao et al., 2018): for a 3-D, 4-D or 5-D
     kernel shape (spatial..., in, out) with in <= out, zeros except at the spatial centre,
     which holds an orthogonal (in, out) matrix times `scale`."""
     def init(key, shape, dtype=dtype):
+        dtype = _dtype(dtype)
         shape = _shape(shape)
         if len(shape) not in (3, 4, 5):
             raise ValueError(f"delta_orthogonal: needs a 3-D, 4-D or 5-D kernel shape, got "
