@@ -247,3 +247,15 @@ def test_stax_parameters_follow_x64(x64):
                           [0.28437327610220936, 1.3421706209367434],
                           [-0.3928198061729892, -0.25377080092304444]], np.float64)
     _same(np.asarray(b), [-0.01400884102827668, 0.014321449977776875], np.float64)
+
+
+def test_vecdot_sums_in_the_operands_type(run, x64):
+    # JAX's vecdot is a dot_general: int32 stays int32 under x64 and int8 wraps in int8;
+    # funcgrad summed the products with sum's widening (int64; int8's 200 + 1 = 201)
+    i32 = np.array([[100, 1, 0], [3, 2, 1]], np.int32)
+    a, b, c = run(lambda x: (fnp.vecdot(x, fnp.array([2, 1, 1], fnp.int32)),
+                             fnp.linalg.vecdot(x.astype(fnp.int8), fnp.array([2, 1, 1], fnp.int8)),
+                             fnp.vecdot(x, x, preferred_element_type=fnp.int64)), i32)
+    _same(a, [201, 9], np.int32)
+    _same(b, [-55, 9], np.int8)
+    _same(c, [10001, 14], np.int64)

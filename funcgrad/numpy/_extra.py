@@ -425,7 +425,9 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
                          f"and {b.shape[axis]} in x2 {b.shape}")
     if _dt.is_complex(a.dtype):
         a = _fnp.conj(a)                  # NumPy's and JAX's vecdot conjugate x1
-    return _fnp.sum(_fnp.multiply(a, b), axis=axis)
+    # summed in the operands' type, as JAX's dot_general (int32 stays int32 under x64,
+    # int8 stays int8; sum would widen them to the default int)
+    return _fnp.sum(_fnp.multiply(a, b), axis=axis, dtype=a.dtype)
 
 
 def matvec(x1, x2):
