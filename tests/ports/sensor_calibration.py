@@ -63,6 +63,12 @@ def run():
         "norm_inf_float": jnp.linalg.norm(volts, ord=jnp.inf, axis=0),
         "above": jnp.count_nonzero(raw > 2500, axis=1),
         "cumsum_f16": jnp.cumsum(halves[0], dtype=jnp.float32),
+        "vander_int16_codes": jnp.vander(pixel[:4].astype(jnp.int16), 3),
+        "vander_uint8": jnp.vander(pixel[:4], 2),
+        "vector_norm_l1_int": jnp.linalg.vector_norm(centred[0], ord=1),
+        "vector_norm_inf_int": jnp.linalg.vector_norm(centred, ord=jnp.inf, axis=1),
+        "lut_f16_int_table": jnp.interp(pixel[:6].astype(jnp.float16), jnp.array([0, 64, 128, 192, 255]),
+                                        jnp.array([0, 10, 35, 70, 100])),
         "dtypes": " ".join(str(a.dtype) for a in (
             raw, pixel, design, coef, rank, volts, lin, lin16, offset, centred, deadband,
             saturated, moving, halves, jnp.linalg.norm(centred), jnp.count_nonzero(raw > 2500),

@@ -1,5 +1,5 @@
 """Data analysis in double precision, as scientific scripts run it with
-`jax.enable_x64(True)`: counts and indices (int64 in x64 mode) from `histogram`,
+`jax.enable_x64(True)`: integer counts and indices (int64 in x64 mode) from `histogram`,
 `histogram2d`, `histogramdd`, `bincount(length=)`, `digitize`, `searchsorted`,
 `unique(size=, return_inverse=, return_counts=)`, `argsort`, `nonzero(size=)`; summary
 statistics of int64 and float64 columns (`mean`, `var(ddof=)`, `median`, `quantile` with
@@ -46,9 +46,9 @@ def run():
         return {
             "hist": hist,
             "hist_edges": edges,
-            "hist2d": h2.astype(jnp.float64),
+            "hist2d": h2,
             "hist2d_x_edges": xe,
-            "histdd": hdd.astype(jnp.float64),
+            "histdd": hdd,
             "per_station": per_station,
             "rain_station": rain_station,
             "bands": bands[:12],
@@ -73,6 +73,10 @@ def run():
             "trend": trend,
             "vander_int64": v,
             "vander_int32_sum": jnp.sum(v32),
+            "vander_int32": v32,
+            "vander_rank": jnp.linalg.matrix_rank(v.astype(float)),
+            "vector_norm_int": jnp.linalg.vector_norm(days[:5]),
+            "vector_norm_int_ord1": jnp.linalg.vector_norm(days[:5], ord=1),
             "vander_cond": jnp.linalg.cond(v.astype(float)),
             "norm_int": jnp.linalg.norm(days[:5]),
             "norm_float": jnp.linalg.norm(temp[:5], ord=1),
@@ -82,7 +86,7 @@ def run():
             "cumulative_sum_int32": jnp.cumulative_sum(counts32, include_initial=True),
             "sum_int32": jnp.sum(counts32),
             "dtypes": " ".join(str(a.dtype) for a in (
-                temp, days, station, hist, edges, per_station, rain_station, bands, pos,
+                temp, days, station, hist, edges, h2, hdd, per_station, rain_station, bands, pos,
                 uniq, inv, cnt, hot, jnp.argsort(temp), jnp.mean(days), coef, v,
                 jnp.linalg.norm(days[:5]), jnp.interp(temp, table_x, table_y),
                 jnp.cumsum(counts32), jnp.cumulative_sum(counts32), jnp.sum(counts32),

@@ -46,7 +46,7 @@ def run():
         rot = jsl.expm(gen)
         a_ls = jnp.stack([jnp.ones(8), jnp.arange(8.0), jnp.arange(8.0) ** 2], axis=1)
         y_ls = 1.0 + 0.5 * jnp.arange(8.0) - 0.25 * jnp.arange(8.0) ** 2
-        coef, resid, _, sv = jnp.linalg.lstsq(a_ls, y_ls)
+        coef, resid, rank, sv = jnp.linalg.lstsq(a_ls, y_ls)
 
         z = jnp.array([5.0, 10.0, 20.0, 26.0])
         t = jnp.linspace(0.0, 2.0 * jnp.pi, 16, endpoint=False)
@@ -78,7 +78,9 @@ def run():
             "expm": rot,
             "expm_vs_exact": jnp.abs(rot[1, 0] - jnp.sin(theta)) < 1e-15,
             "lstsq": coef,
+            "lstsq_rank": rank,
             "lstsq_sv": sv,
+            "matrix_rank": jnp.linalg.matrix_rank(h),
             "erfc": sp.erfc(z),
             "log_ndtr": sp.log_ndtr(jnp.array([-40.0, -10.0, 0.0, 8.0])),
             "ndtr_tail": sp.ndtr(jnp.array([-30.0, -9.0, 9.0])),
@@ -109,7 +111,7 @@ def run():
             "hessian_lse": jax.hessian(sp.logsumexp)(jnp.array([0.1, -0.2, 0.3])),
             "grad_gammaln": jax.grad(lambda v: jnp.sum(sp.gammaln(v)))(jnp.array([0.5, 10.0])),
             "dtypes": " ".join(str(v.dtype) for v in (
-                x, evals, s, rot, coef, spec, df, f2, sp.erfc(z), gam,
+                x, evals, s, rot, coef, rank, spec, df, f2, sp.erfc(z), gam,
                 jnp.fft.fftfreq(4), jsl.lu_factor(h)[1])),
         }
 

@@ -11,6 +11,7 @@ float64 parameter tree."""
 import jax
 import jax.numpy as jnp
 from jax import random
+from jax.flatten_util import ravel_pytree
 from jax.example_libraries import optimizers, stax
 
 
@@ -79,7 +80,7 @@ def run():
         init_fun, apply_fun = stax.serial(stax.Dense(4, W_init=ini.glorot_normal(dtype=jnp.float64),
                                                      b_init=ini.normal(dtype=jnp.float64)),
                                           stax.Tanh, stax.Dense(1, W_init=ini.lecun_normal(
-                                              dtype=jnp.float64), b_init=ini.normal(1.0, jnp.float64)))
+                                              dtype=jnp.float64), b_init=ini.zeros))
         _, sp = init_fun(k4, (-1, 3))
         out = apply_fun(sp, jnp.stack([x[:5], x[5:10], x[10:15]], axis=1))
 
@@ -88,7 +89,16 @@ def run():
         for i in range(25):
             state = opt_update(i, jax.grad(loss)(get_params(state)), state)
         adam_loss = loss(get_params(state))
+        default_w = ini.glorot_normal()(k1, (2, 3))
+        _, default_stax = stax.Dense(2)[0](k4, (-1, 3))
+        rflat, runravel = ravel_pytree(params)
         return {
+            "default_init_dtype": str(default_w.dtype),
+            "default_init": default_w,
+            "default_stax_w": default_stax[0],
+            "default_zeros": str(ini.zeros(k1, (2,)).dtype),
+            "ravel_pytree": rflat[:6],
+            "ravel_roundtrip": runravel(rflat)[1]["w"][0],
             "init_w0": params[0]["w"],
             "init_orth_check": jnp.max(jnp.abs(params[1]["w"] @ params[1]["w"].T - jnp.eye(8)))
             < 1e-12,
