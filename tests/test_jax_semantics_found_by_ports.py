@@ -3,6 +3,8 @@ test holds JAX 0.10.2's result for a small case, eagerly and under `jit`, on eve
 backend."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -1571,3 +1573,22 @@ def test_a_seed_outside_int64_raises_overflow_error():
         with pytest.raises(OverflowError, match="64-bit"):
             random.PRNGKey(seed)
     np.testing.assert_array_equal(np.asarray(random.PRNGKey(-2 ** 63)), [0, 0])
+
+
+def test_64_bit_arrays_used_after_the_x64_context():
+    # JAX: an operation of several operands gives 32 bits once x64 is off again (a
+    # one-operand function keeps the 64-bit type), and a 64-bit index still indexes;
+    # funcgrad kept float64 for `ref + 1` and raised for `x[idx]` (int64 < int32)
+    with fg.enable_x64(True):
+        ref = fnp.linspace(0.0, 1.0, 3)
+        idx = fnp.arange(3)
+        u = fnp.arange(3, dtype=fnp.uint64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert (ref + 1).dtype == np.float32 and (ref * ref).dtype == np.float32
+        assert fnp.where(True, ref, 0).dtype == np.float32 and (idx + 1).dtype == np.int32
+        assert fnp.sqrt(ref).dtype == np.float64 and fnp.asarray(ref).dtype == np.float64
+        for i in (idx, u):
+            np.testing.assert_array_equal(np.asarray(fnp.arange(3.0)[i]), [0, 1, 2])
+            np.testing.assert_array_equal(np.asarray(fnp.take(fnp.arange(3.0), i)), [0, 1, 2])
+            np.testing.assert_array_equal(np.asarray(fnp.zeros(3).at[i].add(1.0)), [1, 1, 1])

@@ -103,7 +103,7 @@ def _promote(name, *args, to_float=False):
             (not to_float or a.dtype in _INEXACT_DTYPES):
         if len(args) == 1:
             return [a]
-        if len(args) == 2:
+        if len(args) == 2 and (a.dtype not in _DTYPES_64 or _dt.x64_enabled()):
             b = args[1]
             if isinstance(b, Array):
                 if b.dtype == a.dtype and not b.weak_type and b.shape == a.shape:
@@ -112,11 +112,14 @@ def _promote(name, *args, to_float=False):
                 return [a, _scalar_array(b, a.dtype)]
     elif len(args) == 2 and not to_float:
         b = args[1]
-        if isinstance(b, Array) and not b.weak_type and _scalar_joins(a, b.dtype):
+        if isinstance(b, Array) and not b.weak_type and _scalar_joins(a, b.dtype) and \
+                (b.dtype not in _DTYPES_64 or _dt.x64_enabled()):
             return [_scalar_array(a, b.dtype), b]
     return _promote_general(name, args, to_float)
 
 
+# (64-bit types: an array of one made while x64 was on takes the general path after it)
+_DTYPES_64 = frozenset(_np.dtype(t) for t in ("float64", "int64", "uint64", "complex128"))
 _REAL_FLOATS = frozenset(_np.dtype(t) for t in ("float16", "float32", "float64"))
 _WIDE_INTS = {_np.dtype(t): _np.iinfo(t) for t in ("int8", "int16", "int32", "int64", "uint8",
                                                      "uint16", "uint32", "uint64")}
@@ -164,6 +167,11 @@ def _promote_general(name, args, to_float):
     dt, weak = _dt.result_type(*typed)
     if to_float:
         dt = _dt.to_inexact(dt)       # JAX's rule: int32 -> float32 even under x64
+    if len(arrs) > 1 and dt.itemsize >= 8 and not _dt.x64_enabled() and \
+            dt != _dt.canonicalize(dt, False):
+        # an array made while x64 was on, used after with others: the result is 32-bit,
+        # as JAX's (its one-operand functions keep the 64-bit type, as here)
+        dt = _dt.canonicalize(dt)
     out = []
     for a in arrs:
         if isinstance(a, Array):

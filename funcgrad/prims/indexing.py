@@ -360,6 +360,7 @@ def signed_index(i, n, what):
     range: a plain cast to int32 made uint64 2^64 - 1 the index -1, which counted from the
     end and wrote the last element in `x.at[i].set(v)` (JAX's cast wraps the same way;
     out of range is what the value is)."""
+    i = _narrowed(i)
     if i.dtype in (dtypes.int32, dtypes.int64):
         return i
     if dtypes.iinfo(i.dtype).max > dtypes.iinfo(dtypes.int32).max:      # uint32, uint64
@@ -368,10 +369,19 @@ def signed_index(i, n, what):
     return index_holding(convert_element_type(i, dtypes.int32), n, what)
 
 
+def _narrowed(i):
+    """A 64-bit index made while x64 was on, used after it: converted to 32 bits, as JAX
+    does (the index arithmetic's constants are 32-bit then, and int64 < int32 raised)."""
+    if i.dtype.itemsize == 8 and not dtypes.x64_enabled():
+        return convert_element_type(i, dtypes.int32 if i.dtype == dtypes.int64 else
+                                    dtypes.uint32)
+    return i
+
+
 def from_end(i, n, what):
     """`i` (an integer index array) with its negative indices counted from the end of an
     axis of `n` elements (i + n), in a type that holds them (`index_holding`)."""
-    i = index_holding(i, n, what)
+    i = index_holding(_narrowed(i), n, what)
     if dtypes.is_unsigned(i.dtype):
         return i
     return select(lt(i, full((), 0, i.dtype)), add(i, full((), n, i.dtype)), i)

@@ -42,6 +42,7 @@ def run():
         ref_expm = jsl.expm(jnp.array(gen))
         ref_solve = jnp.linalg.solve(jnp.array(m), jnp.array([1.0, 2.0, 3.0]))
         ref_kernel = kernel(x64)
+        worst = jnp.argsort(jnp.abs(x64))
         inside = " ".join(str(a.dtype) for a in (x64, ref_series, ref_expm, ref_kernel))
 
     x32 = jnp.array(x)
@@ -68,6 +69,10 @@ def run():
         "stacked": jnp.stack([ref_euler, approx_euler]),
         "asarray_keeps": jnp.asarray(ref_series),
         "sum_ref": jnp.sum(ref_series),
+        "ref_plus_one": ref_series + 1.0,
+        "where_mixed": jnp.where(ref_series > 2.0, ref_series, 0.0),
+        "jit_on_f64": kernel(x64),
+        "int64_index": approx_series[worst],
         "inside_dtypes": inside,
         "outside_dtypes": " ".join(str(a.dtype) for a in (
             x32, approx_series, err_series, err_euler, ref_series.astype(jnp.float32),
