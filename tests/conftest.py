@@ -2,8 +2,10 @@
 and the rule that `core` tests run on the NumPy reference backend."""
 from __future__ import annotations
 
+import contextlib
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -135,6 +137,40 @@ def x64():
     import funcgrad
     with funcgrad.config.enable_x64(True):
         yield
+
+
+@pytest.fixture(params=["eager", "jit"])
+def run(request, backend):
+    """`run(f, *args)`: f called on the args as funcgrad arrays, eagerly and under `jit`, on
+    every test backend, its results as NumPy arrays (the tests of JAX's semantics)."""
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+
+    def call(f, *args):
+        with fg.config.override("backend", backend):
+            g = fg.jit(f) if request.param == "jit" else f
+            return fg.tree.map(np.asarray, g(*[fnp.asarray(a) for a in args]))
+    return call
+
+
+@pytest.fixture(scope="module")
+def jax():
+    """JAX itself, for tests that compare with it (skipped where it is not installed)."""
+    return pytest.importorskip("jax")
+
+
+@contextlib.contextmanager
+def x64_both(jax, on):
+    """64-bit types on (or off) in JAX and funcgrad for the block (`from conftest import
+    x64_both`)."""
+    import funcgrad
+    prev = bool(jax.config.jax_enable_x64)
+    jax.config.update("jax_enable_x64", on)
+    try:
+        with funcgrad.config.enable_x64(on):
+            yield
+    finally:
+        jax.config.update("jax_enable_x64", prev)
 
 
 def count_eager(fn, monkeypatch):

@@ -5,19 +5,9 @@ test backend; `x64` turns 64-bit types on for the test, as JAX's
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-
-
-@pytest.fixture(params=["eager", "jit"])
-def run(request, backend):
-    def call(f, *args):
-        with fg.config.override("backend", backend):
-            g = fg.jit(f) if request.param == "jit" else f
-            return fg.tree.map(np.asarray, g(*[fnp.asarray(a) for a in args]))
-    return call
 
 
 def _same(got, want, dtype):

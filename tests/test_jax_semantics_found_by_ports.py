@@ -13,15 +13,6 @@ import funcgrad.numpy as fnp
 from funcgrad import lax
 
 
-@pytest.fixture(params=["eager", "jit"])
-def run(request, backend):
-    def call(f, *args):
-        with fg.config.override("backend", backend):
-            g = fg.jit(f) if request.param == "jit" else f
-            return fg.tree.map(np.asarray, g(*[fnp.asarray(a) for a in args]))
-    return call
-
-
 def test_the_derivative_of_abs_at_zero_is_one(run):
     # JAX: select(x >= 0, g, -g), so +1 at +0.0 and -0.0 (and -1 at NaN); sign(x) gave 0,
     # and an L1 penalty on weights that start at zero never moved them

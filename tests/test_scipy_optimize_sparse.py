@@ -5,7 +5,6 @@ dtypes and shapes with 64-bit types off and on, pytrees, preconditioners, deriva
 (against JAX's and finite differences), jit and vmap, error types and messages."""
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -19,24 +18,9 @@ from funcgrad.scipy import stats as fst
 from funcgrad.scipy.optimize import OptimizeResults, minimize
 from funcgrad.testing import check_grads
 
+from conftest import x64_both
+
 pytestmark = pytest.mark.core
-
-
-@pytest.fixture(scope="module")
-def jax():
-    return pytest.importorskip("jax")
-
-
-@contextlib.contextmanager
-def x64_both(jax, on):
-    """64-bit types on (or off) in JAX and funcgrad for the block."""
-    prev = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", on)
-    try:
-        with fg.config.enable_x64(on):
-            yield
-    finally:
-        jax.config.update("jax_enable_x64", prev)
 
 
 class _Leaf:

@@ -8,7 +8,6 @@ inputs; jit, vmap and derivatives (against finite differences and JAX's); hypoth
 properties; error messages."""
 from __future__ import annotations
 
-import contextlib
 import itertools
 
 import numpy as np
@@ -28,6 +27,8 @@ from funcgrad.scipy import ndimage as fnd
 from funcgrad.scipy import signal as fs
 from funcgrad.testing import check_grads
 
+from conftest import x64_both
+
 pytestmark = pytest.mark.core
 
 MODES = ("full", "same", "valid")
@@ -38,23 +39,6 @@ SHAPES = [((5,), (3,)), ((5,), (4,)), ((4,), (3,)), ((4,), (4,)), ((1,), (1,)), 
           ((3, 4), (3, 4)), ((2, 2), (3, 3)), ((2, 3), (3, 3)), ((4, 5, 3), (2, 2, 2)),
           ((2, 2, 2), (3, 4, 5)), ((), ()), ((3, 2), (2, 3)), ((0,), (2,)), ((2,), (0,))]
 SHAPES_2D = [s for s in SHAPES if len(s[0]) == 2]
-
-
-@pytest.fixture(scope="module")
-def jax():
-    return pytest.importorskip("jax")
-
-
-@contextlib.contextmanager
-def x64_both(jax, on):
-    """64-bit types on (or off) in JAX and funcgrad for the block."""
-    prev = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", on)
-    try:
-        with fg.config.enable_x64(on):
-            yield
-    finally:
-        jax.config.update("jax_enable_x64", prev)
 
 
 def _run(f):

@@ -334,6 +334,16 @@ def _extend(name, x, n, how):
     return fnp.concatenate([left, x, right], axis=-1)
 
 
+def _overlap(name, noverlap, nperseg):
+    """(noverlap, the step between segments): half a segment by default; an overlap of a
+    whole segment or more raises."""
+    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
+    if noverlap >= nperseg:
+        raise ValueError(f"{name}: noverlap must be less than nperseg, got noverlap="
+                         f"{noverlap}, nperseg={nperseg}")
+    return noverlap, nperseg - noverlap
+
+
 def _window(name, window, nperseg, length):
     """(window as a NumPy float64 array, nperseg): a window name or (name, parameter)
     tuple goes to scipy.signal.get_window (as in JAX, which needs SciPy for these), an array
@@ -423,11 +433,7 @@ def _spectral(name, x, y, fs, window, nperseg, noverlap, nfft, detrend_type,
         raise ValueError(f"{name}: nfft must be greater than or equal to nperseg, got "
                          f"nfft={nfft}, nperseg={nperseg}")
     nfft = int(nfft)
-    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
-    if noverlap >= nperseg:
-        raise ValueError(f"{name}: noverlap must be less than nperseg, got noverlap="
-                         f"{noverlap}, nperseg={nperseg}")
-    nstep = nperseg - noverlap
+    noverlap, nstep = _overlap(name, noverlap, nperseg)
     if boundary is not None:
         x = _extend(name, x, nperseg // 2, boundary)
         if not same:
@@ -594,11 +600,7 @@ def istft(Zxx, fs=1.0, window="hann", nperseg=None, noverlap=None, nfft=None,
         raise ValueError(f"istft: FFT length ({nfft}) must be longer than nperseg "
                          f"({nperseg})")
     nfft = int(nfft)
-    noverlap = nperseg // 2 if noverlap is None else int(noverlap)
-    if noverlap >= nperseg:
-        raise ValueError(f"istft: noverlap must be less than nperseg, got noverlap="
-                         f"{noverlap}, nperseg={nperseg}")
-    nstep = nperseg - noverlap
+    noverlap, nstep = _overlap("istft", noverlap, nperseg)
     # frequencies and segments last
     z = fnp.moveaxis(z, (f_ax, t_ax), (-2, -1))
     if not _dtypes.is_complex(z.dtype):
