@@ -1583,3 +1583,17 @@ def test_64_bit_arrays_used_after_the_x64_context():
             np.testing.assert_array_equal(np.asarray(fnp.arange(3.0)[i]), [0, 1, 2])
             np.testing.assert_array_equal(np.asarray(fnp.take(fnp.arange(3.0), i)), [0, 1, 2])
             np.testing.assert_array_equal(np.asarray(fnp.zeros(3).at[i].add(1.0)), [1, 1, 1])
+
+
+def test_creation_functions_take_a_device():
+    # JAX's creation functions take device= (and out_sharding=); a single-device program
+    # naming its device raised TypeError
+    d = fg.devices()[0]
+    for x in (fnp.zeros(3, device=d), fnp.ones(3, device=d), fnp.full(3, 0.5, device=d),
+              fnp.arange(3.0, device=d), fnp.linspace(0, 1, 3, device=d),
+              fnp.asarray([1.0, 2.0, 3.0], device=d), fnp.array([1.0, 2, 3], device=d),
+              fnp.zeros_like(fnp.ones(3), device=d), fnp.eye(3, device=d)[0],
+              fnp.astype(fnp.ones(3, fnp.int32), fnp.float32, device=d)):
+        assert x.shape == (3,) and d in x.devices()
+    out = fg.jit(lambda x: fnp.zeros_like(x, device=d) + fnp.ones(3, device=d))(fnp.ones(3))
+    np.testing.assert_array_equal(np.asarray(out), [1, 1, 1])

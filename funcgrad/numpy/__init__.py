@@ -101,6 +101,29 @@ bool = bool_
 
 _attach_array_methods(_Array)
 
+
+def _placed(fn):
+    """`fn` taking JAX's keyword arguments `device` and `out_sharding`: the result is put
+    there (`device_put`); None (the default) leaves it on the default device. A JAX program
+    that names its one device (`jnp.zeros(3, device=jax.devices()[0])`) raised TypeError."""
+    def placed(*args, device=None, out_sharding=None, **kwargs):
+        out = fn(*args, **kwargs)
+        for target in (device, out_sharding):
+            if target is not None:
+                from ..devices import device_put
+                out = device_put(out, target)
+        return out
+    placed.__wrapped__ = fn
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(placed, attr, getattr(fn, attr))
+    return placed
+
+
+arange, array, asarray, astype, empty, empty_like, eye, full, full_like, linspace, ones, \
+    ones_like, zeros, zeros_like = map(_placed, (
+        arange, array, asarray, astype, empty, empty_like, eye, full, full_like, linspace,
+        ones, ones_like, zeros, zeros_like))
+
 # The public namespace: NumPy's names that funcgrad.numpy implements (JAX's jax.numpy).
 __all__ = [
     "abs", "absolute", "acos", "acosh", "add", "all", "allclose", "amax", "amin", "angle",
