@@ -7,6 +7,7 @@ import operator
 
 import numpy as _np
 
+from .. import dtypes as _dt
 from .. import numpy as _fnp
 from ..core import Tracer
 from ._creation import _axis
@@ -78,10 +79,14 @@ class ufunc:  # noqa: N801  (jax.numpy's name)
         """The type a fold without `dtype=` carries, as JAX's: func's result type on two
         elements of arr's (logaddexp folds uint8 or bool input as float32; logical_and
         folds float16 as bool)."""
-        from .. import api
+        cache = self.__dict__.setdefault("_fold_dtypes", {})    # (traced once per type)
+        key = (arr.dtype, _dt.x64_enabled())
+        if key not in cache:
+            from .. import api
 
-        one = _fnp.ones((), arr.dtype)
-        return api.eval_shape(_fnp.vectorize(self._func), one, one).dtype
+            one = _fnp.ones((), arr.dtype)
+            cache[key] = api.eval_shape(_fnp.vectorize(self._func), one, one).dtype
+        return cache[key]
 
     def _scan_axis(self, arr, carry, mask):
         """Every carry of folding func over arr's leading axis (positions where `mask` is

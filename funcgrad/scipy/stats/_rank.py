@@ -12,6 +12,7 @@ import numpy as np
 from ... import dtypes as _dtypes
 from ... import lax
 from ... import numpy as fnp
+from ...numpy._creation import _axis
 
 _NAN_POLICIES = ("propagate", "omit", "raise")
 
@@ -71,7 +72,7 @@ def rankdata(a, method="average", *, axis=None, nan_policy="propagate"):
     if axis is None:
         x = fnp.ravel(x)
         axis = 0
-    axis = _canonical_axis(axis, x.ndim)
+    axis = _axis(axis, x.ndim, "rankdata")
     rows, rest = _rows(x, axis)
     out = _dtypes.DEFAULT_FLOAT_()
     order = fnp.argsort(rows, axis=1, stable=True)
@@ -103,12 +104,6 @@ class ModeResult(NamedTuple):
     count: object
 
 
-def _canonical_axis(axis, ndim):
-    if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(axis, ndim)
-    return axis % ndim
-
-
 def mode(a, axis=0, nan_policy="propagate", keepdims=False):
     """The most common value along `axis` (None: of all elements) and its count, as a
     `ModeResult(mode, count)`; among equally common values the smallest, NaNs counting
@@ -123,7 +118,7 @@ def mode(a, axis=0, nan_policy="propagate", keepdims=False):
         x = fnp.ravel(x)
         axis = 0
     else:
-        axis = _canonical_axis(axis, x.ndim)
+        axis = _axis(axis, x.ndim, "mode")
         out_shape = tuple(1 if i == axis else d for i, d in enumerate(x.shape)
                           if keepdims or i != axis)
     rows, _ = _rows(x, axis)
