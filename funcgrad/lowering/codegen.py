@@ -15,6 +15,7 @@ import numpy as np
 
 import cdsl
 from cdsl.helpers import pow_c99, sign_set
+from cdsl.render import LIBMVEC_MATH
 
 from .. import dtypes
 from ..ir import Lit, Var
@@ -599,31 +600,39 @@ def _reduction_loop(c, j, n_red, nest, red_shape, inner, reduction):
     return loop
 
 
-# A float sum whose terms call exp (log_softmax's and logsumexp's sum of exps) computes its
-# terms in a loop of their own into a stack row and then sums the row, in the same order
-# (rows longer than _EXP_ROW, or of a size known only at run time, in pieces of _EXP_ROW).
-# In the loop with the accumulator the C dialect keeps the library's exp (its own cost a
-# third of a row there), and glibc's vector exp hands every masked element (-1e9, -inf:
-# its result underflows) to a scalar routine, 5-6 ns each: a causal-masked log_softmax ran
-# 3.7x slower than JAX's. The separate loop is a map, where the dialect's exp has no such
-# path (AMD Zen 4, rows of 1000 in L1: 0.49 ns an element split, 0.45 fused with the
-# library's exp, 5.7 half masked).
-_EXP_ROW = 4096
+# A float sum whose terms call exp, log or another function of the math library (log_softmax's
+# and logsumexp's sum of exps, an entropy's p * log(p)) computes its terms in a loop of their
+# own into a stack row and then sums the row, in the same order (rows longer than _TERMS_ROW,
+# or of a size known only at run time, in pieces of _TERMS_ROW). Two reasons:
+# - The sum's loop keeps a fixed vector length (Dialect.reduction_simd_bits, 256: eight
+#   float32 lanes) so that it adds in one order on every CPU; the terms' own loop is a map,
+#   which takes the widest vectors, 16 float32 lanes with AVX-512. The entropy benchmark's
+#   row (p * log(p), 4096 float32, Zen 5): 0.48 ns an element in the sum's loop, 0.24 split.
+# - In the loop with the accumulator the C dialect keeps the library's exp (its own cost a
+#   third of a row there), and glibc's vector exp hands every masked element (-1e9, -inf:
+#   its result underflows) to a scalar routine, 5-6 ns each: a causal-masked log_softmax
+#   ran 3.7x slower than JAX's. The separate loop is a map, where the dialect's exp has no
+#   such path (AMD Zen 4, rows of 1000 in L1: 0.49 ns an element split, 0.45 fused with
+#   the library's exp, 5.7 half masked).
+_TERMS_ROW = 4096
+# the calls that make a term costly enough for its own loop (cheap ones, fabs, floor,
+# sqrt, fmax..., keep the one loop: there the extra store and load would cost more)
+_COSTLY_TERMS = frozenset(LIBMVEC_MATH + ("lgamma", "tgamma"))
 
 
 def _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, name):
     """The loops of `acc += v` over j < n_red with the terms stored in a row first, or None
-    where the loop stays one (not a float sum, or no exp among the terms)."""
+    where the loop stays one (not a float sum, or no costly call among the terms)."""
     import cdsl
     if kind != "sum" or getattr(v.type, "name", "") not in ("f32", "f64") or \
             (type(n_red) is int and n_red <= 0) or \
-            not any(isinstance(x, cdsl.Call) and x.fn == "exp"
+            not any(isinstance(x, cdsl.Call) and x.fn in _COSTLY_TERMS
                     for x in cdsl.ast.walk((tuple(stmts), v))):
         return None
     # cdsl has no array declaration: raw C, as _reduce_in_scratch's (codegen's reductions
     # are the C backend's; OpenCL lowers its own in opencl_kernels)
     row = cdsl.Var(name, cdsl.PtrType(v.type, restrict=False, space=""))
-    whole = type(n_red) is int and n_red <= _EXP_ROW
+    whole = type(n_red) is int and n_red <= _TERMS_ROW
     if whole:
         lo, hi, at = c.i64(0), c.i64(n_red), j
     else:
@@ -634,12 +643,12 @@ def _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, name):
         c, kind, acc, c.cast(acc_dt, cdsl.Load(row, at, v.type)), acc_dt))],
         simd=True, reduction=red)
     ctype = "float" if v.type.name == "f32" else "double"
-    decl = cdsl.Raw(f"{ctype} {name}[{n_red if whole else _EXP_ROW}];")
+    decl = cdsl.Raw(f"{ctype} {name}[{n_red if whole else _TERMS_ROW}];")
     if whole:
         return [decl, terms, total]
-    n, step = c.i64(n_red), c.i64(_EXP_ROW)
+    n, step = c.i64(n_red), c.i64(_TERMS_ROW)
     end = c.select(c.lt(c.add(lo, step), n), c.add(lo, step), n)
-    return [decl, cdsl.For(lo, c.i64(0), n, (c.decl(hi, end), terms, total), step=_EXP_ROW)]
+    return [decl, cdsl.For(lo, c.i64(0), n, (c.decl(hi, end), terms, total), step=_TERMS_ROW)]
 
 def _const_int(e):
     import cdsl
