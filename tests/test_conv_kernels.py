@@ -537,6 +537,26 @@ def test_filter_gradient_blocked_on_an_inner_axis(case, monkeypatch):
     _close(got[True], fg.jit(f, backend="reference")(x, w), 2e-5, 2e-5)
 
 
+@pytest.mark.parametrize("backend", ["reference", "c"])
+def test_gradients_of_a_convolution_with_an_empty_output(backend):
+    """VALID with a dilated window wider than the input: the output is empty (JAX's shape
+    (1, 0, 3, 3, 3)), and both gradients are zeros. The reference backend's filter
+    gradient, a convolution with the empty cotangent as its kernel, dilated it into a
+    negative window and NumPy raised (found by the k-block hypothesis test below)."""
+    x = np.ones((1, 3, 3, 3, 1), np.float32)
+    w = np.ones((3, 1, 1, 1, 3), np.float32)
+    kw = {"window_strides": (2, 1, 1), "padding": "VALID", "rhs_dilation": (2, 1, 1),
+          "dimension_numbers": ("NDHWC", "DHWIO", "NDHWC")}
+
+    def loss(x, w):
+        return lax.conv_general_dilated(x, w, **kw).sum()
+    y = fg.jit(lambda x, w: lax.conv_general_dilated(x, w, **kw), backend=backend)(x, w)
+    assert y.shape == (1, 0, 3, 3, 3)
+    gx, gw = fg.jit(fg.grad(loss, argnums=(0, 1)), backend=backend)(x, w)
+    np.testing.assert_array_equal(np.asarray(gx), np.zeros_like(x))
+    np.testing.assert_array_equal(np.asarray(gw), np.zeros_like(w))
+
+
 @st.composite
 def _blocked_filter_gradient_cases(draw):
     """1-, 2- and 3-D convolutions (strides, dilation, groups, both layouts) for filter

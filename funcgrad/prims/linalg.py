@@ -328,10 +328,12 @@ def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     O = w.shape[0]
     # The kernel's dilation picks every d-th element of a wider window: inserting zeros
     # into the kernel instead multiplied an inf input between the taps by 0 (NaN).
-    ksp = tuple((k - 1) * d + 1 for k, d in zip(w.shape[2:], rhs_dilation))
+    # (an empty kernel axis spans nothing: a filter gradient whose cotangent is empty,
+    # VALID with a window wider than the input, gave a negative window, and NumPy raised)
+    ksp = tuple((k - 1) * d + 1 if k else 0 for k, d in zip(w.shape[2:], rhs_dilation))
     out_sp = tuple(max(0, (s - k) // st + 1) if s >= k else 0
                    for s, k, st in zip(x.shape[2:], ksp, window_strides))
-    if 0 in out_sp or N == 0 or O == 0:
+    if 0 in out_sp or 0 in ksp or N == 0 or O == 0:
         out = np.zeros((N // B, O) + out_sp, acc)
     else:
         win = np.lib.stride_tricks.sliding_window_view(x, ksp, axis=tuple(range(2, 2 + nsp)))
