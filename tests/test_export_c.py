@@ -201,10 +201,22 @@ def test_convolution_tiles_are_plain_c99(tmp_path, wide, monkeypatch):
     _assert_same(_run(exe, out, x), _jit(f, x))
 
 
+def test_cumsum_exports(tmp_path):
+    """cumsum has a C lowering (codegen.emit_cumsum_kernel): along the last axis, along
+    another, reversed, and fused with its operand's producer."""
+    x = np.random.default_rng(2).normal(size=(4, 6, 5)).astype(np.float32)
+
+    def f(x):
+        return (fnp.cumsum(fnp.exp(x), axis=2), fnp.cumsum(x, axis=1)[:, ::-1],
+                lax.cumsum(x, axis=0, reverse=True))
+    exe, out = _build(tmp_path, f, x, name="cums")
+    _assert_same(_run(exe, out, x), _jit(f, x))
+
+
 def test_errors(tmp_path):
     x = np.ones((3, 4), np.float32)
-    with pytest.raises(ExportError, match="'cumsum' has no C lowering") as e:
-        to_c(lambda x: fnp.cumsum(x, axis=1), x, directory=tmp_path, name="m")
+    with pytest.raises(ExportError, match="'sort' has no C lowering") as e:
+        to_c(lambda x: fnp.sort(x, axis=1), x, directory=tmp_path, name="m")
     assert "f32[3,4]" in str(e.value)
     with pytest.raises(ExportError, match="'while' has no C lowering \\(a body"):
         to_c(lambda x: lax.while_loop(lambda c: c[0] < 3,

@@ -81,7 +81,7 @@ ROW_GROUP_MIN = 256
 def _c_lowerable(eqn) -> bool:
     """Whether the C lowering handles `eqn` (else it runs as a host step)."""
     own = (eqn.prim is ix.scatter_p and eqn.outputs[0].aval.dtype != dtypes.bool_) or \
-        eqn.prim in _ARG_PRIMS
+        eqn.prim in _ARG_PRIMS or (eqn.prim is rd.cumsum_p and codegen.cumsum_lowerable(eqn))
     if not (fusion.default_lowerable(eqn) or own) or eqn.prim is control.const_p:
         return False
     if any(a.aval.dtype not in _C_DTYPES for a in list(eqn.inputs) + list(eqn.outputs)):

@@ -1933,6 +1933,83 @@ def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
                    parallel=n * in_shape[axis] >= PARALLEL_MIN and n > 1)]
 
 
+# the longest row of running sums (the axes after a cumsum's axis) kept on the stack
+_CUMSUM_ROW = 4096
+_CUMSUM_TYPES = {dtypes.float32: ("double", dtypes.float64), dtypes.float64: ("double", None),
+                 dtypes.int32: ("int32_t", None), dtypes.int64: ("int64_t", None)}
+
+
+def cumsum_lowerable(eqn) -> bool:
+    """Whether `emit_cumsum_kernel` computes this cumsum: float32/64 and int32/64 (other
+    types, and rows of running sums longer than _CUMSUM_ROW or of a run-time length, run
+    on the host)."""
+    shape, axis = eqn.inputs[0].aval.shape, eqn.params["axis"]
+    if eqn.outputs[0].aval.dtype not in _CUMSUM_TYPES:
+        return False
+    inner = math.prod(shape[axis + 1:])
+    return axis == len(shape) - 1 or (type(inner) is int and inner <= _CUMSUM_ROW)
+
+
+def emit_cumsum_kernel(c, kernel: Kernel, buffers) -> list:
+    """cumsum along one axis (`reverse`: from its end), as the host's np.cumsum computes it:
+    a running sum in float64 for float32 (in the type itself otherwise; integers wrap), each
+    prefix rounded once into the output. The same additions in the same order, so the same
+    bits as the host. Along the last axis each row is one serial loop, the rows in parallel;
+    along another axis a stack row of running sums over the axes after it, updated by a
+    vectorised loop per step. The host path was a separate NumPy step, single-threaded, with
+    two conversions (cumsum along the last axis of (4096, 512) float32: 9.9 ms, JAX 5.6)."""
+    import cdsl
+    eqn = kernel.eqn
+    x = eqn.inputs[0]
+    axis, reverse = eqn.params["axis"], eqn.params["reverse"]
+    shape = x.aval.shape
+    out = kernel.root
+    dt = out.aval.dtype
+    ctype, wide = _CUMSUM_TYPES[dt]
+    acc_dt = wide or dt
+    if any(type(d) is int and d == 0 for d in shape):
+        return []
+    n = shape[axis]
+    outer_shape, inner_shape = list(shape[:axis]), list(shape[axis + 1:])
+    o, j = c.var("o", dtypes.int64), c.var("j", dtypes.int64)
+    at = c.sub(c.i64(n - 1) if type(n) is int else c.sub(c.i64(n), c.i64(1)), j) \
+        if reverse else j
+    em = KernelEmitter(c, buffers)
+    pre, o_vars = [], []
+    for k, e in enumerate(em.multi(Flat(o, outer_shape)) if outer_shape else []):
+        ov = c.var(f"oi{k}", dtypes.int64)
+        pre.append(c.decl(ov, e))
+        o_vars.append(ov)
+    if not inner_shape:
+        acc = c.var("acc", acc_dt)
+        idx = o_vars + [at]
+        v = em.value(x, idx, kernel)
+        step = em.stmts + [c.assign(acc, c.binop("+", acc, c.cast(acc_dt, v), acc_dt)),
+                           c.store(buffers[out.id], em.offset(idx, shape), c.cast(dt, acc))]
+        body = pre + [c.decl(acc, c.const(0, acc_dt)), c.for_(j, c.i64(0), c.i64(n), step)]
+    else:
+        m = math.prod(inner_shape)
+        k = c.var("k", dtypes.int64)
+        row = cdsl.Var("crow", cdsl.PtrType(cnodes.ct(acc_dt), restrict=False, space=""))
+        idx = o_vars + [at] + (em.multi(Flat(k, inner_shape)) if len(inner_shape) > 1
+                               else [k])
+        v = em.value(x, idx, kernel)
+        total = c.binop("+", cdsl.Load(row, k, cnodes.ct(acc_dt)), c.cast(acc_dt, v), acc_dt)
+        step = em.stmts + [cdsl.Store(row, k, total),
+                           c.store(buffers[out.id], em.offset(idx, shape),
+                                   c.cast(dt, cdsl.Load(row, k, cnodes.ct(acc_dt))))]
+        body = pre + [cdsl.Raw(f"{ctype} crow[{m}];"),
+                      c.for_(k, c.i64(0), c.i64(m), [cdsl.Store(row, k, c.const(0, acc_dt))],
+                             simd=True),
+                      c.for_(j, c.i64(0), c.i64(n), [c.for_(k, c.i64(0), c.i64(m), step,
+                                                            simd=True)])]
+    rows = math.prod(outer_shape)
+    work = rows * n * math.prod(inner_shape)
+    parallel = (type(work) is not int or work >= PARALLEL_MIN) and \
+        (type(rows) is not int or rows > 1)
+    return [c.for_(o, c.i64(0), c.i64(rows), body, parallel=parallel)]
+
+
 # ---------------------------------------------------------------------------------------
 # Row fusion: trailing-axis reductions and the maps that consume them, row by row
 
@@ -1941,7 +2018,8 @@ def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
 # the step's statements.
 LOOP_KERNELS = {"map": emit_map_kernel, "reduce": emit_reduce_kernel, "arg": emit_arg_kernel,
                 "window": emit_window_kernel, "pool_gather": emit_pool_gather_kernel,
-                "pool_scatter": emit_pool_scatter_kernel, "scatter": emit_scatter_kernel}
+                "pool_scatter": emit_pool_scatter_kernel, "scatter": emit_scatter_kernel,
+                "cumsum": emit_cumsum_kernel}
 
 
 def row_count(kernel: Kernel):

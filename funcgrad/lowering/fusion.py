@@ -120,6 +120,8 @@ def classify(eqn: Eqn) -> str:
         return "pool_scatter"
     if eqn.prim is ix.scatter_p:
         return "scatter"
+    if eqn.prim is rd.cumsum_p:
+        return "cumsum"
     if eqn.prim is la.dot_general_p and _gemm_ok(eqn):
         return "gemm"
     if eqn.prim is la.conv_general_dilated_p and _conv_ok(eqn):
@@ -129,13 +131,14 @@ def classify(eqn: Eqn) -> str:
 
 def default_lowerable(eqn: Eqn) -> bool:
     """Equations every loop lowering handles (argmax/argmin have no loop lowering yet;
-    scatter's is a serial loop, which only the C backend uses)."""
-    return eqn.prim not in (rd.argmax_p, rd.argmin_p, ix.scatter_p)
+    scatter's and cumsum's are serial loops, which only the C backend uses)."""
+    return eqn.prim not in (rd.argmax_p, rd.argmin_p, ix.scatter_p, rd.cumsum_p)
 
 
 def step_kind(step) -> str:
     """How a compiled plan step is lowered: "dot" (Gemm), "conv" (Conv), or its loop
-    kernel's kind ("map", "reduce", "window", "pool_gather", "pool_scatter", "scatter"),
+    kernel's kind ("map", "reduce", "window", "pool_gather", "pool_scatter", "scatter",
+    "cumsum"),
     with "arg" for the argmax/argmin reductions."""
     if isinstance(step, Gemm):
         return "dot"
@@ -209,7 +212,7 @@ def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
                 steps.append(Alias(out, eqn.inputs[0]))
                 continue
             steps.append(_kernel("map", eqn, producer, mat))
-        elif k in ("reduce", "window", "pool_gather", "pool_scatter", "scatter"):
+        elif k in ("reduce", "window", "pool_gather", "pool_scatter", "scatter", "cumsum"):
             steps.append(_kernel(k, eqn, producer, mat))
         elif k == "gemm":
             steps.append(Gemm(eqn))
