@@ -1035,6 +1035,66 @@ def test_cumsum_is_a_loop_with_the_hosts_bits(x64):
         assert "cumsum ->" not in src
 
 
+@pytest.mark.parametrize("backend", ["c", "opencl"])
+def test_softmax_over_the_last_axis_of_nd_scores_is_one_row_kernel(backend):
+    """A row group's rows may span several leading axes: a softmax over the keys of
+    (batch, heads, queries, keys) attention scores is one loop over batch x heads x
+    queries rows (it was six passes over memory, one kernel each; only 2-D inputs were
+    fused: the attention benchmark of (8, 8, 256, 64) 9.7 -> 7.8 ms). log_softmax, a layer
+    norm over the two trailing axes, leading axes of size 1, against the 2-D program of the
+    same rows (the same bits) and NumPy."""
+    if backend == "opencl":
+        pytest.importorskip("pyopencl")
+    rng = np.random.default_rng(8)
+
+    def ln(v, axes):
+        m = fnp.mean(v, axes, keepdims=True)
+        return (v - m) / fnp.sqrt(fnp.var(v, axes, keepdims=True) + 1e-5)
+    progs = [(lambda v: nn.softmax(v / 8.0, -1), 1), (lambda v: nn.log_softmax(v, -1), 1),
+             (lambda v: ln(v, (-1,)), 1), (lambda v: ln(v, (-2, -1)), 2)]
+    for shape in ((4, 3, 5, 300), (3, 7, 260), (1, 6, 300)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        x[0, 1, ..., 3] = -np.inf
+        for f, t in progs:
+            jf = fg.jit(f, backend=backend)
+            if shape[0] > 1:
+                assert "rows of" in jf.lower(x).source
+            got = np.asarray(jf(x))
+            rows = x.reshape((-1,) + shape[len(shape) - t:])
+            flat = np.asarray(fg.jit(f, backend=backend)(rows)).reshape(shape)
+            np.testing.assert_array_equal(got, flat)
+            want = np.asarray(fg.jit(f, backend="reference")(x))
+            np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+
+
+def test_row_group_members_no_step_reads_stay_in_a_stack_row():
+    """A float map in a row group that no step outside the group reads (an attention
+    softmax's scaled scores and exps) is kept in a stack row, not written to its buffer
+    (16 MB each at (8, 8, 256, 256), written out and never read). A member the program
+    returns, or a later step reads (the exps the softmax gradient reuses), keeps its buffer;
+    values against the reference in each case."""
+    # (programs of their own: one seen with several shapes is compiled for symbolic ones)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((3, 4, 300)).astype(np.float32)
+    ref = fg.jit(lambda v: nn.softmax(fnp.abs(v) / 6.0, -1), backend="reference")(x)
+    f = fg.jit(lambda v: nn.softmax(fnp.abs(v) / 6.0, -1), backend="c")
+    src = f.lower(x).source
+    assert "float lrow0[300];" in src and "div_1[" not in src[src.index("rows of"):]
+    np.testing.assert_allclose(np.asarray(f(x)), np.asarray(ref), rtol=1e-6, atol=1e-7)
+    both = fg.jit(lambda v: (nn.softmax(fnp.abs(v) / 6.0, -1), fnp.abs(v) / 6.0), backend="c")
+    # (a stack row would leave the returned buffer unwritten)
+    s, scaled = both(x)
+    np.testing.assert_allclose(np.asarray(scaled), np.abs(x) / np.float32(6.0), rtol=1e-7)
+    np.testing.assert_allclose(np.asarray(s), np.asarray(ref), rtol=1e-6, atol=1e-7)
+    w = rng.standard_normal((3, 4, 300)).astype(np.float32)
+
+    def loss(v):
+        return (nn.softmax(fnp.abs(v) / 6.0, -1) * w).sum()
+    got = fg.jit(fg.grad(loss), backend="c")(x)
+    want = fg.jit(fg.grad(loss), backend="reference")(x)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-5, atol=1e-7)
+
+
 def test_nchw_reshape_pooling_is_unrolled():
     """Pooling written PyTorch's way, `x.reshape(n, c, h//2, 2, w//2, 2).max(axis=(3, 5))`,
     reduces a short last axis: it is unrolled like the NHWC idiom's (it ran as a loop in

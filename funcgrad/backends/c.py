@@ -215,15 +215,15 @@ class Executable(SlotProgram):
         read = _read_outside_steps(self.plan)
 
         def lower_group(group, bufs, used):
+            members = {k.root.id for k in group}
+            unread = frozenset(i for i in members if read.get(i, 0) == 0 or (
+                read[i] == sum(v.id == i for k in group for v in k.inputs)))
             if isinstance(group, codegen.ReduceGroup):
                 emit = codegen.emit_reduce_group
             elif codegen.is_row_group(group):
-                emit = codegen.emit_rows
+                def emit(c, kernels, buffers):
+                    return codegen.emit_rows(c, kernels, buffers, unread=unread)
             else:
-                members = {k.root.id for k in group}
-                unread = frozenset(i for i in members if read.get(i, 0) == 0 or (
-                    read[i] == sum(v.id == i for k in group for v in k.inputs)))
-
                 def emit(c, kernels, buffers):
                     return codegen.emit_map_group(c, kernels, buffers, unread)
             stmts = emit(cn, group, bufs)

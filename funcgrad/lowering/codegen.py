@@ -52,8 +52,11 @@ class KernelEmitter:
     def __init__(self, c, buffers, name_prefix="v", row=None, watch=()):
         self.c = c
         self.buffers = buffers          # var id -> cdsl pointer expression
-        # Row fusion: buffers in `watch` may only be read at row `row` (see emit_rows).
+        # Row fusion: buffers in `watch` may only be read at row `row` (see emit_rows; a
+        # list: the row's index along each of the group's leading axes).
         self.row, self.watch, self.row_ok = row, watch, True
+        # {var id: stack row}: group members kept in a row of their own (emit_rows' `local`)
+        self.local = {}
         self.stmts: list = []
         self.memo: dict = {}
         self.keep: list = []
@@ -77,6 +80,12 @@ class KernelEmitter:
         v = self.c.var(self.fresh(), dtypes.int32 if dtype == dtypes.bool_ else dtype)
         self.stmts.append(self.c.decl(v, expr))
         return v
+
+    def _at_row(self, idx) -> bool:
+        """Whether `idx` starts with the row group's row index (the same expressions)."""
+        lead = self.row if isinstance(self.row, list) else [self.row]
+        return not isinstance(idx, Flat) and len(idx) >= len(lead) and \
+            all(a is b for a, b in zip(idx, lead))
 
     def multi(self, idx):
         """A multi-index (list of int expressions) for `idx`."""
@@ -180,11 +189,14 @@ class KernelEmitter:
             return hit
         eqn = kernel.inlined.get(atom.id)
         if eqn is None:
-            if atom.id in self.watch and (isinstance(idx, Flat) or not idx or
-                                          idx[0] is not self.row):
+            if atom.id in self.watch and not self._at_row(idx):
                 self.row_ok = False
-            ptr = self.buffers[atom.id]
-            v = c.load(ptr, self.offset(idx, atom.aval.shape))
+            local = self.local.get(atom.id)
+            if local is not None:        # a row group's value kept in a row of its own
+                k = len(self.row)
+                v = c.load(local, self.offset(list(idx)[k:], atom.aval.shape[k:]))
+            else:
+                v = c.load(self.buffers[atom.id], self.offset(idx, atom.aval.shape))
         else:
             v = self.inline(eqn, idx, kernel)
         if not _is_named(v, atom.aval.dtype):
@@ -2022,50 +2034,71 @@ LOOP_KERNELS = {"map": emit_map_kernel, "reduce": emit_reduce_kernel, "arg": emi
                 "cumsum": emit_cumsum_kernel}
 
 
-def row_count(kernel: Kernel):
-    """The rows a kernel can be computed row by row over (its root's leading dimension),
-    or None: maps, and sum/max/min/prod reductions over every axis but the first."""
-    shape = kernel.root.aval.shape
-    if not shape or shape[0] < 2:
-        return None
+def row_leads(kernel: Kernel) -> set:
+    """The leading axes (shape tuples) `kernel` can be computed row by row over: for a
+    sum/max/min/prod reduction over the axes after them, those; for a map, any prefix of its
+    shape. A row is one index along every such axis: a softmax over the last axis of
+    (batch, heads, queries, keys) attention scores runs over the rows of (batch, heads,
+    queries). Leads of more than one axis are static; none of fewer than 2 rows."""
+    shape = tuple(kernel.root.aval.shape)
     if kernel.kind == "map":
-        return shape[0]
-    if kernel.kind == "reduce" and kernel.eqn.prim in _IDENT:
-        nd = kernel.eqn.inputs[0].aval.ndim
-        if tuple(kernel.eqn.params["axes"]) == tuple(range(1, nd)) and nd >= 2:
-            return shape[0]
-    return None
+        leads = [shape[:k] for k in range(1, len(shape) + 1)]
+    elif kernel.kind == "reduce" and kernel.eqn.prim in _IDENT:
+        in_shape = tuple(kernel.eqn.inputs[0].aval.shape)
+        nd, axes = len(in_shape), tuple(kernel.eqn.params["axes"])
+        if not 0 < len(axes) < nd or axes != tuple(range(nd - len(axes), nd)):
+            return set()
+        leads = [in_shape[:nd - len(axes)]]
+    else:
+        return set()
+    out = set()
+    for lead in leads:
+        if len(lead) == 1:
+            if not lead[0] < 2:
+                out.add(lead)
+        elif all(type(d) is int for d in lead) and math.prod(lead) >= 2:
+            out.add(lead)
+    return out
 
 
-def row_length(kernel: Kernel) -> int:
-    """Elements a row-group member touches per row: its reduced operand's (a reduction) or
-    its own (a map)."""
+def group_lead(kernels) -> tuple:
+    """The leading axes of a row group: its reductions'."""
+    k = next(k for k in kernels if k.kind == "reduce")
+    return next(iter(row_leads(k)))
+
+
+def row_length(kernel: Kernel, lead) -> int:
+    """Elements a row-group member touches per row of `lead`: its reduced operand's (a
+    reduction) or its own (a map)."""
     x = kernel.eqn.inputs[0].aval if kernel.kind == "reduce" else kernel.root.aval
-    return x.size // max(1, kernel.root.aval.shape[0])
+    return x.size // max(1, math.prod(lead))
 
 
 def row_groups(steps, fusable=lambda step: True, min_row: int = 0) -> dict[int, list]:
     """{index of the first step: kernels} for runs of consecutive loop kernels over the same
-    rows that contain a trailing-axis reduction (`emit_rows` fuses them when every value
-    crosses from one kernel to the next within its row). `fusable(step)`: whether a backend
-    computes that step in a row group (a step it cannot ends the run); `min_row`: the
-    longest member row a group needs (shorter rows run faster kernel by kernel)."""
-    groups, run, n = {}, [], None
+    rows (`row_leads`) that contain a trailing-axis reduction (`emit_rows` fuses them when
+    every value crosses from one kernel to the next within its row). `fusable(step)`:
+    whether a backend computes that step in a row group (a step it cannot ends the run);
+    `min_row`: the longest member row a group needs (shorter rows run faster kernel by
+    kernel)."""
+    groups, run, leads = {}, [], set()
 
     def close():
-        if len(run) >= 2 and any(k.kind == "reduce" for _, k in run) and \
-                max(row_length(k) for _, k in run) >= min_row:
-            groups[run[0][0]] = [k for _, k in run]
+        kernels = [k for _, k in run]
+        if len(run) >= 2 and any(k.kind == "reduce" for k in kernels):
+            lead = group_lead(kernels)
+            if lead in leads and max(row_length(k, lead) for k in kernels) >= min_row:
+                groups[run[0][0]] = kernels
 
     for i, step in enumerate(steps):
-        rows = row_count(step) if isinstance(step, Kernel) and \
-            step.kind in ("map", "reduce") and fusable(step) else None
-        if rows is None or (run and rows != n):
+        own = row_leads(step) if isinstance(step, Kernel) and \
+            step.kind in ("map", "reduce") and fusable(step) else set()
+        if not own or (run and not leads & own):
             close()
-            run = []
-        if rows is not None:
+            run, leads = [], set()
+        if own:
+            leads = leads & own if run else own
             run.append((i, step))
-            n = rows
     close()
     return groups
 
@@ -2085,46 +2118,76 @@ def row_group_label(kernels) -> str:
     return f"{what} {names} -> {shape_text(kernels[-1].root.aval)}"
 
 
-def emit_rows(c, kernels, buffers, parallel=None, accumulator=None) -> list | None:
+# the longest row a row-group member no other step reads keeps on the stack (elements)
+_LOCAL_ROW = 8192
+
+
+def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
+              unread=frozenset()) -> list | None:
     """One loop over rows computing `kernels` (in order) row by row: a softmax's row max,
     exp-sum and output stay in cache instead of three passes over the array. None when a
     kernel reads a value computed by an earlier one at another row (that would race).
     The row loop is parallel when `parallel` says so (None: when it holds enough work for
     threads; a device makes it one work item per row); `accumulator(kind, dtype)`: the type
-    a reduction accumulates in (default `_accumulator`)."""
+    a reduction accumulates in (default `_accumulator`). A float map member in `unread` (no
+    step outside the group reads it; the C backend's) is kept in a stack row instead of its
+    buffer: the scaled scores and the exps of an attention softmax, 16 MB each at (8, 8,
+    256, 256), were written out to memory and never read again (7.8 -> 6.9 ms)."""
     row = c.var("r", dtypes.int64)
+    lead = list(group_lead(kernels))
+    # the row's index along each leading axis, in the split form em.offset reads back as
+    # the row itself (one axis: the row)
+    at = [row] if len(lead) == 1 else KernelEmitter(c, buffers).multi(Flat(row, lead))
     written: set[int] = set()
+    local: dict = {}
     body = []
     work = 0
     for n, k in enumerate(kernels):
         # Each kernel's names get their own prefix: they share the row loop's scope.
-        em = KernelEmitter(c, buffers, name_prefix=f"k{n}v", row=row, watch=written)
+        em = KernelEmitter(c, buffers, name_prefix=f"k{n}v", row=at, watch=written)
+        em.local = local
         if k.kind == "map":
-            body += _map_row(c, em, k, buffers, row)
+            shape, dt = k.root.aval.shape, k.root.aval.dtype
+            m = math.prod(shape[len(at):])
+            own = None
+            if k.root.id in unread and dt in (dtypes.float32, dtypes.float64) and \
+                    type(m) is int and 0 < m <= _LOCAL_ROW:
+                own = cdsl.Var(f"lrow{n}", cdsl.PtrType(cnodes.ct(dt), restrict=False,
+                                                        space=""))
+                body.append(cdsl.Raw(f"{'float' if dt == dtypes.float32 else 'double'} "
+                                     f"lrow{n}[{m}];"))
+            body += _map_row(c, em, k, buffers, at, own)
+            if own is not None:
+                local[k.root.id] = own
             work = max(work, k.root.aval.size)
         else:
-            body += _reduce_row(c, em, k, buffers, row, n, accumulator or _accumulator)
+            body += _reduce_row(c, em, k, buffers, at, row, n, accumulator or _accumulator)
             work = max(work, k.eqn.inputs[0].aval.size)
         if not em.row_ok:
             return None
         written = written | {k.root.id}
-    n = kernels[0].root.aval.shape[0]
+    n = math.prod(lead)
     if parallel is None:
         parallel = work >= PARALLEL_MIN
     return [c.for_(row, c.i64(0), c.i64(n), body, parallel=parallel)]
 
 
-def _map_row(c, em, kernel, buffers, row):
+def _map_row(c, em, kernel, buffers, at, own=None):
+    """A map member's loops over its row, storing into its buffer (or into `own`, a stack
+    row: the row's part of the value)."""
     shape = kernel.root.aval.shape
-    ivars = [row] + [c.i64(0) if type(shape[d]) is int and shape[d] == 1 else
-                     c.var(f"i{d}", dtypes.int64) for d in range(1, len(shape))]
+    k = len(at)
+    ivars = list(at) + [c.i64(0) if type(shape[d]) is int and shape[d] == 1 else
+                        c.var(f"i{d}", dtypes.int64) for d in range(k, len(shape))]
     # (a reshape's operand index comes from `_reshape_index`, so a reshape that keeps the
     # rows reads its operand at row `row`)
     val = em.inline(kernel.eqn, ivars, kernel)
-    looped = [d for d in range(1, len(shape)) if isinstance(ivars[d], cdsl.Var)]
+    looped = [d for d in range(k, len(shape)) if isinstance(ivars[d], cdsl.Var)]
     pre, stmts = _row_invariant(em.stmts, [ivars[d] for d in looped],
                                 [shape[d] for d in looped])
-    body = stmts + [c.store(buffers[kernel.root.id], em.offset(ivars, shape), val)]
+    store = c.store(buffers[kernel.root.id], em.offset(ivars, shape), val) if own is None \
+        else cdsl.Store(own, em.offset(ivars[k:], shape[k:]), val)
+    body = stmts + [store]
     for d in reversed(looped):
         body = [c.for_(ivars[d], c.i64(0), c.i64(shape[d]), body, simd=(d == looped[-1]))]
     return [c.comment(f"row of {kernel.eqn.prim.name}")] + pre + body
@@ -2151,11 +2214,11 @@ def _row_invariant(stmts, loop_vars, extents):
     return pre, rest
 
 
-def _reduce_row(c, em, kernel, buffers, row, n, accumulator):
+def _reduce_row(c, em, kernel, buffers, at, row, n, accumulator):
     eqn = kernel.eqn
     kind = _IDENT[eqn.prim]
     x = eqn.inputs[0]
-    red_shape = x.aval.shape[1:]
+    red_shape = x.aval.shape[len(at):]
     dt = kernel.root.aval.dtype
     acc_dt = accumulator(kind, dt)
     j = c.var(f"j{n}", dtypes.int64)
@@ -2165,7 +2228,7 @@ def _reduce_row(c, em, kernel, buffers, row, n, accumulator):
         j_idx = nest
     else:
         j_idx = [j] if len(red_shape) == 1 else em.multi(Flat(j, red_shape))
-    v = em.value(x, [row] + j_idx, kernel)
+    v = em.value(x, list(at) + j_idx, kernel)
     out = buffers[kernel.root.id]
     n_red = math.prod(red_shape)
     ident = c.const(_identity(kind, dt), acc_dt)

@@ -36,6 +36,7 @@ decomposed into a multi-index. Nothing here imports pyopencl; rendering with
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -490,7 +491,7 @@ def row_group_kernel(kernels: list[Kernel], buffers, name, fp64=True) -> list[La
                               accumulator=lambda kind, dt: _acc_dtype(kind, dt, fp64))
     if stmts is None:
         return None
-    rows = kernels[0].root.aval.shape[0]
+    rows = math.prod(codegen.group_lead(kernels))
     fn = cdsl.Function(name("rows"), tuple(_params_of(stmts)), tuple(stmts), kernel=True)
     return [Launch(fn, (int(rows),))]
 
