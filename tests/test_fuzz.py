@@ -2020,6 +2020,35 @@ def test_accumulations_allow_a_subnormal_spacing_per_term():
     assert OA._matmul_err([zero, one], zero @ one, None, t, None)[0, 0] == 0.0
 
 
+def test_products_that_underflow_leave_the_sign_of_a_zero_sum_open():
+    """Seed 20261958 (long run): a float64 NWC convolution of operands near 1e-308 has
+    products below float64's range. The oracle's magnitude sum underflowed to 0, so the
+    bound was exact and the expected +0.0 (NumPy's rounded products added); the C backend's
+    fused multiply-adds give -0.0 (the exact sum's sign; JAX gives -0.0 for 15 of the 64
+    outputs), and reciprocal() then -inf against +inf. Outputs with products of nonzero
+    operands get subnormal spacings of error (`_dot_err`'s count): either sign of zero;
+    an output whose products are all exact zeros stays exact."""
+    import types
+
+    from fuzz import ops_array as OA
+    from fuzz.program import SUBNORMAL
+    t = types.SimpleNamespace(dtype="float64")
+    x = np.array([[[-3.9e-308], [2.1e-308], [0.0]]])          # NWC: 1 x 3 x 1
+    w = np.array([[[1.1e-306]], [[-1.3e-308]]])                  # WIO: 2 x 1 x 1
+    op = types.SimpleNamespace(params={"strides": (1,), "pads": ((0, 0),), "lhs_dil": (1,),
+                                       "rhs_dil": (1,), "dn": ("NWC", "WIO", "NWC"),
+                                       "groups": 1})
+    out = OA._conv_ref([x, w], op.params, op, None, None)
+    assert (out == 0).all()
+    err = OA._conv_err([x, w], out, op, t, None)
+    assert err[0, 0, 0] >= 2 * float(SUBNORMAL["float64"]), err
+    zero = np.zeros_like(x)
+    assert (OA._conv_err([zero, w], out, op, t, None) == 0).all()
+    a, b = np.array([[1e-200, -1e-200]]), np.array([[1e-200], [1e-200]])
+    assert OA._matmul_err([a, b], a @ b, None, t, None)[0, 0] > 0
+    assert OA._matmul_err([a * 0, b], a @ b * 0, None, t, None)[0, 0] == 0
+
+
 def test_a_sort_lane_holding_an_overflowing_sum_is_anything_downstream():
     """Fuzz run 47 (seed 20261947, finding 2): log10(argsort(v5, descending=True)) of a
     bfloat16 einsum whose sums meet an infinity and a finite product past float32's range

@@ -27,8 +27,8 @@ from .ops import (
     types_of,
     wrap32,
 )
-from .program import (EPS, Lit, acc_eps, acc_overflow, acc_subnormal, fix, growth, py_literal,
-                      total_order_rank)
+from .program import (EPS, SUBNORMAL, Lit, acc_eps, acc_overflow, acc_subnormal, fix, growth,
+                      py_literal, total_order_rank)
 from .values import BOOL, I32, NP, ONE, Type, default_int, finfo, is_float, is_int, to_inexact
 
 
@@ -989,11 +989,25 @@ def _matmul_ref(a, p, op, ctx, env):
     return np.matmul(x, y)
 
 
-def _dot_err(k, m, out, t):
+def _dot_err(k, m, out, t, count=None):
     """The error bound of a sum of `k` products whose magnitudes sum to `m` (matmul, einsum,
-    tensordot, conv), accumulated in `acc_eps`'s type and rounded to `t`'s."""
+    tensordot, conv), accumulated in `acc_eps`'s type and rounded to `t`'s. `count`: the same
+    sum over the operands' nonzero indicators (how many products of nonzero operands each
+    output has), where `m` may have underflowed: float64 operands of 1e-308 have products
+    below float64's range, so `m` was 0 and the bound exact, but the backends' fused
+    multiply-adds round such a sum to -0.0 where NumPy's products give +0.0 (a reciprocal
+    then -inf against +inf: a float64 NWC convolution, seed 20261958, long run). Such an
+    output gets the subnormal spacings of `acc_subnormal`, so either sign of zero."""
+    if count is not None:
+        m = np.where((np.asarray(m) == 0) & (np.asarray(count) > 0),
+                     float(SUBNORMAL["float64"]), m)
     return acc_overflow(growth(k) * acc_eps(t.dtype) * m + 2 * EPS[t.dtype] * np.abs(out) +
                         acc_subnormal(k, m, t.dtype), m, t.dtype)
+
+
+def _nonzero(x):
+    """1.0 where `x` is nonzero (NaN and infinities included), else 0.0."""
+    return (np.asarray(x) != 0).astype(np.float64)
 
 
 def _matmul_err(a, out, op, t, ctx):
@@ -1001,7 +1015,7 @@ def _matmul_err(a, out, op, t, ctx):
     k = x.shape[-1]
     with np.errstate(all="ignore"):
         m = np.matmul(np.nan_to_num(x, posinf=0), np.nan_to_num(y, posinf=0))
-    return _dot_err(k, m, out, t)
+    return _dot_err(k, m, out, t, np.matmul(_nonzero(a[0]), _nonzero(a[1])))
 
 
 register(OpDef("matmul", _matmul_gen, _matmul_ref,
@@ -1063,7 +1077,7 @@ def _einsum_err(a, out, op, t, ctx):
     ins = op.params["spec"].split("->")[0].replace("...", "")
     k = max([x.size for x in a] + [1])
     del ins
-    return _dot_err(k, m, out, t)
+    return _dot_err(k, m, out, t, np.einsum(op.params["spec"], *[_nonzero(x) for x in a]))
 
 
 register(OpDef("einsum", _einsum_gen, _einsum_ref,
@@ -1116,7 +1130,9 @@ def _tensordot_err(a, out, op, t, ctx):
     x = np.nan_to_num(_abs(a[0]), posinf=0)
     y = np.nan_to_num(_abs(a[1]), posinf=0)
     m = np.abs(_tensordot_ref([x, y], dict(op.params, cdt="float64"), op, ctx, None))
-    return _dot_err(max(x.size, 1), m, out, t)
+    count = _tensordot_ref([_nonzero(a[0]), _nonzero(a[1])], dict(op.params, cdt="float64"),
+                           op, ctx, None)
+    return _dot_err(max(x.size, 1), m, out, t, count)
 
 
 def _tensordot_src(a, p, op, ind):
@@ -1255,7 +1271,8 @@ def _conv_ref(a, p, op, ctx, env, absval=False):
 
 def _conv_err(a, out, op, t, ctx):
     m = _conv_ref(a, op.params, op, ctx, None, absval=True)
-    return _dot_err(np.asarray(a[1]).size, m, out, t)
+    count = _conv_ref([_nonzero(a[0]), _nonzero(a[1])], op.params, op, ctx, None)
+    return _dot_err(np.asarray(a[1]).size, m, out, t, count)
 
 
 def _conv_src(a, p, op, ind):
