@@ -385,3 +385,19 @@ def test_lgamma_whose_value_overflows_is_plus_infinity(backend):
         x32 = np.array([3e38, 1e37, 2.0], np.float32)
         got = np.asarray(fg.lax.lgamma(x32))
         assert got.dtype == np.float32 and np.isinf(got[:2]).all() and got[2] == 0.0
+
+
+# 14. hypot's derivatives where |x1| == |x2|: it took the larger and the smaller magnitude
+# with max and min, whose derivative at a tie gives each operand half of each tangent, so
+# the difference of the tangents was lost and the second derivative there was 0 (-0.55 by
+# finite differences at (1, 1); a hypothesis test of every primitive's gradients found it).
+# JAX's jnp.hypot, written the same way, has the same zero.
+def test_hypot_second_derivative_where_the_magnitudes_tie(backend):
+    with fg.config.enable_x64(True):
+        for a, b in ((1.0, 1.0), (2.5, -2.5), (-3.0, 3.0), (1.0, 2.0)):
+            args = [np.float64(a), np.float64(b)]
+            check_grads(fnp.hypot, args, order=2, modes=("fwd", "rev"), atol=1e-5, rtol=1e-5)
+            h = fg.jit(fg.hessian(fnp.hypot, argnums=(0, 1)))(*args)
+            r = np.hypot(a, b) ** 3
+            want = [[b * b / r, -a * b / r], [-a * b / r, a * a / r]]
+            np.testing.assert_allclose(np.asarray(h, np.float64), want, rtol=1e-12)

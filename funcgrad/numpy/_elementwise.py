@@ -523,7 +523,15 @@ def hypot(x1, x2):
     a, b = _promote("hypot", x1, x2, to_float=True)
     _no_complex("hypot", a)
     a, b = _ew.abs(a), _ew.abs(b)
-    big, small = _ew.max(a, b), _ew.min(a, b)
+    # a select, not max/min: at a tie max's derivative splits the tangent evenly between
+    # its operands, which loses (da - db) and made the second derivative at |x1| == |x2|
+    # zero (-0.55 by finite differences at (1, 1)); the select keeps a smooth branch. At
+    # the origin, a corner, max/min's even split gives JAX's gradient (0.5, 0.5).
+    hi, lo = _ew.max(a, b), _ew.min(a, b)
+    first = _ew.or_(_ew.ge(a, b), _ew.ne(a, a))
+    origin = _ew.eq(hi, 0.0)
+    big = _ew.select(origin, hi, _ew.select(first, a, b))
+    small = _ew.select(origin, lo, _ew.select(first, b, a))
     safe = _ew.select(_ew.eq(big, 0.0), ones_like(big), big)
     ratio = _ew.div(small, safe)
     out = _ew.mul(big, _ew.sqrt(_ew.add(_ew.mul(ratio, ratio), 1.0)))
