@@ -957,11 +957,12 @@ def test_nchw_batch_statistics_sum_blocks_of_the_trailing_axes():
     """A float32 sum over interleaved axes that end the input (NCHW batch norm's mean and
     variance over (0, 2, 3)) sums each H x W block in a vectorised loop and adds its total
     to the channel's double cell: each element was added to its cell in turn, a chain of
-    dependent additions (3.72 ms on (64, 64, 28, 28) against JAX's 0.49; 0.83 now). One
-    loop per block where the terms read operands of the other axes only, a loop per block
-    axis where an operand varies along the block, a row of terms for costly ones, the
-    element-wise order where the block is short; against NumPy in float64, products too,
-    and eager sums (the same lowering) bit for bit (an eager product is NumPy's, in
+    dependent additions (3.72 ms on (64, 64, 28, 28) against JAX's 0.49; 0.83, then 0.34
+    with the block's terms added in groups of four, `_sum_in_groups`). One loop per block
+    where the terms read operands of the other axes only, a loop per block axis where an
+    operand varies along the block, a row of terms for costly ones, the element-wise order
+    where the block is short; against NumPy in float64, products too, and eager sums
+    (NumPy's, accumulated in float64) to two float32 ulps (an eager product is NumPy's, in
     float32)."""
     rng = np.random.default_rng(11)
     x = rng.standard_normal((5, 6, 7, 9)).astype(np.float32)
@@ -982,7 +983,7 @@ def test_nchw_batch_statistics_sum_blocks_of_the_trailing_axes():
         got = np.asarray(fg.jit(f, backend="c")(x))
         np.testing.assert_allclose(got, ref(x64).astype(np.float32), rtol=2e-6, atol=1e-6)
         if n < len(cases) - 1:
-            np.testing.assert_array_equal(got, np.asarray(f(fnp.asarray(x))))
+            np.testing.assert_array_max_ulp(got, np.asarray(f(fnp.asarray(x))), 2)
     src = fg.jit(lambda v: fnp.sum(fnp.exp(v), axis=(0, 2, 3)), backend="c").lower(x).source
     assert "float rterms" in src
     # (a program of its own: one seen with several shapes is compiled for symbolic ones)
@@ -1189,3 +1190,75 @@ def test_map_group_members_no_step_reads_are_not_stored():
         return u * 3.0, t.sum(axis=0)
     out, ref = both(g, x)
     close(out, ref)
+
+
+def test_float32_row_sums_add_groups_of_four_terms():
+    """A float32 sum along contiguous trailing axes adds four terms q apart (q: a quarter
+    of the row, or of each piece of codegen._TERMS_ROW) in float32, then the group into the
+    double accumulator: the one loop was bound by the double additions' latency
+    (`sum(x, -1)` of (1024, 1024): 1.5x JAX's time; 0.9x now). Rows of every length mod 4,
+    of several pieces, of run-time lengths, standalone and in a row group (a layer norm's
+    mean), cheap and costly terms: against NumPy in float64 to float32's rounding of the
+    result (the groups' float32 additions stay far inside it), jit against the eager op
+    bit for bit, and a row group's sum against the same sum alone."""
+    rng = np.random.default_rng(21)
+    # (a program of its own: one seen with several shapes is compiled for symbolic ones)
+    src = fg.jit(lambda v: fnp.sum(fnp.abs(v) * v - v, -1), backend="c").lower(
+        np.zeros((3, 1000), np.float32)).source
+    assert "j + 250" in src and "j + 750" in src, src
+    # the NCHW mean over (2, 3) is one flat loop over the H x W block, not a loop per axis
+    src = fg.jit(lambda v: fnp.mean(fnp.abs(v), (2, 3)) + 1.0, backend="c").lower(
+        np.zeros((2, 3, 28, 28), np.float32)).source
+    assert "j_0" not in src and "j0_0" not in src and "< 196" in src, src
+    f = fg.jit(lambda v: fnp.sum(v, -1), backend="c")
+    for n in (1, 2, 3, 4, 5, 7, 31, 1000, 4096, 4097, 4099, 9000):
+        x = (rng.standard_normal((5, n)) * 10 ** rng.uniform(-3, 3, (5, n))).astype(
+            np.float32)
+        x[1] += 1e4           # cancellation against a large offset
+        x[1, ::2] -= 2e4
+        got = np.asarray(f(x))
+        want = x.astype(np.float64).sum(-1)
+        scale = np.abs(x).astype(np.float64).sum(-1)
+        assert np.all(np.abs(got - want) <= 4e-7 * scale + 6e-8 * np.abs(want)), n
+        np.testing.assert_array_equal(got, np.asarray(fnp.sum(fnp.asarray(x), -1)))
+    # a row group's sum (the layer norm's mean) against the same sum alone
+    for n in (300, 4097):
+        x = rng.standard_normal((6, n)).astype(np.float32) + 3.0
+        ln = fg.jit(lambda v: v - fnp.mean(v, -1, keepdims=True), backend="c")
+        assert "rows of" in ln.lower(x).source
+        alone = np.asarray(fg.jit(lambda v: fnp.sum(v, -1), backend="c")(x)) / np.float32(n)
+        np.testing.assert_array_equal(np.asarray(ln(x)), x - alone[:, None])
+    # costly terms: the row of terms summed in the same groups (jit == eager bit for bit)
+    for n in (6, 1000, 5000):
+        x = rng.standard_normal((4, n)).astype(np.float32)
+        got = np.asarray(fg.jit(lambda v: fnp.sum(fnp.exp(v), -1), backend="c")(x))
+        np.testing.assert_array_equal(got, np.asarray(fnp.sum(fnp.exp(fnp.asarray(x)), -1)))
+        np.testing.assert_allclose(got, np.exp(x.astype(np.float64)).sum(-1), rtol=3e-7)
+
+
+def test_max_and_min_over_leading_axes_are_exact_in_column_blocks():
+    """max and min over the leading axes combine each input row into the output row in a
+    vectorised loop, in column blocks the threads share once the input is big (the loop in
+    input order ran on one thread): NaN propagates, max(+0, -0) is +0 and min is -0 in
+    every position, integers and run-time sizes too; against NumPy."""
+    rng = np.random.default_rng(22)
+    for shape in ((7, 5), (3, 4, 6), (600, 1000), (64, 2, 3, 700)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        flat = x.reshape(-1)
+        flat[5] = np.nan
+        x.reshape(shape[0], -1)[:, 1] = -0.0
+        x.reshape(shape[0], -1)[1, 1] = 0.0      # max +0, min -0 over column 1
+        x.reshape(shape[0], -1)[:, 2] = 0.0
+        x.reshape(shape[0], -1)[-1, 2] = -0.0
+        axes = tuple(range(len(shape) - 1)) if len(shape) > 2 else 0
+        for op, ref, neg in ((fnp.max, np.max, False), (fnp.min, np.min, True)):
+            got = np.asarray(fg.jit(lambda v: op(v, axes), backend="c")(x))
+            np.testing.assert_array_equal(got, ref(x, axes))
+            # (NumPy leaves the sign of a zero between +0 and -0 unspecified: JAX's rule)
+            assert list(np.signbit(got.reshape(-1)[1:3])) == [neg, neg]
+        xi = rng.integers(-1000, 1000, shape).astype(np.int32)
+        np.testing.assert_array_equal(
+            np.asarray(fg.jit(lambda v: fnp.max(v, axes), backend="c")(xi)), xi.max(axes))
+    src = fg.jit(lambda v: fnp.max(fnp.abs(v), 0), backend="c").lower(
+        np.zeros((600, 1000), np.float32)).source
+    assert "b += 256" in src and "omp parallel" in src, src

@@ -222,7 +222,8 @@ class Executable(SlotProgram):
                 emit = codegen.emit_reduce_group
             elif codegen.is_row_group(group):
                 def emit(c, kernels, buffers):
-                    return codegen.emit_rows(c, kernels, buffers, unread=unread)
+                    return codegen.emit_rows(c, kernels, buffers, unread=unread,
+                                             groups=True)
             else:
                 def emit(c, kernels, buffers):
                     return codegen.emit_map_group(c, kernels, buffers, unread)

@@ -632,9 +632,10 @@ _TERMS_ROW = 4096
 _COSTLY_TERMS = frozenset(LIBMVEC_MATH + ("lgamma", "tgamma"))
 
 
-def _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, name):
+def _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, name, groups=True):
     """The loops of `acc += v` over j < n_red with the terms stored in a row first, or None
-    where the loop stays one (not a float sum, or no costly call among the terms)."""
+    where the loop stays one (not a float sum, or no costly call among the terms); the row
+    is summed in groups of four (`_sum_in_groups`) when `groups` says so."""
     import cdsl
     if kind != "sum" or getattr(v.type, "name", "") not in ("f32", "f64") or \
             (type(n_red) is int and n_red <= 0) or \
@@ -651,16 +652,80 @@ def _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, name):
         lo, hi = c.var(f"{name}_lo", dtypes.int64), c.var(f"{name}_hi", dtypes.int64)
         at = c.sub(j, lo)
     terms = c.for_(j, lo, hi, list(stmts) + [cdsl.Store(row, at, v)], simd=True)
-    total = c.for_(j, lo, hi, [c.assign(acc, _combine(
-        c, kind, acc, c.cast(acc_dt, cdsl.Load(row, at, v.type)), acc_dt))],
-        simd=True, reduction=red)
+    if groups and v.type.name == "f32" and np.dtype(acc_dt) == dtypes.float64:
+        # float32 terms in groups of four, as `_sum_in_groups` adds them (within each piece)
+        rj = c.var(f"{name}_j", dtypes.int64)
+        n_here = n_red if whole else c.sub(hi, lo)
+        total = _sum_in_groups(c, None, lambda jj: cdsl.Load(row, jj, v.type), [],
+                               cdsl.Load(row, rj, v.type), rj, n_here, acc, acc_dt, kind, red,
+                               lambda s: ([], s), piece=True)
+    else:
+        total = [c.for_(j, lo, hi, [c.assign(acc, _combine(
+            c, kind, acc, c.cast(acc_dt, cdsl.Load(row, at, v.type)), acc_dt))],
+            simd=True, reduction=red)]
     ctype = "float" if v.type.name == "f32" else "double"
     decl = cdsl.Raw(f"{ctype} {name}[{n_red if whole else _TERMS_ROW}];")
     if whole:
-        return [decl, terms, total]
+        return [decl, terms, *total]
     n, step = c.i64(n_red), c.i64(_TERMS_ROW)
     end = c.select(c.lt(c.add(lo, step), n), c.add(lo, step), n)
-    return [decl, cdsl.For(lo, c.i64(0), n, (c.decl(hi, end), terms, total), step=_TERMS_ROW)]
+    return [decl, cdsl.For(lo, c.i64(0), n, (c.decl(hi, end), terms, *total),
+                           step=_TERMS_ROW)]
+
+def _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red, hoist,
+                   piece=False):
+    """The loops of a float32 sum `acc += v` over j < n_red (acc a double) in groups of
+    four terms, or None where the sum is not one. The row is cut into pieces of _TERMS_ROW
+    (the pieces of `_terms_in_a_row`, so that both sum in one order); in a piece of m
+    terms from lo, with q = m // 4, the terms lo + j, lo + j + q, lo + j + 2q and
+    lo + j + 3q are added in float32, in that order, and their sum into the double
+    accumulator (in the vector loop's fixed order); the piece's last m % 4 terms are added
+    one by one after. A quarter of the conversions and of the dependent double additions:
+    the one loop was bound by the accumulator's latency, 1.5x JAX's time on `sum(x, -1)`
+    of (1024, 1024) (JAX adds in float32 alone). The error stays within a few float32
+    roundings per group (three, then one), whatever n_red.
+
+    `value_at(jj)`: the term at index jj, computed with `em` (None: no statements);
+    `stmts` and `v`: the statements and value of the term at j (the tail loop's);
+    `hoist(stmts)`: (statements that need no j, the rest); `piece`: n_red (an int or an
+    expression) is one piece already."""
+    if kind != "sum" or getattr(v.type, "name", "") != "f32" or \
+            np.dtype(acc_dt) != dtypes.float64:
+        return None
+    static = type(n_red) is int
+    if not piece and not (static and n_red <= _TERMS_ROW):
+        lo, hi = c.var(f"{j.name}_lo", dtypes.int64), c.var(f"{j.name}_hi", dtypes.int64)
+        n, step = c.i64(n_red), c.i64(_TERMS_ROW)
+        q = c.div(c.sub(hi, lo), c.i64(4))
+        start, end = lo, hi
+    else:
+        lo = None
+        q = c.i64(n_red // 4) if static else c.div(n_red, c.i64(4))
+        start = c.i64(0)
+        end = n_red if isinstance(n_red, cdsl.ast.Expr) else c.i64(n_red)
+    if em is not None:
+        em.stmts, em.memo = [], {}     # (values computed at j belong to the tail's loop)
+    first = j if lo is None else c.add(lo, j)
+    parts = [value_at(first)] + [value_at(c.add(first, c.i64(u * (n_red // 4)) if
+                                                lo is None and static else
+                                                c.mul(q, c.i64(u)))) for u in (1, 2, 3)]
+    group = parts[0]
+    for p in parts[1:]:
+        group = c.binop("+", group, p, dtypes.float32)
+    pre, gstmts = hoist(em.stmts if em is not None else [])
+    groups = c.for_(j, c.i64(0), q, gstmts + [
+        c.assign(acc, c.binop("+", acc, c.cast(acc_dt, group), acc_dt))],
+        simd=True, reduction=red)
+    tail_start = c.i64(n_red // 4 * 4) if lo is None and static else \
+        c.add(start, c.mul(q, c.i64(4)))
+    tail = c.for_(j, tail_start, end, list(stmts) + [
+        c.assign(acc, c.binop("+", acc, c.cast(acc_dt, v), acc_dt))])
+    if lo is None:
+        return pre + [groups] + ([] if static and n_red % 4 == 0 else [tail])
+    stop = c.select(c.lt(c.add(lo, step), n), c.add(lo, step), n)
+    return [cdsl.For(lo, c.i64(0), n, (c.decl(hi, stop), *pre, groups, tail),
+                     step=_TERMS_ROW)]
+
 
 def _const_int(e):
     import cdsl
@@ -1076,6 +1141,9 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     if not trailing and not wide and last_ok and \
             all(type(in_shape[a]) is int for a in axes) and 1 <= n_red <= _UNROLL_CELLS:
         return _reduce_unrolled(c, kernel, buffers, kind)
+    if kind in ("max", "min") and not wide and list(axes) == list(range(len(axes))) and \
+            len(axes) < len(in_shape):
+        return _extreme_over_leading(c, kernel, buffers, kind)
     if doubled:
         if type(n_out) is int and n_out <= _SCRATCH_CELLS:
             return _reduce_in_scratch(c, kernel, buffers, kind, acc_dt)
@@ -1092,7 +1160,9 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
         def red_loop(inner, reduction):
             return _reduction_loop(c, j, n_red, nest, red_shape, inner, reduction)
         if trailing and _flat_input(kernel):
-            v = em.value(x, Flat(c.add(c.mul(o, c.i64(n_red)), j), in_shape), kernel)
+            def value_at(jj):
+                return em.value(x, Flat(c.add(c.mul(o, c.i64(n_red)), jj), in_shape), kernel)
+            v = value_at(j)
         else:
             # Outer multi-index from o (hoisted out of the inner loop), inner from j.
             kept_shape = [in_shape[d] for d in kept]
@@ -1109,9 +1179,13 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
                 j_idx = nest
             else:
                 j_idx = [j] if len(axes) == 1 else em.multi(Flat(j, red_shape))
-            kept_it, red_it = iter(o_vars), iter(j_idx)
-            v = em.value(x, [next(red_it) if d in axes else next(kept_it)
-                             for d in range(len(in_shape))], kernel)
+
+            def value_at(jj):
+                red_idx = [jj] if len(axes) == 1 else em.multi(Flat(jj, red_shape))
+                kept_it, red_it = iter(o_vars), iter(red_idx if jj is not j else j_idx)
+                return em.value(x, [next(red_it) if d in axes else next(kept_it)
+                                    for d in range(len(in_shape))], kernel)
+            v = value_at(j)
         if kind in ("max", "min") and dtypes.is_float(dt):
             # Vectorisable: an ordered max/min plus a NaN flag, combined after the loop.
             nanf = c.var("nanf", dtypes.int32)
@@ -1130,9 +1204,11 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
                                                        acc_dt))]
             red = _vector_reduction(kind, dt)
             red = (red[0], acc) if red is not None else None
-            loops = (nest is None and _terms_in_a_row(c, em.stmts, v, j, n_red, acc, acc_dt,
-                                                      kind, red, "terms")) or \
-                [red_loop(inner, red)]
+            stmts = em.stmts
+            loops = (nest is None and (
+                _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, "terms") or
+                _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red,
+                               lambda s: ([], s)))) or [red_loop(inner, red)]
             body = pre + [c.decl(acc, ident)] + loops + [c.store(out_ptr, o, c.cast(dt, acc))]
         if one:
             return [cdsl.Block(tuple(body))]
@@ -1296,6 +1372,47 @@ def _reduce_leading_in_scratch(c, kernels: list, buffers, kind, acc_dt) -> list:
                                        step=_SCRATCH_CELLS)))]
 
 
+def _extreme_over_leading(c, kernel: Kernel, buffers, kind) -> list:
+    """A max or min over the leading axes (`max(x, 0)`; sizes may be run-time values), the
+    input seen as [rows, cols]: the output row starts at the identity and each input row
+    is combined into it, in a vectorised loop. max and min are exact whatever the order,
+    NaN and signed zeros included (the helpers' rules are symmetric), so with enough work
+    the threads take column blocks of _EXTREME_COLS each (the general loop in input order
+    ran on one thread). (Rows combined in registers first, four at a time, would save the
+    output row's loads and stores, but gcc 12 vectorises no chain of the helpers, and
+    their exact select form, vectorised, took 2.4x the time of this loop.)"""
+    x = kernel.eqn.inputs[0]
+    in_shape, axes = x.aval.shape, kernel.eqn.params["axes"]
+    dt = kernel.root.aval.dtype
+    nr = len(axes)
+    red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
+    n_rows, n_cols = math.prod(red_shape), math.prod(kept_shape)
+    out = buffers[kernel.root.id]
+    r, k, b, kn = (c.var(n, dtypes.int64) for n in ("r", "k", "b", "kn"))
+    blocked = type(n_rows) is int and type(n_cols) is int and \
+        n_rows * n_cols >= PARALLEL_MIN and n_cols > _EXTREME_COLS
+    col = c.add(b, k) if blocked else k
+    cols = kn if blocked else c.i64(n_cols)
+    em = KernelEmitter(c, buffers)
+    red_idx = [r] if nr == 1 else em.multi(Flat(r, red_shape))
+    kept_idx = [col] if len(kept_shape) == 1 else em.multi(Flat(col, kept_shape))
+    v = em.value(x, red_idx + kept_idx, kernel)
+    rows = c.for_(r, c.i64(0), c.i64(n_rows), [c.for_(k, c.i64(0), cols, em.stmts + [
+        c.store(out, col, _combine(c, kind, c.load(out, col), v, dt))], simd=True)])
+    ident = c.const(_identity(kind, dt), dt)
+    body = [c.for_(k, c.i64(0), cols, [c.store(out, col, ident)], simd=True), rows]
+    if not blocked:
+        return body
+    left = c.sub(c.i64(n_cols), b)
+    step = c.i64(_EXTREME_COLS)
+    return [cdsl.For(b, c.i64(0), c.i64(n_cols), (
+        c.decl(kn, c.select(c.lt(left, step), left, step)), *body), step=_EXTREME_COLS,
+        parallel=True, parallel_min=2)]
+
+
+_EXTREME_COLS = 256     # a thread's column block in `_extreme_over_leading`
+
+
 class _Cell:
     """A scratch cell `ptr[index]`: `load` reads it, `store(value)` writes it."""
 
@@ -1388,13 +1505,18 @@ def _scratch_blocks(c, kernel: Kernel, buffers, kind, acc_dt, scratch, block_sha
     nest = None
     if _flat_input(kernel):
         base = em.offset(ivars, in_shape[:nd - t])
-        v = em.value(x, Flat(c.add(c.mul(base, c.i64(m)), j), in_shape), kernel)
+
+        def value_at(jj):
+            return em.value(x, Flat(c.add(c.mul(base, c.i64(m)), jj), in_shape), kernel)
+        v = value_at(j)
         pre, stmts = _row_invariant(em.stmts, [j], [m])
     else:
         # One loop over the block where the terms need no division of its index (operands
         # broadcast along the other axes only: the mean in a variance; em.offset reads the
         # input at the block's own index); a loop per block axis otherwise (_nest_vars)
-        v = em.value(x, ivars + em.multi(Flat(j, block_shape)), kernel)
+        def value_at(jj):
+            return em.value(x, ivars + em.multi(Flat(jj, block_shape)), kernel)
+        v = value_at(j)
         pre, stmts = _row_invariant(em.stmts, [j], [m])
         if t > 1 and any(isinstance(e, cdsl.BinOp) and e.op in ("/", "%")
                          and any(y is j for y in cdsl.ast.walk(e)) for s in stmts
@@ -1407,8 +1529,10 @@ def _scratch_blocks(c, kernel: Kernel, buffers, kind, acc_dt, scratch, block_sha
     red = _vector_reduction(kind, dt)
     red = (red[0], blk) if red is not None else None
     inner = stmts + [c.assign(blk, _combine(c, kind, blk, c.cast(acc_dt, v), acc_dt))]
-    loops = (nest is None and _terms_in_a_row(c, stmts, v, j, m, blk, acc_dt, kind, red,
-                                              "rterms")) or \
+    loops = (nest is None and (
+        _terms_in_a_row(c, stmts, v, j, m, blk, acc_dt, kind, red, "rterms") or
+        _sum_in_groups(c, em, value_at, stmts, v, j, m, blk, acc_dt, kind, red,
+                       lambda s: _row_invariant(s, [j], [m])))) or \
         [_reduction_loop(c, j, m, nest, block_shape, inner, red)]
     off = em.offset([ivars[d] for d in kept], out.aval.shape)
     cur = cdsl.Load(scratch, off, cnodes.ct(acc_dt))
@@ -2123,7 +2247,7 @@ _LOCAL_ROW = 8192
 
 
 def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
-              unread=frozenset()) -> list | None:
+              unread=frozenset(), groups=False) -> list | None:
     """One loop over rows computing `kernels` (in order) row by row: a softmax's row max,
     exp-sum and output stay in cache instead of three passes over the array. None when a
     kernel reads a value computed by an earlier one at another row (that would race).
@@ -2133,7 +2257,9 @@ def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
     step outside the group reads it; the C backend's) is kept in a stack row instead of its
     buffer: the scaled scores and the exps of an attention softmax, 16 MB each at (8, 8,
     256, 256), were written out to memory and never read again (the attention of
-    (8, 8, 256, 64) at one thread: 7.8 -> 7.5 ms)."""
+    (8, 8, 256, 64) at one thread: 7.8 -> 7.5 ms). `groups`: float32 sums add their
+    terms in groups of four (`_sum_in_groups`, the C backend's order; OpenCL's own
+    reductions add one term at a time, and a row's sum gets the bits it gets alone)."""
     row = c.var("r", dtypes.int64)
     lead = list(group_lead(kernels))
     # the row's index along each leading axis, in the split form em.offset reads back as
@@ -2162,7 +2288,8 @@ def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
                 local[k.root.id] = own
             work = max(work, k.root.aval.size)
         else:
-            body += _reduce_row(c, em, k, buffers, at, row, n, accumulator or _accumulator)
+            body += _reduce_row(c, em, k, buffers, at, row, n, accumulator or _accumulator,
+                                groups)
             work = max(work, k.eqn.inputs[0].aval.size)
         if not em.row_ok:
             return None
@@ -2215,7 +2342,7 @@ def _row_invariant(stmts, loop_vars, extents):
     return pre, rest
 
 
-def _reduce_row(c, em, kernel, buffers, at, row, n, accumulator):
+def _reduce_row(c, em, kernel, buffers, at, row, n, accumulator, groups):
     eqn = kernel.eqn
     kind = _IDENT[eqn.prim]
     x = eqn.inputs[0]
@@ -2224,11 +2351,17 @@ def _reduce_row(c, em, kernel, buffers, at, row, n, accumulator):
     acc_dt = accumulator(kind, dt)
     j = c.var(f"j{n}", dtypes.int64)
     acc = c.var(f"acc{n}", acc_dt)
-    nest = _nest_vars(c, red_shape, f"j{n}")
+    # (a row of contiguous operands is one flat loop: a loop per axis ended each short last
+    # axis with a horizontal add, NCHW `mean(x, (2, 3))` of (64, 64, 28, 28) 3.2x JAX)
+    nest = None if _flat_input(kernel) else _nest_vars(c, red_shape, f"j{n}")
     if nest is not None:
         j_idx = nest
     else:
         j_idx = [j] if len(red_shape) == 1 else em.multi(Flat(j, red_shape))
+
+    def value_at(jj):
+        idx = [jj] if len(red_shape) == 1 else em.multi(Flat(jj, red_shape))
+        return em.value(x, list(at) + idx, kernel)
     v = em.value(x, list(at) + j_idx, kernel)
     out = buffers[kernel.root.id]
     n_red = math.prod(red_shape)
@@ -2252,7 +2385,10 @@ def _reduce_row(c, em, kernel, buffers, at, row, n, accumulator):
     inner = stmts + [c.assign(acc, _combine(c, kind, acc, c.cast(acc_dt, v), acc_dt))]
     red = _vector_reduction(kind, dt)
     red = (red[0], acc) if red is not None else None
-    loops = (nest is None and _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red,
-                                              f"terms{n}")) or \
+    loops = (nest is None and (
+        _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, f"terms{n}",
+                        groups) or
+        (groups and _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind,
+                                   red, lambda s: _row_invariant(s, [j], [n_red]))))) or \
         [_reduction_loop(c, j, n_red, nest, red_shape, inner, red)]
     return head + loops + [c.store(out, row, c.cast(dt, acc))]

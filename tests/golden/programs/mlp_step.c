@@ -37,7 +37,7 @@ static inline float uexp_f32(float a) {
     return (a < -104.0f) ? 0.0f : p * af * bf;
 }
 
-void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict dot_8, float* restrict max_9, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12, float* restrict add_13) {
+void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict dot_8, float* restrict max_9, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12) {
     /* dot_general -> f32[5,16] in dot_6 */
     scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 5, 16, 8, 1.0f, in_4, 8, in_0, 16, 0.0f, dot_6, 16);
     /* select -> f32[5,16] in select_7, fusing add, broadcast_in_dim, le */
@@ -95,9 +95,12 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     for (int64_t o = 0; o < 5; ++o) {
         double acc = 0.0;
         #pragma omp simd reduction(+:acc) simdlen(8)
-        for (int64_t j = 0; j < 4; ++j) {
-            float vt1 = exp_10[(o * 4) + j];
-            acc = acc + ((double)vt1);
+        for (int64_t j = 0; j < 1; ++j) {
+            float vt2 = exp_10[(o * 4) + j];
+            float vt3 = exp_10[(o * 4) + (j + 1)];
+            float vt4 = exp_10[(o * 4) + (j + 2)];
+            float vt5 = exp_10[(o * 4) + (j + 3)];
+            acc = acc + ((double)(((vt2 + vt3) + vt4) + vt5));
         }
         sum_11[o] = (float)acc;
     }
@@ -106,14 +109,26 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
         int64_t oi0 = o;
         double acc = 0.0;
         #pragma omp simd reduction(+:acc) simdlen(8)
-        for (int64_t j = 0; j < 4; ++j) {
-            float vt1 = in_5[(oi0 * 4) + j];
-            float vt2 = -0.2f * vt1;
-            float vt3 = -vt2;
-            acc = acc + ((double)vt3);
+        for (int64_t j = 0; j < 1; ++j) {
+            float vt4 = in_5[(oi0 * 4) + j];
+            float vt5 = -0.2f * vt4;
+            float vt6 = -vt5;
+            float vt7 = in_5[(oi0 * 4) + (j + 1)];
+            float vt8 = -0.2f * vt7;
+            float vt9 = -vt8;
+            float vt10 = in_5[(oi0 * 4) + (j + 2)];
+            float vt11 = -0.2f * vt10;
+            float vt12 = -vt11;
+            float vt13 = in_5[(oi0 * 4) + (j + 3)];
+            float vt14 = -0.2f * vt13;
+            float vt15 = -vt14;
+            acc = acc + ((double)(((vt6 + vt9) + vt12) + vt15));
         }
         sum_12[o] = (float)acc;
     }
+}
+
+void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17, float* restrict sum_18) {
     /* add -> f32[5,4] in add_13, fusing mul, broadcast_in_dim, reshape, div */
     for (int64_t i0 = 0; i0 < 5; ++i0) {
         #pragma omp simd
@@ -128,9 +143,6 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
             add_13[(i0 * 4) + i1] = vt2 + vt7;
         }
     }
-}
-
-void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_4, float* restrict dot_6, float* restrict select_7, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20) {
     /* reduce_sum -> f32[4] in sum_14 */
     {
         double racc[4];
@@ -209,6 +221,9 @@ void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restric
             sum_18[k] = (float)racc[k];
         }
     }
+}
+
+void k__mlp_step_seg2(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict sum_14, float* restrict dot_15, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20, float* restrict sub_21, float* restrict sub_22, float* restrict sub_23) {
     /* dot_general -> f32[8,16] in dot_19 */
     scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 8, 16, 5, 1.0f, in_4, 8, select_17, 16, 0.0f, dot_19, 16);
     /* sub -> f32[8,16] in sub_20, fusing mul */
@@ -219,9 +234,6 @@ void k__mlp_step_seg1(float* restrict in_0, float* restrict in_1, float* restric
         float vt3 = 0.1f * vt2;
         sub_20[i] = vt1 - vt3;
     }
-}
-
-void k__mlp_step_seg2(float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict sum_14, float* restrict dot_15, float* restrict sum_18, float* restrict sub_21, float* restrict sub_22, float* restrict sub_23) {
     /* sub -> f32[16] in sub_21, fusing mul */
     #pragma omp simd
     for (int64_t i = 0; i < 16; ++i) {
