@@ -1262,3 +1262,33 @@ def test_max_and_min_over_leading_axes_are_exact_in_column_blocks():
     src = fg.jit(lambda v: fnp.max(fnp.abs(v), 0), backend="c").lower(
         np.zeros((600, 1000), np.float32)).source
     assert "b += 256" in src and "omp parallel" in src, src
+
+
+def test_nchw_maps_with_per_channel_operands_merge_the_trailing_axes():
+    """A map over (N, C, H, W) whose operands vary per channel (batch norm's normalisation
+    and its gradient, a bias) loops over H x W as one contiguous index: the loop over W
+    alone ran 28 lanes, a vector and a remainder of 12, per row (the NCHW batch-norm
+    gradient of (32, 64, 28, 28): 4.07 -> 1.76 ms, JAX 2.9-3.4). An operand broadcast along
+    W only, or a pad inside the trailing axes, keeps a loop per axis; values against the
+    reference in each case."""
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((2, 3, 5, 7)).astype(np.float32)
+    ch = rng.standard_normal((1, 3, 1, 1)).astype(np.float32)
+    col = rng.standard_normal((1, 1, 5, 1)).astype(np.float32)
+    nb = rng.standard_normal((2, 1, 1, 1)).astype(np.float32)
+    cases = [
+        (lambda v: fnp.tanh(v * ch + 1.0) * ch, "< 35", True),
+        (lambda v: fnp.tanh(fnp.abs(v) - nb) + nb, "< 105", True),   # (C, H, W) merged
+        (lambda v: fnp.tanh(v * col) + 2.0, "< 7", False),
+        (lambda v: fnp.pad(fnp.abs(v), ((0, 0), (0, 0), (1, 1), (2, 2)))[:, :, 1:6, 2:9]
+         * ch - 1.0, None, False),
+    ]
+    for f, bound, merged in cases:
+        jf = fg.jit(f, backend="c")
+        src = jf.lower(x).source
+        assert ("im = 0" in src) == merged, src
+        if bound:
+            assert bound in src, src
+        np.testing.assert_allclose(np.asarray(jf(x)),
+                                   np.asarray(fg.jit(f, backend="reference")(x)),
+                                   rtol=1e-6, atol=1e-6)

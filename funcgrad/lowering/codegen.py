@@ -1013,6 +1013,9 @@ def emit_map_group(c, kernels, buffers, unread=frozenset()) -> list | None:
         return [c.for_(i, c.i64(0), c.i64(n), body, parallel=n >= PARALLEL_MIN, simd=True)]
     ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
              for d, m in enumerate(shape)]
+    merged = _merged_tail(c, kernels, buffers, ivars, shape, unread)
+    if merged is not None:
+        return merged
 
     def emit(ranges):
         em = KernelEmitter(c, buffers, watch=set())
@@ -1020,6 +1023,43 @@ def emit_map_group(c, kernels, buffers, unread=frozenset()) -> list | None:
         return em, point(em, ivars)
     stmts = _nest(c, emit, ivars, shape, n)
     return stmts if ok[0] else None
+
+
+def _merged_tail(c, kernels, buffers, ivars, shape, unread):
+    """`emit_map_group`'s loop nest with its trailing axes merged into one loop, or None.
+    The longest run of two or more trailing axes of static sizes whose every access reads
+    them as one contiguous index (no operand broadcast along some of them only, no pad or
+    concatenation cut inside them: nothing divides the merged index back into the axes).
+    An NCHW map with per-channel operands (batch norm's normalisation, a bias, their
+    gradients) looped over W alone: 28 float32 lanes, a vector and a remainder of 12
+    per row, where H x W is one loop of 784."""
+    looped = [d for d, v in enumerate(ivars) if isinstance(v, cdsl.Var)]
+    for start in looped[:-1]:
+        tail = range(start, len(shape))
+        if any(type(shape[d]) is not int for d in tail) or \
+                len([d for d in tail if d in looped]) < 2:
+            continue
+        m = c.var("im", dtypes.int64)
+        size = math.prod(shape[start:])
+        ok = [True]
+
+        def emit(ranges, start=start, m=m, ok=ok):
+            em = KernelEmitter(c, buffers, watch=set())
+            em.ranges = ranges
+            idx = list(ivars[:start]) + em.multi(Flat(m, shape[start:]))
+            ok[0] = ok[0] and map_group_point(c, em, kernels, buffers, idx, unread)
+            return em, em.stmts
+        em, stmts = emit({})
+        if em.cuts or any(isinstance(e, cdsl.BinOp) and e.op in ("/", "%") and
+                          any(y is m for y in cdsl.ast.walk(e))
+                          for st_ in stmts for e in cdsl.ast.walk(st_)):
+            continue
+        if not ok[0]:
+            return None
+        out = _nest(c, emit, list(ivars[:start]) + [m], tuple(shape[:start]) + (size,),
+                    math.prod(shape))
+        return out if ok[0] else None
+    return None
 
 
 def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
