@@ -672,6 +672,7 @@ def _terms_in_a_row(c, stmts, v, j, n_red, acc, acc_dt, kind, red, name, groups=
     return [decl, cdsl.For(lo, c.i64(0), n, (c.decl(hi, end), terms, *total),
                            step=_TERMS_ROW)]
 
+
 def _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red, hoist,
                    piece=False):
     """The loops of a float32 sum `acc += v` over j < n_red (acc a double) in groups of
