@@ -2251,3 +2251,30 @@ def test_a_nan_from_an_infinity_explores_both_ends_of_a_top_k_lane():
     runs = [evaluate(prog, dict(x), Ctx(d, 0, Perturb(s, nan_sign=(-1.0) ** s, base=env)))[0]
             for s in range(3)]
     assert not value_expect(base, runs, f32).stable[0]
+
+
+def test_ndtr_lower_tail_allows_its_arguments_rounding():
+    """Seed 20261961 (long run): ndtr of float64 values near -36 differed from SciPy's by
+    2e-13 relatively against a bound of 8 ulps. Both round the argument x * sqrt(1/2)
+    (funcgrad divided by sqrt(2), rounding it differently; now a product, as SciPy and
+    JAX), and erfc turns that rounding into a relative error of about x^2 ulps: SciPy's
+    own value is 1,353 ulps from mpmath's at x = -36.7. The oracle allows it in the
+    lower tail, not in the upper one; funcgrad's values there stay within it."""
+    import types
+
+    import scipy.special as sps
+
+    import funcgrad as fg
+    from fuzz import ops as O
+    op = O.OPS["ndtr"]
+    t = types.SimpleNamespace(dtype="float64")
+    x = np.array([-36.7, -34.7, -32.2375, -3.0, 0.5, 4.0])
+    want = sps.ndtr(x)
+    err = op.err([x], want, None, t, None)
+    assert (err[:3] > 1000 * np.spacing(want[:3])).all(), err
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(err[3:], eps * want[3:] * [8 + 36, 8, 8], rtol=1e-12)
+    with fg.config.enable_x64(True):
+        for f in (fg.scipy.special.ndtr, fg.jit(fg.scipy.special.ndtr)):
+            got = np.asarray(f(x))
+            assert (np.abs(got - want) <= err).all(), (got - want) / np.spacing(want)
