@@ -2278,3 +2278,26 @@ def test_ndtr_lower_tail_allows_its_arguments_rounding():
         for f in (fg.scipy.special.ndtr, fg.jit(fg.scipy.special.ndtr)):
             got = np.asarray(f(x))
             assert (np.abs(got - want) <= err).all(), (got - want) / np.spacing(want)
+
+
+def test_median_of_an_even_count_may_overflow_in_the_dtype():
+    """Seed 20261961 (long run): the median of 16 float32 values whose two middle ones are
+    near 1.7e38 is inf in funcgrad, JAX and NumPy (the two are added in float32, then
+    halved); the oracle took the median in float64, finite. It now overflows where the
+    sum in float32 or bfloat16 does, for an even count only; an odd count's median is one
+    of the values; float16 keeps the finite median (funcgrad adds it in float32)."""
+    import types
+
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    from fuzz import ops as O
+    x = np.array([[1.7e38, 1.72e38, 1.8e38, -2.0], [1.7e38, 1.72e38, 3.0, 2.0]])
+    p = {"keepdims": False}
+    for dt, want in (("float32", [np.inf, 8.5e37]), ("float16", [1.71e38, 8.5e37])):
+        got = O._reduce_ref("median", x, (1,), p, types.SimpleNamespace(dtype=dt))
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    odd = O._reduce_ref("median", x[:, :3], (1,), p, types.SimpleNamespace(dtype="float32"))
+    np.testing.assert_array_equal(odd, [1.72e38, 1.7e38])
+    x32 = x.astype(np.float32)
+    got = np.asarray(fg.jit(lambda v: fnp.median(v, axis=1))(x32))
+    assert got[0] == np.inf and np.isfinite(got[1])

@@ -1413,9 +1413,20 @@ def _reduce_ref(name, x, axes, p, t):
         return np.sqrt(_rnd(v, t.dtype)) if name == "std" else v
     if name == "median":
         xf = as_dtype(x, t.dtype) if x.dtype.kind != "f" else x
-        return np.median(xf, axis=ax[0] if len(ax) == 1 and x.ndim > 0 else
-                         (None if x.ndim == 0 or len(ax) == x.ndim else ax), keepdims=keep) \
-            if x.ndim else xf
+        if not x.ndim:
+            return xf
+        r = np.median(xf, axis=ax[0] if len(ax) == 1 else
+                      (None if len(ax) == x.ndim else ax), keepdims=keep)
+        n = math.prod(x.shape[a] for a in ax)
+        if n % 2 == 0 and t.dtype in ("float32", "bfloat16"):
+            # the two middle values are added in the dtype, then halved (JAX's midpoint,
+            # NumPy's mean): their sum may overflow where the median does not (two float32
+            # values near 1.7e38 give inf; seed 20261961). (funcgrad adds float16 in
+            # float32, where JAX's sum overflows at 65504: the finite median is kept.)
+            with np.errstate(all="ignore"):
+                twice = _rnd(2.0 * np.asarray(r, np.float64), t.dtype)
+            r = np.where(np.isinf(twice) & np.isfinite(r), twice, r)
+        return r
     if name in ("argmax", "argmin", "nanargmax"):
         if x.ndim == 0:
             # (nanargmax of a NaN scalar is -1 in JAX, as for an all-NaN lane: what each
