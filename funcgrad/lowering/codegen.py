@@ -1276,6 +1276,17 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
 _SCRATCH_CELLS = 4096
 
 
+def _leading_view(kernel: Kernel):
+    """A reduction over the leading axes seen as [rows, cols]: (its input, the input's
+    shape, the number of reduced axes, their shape, the kept axes' shape, rows, cols)."""
+    x = kernel.eqn.inputs[0]
+    in_shape = x.aval.shape
+    nr = len(kernel.eqn.params["axes"])
+    red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
+    return (x, in_shape, nr, red_shape, kept_shape, math.prod(red_shape),
+            math.prod(kept_shape))
+
+
 def _reduce_leading_in_scratch(c, kernels: list, buffers, kind, acc_dt) -> list:
     """A float32 or 16-bit float sum or product over the leading axes (`sum(x, 0)`, a bias
     gradient `sum(x, (0, 1, 2))` of NHWC; sizes may be run-time values), the input seen as
@@ -1291,12 +1302,8 @@ def _reduce_leading_in_scratch(c, kernels: list, buffers, kind, acc_dt) -> list:
     prebuilt leading-axis reductions are this lowering with run-time sizes: the same bits
     as jit, and a reduction computed in a group gets the bits it gets alone."""
     first = kernels[0]
-    x0 = first.eqn.inputs[0]
-    in_shape, axes = x0.aval.shape, first.eqn.params["axes"]
     dt = first.root.aval.dtype
-    nr = len(axes)
-    red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
-    n_rows, n_cols = math.prod(red_shape), math.prod(kept_shape)
+    _, in_shape, nr, red_shape, kept_shape, n_rows, n_cols = _leading_view(first)
     rows, cols = c.i64(n_rows), c.i64(n_cols)
     acc_ct = cnodes.ct(acc_dt)
     assert acc_ct is cdsl.f64, acc_dt
@@ -1422,12 +1429,8 @@ def _extreme_over_leading(c, kernel: Kernel, buffers, kind) -> list:
     ran on one thread). (Rows combined in registers first, four at a time, would save the
     output row's loads and stores, but gcc 12 vectorises no chain of the helpers, and
     their exact select form, vectorised, took 2.4x the time of this loop.)"""
-    x = kernel.eqn.inputs[0]
-    in_shape, axes = x.aval.shape, kernel.eqn.params["axes"]
     dt = kernel.root.aval.dtype
-    nr = len(axes)
-    red_shape, kept_shape = in_shape[:nr], in_shape[nr:]
-    n_rows, n_cols = math.prod(red_shape), math.prod(kept_shape)
+    x, _, nr, red_shape, kept_shape, n_rows, n_cols = _leading_view(kernel)
     out = buffers[kernel.root.id]
     r, k, b, kn = (c.var(n, dtypes.int64) for n in ("r", "k", "b", "kn"))
     blocked = type(n_rows) is int and type(n_cols) is int and \
