@@ -353,6 +353,24 @@ def test_checkpoint_grad_equals_plain():
     assert "remat" in ir
 
 
+def test_checkpoint_jvp_leaves_an_integer_arguments_tangent_out():
+    """Fuzz seed 20261962: the JVP of `checkpoint(jit(f))(x, 3)` with f = x ** s was NaN
+    at negative x. checkpoint's JVP gave every input a tangent, the integer 3's an
+    instantiated zero, and pow's exponent term log(x) * x**y * 0 is NaN for x < 0; only
+    the tangents that are not symbolic zeros are inputs now (jit's rule already did
+    that). jvp, grad, jacfwd and vmap, eagerly and under jit."""
+    x = np.array([-0.68, 0.59, -1.2], np.float32)
+    v = np.array([0.64, 2.1, -2.5], np.float32)
+    g = fg.checkpoint(fg.jit(lambda a, s: a ** s))
+    want = 3 * x ** 2
+    close(fg.jvp(lambda a: g(a, 3), (x,), (v,))[1], want * v)
+    close(fg.jit(lambda a, t: fg.jvp(lambda a: g(a, 3), (a,), (t,))[1])(x, v), want * v)
+    close(fg.grad(lambda a: fnp.sum(g(a, 3)))(x), want)
+    close(fg.jit(fg.grad(lambda a: fnp.sum(g(a, 3))))(x), want)
+    close(fg.jacfwd(lambda a: g(a, 3))(x).diagonal(), want)
+    close(fg.vmap(fg.grad(lambda a: g(a, 3)))(x), want)
+
+
 def test_stop_gradient():
     f = lambda x: fnp.sum(x * fg.stop_gradient(x))
     close(fg.grad(f)(X), X)
