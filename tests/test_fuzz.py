@@ -2301,3 +2301,32 @@ def test_median_of_an_even_count_may_overflow_in_the_dtype():
     x32 = x.astype(np.float32)
     got = np.asarray(fg.jit(lambda v: fnp.median(v, axis=1))(x32))
     assert got[0] == np.inf and np.isfinite(got[1])
+
+
+def test_fori_loop_bodies_get_a_strong_int32_index(monkeypatch):
+    """Seed 20261962 (long run): a generated `lax.fori_loop(0, 3, step, carry)` whose body
+    returned exp2(i) crashed with x64 on: the index is a weak int64 there (JAX's too), so
+    exp2(i) is float64 against the float32 carry the generator typed the body for (JAX
+    raises the same TypeError). The step now hands the body its index as a strong int32,
+    the type the generator gives it, as while_loop's counter is an int32."""
+    import types
+
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+    from fuzz import ops_control as OC
+    monkeypatch.setattr(OC, "_body_src", lambda body, ind: [])
+    body = types.SimpleNamespace(name="loop9")
+    pre, src = OC._loop_src(["v1"], {"body": body, "kind": "fori", "lo": 0, "hi": 3}, None,
+                            "")
+    assert src == "lax.fori_loop(0, 3, loop9_step, v1)", src
+    assert pre == ["def loop9_step(i, v):",
+                   "    return loop9(fnp.asarray(i, fnp.int32), v)[0]"], pre
+
+    def loop9(i, v):
+        return (fnp.exp2(i),)
+
+    def loop9_step(i, v):
+        return loop9(fnp.asarray(i, fnp.int32), v)[0]
+    with fg.config.enable_x64(True):
+        out = fg.lax.fori_loop(0, 3, loop9_step, fnp.float32(1.0))
+        assert out.dtype == np.float32 and float(out) == 4.0

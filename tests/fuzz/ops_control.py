@@ -297,7 +297,10 @@ def _loop_gen(kind):
         t = b.types[init]
         i_name = b.fresh("i")
         v_name = b.fresh("v")
-        formals = [(i_name, Type((), I32, kind != "while")), (v_name, t)]
+        # the body gets an int32 index, strongly typed: fori_loop's own index is a weak
+        # int64 with x64 on (JAX's too), and a body returning exp2(i) typed for int32 gave
+        # float64 against a float32 carry (JAX and funcgrad raise; seed 20261962)
+        formals = [(i_name, Type((), I32, False)), (v_name, t)]
         c = _body(b, formals, n_max=5, min_ops=1)
         out = _coerce(c, t, v_name)
         body = _program(b, c, b.fresh("loop"), formals, [out])
@@ -327,7 +330,8 @@ def _loop_src(a, p, op, ind):
                 f"{ind}def {name}_step(c):", f"{ind}    return (c[0] + 1, {name}(c[0], c[1])[0])"]
         # an int32 counter, as the body was generated for (a bare 0 is int64 with x64 on)
         return pre, f"lax.while_loop({name}_cond, {name}_step, (fnp.int32(0), {a[0]}))[1]"
-    pre += [f"{ind}def {name}_step(i, v):", f"{ind}    return {name}(i, v)[0]"]
+    pre += [f"{ind}def {name}_step(i, v):",
+            f"{ind}    return {name}(fnp.asarray(i, fnp.int32), v)[0]"]
     if p["kind"] == "fori":
         return pre, f"lax.fori_loop({p['lo']}, {p['hi']}, {name}_step, {a[0]})"
     return pre, f"lax.fori_loop(0, fnp.clip({a[1]}, 0, 4), {name}_step, {a[0]})"
