@@ -12,7 +12,7 @@ from ..batching import bdim_at_front
 from ..core import ShapedArray, bind
 from .indexing import concatenate, gather, pad, slice
 from .linalg import _conv_vjp_lhs_padding, padtype_to_pads
-from .structural import expand_dims, full, iota
+from .structural import broadcast_in_dim, expand_dims, full, iota, reshape
 
 reduce_window_p = core.new_primitive("reduce_window")
 _COMPUTATIONS = ("sum", "max", "min")
@@ -55,9 +55,17 @@ def _rw_shape(x, *, computation, window_dimensions, window_strides, padding):
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
+def _pad_signed(x, padding, value=0):
+    """`x` padded with `value` by (lo, hi) per axis, a negative amount cutting cells off
+    (XLA's and JAX's padding; np.pad rejects negative amounts)."""
+    x = np.pad(x, [(max(lo, 0), max(hi, 0)) for lo, hi in padding], constant_values=value)
+    return x[tuple(np.s_[max(-lo, 0):n - max(-hi, 0)] for (lo, hi), n in
+                   zip(padding, x.shape))]
+
+
 def _rw_np(x, *, computation, window_dimensions, window_strides, padding):
     init = window_init(computation, x.dtype)
-    xp = np.pad(x, padding, constant_values=init)
+    xp = _pad_signed(x, padding, init)
     out_shape = _rw_shape(ShapedArray(x.shape, x.dtype), computation=computation,
                           window_dimensions=window_dimensions, window_strides=window_strides,
                           padding=padding).shape
@@ -96,6 +104,9 @@ def _rw_transpose(ct, x, *, computation, window_dimensions, window_strides, padd
     if computation != "sum":
         raise NotImplementedError(f"reduce_window {computation} is not linear")
     in_shape = x.aval.shape
+    if tuple(window_dimensions) == tuple(window_strides) and \
+            all(type(d) is int for d in in_shape + tuple(ct.shape)):
+        return [_tiled_windows_transpose(ct, in_shape, window_strides, padding)]
     ones = (1,) * len(in_shape)
     pads = _conv_vjp_lhs_padding(in_shape, window_dimensions, window_strides, ct.shape,
                                  padding, ones, ones)
@@ -104,6 +115,24 @@ def _rw_transpose(ct, x, *, computation, window_dimensions, window_strides, padd
     return [reduce_window_p.bind(padded, computation="sum",
                                  window_dimensions=window_dimensions, window_strides=ones,
                                  padding=tuple((0, 0) for _ in in_shape))]
+
+
+def _tiled_windows_transpose(ct, in_shape, window_strides, padding):
+    """The transpose of a window sum whose windows tile the padded operand (window ==
+    stride: average pooling, 2 x 2 windows 2 apart): each cell of the operand is in at most
+    one window, window p // s for padded position p, so it gets that window's cotangent;
+    cells past the last window get 0. `ct` repeated s times along each axis and cut to the
+    operand's cells: a broadcast, where the general rule's window sum over the dilated
+    cotangent computed every window position, found one nonzero term by division and
+    remainder tests, and evaluated a fused cotangent once per term (NCHW average pooling's
+    gradient: 1.3x JAX's time)."""
+    n = len(in_shape)
+    wide = tuple(d for k, s in zip(ct.shape, window_strides) for d in (k, s))
+    rep = broadcast_in_dim(ct, wide, tuple(range(0, 2 * n, 2)))
+    rep = reshape(rep, tuple(k * s for k, s in zip(ct.shape, window_strides)))
+    cfg = tuple((-lo, d + lo - k * s, 0) for d, (lo, _), k, s in
+                zip(in_shape, padding, ct.shape, window_strides))
+    return pad(rep, full((), 0, ct.dtype), cfg)
 
 
 def _rw_batch(size, vals, dims, *, computation, window_dimensions, window_strides, padding):
@@ -128,7 +157,7 @@ pool_scatter_p = core.new_primitive("pool_scatter")
 def _pool_positions(x, computation, window_dimensions, window_strides, padding):
     """Flat (into padded x) index of the chosen cell of every window, shape = out shape."""
     init = window_init(computation, x.dtype)
-    xp = np.pad(x, padding, constant_values=init)
+    xp = _pad_signed(x, padding, init)
     out_shape = _rw_shape(ShapedArray(x.shape, x.dtype), computation=computation,
                           window_dimensions=window_dimensions, window_strides=window_strides,
                           padding=padding).shape
@@ -146,7 +175,7 @@ def _pool_positions(x, computation, window_dimensions, window_strides, padding):
 
 def _pool_gather_np(t, x, *, computation, window_dimensions, window_strides, padding):
     pshape, pos = _pool_positions(x, computation, window_dimensions, window_strides, padding)
-    tp = np.pad(t, padding)
+    tp = _pad_signed(t, padding)
     return tp.reshape(-1)[pos].astype(t.dtype)
 
 
@@ -154,8 +183,7 @@ def _pool_scatter_np(ct, x, *, computation, window_dimensions, window_strides, p
     pshape, pos = _pool_positions(x, computation, window_dimensions, window_strides, padding)
     acc = np.zeros(int(np.prod(pshape)), ct.dtype)
     np.add.at(acc, pos.reshape(-1), ct.reshape(-1))
-    acc = acc.reshape(pshape)
-    return acc[tuple(np.s_[lo:lo + n] for (lo, _), n in zip(padding, x.shape))]
+    return _pad_signed(acc.reshape(pshape), [(-lo, -hi) for lo, hi in padding])
 
 
 def _pool_gather_shape(t, x, **params):
