@@ -1096,6 +1096,51 @@ def test_row_group_members_no_step_reads_stay_in_a_stack_row():
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-5, atol=1e-7)
 
 
+def test_a_short_last_axis_is_unrolled_inside_the_loop_before_it():
+    """A map whose last axis has 2-4 elements loops over the axis before it, vectorised,
+    with one copy of the body per position along the short one: points (N, 3) scaled per
+    coordinate ran a vectorised loop of 3 per point, and the gradient of NCHW pooling
+    written as a reshape an inner loop of 2. Values against the reference, with pads,
+    concatenations, reversals and sizes known only at run time."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((37, 3)).astype(np.float32)
+    y = rng.standard_normal((37, 2)).astype(np.float32)
+    s = np.array([1.0, 2.0, 3.0], np.float32)
+    src = fg.jit(lambda p: p * s + 1.0, backend="c").lower(x).source
+    loop = src[src.index("#pragma omp"):]
+    assert "i1 < 3" not in loop and "(i0 * 3) + 2]" in loop
+    # 5-7 positions are unrolled only without a call of the vector math library, which
+    # gcc 12 then leaves scalar (it interleaves groups of 2, 3 and 4 only)
+    w = rng.standard_normal((40, 6)).astype(np.float32)
+    relu = fg.jit(lambda p: fnp.maximum(p * 2.0 + fnp.arange(6.0), 0.0), backend="c")
+    sin = fg.jit(lambda p: fnp.sin(p * fnp.arange(6.0)), backend="c")
+    assert "i1 < 6" not in relu.lower(w).source and "i1 < 6" in sin.lower(w).source
+    np.testing.assert_allclose(np.asarray(relu(w)), np.maximum(w * 2 + np.arange(6), 0))
+    # a map over an empty last axis inside pad(mode="maximum") (it raised
+    # UnboundLocalError while this was written)
+    v = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    got = fg.jit(lambda a: fnp.pad(a, ((1, 2), (3, 0)), mode="maximum"), backend="c")(v)
+    np.testing.assert_array_equal(np.asarray(got), np.pad(v, ((1, 2), (3, 0)), "maximum"))
+    cases = [lambda a, b: a * s + 1.0,
+             lambda a, b: fnp.pad(b, ((1, 2), (1, 1)), constant_values=3.0) + 1.0,
+             lambda a, b: fnp.concatenate([b[:, :1] * 2, b], 1) + a,
+             lambda a, b: a[:, ::-1] * s - fnp.mean(a, -1, keepdims=True),
+             fg.grad(lambda a, b: fnp.sum(fnp.tanh(a * s) * a[:, ::-1]))]
+    for f in cases:
+        for n in (37, 37, 21):          # the third call compiles for a symbolic size
+            got = fg.jit(f, backend="c")(x[:n], y[:n])
+            want = fg.jit(f, backend="reference")(x[:n], y[:n])
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-6,
+                                       atol=1e-6)
+    z = rng.standard_normal((2, 3, 6, 8)).astype(np.float32)
+    g = fg.grad(lambda v: fnp.sum(fnp.tanh(v.reshape(2, 3, 3, 2, 4, 2).max(axis=(3, 5)))))
+    src = fg.jit(g, backend="c").lower(z).source
+    assert "i5 < 2" not in src
+    np.testing.assert_allclose(np.asarray(fg.jit(g, backend="c")(z)),
+                               np.asarray(fg.jit(g, backend="reference")(z)), rtol=1e-6,
+                               atol=1e-6)
+
+
 def test_nchw_reshape_pooling_is_unrolled():
     """Pooling written PyTorch's way, `x.reshape(n, c, h//2, 2, w//2, 2).max(axis=(3, 5))`,
     reduces a short last axis: it is unrolled like the NHWC idiom's (it ran as a loop in
