@@ -1308,7 +1308,10 @@ def _pool_gen(b: Builder, opname):
     if pad_kind == "SAME":
         pads = _same_pads(sizes0, win, strides)
     elif pad_kind == "explicit":
-        pads = [(b.choice([0, 1]), b.choice([0, 1])) if w > 1 else (0, 0) for w in win]
+        # (a negative amount cuts cells off the edge, as in XLA)
+        pads = [(b.choice([0, 1, -1]), b.choice([0, 1, -1])) if w > 1 else (0, 0)
+                for w in win]
+        pads = [(lo, hi) if n + lo + hi >= 0 else (0, 0) for n, (lo, hi) in zip(sizes0, pads)]
     else:
         pads = [(0, 0)] * t.rank
     dims = []
@@ -1330,7 +1333,8 @@ def _pool_gen(b: Builder, opname):
 
 def window_np(x, kind, win, strides, pads):
     init = {"max": -np.inf, "min": np.inf, "sum": 0.0, "avg": 0.0}[kind]
-    xp = np.pad(x, pads, constant_values=init)
+    xp = np.pad(x, [(max(lo, 0), max(hi, 0)) for lo, hi in pads], constant_values=init)
+    xp = xp[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pads, xp.shape))]
     out_shape = tuple((n - w) // s + 1 if n >= w else 0 for n, w, s in zip(xp.shape, win,
                                                                            strides))
     out = np.full(out_shape, init, np.float64)
