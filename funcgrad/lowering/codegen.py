@@ -852,26 +852,19 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
     ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
              for d, m in enumerate(shape)]
 
-    def emit(ranges, at=ivars, em=None):
-        if em is None:
-            em = KernelEmitter(c, buffers)
-            em.ranges = ranges
-        val = em.value(x, at, kernel)
-        em.stmts.append(c.store(out_ptr, em.offset(at, shape), val))
-        return em, em.stmts
+    def emit(ranges):
+        em = KernelEmitter(c, buffers)
+        em.ranges = ranges
+        val = em.value(x, ivars, kernel)
+        return em, em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
     return _nest(c, emit, ivars, shape, kernel.root.aval.size)
 
 
 def _nest(c, emit, ivars, shape, n) -> list:
     """The loop nest over `shape` (split where pads or concatenations switch pieces) of the
-    point statements `emit(ranges, at, em)` builds at index `at` (`ivars` by default),
-    appending them to emitter `em`'s statements (a new emitter over `ranges` when None);
-    it returns the emitter and its statements. A scope, not a loop, for one element."""
+    point statements `emit(ranges)` builds; a scope, not a loop, for one element."""
     full = {v: (0, int(m)) for v, m in zip(ivars, shape)
             if type(m) is int and isinstance(v, cdsl.Var)}
-    unrolled = _unrolled_last(c, emit, ivars, shape, n, full)
-    if unrolled is not None:
-        return unrolled
     stmts = _split_nest(c, emit, ivars, shape, full, 0, [_MAX_PIECES], n >= PARALLEL_MIN)
     if not full and all(type(m) is int for m in shape):    # one element: a scope, not a loop
         return [cdsl.Block(tuple(stmts))]
@@ -880,73 +873,6 @@ def _nest(c, emit, ivars, shape, n) -> list:
 
 # A loop nest is split into at most this many pieces (see _split_nest).
 _MAX_PIECES = 16
-# A last axis of at most this many elements is unrolled inside the loop over the axis
-# before it (`_unrolled_last`).
-_SHORT_LAST = 7
-
-
-def _unrolled_last(c, emit, ivars, shape, n, full):
-    """The loop nest of `_nest` with its last looped axis, when that axis is short (at most
-    _SHORT_LAST elements, known at compile time) and follows a looped axis at least as
-    long, unrolled: the point statements once per position along it, in one emitter (a
-    value the positions share is loaded once), inside a vectorised loop over the axis
-    before it. A loop over 2 or 3 elements is too short to vectorise, and the axis before
-    it was a scalar loop: the gradient of NCHW pooling written as a reshape stored
-    (N, C, H/2, 2, W/2, 2) through an inner loop of 2; points (N, 3) scaled per
-    coordinate looped over the 3 (200,000 points: 0.114 ms, JAX 0.062; their gradient
-    through sin 4.1 ms). None where the nest stays as it is (a pad or concatenation cut
-    along a looped axis: `_split_nest` resolves those)."""
-    looped = [d for d, v in enumerate(ivars) if isinstance(v, cdsl.Var)]
-    if len(looped) < 2:
-        return None
-    last, before = looped[-1], looped[-2]
-    m, k = shape[last], shape[before]
-    if type(m) is not int or not 2 <= m <= _SHORT_LAST or (type(k) is int and k < m):
-        return None
-    em, ats = None, []
-    for v in range(m):
-        ats.append(list(ivars))           # (kept: the emitter's memo keys are their ids)
-        ats[-1][last] = c.i64(v)
-        em, body = emit(full, ats[-1], em)
-        if em.cuts:
-            return None
-    if m > 4 and any(isinstance(e, cdsl.Call) and e.fn in _COSTLY_TERMS
-                     for e in cdsl.ast.walk(tuple(body))):
-        return None
-    outer = list(ivars)
-    outer[last] = c.i64(0)
-    ranges = {v: r for v, r in full.items() if v is not ivars[last]}
-    loops = [outer[d] for d in looped[:-1]]
-    pre, body = [], list(body)
-    if all(type(shape[d]) is int and shape[d] > 0 for d in looped[:-1]):
-        pre, body = _loop_invariant(body, loops)
-    nest = _split_nest(c, lambda r: (em, body), outer, shape, ranges, 0, [_MAX_PIECES],
-                       n >= PARALLEL_MIN, pad=False)
-    return [cdsl.Block(tuple(pre + nest))] if pre else nest     # (a scope: names repeat)
-
-
-def _loop_invariant(stmts, loop_vars):
-    """(declarations among `stmts` that use no loop variable, directly or through another
-    declaration, and call nothing, the rest in order) for a map's loop body, whose stores
-    write only its own outputs at the loop's index, which no hoisted load reads; nothing is
-    hoisted from a body with other statements than declarations and stores. gcc 12
-    vectorises an unrolled body's per-position operands (a bias per coordinate) as one
-    vector when they are loaded before the loop, and with a shuffle per operand when
-    loaded in it under OpenMP ((N, 4) bias and ReLU: 0.17 ms against 0.075)."""
-    if not all(isinstance(s, (cdsl.Decl, cdsl.Store)) for s in stmts):
-        return [], list(stmts)
-    variant = {v.name for v in loop_vars}
-    pre, rest = [], []
-    for s in stmts:
-        used = list(cdsl.ast.walk(s.init)) if isinstance(s, cdsl.Decl) else None
-        if used is not None and not any(isinstance(x, cdsl.Call) for x in used) and \
-                not {x.name for x in used if isinstance(x, cdsl.Var)} & variant:
-            pre.append(s)
-        else:
-            if isinstance(s, cdsl.Decl):
-                variant.add(s.var.name)
-            rest.append(s)
-    return pre, rest
 
 
 def map_groups(steps, fusable=lambda step: True, skip=()) -> dict[int, list]:
@@ -1093,11 +1019,10 @@ def emit_map_group(c, kernels, buffers, unread=frozenset()) -> list | None:
     if merged is not None:
         return merged
 
-    def emit(ranges, at=ivars, em=None):
-        if em is None:
-            em = KernelEmitter(c, buffers, watch=set())
-            em.ranges = ranges
-        return em, point(em, at)
+    def emit(ranges):
+        em = KernelEmitter(c, buffers, watch=set())
+        em.ranges = ranges
+        return em, point(em, ivars)
     stmts = _nest(c, emit, ivars, shape, n)
     return stmts if ok[0] else None
 
@@ -1120,12 +1045,10 @@ def _merged_tail(c, kernels, buffers, ivars, shape, unread):
         size = math.prod(shape[start:])
         ok = [True]
 
-        def emit(ranges, at=None, em=None, start=start, m=m, ok=ok):
-            if em is None:
-                em = KernelEmitter(c, buffers, watch=set())
-                em.ranges = ranges
-            at = list(ivars[:start]) + [m] if at is None else at
-            idx = list(at[:start]) + em.multi(Flat(at[start], shape[start:]))
+        def emit(ranges, start=start, m=m, ok=ok):
+            em = KernelEmitter(c, buffers, watch=set())
+            em.ranges = ranges
+            idx = list(ivars[:start]) + em.multi(Flat(m, shape[start:]))
             ok[0] = ok[0] and map_group_point(c, em, kernels, buffers, idx, unread)
             return em, em.stmts
         em, stmts = emit({})
@@ -1141,7 +1064,7 @@ def _merged_tail(c, kernels, buffers, ivars, shape, unread):
     return None
 
 
-def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel, pad=True):
+def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     """The loops over axes `start`... of a map kernel whose point statements `emit(ranges)`
     builds. Where a pad or a concatenation switches pieces along a loop (the gradient of a
     `split` is the sum of three pads; a GRU's gates are concatenated), the loop is split at
@@ -1164,7 +1087,7 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel, pad=True
 
     def loop(k, lo, hi, inner):
         par = k == 0 and parallel and (hi - lo) > 1
-        if pad and k == last and not par and type(lo) is int and type(hi) is int:
+        if k == last and not par and type(lo) is int and type(hi) is int:
             # (a row of 4 * _LANES or more keeps its unmasked loop for the whole vectors;
             # a shorter one is one loop, its lanes rounded up: two loops of 8 lanes and
             # 2 masked ran 1.9 ms for the tanh below, one loop of 16 lanes 0.56)
@@ -1186,7 +1109,7 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel, pad=True
     budget[0] -= len(cuts)
     edges = [span[0]] + cuts + [span[1]]
     body = [loop(d, a, b, _split_nest(c, emit, ivars, shape, {**ranges, ivars[d]: (a, b)},
-                                      d + 1, budget, parallel, pad))
+                                      d + 1, budget, parallel))
             for a, b in zip(edges, edges[1:])]
     for k in reversed([k for k in looped if start <= k < d]):
         body = [loop(k, *bounds(k), body)]

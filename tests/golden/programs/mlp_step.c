@@ -80,30 +80,20 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
         max_9[o] = (nanf != 0) ? NAN : acc;
     }
     /* exp -> f32[5,4] in exp_10, fusing sub, broadcast_in_dim, stop_gradient, reshape, add */
-    {
-        float vt2 = in_3[0];
-        float vt7 = in_3[1];
-        float vt11 = in_3[2];
-        float vt15 = in_3[3];
-        #pragma omp simd
-        for (int64_t i0 = 0; i0 < 5; ++i0) {
-            float vt1 = dot_8[i0 * 4];
-            float vt3 = vt1 + vt2;
-            float vt4 = max_9[i0];
-            float vt5 = vt3 - vt4;
-            exp_10[i0 * 4] = uexp_f32(vt5);
-            float vt6 = dot_8[(i0 * 4) + 1];
-            float vt8 = vt6 + vt7;
-            float vt9 = vt8 - vt4;
-            exp_10[(i0 * 4) + 1] = uexp_f32(vt9);
-            float vt10 = dot_8[(i0 * 4) + 2];
-            float vt12 = vt10 + vt11;
-            float vt13 = vt12 - vt4;
-            exp_10[(i0 * 4) + 2] = uexp_f32(vt13);
-            float vt14 = dot_8[(i0 * 4) + 3];
-            float vt16 = vt14 + vt15;
-            float vt17 = vt16 - vt4;
-            exp_10[(i0 * 4) + 3] = uexp_f32(vt17);
+    for (int64_t i0 = 0; i0 < 5; ++i0) {
+        {
+            #pragma omp simd
+            for (int64_t i1 = 0; i1 < 8; ++i1) {
+                float vt1 = (i1 < 4) ? dot_8[(i0 * 4) + i1] : 0.0f;
+                float vt2 = (i1 < 4) ? in_3[i1] : 0.0f;
+                float vt3 = vt1 + vt2;
+                float vt4 = max_9[i0];
+                float vt5 = vt3 - vt4;
+                float lane5 = uexp_f32(vt5);
+                if (i1 < 4) {
+                    exp_10[(i0 * 4) + i1] = lane5;
+                }
+            }
         }
     }
     /* reduce_sum -> f32[5] in sum_11 */
@@ -143,33 +133,25 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     }
 }
 
-void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17) {
+void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17, float* restrict sum_18) {
     /* add -> f32[5,4] in add_13, fusing mul, broadcast_in_dim, reshape, div */
-    #pragma omp simd
     for (int64_t i0 = 0; i0 < 5; ++i0) {
-        float vt1 = in_5[i0 * 4];
-        float vt2 = -0.2f * vt1;
-        float vt3 = sum_12[i0];
-        float vt4 = sum_11[i0];
-        float vt5 = vt3 / vt4;
-        float vt6 = exp_10[i0 * 4];
-        float vt7 = vt5 * vt6;
-        add_13[i0 * 4] = vt2 + vt7;
-        float vt8 = in_5[(i0 * 4) + 1];
-        float vt9 = -0.2f * vt8;
-        float vt10 = exp_10[(i0 * 4) + 1];
-        float vt11 = vt5 * vt10;
-        add_13[(i0 * 4) + 1] = vt9 + vt11;
-        float vt12 = in_5[(i0 * 4) + 2];
-        float vt13 = -0.2f * vt12;
-        float vt14 = exp_10[(i0 * 4) + 2];
-        float vt15 = vt5 * vt14;
-        add_13[(i0 * 4) + 2] = vt13 + vt15;
-        float vt16 = in_5[(i0 * 4) + 3];
-        float vt17 = -0.2f * vt16;
-        float vt18 = exp_10[(i0 * 4) + 3];
-        float vt19 = vt5 * vt18;
-        add_13[(i0 * 4) + 3] = vt17 + vt19;
+        {
+            #pragma omp simd
+            for (int64_t i1 = 0; i1 < 8; ++i1) {
+                float vt1 = (i1 < 4) ? in_5[(i0 * 4) + i1] : 0.0f;
+                float vt2 = -0.2f * vt1;
+                float vt3 = sum_12[i0];
+                float vt4 = sum_11[i0];
+                float vt5 = vt3 / vt4;
+                float vt6 = (i1 < 4) ? exp_10[(i0 * 4) + i1] : 0.0f;
+                float vt7 = vt5 * vt6;
+                float lane7 = vt2 + vt7;
+                if (i1 < 4) {
+                    add_13[(i0 * 4) + i1] = lane7;
+                }
+            }
+        }
     }
     /* reduce_sum -> f32[4] in sum_14 */
     {
@@ -218,9 +200,6 @@ void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restric
             select_17[(i0 * 16) + i1] = vt4 ? 0.0f : vt5;
         }
     }
-}
-
-void k__mlp_step_seg2(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict sum_14, float* restrict dot_15, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20, float* restrict sub_21, float* restrict sub_22, float* restrict sub_23) {
     /* reduce_sum -> f32[16] in sum_18 */
     {
         double racc[16];
@@ -252,6 +231,9 @@ void k__mlp_step_seg2(float* restrict in_0, float* restrict in_1, float* restric
             sum_18[k] = (float)racc[k];
         }
     }
+}
+
+void k__mlp_step_seg2(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict sum_14, float* restrict dot_15, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20, float* restrict sub_21, float* restrict sub_22, float* restrict sub_23) {
     /* dot_general -> f32[8,16] in dot_19 */
     scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 8, 16, 5, 1.0f, in_4, 8, select_17, 16, 0.0f, dot_19, 16);
     /* sub -> f32[8,16] in sub_20, fusing mul */
