@@ -1088,16 +1088,9 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     def loop(k, lo, hi, inner):
         par = k == 0 and parallel and (hi - lo) > 1
         if k == last and not par and type(lo) is int and type(hi) is int:
-            # (a row of 4 * _LANES or more keeps its unmasked loop for the whole vectors;
-            # a shorter one is one loop, its lanes rounded up: two loops of 8 lanes and
-            # 2 masked ran 1.9 ms for the tanh below, one loop of 16 lanes 0.56)
-            whole = lo + (hi - lo) // _LANES * _LANES if hi - lo >= 4 * _LANES else lo
-            stop, masked = _padded_lanes(ivars[k], whole, hi, inner)
-            if masked is not inner:
-                head = [c.for_(ivars[k], c.i64(lo), c.i64(whole), inner, simd=True)] \
-                    if whole > lo else []
-                return cdsl.Block(tuple(head + [c.for_(ivars[k], c.i64(whole), c.i64(stop),
-                                                       masked, simd=True)]))
+            masked = _masked_tail(c, ivars[k], lo, hi, inner)
+            if masked is not None:
+                return masked
         return c.for_(ivars[k], c.i64(lo), c.i64(hi), inner, parallel=par, simd=(k == last))
 
     def bounds(k):
@@ -1116,30 +1109,50 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
     return body
 
 
-# The vectorised loop of a map nest runs a multiple of this many lanes (_padded_lanes).
+# A masked map row runs to a multiple of this many lanes (_masked_tail).
 _LANES = 8
 
 
-def _padded_lanes(j, lo, hi, body):
-    """(stop, body) of a vectorised loop `lo <= j < hi` of fewer than 4 * _LANES elements,
-    not a multiple of _LANES (`loop` in `_split_nest` gives it the tail of a longer row):
-    run to the next multiple of _LANES, the lanes past `hi` masked, where gcc 12 finishes
-    each row in scalar code. Every load that depends on j reads only where j < hi (else
-    0), every store is made only there, and the values between are computed on all lanes.
-    A row of 10 ran 8 lanes and 2 scalar elements, and a float32 tanh costs ~15x more
-    scalar: `tanh(x * w)` over (96000, 10) 1.33 ms, JAX 0.71; padded to 16 lanes 0.56.
-    (hi, body) unchanged where the body has other statements than declarations and
-    stores, or divides integers by a value (a masked lane could hold 0)."""
+def _masked_tail(c, j, lo, hi, body):
+    """The vectorised loop `lo <= j < hi` over a map row of 9-31 elements, not a multiple
+    of _LANES, run to the next multiple with the lanes past `hi` masked, where gcc 12 ends
+    each row in scalar code: a float32 tanh costs ~15x more scalar, and `tanh(x * w)` over
+    (96000, 10) ran 8 lanes and 2 scalar elements, 1.33 ms (JAX 0.71); masked, 0.56. None
+    (the plain loop) for rows of fewer than _LANES elements (a masked vector per row of
+    2-7 cost up to 2x the scalar code for a bias and ReLU), for one element past two
+    vectors (a masked vector costs more than it), for rows of 4 * _LANES or more (a masked
+    tail after the whole vectors ran a bias and ReLU over rows of 50 3x slower), and where
+    the body cannot be masked (`_masked_lanes`). The limit is opaque to gcc where one lane
+    is masked: with a literal, gcc splits the loop there (-fsplit-loops) and leaves both
+    parts scalar (rows of 15, 23 or 31: a bias and ReLU 6x slower than unmasked)."""
     n = hi - lo
-    if n < 2 or n % _LANES == 0 or n >= 4 * _LANES or \
-            not all(isinstance(s, (cdsl.Decl, cdsl.Store)) for s in body):
-        return hi, body
+    r = n % _LANES
+    if n < _LANES or n >= 4 * _LANES or r == 0 or (r == 1 and n > 2 * _LANES):
+        return None
+    stop = cdsl.Var(j.name + "_stop", j.type)
+    masked = _masked_lanes(j, stop, body)
+    if masked is None:
+        return None
+    limit = [cdsl.Decl(stop, cdsl.Const(hi, j.type))]
+    if r == _LANES - 1:
+        limit.append(cdsl.Raw(f'__asm__("" : "+r"({stop.name}));'))
+    end = lo + -(-n // _LANES) * _LANES
+    return cdsl.Block(tuple(limit + [c.for_(j, c.i64(lo), c.i64(end), masked, simd=True)]))
+
+
+def _masked_lanes(j, stop, body):
+    """`body` for lanes j >= stop too, or None: every load that depends on j reads only
+    where j < stop (else 0), every store is made only there, and the values between are
+    computed on all lanes. None where the body has other statements than declarations and
+    stores, or divides integers by a value (a masked lane could hold 0)."""
+    if not all(isinstance(s, (cdsl.Decl, cdsl.Store)) for s in body):
+        return None
     for e in cdsl.ast.walk(tuple(body)):
         if isinstance(e, cdsl.BinOp) and e.op in ("/", "%") and \
                 not getattr(e.type, "name", "f").startswith("f") and \
                 not isinstance(e.b, cdsl.Const):
-            return hi, body
-    inside = j.lt(cdsl.Const(hi, j.type))
+            return None
+    inside = j.lt(stop)
     variant = {j.name}
 
     def guard(e):
@@ -1167,7 +1180,7 @@ def _padded_lanes(j, lo, hi, body):
         if any(isinstance(x, cdsl.Var) and x.name in variant for x in cdsl.ast.walk(init)):
             variant.add(s.var.name)
         out.append(dataclasses.replace(s, init=init))
-    return lo + -(-n // _LANES) * _LANES, out
+    return out
 
 
 _IDENT = {rd.reduce_sum_p: "sum", rd.reduce_max_p: "max", rd.reduce_min_p: "min",

@@ -81,19 +81,14 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     }
     /* exp -> f32[5,4] in exp_10, fusing sub, broadcast_in_dim, stop_gradient, reshape, add */
     for (int64_t i0 = 0; i0 < 5; ++i0) {
-        {
-            #pragma omp simd
-            for (int64_t i1 = 0; i1 < 8; ++i1) {
-                float vt1 = (i1 < 4) ? dot_8[(i0 * 4) + i1] : 0.0f;
-                float vt2 = (i1 < 4) ? in_3[i1] : 0.0f;
-                float vt3 = vt1 + vt2;
-                float vt4 = max_9[i0];
-                float vt5 = vt3 - vt4;
-                float lane5 = uexp_f32(vt5);
-                if (i1 < 4) {
-                    exp_10[(i0 * 4) + i1] = lane5;
-                }
-            }
+        #pragma omp simd
+        for (int64_t i1 = 0; i1 < 4; ++i1) {
+            float vt1 = dot_8[(i0 * 4) + i1];
+            float vt2 = in_3[i1];
+            float vt3 = vt1 + vt2;
+            float vt4 = max_9[i0];
+            float vt5 = vt3 - vt4;
+            exp_10[(i0 * 4) + i1] = uexp_f32(vt5);
         }
     }
     /* reduce_sum -> f32[5] in sum_11 */
@@ -136,21 +131,16 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
 void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12, float* restrict add_13, float* restrict sum_14, float* restrict dot_15, float* restrict dot_16, float* restrict select_17, float* restrict sum_18) {
     /* add -> f32[5,4] in add_13, fusing mul, broadcast_in_dim, reshape, div */
     for (int64_t i0 = 0; i0 < 5; ++i0) {
-        {
-            #pragma omp simd
-            for (int64_t i1 = 0; i1 < 8; ++i1) {
-                float vt1 = (i1 < 4) ? in_5[(i0 * 4) + i1] : 0.0f;
-                float vt2 = -0.2f * vt1;
-                float vt3 = sum_12[i0];
-                float vt4 = sum_11[i0];
-                float vt5 = vt3 / vt4;
-                float vt6 = (i1 < 4) ? exp_10[(i0 * 4) + i1] : 0.0f;
-                float vt7 = vt5 * vt6;
-                float lane7 = vt2 + vt7;
-                if (i1 < 4) {
-                    add_13[(i0 * 4) + i1] = lane7;
-                }
-            }
+        #pragma omp simd
+        for (int64_t i1 = 0; i1 < 4; ++i1) {
+            float vt1 = in_5[(i0 * 4) + i1];
+            float vt2 = -0.2f * vt1;
+            float vt3 = sum_12[i0];
+            float vt4 = sum_11[i0];
+            float vt5 = vt3 / vt4;
+            float vt6 = exp_10[(i0 * 4) + i1];
+            float vt7 = vt5 * vt6;
+            add_13[(i0 * 4) + i1] = vt2 + vt7;
         }
     }
     /* reduce_sum -> f32[4] in sum_14 */
