@@ -118,6 +118,20 @@ def test_narrow_index_types_on_a_longer_axis(backend, case, index):
                                   want(x, index))
 
 
+@pytest.mark.parametrize("itype", [np.uint8, np.int8])
+def test_take_along_a_short_axis_with_narrow_indices_and_a_long_other_axis(backend, itype):
+    """Regression (fuzz seed 20261966): take_along_axis built the positions along the
+    other axes as iotas of the indices' type, so uint8 indices into a (2, 300) array read
+    column c - 256 for the columns 256-299, on every backend."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 300)).astype(np.float32)
+    i = rng.integers(0, 2, (7, 300)).astype(itype)
+    want = np.take_along_axis(x, i.astype(np.int64), axis=0)
+    f = lambda a, b: fnp.take_along_axis(a, b, axis=0)       # noqa: E731
+    np.testing.assert_array_equal(np.asarray(fg.jit(f)(x, i)), want)
+    np.testing.assert_array_equal(np.asarray(f(fnp.asarray(x), fnp.asarray(i))), want)
+
+
 _INDEX_TYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
                 np.uint64]
 

@@ -305,6 +305,10 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
     tshape = list(shape)
     tshape[axis] = x.shape[axis]
     x = broadcast_to(x, tuple(tshape))
+    # (the other axes' positions are iotas in the indices' type, which must hold them:
+    # uint8 indices into (2, 300) read column 300 - 256 for columns 256-299; fuzz seed
+    # 20261966)
+    idx = _ix.index_holding(idx, builtins.max(tshape), "take_along_axis")
     comps = []
     for d in range(x.ndim):
         comps.append(idx if d == axis else _st.iota(idx.dtype, idx.shape, d))
