@@ -7,6 +7,7 @@ never overloaded; build comparisons with `.eq()`, `.lt()`, ... instead.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -585,6 +586,20 @@ def walk(node):
         yield n
         if fields:
             push(reversed([getattr(n, f) for f in fields]))
+
+
+def rewrite(expr, fn):
+    """`expr` with `fn` applied to every expression under it, children first: `fn(e)`
+    returns the replacement of `e` (itself to keep it). Nodes whose children are all kept
+    are returned as they are, not copied."""
+    fields = _node_fields(type(expr))
+    if not fields or not isinstance(expr, Expr):
+        return expr
+    kids = {f: rewrite(getattr(expr, f), fn) for f in fields
+            if isinstance(getattr(expr, f), Expr)}
+    if any(v is not getattr(expr, f) for f, v in kids.items()):
+        expr = dataclasses.replace(expr, **kids)
+    return fn(expr)
 
 
 def calls(node) -> set:

@@ -712,3 +712,18 @@ def test_log_polynomial_is_refitted_and_accurate():
     q = np.polynomial.polynomial.polyval(f, fixed.astype(np.float64))
     rel = np.abs((f + f * f * q) / np.log1p(f) - 1)
     assert rel.max() < 1e-8
+
+
+def test_rewrite_applies_children_first_and_keeps_untouched_nodes():
+    import cdsl
+    x, y = cdsl.Var("x", cdsl.f32), cdsl.Var("y", cdsl.f32)
+    e = (x + 1.0) * y
+    seen = []
+
+    def fn(n):
+        seen.append(type(n).__name__)
+        return y if n is x else n
+    out = cdsl.ast.rewrite(e, fn)
+    assert seen[-1] == "BinOp" and seen.index("Var") < seen.index("BinOp")
+    assert out is not e and out.a.a is y and out.b is y
+    assert cdsl.ast.rewrite(e, lambda n: n) is e

@@ -8,7 +8,6 @@ index are bound once (`let`), so a fused DAG is evaluated without recomputation.
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 
@@ -1155,19 +1154,15 @@ def _masked_lanes(j, stop, body):
     inside = j.lt(stop)
     variant = {j.name}
 
-    def guard(e):
-        fields = cdsl.ast._node_fields(type(e))
-        if not fields or isinstance(e, (cdsl.Var, cdsl.Const)):
-            return e
-        kids = {f: guard(getattr(e, f)) for f in fields if isinstance(getattr(e, f),
-                                                                       cdsl.Expr)}
-        e = dataclasses.replace(e, **kids) if any(kids[f] is not getattr(e, f)
-                                                  for f in kids) else e
+    def masked(e):
         if isinstance(e, cdsl.Load) and any(isinstance(x, cdsl.Var) and x.name in variant
                                             for x in cdsl.ast.walk(e.index)):
             zero = cdsl.Const(0.0 if e.type.name.startswith("f") else 0, e.type)
             return cdsl.Select(inside, e, zero)
         return e
+
+    def guard(e):
+        return cdsl.ast.rewrite(e, masked)
 
     out = []
     for s in body:
@@ -1179,7 +1174,7 @@ def _masked_lanes(j, stop, body):
         init = guard(s.init)
         if any(isinstance(x, cdsl.Var) and x.name in variant for x in cdsl.ast.walk(init)):
             variant.add(s.var.name)
-        out.append(dataclasses.replace(s, init=init))
+        out.append(cdsl.Decl(s.var, init))
     return out
 
 
