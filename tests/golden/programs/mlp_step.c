@@ -58,7 +58,6 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
         int64_t oi0 = o;
         float acc = -INFINITY;
         int32_t nanf = 0;
-        #pragma omp simd reduction(max:acc) reduction(|:nanf)
         for (int64_t j = 0; j < 4; ++j) {
             float vt1 = dot_8[(oi0 * 4) + j];
             float vt2 = in_3[j];
