@@ -1229,7 +1229,8 @@ def test_a_short_row_max_runs_scalar_or_masked():
         x[7, -1] = 1e30
         x[8, 0] = -1e30
         x[9, -1] = np.nan
-        for dt in (np.float32, np.float64, np.float16, ml_dtypes.bfloat16):
+        for dt in (np.float32,) if m not in (6, 10, 47) else (
+                np.float32, np.float64, np.float16, ml_dtypes.bfloat16):
             xd = x.astype(dt)
             for f in (lambda a: fnp.max(a, -1), lambda a: fnp.min(a, axis=1),
                       lambda a: nn.softmax(a[10:] * 0.5, -1)):
@@ -1239,6 +1240,53 @@ def test_a_short_row_max_runs_scalar_or_masked():
                 np.testing.assert_allclose(got, want, rtol=1e-6 if dt in (np.float32,
                                                                           np.float64)
                                            else 1e-2, atol=1e-7)
+
+
+def test_argmax_over_the_last_axis_in_two_passes():
+    """argmax/argmin along the last axis: the row's extreme, then the first position
+    holding it (the first NaN where there is one), in masked lanes for rows of 5-64 and
+    with an early exit for longer rows; rows of 2-4, 8 and 16 keep the serial loop. (The
+    serial loop mispredicted its branches on random rows: argmax over (96000, 10) took
+    3.6 ms, JAX 0.61.) Positions against NumPy's and the reference's with NaNs, ties,
+    infinities, signed zeros and all-equal rows, for float, integer and 16-bit types."""
+    rng = np.random.default_rng(23)
+    families = fg.backends.get_backend("c")._families
+    families.clear()
+    src = fg.jit(lambda a: fnp.argmax(a, -1), backend="c").lower(
+        np.zeros((5, 10), np.float32)).source
+    assert "reduction(min:bi)" in src and '__asm__("" : "+r"(j_stop))' in src
+    families.clear()
+    src = fg.jit(lambda a: fnp.argmin(a, axis=1), backend="c").lower(
+        np.zeros((5, 300), np.int32)).source
+    assert "break;" in src and "reduction(min:ext)" in src
+    for m in (1, 2, 4, 5, 6, 8, 10, 16, 17, 31, 64, 65, 300):
+        x = rng.integers(-3, 4, (24, m)).astype(np.float32)     # ties
+        x[1, m // 2] = np.nan
+        x[2, :] = -np.inf
+        x[3, :] = np.nan
+        x[4, :] = 7.0
+        x[5] = rng.choice(np.array([-0.0, 0.0, -1.0], np.float32), m)
+        x[6] = rng.choice(np.array([-0.0, 0.0, 1.0], np.float32), m)
+        x[7, -1] = np.inf
+        x[8, 0] = -np.inf
+        x[9, -1] = np.nan
+        x[10, 0] = np.nan
+        x[11, m - 1] = 1e30
+        for dt in (np.float32,) if m not in (6, 10, 300) else (
+                np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int32, np.int8,
+                np.uint16):
+            xd = x.astype(dt) if np.dtype(dt).kind == "f" or dt is ml_dtypes.bfloat16 \
+                else np.nan_to_num(x[:, :], nan=5, posinf=100, neginf=-100).astype(dt)
+            families.clear()
+            for f, npf in ((lambda a: fnp.argmax(a, -1), np.argmax),
+                           (lambda a: fnp.argmin(a, axis=1), np.argmin),
+                           (lambda a: fnp.argmax(a * 2, -1), lambda a, axis: np.argmax(
+                               a * a.dtype.type(2), axis))):
+                got = np.asarray(fg.jit(f, backend="c")(xd))
+                want = np.asarray(fg.jit(f, backend="reference")(xd))
+                np.testing.assert_array_equal(got, want)
+                with np.errstate(over="ignore"):
+                    np.testing.assert_array_equal(got, npf(xd, axis=-1))
 
 
 def test_nchw_reshape_pooling_is_unrolled():
