@@ -421,12 +421,54 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
         stmts.append(_gemm_call(dt, ta, tb, M, N, K, _ptr_expr(lp), lda, _ptr_expr(rp), ldb,
                                 _ptr_expr(op), N))
         return stmts
+    if small_batched_gemm_fits(dt, M, N, K):
+        return stmts + _small_batched_gemm(dt, B, M, N, K, lp, lkind == "fc", rp,
+                                           rkind == "cf", op)
     bi = c.var("bi", dtypes.int64)
     call = _gemm_call(dt, ta, tb, M, N, K, _ptr_expr(lp, c.mul(bi, c.i64(M * K))), lda,
                       _ptr_expr(rp, c.mul(bi, c.i64(K * N))), ldb,
                       _ptr_expr(op, c.mul(bi, c.i64(M * N))), N)
     stmts.append(c.for_(bi, c.i64(0), c.i64(B), [call]))
     return stmts
+
+
+# A batch of GEMMs this small (M * N * K at most, each at most _SMALL_GEMM_DIM) runs as one
+# loop nest: a BLAS call per batch entry costs ~0.1 us before any arithmetic.
+_SMALL_GEMM = 4096
+_SMALL_GEMM_DIM = 16
+
+
+def small_batched_gemm_fits(dt, M, N, K) -> bool:
+    """Whether a batched GEMM of float type `dt` and static per-entry sizes runs as
+    `_small_batched_gemm` rather than a BLAS call per batch entry."""
+    return dt in (dtypes.float32, dtypes.float64) and \
+        all(type(d) is int and d <= _SMALL_GEMM_DIM for d in (M, N, K)) and \
+        M * N * K <= _SMALL_GEMM
+
+
+def _small_batched_gemm(dt, B, M, N, K, a, a_fc, b, b_cf, out) -> list:
+    """out[bi, i, j] = sum_k A[bi, i, k] * B[bi, k, j] for a batch of small matrices, as a
+    loop nest over the batch (in parallel) with the per-entry loops of literal sizes, which
+    gcc unrolls. A batch of 100,000 3x3 products (rotations, per-point transforms) made
+    100,000 sgemm calls: 9.6-10 ms against JAX's 1.3-1.6 (one thread, AMD Zen 4); as
+    loops, ~1.1. 8x8x8 x 20,000: 3.1 ms in BLAS calls, ~0.8 as loops; 16x16x16 x 10,000:
+    3.4 against ~2.1. The sum over k runs in order in the operands' type, as BLAS's does
+    (float32 in float32). A stored [B, M, K] (a_fc) or [B, K, M]; B stored [B, K, N]
+    (b_cf) or [B, N, K]."""
+    bi, i, j, k = (c.var(n, dtypes.int64) for n in ("sb", "si", "sj", "sk"))
+    acc = c.var("sacc", dt)
+    a_off = c.add(c.mul(bi, c.i64(M * K)),
+                  c.add(c.mul(i, c.i64(K)), k) if a_fc else c.add(c.mul(k, c.i64(M)), i))
+    b_off = c.add(c.mul(bi, c.i64(K * N)),
+                  c.add(c.mul(k, c.i64(N)), j) if b_cf else c.add(c.mul(j, c.i64(K)), k))
+    term = c.binop("*", c.load(a, a_off), c.load(b, b_off), dt)
+    over_k = c.for_(k, c.i64(0), c.i64(K), [c.assign(acc, c.binop("+", acc, term, dt))])
+    out_off = c.add(c.mul(bi, c.i64(M * N)), c.add(c.mul(i, c.i64(N)), j))
+    over_j = c.for_(j, c.i64(0), c.i64(N), [c.decl(acc, c.const(0, dt)), over_k,
+                                            c.store(out, out_off, acc)])
+    over_i = c.for_(i, c.i64(0), c.i64(M), [over_j])
+    return [c.for_(bi, c.i64(0), c.i64(B), [over_i],
+                   parallel=B * M * N * K >= PARALLEL_MIN)]
 
 
 # BLAS's integer arguments (M, N, K and the leading dimensions) are `blasint`, which is int32
