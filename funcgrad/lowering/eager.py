@@ -35,6 +35,7 @@ from .. import dtypes
 from ..core import ShapedArray
 from ..prims import elementwise as ew
 from . import cnodes as c
+from ..prims import lapack
 from .codegen import PARALLEL_MIN, KernelEmitter, emit_reduce_kernel
 
 UNARY = ("neg", "exp", "log", "log1p", "expm1", "sin", "cos", "tan", "tanh", "logistic",
@@ -170,8 +171,72 @@ def _top_k_kernel(kt, parallel):
     return cdsl.Function(f"fg_top_k_{kt}_{'p' if parallel else 's'}", params, (loop,))
 
 
+# --- LAPACK over a stack of matrices -------------------------------------------------------
+#
+# `prims/lapack.py` calls LAPACKE and cblas in the scipy-openblas32 library through cffi's
+# ABI mode, once per matrix: from a Python loop that cost 6-12 us a matrix before any
+# arithmetic (inv of 10,000 3x3 matrices, an LU and two triangular solves each: 227 ms,
+# JAX 3.6). These drivers run that loop in C, calling the same routines through the
+# addresses lapack.py passes (this module does not link the library), so each matrix gets
+# the same call, in the same order, as before. Matrices are `esize`-byte elements, row-major,
+# one after another; `info` receives each call's result.
+LAPACK_BATCH = {
+    "fg_getrf_batch": (
+        (("fn", cdsl.u64), ("batch", cdsl.i64), ("m", cdsl.i32), ("n", cdsl.i32),
+         ("a", cdsl.PtrType(cdsl.u8, restrict=False)), ("esize", cdsl.i64),
+         ("ipiv", cdsl.PtrType(cdsl.i32, restrict=False)),
+         ("info", cdsl.PtrType(cdsl.i32, restrict=False))),
+        ("typedef int (*getrf_t)(int, int, int, void *, int, int *);",
+         "getrf_t f = (getrf_t)(uintptr_t)fn;",
+         "int64_t k = m < n ? m : n;",
+         "for (int64_t b = 0; b < batch; ++b)",
+         "    info[b] = f(101, m, n, a + b * (int64_t)m * n * esize, n, ipiv + b * k);")),
+    "fg_potrf_batch": (
+        (("fn", cdsl.u64), ("batch", cdsl.i64), ("n", cdsl.i32),
+         ("a", cdsl.PtrType(cdsl.u8, restrict=False)), ("esize", cdsl.i64),
+         ("info", cdsl.PtrType(cdsl.i32, restrict=False))),
+        ("typedef int (*potrf_t)(int, char, int, void *, int);",
+         "potrf_t f = (potrf_t)(uintptr_t)fn;",
+         "for (int64_t b = 0; b < batch; ++b)",
+         "    info[b] = f(101, 'L', n, a + b * (int64_t)n * n * esize, n);")),
+}
+# cblas's trsm takes alpha by value for real matrices (float or double) and by pointer for
+# complex ones: one driver per kind of alpha.
+_TRSM_ALPHA = {"s": "float", "d": "double", "c": "const void *"}
+for _t, _alpha in _TRSM_ALPHA.items():
+    LAPACK_BATCH[f"fg_trsm_batch_{_t}"] = (
+        (("fn", cdsl.u64), ("batch", cdsl.i64), ("flags", cdsl.PtrType(cdsl.i32, const=True,
+                                                                         restrict=False)),
+         ("rows", cdsl.i32), ("cols", cdsl.i32), ("k", cdsl.i32),
+         ("alpha", cdsl.PtrType(cdsl.u8, const=True, restrict=False)),
+         ("a", cdsl.PtrType(cdsl.u8, const=True, restrict=False)),
+         ("b", cdsl.PtrType(cdsl.u8, restrict=False)), ("esize", cdsl.i64)),
+        (f"typedef void (*trsm_t)(int, int, int, int, int, int, int, {_alpha}, const void *, "
+         "int, void *, int);",
+         "trsm_t f = (trsm_t)(uintptr_t)fn;",
+         f"{_alpha} al = " + ("(const void *)alpha;" if _t == "c" else
+                              f"*(const {_alpha} *)alpha;"),
+         "for (int64_t i = 0; i < batch; ++i)",
+         "    f(101, flags[0], flags[1], flags[2], flags[3], rows, cols, al,",
+         "      a + i * (int64_t)k * k * esize, k, b + i * (int64_t)rows * cols * esize, cols);"))
+
+
+def lapack_driver(name):
+    """(ffi, function) of the LAPACK_BATCH driver `name` in the prebuilt module, or None
+    (registered with `prims.lapack`)."""
+    mod = library()
+    fn = None if mod is None else getattr(mod.lib, name, None)
+    return None if fn is None else (mod.ffi, fn)
+
+
+def _lapack_batch(name):
+    params, lines = LAPACK_BATCH[name]
+    return cdsl.Function(name, tuple(cdsl.Param(p, t) for p, t in params),
+                         tuple(cdsl.Raw(x) for x in lines))
+
+
 def module() -> cdsl.Module:
-    fns = []
+    fns = [_lapack_batch(name) for name in LAPACK_BATCH]
     for kt in TOP_K_KEYS:
         fns += [_top_k_sift(kt), _top_k_kernel(kt, True), _top_k_kernel(kt, False)]
     for dt in TYPES:
@@ -199,7 +264,8 @@ def source_and_cdef() -> tuple[str, str]:
 
 def function_names() -> list[str]:
     """The names of every prebuilt kernel, without generating any code."""
-    names = [f"fg_top_k_{kt}_{v}" for kt in TOP_K_KEYS for v in ("p", "s")]
+    names = list(LAPACK_BATCH) + [f"fg_top_k_{kt}_{v}" for kt in TOP_K_KEYS
+                                  for v in ("p", "s")]
     for dt in TYPES:
         for p in REDUCE:
             names += [_name(p, dt, v) for v in ("last_p", "last_s", "first_s")]
@@ -494,3 +560,6 @@ def run_multi(prim, vals, params):
     covers it."""
     kernel = MULTI_RESULT_KERNELS.get(prim.name)
     return None if kernel is None else kernel(vals, params)
+
+
+lapack.register_drivers(lapack_driver)

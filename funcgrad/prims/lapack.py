@@ -6,7 +6,9 @@ GEMM the C backend calls), opened in cffi's ABI mode (`ffi.dlopen`, no compiler 
 Every function takes a stack of matrices `(..., m, n)` (float32, float64, complex64 or
 complex128: the s/d/c/z routines; Hermitian eigenproblems with `heevd`, complex QR's Q with
 `ungqr`; eigen- and singular values of complex matrices are real) and loops over the
-leading axes, calling the row-major LAPACKE entry point once per matrix. Failures do not
+leading axes, calling the row-major LAPACKE entry point once per matrix (for a stack of
+two or more, from a loop in C: the prebuilt eager module's `LAPACK_BATCH` drivers, given
+the routines' addresses; from Python where no eager module is built). Failures do not
 raise, as in JAX: a matrix that is not positive definite (Cholesky), an eigen- or singular
 value iteration that does not converge, or NaN input (LAPACKE checks for it) gives NaN in
 every output of that matrix. An exactly singular matrix is not a failure of LU: its U has a
@@ -147,6 +149,33 @@ def _iptr(ffi, a):
     return ffi.cast("int *", a.__array_interface__["data"][0] if a.size else 0)
 
 
+# Where the C loops over a stack of matrices come from: `lowering.eager` registers its
+# lookup here when it is imported (a layer above this one, so it registers, as backends
+# register with core).
+_DRIVERS: list = []
+
+
+def register_drivers(lookup) -> None:
+    """`lookup(name)`: (ffi, function) of the prebuilt C loop `name` over a stack of
+    matrices (`lowering.eager.LAPACK_BATCH`), or None."""
+    _DRIVERS[:] = [lookup]
+
+
+def _driver(name):
+    """The registered C loop `name`, or None where there is none: then the matrices are
+    looped over here, one LAPACK call each from Python (6-12 us a matrix before any
+    arithmetic)."""
+    return _DRIVERS[0](name) if _DRIVERS else None
+
+
+def _address(ffi, fn) -> int:
+    return int(ffi.cast("uintptr_t", fn))
+
+
+def _bytes(dffi, a, writable=True):
+    return dffi.from_buffer("uint8_t[]", a.reshape(-1).view(np.uint8), require_writable=writable)
+
+
 def _stack(a):
     """A C-contiguous copy of `a` viewed as (batch, m, n)."""
     out = np.array(a, order="C", copy=True)
@@ -167,6 +196,15 @@ def cholesky(a: np.ndarray) -> np.ndarray:
     n = a.shape[-1]
     if n and mats.shape[0]:
         ffi, potrf = _fn("potrf", a.dtype)
+        drv = _driver("fg_potrf_batch") if mats.shape[0] > 1 else None
+        if drv is not None:
+            dffi, run = drv
+            info = np.zeros(mats.shape[0], np.int32)
+            run(_address(ffi, potrf), mats.shape[0], n, _bytes(dffi, mats),
+                  mats.itemsize, dffi.from_buffer("int32_t[]", info))
+            mats[...] = np.tril(mats)
+            mats[info != 0] = np.tril(np.full((n, n), np.nan, mats.dtype))
+            return out
         for m in mats:
             if potrf(ROW_MAJOR, b"L", n, _ptr(ffi, m), n) != 0:
                 m[...] = np.tril(np.full_like(m, np.nan))
@@ -189,6 +227,24 @@ def lu(a: np.ndarray):
     perm = np.zeros((mats.shape[0], m), np.int32)
     if k:
         ffi, getrf = _fn("getrf", a.dtype)
+    drv = _driver("fg_getrf_batch") if k and mats.shape[0] > 1 else None
+    if drv is not None:
+        dffi, run = drv
+        info = np.zeros(mats.shape[0], np.int32)
+        run(_address(ffi, getrf), mats.shape[0], m, n, _bytes(dffi, mats), mats.itemsize,
+              dffi.from_buffer("int32_t[]", piv), dffi.from_buffer("int32_t[]", info))
+        bad = info < 0
+        mats[bad] = np.nan               # NaN input
+        piv[bad] = np.arange(1, k + 1, dtype=np.int32)
+        piv -= 1
+        perm[...] = np.arange(m, dtype=np.int32)
+        rows = np.arange(mats.shape[0])
+        for j in range(k):               # the swaps in order, every matrix at once
+            q = piv[:, j]
+            pj = perm[:, j].copy()
+            perm[:, j] = perm[rows, q]
+            perm[rows, q] = pj
+        return out, piv.reshape(batch + (k,)), perm.reshape(batch + (m,))
     for i, x in enumerate(mats):
         if k:
             ip = np.zeros(k, np.int32)
@@ -321,6 +377,16 @@ def triangular_solve(a: np.ndarray, b: np.ndarray, left_side: bool, lower: bool,
              _UNIT if unit_diagonal else _NON_UNIT)
     # The complex trsm takes alpha by pointer.
     one = np.ones(1, a.dtype)
+    drv = _driver("fg_trsm_batch_" + ("c" if cplx else _LETTER[a.dtype])) \
+        if xs.shape[0] > 1 and mats.shape[0] == xs.shape[0] else None
+    if drv is not None:
+        dffi, run = drv
+        mats = np.ascontiguousarray(mats)
+        run(_address(ffi, trsm), xs.shape[0], dffi.from_buffer("int32_t[]", np.asarray(
+            flags, np.int32), require_writable=False), rows, cols, k,
+            _bytes(dffi, one, False), _bytes(dffi, mats, False), _bytes(dffi, xs),
+            xs.itemsize)
+        return x
     alpha = _ptr(ffi, one) if cplx else 1.0
     for am, bm in zip(mats, xs):
         trsm(ROW_MAJOR, *flags, rows, cols, alpha, _ptr(ffi, am), k, _ptr(ffi, bm), cols)
