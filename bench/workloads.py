@@ -16,7 +16,8 @@ This module holds the original workloads and the registry (`WORKLOADS`, `ORDER`)
 stax CNN and the convolution microbenchmarks are in `workloads_conv.py`, the training steps
 fed NumPy batches in `workloads_train.py`, the call costs by argument kind in
 `workloads_calls.py`, loops to a tolerance and branches in scans in `workloads_control.py`,
-and the shared pieces in `common.py`.
+the idioms around models (accuracy, softmax over 10 classes, batches of 3x3 matrices) in
+`workloads_idioms.py`, and the shared pieces in `common.py`.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ import functools
 
 import numpy as np
 
-from bench import workloads_calls, workloads_control, workloads_conv, workloads_train
+from bench import workloads_calls, workloads_control, workloads_conv, workloads_idioms, \
+    workloads_train
 from bench.common import (  # noqa: F401
     FRAMEWORKS,
     LR,
@@ -840,6 +842,7 @@ WORKLOADS.update(workloads_conv.WORKLOADS)
 WORKLOADS.update(workloads_train.WORKLOADS)
 WORKLOADS.update(workloads_calls.WORKLOADS)
 WORKLOADS.update(workloads_control.WORKLOADS)
+WORKLOADS.update(workloads_idioms.WORKLOADS)
 
 # the order of the tables; "first_call" is measured by bench.run in fresh processes
 ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_step_stax",
@@ -847,7 +850,7 @@ ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_ste
          "conv2d_s2_grad", "elementwise", "matmul", "dispatch", "call_numpy_arg",
          "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree", "log_softmax",
          "masked_softmax", "masked_log_softmax", "entropy", "top_k", "rnn", "while_newton",
-         "scan_cond", "first_call"]
+         "scan_cond", "accuracy", "softmax10", "bmm3", "inv3", "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
                        f"{sorted(WORKLOADS)} and first_call")
