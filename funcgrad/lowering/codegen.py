@@ -2254,7 +2254,7 @@ def _extreme_then_first(c, kind, stmts, v, j, in_shape, axis, dt):
     import cdsl
     m = in_shape[axis]
     if axis != len(in_shape) - 1 or type(m) is not int or m in (8, 16) or m <= 4 or \
-            _is_complex(dt) or dt == dtypes.bool_ or \
+            m >= 2**31 or _is_complex(dt) or dt == dtypes.bool_ or \
             any(isinstance(e, cdsl.Call) and e.fn in _COSTLY_TERMS
                 for e in cdsl.ast.walk((tuple(stmts), v))):
         return None

@@ -200,8 +200,8 @@ def cholesky(a: np.ndarray) -> np.ndarray:
         if drv is not None:
             dffi, run = drv
             info = np.zeros(mats.shape[0], np.int32)
-            run(_address(ffi, potrf), mats.shape[0], n, _bytes(dffi, mats),
-                  mats.itemsize, dffi.from_buffer("int32_t[]", info))
+            run(_address(ffi, potrf), mats.shape[0], n, _bytes(dffi, mats), mats.itemsize,
+                dffi.from_buffer("int32_t[]", info))
             mats[...] = np.tril(mats)
             mats[info != 0] = np.tril(np.full((n, n), np.nan, mats.dtype))
             return out
