@@ -2278,6 +2278,41 @@ def test_log_ndtr_upper_tail_allows_its_arguments_rounding():
             assert (np.abs(got - want) <= err).all(), (got - want) / np.spacing(want)
 
 
+def test_cumprod_through_the_subnormal_range_allows_its_rounding():
+    """Seed 20261970: a float32 row (4.2e-45, -0.49, -0.35, ...) multiplied in order is 0
+    at its third element (the partial product -2.1e-45 rounds to -1.4e-45, times -0.35 to
+    0), while the exact product 7.3e-46 rounds to 1.4e-45; a heaviside after it was NaN
+    (heaviside(0, nan)) against the oracle's 1. A partial product in the subnormal range
+    is rounded to the subnormal spacing, an absolute error the later factors scale: the
+    oracle allows it now, so that element is unstable (its error exceeds its value);
+    rows that stay normal keep the relative bound."""
+    import types
+
+    import funcgrad as fg
+    from fuzz import ops as O
+    op = O.OPS["cumsum"]
+    t = types.SimpleNamespace(dtype="float32")
+    x = np.array([[4.2038954e-45, -0.49169806, -0.35456914, 4.2038954e-45, 1.1342745e+38],
+                  [0.5, -2.0, 3.0, 0.25, 1.5]], np.float32)
+    for reverse in (False, True):
+        node = types.SimpleNamespace(params={"fn": "cumprod", "axis": -1, "reverse": reverse})
+        xs = x[:, ::-1] if reverse else x
+        want = np.cumprod(xs.astype(np.float64), axis=-1)
+        want = want[:, ::-1] if reverse else want
+        want = want.astype(np.float32).astype(np.float64)      # the oracle's value
+        err = op.err([x], want, node, t, None)
+        got = np.asarray(fg.numpy.cumprod(xs, axis=-1), np.float64)
+        got = got[:, ::-1] if reverse else got
+        if not reverse:
+            assert got[0, 2] == 0.0 and want[0, 2] != 0
+            assert err[0, 2] > abs(want[0, 2])
+        eps = float(np.finfo(np.float32).eps)
+        np.testing.assert_allclose(err[1], (np.arange(1, 6) + 2) * eps * np.abs(want[1]) if
+                                   not reverse else (np.arange(5, 0, -1) + 2) * eps *
+                                   np.abs(want[1]), rtol=1e-6)
+        assert np.where(np.isnan(err), True, np.abs(got - want) <= err).all()  # NaN: any
+
+
 def test_ndtr_lower_tail_allows_its_arguments_rounding():
     """Seed 20261961 (long run): ndtr of float64 values near -36 differed from SciPy's by
     2e-13 relatively against a bound of 8 ulps. Both round the argument x * sqrt(1/2)

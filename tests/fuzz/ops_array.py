@@ -1650,7 +1650,9 @@ def _cum_err(a, out, op, t, ctx):
     if fn == "cumprod":
         k = np.arange(1, n + 1).reshape([-1 if i == axis % max(x.ndim, 1) else 1
                                          for i in range(x.ndim)])
-        err = (k + 2) * EPS[t.dtype] * np.abs(out)
+        # (k factors at out's position k - 1, or counted from the end when reversed)
+        kout = np.flip(k, axis) if op.params.get("reverse") else k
+        err = (kout + 2) * EPS[t.dtype] * np.abs(out)
         # Partial products in another order (jnp.cumprod is an associative scan) may
         # overflow, or underflow to 0, where the sequential ones do not (see ops' prod);
         # an infinite operand times a partial product that underflowed is NaN where the
@@ -1662,8 +1664,19 @@ def _cum_err(a, out, op, t, ctx):
         inf_before = np.cumsum(np.isinf(x), axis=axis) > 0
         tiny = float(finfo(NP[t.dtype]).tiny)
         mag = np.where((small < tiny) & ((big > 1.0) | inf_before), np.inf, big)
+        # A partial product P_j in the subnormal range is rounded to the subnormal spacing,
+        # an absolute error that the later factors scale by |P_k / P_j|: a float32 row
+        # (4.2e-45, -0.49, -0.35) is 0 multiplied in order and 7.3e-46 -> 1.4e-45 exactly,
+        # and heaviside(0, nan) is NaN where heaviside(1.4e-45) is 1 (seed 20261970).
+        with np.errstate(all="ignore"):
+            p = np.abs(np.cumprod(np.where(np.isfinite(x), x, 1.0), axis=axis))
+            sub = (p > 0) & (p < tiny)
+            scale = np.cumsum(np.where(sub, 1.0 / np.where(sub, p, 1.0), 0.0), axis=axis)
+            rounded = np.where(scale > 0, SUBNORMAL[t.dtype] * p * scale, 0.0)
         if op.params.get("reverse"):
             mag = np.flip(mag, axis)
+            rounded = np.flip(rounded, axis)
+        err = err + rounded.reshape(np.shape(out))
         return acc_overflow(err, mag.reshape(np.shape(out)), t.dtype, acc=t.dtype)
     r = np.cumsum(np.nan_to_num(np.abs(x), posinf=0), axis=axis)
     if op.params.get("reverse"):
