@@ -1198,6 +1198,13 @@ def test_a_row_of_9_to_31_elements_ends_in_masked_lanes():
             np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=tol, atol=tol)
 
 
+def _literal_source(f, x):
+    """The C source of `f` at x's shape with literal sizes (a program family seen with
+    several shapes is compiled for symbolic ones, so the families are forgotten first)."""
+    fg.backends.get_backend("c")._families.clear()
+    return fg.jit(f, backend="c").lower(x).source
+
+
 def test_a_short_row_max_runs_scalar_or_masked():
     """A float max or min over a short last axis of static size, not a multiple of 8: rows
     of 2-7 run a scalar loop, rows of 9-47 a vector loop to the next multiple of 8 whose
@@ -1206,16 +1213,10 @@ def test_a_short_row_max_runs_scalar_or_masked():
     0.42). Bits against the reference, NaNs, infinities and signed zeros included, for
     every float type, max and min, with the softmax built on them."""
     rng = np.random.default_rng(21)
-    # (every shape compiled with literal sizes: a program family seen with several shapes
-    # is compiled for symbolic ones)
     families = fg.backends.get_backend("c")._families
-    families.clear()
-    src = fg.jit(lambda a: fnp.max(a, -1), backend="c").lower(
-        np.zeros((5, 10), np.float32)).source
+    src = _literal_source(lambda a: fnp.max(a, -1), np.zeros((5, 10), np.float32))
     assert "j < 16" in src and "(j < j_stop) ? vrow : (-INFINITY)" in src
-    families.clear()
-    src = fg.jit(lambda a: fnp.min(a, -1), backend="c").lower(
-        np.zeros((5, 6), np.float32)).source
+    src = _literal_source(lambda a: fnp.min(a, -1), np.zeros((5, 6), np.float32))
     assert "reduction(min:acc)" not in src.split("if (acc == 0.0f)")[0]
     for m in (1, 3, 6, 7, 9, 10, 15, 17, 23, 31, 33, 47, 48, 50):
         families.clear()
@@ -1251,13 +1252,9 @@ def test_argmax_over_the_last_axis_in_two_passes():
     infinities, signed zeros and all-equal rows, for float, integer and 16-bit types."""
     rng = np.random.default_rng(23)
     families = fg.backends.get_backend("c")._families
-    families.clear()
-    src = fg.jit(lambda a: fnp.argmax(a, -1), backend="c").lower(
-        np.zeros((5, 10), np.float32)).source
+    src = _literal_source(lambda a: fnp.argmax(a, -1), np.zeros((5, 10), np.float32))
     assert "reduction(min:bi)" in src and '__asm__("" : "+r"(j_stop))' in src
-    families.clear()
-    src = fg.jit(lambda a: fnp.argmin(a, axis=1), backend="c").lower(
-        np.zeros((5, 300), np.int32)).source
+    src = _literal_source(lambda a: fnp.argmin(a, axis=1), np.zeros((5, 300), np.int32))
     assert "break;" in src and "reduction(min:ext)" in src
     for m in (1, 2, 4, 5, 6, 8, 10, 16, 17, 31, 64, 65, 300):
         x = rng.integers(-3, 4, (24, m)).astype(np.float32)     # ties
