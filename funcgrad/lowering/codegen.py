@@ -1699,10 +1699,16 @@ def _short_row_extreme(c, j, n_red, stmts, v, inner, update, ident, reduction):
         return None
     if n_red < _LANES:
         return c.for_(j, c.i64(0), c.i64(n_red), inner)
+    return _masked_extreme(c, j, n_red, stmts, v, update, ident, reduction)
+
+
+def _masked_extreme(c, j, n, stmts, v, update, ident, reduction, opaque=False):
+    """The masked loop (`_masked_loop`) of an extreme over a row of n terms: each lane's
+    term `v` (computed by `stmts`) is the identity past the row, then `update(term)`."""
     row, lane = cdsl.Var("vrow", v.type), cdsl.Var("vlane", v.type)
-    return _masked_loop(c, j, 0, n_red, list(stmts) + [cdsl.Decl(row, v)],
+    return _masked_loop(c, j, 0, n, list(stmts) + [cdsl.Decl(row, v)],
                         lambda inside: [cdsl.Decl(lane, c.select(inside, row, ident))] +
-                        update(lane), reduction)
+                        update(lane), reduction, opaque=opaque)
 
 
 def _zero_sign_pass(c, kind, acc, acc_dt, stmts, v, loop, name):
@@ -2276,13 +2282,11 @@ def _extreme_then_first(c, kind, stmts, v, j, in_shape, axis, dt):
             return c.eq(val, ext)
         return c.select(c.ne(nanf, zero), c.ne(val, val), c.eq(val, ext))
     red = ((kind, ext), ("or", nanf)) if is_float else ((kind, ext),)
-    row, lane = cdsl.Var("vrow", v.type), cdsl.Var("vlane", v.type)
+    row = cdsl.Var("vrow", v.type)
     state = [c.decl(ext, ident)] + ([c.decl(nanf, zero)] if is_float else []) + \
         [c.decl(bi, none)]
     if m <= _ARG_MASKED:
-        first = _masked_loop(c, j, 0, m, list(stmts) + [cdsl.Decl(row, v)],
-                             lambda inside: [cdsl.Decl(lane, c.select(inside, row, ident))] +
-                             update(lane), red, opaque=True)
+        first = _masked_extreme(c, j, m, stmts, v, update, ident, red, opaque=True)
         find = _masked_loop(c, j, 0, m, list(stmts) + [cdsl.Decl(row, v)],
                             lambda inside: [
                                 # (`&`, not `&&`: gcc branched on it, 1.5x slower)
