@@ -25,8 +25,74 @@ def optimize(program: Program) -> Program:
         p = dce_program(cse(propagate_zeros(simplify(inline_calls(q)))))
     p = fold_dot_transpose(p)
     p = fold_transpose_into_dot(p)
+    p = dots_of_one_term(p)
     p = dce_program(p)
     return p
+
+
+def dots_of_one_term(program: Program) -> Program:
+    """A `dot_general` whose contraction has one term (contracting axes of size 1, or none)
+    is a product of broadcasts: `out[b, i, j] = lhs[b, i] * rhs[b, j]`. As a map it fuses
+    with its operands and its consumers, where a GEMM wrote its output once and a transpose
+    after it copied it again, one BLAS call per batch entry (per-example gradients:
+    `vmap(grad(loss))` of a dense layer ends in an outer product per example, transposed).
+    A one-term dot rounds one product as the map does. Only for the same real or integer
+    type in and out and static shapes."""
+    from ..prims import linalg as la
+    eqns = []
+    changed = False
+    for e in program.eqns:
+        new = _one_term_product(e) if e.prim is la.dot_general_p else None
+        if new is None:
+            eqns.append(e)
+            continue
+        eqns += new
+        changed = True
+    if not changed:
+        return program
+    return Program(program.constvars, program.invars, eqns, program.outvars)
+
+
+def _one_term_product(e):
+    """`_dots_of_one_term`'s equations replacing the dot `e`, or None."""
+    lhs, rhs = e.inputs
+    out = e.outputs[0]
+    if not (isinstance(lhs, Var) and isinstance(rhs, Var)):
+        return None
+    dt = out.aval.dtype
+    if not (lhs.aval.dtype == rhs.aval.dtype == dt) or dt == np.bool_ or \
+            np.dtype(dt).kind not in "fiu":
+        return None
+    if not all(type(d) is int for v in (lhs, rhs, out) for d in v.aval.shape):
+        return None
+    (lc, rc), (lb, rb) = e.params["dimension_numbers"]
+    if any(lhs.aval.shape[a] != 1 for a in lc):
+        return None
+    new = []
+
+    def emit(prim, x, **params):
+        aval = core.shape_rules[prim](x.aval, **params)
+        v = Var(core.ShapedArray(aval.shape, aval.dtype, aval.weak_type))
+        new.append(Eqn(prim, [x], params, [v]))
+        return v
+
+    nb = len(lb)
+    nl = lhs.aval.ndim - len(lc) - nb
+    placed = []
+    for x, c, b, at in ((lhs, lc, lb, range(nb, nb + nl)), (rhs, rc, rb, None)):
+        free = [d for d in range(x.aval.ndim) if d not in c and d not in b]
+        if at is None:
+            at = range(nb + nl, nb + nl + len(free))
+        if c:
+            x = emit(st.squeeze_p, x, dimensions=tuple(sorted(c)))
+        kept = [d for d in range(e.inputs[len(placed)].aval.ndim) if d not in c]
+        perm = tuple(kept.index(d) for d in list(b) + free)
+        if perm != tuple(range(len(perm))):
+            x = emit(st.transpose_p, x, permutation=perm)
+        placed.append(emit(st.broadcast_in_dim_p, x, shape=tuple(out.aval.shape),
+                           broadcast_dimensions=tuple(range(nb)) + tuple(at)))
+    new.append(Eqn(ew.mul_p, placed, {}, [out]))
+    return new
 
 
 def fold_transpose_into_dot(program: Program) -> Program:
