@@ -700,9 +700,12 @@ def _make(name: str, arg_type: str):
         e = A.Call("exp", (A.UnOp("-", A.Call("fabs", (a,), t), t),), t)
         ev = _v("e", t)
         one = A.Const(1, t)
+        # (the numerator chosen before one division: as two quotients under a select, the
+        # vectorised loop divided twice; gelu's gradient, 1M float32 at one thread, 1.79 ms
+        # against JAX's 1.3)
         body = (A.Decl(ev, e),
-                A.Return(A.Select(a.ge(zero), A.BinOp("/", one, A.BinOp("+", one, ev, t), t),
-                                  A.BinOp("/", ev, A.BinOp("+", one, ev, t), t), t)))
+                A.Return(A.BinOp("/", A.Select(a.ge(zero), one, ev, t),
+                                 A.BinOp("+", one, ev, t), t)))
         return A.Function(name, (A.Param("a", t),), body, ret_type=t)
     return None
 
