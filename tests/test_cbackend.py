@@ -1246,14 +1246,17 @@ def test_a_short_row_max_runs_scalar_or_masked():
 def test_argmax_over_the_last_axis_in_two_passes():
     """argmax/argmin along the last axis: the row's extreme, then the first position
     holding it (the first NaN where there is one), in masked lanes for rows of 5-64 and
-    with an early exit for longer rows; rows of 2-4, 8 and 16 keep the serial loop. (The
-    serial loop mispredicted its branches on random rows: argmax over (96000, 10) took
-    3.6 ms, JAX 0.61.) Positions against NumPy's and the reference's with NaNs, ties,
-    infinities, signed zeros and all-equal rows, for float, integer and 16-bit types."""
+    with an early exit for longer rows; rows of 2-4, 8 and 16 keep the serial loop; float
+    and 8/16-bit rows of 5-31 but 8 and 16 run in lanes (the next test). (The serial loop
+    mispredicted its branches on random rows: argmax over (96000, 10) took 3.6 ms, JAX
+    0.61.) Positions against NumPy's and the reference's with NaNs, ties, infinities,
+    signed zeros and all-equal rows, for float, integer and 16-bit types."""
     rng = np.random.default_rng(23)
     families = fg.backends.get_backend("c")._families
-    src = _literal_source(lambda a: fnp.argmax(a, -1), np.zeros((5, 10), np.float32))
+    src = _literal_source(lambda a: fnp.argmax(a, -1), np.zeros((5, 40), np.float32))
     assert "reduction(min:bi)" in src and '__asm__("" : "+r"(j_stop))' in src
+    src = _literal_source(lambda a: fnp.argmax(a, -1), np.zeros((5, 10), np.int32))
+    assert "reduction(min:bi)" in src and "tval[" not in src
     src = _literal_source(lambda a: fnp.argmin(a, axis=1), np.zeros((5, 300), np.int32))
     assert "break;" in src and "reduction(min:ext)" in src
     for m in (1, 2, 4, 5, 6, 8, 10, 16, 17, 31, 64, 65, 300):
@@ -1284,6 +1287,70 @@ def test_argmax_over_the_last_axis_in_two_passes():
                 np.testing.assert_array_equal(got, want)
                 with np.errstate(over="ignore"):
                     np.testing.assert_array_equal(got, npf(xd, axis=-1))
+
+
+@pytest.mark.parametrize("m", [5, 7, 10, 17, 31])
+def test_argmax_over_short_rows_in_lanes(m):
+    """argmax/argmin along a last axis of 5-31 (not 8 or 16), 16 rows at a time, one row
+    per vector lane (rows of 10 took 0.93 ms over (96000, 10) in masked passes, 0.37 in
+    lanes; JAX 0.21-0.4): positions against NumPy's and the reference's in whole tiles and
+    in the rows after them, with NaNs (first, last, several, every element), ties,
+    infinities, signed zeros, a fused operand and three axes, for every float type and
+    8/16-bit integers."""
+    rng = np.random.default_rng(m)
+    families = fg.backends.get_backend("c")._families
+    rows = 16 * 2 + 7
+    x = rng.integers(-3, 4, (rows, m)).astype(np.float32)     # ties
+    for base in (0, 16, 32):                                  # each tile and the tail
+        x[base + 1, m // 2] = np.nan
+        x[base + 2, :] = -np.inf
+        x[base + 3, :] = np.nan
+        x[base + 4, :] = 7.0
+        x[base + 5] = rng.choice(np.array([-0.0, 0.0, -1.0], np.float32), m)
+        x[base + 6, -1] = np.nan
+    x[17, 0] = np.nan
+    x[18, [1, 3]] = np.nan
+    x[19, -1] = np.inf
+    x[20, 0] = -np.inf
+    x[21, m - 1] = 1e30
+    x[22, :] = rng.standard_normal(m) * 1e3
+    src = _literal_source(lambda a: fnp.argmax(a, -1), x)
+    assert "tval[" in src
+    for dt in (np.float32, np.float64, np.float16, ml_dtypes.bfloat16, np.int8, np.uint8,
+               np.int16, np.uint16):
+        with np.errstate(over="ignore"):      # (1e30 in float16: inf)
+            xd = x.astype(dt) if np.dtype(dt).kind == "f" or dt is ml_dtypes.bfloat16 \
+                else np.clip(np.nan_to_num(x, nan=5, posinf=100, neginf=-100), 0 if
+                             np.dtype(dt).kind == "u" else -100, 100).astype(dt)
+        families.clear()
+        for f, npf, a in ((lambda a: fnp.argmax(a, -1), np.argmax, xd),
+                          (lambda a: fnp.argmin(a, axis=-1), np.argmin, xd),
+                          (lambda a: fnp.argmax(a * 2, -1), lambda a, axis: np.argmax(
+                              a * a.dtype.type(2), axis), xd),
+                          (lambda a: fnp.argmin(a, -1), np.argmin, xd[:36].reshape(3, 12, m))):
+            got = np.asarray(fg.jit(f, backend="c")(a))
+            want = np.asarray(fg.jit(f, backend="reference")(a))
+            np.testing.assert_array_equal(got, want)
+            with np.errstate(over="ignore"):
+                np.testing.assert_array_equal(got, npf(a, axis=-1))
+
+
+def test_a_reduction_whose_output_ends_in_one_is_not_unrolled():
+    """A max over the middle axis of (64, 64, 1) whose fused body selects on bool values
+    read from buffers: unrolled into 64 cells inside a loop of one iteration, gcc 12 took
+    48 s to compile it (3-4 minutes in fuzz run 70's program); it loops over the cells
+    now. Values against the reference, NaN and -inf included."""
+    x = np.random.default_rng(70).standard_normal((64, 64, 1)).astype(np.float32)
+    x[3, 5, 0], x[7, :, 0] = np.nan, -np.inf
+
+    def f(x):
+        m1, m2, a, b = x > 0.3, x < -0.5, x * x, fnp.sin(x) / (x + 3)
+        v = fnp.where(m2, -fnp.inf, fnp.where(m1, (a * 2 + 1) * a - 0.5, b))
+        return fnp.max(v, axis=1), m1, m2, a, b
+    src = _literal_source(f, x)
+    assert "for (int64_t i1 = 0; i1 < 64; ++i1)" in src
+    for got, want in zip(fg.jit(f, backend="c")(x), fg.jit(f, backend="reference")(x)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-6)
 
 
 def test_nchw_reshape_pooling_is_unrolled():
