@@ -1276,7 +1276,8 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     # iteration, and gcc 12 took 48 s to compile a max over (64, 64, 1) unrolled into 64
     # cells that selected on loaded bools, 7 s over 32 cells, in if-conversion's cfg
     # cleanup; fuzz run 70 took 3-4 minutes)
-    last_ok = last_ok and not (type(out.aval.shape[-1]) is int and out.aval.shape[-1] == 1)
+    last_ok = last_ok and not (out.aval.ndim and type(out.aval.shape[-1]) is int and
+                               out.aval.shape[-1] == 1)
     if not trailing and not wide and last_ok and \
             all(type(in_shape[a]) is int for a in axes) and 1 <= n_red <= _UNROLL_CELLS:
         return _reduce_unrolled(c, kernel, buffers, kind)
