@@ -210,7 +210,7 @@ GEMMS_PAST_INT32 = {
     "M_transposed": (lambda x, w: x.T @ w, [S((2, N), f32), S((2, 3), f32)]),
     "K_transposed": (lambda x, w: fnp.einsum("ki,kj->ij", x, w), [S((N, 2), f32),
                                                                    S((N, 3), f32)]),
-    "batched": (lambda x, w: x @ w, [S((2, N, 1), np.float64), S((2, 1, 2), np.float64)]),
+    "batched": (lambda x, w: x @ w, [S((2, N, 2), np.float64), S((2, 2, 2), np.float64)]),
     "complex": (lambda x, w: x @ w, [S((2, 1), np.complex64), S((1, N), np.complex64)]),
     "bfloat16": (lambda x, w: x @ w, [S((1, N), fnp.bfloat16), S((N, 1), fnp.bfloat16)]),
 }
@@ -231,13 +231,13 @@ def test_gemms_that_fit_int32_keep_blas():
     """Up to INT32_MAX in every dimension (and any product of them) BLAS is called as
     before."""
     cases = [(S((2**16, 2**15 + 3), f32), S((2**15 + 3, 8), f32)),      # 2^31+ elements
-             (S((INT32_MAX, 1), f32), S((1, 2), f32)),
+             (S((INT32_MAX, 2), f32), S((2, 2), f32)),
              (S((2, INT32_MAX), f32), S((INT32_MAX, 1), f32))]
     for x, w in cases:
         calls = _blas_calls(_c_exe(lambda x, w: x @ w, x, w).source)
         assert calls and all("sgemm" in c for c in calls), (x, w)
     assert gemm.blas_fits(INT32_MAX, 1, INT32_MAX) and not gemm.blas_fits(1, 2**31, 1)
-    calls = _blas_calls(_c_exe(lambda x, w: x @ w, S((2**31, 1), f32), S((1, 2), f32)).source)
+    calls = _blas_calls(_c_exe(lambda x, w: x @ w, S((2**31, 2), f32), S((2, 2), f32)).source)
     assert calls == []
 
 
