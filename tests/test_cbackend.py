@@ -1549,3 +1549,26 @@ def test_nchw_maps_with_per_channel_operands_merge_the_trailing_axes():
         np.testing.assert_allclose(np.asarray(jf(x)),
                                    np.asarray(fg.jit(f, backend="reference")(x)),
                                    rtol=1e-6, atol=1e-6)
+
+
+def test_a_sum_of_selects_beside_gathers_is_not_grouped():
+    """gcc 12.2 (-O2 and up, tree loop if-conversion) miscompiled a float32 sum that added
+    four terms per iteration, each a select on a bool read from a buffer of a quotient
+    minus a broadcast value read back through `/` and `%`: NaN, or 7.7 and -15.4 for -5.9
+    (fuzz run 71, beside a min of the same quotients). Such a sum adds one term per
+    iteration. Values against the reference."""
+    rng = np.random.default_rng(71)
+    x0 = rng.standard_normal((2, 8, 1)).astype(np.float32)
+    x2 = rng.standard_normal((2, 8, 8)).astype(np.float32)
+    m2, w2 = rng.random((2, 8, 8)) < 0.9, rng.standard_normal((2, 8, 8)).astype(np.float32)
+    m3, w3 = np.array([True, False]), rng.standard_normal(2).astype(np.float32)
+
+    def f(x0, x2, m2, w2, m3, w3):
+        b = fg.scipy.special.log_ndtr(x0) ** 2 + 0.25
+        q = 1 / (x2 * x2 + 0.5)
+        return (fnp.sum(fnp.where(m2, q - b, 0.0) * w2),
+                fnp.sum(fnp.where(m3, fnp.cosh(fnp.min(q, axis=(1, 2))), 0.0) * w3))
+    fg.backends.get_backend("c")._families.clear()
+    got = fg.jit(f, backend="c")(x0, x2, m2, w2, m3, w3)
+    want = fg.jit(f, backend="reference")(x0, x2, m2, w2, m3, w3)
+    np.testing.assert_allclose([float(v) for v in got], [float(v) for v in want], rtol=1e-5)

@@ -718,6 +718,8 @@ def _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red, 
     for p in parts[1:]:
         group = c.binop("+", group, p, dtypes.float32)
     pre, gstmts = hoist(em.stmts if em is not None else [])
+    if _selects_beside_gathers(gstmts + [group]):
+        return None
     groups = c.for_(j, c.i64(0), q, gstmts + [
         c.assign(acc, c.binop("+", acc, c.cast(acc_dt, group), acc_dt))],
         simd=True, reduction=red)
@@ -730,6 +732,21 @@ def _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red, 
     stop = c.select(c.lt(c.add(lo, step), n), c.add(lo, step), n)
     return [cdsl.For(lo, c.i64(0), n, (c.decl(hi, stop), *pre, groups, tail),
                      step=_TERMS_ROW)]
+
+
+def _selects_beside_gathers(nodes) -> bool:
+    """Whether statements hold a select and a load at an index that divides (a gather:
+    a broadcast read back through `/` and `%`). gcc 12.2 at -O2 and up (tree loop
+    if-conversion) miscompiled a float32 sum of four such terms per iteration whose
+    selects tested bool values loaded from a buffer: 7.7 or -15.4 for -5.9, or NaN (fuzz
+    run 71: `sum(where(m, 1 / (x*x + 0.5) - b[..., None], 0) * w)` beside a min of the
+    same quotients; right at -O1, with one term per iteration, with affine indices, or
+    with the selects' conditions computed in the loop)."""
+    walked = [n for n in cdsl.ast.walk(tuple(nodes))]
+    return any(isinstance(n, cdsl.Select) for n in walked) and any(
+        isinstance(n, cdsl.Load) and any(isinstance(e, cdsl.BinOp) and e.op in ("/", "%")
+                                         for e in cdsl.ast.walk(n.index))
+        for n in walked)
 
 
 def _const_int(e):
@@ -1698,7 +1715,7 @@ def _short_row_extreme(c, j, n_red, stmts, v, inner, update, ident, reduction):
     in scalar code and combines the lanes, which cost more than the row. Rows of fewer
     than _LANES terms run a scalar loop; rows of 9-47 run to the next multiple of _LANES
     with the lanes past the row masked (their term the identity). Max over (96000, 10)
-    float32, one thread, AMD Zen 4: 1.30 ms vectorised, 0.42 masked (JAX 0.34); over
+    float32, one thread, AMD Zen 3 (AVX2): 1.30 ms vectorised, 0.42 masked (JAX 0.34); over
     (160000, 6): 2.42 vectorised, 0.45 scalar. Rows of 48 or more keep the vector loop
     (every lane tested: 3.4x slower than it at 100)."""
     if type(n_red) is not int or n_red % _LANES == 0 or n_red >= 6 * _LANES:
@@ -2264,7 +2281,7 @@ def _extreme_then_first(c, kind, stmts, v, j, in_shape, axis, dt):
     as an int32 expression). The serial loop carries the best value, its position and a
     NaN flag from one element to the next, which gcc 12 compiles to branches that random
     rows mispredict: argmax over (96000, 10) float32, the accuracy of a classifier, took
-    3.6 ms (JAX 0.61). Measured per row length (one thread, AMD Zen 4, 960,000 float32
+    3.6 ms (JAX 0.61). Measured per row length (one thread, AMD Zen 3, 960,000 float32
     elements): rows of 5-64 run both passes to a multiple of 8 with masked lanes and the
     limit hidden from gcc (rows of 10: 2.7 -> 0.85 ms; 100: 1.4 -> 0.35); longer rows
     find the position with an early exit (4096: 0.92 -> 0.10); rows of 2-4, 8 and 16 keep
@@ -2325,9 +2342,9 @@ def _extreme_then_first(c, kind, stmts, v, j, in_shape, axis, dt):
 # argmax/argmin rows up to this long run both passes in masked lanes (_extreme_then_first)
 _ARG_MASKED = 64
 # argmax/argmin rows this long run _LANE_ROWS rows at a time, one row per lane
-# (`_rows_in_lanes`). Measured at one thread, AMD Zen 4, 960,000 float32 elements: rows of
-# 5-31 took 0.27-0.37 ms (before: 0.55-1.3 ms; JAX 0.21-0.4); rows of 2-4 and 8 were
-# slower in lanes (0.42-0.68 against 0.2-0.4 ms) and rows of 16 and 32 the same.
+# (`_rows_in_lanes`). Measured at one thread, AMD Zen 3 (AVX2), 960,000 float32
+# elements: rows of 5-31 took 0.27-0.37 ms (before: 0.55-1.3 ms; JAX 0.21-0.4); rows of
+# 2-4 and 8 were slower in lanes (0.42-0.68 against 0.2-0.4 ms), 16 and 32 the same.
 _ARG_LANES = frozenset(range(5, 32)) - {8, 16}
 _LANE_ROWS = 16
 
@@ -2344,7 +2361,6 @@ def _rows_in_lanes(c, kind, stmts, pre, v, o, j, in_shape, axis, dt, n, out_ptr,
     0.46-0.66; 8- and 16-bit integers 0.35-0.41 against 2.0). Along rows of 10 the
     masked passes of `_extreme_then_first` end every row in two horizontal reductions
     (float32: 0.93 -> 0.37 ms)."""
-    import cdsl
     m = in_shape[axis]
     if axis != len(in_shape) - 1 or type(m) is not int or m not in _ARG_LANES or \
             _is_complex(dt) or dt == dtypes.bool_ or \
