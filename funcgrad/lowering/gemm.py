@@ -450,7 +450,7 @@ def _small_batched_gemm(dt, B, M, N, K, a, a_fc, b, b_cf, out) -> list:
     """out[bi, i, j] = sum_k A[bi, i, k] * B[bi, k, j] for a batch of small matrices, as a
     loop nest over the batch (in parallel) with the per-entry loops of literal sizes, which
     gcc unrolls. A batch of 100,000 3x3 products (rotations, per-point transforms) made
-    100,000 sgemm calls: 9.6-10 ms against JAX's 1.3-1.6 (one thread, AMD Zen 4); as
+    100,000 sgemm calls: 9.6-10 ms against JAX's 1.3-1.6 (one thread, AMD Zen 3); as
     loops, ~1.1. 8x8x8 x 20,000: 3.1 ms in BLAS calls, ~0.8 as loops; 16x16x16 x 10,000:
     3.4 against ~2.1. The sum over k runs in order in the operands' type, as BLAS's does
     (float32 in float32). A stored [B, M, K] (a_fc) or [B, K, M]; B stored [B, K, N]

@@ -54,7 +54,7 @@ def dots_of_one_term(program: Program) -> Program:
 
 
 def _one_term_product(e):
-    """`_dots_of_one_term`'s equations replacing the dot `e`, or None."""
+    """The equations replacing the dot `e` (`dots_of_one_term`), or None."""
     lhs, rhs = e.inputs
     out = e.outputs[0]
     if not (isinstance(lhs, Var) and isinstance(rhs, Var)):
@@ -79,13 +79,13 @@ def _one_term_product(e):
     nb = len(lb)
     nl = lhs.aval.ndim - len(lc) - nb
     placed = []
-    for x, c, b, at in ((lhs, lc, lb, range(nb, nb + nl)), (rhs, rc, rb, None)):
-        free = [d for d in range(x.aval.ndim) if d not in c and d not in b]
-        if at is None:
-            at = range(nb + nl, nb + nl + len(free))
-        if c:
-            x = emit(st.squeeze_p, x, dimensions=tuple(sorted(c)))
-        kept = [d for d in range(e.inputs[len(placed)].aval.ndim) if d not in c]
+    for operand, c, b in ((lhs, lc, lb), (rhs, rc, rb)):
+        nd = operand.aval.ndim
+        free = [d for d in range(nd) if d not in c and d not in b]
+        # the output's axes: the batch axes, then lhs's free axes, then rhs's
+        at = range(nb, nb + nl) if operand is lhs else range(nb + nl, nb + nl + len(free))
+        x = emit(st.squeeze_p, operand, dimensions=tuple(sorted(c))) if c else operand
+        kept = [d for d in range(nd) if d not in c]
         perm = tuple(kept.index(d) for d in list(b) + free)
         if perm != tuple(range(len(perm))):
             x = emit(st.transpose_p, x, permutation=perm)
