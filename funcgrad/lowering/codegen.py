@@ -742,7 +742,7 @@ def _selects_beside_gathers(nodes) -> bool:
     run 71: `sum(where(m, 1 / (x*x + 0.5) - b[..., None], 0) * w)` beside a min of the
     same quotients; right at -O1, with one term per iteration, with affine indices, or
     with the selects' conditions computed in the loop)."""
-    walked = [n for n in cdsl.ast.walk(tuple(nodes))]
+    walked = list(cdsl.ast.walk(tuple(nodes)))
     return any(isinstance(n, cdsl.Select) for n in walked) and any(
         isinstance(n, cdsl.Load) and any(isinstance(e, cdsl.BinOp) and e.op in ("/", "%")
                                          for e in cdsl.ast.walk(n.index))
@@ -2349,6 +2349,13 @@ _ARG_LANES = frozenset(range(5, 32)) - {8, 16}
 _LANE_ROWS = 16
 
 
+def _stack_array(name, t, size):
+    """(its declaration, a pointer to it) for a C array of `size` elements of cdsl type
+    `t` on the stack."""
+    return (cdsl.Raw(f"{C99.type_names[t.name]} {name}[{size}];"),
+            cdsl.Var(name, cdsl.PtrType(t, restrict=False, space="")))
+
+
 def _rows_in_lanes(c, kind, stmts, pre, v, o, j, in_shape, axis, dt, n, out_ptr, out_dt):
     """argmax/argmin along a short last axis, `_LANE_ROWS` rows at a time: the rows'
     values gathered into a stack tile, column by column (position j of every row in one
@@ -2370,12 +2377,9 @@ def _rows_in_lanes(c, kind, stmts, pre, v, o, j, in_shape, axis, dt, n, out_ptr,
     ctype = cnodes.ct(dt)
     tile, lane = c.var("tile", dtypes.int64), c.var("l", dtypes.int64)
 
-    def stack(name, t, size):
-        return (cdsl.Raw(f"{C99.type_names[t.name]} {name}[{size}];"),
-                cdsl.Var(name, cdsl.PtrType(t, restrict=False, space="")))
-    tdecl, tv = stack("tval", ctype, m * L)
-    bdecl, best = stack("tbest", ctype, L)
-    idecl, bi = stack("tpos", cdsl.i32, L)
+    tdecl, tv = _stack_array("tval", ctype, m * L)
+    bdecl, best = _stack_array("tbest", ctype, L)
+    idecl, bi = _stack_array("tpos", cdsl.i32, L)
     val, take = c.var("tv", dt), c.var("take", dtypes.bool_)
     at = c.add(c.mul(j, c.i64(L)), lane)
     gather = c.for_(j, c.i64(0), c.i64(m), [c.for_(lane, c.i64(0), c.i64(L), [
@@ -2614,10 +2618,8 @@ def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
             own = None
             if k.root.id in unread and dt in (dtypes.float32, dtypes.float64) and \
                     type(m) is int and 0 < m <= _LOCAL_ROW:
-                own = cdsl.Var(f"lrow{n}", cdsl.PtrType(cnodes.ct(dt), restrict=False,
-                                                        space=""))
-                body.append(cdsl.Raw(f"{'float' if dt == dtypes.float32 else 'double'} "
-                                     f"lrow{n}[{m}];"))
+                decl, own = _stack_array(f"lrow{n}", cnodes.ct(dt), m)
+                body.append(decl)
             body += _map_row(c, em, k, buffers, at, own)
             if own is not None:
                 local[k.root.id] = own
