@@ -221,6 +221,162 @@ for _t, _alpha in _TRSM_ALPHA.items():
          "      a + i * (int64_t)k * k * esize, k, b + i * (int64_t)rows * cols * esize, cols);"))
 
 
+# --- LU and triangular solves of small real matrices ------------------------------------
+#
+# A LAPACK call costs ~0.1-0.2 us before any arithmetic (LAPACKE's NaN scan and argument
+# checks, OpenBLAS's dispatch), more than a 3x3 factorisation's arithmetic: inv of 100,000
+# 3x3 float32 matrices spent 23 ms in getrf and 2 x 12 ms in trsm (JAX 36 ms, PyTorch
+# 10). Real matrices of at most `lapack.SMALL` rows and columns are factorised and solved
+# here instead, with LAPACK's algorithms unblocked (getf2: the pivot is the first entry
+# of largest magnitude in its column, then a rank-1 update; trsm by substitution, row
+# by row), dividing by the pivot rather than multiplying by its reciprocal; NaN input
+# gives an all-NaN factor, as LAPACKE's check does. Sizes 1-4 (square LU; triangular
+# solves with 1 or k right-hand sides) have their own loops with constant bounds, which
+# the compiler unrolls.
+_SMALL_FIXED = (1, 2, 3, 4)
+_SMALL_TYPES = {"s": "float", "d": "double"}
+
+
+def _lu_small_lines(t, m, n):
+    """One matrix `x` (m, n) factorised in place, its pivots into `pv`, its row order into
+    `pm`; m and n are C expressions (constants where specialised)."""
+    fabs = "fabsf" if t == "float" else "fabs"
+    return (
+        f"int64_t k = {m} < {n} ? {m} : {n};",
+        "int32_t bad = 0;",
+        f"for (int64_t i = 0; i < {m} * {n}; ++i) bad |= x[i] != x[i];",
+        f"for (int64_t i = 0; i < {m}; ++i) pm[i] = (int32_t)i;",
+        "if (bad) {",
+        f"    for (int64_t i = 0; i < {m} * {n}; ++i) x[i] = NAN;",
+        "    for (int64_t j = 0; j < k; ++j) pv[j] = (int32_t)j;",
+        "    info[b] = -1;",
+        "    continue;",
+        "}",
+        "info[b] = 0;",
+        "for (int64_t j = 0; j < k; ++j) {",
+        f"    int64_t q = j; {t} best = {fabs}(x[j * {n} + j]);",
+        f"    for (int64_t i = j + 1; i < {m}; ++i) {{",
+        f"        {t} v = {fabs}(x[i * {n} + j]);",
+        "        if (v > best) { best = v; q = i; }",
+        "    }",
+        "    pv[j] = (int32_t)q;",
+        "    if (q != j) {",
+        f"        for (int64_t c = 0; c < {n}; ++c) {{",
+        f"            {t} s = x[j * {n} + c]; x[j * {n} + c] = x[q * {n} + c]; "
+        f"x[q * {n} + c] = s;",
+        "        }",
+        "        int32_t s = pm[j]; pm[j] = pm[q]; pm[q] = s;",
+        "    }",
+        f"    {t} d = x[j * {n} + j];",
+        f"    if (d != 0) for (int64_t i = j + 1; i < {m}; ++i) x[i * {n} + j] /= d;",
+        f"    for (int64_t i = j + 1; i < {m}; ++i) {{",
+        f"        {t} l = x[i * {n} + j];",
+        f"        for (int64_t c = j + 1; c < {n}; ++c) x[i * {n} + c] -= l * x[j * {n} + c];",
+        "    }",
+        "}")
+
+
+def _lu_small(tl):
+    t = _SMALL_TYPES[tl]
+    ptr = functools.partial(cdsl.PtrType, restrict=False)
+    params = (("batch", cdsl.i64), ("m", cdsl.i64), ("n", cdsl.i64),
+              ("a", ptr(cdsl.f32 if tl == "s" else cdsl.f64)), ("piv", ptr(cdsl.i32)),
+              ("perm", ptr(cdsl.i32)), ("info", ptr(cdsl.i32)))
+
+    def loop(m, n):
+        return ("for (int64_t b = 0; b < batch; ++b) {",
+                f"    {t} *x = a + b * {m} * {n};",
+                f"    int32_t *pv = piv + b * ({m} < {n} ? {m} : {n}), *pm = perm + b * {m};",
+                *("    " + x for x in _lu_small_lines(t, m, n)),
+                "}")
+    lines = []
+    for k in _SMALL_FIXED:
+        lines += [f"if (m == {k} && n == {k}) {{", *("    " + x for x in loop(k, k)),
+                  "    return;", "}"]
+    lines += loop("m", "n")
+    return cdsl.Function(f"fg_lu_small_{tl}", tuple(cdsl.Param(p, ty) for p, ty in params),
+                         tuple(cdsl.Raw(x) for x in lines))
+
+
+def _trsm_small_lines(t, left, lower, trans, k, other):
+    """Solve op(x) y = y (`left`: y is (k, other)) or y op(x) = y (y is (other, k)) in place
+    for the triangular x (k, k); `lower` is op(x)'s triangle."""
+    def tt(r, c):          # op(x)[r, c]
+        return f"x[({c}) * {k} + ({r})]" if trans else f"x[({r}) * {k} + ({c})]"
+    if left:
+        rows = (f"for (int64_t r = 0; r < {k}; ++r) {{" if lower else
+                f"for (int64_t r = {k} - 1; r >= 0; --r) {{")
+        inner = ("for (int64_t j = 0; j < r; ++j) {" if lower else
+                 f"for (int64_t j = r + 1; j < {k}; ++j) {{")
+        return (rows,
+                f"    {t} *yr = y + r * {other};",
+                "    " + inner,
+                f"        {t} f = {tt('r', 'j')}; const {t} *yj = y + j * {other};",
+                f"        for (int64_t c = 0; c < {other}; ++c) yr[c] -= f * yj[c];",
+                "    }",
+                f"    if (!unit) {{ {t} d = {tt('r', 'r')}; "
+                f"for (int64_t c = 0; c < {other}; ++c) yr[c] /= d; }}",
+                "}")
+    # y op(x) = b: column c of y from the columns before it (upper) or after it (lower).
+    cols = (f"for (int64_t c = {k} - 1; c >= 0; --c) {{" if lower else
+            f"for (int64_t c = 0; c < {k}; ++c) {{")
+    inner = (f"for (int64_t j = c + 1; j < {k}; ++j) {{" if lower else
+             "for (int64_t j = 0; j < c; ++j) {")
+    return (cols,
+            "    " + inner,
+            f"        {t} f = {tt('j', 'c')};",
+            f"        for (int64_t r = 0; r < {other}; ++r) y[r * {k} + c] -= y[r * {k} + j] * f;",
+            "    }",
+            f"    if (!unit) {{ {t} d = {tt('c', 'c')}; "
+            f"for (int64_t r = 0; r < {other}; ++r) y[r * {k} + c] /= d; }}",
+            "}")
+
+
+def _trsm_small(tl):
+    """`fg_trsm_small_<s|d>(batch, left, lower, trans, unit, rows, cols, k, a, rhs)`: the
+    triangular solves of `lapack.triangular_solve` (alpha 1) over a stack of matrices a
+    (k, k) and right-hand sides rhs (rows, cols), in place in rhs; `lower` is a's
+    triangle."""
+    t = _SMALL_TYPES[tl]
+    ft = cdsl.f32 if tl == "s" else cdsl.f64
+    params = (("batch", cdsl.i64), ("left", cdsl.i32), ("lower", cdsl.i32),
+              ("trans", cdsl.i32), ("unit", cdsl.i32), ("rows", cdsl.i64),
+              ("cols", cdsl.i64), ("k", cdsl.i64),
+              ("a", cdsl.PtrType(ft, const=True, restrict=False)),
+              ("rhs", cdsl.PtrType(ft, restrict=False)))
+    lines = []
+    for left in (True, False):
+        for trans in (False, True):
+            for lower in (False, True):        # op(x)'s triangle
+                lines.append(f"if ({'' if left else '!'}left && {'' if trans else '!'}trans "
+                             f"&& (lower != trans) == {int(lower)}) {{")
+                other = "cols" if left else "rows"
+                sizes = [(k, o) for k in _SMALL_FIXED for o in sorted({1, k})]
+                for k, o in sizes:
+                    lines.append(f"    if (k == {k} && {other} == {o}) {{")
+                    lines += ["        " + x for x in _trsm_small_batch(t, left, lower, trans,
+                                                                          str(k), str(o))]
+                    lines.append("        return;")
+                    lines.append("    }")
+                lines += ["    " + x for x in _trsm_small_batch(t, left, lower, trans, "k",
+                                                                 other)]
+                lines += ["    return;", "}"]
+    return cdsl.Function(f"fg_trsm_small_{tl}", tuple(cdsl.Param(p, ty) for p, ty in params),
+                         tuple(cdsl.Raw(x) for x in lines))
+
+
+def _trsm_small_batch(t, left, lower, trans, k, other):
+    size = f"{k} * {other}"
+    return ("for (int64_t b = 0; b < batch; ++b) {",
+            f"    const {t} *x = a + b * {k} * {k};",
+            f"    {t} *y = rhs + b * ({size});",
+            *("    " + x for x in _trsm_small_lines(t, left, lower, trans, k, other)),
+            "}")
+
+
+SMALL_LINALG = {f"fg_{kind}_small_{tl}" for kind in ("lu", "trsm") for tl in _SMALL_TYPES}
+
+
 def lapack_driver(name):
     """(ffi, function) of the LAPACK_BATCH driver `name` in the prebuilt module, or None
     (registered with `prims.lapack`)."""
@@ -237,6 +393,7 @@ def _lapack_batch(name):
 
 def module() -> cdsl.Module:
     fns = [_lapack_batch(name) for name in LAPACK_BATCH]
+    fns += [make(tl) for tl in _SMALL_TYPES for make in (_lu_small, _trsm_small)]
     for kt in TOP_K_KEYS:
         fns += [_top_k_sift(kt), _top_k_kernel(kt, True), _top_k_kernel(kt, False)]
     for dt in TYPES:
@@ -264,7 +421,7 @@ def source_and_cdef() -> tuple[str, str]:
 
 def function_names() -> list[str]:
     """The names of every prebuilt kernel, without generating any code."""
-    names = list(LAPACK_BATCH) + [f"fg_top_k_{kt}_{v}" for kt in TOP_K_KEYS
+    names = list(LAPACK_BATCH) + sorted(SMALL_LINALG) + [f"fg_top_k_{kt}_{v}" for kt in TOP_K_KEYS
                                   for v in ("p", "s")]
     for dt in TYPES:
         for p in REDUCE:
