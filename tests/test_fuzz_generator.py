@@ -66,3 +66,46 @@ def test_clip_spelled_as_lax_clamp_only_without_promotion(data):
     for op in b.ops:
         if op.params.get("lax"):
             assert b.types[op.args[0]].dtype == op.params["cdt"], op
+
+
+@pytest.mark.parametrize("name", ["inv", "solve", "det", "slogdet", "cholesky"])
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_linalg_ops_take_square_float32_or_float64_matrices_of_size_1_to_20(name, data):
+    # JAX's CPU LAPACK has no 16-bit routines, and a matrix of size 0 has no max|x| to
+    # shift by (tests/fuzz/ops_linalg.py)
+    from fuzz.generate import Builder, Reject
+    from fuzz.ops import OPS
+    b = Builder(data.draw, data.draw(st.sampled_from(["float32", "float64", "float16"])),
+                data.draw(st.booleans()), data.draw(st.sampled_from(["value", "grad"])))
+    try:
+        OPS[name].gen(b, name)
+    except Reject:
+        return
+    (op,) = b.ops
+    t = b.types[op.args[0]]
+    assert t.dtype in ("float32", "float64") and t.dims[-1] == t.dims[-2], t
+    assert all(1 <= s <= 20 for s in b.dims.all_sizes(t.dims[-1])), t
+    if b.grad:
+        assert op.params.get("form", "shift") == "shift" and not op.params.get("neg"), op
+
+
+def test_linalg_error_model_admits_an_accurate_inverse_and_not_a_wrong_one():
+    # the norm-wise bound of ops_linalg: float32 inv of a shifted matrix (cond_2 <= 3) as
+    # LAPACK computes it is inside, one a thousandth off is not
+    import numpy as np
+    from fuzz.ops import OPS
+    from fuzz.program import Op
+    from fuzz.values import Type
+    x = np.random.default_rng(0).standard_normal((2, 8, 8)).astype(np.float32)
+    p = {"form": "shift", "alpha": 2, "perm": "roll", "k": 1}
+    t = Type((1, 2, 2), "float32")
+    op = Op("inv", ("x",), p, ("v",), (t,))
+    exact = OPS["inv"].ref([x.astype(np.float64)], p, op, None, {})
+    a = x + (np.abs(x).max(axis=(-2, -1), keepdims=True) * 16 + 1) * np.roll(
+        np.eye(8, dtype=np.float32), 1, axis=0)
+    got = np.linalg.inv(a).astype(np.float64)
+    err = OPS["inv"].err([x.astype(np.float64)], exact, op, t, None)
+    assert np.all(np.abs(got - exact) <= err)
+    assert np.any(np.abs(got * 1.001 - exact) > 4 * err)

@@ -29,7 +29,8 @@ Modules:
   one input-creation helper (`make_input`) and the x64 switch (`x64_scope`).
 - `program`: programs as data, their Python source (`render`) and the NumPy oracle
   (`evaluate`, with perturbed runs that measure each output's sensitivity).
-- `ops`, `ops_array`, `ops_control`: the op table (generator, source, oracle, error model).
+- `ops`, `ops_array`, `ops_control`, `ops_linalg`: the op table (generator, source, oracle,
+  error model).
 - `generate`: the hypothesis strategies; `check`: transform stacks, expected results
   (including float64 central differences) and comparison.
 - `batch`: many programs compiled as one jitted function, run eagerly and jitted at three

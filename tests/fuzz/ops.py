@@ -7,7 +7,8 @@ NaN handling of `nanargmax`); the comment at each such place says so. Elementwis
 first convert every operand to the promoted dtype, as JAX does before computing.
 
 This module holds the elementwise ops and reductions; `ops_array.py` adds shape, indexing,
-linear algebra, windows and sorting, `ops_control.py` control flow and recurrent cells.
+products (matmul, einsum), windows and sorting, `ops_control.py` control flow and recurrent
+cells, `ops_linalg.py` inv, solve, det, slogdet and cholesky.
 """
 from __future__ import annotations
 
@@ -1579,4 +1580,5 @@ __all__ = ["F16_", "OPS", "WEAK", "OpDef", "default_float", "register"]
 from . import (
     ops_array,  # noqa: F401  (registers its ops)
     ops_control,  # noqa: F401
+    ops_linalg,  # noqa: F401
 )
