@@ -319,7 +319,7 @@ def dialect(base):
     first."""
     return dataclasses.replace(base, team_size=prefix() + "team",
                                region_start=prefix() + "spread",
-                               region_end=prefix() + "finish")
+                               region_end=prefix() + "finish", outline_regions=True)
 
 
 def team_setter():
