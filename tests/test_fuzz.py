@@ -320,6 +320,26 @@ def test_a_sort_position_holding_an_exact_tie_has_no_tangent_to_compare():
     assert vals.tolist() == [0.8]
 
 
+def test_copysign_by_an_undefined_sort_position_is_undefined():
+    """Seed 20261973 (long run): copysign(erf(x), sort(sign(x), descending=True)). Every
+    sorted sign ties with another, so the finite-difference runs mark each position NaN
+    (above), and copysign read the NaNs' sign bit as the sign: the oracle's difference was
+    -0.53 where funcgrad's and JAX's derivative, and float64 differences of the program,
+    give 0.0078. copysign by such a NaN is NaN now, in finite-difference runs only."""
+    import types
+    from fuzz.ops import OPS
+    from fuzz.program import Ctx
+    from fuzz.values import Dims
+    op = types.SimpleNamespace(args=("a", "b"), outs=("c",))
+    a = np.array([0.3, -0.5, 0.7])
+    b = np.array([np.nan, -1.0, 1.0])
+    exact, plain = Ctx(Dims(), 0, None, exact=True), Ctx(Dims(), 0, None)
+    p = {"cdt": "float64"}
+    got = OPS["copysign"].ref([a, b], p, op, exact, {})
+    assert np.isnan(got[0]) and got[1:].tolist() == [-0.5, 0.7]
+    assert OPS["copysign"].ref([a, b], p, op, plain, {}).tolist()[0] == 0.3
+
+
 def test_a_central_difference_is_trusted_only_to_its_truncation_error():
     """Seed 20261909: the float64 tangent of x^2 / (logsumexp(cosh(x^2)^2)^2 + 0.5) was
     compared to a central difference off by 1.2e-4 relative (its h^2 term), within

@@ -968,6 +968,11 @@ def _binary_gen(name):
             r = iref(*[x.astype(np.int64) if x.dtype.kind != "b" else x for x in xs])
         else:
             r = fref(*xs)
+        if name == "copysign" and ctx is not None and ctx.exact:
+            # In a finite-difference run a NaN marks a value with no defined tangent (a
+            # sort position holding an exact tie, `_ties_undefined`); copysign would turn
+            # it into a sign, and the result into a number (seed 20261973).
+            r = np.where(np.isnan(xs[1]), np.nan, r)
         if rule == "bool" and ctx is not None and ctx.perturb is not None:
             # a comparison of operands whose error intervals overlap may go either way
             reach = ctx.perturb.within_reach(op, xs, _base_operands(ctx, op, args, cdt))
