@@ -7,8 +7,9 @@ and in the values the programs compute.
   left a short row loop scalar (a softmax's division over rows of 10: 1.0 -> 0.3 ms).
   Bodies a call cannot replace stay in place.
 - A masked map row stores into a row on the stack, copied out after the loop
-  (`codegen._masked_loop(staged=True)`): AMD's masked vector stores are slow (an exp
-  over rows of 10: 1.53 -> 1.04 ms on Zen 3)."""
+  (`codegen._masked_loop(staged=True)`), where every store would be masked, in rows of
+  at most 10, and where the row reads a value of its own: AMD's masked vector stores are
+  slow (an exp over rows of 10: 1.53 -> 1.04 ms on Zen 3)."""
 from __future__ import annotations
 
 import numpy as np
@@ -91,18 +92,33 @@ def test_masked_rows_store_through_a_stack_row(n):
     x[3, 0], x[4, -1] = np.nan, np.inf
     f = lambda x, w: fnp.exp(x - 1.0) + fnp.tanh(x * w)
     src = _source(f, x, w)
-    assert "_row0[" in src and "if (i1 < i1_stop)" not in src, src
+    # staged where every store would be masked (an opaque limit: n % 8 == 7) and in rows
+    # of at most 10; otherwise only the last vector's store is masked, and stays so
+    staged = n % 8 == 7 or n <= 10
+    assert ("_row0[" in src) == staged and ("if (i1 < i1_stop)" in src) != staged, src
     got = np.asarray(fg.jit(f, backend="c")(x, w))
     want = np.asarray(fg.jit(f, backend="reference")(x, w))
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
     assert np.isnan(got[3, 0]) and got[4, -1] == np.inf
 
 
+@pytest.mark.parametrize("n", [13, 20, 26])
+def test_a_masked_row_reading_a_value_of_its_row_is_staged(n):
+    # softmax's exp(x - max) and division by the sum read one value per row
+    x = np.random.default_rng(n).standard_normal((3000, n)).astype(np.float32) * 3
+    f = lambda x: nn.softmax(x, axis=-1)
+    src = _source(f, x)
+    assert "_row0[" in src and "if (i1 < i1_stop)" not in src, src
+    got = np.asarray(fg.jit(f, backend="c")(x))
+    want = np.asarray(fg.jit(f, backend="reference")(x))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
 def test_a_masked_row_that_starts_inside_its_row_is_copied_to_its_place():
-    # concatenate's second piece fills columns 7-19: its masked loop starts at 7
+    # concatenate's second piece fills columns 7-16: its masked loop starts at 7
     rng = np.random.default_rng(2)
     a = rng.standard_normal((4096, 7)).astype(np.float32)
-    b = rng.standard_normal((4096, 13)).astype(np.float32)
+    b = rng.standard_normal((4096, 10)).astype(np.float32)
     f = lambda a, b: fnp.concatenate([fnp.exp(a), fnp.tanh(b) * 2], axis=1)
     src = _source(f, a, b)
     assert "i1_row0[i1 - 7] = " in src and "(i1_t + 7)" in src, src
