@@ -608,8 +608,9 @@ class _Printer:
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
-_RAW_DECLARATION = re.compile(r"\s*(const\s+)?([A-Za-z_]\w*)\s+([^;{}()]*);\s*")
-_DECLARATOR = re.compile(r"\s*([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*(=.*)?")
+_RAW_DECLARATION = re.compile(r"\s*(const\s+)?([A-Za-z_]\w*)\s+([^;{}]*);\s*")
+_DECLARATOR = re.compile(r"\s*([A-Za-z_]\w*)\s*(\[[^\]]*\])?\s*"
+                         r"(__attribute__\s*\(\(\w+(\(\w*\))?\)\))?\s*(=[^()]*)?")
 
 
 def _raw_declarations(text: str, dialect: Dialect) -> dict:
