@@ -1158,7 +1158,8 @@ def _stage_row(n, j, body) -> bool:
     where the body reads a value of the row's own (a softmax's row maximum or sum). Measured
     on AMD Zen 3 over 960,000 float32 elements, ms staged / masked: relu(x + b) rows of 10
     0.35 / 0.54, of 15 0.45 / 0.89, of 23 0.40 / 0.83, of 31 0.41 / 1.66, but of 11 0.72 /
-    0.43 and of 19-30 0.31-0.52 / 0.21-0.29; softmax rows of 13-30 1.56-2.00 / 2.02-2.75."""
+    0.43 and of 19-30 0.31-0.52 / 0.21-0.29; softmax rows of 13-30 (not 15 or 23) 1.56-2.00
+    / 1.72-2.60, the masked form faster only at 14."""
     if n % _LANES == _LANES - 1 or n <= 10:
         return True
     return any(isinstance(e, cdsl.Load) and not any(
@@ -2410,9 +2411,9 @@ _LANE_ROWS = 16
 
 def _stack_array(name, t, size):
     """(its declaration, a pointer to it) for a C array of `size` elements of cdsl type
-    `t` on the stack, aligned to 32 bytes. Without the alignment gcc 12 placed a staged
-    row (`_masked_loop`) of a leaf function in the red zone 8 bytes off 16 and read it
-    with an aligned vector load (`vmovdqa`): a segmentation fault (fuzz run 74)."""
+    `t` on the stack, aligned to 32 bytes. Without it, in a function that calls nothing
+    and wrote staged rows (`_masked_loop`), gcc 12 read rsp - 0x40, 8 bytes off 16, with
+    an aligned vector load (`vmovdqa`): a segmentation fault (fuzz run 74)."""
     return (cdsl.Raw(f"{C99.type_names[t.name]} {name}[{size}] __attribute__((aligned(32)));"),
             cdsl.Var(name, cdsl.PtrType(t, restrict=False, space="")))
 

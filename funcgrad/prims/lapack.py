@@ -8,7 +8,9 @@ complex128: the s/d/c/z routines; Hermitian eigenproblems with `heevd`, complex 
 `ungqr`; eigen- and singular values of complex matrices are real) and loops over the
 leading axes, calling the row-major LAPACKE entry point once per matrix (for a stack of
 two or more, from a loop in C: the prebuilt eager module's `LAPACK_BATCH` drivers, given
-the routines' addresses; from Python where no eager module is built). Failures do not
+the routines' addresses; from Python where no eager module is built), except the LU
+factorisations and triangular solves of small real matrices, which that module computes
+itself (`SMALL`). Failures do not
 raise, as in JAX: a matrix that is not positive definite (Cholesky), an eigen- or singular
 value iteration that does not converge, or NaN input (LAPACKE checks for it) gives NaN in
 every output of that matrix. An exactly singular matrix is not a failure of LU: its U has a
@@ -176,6 +178,7 @@ def _driver(name):
 # against LAPACK's: LU 12/200 (3x3), 216/734 (8x8), 967/2900 (16x16); a triangular solve
 # with k right-hand sides 6/102 (k = 3), 68/126 (6), 135/107 (8), so it stops at 6.
 SMALL = {"lu": 16, "trsm": 6}
+_CARRAY = {np.dtype(np.float32): "float[]", np.dtype(np.float64): "double[]"}
 
 
 def _small_driver(kind, dtype, size):
@@ -245,7 +248,7 @@ def lu(a: np.ndarray):
     small = _small_driver("lu", a.dtype, max(m, n)) if k and mats.shape[0] else None
     if small is not None:
         dffi, run = small
-        run(mats.shape[0], m, n, dffi.from_buffer(_CTYPE[a.dtype][:-2] + "[]", mats),
+        run(mats.shape[0], m, n, dffi.from_buffer(_CARRAY[a.dtype], mats),
             dffi.from_buffer("int32_t[]", piv), dffi.from_buffer("int32_t[]", perm),
             dffi.from_buffer("int32_t[]", np.zeros(mats.shape[0], np.int32)))
         return out, piv.reshape(batch + (k,)), perm.reshape(batch + (m,))
@@ -393,7 +396,7 @@ def triangular_solve(a: np.ndarray, b: np.ndarray, left_side: bool, lower: bool,
     small = _small_driver("trsm", a.dtype, k) if mats.shape[0] == xs.shape[0] else None
     if small is not None:
         dffi, run = small
-        ctype = _CTYPE[a.dtype][:-2] + "[]"
+        ctype = _CARRAY[a.dtype]
         run(xs.shape[0], int(left_side), int(lower), int(transpose_a), int(unit_diagonal),
             rows, cols, k, dffi.from_buffer(ctype, np.ascontiguousarray(mats),
                                             require_writable=False),
