@@ -1081,7 +1081,8 @@ def test_row_group_members_no_step_reads_stay_in_a_stack_row():
     ref = fg.jit(lambda v: nn.softmax(fnp.abs(v) / 6.0, -1), backend="reference")(x)
     f = fg.jit(lambda v: nn.softmax(fnp.abs(v) / 6.0, -1), backend="c")
     src = f.lower(x).source
-    assert "float lrow0[300];" in src and "div_1[" not in src[src.index("rows of"):]
+    assert "float lrow0[300] __attribute__((aligned(32)));" in src and \
+        "div_1[" not in src[src.index("rows of"):]
     np.testing.assert_allclose(np.asarray(f(x)), np.asarray(ref), rtol=1e-6, atol=1e-7)
     both = fg.jit(lambda v: (nn.softmax(fnp.abs(v) / 6.0, -1), fnp.abs(v) / 6.0), backend="c")
     # (a stack row would leave the returned buffer unwritten)
