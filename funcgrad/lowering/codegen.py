@@ -1162,9 +1162,8 @@ def _stage_row(n, j, body) -> bool:
     / 1.72-2.60, the masked form faster only at 14."""
     if n % _LANES == _LANES - 1 or n <= 10:
         return True
-    return any(isinstance(e, cdsl.Load) and not any(
-        isinstance(x, cdsl.Var) and x.name == j.name for x in cdsl.ast.walk(e.index))
-        for e in cdsl.ast.walk(tuple(body)))
+    return any(isinstance(e, cdsl.Load) and not _mentions(e.index, {j.name})
+               for e in cdsl.ast.walk(tuple(body)))
 
 
 def _masked_loop(c, j, lo, hi, body, after=None, reduction=None, opaque=False,
@@ -1217,10 +1216,14 @@ def _consecutive(index, j) -> bool:
     if not (isinstance(index, cdsl.BinOp) and index.op == "+"):
         return False
     for a, b in ((index.a, index.b), (index.b, index.a)):
-        if isinstance(a, cdsl.Var) and a.name == j.name and not any(
-                isinstance(x, cdsl.Var) and x.name == j.name for x in cdsl.ast.walk(b)):
+        if isinstance(a, cdsl.Var) and a.name == j.name and not _mentions(b, {j.name}):
             return True
     return False
+
+
+def _mentions(e, names) -> bool:
+    """Whether the expression (or statements) `e` reads a variable named in `names`."""
+    return any(isinstance(x, cdsl.Var) and x.name in names for x in cdsl.ast.walk(e))
 
 
 def _masked_lanes(j, stop, body, stages=None, lo=0):
@@ -1241,8 +1244,7 @@ def _masked_lanes(j, stop, body, stages=None, lo=0):
     variant = {j.name}
 
     def masked(e):
-        if isinstance(e, cdsl.Load) and any(isinstance(x, cdsl.Var) and x.name in variant
-                                            for x in cdsl.ast.walk(e.index)):
+        if isinstance(e, cdsl.Load) and _mentions(e.index, variant):
             zero = cdsl.Const(0.0 if e.type.name.startswith("f") else 0, e.type)
             return cdsl.Select(inside, e, zero)
         return e
@@ -1268,7 +1270,7 @@ def _masked_lanes(j, stop, body, stages=None, lo=0):
                 out.append(cdsl.If(inside, (cdsl.Store(s.ptr, s.index, v),)))
             continue
         init = guard(s.init)
-        if any(isinstance(x, cdsl.Var) and x.name in variant for x in cdsl.ast.walk(init)):
+        if _mentions(init, variant):
             variant.add(s.var.name)
         out.append(cdsl.Decl(s.var, init))
     return out
