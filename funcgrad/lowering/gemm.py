@@ -413,6 +413,10 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
         return stmts + [c.for_(i, c.i64(0), c.i64(B * M * N), [c.store(op, i, c.const(0, dt))])]
     if not blas_fits(M, N, K):
         return stmts + _loop_gemm(dt, B, M, N, K, lp, lkind == "fc", rp, rkind == "cf", op)
+    form = small_gemm_form(dt, M, N, K, lkind == "fc", rkind == "cf")
+    if form is not None and not (B > 1 and small_batched_gemm_fits(dt, M, N, K)):
+        return stmts + _small_gemm(form, dt, B, M, N, K, lp, lkind == "fc", rp, rkind == "cf",
+                                   op)
     if B == 1:
         if rhs_invariant and rp is buffers[eqn.inputs[1].id] and packed_gemm_fits(dt, M, N, K):
             sa, sk = (lda, 1) if lkind == "fc" else (1, lda)
@@ -430,6 +434,97 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
                       _ptr_expr(op, c.mul(bi, c.i64(M * N))), N)
     stmts.append(c.for_(bi, c.i64(0), c.i64(B), [call]))
     return stmts
+
+
+# A GEMM this small runs as a loop nest in the kernel instead of a BLAS call. OpenBLAS's
+# sgemm spends ~0.15-0.25 us per call before any arithmetic, and with one row or one column
+# (a matrix-vector product: an RNN's step, a batch of one) it runs far below its GEMM rate.
+# One thread, AMD Zen 3, scipy-openblas32 0.3.30 (`sgemm` / this loop nest, C harness, best
+# of 30 x 1000 calls): h @ W 1x32x32 240 / 28 ns, 1x128x128 4.4 / 0.63 us, 1x512x512 77 /
+# 17 us; W @ h 32x32 348 / 96 ns, 128x128 3.4 / 1.0 us; 16x64x64 1.9 / 1.5 us, 64x16x16 0.75
+# / 0.50 us; even at 128x32x32 (3.7 / 3.8 us) and 64x64x64 (6.5 / 6.3 us), and slower past
+# that (16x128x128 8.0 / 10.3 us), where BLAS's packing and register blocking pay.
+_SMALL_LOOP_GEMM = 1 << 16          # M * N * K at most
+_SMALL_LOOP_GEMV = 1 << 18          # ... where M or N is 1
+
+
+def small_gemm_form(dt, M, N, K, a_fc, b_cf):
+    """How a GEMM of float type `dt` and static per-entry sizes M x K @ K x N runs as a loop
+    nest (`_small_gemm`), or None where it calls BLAS. "row": a row of the output at a time,
+    sum_k A[i, k] * B[k, :] with the row in vector lanes (B's rows contiguous); "col": the
+    same with the output's single column in the lanes (A stored [K, M]); "dot": one
+    vectorised dot product over k per output element (both operands contiguous in k)."""
+    if dt not in (dtypes.float32, dtypes.float64) or \
+            not all(type(d) is int and d >= 1 for d in (M, N, K)):
+        return None
+    size = M * N * K
+    if size > _SMALL_LOOP_GEMM and not (min(M, N) == 1 and size <= _SMALL_LOOP_GEMV):
+        return None
+    a_k, a_i = a_fc or M == 1, not a_fc or K == 1        # A contiguous along k / along i
+    b_j, b_k = b_cf or K == 1, not b_cf or N == 1        # B contiguous along j / along k
+    if N == 1 and a_k and b_k:
+        return "dot"
+    if N == 1 and a_i:
+        return "col"
+    if b_j:
+        return "row"
+    if a_k and b_k and (min(M, N) == 1 or size <= _SMALL_GEMM):
+        # (a dot per output element is slower than BLAS past that: x @ W.T of 16x64 @
+        # 64x16 1.1 against 0.73 us; 4x32 @ 32x32 0.38 against 0.39; 1x64 @ 64x1000 5.0
+        # against 27)
+        return "dot"
+    return None
+
+
+def _small_gemm(form, dt, B, M, N, K, a, a_fc, b, b_cf, out) -> list:
+    """out[bi, i, j] = sum_k A[bi, i, k] * B[bi, k, j] as the loop nest `small_gemm_form`
+    chose. "row" and "col" add the products in order of k, in the operands' type (the order
+    of the reference's sum); "dot" sums in vector lanes (an OpenMP simd reduction), as
+    BLAS's kernels do. A stored [B, M, K] (a_fc) or [B, K, M]; B stored [B, K, N] (b_cf) or
+    [B, N, K]; the batch runs in parallel where it is large."""
+    bi, i, j, k = (c.var(n, dtypes.int64) for n in ("lb", "li", "lj", "lk"))
+    if B == 1:
+        bi = c.i64(0)
+
+    def a_at(i_, k_):
+        at = c.add(c.mul(i_, c.i64(K)), k_) if a_fc else c.add(c.mul(k_, c.i64(M)), i_)
+        return c.load(a, c.add(c.mul(bi, c.i64(M * K)), at))
+
+    def b_at(k_, j_):
+        at = c.add(c.mul(k_, c.i64(N)), j_) if b_cf else c.add(c.mul(j_, c.i64(K)), k_)
+        return c.load(b, c.add(c.mul(bi, c.i64(K * N)), at))
+
+    def out_at(i_, j_):
+        return c.add(c.mul(bi, c.i64(M * N)), c.add(c.mul(i_, c.i64(N)), j_))
+
+    if form == "dot":
+        acc = c.var("lacc", dt)
+        red = _vector_reduction("sum", dt)
+        over_k = c.for_(k, c.i64(0), c.i64(K), [c.assign(acc, c.binop(
+            "+", acc, c.binop("*", a_at(i, k), b_at(k, j), dt), dt))], simd=True,
+            reduction=(red[0], acc))
+        nest = [c.for_(i, c.i64(0), c.i64(M), [c.for_(j, c.i64(0), c.i64(N), [
+            c.decl(acc, c.const(0, dt)), over_k, c.store(out, out_at(i, j), acc)])])]
+    else:
+        # rows r of the output, each a vector over its lanes v: o[r, v] = sum_k x(r, k) y(k, v)
+        if form == "row":
+            rows, lanes, r, v = M, N, i, j
+            x_at, y_at, o_at = a_at, b_at, out_at
+        else:                                    # one output column (N == 1), A's i in lanes
+            rows, lanes, r, v = N, M, j, i
+            x_at, y_at = (lambda r_, k_: b_at(k_, r_)), (lambda k_, v_: a_at(v_, k_))
+            o_at = (lambda r_, v_: out_at(v_, r_))
+        xk = c.var("lx", dt)
+        first = c.for_(v, c.i64(0), c.i64(lanes), [c.store(
+            out, o_at(r, v), c.binop("*", x_at(r, c.i64(0)), y_at(c.i64(0), v), dt))],
+            simd=True)
+        step = c.for_(v, c.i64(0), c.i64(lanes), [c.store(out, o_at(r, v), c.binop(
+            "+", c.load(out, o_at(r, v)), c.binop("*", xk, y_at(k, v), dt), dt))], simd=True)
+        over_k = c.for_(k, c.i64(1), c.i64(K), [c.decl(xk, x_at(r, k)), step])
+        nest = [c.for_(r, c.i64(0), c.i64(rows), [first] + ([over_k] if K > 1 else []))]
+    if B == 1:
+        return nest
+    return [c.for_(bi, c.i64(0), c.i64(B), nest, parallel=B * M * N * K >= PARALLEL_MIN)]
 
 
 # A batch of GEMMs this small (M * N * K at most, each at most _SMALL_GEMM_DIM) runs as one

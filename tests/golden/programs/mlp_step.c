@@ -39,7 +39,19 @@ static inline float uexp_f32(float a) {
 
 void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict dot_8, float* restrict max_9, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12) {
     /* dot_general -> f32[5,16] in dot_6 */
-    scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 5, 16, 8, 1.0f, in_4, 8, in_0, 16, 0.0f, dot_6, 16);
+    for (int64_t li = 0; li < 5; ++li) {
+        #pragma omp simd
+        for (int64_t lj = 0; lj < 16; ++lj) {
+            dot_6[(li * 16) + lj] = in_4[li * 8] * in_0[lj];
+        }
+        for (int64_t lk = 1; lk < 8; ++lk) {
+            float lx = in_4[(li * 8) + lk];
+            #pragma omp simd
+            for (int64_t lj = 0; lj < 16; ++lj) {
+                dot_6[(li * 16) + lj] = dot_6[(li * 16) + lj] + (lx * in_0[(lk * 16) + lj]);
+            }
+        }
+    }
     /* select -> f32[5,16] in select_7, fusing add, broadcast_in_dim, le */
     for (int64_t i0 = 0; i0 < 5; ++i0) {
         #pragma omp simd
@@ -52,7 +64,19 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
         }
     }
     /* dot_general -> f32[5,4] in dot_8 */
-    scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 5, 4, 16, 1.0f, select_7, 16, in_2, 4, 0.0f, dot_8, 4);
+    for (int64_t li = 0; li < 5; ++li) {
+        #pragma omp simd
+        for (int64_t lj = 0; lj < 4; ++lj) {
+            dot_8[(li * 4) + lj] = select_7[li * 16] * in_2[lj];
+        }
+        for (int64_t lk = 1; lk < 16; ++lk) {
+            float lx = select_7[(li * 16) + lk];
+            #pragma omp simd
+            for (int64_t lj = 0; lj < 4; ++lj) {
+                dot_8[(li * 4) + lj] = dot_8[(li * 4) + lj] + (lx * in_2[(lk * 4) + lj]);
+            }
+        }
+    }
     /* reduce_max -> f32[5] in max_9, fusing add, broadcast_in_dim */
     for (int64_t o = 0; o < 5; ++o) {
         int64_t oi0 = o;
@@ -174,9 +198,30 @@ void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restric
         }
     }
     /* dot_general -> f32[16,4] in dot_15 */
-    scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 16, 4, 5, 1.0f, select_7, 16, add_13, 4, 0.0f, dot_15, 4);
+    for (int64_t li = 0; li < 16; ++li) {
+        #pragma omp simd
+        for (int64_t lj = 0; lj < 4; ++lj) {
+            dot_15[(li * 4) + lj] = select_7[li] * add_13[lj];
+        }
+        for (int64_t lk = 1; lk < 5; ++lk) {
+            float lx = select_7[(lk * 16) + li];
+            #pragma omp simd
+            for (int64_t lj = 0; lj < 4; ++lj) {
+                dot_15[(li * 4) + lj] = dot_15[(li * 4) + lj] + (lx * add_13[(lk * 4) + lj]);
+            }
+        }
+    }
     /* dot_general -> f32[5,16] in dot_16 */
-    scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 5, 16, 4, 1.0f, add_13, 4, in_2, 4, 0.0f, dot_16, 16);
+    for (int64_t li = 0; li < 5; ++li) {
+        for (int64_t lj = 0; lj < 16; ++lj) {
+            float lacc = 0.0f;
+            #pragma omp simd reduction(+:lacc) simdlen(8)
+            for (int64_t lk = 0; lk < 4; ++lk) {
+                lacc = lacc + (add_13[(li * 4) + lk] * in_2[(lj * 4) + lk]);
+            }
+            dot_16[(li * 16) + lj] = lacc;
+        }
+    }
     /* select -> f32[5,16] in select_17, fusing broadcast_in_dim, le, add */
     for (int64_t i0 = 0; i0 < 5; ++i0) {
         #pragma omp simd
@@ -224,7 +269,19 @@ void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restric
 
 void k__mlp_step_seg2(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict sum_14, float* restrict dot_15, float* restrict select_17, float* restrict sum_18, float* restrict dot_19, float* restrict sub_20, float* restrict sub_21, float* restrict sub_22, float* restrict sub_23) {
     /* dot_general -> f32[8,16] in dot_19 */
-    scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 8, 16, 5, 1.0f, in_4, 8, select_17, 16, 0.0f, dot_19, 16);
+    for (int64_t li = 0; li < 8; ++li) {
+        #pragma omp simd
+        for (int64_t lj = 0; lj < 16; ++lj) {
+            dot_19[(li * 16) + lj] = in_4[li] * select_17[lj];
+        }
+        for (int64_t lk = 1; lk < 5; ++lk) {
+            float lx = in_4[(lk * 8) + li];
+            #pragma omp simd
+            for (int64_t lj = 0; lj < 16; ++lj) {
+                dot_19[(li * 16) + lj] = dot_19[(li * 16) + lj] + (lx * select_17[(lk * 16) + lj]);
+            }
+        }
+    }
     /* sub -> f32[8,16] in sub_20, fusing mul */
     #pragma omp simd
     for (int64_t i = 0; i < 128; ++i) {
