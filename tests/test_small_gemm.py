@@ -114,6 +114,20 @@ def _non_finite(dtype):
             assert np.isinf(got[1, 0]) == (n > 1) and np.isnan(got[1, n - 1])
 
 
+def test_a_sum_of_negative_zeros_is_positive_zero():
+    """Products that are all -0.0 sum to +0.0, as NumPy's and BLAS's sums (which start at
+    0) give, in every form; a reciprocal after it is +inf, not -inf."""
+    for M, N, K in [(1, 2, 2), (2, 1, 2), (1, 1, 2), (3, 9, 4)]:
+        for a_t, b_t in itertools.product([False, True], repeat=2):
+            a = -np.ones((M, K), np.float32)
+            b = np.zeros((K, N), np.float32)
+            sa, sb = (a.T.copy() if a_t else a), (b.T.copy() if b_t else b)
+            dims = (((0 if a_t else 1,), (1 if b_t else 0,)), ((), ()))
+            fg.backends.get_backend("c")._families.clear()
+            got = np.asarray(fg.jit(lambda x, y: 1 / lax.dot_general(x, y, dims))(sa, sb))
+            assert np.all(got == np.inf), ((M, N, K), a_t, b_t, got)
+
+
 def _rnn(W, xs, h_at_w):
     def step(h, x):
         h = fnp.tanh((h @ W if h_at_w else W @ h) + x)

@@ -515,9 +515,11 @@ def _small_gemm(form, dt, B, M, N, K, a, a_fc, b, b_cf, out) -> list:
             x_at, y_at = (lambda r_, k_: b_at(k_, r_)), (lambda k_, v_: a_at(v_, k_))
             o_at = (lambda r_, v_: out_at(v_, r_))
         xk = c.var("lx", dt)
-        first = c.for_(v, c.i64(0), c.i64(lanes), [c.store(
-            out, o_at(r, v), c.binop("*", x_at(r, c.i64(0)), y_at(c.i64(0), v), dt))],
-            simd=True)
+        # (0 + the first product: a sum of products that are all -0.0 is +0.0, as in BLAS
+        # and NumPy, whose sums start at 0)
+        first = c.for_(v, c.i64(0), c.i64(lanes), [c.store(out, o_at(r, v), c.binop(
+            "+", c.const(0, dt), c.binop("*", x_at(r, c.i64(0)), y_at(c.i64(0), v), dt),
+            dt))], simd=True)
         step = c.for_(v, c.i64(0), c.i64(lanes), [c.store(out, o_at(r, v), c.binop(
             "+", c.load(out, o_at(r, v)), c.binop("*", xk, y_at(k, v), dt), dt))], simd=True)
         over_k = c.for_(k, c.i64(1), c.i64(K), [c.decl(xk, x_at(r, k)), step])

@@ -42,7 +42,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     for (int64_t li = 0; li < 5; ++li) {
         #pragma omp simd
         for (int64_t lj = 0; lj < 16; ++lj) {
-            dot_6[(li * 16) + lj] = in_4[li * 8] * in_0[lj];
+            dot_6[(li * 16) + lj] = 0.0f + (in_4[li * 8] * in_0[lj]);
         }
         for (int64_t lk = 1; lk < 8; ++lk) {
             float lx = in_4[(li * 8) + lk];
@@ -67,7 +67,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
     for (int64_t li = 0; li < 5; ++li) {
         #pragma omp simd
         for (int64_t lj = 0; lj < 4; ++lj) {
-            dot_8[(li * 4) + lj] = select_7[li * 16] * in_2[lj];
+            dot_8[(li * 4) + lj] = 0.0f + (select_7[li * 16] * in_2[lj]);
         }
         for (int64_t lk = 1; lk < 16; ++lk) {
             float lx = select_7[(li * 16) + lk];
@@ -201,7 +201,7 @@ void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restric
     for (int64_t li = 0; li < 16; ++li) {
         #pragma omp simd
         for (int64_t lj = 0; lj < 4; ++lj) {
-            dot_15[(li * 4) + lj] = select_7[li] * add_13[lj];
+            dot_15[(li * 4) + lj] = 0.0f + (select_7[li] * add_13[lj]);
         }
         for (int64_t lk = 1; lk < 5; ++lk) {
             float lx = select_7[(lk * 16) + li];
@@ -272,7 +272,7 @@ void k__mlp_step_seg2(float* restrict in_0, float* restrict in_1, float* restric
     for (int64_t li = 0; li < 8; ++li) {
         #pragma omp simd
         for (int64_t lj = 0; lj < 16; ++lj) {
-            dot_19[(li * 16) + lj] = in_4[li] * select_17[lj];
+            dot_19[(li * 16) + lj] = 0.0f + (in_4[li] * select_17[lj]);
         }
         for (int64_t lk = 1; lk < 5; ++lk) {
             float lx = in_4[(lk * 8) + li];
