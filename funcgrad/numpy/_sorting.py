@@ -50,16 +50,19 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
         # every query against every element, counted: vectorises, for a short `a`
         ae, ve = expand_dims(a, tuple(range(1, v.ndim + 1))), v[None]
         return sum(before(ae, ve), axis=0).astype(idt)
-    # a binary search, a step per bit of n (1e6 queries in 1000 values: 84 ms compared
-    # with all, 29 ms so, JAX 27-37)
-    lo, hi = zeros(v.shape, idt), full(v.shape, n, idt)
-    for _ in range(n.bit_length()):
-        mid = right_shift(lo + hi, 1)
-        b = before(take(a, minimum(mid, n - 1)), v)
-        active = less(lo, hi)
-        lo = where(logical_and(b, active), mid + 1, lo)
-        hi = where(logical_or(b, logical_not(active)), hi, mid)
-    return lo
+    # A binary search whose state is one index: the insertion point lies in [base,
+    # base + size], size halving (rounded up) each step whatever the comparisons give, so
+    # the steps are known here, and each is one fused pass (a gather, a comparison, an
+    # add). 1e6 queries in 1000 values: 84 ms compared with all, 29 ms with a search
+    # carrying both ends (five passes a step), JAX 27-37; interp of 1e5 points in 1000:
+    # 2.9 -> 1.2 ms (JAX 1.7-1.9), and only in-range indices are gathered (mode="clip").
+    base, size = zeros(v.shape, idt), n
+    while size > 1:
+        half = size // 2
+        b = before(take(a, base + (half - 1), mode="clip"), v)
+        base = base + b.astype(idt) * half
+        size -= half
+    return base + before(take(a, base, mode="clip"), v).astype(idt)
 
 
 def digitize(x, bins, right=False, *, method=None):
