@@ -596,6 +596,20 @@ def test_gradient_of_split_compiles_to_branch_free_loops():
     close(fg.jit(g)(x, W), ref, atol=1e-6 * float(np.abs(np.asarray(ref)).max()))
 
 
+def test_a_concatenation_inside_a_pad_is_split_too():
+    """A cut that shows only inside a piece (the concatenation `roll` makes, inside the
+    pad's interior) splits that piece again: each piece a plain copy, no clamped index and
+    no select of two loads (1024 x 1024: 1.24 ms before, JAX 1.05), and NumPy's values,
+    with rolls either way and pads on either side."""
+    for shift, pads in ((3, 2), (-5, ((1, 0), (0, 4))), (1, ((0, 3), (2, 1)))):
+        x = arr(6, 11)
+        fg.backends.get_backend("c")._families.clear()     # (literal sizes: a first program)
+        f = fg.jit(lambda x: fnp.pad(fnp.roll(x, shift, axis=1), pads) * 2.0)
+        src = f.lower(x).source
+        assert "clamp_i64" not in src and "? vt" not in src, src
+        close(f(x), np.pad(np.roll(np.asarray(x), shift, axis=1), pads) * 2.0)
+
+
 # --- map groups: consecutive map kernels over one shape share one loop -------------------
 
 def _adam(p, m, v, g):

@@ -1121,9 +1121,13 @@ def _split_nest(c, emit, ivars, shape, ranges, start, budget, parallel):
         return body
     budget[0] -= len(cuts)
     edges = [span[0]] + cuts + [span[1]]
-    body = [loop(d, a, b, _split_nest(c, emit, ivars, shape, {**ranges, ivars[d]: (a, b)},
-                                      d + 1, budget, parallel))
-            for a, b in zip(edges, edges[1:])]
+    # Each piece is split again from axis d on (its loop over d comes from there): a cut
+    # can show only once a piece is resolved, as a concatenation inside a pad's interior
+    # (`pad(roll(x, 3, axis=1), 2)`: 1.24 ms with a select of two clamped loads per element,
+    # JAX 1.05).
+    body = [st for a, b in zip(edges, edges[1:])
+            for st in _split_nest(c, emit, ivars, shape, {**ranges, ivars[d]: (a, b)}, d,
+                                  budget, parallel)]
     for k in reversed([k for k in looped if start <= k < d]):
         body = [loop(k, *bounds(k), body)]
     return body
