@@ -214,7 +214,7 @@ from ._dtypes import astype, result_type  # noqa: E402
 from ._creation import _arr, _axis, asarray, full, ones_like, zeros  # noqa: E402,E501
 from ._elementwise import (  # noqa: E402
     _no_complex, absolute, clip, equal, isnan, less, less_equal, logical_and, logical_not,
-    logical_or, minimum, remainder, right_shift,
+    logical_or, remainder,
 )
 from ._reductions import diff, sum  # noqa: E402
 from ._shape import concatenate, expand_dims, flip, ravel  # noqa: E402
