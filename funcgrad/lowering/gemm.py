@@ -444,6 +444,8 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
 # 17 us; W @ h 32x32 348 / 96 ns, 128x128 3.4 / 1.0 us; 16x64x64 1.9 / 1.5 us, 64x16x16 0.75
 # / 0.50 us; even at 128x32x32 (3.7 / 3.8 us) and 64x64x64 (6.5 / 6.3 us), and slower past
 # that (16x128x128 8.0 / 10.3 us), where BLAS's packing and register blocking pay.
+# FUNCGRAD_SMALL_GEMM=0 turns the loops off (to measure the difference).
+SMALL_GEMM = os.environ.get("FUNCGRAD_SMALL_GEMM", "1") != "0"
 _SMALL_LOOP_GEMM = 1 << 16          # M * N * K at most
 _SMALL_LOOP_GEMV = 1 << 18          # ... where M or N is 1
 
@@ -454,7 +456,7 @@ def small_gemm_form(dt, M, N, K, a_fc, b_cf):
     sum_k A[i, k] * B[k, :] with the row in vector lanes (B's rows contiguous); "col": the
     same with the output's single column in the lanes (A stored [K, M]); "dot": one
     vectorised dot product over k per output element (both operands contiguous in k)."""
-    if dt not in (dtypes.float32, dtypes.float64) or \
+    if not SMALL_GEMM or dt not in (dtypes.float32, dtypes.float64) or \
             not all(type(d) is int and d >= 1 for d in (M, N, K)):
         return None
     size = M * N * K
