@@ -142,7 +142,8 @@ C99 = Dialect(
     function_qualifier="static inline",
     math_suffix={"f32": "f"},
     helper_calls={("exp", "f32"): "uexp_f32", ("exp", "f64"): "uexp_f64",
-                  ("log", "f32"): "ulog_f32", ("tanh", "f32"): "utanh_f32"},
+                  ("log", "f32"): "ulog_f32", ("tanh", "f32"): "utanh_f32",
+                  ("fabs", "c64"): "uabs_c64"},
     parallel_loop="openmp",
     # Waking a sleeping OpenMP team and joining it costs ~5-30 us; below ~64k statements
     # (~10-30 us of vectorised work) a second thread does not pay for it.
@@ -694,7 +695,7 @@ _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
                             "cisfinite", "cexp", "bfround", "bfload", "bfstore",
                             "hround", "hload", "hstore", "uexp", "ulog",
-                            "utanh"))
+                            "utanh", "uabs"))
 
 
 def _cheap_call(fn: str) -> bool:
