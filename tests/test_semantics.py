@@ -1100,7 +1100,7 @@ def test_searchsorted_bisection_agrees_with_numpy_at_every_length():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    @settings(max_examples=40, deadline=None)
+    @settings(max_examples=25, deadline=None)
     @given(st.integers(33, 3000), st.sampled_from([np.int32, np.float32]),
            st.sampled_from(["left", "right"]), st.integers(0, 2**32 - 1))
     def check(n, dtype, side, seed):

@@ -18,8 +18,8 @@ from funcgrad import lax
 from funcgrad.lowering import gemm
 
 RTOL = {np.float32: 3e-5, np.float64: 1e-12}
-SHAPES = [(1, 32, 32), (32, 1, 32), (1, 1, 17), (5, 7, 3), (3, 1, 1), (1, 9, 1), (16, 64, 64),
-          (64, 1, 100), (1, 100, 64), (7, 13, 1), (2, 300, 250)]
+SHAPES = [(1, 32, 32), (32, 1, 32), (1, 1, 17), (5, 7, 3), (3, 1, 1), (16, 64, 64),
+          (7, 13, 1), (2, 300, 250)]
 
 
 def _operands(rng, M, N, K, dtype, batch, a_t, b_t):
