@@ -29,8 +29,9 @@ Method
   funcgrad under load with JAX under the same load and with its own 1-thread time without
   load.
 - With two threads every visit to a framework starts after a 150 ms sleep (`--gap-ms`), so
-  the previous framework's idle worker threads have stopped spinning, and blocks of several
-  samples start with one untimed call. Before its timing, every framework gets untimed calls
+  the previous framework's idle worker threads have stopped spinning, then runs untimed
+  for 5 ms (`AFTER_GAP_S`: the calls after a pause are slow in every framework here) before
+  its samples; without a gap, blocks of several samples start with one untimed call. Before its timing, every framework gets untimed calls
   up to funcgrad's `threads.MEASURE_CALLS` (at most 3 s of them, `SETTLE_S`): funcgrad's
   thread plans time those first calls, half of them on one thread (`settle_calls` in the
   JSON). Other processes' CPU use is measured from /proc/stat
@@ -100,6 +101,13 @@ AUTO_GAP_MS = 150.0
 # loop runs in; the first calls are reported apart (`first_s`, and the `first_call`
 # workload).
 SETTLE_S = 3.0
+# After each gap, every framework runs untimed for this long before its samples: the calls
+# after a 150 ms sleep are slow in every framework here, and recover in 2-4 ms (one thread
+# on CPU 1, medians of 30 pauses: scan_cond's calls 1-3 after it 84, 72, 71 us, by 2.6 ms
+# 45, steady 44; tiny_step's 142-162 us at first, 77-79 by 2-4 ms). Without it the
+# two-thread samples (gaps) measured a pause's aftermath the one-thread ones (no gaps) did
+# not: with gaps at one thread, tiny_step's p50 was 144 us against 82, JAX's 230 against 141.
+AFTER_GAP_S = 0.005
 # A result is marked noisy when other processes kept more than (cores - threads + NOISY)
 # cores busy during its timed rounds.
 NOISY = 0.25
@@ -273,7 +281,14 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
             if gap_s:
                 time.sleep(gap_s)
             try:
-                if blocks[fw] > 1:
+                if gap_s:
+                    # untimed calls for AFTER_GAP_S first: the steady state a training loop
+                    # runs in, which the gap-free one-thread setting times
+                    settle_end = time.perf_counter() + AFTER_GAP_S
+                    runs[fw]()
+                    while time.perf_counter() < settle_end:
+                        runs[fw]()
+                elif blocks[fw] > 1:
                     runs[fw]()
                 for _ in range(blocks[fw]):
                     c0, t0 = time.process_time(), time.perf_counter()
