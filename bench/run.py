@@ -31,13 +31,14 @@ Method
 - With two threads every visit to a framework starts after a 150 ms sleep (`--gap-ms`), so
   the previous framework's idle worker threads have stopped spinning, then runs untimed
   for 5 ms (`AFTER_GAP_S`: the calls after a pause are slow in every framework here) before
-  its samples; without a gap, blocks of several samples start with one untimed call. Before its timing, every framework gets untimed calls
-  up to funcgrad's `threads.MEASURE_CALLS` (at most 3 s of them, `SETTLE_S`): funcgrad's
-  thread plans time those first calls, half of them on one thread (`settle_calls` in the
-  JSON). Other processes' CPU use is measured from /proc/stat
-  before and during each workload and flagged when above 0.25 cores beyond what the thread
-  setting and `--busy` leave idle (this 2-core machine is shared; 2-thread results are only
-  meaningful when it is otherwise idle; `--wait-idle S`).
+  its samples; without a gap, blocks of several samples start with one untimed call.
+  Before its timing, every framework gets untimed calls up to funcgrad's
+  `threads.MEASURE_CALLS` (at most 3 s of them, `SETTLE_S`): funcgrad's thread plans time
+  those first calls, half of them on one thread (`settle_calls` in the JSON). Other
+  processes' CPU use is measured from /proc/stat before and during each workload and
+  flagged when above 0.25 cores beyond what the thread setting and `--busy` leave idle
+  (this 2-core machine is shared; 2-thread results are only meaningful when it is
+  otherwise idle; `--wait-idle S`).
 - `first_call` runs fresh processes: funcgrad with a new empty FUNCGRAD_CACHE_DIR ("cold"),
   funcgrad again with that same directory ("warm"), and JAX; interleaved, repeated. "first" is
   the time of the first call of the jitted MLP step (trace + compile + run) after import and
