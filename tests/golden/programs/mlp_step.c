@@ -214,12 +214,12 @@ void k__mlp_step_seg1(float* restrict in_1, float* restrict in_2, float* restric
     /* dot_general -> f32[5,16] in dot_16 */
     for (int64_t li = 0; li < 5; ++li) {
         for (int64_t lj = 0; lj < 16; ++lj) {
-            float lacc = 0.0f;
-            #pragma omp simd reduction(+:lacc) simdlen(8)
+            float lacc0 = 0.0f;
+            #pragma omp simd reduction(+:lacc0) simdlen(8)
             for (int64_t lk = 0; lk < 4; ++lk) {
-                lacc = lacc + (add_13[(li * 4) + lk] * in_2[(lj * 4) + lk]);
+                lacc0 = lacc0 + (add_13[(li * 4) + lk] * in_2[(lj * 4) + lk]);
             }
-            dot_16[(li * 16) + lj] = lacc;
+            dot_16[(li * 16) + lj] = lacc0;
         }
     }
     /* select -> f32[5,16] in select_17, fusing broadcast_in_dim, le, add */
