@@ -89,6 +89,20 @@ def test_nonfinite_factors_give_the_products_ieee_value():
         np.testing.assert_array_equal(got, a * b)
 
 
+def test_a_negative_zero_product_sums_to_positive_zero():
+    """A one-term dot is a sum of one product, which starts at 0 in NumPy, BLAS and the
+    reference backend: -1.5 * 0.0 gives +0.0, so signbit is False and a reciprocal +inf
+    (fuzz run 78: `signbit(x @ w)` with K = 1 was True on the C backend)."""
+    x = np.array([[-1.5], [2.0], [-0.0]], np.float32)
+    w = np.array([[0.0, -0.0, 3.0]], np.float32)
+    want = np.signbit(x @ w)
+    for backend in ("c", "reference"):
+        got = np.asarray(fg.jit(lambda x, w: fnp.signbit(x @ w), backend=backend)(x, w))
+        np.testing.assert_array_equal(got, want, err_msg=backend)
+        inv = np.asarray(fg.jit(lambda x, w: 1 / (x @ w), backend=backend)(x, w))
+        assert inv[0, 0] == np.inf and inv[0, 1] == np.inf, (backend, inv)
+
+
 def test_per_example_gradients_fuse_their_outer_products():
     """vmap(grad) of a dense layer: each example's weight gradient is an outer product, and
     the transpose after it joins the same map (no dot is left in the backward pass)."""

@@ -91,7 +91,18 @@ def _one_term_product(e):
             x = emit(st.transpose_p, x, permutation=perm)
         placed.append(emit(st.broadcast_in_dim_p, x, shape=tuple(out.aval.shape),
                            broadcast_dimensions=tuple(range(nb)) + tuple(at)))
-    new.append(Eqn(ew.mul_p, placed, {}, [out]))
+    if np.dtype(dt).kind != "f":
+        new.append(Eqn(ew.mul_p, placed, {}, [out]))
+        return new
+    # 0 + the product: a sum of one product starts at 0 in NumPy, BLAS and the reference
+    # backend, so a -0.0 product (-1.5 * 0.0) is +0.0 there, and signbit or a reciprocal
+    # after it must see +0.0 (fuzz run 78: signbit(x @ w) with K = 1 was True)
+    prod = Var(core.ShapedArray(tuple(out.aval.shape), dt, out.aval.weak_type))
+    new.append(Eqn(ew.mul_p, placed, {}, [prod]))
+    zero = Var(core.ShapedArray(tuple(out.aval.shape), dt, out.aval.weak_type))
+    new.append(Eqn(st.broadcast_in_dim_p, [Lit(np.zeros((), dt), core.ShapedArray((), dt))],
+                   {"shape": tuple(out.aval.shape), "broadcast_dimensions": ()}, [zero]))
+    new.append(Eqn(ew.add_p, [zero, prod], {}, [out]))
     return new
 
 
