@@ -28,7 +28,7 @@ from ..core import ArrayImpl
 from ..ir import Lit, Program, Var
 from ..lru import LRU
 from ..lowering import cnodes as cn
-from ..lowering import codegen, fusion, gemm, passes, symbolic
+from ..lowering import codegen, fusion, gemm, linalg_c, passes, symbolic
 from ..lowering import eager as _eager
 from ..prims import collectives, control, indexing as ix, reductions as rd
 from . import threads as _threads
@@ -247,6 +247,12 @@ class Executable(SlotProgram):
                     label, stmts, used, temps = lowered
                     add(label, stmts, used, temps, step.eqn.outputs, split=False)
                     return
+            if isinstance(step, fusion.Host) and linalg_c.lowerable(step.eqn):
+                label, stmts, used, temps = self._lower_linalg(step.eqn)
+                add(label, stmts, used, temps, step.eqn.outputs)
+                if _PROFILE:
+                    flush()
+                return
             if not _c_supported(step):
                 flush()
                 self._add_host_step(step.eqn)
@@ -430,6 +436,18 @@ class Executable(SlotProgram):
         z = cn.var("cz", dtypes.int64)
         return cn.for_(z, cn.i64(0), cn.i64(size),
                        [cn.store(dst, z, cn.load(cn.param(src.name, dtype), z))])
+
+    def _lower_linalg(self, eqn):
+        """(label, statements, slots used, temps) for a factorisation or triangular solve
+        that `linalg_c` computes in C (calling LAPACK), in a block of its own."""
+        import cdsl as C
+        temps = gemm.Temps(self._temp_names)
+        ins = [self._slot(a) for a in eqn.inputs]
+        outs = [self._slot(v) for v in eqn.outputs]
+        label, lines = linalg_c.lower(
+            eqn, [self.slot_names[s] for s in ins], [self.slot_names[s] for s in outs],
+            lambda shape, dtype: temps.new(shape, dtype).param.name)
+        return label, [C.Block(tuple(C.Raw(x) for x in lines))], ins + outs, temps
 
     def _lower_control(self, eqn):
         """(label, statements, slots used, temps) for a scan, while_loop or cond whose

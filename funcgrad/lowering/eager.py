@@ -237,9 +237,10 @@ _SMALL_FIXED = (1, 2, 3, 4)
 _SMALL_TYPES = {"s": "float", "d": "double"}
 
 
-def _lu_small_lines(t, m, n):
+def _lu_small_lines(t, m, n, info="info[b]"):
     """One matrix `x` (m, n) factorised in place, its pivots into `pv`, its row order into
-    `pm`; m and n are C expressions (constants where specialised)."""
+    `pm`, -1 (NaN input) or 0 into the lvalue `info`; m and n are C expressions (constants
+    where specialised). The lines sit in a loop over the matrices (`continue` ends one)."""
     fabs = "fabsf" if t == "float" else "fabs"
     return (
         f"int64_t k = {m} < {n} ? {m} : {n};",
@@ -249,10 +250,10 @@ def _lu_small_lines(t, m, n):
         "if (bad) {",
         f"    for (int64_t i = 0; i < {m} * {n}; ++i) x[i] = NAN;",
         "    for (int64_t j = 0; j < k; ++j) pv[j] = (int32_t)j;",
-        "    info[b] = -1;",
+        f"    {info} = -1;",
         "    continue;",
         "}",
-        "info[b] = 0;",
+        f"{info} = 0;",
         "for (int64_t j = 0; j < k; ++j) {",
         f"    int64_t q = j; {t} best = {fabs}(x[j * {n} + j]);",
         f"    for (int64_t i = j + 1; i < {m}; ++i) {{",
