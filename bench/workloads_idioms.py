@@ -1,8 +1,10 @@
 """Idioms around the models rather than in them, found slow by sweeps of programs users
-write: a classifier's accuracy (argmax over 10 classes), softmax over 10 classes, and
-batches of 3x3 matrices (rotations and per-point transforms: their products and inverses).
-Each is written as its framework's documentation writes it (PyTorch: argmax, softmax,
-torch.bmm, torch.linalg.inv)."""
+write: a classifier's accuracy (argmax over 10 classes), softmax over 10 classes,
+batches of 3x3 matrices (rotations and per-point transforms: their products and
+inverses), and a Gaussian process's marginal likelihood and its gradient (a Cholesky
+factorisation and triangular solves of a small matrix in every step of a fit). Each is
+written as its framework's documentation writes it (PyTorch: argmax, softmax, torch.bmm,
+torch.linalg.inv, torch.linalg.cholesky and torch.cholesky_solve with autograd)."""
 from __future__ import annotations
 
 import numpy as np
@@ -105,6 +107,76 @@ def _mats(fw, op):
     return build
 
 
+GP_N, GP_D = 64, 2
+
+
+def gp_data(quick):
+    rng = _rng()
+    x = _randn(rng, (GP_N, GP_D))
+    y = (np.sin(3 * x[:, 0]) + 0.1 * rng.standard_normal(GP_N)).astype(np.float32)
+    return {"x": x, "y": y, "theta": np.array([0.0, -1.0], np.float32)}
+
+
+def _gp_nll(np_, cholesky, cho_solve):
+    """The negative log marginal likelihood of y under an RBF kernel with log lengthscale
+    theta[0] and log noise theta[1] (the constant term left out)."""
+    def nll(theta, x, y):
+        d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+        k = np_.exp(-0.5 * d2 / np_.exp(2 * theta[0])) + \
+            np_.exp(2 * theta[1]) * np_.eye(x.shape[0], dtype=x.dtype)
+        L = cholesky(k)
+        alpha = cho_solve(L, y)
+        return 0.5 * (y * alpha).sum() + np_.log(np_.diagonal(L)).sum()
+    return nll
+
+
+def _gp(fw):
+    def build(d):
+        if fw == "numpy":
+            return _gp_numpy(d)
+        if fw == "torch":
+            torch = _torch_threads()
+            nll = _gp_nll(torch, torch.linalg.cholesky,
+                          lambda L, y: torch.cholesky_solve(y[:, None], L)[:, 0])
+            x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+
+            def run():
+                theta = torch.from_numpy(d["theta"]).requires_grad_()
+                value = nll(theta, x, y)
+                value.backward()
+                return value.detach(), theta.grad
+            return run, _leaves_np
+        api, np_, _, _ = _fg() if fw == "funcgrad" else _jax()
+        put = _fg_put if fw == "funcgrad" else _jax_put
+        sl = api.scipy.linalg
+        nll = _gp_nll(np_, np_.linalg.cholesky,
+                      lambda L, y: sl.cho_solve((L, True), y))
+        f = api.jit(api.value_and_grad(nll))
+        theta, x, y = put(api, (d["theta"], d["x"], d["y"]))
+        return (lambda: api.block_until_ready(f(theta, x, y))), _leaves_np
+    return build
+
+
+def _gp_numpy(d):
+    """The value and its gradient by hand: d/dtheta_i = 0.5 tr((K^-1 - a a^T) dK/dtheta_i)."""
+    x, y, theta = d["x"], d["y"], d["theta"]
+
+    def run():
+        d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+        rbf = np.exp(-0.5 * d2 / np.exp(2 * theta[0]))
+        noise = np.exp(2 * theta[1])
+        k = rbf + noise * np.eye(GP_N, dtype=np.float32)
+        L = np.linalg.cholesky(k)
+        kinv = np.linalg.inv(k)
+        alpha = kinv @ y
+        value = 0.5 * (y @ alpha) + np.log(np.diagonal(L)).sum()
+        w = kinv - np.outer(alpha, alpha)
+        grads = np.array([0.5 * (w * (rbf * d2 / np.exp(2 * theta[0]))).sum(),
+                          0.5 * np.trace(w) * 2 * noise], np.float32)
+        return np.float32(value), grads
+    return run, _leaves_np
+
+
 _FWS = ("funcgrad", "numpy", "jax", "torch")
 
 WORKLOADS = {
@@ -123,4 +195,8 @@ WORKLOADS = {
     "inv3": Workload(
         "inv3", f"linalg.inv of ({N_MATS}, 3, 3) float32 (diagonally dominant)",
         mats_data, {fw: _mats(fw, "inv") for fw in _FWS}, tol=1e-4),
+    "gp_nll_grad": Workload(
+        "gp_nll_grad", f"Gaussian-process negative log marginal likelihood and its gradient, "
+        f"{GP_N} points: RBF kernel, cholesky, cho_solve (NumPy: the gradient by hand)",
+        gp_data, {fw: _gp(fw) for fw in _FWS}, tol=1e-3),
 }
