@@ -28,10 +28,12 @@ Method
   `--busy 0,1` every workload runs without and with that load, and the report compares
   funcgrad under load with JAX under the same load and with its own 1-thread time without
   load.
-- With two threads every visit to a framework starts after a 150 ms sleep (`--gap-ms`), so
+- With two threads every visit to a framework starts after a 150 ms gap (`--gap-ms`), so
   the previous framework's idle worker threads have stopped spinning, then runs untimed
   for 5 ms (`AFTER_GAP_S`: the calls after a pause are slow in every framework here) before
-  its samples; without a gap, blocks of several samples start with one untimed call.
+  its samples. The gap is a busy wait (`GAP_SPIN`; `--gap-sleep` sleeps instead): after a
+  sleep this VM's vCPU ran slow for longer than the settling calls. Without a gap, blocks
+  of several samples start with one untimed call.
   Before its timing, every framework gets untimed calls up to funcgrad's
   `threads.MEASURE_CALLS` (at most 3 s of them, `SETTLE_S`): funcgrad's thread plans time
   those first calls, half of them on one thread (`settle_calls` in the JSON). Other
@@ -109,6 +111,14 @@ SETTLE_S = 3.0
 # two-thread samples (gaps) measured a pause's aftermath the one-thread ones (no gaps) did
 # not: with gaps at one thread, tiny_step's p50 was 144 us against 82, JAX's 230 against 141.
 AFTER_GAP_S = 0.005
+# The gap is a busy wait of the worker's own thread, not a sleep: on this VM a vCPU that
+# halts (a sleeping process) runs slow for a while after it wakes, in every framework, and
+# 5 ms of settling calls did not recover it (a jitted `x + s` on 10 floats, one process
+# per setting, 20 visits of 2000 calls, medians by 200-call chunk: after 150 ms sleeps
+# 4.9-6.0 us a call in every chunk of some processes, after 150 ms of spinning 3.7-3.9,
+# gap-free 3.6-3.7; another CPU busy or not). The idle worker threads of the framework
+# visited before still park during it, on the other vCPU. `--gap-sleep` restores the sleep.
+GAP_SPIN = True
 # A result is marked noisy when other processes kept more than (cores - threads + NOISY)
 # cores busy during its timed rounds.
 NOISY = 0.25
@@ -200,7 +210,18 @@ def _err(e):
             "traceback": tb[-6000:]}
 
 
-def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
+def _gap(seconds, spin):
+    """Wait `seconds` before a framework's visit: spinning on this thread (`GAP_SPIN`) or
+    asleep."""
+    if not spin:
+        time.sleep(seconds)
+        return
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick, gap_spin=GAP_SPIN):
     import numpy as np  # noqa: F401
     res = {"workload": name, "load_before": os.getloadavg(), "frameworks": {},
            "env": {k: os.environ.get(k) for k in
@@ -280,7 +301,7 @@ def worker(name, frameworks, rounds, budget_s, gap_s, sample_s, quick):
                 # two-thread figures were partly one-thread figures without this.)
                 _torch_threads()
             if gap_s:
-                time.sleep(gap_s)
+                _gap(gap_s, gap_spin)
             try:
                 if gap_s:
                     # untimed calls for AFTER_GAP_S first: the steady state a training loop
@@ -459,6 +480,8 @@ def run_workload(name, threads, opts):
     args = ["--_worker", name, "--_rounds", str(rounds), "--_budget", str(budget),
             "--_gap", str(gap / 1000.0), "--_sample", str(0.03 if opts.quick else 0.05),
             "--frameworks", ",".join(opts.frameworks)]
+    if opts.gap_sleep:
+        args.append("--_gap_sleep")
     if opts.cpu is not None:
         args += ["--_cpu", str(opts.cpu)]
     if opts.quick:
@@ -628,6 +651,8 @@ def parse(argv):
                    help="sleep before each visit to a framework, letting the previous "
                         f"framework's spinning threads park (default {AUTO_GAP_MS:.0f} with "
                         "2 threads, 0 with 1)")
+    p.add_argument("--gap-sleep", action="store_true",
+                   help="sleep through the gap instead of spinning (see GAP_SPIN)")
     p.add_argument("--wait-idle", type=float, default=0.0, metavar="S",
                    help="before each workload wait up to S seconds for other processes to "
                         "use < 0.3 cores (the background load is reported either way)")
@@ -644,6 +669,7 @@ def parse(argv):
     p.add_argument("--_rounds", type=int, default=10, help=argparse.SUPPRESS)
     p.add_argument("--_budget", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--_gap", type=float, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("--_gap_sleep", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--_sample", type=float, default=0.05, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -658,7 +684,7 @@ def main(argv=None):
         try:
             if opts._worker:
                 res = worker(opts._worker, opts.frameworks, opts._rounds, opts._budget,
-                             opts._gap, opts._sample, opts.quick)
+                             opts._gap, opts._sample, opts.quick, not opts._gap_sleep)
             else:
                 res = first_call_child(opts.first_call_child)
         except Exception as e:
