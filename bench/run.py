@@ -523,7 +523,9 @@ def _compile_bytecode():
 def run_first_call(threads, opts):
     _compile_bytecode()
     env = _worker_env(threads, opts.keep_openblas_env)
-    reps = opts.repeat or (1 if opts.quick else 3)
+    # 5 fresh processes each (3 until 2026-12-06: the warm first call's median at two
+    # threads was 54 ms in one full run, 41 ms (minimum 32.5) in a run of it alone)
+    reps = opts.repeat or (1 if opts.quick else 5)
     fws = [f for f in ("funcgrad", "jax") if f in opts.frameworks]
     jax_missing = None
     if "jax" in fws and importlib.util.find_spec("jax") is None:
