@@ -28,7 +28,7 @@ from ..core import ArrayImpl
 from ..ir import Lit, Program, Var
 from ..lru import LRU
 from ..lowering import cnodes as cn
-from ..lowering import codegen, fusion, gemm, linalg_c, passes, symbolic
+from ..lowering import codegen, fusion, gemm, linalg_c, passes, sort_c, symbolic
 from ..lowering import eager as _eager
 from ..prims import collectives, control, indexing as ix, reductions as rd
 from . import threads as _threads
@@ -91,6 +91,18 @@ def _c_lowerable(eqn) -> bool:
         return False
     return kind in _COMPLEX_KINDS or \
         not any(a.aval.dtype in _COMPLEX for a in list(eqn.inputs) + list(eqn.outputs))
+
+
+# Primitives with no loop lowering that are computed in C rather than as host steps, each
+# by its module's `lower` (C text in a block) where its `lowerable(eqn)` says so.
+_BLOCK_LOWERINGS = (linalg_c, sort_c)
+
+
+def _host_lowering(step):
+    """The module of `_BLOCK_LOWERINGS` that computes the host step `step` in C, or None."""
+    if not isinstance(step, fusion.Host):
+        return None
+    return next((m for m in _BLOCK_LOWERINGS if m.lowerable(step.eqn)), None)
 
 
 def _c_supported(step) -> bool:
@@ -247,8 +259,9 @@ class Executable(SlotProgram):
                     label, stmts, used, temps = lowered
                     add(label, stmts, used, temps, step.eqn.outputs, split=False)
                     return
-            if isinstance(step, fusion.Host) and linalg_c.lowerable(step.eqn):
-                label, stmts, used, temps = self._lower_linalg(step.eqn)
+            lowering = _host_lowering(step)
+            if lowering is not None:
+                label, stmts, used, temps = self._lower_in_block(lowering, step.eqn)
                 add(label, stmts, used, temps, step.eqn.outputs)
                 if _PROFILE:
                     flush()
@@ -437,14 +450,15 @@ class Executable(SlotProgram):
         return cn.for_(z, cn.i64(0), cn.i64(size),
                        [cn.store(dst, z, cn.load(cn.param(src.name, dtype), z))])
 
-    def _lower_linalg(self, eqn):
-        """(label, statements, slots used, temps) for a factorisation or triangular solve
-        that `linalg_c` computes in C (calling LAPACK), in a block of its own."""
+    def _lower_in_block(self, lowering, eqn):
+        """(label, statements, slots used, temps) for an equation that would be a host step
+        but `lowering` (`linalg_c`: factorisations calling LAPACK; `sort_c`) computes in C,
+        in a block of its own."""
         import cdsl as C
         temps = gemm.Temps(self._temp_names)
         ins = [self._slot(a) for a in eqn.inputs]
         outs = [self._slot(v) for v in eqn.outputs]
-        label, lines = linalg_c.lower(
+        label, lines = lowering.lower(
             eqn, [self.slot_names[s] for s in ins], [self.slot_names[s] for s in outs],
             lambda shape, dtype: temps.new(shape, dtype).param.name)
         return label, [C.Block(tuple(C.Raw(x) for x in lines))], ins + outs, temps
