@@ -183,6 +183,15 @@ def test_nan_input_makes_qr_eigh_and_svd_nan():
         assert all(np.isfinite(np.asarray(o)[0]).all() for o in outs)
 
 
+def test_export_to_c_keeps_refusing_them(tmp_path):
+    """`export.to_c` writes files that need only libm: no LAPACK calls, so a factorisation
+    has no C form there, as before."""
+    from funcgrad.export import ExportError, to_c
+    with pytest.raises(ExportError, match="'cholesky' has no C lowering"):
+        to_c(lambda a: lax.linalg.cholesky(a, symmetrize_input=False), _spd((), 4, np.float32),
+             directory=tmp_path, name="chol")
+
+
 def test_size_generic_programs_and_complex_matrices_keep_the_host_step():
     z = (_general((4, 4), np.float32) + 1j * _general((4, 4), np.float32)).astype(np.complex64)
     low = fg.jit(lambda a: lax.linalg.lu(a)[0], backend="c").lower(z)

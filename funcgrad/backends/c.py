@@ -99,8 +99,9 @@ _BLOCK_LOWERINGS = (linalg_c, sort_c)
 
 
 def _host_lowering(step):
-    """The module of `_BLOCK_LOWERINGS` that computes the host step `step` in C, or None."""
-    if not isinstance(step, fusion.Host):
+    """The module of `_BLOCK_LOWERINGS` that computes the host step `step` in C, or None
+    (always None for `export.to_c`: its files need only libm)."""
+    if not isinstance(step, fusion.Host) or gemm.portable():
         return None
     return next((m for m in _BLOCK_LOWERINGS if m.lowerable(step.eqn)), None)
 

@@ -692,12 +692,19 @@ _portable = threading.local()
 @contextlib.contextmanager
 def portable_conv():
     """On this thread, lower convolutions as plain C99: scalar fmaf() tiles two vectors
-    wide and no compiler attributes (`export.to_c`, whose file any C99 compiler builds)."""
+    wide and no compiler attributes (`export.to_c`, whose file any C99 compiler builds
+    with only libm; `portable()` tells the C backend to keep LAPACK calls and sorts as
+    host steps, which the export refuses, rather than call LAPACK)."""
     _portable.on = True
     try:
         yield
     finally:
         _portable.on = False
+
+
+def portable() -> bool:
+    """Whether this thread is lowering for `export.to_c` (inside `portable_conv`)."""
+    return getattr(_portable, "on", False)
 
 
 def _conv_flags() -> tuple[bool, bool]:
