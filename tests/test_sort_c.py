@@ -12,24 +12,16 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad.backends import c as cbackend
-from funcgrad.backends import get_backend
 from funcgrad.lowering import sort_c
+from test_linalg_c import _check
 
 pytestmark = [pytest.mark.cbackend,
               pytest.mark.skipif(not cbackend.available(), reason="no C compiler")]
 
 
 def _same(f, *args, label="sort (stable merge)"):
-    low = fg.jit(f, backend="c").lower(*args)
-    exe = get_backend("c").executable(low.program, low.name)
-    assert not exe._host_steps, [s[0].prim.name for k, s in exe.steps if k == "host"]
-    assert label in low.source
-    out = fg.tree.tree_leaves(fg.jit(f, backend="c")(*args))
-    ref = fg.tree.tree_leaves(fg.jit(f, backend="reference")(*args))
-    for x, y in zip(out, ref):
-        x, y = np.asarray(x), np.asarray(y)
-        assert x.dtype == y.dtype and x.shape == y.shape
-        np.testing.assert_array_equal(x, y)
+    """No host step, `label` in the source, the reference backend's bits."""
+    _check(f, args, label, 0.0)
 
 
 def _values(rng, shape, dtype):
