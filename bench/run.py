@@ -117,7 +117,8 @@ AFTER_GAP_S = 0.005
 # per setting, 20 visits of 2000 calls, medians by 200-call chunk: after 150 ms sleeps
 # 4.9-6.0 us a call in every chunk of some processes, after 150 ms of spinning 3.7-3.9,
 # gap-free 3.6-3.7; another CPU busy or not). The idle worker threads of the framework
-# visited before still park during it, on the other vCPU. `--gap-sleep` restores the sleep.
+# visited before still park during it: their spin ends by its own count, whatever this
+# thread does meanwhile. `--gap-sleep` restores the sleep.
 GAP_SPIN = True
 # A result is marked noisy when other processes kept more than (cores - threads + NOISY)
 # cores busy during its timed rounds.
@@ -650,7 +651,7 @@ def parse(argv):
                         "bench/RESULTS.md")
     p.add_argument("--frameworks", default="funcgrad,numpy,jax,torch")
     p.add_argument("--gap-ms", type=float, default=None,
-                   help="sleep before each visit to a framework, letting the previous "
+                   help="wait before each visit to a framework, letting the previous "
                         f"framework's spinning threads park (default {AUTO_GAP_MS:.0f} with "
                         "2 threads, 0 with 1)")
     p.add_argument("--gap-sleep", action="store_true",
