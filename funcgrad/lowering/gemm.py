@@ -709,7 +709,7 @@ def portable() -> bool:
 
 def _conv_flags() -> tuple[bool, bool]:
     """(vector tiles, wide tiles) for the convolution being lowered."""
-    if getattr(_portable, "on", False):
+    if portable():
         return False, False
     return CONV_VECTOR_TILES, CONV_WIDE_TILES
 

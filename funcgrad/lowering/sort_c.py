@@ -50,23 +50,21 @@ def _compare(keys, dtypes_, a, b, out):
     """Lines setting `out` to whether position `a` comes strictly before position `b`
     (element offsets `base + a * inner`)."""
     lines = []
-    close = 0
     for j, (k, dt) in enumerate(zip(keys, dtypes_)):
         t = _C[dt]
         pre = "    " * j
-        lines += [f"{pre}{{ {t} ka = {k}[base + ({a}) * inner], kb = {k}[base + ({b}) * inner];"]
+        lines.append(f"{pre}{{ {t} ka = {k}[base + ({a}) * inner], kb = {k}[base + ({b}) * inner];")
         if dt.kind == "f":
             # NaN last: a before b when b is NaN and a is not
             before = "(ka < kb || (kb != kb && ka == ka))"
             after = "(kb < ka || (ka != ka && kb == kb))"
         else:
             before, after = "(ka < kb)", "(kb < ka)"
-        last = j == len(keys) - 1
-        lines += [f"{pre}  if {before} {out} = 1; else if ({'1' if last else after}) "
-                  f"{out} = 0; else"]
-        close += 1
-    lines.append("    " * len(keys) + f"{out} = 0;")
-    lines += ["}" * close]
+        if j == len(keys) - 1:
+            lines.append(f"{pre}  {out} = {before};")
+        else:       # equal in this key: the next one decides
+            lines.append(f"{pre}  if {before} {out} = 1; else if {after} {out} = 0; else")
+    lines.append("}" * len(keys))
     return lines
 
 
