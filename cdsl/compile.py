@@ -479,6 +479,52 @@ def compiler_id() -> str:
     return identity
 
 
+# GCC's x86 gathers: gcc 12.2 -O3 -march=znver3 gave a vectorised gather whose index vector
+# had become a constant (a loop of 24 fully unrolled) a mask register holding that
+# constant instead of all ones, so it loaded nothing and returned what the register held
+# (fuzz run 82: lax.cummax wrong in 17 of 234 random programs). Gathers off in the
+# vectoriser: 0 of 234 wrong, and no benchmark measured slower (bench/RESULTS.md). The
+# spelling differs by version: -mno-gather (gcc 14, 13.3, 12.4), else the tuning knobs
+# (use_gather became use_gather_8parts in gcc 13); the first the compiler accepts is used.
+GATHER_OFF = (("-mno-gather",),
+              ("-mtune-ctrl=^use_gather_2parts,^use_gather_4parts,^use_gather_8parts",),
+              ("-mtune-ctrl=^use_gather_2parts,^use_gather_4parts,^use_gather",))
+# Part of every module's cache key: modules built before the workaround are not reused.
+WORKAROUNDS = "gcc-x86-gathers-off"
+
+
+def workaround_flags(cmd=None) -> tuple[str, ...]:
+    """The flags that keep `cmd` (default: the current compiler) clear of code generation
+    bugs we have met: for GCC on x86-64, vectorised gathers off (see GATHER_OFF). Found by
+    asking the compiler to preprocess an empty file with each spelling; memoised."""
+    cmd = list(cmd or compiler_command())
+    memo_key = ("workaround", tuple(cmd), os.environ.get("PATH"))
+    if memo_key not in _id_cache:
+        _id_cache[memo_key] = _find_workaround_flags(cmd)
+    return _id_cache[memo_key]
+
+
+def _find_workaround_flags(cmd) -> tuple[str, ...]:
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return ()
+    try:
+        r = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=30,
+                           check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    if "clang" in r.stdout.lower() or "free software foundation" not in r.stdout.lower():
+        return ()                                 # not GCC (clang's --version says clang)
+    for flags in GATHER_OFF:
+        try:
+            r = subprocess.run([*cmd, *flags, "-E", "-x", "c", os.devnull, "-o", os.devnull],
+                               capture_output=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return ()
+        if r.returncode == 0:
+            return flags
+    return ()
+
+
 def cpu_features() -> str:
     """Machine and CPU feature flags (-march=native code must not run on another CPU)."""
     if "cpu" not in _id_cache:
@@ -565,7 +611,7 @@ def module_key(source: str, flags=(), blas: bool = False, identity: str | None =
     if identity is None:
         identity = compiler_id()
     h = hashlib.sha256()
-    for part in (FORMAT_VERSION, source, " ".join(BASE_FLAGS + tuple(flags) + LIBS),
+    for part in (FORMAT_VERSION, WORKAROUNDS, source, " ".join(BASE_FLAGS + tuple(flags) + LIBS),
                  f"blas={bool(blas)}", identity, cpu_features()):
         h.update(part.encode())
         h.update(b"\0")
@@ -695,6 +741,7 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
         raise known_bad                          # this compiler already failed a probe
     tmp = tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=d)
     cc = compiler_command()
+    fix = workaround_flags(cc)
     try:
         src_path = os.path.join(tmp, f"m_{key}.c")
         so_tmp = os.path.join(tmp, f"m_{key}.so")
@@ -702,7 +749,7 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
             f.write(source)
         inc, libs = blas_flags() if blas else ((), ())
         if not parts or len(parts) < 2:
-            cmd = [*cc, *BASE_FLAGS, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
+            cmd = [*cc, *BASE_FLAGS, *fix, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
             _run_compiler([cmd], [src_path], key, d, blas)
         else:
             cflags = [f for f in BASE_FLAGS if f != "-shared"]
@@ -712,7 +759,7 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
                 with open(p, "w") as f:
                     f.write(part)
                 o = os.path.join(tmp, f"part{i}.o")
-                cmds.append([*cc, *cflags, *flags, *inc, "-c", p, "-o", o])
+                cmds.append([*cc, *cflags, *fix, *flags, *inc, "-c", p, "-o", o])
                 srcs.append(p)
                 objs.append(o)
             _run_compiler(cmds, srcs, key, d, blas)

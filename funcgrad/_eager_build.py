@@ -44,6 +44,7 @@ def make_builder(level: str) -> cffi.FFI:
     source, cdef = source_and_cdef()
     digest = hashlib.sha256(source.encode()).hexdigest()
     from cdsl import runtime
+    from cdsl.compile import workaround_flags     # GCC's x86 gathers off (why: see there)
     # cdsl's runtime library (the GEMM kernels jit-compiled modules call) rides along, so
     # that a first run compiles only its program (cdsl.runtime.add_prebuilt finds it)
     source = source + "\n" + runtime.source()
@@ -52,7 +53,7 @@ def make_builder(level: str) -> cffi.FFI:
     builder.set_source(
         f"funcgrad._eager_kernels_{level}",
         source + f'\nconst char *fg_eager_source_sha256(void) {{ return "{digest}"; }}\n',
-        extra_compile_args=COMMON_FLAGS + levels()[level],
+        extra_compile_args=COMMON_FLAGS + levels()[level] + list(workaround_flags()),
         extra_link_args=["-fopenmp"],
         libraries=["mvec", "m"] if "mvec" in _vector_math_libs() else ["m"],
         optional=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -727,3 +728,126 @@ def test_rewrite_applies_children_first_and_keeps_untouched_nodes():
     assert seen[-1] == "BinOp" and seen.index("Var") < seen.index("BinOp")
     assert out is not e and out.a.a is y and out.b is y
     assert cdsl.ast.rewrite(e, lambda n: n) is e
+
+
+# --- compiler bugs we work around ----------------------------------------------------------
+
+# The tail of lax.cummax's associative scan over rows of 25 as the C backend generated it
+# (fuzz run 82): gcc 12.2 -O3 -march=znver3 unrolled the last loop, whose gathers' index
+# vectors became constants, and gave one of them a mask register holding an index instead
+# of all ones: out[0, 2] came back as max(x0, x1) instead of max(x0, x1, x2).
+_CUMMAX_TAIL = """#include <stdint.h>
+static inline int64_t clamp_i64(int64_t x, int64_t lo, int64_t hi) {
+    return (x < lo) ? lo : ((x > hi) ? hi : x);
+}
+
+static inline int32_t max_i32(int32_t a, int32_t b) {
+    return (a > b) ? a : b;
+}
+
+void cummax_tail(int32_t* restrict in_0, int32_t* restrict reshape_4,
+                 int32_t* restrict reshape_5, int32_t* restrict slice_6,
+                 int32_t* restrict concatenate_7) {
+    /* reshape -> i32[2,12] in reshape_5, fusing concatenate, expand_dims, max, slice */
+    for (int64_t i0 = 0; i0 < 2; ++i0) {
+        for (int64_t i1 = 0; i1 < 1; ++i1) {
+            #pragma omp simd
+            for (int64_t i2 = 0; i2 < 1; ++i2) {
+                int32_t vt1 = in_0[(i0 * 25) + (i1 * 2)];
+                int32_t vt2 = in_0[(i0 * 25) + ((i1 * 2) + 1)];
+                int32_t vt3 = max_i32(vt1, vt2);
+                reshape_5[((i0 * 12) + (i1 * 2)) + i2] = vt3;
+            }
+            #pragma omp simd
+            for (int64_t i2 = 1; i2 < 2; ++i2) {
+                int32_t vt1 = reshape_4[(i0 * 6) + i1];
+                reshape_5[((i0 * 12) + (i1 * 2)) + i2] = vt1;
+            }
+        }
+        for (int64_t i1 = 1; i1 < 6; ++i1) {
+            #pragma omp simd
+            for (int64_t i2 = 0; i2 < 1; ++i2) {
+                int32_t vt1 = reshape_4[(i0 * 6) + (i1 - 1)];
+                int32_t vt2 = in_0[(i0 * 25) + ((((i1 - 1) * 2) + 2) * 2)];
+                int32_t vt3 = in_0[(i0 * 25) + (((((i1 - 1) * 2) + 2) * 2) + 1)];
+                int32_t vt4 = max_i32(vt2, vt3);
+                int32_t vt5 = max_i32(vt1, vt4);
+                reshape_5[((i0 * 12) + (i1 * 2)) + i2] = vt5;
+            }
+            #pragma omp simd
+            for (int64_t i2 = 1; i2 < 2; ++i2) {
+                int32_t vt1 = reshape_4[(i0 * 6) + i1];
+                reshape_5[((i0 * 12) + (i1 * 2)) + i2] = vt1;
+            }
+        }
+    }
+    /* slice -> i32[2,1] in slice_6, fusing concatenate, max */
+    #pragma omp simd
+    for (int64_t i0 = 0; i0 < 2; ++i0) {
+        int32_t vt1 = reshape_5[(i0 * 12) + 11];
+        int32_t vt2 = in_0[(i0 * 25) + 24];
+        int32_t vt3 = max_i32(vt1, vt2);
+        slice_6[i0] = vt3;
+    }
+    /* concatenate -> i32[2,25] in concatenate_7, fusing reshape, expand_dims, slice, max */
+    for (int64_t i0 = 0; i0 < 2; ++i0) {
+        #pragma omp simd
+        for (int64_t i1 = 0; i1 < 24; ++i1) {
+            int32_t vt1 = reshape_5[(i0 * 12) + (i1 / 2)];
+            int32_t vt2 = reshape_5[(i0 * 12) + clamp_i64((i1 / 2) - 1, 0, 11)];
+            int32_t vt3 = in_0[(i0 * 25) + ((clamp_i64((i1 / 2) - 1, 0, 11) * 2) + 2)];
+            int32_t vt4 = max_i32(vt2, vt3);
+            int32_t vt5 = in_0[(i0 * 25) + clamp_i64(i1 / 2, 0, 0)];
+            int32_t vt6 = ((i1 / 2) < 1) ? vt5 : vt4;
+            int32_t vt7 = ((i1 % 2) < 1) ? vt6 : vt1;
+            concatenate_7[(i0 * 25) + i1] = vt7;
+        }
+        #pragma omp simd
+        for (int64_t i1 = 24; i1 < 25; ++i1) {
+            int32_t vt1 = slice_6[i0 + (i1 - 24)];
+            concatenate_7[(i0 * 25) + i1] = vt1;
+        }
+    }
+}
+"""
+_CUMMAX_TAIL_DEF = ("void cummax_tail(int32_t* in_0, int32_t* reshape_4, int32_t* reshape_5, "
+                    "int32_t* slice_6, int32_t* concatenate_7);")
+
+
+def test_gcc_gathers_with_a_constant_index_are_not_miscompiled():
+    x = np.array([[304, 313, 406, -271, 382, 33, 562, 549, 182, 574, -897, 655, 922, -421, 160,
+                   -524, 105, 277, 816, 54, 255, 129, 840, -571, -627],
+                  [-363, -231, 504, -813, -284, -820, 514, -257, -907, 407, 901, -304, -584,
+                   301, -44, -998, 841, -734, -494, -266, -546, 171, 971, 457, 808]], np.int32)
+    want = np.maximum.accumulate(x, axis=1)
+    pairs = np.maximum(x[:, 0:24:2], x[:, 1:24:2])
+    reshape_4 = np.ascontiguousarray(np.maximum.accumulate(pairs, axis=1)[:, 1::2])
+    lib = C.load(_CUMMAX_TAIL, _CUMMAX_TAIL_DEF)
+    r5, s6, out = np.zeros((2, 12), np.int32), np.zeros(2, np.int32), np.zeros_like(x)
+    lib.cummax_tail(*(lib.ptr(a) for a in (x, reshape_4, r5, s6, out)))
+    np.testing.assert_array_equal(out, want)
+
+
+def test_workaround_flags_are_accepted_and_keyed():
+    flags = cc.workaround_flags()
+    assert flags in cc.GATHER_OFF + ((),)
+    if flags:                                   # the compiler builds with them
+        lib = C.load(_ADD_SRC, _ADD_DEF)
+        x = np.zeros(3, np.float32)
+        lib.add1(lib.ptr(x), 3)
+        assert x.tolist() == [1.0] * 3
+    clang = shutil.which("clang") or shutil.which("clang-15")
+    if clang:                                   # clang takes no GCC tuning knobs
+        assert cc.workaround_flags([clang]) == ()
+    # modules built before the workaround (a different key) are not reused
+    assert cc.module_key("int f;", identity="x") != _key_without_workarounds("int f;", "x")
+
+
+def _key_without_workarounds(source, identity):
+    import hashlib
+    h = hashlib.sha256()
+    for part in (cc.FORMAT_VERSION, source, " ".join(cc.BASE_FLAGS + cc.LIBS), "blas=False",
+                 identity, cc.cpu_features()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:40]
