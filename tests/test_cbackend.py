@@ -1567,12 +1567,13 @@ def test_nchw_maps_with_per_channel_operands_merge_the_trailing_axes():
                                    rtol=1e-6, atol=1e-6)
 
 
-def test_a_sum_of_selects_beside_gathers_is_not_grouped():
-    """gcc 12.2 (-O2 and up, tree loop if-conversion) miscompiled a float32 sum that added
-    four terms per iteration, each a select on a bool read from a buffer of a quotient
-    minus a broadcast value read back through `/` and `%`: NaN, or 7.7 and -15.4 for -5.9
-    (fuzz run 71, beside a min of the same quotients). Such a sum adds one term per
-    iteration. Values against the reference."""
+def test_a_grouped_sum_of_selects_beside_gathers():
+    """gcc 12.2 miscompiled a float32 sum that added four terms per iteration, each a select
+    on a bool read from a buffer of a quotient minus a broadcast value read back through
+    `/` and `%`: NaN, or 7.7 and -15.4 for -5.9 (fuzz run 71, beside a min of the same
+    quotients). Such sums added one term per iteration until the cause was found (fuzz run
+    82): AVX2 gathers given a wrong mask; with gathers off (cdsl.compile.workaround_flags)
+    the grouped sum is right. Values against the reference."""
     rng = np.random.default_rng(71)
     x0 = rng.standard_normal((2, 8, 1)).astype(np.float32)
     x2 = rng.standard_normal((2, 8, 8)).astype(np.float32)

@@ -718,8 +718,6 @@ def _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red, 
     for p in parts[1:]:
         group = c.binop("+", group, p, dtypes.float32)
     pre, gstmts = hoist(em.stmts if em is not None else [])
-    if _selects_beside_gathers(gstmts + [group]):
-        return None
     groups = c.for_(j, c.i64(0), q, gstmts + [
         c.assign(acc, c.binop("+", acc, c.cast(acc_dt, group), acc_dt))],
         simd=True, reduction=red)
@@ -732,21 +730,6 @@ def _sum_in_groups(c, em, value_at, stmts, v, j, n_red, acc, acc_dt, kind, red, 
     stop = c.select(c.lt(c.add(lo, step), n), c.add(lo, step), n)
     return [cdsl.For(lo, c.i64(0), n, (c.decl(hi, stop), *pre, groups, tail),
                      step=_TERMS_ROW)]
-
-
-def _selects_beside_gathers(nodes) -> bool:
-    """Whether statements hold a select and a load at an index that divides (a gather:
-    a broadcast read back through `/` and `%`). gcc 12.2 at -O2 and up (tree loop
-    if-conversion) miscompiled a float32 sum of four such terms per iteration whose
-    selects tested bool values loaded from a buffer: 7.7 or -15.4 for -5.9, or NaN (fuzz
-    run 71: `sum(where(m, 1 / (x*x + 0.5) - b[..., None], 0) * w)` beside a min of the
-    same quotients; right at -O1, with one term per iteration, with affine indices, or
-    with the selects' conditions computed in the loop)."""
-    walked = list(cdsl.ast.walk(tuple(nodes)))
-    return any(isinstance(n, cdsl.Select) for n in walked) and any(
-        isinstance(n, cdsl.Load) and any(isinstance(e, cdsl.BinOp) and e.op in ("/", "%")
-                                         for e in cdsl.ast.walk(n.index))
-        for n in walked)
 
 
 def _const_int(e):
