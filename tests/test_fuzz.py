@@ -2360,13 +2360,17 @@ def test_ndtr_lower_tail_allows_its_arguments_rounding():
             assert (np.abs(got - want) <= err).all(), (got - want) / np.spacing(want)
 
 
-def test_median_of_an_even_count_may_overflow_in_the_dtype():
+def test_median_may_overflow_where_the_two_middle_values_sum_does():
     """Seed 20261961 (long run): the median of 16 float32 values whose two middle ones are
     near 1.7e38 is inf in funcgrad, JAX and NumPy (the two are added in float32, then
-    halved); the oracle took the median in float64, finite. It now overflows where the
-    sum in float32 or bfloat16 does, for an even count only; an odd count's median is one
-    of the values; float16 keeps the finite median (funcgrad adds it in float32)."""
+    halved); the oracle took the median in float64, finite. Seed 20261983: the same for an
+    odd count, where JAX (and funcgrad) add the middle value to itself: the median of
+    bfloat16 [x, 3.39e38, 3.39e38] is inf, and so is JAX's of float32 [1.7e38, 1.72e38,
+    1.8e38]; the oracle had kept the middle value. float16 keeps the finite median
+    (funcgrad adds it in float32, where JAX's float16 sum overflows)."""
     import types
+
+    import ml_dtypes
 
     import funcgrad as fg
     import funcgrad.numpy as fnp
@@ -2377,10 +2381,18 @@ def test_median_of_an_even_count_may_overflow_in_the_dtype():
         got = O._reduce_ref("median", x, (1,), p, types.SimpleNamespace(dtype=dt))
         np.testing.assert_allclose(got, want, rtol=1e-6)
     odd = O._reduce_ref("median", x[:, :3], (1,), p, types.SimpleNamespace(dtype="float32"))
-    np.testing.assert_array_equal(odd, [1.72e38, 1.7e38])
+    np.testing.assert_array_equal(odd, [np.inf, 1.7e38])
     x32 = x.astype(np.float32)
     got = np.asarray(fg.jit(lambda v: fnp.median(v, axis=1))(x32))
     assert got[0] == np.inf and np.isfinite(got[1])
+    got = np.asarray(fg.jit(lambda v: fnp.median(v, axis=1))(x32[:, :3]))
+    assert got[0] == np.inf and got[1] == np.float32(1.7e38)
+    bmax = float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)
+    xb = np.array([[1.0, bmax, bmax], [bmax, 1.0, 2.0]], ml_dtypes.bfloat16)
+    want = O._reduce_ref("median", xb, (1,), p, types.SimpleNamespace(dtype="bfloat16"))
+    np.testing.assert_array_equal(np.asarray(want, np.float64), [np.inf, 2.0])
+    got = np.asarray(fnp.median(xb, axis=1)).astype(np.float64)
+    np.testing.assert_array_equal(got, [np.inf, 2.0])
 
 
 def test_fori_loop_bodies_get_a_strong_int32_index(monkeypatch):

@@ -1436,13 +1436,16 @@ def _reduce_ref(name, x, axes, p, t):
         r = np.median(xf, axis=ax[0] if len(ax) == 1 else
                       (None if len(ax) == x.ndim else ax), keepdims=keep)
         n = math.prod(x.shape[a] for a in ax)
-        if n % 2 == 0 and t.dtype in ("float32", "bfloat16"):
-            # the two middle values are added in the dtype, then halved (JAX's midpoint,
-            # NumPy's mean): their sum may overflow where the median does not (two float32
-            # values near 1.7e38 give inf; seed 20261961). (funcgrad adds float16 in
-            # float32, where JAX's sum overflows at 65504: the finite median is kept.)
+        if t.dtype in ("float32", "bfloat16"):
+            # the two middle values are added, then halved (JAX's midpoint, NumPy's mean):
+            # their sum may overflow where the median does not (two float32 values near
+            # 1.7e38 give inf; seed 20261961), also for an odd count, where both are the
+            # middle value (JAX: inf for [1, m, m] with m > 1.7e38; seed 20261983). funcgrad
+            # adds float16 and bfloat16 in float32: a bfloat16 sum overflows past float32's
+            # maximum, a float16 one never (JAX's float16 sum overflows at 65504: the
+            # finite median is kept).
             with np.errstate(all="ignore"):
-                twice = _rnd(2.0 * np.asarray(r, np.float64), t.dtype)
+                twice = _rnd(2.0 * np.asarray(r, np.float64), "float32")
             r = np.where(np.isinf(twice) & np.isfinite(r), twice, r)
         return r
     if name in ("argmax", "argmin", "nanargmax"):
