@@ -14,6 +14,8 @@ bfloat16: loads widen the bit pattern to float, every operation computes in floa
 rounds back to nearest-even (NaN kept, as a quiet NaN of its sign: ml_dtypes' cast)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import ast as A
@@ -24,7 +26,8 @@ _TYPES = A.SCALAR_TYPES
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
           "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore",
-          "sgemmpk", "sgemmdk", "sgemmpack", "uexp", "ulog", "utanh", "uabs"}
+          "sgemmpk", "sgemmdk", "sgemmpack", "sgemmpk8", "sgemmpack8", "uexp", "ulog",
+          "utanh", "uabs"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
 # host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
@@ -489,7 +492,7 @@ def _complex_helper(base, name, t):
     return None
 
 
-# --- float32 GEMM kernels (C99, 512-bit vectors) ---------------------------------------
+# --- float32 GEMM kernels (C99, 512-bit and 256-bit vectors) --------------------------
 #
 # C[M, N] = A[M, K] @ B[K, N], swept in tiles of GEMM_MR rows x GEMM_NR columns: per k a tile
 # loads one row of B's panel (4 vectors) and broadcasts GEMM_MR values of A, 20 fused
@@ -505,6 +508,20 @@ def _complex_helper(base, name, t):
 # per-step h @ W, packed once per loop by funcgrad's lowering; OpenBLAS repacks it on every
 # call, a third of those calls' time).
 #
+# `sgemmpk8_f32` and `sgemmpack8_f32` are the same for CPUs with 256-bit vectors (AVX2 and
+# FMA: 16 ymm registers): tiles of 6 rows x 16 columns, 12 accumulators, the panel's row in
+# 2 registers and one broadcast value of A. The rows left over past the last multiple of 6
+# go to tiles of 4 rows (8 accumulators, still enough to keep both FMA pipes busy), so that
+# at most one row is computed twice: M = 64 runs as 10 x 6 + 4, M = 32 as 4 x 6 + 2 x 4 (in
+# tiles of 6 alone, 66 and 36 rows). Its k loops are unrolled twice: as single steps, gcc
+# 12 tuning for Zen 3 (-march=native) folded the 4-row tiles' loads of B into their
+# multiply-adds, 8 loads per k where 2 do, and those tiles ran as slowly as tiles of 6
+# (the runtime library built for x86-64-v3 did not). The two kernels' panels differ in
+# width: each has a packing routine of its own, named after it, and `PACKED_TILES` pairs
+# them (funcgrad's lowering takes the pair of the CPU's vector width from there, and sizes
+# the packed buffer by its `nr`). The runtime library holds both at every instruction-set
+# level.
+#
 # `sgemmdk_f32` reads B in place, row k at B + k * ldb, for N a multiple of GEMM_NR; K runs
 # in blocks of kc rows, so that a block of a panel (kc x GEMM_NR floats) stays in L1, or in
 # L2 where B's rows are a power of two apart, while every row tile passes over it (the tiles
@@ -516,13 +533,90 @@ GEMM_MR, GEMM_NR = 5, 64
 # the operand packed into it: a call with the same address returns at once (its caller
 # guarantees the operand has not changed meanwhile; 0 means nothing is packed).
 GEMM_PACK_HEADER = 16
-_GEMM_NV = GEMM_NR // 16
 
 
-def _gemm_kernel(name, direct: bool):
-    mr, nv, nr = GEMM_MR, _GEMM_NV, GEMM_NR
-    lines = ["typedef float fgv16 __attribute__((vector_size(64), aligned(4)));",
-             f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{"]
+class PackedTile(NamedTuple):
+    """A packed-panel kernel and the routine that packs B for it: `width` floats to a
+    vector register (the CPUs it is for), tiles of `mr` rows (then `mr_tail` rows for the
+    rows left over, 0: `mr` throughout) by `nr` columns, `nr` also the packed panels'
+    width; the k loop unrolled `unroll` times (1: as gcc likes). A buffer for B[K, N] holds
+    GEMM_PACK_HEADER + ceil(N / nr) * nr * K floats."""
+    width: int
+    mr: int
+    nr: int
+    mr_tail: int
+    unroll: int
+    kernel: str
+    pack: str
+
+    def buffer_floats(self, n: int, k: int) -> int:
+        return GEMM_PACK_HEADER + -(-n // self.nr) * self.nr * k
+
+
+PACKED_TILES = (PackedTile(16, GEMM_MR, GEMM_NR, 0, 1, "sgemmpk_f32", "sgemmpack_f32"),
+                PackedTile(8, 6, 16, 4, 2, "sgemmpk8_f32", "sgemmpack8_f32"))
+# helper base name -> (tile, whether it is the packing routine)
+_PACKED_BASES = {**{t.kernel.split("_")[0]: (t, False) for t in PACKED_TILES},
+                 **{t.pack.split("_")[0]: (t, True) for t in PACKED_TILES}}
+
+
+def packed_tile(width: int):
+    """The `PackedTile` for vectors of `width` floats, or None."""
+    return next((t for t in PACKED_TILES if t.width == width), None)
+
+
+def _gemm_tile(mr, vw, nv, direct, row, k0, k1, unroll=1):
+    """The lines of one tile of `mr` rows x `nv` vectors of `vw` floats at (i0, j0): its
+    accumulators, its k loop and its stores."""
+    nr = vw * nv
+    v_t = f"fgv{vw}"
+    lines = []
+    for r in range(mr):
+        lines.append(f"    const float* a{r} = A + ((i0 + {r} < M) ? (i0 + {r}) : (M - 1)) * sa;")
+        lines.append("    " + " ".join(f"{v_t} c{r}_{v} = {{0}};" for v in range(nv)))
+        if direct:
+            ld = " ".join(f"c{r}_{v} = cr[{v}];" for v in range(nv))
+            lines.append(f"    if (k0 > 0 && i0 + {r} < M) {{ const {v_t}* cr = "
+                         f"(const {v_t}*)(C + (i0 + {r}) * ldc + j0); {ld} }}")
+    if unroll > 1:
+        lines.append(f"    #pragma GCC unroll {unroll}")
+    lines.append(f"    for (int64_t k = {k0}; k < {k1}; ++k) {{")
+    lines.append(f"      const {v_t}* bk = (const {v_t}*)(b + k * {row});")
+    lines.append("      " + " ".join(f"{v_t} b{v} = bk[{v}];" for v in range(nv)))
+    for r in range(mr):
+        lines.append(f"      {{ float s = a{r}[k * sk]; " +
+                     " ".join(f"c{r}_{v} += s * b{v};" for v in range(nv)) + " }")
+    lines.append("    }")
+
+    def store(r, indent):
+        st = " ".join(f"(({v_t}*)(cr + {vw * v}))[0] = c{r}_{v};" for v in range(nv))
+        return f"{indent}if (i0 + {r} < M) {{ float* cr = C + (i0 + {r}) * ldc + j0; {st} }}"
+    if direct:
+        return lines + [store(r, "    ") for r in range(mr)]
+    lines.append(f"    if (nc == {nr}) {{")
+    lines += [store(r, "      ") for r in range(mr)]
+    lines.append("    } else {")
+    lines.append(f"      float t[{nr}];")
+    for r in range(mr):
+        st = " ".join(f"(({v_t}*)(t + {vw * v}))[0] = c{r}_{v};" for v in range(nv))
+        copy = f"for (int64_t j = 0; j < nc; ++j) C[(i0 + {r}) * ldc + j0 + j] = t[j];"
+        lines.append(f"      if (i0 + {r} < M) {{ {st} {copy} }}")
+    return lines + ["    }"]
+
+
+def _gemm_kernel(name, direct: bool, tile: PackedTile = PACKED_TILES[0]):
+    mr, nr, vw, tail = tile.mr, tile.nr, tile.width, tile.mr_tail
+    nv = nr // vw
+    lines = [f"typedef float fgv{vw} __attribute__((vector_size({4 * vw}), aligned(4)));"]
+    if tail:
+        # tiles of mr rows for the first m1 rows, of `tail` rows for the rest: M % mr rows
+        # left over take one or two tail tiles (or one more tile of mr rows where only
+        # mr - tail or fewer of its rows would be computed twice)
+        lines += [f"int64_t nt = M / {mr}, rest = M % {mr};",
+                  f"if (rest > {tail}) nt += 1;",
+                  f"else if (rest > 0 && rest <= {mr - tail} && nt > 0) nt -= 1;",
+                  f"int64_t m1 = nt * {mr};"]
+    lines.append(f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{")
     if direct:
         lines += ["  const float* b = B + j0;",
                   "  for (int64_t k0 = 0; k0 < K; k0 += kc) {",
@@ -532,38 +626,14 @@ def _gemm_kernel(name, direct: bool):
         lines += ["  const float* b = Bp + j0 * K;",
                   f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};"]
         row, k0, k1 = str(nr), "0", "K"
-    lines.append(f"  for (int64_t i0 = 0; i0 < M; i0 += {mr}) {{")
-    for r in range(mr):
-        lines.append(f"    const float* a{r} = A + ((i0 + {r} < M) ? (i0 + {r}) : (M - 1)) * sa;")
-        lines.append("    " + " ".join(f"fgv16 c{r}_{v} = {{0}};" for v in range(nv)))
-        if direct:
-            ld = " ".join(f"c{r}_{v} = cr[{v}];" for v in range(nv))
-            lines.append(f"    if (k0 > 0 && i0 + {r} < M) {{ const fgv16* cr = "
-                         f"(const fgv16*)(C + (i0 + {r}) * ldc + j0); {ld} }}")
-    lines.append(f"    for (int64_t k = {k0}; k < {k1}; ++k) {{")
-    lines.append(f"      const fgv16* bk = (const fgv16*)(b + k * {row});")
-    lines.append("      " + " ".join(f"fgv16 b{v} = bk[{v}];" for v in range(nv)))
-    for r in range(mr):
-        lines.append(f"      {{ float s = a{r}[k * sk]; " +
-                     " ".join(f"c{r}_{v} += s * b{v};" for v in range(nv)) + " }")
-    lines.append("    }")
-
-    def store(r, indent):
-        st = " ".join(f"((fgv16*)(cr + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
-        return f"{indent}if (i0 + {r} < M) {{ float* cr = C + (i0 + {r}) * ldc + j0; {st} }}"
-    if direct:
-        lines += [store(r, "    ") for r in range(mr)]
-        lines += ["  }", "  }", "}"]
-    else:
-        lines.append(f"    if (nc == {nr}) {{")
-        lines += [store(r, "      ") for r in range(mr)]
-        lines.append("    } else {")
-        lines.append(f"      float t[{nr}];")
-        for r in range(mr):
-            st = " ".join(f"((fgv16*)(t + {16 * v}))[0] = c{r}_{v};" for v in range(nv))
-            copy = f"for (int64_t j = 0; j < nc; ++j) C[(i0 + {r}) * ldc + j0 + j] = t[j];"
-            lines.append(f"      if (i0 + {r} < M) {{ {st} {copy} }}")
-        lines += ["    }", "  }", "}"]
+    lines.append(f"  for (int64_t i0 = 0; i0 < {'m1' if tail else 'M'}; i0 += {mr}) {{")
+    lines += _gemm_tile(mr, vw, nv, direct, row, k0, k1, tile.unroll)
+    lines.append("  }")
+    if tail:
+        lines.append(f"  for (int64_t i0 = m1; i0 < M; i0 += {tail}) {{")
+        lines += _gemm_tile(tail, vw, nv, direct, row, k0, k1, tile.unroll)
+        lines.append("  }")
+    lines += ["  }", "}"] if direct else ["}"]
     fp = A.PtrType(A.f32)
     b_params = (("B", fp), ("ldb", A.i64)) if direct else (("Bp", fp),)
     params = ((("M", A.i64), ("N", A.i64), ("K", A.i64), ("A", fp), ("sa", A.i64),
@@ -574,8 +644,7 @@ def _gemm_kernel(name, direct: bool):
                       attributes='__attribute__((optimize("fp-contract=fast")))')
 
 
-def _gemm_pack(name):
-    nr = GEMM_NR
+def _gemm_pack(name, nr=GEMM_NR):
     lines = ["if (*(intptr_t*)Bp == (intptr_t)B) return;",
              f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{",
              f"  float* p = Bp + {GEMM_PACK_HEADER} + j0 * K;",
@@ -607,10 +676,11 @@ def _make(name: str, arg_type: str):
     base = parts[0]
     if base not in _BASES or len(parts) < 2 or parts[1] not in _TYPES:
         return None
-    if base in ("sgemmpk", "sgemmdk"):
-        return _gemm_kernel(name, direct=base == "sgemmdk")
-    if base == "sgemmpack":
-        return _gemm_pack(name)
+    if base == "sgemmdk":
+        return _gemm_kernel(name, direct=True)
+    if base in _PACKED_BASES:
+        tile, pack = _PACKED_BASES[base]
+        return _gemm_pack(name, tile.nr) if pack else _gemm_kernel(name, False, tile)
     if base == "uexp":
         return _uexp(name, _TYPES[parts[1]]) if parts[1] in ("f32", "f64") else None
     if base == "ulog":

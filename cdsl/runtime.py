@@ -37,8 +37,12 @@ import threading
 from . import ast as A
 from . import helpers
 
-# The helpers that live here (name as the lowering calls it, with its type suffix).
-HELPERS = ("sgemmdk_f32", "sgemmpk_f32", "sgemmpack_f32")
+# The helpers that live here (name as the lowering calls it, with its type suffix): the
+# direct kernel, and every packed-panel kernel with its packing routine (the 512-bit and the
+# 256-bit ones, at every instruction-set level: the lowering picks one by the CPU's vector
+# width, `helpers.PACKED_TILES`).
+HELPERS = ("sgemmdk_f32",) + tuple(name for tile in helpers.PACKED_TILES
+                                   for name in (tile.kernel, tile.pack))
 
 _lock = threading.Lock()
 _state: dict = {}

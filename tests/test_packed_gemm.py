@@ -1,26 +1,162 @@
-"""The packed-panel GEMM of scan bodies (`gemm._packed_gemm_once`, `cdsl.helpers.sgemmpk_f32`):
-a float32 GEMM whose right operand is a loop constant packs it at the first iteration and
-reuses the copy, on CPUs with 512-bit vectors. Every layout, every edge of the 5x64 tile,
-the repacking of a weight that changed in place between calls, and gradients, against the
-reference backend."""
+"""The packed-panel GEMM of scan bodies (`gemm._packed_gemm_once`, `cdsl.helpers.sgemmpk_f32`
+and, on CPUs with 256-bit vectors, `sgemmpk8_f32`): a float32 GEMM whose right operand is a
+loop constant packs it at the first iteration and reuses the copy. The kernels of every
+tile on their own (in the runtime library, whatever this CPU is) against NumPy in float64,
+every edge of their tiles; the panel width the lowering pads to and sizes its buffer by
+against the one the packing routine writes; every layout through the lowering, the
+repacking of a weight that changed in place between calls, and an RNN's gradients (h @ W
+forward, g @ W^T in reverse), against the reference backend and float64 finite
+differences."""
 from __future__ import annotations
+
+import itertools
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import cdsl
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad import lax
+from cdsl import ast as A
+from cdsl import helpers, runtime
+from funcgrad import dtypes, lax
 from funcgrad.lowering import gemm
+from funcgrad.lowering.eager import cpu_level
 
+_TILE = gemm.packed_gemm_tile()
 _PACKED = gemm.packed_gemm_fits(np.float32, 64, 128, 128)
+_KERNEL = (_TILE.kernel if _TILE is not None else "sgemmpk_f32") + "("
+
+
+def _calls(src, name=_KERNEL):
+    """How many times the generated C calls `name` (its extern declaration left out)."""
+    return sum(line.count(name) for line in src.splitlines() if "extern " not in line)
 
 
 def _reference(f, *args):
     with fg.config.override("backend", "reference"):
         return f(*args)
 
+
+def _assert_float32_close(got, a, b):
+    """`got` is A @ B up to float32 rounding: within k * 2^-23 * (|A| @ |B|) of the float64
+    product (the bound of any order of k fused multiply-adds in float32)."""
+    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    want = a64 @ b64
+    bound = a64.shape[-1] * 2.0 ** -23 * (np.abs(a64) @ np.abs(b64)) + 1e-30
+    err = np.abs(np.asarray(got, np.float64) - want)
+    assert np.all(err <= bound), (err.max(), np.unravel_index(np.argmax(err - bound), err.shape))
+
+
+def test_cpus_with_256_or_512_bit_vectors_run_packed():
+    # x86-64-v3 (AVX2 + FMA) gets the 6 x 16 tile, x86-64-v4 the 5 x 64 one: on these the
+    # checks below are not skipped
+    if cpu_level() not in ("v3", "v4"):
+        pytest.skip("no packed kernel for this CPU's vectors")
+    if not gemm.PACKED_GEMM:
+        pytest.skip("turned off (FUNCGRAD_PACKED_GEMM=0)")
+    assert _PACKED
+    assert _TILE == helpers.packed_tile(16 if cpu_level() == "v4" else 8)
+    assert (_TILE.mr, _TILE.nr) == ((5, 64) if cpu_level() == "v4" else (6, 16))
+
+
+# --- the kernels on their own ------------------------------------------------------------
+
+def _runtime_fn(name):
+    lib = runtime.library()
+    return lib, getattr(lib.lib, runtime.symbols()[name])
+
+
+def _pack(tile, b, trans_b, n, k):
+    """B packed by `tile.pack` into a buffer of `tile.buffer_floats(n, k)` floats (the size
+    the lowering gives it); returns the buffer. A guard as long again (NaN) follows it, and
+    must be left alone: a routine packing wider panels than the tile's writes past the
+    buffer's end."""
+    lib, pack = _runtime_fn(tile.pack)
+    size = tile.buffer_floats(n, k)
+    buf = np.full(2 * size + 64 * (k + 1), np.nan, np.float32)
+    buf[:helpers.GEMM_PACK_HEADER] = 0
+    sbk, sbn = (1, k) if trans_b else (n, 1)
+    pack(n, k, lib.ptr(b), sbk, sbn, lib.ptr(buf))
+    assert np.isnan(buf[size:]).all(), "the packing routine wrote past the buffer"
+    return buf[:size]
+
+
+def _run_kernel(tile, a, trans_a, buf, m, n, k, ldc):
+    """C (m x ldc, NaN beyond column n) from `tile.kernel` on A (stored transposed when
+    trans_a) and the packed buffer."""
+    lib, kernel = _runtime_fn(tile.kernel)
+    out = np.full((m, ldc), np.nan, np.float32)
+    sa, sk = (1, m) if trans_a else (k, 1)
+    panels = lib.ptr(buf) + helpers.GEMM_PACK_HEADER
+    kernel(m, n, k, lib.ptr(a), sa, sk, panels, lib.ptr(out), ldc)
+    return out
+
+
+_RAGGED = [(m, k, n) for m in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 17, 21, 32, 64)
+           for k, n in ((1, 16), (3, 17), (29, 5), (64, 40), (8, 100))] + \
+    [(64, 128, 384), (64, 384, 128), (33, 257, 129), (2, 1, 1), (7, 2, 65)]
+
+
+@pytest.mark.parametrize("tile", helpers.PACKED_TILES, ids=lambda t: t.kernel)
+@pytest.mark.parametrize("m,k,n", _RAGGED)
+def test_each_packed_kernel_on_ragged_shapes_matches_numpy(tile, m, k, n):
+    # rows not a multiple of the tile's (the 256-bit kernel's 4-row tiles for the rest), N
+    # not a multiple of the panel width and below it, K = 1; both layouts of A and B. Only
+    # C's n columns are written (the guard columns past them stay NaN).
+    rng = np.random.default_rng(m * 10007 + k * 101 + n)
+    for trans_a, trans_b in itertools.product((False, True), repeat=2):
+        a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+        buf = _pack(tile, b, trans_b, n, k)
+        out = _run_kernel(tile, a, trans_a, buf, m, n, k, n + 3)
+        assert np.isnan(out[:, n:]).all()
+        _assert_float32_close(out[:, :n], a.T if trans_a else a, b.T if trans_b else b)
+
+
+@pytest.mark.parametrize("tile", helpers.PACKED_TILES, ids=lambda t: t.kernel)
+def test_packing_writes_panels_of_the_tiles_width_into_the_buffer_the_lowering_sizes(tile):
+    # The packing routine, the kernel and the lowering's buffer must agree on the panel
+    # width: B[k, j] lies at header + (j // nr) * nr * K + k * nr + j % nr, the padding
+    # columns are zeros, and nothing is written past `buffer_floats`.
+    n, k = 40, 9
+    b = (np.arange(k * n, dtype=np.float32).reshape(k, n) + 1)
+    buf = _pack(tile, b, False, n, k)
+    assert buf.size == tile.buffer_floats(n, k)
+    nr, hdr = tile.nr, helpers.GEMM_PACK_HEADER
+    for kk, j in itertools.product(range(k), range(-(-n // nr) * nr)):
+        want = b[kk, j] if j < n else 0.0
+        assert buf[hdr + (j // nr) * nr * k + kk * nr + j % nr] == want, (kk, j)
+    # the generated C of both functions steps by the same width
+    src = cdsl.render(A.Module((helpers._make(tile.kernel, "f32"),
+                                helpers._make(tile.pack, "f32"))), cdsl.C99)
+    steps = set(re.findall(r"j0 \+= (\d+)", src))
+    assert steps == {str(nr)}, steps
+    assert f"b + k * {nr})" in src and f"p[k * {nr} + j]" in src
+
+
+def test_the_lowering_calls_the_pair_of_its_tile_on_a_buffer_of_its_panels():
+    if _TILE is None:
+        pytest.skip("no packed kernel for this CPU's vectors")
+    m, n, k = 21, 40, 9
+    temps = gemm.Temps(itertools.count())
+    lp, rp, op = (temps.new(s, dtypes.float32).param_ref() for s in ((m, k), (k, n), (m, n)))
+    stmts = gemm._packed_gemm_once(m, n, k, lp, k, 1, rp, n, 1, op, temps)
+    (buf,) = [t for t in temps if getattr(t, "pack_header", False)]
+    assert tuple(buf.shape) == (helpers.GEMM_PACK_HEADER + -(-n // _TILE.nr) * _TILE.nr * k,)
+    src = cdsl.render(A.Module((A.Function("f", (), tuple(stmts)),)), cdsl.C99)
+    others = [t for t in helpers.PACKED_TILES if t != _TILE]
+    assert f"{_TILE.pack}(" in src and f"{_TILE.kernel}(" in src
+    for t in others:
+        assert f"{t.kernel}(" not in src.replace(f"{_TILE.kernel}(", "")
+        assert f"{t.pack}(" not in src.replace(f"{_TILE.pack}(", "")
+    assert set(runtime.HELPERS) >= {t.kernel for t in helpers.PACKED_TILES} | \
+        {t.pack for t in helpers.PACKED_TILES}
+
+
+# --- through the lowering ----------------------------------------------------------------
 
 def _scan_matmul(trans_a, trans_b):
     """ys[t] = (x_t + c) @ W with x_t a scanned input (transposed when trans_a), c the carry
@@ -61,9 +197,44 @@ def test_each_layout_of_a_scan_gemm_runs_packed(trans_a, trans_b):
     f = _scan_matmul(trans_a, trans_b)
     jf = fg.jit(f, backend="c")
     if _PACKED:
-        assert "sgemmpk_f32(" in jf.lower(w, xs).source
+        assert _calls(jf.lower(w, xs).source) >= 1
     np.testing.assert_allclose(np.asarray(jf(w, xs)[1]), np.asarray(_reference(f, w, xs)[1]),
                                rtol=2e-5, atol=2e-5)
+
+
+def _scan_products(trans_w):
+    """ys[t] = (h_t + c) @ W (W^T when trans_w) for a scanned h_t, the carry c staying 0 (0 *
+    the sum of the products, all finite): the GEMM depends on the carry, so it stays in the
+    loop, and its operand is h_t exactly."""
+    def f(w, hs):
+        def cell(c, h):
+            y = (h + c) @ (w.T if trans_w else w)
+            return c + 0.0 * fnp.sum(y), y
+        return lax.scan(cell, fnp.float32(0.0), hs)[1]
+    return f
+
+
+# (each above the sizes that run as loop nests, `gemm.small_gemm_form`)
+_RAGGED_SCAN = [(1, 512, 640), (3, 200, 120), (5, 130, 120), (7, 128, 384), (13, 31, 200),
+                (21, 64, 72), (17, 200, 72), (64, 128, 384), (64, 384, 128), (32, 256, 256)]
+
+
+@pytest.mark.parametrize("m,k,n", _RAGGED_SCAN)
+@pytest.mark.parametrize("trans_w", [False, True], ids=["h@W", "g@W.T"])
+def test_ragged_scan_gemms_run_packed_and_match_numpy(m, k, n, trans_w):
+    # M not a multiple of the tile's rows, N not a multiple of the panel (below it for the
+    # 512-bit kernel's 64), and the reverse pass's g @ W^T (the weight stored [n, k])
+    rng = np.random.default_rng(m + 7 * k + 31 * n)
+    w = rng.standard_normal((n, k) if trans_w else (k, n)).astype(np.float32)
+    hs = rng.standard_normal((3, m, k)).astype(np.float32)
+    jf = fg.jit(_scan_products(trans_w), backend="c")
+    fits = gemm.packed_gemm_fits(np.float32, m, n, k)
+    assert (_calls(jf.lower(w, hs).source) >= 1) == fits
+    if _TILE is not None and _TILE.width == 8 and gemm.PACKED_GEMM:
+        assert fits                       # every one of these runs packed with AVX2
+    got = np.asarray(jf(w, hs))
+    for t in range(3):
+        _assert_float32_close(got[t], hs[t], w.T if trans_w else w)
 
 
 def test_a_weight_changed_in_place_between_calls_is_packed_again():
@@ -75,6 +246,8 @@ def test_a_weight_changed_in_place_between_calls_is_packed_again():
     xs = rng.standard_normal((3, 40, 96)).astype(np.float32)
     f = _scan_matmul(False, False)
     jf = fg.jit(f, backend="c")
+    if _PACKED:
+        assert _calls(jf.lower(w, xs).source) >= 1
     for scale in (1.0, -2.0, 0.5):
         w *= scale                                   # same buffer, new values
         got = np.asarray(jf(w, xs)[1])
@@ -82,7 +255,7 @@ def test_a_weight_changed_in_place_between_calls_is_packed_again():
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
 
 
-@pytest.mark.parametrize("hidden", [37, 64, 130])
+@pytest.mark.parametrize("hidden", [37, 64, 100, 130])
 def test_rnn_gradient_with_packed_weights_matches_the_reference(hidden):
     # forward h @ Wh and reverse g @ Wh^T both run packed (when they fit); the weight
     # gradient is accumulated outside the loop
@@ -101,7 +274,7 @@ def test_rnn_gradient_with_packed_weights_matches_the_reference(hidden):
     vg = fg.value_and_grad(loss, (0, 1))
     jvg = fg.jit(vg, backend="c")
     if _PACKED and gemm.packed_gemm_fits(np.float32, 21, hidden, hidden):
-        assert jvg.lower(wh, wi, xs).source.count("sgemmpk_f32(") >= 2
+        assert _calls(jvg.lower(wh, wi, xs).source) >= 2
     got = jvg(wh, wi, xs)
     want = _reference(vg, wh, wi, xs)
     np.testing.assert_allclose(float(got[0]), float(want[0]), rtol=1e-5)
@@ -109,21 +282,59 @@ def test_rnn_gradient_with_packed_weights_matches_the_reference(hidden):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-4, atol=1e-4)
 
 
+def test_rnn_gradient_with_packed_weights_matches_finite_differences():
+    # float64 central differences of the same loss (NumPy, no framework) along random
+    # directions of Wh, against the jitted gradient that runs h @ Wh and g @ Wh^T packed
+    rng = np.random.default_rng(5)
+    hidden, batch, steps = 48, 32, 5
+    wh = (rng.standard_normal((hidden, hidden)) / np.sqrt(hidden)).astype(np.float32)
+    xs = rng.standard_normal((steps, batch, hidden)).astype(np.float32)
+
+    def loss(wh, xs):
+        def cell(h, x):
+            h = fnp.tanh(h @ wh + x)
+            return h, None
+        return fnp.sum(lax.scan(cell, fnp.zeros((batch, hidden)), xs)[0] ** 2)
+
+    def loss64(wh):
+        h = np.zeros((batch, hidden))
+        for x in xs.astype(np.float64):
+            h = np.tanh(h @ wh + x)
+        return np.sum(h ** 2)
+
+    jg = fg.jit(fg.grad(loss), backend="c")
+    if _PACKED:
+        assert _calls(jg.lower(wh, xs).source) >= 2
+    g = np.asarray(jg(wh, xs), np.float64)
+    w64 = wh.astype(np.float64)
+    for _ in range(4):
+        d = rng.standard_normal(wh.shape)
+        d /= np.linalg.norm(d)
+        eps = 1e-4
+        fd = (loss64(w64 + eps * d) - loss64(w64 - eps * d)) / (2 * eps)
+        np.testing.assert_allclose(np.sum(g * d), fd, rtol=2e-4, atol=2e-4)
+
+
 def test_gemms_outside_loops_stay_with_blas():
     # packing on every call measured slower than OpenBLAS nearly everywhere
     x = np.ones((64, 128), np.float32)
     w = np.ones((128, 384), np.float32)
-    assert "sgemmpk_f32(" not in fg.jit(lambda x, w: x @ w, backend="c").lower(x, w).source
+    src = fg.jit(lambda x, w: x @ w, backend="c").lower(x, w).source
+    assert all(f"{t.kernel}(" not in src for t in helpers.PACKED_TILES)
 
 
 def test_nonfinite_values_stay_in_their_columns():
     # the padded columns of the last panel are zeros: an inf in A meets them (inf * 0 = NaN)
     # only in columns that are never stored
-    w = np.ones((16, 40), np.float32)
-    xs = np.ones((2, 7, 16), np.float32)
-    xs[0, 3, 5] = np.inf
-    f = _scan_matmul(False, False)
-    got = np.asarray(fg.jit(f, backend="c")(w, xs)[1])
-    want = np.asarray(_reference(f, w, xs)[1])
+    # (in the last step: the carry, 0 * the products' sum, is NaN after it)
+    w = np.ones((64, 72), np.float32)
+    xs = np.ones((2, 21, 64), np.float32)
+    xs[1, 3, 5] = np.inf
+    f = _scan_products(False)
+    jf = fg.jit(f, backend="c")
+    if _PACKED:
+        assert _calls(jf.lower(w, xs).source) >= 1
+    got = np.asarray(jf(w, xs))
+    want = np.asarray(_reference(f, w, xs))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     assert not np.isnan(got).any()

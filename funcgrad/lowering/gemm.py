@@ -228,20 +228,51 @@ def _direct_gemm(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
 # 0.3.34's SkylakeX sgemm (C harness, means of 300 calls, B packed once): 64x128 @ 128x384
 # 55 against 80 us, 64x384 @ 384x128 55 against 77 us. Packing on every call instead made
 # it slower than OpenBLAS nearly everywhere, so GEMMs outside loops stay with OpenBLAS.
-# Only where the CPU has 512-bit vectors (the kernel keeps 20 of its 32 registers busy).
+# With 512-bit vectors the kernel keeps 20 of its 32 registers busy (5 x 64 tiles); with
+# 256-bit ones (AVX2 and FMA, x86-64-v3) it is `sgemmpk8_f32`, 6 x 16 tiles in 15 of 16
+# registers (`cdsl.helpers.PACKED_TILES`). That one, against OpenBLAS 0.3.34's Haswell
+# sgemm on an AMD EPYC (Zen 3) VM, one thread (C harness, medians of 21 rounds, B packed
+# once; OpenBLAS NN, and NT for the reverse pass's g @ W^T): 64x128 @ 128x384 64 against
+# 75-77 us (NT 77-79), 64x384 @ 384x128 63-66 against 72-74 (NT 77-82), 64x128 @ 128x128
+# 21 against 25, 16x256 @ 256x768 65 against 102-106, 32x256 @ 256x256 43 against 56,
+# 128x512 @ 512x512 687-697 against 753-759, 1024x256 @ 256x256 0.96-0.99 of OpenBLAS's
+# time. It lost where N is not a multiple of 16 and M is large (the last panel's padding
+# computed: 256x256 @ 256x120 1.02, 1024x128 @ 128x40 1.14) or N's padding is over an
+# eighth (64x256 @ 256x40 1.04), and with A stored transposed where A is large or K long
+# (a tile's rows of A then lie M floats apart in every k: 512x256 1.03, K = 1024 1.10):
+# `packed_gemm_fits` leaves those to OpenBLAS on such CPUs. A 4 x 24 tile (12 accumulators
+# too) was as fast where N is a multiple of 24 and up to 1.15x slower on N = 128.
 # FUNCGRAD_PACKED_GEMM=0 turns it off (to measure the difference).
 PACKED_GEMM = os.environ.get("FUNCGRAD_PACKED_GEMM", "1") != "0"
 
 
-def packed_gemm_fits(dtype, m, n, k) -> bool:
-    """Whether C[m, n] = A[m, k] @ B[k, n] with a loop-constant B may run packed."""
-    from cdsl.helpers import GEMM_NR
-    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or _simd_width(dtype) != 16:
+def packed_gemm_tile():
+    """The packed-panel kernel for this CPU's vectors (`cdsl.helpers.PackedTile`: its kernel
+    and packing routine, and their panel width), or None where there is none. The one place
+    the lowering picks it: `packed_gemm_fits` pads to its panels, `_packed_gemm_once` sizes
+    the buffer by them and calls its pair of functions."""
+    from cdsl.helpers import packed_tile
+    return packed_tile(_simd_width(dtypes.float32))
+
+
+def packed_gemm_fits(dtype, m, n, k, trans_a=False) -> bool:
+    """Whether C[m, n] = A[m, k] @ B[k, n] with a loop-constant B may run packed (A stored
+    [k, m] where trans_a)."""
+    tile = packed_gemm_tile()
+    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or tile is None:
         return False
     if not all(isinstance(d, int) for d in (m, n, k)) or n < 32 or k < 8 or m < 1:
         return False
-    padded = -(-n // GEMM_NR) * GEMM_NR
-    return 4 * padded <= 5 * n and m * k * 4 <= 1 << 20 and k * GEMM_NR * 4 <= 1 << 19
+    padded = -(-n // tile.nr) * tile.nr
+    if not (4 * padded <= 5 * n and m * k * 4 <= 1 << 20 and k * tile.nr * 4 <= 1 << 19):
+        return False
+    if tile.width == 8:
+        # 256-bit vectors: only where it measured faster than OpenBLAS (see above)
+        if padded != n and (m >= 128 or 8 * padded > 9 * n):
+            return False
+        if trans_a and (m * k * 4 > 1 << 18 or k > 512):
+            return False
+    return True
 
 
 def _packed_gemm_once(m, n, k, lp, sa, sk, rp, sbk, sbn, op, temps):
@@ -252,20 +283,21 @@ def _packed_gemm_once(m, n, k, lp, sa, sk, rp, sbk, sbn, op, temps):
     the first iteration. A's element (i, k) is lp[i * sa + k * sk], B's (k, j)
     rp[k * sbk + j * sbn]."""
     import cdsl
-    from cdsl.helpers import GEMM_MR, GEMM_NR, GEMM_PACK_HEADER
-    bp = temps.new((GEMM_PACK_HEADER + -(-n // GEMM_NR) * GEMM_NR * k,), dtypes.float32)
+    from cdsl.helpers import GEMM_PACK_HEADER
+    tile = packed_gemm_tile()
+    bp = temps.new((tile.buffer_floats(n, k),), dtypes.float32)
     bp.pack_header = True
     buf = _ptr_expr(bp.param_ref())
     panels = cdsl.BinOp("+", buf, c.i64(GEMM_PACK_HEADER), buf.type)
-    pack = c.expr_stmt(cdsl.Call("sgemmpack_f32", (c.i64(n), c.i64(k), _ptr_expr(rp),
-                                                   c.i64(sbk), c.i64(sbn), buf), cdsl.void))
+    pack = c.expr_stmt(cdsl.Call(tile.pack, (c.i64(n), c.i64(k), _ptr_expr(rp), c.i64(sbk),
+                                             c.i64(sbn), buf), cdsl.void))
     a, cc = _ptr_expr(lp), _ptr_expr(op)
 
     def kernel(rows, a_ptr, c_ptr):
-        return c.expr_stmt(cdsl.Call("sgemmpk_f32", (rows, c.i64(n), c.i64(k), a_ptr,
-                                                     c.i64(sa), c.i64(sk), panels, c_ptr,
-                                                     c.i64(n)), cdsl.void))
-    if m * n * k < GEMM_SPLIT_MIN or m < 4 * GEMM_MR:
+        return c.expr_stmt(cdsl.Call(tile.kernel, (rows, c.i64(n), c.i64(k), a_ptr,
+                                                   c.i64(sa), c.i64(sk), panels, c_ptr,
+                                                   c.i64(n)), cdsl.void))
+    if m * n * k < GEMM_SPLIT_MIN or m < 4 * tile.mr:
         return [pack, kernel(c.i64(m), a, cc)]
     return [pack, _split_over_threads("gm", m, 1, lambda m0, m1: [
         kernel(c.sub(m1, m0), cdsl.BinOp("+", a, c.mul(m0, c.i64(sa)), a.type),
@@ -418,7 +450,8 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
         return stmts + _small_gemm(form, dt, B, M, N, K, lp, lkind == "fc", rp, rkind == "cf",
                                    op)
     if B == 1:
-        if rhs_invariant and rp is buffers[eqn.inputs[1].id] and packed_gemm_fits(dt, M, N, K):
+        if rhs_invariant and rp is buffers[eqn.inputs[1].id] and \
+                packed_gemm_fits(dt, M, N, K, trans_a=lkind != "fc"):
             sa, sk = (lda, 1) if lkind == "fc" else (1, lda)
             sbk, sbn = (ldb, 1) if rkind == "cf" else (1, ldb)
             return stmts + _packed_gemm_once(M, N, K, lp, sa, sk, rp, sbk, sbn, op, temps)
