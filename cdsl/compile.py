@@ -399,11 +399,14 @@ def _read_record(d: str | None) -> dict:
         return {}
 
 
-def _write_record(d: str | None, fingerprint: str, identity: str) -> None:
+def _write_record(d: str | None, fingerprint: str, identity: str, **extra) -> None:
     if d is None:
         return
     rec = _read_record(d)
-    rec[fingerprint] = {"identity": identity, "recorded": time.time()}
+    old = rec.get(fingerprint)            # (what else is known of the same compiler stays)
+    prior = {k: v for k, v in old.items() if k not in ("identity", "recorded")} \
+        if isinstance(old, dict) and old.get("identity") == identity else {}
+    rec[fingerprint] = {**prior, **extra, "identity": identity, "recorded": time.time()}
     keep = sorted(rec.items(), key=lambda kv: -float(kv[1].get("recorded", 0))
                   if isinstance(kv[1], dict) else 0)[:16]
     try:
@@ -496,23 +499,44 @@ WORKAROUNDS = "gcc-x86-gathers-off"
 def workaround_flags(cmd=None) -> tuple[str, ...]:
     """The flags that keep `cmd` (default: the current compiler) clear of code generation
     bugs we have met: for GCC on x86-64, vectorised gathers off (see GATHER_OFF). Found by
-    asking the compiler to preprocess an empty file with each spelling; memoised."""
+    asking the compiler to preprocess an empty file with each spelling (55-70 ms), then
+    kept in the cache's compiler record beside the compiler's identity (read back only if
+    it is one of GATHER_OFF's spellings); memoised."""
     cmd = list(cmd or compiler_command())
     memo_key = ("workaround", tuple(cmd), os.environ.get("PATH"))
     if memo_key not in _id_cache:
-        _id_cache[memo_key] = _find_workaround_flags(cmd)
+        _id_cache[memo_key] = _recorded_workaround_flags(cmd)
     return _id_cache[memo_key]
 
 
-def _find_workaround_flags(cmd) -> tuple[str, ...]:
+def _recorded_workaround_flags(cmd) -> tuple[str, ...]:
+    fp = _fingerprint(cmd)
+    if fp is None:
+        return ()
+    d = cache_subdir(_SUBDIR)[0]
+    rec = _read_record(d).get(fp[1])
+    identity = rec.get("identity") if isinstance(rec, dict) else None
+    if identity is None and cmd == compiler_command():
+        identity = compiler_state()[0]   # (identities are memoised per process: not recorded yet)
+    known = rec.get("workaround") if isinstance(rec, dict) else None
+    if isinstance(known, list) and tuple(known) in GATHER_OFF + ((),):
+        return tuple(known)
+    flags = _find_workaround_flags(cmd, identity)
+    if isinstance(identity, str):
+        _write_record(d, fp[1], identity, workaround=list(flags))
+    return flags
+
+
+def _find_workaround_flags(cmd, version: str | None = None) -> tuple[str, ...]:
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return ()
-    try:
-        r = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=30,
-                           check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    if "clang" in r.stdout.lower() or "free software foundation" not in r.stdout.lower():
+    if version is None:
+        try:
+            version = subprocess.run([*cmd, "--version"], capture_output=True, text=True,
+                                     timeout=30, check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ()
+    if "clang" in version.lower() or "free software foundation" not in version.lower():
         return ()                                 # not GCC (clang's --version says clang)
     for flags in GATHER_OFF:
         try:

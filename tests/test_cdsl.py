@@ -843,6 +843,37 @@ def test_workaround_flags_are_accepted_and_keyed():
     assert cc.module_key("int f;", identity="x") != _key_without_workarounds("int f;", "x")
 
 
+def test_workaround_flags_are_kept_in_the_compiler_record(monkeypatch):
+    """Found once per cache (two compiler runs, ~20 ms of a cold first call), then read from
+    the record; a record naming other flags (tampered: `-fplugin=...` would run code) is not
+    trusted, the compiler is asked again."""
+    cmd = cc.compiler_command()
+    if cc._fingerprint(cmd) is None:
+        pytest.skip("no C compiler")
+    cc.compiler_id()
+
+    def forget():
+        for k in [k for k in cc._id_cache if isinstance(k, tuple) and k[0] == "workaround"]:
+            del cc._id_cache[k]
+    forget()
+    flags = cc.workaround_flags()
+    forget()
+
+    def no_compiler(*a, **k):
+        raise AssertionError(f"compiler run although recorded: {a}")
+    with monkeypatch.context() as m:
+        m.setattr(cc.subprocess, "run", no_compiler)
+        assert cc.workaround_flags() == flags
+    d = cc.cache_subdir("c")[0]
+    key = cc._fingerprint(cmd)[1]
+    rec = cc._read_record(d)
+    rec[key]["workaround"] = ["-fplugin=/nonexistent/evil.so"]
+    cc.write_atomic(os.path.join(d, "compilers.json"), json.dumps(rec).encode())
+    forget()
+    assert cc.workaround_flags() == flags
+    forget()
+
+
 def _key_without_workarounds(source, identity):
     import hashlib
     h = hashlib.sha256()
