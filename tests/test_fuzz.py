@@ -2395,6 +2395,20 @@ def test_median_may_overflow_where_the_two_middle_values_sum_does():
     np.testing.assert_array_equal(got, [np.inf, 2.0])
 
 
+def test_bfloat16_special_functions_need_finfo_of_ml_dtypes():
+    """Seed 20261984 (long run, with ml_dtypes 0.6.0 installed for a trial): ndtri of
+    bfloat16 raised "data type bfloat16 not inexact" from np.finfo, which handles
+    ml_dtypes' types from 0.7 on (pyproject asks for ml_dtypes>=0.7)."""
+    import ml_dtypes
+
+    import funcgrad as fg
+    assert np.finfo(ml_dtypes.bfloat16).eps == 2.0 ** -7
+    x = np.array([0.1, 0.5, 0.9], ml_dtypes.bfloat16)
+    got = np.asarray(fg.scipy.special.ndtri(x)).astype(np.float64)
+    want = np.asarray(fg.scipy.special.ndtri(x.astype(np.float32))).astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=2 ** -7)
+
+
 def test_fori_loop_bodies_get_a_strong_int32_index(monkeypatch):
     """Seed 20261962 (long run): a generated `lax.fori_loop(0, 3, step, carry)` whose body
     returned exp2(i) crashed with x64 on: the index is a weak int64 there (JAX's too), so
