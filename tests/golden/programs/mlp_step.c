@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt6aee9120e4_team(void);
-void fgrt6aee9120e4_spread(void);
-void fgrt6aee9120e4_finish(int *);
+int fgrt61a12c5e56_team(void);
+void fgrt61a12c5e56_spread(void);
+void fgrt61a12c5e56_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
