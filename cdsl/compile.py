@@ -27,9 +27,12 @@ cause is the environment, not the program: callers fall back to another backend)
 compiler failure is blamed on the program only if the same compiler builds a trivial
 module with the same flags.
 
-Bound. After each build, temp dirs of killed builds (`.tmp-*`, unlocked, older than
+Bound. `prune_cache` removes temp dirs of killed builds (`.tmp-*`, unlocked, older than
 `STALE_TEMP_SECONDS`), old `failed_*.c` and entries beyond `FUNCGRAD_CACHE_MAX_BYTES`
-(default `DEFAULT_MAX_BYTES`, least recently used first, loads touch the .so) are removed.
+(default `DEFAULT_MAX_BYTES`, least recently used first, loads touch the .so). It lists
+and stats every file, so a build does not call it every time (`note_written`): the bytes
+written are added to an estimate kept in `<cache root>/usage.json`, and the cache is
+pruned when the estimate passes the limit or the last full scan is `RESCAN_SECONDS` old.
 The OpenCL binary cache (`<cache root>/opencl`) shares these rules and the bound.
 """
 from __future__ import annotations
@@ -72,7 +75,9 @@ MAX_BYTES_ENV = "FUNCGRAD_CACHE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 512 * 2 ** 20
 STALE_TEMP_SECONDS = 10 * 60
 FAILED_SOURCE_SECONDS = 24 * 3600
+RESCAN_SECONDS = 3600
 _RECORD = "compilers.json"
+_USAGE = "usage.json"
 _SIDECARS = (".json", ".sha256")
 _FIX_COMPILER = ("Install a C compiler with OpenMP (e.g. apt-get install gcc) or point CC at "
                  "one")
@@ -626,7 +631,8 @@ _ARRAY_CDECLS = {np.dtype(k): v + "[]" for k, v in (
 _memo: dict = {}
 _lock = threading.RLock()
 stats = {"compiles": 0, "disk_hits": 0, "memo_hits": 0, "rebuilt_corrupt": 0,
-         "compile_seconds": 0.0, "untrusted": 0, "scratch_builds": 0, "evicted": 0}
+         "compile_seconds": 0.0, "untrusted": 0, "scratch_builds": 0, "evicted": 0,
+         "cache_scans": 0}
 
 
 def module_key(source: str, flags=(), blas: bool = False, identity: str | None = None) -> str:
@@ -1037,7 +1043,9 @@ def _build_and_load(source, key, flags, blas, d, parts, cdef, prune=True,
     lib = Library(ffi, handle, so_path, key, False)
     _memo[key] = lib
     if prune:
-        prune_cache(keep=(f"m_{key}",))
+        stem = os.path.join(d, f"m_{key}")
+        note_written(sum(_size(stem + ext) for ext in (".so", ".json", ".c")),
+                     keep=(f"m_{key}",))
     return lib
 
 
@@ -1162,6 +1170,53 @@ def _unlink(path: str) -> int:
         return 0
 
 
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _read_usage(root: str) -> tuple[int, float] | None:
+    """(bytes, time of the last full scan) from the usage record, None if absent or not
+    well-formed (the record steers only when to scan: a tampered one cannot do more)."""
+    data = read_trusted(os.path.join(root, _USAGE))
+    try:
+        rec = json.loads(data) if data else None
+    except ValueError:
+        return None
+    if not isinstance(rec, dict):
+        return None
+    nbytes, scanned = rec.get("bytes"), rec.get("scanned")
+    if type(nbytes) is not int or nbytes < 0 or not isinstance(scanned, (int, float)):
+        return None
+    return nbytes, float(scanned)
+
+
+def _write_usage(root: str, nbytes: int, scanned: float) -> None:
+    try:
+        write_atomic(os.path.join(root, _USAGE),
+                     json.dumps({"bytes": nbytes, "scanned": scanned}).encode())
+    except OSError:
+        pass                                   # a read-only cache: the next build scans
+
+
+def note_written(nbytes: int, keep=()) -> None:
+    """After writing an entry of `nbytes`: add them to the usage estimate, and prune (a full
+    scan) only when the estimate passes the limit, or no scan is recorded within
+    `RESCAN_SECONDS` (that bounds what concurrent writers' lost updates and entries
+    removed by hand can make the estimate miss)."""
+    root = cache_root()
+    usage, now = _read_usage(root), time.time()
+    if usage is not None:
+        total, scanned = usage[0] + max(0, nbytes), usage[1]
+        limit = max_cache_bytes()
+        if 0 <= now - scanned < RESCAN_SECONDS and (not limit or total <= limit):
+            _write_usage(root, total, scanned)
+            return
+    prune_cache(keep=keep)
+
+
 def prune_cache(max_bytes: int | None = None, keep=()) -> dict:
     """Bound the disk cache: remove temp files of killed builds, old failed sources and,
     while the C and OpenCL caches together exceed `max_bytes` (default
@@ -1193,6 +1248,9 @@ def prune_cache(max_bytes: int | None = None, keep=()) -> dict:
             out["entries_removed"] += 1
             out["bytes_removed"] += size
         stats["evicted"] += out["entries_removed"]
+    if os.path.isdir(root):
+        _write_usage(root, total, now)
+    stats["cache_scans"] += 1
     return out
 
 
@@ -1224,3 +1282,4 @@ def clear_cache(kinds=(_SUBDIR,)) -> None:
                 _unlink(d)
             else:
                 shutil.rmtree(d, ignore_errors=True)
+        _unlink(os.path.join(root, _USAGE))      # the next build scans what is left

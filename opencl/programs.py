@@ -176,10 +176,11 @@ class BinaryCache:
         why = self._usable()
         if not why:
             try:
+                digest = _digest(key, binary).encode()
                 _cc.write_atomic(str(bin_path), binary)
-                _cc.write_atomic(str(sha_path), _digest(key, binary).encode())
+                _cc.write_atomic(str(sha_path), digest)
                 _stats["cache_writes"] += 1
-                _cc.prune_cache(keep=(key,))
+                _cc.note_written(len(binary) + len(digest), keep=(key,))
                 return
             except OSError as err:
                 why = f"cannot write to {self.directory} ({err.strerror})"

@@ -488,6 +488,54 @@ def test_builds_respect_the_limit_and_keep_what_they_built(monkeypatch):
     assert cc.stats["evicted"] >= 1
 
 
+def _usage(tmp_path) -> dict:
+    return json.loads((tmp_path / "cache" / "usage.json").read_text())
+
+
+@needs_cc
+def test_builds_scan_the_cache_only_when_the_estimate_says_so(tmp_path, monkeypatch):
+    # A full scan lists and stats every file (a second per build with 10,000 entries), so
+    # builds add their bytes to a recorded estimate and scan only past the limit or when
+    # the last scan is old.
+    monkeypatch.setitem(cc.stats, "cache_scans", 0)
+    a = C.load(_ADD_SRC, _ADD_DEF)                  # no record yet: one scan writes it
+    assert cc.stats["cache_scans"] == 1
+    first = _usage(tmp_path)
+    assert first["bytes"] == C.cache_info()["bytes"] > 0
+    C.load(_EVIL_SRC, _ADD_DEF)                     # within the limit: no scan
+    assert cc.stats["cache_scans"] == 1
+    second = _usage(tmp_path)
+    assert second["scanned"] == first["scanned"]
+    assert second["bytes"] == C.cache_info()["bytes"] > first["bytes"]
+    # The estimate passes the limit: the next build scans, and evicts.
+    monkeypatch.setenv("FUNCGRAD_CACHE_MAX_BYTES", str(second["bytes"] + 10))
+    C.load(_ADD_SRC.replace("1.0f", "2.0f"), _ADD_DEF)
+    assert cc.stats["cache_scans"] == 2 and not os.path.exists(a.path)
+    assert _usage(tmp_path)["bytes"] == C.cache_info()["bytes"] <= second["bytes"] + 10
+
+
+@needs_cc
+@pytest.mark.parametrize("record", ['{"bytes": 5, "scanned": %(old)s}', '{"bytes": -1, '
+                                    '"scanned": %(now)s}', '{"bytes": "5", "scanned": 0}',
+                                    '[1, 2]', 'not json', '{"bytes": 5, "scanned": %(future)s}'])
+def test_an_old_or_malformed_usage_record_means_a_scan(tmp_path, monkeypatch, record):
+    C.load(_ADD_SRC, _ADD_DEF)
+    now = time.time()
+    (tmp_path / "cache" / "usage.json").write_text(record % {
+        "old": now - cc.RESCAN_SECONDS - 5, "now": now, "future": now + 600})
+    monkeypatch.setitem(cc.stats, "cache_scans", 0)
+    C.load(_EVIL_SRC, _ADD_DEF)
+    assert cc.stats["cache_scans"] == 1
+    assert _usage(tmp_path)["bytes"] == C.cache_info()["bytes"]
+
+
+@needs_cc
+def test_clearing_the_cache_forgets_the_usage_estimate(tmp_path):
+    C.load(_ADD_SRC, _ADD_DEF)
+    C.clear_cache()
+    assert not (tmp_path / "cache" / "usage.json").exists()
+
+
 @needs_cc
 def test_loads_mark_entries_as_recently_used():
     path = _load_child()["path"]
