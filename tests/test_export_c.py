@@ -201,6 +201,32 @@ def test_convolution_tiles_are_plain_c99(tmp_path, wide, monkeypatch):
     _assert_same(_run(exe, out, x), _jit(f, x))
 
 
+def test_gemms_of_a_scan_are_plain_c99(tmp_path):
+    """In a scan, a GEMM by a loop-constant weight runs on cdsl's packed-panel kernel for
+    jit (GCC vector extensions, an `optimize` attribute, `#pragma GCC unroll`); the
+    export calls its own plain sgemm instead. (Until 2026-12-06 the packed kernel reached
+    the exported file on AVX2 and AVX-512 machines.)"""
+    from funcgrad.lowering import gemm
+    if gemm.packed_gemm_tile() is None:
+        pytest.skip("no packed-panel kernel for this CPU's vectors")
+    assert gemm.packed_gemm_fits(np.float32, 64, 384, 128)       # what jit would use
+    rng = np.random.default_rng(5)
+    w = (0.1 * rng.normal(size=(128, 384))).astype(np.float32)
+
+    def f(xs, w):
+        def step(h, x):
+            g = h @ w
+            h = fnp.tanh(x + g[:, :128] * g[:, 128:256] - g[:, 256:])
+            return h, h
+        return lax.scan(step, fnp.zeros((64, 128), fnp.float32), xs)
+    xs = rng.normal(size=(6, 64, 128)).astype(np.float32)
+    exe, out = _build(tmp_path, f, xs, w, name="rnn")
+    src = Path(out.source).read_text()
+    for gcc_only in ("sgemmpk", "sgemmdk", "#pragma GCC", "optimize("):
+        assert gcc_only not in src, gcc_only
+    _assert_same(_run(exe, out, xs, w), _jit(f, xs, w))
+
+
 def test_cumsum_exports(tmp_path):
     """cumsum has a C lowering (codegen.emit_cumsum_kernel): along the last axis, along
     another, reversed, and fused with its operand's producer."""

@@ -180,10 +180,11 @@ DIRECT_GEMM_MAX_M, DIRECT_GEMM_MAX_SHORT_K, DIRECT_GEMM_KC = 160, 64, 128
 
 
 def direct_gemm_fits(dtype, ta, tb, m, n, k) -> bool:
-    """Whether C[m, n] = op(A) @ B (B stored [k, n]) runs on the direct kernel."""
+    """Whether C[m, n] = op(A) @ B (B stored [k, n]) runs on the direct kernel (not in
+    `export.to_c`'s plain C99: the kernel is written in GCC's vector extensions)."""
     from cdsl.helpers import GEMM_MR, GEMM_NR
     if not DIRECT_GEMM or np.dtype(dtype) != dtypes.float32 or tb != NO_TRANS or \
-            _simd_width(dtype) != 16:
+            _simd_width(dtype) != 16 or portable():
         return False
     if not all(isinstance(d, int) for d in (m, n, k)) or n < GEMM_NR or k < 1:
         return False
@@ -257,9 +258,9 @@ def packed_gemm_tile():
 
 def packed_gemm_fits(dtype, m, n, k, trans_a=False) -> bool:
     """Whether C[m, n] = A[m, k] @ B[k, n] with a loop-constant B may run packed (A stored
-    [k, m] where trans_a)."""
+    [k, m] where trans_a); not in `export.to_c`'s plain C99 (GCC's vector extensions)."""
     tile = packed_gemm_tile()
-    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or tile is None:
+    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or tile is None or portable():
         return False
     if not all(isinstance(d, int) for d in (m, n, k)) or n < 32 or k < 8 or m < 1:
         return False
