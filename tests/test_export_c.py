@@ -227,6 +227,20 @@ def test_gemms_of_a_scan_are_plain_c99(tmp_path):
     _assert_same(_run(exe, out, xs, w), _jit(f, xs, w))
 
 
+@pytest.mark.parametrize("shape", [(8, 256), (40, 12)])
+def test_layer_norm_rows_export_without_unused_variables(tmp_path, shape):
+    """A layer norm's row group: the row mean that the sum of squares reads, hoisted out of
+    the loop for its last terms, was declared even where that loop is not emitted (a row
+    of a multiple of four): `-Wall -Werror` refused the file (until 2026-12-06, rows of
+    256 and more; rows of 12 in lanes). It builds and matches jit."""
+    def ln(v):
+        m = fnp.mean(v, -1, keepdims=True)
+        return (v - m) / fnp.sqrt(fnp.mean((v - m) ** 2, -1, keepdims=True) + 1e-5)
+    x = np.random.default_rng(6).normal(size=shape).astype(np.float32)
+    exe, out = _build(tmp_path, ln, x, name="ln")
+    _assert_same(_run(exe, out, x), _jit(ln, x))
+
+
 def test_cumsum_exports(tmp_path):
     """cumsum has a C lowering (codegen.emit_cumsum_kernel): along the last axis, along
     another, reversed, and fused with its operand's producer."""

@@ -60,6 +60,15 @@ _COMPLEX_KINDS = ("inline", "reduce", "gemm", "scatter")
 
 _ARG_PRIMS = (rd.argmax_p, rd.argmin_p)
 
+
+def _short_rows(kernels) -> bool:
+    """Whether a row group's rows are shorter than ROW_GROUP_MIN and fit
+    `codegen.emit_rows_in_lanes`."""
+    lead = codegen.group_lead(kernels)
+    rows = [codegen.row_length(k, lead) for k in kernels]
+    return all(type(m) is int and m < ROW_GROUP_MIN for m in rows) and \
+        codegen.lanes_fit(kernels)
+
 # Whether executables built from now on reduce a psum's operands in place where the buffer
 # planner can place them side by side (`_InPlaceReduction`); 0 keeps the transport's
 # copying path everywhere (for comparisons).
@@ -76,6 +85,10 @@ REDUCE_GROUPS = os.environ.get("FUNCGRAD_REDUCE_GROUPS", "1") != "0"
 # machine, either way), 512 1.05-1.1x faster, 1000-10000 1.1-1.45x faster (the fused
 # loop's per-row overhead against the passes over memory it saves).
 ROW_GROUP_MIN = 256
+# Row groups of shorter rows (of a static length up to codegen._ROW_LANE_MAX) run 16 rows at
+# a time, a row per vector lane (`codegen.emit_rows_in_lanes`); FUNCGRAD_ROW_LANES=0 lowers
+# them kernel by kernel (to measure the difference).
+ROW_LANES = os.environ.get("FUNCGRAD_ROW_LANES", "1") != "0"
 
 
 def _c_lowerable(eqn) -> bool:
@@ -233,6 +246,9 @@ class Executable(SlotProgram):
                 read[i] == sum(v.id == i for k in group for v in k.inputs)))
             if isinstance(group, codegen.ReduceGroup):
                 emit = codegen.emit_reduce_group
+            elif codegen.is_row_group(group) and _short_rows(group):
+                def emit(c, kernels, buffers):
+                    return codegen.emit_rows_in_lanes(c, kernels, buffers, unread=unread)
             elif codegen.is_row_group(group):
                 def emit(c, kernels, buffers):
                     return codegen.emit_rows(c, kernels, buffers, unread=unread,
@@ -297,7 +313,8 @@ class Executable(SlotProgram):
                 flush()
 
         self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,
-                        reduce_groups=REDUCE_GROUPS)
+                        reduce_groups=REDUCE_GROUPS,
+                        short_rows=_short_rows if ROW_LANES else None)
         flush()
         self._set_out_slots()
         self._host_steps = any(k == "host" for k, _ in self.steps)

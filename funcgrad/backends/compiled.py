@@ -90,17 +90,23 @@ class SlotProgram:
 
     def _each_step(self, lower_group, lower_step, fusable=lambda step: True,
                    min_row: int = 0, map_groups: bool = False,
-                   reduce_groups: bool = False) -> None:
+                   reduce_groups: bool = False, short_rows=None) -> None:
         """Lower the plan's steps in order: a row group (`codegen.row_groups`, over the
         steps `fusable` accepts), with `map_groups` a run of map kernels over one shape
         (`codegen.map_groups`), and with `reduce_groups` a run of sums over the same leading
         axes (`codegen.reduce_groups`) by `lower_group(kernels, buffers, used)`, which
         returns whether it lowered it (else its members go one by one), every other step
-        by `lower_step(step)`; `min_row`: see `codegen.row_groups`."""
+        by `lower_step(step)`; `min_row`: see `codegen.row_groups`; `short_rows(kernels)`:
+        whether a row group of shorter rows is lowered as a group too."""
         groups = codegen.row_groups(self.plan.steps, fusable, min_row)
 
         def taken():
             return {i + k for i, g in groups.items() for k in range(len(g))}
+        if short_rows is not None and min_row:
+            taken_now = taken()
+            for i, g in codegen.row_groups(self.plan.steps, fusable).items():
+                if not taken_now & set(range(i, i + len(g))) and short_rows(g):
+                    groups[i] = g
         if map_groups:
             groups.update(codegen.map_groups(self.plan.steps, fusable, taken()))
         if reduce_groups:
