@@ -154,3 +154,36 @@ def test_gradients_through_lanes(monkeypatch):
     (val, g), (rval, rg) = f(x), fg.jit(fg.value_and_grad(loss), backend="reference")(x)
     np.testing.assert_allclose(float(val), float(rval), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(g), np.asarray(rg), rtol=1e-5, atol=1e-7)
+
+
+_EDGES = {
+    "int32 operand": lambda x, i, b, xt: nn.softmax(i[:, :10].astype(fnp.float32) * x[:, :10],
+                                                    -1),
+    "bias along the row": lambda x, i, b, xt: nn.log_softmax(x[:, :10] + b, -1),
+    "reversed slice": lambda x, i, b, xt: nn.softmax(x[:, ::-1][:, 3:13], -1),
+    "part of a wider row": lambda x, i, b, xt: nn.softmax(x[:, 2:8] * 2.0, -1),
+    "transposed operand": lambda x, i, b, xt: nn.softmax(xt.T * 1.5, -1),
+    "strided slices": lambda x, i, b, xt: nn.logsumexp(x[:, ::2], -1)[:, None] - x[:, 1::2],
+    "where on int32": lambda x, i, b, xt: nn.softmax(fnp.where(i > 0, x, 0.0), -1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_EDGES))
+def test_operands_read_through_index_maps(name, monkeypatch):
+    """Operands a member reads through an index map: an int32 array, a bias broadcast
+    along the row (read in place), a reversed or narrower slice of a wider row (the tile
+    holds the whole row), a transposed array (not read at the row: in place), strided
+    slices. The kernels' bits, and the reference's values."""
+    rng = np.random.default_rng(1)
+    x = (3 * rng.standard_normal((53, 16))).astype(np.float32)
+    x[3, 2], x[4] = np.nan, -np.inf
+    args = (x, rng.integers(-5, 5, (53, 16)).astype(np.int32),
+            rng.standard_normal(10).astype(np.float32), np.ascontiguousarray(x[:, :10].T))
+    f = _EDGES[name]
+    src, on = _run(f, args, True, monkeypatch)
+    _, off = _run(f, args, False, monkeypatch)
+    assert "in lanes" in src
+    for a, b in zip(on, off):
+        _same_bits(a, b)
+    ref = fg.jit(f, backend="reference")(*args)
+    np.testing.assert_allclose(on[0], np.asarray(ref), rtol=1e-5, atol=1e-6)
