@@ -393,15 +393,19 @@ def _fingerprint(cmd) -> tuple[str, str] | None:
     return os.path.realpath(exe), "|".join(parts) + "|" + " ".join(cmd)
 
 
-def _read_record(d: str | None) -> dict:
-    if d is None:
-        return {}
-    data = read_trusted(os.path.join(d, _RECORD))
+def _read_json(path: str) -> dict:
+    """The JSON object in `path` if `read_trusted` accepts the file, else {} (absent,
+    foreign or malformed)."""
+    data = read_trusted(path)
     try:
         rec = json.loads(data) if data else {}
         return rec if isinstance(rec, dict) else {}
     except ValueError:
         return {}
+
+
+def _read_record(d: str | None) -> dict:
+    return {} if d is None else _read_json(os.path.join(d, _RECORD))
 
 
 def _write_record(d: str | None, fingerprint: str, identity: str, **extra) -> None:
@@ -1180,13 +1184,7 @@ def _size(path: str) -> int:
 def _read_usage(root: str) -> tuple[int, float] | None:
     """(bytes, time of the last full scan) from the usage record, None if absent or not
     well-formed (the record steers only when to scan: a tampered one cannot do more)."""
-    data = read_trusted(os.path.join(root, _USAGE))
-    try:
-        rec = json.loads(data) if data else None
-    except ValueError:
-        return None
-    if not isinstance(rec, dict):
-        return None
+    rec = _read_json(os.path.join(root, _USAGE))
     nbytes, scanned = rec.get("bytes"), rec.get("scanned")
     if type(nbytes) is not int or nbytes < 0 or not isinstance(scanned, (int, float)):
         return None

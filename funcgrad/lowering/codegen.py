@@ -1793,6 +1793,14 @@ def _masked_extreme(c, j, n, stmts, v, update, ident, reduction, opaque=False):
                         update(lane), reduction, opaque=opaque)
 
 
+def _zero_winner(c, kind, v, dt):
+    """(whether the term `v` is the zero that wins a max (min) whose result is a zero, that
+    zero): JAX's -0 < +0, so +0 for a max, -0 for a min."""
+    sign = sign_set(v, v.type)
+    wins = c.land(c.eq(v, c.const(0, dt)), sign if kind == "min" else c.lnot(sign))
+    return wins, c.const(0.0 if kind == "max" else -0.0, dt)
+
+
 def _zero_sign_pass(c, kind, acc, acc_dt, stmts, v, loop, name):
     """The sign of a zero max (min) of floats, as JAX gives it (-0 < +0: +0 if any term is
     +0, else -0; min the reverse), after the vectorised loop: OpenMP combines its lanes'
@@ -1803,11 +1811,9 @@ def _zero_sign_pass(c, kind, acc, acc_dt, stmts, v, loop, name):
     1.3-2x slower, AMD EPYC; the pass costs one compare per row and doubles only the rows
     whose max is 0)."""
     zf = c.var(name, dtypes.int32)
-    sign = sign_set(v, v.type)
-    wins = c.land(c.eq(v, c.const(0, acc_dt)), sign if kind == "min" else c.lnot(sign))
+    wins, win = _zero_winner(c, kind, v, acc_dt)
     scan = loop(list(stmts) + [c.assign(zf, c.binop("|", zf, c.cast(dtypes.int32, wins),
                                                     dtypes.int32))], (("or", zf),))
-    win = c.const(0.0 if kind == "max" else -0.0, acc_dt)
     fix = c.assign(acc, c.select(c.ne(zf, c.const(0, dtypes.int32)), win, acc))
     return cdsl.If(c.eq(acc, c.const(0, acc_dt)),
                    (c.decl(zf, c.const(0, dtypes.int32)), scan, fix))
@@ -2886,15 +2892,13 @@ def _reduce_in_lanes(c, em, kernel, buffers, at, row, lanes, i, decls):
         fresh()
         v = term(j)
         better = c.binop(">" if kind == "max" else "<", v, mine, dtypes.bool_)
-        sign = sign_set(v, v.type)
-        wins = c.land(c.eq(v, c.const(0, dt)), sign if kind == "min" else c.lnot(sign))
+        wins, win = _zero_winner(c, kind, v, dt)
         loops.append(c.for_(j, c.i64(0), c.i64(n_red), [lanes(list(em.stmts) + [
             cdsl.Store(acc, em.lane, c.select(better, v, mine)),
             cdsl.Store(nanf, em.lane, c.binop("|", nan_l, c.cast(dtypes.int32, c.ne(v, v)),
                                               dtypes.int32)),
             cdsl.Store(zsf, em.lane, c.binop("|", zero_l, c.cast(dtypes.int32, wins),
                                              dtypes.int32))])]))
-        win = c.const(0.0 if kind == "max" else -0.0, dt)
         result = c.select(c.ne(nan_l, none), c.const(np.nan, dt),
                           c.select(c.land(c.eq(mine, c.const(0, dt)), c.ne(zero_l, none)),
                                    win, mine))
