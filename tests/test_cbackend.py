@@ -1268,7 +1268,9 @@ def test_argmax_over_the_last_axis_in_two_passes():
     """argmax/argmin along the last axis: the row's extreme, then the first position
     holding it (the first NaN where there is one), in masked lanes for rows of 5-64 and
     with an early exit for longer rows; rows of 2-4, 8 and 16 keep the serial loop; float
-    and 8/16-bit rows of 5-31 but 8 and 16 run in lanes (the next test). (The serial loop
+    and 8/16-bit rows of 5-31 but 8 and 16, and an input's own rows of 8-64 float32 or
+    int32 values, run in lanes where there are at least 16 rows (the next test, and
+    test_tile_shuffle.py). (The serial loop
     mispredicted its branches on random rows: argmax over (96000, 10) took 3.6 ms, JAX
     0.61.) Positions against NumPy's and the reference's with NaNs, ties, infinities,
     signed zeros and all-equal rows, for float, integer and 16-bit types."""
