@@ -69,8 +69,12 @@ def device_get(x):
 
 
 def clear_caches():
-    """Forget compiled executables held in memory (the disk cache stays)."""
+    """Forget compiled executables held in memory (the disk cache stays) and every jitted
+    function's traces: each traces and compiles again at its next call, as after
+    `jax.clear_caches()`."""
+    from .api import clear_jit_caches
     from .backends import _backends
+    clear_jit_caches()
     for b in list(_backends.values()):
         clear = getattr(b, "clear_caches", None)
         if clear is not None:

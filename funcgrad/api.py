@@ -961,6 +961,8 @@ class Jitted:
         # The last fast-path call's outputs that can come back as arguments (`_feedback`)
         self._fed: list = []
         self._fast_gen = config.generation()
+        # (a list: `jit(f)` again for the same f shares it with the traces it guards)
+        self._cleared = [_cleared[0]]
         self._mode = _jit_mode()
         self._static_positions: dict[int, frozenset] = {}
         self._trace_lock = threading.RLock()
@@ -1071,6 +1073,8 @@ class Jitted:
         return (False,) * nconsts + tuple(flags)
 
     def _lookup(self, args, kwargs, abstract=False):
+        if self._cleared[0] != _cleared[0]:
+            self.clear_cache()               # (funcgrad.clear_caches)
         key, leaves, in_tree, static_nums, _ = self._prepare(args, kwargs, abstract)
         entry = self._cache.get(key)
         if entry is None:
@@ -1304,9 +1308,25 @@ class Jitted:
                                          for a in program.out_avals])
 
     def clear_cache(self):
+        """Forget this function's traced programs and dispatch paths: its next call traces
+        again (JAX's `Wrapped.clear_cache`)."""
         self._cache.clear()
         self._fast.clear()
         self._fed.clear()
+        self._cleared[0] = _cleared[0]
+
+
+# Bumped by `clear_jit_caches` (funcgrad.clear_caches): a jitted function that sees it
+# changed (`_lookup`) forgets its traces. (The dispatch fast path, which does not look up
+# traces, drops its runners when the config generation changes, bumped at the same time.)
+_cleared = [0]
+
+
+def clear_jit_caches() -> None:
+    """Make every jitted function (and `jit(f)` again of a function already wrapped) trace
+    again at its next call, as `jax.clear_caches()` does."""
+    _cleared[0] += 1
+    _config_generation[0] += 1
 
 
 def jit(fun: Callable | None = None, in_shardings=None, out_shardings=None, *,

@@ -661,3 +661,37 @@ def test_functions_are_matched_by_identity_not_equality():
     x = fnp.ones(2)
     assert float(fg.jit(Scale(2.0))(x)[0]) == 2.0
     assert float(fg.jit(Scale(5.0))(x)[0]) == 5.0
+
+
+def test_clear_caches_makes_jitted_functions_trace_again():
+    """`funcgrad.clear_caches()`, like `jax.clear_caches()`, drops the traces of every
+    jitted function, and of `jit(f)` again for a function already wrapped: each traces
+    (and compiles) again at its next call, from `__call__`, `lower` and the dispatch fast
+    path alike. (Until 2026-12-06 it cleared the backends' executables only, and wrappers
+    kept running what they had traced and compiled before.)"""
+    traced = []
+
+    def f(x):
+        traced.append(1)
+        return x * 2.0
+    x = fnp.ones(3)
+    jf = fg.jit(f)
+    jf(x)
+    jf(x)                                      # the fast path
+    assert len(traced) == 1
+    fg.clear_caches()
+    np.testing.assert_array_equal(np.asarray(jf(x)), np.full(3, 2.0, np.float32))
+    jf(x)
+    assert len(traced) == 2
+    fg.jit(f)(x)                               # shares jf's fresh traces
+    assert len(traced) == 2
+    fg.clear_caches()
+    fg.jit(f)(x)                               # a new wrapper first, then the old one
+    jf(x)
+    assert len(traced) == 3
+    fg.clear_caches()
+    jf.lower(x)
+    assert len(traced) == 4
+    jf.clear_cache()                           # one function's own cache
+    jf(x)
+    assert len(traced) == 5
