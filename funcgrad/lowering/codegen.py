@@ -3033,23 +3033,32 @@ def _drop_unused(stmts) -> list:
     """`stmts` without the declarations that nothing among them reads: a value of the row
     hoisted for a loop that was not emitted (`_sum_in_groups` has no tail loop when the
     row is a multiple of four), a lane loop's row index that no member reads. An exported
-    file is built with -Wall -Werror, where an unused variable is an error."""
+    file is built with -Wall -Werror, where an unused variable is an error. (Each
+    statement is walked once; dropping a declaration takes back the uses it made.)"""
     stmts = list(stmts)
+    uses, raw, names = {}, [], []
+    for s in stmts:
+        mine = []
+        for x in cdsl.ast.walk(s):
+            if isinstance(x, cdsl.Var):
+                mine.append(x.name)
+            elif isinstance(x, cdsl.Raw):
+                raw.append(x.text)
+        names.append(mine)
+        for n in mine:
+            uses[n] = uses.get(n, 0) + 1
+    text = "\n".join(raw)
+    dropped = set()
     while True:
-        seen, raw = {}, []
-        for s in stmts:
-            for x in cdsl.ast.walk(s):
-                if isinstance(x, cdsl.Var):
-                    seen[x.name] = seen.get(x.name, 0) + 1
-                elif isinstance(x, cdsl.Raw):
-                    raw.append(x.text)
-        text = "\n".join(raw)
-        keep = [s for s in stmts if not (
-            isinstance(s, cdsl.Decl) and s.init is not None and seen[s.var.name] == 1 and
-            s.var.name not in text)]
-        if len(keep) == len(stmts):
-            return keep
-        stmts = keep
+        gone = [i for i, s in enumerate(stmts) if i not in dropped and
+                isinstance(s, cdsl.Decl) and s.init is not None and
+                uses[s.var.name] == 1 and s.var.name not in text]
+        if not gone:
+            return [s for i, s in enumerate(stmts) if i not in dropped]
+        for i in gone:
+            dropped.add(i)
+            for n in names[i]:
+                uses[n] -= 1
 
 
 def _reduce_row(c, em, kernel, buffers, at, row, n, accumulator, groups):
