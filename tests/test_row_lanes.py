@@ -187,3 +187,60 @@ def test_operands_read_through_index_maps(name, monkeypatch):
         _same_bits(a, b)
     ref = fg.jit(f, backend="reference")(*args)
     np.testing.assert_allclose(on[0], np.asarray(ref), rtol=1e-5, atol=1e-6)
+
+
+LONE = {
+    "max": lambda v: fnp.max(v, -1),
+    "min": lambda v: fnp.min(v * 2.0, axis=-1, keepdims=True),
+    "sum": lambda v: fnp.sum(v, -1),
+    "sum_of_squares": lambda v: fnp.sum(v * v, -1),
+}
+
+
+def _run_lone(f, x, on, monkeypatch):
+    monkeypatch.setattr(cbackend, "LONE_ROW_LANES", on)
+    fg.clear_caches()
+    jf = fg.jit(lambda v: f(v), backend="c")
+    return jf.lower(x).source, np.asarray(jf(x))
+
+
+@pytest.mark.parametrize("name", sorted(LONE))
+@pytest.mark.parametrize("m", [3, 4, 5, 10, 17, 24, 25, 32])
+def test_a_reduction_alone_over_short_rows(name, m, monkeypatch):
+    """A max, min or sum outside any row group, over short rows, runs in lanes too (a
+    group of one; `c._lone_short_rows`): the same bits as its kernel, NaN, infinities and
+    zeros of both signs included, in whole tiles and the rows after them; rows of 3-24
+    (sums: 5-24) only, where it measured faster."""
+    rng = np.random.default_rng(m)
+    x = _values(rng, (16 * 3 + 5, m))
+    x[9, :] = -0.0                      # zeros of one sign, then of both, in a later tile
+    x[20, :] = 0.0
+    x[21, ::2] = -0.0
+    x[22, :] = np.nan
+    x[-2, :] = -0.0
+    src_on, on = _run_lone(LONE[name], x, True, monkeypatch)
+    src_off, off = _run_lone(LONE[name], x, False, monkeypatch)
+    kind = "sum" if name.startswith("sum") else name
+    lanes = (3 if kind != "sum" else 5) <= m <= cbackend.LONE_LANES_MAX
+    assert ("in lanes" in src_on) == lanes and "in lanes" not in src_off
+    _same_bits(on, off)
+    ref = np.asarray(fg.jit(lambda v: LONE[name](v), backend="reference")(x))
+    # (a sum: the reference adds in another order)
+    np.testing.assert_allclose(on, ref, rtol=1e-6, atol=1e-5 if kind == "sum" else 0)
+    if kind != "sum":
+        np.testing.assert_array_equal(np.signbit(on), np.signbit(ref))
+
+
+def test_a_lone_max_for_any_number_of_rows(monkeypatch):
+    """Code compiled for a row count known only at run time (the function's second row
+    count) and rows over two leading axes."""
+    monkeypatch.setattr(cbackend, "LONE_ROW_LANES", True)
+    fg.clear_caches()
+    f = fg.jit(lambda v: fnp.max(v, -1), backend="c")
+    rng = np.random.default_rng(1)
+    for shape in ((40, 10), (37, 10), (70, 10), (3, 19, 10)):
+        x = _values(rng, shape)
+        got = np.asarray(f(x))
+        want = np.asarray(fg.jit(lambda v: fnp.max(v, -1), backend="reference")(x))
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
