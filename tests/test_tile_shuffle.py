@@ -1,5 +1,5 @@
 """Tiles of short rows moved by 8 x 8 transposes in registers (cdsl's `tpose8` helper;
-`codegen._shuffle_fill` and `_shuffle_store`). The lanes lowerings hold 16 rows in a stack
+`codegen._shuffle_fill`, which stores too). The lanes lowerings hold 16 rows in a stack
 tile, element j of row l at j * 16 + l; rows of 8 to 64 contiguous 32-bit values now go
 into that tile, and a lanes map's stored rows out of it, by transposes of 8 x 8 blocks
 (the last one overlapping the one before it where 8 does not divide the row) instead of

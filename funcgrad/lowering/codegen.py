@@ -2446,37 +2446,22 @@ def _shuffle_fill_fits(dt, m) -> bool:
         8 <= m <= _ROW_LANE_MAX and not portable()
 
 
-def _shuffle_store(c, tile, dst, first, m, dt) -> list:
-    """Statements storing `tile` (as `_shuffle_fill` fills it) into the _LANE_ROWS rows of
-    `m` values at `dst` from row `first`: the same transposes the other way."""
-    fn = _TPOSE_TYPES[dt]
-    out = []
-    for h in range(0, _LANE_ROWS, 8):
-        rows = cdsl.BinOp("+", dst, c.mul(c.add(first, c.i64(h)), c.i64(m)), dst.type)
-        for col in sorted({*range(0, m - 7, 8), m - 8}):
-            out.append(c.expr_stmt(cdsl.Call(fn, (
-                cdsl.BinOp("+", tile, c.i64(col * _LANE_ROWS + h), tile.type),
-                c.i64(_LANE_ROWS), cdsl.BinOp("+", rows, c.i64(col), dst.type), c.i64(m)),
-                cdsl.void)))
-    return out
-
-
-def _shuffle_fill(c, tile, src, first, m, dt) -> list:
+def _shuffle_fill(c, tile, rows, first, m, dt, store=False) -> list:
     """Statements filling `tile` (element j of lane l at j * _LANE_ROWS + l) with the
-    _LANE_ROWS rows of `m` values at `src` from row `first` (row r at src[r * m]): per
-    half tile of 8 rows, one 8 x 8 transpose per 8 columns; the last one, where 8 does not
-    divide m, takes columns m - 8 to m - 1 and writes again some that the one before it
-    wrote, with the same values."""
+    _LANE_ROWS rows of `m` values at `rows` from row `first` (row r at rows[r * m]), or
+    with `store`, storing the tile into those rows: per half tile of 8 rows, one 8 x 8
+    transpose per 8 columns; the last one, where 8 does not divide m, takes columns m - 8
+    to m - 1 and writes again some that the one before it wrote, with the same values."""
     fn = _TPOSE_TYPES[dt]
-    ptr = src.type
     out = []
     for h in range(0, _LANE_ROWS, 8):
-        rows = cdsl.BinOp("+", src, c.mul(c.add(first, c.i64(h)), c.i64(m)), ptr)
+        base = cdsl.BinOp("+", rows, c.mul(c.add(first, c.i64(h)), c.i64(m)), rows.type)
         for col in sorted({*range(0, m - 7, 8), m - 8}):
-            out.append(c.expr_stmt(cdsl.Call(fn, (
-                cdsl.BinOp("+", rows, c.i64(col), ptr), c.i64(m),
-                cdsl.BinOp("+", tile, c.i64(col * _LANE_ROWS + h), tile.type),
-                c.i64(_LANE_ROWS)), cdsl.void)))
+            mem = (cdsl.BinOp("+", base, c.i64(col), rows.type), c.i64(m))
+            lanes = (cdsl.BinOp("+", tile, c.i64(col * _LANE_ROWS + h), tile.type),
+                     c.i64(_LANE_ROWS))
+            out.append(c.expr_stmt(cdsl.Call(fn, lanes + mem if store else mem + lanes,
+                                             cdsl.void)))
     return out
 
 
@@ -2918,7 +2903,7 @@ def _map_in_lanes(c, em, kernel, buffers, at, lanes, i, decls, local, stored, la
             loop = c.for_(js[d], c.i64(0), c.i64(row_shape[d]), [loop])
     out = [c.comment(f"rows of {kernel.eqn.prim.name}, in lanes"), loop]
     if shuffled:
-        out += _shuffle_store(c, tile, buffers[kernel.root.id], first, m, dt)
+        out += _shuffle_fill(c, tile, buffers[kernel.root.id], first, m, dt, store=True)
     return out
 
 
