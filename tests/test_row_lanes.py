@@ -72,7 +72,12 @@ def _same_bits(a, b):
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 @pytest.mark.parametrize("shape", [(96, 10), (37, 3), (53, 17), (40, 64), (3, 21, 5)])
-def test_lanes_give_the_kernels_bits(name, shape, monkeypatch):
+@pytest.mark.parametrize("big", [False, True])
+def test_lanes_give_the_kernels_bits(name, shape, big, monkeypatch):
+    """`big`: code for arrays of SHUFFLE_MIN values or more (tiles by transposes, a max or
+    min without per-term flags), made for these small ones by lowering the threshold."""
+    if big:
+        monkeypatch.setattr(codegen, "SHUFFLE_MIN", 0)
     rng = np.random.default_rng(sum(shape))
     x = _values(rng, shape)
     mask = rng.random(shape) < 0.7
@@ -199,6 +204,7 @@ LONE = {
 
 def _run_lone(f, x, on, monkeypatch):
     monkeypatch.setattr(cbackend, "LONE_ROW_LANES", on)
+    monkeypatch.setattr(cbackend, "LONE_LANES_MIN", 0)     # (small arrays: fast tests)
     fg.clear_caches()
     jf = fg.jit(lambda v: f(v), backend="c")
     return jf.lower(x).source, np.asarray(jf(x))
@@ -206,11 +212,15 @@ def _run_lone(f, x, on, monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(LONE))
 @pytest.mark.parametrize("m", [3, 4, 5, 10, 17, 24, 25, 32])
-def test_a_reduction_alone_over_short_rows(name, m, monkeypatch):
+@pytest.mark.parametrize("big", [False, True])
+def test_a_reduction_alone_over_short_rows(name, m, big, monkeypatch):
     """A max, min or sum outside any row group, over short rows, runs in lanes too (a
     group of one; `c._lone_short_rows`): the same bits as its kernel, NaN, infinities and
     zeros of both signs included, in whole tiles and the rows after them; rows of 3-24
-    (sums: 5-24) only, where it measured faster."""
+    (sums: 5-24) only, where it measured faster. `big`: as for arrays of SHUFFLE_MIN
+    values or more."""
+    if big:
+        monkeypatch.setattr(codegen, "SHUFFLE_MIN", 0)
     rng = np.random.default_rng(m)
     x = _values(rng, (16 * 3 + 5, m))
     x[9, :] = -0.0                      # zeros of one sign, then of both, in a later tile
@@ -235,6 +245,7 @@ def test_a_lone_max_for_any_number_of_rows(monkeypatch):
     """Code compiled for a row count known only at run time (the function's second row
     count) and rows over two leading axes."""
     monkeypatch.setattr(cbackend, "LONE_ROW_LANES", True)
+    monkeypatch.setattr(cbackend, "LONE_LANES_MIN", 0)
     fg.clear_caches()
     f = fg.jit(lambda v: fnp.max(v, -1), backend="c")
     rng = np.random.default_rng(1)
@@ -244,3 +255,12 @@ def test_a_lone_max_for_any_number_of_rows(monkeypatch):
         want = np.asarray(fg.jit(lambda v: fnp.max(v, -1), backend="reference")(x))
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_a_lone_reduction_of_a_small_array_stays_a_kernel():
+    """LONE_LANES_MIN: a max over (128, 10) is one kernel (its module builds faster than
+    the lanes' would, and it runs in microseconds either way); over (4096, 10) in lanes."""
+    fg.clear_caches()          # (else a shape seen before compiles code for any size)
+    x = np.zeros((4096, 10), np.float32)
+    assert "in lanes" not in fg.jit(lambda v: fnp.max(v, -1)).lower(x[:128]).source
+    assert "in lanes" in fg.jit(lambda v: fnp.max(v * 2.0, -1)).lower(x).source

@@ -54,6 +54,7 @@ def _values(rng, shape):
 
 def _run(f, args, shuffle, monkeypatch):
     monkeypatch.setattr(codegen, "TILE_SHUFFLE", shuffle)
+    monkeypatch.setattr(codegen, "SHUFFLE_MIN", 0)      # (small arrays: fast tests)
     fg.clear_caches()
     # (a new function: jit(f) of the same f shares the first wrapper's executables)
     jf = fg.jit(lambda *a: f(*a), backend="c")
@@ -88,6 +89,7 @@ def test_several_leading_axes_and_any_row_count(monkeypatch):
     """Rows over two leading axes; then the same jitted function at a second row count,
     which compiles code for a count known only at run time."""
     monkeypatch.setattr(codegen, "TILE_SHUFFLE", True)
+    monkeypatch.setattr(codegen, "SHUFFLE_MIN", 0)
     fg.clear_caches()
     rng = np.random.default_rng(3)
     f = fg.jit(lambda v: nn.softmax(v * 1.5, axis=-1), backend="c")
@@ -123,21 +125,29 @@ def test_argmax_from_shuffled_tiles(m, monkeypatch):
         np.testing.assert_array_equal(on[0], npf(x, axis=-1))
 
 
-def test_accuracy_idiom(monkeypatch):
-    """mean(argmax(logits, -1) == labels) over (96000, 10): the benchmark's accuracy."""
+def test_accuracy_idiom_and_the_size_threshold():
+    """mean(argmax(logits, -1) == labels) over (96000, 10), the benchmark's accuracy, with
+    the default settings; a softmax over (128, 10) (an MLP step's) keeps gcc's
+    element-by-element tiles, whose module builds faster (SHUFFLE_MIN), over (4096, 10)
+    it takes the transposes."""
+    fg.clear_caches()          # (else a shape seen before compiles code for any size)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96000, 10)).astype(np.float32)
     y = rng.integers(0, 10, 96000).astype(np.int32)
-    f = lambda a, b: fnp.mean((fnp.argmax(a, -1) == b).astype(fnp.float32))  # noqa: E731
-    src, got = _run(f, (x, y), True, monkeypatch)
-    assert "tpose8_f32" in src
-    assert float(got[0]) == np.float32(np.mean(np.argmax(x, -1) == y))
+    f = fg.jit(lambda a, b: fnp.mean((fnp.argmax(a, -1) == b).astype(fnp.float32)))
+    assert "tpose8_f32" in f.lower(x, y).source
+    assert float(f(x, y)) == np.float32(np.mean(np.argmax(x, -1) == y))
+    small = fg.jit(lambda a: nn.softmax(a, -1)).lower(x[:128]).source
+    large = fg.jit(lambda a: nn.softmax(a + 1.0, -1)).lower(x[:4096]).source
+    assert "in lanes" in small and "tpose8" not in small
+    assert "in lanes" in large and "tpose8_f32" in large
 
 
-def test_export_to_c_stays_plain_c99(tmp_path):
+def test_export_to_c_stays_plain_c99(tmp_path, monkeypatch):
     """The transposes are GCC vector extensions: `export.to_c` fills its tiles element by
     element."""
     from funcgrad.export import to_c
+    monkeypatch.setattr(codegen, "SHUFFLE_MIN", 0)
     x = np.zeros((64, 10), np.float32)
     out = to_c(lambda v: (nn.softmax(v, axis=-1), fnp.argmax(v, -1)), x,
                directory=tmp_path, name="sm")

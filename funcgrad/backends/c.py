@@ -78,18 +78,24 @@ def _lone_short_rows(kernel) -> bool:
     float32, AMD Zen 3, in lanes / kernel by kernel: max over rows of 3, 5, 10, 17: 0.50 /
     0.64, 0.26 / 0.49, 0.16 / 0.32 (JAX 0.16), 0.17 / 0.21 ms; sum over rows of 3, 5, 10,
     17: 0.44 / 0.37, 0.19 / 0.25, 0.13 / 0.25 (JAX 0.50), 0.13 / 0.16 ms; over rows of 32
-    and more the kernels are faster (max over 32: 0.16 / 0.10)."""
+    and more the kernels are faster (max over 32: 0.16 / 0.10). Only with at least
+    LONE_LANES_MIN values (or a row count known only at run time): the lanes' code (a tile,
+    a pass for the sign of zeros, the rows after the last tile) takes gcc longer to build
+    than it saves on a small array."""
     if not (ROW_LANES and LONE_ROW_LANES) or not codegen.row_leads(kernel):
         return False
     shape = kernel.eqn.inputs[0].aval.shape
     m = shape[-1] if shape else None
     low = 5 if codegen._IDENT.get(kernel.eqn.prim) == "sum" else 3
+    size = math.prod(shape) if all(type(d) is int for d in shape) else None
     return tuple(kernel.eqn.params.get("axes", ())) == (len(shape) - 1,) and \
-        type(m) is int and low <= m <= LONE_LANES_MAX and _short_rows([kernel])
+        type(m) is int and low <= m <= LONE_LANES_MAX and \
+        (size is None or size >= LONE_LANES_MIN) and _short_rows([kernel])
 
 
 LONE_ROW_LANES = os.environ.get("FUNCGRAD_LONE_ROW_LANES", "1") != "0"
 LONE_LANES_MAX = 24
+LONE_LANES_MIN = 1 << 15
 
 # Whether executables built from now on reduce a psum's operands in place where the buffer
 # planner can place them side by side (`_InPlaceReduction`); 0 keeps the transport's

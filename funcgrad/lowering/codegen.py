@@ -2300,7 +2300,7 @@ def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
     n = out.aval.size
     # (the rows themselves, where they are a buffer's: its tiles filled by transposes)
     src = buffers[x.id] if x.id not in kernel.inlined and x.id in buffers and \
-        axis == len(in_shape) - 1 and _shuffle_fill_fits(dt, in_shape[axis]) else None
+        axis == len(in_shape) - 1 and _shuffle_fill_fits(dt, in_shape[axis], n) else None
     lanes = _rows_in_lanes(c, kind, em.stmts, pre, v, o, j, in_shape, axis, dt, n,
                            buffers[out.id], out.aval.dtype, src)
     start = c.i64(0)
@@ -2434,16 +2434,21 @@ def _stack_array(name, t, size):
 # row is a contiguous run of 8 to _ROW_LANE_MAX 32-bit values; FUNCGRAD_TILE_SHUFFLE=0
 # keeps gcc's element-by-element gathers, for comparison.
 TILE_SHUFFLE = os.environ.get("FUNCGRAD_TILE_SHUFFLE", "1") != "0"
+SHUFFLE_MIN = 1 << 15
 _TPOSE_TYPES = {dtypes.float32: "tpose8_f32", dtypes.int32: "tpose8_i32"}
 
 
-def _shuffle_fill_fits(dt, m) -> bool:
-    """Whether `_shuffle_fill` may fill a tile of rows of `m` values of `dt`: 32-bit
-    values, rows of at least 8, in the C backend's own code (GCC's vector extensions; not
-    in `export.to_c`, whose output is plain C99)."""
+def _shuffle_fill_fits(dt, m, rows) -> bool:
+    """Whether `_shuffle_fill` may fill a tile of `rows` rows of `m` values of `dt`: 32-bit
+    values, rows of at least 8, at least SHUFFLE_MIN values in all (or a row count known
+    only at run time), in the C backend's own code (GCC's vector extensions; not in
+    `export.to_c`, whose output is plain C99). (Each transpose is 24 shuffles that gcc
+    expands one by one: the MLP step's softmax over (128, 10), 12 transposes, added
+    ~35 ms to its module's ~310 ms build and saved microseconds a call.)"""
     from .gemm import portable
     return TILE_SHUFFLE and dt in _TPOSE_TYPES and type(m) is int and \
-        8 <= m <= _ROW_LANE_MAX and not portable()
+        8 <= m <= _ROW_LANE_MAX and (type(rows) is not int or rows * m >= SHUFFLE_MIN) and \
+        not portable()
 
 
 def _shuffle_fill(c, tile, rows, first, m, dt, store=False) -> list:
@@ -2831,7 +2836,7 @@ def emit_rows_in_lanes(c, kernels, buffers, unread=frozenset()) -> list | None:
                 list(shape[:k]) != lead or m is None or not 1 < m <= _ROW_LANE_MAX:
             return None
         decl, tile = _stack_array(f"ltile{len(fills)}", cnodes.ct(dt), m * L)
-        if _shuffle_fill_fits(dt, m):
+        if _shuffle_fill_fits(dt, m, n):
             fills.extend(_shuffle_fill(c, tile, buffers[atom.id], c.mul(t, c.i64(L)), m, dt))
         else:
             jj = c.var(f"lj{len(fills)}", dtypes.int64)
@@ -2849,9 +2854,10 @@ def emit_rows_in_lanes(c, kernels, buffers, unread=frozenset()) -> list | None:
         if kern.kind == "map":
             later = any(v.id == kern.root.id for m in kernels[i + 1:] for v in m.inputs)
             body += _map_in_lanes(c, em, kern, buffers, at, lanes, i, decls, local,
-                                  kern.root.id not in unread, later, c.mul(t, c.i64(L)))
+                                  kern.root.id not in unread, later, c.mul(t, c.i64(L)), n)
         else:
-            body += _reduce_in_lanes(c, em, kern, buffers, at, row, lanes, i, decls)
+            body += _reduce_in_lanes(c, em, kern, buffers, at, row, lanes, i, decls,
+                                     static and n * row_length(kern, lead) < SHUFFLE_MIN)
         if not em.row_ok:
             return None
         written = written | {kern.root.id}
@@ -2870,9 +2876,11 @@ def emit_rows_in_lanes(c, kernels, buffers, unread=frozenset()) -> list | None:
     return loops
 
 
-def _map_in_lanes(c, em, kernel, buffers, at, lanes, i, decls, local, stored, later, first):
+def _map_in_lanes(c, em, kernel, buffers, at, lanes, i, decls, local, stored, later, first,
+                  rows):
     """A map member of `emit_rows_in_lanes`: its values into its buffer when `stored`, and
-    into a tile when a `later` member reads them; `first` is the tile's first row."""
+    into a tile when a `later` member reads them; `first` is the tile's first row, `rows`
+    the number of rows."""
     shape, dt = kernel.root.aval.shape, kernel.root.aval.dtype
     k = len(at)
     row_shape = shape[k:]
@@ -2887,7 +2895,7 @@ def _map_in_lanes(c, em, kernel, buffers, at, lanes, i, decls, local, stored, la
     m = math.prod(row_shape)
     # (a stored row of 8 or more 32-bit values goes to its buffer from the tile, by
     # transposes, rather than element by element from the lanes)
-    shuffled = stored and _shuffle_fill_fits(dt, m)
+    shuffled = stored and _shuffle_fill_fits(dt, m, rows)
     if later or not stored or shuffled:
         decl, tile = _stack_array(f"lrow{i}", cnodes.ct(dt), m * _LANE_ROWS)
         decls.append(decl)
@@ -2907,9 +2915,10 @@ def _map_in_lanes(c, em, kernel, buffers, at, lanes, i, decls, local, stored, la
     return out
 
 
-def _reduce_in_lanes(c, em, kernel, buffers, at, row, lanes, i, decls):
+def _reduce_in_lanes(c, em, kernel, buffers, at, row, lanes, i, decls, small=False):
     """A reduction member of `emit_rows_in_lanes` (a float32 sum, max or min): one
-    accumulator per lane, in the kernel's own order of terms."""
+    accumulator per lane, in the kernel's own order of terms; `small`: the group's arrays
+    hold fewer than SHUFFLE_MIN values."""
     eqn = kernel.eqn
     kind, x, dt = _IDENT[eqn.prim], eqn.inputs[0], kernel.root.aval.dtype
     red_shape = x.aval.shape[len(at):]
@@ -2951,7 +2960,8 @@ def _reduce_in_lanes(c, em, kernel, buffers, at, row, lanes, i, decls):
         # any of its terms is (its result: the kernels' NaN). The sign of a zero extreme
         # (`_zero_winner`) is settled by a second pass over the tile, run only where some
         # lane's extreme is a zero (a NaN flag and a zero flag updated per term made a max
-        # over rows of 10 1.5x slower).
+        # over rows of 10 1.5x slower). A `small` group keeps those flags: their code
+        # builds faster (the second pass added ~60 ms to the MLP step's module).
         i32 = cnodes.ct(dtypes.int32)
         zdecl, zsf = _stack_array(f"lzero{i}", i32, _LANE_ROWS)
         decls.append(zdecl)
@@ -2960,23 +2970,37 @@ def _reduce_in_lanes(c, em, kernel, buffers, at, row, lanes, i, decls):
         init.append(cdsl.Store(zsf, em.lane, none))
         fresh()
         v = term(j)
-        better = c.binop("|", c.binop(">" if kind == "max" else "<", v, mine, dtypes.bool_),
-                         c.ne(v, v), dtypes.bool_)
-        loops.append(c.for_(j, c.i64(0), c.i64(n_red), [lanes(list(em.stmts) + [
-            cdsl.Store(acc, em.lane, c.select(better, v, mine))])]))
-        anyz = c.var(f"lanyz{i}", dtypes.int32)
-        fresh()
-        v = term(j)
-        wins, win = _zero_winner(c, kind, v, dt)
-        zero_pass = c.for_(j, c.i64(0), c.i64(n_red), [lanes(list(em.stmts) + [
-            cdsl.Store(zsf, em.lane, c.binop("|", zero_l, c.cast(dtypes.int32, wins),
-                                             dtypes.int32))])])
-        loops += [c.decl(anyz, none),
-                  c.for_(em.lane, c.i64(0), c.i64(_LANE_ROWS), [c.assign(anyz, c.binop(
-                      "|", anyz, c.cast(dtypes.int32, c.eq(mine, c.const(0, dt))),
-                      dtypes.int32))], simd=True, reduction=("or", anyz)),
-                  cdsl.If(c.ne(anyz, none), (zero_pass,))]
-        result = c.select(c.ne(mine, mine), c.const(np.nan, dt),
+        better = c.binop(">" if kind == "max" else "<", v, mine, dtypes.bool_)
+
+        def flag(ptr, cond):
+            return cdsl.Store(ptr, em.lane, c.binop("|", cdsl.Load(ptr, em.lane, i32),
+                                                     c.cast(dtypes.int32, cond), dtypes.int32))
+        if small:
+            ndecl, nanf = _stack_array(f"lnan{i}", i32, _LANE_ROWS)
+            decls.append(ndecl)
+            init.append(cdsl.Store(nanf, em.lane, none))
+            wins, win = _zero_winner(c, kind, v, dt)
+            loops.append(c.for_(j, c.i64(0), c.i64(n_red), [lanes(list(em.stmts) + [
+                cdsl.Store(acc, em.lane, c.select(better, v, mine)),
+                flag(nanf, c.ne(v, v)), flag(zsf, wins)])]))
+            is_nan = c.ne(cdsl.Load(nanf, em.lane, i32), none)
+        else:
+            better = c.binop("|", better, c.ne(v, v), dtypes.bool_)
+            loops.append(c.for_(j, c.i64(0), c.i64(n_red), [lanes(list(em.stmts) + [
+                cdsl.Store(acc, em.lane, c.select(better, v, mine))])]))
+            anyz = c.var(f"lanyz{i}", dtypes.int32)
+            fresh()
+            v = term(j)
+            wins, win = _zero_winner(c, kind, v, dt)
+            zero_pass = c.for_(j, c.i64(0), c.i64(n_red), [lanes(list(em.stmts) + [
+                flag(zsf, wins)])])
+            loops += [c.decl(anyz, none),
+                      c.for_(em.lane, c.i64(0), c.i64(_LANE_ROWS), [c.assign(anyz, c.binop(
+                          "|", anyz, c.cast(dtypes.int32, c.eq(mine, c.const(0, dt))),
+                          dtypes.int32))], simd=True, reduction=("or", anyz)),
+                      cdsl.If(c.ne(anyz, none), (zero_pass,))]
+            is_nan = c.ne(mine, mine)
+        result = c.select(is_nan, c.const(np.nan, dt),
                           c.select(c.land(c.eq(mine, c.const(0, dt)), c.ne(zero_l, none)),
                                    win, mine))
     store = lanes([c.store(buffers[kernel.root.id], row, result)])
