@@ -70,9 +70,14 @@ def _same_bits(a, b):
     np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
-@pytest.mark.parametrize("shape", [(96, 10), (37, 3), (53, 17), (40, 64), (3, 21, 5)])
-@pytest.mark.parametrize("big", [False, True])
+_SHAPES = [(96, 10), (37, 3), (53, 17), (40, 64), (3, 21, 5)]
+# (the code for big arrays differs in its tiles and its max/min: the programs with those)
+_BIG = ("extremes", "max_min", "softmax", "masked_softmax")
+
+
+@pytest.mark.parametrize("name,shape,big", [(n, s, False) for n in sorted(PROGRAMS)
+                                            for s in _SHAPES] +
+                         [(n, s, True) for n in _BIG for s in _SHAPES[:3]])
 def test_lanes_give_the_kernels_bits(name, shape, big, monkeypatch):
     """`big`: code for arrays of SHUFFLE_MIN values or more (tiles by transposes, a max or
     min without per-term flags), made for these small ones by lowering the threshold."""
@@ -210,9 +215,9 @@ def _run_lone(f, x, on, monkeypatch):
     return jf.lower(x).source, np.asarray(jf(x))
 
 
-@pytest.mark.parametrize("name", sorted(LONE))
-@pytest.mark.parametrize("m", [3, 4, 5, 10, 17, 24, 25, 32])
-@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("name,m,big", [(n, m, False) for n in sorted(LONE)
+                                        for m in (3, 4, 5, 10, 24, 25)] +
+                         [(n, m, True) for n in ("max", "min") for m in (3, 10, 17, 32)])
 def test_a_reduction_alone_over_short_rows(name, m, big, monkeypatch):
     """A max, min or sum outside any row group, over short rows, runs in lanes too (a
     group of one; `c._lone_short_rows`): the same bits as its kernel, NaN, infinities and

@@ -67,7 +67,7 @@ def _same_bits(a, b):
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-@pytest.mark.parametrize("m", [8, 9, 12, 16, 17, 23, 33, 40, 63, 64])
+@pytest.mark.parametrize("m", [8, 9, 17, 23, 40, 63, 64])
 def test_shuffled_tiles_give_the_same_bits(name, m, monkeypatch):
     rng = np.random.default_rng(m)
     shape = (16 * 3 + 5, m)
