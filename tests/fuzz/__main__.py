@@ -39,6 +39,11 @@ def main(argv=None) -> int:
     ap.add_argument("--boost", default="",
                     help="ops drawn more often, with factors, e.g. 'while_loop:6,cond:4' "
                          "(to aim a run at one part of the backends)")
+    ap.add_argument("--big-forms", action="store_true",
+                    help="lower the C lowering's size thresholds to 0, so that the small "
+                         "arrays of fuzz programs take the code of big ones (the lanes' "
+                         "transposed tiles and lone reductions: codegen.SHUFFLE_MIN, "
+                         "c.LONE_LANES_MIN); a reproducer needs the same settings")
     ap.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--summary-json", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -53,6 +58,11 @@ def main(argv=None) -> int:
         os.environ["FUNCGRAD_FUZZ_BOOST"] = args.boost
     if args.jobs > 1:
         return _run_jobs(args, argv if argv is not None else sys.argv[1:])
+    if args.big_forms:
+        from funcgrad.backends import c as cbackend
+        from funcgrad.lowering import codegen
+        codegen.SHUFFLE_MIN = 0
+        cbackend.LONE_LANES_MIN = 0
 
     from .runner import Config, run_fuzz
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
@@ -64,7 +74,8 @@ def main(argv=None) -> int:
                  findings_path=Path(args.findings) if args.findings else None)
     if args.dtypes:
         cfg.dtypes = _dtype_weights(args.dtypes)
-    print(f"fuzzing {cfg.minutes} min on {', '.join(backends)} (seed {cfg.seed})", flush=True)
+    print(f"fuzzing {cfg.minutes} min on {', '.join(backends)} (seed {cfg.seed})"
+          + (", size thresholds at 0 (--big-forms)" if args.big_forms else ""), flush=True)
     summary = run_fuzz(cfg)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, default=str))
