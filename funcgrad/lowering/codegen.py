@@ -2447,8 +2447,14 @@ def _shuffle_fill_fits(dt, m, rows) -> bool:
     ~35 ms to its module's ~310 ms build and saved microseconds a call.)"""
     from .gemm import portable
     return TILE_SHUFFLE and dt in _TPOSE_TYPES and type(m) is int and \
-        8 <= m <= _ROW_LANE_MAX and (type(rows) is not int or rows * m >= SHUFFLE_MIN) and \
-        not portable()
+        8 <= m <= _ROW_LANE_MAX and _big_rows(rows, m) and not portable()
+
+
+def _big_rows(rows, m) -> bool:
+    """Whether `rows` rows of `m` values take the lanes' code for big arrays (transposed
+    tiles, a max/min without per-term flags): SHUFFLE_MIN values or more, or a row count
+    known only at run time."""
+    return type(rows) is not int or rows * m >= SHUFFLE_MIN
 
 
 def _shuffle_fill(c, tile, rows, first, m, dt, store=False) -> list:
@@ -2857,7 +2863,7 @@ def emit_rows_in_lanes(c, kernels, buffers, unread=frozenset()) -> list | None:
                                   kern.root.id not in unread, later, c.mul(t, c.i64(L)), n)
         else:
             body += _reduce_in_lanes(c, em, kern, buffers, at, row, lanes, i, decls,
-                                     static and n * row_length(kern, lead) < SHUFFLE_MIN)
+                                     not _big_rows(n, row_length(kern, lead)))
         if not em.row_ok:
             return None
         written = written | {kern.root.id}
