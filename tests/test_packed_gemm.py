@@ -285,8 +285,10 @@ def test_rnn_gradient_with_packed_weights_matches_the_reference(hidden):
 def test_rnn_gradient_with_packed_weights_matches_finite_differences():
     # float64 central differences of the same loss (NumPy, no framework) along random
     # directions of Wh, against the jitted gradient that runs h @ Wh and g @ Wh^T packed
+    # (hidden 120: padded to 128 columns by both tiles, 6 x 16 and 5 x 64, and within the
+    # padding either allows; 48 was, on the 512-bit tile, left to OpenBLAS)
     rng = np.random.default_rng(5)
-    hidden, batch, steps = 48, 32, 5
+    hidden, batch, steps = 120, 32, 5
     wh = (rng.standard_normal((hidden, hidden)) / np.sqrt(hidden)).astype(np.float32)
     xs = rng.standard_normal((steps, batch, hidden)).astype(np.float32)
 
@@ -304,6 +306,7 @@ def test_rnn_gradient_with_packed_weights_matches_finite_differences():
 
     jg = fg.jit(fg.grad(loss), backend="c")
     if _PACKED:
+        assert gemm.packed_gemm_fits(np.float32, batch, hidden, hidden)
         assert _calls(jg.lower(wh, xs).source) >= 2
     g = np.asarray(jg(wh, xs), np.float64)
     w64 = wh.astype(np.float64)
@@ -326,13 +329,15 @@ def test_gemms_outside_loops_stay_with_blas():
 def test_nonfinite_values_stay_in_their_columns():
     # the padded columns of the last panel are zeros: an inf in A meets them (inf * 0 = NaN)
     # only in columns that are never stored
-    # (in the last step: the carry, 0 * the products' sum, is NaN after it)
-    w = np.ones((64, 72), np.float32)
+    # (in the last step: the carry, 0 * the products' sum, is NaN after it). 120 columns:
+    # padded to 128 by both tiles (72 was, on the 512-bit tile, left to OpenBLAS)
+    w = np.ones((64, 120), np.float32)
     xs = np.ones((2, 21, 64), np.float32)
     xs[1, 3, 5] = np.inf
     f = _scan_products(False)
     jf = fg.jit(f, backend="c")
     if _PACKED:
+        assert gemm.packed_gemm_fits(np.float32, 21, 120, 64)
         assert _calls(jf.lower(w, xs).source) >= 1
     got = np.asarray(jf(w, xs))
     want = np.asarray(_reference(f, w, xs))
