@@ -55,10 +55,40 @@ LONG_FILES = (
 )
 
 
+# Eager OpenCL. Called eagerly, each primitive is a one-equation program built for its
+# shapes and dtypes: a PoCL build of ~0.2 s, per primitive, shape and dtype (Zen 4, PoCL
+# 3.1). The tests of JAX's semantics that run a function eagerly and under jit on every
+# backend spent ~440 of the suite's ~1950 CPU seconds (cold caches) building eager OpenCL
+# kernels: the same lowering, one equation at a time, as the jitted runs on OpenCL that stay.
+# So on OpenCL those tests run under jit only (the tests whose `run` or `path` parameter is
+# "eager" with the `backend` "opencl" are deselected, and `checks_eager()` says whether a
+# test's own eager call runs); eager OpenCL keeps tests/test_opencl_backend's eager tests
+# and the fuzzer's eager OpenCL runs. FUNCGRAD_TEST_EAGER_OPENCL=1 runs them all.
+EAGER_OPENCL = os.environ.get("FUNCGRAD_TEST_EAGER_OPENCL", "0") == "1"
+
+
+def _eager_on_opencl(item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return params.get("backend") == "opencl" and \
+        params.get("run", params.get("path")) == "eager"
+
+
+def checks_eager() -> bool:
+    """Whether a test that runs its function eagerly and under jit on the current default
+    backend runs the eager call too (not on OpenCL, unless EAGER_OPENCL)."""
+    return EAGER_OPENCL or _current_backend_setting() != "opencl"
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, the long files first (LONG_FILES); the tests of a file keep their
-    order. Every worker sorts the same collection the same way, as xdist requires. A run in
-    one process keeps pytest's order."""
+    """Eager OpenCL tests deselected (EAGER_OPENCL above). Under pytest-xdist, the long files
+    first (LONG_FILES); the tests of a file keep their order. Every worker sorts the same
+    collection the same way, as xdist requires. A run in one process keeps pytest's
+    order."""
+    if not EAGER_OPENCL:
+        dropped = [item for item in items if _eager_on_opencl(item)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if not _eager_on_opencl(item)]
     if not hasattr(config, "workerinput"):
         return
     rank = {name: i for i, name in enumerate(LONG_FILES)}
