@@ -1495,6 +1495,49 @@ def test_the_derivative_of_arccosh_at_minus_one_is_plus_inf(run):
     np.testing.assert_allclose(g, [np.inf, np.inf, 3 ** -0.5, 3 ** -0.5, np.nan], rtol=1e-6)
 
 
+def test_arccosh_and_arcsinh_derivatives_where_x_squared_overflows(run):
+    # 1/sqrt(x^2 -+ 1) is ~1/|x| for huge |x|; JAX's rsqrt of x^2 -+ 1 is 0 once x^2
+    # overflows (|x| > 1.8e19 in float32), and funcgrad's was: arccosh(cosh(c)^2 + 1.25)
+    # in a scan lost its gradient at every step past the overflow (the fuzzer, run 91).
+    # Within range the formulas are JAX's, bit for bit (1.5, 3); at +-inf 0, NaN stays NaN
+    x = np.array([1.5, 3.0, 1e19, 1e20, -3e37, 3e38, np.inf, -np.inf, np.nan], np.float32)
+    x64 = np.abs(x.astype(np.float64))
+    with np.errstate(all="ignore"):
+        want_h = np.where(np.isinf(x64), 0.0, 1 / np.sqrt(x64 ** 2 - 1))
+        want_s = np.where(np.isinf(x64), 0.0, 1 / np.sqrt(x64 ** 2 + 1))
+    got_h = run(fg.vmap(fg.grad(fnp.arccosh)), np.abs(x))
+    got_s = run(fg.vmap(fg.grad(fnp.arcsinh)), x)
+    np.testing.assert_allclose(got_h, want_h, rtol=3e-7)
+    np.testing.assert_allclose(got_s, want_s, rtol=3e-7)
+    assert got_s[0] == np.float32(1) / np.sqrt(np.float32(3.25))       # rsqrt(x^2 + 1)
+    assert got_h[1] == np.float32(1) / np.sqrt(np.float32(8.0))        # rsqrt(x^2 - 1)
+
+
+def test_scan_of_arccosh_of_cosh_squared_has_its_gradient_past_the_overflow():
+    # the program the fuzzer found (run 91), reduced: the carry doubles at every step,
+    # cosh(c)^2 overflows float32 from c ~ 44.4, the masked-in outputs stay finite
+    def f(c0, xs):
+        def body(c, x):
+            c = fnp.arccosh(fnp.cosh(c) ** 2 + 1.25)
+            return c, c
+        ys = fg.lax.scan(body, c0, xs)[1]
+        return fnp.sum(fnp.where(ys < 60.0, ys, 0.0))
+
+    c0 = np.array([0.3, 1.1, 1.4], np.float32)
+    xs = np.zeros(6, np.float32)
+    for be in ("reference", "c"):
+        with fg.config.override("backend", be):
+            g = np.asarray(fg.jit(fg.grad(f))(c0, xs), np.float64)
+        c, want = c0.astype(np.float64), np.zeros(3)
+        dc = np.ones(3)
+        for _ in range(6):
+            y = np.cosh(c) ** 2 + 1.25
+            dc = dc * 2 * np.cosh(c) * np.sinh(c) / np.sqrt(y * y - 1)
+            c = np.arccosh(y)
+            want += np.where(c < 60.0, dc, 0.0)
+        np.testing.assert_allclose(g, want, rtol=1e-4, err_msg=be)
+
+
 def test_gammainc_derivative_in_a_for_small_a(run):
     # dP/da -> -E1(x) as a -> 0; on the series funcgrad computed -digamma(a) - 1/a, which
     # cancels in float32 (digamma(1e-8) = -1e8 - 0.58): 7.2 at (1e-8, 1) for JAX's -0.219

@@ -454,7 +454,20 @@ cosh_p, cosh = _unary("cosh", _np_unary(np.cosh), _INEXACT)
 defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
 
 asinh_p, asinh = _unary("asinh", _np_unary(np.arcsinh), _INEXACT)
-defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(mul(x, x), 1.0))))
+
+
+def _asinh_jvp(g, x):
+    if dtypes.is_complex(x.dtype):
+        return mul(g, rsqrt(add(mul(x, x), 1.0)))
+    # JAX's rsqrt(x^2 + 1), but 1/|x| where x^2 overflows (|x| > 1.8e19 in float32): there
+    # JAX's is 0, for ~1/|x| (the fuzzer, run 91); 0 at |x| = inf, NaN at NaN. (1/|x| of 1
+    # where it is not taken: its derivative at 0 would be NaN in the second derivative)
+    x2 = mul(x, x)
+    fits = is_finite(x2)
+    return mul(g, select(fits, rsqrt(add(x2, 1.0)), div(1.0, select(fits, 1.0, abs(x)))))
+
+
+defjvp(asinh_p, _asinh_jvp)
 
 acosh_p, acosh = _unary("acosh", _np_unary(np.arccosh), _INEXACT)
 
@@ -465,9 +478,14 @@ def _acosh_jvp(g, x):
         # has derivative 1/(sqrt(z - 1) sqrt(z + 1)) (equal for real z > 1).
         return div(g, mul(sqrt(sub(x, 1.0)), sqrt(add(x, 1.0))))
     # x^2 - 1 as (|x| - 1)(|x| + 1): the precision x*x - 1 loses near 1 is kept, and at
-    # x = -1 it is +0 (so +inf, as JAX's), where (x - 1)(x + 1) was -0 (-inf)
+    # x = -1 it is +0 (so +inf, as JAX's), where (x - 1)(x + 1) was -0 (-inf). Where the
+    # product overflows (|x| > 1.8e19 in float32) 1/|x|: JAX's rsqrt of it is 0 there
+    # (arccosh(cosh(c)^2 + 1.25) in a scan lost its gradient at every step past the
+    # overflow; the fuzzer, run 91); 0 at |x| = inf
     a = abs(x)
-    return mul(g, rsqrt(mul(sub(a, 1.0), add(a, 1.0))))
+    p = mul(sub(a, 1.0), add(a, 1.0))
+    fits = is_finite(p)
+    return mul(g, select(fits, rsqrt(p), div(1.0, select(fits, 1.0, a))))
 
 
 defjvp(acosh_p, _acosh_jvp)
