@@ -58,8 +58,9 @@ LONG_FILES = (
 # Eager OpenCL. Called eagerly, each primitive is a one-equation program built for its
 # shapes and dtypes: a PoCL build of ~0.2 s, per primitive, shape and dtype (Zen 4, PoCL
 # 3.1). The tests of JAX's semantics that run a function eagerly and under jit on every
-# backend spent ~440 of the suite's ~1950 CPU seconds (cold caches) building eager OpenCL
-# kernels: the same lowering, one equation at a time, as the jitted runs on OpenCL that stay.
+# backend spent ~400 of the suite's ~1950 CPU seconds (cold caches) building eager OpenCL
+# kernels: the same lowering, one equation at a time, as the jitted runs on OpenCL that stay
+# (the cold suite on two workers: 1021 s with them, 862 s without; 2026-12-06).
 # So on OpenCL those tests run under jit only (the tests whose `run` or `path` parameter is
 # "eager" with the `backend` "opencl" are deselected, and `checks_eager()` says whether a
 # test's own eager call runs); eager OpenCL keeps tests/test_opencl_backend's eager tests
