@@ -1,7 +1,8 @@
 """Edge values of funcgrad.scipy.special (and funcgrad.numpy's i0 and lcm) where a three-way
 sweep against jax.scipy.special and scipy.special found funcgrad wrong: each checked against
 SciPy computed in float64 and rounded to the dtype under test, eagerly and under jit on
-every backend, and the derivatives of the formulas that changed."""
+every backend (on OpenCL under jit only, see conftest.checks_eager), and the derivatives of
+the formulas that changed."""
 from __future__ import annotations
 
 import ml_dtypes
