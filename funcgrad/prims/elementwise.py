@@ -459,12 +459,17 @@ asinh_p, asinh = _unary("asinh", _np_unary(np.arcsinh), _INEXACT)
 def _asinh_jvp(g, x):
     if dtypes.is_complex(x.dtype):
         return mul(g, rsqrt(add(mul(x, x), 1.0)))
-    # JAX's rsqrt(x^2 + 1), but 1/|x| where x^2 overflows (|x| > 1.8e19 in float32): there
-    # JAX's is 0, for ~1/|x| (the fuzzer, run 91); 0 at |x| = inf, NaN at NaN. (1/|x| of 1
-    # where it is not taken: its derivative at 0 would be NaN in the second derivative)
-    x2 = mul(x, x)
-    fits = is_finite(x2)
-    return mul(g, select(fits, rsqrt(add(x2, 1.0)), div(1.0, select(fits, 1.0, abs(x)))))
+    # JAX's rsqrt(x^2 + 1), but 1/|x| where x^2 + 1 overflows (|x| > 1.8e19 in float32):
+    # there JAX's is 0, for ~1/|x| (the fuzzer, run 91); 0 at |x| = inf, NaN at NaN
+    return mul(g, _rsqrt_or_inverse(add(mul(x, x), 1.0), abs(x)))
+
+
+def _rsqrt_or_inverse(p, a):
+    """rsqrt(p), or 1/a where p (x^2 -+ 1, a = |x|) overflowed: arcsinh's and arccosh's
+    derivatives. 1/a is taken of 1 where p is finite, so that its own derivative (the
+    second derivative, at a = 0) is not NaN where it is not used."""
+    fits = is_finite(p)
+    return select(fits, rsqrt(p), div(1.0, select(fits, 1.0, a)))
 
 
 defjvp(asinh_p, _asinh_jvp)
@@ -483,9 +488,7 @@ def _acosh_jvp(g, x):
     # (arccosh(cosh(c)^2 + 1.25) in a scan lost its gradient at every step past the
     # overflow; the fuzzer, run 91); 0 at |x| = inf
     a = abs(x)
-    p = mul(sub(a, 1.0), add(a, 1.0))
-    fits = is_finite(p)
-    return mul(g, select(fits, rsqrt(p), div(1.0, select(fits, 1.0, a))))
+    return mul(g, _rsqrt_or_inverse(mul(sub(a, 1.0), add(a, 1.0)), a))
 
 
 defjvp(acosh_p, _acosh_jvp)
