@@ -707,6 +707,9 @@ def _cheap_call(fn: str) -> bool:
     return fn in _CHEAP_CALLS or fn.split("_")[0] in _CHEAP_HELPERS
 
 
+_RAW_LOOP = re.compile(r"\b(for|while|do)\b")
+
+
 def loop_work(body) -> int | None:
     """Statements one pass over `body` executes, with loops of constant trip count
     multiplied out: the work the OpenMP threshold compares. None when unknown (a loop of
@@ -728,6 +731,8 @@ def loop_work(body) -> int | None:
             total += 1 + max(a, b)
         elif isinstance(st, A.While):
             return None
+        elif isinstance(st, A.Raw) and _RAW_LOOP.search(st.text):
+            return None         # a loop written as text: its length is unknown here
         elif isinstance(st, A.Block):
             inner = loop_work(st.body)
             if inner is None:

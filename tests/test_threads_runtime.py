@@ -717,6 +717,21 @@ def test_loop_work_counts_statements():
     assert loop_work([C.If(C.Param("c", C.bool_), [one, one, one], [one])]) == 4
     assert loop_work([C.Comment("x"), C.For(j, 0, C.Param("n", C.i64), [one])]) is None
     assert loop_work([C.ExprStmt(C.Call("my_kernel", (y,), C.void))]) is None
+    # a loop written as raw text has a length the renderer cannot see: unknown work, so
+    # the loop's own parallel_min holds (top_k's heap kernel ran each of its 1024 rows of
+    # 1024 keys on one thread: raw lines counted as one statement each asked for 3277 rows)
+    assert loop_work([C.Raw("for (int64_t q = 0; q < n; ++q) s += y[q];")]) is None
+    assert loop_work([C.Raw("while (c > 0) c >>= 1;")]) is None
+    assert loop_work([C.Raw("int64_t fortune = 0;"), C.Raw("y[0] = 1;")]) == 2
+
+
+@pytest.mark.core
+def test_top_k_heap_kernel_splits_rows_over_threads():
+    from funcgrad.lowering import eager
+    src, _ = eager.source_and_cdef()
+    body = src[src.index("void fg_top_k_i32_p("):]
+    body = body[:body.index("\n}\n")]
+    assert "#pragma omp parallel if(rows >= 2)" in body
 
 
 # --- per program: does a second thread pay? -------------------------------------------------
