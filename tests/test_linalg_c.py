@@ -96,6 +96,27 @@ def test_triangular_solve_matches_the_host_step(k, other, left, lower, trans, un
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_many_small_matrices_split_over_threads_give_the_same_bits(dtype):
+    """A batch of small matrices big enough to fill a parallel region (the LU's and the
+    solves' loop over matrices), run by a team of two threads (forced: the automatic
+    team may be one on a busy machine): each matrix's result is the host step's, NaN and
+    singular matrices among them, in any place of the batch the threads share."""
+    a = _general((6000, 3, 3), dtype) + 4 * np.eye(3, dtype=dtype)
+    a[17, 1, 2] = np.nan
+    a[4001, :, 0] = 0
+    a[5999, 2] = a[5999, 0]
+    b = _general((6000, 3, 2), dtype)
+    t = "float" if dtype == np.float32 else "double"
+    low = fg.jit(lambda a, b: fnp.linalg.solve(a, b), backend="c").lower(a, b)
+    assert low.source.count("#pragma omp parallel") >= 3, low.source
+    with fg.config.override("cpu_threads", 2):
+        _same(lambda a: lax.linalg.lu(a), a, label=f"lu (unblocked) of 6000 x (3, 3) {t}")
+        _same(lambda a, b: fnp.linalg.solve(a, b), a, b,
+              label=f"triangular_solve (substitution) of 6000 x (3, 2) {t}")
+        _same(fnp.linalg.inv, a, label="triangular_solve (substitution)")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch,n", [((), 1), ((), 5), ((), 32), ((3,), 20)])
 def test_cholesky_matches_the_host_step(batch, n, dtype):
     t = "float" if dtype == np.float32 else "double"

@@ -511,7 +511,8 @@ class Executable(SlotProgram):
         label, lines = lowering.lower(
             eqn, [self.slot_names[s] for s in ins], [self.slot_names[s] for s in outs],
             lambda shape, dtype: temps.new(shape, dtype).param.name)
-        return label, [C.Block(tuple(C.Raw(x) for x in lines))], ins + outs, temps
+        return label, [C.Block(tuple(C.Raw(x) if isinstance(x, str) else x
+                                     for x in lines))], ins + outs, temps
 
     def _lower_control(self, eqn):
         """(label, statements, slots used, temps) for a scan, while_loop or cond whose
