@@ -62,6 +62,22 @@ def test_several_keys_and_payloads(n, nkeys, seed):
         _same(lambda *ops: lax.sort(ops, dimension=1, num_keys=nkeys), *ops)
 
 
+@pytest.mark.parametrize("shape,axis", [((37, 1000), 1), ((37, 1000), 0), ((3, 20000), 1),
+                                        ((5, 700, 11), 1)])
+def test_sorts_split_over_threads_keep_the_order(shape, axis):
+    """Sorts big enough to split their rows into shares, each with its own scratch, run by
+    two threads (forced): rows that do not divide evenly, fewer rows than shares, rows
+    strided in memory; ties, NaN and -0.0 in place, keys and payloads, as the host step."""
+    rng = np.random.default_rng(5)
+    x = _values(rng, shape, np.float32)
+    pay = rng.integers(0, 1 << 30, shape).astype(np.int32)
+    low = fg.jit(lambda x: fnp.sort(x, axis=axis)).lower(x)
+    assert "#pragma omp parallel" in low.source
+    with fg.config.override("cpu_threads", 2):
+        _same(lambda x: (fnp.sort(x, axis=axis), fnp.argsort(x, axis=axis, stable=True)), x)
+        _same(lambda x, p: lax.sort((x, p), dimension=axis, num_keys=1), x, pay)
+
+
 def test_what_users_build_on_sort():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((33, 101)).astype(np.float32)
