@@ -117,6 +117,36 @@ def test_many_small_matrices_split_over_threads_give_the_same_bits(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lapack_per_matrix_in_shares_over_threads_gives_the_same_bits(dtype):
+    """Batches that call LAPACK or BLAS once per matrix, big enough to split into shares
+    (each with its own scratch: getrf's pivots, geqrf's copy, gesdd's copy), run by two
+    threads (forced): every matrix as the host step, NaN and failing matrices among them,
+    batches that do not divide evenly into the shares."""
+    t = "float" if dtype == np.float32 else "double"
+    a = _general((23, 20, 20), dtype)
+    a[5, 3, 3] = np.nan
+    spd = _spd((47,), 20, dtype)
+    spd[46] = -spd[46]                      # not positive definite: NaN
+    sq = _general((71, 8, 8), dtype)
+    sq[70, 0, 0] = np.nan
+    tri = np.tril(_general((330, 9, 9), dtype)) + 9 * np.eye(9, dtype=dtype)
+    rhs = _general((330, 9, 5), dtype)
+    cases = [(lambda a: lax.linalg.lu(a), (a,), f"lu (getrf) of 23 x (20, 20) {t}"),
+             (fnp.linalg.cholesky, (spd,), f"cholesky (potrf) of 47 x (20, 20) {t}"),
+             (lambda x: fnp.linalg.qr(x), (sq,), f"qr (geqrf, orgqr) of 71 x (8, 8) {t}"),
+             (lambda x: fnp.linalg.eigh(x + np.swapaxes(x, -1, -2)), (sq,),
+              f"eigh (syevd) of 71 x (8, 8) {t}"),
+             (lambda x: fnp.linalg.svd(x), (sq,), f"svd (gesdd) of 71 x (8, 8) {t}"),
+             (lambda a, b: lax.linalg.triangular_solve(a, b, left_side=True, lower=True),
+              (tri, rhs), f"triangular_solve (trsm) of 330 x (9, 5) {t}")]
+    for f, args, label in cases:
+        low = fg.jit(f, backend="c").lower(*args)
+        assert "#pragma omp parallel" in low.source, label
+        with fg.config.override("cpu_threads", 2):
+            _same(f, *args, label=label)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch,n", [((), 1), ((), 5), ((), 32), ((3,), 20)])
 def test_cholesky_matches_the_host_step(batch, n, dtype):
     t = "float" if dtype == np.float32 else "double"

@@ -23,7 +23,9 @@ the same order, so the compiled program gives the bits the host step gave:
   `?syevd`; `svd`: `?gesdd` on a copy. A routine that fails makes that matrix's outputs
   NaN.
 Shapes must be static (a size-generic program keeps the host step) and non-empty; complex
-matrices keep the host step.
+matrices keep the host step. A batch big enough to fill a parallel region splits its
+matrices over the team's threads (`_matrices`, `_over_shares`); each matrix's bits do not
+depend on which thread computes it (OpenBLAS runs single-threaded in compiled code).
 """
 from __future__ import annotations
 
@@ -88,14 +90,45 @@ def _matrices(batch, body, work):
     """The loop over the `batch` matrices of a small factorisation or solve, each iteration
     `body` (C lines, one matrix: its copy and its loops) on its own, split over the team's
     threads when there are several matrices and `work` (arithmetic per matrix, roughly)
-    times `batch` fills a parallel region (PARALLEL_MIN, as loop nests): 100,000 3 x 3
+    times `batch` fills a parallel region (`_parallel_min`): 100,000 3 x 3
     inverses (an LU and two solves) took as long with two threads as with one when it was
     a serial loop (2.8 ms, AMD Zen 4). A cdsl statement, so the renderer gives it the
     runtime's team size like every other parallel loop."""
-    from .codegen import PARALLEL_MIN
     b = cdsl.Var("b", cdsl.i64)
     return cdsl.For(b, 0, batch, tuple(cdsl.Raw(x) for x in body),
-                    parallel=batch > 1 and batch * work >= PARALLEL_MIN, parallel_min=2)
+                    parallel=batch > 1 and batch * work >= _parallel_min(), parallel_min=2)
+
+
+def _parallel_min():
+    from .codegen import PARALLEL_MIN
+    return PARALLEL_MIN if PARALLEL_MATRICES_MIN is None else PARALLEL_MATRICES_MIN
+
+
+# The matrices of a batch that calls LAPACK or BLAS per matrix are taken in up to this many
+# shares, each with its own scratch, which the team's threads split between them (OpenBLAS
+# runs single-threaded inside compiled code, see backends.c._single_threaded_blas): 2000
+# 8 x 8 eigh or qr took as long with two threads as with one in one serial loop.
+SHARES = 16
+# The work (arithmetic, roughly) of a whole batch from which its matrices split over
+# threads; None: codegen.PARALLEL_MIN, as loop nests (the fuzzer's --big-forms sets 0)
+PARALLEL_MATRICES_MIN = None
+
+
+def _share_count(batch, work):
+    """Shares for `batch` matrices of `work` arithmetic each (roughly): more than one when
+    the whole fills a parallel region (`_parallel_min`)."""
+    return min(SHARES, batch) if batch > 1 and batch * work >= _parallel_min() else 1
+
+
+def _over_shares(batch, shares, body):
+    """The loop over the `batch` matrices in `shares` contiguous shares (`sh`, which indexes
+    a share's scratch), matrix `b` running `body` (C lines); the shares split over the
+    team's threads when there are several."""
+    sh = cdsl.Var("sh", cdsl.i64)
+    lines = [f"for (int64_t b = sh * {batch} / {shares}; b < (sh + 1) * {batch} / {shares};"
+             " ++b) {", *_indent(body), "}"]
+    return cdsl.For(sh, 0, shares, tuple(cdsl.Raw(x) for x in lines),
+                    parallel=shares > 1, parallel_min=2)
 
 
 def _lu(t, letter, shape, a, outs, temp):
@@ -110,35 +143,36 @@ def _lu(t, letter, shape, a, outs, temp):
                  "int32_t info_b;", *_lu_small_lines(t, m, n, "info_b"), "(void)info_b;"]
         return f"lu (unblocked) of {batch} x ({m}, {n}) {t}", \
             [_matrices(batch, body, m * n * k + m * n)]
-    ip = temp((k,), dtypes.int32)
+    shares = _share_count(batch, m * n * k)
+    ip = temp((shares, k), dtypes.int32)
     head = [f"int scipy_LAPACKE_{letter}getrf(int, int, int, {t} *, int, int *);"]
-    body += [f"if (scipy_LAPACKE_{letter}getrf(101, {m}, {n}, x, {n}, {ip}) < 0) {{",
+    body += [f"int *ip = {ip} + sh * {k};",
+             f"for (int64_t i = 0; i < {m * n}; ++i) x[i] = {a}[b * {m * n} + i];",
+             f"if (scipy_LAPACKE_{letter}getrf(101, {m}, {n}, x, {n}, ip) < 0) {{",
              f"    for (int64_t i = 0; i < {m * n}; ++i) x[i] = NAN;",
-             f"    for (int64_t j = 0; j < {k}; ++j) {ip}[j] = (int32_t)(j + 1);",
+             f"    for (int64_t j = 0; j < {k}; ++j) ip[j] = (int32_t)(j + 1);",
              "}",
-             f"for (int64_t j = 0; j < {k}; ++j) pv[j] = {ip}[j] - 1;",
+             f"for (int64_t j = 0; j < {k}; ++j) pv[j] = ip[j] - 1;",
              f"for (int64_t i = 0; i < {m}; ++i) pm[i] = (int32_t)i;",
              f"for (int64_t j = 0; j < {k}; ++j) {{",
              "    int32_t q = pv[j], s = pm[j];",
              "    pm[j] = pm[q]; pm[q] = s;",
              "}"]
-    lines = head + _copy(lu, a, batch * m * n) + \
-        [f"for (int64_t b = 0; b < {batch}; ++b) {{", *_indent(body), "}"]
+    lines = head + [_over_shares(batch, shares, body)]
     return f"lu (getrf) of {batch} x ({m}, {n}) {t}", lines
 
 
 def _cholesky(t, letter, shape, a, out):
     n = int(shape[-1])
     batch = math.prod(shape[:-2])
+    body = [f"{t} *x = {out} + b * {n * n};",
+            f"for (int64_t i = 0; i < {n * n}; ++i) x[i] = {a}[b * {n * n} + i];",
+            f"if (scipy_LAPACKE_{letter}potrf(101, 'L', {n}, x, {n}) != 0)",
+            f"    for (int64_t i = 0; i < {n * n}; ++i) x[i] = NAN;",
+            f"for (int64_t r = 0; r < {n}; ++r)",
+            f"    for (int64_t c = r + 1; c < {n}; ++c) x[r * {n} + c] = 0;"]
     lines = [f"int scipy_LAPACKE_{letter}potrf(int, char, int, {t} *, int);",
-             *_copy(out, a, batch * n * n),
-             f"for (int64_t b = 0; b < {batch}; ++b) {{",
-             f"    {t} *x = {out} + b * {n * n};",
-             f"    if (scipy_LAPACKE_{letter}potrf(101, 'L', {n}, x, {n}) != 0)",
-             f"        for (int64_t i = 0; i < {n * n}; ++i) x[i] = NAN;",
-             f"    for (int64_t r = 0; r < {n}; ++r)",
-             f"        for (int64_t c = r + 1; c < {n}; ++c) x[r * {n} + c] = 0;",
-             "}"]
+             _over_shares(batch, _share_count(batch, n * n * n // 3 + n * n), body)]
     return f"cholesky (potrf) of {batch} x ({n}, {n}) {t}", lines
 
 
@@ -151,26 +185,24 @@ def _trsm(t, letter, eqn, ins, out):
     bshape = eqn.inputs[1].aval.shape
     rows, cols = int(bshape[-2]), int(bshape[-1])
     batch = math.prod(bshape[:-2])
-    body = [f"const {t} *x = {a} + b * {k * k};", f"{t} *y = {out} + b * {rows * cols};"]
+    size = rows * cols
+    body = [f"const {t} *x = {a} + b * {k * k};", f"{t} *y = {out} + b * {size};",
+            f"for (int64_t i = 0; i < {size}; ++i) y[i] = {rhs}[b * {size} + i];"]
     if k <= lapack.SMALL["trsm"]:
         # lapack.triangular_solve's small loop: `lower` there is op(a)'s triangle
-        size = rows * cols
-        body += [f"for (int64_t i = 0; i < {size}; ++i) y[i] = {rhs}[b * {size} + i];",
-                 f"const int unit = {int(unit)}; (void)unit;",
+        body += [f"const int unit = {int(unit)}; (void)unit;",
                  *_trsm_small_lines(t, left, lower != trans, trans, k,
                                     cols if left else rows)]
         return f"triangular_solve (substitution) of {batch} x ({rows}, {cols}) {t}", \
-            [_matrices(batch, body, k * rows * cols + rows * cols)]
-    else:
-        flags = ", ".join(("CblasLeft" if left else "CblasRight",
-                           "CblasLower" if lower else "CblasUpper",
-                           "CblasTrans" if trans else "CblasNoTrans",
-                           "CblasUnit" if unit else "CblasNonUnit"))
-        body.append(f"scipy_cblas_{letter}trsm(CblasRowMajor, {flags}, {rows}, {cols}, "
-                    f"({t})1, x, {k}, y, {cols});")
-    lines = _copy(out, rhs, batch * rows * cols) + \
-        [f"for (int64_t b = 0; b < {batch}; ++b) {{", *_indent(body), "}"]
-    return f"triangular_solve (trsm) of {batch} x ({rows}, {cols}) {t}", lines
+            [_matrices(batch, body, k * size + size)]
+    flags = ", ".join(("CblasLeft" if left else "CblasRight",
+                       "CblasLower" if lower else "CblasUpper",
+                       "CblasTrans" if trans else "CblasNoTrans",
+                       "CblasUnit" if unit else "CblasNonUnit"))
+    body.append(f"scipy_cblas_{letter}trsm(CblasRowMajor, {flags}, {rows}, {cols}, "
+                f"({t})1, x, {k}, y, {cols});")
+    return f"triangular_solve (trsm) of {batch} x ({rows}, {cols}) {t}", \
+        [_over_shares(batch, _share_count(batch, k * size), body)]
 
 
 def _nan(ptr, size):
@@ -185,9 +217,13 @@ def _qr(t, letter, eqn, a, outs, temp):
     qc = m if eqn.params["full_matrices"] else k
     ld = max(n, qc)
     batch = math.prod(shape[:-2])
-    w, tau = temp((m, ld), eqn.inputs[0].aval.dtype), temp((k,), eqn.inputs[0].aval.dtype)
+    shares = _share_count(batch, 4 * m * n * k)
+    ws = temp((shares, m, ld), eqn.inputs[0].aval.dtype)
+    taus = temp((shares, k), eqn.inputs[0].aval.dtype)
+    w, tau = "w", "tau"
     fail = ["{", "    " + _nan("qb", m * qc), "    " + _nan("rb", qc * n), "    continue;", "}"]
-    body = [f"const {t} *src = {a} + b * {m * n};",
+    body = [f"{t} *w = {ws} + sh * {m * ld}, *tau = {taus} + sh * {k};",
+            f"const {t} *src = {a} + b * {m * n};",
             f"{t} *qb = {q} + b * {m * qc}, *rb = {r} + b * {qc * n};",
             f"for (int64_t i = 0; i < {m}; ++i)",
             f"    for (int64_t j = 0; j < {ld}; ++j)",
@@ -203,7 +239,7 @@ def _qr(t, letter, eqn, a, outs, temp):
             f"    for (int64_t j = 0; j < {qc}; ++j) qb[i * {qc} + j] = {w}[i * {ld} + j];"]
     lines = [f"int scipy_LAPACKE_{letter}geqrf(int, int, int, {t} *, int, {t} *);",
              f"int scipy_LAPACKE_{letter}orgqr(int, int, int, int, {t} *, int, const {t} *);",
-             f"for (int64_t b = 0; b < {batch}; ++b) {{", *_indent(body), "}"]
+             _over_shares(batch, shares, body)]
     return f"qr (geqrf, orgqr) of {batch} x ({m}, {n}) {t}", lines
 
 
@@ -213,16 +249,15 @@ def _eigh(t, letter, eqn, a, outs):
     n = int(shape[-1])
     batch = math.prod(shape[:-2])
     uplo = "'L'" if eqn.params["lower"] else "'U'"
+    body = [f"{t} *x = {v} + b * {n * n}, *wb = {w} + b * {n};",
+            f"for (int64_t i = 0; i < {n * n}; ++i) x[i] = {a}[b * {n * n} + i];",
+            f"for (int64_t i = 0; i < {n}; ++i) wb[i] = 0;",
+            f"if (scipy_LAPACKE_{letter}syevd(101, 'V', {uplo}, {n}, x, {n}, wb) != 0) {{",
+            "    " + _nan("x", n * n),
+            "    " + _nan("wb", n),
+            "}"]
     lines = [f"int scipy_LAPACKE_{letter}syevd(int, char, char, int, {t} *, int, {t} *);",
-             *_copy(v, a, batch * n * n),
-             f"for (int64_t i = 0; i < {batch * n}; ++i) {w}[i] = 0;",
-             f"for (int64_t b = 0; b < {batch}; ++b) {{",
-             f"    {t} *x = {v} + b * {n * n}, *wb = {w} + b * {n};",
-             f"    if (scipy_LAPACKE_{letter}syevd(101, 'V', {uplo}, {n}, x, {n}, wb) != 0) {{",
-             "        " + _nan("x", n * n),
-             "        " + _nan("wb", n),
-             "    }",
-             "}"]
+             _over_shares(batch, _share_count(batch, 9 * n * n * n), body)]
     return f"eigh (syevd) of {batch} x ({n}, {n}) {t}", lines
 
 
@@ -233,12 +268,16 @@ def _svd(t, letter, eqn, a, outs, temp):
     batch = math.prod(shape[:-2])
     full, uv = eqn.params["full_matrices"], eqn.params["compute_uv"]
     uc, vr = (m, n) if full else (k, k)
-    x = temp((m, n), eqn.inputs[0].aval.dtype)
+    shares = _share_count(batch, 10 * m * n * k)
+    xs = temp((shares, m, n), eqn.inputs[0].aval.dtype)
+    x = "x"
     s = outs[0]
     decl = (f"int scipy_LAPACKE_{letter}gesdd(int, char, int, int, {t} *, int, {t} *, {t} *, "
             f"int, {t} *, int);")
-    body = [*_copy(x, f"({a} + b * {m * n})", m * n),
-            f"{t} *sb = {s} + b * {k};"]
+    body = [f"{t} *x = {xs} + sh * {m * n};",
+            *_copy(x, f"({a} + b * {m * n})", m * n),
+            f"{t} *sb = {s} + b * {k};",
+            f"for (int64_t i = 0; i < {k}; ++i) sb[i] = 0;"]
     if uv:
         u, vt = outs[1], outs[2]
         job = "'A'" if full else "'S'"
@@ -254,6 +293,5 @@ def _svd(t, letter, eqn, a, outs, temp):
                  f"if (scipy_LAPACKE_{letter}gesdd(101, 'N', {m}, {n}, {x}, {n}, sb, dummy, 1, "
                  "dummy, 1) != 0)",
                  "    " + _nan("sb", k)]
-    lines = [decl, f"for (int64_t i = 0; i < {batch * k}; ++i) {s}[i] = 0;",
-             f"for (int64_t b = 0; b < {batch}; ++b) {{", *_indent(body), "}"]
+    lines = [decl, _over_shares(batch, shares, body)]
     return f"svd (gesdd) of {batch} x ({m}, {n}) {t}", lines

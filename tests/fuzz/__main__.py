@@ -45,8 +45,10 @@ def main(argv=None) -> int:
                          "transposed tiles and lone reductions: codegen.SHUFFLE_MIN, "
                          "c.LONE_LANES_MIN; GEMMs on BLAS and the direct and packed "
                          "kernels, not loop nests, and split over threads: "
-                         "gemm.SMALL_GEMM, gemm.GEMM_SPLIT_MIN; sorts in shares: "
-                         "sort_c.PARALLEL_SORT_MIN); a reproducer needs the same settings")
+                         "gemm.SMALL_GEMM, gemm.GEMM_SPLIT_MIN; sorts and batched linear "
+                         "algebra over threads: sort_c.PARALLEL_SORT_MIN, "
+                         "linalg_c.PARALLEL_MATRICES_MIN); a reproducer needs the same "
+                         "settings")
     ap.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--summary-json", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -63,12 +65,13 @@ def main(argv=None) -> int:
         return _run_jobs(args, argv if argv is not None else sys.argv[1:])
     if args.big_forms:
         from funcgrad.backends import c as cbackend
-        from funcgrad.lowering import codegen, gemm, sort_c
+        from funcgrad.lowering import codegen, gemm, linalg_c, sort_c
         codegen.SHUFFLE_MIN = 0
         cbackend.LONE_LANES_MIN = 0
         gemm.SMALL_GEMM = False
         gemm.GEMM_SPLIT_MIN = 0
         sort_c.PARALLEL_SORT_MIN = 0
+        linalg_c.PARALLEL_MATRICES_MIN = 0
 
     from .runner import Config, run_fuzz
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
