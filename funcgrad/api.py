@@ -33,6 +33,25 @@ def _fun_name(f) -> str:
     return getattr(f, "__name__", type(f).__name__)
 
 
+class _FamilyName(str):
+    """A jitted function's name as the backends get it, with `family`: the name and the
+    function's code object, which the C backend keys its size-generic families by (see
+    `lowering.symbolic`: a program compiled against another of its family reads the sizes
+    that differ at run time). Keyed by the name alone, two functions of one name and one
+    structure shared a family: `jit(lambda x: max pool)` then `jit(lambda x: avg pool)`
+    compiled the second with its output size a run-time value, 35% slower (13.5 ms against
+    10.0, AMD Zen 4), and so would two stax models' `apply_fun`s of one layout."""
+
+    family: object
+
+
+def _family_name(fun, name: str) -> _FamilyName:
+    code = getattr(getattr(fun, "__func__", fun), "__code__", None)
+    out = _FamilyName(name)
+    out.family = name if code is None else (name, code)
+    return out
+
+
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
@@ -942,6 +961,7 @@ class Jitted:
                  backend=None, donate_argnames=()):
         self.fun = fun
         self.__name__ = _fun_name(fun)
+        self._family_name = _family_name(fun, self.__name__)
         self.__doc__ = getattr(fun, "__doc__", None)
         self.__wrapped__ = fun
         if isinstance(static_argnums, int):
@@ -1201,7 +1221,7 @@ class Jitted:
 
     def _call_slow(self, args, kwargs):
         (program, consts, out_tree, donate), leaves = self._lookup(args, kwargs)
-        out = _run_program(program, consts, out_tree, donate, leaves, self.__name__,
+        out = _run_program(program, consts, out_tree, donate, leaves, self._family_name,
                            self.backend)
         self._maybe_fast_path(args, kwargs, program, consts, out_tree, donate)
         return out
@@ -1220,7 +1240,7 @@ class Jitted:
         from .backends import default_backend_name, get_backend
         name = self.backend or default_backend_name()
         backend = get_backend(name)
-        runner = backend.fast_runner(program, consts, self.__name__)
+        runner = backend.fast_runner(program, consts, self._family_name)
         if runner is None:
             return
         convert = _leaf_converters(leaves, program)
@@ -1296,7 +1316,7 @@ class Jitted:
         nargs = len(args)
         static = {a % nargs for a in self.static_argnums if -nargs <= a < nargs}
         donated = tuple(i for i in self.donate_argnums if i not in static)
-        return cls(program, consts, self.backend, self.__name__, in_tree, out_tree, donate,
+        return cls(program, consts, self.backend, self._family_name, in_tree, out_tree, donate,
                    donated)
 
     def eval_shape(self, *args, **kwargs):

@@ -1835,7 +1835,8 @@ class CBackend(ReferenceBackend):
             # The first program of a family (name and structure) is compiled with literal
             # sizes; later ones against it, with the sizes that differ read at run time,
             # so they share one compiled module (lowering/symbolic.py).
-            family = (name, symbolic.structure_key(program))
+            # (jit names its programs with the function's identity: api._FamilyName)
+            family = (getattr(name, "family", name), symbolic.structure_key(program))
             ref = self._families.get(family)
             exe = Executable(program, kernel_name(name), reference=ref)
             if ref is None or exe.symbols.blocked:
