@@ -357,6 +357,29 @@ def test_float32_sums_over_non_trailing_axes_accumulate_in_double(backend, shape
         np.testing.assert_array_equal(eager, jitted)
 
 
+@pytest.mark.parametrize("shape, axes", [((4, 3000, 2), (0, 2)), ((8, 28, 2, 3), (0, 2)),
+                                         ((6, 14, 2, 14, 2, 5), (2, 4))])
+def test_c_unrolled_small_sums_give_the_eager_bits(shape, axes):
+    # A few reduced cells over non-trailing axes are unrolled (mean pooling written as a
+    # reshape) when their sizes are literals, as in a program compiled alone; they summed
+    # in float32 while the eager kernel and the size-generic program (the same function
+    # compiled before at another size) sum in double: 1 ulp apart in 1 of 3000 sums of
+    # (4, 3000, 2), and the parametrised test above passed or failed by which of its
+    # cases a pytest worker had run before.
+    rng = np.random.default_rng(1)
+    x = (rng.integers(-3, 4, shape) * 0.25 + np.log(2)).astype(np.float32)
+    f = lambda a: fnp.sum(a, axis=axes)  # noqa: E731
+    fg.clear_caches()
+    with fg.config.override("backend", "c"):
+        eager = np.asarray(f(fnp.asarray(x)))
+        jf = fg.jit(f, backend="c")
+        jitted = np.asarray(jf(fnp.asarray(x)))
+        source = jf.lower(fnp.asarray(x)).source
+    assert "double acc" in source and "D0" not in source, source
+    np.testing.assert_array_equal(eager, jitted)
+    np.testing.assert_array_equal(eager, x.astype(np.float64).sum(axis=axes).astype(np.float32))
+
+
 @pytest.mark.parametrize("shape", [(200, 250, 32), (3000, 5000)])
 def test_c_leading_axis_sum_bits_do_not_depend_on_the_thread_count(shape):
     # The rows are cut into fixed chunks whose partial sums are added in chunk order, so one

@@ -1338,8 +1338,10 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
     # float32 and 16-bit sums and products over leading or interleaved axes: rows added into
     # float32 output cells one at a time lose digits (14,553 values near 0.7 summed into each
     # of 5 columns were off by 1.7e-4 relative; fuzz seed 20261215), so they accumulate in
-    # double cells, each rounded once at the end. (A few reduced cells, unrolled, stay in
-    # float32: pooling written as a reshape and a mean.)
+    # double cells, each rounded once at the end; so do a few reduced cells, unrolled
+    # (pooling written as a reshape and a mean), whose float32 accumulator gave other bits
+    # than the eager kernel's and the size-generic program's double ones (8 cells of
+    # values near 0.7: 1 ulp off in 1 of 3000 sums).
     doubled = not trailing and acc_dt != dt and kind in ("sum", "prod") and \
         not _is_complex(dt)
     if doubled and list(axes) == list(range(len(axes))):
@@ -1357,7 +1359,7 @@ def emit_reduce_kernel(c, kernel: Kernel, buffers) -> list:
                                out.aval.shape[-1] == 1)
     if not trailing and not wide and last_ok and \
             all(type(in_shape[a]) is int for a in axes) and 1 <= n_red <= _UNROLL_CELLS:
-        return _reduce_unrolled(c, kernel, buffers, kind)
+        return _reduce_unrolled(c, kernel, buffers, kind, acc_dt if doubled else None)
     if kind in ("max", "min") and not wide and list(axes) == list(range(len(axes))) and \
             len(axes) < len(in_shape):
         return _extreme_over_leading(c, kernel, buffers, kind)
@@ -1820,32 +1822,36 @@ def _zero_sign_pass(c, kind, acc, acc_dt, stmts, v, loop, name):
                    (c.decl(zf, c.const(0, dtypes.int32)), scan, fix))
 
 
-def _reduce_unrolled(c, kernel: Kernel, buffers, kind) -> list:
+def _reduce_unrolled(c, kernel: Kernel, buffers, kind, acc_dt=None) -> list:
     """A small reduction over axes that are not the last, or a short last one (max pooling
     written as `max(x.reshape(n, h//2, 2, w//2, 2, c), axis=(2, 4))`, or in NCHW over
-    (3, 5)): the reduced cells unrolled, in row-major order, in the output's type (at most
-    _UNROLL_CELLS of them), inside a loop nest over the output whose innermost loop is the
-    output's last axis. Only for static
+    (3, 5)): the reduced cells unrolled, in row-major order, in the output's type or in
+    `acc_dt` (a float32 sum's double), at most _UNROLL_CELLS of them, inside a loop nest
+    over the output whose innermost loop is the output's last axis. Only for static
     reduced sizes: the prebuilt eager kernels are lowered once for all sizes."""
     eqn = kernel.eqn
     x = eqn.inputs[0]
     in_shape, axes = x.aval.shape, eqn.params["axes"]
     out = kernel.root
     dt = out.aval.dtype
+    at = dt if acc_dt is None else acc_dt
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(out.aval.ndim)]
     em = KernelEmitter(c, buffers)
-    acc = c.var("acc", dt)
+    acc = c.var("acc", at)
     for j, cell in enumerate(itertools.product(*[range(in_shape[a]) for a in axes])):
         kept, red = iter(ovars), iter(cell)
         v = em.value(x, [c.i64(next(red)) if d in axes else next(kept)
                          for d in range(len(in_shape))], kernel)
+        if at != dt:
+            v = c.cast(at, em.let(v, dt))
         if j == 0:
             first = v if kind in ("max", "min") else _combine(
-                c, kind, c.const(_identity(kind, dt), dt), v, dt)
+                c, kind, c.const(_identity(kind, at), at), v, at)
             em.stmts.append(c.decl(acc, first))
         else:
-            em.stmts += _combine_stmts(c, kind, acc, em.let(v, dt), dt)
-    body = em.stmts + [c.store(buffers[out.id], em.offset(ovars, out.aval.shape), acc)]
+            em.stmts += _combine_stmts(c, kind, acc, em.let(v, at), at)
+    res = acc if at == dt else c.cast(dt, acc)
+    body = em.stmts + [c.store(buffers[out.id], em.offset(ovars, out.aval.shape), res)]
     return _output_nest(c, ovars, out.aval.shape, body)
 
 
