@@ -27,7 +27,7 @@ _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "s
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
           "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore",
           "sgemmpk", "sgemmdk", "sgemmpack", "sgemmpk8", "sgemmpack8", "uexp", "ulog",
-          "utanh", "uabs", "tpose8"}
+          "utanh", "uabs", "tpose8", "bsel"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
 # host). Rounding adds 0x7fff plus the lowest kept bit: round to nearest, ties to even;
@@ -81,6 +81,21 @@ def _uexp(name, t):
         f"{ct} y; __builtin_memcpy(&y, &yb, {nb});",
         f"{ct} e = exp{'f' if ct == 'float' else ''}(y);",
         f"return (a < {floor}) ? 0.0 : ((a < {lo}) ? e * {scale} : e);"))
+
+
+def _bsel(name, t):
+    """`ok ? a : b` of two floats by blending their bit patterns. Written as a select whose
+    `a` is a load (a pooling window's cell that may lie in the padding, read at a clamped
+    index), gcc 12 turns the load into a masked load and then gives up vectorising the loop
+    ("data ref analysis failed"): a 3 x 3 max pool with SAME padding ran scalar with
+    branches, 160 ms on (32, 64, 64, 32) against JAX's 19 (AMD Zen 4)."""
+    ct, it, nb = ("float", "uint32_t", 4) if t.name == "f32" else ("double", "uint64_t", 8)
+    return _raw_fn(name, (("ok", A.i32), ("a", t), ("b", t)), t, (
+        f"{it} ab, bb; __builtin_memcpy(&ab, &a, {nb}); __builtin_memcpy(&bb, &b, {nb});",
+        f"{it} m = ({it})0 - ({it})(ok != 0);",
+        f"{it} r = (ab & m) | (bb & ~m);",
+        f"{ct} y; __builtin_memcpy(&y, &r, {nb});",
+        "return y;"))
 
 
 def _lawson(x, f, w, degree, iters):
@@ -723,6 +738,8 @@ def _make(name: str, arg_type: str):
     if base == "uabs":
         return _raw_fn(name, (("a", A.c64),), A.f32, _UABS_C64) if parts[1] == "c64" \
             else None
+    if base == "bsel":
+        return _bsel(name, _TYPES[parts[1]]) if parts[1] in ("f32", "f64") else None
     if base in ("bfload", "bfround", "bfstore"):
         return _bf16_helper(base, name, _TYPES[parts[1]])
     if base in ("hround", "hload", "hstore"):

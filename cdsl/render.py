@@ -695,7 +695,7 @@ _CHEAP_HELPERS = frozenset(("clamp", "f2i", "max", "min", "idiv", "irem", "shl",
                             "sign", "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge",
                             "cisfinite", "cexp", "bfround", "bfload", "bfstore",
                             "hround", "hload", "hstore", "uexp", "ulog",
-                            "utanh", "uabs", "tpose8"))
+                            "utanh", "uabs", "tpose8", "bsel"))
 # helpers that each do the work of many statements: what one call counts for in loop_work
 # (tpose8: the 64 element copies of the loop it replaces)
 _HELPER_WORK = {"tpose8": 64}

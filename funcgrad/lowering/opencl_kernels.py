@@ -48,10 +48,16 @@ from .. import dtypes
 from ..ir import Var
 from . import cnodes as c
 from . import codegen
-from .codegen import Flat, KernelEmitter, strides_of
+from .codegen import Flat, strides_of
+from .codegen import KernelEmitter as _CEmitter
 from .fusion import Kernel
 from .gemm import Temp, dot_operands
 
+
+class KernelEmitter(_CEmitter):
+    """codegen's emitter without the C dialect's bit-pattern blends (`codegen._padded`)."""
+
+    bit_select = False
 
 
 def vec_type(dtype, width: int) -> cdsl.CType:
