@@ -72,6 +72,30 @@ def test_kernel_large_and_prime_sizes(n):
 
 
 @needs_kernel
+@pytest.mark.parametrize("n", [1024, 96, 97])
+def test_kernel_rows_shared_by_threads_give_the_same_bits(n):
+    """Calls of many rows share them between threads (each with its own scratch): every
+    kind, both precisions, power-of-two, mixed-radix and Bluestein lengths give one
+    thread's bits, and match NumPy."""
+    rows = 2 * fft_kernel.PARALLEL_MIN // n + 3
+    for cdt in (np.complex64, np.complex128):
+        rng = np.random.default_rng(n)
+        x = _crandn(rng, (rows, n), cdt)
+        r = x.real.copy()
+        h = x[:, :n // 2 + 1].copy()
+        outs = {}
+        for threads in (1, 2):
+            with fg.config.override("cpu_threads", threads):
+                assert fft_kernel._threads(rows, n) == threads
+                outs[threads] = (fft_kernel.c2c(x), fft_kernel.c2c(x, inverse=True),
+                                 fft_kernel.r2c(r), fft_kernel.c2r(h, n))
+        for a, b in zip(*outs.values()):
+            np.testing.assert_array_equal(a, b)
+        _close(outs[2][0], np.fft.fft(x.astype(np.complex128)), cdt, f"c2c n={n}")
+        _close(outs[2][2], np.fft.rfft(r.astype(np.float64)), cdt, f"r2c n={n}")
+
+
+@needs_kernel
 def test_kernel_keeps_precision_and_rejects_bad_input():
     x = np.ones((2, 6), np.complex64)
     assert fft_kernel.c2c(x).dtype == np.complex64
