@@ -30,7 +30,7 @@ from ..lru import LRU
 from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, linalg_c, passes, sort_c, symbolic
 from ..lowering import eager as _eager
-from ..prims import collectives, control, indexing as ix, reductions as rd
+from ..prims import collectives, control, fft_kernel, indexing as ix, reductions as rd
 from . import threads as _threads
 from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
                        kernel_name, lowering_settings)
@@ -38,6 +38,8 @@ from .reference import ReferenceBackend, wrap_outputs
 
 # libgomp reads its wait policy once, when it loads: before any compiled module loads
 _threads.configure_openmp()
+# the FFT kernel shares a call's rows between as many threads as compiled code would use
+fft_kernel.team_size = _threads.team_size
 
 
 def available() -> bool:

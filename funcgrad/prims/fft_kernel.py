@@ -528,16 +528,18 @@ def _ptr(lib, a, sfx):
 
 
 # Transforms of at least this many elements (rows x length) share their rows between the
-# threads compiled code would use now (`backends.threads.team_size`: the cores free of other
-# processes' load, or the user's `cpu_threads`); 2048 rows of 1024 ran on one thread, 26 ms.
+# threads compiled code would use now: `team_size()`, which the C backend sets to
+# `backends.threads.team_size` (the cores free of other processes' load, or the user's
+# `cpu_threads`) when it loads (a primitive does not import a backend); one thread until
+# then. 2048 rows of 1024 ran on one thread, 26 ms.
 PARALLEL_MIN = 1 << 15
+team_size = None
 
 
 def _threads(rows: int, n: int) -> int:
-    if rows < 2 or rows * n < PARALLEL_MIN:
+    if rows < 2 or rows * n < PARALLEL_MIN or team_size is None:
         return 1
-    from ..backends import threads
-    return threads.team_size()
+    return team_size()
 
 
 def _check(rc, what):
