@@ -95,6 +95,38 @@ def test_kernel_rows_shared_by_threads_give_the_same_bits(n):
         _close(outs[2][2], np.fft.rfft(r.astype(np.float64)), cdt, f"r2c n={n}")
 
 
+_FORK_CHILD = """
+import multiprocessing as mp, numpy as np
+import funcgrad as fg
+from funcgrad.prims import fft_kernel
+x = np.ones((4 * fft_kernel.PARALLEL_MIN // 256, 256), np.complex64)
+with fg.config.override("cpu_threads", 2):
+    fft_kernel.c2c(x)                   # the parent's pool has a worker now
+
+def child(_):
+    with fg.config.override("cpu_threads", 2):
+        assert fft_kernel._threads(*x.shape) == 1       # the forking thread: on its own
+        return float(fft_kernel.c2c(x)[0, 0].real)
+
+with mp.get_context("fork").Pool(1) as pool:
+    print(pool.map(child, [0]))
+"""
+
+
+@needs_kernel
+def test_a_forked_child_transforms_on_its_own_thread():
+    """A fork's child inherits libgomp's pool of the parent, whose workers are gone: its
+    forking thread transforms on its own, as compiled code's regions there run on one
+    thread (cdsl.runtime's `in_child`; the libgomp of gcc 12 also survives a two-thread
+    region there, an older one hung)."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", _FORK_CHILD], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[256.0]"
+
+
 @needs_kernel
 def test_kernel_keeps_precision_and_rejects_bad_input():
     x = np.ones((2, 6), np.complex64)

@@ -26,6 +26,7 @@ the thread that transforms it.
 """
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -534,10 +535,25 @@ def _ptr(lib, a, sfx):
 # then. 2048 rows of 1024 ran on one thread, 26 ms.
 PARALLEL_MIN = 1 << 15
 team_size = None
+# The thread that forked this process, in a child of a fork: libgomp's thread pool there is
+# the parent's, whose workers do not exist in the child, and a region of two threads would
+# wait for them forever (as cdsl.runtime's `in_child` says for compiled code); that thread
+# transforms on its own.
+_fork_thread = None
+
+
+def _in_child():
+    global _fork_thread
+    _fork_thread = threading.get_ident()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_in_child)
 
 
 def _threads(rows: int, n: int) -> int:
-    if rows < 2 or rows * n < PARALLEL_MIN or team_size is None:
+    if rows < 2 or rows * n < PARALLEL_MIN or team_size is None or \
+            threading.get_ident() == _fork_thread:
         return 1
     return team_size()
 
