@@ -117,8 +117,9 @@ with mp.get_context("fork").Pool(1) as pool:
 def test_a_forked_child_transforms_on_its_own_thread():
     """A fork's child inherits libgomp's pool of the parent, whose workers are gone: its
     forking thread transforms on its own, as compiled code's regions there run on one
-    thread (cdsl.runtime's `in_child`; the libgomp of gcc 12 also survives a two-thread
-    region there, an older one hung)."""
+    thread (cdsl.runtime's `in_child`, written after a compiled two-thread region hung in
+    a multiprocessing worker; this FFT region, without the runtime's wait, ran to the end
+    there with gcc 12's libgomp when tried without the guard)."""
     import subprocess
     import sys
     out = subprocess.run([sys.executable, "-c", _FORK_CHILD], capture_output=True, text=True,
