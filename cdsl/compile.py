@@ -501,16 +501,27 @@ def compiler_id() -> str:
 GATHER_OFF = (("-mno-gather",),
               ("-mtune-ctrl=^use_gather_2parts,^use_gather_4parts,^use_gather_8parts",),
               ("-mtune-ctrl=^use_gather_2parts,^use_gather_4parts,^use_gather",))
+# GCC's SLP vectoriser: gcc 12.2 -O3 -march=znver4 vectorised a fully unrolled loop of 4
+# float64 selects (`i1 >= i2 ? x[i1, i2] : 0` plus `i2 - 1 >= i1 ? x[i2, i1] : 0`, the
+# symmetrised tangent inside cholesky's JVP) with 512-bit vectors and read a wrong element:
+# the JVP of `cholesky` of a float64 4 x 4 was off by 0.096 at [3, 3] on the C backend
+# under jit (fuzz run 95; right with -fno-tree-slp-vectorize, -mprefer-vector-width=256 or
+# -O2, wrong with loop vectorisation off). Off for GCC on x86-64, with the gathers: the
+# benchmark's workloads took 0.97-1.05x their time without it (one thread, AMD Zen 4).
+SLP_OFF = ("-fno-tree-slp-vectorize",)
+# The flag sets workaround_flags may give (and a compiler record may hold).
+WORKAROUND_SETS = tuple(g + SLP_OFF for g in GATHER_OFF) + (SLP_OFF, ())
 # Part of every module's cache key: modules built before the workaround are not reused.
-WORKAROUNDS = "gcc-x86-gathers-off"
+WORKAROUNDS = "gcc-x86-gathers-off gcc-x86-slp-off"
 
 
 def workaround_flags(cmd=None) -> tuple[str, ...]:
     """The flags that keep `cmd` (default: the current compiler) clear of code generation
-    bugs we have met: for GCC on x86-64, vectorised gathers off (see GATHER_OFF). Found by
+    bugs we have met: for GCC on x86-64, vectorised gathers off (see GATHER_OFF) and the
+    SLP vectoriser off (SLP_OFF). Found by
     asking the compiler to preprocess an empty file with each spelling (55-70 ms), then
     kept in the cache's compiler record beside the compiler's identity (read back only if
-    it is one of GATHER_OFF's spellings); memoised."""
+    it is one of WORKAROUND_SETS); memoised."""
     cmd = list(cmd or compiler_command())
     memo_key = ("workaround", tuple(cmd), os.environ.get("PATH"))
     if memo_key not in _id_cache:
@@ -528,7 +539,7 @@ def _recorded_workaround_flags(cmd) -> tuple[str, ...]:
     if identity is None and cmd == compiler_command():
         identity = compiler_state()[0]   # (identities are memoised per process: not recorded yet)
     known = rec.get("workaround") if isinstance(rec, dict) else None
-    if isinstance(known, list) and tuple(known) in GATHER_OFF + ((),):
+    if isinstance(known, list) and tuple(known) in WORKAROUND_SETS:
         return tuple(known)
     flags = _find_workaround_flags(cmd, identity)
     if isinstance(identity, str):
@@ -554,8 +565,8 @@ def _find_workaround_flags(cmd, version: str | None = None) -> tuple[str, ...]:
         except (OSError, subprocess.SubprocessError):
             return ()
         if r.returncode == 0:
-            return flags
-    return ()
+            return flags + SLP_OFF
+    return SLP_OFF
 
 
 def cpu_features() -> str:

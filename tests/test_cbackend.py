@@ -1652,6 +1652,32 @@ def test_a_grouped_sum_of_selects_beside_gathers():
     np.testing.assert_allclose([float(v) for v in got], [float(v) for v in want], rtol=1e-5)
 
 
+def test_float64_cholesky_jvp_whose_symmetrisation_gcc_12_miscompiled():
+    """The JVP of a float64 `cholesky` of 4 x 4 matrices was off by 0.096 at [3, 3] of each
+    matrix on the C backend under jit, right eager and on the reference (fuzz run 95): gcc
+    12.2's SLP vectoriser, with 512-bit vectors, read a wrong element in the unrolled loop of
+    selects that symmetrises the tangent. Fixed by building with it off
+    (cdsl.compile.SLP_OFF). Against the reference and JAX's formula's finite differences."""
+    rng = np.random.default_rng(0)
+    with fg.config.enable_x64(True):
+        for n in (3, 4, 5, 8):
+            x, v = rng.standard_normal((2, n, n)), rng.standard_normal((2, n, n))
+
+            def f(a, n=n):
+                return fnp.linalg.cholesky(a @ fnp.swapaxes(a, -1, -2) + 9.0 * fnp.eye(n))
+
+            def g(a, f=f, v=v):
+                return fg.jvp(f, (a,), (fnp.asarray(v),))
+            fg.backends.get_backend("c")._families.clear()
+            got = fg.jit(g, backend="c")(x)
+            want = fg.jit(g, backend="reference")(x)
+            for a, b in zip(got, want):
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+            h = 1e-6
+            fd = (np.asarray(f(x + h * v)) - np.asarray(f(x - h * v))) / (2 * h)
+            np.testing.assert_allclose(np.asarray(got[1]), fd, rtol=1e-5, atol=1e-7)
+
+
 def test_cummax_of_rows_whose_scan_gcc_12_miscompiled():
     """lax.cummax over rows of 25 (2 x 25 int32) gave out[0, 2] = max(x[0], x[1]) instead of
     max(x[0], x[1], x[2]) on the C backend (fuzz run 82): gcc 12.2 gave an AVX2 gather with
