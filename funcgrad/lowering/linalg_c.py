@@ -24,7 +24,7 @@ the same order, so the compiled program gives the bits the host step gave:
   NaN.
 Shapes must be static (a size-generic program keeps the host step) and non-empty; complex
 matrices keep the host step. A batch big enough to fill a parallel region splits its
-matrices over the team's threads (`_matrices`, `_over_shares`); each matrix's bits do not
+matrices over the team's threads (`_over_shares`); each matrix's bits do not
 depend on which thread computes it (OpenBLAS runs single-threaded in compiled code).
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def lowerable(eqn) -> bool:
 
 def lower(eqn, ins, outs, temp):
     """(label, statements) computing `eqn` from the pointer names `ins` into `outs`: C lines
-    (strings) or cdsl statements (the parallel loop over small matrices, `_matrices`);
+    (strings) or cdsl statements (the loop over the matrices in shares, `_over_shares`);
     `temp(shape, dtype)` gives the name of a scratch buffer."""
     t, letter = _TYPES[np.dtype(eqn.inputs[0].aval.dtype)]
     if eqn.prim is la.lu_p:
@@ -86,28 +86,16 @@ def _indent(lines, by="    "):
     return [by + x for x in lines]
 
 
-def _matrices(batch, body, work):
-    """The loop over the `batch` matrices of a small factorisation or solve, each iteration
-    `body` (C lines, one matrix: its copy and its loops) on its own, split over the team's
-    threads when there are several matrices and `work` (arithmetic per matrix, roughly)
-    times `batch` fills a parallel region (`_parallel_min`): 100,000 3 x 3
-    inverses (an LU and two solves) took as long with two threads as with one when it was
-    a serial loop (2.8 ms, AMD Zen 4). A cdsl statement, so the renderer gives it the
-    runtime's team size like every other parallel loop."""
-    b = cdsl.Var("b", cdsl.i64)
-    return cdsl.For(b, 0, batch, tuple(cdsl.Raw(x) for x in body),
-                    parallel=batch > 1 and batch * work >= _parallel_min(), parallel_min=2)
-
-
 def _parallel_min():
     from .codegen import PARALLEL_MIN
     return PARALLEL_MIN if PARALLEL_MATRICES_MIN is None else PARALLEL_MATRICES_MIN
 
 
-# The matrices of a batch that calls LAPACK or BLAS per matrix are taken in up to this many
-# shares, each with its own scratch, which the team's threads split between them (OpenBLAS
-# runs single-threaded inside compiled code, see backends.c._single_threaded_blas): 2000
-# 8 x 8 eigh or qr took as long with two threads as with one in one serial loop.
+# The matrices of a batch are taken in up to this many shares, which the team's threads
+# split between them; a share has its own scratch where a routine needs one (OpenBLAS runs
+# single-threaded inside compiled code, see backends.c._single_threaded_blas). In one serial
+# loop, 100,000 3 x 3 inverses (an LU and two solves) and 2000 8 x 8 eigh or qr took as
+# long with two threads as with one (AMD Zen 4).
 SHARES = 16
 # The work (arithmetic, roughly) of a whole batch from which its matrices split over
 # threads; None: codegen.PARALLEL_MIN, as loop nests (the fuzzer's --big-forms sets 0)
@@ -142,7 +130,7 @@ def _lu(t, letter, shape, a, outs, temp):
         body += [f"for (int64_t i = 0; i < {m * n}; ++i) x[i] = {a}[b * {m * n} + i];",
                  "int32_t info_b;", *_lu_small_lines(t, m, n, "info_b"), "(void)info_b;"]
         return f"lu (unblocked) of {batch} x ({m}, {n}) {t}", \
-            [_matrices(batch, body, m * n * k + m * n)]
+            [_over_shares(batch, _share_count(batch, m * n * k + m * n), body)]
     shares = _share_count(batch, m * n * k)
     ip = temp((shares, k), dtypes.int32)
     head = [f"int scipy_LAPACKE_{letter}getrf(int, int, int, {t} *, int, int *);"]
@@ -194,7 +182,7 @@ def _trsm(t, letter, eqn, ins, out):
                  *_trsm_small_lines(t, left, lower != trans, trans, k,
                                     cols if left else rows)]
         return f"triangular_solve (substitution) of {batch} x ({rows}, {cols}) {t}", \
-            [_matrices(batch, body, k * size + size)]
+            [_over_shares(batch, _share_count(batch, k * size + size), body)]
     flags = ", ".join(("CblasLeft" if left else "CblasRight",
                        "CblasLower" if lower else "CblasUpper",
                        "CblasTrans" if trans else "CblasNoTrans",
