@@ -197,12 +197,37 @@ class _InPlaceReduction:
         return [(s, block[a:b].reshape(shape)) for s, a, b, shape in self.parts]
 
 
+def _step_reads(step, vid) -> bool:
+    """Whether a plan step reads the value `vid` (in its equation or one inlined into it)."""
+    if isinstance(step, fusion.Alias):
+        return isinstance(step.src, Var) and step.src.id == vid
+    eqns = [step.eqn] + (list(step.inlined.values()) if isinstance(step, fusion.Kernel)
+                         else [])
+    return any(isinstance(a, Var) and a.id == vid for e in eqns for a in e.inputs)
+
+
+def _reads_inlined(kernel, root, vid) -> bool:
+    """Whether the tree of `kernel`'s inlined value `root` reads the value `vid`."""
+    stack, seen = [root], set()
+    while stack:
+        r = stack.pop()
+        if r in seen or r not in kernel.inlined:
+            continue
+        seen.add(r)
+        for a in kernel.inlined[r].inputs:
+            if isinstance(a, Var):
+                if a.id == vid:
+                    return True
+                stack.append(a.id)
+    return False
+
+
 class Executable(SlotProgram):
     """A compiled program: `run(list of np.ndarray) -> list of np.ndarray`."""
 
     def __init__(self, program: Program, name: str = "f", compile: bool = True,
                  symbols: symbolic.SymbolTable | None = None, reference: Program | None = None,
-                 invariant_inputs: int = 0):
+                 invariant_inputs: int = 0, carries: tuple = ()):
         self.name = name
         self._compile = compile
         self.extra_functions: list = []
@@ -227,6 +252,9 @@ class Executable(SlotProgram):
             if symbols.values else None
         self.plan = fusion.plan(self.program, _c_lowerable)
         self._init_slots(self.program)
+        # {output var id: input slot}: carries updated in place (see `_in_place_updates`)
+        self._in_place_outs = self._in_place_updates(carries)
+        self.slot_of.update(self._in_place_outs)
         self.alias: dict[int, int] = {}
         self.c_written: set[int] = set()
         self._thread_plan = _threads.Plan()
@@ -234,6 +262,65 @@ class Executable(SlotProgram):
 
     def _dims_params(self) -> tuple:
         return (self._dims_param,) if self._dims_param is not None else ()
+
+    def _in_place_updates(self, carries) -> dict[int, int]:
+        """{output var id: input slot} for the loop carries (pairs of input and output
+        positions of a loop body, `carries`) whose new value is a scatter or a
+        dynamic_update_slice of the old one, where every other read of the old value comes
+        in an earlier step: the update then writes into the old value's buffer, which the
+        loop passes for both (a row set per trip of a `fori_loop` writes that row, not the
+        whole array). An update whose values or indices read the old value in its own loop
+        (`a.at[i].set(a[i - 1] + 1)`) gets them computed first: the plan is made again with
+        them materialised."""
+        found, extra = self._in_place_plan(carries)
+        if extra:
+            self.plan = fusion.plan(self.program, _c_lowerable, materialize=extra)
+            found, extra = self._in_place_plan(carries)
+        return {new.id: self.slot_of[old.id] for old, new in found}
+
+    def _in_place_plan(self, carries):
+        """([(old, new)] carries that may update in place under the current plan, {ids}
+        of the update's other operands to materialise first so that more may)."""
+        prog, steps = self.program, self.plan.steps
+        outs = [v.id for v in prog.outvars if isinstance(v, Var)]
+        found, extra = [], set()
+        for i, o in carries:
+            old, new = prog.invars[i], prog.outvars[o]
+            q = next((n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel) and
+                      isinstance(new, Var) and s.root.id == new.id), None)
+            if q is None:
+                continue
+            k = steps[q]
+            e = k.eqn
+            if e.outputs[0].id != new.id or new.aval != old.aval or \
+                    not (k.kind == "scatter" or (k.kind == "map" and
+                                                 e.prim is ix.dynamic_update_slice_p)) or \
+                    not isinstance(e.inputs[0], Var) or e.inputs[0].id != old.id or \
+                    outs.count(new.id) != 1 or old.id in outs or \
+                    any(_step_reads(s, new.id) for s in steps) or \
+                    any(_step_reads(s, old.id) for s in steps[q + 1:]) or \
+                    any(isinstance(s, fusion.Alias) and isinstance(s.src, Var) and
+                        s.src.id == old.id for s in steps):
+                continue
+            # the update's own loop may read the old value only as its operand
+            late = [a for a in e.inputs[1:] if isinstance(a, Var) and (
+                a.id == old.id or (a.id in k.inlined and
+                                   _reads_inlined(k, a.id, old.id)))]
+            if any(a.id == old.id for a in late):
+                continue
+            if late:
+                extra.update(a.id for a in late)
+                continue
+            found.append((old, new))
+        return found, extra
+
+    def _updates_in_place(self, step) -> bool:
+        return isinstance(step, fusion.Kernel) and step.root.id in self._in_place_outs
+
+    def in_place_carries(self) -> frozenset:
+        """The output positions whose value is written into its input's buffer."""
+        return frozenset(o for o, v in enumerate(self.program.outvars)
+                         if isinstance(v, Var) and v.id in self._in_place_outs)
 
     def _build(self):
         functions = []
@@ -321,6 +408,10 @@ class Executable(SlotProgram):
             buffers, used = self._step_buffers(step)
             temps = gemm.Temps(self._temp_names)
             kind = fusion.step_kind(step)
+            if self._updates_in_place(step):
+                add(codegen.step_label(step, buffers) + ", in place",
+                    codegen.emit_update_in_place(cn, step, buffers), used, [], eqn.outputs)
+                return
             if kind == "dot":
                 stmts = gemm.lower_dot(eqn, buffers, temps, self._invariant)
             elif kind == "conv":
@@ -346,7 +437,8 @@ class Executable(SlotProgram):
             elif _PROFILE:
                 flush()
 
-        self._each_step(lower_group, lower_step, min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,
+        self._each_step(lower_group, lower_step, lambda st: not self._updates_in_place(st),
+                        min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,
                         reduce_groups=REDUCE_GROUPS,
                         short_rows=_short_rows if ROW_LANES else None)
         flush()
@@ -397,12 +489,15 @@ class Executable(SlotProgram):
 
     # --- control flow compiled into the module -----------------------------------------
 
-    def _nested(self, program, tag, invariant=0):
+    def _nested(self, program, tag, invariant=0, carries=()):
         """A loop body, loop condition or branch lowered for this module (its functions are
         added by `_adopt`), or None when part of it runs on the host or an output is a
-        literal. `invariant`: its leading inputs keep their values over every call."""
+        literal. `invariant`: its leading inputs keep their values over every call;
+        `carries`: (input, output) positions of a loop's carries, which it may update in
+        place (`Executable.in_place_carries`)."""
         sub = Executable(program, f"{self.name}_{tag}{len(self.extra_functions)}",
-                         compile=False, symbols=self.symbols, invariant_inputs=invariant)
+                         compile=False, symbols=self.symbols, invariant_inputs=invariant,
+                         carries=carries)
         if any(kind == "host" for kind, _ in sub.steps) or \
                 any(kind == "lit" and np.ndim(v) != 0 for kind, v, _ in sub.out_slots):
             return None
@@ -444,6 +539,10 @@ class Executable(SlotProgram):
             else:
                 copies.append((bsl, target, sub.slot_avals[bsl].size))
         calls = []
+        # (an output updated in place is its input's buffer: the caller passes one pointer)
+        copies = [c for c in copies if not (c[0] < sub.n_in and isinstance(c[1], C.Var) and
+                                            isinstance(args[c[0]], C.Var) and
+                                            args[c[0]].name == c[1].name)]
         for seg in sub._csteps:
             call_args = [args[bsl] if bsl < sub.n_in else
                          out_expr[bsl] if bsl in out_expr else temp_var(bsl)
@@ -544,7 +643,10 @@ class Executable(SlotProgram):
         p = eqn.params
         cc, bc = p["cond_nconsts"], p["body_nconsts"]
         cond = self._nested(p["cond_program"], "wc", cc)
-        body = self._nested(p["body_program"], "wb", bc) if cond is not None else None
+        ncar = len(eqn.outputs)
+        body = self._nested(p["body_program"], "wb", bc,
+                            tuple((bc + j, j) for j in range(ncar))) \
+            if cond is not None else None
         if body is None:
             return None
         temps = gemm.Temps(self._temp_names)
@@ -556,14 +658,18 @@ class Executable(SlotProgram):
         setup, ins = operands
         out_slots = [self._slot(v) for v in eqn.outputs]
         a_ptrs = [self._slot_ptr(sl) for sl in out_slots]
-        b_temps = [temps.new(self.slot_avals[sl].shape, self.slot_avals[sl].dtype)
-                   for sl in out_slots]
-        b_ptrs = [C.Var(t.param.name, a.type) for t, a in zip(b_temps, a_ptrs)]
+        # (a carry the body updates in place stays in A)
+        in_place = body.in_place_carries()
+        b_ptrs = [None if j in in_place else C.Var(
+            temps.new(self.slot_avals[sl].shape, self.slot_avals[sl].dtype).param.name, a.type)
+            for j, (sl, a) in enumerate(zip(out_slots, a_ptrs))]
         k = C.Var("wk", C.i64)
         even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
         odd = C.UnOp("!", even)
-        carry_in = [C.Select(even, a, b, a.type) for a, b in zip(a_ptrs, b_ptrs)]
-        carry_out = [C.Select(odd, a, b, a.type) for a, b in zip(a_ptrs, b_ptrs)]
+        carry_in = [a if b is None else C.Select(even, a, b, a.type)
+                    for a, b in zip(a_ptrs, b_ptrs)]
+        carry_out = [a if b is None else C.Select(odd, a, b, a.type)
+                     for a, b in zip(a_ptrs, b_ptrs)]
         flag = temps.new((), dtypes.bool_)
         csetup, ccalls = self._inline(cond, temps, ins[:cc] + carry_in,
                                       [C.Var(flag.param.name, cn.ct(dtypes.bool_))])
@@ -575,9 +681,10 @@ class Executable(SlotProgram):
         trip = ccalls + [C.If(C.UnOp("!", cn.load(flag.param, cn.i64(0))), (C.Break(),))] + \
             bcalls + [C.AugAssign(k, "+", C.Const(1, C.i64))]
         back = [self._copy(self._param(sl), b, self.slot_avals[sl].size,
-                           self.slot_avals[sl].dtype) for sl, b in zip(out_slots, b_ptrs)]
+                           self.slot_avals[sl].dtype)
+                for sl, b in zip(out_slots, b_ptrs) if b is not None]
         loop = [C.Decl(k, C.Const(0, C.i64)), C.While(C.Const(1, C.i32), tuple(trip)),
-                C.If(odd, tuple(back))]
+                C.If(odd, tuple(back)) if back else C.Block(())]
         stmts.append(C.Block(tuple(loop)))
         used = [self._slot(a) for a in eqn.inputs if not isinstance(a, Lit)] + out_slots
         return stmts, used, temps
@@ -631,7 +738,7 @@ class Executable(SlotProgram):
         n = self.symbols.get(n, n)
         if any(a.aval.dtype not in _C_DTYPES for a in eqn.inputs):
             return None
-        body = self._nested(p["program"], "b", nc)
+        body = self._nested(p["program"], "b", nc, tuple((nc + j, j) for j in range(ncar)))
         if body is None or not body._csteps:
             return None
         self._adopt(body)
@@ -640,10 +747,11 @@ class Executable(SlotProgram):
         used = [s for s in in_slots if s is not None] + list(out_slots)
         temps = gemm.Temps(self._temp_names)
         pv = self._slot_ptr
+        in_place = body.in_place_carries()      # (these stay in A)
         carry_b = []
-        for sl in out_slots[:ncar]:
+        for j, sl in enumerate(out_slots[:ncar]):
             av = self.slot_avals[sl]
-            carry_b.append(temps.new(av.shape, av.dtype))
+            carry_b.append(None if j in in_place else temps.new(av.shape, av.dtype))
         k = C.Var("sk", C.i64)
         i = C.Var("si", C.i64)
         even = C.BinOp("==", C.BinOp("%", k, C.Const(2, C.i64)), C.Const(0, C.i64))
@@ -665,6 +773,8 @@ class Executable(SlotProgram):
 
         def carry_ptr(j, which):
             a = pv(out_slots[j])
+            if carry_b[j] is None:
+                return a
             b = C.Var(carry_b[j].param.name, a.type)
             return C.Select(even if which == "in" else C.UnOp("!", even), a, b, a.type)
 
@@ -688,6 +798,8 @@ class Executable(SlotProgram):
         stmts.append(C.For(k, C.Const(0, C.i64), cn.i64(n), tuple(calls)))
         if n % 2 == 1:
             for j, dst in enumerate(out_slots[:ncar]):
+                if carry_b[j] is None:
+                    continue
                 av = self.slot_avals[dst]
                 stmts.append(self._copy(self._param(dst), carry_b[j].param, av.size,
                                         av.dtype))

@@ -2249,10 +2249,11 @@ def pool_scatter_loop_stmts(c, em, kernel: Kernel, ovars) -> list:
                 (c.store(optr, bpos, c.binop("+", c.load(optr, bpos), ctv, dt)),))]
 
 
-def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:
+def emit_scatter_kernel(c, kernel: Kernel, buffers, copy=True) -> list:
     """scatter(x, indices, updates): copy x into the output, then apply the updates one by
     one in order (duplicate indices combine as NumPy's `ufunc.at` does); updates whose index
-    is out of bounds are dropped (JAX's rule). The update loop is serial."""
+    is out of bounds are dropped (JAX's rule). The update loop is serial. `copy=False`: the
+    output already holds x (it shares x's buffer, `emit_update_in_place`)."""
     eqn = kernel.eqn
     x, ind, upd = eqn.inputs
     axes, mode = eqn.params["axes"], eqn.params["mode"]
@@ -2262,11 +2263,13 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:
     n = out.aval.size
     if n == 0:
         return []
-    z = c.var("z", dtypes.int64)
-    em = KernelEmitter(c, buffers)
-    v = em.value(x, Flat(z, x.aval.shape), kernel)
-    stmts = [c.for_(z, c.i64(0), c.i64(n), em.stmts + [c.store(optr, z, v)],
-                    parallel=n >= PARALLEL_MIN, simd=True)]
+    stmts = []
+    if copy:
+        z = c.var("z", dtypes.int64)
+        em = KernelEmitter(c, buffers)
+        v = em.value(x, Flat(z, x.aval.shape), kernel)
+        stmts.append(c.for_(z, c.i64(0), c.i64(n), em.stmts + [c.store(optr, z, v)],
+                            parallel=n >= PARALLEL_MIN, simd=True))
     ushape = upd.aval.shape
     if upd.aval.size == 0:
         return stmts
@@ -2299,6 +2302,34 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers) -> list:
     for d in reversed(range(len(ushape))):
         body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body)]
     return stmts + body
+
+
+def emit_update_in_place(c, kernel: Kernel, buffers) -> list:
+    """A scatter or dynamic_update_slice whose output shares its operand's buffer (a loop
+    carry updated in place, see `backends.c.Executable`): only the updated elements are
+    written. The caller has made sure that nothing else reads the operand."""
+    if kernel.kind == "scatter":
+        return emit_scatter_kernel(c, kernel, buffers, copy=False)
+    eqn = kernel.eqn
+    assert eqn.prim is ix.dynamic_update_slice_p and kernel.root is eqn.outputs[0]
+    x, upd, *starts = eqn.inputs
+    ushape = upd.aval.shape
+    if upd.aval.size == 0:
+        return []
+    # the window's corner, clamped so that the window fits (JAX's rule), once per call
+    pre = KernelEmitter(c, buffers, name_prefix="s")
+    corner = [pre.let(pre._clamped_index(s, [], n - u + 1, kernel), dtypes.int64)
+              for s, n, u in zip(starts, x.aval.shape, ushape)]
+    uvars = [c.var(f"u{d}", dtypes.int64) for d in range(len(ushape))]
+    em = KernelEmitter(c, buffers)
+    val = em.value(upd, uvars, kernel)
+    off = em.offset([c.add(s, u) for s, u in zip(corner, uvars)], x.aval.shape)
+    body = em.stmts + [c.store(buffers[kernel.root.id], off, val)]
+    big = upd.aval.size >= PARALLEL_MIN
+    for d in reversed(range(len(ushape))):
+        body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body,
+                       parallel=big and d == 0, simd=d == len(ushape) - 1)]
+    return pre.stmts + body
 
 
 def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:

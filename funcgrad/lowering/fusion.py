@@ -149,14 +149,15 @@ def step_kind(step) -> str:
     return step.kind
 
 
-def plan(program: Program, lowerable=default_lowerable) -> FusionPlan:
+def plan(program: Program, lowerable=default_lowerable, materialize=frozenset()) -> FusionPlan:
     """Partition `program` (const-free, after `passes.optimize`) into steps. Equations for
-    which `lowerable` is False become host steps, and their operands are materialised."""
+    which `lowerable` is False become host steps, and their operands are materialised; so
+    are the values whose ids are in `materialize`."""
     uses = _uses(program)
     producer: dict[int, Eqn] = {v.id: e for e in program.eqns for v in e.outputs}
     kinds = {id(e): classify(e) if lowerable(e) else "host" for e in program.eqns}
     outputs = {v.id for v in program.outvars if isinstance(v, Var)}
-    mat: set[int] = {v.id for v in program.invars} | outputs
+    mat: set[int] = {v.id for v in program.invars} | outputs | set(materialize)
     for eqn in program.eqns:
         k = kinds[id(eqn)]
         if k != "inline" or eqn.prim.multiple_results:
