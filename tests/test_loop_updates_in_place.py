@@ -240,3 +240,22 @@ def test_row_updates_against_numpy(rows, cols, n, step, mode, dyn):
             u = r + np.float32(i)
             want[j] = {"set": u, "add": want[j] + u, "max": np.maximum(want[j], u)}[mode]
     np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("n", [0, 1, 4, 5])
+def test_a_carry_passed_through_unchanged_stays_in_its_buffer(n):
+    def scan_sum(x):               # the matrix rides along as a carry, read every trip
+        return lax.fori_loop(0, n, lambda i, c: (c[0] + c[1][i, 0], c[1]), (0.0, x))
+
+    def while_sum(x, n):
+        return lax.while_loop(lambda c: c[0] < n,
+                              lambda c: (c[0] + 1, c[1] * 2.0 + c[2][c[0], 1], c[2]),
+                              (0, 0.5, x))
+    x = arr(6, 3)
+    same(scan_sum, x)
+    same(while_sum, x, n)
+    src = source(scan_sum, x)
+    if n:
+        # no copy of the 18-element carry per trip (only the one from the argument)
+        assert src.count("< 18; ++") <= 1, src
+    assert source(while_sum, x, n).count("< 18; ++") <= 1

@@ -276,16 +276,21 @@ class Executable(SlotProgram):
         if extra:
             self.plan = fusion.plan(self.program, _c_lowerable, materialize=extra)
             found, extra = self._in_place_plan(carries)
-        return {new.id: self.slot_of[old.id] for old, new in found}
+        self._in_place_positions = frozenset(o for o, _, _ in found)
+        return {new.id: self.slot_of[old.id] for _, old, new in found if new.id != old.id}
 
     def _in_place_plan(self, carries):
-        """([(old, new)] carries that may update in place under the current plan, {ids}
-        of the update's other operands to materialise first so that more may)."""
+        """([(output position, old, new)] carries that may update in place under the
+        current plan (a carry passed through unchanged among them), {ids} of the update's
+        other operands to materialise first so that more may)."""
         prog, steps = self.program, self.plan.steps
         outs = [v.id for v in prog.outvars if isinstance(v, Var)]
         found, extra = [], set()
         for i, o in carries:
             old, new = prog.invars[i], prog.outvars[o]
+            if isinstance(new, Var) and new.id == old.id:
+                found.append((o, old, new))
+                continue
             q = next((n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel) and
                       isinstance(new, Var) and s.root.id == new.id), None)
             if q is None:
@@ -311,16 +316,16 @@ class Executable(SlotProgram):
             if late:
                 extra.update(a.id for a in late)
                 continue
-            found.append((old, new))
+            found.append((o, old, new))
         return found, extra
 
     def _updates_in_place(self, step) -> bool:
         return isinstance(step, fusion.Kernel) and step.root.id in self._in_place_outs
 
     def in_place_carries(self) -> frozenset:
-        """The output positions whose value is written into its input's buffer."""
-        return frozenset(o for o, v in enumerate(self.program.outvars)
-                         if isinstance(v, Var) and v.id in self._in_place_outs)
+        """The output positions whose value stays in, or is written into, its input's
+        buffer."""
+        return self._in_place_positions
 
     def _build(self):
         functions = []
