@@ -259,3 +259,94 @@ def test_a_carry_passed_through_unchanged_stays_in_its_buffer(n):
         # no copy of the 18-element carry per trip (only the one from the argument)
         assert src.count("< 18; ++") <= 1, src
     assert source(while_sum, x, n).count("< 18; ++") <= 1
+
+
+# --- a donated argument updated in place (jit(..., donate_argnums=...)) ------------------
+
+def _addr(a):
+    return a._value.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("mode", ["set", "add", "max"])
+def test_a_donated_buffer_updated_by_a_row_keeps_its_memory(mode):
+    # a replay buffer's insertion: the row alone is written, into the donated buffer
+    insert = fg.jit(lambda buf, row, i: getattr(buf.at[i], mode)(row), donate_argnums=0,
+                    backend="c")
+    ref = fg.jit(lambda buf, row, i: getattr(buf.at[i], mode)(row), backend="reference")
+    assert "in place if donated" in insert.lower(arr(50, 8), arr(8), 3).source
+    want = arr(50, 8)
+    buf = fnp.asarray(want.copy())
+    for i in (0, 7, 49, -1, 50, 7):           # 50 is dropped, -1 counts from the end
+        row = arr(8)
+        addr = _addr(buf)
+        new = insert(buf, row, i)
+        assert _addr(new) == addr
+        with pytest.raises(RuntimeError, match="donated"):
+            np.asarray(buf)
+        want = np.asarray(ref(want, row, i))
+        np.testing.assert_array_equal(np.asarray(new), want)
+        buf = new
+
+
+def test_a_donated_kv_cache_takes_the_new_keys_in_place():
+    def write(cache, k, pos):
+        return lax.dynamic_update_slice(cache, k, (0, pos, 0))
+    step = fg.jit(write, donate_argnums=0, backend="c")
+    want = arr(3, 16, 5)
+    cache = fnp.asarray(want.copy())
+    for pos in (0, 5, 15, 14, -2, 40):       # past the end: the window is clamped in
+        k = arr(3, 2, 5)
+        addr = _addr(cache)
+        cache = step(cache, k, pos)
+        assert _addr(cache) == addr
+        want = np.asarray(fg.jit(write, backend="reference")(want, k, pos))
+        np.testing.assert_array_equal(np.asarray(cache), want)
+
+
+def test_an_update_not_donated_or_reading_its_buffer_elsewhere_copies():
+    f = fg.jit(lambda buf, row: buf.at[2].set(row), backend="c")
+    buf, row = fnp.asarray(arr(6, 4)), arr(4)
+    before = np.asarray(buf).copy()
+    out = f(buf, row)                          # not donated: the argument keeps its values
+    np.testing.assert_array_equal(np.asarray(buf), before)
+    assert _addr(out) != _addr(buf)
+    # the new row read from the buffer itself: its elements are read before any write
+    g = fg.jit(lambda buf: buf.at[1:].set(buf[:-1] * 2.0), donate_argnums=0, backend="c")
+    x = arr(6, 4)
+    np.testing.assert_array_equal(
+        np.asarray(g(fnp.asarray(x.copy()))),
+        np.asarray(fg.jit(lambda buf: buf.at[1:].set(buf[:-1] * 2.0),
+                          backend="reference")(x)))
+    # read by another step after the update: the update does not overwrite it
+    h = fg.jit(lambda buf, row: (buf.at[0].set(row), fnp.sum(buf)), donate_argnums=0,
+               backend="c")
+    out, s = h(fnp.asarray(x.copy()), row)
+    np.testing.assert_allclose(float(s), float(np.sum(x)), rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(out)[1:], x[1:])
+    # and a buffer another array still sees is not written
+    shared = fnp.asarray(x.copy())
+    view = shared[:2]
+    insert = fg.jit(lambda buf, row: buf.at[0].set(row), donate_argnums=0, backend="c")
+    np.testing.assert_array_equal(np.asarray(insert(shared, row))[0], row)
+    np.testing.assert_array_equal(np.asarray(view), x[:2])
+
+
+def test_two_windows_updated_in_place_in_one_function():
+    # their corners were declared in one scope: the module did not compile (fuzz seed
+    # 20261998, two loops each moving a window of its carry)
+    def f(x, y, i, j):
+        a = lax.fori_loop(0, 2, lambda k, a: lax.dynamic_update_slice(
+            a, lax.dynamic_slice(a, (i, j), (1, 2)), (k, 1)), x)
+        b = lax.fori_loop(0, 3, lambda k, b: lax.dynamic_update_slice(
+            b, lax.dynamic_slice(b, (j, i), (2, 1)), (1, k)), y)
+        return a, b
+    x, y = arr(4, 5), arr(5, 4)
+    same(f, x, y, 1, 2)
+
+    def both(x, y, i, j):          # two carries, two windows, one body function
+        return lax.fori_loop(0, 3, lambda k, c: (
+            lax.dynamic_update_slice(c[0], lax.dynamic_slice(c[0], (i, j), (1, 2)), (k, 1)),
+            lax.dynamic_update_slice(c[1], lax.dynamic_slice(c[1], (j, i), (2, 1)), (1, k))),
+            (x, y))
+    same(both, x, y, 1, 2)
+    assert in_place(both, x, y, 1, 2) == 2

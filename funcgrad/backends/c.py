@@ -227,7 +227,7 @@ class Executable(SlotProgram):
 
     def __init__(self, program: Program, name: str = "f", compile: bool = True,
                  symbols: symbolic.SymbolTable | None = None, reference: Program | None = None,
-                 invariant_inputs: int = 0, carries: tuple = ()):
+                 invariant_inputs: int = 0, carries: tuple = (), nested: bool = False):
         self.name = name
         self._compile = compile
         self.extra_functions: list = []
@@ -255,6 +255,7 @@ class Executable(SlotProgram):
         # {output var id: input slot}: carries updated in place (see `_in_place_updates`)
         self._in_place_outs = self._in_place_updates(carries)
         self.slot_of.update(self._in_place_outs)
+        self._nested_code = nested
         self.alias: dict[int, int] = {}
         self.c_written: set[int] = set()
         self._thread_plan = _threads.Plan()
@@ -322,6 +323,24 @@ class Executable(SlotProgram):
     def _updates_in_place(self, step) -> bool:
         return isinstance(step, fusion.Kernel) and step.root.id in self._in_place_outs
 
+    def _updates_an_argument(self, step) -> bool:
+        """Whether `step` is a scatter or dynamic_update_slice of an argument of the
+        program that its other operands do not read: with the argument donated, it may
+        write into the argument's buffer (`codegen.emit_update_or_copy`; a replay buffer's
+        or a KV cache's row set by `jit(..., donate_argnums=0)` costs the row)."""
+        if self._nested_code or not isinstance(step, fusion.Kernel) or \
+                not (step.kind == "scatter" or (step.kind == "map" and
+                                                step.eqn.prim is ix.dynamic_update_slice_p)):
+            return False
+        e = step.eqn
+        x = e.inputs[0]
+        if not isinstance(x, Var) or x.id in step.inlined or \
+                not any(x.id == v.id for v in self.program.invars) or \
+                e.outputs[0].id != step.root.id or e.outputs[0].aval != x.aval:
+            return False
+        return not any(isinstance(a, Var) and (a.id == x.id or (
+            a.id in step.inlined and _reads_inlined(step, a.id, x.id))) for a in e.inputs[1:])
+
     def in_place_carries(self) -> frozenset:
         """The output positions whose value stays in, or is written into, its input's
         buffer."""
@@ -348,11 +367,12 @@ class Executable(SlotProgram):
             cur_stmts, cur_slots, cur_temps = [], [], []
             cur_kernels.clear()
 
-        def add(comment, stmts, used, temps, outs, flat=False, split=True):
-            """Append one compiled step (writing the slots of `outs`) to the segment."""
+        def add(comment, stmts, used, temps, outs, flat=False, split=True, updates=None):
+            """Append one compiled step (writing the slots of `outs`) to the segment;
+            `updates`: the slot of an argument whose donation it may update in place."""
             out_slots = [self._slot(v) for v in outs]
             self.c_written.update(out_slots)
-            cur_kernels.append((flat, out_slots, set(used)))
+            cur_kernels.append((flat, out_slots, set(used), updates))
             cur_stmts.append(cdsl.Comment(comment))
             cur_stmts.extend(stmts)
             cur_slots.extend(used)
@@ -417,6 +437,11 @@ class Executable(SlotProgram):
                 add(codegen.step_label(step, buffers) + ", in place",
                     codegen.emit_update_in_place(cn, step, buffers), used, [], eqn.outputs)
                 return
+            if self._updates_an_argument(step):
+                add(codegen.step_label(step, buffers) + ", in place if donated",
+                    codegen.emit_update_or_copy(cn, step, buffers), used, [], eqn.outputs,
+                    updates=self.slot_of[eqn.inputs[0].id])
+                return
             if kind == "dot":
                 stmts = gemm.lower_dot(eqn, buffers, temps, self._invariant)
             elif kind == "conv":
@@ -442,7 +467,9 @@ class Executable(SlotProgram):
             elif _PROFILE:
                 flush()
 
-        self._each_step(lower_group, lower_step, lambda st: not self._updates_in_place(st),
+        self._each_step(lower_group, lower_step,
+                        lambda st: not (self._updates_in_place(st) or
+                                        self._updates_an_argument(st)),
                         min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,
                         reduce_groups=REDUCE_GROUPS,
                         short_rows=_short_rows if ROW_LANES else None)
@@ -502,7 +529,7 @@ class Executable(SlotProgram):
         place (`Executable.in_place_carries`)."""
         sub = Executable(program, f"{self.name}_{tag}{len(self.extra_functions)}",
                          compile=False, symbols=self.symbols, invariant_inputs=invariant,
-                         carries=carries)
+                         carries=carries, nested=True)
         if any(kind == "host" for kind, _ in sub.steps) or \
                 any(kind == "lit" and np.ndim(v) != 0 for kind, v, _ in sub.out_slots):
             return None
@@ -1119,9 +1146,13 @@ class Executable(SlotProgram):
         output: a map group that computes fmod(a, b) and, after it, heaviside(x, ...)
         read x after fmod had overwritten it.)"""
         kernels = self.steps[step_index][1].kernels
+        flat, _, reads, updates = kernels[q]
+        if updates == slot:
+            # (an update of `slot` itself, which then writes the updated elements alone: no
+            # other kernel of the function may read it, through another restrict pointer)
+            return not any(slot in k[2] for n, k in enumerate(kernels) if n != q)
         if any(slot in k[2] for k in kernels[q + 1:]):
             return False
-        flat, _, reads = kernels[q]
         return flat or slot not in reads
 
     def run(self, args, reuse=None):

@@ -2329,7 +2329,18 @@ def emit_update_in_place(c, kernel: Kernel, buffers) -> list:
     for d in reversed(range(len(ushape))):
         body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body,
                        parallel=big and d == 0, simd=d == len(ushape) - 1)]
-    return pre.stmts + body
+    # (a scope of its own: a function may hold several such updates; fuzz seed 20261998)
+    return [cdsl.Block(tuple(pre.stmts + body))]
+
+
+def emit_update_or_copy(c, kernel: Kernel, buffers) -> list:
+    """A scatter or dynamic_update_slice of a buffer (a program's argument): where the output
+    is that buffer (the argument donated, `backends.c.Executable.donation_map`), only the
+    updated elements are written (`emit_update_in_place`); else as always."""
+    full = LOOP_KERNELS[kernel.kind](c, kernel, buffers)
+    part = emit_update_in_place(c, kernel, buffers)
+    same = cdsl.BinOp("==", buffers[kernel.root.id], buffers[kernel.eqn.inputs[0].id])
+    return [cdsl.If(same, tuple(part), tuple(full))]
 
 
 def emit_arg_kernel(c, kernel: Kernel, buffers) -> list:
