@@ -109,3 +109,33 @@ def test_linalg_error_model_admits_an_accurate_inverse_and_not_a_wrong_one():
     err = OPS["inv"].err([x.astype(np.float64)], exact, op, t, None)
     assert np.all(np.abs(got - exact) <= err)
     assert np.any(np.abs(got * 1.001 - exact) > 4 * err)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_a_loop_body_may_end_with_an_update_of_its_carry(data):
+    # Loop bodies end, now and then, with `carry.at[...]`, a dynamic_update_slice of the
+    # carry or a window of the carry moved within it: the forms the C backend updates in
+    # place (backends.c.Executable._in_place_updates), which random bodies never made.
+    from fuzz.generate import Builder, Reject
+    from fuzz.ops import OPS
+    from fuzz.ops_control import _update_carry
+    from fuzz.values import Type
+    b = Builder(data.draw, "float32", False, data.draw(st.sampled_from(["value", "grad"])))
+    c = b.child()
+    v = "carry"
+    c.types[v] = Type((b.new_dim(allow_zero=False), b.new_dim()), "float32", False)
+    c.pool.append(v)
+    try:
+        _update_carry(c, v)
+    except Reject:
+        return
+    last = c.ops[-1]
+    assert last.name in ("at", "dynamic_update_slice") and last.args[0] == v
+    OPS[last.name]                        # (an op the renderer knows)
+    assert c.types[last.outs[0]] == c.types[v]
+    assert "pick" not in vars(c)          # the operand override is gone
+    if len(c.ops) == 2:                   # a window of the carry moved within it
+        assert c.ops[0].name == "dynamic_slice" and c.ops[0].args[0] == v
+        assert last.args[1] == c.ops[0].outs[0]

@@ -50,6 +50,36 @@ def _body(b: Builder, formals, n_max: int = 6, min_ops: int = 0) -> Builder:
     return c
 
 
+def _update_carry(c: Builder, v: str) -> None:
+    """End a loop body with an update of its carry `v` (rank >= 1): `v.at[...]` (any
+    method), `lax.dynamic_update_slice(v, new, ...)`, or a window of `v` itself moved by
+    one (`dynamic_update_slice(v, dynamic_slice(v, ...), ...)`, the old value read where
+    it is written). The C backend writes such an update into the carry's own buffer
+    (`Executable._in_place_updates`), computing a value read from the old carry first."""
+    from .ops_array import _dyn_update_gen, _scatter_gen, _starts
+    kind = c.choice(["scatter", "dynamic_update_slice", "shift"])
+    if kind == "shift":
+        t = c.types[v]
+        c.pin(*t.dims)
+        shape = c.dims.shape(t.dims)
+        sizes = tuple(c.integers(0, n) if n else 0 for n in shape)
+        starts, names = _starts(c, t, shape, [0, 1, -1, 5, 100])
+        dims = tuple(c.dims.new([n] * 3) for n in sizes)
+        w = c.emit("dynamic_slice", (v,) + names, {"starts": starts, "sizes": sizes},
+                   (t.with_(dims=dims),))[0]
+        starts, names = _starts(c, t, shape, [0, 1, -1, 7])
+        c.emit("dynamic_update_slice", (v, w) + names, {"starts": starts}, (t,))
+        return
+    c.pick = lambda pred=None, make=None: v       # (the generator's operand: the carry)
+    try:
+        if kind == "scatter":
+            _scatter_gen(c, "at")
+        else:
+            _dyn_update_gen(c, kind)
+    finally:
+        del c.pick
+
+
 def _program(b: Builder, c: Builder, name: str, formals, outputs) -> Program:
     return Program(name, [], c.ops, list(outputs), b.dims, b.fdtype, b.x64,
                    args=list(formals))
@@ -122,6 +152,8 @@ def _scan_gen(b: Builder, opname):
     cf = (b.fresh("c"), ct)
     formals = [cf] + x_formal
     c = _body(b, formals)
+    if ct.rank >= 1 and b.flag(0.3):
+        _update_carry(c, cf[0])
     new_c = _coerce(c, ct, cf[0])
     y = c.pool[-1] if len(c.pool) > len(formals) and b.flag(0.7) else \
         (x_formal[0][0] if x_formal and b.flag(0.5) else new_c)
@@ -302,6 +334,8 @@ def _loop_gen(kind):
         # float64 against a float32 carry (JAX and funcgrad raise; seed 20261962)
         formals = [(i_name, Type((), I32, False)), (v_name, t)]
         c = _body(b, formals, n_max=5, min_ops=1)
+        if t.rank >= 1 and b.flag(0.3):
+            _update_carry(c, v_name)
         out = _coerce(c, t, v_name)
         body = _program(b, c, b.fresh("loop"), formals, [out])
         params = {"body": body, "kind": kind}
