@@ -892,6 +892,19 @@ def _same(x):
     return x
 
 
+def _donated_runner(backend, program, consts, name, donate, leaves):
+    """The backend's runner of a program with donated arguments (`donated_runner`: it may
+    write outputs into their buffers), when every donated leaf is a host array (a NumPy
+    array or a scalar passed there has no buffer to give); else None (the slow path)."""
+    make = getattr(backend, "donated_runner", None)
+    flags = donate[len(consts):]
+    if make is None or len(flags) != len(leaves) or any(
+            d and (type(x) is not ArrayImpl or x._backend is not None)
+            for x, d in zip(leaves, flags)):
+        return None
+    return make(program, consts, name, donate)
+
+
 def _from_numpy(x, aval, copy):
     if copy:
         v = np.array(x, aval.dtype, order="C", copy=True)
@@ -1229,7 +1242,7 @@ class Jitted:
     def _maybe_fast_path(self, args, kwargs, program, consts, out_tree, donate):
         """Remember a direct route to the compiled executable for this signature: a later
         call with the same signature (`_signature`) skips tracing machinery and `bind`."""
-        if any(donate) or core.tracing():
+        if core.tracing():
             return
         if any(isinstance(c, Tracer) for c in consts):
             return
@@ -1240,7 +1253,11 @@ class Jitted:
         from .backends import default_backend_name, get_backend
         name = self.backend or default_backend_name()
         backend = get_backend(name)
-        runner = backend.fast_runner(program, consts, self._family_name)
+        if any(donate):
+            runner = _donated_runner(backend, program, consts, self._family_name, donate,
+                                     leaves)
+        else:
+            runner = backend.fast_runner(program, consts, self._family_name)
         if runner is None:
             return
         convert = _leaf_converters(leaves, program)
@@ -1251,7 +1268,29 @@ class Jitted:
         owner = None if backend.host_arrays else backend
         single = out_tree.num_leaves == 1 and out_tree.node_type is None
         one = getattr(runner, "one", None)
-        if convert is None and single and one is not None:
+        if any(donate):
+            feedback = _feedback(out_tree, out_avals, owner)
+            fed = self._fed
+            gone = [i for i, d in enumerate(donate[len(consts):]) if d]
+
+            def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
+                if convert is not None:
+                    leaves = [f(x) for f, x in zip(convert, leaves)]
+                outs = runner(leaves)
+                # (as `_run_program`: the donated arrays become unusable; an output that is
+                # a donated input's buffer is a new array)
+                for i in gone:
+                    leaves[i].delete("donated")
+                arrays = [ArrayImpl(o, a, owner) for o, a in zip(outs, out_avals)]
+                addrs = getattr(outs, "addrs", None)
+                if addrs is not None and owner is None:
+                    for arr, ad in zip(arrays, addrs):
+                        arr._addr = ad
+                out = tree_unflatten(out_tree, arrays)
+                if feedback is not None:
+                    fed[:] = [(out[i], sig, arrays[lo:hi]) for i, lo, hi, sig in feedback]
+                return out
+        elif convert is None and single and one is not None:
             aval0 = out_avals[0]
 
             def call(leaves, one=one, aval0=aval0):

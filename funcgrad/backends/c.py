@@ -987,10 +987,12 @@ class Executable(SlotProgram):
             _live_arenas.put(id(self), self)
         return arena
 
-    def run_addrs(self, addrs):
+    def run_addrs(self, addrs, reuse=None, inputs=None):
         """Run with inputs given by buffer address (the inputs must stay alive); returns
         fresh read-only output arrays. Raises _NeedArrays (the caller then uses `run`) when host
-        steps need the arrays or another thread is running this executable."""
+        steps need the arrays or another thread is running this executable. `reuse`
+        {output slot: input index} (of `donation_map`, with the input arrays `inputs`):
+        those outputs are written into, and are, those inputs' buffers."""
         if self._host_steps or not self._arena_lock.acquire(blocking=False):
             raise _NeedArrays
         try:
@@ -1002,7 +1004,11 @@ class Executable(SlotProgram):
             ptrs = template.copy()
             ptrs[:len(addrs)] = addrs
             arrays = {}
-            layout.fill(arrays, ptrs)
+            layout.fill(arrays, ptrs, reuse or ())
+            if reuse:
+                for sl, j in reuse.items():
+                    ptrs[sl] = addrs[j]
+                    arrays[sl] = inputs[j]
             for cfn, slots, targs in csteps:
                 cfn(*[ptrs[s] for s in slots], *targs)
             if tok is not None:
@@ -1422,9 +1428,10 @@ class _OutputLayout:
         self._spares = [deque(maxlen=self.SPARES) for _ in range(1 + len(alone))] \
             if small else None
 
-    def fill(self, arrays, ptrs):
+    def fill(self, arrays, ptrs, skip=()):
         """Allocate the outputs: `arrays[slot]` = a read-only array, `ptrs[slot]` = its
-        address (0 for an empty one)."""
+        address (0 for an empty one); not those allocated alone whose slots are in `skip`
+        (outputs written into donated buffers)."""
         spares = self._spares
         if self.carved:
             unit = _unused_carved(spares[0]) if spares is not None else None
@@ -1447,6 +1454,8 @@ class _OutputLayout:
                 owner = unit[0][1].base
                 spares[0].append((unit, owner, _OWNER_UNUSED_REFS + len(unit)))
         for i, (s, shape, dt, nb) in enumerate(self.alone, 1):
+            if s in skip:
+                continue
             unit = _unused(spares[i]) if spares is not None else None
             if unit is None:
                 a = np.empty(shape, dt) if nb < _POOL_MIN_BYTES else \
@@ -2058,6 +2067,35 @@ class CBackend(ReferenceBackend):
                 o.setflags(write=False)
             return outs
 
+        return runner
+
+    def donated_runner(self, program, consts, name, donate):
+        """`fast_runner` for a program with donated arguments (`donate`: a flag per input,
+        constants first): an output may take a donated argument's buffer, as
+        `execute_program` decides (`Executable.donation_map`, `_sole_buffers`). The caller
+        deletes the donated arrays."""
+        exe = self.executable(program, name)
+        cvals = [_contiguous(np.asarray(c)) for c in consts]
+        caddr = [_addr(c) for c in cvals]
+        donate = tuple(donate)
+        ahead = [None] * len(cvals)
+
+        def runner(arrays):
+            keep = []                  # host copies of other backends' inputs
+            addrs = caddr + [x._addr if x._addr is not None else _input_addr(x, keep)
+                             for x in arrays]
+            reuse, vals = exe.donation_map(donate), None
+            if reuse:
+                vals = cvals + [x._host_value() for x in arrays]
+                reuse = _sole_buffers(reuse, ahead + list(arrays), vals)
+            try:
+                return exe.run_addrs(addrs, reuse, vals)
+            except _NeedArrays:
+                outs = exe.run(cvals + [_contiguous(x._host_value()) for x in arrays], reuse)
+            for o in outs:
+                if o.flags.writeable:
+                    o.flags.writeable = False
+            return outs
         return runner
 
     def optimize(self, program):
