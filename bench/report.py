@@ -339,6 +339,8 @@ def targets(results):
     add("GRU step, NumPy batches ≤ 0.9× JAX", ratio_target("gru_step", "jax", 0.9), "gru_step")
     add("tiny step (per-call overhead), NumPy batches ≤ 1× JAX",
         ratio_target("tiny_step", "jax", 1.0), "tiny_step")
+    add("tiny step with its state donated ≤ 1× JAX",
+        ratio_target("tiny_step_donated", "jax", 1.0), "tiny_step_donated")
 
     def ew_speedup(s):
         r = _ratio(get(s, "elementwise"), "jax")

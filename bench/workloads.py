@@ -846,11 +846,12 @@ WORKLOADS.update(workloads_idioms.WORKLOADS)
 
 # the order of the tables; "first_call" is measured by bench.run in fresh processes
 ORDER = ["mlp_step", "mlp_step_linear", "cnn_step", "cnn_step_reshape", "cnn_step_stax",
-         "mnist1d_step", "tiny_step", "gru_step", "conv1d", "conv1d_grad", "conv2d_s2",
-         "conv2d_s2_grad", "pool3x3_grad", "elementwise", "matmul", "dispatch", "call_numpy_arg",
-         "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree", "log_softmax",
-         "masked_softmax", "masked_log_softmax", "entropy", "top_k", "rnn", "while_newton",
-         "scan_cond", "accuracy", "softmax10", "bmm3", "inv3", "gp_nll_grad", "first_call"]
+         "mnist1d_step", "tiny_step", "tiny_step_donated", "gru_step", "conv1d", "conv1d_grad",
+         "conv2d_s2", "conv2d_s2_grad", "pool3x3_grad", "elementwise", "matmul", "dispatch",
+         "call_numpy_arg", "call_float_arg", "call_kwarg", "call_static_arg", "block_pytree",
+         "log_softmax", "masked_softmax", "masked_log_softmax", "entropy", "top_k", "rnn",
+         "while_newton", "scan_cond", "accuracy", "softmax10", "bmm3", "inv3", "gp_nll_grad",
+         "first_call"]
 if set(ORDER) != set(WORKLOADS) | {"first_call"}:
     raise RuntimeError(f"bench.workloads.ORDER {ORDER} does not list exactly the workloads "
                        f"{sorted(WORKLOADS)} and first_call")
