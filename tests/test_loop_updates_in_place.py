@@ -350,3 +350,98 @@ def test_two_windows_updated_in_place_in_one_function():
             (x, y))
     same(both, x, y, 1, 2)
     assert in_place(both, x, y, 1, 2) == 2
+
+
+# --- updates seen through reshapes, nested loops and conds -------------------------------
+
+def test_column_updates_through_a_flat_view_are_in_place():
+    # a.at[:, i] scatters into a reshape of `a` to one axis and reshapes back
+    def cols(x, r):
+        return lax.fori_loop(0, 7, lambda i, a: a.at[:, i].set(r * i.astype(np.float32)), x)
+
+    def windows(x, w):             # a dynamic_update_slice of a reshaped carry
+        return lax.fori_loop(0, 3, lambda i, a: lax.dynamic_update_slice(
+            a.reshape(6, 8), w + i.astype(np.float32), (i, 2)).reshape(4, 12), x)
+    x, r, w = arr(5, 9), arr(5), arr(2, 3)
+    out = same(cols, x, r)
+    want = x.copy()
+    for i in range(7):
+        want[:, i] = r * np.float32(i)
+    np.testing.assert_array_equal(np.asarray(out), want)
+    assert in_place(cols, x, r) == 1
+    same(windows, arr(4, 12), w)
+    assert in_place(windows, arr(4, 12), w) == 1
+
+
+@pytest.mark.parametrize("inner", ["fori", "while", "scan"])
+def test_a_nested_loop_runs_in_the_outer_carrys_buffer(inner):
+    def fill(x):
+        def outer(i, a):
+            def cell(j, b):
+                return b.at[i, j].set(i * 10.0 + j)
+            if inner == "fori":
+                return lax.fori_loop(0, 6, cell, a)
+            if inner == "while":
+                return lax.while_loop(lambda c: c[0] < 6,
+                                      lambda c: (c[0] + 1, cell(c[0], c[1])), (0, a))[1]
+            return lax.scan(lambda b, j: (cell(j, b), j), a, fnp.arange(6))[0]
+        return lax.fori_loop(0, 4, outer, x)
+    x = arr(4, 6)
+    out = same(fill, x)
+    np.testing.assert_array_equal(np.asarray(out),
+                                  np.arange(4)[:, None] * 10.0 + np.arange(6)[None])
+    # no copy of the 24-element carry inside the loops (only the argument's, once)
+    assert source(fill, x).count("< 24; ++") <= 1
+
+
+def test_a_nested_loop_reading_the_outer_carry_as_a_constant_copies_it():
+    def f(x):
+        # the inner body reads `a` (the outer carry) while its own carry, started from
+        # `a`, changes: they must be two buffers
+        return lax.fori_loop(0, 3, lambda i, a: lax.fori_loop(
+            0, 5, lambda j, b: b.at[j].set(a[4 - j] + b[j]), a), x)
+    x = arr(5)
+    out = same(f, x)
+    want = x.copy()
+    for _ in range(3):
+        a = want.copy()
+        for j in range(5):
+            want[j] = a[4 - j] + want[j]
+    np.testing.assert_array_equal(np.asarray(out), want)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 6])
+def test_a_cond_updating_or_passing_the_carry_is_in_place(n):
+    def f(x, r):
+        def body(i, a):
+            return lax.cond(i % 3 == 0, lambda a: a.at[i].set(r * i.astype(np.float32)),
+                            lambda a: a, a)
+        return lax.fori_loop(0, n, body, x)
+
+    def g(x, r):                   # switch: set, add, pass
+        return lax.fori_loop(0, n, lambda i, a: lax.switch(
+            i % 3, [lambda a: a.at[i].set(r), lambda a: a.at[i].add(r), lambda a: a], a), x)
+    x, r = arr(7, 3), arr(3)
+    out = same(f, x, r)
+    want = x.copy()
+    for i in range(n):
+        if i % 3 == 0:
+            want[i] = r * np.float32(i)
+    np.testing.assert_array_equal(np.asarray(out), want)
+    same(g, x, r)
+    if n:
+        assert in_place(f, x, r) == 1 and in_place(g, x, r) == 2
+
+
+def test_a_cond_with_a_branch_that_reads_the_carry_elsewhere_stays_out_of_place():
+    def f(x):
+        return lax.fori_loop(0, 4, lambda i, a: lax.cond(
+            i % 2 == 0, lambda a: a[::-1] * 2.0, lambda a: a.at[i].set(-1.0), a), x)
+
+    def twice(x):                  # the operand passed twice to the cond
+        return lax.fori_loop(0, 4, lambda i, a: lax.cond(
+            i % 2 == 0, lambda a, b: a.at[i].set(b[0]), lambda a, b: b, a, a), x)
+    x = arr(6)
+    same(f, x)
+    same(twice, x)
+    assert in_place(f, x) == 0

@@ -31,6 +31,7 @@ from ..lowering import cnodes as cn
 from ..lowering import codegen, fusion, gemm, linalg_c, passes, sort_c, symbolic
 from ..lowering import eager as _eager
 from ..prims import collectives, control, fft_kernel, indexing as ix, reductions as rd
+from ..prims import structural
 from . import threads as _threads
 from .compiled import (HostLoops, ProgramCache, SlotProgram, executable_cache_size, host_call,
                        kernel_name, lowering_settings)
@@ -253,6 +254,7 @@ class Executable(SlotProgram):
         self.plan = fusion.plan(self.program, _c_lowerable)
         self._init_slots(self.program)
         # {output var id: input slot}: carries updated in place (see `_in_place_updates`)
+        self._branch_subs: dict = {}     # {id(cond eqn): its branches, updating in place}
         self._in_place_outs = self._in_place_updates(carries)
         self.slot_of.update(self._in_place_outs)
         self._nested_code = nested
@@ -282,43 +284,138 @@ class Executable(SlotProgram):
 
     def _in_place_plan(self, carries):
         """([(output position, old, new)] carries that may update in place under the
-        current plan (a carry passed through unchanged among them), {ids} of the update's
-        other operands to materialise first so that more may)."""
+        current plan (a carry passed through unchanged among them), {ids} of values to
+        materialise first so that more may: the update's operands that read the old value
+        in its own loop, a dynamic_update_slice's result that a reshape hands on). Reshapes
+        between the carry and the update, and between the update and the new carry, are
+        seen through (`a.at[:, i].set(v)` scatters into a flat view of `a`) where the plan
+        makes them views of one buffer (fusion.Alias)."""
         prog, steps = self.program, self.plan.steps
         outs = [v.id for v in prog.outvars if isinstance(v, Var)]
+        producer = {v.id: e for e in prog.eqns for v in e.outputs}
+        reads: dict[int, int] = {}
+        for e in prog.eqns:
+            for a in e.inputs:
+                if isinstance(a, Var):
+                    reads[a.id] = reads.get(a.id, 0) + 1
+        aliases = {s.out.id: s.src.id for s in steps
+                   if isinstance(s, fusion.Alias) and isinstance(s.src, Var)}
+        kernels = {s.root.id: n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel)}
+
+        def reshaped(v):
+            """The Var `v` is a reshape of, or None."""
+            e = producer.get(v.id)
+            if e is None or e.prim is not structural.reshape_p or \
+                    not isinstance(e.inputs[0], Var):
+                return None
+            return e.inputs[0]
+
         found, extra = [], set()
         for i, o in carries:
             old, new = prog.invars[i], prog.outvars[o]
-            if isinstance(new, Var) and new.id == old.id:
-                found.append((o, old, new))
+            if not isinstance(new, Var) or new.aval != old.aval or old.id in outs or \
+                    outs.count(new.id) != 1 or new.id in reads:
+                if isinstance(new, Var) and new.id == old.id:
+                    found.append((o, old, new))
                 continue
-            q = next((n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel) and
-                      isinstance(new, Var) and s.root.id == new.id), None)
+            e = producer.get(new.id)
+            if e is not None and e.prim is control.cond_p:
+                # a cond whose every branch updates (or passes on) the operand in place
+                subs = self._branches_in_place(e, old, new)
+                q = next((n for n, s in enumerate(steps) if isinstance(s, fusion.Host) and
+                          s.eqn is e), None)
+                if subs is not None and q is not None and \
+                        not any(_step_reads(s, old.id) for s in steps[q + 1:]) and \
+                        old.id not in aliases.values():
+                    self._branch_subs[id(e)] = subs
+                    found.append((o, old, new))
+                continue
+            if e is not None and e.prim in (control.scan_p, control.while_p):
+                # a loop nested in this one whose carry starts from the old value: it runs
+                # in the old value's buffer (`_lower_scan`, `_lower_while`: no first copy)
+                j = next(n for n, v in enumerate(e.outputs) if v.id == new.id)
+                if e.prim is control.scan_p:
+                    base, ncar = e.params["num_consts"], e.params["num_carry"]
+                else:
+                    base, ncar = e.params["cond_nconsts"] + e.params["body_nconsts"], \
+                        len(e.outputs)
+                q = next((n for n, s in enumerate(steps) if isinstance(s, fusion.Host) and
+                          s.eqn is e), None)
+                init = e.inputs[base + j] if j < ncar else None
+                if q is not None and isinstance(init, Var) and init.id == old.id and \
+                        sum(isinstance(a, Var) and a.id == old.id for a in e.inputs) == 1 \
+                        and not any(_step_reads(s, old.id) for s in steps[q + 1:]) and \
+                        old.id not in aliases.values():
+                    found.append((o, old, new))
+                continue
+            # new <- reshapes <- the update's result `top`, each read once and a view
+            top, ok = new, True
+            while True:
+                src = reshaped(top)
+                if src is None or reads.get(src.id) != 1:
+                    break
+                if top.id not in aliases:     # (a reshape computed by a loop: a copy)
+                    if getattr(producer.get(src.id), "prim", None) in (
+                            ix.scatter_p, ix.dynamic_update_slice_p):
+                        extra.add(src.id)     # (the update inlined into it: materialised,
+                    ok = False                # the reshape is a view)
+                    break
+                top = src
+            e = producer.get(top.id)
+            if not ok or e is None or \
+                    e.prim not in (ix.scatter_p, ix.dynamic_update_slice_p) or \
+                    not isinstance(e.inputs[0], Var):
+                continue
+            q = kernels.get(top.id)
             if q is None:
                 continue
             k = steps[q]
-            e = k.eqn
-            if e.outputs[0].id != new.id or new.aval != old.aval or \
-                    not (k.kind == "scatter" or (k.kind == "map" and
-                                                 e.prim is ix.dynamic_update_slice_p)) or \
-                    not isinstance(e.inputs[0], Var) or e.inputs[0].id != old.id or \
-                    outs.count(new.id) != 1 or old.id in outs or \
-                    any(_step_reads(s, new.id) for s in steps) or \
-                    any(_step_reads(s, old.id) for s in steps[q + 1:]) or \
-                    any(isinstance(s, fusion.Alias) and isinstance(s.src, Var) and
-                        s.src.id == old.id for s in steps):
+            if k.eqn is not e or not (k.kind == "scatter" or k.kind == "map"):
+                continue
+            # the update's operand -> reshapes -> old, each a view of old's buffer or
+            # inlined into the update (which, in place, does not read its operand)
+            x, olds = e.inputs[0], {old.id}
+            while x.id != old.id:
+                if (x.id not in aliases and x.id not in k.inlined) or reads.get(x.id) != 1:
+                    break
+                olds.add(x.id)
+                x = reshaped(x)
+                if x is None:
+                    break
+            if x is None or x.id != old.id:
+                continue
+            # old's buffer: read by no later step, and seen through no other view
+            if any(any(_step_reads(s, v) for v in olds) for s in steps[q + 1:]) or \
+                    any(a in olds and v not in olds for v, a in aliases.items()):
                 continue
             # the update's own loop may read the old value only as its operand
             late = [a for a in e.inputs[1:] if isinstance(a, Var) and (
-                a.id == old.id or (a.id in k.inlined and
-                                   _reads_inlined(k, a.id, old.id)))]
-            if any(a.id == old.id for a in late):
+                a.id in olds or (a.id in k.inlined and
+                                 any(_reads_inlined(k, a.id, v) for v in olds)))]
+            if any(a.id in olds for a in late):
                 continue
             if late:
                 extra.update(a.id for a in late)
                 continue
-            found.append((o, old, new))
+            found.append((o, old, top))
         return found, extra
+
+    def _branches_in_place(self, e, old, new):
+        """The branches of cond `e`, lowered for this module, when `old` is one of its
+        operands (once) and each branch writes its result `new` into that operand's buffer
+        (`in_place_carries`); else None."""
+        m = [n for n, a in enumerate(e.inputs) if isinstance(a, Var) and a.id == old.id]
+        if len(m) != 1 or m[0] == 0:
+            return None
+        n = next(k for k, v in enumerate(e.outputs) if v.id == new.id)
+        subs = []
+        for b in e.params["branches"]:
+            sub = self._nested(b, f"ip{len(self._branch_subs)}_{len(subs)}_", 0,
+                               ((m[0] - 1, n),))
+            if sub is None or n not in sub.in_place_carries():
+                return None
+            subs.append(sub)
+        return subs
 
     def _updates_in_place(self, step) -> bool:
         return isinstance(step, fusion.Kernel) and step.root.id in self._in_place_outs
@@ -709,7 +806,10 @@ class Executable(SlotProgram):
         stmts = setup + csetup + bsetup
         for j, sl in enumerate(out_slots):
             av = self.slot_avals[sl]
-            stmts.append(self._copy(self._param(sl), ins[cc + bc + j], av.size, av.dtype))
+            init = ins[cc + bc + j]
+            if not (isinstance(init, C.Var) and init.name == self.slot_names[sl]):
+                # (else the same buffer: a carry of the enclosing loop's)
+                stmts.append(self._copy(self._param(sl), init, av.size, av.dtype))
         trip = ccalls + [C.If(C.UnOp("!", cn.load(flag.param, cn.i64(0))), (C.Break(),))] + \
             bcalls + [C.AugAssign(k, "+", C.Const(1, C.i64))]
         back = [self._copy(self._param(sl), b, self.slot_avals[sl].size,
@@ -726,12 +826,12 @@ class Executable(SlotProgram):
         JAX does) runs its functions, writing the equation's outputs."""
         import cdsl as C
         branches = eqn.params["branches"]
-        subs = []
-        for i, b in enumerate(branches):
+        subs = self._branch_subs.get(id(eqn))     # (updating an operand in place)
+        for i, b in enumerate(branches if subs is None else ()):
             sub = self._nested(b, f"br{i}_", 0)
             if sub is None:
                 return None
-            subs.append(sub)
+            subs = (subs or []) + [sub]
         temps = gemm.Temps(self._temp_names)
         operands = self._operands(eqn.inputs, temps)
         if operands is None:
@@ -793,7 +893,8 @@ class Executable(SlotProgram):
             src, dst = in_slots[nc + j], out_slots[j]
             av = self.slot_avals[dst]
             if src is not None:
-                stmts.append(self._copy(self._param(dst), pv(src), av.size, av.dtype))
+                if src != dst:       # (the same buffer: a carry of the enclosing loop's)
+                    stmts.append(self._copy(self._param(dst), pv(src), av.size, av.dtype))
                 continue
             lit = eqn.inputs[nc + j]
             init = getattr(lit, "expr", None)     # a size-derived literal (SymLit)
