@@ -50,14 +50,31 @@ def _body(b: Builder, formals, n_max: int = 6, min_ops: int = 0) -> Builder:
     return c
 
 
-def _update_carry(c: Builder, v: str) -> None:
+def _update_carry(c: Builder, v: str, nested: bool = True) -> None:
     """End a loop body with an update of its carry `v` (rank >= 1): `v.at[...]` (any
     method), `lax.dynamic_update_slice(v, new, ...)`, or a window of `v` itself moved by
     one (`dynamic_update_slice(v, dynamic_slice(v, ...), ...)`, the old value read where
-    it is written). The C backend writes such an update into the carry's own buffer
+    it is written), or a `lax.cond` of such an update and another or the carry itself. The
+    C backend writes such an update into the carry's own buffer
     (`Executable._in_place_updates`), computing a value read from the old carry first."""
     from .ops_array import _dyn_update_gen, _scatter_gen, _starts
-    kind = c.choice(["scatter", "dynamic_update_slice", "shift"])
+    kind = c.choice(["scatter", "dynamic_update_slice", "shift"] + (["cond"] if nested else []))
+    if kind == "cond":
+        # `lax.cond(p, update, update or pass, v)`: the cond's result in `v`'s buffer
+        pred = _predicate(c)
+        t = c.types[v]
+        progs = []
+        for updates in (True, c.flag(0.5)):
+            formal = (c.fresh("o"), t)
+            cb = _body(c, [formal], n_max=0)
+            if updates:
+                _update_carry(cb, formal[0], nested=False)
+            progs.append(_program(c, cb, c.fresh("branch"), [formal],
+                                  [_coerce(cb, t, formal[0])]))
+        if c.flag(0.5):
+            progs.reverse()
+        c.emit("cond", (pred, v), {"true": progs[0], "false": progs[1]}, (t,))
+        return
     if kind == "shift":
         t = c.types[v]
         c.pin(*t.dims)
