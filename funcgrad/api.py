@@ -1268,29 +1268,8 @@ class Jitted:
         owner = None if backend.host_arrays else backend
         single = out_tree.num_leaves == 1 and out_tree.node_type is None
         one = getattr(runner, "one", None)
-        if any(donate):
-            feedback = _feedback(out_tree, out_avals, owner)
-            fed = self._fed
-            gone = [i for i, d in enumerate(donate[len(consts):]) if d]
-
-            def call(leaves, runner=runner, out_tree=out_tree, out_avals=out_avals):
-                if convert is not None:
-                    leaves = [f(x) for f, x in zip(convert, leaves)]
-                outs = runner(leaves)
-                # (as `_run_program`: the donated arrays become unusable; an output that is
-                # a donated input's buffer is a new array)
-                for i in gone:
-                    leaves[i].delete("donated")
-                arrays = [ArrayImpl(o, a, owner) for o, a in zip(outs, out_avals)]
-                addrs = getattr(outs, "addrs", None)
-                if addrs is not None and owner is None:
-                    for arr, ad in zip(arrays, addrs):
-                        arr._addr = ad
-                out = tree_unflatten(out_tree, arrays)
-                if feedback is not None:
-                    fed[:] = [(out[i], sig, arrays[lo:hi]) for i, lo, hi, sig in feedback]
-                return out
-        elif convert is None and single and one is not None:
+        gone = [i for i, d in enumerate(donate[len(consts):]) if d]    # (donated leaves)
+        if not gone and convert is None and single and one is not None:
             aval0 = out_avals[0]
 
             def call(leaves, one=one, aval0=aval0):
@@ -1298,12 +1277,12 @@ class Jitted:
                 out = ArrayImpl(value, aval0, owner)
                 out._addr = addr       # (fed back in, `x = f(x)`, it is not looked up)
                 return out
-        elif convert is None and single:
+        elif not gone and convert is None and single:
             aval0 = out_avals[0]
 
             def call(leaves, runner=runner, aval0=aval0):
                 return ArrayImpl(runner(leaves)[0], aval0, owner)
-        elif single:
+        elif not gone and single:
             aval0 = out_avals[0]
 
             def call(leaves, runner=runner, aval0=aval0):
@@ -1317,6 +1296,10 @@ class Jitted:
                 if convert is not None:
                     leaves = [f(x) for f, x in zip(convert, leaves)]
                 outs = runner(leaves)
+                # (as `_run_program`: the donated arrays become unusable; an output that is
+                # a donated input's buffer is a new array)
+                for i in gone:
+                    leaves[i].delete("donated")
                 arrays = [ArrayImpl(o, a, owner) for o, a in zip(outs, out_avals)]
                 addrs = getattr(outs, "addrs", None)
                 if addrs is not None and owner is None:

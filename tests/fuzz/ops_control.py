@@ -57,7 +57,7 @@ def _update_carry(c: Builder, v: str, nested: bool = True) -> None:
     it is written), or a `lax.cond` of such an update and another or the carry itself. The
     C backend writes such an update into the carry's own buffer
     (`Executable._in_place_updates`), computing a value read from the old carry first."""
-    from .ops_array import _dyn_update_gen, _scatter_gen, _starts
+    from .ops_array import _dyn_slice_gen, _dyn_update_gen, _scatter_gen, _starts
     kind = c.choice(["scatter", "dynamic_update_slice", "shift"] + (["cond"] if nested else []))
     if kind == "cond":
         # `lax.cond(p, update, update or pass, v)`: the cond's result in `v`'s buffer
@@ -75,21 +75,14 @@ def _update_carry(c: Builder, v: str, nested: bool = True) -> None:
             progs.reverse()
         c.emit("cond", (pred, v), {"true": progs[0], "false": progs[1]}, (t,))
         return
-    if kind == "shift":
-        t = c.types[v]
-        c.pin(*t.dims)
-        shape = c.dims.shape(t.dims)
-        sizes = tuple(c.integers(0, n) if n else 0 for n in shape)
-        starts, names = _starts(c, t, shape, [0, 1, -1, 5, 100])
-        dims = tuple(c.dims.new([n] * 3) for n in sizes)
-        w = c.emit("dynamic_slice", (v,) + names, {"starts": starts, "sizes": sizes},
-                   (t.with_(dims=dims),))[0]
-        starts, names = _starts(c, t, shape, [0, 1, -1, 7])
-        c.emit("dynamic_update_slice", (v, w) + names, {"starts": starts}, (t,))
-        return
     c.pick = lambda pred=None, make=None: v       # (the generator's operand: the carry)
     try:
-        if kind == "scatter":
+        if kind == "shift":
+            _dyn_slice_gen(c, "dynamic_slice")
+            w, t = c.ops[-1].outs[0], c.types[v]
+            starts, names = _starts(c, t, c.dims.shape(t.dims), [0, 1, -1, 7])
+            c.emit("dynamic_update_slice", (v, w) + names, {"starts": starts}, (t,))
+        elif kind == "scatter":
             _scatter_gen(c, "at")
         else:
             _dyn_update_gen(c, kind)
