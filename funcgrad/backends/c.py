@@ -257,6 +257,7 @@ class Executable(SlotProgram):
         self._branch_subs: dict = {}     # {id(cond eqn): its branches, updating in place}
         self._in_place_outs = self._in_place_updates(carries)
         self.slot_of.update(self._in_place_outs)
+        self._in_place_outs.update(self._updates_of_temporaries())
         self._nested_code = nested
         self.alias: dict[int, int] = {}
         self.c_written: set[int] = set()
@@ -399,6 +400,53 @@ class Executable(SlotProgram):
                 continue
             found.append((o, old, top))
         return found, extra
+
+    def _updates_of_temporaries(self) -> dict[int, int]:
+        """{update result id: slot} for scatters and dynamic_update_slices (seen through
+        reshapes, as `_in_place_plan`) of a value that a loop kernel of this program
+        computed, that no step reads after the update, and that is neither an argument
+        nor a result: the update writes into that value's buffer instead of a copy
+        (`u.at[0, :].set(0); u.at[-1, :].set(0); ...` on a stencil's result wrote four
+        copies of the grid). Their slots are assigned here, in program order, so a chain
+        of updates shares one buffer."""
+        prog, steps = self.program, self.plan.steps
+        ins = {v.id for v in prog.invars}
+        outs = {v.id for v in prog.outvars if isinstance(v, Var)}
+        producer = {v.id: e for e in prog.eqns for v in e.outputs}
+        reads: dict[int, int] = {}
+        for e in prog.eqns:
+            for a in e.inputs:
+                if isinstance(a, Var):
+                    reads[a.id] = reads.get(a.id, 0) + 1
+        aliases = {st.out.id: st.src.id for st in steps
+                   if isinstance(st, fusion.Alias) and isinstance(st.src, Var)}
+        roots = {st.root.id for st in steps if isinstance(st, fusion.Kernel)}
+        found = {}
+        for q, k in enumerate(steps):
+            if not isinstance(k, fusion.Kernel) or k.root.id in self._in_place_outs or \
+                    k.eqn.prim not in (ix.scatter_p, ix.dynamic_update_slice_p) or \
+                    k.eqn.outputs[0].id != k.root.id or not isinstance(k.eqn.inputs[0], Var):
+                continue
+            e = k.eqn
+            x, olds = e.inputs[0], set()
+            while (x.id in aliases or x.id in k.inlined) and reads.get(x.id) == 1:
+                p = producer.get(x.id)
+                if p is None or p.prim is not structural.reshape_p or \
+                        not isinstance(p.inputs[0], Var):
+                    break
+                olds.add(x.id)
+                x = p.inputs[0]
+            if x.id in ins or x.id in outs or x.id not in roots or x.id in k.inlined:
+                continue
+            olds.add(x.id)
+            if any(any(_step_reads(st, v) for v in olds) for st in steps[q + 1:]) or \
+                    any(a in olds and v not in olds for v, a in aliases.items()) or \
+                    any(isinstance(a, Var) and (a.id in olds or (
+                        a.id in k.inlined and any(_reads_inlined(k, a.id, v) for v in olds)))
+                        for a in e.inputs[1:]):
+                continue
+            found[k.root.id] = self.slot_of[k.root.id] = self._slot(x)
+        return found
 
     def _branches_in_place(self, e, old, new):
         """The branches of cond `e`, lowered for this module, when `old` is one of its

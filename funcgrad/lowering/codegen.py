@@ -2263,13 +2263,7 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers, copy=True) -> list:
     n = out.aval.size
     if n == 0:
         return []
-    stmts = []
-    if copy:
-        z = c.var("z", dtypes.int64)
-        em = KernelEmitter(c, buffers)
-        v = em.value(x, Flat(z, x.aval.shape), kernel)
-        stmts.append(c.for_(z, c.i64(0), c.i64(n), em.stmts + [c.store(optr, z, v)],
-                            parallel=n >= PARALLEL_MIN, simd=True))
+    stmts = _copy_nest(c, kernel, buffers, x, optr) if copy else []
     ushape = upd.aval.shape
     if upd.aval.size == 0:
         return stmts
@@ -2302,6 +2296,29 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers, copy=True) -> list:
     for d in reversed(range(len(ushape))):
         body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body)]
     return stmts + body
+
+
+def _copy_nest(c, kernel: Kernel, buffers, x, optr) -> list:
+    """`optr` = the value `x` (its elements in order), as the loop nest over x's shape, or
+    over the shape of the value `x` is an inlined reshape of: there the nest splits where a
+    concatenation or pad switches pieces (`_nest`). (A flat loop over a scatter's operand
+    computed a stencil's rolls with a division per element: 2.2 ms of a 1024 x 1024 step
+    that JAX takes 0.8 ms for.)"""
+    src = x
+    while isinstance(src, Var) and src.id in kernel.inlined and \
+            kernel.inlined[src.id].prim is st.reshape_p and \
+            isinstance(kernel.inlined[src.id].inputs[0], Var):
+        src = kernel.inlined[src.id].inputs[0]
+    shape = src.aval.shape
+    ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
+             for d, m in enumerate(shape)]
+
+    def emit(ranges):
+        em = KernelEmitter(c, buffers)
+        em.ranges = ranges
+        v = em.value(src, ivars, kernel)
+        return em, em.stmts + [c.store(optr, em.offset(ivars, shape), v)]
+    return _nest(c, emit, ivars, shape, x.aval.size)
 
 
 def emit_update_in_place(c, kernel: Kernel, buffers) -> list:
