@@ -692,3 +692,19 @@ def test_placement_api_of_an_opencl_array():
     y.delete()
     with pytest.raises(RuntimeError, match="deleted"):
         np.asarray(y)
+
+
+def test_a_row_group_reading_a_padded_value_builds_on_opencl():
+    # The C dialect chooses a padded cell by blending its bits (`bsel_f32`, which uses
+    # __builtin_memcpy); the row groups OpenCL borrows from the C lowering used the C
+    # emitter, and the kernel did not build (fuzz seed 20262001)
+    def f(x, v):
+        w = jnp.pad(v, (0, 3))[:, None]
+        e = jnp.exp(x - jnp.max(x, axis=1, keepdims=True)) * w
+        return e / jnp.sum(e, axis=1, keepdims=True), jnp.sum(e * w, axis=1)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 16)).astype(np.float32)
+    v = rng.standard_normal(5).astype(np.float32)
+    both(f, x, v)
+    src = fg.jit(f, backend="opencl").lower(x, v).source
+    assert "bsel_" not in src.split("__kernel", 1)[1]

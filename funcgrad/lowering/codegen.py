@@ -2803,7 +2803,7 @@ _LOCAL_ROW = 8192
 
 
 def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
-              unread=frozenset(), groups=False, start=0) -> list | None:
+              unread=frozenset(), groups=False, start=0, emitter=None) -> list | None:
     """One loop over rows computing `kernels` (in order) row by row: a softmax's row max,
     exp-sum and output stay in cache instead of three passes over the array. None when a
     kernel reads a value computed by an earlier one at another row (that would race).
@@ -2816,19 +2816,22 @@ def emit_rows(c, kernels, buffers, parallel=None, accumulator=None,
     (8, 8, 256, 64) at one thread: 7.8 -> 7.5 ms). `groups`: float32 sums add their
     terms in groups of four (`_sum_in_groups`, the C backend's order; OpenCL's own
     reductions add one term at a time, and a row's sum gets the bits it gets alone).
-    `start`: the first row (the rows before it are computed elsewhere)."""
+    `start`: the first row (the rows before it are computed elsewhere). `emitter`: the
+    KernelEmitter class (OpenCL's says how its dialect may compute; fuzz seed 20262001:
+    a padded row's cell chosen by the C dialect's bit blend did not build on OpenCL)."""
+    emitter = emitter or KernelEmitter
     row = c.var("r", dtypes.int64)
     lead = list(group_lead(kernels))
     # the row's index along each leading axis, in the split form em.offset reads back as
     # the row itself (one axis: the row)
-    at = [row] if len(lead) == 1 else KernelEmitter(c, buffers).multi(Flat(row, lead))
+    at = [row] if len(lead) == 1 else emitter(c, buffers).multi(Flat(row, lead))
     written: set[int] = set()
     local: dict = {}
     body = []
     work = 0
     for n, k in enumerate(kernels):
         # Each kernel's names get their own prefix: they share the row loop's scope.
-        em = KernelEmitter(c, buffers, name_prefix=f"k{n}v", row=at, watch=written)
+        em = emitter(c, buffers, name_prefix=f"k{n}v", row=at, watch=written)
         em.local = local
         if k.kind == "map":
             shape, dt = k.root.aval.shape, k.root.aval.dtype

@@ -494,7 +494,8 @@ def row_group_kernel(kernels: list[Kernel], buffers, name, fp64=True) -> list[La
     per-row loops of each member in turn (`codegen.emit_rows`); None when a member reads
     another row of a value the group computes."""
     stmts = codegen.emit_rows(c, kernels, buffers, parallel=True,
-                              accumulator=lambda kind, dt: _acc_dtype(kind, dt, fp64))
+                              accumulator=lambda kind, dt: _acc_dtype(kind, dt, fp64),
+                              emitter=KernelEmitter)
     if stmts is None:
         return None
     rows = math.prod(codegen.group_lead(kernels))
