@@ -207,6 +207,14 @@ def _step_reads(step, vid) -> bool:
     return any(isinstance(a, Var) and a.id == vid for e in eqns for a in e.inputs)
 
 
+def _reshaped(producer, v):
+    """The Var that `v` is a reshape of, or None."""
+    e = producer.get(v.id)
+    if e is None or e.prim is not structural.reshape_p or not isinstance(e.inputs[0], Var):
+        return None
+    return e.inputs[0]
+
+
 def _reads_inlined(kernel, root, vid) -> bool:
     """Whether the tree of `kernel`'s inlined value `root` reads the value `vid`."""
     stack, seen = [root], set()
@@ -283,6 +291,20 @@ class Executable(SlotProgram):
         self._in_place_positions = frozenset(o for o, _, _ in found)
         return {new.id: self.slot_of[old.id] for _, old, new in found if new.id != old.id}
 
+    def _value_maps(self):
+        """({var id: producing equation}, {var id: how many equations read it}, {var id of
+        a reshape the plan makes a view (fusion.Alias): the id of its source})."""
+        prog = self.program
+        producer = {v.id: e for e in prog.eqns for v in e.outputs}
+        reads: dict[int, int] = {}
+        for e in prog.eqns:
+            for a in e.inputs:
+                if isinstance(a, Var):
+                    reads[a.id] = reads.get(a.id, 0) + 1
+        aliases = {st.out.id: st.src.id for st in self.plan.steps
+                   if isinstance(st, fusion.Alias) and isinstance(st.src, Var)}
+        return producer, reads, aliases
+
     def _in_place_plan(self, carries):
         """([(output position, old, new)] carries that may update in place under the
         current plan (a carry passed through unchanged among them), {ids} of values to
@@ -293,23 +315,9 @@ class Executable(SlotProgram):
         makes them views of one buffer (fusion.Alias)."""
         prog, steps = self.program, self.plan.steps
         outs = [v.id for v in prog.outvars if isinstance(v, Var)]
-        producer = {v.id: e for e in prog.eqns for v in e.outputs}
-        reads: dict[int, int] = {}
-        for e in prog.eqns:
-            for a in e.inputs:
-                if isinstance(a, Var):
-                    reads[a.id] = reads.get(a.id, 0) + 1
-        aliases = {s.out.id: s.src.id for s in steps
-                   if isinstance(s, fusion.Alias) and isinstance(s.src, Var)}
+        producer, reads, aliases = self._value_maps()
         kernels = {s.root.id: n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel)}
 
-        def reshaped(v):
-            """The Var `v` is a reshape of, or None."""
-            e = producer.get(v.id)
-            if e is None or e.prim is not structural.reshape_p or \
-                    not isinstance(e.inputs[0], Var):
-                return None
-            return e.inputs[0]
 
         found, extra = [], set()
         for i, o in carries:
@@ -352,7 +360,7 @@ class Executable(SlotProgram):
             # new <- reshapes <- the update's result `top`, each read once and a view
             top, ok = new, True
             while True:
-                src = reshaped(top)
+                src = _reshaped(producer, top)
                 if src is None or reads.get(src.id) != 1:
                     break
                 if top.id not in aliases:     # (a reshape computed by a loop: a copy)
@@ -380,7 +388,7 @@ class Executable(SlotProgram):
                 if (x.id not in aliases and x.id not in k.inlined) or reads.get(x.id) != 1:
                     break
                 olds.add(x.id)
-                x = reshaped(x)
+                x = _reshaped(producer, x)
                 if x is None:
                     break
             if x is None or x.id != old.id:
@@ -412,14 +420,7 @@ class Executable(SlotProgram):
         prog, steps = self.program, self.plan.steps
         ins = {v.id for v in prog.invars}
         outs = {v.id for v in prog.outvars if isinstance(v, Var)}
-        producer = {v.id: e for e in prog.eqns for v in e.outputs}
-        reads: dict[int, int] = {}
-        for e in prog.eqns:
-            for a in e.inputs:
-                if isinstance(a, Var):
-                    reads[a.id] = reads.get(a.id, 0) + 1
-        aliases = {st.out.id: st.src.id for st in steps
-                   if isinstance(st, fusion.Alias) and isinstance(st.src, Var)}
+        producer, reads, aliases = self._value_maps()
         roots = {st.root.id for st in steps if isinstance(st, fusion.Kernel)}
         found = {}
         for q, k in enumerate(steps):
@@ -430,12 +431,11 @@ class Executable(SlotProgram):
             e = k.eqn
             x, olds = e.inputs[0], set()
             while (x.id in aliases or x.id in k.inlined) and reads.get(x.id) == 1:
-                p = producer.get(x.id)
-                if p is None or p.prim is not structural.reshape_p or \
-                        not isinstance(p.inputs[0], Var):
+                src = _reshaped(producer, x)
+                if src is None:
                     break
                 olds.add(x.id)
-                x = p.inputs[0]
+                x = src
             if x.id in ins or x.id in outs or x.id not in roots or x.id in k.inlined:
                 continue
             olds.add(x.id)

@@ -865,9 +865,13 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
     contiguous; same element order."""
     if not _loops_over_operand(kernel):
         return emit_map_group(c, [kernel], buffers)
-    x = kernel.eqn.inputs[0]
+    return _store_nest(c, kernel, buffers, kernel.eqn.inputs[0], buffers[kernel.root.id])
+
+
+def _store_nest(c, kernel, buffers, x, out_ptr) -> list:
+    """`out_ptr` = the value `x` (of `kernel`'s tree or a buffer), element by element in
+    row-major order, as the loop nest over x's shape (`_nest`)."""
     shape = x.aval.shape
-    out_ptr = buffers[kernel.root.id]
     ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
              for d, m in enumerate(shape)]
 
@@ -876,7 +880,7 @@ def emit_map_kernel(c, kernel: Kernel, buffers) -> list:
         em.ranges = ranges
         val = em.value(x, ivars, kernel)
         return em, em.stmts + [c.store(out_ptr, em.offset(ivars, shape), val)]
-    return _nest(c, emit, ivars, shape, kernel.root.aval.size)
+    return _nest(c, emit, ivars, shape, x.aval.size)
 
 
 def _nest(c, emit, ivars, shape, n) -> list:
@@ -2309,16 +2313,7 @@ def _copy_nest(c, kernel: Kernel, buffers, x, optr) -> list:
             kernel.inlined[src.id].prim is st.reshape_p and \
             isinstance(kernel.inlined[src.id].inputs[0], Var):
         src = kernel.inlined[src.id].inputs[0]
-    shape = src.aval.shape
-    ivars = [c.i64(0) if type(m) is int and m == 1 else c.var(f"i{d}", dtypes.int64)
-             for d, m in enumerate(shape)]
-
-    def emit(ranges):
-        em = KernelEmitter(c, buffers)
-        em.ranges = ranges
-        v = em.value(src, ivars, kernel)
-        return em, em.stmts + [c.store(optr, em.offset(ivars, shape), v)]
-    return _nest(c, emit, ivars, shape, x.aval.size)
+    return _store_nest(c, kernel, buffers, src, optr)
 
 
 def emit_update_in_place(c, kernel: Kernel, buffers) -> list:
