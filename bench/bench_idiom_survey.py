@@ -5,8 +5,8 @@ bench_loop_updates.py).
 
     OMP_NUM_THREADS=1 taskset -c 0 python bench/bench_idiom_survey.py [name filter ...]
 """
+import os
 import sys
-import time
 
 import jax
 import jax.image
@@ -20,6 +20,10 @@ import funcgrad.image
 import funcgrad.nn
 import funcgrad.numpy as fnp
 import funcgrad.random
+
+if __package__ in (None, ""):          # `python bench/bench_idiom_survey.py`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import median_ms  # noqa: E402
 
 RNG = np.random.default_rng(0)
 CASES = {}
@@ -140,29 +144,18 @@ def _resize(np_, m):
                                                                                  16),)
 
 
-def median_ms(f, args, block, n=20):
-    for _ in range(3):
-        block(f(*args))
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        block(f(*args))
-        times.append(time.perf_counter() - t0)
-    return np.median(times) * 1e3
-
-
 def main(filters):
     for name, make in CASES.items():
         if filters and not any(s in name for s in filters):
             continue
         f, args = make(fnp, fg)
         try:
-            a = median_ms(fg.jit(f), args, fg.block_until_ready)
+            a = median_ms(fg.jit(f), args, fg.block_until_ready, 20)
         except Exception as e:          # (a survey: report and go on)
             a = float("nan")
             print(f"  funcgrad: {type(e).__name__}: {str(e)[:200]}")
         g, jargs = make(jnp, jax)
-        b = median_ms(jax.jit(g), jargs, jax.block_until_ready)
+        b = median_ms(jax.jit(g), jargs, jax.block_until_ready, 20)
         print(f"{name:66s} funcgrad {a:8.3f}  jax {b:8.3f}  ratio {a / b:5.2f}", flush=True)
 
 

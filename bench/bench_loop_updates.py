@@ -17,6 +17,8 @@ the buffer it updates wherever nothing reads the old value afterwards. The group
 - donated: a replay buffer's row insert and a KV cache's write under
   `jit(..., donate_argnums=0)`, called with the previous call's result.
 """
+import os
+import sys
 import time
 
 import jax
@@ -26,6 +28,10 @@ import numpy as np
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
+
+if __package__ in (None, ""):          # `python bench/bench_loop_updates.py`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import median_ms as _median_ms  # noqa: E402
 
 
 def loops(np_, lax_):
@@ -65,17 +71,6 @@ def heat_step(np_):
         un = un.at[:, 0].set(0.0)
         return un.at[:, -1].set(0.0)
     return step
-
-
-def _median_ms(f, args, block, n=30):
-    for _ in range(3):
-        block(f(*args))
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        block(f(*args))
-        times.append(time.perf_counter() - t0)
-    return np.median(times) * 1e3
 
 
 def _donated_ms(api, block, update, state, args):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 
 import numpy as np
 
@@ -316,3 +317,16 @@ def blas_report():
             print(f"  BLAS: {info.get('internal_api')} {info.get('version')} "
                   f"kernel={info.get('architecture')} threads={info.get('num_threads')} "
                   f"({os.path.basename(info.get('filepath', ''))})")
+
+
+def median_ms(f, args, block, n=30):
+    """Median of `n` timed calls `block(f(*args))` in ms, after 3 untimed ones (the
+    scripts' side-by-side timings: bench_loop_updates.py, bench_idiom_survey.py)."""
+    for _ in range(3):
+        block(f(*args))
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        block(f(*args))
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
