@@ -451,7 +451,10 @@ class For(Stmt):
     `if(trip count >= parallel_min)` clause (statically small loops get no pragma); OpenCL:
     `var = start + get_global_id(0) * step; if (var < stop) body`. Parallel loops nested in
     a parallel loop render as plain loops. `simd`: ask for vectorisation. `reduction`:
-    (operator, accumulator Var) for a vectorised/parallel reduction (C only)."""
+    (operator, accumulator Var) for a vectorised/parallel reduction (C only). `schedule`:
+    OpenMP's schedule clause of a parallel loop ("dynamic": each thread takes the next
+    iteration when it finishes one, so a thread on a CPU shared with another process
+    takes fewer), "" for the default (static: equal shares)."""
     var: Var
     start: Expr
     stop: Expr
@@ -461,6 +464,7 @@ class For(Stmt):
     simd: bool = False
     reduction: tuple | None = None
     parallel_min: int = 1 << 15
+    schedule: str = ""
 
     def __post_init__(self):
         _set(self, "start", as_expr(self.start, self.var.type))

@@ -26,7 +26,8 @@ _TYPES = A.SCALAR_TYPES
 _BASES = {"clamp", "f2i", "max", "min", "idiv", "irem", "shl", "shr", "iabs", "sign",
           "logistic", "cmul", "cdiv", "clt", "cle", "cgt", "cge", "cexpm1", "clog1p",
           "cisfinite", "cexp", "bfround", "bfload", "bfstore", "hround", "hload", "hstore",
-          "sgemmpk", "sgemmdk", "sgemmpack", "sgemmpk8", "sgemmpack8", "uexp", "ulog",
+          "sgemmpk", "sgemmdk", "sgemmpack", "sgemmpk8", "sgemmpack8", "sgemmpanels",
+          "sgemmpanels8", "uexp", "ulog",
           "utanh", "uabs", "tpose8", "bsel"}
 
 # bfloat16 <-> float on bit patterns (C99 only: the OpenCL backend runs bfloat16 on the
@@ -551,11 +552,14 @@ GEMM_PACK_HEADER = 16
 
 
 class PackedTile(NamedTuple):
-    """A packed-panel kernel and the routine that packs B for it: `width` floats to a
+    """A packed-panel kernel and the routines that pack B for it: `width` floats to a
     vector register (the CPUs it is for), tiles of `mr` rows (then `mr_tail` rows for the
     rows left over, 0: `mr` throughout) by `nr` columns, `nr` also the packed panels'
     width; the k loop unrolled `unroll` times (1: as gcc likes). A buffer for B[K, N] holds
-    GEMM_PACK_HEADER + ceil(N / nr) * nr * K floats."""
+    GEMM_PACK_HEADER + ceil(N / nr) * nr * K floats. `pack` fills such a buffer unless its
+    header names B already (a loop's constant weight); `panels` packs the panels of B's
+    columns into P with no header and no check (a GEMM that packs its B on every call,
+    each thread a share of the panels)."""
     width: int
     mr: int
     nr: int
@@ -563,16 +567,19 @@ class PackedTile(NamedTuple):
     unroll: int
     kernel: str
     pack: str
+    panels: str
 
     def buffer_floats(self, n: int, k: int) -> int:
         return GEMM_PACK_HEADER + -(-n // self.nr) * self.nr * k
 
 
-PACKED_TILES = (PackedTile(16, GEMM_MR, GEMM_NR, 0, 1, "sgemmpk_f32", "sgemmpack_f32"),
-                PackedTile(8, 6, 16, 4, 2, "sgemmpk8_f32", "sgemmpack8_f32"))
-# helper base name -> (tile, whether it is the packing routine)
-_PACKED_BASES = {**{t.kernel.split("_")[0]: (t, False) for t in PACKED_TILES},
-                 **{t.pack.split("_")[0]: (t, True) for t in PACKED_TILES}}
+PACKED_TILES = (PackedTile(16, GEMM_MR, GEMM_NR, 0, 1, "sgemmpk_f32", "sgemmpack_f32",
+                           "sgemmpanels_f32"),
+                PackedTile(8, 6, 16, 4, 2, "sgemmpk8_f32", "sgemmpack8_f32",
+                           "sgemmpanels8_f32"))
+# helper base name -> (tile, which of its routines: "kernel", "pack" or "panels")
+_PACKED_BASES = {getattr(t, role).split("_")[0]: (t, role) for t in PACKED_TILES
+                 for role in ("kernel", "pack", "panels")}
 
 
 def packed_tile(width: int):
@@ -659,30 +666,69 @@ def _gemm_kernel(name, direct: bool, tile: PackedTile = PACKED_TILES[0]):
                       attributes='__attribute__((optimize("fp-contract=fast")))')
 
 
-def _gemm_pack(name, nr=GEMM_NR):
-    lines = ["if (*(intptr_t*)Bp == (intptr_t)B) return;",
-             f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{",
-             f"  float* p = Bp + {GEMM_PACK_HEADER} + j0 * K;",
-             f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};",
-             "  if (sbn == 1) {",
-             "    for (int64_t k = 0; k < K; ++k) {",
-             "      const float* src = B + k * sbk + j0;",
-             f"      for (int64_t j = 0; j < nc; ++j) p[k * {nr} + j] = src[j];",
-             f"      for (int64_t j = nc; j < {nr}; ++j) p[k * {nr} + j] = 0.0f;",
-             "    }",
-             "  } else {",
-             "    for (int64_t j = 0; j < nc; ++j) {",
-             "      const float* src = B + (j0 + j) * sbn;",
-             f"      for (int64_t k = 0; k < K; ++k) p[k * {nr} + j] = src[k * sbk];",
-             "    }",
-             f"    for (int64_t k = 0; k < K; ++k) for (int64_t j = nc; j < {nr}; ++j) "
-             f"p[k * {nr} + j] = 0.0f;",
-             "  }",
-             "}",
-             "*(intptr_t*)Bp = (intptr_t)B;"]
+def _panel_lines(nr, dst):
+    """The lines packing B[K, N] (element (k, j) at B[k * sbk + j * sbn]) into panels of
+    `nr` columns at `dst` (the panel of column j0 at dst + j0 * K, its row k the nr floats
+    at + k * nr; columns past N zeros). A transposed B (sbn != 1; its columns contiguous,
+    sbk == 1) is transposed in 8 x 8 blocks in registers (tpose8's shuffles), the rest of
+    its k and columns element by element; any other strides in blocks of 8 k by the
+    panel's columns. Packing 784 columns by 512 k of a transposed B took 275-550 us column
+    by column (every k a cache line of the panel apart), 124 us in blocks of 8 k, and
+    ... with the register transposes, against 37 us for B stored [K, N] (AMD Zen 4)."""
+    head = [f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{",
+            f"  float* p = {dst} + j0 * K;",
+            f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};",
+            "  if (sbn == 1) {",
+            "    for (int64_t k = 0; k < K; ++k) {",
+            "      const float* src = B + k * sbk + j0;",
+            f"      for (int64_t j = 0; j < nc; ++j) p[k * {nr} + j] = src[j];",
+            f"      for (int64_t j = nc; j < {nr}; ++j) p[k * {nr} + j] = 0.0f;",
+            "    }"]
+    # a transposed B: 8 x 8 blocks (k0 and j multiples of 8), then the columns past the
+    # last multiple of 8 and the last k (fewer than 8) element by element
+    blocks = ["  } else if (sbk == 1) {",
+              "    int64_t k8 = K - K % 8, j8 = nc - nc % 8;",
+              "    for (int64_t k0 = 0; k0 < K; k0 += 8) {",
+              "      int64_t kn = (K - k0 < 8) ? (K - k0) : 8;",
+              "      int64_t jn = (k0 < k8) ? j8 : 0;",
+              "      for (int64_t j = 0; j < jn; j += 8) {",
+              "        const float* s = B + (j0 + j) * sbn + k0; float* d = p + k0 * "
+              f"{nr} + j;",
+              f"        const int64_t rs = sbn, ds = {nr};"]
+    blocks += ["        " + x for x in _tpose8_lines("float")[2:]]
+    blocks += ["      }",
+               "      for (int64_t j = jn; j < nc; ++j) {",
+               "        const float* src = B + (j0 + j) * sbn + k0;",
+               f"        for (int64_t k = 0; k < kn; ++k) p[(k0 + k) * {nr} + j] = src[k];",
+               "      }",
+               f"      for (int64_t k = 0; k < kn; ++k) for (int64_t j = nc; j < {nr}; ++j) "
+               f"p[(k0 + k) * {nr} + j] = 0.0f;",
+               "    }"]
+    strided = ["  } else {",
+               "    for (int64_t k0 = 0; k0 < K; k0 += 8) {",
+               "      int64_t kn = (K - k0 < 8) ? (K - k0) : 8;",
+               "      for (int64_t j = 0; j < nc; ++j) {",
+               "        const float* src = B + (j0 + j) * sbn + k0 * sbk;",
+               f"        for (int64_t k = 0; k < kn; ++k) p[(k0 + k) * {nr} + j] = "
+               "src[k * sbk];",
+               "      }",
+               f"      for (int64_t k = 0; k < kn; ++k) for (int64_t j = nc; j < {nr}; ++j) "
+               f"p[(k0 + k) * {nr} + j] = 0.0f;",
+               "    }",
+               "  }",
+               "}"]
+    return _tpose8_lines("float")[:2] + head + blocks + strided
+
+
+def _gemm_pack(name, nr=GEMM_NR, header=True):
     fp = A.PtrType(A.f32)
     params = (("N", A.i64), ("K", A.i64), ("B", fp), ("sbk", A.i64), ("sbn", A.i64),
-              ("Bp", fp))
+              ("Bp" if header else "P", fp))
+    if not header:
+        return _raw_fn(name, params, A.void, _panel_lines(nr, "P"))
+    lines = (["if (*(intptr_t*)Bp == (intptr_t)B) return;"]
+             + _panel_lines(nr, f"(Bp + {GEMM_PACK_HEADER})")
+             + ["*(intptr_t*)Bp = (intptr_t)B;"])
     return _raw_fn(name, params, A.void, lines)
 
 
@@ -695,6 +741,14 @@ def _tpose8(name, t):
     (argmax over (96000, 10) float32 at one thread, AMD Zen 3: 0.37 -> 0.20 ms). GCC's
     vector extensions: the C backend's own code, never `export.to_c`'s plain C99."""
     ct = "float" if t.name == "f32" else "int32_t"
+    ptr = A.PtrType(t, restrict=False)
+    return _raw_fn(name, (("s", ptr), ("rs", A.i64), ("d", ptr), ("ds", A.i64)), A.void,
+                   _tpose8_lines(ct))
+
+
+def _tpose8_lines(ct):
+    """tpose8's lines (its vector types, the block's loads, shuffles and stores) over s,
+    rs, d and ds; also the 8 x 8 blocks of a transposed B's panels (`_panel_lines`)."""
     rows = " ".join(f"fgt8 r{r} = *(const fgt8*)(s + {r} * rs);" for r in range(8))
     lines = [f"typedef {ct} fgt8 __attribute__((vector_size(32), aligned(4)));",
              "typedef int32_t fgm8 __attribute__((vector_size(32)));",
@@ -712,9 +766,7 @@ def _tpose8(name, t):
     for k in range(4):
         lines.append(f"*(fgt8*)(d + {k} * ds) = __builtin_shuffle(u{k}, u{k + 4}, p3); "
                      f"*(fgt8*)(d + {k + 4} * ds) = __builtin_shuffle(u{k}, u{k + 4}, q3);")
-    ptr = A.PtrType(t, restrict=False)
-    return _raw_fn(name, (("s", ptr), ("rs", A.i64), ("d", ptr), ("ds", A.i64)), A.void,
-                   lines)
+    return lines
 
 
 def _make(name: str, arg_type: str):
@@ -725,8 +777,10 @@ def _make(name: str, arg_type: str):
     if base == "sgemmdk":
         return _gemm_kernel(name, direct=True)
     if base in _PACKED_BASES:
-        tile, pack = _PACKED_BASES[base]
-        return _gemm_pack(name, tile.nr) if pack else _gemm_kernel(name, False, tile)
+        tile, role = _PACKED_BASES[base]
+        if role == "kernel":
+            return _gemm_kernel(name, False, tile)
+        return _gemm_pack(name, tile.nr, header=role == "pack")
     if base == "tpose8":
         return _tpose8(name, _TYPES[parts[1]]) if parts[1] in ("f32", "i32") else None
     if base == "uexp":

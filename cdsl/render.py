@@ -465,6 +465,8 @@ class _Printer:
             go_parallel = outermost_parallel and (trip is None or trip >= min_trip)
             if go_parallel:
                 simd = " simd" if st.simd else ""
+                if st.schedule:
+                    simd += f" schedule({st.schedule})"
                 def guard():
                     if trip is not None:
                         return ""

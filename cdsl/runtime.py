@@ -38,11 +38,11 @@ from . import ast as A
 from . import helpers
 
 # The helpers that live here (name as the lowering calls it, with its type suffix): the
-# direct kernel, and every packed-panel kernel with its packing routine (the 512-bit and the
-# 256-bit ones, at every instruction-set level: the lowering picks one by the CPU's vector
-# width, `helpers.PACKED_TILES`).
+# direct kernel, and every packed-panel kernel with its two packing routines (the 512-bit
+# and the 256-bit ones, at every instruction-set level: the lowering picks one by the CPU's
+# vector width, `helpers.PACKED_TILES`).
 HELPERS = ("sgemmdk_f32",) + tuple(name for tile in helpers.PACKED_TILES
-                                   for name in (tile.kernel, tile.pack))
+                                   for name in (tile.kernel, tile.pack, tile.panels))
 
 _lock = threading.Lock()
 _state: dict = {}

@@ -311,6 +311,10 @@ def test_parallel_loop_forms():
     assert "omp parallel" not in C.render(small, C.C99)
     big = C.For(i, 0, 1 << 20, [C.Assign(y[i], C.Const(0, C.f32))], parallel=True)
     assert C.render(big, C.C99).startswith("#pragma omp parallel for\n")
+    dynamic = C.For(i, 0, 1 << 20, [C.Assign(y[i], C.Const(0, C.f32))], parallel=True,
+                    schedule="dynamic")
+    assert C.render(dynamic, C.C99).startswith("#pragma omp parallel for schedule(dynamic)\n")
+    assert "schedule" not in C.render(dynamic, C.OPENCL)
     nested = C.For(i, 2, C.Param("n", C.i64), [
         C.For(j, 0, 8, [C.Assign(y[i * 8 + j], C.Const(1, C.f32))], parallel=True)],
         parallel=True, step=2)

@@ -318,12 +318,121 @@ def test_rnn_gradient_with_packed_weights_matches_finite_differences():
         np.testing.assert_allclose(np.sum(g * d), fd, rtol=2e-4, atol=2e-4)
 
 
-def test_gemms_outside_loops_stay_with_blas():
-    # packing on every call measured slower than OpenBLAS nearly everywhere
+def test_small_gemms_outside_loops_do_not_pack_on_every_call():
+    # a few rows: the direct kernel (or OpenBLAS), where packing B would cost more than the
+    # kernel gains; on 256-bit CPUs no GEMM outside a loop packs (measured slower there)
     x = np.ones((64, 128), np.float32)
     w = np.ones((128, 384), np.float32)
     src = fg.jit(lambda x, w: x @ w, backend="c").lower(x, w).source
-    assert all(f"{t.kernel}(" not in src for t in helpers.PACKED_TILES)
+    assert all(f"{t.kernel}(" not in src and f"{t.panels}(" not in src
+               for t in helpers.PACKED_TILES)
+    x = np.ones((300, 64), np.float32)
+    src = fg.jit(lambda x, w: x @ w, backend="c").lower(x, np.ones((64, 48), np.float32)).source
+    assert all(f"{t.panels}(" not in src for t in helpers.PACKED_TILES)   # N below a panel
+
+
+# --- GEMMs outside loops, B packed on every call (512-bit vectors) -------------------------
+
+_PER_CALL = _TILE is not None and _TILE.width == 16 and gemm.PACKED_GEMM
+
+
+@pytest.mark.parametrize("tile", helpers.PACKED_TILES, ids=lambda t: t.kernel)
+@pytest.mark.parametrize("n,k", [(40, 9), (64, 8), (131, 17), (200, 77), (16, 3), (1, 1)])
+def test_the_panels_routine_writes_what_the_packing_routine_does_without_a_header(tile, n, k):
+    # both layouts of B (a transposed one in 8 x 8 register transposes, its last columns
+    # and last k one by one), nothing written past the panels
+    lib, panels = _runtime_fn(tile.panels)
+    rng = np.random.default_rng(n * 100 + k)
+    for trans_b in (False, True):
+        b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+        want = _pack(tile, b, trans_b, n, k)[helpers.GEMM_PACK_HEADER:]
+        buf = np.full(want.size + 64, np.nan, np.float32)
+        sbk, sbn = (1, k) if trans_b else (n, 1)
+        panels(n, k, lib.ptr(b), sbk, sbn, lib.ptr(buf))
+        np.testing.assert_array_equal(buf[:want.size], want)
+        assert np.isnan(buf[want.size:]).all()
+        nr = tile.nr
+        for kk, j in itertools.product(range(k), range(-(-n // nr) * nr)):
+            assert want[(j // nr) * nr * k + kk * nr + j % nr] == \
+                ((b.T if trans_b else b)[kk, j] if j < n else 0.0)
+
+
+# (m, n, k, A transposed, B transposed): N's last panel ragged, K not a multiple of 8,
+# rows not a multiple of the tile's, each layout; all past PACKED_PER_CALL_MIN
+_PER_CALL_SHAPES = [(600, 250, 333, False, True), (600, 250, 333, True, True),
+                    (401, 190, 77, True, False), (256, 512, 256, False, False),
+                    (1024, 320, 2048, False, False), (512, 1000, 65, False, True),
+                    (1021, 128, 128, True, True), (512, 64, 700, False, True)]
+
+
+def _matmul(trans_a, trans_b):
+    return lambda a, b: (a.T if trans_a else a) @ (b.T if trans_b else b)
+
+
+def _operands(rng, m, n, k, trans_a, trans_b):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    return a, b
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("m,n,k,trans_a,trans_b", _PER_CALL_SHAPES)
+def test_gemms_packed_on_every_call_match_numpy(m, n, k, trans_a, trans_b, threads):
+    rng = np.random.default_rng(m + 7 * n + 13 * k)
+    a, b = _operands(rng, m, n, k, trans_a, trans_b)
+    with fg.config.override("cpu_threads", threads):
+        jf = fg.jit(_matmul(trans_a, trans_b), backend="c")
+        if _PER_CALL:
+            src = jf.lower(a, b).source
+            assert _calls(src, f"{_TILE.panels}(") == 1 and "schedule(dynamic)" in src
+        got = jf(a, b)
+        again = jf(a, b)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(again))
+    _assert_float32_close(got, a.T if trans_a else a, b.T if trans_b else b)
+
+
+def test_which_gemms_pack_on_every_call():
+    if not _PER_CALL:
+        pytest.skip("no 512-bit packed kernel here (or FUNCGRAD_PACKED_GEMM=0)")
+    f32, N, T = np.float32, gemm.NO_TRANS, gemm.TRANS
+    fits = gemm.packed_per_call_fits
+    assert fits(f32, N, N, 1024, 1024, 1024) and fits(f32, T, N, 784, 512, 128)
+    assert fits(f32, N, T, 1024, 1024, 1024)
+    assert not fits(f32, T, N, 1024, 1024, 1024)      # A transposed, K > 512
+    assert not fits(f32, N, N, 1024, 1024, 4096)      # a panel past L2
+    assert not fits(f32, N, T, 128, 784, 512)         # padding and the transposed packing
+    assert not fits(np.float64, N, N, 1024, 1024, 1024)
+    assert not fits(f32, N, N, 16, 1024, 1024)        # a few rows
+    assert not fits(f32, N, N, 64, 64, 32)            # small
+
+
+def test_a_matmul_chains_gradient_through_per_call_packing_matches_the_reference():
+    # forward x @ W1 @ W2; reverse g @ W^T (B transposed) and x^T @ g (A transposed)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 200)).astype(np.float32)
+    w1 = (rng.standard_normal((200, 256)) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((256, 192)) * 0.1).astype(np.float32)
+
+    def loss(w1, w2, x):
+        return fnp.sum(fnp.tanh(x @ w1) @ w2 ** 2)
+    g = fg.jit(fg.grad(loss, argnums=(0, 1)), backend="c")
+    if _PER_CALL:
+        assert _calls(g.lower(w1, w2, x).source, f"{_TILE.panels}(") >= 2
+    got = g(w1, w2, x)
+    want = _reference(fg.grad(loss, argnums=(0, 1)), w1, w2, x)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=2e-4)
+
+
+def test_nonfinite_values_of_a_per_call_gemm_stay_in_their_rows_and_columns():
+    # an inf in A meets the zeros of the last panel's padding only in columns never stored
+    rng = np.random.default_rng(6)
+    a, b = _operands(rng, 600, 250, 333, False, True)
+    a[17, 5] = np.inf
+    got = np.asarray(fg.jit(_matmul(False, True), backend="c")(a, b))
+    want = a.astype(np.float64) @ b.T.astype(np.float64)
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
 
 
 def test_nonfinite_values_stay_in_their_columns():

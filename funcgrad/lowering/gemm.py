@@ -305,6 +305,109 @@ def _packed_gemm_once(m, n, k, lp, sa, sk, rp, sbk, sbn, op, temps):
                cdsl.BinOp("+", cc, c.mul(m0, c.i64(n)), cc.type))])]
 
 
+# The packed-panel kernel is also faster than OpenBLAS for float32 GEMMs outside loops on a
+# CPU with 512-bit vectors, B packed on every call. AMD Zen 4 VM (2026-12-06), one thread,
+# OpenBLAS 0.3.30's sgemm against `sgemmpanels_f32` + `sgemmpk_f32` (C harness, medians of
+# 41 calls, time ratio): 1024^3 NN 0.94, NT 0.96, TN 1.09; 128x784 @ 784x512 NN 0.95;
+# 784x128 (A transposed) @ 128x512 0.92; 512x128 (transposed) @ 128x512 0.90; 256^3 0.92;
+# 64x256 @ 256x256 0.92; 200x400 @ 400x300 0.96; 512x256 @ 256x1000 0.99; 4096x256 @
+# 256x256 0.97; 1024x64 @ 64x1024 0.88. With B transposed the old packing loop made it
+# slower (128x512 @ (784x512)^T 1.19; `helpers._panel_lines` now transposes blocks). The
+# kernel's rows need no second packing, so the threads share one packed B and take rows in
+# chunks as they finish (`schedule(dynamic)`): a thread on a CPU that another process
+# shares takes fewer, where OpenBLAS's equal shares (or this file's static split) wait for
+# it. Left to OpenBLAS: A stored transposed with K > 512 (a tile's rows of A lie M floats
+# apart at every k: 1024^3 TN above), K past 2048 (a panel of B no longer fits L2), small
+# M or much padding in N's last panel (see _KERNEL_RATIO), and the GEMMs the direct
+# kernel takes.
+PACKED_PER_CALL_MIN = 1 << 18       # M * N * K at least
+# The threads take the output in chunks of one panel's columns by a block of rows whose
+# part of A fits in L2 beside the panel (this many bytes at most), at least this many
+# chunks. Cut so, the chunks cost nothing on one thread (1024^3: 256 chunks of 65 rows,
+# 1.00x the time of one call, C harness); rows alone in small chunks made every chunk read
+# all of packed B, which for 128x512 @ (784x512)^T is larger than L2 (two threads 13%
+# slower than OpenBLAS's equal shares, jitted).
+_PACKED_A_BLOCK, _PACKED_MIN_CHUNKS = 1 << 18, 16
+# B's panels are packed by the threads together from this many floats on
+_PACKED_PARALLEL_PACK = 1 << 18
+# Where it pays (`packed_per_call_fits`): the kernel's time over OpenBLAS's on the same
+# columns (0.92-0.96 above), and packing B (37 us for 512 x 784 stored [K, N], 75 us
+# transposed) in rows of the kernel's multiply-adds (0.018 ns each): a GEMM is packed
+# where that estimate comes to at most _PACKED_GAIN of OpenBLAS's time. It leaves 128x512
+# @ (784x512)^T to OpenBLAS (its last panel 48 columns of padding, and the transposed
+# packing: 1.03-1.10x jitted, one thread).
+_KERNEL_RATIO, _PACK_ROWS, _PACKED_GAIN = 0.93, {NO_TRANS: 5, TRANS: 11}, 0.98
+
+
+def packed_per_call_fits(dtype, ta, tb, m, n, k) -> bool:
+    """Whether C[m, n] = op(A) @ op(B) runs on the packed-panel kernel with B packed for
+    this call (see above)."""
+    tile = packed_gemm_tile()
+    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or tile is None or \
+            tile.width != 16 or portable():
+        return False
+    if not all(isinstance(d, int) for d in (m, n, k)):
+        return False
+    if m < 4 * tile.mr or n < 32 or k < 16 or m * n * k < PACKED_PER_CALL_MIN:
+        return False
+    if k * tile.nr * 4 > 1 << 19 or (ta == TRANS and k > 512):
+        return False
+    # the estimated time against OpenBLAS's: the kernel's, on N padded to whole panels,
+    # plus the packing, worth _PACK_ROWS rows of the kernel's work
+    padded = -(-n // tile.nr) * tile.nr
+    return _KERNEL_RATIO * padded / n + _PACK_ROWS[tb] / m <= _PACKED_GAIN
+
+
+def _packed_gemm_per_call(m, n, k, a, sa, sk, b, sbk, sbn, cc, temps):
+    """C[m, n] = A @ B on the packed-panel kernel: B's panels packed into a scratch buffer
+    (a parallel loop over panels), then the output in chunks of a panel's columns by a
+    block of rows (whole tiles), taken by the threads as they finish. A's element (i, k)
+    is a[i * sa + k * sk], B's (k, j) b[k * sbk + j * sbn]; C is contiguous."""
+    import cdsl
+    tile = packed_gemm_tile()
+    nr, mr = tile.nr, tile.mr
+    n_panels = -(-n // nr)
+    panels = _ptr_expr(temps.new((n_panels * nr * k,), dtypes.float32).param_ref())
+    big = m * n * k >= GEMM_SPLIT_MIN
+
+    def offset(ptr, by):
+        return cdsl.BinOp("+", ptr, by, ptr.type)
+    j = c.var("gp", dtypes.int64)
+    cols = c.select(c.lt(c.sub(c.i64(n), c.mul(j, c.i64(nr))), c.i64(nr)),
+                    c.sub(c.i64(n), c.mul(j, c.i64(nr))), c.i64(nr))
+    pack = cdsl.For(j, c.i64(0), c.i64(n_panels), (c.expr_stmt(cdsl.Call(tile.panels, (
+        cols, c.i64(k), offset(b, c.mul(j, c.i64(nr * sbn))), c.i64(sbk), c.i64(sbn),
+        offset(panels, c.mul(j, c.i64(nr * k)))), cdsl.void)),),
+        parallel=big and n_panels * nr * k >= _PACKED_PARALLEL_PACK, parallel_min=2)
+
+    def kernel(rows, cols, a_ptr, b_ptr, c_ptr):
+        return c.expr_stmt(cdsl.Call(tile.kernel, (rows, cols, c.i64(k), a_ptr, c.i64(sa),
+                                                   c.i64(sk), b_ptr, c_ptr, c.i64(n)),
+                                     cdsl.void))
+    if not big:
+        return [pack, kernel(c.i64(m), c.i64(n), a, panels, cc)]
+    # blocks of rows: as few as keep a block's part of A within _PACKED_A_BLOCK, more where
+    # there would be fewer than _PACKED_MIN_CHUNKS chunks, equal up to a tile
+    tiles = -(-m // mr)
+    max_rows = max(mr, _PACKED_A_BLOCK // (4 * k) // mr * mr)
+    blocks = min(tiles, max(-(-m // max_rows), -(-_PACKED_MIN_CHUNKS // n_panels)))
+    rows = -(-tiles // blocks) * mr
+    blocks = -(-m // rows)
+    ch = c.var("gc", dtypes.int64)
+    m0, m1, j0 = (c.var(v, dtypes.int64) for v in ("gc0", "gc1", "gcj"))
+    end = c.add(m0, c.i64(rows))
+    body = (c.decl(m0, c.mul(c.mod(ch, c.i64(blocks)), c.i64(rows))),
+            c.decl(m1, c.select(c.lt(end, c.i64(m)), end, c.i64(m))),
+            c.decl(j0, c.mul(c.div(ch, c.i64(blocks)), c.i64(nr))),
+            kernel(c.sub(m1, m0),
+                   c.select(c.lt(c.sub(c.i64(n), j0), c.i64(nr)), c.sub(c.i64(n), j0),
+                            c.i64(nr)),
+                   offset(a, c.mul(m0, c.i64(sa))), offset(panels, c.mul(j0, c.i64(k))),
+                   offset(cc, c.add(c.mul(m0, c.i64(n)), j0))))
+    return [pack, cdsl.For(ch, c.i64(0), c.i64(blocks * n_panels), body, parallel=True,
+                           parallel_min=2, schedule="dynamic")]
+
+
 def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
     import cdsl
     complex_ = np.dtype(dtype).kind == "c"
@@ -456,6 +559,11 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
             sa, sk = (lda, 1) if lkind == "fc" else (1, lda)
             sbk, sbn = (ldb, 1) if rkind == "cf" else (1, ldb)
             return stmts + _packed_gemm_once(M, N, K, lp, sa, sk, rp, sbk, sbn, op, temps)
+        if not direct_gemm_fits(dt, ta, tb, M, N, K) and packed_per_call_fits(dt, ta, tb, M, N, K):
+            sa, sk = (lda, 1) if ta == NO_TRANS else (1, lda)
+            sbk, sbn = (ldb, 1) if tb == NO_TRANS else (1, ldb)
+            return stmts + _packed_gemm_per_call(M, N, K, _ptr_expr(lp), sa, sk, _ptr_expr(rp),
+                                                 sbk, sbn, _ptr_expr(op), temps)
         stmts.append(_gemm_call(dt, ta, tb, M, N, K, _ptr_expr(lp), lda, _ptr_expr(rp), ldb,
                                 _ptr_expr(op), N))
         return stmts

@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt61a12c5e56_team(void);
-void fgrt61a12c5e56_spread(void);
-void fgrt61a12c5e56_finish(int *);
+int fgrt99916b28c6_team(void);
+void fgrt99916b28c6_spread(void);
+void fgrt99916b28c6_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
