@@ -452,3 +452,16 @@ def test_nonfinite_values_stay_in_their_columns():
     want = np.asarray(_reference(f, w, xs))
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
     assert not np.isnan(got).any()
+
+
+@settings(max_examples=12, deadline=None)
+@given(m=st.integers(20, 700), n=st.integers(32, 600), k=st.integers(16, 600),
+       trans_a=st.booleans(), trans_b=st.booleans(), threads=st.sampled_from([1, 2]))
+def test_gemms_outside_loops_match_numpy_on_any_shape(m, n, k, trans_a, trans_b, threads):
+    # whichever kernel the shape picks (packed on every call, direct, OpenBLAS), the same
+    # float32 bound against float64
+    rng = np.random.default_rng(m * 7919 + n * 31 + k)
+    a, b = _operands(rng, m, n, k, trans_a, trans_b)
+    with fg.config.override("cpu_threads", threads):
+        got = fg.jit(_matmul(trans_a, trans_b), backend="c")(a, b)
+    _assert_float32_close(got, a.T if trans_a else a, b.T if trans_b else b)

@@ -321,6 +321,9 @@ def _packed_gemm_once(m, n, k, lp, sa, sk, rp, sbk, sbn, op, temps):
 # M or much padding in N's last panel (see _KERNEL_RATIO), and the GEMMs the direct
 # kernel takes.
 PACKED_PER_CALL_MIN = 1 << 18       # M * N * K at least
+# Every float32 GEMM the kernel can run, whatever its size (the fuzzer's --big-forms, so
+# that its small programs reach this path and its edges: a row or a column, K = 1)
+PACKED_PER_CALL_ALL = False
 # The threads take the output in chunks of one panel's columns by a block of rows whose
 # part of A fits in L2 beside the panel (this many bytes at most), at least this many
 # chunks. Cut so, the chunks cost nothing on one thread (1024^3: 256 chunks of 65 rows,
@@ -348,6 +351,8 @@ def packed_per_call_fits(dtype, ta, tb, m, n, k) -> bool:
         return False
     if not all(isinstance(d, int) for d in (m, n, k)):
         return False
+    if PACKED_PER_CALL_ALL:
+        return True
     if m < 4 * tile.mr or n < 32 or k < 16 or m * n * k < PACKED_PER_CALL_MIN:
         return False
     if k * tile.nr * 4 > 1 << 19 or (ta == TRANS and k > 512):

@@ -45,7 +45,9 @@ def main(argv=None) -> int:
                          "transposed tiles and lone reductions: codegen.SHUFFLE_MIN, "
                          "c.LONE_LANES_MIN; GEMMs on BLAS and the direct and packed "
                          "kernels, not loop nests, and split over threads: "
-                         "gemm.SMALL_GEMM, gemm.GEMM_SPLIT_MIN; sorts and batched linear "
+                         "gemm.SMALL_GEMM, gemm.GEMM_SPLIT_MIN; every float32 GEMM outside "
+                         "a loop packed on every call on 512-bit CPUs: "
+                         "gemm.PACKED_PER_CALL_ALL; sorts and batched linear "
                          "algebra over threads: sort_c.PARALLEL_SORT_MIN, "
                          "linalg_c.PARALLEL_MATRICES_MIN); a reproducer needs the same "
                          "settings")
@@ -70,6 +72,7 @@ def main(argv=None) -> int:
         cbackend.LONE_LANES_MIN = 0
         gemm.SMALL_GEMM = False
         gemm.GEMM_SPLIT_MIN = 0
+        gemm.PACKED_PER_CALL_ALL = True
         sort_c.PARALLEL_SORT_MIN = 0
         linalg_c.PARALLEL_MATRICES_MIN = 0
 
