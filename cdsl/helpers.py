@@ -669,55 +669,43 @@ def _gemm_kernel(name, direct: bool, tile: PackedTile = PACKED_TILES[0]):
 def _panel_lines(nr, dst):
     """The lines packing B[K, N] (element (k, j) at B[k * sbk + j * sbn]) into panels of
     `nr` columns at `dst` (the panel of column j0 at dst + j0 * K, its row k the nr floats
-    at + k * nr; columns past N zeros). A transposed B (sbn != 1; its columns contiguous,
-    sbk == 1) is transposed in 8 x 8 blocks in registers (tpose8's shuffles), the rest of
-    its k and columns element by element; any other strides in blocks of 8 k by the
-    panel's columns. Packing 784 columns by 512 k of a transposed B took 275-550 us column
-    by column (every k a cache line of the panel apart), 124 us in blocks of 8 k, and
-    ... with the register transposes, against 37 us for B stored [K, N] (AMD Zen 4)."""
-    head = [f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{",
-            f"  float* p = {dst} + j0 * K;",
-            f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};",
-            "  if (sbn == 1) {",
-            "    for (int64_t k = 0; k < K; ++k) {",
-            "      const float* src = B + k * sbk + j0;",
-            f"      for (int64_t j = 0; j < nc; ++j) p[k * {nr} + j] = src[j];",
-            f"      for (int64_t j = nc; j < {nr}; ++j) p[k * {nr} + j] = 0.0f;",
-            "    }"]
-    # a transposed B: 8 x 8 blocks (k0 and j multiples of 8), then the columns past the
-    # last multiple of 8 and the last k (fewer than 8) element by element
-    blocks = ["  } else if (sbk == 1) {",
-              "    int64_t k8 = K - K % 8, j8 = nc - nc % 8;",
-              "    for (int64_t k0 = 0; k0 < K; k0 += 8) {",
-              "      int64_t kn = (K - k0 < 8) ? (K - k0) : 8;",
-              "      int64_t jn = (k0 < k8) ? j8 : 0;",
-              "      for (int64_t j = 0; j < jn; j += 8) {",
-              "        const float* s = B + (j0 + j) * sbn + k0; float* d = p + k0 * "
-              f"{nr} + j;",
-              f"        const int64_t rs = sbn, ds = {nr};"]
-    blocks += ["        " + x for x in _tpose8_lines("float")[2:]]
-    blocks += ["      }",
-               "      for (int64_t j = jn; j < nc; ++j) {",
-               "        const float* src = B + (j0 + j) * sbn + k0;",
-               f"        for (int64_t k = 0; k < kn; ++k) p[(k0 + k) * {nr} + j] = src[k];",
-               "      }",
-               f"      for (int64_t k = 0; k < kn; ++k) for (int64_t j = nc; j < {nr}; ++j) "
-               f"p[(k0 + k) * {nr} + j] = 0.0f;",
-               "    }"]
-    strided = ["  } else {",
-               "    for (int64_t k0 = 0; k0 < K; k0 += 8) {",
-               "      int64_t kn = (K - k0 < 8) ? (K - k0) : 8;",
-               "      for (int64_t j = 0; j < nc; ++j) {",
-               "        const float* src = B + (j0 + j) * sbn + k0 * sbk;",
-               f"        for (int64_t k = 0; k < kn; ++k) p[(k0 + k) * {nr} + j] = "
-               "src[k * sbk];",
-               "      }",
-               f"      for (int64_t k = 0; k < kn; ++k) for (int64_t j = nc; j < {nr}; ++j) "
-               f"p[(k0 + k) * {nr} + j] = 0.0f;",
-               "    }",
-               "  }",
-               "}"]
-    return _tpose8_lines("float")[:2] + head + blocks + strided
+    at + k * nr; columns past N zeros). A B stored [K, N] (sbn == 1) is copied row by row.
+    Otherwise the panel is filled in blocks of 8 k by its columns, so that the block's
+    rows of the panel stay in L1 while each column gives 8 floats; a transposed B (sbk ==
+    1: its columns contiguous) is transposed there in 8 x 8 blocks in registers (tpose8's
+    shuffles), its last columns and last k (fewer than 8) element by element. Packing 784
+    columns by 512 k of a transposed B took 275-550 us column by column (every k a cache
+    line of the panel apart), 124 us in blocks of 8 k and 75-80 us with the register
+    transposes, against 37 us for B stored [K, N] (AMD Zen 4, one thread)."""
+    lines = [f"for (int64_t j0 = 0; j0 < N; j0 += {nr}) {{",
+             f"  float* p = {dst} + j0 * K;",
+             f"  int64_t nc = (N - j0 < {nr}) ? (N - j0) : {nr};",
+             "  if (sbn == 1) {",
+             "    for (int64_t k = 0; k < K; ++k) {",
+             "      const float* src = B + k * sbk + j0;",
+             f"      for (int64_t j = 0; j < nc; ++j) p[k * {nr} + j] = src[j];",
+             f"      for (int64_t j = nc; j < {nr}; ++j) p[k * {nr} + j] = 0.0f;",
+             "    }",
+             "    continue;",
+             "  }",
+             "  int64_t k8 = K - K % 8, j8 = nc - nc % 8;",
+             "  for (int64_t k0 = 0; k0 < K; k0 += 8) {",
+             "    int64_t kn = (K - k0 < 8) ? (K - k0) : 8;",
+             "    int64_t jn = (sbk == 1 && k0 < k8) ? j8 : 0;",
+             "    for (int64_t j = 0; j < jn; j += 8) {",
+             f"      const float* s = B + (j0 + j) * sbn + k0; float* d = p + k0 * {nr} + j;",
+             f"      const int64_t rs = sbn, ds = {nr};"]
+    lines += ["      " + x for x in _tpose8_lines("float")[2:]]
+    lines += ["    }",
+              "    for (int64_t j = jn; j < nc; ++j) {",
+              "      const float* src = B + (j0 + j) * sbn + k0 * sbk;",
+              f"      for (int64_t k = 0; k < kn; ++k) p[(k0 + k) * {nr} + j] = src[k * sbk];",
+              "    }",
+              f"    for (int64_t k = 0; k < kn; ++k) for (int64_t j = nc; j < {nr}; ++j) "
+              f"p[(k0 + k) * {nr} + j] = 0.0f;",
+              "  }",
+              "}"]
+    return _tpose8_lines("float")[:2] + lines
 
 
 def _gemm_pack(name, nr=GEMM_NR, header=True):

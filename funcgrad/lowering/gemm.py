@@ -313,7 +313,7 @@ def _packed_gemm_once(m, n, k, lp, sa, sk, rp, sbk, sbn, op, temps):
 # 64x256 @ 256x256 0.92; 200x400 @ 400x300 0.96; 512x256 @ 256x1000 0.99; 4096x256 @
 # 256x256 0.97; 1024x64 @ 64x1024 0.88. With B transposed the old packing loop made it
 # slower (128x512 @ (784x512)^T 1.19; `helpers._panel_lines` now transposes blocks). The
-# kernel's rows need no second packing, so the threads share one packed B and take rows in
+# kernel packs nothing else, so the threads share one packed B and take the output in
 # chunks as they finish (`schedule(dynamic)`): a thread on a CPU that another process
 # shares takes fewer, where OpenBLAS's equal shares (or this file's static split) wait for
 # it. Left to OpenBLAS: A stored transposed with K > 512 (a tile's rows of A lie M floats
@@ -377,12 +377,15 @@ def _packed_gemm_per_call(m, n, k, a, sa, sk, b, sbk, sbn, cc, temps):
 
     def offset(ptr, by):
         return cdsl.BinOp("+", ptr, by, ptr.type)
+
+    def cols(j0):                      # the columns of the panel at column j0
+        rest = c.sub(c.i64(n), j0)
+        return c.select(c.lt(rest, c.i64(nr)), rest, c.i64(nr))
     j = c.var("gp", dtypes.int64)
-    cols = c.select(c.lt(c.sub(c.i64(n), c.mul(j, c.i64(nr))), c.i64(nr)),
-                    c.sub(c.i64(n), c.mul(j, c.i64(nr))), c.i64(nr))
+    j0 = c.mul(j, c.i64(nr))
     pack = cdsl.For(j, c.i64(0), c.i64(n_panels), (c.expr_stmt(cdsl.Call(tile.panels, (
-        cols, c.i64(k), offset(b, c.mul(j, c.i64(nr * sbn))), c.i64(sbk), c.i64(sbn),
-        offset(panels, c.mul(j, c.i64(nr * k)))), cdsl.void)),),
+        cols(j0), c.i64(k), offset(b, c.mul(j0, c.i64(sbn))), c.i64(sbk), c.i64(sbn),
+        offset(panels, c.mul(j0, c.i64(k)))), cdsl.void)),),
         parallel=big and n_panels * nr * k >= _PACKED_PARALLEL_PACK, parallel_min=2)
 
     def kernel(rows, cols, a_ptr, b_ptr, c_ptr):
@@ -404,9 +407,7 @@ def _packed_gemm_per_call(m, n, k, a, sa, sk, b, sbk, sbn, cc, temps):
     body = (c.decl(m0, c.mul(c.mod(ch, c.i64(blocks)), c.i64(rows))),
             c.decl(m1, c.select(c.lt(end, c.i64(m)), end, c.i64(m))),
             c.decl(j0, c.mul(c.div(ch, c.i64(blocks)), c.i64(nr))),
-            kernel(c.sub(m1, m0),
-                   c.select(c.lt(c.sub(c.i64(n), j0), c.i64(nr)), c.sub(c.i64(n), j0),
-                            c.i64(nr)),
+            kernel(c.sub(m1, m0), cols(j0),
                    offset(a, c.mul(m0, c.i64(sa))), offset(panels, c.mul(j0, c.i64(k))),
                    offset(cc, c.add(c.mul(m0, c.i64(n)), j0))))
     return [pack, cdsl.For(ch, c.i64(0), c.i64(blocks * n_panels), body, parallel=True,
@@ -559,14 +560,12 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
         return stmts + _small_gemm(form, dt, B, M, N, K, lp, lkind == "fc", rp, rkind == "cf",
                                    op)
     if B == 1:
+        sa, sk = (lda, 1) if ta == NO_TRANS else (1, lda)
+        sbk, sbn = (ldb, 1) if tb == NO_TRANS else (1, ldb)
         if rhs_invariant and rp is buffers[eqn.inputs[1].id] and \
-                packed_gemm_fits(dt, M, N, K, trans_a=lkind != "fc"):
-            sa, sk = (lda, 1) if lkind == "fc" else (1, lda)
-            sbk, sbn = (ldb, 1) if rkind == "cf" else (1, ldb)
+                packed_gemm_fits(dt, M, N, K, trans_a=ta == TRANS):
             return stmts + _packed_gemm_once(M, N, K, lp, sa, sk, rp, sbk, sbn, op, temps)
         if not direct_gemm_fits(dt, ta, tb, M, N, K) and packed_per_call_fits(dt, ta, tb, M, N, K):
-            sa, sk = (lda, 1) if ta == NO_TRANS else (1, lda)
-            sbk, sbn = (ldb, 1) if tb == NO_TRANS else (1, ldb)
             return stmts + _packed_gemm_per_call(M, N, K, _ptr_expr(lp), sa, sk, _ptr_expr(rp),
                                                  sbk, sbn, _ptr_expr(op), temps)
         stmts.append(_gemm_call(dt, ta, tb, M, N, K, _ptr_expr(lp), lda, _ptr_expr(rp), ldb,

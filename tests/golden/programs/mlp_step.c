@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt99916b28c6_team(void);
-void fgrt99916b28c6_spread(void);
-void fgrt99916b28c6_finish(int *);
+int fgrt7bd7f091e5_team(void);
+void fgrt7bd7f091e5_spread(void);
+void fgrt7bd7f091e5_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
