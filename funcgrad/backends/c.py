@@ -318,7 +318,6 @@ class Executable(SlotProgram):
         producer, reads, aliases = self._value_maps()
         kernels = {s.root.id: n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel)}
 
-
         found, extra = [], set()
         for i, o in carries:
             old, new = prog.invars[i], prog.outvars[o]
