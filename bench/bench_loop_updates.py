@@ -12,7 +12,9 @@ the buffer it updates wherever nothing reads the old value afterwards. The group
 - loops: `fori_loop`/`while_loop`/`scan` carries updated by `.at[]` or
   `dynamic_update_slice`, through a `cond`, a nested loop or a reshape (a column), and two
   forms that stay copies in both funcgrad and XLA (the old value read after the update);
-  `where row` is a masked select that XLA turns into an update and funcgrad does not.
+  `where row` is a masked select, `where(arange(n) == i, r, a)`, that XLA turns into an
+  update, as funcgrad does since session 2026-12-06 23:00 (lowering/mask_updates.py: 3.57
+  ms against JAX's 0.100 before, 0.065 against 0.237 after).
 - chains: a heat-equation step whose four boundary sets follow a stencil.
 - donated: a replay buffer's row insert and a KV cache's write under
   `jit(..., donate_argnums=0)`, called with the previous call's result.
@@ -57,7 +59,7 @@ def loops(np_, lax_):
                                              np_.arange(64.0))[1],
         "read after*": lambda x, r: lax_.scan(lambda a, i: (a.at[i].set(r), a[i].sum()), x,
                                               np_.arange(64))[1],
-        "where row*": lambda x, r: lax_.fori_loop(0, 64, lambda i, a: np_.where(
+        "where row": lambda x, r: lax_.fori_loop(0, 64, lambda i, a: np_.where(
             (np_.arange(a.shape[0]) == i)[:, None], r, a), x),
     }
 

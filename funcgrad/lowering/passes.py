@@ -26,6 +26,8 @@ def optimize(program: Program) -> Program:
     p = fold_dot_transpose(p)
     p = fold_transpose_into_dot(p)
     p = dots_of_one_term(p)
+    from .mask_updates import masked_row_updates
+    p = masked_row_updates(p)
     p = dce_program(p)
     return p
 

@@ -707,6 +707,45 @@ register(OpDef("dynamic_update_slice", _dyn_update_gen, _dyn_update_ref,
                exact=True))
 
 
+# `where(arange(n) == i, v, x)` along one axis: one row of x replaced (funcgrad rewrites it
+# as a scatter, lowering/mask_updates.py); no row where i is out of bounds.
+
+def _where_row_gen(b: Builder, opname):
+    x = b.pick(lambda t: t.rank >= 1 and (is_float(t.dtype) or not b.grad),
+               lambda: b.long_type(lambda: b.any_type(min_rank=1)))
+    t = b.types[x]
+    axis = b.integers(0, t.rank - 1)
+    idx = new_index(b, (), t.dims[axis], "scatter", oob=not b.grad and b.flag(0.5))
+    if b.flag(0.3):
+        val = Lit(b.choice([1.5, -2.0, 0.0]) if is_float(t.dtype) else
+                  (True if t.dtype == BOOL else 3))
+    else:
+        val = b.new_input(Type(b.compat_dims(t.dims, grow=False), t.dtype))
+    b.emit(opname, (x, val, idx), {"axis": axis, "rank": t.rank, "negated": b.flag(0.3),
+                                   "typed": b.flag(0.5)}, (t,))
+
+
+def _where_row_src(a, p, op, ind):
+    shape = ", ".join("-1" if d == p["axis"] else "1" for d in range(p["rank"]))
+    typed = f", dtype={a[2]}.dtype" if p["typed"] else ""
+    rows = f"fnp.arange({a[0]}.shape[{p['axis']}]{typed}).reshape(({shape},))"
+    if p["negated"]:
+        return f"fnp.where({rows} != {a[2]}, {a[0]}, {a[1]})"
+    return f"fnp.where({rows} == {a[2]}, {a[1]}, {a[0]})"
+
+
+def _where_row_ref(a, p, op, ctx, env):
+    x = np.asarray(a[0])
+    n = x.shape[p["axis"]]
+    shape = [1] * x.ndim
+    shape[p["axis"]] = n
+    mask = (np.arange(n) == index_ints(a[2])).reshape(shape)
+    return np.where(mask, as_dtype(a[1], op.types[0].dtype), x).astype(x.dtype)
+
+
+register(OpDef("where_row", _where_row_gen, _where_row_ref, _where_row_src, exact=True))
+
+
 # ---------------------------------------------------------------------------------------
 # concatenate / stack / pad / flip / roll / tile / repeat / tril
 
