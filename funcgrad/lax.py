@@ -32,6 +32,7 @@ from ._lax_scatter import (GatherDimensionNumbers, GatherScatterMode, ScatterDim
 from .core import Array as _Array
 from .core import Tracer as _Tracer
 from .core import bind as _bind
+from .ir import eval_program as _eval_program
 from .ir import stage_closed as _stage_closed
 from .prims import control as _cf
 from .prims import elementwise as _ew
@@ -1456,12 +1457,70 @@ def scan(f: _Callable, init, xs=None, length=None, reverse=False, unroll=1, _spl
         carry_leaves = _promote_carry(carry_leaves, e.dtypes)
         carry_avals[:] = [x.aval for x in carry_leaves]
         prog, consts = _stage_closed(body, carry_avals + x_avals)
-    outs = _bind(_cf.scan_p, *consts, *carry_leaves, *xs_leaves, program=prog,
-                num_consts=len(consts), num_carry=len(carry_leaves), length=n,
-                reverse=bool(reverse))
+    k = _unroll_count(unroll, n, "scan")
+    if k > 1:
+        outs = _scan_unrolled(prog, consts, carry_leaves, xs_leaves, n, bool(reverse), k)
+    else:
+        outs = _bind(_cf.scan_p, *consts, *carry_leaves, *xs_leaves, program=prog,
+                     num_consts=len(consts), num_carry=len(carry_leaves), length=n,
+                     reverse=bool(reverse))
     nc = len(carry_leaves)
     return (_tree_unflatten(carry_tree, _strengthen(outs[:nc], store["strong"])),
             _tree_unflatten(store["y_tree"], outs[nc:]))
+
+
+def _unroll_count(unroll, n: int, what: str) -> int:
+    """Trips per rolled trip for `unroll` (JAX's: True for all, False or 1 for none)."""
+    if unroll is True:
+        return n
+    if unroll is False or unroll is None:
+        return 1
+    k = _operator.index(unroll)
+    if k < 1:
+        raise ValueError(f"{what}: unroll must be a positive int or a bool, got {unroll}")
+    return _builtins.min(k, n)
+
+
+def _scan_unrolled(prog, consts, carry, xs, n: int, reverse: bool, k: int) -> list:
+    """The outputs of `scan_p` on `prog` with its trips written out `k` at a time: the body
+    repeated k times in a scan over n // k trips and the n % k trips left written out after
+    it (before it where `reverse`), all of them where k == n. JAX's `unroll`: the same
+    results, and the repeated bodies fuse (8 trips of an elementwise Horner step become one
+    pass over the array)."""
+    nc = len(carry)
+
+    def row(x, t):
+        return _st.reshape(_ix.slice_in_dim(x, t, t + 1), x.shape[1:])
+
+    def trips(c, rows, steps):
+        """Run the body over `steps` (in order), `rows(t)` the scanned values of step t;
+        returns the carry and each y leaf stacked in step order."""
+        ys = {}
+        for t in (reversed(steps) if reverse else steps):
+            out = _eval_program(prog, [], [*consts, *c, *rows(t)])
+            c, ys[t] = out[:nc], out[nc:]
+        stacked = [_ix.concatenate([_st.reshape(ys[t][j], (1,) + ys[t][j].shape)
+                                    for t in steps], 0) for j in range(len(prog.outvars) - nc)]
+        return list(c), stacked
+
+    m = n // k
+    if m == 1:                                    # (k trips or more: all of them)
+        c, ys = trips(carry, lambda t: [row(x, t) for x in xs], range(n))
+        return c + ys
+    lo = n - m * k if reverse else 0              # the trips the rolled loop takes
+    main_xs = [_st.reshape(_ix.slice_in_dim(x, lo, lo + m * k), (m, k) + x.shape[1:])
+               for x in xs]
+
+    def chunk(c, xc):
+        return trips(c, lambda t: [row(x, t) for x in xc], range(k))
+    c, ys = scan(chunk, list(carry), main_xs, length=m, reverse=reverse)
+    ys = [_st.reshape(y, (m * k,) + y.shape[2:]) for y in ys]
+    rest = range(0, lo) if reverse else range(m * k, n)
+    if not rest:
+        return list(c) + ys
+    c, ys_rest = trips(c, lambda t: [row(x, t) for x in xs], rest)
+    parts = (ys_rest, ys) if reverse else (ys, ys_rest)
+    return c + [_ix.concatenate([a, b], 0) for a, b in zip(*parts)]
 
 
 def _strong_carries(out_leaves, in_avals):
@@ -1618,8 +1677,11 @@ def fori_loop(lower, upper, body_fun: _Callable, init_val, unroll=None):
         # No trips still traces the body, as JAX does: the result is the carry as the body
         # types it (an Array, not a Python scalar passed in as init_val).
         (_, out), _ = scan(step, (_core.to_array(lo), init_val), None,
-                           length=up - lo if up > lo else 0)
+                           length=up - lo if up > lo else 0, unroll=unroll)
         return out
+    if not (unroll is None or unroll is False or (type(unroll) is int and unroll == 1)):
+        raise ValueError("fori_loop: unroll needs static loop bounds (Python ints); these "
+                         "are traced values. Pass the bounds as Python ints, or drop unroll.")
     # traced bounds: the index has the bounds' type (weak if they are), as in JAX
     lower, upper = _core.to_array(lower), _core.to_array(upper)
     if lower.dtype != upper.dtype:

@@ -57,8 +57,10 @@ def _update_carry(c: Builder, v: str, nested: bool = True) -> None:
     it is written), or a `lax.cond` of such an update and another or the carry itself. The
     C backend writes such an update into the carry's own buffer
     (`Executable._in_place_updates`), computing a value read from the old carry first."""
-    from .ops_array import _dyn_slice_gen, _dyn_update_gen, _scatter_gen, _starts
-    kind = c.choice(["scatter", "dynamic_update_slice", "shift"] + (["cond"] if nested else []))
+    from .ops_array import (_dyn_slice_gen, _dyn_update_gen, _scatter_gen, _starts,
+                            _where_row_gen)
+    kind = c.choice(["scatter", "dynamic_update_slice", "shift", "where_row"] +
+                    (["cond"] if nested else []))
     if kind == "cond":
         # `lax.cond(p, update, update or pass, v)`: the cond's result in `v`'s buffer
         pred = _predicate(c)
@@ -84,6 +86,8 @@ def _update_carry(c: Builder, v: str, nested: bool = True) -> None:
             c.emit("dynamic_update_slice", (v, w) + names, {"starts": starts}, (t,))
         elif kind == "scatter":
             _scatter_gen(c, "at")
+        elif kind == "where_row":
+            _where_row_gen(c, kind)
         else:
             _dyn_update_gen(c, kind)
     finally:
@@ -173,9 +177,15 @@ def _scan_gen(b: Builder, opname):
         yt = c.types[y]
     body = _program(b, c, b.fresh("body"), formals, [new_c, y])
     params = {"body": body, "reverse": b.flag(0.3), "length": b.dims.size(length_dim)
-              if xs is None else None}
+              if xs is None else None, "unroll": _unroll(b)}
     args = (init,) if xs is None else (init, xs)
     b.emit(opname, args, params, (ct, Type((length_dim,) + yt.dims, yt.dtype, yt.weak)))
+
+
+def _unroll(b: Builder):
+    """`unroll=` of a scan or a static fori_loop: mostly rolled; some trips written out
+    (the same results: funcgrad.lax._scan_unrolled)."""
+    return b.choice([1, 1, 1, 2, 3, True])
 
 
 def _scan_src(a, p, op, ind):
@@ -184,6 +194,7 @@ def _scan_src(a, p, op, ind):
     xs = a[1] if len(a) > 1 else "None"
     extra = f", length={p['length']}" if p["length"] is not None else ""
     extra += ", reverse=True" if p["reverse"] else ""
+    extra += f", unroll={p['unroll']}" if p.get("unroll", 1) != 1 else ""
     f = body.name if len(a) > 1 else f"lambda c, _: {body.name}(c)"
     return pre, f"lax.scan({f}, {a[0]}, {xs}{extra})"
 
@@ -355,6 +366,7 @@ def _loop_gen(kind):
             params["bound"] = b.choice([None, None, 10.0, 0.0]) if is_float(t.dtype) else None
         elif kind == "fori":
             params["lo"], params["hi"] = b.integers(-1, 2), b.integers(0, 4)
+            params["unroll"] = _unroll(b)
         else:
             hi = b.new_input(Type((), I32), style="small")
             args.append(hi)
@@ -377,7 +389,8 @@ def _loop_src(a, p, op, ind):
     pre += [f"{ind}def {name}_step(i, v):",
             f"{ind}    return {name}(fnp.asarray(i, fnp.int32), v)[0]"]
     if p["kind"] == "fori":
-        return pre, f"lax.fori_loop({p['lo']}, {p['hi']}, {name}_step, {a[0]})"
+        unroll = f", unroll={p['unroll']}" if p.get("unroll", 1) != 1 else ""
+        return pre, f"lax.fori_loop({p['lo']}, {p['hi']}, {name}_step, {a[0]}{unroll})"
     return pre, f"lax.fori_loop(0, fnp.clip({a[1]}, 0, 4), {name}_step, {a[0]})"
 
 
