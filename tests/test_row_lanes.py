@@ -269,3 +269,23 @@ def test_a_lone_reduction_of_a_small_array_stays_a_kernel():
     x = np.zeros((4096, 10), np.float32)
     assert "in lanes" not in fg.jit(lambda v: fnp.max(v, -1)).lower(x[:128]).source
     assert "in lanes" in fg.jit(lambda v: fnp.max(v * 2.0, -1)).lower(x).source
+
+
+def test_rows_broadcast_over_some_leading_axes_stay_out_of_lanes(monkeypatch):
+    """`exp(-sum((x[:, None] - y[None]) ** 2, -1))` (an RBF kernel): each row reads a row of
+    x and a row of y, broadcast over one leading axis each, which 16 rows in lanes would
+    gather (5.2 ms against 1.46 row by row for (512, 512, 32), JAX 1.81). Such groups run
+    row by row; a row broadcast over every leading axis (a bias) stays in lanes (above)."""
+    def rbf(x, y):
+        return fnp.exp(-fnp.sum((x[:, None, :] - y[None, :, :]) ** 2, -1))
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((40, 8)).astype(np.float32)
+    y = rng.standard_normal((24, 8)).astype(np.float32)
+    src, (out,) = _run(rbf, (x, y), True, monkeypatch)
+    assert "in lanes" not in src
+    want = np.exp(-((x[:, None, :].astype(np.float64) - y[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(out, want, rtol=3e-5, atol=1e-30)   # (exp of sums ~30)
+    # the per-row scalar and the bias forms still run in lanes
+    src, _ = _run(lambda v, b: nn.softmax(v - fnp.max(v, -1, keepdims=True) + b, -1),
+                  (x, y[0]), True, monkeypatch)
+    assert "in lanes" in src
