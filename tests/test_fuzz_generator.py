@@ -111,13 +111,17 @@ def test_linalg_error_model_admits_an_accurate_inverse_and_not_a_wrong_one():
     assert np.any(np.abs(got * 1.001 - exact) > 4 * err)
 
 
+UPDATES = ("at", "dynamic_update_slice", "where_row")
+
+
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_a_loop_body_may_end_with_an_update_of_its_carry(data):
     # Loop bodies end, now and then, with `carry.at[...]`, a dynamic_update_slice of the
-    # carry or a window of the carry moved within it: the forms the C backend updates in
-    # place (backends.c.Executable._in_place_updates), which random bodies never made.
+    # carry, a window of the carry moved within it or a where of one row of it: the forms
+    # the C backend updates in place (backends.c.Executable._in_place_updates, after
+    # lowering/mask_updates.py for the where), which random bodies never made.
     from fuzz.generate import Builder, Reject
     from fuzz.ops import OPS
     from fuzz.ops_control import _update_carry
@@ -135,9 +139,9 @@ def test_a_loop_body_may_end_with_an_update_of_its_carry(data):
     if last.name == "cond":               # a cond of updates of the carry, or of it
         assert last.args[1] == v and c.types[last.outs[0]] == c.types[v]
         for prog in (last.params["true"], last.params["false"]):
-            assert prog.ops == [] or prog.ops[-1].name in ("at", "dynamic_update_slice")
+            assert prog.ops == [] or prog.ops[-1].name in UPDATES
         return
-    assert last.name in ("at", "dynamic_update_slice") and last.args[0] == v
+    assert last.name in UPDATES and last.args[0] == v
     OPS[last.name]                        # (an op the renderer knows)
     assert c.types[last.outs[0]] == c.types[v]
     assert "pick" not in vars(c)          # the operand override is gone
