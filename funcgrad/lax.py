@@ -1489,36 +1489,33 @@ def _scan_unrolled(prog, consts, carry, xs, n: int, reverse: bool, k: int) -> li
     pass over the array)."""
     nc = len(carry)
 
-    def row(x, t):
-        return _st.reshape(_ix.slice_in_dim(x, t, t + 1), x.shape[1:])
+    def rows(leaves):
+        """The scanned values of step t: row t of each leaf."""
+        return lambda t: [index_in_dim(x, t, 0, keepdims=False) for x in leaves]
 
-    def trips(c, rows, steps):
-        """Run the body over `steps` (in order), `rows(t)` the scanned values of step t;
+    def trips(c, rows_at, steps):
+        """Run the body over `steps` (in order), `rows_at(t)` the scanned values of step t;
         returns the carry and each y leaf stacked in step order."""
         ys = {}
         for t in (reversed(steps) if reverse else steps):
-            out = _eval_program(prog, [], [*consts, *c, *rows(t)])
+            out = _eval_program(prog, [], [*consts, *c, *rows_at(t)])
             c, ys[t] = out[:nc], out[nc:]
-        stacked = [_ix.concatenate([_st.reshape(ys[t][j], (1,) + ys[t][j].shape)
-                                    for t in steps], 0) for j in range(len(prog.outvars) - nc)]
-        return list(c), stacked
+        return list(c), [stack([ys[t][j] for t in steps]) for j in range(len(prog.outvars) - nc)]
 
     m = n // k
     if m == 1:                                    # (k trips or more: all of them)
-        c, ys = trips(carry, lambda t: [row(x, t) for x in xs], range(n))
+        c, ys = trips(carry, rows(xs), range(n))
         return c + ys
     lo = n - m * k if reverse else 0              # the trips the rolled loop takes
     main_xs = [_st.reshape(_ix.slice_in_dim(x, lo, lo + m * k), (m, k) + x.shape[1:])
                for x in xs]
-
-    def chunk(c, xc):
-        return trips(c, lambda t: [row(x, t) for x in xc], range(k))
-    c, ys = scan(chunk, list(carry), main_xs, length=m, reverse=reverse)
+    c, ys = scan(lambda c, xc: trips(c, rows(xc), range(k)), list(carry), main_xs, length=m,
+                 reverse=reverse)
     ys = [_st.reshape(y, (m * k,) + y.shape[2:]) for y in ys]
     rest = range(0, lo) if reverse else range(m * k, n)
     if not rest:
         return list(c) + ys
-    c, ys_rest = trips(c, lambda t: [row(x, t) for x in xs], rest)
+    c, ys_rest = trips(c, rows(xs), rest)
     parts = (ys_rest, ys) if reverse else (ys, ys_rest)
     return c + [_ix.concatenate([a, b], 0) for a, b in zip(*parts)]
 

@@ -27,12 +27,11 @@ def bits(x):
     return x.view(np.int32 if x.itemsize == 4 else np.int64) if x.dtype.kind == "f" else x
 
 
-def where_row(a, i, v, axis=0, negated=False, swap=False):
+def where_row(a, i, v, axis=0):
     """NumPy's `where(iota == i, v, a)` along `axis` of `a` (v broadcast)."""
     shape = [1] * a.ndim
     shape[axis] = a.shape[axis]
-    mask = np.arange(a.shape[axis]).reshape(shape) == i
-    return np.where(~mask, v, a) if negated else np.where(mask, v, a)
+    return np.where(np.arange(a.shape[axis]).reshape(shape) == i, v, a)
 
 
 FORMS = {

@@ -2902,7 +2902,6 @@ def _gathers_rows(e, lead) -> bool:
     place: an RBF kernel's `exp(-sum((x[:, None] - y[None]) ** 2, -1))` over (512, 512, 32)
     took 5.2 ms in lanes, 1.46 row by row (JAX 1.81; one thread, Zen 4). A broadcast over
     all of them (a bias row) or none (a per-row value) is read as before."""
-    from ..prims import structural as st
     if e.prim is not st.broadcast_in_dim_p:
         return False
     shape, nl = e.outputs[0].aval.shape, len(lead)

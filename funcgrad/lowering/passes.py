@@ -10,6 +10,7 @@ from ..ir import Eqn, Lit, Program, Var, dce_program, has_effects
 from ..prims import control
 from ..prims import elementwise as ew
 from ..prims import structural as st
+from .mask_updates import masked_row_updates
 
 
 def optimize(program: Program) -> Program:
@@ -26,7 +27,6 @@ def optimize(program: Program) -> Program:
     p = fold_dot_transpose(p)
     p = fold_transpose_into_dot(p)
     p = dots_of_one_term(p)
-    from .mask_updates import masked_row_updates
     p = masked_row_updates(p)
     p = dce_program(p)
     return p
