@@ -148,3 +148,24 @@ def test_a_loop_body_may_end_with_an_update_of_its_carry(data):
     if len(c.ops) == 2 and c.ops[0].name == "dynamic_slice":   # a window moved within it
         assert c.ops[0].name == "dynamic_slice" and c.ops[0].args[0] == v
         assert last.args[1] == c.ops[0].outs[0]
+
+
+def test_the_where_row_oracle_wraps_a_narrow_typed_arange():
+    # `fnp.arange(300, dtype=int8) == i` wraps past 127 as funcgrad and JAX do: an int8
+    # index of -64 matches row 192 (the oracle compared unwrapped rows; seed 20262010)
+    import numpy as np
+    from fuzz.ops_array import _where_row_ref
+
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+
+    class Op:
+        types = [type("T", (), {"dtype": "float32"})()]
+    x, v = np.zeros(300, np.float32), np.ones(300, np.float32)
+    for typed, hits in ((True, [192]), (False, [])):
+        out = _where_row_ref([x, v, np.int8(-64)], {"axis": 0, "typed": typed}, Op(), None,
+                             None)
+        assert list(np.flatnonzero(out)) == hits
+    got = fg.jit(lambda x, v, i: fnp.where(fnp.arange(300, dtype=i.dtype) == i, v, x))(
+        x, v, np.int8(-64))
+    assert list(np.flatnonzero(np.asarray(got))) == [192]

@@ -739,7 +739,12 @@ def _where_row_ref(a, p, op, ctx, env):
     n = x.shape[p["axis"]]
     shape = [1] * x.ndim
     shape[p["axis"]] = n
-    mask = (np.arange(n) == index_ints(a[2])).reshape(shape)
+    rows = np.arange(n)
+    if p["typed"]:
+        # arange(n, dtype=i.dtype) wraps past the dtype's range, as NumPy's cast does (an
+        # int8 index of -64 matches row 192 of 300; seed 20262010)
+        rows = rows.astype(np.asarray(a[2]).dtype)
+    mask = (index_ints(rows) == index_ints(a[2])).reshape(shape)
     return np.where(mask, as_dtype(a[1], op.types[0].dtype), x).astype(x.dtype)
 
 
