@@ -215,6 +215,31 @@ def _reshaped(producer, v):
     return e.inputs[0]
 
 
+def _reads_only_elementwise(kernel, old) -> bool:
+    """Whether map `kernel` reads `old` (of its root's shape) at the element it writes, and
+    only there: every equation on a path from the root to a read of `old` is elementwise
+    over operands of the root's shape (no broadcast, transpose, slice or reshape)."""
+    shape = kernel.root.aval.shape
+    if old.aval.shape != shape:
+        return False
+    stack, seen = [kernel.eqn], set()
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        for a in e.inputs:
+            if not isinstance(a, Var) or not (
+                    a.id == old.id or _reads_inlined(kernel, a.id, old.id)):
+                continue
+            if e.prim not in fusion.ELEMENTWISE or a.aval.shape != shape or \
+                    e.outputs[0].aval.shape != shape:
+                return False
+            if a.id != old.id:
+                stack.append(kernel.inlined[a.id])
+    return True
+
+
 def _reads_inlined(kernel, root, vid) -> bool:
     """Whether the tree of `kernel`'s inlined value `root` reads the value `vid`."""
     stack, seen = [root], set()
@@ -289,7 +314,12 @@ class Executable(SlotProgram):
             self.plan = fusion.plan(self.program, _c_lowerable, materialize=extra)
             found, extra = self._in_place_plan(carries)
         self._in_place_positions = frozenset(o for o, _, _ in found)
-        return {new.id: self.slot_of[old.id] for _, old, new in found if new.id != old.id}
+        # (an elementwise map written into its operand's buffer is lowered as any map)
+        maps = {new.id: self.slot_of[old.id] for _, old, new in found
+                if new.id in self._maps_in_place}
+        self.slot_of.update(maps)
+        return {new.id: self.slot_of[old.id] for _, old, new in found
+                if new.id != old.id and new.id not in maps}
 
     def _value_maps(self):
         """({var id: producing equation}, {var id: how many equations read it}, {var id of
@@ -319,14 +349,17 @@ class Executable(SlotProgram):
         kernels = {s.root.id: n for n, s in enumerate(steps) if isinstance(s, fusion.Kernel)}
 
         found, extra = [], set()
+        self._maps_in_place, self._maps_alone = set(), set()
         for i, o in carries:
             old, new = prog.invars[i], prog.outvars[o]
+            e = producer.get(new.id) if isinstance(new, Var) else None
+            # (a map's new value may be read by later steps: it is in old's buffer by then)
+            mapped = e is not None and e.prim in fusion.ELEMENTWISE
             if not isinstance(new, Var) or new.aval != old.aval or old.id in outs or \
-                    outs.count(new.id) != 1 or new.id in reads:
+                    outs.count(new.id) != 1 or (new.id in reads and not mapped):
                 if isinstance(new, Var) and new.id == old.id:
                     found.append((o, old, new))
                 continue
-            e = producer.get(new.id)
             if e is not None and e.prim is control.cond_p:
                 # a cond whose every branch updates (or passes on) the operand in place
                 subs = self._branches_in_place(e, old, new)
@@ -354,6 +387,20 @@ class Executable(SlotProgram):
                         sum(isinstance(a, Var) and a.id == old.id for a in e.inputs) == 1 \
                         and not any(_step_reads(s, old.id) for s in steps[q + 1:]) and \
                         old.id not in aliases.values():
+                    found.append((o, old, new))
+                continue
+            if mapped:
+                # a flat elementwise map of the old value (`y * x + c[i]`): each element
+                # is read before it is written, so the map may write into old's buffer
+                q = kernels.get(new.id)
+                if q is not None and steps[q].kind == "map" and steps[q].eqn is e and \
+                        _reads_only_elementwise(steps[q], old) and \
+                        not any(_step_reads(s, old.id) for s in steps[q + 1:]) and \
+                        old.id not in aliases.values():
+                    self._maps_in_place.add(new.id)
+                    if any(_step_reads(s, old.id) for s in steps[:q]):
+                        # (not in a group with a step that reads old at other elements)
+                        self._maps_alone.add(new.id)
                     found.append((o, old, new))
                 continue
             # new <- reshapes <- the update's result `top`, each read once and a view
@@ -546,7 +593,10 @@ class Executable(SlotProgram):
             if stmts is not None:
                 # (not "flat" for donation: a later member may read a donated input at an
                 # element an earlier member has already overwritten)
-                add(codegen.row_group_label(group), stmts, used, [], [k.root for k in group])
+                label = codegen.row_group_label(group)
+                if any(k.root.id in self._maps_in_place for k in group):
+                    label += ", a carry written into its old value"
+                add(label, stmts, used, [], [k.root for k in group])
             return stmts is not None
 
         def lower_step(step):
@@ -604,7 +654,10 @@ class Executable(SlotProgram):
                 flush()
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
-            add(codegen.step_label(step, buffers), stmts, used, temps, eqn.outputs, flat=flat,
+            label = codegen.step_label(step, buffers)
+            if isinstance(step, fusion.Kernel) and step.root.id in self._maps_in_place:
+                label += ", a carry written into its old value"
+            add(label, stmts, used, temps, eqn.outputs, flat=flat,
                 split=not alone)
             if alone:
                 flush(gemm.CONV_WIDE_ATTRIBUTE)
@@ -613,7 +666,9 @@ class Executable(SlotProgram):
 
         self._each_step(lower_group, lower_step,
                         lambda st: not (self._updates_in_place(st) or
-                                        self._updates_an_argument(st)),
+                                        self._updates_an_argument(st) or
+                                        (isinstance(st, fusion.Kernel) and
+                                         st.root.id in self._maps_alone)),
                         min_row=ROW_GROUP_MIN, map_groups=MAP_GROUPS,
                         reduce_groups=REDUCE_GROUPS,
                         short_rows=_short_rows if ROW_LANES else None)
