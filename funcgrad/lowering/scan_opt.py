@@ -54,7 +54,7 @@ def invariant_carries_as_consts(program: Program) -> Program:
                 eqns.append(new)
                 changed = True
                 continue
-        eqns.append(eqn if ins == list(eqn.inputs) else
+        eqns.append(eqn if all(a is b for a, b in zip(ins, eqn.inputs)) else
                     Eqn(eqn.prim, ins, eqn.params, eqn.outputs))
     if not changed:
         return program
