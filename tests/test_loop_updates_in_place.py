@@ -607,9 +607,13 @@ def test_a_carry_read_after_its_map_keeps_two_buffers():
         def body(i, c):
             y, s = c
             y2 = fnp.sin(y)
-            return y2, s + fnp.sum(y) + y2[0]    # the old y read by a later reduction?
+            return y2, s + fnp.sum(y) + y2[0]    # the old y read by a later reduction
         return lax.fori_loop(0, 4, body, (x, np.float32(0)))
-    same(f, arr(50), exact=False)
+    x = arr(50)
+    same(f, x, exact=False)
+    src = source(f, x)
+    assert src.index("sin") < src.index("reduce_sum")    # (the sum comes after the map)
+    assert into_old(f, x) == 0
 
 
 @settings(max_examples=25, deadline=None)
