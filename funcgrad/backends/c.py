@@ -511,6 +511,12 @@ class Executable(SlotProgram):
             subs.append(sub)
         return subs
 
+    def _into_old_note(self, steps) -> str:
+        """The step comment's mark of a map that writes a carry into its old value."""
+        return ", a carry written into its old value" if any(
+            isinstance(k, fusion.Kernel) and k.root.id in self._maps_in_place
+            for k in steps) else ""
+
     def _updates_in_place(self, step) -> bool:
         return isinstance(step, fusion.Kernel) and step.root.id in self._in_place_outs
 
@@ -593,9 +599,7 @@ class Executable(SlotProgram):
             if stmts is not None:
                 # (not "flat" for donation: a later member may read a donated input at an
                 # element an earlier member has already overwritten)
-                label = codegen.row_group_label(group)
-                if any(k.root.id in self._maps_in_place for k in group):
-                    label += ", a carry written into its old value"
+                label = codegen.row_group_label(group) + self._into_old_note(group)
                 add(label, stmts, used, [], [k.root for k in group])
             return stmts is not None
 
@@ -654,9 +658,7 @@ class Executable(SlotProgram):
                 flush()
             flat = isinstance(step, fusion.Kernel) and step.kind == "map" and \
                 codegen._is_flat_kernel(step)
-            label = codegen.step_label(step, buffers)
-            if isinstance(step, fusion.Kernel) and step.root.id in self._maps_in_place:
-                label += ", a carry written into its old value"
+            label = codegen.step_label(step, buffers) + self._into_old_note([step])
             add(label, stmts, used, temps, eqn.outputs, flat=flat,
                 split=not alone)
             if alone:

@@ -42,10 +42,9 @@ def invariant_carries_as_consts(program: Program) -> Program:
     copied into the loop's carry buffer on every call: 0.09 ms of a 64-trip loop over a
     (4096, 16) array whose trips cost 0.02 ms in all, where XLA reads it in place.) Only
     where the initial value is a variable (a literal carry stays a carry)."""
+    from .passes import _rename
     eqns, env, changed = [], {}, False
-
-    def sub(a):
-        return env.get(a.id, a) if isinstance(a, Var) else a
+    sub = _rename(program, env)
     for eqn in program.eqns:
         ins = [sub(a) for a in eqn.inputs]
         if eqn.prim is control.scan_p:
