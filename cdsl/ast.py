@@ -454,7 +454,10 @@ class For(Stmt):
     (operator, accumulator Var) for a vectorised/parallel reduction (C only). `schedule`:
     OpenMP's schedule clause of a parallel loop ("dynamic": each thread takes the next
     iteration when it finishes one, so a thread on a CPU shared with another process
-    takes fewer), "" for the default (static: equal shares)."""
+    takes fewer), "" for the default (static: equal shares). `big_team`: a parallel loop
+    whose team is the dialect's `team_size_big` (the runtime library's `team_big`: every
+    usable core, even one another process keeps busy), for dynamically scheduled loops with
+    work enough that a slowed thread costs at most its last iteration."""
     var: Var
     start: Expr
     stop: Expr
@@ -465,6 +468,7 @@ class For(Stmt):
     reduction: tuple | None = None
     parallel_min: int = 1 << 15
     schedule: str = ""
+    big_team: bool = False
 
     def __post_init__(self):
         _set(self, "start", as_expr(self.start, self.var.type))

@@ -107,6 +107,9 @@ class Dialect:
     # preamble; "" for OpenMP's own default, the calling thread's team size (its ICV,
     # which omp_set_num_threads sets and every library sharing libgomp reads)
     team_size: str = ""
+    # With `team_size`: the function sizing the loops marked `For.big_team` instead
+    # (declared beside it); "": those loops take `team_size` too
+    team_size_big: str = ""
     # With OpenMP: the name of a C function `void name(void)` that every thread of a
     # parallel loop's team calls as the region starts (the runtime library's `spread`,
     # which moves a worker the kernel woke onto the forking thread's CPU to another); the
@@ -472,7 +475,7 @@ class _Printer:
                         return ""
                     span = st.stop if _is_zero(st.start) else st.stop - st.start
                     return f" if({self.e(span)} >= {min_trip})"
-                team = f" num_threads({self.d.team_size}())" if self.d.team_size else ""
+                team = f" num_threads({self.team_fn(st)}())" if self.d.team_size else ""
                 if self.d.region_start:
                     return self.region_loop(st, ind, f"{simd}{red}", guard)
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard()}{team}")
@@ -531,6 +534,11 @@ class _Printer:
              "    {"] + lines + ["    }", "}", ""]))
         return f"{name}({', '.join(sorted(free))});"
 
+    def team_fn(self, st: A.For) -> str:
+        """The dialect's function sizing the team of the parallel loop `st`."""
+        return self.d.team_size_big if st.big_team and self.d.team_size_big \
+            else self.d.team_size
+
     def region_loop(self, st: A.For, ind: int, for_clauses: str, guard):
         """An outermost parallel loop as a parallel region whose threads first call the
         dialect's `region_start`, then share the loop (`omp for`); `guard()` renders its
@@ -548,7 +556,7 @@ class _Printer:
         self.lines.append(f"{pad}{{")
         team = ""
         if self.d.team_size:
-            self.lines.append(f"{inner}const int {v}__team = {self.d.team_size}();")
+            self.lines.append(f"{inner}const int {v}__team = {self.team_fn(st)}();")
             team = f" num_threads({v}__team)"
         outer, self.region_team = self.region_team, f"{v}__team" if team else ""
         start, stop = self.bounds(st)
@@ -794,6 +802,8 @@ def render(node, dialect: Dialect = C99) -> str:
     lines.extend(dialect.include_format.format(h) for h in node.includes)
     if dialect.team_size and dialect.parallel_loop == "openmp":
         lines.append(f"int {dialect.team_size}(void);")
+        if dialect.team_size_big:
+            lines.append(f"int {dialect.team_size_big}(void);")
     if dialect.region_start and dialect.parallel_loop == "openmp":
         lines.append(f"void {dialect.region_start}(void);")
     if dialect.region_end and dialect.parallel_loop == "openmp":

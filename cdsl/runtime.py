@@ -92,18 +92,35 @@ extern int {p}setaffinity(int, size_t, const void *) __asm__("sched_setaffinity"
    one thread; threads the child starts later have pools of their own. */
 static _Thread_local int {p}forked;
 
-int {p}team(void) {{
+static int {p}sized(int n) {{
   if ({p}forked)
     return 1;
-  int n = {p}team_n;
   n = n > 0 ? n : omp_get_max_threads();
   if (n > 1)
     __atomic_store_n(&{p}fork_cpu, {p}getcpu(), __ATOMIC_RELAXED);
   return n;
 }}
 
+int {p}team(void) {{
+  return {p}sized({p}team_n);
+}}
+
+/* The team of a loop marked big (`For.big_team`: a dynamically scheduled loop with work
+   enough that waiting for a slowed thread's last chunk costs little): set_big_team(n),
+   else the team. */
+static _Thread_local int {p}big_n;
+
+int {p}team_big(void) {{
+  return {p}sized({p}big_n > 0 ? {p}big_n : {p}team_n);
+}}
+
 void {p}set_team(int n) {{
   {p}team_n = n;
+  {p}big_n = 0;
+}}
+
+void {p}set_big_team(int n) {{
+  {p}big_n = n;
 }}
 
 static void {p}wjoin(void);
@@ -284,7 +301,8 @@ int64_t {p}workers_ns(void) {{
   return ns;
 }}
 """
-_TEAM_CDEF = ("int {p}team(void);\nvoid {p}set_team(int);\nlong {p}moves(void);\n"
+_TEAM_CDEF = ("int {p}team(void);\nvoid {p}set_team(int);\nint {p}team_big(void);\n"
+              "void {p}set_big_team(int);\nlong {p}moves(void);\n"
               "void {p}finish(int *);\nint64_t {p}workers_ns(void);")
 
 
@@ -322,6 +340,7 @@ def dialect(base):
     rendered with it names the library's prefix, so `compile.load` loads the library
     first."""
     return dataclasses.replace(base, team_size=prefix() + "team",
+                               team_size_big=prefix() + "team_big",
                                region_start=prefix() + "spread",
                                region_end=prefix() + "finish", outline_regions=True)
 
@@ -331,6 +350,12 @@ def team_setter():
     `dialect` (the prebuilt eager kernels among them, which carry this library): n >= 1
     threads, or 0 for libgomp's default. Loads the library if needed."""
     return getattr(library(), prefix() + "set_team")
+
+
+def big_team_setter():
+    """`set_big_team(n)`: the calling thread's team for loops marked `big_team`, until the
+    next `set_team` (which makes it the team again). Loads the library if needed."""
+    return getattr(library(), prefix() + "set_big_team")
 
 
 def moves() -> int:

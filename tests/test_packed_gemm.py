@@ -406,6 +406,33 @@ def test_which_gemms_pack_on_every_call():
     assert not fits(f32, N, N, 64, 64, 32)            # small
 
 
+def test_only_big_per_call_gemms_take_every_core_under_load():
+    """A per-call GEMM of at least `_PACKED_BIG_TEAM` multiply-adds sizes its chunk loop by
+    the big team (every usable core, even one another process keeps busy); smaller ones by
+    the team. Run with a team of one and a big team of two, the big one matches NumPy."""
+    if not _PER_CALL:
+        pytest.skip("no 512-bit packed kernel here (or FUNCGRAD_PACKED_GEMM=0)")
+    from cdsl import runtime
+    from funcgrad.backends import threads as T
+    big = "team_big()"
+    rng = np.random.default_rng(5)
+    a, b = _operands(rng, 1024, 1024, 512, False, False)      # 2^29 multiply-adds
+    jf = fg.jit(_matmul(False, False), backend="c")
+    src = jf.lower(a, b).source
+    assert src.count(big) == 1 and f"{runtime.prefix()}{big}" in src
+    small = jf.lower(a[:512], b).source                        # 2^28
+    assert _calls(small, f"{_TILE.panels}(") == 1 and big not in small
+    saved = (T._policy.team, T._policy.big, T._policy.fixed, T._policy.next)
+    try:
+        T._policy.team, T._policy.big, T._policy.fixed = 1, 2, None
+        T._policy.next = float("inf")
+        got = jf(a, b)
+        assert (T._tls.team, T._tls.big) == (1, 2)
+    finally:
+        T._policy.team, T._policy.big, T._policy.fixed, T._policy.next = saved
+    _assert_float32_close(got, a, b)
+
+
 def test_a_matmul_chains_gradient_through_per_call_packing_matches_the_reference():
     # forward x @ W1 @ W2; reverse g @ W^T (B transposed) and x^T @ g (A transposed)
     rng = np.random.default_rng(5)

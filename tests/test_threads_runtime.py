@@ -305,6 +305,83 @@ def test_team_size_reaches_compiled_code_and_leaves_libgomps_default_alone():
     assert out.split() == ["1", "1", "4", "2", "2", "3", "3", "3", "2"]
 
 
+@pytest.mark.cbackend
+def test_loops_marked_big_take_the_big_team_and_the_others_the_team():
+    """A loop marked `big_team` is sized by the runtime's `team_big()`: the count
+    `set_big_team` gave, until the next `set_team` makes it the team again. The policy
+    sets it apart while another process keeps a core busy: the team then has one thread,
+    the big loops (a large GEMM's dynamically scheduled chunks) every core."""
+    out = _child("""
+        import numpy as np
+        import cdsl as C
+        from cdsl import runtime
+        i, j = C.Var("i", C.i64), C.Var("j", C.i64)
+        y, z = C.Param("y", C.i32.ptr()), C.Param("z", C.i32.ptr())
+        n = C.Call("omp_get_num_threads", (), C.i32)
+        fn = C.Function("teams", (y, z), (
+            C.For(i, 0, 1 << 16, [C.Assign(y[i], n)], parallel=True),
+            C.For(j, 0, 1 << 16, [C.Assign(z[j], n)], parallel=True, schedule="dynamic",
+                  big_team=True)), kernel=True)
+        src = C.render(C.Module((fn,)), runtime.dialect(C.C99))
+        p = runtime.prefix()
+        assert src.count(f"{p}team_big()") == 1 and src.count(f"{p}team()") == 1, src
+        assert f"int {p}team_big(void);" in src
+        lib = C.load(src, "void teams(int32_t *y, int32_t *z);")
+        y, z = np.zeros(1 << 16, np.int32), np.zeros(1 << 16, np.int32)
+        set_team, set_big = runtime.team_setter(), runtime.big_team_setter()
+        for team, big in ((1, 2), (2, 1), (1, None), (2, None)):
+            set_team(team)
+            if big is not None:
+                set_big(big)
+            lib.teams(lib.ptr(y), lib.ptr(z))
+            print(y.max(), z.max())
+    """)
+    assert out.split() == ["1", "2", "2", "1", "1", "1", "2", "2"]
+
+
+def test_prepare_sets_the_big_team_apart_only_under_load(monkeypatch):
+    """Under load (a team of one thread) the big team keeps every core, unless the
+    program's plan runs it on one thread; without load it is the team; a user's fixed
+    count sizes both."""
+    applied = []
+    monkeypatch.setattr(T, "_apply", lambda n, big=None: applied.append((n, big)))
+    monkeypatch.setattr(T._tls, "team", 0)
+    monkeypatch.setattr(T._tls, "big", 0)
+    monkeypatch.setattr(T._policy, "fixed", None)
+    monkeypatch.setattr(T._policy, "next", float("inf"))
+    monkeypatch.setattr(T._policy, "team", 1)
+    monkeypatch.setattr(T._policy, "big", 2)
+    assert T.prepare(None) is None and applied[-1] == (1, 2)
+    measuring = T.Plan()
+    assert T.prepare(measuring) is None and applied[-1] == (1, 2)
+    assert measuring.calls == 0                  # a team of one measures nothing
+    serial = T.Plan()
+    serial.serial, serial.parallel, serial.epoch = True, False, T._policy.epoch
+    assert T.prepare(serial) is None and applied[-1] == (1, 1)
+    # no load: the plan decides for both
+    T._policy.team = 2
+    serial.retry_at = math.inf
+    assert T.prepare(serial) is None and applied[-1] == (1, 1)
+    parallel = T.Plan()
+    parallel.serial, parallel.parallel, parallel.epoch = False, True, T._policy.epoch
+    assert T.prepare(parallel) is None and applied[-1] == (2, 2)
+    # the refresh: the big team is every usable core, or the user's count
+    monkeypatch.setattr(T, "_affinity", lambda: [0, 1])
+    monkeypatch.setattr(T, "_fixed_threads", lambda: None)
+    monkeypatch.setattr(T, "LoadMeter", lambda cpus: type(
+        "Busy", (), {"cpus": cpus, "sample": lambda self: 1.0})())
+    monkeypatch.setattr(T._policy, "meter", None)
+    monkeypatch.setattr(T, "_omp_cap", lambda: None)
+    monkeypatch.setattr(T._limits, "_read", True)
+    monkeypatch.setattr(T._limits, "_quota", None)
+    T._refresh()
+    assert (T._policy.team, T._policy.big) == (1, 2)
+    monkeypatch.setattr(T, "_fixed_threads", lambda: 1)
+    T._refresh()
+    assert (T._policy.team, T._policy.big) == (1, 1)
+    T._policy.next = 0.0
+
+
 def test_parallel_loops_start_their_region_with_the_runtimes_spread():
     """Every thread of a region calls `spread` first and `finish` after its share of the
     loop, with a counter set before the fork; the loop's bounds are computed before the

@@ -24,6 +24,13 @@ p95 many times the median). This module owns both decisions:
   never to libgomp's own per-thread default (`omp_set_num_threads`): PyTorch shares the
   system libgomp and reads and sets that default, so funcgrad's choice became PyTorch's
   thread count, and PyTorch's funcgrad's (issue 15).
+- The big team. A parallel loop marked `big_team` (cdsl's `For.big_team`: a GEMM's
+  dynamically scheduled chunks, of at least `gemm._PACKED_BIG_TEAM` multiply-adds) runs on
+  every usable core even while other processes keep some busy: its threads take chunks as
+  they finish, so one that shares its CPU takes fewer, and the loop waits only for that
+  thread's last chunk (1024^3 with one core busy: 16 ms with two threads against 20 with
+  one, at 1.08x the CPU). `prepare` sets it beside the team (`set_big_team`); a program
+  whose plan runs it on one thread runs its big loops on one thread too.
 - Whether a program uses more than one thread at all. Each compiled program has a `Plan`:
   its first calls alternate between the full team and one thread, and it keeps the team
   only when that makes it at least `SPEEDUP_MIN` times faster at no more than `CPU_MAX`
@@ -438,6 +445,7 @@ class _Policy:
 
     def __init__(self):
         self.team = 1
+        self.big = 1               # the team of big loops (`For.big_team`)
         self.cores = 1
         self.fixed = None
         self.next = 0.0            # time.monotonic() of the next recomputation
@@ -449,11 +457,12 @@ class _Policy:
 
 
 class _ThreadTeam(threading.local):
-    """The team size last set for this thread (the runtime library keeps one per thread).
-    Only funcgrad sets it: another library sharing libgomp (PyTorch's
-    `torch.set_num_threads` sets the thread's OpenMP default) does not change it, so it is
-    set again only when it changes."""
+    """The team size and big team last set for this thread (the runtime library keeps them
+    per thread). Only funcgrad sets them: another library sharing libgomp (PyTorch's
+    `torch.set_num_threads` sets the thread's OpenMP default) does not change them, so
+    they are set again only when they change."""
     team = 0
+    big = 0
 
 
 class _Setter:
@@ -461,6 +470,7 @@ class _Setter:
     needs them (None: not yet; False: the library cannot load, and no compiled module can
     run either)."""
     fn = None
+    big = None
     workers = None
 
 
@@ -497,6 +507,7 @@ def _refresh():
                 meter = _policy.meter = LoadMeter(cpus)
             other = meter.sample()
         _policy.team = policy_team(_policy.cores, other, _policy.fixed, cpus=len(cpus))
+        _policy.big = _policy.fixed or max(_policy.team, _policy.cores)
         now = _monotonic()
         if now >= _policy.recheck:
             _policy.epoch += 1
@@ -594,18 +605,23 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
     now = _clock()
     if now >= _policy.next:
         _refresh()
-    team = _policy.team
+    team, big = _policy.team, _policy.big
     token = None
-    if team > 1 and plan is not None and _policy.fixed is None:
-        if plan.epoch != _policy.epoch:      # measuring, or the answer expired
-            team, token = _measure(plan, team, _policy.epoch)
-        elif plan.serial:
-            if now < plan.retry_at:
-                team = 1
-            else:
-                team, token = _retry(plan, team, _policy.epoch, now)
-    if _tls.team != team:
-        _apply(team)
+    if plan is not None and _policy.fixed is None:
+        if team > 1:
+            if plan.epoch != _policy.epoch:      # measuring, or the answer expired
+                team, token = _measure(plan, team, _policy.epoch)
+            elif plan.serial:
+                if now < plan.retry_at:
+                    team = 1
+                else:
+                    team, token = _retry(plan, team, _policy.epoch, now)
+            if team == 1:
+                big = 1
+        elif plan.serial:                    # (one thread for the team under load)
+            big = 1
+    if _tls.team != team or _tls.big != big:
+        _apply(team, big)
     return token
 
 
@@ -702,19 +718,25 @@ def done(plan: Plan, token) -> None:
         plan.decide()
 
 
-def _apply(n: int):
+def _apply(n: int, big: int | None = None):
+    """Set the calling thread's team to `n` threads and its big team to `big` (default:
+    `n`)."""
+    big = n if big is None else big
     fn = _setter.fn
     if fn is None:
         from cdsl import compile as cc
         from cdsl import runtime
         try:
             fn = runtime.team_setter()
+            _setter.big = runtime.big_team_setter()
         except (cc.CompilerUnavailable, cc.CompileError, OSError):
             fn = False               # no compiler and nothing cached: nothing compiled runs
         _setter.fn = fn
     if fn is not False:
-        fn(n)
-    _tls.team = n
+        fn(n)                        # (the big team follows the team ...)
+        if big != n:                 # ... unless set apart
+            _setter.big(big)
+    _tls.team, _tls.big = n, big
 
 
 def _on_option(value):
@@ -733,5 +755,6 @@ def info() -> dict:
     return {"affinity": len(_affinity()), "cgroup_quota": _limits.quota,
             "omp_num_threads": _omp_cap(), "cores": _policy.cores,
             "other_load": None if meter is None else round(meter.other, 2),
-            "team": _policy.team, "fixed": _policy.fixed, "wait": _omp.wait,
+            "team": _policy.team, "big_team": _policy.big, "fixed": _policy.fixed,
+            "wait": _omp.wait,
             "libgomp": _omp.path or _omp.error}

@@ -333,6 +333,17 @@ PACKED_PER_CALL_ALL = False
 _PACKED_A_BLOCK, _PACKED_MIN_CHUNKS = 1 << 18, 16
 # B's panels are packed by the threads together from this many floats on
 _PACKED_PARALLEL_PACK = 1 << 18
+# From this many multiply-adds (M * N * K) on, the chunks go to every usable core even
+# while another process keeps one busy (`For.big_team`, the thread policy's big team): the
+# thread that shares a CPU takes fewer chunks, and the region waits at most for its last
+# one, at worst a scheduler slice (1.5 ms on these 2-vCPU VMs) after the others finish.
+# One core busy, two threads against one, jitted `x @ y` alone, float32, medians / p95 of
+# 20-100 calls (AMD Zen 4 VM, 2026-12-07): 1024^3 16.0 / 18.8 against 20.0 / 20.7 ms;
+# 512x1024 @ 1024x1024 8.0 / 8.3 against 10.1 / 12.4; at 2^28 (512x512 @ 512x1024) no
+# gain (5.0 against 4.9), and below it the slice shows: 512^3 1.5 / 5.1 against
+# 2.5 / 3.6, 128x784 @ 784x512 0.65 / 5.4 against 1.08 / 1.20. The CPU time of the
+# 1024^3 call: 21.5 ms with two threads, 19.9 with one.
+_PACKED_BIG_TEAM = 1 << 29
 # Where it pays (`packed_per_call_fits`): the kernel's time over OpenBLAS's on the same
 # columns (0.92-0.96 above), and packing B (37 us for 512 x 784 stored [K, N], 75 us
 # transposed) in rows of the kernel's multiply-adds (0.018 ns each): a GEMM is packed
@@ -411,7 +422,8 @@ def _packed_gemm_per_call(m, n, k, a, sa, sk, b, sbk, sbn, cc, temps):
                    offset(a, c.mul(m0, c.i64(sa))), offset(panels, c.mul(j0, c.i64(k))),
                    offset(cc, c.add(c.mul(m0, c.i64(n)), j0))))
     return [pack, cdsl.For(ch, c.i64(0), c.i64(blocks * n_panels), body, parallel=True,
-                           parallel_min=2, schedule="dynamic")]
+                           parallel_min=2, schedule="dynamic",
+                           big_team=m * n * k >= _PACKED_BIG_TEAM)]
 
 
 def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
