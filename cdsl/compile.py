@@ -37,6 +37,7 @@ The OpenCL binary cache (`<cache root>/opencl`) shares these rules and the bound
 """
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import hashlib
@@ -878,6 +879,7 @@ def _dlopen(cdef: str, path: str, global_symbols: bool = False):
     if protos is not None:
         import _cffi_backend as backend
         handle = backend.load_library(path, flags)
+        _keep_openmp()
         try:
             fns = {name: handle.load_function(ftype, name) for name, ftype in protos}
         except AttributeError as e:       # a declared function the library lacks
@@ -885,7 +887,30 @@ def _dlopen(cdef: str, path: str, global_symbols: bool = False):
         return _BLANK_FFI, _Functions(handle, fns)
     ffi = cffi.FFI()
     ffi.cdef(cdef)
-    return ffi, ffi.dlopen(path, flags)
+    lib = ffi.dlopen(path, flags)
+    _keep_openmp()
+    return ffi, lib
+
+
+_openmp_kept: list = []
+
+
+def _keep_openmp() -> None:
+    """Once a loaded module has brought in libgomp, mark it never to be unloaded
+    (`RTLD_NODELETE`). A module is unloaded when its library object is collected, at the
+    latest as the interpreter shuts down; libgomp, loaded only as the modules' dependency,
+    went with the last of them while its worker threads, still spinning after the last
+    parallel region (for longer when another process keeps their CPU busy), ran on in
+    its unmapped code: a process that had run a two-thread loop died of SIGSEGV at exit
+    in 10-28 of 40 runs beside a busy core (cdsl alone; funcgrad holds libgomp through
+    `threads.configure_openmp`)."""
+    if _openmp_kept or not hasattr(os, "RTLD_NODELETE"):
+        return
+    try:
+        _openmp_kept.append(ctypes.CDLL(
+            "libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_NODELETE | os.RTLD_LAZY))
+    except OSError:
+        pass                      # not loaded (a module without OpenMP): next time
 
 
 class _Functions:

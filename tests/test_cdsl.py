@@ -381,6 +381,37 @@ def test_elementwise_matches_numpy_with_nan_inf():
 
 
 @pytest.mark.cbackend
+def test_unloading_the_last_openmp_module_keeps_libgomp_for_its_spinning_threads():
+    """Regression: a process whose only OpenMP user was a cdsl module (no funcgrad) died
+    of SIGSEGV when the module was unloaded (collected, or at interpreter exit): libgomp,
+    its dependency, went with it while the team's workers still spun in its code."""
+    code = textwrap.dedent("""
+        import gc
+        import numpy as np
+        import cdsl as C
+        i, y = C.Var("i", C.i64), C.Param("y", C.i32.ptr())
+        n = C.Call("omp_get_num_threads", (), C.i32)
+        fn = C.Function("teams", (y,), (C.For(i, 0, 1 << 16, [C.Assign(y[i], n)],
+                                              parallel=True),), kernel=True)
+        lib = C.load(C.render(C.Module((fn,)), C.C99), "void teams(int32_t *y);")
+        out = np.zeros(1 << 16, np.int32)
+        lib.teams(lib.ptr(out))
+        del lib
+        C.compile._memo.clear()
+        gc.collect()
+        with open("/proc/self/maps") as f:
+            print(out.max(), "libgomp" in f.read())
+    """)
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    env.pop("GOMP_SPINCOUNT", None)         # libgomp's default: its workers spin for ms
+    env.pop("OMP_WAIT_POLICY", None)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert r.stdout.split() == ["2", "True"], r.stdout
+
+
+@pytest.mark.cbackend
 def test_caller_takes_arrays_and_rejects_strided():
     lib = C.compile_module(elementwise_kernel(C.f64))
     call = lib.caller("chain")
