@@ -115,6 +115,39 @@ def test_conv_forward_and_gradients_match_reference(case):
     _close(fg.jit(f, backend="c")(x, w), fg.jit(f, backend="reference")(x, w), 2e-5, 2e-5)
 
 
+@pytest.mark.cbackend
+def test_big_convolutions_take_chunks_on_the_big_team(monkeypatch):
+    """A convolution of at least `_CONV_BIG_TEAM` multiply-adds takes its tiles in dynamic
+    chunks on the big team (every usable core under load); smaller ones keep the static
+    split on the team. Run on a team of one thread and a big team of two, the big loop
+    gives the bits of the static one."""
+    from funcgrad.backends import threads as T
+    f = lambda x, w: lax.conv_general_dilated(x, w, (1,), ((2, 2),),      # noqa: E731
+                                              dimension_numbers=("NWC", "WIO", "NWC"))
+    big = fg.jit(f, backend="c").lower(np.zeros((64, 1000, 32), np.float32),
+                                       np.zeros((5, 32, 64), np.float32)).source
+    assert big.count("team_big()") == 1 and "schedule(dynamic," in big       # 2^29.3
+    x = RNG.standard_normal((8, 500, 32)).astype(np.float32)
+    w = RNG.standard_normal((5, 32, 64)).astype(np.float32)
+    static = fg.jit(f, backend="c")
+    assert "team_big()" not in static.lower(x, w).source and \
+        "num_threads(" in static.lower(x, w).source                          # parallel
+    want = np.asarray(static(x, w))
+    monkeypatch.setattr(gemm, "_CONV_BIG_TEAM", 1)
+    chunked = fg.jit(f, backend="c")
+    src = chunked.lower(x, w).source
+    assert src.count("team_big()") == 1 and "schedule(dynamic," in src
+    monkeypatch.setattr(T._policy, "team", 1)
+    monkeypatch.setattr(T._policy, "big", 2)
+    monkeypatch.setattr(T._policy, "fixed", None)
+    monkeypatch.setattr(T._policy, "next", float("inf"))
+    got = np.asarray(chunked(x, w))
+    assert (T._tls.team, T._tls.big) == (1, 2)
+    np.testing.assert_array_equal(got, want)
+    _close([got], [np.asarray(fg.jit(f, backend="reference")(x, w))], 2e-5, 2e-5)
+    T._policy.next = 0.0
+
+
 def test_conv_float64_and_batch_groups():
     # batch_group_count appears in the filter gradient of a grouped convolution; float64
     # runs the same kernel with fma() and half-width tiles.

@@ -887,6 +887,12 @@ _CONV_BLOCK_INNER = True
 # Multiply-adds below which a convolution stays on one thread (a parallel region costs
 # microseconds, more when a core is busy elsewhere).
 CONV_PARALLEL_MIN = 1 << 21
+# From this many multiply-adds on, a convolution's tiles (when not blocked over k) are
+# taken in chunks as threads finish (about _CONV_BIG_CHUNKS chunks) by the big team, every
+# usable core even while another process keeps one busy: as for GEMMs
+# (`_PACKED_BIG_TEAM`), the thread sharing a CPU takes fewer chunks.
+_CONV_BIG_TEAM = 1 << 29
+_CONV_BIG_CHUNKS = 256
 
 
 def _simd_width(dtype) -> int:
@@ -1333,8 +1339,11 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
         return loop
 
     if kb is None:
+        big = parallel and M * Fg * K * groups >= _CONV_BIG_TEAM
+        chunk = max(1, -(-M // mr) // _CONV_BIG_CHUNKS)
         nest = [cdsl.For(m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr,
-                         parallel=parallel, parallel_min=2)]
+                         parallel=parallel, parallel_min=2,
+                         schedule=f"dynamic,{chunk}" if big else "", big_team=big)]
     elif not parallel:
         nest = [over_k_blocks(c.i64(0), c.i64(M))]
     else:
