@@ -28,6 +28,48 @@ _MARKERS = {
 }
 
 
+# A monkeypatched lowering setting (a module constant of funcgrad.lowering, funcgrad.backends
+# or cdsl) must reach the next compilation. A function jitted again keeps its traced
+# programs, and a program already built keeps its executable whatever the settings: a test
+# that compared a function's results under two settings, jitting the same function under
+# each, ran the first setting's executable twice and could not fail (the wide and narrow
+# convolution tiles, 2026-12-07). So every such patch, and its undoing, forgets the compiled
+# programs held in memory (`funcgrad.clear_caches`; the disk cache is keyed by the source).
+_LOWERING_PACKAGES = ("funcgrad.lowering", "funcgrad.backends", "cdsl")
+
+
+def _is_lowering(target) -> bool:
+    name = target if isinstance(target, str) else getattr(target, "__name__", "")
+    if not isinstance(name, str) or not (isinstance(target, str) or
+                                         type(target).__name__ == "module"):
+        return False
+    return name.startswith(_LOWERING_PACKAGES)
+
+
+_plain_setattr = pytest.MonkeyPatch.setattr
+_plain_undo = pytest.MonkeyPatch.undo
+
+
+def _setattr(self, target, *args, **kwargs):
+    _plain_setattr(self, target, *args, **kwargs)
+    if _is_lowering(target):
+        import funcgrad
+        funcgrad.clear_caches()
+        self._funcgrad_lowering = True
+
+
+def _undo(self):
+    _plain_undo(self)
+    if getattr(self, "_funcgrad_lowering", False):
+        import funcgrad
+        funcgrad.clear_caches()
+        self._funcgrad_lowering = False
+
+
+pytest.MonkeyPatch.setattr = _setattr
+pytest.MonkeyPatch.undo = _undo
+
+
 def pytest_configure(config):
     known = {line.split(":")[0].strip() for line in config.getini("markers")}
     for name, doc in _MARKERS.items():
