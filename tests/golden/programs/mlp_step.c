@@ -3,9 +3,10 @@
 #include <stddef.h>
 #include <omp.h>
 #include "cblas.h"
-int fgrt7bd7f091e5_team(void);
-void fgrt7bd7f091e5_spread(void);
-void fgrt7bd7f091e5_finish(int *);
+int fgrt762078b056_team(void);
+int fgrt762078b056_team_big(void);
+void fgrt762078b056_spread(void);
+void fgrt762078b056_finish(int *);
 #pragma omp declare simd notinbranch
 float expf(float);
 
