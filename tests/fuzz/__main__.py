@@ -47,7 +47,10 @@ def main(argv=None) -> int:
                          "kernels, not loop nests, and split over threads: "
                          "gemm.SMALL_GEMM, gemm.GEMM_SPLIT_MIN; every float32 GEMM outside "
                          "a loop packed on every call on 512-bit CPUs: "
-                         "gemm.PACKED_PER_CALL_ALL; sorts and batched linear "
+                         "gemm.PACKED_PER_CALL_ALL; convolutions over threads, and "
+                         "big GEMMs and convolutions in dynamic chunks on the big team: "
+                         "gemm.CONV_PARALLEL_MIN, gemm._PACKED_BIG_TEAM, "
+                         "gemm._CONV_BIG_TEAM; sorts and batched linear "
                          "algebra over threads: sort_c.PARALLEL_SORT_MIN, "
                          "linalg_c.PARALLEL_MATRICES_MIN); a reproducer needs the same "
                          "settings")
@@ -73,6 +76,9 @@ def main(argv=None) -> int:
         gemm.SMALL_GEMM = False
         gemm.GEMM_SPLIT_MIN = 0
         gemm.PACKED_PER_CALL_ALL = True
+        gemm.CONV_PARALLEL_MIN = 0
+        gemm._PACKED_BIG_TEAM = 0
+        gemm._CONV_BIG_TEAM = 0
         sort_c.PARALLEL_SORT_MIN = 0
         linalg_c.PARALLEL_MATRICES_MIN = 0
 
