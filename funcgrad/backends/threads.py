@@ -24,13 +24,14 @@ p95 many times the median). This module owns both decisions:
   never to libgomp's own per-thread default (`omp_set_num_threads`): PyTorch shares the
   system libgomp and reads and sets that default, so funcgrad's choice became PyTorch's
   thread count, and PyTorch's funcgrad's (issue 15).
-- The big team. A parallel loop marked `big_team` (cdsl's `For.big_team`: a GEMM's
-  dynamically scheduled chunks, of at least `gemm._PACKED_BIG_TEAM` multiply-adds) runs on
-  every usable core even while other processes keep some busy: its threads take chunks as
-  they finish, so one that shares its CPU takes fewer, and the loop waits only for that
-  thread's last chunk (1024^3 with one core busy: 16 ms with two threads against 20 with
-  one, at 1.08x the CPU). `prepare` sets it beside the team (`set_big_team`); a program
-  whose plan runs it on one thread runs its big loops on one thread too.
+- The big team. A parallel loop marked `big_team` (cdsl's `For.big_team`: the dynamically
+  scheduled chunks of a GEMM or a convolution of at least `gemm._PACKED_BIG_TEAM` or
+  `gemm._CONV_BIG_TEAM` multiply-adds) runs on every usable core even while other
+  processes keep some busy: its threads take chunks as they finish, so one that shares
+  its CPU takes fewer, and the loop waits only for that thread's last chunk (1024^3 with
+  one core busy: 16 ms with two threads against 20 with one, at 1.08x the CPU).
+  `prepare` sets it beside the team (`set_big_team`); a program whose plan runs it on one
+  thread runs its big loops on one thread too.
 - Whether a program uses more than one thread at all. Each compiled program has a `Plan`:
   its first calls alternate between the full team and one thread, and it keeps the team
   only when that makes it at least `SPEEDUP_MIN` times faster at no more than `CPU_MAX`
@@ -599,7 +600,8 @@ def _median(xs):
 def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _tls=_tls):
     """Call before running compiled code: sets the calling thread's team size (the
     automatic `team_size()`, or one thread for a program whose `plan` found that a second
-    thread does not pay). It runs on every jitted call, so the common path is a clock read
+    thread does not pay) and its big team (every usable core, or the user's count; one
+    thread where the plan says so). It runs on every jitted call, so the common path is a clock read
     and a few comparisons (~0.2 us). Returns None, or a token to hand to
     `done(plan, token)` after the run while the plan measures."""
     now = _clock()
