@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import types
 
 import numpy as np
 import pytest
@@ -39,11 +40,10 @@ _LOWERING_PACKAGES = ("funcgrad.lowering", "funcgrad.backends", "cdsl")
 
 
 def _is_lowering(target) -> bool:
-    name = target if isinstance(target, str) else getattr(target, "__name__", "")
-    if not isinstance(name, str) or not (isinstance(target, str) or
-                                         type(target).__name__ == "module"):
-        return False
-    return name.startswith(_LOWERING_PACKAGES)
+    """Whether `target` (a module, or a dotted path to an attribute) is in the lowering."""
+    if isinstance(target, types.ModuleType):
+        target = target.__name__
+    return isinstance(target, str) and target.startswith(_LOWERING_PACKAGES)
 
 
 _plain_setattr = pytest.MonkeyPatch.setattr

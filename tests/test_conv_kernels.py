@@ -117,7 +117,7 @@ def test_conv_forward_and_gradients_match_reference(case):
 
 @pytest.mark.cbackend
 def test_big_convolutions_take_chunks_on_the_big_team(monkeypatch):
-    """A convolution of at least `_CONV_BIG_TEAM` multiply-adds takes its tiles in dynamic
+    """A convolution of at least `BIG_TEAM_MIN` multiply-adds takes its tiles in dynamic
     chunks on the big team (every usable core under load); smaller ones keep the static
     split on the team. Run on a team of one thread and a big team of two, the big loop
     gives the bits of the static one."""
@@ -133,7 +133,7 @@ def test_big_convolutions_take_chunks_on_the_big_team(monkeypatch):
     assert "team_big()" not in static.lower(x, w).source and \
         "num_threads(" in static.lower(x, w).source                          # parallel
     want = np.asarray(static(x, w))
-    monkeypatch.setattr(gemm, "_CONV_BIG_TEAM", 1)
+    monkeypatch.setattr(gemm, "BIG_TEAM_MIN", 1)
     chunked = fg.jit(f, backend="c")
     src = chunked.lower(x, w).source
     assert src.count("team_big()") == 1 and "schedule(dynamic," in src

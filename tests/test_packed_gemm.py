@@ -407,7 +407,7 @@ def test_which_gemms_pack_on_every_call():
 
 
 def test_only_big_per_call_gemms_take_every_core_under_load():
-    """A per-call GEMM of at least `_PACKED_BIG_TEAM` multiply-adds sizes its chunk loop by
+    """A per-call GEMM of at least `BIG_TEAM_MIN` multiply-adds sizes its chunk loop by
     the big team (every usable core, even one another process keeps busy); smaller ones by
     the team. Run with a team of one and a big team of two, the big one matches NumPy."""
     if not _PER_CALL:

@@ -25,11 +25,11 @@ p95 many times the median). This module owns both decisions:
   system libgomp and reads and sets that default, so funcgrad's choice became PyTorch's
   thread count, and PyTorch's funcgrad's (issue 15).
 - The big team. A parallel loop marked `big_team` (cdsl's `For.big_team`: the dynamically
-  scheduled chunks of a GEMM or a convolution of at least `gemm._PACKED_BIG_TEAM` or
-  `gemm._CONV_BIG_TEAM` multiply-adds) runs on every usable core even while other
-  processes keep some busy: its threads take chunks as they finish, so one that shares
-  its CPU takes fewer, and the loop waits only for that thread's last chunk (1024^3 with
-  one core busy: 16 ms with two threads against 20 with one, at 1.08x the CPU).
+  scheduled chunks of a GEMM or a convolution of at least `gemm.BIG_TEAM_MIN`
+  multiply-adds) runs on every usable core even while other processes keep some busy: its
+  threads take chunks as they finish, so one that shares its CPU takes fewer, and the
+  loop waits only for that thread's last chunk (1024^3 with one core busy: 16 ms with two
+  threads against 20 with one, at 1.08x the CPU).
   `prepare` sets it beside the team (`set_big_team`); a program whose plan runs it on one
   thread runs its big loops on one thread too.
 - Whether a program uses more than one thread at all. Each compiled program has a `Plan`:

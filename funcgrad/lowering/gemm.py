@@ -333,9 +333,10 @@ PACKED_PER_CALL_ALL = False
 _PACKED_A_BLOCK, _PACKED_MIN_CHUNKS = 1 << 18, 16
 # B's panels are packed by the threads together from this many floats on
 _PACKED_PARALLEL_PACK = 1 << 18
-# From this many multiply-adds (M * N * K) on, the chunks go to every usable core even
-# while another process keeps one busy (`For.big_team`, the thread policy's big team): the
-# thread that shares a CPU takes fewer chunks, and the region waits at most for its last
+# From this many multiply-adds on (M * N * K here; a convolution's, see _conv_tiles), a
+# GEMM's or convolution's dynamic chunks go to every usable core even while another
+# process keeps one busy (`For.big_team`, the thread policy's big team): the thread that
+# shares a CPU takes fewer chunks, and the region waits at most for its last
 # one, at worst a scheduler slice (1.5 ms on these 2-vCPU VMs) after the others finish.
 # One core busy, two threads against one, jitted `x @ y` alone, float32, medians / p95 of
 # 20-100 calls (AMD Zen 4 VM, 2026-12-07): 1024^3 16.0 / 18.8 against 20.0 / 20.7 ms;
@@ -343,7 +344,7 @@ _PACKED_PARALLEL_PACK = 1 << 18
 # gain (5.0 against 4.9), and below it the slice shows: 512^3 1.5 / 5.1 against
 # 2.5 / 3.6, 128x784 @ 784x512 0.65 / 5.4 against 1.08 / 1.20. The CPU time of the
 # 1024^3 call: 21.5 ms with two threads, 19.9 with one.
-_PACKED_BIG_TEAM = 1 << 29
+BIG_TEAM_MIN = 1 << 29
 # Where it pays (`packed_per_call_fits`): the kernel's time over OpenBLAS's on the same
 # columns (0.92-0.96 above), and packing B (37 us for 512 x 784 stored [K, N], 75 us
 # transposed) in rows of the kernel's multiply-adds (0.018 ns each): a GEMM is packed
@@ -423,7 +424,7 @@ def _packed_gemm_per_call(m, n, k, a, sa, sk, b, sbk, sbn, cc, temps):
                    offset(cc, c.add(c.mul(m0, c.i64(n)), j0))))
     return [pack, cdsl.For(ch, c.i64(0), c.i64(blocks * n_panels), body, parallel=True,
                            parallel_min=2, schedule="dynamic",
-                           big_team=m * n * k >= _PACKED_BIG_TEAM)]
+                           big_team=m * n * k >= BIG_TEAM_MIN)]
 
 
 def _gemm_one(dtype, ta, tb, m, n, k, a, lda, b, ldb, cc, ldc, beta):
@@ -887,11 +888,8 @@ _CONV_BLOCK_INNER = True
 # Multiply-adds below which a convolution stays on one thread (a parallel region costs
 # microseconds, more when a core is busy elsewhere).
 CONV_PARALLEL_MIN = 1 << 21
-# From this many multiply-adds on, a convolution's tiles (when not blocked over k) are
-# taken in chunks as threads finish (about _CONV_BIG_CHUNKS chunks) by the big team, every
-# usable core even while another process keeps one busy: as for GEMMs
-# (`_PACKED_BIG_TEAM`), the thread sharing a CPU takes fewer chunks.
-_CONV_BIG_TEAM = 1 << 29
+# A convolution of BIG_TEAM_MIN multiply-adds or more takes its tiles (when not blocked
+# over k) in about this many dynamic chunks, on the big team
 _CONV_BIG_CHUNKS = 256
 
 
@@ -1339,7 +1337,7 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
         return loop
 
     if kb is None:
-        big = parallel and M * Fg * K * groups >= _CONV_BIG_TEAM
+        big = parallel and M * Fg * K * groups >= BIG_TEAM_MIN
         chunk = max(1, -(-M // mr) // _CONV_BIG_CHUNKS)
         nest = [cdsl.For(m0, c.i64(0), c.i64(M), tuple(tile_body), step=mr,
                          parallel=parallel, parallel_min=2,

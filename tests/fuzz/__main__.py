@@ -49,8 +49,8 @@ def main(argv=None) -> int:
                          "a loop packed on every call on 512-bit CPUs: "
                          "gemm.PACKED_PER_CALL_ALL; convolutions over threads, and "
                          "big GEMMs and convolutions in dynamic chunks on the big team: "
-                         "gemm.CONV_PARALLEL_MIN, gemm._PACKED_BIG_TEAM, "
-                         "gemm._CONV_BIG_TEAM; sorts and batched linear "
+                         "gemm.CONV_PARALLEL_MIN, gemm.BIG_TEAM_MIN; sorts and "
+                         "batched linear "
                          "algebra over threads: sort_c.PARALLEL_SORT_MIN, "
                          "linalg_c.PARALLEL_MATRICES_MIN); a reproducer needs the same "
                          "settings")
@@ -77,8 +77,7 @@ def main(argv=None) -> int:
         gemm.GEMM_SPLIT_MIN = 0
         gemm.PACKED_PER_CALL_ALL = True
         gemm.CONV_PARALLEL_MIN = 0
-        gemm._PACKED_BIG_TEAM = 0
-        gemm._CONV_BIG_TEAM = 0
+        gemm.BIG_TEAM_MIN = 0
         sort_c.PARALLEL_SORT_MIN = 0
         linalg_c.PARALLEL_MATRICES_MIN = 0
 
