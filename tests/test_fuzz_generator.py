@@ -169,3 +169,27 @@ def test_the_where_row_oracle_wraps_a_narrow_typed_arange():
     got = fg.jit(lambda x, v, i: fnp.where(fnp.arange(300, dtype=i.dtype) == i, v, x))(
         x, v, np.int8(-64))
     assert list(np.flatnonzero(np.asarray(got))) == [192]
+
+
+def test_the_tensordot_oracle_keeps_nan_from_zero_times_nonfinite():
+    """Fuzz run 115: NumPy's tensordot (BLAS) gave 0 for 0 * NaN in a one-term
+    contraction, and the oracle flagged funcgrad's NaN, which JAX gives too."""
+    import numpy as np
+
+    from tests.fuzz import ops_array as A
+    x = np.array([0.0])
+    y = np.array([[np.nan, 1.0, np.inf]])
+    want = np.array([np.nan, 0.0, np.nan])
+    got = A._tensordot_ref([x, y], {"kind": "tensordot1", "cdt": "float64"}, None, None, None)
+    np.testing.assert_array_equal(got, want)
+    got = A._tensordot_ref([x, y[0, :1]], {"kind": "inner", "cdt": "float64"}, None, None, None)
+    assert np.isnan(got)
+    rng = np.random.default_rng(0)
+    for kind, xs, ys, ref in (
+            ("tensordot1", (3, 4), (4, 5), lambda u, v: np.tensordot(u, v, 1)),
+            ("tensordot2", (3, 4), (3, 4, 2), lambda u, v: np.tensordot(u, v, 2)),
+            ("inner", (3, 4), (5, 4), np.inner), ("inner", (4,), (4,), np.inner),
+            ("vdot", (2, 3), (2, 3), np.vdot), ("outer", (2, 3), (4,), np.outer)):
+        u, v = rng.standard_normal(xs), rng.standard_normal(ys)
+        got = A._tensordot_ref([u, v], {"kind": kind, "cdt": "float64"}, None, None, None)
+        np.testing.assert_allclose(got, ref(u, v), rtol=1e-12, atol=1e-12)
