@@ -22,6 +22,8 @@ the idioms around models (accuracy, softmax over 10 classes, batches of 3x3 matr
 from __future__ import annotations
 
 import functools
+import os
+import time
 
 import numpy as np
 
@@ -357,8 +359,41 @@ def ew_torch(d):
     return (lambda: torch.tanh(x) * z + torch.exp(-x * x) * 0.5), _leaves_np
 
 
+_FLOOR_HERE = {}
+
+
+def streaming_floor_s(threads: int | None = None, reps: int = 25) -> float:
+    """This machine's floor for the elementwise workload's traffic, measured: the fastest of
+    `reps` runs of `np.add(x, z, out=o)` over the same 1e7 float32 arrays (an output
+    written before, so no page faults), split into `threads` equal slices run on that many
+    Python threads (NumPy lets go of the GIL in the loop). BANDWIDTH_FLOOR_S is one
+    machine's copy bandwidth (the AMD Zen 5 VM of PERF-NOTES, 39 GB/s on one core); a
+    Zen 4 VM streams ~28 GB/s from one core, so a constant floor asks a one-thread run
+    there for more than its memory gives. Measured once per process and thread count."""
+    import concurrent.futures
+    n = threads or int(os.environ.get("OMP_NUM_THREADS") or 1)
+    if n in _FLOOR_HERE:
+        return _FLOOR_HERE[n]
+    rng = _rng()
+    x, z = _randn(rng, ELEMENTWISE_N), _randn(rng, ELEMENTWISE_N)
+    o = np.empty_like(x)
+    np.add(x, z, out=o)
+    cuts = np.linspace(0, ELEMENTWISE_N, n + 1).astype(int)
+    parts = [(x[a:b], z[a:b], o[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+    best = float("inf")
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            list(pool.map(lambda p: np.add(p[0], p[1], out=p[2]), parts))
+            best = min(best, time.perf_counter() - t0)
+    _FLOOR_HERE[n] = best
+    return best
+
+
 def ew_metrics(fw, t):
-    return {"GB/s": ELEMENTWISE_BYTES / t / 1e9, "%floor": 100.0 * BANDWIDTH_FLOOR_S / t}
+    here = streaming_floor_s()
+    return {"GB/s": ELEMENTWISE_BYTES / t / 1e9, "%floor": 100.0 * BANDWIDTH_FLOOR_S / t,
+            "floor_here_s": here, "%floor_here": 100.0 * here / t}
 
 
 # ----------------------------------------------------------------------------- matmul

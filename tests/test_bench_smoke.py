@@ -144,6 +144,23 @@ def test_report_shows_p50_p95_and_judges_the_load_targets():
     assert "mlp_step" not in vs_self[(1, 2)][0].split("above")[1]
 
 
+def test_the_elementwise_floor_is_measured_here_and_judged_beside_the_constant():
+    # the floor is np.add over the same arrays on this machine (a constant measured on
+    # another machine asked more of a one-thread run than its memory gives)
+    here = W.streaming_floor_s(1, reps=3)
+    assert 0 < here < 1.0 and W.streaming_floor_s(1) == here      # measured once
+    res = _fake("elementwise", 0, 1, 8e-3, 30e-3)
+    for fw in ("funcgrad", "jax"):
+        res["frameworks"][fw]["metrics"] = W.ew_metrics(fw, res["frameworks"][fw]["median"])
+    m = res["frameworks"]["funcgrad"]["metrics"]
+    assert m["%floor_here"] == pytest.approx(100 * here / 8e-3)
+    rows = dict(R.targets([res])[1])
+    text, met = rows["elementwise ≥ 70% of this machine's floor (np.add of the same "
+                     "arrays, same threads)"][(0, 1)]
+    assert text.startswith(f"{100 * here / 8e-3:.0f}% of ") and met == (here / 8e-3 >= 0.7)
+    assert "this machine's floor" in R._extra_metrics(res)
+
+
 def test_output_option_keeps_the_analysis(tmp_path):
     out = tmp_path / "results.md"
     out.write_text("old table\n\n## Analysis\n\nkept words\n")
