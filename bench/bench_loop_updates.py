@@ -50,6 +50,9 @@ def loops(np_, lax_):
             (0, x))[1],
         "pass-through": lambda x, r: lax_.fori_loop(
             0, 64, lambda i, c: (c[0] + c[1][i, 0], c[1]), (0.0, x))[0],
+        "while through": lambda x, r: lax_.while_loop(
+            lambda c: c[0] < 64, lambda c: (c[0] + 1, c[1] + c[2][c[0], 0], c[2]),
+            (0, 0.0, x))[1],
         "cond update": lambda x, r: lax_.fori_loop(0, 64, lambda i, a: lax_.cond(
             i % 2 == 0, lambda a: a.at[i].set(r), lambda a: a, a), x),
         "nested fori": lambda x, r: lax_.fori_loop(0, 8, lambda i, a: lax_.fori_loop(

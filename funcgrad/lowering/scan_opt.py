@@ -41,14 +41,23 @@ def invariant_carries_as_consts(program: Program) -> Program:
     the scan's constants, and its final value is the initial one. (As a carry it was
     copied into the loop's carry buffer on every call: 0.09 ms of a 64-trip loop over a
     (4096, 16) array whose trips cost 0.02 ms in all, where XLA reads it in place.) Only
-    where the initial value is a variable (a literal carry stays a carry)."""
+    where the initial value is a variable (a literal carry stays a carry). The same for a
+    `while_loop`'s carry, which becomes a constant of its condition and of its body, as
+    long as one carry stays (the C loop copied it into its output buffer on every call:
+    0.052 ms of a 64-trip loop over a (512, 1024) array, now 0.008; JAX 0.007-0.012).
+    Loops nested in loop bodies and in `cond` branches are rewritten too, inner first (the
+    backends optimise only the outer program)."""
     from .passes import _rename
     eqns, env, changed = [], {}, False
     sub = _rename(program, env)
     for eqn in program.eqns:
         ins = [sub(a) for a in eqn.inputs]
-        if eqn.prim is control.scan_p:
-            new = _carries_as_consts(eqn, ins, env)
+        params = _nested_loops_rewritten(eqn.params)
+        if params is not eqn.params:
+            eqn, changed = Eqn(eqn.prim, eqn.inputs, params, eqn.outputs), True
+        if eqn.prim in (control.scan_p, control.while_p):
+            new = (_carries_as_consts if eqn.prim is control.scan_p else
+                   _while_carries_as_consts)(eqn, ins, env)
             if new is not None:
                 eqns.append(new)
                 changed = True
@@ -58,6 +67,23 @@ def invariant_carries_as_consts(program: Program) -> Program:
     if not changed:
         return program
     return Program(program.constvars, program.invars, eqns, [sub(v) for v in program.outvars])
+
+
+def _nested_loops_rewritten(params: dict) -> dict:
+    """`params` with the programs of a scan, while loop or cond rewritten by
+    `invariant_carries_as_consts`; the same dict where none changes."""
+    new = {}
+    for k, v in params.items():
+        if isinstance(v, Program):
+            w = invariant_carries_as_consts(v)
+        elif k == "branches":
+            w = tuple(invariant_carries_as_consts(b) for b in v)
+            w = v if all(a is b for a, b in zip(w, v)) else w
+        else:
+            continue
+        if w is not v:
+            new[k] = w
+    return dict(params, **new) if new else params
 
 
 def _carries_as_consts(eqn: Eqn, ins: list, env: dict):
@@ -83,6 +109,36 @@ def _carries_as_consts(eqn: Eqn, ins: list, env: dict):
     return Eqn(control.scan_p, new_ins,
                dict(p, program=new_body, num_consts=nc + len(moved), num_carry=len(kept)),
                outs)
+
+
+def _while_carries_as_consts(eqn: Eqn, ins: list, env: dict):
+    """`eqn` (a while loop, its inputs renamed to `ins`) with its passed-through carries made
+    constants of its condition and body, recording in `env` that their outputs are their
+    initial values; or None. A loop whose every carry passes through is left as it is (it
+    runs no trip or never stops, and keeps doing so)."""
+    p = eqn.params
+    cprog, bprog = p["cond_program"], p["body_program"]
+    cc, bc = p["cond_nconsts"], p["body_nconsts"]
+    init = ins[cc + bc:]
+    moved = [j for j, a in enumerate(init) if isinstance(a, Var) and
+             isinstance(bprog.outvars[j], Var) and bprog.outvars[j].id == bprog.invars[bc + j].id]
+    kept = [j for j in range(len(init)) if j not in moved]
+    if not moved or not kept:
+        return None
+
+    def regroup(prog, nconsts, outvars):
+        carry = prog.invars[nconsts:]
+        return Program(prog.constvars, list(prog.invars[:nconsts]) + [carry[j] for j in moved]
+                       + [carry[j] for j in kept], prog.eqns, outvars)
+    new_ins = (ins[:cc] + [init[j] for j in moved] + ins[cc:cc + bc] + [init[j] for j in moved]
+               + [init[j] for j in kept])
+    for j in moved:
+        env[eqn.outputs[j].id] = init[j]
+    return Eqn(control.while_p, new_ins,
+               dict(p, cond_program=regroup(cprog, cc, cprog.outvars),
+                    body_program=regroup(bprog, bc, [bprog.outvars[j] for j in kept]),
+                    cond_nconsts=cc + len(moved), body_nconsts=bc + len(moved)),
+               [eqn.outputs[j] for j in kept])
 
 
 def _hoist_and_accumulate(program: Program) -> Program:
