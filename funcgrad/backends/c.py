@@ -682,7 +682,10 @@ class Executable(SlotProgram):
         self._plan_buffers(out_ids)
         self._dims = self.symbols.array()
         self._dims_args = [_addr(self._dims)] if self._dims_param is not None else []
-        if not out_ids <= set(self.c_written):
+        # outputs that are inputs no C step writes (a carry a loop passes through, made
+        # its constant): run_addrs hands back the input arrays it is given
+        self._input_outs = sorted(s for s in out_ids - set(self.c_written) if s < self.n_in)
+        if not out_ids <= set(self.c_written) | set(self._input_outs):
             self._host_steps = True
         functions = self.extra_functions + functions
         self.module = cdsl.Module(tuple(functions), uses_blas=True,
@@ -1197,8 +1200,10 @@ class Executable(SlotProgram):
         fresh read-only output arrays. Raises _NeedArrays (the caller then uses `run`) when host
         steps need the arrays or another thread is running this executable. `reuse`
         {output slot: input index} (of `donation_map`, with the input arrays `inputs`):
-        those outputs are written into, and are, those inputs' buffers."""
-        if self._host_steps or not self._arena_lock.acquire(blocking=False):
+        those outputs are written into, and are, those inputs' buffers. Outputs that are
+        inputs (`_input_outs`) are the arrays of `inputs`, required then."""
+        if self._host_steps or (self._input_outs and inputs is None) or \
+                not self._arena_lock.acquire(blocking=False):
             raise _NeedArrays
         try:
             fast = self._fast_plan
@@ -1210,6 +1215,8 @@ class Executable(SlotProgram):
             ptrs[:len(addrs)] = addrs
             arrays = {}
             layout.fill(arrays, ptrs, reuse or ())
+            for sl in self._input_outs:
+                arrays[sl] = inputs[sl]
             if reuse:
                 for sl, j in reuse.items():
                     ptrs[sl] = addrs[j]
@@ -2264,6 +2271,8 @@ class CBackend(ReferenceBackend):
                 return outs
             return host_runner
 
+        passed, n_c = exe._input_outs, len(cvals)     # (outputs that are inputs)
+
         def runner(arrays):
             addrs = list(caddr)
             keep = []                  # host copies of other backends' inputs
@@ -2271,6 +2280,9 @@ class CBackend(ReferenceBackend):
                 a = x._addr
                 addrs.append(a if a is not None else _input_addr(x, keep))
             try:
+                if passed:
+                    return run(addrs, None, {s: cvals[s] if s < n_c else
+                                             arrays[s - n_c]._host_value() for s in passed})
                 return run(addrs)              # (its outputs are read-only)
             except _NeedArrays:
                 outs = exe.run(cvals + [_contiguous(x._host_value()) for x in arrays])
@@ -2296,8 +2308,9 @@ class CBackend(ReferenceBackend):
             addrs = caddr + [x._addr if x._addr is not None else _input_addr(x, keep)
                              for x in arrays]
             reuse, vals = exe.donation_map(donate), None
-            if reuse:
+            if reuse or exe._input_outs:
                 vals = cvals + [x._host_value() for x in arrays]
+            if reuse:
                 reuse = _sole_buffers(reuse, ahead + list(arrays), vals)
             try:
                 return exe.run_addrs(addrs, reuse, vals)
