@@ -645,20 +645,25 @@ def test_random_elementwise_bodies_match_the_reference_bit_for_bit(n, ops):
 # (`scan_opt.invariant_carries_as_consts`): the loop reads it where it is instead of
 # copying it into a carry buffer on every call.
 
-def _scans(f, *args):
+def _scans(f, *args, prim="scan"):
+    """The `prim` equations of `f`'s optimised program (as the C backend lowers it)."""
     from funcgrad.lowering import passes
     low = fg.jit(f, backend="c").lower(*args)
     prog = passes.optimize(low.program)
-    return [e for e in prog.eqns if e.prim.name == "scan"]
+    return [e for e in prog.eqns if e.prim.name == prim]
+
+
+def _skip_without_opencl(backend):
+    if backend == "opencl":
+        from funcgrad.backends import opencl
+        if not opencl.available():
+            pytest.skip("no OpenCL device")
 
 
 @pytest.mark.parametrize("backend", ["c", "reference", "opencl"])
 @pytest.mark.parametrize("n", [0, 1, 5])
 def test_a_carry_passed_through_is_read_in_place_and_returned_as_given(backend, n):
-    if backend == "opencl":
-        from funcgrad.backends import opencl
-        if not opencl.available():
-            pytest.skip("no OpenCL device")
+    _skip_without_opencl(backend)
 
     def f(x, y):
         def body(i, c):
@@ -718,18 +723,13 @@ def test_a_literal_or_swapped_carry_stays_a_carry():
 # (the C loop copied it into its output buffer on every call).
 
 def _whiles(f, *args):
-    from funcgrad.lowering import passes
-    low = fg.jit(f, backend="c").lower(*args)
-    return [e for e in passes.optimize(low.program).eqns if e.prim.name == "while"]
+    return _scans(f, *args, prim="while")
 
 
 @pytest.mark.parametrize("backend", ["c", "reference", "opencl"])
 @pytest.mark.parametrize("n", [0, 1, 6])
 def test_a_while_carry_passed_through_is_a_constant_and_returned_as_given(backend, n):
-    if backend == "opencl":
-        from funcgrad.backends import opencl
-        if not opencl.available():
-            pytest.skip("no OpenCL device")
+    _skip_without_opencl(backend)
 
     def f(x, y, n):
         def body(c):
