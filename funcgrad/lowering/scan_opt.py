@@ -52,7 +52,8 @@ def invariant_carries_as_consts(program: Program) -> Program:
     sub = _rename(program, env)
     for eqn in program.eqns:
         ins = [sub(a) for a in eqn.inputs]
-        params = _nested_loops_rewritten(eqn.params)
+        params = _nested_loops_rewritten(eqn.params) if eqn.prim in _LOOPS_AND_COND else \
+            eqn.params
         if params is not eqn.params:
             eqn, changed = Eqn(eqn.prim, eqn.inputs, params, eqn.outputs), True
         if eqn.prim in (control.scan_p, control.while_p):
@@ -67,6 +68,9 @@ def invariant_carries_as_consts(program: Program) -> Program:
     if not changed:
         return program
     return Program(program.constvars, program.invars, eqns, [sub(v) for v in program.outvars])
+
+
+_LOOPS_AND_COND = (control.scan_p, control.while_p, control.cond_p)
 
 
 def _nested_loops_rewritten(params: dict) -> dict:
