@@ -90,13 +90,20 @@ def _nested_loops_rewritten(params: dict) -> dict:
     return dict(params, **new) if new else params
 
 
+def _passed_through(init: list, body: Program, nconsts: int) -> list:
+    """The carries (indices into `init`, their initial values) that `body` (its inputs:
+    `nconsts` constants, then the carries) returns unchanged, first among its outputs, and
+    whose initial value is a variable."""
+    return [j for j, a in enumerate(init) if isinstance(a, Var) and
+            isinstance(body.outvars[j], Var) and body.outvars[j].id == body.invars[nconsts + j].id]
+
+
 def _carries_as_consts(eqn: Eqn, ins: list, env: dict):
     """`eqn` (a scan, its inputs renamed to `ins`) with its passed-through carries made
     constants, recording in `env` that their outputs are their initial values; or None."""
     p = eqn.params
     body, nc, ncar = p["program"], p["num_consts"], p["num_carry"]
-    moved = [j for j in range(ncar) if isinstance(ins[nc + j], Var) and
-             isinstance(body.outvars[j], Var) and body.outvars[j].id == body.invars[nc + j].id]
+    moved = _passed_through(ins[nc:nc + ncar], body, nc)
     if not moved:
         return None
     kept = [j for j in range(ncar) if j not in moved]
@@ -124,8 +131,7 @@ def _while_carries_as_consts(eqn: Eqn, ins: list, env: dict):
     cprog, bprog = p["cond_program"], p["body_program"]
     cc, bc = p["cond_nconsts"], p["body_nconsts"]
     init = ins[cc + bc:]
-    moved = [j for j, a in enumerate(init) if isinstance(a, Var) and
-             isinstance(bprog.outvars[j], Var) and bprog.outvars[j].id == bprog.invars[bc + j].id]
+    moved = _passed_through(init, bprog, bc)
     kept = [j for j in range(len(init)) if j not in moved]
     if not moved or not kept:
         return None
