@@ -129,25 +129,33 @@ EXP_POLY_F32 = (0.4999999403953552, 0.1666652113199234, 0.04166838899254799,
                 0.00836869701743126, 0.0013814546400681138)
 
 
+# ln2 in two parts as C float literals (the first with 9 significant bits, so that n * hi is
+# exact for the n an exp or tanh meets), and 1 / ln2 rounded to float32
+LN2_HI = "0.693359375f"
+LN2_LO = f"{float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+NEG_LN2_LO = f"{-float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+INV_LN2 = f"{float(np.float32(1 / np.log(2.0)))!r}f"
+
+
 def _exp_reduced_lines(fma: bool, arg: str) -> tuple:
     """C lines giving p = e^r, where `arg` = n ln2 + r with n (a float already rounded, in
     `n`) and |r| <= ln2/2: r by Cody-Waite (ln2 in two parts, the first with 9 significant
     bits so that n * hi is exact), then 1 + r + r^2 q(r) with EXP_POLY_F32; with fmaf
     (`fma`) or plain products. uexp and utanh share them (they declare r, q and p)."""
     c2, c3, c4, c5, c6 = (f"{x!r}f" for x in EXP_POLY_F32)
-    lo = f"{-float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+    lo = NEG_LN2_LO
     if fma:
-        return (f"float r = fmaf(n, -0.693359375f, {arg});", f"r = fmaf(n, {lo}, r);",
+        return (f"float r = fmaf(n, -{LN2_HI}, {arg});", f"r = fmaf(n, {lo}, r);",
                 f"float q = fmaf({c6}, r, {c5});", f"q = fmaf(q, r, {c4});",
                 f"q = fmaf(q, r, {c3});", f"q = fmaf(q, r, {c2});",
                 "float p = 1.0f + fmaf(q, r * r, r);")
-    return (f"float r = {arg} - n * 0.693359375f;", f"r = r + n * {lo};",
+    return (f"float r = {arg} - n * {LN2_HI};", f"r = r + n * {lo};",
             f"float q = {c6} * r + {c5};", f"q = q * r + {c4};", f"q = q * r + {c3};",
             f"q = q * r + {c2};", "float p = 1.0f + (q * (r * r) + r);")
 
 
 def _uexp_f32_lines():
-    inv_ln2 = f"{float(np.float32(1 / np.log(2.0)))!r}f"
+    inv_ln2 = INV_LN2
     fma, plain = _exp_reduced_lines(True, "x"), _exp_reduced_lines(False, "x")
     # (below -104 the result is 0, selected at the end; x = 0 there rather than a clamp to
     # -104, whose product underflows: a microcode assist on AMD Zen 4, 1.8 against 0.7 ns
@@ -193,7 +201,7 @@ TANH_POLY_F32 = (-0.33333322405815125, 0.13332977890968323, -0.05392930656671524
 
 def _utanh_f32_lines():
     c = [f"{x!r}f" for x in TANH_POLY_F32]
-    inv_ln2 = f"{float(np.float32(1 / np.log(2.0)))!r}f"
+    inv_ln2 = INV_LN2
 
     def body(fma):
         mad = (lambda a, b, d: f"fmaf({a}, {b}, {d})") if fma else \
@@ -265,7 +273,7 @@ LOG_POLY_F32 = (-0.49999988079071045, 0.33333325386047363, -0.25001582503318787,
 
 def _ulog_f32_lines():
     c = [f"{x!r}f" for x in LOG_POLY_F32]
-    ln2_lo = f"{float(np.float32(np.log(2.0) - 0.693359375))!r}f"
+    ln2_lo = LN2_LO
 
     def poly(mad):         # q by Estrin's scheme: a shorter dependency chain than Horner's
         return ("float f2 = f * f, f4 = f2 * f2;",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ast as A
-from . import helpers
+from . import helpers, vector_helpers
 
 UNARY_MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "log1p", "expm1", "asin", "acos",
               "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "exp2", "log2",
@@ -75,6 +75,9 @@ class Dialect:
     # (fn, type) -> the cdsl.helpers helper every such call renders as (C99: exp and log,
     # whose vector libm is slow where exp underflows and at log's zeros and subnormals)
     helper_calls: dict = field(default_factory=dict, hash=False)
+    # helper -> the name its calls render as, defined after it by
+    # cdsl.vector_helpers.companion (an AVX-512 variant for vectorised loops)
+    vector_helpers: dict = field(default_factory=dict, hash=False)
     parallel_loop: str = "openmp"
     parallel_index: str = ""
     parallel_work: int = 0
@@ -147,6 +150,7 @@ C99 = Dialect(
     helper_calls={("exp", "f32"): "uexp_f32", ("exp", "f64"): "uexp_f64",
                   ("log", "f32"): "ulog_f32", ("tanh", "f32"): "utanh_f32",
                   ("fabs", "c64"): "uabs_c64"},
+    vector_helpers=vector_helpers.CALL_NAMES,
     parallel_loop="openmp",
     # Waking a sleeping OpenMP team and joining it costs ~5-30 us; below ~64k statements
     # (~10-30 us of vectorised work) a second thread does not pay for it.
@@ -353,7 +357,7 @@ class _Printer:
             helper = None
         override = helper or self.d.math_names.get((call.fn, tname))
         if override is not None:
-            return override
+            return self.d.vector_helpers.get(override, override)
         if getattr(arg_t, "is_complex", False) and call.fn in COMPLEX_MATH:
             return COMPLEX_MATH[call.fn] + self.d.math_suffix.get(arg_t.real, "")
         if call.fn == "complex":
@@ -818,6 +822,8 @@ def render(node, dialect: Dialect = C99) -> str:
             p.lines.append(f"extern {p.t(hf.ret_type)} {p.renames[hf.name]}({p.params(hf)});")
         else:
             p.function(hf, helper=True)
+        if hf.name in dialect.vector_helpers:
+            p.lines.extend(vector_helpers.companion(hf.name))
         lines.append("")
         lines.extend(p.lines)
     for f in node.functions:

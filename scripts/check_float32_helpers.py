@@ -11,6 +11,11 @@ non-zero when a helper exceeds its bound (exp 1.05 ulp, log 1.0 ulp, tanh 1.1 ul
 infinity or NaN that is not exactly what C99 gives counts as an error of 1e9). About a minute
 a function on one core (tanh: three). Run it after changing a helper's polynomial or
 reduction; the unit tests check a sweep only.
+
+On a CPU with AVX-512 it also compares exp's and tanh's vector variants
+(cdsl/vector_helpers.py: 16 and 8 lanes, called from vectorised loops) with the scalar
+helper bit for bit on every input (any NaN matching any NaN), and exits non-zero at a
+difference.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cdsl import helpers  # noqa: E402
+from cdsl import helpers, vector_helpers  # noqa: E402
 
 BOUNDS = {"exp": 1.05, "log": 1.0, "tanh": 1.1}
 
@@ -47,6 +52,7 @@ static inline float ulog_f32(float a) {
 static inline float utanh_f32(float a) {
 %(utanh)s
 }
+%(companions)s
 
 #define CHUNK 65536
 static float in[CHUNK], mine[CHUNK], lib[CHUNK];
@@ -55,6 +61,12 @@ static float in[CHUNK], mine[CHUNK], lib[CHUNK];
     _Pragma("omp simd") for (int i = 0; i < CHUNK; i++) o[i] = fn(in[i]); }
 RUN(run_uexp, uexp_f32) RUN(run_expf, expf) RUN(run_ulog, ulog_f32) RUN(run_logf, logf)
 RUN(run_utanh, utanh_f32) RUN(run_tanhf, tanhf)
+#define RUNV(name, fn, lanes) __attribute__((noinline)) static void name(float *o) { \
+    _Pragma(lanes) for (int i = 0; i < CHUNK; i++) o[i] = fn(in[i]); }
+RUNV(run_uexpv16, uexpv_f32, "omp simd simdlen(16)")
+RUNV(run_uexpv8, uexpv_f32, "omp simd simdlen(8)")
+RUNV(run_utanhv16, utanhv_f32, "omp simd simdlen(16)")
+RUNV(run_utanhv8, utanhv_f32, "omp simd simdlen(8)")
 
 /* |got - exact| in ulps of the float32 nearest the exact value (subnormal spacing below) */
 static double ulps(float got, double exact) {
@@ -87,11 +99,39 @@ static void check(const char *name, void (*run_mine)(float *), void (*run_lib)(f
     fflush(stdout);
 }
 
+/* the vector variants against the scalar helper, bit for bit (NaN matching NaN) */
+static void same(const char *name, void (*run_scalar)(float *), void (*run_vec)(float *)) {
+    uint64_t differ = 0;
+    float at = 0;
+    for (uint64_t base = 0; base < 0x100000000ull; base += CHUNK) {
+        for (int i = 0; i < CHUNK; i++) {
+            uint32_t b = (uint32_t)(base + i);
+            memcpy(&in[i], &b, 4);
+        }
+        run_scalar(mine); run_vec(lib);
+        for (int i = 0; i < CHUNK; i++)
+            if (memcmp(&mine[i], &lib[i], 4) && !(isnan(mine[i]) && isnan(lib[i]))) {
+                if (!differ) at = in[i];
+                differ++;
+            }
+    }
+    printf("same-%%s %%llu %%a\n", name, (unsigned long long)differ, at);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : "";
     if (!*only || !strcmp(only, "exp")) check("exp", run_uexp, run_expf, exp);
     if (!*only || !strcmp(only, "log")) check("log", run_ulog, run_logf, log);
     if (!*only || !strcmp(only, "tanh")) check("tanh", run_utanh, run_tanhf, tanh);
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    if (!*only || !strcmp(only, "exp")) {
+        same("exp16", run_uexp, run_uexpv16); same("exp8", run_uexp, run_uexpv8);
+    }
+    if (!*only || !strcmp(only, "tanh")) {
+        same("tanh16", run_utanh, run_utanhv16); same("tanh8", run_utanh, run_utanhv8);
+    }
+#endif
     return 0;
 }
 """
@@ -105,7 +145,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     src = HARNESS % {"uexp": "\n".join(helpers._UEXP_F32),
                      "ulog": "\n".join(helpers._ULOG_F32),
-                     "utanh": "\n".join(helpers._UTANH_F32)}
+                     "utanh": "\n".join(helpers._UTANH_F32),
+                     "companions": "\n".join(line for h in vector_helpers.CALL_NAMES
+                                              for line in vector_helpers.companion(h))}
     march = "-march=x86-64-v2" if args.no_fma else "-march=native"
     with tempfile.TemporaryDirectory() as d:
         c, exe = os.path.join(d, "check.c"), os.path.join(d, "check")
@@ -119,6 +161,12 @@ def main(argv=None) -> int:
     ok = True
     for line in out.split("\n"):
         if not line:
+            continue
+        if line.startswith("same-"):
+            name, differ, at = line.split()
+            ok &= differ == "0"
+            print(f"{name[5:]} vector variant: {differ} inputs differ from the scalar helper"
+                  + (f" (first at {float.fromhex(at):.9g})" if differ != "0" else ""))
             continue
         name, mine, at_mine, lib, at_lib = line.split()
         mine, lib = float(mine), float(lib)

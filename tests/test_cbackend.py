@@ -926,7 +926,7 @@ def test_float32_tanh_everywhere():
         assert np.isnan(got[-2:]).all() and np.array_equal(np.signbit(got[-2:]),
                                                            np.signbit(x[-2:]))
     src = fg.jit(lambda v: fnp.sum(fnp.tanh(v)), backend="c").lower(x).source
-    assert "= utanh_f32(" in src and "= tanhf(" not in src
+    assert "= utanhv_f32(" in src and "= tanhf(" not in src
     p = pos.astype(np.float32)
     want = np.sum(np.tanh(p.astype(np.float64)))
     np.testing.assert_allclose(float(fg.jit(lambda v: fnp.sum(fnp.tanh(v)))(p)), want,
@@ -967,10 +967,10 @@ def test_exp_inside_a_reduction_is_a_map_into_a_row(dtype, request):
     red = red[:red.index("}")]
     assert "exp" not in red and "terms" in red
     terms = src[src.index("float terms"):src.index("reduction(+")]
-    assert "uexp_f32(" in terms
+    assert "uexpv_f32(" in terms
     src = fg.jit(lambda v: fnp.exp(v) * 2.0, backend="c").lower(x).source
     body = src[src.index("#pragma omp"):]
-    assert "uexp_f32(" in body
+    assert "uexpv_f32(" in body
     src = fg.jit(lambda v: nn.log_softmax(v), backend="c").lower(np.zeros((2, 5000))).source
     assert "[4096];" in src and "_lo += 4096" in src
     dt, tol = np.dtype(dtype), (1e-6 if dtype == "float32" else 1e-13)
@@ -1244,7 +1244,7 @@ def test_a_row_of_9_to_31_elements_ends_in_masked_lanes():
     x = rng.standard_normal((23, 10)).astype(np.float32)
     w = rng.standard_normal(10).astype(np.float32)
     src = fg.jit(lambda a: fnp.tanh(a * w), backend="c").lower(x).source
-    assert "i1 < 16" in src and "(i1 < i1_stop) ?" in src and "__asm__" not in src
+    assert "i1 < 16" in src and "(i1 < i1_stop) ?" in src and '__asm__("" :' not in src
     # one lane masked: the limit is hidden from gcc, which splits the loop at a literal
     y = rng.standard_normal((5, 15)).astype(np.float32)
     src = fg.jit(lambda a: fnp.exp(a - a[0]), backend="c").lower(y).source

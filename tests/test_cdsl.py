@@ -288,8 +288,10 @@ def test_math_names_follow_type_and_dialect():
     assert C.render(C.Call("sinh", (x,)), C.C99) == "sinhf(x)"
     assert C.render(C.Call("tanh", (d,)), C.C99) == "tanh(d)"
     assert C.render(C.Call("tanh", (x,)), C.OPENCL) == "tanh(x)"
-    # (float32 tanh, exp and log are cdsl's own helpers in C99)
-    assert C.render(C.Call("tanh", (x,)), C.C99) == "utanh_f32(x)"
+    # (float32 tanh, exp and log are cdsl's own helpers in C99; tanh and exp through the
+    # names of their AVX-512 variants, cdsl.vector_helpers)
+    assert C.render(C.Call("tanh", (x,)), C.C99) == "utanhv_f32(x)"
+    assert C.render(C.Call("log", (x,)), C.C99) == "ulog_f32(x)"
     assert C.render(C.Call("fmax", (x, x)), C.C99) == "fmaxf(x, x)"
     import dataclasses
     custom = dataclasses.replace(C.OPENCL, math_names={("exp", "f32"): "native_exp"})
@@ -732,6 +734,60 @@ def test_tanh_polynomial_is_refitted_and_accurate():
     q = np.polynomial.polynomial.polyval(x * x, fixed.astype(np.float64))
     rel = np.abs((x + x ** 3 * q) / np.tanh(x) - 1)
     assert rel.max() < 1e-8
+
+
+def _avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512f" in flags and " avx512vl" in flags
+
+
+def test_vector_helpers_give_the_scalar_helpers_bits():
+    """exp's and tanh's AVX-512 variants (cdsl.vector_helpers), which vectorised loops call,
+    give the scalar helpers' bits (any NaN for a NaN) on a sweep: every binade of both
+    signs at 64 points each, the edges where exp overflows, turns subnormal and rounds to 0,
+    tanh's switch between its two formulas and where it rounds to 1, zeros, infinities and
+    NaNs; through 16 lanes, 8 lanes (an odd count leaves a tail of 8) and a scalar loop.
+    On a CPU without AVX-512 the names are the helpers themselves and the loops compare a
+    helper with itself; there the test checks that the vector variants are not compiled.
+    (scripts/check_float32_helpers.py compares all 2^32 inputs.)"""
+    from cdsl import helpers, vector_helpers
+    bits = np.arange(0, 1 << 32, 1 << 17, dtype=np.uint64).astype(np.uint32)
+    sweep = np.concatenate([bits.view(np.float32), np.float32([
+        88.72283, 88.72284, 88.8, 89.0, -87.33654, -87.33655, -103.97208, -103.97209, -104.0,
+        -149.0, -150.0, -151.0, 0.9, np.nextafter(np.float32(0.9), 0), 9.0, 9.5, 10.0,
+        0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan])]).astype(np.float32)
+    sweep = np.concatenate([sweep, -sweep, np.linspace(-20, 20, 40001, dtype=np.float32)])
+    sweep = np.ascontiguousarray(sweep[: sweep.size // 16 * 16 + 8])   # an 8-lane tail
+    lines = ["#include <math.h>", "#include <stdint.h>", "#include <stddef.h>"]
+    for helper, make in (("uexp_f32", helpers._uexp), ("utanh_f32", helpers._utanh)):
+        lines.append(C.render(make(helper, C.f32), C.C99).split("\n", 3)[3])
+        lines.extend(vector_helpers.companion(helper))
+    for helper, name in vector_helpers.CALL_NAMES.items():
+        lines += [f"void {name}_vec(const float *restrict a, float *restrict o, int64_t n) {{",
+                  "#pragma omp simd", f"    for (int64_t i = 0; i < n; ++i) o[i] = {name}(a[i]);",
+                  "}",
+                  f"__attribute__((optimize(\"no-tree-vectorize\"))) void {name}_one("
+                  "const float *restrict a, float *restrict o, int64_t n) {",
+                  f"    for (int64_t i = 0; i < n; ++i) o[i] = {helper}(a[i]);", "}"]
+    src = "\n".join(lines) + "\n"
+    cdef = "\n".join(f"void {n}_{k}(const float *a, float *o, int64_t n);"
+                     for n in vector_helpers.CALL_NAMES.values() for k in ("vec", "one"))
+    lib = C.load(src, cdef)
+    for name in vector_helpers.CALL_NAMES.values():
+        want, got = np.empty_like(sweep), np.empty_like(sweep)
+        lib.caller(f"{name}_one")(sweep, want, sweep.size)
+        lib.caller(f"{name}_vec")(sweep, got, sweep.size)
+        same = (want.view(np.uint32) == got.view(np.uint32)) | (np.isnan(want) & np.isnan(got))
+        assert same.all(), (name, sweep[~same][:5], want[~same][:5], got[~same][:5])
+        assert not np.isnan(want[~np.isnan(sweep)]).any()
+    with open(lib.path, "rb") as f:
+        binary = f.read()
+    assert (b"_ZGVeN16v_uexpv_f32" in binary and b"_ZGVeN8v_utanhv_f32" in binary) \
+        == _avx512()
 
 
 def test_log_polynomial_is_refitted_and_accurate():

@@ -37,6 +37,40 @@ static inline float uexp_f32(float a) {
     float af, bf; __builtin_memcpy(&af, &ai, 4); __builtin_memcpy(&bf, &bi, 4);
     return (a < -104.0f) ? 0.0f : p * af * bf;
 }
+#if defined(__GNUC__) && !defined(__clang__) && defined(_OPENMP) && defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#pragma omp declare simd notinbranch simdlen(16)
+#pragma omp declare simd notinbranch simdlen(8)
+__attribute__((const, nothrow)) float uexpv_f32(float);
+static float uexpv_f32_scalar(float) __asm__("uexpv_f32");
+static __attribute__((used)) float uexpv_f32_scalar(float a) { return uexp_f32(a); }
+static __attribute__((used)) __m512 _ZGVeN16v_uexpv_f32(__m512 a) {
+    __m512 x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-150.0f), a));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.4426950216293335f)), 4);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(0.00021219444170128554f), r);
+    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.0013814546400681138f), r, _mm512_set1_ps(0.00836869701743126f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.04166838899254799f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.1666652113199234f));
+    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.4999999403953552f));
+    __m512 p = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r));
+    return _mm512_scalef_ps(p, n);
+}
+static __attribute__((used)) __m256 _ZGVeN8v_uexpv_f32(__m256 a) {
+    __m256 x = _mm256_min_ps(_mm256_set1_ps(88.8f), _mm256_max_ps(_mm256_set1_ps(-150.0f), a));
+    __m256 n = _mm256_roundscale_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.4426950216293335f)), 4);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(0.00021219444170128554f), r);
+    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(0.0013814546400681138f), r, _mm256_set1_ps(0.00836869701743126f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.04166838899254799f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.1666652113199234f));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
+    __m256 p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r));
+    return _mm256_scalef_ps(p, n);
+}
+#else
+#define uexpv_f32 uexp_f32
+#endif
 
 void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restrict in_2, float* restrict in_3, float* restrict in_4, float* restrict in_5, float* restrict dot_6, float* restrict select_7, float* restrict dot_8, float* restrict max_9, float* restrict exp_10, float* restrict sum_11, float* restrict sum_12) {
     /* dot_general -> f32[5,16] in dot_6 */
@@ -112,7 +146,7 @@ void k__mlp_step_seg0(float* restrict in_0, float* restrict in_1, float* restric
             float vt3 = vt1 + vt2;
             float vt4 = max_9[i0];
             float vt5 = vt3 - vt4;
-            exp_10[(i0 * 4) + i1] = uexp_f32(vt5);
+            exp_10[(i0 * 4) + i1] = uexpv_f32(vt5);
         }
     }
     /* reduce_sum -> f32[5] in sum_11 */
