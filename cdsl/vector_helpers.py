@@ -12,8 +12,10 @@ of an exp's time.
 So each helper `h` here has a companion `hv` that the C99 dialect's call sites name
 (`Dialect.vector_helpers`):
 - where the compiler is GCC with OpenMP and the target has AVX-512F and VL, `hv` is
-  declared `omp declare simd` for 16 and 8 lanes and `const`: a vectorised loop calls
-  `_ZGVeN16v_hv` or `_ZGVeN8v_hv` (the names of OpenMP's x86-64 vector ABI for AVX-512),
+  declared `omp declare simd` for 16, 8 and 4 lanes and `const`: a vectorised loop calls
+  `_ZGVeN16v_hv`, `_ZGVeN8v_hv` or `_ZGVeN4v_hv` (the names of OpenMP's x86-64 vector ABI
+  for AVX-512; a loop whose other types make gcc take 8 or 4 floats a step would otherwise
+  stay scalar),
   defined here with intrinsics, and a loop left scalar calls `hv`, the helper itself. All
   are `static` (their symbols are the module's own; `used` keeps what gcc sees no caller
   of, `asm` gives the scalar one the declared name);
@@ -91,11 +93,12 @@ def companion(helper: str) -> tuple:
     lines = [_GUARD, "#include <immintrin.h>",
              "#pragma omp declare simd notinbranch simdlen(16)",
              "#pragma omp declare simd notinbranch simdlen(8)",
+             "#pragma omp declare simd notinbranch simdlen(4)",
              f"__attribute__((const, nothrow)) float {name}(float);",
              f'static float {name}_scalar(float) __asm__("{name}");',
              f"static __attribute__((used)) float {name}_scalar(float a) "
              f"{{ return {helper}(a); }}"]
-    for lanes, p, v in ((16, "_mm512", "__m512"), (8, "_mm256", "__m256")):
+    for lanes, p, v in ((16, "_mm512", "__m512"), (8, "_mm256", "__m256"), (4, "_mm", "__m128")):
         lines.append(f"static __attribute__((used)) {v} _ZGVeN{lanes}v_{name}({v} a) {{")
         lines.extend("    " + x for x in body(p, v))
         lines.append("}")

@@ -13,7 +13,7 @@ a function on one core (tanh: three). Run it after changing a helper's polynomia
 reduction; the unit tests check a sweep only.
 
 On a CPU with AVX-512 it also compares exp's and tanh's vector variants
-(cdsl/vector_helpers.py: 16 and 8 lanes, called from vectorised loops) with the scalar
+(cdsl/vector_helpers.py: 16, 8 and 4 lanes, called from vectorised loops) with the scalar
 helper bit for bit on every input (any NaN matching any NaN), and exits non-zero at a
 difference.
 """
@@ -65,6 +65,8 @@ RUN(run_utanh, utanh_f32) RUN(run_tanhf, tanhf)
     _Pragma(lanes) for (int i = 0; i < CHUNK; i++) o[i] = fn(in[i]); }
 RUNV(run_uexpv16, uexpv_f32, "omp simd simdlen(16)")
 RUNV(run_uexpv8, uexpv_f32, "omp simd simdlen(8)")
+RUNV(run_uexpv4, uexpv_f32, "omp simd simdlen(4)")
+RUNV(run_utanhv4, utanhv_f32, "omp simd simdlen(4)")
 RUNV(run_utanhv16, utanhv_f32, "omp simd simdlen(16)")
 RUNV(run_utanhv8, utanhv_f32, "omp simd simdlen(8)")
 
@@ -127,9 +129,11 @@ int main(int argc, char **argv) {
 #if defined(__AVX512F__) && defined(__AVX512VL__)
     if (!*only || !strcmp(only, "exp")) {
         same("exp16", run_uexp, run_uexpv16); same("exp8", run_uexp, run_uexpv8);
+        same("exp4", run_uexp, run_uexpv4);
     }
     if (!*only || !strcmp(only, "tanh")) {
         same("tanh16", run_utanh, run_utanhv16); same("tanh8", run_utanh, run_utanhv8);
+        same("tanh4", run_utanh, run_utanhv4);
     }
 #endif
     return 0;

@@ -750,7 +750,8 @@ def test_vector_helpers_give_the_scalar_helpers_bits():
     give the scalar helpers' bits (any NaN for a NaN) on a sweep: every binade of both
     signs at 64 points each, the edges where exp overflows, turns subnormal and rounds to 0,
     tanh's switch between its two formulas and where it rounds to 1, zeros, infinities and
-    NaNs; through 16 lanes, 8 lanes (an odd count leaves a tail of 8) and a scalar loop.
+    NaNs; through loops of 16 lanes (an odd count leaves a tail of 8), 8 and 4 lanes and a
+    scalar loop.
     On a CPU without AVX-512 the names are the helpers themselves and the loops compare a
     helper with itself; there the test checks that the vector variants are not compiled.
     (scripts/check_float32_helpers.py compares all 2^32 inputs.)"""
@@ -767,27 +768,33 @@ def test_vector_helpers_give_the_scalar_helpers_bits():
         lines.append(C.render(make(helper, C.f32), C.C99).split("\n", 3)[3])
         lines.extend(vector_helpers.companion(helper))
     for helper, name in vector_helpers.CALL_NAMES.items():
-        lines += [f"void {name}_vec(const float *restrict a, float *restrict o, int64_t n) {{",
-                  "#pragma omp simd", f"    for (int64_t i = 0; i < n; ++i) o[i] = {name}(a[i]);",
-                  "}",
-                  f"__attribute__((optimize(\"no-tree-vectorize\"))) void {name}_one("
+        for k, pragma in (("vec", "omp simd"), ("vec8", "omp simd simdlen(8)"),
+                          ("vec4", "omp simd simdlen(4)")):
+            lines += [f"void {name}_{k}(const float *restrict a, float *restrict o, int64_t n) {{",
+                      f"#pragma {pragma}",
+                      f"    for (int64_t i = 0; i < n; ++i) o[i] = {name}(a[i]);", "}"]
+        lines += [f"__attribute__((optimize(\"no-tree-vectorize\"))) void {name}_one("
                   "const float *restrict a, float *restrict o, int64_t n) {",
                   f"    for (int64_t i = 0; i < n; ++i) o[i] = {helper}(a[i]);", "}"]
     src = "\n".join(lines) + "\n"
+    kinds = ("vec", "vec8", "vec4", "one")
     cdef = "\n".join(f"void {n}_{k}(const float *a, float *o, int64_t n);"
-                     for n in vector_helpers.CALL_NAMES.values() for k in ("vec", "one"))
+                     for n in vector_helpers.CALL_NAMES.values() for k in kinds)
     lib = C.load(src, cdef)
     for name in vector_helpers.CALL_NAMES.values():
-        want, got = np.empty_like(sweep), np.empty_like(sweep)
+        want = np.empty_like(sweep)
         lib.caller(f"{name}_one")(sweep, want, sweep.size)
-        lib.caller(f"{name}_vec")(sweep, got, sweep.size)
-        same = (want.view(np.uint32) == got.view(np.uint32)) | (np.isnan(want) & np.isnan(got))
-        assert same.all(), (name, sweep[~same][:5], want[~same][:5], got[~same][:5])
         assert not np.isnan(want[~np.isnan(sweep)]).any()
+        for k in kinds[:3]:
+            got = np.empty_like(sweep)
+            lib.caller(f"{name}_{k}")(sweep, got, sweep.size)
+            same = (want.view(np.uint32) == got.view(np.uint32)) | \
+                (np.isnan(want) & np.isnan(got))
+            assert same.all(), (name, k, sweep[~same][:5], want[~same][:5], got[~same][:5])
     with open(lib.path, "rb") as f:
         binary = f.read()
-    assert (b"_ZGVeN16v_uexpv_f32" in binary and b"_ZGVeN8v_utanhv_f32" in binary) \
-        == _avx512()
+    assert all((f"_ZGVeN{lanes}v_{name}".encode() in binary) == _avx512()
+               for lanes in (16, 8, 4) for name in vector_helpers.CALL_NAMES.values())
 
 
 def test_log_polynomial_is_refitted_and_accurate():

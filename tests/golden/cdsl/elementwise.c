@@ -40,6 +40,7 @@ static inline float uexp_f32(float a) {
 #include <immintrin.h>
 #pragma omp declare simd notinbranch simdlen(16)
 #pragma omp declare simd notinbranch simdlen(8)
+#pragma omp declare simd notinbranch simdlen(4)
 __attribute__((const, nothrow)) float uexpv_f32(float);
 static float uexpv_f32_scalar(float) __asm__("uexpv_f32");
 static __attribute__((used)) float uexpv_f32_scalar(float a) { return uexp_f32(a); }
@@ -66,6 +67,18 @@ static __attribute__((used)) __m256 _ZGVeN8v_uexpv_f32(__m256 a) {
     q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
     __m256 p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r));
     return _mm256_scalef_ps(p, n);
+}
+static __attribute__((used)) __m128 _ZGVeN4v_uexpv_f32(__m128 a) {
+    __m128 x = _mm_min_ps(_mm_set1_ps(88.8f), _mm_max_ps(_mm_set1_ps(-150.0f), a));
+    __m128 n = _mm_roundscale_ps(_mm_mul_ps(x, _mm_set1_ps(1.4426950216293335f)), 4);
+    __m128 r = _mm_fmadd_ps(n, _mm_set1_ps(-0.693359375f), x);
+    r = _mm_fmadd_ps(n, _mm_set1_ps(0.00021219444170128554f), r);
+    __m128 q = _mm_fmadd_ps(_mm_set1_ps(0.0013814546400681138f), r, _mm_set1_ps(0.00836869701743126f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.04166838899254799f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.1666652113199234f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.4999999403953552f));
+    __m128 p = _mm_add_ps(_mm_set1_ps(1.0f), _mm_fmadd_ps(q, _mm_mul_ps(r, r), r));
+    return _mm_scalef_ps(p, n);
 }
 #else
 #define uexpv_f32 uexp_f32
@@ -119,6 +132,7 @@ static inline float utanh_f32(float a) {
 #include <immintrin.h>
 #pragma omp declare simd notinbranch simdlen(16)
 #pragma omp declare simd notinbranch simdlen(8)
+#pragma omp declare simd notinbranch simdlen(4)
 __attribute__((const, nothrow)) float utanhv_f32(float);
 static float utanhv_f32_scalar(float) __asm__("utanhv_f32");
 static __attribute__((used)) float utanhv_f32_scalar(float a) { return utanh_f32(a); }
@@ -169,6 +183,30 @@ static __attribute__((used)) __m256 _ZGVeN8v_utanhv_f32(__m256 a) {
     __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_fmadd_ps(p, e, one)));
     __m256 t = _mm256_mask_blend_ps(_mm256_cmp_ps_mask(ax, _mm256_set1_ps(0.9f), _CMP_GE_OQ), small, big);
     return _mm256_or_ps(_mm256_and_ps(sign, a), _mm256_andnot_ps(sign, t));
+}
+static __attribute__((used)) __m128 _ZGVeN4v_utanhv_f32(__m128 a) {
+    const __m128 sign = _mm_set1_ps(-0.0f), one = _mm_set1_ps(1.0f);
+    __m128 ax = _mm_andnot_ps(sign, a), s = _mm_mul_ps(a, a);
+    __m128 x = _mm_mul_ps(_mm_set1_ps(2.0f), _mm_min_ps(ax, _mm_set1_ps(9.5f)));
+    __m128 n = _mm_roundscale_ps(_mm_mul_ps(x, _mm_set1_ps(1.4426950216293335f)), 4);
+    __m128 r = _mm_fmadd_ps(n, _mm_set1_ps(-0.693359375f), x);
+    r = _mm_fmadd_ps(n, _mm_set1_ps(0.00021219444170128554f), r);
+    __m128 q = _mm_fmadd_ps(_mm_set1_ps(0.0013814546400681138f), r, _mm_set1_ps(0.00836869701743126f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.04166838899254799f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.1666652113199234f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.4999999403953552f));
+    __m128 p = _mm_add_ps(_mm_set1_ps(1.0f), _mm_fmadd_ps(q, _mm_mul_ps(r, r), r));
+    __m128 e = _mm_scalef_ps(one, n);
+    __m128 u = _mm_fmadd_ps(_mm_set1_ps(-0.000455473578767851f), s, _mm_set1_ps(0.00258270394988358f));
+    u = _mm_fmadd_ps(u, s, _mm_set1_ps(-0.008264580741524696f));
+    u = _mm_fmadd_ps(u, s, _mm_set1_ps(0.021663561463356018f));
+    u = _mm_fmadd_ps(u, s, _mm_set1_ps(-0.05392930656671524f));
+    u = _mm_fmadd_ps(u, s, _mm_set1_ps(0.13332977890968323f));
+    u = _mm_fmadd_ps(u, s, _mm_set1_ps(-0.33333322405815125f));
+    __m128 small = _mm_fmadd_ps(_mm_mul_ps(u, s), ax, ax);
+    __m128 big = _mm_sub_ps(one, _mm_div_ps(_mm_set1_ps(2.0f), _mm_fmadd_ps(p, e, one)));
+    __m128 t = _mm_mask_blend_ps(_mm_cmp_ps_mask(ax, _mm_set1_ps(0.9f), _CMP_GE_OQ), small, big);
+    return _mm_or_ps(_mm_and_ps(sign, a), _mm_andnot_ps(sign, t));
 }
 #else
 #define utanhv_f32 utanh_f32

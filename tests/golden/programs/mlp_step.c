@@ -41,6 +41,7 @@ static inline float uexp_f32(float a) {
 #include <immintrin.h>
 #pragma omp declare simd notinbranch simdlen(16)
 #pragma omp declare simd notinbranch simdlen(8)
+#pragma omp declare simd notinbranch simdlen(4)
 __attribute__((const, nothrow)) float uexpv_f32(float);
 static float uexpv_f32_scalar(float) __asm__("uexpv_f32");
 static __attribute__((used)) float uexpv_f32_scalar(float a) { return uexp_f32(a); }
@@ -67,6 +68,18 @@ static __attribute__((used)) __m256 _ZGVeN8v_uexpv_f32(__m256 a) {
     q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
     __m256 p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r));
     return _mm256_scalef_ps(p, n);
+}
+static __attribute__((used)) __m128 _ZGVeN4v_uexpv_f32(__m128 a) {
+    __m128 x = _mm_min_ps(_mm_set1_ps(88.8f), _mm_max_ps(_mm_set1_ps(-150.0f), a));
+    __m128 n = _mm_roundscale_ps(_mm_mul_ps(x, _mm_set1_ps(1.4426950216293335f)), 4);
+    __m128 r = _mm_fmadd_ps(n, _mm_set1_ps(-0.693359375f), x);
+    r = _mm_fmadd_ps(n, _mm_set1_ps(0.00021219444170128554f), r);
+    __m128 q = _mm_fmadd_ps(_mm_set1_ps(0.0013814546400681138f), r, _mm_set1_ps(0.00836869701743126f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.04166838899254799f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.1666652113199234f));
+    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.4999999403953552f));
+    __m128 p = _mm_add_ps(_mm_set1_ps(1.0f), _mm_fmadd_ps(q, _mm_mul_ps(r, r), r));
+    return _mm_scalef_ps(p, n);
 }
 #else
 #define uexpv_f32 uexp_f32
