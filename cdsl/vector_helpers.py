@@ -5,30 +5,34 @@ utanh_f32) by inlining it and widening every statement. What it cannot do from C
 AVX-512's `vscalefps`, p * 2^n in one instruction with overflow, underflow and
 subnormal results rounded once: uexp_f32 builds 2^n from bits in two halves, so that a
 subnormal result rounds once, nine integer and float instructions; utanh_f32 builds e^2|x|
-with three. On AMD Zen 4 a vectorised loop is bound by its count of vector instructions
-(each 512-bit one takes two of the four 256-bit pipes), so those instructions are a third
-of an exp's time.
+with three. A vectorised loop of these on AMD Zen 4 runs at about the rate its vector
+instructions can issue (512-bit ones take two of the four 256-bit pipes), so those
+instructions cost a third of an exp's time.
 
 So each helper `h` here has a companion `hv` that the C99 dialect's call sites name
 (`Dialect.vector_helpers`):
 - where the compiler is GCC with OpenMP and the target has AVX-512F and VL, `hv` is
-  declared `omp declare simd` for 16, 8 and 4 lanes and `const`: a vectorised loop calls
+  declared `omp declare simd` for 16, 8 and 4 lanes and `const`. A vectorised loop calls
   `_ZGVeN16v_hv`, `_ZGVeN8v_hv` or `_ZGVeN4v_hv` (the names of OpenMP's x86-64 vector ABI
-  for AVX-512; a loop whose other types make gcc take 8 or 4 floats a step would otherwise
-  stay scalar),
-  defined here with intrinsics, and a loop left scalar calls `hv`, the helper itself. All
-  are `static` (their symbols are the module's own; `used` keeps what gcc sees no caller
-  of, `asm` gives the scalar one the declared name);
+  for AVX-512), defined here with GCC's vector types and builtins (no <immintrin.h>,
+  whose parsing cost 0.18 s a module); with only 16 lanes a loop whose other types make
+  gcc take 8 or 4 floats a step would stay scalar. A loop left scalar calls `hv`, the
+  helper itself. All are `static` (the symbols are the module's own; `used` keeps
+  what gcc sees no caller of, `asm` gives the scalar one the declared name);
 - anywhere else `#define hv h`: the helper, inlined as before.
 
 Each vector variant takes the scalar helper's operations (its FMA path) in the same order
 and gives the same bits on every input (tests/test_cdsl.py compares them over a sweep;
 scripts/check_float32_helpers.py over all 2^32 floats), so a value never depends on
-whether its loop was vectorised. A call costs what its spills cost: the constants live in
-the callee, and an elementwise `tanh(x) * z + exp(-x * x) * 0.5` over 2^15 floats in cache
-took 0.69 ns an element against 0.79-0.85 inlined (AMD Zen 4); a loop of exps alone 0.20
-against 0.32."""
+whether its loop was vectorised. A call costs its spills (every vector register is the
+caller's to save): a loop of exps alone over 2^15 floats in cache took 0.20 ns an element
+against 0.32 inlined (AMD Zen 4), but the elementwise `tanh(x) * z + exp(-x * x) * 0.5`
+0.69 against 0.79 only when its two inputs lie at different offsets modulo 4 KiB, and
+0.84 against 0.86 when they and the output lie at the same offset, as NumPy's large
+arrays do (the same loop written all in intrinsics: 0.64 either way)."""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from . import helpers
 
@@ -39,48 +43,94 @@ _GUARD = ("#if defined(__GNUC__) && !defined(__clang__) && defined(_OPENMP) && "
 CALL_NAMES = {"uexp_f32": "uexpv_f32", "utanh_f32": "utanhv_f32"}
 
 
-def _f(x) -> str:
-    return f"{float(x)!r}f"
+class _Width(NamedTuple):
+    """One vector width: its GCC vector types and the builtins (those <immintrin.h>'s
+    intrinsics expand to; written out, the header's ~0.2 s of parsing stays out of every
+    module's compile) for the instructions plain operators do not give."""
+    lanes: int
+    min: str
+    max: str
+    rint: str          # vrndscaleps in the current rounding mode (rintf)
+    scalef: str
+    fma: str
+    ge: str            # a mask: a >= b, ordered and quiet (_CMP_GE_OQ = 29)
+    blend: str         # where mask: b, else a
+
+    @property
+    def v(self):
+        return f"fgv{self.lanes}sf"
+
+    @property
+    def i(self):
+        return f"fgv{self.lanes}si"
 
 
-def _exp_body(p: str, v: str) -> list:
+_WIDTHS = (
+    _Width(16, "__builtin_ia32_minps512_mask({a}, {b}, {a}, (uint16_t)-1, 4)",
+           "__builtin_ia32_maxps512_mask({a}, {b}, {a}, (uint16_t)-1, 4)",
+           "__builtin_ia32_rndscaleps_mask({a}, 4, {a}, (uint16_t)-1, 4)",
+           "__builtin_ia32_scalefps512_mask({a}, {b}, {a}, (uint16_t)-1, 4)",
+           "__builtin_ia32_vfmaddps512_mask({a}, {b}, {c}, (uint16_t)-1, 4)",
+           "__builtin_ia32_cmpps512_mask({a}, {b}, 29, (uint16_t)-1, 4)",
+           "__builtin_ia32_blendmps_512_mask({a}, {b}, {m})"),
+    _Width(8, "__builtin_ia32_minps256({a}, {b})", "__builtin_ia32_maxps256({a}, {b})",
+           "__builtin_ia32_rndscaleps_256_mask({a}, 4, {a}, (uint8_t)-1)",
+           "__builtin_ia32_scalefps256_mask({a}, {b}, {a}, (uint8_t)-1)",
+           "__builtin_ia32_vfmaddps256({a}, {b}, {c})",
+           "__builtin_ia32_cmpps256_mask({a}, {b}, 29, (uint8_t)-1)",
+           "__builtin_ia32_blendmps_256_mask({a}, {b}, {m})"),
+    _Width(4, "__builtin_ia32_minps({a}, {b})", "__builtin_ia32_maxps({a}, {b})",
+           "__builtin_ia32_rndscaleps_128_mask({a}, 4, {a}, (uint8_t)-1)",
+           "__builtin_ia32_scalefps128_mask({a}, {b}, {a}, (uint8_t)-1)",
+           "__builtin_ia32_vfmaddps({a}, {b}, {c})",
+           "__builtin_ia32_cmpps128_mask({a}, {b}, 29, (uint8_t)-1)",
+           "__builtin_ia32_blendmps_128_mask({a}, {b}, {m})"))
+
+
+def _c(w: _Width, x) -> str:
+    """A vector of the float constant x (not -0.0: the zero vector plus x)."""
+    return f"(({w.v}){{}} + {x if isinstance(x, str) else f'{float(x)!r}f'})"
+
+
+def _exp_body(w: _Width) -> list:
     """Statements giving e^x as p * 2^n (p, n declared) from the clamped `x`, as
     helpers._exp_reduced_lines(True, "x") does."""
-    c2, c3, c4, c5, c6 = (f"{p}_set1_ps({_f(c)})" for c in helpers.EXP_POLY_F32)
-    return [f"{v} n = {p}_roundscale_ps({p}_mul_ps(x, {p}_set1_ps({helpers.INV_LN2})), 4);",
-            f"{v} r = {p}_fmadd_ps(n, {p}_set1_ps(-{helpers.LN2_HI}), x);",
-            f"r = {p}_fmadd_ps(n, {p}_set1_ps({helpers.NEG_LN2_LO}), r);",
-            f"{v} q = {p}_fmadd_ps({c6}, r, {c5});",
-            f"q = {p}_fmadd_ps(q, r, {c4});",
-            f"q = {p}_fmadd_ps(q, r, {c3});",
-            f"q = {p}_fmadd_ps(q, r, {c2});",
-            f"{v} p = {p}_add_ps({p}_set1_ps(1.0f), {p}_fmadd_ps(q, {p}_mul_ps(r, r), r));"]
+    c2, c3, c4, c5, c6 = (_c(w, c) for c in helpers.EXP_POLY_F32)
+    v = w.v
+    return [f"{v} n = {w.rint.format(a='x * ' + helpers.INV_LN2)};",
+            f"{v} r = {w.fma.format(a='n', b=_c(w, '-' + helpers.LN2_HI), c='x')};",
+            f"r = {w.fma.format(a='n', b=_c(w, helpers.NEG_LN2_LO), c='r')};",
+            f"{v} q = {w.fma.format(a=c6, b='r', c=c5)};",
+            f"q = {w.fma.format(a='q', b='r', c=c4)};",
+            f"q = {w.fma.format(a='q', b='r', c=c3)};",
+            f"q = {w.fma.format(a='q', b='r', c=c2)};",
+            f"{v} p = 1.0f + {w.fma.format(a='q', b='r * r', c='r')};"]
 
 
-def _uexp(p: str, v: str) -> list:
+def _uexp(w: _Width) -> list:
     # x in [-150, 88.8]: below -104 e^x rounds to 0 as uexp_f32's select gives it, above
     # 88.8 to inf; vmaxps/vminps return their second operand where either is NaN, so a
     # NaN stays NaN
-    return ([f"{v} x = {p}_min_ps({p}_set1_ps(88.8f), {p}_max_ps({p}_set1_ps(-150.0f), a));"]
-            + _exp_body(p, v) + [f"return {p}_scalef_ps(p, n);"])
+    hi = w.min.format(a=_c(w, 88.8), b=w.max.format(a=_c(w, -150.0), b="a"))
+    return ([f"{w.v} x = {hi};"] + _exp_body(w)
+            + [f"return {w.scalef.format(a='p', b='n')};"])
 
 
-def _utanh(p: str, v: str) -> list:
-    c = [f"{p}_set1_ps({_f(x)})" for x in helpers.TANH_POLY_F32]
-    lines = [f"const {v} sign = {p}_set1_ps(-0.0f), one = {p}_set1_ps(1.0f);",
-             f"{v} ax = {p}_andnot_ps(sign, a), s = {p}_mul_ps(a, a);",
+def _utanh(w: _Width) -> list:
+    c = [_c(w, x) for x in helpers.TANH_POLY_F32]
+    v, i = w.v, w.i
+    lines = [f"{v} ax = ({v})(({i})a & 0x7fffffff), s = a * a;",
              # (x < 9.5) ? x : 9.5, a NaN giving 9.5, as utanh_f32's
-             f"{v} x = {p}_mul_ps({p}_set1_ps(2.0f), {p}_min_ps(ax, {p}_set1_ps(9.5f)));"]
-    lines += _exp_body(p, v)
-    lines += [f"{v} e = {p}_scalef_ps(one, n);",
-              f"{v} u = {p}_fmadd_ps({c[-1]}, s, {c[-2]});"]
-    lines += [f"u = {p}_fmadd_ps(u, s, {k});" for k in reversed(c[:-2])]
-    lines += [f"{v} small = {p}_fmadd_ps({p}_mul_ps(u, s), ax, ax);",
-              f"{v} big = {p}_sub_ps(one, {p}_div_ps({p}_set1_ps(2.0f), "
-              f"{p}_fmadd_ps(p, e, one)));",
-              f"{v} t = {p}_mask_blend_ps({p}_cmp_ps_mask(ax, "
-              f"{p}_set1_ps({helpers.TANH_SMALL}f), _CMP_GE_OQ), small, big);",
-              f"return {p}_or_ps({p}_and_ps(sign, a), {p}_andnot_ps(sign, t));"]
+             f"{v} x = 2.0f * {w.min.format(a='ax', b=_c(w, 9.5))};"]
+    lines += _exp_body(w)
+    lines += [f"{v} e = {w.scalef.format(a=_c(w, 1.0), b='n')};",
+              f"{v} u = {w.fma.format(a=c[-1], b='s', c=c[-2])};"]
+    lines += [f"u = {w.fma.format(a='u', b='s', c=k)};" for k in reversed(c[:-2])]
+    ge = w.ge.format(a="ax", b=_c(w, helpers.TANH_SMALL))
+    lines += [f"{v} small = {w.fma.format(a='u * s', b='ax', c='ax')};",
+              f"{v} big = 1.0f - 2.0f / {w.fma.format(a='p', b='e', c=_c(w, 1.0))};",
+              f"{v} t = {w.blend.format(a='small', b='big', m=ge)};",
+              f"return ({v})((({i})a & (int32_t)0x80000000) | (({i})t & 0x7fffffff));"]
     return lines
 
 
@@ -90,17 +140,20 @@ _BODIES = {"uexp_f32": _uexp, "utanh_f32": _utanh}
 def companion(helper: str) -> tuple:
     """The C lines after `helper`'s definition that define CALL_NAMES[helper]."""
     name, body = CALL_NAMES[helper], _BODIES[helper]
-    lines = [_GUARD, "#include <immintrin.h>",
-             "#pragma omp declare simd notinbranch simdlen(16)",
+    lines = [_GUARD]
+    for w in _WIDTHS:              # (a typedef repeated alike is valid C11)
+        lines.append(f"typedef float {w.v} __attribute__((vector_size({4 * w.lanes})));")
+        lines.append(f"typedef int32_t {w.i} __attribute__((vector_size({4 * w.lanes})));")
+    lines += ["#pragma omp declare simd notinbranch simdlen(16)",
              "#pragma omp declare simd notinbranch simdlen(8)",
              "#pragma omp declare simd notinbranch simdlen(4)",
              f"__attribute__((const, nothrow)) float {name}(float);",
              f'static float {name}_scalar(float) __asm__("{name}");',
              f"static __attribute__((used)) float {name}_scalar(float a) "
              f"{{ return {helper}(a); }}"]
-    for lanes, p, v in ((16, "_mm512", "__m512"), (8, "_mm256", "__m256"), (4, "_mm", "__m128")):
-        lines.append(f"static __attribute__((used)) {v} _ZGVeN{lanes}v_{name}({v} a) {{")
-        lines.extend("    " + x for x in body(p, v))
+    for w in _WIDTHS:
+        lines.append(f"static __attribute__((used)) {w.v} _ZGVeN{w.lanes}v_{name}({w.v} a) {{")
+        lines.extend("    " + x for x in body(w))
         lines.append("}")
     lines += ["#else", f"#define {name} {helper}", "#endif"]
     return tuple(lines)

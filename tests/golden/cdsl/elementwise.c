@@ -37,48 +37,53 @@ static inline float uexp_f32(float a) {
     return (a < -104.0f) ? 0.0f : p * af * bf;
 }
 #if defined(__GNUC__) && !defined(__clang__) && defined(_OPENMP) && defined(__AVX512F__) && defined(__AVX512VL__)
-#include <immintrin.h>
+typedef float fgv16sf __attribute__((vector_size(64)));
+typedef int32_t fgv16si __attribute__((vector_size(64)));
+typedef float fgv8sf __attribute__((vector_size(32)));
+typedef int32_t fgv8si __attribute__((vector_size(32)));
+typedef float fgv4sf __attribute__((vector_size(16)));
+typedef int32_t fgv4si __attribute__((vector_size(16)));
 #pragma omp declare simd notinbranch simdlen(16)
 #pragma omp declare simd notinbranch simdlen(8)
 #pragma omp declare simd notinbranch simdlen(4)
 __attribute__((const, nothrow)) float uexpv_f32(float);
 static float uexpv_f32_scalar(float) __asm__("uexpv_f32");
 static __attribute__((used)) float uexpv_f32_scalar(float a) { return uexp_f32(a); }
-static __attribute__((used)) __m512 _ZGVeN16v_uexpv_f32(__m512 a) {
-    __m512 x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-150.0f), a));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.4426950216293335f)), 4);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(0.00021219444170128554f), r);
-    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.0013814546400681138f), r, _mm512_set1_ps(0.00836869701743126f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.04166838899254799f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.1666652113199234f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.4999999403953552f));
-    __m512 p = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r));
-    return _mm512_scalef_ps(p, n);
+static __attribute__((used)) fgv16sf _ZGVeN16v_uexpv_f32(fgv16sf a) {
+    fgv16sf x = __builtin_ia32_minps512_mask(((fgv16sf){} + 88.8f), __builtin_ia32_maxps512_mask(((fgv16sf){} + -150.0f), a, ((fgv16sf){} + -150.0f), (uint16_t)-1, 4), ((fgv16sf){} + 88.8f), (uint16_t)-1, 4);
+    fgv16sf n = __builtin_ia32_rndscaleps_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint16_t)-1, 4);
+    fgv16sf r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + -0.693359375f), x, (uint16_t)-1, 4);
+    r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + 0.00021219444170128554f), r, (uint16_t)-1, 4);
+    fgv16sf q = __builtin_ia32_vfmaddps512_mask(((fgv16sf){} + 0.0013814546400681138f), r, ((fgv16sf){} + 0.00836869701743126f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.04166838899254799f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.1666652113199234f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.4999999403953552f), (uint16_t)-1, 4);
+    fgv16sf p = 1.0f + __builtin_ia32_vfmaddps512_mask(q, r * r, r, (uint16_t)-1, 4);
+    return __builtin_ia32_scalefps512_mask(p, n, p, (uint16_t)-1, 4);
 }
-static __attribute__((used)) __m256 _ZGVeN8v_uexpv_f32(__m256 a) {
-    __m256 x = _mm256_min_ps(_mm256_set1_ps(88.8f), _mm256_max_ps(_mm256_set1_ps(-150.0f), a));
-    __m256 n = _mm256_roundscale_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.4426950216293335f)), 4);
-    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(0.00021219444170128554f), r);
-    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(0.0013814546400681138f), r, _mm256_set1_ps(0.00836869701743126f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.04166838899254799f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.1666652113199234f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
-    __m256 p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r));
-    return _mm256_scalef_ps(p, n);
+static __attribute__((used)) fgv8sf _ZGVeN8v_uexpv_f32(fgv8sf a) {
+    fgv8sf x = __builtin_ia32_minps256(((fgv8sf){} + 88.8f), __builtin_ia32_maxps256(((fgv8sf){} + -150.0f), a));
+    fgv8sf n = __builtin_ia32_rndscaleps_256_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv8sf r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + -0.693359375f), x);
+    r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + 0.00021219444170128554f), r);
+    fgv8sf q = __builtin_ia32_vfmaddps256(((fgv8sf){} + 0.0013814546400681138f), r, ((fgv8sf){} + 0.00836869701743126f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.04166838899254799f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.1666652113199234f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.4999999403953552f));
+    fgv8sf p = 1.0f + __builtin_ia32_vfmaddps256(q, r * r, r);
+    return __builtin_ia32_scalefps256_mask(p, n, p, (uint8_t)-1);
 }
-static __attribute__((used)) __m128 _ZGVeN4v_uexpv_f32(__m128 a) {
-    __m128 x = _mm_min_ps(_mm_set1_ps(88.8f), _mm_max_ps(_mm_set1_ps(-150.0f), a));
-    __m128 n = _mm_roundscale_ps(_mm_mul_ps(x, _mm_set1_ps(1.4426950216293335f)), 4);
-    __m128 r = _mm_fmadd_ps(n, _mm_set1_ps(-0.693359375f), x);
-    r = _mm_fmadd_ps(n, _mm_set1_ps(0.00021219444170128554f), r);
-    __m128 q = _mm_fmadd_ps(_mm_set1_ps(0.0013814546400681138f), r, _mm_set1_ps(0.00836869701743126f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.04166838899254799f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.1666652113199234f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.4999999403953552f));
-    __m128 p = _mm_add_ps(_mm_set1_ps(1.0f), _mm_fmadd_ps(q, _mm_mul_ps(r, r), r));
-    return _mm_scalef_ps(p, n);
+static __attribute__((used)) fgv4sf _ZGVeN4v_uexpv_f32(fgv4sf a) {
+    fgv4sf x = __builtin_ia32_minps(((fgv4sf){} + 88.8f), __builtin_ia32_maxps(((fgv4sf){} + -150.0f), a));
+    fgv4sf n = __builtin_ia32_rndscaleps_128_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv4sf r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + -0.693359375f), x);
+    r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + 0.00021219444170128554f), r);
+    fgv4sf q = __builtin_ia32_vfmaddps(((fgv4sf){} + 0.0013814546400681138f), r, ((fgv4sf){} + 0.00836869701743126f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.04166838899254799f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.1666652113199234f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.4999999403953552f));
+    fgv4sf p = 1.0f + __builtin_ia32_vfmaddps(q, r * r, r);
+    return __builtin_ia32_scalefps128_mask(p, n, p, (uint8_t)-1);
 }
 #else
 #define uexpv_f32 uexp_f32
@@ -129,84 +134,86 @@ static inline float utanh_f32(float a) {
     return __builtin_copysignf(t, a);
 }
 #if defined(__GNUC__) && !defined(__clang__) && defined(_OPENMP) && defined(__AVX512F__) && defined(__AVX512VL__)
-#include <immintrin.h>
+typedef float fgv16sf __attribute__((vector_size(64)));
+typedef int32_t fgv16si __attribute__((vector_size(64)));
+typedef float fgv8sf __attribute__((vector_size(32)));
+typedef int32_t fgv8si __attribute__((vector_size(32)));
+typedef float fgv4sf __attribute__((vector_size(16)));
+typedef int32_t fgv4si __attribute__((vector_size(16)));
 #pragma omp declare simd notinbranch simdlen(16)
 #pragma omp declare simd notinbranch simdlen(8)
 #pragma omp declare simd notinbranch simdlen(4)
 __attribute__((const, nothrow)) float utanhv_f32(float);
 static float utanhv_f32_scalar(float) __asm__("utanhv_f32");
 static __attribute__((used)) float utanhv_f32_scalar(float a) { return utanh_f32(a); }
-static __attribute__((used)) __m512 _ZGVeN16v_utanhv_f32(__m512 a) {
-    const __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
-    __m512 ax = _mm512_andnot_ps(sign, a), s = _mm512_mul_ps(a, a);
-    __m512 x = _mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_min_ps(ax, _mm512_set1_ps(9.5f)));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.4426950216293335f)), 4);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(0.00021219444170128554f), r);
-    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.0013814546400681138f), r, _mm512_set1_ps(0.00836869701743126f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.04166838899254799f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.1666652113199234f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.4999999403953552f));
-    __m512 p = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r));
-    __m512 e = _mm512_scalef_ps(one, n);
-    __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(-0.000455473578767851f), s, _mm512_set1_ps(0.00258270394988358f));
-    u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(-0.008264580741524696f));
-    u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(0.021663561463356018f));
-    u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(-0.05392930656671524f));
-    u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(0.13332977890968323f));
-    u = _mm512_fmadd_ps(u, s, _mm512_set1_ps(-0.33333322405815125f));
-    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(u, s), ax, ax);
-    __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_fmadd_ps(p, e, one)));
-    __m512 t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.9f), _CMP_GE_OQ), small, big);
-    return _mm512_or_ps(_mm512_and_ps(sign, a), _mm512_andnot_ps(sign, t));
+static __attribute__((used)) fgv16sf _ZGVeN16v_utanhv_f32(fgv16sf a) {
+    fgv16sf ax = (fgv16sf)((fgv16si)a & 0x7fffffff), s = a * a;
+    fgv16sf x = 2.0f * __builtin_ia32_minps512_mask(ax, ((fgv16sf){} + 9.5f), ax, (uint16_t)-1, 4);
+    fgv16sf n = __builtin_ia32_rndscaleps_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint16_t)-1, 4);
+    fgv16sf r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + -0.693359375f), x, (uint16_t)-1, 4);
+    r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + 0.00021219444170128554f), r, (uint16_t)-1, 4);
+    fgv16sf q = __builtin_ia32_vfmaddps512_mask(((fgv16sf){} + 0.0013814546400681138f), r, ((fgv16sf){} + 0.00836869701743126f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.04166838899254799f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.1666652113199234f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.4999999403953552f), (uint16_t)-1, 4);
+    fgv16sf p = 1.0f + __builtin_ia32_vfmaddps512_mask(q, r * r, r, (uint16_t)-1, 4);
+    fgv16sf e = __builtin_ia32_scalefps512_mask(((fgv16sf){} + 1.0f), n, ((fgv16sf){} + 1.0f), (uint16_t)-1, 4);
+    fgv16sf u = __builtin_ia32_vfmaddps512_mask(((fgv16sf){} + -0.000455473578767851f), s, ((fgv16sf){} + 0.00258270394988358f), (uint16_t)-1, 4);
+    u = __builtin_ia32_vfmaddps512_mask(u, s, ((fgv16sf){} + -0.008264580741524696f), (uint16_t)-1, 4);
+    u = __builtin_ia32_vfmaddps512_mask(u, s, ((fgv16sf){} + 0.021663561463356018f), (uint16_t)-1, 4);
+    u = __builtin_ia32_vfmaddps512_mask(u, s, ((fgv16sf){} + -0.05392930656671524f), (uint16_t)-1, 4);
+    u = __builtin_ia32_vfmaddps512_mask(u, s, ((fgv16sf){} + 0.13332977890968323f), (uint16_t)-1, 4);
+    u = __builtin_ia32_vfmaddps512_mask(u, s, ((fgv16sf){} + -0.33333322405815125f), (uint16_t)-1, 4);
+    fgv16sf small = __builtin_ia32_vfmaddps512_mask(u * s, ax, ax, (uint16_t)-1, 4);
+    fgv16sf big = 1.0f - 2.0f / __builtin_ia32_vfmaddps512_mask(p, e, ((fgv16sf){} + 1.0f), (uint16_t)-1, 4);
+    fgv16sf t = __builtin_ia32_blendmps_512_mask(small, big, __builtin_ia32_cmpps512_mask(ax, ((fgv16sf){} + 0.9f), 29, (uint16_t)-1, 4));
+    return (fgv16sf)(((fgv16si)a & (int32_t)0x80000000) | ((fgv16si)t & 0x7fffffff));
 }
-static __attribute__((used)) __m256 _ZGVeN8v_utanhv_f32(__m256 a) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
-    __m256 ax = _mm256_andnot_ps(sign, a), s = _mm256_mul_ps(a, a);
-    __m256 x = _mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_min_ps(ax, _mm256_set1_ps(9.5f)));
-    __m256 n = _mm256_roundscale_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.4426950216293335f)), 4);
-    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(0.00021219444170128554f), r);
-    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(0.0013814546400681138f), r, _mm256_set1_ps(0.00836869701743126f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.04166838899254799f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.1666652113199234f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
-    __m256 p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r));
-    __m256 e = _mm256_scalef_ps(one, n);
-    __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(-0.000455473578767851f), s, _mm256_set1_ps(0.00258270394988358f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(-0.008264580741524696f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.021663561463356018f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(-0.05392930656671524f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(0.13332977890968323f));
-    u = _mm256_fmadd_ps(u, s, _mm256_set1_ps(-0.33333322405815125f));
-    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(u, s), ax, ax);
-    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_fmadd_ps(p, e, one)));
-    __m256 t = _mm256_mask_blend_ps(_mm256_cmp_ps_mask(ax, _mm256_set1_ps(0.9f), _CMP_GE_OQ), small, big);
-    return _mm256_or_ps(_mm256_and_ps(sign, a), _mm256_andnot_ps(sign, t));
+static __attribute__((used)) fgv8sf _ZGVeN8v_utanhv_f32(fgv8sf a) {
+    fgv8sf ax = (fgv8sf)((fgv8si)a & 0x7fffffff), s = a * a;
+    fgv8sf x = 2.0f * __builtin_ia32_minps256(ax, ((fgv8sf){} + 9.5f));
+    fgv8sf n = __builtin_ia32_rndscaleps_256_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv8sf r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + -0.693359375f), x);
+    r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + 0.00021219444170128554f), r);
+    fgv8sf q = __builtin_ia32_vfmaddps256(((fgv8sf){} + 0.0013814546400681138f), r, ((fgv8sf){} + 0.00836869701743126f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.04166838899254799f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.1666652113199234f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.4999999403953552f));
+    fgv8sf p = 1.0f + __builtin_ia32_vfmaddps256(q, r * r, r);
+    fgv8sf e = __builtin_ia32_scalefps256_mask(((fgv8sf){} + 1.0f), n, ((fgv8sf){} + 1.0f), (uint8_t)-1);
+    fgv8sf u = __builtin_ia32_vfmaddps256(((fgv8sf){} + -0.000455473578767851f), s, ((fgv8sf){} + 0.00258270394988358f));
+    u = __builtin_ia32_vfmaddps256(u, s, ((fgv8sf){} + -0.008264580741524696f));
+    u = __builtin_ia32_vfmaddps256(u, s, ((fgv8sf){} + 0.021663561463356018f));
+    u = __builtin_ia32_vfmaddps256(u, s, ((fgv8sf){} + -0.05392930656671524f));
+    u = __builtin_ia32_vfmaddps256(u, s, ((fgv8sf){} + 0.13332977890968323f));
+    u = __builtin_ia32_vfmaddps256(u, s, ((fgv8sf){} + -0.33333322405815125f));
+    fgv8sf small = __builtin_ia32_vfmaddps256(u * s, ax, ax);
+    fgv8sf big = 1.0f - 2.0f / __builtin_ia32_vfmaddps256(p, e, ((fgv8sf){} + 1.0f));
+    fgv8sf t = __builtin_ia32_blendmps_256_mask(small, big, __builtin_ia32_cmpps256_mask(ax, ((fgv8sf){} + 0.9f), 29, (uint8_t)-1));
+    return (fgv8sf)(((fgv8si)a & (int32_t)0x80000000) | ((fgv8si)t & 0x7fffffff));
 }
-static __attribute__((used)) __m128 _ZGVeN4v_utanhv_f32(__m128 a) {
-    const __m128 sign = _mm_set1_ps(-0.0f), one = _mm_set1_ps(1.0f);
-    __m128 ax = _mm_andnot_ps(sign, a), s = _mm_mul_ps(a, a);
-    __m128 x = _mm_mul_ps(_mm_set1_ps(2.0f), _mm_min_ps(ax, _mm_set1_ps(9.5f)));
-    __m128 n = _mm_roundscale_ps(_mm_mul_ps(x, _mm_set1_ps(1.4426950216293335f)), 4);
-    __m128 r = _mm_fmadd_ps(n, _mm_set1_ps(-0.693359375f), x);
-    r = _mm_fmadd_ps(n, _mm_set1_ps(0.00021219444170128554f), r);
-    __m128 q = _mm_fmadd_ps(_mm_set1_ps(0.0013814546400681138f), r, _mm_set1_ps(0.00836869701743126f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.04166838899254799f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.1666652113199234f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.4999999403953552f));
-    __m128 p = _mm_add_ps(_mm_set1_ps(1.0f), _mm_fmadd_ps(q, _mm_mul_ps(r, r), r));
-    __m128 e = _mm_scalef_ps(one, n);
-    __m128 u = _mm_fmadd_ps(_mm_set1_ps(-0.000455473578767851f), s, _mm_set1_ps(0.00258270394988358f));
-    u = _mm_fmadd_ps(u, s, _mm_set1_ps(-0.008264580741524696f));
-    u = _mm_fmadd_ps(u, s, _mm_set1_ps(0.021663561463356018f));
-    u = _mm_fmadd_ps(u, s, _mm_set1_ps(-0.05392930656671524f));
-    u = _mm_fmadd_ps(u, s, _mm_set1_ps(0.13332977890968323f));
-    u = _mm_fmadd_ps(u, s, _mm_set1_ps(-0.33333322405815125f));
-    __m128 small = _mm_fmadd_ps(_mm_mul_ps(u, s), ax, ax);
-    __m128 big = _mm_sub_ps(one, _mm_div_ps(_mm_set1_ps(2.0f), _mm_fmadd_ps(p, e, one)));
-    __m128 t = _mm_mask_blend_ps(_mm_cmp_ps_mask(ax, _mm_set1_ps(0.9f), _CMP_GE_OQ), small, big);
-    return _mm_or_ps(_mm_and_ps(sign, a), _mm_andnot_ps(sign, t));
+static __attribute__((used)) fgv4sf _ZGVeN4v_utanhv_f32(fgv4sf a) {
+    fgv4sf ax = (fgv4sf)((fgv4si)a & 0x7fffffff), s = a * a;
+    fgv4sf x = 2.0f * __builtin_ia32_minps(ax, ((fgv4sf){} + 9.5f));
+    fgv4sf n = __builtin_ia32_rndscaleps_128_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv4sf r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + -0.693359375f), x);
+    r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + 0.00021219444170128554f), r);
+    fgv4sf q = __builtin_ia32_vfmaddps(((fgv4sf){} + 0.0013814546400681138f), r, ((fgv4sf){} + 0.00836869701743126f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.04166838899254799f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.1666652113199234f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.4999999403953552f));
+    fgv4sf p = 1.0f + __builtin_ia32_vfmaddps(q, r * r, r);
+    fgv4sf e = __builtin_ia32_scalefps128_mask(((fgv4sf){} + 1.0f), n, ((fgv4sf){} + 1.0f), (uint8_t)-1);
+    fgv4sf u = __builtin_ia32_vfmaddps(((fgv4sf){} + -0.000455473578767851f), s, ((fgv4sf){} + 0.00258270394988358f));
+    u = __builtin_ia32_vfmaddps(u, s, ((fgv4sf){} + -0.008264580741524696f));
+    u = __builtin_ia32_vfmaddps(u, s, ((fgv4sf){} + 0.021663561463356018f));
+    u = __builtin_ia32_vfmaddps(u, s, ((fgv4sf){} + -0.05392930656671524f));
+    u = __builtin_ia32_vfmaddps(u, s, ((fgv4sf){} + 0.13332977890968323f));
+    u = __builtin_ia32_vfmaddps(u, s, ((fgv4sf){} + -0.33333322405815125f));
+    fgv4sf small = __builtin_ia32_vfmaddps(u * s, ax, ax);
+    fgv4sf big = 1.0f - 2.0f / __builtin_ia32_vfmaddps(p, e, ((fgv4sf){} + 1.0f));
+    fgv4sf t = __builtin_ia32_blendmps_128_mask(small, big, __builtin_ia32_cmpps128_mask(ax, ((fgv4sf){} + 0.9f), 29, (uint8_t)-1));
+    return (fgv4sf)(((fgv4si)a & (int32_t)0x80000000) | ((fgv4si)t & 0x7fffffff));
 }
 #else
 #define utanhv_f32 utanh_f32

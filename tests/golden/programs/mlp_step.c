@@ -38,48 +38,53 @@ static inline float uexp_f32(float a) {
     return (a < -104.0f) ? 0.0f : p * af * bf;
 }
 #if defined(__GNUC__) && !defined(__clang__) && defined(_OPENMP) && defined(__AVX512F__) && defined(__AVX512VL__)
-#include <immintrin.h>
+typedef float fgv16sf __attribute__((vector_size(64)));
+typedef int32_t fgv16si __attribute__((vector_size(64)));
+typedef float fgv8sf __attribute__((vector_size(32)));
+typedef int32_t fgv8si __attribute__((vector_size(32)));
+typedef float fgv4sf __attribute__((vector_size(16)));
+typedef int32_t fgv4si __attribute__((vector_size(16)));
 #pragma omp declare simd notinbranch simdlen(16)
 #pragma omp declare simd notinbranch simdlen(8)
 #pragma omp declare simd notinbranch simdlen(4)
 __attribute__((const, nothrow)) float uexpv_f32(float);
 static float uexpv_f32_scalar(float) __asm__("uexpv_f32");
 static __attribute__((used)) float uexpv_f32_scalar(float a) { return uexp_f32(a); }
-static __attribute__((used)) __m512 _ZGVeN16v_uexpv_f32(__m512 a) {
-    __m512 x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-150.0f), a));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.4426950216293335f)), 4);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(0.00021219444170128554f), r);
-    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(0.0013814546400681138f), r, _mm512_set1_ps(0.00836869701743126f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.04166838899254799f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.1666652113199234f));
-    q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(0.4999999403953552f));
-    __m512 p = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), r));
-    return _mm512_scalef_ps(p, n);
+static __attribute__((used)) fgv16sf _ZGVeN16v_uexpv_f32(fgv16sf a) {
+    fgv16sf x = __builtin_ia32_minps512_mask(((fgv16sf){} + 88.8f), __builtin_ia32_maxps512_mask(((fgv16sf){} + -150.0f), a, ((fgv16sf){} + -150.0f), (uint16_t)-1, 4), ((fgv16sf){} + 88.8f), (uint16_t)-1, 4);
+    fgv16sf n = __builtin_ia32_rndscaleps_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint16_t)-1, 4);
+    fgv16sf r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + -0.693359375f), x, (uint16_t)-1, 4);
+    r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + 0.00021219444170128554f), r, (uint16_t)-1, 4);
+    fgv16sf q = __builtin_ia32_vfmaddps512_mask(((fgv16sf){} + 0.0013814546400681138f), r, ((fgv16sf){} + 0.00836869701743126f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.04166838899254799f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.1666652113199234f), (uint16_t)-1, 4);
+    q = __builtin_ia32_vfmaddps512_mask(q, r, ((fgv16sf){} + 0.4999999403953552f), (uint16_t)-1, 4);
+    fgv16sf p = 1.0f + __builtin_ia32_vfmaddps512_mask(q, r * r, r, (uint16_t)-1, 4);
+    return __builtin_ia32_scalefps512_mask(p, n, p, (uint16_t)-1, 4);
 }
-static __attribute__((used)) __m256 _ZGVeN8v_uexpv_f32(__m256 a) {
-    __m256 x = _mm256_min_ps(_mm256_set1_ps(88.8f), _mm256_max_ps(_mm256_set1_ps(-150.0f), a));
-    __m256 n = _mm256_roundscale_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.4426950216293335f)), 4);
-    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(0.00021219444170128554f), r);
-    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(0.0013814546400681138f), r, _mm256_set1_ps(0.00836869701743126f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.04166838899254799f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.1666652113199234f));
-    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(0.4999999403953552f));
-    __m256 p = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, _mm256_mul_ps(r, r), r));
-    return _mm256_scalef_ps(p, n);
+static __attribute__((used)) fgv8sf _ZGVeN8v_uexpv_f32(fgv8sf a) {
+    fgv8sf x = __builtin_ia32_minps256(((fgv8sf){} + 88.8f), __builtin_ia32_maxps256(((fgv8sf){} + -150.0f), a));
+    fgv8sf n = __builtin_ia32_rndscaleps_256_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv8sf r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + -0.693359375f), x);
+    r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + 0.00021219444170128554f), r);
+    fgv8sf q = __builtin_ia32_vfmaddps256(((fgv8sf){} + 0.0013814546400681138f), r, ((fgv8sf){} + 0.00836869701743126f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.04166838899254799f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.1666652113199234f));
+    q = __builtin_ia32_vfmaddps256(q, r, ((fgv8sf){} + 0.4999999403953552f));
+    fgv8sf p = 1.0f + __builtin_ia32_vfmaddps256(q, r * r, r);
+    return __builtin_ia32_scalefps256_mask(p, n, p, (uint8_t)-1);
 }
-static __attribute__((used)) __m128 _ZGVeN4v_uexpv_f32(__m128 a) {
-    __m128 x = _mm_min_ps(_mm_set1_ps(88.8f), _mm_max_ps(_mm_set1_ps(-150.0f), a));
-    __m128 n = _mm_roundscale_ps(_mm_mul_ps(x, _mm_set1_ps(1.4426950216293335f)), 4);
-    __m128 r = _mm_fmadd_ps(n, _mm_set1_ps(-0.693359375f), x);
-    r = _mm_fmadd_ps(n, _mm_set1_ps(0.00021219444170128554f), r);
-    __m128 q = _mm_fmadd_ps(_mm_set1_ps(0.0013814546400681138f), r, _mm_set1_ps(0.00836869701743126f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.04166838899254799f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.1666652113199234f));
-    q = _mm_fmadd_ps(q, r, _mm_set1_ps(0.4999999403953552f));
-    __m128 p = _mm_add_ps(_mm_set1_ps(1.0f), _mm_fmadd_ps(q, _mm_mul_ps(r, r), r));
-    return _mm_scalef_ps(p, n);
+static __attribute__((used)) fgv4sf _ZGVeN4v_uexpv_f32(fgv4sf a) {
+    fgv4sf x = __builtin_ia32_minps(((fgv4sf){} + 88.8f), __builtin_ia32_maxps(((fgv4sf){} + -150.0f), a));
+    fgv4sf n = __builtin_ia32_rndscaleps_128_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv4sf r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + -0.693359375f), x);
+    r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + 0.00021219444170128554f), r);
+    fgv4sf q = __builtin_ia32_vfmaddps(((fgv4sf){} + 0.0013814546400681138f), r, ((fgv4sf){} + 0.00836869701743126f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.04166838899254799f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.1666652113199234f));
+    q = __builtin_ia32_vfmaddps(q, r, ((fgv4sf){} + 0.4999999403953552f));
+    fgv4sf p = 1.0f + __builtin_ia32_vfmaddps(q, r * r, r);
+    return __builtin_ia32_scalefps128_mask(p, n, p, (uint8_t)-1);
 }
 #else
 #define uexpv_f32 uexp_f32
