@@ -97,7 +97,8 @@ def _exp_body(w: _Width) -> list:
     helpers._exp_reduced_lines(True, "x") does."""
     c2, c3, c4, c5, c6 = (_c(w, c) for c in helpers.EXP_POLY_F32)
     v = w.v
-    return [f"{v} n = {w.rint.format(a='x * ' + helpers.INV_LN2)};",
+    return [f"{v} xl = x * {helpers.INV_LN2};",
+            f"{v} n = {w.rint.format(a='xl')};",
             f"{v} r = {w.fma.format(a='n', b=_c(w, '-' + helpers.LN2_HI), c='x')};",
             f"r = {w.fma.format(a='n', b=_c(w, helpers.NEG_LN2_LO), c='r')};",
             f"{v} q = {w.fma.format(a=c6, b='r', c=c5)};",

@@ -52,7 +52,8 @@ static float uexpv_f32_scalar(float) __asm__("uexpv_f32");
 static __attribute__((used)) float uexpv_f32_scalar(float a) { return uexp_f32(a); }
 static __attribute__((used)) fgv16sf _ZGVeN16v_uexpv_f32(fgv16sf a) {
     fgv16sf x = __builtin_ia32_minps512_mask(((fgv16sf){} + 88.8f), __builtin_ia32_maxps512_mask(((fgv16sf){} + -150.0f), a, ((fgv16sf){} + -150.0f), (uint16_t)-1, 4), ((fgv16sf){} + 88.8f), (uint16_t)-1, 4);
-    fgv16sf n = __builtin_ia32_rndscaleps_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint16_t)-1, 4);
+    fgv16sf xl = x * 1.4426950216293335f;
+    fgv16sf n = __builtin_ia32_rndscaleps_mask(xl, 4, xl, (uint16_t)-1, 4);
     fgv16sf r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + -0.693359375f), x, (uint16_t)-1, 4);
     r = __builtin_ia32_vfmaddps512_mask(n, ((fgv16sf){} + 0.00021219444170128554f), r, (uint16_t)-1, 4);
     fgv16sf q = __builtin_ia32_vfmaddps512_mask(((fgv16sf){} + 0.0013814546400681138f), r, ((fgv16sf){} + 0.00836869701743126f), (uint16_t)-1, 4);
@@ -64,7 +65,8 @@ static __attribute__((used)) fgv16sf _ZGVeN16v_uexpv_f32(fgv16sf a) {
 }
 static __attribute__((used)) fgv8sf _ZGVeN8v_uexpv_f32(fgv8sf a) {
     fgv8sf x = __builtin_ia32_minps256(((fgv8sf){} + 88.8f), __builtin_ia32_maxps256(((fgv8sf){} + -150.0f), a));
-    fgv8sf n = __builtin_ia32_rndscaleps_256_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv8sf xl = x * 1.4426950216293335f;
+    fgv8sf n = __builtin_ia32_rndscaleps_256_mask(xl, 4, xl, (uint8_t)-1);
     fgv8sf r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + -0.693359375f), x);
     r = __builtin_ia32_vfmaddps256(n, ((fgv8sf){} + 0.00021219444170128554f), r);
     fgv8sf q = __builtin_ia32_vfmaddps256(((fgv8sf){} + 0.0013814546400681138f), r, ((fgv8sf){} + 0.00836869701743126f));
@@ -76,7 +78,8 @@ static __attribute__((used)) fgv8sf _ZGVeN8v_uexpv_f32(fgv8sf a) {
 }
 static __attribute__((used)) fgv4sf _ZGVeN4v_uexpv_f32(fgv4sf a) {
     fgv4sf x = __builtin_ia32_minps(((fgv4sf){} + 88.8f), __builtin_ia32_maxps(((fgv4sf){} + -150.0f), a));
-    fgv4sf n = __builtin_ia32_rndscaleps_128_mask(x * 1.4426950216293335f, 4, x * 1.4426950216293335f, (uint8_t)-1);
+    fgv4sf xl = x * 1.4426950216293335f;
+    fgv4sf n = __builtin_ia32_rndscaleps_128_mask(xl, 4, xl, (uint8_t)-1);
     fgv4sf r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + -0.693359375f), x);
     r = __builtin_ia32_vfmaddps(n, ((fgv4sf){} + 0.00021219444170128554f), r);
     fgv4sf q = __builtin_ia32_vfmaddps(((fgv4sf){} + 0.0013814546400681138f), r, ((fgv4sf){} + 0.00836869701743126f));
