@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -934,6 +935,23 @@ def test_workaround_flags_are_accepted_and_keyed():
         assert cc.workaround_flags([clang]) == ()
     # modules built before the workaround (a different key) are not reused
     assert cc.module_key("int f;", identity="x") != _key_without_workarounds("int f;", "x")
+
+
+def test_workaround_probe_takes_the_first_spelling_accepted(monkeypatch):
+    """The spellings are asked concurrently; the answer is still the first one the compiler
+    accepts in GATHER_OFF's order, and none accepted leaves only SLP_OFF."""
+    cmd = cc.compiler_command()
+    ident = cc.compiler_state()[0]
+    if ident is None or "free software foundation" not in ident.lower() or \
+            platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the probe runs for GCC on x86-64 only")
+    bad, ok1, ok2 = ("-fno-such-flag-at-all",), ("-O1",), ("-O2",)
+    monkeypatch.setattr(cc, "GATHER_OFF", (bad, ok1, ok2))
+    assert cc._find_workaround_flags(cmd, ident) == ok1 + cc.SLP_OFF
+    monkeypatch.setattr(cc, "GATHER_OFF", (ok2, bad))
+    assert cc._find_workaround_flags(cmd, ident) == ok2 + cc.SLP_OFF
+    monkeypatch.setattr(cc, "GATHER_OFF", (bad, bad + ("-fno-other-flag",)))
+    assert cc._find_workaround_flags(cmd, ident) == cc.SLP_OFF
 
 
 def test_workaround_flags_are_kept_in_the_compiler_record(monkeypatch):
