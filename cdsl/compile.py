@@ -510,16 +510,24 @@ GATHER_OFF = (("-mno-gather",),
 # -O2, wrong with loop vectorisation off). Off for GCC on x86-64, with the gathers: the
 # benchmark's workloads took 0.97-1.05x their time without it (one thread, AMD Zen 4).
 SLP_OFF = ("-fno-tree-slp-vectorize",)
+# GCC's code sinking: a loop body whose select takes a value computed only for one of its
+# arms (`where(x == 0, x + log 2, log1p(exp(-|x|)) + max(x, 0))`, nn.softplus) had its
+# calls moved into that arm, and a branch around calls is control flow the vectoriser
+# does not convert (the SIMD variants are `notinbranch`): softplus over 1e7 float32 stayed
+# scalar, 223 ms on one AMD Zen 4 core where the vectorised loop takes 9.7 ms. Off for GCC
+# on x86-64 with the others (the benchmark's training steps measured alike with it).
+SINK_OFF = ("-fno-tree-sink",)
+GCC_ALWAYS = SLP_OFF + SINK_OFF
 # The flag sets workaround_flags may give (and a compiler record may hold).
-WORKAROUND_SETS = tuple(g + SLP_OFF for g in GATHER_OFF) + (SLP_OFF, ())
+WORKAROUND_SETS = tuple(g + GCC_ALWAYS for g in GATHER_OFF) + (GCC_ALWAYS, ())
 # Part of every module's cache key: modules built before the workaround are not reused.
-WORKAROUNDS = "gcc-x86-gathers-off gcc-x86-slp-off"
+WORKAROUNDS = "gcc-x86-gathers-off gcc-x86-slp-off gcc-x86-sink-off"
 
 
 def workaround_flags(cmd=None) -> tuple[str, ...]:
     """The flags that keep `cmd` (default: the current compiler) clear of code generation
-    bugs we have met: for GCC on x86-64, vectorised gathers off (see GATHER_OFF) and the
-    SLP vectoriser off (SLP_OFF). Found by
+    bugs we have met: for GCC on x86-64, vectorised gathers off (see GATHER_OFF), the
+    SLP vectoriser off (SLP_OFF) and code sinking off (SINK_OFF). Found by
     asking the compiler to preprocess an empty file with each spelling (all at once), then
     kept in the cache's compiler record beside the compiler's identity (read back only if
     it is one of WORKAROUND_SETS); memoised."""
@@ -578,8 +586,8 @@ def _find_workaround_flags(cmd, version: str | None = None) -> tuple[str, ...]:
         return ()
     for flags, rc in zip(GATHER_OFF, codes):
         if rc == 0:
-            return flags + SLP_OFF
-    return SLP_OFF
+            return flags + GCC_ALWAYS
+    return GCC_ALWAYS
 
 
 def cpu_features() -> str:

@@ -939,7 +939,7 @@ def test_workaround_flags_are_accepted_and_keyed():
 
 def test_workaround_probe_takes_the_first_spelling_accepted(monkeypatch):
     """The spellings are asked concurrently; the answer is still the first one the compiler
-    accepts in GATHER_OFF's order, and none accepted leaves only SLP_OFF."""
+    accepts in GATHER_OFF's order, and none accepted leaves only GCC_ALWAYS."""
     cmd = cc.compiler_command()
     ident = cc.compiler_state()[0]
     if ident is None or "free software foundation" not in ident.lower() or \
@@ -947,11 +947,11 @@ def test_workaround_probe_takes_the_first_spelling_accepted(monkeypatch):
         pytest.skip("the probe runs for GCC on x86-64 only")
     bad, ok1, ok2 = ("-fno-such-flag-at-all",), ("-O1",), ("-O2",)
     monkeypatch.setattr(cc, "GATHER_OFF", (bad, ok1, ok2))
-    assert cc._find_workaround_flags(cmd, ident) == ok1 + cc.SLP_OFF
+    assert cc._find_workaround_flags(cmd, ident) == ok1 + cc.GCC_ALWAYS
     monkeypatch.setattr(cc, "GATHER_OFF", (ok2, bad))
-    assert cc._find_workaround_flags(cmd, ident) == ok2 + cc.SLP_OFF
+    assert cc._find_workaround_flags(cmd, ident) == ok2 + cc.GCC_ALWAYS
     monkeypatch.setattr(cc, "GATHER_OFF", (bad, bad + ("-fno-other-flag",)))
-    assert cc._find_workaround_flags(cmd, ident) == cc.SLP_OFF
+    assert cc._find_workaround_flags(cmd, ident) == cc.GCC_ALWAYS
 
 
 def test_workaround_flags_are_kept_in_the_compiler_record(monkeypatch):
