@@ -324,6 +324,8 @@ class _Printer:
 
     def vector_call(self, x: A.Call) -> str:
         vt = x.type
+        if x.fn.startswith("_ZGV") and len(x.args) == 1:    # (vector_helpers.vector_symbol)
+            return f"{x.fn}({self.e(x.args[0], top=True)})"
         form = self.d.vector_fma.get((vt.elem.name, vt.lanes * vt.elem.bits)) \
             if x.fn == "fma" and len(x.args) == 3 else None
         if form is None:
@@ -484,8 +486,48 @@ class _Printer:
                     return self.region_loop(st, ind, f"{simd}{red}", guard)
                 self.lines.append(f"{pad}#pragma omp parallel for{simd}{red}{guard()}{team}")
             elif st.simd:
+                body = self.vector_loop(st)
+                if body is not None:
+                    return self.serial_vector_loop(st, body, ind)
                 self.lines.append(f"{pad}#pragma omp simd{red}")
         self.loop(st, ind, *self.bounds(st))
+
+    def vector_loop(self, st: A.For):
+        """`vector_helpers.vector_body` of the loop `st` where this dialect calls the
+        helpers' vector variants and `st` is a simd loop outside any reduction, else None."""
+        if not (self.d.vector_helpers and st.simd and self.d.parallel_loop == "openmp"
+                and self.reduction_depth == 0 and st.reduction is None):
+            return None
+        trip = _static_trip(st)
+        if trip is not None and trip < vector_helpers.LANES:
+            return None                # (a short row: gcc's masked or narrower vectors)
+        calls = {fn: self.d.vector_helpers[h] for (fn, t), h in self.d.helper_calls.items()
+                 if t == "f32" and h in self.d.vector_helpers}
+        return vector_helpers.vector_body(st, calls)
+
+    def serial_vector_loop(self, st: A.For, body: tuple, ind: int):
+        """The loop `st` (not parallel) in steps of vector_helpers.LANES iterations, `body`
+        (its vector form), then the iterations left over, under vector_helpers.GUARD;
+        elsewhere as it is."""
+        pad, inner, lanes = "    " * ind, "    " * (ind + 1), vector_helpers.LANES
+        v, vt = st.var.name, self.t(st.var.type)
+        start, stop = self.bounds(st)
+        self.lines.append(f"{pad}{{")
+        self.lines.append(f"{inner}const {vt} {v}__lo = {start}, {v}__hi = {stop};")
+        self.scopes.append({f"{v}__lo": f"const {vt}", f"{v}__hi": f"const {vt}"})
+        self.lines.append(vector_helpers.GUARD)
+        self.lines.append(f"{inner}const {vt} {v}__vn = {v}__lo + ({v}__hi - {v}__lo) / "
+                          f"{lanes} * {lanes};")
+        self.loop(A.For(st.var, st.start, st.stop, body, step=lanes), ind + 1, f"{v}__lo",
+                  f"{v}__vn")
+        self.lines.append(f"{inner}#pragma omp simd")
+        self.loop(st, ind + 1, f"{v}__vn", f"{v}__hi")
+        self.lines.append("#else")
+        self.lines.append(f"{inner}#pragma omp simd")
+        self.loop(st, ind + 1, f"{v}__lo", f"{v}__hi")
+        self.lines.append("#endif")
+        self.scopes.pop()
+        self.lines.append(f"{pad}}}")
 
     def bounds(self, st: A.For) -> tuple[str, str]:
         """A loop's start and stop, rendered (a conditional stop keeps its parentheses:
@@ -571,10 +613,29 @@ class _Printer:
         self.lines.append(f"{inner}#pragma omp parallel{guard()}{team}")
         self.lines.append(f"{inner}{{")
         self.lines.append(f"{inner}    {self.d.region_start}();")
+        outline = self.d.outline_regions and st.reduction is None
+        body = self.vector_loop(st)
+        if body is not None:
+            # the loop in blocks of vector_helpers.LANES iterations, its vector form; the
+            # iterations left over on one thread (`single nowait`: the region's end waits)
+            lanes, ivt = vector_helpers.LANES, st.var.type
+            b = A.Var(f"{v}__b", ivt)
+            lo = A.Var(f"{v}__lo", ivt)
+            first = A.Decl(A.Var(v, ivt), A.BinOp("+", lo, A.BinOp("*", b, A.Const(lanes, ivt))))
+            sched = f" schedule({st.schedule})" if st.schedule else ""
+            self.lines.append(vector_helpers.GUARD)
+            self.lines.append(f"{inner}    #pragma omp for{sched} nowait")
+            self.loop(A.For(b, 0, 1, (first,) + body, parallel=True), ind + 2, "0",
+                      f"({v}__hi - {v}__lo) / {lanes}", outline=outline)
+            self.lines.append(f"{inner}    #pragma omp single nowait")
+            self.loop(st, ind + 2, f"{v}__lo + ({v}__hi - {v}__lo) / {lanes} * {lanes}",
+                      f"{v}__hi", outline=outline)
+            self.lines.append("#else")
         # (`nowait`: the region's end is the barrier; the reduction is complete after it)
         self.lines.append(f"{inner}    #pragma omp for{for_clauses} nowait")
-        self.loop(st, ind + 2, f"{v}__lo", f"{v}__hi",
-                  outline=self.d.outline_regions and st.reduction is None)
+        self.loop(st, ind + 2, f"{v}__lo", f"{v}__hi", outline=outline)
+        if body is not None:
+            self.lines.append("#endif")
         self.scopes.pop()
         self.region_team = outer
         if self.d.region_end:
@@ -794,6 +855,9 @@ def render(node, dialect: Dialect = C99) -> str:
         for line in (pragma,) if isinstance(pragma, str) else pragma:
             if line not in lines:
                 lines.append(line)
+    if dialect.vector_helpers and any(dialect.helper_calls.get(call)
+                                      in dialect.vector_helpers for call in calls):
+        used = used | {vector_helpers.VECTOR}       # (loops written in vectors may use it)
     for vt in sorted((t for t in used if isinstance(t, A.VecType)), key=lambda t: t.name):
         if not dialect.vector_typedef:
             raise TypeError(f"dialect {dialect.name} has no vector types ({vt.name})")

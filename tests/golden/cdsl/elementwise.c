@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <omp.h>
+typedef float fgv_f32x16 __attribute__((vector_size(64), aligned(4)));
 #pragma omp declare simd notinbranch
 float expf(float);
 #pragma omp declare simd notinbranch
