@@ -188,7 +188,12 @@ def vector_symbol(name: str, lanes: int = LANES) -> str:
 
 
 def _mentions(x, name: str) -> bool:
-    return any(isinstance(n, (A.Var, A.Param)) and n.name == name for n in A.walk(x))
+    return _names_any(x, (name,))
+
+
+def _names_any(x, names) -> bool:
+    """Whether the expression `x` names a variable or parameter in `names`."""
+    return any(isinstance(n, (A.Var, A.Param)) and n.name in names for n in A.walk(x))
 
 
 def _unit_stride(index, var: str) -> bool:
@@ -226,7 +231,7 @@ def _vector(x, var, env, calls, seen):
     if isinstance(x, A.Load):
         if not _is_f32(x.type):
             raise _Scalar
-        if any(isinstance(n, (A.Var, A.Param)) and n.name in env for n in A.walk(x.index)):
+        if _names_any(x.index, env):
             raise _Scalar
         if _unit_stride(x.index, var):
             return A.VecLoad(x.ptr, x.index, VECTOR), True
@@ -278,7 +283,7 @@ def _statements(body, var, env, calls, seen) -> list:
             pt = ptr.type
             if not (isinstance(pt, A.PtrType) and _is_f32(pt.elem) and _is_f32(value.type)):
                 raise _Scalar
-            if any(isinstance(n, (A.Var, A.Param)) and n.name in env for n in A.walk(index)):
+            if _names_any(index, env):
                 raise _Scalar
             if not _unit_stride(index, var):
                 raise _Scalar          # (a store to one element at every iteration)
