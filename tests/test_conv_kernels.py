@@ -192,25 +192,64 @@ def test_depthwise_convolutions_vectorise_over_channels():
 def test_conv_source_is_a_direct_kernel():
     """A register tile of CONV_MR positions: a full tile of features is `nr_main` (two or,
     with CONV_WIDE_TILES, four SIMD vectors) wide, one vector accumulator per (row, vector)
-    with CONV_VECTOR_TILES; a partial tile (here 4 features, fewer than a full tile on
-    every CPU) has one scalar fmaf() accumulator per (row, feature). (This test once
-    assumed 16 features make a partial tile, true with AVX-512 only: it failed on AMD Zen 3,
-    AVX2, where 16 features are a full tile of two 8-float vectors.)"""
+    with CONV_VECTOR_TILES; a partial tile of features not a multiple of a quarter SIMD
+    register (here 3) has one scalar fmaf() accumulator per (row, feature); one of a
+    quarter register (here a vector of 4) is in vectors. (This test once assumed 16
+    features make a partial tile, true with AVX-512 only: it failed on AMD Zen 3, AVX2,
+    where 16 features are a full tile of two 8-float vectors.)"""
     f = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME",
                                               dimension_numbers=("NHWC", "HWIO", "NHWC"))
     x = np.zeros((2, 8, 8, 4), np.float32)
     mr = gemm.CONV_MR
-    src = fg.jit(f, backend="c").lower(x, np.zeros((3, 3, 4, 4), np.float32)).source
+    src = fg.jit(f, backend="c").lower(x, np.zeros((3, 3, 4, 3), np.float32)).source
     assert "fmaf(" in src and "cblas_sgemm" not in src
-    assert f"ca{mr - 1}_3" in src and "ca0_4" not in src
+    assert f"ca{mr - 1}_2" in src and "ca0_3" not in src
     vector, wide = gemm._conv_flags()
     width = gemm._simd_width(np.float32)
+    if vector and width >= 4:
+        src = fg.jit(f, backend="c").lower(x, np.zeros((3, 3, 4, 4), np.float32)).source
+        assert "fmaf(" not in src and "fgv_f32x4 " in src
+        assert f"ca{mr - 1}_0" in src and "ca0_1" not in src
     nr_main = (4 if wide else 2) * width
     src = fg.jit(f, backend="c").lower(x, np.zeros((3, 3, 4, nr_main), np.float32)).source
     assert "cblas_sgemm" not in src
     ncol = nr_main // width if vector else nr_main
     assert f"ca{mr - 1}_{ncol - 1}" in src and f"ca0_{ncol}" not in src
     assert ("fgv_f32x" in src) == vector
+
+
+def test_feature_parts_cover_the_remainder_in_vector_widths():
+    assert gemm._feature_parts(64, 46, 16) == [(64, 32), (96, 8), (104, 4), (108, 2)]
+    assert gemm._feature_parts(0, 32, 16) == [(0, 32)]
+    assert gemm._feature_parts(0, 3, 16) == [(0, 3)]
+    assert gemm._feature_parts(5, 46, 0) == [(5, 46)]          # scalar tiles: one
+    assert [gemm._tile_width(n, 16) for n in (32, 48, 8, 4, 2, 6)] == [16, 16, 8, 4, 1, 1]
+    for simd in (4, 8, 16):
+        for n in range(1, 4 * simd):         # (what is left after the full wide tiles)
+            parts = gemm._feature_parts(10, n, simd)
+            assert [p[0] for p in parts] == [10 + sum(p[1] for p in parts[:i])
+                                            for i in range(len(parts))]
+            assert sum(p[1] for p in parts) == n
+            for _, k in parts:
+                w = gemm._tile_width(k, simd)
+                assert k // w <= 3 and (w > 1 or k < max(2, simd // 4))
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_remainder_features_are_in_vectors_with_wide_tiles(wide, monkeypatch):
+    """The CNN's 32-feature convolutions on an Intel Xeon, where wide tiles are 64
+    features: all of the features were remainder, a tile of scalar fmaf() accumulators
+    that gcc does not vectorise with its SLP vectoriser off (39 ms for the input
+    gradient that takes 3.6 in vectors)."""
+    if gemm.cpu_level() not in ("v3", "v4"):
+        pytest.skip("vector tiles need FMA (x86-64-v3)")
+    monkeypatch.setattr(gemm, "CONV_WIDE_TILES", wide)
+    f = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), "SAME",
+                                              dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    x = np.zeros((2, 8, 8, 4), np.float32)
+    src = fg.jit(lambda x, w: f(x, w), backend="c").lower(
+        x, np.zeros((3, 3, 4, 32), np.float32)).source
+    assert "fmaf(" not in src and "fgv_f32x" in src
 
 
 # ------------------------------------------- input dilation with non-finite filter values
@@ -539,6 +578,11 @@ def test_window_kernels_vectorise_over_channels():
 # --------------------------------------------- wide tiles on AVX-512 (gemm.CONV_WIDE_TILES)
 
 WIDE_CASES = {
+    # no full tile: 46 features are a remainder on every CPU, written (AVX-512, wide tiles)
+    # as tiles of 32, 8 and 4 features in vectors and 2 scalar ones
+    "nhwc_46": ((2, 7, 7, 5), (3, 3, 5, 46),
+                {"window_strides": (1, 1), "padding": "SAME",
+                 "dimension_numbers": ("NHWC", "HWIO", "NHWC")}),
     # a full 64-feature tile plus a remainder of 6; strided, as the benchmarks' conv2d_s2
     "nhwc_strided_70": ((2, 9, 9, 8), (3, 3, 8, 70),
                         {"window_strides": (2, 2), "padding": ((1, 1), (1, 1)),

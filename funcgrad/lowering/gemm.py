@@ -808,10 +808,12 @@ def _loop_gemm(dt, B, M, N, K, a, a_fc, b, b_cf, out) -> list:
 # A tile of MR output positions x NR features (NR = two SIMD registers) accumulates in
 # registers over all k: per k step it loads NR filter values (contiguous) and MR input
 # values (broadcast), then does MR*NR fused multiply-adds, as the register blocking of
-# BLIS/oneDNN-style kernels does. The accumulators are scalars updated with fmaf(), which
-# gcc's SLP vectoriser packs into registers; unlike `acc += x*w` (a reduction the loop
-# vectoriser would try to vectorise over k with in-order shuffles, 20x slower), fmaf() is
-# not a reduction it recognises. Tile rows past the end compute the last position again
+# BLIS/oneDNN-style kernels does. The accumulators are vectors of features (CONV_VECTOR_TILES)
+# or, in C99 for `export.to_c` and for the last features that fill no quarter register,
+# scalars updated with fmaf(): unlike `acc += x*w` (a reduction the loop vectoriser would
+# try to vectorise over k with in-order shuffles, 20x slower), fmaf() is not a reduction it
+# recognises. gcc's SLP vectoriser, which once packed such scalars into registers, is off
+# in every module (cdsl.compile.SLP_OFF). Tile rows past the end compute the last position again
 # and are not stored (no remainder variants). When a tile's k sweep would stream more than
 # the caches hold (the filter gradient: k runs over the whole batch), k is split into
 # blocks and each block sweeps all tiles, accumulating into the output.
@@ -897,6 +899,32 @@ def _simd_width(dtype) -> int:
     """Elements per SIMD register of the code built with -march=native."""
     bits = {"v4": 512, "v3": 256}.get(cpu_level(), 128)
     return max(1, bits // (8 * np.dtype(dtype).itemsize))
+
+
+def _tile_width(nr: int, simd: int) -> int:
+    """Elements per vector of a tile of `nr` features: the widest of a whole, a half and a
+    quarter SIMD register that divides `nr`, or 1 (scalar fmaf() accumulators)."""
+    for width in (simd, simd // 2, simd // 4):
+        if width > 1 and nr % width == 0:
+            return width
+    return 1
+
+
+def _feature_parts(start: int, n: int, simd: int) -> list:
+    """(first feature, count) of the tiles after the full ones, which cover `n` features
+    from `start`: with vector tiles (`simd` > 0), a multiple of the SIMD width, then of its
+    half, of its quarter, and the scalar rest (each part a tile of one vector width, at
+    most three vectors a row); without, one scalar tile of all `n`. Found on an Intel
+    Xeon, whose wide tiles are 64 features: the CNN's 32-feature convolutions were all
+    remainder, scalar, 39 ms for one that takes 3 in vectors."""
+    parts = []
+    for width in (simd, simd // 2, simd // 4) if simd else ():
+        if width > 1 and n >= width:
+            parts.append((start, n - n % width))
+            start, n = start + parts[-1][1], n % width
+    if n:
+        parts.append((start, n))
+    return parts
 
 
 def _fma(dtype, a, b, acc):
@@ -1199,7 +1227,8 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     import cdsl
     (xsrc, xbase, gx), (wsrc, wbase, gw), (dst, obase, go) = xop, wop, oop
     vector, wide = _conv_flags()
-    nr_main = (4 if wide else 2) * _simd_width(dt)
+    simd = _simd_width(dt)
+    nr_main = (4 if wide else 2) * simd
     mr = CONV_MR
     M = math.prod(a[0] for a in m_axes)
     K = math.prod(a[0] for a in k_axes)
@@ -1245,12 +1274,13 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     rows.append(c.decl(wb, _lin([(gi, gw)] if gi is not None else [], wbase)))
 
     def tile(nr, f0):
-        """Features f0 .. f0+nr-1 of the tile: accumulate over all k, then store. A full
-        tile (`nr_main` features, not depthwise) is written in vectors of features
-        (`CONV_VECTOR_TILES`), each lane a fused multiply-add like fmaf(): the same bits,
-        and gcc need not pack scalar accumulators into vectors itself (its SLP
-        vectoriser, most of the scalar tiles' compile time)."""
-        width = _simd_width(dt) if nr == nr_main and not depthwise and vector else 1
+        """Features f0 .. f0+nr-1 of the tile: accumulate over all k, then store. A tile
+        of a multiple of a quarter SIMD register of features (not depthwise) is written
+        in vectors of features (`CONV_VECTOR_TILES`, `_tile_width`), each lane a fused
+        multiply-add like fmaf(): the same bits, and gcc need not pack scalar
+        accumulators into vectors itself. It would not: its SLP vectoriser is off in
+        every module (cdsl.compile.SLP_OFF), so a scalar tile runs scalar."""
+        width = _tile_width(nr, simd) if vector and not depthwise else 1
         if width > 1:
             vt = cdsl.VecType(c.ct(dt), width)
             mkvar = lambda name: cdsl.Var(name, vt)                   # noqa: E731
@@ -1324,8 +1354,9 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
         f0 = c.var("cf", dtypes.int64)
         tile_body.append(cdsl.For(f0, c.i64(0), c.i64(f_main), tuple(tile(nr_main, f0)),
                                   step=nr_main))
-    if Fg % nr_main:
-        tile_body.append(cdsl.Block(tuple(tile(Fg % nr_main, c.i64(f_main)))))
+    for start, n in _feature_parts(f_main, Fg - f_main, simd if vector and not depthwise
+                                   else 0):
+        tile_body.append(cdsl.Block(tuple(tile(n, c.i64(start)))))
     parallel = M * Fg * K * groups >= CONV_PARALLEL_MIN and M > mr
 
     def over_k_blocks(m_lo, m_hi):
