@@ -219,20 +219,47 @@ def test_conv_source_is_a_direct_kernel():
 
 
 def test_feature_parts_cover_the_remainder_in_vector_widths():
-    assert gemm._feature_parts(64, 46, 16) == [(64, 32), (96, 8), (104, 4), (108, 2)]
-    assert gemm._feature_parts(0, 32, 16) == [(0, 32)]
-    assert gemm._feature_parts(0, 3, 16) == [(0, 3)]
-    assert gemm._feature_parts(5, 46, 0) == [(5, 46)]          # scalar tiles: one
-    assert [gemm._tile_width(n, 16) for n in (32, 48, 8, 4, 2, 6)] == [16, 16, 8, 4, 1, 1]
-    for simd in (4, 8, 16):
+    w16 = gemm._vector_widths(16, 4)
+    assert w16 == (16, 8, 4) and gemm._vector_widths(8, 4) == (8, 4)       # 128 bits at least
+    assert gemm._vector_widths(8, 8) == (8, 4, 2) and gemm._vector_widths(4, 4) == (4,)
+    assert gemm._feature_parts(64, 46, w16) == [(64, 32), (96, 8), (104, 4), (108, 2)]
+    assert gemm._feature_parts(0, 32, w16) == [(0, 32)]
+    assert gemm._feature_parts(0, 3, w16) == [(0, 3)]
+    assert gemm._feature_parts(5, 46, ()) == [(5, 46)]          # scalar tiles: one
+    assert [gemm._tile_width(n, w16) for n in (32, 48, 8, 4, 2, 6)] == [16, 16, 8, 4, 1, 1]
+    for simd, itemsize in ((4, 4), (8, 4), (16, 4), (4, 8), (8, 8)):
+        widths = gemm._vector_widths(simd, itemsize)
         for n in range(1, 4 * simd):         # (what is left after the full wide tiles)
-            parts = gemm._feature_parts(10, n, simd)
+            parts = gemm._feature_parts(10, n, widths)
             assert [p[0] for p in parts] == [10 + sum(p[1] for p in parts[:i])
                                             for i in range(len(parts))]
             assert sum(p[1] for p in parts) == n
             for _, k in parts:
-                w = gemm._tile_width(k, simd)
-                assert k // w <= 3 and (w > 1 or k < max(2, simd // 4))
+                w = gemm._tile_width(k, widths)
+                assert k // w <= 3 and (w > 1 or k < widths[-1])
+
+
+@pytest.mark.parametrize("simd", [16, 8])
+def test_remainder_tiles_compile_at_every_vector_width(simd, monkeypatch):
+    """Remainders of 2 and 3 mod 4 at AVX2's width (8 floats): no 2-float vectors, which
+    the C dialect has no FMA for (the bits against scalar tiles)."""
+    if gemm.cpu_level() not in ("v3", "v4"):
+        pytest.skip("vector tiles need FMA (x86-64-v3)")
+    monkeypatch.setattr(gemm, "_simd_width", lambda dt: simd * 4 // np.dtype(dt).itemsize)
+    monkeypatch.setattr(gemm, "CONV_WIDE_TILES", False)
+    xs, ws, kw = (2, 5, 5, 3), (3, 3, 3, 2 * simd + 14), {
+        "window_strides": (1, 1), "padding": "SAME",
+        "dimension_numbers": ("NHWC", "HWIO", "NHWC")}
+    x = RNG.standard_normal(xs).astype(np.float32)
+    w = RNG.standard_normal(ws).astype(np.float32)
+    f = _conv_and_grads(x, w, **kw)
+    got = {}
+    for vector in (False, True):
+        monkeypatch.setattr(gemm, "CONV_VECTOR_TILES", vector)
+        jf = fg.jit(lambda x, w: f(x, w), backend="c")
+        got[vector] = [np.asarray(a) for a in jf(x, w)]
+    for a, b in zip(got[False], got[True]):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("wide", [False, True])

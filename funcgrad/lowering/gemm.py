@@ -901,25 +901,28 @@ def _simd_width(dtype) -> int:
     return max(1, bits // (8 * np.dtype(dtype).itemsize))
 
 
-def _tile_width(nr: int, simd: int) -> int:
-    """Elements per vector of a tile of `nr` features: the widest of a whole, a half and a
-    quarter SIMD register that divides `nr`, or 1 (scalar fmaf() accumulators)."""
-    for width in (simd, simd // 2, simd // 4):
-        if width > 1 and nr % width == 0:
-            return width
-    return 1
+def _vector_widths(simd: int, itemsize: int) -> tuple:
+    """The lanes of the vectors a convolution tile may be written in: a whole, a half and a
+    quarter SIMD register, of 128 bits at least (those the dialect has FMAs for)."""
+    return tuple(w for w in (simd, simd // 2, simd // 4) if w > 1 and w * itemsize >= 16)
 
 
-def _feature_parts(start: int, n: int, simd: int) -> list:
+def _tile_width(nr: int, widths: tuple) -> int:
+    """Elements per vector of a tile of `nr` features: the widest of `widths`
+    (`_vector_widths`) that divides `nr`, or 1 (scalar fmaf() accumulators)."""
+    return next((w for w in widths if nr % w == 0), 1)
+
+
+def _feature_parts(start: int, n: int, widths: tuple) -> list:
     """(first feature, count) of the tiles after the full ones, which cover `n` features
-    from `start`: with vector tiles (`simd` > 0), a multiple of the SIMD width, then of its
-    half, of its quarter, and the scalar rest (each part a tile of one vector width, at
-    most three vectors a row); without, one scalar tile of all `n`. Found on an Intel
-    Xeon, whose wide tiles are 64 features: the CNN's 32-feature convolutions were all
-    remainder, scalar, 39 ms for one that takes 3 in vectors."""
+    from `start`: a multiple of each of `widths` in turn (`_vector_widths`; empty without
+    vector tiles), then the scalar rest, each part a tile of one vector width (at most
+    three vectors a row). Found on an Intel Xeon, whose wide tiles are 64 features: the
+    CNN's 32-feature convolutions were all remainder, one scalar tile, 39 ms for the one
+    that takes 3.6 in vectors."""
     parts = []
-    for width in (simd, simd // 2, simd // 4) if simd else ():
-        if width > 1 and n >= width:
+    for width in widths:
+        if n >= width:
             parts.append((start, n - n % width))
             start, n = start + parts[-1][1], n % width
     if n:
@@ -1229,6 +1232,7 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
     vector, wide = _conv_flags()
     simd = _simd_width(dt)
     nr_main = (4 if wide else 2) * simd
+    widths = _vector_widths(simd, np.dtype(dt).itemsize) if vector and not depthwise else ()
     mr = CONV_MR
     M = math.prod(a[0] for a in m_axes)
     K = math.prod(a[0] for a in k_axes)
@@ -1280,7 +1284,7 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
         multiply-add like fmaf(): the same bits, and gcc need not pack scalar
         accumulators into vectors itself. It would not: its SLP vectoriser is off in
         every module (cdsl.compile.SLP_OFF), so a scalar tile runs scalar."""
-        width = _tile_width(nr, simd) if vector and not depthwise else 1
+        width = _tile_width(nr, widths)
         if width > 1:
             vt = cdsl.VecType(c.ct(dt), width)
             mkvar = lambda name: cdsl.Var(name, vt)                   # noqa: E731
@@ -1354,8 +1358,7 @@ def _conv_tiles(dt, groups, m_axes, k_axes, Fg, xop, wop, oop, depthwise=False):
         f0 = c.var("cf", dtypes.int64)
         tile_body.append(cdsl.For(f0, c.i64(0), c.i64(f_main), tuple(tile(nr_main, f0)),
                                   step=nr_main))
-    for start, n in _feature_parts(f_main, Fg - f_main, simd if vector and not depthwise
-                                   else 0):
+    for start, n in _feature_parts(f_main, Fg - f_main, widths):
         tile_body.append(cdsl.Block(tuple(tile(n, c.i64(start)))))
     parallel = M * Fg * K * groups >= CONV_PARALLEL_MIN and M > mr
 
