@@ -776,6 +776,55 @@ def _keep_failed(src: str, key: str, d: str) -> str:
     return keep
 
 
+# Whether every module built is also compiled (`-fsyntax-only`) with the other branch of
+# the conditions on the target's AVX-512 (vector_helpers.GUARD) than this CPU takes:
+# False by default, True in the fuzzer. The host's compiler reads only its own branch, so
+# a source whose branch for CPUs without AVX-512 did not compile (a loop body outlined out
+# of the guard, calling an AVX-512 variant) passed every test on AVX-512 machines and
+# failed on the first AVX2 one.
+CHECK_OTHER_BRANCH = False
+
+
+def other_branch_flags() -> tuple:
+    """Flags, added to a build's, under which the compiler takes the other branch of
+    vector_helpers.GUARD than on this CPU: AVX-512F's and VL's macros undefined where the
+    CPU has them (its instructions stay allowed, so code chosen for this CPU still
+    compiles), the features added where it lacks them; () where the compiler is not GCC
+    on x86-64 (the guard is GCC's)."""
+    cc = compiler_command()
+    if platform.machine().lower() not in ("x86_64", "amd64") or "clang" in " ".join(cc):
+        return ()
+    has = {"avx512f", "avx512vl"} <= set(cpu_features().rsplit("|", 1)[-1].split())
+    return ("-U__AVX512F__", "-U__AVX512VL__") if has else ("-mavx512f", "-mavx512vl")
+
+
+def other_branch_errors(source: str, flags=(), blas: bool = True) -> str:
+    """The compiler's errors on `source` built as for this CPU (with the build's extra
+    `flags`) but with other_branch_flags(), checked with -fsyntax-only: '' where it
+    compiles, or where there is no other branch to check."""
+    other = other_branch_flags()
+    if not other:
+        return ""
+    cc = compiler_command()
+    inc = blas_flags()[0] if blas else ()
+    cmd = [*cc, *(f for f in BASE_FLAGS if f != "-shared"), *workaround_flags(cc), *flags,
+           *other, *inc, "-fsyntax-only", "-x", "c", "-"]
+    r = subprocess.run(cmd, input=source, capture_output=True, text=True, check=False)
+    return r.stderr.strip() if r.returncode != 0 else ""
+
+
+def _check_other_branch(sources, flags, key: str, d: str, blas: bool) -> None:
+    """CompileError where one of the files `sources` fails on the other branch."""
+    for src_path in sources:
+        with open(src_path) as f:
+            err = other_branch_errors(f.read(), flags, blas)
+        if err:
+            keep = _keep_failed(src_path, key, d)
+            raise CompileError(f"generated source {keep} compiles for this CPU but not with "
+                               f"{' '.join(other_branch_flags())} (the other branch of its "
+                               f"conditions on AVX-512)\n{err}", keep, err)
+
+
 def _run_compiler(cmds, srcs, key, d, blas=False):
     """Run compiler commands concurrently. A failure raises CompileError naming the kept
     source of the part that failed, or CompilerUnavailable if the compiler cannot build a
@@ -817,6 +866,8 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
         if not parts or len(parts) < 2:
             cmd = [*cc, *BASE_FLAGS, *fix, *flags, *inc, src_path, "-o", so_tmp, *libs, *LIBS]
             _run_compiler([cmd], [src_path], key, d, blas)
+            if CHECK_OTHER_BRANCH:
+                _check_other_branch([src_path], flags, key, d, blas)
         else:
             cflags = [f for f in BASE_FLAGS if f != "-shared"]
             cmds, srcs, objs = [], [], []
@@ -829,6 +880,8 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
                 srcs.append(p)
                 objs.append(o)
             _run_compiler(cmds, srcs, key, d, blas)
+            if CHECK_OTHER_BRANCH:
+                _check_other_branch(srcs, flags, key, d, blas)
             link = [*cc, "-shared", "-fopenmp", *objs, "-o", so_tmp, *libs, *LIBS]
             _run_compiler([link], [src_path], key, d, blas)
         with open(so_tmp, "rb") as f:

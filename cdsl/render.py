@@ -245,6 +245,10 @@ class _Printer:
         # Inside a region of `region_loop` with a `team_size`: the variable holding the
         # forking thread's team size, which `omp_get_max_threads()` renders as there
         self.region_team = ""
+        # The preprocessor condition the lines being rendered sit under (`vector_helpers.
+        # GUARD` inside a loop written in vectors), or "": a function outlined from them
+        # is defined under the same condition, since what it calls may exist only there
+        self.condition = ""
 
     def t(self, ty) -> str:
         if isinstance(ty, A.PtrType):
@@ -575,9 +579,11 @@ class _Printer:
             return None
         name = f"{self.function_name}__body{len(self.outlined)}"
         params = ", ".join(f"{ty} {n}" for n, ty in sorted(free.items()))
-        self.outlined.append("\n".join(
-            [f"static inline __attribute__((always_inline)) void {name}({params}) {{",
-             "    {"] + lines + ["    }", "}", ""]))
+        text = ([f"static inline __attribute__((always_inline)) void {name}({params}) {{",
+                 "    {"] + lines + ["    }", "}"])
+        if self.condition:
+            text = [self.condition] + text + ["#endif"]
+        self.outlined.append("\n".join(text + [""]))
         return f"{name}({', '.join(sorted(free))});"
 
     def team_fn(self, st: A.For) -> str:
@@ -624,12 +630,14 @@ class _Printer:
             first = A.Decl(A.Var(v, ivt), A.BinOp("+", lo, A.BinOp("*", b, A.Const(lanes, ivt))))
             sched = f" schedule({st.schedule})" if st.schedule else ""
             self.lines.append(vector_helpers.GUARD)
+            saved_condition, self.condition = self.condition, vector_helpers.GUARD
             self.lines.append(f"{inner}    #pragma omp for{sched} nowait")
             self.loop(A.For(b, 0, 1, (first,) + body, parallel=True), ind + 2, "0",
                       f"({v}__hi - {v}__lo) / {lanes}", outline=outline)
             self.lines.append(f"{inner}    #pragma omp single nowait")
             self.loop(st, ind + 2, f"{v}__lo + ({v}__hi - {v}__lo) / {lanes} * {lanes}",
                       f"{v}__hi", outline=outline)
+            self.condition = saved_condition
             self.lines.append("#else")
         # (`nowait`: the region's end is the barrier; the reduction is complete after it)
         self.lines.append(f"{inner}    #pragma omp for{for_clauses} nowait")

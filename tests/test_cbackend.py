@@ -1746,6 +1746,27 @@ def test_loops_written_in_vectors_give_the_loops_bits():
                     plain.split("#endif")[-1], n
 
 
+def test_loops_written_in_vectors_compile_on_both_sides_of_their_guard():
+    """A module with loops written in vectors compiles on this CPU and with the other branch
+    of its conditions on AVX-512 (cdsl.compile.other_branch_flags). The parallel loop's
+    vector body, outlined into a function of its own, sat outside the guard: on a CPU
+    without AVX-512 it called an undeclared variant and `jit(exp)` of 10^6 floats failed
+    to compile (found on AMD Zen 3; every AVX-512 machine compiled only the other branch),
+    and so did the prebuilt eager kernels' base and x86-64-v3 modules."""
+    from cdsl import compile as cc
+    rng = np.random.default_rng(3)
+    for n in (100, 1_000_003):
+        x, z = (rng.standard_normal(n).astype(np.float32) for _ in range(2))
+        for title, f in _vector_loop_programs():
+            got, src = _vector_loop_results(f, x, z, True)
+            np.testing.assert_allclose(got, np.asarray(f(x, z)), rtol=2e-6, atol=1e-6,
+                                       err_msg=title)
+            assert "_ZGVeN16v_" in src, title
+            if n > 100:        # (a parallel region, its body outlined)
+                assert "__body" in src, title
+            assert cc.other_branch_errors(src) == "", (title, n)
+
+
 def test_loops_written_in_vectors_run_where_the_cpu_has_avx512(monkeypatch):
     """The vector loops are what runs on a CPU with AVX-512F and VL, and only there: with
     their calls swapped (tanh's variant where exp's belongs) the results change exactly

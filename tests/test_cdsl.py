@@ -993,3 +993,25 @@ def _key_without_workarounds(source, identity):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:40]
+
+
+def test_check_other_branch_rejects_a_source_broken_only_there(monkeypatch):
+    """With `CHECK_OTHER_BRANCH` (on in the fuzzer) a module that compiles for this CPU but
+    not on the other branch of its conditions on AVX-512 is a CompileError naming that
+    branch; without it the module loads."""
+    import uuid
+    from cdsl import compile as cc
+    other = cc.other_branch_flags()
+    if not other:
+        pytest.skip("the check is GCC's on x86-64")
+    # the #error sits on the branch this CPU does not take
+    cond = "#ifndef __AVX512F__" if other[0].startswith("-U") else "#ifdef __AVX512F__"
+    src = (f"/* {uuid.uuid4().hex} */\n{cond}\n#error only on the other branch\n#endif\n"
+           "int fg_other_branch_probe(int x) { return x + 1; }\n")
+    cdef = "int fg_other_branch_probe(int x);"
+    monkeypatch.setattr(cc, "CHECK_OTHER_BRANCH", True)
+    with pytest.raises(cc.CompileError, match="other branch") as e:
+        cc.load(src, cdef)
+    assert "only on the other branch" in str(e.value)
+    monkeypatch.setattr(cc, "CHECK_OTHER_BRANCH", False)
+    assert cc.load(src, cdef).lib.fg_other_branch_probe(2) == 3

@@ -606,11 +606,19 @@ class Fuzzer:
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> dict:
-        k = 0
-        while time.perf_counter() < self.deadline and (
-                self.cfg.max_batches is None or self.stats["batches"] < self.cfg.max_batches):
-            self.explore(self.cfg.seed * 100003 + self.cfg.worker * 7919 * 1009 + k)
-            k += 1
+        # every module compiled is also checked on the other branch of its conditions on
+        # AVX-512, the branch this CPU never compiles (cdsl.compile.CHECK_OTHER_BRANCH)
+        from cdsl import compile as cc
+        saved, cc.CHECK_OTHER_BRANCH = cc.CHECK_OTHER_BRANCH, True
+        try:
+            k = 0
+            while time.perf_counter() < self.deadline and (
+                    self.cfg.max_batches is None
+                    or self.stats["batches"] < self.cfg.max_batches):
+                self.explore(self.cfg.seed * 100003 + self.cfg.worker * 7919 * 1009 + k)
+                k += 1
+        finally:
+            cc.CHECK_OTHER_BRANCH = saved
         return self.summary()
 
     def summary(self) -> dict:
