@@ -2299,6 +2299,10 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers, copy=True) -> list:
     body = em.stmts + [cdsl.If(valid, (store,)) if valid is not None else store]
     for d in reversed(range(len(ushape))):
         body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body)]
+    if not ushape:
+        # one update, no loop around it: a scope of its own, since a function may hold
+        # several (the gradient of `where(arange(n) == i, a, b)`: fuzz run 122)
+        body = [cdsl.Block(tuple(body))]
     return stmts + body
 
 

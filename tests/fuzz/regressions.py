@@ -261,6 +261,25 @@ with fg.config.enable_x64(True):
     out = fg.vmap(lambda i: x[:, i])(fnp.asarray(np.array([2, 0], np.uint64)))
     np.testing.assert_array_equal(np.asarray(out), [[2.0, 5.0], [0.0, 3.0]])
 """,
+    # C: jit(grad) of `where(arange(n) == i, a, b)`, a one-element write, gave two scatters
+    # of one update each, whose statements shared the function's scope: "redefinition of
+    # 'vt1'", a CompileError (fuzz run 122, seed 20262021; fixed: the update of a scatter
+    # without a loop around it is a block of its own, codegen.emit_scatter_kernel).
+    "c_grad_of_a_where_on_an_index_compiles": """
+import numpy as np
+import funcgrad as fg
+import funcgrad.numpy as fnp
+
+def f(a, b, i):
+    return fnp.sum(fnp.sin(fnp.where(fnp.arange(7) == i, a, b)))
+
+x = np.arange(7, dtype=np.float32) / 7
+for i in (3, -4):
+    ga, gb = fg.jit(fg.grad(f, argnums=(0, 1)), backend='c')(x, x * 2, np.int8(i))
+    hit = np.arange(7) == i
+    np.testing.assert_allclose(np.asarray(ga), np.where(hit, np.cos(x), 0), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(gb), np.where(hit, 0, np.cos(x * 2)), rtol=1e-6)
+""",
 }
 
 
