@@ -70,6 +70,8 @@ FORMAT_VERSION = "cdsl-3"
 BASE_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math",
               "-ffp-contract=off", "-fopenmp", "-fPIC", "-shared", "-std=gnu11")
 LIBS = ("-lmvec", "-lm")
+# BASE_FLAGS for one translation unit compiled on its own (not linked)
+_UNIT_FLAGS = tuple(f for f in BASE_FLAGS if f != "-shared")
 _SUBDIR = "c"
 CACHE_SUBDIRS = ("c", "opencl")
 MAX_BYTES_ENV = "FUNCGRAD_CACHE_MAX_BYTES"
@@ -785,6 +787,11 @@ def _keep_failed(src: str, key: str, d: str) -> str:
 CHECK_OTHER_BRANCH = False
 
 
+def has_avx512_guard_features() -> bool:
+    """Whether this CPU has the AVX-512 features vector_helpers.GUARD asks for (F and VL)."""
+    return {"avx512f", "avx512vl"} <= set(cpu_features().rsplit("|", 1)[-1].split())
+
+
 def other_branch_flags() -> tuple:
     """Flags, added to a build's, under which the compiler takes the other branch of
     vector_helpers.GUARD than on this CPU: AVX-512F's and VL's macros undefined where the
@@ -794,8 +801,8 @@ def other_branch_flags() -> tuple:
     cc = compiler_command()
     if platform.machine().lower() not in ("x86_64", "amd64") or "clang" in " ".join(cc):
         return ()
-    has = {"avx512f", "avx512vl"} <= set(cpu_features().rsplit("|", 1)[-1].split())
-    return ("-U__AVX512F__", "-U__AVX512VL__") if has else ("-mavx512f", "-mavx512vl")
+    return (("-U__AVX512F__", "-U__AVX512VL__") if has_avx512_guard_features()
+            else ("-mavx512f", "-mavx512vl"))
 
 
 def other_branch_errors(source: str, flags=(), blas: bool = True) -> str:
@@ -807,8 +814,8 @@ def other_branch_errors(source: str, flags=(), blas: bool = True) -> str:
         return ""
     cc = compiler_command()
     inc = blas_flags()[0] if blas else ()
-    cmd = [*cc, *(f for f in BASE_FLAGS if f != "-shared"), *workaround_flags(cc), *flags,
-           *other, *inc, "-fsyntax-only", "-x", "c", "-"]
+    cmd = [*cc, *_UNIT_FLAGS, *workaround_flags(cc), *flags, *other, *inc, "-fsyntax-only",
+           "-x", "c", "-"]
     r = subprocess.run(cmd, input=source, capture_output=True, text=True, check=False)
     return r.stderr.strip() if r.returncode != 0 else ""
 
@@ -869,14 +876,13 @@ def _build(source: str, key: str, flags, blas: bool, d: str, parts=None) -> str:
             if CHECK_OTHER_BRANCH:
                 _check_other_branch([src_path], flags, key, d, blas)
         else:
-            cflags = [f for f in BASE_FLAGS if f != "-shared"]
             cmds, srcs, objs = [], [], []
             for i, part in enumerate(parts):
                 p = os.path.join(tmp, f"part{i}.c")
                 with open(p, "w") as f:
                     f.write(part)
                 o = os.path.join(tmp, f"part{i}.o")
-                cmds.append([*cc, *cflags, *fix, *flags, *inc, "-c", p, "-o", o])
+                cmds.append([*cc, *_UNIT_FLAGS, *fix, *flags, *inc, "-c", p, "-o", o])
                 srcs.append(p)
                 objs.append(o)
             _run_compiler(cmds, srcs, key, d, blas)
