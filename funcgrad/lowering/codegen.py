@@ -1927,6 +1927,10 @@ def _cell_at(c, em, kernel, x, p, ovars, out_shape, cell):
 def _output_nest(c, ovars, shape, body, parallel=True, simd=True):
     n = math.prod(shape)
     nd = len(shape)
+    if nd == 0:
+        # a rank-0 output: a scope of its own, not the function's (two reduce_windows of
+        # scalars in one program both declared `acc`)
+        return [cdsl.Block(tuple(body))]
     for d in reversed(range(nd)):
         body = [c.for_(ovars[d], c.i64(0), c.i64(shape[d]), body,
                        parallel=(parallel and d == 0 and n * 4 >= PARALLEL_MIN and
@@ -2200,9 +2204,9 @@ def emit_pool_scatter_kernel(c, kernel: Kernel, buffers) -> list:
         st = c.store(optr, off, c.binop("+", c.load(optr, off), val, dt))
         em.stmts.append(st if valid is None else cdsl.If(valid, (st,)))
     # Overlapping windows write the same cells: such axes are neither split over threads
-    # nor vectorised.
-    return stmts + _output_nest(c, ovars, pshape, em.stmts, parallel=wd[0] <= ws[0],
-                                simd=wd[-1] <= ws[-1])
+    # nor vectorised. (A rank-0 operand has no axes: one window, one cell.)
+    return stmts + _output_nest(c, ovars, pshape, em.stmts, parallel=wd[:1] <= ws[:1],
+                                simd=wd[-1:] <= ws[-1:])
 
 
 def _pool_scatter_loops(c, kernel: Kernel, buffers) -> list:
@@ -2212,8 +2216,8 @@ def _pool_scatter_loops(c, kernel: Kernel, buffers) -> list:
     ovars = [c.var(f"i{d}", dtypes.int64) for d in range(len(pshape))]
     body = pool_scatter_loop_stmts(c, KernelEmitter(c, buffers), kernel, ovars)
     return _output_nest(c, ovars, pshape, body,
-                        parallel=p["window_dimensions"][0] <= p["window_strides"][0] and
-                        p["padding"][0] == (0, 0), simd=False)
+                        parallel=p["window_dimensions"][:1] <= p["window_strides"][:1] and
+                        tuple(p["padding"][:1]) in ((), ((0, 0),)), simd=False)
 
 
 def pool_scatter_loop_stmts(c, em, kernel: Kernel, ovars) -> list:

@@ -57,7 +57,10 @@ def _rw_shape(x, *, computation, window_dimensions, window_strides, padding):
 
 def _pad_signed(x, padding, value=0):
     """`x` padded with `value` by (lo, hi) per axis, a negative amount cutting cells off
-    (XLA's and JAX's padding; np.pad rejects negative amounts)."""
+    (XLA's and JAX's padding; np.pad rejects negative amounts, and an empty list of them
+    for a rank-0 `x`)."""
+    if not padding:
+        return x
     x = np.pad(x, [(max(lo, 0), max(hi, 0)) for lo, hi in padding], constant_values=value)
     return x[tuple(np.s_[max(-lo, 0):n - max(-hi, 0)] for (lo, hi), n in
                    zip(padding, x.shape))]

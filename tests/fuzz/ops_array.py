@@ -1339,8 +1339,11 @@ register(OpDef("conv", _conv_gen, _conv_ref, _conv_src, err_fn=_conv_err))
 
 
 def _pool_gen(b: Builder, opname):
-    x = b.pick(lambda t: is_float(t.dtype) and t.rank >= 1,
-               lambda: Type(b.rand_dims(min_rank=1), b.fdtype))
+    # (a rank-0 operand too: a window of no axes is the identity; two of them in one C
+    # program once declared the same accumulator twice)
+    scalar_ok = b.flag(0.1)
+    x = b.pick(lambda t: is_float(t.dtype) and (t.rank >= 1 or scalar_ok),
+               lambda: Type(b.rand_dims(min_rank=0 if scalar_ok else 1), b.fdtype))
     t = b.types[x]
     kind = b.choice(["max", "sum", "avg", "min"])
     win, strides, pads = [], [], []
@@ -1385,6 +1388,8 @@ def _pool_gen(b: Builder, opname):
 
 def window_np(x, kind, win, strides, pads):
     init = {"max": -np.inf, "min": np.inf, "sum": 0.0, "avg": 0.0}[kind]
+    if x.ndim == 0:
+        return np.asarray(x, np.float64)
     xp = np.pad(x, [(max(lo, 0), max(hi, 0)) for lo, hi in pads], constant_values=init)
     xp = xp[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pads, xp.shape))]
     out_shape = tuple((n - w) // s + 1 if n >= w else 0 for n, w, s in zip(xp.shape, win,

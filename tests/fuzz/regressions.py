@@ -280,6 +280,26 @@ for i in (3, -4):
     np.testing.assert_allclose(np.asarray(ga), np.where(hit, np.cos(x), 0), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(gb), np.where(hit, 0, np.cos(x * 2)), rtol=1e-6)
 """,
+    # C: two reduce_windows of rank-0 operands in one program declared `acc` twice in the
+    # function's scope ("redefinition of 'acc'", a CompileError), and the reference's
+    # reduce_window with SAME padding on a scalar failed in np.pad (an empty list of pads);
+    # found by an audit of the emitters without a loop around their statements (fixed: a
+    # rank-0 output nest is a block, codegen._output_nest; prims.windows._pad_signed).
+    "c_two_reduce_windows_of_scalars_compile": """
+import numpy as np
+import funcgrad as fg
+from funcgrad import lax
+
+def f(a):
+    w1 = lax.reduce_window(a, np.float32(0), lax.add, (), (), 'VALID')
+    w2 = lax.reduce_window(a * 2, np.float32(-np.inf), lax.max, (), (), 'SAME')
+    return w1 * w2
+
+x = np.float32(1.5)
+np.testing.assert_allclose(np.asarray(f(x)), 4.5)
+np.testing.assert_allclose(np.asarray(fg.jit(f, backend='c')(x)), 4.5)
+np.testing.assert_allclose(np.asarray(fg.jit(fg.grad(f), backend='c')(x)), 6.0)
+""",
 }
 
 
