@@ -331,7 +331,7 @@ def python_scalar_dtype(x) -> np.dtype:
 def _narrow_refusal(names) -> TypePromotionError:
     """JAX's error for a promotion involving a narrow type (its lattice has no path from
     them to any other type)."""
-    dts = [np.dtype(n) for n in names if not isinstance(n, type)]
+    dts = [np.dtype(n) for n in names if n not in _PYTHON_TYPES]
     if any(d in FLOAT8 for d in dts):
         what, to = "8-bit floats", "float32"
     elif any(d in FLOAT6 for d in dts):
@@ -409,8 +409,51 @@ def canonicalize_dtype(dtype, allow_extended_dtype: bool = False) -> np.dtype:
     return canonicalize(dtype, explicit=False)
 
 
+class ScalarType(type):
+    """funcgrad.numpy's scalar types (`fnp.float32`, `fnp.int32`, `fnp.bfloat16`, ...), as
+    jax.numpy's: called on a value, an array of that dtype (`fnp.float32(x)` converts a
+    traced `x` inside `jit` too, where NumPy's type would ask for its value); anywhere a
+    dtype goes they are NumPy's type: `np.dtype(fnp.float32)`, `x.astype(fnp.int8)`,
+    `x.dtype == fnp.float32`, `isinstance(np.float32(1), fnp.float32)`, a dict keyed by
+    `np.float32`."""
+
+    dtype: np.dtype
+
+    def __hash__(cls):
+        return hash(cls.dtype.type)
+
+    def __eq__(cls, other):
+        return cls is other or cls.dtype.type == other
+
+    def __ne__(cls, other):
+        return not cls == other
+
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, cls.dtype.type)
+
+    def __call__(cls, x):
+        from .numpy import asarray
+        return asarray(x, dtype=cls.dtype)
+
+
+def scalar_type(np_type, module="funcgrad.numpy") -> ScalarType:
+    """The funcgrad.numpy scalar type standing for NumPy's (or ml_dtypes') `np_type`."""
+    t = ScalarType(np_type.__name__, (), {"dtype": np.dtype(np_type), "__module__": module,
+                                           "__doc__": f"{np_type.__name__}(x): an array of "
+                                           f"x converted to {np.dtype(np_type)} (jax.numpy's "
+                                           f"scalar type; NumPy's `{np_type.__name__}` where "
+                                           f"a dtype goes)."})
+    return t
+
+
+def _unwrap(t):
+    """NumPy's type for a funcgrad.numpy scalar type; anything else as it is."""
+    return t.dtype.type if isinstance(t, ScalarType) else t
+
+
 def _ml_dtype(t) -> np.dtype | None:
     """The dtype of `t` when it is one of ml_dtypes' (bfloat16, float8_*, int4, ...)."""
+    t = _unwrap(t)
     if isinstance(t, type) and issubclass(t, np.generic) or isinstance(t, (str, np.dtype)):
         try:
             dt = np.dtype(t)
@@ -424,6 +467,7 @@ def issubdtype(arg1, arg2) -> bool:
     """NumPy's `issubdtype`, with bfloat16 and the narrow floats floating types and int4,
     uint4, ... (un)signed integers (JAX's hierarchy; NumPy does not know ml_dtypes' types:
     np.issubdtype(bfloat16, floating) is False)."""
+    arg1, arg2 = _unwrap(arg1), _unwrap(arg2)
     dt = _ml_dtype(arg1)
     if dt is not None:
         if _ml_dtype(arg2) is not None:

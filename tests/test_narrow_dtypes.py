@@ -129,7 +129,7 @@ def test_narrow_to_narrow_and_to_numpy():
     a = fnp.asarray(np.array([1.5, -2.0], ml_dtypes.float8_e4m3fn))
     assert a.dtype == fnp.float8_e4m3fn and np.asarray(a).dtype == np.dtype(fnp.float8_e4m3fn)
     assert "float8_e4m3fn" in repr(a) and str(a) == "[1.5 -2]"
-    assert fnp.float8_e4m3fn is ml_dtypes.float8_e4m3fn and fnp.int4 is ml_dtypes.int4
+    assert fnp.float8_e4m3fn == ml_dtypes.float8_e4m3fn and fnp.int4 == ml_dtypes.int4
 
 
 def test_creation_functions():

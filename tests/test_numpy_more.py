@@ -578,7 +578,8 @@ def test_small_helpers_and_type_names():
     assert fnp.isdtype(np.float32, "real floating") and not fnp.isdtype(np.int8, "bool")
     assert fnp.iterable([1]) and not fnp.iterable(3)
     assert fnp.s_[1:2] == slice(1, 2) and fnp.index_exp[1] == (1,)
-    assert fnp.single is np.float32 and fnp.double is np.float64 and fnp.int_ is np.int64
+    assert fnp.single is fnp.float32 and fnp.double is fnp.float64 and fnp.int_ is fnp.int64
+    assert fnp.single == np.float32 and fnp.double == np.float64 and fnp.int_ == np.int64
     same(fnp.zeros(2, fnp.single), np.zeros(2, np.float32))
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import math
+import pickle
+
+import ml_dtypes
 
 import numpy as np
 import pytest
@@ -272,7 +275,7 @@ def test_host_helpers(tmp_path):
 
 
 def test_type_names():
-    assert fnp.bool is np.bool_
+    assert fnp.bool is fnp.bool_ and fnp.bool == np.bool_
     assert fnp.zeros(2, fnp.bool).dtype == np.bool_
     assert fnp.issubdtype(fnp.zeros(1).dtype, fnp.floating)
     assert not fnp.issubdtype(fnp.zeros(1).dtype, fnp.complexfloating)
@@ -393,3 +396,28 @@ def test_arguments_no_longer_ignored():
         v.at[1].add(1.0, foo=1)
     eq(fnp.put_along_axis(a, np.array([[0], [2]]), 9, axis=1, inplace=False, mode="drop"),
        [[9, 1, 2], [3, 4, 9]])
+
+
+def test_scalar_types_are_jax_scalar_types():
+    """`fnp.float32(x)` is an array of x converted, inside jit too (a traced x: NumPy's type
+    asked for its value, a TracerArrayConversionError); where a dtype goes, NumPy's type."""
+    f = fg.jit(lambda a: fnp.float32(a * 2) + fnp.int32(a * 10) + fnp.bool_(a))
+    np.testing.assert_allclose(np.asarray(f(np.float32(1.26))), 2.52 + 12 + 1, rtol=1e-6)
+    y = fg.jit(lambda a: fnp.int8(a))(np.float32(-3.7))
+    assert y.dtype == np.int8 and int(y) == -3
+    assert fg.jit(lambda a: fnp.bfloat16(a))(np.float32(1.3)).dtype == fnp.bfloat16
+    assert isinstance(fnp.float32(1.5), fg.Array) and fnp.float32(1.5).dtype == np.float32
+    assert fnp.uint8(np.array([1.7, 300.0]))[0] == 1
+    # as dtypes: NumPy's types, by equality, hash and instance checks
+    assert np.dtype(fnp.float32) == np.float32 and fnp.float32 == np.float32
+    assert np.zeros(2, fnp.bfloat16).dtype == ml_dtypes.bfloat16
+    assert fnp.ones(2).astype(fnp.int8).dtype == np.int8 and fnp.float16 != fnp.float32
+    assert {np.float32: "f"}[fnp.float32] == "f" and isinstance(np.int32(1), fnp.int32)
+    assert fnp.issubdtype(fnp.bfloat16, fnp.floating) and fnp.issubdtype(fnp.int4, fnp.integer)
+    assert not fnp.issubdtype(fnp.int8, fnp.floating) and np.issubdtype(fnp.uint8, np.integer)
+    assert fnp.finfo(fnp.bfloat16).bits == 16 and fnp.iinfo(fnp.int4).max == 7
+    assert fnp.result_type(fnp.float32, fnp.int8) == np.float32
+    assert pickle.loads(pickle.dumps(fnp.float32)) is fnp.float32
+    assert repr(fnp.float32) == "<class 'funcgrad.numpy.float32'>"
+    with pytest.warns(UserWarning, match="float64 is not available"):
+        assert fnp.float64(1.0).dtype == np.float32      # 64-bit types off (JAX's rule)

@@ -30,22 +30,28 @@ __all__ = [
 
 
 ndarray = Array
-bool_ = _np.bool_
-int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
-uint8, uint16, uint32, uint64 = _np.uint8, _np.uint16, _np.uint32, _np.uint64
-float16, float32, float64 = _np.float16, _np.float32, _np.float64
-bfloat16 = _ml_dtypes.bfloat16
+# jax.numpy's scalar types: NumPy's (and ml_dtypes') as dtypes, and `fnp.float32(x)` an
+# array, traced or not (funcgrad.dtypes.ScalarType).
+_st_ = _dt.scalar_type
+bool_ = _st_(_np.bool_)
+int8, int16, int32, int64 = (_st_(t) for t in (_np.int8, _np.int16, _np.int32, _np.int64))
+uint8, uint16, uint32, uint64 = (_st_(t) for t in (_np.uint8, _np.uint16, _np.uint32,
+                                                    _np.uint64))
+float16, float32, float64 = (_st_(t) for t in (_np.float16, _np.float32, _np.float64))
+bfloat16 = _st_(_ml_dtypes.bfloat16)
 # JAX's narrow types, ml_dtypes' scalar types as in jax.numpy (see funcgrad.dtypes).
-float8_e3m4, float8_e4m3 = _ml_dtypes.float8_e3m4, _ml_dtypes.float8_e4m3
-float8_e4m3b11fnuz, float8_e4m3fn = _ml_dtypes.float8_e4m3b11fnuz, _ml_dtypes.float8_e4m3fn
-float8_e4m3fnuz, float8_e5m2 = _ml_dtypes.float8_e4m3fnuz, _ml_dtypes.float8_e5m2
-float8_e5m2fnuz, float8_e8m0fnu = _ml_dtypes.float8_e5m2fnuz, _ml_dtypes.float8_e8m0fnu
-float6_e2m3fn, float6_e3m2fn = _ml_dtypes.float6_e2m3fn, _ml_dtypes.float6_e3m2fn
-float4_e2m1fn = _ml_dtypes.float4_e2m1fn
-int1, int2, int4 = _ml_dtypes.int1, _ml_dtypes.int2, _ml_dtypes.int4
-uint1, uint2, uint4 = _ml_dtypes.uint1, _ml_dtypes.uint2, _ml_dtypes.uint4
-complex64, complex128 = _np.complex64, _np.complex128
-csingle, cdouble, complex_ = _np.complex64, _np.complex128, _np.complex128
+float8_e3m4, float8_e4m3 = _st_(_ml_dtypes.float8_e3m4), _st_(_ml_dtypes.float8_e4m3)
+float8_e4m3b11fnuz = _st_(_ml_dtypes.float8_e4m3b11fnuz)
+float8_e4m3fn = _st_(_ml_dtypes.float8_e4m3fn)
+float8_e4m3fnuz, float8_e5m2 = _st_(_ml_dtypes.float8_e4m3fnuz), _st_(_ml_dtypes.float8_e5m2)
+float8_e5m2fnuz = _st_(_ml_dtypes.float8_e5m2fnuz)
+float8_e8m0fnu = _st_(_ml_dtypes.float8_e8m0fnu)
+float6_e2m3fn, float6_e3m2fn = _st_(_ml_dtypes.float6_e2m3fn), _st_(_ml_dtypes.float6_e3m2fn)
+float4_e2m1fn = _st_(_ml_dtypes.float4_e2m1fn)
+int1, int2, int4 = _st_(_ml_dtypes.int1), _st_(_ml_dtypes.int2), _st_(_ml_dtypes.int4)
+uint1, uint2, uint4 = _st_(_ml_dtypes.uint1), _st_(_ml_dtypes.uint2), _st_(_ml_dtypes.uint4)
+complex64, complex128 = _st_(_np.complex64), _st_(_np.complex128)
+csingle, cdouble, complex_ = complex64, complex128, complex128
 integer, floating, number, inexact = _np.integer, _np.floating, _np.number, _np.inexact
 signedinteger, unsignedinteger = _np.signedinteger, _np.unsignedinteger
 dtype = _np.dtype
@@ -63,8 +69,8 @@ issubdtype = _dt.issubdtype    # (JAX's hierarchy, bfloat16 and the narrow types
 
 # NumPy's scalar-type names, as jax.numpy exports them (the 64-bit ones follow the x64 rule
 # when used as a dtype).
-single, double, float_ = _np.float32, _np.float64, _np.float64
-int_, uint = _np.int64, _np.uint64
+single, double, float_ = float32, float64, float64
+int_, uint = int64, uint64
 object_, character, flexible, generic = _np.object_, _np.character, _np.flexible, _np.generic
 
 

@@ -638,7 +638,15 @@ def _astype_gen(b: Builder, opname):
     else:
         target = b.choice([d for d in (b.fdtype, I32, BOOL, "float32") if d != src_t.dtype]
                           or [b.fdtype])
-    b.emit(opname, (x,), {"dtype": target}, (Type(src_t.dims, target),))
+    # (spelled as jax.numpy's scalar type called on the value a third of the time:
+    # `fnp.int32(x)`, an array of x converted, traced or not)
+    b.emit(opname, (x,), {"dtype": target, "call": b.flag(0.3)}, (Type(src_t.dims, target),))
+
+
+def _astype_src(a, p, op, ind):
+    if p.get("call"):
+        return f"fnp.{_np_name(p['dtype'])}({a[0]})"
+    return f"{a[0]}.astype(fnp.{_np_name(p['dtype'])})"
 
 
 def _np_name(dtype: str) -> str:
@@ -650,9 +658,7 @@ def _astype_ref(args, p, op, ctx, env):
     return as_dtype(args[0], p["dtype"])
 
 
-register(OpDef("astype", _astype_gen, _astype_ref,
-               lambda a, p, op, ind: f"{a[0]}.astype(fnp.{_np_name(p['dtype'])})", exact=True,
-               weight=2))
+register(OpDef("astype", _astype_gen, _astype_ref, _astype_src, exact=True, weight=2))
 
 
 # ---------------------------------------------------------------------------------------
