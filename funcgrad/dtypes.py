@@ -409,46 +409,11 @@ def canonicalize_dtype(dtype, allow_extended_dtype: bool = False) -> np.dtype:
     return canonicalize(dtype, explicit=False)
 
 
-class ScalarType(type):
-    """funcgrad.numpy's scalar types (`fnp.float32`, `fnp.int32`, `fnp.bfloat16`, ...), as
-    jax.numpy's: called on a value, an array of that dtype (`fnp.float32(x)` converts a
-    traced `x` inside `jit` too, where NumPy's type would ask for its value); anywhere a
-    dtype goes they are NumPy's type: `np.dtype(fnp.float32)`, `x.astype(fnp.int8)`,
-    `x.dtype == fnp.float32`, `isinstance(np.float32(1), fnp.float32)`, a dict keyed by
-    `np.float32`."""
-
-    dtype: np.dtype
-
-    def __hash__(cls):
-        return hash(cls.dtype.type)
-
-    def __eq__(cls, other):
-        return cls is other or cls.dtype.type == other
-
-    def __ne__(cls, other):
-        return not cls == other
-
-    def __instancecheck__(cls, instance):
-        return isinstance(instance, cls.dtype.type)
-
-    def __call__(cls, x):
-        from .numpy import asarray
-        return asarray(x, dtype=cls.dtype)
-
-
-def scalar_type(np_type, module="funcgrad.numpy") -> ScalarType:
-    """The funcgrad.numpy scalar type standing for NumPy's (or ml_dtypes') `np_type`."""
-    t = ScalarType(np_type.__name__, (), {"dtype": np.dtype(np_type), "__module__": module,
-                                           "__doc__": f"{np_type.__name__}(x): an array of "
-                                           f"x converted to {np.dtype(np_type)} (jax.numpy's "
-                                           f"scalar type; NumPy's `{np_type.__name__}` where "
-                                           f"a dtype goes)."})
-    return t
-
-
 def _unwrap(t):
-    """NumPy's type for a funcgrad.numpy scalar type; anything else as it is."""
-    return t.dtype.type if isinstance(t, ScalarType) else t
+    """NumPy's type for a funcgrad.numpy scalar type (a class whose `dtype` is a dtype,
+    `funcgrad.numpy._dtypes.ScalarType`); anything else as it is."""
+    dt = getattr(t, "dtype", None) if isinstance(t, type) else None
+    return dt.type if isinstance(dt, np.dtype) else t
 
 
 def _ml_dtype(t) -> np.dtype | None:

@@ -30,9 +30,46 @@ __all__ = [
 
 
 ndarray = Array
+
+
+class ScalarType(type):
+    """funcgrad.numpy's scalar types (`fnp.float32`, `fnp.int32`, `fnp.bfloat16`, ...), as
+    jax.numpy's: called on a value, an array of that dtype (`fnp.float32(x)` converts a
+    traced `x` inside `jit` too, where NumPy's type would ask for its value); anywhere a
+    dtype goes they are NumPy's type: `np.dtype(fnp.float32)`, `x.astype(fnp.int8)`,
+    `x.dtype == fnp.float32`, `isinstance(np.float32(1), fnp.float32)`, a dict keyed by
+    `np.float32` (funcgrad.dtypes' queries take NumPy's type from `dtype`)."""
+
+    dtype: _np.dtype
+
+    def __hash__(cls):
+        return hash(cls.dtype.type)
+
+    def __eq__(cls, other):
+        return cls is other or cls.dtype.type == other
+
+    def __ne__(cls, other):
+        return not cls == other
+
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, cls.dtype.type)
+
+    def __call__(cls, x):
+        from ._creation import asarray
+        return asarray(x, dtype=cls.dtype)
+
+
+def _st_(np_type) -> ScalarType:
+    """The funcgrad.numpy scalar type standing for NumPy's (or ml_dtypes') `np_type`."""
+    name, dt = np_type.__name__, _np.dtype(np_type)
+    return ScalarType(name, (), {
+        "dtype": dt, "__module__": "funcgrad.numpy",
+        "__doc__": f"{name}(x): an array of x converted to {dt} (jax.numpy's scalar type; "
+                   f"NumPy's `{name}` where a dtype goes)."})
+
+
 # jax.numpy's scalar types: NumPy's (and ml_dtypes') as dtypes, and `fnp.float32(x)` an
-# array, traced or not (funcgrad.dtypes.ScalarType).
-_st_ = _dt.scalar_type
+# array, traced or not.
 bool_ = _st_(_np.bool_)
 int8, int16, int32, int64 = (_st_(t) for t in (_np.int8, _np.int16, _np.int32, _np.int64))
 uint8, uint16, uint32, uint64 = (_st_(t) for t in (_np.uint8, _np.uint16, _np.uint32,
