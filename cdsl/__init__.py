@@ -2,6 +2,7 @@
 compilation of C through cffi with a trusted, bounded disk cache. It imports nothing of
 funcgrad or opencl (only the standard library, NumPy, cffi and, for BLAS, scipy_openblas32)."""
 from .ast import (
+    BIG_TEAM_SIZE,
     Assign,
     AugAssign,
     BinOp,
@@ -73,6 +74,7 @@ from .render import C99, OPENCL, Dialect, declaration, declarations, render
 from . import runtime  # noqa: F401  (the shared runtime library)
 
 __all__ = [
+    "BIG_TEAM_SIZE",
     "C99",
     "OPENCL",
     "Assign",

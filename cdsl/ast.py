@@ -310,6 +310,12 @@ class UnOp(Expr):
             _set(self, "type", bool_ if self.op == "!" else self.a.type)
 
 
+# A call of this name, `Call(BIG_TEAM_SIZE, (), i32)`, is the thread count of the loops
+# marked `For.big_team` (the dialect's `team_size_big`, else its `team_size`, else OpenMP's
+# `omp_get_max_threads`): code that picks a path by the team those loops will get.
+BIG_TEAM_SIZE = "omp_get_max_threads_big"
+
+
 @dataclass(frozen=True, eq=False)
 class Call(Expr):
     """A call of a generic function name (`exp`, `fmax`, ...); the dialect maps it to the

@@ -353,6 +353,8 @@ class _Printer:
             return self.renames[call.fn]
         if call.fn == "omp_get_max_threads" and self.d.team_size:
             return self.d.team_size
+        if call.fn == A.BIG_TEAM_SIZE:
+            return self.d.team_size_big or self.d.team_size or "omp_get_max_threads"
         arg_t = call.args[0].type if call.args else call.type
         tname = getattr(arg_t, "name", "")
         # (inside a reduction loop exp stays the library's: there the helper cost a third of

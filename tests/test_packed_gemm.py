@@ -433,6 +433,40 @@ def test_only_big_per_call_gemms_take_every_core_under_load():
     _assert_float32_close(got, a, b)
 
 
+def test_big_gemms_on_256_bit_vectors_pick_the_packed_kernel_by_the_big_team():
+    """With 256-bit vectors only a GEMM of at least BIG_TEAM_MIN multiply-adds (A not
+    transposed, N whole panels) may pack per call, and only where the big team has more
+    than one thread (its dynamic chunks beside a busy core); on one thread it calls
+    OpenBLAS. Both paths match NumPy."""
+    if _TILE is None or _TILE.width != 8 or not gemm.PACKED_GEMM:
+        pytest.skip("no 256-bit packed kernel here (or FUNCGRAD_PACKED_GEMM=0)")
+    from cdsl import runtime
+    from funcgrad.backends import threads as T
+    f32, N, Tr = np.float32, gemm.NO_TRANS, gemm.TRANS
+    fits = gemm.packed_per_call_fits
+    assert fits(f32, N, N, 1024, 1024, 1024) and fits(f32, N, Tr, 1024, 1024, 512)
+    assert not fits(f32, N, N, 512, 512, 1024)        # below BIG_TEAM_MIN
+    assert not fits(f32, Tr, N, 1024, 1024, 1024)     # A transposed
+    assert not fits(f32, N, N, 1024, 1000, 1024)      # N's last panel padded
+    assert not fits(f32, N, N, 128, 512, 784)         # the MLP's: OpenBLAS
+    rng = np.random.default_rng(8)
+    a, b = _operands(rng, 1024, 1024, 512, False, False)       # 2^29 multiply-adds
+    jf = fg.jit(_matmul(False, False), backend="c")
+    src = jf.lower(a, b).source
+    assert f"if ({runtime.prefix()}team_big() > 1)" in src
+    assert _calls(src, f"{_TILE.panels}(") == 1 and "sgemm(" in src
+    saved = (T._policy.team, T._policy.big, T._policy.fixed, T._policy.next)
+    try:
+        for team, big in ((1, 2), (1, 1), (2, 2)):
+            T._policy.team, T._policy.big, T._policy.fixed = team, big, None
+            T._policy.next = float("inf")
+            got = jf(a, b)
+            assert (T._tls.team, T._tls.big) == (team, big)
+            _assert_float32_close(got, a, b)
+    finally:
+        T._policy.team, T._policy.big, T._policy.fixed, T._policy.next = saved
+
+
 def test_a_matmul_chains_gradient_through_per_call_packing_matches_the_reference():
     # forward x @ W1 @ W2; reverse g @ W^T (B transposed) and x^T @ g (A transposed)
     rng = np.random.default_rng(5)

@@ -352,19 +352,35 @@ BIG_TEAM_MIN = 1 << 29
 # @ (784x512)^T to OpenBLAS (its last panel 48 columns of padding, and the transposed
 # packing: 1.03-1.10x jitted, one thread).
 _KERNEL_RATIO, _PACK_ROWS, _PACKED_GAIN = 0.93, {NO_TRANS: 5, TRANS: 11}, 0.98
+# With 256-bit vectors (`sgemmpk8_f32`, 6 x 16 tiles) the kernel packed per call is no
+# faster than OpenBLAS's Haswell sgemm on one thread, and much faster with two threads
+# beside a busy core, where OpenBLAS's equal shares wait for the thread that shares its
+# CPU. So on such CPUs a GEMM of at least BIG_TEAM_MIN multiply-adds (A not transposed, N
+# whole panels) chooses at run time: the packed kernel where its big team has more than
+# one thread, OpenBLAS on one. `python -m bench --workloads matmul --busy 0,1` (jitted
+# 1024^3 float32 `x @ y`), AMD EPYC Zen 3 VM (2026-12-07), funcgrad's p50 over NumPy's in
+# the same run, two runs each, before (FUNCGRAD_PACKED_GEMM=0) / after: one thread
+# 1.01, 1.02 / 0.98, 0.97; two threads 0.94, 0.98 / 1.06, 1.01; two threads beside a
+# spinning process 0.77, 0.85 / 0.68, 0.58 (against JAX's 0.98, 1.23 / 0.91, 0.84).
+# Smaller GEMMs, A stored transposed, or N not a multiple of the panel stay with OpenBLAS
+# on such CPUs (`packed_gemm_fits`' measurements: the kernel lost there).
 
 
 def packed_per_call_fits(dtype, ta, tb, m, n, k) -> bool:
     """Whether C[m, n] = op(A) @ op(B) runs on the packed-panel kernel with B packed for
     this call (see above)."""
     tile = packed_gemm_tile()
-    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or tile is None or \
-            tile.width != 16 or portable():
+    if not PACKED_GEMM or np.dtype(dtype) != dtypes.float32 or tile is None or portable():
         return False
     if not all(isinstance(d, int) for d in (m, n, k)):
         return False
     if PACKED_PER_CALL_ALL:
         return True
+    if tile.width != 16 and not (m * n * k >= BIG_TEAM_MIN and ta == NO_TRANS and
+                                 n % tile.nr == 0):
+        # 256-bit vectors: only the GEMMs big enough for the big team, where the dynamic
+        # chunks keep a second thread useful beside another process (see _KERNEL_RATIO)
+        return False
     if m < 4 * tile.mr or n < 32 or k < 16 or m * n * k < PACKED_PER_CALL_MIN:
         return False
     if k * tile.nr * 4 > 1 << 19 or (ta == TRANS and k > 512):
@@ -545,6 +561,7 @@ def dot_operands(dimension_numbers, L, R, lp, rp, permute) -> tuple:
 
 
 def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=False) -> list:
+    import cdsl
     lhs, rhs = eqn.inputs
     out = eqn.outputs[0]
     dt = out.aval.dtype if dt is None else dt
@@ -578,11 +595,19 @@ def _lower_dot(eqn, buffers, temps: Temps, lp, rp, op, dt=None, rhs_invariant=Fa
         if rhs_invariant and rp is buffers[eqn.inputs[1].id] and \
                 packed_gemm_fits(dt, M, N, K, trans_a=ta == TRANS):
             return stmts + _packed_gemm_once(M, N, K, lp, sa, sk, rp, sbk, sbn, op, temps)
+        blas = _gemm_call(dt, ta, tb, M, N, K, _ptr_expr(lp), lda, _ptr_expr(rp), ldb,
+                          _ptr_expr(op), N)
         if not direct_gemm_fits(dt, ta, tb, M, N, K) and packed_per_call_fits(dt, ta, tb, M, N, K):
-            return stmts + _packed_gemm_per_call(M, N, K, _ptr_expr(lp), sa, sk, _ptr_expr(rp),
-                                                 sbk, sbn, _ptr_expr(op), temps)
-        stmts.append(_gemm_call(dt, ta, tb, M, N, K, _ptr_expr(lp), lda, _ptr_expr(rp), ldb,
-                                _ptr_expr(op), N))
+            packed = _packed_gemm_per_call(M, N, K, _ptr_expr(lp), sa, sk, _ptr_expr(rp), sbk,
+                                           sbn, _ptr_expr(op), temps)
+            if packed_gemm_tile().width == 16:
+                return stmts + packed
+            # 256-bit vectors: the kernel only where the big team has more than one thread
+            # (see _KERNEL_RATIO); on one, OpenBLAS
+            team = cdsl.Call(cdsl.BIG_TEAM_SIZE, (), cdsl.i32)
+            return stmts + [cdsl.If(c.binop(">", team, c.const(1, dtypes.int32), dtypes.bool_),
+                                    tuple(packed), (blas,))]
+        stmts.append(blas)
         return stmts
     if small_batched_gemm_fits(dt, M, N, K):
         return stmts + _small_batched_gemm(dt, B, M, N, K, lp, lkind == "fc", rp,
