@@ -939,7 +939,7 @@ def test_a_serial_answer_is_measured_again_soon_and_then_less_often(two_free_cor
     """A program measured at one thread (a vCPU running slow while it was measured: the
     MLP step kept one thread for a whole run in 3 of 8 fresh processes) is measured again
     after RETRY_SECONDS, then after RETRY_GROWTH times as long each time the answer stays;
-    a parallel answer waits for the policy's epoch, and resets the back-off."""
+    a new answer (the team's) resets the back-off, and is measured again the same way."""
     p = T.Plan()
     t0 = T.time.monotonic()
     _measure_plan(p, t_one=0.010, t_many=0.009)                  # 1.1x: one thread
@@ -958,8 +958,15 @@ def test_a_serial_answer_is_measured_again_soon_and_then_less_often(two_free_cor
     p.calls = 0
     p.epoch = -1
     _measure_plan(p, t_one=0.010, t_many=0.006)                  # the second core is back
-    assert p.parallel is True and p.retry_at == math.inf and p.backoff == T.RETRY_SECONDS
+    assert p.parallel is True and p.backoff == T.RETRY_GROWTH * T.RETRY_SECONDS
+    assert p.retry_at <= T.time.monotonic() + T.RETRY_SECONDS
     assert T.prepare(p) is None and T._tls.team == 2
+    # the team's answer is measured again when due: a one-thread answer now
+    p.retry_at = T.time.monotonic() - 1e-3
+    assert T.prepare(p) is None and p.parallel is None and p.calls == 1
+    p.calls = 0
+    _measure_plan(p, t_one=0.010, t_many=0.010)
+    assert p.serial and p.backoff == T.RETRY_GROWTH * T.RETRY_SECONDS
     # the back-off stops at RECHECK_SECONDS
     q = T.Plan()
     for _ in range(8):

@@ -129,6 +129,12 @@ RECHECK_SECONDS = 30.0
 # (bench/bench_fresh_process.py, AMD Zen 3 VM) measured 5.4-5.8 ms with two threads
 # against 6.0-6.2 with one, at 1.2-1.7x the CPU, in 3 of 8 processes (the other 5:
 # 3.5-4.5 ms), and each of those 3 kept one thread for its whole run.
+# A team's answer comes back the same way: four calls a side are as easily wrong the other
+# way. The transformer example (AMD EPYC Zen 3 VM, 2026-12-07): in one of three runs its
+# training step measured 12.0-20.4 ms with one thread (10.4-13.3 in the other runs'
+# measurements) against 8.2-10.2 with two, kept two threads for the whole run (the answer
+# held for RECHECK_SECONDS, longer than the run) and used 35.2 s of CPU in 22.3 s, against
+# 25.5-26.5 s of CPU in 24.4-25.6 s in the runs that kept one thread.
 RETRY_SECONDS = 1.0
 RETRY_GROWTH = 4.0
 _USER_WAIT_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
@@ -539,14 +545,15 @@ class Plan:
     regions cost more CPU than they save in time (fork/join and idle spinning on small
     loops, or a step too small a part of its loop) and it runs on one thread. The answer
     is measured again after `RECHECK_SECONDS` (every answer given before the policy's
-    `epoch` advanced); an answer of one thread sooner, after `retry_at` (RETRY_SECONDS,
-    RETRY_GROWTH times longer each time the answer stays).
+    `epoch` advanced), and sooner, after `retry_at`: RETRY_SECONDS after a new answer,
+    RETRY_GROWTH times longer each time the same answer comes back (either answer: four
+    calls a side are easily wrong, and a wrong answer should not hold for long).
 
     Several threads may call one program at once: the measuring state changes under
     `lock` (taken only while measuring; a decided plan is read without it)."""
 
-    __slots__ = ("backoff", "calls", "epoch", "gap_cpu", "gaps", "last", "lock", "many",
-                 "many_cpu", "one", "one_cpu", "parallel", "retry_at", "serial")
+    __slots__ = ("answered", "backoff", "calls", "epoch", "gap_cpu", "gaps", "last", "lock",
+                 "many", "many_cpu", "one", "one_cpu", "parallel", "retry_at", "serial")
 
     def __init__(self):
         self.parallel: bool | None = None    # None: still measuring
@@ -563,7 +570,8 @@ class Plan:
         self.last = (0, 0.0, 0.0)            # (call number, perf_counter, gap_clock at
         #                                      its end)
         self.lock = threading.Lock()
-        self.retry_at = math.inf             # (monotonic) a serial answer is measured again
+        self.answered: bool | None = None    # the last answer, kept while measuring again
+        self.retry_at = math.inf             # (monotonic) the answer is measured again
         self.backoff = RETRY_SECONDS         # ... and, if it stays, after this much longer
 
     def decide(self) -> bool | None:
@@ -578,13 +586,13 @@ class Plan:
             frugal = _median(self.many_cpu) + many_gap <= \
                 CPU_MAX * (_median(self.one_cpu) + one_gap)
             loop_faster = gap + one >= SPEEDUP_MIN * CPU_MARGIN * (gap + many)
-            self.parallel = faster and (frugal or loop_faster)
-            self.serial = not self.parallel
-            if self.serial:
-                self.retry_at = time.monotonic() + self.backoff
-                self.backoff = min(RETRY_GROWTH * self.backoff, RECHECK_SECONDS)
-            else:
-                self.retry_at, self.backoff = math.inf, RETRY_SECONDS
+            parallel = faster and (frugal or loop_faster)
+            if parallel != self.answered:        # a new answer: soon measured again
+                self.backoff = RETRY_SECONDS
+            self.parallel, self.answered = parallel, parallel
+            self.serial = not parallel
+            self.retry_at = time.monotonic() + self.backoff
+            self.backoff = min(RETRY_GROWTH * self.backoff, RECHECK_SECONDS)
             self.epoch = _policy.epoch
             self.one, self.many, self.one_cpu, self.many_cpu = [], [], [], []
             self.gaps, self.gap_cpu = [], ([], [])
@@ -618,6 +626,8 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
                     team = 1
                 else:
                     team, token = _retry(plan, team, _policy.epoch, now)
+            elif now >= plan.retry_at:           # a team's answer, due again
+                team, token = _retry(plan, team, _policy.epoch, now)
             if team == 1:
                 big = 1
         elif plan.serial:                    # (one thread for the team under load)
@@ -628,10 +638,10 @@ def prepare(plan: Plan | None = None, _clock=time.monotonic, _policy=_policy, _t
 
 
 def _retry(plan: Plan, team: int, epoch: int, now: float):
-    """Measure a serial answer again once its `retry_at` has passed (checked again under
-    the lock: another thread's call may have started the measurement already)."""
+    """Measure an answer again once its `retry_at` has passed (checked again under the
+    lock: another thread's call may have started the measurement already)."""
     with plan.lock:
-        if plan.serial and plan.epoch == epoch and now >= plan.retry_at:
+        if plan.parallel is not None and plan.epoch == epoch and now >= plan.retry_at:
             plan.epoch = -1
             plan.retry_at = math.inf
     return _measure(plan, team, epoch)
