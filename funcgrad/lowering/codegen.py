@@ -1928,8 +1928,8 @@ def _output_nest(c, ovars, shape, body, parallel=True, simd=True):
     n = math.prod(shape)
     nd = len(shape)
     if nd == 0:
-        # a rank-0 output: a scope of its own, not the function's (two reduce_windows of
-        # scalars in one program both declared `acc`)
+        # a rank-0 nest: a scope of its own, not the function's (two reduce_windows of
+        # scalars in one program both declared `acc`; two one-update scatters `vt1`)
         return [cdsl.Block(tuple(body))]
     for d in reversed(range(nd)):
         body = [c.for_(ovars[d], c.i64(0), c.i64(shape[d]), body,
@@ -2301,13 +2301,9 @@ def emit_scatter_kernel(c, kernel: Kernel, buffers, copy=True) -> list:
     import cdsl
     store = c.store(optr, off, new)
     body = em.stmts + [cdsl.If(valid, (store,)) if valid is not None else store]
-    for d in reversed(range(len(ushape))):
-        body = [c.for_(uvars[d], c.i64(0), c.i64(ushape[d]), body)]
-    if not ushape:
-        # one update, no loop around it: a scope of its own, since a function may hold
-        # several (the gradient of `where(arange(n) == i, a, b)`: fuzz run 122)
-        body = [cdsl.Block(tuple(body))]
-    return stmts + body
+    # (updates may hit one cell twice: no threads, no vectors; one update is a block of its
+    # own, as every rank-0 nest: the gradient of `where(arange(n) == i, a, b)`, fuzz run 122)
+    return stmts + _output_nest(c, uvars, ushape, body, parallel=False, simd=False)
 
 
 def _copy_nest(c, kernel: Kernel, buffers, x, optr) -> list:
