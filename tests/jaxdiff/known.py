@@ -206,9 +206,6 @@ KNOWN: list[Known] = [
     Known(r"np\.power\((i32|i8|u8|u32) outer\)", "values", "documented",
           f'integer powers that overflow wrap as NumPy\'s; JAX squares over the low 6 bits of y '
           f'only ({PORTING}, "Integer powers that overflow")'),
-    Known(r"np\.int8\(2\)\*300", "raise-diff", "documented",
-          f'fnp.int8 is NumPy\'s scalar type, whose arithmetic with Python ints is NumPy\'s (300 '
-          f'is out of int8\'s range) ({PORTING}, "Scalar types")'),
     Known(r"index oob static|\.at 2d set oob", "raise-diff", "documented",
           f'a Python int index out of range raises IndexError, as in NumPy; JAX clamps or drops '
           f'({PORTING}, "Out-of-range indices")'),
