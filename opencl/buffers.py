@@ -81,11 +81,17 @@ class BufferPool:
 
     def _allocate(self, size: int) -> Any:
         clm = cl_module()
+        # (pyopencl raises MemoryError or RuntimeError when the device is out of memory,
+        # LogicError for a size above its largest allocation: INVALID_BUFFER_SIZE)
+        failures = (clm.MemoryError, clm.RuntimeError, clm.LogicError)
         try:
             return clm.Buffer(self.device.context, clm.mem_flags.READ_WRITE, size)
-        except (clm.MemoryError, clm.RuntimeError):
+        except failures:
             self.trim()
+        try:
             return clm.Buffer(self.device.context, clm.mem_flags.READ_WRITE, size)
+        except failures as e:
+            raise MemoryError(_no_room(self.device, size, e)) from None
 
     def give_back(self, buf: Any, size: int) -> None:
         """Return a buffer from `acquire`; it is pooled unless the pool is full."""
@@ -122,6 +128,16 @@ class BufferPool:
                 pooled_bytes=self._pooled_bytes,
                 live_buffers=self._allocations + self._reuses - self._releases,
                 live_bytes=self._live_bytes)
+
+
+def _no_room(device: Device, size: int, err: Exception) -> str:
+    """The message of a device buffer that could not be allocated, pooled buffers freed."""
+    gib = 1 << 30
+    return (f"OpenCL: cannot allocate a buffer of {size / gib:.2f} GiB on {device.name!r} "
+            f"(its largest allocation is {device.max_mem_alloc_size / gib:.2f} GiB, its "
+            f"memory {device.global_mem_size / gib:.2f} GiB; {type(err).__name__}: "
+            f"{str(err).strip()}). Use smaller arrays (split the batch), or run on the C "
+            f"backend: jit(..., backend='c') or funcgrad.config.update('backend', 'c')")
 
 
 _pools: dict[Device, BufferPool] = {}

@@ -380,6 +380,16 @@ def test_buffer_pool_reuses_in_a_loop(device):
     assert pool.stats().pooled_bytes == 0
 
 
+def test_a_buffer_beyond_the_device_raises_a_clear_memory_error(device):
+    # (pyopencl's own error was "LogicError: create_buffer failed: INVALID_BUFFER_SIZE")
+    size = 2 * max(device.max_mem_alloc_size, device.global_mem_size)
+    shape = (size // 4,)
+    with pytest.raises(MemoryError, match=r"OpenCL: cannot allocate .* GiB .*largest "
+                                          r"allocation.*backend='c'"):
+        opencl.empty(shape, np.float32, device)
+    assert opencl.empty((4,), np.float32, device).shape == (4,)   # the pool still works
+
+
 def test_release_is_idempotent_and_final(device):
     buf = opencl.to_device(np.ones(4, np.float32), device)
     buf.release()
