@@ -1801,3 +1801,13 @@ def test_softplus_loop_is_vectorised():
     if cc.workaround_flags() and not any("clang" in w for w in cc.compiler_command()):
         assert cc.SINK_OFF[0] in cc.workaround_flags()
         assert re.search(rb"_ZGV[a-z]N(4|8|16)v_log1pf", binary), "the loop stayed scalar"
+
+
+def test_a_result_beyond_memory_raises_a_clear_memory_error():
+    # 2^50 bytes: above any machine's memory and x86-64's 2^47-byte address space (NumPy's
+    # own error named "an array with shape (1125899906842624,) and data type uint8")
+    f = fg.jit(lambda x: fnp.zeros((1 << 24, 1 << 24)) + x, backend="c")
+    with pytest.raises(MemoryError, match=r"C backend: cannot allocate 1048576.00 GiB for "
+                                          r"a float32\[16777216, 16777216\] result"):
+        f(1.0)
+    assert float(fg.jit(lambda x: (fnp.zeros((64, 64)) + x).sum(), backend="c")(1.0)) == 4096

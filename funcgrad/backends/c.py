@@ -1160,7 +1160,7 @@ class Executable(SlotProgram):
 
     def _new_arena(self):
         """(buffer, {slot or temp: view}, {slot or temp: address}) for one run."""
-        buf = np.empty(max(self._arena_size, 64), np.uint8)
+        buf = _host_bytes(max(self._arena_size, 64), "its intermediate values")
         base = _addr(buf)
         views, addrs = {}, {}
         for key, off in self._arena_offsets.items():
@@ -1534,6 +1534,18 @@ def _read_outside_steps(plan) -> dict[int, int]:
     return counts
 
 
+
+def _host_bytes(nbytes: int, what: str) -> np.ndarray:
+    """`nbytes` bytes of host memory for a compiled program's `what`, or a MemoryError that
+    says so (NumPy's names only a uint8 array of that many elements)."""
+    try:
+        return np.empty(nbytes, np.uint8)
+    except MemoryError:
+        raise MemoryError(f"C backend: cannot allocate {nbytes / (1 << 30):.2f} GiB for "
+                          f"{what}: not enough memory. Use smaller arrays (split the batch, "
+                          f"or jax.lax.map over chunks instead of vmap)") from None
+
+
 class _OutputPool:
     """Recycles the memory of large output arrays once they are garbage: a fresh `np.empty`
     of tens of MB is mmap-ed and page-faults on first touch (a few ms per call), which
@@ -1559,7 +1571,7 @@ class _OutputPool:
             if buf is not None:
                 self._pooled -= nbytes
         if buf is None:
-            buf = np.empty(nbytes, np.uint8)
+            buf = _host_bytes(nbytes, f"a {np.dtype(dtype).name}{list(shape)} result")
         # The memory goes back to the pool when `owner` dies, which is when the last array
         # viewing it dies: every view (`np.asarray(out)[:5]`) keeps `owner` alive through
         # its base chain (a view of `buf` itself would not).
