@@ -383,7 +383,7 @@ ROWS += [
     Spec("isfinite", fnp.isfinite, np.isfinite, order=0, prims=("is_finite",)),
     Spec("isnan", fnp.isnan, np.isnan, order=0),
     Spec("isinf", fnp.isinf, np.isinf, order=0),
-    Spec("signbit", fnp.signbit, np.signbit, args=(NONZERO,), order=0),
+    Spec("signbit", fnp.signbit, np.signbit, args=(NONZERO,), order=0, prims=("signbit",)),
     Spec("where", lambda c, x, y: fnp.where(c > 0, x, y), lambda c, x, y: np.where(c > 0, x, y),
          args=(NONZERO, FLOAT, FLOAT), shapes=broadcast_shapes(3), prims=("select",)),
     Spec("clip", lambda x: fnp.clip(x, -0.5, 1.0), lambda x: np.clip(x, -0.5, 1.0),

@@ -304,3 +304,27 @@ def test_gradients(backend, path):
     np.testing.assert_allclose(np.asarray(gu), [1 / 3, 1 / 3], rtol=1e-6)
     _check(wrap(fg.grad(lambda x: ops.segment_max(x, fnp.array([0, 0]), 1).sum()))(z),
            [0.5, 0.5])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_signbit_and_copysign_read_the_sign_of_a_nan(backend, dtype):
+    # x86 arithmetic makes negative NaNs (0/0, inf - inf); JAX and NumPy read their sign.
+    # funcgrad.numpy computed signbit as 1 / x < 0, False for every NaN, so copysign(1.5,
+    # -nan) was +1.5 (found by the ports helper, 2026-12-07). A length of 9 reaches a
+    # vector loop and its remainder (C's signbit there crashed gcc 12 on float16).
+    import ml_dtypes
+    dt = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    x = np.array([-NAN, NAN, -0.0, 0.0, -2.0, 3.0, -np.inf, np.inf, -1e-30], np.float64)
+    x = x.astype(dt)
+    want = np.signbit(x)
+    assert want[0] and not want[1]             # (the cast kept both NaNs' signs)
+    f = lambda v: (fnp.signbit(v), fnp.copysign(1.5, v))
+    for got_sign, got_copy in (f(x), fg.jit(f)(x)):
+        np.testing.assert_array_equal(np.asarray(got_sign), want)
+        np.testing.assert_array_equal(np.asarray(got_copy, np.float64),
+                                      np.where(want, -1.5, 1.5))
+    if backend != "opencl":      # (a device's own NaN may have either sign, as in JAX)
+        inf = np.array([np.inf], dt)
+        computed = fg.jit(lambda v: fnp.signbit(v - v))(inf)          # this CPU's NaN
+        with np.errstate(invalid="ignore"):
+            assert bool(computed[0]) == bool(np.signbit(inf - inf)[0])

@@ -594,6 +594,17 @@ def _is_finite(x, frame, eqn):
     return x.node("Not", [bad])
 
 
+@_rule("signbit")
+def _signbit(x, frame, eqn):
+    # x < 0, or 1/x < 0 for -0.0. ONNX has no operation that reads a NaN's sign bit:
+    # a NaN gives False here, where funcgrad's backends give True for a negative NaN.
+    (a,) = x.ew_inputs(frame, eqn)
+    dt = eqn.inputs[0].aval.dtype
+    zero = x.scalar(0, dt)
+    neg_zero = x.node("Less", [x.node("Div", [x.scalar(1, dt), a]), zero])
+    return x.node("Or", [x.node("Less", [a, zero]), neg_zero])
+
+
 @_rule("and", "or", "xor", "not")
 def _logic(x, frame, eqn):
     ins = x.ew_inputs(frame, eqn)

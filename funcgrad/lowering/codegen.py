@@ -439,7 +439,14 @@ class KernelEmitter:
             if fn == "fabs" and not dtypes.is_float(dt):
                 return c.call("iabs_" + c.type_suffix(dt), args, dt)
             if fn == "isfinite":
-                return c.cast(dtypes.bool_, c.call("isfinite", args, dt))
+                return c.cast(dtypes.bool_, c.call(fn, args, dt))
+            if fn == "signbit":
+                # copysign(1, x) < 0, as cdsl.helpers.sign_set: C's signbit vectorised over
+                # two-float vectors crashed gcc 12 ("unrecognizable insn", a float16 loop of
+                # 9), and is any nonzero int for a negative (gcc gives the bit itself,
+                # 0x80000000, which a cast to bool's uint8 drops)
+                one = c.call("copysign", [c.const(1.0, dt), args[0]], dt)
+                return c.cast(dtypes.bool_, c.binop("<", one, c.const(0.0, dt), dtypes.bool_))
             if fn == "logistic":
                 return c.call("logistic_" + c.type_suffix(dt), args, dt)
             if fn == "pow":

@@ -640,7 +640,7 @@ def signbit(x):
     a = _arr(x)
     _no_complex("signbit", a)
     if _dt.is_float(a.dtype):
-        return _ew.lt(_ew.div(ones_like(a), where(_ew.eq(a, 0.0), a, sign(a))), 0.0)
+        return _ew.signbit(a)                    # (-0.0 and -NaN included)
     return _ew.lt(a, 0)
 
 

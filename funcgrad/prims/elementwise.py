@@ -569,6 +569,17 @@ def is_finite(x):
     return bind(is_finite_p, _as_operands(x)[0])
 
 
+# The sign bit of a float, NaN's included (x86's arithmetic makes negative NaNs: 0/0, inf -
+# inf). Arithmetic cannot read it: `1 / x < 0` is False for every NaN, so funcgrad.numpy's
+# signbit and copysign, built that way, said +1 for -NaN where JAX and NumPy say -1.
+signbit_p = _std("signbit", np.signbit, 1, _FLOAT, ("call", "signbit"), out_dtype=dtypes.bool_)
+defzero_jvp(signbit_p)
+
+
+def signbit(x):
+    return bind(signbit_p, _as_operands(x)[0])
+
+
 # --- complex parts ---------------------------------------------------------------------
 # `real`, `imag`, `conj` and `complex` are R-linear; reverse mode transposes them as linear
 # maps, without conjugating (JAX's convention: vjp is the plain transpose, see api.grad).
