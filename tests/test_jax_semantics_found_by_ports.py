@@ -1640,3 +1640,18 @@ def test_creation_functions_take_a_device():
         assert x.shape == (3,) and d in x.devices()
     out = fg.jit(lambda x: fnp.zeros_like(x, device=d) + fnp.ones(3, device=d))(fnp.ones(3))
     np.testing.assert_array_equal(np.asarray(out), [1, 1, 1])
+
+
+def test_an_unstable_descending_argsort_gives_ties_last_index_first(run):
+    # JAX's argsort(stable=False, descending=True) reverses the ascending order, so equal
+    # elements come last index first; funcgrad sorted them stably (found by the ports
+    # helper, 2026-12-07). The stable descending order keeps them first index first.
+    x = np.array([1, 1, 0, 1], np.int32)
+    unstable = run(lambda x: fnp.argsort(x, stable=False, descending=True), x)
+    np.testing.assert_array_equal(unstable, [3, 1, 0, 2])
+    stable = run(lambda x: fnp.argsort(x, descending=True), x)
+    np.testing.assert_array_equal(stable, [0, 1, 3, 2])
+    m = np.array([[2.0, np.nan, 2.0], [0.0, 0.0, -1.0]], np.float32)
+    np.testing.assert_array_equal(
+        run(lambda m: fnp.argsort(m, axis=1, stable=False, descending=True), m),
+        [[1, 2, 0], [1, 0, 2]])

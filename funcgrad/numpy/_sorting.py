@@ -82,8 +82,8 @@ def digitize(x, bins, right=False, *, method=None):
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     """`a` sorted along `axis` (None: flattened), stably; `descending` reverses. `kind`
-    is accepted and unused (as JAX); `order` (NumPy's structured arrays) is not
-    supported."""
+    is accepted and unused (JAX 0.10 raises for it; NumPy code passes it); `order`
+    (NumPy's structured arrays) is not supported."""
     if order is not None:
         raise NotImplementedError("sort: order= (fields of structured arrays) is not "
                                   "supported (funcgrad has no structured arrays)")
@@ -98,8 +98,10 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
             dtype=None):
     """Indices that sort `a` along `axis` (stable: equal elements keep their order, also
-    when `descending`, which puts NaN first as JAX does); `dtype` is the index type.
-    `order` (NumPy's structured arrays) is not supported."""
+    when `descending`, which puts NaN first as JAX does; `stable=False` with `descending`
+    gives equal elements in reverse order, as JAX's); `dtype` is the index type. `kind` is
+    accepted and unused (JAX 0.10 raises for it); `order` (NumPy's structured arrays) is
+    not supported."""
     if order is not None:
         raise NotImplementedError("argsort: order= (fields of structured arrays) is not "
                                   "supported (funcgrad has no structured arrays)")
@@ -108,9 +110,11 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False, *,
         x, axis = ravel(x), 0
     axis = _axis(axis, x.ndim, "argsort")
     idt = _dt.DEFAULT_INT_() if dtype is None else _dt.canonicalize(dtype)
-    if not descending:
+    if not descending or not stable:
+        # (descending and not stable: the ascending order reversed, equal elements last
+        # index first, as JAX's argsort gives it)
         _, perm = _win.sort((x, _st.iota(idt, x.shape, axis)), axis, num_keys=1)
-        return perm
+        return _st.rev(perm, (axis,)) if descending else perm
     # Descending and stable: sort the reversed array ascending, reverse the result.
     n = x.shape[axis]
     rev_iota = _ew.sub(_st.full(x.shape, n - 1, idt), _st.iota(idt, x.shape, axis))
