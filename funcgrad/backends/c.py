@@ -1534,7 +1534,6 @@ def _read_outside_steps(plan) -> dict[int, int]:
     return counts
 
 
-
 def _host_bytes(nbytes: int, what: str) -> np.ndarray:
     """`nbytes` bytes of host memory for a compiled program's `what`, or a MemoryError that
     says so (NumPy's names only a uint8 array of that many elements)."""

@@ -29,7 +29,7 @@ except ImportError:
 # Calls whose float result is already a bfloat16 value when their operands are (no rounding
 # needed): sign, magnitude, rounding to integers, NaN-aware selection.
 _EXACT_CALLS = frozenset(("fabs", "floor", "ceil", "rint", "trunc", "copysign", "max_f32",
-                          "min_f32", "sign_f32", "isfinite", "signbit"))
+                          "min_f32", "sign_f32", "isfinite"))
 _ORDER_HELPERS = {"<": "clt", "<=": "cle", ">": "cgt", ">=": "cge"}
 
 
