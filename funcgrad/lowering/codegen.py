@@ -441,12 +441,11 @@ class KernelEmitter:
             if fn == "isfinite":
                 return c.cast(dtypes.bool_, c.call(fn, args, dt))
             if fn == "signbit":
-                # copysign(1, x) < 0, as cdsl.helpers.sign_set: C's signbit vectorised over
-                # two-float vectors crashed gcc 12 ("unrecognizable insn", a float16 loop of
-                # 9), and is any nonzero int for a negative (gcc gives the bit itself,
-                # 0x80000000, which a cast to bool's uint8 drops)
-                one = c.call("copysign", [c.const(1.0, dt), args[0]], dt)
-                return c.cast(dtypes.bool_, c.binop("<", one, c.const(0.0, dt), dtypes.bool_))
+                # sign_set, not C's signbit: vectorised over two-float vectors it crashed
+                # gcc 12 ("unrecognizable insn", a float16 loop of 9), and it is any nonzero
+                # int for a negative (gcc gives the bit, 0x80000000, which a cast to bool's
+                # uint8 drops)
+                return c.cast(dtypes.bool_, sign_set(args[0], c.ct(dt)))
             if fn == "logistic":
                 return c.call("logistic_" + c.type_suffix(dt), args, dt)
             if fn == "pow":
