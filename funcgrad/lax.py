@@ -471,16 +471,17 @@ def clamp(min, x, max):
     the result is max. The derivative is JAX's too: x's where min < x < max, min's where
     x < min < max, max's where max < x, and none at a tie (where max and min of the
     composition would split it in halves)."""
+    weak = _core.to_array(x).weak_type       # (the result's flag is x's, as JAX's)
     out = _ew.min(_ew.max(x, min), max)
-    if not _dtypes.is_float(out.dtype):
-        return out
-    x, lo, hi = (_ew.convert_element_type(v, out.dtype) for v in (x, min, max))
-    # the value is `out` in every case: each select below only routes the derivative
-    take_x = _ew.and_(_ew.gt(x, lo), _ew.lt(x, hi))
-    take_lo = _ew.and_(_ew.gt(lo, x), _ew.lt(lo, hi))
-    take_hi = _ew.and_(_ew.lt(hi, x), _ew.eq(lo, lo))      # (a NaN min makes out NaN)
-    return _ew.select(take_x, x, _ew.select(take_lo, lo, _ew.select(take_hi, hi,
-                                                                    stop_gradient(out))))
+    if _dtypes.is_float(out.dtype):
+        x, lo, hi = (_ew.convert_element_type(v, out.dtype) for v in (x, min, max))
+        # the value is `out` in every case: each select below only routes the derivative
+        take_x = _ew.and_(_ew.gt(x, lo), _ew.lt(x, hi))
+        take_lo = _ew.and_(_ew.gt(lo, x), _ew.lt(lo, hi))
+        take_hi = _ew.and_(_ew.lt(hi, x), _ew.eq(lo, lo))      # (a NaN min makes out NaN)
+        out = _ew.select(take_x, x, _ew.select(take_lo, lo, _ew.select(take_hi, hi,
+                                                                      stop_gradient(out))))
+    return out if out.weak_type == weak else _ew.with_weak_type(out, weak)
 
 
 def select_n(which, *cases):
@@ -1024,7 +1025,8 @@ def reduce(operands, init_values, computation, dimensions, out_sharding=None):
     red = _monoid(computation)
     if red is not None and len(flat_ops) == 1:
         out = red(flat_ops[0], dims)
-        init = _ew.convert_element_type(flat_init[0], out.dtype)
+        # (the operand's weak flag, as JAX's monoid reductions: not the init value's)
+        init = _ew.convert_element_type(flat_init[0], out.dtype, out.weak_type)
         return _tree_unflatten(tree, [computation(init, out)])
     xs = flat_ops
     for d in sorted(dims, reverse=True):

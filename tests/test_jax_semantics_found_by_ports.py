@@ -1655,3 +1655,100 @@ def test_an_unstable_descending_argsort_gives_ties_last_index_first(run):
     np.testing.assert_array_equal(
         run(lambda m: fnp.argsort(m, axis=1, stable=False, descending=True), m),
         [[1, 2, 0], [1, 0, 2]])
+
+
+def test_cond_and_switch_results_have_branch_zero_s_weak_type(run):
+    # JAX: a cond/switch result has branch 0's type, its weak flag included (cond's false
+    # branch), whichever branch runs. funcgrad joined the branches' flags under jit and
+    # took the running branch's eagerly, so `cond(...) + float16 array` was float16 or
+    # float32 by the predicate's value (found by the ports helper, 2026-12-07).
+    h = np.ones(2, np.float16)
+    weak, strong = (lambda h: 1.0), (lambda h: fnp.float32(2))
+    for p in (True, False):
+        assert run(lambda p, h: lax.cond(p, weak, strong, h) + h, p, h).dtype == np.float32
+        assert run(lambda p, h: lax.cond(p, strong, weak, h) + h, p, h).dtype == np.float16
+    for i in (0, 1, 5):
+        assert run(lambda i, h: lax.switch(i, [weak, strong], h) + h, i, h).dtype == np.float16
+        assert run(lambda i, h: lax.switch(i, [strong, weak], h) + h, i, h).dtype == np.float32
+
+
+def test_an_explicit_at_mode_applies_to_a_static_integer_index(run):
+    # JAX: `.at[5].set(v, mode='drop')` drops and mode='clip' clamps; funcgrad raised
+    # IndexError for a Python int out of range whatever the mode (without a mode it still
+    # raises, as NumPy's indexing: docs/porting-from-jax.md). Found by the ports helper,
+    # 2026-12-07.
+    z = np.zeros(3, np.float32)
+    np.testing.assert_array_equal(run(lambda z: z.at[5].set(1.0, mode="drop"), z), [0, 0, 0])
+    np.testing.assert_array_equal(run(lambda z: z.at[5].set(1.0, mode="clip"), z), [0, 0, 1])
+    np.testing.assert_array_equal(run(lambda z: z.at[-7].add(1.0, mode="clip"), z), [1, 0, 0])
+    np.testing.assert_array_equal(run(lambda z: z.at[-1].add(1.0, mode="drop"), z), [0, 0, 1])
+    np.testing.assert_array_equal(run(lambda z: z.at[4].max(2.0, mode="clip"), z), [0, 0, 2])
+    np.testing.assert_array_equal(
+        run(lambda z: (z + 1).at[4].apply(lambda v: v * 5, mode="clip"), z), [1, 1, 5])
+    assert run(lambda z: (z + 2).at[5].get(mode="clip"), z) == 2
+    m = np.zeros((2, 3), np.float32)
+    np.testing.assert_array_equal(run(lambda m: m.at[0, 5].set(1.0, mode="drop"), m), m)
+    np.testing.assert_array_equal(run(lambda m: m.at[7].set(1.0, mode="clip"), m),
+                                  [[0, 0, 0], [1, 1, 1]])
+    with pytest.raises(IndexError, match="out of bounds for axis 0 with size 3"):
+        fnp.zeros(3).at[5].set(1.0)
+
+
+def test_indices_of_no_dimensions_is_empty():
+    # jnp.indices(()) is an empty int32 array of shape (0,), as NumPy's; funcgrad raised
+    # "stack: need at least one array to stack"
+    r = fnp.indices(())
+    assert r.shape == (0,) and r.dtype == np.int32
+    assert fnp.indices((), sparse=True) == ()
+
+
+def test_an_integer_index_out_of_range_names_the_axis_it_indexes():
+    # NumPy names axis 1 for a[0, 5] on a (2, 3) array; funcgrad named the axis in the
+    # result after the first integer had dropped axis 0
+    for index in ((0, 5), (None, 1, 5), (Ellipsis, 5)):
+        with pytest.raises(IndexError, match="axis 1 with size 3"):
+            fnp.zeros((2, 3))[index]
+
+
+def test_solve_s_mismatch_error_and_reduce_window_s_operand_keyword():
+    # the error printed (n,) for a vector b whatever its length; reduce_window's first
+    # parameter was `x`, so JAX's `reduce_window(operand=...)` raised TypeError
+    with pytest.raises(ValueError, match=r"b \(3,\) do not match"):
+        fnp.linalg.solve(np.eye(4, dtype=np.float32), np.ones(3, np.float32))
+    x = fnp.arange(9.0).reshape(3, 3)
+    out = lax.reduce_window(operand=x, init_value=-np.inf, computation=lax.max,
+                            window_dimensions=(2, 2), window_strides=(1, 1), padding="VALID")
+    np.testing.assert_array_equal(out, [[4, 5], [7, 8]])
+
+
+@pytest.mark.parametrize("name", ["clamp", "take", "take_along_axis", "at_get_fill", "unique",
+                                  "delete", "top_k", "conv", "convolve", "correlate", "diag",
+                                  "reduce", "dynamic_update_slice"])
+def test_weak_types_that_jax_keeps_or_drops(run, name):
+    # JAX 0.10.2's weak flags for a weak float32 operand w (arange * 0.5), seen through the
+    # dtype of `f(w) + float16 array`: float16 where the result is weak, float32 where it
+    # is strong. funcgrad had the other flag for each of these (found by the ports helper's
+    # scan of 203 functions, 2026-12-07); the ones still different are listed in
+    # docs/porting-from-jax.md, "Dtypes".
+    strong_update = name == "dynamic_update_slice"
+    fns = {
+        "clamp": lambda w: lax.clamp(0.0, w, 1.0),
+        "take": lambda w: fnp.take(w, fnp.array([0, 2, 1])),
+        "take_along_axis": lambda w: fnp.take_along_axis(w, fnp.array([0, 1, 5]), axis=0,
+                                                         mode="fill"),
+        "at_get_fill": lambda w: w.at[fnp.array([0, 1, 7])].get(mode="fill", fill_value=0.0),
+        "unique": lambda w: fnp.unique(w, size=3),
+        "delete": lambda w: fnp.concatenate([fnp.delete(w, 1), w[:1]]),
+        "top_k": lambda w: lax.top_k(w, 3)[0],
+        "conv": lambda w: lax.conv_general_dilated(w.reshape(1, 1, 3), w.reshape(1, 1, 3),
+                                                   (1,), "SAME")[0, 0],
+        "convolve": lambda w: fnp.convolve(w, w, mode="same"),
+        "correlate": lambda w: fnp.correlate(w, w, mode="same"),
+        "diag": lambda w: fnp.diag(w)[0],
+        "reduce": lambda w: lax.reduce(w, 0.0, lax.add, (0,)),
+        "dynamic_update_slice": lambda w: lax.dynamic_update_slice(
+            w, fnp.ones(1, fnp.float32), (0,)),
+    }
+    h = np.ones(3, np.float16)
+    out = run(lambda h: fns[name](fnp.arange(3) * 0.5) + h, h)
+    assert out.dtype == (np.float32 if strong_update else np.float16)

@@ -440,7 +440,8 @@ def diag(v, k=0):
         out = zeros((n, n), v.dtype)
         i = arange(v.shape[0])
         rows, cols = (i, i + k) if k >= 0 else (i - k, i)
-        return out.at[rows, cols].set(v)
+        out = out.at[rows, cols].set(v)
+        return out if out.weak_type == v.weak_type else _ew.with_weak_type(out, v.weak_type)
     if v.ndim == 2:
         return diagonal(v, k)
     raise ValueError("diag: input must be 1-d or 2-d")

@@ -260,6 +260,8 @@ def indices(dimensions, dtype=None, sparse=False):
         return tuple(_fnp.reshape(iota(dtype, (d,), 0),
                                   tuple(d if j == i else 1 for j in range(len(dims))))
                      for i, d in enumerate(dims))
+    if not dims:
+        return _fnp.zeros((0,), dtype)      # (no grids: NumPy's and JAX's shape (0,))
     return _fnp.stack([iota(dtype, dims, i) for i in range(len(dims))])
 
 

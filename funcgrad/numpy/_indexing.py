@@ -132,7 +132,7 @@ def _getitem(x, idx, valid_out=None):
     out = x
     dim = 0
     adv = []
-    for e in entries:
+    for k, e in enumerate(entries):
         if e is None:
             out = _st.expand_dims(out, (dim,))
             dim += 1
@@ -164,7 +164,11 @@ def _getitem(x, idx, valid_out=None):
             n = out.shape[dim]
             i = int(e)
             if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
+                # (the axis of x it indexes, as NumPy names it: earlier integers have
+                # dropped their axes from `out`)
+                axis = builtins.sum(1 for f in entries[:k]
+                                    if f is not None and not isinstance(f, _BoolAxis))
+                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
             i %= n
             out = _st.squeeze(_ix.slice_in_dim(out, i, i + 1, 1, dim), (dim,))
         else:
@@ -273,12 +277,24 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
     idx, valid = _prepare_indices(idx, x.shape[axis], mode, mode in (None, "fill"), "take")
     if x.shape[axis] == 0:
         shape = x.shape[:axis] + idx.shape + x.shape[axis + 1:]
-        return full(shape, _take_fill_value(x.dtype, fill_value), x.dtype)
+        return _weak_as(full(shape, _take_fill_value(x.dtype, fill_value), x.dtype), x)
     res = _getitem(x, (slice(None),) * axis + (idx,))
     if valid is None:
         return res
     valid = reshape(valid, (1,) * axis + valid.shape + (1,) * (x.ndim - axis - 1))
-    return where(valid, res, asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype))
+    return _filled(valid, res, x, fill_value)
+
+
+def _weak_as(out, x):
+    """`out` weakly typed as `x` is: a gather's result has its operand's flag in JAX,
+    whatever the fill value's."""
+    return out if out.weak_type == x.weak_type else _ew.with_weak_type(out, x.weak_type)
+
+
+def _filled(valid, res, x, fill_value):
+    """`res` with the fill value where not `valid` (mode='fill'), `x`'s weak flag kept."""
+    fill = asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype)
+    return _weak_as(where(valid, res, fill), x)
 
 
 def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
@@ -301,7 +317,7 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
     wrap = True if wrap_negative_indices is None else bool(wrap_negative_indices)
     idx, valid = _prepare_indices(idx, x.shape[axis], mode, wrap, "take_along_axis")
     if x.shape[axis] == 0:
-        return full(idx.shape, _take_fill_value(x.dtype, fill_value), x.dtype)
+        return _weak_as(full(idx.shape, _take_fill_value(x.dtype, fill_value), x.dtype), x)
     tshape = list(shape)
     tshape[axis] = x.shape[axis]
     x = broadcast_to(x, tuple(tshape))
@@ -316,7 +332,7 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
     res = _ix.gather(x, full_idx, tuple(range(x.ndim)))
     if valid is None:
         return res
-    return where(valid, res, asarray(_take_fill_value(x.dtype, fill_value)).astype(x.dtype))
+    return _filled(valid, res, x, fill_value)
 
 
 def nonzero(a, size=None, fill_value=None):
@@ -534,13 +550,28 @@ class _IndexUpdateRef:
         clip = mode is not None and _Mode.from_any(mode) is _Mode.CLIP
         return fill, fill_value, clip
 
+    def _moded(self, method, kwargs):
+        """(the ref to update through, clip) for `method` with JAX's keyword arguments. With
+        an explicit `mode` a static integer index out of range follows the mode, as in JAX
+        (`.at[5].set(v, mode='drop')` drops, `mode='clip'` clamps); without one it raises
+        IndexError as NumPy's indexing does (docs/porting-from-jax.md). So under a mode the
+        static integers become 0-d index arrays, which take the mode's path."""
+        _, _, clip = self._check_kwargs(method, kwargs)
+        if kwargs.get("mode") is None:
+            return self, clip
+        index = self.index if isinstance(self.index, tuple) else (self.index,)
+        if not builtins.any(_is_int_index(e) for e in index):
+            return self, clip
+        return _IndexUpdateRef(self.array, tuple(
+            asarray(e, _dt.int32) if _is_int_index(e) else e for e in index)), clip
+
     def get(self, **kwargs):
         """JAX's `.at[idx].get()`: out-of-bounds integer indices are clamped, or with
         mode='fill' give `fill_value` (NaN for floats, the most negative integer, the
         largest unsigned one, True)."""
         fill, fill_value, _ = self._check_kwargs("get", kwargs)
         if not fill:
-            return _getitem(self.array, self.index)
+            return _getitem(self.array, self._moded("get", kwargs)[0].index)
         # a static int out of range gives the fill too (not an IndexError): as a 0-d array
         index = self.index if isinstance(self.index, tuple) else (self.index,)
         index = tuple(asarray(e, _dt.int32) if _is_int_index(e) else e for e in index)
@@ -548,48 +579,52 @@ class _IndexUpdateRef:
         res = _getitem(self.array, index, valid_out=valid)
         if valid[0] is None:
             return res
-        return where(valid[0], res, asarray(_take_fill_value(res.dtype, fill_value))
-                     .astype(res.dtype))
+        return _filled(valid[0], res, self.array, fill_value)
 
     def set(self, values, **kwargs):
-        return self._scatter(values, "set", self._check_kwargs("set", kwargs)[2])
+        ref, clip = self._moded("set", kwargs)
+        return ref._scatter(values, "set", clip)
 
     def add(self, values, **kwargs):
-        return self._scatter(values, "add", self._check_kwargs("add", kwargs)[2])
+        ref, clip = self._moded("add", kwargs)
+        return ref._scatter(values, "add", clip)
 
     def mul(self, values, **kwargs):
-        return self._scatter(values, "mul", self._check_kwargs("mul", kwargs)[2])
+        ref, clip = self._moded("mul", kwargs)
+        return ref._scatter(values, "mul", clip)
 
     multiply = mul
 
     def min(self, values, **kwargs):
-        return self._scatter(values, "min", self._check_kwargs("min", kwargs)[2])
+        ref, clip = self._moded("min", kwargs)
+        return ref._scatter(values, "min", clip)
 
     def max(self, values, **kwargs):
-        return self._scatter(values, "max", self._check_kwargs("max", kwargs)[2])
+        ref, clip = self._moded("max", kwargs)
+        return ref._scatter(values, "max", clip)
 
     def subtract(self, values, **kwargs):
         """`x[idx] -= values` (repeated indices subtract each of their values)."""
-        clip = self._check_kwargs("subtract", kwargs)[2]
+        ref, clip = self._moded("subtract", kwargs)
         if self.array.dtype == _dt.bool_:
             raise TypeError(".at[...].subtract: subtracting booleans is not supported (as "
                             "in NumPy and JAX); use .at[...].set with logical_xor")
         v = astype(_arr(values), self.array.dtype)
-        return self._scatter(negative(v), "add", clip)
+        return ref._scatter(negative(v), "add", clip)
 
     def divide(self, values, **kwargs):
         """`x[idx] /= values`, as JAX: x divided (true division: an integer array gives
         floats) by ones scattered-multiplied by `values`, so repeated indices divide by
         each of their values."""
-        clip = self._check_kwargs("divide", kwargs)[2]
-        scale = _IndexUpdateRef(ones_like(self.array), self.index)._scatter(values, "mul", clip)
+        ref, clip = self._moded("divide", kwargs)
+        scale = _IndexUpdateRef(ones_like(self.array), ref.index)._scatter(values, "mul", clip)
         return true_divide(self.array, scale)
 
     def power(self, values, **kwargs):
         """`x[idx] **= values`, as JAX: x to the power of ones scattered-multiplied by
         `values`, so a repeated index raises to the product of its exponents."""
-        clip = self._check_kwargs("power", kwargs)[2]
-        exps = _IndexUpdateRef(ones_like(self.array), self.index)._scatter(values, "mul", clip)
+        ref, clip = self._moded("power", kwargs)
+        exps = _IndexUpdateRef(ones_like(self.array), ref.index)._scatter(values, "mul", clip)
         return power(self.array, exps)
 
     def apply(self, func, **kwargs):
@@ -597,12 +632,12 @@ class _IndexUpdateRef:
         index (a repeated index applies it again to the updated value), as JAX's
         `.at[idx].apply(func)`; out-of-bounds indices are dropped (clamped with
         mode='clip')."""
-        clip = self._check_kwargs("apply", kwargs)[2]
+        ref, clip = self._moded("apply", kwargs)
         x = self.array
         if x.size == 0:
             return x
         valid = None if clip else []
-        ids = _getitem(_flat_positions(x, "at[...].apply"), self.index, valid)
+        ids = _getitem(_flat_positions(x, "at[...].apply"), ref.index, valid)
         if valid is not None and valid[0] is not None:
             ids = where(valid[0], ids, full_like(ids, x.size))
         from .. import lax as _lax

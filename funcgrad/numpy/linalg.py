@@ -279,11 +279,11 @@ def solve(a, b):
     _square("solve", a)
     n = a.shape[-1]
     vector = b.ndim == 1
+    if (b.shape[0] if vector else b.shape[-2]) != n:
+        raise ValueError(f"linalg.solve: a {a.shape} and b {b.shape} do not match: b needs "
+                         f"{n} rows")
     if vector:
         b = b[:, None]
-    if b.shape[-2] != n:
-        raise ValueError(f"linalg.solve: a {a.shape} and b {b.shape if not vector else (n,)} "
-                         f"do not match: b needs {n} rows")
     a, b = _broadcast_batch(a, b)
     lu, _, perm = _lx.lu(a)
     x = _lu_solve(lu, perm, b)

@@ -834,13 +834,19 @@ def _cond_shape(index, *ops, branches):
             raise TypeError("cond: branches must return the same types, got "
                             f"{[a.short() for a in outs]} and "
                             f"{[a.short() for a in b.out_avals]}")
-    return [a.strip_weak() if any(not bb.out_avals[i].weak_type for bb in branches) else a
-            for i, a in enumerate(outs)]
+    # JAX's rule: the results have branch 0's types, weak flags included (the false branch
+    # of `cond`), whichever branch runs; a join of the branches' flags made the eager
+    # result's flag the taken branch's and so its dtype after meeting a float16 depend on
+    # the predicate (found by a port, 2026-12-07).
+    return list(outs)
 
 
 def _cond_impl(index, *ops, branches):
     i = int(np.clip(int(index), 0, len(branches) - 1))
-    return eval_program(branches[i], [], ops)
+    outs = eval_program(branches[i], [], ops)
+    from .elementwise import with_weak_type
+    return [x if x.weak_type == a.weak_type else with_weak_type(x, a.weak_type)
+            for x, a in zip(outs, branches[0].out_avals)]
 
 
 def _cond_jvp(primals, tangents, *, branches):

@@ -427,7 +427,8 @@ def _dus_shape(x, upd, *starts):
                         f"{x.dtype}")
     if len(starts) != x.ndim:
         raise TypeError(f"dynamic_update_slice: need {x.ndim} start indices, got {len(starts)}")
-    return x
+    # (weakly typed only when the update is too, as JAX's)
+    return x if upd.weak_type or not x.weak_type else x.strip_weak()
 
 
 def _dus_np(x, upd, *starts):

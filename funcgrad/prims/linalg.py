@@ -301,7 +301,9 @@ def _conv_shape(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
     for d, s in zip(os_[2:], out_sp):
         shape[d] = s
     dt = lhs.dtype if preferred_element_type is None else preferred_element_type
-    return ShapedArray(shape, dt, False)
+    # (weakly typed when both operands are and no result type is asked for, as JAX's)
+    return ShapedArray(shape, dt, lhs.weak_type and rhs.weak_type and
+                       preferred_element_type is None)
 
 
 def _conv_np(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,

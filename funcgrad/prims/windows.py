@@ -243,7 +243,7 @@ core.transpose_rules[reduce_window_p] = _rw_transpose
 core.batch_rules[reduce_window_p] = _rw_batch
 
 
-def reduce_window(x, *args, **kwargs):
+def reduce_window(operand, *args, **kwargs):
     """Pooling: reduce each window of `x` with `computation` in {'sum', 'max', 'min'} (or
     `lax.add`/`lax.max`/`lax.min`). Two call forms:
     `reduce_window(x, computation, window_dimensions, window_strides, padding)` and JAX's
@@ -254,7 +254,7 @@ def reduce_window(x, *args, **kwargs):
     arrays with a matching pytree of init values, `computation(acc, x)` any associative and
     commutative function of such pytrees, and `init_value` any scalar: it starts every
     window's reduction, as in XLA."""
-    operands = x
+    operands = x = operand
     x = x if isinstance(x, (tuple, list, dict)) else core.to_array(x)
     names = ("computation", "window_dimensions", "window_strides", "padding")
     dilations = {}
@@ -536,7 +536,7 @@ def _top_k_shape(x, *, k):
                          "the type of top_k's indices; take the top k of slices of at most "
                          "2^31 elements and combine them, or use argsort")
     shape = tuple(x.shape[:-1]) + (k,)
-    return [ShapedArray(shape, x.dtype), ShapedArray(shape, dtypes.int32)]
+    return [ShapedArray(shape, x.dtype, x.weak_type), ShapedArray(shape, dtypes.int32)]
 
 
 def total_order_key(x):
