@@ -241,6 +241,10 @@ TOLERANCES = {
     # is finite there (SciPy's values, checked in tests/test_special_edges.py), so the NaN
     # entries of JAX's result are not compared.
     ("counting_probabilities", "birthday"): {"skip_jax_nans": True},
+    # A sphere's centre after three gradient steps whose gradient runs back through 24
+    # ray-marching steps and the distance function's second derivatives: JAX's own eager
+    # and jitted results differ by 3.6e-6 of the largest entry here.
+    ("sphere_tracing", "fit_center"): {"atol_scale": 2e-5},
 }
 
 # half_precision_ops: bfloat16/float16 elementwise results agree with JAX's to an ulp of the
