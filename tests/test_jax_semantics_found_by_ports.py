@@ -1752,3 +1752,17 @@ def test_weak_types_that_jax_keeps_or_drops(run, name):
     h = np.ones(3, np.float16)
     out = run(lambda h: fns[name](fnp.arange(3) * 0.5) + h, h)
     assert out.dtype == (np.float32 if strong_update else np.float16)
+
+
+def test_bincount_checks_its_input_as_jax():
+    # funcgrad flattened a 2-D x, OR-ed boolean weights into a bool result ([False, True,
+    # False] where JAX raises) and raised an IndexError not naming bincount for float x
+    np.testing.assert_array_equal(fnp.bincount(fnp.array([True, False])), [1, 1])
+    with pytest.raises(ValueError, match="bincount: x must be 1-D"):
+        fnp.bincount(fnp.array([[1, 2]]))
+    with pytest.raises(TypeError, match="bincount: x must have an integer type"):
+        fnp.bincount(fnp.array([1.0]))
+    with pytest.raises(TypeError, match="bincount: boolean weights"):
+        fnp.bincount(fnp.array([1, 2]), weights=fnp.array([True, False]))
+    np.testing.assert_array_equal(
+        fnp.bincount(fnp.array([1, 2, 2]), weights=fnp.array([0.5, 1.0, 2.0])), [0, 0.5, 3])

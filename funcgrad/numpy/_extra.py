@@ -237,7 +237,18 @@ def in1d(ar1, ar2, invert=False):
 
 
 def bincount(x, weights=None, minlength=0, length=None):
-    x = _fnp.ravel(_fnp.asarray(x))
+    """The number of occurrences of each value of the 1-D integer (or bool) array `x`, or
+    the sums of `weights` for each; negative values count in bin 0 (JAX's)."""
+    x = _fnp.asarray(x)
+    if not (_dt.is_int(x.dtype) or _dt.is_bool(x.dtype)):
+        raise TypeError(f"bincount: x must have an integer type, got {x.dtype}; round or "
+                        f"cast it first (x.astype(jnp.int32))")
+    if x.ndim != 1:
+        raise ValueError(f"bincount: x must be 1-D (as in NumPy and JAX), got shape "
+                         f"{x.shape}; flatten it with x.ravel()")
+    if weights is not None and _dt.is_bool(_fnp.asarray(weights).dtype):
+        raise TypeError("bincount: boolean weights cannot be summed (JAX raises too); cast "
+                        "them with weights.astype(jnp.int32) or to a float")
     if length is None:
         if isinstance(x, Tracer):
             raise ValueError("bincount: pass length= when the input is traced")
