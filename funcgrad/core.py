@@ -350,6 +350,13 @@ class ArrayImpl(Array):
         return operator.index(self._scalar("index"))
 
     def __bool__(self):
+        if self.size != 1:
+            # (ValueError, as NumPy's and JAX's: `except ValueError` code catches it)
+            raise ValueError(
+                f"The truth value of an empty array is ambiguous (shape {self.shape}); use "
+                f"a.size > 0 to check that it is not empty" if self.size == 0 else
+                f"The truth value of an array with more than one element is ambiguous "
+                f"(shape {self.shape}); use a.any() or a.all()")
         return bool(self._scalar("bool"))
 
     def __complex__(self):

@@ -1766,3 +1766,13 @@ def test_bincount_checks_its_input_as_jax():
         fnp.bincount(fnp.array([1, 2]), weights=fnp.array([True, False]))
     np.testing.assert_array_equal(
         fnp.bincount(fnp.array([1, 2, 2]), weights=fnp.array([0.5, 1.0, 2.0])), [0, 0.5, 3])
+
+
+def test_the_truth_value_of_an_array_of_several_elements_is_a_value_error():
+    # NumPy and JAX raise ValueError ("... is ambiguous"); funcgrad raised TypeError, which
+    # a ported `except ValueError` did not catch
+    with pytest.raises(ValueError, match="more than one element is ambiguous"):
+        bool(fnp.array([1, 2]))
+    with pytest.raises(ValueError, match="empty array is ambiguous"):
+        bool(fnp.zeros((0,)))
+    assert bool(fnp.array([3])) and not bool(fnp.array(0))
