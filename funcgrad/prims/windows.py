@@ -244,12 +244,12 @@ core.batch_rules[reduce_window_p] = _rw_batch
 
 
 def reduce_window(operand, *args, **kwargs):
-    """Pooling: reduce each window of `x` with `computation` in {'sum', 'max', 'min'} (or
-    `lax.add`/`lax.max`/`lax.min`). Two call forms:
-    `reduce_window(x, computation, window_dimensions, window_strides, padding)` and JAX's
-    `reduce_window(x, init_value, computation, window_dimensions, window_strides, padding)`,
-    which also takes JAX's `base_dilation` and `window_dilation` (positionally after
-    `padding`, or by name). `padding` is 'SAME', 'VALID' or (lo, hi) pairs; padded cells
+    """Pooling: reduce each window of `operand` with `computation` in {'sum', 'max', 'min'}
+    (or `lax.add`/`lax.max`/`lax.min`). Two call forms: `reduce_window(operand,
+    computation, window_dimensions, window_strides, padding)` and JAX's
+    `reduce_window(operand, init_value, computation, window_dimensions, window_strides,
+    padding)`, which also takes JAX's `base_dilation` and `window_dilation` (positionally
+    after `padding`, or by name). `padding` is 'SAME', 'VALID' or (lo, hi) pairs; padded cells
     hold the identity (the init value). In the JAX form, `operand` may be a pytree of
     arrays with a matching pytree of init values, `computation(acc, x)` any associative and
     commutative function of such pytrees, and `init_value` any scalar: it starts every
