@@ -69,7 +69,9 @@ __all__ = [
     "broadcast_like", "broadcast_shapes", "broadcast_to", "broadcast_to_rank",
     "broadcasted_iota", "cbrt", "ceil", "clamp", "clz", "collapse", "composite", "concatenate",
     "cond", "conv",
-    "conv_dimension_numbers", "conv_general_dilated", "conv_general_permutations",
+    "conv_dimension_numbers", "conv_general_dilated", "conv_general_dilated_local",
+    "conv_general_dilated_patches",
+    "conv_general_permutations",
     "conv_general_shape_tuple", "conv_shape_tuple", "conv_transpose",
     "conv_transpose_shape_tuple", "conv_with_general_padding", "convert_element_type", "cos",
     "cosh", "cumlogsumexp", "cummax", "cummin", "cumprod", "cumsum", "custom_linear_solve",
@@ -811,6 +813,56 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                                     rhs_dilation, dimension_numbers, feature_group_count,
                                     batch_group_count,
                                     preferred_element_type=preferred_element_type)
+
+
+def conv_general_dilated_patches(lhs, filter_shape, window_strides, padding,
+                                 lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
+                                 precision=None, preferred_element_type=None):
+    """The patches `conv_general_dilated` would multiply by a filter of spatial shape
+    `filter_shape` (in the order of the filter's spatial axes in `dimension_numbers[1]`),
+    flattened into the output's feature axis as (input feature, spatial...) — JAX's order,
+    `prod(filter_shape) * in_features` long. Computed as JAX does: a grouped convolution
+    (one group per input feature) with a one-hot filter, so its gradient is the
+    convolution's."""
+    from . import numpy as fnp
+    x = _arr(lhs)
+    filter_shape = tuple(_operator.index(d) for d in filter_shape)
+    if len(filter_shape) != x.ndim - 2:
+        raise ValueError(f"conv_general_dilated_patches: filter_shape {filter_shape} needs "
+                         f"one size per spatial axis of lhs {x.shape} ({x.ndim - 2}); pass "
+                         f"{x.ndim - 2} sizes")
+    dn = conv_dimension_numbers(x.shape, (1, 1) + filter_shape, dimension_numbers)
+    lhs_spec, rhs_spec, _ = dn
+    size, channels = _np.prod(filter_shape, dtype=int), x.shape[lhs_spec[1]]
+    # output feature c * size + p reads input feature c at the p-th window position
+    eye = _np.tile(_np.eye(size, dtype=x.dtype), (channels, 1))
+    rhs = _np.moveaxis(eye.reshape(channels * size, 1, *filter_shape), (0, 1),
+                       (rhs_spec[0], rhs_spec[1]))
+    return conv_general_dilated(x, fnp.asarray(rhs), window_strides, padding, lhs_dilation,
+                                rhs_dilation, dn, feature_group_count=channels,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_general_dilated_local(lhs, rhs, window_strides, padding, filter_shape,
+                               lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
+                               precision=None):
+    """Unshared (locally connected) convolution: a filter per output position. `rhs`'s
+    spatial axes are the output's positions and its input-feature axis holds a window,
+    flattened as `conv_general_dilated_patches` flattens it: (input feature, window
+    position in the filter's spatial order), as in JAX."""
+    from . import numpy as fnp
+    x = _arr(lhs)
+    patches = conv_general_dilated_patches(x, filter_shape, window_strides, padding,
+                                           lhs_dilation, rhs_dilation, dimension_numbers)
+    _, rhs_spec, out_spec = conv_dimension_numbers(x.shape, (1, 1) + tuple(filter_shape),
+                                                   dimension_numbers)
+    # contract the patches' features with rhs's inputs, position by position: the output's
+    # spatial axes in their array order, rhs's matching ones beside them
+    order = sorted(range(len(out_spec) - 2), key=lambda k: out_spec[2 + k])
+    dims = (((out_spec[1],), (rhs_spec[1],)),
+            (tuple(out_spec[2 + k] for k in order), tuple(rhs_spec[2 + k] for k in order)))
+    out = dot_general(patches, fnp.asarray(rhs), dims, precision)   # spatial..., N, O
+    return fnp.moveaxis(out, (-2, -1), (out_spec[0], out_spec[1]))
 
 
 def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
