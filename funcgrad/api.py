@@ -549,13 +549,16 @@ def _vmap_with_out_axes(flat_fun, size, dims, leaves, store, out_dims_fun, axis_
         trace = BatchTrace(main)
         tracers = [BatchTracer(trace, x, d) if d is not None else x
                    for x, d in zip(leaves, dims)]
-        outs = flat_fun(*tracers)
-        outs = [core.full_raise(trace, o) for o in outs]
+        given = flat_fun(*tracers)
+        outs = [core.full_raise(trace, o) for o in given]
         skeleton = tree_unflatten(store["tree"], [0] * len(outs))
         want = out_dims_fun(skeleton)
         res = []
-        for t, d in zip(outs, want):
-            if d is None and t.bdim is not None and sum_match:
+        for o, t, d in zip(given, outs, want):
+            if d is None and t.bdim is None and not (
+                    isinstance(o, core.Tracer) and o._trace.main is main):
+                res.append(o)        # never met the mapped axis: returned as given (JAX)
+            elif d is None and t.bdim is not None and sum_match:
                 res.append(reduce_sum(t.val, (t.bdim,)))
             else:
                 res.append(move_or_broadcast(t.val, t.bdim, d, size))

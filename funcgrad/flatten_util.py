@@ -4,7 +4,10 @@
 the tree's leaf order, converted to the leaves' common dtype (JAX's promotion of their
 dtypes: an int32 and a float32 leaf give float32, int8 and uint8 give int16; an empty tree
 gives an empty float32 vector), and `unravel(v)` splits a vector of that size and dtype
-back into the tree, each part reshaped and converted to its leaf's dtype. Both work under
+back into the tree, each part reshaped and converted to its leaf's dtype. As in JAX, a
+tree whose leaves share one dtype unravels a vector of any dtype (its parts keep that
+dtype: unravelling int32 gives int32 leaves); a tree of mixed dtypes needs the flat dtype
+(TypeError otherwise). Both work under
 `jit`, `vmap` and `grad` (the conversions are differentiable where the leaves are floats),
 so optimizers written on flat vectors (L-BFGS, Newton-CG) run on any tree of parameters."""
 from __future__ import annotations
@@ -36,11 +39,14 @@ def _ravel_leaves(leaves):
     total = sum(sizes)
     flat = _fnp.concatenate([_fnp.ravel(a).astype(to_dtype) for a in arrays])
 
+    uniform = all(dt == to_dtype for dt in from_dtypes)
+
     def unravel(v):
         v = _fnp.asarray(v)
-        if np.dtype(v.dtype) != to_dtype:
+        if not uniform and np.dtype(v.dtype) != to_dtype:
             raise TypeError(f"ravel_pytree's unravel: given an array of dtype {v.dtype}, but "
-                            f"the flattened tree's dtype is {to_dtype}; convert it with "
+                            f"the flattened tree's dtype is {to_dtype} (its leaves' dtypes "
+                            f"differ, so each is restored from it); convert it with "
                             f".astype({to_dtype.name!r})")
         if v.shape != (total,):
             raise ValueError(f"ravel_pytree's unravel: given an array of shape {v.shape}, but "

@@ -412,6 +412,12 @@ def test_errors_name_the_op_the_operand_and_the_fix():
 
 def test_empty_batch_and_length_one():
     assert fnp.fft.fft(np.zeros((0, 4), np.complex64)).shape == (0, 4)
+    # an empty transformed axis: JAX returns the empty array (NumPy raises); rfft raises
+    for f in (fnp.fft.fft, fnp.fft.ifft, fnp.fft.fft2, fnp.fft.fftn, fg.jit(fnp.fft.fft)):
+        out = f(np.zeros((2, 0), np.float32))
+        assert out.shape == (2, 0) and out.dtype == np.complex64
+    with pytest.raises(ValueError, match="rfft: invalid number of data points"):
+        fnp.fft.rfft(np.zeros((2, 0), np.float32))
     assert fnp.fft.rfft(np.zeros((3, 0, 5), np.float32)).shape == (3, 0, 3)
     x = np.array([[2.5], [-1.0]], np.float32)
     np.testing.assert_allclose(fnp.fft.irfft(fnp.fft.rfft(x), n=1), x)

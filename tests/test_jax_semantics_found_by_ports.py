@@ -1776,3 +1776,32 @@ def test_the_truth_value_of_an_array_of_several_elements_is_a_value_error():
     with pytest.raises(ValueError, match="empty array is ambiguous"):
         bool(fnp.zeros((0,)))
     assert bool(fnp.array([3])) and not bool(fnp.array(0))
+
+
+def test_unravel_of_a_tree_of_one_dtype_takes_any_dtype():
+    # JAX's unravel reshapes the parts of a tree whose leaves share a dtype whatever the
+    # vector's dtype (int32 parts for an int32 vector); a mixed tree needs the flat dtype.
+    # funcgrad raised TypeError for both (found probing JAX 0.10.2, 2026-12-07).
+    from funcgrad.flatten_util import ravel_pytree
+    _, unravel = ravel_pytree({"a": np.float32([1.5, 2.5]), "b": np.float32(3.0)})
+    for v, dt in ((np.int32([1, 2, 3]), np.int32), (np.float16([1, 2, 3]), np.float16)):
+        for out in (unravel(v), fg.jit(unravel)(v)):
+            assert out["a"].dtype == dt and out["b"].dtype == dt and out["b"].shape == ()
+            np.testing.assert_array_equal(np.asarray(out["a"]), [1, 2])
+    _, unravel = ravel_pytree({"a": np.float32([1.5, 2.5]), "b": np.int32(3)})
+    out = unravel(np.float32([1, 2, 3]))
+    assert out["a"].dtype == np.float32 and out["b"].dtype == np.int32
+    with pytest.raises(TypeError, match="unravel: given an array of dtype int32"):
+        unravel(np.int32([1, 2, 3]))
+
+
+def test_vmap_returns_an_unmapped_output_as_given():
+    # JAX returns an output that never met the mapped axis with out_axes=None as the
+    # function gave it (a Python float stays a float, a NumPy array an ndarray);
+    # funcgrad made every output an Array
+    r = fg.vmap(lambda x: (2.0, 3, np.ones(2), x), out_axes=(None, None, None, 0))(np.ones(3))
+    assert type(r[0]) is float and type(r[1]) is int and type(r[2]) is np.ndarray
+    assert r[3].shape == (3,)
+    assert fg.vmap(lambda x: 2.0)(np.ones(3)).shape == (3,)        # out_axes=0 broadcasts
+    assert float(fg.grad(lambda y: fg.vmap(lambda x: y * 2, out_axes=None)(
+        np.ones(3)))(1.0)) == 2.0
