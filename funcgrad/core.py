@@ -70,6 +70,12 @@ CONCRETE_VALUE_ERRORS = (ConcretizationTypeError, TracerIntegerConversionError,
                          TracerArrayConversionError, NonConcreteBooleanIndexError)
 
 
+class ValueOrRuntimeError(FuncgradError, ValueError, RuntimeError):
+    """A bad argument JAX reports as RuntimeError (an unknown convolution padding string,
+    from XLA's parser) where NumPy's convention is ValueError: both `except` clauses
+    catch it."""
+
+
 class TypeOrValueError(FuncgradError, TypeError, ValueError):
     """An error JAX raises as TypeError at some entry points and as ValueError at others
     (shape mismatches: `x + y` gives TypeError, `jnp.where` ValueError; an unhashable

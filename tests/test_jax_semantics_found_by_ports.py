@@ -1805,3 +1805,23 @@ def test_vmap_returns_an_unmapped_output_as_given():
     assert fg.vmap(lambda x: 2.0)(np.ones(3)).shape == (3,)        # out_axes=0 broadcasts
     assert float(fg.grad(lambda y: fg.vmap(lambda x: y * 2, out_axes=None)(
         np.ones(3)))(1.0)) == 2.0
+
+
+def test_error_classes_a_ported_except_clause_catches():
+    # JAX 0.10.2's classes: ValueError for a convolution's feature mismatch, RuntimeError
+    # for an unknown padding string, TypeError for int ** -1, ConcretizationTypeError for
+    # bincount of a traced input without length; funcgrad raised TypeError, ValueError,
+    # ValueError, ValueError. The new classes keep NumPy's too.
+    x, w = np.ones((1, 3, 5, 5), np.float32), np.ones((2, 4, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="lhs feature dim 3 must equal"):
+        lax.conv_general_dilated(x, w, (1, 1), "SAME")
+    with pytest.raises(TypeError):
+        lax.conv_general_dilated(x, w, (1, 1), "SAME")
+    for cls in (RuntimeError, ValueError):
+        with pytest.raises(cls, match="unknown padding 'SAMEX'"):
+            lax.conv_general_dilated(x, w[:, :3], (1, 1), "SAMEX")
+    for cls in (TypeError, ValueError):
+        with pytest.raises(cls, match="integers to negative integer powers"):
+            fnp.array([2, 3]) ** -1
+    with pytest.raises(fg.errors.ConcretizationTypeError, match="bincount: .*pass length="):
+        fg.jit(fnp.bincount)(fnp.array([1, 2]))

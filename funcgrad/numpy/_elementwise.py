@@ -9,6 +9,7 @@ import math as _math
 
 import numpy as _np
 
+from .. import core as _core
 from .. import dtypes as _dt
 from .._recurring import compile_when_it_pays
 from ..prims import elementwise as _ew
@@ -368,8 +369,9 @@ def power(x1, x2):
         a = _numeric(a)
         if x2 >= 0 or _dt.is_inexact(a.dtype):
             return _ew.integer_pow(a, x2)
-        raise ValueError(f"power: integers to negative integer powers are not allowed "
-                         f"({a.dtype} ** {x2}); cast the base to a float type first")
+        raise _core.TypeOrValueError(                           # (JAX: TypeError)
+            f"power: integers to negative integer powers are not allowed "
+            f"({a.dtype} ** {x2}); cast the base to a float type first")
     a, b = _promote("power", x1, x2)
     a, b = _numeric(a), _numeric(b)
     if _dt.is_inexact(a.dtype):

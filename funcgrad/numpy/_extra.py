@@ -251,7 +251,9 @@ def bincount(x, weights=None, minlength=0, length=None):
                         "them with weights.astype(jnp.int32) or to a float")
     if length is None:
         if isinstance(x, Tracer):
-            raise ValueError("bincount: pass length= when the input is traced")
+            raise _core.ConcretizationTypeError(              # (JAX's class)
+                "bincount: the result's length depends on the traced input's values; pass "
+                "length= (a static int) under jit")
         values = _np.asarray(x).astype(_np.int64)      # initial=-1 is no uint32 value
         length = builtins.max(int(_np.max(values, initial=-1)) + 1, minlength)
     # counts in the default integer (int64 under x64), as JAX's

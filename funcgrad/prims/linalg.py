@@ -264,7 +264,8 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding):
             if mode == "SAME":
                 return tuple((p // 2, p - p // 2) for p in pads)
             return tuple((p - p // 2, p // 2) for p in pads)
-        raise ValueError(f"unknown padding {padding!r}: use 'SAME', 'VALID' or (lo, hi) pairs")
+        raise core.ValueOrRuntimeError(f"unknown padding {padding!r}: use 'SAME', 'VALID' or "
+                                       f"(lo, hi) pairs")
     return tuple((int(lo), int(hi)) for lo, hi in padding)
 
 
@@ -283,9 +284,9 @@ def _conv_shape(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
     o, i = rhs.shape[rs[0]], rhs.shape[rs[1]]
     G, B = feature_group_count, batch_group_count
     if c != i * G:
-        raise TypeError(f"conv_general_dilated: lhs feature dim {c} must equal rhs input feature "
-                        f"dim {i} times feature_group_count {G} (lhs {lhs.shape}, rhs "
-                        f"{rhs.shape})")
+        raise core.TypeOrValueError(                            # (JAX: ValueError)
+            f"conv_general_dilated: lhs feature dim {c} must equal rhs input feature "
+            f"dim {i} times feature_group_count {G} (lhs {lhs.shape}, rhs {rhs.shape})")
     if o % G or o % B or n % B:
         raise TypeError(f"conv_general_dilated: output features {o} / batch {n} not divisible "
                         f"by the group counts ({G}, {B})")
