@@ -694,6 +694,11 @@ def get_backend(name=None):
     return _backends["get"](name)
 
 
+def eager_backend(arrays):
+    """The backend an eager operation on `arrays` runs on (theirs, else the default)."""
+    return _backends["of"](arrays, None)
+
+
 _eager_avals: dict = {}     # (primitive, operand avals) -> result aval(s), no parameters
 
 

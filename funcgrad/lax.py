@@ -24,6 +24,7 @@ import sys as _sys
 
 from . import _lax_linalg as linalg
 from ._lax_bitcast import bitcast_convert_type, reduce_precision
+from ._recurring import compile_when_it_pays as _compile_when_it_pays
 from . import core as _core
 from . import dtypes as _dtypes
 from ._lax_scatter import (GatherDimensionNumbers, GatherScatterMode, ScatterDimensionNumbers,
@@ -1140,6 +1141,9 @@ def cumlogsumexp(operand, axis=0, reverse=False):
     """Cumulative log(sum(exp(x))) along `axis`, stable for large values."""
     from . import numpy as fnp
     return associative_scan(fnp.logaddexp, _arr(operand), reverse=reverse, axis=axis)
+
+
+cumlogsumexp = _compile_when_it_pays(cumlogsumexp)    # (a scan: as numpy's cummax)
 
 
 def sort_key_val(keys, values, dimension=-1, is_stable=True):

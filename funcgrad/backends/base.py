@@ -48,6 +48,11 @@ class Backend:
         returns the list of output Arrays. `donate[i]` lets output buffers reuse input i."""
         raise NotImplementedError(f"backend {self.name!r} cannot run programs")
 
+    # Whether each primitive run eagerly is a program this backend builds for its shapes and
+    # dtypes (OpenCL: a kernel build of ~0.3 s on PoCL): then a library function of many
+    # primitives (`funcgrad._recurring`) compiles as one program from its first eager call.
+    eager_builds_each_op = False
+
     # Whether this backend's arrays are host NumPy arrays (`ArrayImpl(value, aval)` with no
     # backend): then its `fast_runner` returns host arrays; otherwise the values it returns
     # are this backend's and jit wraps them as `ArrayImpl(value, aval, backend)`.

@@ -734,6 +734,7 @@ class OpenCLBackend(Backend):
     """Device-memory backend: arrays are DeviceBuffers, programs compile to OpenCL C."""
 
     name = "opencl"
+    eager_builds_each_op = True
 
     def __init__(self):
         self._executables = ProgramCache()   # (id(program), device) -> (program, exe)

@@ -10,6 +10,7 @@ import numpy as _np
 
 from .. import core as _core
 from .. import dtypes as _dt
+from .._recurring import compile_when_it_pays
 from ..prims import elementwise as _ew
 from ..prims import indexing as _ix
 from ..prims import reductions as _rd
@@ -475,6 +476,14 @@ def cummax(a, axis=0):
 def cummin(a, axis=0):
     x = _arr(a)
     return _scan_assoc(x, _axis(axis, x.ndim, "cummin"), _ew.min)
+
+
+# Scans of ~10 primitives a level, as JAX's are single compiled operations: eagerly, they
+# compile once repeating them pays (at once on OpenCL, where each eager primitive would be a
+# kernel build: 47 s for a first cummax of 1000 values on PoCL, 0.4 s compiled whole).
+cumprod = compile_when_it_pays(cumprod)
+cummax = compile_when_it_pays(cummax)
+cummin = compile_when_it_pays(cummin)
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
