@@ -58,10 +58,15 @@ def compile_when_recurring(fn, eager_calls=lambda: math.inf, size_at_once=lambda
         except TypeError:
             return fn(*args, **kwargs)        # (its own error message)
         names, dyn, statics, size = [], [], [], 0
+        # where each eager primitive is a build, compile from the first call, with Python
+        # floats as (weak) inputs: a loop over scalar values must not build a program each
+        whole = _eager_builds_each_op([v for v in bound.arguments.values()
+                                       if isinstance(v, core.Array) and
+                                       not isinstance(v, Tracer)])
         for name, v in bound.arguments.items():
             if isinstance(v, Tracer):
                 return fn(*args, **kwargs)
-            if isinstance(v, arrays):
+            if isinstance(v, arrays) or (whole and type(v) in (float, complex)):
                 names.append(name)
                 dyn.append(v)
                 size = max(size, math.prod(np.shape(v)))
@@ -77,11 +82,11 @@ def compile_when_recurring(fn, eager_calls=lambda: math.inf, size_at_once=lambda
         j = jitted.get(skey)
         if j is False:
             return fn(*args, **kwargs)
-        tkey = (skey, tuple((type(v), np.shape(v), str(v.dtype),
+        tkey = (skey, tuple((type(v), np.shape(v), str(getattr(v, "dtype", "")),
                              getattr(v, "weak_type", False)) for v in dyn))
         calls, spent = seen.get(tkey, (0, 0.0))
-        if _eager_builds_each_op(dyn):
-            calls = math.inf                  # (each eager primitive would be a build)
+        if whole:
+            calls = math.inf
         if calls < eager_calls() and size < size_at_once() and \
                 (eager_seconds is None or calls == 0 or spent < eager_seconds(calls, spent)):
             t0 = time.perf_counter()
@@ -105,12 +110,11 @@ def compile_when_recurring(fn, eager_calls=lambda: math.inf, size_at_once=lambda
     return wrapper
 
 
-def _eager_builds_each_op(dyn) -> bool:
-    """Whether running eagerly would build a program per primitive (OpenCL): a function of
-    100 primitives (a cumulative max's scan) took 47 s on its first eager call on PoCL,
-    against one build of ~0.4 s for the whole function."""
-    backend = core.eager_backend([v for v in dyn if isinstance(v, core.Array)])
-    return getattr(backend, "eager_builds_each_op", False)
+def _eager_builds_each_op(arrays) -> bool:
+    """Whether running eagerly on `arrays` would build a program per primitive (OpenCL): a
+    function of 100 primitives (a cumulative max's scan) took 47 s on its first eager call
+    on PoCL, against one build of ~0.4 s for the whole function."""
+    return getattr(core.eager_backend(arrays), "eager_builds_each_op", False)
 
 
 def compile_when_it_pays(fn):

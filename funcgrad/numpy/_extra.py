@@ -11,6 +11,7 @@ import numpy as _np
 
 from .. import core as _core
 from .. import dtypes as _dt
+from .._recurring import compile_when_it_pays
 from ..core import Tracer
 from .. import numpy as _fnp
 from ._dtypes import _promote, _promote_dtypes_only
@@ -626,6 +627,12 @@ def frexp(x):
     m = _fnp.where(v < 0, -m, m)
     m = _fnp.where(ok, m, v).astype(x.dtype)
     return m, _fnp.where(ok, e + 1, 0).astype(_dt.int32)
+
+
+# ~430 primitives each (exact comparisons against powers of two), jitted in JAX: compiled
+# once repeating them pays (at once on OpenCL)
+frexp = compile_when_it_pays(frexp)
+ldexp = compile_when_it_pays(ldexp)
 
 
 def modf(x):

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dtypes
+from .._recurring import compile_when_it_pays
 from .. import numpy as fnp
 from .._ibeta import betainc
 from .._igamma import _HALF_LOG_2PI, _STIRLING_MIN, _stirling_corr, gammainc, gammaincc
@@ -808,6 +809,12 @@ def _typed_as_jax(fn, strong):
     return typed
 
 
+# Functions of 40-270 primitives, which JAX jits: eagerly, they compile once repeating them
+# pays, and at once on OpenCL (where each eager primitive would be a kernel build).
+_COMPILED_WHEN_IT_PAYS = ("beta", "betaln", "boxcox", "boxcox1p", "comb", "digamma", "i0",
+                          "i0e", "i1", "i1e", "kl_div", "log_ndtr", "poch", "rel_entr", "zeta")
+for _name in _COMPILED_WHEN_IT_PAYS:
+    globals()[_name] = compile_when_it_pays(globals()[_name])
 for _name in _WEAK_AS_ARGUMENTS + _ALWAYS_STRONG:
     globals()[_name] = _typed_as_jax(globals()[_name], _name in _ALWAYS_STRONG)
 del _name
