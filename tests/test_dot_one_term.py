@@ -128,3 +128,31 @@ def test_other_types_keep_the_dot(dt):
     a = np.ones((3, 1), dt)
     b = np.ones((1, 4), dt)
     assert "dot_general" in _optimized_prims(lambda a, b: a @ b, a, b)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.int32, np.float16])
+def test_one_variable_on_both_sides(backend, dt):
+    """`x @ x.T` with K = 1, `einsum('i,j->ij', v, v)`: one variable as both operands. The
+    rewrite placed each operand on lhs's axes when it was lhs by identity, so both were
+    (outer(v, v) gave [[1,1,1],[4,4,4],[9,9,9]] under jit on C and OpenCL; found probing
+    against JAX, 2026-12-07)."""
+    v = np.array([1, 2, 3], dt)
+    m = np.arange(6).reshape(2, 3).astype(dt)
+    cases = [
+        (lambda v, m: fnp.einsum("i,j->ij", v, v), np.outer(v, v)),
+        (lambda v, m: v[:, None] @ v[:, None].T, np.outer(v, v)),
+        (lambda v, m: fnp.tensordot(v, v, 0), np.outer(v, v)),
+        (lambda v, m: fg.vmap(lambda r: fnp.einsum("i,j->ij", r, r))(m),
+         np.einsum("bi,bj->bij", m, m)),
+        (lambda v, m: fnp.einsum("ij,kj,lj->ikl", m[:, :1], m[:, :1], m[:, :1]),
+         np.einsum("ij,kj,lj->ikl", m[:, :1], m[:, :1], m[:, :1])),
+        (lambda v, m: m[:, :, None] @ fnp.swapaxes(m[:, :, None], 1, 2),
+         m[:, :, None] @ np.swapaxes(m[:, :, None], 1, 2)),
+    ]
+    for f, want in cases:
+        got = fg.jit(f)(v, m)
+        np.testing.assert_array_equal(np.asarray(got, np.float64), want.astype(np.float64))
+    if dt == np.float32:
+        g = fg.jit(fg.grad(lambda x: ((x @ x.T) ** 2).sum()))(v[:, None])
+        np.testing.assert_allclose(np.asarray(g), 4 * (v[:, None] @ v[None, :] @ v[:, None]),
+                                   rtol=1e-6)

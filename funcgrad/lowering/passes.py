@@ -81,11 +81,13 @@ def _one_term_product(e):
     nb = len(lb)
     nl = lhs.aval.ndim - len(lc) - nb
     placed = []
-    for operand, c, b in ((lhs, lc, lb), (rhs, rc, rb)):
+    for side, operand, c, b in ((0, lhs, lc, lb), (1, rhs, rc, rb)):
         nd = operand.aval.ndim
         free = [d for d in range(nd) if d not in c and d not in b]
-        # the output's axes: the batch axes, then lhs's free axes, then rhs's
-        at = range(nb, nb + nl) if operand is lhs else range(nb + nl, nb + nl + len(free))
+        # the output's axes: the batch axes, then lhs's free axes, then rhs's (by side, not
+        # by identity: `x @ x.T` has one variable on both sides; placing both on lhs's
+        # axes gave [[1,1,1],[4,4,4],[9,9,9]] for outer(v, v), found probing against JAX)
+        at = range(nb, nb + nl) if side == 0 else range(nb + nl, nb + nl + len(free))
         x = emit(st.squeeze_p, operand, dimensions=tuple(sorted(c))) if c else operand
         kept = [d for d in range(nd) if d not in c]
         perm = tuple(kept.index(d) for d in list(b) + free)
