@@ -1099,7 +1099,10 @@ def _einsum_gen(b: Builder, opname):
         dims = []
         for ch in tl:
             if ch not in letters:
-                letters[ch] = b.new_dim()
+                # sometimes one of the first operand's sizes: then that operand itself may
+                # be picked again (`einsum('i,j->ij', v, v)`, `x @ x.T`): a one-term dot of
+                # one variable with itself was wrong under jit, and no program had one
+                letters[ch] = b.choice(ldims) if ldims and b.flag(0.3) else b.new_dim()
             dims.append(letters[ch])
         dims = tuple(ell_dims) + tuple(dims) if "..." in term else tuple(dims)
         args.append(b.pick(lambda u, dims=dims: u.dims == dims and is_float(u.dtype),
