@@ -1825,3 +1825,30 @@ def test_error_classes_a_ported_except_clause_catches():
             fnp.array([2, 3]) ** -1
     with pytest.raises(fg.errors.ConcretizationTypeError, match="bincount: .*pass length="):
         fg.jit(fnp.bincount)(fnp.array([1, 2]))
+
+
+def test_rollaxis_with_a_negative_start_is_numpy_s():
+    # start=-1 is before the last axis (start + ndim), not after it: rollaxis(x, -1, -2)
+    # of a (2, 3, 4) array is (2, 4, 3); funcgrad gave (2, 3, 4) (found probing JAX)
+    for shape in ((2, 3, 4), (2, 3, 4, 5)):
+        x = np.arange(np.prod(shape)).reshape(shape)
+        for axis in range(-len(shape), len(shape)):
+            for start in range(-len(shape), len(shape) + 1):
+                np.testing.assert_array_equal(fnp.rollaxis(x, axis, start),
+                                              np.rollaxis(x, axis, start))
+
+
+def test_complex_logsumexp_keeps_the_phase(run):
+    # JAX shifts by the largest real part and takes the log of the complex sum; funcgrad
+    # took log|sum|, so the imaginary part was the largest element's (and with b, NaN)
+    from funcgrad.scipy.special import logsumexp
+    c = np.array([1 + 2j, 1 - 1j, -1 + 0j], np.complex64)
+    want = np.log(np.sum(np.exp(c.astype(np.complex128))))
+    np.testing.assert_allclose(run(logsumexp, c), want, rtol=1e-5)
+    b = np.array([1.0, -2.0, 3.0], np.float32)
+    want_b = np.log(np.sum(b * np.exp(c.astype(np.complex128))))
+    np.testing.assert_allclose(run(lambda c: logsumexp(c, b=b), c), want_b, rtol=1e-5)
+    mag, sign = run(lambda c: logsumexp(c, b=b, return_sign=True), c)
+    assert mag.dtype == np.float32 and sign.dtype == np.complex64
+    np.testing.assert_allclose(mag, want_b.real, rtol=1e-5)
+    np.testing.assert_allclose(sign, np.exp(1j * want_b.imag), rtol=1e-5)

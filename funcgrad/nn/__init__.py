@@ -267,19 +267,22 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
         # a term with weight 0 is left out, as JAX's: an infinite `a` there gave 0 * inf
         # (NaN) in the sum, and its derivative is 0 (found by a sweep against JAX)
         a = fnp.where(b != 0, a, -np.inf)
-    amax = _safe_max(a, axis)
+    # complex: shifted by the largest real part, and the log of the complex sum (its phase
+    # kept), as JAX's; it took log|sum|, so the imaginary part was the shift's alone
+    cplx = _dt.is_complex(a.dtype)
+    amax = _safe_max(fnp.real(a) if cplx else a, axis)
     exp_a = fnp.exp(a - amax)
     if b is not None:
         exp_a = exp_a * b
     sumexp = fnp.sum(exp_a, axis=axis, keepdims=True)
     sign = fnp.sign(sumexp)
-    out = fnp.log(fnp.abs(sumexp)) + amax
+    out = (fnp.log(sumexp) if cplx and not return_sign else fnp.log(fnp.abs(sumexp))) + amax
     if not keepdims:
         out = fnp.squeeze(out, axis=axis)
         sign = fnp.squeeze(sign, axis=axis)
     if return_sign:
         return out, sign
-    if b is not None:
+    if b is not None and not cplx:
         out = fnp.where(sign < 0, fnp.full_like(out, np.nan), out)
     return out
 

@@ -248,9 +248,9 @@ def place(arr, mask, vals, *, inplace=True):
 
 def put(a, ind, v, mode=None, *, inplace=True):
     """`a` with its flat positions `ind` set to `v` (cycled or cut to len(ind)). JAX
-    requires `inplace=False` and so does funcgrad. `mode`: None drops out-of-range
-    indices (JAX's default), 'clip' clips them, 'wrap' wraps them; 'raise' is not
-    supported (as in JAX: a traced index cannot raise)."""
+    requires `inplace=False` and so does funcgrad. `mode`: None (JAX's default) counts
+    negative indices from the end and clips the rest, 'clip' clips them, 'wrap' wraps
+    them; 'raise' is not supported (as in JAX: a traced index cannot raise)."""
     if inplace:
         raise ValueError("put: funcgrad arrays are immutable; pass inplace=False and use "
                          "the returned array (as in JAX)")
@@ -263,10 +263,10 @@ def put(a, ind, v, mode=None, *, inplace=True):
         return arr
     n = arr.size
     if mode is None:
+        # JAX's default: negative indices count from the end, then the rest out of range
+        # are clipped (put([7, -8]) of 6 elements writes 5 and 0; funcgrad dropped them)
+        idx = _fnp.clip(_fnp.where(idx < 0, idx + n, idx), 0, n - 1)
         scatter_mode = "drop"
-        # Negative indices count from the end (NumPy); the rest out of range are dropped.
-        idx = _fnp.where(idx < 0, idx + n, idx)
-        idx = _fnp.where(idx < 0, n, idx)
     elif mode == "clip":
         idx, scatter_mode = _fnp.clip(idx, 0, n - 1), "drop"
     elif mode == "wrap":

@@ -145,7 +145,8 @@ def rollaxis(a, axis, start=0):
     if not -x.ndim <= start <= x.ndim:
         raise _np.exceptions.AxisError(f"rollaxis: start {start} is out of bounds for an "
                                        f"array of dimension {x.ndim}")
-    start = start % (x.ndim + 1)
+    if start < 0:
+        start += x.ndim          # (NumPy's rule: -1 is before the last axis, not after it)
     if axis < start:
         start -= 1
     return moveaxis(x, axis, start)
