@@ -1852,3 +1852,21 @@ def test_complex_logsumexp_keeps_the_phase(run):
     assert mag.dtype == np.float32 and sign.dtype == np.complex64
     np.testing.assert_allclose(mag, want_b.real, rtol=1e-5)
     np.testing.assert_allclose(sign, np.exp(1j * want_b.imag), rtol=1e-5)
+
+
+def test_roll_broadcasts_shift_and_axis_and_ediff1d_casts_its_ends():
+    # NumPy's and JAX's roll pair a tuple of shifts with one axis (adding them up);
+    # funcgrad raised ValueError. ediff1d casts to_begin/to_end to the differences' dtype
+    # (JAX); funcgrad promoted. int ** np.int32(-1) raises as int ** -1 (it wrapped).
+    x = np.arange(24).reshape(2, 3, 4)
+    for shift, axis in (((1, 2), 1), (np.array([1, 2]), 0), (3, (0, 2)), ((1, -2), (2, 2)),
+                        ((1, 2), None)):
+        np.testing.assert_array_equal(fnp.roll(x, shift, axis), np.roll(x, shift, axis))
+    out = fnp.ediff1d(np.arange(4, dtype=np.int32), to_end=2.5)
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out, [1, 1, 1, 2])
+    out = fnp.ediff1d(np.arange(4, dtype=np.int8), to_begin=np.int32(300))
+    assert out.dtype == np.int8 and int(out[0]) == 44
+    with pytest.raises(TypeError, match="negative integer powers"):
+        fnp.power(fnp.array([1, 2, 3]), np.int32(-1))
+    np.testing.assert_array_equal(fnp.power(fnp.array([1, 2, 3]), np.int32(2)), [1, 4, 9])

@@ -374,6 +374,12 @@ def power(x1, x2):
             f"({a.dtype} ** {x2}); cast the base to a float type first")
     a, b = _promote("power", x1, x2)
     a, b = _numeric(a), _numeric(b)
+    if isinstance(x2, _np.integer) and x2 < 0 and not _dt.is_inexact(a.dtype):
+        # a concrete NumPy integer, as JAX reads it: it raised for int ** -1 but gave
+        # wrapped garbage for int ** np.int32(-1) (found probing JAX 0.10.2)
+        raise _core.TypeOrValueError(
+            f"power: integers to negative integer powers are not allowed "
+            f"({a.dtype} ** {x2!r}); cast the base to a float type first")
     if _dt.is_inexact(a.dtype):
         return _ew.pow(a, b)
     # Integer power by repeated squaring over the bits of a non-negative exponent.

@@ -581,9 +581,14 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 
 def ediff1d(ary, to_end=None, to_begin=None):
+    """The differences of the flattened `ary`, with `to_begin` and `to_end` (cast to their
+    dtype, as JAX's: to_end=2.5 after int32 differences is 2; funcgrad promoted)."""
     d = _fnp.diff(_fnp.ravel(ary))
-    parts = ([_fnp.ravel(_fnp.asarray(to_begin))] if to_begin is not None else []) + [d] + (
-        [_fnp.ravel(_fnp.asarray(to_end))] if to_end is not None else [])
+
+    def part(v):
+        return _fnp.ravel(_fnp.asarray(v)).astype(d.dtype)
+    parts = ([part(to_begin)] if to_begin is not None else []) + [d] + (
+        [part(to_end)] if to_end is not None else [])
     return _fnp.concatenate(parts) if len(parts) > 1 else d
 
 

@@ -336,10 +336,19 @@ def roll(a, shift, axis=None):
         return _roll_traced(x, shift, axis)
     shifts = _st.static_ints(shifts, "roll", "shift")
     axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
+    # NumPy's (and JAX's) rule: shift and axis broadcast against each other, and shifts of
+    # one axis add up (roll(x, (1, 2), axis=1) rolls axis 1 by 3)
+    if len(shifts) == 1 or len(axes) == 1:
+        shifts, axes = shifts * (len(axes) // len(shifts) or 1), \
+            axes * (len(shifts) // len(axes) or 1)
     if len(shifts) != len(axes):
-        raise ValueError(f"roll: shift {shift} and axis {axis} must have the same length")
+        raise ValueError(f"roll: shift {shift} and axis {axis} must have the same length "
+                         f"(or one of them length 1)")
+    total: dict = {}
     for s, ax in zip(shifts, axes):
         ax = _axis(ax, x.ndim, "roll")
+        total[ax] = total.get(ax, 0) + s
+    for ax, s in total.items():
         n = x.shape[ax]
         if n == 0:
             continue
