@@ -141,3 +141,17 @@ def test_on_opencl_the_first_call_compiles(monkeypatch):
         out, ran = count_eager(lambda: fn(y), monkeypatch)
         assert set(ran) <= {"jit"}, ran                    # one compiled call, no scan steps
         np.testing.assert_allclose(np.asarray(out), ref(np.asarray(y)), rtol=1e-5, atol=1e-6)
+
+
+def test_transforms_of_wrapped_functions_trace_them(backend):
+    """Eager `grad` and `vmap` of the library functions that compile when recurring: their
+    tracers go straight to the function (a backend lookup ahead of the tracer check broke
+    every one of them for a while, 2026-12-07)."""
+    import funcgrad.scipy.special as sp
+    x = np.linspace(0.5, 2.0, 5).astype(np.float32)
+    for f in (fnp.cummax, fnp.cumprod, lambda v: fnp.frexp(v)[0], sp.i0e, sp.digamma,
+              lambda v: fg.lax.cumlogsumexp(v), lambda v: fnp.floor_divide(v, 0.3)):
+        g = fg.grad(lambda v: f(v).sum())(x)
+        assert np.all(np.isfinite(np.asarray(g)))
+        batched = fg.vmap(f)(np.stack([x, 2 * x]))
+        np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(f(2 * x)), rtol=1e-6)
