@@ -143,10 +143,11 @@ def test_on_opencl_the_first_call_compiles(monkeypatch):
         np.testing.assert_allclose(np.asarray(out), ref(np.asarray(y)), rtol=1e-5, atol=1e-6)
 
 
-def test_transforms_of_wrapped_functions_trace_them(backend):
+def test_transforms_of_wrapped_functions_trace_them():
     """Eager `grad` and `vmap` of the library functions that compile when recurring: their
     tracers go straight to the function (a backend lookup ahead of the tracer check broke
-    every one of them for a while, 2026-12-07)."""
+    every one of them for a while, 2026-12-07). On the default backend: the tracer check
+    comes before any backend is asked."""
     import funcgrad.scipy.special as sp
     x = np.linspace(0.5, 2.0, 5).astype(np.float32)
     for f in (fnp.cummax, fnp.cumprod, lambda v: fnp.frexp(v)[0], sp.i0e, sp.digamma,
