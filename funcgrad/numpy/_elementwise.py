@@ -369,15 +369,14 @@ def power(x1, x2):
         a = _numeric(a)
         if x2 >= 0 or _dt.is_inexact(a.dtype):
             return _ew.integer_pow(a, x2)
+    else:
+        a, b = _promote("power", x1, x2)
+        a, b = _numeric(a), _numeric(b)
+    # a concrete negative integer exponent (a Python int or a NumPy integer, as JAX reads
+    # both) of an integer base; int ** np.int32(-1) gave wrapped values
+    if isinstance(x2, (int, _np.integer)) and not isinstance(x2, bool) and x2 < 0 and \
+            not _dt.is_inexact(a.dtype):
         raise _core.TypeOrValueError(                           # (JAX: TypeError)
-            f"power: integers to negative integer powers are not allowed "
-            f"({a.dtype} ** {x2}); cast the base to a float type first")
-    a, b = _promote("power", x1, x2)
-    a, b = _numeric(a), _numeric(b)
-    if isinstance(x2, _np.integer) and x2 < 0 and not _dt.is_inexact(a.dtype):
-        # a concrete NumPy integer, as JAX reads it: it raised for int ** -1 but gave
-        # wrapped garbage for int ** np.int32(-1) (found probing JAX 0.10.2)
-        raise _core.TypeOrValueError(
             f"power: integers to negative integer powers are not allowed "
             f"({a.dtype} ** {x2!r}); cast the base to a float type first")
     if _dt.is_inexact(a.dtype):
