@@ -45,7 +45,7 @@ from .prims import structural as _st
 from .prims import windows as _win
 from .prims.elementwise import (abs, acos, acosh, add, and_, asin, asinh, atan, atan2, atanh,
                                 ceil, cosh, div, eq, erf, floor, ge, gt, integer_pow,
-                                is_finite, le, lt, max, min, ne, neg, not_, or_, pow, rem,
+                                is_finite, le, lt, max, min, ne, neg, not_, or_, rem,
                                 select, sign, sinh, stop_gradient, sub, xor)
 from .prims.elementwise import complex, conj, imag, real  # shadow builtins, as in JAX
 from .prims.collectives import (all_gather, axis_index, axis_size, pmax, pmean, pmin,
@@ -178,6 +178,15 @@ class RoundingMethod(_enum.IntEnum):
 
 def _arr(x):
     return x if isinstance(x, _Array) else _core.to_array(x)
+
+
+def pow(x, y):
+    """x ** y, elementwise. As JAX's, an integer `y` raises a float or complex `x` (its values
+    converted to x's type; no derivative flows to it)."""
+    x, y = _arr(x), _arr(y)
+    if _dtypes.is_int(y.dtype) and _dtypes.is_inexact(x.dtype):
+        y = _ew.convert_element_type(y, x.dtype, False)
+    return _ew.pow(x, y)
 
 
 def exp(x, *, accuracy=None):
@@ -1528,15 +1537,15 @@ def scan(f: _Callable, init, xs=None, length=None, reverse=False, unroll=1, _spl
 
 
 def _unroll_count(unroll, n: int, what: str) -> int:
-    """Trips per rolled trip for `unroll` (JAX's: True for all, False or 1 for none)."""
+    """Trips per rolled trip for `unroll` (JAX's: True or 0 for all, False or 1 for none)."""
     if unroll is True:
         return n
     if unroll is False or unroll is None:
         return 1
     k = _operator.index(unroll)
-    if k < 1:
-        raise ValueError(f"{what}: unroll must be a positive int or a bool, got {unroll}")
-    return _builtins.min(k, n)
+    if k < 0:
+        raise ValueError(f"{what}: unroll must be a non-negative int or a bool, got {unroll}")
+    return n if k == 0 else _builtins.min(k, n)
 
 
 def _scan_unrolled(prog, consts, carry, xs, n: int, reverse: bool, k: int) -> list:
@@ -1734,7 +1743,9 @@ def fori_loop(lower, upper, body_fun: _Callable, init_val, unroll=None):
         (_, out), _ = scan(step, (_core.to_array(lo), init_val), None,
                            length=up - lo if up > lo else 0, unroll=unroll)
         return out
-    if not (unroll is None or unroll is False or (type(unroll) is int and unroll == 1)):
+    # (JAX's test is `unroll != 1`, so True passes too, and means nothing here)
+    if not (unroll is None or unroll is False or unroll is True
+            or (type(unroll) is int and unroll == 1)):
         raise ValueError("fori_loop: unroll needs static loop bounds (Python ints); these "
                          "are traced values. Pass the bounds as Python ints, or drop unroll.")
     # traced bounds: the index has the bounds' type (weak if they are), as in JAX

@@ -1870,3 +1870,53 @@ def test_roll_broadcasts_shift_and_axis_and_ediff1d_casts_its_ends():
     with pytest.raises(TypeError, match="negative integer powers"):
         fnp.power(fnp.array([1, 2, 3]), np.int32(-1))
     np.testing.assert_array_equal(fnp.power(fnp.array([1, 2, 3]), np.int32(2)), [1, 4, 9])
+
+
+# --- crashes where JAX runs, left from earlier probes (2026-12-07) ----------------------------
+
+def test_complex_logaddexp_and_cumlogsumexp(run):
+    # funcgrad raised a dtype TypeError (a float32 constant added to complex); JAX factors
+    # out the operand with the larger real part and wraps the phase into [-pi, pi]
+    a = np.array([1 + 2j, 3 - 1j, -2 + 3j, 0.5 + 3.1j], np.complex64)
+    b = np.array([1 + 2j, 2 + 2.5j, 4 - 3j, 0.5 + 3.1j], np.complex64)
+    want = np.log(np.exp(a.astype(np.complex128)) + np.exp(b.astype(np.complex128)))
+    got = run(fnp.logaddexp, a, b)
+    assert got.dtype == np.complex64
+    np.testing.assert_allclose(got.real, want.real, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(1j * got.imag), np.exp(1j * want.imag), atol=1e-5)
+    assert np.all(np.abs(got.imag) <= np.pi + 1e-6)
+    got = run(lax.cumlogsumexp, a)
+    want = np.log(np.cumsum(np.exp(a.astype(np.complex128))))
+    np.testing.assert_allclose(np.exp(got), np.exp(want), rtol=1e-5)
+
+
+def test_lax_pow_takes_an_integer_exponent_and_rint_a_complex(run):
+    # JAX's lax.pow raises a float (or complex) to an integer array; funcgrad asked for
+    # equal dtypes. rint of a complex rounds each part (it raised).
+    x = np.array([2.0, -2.0, 0.0, 1.5], np.float32)
+    n = np.array([3, 3, -1, -2], np.int8)
+    np.testing.assert_allclose(run(lax.pow, x, n), [8.0, -8.0, np.inf, 1 / 2.25], rtol=1e-6)
+    assert float(fg.grad(lambda x: lax.pow(x, np.int32(3)))(2.0)) == 12.0
+    with pytest.raises(TypeError):
+        lax.pow(np.array([2]), np.array([3]))         # an integer base, as JAX
+    z = np.array([1.5 + 2.5j, -0.5 - 3.7j, 2.49 + 0.51j], np.complex64)
+    np.testing.assert_array_equal(run(fnp.rint, z), np.rint(z))
+
+
+def test_norm_of_an_empty_axis_and_pinv_with_one_rtol_per_matrix(run):
+    # JAX's max-based norms are 0 over an empty axis (funcgrad's max raised); pinv takes an
+    # rtol per matrix of a batch (funcgrad called float() on it)
+    e = np.zeros((0,), np.float32)
+    assert float(run(lambda v: fnp.linalg.norm(v, np.inf), e)) == 0.0
+    m = np.zeros((0, 3), np.float32)
+    for o in (np.inf, 1, 2, "nuc", "fro"):
+        assert float(run(lambda v, o=o: fnp.linalg.norm(v, o), m)) == 0.0, o
+    rng = np.random.default_rng(1)
+    q1, q2 = (np.linalg.qr(rng.normal(size=(2, 3, 3)))[0][i] for i in range(2))
+    a = (q1 * np.array([2.0, 1.0, 0.05])) @ q2   # singular values 2, 1 and 0.05
+    a = np.stack([a, a]).astype(np.float32)
+    rtol = np.array([1e-6, 0.1], np.float32)      # the second drops 0.05 (< 0.1 * 2)
+    got = run(fnp.linalg.pinv, a, rtol)
+    for i in range(2):
+        np.testing.assert_allclose(got[i], np.linalg.pinv(a[i], rcond=rtol[i]), atol=1e-4)
+    assert not np.allclose(got[1], np.linalg.pinv(a[1], rcond=1e-6), atol=1e-2)

@@ -93,12 +93,22 @@ def test_grad_and_vmap_of_an_unrolled_scan():
 
 
 def test_bad_unroll_values_are_errors():
-    with pytest.raises(ValueError, match="unroll must be a positive int"):
-        lax.scan(lambda c, x: (c, x), 0.0, np.ones(3), unroll=0)
+    with pytest.raises(ValueError, match="unroll must be a non-negative int"):
+        lax.scan(lambda c, x: (c, x), 0.0, np.ones(3), unroll=-1)
     with pytest.raises(ValueError, match="needs static loop bounds"):
         fg.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + 1, 0, unroll=2))(3)
-    # a rolled loop with traced bounds still takes unroll=1 (JAX's default spelling)
-    assert int(fg.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + 1, 0, unroll=1))(3)) == 3
+    # a rolled loop with traced bounds still takes unroll=1 (JAX's default spelling), and
+    # True, which JAX lets through (its test is `unroll != 1`)
+    for u in (1, True):
+        assert int(fg.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + i, 0, unroll=u))(5)) == 10
+
+
+def test_unroll_zero_unrolls_the_whole_scan_as_in_jax():
+    def f(x, u):
+        return lax.scan(lambda c, x: (c * 0.5 + x, c), 0.0, x, unroll=u)
+    x = np.arange(5, dtype=np.float32)
+    for a, b in zip(fg.jit(lambda x: f(x, 0))(x), f(x, 1)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
 
 
 def test_no_trips_and_length_only_scans():

@@ -146,6 +146,8 @@ def rint(x):
     (a,) = _promote("rint", x)
     if not _dt.is_inexact(a.dtype):
         return _ew.convert_element_type(a, _dt.DEFAULT_FLOAT_(), False)
+    if _dt.is_complex(a.dtype):     # each part rounded, as JAX's (and NumPy's)
+        return _ew.complex(_ew.round(_ew.real(a)), _ew.round(_ew.imag(a)))
     return _ew.round(a)
 
 
@@ -175,7 +177,21 @@ def log10(x):
 
 def logaddexp(x1, x2):
     a, b = _promote("logaddexp", x1, x2, to_float=True)
+    if _dt.is_complex(a.dtype):
+        return _logaddexp_complex(a, b)
     return _logaddexp(a, b)
+
+
+def _logaddexp_complex(a, b):
+    """log(exp(a) + exp(b)) of complex values, as JAX's: the operand with the larger real
+    part (max's lexicographic order) is factored out, log(exp(a) + exp(b)) =
+    m + log1p(exp(a + b - 2m)), and the imaginary part is wrapped into [-pi, pi]."""
+    amax = _ew.max(a, b)
+    out = _ew.add(amax, _ew.log1p(_ew.exp(_ew.sub(_ew.add(a, b), _ew.mul(amax, 2.0)))))
+    im = _ew.imag(out)
+    rem = _ew.rem(_ew.add(im, _math.pi), 2 * _math.pi)
+    rem = _ew.select(_ew.lt(rem, 0.0), _ew.add(rem, 2 * _math.pi), rem)
+    return _ew.complex(_ew.real(out), _ew.sub(rem, _math.pi))
 
 
 def _logaddexp_impl(a, b):

@@ -18,6 +18,13 @@ from .. import dtypes as _dtypes
 from .. import numpy as fnp
 
 
+def _max0_or_min(is_max, s, axis, keepdims=True):
+    """The max (0 over an empty axis, as JAX's norms) or the min of `s` along `axis`."""
+    if is_max:
+        return fnp.max(s, axis=axis, keepdims=keepdims, initial=0)
+    return fnp.min(s, axis=axis, keepdims=keepdims)
+
+
 def norm(x, ord=None, axis=None, keepdims=False):
     """Vector / matrix norms as in NumPy (ord None/2/1/inf/-inf/p for vectors; 'fro', 1,
     inf, -1, -inf for matrices)."""
@@ -37,8 +44,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
         a = fnp.abs(x)
         if ord is None or ord == 2:
             return fnp.sqrt(fnp.sum(sq, axis=axis, keepdims=keepdims))
-        if ord == _np.inf:
-            return fnp.max(a, axis=axis, keepdims=keepdims)
+        if ord == _np.inf:       # (0 for an empty vector, as JAX's)
+            return fnp.max(a, axis=axis, keepdims=keepdims, initial=0)
         if ord == -_np.inf:
             return fnp.min(a, axis=axis, keepdims=keepdims)
         if ord == 0:
@@ -53,19 +60,17 @@ def norm(x, ord=None, axis=None, keepdims=False):
             return fnp.sqrt(fnp.sum(sq, axis=axis, keepdims=keepdims))
         if ord in (1, -1):
             s = fnp.sum(a, axis=r, keepdims=True)
-            f = fnp.max if ord == 1 else fnp.min
-            return _squeeze_kept(f(s, axis=c, keepdims=True), axis, keepdims)
+            return _squeeze_kept(_max0_or_min(ord == 1, s, c), axis, keepdims)
         if ord in (_np.inf, -_np.inf):
             s = fnp.sum(a, axis=c, keepdims=True)
-            f = fnp.max if ord == _np.inf else fnp.min
-            return _squeeze_kept(f(s, axis=r, keepdims=True), axis, keepdims)
+            return _squeeze_kept(_max0_or_min(ord == _np.inf, s, r), axis, keepdims)
         if ord in (2, -2, "nuc"):
             # Spectral norms from the singular values of the (r, c) planes (as JAX).
             sv = svd(fnp.moveaxis(x, (r, c), (-2, -1)), compute_uv=False)
             if ord == "nuc":
                 y = fnp.sum(sv, axis=-1)
             else:
-                y = fnp.max(sv, axis=-1) if ord == 2 else fnp.min(sv, axis=-1)
+                y = _max0_or_min(ord == 2, sv, -1, keepdims=False)
             if keepdims:
                 y = fnp.expand_dims(y, tuple(sorted((r % x.ndim, c % x.ndim))))
             return y
@@ -472,6 +477,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid=False):
 
 
 def _pinv_svd(a, rtol):
+    # rtol: a scalar or one per matrix, of shape a.shape[:-2] + (1,)
     u, s, vt = _lx.svd(a, full_matrices=False)
     cutoff = rtol * s[..., 0:1]
     keep = s > cutoff
@@ -481,15 +487,15 @@ def _pinv_svd(a, rtol):
     return _H(vt) @ (_H(u) * s_inv[..., :, None].astype(u.dtype))
 
 
-_pinv_core = _api.custom_jvp(_pinv_svd, nondiff_argnums=(1,))
+_pinv_core = _api.custom_jvp(_pinv_svd)
 
 
 @_pinv_core.defjvp
-def _pinv_jvp(rtol, primals, tangents):
+def _pinv_jvp(primals, tangents):
     # The derivative of the pseudo-inverse (Golub & Pereyra 1973), as JAX's: it exists
     # wherever the rank is locally constant, unlike the derivative through the SVD, which
-    # is NaN at repeated singular values.
-    (a,), (a_dot,) = primals, tangents
+    # is NaN at repeated singular values. (None flows to rtol: a threshold.)
+    (a, rtol), (a_dot, _) = primals, tangents
     p = _pinv_core(a, rtol)
     m, n = a.shape[-2:]
     eye_m = fnp.eye(m, dtype=a.dtype)
@@ -514,7 +520,16 @@ def pinv(a, rtol=None, hermitian=False, *, rcond=None):
         return fnp.zeros(a.shape[:-2] + (n, m), a.dtype)
     if rtol is None:
         rtol = rcond
-    rtol = _default_rtol(a, 10.0) if rtol is None else float(rtol)
+    real = _dtypes.real_dtype(a.dtype)
+    if rtol is None:
+        rtol = fnp.asarray(_default_rtol(a, 10.0), real)
+    else:       # a scalar, or one per matrix (broadcast against a.shape[:-2]), as JAX's
+        rtol = fnp.asarray(rtol).astype(real)
+        if rtol.ndim:
+            if rtol.ndim > a.ndim - 2:
+                raise ValueError(f"linalg.pinv: rtol of shape {rtol.shape} does not "
+                                 f"broadcast against the batch shape {a.shape[:-2]}")
+            rtol = rtol[..., None]
     return _pinv_core(a, rtol)
 
 
