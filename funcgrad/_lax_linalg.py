@@ -1,7 +1,8 @@
 """JAX's `jax.lax.linalg` names: the factorisation primitives of `prims/linalg.py`
-(`cholesky_p`, `triangular_solve_p`, `lu_p`, `qr_p`, `eigh_p`, `svd_p`) and their wrappers
-with JAX's signatures (`cholesky(x, symmetrize_input=True)`, `eigh(x, lower=True, ...)`
-returning `(v, w)`, `lu(x)` returning `(lu, pivots, permutation)`, ...).
+(`cholesky_p`, `triangular_solve_p`, `lu_p`, `qr_p`, `eigh_p`, `svd_p`, `eig_p`) and their
+wrappers with JAX's signatures (`cholesky(x, symmetrize_input=True)`, `eigh(x, lower=True,
+...)` returning `(v, w)`, `lu(x)` returning `(lu, pivots, permutation)`, `eig(x)` returning
+`[w, vl, vr]`, ...).
 
 Every function takes a stack of matrices `[..., m, n]` in float32, float64, complex64 or
 complex128 (integers are converted to the default float; complex matrices are Hermitian
@@ -13,19 +14,23 @@ U's diagonal (solves with it give inf/NaN), an iteration that does not converge 
 """
 from __future__ import annotations
 
+import enum
+import warnings
+
 import numpy as np
 
 from . import core, dtypes
 from .prims import linalg as _la
 from .prims.elementwise import add, conj, convert_element_type, div, eq, select
 from .prims.indexing import slice as _slice
-from .prims.linalg import cholesky_p, eigh_p, lu_p, qr_p, svd_p, triangular_solve_p
+from .prims.linalg import cholesky_p, eig_p, eigh_p, lu_p, qr_p, svd_p, triangular_solve_p
 from .prims.reductions import reduce_sum
 from .prims.structural import broadcast_in_dim, expand_dims, full, iota, squeeze, transpose
 
 __all__ = [
-    "cholesky", "cholesky_p", "eigh", "eigh_p", "lu", "lu_p", "lu_pivots_to_permutation",
-    "qr", "qr_p", "svd", "svd_p", "triangular_solve", "triangular_solve_p",
+    "EigImplementation", "cholesky", "cholesky_p", "eig", "eig_p", "eigh", "eigh_p", "lu",
+    "lu_p", "lu_pivots_to_permutation", "qr", "qr_p", "svd", "svd_p", "triangular_solve",
+    "triangular_solve_p",
 ]
 
 
@@ -90,6 +95,48 @@ def eigh(x, *, lower: bool = True, symmetrize_input: bool = True,
         v = _slice(v, (0,) * (v.ndim - 1) + (lo,), v.shape)
         w = _slice(w, (0,) * (w.ndim - 1) + (lo,), w.shape[:-1] + (hi,))
     return v, w
+
+
+class EigImplementation(enum.Enum):
+    """Which routine `eig` runs (JAX's enum): funcgrad has LAPACK's `geev` on the host
+    only; CUSOLVER and MAGMA are JAX's GPU implementations."""
+    CUSOLVER = "cusolver"
+    MAGMA = "magma"
+    LAPACK = "lapack"
+
+
+def eig(x, *, compute_left_eigenvectors: bool = True, compute_right_eigenvectors: bool = True,
+        enable_eigvec_derivs: bool = False, implementation: EigImplementation | None = None,
+        use_magma: bool | None = None) -> list:
+    """Eigendecomposition of each general (non-symmetric) square matrix of `x` [..., n, n]:
+    a list `[w, vl, vr]` of the eigenvalues w [..., n] and the left (u^H x = w u^H) and
+    right (x v = w v) eigenvectors as columns, vl and vr present only when
+    `compute_left_eigenvectors` / `compute_right_eigenvectors` ask for them. Results are
+    complex (complex64 for float32 or complex64 input, complex128 for float64 or
+    complex128), each eigenvector of unit 2-norm with its largest component real
+    (LAPACK's geev, as JAX on CPU); eigenvalues are not sorted. A matrix holding NaN or
+    inf, or one whose iteration does not converge, gives NaN, no exception.
+
+    Eigenvalues are differentiable. Eigenvector derivatives need `enable_eigvec_derivs`
+    (else NotImplementedError, as in JAX): they are correct only when the eigenvalues are
+    distinct and no eigenvector has two components tied for the largest magnitude.
+    `implementation` may be None or `EigImplementation.LAPACK` (the others are JAX's GPU
+    solvers); `use_magma` is deprecated, as in JAX."""
+    if use_magma is not None:
+        warnings.warn("eig: use_magma is deprecated, please use "
+                      "implementation=EigImplementation.MAGMA instead", DeprecationWarning,
+                      stacklevel=2)
+        implementation = EigImplementation.MAGMA if use_magma else EigImplementation.LAPACK
+    if implementation is not None and implementation != EigImplementation.LAPACK:
+        raise ValueError(f"eig: only the LAPACK implementation is supported (funcgrad runs "
+                         f"geev on the host CPU), got implementation={implementation!r}")
+    x = _inexact(x, "eig")
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"eig: the input must be square matrices [..., n, n], got shape "
+                         f"{x.shape}")
+    return _la.eig(x, compute_left_eigenvectors=compute_left_eigenvectors,
+                   compute_right_eigenvectors=compute_right_eigenvectors,
+                   enable_eigvec_derivs=enable_eigvec_derivs)
 
 
 def lu(x):

@@ -84,7 +84,8 @@ from ._ufunc import (
     logical_or, logical_xor, maximum, minimum, multiply, negative, subtract, ufunc,
 )
 from ._poly import (
-    poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, trim_zeros,
+    poly, polyadd, polyder, polydiv, polyfit, polyint, polymul, polysub, polyval, roots,
+    trim_zeros,
 )
 from ._quantiles import (
     median, nanmedian, nanpercentile, nanquantile, percentile, quantile,
@@ -172,9 +173,9 @@ __all__ = [
     "float6_e3m2fn", "float4_e2m1fn", "int1", "int2", "int4", "uint1", "uint2", "uint4",
     "cdouble", "complex128", "complex64", "complex_", "csingle", "real_if_close",
     "sort_complex",
-    "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "setdiff1d",
-    "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts", "unique_inverse",
-    "unique_values",
+    "dsplit", "intersect1d", "poly", "polydiv", "polyfit", "polyint", "polysub", "roots",
+    "setdiff1d", "setxor1d", "trim_zeros", "union1d", "unique_all", "unique_counts",
+    "unique_inverse", "unique_values",
     "argpartition", "diag_indices_from", "diagflat", "fill_diagonal", "gradient", "partition",
     "array_equiv", "bitwise_count", "character", "double", "flexible", "float_", "generic",
     "imag", "index_exp", "int_", "isdtype", "iterable", "object_", "s_", "single", "uint",

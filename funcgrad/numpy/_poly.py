@@ -1,9 +1,7 @@
 """Polynomials as coefficient arrays, highest power first (NumPy's `poly*` family, as in
-JAX): arithmetic, calculus, evaluation, least-squares fitting and the polynomial of given
-roots. Written on funcgrad.numpy's functions, so they trace, differentiate and batch.
-
-`roots` is not here: it is the eigenvalues of the companion matrix, and funcgrad has no
-general (non-symmetric) eigenvalue solver yet."""
+JAX): arithmetic, calculus, evaluation, least-squares fitting, the polynomial of given
+roots and the roots of a polynomial (the eigenvalues of its companion matrix). Written on
+funcgrad.numpy's functions, so they trace, differentiate and batch."""
 from __future__ import annotations
 
 import operator
@@ -221,16 +219,13 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
 
 def poly(seq_of_zeros):
     """The coefficients (leading 1) of the monic polynomial with the given roots (real or
-    complex), a scalar or 1-D array, in a floating or complex dtype. A square matrix (whose
-    characteristic polynomial NumPy returns) needs its eigenvalues, complex in general, and
-    is refused."""
+    complex), a scalar or 1-D array, in a floating or complex dtype; of a non-empty square
+    matrix, its characteristic polynomial, from its eigenvalues, so complex (as in JAX;
+    NumPy returns real coefficients where they are real)."""
     (z,) = _inexact(seq_of_zeros)
     z = _fnp.atleast_1d(z)
     if z.ndim == 2 and z.shape[0] == z.shape[1] and z.shape[0]:
-        raise NotImplementedError(
-            "poly: the characteristic polynomial of a matrix needs its (complex) "
-            "eigenvalues, and funcgrad has no general eigenvalue solver yet. Pass the roots "
-            "(e.g. linalg.eigvalsh(a) for a symmetric a)")
+        z = _fnp.linalg.eigvals(z)
     if z.ndim != 1:
         raise ValueError(f"poly: input must be 1-D or a non-empty square 2-D array, got "
                          f"shape {z.shape}")
@@ -241,6 +236,60 @@ def poly(seq_of_zeros):
         a = _fnp.concatenate([a, _fnp.zeros((1,), z.dtype)]) - \
             _fnp.concatenate([_fnp.zeros((1,), z.dtype), a * z[k]])
     return a
+
+
+def _roots_no_zeros(p):
+    """The roots of the polynomial `p` (1-D, p[0] != 0): the eigenvalues of its companion
+    matrix, whose first row is -p[1:] / p[0] with ones below the diagonal."""
+    m = p.shape[0] - 1
+    if m < 1:
+        return _fnp.zeros((0,), _dt.complex_dtype(p.dtype))
+    first = -p[1:] / p[0]
+    companion = _fnp.concatenate([first[None, :], _fnp.eye(m - 1, m, dtype=p.dtype)])
+    return _fnp.linalg.eigvals(companion)
+
+
+def _roots_with_zeros(p):
+    """JAX's `roots(p, strip_zeros=False)`, traceable: with k leading zeros, the roots of p
+    rolled left by k (k zero roots appended), the zero roots sorted last and the last k
+    replaced by NaN (all NaN when p is all zeros)."""
+    from .. import lax
+    n = p.shape[0]
+    zero = p == 0
+    k = _fnp.where(_fnp.all(zero), n, _fnp.argmin(zero)).astype(_np.int32)
+    p = _fnp.where(k == n, _fnp.ones_like(p), p)
+    r = _roots_no_zeros(_fnp.roll(p, -k))
+    r = lax.sort_key_val(r == 0, r)[1]
+    nan = _fnp.full(r.shape, complex(_np.nan, _np.nan), r.dtype)
+    return _fnp.where(_fnp.arange(r.shape[0]) < r.shape[0] - k, r, nan)
+
+
+def roots(p, *, strip_zeros=True):
+    """The roots of the polynomial with coefficients `p` (1-D, highest power first), as a
+    complex array (complex64 for 32-bit input, complex128 for 64-bit; NumPy returns real
+    roots where they are all real): the eigenvalues of the companion matrix, in LAPACK's
+    order. With `strip_zeros` (the default, as NumPy) leading zero coefficients are
+    dropped first, which needs concrete coefficients; with `strip_zeros=False` (what
+    works under `jit` and the other transforms) each leading zero gives a NaN root
+    instead, as in JAX. Trailing zeros give zero roots either way."""
+    (pa,) = _inexact(p)
+    pa = _fnp.atleast_1d(pa)
+    if pa.ndim != 1:
+        raise ValueError(f"roots: input must be a rank-1 array, got shape {pa.shape}")
+    if pa.shape[0] < 2:
+        return _fnp.zeros((0,), _dt.complex_dtype(pa.dtype))
+    if not strip_zeros:
+        return _roots_with_zeros(pa)
+    vals = _core.concrete_value(pa)
+    if vals is None:
+        raise _core.ConcretizationTypeError(
+            "roots: stripping the leading zero coefficients (strip_zeros=True) needs "
+            "concrete coefficients, since the number of roots depends on them. To use "
+            "roots under jit or another transform, pass strip_zeros=False: each leading "
+            "zero then gives a NaN root")
+    nz = _np.flatnonzero(vals != 0)
+    lead = int(nz[0]) if nz.size else pa.shape[0]
+    return _roots_no_zeros(pa[lead:])
 
 
 def trim_zeros(filt, trim="fb", axis=None):
@@ -275,4 +324,4 @@ def trim_zeros(filt, trim="fb", axis=None):
 
 
 __all__ = ["poly", "polyadd", "polyder", "polydiv", "polyfit", "polyint", "polymul",
-           "polysub", "polyval", "trim_zeros"]
+           "polysub", "polyval", "roots", "trim_zeros"]

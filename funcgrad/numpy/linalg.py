@@ -1,6 +1,7 @@
 """funcgrad.numpy.linalg: norms, products and the factorisation-based functions (solve,
-inv, det, slogdet, cholesky, qr, svd, eigh, lstsq, pinv, ...) as compositions of the LAPACK
-primitives of `prims/linalg.py` (through `funcgrad._lax_linalg`), batched over leading axes.
+inv, det, slogdet, cholesky, qr, svd, eigh, eig, lstsq, pinv, ...) as compositions of the
+LAPACK primitives of `prims/linalg.py` (through `funcgrad._lax_linalg`), batched over
+leading axes.
 
 Bad numerics never raise, as in JAX: `solve`/`inv` of a singular matrix give inf/NaN,
 `cholesky` of a matrix that is not positive definite gives NaN, `det` of a singular matrix
@@ -179,6 +180,11 @@ def multi_dot(arrays, *, precision=None):
 
 
 # --- factorisation-based functions ---------------------------------------------------
+
+
+class EigResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
 
 
 class EighResult(NamedTuple):
@@ -369,6 +375,27 @@ def slogdet(a, *, method=None):
     # pivot of -0.0 leaves
     sign = fnp.where(fnp.any(mag == 0, axis=-1), fnp.zeros_like(sign), sign)
     return SlogdetResult(sign, fnp.sum(fnp.log(mag), axis=-1))
+
+
+def eig(a):
+    """Eigenvalues and right eigenvectors (columns) of each general square matrix of `a`
+    [..., n, n]: `EigResult(eigenvalues, eigenvectors)`, always complex (complex64 for
+    32-bit input, complex128 for 64-bit, as in JAX; NumPy returns real results where they
+    are real). Each eigenvector has unit 2-norm and its largest component real; the
+    eigenvalues are not sorted. Eigenvector derivatives raise NotImplementedError, as in
+    JAX (`lax.linalg.eig(..., enable_eigvec_derivs=True)` opts in); eigenvalues are
+    differentiable."""
+    (a,) = _inexact(a, name="eig", complex_ok=True)
+    _square("eig", a)
+    w, v = _lx.eig(a, compute_left_eigenvectors=False)
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    """Eigenvalues (complex, unsorted) of each general square matrix of `a` [..., n, n]."""
+    (a,) = _inexact(a, name="eigvals", complex_ok=True)
+    _square("eigvals", a)
+    return _lx.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
 
 
 def eigh(a, UPLO=None, symmetrize_input=True):

@@ -1,11 +1,13 @@
 """LAPACK through cffi: the factorisations behind the linear-algebra primitives of
-`prims/linalg.py` (Cholesky, LU, QR, symmetric eigendecomposition, SVD) and BLAS's
-triangular solve, called in the library of the `scipy-openblas32` wheel (the library whose
-GEMM the C backend calls), opened in cffi's ABI mode (`ffi.dlopen`, no compiler needed).
+`prims/linalg.py` (Cholesky, LU, QR, symmetric and general eigendecompositions, SVD) and
+BLAS's triangular solve, called in the library of the `scipy-openblas32` wheel (the library
+whose GEMM the C backend calls), opened in cffi's ABI mode (`ffi.dlopen`, no compiler
+needed).
 
 Every function takes a stack of matrices `(..., m, n)` (float32, float64, complex64 or
 complex128: the s/d/c/z routines; Hermitian eigenproblems with `heevd`, complex QR's Q with
-`ungqr`; eigen- and singular values of complex matrices are real) and loops over the
+`ungqr`; eigen- and singular values of complex matrices are real, except those of the
+general eigendecomposition `geev`, complex for every input) and loops over the
 leading axes, calling the row-major LAPACKE entry point once per matrix (for a stack of
 two or more, from a loop in C: the prebuilt eager module's `LAPACK_BATCH` drivers, given
 the routines' addresses; from Python where no eager module is built), except the LU
@@ -38,13 +40,15 @@ int scipy_LAPACKE_{t}geqrf(int, int, int, {c} *, int, {c} *);
 int scipy_LAPACKE_{t}orgqr(int, int, int, int, {c} *, int, {c} *);
 int scipy_LAPACKE_{t}syevd(int, char, char, int, {c} *, int, {c} *);
 int scipy_LAPACKE_{t}gesdd(int, char, int, int, {c} *, int, {c} *, {c} *, int, {c} *, int);
+int scipy_LAPACKE_{t}geev(int, char, char, int, {c} *, int, {c} *, {c} *, {c} *, int, {c} *,
+                         int);
 void scipy_cblas_{t}trsm(int, int, int, int, int, int, int, {c}, const {c} *, int, {c} *,
                          int);
 """
 
 # The complex routines: matrices as `void *` (LAPACKE's lapack_complex_float/double are
-# pairs of reals, row-major like NumPy's complex arrays); eigen- and singular values `{r} *`;
-# cblas's complex trsm takes alpha by pointer.
+# pairs of reals, row-major like NumPy's complex arrays); eigen- and singular values `{r} *`
+# (geev's eigenvalues are complex: `void *`); cblas's complex trsm takes alpha by pointer.
 _CTEMPLATE = """
 int scipy_LAPACKE_{t}potrf(int, char, int, void *, int);
 int scipy_LAPACKE_{t}getrf(int, int, int, void *, int, int *);
@@ -52,6 +56,7 @@ int scipy_LAPACKE_{t}geqrf(int, int, int, void *, int, void *);
 int scipy_LAPACKE_{t}ungqr(int, int, int, int, void *, int, void *);
 int scipy_LAPACKE_{t}heevd(int, char, char, int, void *, int, {r} *);
 int scipy_LAPACKE_{t}gesdd(int, char, int, int, void *, int, {r} *, void *, int, void *, int);
+int scipy_LAPACKE_{t}geev(int, char, char, int, void *, int, void *, void *, int, void *, int);
 void scipy_cblas_{t}trsm(int, int, int, int, int, int, int, const void *, const void *, int,
                          void *, int);
 """
@@ -397,6 +402,85 @@ def svd(a: np.ndarray, full_matrices: bool, compute_uv: bool):
     if not compute_uv:
         return (s,)
     return s, u.reshape(batch + (m, uc)), vt.reshape(batch + (vr, n))
+
+
+def _complex(dtype):
+    """The dtype of a general eigendecomposition's results: complex64 for float32 and
+    complex64 matrices, complex128 for float64 and complex128."""
+    return np.result_type(dtype, np.complex64)
+
+
+def _unpack_pairs(wi: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+    """Real geev's eigenvectors `v` (n, n) as complex columns into `out`: where wi[j] > 0,
+    eigenvalues j and j + 1 are a conjugate pair and LAPACK stores one vector in two
+    columns, its real part in column j and its imaginary part in column j + 1; the vector
+    of eigenvalue j is re + i im, that of j + 1 its conjugate."""
+    out[...] = v
+    j = np.flatnonzero(wi > 0)
+    j = j[j + 1 < v.shape[1]]
+    re, im = v[:, j], v[:, j + 1]
+    out[:, j] = re + 1j * im
+    out[:, j + 1] = re - 1j * im
+
+
+def geev(a: np.ndarray, compute_left: bool = True, compute_right: bool = True):
+    """Eigenvalues of the general square matrices of `a` (..., n, n), with their left
+    (`compute_left`) and right (`compute_right`) eigenvectors as columns: `[w]`, then
+    `vl`, then `vr`, in the complex dtype (complex64 for float32/complex64 input,
+    complex128 for float64/complex128). Right eigenvectors satisfy a v = w v, left ones
+    u^H a = w u^H; LAPACK scales each to unit 2-norm with its largest component real.
+    A matrix holding NaN or inf, or whose QR iteration does not converge, gives NaN (real
+    and imaginary parts) in every output of that matrix."""
+    _check_dtype(a, "eig")
+    n = a.shape[-1]
+    batch = a.shape[:-2]
+    _, mats = _stack(a)                   # (geev overwrites its input)
+    nb = mats.shape[0]
+    cdt = _complex(a.dtype)
+    w = np.zeros((nb, n), cdt)
+    vl = np.zeros((nb, n, n), cdt) if compute_left else None
+    vr = np.zeros((nb, n, n), cdt) if compute_right else None
+    if n and nb:
+        ffi, fn = _fn("geev", a.dtype)
+        real = a.dtype.kind == "f"
+        jobvl = b"V" if compute_left else b"N"
+        jobvr = b"V" if compute_right else b"N"
+        ldvl = n if compute_left else 1
+        ldvr = n if compute_right else 1
+        dummy = np.zeros(1, a.dtype)
+        finite = np.isfinite(mats).all(axis=(1, 2))
+        nan = complex(np.nan, np.nan)
+        for i, x in enumerate(mats):
+            ok = bool(finite[i])
+            if ok and real:
+                wr, wi = np.zeros(n, a.dtype), np.zeros(n, a.dtype)
+                left = np.zeros((n, n), a.dtype) if compute_left else dummy
+                right = np.zeros((n, n), a.dtype) if compute_right else dummy
+                ok = fn(ROW_MAJOR, jobvl, jobvr, n, _ptr(ffi, x), n, _ptr(ffi, wr),
+                        _ptr(ffi, wi), _ptr(ffi, left), ldvl, _ptr(ffi, right), ldvr) == 0
+                if ok:
+                    w[i].real, w[i].imag = wr, wi
+                    if compute_left:
+                        _unpack_pairs(wi, left, vl[i])
+                    if compute_right:
+                        _unpack_pairs(wi, right, vr[i])
+            elif ok:
+                left = vl[i] if compute_left else dummy
+                right = vr[i] if compute_right else dummy
+                ok = fn(ROW_MAJOR, jobvl, jobvr, n, _ptr(ffi, x), n, _ptr(ffi, w[i]),
+                        _ptr(ffi, left), ldvl, _ptr(ffi, right), ldvr) == 0
+            if not ok:
+                w[i] = nan
+                if compute_left:
+                    vl[i] = nan
+                if compute_right:
+                    vr[i] = nan
+    outs = [w.reshape(batch + (n,))]
+    if compute_left:
+        outs.append(vl.reshape(batch + (n, n)))
+    if compute_right:
+        outs.append(vr.reshape(batch + (n, n)))
+    return outs
 
 
 def triangular_solve(a: np.ndarray, b: np.ndarray, left_side: bool, lower: bool,

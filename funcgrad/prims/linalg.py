@@ -1,5 +1,6 @@
 """Linear algebra primitives: `dot_general` and `conv_general_dilated`, and the
-factorisations on LAPACK: `cholesky`, `triangular_solve`, `lu`, `qr`, `eigh`, `svd`.
+factorisations on LAPACK: `cholesky`, `triangular_solve`, `lu`, `qr`, `eigh`, `svd`, and
+the general (non-symmetric) eigendecomposition `eig`.
 
 The first two are bilinear: their JVPs apply them to one tangent at a time, and their
 transpose rules are again dot products / convolutions (as in JAX's lax.py /
@@ -17,12 +18,14 @@ from .. import core, dtypes
 from ..ad import defjvp, defjvp2, is_undefined, zeros_like
 from ..batching import bdim_at_front, moveaxis_to_front
 from ..core import ShapedArray, bind
+from .elementwise import abs as abs_
 from .elementwise import (add, conj, convert_element_type, div, eq, ge, imag, le, mul, neg,
                           real, select, sub)
+from .elementwise import complex as complex_
 from . import lapack
 from .indexing import concatenate, pad
 from .indexing import slice as slice_
-from .reductions import reduce_sum
+from .reductions import argmax, reduce_sum
 from .structural import broadcast_in_dim, broadcast_to, full, iota, reshape, rev, transpose
 
 # --- dot_general -----------------------------------------------------------------------
@@ -615,7 +618,7 @@ def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numb
 
 
 # ======================================================================================
-# Factorisations on LAPACK: cholesky, triangular_solve, lu, qr, eigh, svd.
+# Factorisations on LAPACK: cholesky, triangular_solve, lu, qr, eigh, svd, eig.
 #
 # Each takes a stack of matrices `[..., m, n]` (float32 / float64 / complex64 / complex128)
 # and factors every matrix of the stack (batching moves the vmapped axis to the front).
@@ -1127,3 +1130,122 @@ def svd(x, *, full_matrices=True, compute_uv=True):
     vt [..., n or k, n] (`full_matrices`). Non-convergence gives NaN."""
     return bind(svd_p, core.to_array(x), full_matrices=bool(full_matrices),
                 compute_uv=bool(compute_uv))
+
+
+# --- eig -------------------------------------------------------------------------------
+# The general eigendecomposition (LAPACK's geev): complex eigenvalues w and, optionally,
+# left (u^H a = w u^H) and right (a v = w v) eigenvectors as columns, each of unit 2-norm
+# with its largest component real; complex64 results for float32/complex64 matrices,
+# complex128 for float64/complex128, as in JAX. Eigenvalues come in LAPACK's order (no
+# sorting). Derivatives: of the eigenvalues always; of the eigenvectors only with
+# `enable_eigvec_derivs` (JAX's opt-in: they are defined only for distinct eigenvalues and
+# eigenvectors whose largest component is unique, which cannot be checked statically).
+
+eig_p = core.new_primitive("eig", multiple_results=True)
+
+
+def _eig_shape(x, *, compute_left_eigenvectors, compute_right_eigenvectors,
+               enable_eigvec_derivs):
+    _check_matrix("eig", x, square=True)
+    dt = dtypes.complex_dtype(x.dtype)
+    count = int(compute_left_eigenvectors) + int(compute_right_eigenvectors)
+    return [ShapedArray(x.shape[:-1], dt, False)] + \
+        [ShapedArray(x.shape, dt, False) for _ in range(count)]
+
+
+def _eig_np(x, *, compute_left_eigenvectors, compute_right_eigenvectors,
+            enable_eigvec_derivs):
+    return lapack.geev(x, compute_left_eigenvectors, compute_right_eigenvectors)
+
+
+def _solve(a, b):
+    """a^-1 b for square a [..., n, n] and b [..., n, k] by LU with partial pivoting (the
+    tangent rules' solves: primitives throughout, so they differentiate again, and linear
+    in b, so reverse mode transposes them)."""
+    lu_, _, perm = lu(a)
+    pb = _mm(_permutation_matrix(perm, a.dtype), b)
+    y = triangular_solve(lu_, pb, left_side=True, lower=True, unit_diagonal=True)
+    return triangular_solve(lu_, y, left_side=True, lower=False)
+
+
+def _eig_vec_jvp(w, v, da):
+    """(dw, dv) for eigenvalues w [..., n] and eigenvectors v [..., n, n] (columns) of a,
+    along da (the complex tangent of a): non-degenerate perturbation theory (JAX's rule;
+    Giles 2008, sec. 3.1). With P = v^-1 da v, dw = diag(P) and the eigenvector equation
+    gives dv_j = u_j + c_j v_j, u = v (F * P), F[i, j] = 1 / (w_j - w_i) off the diagonal
+    and 0 on it; LAPACK's scaling (unit 2-norm, the largest component, in row k_j, real)
+    fixes c_j = -Re(v_j^H u_j) - i Im(u_kj,j) / v_kj,j."""
+    n = w.shape[-1]
+    nd = v.ndim
+    dt = v.dtype
+    eye = _eye(v.shape, dt)
+    f = sub(div(full(v.shape, 1, dt), add(eye, sub(_row(w, n), _col(w, n)))), eye)
+    p = _mm(_solve(v, da), v)
+    dw = _diag_part(p)
+    u = _mm(v, mul(f, p))
+    k = argmax(abs_(v), nd - 2, dtypes.int32)                       # [..., n]: row k_j
+    mask = convert_element_type(eq(iota(dtypes.int32, v.shape, nd - 2), _row(k, n)), dt)
+    rows = (nd - 2,)
+    c_re = neg(real(reduce_sum(mul(conj(v), u), rows)))
+    c_im = neg(div(imag(reduce_sum(mul(mask, u), rows)), real(reduce_sum(mul(mask, v), rows))))
+    return dw, add(u, mul(v, _row(complex_(c_re, c_im), n)))
+
+
+def _eig_jvp(primals, tangents, *, compute_left_eigenvectors, compute_right_eigenvectors,
+             enable_eigvec_derivs):
+    (a,), (da,) = primals, tangents
+    vectors = compute_left_eigenvectors or compute_right_eigenvectors
+    if vectors and not enable_eigvec_derivs:
+        raise NotImplementedError(
+            "eig: derivatives of non-symmetric eigenvectors are valid only under "
+            "assumptions on the input that cannot be checked (all eigenvalues distinct, and "
+            "no eigenvector with two components tied for the largest magnitude). Pass "
+            "enable_eigvec_derivs=True to lax.linalg.eig to opt in, or differentiate only "
+            "the eigenvalues (linalg.eigvals, or compute_left_eigenvectors=False and "
+            "compute_right_eigenvectors=False); see https://github.com/jax-ml/jax/issues/2748")
+    outs = eig_p.bind(a, compute_left_eigenvectors=compute_left_eigenvectors,
+                      compute_right_eigenvectors=True,
+                      enable_eigvec_derivs=enable_eigvec_derivs)
+    w, vr = outs[0], outs[-1]
+    if a.shape[-1] == 0:
+        primal_out = [w] + list(outs[1:-1]) + ([vr] if compute_right_eigenvectors else [])
+        return primal_out, [zeros_like(o) for o in primal_out]
+    da = _as(da, vr.dtype)
+    if not vectors:
+        # dw_i = (vr^-1 da vr)[i, i]
+        return [w], [reduce_sum(mul(_solve(vr, da), _mT(vr)), (a.ndim - 1,))]
+    dw, dvr = _eig_vec_jvp(w, vr, da)
+    primal_out, tangent_out = [w], [dw]
+    if compute_left_eigenvectors:
+        # The left eigenvectors are the right ones of a^H, for the eigenvalues conj(w).
+        _, dvl = _eig_vec_jvp(conj(w), outs[1], _H(da))
+        primal_out.append(outs[1])
+        tangent_out.append(dvl)
+    if compute_right_eigenvectors:
+        primal_out.append(vr)
+        tangent_out.append(dvr)
+    return primal_out, tangent_out
+
+
+def _eig_batch(size, vals, dims, **params):
+    (x,) = _front_batch(size, vals, dims)
+    outs = eig_p.bind(x, **params)
+    return outs, [0] * len(outs)
+
+
+core.shape_rules[eig_p] = _eig_shape
+core.impl_rules[eig_p] = _eig_np
+core.jvp_rules[eig_p] = _eig_jvp
+core.batch_rules[eig_p] = _eig_batch
+
+
+def eig(x, *, compute_left_eigenvectors=True, compute_right_eigenvectors=True,
+        enable_eigvec_derivs=False):
+    """General eigendecomposition of each square matrix of `x` [..., n, n] (the primitive
+    behind JAX's `lax.linalg.eig`): `[w]`, then the left eigenvectors (if asked for), then
+    the right ones (if asked for), complex. A matrix holding NaN or inf, or one whose
+    iteration does not converge, gives NaN, no exception."""
+    return list(bind(eig_p, core.to_array(x),
+                     compute_left_eigenvectors=bool(compute_left_eigenvectors),
+                     compute_right_eigenvectors=bool(compute_right_eigenvectors),
+                     enable_eigvec_derivs=bool(enable_eigvec_derivs)))
