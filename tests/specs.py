@@ -1074,6 +1074,10 @@ INDIRECT = {
              "under grad and vmap)",
     "custom_lin": "the linear half of custom_vjp_call created by linearize; exercised by the "
                   "custom_vjp row's reverse-mode check",
+    "eig": "complex results in LAPACK's order and eigenvectors defined up to a scale: "
+           "tests/test_eig.py checks them against NumPy and JAX (a v = w v, multisets of "
+           "eigenvalues), batched, vmapped, under jit on every backend and against finite "
+           "differences",
 }
 for _name in ("debug_callback", "pure_callback", "io_callback"):
     INDIRECT[_name] = "a host callback: covered by tests/test_callbacks.py on every backend"

@@ -41,6 +41,7 @@ HOST_STEPS = {
     "program_check": "a host-side check of the program's inputs",
     # LAPACK (funcgrad/prims/lapack.py runs the library routine on the host buffers).
     "cholesky": "LAPACK", "eigh": "LAPACK", "lu": "LAPACK", "qr": "LAPACK", "svd": "LAPACK",
+    "eig": "LAPACK geev (a host step under jit on every backend)",
     "triangular_solve": "LAPACK/BLAS trsm",
     # Our C FFT kernel (funcgrad/prims/fft_kernel.py), called on the host buffers.
     "fft": "our C FFT kernel on host buffers",
