@@ -6,7 +6,12 @@ funcgrad's `checkpoint` recomputes every intermediate whatever the policy (see
 `checkpoint_name` returns its argument unchanged, as JAX's does at run time."""
 from __future__ import annotations
 
+import numpy as _np
+
+from . import core as _core
 from .ad import checkpoint_policies
+from .tree_util import tree_leaves as _tree_leaves
+from .tree_util import tree_map as _tree_map
 
 __all__ = ["checkpoint_name", "checkpoint_policies"]
 
@@ -17,4 +22,9 @@ def checkpoint_name(x, name):
     `jax.ad_checkpoint.checkpoint_name`)."""
     if not isinstance(name, str):
         raise TypeError(f"checkpoint_name: name must be a string, got {type(name).__name__}")
-    return x
+    # host leaves come back as arrays, as from JAX's (its name primitive converts them);
+    # a tree of arrays comes back as it is
+    host = (_np.ndarray, _np.generic, bool, int, float, complex)
+    if not any(isinstance(v, host) for v in _tree_leaves(x)):
+        return x
+    return _tree_map(lambda v: _core.to_array(v) if isinstance(v, host) else v, x)

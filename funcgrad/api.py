@@ -914,7 +914,7 @@ def _from_numpy(x, aval, copy):
     elif x.dtype == aval.dtype and x.flags.c_contiguous:
         v = x                            # (np.ascontiguousarray's call alone costs more)
     else:
-        v = np.ascontiguousarray(x, aval.dtype)
+        v = np.asarray(x, aval.dtype, order="C")   # (ascontiguousarray makes 0-d 1-d)
     return ArrayImpl(v, aval)
 
 
@@ -1655,6 +1655,34 @@ def _is_eager(leaves) -> bool:
     return not core.dynamic_trace_active() and not any(isinstance(x, Tracer) for x in leaves)
 
 
+def _eager_leaves(leaves) -> list:
+    """Host leaves (NumPy arrays and scalars, Python numbers) as funcgrad arrays; others
+    (arrays, and whatever else a wrapper passes through) as they are."""
+    return [core.to_array(x) if isinstance(x, (np.ndarray, np.generic, bool, int, float,
+                                                complex)) else x for x in leaves]
+
+
+def _resolve_kwargs(fun, args, kwargs, what):
+    """`args` and `kwargs` as positional arguments of `fun`, its defaults filled in (as JAX's
+    custom_jvp/custom_vjp bind keyword arguments through the signature)."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        if kwargs:
+            raise TypeError(f"{what}: keyword arguments need a function with an inspectable "
+                            f"signature; pass them positionally") from None
+        return args
+    try:
+        ba = sig.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"{what}: {err}") from None
+    ba.apply_defaults()
+    if ba.kwargs:
+        raise TypeError(f"{what}: keyword arguments {sorted(ba.kwargs)} could not be resolved "
+                        "to positions (keyword-only parameters are not supported, as in JAX)")
+    return ba.args
+
+
 class _StagedCall:
     """The parts every custom-derivative wrapper needs: the differentiable leaves, how to
     rebuild the full argument list, and `fun` staged into a const-hoisted program."""
@@ -1665,7 +1693,12 @@ class _StagedCall:
         dyn = tuple(a for i, a in enumerate(args) if i not in nd)
         leaves, self.in_tree = tree_flatten(dyn)
         self.eager = _is_eager(leaves)
+        self._args, self._nd = args, nd
         if self.eager:
+            # called on host values: `fun` sees them as arrays, as under a transform (NumPy
+            # float64 computed in float32, a Python float a weak float32, `.at` available)
+            self.eager_args = self.rebuild(tree_unflatten(self.in_tree,
+                                                          _eager_leaves(leaves)))
             return
         self.leaves = [_as_leaf_array(x, _fun_name(fun)) for x in leaves]
         store = {}
@@ -1676,7 +1709,6 @@ class _StagedCall:
             store["tree"] = tr
             return [core.to_array(o) for o in lv]
 
-        self._args, self._nd = args, nd
         program, self.consts = trace_to_program(flat_fun, [x.aval for x in self.leaves])
         self.program = hoist_consts(program)
         self.out_tree = store["tree"]
@@ -1712,13 +1744,14 @@ class custom_jvp:
         self.jvp = jvp
 
     @api_boundary
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.jvp is None:
             raise AttributeError(f"custom_jvp function {_fun_name(self.fun)} has no JVP rule; "
                                  "define one with @f.defjvp")
+        args = _resolve_kwargs(self.fun, args, kwargs, f"custom_jvp {_fun_name(self.fun)}")
         sc = _StagedCall(self.fun, self.nondiff_argnums, args)
         if sc.eager:
-            return self.fun(*args)
+            return self.fun(*sc.eager_args)
         static, in_tree, out_tree = sc.static, sc.in_tree, sc.out_tree
         user_jvp = self.jvp
 
@@ -1752,13 +1785,14 @@ class custom_vjp:
         self.fwd, self.bwd = fwd, bwd
 
     @api_boundary
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise AttributeError(f"custom_vjp function {_fun_name(self.fun)} has no VJP; "
                                  "define one with f.defvjp(fwd, bwd)")
+        args = _resolve_kwargs(self.fun, args, kwargs, f"custom_vjp {_fun_name(self.fun)}")
         sc = _StagedCall(self.fun, self.nondiff_argnums, args)
         if sc.eager:
-            return self.fun(*args)
+            return self.fun(*sc.eager_args)
         static, in_tree, out_tree, rebuild = sc.static, sc.in_tree, sc.out_tree, sc.rebuild
         leaves = sc.leaves
         fwd, bwd = self.fwd, self.bwd
@@ -1777,6 +1811,8 @@ class custom_vjp:
             r = tree_unflatten(res_store["tree"], res)
             ct = tree_unflatten(out_tree, cts)
             cts_in = bwd(*static, r, ct)
+            if isinstance(cts_in, list):        # (JAX takes a list as the tuple)
+                cts_in = tuple(cts_in)
             if not isinstance(cts_in, tuple):
                 raise TypeError(f"custom_vjp bwd of {_fun_name(self.fun)} must return a tuple "
                                 f"with one cotangent per differentiable argument, got "
@@ -1875,7 +1911,11 @@ def checkpoint(fun: Callable, prevent_cse=True, policy=None, static_argnums=(),
         dyn_kw = {k: v for k, v in kwargs.items() if k not in names}
         leaves, in_tree = tree_flatten((dyn_args, dyn_kw))
         if _is_eager(leaves):
-            return fun(*args, **kwargs)
+            # host values reach `fun` as arrays, as they do under a transform
+            d_args, d_kw = tree_unflatten(in_tree, _eager_leaves(leaves))
+            it = iter(d_args)
+            full = [args[i] if i in static else next(it) for i in range(nargs)]
+            return fun(*full, **d_kw, **static_kw)
         leaves = [_as_leaf_array(x, fname) for x in leaves]
         store = {}
 

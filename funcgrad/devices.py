@@ -96,6 +96,8 @@ def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
     def put(a, donate_it, alias):
         if isinstance(a, core.Tracer):
             return a
+        if type(a) in (bool, int, float, complex):
+            a = core.to_array(a)      # weakly typed, as JAX's device_put(1.0)
         donate_it = bool(donate_it)
         if alias and donate_it:
             raise ValueError("device_put: may_alias and donate cannot be True at the same "

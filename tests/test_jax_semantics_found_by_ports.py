@@ -1920,3 +1920,57 @@ def test_norm_of_an_empty_axis_and_pinv_with_one_rtol_per_matrix(run):
     for i in range(2):
         np.testing.assert_allclose(got[i], np.linalg.pinv(a[i], rcond=rtol[i]), atol=1e-4)
     assert not np.allclose(got[1], np.linalg.pinv(a[1], rcond=1e-6), atol=1e-2)
+
+
+# --- found by the transforms probes of 2026-12-07 ----------------------------------------------
+
+def test_checkpoint_and_custom_rules_called_eagerly_see_arrays():
+    # Called on host values (no transform), checkpoint, custom_jvp and custom_vjp called
+    # `fun` on them as they were: NumPy float64 computed in float64, a Python float stayed a
+    # Python float, and `.at` did not exist. JAX converts them to arrays first.
+    out = fg.checkpoint(lambda v: v * 0.1)(np.ones(2))
+    assert out.dtype == np.float32
+    out = fg.checkpoint(lambda v: v / 3)(1.0)
+    assert out.dtype == np.float32 and out.weak_type
+    np.testing.assert_array_equal(fg.checkpoint(lambda v: v.at[0].set(1.0))(np.zeros(2)),
+                                  [1.0, 0.0])
+    f = fg.custom_jvp(lambda v: v * 0.1)
+    f.defjvp(lambda p, t: (f(*p), t[0] * 0.1))
+    assert f(np.ones(2)).dtype == np.float32
+    g = fg.custom_vjp(lambda v: v * 0.1)
+    g.defvjp(lambda v: (g(v), None), lambda r, ct: (ct * 0.1,))
+    assert g(np.ones(2)).dtype == np.float32
+    from funcgrad.ad_checkpoint import checkpoint_name
+    assert checkpoint_name(np.ones(2), "a").dtype == np.float32
+
+
+def test_custom_rules_take_keyword_arguments_and_defaults():
+    # JAX binds keyword arguments and defaults through the signature; funcgrad's __call__
+    # took positional arguments only (TypeError), and left an unpassed default out of the
+    # primals (IndexError in the rule, a structure mismatch for bwd).
+    f = fg.custom_jvp(lambda a, b=2.0: a * b)
+    f.defjvp(lambda p, t: (f(*p), t[0] * p[1] + t[1] * p[0]))
+    assert float(fg.grad(lambda v: f(v, b=3.0))(1.0)) == 3.0
+    assert float(fg.grad(lambda v: f(v))(1.0)) == 2.0
+    assert float(fg.grad(lambda v: f(1.5, b=v))(4.0)) == 1.5
+    import functools
+    assert float(fg.grad(functools.partial(f, b=5.0))(1.0)) == 5.0
+    g = fg.custom_vjp(lambda a, b=2.0: a * b)
+    g.defvjp(lambda a, b: (a * b, (a, b)), lambda r, ct: (ct * r[1], ct * r[0]))
+    assert float(fg.grad(lambda v: g(v))(1.0)) == 2.0
+    assert float(fg.jit(fg.grad(lambda v: g(v, b=4.0)))(1.0)) == 4.0
+    with pytest.raises(TypeError, match="custom_jvp"):
+        f(1.0, c=2.0)
+    # a bwd returning a list is taken as the tuple (JAX's)
+    h = fg.custom_vjp(lambda a: a * 2)
+    h.defvjp(lambda a: (a * 2, None), lambda r, ct: [ct * 5])
+    assert float(fg.grad(h)(1.0)) == 5.0
+
+
+def test_device_put_of_a_python_scalar_is_weakly_typed():
+    # device_put(1.0) made a strong float32 (NumPy's float64 converted), so float16 + it
+    # became float32; JAX keeps Python scalars weak through device_put
+    assert (fnp.ones(2, fnp.float16) + fg.device_put(1.0)).dtype == np.float16
+    x = fg.device_put({"a": 1, "b": [2.0]})
+    assert x["a"].weak_type and x["b"][0].weak_type
+    assert (fnp.ones(2, fnp.int8) + x["a"]).dtype == np.int8
