@@ -498,6 +498,13 @@ def test_device_put_round_trip_and_devices():
     assert all(leaf.backend == "opencl" for leaf in fg.tree.tree_leaves(tree))
     np.testing.assert_array_equal(np.asarray(tree["b"][1]), np.arange(3))
     assert fg.device_put(d, devs[0]) is d
+    # a scalar stays 0-d on the device (np.ascontiguousarray made its buffer 1-d: np.asarray
+    # of it had shape (1,)), and a Python scalar stays weakly typed, as JAX's
+    for v in (1.5, np.float32(1.5), jnp.asarray(1.5)):
+        s = fg.device_put(v, "opencl")
+        assert s.shape == () and np.asarray(s).shape == () and float(s) == 1.5, v
+    assert fg.device_put(1.5, "opencl").weak_type
+    assert (jnp.ones(2, jnp.float16) + fg.device_put(1.0, "opencl")).dtype == np.float16
 
 
 def test_buffers_stay_on_device_between_jitted_calls():

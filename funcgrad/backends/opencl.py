@@ -639,7 +639,7 @@ def _to_host(b, aval=None):
 
 
 def _upload(v, device, dtype=None):
-    host = np.ascontiguousarray(np.asarray(v, dtype=dtype))
+    host = np.asarray(v, dtype=dtype, order="C")    # (ascontiguousarray makes 0-d 1-d)
     return _opencl().to_device(host, device)
 
 

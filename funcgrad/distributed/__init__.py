@@ -143,7 +143,7 @@ def allgather(tree):
     world = require("distributed.allgather")
     leaves, treedef, vals = _host_leaves(tree, "allgather")
     world.check_signature("distributed.allgather", _signature("gather", vals, str(treedef)))
-    outs = [world.allgather(np.ascontiguousarray(v)) for v in vals]
+    outs = [world.allgather(np.asarray(v, order="C")) for v in vals]   # (0-d stays 0-d)
     return _rewrap(leaves, treedef, outs)
 
 

@@ -421,8 +421,14 @@ def _stacked_to_gathered(g, axis, tiled):
     return np.ascontiguousarray(g)
 
 
+def _c_order(x) -> np.ndarray:
+    """`x` in C order, its shape kept (np.ascontiguousarray makes a 0-d array 1-d: a
+    scalar's all_gather was (n, 1), its ppermute (1,))."""
+    return np.asarray(x, order="C")
+
+
 def _all_gather_impl(x, *, axis_name, axis, tiled, axis_size):
-    g = transport("lax.all_gather").allgather(np.ascontiguousarray(x))
+    g = transport("lax.all_gather").allgather(_c_order(x))
     return _stacked_to_gathered(g, axis, tiled)
 
 
@@ -507,8 +513,8 @@ def _psum_scatter_impl(x, *, axis_name, scatter_dimension, tiled, axis_size):
     mine = transport("lax.psum_scatter").reduce_scatter(
         blocks.reshape(axis_size, -1), "sum").reshape(blocks.shape[1:])
     if not tiled:
-        return np.ascontiguousarray(mine[0])
-    return np.ascontiguousarray(np.moveaxis(mine, 0, s))
+        return _c_order(mine[0])
+    return _c_order(np.moveaxis(mine, 0, s))
 
 
 def _psum_scatter_named(size, vals, dims, *, scatter_dimension, tiled, axis_size):
@@ -567,7 +573,7 @@ def _check_perm(perm, size, what="ppermute"):
 
 
 def _ppermute_impl(x, *, axis_name, perm):
-    return transport("lax.ppermute").ppermute(np.ascontiguousarray(x), perm)
+    return transport("lax.ppermute").ppermute(_c_order(x), perm)
 
 
 def _ppermute_named(size, vals, dims, *, perm):

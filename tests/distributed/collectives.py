@@ -73,6 +73,16 @@ def check_forward(backend):
     assert out["tree"]["b"][1].dtype == np.int32
     close(out["tree"]["b"][1], xs.astype(np.int32).sum(0), "psum of int32")
 
+    # A scalar keeps its shape (np.ascontiguousarray made it 1-d: its all_gather was (N, 1),
+    # its ppermute and one-element psum_scatter (1,)).
+    g, p, s1 = dist.spmd(lambda s, v: (lax.all_gather(s, AX), lax.ppermute(s, AX, ring),
+                                       lax.psum_scatter(v, AX)), backend=backend)(
+        np.float64(R + 0.5), np.arange(N, dtype=np.float64))
+    assert (np.shape(g), np.shape(p), np.shape(s1)) == ((N,), (), ()), (g, p, s1)
+    close(g, np.arange(N) + 0.5, "all_gather of a scalar")
+    close(p, (R - 1) % N + 0.5, "ppermute of a scalar")
+    close(s1, N * R, "psum_scatter to a scalar")
+
     y = np.stack([local_value(R, (3,)) + j for j in range(N)])      # (N, 3)
     ys = np.stack([np.stack([local_value(k, (3,)) + j for j in range(N)]) for k in range(N)])
     sc = dist.spmd(lambda y: lax.psum_scatter(y, AX), backend=backend)(y)
@@ -279,6 +289,7 @@ def check_eager():
     close(dist.allreduce(x, "max"), xs.max(0), "allreduce max")
     close(dist.allreduce(x, "min"), xs.min(0), "allreduce min")
     close(dist.allgather(x), xs, "allgather")
+    assert np.shape(dist.allgather(np.float32(R))) == (N,), "allgather of a scalar"
     b = dist.broadcast({"p": x if R == 0 else np.zeros_like(x)}, root=0)
     close(b["p"], xs[0], "broadcast")
     close(dist.broadcast(x, root=N - 1), xs[N - 1], "broadcast from the last process")
