@@ -1021,6 +1021,15 @@ class Jitted:
                     idx = params.index(name)
                     if idx not in self.static_argnums:
                         self.static_argnums += (idx,)
+        if self.static_argnums and self._sig is not None:
+            # a static position passed by keyword is static too (JAX infers the names from
+            # the signature)
+            params = list(self._sig.parameters.values())
+            for i in self.static_argnums:
+                if 0 <= i < len(params) and params[i].kind is \
+                        inspect.Parameter.POSITIONAL_OR_KEYWORD and params[i].name not in \
+                        self.static_argnames:
+                    self.static_argnames += (params[i].name,)
         if isinstance(donate_argnames, str):
             donate_argnames = (donate_argnames,)
         for name in donate_argnames:

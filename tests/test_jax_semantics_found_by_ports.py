@@ -1974,3 +1974,13 @@ def test_device_put_of_a_python_scalar_is_weakly_typed():
     x = fg.device_put({"a": 1, "b": [2.0]})
     assert x["a"].weak_type and x["b"][0].weak_type
     assert (fnp.ones(2, fnp.int8) + x["a"]).dtype == np.int8
+
+
+def test_a_static_argnum_passed_by_keyword_is_static():
+    # JAX infers static_argnames from static_argnums through the signature; funcgrad traced
+    # the keyword argument (TracerBoolConversionError on `if n`, a traced reshape size)
+    f = fg.jit(lambda a, n: a * 2 if n else a, static_argnums=1)
+    np.testing.assert_array_equal(f(np.ones(2, np.float32), n=True), [2.0, 2.0])
+    np.testing.assert_array_equal(f(np.ones(2, np.float32), n=False), [1.0, 1.0])
+    g = fg.jit(lambda a, n: a.reshape(n, -1), static_argnums=(1,))
+    assert g(np.ones(4, np.float32), n=2).shape == (2, 2)

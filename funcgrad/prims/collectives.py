@@ -741,8 +741,9 @@ def _reduce(prim, x, axis_name, what, scale_constants):
             continue
         arr = leaf if isinstance(leaf, Array) else core.to_array(leaf)
         if prim is psum_p and arr.dtype == dtypes.bool_:
-            raise TypeError(f"{what}: cannot sum booleans ({arr.aval.short()}); convert "
-                            "them first, e.g. x.astype(jnp.int32)")
+            # a count of the members where it holds, in int32 (JAX's psum of booleans)
+            from .elementwise import convert_element_type
+            arr = convert_element_type(arr, dtypes.int32)
         out[i] = arr
         idx.append(i)
     if idx:
