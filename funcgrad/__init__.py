@@ -280,8 +280,44 @@ def linear_transpose(fun, *primals, reduce_axes=()):
             else _np.zeros_like(_np.asarray(x))
 
     zeros = tree_util.tree_map(zero, primals)
+    _check_linear(fun, zeros)
     _, f_vjp = vjp(fun, *zeros)
     return f_vjp
+
+
+# Primitives linear in each operand alone: an equation of one with two linear operands (a
+# product of the inputs) is not linear (the divisor of `div` may not be linear at all).
+_BILINEAR = frozenset(("mul", "dot_general", "conv_general_dilated"))
+
+
+def _check_linear(fun, zeros) -> None:
+    """Raise TypeError where `fun` is visibly not linear in its inputs (JAX's transpose
+    rules reject such equations; the VJP at zero of a nonlinear function is a silent 0 or a
+    wrong matrix). Checks `fun`'s own equations: those of nested programs (a loop body, a
+    called function) are taken as linear."""
+    from .core import transpose_rules
+    from .ir import Var, trace_to_program
+    leaves, in_tree = tree_util.tree_flatten(zeros)
+
+    def flat(*xs):
+        out = fun(*tree_util.tree_unflatten(in_tree, list(xs)))
+        return [core_to_array(o) for o in tree_util.tree_leaves(out)]
+
+    from .core import to_array as core_to_array
+    program, _ = trace_to_program(flat, [core_to_array(x).aval for x in leaves])
+    linear = {v.id for v in program.invars}
+    name = getattr(fun, "__name__", repr(fun))
+    for eqn in program.eqns:
+        lin = [isinstance(a, Var) and a.id in linear for a in eqn.inputs]
+        if not any(lin):
+            continue
+        p = eqn.prim.name
+        if (eqn.prim not in transpose_rules or (p in _BILINEAR and sum(lin) > 1)
+                or (p == "div" and lin[1])):
+            raise TypeError(f"linear_transpose: {name} is not linear in its inputs (it "
+                            f"applies {p} to them); linear_transpose takes linear "
+                            "functions only: use vjp for the derivative of others")
+        linear.update(v.id for v in eqn.outputs)
 
 
 def print_environment_info(return_string: bool = False):

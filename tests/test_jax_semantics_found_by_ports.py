@@ -1984,3 +1984,14 @@ def test_a_static_argnum_passed_by_keyword_is_static():
     np.testing.assert_array_equal(f(np.ones(2, np.float32), n=False), [1.0, 1.0])
     g = fg.jit(lambda a, n: a.reshape(n, -1), static_argnums=(1,))
     assert g(np.ones(4, np.float32), n=2).shape == (2, 2)
+
+
+def test_linear_transpose_of_a_nonlinear_function_raises():
+    # the VJP at zero of a*a is 0: funcgrad returned zeros where JAX's transpose rules
+    # reject the product of two linear values
+    x = np.arange(3.0, dtype=np.float32)
+    for f in (lambda a: a * a, lambda a: fnp.sin(a), lambda a: 1.0 / a, lambda a: a @ a):
+        with pytest.raises(TypeError, match="not linear"):
+            fg.linear_transpose(f, np.ones(3, np.float32))
+    (ct,) = fg.linear_transpose(lambda a: 2.0 * a + a[::-1] / 4.0, np.ones(3, np.float32))(x)
+    np.testing.assert_allclose(ct, 2.0 * x + x[::-1] / 4.0)
