@@ -544,9 +544,8 @@ class _IndexUpdateRef:
             raise TypeError(f".at[...].{method}: unsupported keyword arguments "
                             f"{sorted(kwargs)}")
         fill = mode is not None and _Mode.from_any(mode) is _Mode.FILL_OR_DROP
-        if fill_value is not None and not fill:
-            raise TypeError(f".at[...].get: fill_value applies to mode='fill' only, got "
-                            f"mode={mode!r}")
+        if not fill:
+            fill_value = None       # (JAX ignores it under any other mode)
         clip = mode is not None and _Mode.from_any(mode) is _Mode.CLIP
         return fill, fill_value, clip
 

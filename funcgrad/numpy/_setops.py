@@ -282,16 +282,18 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     `ar1` is taken as it is (not made unique and sorted): its values not in `ar2`, in
     their order (NumPy's and JAX's)."""
     a, b = _promoted_1d("setdiff1d", ar1, ar2)
+    # values of ar1 only: in ar1's dtype, as JAX's (compared in the promoted one)
+    dtype = _fnp.asarray(ar1).dtype
     if assume_unique:
         aux2, _, _ = _sorted_unique_1d(b)
         keep = _fnp.logical_not(_member(a, aux2))
         return _compact(a, keep, _static_size(size, "setdiff1d"), fill_value, 0,
-                        "setdiff1d", (a, b))
+                        "setdiff1d", (a, b)).astype(dtype)
     aux1, first1, _ = _sorted_unique_1d(a)
     aux2, _, _ = _sorted_unique_1d(b)
     keep = _fnp.logical_and(first1, _fnp.logical_not(_member(aux1, aux2)))
     return _compact(aux1, keep, _static_size(size, "setdiff1d"), fill_value, 0, "setdiff1d",
-                    (a, b))
+                    (a, b)).astype(dtype)
 
 
 def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):

@@ -474,7 +474,7 @@ def _sort_key(k):
 
 
 def _sort_np(*xs, dimension, num_keys):
-    if xs[0].ndim == 0:
+    if xs[0].ndim == 0 or xs[0].size == 0:      # (nothing to order: lexsort's rows are empty)
         return list(xs)
     keys = [_sort_key(k) for k in xs[:num_keys]]
     if num_keys == 1:
