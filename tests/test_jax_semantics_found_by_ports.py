@@ -2015,3 +2015,17 @@ def test_multi_key_sorts_of_empty_operands(run):
     assert a.shape == b.shape == (2, 0)
     out = run(lambda v: fnp.lexsort((v, v)), np.zeros(0, np.float32))
     assert out.shape == (0,) and out.dtype == np.int32
+
+
+def test_power_by_a_numpy_integer_scalar_keeps_the_base_dtype(run):
+    # JAX takes any concrete operator.index-able exponent (a NumPy integer, a Python bool)
+    # to integer_pow, so the base's dtype stays; funcgrad promoted with a NumPy integer
+    # (uint8 ** np.int8(3) was int16, int16 ** np.int32(3) int32)
+    for base, n, dt in ((np.array([1, 2], np.uint8), np.int8(3), np.uint8),
+                        (np.array([1, 2], np.int16), np.int32(3), np.int16),
+                        (np.array([1.5, 2], np.float16), np.int64(2), np.float16),
+                        (np.array([1, 2], np.int32), True, np.int32)):
+        out = run(lambda a, n=n: a ** n, base)
+        assert out.dtype == dt, (base.dtype, n, out.dtype)
+        np.testing.assert_array_equal(out, base.astype(np.float64) ** int(n))
+    assert (fnp.array([True]) ** np.int8(3)).dtype == np.int32

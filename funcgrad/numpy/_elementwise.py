@@ -380,7 +380,11 @@ around = round
 
 
 def power(x1, x2):
-    if isinstance(x2, int) and not isinstance(x2, bool):
+    if isinstance(x2, (int, _np.integer)):
+        # a concrete integer exponent (anything operator.index takes: a Python int or bool,
+        # a NumPy integer) is JAX's integer_pow: the base's dtype, never promoted with the
+        # exponent's (uint8 ** np.int8(3) is uint8)
+        x2 = int(x2)
         (a,) = _promote("power", x1)
         a = _numeric(a)
         if x2 >= 0 or _dt.is_inexact(a.dtype):
@@ -390,8 +394,7 @@ def power(x1, x2):
         a, b = _numeric(a), _numeric(b)
     # a concrete negative integer exponent (a Python int or a NumPy integer, as JAX reads
     # both) of an integer base; int ** np.int32(-1) gave wrapped values
-    if isinstance(x2, (int, _np.integer)) and not isinstance(x2, bool) and x2 < 0 and \
-            not _dt.is_inexact(a.dtype):
+    if isinstance(x2, int) and x2 < 0 and not _dt.is_inexact(a.dtype):
         raise _core.TypeOrValueError(                           # (JAX: TypeError)
             f"power: integers to negative integer powers are not allowed "
             f"({a.dtype} ** {x2!r}); cast the base to a float type first")
