@@ -1671,12 +1671,28 @@ def _eager_leaves(leaves) -> list:
                                                 complex)) else x for x in leaves]
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature_of(fun):
+    """(the signature of `fun` or None, its count of positional parameters), memoised: a
+    custom rule's function is called once per use (an eager relu, every trace)."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None, 0
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sig, sum(p.kind in kinds for p in sig.parameters.values())
+
+
 def _resolve_kwargs(fun, args, kwargs, what):
     """`args` and `kwargs` as positional arguments of `fun`, its defaults filled in (as JAX's
     custom_jvp/custom_vjp bind keyword arguments through the signature)."""
     try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
+        sig, npos = _signature_of(fun)
+    except TypeError:           # (an unhashable callable: not memoised)
+        sig, npos = _signature_of.__wrapped__(fun)
+    if not kwargs and npos is not None and len(args) >= npos:
+        return args             # (every parameter given positionally: nothing to bind)
+    if sig is None:
         if kwargs:
             raise TypeError(f"{what}: keyword arguments need a function with an inspectable "
                             f"signature; pass them positionally") from None
