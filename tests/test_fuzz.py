@@ -2436,3 +2436,24 @@ def test_fori_loop_bodies_get_a_strong_int32_index(monkeypatch):
     with fg.config.enable_x64(True):
         out = fg.lax.fori_loop(0, 3, loop9_step, fnp.float32(1.0))
         assert out.dtype == np.float32 and float(out) == 4.0
+
+
+def test_where_row_oracle_wraps_arange_in_the_declared_index_dtype():
+    """Seed 20262034 (long run): `where(arange(300, dtype=i.dtype) == i, v, x)` with an int8
+    input i = -27 takes row 229 (arange wraps); the oracle cast arange to the dtype of i's
+    oracle value, int64, matched no row and reported funcgrad's right answer. The oracle
+    now casts to the index's declared dtype, which the generator records."""
+    from fuzz.ops_array import _where_row_ref
+    from fuzz.values import Type
+
+    class _Op:
+        types = (Type((), "float32"),)
+
+    x, v = np.zeros(300), np.ones(300)
+    for idx in (np.int8(-27), np.array(-27), np.array(-27.0)):
+        out = _where_row_ref([x, v, idx], {"axis": 0, "typed": True, "idx_dtype": "int8"},
+                             _Op(), None, None)
+        assert list(np.flatnonzero(out)) == [229], idx
+    ops = [o for e in sample_entries(seed=2, n=4, only=("where_row",)) for o in e.prog.ops
+           if o.name == "where_row"]
+    assert ops and all("idx_dtype" in o.params for o in ops)

@@ -725,7 +725,8 @@ def _where_row_gen(b: Builder, opname):
     else:
         val = b.new_input(Type(b.compat_dims(t.dims, grow=False), t.dtype))
     b.emit(opname, (x, val, idx), {"axis": axis, "rank": t.rank, "negated": b.flag(0.3),
-                                   "typed": b.flag(0.5)}, (t,))
+                                   "typed": b.flag(0.5), "idx_dtype": b.types[idx].dtype},
+           (t,))
 
 
 def _where_row_src(a, p, op, ind):
@@ -745,8 +746,11 @@ def _where_row_ref(a, p, op, ctx, env):
     rows = np.arange(n)
     if p["typed"]:
         # arange(n, dtype=i.dtype) wraps past the dtype's range, as NumPy's cast does (an
-        # int8 index of -64 matches row 192 of 300; seed 20262010)
-        rows = rows.astype(np.asarray(a[2]).dtype)
+        # int8 index of -64 matches row 192 of 300; seed 20262010). The index's declared
+        # dtype, not its oracle value's: an int8 input reaches the oracle as int64 (seed
+        # 20262034: an int8 -27 matched no row, where funcgrad rightly took row 229)
+        dt = p.get("idx_dtype")
+        rows = rows.astype(NP[dt] if dt is not None else np.asarray(a[2]).dtype)
     mask = (index_ints(rows) == index_ints(a[2])).reshape(shape)
     return np.where(mask, as_dtype(a[1], op.types[0].dtype), x).astype(x.dtype)
 
