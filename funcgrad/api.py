@@ -1683,15 +1683,17 @@ def _signature_of(fun):
     return sig, sum(p.kind in kinds for p in sig.parameters.values())
 
 
-def _resolve_kwargs(fun, args, kwargs, what):
+def _resolve_kwargs(fun, args, kwargs, kind):
     """`args` and `kwargs` as positional arguments of `fun`, its defaults filled in (as JAX's
-    custom_jvp/custom_vjp bind keyword arguments through the signature)."""
+    custom_jvp/custom_vjp bind keyword arguments through the signature); `kind` names the
+    wrapper in errors."""
     try:
         sig, npos = _signature_of(fun)
     except TypeError:           # (an unhashable callable: not memoised)
         sig, npos = _signature_of.__wrapped__(fun)
     if not kwargs and npos is not None and len(args) >= npos:
         return args             # (every parameter given positionally: nothing to bind)
+    what = f"{kind} {_fun_name(fun)}"
     if sig is None:
         if kwargs:
             raise TypeError(f"{what}: keyword arguments need a function with an inspectable "
@@ -1773,7 +1775,7 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"custom_jvp function {_fun_name(self.fun)} has no JVP rule; "
                                  "define one with @f.defjvp")
-        args = _resolve_kwargs(self.fun, args, kwargs, f"custom_jvp {_fun_name(self.fun)}")
+        args = _resolve_kwargs(self.fun, args, kwargs, "custom_jvp")
         sc = _StagedCall(self.fun, self.nondiff_argnums, args)
         if sc.eager:
             return self.fun(*sc.eager_args)
@@ -1814,7 +1816,7 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"custom_vjp function {_fun_name(self.fun)} has no VJP; "
                                  "define one with f.defvjp(fwd, bwd)")
-        args = _resolve_kwargs(self.fun, args, kwargs, f"custom_vjp {_fun_name(self.fun)}")
+        args = _resolve_kwargs(self.fun, args, kwargs, "custom_vjp")
         sc = _StagedCall(self.fun, self.nondiff_argnums, args)
         if sc.eager:
             return self.fun(*sc.eager_args)
