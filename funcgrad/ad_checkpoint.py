@@ -3,10 +3,8 @@
 
 funcgrad's `checkpoint` recomputes every intermediate whatever the policy (see
 `funcgrad.checkpoint_policies`), so a name never changes what a program computes:
-`checkpoint_name` returns its argument unchanged, as JAX's does at run time."""
+`checkpoint_name` returns its argument (host values as arrays), as JAX's does at run time."""
 from __future__ import annotations
-
-import numpy as _np
 
 from . import core as _core
 from .ad import checkpoint_policies
@@ -24,7 +22,7 @@ def checkpoint_name(x, name):
         raise TypeError(f"checkpoint_name: name must be a string, got {type(name).__name__}")
     # host leaves come back as arrays, as from JAX's (its name primitive converts them);
     # a tree of arrays comes back as it is
-    host = (_np.ndarray, _np.generic, bool, int, float, complex)
+    host = _core.HOST_VALUE_TYPES
     if not any(isinstance(v, host) for v in _tree_leaves(x)):
         return x
     return _tree_map(lambda v: _core.to_array(v) if isinstance(v, host) else v, x)

@@ -66,7 +66,7 @@ def _argnums_tuple(argnums, nargs, fname):
 def _as_leaf_array(x, fname):
     if isinstance(x, Array):
         return x
-    if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
+    if isinstance(x, core.HOST_VALUE_TYPES):
         return core.to_array(x)
     raise TypeError(f"{fname}: argument leaves must be arrays or scalars, got "
                     f"{type(x).__name__}: {x!r:.80}")
@@ -1667,8 +1667,7 @@ def _is_eager(leaves) -> bool:
 def _eager_leaves(leaves) -> list:
     """Host leaves (NumPy arrays and scalars, Python numbers) as funcgrad arrays; others
     (arrays, and whatever else a wrapper passes through) as they are."""
-    return [core.to_array(x) if isinstance(x, (np.ndarray, np.generic, bool, int, float,
-                                                complex)) else x for x in leaves]
+    return [core.to_array(x) if isinstance(x, core.HOST_VALUE_TYPES) else x for x in leaves]
 
 
 @functools.lru_cache(maxsize=1024)

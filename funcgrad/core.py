@@ -546,6 +546,11 @@ def is_scalar_like(x) -> bool:
     return isinstance(x, (bool, int, float, np.bool_, np.number)) and not isinstance(x, Array)
 
 
+# Host values a transform's wrapper turns into arrays: NumPy arrays and scalars, Python
+# numbers (not a funcgrad Array, which is one already).
+HOST_VALUE_TYPES = (np.ndarray, np.generic, bool, int, float, complex)
+
+
 def to_array(x, dtype=None) -> Array:
     """`x` as a funcgrad Array: Python scalars become weakly-typed 0-d arrays."""
     if isinstance(x, Array):
