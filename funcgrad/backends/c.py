@@ -167,6 +167,16 @@ class _Segment:
         self.ptr_types = None
 
 
+class _BuiltFunction:
+    """What a compiled step keeps of its C function once the module is built: the name and
+    the comment that says what it computes (FUNCGRAD_PROFILE's label)."""
+    __slots__ = ("name", "label")
+
+    def __init__(self, fn):
+        self.name = fn.name
+        self.label = next((x.text for x in fn.body if isinstance(x, cdsl.Comment)), "")
+
+
 class _InPlaceReduction:
     """A psum/pmax/pmin host step (step `step`) whose operands the buffer planner placed
     side by side in one block of memory: the block is reduced in place (no copy into a
@@ -701,6 +711,12 @@ class Executable(SlotProgram):
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
+                    seg.fn = _BuiltFunction(seg.fn)
+            # Built, the module keeps its source, not its syntax tree: the tree was ~2/3 of
+            # the Python objects a cached executable holds (900 of 1,373 for a small MLP's
+            # gradient), and the cyclic garbage collector walks every one of them at each
+            # full collection.
+            self.module = self.parts = None
 
     @property
     def source(self) -> str:
@@ -1423,8 +1439,7 @@ class Executable(SlotProgram):
                 ptrs.extend(self._dims_args)
                 step.cfn(*ptrs)
                 if _PROFILE:
-                    cm = next(x for x in step.fn.body if isinstance(x, cdsl.Comment))
-                    self._profiled_steps += _profile(f"{step.fn.name}: {cm.text}", t0)
+                    self._profiled_steps += _profile(f"{step.fn.name}: {step.fn.label}", t0)
             elif i in in_place:
                 # The operands lie side by side in one block, and the results are the same
                 # buffers (their slots hold views of it already).

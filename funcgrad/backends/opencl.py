@@ -271,6 +271,10 @@ class Executable(SlotProgram):
             if functions else None
         self._bind(prog)
         self._plan_releases()
+        # Built, the program keeps its source, not its syntax tree (as the C backend's
+        # Executable: most of a cached executable's objects, each walked by every full
+        # collection of the cyclic garbage collector).
+        self.module = None
 
     def _plan(self, namer) -> list:
         """Lower every plan step: the kernels' functions (returned), the steps with their
@@ -364,6 +368,7 @@ class Executable(SlotProgram):
                 lst.append(_Launch(prog.kernel(lc.fn.name), gsize, lsize, args, lc.fn.name))
             nbytes = [max(1, int(np.prod(t.shape))) * t.dtype.itemsize for t in temps]
             self.steps[idx] = ("kernels", (lst, nbytes), self.steps[idx][2])
+        self._pending = None          # (bound: the launches' functions are not needed again)
 
     def _lower_scan(self, eqn, namer) -> list | None:
         """A scan whose body is kernels only becomes a device loop: one step of this program
