@@ -553,13 +553,14 @@ class Function:
 @dataclass(frozen=True, eq=False)
 class Module:
     """A translation unit: functions plus extra `includes` (header names, e.g. "cblas.h");
-    `uses_blas` adds the dialect's BLAS include. `external_helpers`: (helper name, symbol)
+    `uses_blas` adds the dialect's BLAS include (None: where the rendered code names a BLAS
+    function, the dialect's `blas_marker`). `external_helpers`: (helper name, symbol)
     pairs of helpers defined in a library the module is loaded with (`cdsl.runtime`): the
     module declares them under that symbol and calls them there instead of defining its
     own copy."""
     functions: tuple
     includes: tuple = field(default_factory=tuple)
-    uses_blas: bool = False
+    uses_blas: bool | None = False
     external_helpers: tuple = field(default_factory=tuple)
 
     def __post_init__(self):

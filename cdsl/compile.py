@@ -1169,15 +1169,16 @@ def _build_and_load(source, key, flags, blas, d, parts, cdef, prune=True,
 
 
 def compile_module(module, flags=(), blas: bool | None = None) -> Library:
-    """Render a cdsl Module (or Function) as C99 and `load` it; `blas` defaults to
-    `module.uses_blas`."""
+    """Render a cdsl Module (or Function) as C99 and `load` it; `blas` defaults to whether
+    the source includes the BLAS header (`module.uses_blas`)."""
     from . import ast as A
     from .render import C99, declarations, render
     if isinstance(module, A.Function):
         module = A.Module((module,))
+    source = render(module, C99)
     if blas is None:
-        blas = module.uses_blas
-    return load(render(module, C99), declarations(module, C99), flags=flags, blas=blas)
+        blas = C99.blas_include in source
+    return load(source, declarations(module, C99), flags=flags, blas=blas)
 
 
 # --- the bound, inspection, clearing ---------------------------------------------------------

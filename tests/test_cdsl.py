@@ -465,6 +465,35 @@ def test_sgemm_through_blas():
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.core
+def test_blas_header_only_where_the_code_calls_blas():
+    """`uses_blas=None` includes the BLAS header only where the rendered code calls BLAS
+    (a call node or raw text): a module that does not is built without the header and the
+    library (~20% of a small module's build)."""
+    include = C.C99.blas_include
+    sgemm = sgemm_module()
+    auto = C.Module(sgemm.functions, uses_blas=None)
+    assert include in C.render(auto, C.C99)
+    plain = C.Module((elementwise_kernel(),), uses_blas=None)
+    assert include not in C.render(plain, C.C99)
+    assert include in C.render(C.Module((elementwise_kernel(),), uses_blas=True), C.C99)
+    raw = C.Function("solve", (C.Param("a", C.f32.ptr()),), (C.Raw(
+        "scipy_cblas_strsm(CblasRowMajor, 141, 121, 111, 131, 1, 1, 1.0f, a, 1, a, 1);"),))
+    assert include in C.render(C.Module((raw,), uses_blas=None), C.C99)
+
+
+@pytest.mark.cbackend
+def test_sgemm_through_blas_found_in_the_code():
+    """A module whose BLAS use is found in its code (`uses_blas=None`) is linked with the
+    library."""
+    lib = C.compile_module(C.Module(sgemm_module().functions, uses_blas=None))
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12, dtype=np.float32).reshape(3, 4)
+    c = np.empty((2, 4), np.float32)
+    lib.sgemm(ptr(lib, a), ptr(lib, b), ptr(lib, c), 2, 4, 3)
+    np.testing.assert_array_equal(c, a @ b)
+
+
 @pytest.mark.cbackend
 def test_compile_error_shows_message_and_source():
     src = "int broken(int x) { return x +; }\n"

@@ -698,7 +698,7 @@ class Executable(SlotProgram):
         if not out_ids <= set(self.c_written) | set(self._input_outs):
             self._host_steps = True
         functions = self.extra_functions + functions
-        self.module = cdsl.Module(tuple(functions), uses_blas=True,
+        self.module = cdsl.Module(tuple(functions), uses_blas=None,
                                   external_helpers=runtime.symbols())
         self.lib = None
         self.parts = self._source = None
@@ -707,7 +707,8 @@ class Executable(SlotProgram):
             # Pointer parameters are declared as intptr_t for cffi: the calling convention is
             # the same on 64-bit ABIs, and passing Python ints avoids a cast per argument.
             cdef = "\n".join(_int_declaration(f) for f in functions)
-            self.lib = cdsl.load(self.source, cdef, blas=True, parts=self.parts)
+            self.lib = cdsl.load(self.source, cdef, parts=self.parts,
+                                 blas=cdsl.C99.blas_include in self.source)
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
@@ -2024,7 +2025,7 @@ def _split_units(functions, extra) -> list[str] | None:
             cut = max(1, min(i + 1, len(functions) - 1))
             break
     groups = [functions[:cut], functions[cut:]]
-    return [cdsl.render(cdsl.Module(tuple(g), uses_blas=True,
+    return [cdsl.render(cdsl.Module(tuple(g), uses_blas=None,
                                     external_helpers=runtime.symbols()),
                          runtime.dialect(cdsl.C99))
             for g in groups]

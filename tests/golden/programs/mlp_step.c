@@ -3,7 +3,6 @@
 #include <stddef.h>
 #include <omp.h>
 typedef float fgv_f32x16 __attribute__((vector_size(64), aligned(4)));
-#include "cblas.h"
 int fgrt762078b056_team(void);
 int fgrt762078b056_team_big(void);
 void fgrt762078b056_spread(void);
