@@ -785,6 +785,7 @@ def _keep_failed(src: str, key: str, d: str) -> str:
 # of the guard, calling an AVX-512 variant) passed every test on AVX-512 machines and
 # failed on the first AVX2 one.
 CHECK_OTHER_BRANCH = False
+_OTHER_BRANCH_CHECKED = "-DFUNCGRAD_OTHER_BRANCH_CHECKED"
 
 
 def has_avx512_guard_features() -> bool:
@@ -1062,7 +1063,12 @@ def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Li
         from . import runtime
         if runtime.prefix() in source:
             runtime.ensure_loaded()
-    return _load(source, cdef, tuple(flags), blas, parts, False)
+    flags = tuple(flags)
+    if CHECK_OTHER_BRANCH:
+        # A module built without the check may be in the cache: under the check, modules
+        # are keyed apart (by a macro nothing reads), so each is checked when first built.
+        flags += (_OTHER_BRANCH_CHECKED,)
+    return _load(source, cdef, flags, blas, parts, False)
 
 
 def _load_global(source: str, cdef: str) -> Library:

@@ -3,6 +3,7 @@ and the rule that `core` tests run on the NumPy reference backend."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import types
 
@@ -20,6 +21,16 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "funcgrad"))
+
+# The cyclic garbage collector's first threshold: 10,000 allocations, not Python's 700. A
+# test worker holds ~0.8-1 million objects (the programs, traces and executables in
+# funcgrad's and JAX's bounded caches), and at Python's thresholds each of its ~35 full
+# collections over tests/test_ports.py walked all of them: 18.7 s of the file's 75 s
+# (2026-12-07, Zen 3 VM; 20.2 s of 90.5 s after the executables dropped their syntax
+# trees). At 10,000: 3 full collections, 6.4 s of GC in 66 s. (A program that builds as
+# many programs as the suite can do the same; funcgrad leaves the interpreter's settings
+# to the application.)
+gc.set_threshold(10_000, 10, 10)
 
 _MARKERS = {
     "core": "NumPy-only core tests",

@@ -1044,3 +1044,22 @@ def test_check_other_branch_rejects_a_source_broken_only_there(monkeypatch):
     assert "only on the other branch" in str(e.value)
     monkeypatch.setattr(cc, "CHECK_OTHER_BRANCH", False)
     assert cc.load(src, cdef).lib.fg_other_branch_probe(2) == 3
+
+
+def test_check_other_branch_runs_on_a_module_cached_without_it(monkeypatch):
+    """A module built (and cached) without `CHECK_OTHER_BRANCH` is still checked when a
+    later build asks for the check (the fuzz tests share the suite's compile cache): the
+    checked builds are keyed apart."""
+    import uuid
+    from cdsl import compile as cc
+    other = cc.other_branch_flags()
+    if not other:
+        pytest.skip("the check is GCC's on x86-64")
+    cond = "#ifndef __AVX512F__" if other[0].startswith("-U") else "#ifdef __AVX512F__"
+    src = (f"/* {uuid.uuid4().hex} */\n{cond}\n#error only on the other branch\n#endif\n"
+           "int fg_other_branch_cached(int x) { return x + 2; }\n")
+    cdef = "int fg_other_branch_cached(int x);"
+    assert cc.load(src, cdef).lib.fg_other_branch_cached(1) == 3      # cached unchecked
+    monkeypatch.setattr(cc, "CHECK_OTHER_BRANCH", True)
+    with pytest.raises(cc.CompileError, match="other branch"):
+        cc.load(src, cdef)
