@@ -1024,10 +1024,9 @@ def _key_without_workarounds(source, identity):
     return h.hexdigest()[:40]
 
 
-def test_check_other_branch_rejects_a_source_broken_only_there(monkeypatch):
-    """With `CHECK_OTHER_BRANCH` (on in the fuzzer) a module that compiles for this CPU but
-    not on the other branch of its conditions on AVX-512 is a CompileError naming that
-    branch; without it the module loads."""
+def _broken_on_the_other_branch(name: str) -> tuple[str, str]:
+    """(source, cdef) of a new module defining `int name(int x)` (x + 1) that compiles for
+    this CPU but has an #error on the other branch of the conditions on AVX-512."""
     import uuid
     from cdsl import compile as cc
     other = cc.other_branch_flags()
@@ -1036,8 +1035,16 @@ def test_check_other_branch_rejects_a_source_broken_only_there(monkeypatch):
     # the #error sits on the branch this CPU does not take
     cond = "#ifndef __AVX512F__" if other[0].startswith("-U") else "#ifdef __AVX512F__"
     src = (f"/* {uuid.uuid4().hex} */\n{cond}\n#error only on the other branch\n#endif\n"
-           "int fg_other_branch_probe(int x) { return x + 1; }\n")
-    cdef = "int fg_other_branch_probe(int x);"
+           f"int {name}(int x) {{ return x + 1; }}\n")
+    return src, f"int {name}(int x);"
+
+
+def test_check_other_branch_rejects_a_source_broken_only_there(monkeypatch):
+    """With `CHECK_OTHER_BRANCH` (on in the fuzzer) a module that compiles for this CPU but
+    not on the other branch of its conditions on AVX-512 is a CompileError naming that
+    branch; without it the module loads."""
+    from cdsl import compile as cc
+    src, cdef = _broken_on_the_other_branch("fg_other_branch_probe")
     monkeypatch.setattr(cc, "CHECK_OTHER_BRANCH", True)
     with pytest.raises(cc.CompileError, match="other branch") as e:
         cc.load(src, cdef)
@@ -1050,16 +1057,9 @@ def test_check_other_branch_runs_on_a_module_cached_without_it(monkeypatch):
     """A module built (and cached) without `CHECK_OTHER_BRANCH` is still checked when a
     later build asks for the check (the fuzz tests share the suite's compile cache): the
     checked builds are keyed apart."""
-    import uuid
     from cdsl import compile as cc
-    other = cc.other_branch_flags()
-    if not other:
-        pytest.skip("the check is GCC's on x86-64")
-    cond = "#ifndef __AVX512F__" if other[0].startswith("-U") else "#ifdef __AVX512F__"
-    src = (f"/* {uuid.uuid4().hex} */\n{cond}\n#error only on the other branch\n#endif\n"
-           "int fg_other_branch_cached(int x) { return x + 2; }\n")
-    cdef = "int fg_other_branch_cached(int x);"
-    assert cc.load(src, cdef).lib.fg_other_branch_cached(1) == 3      # cached unchecked
+    src, cdef = _broken_on_the_other_branch("fg_other_branch_cached")
+    assert cc.load(src, cdef).lib.fg_other_branch_cached(2) == 3      # cached unchecked
     monkeypatch.setattr(cc, "CHECK_OTHER_BRANCH", True)
     with pytest.raises(cc.CompileError, match="other branch"):
         cc.load(src, cdef)
