@@ -4,10 +4,12 @@ dispatch fast path, what `lower` shows, compile logging, the prebuilt eager kern
 size-generic code (a new batch size reuses the compiled module)."""
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
 import sys
+import types
 
 import ml_dtypes
 import numpy as np
@@ -1811,3 +1813,33 @@ def test_a_result_beyond_memory_raises_a_clear_memory_error():
                                           r"a float32\[16777216, 16777216\] result"):
         f(1.0)
     assert float(fg.jit(lambda x: (fnp.zeros((64, 64)) + x).sum(), backend="c")(1.0)) == 4096
+
+
+def test_a_built_executable_keeps_its_source_not_its_syntax_tree(monkeypatch):
+    """Built, an executable holds no C syntax tree (most of its Python objects, walked by
+    every full collection of the cyclic garbage collector); its source, its steps' names
+    and their profiling labels stay."""
+    import cdsl
+    loss = lambda w, x: fnp.sum(fnp.tanh(x @ w) ** 2)  # noqa: E731
+    w, x = arr(4, 3), arr(5, 4)
+    low = fg.jit(fg.grad(loss)).lower(w, x)
+    exe = fg.backends.get_backend("c").executable(low.program, low.name)
+    assert exe.module is None and exe._csteps
+    assert "void " in exe.source and exe.runs_parallel() in (True, False)
+    for step in exe._csteps:
+        assert not isinstance(step.fn, cdsl.Function)
+        assert step.fn.name in exe.source and step.fn.label
+
+    def reachable_nodes(root):
+        seen, stack, nodes = set(), [root], 0
+        while stack:
+            o = stack.pop()
+            if id(o) in seen or isinstance(o, (type, types.ModuleType, types.FunctionType)):
+                continue
+            seen.add(id(o))
+            nodes += isinstance(o, (cdsl.ast.Stmt, cdsl.ast.Function))
+            stack.extend(gc.get_referents(o))
+        return nodes
+    assert reachable_nodes(exe) == 0
+    np.testing.assert_allclose(np.asarray(fg.jit(fg.grad(loss))(w, x)),
+                               np.asarray(fg.grad(loss)(w, x)), rtol=1e-5, atol=1e-6)
