@@ -75,6 +75,7 @@ def clear_caches():
     from .api import clear_jit_caches
     from .backends import _backends
     clear_jit_caches()
+    control.clear_derived()
     for b in list(_backends.values()):
         clear = getattr(b, "clear_caches", None)
         if clear is not None:

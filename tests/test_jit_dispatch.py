@@ -663,6 +663,26 @@ def test_functions_are_matched_by_identity_not_equality():
     assert float(fg.jit(Scale(5.0))(x)[0]) == 5.0
 
 
+@pytest.mark.parametrize("backend", ["c"], indirect=True)
+def test_clear_caches_forgets_derived_and_eager_loop_programs(backend):
+    """`funcgrad.clear_caches()` also empties the programs derived from jitted programs
+    (their JVPs, linearized halves, batched forms) and the C backend's compiled eager loops,
+    as `jax.clear_caches()` empties every staging cache; results are unchanged after."""
+    from funcgrad.backends import c as cbackend
+    from funcgrad.prims import control
+    jf = fg.jit(lambda x: fnp.sin(x) * x)
+    x = fnp.linspace(0.0, 1.0, 4)
+    g = fg.grad(lambda v: jf(v).sum())
+    before = [np.asarray(g(x)) for _ in range(2)]   # (the second runs the derived halves)
+    fg.lax.fori_loop(0, 2000, lambda i, c: c * 0.999 + 1.0, fnp.ones(3))   # compiled
+    assert len(control._DERIVED) and len(cbackend._eager_programs)
+    fg.clear_caches()
+    assert not len(control._DERIVED) and not len(control._LINEARIZED_ONCE)
+    assert not len(cbackend._eager_programs)
+    after = [np.asarray(g(x)) for _ in range(2)]
+    np.testing.assert_array_equal(before, after)
+
+
 def test_clear_caches_makes_jitted_functions_trace_again():
     """`funcgrad.clear_caches()`, like `jax.clear_caches()`, drops the traces of every
     jitted function, and of `jit(f)` again for a function already wrapped: each traces

@@ -2258,6 +2258,7 @@ class CBackend(ReferenceBackend):
         self._executables.clear()
         self._families.clear()
         _sub_executables.clear()
+        _eager_programs.clear()
 
     def compile(self, program, name="f") -> None:
         self.executable(program, name)

@@ -223,6 +223,13 @@ def _jit_impl(*args, program, name, backend, donate):
 _DERIVED = LRU(lambda: 512)
 
 
+def clear_derived() -> None:
+    """Forget the derived programs and which programs were differentiated once (part of
+    `funcgrad.clear_caches`)."""
+    _DERIVED.clear()
+    _LINEARIZED_ONCE.clear()
+
+
 def _derived(kind: str, program: Program, extra, build):
     key = (kind, id(program), extra)
     hit = _DERIVED.get(key)
