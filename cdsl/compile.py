@@ -1052,17 +1052,22 @@ def _prototypes(cdef: str):
     return out
 
 
-def load(source: str, cdef: str, flags=(), blas: bool = False, parts=None) -> Library:
+def load(source: str, cdef: str, flags=(), blas: bool | None = None, parts=None) -> Library:
     """Compile `source` (or fetch it from the cache) and load it; `cdef` declares the
     functions to call (cffi syntax). Raises CompileError if the compiler rejects it, and
     `CompilerUnavailable` if it is not cached and cannot be compiled here. `parts`, when
     given, are translation units whose concatenation is `source`: they are compiled
     concurrently (faster cold builds on several cores) and linked. A source that calls the
-    runtime library's symbols (`cdsl.runtime`) gets the library loaded first."""
+    runtime library's symbols (`cdsl.runtime`) gets the library loaded first. `blas`: build
+    against the BLAS library (None: where the source includes its header, as a rendered
+    `Module(uses_blas=None)` does where its code calls BLAS)."""
     if "fgrt" in source:
         from . import runtime
         if runtime.prefix() in source:
             runtime.ensure_loaded()
+    if blas is None:
+        from .render import C99
+        blas = C99.blas_include in source
     flags = tuple(flags)
     if CHECK_OTHER_BRANCH:
         # A module built without the check may be in the cache: under the check, modules
@@ -1176,15 +1181,12 @@ def _build_and_load(source, key, flags, blas, d, parts, cdef, prune=True,
 
 def compile_module(module, flags=(), blas: bool | None = None) -> Library:
     """Render a cdsl Module (or Function) as C99 and `load` it; `blas` defaults to whether
-    the source includes the BLAS header (`module.uses_blas`)."""
+    the rendered source includes the BLAS header (`module.uses_blas`)."""
     from . import ast as A
     from .render import C99, declarations, render
     if isinstance(module, A.Function):
         module = A.Module((module,))
-    source = render(module, C99)
-    if blas is None:
-        blas = C99.blas_include in source
-    return load(source, declarations(module, C99), flags=flags, blas=blas)
+    return load(render(module, C99), declarations(module, C99), flags=flags, blas=blas)
 
 
 # --- the bound, inspection, clearing ---------------------------------------------------------

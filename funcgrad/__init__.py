@@ -296,6 +296,7 @@ def _check_linear(fun, zeros) -> None:
     rules reject such equations; the VJP at zero of a nonlinear function is a silent 0 or a
     wrong matrix). Checks `fun`'s own equations: those of nested programs (a loop body, a
     called function) are taken as linear."""
+    from .core import to_array as core_to_array
     from .core import transpose_rules
     from .ir import Var, trace_to_program
     leaves, in_tree = tree_util.tree_flatten(zeros)
@@ -304,7 +305,6 @@ def _check_linear(fun, zeros) -> None:
         out = fun(*tree_util.tree_unflatten(in_tree, list(xs)))
         return [core_to_array(o) for o in tree_util.tree_leaves(out)]
 
-    from .core import to_array as core_to_array
     program, _ = trace_to_program(flat, [core_to_array(x).aval for x in leaves])
     linear = {v.id for v in program.invars}
     name = getattr(fun, "__name__", repr(fun))

@@ -1690,7 +1690,7 @@ def _resolve_kwargs(fun, args, kwargs, kind):
         sig, npos = _signature_of(fun)
     except TypeError:           # (an unhashable callable: not memoised)
         sig, npos = _signature_of.__wrapped__(fun)
-    if not kwargs and npos is not None and len(args) >= npos:
+    if not kwargs and len(args) >= npos:
         return args             # (every parameter given positionally: nothing to bind)
     what = f"{kind} {_fun_name(fun)}"
     if sig is None:

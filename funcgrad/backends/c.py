@@ -707,8 +707,7 @@ class Executable(SlotProgram):
             # Pointer parameters are declared as intptr_t for cffi: the calling convention is
             # the same on 64-bit ABIs, and passing Python ints avoids a cast per argument.
             cdef = "\n".join(_int_declaration(f) for f in functions)
-            self.lib = cdsl.load(self.source, cdef, parts=self.parts,
-                                 blas=cdsl.C99.blas_include in self.source)
+            self.lib = cdsl.load(self.source, cdef, parts=self.parts)
             for kind, seg in self.steps:
                 if kind == "c":
                     seg.cfn = getattr(self.lib.lib, seg.fn.name)
